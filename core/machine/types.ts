@@ -1,0 +1,51 @@
+/**
+ * The contract between a running machine and whoever drives it (the headless
+ * CLI, or the host's per-machine worker). Everything here is plain data so it
+ * crosses thread boundaries by structured clone.
+ */
+import type { ClockMode } from '../cpu/clock.ts';
+
+export type SerialIndex = 0 | 1; // COM1, COM2
+
+export interface MachineOptions {
+  /** RAM in MiB. */
+  memoryMiB: number;
+  clock: ClockMode;
+  /** Raw firmware image (size a multiple of 64 KiB) mapped to end at 4 GiB. */
+  rom?: Uint8Array;
+  /** Linux bzImage or Multiboot v1 kernel. */
+  kernel?: Uint8Array;
+  initrd?: Uint8Array;
+  cmdline?: string;
+  /** Ports whose written bytes are reported through `MachineHooks.onPortByte` (POST codes, debug consoles). */
+  logPorts?: number[];
+  /** Number of virtual CPUs (only 1 until the SMP issue). */
+  cpus?: number;
+}
+
+/** Why a machine stopped running for good (until reset/restart). */
+export type StopReason =
+  | { kind: 'poweroff' } // ACPI S5 or equivalent
+  | { kind: 'halt'; cs: number; eip: number } // HLT with interrupts disabled and nothing that can wake it
+  | { kind: 'shutdown'; cs: number; eip: number; detail: string } // triple fault
+  | { kind: 'reset'; cause: string } // guest asked for a reset (only reported when the machine is told not to reboot)
+  | { kind: 'error'; message: string; cs?: number; eip?: number }; // bug in a device model or the emulator
+
+export interface MachineHooks {
+  onSerialOutput?(port: SerialIndex, bytes: Uint8Array): void;
+  onPortByte?(port: number, byte: number): void;
+}
+
+export interface MachineStats {
+  /** Guest instructions retired since power-on. */
+  instructions: number;
+  /** Interrupts delivered to the CPU since power-on (external + exceptions). */
+  interrupts: number;
+  /** Exceptions raised since power-on. */
+  exceptions: number;
+  /** Guest time in nanoseconds. */
+  guestNs: number;
+}
+
+/** Result of one `run` slice. */
+export type RunResult = { kind: 'running' } | { kind: 'stopped'; reason: StopReason };
