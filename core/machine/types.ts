@@ -49,3 +49,24 @@ export interface MachineStats {
 
 /** Result of one `run` slice. */
 export type RunResult = { kind: 'running' } | { kind: 'stopped'; reason: StopReason };
+
+/**
+ * A running machine as its driver sees it. Created by `createMachine` in
+ * core/machine/machine.ts; one instance per thread, driven in slices.
+ */
+export interface MachineApi {
+  /** Runs the guest for about `sliceMs` of host time (less if it stops). */
+  run(sliceMs: number): RunResult;
+  /** Bytes typed into a serial port; buffered by the UART model until the guest reads them. */
+  serialInput(port: SerialIndex, bytes: Uint8Array): void;
+  /** Presses the ACPI power button (a shutdown request the guest may honour). */
+  powerButton(): void;
+  /** Hard reset (like the reset button). */
+  reset(): void;
+  /** Guest time stops while paused (realtime clock). */
+  pause(): void;
+  resume(): void;
+  stats(): MachineStats;
+  /** The physical memory, shared with other threads. */
+  readonly memory: SharedArrayBuffer;
+}

@@ -1,0 +1,32 @@
+/**
+ * `popek` command-line entry: dispatches to the subcommands.
+ */
+const USAGE = `usage: popek <command> [options]
+
+commands:
+  run     run a machine headless, COM1 on stdin/stdout (popek run --help)
+  serve   serve the manager UI and host API on 127.0.0.1 (popek serve --help)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': {
+      const { runCommand } = await import('./run.ts');
+      return runCommand(rest);
+    }
+    case 'serve': {
+      const { serveCommand } = await import('./serve.ts');
+      return serveCommand(rest);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`popek: unknown command '${command}'\n${USAGE}`);
+      return 1;
+  }
+}
