@@ -1,0 +1,314 @@
+/**
+ * The host API: the one typed surface the UI talks to. It is transport
+ * agnostic; two transports expose it:
+ *
+ * - Electron: the preload exposes `window.popek: PopekBridge` through
+ *   contextBridge; each HostApi method is one `ipcRenderer.invoke` channel
+ *   (`popek:<method>`), events arrive on `popek:event`.
+ * - Browser / `popek serve`: HTTP + WebSocket on 127.0.0.1, described in
+ *   ./wire.ts (request/response and event message shapes, byte encoding).
+ *
+ * Conventions:
+ * - Every HostApi method returns a Promise. Failures reject with an Error whose
+ *   `message` is meant for the user; over a transport the rejection carries a
+ *   `HostErrorInfo` (code + message) so the UI can branch on `code`.
+ * - Config validation problems are data, not exceptions: create/update return
+ *   `{ ok: false, errors: FieldError[] }`.
+ * - Serial bytes are Uint8Array (raw bytes as the guest's UART sent them; the
+ *   terminal decodes UTF-8 itself, across chunk boundaries).
+ */
+import type { FieldError, VmConfig, VmConfigDraft } from '../machine/config.ts';
+import type { SerialIndex } from '../machine/types.ts';
+
+export type { FieldError, VmConfig, VmConfigDraft, SerialIndex };
+export type {
+  BootConfig,
+  BootDevice,
+  ClockSetting,
+  DiskConfig,
+  SerialMode,
+  SerialPortConfig,
+} from '../machine/config.ts';
+
+// ---- VM states -------------------------------------------------------------
+
+/**
+ * VirtualBox's machine states. Transitions (core/host/lifecycle.ts):
+ *   poweredOff|aborted --start--> starting --(worker up)--> running
+ *   running --pause--> paused --resume--> running
+ *   running|paused --reset--> running
+ *   running|paused|starting --powerOff--> poweredOff
+ *   running --acpiShutdown--> running (guest decides; it reaches poweredOff when the guest powers off)
+ *   starting|running|paused --(crash, triple fault, worker exit)--> aborted
+ * `saved` is reserved for save-state; nothing enters it yet.
+ */
+export type VmState = 'poweredOff' | 'starting' | 'running' | 'paused' | 'saved' | 'aborted';
+
+export interface VmStatus {
+  state: VmState;
+  /** Set when state is 'aborted': why (e.g. "triple fault at 0008:c0101234: ..."). */
+  reason?: string;
+  /** Host wall-clock time (ms since epoch) when the VM entered this state. */
+  since: number;
+}
+
+/** A VM in the library as the UI lists it. */
+export type VmEntry = AccessibleVm | InaccessibleVm;
+
+export interface AccessibleVm {
+  accessible: true;
+  id: string;
+  /** Absolute path of the VM's folder. */
+  folder: string;
+  config: VmConfig;
+  status: VmStatus;
+}
+
+/**
+ * A folder in the library whose vm.json could not be read: malformed or
+ * truncated JSON, an unknown or newer `version`, or invalid contents. Shown
+ * with the reason; the host never rewrites such a file.
+ */
+export interface InaccessibleVm {
+  accessible: false;
+  /** The folder's name (the config's id could not be trusted). */
+  id: string;
+  folder: string;
+  /** Human-readable reason, e.g. "vm.json is version 3; this Popek reads version 1". */
+  problem: string;
+  /** Field-level details when the file parsed but did not validate. */
+  errors?: FieldError[];
+  status: VmStatus;
+}
+
+// ---- presets ---------------------------------------------------------------
+
+/** A guest type the New VM wizard offers, with its defaults. */
+export interface GuestPreset {
+  /** Stored in VmConfig.guestType. Known ids: 'tiny-linux', 'linux-custom', 'firmware-rom'. */
+  id: string;
+  label: string;
+  description: string;
+  /** Defaults for the wizard (name excluded). */
+  defaults: Omit<VmConfigDraft, 'name'>;
+  /** True when the boot files are bundled with the app (the user does not pick them). */
+  bundled: boolean;
+  /** False when the bundled files are missing from this installation (the wizard disables the preset). */
+  available: boolean;
+  /** Why it is unavailable, when it is. */
+  unavailableReason?: string;
+}
+
+// ---- requests / results ------------------------------------------------------
+
+export interface CreateVmRequest {
+  config: VmConfigDraft;
+  /** Create a new sparse raw disk of this size (MiB) in the VM folder and attach it. */
+  newDiskMiB?: number;
+}
+
+export type ConfigResult = { ok: true; vm: AccessibleVm } | { ok: false; errors: FieldError[] };
+
+// ---- statistics ------------------------------------------------------------------
+
+export interface VmStats {
+  vmId: string;
+  /** Guest instructions retired since power-on. */
+  instructions: number;
+  /** Millions of instructions per second over the last sampling interval. */
+  mips: number;
+  /** Interrupts delivered since power-on. */
+  interrupts: number;
+  /** Exceptions raised since power-on. */
+  exceptions: number;
+  /** Guest time in nanoseconds (guest uptime). */
+  guestNs: number;
+  /** Host time (ms since epoch) of this sample. */
+  sampledAt: number;
+}
+
+// ---- host info -------------------------------------------------------------------
+
+export interface HostInfo {
+  /** 'electron' = desktop app (native pickers, console windows); 'server' = `popek serve` in a browser. */
+  mode: 'electron' | 'server';
+  version: string;
+  /** Absolute path of the VM library folder. */
+  libraryFolder: string;
+  /** Folder bundled guest paths (`@guests/...`) resolve against. */
+  guestsFolder: string;
+}
+
+// ---- errors ------------------------------------------------------------------------
+
+export type HostErrorCode =
+  | 'NOT_FOUND' // no VM with that id
+  | 'INACCESSIBLE' // the VM's config cannot be read (see InaccessibleVm.problem)
+  | 'ILLEGAL_TRANSITION' // e.g. pause while poweredOff; message says which state allows it
+  | 'BUSY' // e.g. remove or update boot settings while running
+  | 'INVALID_ARGUMENT' // malformed request (bad port number, wrong types)
+  | 'IO' // file system error
+  | 'UNSUPPORTED' // operation not available in this mode
+  | 'INTERNAL';
+
+/** What a rejected HostApi call carries across a transport. */
+export interface HostErrorInfo {
+  code: HostErrorCode;
+  message: string;
+}
+
+/** Error thrown by host implementations; transports serialize it as HostErrorInfo. */
+export class HostError extends Error implements HostErrorInfo {
+  readonly code: HostErrorCode;
+  constructor(code: HostErrorCode, message: string) {
+    super(message);
+    this.name = 'HostError';
+    this.code = code;
+  }
+}
+
+// ---- the API -------------------------------------------------------------------------
+
+/** Request/response operations. */
+export interface HostApi {
+  /** Mode, version and folders of this host. */
+  getHostInfo(): Promise<HostInfo>;
+
+  /** Guest presets the wizard offers, with their defaults and availability. */
+  listPresets(): Promise<GuestPreset[]>;
+
+  /** All VMs in the library, accessible or not, sorted by name. Re-reads the library folder. */
+  listVms(): Promise<VmEntry[]>;
+
+  /** One VM by id. Rejects NOT_FOUND. */
+  getVm(id: string): Promise<VmEntry>;
+
+  /**
+   * Checks a draft without saving anything: schema, name uniqueness (ignoring
+   * the VM `forId`, for the settings dialog), boot files exist and are readable.
+   * Returns [] when valid. Used by the wizard for live validation.
+   */
+  validateVm(draft: unknown, forId?: string): Promise<FieldError[]>;
+
+  /**
+   * Creates a VM folder with its vm.json (and the new disk, if asked). Nothing
+   * is created when the draft is invalid: the errors are returned instead.
+   */
+  createVm(request: CreateVmRequest): Promise<ConfigResult>;
+
+  /**
+   * Replaces a VM's config (the id and version cannot change). While the VM is
+   * not poweredOff/aborted only `name` and `description` may change; other
+   * changes are refused with a field error on each changed field.
+   */
+  updateVm(id: string, config: VmConfigDraft): Promise<ConfigResult>;
+
+  /**
+   * Deletes the VM's folder (vm.json and the disks inside it; files outside the
+   * folder are left alone). Rejects BUSY unless the VM is poweredOff, aborted
+   * or inaccessible.
+   */
+  removeVm(id: string): Promise<void>;
+
+  /** poweredOff|aborted -> starting -> running. Resolves once running (or rejects with why it could not start). */
+  startVm(id: string): Promise<VmStatus>;
+  /** running -> paused (guest time stops). */
+  pauseVm(id: string): Promise<VmStatus>;
+  /** paused -> running. */
+  resumeVm(id: string): Promise<VmStatus>;
+  /** Hard reset (reset button) from running or paused; the VM ends up running. */
+  resetVm(id: string): Promise<VmStatus>;
+  /** Hard power off (pull the plug) from starting, running or paused -> poweredOff. */
+  powerOffVm(id: string): Promise<VmStatus>;
+  /**
+   * Presses the ACPI power button (running only). The guest decides; the VM
+   * becomes poweredOff when the guest powers off, observed as a state event.
+   */
+  acpiShutdownVm(id: string): Promise<VmStatus>;
+
+  /** Latest statistics sample of a running or paused VM, null otherwise. */
+  getStats(id: string): Promise<VmStats | null>;
+
+  /**
+   * Bytes typed into a VM's serial port (port 0 = COM1, 1 = COM2). Ignored
+   * (resolves) when the VM is not running; rejects INVALID_ARGUMENT for a
+   * bad port or more than 64 KiB at once.
+   */
+  sendSerialInput(id: string, port: SerialIndex, data: Uint8Array): Promise<void>;
+}
+
+export type Unsubscribe = () => void;
+
+export interface VmStateEvent {
+  vmId: string;
+  status: VmStatus;
+}
+
+/** Pushed events. Each subscribe returns the function that ends the subscription. */
+export interface HostEvents {
+  /**
+   * Serial output of one VM port. The host's scrollback (the most recent
+   * 256 KiB) is delivered first, in one call, then live output as it comes.
+   * Subscribing to a VM that is not running replays its last run's output and
+   * stays attached for the next run. A consumer that falls behind is cut back
+   * to the scrollback (it may miss bytes), never buffered without bound.
+   */
+  subscribeSerial(vmId: string, port: SerialIndex, listener: (data: Uint8Array) => void): Unsubscribe;
+  /** Every state change of every VM. */
+  onStateChange(listener: (event: VmStateEvent) => void): Unsubscribe;
+  /** Statistics of every running VM, about every 500 ms. */
+  onStats(listener: (stats: VmStats) => void): Unsubscribe;
+  /** VMs created, updated or removed (re-list to see what changed). */
+  onLibraryChange(listener: () => void): Unsubscribe;
+}
+
+/** What kind of file a native picker is for (sets its title and filters). */
+export type FileKind = 'kernel' | 'initrd' | 'disk' | 'rom';
+
+/** Desktop-only operations (Electron). Absent in browser mode. */
+export interface DesktopApi {
+  /** Native open-file dialog; resolves to the chosen absolute path, or null if cancelled. */
+  pickFile(kind: FileKind): Promise<string | null>;
+  /** Opens a VM's serial console in its own window (route `#/console/<vmId>/<port>`). */
+  openConsoleWindow(vmId: string, port: SerialIndex): Promise<void>;
+  /**
+   * Menu commands (File > New VM, Machine > Start/Pause/Reset/Power off) are
+   * forwarded to the renderer, which applies them to the selected VM.
+   */
+  onMenuCommand(listener: (command: MenuCommand) => void): Unsubscribe;
+}
+
+export type MenuCommand = 'newVm' | 'start' | 'pause' | 'reset' | 'powerOff' | 'about';
+
+/** Everything the host offers one client: operations plus events. */
+export type HostBridge = HostApi & HostEvents;
+
+/** `window.popek` in Electron. */
+export type PopekBridge = HostBridge & DesktopApi;
+
+/** The HostApi method names (the Electron IPC channel is `popek:<name>`, the HTTP route `/api/<name>`). */
+export const HOST_API_METHODS = [
+  'getHostInfo',
+  'listPresets',
+  'listVms',
+  'getVm',
+  'validateVm',
+  'createVm',
+  'updateVm',
+  'removeVm',
+  'startVm',
+  'pauseVm',
+  'resumeVm',
+  'resetVm',
+  'powerOffVm',
+  'acpiShutdownVm',
+  'getStats',
+  'sendSerialInput',
+] as const satisfies readonly (keyof HostApi)[];
+
+export type HostApiMethod = (typeof HOST_API_METHODS)[number];
+
+// Compile-time check that HOST_API_METHODS lists every HostApi method.
+type MissingMethods = Exclude<keyof HostApi, HostApiMethod>;
+const _allMethodsListed: MissingMethods extends never ? true : MissingMethods = true;
+void _allMethodsListed;
