@@ -1,0 +1,233 @@
+/**
+ * The ACPI tables a directly booted kernel finds: RSDP (revision 2, pointing
+ * at both an RSDT and an XSDT), FADT (revision 3, ACPI 2.0 layout) with the
+ * board's PM1a event/control blocks, PM timer, SCI and reset register, a FACS,
+ * and a DSDT whose only content is the \_S5 sleep package, so the guest can
+ * power off by writing SLP_TYP|SLP_EN to PM1a_CNT.
+ *
+ * Deliberately absent: a MADT (the CPU has no local APIC and CPUID does not
+ * advertise one, so the guest must use the 8259 PIC) and GPE blocks (the board
+ * raises no general-purpose events).
+ *
+ * Layout: the tables sit together in the ACPI data area at the top of RAM; the
+ * RSDP goes in the BIOS area 0xE0000-0xFFFFF where OSes also scan for it.
+ */
+import type { GuestRam } from '../boot/guestRam.ts';
+import { writeBytes, zeroBytes } from '../boot/guestRam.ts';
+import { ACPI_AREA_SIZE, RSDP_ADDR, acpiAreaBase } from '../boot/memoryLayout.ts';
+import {
+  ACPI_PM1A_CNT_BLK,
+  ACPI_PM1A_EVT_BLK,
+  ACPI_PM1_CNT_LEN,
+  ACPI_PM1_EVT_LEN,
+  ACPI_PM_TMR_BLK,
+  ACPI_PM_TMR_LEN,
+  ACPI_RESET_PORT,
+  ACPI_RESET_VALUE,
+  ACPI_S5_SLP_TYP,
+  ACPI_SCI_IRQ,
+} from './acpiPmConstants.ts';
+
+export const OEM_ID = 'POPEK ';
+export const OEM_TABLE_ID = 'POPEKVM ';
+const CREATOR_ID = 'PPEK';
+const SDT_HEADER_SIZE = 36;
+const RSDP_SIZE = 36;
+const FACS_SIZE = 64;
+const FADT_SIZE = 244;
+const FADT_REVISION = 3;
+
+/** FADT Flags bits (ACPI 2.0, table 5-9). */
+export const FADT_FLAG = {
+  WBINVD: 1 << 0,
+  PROC_C1: 1 << 2,
+  SLP_BUTTON: 1 << 5, // 1 = no fixed-feature sleep button
+  FIX_RTC: 1 << 6, // 1 = RTC wake status is not a fixed feature
+  TMR_VAL_EXT: 1 << 8, // 1 = 32-bit PM timer
+  RESET_REG_SUP: 1 << 10,
+} as const;
+/** IAPC_BOOT_ARCH bits: legacy ISA devices, an 8042, and no VGA. */
+export const BOOT_ARCH = { LEGACY_DEVICES: 1 << 0, I8042: 1 << 1, VGA_NOT_PRESENT: 1 << 2 } as const;
+/** The PM timer counts 24 bits; Linux's acpi_pm clocksource masks to 24 bits anyway. */
+const PM_TMR_IS_32BIT = false;
+/** CMOS index of the RTC century byte. */
+const RTC_CENTURY_INDEX = 0x32;
+
+/** DSDT body: Name(_S5, Package(){5, 5, 0, 0}) in AML. */
+export function s5Aml(slpTyp = ACPI_S5_SLP_TYP): Uint8Array {
+  return new Uint8Array([
+    0x08, // NameOp
+    0x5f, 0x53, 0x35, 0x5f, // "_S5_"
+    0x12, // PackageOp
+    0x08, // PkgLength: itself + NumElements + 2 + 2 + 1 + 1
+    0x04, // NumElements
+    0x0a, slpTyp, // BytePrefix: SLP_TYPa
+    0x0a, slpTyp, // BytePrefix: SLP_TYPb
+    0x00, // Zero (reserved)
+    0x00, // Zero (reserved)
+  ]);
+}
+
+export interface AcpiTables {
+  rsdpAddr: number;
+  rsdp: Uint8Array;
+  /** Physical address of `tables`, the other tables laid out back to back. */
+  tablesAddr: number;
+  tables: Uint8Array;
+  addresses: { facs: number; dsdt: number; fadt: number; rsdt: number; xsdt: number };
+}
+
+/** Builds the table set for tables placed at `tablesAddr` (64-byte aligned) and the RSDP at `rsdpAddr`. */
+export function buildAcpiTables(tablesAddr: number, rsdpAddr: number): AcpiTables {
+  if (tablesAddr % 64 !== 0 || rsdpAddr % 16 !== 0) throw new RangeError('ACPI table addresses must be aligned');
+  const facsOff = 0;
+  const dsdtOff = FACS_SIZE;
+  const dsdt = sdt('DSDT', 2, s5Aml());
+  const fadtOff = align16(dsdtOff + dsdt.length);
+  const rsdtOff = align16(fadtOff + FADT_SIZE);
+  const rsdt = sdt('RSDT', 1, u32le(tablesAddr + fadtOff));
+  const xsdtOff = align16(rsdtOff + rsdt.length);
+  const xsdt = sdt('XSDT', 1, u64le(tablesAddr + fadtOff));
+  const total = xsdtOff + xsdt.length;
+  if (total > ACPI_AREA_SIZE) throw new RangeError('ACPI tables exceed the ACPI area');
+
+  const addresses = {
+    facs: tablesAddr + facsOff,
+    dsdt: tablesAddr + dsdtOff,
+    fadt: tablesAddr + fadtOff,
+    rsdt: tablesAddr + rsdtOff,
+    xsdt: tablesAddr + xsdtOff,
+  };
+  const tables = new Uint8Array(total);
+  tables.set(facs(), facsOff);
+  tables.set(dsdt, dsdtOff);
+  tables.set(fadt(addresses.facs, addresses.dsdt), fadtOff);
+  tables.set(rsdt, rsdtOff);
+  tables.set(xsdt, xsdtOff);
+  return { rsdpAddr, rsdp: rsdp(addresses.rsdt, addresses.xsdt), tablesAddr, tables, addresses };
+}
+
+/** Builds the tables for a machine with `ram.ramSize` bytes and writes them to their places. */
+export function installAcpiTables(ram: GuestRam): AcpiTables {
+  const base = acpiAreaBase(ram.ramSize);
+  const set = buildAcpiTables(base, RSDP_ADDR);
+  zeroBytes(ram, base, ACPI_AREA_SIZE, 'ACPI area');
+  writeBytes(ram, base, set.tables, 'ACPI tables');
+  writeBytes(ram, set.rsdpAddr, set.rsdp, 'ACPI RSDP');
+  return set;
+}
+
+// ---- individual tables ---------------------------------------------------
+
+function rsdp(rsdtAddr: number, xsdtAddr: number): Uint8Array {
+  const b = new Uint8Array(RSDP_SIZE);
+  const v = view(b);
+  ascii(b, 0, 'RSD PTR ');
+  ascii(b, 9, OEM_ID);
+  b[15] = 2; // revision: ACPI 2.0+ (XSDT present)
+  v.setUint32(16, rsdtAddr, true);
+  v.setUint32(20, RSDP_SIZE, true);
+  v.setBigUint64(24, BigInt(xsdtAddr), true);
+  b[8] = checksum(b.subarray(0, 20));
+  b[32] = checksum(b);
+  return b;
+}
+
+function facs(): Uint8Array {
+  const b = new Uint8Array(FACS_SIZE);
+  ascii(b, 0, 'FACS');
+  view(b).setUint32(4, FACS_SIZE, true);
+  b[32] = 1; // version (ACPI 2.0 layout)
+  return b;
+}
+
+function fadt(facsAddr: number, dsdtAddr: number): Uint8Array {
+  const body = new Uint8Array(FADT_SIZE - SDT_HEADER_SIZE);
+  const v = view(body);
+  const at = (fadtOffset: number): number => fadtOffset - SDT_HEADER_SIZE;
+  v.setUint32(at(36), facsAddr, true); // FIRMWARE_CTRL
+  v.setUint32(at(40), dsdtAddr, true); // DSDT
+  body[at(45)] = 1; // Preferred_PM_Profile: desktop
+  v.setUint16(at(46), ACPI_SCI_IRQ, true); // SCI_INT
+  v.setUint32(at(48), 0, true); // SMI_CMD: no SMM, ACPI is always enabled
+  v.setUint32(at(56), ACPI_PM1A_EVT_BLK, true);
+  v.setUint32(at(64), ACPI_PM1A_CNT_BLK, true);
+  v.setUint32(at(76), ACPI_PM_TMR_BLK, true);
+  body[at(88)] = ACPI_PM1_EVT_LEN;
+  body[at(89)] = ACPI_PM1_CNT_LEN;
+  body[at(91)] = ACPI_PM_TMR_LEN;
+  v.setUint16(at(96), 101, true); // P_LVL2_LAT > 100: C2 not supported
+  v.setUint16(at(98), 1001, true); // P_LVL3_LAT > 1000: C3 not supported
+  body[at(108)] = RTC_CENTURY_INDEX;
+  v.setUint16(at(109), BOOT_ARCH.LEGACY_DEVICES | BOOT_ARCH.I8042 | BOOT_ARCH.VGA_NOT_PRESENT, true);
+  let flags = FADT_FLAG.WBINVD | FADT_FLAG.PROC_C1 | FADT_FLAG.SLP_BUTTON | FADT_FLAG.FIX_RTC | FADT_FLAG.RESET_REG_SUP;
+  if (PM_TMR_IS_32BIT) flags |= FADT_FLAG.TMR_VAL_EXT;
+  v.setUint32(at(112), flags, true);
+  gas(body, at(116), ACPI_RESET_PORT, 8, 1); // RESET_REG
+  body[at(128)] = ACPI_RESET_VALUE;
+  v.setBigUint64(at(132), BigInt(facsAddr), true); // X_FIRMWARE_CTRL
+  v.setBigUint64(at(140), BigInt(dsdtAddr), true); // X_DSDT
+  gas(body, at(148), ACPI_PM1A_EVT_BLK, ACPI_PM1_EVT_LEN * 8, 0);
+  gas(body, at(172), ACPI_PM1A_CNT_BLK, ACPI_PM1_CNT_LEN * 8, 0);
+  gas(body, at(208), ACPI_PM_TMR_BLK, ACPI_PM_TMR_LEN * 8, 0);
+  return sdt('FACP', FADT_REVISION, body);
+}
+
+/** Generic Address Structure for a System I/O register. accessSize 0 = undefined (legacy), 1 = byte. */
+function gas(b: Uint8Array, offset: number, port: number, bitWidth: number, accessSize: number): void {
+  b[offset] = 1; // address space: System I/O
+  b[offset + 1] = bitWidth;
+  b[offset + 2] = 0;
+  b[offset + 3] = accessSize;
+  view(b).setBigUint64(offset + 4, BigInt(port), true);
+}
+
+/** A System Description Table: the common 36-byte header followed by `body`, checksummed. */
+function sdt(signature: string, revision: number, body: Uint8Array): Uint8Array {
+  const b = new Uint8Array(SDT_HEADER_SIZE + body.length);
+  const v = view(b);
+  ascii(b, 0, signature);
+  v.setUint32(4, b.length, true);
+  b[8] = revision;
+  ascii(b, 10, OEM_ID);
+  ascii(b, 16, OEM_TABLE_ID);
+  v.setUint32(24, 1, true); // OEM revision
+  ascii(b, 28, CREATOR_ID);
+  v.setUint32(32, 1, true); // creator revision
+  b.set(body, SDT_HEADER_SIZE);
+  b[9] = checksum(b);
+  return b;
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+/** The byte that makes `bytes` (with that byte currently 0) sum to 0 mod 256. */
+function checksum(bytes: Uint8Array): number {
+  let sum = 0;
+  for (const x of bytes) sum = (sum + x) & 0xff;
+  return (0x100 - sum) & 0xff;
+}
+
+function ascii(b: Uint8Array, offset: number, text: string): void {
+  for (let i = 0; i < text.length; i++) b[offset + i] = text.charCodeAt(i);
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function u32le(value: number): Uint8Array {
+  const b = new Uint8Array(4);
+  view(b).setUint32(0, value, true);
+  return b;
+}
+
+function u64le(value: number): Uint8Array {
+  const b = new Uint8Array(8);
+  view(b).setBigUint64(0, BigInt(value), true);
+  return b;
+}
+
+function align16(n: number): number {
+  return (n + 15) & ~15;
+}
