@@ -1,9 +1,13 @@
 /**
- * The VM configuration as stored in each VM's `vm.json` (plain data, no
- * behaviour). The valibot schema that checks untrusted input against these
- * types lives in ./config.ts; these types are split out so that the renderer
- * can import them without pulling the schema library into its bundle.
+ * The VM configuration as stored in each VM's `vm.json`: the plain-data types
+ * (importable as types by the renderer), then the valibot schema that checks
+ * untrusted input (files on disk, requests from the UI) against them, with
+ * field-level errors addressed by dotted path ("serial.1.port").
+ *
+ * Library-level rules (unique names, boot files that exist, the CPU count that
+ * can actually run) need the file system and live in core/host/validation.ts.
  */
+import * as v from 'valibot';
 
 /** The only config file format this build reads and writes. */
 export const VM_CONFIG_VERSION = 1;
@@ -93,3 +97,209 @@ export const CPUS_MAX = 8;
 export const CPUS_SUPPORTED = 1;
 export const NAME_MAX_LENGTH = 64;
 export const MAX_DISKS = 4;
+/** Longest kernel command line Linux accepts on x86 (COMMAND_LINE_SIZE). */
+export const CMDLINE_MAX_LENGTH = 2047;
+export const DESCRIPTION_MAX_LENGTH = 2000;
+export const PATH_MAX_LENGTH = 4096;
+/** Largest disk the wizard creates (2 TiB). */
+export const DISK_MIB_MAX = 2 * 1024 * 1024;
+export const TCP_PORT_MIN = 1024;
+export const TCP_PORT_MAX = 65535;
+
+// ---- schema ---------------------------------------------------------------------
+//
+// Everything below checks untrusted data (a vm.json on disk, a request from the
+// UI) against the types above. Messages are written for the user: the UI shows
+// them next to the field named by the error's dotted path.
+
+const pathString = (what: string) =>
+  v.pipe(
+    v.string(`${what} must be a path`),
+    v.minLength(1, `${what} is required`),
+    v.maxLength(PATH_MAX_LENGTH, `${what} is longer than ${PATH_MAX_LENGTH} characters`),
+    v.check((s) => !s.includes('\0'), `${what} contains a NUL character`),
+  );
+
+const integerIn = (what: string, min: number, max: number) =>
+  v.pipe(
+    v.number(`${what} must be a number`),
+    v.integer(`${what} must be a whole number`),
+    v.minValue(min, `${what} must be at least ${min}`),
+    v.maxValue(max, `${what} must be at most ${max}`),
+  );
+
+const nameSchema = v.pipe(
+  v.string('Name must be text'),
+  v.minLength(1, 'Name is required'),
+  v.maxLength(NAME_MAX_LENGTH, `Name must be at most ${NAME_MAX_LENGTH} characters`),
+  v.check((s) => !/[/\\]/.test(s), 'Name must not contain / or \\'),
+  // eslint-disable-next-line no-control-regex
+  v.check((s) => !/[\u0000-\u001f\u007f]/.test(s), 'Name must not contain control characters'),
+  v.check((s) => s.trim() === s, 'Name must not start or end with spaces'),
+  v.check((s) => s !== '.' && s !== '..', 'Name must not be . or ..'),
+);
+
+const bootSchema = v.variant(
+  'kind',
+  [
+    v.object({
+      kind: v.literal('linux'),
+      kernel: pathString('Kernel'),
+      initrd: v.optional(pathString('Initrd')),
+      cmdline: v.pipe(
+        v.string('Command line must be text'),
+        v.maxLength(CMDLINE_MAX_LENGTH, `Command line must be at most ${CMDLINE_MAX_LENGTH} characters`),
+        v.check((s) => !s.includes('\0'), 'Command line contains a NUL character'),
+      ),
+    }),
+    v.object({ kind: v.literal('rom'), rom: pathString('ROM image') }),
+  ],
+  'Boot source must be a Linux kernel or a ROM image',
+);
+
+const serialPortSchema = v.object({
+  enabled: v.boolean('Enabled must be true or false'),
+  mode: v.picklist(['console', 'file', 'tcp'], 'Mode must be console, file or tcp'),
+  path: v.optional(pathString('Output file')),
+  port: v.optional(integerIn('TCP port', TCP_PORT_MIN, TCP_PORT_MAX)),
+});
+
+const diskSchema = v.object({
+  path: pathString('Disk image'),
+  format: v.literal('raw', 'Only raw disk images are supported'),
+  sizeMiB: integerIn('Disk size (MiB)', 1, DISK_MIB_MAX),
+});
+
+const draftEntries = {
+  name: nameSchema,
+  description: v.optional(
+    v.pipe(v.string('Description must be text'), v.maxLength(DESCRIPTION_MAX_LENGTH, `Description must be at most ${DESCRIPTION_MAX_LENGTH} characters`)),
+  ),
+  guestType: v.pipe(v.string('Guest type must be text'), v.minLength(1, 'Guest type is required'), v.maxLength(64, 'Guest type is too long')),
+  memoryMiB: integerIn('Memory (MiB)', MEMORY_MIB_MIN, MEMORY_MIB_MAX),
+  cpus: integerIn('Processors', 1, CPUS_MAX),
+  boot: bootSchema,
+  bootOrder: v.pipe(
+    v.array(v.picklist(['disk', 'cdrom', 'network'], 'Boot device must be disk, cdrom or network'), 'Boot order must be a list'),
+    v.maxLength(3, 'Boot order lists at most 3 devices'),
+  ),
+  disks: v.pipe(v.array(diskSchema, 'Disks must be a list'), v.maxLength(MAX_DISKS, `At most ${MAX_DISKS} disks`)),
+  serial: v.tuple([serialPortSchema, serialPortSchema], 'Serial must list COM1 and COM2'),
+  clock: v.picklist(['realtime', 'deterministic'], 'Clock must be realtime or deterministic'),
+  hardwareAssist: v.boolean('Hardware assist must be true or false'),
+};
+
+const draftSchema = v.object(draftEntries, 'The configuration must be an object');
+const configSchema = v.object(
+  {
+    version: v.literal(VM_CONFIG_VERSION, `Version must be ${VM_CONFIG_VERSION}`),
+    id: v.pipe(v.string('Id must be text'), v.uuid('Id must be a UUID')),
+    ...draftEntries,
+  },
+  'The configuration must be an object',
+);
+
+// The schemas must produce exactly the declared types.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _draftMatches: Same<v.InferOutput<typeof draftSchema>, VmConfigDraft> = true;
+const _configMatches: Same<v.InferOutput<typeof configSchema>, VmConfig> = true;
+void _draftMatches;
+void _configMatches;
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+function issuesToErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
+  return issues.map((issue) => ({ field: v.getDotPath(issue) ?? '', message: issue.message }));
+}
+
+/** Rules that span fields (the schema checks each field alone). */
+function crossFieldErrors(d: VmConfigDraft): FieldError[] {
+  const errors: FieldError[] = [];
+  d.serial.forEach((s, i) => {
+    if (s.mode === 'file' && s.path === undefined) errors.push({ field: `serial.${i}.path`, message: 'Choose the file the output goes to' });
+    if (s.mode === 'tcp' && s.port === undefined) errors.push({ field: `serial.${i}.port`, message: 'Choose the TCP port to listen on' });
+  });
+  const [com1, com2] = d.serial;
+  if (com1.enabled && com2.enabled && com1.mode === 'tcp' && com2.mode === 'tcp' && com1.port === com2.port) {
+    errors.push({ field: 'serial.1.port', message: 'COM1 already listens on this port' });
+  }
+  if (com1.enabled && com2.enabled && com1.mode === 'file' && com2.mode === 'file' && com1.path === com2.path) {
+    errors.push({ field: 'serial.1.path', message: 'COM1 already writes to this file' });
+  }
+  const seenBoot = new Set<string>();
+  d.bootOrder.forEach((b, i) => {
+    if (seenBoot.has(b)) errors.push({ field: `bootOrder.${i}`, message: `${b} is listed twice` });
+    seenBoot.add(b);
+  });
+  const seenDisk = new Set<string>();
+  d.disks.forEach((disk, i) => {
+    if (seenDisk.has(disk.path)) errors.push({ field: `disks.${i}.path`, message: 'This disk image is attached twice' });
+    seenDisk.add(disk.path);
+  });
+  return errors;
+}
+
+/** Checks a draft (what the wizard submits). Does not look at the file system or the library. */
+export function checkVmDraft(value: unknown): Checked<VmConfigDraft> {
+  const result = v.safeParse(draftSchema, value);
+  if (!result.success) return { ok: false, errors: issuesToErrors(result.issues) };
+  const errors = crossFieldErrors(result.output);
+  return errors.length ? { ok: false, errors } : { ok: true, value: result.output };
+}
+
+/** Checks a full config (version and id included). */
+export function checkVmConfig(value: unknown): Checked<VmConfig> {
+  const result = v.safeParse(configSchema, value);
+  if (!result.success) return { ok: false, errors: issuesToErrors(result.issues) };
+  const errors = crossFieldErrors(result.output);
+  return errors.length ? { ok: false, errors } : { ok: true, value: result.output };
+}
+
+/** Why a vm.json cannot be used. `errors` is set when the JSON parsed but did not validate. */
+export interface ConfigFileProblem {
+  problem: string;
+  errors?: FieldError[];
+}
+
+/**
+ * Parses the text of a vm.json. Malformed or truncated JSON, a missing,
+ * unknown or newer `version`, and invalid contents are reported as problems
+ * (the caller shows the VM as inaccessible and must not rewrite the file).
+ */
+export function parseVmConfigFile(text: string): { ok: true; config: VmConfig } | ({ ok: false } & ConfigFileProblem) {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    return { ok: false, problem: `vm.json is not valid JSON (truncated or corrupted): ${detail}` };
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    return { ok: false, problem: 'vm.json does not hold a configuration object' };
+  }
+  const version = (data as { version?: unknown }).version;
+  if (version === undefined) return { ok: false, problem: 'vm.json has no version field' };
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    return { ok: false, problem: `vm.json has an unknown version (${JSON.stringify(version)})` };
+  }
+  if (version > VM_CONFIG_VERSION) {
+    return { ok: false, problem: `vm.json is version ${version}, written by a newer Popek; this version reads version ${VM_CONFIG_VERSION}` };
+  }
+  if (version !== VM_CONFIG_VERSION) {
+    return { ok: false, problem: `vm.json has an unknown version (${version})` };
+  }
+  const checked = checkVmConfig(data);
+  if (!checked.ok) {
+    return {
+      ok: false,
+      problem: `vm.json is invalid: ${checked.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')}`,
+      errors: checked.errors,
+    };
+  }
+  return { ok: true, config: checked.value };
+}
+
+/** The text written to vm.json (stable key order, trailing newline). */
+export function serializeVmConfig(config: VmConfig): string {
+  return JSON.stringify(config, null, 2) + '\n';
+}

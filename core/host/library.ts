@@ -1,0 +1,176 @@
+/**
+ * The VM library on disk: one folder per VM, named by the VM's id, holding
+ * `vm.json` and the disks created for it.
+ *
+ *   <library>/<uuid>/vm.json
+ *   <library>/<uuid>/disk0.img
+ *
+ * Folders are named by id rather than by name so renaming a VM never moves
+ * files (a running VM keeps its disk open). The library is re-read from disk
+ * on every listing: the files are the truth, and a vm.json that cannot be used
+ * (malformed, truncated, newer version) is listed as inaccessible with the
+ * reason and is never rewritten.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve, sep } from 'node:path';
+import {
+  parseVmConfigFile,
+  serializeVmConfig,
+  VM_CONFIG_VERSION,
+  type FieldError,
+  type VmConfig,
+  type VmConfigDraft,
+} from '../machine/config.ts';
+import { isTempFileName, syncDirectory, writeFileAtomic } from './atomicWrite.ts';
+import { HostError } from './api.ts';
+import { BUNDLED_PREFIX } from './presets.ts';
+
+export const CONFIG_FILE = 'vm.json';
+
+export type LibraryEntry =
+  | { accessible: true; id: string; folder: string; config: VmConfig }
+  | { accessible: false; id: string; folder: string; problem: string; errors?: FieldError[] };
+
+/** The CLI's default library: $XDG_DATA_HOME/popek/machines or ~/.local/share/popek/machines. */
+export function defaultLibraryFolder(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_DATA_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'share');
+  return join(base, 'popek', 'machines');
+}
+
+/** A folder name the library may touch: a direct child, never a path. */
+function isSafeFolderName(name: string): boolean {
+  return name.length > 0 && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
+export class VmLibrary {
+  readonly folder: string;
+  readonly guestsFolder: string;
+
+  /**
+   * @param folder the library folder (created on first use)
+   * @param guestsFolder the bundled guests folder that `@guests/...` paths resolve against
+   */
+  constructor(folder: string, guestsFolder: string) {
+    this.folder = resolve(folder);
+    this.guestsFolder = resolve(guestsFolder);
+  }
+
+  async ensureFolder(): Promise<void> {
+    await mkdir(this.folder, { recursive: true });
+  }
+
+  vmFolder(id: string): string {
+    if (!isSafeFolderName(id)) throw new HostError('INVALID_ARGUMENT', `not a VM id: ${JSON.stringify(id)}`);
+    return join(this.folder, id);
+  }
+
+  /** Every VM folder in the library, accessible or not, sorted by name (inaccessible ones by folder). */
+  async list(): Promise<LibraryEntry[]> {
+    await this.ensureFolder();
+    const names = await readdir(this.folder, { withFileTypes: true });
+    const entries: LibraryEntry[] = [];
+    for (const d of names) {
+      if (!d.isDirectory() || isTempFileName(d.name) || !isSafeFolderName(d.name)) continue;
+      const entry = await this.read(d.name);
+      if (entry) entries.push(entry);
+    }
+    const key = (e: LibraryEntry) => (e.accessible ? e.config.name : e.id).toLowerCase();
+    return entries.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+
+  /** One VM, or undefined when no such folder (or it has no vm.json). */
+  async get(id: string): Promise<LibraryEntry | undefined> {
+    if (!isSafeFolderName(id)) return undefined;
+    return this.read(id);
+  }
+
+  private async read(id: string): Promise<LibraryEntry | undefined> {
+    const folder = join(this.folder, id);
+    let text: string;
+    try {
+      text = await readFile(join(folder, CONFIG_FILE), 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // not a VM folder
+      return { accessible: false, id, folder, problem: `vm.json cannot be read: ${(e as Error).message}` };
+    }
+    const parsed = parseVmConfigFile(text);
+    if (!parsed.ok) return { accessible: false, id, folder, problem: parsed.problem, ...(parsed.errors ? { errors: parsed.errors } : {}) };
+    if (parsed.config.id !== id) {
+      return { accessible: false, id, folder, problem: `vm.json belongs to VM ${parsed.config.id} but lies in folder ${id}` };
+    }
+    return { accessible: true, id, folder, config: parsed.config };
+  }
+
+  /**
+   * Creates a VM from a validated draft: its folder, an optional new sparse raw
+   * disk (`disk<N>.img`, attached last), then vm.json. On failure nothing is left.
+   */
+  async create(draft: VmConfigDraft, newDiskMiB?: number): Promise<VmConfig> {
+    await this.ensureFolder();
+    const id = randomUUID();
+    const folder = join(this.folder, id);
+    await mkdir(folder);
+    try {
+      const config: VmConfig = { version: VM_CONFIG_VERSION, id, ...draft, disks: [...draft.disks] };
+      if (newDiskMiB !== undefined) {
+        const name = `disk${config.disks.length}.img`;
+        await createSparseDisk(join(folder, name), newDiskMiB);
+        config.disks.push({ path: name, format: 'raw', sizeMiB: newDiskMiB });
+      }
+      await writeFileAtomic(join(folder, CONFIG_FILE), serializeVmConfig(config));
+      await syncDirectory(this.folder);
+      return config;
+    } catch (e) {
+      await rm(folder, { recursive: true, force: true }).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Replaces an accessible VM's vm.json atomically. An inaccessible one is never rewritten. */
+  async update(config: VmConfig): Promise<void> {
+    const existing = await this.get(config.id);
+    if (!existing) throw new HostError('NOT_FOUND', `no VM with id ${config.id}`);
+    if (!existing.accessible) throw new HostError('INACCESSIBLE', `VM ${config.id} cannot be changed: ${existing.problem}`);
+    await writeFileAtomic(join(existing.folder, CONFIG_FILE), serializeVmConfig(config));
+  }
+
+  /** Deletes a VM folder and everything in it. */
+  async remove(id: string): Promise<void> {
+    const folder = this.vmFolder(id);
+    const info = await stat(folder).catch(() => undefined);
+    if (!info?.isDirectory()) throw new HostError('NOT_FOUND', `no VM with id ${id}`);
+    await rm(folder, { recursive: true, force: true });
+    await syncDirectory(this.folder);
+  }
+
+  /**
+   * Where a path from a VM config points: `@guests/x` -> bundled guests folder
+   * (and nowhere outside it), absolute -> itself, relative -> the VM folder.
+   */
+  resolvePath(id: string, path: string): string {
+    if (path.startsWith(BUNDLED_PREFIX)) {
+      const full = resolve(this.guestsFolder, path.slice(BUNDLED_PREFIX.length));
+      if (full !== this.guestsFolder && !full.startsWith(this.guestsFolder + sep)) {
+        throw new HostError('INVALID_ARGUMENT', `${path} points outside the bundled guests folder`);
+      }
+      return full;
+    }
+    if (isAbsolute(path)) return path;
+    return resolve(this.vmFolder(id), path);
+  }
+}
+
+/** A raw disk image of `sizeMiB` that takes no space until written (a hole). Refuses to overwrite. */
+export async function createSparseDisk(path: string, sizeMiB: number): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await handle.truncate(sizeMiB * 1024 * 1024);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

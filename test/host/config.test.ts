@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { checkVmDraft, parseVmConfigFile, serializeVmConfig, type VmConfig, type VmConfigDraft } from '../../core/machine/config.ts';
+
+function draft(overrides: Partial<VmConfigDraft> = {}): VmConfigDraft {
+  return {
+    name: 'demo',
+    guestType: 'tiny-linux',
+    memoryMiB: 128,
+    cpus: 1,
+    boot: { kind: 'linux', kernel: '/k/bzImage', cmdline: 'console=ttyS0' },
+    bootOrder: ['disk'],
+    disks: [],
+    serial: [
+      { enabled: true, mode: 'console' },
+      { enabled: false, mode: 'console' },
+    ],
+    clock: 'realtime',
+    hardwareAssist: false,
+    ...overrides,
+  };
+}
+
+const ID = '0b7c1c2e-4f3a-4d8e-9a51-6c2f1b0e9d11';
+function config(overrides: Partial<VmConfig> = {}): VmConfig {
+  return { version: 1, id: ID, ...draft(), ...overrides };
+}
+
+describe('VM config schema', () => {
+  it('accepts a complete draft unchanged', () => {
+    const d = draft();
+    expect(checkVmDraft(d)).toEqual({ ok: true, value: d });
+  });
+
+  it.each([
+    [3, 'Memory (MiB) must be at least 4'],
+    [1793, 'Memory (MiB) must be at most 1792'],
+    [64.5, 'Memory (MiB) must be a whole number'],
+    [Number.NaN, 'Memory (MiB) must be a number'],
+  ])('refuses memoryMiB %s with a field error', (memoryMiB, message) => {
+    expect(checkVmDraft(draft({ memoryMiB }))).toEqual({ ok: false, errors: [{ field: 'memoryMiB', message }] });
+  });
+
+  it('accepts the memory bounds 4 and 1792', () => {
+    expect(checkVmDraft(draft({ memoryMiB: 4 })).ok).toBe(true);
+    expect(checkVmDraft(draft({ memoryMiB: 1792 })).ok).toBe(true);
+  });
+
+  it('refuses names that are empty, too long or contain path separators', () => {
+    expect(checkVmDraft(draft({ name: '' }))).toEqual({ ok: false, errors: [{ field: 'name', message: 'Name is required' }] });
+    expect(checkVmDraft(draft({ name: 'x'.repeat(65) }))).toEqual({
+      ok: false,
+      errors: [{ field: 'name', message: 'Name must be at most 64 characters' }],
+    });
+    expect(checkVmDraft(draft({ name: 'a/b' }))).toEqual({ ok: false, errors: [{ field: 'name', message: 'Name must not contain / or \\' }] });
+    expect(checkVmDraft(draft({ name: 'a\\b' }))).toEqual({ ok: false, errors: [{ field: 'name', message: 'Name must not contain / or \\' }] });
+    expect(checkVmDraft(draft({ name: '..' }))).toEqual({ ok: false, errors: [{ field: 'name', message: 'Name must not be . or ..' }] });
+    expect(checkVmDraft(draft({ name: 'x'.repeat(64) })).ok).toBe(true);
+  });
+
+  it('addresses nested errors by dotted path', () => {
+    const d = draft({
+      serial: [
+        { enabled: true, mode: 'tcp', port: 80 },
+        { enabled: true, mode: 'file' },
+      ],
+    });
+    expect(checkVmDraft(d)).toEqual({ ok: false, errors: [{ field: 'serial.0.port', message: 'TCP port must be at least 1024' }] });
+    const d2 = draft({ serial: [{ enabled: true, mode: 'tcp' }, { enabled: true, mode: 'file' }] });
+    expect(checkVmDraft(d2)).toEqual({
+      ok: false,
+      errors: [
+        { field: 'serial.0.port', message: 'Choose the TCP port to listen on' },
+        { field: 'serial.1.path', message: 'Choose the file the output goes to' },
+      ],
+    });
+  });
+
+  it('refuses two serial ports on the same TCP port', () => {
+    const d = draft({ serial: [{ enabled: true, mode: 'tcp', port: 5000 }, { enabled: true, mode: 'tcp', port: 5000 }] });
+    expect(checkVmDraft(d)).toEqual({ ok: false, errors: [{ field: 'serial.1.port', message: 'COM1 already listens on this port' }] });
+  });
+
+  it('refuses a CPU count outside 1..8 and a non-raw disk', () => {
+    expect(checkVmDraft(draft({ cpus: 9 }))).toEqual({ ok: false, errors: [{ field: 'cpus', message: 'Processors must be at most 8' }] });
+    const bad = { ...draft(), disks: [{ path: 'd.qcow2', format: 'qcow2', sizeMiB: 10 }] };
+    expect(checkVmDraft(bad)).toEqual({ ok: false, errors: [{ field: 'disks.0.format', message: 'Only raw disk images are supported' }] });
+  });
+
+  it('refuses a missing kernel path', () => {
+    const d = draft({ boot: { kind: 'linux', kernel: '', cmdline: '' } });
+    expect(checkVmDraft(d)).toEqual({ ok: false, errors: [{ field: 'boot.kernel', message: 'Kernel is required' }] });
+  });
+
+  it('refuses values that are not a config at all', () => {
+    expect(checkVmDraft(null)).toEqual({ ok: false, errors: [{ field: '', message: 'The configuration must be an object' }] });
+  });
+});
+
+describe('vm.json parsing', () => {
+  it('round-trips a config through serializeVmConfig', () => {
+    const c = config();
+    expect(parseVmConfigFile(serializeVmConfig(c))).toEqual({ ok: true, config: c });
+  });
+
+  it('reports truncated JSON as malformed', () => {
+    const text = serializeVmConfig(config());
+    const result = parseVmConfigFile(text.slice(0, text.length / 2));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problem).toMatch(/^vm\.json is not valid JSON \(truncated or corrupted\): /);
+  });
+
+  it('reports a newer version as written by a newer Popek', () => {
+    const result = parseVmConfigFile(JSON.stringify({ ...config(), version: 2 }));
+    expect(result).toEqual({
+      ok: false,
+      problem: 'vm.json is version 2, written by a newer Popek; this version reads version 1',
+    });
+  });
+
+  it('reports missing and unknown versions', () => {
+    const { version: _v, ...rest } = config();
+    expect(parseVmConfigFile(JSON.stringify(rest))).toEqual({ ok: false, problem: 'vm.json has no version field' });
+    expect(parseVmConfigFile(JSON.stringify({ ...config(), version: 'one' }))).toEqual({
+      ok: false,
+      problem: 'vm.json has an unknown version ("one")',
+    });
+    expect(parseVmConfigFile(JSON.stringify({ ...config(), version: 0 }))).toEqual({ ok: false, problem: 'vm.json has an unknown version (0)' });
+  });
+
+  it('reports invalid contents with the field errors', () => {
+    const result = parseVmConfigFile(JSON.stringify({ ...config(), memoryMiB: 99999 }));
+    expect(result).toEqual({
+      ok: false,
+      problem: 'vm.json is invalid: memoryMiB: Memory (MiB) must be at most 1792',
+      errors: [{ field: 'memoryMiB', message: 'Memory (MiB) must be at most 1792' }],
+    });
+  });
+
+  it('reports a non-object document', () => {
+    expect(parseVmConfigFile('[1,2]')).toEqual({ ok: false, problem: 'vm.json does not hold a configuration object' });
+  });
+});
