@@ -1,0 +1,130 @@
+/**
+ * The Settings dialog's form model. The form starts as an exact copy of the
+ * VM's config; `draftFromSettings` turns it back into the VmConfigDraft sent
+ * to `updateVm`, so fields the user did not touch go back byte-for-byte as
+ * they were (an absent initrd stays absent, a stored path stays stored).
+ */
+import type {
+  BootConfig,
+  BootDevice,
+  DiskConfig,
+  FieldError,
+  SerialPortConfig,
+  VmConfig,
+  VmConfigDraft,
+} from '../../../core/host/api.ts';
+import { checkVmDraft, CPUS_SUPPORTED } from '../../../core/machine/config.ts';
+import { dedupe } from './wizardModel.ts';
+
+export interface SerialForm {
+  enabled: boolean;
+  mode: SerialPortConfig['mode'];
+  path: string;
+  /** NaN while the box is empty. */
+  port: number;
+}
+
+export interface SettingsForm {
+  name: string;
+  description: string;
+  guestType: string;
+  memoryMiB: number;
+  cpus: number;
+  bootKind: BootConfig['kind'];
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  rom: string;
+  bootOrder: BootDevice[];
+  disks: DiskConfig[];
+  serial: [SerialForm, SerialForm];
+  clock: VmConfig['clock'];
+  hardwareAssist: boolean;
+}
+
+export const BOOT_DEVICES: readonly BootDevice[] = ['disk', 'cdrom', 'network'];
+
+function serialForm(port: SerialPortConfig): SerialForm {
+  return { enabled: port.enabled, mode: port.mode, path: port.path ?? '', port: port.port ?? Number.NaN };
+}
+
+export function settingsFromConfig(config: VmConfig): SettingsForm {
+  const boot = config.boot;
+  return {
+    name: config.name,
+    description: config.description ?? '',
+    guestType: config.guestType,
+    memoryMiB: config.memoryMiB,
+    cpus: config.cpus,
+    bootKind: boot.kind,
+    kernel: boot.kind === 'linux' ? boot.kernel : '',
+    initrd: boot.kind === 'linux' ? (boot.initrd ?? '') : '',
+    cmdline: boot.kind === 'linux' ? boot.cmdline : '',
+    rom: boot.kind === 'rom' ? boot.rom : '',
+    bootOrder: [...config.bootOrder],
+    disks: config.disks.map((d) => ({ ...d })),
+    serial: [serialForm(config.serial[0]), serialForm(config.serial[1])],
+    clock: config.clock,
+    hardwareAssist: config.hardwareAssist,
+  };
+}
+
+function serialConfig(form: SerialForm): SerialPortConfig {
+  const port: SerialPortConfig = { enabled: form.enabled, mode: form.mode };
+  if (form.path.trim() !== '') port.path = form.path.trim();
+  if (!Number.isNaN(form.port)) port.port = form.port;
+  return port;
+}
+
+export function draftFromSettings(form: SettingsForm): VmConfigDraft {
+  const boot: BootConfig =
+    form.bootKind === 'rom'
+      ? { kind: 'rom', rom: form.rom.trim() }
+      : {
+          kind: 'linux',
+          kernel: form.kernel.trim(),
+          ...(form.initrd.trim() !== '' ? { initrd: form.initrd.trim() } : {}),
+          cmdline: form.cmdline,
+        };
+  const draft: VmConfigDraft = {
+    name: form.name,
+    guestType: form.guestType,
+    memoryMiB: form.memoryMiB,
+    cpus: form.cpus,
+    boot,
+    bootOrder: [...form.bootOrder],
+    disks: form.disks.map((d) => ({ path: d.path.trim(), format: d.format, sizeMiB: d.sizeMiB })),
+    serial: [serialConfig(form.serial[0]), serialConfig(form.serial[1])],
+    clock: form.clock,
+    hardwareAssist: form.hardwareAssist,
+  };
+  if (form.description.trim() !== '') draft.description = form.description;
+  return draft;
+}
+
+/** The draft of the config as it is now (the baseline the dialog compares against). */
+export function draftOfConfig(config: VmConfig): VmConfigDraft {
+  const { id: _id, version: _version, ...draft } = config;
+  return draft;
+}
+
+/** Top-level fields whose value differs between two drafts (compared as JSON). */
+export function changedFields(before: VmConfigDraft, after: VmConfigDraft): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof VmConfigDraft>;
+  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+}
+
+/** Fields that may change while the VM is not powered off. */
+export const LIVE_EDITABLE_FIELDS: readonly (keyof VmConfigDraft)[] = ['name', 'description'];
+
+export function validateSettings(form: SettingsForm, nameTaken: (name: string) => boolean): FieldError[] {
+  const draft = draftFromSettings(form);
+  const errors: FieldError[] = [];
+  const checked = checkVmDraft(draft);
+  if (!checked.ok) errors.push(...checked.errors);
+  if (form.name.trim() !== '' && nameTaken(form.name)) errors.push({ field: 'name', message: `A VM named "${form.name}" already exists` });
+  if (Number.isInteger(form.cpus) && form.cpus > CPUS_SUPPORTED) {
+    errors.push({ field: 'cpus', message: `Only ${CPUS_SUPPORTED} processor can run for now: multiprocessor (SMP) support is not implemented yet` });
+  }
+  return dedupe(errors);
+}
