@@ -21,6 +21,12 @@ export interface MachineOptions {
   logPorts?: number[];
   /** Number of virtual CPUs (only 1 until the SMP issue). */
   cpus?: number;
+  /**
+   * When true, a guest-requested reset stops the machine with reason 'reset'
+   * instead of restarting it (the CLI's --no-reboot). Default false: the
+   * machine reboots itself, reloading the kernel or firmware.
+   */
+  noReboot?: boolean;
 }
 
 /** Why a machine stopped running for good (until reset/restart). */
