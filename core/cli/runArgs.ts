@@ -1,0 +1,140 @@
+/**
+ * Argument parsing for `popek run`. Pure: turns argv into a RunArgs value or
+ * a UsageError whose message is the one line the user sees.
+ */
+import type { ClockMode } from '../cpu/clock.ts';
+
+export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options]
+
+  --kernel FILE        Linux bzImage or Multiboot v1 kernel to boot directly
+  --rom FILE           raw firmware image (size a multiple of 64 KiB) instead of a kernel
+  --initrd FILE        initial ramdisk for the kernel
+  --append "CMDLINE"   kernel command line
+  --memory MiB         RAM size (default 128)
+  --clock MODE         realtime (default) or deterministic
+  --no-reboot          exit (status 0) when the guest reboots instead of restarting it
+  --timeout SECONDS    stop after this much host time (exit status 124)
+  --port-log PORT=FILE append every byte the guest writes to I/O port PORT to FILE (repeatable)
+
+COM1 is connected to stdin/stdout. On a terminal, press Ctrl-A x to quit,
+Ctrl-A Ctrl-A to send Ctrl-A, Ctrl-A h for help.
+
+exit status: 0 power-off, halt or --no-reboot reboot; 1 bad arguments or files;
+2 triple fault; 3 emulator error; 124 timeout
+`;
+
+export const DEFAULT_MEMORY_MIB = 128;
+export const MIN_MEMORY_MIB = 2;
+export const MAX_MEMORY_MIB = 1792;
+
+export interface PortLog {
+  port: number;
+  file: string;
+}
+
+export interface RunArgs {
+  kernel?: string;
+  rom?: string;
+  initrd?: string;
+  append?: string;
+  memoryMiB: number;
+  clock: ClockMode;
+  noReboot: boolean;
+  /** Host seconds; undefined = no limit. */
+  timeoutSeconds?: number;
+  portLogs: PortLog[];
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log']);
+
+export function parseRunArgs(argv: string[]): RunArgs {
+  const args: RunArgs = { memoryMiB: DEFAULT_MEMORY_MIB, clock: 'realtime', noReboot: false, portLogs: [], help: false };
+  for (let i = 0; i < argv.length; i++) {
+    let option = argv[i];
+    let value: string | undefined;
+    const eq = option.indexOf('=');
+    if (option.startsWith('--') && eq > 0 && VALUE_OPTIONS.has(option.slice(0, eq))) {
+      value = option.slice(eq + 1);
+      option = option.slice(0, eq);
+    }
+    if (VALUE_OPTIONS.has(option) && value === undefined) {
+      if (i + 1 >= argv.length) throw new UsageError(`${option} needs a value`);
+      value = argv[++i];
+    }
+    switch (option) {
+      case '--kernel':
+        args.kernel = value;
+        break;
+      case '--rom':
+        args.rom = value;
+        break;
+      case '--initrd':
+        args.initrd = value;
+        break;
+      case '--append':
+        args.append = value;
+        break;
+      case '--memory':
+        args.memoryMiB = parseMemory(value!);
+        break;
+      case '--clock':
+        if (value !== 'realtime' && value !== 'deterministic') {
+          throw new UsageError(`bad --clock value '${value}': expected realtime or deterministic`);
+        }
+        args.clock = value;
+        break;
+      case '--timeout':
+        args.timeoutSeconds = parseTimeout(value!);
+        break;
+      case '--port-log':
+        args.portLogs.push(parsePortLog(value!));
+        break;
+      case '--no-reboot':
+        args.noReboot = true;
+        break;
+      case '-h':
+      case '--help':
+        args.help = true;
+        break;
+      default:
+        throw new UsageError(`unknown option '${option}' (popek run --help lists them)`);
+    }
+  }
+  if (args.help) return args;
+  if (args.kernel === undefined && args.rom === undefined) throw new UsageError('popek run needs --kernel FILE or --rom FILE');
+  if (args.kernel !== undefined && args.rom !== undefined) throw new UsageError('--kernel and --rom cannot be used together');
+  if (args.rom !== undefined && (args.initrd !== undefined || args.append !== undefined)) {
+    throw new UsageError('--initrd and --append need --kernel');
+  }
+  return args;
+}
+
+function parseMemory(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < MIN_MEMORY_MIB || n > MAX_MEMORY_MIB) {
+    throw new UsageError(`bad --memory value '${value}': expected a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}`);
+  }
+  return n;
+}
+
+function parseTimeout(value: string): number {
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n > 0)) throw new UsageError(`bad --timeout value '${value}': expected a positive number of seconds`);
+  return n;
+}
+
+function parsePortLog(value: string): PortLog {
+  const eq = value.indexOf('=');
+  const portText = eq > 0 ? value.slice(0, eq) : '';
+  const file = eq > 0 ? value.slice(eq + 1) : '';
+  const port = /^0x[0-9a-f]+$/i.test(portText) ? parseInt(portText.slice(2), 16) : /^\d+$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 0 && port <= 0xffff) || file === '') {
+    throw new UsageError(`bad --port-log value '${value}': expected PORT=FILE with PORT from 0 to 0xffff`);
+  }
+  return { port, file };
+}

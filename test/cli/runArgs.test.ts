@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { parseRunArgs, UsageError } from '../../core/cli/runArgs.ts';
+
+describe('popek run argument parsing', () => {
+  it('applies the defaults', () => {
+    expect(parseRunArgs(['--kernel', 'bzImage'])).toEqual({
+      kernel: 'bzImage',
+      memoryMiB: 128,
+      clock: 'realtime',
+      noReboot: false,
+      portLogs: [],
+      help: false,
+    });
+  });
+
+  it('reads every option, in both --opt value and --opt=value forms', () => {
+    const args = parseRunArgs([
+      '--kernel=k', '--initrd', 'i', '--append', 'console=ttyS0 quiet', '--memory=256', '--clock', 'deterministic',
+      '--no-reboot', '--timeout', '2.5', '--port-log', '0x190=post.bin', '--port-log=128=p80.bin',
+    ]);
+    expect(args).toEqual({
+      kernel: 'k',
+      initrd: 'i',
+      append: 'console=ttyS0 quiet',
+      memoryMiB: 256,
+      clock: 'deterministic',
+      noReboot: true,
+      timeoutSeconds: 2.5,
+      portLogs: [
+        { port: 0x190, file: 'post.bin' },
+        { port: 128, file: 'p80.bin' },
+      ],
+      help: false,
+    });
+  });
+
+  it('needs exactly one of --kernel and --rom', () => {
+    expect(() => parseRunArgs([])).toThrow(new UsageError('popek run needs --kernel FILE or --rom FILE'));
+    expect(() => parseRunArgs(['--kernel', 'k', '--rom', 'r'])).toThrow(new UsageError('--kernel and --rom cannot be used together'));
+    expect(() => parseRunArgs(['--rom', 'r', '--append', 'x'])).toThrow(new UsageError('--initrd and --append need --kernel'));
+  });
+
+  it('rejects bad --memory values with one line', () => {
+    for (const bad of ['0', '1', 'abc', '12.5', '-4', '1793']) {
+      expect(() => parseRunArgs(['--kernel', 'k', '--memory', bad])).toThrow(
+        new UsageError(`bad --memory value '${bad}': expected a whole number of MiB from 2 to 1792`),
+      );
+    }
+    expect(parseRunArgs(['--kernel', 'k', '--memory', '1792']).memoryMiB).toBe(1792);
+  });
+
+  it('rejects bad --clock, --timeout and --port-log values', () => {
+    expect(() => parseRunArgs(['--kernel', 'k', '--clock', 'fast'])).toThrow(/bad --clock value 'fast'/);
+    expect(() => parseRunArgs(['--kernel', 'k', '--timeout', '0'])).toThrow(/bad --timeout value '0'/);
+    expect(() => parseRunArgs(['--kernel', 'k', '--port-log', '0x10000=f'])).toThrow(/bad --port-log value '0x10000=f'/);
+    expect(() => parseRunArgs(['--kernel', 'k', '--port-log', '0x80'])).toThrow(/expected PORT=FILE/);
+  });
+
+  it('rejects a missing value and unknown options', () => {
+    expect(() => parseRunArgs(['--kernel'])).toThrow(new UsageError('--kernel needs a value'));
+    expect(() => parseRunArgs(['--kernel', 'k', '--fast'])).toThrow(new UsageError("unknown option '--fast' (popek run --help lists them)"));
+  });
+
+  it('accepts --help alone', () => {
+    expect(parseRunArgs(['--help']).help).toBe(true);
+  });
+});
