@@ -1,0 +1,573 @@
+/**
+ * The host service: implements the host API (./api.ts) over the VM library,
+ * the lifecycle state machine and one machine worker per running VM. Both
+ * transports (Electron IPC, HTTP + WebSocket) wrap one instance of it.
+ *
+ * Everything arriving here is treated as untrusted (it comes from a renderer
+ * or a browser): ids, ports and byte arrays are checked before use, and a
+ * failing VM or a throwing listener never takes the host down.
+ */
+import {
+  HostError,
+  type AccessibleVm,
+  type ConfigResult,
+  type CreateVmRequest,
+  type FieldError,
+  type GuestPreset,
+  type HostBridge,
+  type HostInfo,
+  type SerialIndex,
+  type Unsubscribe,
+  type VmConfig,
+  type VmConfigDraft,
+  type VmEntry,
+  type VmStateEvent,
+  type VmStats,
+  type VmStatus,
+} from './api.ts';
+import { DISK_MIB_MAX } from '../machine/config.ts';
+import type { StopReason } from '../machine/types.ts';
+import type { LibraryEntry, VmLibrary } from './library.ts';
+import { VmLifecycle, type LifecycleAction } from './lifecycle.ts';
+import { workerThreadRunnerFactory, type MachineRunner, type RunnerFactory } from './machineRunner.ts';
+import { listPresets } from './presets.ts';
+import { FileSerialBackend, TcpSerialBackend, type SerialBackend } from './serialBackends.ts';
+import { DEFAULT_SCROLLBACK_BYTES, SerialStream, type SerialSubscriber } from './serialStream.ts';
+import { validateDraft } from './validation.ts';
+import type { FromWorker, WorkerInit } from './workerProtocol.ts';
+
+export interface HostServiceOptions {
+  library: VmLibrary;
+  mode: HostInfo['mode'];
+  version: string;
+  /** How machine workers are started (default: worker threads from the TypeScript tree). */
+  runnerFactory?: RunnerFactory;
+  /** Module exporting createMachine (default: core/machine/machine.ts beside this tree). */
+  machineModuleUrl?: string;
+  sliceMs?: number;
+  statsIntervalMs?: number;
+  scrollbackBytes?: number;
+  /** How long a powered-off worker gets to exit by itself before it is terminated. */
+  powerOffGraceMs?: number;
+}
+
+/** Largest serial input accepted in one call. */
+export const MAX_SERIAL_INPUT_BYTES = 64 * 1024;
+
+/** Fields that may change while a VM runs (everything else needs it powered off). */
+const LIVE_EDITABLE: ReadonlySet<string> = new Set(['name', 'description']);
+
+/** One power-on of a VM: its worker and its serial port backends. */
+interface Run {
+  runner?: MachineRunner;
+  /** Set once the worker is being stopped on purpose; its late messages are ignored. */
+  stopping: boolean;
+  backends: (SerialBackend | undefined)[];
+  /** Resolves when the worker is gone and the backends are closed. */
+  done: Promise<void>;
+  /** Resolves when the worker has exited. */
+  workerGone: Promise<void>;
+}
+
+/** What the host keeps per VM beyond its config: status, current run, streams. */
+interface VmRuntime {
+  id: string;
+  name: string;
+  lifecycle: VmLifecycle;
+  serial: [SerialStream, SerialStream];
+  run?: Run;
+  stats: VmStats | null;
+  lastSample?: { instructions: number; at: number };
+  /** Settles startVm once the worker reports started or failed. */
+  startWaiter?: { resolve: (s: VmStatus) => void; reject: (e: Error) => void };
+}
+
+export class HostService implements HostBridge {
+  readonly library: VmLibrary;
+  private readonly options: HostServiceOptions;
+  private readonly runnerFactory: RunnerFactory;
+  private readonly runtimes = new Map<string, VmRuntime>();
+  private readonly stateListeners = new Set<(e: VmStateEvent) => void>();
+  private readonly statsListeners = new Set<(s: VmStats) => void>();
+  private readonly libraryListeners = new Set<() => void>();
+
+  constructor(options: HostServiceOptions) {
+    this.options = options;
+    this.library = options.library;
+    this.runnerFactory = options.runnerFactory ?? workerThreadRunnerFactory();
+  }
+
+  // ---- HostApi: library ----------------------------------------------------------
+
+  async getHostInfo(): Promise<HostInfo> {
+    return { mode: this.options.mode, version: this.options.version, libraryFolder: this.library.folder, guestsFolder: this.library.guestsFolder };
+  }
+
+  async listPresets(): Promise<GuestPreset[]> {
+    return listPresets(this.library.guestsFolder);
+  }
+
+  async listVms(): Promise<VmEntry[]> {
+    const entries = await this.library.list();
+    return entries.map((e) => this.toVmEntry(e));
+  }
+
+  async getVm(id: string): Promise<VmEntry> {
+    return this.toVmEntry(await this.requireEntry(id));
+  }
+
+  async validateVm(draft: unknown, forId?: string): Promise<FieldError[]> {
+    if (forId !== undefined) checkId(forId);
+    const result = await validateDraft(this.library, draft, { forId, knownGuestTypes: await this.knownGuestTypes() });
+    return result.ok ? [] : result.errors;
+  }
+
+  async createVm(request: CreateVmRequest): Promise<ConfigResult> {
+    if (request === null || typeof request !== 'object') throw new HostError('INVALID_ARGUMENT', 'createVm needs { config, newDiskMiB? }');
+    const errors: FieldError[] = [];
+    const disk = request.newDiskMiB;
+    if (disk !== undefined && (typeof disk !== 'number' || !Number.isInteger(disk) || disk < 1 || disk > DISK_MIB_MAX)) {
+      errors.push({ field: 'newDiskMiB', message: `New disk size must be a whole number of MiB from 1 to ${DISK_MIB_MAX}` });
+    }
+    const checked = await validateDraft(this.library, request.config, { knownGuestTypes: await this.knownGuestTypes() });
+    if (!checked.ok) errors.unshift(...checked.errors);
+    if (!checked.ok || errors.length) return { ok: false, errors };
+    const config = await this.library.create(checked.value, disk);
+    this.emitLibrary();
+    return { ok: true, vm: this.toAccessible(config) };
+  }
+
+  async updateVm(id: string, draft: VmConfigDraft): Promise<ConfigResult> {
+    const entry = await this.requireAccessible(id);
+    const checked = await validateDraft(this.library, draft, { forId: id });
+    if (!checked.ok) return { ok: false, errors: checked.errors };
+    const rt = this.runtimes.get(id);
+    if (rt && isActive(rt)) {
+      const locked = changedFields(entry.config, checked.value).filter((f) => !LIVE_EDITABLE.has(f));
+      if (locked.length) {
+        return { ok: false, errors: locked.map((field) => ({ field, message: 'Power off the VM to change this setting' })) };
+      }
+    }
+    const config: VmConfig = { version: entry.config.version, id, ...checked.value };
+    await this.library.update(config);
+    if (rt) rt.name = config.name;
+    this.emitLibrary();
+    return { ok: true, vm: this.toAccessible(config) };
+  }
+
+  async removeVm(id: string): Promise<void> {
+    checkId(id);
+    const rt = this.runtimes.get(id);
+    if (rt && isActive(rt)) throw new HostError('BUSY', `Power off VM "${rt.name}" before removing it`);
+    await this.library.remove(id);
+    this.runtimes.delete(id);
+    this.emitLibrary();
+  }
+
+  // ---- HostApi: lifecycle -----------------------------------------------------------
+
+  async startVm(id: string): Promise<VmStatus> {
+    const entry = await this.requireAccessible(id);
+    const config = entry.config;
+    const rt = this.runtime(id, config.name);
+    rt.lifecycle.check('start');
+    const init = this.workerInit(config);
+    if (config.cpus > 1) throw new HostError('UNSUPPORTED', 'Only 1 processor can run for now: multiprocessor (SMP) support is not implemented yet');
+    const previous = rt.run;
+    rt.lifecycle.apply('start');
+    rt.stats = null;
+    rt.lastSample = undefined;
+    for (const s of rt.serial) s.clear();
+    const started = new Promise<VmStatus>((resolve, reject) => {
+      rt.startWaiter = { resolve, reject };
+    });
+
+    let workerExited!: () => void;
+    const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)) };
+    rt.run = run;
+    // The previous run's worker and TCP listeners must be gone before this one takes their place.
+    if (previous) await previous.done;
+    try {
+      run.backends = await this.openBackends(rt, config);
+    } catch (e) {
+      workerExited();
+      this.abort(rt, run, (e as Error).message);
+      return started;
+    }
+    if (run.stopping) {
+      // powered off while the backends were opening
+      workerExited();
+      await this.closeBackends(run);
+      return started;
+    }
+    try {
+      run.runner = this.runnerFactory(init, {
+        message: (m) => this.onWorkerMessage(rt, run, m),
+        error: (e) => {
+          if (!run.stopping) this.abort(rt, run, `the machine worker crashed: ${e.message}`);
+        },
+        exit: (code) => {
+          if (!run.stopping) this.abort(rt, run, `the machine worker exited unexpectedly (exit code ${code})`);
+          workerExited();
+        },
+      });
+    } catch (e) {
+      workerExited();
+      this.abort(rt, run, `cannot start the machine worker: ${(e as Error).message}`);
+    }
+    return started;
+  }
+
+  async pauseVm(id: string): Promise<VmStatus> {
+    return this.simpleAction(id, 'pause', { type: 'pause' });
+  }
+
+  async resumeVm(id: string): Promise<VmStatus> {
+    return this.simpleAction(id, 'resume', { type: 'resume' });
+  }
+
+  async resetVm(id: string): Promise<VmStatus> {
+    return this.simpleAction(id, 'reset', { type: 'reset' });
+  }
+
+  async acpiShutdownVm(id: string): Promise<VmStatus> {
+    return this.simpleAction(id, 'acpiShutdown', { type: 'powerButton' });
+  }
+
+  async powerOffVm(id: string): Promise<VmStatus> {
+    const rt = this.requireRuntime(id);
+    rt.lifecycle.check('powerOff');
+    const status = rt.lifecycle.apply('powerOff');
+    this.settleStart(rt, new HostError('ILLEGAL_TRANSITION', `VM "${rt.name}" was powered off while starting`));
+    if (rt.run) await this.stopRun(rt.run);
+    return status;
+  }
+
+  async getStats(id: string): Promise<VmStats | null> {
+    checkId(id);
+    const rt = this.runtimes.get(id);
+    return rt && (rt.lifecycle.state === 'running' || rt.lifecycle.state === 'paused') ? rt.stats : null;
+  }
+
+  async sendSerialInput(id: string, port: SerialIndex, data: Uint8Array): Promise<void> {
+    checkId(id);
+    checkPort(port);
+    if (!(data instanceof Uint8Array)) throw new HostError('INVALID_ARGUMENT', 'serial input must be bytes');
+    if (data.length > MAX_SERIAL_INPUT_BYTES) throw new HostError('INVALID_ARGUMENT', `serial input is limited to ${MAX_SERIAL_INPUT_BYTES} bytes per call`);
+    const rt = this.runtimes.get(id);
+    const runner = rt?.run?.stopping === false ? rt.run.runner : undefined;
+    if (!runner || !(rt!.lifecycle.state === 'running' || rt!.lifecycle.state === 'paused')) return;
+    runner.send({ type: 'serialInput', port, data: data.slice() });
+  }
+
+  // ---- HostEvents ----------------------------------------------------------------------
+
+  subscribeSerial(vmId: string, port: SerialIndex, listener: (data: Uint8Array) => void): Unsubscribe {
+    return this.subscribeSerialSink(vmId, port, { deliver: listener });
+  }
+
+  /** subscribeSerial for transports that can report their backlog (WebSocket bufferedAmount). */
+  subscribeSerialSink(vmId: string, port: SerialIndex, subscriber: SerialSubscriber): Unsubscribe {
+    checkId(vmId);
+    checkPort(port);
+    return this.runtime(vmId).serial[port].subscribe(subscriber);
+  }
+
+  onStateChange(listener: (event: VmStateEvent) => void): Unsubscribe {
+    this.stateListeners.add(listener);
+    return () => void this.stateListeners.delete(listener);
+  }
+
+  onStats(listener: (stats: VmStats) => void): Unsubscribe {
+    this.statsListeners.add(listener);
+    return () => void this.statsListeners.delete(listener);
+  }
+
+  onLibraryChange(listener: () => void): Unsubscribe {
+    this.libraryListeners.add(listener);
+    return () => void this.libraryListeners.delete(listener);
+  }
+
+  /** Powers off every running VM (app quit, server shutdown). */
+  async shutdown(): Promise<void> {
+    const active = [...this.runtimes.values()].filter(isActive);
+    await Promise.all(active.map((rt) => this.powerOffVm(rt.id).catch(() => undefined)));
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private async knownGuestTypes(): Promise<string[]> {
+    return listPresets(this.library.guestsFolder).map((p) => p.id);
+  }
+
+  private runtime(id: string, name?: string): VmRuntime {
+    let rt = this.runtimes.get(id);
+    if (!rt) {
+      const scrollback = this.options.scrollbackBytes ?? DEFAULT_SCROLLBACK_BYTES;
+      const created: VmRuntime = {
+        id,
+        name: name ?? id,
+        lifecycle: new VmLifecycle(
+          (status) => this.emitState(id, status),
+          () => `VM "${created.name}"`,
+        ),
+        serial: [new SerialStream(scrollback), new SerialStream(scrollback)],
+        stats: null,
+      };
+      rt = created;
+      this.runtimes.set(id, rt);
+    } else if (name !== undefined) {
+      rt.name = name;
+    }
+    return rt;
+  }
+
+  private requireRuntime(id: string): VmRuntime {
+    checkId(id);
+    const rt = this.runtimes.get(id);
+    if (rt) return rt;
+    // A VM that was never started here is powered off; runtime() records that.
+    return this.runtime(id);
+  }
+
+  private async requireEntry(id: string): Promise<LibraryEntry> {
+    checkId(id);
+    const entry = await this.library.get(id);
+    if (!entry) throw new HostError('NOT_FOUND', `No VM with id ${id}`);
+    return entry;
+  }
+
+  private async requireAccessible(id: string): Promise<LibraryEntry & { accessible: true }> {
+    const entry = await this.requireEntry(id);
+    if (!entry.accessible) throw new HostError('INACCESSIBLE', `VM ${id} is inaccessible: ${entry.problem}`);
+    return entry;
+  }
+
+  private toAccessible(config: VmConfig): AccessibleVm {
+    const rt = this.runtime(config.id, config.name);
+    return { accessible: true, id: config.id, folder: this.library.vmFolder(config.id), config, status: rt.lifecycle.status };
+  }
+
+  private toVmEntry(entry: LibraryEntry): VmEntry {
+    if (entry.accessible) return this.toAccessible(entry.config);
+    const rt = this.runtime(entry.id);
+    return {
+      accessible: false,
+      id: entry.id,
+      folder: entry.folder,
+      problem: entry.problem,
+      ...(entry.errors ? { errors: entry.errors } : {}),
+      status: rt.lifecycle.status,
+    };
+  }
+
+  private workerInit(config: VmConfig): WorkerInit {
+    const resolve = (p: string) => this.library.resolvePath(config.id, p);
+    const init: WorkerInit = {
+      vmId: config.id,
+      memoryMiB: config.memoryMiB,
+      clock: config.clock,
+      cpus: config.cpus,
+      sliceMs: this.options.sliceMs ?? 10,
+      statsIntervalMs: this.options.statsIntervalMs ?? 500,
+      machineModuleUrl: this.options.machineModuleUrl ?? new URL('../machine/machine.ts', import.meta.url).href,
+    };
+    if (config.boot.kind === 'linux') {
+      init.kernelPath = resolve(config.boot.kernel);
+      if (config.boot.initrd !== undefined) init.initrdPath = resolve(config.boot.initrd);
+      init.cmdline = config.boot.cmdline;
+    } else {
+      init.romPath = resolve(config.boot.rom);
+    }
+    return init;
+  }
+
+  private async openBackends(rt: VmRuntime, config: VmConfig): Promise<(SerialBackend | undefined)[]> {
+    const opened: (SerialBackend | undefined)[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const port = i as SerialIndex;
+        const s = config.serial[port];
+        if (s.enabled && s.mode === 'file' && s.path !== undefined) {
+          opened.push(await FileSerialBackend.open(this.library.resolvePath(config.id, s.path)));
+        } else if (s.enabled && s.mode === 'tcp' && s.port !== undefined) {
+          opened.push(await TcpSerialBackend.open(s.port, (bytes) => rt.run?.runner?.send({ type: 'serialInput', port, data: bytes })));
+        } else {
+          opened.push(undefined);
+        }
+      }
+    } catch (e) {
+      await Promise.all(opened.map((b) => b?.close()));
+      throw e;
+    }
+    return opened;
+  }
+
+  private async closeBackends(run: Run): Promise<void> {
+    const backends = run.backends;
+    run.backends = [];
+    await Promise.all(backends.map((b) => b?.close().catch(() => undefined)));
+  }
+
+  private onWorkerMessage(rt: VmRuntime, run: Run, m: FromWorker): void {
+    if (run.stopping || rt.run !== run) return;
+    switch (m.type) {
+      case 'started':
+        if (rt.lifecycle.state !== 'starting') return;
+        this.settleStart(rt, rt.lifecycle.apply('started'));
+        return;
+      case 'serial': {
+        if (m.port !== 0 && m.port !== 1) return;
+        rt.serial[m.port].publish(m.data);
+        run.backends[m.port]?.write(m.data);
+        return;
+      }
+      case 'stats':
+        this.recordStats(rt, m);
+        return;
+      case 'stopped':
+        if (m.reason.kind === 'poweroff') {
+          if (rt.lifecycle.state === 'starting') rt.lifecycle.apply('started');
+          rt.lifecycle.apply('guestPoweredOff');
+          this.settleStart(rt, rt.lifecycle.status);
+          void this.stopRun(run);
+        } else {
+          this.abort(rt, run, describeStop(m.reason));
+        }
+        return;
+      case 'failed':
+        this.abort(rt, run, m.message);
+        return;
+      case 'exited':
+        return;
+    }
+  }
+
+  private recordStats(rt: VmRuntime, m: Extract<FromWorker, { type: 'stats' }>): void {
+    const prev = rt.lastSample;
+    const dtMs = prev ? m.sampledAt - prev.at : 0;
+    const mips = prev && dtMs > 0 ? (m.stats.instructions - prev.instructions) / (dtMs * 1000) : 0;
+    rt.lastSample = { instructions: m.stats.instructions, at: m.sampledAt };
+    const stats: VmStats = {
+      vmId: rt.id,
+      instructions: m.stats.instructions,
+      mips: Math.max(0, mips),
+      interrupts: m.stats.interrupts,
+      exceptions: m.stats.exceptions,
+      guestNs: m.stats.guestNs,
+      sampledAt: Date.now(),
+    };
+    rt.stats = stats;
+    for (const l of this.statsListeners) safeCall(() => l(stats));
+  }
+
+  /** starting|running|paused -> aborted with `reason`; the run's worker is stopped. */
+  private abort(rt: VmRuntime, run: Run, reason: string): void {
+    if (run.stopping) return;
+    if (rt.run === run && isActive(rt)) {
+      rt.lifecycle.apply('abort', reason);
+      this.settleStart(rt, new HostError('INTERNAL', `VM "${rt.name}" stopped: ${reason}`));
+    }
+    void this.stopRun(run);
+  }
+
+  private settleStart(rt: VmRuntime, outcome: VmStatus | Error): void {
+    const waiter = rt.startWaiter;
+    if (!waiter) return;
+    rt.startWaiter = undefined;
+    if (outcome instanceof Error) waiter.reject(outcome);
+    else waiter.resolve(outcome);
+  }
+
+  /**
+   * Ends a run: asks its worker to exit, terminates it if it has not within
+   * the grace period (a machine stuck inside one slice), closes the serial
+   * backends. Idempotent; resolves when all of that is done.
+   */
+  private stopRun(run: Run): Promise<void> {
+    if (run.stopping) return run.done;
+    run.stopping = true;
+    run.done = (async () => {
+      const runner = run.runner;
+      if (runner) {
+        runner.send({ type: 'powerOff' });
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<void>((r) => (timer = setTimeout(r, this.options.powerOffGraceMs ?? 1000)));
+        await Promise.race([run.workerGone, timedOut]);
+        clearTimeout(timer);
+        await runner.terminate();
+      }
+      await run.workerGone;
+      await this.closeBackends(run);
+    })();
+    return run.done;
+  }
+
+  private async simpleAction(id: string, action: LifecycleAction, message: Parameters<MachineRunner['send']>[0]): Promise<VmStatus> {
+    const rt = this.requireRuntime(id);
+    rt.lifecycle.check(action);
+    rt.run?.runner?.send(message);
+    return rt.lifecycle.apply(action);
+  }
+
+  private emitState(vmId: string, status: VmStatus): void {
+    for (const l of this.stateListeners) safeCall(() => l({ vmId, status }));
+  }
+
+  private emitLibrary(): void {
+    for (const l of this.libraryListeners) safeCall(() => l());
+  }
+}
+
+function isActive(rt: VmRuntime): boolean {
+  const s = rt.lifecycle.state;
+  return s === 'starting' || s === 'running' || s === 'paused';
+}
+
+function safeCall(f: () => void): void {
+  try {
+    f();
+  } catch {
+    // a listener's failure is its own; the host and the other listeners go on
+  }
+}
+
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id) || id === '.' || id === '..') {
+    throw new HostError('INVALID_ARGUMENT', `not a VM id: ${JSON.stringify(id)?.slice(0, 80)}`);
+  }
+}
+
+function checkPort(port: unknown): asserts port is SerialIndex {
+  if (port !== 0 && port !== 1) throw new HostError('INVALID_ARGUMENT', 'serial port must be 0 (COM1) or 1 (COM2)');
+}
+
+/** Top-level config fields whose values differ. */
+function changedFields(before: VmConfigDraft, after: VmConfigDraft): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  keys.delete('id');
+  keys.delete('version');
+  const b = before as unknown as Record<string, unknown>;
+  const a = after as unknown as Record<string, unknown>;
+  return [...keys].filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]));
+}
+
+const hex = (n: number, width: number) => (n >>> 0).toString(16).padStart(width, '0');
+
+/** The user-facing reason for a machine that stopped other than by powering off. */
+export function describeStop(reason: StopReason): string {
+  switch (reason.kind) {
+    case 'shutdown':
+      return `Triple fault at CS:EIP ${hex(reason.cs, 4)}:${hex(reason.eip, 8)}${reason.detail ? ` (${reason.detail})` : ''}`;
+    case 'halt':
+      return `The CPU halted with interrupts disabled at CS:EIP ${hex(reason.cs, 4)}:${hex(reason.eip, 8)}; nothing can wake it`;
+    case 'error':
+      return `Emulator error: ${reason.message}${reason.cs !== undefined && reason.eip !== undefined ? ` at CS:EIP ${hex(reason.cs, 4)}:${hex(reason.eip, 8)}` : ''}`;
+    case 'reset':
+      return `The guest asked for a reset (${reason.cause})`;
+    case 'poweroff':
+      return 'The guest powered off';
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Messages between the host and a machine worker (one per running VM). Plain
+ * data only, so the same protocol works over worker_threads and over
+ * Electron's utilityProcess.
+ */
+import type { ClockMode } from '../cpu/clock.ts';
+import type { MachineStats, SerialIndex, StopReason } from '../machine/types.ts';
+
+/** What a worker needs to boot its machine. File paths are absolute; the worker reads them. */
+export interface WorkerInit {
+  vmId: string;
+  memoryMiB: number;
+  clock: ClockMode;
+  cpus: number;
+  kernelPath?: string;
+  initrdPath?: string;
+  cmdline?: string;
+  romPath?: string;
+  /** Host time per `MachineApi.run` call. */
+  sliceMs: number;
+  /** How often the worker posts statistics. */
+  statsIntervalMs: number;
+  /** URL of the module exporting `createMachine` (the dev tree's core/machine/machine.ts, or a bundled copy). */
+  machineModuleUrl: string;
+}
+
+/** Host -> worker. */
+export type ToWorker =
+  | { type: 'serialInput'; port: SerialIndex; data: Uint8Array }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** Hard reset; a paused machine resumes after it. */
+  | { type: 'reset' }
+  | { type: 'powerButton' }
+  /** Stop now: the worker flushes its output, posts `exited` and ends. */
+  | { type: 'powerOff' };
+
+/** Worker -> host. */
+export type FromWorker =
+  /** The machine is built and about to run. */
+  | { type: 'started' }
+  | { type: 'serial'; port: SerialIndex; data: Uint8Array }
+  /** `sampledAt` is the worker's performance.now() in ms. */
+  | { type: 'stats'; stats: MachineStats; sampledAt: number }
+  /** The guest stopped for good (power off, triple fault, ...). The worker ends after this. */
+  | { type: 'stopped'; reason: StopReason }
+  /** The machine could not be built, or threw while running. The worker ends after this. */
+  | { type: 'failed'; message: string }
+  /** Acknowledges `powerOff`; nothing follows. */
+  | { type: 'exited' };

@@ -1,0 +1,232 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { VmConfigDraft, VmStateEvent, VmStats } from '../../core/host/api.ts';
+import { HostService } from '../../core/host/hostService.ts';
+import { VmLibrary } from '../../core/host/library.ts';
+
+const FIXTURE = pathToFileURL(resolve('test/host/fixtures/scriptedMachine.ts')).href;
+
+let root: string;
+let kernel: string;
+let host: HostService;
+let events: VmStateEvent[];
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'popek-host-'));
+  kernel = join(root, 'bzImage');
+  await writeFile(kernel, new Uint8Array(16));
+  host = new HostService({
+    library: new VmLibrary(join(root, 'machines'), join(root, 'guests')),
+    mode: 'server',
+    version: 'test',
+    machineModuleUrl: FIXTURE,
+    statsIntervalMs: 50,
+  });
+  events = [];
+  host.onStateChange((e) => events.push(e));
+});
+
+afterEach(async () => {
+  await host.shutdown();
+  await rm(root, { recursive: true, force: true });
+});
+
+function draft(name: string, cmdline: string, overrides: Partial<VmConfigDraft> = {}): VmConfigDraft {
+  return {
+    name,
+    guestType: 'linux-custom',
+    memoryMiB: 4,
+    cpus: 1,
+    boot: { kind: 'linux', kernel, cmdline },
+    bootOrder: ['disk'],
+    disks: [],
+    serial: [
+      { enabled: true, mode: 'console' },
+      { enabled: false, mode: 'console' },
+    ],
+    clock: 'realtime',
+    hardwareAssist: false,
+    ...overrides,
+  };
+}
+
+async function create(name: string, cmdline: string, overrides: Partial<VmConfigDraft> = {}): Promise<string> {
+  const result = await host.createVm({ config: draft(name, cmdline, overrides) });
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.vm.id;
+}
+
+async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const stateOf = async (id: string) => (await host.getVm(id)).status;
+const text = (chunks: Uint8Array[]) => Buffer.concat(chunks).toString('latin1');
+
+describe('HostService with worker threads', () => {
+  it('starts a VM, streams its serial output and replays the scrollback to a late subscriber', async () => {
+    const id = await create('a', 'hello');
+    const live: Uint8Array[] = [];
+    host.subscribeSerial(id, 0, (d) => live.push(d));
+    expect(await host.startVm(id)).toMatchObject({ state: 'running' });
+    await waitFor(() => text(live) === 'hello\n', 'live output');
+    const late: Uint8Array[] = [];
+    const unsubscribe = host.subscribeSerial(id, 0, (d) => late.push(d));
+    expect(late.length).toBe(1);
+    expect(text(late)).toBe('hello\n');
+    unsubscribe();
+    expect(events.filter((e) => e.vmId === id).map((e) => e.status.state)).toEqual(['starting', 'running']);
+  });
+
+  it('turns a triple fault into aborted with CS:EIP while another VM keeps running', async () => {
+    const crashing = await create('crashing', 'triple');
+    const steady = await create('steady', 'hello');
+    await host.startVm(steady);
+    await host.startVm(crashing).catch(() => undefined); // may abort before or after reporting running
+    const status = await waitFor(async () => {
+      const s = await stateOf(crashing);
+      return s.state === 'aborted' && s;
+    }, 'abort');
+    expect(status.reason).toBe('Triple fault at CS:EIP 0008:0000fff0 (scripted)');
+    const before = (await host.getStats(steady))!.instructions;
+    await waitFor(async () => ((await host.getStats(steady))?.instructions ?? 0) > before, 'the other VM to keep running');
+    expect((await stateOf(steady)).state).toBe('running');
+  });
+
+  it('aborts a VM whose machine throws, with the error', async () => {
+    const id = await create('thrower', 'throw');
+    await host.startVm(id).catch(() => undefined);
+    const status = await waitFor(async () => {
+      const s = await stateOf(id);
+      return s.state === 'aborted' && s;
+    }, 'abort');
+    expect(status.reason).toBe('the machine crashed: scripted device model bug');
+  });
+
+  it('aborts a VM whose worker exits unexpectedly', async () => {
+    const id = await create('exiter', 'exit');
+    await host.startVm(id).catch(() => undefined);
+    const status = await waitFor(async () => {
+      const s = await stateOf(id);
+      return s.state === 'aborted' && s;
+    }, 'abort');
+    expect(status.reason).toBe('the machine worker exited unexpectedly (exit code 3)');
+  });
+
+  it('rejects startVm and aborts when the machine cannot be built', async () => {
+    const id = await create('broken', 'failcreate');
+    await expect(host.startVm(id)).rejects.toThrow('VM "broken" stopped: scripted createMachine failure');
+    expect(await stateOf(id)).toMatchObject({ state: 'aborted', reason: 'scripted createMachine failure' });
+    // aborted VMs can be started again
+    await expect(host.startVm(id)).rejects.toThrow(/scripted createMachine failure/);
+  });
+
+  it('reports a guest power-off as poweredOff, and the ACPI button leads there', async () => {
+    const id = await create('acpi', '');
+    await host.startVm(id);
+    expect(await host.acpiShutdownVm(id)).toMatchObject({ state: 'running' });
+    await waitFor(async () => (await stateOf(id)).state === 'poweredOff', 'guest power-off');
+    expect(events.filter((e) => e.vmId === id).map((e) => e.status.state)).toEqual(['starting', 'running', 'poweredOff']);
+  });
+
+  it('pauses, resumes, resets and powers off; refuses illegal actions', async () => {
+    const id = await create('cycle', '');
+    await expect(host.pauseVm(id)).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+    await host.startVm(id);
+    await expect(host.startVm(id)).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+    expect(await host.pauseVm(id)).toMatchObject({ state: 'paused' });
+    await expect(host.acpiShutdownVm(id)).rejects.toThrow('Cannot acpiShutdown VM "cycle": it is paused (acpiShutdown needs it running)');
+    expect(await host.resumeVm(id)).toMatchObject({ state: 'running' });
+    expect(await host.resetVm(id)).toMatchObject({ state: 'running' });
+    expect(await host.powerOffVm(id)).toMatchObject({ state: 'poweredOff' });
+    await expect(host.powerOffVm(id)).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+    expect(await host.getStats(id)).toBe(null);
+  });
+
+  it('sends serial input to the guest', async () => {
+    const id = await create('echo', 'echo');
+    const out: Uint8Array[] = [];
+    host.subscribeSerial(id, 0, (d) => out.push(d));
+    await host.startVm(id);
+    await host.sendSerialInput(id, 0, new TextEncoder().encode('uname'));
+    await waitFor(() => text(out) === 'UNAME', 'echo');
+    await expect(host.sendSerialInput(id, 2 as 0, new Uint8Array(1))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(host.sendSerialInput(id, 0, new Uint8Array(65537))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('publishes statistics with a MIPS figure', async () => {
+    const id = await create('stats', '');
+    const seen: VmStats[] = [];
+    host.onStats((s) => seen.push(s));
+    await host.startVm(id);
+    const sample = await waitFor(() => seen.find((s) => s.vmId === id && s.mips > 0), 'stats with MIPS');
+    expect(sample.instructions).toBeGreaterThan(0);
+    expect(sample.interrupts).toBeGreaterThan(0);
+    expect(sample.guestNs).toBeGreaterThan(0);
+  });
+
+  it('refuses hardware changes while running but allows a rename; refuses removal while running', async () => {
+    const id = await create('live', '');
+    await host.startVm(id);
+    expect(await host.updateVm(id, draft('live', '', { memoryMiB: 8 }))).toEqual({
+      ok: false,
+      errors: [{ field: 'memoryMiB', message: 'Power off the VM to change this setting' }],
+    });
+    const renamed = await host.updateVm(id, draft('renamed', ''));
+    expect(renamed.ok && renamed.vm.config.name).toBe('renamed');
+    await expect(host.removeVm(id)).rejects.toMatchObject({ code: 'BUSY' });
+    await host.powerOffVm(id);
+    await host.removeVm(id);
+    expect(await host.listVms()).toEqual([]);
+  });
+
+  it('creates nothing from an invalid draft', async () => {
+    const result = await host.createVm({ config: draft('', '', { memoryMiB: 2 }), newDiskMiB: 0 });
+    expect(result).toEqual({
+      ok: false,
+      errors: [
+        { field: 'name', message: 'Name is required' },
+        { field: 'memoryMiB', message: 'Memory (MiB) must be at least 4' },
+        { field: 'newDiskMiB', message: 'New disk size must be a whole number of MiB from 1 to 2097152' },
+      ],
+    });
+    expect(await host.listVms()).toEqual([]);
+  });
+
+  it('appends a file-mode serial port to its file', async () => {
+    const out = join(root, 'com1.log');
+    await writeFile(out, 'before\n');
+    const id = await create('filelog', 'hello', { serial: [{ enabled: true, mode: 'file', path: out }, { enabled: false, mode: 'console' }] });
+    await host.startVm(id);
+    await waitFor(async () => (await readFile(out, 'latin1')) === 'before\nhello\n', 'file output');
+    await host.powerOffVm(id);
+  });
+
+  it('serves a tcp-mode serial port to one client at a time, both ways', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const id = await create('tcp', 'echo', { serial: [{ enabled: true, mode: 'tcp', port }, { enabled: false, mode: 'console' }] });
+    await host.startVm(id);
+    const client = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    client.on('data', (d) => received.push(d));
+    await new Promise((r) => client.once('connect', r));
+    const second = connect(port, '127.0.0.1');
+    const secondClosed = new Promise((r) => second.once('close', r));
+    second.on('error', () => {});
+    client.write('ls\n');
+    await waitFor(() => Buffer.concat(received).toString() === 'LS\n', 'tcp echo');
+    await secondClosed; // refused: one client at a time
+    client.destroy();
+    await host.powerOffVm(id);
+  });
+});
