@@ -1,0 +1,223 @@
+/**
+ * The PC board: memory, CPU, chipset devices and the run loop, assembled from
+ * MachineOptions. One instance per thread; its driver (the `popek run` CLI or
+ * the host's machine worker) calls `run(sliceMs)` repeatedly.
+ *
+ * Run loop: devices with their own time (TimedDevice) are advanced to the
+ * current guest time and report their next event; the CPU then runs in a
+ * chunk that ends at that event (deterministic clock: a number of
+ * instructions; realtime clock: a fixed small chunk, after which the host
+ * clock is read again). HLT is resolved here: with interrupts disabled and no
+ * NMI source the machine stops ('halt'); otherwise a deterministic clock skips
+ * to the next event and a realtime clock returns from `run` early so the
+ * driver can sleep.
+ *
+ * Guest resets (keyboard controller 0xFE, port 0x92 bit 0, 0xCF9) restart the
+ * machine from its boot images unless `noReboot` asks to stop with 'reset'.
+ * A triple fault stops the machine with 'shutdown' so the report is not lost.
+ */
+import { Cpu, STOP_HALT, STOP_SHUTDOWN } from '../cpu/cpu.ts';
+import { GuestClock, NS_PER_INSTRUCTION } from '../cpu/clock.ts';
+import { CS, IF } from '../cpu/regs.ts';
+import type { Device, TimedDevice } from '../devices/device.ts';
+import { Pic } from '../devices/pic.ts';
+import { Pit } from '../devices/pit.ts';
+import { SystemControlPort } from '../devices/systemControlPort.ts';
+import { MemoryBus } from '../memory/bus.ts';
+import { PhysicalMemory } from '../memory/physicalMemory.ts';
+import { BootError } from './boot/bootError.ts';
+import { bootKernel } from './boot/kernelBoot.ts';
+import { mapRomImage, validateRomImage } from './firmware/romImage.ts';
+import { attachLogPort } from './logPort.ts';
+import type { MachineApi, MachineHooks, MachineOptions, MachineStats, RunResult, SerialIndex, StopReason } from './types.ts';
+
+const MiB = 1024 * 1024;
+/** Longest CPU chunk between device checks (deterministic: also bounds how late an event can be seen). */
+const MAX_CHUNK = 100_000;
+/** Realtime chunk: about 20-50 us of guest code between host clock reads. */
+const REALTIME_CHUNK = 5_000;
+
+export function createMachine(options: MachineOptions, hooks: MachineHooks): MachineApi {
+  return new Machine(options, hooks);
+}
+
+class Machine implements MachineApi {
+  readonly memory: SharedArrayBuffer;
+  private readonly options: MachineOptions;
+  private readonly hooks: MachineHooks;
+  private readonly physical: PhysicalMemory;
+  private readonly bus: MemoryBus;
+  private readonly clock: GuestClock;
+  private readonly cpu: Cpu;
+  private readonly devices: Device[] = [];
+  private readonly timed: TimedDevice[] = [];
+  private readonly pic: Pic;
+  private stopped: StopReason | null = null;
+  /** Set by device callbacks during a CPU chunk; acted on between chunks. */
+  private pendingReset: string | null = null;
+  private pendingPowerOff = false;
+
+  constructor(options: MachineOptions, hooks: MachineHooks) {
+    this.options = options;
+    this.hooks = hooks;
+    if ((options.cpus ?? 1) !== 1) throw new BootError('only 1 CPU is supported');
+    if (!Number.isInteger(options.memoryMiB) || options.memoryMiB < 2 || options.memoryMiB > 1792) {
+      throw new BootError(`memory must be a whole number of MiB from 2 to 1792, got ${options.memoryMiB}`);
+    }
+    if (options.rom) validateRomImage(options.rom);
+    if (!options.rom && !options.kernel) throw new BootError('the machine needs a kernel or a ROM image to boot');
+    if (options.rom && options.kernel) throw new BootError('a machine boots either a ROM image or a kernel, not both');
+
+    this.physical = new PhysicalMemory(options.memoryMiB * MiB, options.rom?.length ?? 0);
+    this.memory = this.physical.buffer;
+    this.bus = new MemoryBus(this.physical);
+    this.clock = new GuestClock(options.clock);
+    this.cpu = new Cpu(this.bus, this.clock);
+    this.cpu.onShutdown = () => this.cpu.requestStop();
+
+    // ---- chipset ----
+    this.pic = this.add(new Pic(this.bus));
+    this.cpu.interruptController = this.pic;
+    const pit = this.addTimed(new Pit(this.bus, this.clock, this.pic.irqLine(0), { onReschedule: () => this.cpu.requestStop() }));
+    this.add(new SystemControlPort(this.bus, this.clock, pit));
+
+    for (const port of new Set(options.logPorts ?? [])) {
+      if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new BootError(`cannot log I/O port ${port}`);
+      try {
+        attachLogPort(this.bus, port, (p, byte) => this.hooks.onPortByte?.(p, byte));
+      } catch (e) {
+        throw new BootError(`cannot log I/O port 0x${port.toString(16)}: ${(e as Error).message}`);
+      }
+    }
+
+    if (options.rom) mapRomImage(this.physical, this.bus, options.rom);
+    this.powerOn();
+  }
+
+  // ---- MachineApi ----------------------------------------------------------
+
+  run(sliceMs: number): RunResult {
+    if (this.stopped) return { kind: 'stopped', reason: this.stopped };
+    const started = performance.now();
+    const deterministic = this.clock.mode === 'deterministic';
+    try {
+      for (;;) {
+        const now = this.clock.nowNs();
+        const next = this.advanceDevices(now);
+        let budget = REALTIME_CHUNK;
+        if (deterministic) budget = Math.max(1, Math.min(MAX_CHUNK, Math.ceil((next - now) / NS_PER_INSTRUCTION)));
+        const code = this.cpu.run(budget);
+
+        if (this.pendingPowerOff) return this.stop({ kind: 'poweroff' });
+        if (this.pendingReset !== null) {
+          const cause = this.pendingReset;
+          this.pendingReset = null;
+          if (this.options.noReboot) return this.stop({ kind: 'reset', cause });
+          this.powerOn();
+        } else if (code === STOP_SHUTDOWN) {
+          const detail = this.cpu.shutdownDetail ?? 'triple fault';
+          return this.stop({ kind: 'shutdown', cs: this.cpu.segSel[CS], eip: this.cpu.eip >>> 0, detail });
+        } else if (code === STOP_HALT) {
+          if ((this.cpu.flags & IF) === 0 && !this.cpu.nmiPending) {
+            return this.stop({ kind: 'halt', cs: this.cpu.segSel[CS], eip: this.cpu.eip >>> 0 });
+          }
+          const wake = this.advanceDevices(this.clock.nowNs());
+          if (this.cpu.interruptController?.hasInterrupt()) continue;
+          // Realtime: let the driver sleep. Deterministic with nothing scheduled: only host input can wake it.
+          if (!deterministic || wake === Infinity) return { kind: 'running' };
+          this.clock.skipTo(wake);
+        }
+        if (performance.now() - started >= sliceMs) return { kind: 'running' };
+      }
+    } catch (e) {
+      const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      return this.stop({ kind: 'error', message, cs: this.cpu.segSel[CS], eip: this.cpu.eip >>> 0 });
+    }
+  }
+
+  serialInput(_port: SerialIndex, _bytes: Uint8Array): void {
+    // Wired to the UARTs' receive() below once they are on the board.
+  }
+
+  powerButton(): void {
+    // Wired to the ACPI PM block's power button once it is on the board.
+  }
+
+  reset(): void {
+    this.stopped = null;
+    this.pendingReset = null;
+    this.pendingPowerOff = false;
+    this.powerOn();
+  }
+
+  pause(): void {
+    this.clock.pause();
+  }
+
+  resume(): void {
+    this.clock.resume();
+  }
+
+  stats(): MachineStats {
+    return {
+      instructions: this.clock.retired,
+      interrupts: this.cpu.interruptsDelivered,
+      exceptions: this.cpu.exceptionsRaised,
+      guestNs: this.clock.nowNs(),
+    };
+  }
+
+  // ---- board internals -----------------------------------------------------
+
+  private add<T extends Device>(device: T): T {
+    this.devices.push(device);
+    return device;
+  }
+
+  private addTimed<T extends TimedDevice>(device: T): T {
+    this.timed.push(device);
+    return this.add(device);
+  }
+
+  /** Fires due device events; returns the guest time of the earliest next one. */
+  private advanceDevices(now: number): number {
+    let next = Infinity;
+    for (let i = 0; i < this.timed.length; i++) {
+      const t = this.timed[i].advance(now);
+      if (t < next) next = t;
+    }
+    return next;
+  }
+
+  /** A guest-requested reset (device callbacks); acted on after the current CPU chunk. */
+  private requestReset(cause: string): void {
+    this.pendingReset ??= cause;
+    this.cpu.requestStop();
+  }
+
+  private requestPowerOff(): void {
+    this.pendingPowerOff = true;
+    this.cpu.requestStop();
+  }
+
+  /** Cold start: devices and CPU to power-on state, RAM cleared, boot images loaded again. */
+  private powerOn(): void {
+    for (const d of this.devices) d.reset();
+    this.bus.setA20(true);
+    this.physical.u8.fill(0, 0, this.physical.ramSize);
+    this.cpu.reset();
+    if (this.options.kernel) {
+      const { entry } = bootKernel(this.physical, {
+        kernel: this.options.kernel,
+        initrd: this.options.initrd,
+        cmdline: this.options.cmdline,
+      });
+      this.cpu.loadEntryState(entry);
+    }
+  }
+
+  private stop(reason: StopReason): RunResult {
+    this.stopped = reason;
+    return { kind: 'stopped', reason };
+  }
+}

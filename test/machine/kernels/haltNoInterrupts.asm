@@ -1,0 +1,31 @@
+; Multiboot v1 test kernel: writes its EBX (the info address) to port 0x190
+; byte by byte, then halts with interrupts disabled. The machine must stop
+; with reason 'halt' at the HLT.
+bits 32
+org 0x100000
+
+MB_MAGIC   equ 0x1BADB002
+MB_FLAGS   equ 0x00010000
+
+header:
+    dd MB_MAGIC
+    dd MB_FLAGS
+    dd -(MB_MAGIC + MB_FLAGS)
+    dd header
+    dd header
+    dd 0
+    dd 0
+    dd start
+
+start:
+    mov dx, 0x190
+    mov ecx, 4
+.byte:
+    mov al, bl
+    out dx, al
+    shr ebx, 8
+    loop .byte
+    cli
+halt_here:
+    hlt
+    jmp halt_here

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createMachine } from '../../core/machine/machine.ts';
+import type { MachineApi, RunResult } from '../../core/machine/types.ts';
+import { assembleKernel, hasNasm } from './assembleKernel.ts';
+import { fakeBzImage } from './boot/fakeBzImage.ts';
+
+/** Runs until the machine stops or `maxSlices` slices pass. */
+function runToStop(machine: MachineApi, maxSlices = 200): RunResult {
+  let result: RunResult = { kind: 'running' };
+  for (let i = 0; i < maxSlices && result.kind === 'running'; i++) result = machine.run(50);
+  return result;
+}
+
+describe.runIf(hasNasm())('machine with a Multiboot test kernel', () => {
+  it('stops with halt at the HLT when interrupts are disabled, and reports logged port bytes', () => {
+    const bytes: number[] = [];
+    const machine = createMachine(
+      { memoryMiB: 16, clock: 'deterministic', kernel: assembleKernel('haltNoInterrupts'), logPorts: [0x190] },
+      { onPortByte: (port, byte) => port === 0x190 && bytes.push(byte) },
+    );
+    const result = runToStop(machine);
+    expect(result).toEqual({ kind: 'stopped', reason: { kind: 'halt', cs: 0x10, eip: 0x100033 } });
+    expect(bytes).toEqual([0x00, 0x00, 0x01, 0x00]); // EBX = 0x10000, the Multiboot info
+    expect(machine.stats().instructions).toBeGreaterThan(10);
+  });
+
+  it('keeps reporting the stop reason on further run() calls and restarts on reset()', () => {
+    const bytes: number[] = [];
+    const machine = createMachine(
+      { memoryMiB: 16, clock: 'deterministic', kernel: assembleKernel('haltNoInterrupts'), logPorts: [0x190] },
+      { onPortByte: (_port, byte) => bytes.push(byte) },
+    );
+    const first = runToStop(machine);
+    expect(machine.run(10)).toEqual(first);
+    machine.reset();
+    expect(runToStop(machine)).toEqual(first);
+    expect(bytes).toEqual([0, 0, 1, 0, 0, 0, 1, 0]);
+  });
+});
+
+describe('machine construction errors', () => {
+  it('rejects a kernel that is neither bzImage nor Multiboot', () => {
+    expect(() => createMachine({ memoryMiB: 16, clock: 'deterministic', kernel: new Uint8Array(1024) }, {})).toThrow(
+      'not a kernel Popek can boot: no bzImage HdrS signature and no Multiboot header',
+    );
+  });
+
+  it('rejects an initrd that does not fit', () => {
+    expect(() =>
+      createMachine({ memoryMiB: 4, clock: 'deterministic', kernel: fakeBzImage(), initrd: new Uint8Array(4 * 1024 * 1024) }, {}),
+    ).toThrow(/too little memory for the initrd/);
+  });
+
+  it('rejects logging a port a device owns', () => {
+    expect(() => createMachine({ memoryMiB: 16, clock: 'deterministic', kernel: fakeBzImage(), logPorts: [0x40] }, {})).toThrow(
+      /cannot log I\/O port 0x40/,
+    );
+  });
+});
