@@ -23,12 +23,14 @@ import type { Device, TimedDevice } from '../devices/device.ts';
 import { Pic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
 import { SystemControlPort } from '../devices/systemControlPort.ts';
+import { Uart16550 } from '../devices/uart16550.ts';
 import { MemoryBus } from '../memory/bus.ts';
 import { PhysicalMemory } from '../memory/physicalMemory.ts';
 import { BootError } from './boot/bootError.ts';
 import { bootKernel } from './boot/kernelBoot.ts';
 import { mapRomImage, validateRomImage } from './firmware/romImage.ts';
 import { attachLogPort } from './logPort.ts';
+import { SerialInputQueue, SerialOutputBuffer } from './serialOutput.ts';
 import type { MachineApi, MachineHooks, MachineOptions, MachineStats, RunResult, SerialIndex, StopReason } from './types.ts';
 
 const MiB = 1024 * 1024;
@@ -52,6 +54,9 @@ class Machine implements MachineApi {
   private readonly devices: Device[] = [];
   private readonly timed: TimedDevice[] = [];
   private readonly pic: Pic;
+  private readonly uarts: Uart16550[] = [];
+  private readonly serialOut: SerialOutputBuffer[] = [];
+  private readonly serialIn = [new SerialInputQueue(), new SerialInputQueue()];
   private stopped: StopReason | null = null;
   /** Set by device callbacks during a CPU chunk; acted on between chunks. */
   private pendingReset: string | null = null;
@@ -80,6 +85,17 @@ class Machine implements MachineApi {
     this.cpu.interruptController = this.pic;
     const pit = this.addTimed(new Pit(this.bus, this.clock, this.pic.irqLine(0), { onReschedule: () => this.cpu.requestStop() }));
     this.add(new SystemControlPort(this.bus, this.clock, pit));
+    const uartPorts: [number, number][] = [[0x3f8, 4], [0x2f8, 3]];
+    uartPorts.forEach(([base, irq], index) => {
+      const out = new SerialOutputBuffer((bytes) => this.hooks.onSerialOutput?.(index as SerialIndex, bytes));
+      this.serialOut.push(out);
+      const uart = new Uart16550(this.bus, this.clock, base, this.pic.irqLine(irq), {
+        name: `com${index + 1}`,
+        onTransmit: (byte) => out.push(byte),
+        onReschedule: () => this.cpu.requestStop(),
+      });
+      this.uarts.push(this.addTimed(uart));
+    });
 
     for (const port of new Set(options.logPorts ?? [])) {
       if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new BootError(`cannot log I/O port ${port}`);
@@ -100,43 +116,54 @@ class Machine implements MachineApi {
     if (this.stopped) return { kind: 'stopped', reason: this.stopped };
     const started = performance.now();
     const deterministic = this.clock.mode === 'deterministic';
+    for (let i = 0; i < this.uarts.length; i++) this.serialIn[i].drain((bytes) => this.uarts[i].receive(bytes));
     try {
-      for (;;) {
-        const now = this.clock.nowNs();
-        const next = this.advanceDevices(now);
-        let budget = REALTIME_CHUNK;
-        if (deterministic) budget = Math.max(1, Math.min(MAX_CHUNK, Math.ceil((next - now) / NS_PER_INSTRUCTION)));
-        const code = this.cpu.run(budget);
-
-        if (this.pendingPowerOff) return this.stop({ kind: 'poweroff' });
-        if (this.pendingReset !== null) {
-          const cause = this.pendingReset;
-          this.pendingReset = null;
-          if (this.options.noReboot) return this.stop({ kind: 'reset', cause });
-          this.powerOn();
-        } else if (code === STOP_SHUTDOWN) {
-          const detail = this.cpu.shutdownDetail ?? 'triple fault';
-          return this.stop({ kind: 'shutdown', cs: this.cpu.segSel[CS], eip: this.cpu.eip >>> 0, detail });
-        } else if (code === STOP_HALT) {
-          if ((this.cpu.flags & IF) === 0 && !this.cpu.nmiPending) {
-            return this.stop({ kind: 'halt', cs: this.cpu.segSel[CS], eip: this.cpu.eip >>> 0 });
-          }
-          const wake = this.advanceDevices(this.clock.nowNs());
-          if (this.cpu.interruptController?.hasInterrupt()) continue;
-          // Realtime: let the driver sleep. Deterministic with nothing scheduled: only host input can wake it.
-          if (!deterministic || wake === Infinity) return { kind: 'running' };
-          this.clock.skipTo(wake);
-        }
-        if (performance.now() - started >= sliceMs) return { kind: 'running' };
-      }
+      return this.runChunks(started, sliceMs, deterministic);
     } catch (e) {
       const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
       return this.stop({ kind: 'error', message, cs: this.cpu.segSel[CS], eip: this.cpu.eip >>> 0 });
+    } finally {
+      for (const out of this.serialOut) out.flush();
     }
   }
 
-  serialInput(_port: SerialIndex, _bytes: Uint8Array): void {
-    // Wired to the UARTs' receive() below once they are on the board.
+  /** The body of `run`: CPU chunks between device events until the slice is used up or the machine stops. */
+  private runChunks(started: number, sliceMs: number, deterministic: boolean): RunResult {
+    for (;;) {
+      const now = this.clock.nowNs();
+      const next = this.advanceDevices(now);
+      let budget = REALTIME_CHUNK;
+      if (deterministic) budget = Math.max(1, Math.min(MAX_CHUNK, Math.ceil((next - now) / NS_PER_INSTRUCTION)));
+      const code = this.cpu.run(budget);
+
+      if (this.pendingPowerOff) return this.stop({ kind: 'poweroff' });
+      if (this.pendingReset !== null) {
+        const cause = this.pendingReset;
+        this.pendingReset = null;
+        if (this.options.noReboot) return this.stop({ kind: 'reset', cause });
+        this.powerOn();
+      } else if (code === STOP_SHUTDOWN) {
+        const detail = this.cpu.shutdownDetail ?? 'triple fault';
+        return this.stop({ kind: 'shutdown', cs: this.cpu.segSel[CS], eip: this.cpu.eip >>> 0, detail });
+      } else if (code === STOP_HALT) {
+        if ((this.cpu.flags & IF) === 0 && !this.cpu.nmiPending) {
+          return this.stop({ kind: 'halt', cs: this.cpu.segSel[CS], eip: this.cpu.eip >>> 0 });
+        }
+        const wake = this.advanceDevices(this.clock.nowNs());
+        if (this.pic.hasInterrupt()) continue;
+        // Realtime: let the driver sleep. Deterministic with nothing scheduled: only host input can wake it.
+        if (!deterministic || wake === Infinity) return { kind: 'running' };
+        this.clock.skipTo(wake);
+      }
+      if (performance.now() - started >= sliceMs) return { kind: 'running' };
+    }
+  }
+
+  serialInput(port: SerialIndex, bytes: Uint8Array): void {
+    const queue = this.serialIn[port];
+    if (!queue) return;
+    queue.push(bytes);
+    queue.drain((b) => this.uarts[port].receive(b));
   }
 
   powerButton(): void {
