@@ -19,7 +19,7 @@ describe.runIf(hasNasm())('machine with a Multiboot test kernel', () => {
       { onPortByte: (port, byte) => port === 0x190 && bytes.push(byte) },
     );
     const result = runToStop(machine);
-    expect(result).toEqual({ kind: 'stopped', reason: { kind: 'halt', cs: 0x10, eip: 0x100033 } });
+    expect(result).toEqual({ kind: 'stopped', reason: { kind: 'halt', cs: 0x10, eip: 0x100044 } }); // EIP after the HLT, as the CPU holds it
     expect(bytes).toEqual([0x00, 0x00, 0x01, 0x00]); // EBX = 0x10000, the Multiboot info
     expect(machine.stats().instructions).toBeGreaterThan(10);
   });
