@@ -1,0 +1,972 @@
+/**
+ * The physical IA-32 processor: register file, the execution loop over
+ * decoded blocks, the TLB-backed memory accessors, and exception plumbing.
+ *
+ * Performance design (see ARCHITECTURE.md "hot path allocates nothing"):
+ * - Code is decoded once into blocks of `Insn` (decoder.ts), cached by the
+ *   physical location of their first byte, and invalidated when their page is
+ *   written (the bus reports writes to pages marked in `bus.codePages`; the TLB
+ *   never grants a direct-write entry for such a page).
+ * - Linear memory goes through a direct-mapped TLB covering all 2^20 linear
+ *   pages: one typed-array load and a bit test on the fast path.
+ * - Arithmetic flags are lazy (flags.ts).
+ * - Faults unwind with one preallocated object (`CPU_FAULT`) and restart the
+ *   instruction, so handlers must check everything before writing state.
+ *
+ * Sensitive operations go through `this.seam` (seam.ts), the one place a
+ * virtualization extension or hypervisor intercepts them.
+ */
+import type { MemoryBus } from '../memory/bus.ts';
+import { PAGE_IO, PAGE_ROM } from '../memory/bus.ts';
+import type { GuestClock } from './clock.ts';
+import { readFlags, settleFlags } from './flags.ts';
+import { Insn } from './insn.ts';
+import { decodeBlock, type Block } from './decoder.ts';
+import { pagingWalk, WalkResult, type PageTableMemory } from './paging.ts';
+import {
+  CR0_ET, CR0_PE, CR0_PG, CS, DS, EFLAGS_IMPLEMENTED, ES, ESP, EXC_DB, EXC_DF, EXC_GP, EXC_NMI, EXC_PF, EXC_SS, EXC_UD,
+  FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM,
+} from './regs.ts';
+import { bareMetal, type SensitiveOps } from './seam.ts';
+import { loadSegmentReal, setSegmentCache, refreshSegmentRanges } from './segments.ts';
+import { deliverInterrupt, INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
+import { Fpu } from './fpu/fpu.ts';
+import type { EntryState } from '../machine/boot/entryState.ts';
+
+/** Why `run` returned. */
+export const STOP_BUDGET = 0; // instruction budget used up
+export const STOP_HALT = 1; // HLT with nothing to wake the CPU now
+export const STOP_SHUTDOWN = 2; // triple fault: the processor shut down
+export const STOP_REQUEST = 3; // a device asked the CPU to stop (reset, power-off)
+
+/** The one object thrown to unwind a faulting instruction. */
+export class CpuFault {
+  vector = 0;
+  errorCode = 0;
+  hasErrorCode = false;
+}
+export const CPU_FAULT = new CpuFault();
+
+/** The INTR/INTA side of the interrupt controller (an 8259A pair, later a virtual APIC). */
+export interface InterruptController {
+  hasInterrupt(): boolean;
+  acknowledge(): number;
+}
+
+/** TLB entry bits (the rest of an entry is the page's offset in the memory buffer). */
+export const TLB_SUPERVISOR = 1;
+export const TLB_USER = 2;
+const TLB_LIST_MAX = 8192;
+/** Instructions per decoded block at most. */
+export const BLOCK_MAX = 48;
+
+export class Cpu implements PageTableMemory {
+  readonly bus: MemoryBus;
+  readonly clock: GuestClock;
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+
+  // ---- architectural state (plain data, see saveState) ----
+  readonly regs = new Int32Array(8);
+  eip = 0;
+  /** EFLAGS; the arithmetic bits named in lazyMask are stale (flags.ts). */
+  flags = FLAG_RESERVED1;
+  lazyMask = 0;
+  lazyOp = 0;
+  lazySize = 32;
+  lazyA = 0;
+  lazyB = 0;
+  lazyRes = 0;
+  /** Segment registers ES..GS, LDTR, TR: selector and descriptor cache. */
+  readonly segSel = new Uint16Array(8);
+  readonly segBase = new Int32Array(8);
+  readonly segLimit = new Uint32Array(8);
+  readonly segAttr = new Uint16Array(8);
+  /** Derived from the caches: valid offset ranges for reads and writes (lo > hi = unusable). */
+  readonly segRLo = new Uint32Array(6);
+  readonly segRHi = new Uint32Array(6);
+  readonly segWLo = new Uint32Array(6);
+  readonly segWHi = new Uint32Array(6);
+  /** CS default size is 32 bit; SS B bit (32-bit stack pointer). */
+  cs32 = false;
+  ss32 = false;
+  cpl = 0;
+  cr0 = CR0_ET;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  readonly dr = new Int32Array(8);
+  gdtBase = 0;
+  gdtLimit = 0xffff;
+  idtBase = 0;
+  idtLimit = 0x3ff;
+  halted = false;
+  /** STI / MOV SS: interrupts are not recognized before the next instruction completes. */
+  interruptShadow = false;
+  nmiPending = false;
+  /** NMIs are blocked from NMI delivery until the next IRET. */
+  nmiBlocked = false;
+  /** MSRs this CPU implements beyond the TSC (sysenter etc. are not advertised). */
+  tscOffset = 0;
+  readonly fpu = new Fpu();
+
+  // ---- wiring ----
+  seam: SensitiveOps = bareMetal;
+  interruptController: InterruptController | null = null;
+  /** Called once on a triple fault with a description; the CPU stays shut down until reset. */
+  onShutdown: (detail: string) => void = () => {};
+
+  // ---- run-time caches (not state) ----
+  /** Direct-mapped TLB over all linear pages: buffer offset | TLB_SUPERVISOR | TLB_USER. */
+  readonly tlbRead = new Int32Array(1 << 20);
+  readonly tlbWrite = new Int32Array(1 << 20);
+  private readonly tlbPages = new Int32Array(TLB_LIST_MAX);
+  private tlbCount = 0;
+  private readonly tlbGlobalPages = new Int32Array(TLB_LIST_MAX);
+  private tlbGlobalCount = 0;
+  /** TLB_USER at CPL 3, else TLB_SUPERVISOR. */
+  tlbBit = TLB_SUPERVISOR;
+  a20Mask = -1;
+  private readonly walk = new WalkResult();
+  readonly blocks = new Map<number, Block>();
+  readonly pageBlocks = new Map<number, Block[]>();
+  /** Set by handlers that must end the current block after themselves. */
+  exitBlock = false;
+  /** Set by devices (reset, power-off) to make `run` return soon. */
+  stopRequested = false;
+  shutdownDetail: string | null = null;
+  /** Statistics. */
+  interruptsDelivered = 0;
+  exceptionsRaised = 0;
+
+  constructor(bus: MemoryBus, clock: GuestClock) {
+    this.bus = bus;
+    this.clock = clock;
+    this.u8 = bus.memory.u8;
+    this.i32 = bus.memory.i32;
+    bus.onCodeWrite = (pfn) => this.invalidateCodePage(pfn);
+    bus.onA20Change = (enabled) => {
+      this.a20Mask = enabled ? -1 : ~(1 << 20);
+      this.flushTlb(true);
+    };
+    this.reset();
+  }
+
+  // =====================================================================
+  // Reset and boot
+  // =====================================================================
+
+  /** Power-on / RESET state (SDM Vol. 3 "Processor State After Reset"). */
+  reset(): void {
+    this.regs.fill(0);
+    this.regs[2] = 0x0000_0600 | 0x30 | 0x3; // EDX: family 6, model 3, stepping 3 (matches CPUID)
+    this.eip = 0xfff0;
+    this.flags = FLAG_RESERVED1;
+    this.lazyMask = 0;
+    this.cr0 = CR0_ET | (1 << 29) | (1 << 30); // CD, NW, ET
+    this.cr2 = this.cr3 = this.cr4 = 0;
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0 | 0;
+    this.dr[7] = 0x400;
+    this.gdtBase = 0;
+    this.gdtLimit = 0xffff;
+    this.idtBase = 0;
+    this.idtLimit = 0x3ff;
+    for (const s of [ES, SS, DS, FS, GS]) setSegmentCache(this, s, 0, 0, 0xffff, 0x93);
+    setSegmentCache(this, CS, 0xf000, 0xffff_0000 | 0, 0xffff, 0x93); // SDM: CS access rights 93H after reset
+    setSegmentCache(this, LDTR, 0, 0, 0xffff, 0x82);
+    setSegmentCache(this, TR, 0, 0, 0xffff, 0x8b);
+    this.setCpl(0);
+    this.halted = false;
+    this.interruptShadow = false;
+    this.nmiPending = false;
+    this.nmiBlocked = false;
+    this.tscOffset = -this.clock.tsc();
+    this.shutdownDetail = null;
+    this.stopRequested = false;
+    this.fpu.reset();
+    this.a20Mask = this.bus.a20Enabled ? -1 : ~(1 << 20);
+    this.flushTlb(true);
+    this.flushCodeCache();
+  }
+
+  /**
+   * Enters a boot loader's hand-off state: registers as given, protected mode
+   * (paging off), and segment registers loaded from the GDT the loader wrote.
+   */
+  loadEntryState(e: EntryState): void {
+    const r = this.regs;
+    r[0] = e.eax; r[1] = e.ecx; r[2] = e.edx; r[3] = e.ebx;
+    r[4] = e.esp; r[5] = e.ebp; r[6] = e.esi; r[7] = e.edi;
+    this.gdtBase = e.gdtBase;
+    this.gdtLimit = e.gdtLimit;
+    this.cr0 |= CR0_PE;
+    this.cr0 &= ~(CR0_PG | (1 << 29) | (1 << 30));
+    this.setFlags(e.eflags);
+    const sels: [number, number][] = [[CS, e.cs], [SS, e.ss], [DS, e.ds], [ES, e.es], [FS, e.fs], [GS, e.gs]];
+    for (const [seg, sel] of sels) {
+      const lo = this.readSys32((this.gdtBase + (sel & ~7)) | 0);
+      const hi = this.readSys32((this.gdtBase + (sel & ~7) + 4) | 0);
+      const base = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff00_0000);
+      let limit = (lo & 0xffff) | (hi & 0x000f_0000);
+      if (hi & (1 << 23)) limit = ((limit << 12) | 0xfff) >>> 0;
+      setSegmentCache(this, seg, sel, base, limit, ((hi >>> 8) & 0xff) | ((hi >>> 8) & 0xf000));
+    }
+    this.setCpl(e.cs & 3);
+    this.eip = e.eip >>> 0;
+    this.halted = false;
+    this.flushTlb(true);
+  }
+
+  // =====================================================================
+  // Execution
+  // =====================================================================
+
+  /**
+   * Runs up to `budget` instructions (a block may overshoot by less than
+   * BLOCK_MAX). Returns a STOP_* code.
+   */
+  run(budget: number): number {
+    let done = 0;
+    const clock = this.clock;
+    while (done < budget) {
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        return STOP_REQUEST;
+      }
+      if (this.shutdownDetail !== null) return STOP_SHUTDOWN;
+      // Interrupt window: between instructions, not after STI/MOV SS.
+      if (this.interruptShadow) {
+        this.interruptShadow = false;
+        done += this.stepOne();
+        continue;
+      }
+      if (this.nmiPending && !this.nmiBlocked) {
+        this.nmiPending = false;
+        this.nmiBlocked = true;
+        this.halted = false;
+        this.deliver(EXC_NMI, INT_NMI, 0, false);
+        continue;
+      }
+      if ((this.flags & IF) !== 0) {
+        const ic = this.interruptController;
+        if (ic !== null && ic.hasInterrupt()) {
+          this.halted = false;
+          this.deliver(ic.acknowledge() & 0xff, INT_EXTERNAL, 0, false);
+          continue;
+        }
+      }
+      if (this.halted) return STOP_HALT;
+      if ((this.flags & TF) !== 0) {
+        done += this.stepOne();
+        continue;
+      }
+      let block: Block;
+      try {
+        block = this.fetchBlock();
+      } catch (e) {
+        if (e !== CPU_FAULT) throw e;
+        this.raiseFromFault();
+        continue;
+      }
+      const insns = block.insns;
+      const n = insns.length;
+      let k = 0;
+      this.exitBlock = false;
+      try {
+        for (; k < n; ) {
+          const ins = insns[k];
+          this.eip = ins.nextEip;
+          ins.fn(this, ins);
+          k++;
+          if (this.exitBlock) break;
+        }
+      } catch (e) {
+        if (e !== CPU_FAULT) throw e;
+        this.eip = insns[k].eip;
+        clock.retired += k;
+        done += k;
+        this.raiseFromFault();
+        continue;
+      }
+      clock.retired += k;
+      done += k;
+    }
+    return STOP_BUDGET;
+  }
+
+  /** Executes exactly one instruction (interrupt shadow, single-step). Returns instructions retired (0 or 1). */
+  private stepOne(): number {
+    const trap = (this.flags & TF) !== 0;
+    let ins: Insn;
+    try {
+      ins = this.fetchBlock().insns[0];
+    } catch (e) {
+      if (e !== CPU_FAULT) throw e;
+      this.raiseFromFault();
+      return 0;
+    }
+    this.exitBlock = false;
+    try {
+      this.eip = ins.nextEip;
+      ins.fn(this, ins);
+    } catch (e) {
+      if (e !== CPU_FAULT) throw e;
+      this.eip = ins.eip;
+      this.raiseFromFault();
+      return 0;
+    }
+    this.clock.retired += 1;
+    if (trap && this.shutdownDetail === null) {
+      this.dr[6] |= 1 << 14; // BS
+      this.deliver(EXC_DB, INT_EXCEPTION, 0, false);
+    }
+    return 1;
+  }
+
+  private raiseFromFault(): void {
+    this.deliver(CPU_FAULT.vector, INT_EXCEPTION, CPU_FAULT.errorCode, CPU_FAULT.hasErrorCode);
+  }
+
+  /**
+   * Delivers an interrupt or exception through the seam, turning a fault during
+   * delivery into a double fault, and a fault during #DF into shutdown.
+   */
+  deliver(vector: number, kind: number, errorCode: number, hasErrorCode: boolean): void {
+    if (kind === INT_EXCEPTION) this.exceptionsRaised++;
+    else this.interruptsDelivered++;
+    try {
+      this.seam.interrupt(this, vector, kind, errorCode, hasErrorCode);
+    } catch (e) {
+      if (e !== CPU_FAULT) throw e;
+      const second = CPU_FAULT.vector;
+      if (kind === INT_EXCEPTION && vector === EXC_DF) {
+        this.shutdown(`triple fault: ${excName(second)} while delivering #DF`);
+        return;
+      }
+      if (kind === INT_EXCEPTION && causesDoubleFault(vector, second)) {
+        this.deliverDoubleFault(vector, second);
+        return;
+      }
+      // Benign combinations: the second exception is handled serially.
+      this.deliver(second, INT_EXCEPTION, CPU_FAULT.errorCode, CPU_FAULT.hasErrorCode);
+    }
+  }
+
+  private deliverDoubleFault(first: number, second: number): void {
+    this.exceptionsRaised++;
+    try {
+      this.seam.interrupt(this, EXC_DF, INT_EXCEPTION, 0, true);
+    } catch (e) {
+      if (e !== CPU_FAULT) throw e;
+      this.shutdown(`triple fault: ${excName(CPU_FAULT.vector)} while delivering #DF (after ${excName(first)} then ${excName(second)})`);
+    }
+  }
+
+  /** Processor shutdown (triple fault). */
+  shutdown(detail: string): void {
+    if (this.shutdownDetail !== null) return;
+    this.shutdownDetail = detail;
+    this.halted = true;
+    this.exitBlock = true;
+    this.onShutdown(detail);
+  }
+
+  requestStop(): void {
+    this.stopRequested = true;
+    this.exitBlock = true;
+  }
+
+  // =====================================================================
+  // Decoded-block cache
+  // =====================================================================
+
+  /** The block starting at CS:EIP, decoding it if needed. May throw a fetch fault. */
+  private fetchBlock(): Block {
+    const lin = (this.segBase[CS] + this.eip) | 0;
+    if (this.eip > this.segLimit[CS]) this.raiseGP(0);
+    let e = this.tlbRead[lin >>> 12];
+    if ((e & this.tlbBit) === 0) {
+      this.translateSlow(lin, false, this.cpl === 3);
+      e = this.tlbRead[lin >>> 12];
+      if ((e & this.tlbBit) === 0) throw new Error(`executing from an MMIO region at linear 0x${(lin >>> 0).toString(16)} is not supported`);
+    }
+    const key = (e & ~0xfff) | (lin & 0xfff);
+    const b = this.blocks.get(key);
+    if (b !== undefined && b.eip === this.eip && b.csBase === this.segBase[CS] && b.cs32 === this.cs32) return b;
+    return this.decodeAt(key, lin);
+  }
+
+  private decodeAt(key: number, lin: number): Block {
+    const block = decodeBlock(this, lin, this.eip);
+    block.key = key;
+    this.blocks.set(key, block);
+    const first = key >>> 12;
+    this.registerCodePage(first, block);
+    const lastLin = (lin + block.byteLength - 1) | 0;
+    if ((lastLin >>> 12) !== (lin >>> 12)) {
+      const e2 = this.tlbRead[lastLin >>> 12];
+      this.registerCodePage(e2 >>> 12, block);
+      block.page2 = e2 >>> 12;
+    }
+    return block;
+  }
+
+  private registerCodePage(bufferPage: number, block: Block): void {
+    // Only RAM pages can change under the code; ROM pages need no watch.
+    if (bufferPage << 12 >= this.bus.memory.ramSize) return;
+    let list = this.pageBlocks.get(bufferPage);
+    if (list === undefined) {
+      list = [];
+      this.pageBlocks.set(bufferPage, list);
+    }
+    list.push(block);
+    if (this.bus.codePages[bufferPage] === 0) {
+      this.bus.codePages[bufferPage] = 1;
+      // Direct-write TLB entries may point at this page: drop them so writes take the watched path.
+      this.flushTlbWrites();
+    }
+  }
+
+  /** A write hit a page holding decoded code: forget every block decoded from it. */
+  invalidateCodePage(pfn: number): void {
+    const list = this.pageBlocks.get(pfn);
+    if (list !== undefined) {
+      for (const b of list) {
+        b.valid = false;
+        if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
+      }
+      this.pageBlocks.delete(pfn);
+    }
+    this.bus.codePages[pfn] = 0;
+    this.exitBlock = true;
+  }
+
+  flushCodeCache(): void {
+    this.blocks.clear();
+    for (const pfn of this.pageBlocks.keys()) this.bus.codePages[pfn] = 0;
+    this.pageBlocks.clear();
+  }
+
+  // =====================================================================
+  // TLB and address translation
+  // =====================================================================
+
+  setCpl(cpl: number): void {
+    this.cpl = cpl;
+    this.tlbBit = cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
+  }
+
+  /** Drops cached translations; global ones too when `all` (CR4/CR0 changes, A20). */
+  flushTlb(all: boolean): void {
+    const r = this.tlbRead, w = this.tlbWrite;
+    if (all || this.tlbCount >= TLB_LIST_MAX || this.tlbGlobalCount >= TLB_LIST_MAX) {
+      if (this.tlbCount >= TLB_LIST_MAX || this.tlbGlobalCount >= TLB_LIST_MAX) {
+        r.fill(0);
+        w.fill(0);
+      } else {
+        for (let i = 0; i < this.tlbGlobalCount; i++) {
+          const p = this.tlbGlobalPages[i];
+          r[p] = 0;
+          w[p] = 0;
+        }
+        for (let i = 0; i < this.tlbCount; i++) {
+          const p = this.tlbPages[i];
+          r[p] = 0;
+          w[p] = 0;
+        }
+      }
+      this.tlbGlobalCount = 0;
+      this.tlbCount = 0;
+      return;
+    }
+    for (let i = 0; i < this.tlbCount; i++) {
+      const p = this.tlbPages[i];
+      r[p] = 0;
+      w[p] = 0;
+    }
+    this.tlbCount = 0;
+  }
+
+  /** INVLPG: drops one page's translation, global or not. */
+  invalidatePage(lin: number): void {
+    this.tlbRead[lin >>> 12] = 0;
+    this.tlbWrite[lin >>> 12] = 0;
+  }
+
+  private flushTlbWrites(): void {
+    const w = this.tlbWrite;
+    for (let i = 0; i < this.tlbCount; i++) w[this.tlbPages[i]] = 0;
+    for (let i = 0; i < this.tlbGlobalCount; i++) w[this.tlbGlobalPages[i]] = 0;
+  }
+
+  /**
+   * Translates a linear address (walking the page tables when paging is on),
+   * raising #PF on a violation, and fills the TLB where the page is RAM/ROM.
+   * Returns the physical address.
+   */
+  translateSlow(lin: number, write: boolean, user: boolean): number {
+    let phys: number;
+    let userRead = true, userWrite = true, superWrite = true, dirty = true, global = false;
+    if ((this.cr0 & CR0_PG) !== 0) {
+      const w = pagingWalk(this, this.cr0, this.cr3, this.cr4, lin, write, user, this.walk);
+      if (w.faultCode >= 0) this.raisePF(lin, w.faultCode);
+      phys = w.phys;
+      userRead = w.userRead;
+      userWrite = w.userWrite;
+      superWrite = w.supervisorWrite;
+      dirty = w.dirty;
+      global = w.global;
+    } else {
+      phys = lin >>> 0;
+    }
+    phys = (phys & this.a20Mask) >>> 0;
+    const page = lin >>> 12;
+    const entry = this.bus.pageMap[phys >>> 12];
+    if ((entry & PAGE_IO) === 0) {
+      const base = entry & ~0xfff;
+      const readBits = TLB_SUPERVISOR | (userRead ? TLB_USER : 0);
+      let writeBits = 0;
+      if ((entry & PAGE_ROM) === 0 && dirty && this.bus.codePages[phys >>> 12] === 0) {
+        writeBits = (superWrite ? TLB_SUPERVISOR : 0) | (userWrite ? TLB_USER : 0);
+      }
+      if (this.tlbRead[page] === 0 && this.tlbWrite[page] === 0) {
+        if (global) {
+          if (this.tlbGlobalCount < TLB_LIST_MAX) this.tlbGlobalPages[this.tlbGlobalCount] = page;
+          this.tlbGlobalCount++;
+        } else {
+          if (this.tlbCount < TLB_LIST_MAX) this.tlbPages[this.tlbCount] = page;
+          this.tlbCount++;
+        }
+        if (this.tlbCount > TLB_LIST_MAX || this.tlbGlobalCount > TLB_LIST_MAX) {
+          this.flushTlb(true);
+          if (global) { this.tlbGlobalPages[0] = page; this.tlbGlobalCount = 1; }
+          else { this.tlbPages[0] = page; this.tlbCount = 1; }
+        }
+      }
+      this.tlbRead[page] = base | readBits;
+      this.tlbWrite[page] = writeBits === 0 ? 0 : base | writeBits;
+    }
+    return phys;
+  }
+
+  // PageTableMemory: the walker's view of physical memory.
+  readPhys32(pa: number): number {
+    return this.bus.read32(pa & this.a20Mask);
+  }
+  writePhys32(pa: number, value: number): void {
+    this.bus.write32(pa & this.a20Mask, value);
+  }
+
+  // =====================================================================
+  // Linear memory (fast paths inline, slow paths below)
+  // =====================================================================
+
+  readLin8(lin: number): number {
+    const e = this.tlbRead[lin >>> 12];
+    if ((e & this.tlbBit) !== 0) return this.u8[(e & ~0xfff) | (lin & 0xfff)];
+    return this.readSlow(lin, 1, this.cpl === 3);
+  }
+
+  readLin16(lin: number): number {
+    const e = this.tlbRead[lin >>> 12];
+    if ((e & this.tlbBit) !== 0 && (lin & 0xfff) <= 0xffe) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      return this.u8[p] | (this.u8[p + 1] << 8);
+    }
+    return this.readSlow(lin, 2, this.cpl === 3);
+  }
+
+  readLin32(lin: number): number {
+    const e = this.tlbRead[lin >>> 12];
+    if ((e & this.tlbBit) !== 0 && (lin & 0xfff) <= 0xffc) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) return this.i32[p >> 2];
+      const m = this.u8;
+      return m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24);
+    }
+    return this.readSlow(lin, 4, this.cpl === 3);
+  }
+
+  writeLin8(lin: number, v: number): void {
+    const e = this.tlbWrite[lin >>> 12];
+    if ((e & this.tlbBit) !== 0) {
+      this.u8[(e & ~0xfff) | (lin & 0xfff)] = v;
+      return;
+    }
+    this.writeSlow(lin, 1, v, this.cpl === 3);
+  }
+
+  writeLin16(lin: number, v: number): void {
+    const e = this.tlbWrite[lin >>> 12];
+    if ((e & this.tlbBit) !== 0 && (lin & 0xfff) <= 0xffe) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      this.u8[p] = v;
+      this.u8[p + 1] = v >> 8;
+      return;
+    }
+    this.writeSlow(lin, 2, v, this.cpl === 3);
+  }
+
+  writeLin32(lin: number, v: number): void {
+    const e = this.tlbWrite[lin >>> 12];
+    if ((e & this.tlbBit) !== 0 && (lin & 0xfff) <= 0xffc) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) {
+        this.i32[p >> 2] = v;
+        return;
+      }
+      const m = this.u8;
+      m[p] = v;
+      m[p + 1] = v >> 8;
+      m[p + 2] = v >> 16;
+      m[p + 3] = v >> 24;
+      return;
+    }
+    this.writeSlow(lin, 4, v, this.cpl === 3);
+  }
+
+  /** Checks that [lin, lin+size) may be written now (translating it, so #PF comes before any write). */
+  probeWrite(lin: number, size: number): void {
+    const e = this.tlbWrite[lin >>> 12];
+    if ((e & this.tlbBit) !== 0 && (lin & 0xfff) <= 0x1000 - size) return;
+    const user = this.cpl === 3;
+    this.translateSlow(lin, true, user);
+    const last = (lin + size - 1) | 0;
+    if ((last >>> 12) !== (lin >>> 12)) this.translateSlow(last, true, user);
+  }
+
+  // Implicit supervisor accesses (descriptor tables, TSS, IDT): privilege-free.
+  readSys8(lin: number): number { return this.readSlow(lin, 1, false); }
+  readSys16(lin: number): number { return this.readSlow(lin, 2, false); }
+  readSys32(lin: number): number { return this.readSlow(lin, 4, false); }
+  writeSys8(lin: number, v: number): void { this.writeSlow(lin, 1, v, false); }
+  writeSys16(lin: number, v: number): void { this.writeSlow(lin, 2, v, false); }
+  writeSys32(lin: number, v: number): void { this.writeSlow(lin, 4, v, false); }
+
+  private readSlow(lin: number, size: number, user: boolean): number {
+    lin |= 0;
+    if (((lin & 0xfff) + size) <= 0x1000) {
+      const pa = this.translateSlow(lin, false, user);
+      return size === 1 ? this.bus.read8(pa) : size === 2 ? this.bus.read16(pa) : this.bus.read32(pa) | 0;
+    }
+    // Crosses a page: translate both halves before touching either.
+    const pa1 = this.translateSlow(lin, false, user);
+    const pa2 = this.translateSlow((lin + size - 1) & ~0xfff, false, user);
+    let v = 0;
+    for (let i = 0; i < size; i++) {
+      const l = (lin + i) | 0;
+      const pa = (l >>> 12) === (lin >>> 12) ? pa1 + i : pa2 + (l & 0xfff);
+      v |= this.bus.read8(pa >>> 0) << (8 * i);
+    }
+    return v;
+  }
+
+  private writeSlow(lin: number, size: number, v: number, user: boolean): void {
+    lin |= 0;
+    if (((lin & 0xfff) + size) <= 0x1000) {
+      const pa = this.translateSlow(lin, true, user);
+      if (size === 1) this.bus.write8(pa, v & 0xff);
+      else if (size === 2) this.bus.write16(pa, v & 0xffff);
+      else this.bus.write32(pa, v);
+      return;
+    }
+    const pa1 = this.translateSlow(lin, true, user);
+    const pa2 = this.translateSlow((lin + size - 1) & ~0xfff, true, user);
+    for (let i = 0; i < size; i++) {
+      const l = (lin + i) | 0;
+      const pa = (l >>> 12) === (lin >>> 12) ? pa1 + i : pa2 + (l & 0xfff);
+      this.bus.write8(pa >>> 0, (v >>> (8 * i)) & 0xff);
+    }
+  }
+
+  // =====================================================================
+  // Segmented memory
+  // =====================================================================
+
+  /** Raises the fault for a failed segment check: #SS(0) for the stack segment, #GP(0) otherwise. */
+  segFault(seg: number): never {
+    return this.fault(seg === SS ? EXC_SS : EXC_GP, 0, true);
+  }
+
+  read8(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRLo[seg] || o > this.segRHi[seg]) this.segFault(seg);
+    return this.readLin8((this.segBase[seg] + o) | 0);
+  }
+  read16(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRLo[seg] || o + 1 > this.segRHi[seg]) this.segFault(seg);
+    return this.readLin16((this.segBase[seg] + o) | 0);
+  }
+  read32(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRLo[seg] || o + 3 > this.segRHi[seg]) this.segFault(seg);
+    return this.readLin32((this.segBase[seg] + o) | 0);
+  }
+  write8(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWLo[seg] || o > this.segWHi[seg]) this.segFault(seg);
+    this.writeLin8((this.segBase[seg] + o) | 0, v);
+  }
+  write16(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWLo[seg] || o + 1 > this.segWHi[seg]) this.segFault(seg);
+    this.writeLin16((this.segBase[seg] + o) | 0, v);
+  }
+  write32(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWLo[seg] || o + 3 > this.segWHi[seg]) this.segFault(seg);
+    this.writeLin32((this.segBase[seg] + o) | 0, v);
+  }
+
+  /**
+   * For read-modify-write operands: checks the segment for writing and the
+   * page for writing, and returns the linear address to use with readLin/writeLin.
+   */
+  rmwAddress(seg: number, off: number, size: number): number {
+    const o = off >>> 0;
+    if (o < this.segWLo[seg] || o + size - 1 > this.segWHi[seg]) this.segFault(seg);
+    const lin = (this.segBase[seg] + o) | 0;
+    this.probeWrite(lin, size);
+    return lin;
+  }
+
+  /** Effective address (offset) of the instruction's memory operand. */
+  ea(i: Insn): number {
+    let a = i.disp;
+    if (i.base >= 0) a += this.regs[i.base];
+    if (i.index >= 0) a += this.regs[i.index] << i.scale;
+    return i.a32 ? a | 0 : a & 0xffff;
+  }
+
+  // =====================================================================
+  // Registers
+  // =====================================================================
+
+  get8(r: number): number {
+    return r < 4 ? this.regs[r] & 0xff : (this.regs[r - 4] >> 8) & 0xff;
+  }
+  set8(r: number, v: number): void {
+    if (r < 4) this.regs[r] = (this.regs[r] & ~0xff) | (v & 0xff);
+    else this.regs[r - 4] = (this.regs[r - 4] & ~0xff00) | ((v & 0xff) << 8);
+  }
+  get16(r: number): number {
+    return this.regs[r] & 0xffff;
+  }
+  set16(r: number, v: number): void {
+    this.regs[r] = (this.regs[r] & ~0xffff) | (v & 0xffff);
+  }
+
+  // ModRM r/m operand access (register when mod = 3).
+  readRm8(i: Insn): number { return i.mod === 3 ? this.get8(i.rm) : this.read8(i.seg, this.ea(i)); }
+  readRm16(i: Insn): number { return i.mod === 3 ? this.regs[i.rm] & 0xffff : this.read16(i.seg, this.ea(i)); }
+  readRm32(i: Insn): number { return i.mod === 3 ? this.regs[i.rm] : this.read32(i.seg, this.ea(i)); }
+  writeRm8(i: Insn, v: number): void { if (i.mod === 3) this.set8(i.rm, v); else this.write8(i.seg, this.ea(i), v); }
+  writeRm16(i: Insn, v: number): void { if (i.mod === 3) this.set16(i.rm, v); else this.write16(i.seg, this.ea(i), v); }
+  writeRm32(i: Insn, v: number): void { if (i.mod === 3) this.regs[i.rm] = v; else this.write32(i.seg, this.ea(i), v); }
+
+  /** Full EFLAGS with lazy flags materialized. */
+  getFlags(): number {
+    return readFlags(this);
+  }
+
+  /** Replaces EFLAGS wholesale (no privilege filtering; callers apply POPF/IRET rules). */
+  setFlags(v: number): void {
+    const old = this.flags;
+    this.lazyMask = 0;
+    this.flags = (v & EFLAGS_IMPLEMENTED) | FLAG_RESERVED1;
+    if (((old ^ this.flags) & (IF | TF | VM)) !== 0) this.exitBlock = true;
+  }
+
+  settleFlags(): void {
+    settleFlags(this);
+  }
+
+  // ---- stack ----
+  push16(v: number): void {
+    const r = this.regs;
+    if (this.ss32) {
+      const sp = (r[ESP] - 2) | 0;
+      this.write16(SS, sp, v);
+      r[ESP] = sp;
+    } else {
+      const sp = (r[ESP] - 2) & 0xffff;
+      this.write16(SS, sp, v);
+      r[ESP] = (r[ESP] & ~0xffff) | sp;
+    }
+  }
+  push32(v: number): void {
+    const r = this.regs;
+    if (this.ss32) {
+      const sp = (r[ESP] - 4) | 0;
+      this.write32(SS, sp, v);
+      r[ESP] = sp;
+    } else {
+      const sp = (r[ESP] - 4) & 0xffff;
+      this.write32(SS, sp, v);
+      r[ESP] = (r[ESP] & ~0xffff) | sp;
+    }
+  }
+  pop16(): number {
+    const r = this.regs;
+    if (this.ss32) {
+      const v = this.read16(SS, r[ESP]);
+      r[ESP] = (r[ESP] + 2) | 0;
+      return v;
+    }
+    const v = this.read16(SS, r[ESP] & 0xffff);
+    r[ESP] = (r[ESP] & ~0xffff) | ((r[ESP] + 2) & 0xffff);
+    return v;
+  }
+  pop32(): number {
+    const r = this.regs;
+    if (this.ss32) {
+      const v = this.read32(SS, r[ESP]);
+      r[ESP] = (r[ESP] + 4) | 0;
+      return v;
+    }
+    const v = this.read32(SS, r[ESP] & 0xffff);
+    r[ESP] = (r[ESP] & ~0xffff) | ((r[ESP] + 4) & 0xffff);
+    return v;
+  }
+  /** Reads the stack at ESP + offset without popping (for instructions that must check before committing). */
+  peek16(offset: number): number {
+    const sp = this.ss32 ? (this.regs[ESP] + offset) | 0 : (this.regs[ESP] + offset) & 0xffff;
+    return this.read16(SS, sp);
+  }
+  peek32(offset: number): number {
+    const sp = this.ss32 ? (this.regs[ESP] + offset) | 0 : (this.regs[ESP] + offset) & 0xffff;
+    return this.read32(SS, sp);
+  }
+  /** ESP or SP by the stack size. */
+  adjustSp(delta: number): void {
+    const r = this.regs;
+    if (this.ss32) r[ESP] = (r[ESP] + delta) | 0;
+    else r[ESP] = (r[ESP] & ~0xffff) | ((r[ESP] + delta) & 0xffff);
+  }
+
+  // =====================================================================
+  // Modes and faults
+  // =====================================================================
+
+  get protectedMode(): boolean {
+    return (this.cr0 & CR0_PE) !== 0;
+  }
+  get v86Mode(): boolean {
+    return (this.flags & VM) !== 0;
+  }
+  /** Real-address mode (PE = 0). */
+  get realMode(): boolean {
+    return (this.cr0 & CR0_PE) === 0;
+  }
+
+  /** Loads a segment register in real or V86 mode (base = selector << 4). */
+  loadSegmentRealMode(seg: number, sel: number): void {
+    loadSegmentReal(this, seg, sel);
+  }
+
+  fault(vector: number, errorCode: number, hasErrorCode: boolean): never {
+    CPU_FAULT.vector = vector;
+    CPU_FAULT.errorCode = errorCode;
+    CPU_FAULT.hasErrorCode = hasErrorCode;
+    throw CPU_FAULT;
+  }
+  raiseUD(): never {
+    return this.fault(EXC_UD, 0, false);
+  }
+  raiseGP(code: number): never {
+    return this.fault(EXC_GP, code, true);
+  }
+  raisePF(lin: number, code: number): never {
+    this.cr2 = lin | 0;
+    return this.fault(EXC_PF, code, true);
+  }
+
+  /** Recomputes derived segment data after a cache write (used by segments.ts). */
+  refreshSegment(seg: number): void {
+    refreshSegmentRanges(this, seg);
+    if (seg === CS) this.cs32 = (this.segAttr[CS] & SEG_DB) !== 0;
+    else if (seg === SS) this.ss32 = (this.segAttr[SS] & SEG_DB) !== 0;
+  }
+
+  // =====================================================================
+  // Save / restore
+  // =====================================================================
+
+  saveState(): CpuState {
+    return {
+      regs: Array.from(this.regs),
+      eip: this.eip,
+      eflags: this.getFlags(),
+      segSel: Array.from(this.segSel),
+      segBase: Array.from(this.segBase),
+      segLimit: Array.from(this.segLimit),
+      segAttr: Array.from(this.segAttr),
+      cpl: this.cpl,
+      cr0: this.cr0, cr2: this.cr2, cr3: this.cr3, cr4: this.cr4,
+      dr: Array.from(this.dr),
+      gdtBase: this.gdtBase, gdtLimit: this.gdtLimit, idtBase: this.idtBase, idtLimit: this.idtLimit,
+      halted: this.halted,
+      interruptShadow: this.interruptShadow,
+      nmiPending: this.nmiPending,
+      nmiBlocked: this.nmiBlocked,
+      tscOffset: this.tscOffset,
+      fpu: this.fpu.saveState(),
+    };
+  }
+
+  loadState(s: CpuState): void {
+    this.regs.set(s.regs);
+    this.eip = s.eip;
+    this.setFlags(s.eflags);
+    for (let seg = 0; seg < 8; seg++) setSegmentCache(this, seg, s.segSel[seg], s.segBase[seg], s.segLimit[seg], s.segAttr[seg]);
+    this.setCpl(s.cpl);
+    this.cr0 = s.cr0; this.cr2 = s.cr2; this.cr3 = s.cr3; this.cr4 = s.cr4;
+    this.dr.set(s.dr);
+    this.gdtBase = s.gdtBase; this.gdtLimit = s.gdtLimit; this.idtBase = s.idtBase; this.idtLimit = s.idtLimit;
+    this.halted = s.halted;
+    this.interruptShadow = s.interruptShadow;
+    this.nmiPending = s.nmiPending;
+    this.nmiBlocked = s.nmiBlocked;
+    this.tscOffset = s.tscOffset;
+    this.fpu.loadState(s.fpu);
+    this.shutdownDetail = null;
+    this.flushTlb(true);
+    this.flushCodeCache();
+  }
+}
+
+export interface CpuState {
+  regs: number[];
+  eip: number;
+  eflags: number;
+  segSel: number[];
+  segBase: number[];
+  segLimit: number[];
+  segAttr: number[];
+  cpl: number;
+  cr0: number; cr2: number; cr3: number; cr4: number;
+  dr: number[];
+  gdtBase: number; gdtLimit: number; idtBase: number; idtLimit: number;
+  halted: boolean;
+  interruptShadow: boolean;
+  nmiPending: boolean;
+  nmiBlocked: boolean;
+  tscOffset: number;
+  fpu: unknown;
+}
+
+const CONTRIBUTORY = new Set([0, 10, 11, 12, 13]);
+
+/** SDM Table 6-5: which exception pairs become a double fault. */
+export function causesDoubleFault(first: number, second: number): boolean {
+  if (CONTRIBUTORY.has(first)) return CONTRIBUTORY.has(second);
+  if (first === EXC_PF) return second === EXC_PF || CONTRIBUTORY.has(second);
+  return false;
+}
+
+const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', 'CSO', '#TS', '#NP', '#SS', '#GP', '#PF', '15', '#MF', '#AC', '#MC', '#XM'];
+export function excName(v: number): string {
+  return EXC_NAMES[v] ?? `vector ${v}`;
+}

@@ -1,0 +1,231 @@
+/**
+ * Instruction decoder: prefixes, opcode maps, ModRM/SIB, displacements and
+ * immediates, into reusable `Insn` objects grouped in blocks. A block ends
+ * after a control transfer or mode-changing instruction, at BLOCK_MAX
+ * instructions, or where the next instruction would leave the first page
+ * (only the first instruction of a block may straddle pages, so a fetch fault
+ * is always raised by the instruction that is about to execute).
+ */
+import type { Cpu } from './cpu.ts';
+import { BLOCK_MAX } from './cpu.ts';
+import { Insn, REP_E, REP_NE } from './insn.ts';
+import {
+  IMM_IB, IMM_IBS, IMM_IV, IMM_IW, IMM_IWIB, IMM_JB, IMM_JV, IMM_MOFFS, IMM_NONE, IMM_PTR, oneByteMap, twoByteMap,
+  type OpDef,
+} from './opcodeTable.ts';
+import { CS, DS, EBP, ES, FS, GS, SS } from './regs.ts';
+import './ops/index.ts';
+
+export interface Block {
+  insns: Insn[];
+  eip: number;
+  csBase: number;
+  cs32: boolean;
+  byteLength: number;
+  /** Buffer offset of the first byte (the cache key). */
+  key: number;
+  /** Second buffer page when the first instruction straddles a page, else -1. */
+  page2: number;
+  valid: boolean;
+}
+
+/** Thrown inside the decoder when an instruction after the first would leave the page. */
+const END_OF_PAGE = { endOfPage: true };
+
+/** Decoder cursor: no allocation per byte. */
+class Cursor {
+  cpu!: Cpu;
+  lin = 0; // linear address of the next byte
+  startPage = 0;
+  first = true;
+  count = 0; // bytes of the current instruction
+
+  byte(): number {
+    const lin = this.lin;
+    if (!this.first && (lin >>> 12) !== this.startPage) throw END_OF_PAGE;
+    if (++this.count > 15) this.cpu.raiseGP(0); // instruction longer than 15 bytes
+    this.lin = (lin + 1) | 0;
+    return this.cpu.readLin8(lin);
+  }
+  word(): number {
+    const lo = this.byte();
+    return lo | (this.byte() << 8);
+  }
+  dword(): number {
+    const lo = this.word();
+    return (lo | (this.word() << 16)) | 0;
+  }
+}
+
+const cursor = new Cursor();
+
+const SEG_PREFIX: Record<number, number> = { 0x26: ES, 0x2e: CS, 0x36: SS, 0x3e: DS, 0x64: FS, 0x65: GS };
+
+// 16-bit ModRM r/m: base, index, default segment.
+const RM16_BASE = [3, 3, 5, 5, 6, 7, 5, 3]; // BX, BX, BP, BP, SI, DI, BP, BX
+const RM16_INDEX = [6, 7, 6, 7, -1, -1, -1, -1]; // SI, DI, SI, DI
+
+export function decodeBlock(cpu: Cpu, lin: number, eip: number): Block {
+  const insns: Insn[] = [];
+  const startLin = lin;
+  cursor.cpu = cpu;
+  cursor.startPage = lin >>> 12;
+  let bytes = 0;
+  const limit = cpu.segLimit[CS];
+  for (let k = 0; k < BLOCK_MAX; k++) {
+    const first = k === 0;
+    const i = new Insn();
+    cursor.first = first;
+    cursor.lin = lin;
+    cursor.count = 0;
+    try {
+      decodeOne(cpu, i, eip);
+    } catch (e) {
+      if (e === END_OF_PAGE && !first) break;
+      throw e;
+    }
+    // The whole instruction must lie within the CS limit.
+    if ((eip + i.len - 1) >>> 0 > limit) {
+      if (first) cpu.raiseGP(0);
+      break;
+    }
+    insns.push(i);
+    bytes += i.len;
+    lin = (lin + i.len) | 0;
+    eip = i.nextEip;
+    if (i.endsBlock) break;
+    if (!first && (lin >>> 12) !== cursor.startPage) break;
+  }
+  return {
+    insns,
+    eip: insns[0].eip,
+    csBase: cpu.segBase[CS],
+    cs32: cpu.cs32,
+    byteLength: bytes,
+    key: 0,
+    page2: -1,
+    valid: true,
+  };
+}
+
+function decodeOne(cpu: Cpu, i: Insn, eip: number): void {
+  const c = cursor;
+  i.eip = eip;
+  let o32 = cpu.cs32;
+  let a32 = cpu.cs32;
+  let seg = -1;
+  let rep = 0;
+  let lock = false;
+  let b = c.byte();
+  for (;;) {
+    if (b === 0x66) o32 = !cpu.cs32;
+    else if (b === 0x67) a32 = !cpu.cs32;
+    else if (b === 0xf0) lock = true;
+    else if (b === 0xf2) rep = REP_NE;
+    else if (b === 0xf3) rep = REP_E;
+    else if (SEG_PREFIX[b] !== undefined) seg = SEG_PREFIX[b];
+    else break;
+    b = c.byte();
+  }
+  let def: OpDef | undefined;
+  if (b === 0x0f) {
+    b = c.byte();
+    i.opcode = 0x100 | b;
+    def = twoByteMap[b];
+  } else {
+    i.opcode = b;
+    def = oneByteMap[b];
+  }
+  i.o32 = o32;
+  i.a32 = a32;
+  i.rep = rep;
+  i.lock = lock;
+  i.segOverride = seg >= 0;
+  i.seg = seg >= 0 ? seg : DS;
+  if (def === undefined) {
+    i.fn = raiseUD;
+    i.endsBlock = true;
+    finish(i, eip);
+    return;
+  }
+  if (def.modrm) decodeModrm(i, seg, a32);
+  i.fn = def.select(i);
+  const imm = def.immFor !== undefined ? def.immFor(i) : def.imm;
+  switch (imm) {
+    case IMM_NONE: break;
+    case IMM_IB: i.imm = c.byte(); break;
+    case IMM_IBS: i.imm = (c.byte() << 24) >> 24; break;
+    case IMM_IW: i.imm = c.word(); break;
+    case IMM_IV: i.imm = o32 ? c.dword() : c.word(); break;
+    case IMM_IWIB: i.imm = c.word(); i.imm2 = c.byte(); break;
+    case IMM_PTR: i.imm = o32 ? c.dword() : c.word(); i.imm2 = c.word(); break;
+    case IMM_MOFFS: i.disp = a32 ? c.dword() : c.word(); i.mod = 0; i.base = -1; i.index = -1; break;
+    case IMM_JB: i.imm = (c.byte() << 24) >> 24; break;
+    case IMM_JV: i.imm = o32 ? c.dword() : (c.word() << 16) >> 16; break;
+  }
+  finish(i, eip);
+  if (imm === IMM_JB || imm === IMM_JV) {
+    const target = i.nextEip + i.imm;
+    i.imm = o32 ? target | 0 : target & 0xffff;
+  }
+  i.endsBlock = def.endsBlock === true || i.endsBlock;
+  if (lock && (def.lockable !== true || i.mod === 3)) i.fn = raiseUD;
+}
+
+function finish(i: Insn, eip: number): void {
+  i.len = cursor.count;
+  i.nextEip = cursor.cpu.cs32 ? (eip + i.len) | 0 : (eip + i.len) & 0xffff;
+}
+
+function decodeModrm(i: Insn, seg: number, a32: boolean): void {
+  const c = cursor;
+  const m = c.byte();
+  const mod = m >> 6;
+  const rm = m & 7;
+  i.mod = mod;
+  i.reg = (m >> 3) & 7;
+  i.rm = rm;
+  i.base = -1;
+  i.index = -1;
+  i.scale = 0;
+  i.disp = 0;
+  if (mod === 3) return;
+  let defaultSeg = DS;
+  if (a32) {
+    if (rm === 4) {
+      const sib = c.byte();
+      const base = sib & 7;
+      const index = (sib >> 3) & 7;
+      i.scale = sib >> 6;
+      i.index = index === 4 ? -1 : index;
+      if (base === 5 && mod === 0) {
+        i.disp = c.dword();
+      } else {
+        i.base = base;
+        if (base === 4 || base === 5) defaultSeg = SS;
+      }
+    } else if (rm === 5 && mod === 0) {
+      i.disp = c.dword();
+    } else {
+      i.base = rm;
+      if (rm === EBP) defaultSeg = SS;
+    }
+    if (mod === 1) i.disp = (c.byte() << 24) >> 24;
+    else if (mod === 2) i.disp = c.dword();
+  } else {
+    if (rm === 6 && mod === 0) {
+      i.disp = c.word();
+    } else {
+      i.base = RM16_BASE[rm];
+      i.index = RM16_INDEX[rm];
+      if (rm === 2 || rm === 3 || rm === 6) defaultSeg = SS;
+    }
+    if (mod === 1) i.disp = (c.byte() << 24) >> 24;
+    else if (mod === 2) i.disp = c.word();
+  }
+  i.seg = seg >= 0 ? seg : defaultSeg;
+}
+
+function raiseUD(cpu: Cpu): void {
+  cpu.raiseUD();
+}

@@ -1,0 +1,155 @@
+/**
+ * Lazy arithmetic flags. Most instructions only record their operands and
+ * result; CF/PF/AF/ZF/SF/OF are computed when something reads them (Jcc,
+ * PUSHF, ADC, ...). `cpu.lazyMask` says which of the six flags are currently
+ * lazy; the others are valid in `cpu.flags`.
+ *
+ * Flag definitions follow the SDM: CF is the unsigned carry/borrow, AF the
+ * carry out of bit 3, OF the signed overflow, PF the even parity of the low
+ * result byte.
+ */
+import type { Cpu } from './cpu.ts';
+import { AF, ARITH_FLAGS, CF, OF, PF, SF, ZF } from './regs.ts';
+
+/** Lazy operation kinds. */
+export const LAZY_ADD = 0; // a + b
+export const LAZY_ADC = 1; // a + b + 1 (carry in was set)
+export const LAZY_SUB = 2; // a - b (also CMP, NEG with a = 0)
+export const LAZY_SBB = 3; // a - b - 1 (borrow in was set)
+export const LAZY_RES = 4; // SF/ZF/PF from the result; CF/AF/OF are the bits stored in `a`
+
+/** Even-parity lookup for the low byte (PF). */
+export const PARITY = new Uint8Array(256);
+for (let v = 0; v < 256; v++) {
+  let bits = 0;
+  for (let b = 0; b < 8; b++) bits += (v >> b) & 1;
+  PARITY[v] = bits & 1 ? 0 : PF;
+}
+
+export function sizeMask(bits: number): number {
+  return bits === 32 ? 0xffff_ffff : (1 << bits) - 1;
+}
+
+/** Computes the lazy flags selected by `which` (a subset of ARITH_FLAGS). */
+export function computeLazy(cpu: Cpu, which: number): number {
+  const op = cpu.lazyOp;
+  const bits = cpu.lazySize;
+  const mask = bits === 32 ? 0xffff_ffff : (1 << bits) - 1;
+  const a = cpu.lazyA;
+  const b = cpu.lazyB;
+  const res = cpu.lazyRes;
+  const top = bits - 1;
+  let f = 0;
+  if (which & ZF && (res & mask) === 0) f |= ZF;
+  if (which & SF && ((res >>> top) & 1) !== 0) f |= SF;
+  if (which & PF) f |= PARITY[res & 0xff];
+  switch (op) {
+    case LAZY_ADD:
+    case LAZY_ADC: {
+      if (which & CF) {
+        const r = (res & mask) >>> 0;
+        const x = (a & mask) >>> 0;
+        if (op === LAZY_ADD ? r < x : r <= x) f |= CF;
+      }
+      if (which & AF) f |= (a ^ b ^ res) & AF;
+      if (which & OF && (((a ^ res) & (b ^ res)) >>> top) & 1) f |= OF;
+      break;
+    }
+    case LAZY_SUB:
+    case LAZY_SBB: {
+      if (which & CF) {
+        const x = (a & mask) >>> 0;
+        const y = (b & mask) >>> 0;
+        if (op === LAZY_SUB ? x < y : x <= y) f |= CF;
+      }
+      if (which & AF) f |= (a ^ b ^ res) & AF;
+      if (which & OF && (((a ^ b) & (a ^ res)) >>> top) & 1) f |= OF;
+      break;
+    }
+    default: // LAZY_RES
+      f |= a & (CF | AF | OF) & which;
+  }
+  return f;
+}
+
+/** Full EFLAGS value with every lazy flag materialized. */
+export function readFlags(cpu: Cpu): number {
+  const lazy = cpu.lazyMask;
+  if (lazy === 0) return cpu.flags;
+  return (cpu.flags & ~lazy) | computeLazy(cpu, lazy);
+}
+
+/** Materializes the lazy flags into cpu.flags. */
+export function settleFlags(cpu: Cpu): void {
+  const lazy = cpu.lazyMask;
+  if (lazy !== 0) {
+    cpu.flags = (cpu.flags & ~lazy) | computeLazy(cpu, lazy);
+    cpu.lazyMask = 0;
+  }
+}
+
+/** One arithmetic flag (CF, ZF, ...) as 0 or its bit. */
+export function getFlag(cpu: Cpu, flag: number): number {
+  if (cpu.lazyMask & flag) return computeLazy(cpu, flag);
+  return cpu.flags & flag;
+}
+
+/** Records a lazy result; all six arithmetic flags become lazy. */
+export function setLazy(cpu: Cpu, op: number, bits: number, a: number, b: number, res: number): void {
+  cpu.lazyOp = op;
+  cpu.lazySize = bits;
+  cpu.lazyA = a;
+  cpu.lazyB = b;
+  cpu.lazyRes = res;
+  cpu.lazyMask = ARITH_FLAGS;
+}
+
+/**
+ * Like setLazy, but CF keeps its current value (INC, DEC). CF is
+ * materialized first because the new lazy state cannot reproduce it.
+ */
+export function setLazyKeepCF(cpu: Cpu, op: number, bits: number, a: number, b: number, res: number): void {
+  const cf = getFlag(cpu, CF);
+  cpu.flags = (cpu.flags & ~CF) | cf;
+  cpu.lazyOp = op;
+  cpu.lazySize = bits;
+  cpu.lazyA = a;
+  cpu.lazyB = b;
+  cpu.lazyRes = res;
+  cpu.lazyMask = ARITH_FLAGS & ~CF;
+}
+
+/**
+ * Result-based flags (logic ops, shifts, multiplies): SF/ZF/PF from `res`,
+ * CF/AF/OF given explicitly in `cfAfOf`.
+ */
+export function setResultFlags(cpu: Cpu, bits: number, res: number, cfAfOf: number): void {
+  cpu.lazyOp = LAZY_RES;
+  cpu.lazySize = bits;
+  cpu.lazyA = cfAfOf;
+  cpu.lazyB = 0;
+  cpu.lazyRes = res;
+  cpu.lazyMask = ARITH_FLAGS;
+}
+
+/** Writes arithmetic flags directly (SAHF, POPF, ...): `value`'s bits under `mask` replace the current ones. */
+export function writeArithFlags(cpu: Cpu, value: number, mask: number): void {
+  settleFlags(cpu);
+  cpu.flags = (cpu.flags & ~mask) | (value & mask);
+}
+
+/** Condition codes 0-15 of Jcc/SETcc/CMOVcc (the low nibble of the opcode). */
+export function testCondition(cpu: Cpu, cc: number): boolean {
+  let r: boolean;
+  switch (cc >> 1) {
+    case 0: r = getFlag(cpu, OF) !== 0; break; // O
+    case 1: r = getFlag(cpu, CF) !== 0; break; // B
+    case 2: r = getFlag(cpu, ZF) !== 0; break; // Z
+    case 3: r = getFlag(cpu, CF | ZF) !== 0; break; // BE
+    case 4: r = getFlag(cpu, SF) !== 0; break; // S
+    case 5: r = getFlag(cpu, PF) !== 0; break; // P
+    case 6: { const f = getFlag(cpu, SF | OF); r = (f === SF) || (f === OF); break; } // L
+    default: { const f = getFlag(cpu, SF | OF | ZF); r = (f & ZF) !== 0 || ((f & SF) !== 0) !== ((f & OF) !== 0); } // LE
+  }
+  return (cc & 1) !== 0 ? !r : r;
+}

@@ -1,0 +1,148 @@
+/**
+ * System registers of the bare processor: CPUID, MSRs, control and debug
+ * registers. Called through the seam (seam.ts) after the instruction's own
+ * privilege checks.
+ */
+import type { Cpu } from './cpu.ts';
+import { refreshAllSegments } from './segments.ts';
+import {
+  CR0_CD, CR0_ET, CR0_NW, CR0_PE, CR0_PG, CR0_WP, CR4_DE, CR4_IMPLEMENTED, CR4_PGE, CR4_PSE, EAX, EBX, ECX, EDX,
+} from './regs.ts';
+
+/** CPUID.1:EAX — family 6, model 1, stepping 9: a Pentium Pro class part. */
+export const CPUID_SIGNATURE = 0x0000_0619;
+
+/** CPUID.1:EDX feature bits, exactly what this CPU implements. */
+export const CPUID_FEATURES = {
+  FPU: 1 << 0,
+  DE: 1 << 2,
+  PSE: 1 << 3,
+  TSC: 1 << 4,
+  MSR: 1 << 5,
+  CX8: 1 << 8,
+  PGE: 1 << 13,
+  CMOV: 1 << 15,
+} as const;
+export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0);
+
+const VENDOR = 'GenuineIntel';
+const vendorDword = (i: number): number =>
+  VENDOR.charCodeAt(i) | (VENDOR.charCodeAt(i + 1) << 8) | (VENDOR.charCodeAt(i + 2) << 16) | (VENDOR.charCodeAt(i + 3) << 24);
+
+const MAX_BASIC_LEAF = 1;
+
+export function cpuid(cpu: Cpu): void {
+  const r = cpu.regs;
+  let leaf = r[EAX] >>> 0;
+  // Leaves beyond the maximum (this part has no extended leaves) return the highest basic leaf.
+  if (leaf > MAX_BASIC_LEAF) leaf = MAX_BASIC_LEAF;
+  if (leaf === 0) {
+    r[EAX] = MAX_BASIC_LEAF;
+    r[EBX] = vendorDword(0);
+    r[EDX] = vendorDword(4);
+    r[ECX] = vendorDword(8);
+  } else {
+    r[EAX] = CPUID_SIGNATURE;
+    r[EBX] = 0;
+    r[ECX] = 0;
+    r[EDX] = CPUID_EDX;
+  }
+}
+
+export const MSR_TSC = 0x10;
+export const MSR_UCODE_REV = 0x8b; // IA32_BIOS_SIGN_ID
+
+export function rdmsr(cpu: Cpu): void {
+  const r = cpu.regs;
+  switch (r[ECX] >>> 0) {
+    case MSR_TSC: {
+      const t = cpu.clock.tsc() + cpu.tscOffset;
+      r[EAX] = t % 0x1_0000_0000 | 0;
+      r[EDX] = Math.floor(t / 0x1_0000_0000) | 0;
+      return;
+    }
+    case MSR_UCODE_REV:
+      r[EAX] = 0;
+      r[EDX] = 0; // no microcode update loaded
+      return;
+    default:
+      cpu.raiseGP(0);
+  }
+}
+
+export function wrmsr(cpu: Cpu): void {
+  const r = cpu.regs;
+  switch (r[ECX] >>> 0) {
+    case MSR_TSC: {
+      const value = (r[EDX] >>> 0) * 0x1_0000_0000 + (r[EAX] >>> 0);
+      cpu.tscOffset = value - cpu.clock.tsc();
+      return;
+    }
+    case MSR_UCODE_REV:
+      return; // writing 0 before CPUID is how software asks for the revision
+    default:
+      cpu.raiseGP(0);
+  }
+}
+
+export function readControlRegister(cpu: Cpu, cr: number): number {
+  switch (cr) {
+    case 0: return cpu.cr0;
+    case 2: return cpu.cr2;
+    case 3: return cpu.cr3;
+    case 4: return cpu.cr4;
+    default: return cpu.raiseUD();
+  }
+}
+
+export function writeControlRegister(cpu: Cpu, cr: number, value: number): void {
+  value |= 0;
+  switch (cr) {
+    case 0: {
+      if ((value & CR0_PG) !== 0 && (value & CR0_PE) === 0) cpu.raiseGP(0);
+      if ((value & CR0_NW) !== 0 && (value & CR0_CD) === 0) cpu.raiseGP(0);
+      const old = cpu.cr0;
+      cpu.cr0 = (value | CR0_ET) & ~0x1ffa_ffc0; // reserved bits read as 0; ET is hardwired on P6
+      const changed = old ^ cpu.cr0;
+      if (changed & (CR0_PG | CR0_WP | CR0_PE)) cpu.flushTlb(true);
+      if (changed & CR0_PE) refreshAllSegments(cpu);
+      cpu.exitBlock = true;
+      return;
+    }
+    case 2:
+      cpu.cr2 = value;
+      return;
+    case 3:
+      cpu.cr3 = value & 0xffff_f018;
+      cpu.flushTlb(false);
+      return;
+    case 4: {
+      if ((value & ~CR4_IMPLEMENTED) !== 0) cpu.raiseGP(0);
+      const changed = cpu.cr4 ^ value;
+      cpu.cr4 = value;
+      if (changed & (CR4_PSE | CR4_PGE)) cpu.flushTlb(true);
+      cpu.exitBlock = true;
+      return;
+    }
+    default:
+      cpu.raiseUD();
+  }
+}
+
+export function readDebugRegister(cpu: Cpu, n: number): number {
+  if (n === 4 || n === 5) {
+    if ((cpu.cr4 & CR4_DE) !== 0) cpu.raiseUD();
+    n += 2;
+  }
+  if (n === 6) return cpu.dr[6] | 0xffff_0ff0;
+  if (n === 7) return (cpu.dr[7] & ~0xd800) | 0x400;
+  return cpu.dr[n];
+}
+
+export function writeDebugRegister(cpu: Cpu, n: number, value: number): void {
+  if (n === 4 || n === 5) {
+    if ((cpu.cr4 & CR4_DE) !== 0) cpu.raiseUD();
+    n += 2;
+  }
+  cpu.dr[n] = value;
+}

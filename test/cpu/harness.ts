@@ -1,0 +1,92 @@
+/**
+ * Runs assembly test programs on the bare CPU: assembles NASM source into a
+ * 64 KiB firmware ROM (mapped like a PC's flash: ending at 4 GiB and at
+ * 0xFFFFF), starts the CPU at the reset vector and collects what the program
+ * reports through I/O ports:
+ *   port 0xE9  (byte)  debug console: appended to `console`
+ *   port 0xF0  (dword) result values: appended to `values`
+ * The program ends with HLT (interrupts disabled) or a triple fault.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryBus, type AccessSize } from '../../core/memory/bus.ts';
+import { PhysicalMemory } from '../../core/memory/physicalMemory.ts';
+import { GuestClock } from '../../core/cpu/clock.ts';
+import { Cpu, STOP_BUDGET, STOP_HALT, STOP_SHUTDOWN } from '../../core/cpu/cpu.ts';
+import { mapRomImage } from '../../core/machine/firmware/romImage.ts';
+
+export const ASM_DIR = new URL('./asm/', import.meta.url).pathname;
+const CACHE = join(tmpdir(), 'popek-nasm-cache');
+
+/** Assembles NASM source (flat binary). `include` dirs default to test/cpu/asm. Cached by content. */
+export function assemble(source: string, includeDirs: string[] = [ASM_DIR]): Uint8Array {
+  mkdirSync(CACHE, { recursive: true });
+  const incText = includeDirs.map((d) => (existsSync(join(d, 'rom.inc')) ? readFileSync(join(d, 'rom.inc'), 'utf8') : '')).join('');
+  const key = createHash('sha256').update(source).update(incText).update(includeDirs.join('|')).digest('hex').slice(0, 24);
+  const out = join(CACHE, `${key}.bin`);
+  if (!existsSync(out)) {
+    const src = join(CACHE, `${key}.asm`);
+    writeFileSync(src, source);
+    const args = ['-f', 'bin', '-o', out, src, ...includeDirs.map((d) => `-i${d.endsWith('/') ? d : d + '/'}`)];
+    try {
+      execFileSync('nasm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      const err = e as { stderr?: Buffer };
+      throw new Error(`nasm failed:\n${err.stderr?.toString() ?? String(e)}`);
+    }
+  }
+  return new Uint8Array(readFileSync(out));
+}
+
+export interface RomRun {
+  cpu: Cpu;
+  bus: MemoryBus;
+  console: string;
+  values: number[];
+  stop: 'halt' | 'shutdown' | 'budget';
+  shutdownDetail: string | null;
+}
+
+export interface RomRunOptions {
+  memoryMiB?: number;
+  maxInstructions?: number;
+  /** Extra port handlers to install before running. */
+  setup?(bus: MemoryBus, cpu: Cpu): void;
+}
+
+export function runRom(rom: Uint8Array, opts: RomRunOptions = {}): RomRun {
+  const memory = new PhysicalMemory((opts.memoryMiB ?? 4) << 20, rom.length);
+  const bus = new MemoryBus(memory);
+  mapRomImage(memory, bus, rom);
+  const clock = new GuestClock('deterministic');
+  const cpu = new Cpu(bus, clock);
+  const result: RomRun = { cpu, bus, console: '', values: [], stop: 'budget', shutdownDetail: null };
+  bus.addPorts(0xe9, 1, {
+    portRead: () => 0xe9,
+    portWrite: (_p: number, _s: AccessSize, v: number) => { result.console += String.fromCharCode(v & 0xff); },
+  }, 'debug console', [1]);
+  bus.addPorts(0xf0, 4, {
+    portRead: () => 0,
+    portWrite: (_p: number, _s: AccessSize, v: number) => { result.values.push(v >>> 0); },
+  }, 'test results', [4]);
+  opts.setup?.(bus, cpu);
+  const max = opts.maxInstructions ?? 50_000_000;
+  let done = 0;
+  for (;;) {
+    const before = clock.retired;
+    const stop = cpu.run(Math.min(1_000_000, max - done));
+    done += clock.retired - before;
+    if (stop === STOP_HALT) { result.stop = 'halt'; break; }
+    if (stop === STOP_SHUTDOWN) { result.stop = 'shutdown'; result.shutdownDetail = cpu.shutdownDetail; break; }
+    if (stop === STOP_BUDGET && done >= max) break;
+  }
+  return result;
+}
+
+/** Assembles a test program and runs it. */
+export function runAsm(source: string, opts?: RomRunOptions): RomRun {
+  return runRom(assemble(source), opts);
+}
