@@ -22,6 +22,7 @@ import { CS, IF } from '../cpu/regs.ts';
 import type { Device, TimedDevice } from '../devices/device.ts';
 import { Pic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
+import { Rtc } from '../devices/rtc.ts';
 import { SystemControlPort } from '../devices/systemControlPort.ts';
 import { Uart16550 } from '../devices/uart16550.ts';
 import { MemoryBus } from '../memory/bus.ts';
@@ -38,6 +39,8 @@ const MiB = 1024 * 1024;
 const MAX_CHUNK = 100_000;
 /** Realtime chunk: about 20-50 us of guest code between host clock reads. */
 const REALTIME_CHUNK = 5_000;
+/** Wall-clock time the RTC shows at guest time 0 on the deterministic clock (2025-01-01T00:00:00Z), so runs repeat exactly. */
+export const DETERMINISTIC_EPOCH_MS = Date.UTC(2025, 0, 1);
 
 export function createMachine(options: MachineOptions, hooks: MachineHooks): MachineApi {
   return new Machine(options, hooks);
@@ -85,6 +88,13 @@ class Machine implements MachineApi {
     this.cpu.interruptController = this.pic;
     const pit = this.addTimed(new Pit(this.bus, this.clock, this.pic.irqLine(0), { onReschedule: () => this.cpu.requestStop() }));
     this.add(new SystemControlPort(this.bus, this.clock, pit));
+    this.addTimed(
+      new Rtc(this.bus, this.clock, this.pic.irqLine(8), {
+        ramBytes: this.physical.ramSize,
+        epochMs: options.clock === 'deterministic' ? DETERMINISTIC_EPOCH_MS : Date.now(),
+        onReschedule: () => this.cpu.requestStop(),
+      }),
+    );
     const uartPorts: [number, number][] = [[0x3f8, 4], [0x2f8, 3]];
     uartPorts.forEach(([base, irq], index) => {
       const out = new SerialOutputBuffer((bytes) => this.hooks.onSerialOutput?.(index as SerialIndex, bytes));
