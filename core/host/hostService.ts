@@ -235,7 +235,7 @@ export class HostService implements HostBridge {
   }
 
   async powerOffVm(id: string): Promise<VmStatus> {
-    const rt = this.requireRuntime(id);
+    const rt = await this.requireRuntime(id);
     rt.lifecycle.check('powerOff');
     const status = rt.lifecycle.apply('powerOff');
     this.settleStart(rt, new HostError('ILLEGAL_TRANSITION', `VM "${rt.name}" was powered off while starting`));
@@ -291,7 +291,13 @@ export class HostService implements HostBridge {
   /** Powers off every running VM (app quit, server shutdown). */
   async shutdown(): Promise<void> {
     const active = [...this.runtimes.values()].filter(isActive);
-    await Promise.all(active.map((rt) => this.powerOffVm(rt.id).catch(() => undefined)));
+    await Promise.all(
+      active.map(async (rt) => {
+        if (isActive(rt)) rt.lifecycle.apply('powerOff');
+        this.settleStart(rt, new HostError('ILLEGAL_TRANSITION', `VM "${rt.name}" was powered off: the host is shutting down`));
+        if (rt.run) await this.stopRun(rt.run);
+      }),
+    );
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -322,12 +328,13 @@ export class HostService implements HostBridge {
     return rt;
   }
 
-  private requireRuntime(id: string): VmRuntime {
+  /** The runtime of a VM that exists in the library (NOT_FOUND otherwise). */
+  private async requireRuntime(id: string): Promise<VmRuntime> {
     checkId(id);
     const rt = this.runtimes.get(id);
-    if (rt) return rt;
-    // A VM that was never started here is powered off; runtime() records that.
-    return this.runtime(id);
+    if (rt && isActive(rt)) return rt;
+    const entry = await this.requireEntry(id);
+    return this.runtime(id, entry.accessible ? entry.config.name : undefined);
   }
 
   private async requireEntry(id: string): Promise<LibraryEntry> {
@@ -504,7 +511,7 @@ export class HostService implements HostBridge {
   }
 
   private async simpleAction(id: string, action: LifecycleAction, message: Parameters<MachineRunner['send']>[0]): Promise<VmStatus> {
-    const rt = this.requireRuntime(id);
+    const rt = await this.requireRuntime(id);
     rt.lifecycle.check(action);
     rt.run?.runner?.send(message);
     return rt.lifecycle.apply(action);
