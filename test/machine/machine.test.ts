@@ -38,6 +38,21 @@ describe.runIf(hasNasm())('machine with a Multiboot test kernel', () => {
   });
 });
 
+describe('machine booting a firmware ROM', () => {
+  it('starts at the reset vector F000:FFF0 in real mode', () => {
+    const rom = new Uint8Array(64 * 1024);
+    // mov al, 0x55; mov dx, 0x190; out dx, al; cli; hlt
+    rom.set([0xb0, 0x55, 0xba, 0x90, 0x01, 0xee, 0xfa, 0xf4], 0xfff0);
+    const bytes: number[] = [];
+    const machine = createMachine(
+      { memoryMiB: 4, clock: 'deterministic', rom, logPorts: [0x190] },
+      { onPortByte: (_port, byte) => bytes.push(byte) },
+    );
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'halt', cs: 0xf000, eip: 0xfff8 } });
+    expect(bytes).toEqual([0x55]);
+  });
+});
+
 describe('machine construction errors', () => {
   it('rejects a kernel that is neither bzImage nor Multiboot', () => {
     expect(() => createMachine({ memoryMiB: 16, clock: 'deterministic', kernel: new Uint8Array(1024) }, {})).toThrow(
