@@ -63,7 +63,7 @@ export interface LinuxBootResult {
   entry: EntryState;
   header: SetupHeader;
   kernelAddr: number;
-  /** Bytes reserved for the kernel from kernelAddr (its image or init_size, whichever is larger). */
+  /** Bytes reserved for the kernel from kernelAddr: its image and the init_size bytes from where it decompresses itself. */
   kernelSpan: number;
   initrdAddr: number;
   initrdSize: number;
@@ -82,7 +82,7 @@ export function loadLinuxKernel(ram: GuestRam, input: LinuxBootInput): LinuxBoot
     throw new BootError(`kernel asks to be loaded at 0x${kernelAddr.toString(16)}, below 1 MiB`);
   }
   const payload = input.kernel.subarray(header.kernelOffset);
-  const kernelSpan = Math.max(payload.length, header.initSize);
+  const kernelSpan = kernelFootprint(header, kernelAddr, payload.length);
   if (kernelAddr + kernelSpan > top) {
     throw new BootError(
       `kernel needs more memory than the machine has (needs ${mib(kernelAddr + kernelSpan + ACPI_AREA_SIZE)} MiB, machine has ${mib(ram.ramSize)} MiB)`,
@@ -167,6 +167,20 @@ function writeNoVideo(ram: GuestRam, si: number, extendedKiB: number): void {
   write8(ram, si + SI.origVideoCols, 0);
   write8(ram, si + SI.origVideoLines, 0);
   write8(ram, si + SI.origVideoIsVGA, 0);
+}
+
+/**
+ * The kernel decompresses itself to its runtime start and needs init_size
+ * bytes from there: for a non-relocatable kernel that is pref_address
+ * (LOAD_PHYSICAL_ADDR, typically 16 MiB); a relocatable one uses its load
+ * address rounded up to kernel_alignment, but never below LOAD_PHYSICAL_ADDR.
+ * Everything from the load address to the end of that area is the kernel's.
+ */
+function kernelFootprint(header: SetupHeader, kernelAddr: number, payloadLength: number): number {
+  const pref = header.prefAddress > 0 ? header.prefAddress : kernelAddr;
+  const align = header.kernelAlignment > 0 && (header.kernelAlignment & (header.kernelAlignment - 1)) === 0 ? header.kernelAlignment : 1;
+  const runtimeStart = header.relocatable ? Math.max(alignUp(kernelAddr, align), pref) : pref;
+  return Math.max(kernelAddr + payloadLength, runtimeStart + header.initSize) - kernelAddr;
 }
 
 function alignUp(value: number, align: number): number {

@@ -48,8 +48,10 @@ export interface SetupHeader {
   relocatable: boolean;
   /** Longest command line the kernel accepts, excluding the terminating NUL. */
   cmdlineSize: number;
-  /** Bytes the kernel needs from its load address for decompression and init (0 before protocol 2.10). */
+  /** Bytes the kernel needs from its runtime start address for decompression and init (0 before protocol 2.10). */
   initSize: number;
+  /** Where a non-relocatable kernel runs (LOAD_PHYSICAL_ADDR, low 32 bits; 0 before protocol 2.10). */
+  prefAddress: number;
   /** Offset in the image of the protected-mode kernel. */
   kernelOffset: number;
   /** Offset one past the last byte of the setup header (0x202 + the jump's displacement byte). */
@@ -87,6 +89,7 @@ export function parseSetupHeader(image: Uint8Array): SetupHeader {
     relocatable: view.getUint8(HDR.relocatableKernel) !== 0,
     cmdlineSize: view.getUint32(HDR.cmdlineSize, true),
     initSize: version >= 0x20a ? view.getUint32(HDR.initSize, true) : 0,
+    prefAddress: version >= 0x20a ? view.getUint32(HDR.prefAddress, true) : 0,
     kernelOffset,
     headerEnd: Math.min(headerEnd, kernelOffset),
   };

@@ -7,6 +7,9 @@ export interface FakeBzImageOptions {
   initrdAddrMax?: number;
   cmdlineSize?: number;
   initSize?: number;
+  prefAddress?: number;
+  relocatable?: boolean;
+  kernelAlignment?: number;
   payload?: Uint8Array;
   magic?: string;
 }
@@ -27,8 +30,9 @@ export function fakeBzImage(o: FakeBzImageOptions = {}): Uint8Array {
   image[0x211] = o.loadflags ?? 0x01;
   v.setUint32(0x214, o.code32Start ?? 0x100000, true);
   v.setUint32(0x22c, o.initrdAddrMax ?? 0x7fffffff, true);
-  v.setUint32(0x230, 0x1000000, true);
-  image[0x234] = 1;
+  v.setUint32(0x230, o.kernelAlignment ?? 0x1000, true);
+  image[0x234] = (o.relocatable ?? true) ? 1 : 0;
+  v.setUint32(0x258, o.prefAddress ?? 0x100000, true);
   v.setUint32(0x238, o.cmdlineSize ?? 2047, true);
   v.setUint32(0x260, o.initSize ?? 0x10000, true);
   image.set(payload, setupBytes);

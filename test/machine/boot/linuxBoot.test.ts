@@ -25,7 +25,8 @@ describe('setup header parsing', () => {
     expect(h.cmdlineSize).toBe(255);
     expect(h.code32Start).toBe(0x100000);
     expect(h.relocatable).toBe(true);
-    expect(h.kernelAlignment).toBe(0x1000000);
+    expect(h.kernelAlignment).toBe(0x1000);
+    expect(h.prefAddress).toBe(0x100000);
     expect(h.headerEnd).toBe(0x268);
   });
 
@@ -143,6 +144,23 @@ describe('Linux 32-bit boot protocol loader', () => {
     expect(() => loadLinuxKernel(m, { kernel: fakeBzImage({ initSize: 8 * MiB }) })).toThrow(
       new BootError('kernel needs more memory than the machine has (needs 10 MiB, machine has 4 MiB)'),
     );
+  });
+
+  it('reserves init_size from pref_address for a non-relocatable kernel', () => {
+    expect(() =>
+      loadLinuxKernel(ram(16), { kernel: fakeBzImage({ relocatable: false, prefAddress: 0x1000000, initSize: 0x500000 }) }),
+    ).toThrow(new BootError('kernel needs more memory than the machine has (needs 22 MiB, machine has 16 MiB)'));
+    const r = loadLinuxKernel(ram(32), {
+      kernel: fakeBzImage({ relocatable: false, prefAddress: 0x1000000, initSize: 0x500000 }),
+      initrd: new Uint8Array(4096),
+    });
+    expect(r.kernelSpan).toBe(0x1500000 - 0x100000);
+    expect(r.initrdAddr).toBe(32 * MiB - 0x10000 - 0x1000);
+  });
+
+  it('reserves init_size from the load address rounded up to kernel_alignment for a relocatable kernel', () => {
+    const r = loadLinuxKernel(ram(32), { kernel: fakeBzImage({ kernelAlignment: 0x200000, initSize: 0x100000 }) });
+    expect(r.kernelSpan).toBe(0x300000 - 0x100000);
   });
 
   it('refuses a command line longer than cmdline_size', () => {
