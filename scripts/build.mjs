@@ -46,6 +46,9 @@ async function buildElectron() {
     outdir,
     outExtension: { '.js': '.cjs' },
     format: 'cjs',
+    // CommonJS has no import.meta; give the shared core code a real one.
+    define: { 'import.meta.url': '__popekImportMetaUrl' },
+    banner: { js: "const __popekImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
   const esm = [['machineWorker', 'core/host/machineWorkerThread.ts']];
   if (existsSync(`${root}core/machine/machine.ts`)) esm.push(['machine', 'core/machine/machine.ts']);

@@ -28,6 +28,9 @@ export async function importCreateMachine(url: string): Promise<CreateMachine> {
   return mod.createMachine as CreateMachine;
 }
 
+/** How long an idle (halted) guest lets the host sleep between slices. */
+const IDLE_SLEEP_MS = 1;
+
 /** Most output one port may accumulate within one slice; beyond it bytes are dropped (a UART cannot produce that much). */
 const MAX_PENDING_BYTES = 1 << 20;
 
@@ -106,17 +109,23 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     channel.close();
   };
 
-  const schedule = () => {
+  /** `idle`: the guest is halted waiting for an event, so give the host CPU back for a moment. */
+  const schedule = (idle = false) => {
     if (scheduled || !running || finished) return;
     scheduled = true;
-    setImmediate(slice);
+    if (idle) setTimeout(slice, IDLE_SLEEP_MS);
+    else setImmediate(slice);
   };
 
   const slice = () => {
     scheduled = false;
     if (!running || finished || !machine) return;
+    let idle = false;
     try {
+      const sliceStart = performance.now();
       const result = machine.run(init.sliceMs);
+      // run() returns early when the guest halted and waits for an interrupt.
+      idle = result.kind === 'running' && performance.now() - sliceStart < init.sliceMs / 2;
       flushOutput();
       if (result.kind === 'stopped') {
         if (result.reason.kind === 'reset') {
@@ -132,7 +141,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
       finish({ type: 'failed', message: `the machine crashed: ${errorText(e)}` });
       return;
     }
-    schedule();
+    schedule(idle);
   };
 
   const handle = (message: ToWorker) => {
