@@ -49,6 +49,8 @@ export interface HostServiceOptions {
   scrollbackBytes?: number;
   /** How long a powered-off worker gets to exit by itself before it is terminated. */
   powerOffGraceMs?: number;
+  /** Diagnostics for the operator (full emulator error reports); default: stderr. */
+  log?: (message: string) => void;
 }
 
 /** Largest serial input accepted in one call. */
@@ -302,6 +304,10 @@ export class HostService implements HostBridge {
 
   // ---- internals ---------------------------------------------------------------------------
 
+  private log(message: string): void {
+    (this.options.log ?? ((m: string) => process.stderr.write(`popek: ${m}\n`)))(message);
+  }
+
   private async knownGuestTypes(): Promise<string[]> {
     return listPresets(this.library.guestsFolder).map((p) => p.id);
   }
@@ -439,6 +445,7 @@ export class HostService implements HostBridge {
           this.settleStart(rt, rt.lifecycle.status);
           void this.stopRun(run);
         } else {
+          if (m.reason.kind === 'error') this.log(`VM "${rt.name}" (${rt.id}) stopped by an emulator error:\n${m.reason.message}`);
           this.abort(rt, run, describeStop(m.reason));
         }
         return;
@@ -571,7 +578,8 @@ export function describeStop(reason: StopReason): string {
     case 'halt':
       return `The CPU halted with interrupts disabled at CS:EIP ${hex(reason.cs, 4)}:${hex(reason.eip, 8)}; nothing can wake it`;
     case 'error':
-      return `Emulator error: ${reason.message}${reason.cs !== undefined && reason.eip !== undefined ? ` at CS:EIP ${hex(reason.cs, 4)}:${hex(reason.eip, 8)}` : ''}`;
+      // The message may carry a stack trace (logged in full by the host); the status keeps its first line.
+      return `Emulator error: ${reason.message.split('\n')[0]}${reason.cs !== undefined && reason.eip !== undefined ? ` at CS:EIP ${hex(reason.cs, 4)}:${hex(reason.eip, 8)}` : ''}`;
     case 'reset':
       return `The guest asked for a reset (${reason.cause})`;
     case 'poweroff':

@@ -59,7 +59,7 @@ async function romVm(name: string, image: Uint8Array): Promise<string> {
   return result.vm.id;
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string): Promise<T> {
+async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, what: string): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const v = await probe();
