@@ -21,7 +21,7 @@ import { PAGE_IO, PAGE_ROM } from '../memory/bus.ts';
 import type { GuestClock } from './clock.ts';
 import { readFlags, settleFlags } from './flags.ts';
 import { Insn } from './insn.ts';
-import { decodeBlock, type Block } from './decoder.ts';
+import { decodeBlock, Block } from './decoder.ts';
 import { pagingWalk, WalkResult, type PageTableMemory } from './paging.ts';
 import {
   CR0_ET, CR0_PE, CR0_PG, CS, DS, EFLAGS_IMPLEMENTED, ES, ESP, EXC_DB, EXC_DF, EXC_GP, EXC_NMI, EXC_PF, EXC_SS, EXC_UD,
@@ -130,6 +130,12 @@ export class Cpu implements PageTableMemory {
   private readonly walk = new WalkResult();
   readonly blocks = new Map<number, Block>();
   readonly pageBlocks = new Map<number, Block[]>();
+  /**
+   * Translation epoch: bumped whenever the mapping from CS:EIP to the bytes
+   * behind it may have changed (TLB flush, INVLPG, CPL or CS change), which
+   * invalidates the links between blocks.
+   */
+  epoch = 0;
   /** Set by handlers that must end the current block after themselves. */
   exitBlock = false;
   /** Set by devices (reset, power-off) to make `run` return soon. */
@@ -229,43 +235,68 @@ export class Cpu implements PageTableMemory {
   run(budget: number): number {
     let done = 0;
     const clock = this.clock;
+    let prev: Block | null = null;
     while (done < budget) {
-      if (this.stopRequested) {
-        this.stopRequested = false;
-        return STOP_REQUEST;
-      }
-      if (this.shutdownDetail !== null) return STOP_SHUTDOWN;
-      // Interrupt window: between instructions, not after STI/MOV SS.
-      if (this.interruptShadow) {
-        this.interruptShadow = false;
-        done += this.stepOne();
-        continue;
-      }
-      if (this.nmiPending && !this.nmiBlocked) {
-        this.nmiPending = false;
-        this.nmiBlocked = true;
-        this.halted = false;
-        this.deliver(EXC_NMI, INT_NMI, 0, false);
-        continue;
-      }
-      if ((this.flags & IF) !== 0) {
-        const ic = this.interruptController;
-        if (ic !== null && ic.hasInterrupt()) {
+      if (this.stopRequested || this.shutdownDetail !== null || this.interruptShadow || this.nmiPending || this.halted || (this.flags & TF) !== 0) {
+        prev = null;
+        if (this.stopRequested) {
+          this.stopRequested = false;
+          return STOP_REQUEST;
+        }
+        if (this.shutdownDetail !== null) return STOP_SHUTDOWN;
+        // Interrupt window: between instructions, not after STI/MOV SS.
+        if (this.interruptShadow) {
+          this.interruptShadow = false;
+          done += this.stepOne();
+          continue;
+        }
+        if (this.nmiPending && !this.nmiBlocked) {
+          this.nmiPending = false;
+          this.nmiBlocked = true;
           this.halted = false;
-          this.deliver(ic.acknowledge() & 0xff, INT_EXTERNAL, 0, false);
+          this.deliver(EXC_NMI, INT_NMI, 0, false);
+          continue;
+        }
+        if (this.halted) {
+          if ((this.flags & IF) === 0 || !this.pollInterrupt()) return STOP_HALT;
+          continue;
+        }
+        if ((this.flags & TF) !== 0) {
+          if ((this.flags & IF) !== 0 && this.pollInterrupt()) continue;
+          done += this.stepOne();
           continue;
         }
       }
-      if (this.halted) return STOP_HALT;
-      if ((this.flags & TF) !== 0) {
-        done += this.stepOne();
+      if ((this.flags & IF) !== 0 && this.pollInterrupt()) {
+        prev = null;
         continue;
       }
       let block: Block;
       try {
-        block = this.fetchBlock();
+        if (prev !== null && prev.linkEpoch === this.epoch) {
+          const eip = this.eip;
+          let s = prev.succ0;
+          if (s !== null && s.eip === eip && s.valid) block = s;
+          else {
+            s = prev.succ1;
+            if (s !== null && s.eip === eip && s.valid) block = s;
+            else {
+              block = this.fetchBlock();
+              prev.succ1 = prev.succ0;
+              prev.succ0 = block;
+            }
+          }
+        } else {
+          block = this.fetchBlock();
+          if (prev !== null) {
+            prev.linkEpoch = this.epoch;
+            prev.succ0 = block;
+            prev.succ1 = null;
+          }
+        }
       } catch (e) {
         if (e !== CPU_FAULT) throw e;
+        prev = null;
         this.raiseFromFault();
         continue;
       }
@@ -286,13 +317,24 @@ export class Cpu implements PageTableMemory {
         this.eip = insns[k].eip;
         clock.retired += k;
         done += k;
+        prev = null;
         this.raiseFromFault();
         continue;
       }
       clock.retired += k;
       done += k;
+      prev = this.exitBlock ? null : block;
     }
     return STOP_BUDGET;
+  }
+
+  /** Takes a pending maskable interrupt (IF is set by the caller's check). Returns true if one was delivered. */
+  private pollInterrupt(): boolean {
+    const ic = this.interruptController;
+    if (ic === null || !ic.hasInterrupt()) return false;
+    this.halted = false;
+    this.deliver(ic.acknowledge() & 0xff, INT_EXTERNAL, 0, false);
+    return true;
   }
 
   /** Executes exactly one instruction (interrupt shadow, single-step). Returns instructions retired (0 or 1). */
@@ -453,12 +495,14 @@ export class Cpu implements PageTableMemory {
   // =====================================================================
 
   setCpl(cpl: number): void {
+    if (cpl !== this.cpl) this.epoch++;
     this.cpl = cpl;
     this.tlbBit = cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
   }
 
   /** Drops cached translations; global ones too when `all` (CR4/CR0 changes, A20). */
   flushTlb(all: boolean): void {
+    this.epoch++;
     const r = this.tlbRead, w = this.tlbWrite;
     if (all || this.tlbCount >= TLB_LIST_MAX || this.tlbGlobalCount >= TLB_LIST_MAX) {
       if (this.tlbCount >= TLB_LIST_MAX || this.tlbGlobalCount >= TLB_LIST_MAX) {
@@ -490,6 +534,7 @@ export class Cpu implements PageTableMemory {
 
   /** INVLPG: drops one page's translation, global or not. */
   invalidatePage(lin: number): void {
+    this.epoch++;
     this.tlbRead[lin >>> 12] = 0;
     this.tlbWrite[lin >>> 12] = 0;
   }
@@ -886,7 +931,10 @@ export class Cpu implements PageTableMemory {
   /** Recomputes derived segment data after a cache write (used by segments.ts). */
   refreshSegment(seg: number): void {
     refreshSegmentRanges(this, seg);
-    if (seg === CS) this.cs32 = (this.segAttr[CS] & SEG_DB) !== 0;
+    if (seg === CS) {
+      this.cs32 = (this.segAttr[CS] & SEG_DB) !== 0;
+      this.epoch++;
+    }
     else if (seg === SS) this.ss32 = (this.segAttr[SS] & SEG_DB) !== 0;
   }
 

@@ -16,17 +16,34 @@ import {
 import { CS, DS, EBP, ES, FS, GS, SS } from './regs.ts';
 import './ops/index.ts';
 
-export interface Block {
+/**
+ * A run of decoded instructions. Blocks remember up to two successors
+ * (fall-through and branch target) so the run loop can chain them without a
+ * cache lookup; the links are trusted only while the CPU's translation epoch
+ * is the one they were made in (see Cpu.epoch).
+ */
+export class Block {
   insns: Insn[];
   eip: number;
   csBase: number;
   cs32: boolean;
   byteLength: number;
   /** Buffer offset of the first byte (the cache key). */
-  key: number;
+  key = 0;
   /** Second buffer page when the first instruction straddles a page, else -1. */
-  page2: number;
-  valid: boolean;
+  page2 = -1;
+  valid = true;
+  succ0: Block | null = null;
+  succ1: Block | null = null;
+  linkEpoch = -1;
+
+  constructor(insns: Insn[], eip: number, csBase: number, cs32: boolean, byteLength: number) {
+    this.insns = insns;
+    this.eip = eip;
+    this.csBase = csBase;
+    this.cs32 = cs32;
+    this.byteLength = byteLength;
+  }
 }
 
 /** Thrown inside the decoder when an instruction after the first would leave the page. */
@@ -96,16 +113,7 @@ export function decodeBlock(cpu: Cpu, lin: number, eip: number): Block {
     if (i.endsBlock) break;
     if (!first && (lin >>> 12) !== cursor.startPage) break;
   }
-  return {
-    insns,
-    eip: insns[0].eip,
-    csBase: cpu.segBase[CS],
-    cs32: cpu.cs32,
-    byteLength: bytes,
-    key: 0,
-    page2: -1,
-    valid: true,
-  };
+  return new Block(insns, insns[0].eip, cpu.segBase[CS], cpu.cs32, bytes);
 }
 
 function decodeOne(cpu: Cpu, i: Insn, eip: number): void {

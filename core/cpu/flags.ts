@@ -140,6 +140,25 @@ export function writeArithFlags(cpu: Cpu, value: number, mask: number): void {
 
 /** Condition codes 0-15 of Jcc/SETcc/CMOVcc (the low nibble of the opcode). */
 export function testCondition(cpu: Cpu, cc: number): boolean {
+  // Fast path: a compare/subtract left every flag lazy; decide from its operands directly.
+  if (cpu.lazyMask === ARITH_FLAGS && cpu.lazyOp === LAZY_SUB) {
+    const sh = 32 - cpu.lazySize;
+    let r: boolean;
+    switch (cc >> 1) {
+      case 1: r = (cpu.lazyA << sh) >>> sh < (cpu.lazyB << sh) >>> sh; break; // B
+      case 2: r = cpu.lazyRes << sh === 0; break; // Z
+      case 3: r = (cpu.lazyA << sh) >>> sh <= (cpu.lazyB << sh) >>> sh; break; // BE
+      case 4: r = cpu.lazyRes << sh < 0; break; // S
+      case 6: r = (cpu.lazyA << sh) >> sh < (cpu.lazyB << sh) >> sh; break; // L
+      case 7: r = (cpu.lazyA << sh) >> sh <= (cpu.lazyB << sh) >> sh; break; // LE
+      default: return testConditionSlow(cpu, cc);
+    }
+    return (cc & 1) !== 0 ? !r : r;
+  }
+  return testConditionSlow(cpu, cc);
+}
+
+function testConditionSlow(cpu: Cpu, cc: number): boolean {
   let r: boolean;
   switch (cc >> 1) {
     case 0: r = getFlag(cpu, OF) !== 0; break; // O

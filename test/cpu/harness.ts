@@ -7,38 +7,18 @@
  *   port 0xF0  (dword) result values: appended to `values`
  * The program ends with HLT (interrupts disabled) or a triple fault.
  */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MemoryBus, type AccessSize } from '../../core/memory/bus.ts';
 import { PhysicalMemory } from '../../core/memory/physicalMemory.ts';
 import { GuestClock } from '../../core/cpu/clock.ts';
 import { Cpu, STOP_BUDGET, STOP_HALT, STOP_SHUTDOWN } from '../../core/cpu/cpu.ts';
 import { mapRomImage } from '../../core/machine/firmware/romImage.ts';
+import { assemble as nasm } from '../../scripts/nasm.ts';
 
 export const ASM_DIR = new URL('./asm/', import.meta.url).pathname;
-const CACHE = join(tmpdir(), 'popek-nasm-cache');
 
-/** Assembles NASM source (flat binary). `include` dirs default to test/cpu/asm. Cached by content. */
-export function assemble(source: string, includeDirs: string[] = [ASM_DIR]): Uint8Array {
-  mkdirSync(CACHE, { recursive: true });
-  const incText = includeDirs.map((d) => (existsSync(join(d, 'rom.inc')) ? readFileSync(join(d, 'rom.inc'), 'utf8') : '')).join('');
-  const key = createHash('sha256').update(source).update(incText).update(includeDirs.join('|')).digest('hex').slice(0, 24);
-  const out = join(CACHE, `${key}.bin`);
-  if (!existsSync(out)) {
-    const src = join(CACHE, `${key}.asm`);
-    writeFileSync(src, source);
-    const args = ['-f', 'bin', '-o', out, src, ...includeDirs.map((d) => `-i${d.endsWith('/') ? d : d + '/'}`)];
-    try {
-      execFileSync('nasm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      const err = e as { stderr?: Buffer };
-      throw new Error(`nasm failed:\n${err.stderr?.toString() ?? String(e)}`);
-    }
-  }
-  return new Uint8Array(readFileSync(out));
+/** Assembles NASM source (flat binary) with test/cpu/asm on the include path. */
+export function assemble(source: string, includeDirs: string[] = [ASM_DIR], defines: Record<string, string | number> = {}): Uint8Array {
+  return nasm(source, includeDirs, defines);
 }
 
 export interface RomRun {
