@@ -92,6 +92,7 @@ export class HostService implements HostBridge {
   private readonly stateListeners = new Set<(e: VmStateEvent) => void>();
   private readonly statsListeners = new Set<(s: VmStats) => void>();
   private readonly libraryListeners = new Set<() => void>();
+  private mutations: Promise<void> = Promise.resolve();
 
   constructor(options: HostServiceOptions) {
     this.options = options;
@@ -124,7 +125,11 @@ export class HostService implements HostBridge {
     return result.ok ? [] : result.errors;
   }
 
-  async createVm(request: CreateVmRequest): Promise<ConfigResult> {
+  createVm(request: CreateVmRequest): Promise<ConfigResult> {
+    return this.exclusive(() => this.createVmNow(request));
+  }
+
+  private async createVmNow(request: CreateVmRequest): Promise<ConfigResult> {
     if (request === null || typeof request !== 'object') throw new HostError('INVALID_ARGUMENT', 'createVm needs { config, newDiskMiB? }');
     const errors: FieldError[] = [];
     const disk = request.newDiskMiB;
@@ -139,7 +144,11 @@ export class HostService implements HostBridge {
     return { ok: true, vm: this.toAccessible(config) };
   }
 
-  async updateVm(id: string, draft: VmConfigDraft): Promise<ConfigResult> {
+  updateVm(id: string, draft: VmConfigDraft): Promise<ConfigResult> {
+    return this.exclusive(() => this.updateVmNow(id, draft));
+  }
+
+  private async updateVmNow(id: string, draft: VmConfigDraft): Promise<ConfigResult> {
     const entry = await this.requireAccessible(id);
     const checked = await validateDraft(this.library, draft, { forId: id });
     if (!checked.ok) return { ok: false, errors: checked.errors };
@@ -157,7 +166,11 @@ export class HostService implements HostBridge {
     return { ok: true, vm: this.toAccessible(config) };
   }
 
-  async removeVm(id: string): Promise<void> {
+  removeVm(id: string): Promise<void> {
+    return this.exclusive(() => this.removeVmNow(id));
+  }
+
+  private async removeVmNow(id: string): Promise<void> {
     checkId(id);
     const rt = this.runtimes.get(id);
     if (rt && isActive(rt)) throw new HostError('BUSY', `Power off VM "${rt.name}" before removing it`);
@@ -169,14 +182,18 @@ export class HostService implements HostBridge {
   // ---- HostApi: lifecycle -----------------------------------------------------------
 
   async startVm(id: string): Promise<VmStatus> {
-    const entry = await this.requireAccessible(id);
-    const config = entry.config;
-    const rt = this.runtime(id, config.name);
-    rt.lifecycle.check('start');
-    const init = this.workerInit(config);
-    if (config.cpus > 1) throw new HostError('UNSUPPORTED', 'Only 1 processor can run for now: multiprocessor (SMP) support is not implemented yet');
+    // Read the config and leave poweredOff atomically with respect to updates and removal.
+    const { rt, config, init } = await this.exclusive(async () => {
+      const entry = await this.requireAccessible(id);
+      const config = entry.config;
+      const rt = this.runtime(id, config.name);
+      rt.lifecycle.check('start');
+      const init = this.workerInit(config);
+      if (config.cpus > 1) throw new HostError('UNSUPPORTED', 'Only 1 processor can run for now: multiprocessor (SMP) support is not implemented yet');
+      rt.lifecycle.apply('start');
+      return { rt, config, init };
+    });
     const previous = rt.run;
-    rt.lifecycle.apply('start');
     rt.stats = null;
     rt.lastSample = undefined;
     for (const s of rt.serial) s.clear();
@@ -303,6 +320,16 @@ export class HostService implements HostBridge {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  /** Library mutations run one at a time, so two creates cannot both take the same name. */
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.mutations.then(operation);
+    this.mutations = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
 
   private log(message: string): void {
     (this.options.log ?? ((m: string) => process.stderr.write(`popek: ${m}\n`)))(message);

@@ -203,6 +203,13 @@ describe('HostService with worker threads', () => {
     expect(await host.listVms()).toEqual([]);
   });
 
+  it('lets only one of two simultaneous creates take a name', async () => {
+    const [a, b] = await Promise.all([host.createVm({ config: draft('twin', '') }), host.createVm({ config: draft('Twin', '') })]);
+    expect(a.ok).toBe(true);
+    expect(b).toEqual({ ok: false, errors: [{ field: 'name', message: 'A VM named "twin" already exists' }] });
+    expect((await host.listVms()).length).toBe(1);
+  });
+
   it('appends a file-mode serial port to its file', async () => {
     const out = join(root, 'com1.log');
     await writeFile(out, 'before\n');
