@@ -203,6 +203,18 @@ describe('HostService with worker threads', () => {
     expect(await host.listVms()).toEqual([]);
   });
 
+  it('lists an unreadable vm.json as inaccessible, refuses to start or change it, and can remove it', async () => {
+    const id = await create('damaged', '');
+    await writeFile(join(root, 'machines', id, 'vm.json'), '{"version": 1, "id": ');
+    const [entry] = await host.listVms();
+    expect(entry).toMatchObject({ accessible: false, id, status: { state: 'poweredOff' } });
+    await expect(host.startVm(id)).rejects.toMatchObject({ code: 'INACCESSIBLE' });
+    await expect(host.updateVm(id, draft('damaged', ''))).rejects.toMatchObject({ code: 'INACCESSIBLE' });
+    expect(await readFile(join(root, 'machines', id, 'vm.json'), 'utf8')).toBe('{"version": 1, "id": ');
+    await host.removeVm(id);
+    expect(await host.listVms()).toEqual([]);
+  });
+
   it('lets only one of two simultaneous creates take a name', async () => {
     const [a, b] = await Promise.all([host.createVm({ config: draft('twin', '') }), host.createVm({ config: draft('Twin', '') })]);
     expect(a.ok).toBe(true);
