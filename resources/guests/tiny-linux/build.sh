@@ -82,8 +82,11 @@ KERNEL_OPTIONS=(
 	# first thing the guest does, and inflate costs far fewer instructions.
 	--disable KERNEL_XZ --enable KERNEL_GZIP
 	# Diagnostics on the serial console from the first instruction on.
-	--enable PRINTK --enable EARLY_PRINTK --enable BUG
-	# Userspace basics busybox relies on.
+	--enable PRINTK --enable EARLY_PRINTK --enable PRINTK_TIME --enable BUG
+	# Userspace basics busybox relies on. COMPAT_32BIT_TIME: Debian's i386
+	# glibc still makes the 32-bit time_t calls (without it, nanosleep
+	# returns at once and "sleep 3" does not sleep).
+	--enable COMPAT_32BIT_TIME --enable ADVISE_SYSCALLS
 	--enable MULTIUSER --enable FUTEX --enable SHMEM --enable POSIX_TIMERS
 	--enable FILE_LOCKING --enable EPOLL --enable SIGNALFD --enable TIMERFD
 	--enable EVENTFD --enable BINFMT_ELF --enable BINFMT_SCRIPT
@@ -135,7 +138,7 @@ KERNEL_OPTIONS=(
 # option whose dependencies are missing, so this is checked, not assumed).
 REQUIRED_Y=(
 	X86_32 M686 X86_TSC X86_CMOV X86_CMPXCHG64 NOHIGHMEM KERNEL_GZIP
-	PRINTK EARLY_PRINTK TTY SERIAL_8250 SERIAL_8250_CONSOLE
+	PRINTK EARLY_PRINTK COMPAT_32BIT_TIME TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	BLK_DEV_INITRD RD_GZIP DEVTMPFS DEVTMPFS_MOUNT PROC_FS SYSFS TMPFS SHMEM
 	EXT2_FS BINFMT_ELF BINFMT_SCRIPT MULTIUSER FUTEX UNIX98_PTYS
 	PCI PCI_DIRECT PCI_GODIRECT ACPI ACPI_BUTTON RTC_CLASS RTC_DRV_CMOS

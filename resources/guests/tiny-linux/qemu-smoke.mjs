@@ -5,7 +5,11 @@
 // the "# " prompt, powers off, and prints the whole serial transcript.
 //
 // Usage: node qemu-smoke.mjs [--kernel F] [--initrd F] [--cpu pentium3]
-//                            [--append "console=ttyS0"] [--timeout 120]
+//          [--append "console=ttyS0"] [--timeout 120] [--memory 128]
+//          [--qemu-args "-device virtio-blk-pci,drive=..."]   (split on spaces)
+//          [--run "uname -a;;ls /"]   (commands, ";;"-separated, run before
+//                                      the final "poweroff -f")
+//          [--poweroff "poweroff -f"] (the command that must power off)
 // Exit status 0 only if every step happened and QEMU exited by itself after
 // "poweroff -f" (ACPI S5; -no-reboot makes a reset an exit too, so the
 // transcript is checked for the kernel's "reboot: Power down" line).
@@ -21,6 +25,9 @@ const opts = {
   append: 'console=ttyS0',
   memory: '128',
   timeout: '120',
+  'qemu-args': '',
+  run: 'uname -a;;ls /;;cat /proc/cpuinfo',
+  poweroff: 'poweroff -f',
 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
@@ -35,11 +42,12 @@ for (let i = 0; i < argv.length; i += 2) {
 // The prompt is "# "; busybox's line editor then sends ESC[6n (a cursor
 // position query) when no input is pending, so accept that after it.
 const PROMPT_AT_END = /(^|\n)# (\x1b\[6n)?$/;
-const commands = ['uname -a', 'ls /', 'cat /proc/cpuinfo', 'poweroff -f'];
+const commands = opts.run.split(';;').filter((c) => c.length > 0);
 const qemuArgs = [
   '-cpu', opts.cpu, '-m', opts.memory, '-no-reboot',
   '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
   '-kernel', opts.kernel, '-initrd', opts.initrd, '-append', opts.append,
+  ...opts['qemu-args'].split(' ').filter((a) => a.length > 0),
 ];
 console.error(`$ qemu-system-i386 ${qemuArgs.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}`);
 
@@ -69,6 +77,30 @@ function waitFor(description, test, seconds) {
   });
 }
 
+// A line of command output may itself start with "# " and a chunk may end
+// right there, so the prompt only counts once the guest has then been quiet
+// for a moment.
+function waitForPrompt(description, mark, seconds) {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + seconds * 1000;
+    let seenLength = -1;
+    let quietSince = Date.now();
+    const poll = setInterval(() => {
+      if (transcript.length !== seenLength) {
+        seenLength = transcript.length;
+        quietSince = Date.now();
+      } else if (Date.now() - quietSince >= 300 && PROMPT_AT_END.test(transcript.slice(mark))) {
+        clearInterval(poll);
+        resolve();
+      }
+      if (Date.now() > deadline) {
+        clearInterval(poll);
+        reject(new Error(`timeout waiting for ${description}`));
+      }
+    }, 50);
+  });
+}
+
 const timeout = Number(opts.timeout);
 let failed = null;
 const report = [];
@@ -76,13 +108,13 @@ try {
   await waitFor('POPEK-READY', (t) => /(^|\n)POPEK-READY\r?\n/.test(t), timeout);
   report.push(`ready line after ${secondsSinceStart().toFixed(2)} s`);
   let mark = transcript.length;
-  await waitFor('first prompt', (t) => PROMPT_AT_END.test(t.slice(mark)), 30);
+  await waitForPrompt('first prompt', mark, 30);
   for (const cmd of commands) {
     mark = transcript.length;
     qemu.stdin.write(`${cmd}\n`);
-    if (cmd.startsWith('poweroff')) break;
-    await waitFor(`prompt after "${cmd}"`, (t) => PROMPT_AT_END.test(t.slice(mark)), 30);
+    await waitForPrompt(`prompt after "${cmd}"`, mark, 60);
   }
+  qemu.stdin.write(`${opts.poweroff}\n`);
   const result = await Promise.race([
     exited,
     new Promise((resolve) => setTimeout(() => resolve(null), 30000)),
