@@ -506,6 +506,7 @@ export class HostService implements HostBridge {
   private abort(rt: VmRuntime, run: Run, reason: string): void {
     if (run.stopping) return;
     if (rt.run === run && isActive(rt)) {
+      this.log(`VM "${rt.name}" (${rt.id}) aborted: ${reason}`);
       rt.lifecycle.apply('abort', reason);
       this.settleStart(rt, new HostError('INTERNAL', `VM "${rt.name}" stopped: ${reason}`));
     }

@@ -14,8 +14,10 @@ let root: string;
 let kernel: string;
 let host: HostService;
 let events: VmStateEvent[];
+let logged: string[];
 
 beforeEach(async () => {
+  logged = [];
   root = await mkdtemp(join(tmpdir(), 'popek-host-'));
   kernel = join(root, 'bzImage');
   await writeFile(kernel, new Uint8Array(16));
@@ -25,6 +27,7 @@ beforeEach(async () => {
     version: 'test',
     machineModuleUrl: FIXTURE,
     statsIntervalMs: 50,
+    log: (m) => logged.push(m),
   });
   events = [];
   host.onStateChange((e) => events.push(e));
@@ -111,6 +114,7 @@ describe('HostService with worker threads', () => {
       return s.state === 'aborted' && s;
     }, 'abort');
     expect(status.reason).toBe('the machine crashed: scripted device model bug');
+    expect(logged).toEqual([`VM "thrower" (${id}) aborted: the machine crashed: scripted device model bug`]);
   });
 
   it('aborts a VM whose worker exits unexpectedly', async () => {
