@@ -19,9 +19,15 @@
 import { Cpu, STOP_HALT, STOP_SHUTDOWN } from '../cpu/cpu.ts';
 import { GuestClock, NS_PER_INSTRUCTION } from '../cpu/clock.ts';
 import { CS, IF } from '../cpu/regs.ts';
+import { A20Gate } from '../devices/a20Gate.ts';
+import { ACPI_SCI_IRQ, AcpiPm } from '../devices/acpiPm.ts';
 import type { Device, TimedDevice } from '../devices/device.ts';
+import { Pci } from '../devices/pci.ts';
 import { Pic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
+import { Port80 } from '../devices/port80.ts';
+import { Port92 } from '../devices/port92.ts';
+import { ResetControl } from '../devices/resetControl.ts';
 import { Rtc } from '../devices/rtc.ts';
 import { SystemControlPort } from '../devices/systemControlPort.ts';
 import { Uart16550 } from '../devices/uart16550.ts';
@@ -57,6 +63,8 @@ class Machine implements MachineApi {
   private readonly devices: Device[] = [];
   private readonly timed: TimedDevice[] = [];
   private readonly pic: Pic;
+  private readonly a20: A20Gate;
+  private readonly acpiPm: AcpiPm;
   private readonly uarts: Uart16550[] = [];
   private readonly serialOut: SerialOutputBuffer[] = [];
   private readonly serialIn = [new SerialInputQueue(), new SerialInputQueue()];
@@ -107,7 +115,22 @@ class Machine implements MachineApi {
       this.uarts.push(this.addTimed(uart));
     });
 
-    for (const port of new Set(options.logPorts ?? [])) {
+    this.a20 = new A20Gate(this.bus);
+    this.add(new Port92(this.bus, this.a20, { onReset: () => this.requestReset('port 0x92 fast reset') }));
+    const logged = new Set(options.logPorts ?? []);
+    this.add(new Port80(this.bus, { onWrite: (code) => logged.has(0x80) && this.hooks.onPortByte?.(0x80, code) }));
+    const resetControl = this.add(new ResetControl({ onReset: (cause) => this.requestReset(`port 0xCF9 (${cause})`) }));
+    this.add(new Pci(this.bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
+    this.acpiPm = this.addTimed(
+      new AcpiPm(this.bus, this.clock, this.pic.irqLine(ACPI_SCI_IRQ), {
+        onPowerOff: () => this.requestPowerOff(),
+        onReschedule: () => this.cpu.requestStop(),
+      }),
+    );
+
+    // Ports whose writes the driver wants to see; a device that owns such a port reports them itself (0x80).
+    for (const port of logged) {
+      if (port === 0x80) continue;
       if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new BootError(`cannot log I/O port ${port}`);
       try {
         attachLogPort(this.bus, port, (p, byte) => this.hooks.onPortByte?.(p, byte));
@@ -177,7 +200,7 @@ class Machine implements MachineApi {
   }
 
   powerButton(): void {
-    // Wired to the ACPI PM block's power button once it is on the board.
+    this.acpiPm.pressPowerButton();
   }
 
   reset(): void {
@@ -240,7 +263,8 @@ class Machine implements MachineApi {
   /** Cold start: devices and CPU to power-on state, RAM cleared, boot images loaded again. */
   private powerOn(): void {
     for (const d of this.devices) d.reset();
-    this.bus.setA20(true);
+    // A20 on, as the keyboard controller's output port comes out of reset (and as the boot protocols require).
+    this.a20.set('kbc', true);
     this.physical.u8.fill(0, 0, this.physical.ramSize);
     this.cpu.reset();
     if (this.options.kernel) {

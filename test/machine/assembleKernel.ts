@@ -13,11 +13,11 @@ export function hasNasm(): boolean {
   }
 }
 
-export function assembleKernel(name: string): Uint8Array {
+export function assembleKernel(name: string, defines: string[] = []): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'popek-kernel-'));
   try {
     const out = join(dir, `${name}.bin`);
-    execFileSync('nasm', ['-f', 'bin', '-o', out, join(import.meta.dirname, 'kernels', `${name}.asm`)], { stdio: 'pipe' });
+    execFileSync('nasm', ['-f', 'bin', ...defines.map((d) => `-D${d}`), '-o', out, join(import.meta.dirname, 'kernels', `${name}.asm`)], { stdio: 'pipe' });
     return new Uint8Array(readFileSync(out));
   } finally {
     rmSync(dir, { recursive: true, force: true });

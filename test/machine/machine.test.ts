@@ -38,6 +38,41 @@ describe.runIf(hasNasm())('machine with a Multiboot test kernel', () => {
   });
 });
 
+describe.runIf(hasNasm())('machine: serial console, power-off and resets', () => {
+  function serialMachine(kernel: Uint8Array, noReboot = false) {
+    let out = '';
+    const machine = createMachine(
+      { memoryMiB: 16, clock: 'deterministic', kernel, noReboot },
+      { onSerialOutput: (port, bytes) => port === 0 && (out += new TextDecoder().decode(bytes)) },
+    );
+    return { machine, output: () => out };
+  }
+
+  it('prints on COM1 and powers off through ACPI PM1a_CNT (S5)', () => {
+    const { machine, output } = serialMachine(assembleKernel('multibootHello'));
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+    // mem_upper = 16 MiB - 1 MiB - 64 KiB ACPI area, in KiB
+    expect(output()).toBe(`Hello from Multiboot, mem_upper=0x${((16 * 1024 - 1024 - 64) >>> 0).toString(16).padStart(8, '0')}\n`);
+  });
+
+  it('restarts on a 0xCF9 reset, reloading the kernel, until the guest powers off', () => {
+    const { machine, output } = serialMachine(assembleKernel('rebootCounter'));
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+    expect(output()).toBe('123');
+  });
+
+  it('stops with reason reset on a 0xCF9 reset when told not to reboot', () => {
+    const { machine, output } = serialMachine(assembleKernel('rebootCounter'), true);
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'reset', cause: 'port 0xCF9 (cf9-hard)' } });
+    expect(output()).toBe('1');
+  });
+
+  it('stops with reason reset on a port 0x92 fast reset when told not to reboot', () => {
+    const { machine } = serialMachine(assembleKernel('rebootCounter', ['RESET_VIA_PORT92']), true);
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'reset', cause: 'port 0x92 fast reset' } });
+  });
+});
+
 describe('machine booting a firmware ROM', () => {
   it('starts at the reset vector F000:FFF0 in real mode', () => {
     const rom = new Uint8Array(64 * 1024);

@@ -22,12 +22,11 @@ import {
   ACPI_PM1_EVT_LEN,
   ACPI_PM_TMR_BLK,
   ACPI_PM_TMR_LEN,
-  ACPI_RESET_PORT,
-  ACPI_RESET_VALUE,
   ACPI_S5_SLP_TYP,
   ACPI_SCI_IRQ,
+  ACPI_RESET_PORT,
+  ACPI_RESET_VALUE,
 } from './acpiPmConstants.ts';
-
 export const OEM_ID = 'POPEK ';
 export const OEM_TABLE_ID = 'POPEKVM ';
 const CREATOR_ID = 'PPEK';
@@ -48,7 +47,7 @@ export const FADT_FLAG = {
 } as const;
 /** IAPC_BOOT_ARCH bits: legacy ISA devices, an 8042, and no VGA. */
 export const BOOT_ARCH = { LEGACY_DEVICES: 1 << 0, I8042: 1 << 1, VGA_NOT_PRESENT: 1 << 2 } as const;
-/** The PM timer counts 24 bits; Linux's acpi_pm clocksource masks to 24 bits anyway. */
+/** The PM block's timer (core/devices/acpiPm.ts) counts 24 bits. */
 const PM_TMR_IS_32BIT = false;
 /** CMOS index of the RTC century byte. */
 const RTC_CENTURY_INDEX = 0x32;
