@@ -22,6 +22,7 @@ import { CS, IF } from '../cpu/regs.ts';
 import { A20Gate } from '../devices/a20Gate.ts';
 import { ACPI_SCI_IRQ, AcpiPm } from '../devices/acpiPm.ts';
 import type { Device, TimedDevice } from '../devices/device.ts';
+import { I8042 } from '../devices/i8042.ts';
 import { Pci } from '../devices/pci.ts';
 import { Pic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
@@ -117,6 +118,12 @@ class Machine implements MachineApi {
 
     this.a20 = new A20Gate(this.bus);
     this.add(new Port92(this.bus, this.a20, { onReset: () => this.requestReset('port 0x92 fast reset') }));
+    this.add(
+      new I8042(this.bus, this.pic.irqLine(1), this.pic.irqLine(12), {
+        a20: this.a20,
+        onReset: (cause) => this.requestReset(`keyboard controller (${cause})`),
+      }),
+    );
     const logged = new Set(options.logPorts ?? []);
     this.add(new Port80(this.bus, { onWrite: (code) => logged.has(0x80) && this.hooks.onPortByte?.(0x80, code) }));
     const resetControl = this.add(new ResetControl({ onReset: (cause) => this.requestReset(`port 0xCF9 (${cause})`) }));

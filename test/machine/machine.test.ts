@@ -71,6 +71,12 @@ describe.runIf(hasNasm())('machine: serial console, power-off and resets', () =>
     const { machine } = serialMachine(assembleKernel('rebootCounter', ['RESET_VIA_PORT92']), true);
     expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'reset', cause: 'port 0x92 fast reset' } });
   });
+
+  it('reboots through the keyboard controller (0xFE) until the guest powers off', () => {
+    const { machine, output } = serialMachine(assembleKernel('rebootCounter', ['RESET_VIA_KBC']));
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+    expect(output()).toBe('123');
+  });
 });
 
 describe('machine booting a firmware ROM', () => {
