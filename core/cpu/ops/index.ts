@@ -17,3 +17,4 @@ import './bits.ts';
 import './misc.ts';
 import '../protected/farOps.ts';
 import '../protected/interruptOps.ts';
+import '../fpu/escape.ts';
