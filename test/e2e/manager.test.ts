@@ -1,0 +1,281 @@
+/**
+ * Browser end-to-end tests of the manager against a real `popek serve`:
+ * Debian's Chromium (playwright-core) drives the UI the way a user would,
+ * finding controls by role and accessible name.
+ *
+ * The tests that boot the bundled Tiny Linux guest are skipped (with a
+ * message) only when its kernel is not in the tree; everything else always
+ * runs. Screenshots go to test-results/e2e/.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'vite';
+import { launchChromium, screenshot, waitForTerminal } from './browser.ts';
+import { callApi, REPO_ROOT, startPopekServer, type PopekServer } from './popekServer.ts';
+
+const TINY_KERNEL = join(REPO_ROOT, 'resources/guests/tiny-linux/bzImage');
+const hasTinyLinux = existsSync(TINY_KERNEL);
+if (!hasTinyLinux) {
+  console.warn(
+    `[e2e] SKIPPING the Tiny Linux boot tests: ${TINY_KERNEL} is absent (build it with resources/guests/tiny-linux/build.sh).`,
+  );
+}
+
+let browser: Browser;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  // Test the UI as it is in this tree, not a stale dist/ from an earlier build.
+  await build({ configFile: join(REPO_ROOT, 'renderer/vite.config.ts'), logLevel: 'warn' });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await browser?.close();
+});
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function serve(library: string): Promise<PopekServer> {
+  const server = await startPopekServer(library);
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+async function openManager(server: PopekServer): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
+  });
+  (page as Page & { problems?: string[] }).problems = problems;
+  await page.goto(server.url);
+  await page.getByRole('toolbar', { name: 'Machine actions' }).waitFor();
+  return page;
+}
+
+function pageProblems(page: Page): string[] {
+  return (page as Page & { problems?: string[] }).problems ?? [];
+}
+
+function toolbarButton(page: Page, name: string) {
+  return page.getByRole('toolbar', { name: 'Machine actions' }).getByRole('button', { name, exact: true });
+}
+
+describe('manager in the browser', () => {
+  it('shows wizard errors next to the fields and creates nothing from invalid input', async () => {
+    const library = await tempDir('popek-e2e-invalid-');
+    const server = await serve(library);
+    const page = await openManager(server);
+    await page.getByText('No virtual machines yet.').waitFor();
+
+    await toolbarButton(page, 'New').click();
+    const wizard = page.getByRole('dialog', { name: 'New virtual machine' });
+    await wizard.waitFor();
+
+    const name = wizard.getByLabel('Name', { exact: true });
+    await name.fill('bad/name');
+    await wizard.getByText('Name must not contain / or \\').waitFor();
+    expect(await name.getAttribute('aria-invalid')).toBe('true');
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    await wizard.getByRole('heading', { name: 'Name and guest type' }).waitFor();
+    await screenshot(page, '01-wizard-invalid-name');
+
+    // A custom kernel that does not exist: the host's check reports it next to the field.
+    await name.fill('Custom');
+    await wizard.getByRole('radio', { name: /Linux \(custom kernel\)/ }).check();
+    await name.press('Enter');
+    await wizard.getByRole('heading', { name: 'Boot' }).waitFor();
+    await wizard.getByLabel('Kernel image').fill('/nonexistent/popek-e2e/bzImage');
+    await wizard.getByText(/Kernel not found/).waitFor({ timeout: 10_000 });
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    await wizard.getByRole('heading', { name: 'Boot' }).waitFor();
+    await screenshot(page, '02-wizard-missing-kernel');
+
+    await page.keyboard.press('Escape');
+    await wizard.waitFor({ state: 'detached' });
+    expect(await callApi(server, 'listVms')).toEqual([]);
+    expect(await readdir(library)).toEqual([]);
+    expect(pageProblems(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('creates a custom-kernel VM, edits its settings, and finds both unchanged after a server restart', async () => {
+    const library = await tempDir('popek-e2e-library-');
+    const files = await tempDir('popek-e2e-files-');
+    const kernel = join(files, 'bzImage');
+    await writeFile(kernel, new Uint8Array(4096));
+    let server = await serve(library);
+    let page = await openManager(server);
+
+    await toolbarButton(page, 'New').click();
+    const wizard = page.getByRole('dialog', { name: 'New virtual machine' });
+    await wizard.getByLabel('Name', { exact: true }).fill('Custom VM');
+    await wizard.getByRole('radio', { name: /Linux \(custom kernel\)/ }).check();
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    await wizard.getByLabel('Kernel image').fill(kernel);
+    await wizard.getByLabel('Kernel command line').fill('console=ttyS0 loglevel=4');
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    await wizard.getByRole('heading', { name: 'Hardware' }).waitFor();
+    expect(await wizard.getByLabel('Base memory (MiB)').inputValue()).toBe('256');
+    await wizard.getByLabel('Base memory (MiB)').fill('200');
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    await wizard.getByLabel('Create a new virtual hard disk').check();
+    await wizard.getByLabel('Disk size (MiB)').fill('64');
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    await wizard.getByRole('heading', { name: 'Summary' }).waitFor();
+    await screenshot(page, '03-wizard-summary');
+    await wizard.getByRole('button', { name: 'Create' }).click();
+    await wizard.waitFor({ state: 'detached' });
+
+    await page.getByRole('option', { name: 'Custom VM' }).waitFor();
+    await page.getByText('200 MiB', { exact: true }).waitFor();
+    await screenshot(page, '04-details-custom-vm');
+
+    // Settings: COM2 as a TCP server, deterministic clock.
+    await toolbarButton(page, 'Settings').click();
+    const settings = page.getByRole('dialog', { name: 'Custom VM — Settings' });
+    await settings.getByRole('tab', { name: 'System' }).click();
+    await settings.getByLabel('Clock').selectOption('deterministic');
+    await settings.getByRole('tab', { name: 'Serial Ports' }).click();
+    await settings.getByLabel('Enable COM2').check();
+    await settings.getByRole('radiogroup', { name: 'COM2 mode' }).getByLabel('TCP server on 127.0.0.1').check();
+    await settings.getByLabel('COM2 TCP port').fill('40123');
+    await screenshot(page, '05-settings-serial');
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await settings.waitFor({ state: 'detached' });
+    await page.getByText('TCP server on 127.0.0.1:40123').waitFor();
+
+    const [before] = (await callApi(server, 'listVms')) as { config: Record<string, unknown> }[];
+    expect(before!.config).toMatchObject({
+      name: 'Custom VM',
+      guestType: 'linux-custom',
+      memoryMiB: 200,
+      cpus: 1,
+      boot: { kind: 'linux', kernel, cmdline: 'console=ttyS0 loglevel=4' },
+      clock: 'deterministic',
+      serial: [{ enabled: true, mode: 'console' }, { enabled: true, mode: 'tcp', port: 40123 }],
+    });
+    expect((before!.config.disks as unknown[]).length).toBe(1);
+    await page.close();
+
+    // Restart the server on the same library: the VM and its settings are as they were.
+    await server.stop();
+    server = await serve(library);
+    const [after] = (await callApi(server, 'listVms')) as { config: Record<string, unknown> }[];
+    expect(after!.config).toEqual(before!.config);
+    page = await openManager(server);
+    await page.getByRole('option', { name: 'Custom VM' }).click();
+    await page.getByText('TCP server on 127.0.0.1:40123').waitFor();
+    await toolbarButton(page, 'Settings').click();
+    const reopened = page.getByRole('dialog', { name: 'Custom VM — Settings' });
+    await reopened.getByRole('tab', { name: 'System' }).click();
+    expect(await reopened.getByLabel('Base memory (MiB)').inputValue()).toBe('200');
+    expect(await reopened.getByLabel('Clock').inputValue()).toBe('deterministic');
+    expect(await reopened.getByLabel('Kernel command line').inputValue()).toBe('console=ttyS0 loglevel=4');
+    await screenshot(page, '06-settings-after-restart');
+    await reopened.getByRole('button', { name: 'Cancel' }).click();
+    expect(pageProblems(page)).toEqual([]);
+    await page.close();
+  });
+});
+
+describe.skipIf(!hasTinyLinux)('Tiny Linux demo in the browser (needs resources/guests/tiny-linux/bzImage)', () => {
+  it('creates the VM from the preset, boots to a shell, runs uname -a, pauses, resumes, powers off, and survives a restart', async () => {
+    const ctx = { library: await tempDir('popek-e2e-tiny-'), server: null as PopekServer | null, page: null as Page | null };
+    try {
+      await tinyLinuxScenario(ctx);
+    } catch (error) {
+      if (ctx.page) await screenshot(ctx.page, '19-tiny-linux-failure').catch(() => {});
+      const log = ctx.server?.output().slice(-4000) ?? '';
+      throw new Error(`${(error as Error).message}\n--- popek serve output (tail) ---\n${log}`, { cause: error });
+    }
+  }, 420_000);
+});
+
+async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | null; page: Page | null }): Promise<void> {
+  ctx.server = await serve(ctx.library);
+  let page = (ctx.page = await openManager(ctx.server));
+
+  await toolbarButton(page, 'New').click();
+  const wizard = page.getByRole('dialog', { name: 'New virtual machine' });
+  await wizard.getByLabel('Name', { exact: true }).fill('Tiny');
+  expect(await wizard.getByRole('radio', { name: /Tiny Linux demo/ }).isChecked()).toBe(true);
+  for (const step of ['Boot', 'Hardware', 'Hard disk', 'Summary']) {
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    await wizard.getByRole('heading', { name: step }).waitFor();
+  }
+  await wizard.getByRole('button', { name: 'Create' }).click();
+  await wizard.waitFor({ state: 'detached' });
+  await page.getByRole('option', { name: 'Tiny' }).waitFor();
+
+  await toolbarButton(page, 'Start').click();
+  await page.getByRole('region', { name: 'COM1 — Tiny console' }).waitFor();
+  await page.getByRole('option', { name: 'Tiny' }).getByText('Running').waitFor({ timeout: 60_000 });
+  const screen = await waitForTerminal(page, /POPEK-READY[\s\S]*# ?$/m, 240_000);
+  expect(screen).toContain('POPEK-READY');
+  await screenshot(page, '10-tiny-linux-prompt');
+
+  await page.locator('.xterm').first().click();
+  await page.keyboard.type('uname -a');
+  await page.keyboard.press('Enter');
+  const afterUname = await waitForTerminal(page, /uname -a\s*\n\s*Linux \S+ \d+\.\d+/, 60_000);
+  expect(afterUname).toMatch(/Linux \S+ 6\.1\.\S*.* i[3-6]86/);
+  await screenshot(page, '11-tiny-linux-uname');
+
+  // Live statistics on the details tab.
+  await page.getByRole('tab', { name: 'Details' }).click();
+  await page.getByRole('heading', { name: /Live statistics/ }).waitFor();
+  await page.locator('[data-stat="instructions"]').waitFor();
+  const instructions = Number((await page.locator('[data-stat="instructions"]').innerText()).replace(/,/g, ''));
+  expect(instructions).toBeGreaterThan(0);
+  await screenshot(page, '12-tiny-linux-stats');
+
+  await toolbarButton(page, 'Pause').click();
+  await toolbarButton(page, 'Resume').waitFor();
+  await page.getByRole('option', { name: 'Tiny' }).getByText('Paused').waitFor();
+  await screenshot(page, '13-tiny-linux-paused');
+  await toolbarButton(page, 'Resume').click();
+  await page.getByRole('option', { name: 'Tiny' }).getByText('Running').waitFor();
+
+  // Still alive after resume: the shell answers.
+  await page.getByRole('tab', { name: /Tiny · COM1/ }).click();
+  await page.locator('.xterm').first().click();
+  await page.keyboard.type('echo popek-$((6*7))');
+  await page.keyboard.press('Enter');
+  await waitForTerminal(page, /popek-42/, 60_000);
+
+  await toolbarButton(page, 'Power off').click();
+  await page.getByRole('option', { name: 'Tiny' }).getByText('Powered Off').waitFor();
+  expect(await toolbarButton(page, 'Start').isEnabled()).toBe(true);
+  await screenshot(page, '14-tiny-linux-powered-off');
+  const [before] = (await callApi(ctx.server, 'listVms')) as { config: Record<string, unknown> }[];
+  expect(pageProblems(page)).toEqual([]);
+  await page.close();
+  ctx.page = null;
+
+  await ctx.server.stop();
+  ctx.server = await serve(ctx.library);
+  const [after] = (await callApi(ctx.server, 'listVms')) as { config: Record<string, unknown>; status: { state: string } }[];
+  expect(after!.config).toEqual(before!.config);
+  expect(after!.status.state).toBe('poweredOff');
+  page = ctx.page = await openManager(ctx.server);
+  await page.getByRole('option', { name: 'Tiny' }).waitFor();
+  await page.getByText('Tiny Linux demo').first().waitFor();
+  await screenshot(page, '15-tiny-linux-after-restart');
+  await page.close();
+  ctx.page = null;
+}
