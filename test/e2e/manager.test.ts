@@ -188,6 +188,21 @@ describe('manager in the browser', () => {
     expect(await reopened.getByLabel('Kernel command line').inputValue()).toBe('console=ttyS0 loglevel=4');
     await screenshot(page, '06-settings-after-restart');
     await reopened.getByRole('button', { name: 'Cancel' }).click();
+    await reopened.waitFor({ state: 'detached' });
+
+    // The console opens in a tab, then moves to its own window (route #/console/<id>/0).
+    await toolbarButton(page, 'Console').click();
+    await page.getByRole('region', { name: 'COM1 — Custom VM console' }).waitFor();
+    const [popup] = await Promise.all([
+      page.context().waitForEvent('page'),
+      page.getByRole('button', { name: 'Open console in new window' }).click(),
+    ]);
+    await popup.getByRole('region', { name: 'COM1 — Custom VM console' }).waitFor();
+    expect(popup.url()).toMatch(/\?token=[0-9a-f]+#\/console\/[0-9a-f-]+\/0$/);
+    expect(await popup.title()).toBe('COM1 — Custom VM — Popek');
+    await page.getByRole('tab', { name: /Custom VM · COM1/ }).waitFor({ state: 'detached' });
+    await screenshot(popup, '07-console-window');
+    await popup.close();
     expect(pageProblems(page)).toEqual([]);
     await page.close();
   });
@@ -235,6 +250,16 @@ async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | n
   const afterUname = await waitForTerminal(page, /uname -a\s*\n\s*Linux \S+ \d+\.\d+/, 60_000);
   expect(afterUname).toMatch(/Linux \S+ 6\.1\.\S*.* i[3-6]86/);
   await screenshot(page, '11-tiny-linux-uname');
+
+  // Reattach in its own window: the host replays the scrollback, so the answer is there again.
+  const [popup] = await Promise.all([
+    page.context().waitForEvent('page'),
+    page.getByRole('button', { name: 'Open console in new window' }).click(),
+  ]);
+  await waitForTerminal(popup, /uname -a\s*\n\s*Linux /, 30_000);
+  await popup.close();
+  await toolbarButton(page, 'Console').click();
+  await waitForTerminal(page, /uname -a\s*\n\s*Linux /, 30_000);
 
   // Live statistics on the details tab.
   await page.getByRole('tab', { name: 'Details' }).click();
