@@ -189,15 +189,12 @@ const draftEntries = {
   hardwareAssist: v.boolean('Hardware assist must be true or false'),
 };
 
-const draftSchema = v.object(draftEntries, 'The configuration must be an object');
-const configSchema = v.object(
-  {
-    version: v.literal(VM_CONFIG_VERSION, `Version must be ${VM_CONFIG_VERSION}`),
-    id: v.pipe(v.string('Id must be text'), v.uuid('Id must be a UUID')),
-    ...draftEntries,
-  },
-  'The configuration must be an object',
-);
+const draftSchema = v.object(draftEntries);
+const configSchema = v.object({
+  version: v.literal(VM_CONFIG_VERSION, `Version must be ${VM_CONFIG_VERSION}`),
+  id: v.pipe(v.string('Id must be text'), v.uuid('Id must be a UUID')),
+  ...draftEntries,
+});
 
 // The schemas must produce exactly the declared types.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -208,8 +205,46 @@ void _configMatches;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
+/** What a missing field is called in "X is required", by its last path segment. */
+const FIELD_LABELS: Record<string, string> = {
+  name: 'Name',
+  guestType: 'Guest type',
+  memoryMiB: 'Memory (MiB)',
+  cpus: 'Processors',
+  boot: 'Boot source',
+  bootOrder: 'Boot order',
+  disks: 'Disks',
+  serial: 'Serial ports',
+  clock: 'Clock',
+  hardwareAssist: 'Hardware assist',
+  version: 'Version',
+  id: 'Id',
+  kernel: 'Kernel',
+  cmdline: 'Command line',
+  rom: 'ROM image',
+  enabled: 'Enabled',
+  mode: 'Mode',
+  path: 'Path',
+  format: 'Format',
+  sizeMiB: 'Disk size (MiB)',
+};
+
 function issuesToErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
-  return issues.map((issue) => ({ field: v.getDotPath(issue) ?? '', message: issue.message }));
+  return issues.map((issue) => {
+    const field = v.getDotPath(issue) ?? '';
+    // valibot reports a missing key as an "object" issue at the key's path.
+    if (issue.type === 'object' && issue.input === undefined && field !== '') {
+      const key = field.slice(field.lastIndexOf('.') + 1);
+      return { field, message: `${FIELD_LABELS[key] ?? key} is required` };
+    }
+    return { field, message: issue.message };
+  });
+}
+
+const NOT_AN_OBJECT: FieldError[] = [{ field: '', message: 'The configuration must be an object' }];
+
+function isPlainObject(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Rules that span fields (the schema checks each field alone). */
@@ -241,6 +276,7 @@ function crossFieldErrors(d: VmConfigDraft): FieldError[] {
 
 /** Checks a draft (what the wizard submits). Does not look at the file system or the library. */
 export function checkVmDraft(value: unknown): Checked<VmConfigDraft> {
+  if (!isPlainObject(value)) return { ok: false, errors: NOT_AN_OBJECT };
   const result = v.safeParse(draftSchema, value);
   if (!result.success) return { ok: false, errors: issuesToErrors(result.issues) };
   const errors = crossFieldErrors(result.output);
@@ -249,6 +285,7 @@ export function checkVmDraft(value: unknown): Checked<VmConfigDraft> {
 
 /** Checks a full config (version and id included). */
 export function checkVmConfig(value: unknown): Checked<VmConfig> {
+  if (!isPlainObject(value)) return { ok: false, errors: NOT_AN_OBJECT };
   const result = v.safeParse(configSchema, value);
   if (!result.success) return { ok: false, errors: issuesToErrors(result.issues) };
   const errors = crossFieldErrors(result.output);

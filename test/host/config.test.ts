@@ -93,6 +93,19 @@ describe('VM config schema', () => {
 
   it('refuses values that are not a config at all', () => {
     expect(checkVmDraft(null)).toEqual({ ok: false, errors: [{ field: '', message: 'The configuration must be an object' }] });
+    expect(checkVmDraft([1])).toEqual({ ok: false, errors: [{ field: '', message: 'The configuration must be an object' }] });
+  });
+
+  it('names each missing field', () => {
+    const { memoryMiB: _m, clock: _c, ...rest } = draft();
+    expect(checkVmDraft({ ...rest, boot: { kind: 'linux', cmdline: '' } })).toEqual({
+      ok: false,
+      errors: [
+        { field: 'memoryMiB', message: 'Memory (MiB) is required' },
+        { field: 'boot.kernel', message: 'Kernel is required' },
+        { field: 'clock', message: 'Clock is required' },
+      ],
+    });
   });
 });
 
