@@ -164,7 +164,7 @@ function fadt(facsAddr: number, dsdtAddr: number): Uint8Array {
   v.setUint32(at(112), flags, true);
   gas(body, at(116), ACPI_RESET_PORT, 8, 1); // RESET_REG
   body[at(128)] = ACPI_RESET_VALUE;
-  v.setBigUint64(at(132), BigInt(facsAddr), true); // X_FIRMWARE_CTRL
+  // X_FIRMWARE_CTRL stays 0: the spec wants only one FACS pointer set, and a second one makes Linux install the FACS twice.
   v.setBigUint64(at(140), BigInt(dsdtAddr), true); // X_DSDT
   gas(body, at(148), ACPI_PM1A_EVT_BLK, ACPI_PM1_EVT_LEN * 8, 0);
   gas(body, at(172), ACPI_PM1A_CNT_BLK, ACPI_PM1_CNT_LEN * 8, 0);
