@@ -21,6 +21,8 @@ export interface SerialPortConfig {
    * console: shown in the app (and kept in the host's scrollback);
    * file: raw bytes appended to `path`;
    * tcp: a TCP server on 127.0.0.1:`port`, one client at a time, bytes both ways.
+   * The host keeps the scrollback in every mode, so the app can still show an
+   * enabled port's output; 'file' and 'tcp' add a destination.
    */
   mode: SerialMode;
   /** Required when mode is 'file'. Relative paths resolve against the VM folder. */
