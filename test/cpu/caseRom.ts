@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAsm, type RomRun } from './harness.ts';
+import { runAsm, type RomRun, type RomRunOptions } from './harness.ts';
 
 /** The six arithmetic flags. */
 export const ARITH = 0x8d5;
@@ -37,9 +37,9 @@ let dumped = 0;
  * the values it reported here, for cross-checking the same ROM on another
  * emulator (test/cpu/tools/qemuCrossCheck.ts).
  */
-export function runProgram(body: string, maxInstructions = 5_000_000): RomRun {
+export function runProgram(body: string, opts: RomRunOptions = {}): RomRun {
   const source = program(body);
-  const run = runAsm(source, { maxInstructions });
+  const run = runAsm(source, { maxInstructions: 5_000_000, ...opts });
   if (run.stop !== 'halt') throw new Error(`test ROM did not halt: ${run.stop} ${run.shutdownDetail ?? ''}`);
   const dir = process.env.POPEK_DUMP_ROMS;
   if (dir) {
