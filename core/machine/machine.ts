@@ -121,12 +121,12 @@ class Machine implements MachineApi {
     this.add(
       new I8042(this.bus, this.pic.irqLine(1), this.pic.irqLine(12), {
         a20: this.a20,
-        onReset: (cause) => this.requestReset(`keyboard controller (${cause})`),
+        onReset: () => this.requestReset('keyboard controller reset'),
       }),
     );
     const logged = new Set(options.logPorts ?? []);
     this.add(new Port80(this.bus, { onWrite: (code) => logged.has(0x80) && this.hooks.onPortByte?.(0x80, code) }));
-    const resetControl = this.add(new ResetControl({ onReset: (cause) => this.requestReset(`port 0xCF9 (${cause})`) }));
+    const resetControl = this.add(new ResetControl({ onReset: (cause) => this.requestReset(`port 0xCF9 ${cause === 'cf9-hard' ? 'hard' : 'soft'} reset`) }));
     this.add(new Pci(this.bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
     this.acpiPm = this.addTimed(
       new AcpiPm(this.bus, this.clock, this.pic.irqLine(ACPI_SCI_IRQ), {

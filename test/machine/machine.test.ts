@@ -63,7 +63,7 @@ describe.runIf(hasNasm())('machine: serial console, power-off and resets', () =>
 
   it('stops with reason reset on a 0xCF9 reset when told not to reboot', () => {
     const { machine, output } = serialMachine(assembleKernel('rebootCounter'), true);
-    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'reset', cause: 'port 0xCF9 (cf9-hard)' } });
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'reset', cause: 'port 0xCF9 hard reset' } });
     expect(output()).toBe('1');
   });
 
