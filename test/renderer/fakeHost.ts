@@ -133,6 +133,10 @@ export class FakeHost {
   emitState(event: VmStateEvent): void {
     for (const l of this.stateListeners) l(event);
   }
+
+  emitStats(stats: VmStats): void {
+    for (const l of this.statsListeners) l(stats);
+  }
 }
 
 /**

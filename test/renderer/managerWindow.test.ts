@@ -1,0 +1,122 @@
+// @vitest-environment happy-dom
+/**
+ * The main window wired to the stores: the list shows each VM's name, type,
+ * state and memory; host events update it; toolbar actions reach the host;
+ * live statistics appear for a running VM. (The xterm console is stubbed:
+ * happy-dom has no layout to render a terminal into.)
+ */
+import { createPinia } from 'pinia';
+import { mount, type VueWrapper } from '@vue/test-utils';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import ManagerWindow from '../../renderer/src/components/ManagerWindow.vue';
+import { HOST_KEY } from '../../renderer/src/host/hostContext.ts';
+import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+
+const BETA_ID = '0f7e1d2c-3b4a-4596-8877-665544332211';
+let host: FakeHost;
+let wrapper: VueWrapper | null = null;
+
+async function mountManager(): Promise<VueWrapper> {
+  wrapper = mount(ManagerWindow, {
+    attachTo: document.body,
+    global: {
+      plugins: [createPinia()],
+      provide: { [HOST_KEY as symbol]: host.rendererHost },
+      stubs: { SerialConsole: { props: ['vmId', 'port'], template: '<div class="console-stub">{{ vmId }}:{{ port }}</div>' } },
+    },
+  });
+  await settle();
+  return wrapper;
+}
+
+function toolbarButton(w: VueWrapper, label: string) {
+  const button = w.findAll('[role="toolbar"] button').find((b) => b.text() === label);
+  if (!button) throw new Error(`no toolbar button ${label}`);
+  return button;
+}
+
+beforeEach(() => {
+  host = new FakeHost();
+  host.vms = [
+    makeVm(makeConfig({ name: 'Alpha' })),
+    makeVm(makeConfig({ id: BETA_ID, name: 'Beta', memoryMiB: 1024, guestType: 'linux-custom' }), 'running'),
+  ];
+});
+
+afterEach(() => {
+  wrapper?.unmount();
+  wrapper = null;
+  document.body.innerHTML = '';
+});
+
+describe('ManagerWindow', () => {
+  it('lists every VM with its guest type, memory and state', async () => {
+    const w = await mountManager();
+    const rows = w.findAll('[role="option"]');
+    expect(rows.map((r) => r.find('.vm-name').text())).toEqual(['Alpha', 'Beta']);
+    expect(rows.map((r) => r.find('.vm-meta').text())).toEqual(['Tiny Linux demo · 128 MiB', 'Linux (custom kernel) · 1 GiB']);
+    expect(rows.map((r) => r.find('.state-label').text())).toEqual(['Powered Off', 'Running']);
+    expect(rows[0]!.attributes('aria-selected')).toBe('true');
+  });
+
+  it('follows state events in the list and the toolbar', async () => {
+    const w = await mountManager();
+    expect(toolbarButton(w, 'Start').attributes('disabled')).toBeUndefined();
+    host.emitState({ vmId: makeConfig().id, status: { state: 'running', since: 2 } });
+    await settle();
+    expect(w.findAll('[role="option"]')[0]!.find('.state-label').text()).toBe('Running');
+    expect(toolbarButton(w, 'Start').attributes('disabled')).toBeDefined();
+    expect(toolbarButton(w, 'Pause').attributes('disabled')).toBeUndefined();
+  });
+
+  it('starts the selected VM and opens its COM1 console in a tab', async () => {
+    const w = await mountManager();
+    await toolbarButton(w, 'Start').trigger('click');
+    await settle();
+    expect(host.api.startVm).toHaveBeenCalledWith(makeConfig().id);
+    const tabs = w.findAll('[role="tab"]').map((t) => t.text());
+    expect(tabs).toEqual(['Details', 'Alpha · COM1']);
+    expect(w.find('.console-stub').text()).toBe(`${makeConfig().id}:0`);
+  });
+
+  it('shows the host’s refusal of an action in an alert', async () => {
+    host.api.startVm.mockRejectedValueOnce(new Error('Kernel not found: /x'));
+    const w = await mountManager();
+    await toolbarButton(w, 'Start').trigger('click');
+    await settle();
+    expect(w.find('[role="alert"]').text()).toBe('Kernel not found: /x');
+    expect(w.findAll('[role="tab"]').length).toBe(1);
+  });
+
+  it('removes a VM only after confirmation', async () => {
+    const w = await mountManager();
+    await toolbarButton(w, 'Remove').trigger('click');
+    await settle();
+    const dialog = w.find('[role="dialog"]');
+    expect(dialog.find('h2').text()).toBe('Remove Alpha?');
+    expect(host.api.removeVm).not.toHaveBeenCalled();
+    await dialog.find('form').trigger('submit');
+    await settle();
+    expect(host.api.removeVm).toHaveBeenCalledWith(makeConfig().id);
+    expect(w.findAll('[role="option"]').map((r) => r.find('.vm-name').text())).toEqual(['Beta']);
+  });
+
+  it('shows live statistics of the selected running VM', async () => {
+    const w = await mountManager();
+    await w.findAll('[role="option"]')[1]!.trigger('click');
+    host.emitStats({ vmId: BETA_ID, instructions: 123456789, mips: 42.25, interrupts: 1500, exceptions: 7, guestNs: 65_000_000_000, sampledAt: 1 });
+    await settle();
+    expect(w.find('[data-stat="instructions"]').text()).toBe('123,456,789');
+    expect(w.find('[data-stat="mips"]').text()).toBe('42.3 MIPS');
+    expect(w.find('[data-stat="interrupts"]').text()).toBe('1,500');
+    expect(w.find('[data-stat="uptime"]').text()).toBe('1:05.0');
+  });
+
+  it('moves the selection with the arrow keys', async () => {
+    const w = await mountManager();
+    await w.find('[role="listbox"]').trigger('keydown', { key: 'ArrowDown' });
+    expect(w.findAll('[role="option"]')[1]!.attributes('aria-selected')).toBe('true');
+    expect(w.find('#details-general').exists()).toBe(true);
+    expect(w.find('.details dd').text()).toBe('Beta');
+  });
+});
