@@ -269,14 +269,17 @@ export class Fpu {
     };
   }
 
+  /** Restores saveState() output; malformed fields read as 0 (a snapshot is untrusted input too). */
   loadState(s: unknown): void {
-    const o = s as FpuState;
-    for (let k = 0; k < 16; k++) this.bits[k] = (o.st[k] ?? 0) >>> 0;
-    this.empty = o.empty & 0xff;
-    this.top = o.top & 7;
-    this.control = o.control & 0xffff;
-    this.status = o.status & 0xffff & ~(7 << SW_TOP_SHIFT);
-    this.fip = o.fip | 0; this.fcs = o.fcs & 0xffff; this.fdp = o.fdp | 0; this.fds = o.fds & 0xffff; this.fop = o.fop & 0x7ff;
+    const o = (s ?? {}) as Partial<FpuState>;
+    const st = Array.isArray(o.st) ? o.st : [];
+    for (let k = 0; k < 16; k++) this.bits[k] = Number(st[k] ?? 0) >>> 0;
+    const n = (v: unknown) => Number(v ?? 0) | 0;
+    this.empty = n(o.empty) & 0xff;
+    this.top = n(o.top) & 7;
+    this.control = n(o.control) & 0xffff;
+    this.status = n(o.status) & 0xffff & ~(7 << SW_TOP_SHIFT);
+    this.fip = n(o.fip); this.fcs = n(o.fcs) & 0xffff; this.fdp = n(o.fdp); this.fds = n(o.fds) & 0xffff; this.fop = n(o.fop) & 0x7ff;
     this.ferr = o.ferr === true; // the board re-derives its IRQ 13 line from this after a restore
     this.ignne = o.ignne === true;
   }
