@@ -203,3 +203,53 @@ c4:     RESUME_AT 0
     expect(hex([v[16], v[17]])).toEqual(hex([11, 6 * 8 + 3]));
   });
 });
+
+describe('gates, more forms', () => {
+  it('JMP through a call gate keeps the privilege level and pushes nothing', () => {
+    const run = runPm(`
+test_main:
+        SET_GATE GDT_BASE, 9, SEL_CODE0, target, 0x8C, 0
+        mov ebx, esp
+        jmp 0x48:0
+target: mov eax, ebx
+        sub eax, esp
+        out 0xF0, eax
+        mov ax, cs
+        movzx eax, ax
+        out 0xF0, eax
+        RESUME_AT 0
+        SET_GATE GDT_BASE, 10, SEL_CODE3, target, 0xEC, 0
+        jmp 0x50:0                                    ; JMP to DPL3 code through a gate from CPL0 -> #GP(0x20)
+`);
+    expect(hex(run.values.slice(0, 4))).toEqual(hex([0, 0x08, 13, 0x20]));
+  });
+
+  it('a 16-bit interrupt gate pushes a 16-bit frame and uses the low offset word', () => {
+    const run = runPm(`
+test_main:
+        SET_DESC 0x50, CODE_BASE, 0xFFFF, 0x9A, 0     ; 16-bit code DPL0
+        SET_GATE IDT_BASE, 0x40, 0x50, h16, 0x86, 0   ; 16-bit interrupt gate
+        mov ebx, esp
+        sti
+        int 0x40
+        PM_DONE
+        bits 16
+h16:    mov eax, ebx
+        sub eax, esp
+        out 0xF0, eax                                 ; 6 bytes: FLAGS, CS, IP
+        mov bp, sp
+        movzx eax, word [bp + 2]
+        out 0xF0, eax                                 ; CS
+        movzx eax, word [bp + 4]
+        and eax, 0x200
+        out 0xF0, eax                                 ; IF was set in the image
+        pushf
+        pop ax
+        and eax, 0x200
+        out 0xF0, eax                                 ; IF clear in the handler
+        iret
+        bits 32
+`);
+    expect(hex(run.values)).toEqual(hex([6, 0x08, 0x200, 0]));
+  });
+});

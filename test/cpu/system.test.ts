@@ -86,6 +86,16 @@ c3:     mov eax, dr6
     expect(hex(v.slice(14))).toEqual(hex([1 << 13, 0x400]));
   });
 
+  it('MOV CR1 at CPL 3 is #UD (decode) rather than #GP', () => {
+    const run = runPm(`
+test_main:
+        RESUME_AT 0
+        TO_RING3 u1, 0x0002
+u1:     db 0x0F, 0x22, 0xC8                           ; mov cr1, eax
+`);
+    expect(hex([run.values[0], run.values[3]])).toEqual(hex([6, 0x23]));
+  });
+
   it('RDPMC: counters 0 and 1 read 0; CR4.PCE gates CPL 3; other counters #GP(0)', () => {
     const run = runPm(`
 test_main:

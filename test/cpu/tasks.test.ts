@@ -132,3 +132,38 @@ task2:  movzx eax, word [TSS2]
     expect(hex(run.values)).toEqual(hex([0x30, 0x5555, 0xd0e]));
   });
 });
+
+describe('16-bit TSS', () => {
+  it('CALL to a 16-bit TSS loads IP, FLAGS, the 16-bit registers and selectors; IRET returns', () => {
+    const run = runPm(`
+test_main:
+TSS3 equ 0x11000
+        SET_DESC 0x50, TSS3, 0x2B, 0x81, 0            ; 16-bit TSS, available
+        SET_DESC 0x58, CODE_BASE, 0xFFFF, 0x9A, 0     ; 16-bit code
+        mov word [TSS3 + 0x0E], t16                   ; IP
+        mov word [TSS3 + 0x10], 0x0002                ; FLAGS
+        mov word [TSS3 + 0x12], 0x1234                ; AX
+        mov word [TSS3 + 0x1A], 0x9000                ; SP
+        mov word [TSS3 + 0x22], SEL_DATA0             ; ES
+        mov word [TSS3 + 0x24], 0x58                  ; CS
+        mov word [TSS3 + 0x26], SEL_DATA0             ; SS
+        mov word [TSS3 + 0x28], SEL_DATA0             ; DS
+        mov eax, 0xABCD0000
+        call 0x50:0
+        out 0xF0, eax                                 ; task 1's EAX back
+        movzx eax, byte [GDT_BASE + 0x50 + 5]
+        out 0xF0, eax                                 ; available again (0x81)
+        PM_DONE
+        bits 16
+t16:    out 0xF0, eax                                 ; AX from the TSS, upper half kept
+        mov ax, [dword TSS3]                          ; 32-bit address in 16-bit code
+        movzx eax, ax
+        out 0xF0, eax                                 ; back link
+        movzx eax, byte [GDT_BASE + 0x50 + 5]
+        out 0xF0, eax                                 ; busy 16-bit TSS (0x83)
+        iret
+        bits 32
+`);
+    expect(hex(run.values)).toEqual(hex([0xabcd1234, 0x30, 0x83, 0xabcd0000, 0x81]));
+  });
+});

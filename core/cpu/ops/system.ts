@@ -49,6 +49,8 @@ const hlt: Exec = (cpu) => {
 defineOp(0xf4, op('hlt', false, IMM_NONE, () => hlt, { endsBlock: true }));
 
 // ---- MOV r32, CRn / MOV CRn, r32 (mod is ignored: always the register form) ----
+// CR1, CR5-CR7 do not exist: #UD is decided at decode time, before the privilege check (as on P6/Bochs).
+const crExists = (n: number): boolean => n === 0 || n === 2 || n === 3 || n === 4;
 const movFromCr: Exec = (cpu, i) => {
   requireCpl0(cpu);
   cpu.regs[i.rm] = cpu.seam.readCr(cpu, i.reg);
@@ -57,8 +59,8 @@ const movToCr: Exec = (cpu, i) => {
   requireCpl0(cpu);
   cpu.seam.writeCr(cpu, i.reg, cpu.regs[i.rm]);
 };
-defineOp(0x120, op('mov Rd,Cd', true, IMM_NONE, () => movFromCr));
-defineOp(0x122, op('mov Cd,Rd', true, IMM_NONE, () => movToCr, { endsBlock: true }));
+defineOp(0x120, op('mov Rd,Cd', true, IMM_NONE, (i) => (crExists(i.reg) ? movFromCr : ud)));
+defineOp(0x122, op('mov Cd,Rd', true, IMM_NONE, (i) => (crExists(i.reg) ? movToCr : ud), { endsBlock: true }));
 
 // ---- MOV r32, DRn / MOV DRn, r32 ----
 /** DR7.GD: any debug-register access raises #DB (fault) with DR6.BD set; GD is cleared so the handler can proceed. */
