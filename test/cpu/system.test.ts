@@ -86,6 +86,25 @@ c3:     mov eax, dr6
     expect(hex(v.slice(14))).toEqual(hex([1 << 13, 0x400]));
   });
 
+  it('SGDT with a 16-bit operand size stores a 24-bit base and a zero sixth byte', () => {
+    const run = runPm(`
+test_main:
+        mov word [PM_SCRATCH], 0x07FF
+        mov dword [PM_SCRATCH + 2], 0xAB001000
+        lidt [PM_SCRATCH]                             ; an IDT base with a high byte (never used)
+        mov dword [PM_SCRATCH + 8], 0xFFFFFFFF
+        mov dword [PM_SCRATCH + 12], 0xFFFFFFFF
+        o16 sidt [PM_SCRATCH + 8]
+        sidt [PM_SCRATCH + 16]
+        mov eax, [PM_SCRATCH + 10]
+        out 0xF0, eax
+        mov eax, [PM_SCRATCH + 18]
+        out 0xF0, eax
+        PM_DONE
+`);
+    expect(hex(run.values)).toEqual(hex([0x00001000, 0xab001000]));
+  });
+
   it('MOV CR1 at CPL 3 is #UD (decode) rather than #GP', () => {
     const run = runPm(`
 test_main:

@@ -199,14 +199,15 @@ defineOp(0x100, op('grp6', true, IMM_NONE, (i) => {
 // =====================================================================
 
 /**
- * SGDT/SIDT: limit word, then the base dword. With a 16-bit operand size the
- * SDM pseudo-code stores a 24-bit base and a zero fourth byte; P6-family parts
- * (and Bochs) store the full 32-bit base regardless — we follow the hardware.
+ * SGDT/SIDT: limit word, then the base dword. With a 16-bit operand size only
+ * 24 bits of the base are stored and the sixth byte is 0: the SDM's
+ * compatibility note names the P6 family among the parts that write 0s there
+ * (the 286 wrote 1s).
  */
 function storeTable(cpu: Cpu, i: Insn, base: number, limit: number): void {
   const lin = cpu.rmwAddress(i.seg, cpu.ea(i), 6);
   cpu.writeLin16(lin, limit);
-  cpu.writeLin32((lin + 2) | 0, base);
+  cpu.writeLin32((lin + 2) | 0, i.o32 ? base : base & 0x00ff_ffff);
 }
 const sgdt: Exec = (cpu, i) => storeTable(cpu, i, cpu.gdtBase, cpu.gdtLimit);
 const sidt: Exec = (cpu, i) => storeTable(cpu, i, cpu.idtBase, cpu.idtLimit);
