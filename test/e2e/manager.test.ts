@@ -113,6 +113,38 @@ describe('manager in the browser', () => {
     await page.close();
   });
 
+  it('creates a VM with the keyboard alone (Alt+N, Tab, arrows, Enter)', async () => {
+    const library = await tempDir('popek-e2e-keyboard-');
+    const files = await tempDir('popek-e2e-kbfiles-');
+    const kernel = join(files, 'vmlinuz');
+    await writeFile(kernel, new Uint8Array(512));
+    const server = await serve(library);
+    const page = await openManager(server);
+    await page.keyboard.press('Alt+n');
+    const wizard = page.getByRole('dialog', { name: 'New virtual machine' });
+    await wizard.waitFor();
+    await page.keyboard.type('Keyboard VM'); // the name field has the focus
+    await page.keyboard.press('Tab'); // to the guest type radio group
+    await page.keyboard.press('ArrowDown'); // Tiny Linux -> Linux (custom kernel)
+    expect(await wizard.getByRole('radio', { name: /Linux \(custom kernel\)/ }).isChecked()).toBe(true);
+    await page.keyboard.press('Enter');
+    await wizard.getByRole('heading', { name: 'Boot' }).waitFor();
+    await page.keyboard.type(kernel); // focus moved to the kernel field
+    await page.keyboard.press('Enter');
+    await wizard.getByRole('heading', { name: 'Hardware' }).waitFor();
+    await page.keyboard.press('Enter');
+    await wizard.getByRole('heading', { name: 'Hard disk' }).waitFor();
+    await page.keyboard.press('Enter');
+    await wizard.getByRole('heading', { name: 'Summary' }).waitFor();
+    await page.keyboard.press('Enter'); // focus is on Create
+    await wizard.waitFor({ state: 'detached' });
+    await page.getByRole('option', { name: 'Keyboard VM' }).waitFor();
+    const vms = (await callApi(server, 'listVms')) as { config: { name: string; boot: { kernel: string } } }[];
+    expect(vms.map((vm) => [vm.config.name, vm.config.boot.kernel])).toEqual([['Keyboard VM', kernel]]);
+    expect(pageProblems(page)).toEqual([]);
+    await page.close();
+  });
+
   it('creates a custom-kernel VM, edits its settings, and finds both unchanged after a server restart', async () => {
     const library = await tempDir('popek-e2e-library-');
     const files = await tempDir('popek-e2e-files-');
