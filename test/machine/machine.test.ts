@@ -79,6 +79,45 @@ describe.runIf(hasNasm())('machine: serial console, power-off and resets', () =>
   });
 });
 
+describe.runIf(hasNasm())('machine: time and events', () => {
+  it('skips halted time on the deterministic clock: 10 PIT ticks at 100 Hz cost a few hundred instructions', () => {
+    let out = '';
+    const machine = createMachine(
+      { memoryMiB: 16, clock: 'deterministic', kernel: assembleKernel('timerTicks') },
+      { onSerialOutput: (_port, bytes) => (out += new TextDecoder().decode(bytes)) },
+    );
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+    expect(out).toBe('ticks');
+    const stats = machine.stats();
+    expect(stats.interrupts).toBe(10);
+    expect(stats.exceptions).toBe(0);
+    expect(stats.instructions).toBeLessThan(1000);
+    expect(stats.guestNs).toBeGreaterThanOrEqual(9 * 11932 * (1e9 / 1_193_182));
+    expect(stats.guestNs).toBeLessThan(11 * 11932 * (1e9 / 1_193_182));
+  });
+
+  it('delivers the power button to the guest through PM1_STS', () => {
+    let out = '';
+    const machine = createMachine(
+      { memoryMiB: 16, clock: 'deterministic', kernel: assembleKernel('powerButton') },
+      { onSerialOutput: (_port, bytes) => (out += new TextDecoder().decode(bytes)) },
+    );
+    expect(machine.run(5)).toEqual({ kind: 'running' });
+    machine.powerButton();
+    expect(runToStop(machine)).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+    expect(out).toBe('button');
+  });
+
+  it('returns from run() at once when the guest waits in HLT with nothing scheduled (deterministic)', () => {
+    const machine = createMachine({ memoryMiB: 16, clock: 'deterministic', kernel: assembleKernel('idle') }, {});
+    expect(machine.run(50)).toEqual({ kind: 'running' });
+    const before = machine.stats();
+    expect(machine.run(50)).toEqual({ kind: 'running' });
+    expect(machine.stats().instructions).toBe(before.instructions);
+    expect(machine.stats().guestNs).toBe(before.guestNs);
+  });
+});
+
 describe('machine booting a firmware ROM', () => {
   it('starts at the reset vector F000:FFF0 in real mode', () => {
     const rom = new Uint8Array(64 * 1024);

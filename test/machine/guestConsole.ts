@@ -1,0 +1,94 @@
+/**
+ * Drives a machine's COM1 like a person at a serial terminal: boots it
+ * in-process, waits for output patterns, types commands. Used by the
+ * guest-level tests, which boot real kernels.
+ */
+import { readFileSync } from 'node:fs';
+import { createMachine } from '../../core/machine/machine.ts';
+import type { MachineApi, MachineOptions, StopReason } from '../../core/machine/types.ts';
+
+export const TINY_LINUX = new URL('../../resources/guests/tiny-linux/', import.meta.url).pathname;
+/** The shell prompt of the bundled initramfs, optionally followed by busybox's cursor-position query. */
+export const PROMPT = /\r?\n# (\x1b\[6n)?$/;
+
+export class GuestConsole {
+  readonly machine: MachineApi;
+  output = '';
+  stopped: StopReason | null = null;
+  private readonly decoder = new TextDecoder('latin1');
+
+  constructor(options: MachineOptions) {
+    this.machine = createMachine(options, {
+      onSerialOutput: (port, bytes) => {
+        if (port === 0) this.output += this.decoder.decode(bytes);
+      },
+    });
+  }
+
+  static tinyLinux(overrides: Partial<MachineOptions> = {}, kernelPath = TINY_LINUX + 'bzImage'): GuestConsole {
+    return new GuestConsole({
+      memoryMiB: 128,
+      clock: 'deterministic',
+      kernel: new Uint8Array(readFileSync(kernelPath)),
+      initrd: new Uint8Array(readFileSync(TINY_LINUX + 'initramfs.cpio.gz')),
+      cmdline: 'console=ttyS0',
+      ...overrides,
+    });
+  }
+
+  /** Guest time in seconds. */
+  get guestSeconds(): number {
+    return this.machine.stats().guestNs / 1e9;
+  }
+
+  /**
+   * Runs until the output (from `from` on) matches `pattern`; returns the
+   * matching text. Fails after `hostSeconds` of host time or if the machine stops.
+   */
+  async waitFor(pattern: RegExp | string, hostSeconds = 120, from = 0): Promise<string> {
+    const deadline = performance.now() + hostSeconds * 1000;
+    for (;;) {
+      const text = this.output.slice(from);
+      const hit = typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
+      if (hit) return text;
+      if (this.stopped) throw new Error(`machine stopped (${JSON.stringify(this.stopped)}) before ${pattern}; output:\n${this.tail()}`);
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${this.tail()}`);
+      const r = this.machine.run(50);
+      if (r.kind === 'stopped') this.stopped = r.reason;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Runs until the machine stops by itself. */
+  async waitForStop(hostSeconds = 60): Promise<StopReason> {
+    const deadline = performance.now() + hostSeconds * 1000;
+    while (!this.stopped) {
+      if (performance.now() > deadline) throw new Error(`machine did not stop; output:\n${this.tail()}`);
+      const r = this.machine.run(50);
+      if (r.kind === 'stopped') this.stopped = r.reason;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return this.stopped;
+  }
+
+  type(text: string): void {
+    this.machine.serialInput(0, new TextEncoder().encode(text));
+  }
+
+  /**
+   * Types a command line at the prompt and returns its output: the text
+   * between the echoed command line and the next prompt, with CR LF as LF.
+   */
+  async command(line: string, hostSeconds = 120): Promise<string> {
+    const from = this.output.length;
+    this.type(line + '\n');
+    const text = await this.waitFor(PROMPT, hostSeconds, from);
+    const body = text.replace(PROMPT, '').replace(/\r\n/g, '\n');
+    const echo = body.indexOf('\n');
+    return echo < 0 ? '' : body.slice(echo + 1);
+  }
+
+  tail(chars = 3000): string {
+    return this.output.slice(-chars);
+  }
+}

@@ -1,0 +1,46 @@
+; Multiboot v1 test kernel: enables the ACPI power button event (PM1_EN bit 8),
+; polls PM1_STS until PWRBTN_STS is set, acknowledges it (write 1 to clear),
+; prints "button" on COM1 and powers off.
+bits 32
+org 0x100000
+
+MB_MAGIC   equ 0x1BADB002
+MB_FLAGS   equ 0x00010000
+
+header:
+    dd MB_MAGIC
+    dd MB_FLAGS
+    dd -(MB_MAGIC + MB_FLAGS)
+    dd header
+    dd header
+    dd 0
+    dd 0
+    dd start
+
+start:
+    mov dx, 0x602
+    mov ax, 0x0100
+    out dx, ax
+    mov dx, 0x600
+poll:
+    in ax, dx
+    test ax, 0x0100
+    jz poll
+    mov ax, 0x0100
+    out dx, ax
+    mov esi, message
+print:
+    lodsb
+    test al, al
+    jz poweroff
+    mov dx, 0x3F8
+    out dx, al
+    jmp print
+poweroff:
+    mov dx, 0x604
+    mov ax, (5 << 10) | (1 << 13)
+    out dx, ax
+    cli
+    hlt
+
+message: db "button", 0

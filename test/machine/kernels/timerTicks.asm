@@ -1,0 +1,97 @@
+; Multiboot v1 test kernel: programs the PIC (IRQ0 -> vector 0x20) and PIT
+; channel 0 (mode 2, divisor 11932: ~100 Hz), then sleeps in HLT with
+; interrupts enabled, counting timer interrupts. After 10 ticks it prints
+; "ticks" on COM1 and powers off. On the deterministic clock the machine must
+; skip the halted time instead of executing it.
+bits 32
+org 0x100000
+
+MB_MAGIC   equ 0x1BADB002
+MB_FLAGS   equ 0x00010000
+DIVISOR    equ 11932
+
+header:
+    dd MB_MAGIC
+    dd MB_FLAGS
+    dd -(MB_MAGIC + MB_FLAGS)
+    dd header
+    dd header
+    dd 0
+    dd 0
+    dd start
+
+start:
+    mov esp, stack_top
+    ; IDT gate 0x20: 32-bit interrupt gate to timer_isr, selector 0x10
+    mov eax, timer_isr
+    mov [idt + 0x20 * 8], ax
+    mov word [idt + 0x20 * 8 + 2], 0x10
+    mov word [idt + 0x20 * 8 + 4], 0x8E00
+    shr eax, 16
+    mov [idt + 0x20 * 8 + 6], ax
+    lidt [idt_descriptor]
+    ; PIC: ICW1 edge + ICW4, ICW2 vector bases 0x20/0x28, ICW3 cascade, ICW4 8086 mode
+    mov al, 0x11
+    out 0x20, al
+    out 0xA0, al
+    mov al, 0x20
+    out 0x21, al
+    mov al, 0x28
+    out 0xA1, al
+    mov al, 0x04
+    out 0x21, al
+    mov al, 0x02
+    out 0xA1, al
+    mov al, 0x01
+    out 0x21, al
+    out 0xA1, al
+    mov al, 0xFE                   ; only IRQ0 unmasked
+    out 0x21, al
+    mov al, 0xFF
+    out 0xA1, al
+    ; PIT channel 0, lobyte/hibyte, mode 2
+    mov al, 0x34
+    out 0x43, al
+    mov al, DIVISOR & 0xFF
+    out 0x40, al
+    mov al, DIVISOR >> 8
+    out 0x40, al
+    sti
+wait_ticks:
+    hlt
+    cmp dword [ticks], 10
+    jb wait_ticks
+    cli
+    mov esi, message
+print:
+    lodsb
+    test al, al
+    jz poweroff
+    mov dx, 0x3F8
+    out dx, al
+    jmp print
+poweroff:
+    mov dx, 0x604
+    mov ax, (5 << 10) | (1 << 13)
+    out dx, ax
+    hlt
+
+timer_isr:
+    inc dword [ticks]
+    push eax
+    mov al, 0x20                   ; non-specific EOI
+    out 0x20, al
+    pop eax
+    iret
+
+message: db "ticks", 0
+align 4
+ticks: dd 0
+idt_descriptor:
+    dw 0x21 * 8 - 1
+    dd idt
+align 8
+idt:
+    times 0x21 * 8 db 0
+    times 1024 db 0
+stack_top:

@@ -1,0 +1,82 @@
+/**
+ * Guest-level test: the bundled Tiny Linux kernel and initramfs boot on the
+ * emulated PC to a root shell on COM1, and the shell answers exactly.
+ * Deterministic clock, so every run is the same run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GuestConsole } from './guestConsole.ts';
+import { CPUID_FEATURES, CPUID_SIGNATURE } from '../../core/cpu/system.ts';
+
+describe('Tiny Linux on the emulated PC', () => {
+  let guest: GuestConsole;
+
+  beforeAll(async () => {
+    guest = GuestConsole.tinyLinux();
+    await guest.waitFor('POPEK-READY\r\n', 240);
+    await guest.waitFor(/\n# (\x1b\[6n)?$/, 60);
+  }, 300_000);
+
+  afterAll(() => {
+    guest?.machine.pause();
+  });
+
+  it('prints the kernel banner and the ready line without oops, BUG or WARNING', () => {
+    expect(guest.output).toMatch(/^Linux version 6\.1\.176 /m);
+    expect(guest.output).toContain('POPEK-READY\r\n');
+    expect(guest.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic/);
+  });
+
+  it('answers uname -a', async () => {
+    expect(await guest.command('uname -a')).toBe('Linux popek 6.1.176 #1 Mon Jan  1 00:00:00 UTC 2024 i686 GNU/Linux\n');
+  });
+
+  it('shows in /proc/cpuinfo exactly what CPUID advertises', async () => {
+    const info = await guest.command('cat /proc/cpuinfo');
+    const field = (name: string) => info.match(new RegExp(`^${name}\\s*: (.*)$`, 'm'))?.[1];
+    expect(field('vendor_id')).toBe('GenuineIntel');
+    expect(field('cpu family')).toBe(String((CPUID_SIGNATURE >> 8) & 0xf));
+    expect(field('model')).toBe(String((CPUID_SIGNATURE >> 4) & 0xf));
+    expect(field('stepping')).toBe(String(CPUID_SIGNATURE & 0xf));
+    expect(field('fpu')).toBe('yes');
+    expect(field('wp')).toBe('yes');
+    // Linux lists the CPUID.1:EDX bits it knows by name, then synthesizes `cpuid`.
+    const advertised = Object.keys(CPUID_FEATURES).map((f) => f.toLowerCase());
+    expect(field('flags')).toBe([...advertised, 'cpuid'].join(' '));
+  });
+
+  it('counts timer and serial interrupts in /proc/interrupts', async () => {
+    const parse = (text: string, name: string) => Number(text.match(new RegExp(`^\\s*\\d+:\\s+(\\d+)\\s+XT-PIC\\s+${name}\\s*$`, 'm'))?.[1]);
+    const first = await guest.command('cat /proc/interrupts');
+    const second = await guest.command('cat /proc/interrupts');
+    expect(first).toMatch(/^\s+CPU0\s*$/m);
+    expect(parse(first, 'timer')).toBeGreaterThan(0);
+    expect(parse(second, 'timer')).toBeGreaterThan(parse(first, 'timer'));
+    expect(parse(first, 'ttyS0')).toBeGreaterThan(0);
+    expect(parse(second, 'ttyS0')).toBeGreaterThan(parse(first, 'ttyS0'));
+  });
+
+  it('lists the root directory', async () => {
+    expect(await guest.command('ls /')).toBe(
+      'bin      etc      linuxrc  proc     run      sys      usr\n' + 'dev      init     mnt      root     sbin     tmp      var\n',
+    );
+  });
+
+  it('has a clean kernel log', async () => {
+    const log = await guest.command('dmesg');
+    expect(log).toMatch(/Run \/init as init process/);
+    expect(log).not.toMatch(/Oops|BUG|WARNING|Call Trace|Kernel panic/);
+  });
+
+  it('sleeps two seconds of guest time for sleep 2', async () => {
+    const before = guest.guestSeconds;
+    expect(await guest.command('sleep 2')).toBe('');
+    const elapsed = guest.guestSeconds - before;
+    expect(elapsed).toBeGreaterThanOrEqual(2);
+    expect(elapsed).toBeLessThan(2.2);
+  });
+
+  it('powers off with poweroff -f', async () => {
+    guest.type('poweroff -f\n');
+    expect(await guest.waitForStop(120)).toEqual({ kind: 'poweroff' });
+  });
+});
