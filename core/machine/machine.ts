@@ -42,10 +42,10 @@ import { SerialInputQueue, SerialOutputBuffer } from './serialOutput.ts';
 import type { MachineApi, MachineHooks, MachineOptions, MachineStats, RunResult, SerialIndex, StopReason } from './types.ts';
 
 const MiB = 1024 * 1024;
-/** Longest CPU chunk between device checks (deterministic: also bounds how late an event can be seen). */
-const MAX_CHUNK = 100_000;
-/** Realtime chunk: about 20-50 us of guest code between host clock reads. */
-const REALTIME_CHUNK = 5_000;
+/** Longest deterministic CPU chunk between device checks (keeps a slice close to its sliceMs). */
+const MAX_CHUNK = 20_000;
+/** Realtime chunk between host clock reads and device checks (under a millisecond at the CPU's current 2-3 MIPS). */
+const REALTIME_CHUNK = 2_000;
 /** Wall-clock time the RTC shows at guest time 0 on the deterministic clock (2025-01-01T00:00:00Z), so runs repeat exactly. */
 export const DETERMINISTIC_EPOCH_MS = Date.UTC(2025, 0, 1);
 
