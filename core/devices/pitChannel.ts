@@ -50,6 +50,8 @@ export interface PitChannelState {
   reloadIntoLow: boolean;
   /** Tick at which the CR reaches the CE (null count is 1 before it). */
   crLoadTick: number;
+  /** OUT level between a load and the clock that moves the count into the CE (a retriggered mode 1 one-shot stays low). */
+  outBeforeLoad: boolean;
 }
 
 export function newPitChannelState(gate: boolean): PitChannelState {
@@ -57,7 +59,7 @@ export function newPitChannelState(gate: boolean): PitChannelState {
     control: 0x30, mode: 0, bcd: false, access: 3, cr: 0, writeMsbNext: false, readMsbNext: false,
     latched: false, latchValue: 0, statusLatched: false, statusValue: 0, gate, active: false,
     suspended: false, suspendedD: 0, heldCount: 0, anchor: 0, n: 65536, pending: false, reloadAt: 0,
-    reloadIntoLow: false, crLoadTick: 0,
+    reloadIntoLow: false, crLoadTick: 0, outBeforeLoad: true,
   };
 }
 
@@ -149,7 +151,7 @@ export class PitChannel {
       case 0:
         return d >= n;
       case 1:
-        return d < 0 || d >= n;
+        return d < 0 ? s.outBeforeLoad : d >= n;
       case 2:
         return d < 0 || d % n !== n - 1;
       case 3:
@@ -356,7 +358,11 @@ export class PitChannel {
         return;
       case 1:
       case 5:
-        if (level) this.load(t); // trigger
+        if (level) {
+          // Trigger: the one-shot (re)starts on the next clock; a running mode 1 pulse stays low.
+          s.outBeforeLoad = s.mode === 5 || !s.active || this.out(t);
+          this.load(t);
+        }
         return;
       default: // 2, 3
         if (!level) {

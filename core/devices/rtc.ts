@@ -364,7 +364,8 @@ export class Rtc implements TimedDevice {
     if ((b & (B_AIE | B_UIE)) !== 0 && this.running) {
       next = Math.min(next, this.anchorNs + (this.secondIndex(now) + 1) * NS_PER_S);
     }
-    return next;
+    // Rounding must never hand back a time the machine has already reached (it would spin).
+    return next > now ? next : now + 1;
   }
 }
 

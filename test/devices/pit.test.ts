@@ -256,9 +256,18 @@ describe('8254 PIT', () => {
     atTick(71);
     expect(inb(0x61) & 0x20).toBe(0x20);
     outb(0x61, 0x00);
-    outb(0x61, 0x01); // retrigger reloads
+    outb(0x61, 0x01); // retrigger at 71 reloads at 72
     atTick(72);
     expect(inb(0x61) & 0x20).toBe(0);
+    atTick(80);
+    outb(0x61, 0x00);
+    outb(0x61, 0x01); // retrigger while the pulse is low: OUT stays low, the count restarts
+    expect(inb(0x61) & 0x20).toBe(0);
+    atTick(81 + 19);
+    expect(readCounter(2)).toBe(1);
+    expect(inb(0x61) & 0x20).toBe(0);
+    atTick(81 + 20);
+    expect(inb(0x61) & 0x20).toBe(0x20);
   });
 
   it('mode 4 strobes OUT low for one clock at terminal count; mode 5 waits for the gate', () => {
