@@ -5,12 +5,15 @@
  * ECX/EDI at the faulting element; two linear pages aliasing one physical
  * page make a "non-overlapping" linear copy overlap physically (it must
  * replicate like the element loop); REP STOSB over decoded code invalidates
- * it (self-modifying code through a string store).
+ * it (self-modifying code through a string store). INS/OUTS check I/O
+ * permission before any access, and INS checks its destination before it
+ * reads the port (a faulting INS consumes no device data).
  */
 import { describe, expect, it } from 'vitest';
+import type { MemoryBus } from '../../core/memory/bus.ts';
 import { hex, runPm } from './pmodeRun.ts';
 
-/** Identity-maps the first 4 MiB (supervisor, writable) through one page table, sets CR0.WP, turns paging on. */
+/** Identity-maps the first 4 MiB (user, writable) through one page table, sets CR0.WP, turns paging on. */
 const PAGING_ON = `
 PD equ 0x20000
 PT equ 0x21000
@@ -18,11 +21,11 @@ PT equ 0x21000
         mov edi, PD
         mov ecx, 1024
         rep stosd
-        mov dword [PD], PT | 3
+        mov dword [PD], PT | 7
         xor ecx, ecx
 .fill:  mov eax, ecx
         shl eax, 12
-        or eax, 3
+        or eax, 7
         mov [PT + ecx * 4], eax
         inc ecx
         cmp ecx, 1024
@@ -114,5 +117,53 @@ ${PAGING_ON}
         PM_DONE
 `);
     expect(hex(run.values)).toEqual(hex([1, 5]));
+  });
+
+  it('INS/OUTS: a denied port is #GP(0) before any access; INS to a read-only page faults before reading the port', () => {
+    const log: string[] = [];
+    const setup = (bus: MemoryBus) => {
+      bus.addPorts(0x300, 1, {
+        portRead: () => { log.push('read'); return 0x42; },
+        portWrite: (_p: number, _s: number, v: number) => { log.push(`write ${v.toString(16)}`); },
+      }, 'test port', [1]);
+    };
+    const run = runPm(`
+test_main:
+${PAGING_ON}
+        mov dword [PT + 0x340 * 4], 0x340000 | 1      ; read-only page
+        mov dword [0x345000], 0x332211
+        ; ring 3, IOPL 0, port 0x300 allowed by the bitmap: both bytes go out; then HLT -> #GP(0)
+        RESUME_AT r1
+        TO_RING3 u1, 0x0002
+u1:     push ss                                  ; IRET to ring 3 nulled DS (DPL 0)
+        pop ds
+        mov dx, 0x300
+        mov esi, 0x345000
+        mov ecx, 2
+        rep outsb
+        hlt
+r1:     mov byte [TSS_BASE + 0x68 + (0x300 >> 3)], 1   ; deny port 0x300
+        RESUME_AT r2
+        TO_RING3 u2, 0x0002
+u2:     push ss
+        pop ds
+        mov dx, 0x300
+        mov esi, 0x345000
+        mov ecx, 2
+        rep outsb
+r2:     RESUME_AT r3
+        mov dx, 0x300
+        mov edi, 0x340010
+        mov ecx, 3
+        rep insb
+r3:     PM_DONE
+`, { setup });
+    const v = run.values;
+    // r1: both OUTS bytes went out, then HLT at CPL 3: #GP(0).
+    // r2: OUTS at CPL 3 with the port denied: #GP(0) at the OUTS, nothing written.
+    // r3: INS to a read-only page at CPL 0 with WP: #PF(P|W) before any port read.
+    expect(hex([v[0], v[1], v[4], v[5], v[8], v[9]])).toEqual(hex([13, 0, 13, 0, 14, 3]));
+    expect(v.length).toBe(12);
+    expect(log).toEqual(["write 11", "write 22"]);
   });
 });
