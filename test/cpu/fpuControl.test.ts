@@ -137,6 +137,20 @@ two: dq 2.0
     ]));
   });
 
+  it('keeps 80-bit register images exact across FNSAVE/FRSTOR', () => {
+    const r = runAsm(fpuRom(`
+        fld tword [cs:ext]
+        fnsave [0x600]
+        frstor [0x600]
+        fstp tword [0x680]
+        OUT_M80 0x680
+`, `
+ext: dq 0xC90FDAA22168C235       ; pi to 64 bits
+     dw 0x4000
+`));
+    expect(hex(r.values)).toEqual(hex([0x2168_c235, 0xc90f_daa2, 0x4000]));
+  });
+
   it('saves 108 bytes with a 32-bit operand size', () => {
     const r = runAsm(fpuRom(`
         fld qword [cs:two]

@@ -70,13 +70,23 @@ denormal:  dq 0x0000000000000001
     ]));
   });
 
-  it('loads 80-bit images: exact where binary64 holds them, rounded and clamped otherwise', () => {
+  it('loads 80-bit images: exact as stored images, rounded/clamped as binary64 values', () => {
     const values = run(`
         fld tword [cs:ext_3]
         ST0_AS_F64
-        fld tword [cs:ext_1_plus_2_63]   ; 1 + 2^-63: the low significand bits are lost
+        fld tword [cs:ext_1_plus_2_63]   ; 1 + 2^-63: FSTP m80 gives it back bit for bit
         fstp tword [0x600]
         OUT_M80 0x600
+        fld tword [cs:ext_1_plus_2_63]   ; ... but arithmetic sees its binary64 rounding, 1.0
+        fldz
+        faddp st1, st0
+        fstp tword [0x600]
+        OUT_M80 0x600
+        fld tword [cs:ext_huge]          ; copies of out-of-range values are exact too
+        fld st0
+        fstp tword [0x600]
+        OUT_M80 0x600
+        fstp st0
         fld tword [cs:ext_1_plus_2_52]   ; 1 + 2^-52 is exact in binary64
         ST0_AS_F64
         fld tword [cs:ext_huge]          ; 2^16383 is beyond binary64: +inf
@@ -105,7 +115,9 @@ ext_snan:        dq 0xA000000000000000
 `);
     expect(hex(values)).toEqual(hex([
       ...f64(3),
+      1, 0x8000_0000, 0x3fff,
       0, 0x8000_0000, 0x3fff,
+      0, 0x8000_0000, 0x7ffe,
       ...f64(1 + 2 ** -52),
       ...f64(Infinity),
       ...f64(0),
@@ -213,7 +225,13 @@ describe('x87 integer formats', () => {
         fistp qword [0x600]
         OUT_M64 0x600
         OUT_SW
-        fild qword [cs:max64]           ; 2^63 - 1 rounds to 2^63: out of range on the way back
+        fild qword [cs:max64]           ; 2^63 - 1: FILD/FISTP m64 copies are exact
+        fistp qword [0x600]
+        OUT_M64 0x600
+        OUT_SW
+        fild qword [cs:max64]           ; its binary64 value (2^63) is out of range
+        fld1
+        fmulp st1, st0
         fistp qword [0x600]
         OUT_M64 0x600
         OUT_SW
@@ -262,6 +280,7 @@ ten_g:   dq 0x4202A05F20000000
       0, 0x8000_0000,
       1234567890123 % 2 ** 32, Math.floor(1234567890123 / 2 ** 32),
       0,
+      0xffff_ffff, 0x7fff_ffff, 0,
       0, 0x8000_0000, IE,
       2, 3, 2, 0xfffd, 0xfffe,
       4,
@@ -282,8 +301,12 @@ ten_g:   dq 0x4202A05F20000000
         fbstp [0x600]
         OUT_M80 0x600
         OUT_SW
+        fbld [cs:bcd_18]                ; 18 digits survive FBLD/FBSTP exactly
+        fbstp [0x600]
+        OUT_M80 0x600
 `, `
 bcd_neg: db 0x89, 0x67, 0x45, 0x23, 0x01, 0, 0, 0, 0, 0x80
+bcd_18:  db 0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0x43, 0x65, 0x87, 0x80
 int_big: dq 1234567890123456
 e18:     dq 0x43ABC16D674EC800        ; 1e18
 `);
@@ -292,6 +315,7 @@ e18:     dq 0x43ABC16D674EC800        ; 1e18
       0x9012_3456, 0x1234_5678, 0x0000, // digits 1234567890123456, two per byte
       0, 0xc000_0000, 0xffff,
       IE,
+      0x8765_4321, 0x6543_2109, 0x8087,
     ]));
   });
 });

@@ -97,14 +97,12 @@ function unary(fn: (cpu: Cpu) => void): Exec {
 
 // FCHS / FABS: sign-bit operations (no exceptions, NaNs included); C1 cleared.
 defineReg(0xd9, 0xe0, unary((cpu) => {
-  const f = cpu.fpu, p = f.phys(0);
-  f.bits[2 * p + 1] ^= 0x8000_0000;
-  f.status &= ~SW_C1;
+  cpu.fpu.changeSign(0, true);
+  cpu.fpu.status &= ~SW_C1;
 }));
 defineReg(0xd9, 0xe1, unary((cpu) => {
-  const f = cpu.fpu, p = f.phys(0);
-  f.bits[2 * p + 1] &= 0x7fff_ffff;
-  f.status &= ~SW_C1;
+  cpu.fpu.changeSign(0, false);
+  cpu.fpu.status &= ~SW_C1;
 }));
 
 defineReg(0xd9, 0xfa, unary((cpu) => {

@@ -4,6 +4,7 @@
  * 18-digit packed BCD. Conversions report exceptions in `acc` (numeric.ts).
  */
 import { RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP, SW_DE, SW_IE, SW_OE, SW_PE, SW_UE } from './fpu.ts';
+import type { Fpu } from './fpu.ts';
 import { acc, fromBits, fromF32Bits, f32Bits, hiOf, loOf, roundToInt, scaleB } from './numeric.ts';
 
 // ---- single (m32fp) ----
@@ -223,3 +224,117 @@ export function storeBcd(x: number, rc: number): boolean {
   return true;
 }
 const bcdDigits = new Uint8Array(18);
+
+// ---- exact 80-bit shadows (see fpu.ts) ----
+
+/** An 80-bit encoding a P6 supports as an operand (not an unnormal, pseudo-NaN or pseudo-infinity). */
+export function isSupportedExtended(se: number, hi: number): boolean {
+  return (se & 0x7fff) === 0 || (hi & 0x8000_0000) !== 0;
+}
+
+/** The exact 80-bit image of a signed 64-bit integer (two dwords) into `extOut`. */
+export function int64ToExtended(hi: number, lo: number): void {
+  hi >>>= 0;
+  lo >>>= 0;
+  const neg = (hi & 0x8000_0000) !== 0;
+  if (neg) {
+    lo = (~lo + 1) >>> 0;
+    hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
+  }
+  if ((hi | lo) === 0) {
+    extOut.se = 0; extOut.hi = 0; extOut.lo = 0;
+    return;
+  }
+  const z = hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
+  if (z >= 32) {
+    hi = (lo << (z - 32)) >>> 0;
+    lo = 0;
+  } else if (z > 0) {
+    hi = ((hi << z) | (lo >>> (32 - z))) >>> 0;
+    lo = (lo << z) >>> 0;
+  }
+  extOut.se = (neg ? 0x8000 : 0) | (16383 + 63 - z);
+  extOut.hi = hi;
+  extOut.lo = lo;
+}
+
+/**
+ * The 80-bit value as a signed 64-bit integer into `i64Out`, when it is
+ * exactly an integer in [-2^63, 2^63); false otherwise (the caller then
+ * rounds the binary64 value).
+ */
+export function exactInt64(se: number, hi: number, lo: number): boolean {
+  hi >>>= 0;
+  lo >>>= 0;
+  const exp = se & 0x7fff;
+  const neg = (se & 0x8000) !== 0;
+  if ((hi | lo) === 0 && exp === 0) {
+    i64Out.hi = 0; i64Out.lo = 0;
+    return true;
+  }
+  if ((hi & 0x8000_0000) === 0) return false;
+  const e = exp - 16383;
+  if (e < 0 || e > 63) return false;
+  if (e === 63 && !(neg && hi === 0x8000_0000 && lo === 0)) return false;
+  const s = 63 - e;
+  let h: number, l: number;
+  if (s >= 32) {
+    const m = s === 32 ? 0 : (2 ** (s - 32)) - 1;
+    if (lo !== 0 || (hi & m) !== 0) return false;
+    l = s === 64 ? 0 : hi >>> (s - 32);
+    h = 0;
+  } else if (s > 0) {
+    if ((lo & ((2 ** s) - 1)) !== 0) return false;
+    l = ((lo >>> s) | (hi << (32 - s))) >>> 0;
+    h = hi >>> s;
+  } else {
+    l = lo; h = hi;
+  }
+  if (neg) {
+    l = (~l + 1) >>> 0;
+    h = (~h + (l === 0 ? 1 : 0)) >>> 0;
+  }
+  i64Out.hi = h | 0;
+  i64Out.lo = l;
+  return true;
+}
+
+/** The 80-bit image of ST(i) into `extOut`: its exact shadow if it has one, else its binary64 value. */
+export function registerExtended(f: Fpu, i: number): void {
+  if (f.hasExact(i)) {
+    const p = f.phys(i);
+    extOut.lo = f.exact[3 * p];
+    extOut.hi = f.exact[3 * p + 1];
+    extOut.se = f.exact[3 * p + 2];
+    return;
+  }
+  toExtended(f.st[f.phys(i)]);
+}
+
+/** `bcd` as an exact signed 64-bit integer into `i64Out` (BigInt: FBLD is rare). Returns true. */
+export function bcdInt64(): boolean {
+  let v = 0n;
+  for (let k = 8; k >= 0; k--) v = v * 100n + BigInt((bcd[k] >> 4) * 10 + (bcd[k] & 15));
+  if ((bcd[9] & 0x80) !== 0) v = -v;
+  const u = BigInt.asUintN(64, v);
+  i64Out.hi = Number(u >> 32n) | 0;
+  i64Out.lo = Number(u & 0xffff_ffffn);
+  return true;
+}
+
+/** `i64Out` (an exact integer) → `bcd`; false when it has more than 18 digits (the caller signals IE). */
+export function storeBcdInt64(): boolean {
+  let v = BigInt.asIntN(64, (BigInt(i64Out.hi >>> 0) << 32n) | BigInt(i64Out.lo >>> 0));
+  const neg = v < 0n;
+  if (neg) v = -v;
+  if (v > 999_999_999_999_999_999n) return false;
+  for (let k = 0; k < 9; k++) {
+    const lo = Number(v % 10n);
+    v /= 10n;
+    const hi = Number(v % 10n);
+    v /= 10n;
+    bcd[k] = lo | (hi << 4);
+  }
+  bcd[9] = neg ? 0x80 : 0;
+  return true;
+}

@@ -16,6 +16,13 @@
  *   and float32 stores; transcendental results are round-to-nearest.
  * - NaN payloads are kept bit-exact: registers are also viewed as raw words
  *   (`bits`), so NaNs never pass through JS arithmetic that could canonicalize them.
+ * - Exact 80-bit shadows: a register loaded from an m80fp, m64int or BCD
+ *   operand also keeps the exact 80-bit image (`exact`), which FSTP m80fp,
+ *   FISTP m64int, FBSTP and FNSAVE store instead of the binary64 value. So
+ *   FLD/FSTP m80 copies (long double moves), FILD/FISTP m64 copies (64-bit
+ *   atomic loads/stores on 32-bit x86) and FRSTOR/FNSAVE are bit-exact.
+ *   Any other write to the register drops its shadow; arithmetic always uses
+ *   the binary64 value.
  * - A register's tag (valid / zero / special) is derived from its value
  *   whenever the tag word is read; only empty vs. non-empty is stored. Values
  *   that are binary64 denormals are 80-bit normals, so they tag as valid.
@@ -60,6 +67,8 @@ export const TAG_VALID = 0, TAG_ZERO = 1, TAG_SPECIAL = 2, TAG_EMPTY = 3;
 
 export interface FpuState {
   st: number[]; // raw words of R0..R7: low, high, low, high, ...
+  exact: number[]; // 80-bit shadows: low, high, sign/exponent per register
+  exactMask: number;
   empty: number;
   top: number;
   control: number;
@@ -79,6 +88,9 @@ export class Fpu {
   readonly st = new Float64Array(this.buf);
   /** The same registers as 32-bit words (little-endian: word 2k is the low half of Rk). */
   readonly bits = new Uint32Array(this.buf);
+  /** Exact 80-bit images (significand low, high, sign/exponent per register), valid where `exactMask` has the bit. */
+  readonly exact = new Uint32Array(24);
+  exactMask = 0;
   /** Bit k set: physical register Rk is empty. */
   empty = 0;
   top = 0;
@@ -101,6 +113,7 @@ export class Fpu {
   /** Power-on / RESET state (SDM Vol. 3 Table 9-1): CW 0040H, SW 0, TW 5555H, registers +0. */
   reset(): void {
     this.st.fill(0);
+    this.exactMask = 0;
     this.empty = 0;
     this.top = 0;
     this.control = 0x0040;
@@ -135,18 +148,66 @@ export class Fpu {
     const p = (this.top + i) & 7;
     this.st[p] = v;
     this.empty &= ~(1 << p);
+    this.exactMask &= ~(1 << p);
   }
-  /** Copies ST(from) to ST(to) word by word (keeps NaN payloads exact). */
+  /** Copies ST(from) to ST(to) word by word (keeps NaN payloads and the 80-bit shadow exact). */
   copy(to: number, from: number): void {
     const t = (this.top + to) & 7, f = (this.top + from) & 7;
     this.bits[2 * t] = this.bits[2 * f];
     this.bits[2 * t + 1] = this.bits[2 * f + 1];
     this.empty &= ~(1 << t);
+    if ((this.exactMask >> f) & 1) {
+      this.exact[3 * t] = this.exact[3 * f];
+      this.exact[3 * t + 1] = this.exact[3 * f + 1];
+      this.exact[3 * t + 2] = this.exact[3 * f + 2];
+      this.exactMask |= 1 << t;
+    } else {
+      this.exactMask &= ~(1 << t);
+    }
+  }
+  /** Exchanges ST(a) and ST(b) (values, shadows; tags follow the values). */
+  swap(a: number, b: number): void {
+    const pa = (this.top + a) & 7, pb = (this.top + b) & 7;
+    for (let k = 0; k < 2; k++) {
+      const t = this.bits[2 * pa + k];
+      this.bits[2 * pa + k] = this.bits[2 * pb + k];
+      this.bits[2 * pb + k] = t;
+    }
+    for (let k = 0; k < 3; k++) {
+      const t = this.exact[3 * pa + k];
+      this.exact[3 * pa + k] = this.exact[3 * pb + k];
+      this.exact[3 * pb + k] = t;
+    }
+    const ea = (this.exactMask >> pa) & 1, eb = (this.exactMask >> pb) & 1;
+    this.exactMask = (this.exactMask & ~((1 << pa) | (1 << pb))) | (eb << pa) | (ea << pb);
+  }
+  /** Records the exact 80-bit image of ST(i) (after its binary64 value was written). */
+  setExact(i: number, se: number, hi: number, lo: number): void {
+    const p = (this.top + i) & 7;
+    this.exact[3 * p] = lo;
+    this.exact[3 * p + 1] = hi;
+    this.exact[3 * p + 2] = se;
+    this.exactMask |= 1 << p;
+  }
+  hasExact(i: number): boolean {
+    return ((this.exactMask >> ((this.top + i) & 7)) & 1) !== 0;
+  }
+  /** FCHS (flip) / FABS (clear): sign-bit operations on the value and its shadow. */
+  changeSign(i: number, flip: boolean): void {
+    const p = (this.top + i) & 7;
+    if (flip) {
+      this.bits[2 * p + 1] ^= 0x8000_0000;
+      this.exact[3 * p + 2] ^= 0x8000;
+    } else {
+      this.bits[2 * p + 1] &= 0x7fff_ffff;
+      this.exact[3 * p + 2] &= 0x7fff;
+    }
   }
   push(v: number): void {
     this.top = (this.top - 1) & 7;
     this.st[this.top] = v;
     this.empty &= ~(1 << this.top);
+    this.exactMask &= ~(1 << this.top);
   }
   pop(): void {
     this.empty |= 1 << this.top;
@@ -158,6 +219,7 @@ export class Fpu {
     this.bits[2 * p] = lo;
     this.bits[2 * p + 1] = hi;
     this.empty &= ~(1 << p);
+    this.exactMask &= ~(1 << p);
   }
   /** ST(i) ← the default QNaN ("real indefinite"). */
   setIndefinite(i: number): void {
@@ -259,6 +321,8 @@ export class Fpu {
   saveState(): FpuState {
     return {
       st: Array.from(this.bits),
+      exact: Array.from(this.exact),
+      exactMask: this.exactMask,
       empty: this.empty,
       top: this.top,
       control: this.control,
@@ -274,7 +338,10 @@ export class Fpu {
     const o = (s ?? {}) as Partial<FpuState>;
     const st = Array.isArray(o.st) ? o.st : [];
     for (let k = 0; k < 16; k++) this.bits[k] = Number(st[k] ?? 0) >>> 0;
+    const ex = Array.isArray(o.exact) ? o.exact : [];
+    for (let k = 0; k < 24; k++) this.exact[k] = Number(ex[k] ?? 0) >>> 0;
     const n = (v: unknown) => Number(v ?? 0) | 0;
+    this.exactMask = n(o.exactMask) & 0xff;
     this.empty = n(o.empty) & 0xff;
     this.top = n(o.top) & 7;
     this.control = n(o.control) & 0xffff;

@@ -11,8 +11,9 @@ import { offsetBy } from './operands.ts';
 import { settle, settleStore } from './results.ts';
 import { clearAcc, INDEFINITE } from './numeric.ts';
 import {
-  bcd, extOut, f64Out, fromExtended, i64Out, joinInt64, loadBcd, loadF32, loadF64, splitInt64, storeBcd, storeF32,
-  storeF64, toExtended, toInteger,
+  bcd, bcdInt64, exactInt64, extOut, f64Out, fromExtended, i64Out, int64ToExtended, isSupportedExtended, joinInt64,
+  loadBcd, loadF32, loadF64, registerExtended, splitInt64, storeBcd, storeBcdInt64, storeF32, storeF64, toExtended,
+  toInteger,
 } from './formats.ts';
 import { SW_C1, SW_IE } from './fpu.ts';
 
@@ -22,16 +23,20 @@ import { SW_C1, SW_IE } from './fpu.ts';
  * Pushes `v` after a load: stack overflow when ST(7) is in use (masked: the
  * real indefinite is pushed). acc carries the conversion's exceptions.
  */
-function pushLoaded(cpu: Cpu, v: number): void {
+function pushLoaded(cpu: Cpu, v: number): boolean {
   const f = cpu.fpu;
   if (!f.isEmpty(7)) {
     if (!f.stackFault(true)) f.push(INDEFINITE);
-    return;
+    return false;
   }
-  if (!settle(f)) return;
+  if (!settle(f)) return false;
   f.push(v);
   f.clearC1();
+  return true;
 }
+
+/** Output of the loaders that also know the exact 80-bit image. */
+const exactIn = { valid: false, se: 0, hi: 0, lo: 0 };
 
 type MemLoader = (cpu: Cpu, i: Insn, ea: number) => number;
 
@@ -40,10 +45,18 @@ function memLoad(read: MemLoader): Exec {
     if (!waitingGate(cpu, i)) return;
     const ea = cpu.ea(i);
     clearAcc();
+    exactIn.valid = false;
     const v = read(cpu, i, ea);
     noteMemory(cpu, i, ea);
-    pushLoaded(cpu, v);
+    if (pushLoaded(cpu, v) && exactIn.valid) cpu.fpu.setExact(0, exactIn.se, exactIn.hi, exactIn.lo);
   };
+}
+
+function keepExact(se: number, hi: number, lo: number): void {
+  exactIn.valid = true;
+  exactIn.se = se;
+  exactIn.hi = hi >>> 0;
+  exactIn.lo = lo >>> 0;
 }
 
 defineMem(0xd9, 0, memLoad((cpu, i, ea) => loadF32(cpu.read32(i.seg, ea) >>> 0)));
@@ -54,17 +67,27 @@ defineMem(0xdd, 0, memLoad((cpu, i, ea) => {
 defineMem(0xdb, 5, memLoad((cpu, i, ea) => {
   const lo = cpu.read32(i.seg, ea);
   const hi = cpu.read32(i.seg, offsetBy(i, ea, 4));
-  return fromExtended(cpu.read16(i.seg, offsetBy(i, ea, 8)), hi, lo);
+  const se = cpu.read16(i.seg, offsetBy(i, ea, 8));
+  if (isSupportedExtended(se, hi)) keepExact(se, hi, lo);
+  return fromExtended(se, hi, lo);
 }));
 defineMem(0xdf, 0, memLoad((cpu, i, ea) => (cpu.read16(i.seg, ea) << 16) >> 16));
 defineMem(0xdb, 0, memLoad((cpu, i, ea) => cpu.read32(i.seg, ea) | 0));
 defineMem(0xdf, 5, memLoad((cpu, i, ea) => {
   const lo = cpu.read32(i.seg, ea);
-  return joinInt64(cpu.read32(i.seg, offsetBy(i, ea, 4)), lo);
+  const hi = cpu.read32(i.seg, offsetBy(i, ea, 4));
+  int64ToExtended(hi, lo);
+  keepExact(extOut.se, extOut.hi, extOut.lo);
+  return joinInt64(hi, lo);
 }));
 defineMem(0xdf, 4, memLoad((cpu, i, ea) => {
   for (let k = 0; k < 10; k++) bcd[k] = cpu.read8(i.seg, offsetBy(i, ea, k));
-  return loadBcd();
+  const v = loadBcd();
+  if (bcdInt64()) {
+    int64ToExtended(i64Out.hi, i64Out.lo);
+    keepExact(extOut.se, extOut.hi, extOut.lo);
+  }
+  return v;
 }));
 
 // FLD ST(i): overflow first, then underflow of the source.
@@ -152,8 +175,9 @@ const storeM64: MemStorer = (cpu, i, ea, x) => {
   cpu.writeLin32((lin + 4) | 0, hi | 0);
   return true;
 };
-const storeM80: MemStorer = (cpu, i, ea, x) => {
-  toExtended(x);
+const storeM80: MemStorer = (cpu, i, ea, x, empty) => {
+  if (empty) toExtended(x);
+  else registerExtended(cpu.fpu, 0);
   const lin = cpu.rmwAddress(i.seg, ea, 10);
   cpu.fpu.clearC1();
   cpu.writeLin32(lin, extOut.lo | 0);
@@ -164,14 +188,17 @@ const storeM80: MemStorer = (cpu, i, ea, x) => {
 function storeInt(bytes: number): MemStorer {
   const limit = 2 ** (bytes * 8 - 1);
   return (cpu, i, ea, x, empty) => {
-    const r = empty ? NaN : toInteger(x, cpu.fpu.rc, -limit, limit);
+    // A 64-bit store of a register holding an exact 80-bit integer stores it exactly.
+    const exact = bytes === 8 && !empty && exactRegisterInt64(cpu);
+    const r = empty ? NaN : exact ? 0 : toInteger(x, cpu.fpu.rc, -limit, limit);
     const lin = cpu.rmwAddress(i.seg, ea, bytes);
     if (!empty && !settleStore(cpu.fpu)) return false;
     // r is NaN for the integer indefinite (the most negative value).
     if (bytes === 2) cpu.writeLin16(lin, r !== r ? 0x8000 : r & 0xffff);
     else if (bytes === 4) cpu.writeLin32(lin, r !== r ? 0x8000_0000 | 0 : r | 0);
     else {
-      if (r !== r) { i64Out.lo = 0; i64Out.hi = 0x8000_0000 | 0; } else splitInt64(r);
+      if (exact) exactRegisterInt64(cpu);
+      else if (r !== r) { i64Out.lo = 0; i64Out.hi = 0x8000_0000 | 0; } else splitInt64(r);
       cpu.writeLin32(lin, i64Out.lo | 0);
       cpu.writeLin32((lin + 4) | 0, i64Out.hi | 0);
     }
@@ -180,12 +207,20 @@ function storeInt(bytes: number): MemStorer {
 }
 const storeBcdOp: MemStorer = (cpu, i, ea, x, empty) => {
   if (empty) storeBcd(NaN, 0);
-  else storeBcd(x, cpu.fpu.rc);
+  else if (!(exactRegisterInt64(cpu) && storeBcdInt64())) storeBcd(x, cpu.fpu.rc);
   const lin = cpu.rmwAddress(i.seg, ea, 10);
   if (!empty && !settleStore(cpu.fpu)) return false;
   for (let k = 0; k < 10; k++) cpu.writeLin8((lin + k) | 0, bcd[k]);
   return true;
 };
+
+/** ST(0)'s exact shadow as an integer into i64Out, when it has one and it is an integer. */
+function exactRegisterInt64(cpu: Cpu): boolean {
+  const f = cpu.fpu;
+  if (!f.hasExact(0)) return false;
+  registerExtended(f, 0);
+  return exactInt64(extOut.se, extOut.hi, extOut.lo);
+}
 
 defineMem(0xd9, 2, memStore(storeM32, false));
 defineMem(0xd9, 3, memStore(storeM32, true));
@@ -234,12 +269,7 @@ const fxch: Exec = (cpu, i) => {
   } else {
     f.clearC1();
   }
-  const a = f.phys(0), b = f.phys(i.rm);
-  const lo = f.bits[2 * a], hi = f.bits[2 * a + 1];
-  f.bits[2 * a] = f.bits[2 * b];
-  f.bits[2 * a + 1] = f.bits[2 * b + 1];
-  f.bits[2 * b] = lo;
-  f.bits[2 * b + 1] = hi;
+  f.swap(0, i.rm);
 };
 defineRegRow(0xd9, 0xc8, fxch);
 defineRegRow(0xdd, 0xc8, fxch);
