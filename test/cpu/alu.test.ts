@@ -142,6 +142,27 @@ l_${op}_${size.bits}:
     ]);
   });
 
+  it('TEST Eb,Ib via F6 /0 and its alias /1; TEST Ev,Iv via F7 /1 reads a full immediate', () => {
+    const run = runProgram(`
+        mov ebx, 0x000000f0
+        db 0xf6, 0xc3, 0x0f
+        pushfd
+        pop eax
+        out 0xF0, eax
+        db 0xf6, 0xcb, 0x80
+        pushfd
+        pop eax
+        out 0xF0, eax
+        db 0x66, 0xf7, 0xcb, 0x00, 0x00, 0x00, 0x80
+        pushfd
+        pop eax
+        out 0xF0, eax
+        mov eax, 0x1234
+        out 0xF0, eax`);
+    // 0xf0 & 0x0f = 0: ZF, PF; 0xf0 & 0x80 = 0x80: SF; 0xf0 & 0x80000000 = 0: ZF, PF; then the next instruction decodes normally
+    expect(run.values.map((v, k) => (k < 3 ? v & ARITH : v)).map(hex)).toEqual([0x44, 0x80, 0x44, 0x1234].map(hex));
+  });
+
   it('INC/DEC keep CF; NEG sets CF unless the operand is 0; NOT changes no flags', () => {
     let body = '';
     const expected: { what: string; res: number; flags: number }[] = [];
