@@ -131,4 +131,57 @@ ring3:  mov ax, cs
     expect(hex(run.values.slice(6, 8))).toEqual(hex([13, 0]));
     expect(run.values[9]).toBe(0x23);
   });
+
+  it('RET far and IRET checks: RPL below CPL, SS privilege mismatch, CS not present', () => {
+    const run = runPm(`
+test_main:
+        SET_DESC 0x48, CODE_BASE, 0xFFFF, 0x3A, 4      ; code DPL1, not present
+        RESUME_AT c1
+        push dword 0x23
+        push dword c1
+        mov word [esp + 4], SEL_CODE0                 ; RPL 0 at CPL 0 is fine...
+        TO_RING3 u1, 0x0002
+u1:     push dword SEL_CODE0                          ; ...but at CPL 3, RPL 0 < CPL -> #GP(8)
+        push dword u1
+        retf
+c1:     RESUME_AT c2
+        push dword SEL_DATA0                          ; outer SS with DPL 0 for RPL 3 -> #GP(0x10)
+        push dword PM_STACK3
+        push dword SEL_CODE3
+        push dword c2
+        retf
+c2:     RESUME_AT c3
+        push dword 0x0002
+        push dword 0x49                               ; not present -> #NP(0x48)
+        push dword c3
+        iretd
+c3:     RESUME_AT c4
+        push dword 2
+        push dword SEL_DATA0                          ; IRET to CPL 0 code with a data selector -> #GP(0x10)
+        push dword c4
+        iretd
+c4:     PM_DONE
+`);
+    const codes = run.values.filter((_, k) => k % 4 < 2);
+    expect(hex(codes)).toEqual(hex([13, 0x08, 13, 0x10, 11, 0x48, 13, 0x10]));
+  });
+
+  it('POPF at CPL 0 changes IOPL; a 16-bit POPF leaves the high EFLAGS half alone', () => {
+    const run = runPm(`
+test_main:
+        push dword 0x00243002                         ; ID, AC, IOPL 3
+        popfd
+        pushfd
+        pop eax
+        out 0xF0, eax
+        push word 0x0202                              ; IOPL 0, IF 1
+        popfw
+        pushfd
+        pop eax
+        out 0xF0, eax
+        cli
+        PM_DONE
+`);
+    expect(hex(run.values)).toEqual(hex([0x00243002, 0x00240202]));
+  });
 });
