@@ -317,7 +317,8 @@ async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | n
 
   await toolbarButton(page, 'Power off').click();
   await page.getByRole('option', { name: 'Tiny' }).getByText('Powered Off').waitFor();
-  expect(await toolbarButton(page, 'Start').isEnabled()).toBe(true);
+  // The state event may arrive before the power-off request returns; the button follows within a moment.
+  await expect.poll(() => toolbarButton(page, 'Start').isEnabled(), { timeout: 15_000 }).toBe(true);
   await screenshot(page, '14-tiny-linux-powered-off');
   const [before] = (await callApi(ctx.server, 'listVms')) as { config: Record<string, unknown> }[];
   expect(pageProblems(page)).toEqual([]);
