@@ -143,8 +143,18 @@ describe('x87 FXAM and FCMOVcc', () => {
         fchs
         fxam                         ; -infinity
         OUT_SW
+        fld tword [cs:ext_huge]
+        fxam                         ; 2^16383: normal (its binary64 value would be +inf)
+        OUT_SW
+        fld tword [cs:ext_denormal]
+        fxam                         ; an 80-bit denormal
+        OUT_SW
 `, DATA + `
-inf: dq 0x7FF0000000000000
+inf:          dq 0x7FF0000000000000
+ext_huge:     dq 0x8000000000000000
+              dw 0x7FFE
+ext_denormal: dq 0x0000000000000001
+              dw 0x0000
 `);
     expect(hex(values)).toEqual(hex([
       top(0) | C3 | C0,
@@ -153,6 +163,8 @@ inf: dq 0x7FF0000000000000
       top(6) | C3,
       top(5) | C0,
       top(4) | C2 | C0 | C1,
+      top(3) | C2,
+      top(2) | C3 | C2,
     ]));
   });
 

@@ -7,12 +7,13 @@ import type { Cpu } from '../cpu.ts';
 import type { Exec, Insn } from '../insn.ts';
 import { writeArithFlags, getFlag } from '../flags.ts';
 import { AF, CF, OF, PF, SF, ZF } from '../regs.ts';
-import { CMP_EQ, CMP_GT, CMP_LT, CMP_UN, fcompare } from './arith.ts';
+import { CMP_UN, fcompare } from './arith.ts';
 import { defineMem, defineReg, defineRegRow } from './formsTable.ts';
 import { noteInstruction, noteMemory, waitingGate } from './gate.ts';
 import { arithKind, readOperand } from './operands.ts';
 import { SW_C0, SW_C1, SW_C2, SW_C3, SW_IE, TAG_EMPTY } from './fpu.ts';
 import { acc, clearAcc } from './numeric.ts';
+import { extOut, registerExtended } from './formats.ts';
 
 /** C3 C2 C0 for >, <, =, unordered. */
 const CC_BITS = [0, SW_C0, SW_C3, SW_C3 | SW_C2 | SW_C0];
@@ -119,18 +120,20 @@ defineReg(0xd9, 0xe4, (cpu, i) => {
 });
 
 // FXAM: class of ST(0) in C3 C2 C0, sign in C1 (also for an empty register).
+// Classified from the 80-bit image (the exact shadow when there is one).
 defineReg(0xd9, 0xe5, (cpu, i) => {
   if (!waitingGate(cpu, i)) return;
   noteInstruction(cpu, i);
   const f = cpu.fpu;
-  const p = f.phys(0);
-  const hi = f.bits[2 * p + 1], lo = f.bits[2 * p];
-  const sign = (hi & 0x8000_0000) !== 0 ? SW_C1 : 0;
+  registerExtended(f, 0);
+  const exp = extOut.se & 0x7fff;
+  const sign = (extOut.se & 0x8000) !== 0 ? SW_C1 : 0;
   let cls: number;
-  if (f.physTag(p) === TAG_EMPTY) cls = SW_C3 | SW_C0;
-  else if ((hi & 0x7ff0_0000) === 0x7ff0_0000) cls = ((hi & 0xf_ffff) | lo) !== 0 ? SW_C0 : SW_C2 | SW_C0;
-  else if ((hi & 0x7fff_ffff) === 0 && lo === 0) cls = SW_C3;
-  else cls = SW_C2; // normal (binary64 denormals are 80-bit normals)
+  if (f.physTag(f.phys(0)) === TAG_EMPTY) cls = SW_C3 | SW_C0;
+  else if (exp === 0x7fff) cls = ((extOut.hi & 0x7fff_ffff) | extOut.lo) !== 0 ? SW_C0 : SW_C2 | SW_C0;
+  else if (exp === 0) cls = (extOut.hi | extOut.lo) === 0 ? SW_C3 : SW_C3 | SW_C2; // zero / denormal
+  else if ((extOut.hi & 0x8000_0000) === 0) cls = 0; // unsupported (unnormal)
+  else cls = SW_C2;
   f.setCC(cls | sign);
 });
 
@@ -161,4 +164,3 @@ defineRegRow(0xdb, 0xc8, fcmov(condE, true));
 defineRegRow(0xdb, 0xd0, fcmov(condBE, true));
 defineRegRow(0xdb, 0xd8, fcmov(condU, true));
 
-export { CMP_EQ, CMP_GT, CMP_LT };

@@ -296,9 +296,15 @@ export class Fpu {
     this.status = sw & ~(7 << SW_TOP_SHIFT) & 0xffff;
   }
 
-  /** Tag of physical register p, derived from its value. */
+  /** Tag of physical register p, derived from its 80-bit image (exact shadow) or binary64 value. */
   physTag(p: number): number {
     if ((this.empty >> p) & 1) return TAG_EMPTY;
+    if ((this.exactMask >> p) & 1) {
+      const exp = this.exact[3 * p + 2] & 0x7fff;
+      if (exp === 0x7fff) return TAG_SPECIAL;
+      if (exp === 0) return (this.exact[3 * p] | this.exact[3 * p + 1]) === 0 ? TAG_ZERO : TAG_SPECIAL;
+      return (this.exact[3 * p + 1] & 0x8000_0000) !== 0 ? TAG_VALID : TAG_SPECIAL;
+    }
     const hi = this.bits[2 * p + 1], lo = this.bits[2 * p];
     if ((hi & 0x7fff_ffff) === 0 && lo === 0) return TAG_ZERO;
     if ((hi & 0x7ff0_0000) === 0x7ff0_0000) return TAG_SPECIAL;
