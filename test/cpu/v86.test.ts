@@ -167,4 +167,31 @@ int21:  mov eax, esp
     expect(hex(v.slice(9, 12))).toEqual(hex([0x5678, 0x3002, 0x0100]));
     expect(hex([v[12], v[13], v[15]])).toEqual(hex([13, 0, 0xf000]));
   });
+
+  it('IRET inside V86 at IOPL 3 keeps IOPL; IRETD to V86 with IP above 0xFFFF is #GP(0) at CPL 0', () => {
+    const run = runPm(`
+test_main:
+        RESUME_AT c1
+        ${ENTER_V86('v1', 0x3002)}
+        bits 16
+v1:     push word 0x0202                              ; FLAGS image: IOPL 0, IF 1
+        push cs
+        push word v2
+        iret
+v2:     pushf
+        pop ax
+        movzx eax, ax
+        out 0xF0, eax                                 ; IOPL still 3, IF 1
+        hlt
+        bits 32
+c1:     RESUME_AT 0
+        REPORT f2
+f2:     ${ENTER_V86('0x10000', 0x0002)}
+`);
+    const v = run.values;
+    expect(v[0]).toBe(0x3202);
+    expect(hex([v[1], v[2], v[4]])).toEqual(hex([13, 0, 0xf000]));
+    // The failed IRETD: #GP(0) with CS = 8 (still in protected mode at CPL 0).
+    expect(hex([v[6], v[7], v[9]])).toEqual(hex([13, 0, 0x08]));
+  });
 });

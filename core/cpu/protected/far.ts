@@ -290,6 +290,8 @@ function iretToV86(cpu: Cpu, eip: number, cs: number, flags: number): void {
   const ds = cpu.peek32(24);
   const fs = cpu.peek32(28);
   const gs = cpu.peek32(32);
+  // The V86 code segment is 64 KiB: the return IP must lie inside it.
+  if (eip >>> 0 > 0xffff) cpu.raiseGP(0);
   // VM must be set before the loads so they take the V86 (real-mode style) path.
   cpu.setFlags(flags & ~(1 << 16));
   loadSegmentReal(cpu, CS, cs);
@@ -300,7 +302,7 @@ function iretToV86(cpu: Cpu, eip: number, cs: number, flags: number): void {
   loadSegmentReal(cpu, GS, gs);
   cpu.regs[ESP] = esp;
   cpu.setCpl(3);
-  cpu.eip = eip & 0xffff;
+  cpu.eip = eip;
   cpu.exitBlock = true;
 }
 
