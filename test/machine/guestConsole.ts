@@ -83,7 +83,7 @@ export class GuestConsole {
     const from = this.output.length;
     this.type(line + '\n');
     const text = await this.waitFor(PROMPT, hostSeconds, from);
-    const body = text.replace(PROMPT, '').replace(/\r\n/g, '\n');
+    const body = text.replace(/# (\x1b\[6n)?$/, '').replace(/\r\n/g, '\n');
     const echo = body.indexOf('\n');
     return echo < 0 ? '' : body.slice(echo + 1);
   }
