@@ -1,0 +1,85 @@
+/**
+ * x87 register-stack manipulation: FLD ST(i), FST/FSTP ST(i), FXCH, FFREE,
+ * FFREEP, FINCSTP/FDECSTP (TOP only, tags untouched), FNOP, and the tag word
+ * each leaves behind.
+ */
+import { describe, expect, it } from 'vitest';
+import { runAsm } from './harness.ts';
+import { f64, fpuRom, hex } from './fpuTestUtil.ts';
+
+const IE = 0x01, SF = 0x40, C3 = 0x4000, C0 = 0x100;
+const top = (n: number) => n << 11;
+
+function run(body: string, data = ''): number[] {
+  const r = runAsm(fpuRom(body, data));
+  expect(r.stop).toBe('halt');
+  return r.values;
+}
+
+const DATA = `
+two:   dq 2.0
+three: dq 3.0
+`;
+
+describe('x87 stack manipulation', () => {
+  it('FLD ST(i), FXCH and FST/FSTP ST(i) move values between registers', () => {
+    const values = run(`
+        fld1                         ; ST: 1
+        fld qword [cs:two]           ; ST: 2 1
+        fld qword [cs:three]         ; ST: 3 2 1
+        fld st2                      ; ST: 1 3 2 1
+        fxch st2                     ; ST: 2 3 1 1
+        fst st3                      ; ST: 2 3 1 2
+        fstp st1                     ; ST: 2 1 2
+        ST0_AS_F64
+        ST0_AS_F64
+        ST0_AS_F64
+        OUT_SW
+`, DATA);
+    expect(hex(values)).toEqual(hex([...f64(2), ...f64(1), ...f64(2), top(0)]));
+  });
+
+  it('FFREE empties a register without moving TOP; FFREEP also pops', () => {
+    const values = run(`
+        fld1
+        fld1
+        fld1                         ; R5 R6 R7 in use
+        ffree st1                    ; R6 empty
+        fnstenv [0x600]
+        OUT_M16 0x604
+        OUT_SW
+        db 0xDF, 0xC0                ; ffreep st0: R5 empty, TOP = 6
+        fnstenv [0x600]
+        OUT_M16 0x604
+        OUT_SW
+        fxam                         ; ST(0) = R6: empty
+        OUT_SW
+`);
+    expect(hex(values)).toEqual(hex([
+      0x33ff, top(5), // R7 valid, R6 empty, R5 valid, R0-R4 empty
+      0x3fff, top(6), // R5 empty as well
+      top(6) | C3 | C0,
+    ]));
+  });
+
+  it('FINCSTP/FDECSTP rotate TOP (wrapping) and leave tags alone; FNOP changes nothing', () => {
+    const values = run(`
+        fld qword [cs:two]           ; R7 = 2, TOP = 7
+        fincstp                      ; TOP = 0 (R0 empty)
+        OUT_SW
+        fnop
+        OUT_SW
+        fdecstp                      ; TOP = 7 again, ST(0) = 2
+        ST0_AS_F64
+        fdecstp                      ; the pop emptied R7; TOP = 0 -> 7, empty ST(0): reading it underflows
+        fst qword [0x600]
+        OUT_SW
+        OUT_M64 0x600                ; masked response: the indefinite is stored
+`, DATA);
+    expect(hex(values)).toEqual(hex([
+      top(0), top(0),
+      ...f64(2),
+      top(7) | IE | SF, 0, 0xfff8_0000,
+    ]));
+  });
+});
