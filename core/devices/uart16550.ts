@@ -207,6 +207,7 @@ export class Uart16550 implements TimedDevice {
 
   writeRegister(offset: number, value: number): void {
     const dlab = (this.lcr & 0x80) !== 0;
+    const timeoutBefore = this.timeoutAt;
     switch (offset) {
       case 0:
         if (dlab) this.divisor = (this.divisor & 0xff00) | value;
@@ -240,6 +241,8 @@ export class Uart16550 implements TimedDevice {
         this.scr = value;
     }
     this.update();
+    // A receiver timeout that now comes sooner (loopback data, FIFO enable, faster divisor) must be scheduled.
+    if (this.timeoutAt < timeoutBefore) this.onReschedule();
   }
 
   saveState(): UartState {

@@ -195,6 +195,18 @@ describe('16550A UART', () => {
     expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
   });
 
+  it('loopback data that starts a receiver timeout asks the board to reschedule', () => {
+    const b = makeTestBoard();
+    let reschedules = 0;
+    const uart = new Uart16550(b.bus, b.clock, BASE, () => {}, { onReschedule: () => reschedules++ });
+    b.outb(FCR, 0x81);
+    b.outb(MCR, 0x10);
+    const before = reschedules;
+    b.outb(BASE, 0x33);
+    expect(reschedules).toBe(before + 1);
+    expect(uart.advance(b.clock.nowNs())).toBeCloseTo((4 * (7 * 12 * 16 * 1e9)) / 1_843_200, 3); // reset format 5N1 = 7 bits, divisor 12
+  });
+
   it('modem status: loopback outputs change inputs, deltas raise MS and clear on MSR read', () => {
     const { inb, outb, irq } = setup();
     outb(IER, 0x08);
