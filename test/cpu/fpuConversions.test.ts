@@ -120,6 +120,12 @@ describe('integer rounding', () => {
 });
 
 describe('partial remainders', () => {
+  it('a partial step (exponent difference D >= 64) reduces by N = 32 + D mod 32 bits and sets only C2', () => {
+    // 2^100 rem 3: D = 99, N = 35, modulus 3 * 2^64; 2^100 = 2^64 * 2^36 and 2^36 mod 3 = 1.
+    expect(partialRemainder(2 ** 100, 3, false)).toBe(2 ** 64);
+    expect(remOut.cc).toBe(0x400);
+  });
+
   function bits(q: bigint): number {
     return (q & 4n ? 0x100 : 0) | (q & 2n ? 0x4000 : 0) | (q & 1n ? 0x200 : 0);
   }

@@ -10,10 +10,11 @@ export const remOut = { cc: 0 };
 
 /**
  * FPREM (nearest = false: truncated quotient) / FPREM1 (IEEE remainder).
- * When the exponents differ by 64 or more, the reduction is partial (C2 = 1):
- * the SDM leaves the step N (32..63) to the implementation; this one uses
- * N = 32, i.e. reduces modulo ST(1) * 2^(D - 32), so each step lowers the
- * exponent difference by at least 32. Quotient bits are 0 after a partial step.
+ * When the exponents differ by D >= 64, the reduction is partial (C2 = 1):
+ * the SDM leaves the step N (32..63) to the implementation; like Bochs'
+ * model of Intel's, N = 32 + (D mod 32): the remainder modulo
+ * ST(1) * 2^(D - N), which lowers the exponent difference by N. Quotient
+ * bits are 0 after a partial step.
  */
 export function partialRemainder(a: number, b: number, nearest: boolean): number {
   remOut.cc = 0;
@@ -25,7 +26,7 @@ export function partialRemainder(a: number, b: number, nearest: boolean): number
   if (a === 0 || b === Infinity || b === -Infinity) return a;
   const d = exponentOf(a) - exponentOf(b);
   if (d >= 64) {
-    const m = scaleB(b, d - 32);
+    const m = scaleB(b, d - ((d & 31) | 32));
     const r = a % m;
     remOut.cc = SW_C2;
     return r;
