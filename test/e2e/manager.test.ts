@@ -315,6 +315,12 @@ async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | n
   await page.keyboard.press('Enter');
   await waitForTerminal(page, /popek-42/, 60_000);
 
+  // Paste from the clipboard into the guest (the Paste button; xterm turns the newline into Enter).
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ctx.server.origin });
+  await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((40+2))\n'));
+  await page.getByRole('button', { name: 'Paste', exact: true }).click();
+  await waitForTerminal(page, /pasted-42/, 60_000);
+
   await toolbarButton(page, 'Power off').click();
   await page.getByRole('option', { name: 'Tiny' }).getByText('Powered Off').waitFor();
   // The state event may arrive before the power-off request returns; the button follows within a moment.
