@@ -5,7 +5,13 @@
  * - deterministic: time is derived from instructions retired (NS_PER_INSTRUCTION
  *   each) plus the time skipped while the CPU is halted waiting for the next
  *   timer event. The same inputs give the same run.
- * - realtime: time is the host's monotonic clock, excluding paused periods.
+ * - realtime: time follows the host's monotonic clock, excluding paused
+ *   periods, but never runs past the `horizon` the machine sets (its next
+ *   device event) until that event has been processed. A guest that cannot
+ *   keep up with its timers therefore sees time slow down instead of losing
+ *   timer ticks (Linux marks clocksources unstable over lost ticks); once it
+ *   idles, the machine lets time catch up with the host by processing the due
+ *   events back to back.
  *
  * Time is kept in nanoseconds as a float64 (exact to the nanosecond for 104 days).
  */
@@ -25,6 +31,8 @@ export class GuestClock {
   /** Realtime mode: host time at which guest time 0 was. */
   private originNs: number;
   private pausedAt = -1;
+  /** Realtime mode: guest time does not pass this point (ns) until it is moved. */
+  private horizonNs = Infinity;
 
   constructor(mode: ClockMode) {
     this.mode = mode;
@@ -34,8 +42,18 @@ export class GuestClock {
   /** Current guest time in nanoseconds. */
   nowNs(): number {
     if (this.mode === 'deterministic') return this.retired * NS_PER_INSTRUCTION + this.skippedNs;
+    return Math.min(this.hostGuestNs(), this.horizonNs);
+  }
+
+  /** Realtime mode: the guest time the host clock says it is, ignoring the horizon. */
+  hostGuestNs(): number {
     if (this.pausedAt >= 0) return this.pausedAt - this.originNs;
     return hostNowNs() - this.originNs;
+  }
+
+  /** Realtime mode: guest time may not pass `ns` (the next device event) until this is called again. */
+  setHorizon(ns: number): void {
+    this.horizonNs = ns;
   }
 
   /** TSC value (as a float; callers split it into EDX:EAX). */
@@ -72,7 +90,10 @@ export class GuestClock {
   loadState(s: ClockState): void {
     this.retired = s.retired;
     this.skippedNs = s.skippedNs;
-    if (this.mode === 'realtime') this.originNs = hostNowNs() - s.nowNs;
+    if (this.mode === 'realtime') {
+      this.originNs = hostNowNs() - s.nowNs;
+      this.horizonNs = Infinity;
+    }
   }
 }
 
