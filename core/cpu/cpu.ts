@@ -124,6 +124,12 @@ export class Cpu implements PageTableMemory {
   private tlbCount = 0;
   private readonly tlbGlobalPages = new Int32Array(TLB_LIST_MAX);
   private tlbGlobalCount = 0;
+  /**
+   * 4 MiB linear regions that have TLB entries from a large (PSE) page. The
+   * TLB caches 4 KiB pieces, so INVLPG of one address in such a region must
+   * drop all the pieces (SDM: INVLPG invalidates the whole large-page entry).
+   */
+  private readonly tlbLargeRegions = new Uint8Array(1024);
   /** TLB_USER at CPL 3, else TLB_SUPERVISOR. */
   tlbBit = TLB_SUPERVISOR;
   a20Mask = -1;
@@ -535,6 +541,14 @@ export class Cpu implements PageTableMemory {
   /** INVLPG: drops one page's translation, global or not. */
   invalidatePage(lin: number): void {
     this.epoch++;
+    const region = lin >>> 22;
+    if (this.tlbLargeRegions[region] !== 0) {
+      this.tlbLargeRegions[region] = 0;
+      const first = region << 10;
+      this.tlbRead.fill(0, first, first + 1024);
+      this.tlbWrite.fill(0, first, first + 1024);
+      return;
+    }
     this.tlbRead[lin >>> 12] = 0;
     this.tlbWrite[lin >>> 12] = 0;
   }
@@ -562,6 +576,7 @@ export class Cpu implements PageTableMemory {
       superWrite = w.supervisorWrite;
       dirty = w.dirty;
       global = w.global;
+      if (w.large) this.tlbLargeRegions[lin >>> 22] = 1;
     } else {
       phys = lin >>> 0;
     }

@@ -31,6 +31,8 @@ export class WalkResult {
   dirty = false;
   /** The translation survives CR3 reloads (G bit with CR4.PGE). */
   global = false;
+  /** The translation came from a 4 MiB page (INVLPG must then drop the whole 4 MiB). */
+  large = false;
   /** Set when the walk failed: the #PF error code. */
   faultCode = -1;
 }
@@ -76,6 +78,7 @@ export function pagingWalk(
     out.phys = ((pde & 0xffc0_0000) | (lin & 0x003f_ffff)) >>> 0;
     fillPermissions(out, pde, pde, updated, wp);
     out.global = (pde & PTE_G) !== 0 && (cr4 & CR4_PGE) !== 0;
+    out.large = true;
     out.faultCode = -1;
     return out;
   }
@@ -97,6 +100,7 @@ export function pagingWalk(
   out.phys = ((pte & 0xffff_f000) | (lin & 0xfff)) >>> 0;
   fillPermissions(out, combined, pte, updated, wp);
   out.global = (pte & PTE_G) !== 0 && (cr4 & CR4_PGE) !== 0;
+  out.large = false;
   out.faultCode = -1;
   return out;
 }

@@ -158,6 +158,29 @@ ${PAGING_ON}
     expect(hex(run.values)).toEqual(hex([0xaaaa, 0xaaaa, 0xbbbb]));
   });
 
+  it('INVLPG of any address in a 4 MiB page drops the whole large translation', () => {
+    const run = runPm(`
+test_main:
+${PAGING_ON}
+        mov eax, cr4
+        or eax, 1 << 4
+        mov cr4, eax
+        mov dword [PD + 1 * 4], 0x00400083            ; identity-map the second 4 MiB (large)
+        mov dword [0x001000], 0xAAAA
+        mov dword [0x401000], 0xCCCC
+        mov dword [PD + 2 * 4], 0x00000083            ; 0x800000 -> physical 0
+        mov eax, [0x800000]
+        mov eax, [0x801000]
+        out 0xF0, eax
+        mov dword [PD + 2 * 4], 0x00400083            ; now -> physical 0x400000
+        invlpg [0x800000]                             ; a different 4 KiB piece of the same large page
+        mov eax, [0x801000]
+        out 0xF0, eax
+        PM_DONE
+`, { memoryMiB: 8 });
+    expect(hex(run.values)).toEqual(hex([0xaaaa, 0xcccc]));
+  });
+
   it('global pages survive a CR3 reload but not a CR4.PGE toggle', () => {
     const run = runPm(`
 test_main:
