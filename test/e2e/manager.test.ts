@@ -145,6 +145,41 @@ describe('manager in the browser', () => {
     await page.close();
   });
 
+  it('shows why a VM could not boot, marks it aborted, and removes it after confirmation', async () => {
+    const library = await tempDir('popek-e2e-abort-');
+    const files = await tempDir('popek-e2e-garbage-');
+    const garbage = join(files, 'not-a-kernel');
+    await writeFile(garbage, new Uint8Array(4096));
+    const server = await serve(library);
+    const presets = (await callApi(server, 'listPresets')) as { id: string; defaults: Record<string, unknown> }[];
+    const custom = presets.find((p) => p.id === 'linux-custom')!;
+    await callApi(server, 'createVm', [{ config: { ...custom.defaults, name: 'Broken', boot: { kind: 'linux', kernel: garbage, cmdline: '' } } }]);
+
+    const page = await openManager(server);
+    await page.getByRole('option', { name: 'Broken' }).click();
+    await toolbarButton(page, 'Start').click();
+    await page.getByRole('alert').filter({ hasText: 'not a kernel Popek can boot' }).waitFor();
+    await page.getByRole('option', { name: 'Broken' }).getByText('Aborted').waitFor();
+    await page.getByRole('tab', { name: 'Details' }).click();
+    await page.getByRole('status').filter({ hasText: /Aborted:.*not a kernel Popek can boot/ }).waitFor();
+    await expect.poll(() => toolbarButton(page, 'Start').isEnabled()).toBe(true);
+    await screenshot(page, '08-aborted-vm');
+
+    await page.getByRole('button', { name: 'Dismiss error' }).click();
+    await toolbarButton(page, 'Remove').click();
+    const confirm = page.getByRole('dialog', { name: 'Remove Broken?' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect((await readdir(library)).length).toBe(1);
+    await toolbarButton(page, 'Remove').click();
+    await confirm.getByRole('button', { name: 'Remove machine' }).click();
+    await page.getByText('No virtual machines yet.').waitFor();
+    expect(await readdir(library)).toEqual([]);
+    // The failed start's 500 response is the one expected HTTP error; nothing else went wrong.
+    expect(pageProblems(page).filter((p) => !/HTTP 500 for .*\/api\/startVm|status of 500/.test(p))).toEqual([]);
+    await page.close();
+  });
+
   it('creates a custom-kernel VM, edits its settings, and finds both unchanged after a server restart', async () => {
     const library = await tempDir('popek-e2e-library-');
     const files = await tempDir('popek-e2e-files-');
