@@ -8,7 +8,7 @@
  * runs. Screenshots go to test-results/e2e/.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -177,6 +177,26 @@ describe('manager in the browser', () => {
     expect(await readdir(library)).toEqual([]);
     // The failed start's 500 response is the one expected HTTP error; nothing else went wrong.
     expect(pageProblems(page).filter((p) => !/HTTP 500 for .*\/api\/startVm|status of 500/.test(p))).toEqual([]);
+    await page.close();
+  });
+
+  it('lists a VM whose vm.json is truncated as inaccessible, with the reason, and leaves the file alone', async () => {
+    const library = await tempDir('popek-e2e-inaccessible-');
+    const folder = join(library, 'c0ffee00-0000-4000-8000-000000000001');
+    await mkdir(folder);
+    const truncated = '{"version": 1, "name": "Half';
+    await writeFile(join(folder, 'vm.json'), truncated);
+    const server = await serve(library);
+    const page = await openManager(server);
+    const row = page.getByRole('option', { name: 'c0ffee00-0000-4000-8000-000000000001' });
+    await row.getByText('Inaccessible').waitFor();
+    await page.getByRole('heading', { name: 'Inaccessible machine' }).waitFor();
+    await page.getByText(/not valid JSON/).first().waitFor();
+    for (const name of ['Settings', 'Start', 'Console']) expect(await toolbarButton(page, name).isEnabled()).toBe(false);
+    expect(await toolbarButton(page, 'Remove').isEnabled()).toBe(true);
+    await screenshot(page, '09-inaccessible-vm');
+    expect(await readFile(join(folder, 'vm.json'), 'utf8')).toBe(truncated);
+    expect(pageProblems(page)).toEqual([]);
     await page.close();
   });
 
