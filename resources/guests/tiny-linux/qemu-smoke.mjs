@@ -108,7 +108,14 @@ try {
   await waitFor('POPEK-READY', (t) => /(^|\n)POPEK-READY\r?\n/.test(t), timeout);
   report.push(`ready line after ${secondsSinceStart().toFixed(2)} s`);
   let mark = transcript.length;
-  await waitForPrompt('first prompt', mark, 30);
+  try {
+    await waitForPrompt('first prompt', mark, 15);
+  } catch {
+    // A late kernel message may have landed after the prompt: ask again.
+    mark = transcript.length;
+    qemu.stdin.write('\n');
+    await waitForPrompt('first prompt (after an empty line)', mark, 30);
+  }
   for (const cmd of commands) {
     mark = transcript.length;
     qemu.stdin.write(`${cmd}\n`);
