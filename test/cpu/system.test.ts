@@ -7,6 +7,7 @@
  * protected-mode-only instructions in V86 mode.
  */
 import { describe, expect, it } from 'vitest';
+import { bareMetal } from '../../core/cpu/seam.ts';
 import { hex, runPm } from './pmodeRun.ts';
 
 describe('system instructions', () => {
@@ -261,5 +262,44 @@ c${k}:`).join('');
     const v = run.values;
     expect(v.length).toBe(4 * ops.length);
     for (let k = 0; k < ops.length; k++) expect(hex([v[4 * k], v[4 * k + 3]])).toEqual(hex([6, 0xf000]));
+  });
+
+  it('LGDT/LIDT/LLDT/LTR and SMSW/CLTS reach the sensitive-operation seam (a hypervisor can shadow CR0)', () => {
+    const log: string[] = [];
+    const run = runPm(`
+test_main:
+        sub esp, 8
+        sgdt [esp]
+        lgdt [esp]
+        sidt [esp]
+        lidt [esp]
+        SET_DESC 0x50, 0x20000, 0x0F, 0x82, 0
+        SET_DESC 0x58, 0x10000, 0x67, 0x89, 0
+        mov ax, 0x50
+        lldt ax
+        mov ax, 0x58
+        ltr ax
+        smsw eax
+        out 0xF0, eax                                 ; the shadow value
+        clts
+        PM_DONE
+`, {
+      setup(_bus, cpu) {
+        cpu.seam = {
+          ...bareMetal,
+          loadDescriptorTable(c, which, apply) { log.push(which); apply(); },
+          readCr(c, cr) { log.push('readCr' + cr); return cr === 0 ? 0x11 : bareMetal.readCr(c, cr); },
+          writeCr(c, cr, v) { log.push('writeCr' + cr + '=' + (v >>> 0).toString(16)); bareMetal.writeCr(c, cr, v); },
+        };
+      },
+    });
+    expect(run.stop).toBe('halt');
+    expect(hex(run.values)).toEqual(hex([0x11]));
+    // pmode.inc's boot (LGDT, LIDT, MOV CR0 read/write, LTR) comes first; then the body;
+    // CLTS reads CR0 (the shadow) and writes it back without TS.
+    expect(log).toEqual([
+      'gdt', 'idt', 'readCr0', 'writeCr0=11', 'tr',
+      'gdt', 'idt', 'ldt', 'tr', 'readCr0', 'readCr0', 'writeCr0=11',
+    ]);
   });
 });
