@@ -87,6 +87,21 @@ lastfp: fld dword [es:0x520]
     ]));
   });
 
+  it('FNSTENV stores a pending error (ES, B) and then masks it away', () => {
+    const r = runAsm(fpuRom(`
+        SET_CW 0x037B                ; ZE unmasked
+        fld1
+        fldz
+        fdivp st1, st0               ; pending: ES and B
+        fnstenv [0x600]
+        OUT_M16 0x602                ; the image holds ES and B
+        OUT_SW                       ; all masked now: ES and B clear, ZE kept
+        fld1                         ; a waiting instruction: nothing to report
+        OUT_SW
+`));
+    expect(hex(r.values)).toEqual(hex([B | ES | top(6) | ZE, top(6) | ZE, top(5) | ZE]));
+  });
+
   it('FLDENV reloads control, status (TOP) and empty tags', () => {
     const r = runAsm(fpuRom(`
         fld1

@@ -126,12 +126,13 @@ function writeImage(cpu: Cpu, i: Insn, ea: number, size: number): void {
   for (let k = 0; k < size; k++) cpu.writeLin8((lin + k) | 0, image[k]);
 }
 
-/** FNSTENV: stores the environment, then masks all exceptions. */
+/** FNSTENV: stores the environment, then masks all exceptions (which clears ES and B: nothing is pending any more). */
 export function storeEnvironment(cpu: Cpu, i: Insn): void {
   const ea = cpu.ea(i);
   buildEnvironment(cpu, i);
   writeImage(cpu, i, ea, envSize(i));
   cpu.fpu.control |= 0x3f;
+  cpu.fpu.updateSummary();
 }
 
 export function loadEnvironment(cpu: Cpu, i: Insn): void {
