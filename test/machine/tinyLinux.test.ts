@@ -4,7 +4,7 @@
  * Deterministic clock, so every run is the same run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuestConsole } from './guestConsole.ts';
+import { GuestConsole } from '../../scripts/guestConsole.ts';
 import { CPUID_FEATURES, CPUID_SIGNATURE } from '../../core/cpu/system.ts';
 
 describe('Tiny Linux on the emulated PC', () => {

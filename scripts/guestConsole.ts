@@ -1,13 +1,13 @@
 /**
  * Drives a machine's COM1 like a person at a serial terminal: boots it
  * in-process, waits for output patterns, types commands. Used by the
- * guest-level tests, which boot real kernels.
+ * guest-level tests, which boot real kernels, and by the benchmarks.
  */
 import { readFileSync } from 'node:fs';
-import { createMachine } from '../../core/machine/machine.ts';
-import type { MachineApi, MachineOptions, StopReason } from '../../core/machine/types.ts';
+import { createMachine } from '../core/machine/machine.ts';
+import type { MachineApi, MachineOptions, StopReason } from '../core/machine/types.ts';
 
-export const TINY_LINUX = new URL('../../resources/guests/tiny-linux/', import.meta.url).pathname;
+export const TINY_LINUX = new URL('../resources/guests/tiny-linux/', import.meta.url).pathname;
 /** The shell prompt of the bundled initramfs, optionally followed by busybox's cursor-position query. */
 export const PROMPT = /\r?\n# (\x1b\[6n)?$/;
 

@@ -1,0 +1,36 @@
+/**
+ * Linux benchmarks on the realtime clock: host seconds from power-on to the
+ * initramfs's ready line, and the fixed busybox shell loop timed inside the
+ * guest from /proc/uptime (and on the host, for comparison).
+ */
+import { readFileSync } from 'node:fs';
+import { GuestConsole, TINY_LINUX } from '../scripts/guestConsole.ts';
+
+export const SHELL_LOOP = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
+
+export interface LinuxBenchResult {
+  bootSeconds: number;
+  loopGuestSeconds: number;
+  loopHostSeconds: number;
+}
+
+export async function runLinuxBench(kernelPath: string, memoryMiB: number): Promise<LinuxBenchResult> {
+  const guest = new GuestConsole({
+    memoryMiB,
+    clock: 'realtime',
+    kernel: new Uint8Array(readFileSync(kernelPath)),
+    initrd: new Uint8Array(readFileSync(TINY_LINUX + 'initramfs.cpio.gz')),
+    cmdline: 'console=ttyS0',
+  });
+  const t0 = performance.now();
+  await guest.waitFor('POPEK-READY', 1800);
+  const bootSeconds = (performance.now() - t0) / 1000;
+  await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
+  const t1 = performance.now();
+  const out = await guest.command(`read a b < /proc/uptime; ${SHELL_LOOP}; read c d < /proc/uptime; echo $a $c`, 3600);
+  const loopHostSeconds = (performance.now() - t1) / 1000;
+  const [start, end] = out.trim().split(' ').map(Number);
+  guest.type('poweroff -f\n');
+  await guest.waitForStop(120);
+  return { bootSeconds, loopGuestSeconds: end - start, loopHostSeconds };
+}
