@@ -76,6 +76,16 @@ function toolbarButton(page: Page, name: string) {
 }
 
 describe('manager in the browser', () => {
+  it('explains how to get in when the page is opened without its token', async () => {
+    const server = await serve(await tempDir('popek-e2e-notoken-'));
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    await page.getByRole('heading', { name: 'Popek cannot reach its host' }).waitFor();
+    await page.getByText('Open the exact URL that `popek serve` printed').waitFor();
+    expect(await page.getByRole('toolbar').count()).toBe(0);
+    await page.close();
+  });
+
   it('shows wizard errors next to the fields and creates nothing from invalid input', async () => {
     const library = await tempDir('popek-e2e-invalid-');
     const server = await serve(library);
