@@ -108,7 +108,7 @@ describe('ENTER / LEAVE', () => {
   });
 });
 
-describe('BOUND, XLAT, SALC, UD2, NOP Ev', () => {
+describe('BOUND, XLAT, SALC, UD2, NOP Ev (0F 19-1F; the last two NOPs name memory beyond the segment limit and must not touch it)', () => {
   it('BOUND passes inside the signed bounds, raises #BR outside, #UD with a register operand', () => {
     const run = runProgram(`${MACROS}
         mov word [0x1000], -5
@@ -172,7 +172,10 @@ u2:     ud2
 after_ud2:
         RD u2
         db 0x0f, 0x1f, 0x00
-        db 0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00
+        db 0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00                   ; nop [si + 0]
+        db 0x67, 0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 ; nop [eax + eax + 0]
+        db 0x0f, 0x19, 0x06, 0xff, 0xff                         ; nop [0xffff]: would straddle the limit
+        db 0x67, 0x0f, 0x1e, 0x80, 0x00, 0x00, 0x01, 0x00       ; nop [eax + 0x10000]: beyond the limit
         RD 0x600d`);
     const v = run.values;
     expect(hexes(v)).toEqual(hexes([

@@ -2,7 +2,7 @@
  * Miscellaneous integer instructions: ENTER C8, LEAVE C9, BOUND 62, XLAT D7,
  * SALC D6 (undocumented, present on P6: AL = CF ? FF : 00), UD2 0F 0B, the
  * far-pointer loads LES C4 / LDS C5 / LSS 0F B2 / LFS 0F B4 / LGS 0F B5, and
- * the multi-byte NOP 0F 1F (defined on the P6 family).
+ * the multi-byte NOPs 0F 19-0F 1F (defined on the P6 family).
  *
  * All of them read and check everything before changing a register, so a
  * fault restarts them cleanly. LSS does not create an interrupt shadow (only
@@ -119,9 +119,13 @@ defineOp(0xd6, op('salc', false, IMM_NONE, () => salc));
 
 defineOp(0x10b, op('ud2', false, IMM_NONE, () => ud, { endsBlock: true }));
 
-/** 0F 1F /r: a NOP with a ModRM operand that is never accessed. */
+/**
+ * 0F 1F /r (the documented multi-byte NOP) and the rest of the P6 "hintable
+ * NOP" space 0F 19-0F 1E: a ModRM operand that is decoded but never accessed.
+ * (0F 18 is left undefined: it became PREFETCHh with SSE.)
+ */
 const nopEv: Exec = () => {};
-defineOp(0x11f, op('nop Ev', true, IMM_NONE, () => nopEv));
+for (let opcode = 0x119; opcode <= 0x11f; opcode++) defineOp(opcode, op('nop Ev', true, IMM_NONE, () => nopEv));
 
 // ---- LES / LDS / LSS / LFS / LGS ----
 
