@@ -238,7 +238,8 @@ done:
 });
 
 describe('x87 error reporting', () => {
-  it('CR0.NE=1: the next waiting instruction raises #MF; the faulting result was not stored', () => {
+  it('CR0.NE=1: the next waiting instruction raises #MF (FERR# stays deasserted); the faulting result was not stored', () => {
+    const events: boolean[] = [];
     const r = runAsm(fpuRom(`
         mov word [16 * 4], mf_handler
         mov word [16 * 4 + 2], 0xF000
@@ -270,7 +271,8 @@ mf_handler:
         pop bp
         iret
 done:
-`));
+`), { setup(_bus, cpu) { cpu.fpu.onFerr = (level) => events.push(level); } });
+    expect(events).toEqual([]);
     const mfAt = r.values[1];
     expect(hex(r.values)).toEqual(hex([
       1, mfAt,
@@ -303,14 +305,32 @@ done:
 `));
   }
 
-  it('CR0.NE=0: FERR# raises IRQ 13 at the next waiting instruction, which waits for the handler', () => {
+  it('CR0.NE=0: FERR# asserts when the faulting instruction completes; IRQ 13 is taken right after it', () => {
     const events: boolean[] = [];
-    const r = runRom(ferrRom(`
+    const r = runRom(assemble(fpuRom(`
+        mov word [0x75 * 4], irq13_handler
+        mov word [0x75 * 4 + 2], 0xF000
+        SET_CW 0x037B
         sti
-        REPORT ferr_at
-ferr_at: fwait
+        fld1
+        fldz
+        fdivp st1, st0               ; FERR# asserts here
+after:  REPORT after
+        fwait                        ; the handler cleared the error: nothing pending
         REPORT 2
-        cli`), {
+        cli
+        jmp done
+irq13_handler:
+        push bp
+        mov bp, sp
+        REPORT 0x13
+        movzx eax, word [ss:bp + 2]
+        out 0xF0, eax
+        fnclex                       ; clears the error: FERR# deasserts
+        pop bp
+        iret
+done:
+`)), {
       setup(_bus, cpu) {
         let request = false;
         cpu.fpu.onFerr = (level) => { events.push(level); if (level) request = true; };
@@ -320,9 +340,9 @@ ferr_at: fwait
         };
       },
     });
-    const at = r.values[0];
+    const after = r.values[2];
     expect(r.stop).toBe('halt');
-    expect(hex(r.values)).toEqual(hex([at, 0x13, at, 2]));
+    expect(hex(r.values)).toEqual(hex([0x13, after, after, 2]));
     expect(events).toEqual([true, false]);
   });
 
@@ -333,7 +353,7 @@ ferr_at: fwait
         REPORT 2`), { maxInstructions: 5000 });
     expect(r.stop).toBe('budget');
     expect(r.cpu.eip).toBe(r.values[0]);
-    expect(r.cpu.fpu.ferr).toBe(true);
+    expect(r.cpu.fpu.ferr).toBe(true); // asserted since the FDIVP completed
     r.cpu.fpu.ignne = true; // the chipset's response to OUT 0F0H
     expect(r.cpu.run(1000)).toBe(STOP_HALT);
     expect(r.values.slice(1)).toEqual([2]);

@@ -27,15 +27,18 @@
  *   whenever the tag word is read; only empty vs. non-empty is stored. Values
  *   that are binary64 denormals are 80-bit normals, so they tag as valid.
  *
- * Error reporting (SDM Vol. 1 8.7 / Appendix D): an unmasked exception sets
- * ES and B in the status word and is reported when the next waiting x87
- * instruction (or WAIT) starts: with CR0.NE=1 as #MF; with CR0.NE=0 through
- * the FERR# output (`onFerr(true)`), which the board routes to IRQ 13. While
- * FERR# is asserted and the IGNNE# input (`ignne`) is not, the instruction
- * does not execute: the processor stays on it (EIP unchanged, interrupts
- * still recognized) until the handler clears the error (FNCLEX/FNINIT/...,
- * which deasserts FERR# through `onFerr(false)`) or the chipset asserts
- * IGNNE# (a write to port 0xF0 on a PC: the board sets `ignne = true`).
+ * Error reporting (SDM Vol. 1 8.7 / Appendix D, Vol. 3 "Assertion of the
+ * FERR# Pin"): an unmasked exception sets ES and B in the status word.
+ * - CR0.NE=1 (native): the next waiting x87 instruction (or WAIT) raises #MF.
+ * - CR0.NE=0 (MS-DOS compatibility): as on P6, FERR# (`onFerr(true)`) is
+ *   asserted on completion of the instruction that caused the exception; the
+ *   board routes it to IRQ 13. The next waiting x87 instruction does not
+ *   execute while the error is pending and the IGNNE# input (`ignne`) is not
+ *   asserted: the processor stays on it (EIP unchanged, interrupts still
+ *   recognized) until the handler clears the error (FNCLEX/FNINIT/FNSAVE/
+ *   FLDENV..., which deasserts FERR# through `onFerr(false)`) or the chipset
+ *   asserts IGNNE# (on a PC, a write to port 0F0H: the board sets
+ *   `ignne = true`; deasserting FERR# clears it).
  */
 
 // Status word bits.
@@ -109,6 +112,10 @@ export class Fpu {
   ignne = false;
   /** Called when FERR# changes; the board routes it to IRQ 13. */
   onFerr: (asserted: boolean) => void = () => {};
+  /** CR0.NE as of the current x87 instruction (set by the instruction gate; selects #MF vs FERR#). */
+  nativeErrors = false;
+  /** The processor running the current x87 instruction (set by the gate): asserting FERR# ends its block so IRQ 13 is recognized at the next boundary. */
+  runner: { exitBlock: boolean } | null = null;
 
   /** Power-on / RESET state (SDM Vol. 3 Table 9-1): CW 0040H, SW 0, TW 5555H, registers +0. */
   reset(): void {
@@ -240,6 +247,7 @@ export class Fpu {
     this.status |= flags;
     if ((flags & ~this.control & EXC_MASK) !== 0) {
       this.status |= SW_ES | SW_B;
+      if (!this.nativeErrors) this.setFerr(true);
       return true;
     }
     return false;
@@ -260,8 +268,10 @@ export class Fpu {
 
   /** Re-derives ES/B from the exception flags and masks (after FLDCW, FLDENV, FRSTOR). */
   updateSummary(): void {
-    if ((this.status & ~this.control & EXC_MASK) !== 0) this.status |= SW_ES | SW_B;
-    else {
+    if ((this.status & ~this.control & EXC_MASK) !== 0) {
+      this.status |= SW_ES | SW_B;
+      if (!this.nativeErrors) this.setFerr(true);
+    } else {
       this.status &= ~(SW_ES | SW_B);
       this.setFerr(false);
     }
@@ -277,6 +287,7 @@ export class Fpu {
     if (this.ferr === level) return;
     this.ferr = level;
     if (!level) this.ignne = false;
+    else if (this.runner !== null) this.runner.exitBlock = true;
     this.onFerr(level);
   }
 

@@ -14,6 +14,8 @@ import { SW_ES } from './fpu.ts';
  */
 export function waitingGate(cpu: Cpu, i: Insn): boolean {
   if ((cpu.cr0 & (CR0_EM | CR0_TS)) !== 0) cpu.fault(EXC_NM, 0, false);
+  cpu.fpu.nativeErrors = (cpu.cr0 & CR0_NE) !== 0;
+  cpu.fpu.runner = cpu;
   if ((cpu.fpu.status & SW_ES) !== 0) return reportPending(cpu, i);
   return true;
 }
@@ -21,11 +23,14 @@ export function waitingGate(cpu: Cpu, i: Insn): boolean {
 /** Gate of the non-waiting control instructions (FNINIT, FNCLEX, FNSTCW, FNSTSW, FNSTENV, FNSAVE). */
 export function nonWaitingGate(cpu: Cpu): void {
   if ((cpu.cr0 & (CR0_EM | CR0_TS)) !== 0) cpu.fault(EXC_NM, 0, false);
+  cpu.fpu.nativeErrors = (cpu.cr0 & CR0_NE) !== 0;
+  cpu.fpu.runner = cpu;
 }
 
 /** WAIT/FWAIT: #NM only when both MP and TS are set (EM does not matter). */
 export function waitGate(cpu: Cpu, i: Insn): boolean {
   if ((cpu.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) cpu.fault(EXC_NM, 0, false);
+  cpu.fpu.runner = cpu;
   if ((cpu.fpu.status & SW_ES) !== 0) return reportPending(cpu, i);
   return true;
 }
@@ -34,7 +39,7 @@ function reportPending(cpu: Cpu, i: Insn): boolean {
   if ((cpu.cr0 & CR0_NE) !== 0) cpu.fault(EXC_MF, 0, false);
   const f = cpu.fpu;
   if (f.ignne) return true; // the chipset told the processor to ignore the error
-  f.setFerr(true);
+  f.setFerr(true); // already asserted when the error occurred, unless NE was 1 then
   // Freeze on this instruction until the error is cleared or IGNNE# rises;
   // the block ends so pending interrupts (IRQ 13) are recognized.
   cpu.eip = i.eip;
