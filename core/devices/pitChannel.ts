@@ -7,7 +7,7 @@
  * the course of counting (count writes, gate edges, deferred reloads in modes
  * 2 and 3) re-anchor it. Ticks are whole PIT input clocks (1.193182 MHz).
  *
- * Datasheet timing kept here: a count written by the CPU reaches the CE on the
+ * Datasheet timing kept here (Intel 8254): a count written by the CPU reaches the CE on the
  * next clock edge (anchor = write tick + 1); modes 2 and 3 take a new count at
  * the end of the current period (mode 2) or half-cycle (mode 3) unless the gate
  * retriggers; modes 1 and 5 load it only on a gate rising edge; in mode 0 the
@@ -123,10 +123,9 @@ export class PitChannel {
         const p = d % n;
         const h = highClocks(n);
         const q = p < h ? p : p - h;
-        let c: number;
-        if ((n & 1) === 0) c = n - 2 * q;
-        else if (q === 0) c = n;
-        else c = p < h ? n + 1 - 2 * q : n - 1 - 2 * q;
+        // Even N: N, N-2, ..., 2 in each half. Odd N (Intel 8254): N-1 is loaded
+        // and counted down by two; the high half runs one clock longer (to 0).
+        const c = (n & 1) === 0 ? n - 2 * q : n - 1 - 2 * q;
         return c % mod;
       }
       default:

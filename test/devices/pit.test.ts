@@ -152,7 +152,7 @@ describe('8254 PIT', () => {
       counts.push(readCounter(0));
     }
     expect(outs).toEqual([true, true, true, false, false, true]);
-    expect(counts).toEqual([5, 4, 2, 5, 2, 5]);
+    expect(counts).toEqual([4, 2, 0, 4, 2, 4]); // N-1 loaded, counted down by two (Intel 8254 datasheet)
   });
 
   it('mode 3 takes a new count at the end of the current half-cycle', () => {
