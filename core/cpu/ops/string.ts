@@ -147,14 +147,16 @@ type Chunk = (cpu: Cpu, i: Insn, size: number, n: number) => number;
  */
 function repeated(one: Element, size: number, chunk: Chunk | null, io: boolean): Exec {
   return (cpu, i) => {
-    if (io) checkIoPermission(cpu, cpu.regs[EDX] & 0xffff, size);
     const step = stepOf(cpu, size);
     if (i.rep === REP_NONE) {
+      if (io) checkIoPermission(cpu, cpu.regs[EDX] & 0xffff, size);
       one(cpu, i, size, step);
       return;
     }
     const a32 = i.a32;
     let n = countOf(cpu, a32);
+    // A REP with a zero count does nothing at all, not even the I/O permission check.
+    if (io && n !== 0) checkIoPermission(cpu, cpu.regs[EDX] & 0xffff, size);
     let work = budgetOf(cpu);
     const fast = chunk !== null && step > 0 && work > 1;
     while (n !== 0) {
