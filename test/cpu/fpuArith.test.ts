@@ -212,6 +212,44 @@ five:  dq 5.0
     ]));
   });
 
+  it('precision control single (PC = 00) rounds arithmetic to 24 bits, by RC', () => {
+    const values = run(`
+        SET_CW 0x007F                ; PC = single, RC = nearest
+        fld1
+        fdiv qword [cs:three]
+        OUT_SW
+        ST0_AS_F64
+        SET_CW 0x0C7F                ; PC = single, RC = chop
+        fld1
+        fdiv qword [cs:three]
+        ST0_AS_F64
+        SET_CW 0x007F
+        fld qword [cs:two]
+        fsqrt
+        ST0_AS_F64
+        fld qword [cs:three]
+        fadd qword [cs:tiny]         ; 3 + 2^-40: inexact in 24 bits
+        OUT_SW
+        ST0_AS_F64
+        SET_CW 0x027F                ; PC = double: the 53-bit result
+        fld1
+        fdiv qword [cs:three]
+        ST0_AS_F64
+`, `
+three: dq 3.0
+two:   dq 2.0
+tiny:  dq 0x3D70000000000000
+`);
+    const third24 = Math.fround(1 / 3); // 0x3EAAAAAB: above 1/3
+    expect(hex(values)).toEqual(hex([
+      top(7) | PE | C1, ...f64(third24),
+      ...f64(third24 - 2 ** -25), // one 24-bit ulp (2^-25 at 1/3) lower
+      ...f64(Math.fround(Math.SQRT2)),
+      top(7) | PE, ...f64(3),
+      ...f64(1 / 3),
+    ]));
+  });
+
   it('FRNDINT honours RC; FSQRT is exact where it can be', () => {
     const values = run(`
         fld qword [cs:two_5]

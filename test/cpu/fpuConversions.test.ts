@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { extOut, fromExtended, storeF32, toExtended } from '../../core/cpu/fpu/formats.ts';
-import { acc, clearAcc, roundToInt } from '../../core/cpu/fpu/numeric.ts';
+import { acc, beginArith, clearAcc, roundToInt } from '../../core/cpu/fpu/numeric.ts';
+import { fadd, fsub } from '../../core/cpu/fpu/arith.ts';
 import { partialRemainder, remOut } from '../../core/cpu/fpu/transcendental.ts';
 import { RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP } from '../../core/cpu/fpu/fpu.ts';
 
@@ -102,6 +103,19 @@ describe('float32 stores under RC', () => {
         expect(storeF32(x, rc)).toBe(expected[rc]);
       }
     }
+  });
+});
+
+describe('precision control single (24-bit significands)', () => {
+  it('rounds the exact value, not the binary64 one: ties, and just below a power of two', () => {
+    beginArith(0x0c7f); // PC = single, RC = chop
+    expect(fsub(1, 2 ** -60, 3)).toBe(1 - 2 ** -24); // binary64 rounds to 1; chopping the exact value does not
+    expect(acc.flags & 0x20).toBe(0x20);
+    beginArith(0x007f); // nearest: 1 + 2^-24 + 2^-60 is just above the tie, so it rounds up
+    expect(fadd(1 + 2 ** -24, 2 ** -60, 0)).toBe(1 + 2 ** -23);
+    beginArith(0x007f); // an exact tie goes to even
+    expect(fadd(1, 2 ** -24, 0)).toBe(1);
+    expect(acc.roundedUp).toBe(false);
   });
 });
 

@@ -4,10 +4,12 @@
  * (NaN propagation, invalid operations, zero divide) and its flags. Results
  * are binary64, rounded by RC: the nearest result comes from the JS
  * operation, and the exact error (error-free transformations) decides PE,
- * C1 (rounded up) and the directed-rounding step.
+ * C1 (rounded up) and the directed-rounding step. Precision control is
+ * honoured for PC = 00 (24-bit significand); PC = 10 and 11 both give 53
+ * bits (binary64 registers).
  */
 import { RC_DOWN, RC_NEAREST, RC_UP, SW_IE, SW_OE, SW_PE, SW_ZE } from './fpu.ts';
-import { acc, directedRound, INDEFINITE, isSNaN, productError, propagateNaN, signBit, sumError } from './numeric.ts';
+import { acc, finishRound, INDEFINITE, isSNaN, productError, propagateNaN, signBit, sumError } from './numeric.ts';
 
 /** Masked overflow response by RC: infinity when rounding away from zero, else the largest finite value. */
 function overflow(neg: boolean, rc: number): number {
@@ -37,9 +39,9 @@ export function fadd(a: number, b: number, rc: number): number {
     if (a === 0 && b === 0) return signBit(a) && signBit(b) ? -0 : rc === RC_DOWN && (signBit(a) || signBit(b)) ? -0 : 0;
     const e = sumError(a, b, s);
     if (e === 0) return rc === RC_DOWN ? -0 : 0;
-    return directedRound(s, e, rc);
+    return finishRound(s, e, rc);
   }
-  return directedRound(s, sumError(a, b, s), rc);
+  return finishRound(s, sumError(a, b, s), rc);
 }
 
 export function fsub(a: number, b: number, rc: number): number {
@@ -59,9 +61,9 @@ export function fmul(a: number, b: number, rc: number): number {
     // Outside the range where the error is computable exactly: a result that
     // vanished or went denormal is certainly inexact.
     if (a !== 0 && b !== 0 && Math.abs(p) < 2.2250738585072014e-308) acc.flags |= SW_PE;
-    return p;
+    return finishRound(p, 0, rc);
   }
-  return directedRound(p, e, rc);
+  return finishRound(p, e, rc);
 }
 
 export function fdiv(a: number, b: number, rc: number): number {
@@ -83,11 +85,11 @@ export function fdiv(a: number, b: number, rc: number): number {
   const pe = productError(q, b, p);
   if (pe !== pe) {
     if (Math.abs(q) < 2.2250738585072014e-308) acc.flags |= SW_PE;
-    return q;
+    return finishRound(q, 0, rc);
   }
   const rem = (a - p) - pe; // a - q*b exactly
   // exact quotient = q + rem / b
-  return directedRound(q, rem === 0 ? 0 : (rem > 0) === (b > 0) ? 1 : -1, rc);
+  return finishRound(q, rem === 0 ? 0 : (rem > 0) === (b > 0) ? 1 : -1, rc);
 }
 
 export function fsqrt(a: number, rc: number): number {
@@ -103,12 +105,12 @@ export function fsqrt(a: number, rc: number): number {
     const k = a > 1 ? -600 : 600;
     const as = a * 2 ** k, rs = r * 2 ** (k / 2);
     const ps = rs * rs, pes = productError(rs, rs, ps);
-    if (pes !== pes) return r;
+    if (pes !== pes) return finishRound(r, 0, rc);
     const rem = (as - ps) - pes;
-    return directedRound(r, rem, rc);
+    return finishRound(r, rem, rc);
   }
   const rem = (a - p) - pe;
-  return directedRound(r, rem, rc);
+  return finishRound(r, rem, rc);
 }
 
 /** Compare results, as indexes into the condition-code tables. */

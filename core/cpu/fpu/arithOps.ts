@@ -10,7 +10,7 @@ import { defineMem, defineReg, defineRegRow } from './formsTable.ts';
 import { noteInstruction, noteMemory, waitingGate } from './gate.ts';
 import { arithKind, readOperand } from './operands.ts';
 import { settle } from './results.ts';
-import { clearAcc, roundToInt, propagateNaN } from './numeric.ts';
+import { beginArith, clearAcc, roundToInt, propagateNaN } from './numeric.ts';
 import { SW_C1 } from './fpu.ts';
 
 /** ModRM.reg of the arithmetic group: 0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr. */
@@ -31,10 +31,10 @@ function memArith(opcode: number, reg: number): Exec {
   return (cpu: Cpu, i: Insn) => {
     if (!waitingGate(cpu, i)) return;
     const ea = cpu.ea(i);
-    clearAcc();
+    const f = cpu.fpu;
+    beginArith(f.control);
     const v = readOperand(cpu, i, ea, kind);
     noteMemory(cpu, i, ea);
-    const f = cpu.fpu;
     if (f.isEmpty(0)) {
       if (!f.stackFault(false)) f.setIndefinite(0);
       return;
@@ -64,7 +64,7 @@ function regArith(reg: number, toSti: boolean, pop: boolean): Exec {
       }
       return;
     }
-    clearAcc();
+    beginArith(f.control);
     const r = compute(r0, f.get(dst), f.get(src), f.rc);
     if (!settle(f)) return;
     f.set(dst, r);
@@ -107,7 +107,7 @@ defineReg(0xd9, 0xe1, unary((cpu) => {
 
 defineReg(0xd9, 0xfa, unary((cpu) => {
   const f = cpu.fpu;
-  clearAcc();
+  beginArith(f.control);
   const r = fsqrt(f.get(0), f.rc);
   if (settle(f)) f.set(0, r);
 }));

@@ -10,10 +10,12 @@
  *   (too large) or a binary64 denormal / zero (too small). Every value that a
  *   register can hold converts to an exact 80-bit pattern on store, so
  *   FNSAVE/FRSTOR round-trips are exact.
- * - Arithmetic is binary64 (53-bit significand) whatever PC says; precision
- *   control is not honoured. Rounding control IS honoured for FADD/FSUB/FMUL/
- *   FDIV/FSQRT (via error-free transformations), FRNDINT, integer/BCD stores
- *   and float32 stores; transcendental results are round-to-nearest.
+ * - Arithmetic is binary64 (53-bit significand). Precision control: PC = 00
+ *   (single) rounds FADD/FSUB/FMUL/FDIV/FSQRT results to 24 bits; PC = 10
+ *   (double) is exact; PC = 11 (extended, the FNINIT default) also gives 53
+ *   bits. Rounding control is honoured for FADD/FSUB/FMUL/FDIV/FSQRT (via
+ *   error-free transformations), FRNDINT, integer/BCD stores and float32
+ *   stores; transcendental results are round-to-nearest.
  * - NaN payloads are kept bit-exact: registers are also viewed as raw words
  *   (`bits`), so NaNs never pass through JS arithmetic that could canonicalize them.
  * - Exact 80-bit shadows: a register loaded from an m80fp, m64int or BCD

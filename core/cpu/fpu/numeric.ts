@@ -14,11 +14,19 @@ const sf32 = new Float32Array(sbuf);
  * What the current operation raised: exception flags (SW_* bits) and whether
  * the inexact result was rounded up in magnitude (C1). Reset by `clearAcc`.
  */
-export const acc = { flags: 0, roundedUp: false };
+export const acc = { flags: 0, roundedUp: false, single: false };
 
 export function clearAcc(): void {
   acc.flags = 0;
   acc.roundedUp = false;
+  acc.single = false;
+}
+
+/** Like clearAcc for FADD/FSUB/FMUL/FDIV/FSQRT, which honour precision control: PC = 00 rounds to 24 bits. */
+export function beginArith(control: number): void {
+  acc.flags = 0;
+  acc.roundedUp = false;
+  acc.single = (control & 0x300) === 0;
 }
 
 export function hiOf(x: number): number {
@@ -158,6 +166,44 @@ export function directedRound(r: number, err: number, rc: number): number {
   const above = r !== r0 ? err > 0 : err < 0;
   acc.roundedUp = r !== 0 && above === (r > 0);
   return r;
+}
+
+/**
+ * Final rounding of an arithmetic result: `r` is the binary64 nearest
+ * rounding of the exact value r + err (err: its exact error, or only its
+ * sign). Applies RC, and with PC = single rounds to a 24-bit significand
+ * (the exponent range stays the register's).
+ */
+export function finishRound(r: number, err: number, rc: number): number {
+  return acc.single ? round24(r, err, rc) : directedRound(r, err, rc);
+}
+
+function round24(r: number, err: number, rc: number): number {
+  if (r === 0 || r !== r || r === Infinity || r === -Infinity) return r;
+  const e = exponentOf(r);
+  if (e - 23 < -1074) return directedRound(r, err, rc); // binary64-denormal range: 53-bit rules
+  const unit = 2 ** (e - 23);
+  const neg = r < 0;
+  const a = Math.abs(r) / unit; // exact: a power-of-two scaling
+  const errA = err !== err ? 0 : neg ? -err : err;
+  const fl = Math.floor(a);
+  const f = a - fl;
+  if (f === 0 && errA === 0) return r;
+  acc.flags |= SW_PE;
+  let m: number;
+  const away = rc === RC_NEAREST ? false : rc === RC_UP ? !neg : rc === RC_DOWN ? neg : false;
+  if (rc === RC_NEAREST) {
+    if (f > 0.5 || (f === 0.5 && (errA > 0 || (errA === 0 && fl % 2 === 1)))) m = fl + 1;
+    else m = fl;
+  } else if (away) {
+    m = f > 0 || errA > 0 ? fl + 1 : fl;
+  } else {
+    m = f > 0 ? fl : errA < 0 ? fl - 1 : fl;
+  }
+  acc.roundedUp = m > a || (m === a && errA < 0);
+  // Just below a power of two the grid is one binade finer: 2^23 - 1 in this binade is 2^24 - 1 half-units.
+  const v = m === 0x7f_ffff && fl === 0x80_0000 ? 0xff_ffff * (unit / 2) : m * unit;
+  return neg ? -v : v;
 }
 
 /** Error-free product: returns the exact error of a*b - fl(a*b), or NaN when not computable exactly here. */
