@@ -386,6 +386,13 @@ async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | n
   await page.getByRole('button', { name: 'Paste', exact: true }).click();
   await waitForTerminal(page, /pasted-42/, 60_000);
 
+  // Copy: double-click selects the word on the answer's row, the Copy button puts it on the clipboard.
+  const answerRow = page.locator('.xterm-rows > div').filter({ hasText: /^pasted-42\s*$/ }).last();
+  const box = (await answerRow.boundingBox())!;
+  await page.mouse.dblclick(box.x + 6, box.y + box.height / 2);
+  await page.getByRole('button', { name: 'Copy selection' }).click();
+  await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('pasted-42');
+
   await toolbarButton(page, 'Power off').click();
   await page.getByRole('option', { name: 'Tiny' }).getByText('Powered Off').waitFor();
   // The state event may arrive before the power-off request returns; the button follows within a moment.
