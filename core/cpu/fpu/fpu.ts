@@ -4,12 +4,11 @@
  * signalling rules shared by every x87 instruction (fpu/*.ts).
  *
  * Precision model (a documented deviation from an 80-bit x87):
- * - Registers hold IEEE binary64 values. An 80-bit extended operand loaded
- *   from memory loses the low 11 bits of its 64-bit significand (rounded to
- *   nearest even); exponents beyond the binary64 range become infinity
- *   (too large) or a binary64 denormal / zero (too small). Every value that a
- *   register can hold converts to an exact 80-bit pattern on store, so
- *   FNSAVE/FRSTOR round-trips are exact.
+ * - Registers hold IEEE binary64 values. The binary64 value of an 80-bit
+ *   extended operand loses the low 11 bits of its 64-bit significand
+ *   (rounded to nearest even); exponents beyond the binary64 range become
+ *   infinity (too large) or a binary64 denormal / zero (too small). Every
+ *   binary64 value converts to an exact 80-bit pattern on store.
  * - Arithmetic is binary64 (53-bit significand). Precision control: PC = 00
  *   (single) rounds FADD/FSUB/FMUL/FDIV/FSQRT results to 24 bits; PC = 10
  *   (double) is exact; PC = 11 (extended, the FNINIT default) also gives 53
@@ -25,9 +24,10 @@
  *   atomic loads/stores on 32-bit x86) and FRSTOR/FNSAVE are bit-exact.
  *   Any other write to the register drops its shadow; arithmetic always uses
  *   the binary64 value.
- * - A register's tag (valid / zero / special) is derived from its value
- *   whenever the tag word is read; only empty vs. non-empty is stored. Values
- *   that are binary64 denormals are 80-bit normals, so they tag as valid.
+ * - A register's tag (valid / zero / special) is derived from its 80-bit
+ *   image (shadow, else the binary64 value) whenever the tag word is read;
+ *   only empty vs. non-empty is stored. Binary64 denormals are 80-bit
+ *   normals, so they tag as valid (and FXAM calls them normal).
  *
  * Error reporting (SDM Vol. 1 8.7 / Appendix D, Vol. 3 "Assertion of the
  * FERR# Pin"): an unmasked exception sets ES and B in the status word.
