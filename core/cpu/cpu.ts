@@ -24,8 +24,8 @@ import { Insn } from './insn.ts';
 import { decodeBlock, Block } from './decoder.ts';
 import { pagingWalk, WalkResult, type PageTableMemory } from './paging.ts';
 import {
-  CR0_ET, CR0_PE, CR0_PG, CS, DS, EFLAGS_IMPLEMENTED, ES, ESP, EXC_DB, EXC_DF, EXC_GP, EXC_NMI, EXC_PF, EXC_SS, EXC_UD,
-  FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM,
+  AC, CR0_AM, CR0_ET, CR0_PE, CR0_PG, CS, DS, EFLAGS_IMPLEMENTED, ES, ESP, EXC_AC, EXC_DB, EXC_DF, EXC_GP, EXC_NMI, EXC_PF,
+  EXC_SS, EXC_UD, FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM,
 } from './regs.ts';
 import { bareMetal, type SensitiveOps } from './seam.ts';
 import { loadSegmentReal, setSegmentCache, refreshSegmentRanges } from './segments.ts';
@@ -56,6 +56,12 @@ export interface InterruptController {
 /** TLB entry bits (the rest of an entry is the page's offset in the memory buffer). */
 export const TLB_SUPERVISOR = 1;
 export const TLB_USER = 2;
+/**
+ * A TLB bit no entry carries: while alignment checking is active (CR0.AM,
+ * EFLAGS.AC, CPL 3) it is the current `tlbBit`, so every CPL 3 access misses
+ * the fast paths and the slow path checks alignment (#AC). Fast otherwise.
+ */
+export const TLB_ALIGNMENT_CHECK = 4;
 const TLB_LIST_MAX = 8192;
 /** Instructions per decoded block at most. */
 export const BLOCK_MAX = 48;
@@ -434,10 +440,12 @@ export class Cpu implements PageTableMemory {
     const lin = (this.segBase[CS] + this.eip) | 0;
     if (this.eip > this.segLimit[CS]) this.raiseGP(0);
     let e = this.tlbRead[lin >>> 12];
-    if ((e & this.tlbBit) === 0) {
+    // Instruction fetches are not alignment-checked: they use the plain user bit.
+    const bit = this.tlbBit === TLB_ALIGNMENT_CHECK ? TLB_USER : this.tlbBit;
+    if ((e & bit) === 0) {
       this.translateSlow(lin, false, this.cpl === 3);
       e = this.tlbRead[lin >>> 12];
-      if ((e & this.tlbBit) === 0) throw new Error(`executing from an MMIO region at linear 0x${(lin >>> 0).toString(16)} is not supported`);
+      if ((e & bit) === 0) throw new Error(`executing from an MMIO region at linear 0x${(lin >>> 0).toString(16)} is not supported`);
     }
     const key = (e & ~0xfff) | (lin & 0xfff);
     const b = this.blocks.get(key);
@@ -503,7 +511,13 @@ export class Cpu implements PageTableMemory {
   setCpl(cpl: number): void {
     if (cpl !== this.cpl) this.epoch++;
     this.cpl = cpl;
-    this.tlbBit = cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
+    this.refreshAccessMode();
+  }
+
+  /** Recomputes `tlbBit` from CPL, CR0.AM and EFLAGS.AC (call after changing any of them). */
+  refreshAccessMode(): void {
+    if (this.cpl !== 3) this.tlbBit = TLB_SUPERVISOR;
+    else this.tlbBit = (this.cr0 & CR0_AM) !== 0 && (this.flags & AC) !== 0 ? TLB_ALIGNMENT_CHECK : TLB_USER;
   }
 
   /** Drops cached translations; global ones too when `all` (CR4/CR0 changes, A20). */
@@ -706,6 +720,7 @@ export class Cpu implements PageTableMemory {
 
   private readSlow(lin: number, size: number, user: boolean): number {
     lin |= 0;
+    if (user && this.tlbBit === TLB_ALIGNMENT_CHECK && (lin & (size - 1)) !== 0) this.fault(EXC_AC, 0, true);
     if (((lin & 0xfff) + size) <= 0x1000) {
       const pa = this.translateSlow(lin, false, user);
       return size === 1 ? this.bus.read8(pa) : size === 2 ? this.bus.read16(pa) : this.bus.read32(pa) | 0;
@@ -724,6 +739,7 @@ export class Cpu implements PageTableMemory {
 
   private writeSlow(lin: number, size: number, v: number, user: boolean): void {
     lin |= 0;
+    if (user && this.tlbBit === TLB_ALIGNMENT_CHECK && (lin & (size - 1)) !== 0) this.fault(EXC_AC, 0, true);
     if (((lin & 0xfff) + size) <= 0x1000) {
       const pa = this.translateSlow(lin, true, user);
       if (size === 1) this.bus.write8(pa, v & 0xff);
@@ -837,6 +853,7 @@ export class Cpu implements PageTableMemory {
     this.lazyMask = 0;
     this.flags = (v & EFLAGS_IMPLEMENTED) | FLAG_RESERVED1;
     if (((old ^ this.flags) & (IF | TF | VM)) !== 0) this.exitBlock = true;
+    if (((old ^ this.flags) & AC) !== 0) this.refreshAccessMode();
   }
 
   settleFlags(): void {
@@ -986,6 +1003,7 @@ export class Cpu implements PageTableMemory {
     for (let seg = 0; seg < 8; seg++) setSegmentCache(this, seg, s.segSel[seg], s.segBase[seg], s.segLimit[seg], s.segAttr[seg]);
     this.setCpl(s.cpl);
     this.cr0 = s.cr0; this.cr2 = s.cr2; this.cr3 = s.cr3; this.cr4 = s.cr4;
+    this.refreshAccessMode();
     this.dr.set(s.dr);
     this.gdtBase = s.gdtBase; this.gdtLimit = s.gdtLimit; this.idtBase = s.idtBase; this.idtLimit = s.idtLimit;
     this.halted = s.halted;

@@ -106,6 +106,7 @@ export function writeControlRegister(cpu: Cpu, cr: number, value: number): void 
       const changed = old ^ cpu.cr0;
       if (changed & (CR0_PG | CR0_WP | CR0_PE)) cpu.flushTlb(true);
       if (changed & CR0_PE) refreshAllSegments(cpu);
+      cpu.refreshAccessMode(); // CR0.AM
       cpu.exitBlock = true;
       return;
     }

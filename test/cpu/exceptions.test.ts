@@ -153,4 +153,39 @@ ts_task:
     expect(run.stop).toBe('halt');
     expect(hex(v.slice(1))).toEqual(hex([0x28, v[0], 0x23]));
   });
+
+  it('alignment check: #AC(0) for a misaligned CPL 3 data access with CR0.AM and EFLAGS.AC, never at CPL 0', () => {
+    const run = runPm(`
+test_main:
+        mov eax, cr0
+        or eax, 1 << 18                               ; CR0.AM
+        mov cr0, eax
+        RESUME_AT c1
+        TO_RING3 u1, 0x40002                          ; EFLAGS.AC
+u1:     REPORT f1
+f1:     mov eax, [ss:0x5001]
+c1:     RESUME_AT c2
+        TO_RING3 u2, 0x40002
+u2:     mov eax, [ss:0x5004]                          ; aligned accesses are fine
+        mov ax, [ss:0x5002]
+        mov al, [ss:0x5003]
+        REPORT 0xA1
+        push dword 0x2                                ; POPF clears AC: no more checks
+        popfd
+        mov eax, [ss:0x5001]
+        REPORT 0xA2
+        cli                                           ; #GP(0): back to CPL 0
+c2:     push dword 0x40002
+        popfd
+        mov eax, [0x5001]                             ; CPL 0: not checked
+        REPORT 0xA3
+        PM_DONE
+`);
+    const v = run.values;
+    expect(run.stop).toBe('halt');
+    expect(hex(v.slice(1, 5))).toEqual(hex([17, 0, v[0], 0x23]));
+    expect(hex(v.slice(5, 7))).toEqual(hex([0xa1, 0xa2]));
+    expect(hex([v[7], v[8], v[10]])).toEqual(hex([13, 0, 0x23]));
+    expect(hex(v.slice(11))).toEqual(hex([0xa3]));
+  });
 });
