@@ -306,7 +306,7 @@ describe('manager in the browser', () => {
 });
 
 describe.skipIf(!hasTinyLinux)('Tiny Linux demo in the browser (needs resources/guests/tiny-linux/bzImage)', () => {
-  it('creates the VM from the preset, boots to a shell, runs uname -a, pauses, resumes, powers off, and survives a restart', async () => {
+  it('creates the VM from the preset, boots to a shell, runs uname -a, pauses, resumes, resets, powers off, and survives a restart', async () => {
     const ctx = { library: await tempDir('popek-e2e-tiny-'), server: null as PopekServer | null, page: null as Page | null };
     try {
       await tinyLinuxScenario(ctx);
@@ -392,6 +392,14 @@ async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | n
   await page.mouse.dblclick(box.x + 6, box.y + box.height / 2);
   await page.getByRole('button', { name: 'Copy selection' }).click();
   await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('pasted-42');
+
+  // Reset: the guest boots again to a fresh prompt (the old session scrolls away) and answers.
+  await toolbarButton(page, 'Reset').click();
+  await waitForTerminal(page, /^(?![\s\S]*pasted-42)[\s\S]*POPEK-READY[\s\S]*# ?$/, 240_000);
+  await page.locator('.xterm').first().click();
+  await page.keyboard.type('echo after-$((2+3))');
+  await page.keyboard.press('Enter');
+  await waitForTerminal(page, /after-5/, 60_000);
 
   await toolbarButton(page, 'Power off').click();
   await page.getByRole('option', { name: 'Tiny' }).getByText('Powered Off').waitFor();
