@@ -166,4 +166,26 @@ t16:    out 0xF0, eax                                 ; AX from the TSS, upper h
 `);
     expect(hex(run.values)).toEqual(hex([0xabcd1234, 0x30, 0x83, 0xabcd0000, 0x81]));
   });
+
+  it('IRET with NT to a back link that is not a busy TSS is #TS(link)', () => {
+    const run = runPm(`
+test_main:
+${TASK2}
+        mov word [TSS_BASE], 0x50                     ; back link -> an available TSS
+        RESUME_AT c1
+        pushfd
+        or dword [esp], 0x4000                        ; NT
+        popfd
+        iretd
+c1:     RESUME_AT 0
+        mov word [TSS_BASE], 0x10                     ; back link -> a data segment
+        pushfd
+        or dword [esp], 0x4000
+        popfd
+        iretd
+task2:  PM_DONE                                       ; never reached
+`);
+    const codes = run.values.filter((_, k) => k % 4 < 2);
+    expect(hex(codes)).toEqual(hex([10, 0x50, 10, 0x10]));
+  });
 });
