@@ -166,7 +166,9 @@ t16:    out 0xF0, eax                                 ; AX from the TSS, upper h
 `);
     expect(hex(run.values)).toEqual(hex([0xabcd1234, 0x30, 0x83, 0xabcd0000, 0x81]));
   });
+});
 
+describe('task return errors', () => {
   it('IRET with NT to a back link that is not a busy TSS is #TS(link)', () => {
     const run = runPm(`
 test_main:
