@@ -11,9 +11,16 @@
  *
  * IRQ0 is delivered as an edge: each rising edge of OUT0 the machine reaches
  * through advance() is a low-then-high pulse on the line, so the PIC sees one
- * request per timer period even if the line was already high. If guest time
- * jumps over several periods between two advance() calls, one interrupt is
- * delivered (lost ticks, as on a busy real machine).
+ * request per timer period even if the line was already high.
+ *
+ * Lost-tick policy (periodic modes 2 and 3): if the machine calls advance()
+ * late, so that guest time passed several edges since the one announced (a
+ * busy host under the realtime clock), the edges it missed are remembered (at
+ * most MAX_TICK_BACKLOG) and delivered later, one per advance() at least half
+ * a period after the previous pulse, so a guest that counts timer interrupts
+ * (jiffies) catches up. Edges lost because the guest itself left the request
+ * pending are not replayed, exactly as on hardware. Reprogramming channel 0
+ * drops the backlog. On time (the deterministic clock) there is never a backlog.
  */
 import type { MemoryBus } from '../memory/bus.ts';
 import type { GuestClock } from '../cpu/clock.ts';
@@ -29,9 +36,15 @@ export interface PitOptions {
   onReschedule?: () => void;
 }
 
+/** Most missed IRQ0 edges kept for late delivery. */
+export const MAX_TICK_BACKLOG = 100;
+
 export interface PitState {
   channels: PitChannelState[];
   irqLevel: boolean;
+  backlog: number;
+  /** PIT tick of the last IRQ0 pulse (-1: none). */
+  lastPulse: number;
 }
 
 export class Pit implements TimedDevice {
@@ -43,6 +56,9 @@ export class Pit implements TimedDevice {
   private irqLevel = false;
   /** PIT tick of channel 0's next OUT rising edge. */
   private nextEdge = Infinity;
+  /** Missed channel-0 edges still to deliver (see class doc). */
+  private backlog = 0;
+  private lastPulse = -1;
 
   constructor(bus: MemoryBus, clock: GuestClock, irq0: IrqLine, options: PitOptions = {}) {
     this.clock = clock;
@@ -64,8 +80,15 @@ export class Pit implements TimedDevice {
     this.channels[1].s = new PitChannel(true).s;
     this.channels[2].s = new PitChannel(false).s;
     this.nextEdge = Infinity;
+    this.backlog = 0;
+    this.lastPulse = -1;
     if (this.irqLevel) this.irq0(false);
     this.irqLevel = false;
+  }
+
+  /** Missed IRQ0 edges waiting to be delivered. */
+  get tickBacklog(): number {
+    return this.backlog;
   }
 
   /** OUT of channel `index` now (port 0x61 bit 5 reads channel 2). */
@@ -90,19 +113,33 @@ export class Pit implements TimedDevice {
     const t = Math.floor(nowNs / PIT_NS_PER_TICK);
     const ch = this.channels[0];
     ch.sync(t);
+    const periodic = (ch.s.mode === 2 || ch.s.mode === 3) && ch.s.active && !ch.s.suspended;
+    const spacing = Math.max(1, ch.s.n >>> 1);
     if (t >= this.nextEdge) {
-      if (this.irqLevel) this.irq0(false);
-      this.irq0(true);
-      this.irqLevel = true;
+      if (periodic) this.backlog = Math.min(MAX_TICK_BACKLOG, this.backlog + Math.floor((t - this.nextEdge) / ch.s.n));
+      this.pulse(t);
+    } else if (this.backlog > 0 && t >= this.lastPulse + spacing) {
+      this.backlog--;
+      this.pulse(t);
     }
+    if (!periodic) this.backlog = 0;
     const level = ch.out(t);
     if (level !== this.irqLevel) {
       this.irqLevel = level;
       this.irq0(level);
     }
     this.nextEdge = ch.nextRisingEdge(t);
-    // +1 ns so that the returned time maps back to the edge's tick despite rounding.
-    return this.nextEdge === Infinity ? Infinity : Math.ceil(this.nextEdge * PIT_NS_PER_TICK) + 1;
+    const next = this.backlog > 0 ? Math.min(this.nextEdge, this.lastPulse + spacing) : this.nextEdge;
+    // +1 ns so that the returned time maps back to the event's tick despite rounding.
+    return next === Infinity ? Infinity : Math.ceil(next * PIT_NS_PER_TICK) + 1;
+  }
+
+  /** A low-then-high pulse on IRQ0: one edge for the PIC even if the line was high. */
+  private pulse(t: number): void {
+    if (this.irqLevel) this.irq0(false);
+    this.irq0(true);
+    this.irqLevel = true;
+    this.lastPulse = t;
   }
 
   portRead(port: number): number {
@@ -140,13 +177,15 @@ export class Pit implements TimedDevice {
   }
 
   saveState(): PitState {
-    return { channels: this.channels.map((c) => ({ ...c.s })), irqLevel: this.irqLevel };
+    return { channels: this.channels.map((c) => ({ ...c.s })), irqLevel: this.irqLevel, backlog: this.backlog, lastPulse: this.lastPulse };
   }
 
   loadState(state: unknown): void {
     const st = state as PitState;
     for (let i = 0; i < 3; i++) this.channels[i].s = { ...st.channels[i] };
     this.irqLevel = st.irqLevel;
+    this.backlog = Math.min(MAX_TICK_BACKLOG, Math.max(0, st.backlog | 0));
+    this.lastPulse = st.lastPulse ?? -1;
     this.irq0(this.irqLevel);
     const t = this.now();
     this.channels[0].sync(t);
@@ -156,6 +195,7 @@ export class Pit implements TimedDevice {
   /** Guest I/O changed channel 0: settle IRQ0 and tell the board the next edge moved. */
   private channel0Changed(t: number): void {
     const ch = this.channels[0];
+    this.backlog = 0;
     const level = ch.out(t);
     if (level !== this.irqLevel) {
       this.irqLevel = level;
