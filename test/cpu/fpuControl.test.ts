@@ -333,6 +333,7 @@ done:
 `)), {
       setup(_bus, cpu) {
         let request = false;
+        cpu.fpu.ferrConnected = true;
         cpu.fpu.onFerr = (level) => { events.push(level); if (level) request = true; };
         cpu.interruptController = {
           hasInterrupt: () => request,
@@ -346,11 +347,19 @@ done:
     expect(events).toEqual([true, false]);
   });
 
+  it('CR0.NE=0 on a board that does not route FERR#: the error is ignored (IGNNE# tied active)', () => {
+    const r = runRom(ferrRom(`
+        fwait
+        REPORT 2`), { maxInstructions: 5000 });
+    expect(r.stop).toBe('halt');
+    expect(r.values).toEqual([2]);
+  });
+
   it('CR0.NE=0 with interrupts off: the processor stays on the instruction until IGNNE#', () => {
     const r = runRom(ferrRom(`
         REPORT ferr_at
 ferr_at: fwait
-        REPORT 2`), { maxInstructions: 5000 });
+        REPORT 2`), { maxInstructions: 5000, setup(_bus, cpu) { cpu.fpu.ferrConnected = true; } });
     expect(r.stop).toBe('budget');
     expect(r.cpu.eip).toBe(r.values[0]);
     expect(r.cpu.fpu.ferr).toBe(true); // asserted since the FDIVP completed

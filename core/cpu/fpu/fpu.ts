@@ -40,7 +40,9 @@
  *   recognized) until the handler clears the error (FNCLEX/FNINIT/FNSAVE/
  *   FLDENV..., which deasserts FERR# through `onFerr(false)`) or the chipset
  *   asserts IGNNE# (on a PC, a write to port 0F0H: the board sets
- *   `ignne = true`; deasserting FERR# clears it).
+ *   `ignne = true`; deasserting FERR# clears it). A board that does not
+ *   route FERR# leaves `ferrConnected` false: errors are then ignored at
+ *   NE=0 (IGNNE# tied active) instead of freezing the processor.
  */
 
 // Status word bits.
@@ -112,6 +114,12 @@ export class Fpu {
   ferr = false;
   /** IGNNE# input (driven by the board): errors are ignored while FERR# is asserted. */
   ignne = false;
+  /**
+   * The board routes FERR# to an interrupt (IRQ 13). Until it says so, a
+   * pending error at CR0.NE=0 is ignored as if IGNNE# were tied active, so
+   * an unwired machine never freezes on an x87 error.
+   */
+  ferrConnected = false;
   /** Called when FERR# changes; the board routes it to IRQ 13. */
   onFerr: (asserted: boolean) => void = () => {};
   /** CR0.NE as of the current x87 instruction (set by the instruction gate; selects #MF vs FERR#). */

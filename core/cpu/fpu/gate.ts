@@ -38,7 +38,7 @@ export function waitGate(cpu: Cpu, i: Insn): boolean {
 function reportPending(cpu: Cpu, i: Insn): boolean {
   if ((cpu.cr0 & CR0_NE) !== 0) cpu.fault(EXC_MF, 0, false);
   const f = cpu.fpu;
-  if (f.ignne) return true; // the chipset told the processor to ignore the error
+  if (f.ignne || !f.ferrConnected) return true; // the chipset ignores the error (or nothing could ever clear it)
   f.setFerr(true); // already asserted when the error occurred, unless NE was 1 then
   // Freeze on this instruction until the error is cleared or IGNNE# rises;
   // the block ends so pending interrupts (IRQ 13) are recognized.
