@@ -21,6 +21,36 @@ two:   dq 2.0
 three: dq 3.0
 `;
 
+describe('x87 constants', () => {
+  it('FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ push the binary64 roundings of their constants', () => {
+    const values = run(`
+        fld1
+        ST0_AS_F64
+        fldl2t
+        ST0_AS_F64
+        fldl2e
+        ST0_AS_F64
+        fldpi
+        ST0_AS_F64
+        fldlg2
+        ST0_AS_F64
+        fldln2
+        ST0_AS_F64
+        fldz
+        ST0_AS_F64
+`);
+    expect(hex(values)).toEqual(hex([
+      ...f64(1),
+      ...f64(3.3219280948873623478703194294893901758648), // log2(10)
+      ...f64(Math.LOG2E),
+      ...f64(Math.PI),
+      ...f64(0.30102999566398119521373889472449302676818988), // log10(2)
+      ...f64(Math.LN2),
+      ...f64(0),
+    ]));
+  });
+});
+
 describe('x87 stack manipulation', () => {
   it('FLD ST(i), FXCH and FST/FSTP ST(i) move values between registers', () => {
     const values = run(`
