@@ -110,6 +110,16 @@ big: dq 0x43E0000000000000           ; 2^63
     expect(values[3] & C2).toBe(0);
   });
 
+  it('FPTAN on an empty stack: IE + SF, and (masked) the indefinite in ST(0) and pushed', () => {
+    const values = run(`
+        fptan
+        OUT_SW
+        ST0_AS_F64
+        ST0_AS_F64
+`);
+    expect(hex(values)).toEqual(hex([top(7) | IE | 0x40, 0, 0xfff8_0000, 0, 0xfff8_0000]));
+  });
+
   it('FYL2X of 0 is a zero divide; of a negative number an invalid operation', () => {
     const values = run(`
         fld qword [cs:one]

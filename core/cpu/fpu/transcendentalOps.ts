@@ -17,7 +17,7 @@ import { noteInstruction, waitingGate } from './gate.ts';
 import { settle } from './results.ts';
 import { acc, clearAcc, exponentOf, INDEFINITE, propagateNaN } from './numeric.ts';
 import { partialRemainder, remOut, scale } from './transcendental.ts';
-import { SW_C2, SW_CC, SW_IE, SW_PE, SW_ZE } from './fpu.ts';
+import { SW_C1, SW_C2, SW_CC, SW_IE, SW_PE, SW_ZE } from './fpu.ts';
 
 type TwoOperand = (cpu: Cpu) => void;
 
@@ -141,7 +141,7 @@ function trigOperand(cpu: Cpu, x: number): boolean {
     return false;
   }
   if (Math.abs(x) >= TRIG_LIMIT) {
-    f.status = (f.status & ~SW_CC) | SW_C2;
+    f.status = (f.status & ~(SW_C1 | SW_C2)) | SW_C2; // C0 and C3 are left as they were
     return false;
   }
   f.status &= ~SW_C2;
@@ -159,17 +159,33 @@ defineReg(0xd9, 0xff, oneOperand((cpu, x) => { // FCOS
   if (settle(cpu.fpu)) cpu.fpu.set(0, r);
 }));
 
-/** FSINCOS / FPTAN push a second result: overflow when ST(7) is in use (masked: both indefinite). */
-function pushingTrig(second: (x: number) => number, first: (x: number) => number): Exec {
-  return oneOperand((cpu, x) => {
+/**
+ * Gate of FPTAN, FSINCOS and FXTRACT, which replace ST(0) and push: an empty
+ * ST(0) (underflow) or a full ST(7) (overflow) gives, when IE is masked, the
+ * indefinite in ST(0) and pushed.
+ */
+function pushingOperand(fn: (cpu: Cpu, x: number) => void): Exec {
+  return (cpu, i) => {
+    if (!waitingGate(cpu, i)) return;
+    noteInstruction(cpu, i);
     const f = cpu.fpu;
-    if (!f.isEmpty(7)) {
-      if (!f.stackFault(true)) {
+    const empty = f.isEmpty(0);
+    if (empty || !f.isEmpty(7)) {
+      if (!f.stackFault(!empty)) {
         f.setIndefinite(0);
         f.push(INDEFINITE);
       }
       return;
     }
+    clearAcc();
+    fn(cpu, f.get(0));
+  };
+}
+
+/** FSINCOS / FPTAN: ST(0) ← first(x), then push second(x). */
+function pushingTrig(second: (x: number) => number, first: (x: number) => number): Exec {
+  return pushingOperand((cpu, x) => {
+    const f = cpu.fpu;
     if (x !== x || x === Infinity || x === -Infinity) {
       // NaN → both results the quieted NaN; infinity → IE, both the indefinite.
       const r = x !== x ? propagateNaN(x, x) : (acc.flags |= SW_IE, INDEFINITE);
@@ -200,15 +216,8 @@ defineReg(0xd9, 0xf0, oneOperand((cpu, x) => { // F2XM1: 2^x - 1
 }));
 
 // FXTRACT: ST(0) ← exponent, then push the significand.
-defineReg(0xd9, 0xf4, oneOperand((cpu, x) => {
+defineReg(0xd9, 0xf4, pushingOperand((cpu, x) => {
   const f = cpu.fpu;
-  if (!f.isEmpty(7)) {
-    if (!f.stackFault(true)) {
-      f.setIndefinite(0);
-      f.push(INDEFINITE);
-    }
-    return;
-  }
   let e: number, m: number;
   if (x !== x) {
     e = m = propagateNaN(x, x);
