@@ -164,7 +164,7 @@ describe('8259A pair', () => {
 
   it('rotate on non-specific EOI makes the serviced level lowest', () => {
     const { pic, outb } = setup();
-    pic.setIrq(2 + 1, true);
+    pic.setIrq(3, true);
     expect(pic.acknowledge()).toBe(0x33);
     outb(0x20, 0xa0); // rotate on non-specific EOI: 3 becomes lowest, 4 highest
     expect(pic.master.s.lowest).toBe(3);
@@ -221,6 +221,24 @@ describe('8259A pair', () => {
     expect(pic.hasInterrupt()).toBe(false); // 1 is in service, blocking itself
     outb(0x20, 0x61); // specific EOI 1
     expect(pic.hasInterrupt()).toBe(true);
+  });
+
+  it('special mask mode combined with a rotated priority order', () => {
+    const { pic, outb } = setup();
+    outb(0x20, 0xc3); // set priority: 3 lowest, so 4 is highest and 3 lowest
+    pic.setIrq(5, true);
+    expect(pic.acknowledge()).toBe(0x35);
+    pic.setIrq(6, true);
+    pic.setIrq(1, true);
+    expect(pic.hasInterrupt()).toBe(false); // 6 and 1 rank below 5 after rotation
+    outb(0x20, 0x68); // special mask mode
+    outb(0x21, 0x20); // mask 5, still in service
+    expect(pic.acknowledge()).toBe(0x36); // highest unmasked non-in-service level in rotated order
+    expect(pic.acknowledge()).toBe(0x31);
+    expect(pic.hasInterrupt()).toBe(false);
+    outb(0x20, 0x48);
+    outb(0x20, 0x20); // non-specific EOI clears the highest in-service in rotated order: 5
+    expect(pic.master.s.isr).toBe(0x42);
   });
 
   it('poll mode returns 0x80|level and acknowledges it; 0 when idle', () => {

@@ -339,6 +339,40 @@ describe('8254 PIT', () => {
     expect(inb(0x61) & 0x20).toBe(0x20);
   });
 
+  it('reload while counting: mode 4 restarts on the next clock, mode 1 waits for the next trigger', () => {
+    const { outb, inb, atTick, pit, readCounter } = setup();
+    outb(0x43, 0x38); // ch0 mode 4
+    outb(0x40, 50);
+    outb(0x40, 0); // loaded at 1
+    atTick(11);
+    outb(0x40, 20); // first byte: no effect on counting in mode 4
+    expect(readCounter(0)).toBe(40);
+    outb(0x40, 0); // written at 11, loaded at 12, strobe at 32
+    atTick(31);
+    expect(pit.out(0)).toBe(true);
+    atTick(32);
+    expect(pit.out(0)).toBe(false);
+    outb(0x61, 0x00);
+    outb(0x43, 0xb2); // ch2 mode 1
+    outb(0x42, 30);
+    outb(0x42, 0);
+    outb(0x61, 0x01); // trigger at 32, loaded at 33, pulse ends at 63
+    atTick(40);
+    outb(0x42, 5);
+    outb(0x42, 0); // new count: the running one-shot is not disturbed
+    expect(readCounter(2)).toBe(23);
+    atTick(62);
+    expect(inb(0x61) & 0x20).toBe(0);
+    atTick(63);
+    expect(inb(0x61) & 0x20).toBe(0x20);
+    outb(0x61, 0x00);
+    outb(0x61, 0x01); // the next trigger uses it: loaded at 64, ends at 69
+    atTick(68);
+    expect(inb(0x61) & 0x20).toBe(0);
+    atTick(69);
+    expect(inb(0x61) & 0x20).toBe(0x20);
+  });
+
   it('mode 2: gate low forces OUT high and the rising gate reloads the count', () => {
     const { outb, atTick, pit, readCounter } = setup();
     outb(0x61, 0x01);
