@@ -8,7 +8,7 @@
  *   const kbc = new I8042(bus, pic.irqLine(1), pic.irqLine(12), {
  *     a20, onReset: (cause) => machine.requestReset(cause),
  *   });
- *   host input: kbc.keyboard.type(scancodes); kbc.mouseMove(dx, dy, buttons);
+ *   host input: kbc.typeKeys(scancodes); kbc.mouseMove(dx, dy, buttons);
  *
  * Model: one output buffer byte (status OBF, AUXDATA tells whose it is).
  * Controller replies are queued ahead of the devices' own buffers; when the
@@ -19,7 +19,7 @@
  * after a read makes a fresh rising edge. Commands and data complete
  * instantly (IBF always reads 0).
  *
- * Translation (command byte bit 6): host scancodes passed to keyboard.type()
+ * Translation (command byte bit 6): host scancodes passed to typeKeys()
  * must already be in the set the guest sees (set 1 with translation on);
  * the only keyboard reply translated is the identify response (AB 83 -> AB 41).
  */
