@@ -25,6 +25,7 @@ import type { Device, TimedDevice } from '../devices/device.ts';
 import { I8042 } from '../devices/i8042.ts';
 import { Pci } from '../devices/pci.ts';
 import { Pic } from '../devices/pic.ts';
+import { FpuErrorPort } from '../devices/fpuErrorPort.ts';
 import { Pit } from '../devices/pit.ts';
 import { Port80 } from '../devices/port80.ts';
 import { Port92 } from '../devices/port92.ts';
@@ -94,6 +95,9 @@ class Machine implements MachineApi {
 
     // ---- chipset ----
     this.pic = this.add(new Pic(this.bus));
+    const fpuError = this.add(new FpuErrorPort(this.bus, this.pic.irqLine(13), () => { this.cpu.fpu.ignne = true; }));
+    this.cpu.fpu.ferrConnected = true;
+    this.cpu.fpu.onFerr = (level) => fpuError.ferr(level);
     this.cpu.interruptController = this.pic;
     const pit = this.addTimed(new Pit(this.bus, this.clock, this.pic.irqLine(0), { onReschedule: () => this.cpu.requestStop() }));
     this.add(new SystemControlPort(this.bus, this.clock, pit));
@@ -174,6 +178,8 @@ class Machine implements MachineApi {
       const next = this.advanceDevices(now);
       let budget = REALTIME_CHUNK;
       if (deterministic) budget = Math.max(1, Math.min(MAX_CHUNK, Math.ceil((next - now) / NS_PER_INSTRUCTION)));
+      // Realtime: guest time may not run past the next event before it is processed (no lost ticks).
+      else this.clock.setHorizon(next);
       const code = this.cpu.run(budget);
 
       if (this.pendingPowerOff) return this.stop({ kind: 'poweroff' });
@@ -191,8 +197,18 @@ class Machine implements MachineApi {
         }
         const wake = this.advanceDevices(this.clock.nowNs());
         if (this.pic.hasInterrupt()) continue;
-        // Realtime: let the driver sleep. Deterministic with nothing scheduled: only host input can wake it.
-        if (!deterministic || wake === Infinity) return { kind: 'running' };
+        if (!deterministic) {
+          // Guest time that lags the host catches up here: an event already due by host time is processed now.
+          if (wake <= this.clock.hostGuestNs()) {
+            this.clock.setHorizon(wake);
+            continue;
+          }
+          // Otherwise let the driver sleep until host time reaches it.
+          this.clock.setHorizon(wake);
+          return { kind: 'running' };
+        }
+        // Deterministic with nothing scheduled: only host input can wake it.
+        if (wake === Infinity) return { kind: 'running' };
         this.clock.skipTo(wake);
       }
       if (performance.now() - started >= sliceMs) return { kind: 'running' };
