@@ -20,6 +20,15 @@ describe('Tiny Linux on the emulated PC', () => {
     guest?.machine.pause();
   });
 
+  it('boots through the 32-bit boot protocol with the e820 map, command line and ACPI tables', () => {
+    expect(guest.output).toContain('BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable');
+    expect(guest.output).toContain('BIOS-e820: [mem 0x0000000000100000-0x0000000007feffff] usable');
+    expect(guest.output).toContain('BIOS-e820: [mem 0x0000000007ff0000-0x0000000007ffffff] ACPI data');
+    expect(guest.output).toContain('Kernel command line: console=ttyS0');
+    expect(guest.output).toContain('ACPI: RSDP 0x00000000000F0000 000024 (v02 POPEK )');
+    expect(guest.output).toContain('ACPI: PM: (supports S0 S5)');
+  });
+
   it('prints the kernel banner and the ready line without oops, BUG or WARNING', () => {
     expect(guest.output).toMatch(/^\[ *[0-9.]+\] Linux version 6\.1\.176 /m);
     expect(guest.output).toContain('POPEK-READY\r\n');
@@ -80,5 +89,6 @@ describe('Tiny Linux on the emulated PC', () => {
   it('powers off with poweroff -f', async () => {
     guest.type('poweroff -f\n');
     expect(await guest.waitForStop(120)).toEqual({ kind: 'poweroff' });
+    expect(guest.output).toContain('reboot: Power down');
   });
 });
