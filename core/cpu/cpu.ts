@@ -106,10 +106,34 @@ export class Cpu implements PageTableMemory {
   gdtLimit = 0xffff;
   idtBase = 0;
   idtLimit = 0x3ff;
-  halted = false;
+  /**
+   * Rare conditions the run loop must look at between blocks (halted, interrupt
+   * shadow, pending NMI, stop request, shutdown). One flag keeps the per-block
+   * check to a single load; the accessors below keep it up to date.
+   */
+  attention = false;
+  private haltedFlag = false;
+  private shadowFlag = false;
+  private nmiFlag = false;
+  private stopFlag = false;
+  /** HLT: waiting for an interrupt. */
+  get halted(): boolean { return this.haltedFlag; }
+  set halted(v: boolean) { this.haltedFlag = v; this.updateAttention(); }
   /** STI / MOV SS: interrupts are not recognized before the next instruction completes. */
-  interruptShadow = false;
-  nmiPending = false;
+  get interruptShadow(): boolean { return this.shadowFlag; }
+  set interruptShadow(v: boolean) { this.shadowFlag = v; this.updateAttention(); }
+  get nmiPending(): boolean { return this.nmiFlag; }
+  set nmiPending(v: boolean) { this.nmiFlag = v; this.updateAttention(); }
+  /** Set by devices (reset, power-off) to make `run` return soon. */
+  get stopRequested(): boolean { return this.stopFlag; }
+  set stopRequested(v: boolean) { this.stopFlag = v; this.updateAttention(); }
+  /**
+   * The INTR line of the interrupt controller, pushed by it on every change
+   * (cheaper than asking it between every two blocks). A board whose
+   * controller cannot push leaves `pollIntr` true and the CPU asks instead.
+   */
+  intrLine = false;
+  pollIntr = true;
   /** NMIs are blocked from NMI delivery until the next IRET. */
   nmiBlocked = false;
   /** MSRs this CPU implements beyond the TSC (sysenter etc. are not advertised). */
@@ -150,9 +174,10 @@ export class Cpu implements PageTableMemory {
   epoch = 0;
   /** Set by handlers that must end the current block after themselves. */
   exitBlock = false;
-  /** Set by devices (reset, power-off) to make `run` return soon. */
-  stopRequested = false;
-  shutdownDetail: string | null = null;
+  private shutdownText: string | null = null;
+  /** Set once the processor has shut down (triple fault). */
+  get shutdownDetail(): string | null { return this.shutdownText; }
+  set shutdownDetail(v: string | null) { this.shutdownText = v; this.updateAttention(); }
   /** Statistics. */
   interruptsDelivered = 0;
   exceptionsRaised = 0;
@@ -249,7 +274,7 @@ export class Cpu implements PageTableMemory {
     const clock = this.clock;
     let prev: Block | null = null;
     while (done < budget) {
-      if (this.stopRequested || this.shutdownDetail !== null || this.interruptShadow || this.nmiPending || this.halted || (this.flags & TF) !== 0) {
+      if (this.attention || (this.flags & TF) !== 0) {
         prev = null;
         if (this.stopRequested) {
           this.stopRequested = false;
@@ -279,7 +304,7 @@ export class Cpu implements PageTableMemory {
           continue;
         }
       }
-      if ((this.flags & IF) !== 0 && this.pollInterrupt()) {
+      if ((this.flags & IF) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) {
         prev = null;
         continue;
       }
@@ -338,6 +363,10 @@ export class Cpu implements PageTableMemory {
       prev = this.exitBlock ? null : block;
     }
     return STOP_BUDGET;
+  }
+
+  private updateAttention(): void {
+    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.stopFlag || this.shutdownText !== null;
   }
 
   /** Takes a pending maskable interrupt (IF is set by the caller's check). Returns true if one was delivered. */

@@ -94,7 +94,8 @@ class Machine implements MachineApi {
     this.cpu.onShutdown = () => this.cpu.requestStop();
 
     // ---- chipset ----
-    this.pic = this.add(new Pic(this.bus));
+    this.pic = this.add(new Pic(this.bus, { onIntr: (level) => { this.cpu.intrLine = level; } }));
+    this.cpu.pollIntr = false;
     const fpuError = this.add(new FpuErrorPort(this.bus, this.pic.irqLine(13), () => { this.cpu.fpu.ignne = true; }));
     this.cpu.fpu.ferrConnected = true;
     this.cpu.fpu.onFerr = (level) => fpuError.ferr(level);
