@@ -35,7 +35,7 @@ let dumped = 0;
 /**
  * Runs a test body. With POPEK_DUMP_ROMS=<dir>, also writes each program and
  * the values it reported here, for cross-checking the same ROM on another
- * emulator (test/cpu/tools/qemuCrossCheck.ts).
+ * emulator (test/cpu/tools/crossCheck.ts).
  */
 export function runProgram(body: string, opts: RomRunOptions = {}): RomRun {
   const source = program(body);
