@@ -467,7 +467,7 @@ export class Cpu implements PageTableMemory {
   /** The block starting at CS:EIP, decoding it if needed. May throw a fetch fault. */
   private fetchBlock(): Block {
     const lin = (this.segBase[CS] + this.eip) | 0;
-    if (this.eip > this.segLimit[CS]) this.raiseGP(0);
+    if (this.eip >>> 0 > this.segLimit[CS]) this.raiseGP(0);
     let e = this.tlbRead[lin >>> 12];
     // Instruction fetches are not alignment-checked: they use the plain user bit.
     const bit = this.tlbBit === TLB_ALIGNMENT_CHECK ? TLB_USER : this.tlbBit;
