@@ -488,7 +488,8 @@ export class Cpu implements PageTableMemory {
     this.blocks.set(key, block);
     const first = key >>> 12;
     this.registerCodePage(first, block);
-    const lastLin = (lin + block.byteLength - 1) | 0;
+    // Only the first instruction may straddle into a second page.
+    const lastLin = (lin + block.insns[0].len - 1) | 0;
     if ((lastLin >>> 12) !== (lin >>> 12)) {
       const e2 = this.tlbRead[lastLin >>> 12];
       this.registerCodePage(e2 >>> 12, block);

@@ -27,7 +27,6 @@ export class Block {
   eip: number;
   csBase: number;
   cs32: boolean;
-  byteLength: number;
   /** Buffer offset of the first byte (the cache key). */
   key = 0;
   /** Second buffer page when the first instruction straddles a page, else -1. */
@@ -37,14 +36,17 @@ export class Block {
   succ1: Block | null = null;
   linkEpoch = -1;
 
-  constructor(insns: Insn[], eip: number, csBase: number, cs32: boolean, byteLength: number) {
+  constructor(insns: Insn[], eip: number, csBase: number, cs32: boolean) {
     this.insns = insns;
     this.eip = eip;
     this.csBase = csBase;
     this.cs32 = cs32;
-    this.byteLength = byteLength;
   }
 }
+
+/** Direct unconditional transfers the decoder follows within a page: JMP rel8/rel32, CALL rel32. */
+const FOLLOWED: boolean[] = [];
+FOLLOWED[0xeb] = FOLLOWED[0xe9] = FOLLOWED[0xe8] = true;
 
 /** Thrown inside the decoder when an instruction after the first would leave the page. */
 const END_OF_PAGE = { endOfPage: true };
@@ -87,7 +89,6 @@ export function decodeBlock(cpu: Cpu, lin: number, eip: number): Block {
   const startLin = lin;
   cursor.cpu = cpu;
   cursor.startPage = lin >>> 12;
-  let bytes = 0;
   const limit = cpu.segLimit[CS];
   for (let k = 0; k < BLOCK_MAX; k++) {
     const first = k === 0;
@@ -107,13 +108,21 @@ export function decodeBlock(cpu: Cpu, lin: number, eip: number): Block {
       break;
     }
     insns.push(i);
-    bytes += i.len;
     lin = (lin + i.len) | 0;
     eip = i.nextEip;
-    if (i.endsBlock) break;
+    if (i.endsBlock) {
+      // Direct JMP/CALL: keep decoding at the target when it lies in the same page
+      // and is not already in this block (a loop), which makes blocks longer.
+      if (!FOLLOWED[i.opcode] || (lin >>> 12) !== cursor.startPage && !first) break;
+      const targetLin = (cpu.segBase[CS] + i.imm) | 0;
+      if ((targetLin >>> 12) !== cursor.startPage || (i.imm >>> 0) > limit || insns.some((x) => x.eip === i.imm)) break;
+      eip = i.imm;
+      lin = targetLin;
+      continue;
+    }
     if (!first && (lin >>> 12) !== cursor.startPage) break;
   }
-  return new Block(insns, insns[0].eip, cpu.segBase[CS], cpu.cs32, bytes);
+  return new Block(insns, insns[0].eip, cpu.segBase[CS], cpu.cs32);
 }
 
 function decodeOne(cpu: Cpu, i: Insn, eip: number): void {
