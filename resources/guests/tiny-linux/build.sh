@@ -7,7 +7,8 @@
 #   build.sh           build both outputs into this folder (uses kernel.config)
 #   build.sh config    regenerate kernel.config from tinyconfig + the option
 #                      list below, check it, and stop
-#   build.sh kernel | initramfs   build only one output
+#   build.sh kernel | initramfs   build only one output ("initramfs" also
+#                      rewrites versions.txt and SHA256SUMS)
 #
 # Environment:
 #   BUILD_DIR  scratch tree (default: resources/guests/build/tiny-linux, git-ignored)
@@ -295,7 +296,12 @@ ensure_packages
 case $MODE in
 config) regen_config ;;
 kernel) build_kernel ;;
-initramfs) build_initramfs ;;
+initramfs)
+	# SHA256SUMS and versions.txt cover both outputs; the committed bzImage
+	# stays as it is.
+	build_initramfs
+	write_metadata
+	;;
 all)
 	build_kernel
 	build_initramfs
