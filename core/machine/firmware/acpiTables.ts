@@ -2,8 +2,10 @@
  * The ACPI tables a directly booted kernel finds: RSDP (revision 2, pointing
  * at both an RSDT and an XSDT), FADT (revision 3, ACPI 2.0 layout) with the
  * board's PM1a event/control blocks, PM timer, SCI and reset register, a FACS,
- * and a DSDT whose only content is the \_S5 sleep package, so the guest can
- * power off by writing SLP_TYP|SLP_EN to PM1a_CNT.
+ * and the DSDT compiled from dsdt.asl (dsdtAml.ts): the \_S5 sleep package (the
+ * guest powers off by writing SLP_TYP|SLP_EN to PM1a_CNT), the PCI root bridge
+ * with its windows, interrupt routing and PIRQ link devices, and the legacy
+ * ISA devices as PNP devices.
  *
  * Deliberately absent: a MADT (the CPU has no local APIC and CPUID does not
  * advertise one, so the guest must use the 8259 PIC) and GPE blocks (the board
@@ -22,11 +24,11 @@ import {
   ACPI_PM1_EVT_LEN,
   ACPI_PM_TMR_BLK,
   ACPI_PM_TMR_LEN,
-  ACPI_S5_SLP_TYP,
   ACPI_SCI_IRQ,
   ACPI_RESET_PORT,
   ACPI_RESET_VALUE,
 } from './acpiPmConstants.ts';
+import { DSDT_AML } from './dsdtAml.ts';
 export const OEM_ID = 'POPEK ';
 export const OEM_TABLE_ID = 'POPEKVM ';
 const CREATOR_ID = 'PPEK';
@@ -52,19 +54,16 @@ const PM_TMR_IS_32BIT = false;
 /** CMOS index of the RTC century byte. */
 const RTC_CENTURY_INDEX = 0x32;
 
-/** DSDT body: Name(_S5, Package(){5, 5, 0, 0}) in AML. */
-export function s5Aml(slpTyp = ACPI_S5_SLP_TYP): Uint8Array {
-  return new Uint8Array([
-    0x08, // NameOp
-    0x5f, 0x53, 0x35, 0x5f, // "_S5_"
-    0x12, // PackageOp
-    0x08, // PkgLength: itself + NumElements + 2 + 2 + 1 + 1
-    0x04, // NumElements
-    0x0a, slpTyp, // BytePrefix: SLP_TYPa
-    0x0a, slpTyp, // BytePrefix: SLP_TYPb
-    0x00, // Zero (reserved)
-    0x00, // Zero (reserved)
-  ]);
+/**
+ * The 32-bit memory window the DSDT gives the PCI root bridge for device BARs
+ * (dsdt.asl, PCI0._CRS). Fixed rather than patched per machine: RAM must end
+ * at or below its base, which the board's 1792 MiB limit guarantees.
+ */
+export const PCI_MEM_WINDOW = { base: 0x80000000, limit: 0xfebfffff } as const;
+
+/** The DSDT's AML, without the header iasl gave it: sdt() writes the header every table here shares. */
+export function dsdtBody(): Uint8Array {
+  return DSDT_AML.subarray(SDT_HEADER_SIZE);
 }
 
 export interface AcpiTables {
@@ -81,7 +80,7 @@ export function buildAcpiTables(tablesAddr: number, rsdpAddr: number): AcpiTable
   if (tablesAddr % 64 !== 0 || rsdpAddr % 16 !== 0) throw new RangeError('ACPI table addresses must be aligned');
   const facsOff = 0;
   const dsdtOff = FACS_SIZE;
-  const dsdt = sdt('DSDT', 2, s5Aml());
+  const dsdt = sdt('DSDT', 2, dsdtBody()); // revision 2: 64-bit AML integers
   const fadtOff = align16(dsdtOff + dsdt.length);
   const rsdtOff = align16(fadtOff + FADT_SIZE);
   const rsdt = sdt('RSDT', 1, u32le(tablesAddr + fadtOff));
@@ -108,6 +107,9 @@ export function buildAcpiTables(tablesAddr: number, rsdpAddr: number): AcpiTable
 
 /** Builds the tables for a machine with `ram.ramSize` bytes and writes them to their places. */
 export function installAcpiTables(ram: GuestRam): AcpiTables {
+  if (ram.ramSize > PCI_MEM_WINDOW.base) {
+    throw new RangeError(`RAM (${ram.ramSize} bytes) overlaps the DSDT's PCI memory window at 0x${PCI_MEM_WINDOW.base.toString(16)}`);
+  }
   const base = acpiAreaBase(ram.ramSize);
   const set = buildAcpiTables(base, RSDP_ADDR);
   zeroBytes(ram, base, ACPI_AREA_SIZE, 'ACPI area');

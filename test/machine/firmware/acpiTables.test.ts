@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PhysicalMemory } from '../../../core/memory/physicalMemory.ts';
-import { buildAcpiTables, installAcpiTables, s5Aml } from '../../../core/machine/firmware/acpiTables.ts';
+import { PCI_MEM_WINDOW, buildAcpiTables, installAcpiTables } from '../../../core/machine/firmware/acpiTables.ts';
+import { DSDT_AML } from '../../../core/machine/firmware/dsdtAml.ts';
+import { ACPI_S5_SLP_TYP } from '../../../core/devices/acpiPm.ts';
 
 const TABLES = 0x7ff0000;
 const RSDP = 0xf0000;
@@ -84,11 +86,33 @@ describe('ACPI tables', () => {
     expect(gas(f.v, 208)).toEqual([1, 32, 0x608]);
   });
 
-  it('DSDT holds only Name(_S5, Package(){5, 5, 0, 0})', () => {
+  it('DSDT is the AML compiled from dsdt.asl under the header every table shares, starting with \\_S5 = {5, 5, 0, 0}', () => {
     const d = tableAt(set, set.addresses.dsdt);
     expect(d.sig).toBe('DSDT');
-    expect(Array.from(d.bytes.subarray(36))).toEqual([0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x08, 0x04, 0x0a, 5, 0x0a, 5, 0, 0]);
-    expect(Array.from(s5Aml(5))).toEqual(Array.from(d.bytes.subarray(36)));
+    expect(d.bytes[8]).toBe(2); // revision 2: 64-bit integers
+    expect(ascii(d.bytes, 10, 6)).toBe('POPEK ');
+    expect(ascii(d.bytes, 16, 8)).toBe('POPEKVM ');
+    expect(d.bytes.length).toBe(DSDT_AML.length);
+    expect(Array.from(d.bytes.subarray(36))).toEqual(Array.from(DSDT_AML.subarray(36)));
+    // Name(_S5, Package(4){SLP_TYPa, SLP_TYPb, 0, 0}): iasl drops the redundant root prefix of \_S5.
+    const s5 = [0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x08, 0x04, 0x0a, ACPI_S5_SLP_TYP, 0x0a, ACPI_S5_SLP_TYP, 0, 0];
+    expect(Array.from(d.bytes.subarray(36, 36 + s5.length))).toEqual(s5);
+  });
+
+  it('DSDT gives the PCI root bridge the fixed memory window 0x80000000-0xFEBFFFFF', () => {
+    const d = tableAt(set, set.addresses.dsdt);
+    // DWordMemory descriptor: tag 0x87, length 0x17, producer/fixed flags, then granularity, min, max, translation, length.
+    const body = Array.from(d.bytes);
+    const le32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+    const window = [...le32(0), ...le32(PCI_MEM_WINDOW.base), ...le32(PCI_MEM_WINDOW.limit), ...le32(0), ...le32(PCI_MEM_WINDOW.limit - PCI_MEM_WINDOW.base + 1)];
+    const at = indexOfSeq(body, window);
+    expect(at).toBeGreaterThan(0);
+    expect(body.slice(at - 6, at - 3)).toEqual([0x87, 0x17, 0x00]);
+  });
+
+  it('refuses to install tables when RAM would reach into the PCI memory window', () => {
+    const ram = { u8: new Uint8Array(0), ramSize: PCI_MEM_WINDOW.base + 0x100000 };
+    expect(() => installAcpiTables(ram)).toThrow(RangeError);
   });
 
   it('FACS is 64-byte aligned with its signature and length', () => {
@@ -116,6 +140,7 @@ describe('ACPI tables', () => {
       }
       const dsl = readFileSync(join(dir, 'dsdt.dsl'), 'utf8');
       expect(dsl).toMatch(/Name \(_S5, Package \(0x04\)/);
+      expect(dsl).toMatch(/Name \(_HID, EisaId \("PNP0A03"\)/);
       const facp = readFileSync(join(dir, 'facp.dsl'), 'utf8');
       expect(facp).not.toMatch(/Invalid|Error|incorrect/i);
       expect(facp).toMatch(/PM1A Control Block Address : 00000604/);
@@ -125,6 +150,14 @@ describe('ACPI tables', () => {
     }
   });
 });
+
+function indexOfSeq(haystack: number[], needle: number[]): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
 
 function hasIasl(): boolean {
   try {
