@@ -86,6 +86,37 @@ describe('Tiny Linux on the emulated PC', () => {
     expect(guest.guestSeconds - before).toBeGreaterThanOrEqual(2);
   });
 
+  it('enumerates the PCI host and ISA bridges below the DSDT\'s PCI root bridge', async () => {
+    expect(guest.output).toContain('ACPI: PCI Root Bridge [PCI0] (domain 0000 [bus 00-ff])');
+    expect(guest.output).toContain('pci_bus 0000:00: root bus resource [io  0x0000-0x0cf7 window]');
+    expect(guest.output).toContain('pci_bus 0000:00: root bus resource [io  0x0d00-0xffff window]');
+    expect(guest.output).toContain('pci_bus 0000:00: root bus resource [mem 0x000a0000-0x000bffff window]');
+    expect(guest.output).toContain('pci_bus 0000:00: root bus resource [mem 0x80000000-0xfebfffff window]');
+    expect(guest.output).toContain('pci 0000:00:00.0: [8086:1237] type 00 class 0x060000');
+    expect(guest.output).toContain('pci 0000:00:01.0: [8086:7000] type 00 class 0x060100');
+    // No PCI device needs an interrupt yet, so the PIIX3 links stay unrouted.
+    for (const link of ['LNKA', 'LNKB', 'LNKC', 'LNKD']) expect(guest.output).toContain(`ACPI: PCI: Interrupt link ${link} disabled`);
+    expect(await guest.command('ls /sys/bus/pci/devices')).toBe('0000:00:00.0  0000:00:01.0\n');
+    // A subshell cd keeps the line short enough for the shell not to wrap its echo.
+    const ids = (dev: string) => guest.command(`(cd /sys/bus/pci/devices/${dev}; cat vendor device class)`);
+    expect(await ids('0000:00:00.0')).toBe('0x8086\n0x1237\n0x060000\n');
+    expect(await ids('0000:00:01.0')).toBe('0x8086\n0x7000\n0x060100\n');
+  });
+
+  it('finds the keyboard controller, RTC and serial ports as ACPI PNP devices', async () => {
+    expect(guest.output).toContain('i8042: PNP: PS/2 Controller [PNP0303:KBD,PNP0f13:MOU] at 0x60,0x64 irq 1,12');
+    expect(guest.output).toContain('rtc_cmos 00:02: registered as rtc0');
+    expect(guest.output).toContain('00:03: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A');
+    expect(guest.output).toContain('00:04: ttyS1 at I/O 0x2f8 (irq = 3, base_baud = 115200) is a 16550A');
+    expect(guest.output).toContain('system 00:05: [io  0x0600-0x060f] has been reserved');
+    expect(await guest.command('cat /sys/bus/pnp/devices/*/id')).toBe('PNP0303\nPNP0f13\nPNP0b00\nPNP0501\nPNP0501\nPNP0c02\n');
+  });
+
+  it('reports no ACPI or firmware errors: the only match for error|bug|warn is the pci=nocrs notice', async () => {
+    const log = await guest.command("dmesg | grep -iE 'error|bug|warn'");
+    expect(log.replace(/^\[ *[0-9.]+\] /gm, '')).toBe('PCI: Using host bridge windows from ACPI; if necessary, use "pci=nocrs" and report a bug\n');
+  });
+
   it('powers off with poweroff -f', async () => {
     guest.type('poweroff -f\n');
     expect(await guest.waitForStop(120)).toEqual({ kind: 'poweroff' });
