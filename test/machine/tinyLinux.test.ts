@@ -4,7 +4,7 @@
  * Deterministic clock, so every run is the same run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuestConsole } from '../../scripts/guestConsole.ts';
+import { GuestConsole, PROMPT } from '../../scripts/guestConsole.ts';
 import { CPUID_FEATURES, CPUID_SIGNATURE } from '../../core/cpu/system.ts';
 
 describe('Tiny Linux on the emulated PC', () => {
@@ -115,6 +115,28 @@ describe('Tiny Linux on the emulated PC', () => {
   it('reports no ACPI or firmware errors: the only match for error|bug|warn is the pci=nocrs notice', async () => {
     const log = await guest.command("dmesg | grep -iE 'error|bug|warn'");
     expect(log.replace(/^\[ *[0-9.]+\] /gm, '')).toBe('PCI: Using host bridge windows from ACPI; if necessary, use "pci=nocrs" and report a bug\n');
+  });
+
+  it('Ctrl-C interrupts a foreground command', async () => {
+    const from = guest.output.length;
+    const before = guest.guestSeconds;
+    guest.type('sleep 100\n');
+    await guest.waitFor('sleep 100\r\n', 60, from);
+    // One second of guest time so sleep runs in the console's foreground
+    // process group before the interrupt character arrives.
+    const sleeping = guest.guestSeconds + 1;
+    while (guest.guestSeconds < sleeping && !guest.stopped) {
+      const result = guest.machine.run(20);
+      if (result.kind === 'stopped') guest.stopped = result.reason;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    guest.type('\x03');
+    // The tty echoes ^C (ECHOCTL) and the shell prompts again.
+    expect(await guest.waitFor(PROMPT, 60, from)).toMatch(/^sleep 100\r\n\^C\r\n# (\x1b\[6n)?$/);
+    expect(guest.guestSeconds - before).toBeGreaterThanOrEqual(1);
+    expect(guest.guestSeconds - before).toBeLessThan(5);
+    // 128 + SIGINT: sleep died of the signal instead of ignoring it.
+    expect(await guest.command('echo $?')).toBe('130\n');
   });
 
   it('powers off with poweroff -f', async () => {
