@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assembleKernel, hasNasm } from '../machine/assembleKernel.ts';
+import { assembleKernel } from '../machine/assembleKernel.ts';
 
 const POPEK = join(import.meta.dirname, '../../bin/popek.mjs');
 
@@ -13,7 +13,7 @@ function popekRun(args: string[], input = ''): { status: number | null; stdout: 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe.runIf(hasNasm())('popek run as a process', () => {
+describe('popek run as a process', () => {
   let dir: string;
   const kernel = (name: string): string => {
     const path = join(dir, `${name}.bin`);

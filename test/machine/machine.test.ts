@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMachine } from '../../core/machine/machine.ts';
 import type { MachineApi, RunResult } from '../../core/machine/types.ts';
-import { assembleKernel, hasNasm } from './assembleKernel.ts';
+import { assembleKernel } from './assembleKernel.ts';
 import { fakeBzImage } from './boot/fakeBzImage.ts';
 
 /** Runs until the machine stops or `maxSlices` slices pass. */
@@ -11,7 +11,7 @@ function runToStop(machine: MachineApi, maxSlices = 200): RunResult {
   return result;
 }
 
-describe.runIf(hasNasm())('machine with a Multiboot test kernel', () => {
+describe('machine with a Multiboot test kernel', () => {
   it('stops with halt at the HLT when interrupts are disabled, and reports logged port bytes', () => {
     const bytes: number[] = [];
     const machine = createMachine(
@@ -38,7 +38,7 @@ describe.runIf(hasNasm())('machine with a Multiboot test kernel', () => {
   });
 });
 
-describe.runIf(hasNasm())('machine: serial console, power-off and resets', () => {
+describe('machine: serial console, power-off and resets', () => {
   function serialMachine(kernel: Uint8Array, noReboot = false) {
     let out = '';
     const machine = createMachine(
@@ -79,7 +79,7 @@ describe.runIf(hasNasm())('machine: serial console, power-off and resets', () =>
   });
 });
 
-describe.runIf(hasNasm())('machine: time and events', () => {
+describe('machine: time and events', () => {
   it('skips halted time on the deterministic clock: 10 PIT ticks at 100 Hz cost a few hundred instructions', () => {
     let out = '';
     const machine = createMachine(

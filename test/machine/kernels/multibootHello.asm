@@ -6,21 +6,11 @@
 bits 32
 org 0x100000
 
-MB_MAGIC   equ 0x1BADB002
-MB_FLAGS   equ 0x00010002          ; memory info, a.out kludge
+%include "multiboot.inc"
 COM1       equ 0x3F8
 PM1A_CNT   equ 0x604
 SLP_S5     equ (5 << 10) | (1 << 13)
-
-header:
-    dd MB_MAGIC
-    dd MB_FLAGS
-    dd -(MB_MAGIC + MB_FLAGS)
-    dd header                      ; header_addr
-    dd header                      ; load_addr
-    dd 0                           ; load_end_addr: whole file
-    dd 0                           ; bss_end_addr: no bss
-    dd start                       ; entry_addr
+MULTIBOOT_HEADER 0x00010002, start
 
 start:
     mov esp, stack_top

@@ -7,21 +7,11 @@
 bits 32
 org 0x100000
 
-MB_MAGIC   equ 0x1BADB002
-MB_FLAGS   equ 0x00010000
+%include "multiboot.inc"
 CMOS_INDEX equ 0x70
 CMOS_DATA  equ 0x71
 COUNTER    equ 0x40
-
-header:
-    dd MB_MAGIC
-    dd MB_FLAGS
-    dd -(MB_MAGIC + MB_FLAGS)
-    dd header
-    dd header
-    dd 0
-    dd 0
-    dd start
+MULTIBOOT_HEADER 0x00010000, start
 
 start:
     mov al, COUNTER
