@@ -22,7 +22,7 @@ export interface CpuBenchResult {
   crc: number;
 }
 
-export function runCpuBench(sieveRepeat = 20, crcRepeat = 6): CpuBenchResult {
+export function runCpuBench(sieveRepeat = 40, crcRepeat = 12): CpuBenchResult {
   const source = readFileSync(new URL('./asm/cpubench.asm', import.meta.url), 'utf8');
   const image = assemble(source, [], { SIEVE_REPEAT: sieveRepeat, CRC_REPEAT: crcRepeat });
   const memory = new PhysicalMemory(32 << 20);
