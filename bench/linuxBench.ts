@@ -29,7 +29,10 @@ export async function runLinuxBench(kernelPath: string, memoryMiB: number): Prom
   const t1 = performance.now();
   const out = await guest.command(`read a b < /proc/uptime; ${SHELL_LOOP}; read c d < /proc/uptime; echo $a $c`, 3600);
   const loopHostSeconds = (performance.now() - t1) / 1000;
-  const [start, end] = out.trim().split(' ').map(Number);
+  // The echo of a long command line wraps with terminal escapes; the figures are the last line.
+  const times = out.match(/(\d+\.\d+) (\d+\.\d+)\s*$/);
+  if (!times) throw new Error(`could not read the loop's /proc/uptime figures from: ${JSON.stringify(out.slice(-200))}`);
+  const [start, end] = [Number(times[1]), Number(times[2])];
   guest.type('poweroff -f\n');
   await guest.waitForStop(120);
   return { bootSeconds, loopGuestSeconds: end - start, loopHostSeconds };
