@@ -29,7 +29,7 @@ import {
 } from './regs.ts';
 import { bareMetal, type SensitiveOps } from './seam.ts';
 import { loadSegmentReal, setSegmentCache, refreshSegmentRanges } from './segments.ts';
-import { deliverInterrupt, INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
+import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
 

@@ -86,7 +86,6 @@ const RM16_INDEX = [6, 7, 6, 7, -1, -1, -1, -1]; // SI, DI, SI, DI
 
 export function decodeBlock(cpu: Cpu, lin: number, eip: number): Block {
   const insns: Insn[] = [];
-  const startLin = lin;
   cursor.cpu = cpu;
   cursor.startPage = lin >>> 12;
   const limit = cpu.segLimit[CS];

@@ -3,7 +3,7 @@
  * XCHG, MOVZX/MOVSX, CBW/CWDE/CWD/CDQ, LAHF/SAHF and the simple flag
  * instructions CLC/STC/CMC/CLD/STD.
  */
-import type { Exec, Insn } from '../insn.ts';
+import type { Exec } from '../insn.ts';
 import { defineOp, IMM_IB, IMM_IV, IMM_MOFFS, IMM_NONE, op } from '../opcodeTable.ts';
 import { getFlag, readFlags, writeArithFlags } from '../flags.ts';
 import { AF, CF, CS, DF, PF, SF, SS, ZF } from '../regs.ts';
@@ -11,7 +11,6 @@ import { loadSegment } from '../segments.ts';
 
 const movEbGb: Exec = (cpu, i) => cpu.writeRm8(i, cpu.get8(i.reg));
 const movEwGw: Exec = (cpu, i) => cpu.writeRm16(i, cpu.regs[i.reg]);
-const movEdGd: Exec = (cpu, i) => cpu.writeRm32(i, cpu.regs[i.reg]);
 const movRegReg32: Exec = (cpu, i) => { cpu.regs[i.rm] = cpu.regs[i.reg]; };
 const movMemReg32: Exec = (cpu, i) => cpu.write32(i.seg, cpu.ea(i), cpu.regs[i.reg]);
 const movGbEb: Exec = (cpu, i) => cpu.set8(i.reg, cpu.readRm8(i));

@@ -8,7 +8,6 @@
  * fault restarts them cleanly. LSS does not create an interrupt shadow (only
  * MOV SS and POP SS do).
  */
-import type { Cpu } from '../cpu.ts';
 import type { Exec } from '../insn.ts';
 import { defineOp, IMM_IWIB, IMM_NONE, op } from '../opcodeTable.ts';
 import { getFlag } from '../flags.ts';
