@@ -12,10 +12,13 @@ import {
 /** CPUID.1:EAX — family 6, model 1, stepping 9: a Pentium Pro class part. */
 export const CPUID_SIGNATURE = 0x0000_0619;
 
-/** CPUID.1:EDX feature bits, exactly what this CPU implements. */
+/**
+ * CPUID.1:EDX feature bits, exactly what this CPU implements. DE (debugging
+ * extensions: I/O breakpoints, CR4.DE) is not advertised because the debug
+ * registers' breakpoints (DR0-DR3 matching) are not implemented yet.
+ */
 export const CPUID_FEATURES = {
   FPU: 1 << 0,
-  DE: 1 << 2,
   PSE: 1 << 3,
   TSC: 1 << 4,
   MSR: 1 << 5,

@@ -99,14 +99,16 @@ const pusha32: Exec = (cpu) => {
   }
   cpu.adjustSp(-32);
 };
+/** POPA reads all eight slots before writing any register (a fault leaves them untouched). */
+const popaScratch = new Int32Array(8);
 const popa16: Exec = (cpu) => {
-  const v = new Array<number>(8);
+  const v = popaScratch;
   for (let k = 0; k < 8; k++) v[k] = cpu.peek16(2 * (7 - k));
   for (let k = 0; k < 8; k++) if (k !== ESP) cpu.set16(k, v[k]);
   cpu.adjustSp(16);
 };
 const popa32: Exec = (cpu) => {
-  const v = new Array<number>(8);
+  const v = popaScratch;
   for (let k = 0; k < 8; k++) v[k] = cpu.peek32(4 * (7 - k));
   for (let k = 0; k < 8; k++) if (k !== ESP) cpu.regs[k] = v[k];
   cpu.adjustSp(32);
