@@ -224,7 +224,7 @@ export class Cpu implements PageTableMemory {
     this.interruptShadow = false;
     this.nmiPending = false;
     this.nmiBlocked = false;
-    this.tscOffset = -this.clock.tsc();
+    this.tscOffset = 0 - this.clock.tsc(); // TSC reads 0 at reset (never -0, which plain data cannot carry)
     this.shutdownDetail = null;
     this.stopRequested = false;
     this.fpu.reset();
