@@ -39,7 +39,7 @@ if ! dpkg --print-foreign-architectures | grep -qx i386 && [[ $(dpkg --print-arc
 	[[ $(id -u) == 0 ]] || die "the i386 dpkg architecture is missing; run as root once"
 	log "adding the i386 dpkg architecture"
 	dpkg --add-architecture i386
-	apt-get update >&2
+	apt-get update >&2 || log "apt-get update reported errors (a mirror index mid-sync?); going on with the lists it got"
 fi
 
 resolve_image_package() {
@@ -51,7 +51,7 @@ PKG=$(resolve_image_package)
 if [[ -z $PKG ]]; then
 	[[ $(id -u) == 0 ]] || die "apt does not know linux-image-686:i386; run 'apt-get update' as root"
 	log "apt-get update (linux-image-686:i386 unknown)"
-	apt-get update >&2
+	apt-get update >&2 || log "apt-get update reported errors (a mirror index mid-sync?); going on with the lists it got"
 	PKG=$(resolve_image_package)
 fi
 [[ -n $PKG ]] || die "could not resolve the package behind linux-image-686:i386"
