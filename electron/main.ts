@@ -159,8 +159,12 @@ function secureSession(): void {
   });
   // No remote content: the UI is local files only.
   ses.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*'] }, (_details, callback) => callback({ cancel: true }));
-  ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  ses.setPermissionCheckHandler(() => false);
+  // The console's Paste button reads the clipboard; that is the only permission our own pages get.
+  const ownPageMayReadClipboard = (permission: string, url: string): boolean =>
+    (permission === 'clipboard-read' || permission === 'clipboard-sanitized-write') && url.startsWith(rendererUrlPrefix);
+  ses.setPermissionRequestHandler((contents, permission, callback) => callback(ownPageMayReadClipboard(permission, contents.getURL())));
+  ses.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) =>
+    ownPageMayReadClipboard(permission, details.requestingUrl ?? requestingOrigin));
 }
 
 function createWindow(hash = '', options: { width: number; height: number; title: string } = { width: 1200, height: 780, title: 'Popek VM Manager' }): BrowserWindow {
