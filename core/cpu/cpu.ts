@@ -25,9 +25,10 @@ import { decodeBlock, Block } from './decoder.ts';
 import { pagingWalk, WalkResult, type PageTableMemory } from './paging.ts';
 import {
   AC, CR0_AM, CR0_ET, CR0_PE, CR0_PG, CS, DS, EFLAGS_IMPLEMENTED, ES, ESP, EXC_AC, EXC_DB, EXC_DF, EXC_GP, EXC_NMI, EXC_PF,
-  EXC_SS, EXC_UD, FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM,
+  EXC_SS, EXC_UD, FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM, RF, CR4_DE,
 } from './regs.ts';
 import { bareMetal, type SensitiveOps } from './seam.ts';
+import { CPUID_SIGNATURE } from './system.ts';
 import { loadSegmentReal, setSegmentCache, refreshSegmentRanges } from './segments.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
@@ -57,11 +58,12 @@ export interface InterruptController {
 export const TLB_SUPERVISOR = 1;
 export const TLB_USER = 2;
 /**
- * A TLB bit no entry carries: while alignment checking is active (CR0.AM,
- * EFLAGS.AC, CPL 3) it is the current `tlbBit`, so every CPL 3 access misses
- * the fast paths and the slow path checks alignment (#AC). Fast otherwise.
+ * A TLB bit no entry carries: while alignment checking (CR0.AM, EFLAGS.AC,
+ * CPL 3) or a data breakpoint is active it is the current `tlbBit`, so every
+ * data access misses the fast paths and the slow path checks alignment (#AC)
+ * and breakpoints. Instruction fetch keeps using the plain privilege bit.
  */
-export const TLB_ALIGNMENT_CHECK = 4;
+export const TLB_SLOW_PATH = 8;
 const TLB_LIST_MAX = 8192;
 /** Instructions per decoded block at most. */
 export const BLOCK_MAX = 48;
@@ -127,6 +129,12 @@ export class Cpu implements PageTableMemory {
   /** Set by devices (reset, power-off) to make `run` return soon. */
   get stopRequested(): boolean { return this.stopFlag; }
   set stopRequested(v: boolean) { this.stopFlag = v; this.updateAttention(); }
+  /** Armed debug-register breakpoints (refreshBreakpoints), and the data/I-O hits of the current instruction. */
+  debugActive = false;
+  dataBreakpoints = false;
+  pendingDebug = 0;
+  /** Alignment checking is on (CPL 3, CR0.AM, EFLAGS.AC). */
+  alignmentCheck = false;
   /**
    * The INTR line of the interrupt controller, pushed by it on every change
    * (cheaper than asking it between every two blocks). A board whose
@@ -202,7 +210,7 @@ export class Cpu implements PageTableMemory {
   /** Power-on / RESET state (SDM Vol. 3 "Processor State After Reset"). */
   reset(): void {
     this.regs.fill(0);
-    this.regs[2] = 0x0000_0600 | 0x30 | 0x3; // EDX: family 6, model 3, stepping 3 (matches CPUID)
+    this.regs[2] = CPUID_SIGNATURE; // EDX after reset holds the processor signature
     this.eip = 0xfff0;
     this.flags = FLAG_RESERVED1;
     this.lazyMask = 0;
@@ -211,6 +219,7 @@ export class Cpu implements PageTableMemory {
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
+    this.refreshBreakpoints();
     this.gdtBase = 0;
     this.gdtLimit = 0xffff;
     this.idtBase = 0;
@@ -298,8 +307,8 @@ export class Cpu implements PageTableMemory {
           if ((this.flags & IF) === 0 || !this.pollInterrupt()) return STOP_HALT;
           continue;
         }
-        if ((this.flags & TF) !== 0) {
-          if ((this.flags & IF) !== 0 && this.pollInterrupt()) continue;
+        if ((this.flags & TF) !== 0 || this.debugActive) {
+          if ((this.flags & IF) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) continue;
           done += this.stepOne();
           continue;
         }
@@ -366,7 +375,7 @@ export class Cpu implements PageTableMemory {
   }
 
   private updateAttention(): void {
-    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.stopFlag || this.shutdownText !== null;
+    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.stopFlag || this.shutdownText !== null || this.debugActive;
   }
 
   /** Takes a pending maskable interrupt (IF is set by the caller's check). Returns true if one was delivered. */
@@ -381,6 +390,16 @@ export class Cpu implements PageTableMemory {
   /** Executes exactly one instruction (interrupt shadow, single-step). Returns instructions retired (0 or 1). */
   private stepOne(): number {
     const trap = (this.flags & TF) !== 0;
+    const resume = (this.flags & RF) !== 0;
+    if (this.debugActive) {
+      const hits = this.instructionBreakpoints((this.segBase[CS] + this.eip) | 0);
+      if (hits !== 0) {
+        // Instruction breakpoint: a fault, before the instruction executes.
+        this.dr[6] = (this.dr[6] & ~0xf) | hits;
+        this.deliver(EXC_DB, INT_EXCEPTION, 0, false);
+        return 0;
+      }
+    }
     let ins: Insn;
     try {
       ins = this.fetchBlock().insns[0];
@@ -390,6 +409,7 @@ export class Cpu implements PageTableMemory {
       return 0;
     }
     this.exitBlock = false;
+    this.pendingDebug = 0;
     try {
       this.eip = ins.nextEip;
       ins.fn(this, ins);
@@ -400,8 +420,12 @@ export class Cpu implements PageTableMemory {
       return 0;
     }
     this.clock.retired += 1;
-    if (trap && this.shutdownDetail === null) {
-      this.dr[6] |= 1 << 14; // BS
+    // RF suppresses instruction breakpoints for one instruction only.
+    if (resume) this.flags &= ~RF;
+    const hits = this.pendingDebug;
+    if ((trap || hits !== 0) && this.shutdownDetail === null) {
+      // Single step and data/I-O breakpoints: a trap, reported after the instruction.
+      this.dr[6] = (this.dr[6] & ~0xf) | hits | (trap ? 1 << 14 : 0); // B0-B3, BS
       this.deliver(EXC_DB, INT_EXCEPTION, 0, false);
     }
     return 1;
@@ -470,7 +494,7 @@ export class Cpu implements PageTableMemory {
     if (this.eip >>> 0 > this.segLimit[CS]) this.raiseGP(0);
     let e = this.tlbRead[lin >>> 12];
     // Instruction fetches are not alignment-checked: they use the plain user bit.
-    const bit = this.tlbBit === TLB_ALIGNMENT_CHECK ? TLB_USER : this.tlbBit;
+    const bit = this.cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
     if ((e & bit) === 0) {
       this.translateSlow(lin, false, this.cpl === 3);
       e = this.tlbRead[lin >>> 12];
@@ -546,8 +570,64 @@ export class Cpu implements PageTableMemory {
 
   /** Recomputes `tlbBit` from CPL, CR0.AM and EFLAGS.AC (call after changing any of them). */
   refreshAccessMode(): void {
-    if (this.cpl !== 3) this.tlbBit = TLB_SUPERVISOR;
-    else this.tlbBit = (this.cr0 & CR0_AM) !== 0 && (this.flags & AC) !== 0 ? TLB_ALIGNMENT_CHECK : TLB_USER;
+    this.alignmentCheck = this.cpl === 3 && (this.cr0 & CR0_AM) !== 0 && (this.flags & AC) !== 0;
+    if (this.alignmentCheck || this.dataBreakpoints) this.tlbBit = TLB_SLOW_PATH;
+    else this.tlbBit = this.cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
+  }
+
+  /**
+   * Recomputes which debug-register breakpoints are armed (after DR7 or CR4
+   * changes). Armed breakpoints make the CPU run one instruction at a time
+   * (instruction breakpoints are checked before, data and I/O hits reported
+   * after each instruction) and send data accesses down the slow path.
+   */
+  refreshBreakpoints(): void {
+    const dr7 = this.dr[7];
+    let active = false;
+    let data = false;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (2 * n)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + 4 * n)) & 3;
+      if (rw === 2 && (this.cr4 & CR4_DE) === 0) continue; // I/O breakpoints need CR4.DE
+      active = true;
+      if (rw === 1 || rw === 3) data = true;
+    }
+    this.debugActive = active;
+    this.dataBreakpoints = data;
+    this.refreshAccessMode();
+    this.updateAttention();
+  }
+
+  /** Data breakpoints: records in `pendingDebug` every armed one that [lin, lin+size) touches. */
+  private matchDataBreakpoints(lin: number, size: number, write: boolean): void {
+    const dr7 = this.dr[7];
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (2 * n)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + 4 * n)) & 3;
+      if (rw !== 3 && !(rw === 1 && write)) continue;
+      if (overlapsBreakpoint(lin >>> 0, size, this.dr[n] >>> 0, (dr7 >>> (18 + 4 * n)) & 3)) this.pendingDebug |= 1 << n;
+    }
+  }
+
+  /** I/O breakpoints (CR4.DE): called after every port access. */
+  matchIoBreakpoints(port: number, size: number): void {
+    if (!this.debugActive || (this.cr4 & CR4_DE) === 0) return;
+    const dr7 = this.dr[7];
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (2 * n)) & 3) === 0 || ((dr7 >>> (16 + 4 * n)) & 3) !== 2) continue;
+      if (overlapsBreakpoint(port, size, this.dr[n] & 0xffff, (dr7 >>> (18 + 4 * n)) & 3)) this.pendingDebug |= 1 << n;
+    }
+  }
+
+  /** Instruction breakpoints armed at linear address `lin` (DR6 B0-B3 bits), unless EFLAGS.RF suppresses them. */
+  private instructionBreakpoints(lin: number): number {
+    if ((this.flags & RF) !== 0) return 0;
+    const dr7 = this.dr[7];
+    let hits = 0;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (2 * n)) & 3) !== 0 && ((dr7 >>> (16 + 4 * n)) & 3) === 0 && this.dr[n] === lin) hits |= 1 << n;
+    }
+    return hits;
   }
 
   /** Drops cached translations; global ones too when `all` (CR4/CR0 changes, A20). */
@@ -750,7 +830,8 @@ export class Cpu implements PageTableMemory {
 
   private readSlow(lin: number, size: number, user: boolean): number {
     lin |= 0;
-    if (user && this.tlbBit === TLB_ALIGNMENT_CHECK && (lin & (size - 1)) !== 0) this.fault(EXC_AC, 0, true);
+    if (user && this.alignmentCheck && (lin & (size - 1)) !== 0) this.fault(EXC_AC, 0, true);
+    if (this.dataBreakpoints) this.matchDataBreakpoints(lin, size, false);
     if (((lin & 0xfff) + size) <= 0x1000) {
       const pa = this.translateSlow(lin, false, user);
       return size === 1 ? this.bus.read8(pa) : size === 2 ? this.bus.read16(pa) : this.bus.read32(pa) | 0;
@@ -769,7 +850,8 @@ export class Cpu implements PageTableMemory {
 
   private writeSlow(lin: number, size: number, v: number, user: boolean): void {
     lin |= 0;
-    if (user && this.tlbBit === TLB_ALIGNMENT_CHECK && (lin & (size - 1)) !== 0) this.fault(EXC_AC, 0, true);
+    if (user && this.alignmentCheck && (lin & (size - 1)) !== 0) this.fault(EXC_AC, 0, true);
+    if (this.dataBreakpoints) this.matchDataBreakpoints(lin, size, true);
     if (((lin & 0xfff) + size) <= 0x1000) {
       const pa = this.translateSlow(lin, true, user);
       if (size === 1) this.bus.write8(pa, v & 0xff);
@@ -1035,6 +1117,7 @@ export class Cpu implements PageTableMemory {
     this.cr0 = s.cr0; this.cr2 = s.cr2; this.cr3 = s.cr3; this.cr4 = s.cr4;
     this.refreshAccessMode();
     this.dr.set(s.dr);
+    this.refreshBreakpoints();
     this.gdtBase = s.gdtBase; this.gdtLimit = s.gdtLimit; this.idtBase = s.idtBase; this.idtLimit = s.idtLimit;
     this.halted = s.halted;
     this.interruptShadow = s.interruptShadow;
@@ -1080,4 +1163,14 @@ export function causesDoubleFault(first: number, second: number): boolean {
 const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', 'CSO', '#TS', '#NP', '#SS', '#GP', '#PF', '15', '#MF', '#AC', '#MC', '#XM'];
 export function excName(v: number): string {
   return EXC_NAMES[v] ?? `vector ${v}`;
+}
+
+/** Bytes a breakpoint covers by its LEN field: 1, 2, 8 (undefined on IA-32), 4. */
+const BREAKPOINT_LENGTH = [1, 2, 8, 4];
+
+/** Whether [addr, addr+size) touches the breakpoint at `bp` (aligned down to its length). */
+function overlapsBreakpoint(addr: number, size: number, bp: number, lenField: number): boolean {
+  const len = BREAKPOINT_LENGTH[lenField];
+  const start = bp - (bp % len);
+  return addr <= start + len - 1 && addr + size - 1 >= start;
 }

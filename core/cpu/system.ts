@@ -12,13 +12,10 @@ import {
 /** CPUID.1:EAX — family 6, model 1, stepping 9: a Pentium Pro class part. */
 export const CPUID_SIGNATURE = 0x0000_0619;
 
-/**
- * CPUID.1:EDX feature bits, exactly what this CPU implements. DE (debugging
- * extensions: I/O breakpoints, CR4.DE) is not advertised because the debug
- * registers' breakpoints (DR0-DR3 matching) are not implemented yet.
- */
+/** CPUID.1:EDX feature bits, exactly what this CPU implements. */
 export const CPUID_FEATURES = {
   FPU: 1 << 0,
+  DE: 1 << 2,
   PSE: 1 << 3,
   TSC: 1 << 4,
   MSR: 1 << 5,
@@ -125,6 +122,7 @@ export function writeControlRegister(cpu: Cpu, cr: number, value: number): void 
       const changed = cpu.cr4 ^ value;
       cpu.cr4 = value;
       if (changed & (CR4_PSE | CR4_PGE)) cpu.flushTlb(true);
+      if (changed & CR4_DE) cpu.refreshBreakpoints();
       cpu.exitBlock = true;
       return;
     }
@@ -149,4 +147,5 @@ export function writeDebugRegister(cpu: Cpu, n: number, value: number): void {
     n += 2;
   }
   cpu.dr[n] = value;
+  cpu.refreshBreakpoints();
 }

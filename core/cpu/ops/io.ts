@@ -15,6 +15,7 @@ function inOp(size: AccessSize, fromDx: boolean): Exec {
     const port = fromDx ? cpu.regs[EDX] & 0xffff : i.imm;
     checkIoPermission(cpu, port, size);
     const v = cpu.seam.portIn(cpu, port, size);
+    cpu.matchIoBreakpoints(port, size);
     if (size === 1) cpu.set8(0, v);
     else if (size === 2) cpu.set16(0, v);
     else cpu.regs[0] = v;
@@ -27,6 +28,7 @@ function outOp(size: AccessSize, fromDx: boolean): Exec {
     checkIoPermission(cpu, port, size);
     const v = size === 1 ? cpu.regs[0] & 0xff : size === 2 ? cpu.regs[0] & 0xffff : cpu.regs[0] >>> 0;
     cpu.seam.portOut(cpu, port, size, v);
+    cpu.matchIoBreakpoints(port, size);
   };
 }
 

@@ -76,7 +76,8 @@ function stepOf(cpu: Cpu, size: number): number {
 }
 
 function budgetOf(cpu: Cpu): number {
-  return (cpu.flags & TF) !== 0 ? 1 : REP_BUDGET;
+  // Single-stepping and breakpoints report after each element, as on hardware.
+  return (cpu.flags & TF) !== 0 || cpu.debugActive ? 1 : REP_BUDGET;
 }
 
 /** Stops a REP instruction between elements; it resumes at the same EIP. */
@@ -125,6 +126,7 @@ function insOne(cpu: Cpu, i: Insn, size: number, step: number): void {
   const port = cpu.regs[EDX] & 0xffff;
   const lin = cpu.rmwAddress(ES, indexOf(cpu, EDI, i.a32), size);
   const v = cpu.seam.portIn(cpu, port, size as AccessSize);
+  cpu.matchIoBreakpoints(port, size);
   if (size === 1) cpu.writeLin8(lin, v);
   else if (size === 2) cpu.writeLin16(lin, v);
   else cpu.writeLin32(lin, v);
@@ -135,6 +137,7 @@ function outsOne(cpu: Cpu, i: Insn, size: number, step: number): void {
   const port = cpu.regs[EDX] & 0xffff;
   const v = readSized(cpu, i.seg, indexOf(cpu, ESI, i.a32), size);
   cpu.seam.portOut(cpu, port, size as AccessSize, size === 4 ? v >>> 0 : v);
+  cpu.matchIoBreakpoints(port, size);
   advanceIndex(cpu, ESI, i.a32, step);
 }
 

@@ -8,12 +8,12 @@
  *
  * Every check and every memory access happens before the first register is
  * changed, so a fault restarts the instruction (stack pushes are written ahead
- * through stackFrame.ts). Not modelled: EFLAGS.RF is never kept (it only
- * matters for instruction breakpoints, which this CPU does not implement).
+ * through stackFrame.ts). A 32-bit IRET restores EFLAGS.RF, which is how a
+ * debugger resumes past an instruction breakpoint.
  */
 import type { Cpu } from '../cpu.ts';
 import {
-  AC, CS, DS, ES, ESP, EXC_GP, EXC_NP, EXC_SS, FS, GS, ID, IF, IOPL_MASK, NT, SS, TR, VM,
+  AC, CS, DS, ES, ESP, EXC_GP, EXC_NP, EXC_SS, FS, GS, ID, IF, IOPL_MASK, NT, RF, SS, TR, VM,
 } from '../regs.ts';
 import { loadSegmentReal } from '../segments.ts';
 import {
@@ -235,7 +235,7 @@ function iretReal(cpu: Cpu, o32: boolean): void {
   const sel = (o32 ? cpu.peek32(4) : cpu.peek16(2)) & 0xffff;
   const popped = o32 ? cpu.peek32(8) : cpu.peek16(4);
   if (eip >>> 0 > cpu.segLimit[CS]) cpu.raiseGP(0);
-  let mask = o32 ? 0x0024_7fd5 & ~(1 << 16) : 0x7fd5; // arithmetic, TF, IF, DF, IOPL, NT (+AC, ID); never RF/VM
+  let mask = o32 ? 0x0025_7fd5 : 0x7fd5; // arithmetic, TF, IF, DF, IOPL, NT (+RF, AC, ID); never VM
   if (cpu.v86Mode) mask &= ~IOPL_MASK;
   cpu.adjustSp(3 * size);
   cpu.setFlags((cpu.getFlags() & ~mask) | (popped & mask));
@@ -263,8 +263,8 @@ function iretProtected(cpu: Cpu, o32: boolean): void {
   if (eip >>> 0 > limitOf(target)) cpu.raiseGP(0);
   setAccessed(cpu, target);
   if (rpl > oldCpl) setAccessed(cpu, stackDesc);
-  // EFLAGS: IOPL only at CPL 0, IF only at CPL <= IOPL; VM/RF never from here.
-  let mask = o32 ? 0x0024_4dd5 | AC | ID : 0x4dd5; // arithmetic, TF, DF, NT (+AC, ID)
+  // EFLAGS: IOPL only at CPL 0, IF only at CPL <= IOPL; VM never from here.
+  let mask = o32 ? 0x0024_4dd5 | RF | AC | ID : 0x4dd5; // arithmetic, TF, DF, NT (+RF, AC, ID)
   const iopl = (cpu.flags & IOPL_MASK) >>> 12;
   if (oldCpl === 0) mask |= IOPL_MASK;
   if (oldCpl <= iopl) mask |= IF;
@@ -293,7 +293,7 @@ function iretToV86(cpu: Cpu, eip: number, cs: number, flags: number): void {
   // The V86 code segment is 64 KiB: the return IP must lie inside it.
   if (eip >>> 0 > 0xffff) cpu.raiseGP(0);
   // VM must be set before the loads so they take the V86 (real-mode style) path.
-  cpu.setFlags(flags & ~(1 << 16));
+  cpu.setFlags(flags);
   loadSegmentReal(cpu, CS, cs);
   loadSegmentReal(cpu, SS, ss);
   loadSegmentReal(cpu, ES, es);
