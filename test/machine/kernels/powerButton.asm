@@ -19,18 +19,6 @@ poll:
     mov ax, 0x0100
     out dx, ax
     mov esi, message
-print:
-    lodsb
-    test al, al
-    jz poweroff
-    mov dx, 0x3F8
-    out dx, al
-    jmp print
-poweroff:
-    mov dx, 0x604
-    mov ax, (5 << 10) | (1 << 13)
-    out dx, ax
-    cli
-    hlt
+    PRINT_THEN_POWEROFF
 
 message: db "button", 0

@@ -44,8 +44,4 @@ spin:
     jmp spin
 
 poweroff:
-    mov dx, 0x604
-    mov ax, (5 << 10) | (1 << 13)
-    out dx, ax
-    cli
-    hlt
+    ACPI_POWEROFF

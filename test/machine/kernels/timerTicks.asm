@@ -53,18 +53,7 @@ wait_ticks:
     jb wait_ticks
     cli
     mov esi, message
-print:
-    lodsb
-    test al, al
-    jz poweroff
-    mov dx, 0x3F8
-    out dx, al
-    jmp print
-poweroff:
-    mov dx, 0x604
-    mov ax, (5 << 10) | (1 << 13)
-    out dx, ax
-    hlt
+    PRINT_THEN_POWEROFF
 
 timer_isr:
     inc dword [ticks]
