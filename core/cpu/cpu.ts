@@ -19,7 +19,7 @@
 import type { MemoryBus } from '../memory/bus.ts';
 import { PAGE_IO, PAGE_ROM } from '../memory/bus.ts';
 import type { GuestClock } from './clock.ts';
-import { readFlags, settleFlags } from './flags.ts';
+import { readFlags } from './flags.ts';
 import { Insn } from './insn.ts';
 import { decodeBlock, Block } from './decoder.ts';
 import { pagingWalk, WalkResult, type PageTableMemory } from './paging.ts';
@@ -29,7 +29,7 @@ import {
 } from './regs.ts';
 import { bareMetal, type SensitiveOps } from './seam.ts';
 import { CPUID_SIGNATURE } from './system.ts';
-import { loadSegmentReal, setSegmentCache, refreshSegmentRanges } from './segments.ts';
+import { setSegmentCache, refreshSegmentRanges } from './segments.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
@@ -821,10 +821,8 @@ export class Cpu implements PageTableMemory {
   }
 
   // Implicit supervisor accesses (descriptor tables, TSS, IDT): privilege-free.
-  readSys8(lin: number): number { return this.readSlow(lin, 1, false); }
   readSys16(lin: number): number { return this.readSlow(lin, 2, false); }
   readSys32(lin: number): number { return this.readSlow(lin, 4, false); }
-  writeSys8(lin: number, v: number): void { this.writeSlow(lin, 1, v, false); }
   writeSys16(lin: number, v: number): void { this.writeSlow(lin, 2, v, false); }
   writeSys32(lin: number, v: number): void { this.writeSlow(lin, 4, v, false); }
 
@@ -968,10 +966,6 @@ export class Cpu implements PageTableMemory {
     if (((old ^ this.flags) & AC) !== 0) this.refreshAccessMode();
   }
 
-  settleFlags(): void {
-    settleFlags(this);
-  }
-
   // ---- stack ----
   push16(v: number): void {
     const r = this.regs;
@@ -1045,16 +1039,6 @@ export class Cpu implements PageTableMemory {
   get v86Mode(): boolean {
     return (this.flags & VM) !== 0;
   }
-  /** Real-address mode (PE = 0). */
-  get realMode(): boolean {
-    return (this.cr0 & CR0_PE) === 0;
-  }
-
-  /** Loads a segment register in real or V86 mode (base = selector << 4). */
-  loadSegmentRealMode(seg: number, sel: number): void {
-    loadSegmentReal(this, seg, sel);
-  }
-
   fault(vector: number, errorCode: number, hasErrorCode: boolean): never {
     CPU_FAULT.vector = vector;
     CPU_FAULT.errorCode = errorCode;
