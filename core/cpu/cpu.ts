@@ -517,7 +517,6 @@ export class Cpu implements PageTableMemory {
     if ((lastLin >>> 12) !== (lin >>> 12)) {
       const e2 = this.tlbRead[lastLin >>> 12];
       this.registerCodePage(e2 >>> 12, block);
-      block.page2 = e2 >>> 12;
     }
     return block;
   }

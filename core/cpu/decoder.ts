@@ -29,8 +29,6 @@ export class Block {
   cs32: boolean;
   /** Buffer offset of the first byte (the cache key). */
   key = 0;
-  /** Second buffer page when the first instruction straddles a page, else -1. */
-  page2 = -1;
   valid = true;
   succ0: Block | null = null;
   succ1: Block | null = null;
