@@ -3,8 +3,7 @@
  * initramfs's ready line, and the fixed busybox shell loop timed inside the
  * guest from /proc/uptime (and on the host, for comparison).
  */
-import { readFileSync } from 'node:fs';
-import { GuestConsole, TINY_LINUX } from '../scripts/guestConsole.ts';
+import { GuestConsole } from '../scripts/guestConsole.ts';
 
 export const SHELL_LOOP = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
 
@@ -15,13 +14,7 @@ export interface LinuxBenchResult {
 }
 
 export async function runLinuxBench(kernelPath: string, memoryMiB: number): Promise<LinuxBenchResult> {
-  const guest = new GuestConsole({
-    memoryMiB,
-    clock: 'realtime',
-    kernel: new Uint8Array(readFileSync(kernelPath)),
-    initrd: new Uint8Array(readFileSync(TINY_LINUX + 'initramfs.cpio.gz')),
-    cmdline: 'console=ttyS0',
-  });
+  const guest = GuestConsole.tinyLinux({ memoryMiB, clock: 'realtime' }, kernelPath);
   const t0 = performance.now();
   await guest.waitFor('POPEK-READY', 1800);
   const bootSeconds = (performance.now() - t0) / 1000;
