@@ -19,7 +19,14 @@
 import type { MemoryBus } from '../memory/bus.ts';
 import { PAGE_IO, PAGE_ROM } from '../memory/bus.ts';
 import type { GuestClock } from './clock.ts';
-import { readFlags } from './flags.ts';
+import { readFlags, setResultFlags, testCondition } from './flags.ts';
+import { aluCompute, ALU_CMP, dec32, inc32 } from './ops/alu.ts';
+import type {
+  FAST_ALU_R_RM, FAST_ALU_RM_IMM, FAST_ALU_RM_R, FAST_CALL, FAST_CMP_M32_IMM, FAST_CMP_M32_R, FAST_CMP_M8_IMM, FAST_CMP_R_M32,
+  FAST_CMP_R8_M8, FAST_DEC_R, FAST_INC_R, FAST_JCC, FAST_JMP, FAST_LEA, FAST_LOAD32, FAST_LOAD8, FAST_MOV_R_IMM, FAST_MOV_R_RM,
+  FAST_MOV_RM_R, FAST_MOVZX8, FAST_NONE, FAST_POP_R, FAST_PUSH_IMM, FAST_PUSH_R, FAST_RET, FAST_STORE32, FAST_STORE8,
+  FAST_TEST_RR, FAST_TEST_RR8,
+} from './fastForms.ts';
 import { Insn } from './insn.ts';
 import { decodeBlock, Block } from './decoder.ts';
 import { pagingWalk, WalkResult, type PageTableMemory } from './paging.ts';
@@ -176,10 +183,21 @@ export class Cpu implements PageTableMemory {
   readonly pageBlocks = new Map<number, Block[]>();
   /**
    * Translation epoch: bumped whenever the mapping from CS:EIP to the bytes
-   * behind it may have changed (TLB flush, INVLPG, CPL or CS change), which
-   * invalidates the links between blocks.
+   * behind it may have changed (TLB flush, INVLPG, a CS load that changes
+   * its base, limit or default size).
    */
-  epoch = 0;
+  private epoch = 0;
+  /**
+   * What links between blocks are stamped with and trusted under: the epoch
+   * and the privilege class (user or supervisor) they were made at, since a
+   * code page's fetch permission depends on it. A user program interrupted by
+   * the kernel finds its links still valid when it resumes, as long as
+   * nothing was flushed in between.
+   */
+  linkStamp = 0;
+  private linkCsBase = 0;
+  private linkCsLimit = 0xffff;
+  private linkCs32 = false;
   /** Set by handlers that must end the current block after themselves. */
   exitBlock = false;
   private shutdownText: string | null = null;
@@ -281,6 +299,7 @@ export class Cpu implements PageTableMemory {
   run(budget: number): number {
     let done = 0;
     const clock = this.clock;
+    const regs = this.regs;
     let prev: Block | null = null;
     while (done < budget) {
       if (this.attention || (this.flags & TF) !== 0) {
@@ -319,7 +338,7 @@ export class Cpu implements PageTableMemory {
       }
       let block: Block;
       try {
-        if (prev !== null && prev.linkEpoch === this.epoch) {
+        if (prev !== null && prev.linkStamp === this.linkStamp) {
           const eip = this.eip;
           let s = prev.succ0;
           if (s !== null && s.eip === eip && s.valid) block = s;
@@ -335,7 +354,7 @@ export class Cpu implements PageTableMemory {
         } else {
           block = this.fetchBlock();
           if (prev !== null) {
-            prev.linkEpoch = this.epoch;
+            prev.linkStamp = this.linkStamp;
             prev.succ0 = block;
             prev.succ1 = null;
           }
@@ -354,7 +373,70 @@ export class Cpu implements PageTableMemory {
         for (; k < n; ) {
           const ins = insns[k];
           this.eip = ins.nextEip;
-          ins.fn(this, ins);
+          switch (ins.fast) {
+            case 0 satisfies typeof FAST_NONE: ins.fn(this, ins); break;
+            case 1 satisfies typeof FAST_LOAD32: regs[ins.reg] = this.read32(ins.seg, this.ea(ins)); break;
+            case 2 satisfies typeof FAST_STORE32: this.write32(ins.seg, this.ea(ins), regs[ins.reg]); break;
+            case 3 satisfies typeof FAST_LOAD8: this.set8(ins.reg, this.read8(ins.seg, this.ea(ins))); break;
+            case 4 satisfies typeof FAST_STORE8: this.write8(ins.seg, this.ea(ins), this.get8(ins.reg)); break;
+            case 5 satisfies typeof FAST_MOVZX8: regs[ins.reg] = this.read8(ins.seg, this.ea(ins)); break;
+            case 6 satisfies typeof FAST_MOV_RM_R: regs[ins.rm] = regs[ins.reg]; break;
+            case 7 satisfies typeof FAST_MOV_R_RM: regs[ins.reg] = regs[ins.rm]; break;
+            case 8 satisfies typeof FAST_MOV_R_IMM: regs[ins.opcode & 7] = ins.imm; break;
+            case 9 satisfies typeof FAST_LEA: regs[ins.reg] = this.ea(ins); break;
+            case 10 satisfies typeof FAST_PUSH_R: this.push32(regs[ins.opcode & 7]); break;
+            case 11 satisfies typeof FAST_POP_R: { const v = this.pop32(); regs[ins.opcode & 7] = v; break; }
+            case 12 satisfies typeof FAST_PUSH_IMM: this.push32(ins.imm); break;
+            case 13 satisfies typeof FAST_JCC:
+              if (testCondition(this, ins.opcode & 15)) {
+                if (ins.imm >>> 0 > this.segLimit[CS]) this.raiseGP(0);
+                this.eip = ins.imm;
+              }
+              break;
+            case 14 satisfies typeof FAST_JMP:
+              if (ins.imm >>> 0 > this.segLimit[CS]) this.raiseGP(0);
+              this.eip = ins.imm;
+              break;
+            case 15 satisfies typeof FAST_CALL:
+              if (ins.imm >>> 0 > this.segLimit[CS]) this.raiseGP(0);
+              this.push32(this.eip);
+              this.eip = ins.imm;
+              break;
+            case 16 satisfies typeof FAST_RET: {
+              const target = this.peek32(0);
+              if (target >>> 0 > this.segLimit[CS]) this.raiseGP(0);
+              this.adjustSp(4 + ins.imm);
+              this.eip = target;
+              break;
+            }
+            case 17 satisfies typeof FAST_INC_R: regs[ins.opcode & 7] = inc32(this, regs[ins.opcode & 7]); break;
+            case 18 satisfies typeof FAST_DEC_R: regs[ins.opcode & 7] = dec32(this, regs[ins.opcode & 7]); break;
+            case 19 satisfies typeof FAST_ALU_RM_R: {
+              const alu = (ins.opcode >> 3) & 7;
+              const r = aluCompute(this, alu, 32, regs[ins.rm], regs[ins.reg]);
+              if (alu !== ALU_CMP) regs[ins.rm] = r;
+              break;
+            }
+            case 20 satisfies typeof FAST_ALU_R_RM: {
+              const alu = (ins.opcode >> 3) & 7;
+              const r = aluCompute(this, alu, 32, regs[ins.reg], regs[ins.rm]);
+              if (alu !== ALU_CMP) regs[ins.reg] = r;
+              break;
+            }
+            case 21 satisfies typeof FAST_ALU_RM_IMM: {
+              const r = aluCompute(this, ins.reg, 32, regs[ins.rm], ins.imm);
+              if (ins.reg !== ALU_CMP) regs[ins.rm] = r;
+              break;
+            }
+            case 22 satisfies typeof FAST_TEST_RR: setResultFlags(this, 32, regs[ins.rm] & regs[ins.reg], 0); break;
+            case 23 satisfies typeof FAST_TEST_RR8: setResultFlags(this, 8, this.get8(ins.rm) & this.get8(ins.reg), 0); break;
+            case 24 satisfies typeof FAST_CMP_M8_IMM: aluCompute(this, ALU_CMP, 8, this.read8(ins.seg, this.ea(ins)), ins.imm & 0xff); break;
+            case 25 satisfies typeof FAST_CMP_R8_M8: aluCompute(this, ALU_CMP, 8, this.get8(ins.reg), this.read8(ins.seg, this.ea(ins))); break;
+            case 26 satisfies typeof FAST_CMP_M32_IMM: aluCompute(this, ALU_CMP, 32, this.read32(ins.seg, this.ea(ins)), ins.imm); break;
+            case 27 satisfies typeof FAST_CMP_R_M32: aluCompute(this, ALU_CMP, 32, regs[ins.reg], this.read32(ins.seg, this.ea(ins))); break;
+            case 28 satisfies typeof FAST_CMP_M32_R: aluCompute(this, ALU_CMP, 32, this.read32(ins.seg, this.ea(ins)), regs[ins.reg]); break;
+            default: ins.fn(this, ins);
+          }
           k++;
           if (this.exitBlock) break;
         }
@@ -562,8 +644,8 @@ export class Cpu implements PageTableMemory {
   // =====================================================================
 
   setCpl(cpl: number): void {
-    if (cpl !== this.cpl) this.epoch++;
     this.cpl = cpl;
+    this.linkStamp = this.epoch * 2 + (cpl === 3 ? 1 : 0);
     this.refreshAccessMode();
   }
 
@@ -629,9 +711,14 @@ export class Cpu implements PageTableMemory {
     return hits;
   }
 
+  private bumpEpoch(): void {
+    this.epoch++;
+    this.linkStamp = this.epoch * 2 + (this.cpl === 3 ? 1 : 0);
+  }
+
   /** Drops cached translations; global ones too when `all` (CR4/CR0 changes, A20). */
   flushTlb(all: boolean): void {
-    this.epoch++;
+    this.bumpEpoch();
     const r = this.tlbRead, w = this.tlbWrite;
     if (all || this.tlbCount >= TLB_LIST_MAX || this.tlbGlobalCount >= TLB_LIST_MAX) {
       if (this.tlbCount >= TLB_LIST_MAX || this.tlbGlobalCount >= TLB_LIST_MAX) {
@@ -663,7 +750,7 @@ export class Cpu implements PageTableMemory {
 
   /** INVLPG: drops one page's translation, global or not. */
   invalidatePage(lin: number): void {
-    this.epoch++;
+    this.bumpEpoch();
     const region = lin >>> 22;
     if (this.tlbLargeRegions[region] !== 0) {
       this.tlbLargeRegions[region] = 0;
@@ -1060,7 +1147,12 @@ export class Cpu implements PageTableMemory {
     refreshSegmentRanges(this, seg);
     if (seg === CS) {
       this.cs32 = (this.segAttr[CS] & SEG_DB) !== 0;
-      this.epoch++;
+      if (this.segBase[CS] !== this.linkCsBase || this.segLimit[CS] !== this.linkCsLimit || this.cs32 !== this.linkCs32) {
+        this.linkCsBase = this.segBase[CS];
+        this.linkCsLimit = this.segLimit[CS];
+        this.linkCs32 = this.cs32;
+        this.bumpEpoch();
+      }
     }
     else if (seg === SS) this.ss32 = (this.segAttr[SS] & SEG_DB) !== 0;
   }

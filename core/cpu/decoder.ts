@@ -9,6 +9,7 @@
 import type { Cpu } from './cpu.ts';
 import { BLOCK_MAX } from './cpu.ts';
 import { Insn, REP_E, REP_NE } from './insn.ts';
+import { fastFormOf } from './fastForms.ts';
 import {
   IMM_IB, IMM_IBS, IMM_IV, IMM_IW, IMM_IWIB, IMM_JB, IMM_JV, IMM_MOFFS, IMM_NONE, IMM_PTR, oneByteMap, twoByteMap,
   type OpDef,
@@ -19,8 +20,8 @@ import './ops/index.ts';
 /**
  * A run of decoded instructions. Blocks remember up to two successors
  * (fall-through and branch target) so the run loop can chain them without a
- * cache lookup; the links are trusted only while the CPU's translation epoch
- * is the one they were made in (see Cpu.epoch).
+ * cache lookup; the links are trusted only under the CPU's link stamp they
+ * were made with (see Cpu.linkStamp).
  */
 export class Block {
   insns: Insn[];
@@ -32,7 +33,7 @@ export class Block {
   valid = true;
   succ0: Block | null = null;
   succ1: Block | null = null;
-  linkEpoch = -1;
+  linkStamp = -1;
 
   constructor(insns: Insn[], eip: number, csBase: number, cs32: boolean) {
     this.insns = insns;
@@ -184,6 +185,7 @@ function decodeOne(cpu: Cpu, i: Insn, eip: number): void {
   }
   i.endsBlock = def.endsBlock === true || i.endsBlock;
   if (lock && (def.lockable !== true || i.mod === 3)) i.fn = raiseUD;
+  else i.fast = fastFormOf(i);
 }
 
 function finish(i: Insn, eip: number): void {

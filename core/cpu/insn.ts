@@ -12,6 +12,8 @@ export const REP_NONE = 0, REP_E = 1, REP_NE = 2;
 export class Insn {
   /** Handler chosen at decode time for this exact form (size, register/memory). */
   fn: Exec = undefinedOpcode;
+  /** Form the run loop executes inline (fastForms.ts), FAST_NONE to call `fn`. */
+  fast = 0;
   /** EIP of the first byte (prefixes included) and of the next instruction (both CS-relative). */
   eip = 0;
   nextEip = 0;

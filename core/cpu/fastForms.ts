@@ -1,0 +1,97 @@
+/**
+ * The instruction forms the run loop executes inline instead of calling the
+ * instruction's handler. An indirect call through `Insn.fn` costs more than
+ * the work of the simplest instructions, and these forms are most of what
+ * compiled user code executes (measured on the busybox shell loop of the
+ * benchmark: about three instructions in four). Every form here is a plain
+ * 32-bit operation with a 32-bit address size; everything else, including
+ * the same opcodes with other sizes or prefixes that change their meaning,
+ * keeps FAST_NONE and goes through its handler. The handler stays valid for
+ * every instruction, so single-stepping and the debug path can still use it.
+ */
+import type { Insn } from './insn.ts';
+
+export const FAST_NONE = 0;
+// Data movement.
+export const FAST_LOAD32 = 1; // 8B /r mem: MOV r32, m32
+export const FAST_STORE32 = 2; // 89 /r mem: MOV m32, r32
+export const FAST_LOAD8 = 3; // 8A /r mem: MOV r8, m8
+export const FAST_STORE8 = 4; // 88 /r mem: MOV m8, r8
+export const FAST_MOVZX8 = 5; // 0F B6 /r mem: MOVZX r32, m8
+export const FAST_MOV_RM_R = 6; // 89 /r reg: MOV r/m32 <- r32
+export const FAST_MOV_R_RM = 7; // 8B /r reg: MOV r32 <- r/m32
+export const FAST_MOV_R_IMM = 8; // B8+r: MOV r32, imm32
+export const FAST_LEA = 9; // 8D /r: LEA r32, m
+// Stack.
+export const FAST_PUSH_R = 10; // 50+r
+export const FAST_POP_R = 11; // 58+r
+export const FAST_PUSH_IMM = 12; // 68 / 6A
+// Control transfer.
+export const FAST_JCC = 13; // 70-7F, 0F 80-8F
+export const FAST_JMP = 14; // EB, E9
+export const FAST_CALL = 15; // E8
+export const FAST_RET = 16; // C3, C2 iw
+// Arithmetic (the ALU operation is ModRM.reg for groups, opcode bits 5:3 otherwise).
+export const FAST_INC_R = 17; // 40+r
+export const FAST_DEC_R = 18; // 48+r
+export const FAST_ALU_RM_R = 19; // 01 09 11 19 21 29 31 39 /r reg: op r/m32, r32
+export const FAST_ALU_R_RM = 20; // 03 0B 13 1B 23 2B 33 3B /r reg: op r32, r/m32
+export const FAST_ALU_RM_IMM = 21; // 81 / 83 /op reg: op r/m32, imm
+export const FAST_TEST_RR = 22; // 85 /r reg: TEST r/m32, r32
+export const FAST_TEST_RR8 = 23; // 84 /r reg: TEST r/m8, r8
+export const FAST_CMP_M8_IMM = 24; // 80 /7 mem: CMP m8, imm8
+export const FAST_CMP_R8_M8 = 25; // 3A /r mem: CMP r8, m8
+export const FAST_CMP_M32_IMM = 26; // 81 / 83 /7 mem: CMP m32, imm
+export const FAST_CMP_R_M32 = 27; // 3B /r mem: CMP r32, m32
+export const FAST_CMP_M32_R = 28; // 39 /r mem: CMP m32, r32
+
+/** The fast form of a decoded instruction, or FAST_NONE. Called once per instruction at decode time. */
+export function fastFormOf(i: Insn): number {
+  if (i.lock) return FAST_NONE;
+  const op = i.opcode;
+  const mem = i.mod !== 3;
+  // Memory forms compute a 32-bit effective address inline.
+  if (mem && !i.a32) return FAST_NONE;
+  if (!i.o32) return op === 0x88 || op === 0x8a || op === 0x84 || op === 0x80 || op === 0x3a || isJump(op) ? byteOrJumpForm(i) : FAST_NONE;
+  if (op >= 0x50 && op <= 0x57) return FAST_PUSH_R;
+  if (op >= 0x58 && op <= 0x5f) return FAST_POP_R;
+  if (op >= 0x40 && op <= 0x47) return FAST_INC_R;
+  if (op >= 0x48 && op <= 0x4f) return FAST_DEC_R;
+  if (op >= 0xb8 && op <= 0xbf) return FAST_MOV_R_IMM;
+  if (op < 0x40 && (op & 7) === 1 && !mem) return FAST_ALU_RM_R;
+  if (op < 0x40 && (op & 7) === 3 && !mem) return FAST_ALU_R_RM;
+  switch (op) {
+    case 0x8b: return mem ? FAST_LOAD32 : FAST_MOV_R_RM;
+    case 0x89: return mem ? FAST_STORE32 : FAST_MOV_RM_R;
+    case 0x8d: return mem ? FAST_LEA : FAST_NONE;
+    case 0x1b6: return mem ? FAST_MOVZX8 : FAST_NONE;
+    case 0x68: case 0x6a: return FAST_PUSH_IMM;
+    case 0xe8: return FAST_CALL;
+    case 0xc3: case 0xc2: return FAST_RET;
+    case 0x81: case 0x83: return mem ? (i.reg === 7 ? FAST_CMP_M32_IMM : FAST_NONE) : FAST_ALU_RM_IMM;
+    case 0x85: return mem ? FAST_NONE : FAST_TEST_RR;
+    case 0x3b: return FAST_CMP_R_M32;
+    case 0x39: return FAST_CMP_M32_R;
+  }
+  return byteOrJumpForm(i);
+}
+
+function isJump(op: number): boolean {
+  return (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xeb || op === 0xe9;
+}
+
+/** Forms whose meaning does not depend on the operand size: byte operations and jumps (their target is masked at decode). */
+function byteOrJumpForm(i: Insn): number {
+  const op = i.opcode;
+  const mem = i.mod !== 3;
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) return FAST_JCC;
+  switch (op) {
+    case 0xeb: case 0xe9: return FAST_JMP;
+    case 0x8a: return mem ? FAST_LOAD8 : FAST_NONE;
+    case 0x88: return mem ? FAST_STORE8 : FAST_NONE;
+    case 0x84: return mem ? FAST_NONE : FAST_TEST_RR8;
+    case 0x80: return mem && i.reg === 7 ? FAST_CMP_M8_IMM : FAST_NONE;
+    case 0x3a: return mem ? FAST_CMP_R8_M8 : FAST_NONE;
+  }
+  return FAST_NONE;
+}
