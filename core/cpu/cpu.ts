@@ -19,13 +19,13 @@
 import type { MemoryBus } from '../memory/bus.ts';
 import { PAGE_IO, PAGE_ROM } from '../memory/bus.ts';
 import type { GuestClock } from './clock.ts';
-import { readFlags, setResultFlags, testCondition } from './flags.ts';
-import { aluCompute, ALU_CMP, dec32, inc32 } from './ops/alu.ts';
+import { LAZY_SUB, readFlags, setLazy, setResultFlags, testCondition } from './flags.ts';
+import { aluCompute, dec32, inc32 } from './ops/alu.ts';
 import type {
-  FAST_ALU_R_RM, FAST_ALU_RM_IMM, FAST_ALU_RM_R, FAST_CALL, FAST_CMP_M32_IMM, FAST_CMP_M32_R, FAST_CMP_M8_IMM, FAST_CMP_R_M32,
-  FAST_CMP_R8_M8, FAST_DEC_R, FAST_INC_R, FAST_JCC, FAST_JMP, FAST_LEA, FAST_LOAD32, FAST_LOAD8, FAST_MOV_R_IMM, FAST_MOV_R_RM,
-  FAST_MOV_RM_R, FAST_MOVZX8, FAST_NONE, FAST_POP_R, FAST_PUSH_IMM, FAST_PUSH_R, FAST_RET, FAST_STORE32, FAST_STORE8,
-  FAST_TEST_RR, FAST_TEST_RR8,
+  FAST_ALU_R_RM, FAST_ALU_RM_IMM, FAST_ALU_RM_R, FAST_CMP_M32_IMM, FAST_CMP_M8_IMM, FAST_CMP_R_M32, FAST_DEC_R,
+  FAST_GROUP_POP, FAST_GROUP_PUSH, FAST_GROUP_READ32, FAST_GROUP_READ8, FAST_GROUP_STORE, FAST_INC_R, FAST_JCC, FAST_LEA,
+  FAST_LOAD32, FAST_LOAD8, FAST_MOV_R_IMM, FAST_MOV_R_RM, FAST_MOV_RM_R, FAST_MOVZX8, FAST_POP_R, FAST_PUSH_IMM, FAST_PUSH_R,
+  FAST_STORE32, FAST_TEST_RR, FAST_TEST_RR8,
 } from './fastForms.ts';
 import { Insn } from './insn.ts';
 import { decodeBlock, Block } from './decoder.ts';
@@ -46,6 +46,8 @@ export const STOP_BUDGET = 0; // instruction budget used up
 export const STOP_HALT = 1; // HLT with nothing to wake the CPU now
 export const STOP_SHUTDOWN = 2; // triple fault: the processor shut down
 export const STOP_REQUEST = 3; // a device asked the CPU to stop (reset, power-off)
+/** Cpu.attend: nothing to do, run the next block. */
+const ATTEND_RUN = -1;
 
 /** The one object thrown to unwind a faulting instruction. */
 export class CpuFault {
@@ -304,33 +306,12 @@ export class Cpu implements PageTableMemory {
     while (done < budget) {
       if (this.attention || (this.flags & TF) !== 0) {
         prev = null;
-        if (this.stopRequested) {
-          this.stopRequested = false;
-          return STOP_REQUEST;
-        }
-        if (this.shutdownDetail !== null) return STOP_SHUTDOWN;
-        // Interrupt window: between instructions, not after STI/MOV SS.
-        if (this.interruptShadow) {
-          this.interruptShadow = false;
-          done += this.stepOne();
+        const r = this.attend();
+        if (r >= 0) {
+          done += r;
           continue;
         }
-        if (this.nmiPending && !this.nmiBlocked) {
-          this.nmiPending = false;
-          this.nmiBlocked = true;
-          this.halted = false;
-          this.deliver(EXC_NMI, INT_NMI, 0, false);
-          continue;
-        }
-        if (this.halted) {
-          if ((this.flags & IF) === 0 || !this.pollInterrupt()) return STOP_HALT;
-          continue;
-        }
-        if ((this.flags & TF) !== 0 || this.debugActive) {
-          if ((this.flags & IF) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) continue;
-          done += this.stepOne();
-          continue;
-        }
+        if (r !== ATTEND_RUN) return -2 - r; // a STOP_* code
       }
       if ((this.flags & IF) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) {
         prev = null;
@@ -373,69 +354,86 @@ export class Cpu implements PageTableMemory {
         for (; k < n; ) {
           const ins = insns[k];
           this.eip = ins.nextEip;
-          switch (ins.fast) {
-            case 0 satisfies typeof FAST_NONE: ins.fn(this, ins); break;
-            case 1 satisfies typeof FAST_LOAD32: regs[ins.reg] = this.read32(ins.seg, this.ea(ins)); break;
-            case 2 satisfies typeof FAST_STORE32: this.write32(ins.seg, this.ea(ins), regs[ins.reg]); break;
-            case 3 satisfies typeof FAST_LOAD8: this.set8(ins.reg, this.read8(ins.seg, this.ea(ins))); break;
-            case 4 satisfies typeof FAST_STORE8: this.write8(ins.seg, this.ea(ins), this.get8(ins.reg)); break;
-            case 5 satisfies typeof FAST_MOVZX8: regs[ins.reg] = this.read8(ins.seg, this.ea(ins)); break;
-            case 6 satisfies typeof FAST_MOV_RM_R: regs[ins.rm] = regs[ins.reg]; break;
-            case 7 satisfies typeof FAST_MOV_R_RM: regs[ins.reg] = regs[ins.rm]; break;
-            case 8 satisfies typeof FAST_MOV_R_IMM: regs[ins.opcode & 7] = ins.imm; break;
-            case 9 satisfies typeof FAST_LEA: regs[ins.reg] = this.ea(ins); break;
-            case 10 satisfies typeof FAST_PUSH_R: this.push32(regs[ins.opcode & 7]); break;
-            case 11 satisfies typeof FAST_POP_R: { const v = this.pop32(); regs[ins.opcode & 7] = v; break; }
-            case 12 satisfies typeof FAST_PUSH_IMM: this.push32(ins.imm); break;
-            case 13 satisfies typeof FAST_JCC:
-              if (testCondition(this, ins.opcode & 15)) {
-                if (ins.imm >>> 0 > this.segLimit[CS]) this.raiseGP(0);
-                this.eip = ins.imm;
+          const f = ins.fast;
+          if (f === 0) ins.fn(this, ins);
+          else if (f < (16 satisfies typeof FAST_GROUP_READ32)) {
+            switch (f) {
+              case 1 satisfies typeof FAST_MOV_RM_R: regs[ins.rm] = regs[ins.reg]; break;
+              case 2 satisfies typeof FAST_MOV_R_RM: regs[ins.reg] = regs[ins.rm]; break;
+              case 3 satisfies typeof FAST_MOV_R_IMM: regs[ins.opcode & 7] = ins.imm; break;
+              case 4 satisfies typeof FAST_LEA: regs[ins.reg] = this.ea(ins); break;
+              case 5 satisfies typeof FAST_INC_R: regs[ins.opcode & 7] = inc32(this, regs[ins.opcode & 7]); break;
+              case 6 satisfies typeof FAST_DEC_R: regs[ins.opcode & 7] = dec32(this, regs[ins.opcode & 7]); break;
+              case 7 satisfies typeof FAST_ALU_RM_R:
+              case 8 satisfies typeof FAST_ALU_R_RM:
+              case 9 satisfies typeof FAST_ALU_RM_IMM: {
+                // One aluCompute call site for the three forms: op, destination, operands.
+                let alu = (ins.opcode >> 3) & 7, dst = ins.rm, b = regs[ins.reg];
+                if (f === (8 satisfies typeof FAST_ALU_R_RM)) {
+                  dst = ins.reg;
+                  b = regs[ins.rm];
+                } else if (f === (9 satisfies typeof FAST_ALU_RM_IMM)) {
+                  alu = ins.reg;
+                  b = ins.imm;
+                }
+                const r = aluCompute(this, alu, 32, regs[dst], b);
+                if (alu !== 7) regs[dst] = r; // not CMP
+                break;
               }
-              break;
-            case 14 satisfies typeof FAST_JMP:
-              if (ins.imm >>> 0 > this.segLimit[CS]) this.raiseGP(0);
+              case 10 satisfies typeof FAST_TEST_RR: setResultFlags(this, 32, regs[ins.rm] & regs[ins.reg], 0); break;
+              case 11 satisfies typeof FAST_TEST_RR8: setResultFlags(this, 8, this.get8(ins.rm) & this.get8(ins.reg), 0); break;
+              case 12 satisfies typeof FAST_JCC:
+                if (testCondition(this, ins.opcode & 15)) {
+                  if (ins.imm >>> 0 > this.segLimit[1]) this.raiseGP(0); // CS
+                  this.eip = ins.imm;
+                }
+                break;
+              default: // FAST_JMP
+                if (ins.imm >>> 0 > this.segLimit[1]) this.raiseGP(0);
+                this.eip = ins.imm;
+            }
+          } else if (f < (26 satisfies typeof FAST_GROUP_PUSH)) {
+            // Forms with a memory operand: one effective-address computation for all of them.
+            const off = this.ea(ins);
+            if (f < (20 satisfies typeof FAST_GROUP_READ8)) {
+              const m = this.read32(ins.seg, off);
+              switch (f) {
+                case 16 satisfies typeof FAST_LOAD32: regs[ins.reg] = m; break;
+                case 17 satisfies typeof FAST_CMP_M32_IMM: setLazy(this, LAZY_SUB, 32, m, ins.imm, m - ins.imm); break;
+                case 18 satisfies typeof FAST_CMP_R_M32: setLazy(this, LAZY_SUB, 32, regs[ins.reg], m, regs[ins.reg] - m); break;
+                default: setLazy(this, LAZY_SUB, 32, m, regs[ins.reg], m - regs[ins.reg]); // FAST_CMP_M32_R
+              }
+            } else if (f < (24 satisfies typeof FAST_GROUP_STORE)) {
+              const m = this.read8(ins.seg, off);
+              switch (f) {
+                case 20 satisfies typeof FAST_LOAD8: this.set8(ins.reg, m); break;
+                case 21 satisfies typeof FAST_MOVZX8: regs[ins.reg] = m; break;
+                case 22 satisfies typeof FAST_CMP_M8_IMM: setLazy(this, LAZY_SUB, 8, m, ins.imm & 0xff, m - (ins.imm & 0xff)); break;
+                default: setLazy(this, LAZY_SUB, 8, this.get8(ins.reg), m, this.get8(ins.reg) - m); // FAST_CMP_R8_M8
+              }
+            } else if (f === (24 satisfies typeof FAST_STORE32)) this.write32(ins.seg, off, regs[ins.reg]);
+            else this.write8(ins.seg, off, this.get8(ins.reg)); // FAST_STORE8
+          } else if (f < (29 satisfies typeof FAST_GROUP_POP)) {
+            let v: number;
+            if (f === (26 satisfies typeof FAST_PUSH_R)) v = regs[ins.opcode & 7];
+            else if (f === (27 satisfies typeof FAST_PUSH_IMM)) v = ins.imm;
+            else { // FAST_CALL
+              if (ins.imm >>> 0 > this.segLimit[1]) this.raiseGP(0);
+              v = ins.nextEip;
               this.eip = ins.imm;
-              break;
-            case 15 satisfies typeof FAST_CALL:
-              if (ins.imm >>> 0 > this.segLimit[CS]) this.raiseGP(0);
-              this.push32(this.eip);
-              this.eip = ins.imm;
-              break;
-            case 16 satisfies typeof FAST_RET: {
-              const target = this.peek32(0);
-              if (target >>> 0 > this.segLimit[CS]) this.raiseGP(0);
+            }
+            this.push32(v);
+          } else {
+            // Pops read before ESP moves, so a fault leaves ESP as it was.
+            const v = this.peek32(0);
+            if (f === (29 satisfies typeof FAST_POP_R)) {
+              this.adjustSp(4);
+              regs[ins.opcode & 7] = v;
+            } else { // FAST_RET
+              if (v >>> 0 > this.segLimit[1]) this.raiseGP(0);
               this.adjustSp(4 + ins.imm);
-              this.eip = target;
-              break;
+              this.eip = v;
             }
-            case 17 satisfies typeof FAST_INC_R: regs[ins.opcode & 7] = inc32(this, regs[ins.opcode & 7]); break;
-            case 18 satisfies typeof FAST_DEC_R: regs[ins.opcode & 7] = dec32(this, regs[ins.opcode & 7]); break;
-            case 19 satisfies typeof FAST_ALU_RM_R: {
-              const alu = (ins.opcode >> 3) & 7;
-              const r = aluCompute(this, alu, 32, regs[ins.rm], regs[ins.reg]);
-              if (alu !== ALU_CMP) regs[ins.rm] = r;
-              break;
-            }
-            case 20 satisfies typeof FAST_ALU_R_RM: {
-              const alu = (ins.opcode >> 3) & 7;
-              const r = aluCompute(this, alu, 32, regs[ins.reg], regs[ins.rm]);
-              if (alu !== ALU_CMP) regs[ins.reg] = r;
-              break;
-            }
-            case 21 satisfies typeof FAST_ALU_RM_IMM: {
-              const r = aluCompute(this, ins.reg, 32, regs[ins.rm], ins.imm);
-              if (ins.reg !== ALU_CMP) regs[ins.rm] = r;
-              break;
-            }
-            case 22 satisfies typeof FAST_TEST_RR: setResultFlags(this, 32, regs[ins.rm] & regs[ins.reg], 0); break;
-            case 23 satisfies typeof FAST_TEST_RR8: setResultFlags(this, 8, this.get8(ins.rm) & this.get8(ins.reg), 0); break;
-            case 24 satisfies typeof FAST_CMP_M8_IMM: aluCompute(this, ALU_CMP, 8, this.read8(ins.seg, this.ea(ins)), ins.imm & 0xff); break;
-            case 25 satisfies typeof FAST_CMP_R8_M8: aluCompute(this, ALU_CMP, 8, this.get8(ins.reg), this.read8(ins.seg, this.ea(ins))); break;
-            case 26 satisfies typeof FAST_CMP_M32_IMM: aluCompute(this, ALU_CMP, 32, this.read32(ins.seg, this.ea(ins)), ins.imm); break;
-            case 27 satisfies typeof FAST_CMP_R_M32: aluCompute(this, ALU_CMP, 32, regs[ins.reg], this.read32(ins.seg, this.ea(ins))); break;
-            case 28 satisfies typeof FAST_CMP_M32_R: aluCompute(this, ALU_CMP, 32, this.read32(ins.seg, this.ea(ins)), regs[ins.reg]); break;
-            default: ins.fn(this, ins);
           }
           k++;
           if (this.exitBlock) break;
@@ -454,6 +452,43 @@ export class Cpu implements PageTableMemory {
       prev = this.exitBlock ? null : block;
     }
     return STOP_BUDGET;
+  }
+
+  /**
+   * The run loop's slow path, taken when something needs attention between
+   * instructions (stop request, shutdown, interrupt shadow, NMI, HLT, single
+   * step, breakpoints). Kept out of `run` so that V8 spends its inlining
+   * budget for `run` on the instruction fast paths. Returns instructions
+   * retired (the loop continues), ATTEND_RUN (run the next block), or
+   * -2 - code to stop with a STOP_* code.
+   */
+  private attend(): number {
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      return -2 - STOP_REQUEST;
+    }
+    if (this.shutdownDetail !== null) return -2 - STOP_SHUTDOWN;
+    // Interrupt window: between instructions, not after STI/MOV SS.
+    if (this.interruptShadow) {
+      this.interruptShadow = false;
+      return this.stepOne();
+    }
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.nmiPending = false;
+      this.nmiBlocked = true;
+      this.halted = false;
+      this.deliver(EXC_NMI, INT_NMI, 0, false);
+      return 0;
+    }
+    if (this.halted) {
+      if ((this.flags & IF) === 0 || !this.pollInterrupt()) return -2 - STOP_HALT;
+      return 0;
+    }
+    if ((this.flags & TF) !== 0 || this.debugActive) {
+      if ((this.flags & IF) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) return 0;
+      return this.stepOne();
+    }
+    return ATTEND_RUN;
   }
 
   private updateAttention(): void {
