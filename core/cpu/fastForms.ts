@@ -3,10 +3,11 @@
  * instruction's handler. An indirect call through `Insn.fn` costs more than
  * the work of the simplest instructions, and these forms are most of what
  * compiled user code executes (measured on the busybox shell loop of the
- * benchmark: about three instructions in four). Every form here is a plain
- * 32-bit operation with a 32-bit address size; everything else, including
- * the same opcodes with other sizes or prefixes that change their meaning,
- * keeps FAST_NONE and goes through its handler. The handler stays valid for
+ * benchmark: nine instructions in ten). The forms are 32-bit operand-size
+ * operations, byte operations and near jumps, without LOCK, and any memory
+ * operand uses 32-bit addressing; everything else, including the same
+ * opcodes with a 16-bit operand size, keeps FAST_NONE and goes through its
+ * handler. The handler stays valid for
  * every instruction, so single-stepping and the debug path can still use it.
  *
  * Forms are numbered in groups by the memory access they make, so that the
