@@ -21,6 +21,7 @@ import { PAGE_IO, PAGE_ROM } from '../memory/bus.ts';
 import type { GuestClock } from './clock.ts';
 import { LAZY_SUB, readFlags, setLazy, setResultFlags, testCondition } from './flags.ts';
 import { aluCompute, dec32, inc32 } from './ops/alu.ts';
+import { branchNear } from './ops/control.ts';
 import type {
   FAST_ALU_R_RM, FAST_ALU_RM_IMM, FAST_ALU_RM_R, FAST_CMP_M32_IMM, FAST_CMP_M8_IMM, FAST_CMP_R_M32, FAST_DEC_R,
   FAST_GROUP_POP, FAST_GROUP_PUSH, FAST_GROUP_READ32, FAST_GROUP_READ8, FAST_GROUP_STORE, FAST_INC_R, FAST_JCC, FAST_LEA,
@@ -383,14 +384,10 @@ export class Cpu implements PageTableMemory {
               case 10 satisfies typeof FAST_TEST_RR: setResultFlags(this, 32, regs[ins.rm] & regs[ins.reg], 0); break;
               case 11 satisfies typeof FAST_TEST_RR8: setResultFlags(this, 8, this.get8(ins.rm) & this.get8(ins.reg), 0); break;
               case 12 satisfies typeof FAST_JCC:
-                if (testCondition(this, ins.opcode & 15)) {
-                  if (ins.imm >>> 0 > this.segLimit[1]) this.raiseGP(0); // CS
-                  this.eip = ins.imm;
-                }
+                if (testCondition(this, ins.opcode & 15)) branchNear(this, ins.imm);
                 break;
               default: // FAST_JMP
-                if (ins.imm >>> 0 > this.segLimit[1]) this.raiseGP(0);
-                this.eip = ins.imm;
+                branchNear(this, ins.imm);
             }
           } else if (f < (26 satisfies typeof FAST_GROUP_PUSH)) {
             // Forms with a memory operand: one effective-address computation for all of them.

@@ -65,7 +65,7 @@ export function fastFormOf(i: Insn): number {
   const mem = i.mod !== 3;
   // Memory forms compute a 32-bit effective address inline.
   if (mem && !i.a32) return FAST_NONE;
-  if (!i.o32) return op === 0x88 || op === 0x8a || op === 0x84 || op === 0x80 || op === 0x3a || isJump(op) ? byteOrJumpForm(i) : FAST_NONE;
+  if (!i.o32) return byteOrJumpForm(i);
   if (op >= 0x50 && op <= 0x57) return FAST_PUSH_R;
   if (op >= 0x58 && op <= 0x5f) return FAST_POP_R;
   if (op >= 0x40 && op <= 0x47) return FAST_INC_R;
@@ -87,10 +87,6 @@ export function fastFormOf(i: Insn): number {
     case 0x39: return FAST_CMP_M32_R;
   }
   return byteOrJumpForm(i);
-}
-
-function isJump(op: number): boolean {
-  return (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xeb || op === 0xe9;
 }
 
 /** Forms whose meaning does not depend on the operand size: byte operations and jumps (their target is masked at decode). */
