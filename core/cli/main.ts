@@ -8,7 +8,17 @@ commands:
   serve   serve the manager UI and host API on 127.0.0.1 (popek serve --help)
 `;
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Where the machine worker and machine module come from when the CLI itself
+ * runs as the bundled core (bin/popek.mjs, scripts/coreBundle.mjs); absent
+ * when it runs from the TypeScript sources.
+ */
+export interface CoreBundle {
+  worker: string;
+  machine: string;
+}
+
+export async function main(argv: string[], bundle?: CoreBundle): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run': {
@@ -17,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'serve': {
       const { serveCommand } = await import('./serve.ts');
-      return serveCommand(rest);
+      return serveCommand(rest, bundle);
     }
     case undefined:
     case '-h':

@@ -10,8 +10,10 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HostService } from '../host/hostService.ts';
+import { workerThreadRunnerFactory } from '../host/machineRunner.ts';
 import { startHostServer } from '../host/httpServer.ts';
 import { defaultLibraryFolder, VmLibrary } from '../host/library.ts';
+import type { CoreBundle } from './main.ts';
 
 const USAGE = `usage: popek serve [--port N] [--library DIR] [--guests DIR]
 
@@ -24,9 +26,20 @@ the URL to open (it carries the access token).
   --guests DIR    bundled guests folder (default resources/guests of this tree)
 `;
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The project folder: the nearest one above this module with package.json (the sources or the bundled core in .cache/). */
+function findRepoRoot(): string {
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  for (;;) {
+    if (existsSync(resolve(dir, 'package.json'))) return dir;
+    const parent = resolve(dir, '..');
+    if (parent === dir) throw new Error(`popek serve: no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
 
-export async function serveCommand(argv: string[]): Promise<number> {
+const repoRoot = findRepoRoot();
+
+export async function serveCommand(argv: string[], bundle?: CoreBundle): Promise<number> {
   let values: { port?: string; library?: string; guests?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -71,7 +84,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stderr.write(`popek serve: cannot use the library folder ${library.folder}: ${(e as Error).message}\n`);
     return 1;
   }
-  const host = new HostService({ library, mode: 'server', version: packageVersion() });
+  // Machines run the same bundled core as this command when it was started from one.
+  const runtime = bundle ? { runnerFactory: workerThreadRunnerFactory(new URL(bundle.worker)), machineModuleUrl: bundle.machine } : {};
+  const host = new HostService({ library, mode: 'server', version: packageVersion(), ...runtime });
   const token = randomBytes(24).toString('hex');
   let server;
   try {
