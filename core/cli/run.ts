@@ -16,6 +16,7 @@ import { validateRomImage } from '../machine/firmware/romImage.ts';
 import type { MachineApi, MachineHooks, MachineOptions, StopReason } from '../machine/types.ts';
 import { ConsoleEscape, ESCAPE_HELP } from './consoleEscape.ts';
 import { RUN_USAGE, UsageError, parseRunArgs, type RunArgs } from './runArgs.ts';
+import { formatRunStats } from './runStats.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
@@ -101,6 +102,7 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
     clock: args.clock,
     noReboot: args.noReboot,
     logPorts: args.portLogs.map((l) => l.port),
+    acceleration: args.acceleration,
   };
   if (args.rom !== undefined) {
     options.rom = await readInput(args.rom, 'ROM image');
@@ -191,6 +193,7 @@ function driveMachine(machine: MachineApi, args: RunArgs, io: RunEnvironment, lo
         process.off('SIGTERM', onSigterm);
       }
       if (message !== undefined) io.stderr.write(`${raw ? '\r\n' : ''}${message}\n`);
+      if (args.stats) io.stderr.write(formatRunStats(args.acceleration, machine.stats()));
       resolve(code);
     }
 

@@ -3,6 +3,7 @@
  * a UsageError whose message is the one line the user sees.
  */
 import type { ClockMode } from '../cpu/clock.ts';
+import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, NESTED_PAGING_OFF_REASON, type Acceleration } from '../machine/acceleration.ts';
 
 export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options]
 
@@ -15,6 +16,10 @@ export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options
   --no-reboot          exit (status 0) when the guest reboots instead of restarting it
   --timeout SECONDS    stop after this much host time (exit status 124)
   --port-log PORT=FILE append every byte the guest writes to I/O port PORT to FILE (repeatable)
+  --accel MODE         none (the emulated PC without a hypervisor) or vtx (Popek's hypervisor
+                       on the processor's VT-x); default \${DEFAULT_ACCELERATION}\${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
+  --nested-paging on|off  EPT under vtx (default on; off needs shadow paging, issue 9)
+  --stats              print the machine's counters (and the hypervisor's, under vtx) at exit
 
 COM1 is connected to stdin/stdout. On a terminal, press Ctrl-A x to quit,
 Ctrl-A Ctrl-A to send Ctrl-A, Ctrl-A h for help.
@@ -43,6 +48,10 @@ export interface RunArgs {
   /** Host seconds; undefined = no limit. */
   timeoutSeconds?: number;
   portLogs: PortLog[];
+  acceleration: Acceleration;
+  nestedPaging: boolean;
+  /** Print counters at exit. */
+  stats: boolean;
   help: boolean;
 }
 
@@ -50,10 +59,19 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--accel', '--nested-paging']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
-  const args: RunArgs = { memoryMiB: DEFAULT_MEMORY_MIB, clock: 'realtime', noReboot: false, portLogs: [], help: false };
+  const args: RunArgs = {
+    memoryMiB: DEFAULT_MEMORY_MIB,
+    clock: 'realtime',
+    noReboot: false,
+    portLogs: [],
+    acceleration: DEFAULT_ACCELERATION,
+    nestedPaging: true,
+    stats: false,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     let option = argv[i];
     let value: string | undefined;
@@ -94,6 +112,17 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--port-log':
         args.portLogs.push(parsePortLog(value!));
         break;
+      case '--accel':
+        args.acceleration = parseAccel(value!);
+        break;
+      case '--nested-paging':
+        if (value === 'on') args.nestedPaging = true;
+        else if (value === 'off') throw new UsageError(`--nested-paging off is not available yet: ${NESTED_PAGING_OFF_REASON}`);
+        else throw new UsageError(`bad --nested-paging value '${value}': expected on or off`);
+        break;
+      case '--stats':
+        args.stats = true;
+        break;
       case '--no-reboot':
         args.noReboot = true;
         break;
@@ -112,6 +141,14 @@ export function parseRunArgs(argv: string[]): RunArgs {
     throw new UsageError('--initrd and --append need --kernel');
   }
   return args;
+}
+
+function parseAccel(value: string): Acceleration {
+  const mode = ACCELERATIONS.find((m) => m === value);
+  if (mode === undefined) throw new UsageError(`bad --accel value '${value}': expected none or vtx`);
+  const info = ACCELERATION_INFO[mode];
+  if (!info.built) throw new UsageError(`--accel ${mode} (${info.label}) is ${info.notBuiltReason}`);
+  return mode;
 }
 
 function parseMemory(value: string): number {

@@ -29,6 +29,7 @@ export type {
   SerialMode,
   SerialPortConfig,
 } from '../machine/config.ts';
+export type { Acceleration } from '../machine/acceleration.ts';
 
 // ---- VM states -------------------------------------------------------------
 

@@ -34,6 +34,7 @@ import { listPresets } from './presets.ts';
 import { FileSerialBackend, TcpSerialBackend, type SerialBackend } from './serialBackends.ts';
 import { DEFAULT_SCROLLBACK_BYTES, SerialStream, type SerialSubscriber } from './serialStream.ts';
 import { validateDraft } from './validation.ts';
+import { accelerationProblem } from '../machine/acceleration.ts';
 import type { FromWorker, WorkerInit } from './workerProtocol.ts';
 
 export interface HostServiceOptions {
@@ -190,6 +191,8 @@ export class HostService implements HostBridge {
       rt.lifecycle.check('start');
       const init = this.workerInit(config);
       if (config.cpus > 1) throw new HostError('UNSUPPORTED', 'Only 1 processor can run for now: multiprocessor (SMP) support is not implemented yet');
+      const accelProblem = accelerationProblem(config.acceleration, config.nestedPaging);
+      if (accelProblem !== undefined) throw new HostError('UNSUPPORTED', accelProblem);
       rt.lifecycle.apply('start');
       return { rt, config, init };
     });
@@ -408,6 +411,7 @@ export class HostService implements HostBridge {
       memoryMiB: config.memoryMiB,
       clock: config.clock,
       cpus: config.cpus,
+      acceleration: config.acceleration,
       sliceMs: this.options.sliceMs ?? 10,
       statsIntervalMs: this.options.statsIntervalMs ?? 500,
       machineModuleUrl: this.options.machineModuleUrl ?? new URL('../machine/machine.ts', import.meta.url).href,

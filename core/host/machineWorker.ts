@@ -198,7 +198,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
       readBootFile(init.romPath, 'ROM image'),
     ]);
     if (finished) return; // powered off while loading
-    const options: MachineOptions = { memoryMiB: init.memoryMiB, clock: init.clock, cpus: init.cpus };
+    const options: MachineOptions = { memoryMiB: init.memoryMiB, clock: init.clock, cpus: init.cpus, acceleration: init.acceleration };
     if (kernel) options.kernel = kernel;
     if (initrd) options.initrd = initrd;
     if (init.cmdline !== undefined) options.cmdline = init.cmdline;

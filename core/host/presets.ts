@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SerialPortConfig, VmConfigDraft } from '../machine/config.ts';
 import type { GuestPreset } from './api.ts';
+import { DEFAULT_ACCELERATION } from '../machine/acceleration.ts';
 
 /** Prefix of config paths that resolve against the app's bundled guests folder. */
 export const BUNDLED_PREFIX = '@guests/';
@@ -26,7 +27,8 @@ function baseDefaults(): Omit<VmConfigDraft, 'name' | 'guestType' | 'boot'> {
     disks: [],
     serial: [{ ...consoleCom1 }, { ...consoleCom2 }],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: DEFAULT_ACCELERATION,
+    nestedPaging: true,
   };
 }
 

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { checkVmDraft, CPUS_SUPPORTED, type FieldError, type VmConfigDraft } from '../machine/config.ts';
 import type { VmLibrary } from './library.ts';
+import { ACCELERATION_INFO, accelerationProblem } from '../machine/acceleration.ts';
 import { BUNDLED_PREFIX } from './presets.ts';
 
 const ROM_ALIGN = 64 * 1024;
@@ -34,6 +35,10 @@ export async function validateDraft(library: VmLibrary, draft: unknown, options:
       field: 'cpus',
       message: `Only ${CPUS_SUPPORTED} processor can run for now: multiprocessor (SMP) support is not implemented yet`,
     });
+  }
+  const accelProblem = accelerationProblem(d.acceleration, d.nestedPaging);
+  if (accelProblem !== undefined) {
+    errors.push({ field: d.acceleration === 'vtx' && ACCELERATION_INFO.vtx.built ? 'nestedPaging' : 'acceleration', message: accelProblem });
   }
   if (options.forId === undefined && options.knownGuestTypes && !options.knownGuestTypes.includes(d.guestType)) {
     errors.push({ field: 'guestType', message: `Unknown guest type ${d.guestType}` });

@@ -4,6 +4,7 @@
  * Electron's utilityProcess.
  */
 import type { ClockMode } from '../cpu/clock.ts';
+import type { Acceleration } from '../machine/acceleration.ts';
 import type { MachineStats, SerialIndex, StopReason } from '../machine/types.ts';
 
 /** What a worker needs to boot its machine. File paths are absolute; the worker reads them. */
@@ -12,6 +13,8 @@ export interface WorkerInit {
   memoryMiB: number;
   clock: ClockMode;
   cpus: number;
+  /** How the guest runs (the host refuses modes this build cannot run before it starts a worker). */
+  acceleration: Acceleration;
   kernelPath?: string;
   initrdPath?: string;
   cmdline?: string;

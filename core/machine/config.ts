@@ -8,6 +8,7 @@
  * can actually run) need the file system and live in core/host/validation.ts.
  */
 import * as v from 'valibot';
+import { ACCELERATIONS, type Acceleration } from './acceleration.ts';
 
 /** The only config file format this build reads and writes. */
 export const VM_CONFIG_VERSION = 1;
@@ -79,8 +80,14 @@ export interface VmConfig {
   /** [COM1, COM2]. */
   serial: [SerialPortConfig, SerialPortConfig];
   clock: ClockSetting;
-  /** Run under the hypervisor's hardware-assist mode when available (stored; modes come later). */
-  hardwareAssist: boolean;
+  /**
+   * How the guest runs (core/machine/acceleration.ts lists the modes and which
+   * are built). Replaces the old `hardwareAssist` flag; files that still have it
+   * migrate on load (migrateLegacyFields).
+   */
+  acceleration: Acceleration;
+  /** EPT/NPT for the hardware-assist modes; off needs shadow page tables (issue 9). Ignored by the other modes. */
+  nestedPaging: boolean;
 }
 
 /** A config before the library assigned it an id (what the New VM wizard submits). */
@@ -188,7 +195,8 @@ const draftEntries = {
   disks: v.pipe(v.array(diskSchema, 'Disks must be a list'), v.maxLength(MAX_DISKS, `At most ${MAX_DISKS} disks`)),
   serial: v.tuple([serialPortSchema, serialPortSchema], 'Serial must list COM1 and COM2'),
   clock: v.picklist(['realtime', 'deterministic'], 'Clock must be realtime or deterministic'),
-  hardwareAssist: v.boolean('Hardware assist must be true or false'),
+  acceleration: v.picklist(ACCELERATIONS, `Acceleration must be one of ${ACCELERATIONS.join(', ')}`),
+  nestedPaging: v.boolean('Nested paging must be true or false'),
 };
 
 const draftSchema = v.object(draftEntries);
@@ -218,7 +226,8 @@ const FIELD_LABELS: Record<string, string> = {
   disks: 'Disks',
   serial: 'Serial ports',
   clock: 'Clock',
-  hardwareAssist: 'Hardware assist',
+  acceleration: 'Acceleration',
+  nestedPaging: 'Nested paging',
   version: 'Version',
   id: 'Id',
   kernel: 'Kernel',
@@ -327,7 +336,7 @@ export function parseVmConfigFile(text: string): { ok: true; config: VmConfig } 
   if (version !== VM_CONFIG_VERSION) {
     return { ok: false, problem: `vm.json has an unknown version (${version})` };
   }
-  const checked = checkVmConfig(data);
+  const checked = checkVmConfig(migrateLegacyFields(data as Record<string, unknown>));
   if (!checked.ok) {
     return {
       ok: false,
@@ -336,6 +345,22 @@ export function parseVmConfigFile(text: string): { ok: true; config: VmConfig } 
     };
   }
   return { ok: true, config: checked.value };
+}
+
+/**
+ * Brings fields of older builds' vm.json files to today's names, in memory
+ * (the file is rewritten in the new form on the next save):
+ * `hardwareAssist: true` asked for hardware assist, which is VT-x with nested
+ * paging; `false` was the emulated PC. A file that has both the old and the new
+ * field keeps the new one; an old field that is not a boolean is left for the
+ * schema to report.
+ */
+export function migrateLegacyFields(data: Record<string, unknown>): Record<string, unknown> {
+  if (!('hardwareAssist' in data)) return data;
+  const { hardwareAssist, ...rest } = data;
+  if (typeof hardwareAssist !== 'boolean') return data;
+  const acceleration: Acceleration = hardwareAssist ? 'vtx' : 'none';
+  return { ...rest, acceleration: rest.acceleration ?? acceleration, nestedPaging: rest.nestedPaging ?? true };
 }
 
 /** The text written to vm.json (stable key order, trailing newline). */

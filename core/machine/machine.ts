@@ -35,6 +35,7 @@ import { SystemControlPort } from '../devices/systemControlPort.ts';
 import { Uart16550 } from '../devices/uart16550.ts';
 import { MemoryBus } from '../memory/bus.ts';
 import { PhysicalMemory } from '../memory/physicalMemory.ts';
+import { accelerationProblem } from './acceleration.ts';
 import { BootError } from './boot/bootError.ts';
 import { bootKernel } from './boot/kernelBoot.ts';
 import { mapRomImage, validateRomImage } from './firmware/romImage.ts';
@@ -85,6 +86,8 @@ class Machine implements MachineApi {
     if (options.rom) validateRomImage(options.rom);
     if (!options.rom && !options.kernel) throw new BootError('the machine needs a kernel or a ROM image to boot');
     if (options.rom && options.kernel) throw new BootError('a machine boots either a ROM image or a kernel, not both');
+    const accelProblem = accelerationProblem(options.acceleration ?? 'none', true);
+    if (accelProblem !== undefined) throw new BootError(accelProblem);
 
     this.physical = new PhysicalMemory(options.memoryMiB * MiB, options.rom?.length ?? 0);
     this.memory = this.physical.buffer;

@@ -4,6 +4,7 @@
  * crosses thread boundaries by structured clone.
  */
 import type { ClockMode } from '../cpu/clock.ts';
+import type { Acceleration } from './acceleration.ts';
 
 export type SerialIndex = 0 | 1; // COM1, COM2
 
@@ -27,6 +28,11 @@ export interface MachineOptions {
    * machine reboots itself, reloading the kernel or firmware.
    */
   noReboot?: boolean;
+  /**
+   * How the guest runs (core/machine/acceleration.ts): 'none' (default) is the
+   * bare emulated PC; a mode this build cannot run is refused with a BootError.
+   */
+  acceleration?: Acceleration;
 }
 
 /** Why a machine stopped running for good (until reset/restart). */

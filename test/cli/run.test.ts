@@ -113,6 +113,22 @@ describe('popek run exit statuses', () => {
     expect(seen.options!.kernel!.length).toBe(fakeBzImage().length);
   });
 
+  it('passes the acceleration mode to the machine and prints the counters at exit with --stats', async () => {
+    const { create, seen } = scripted(() => [{ kind: 'stopped', reason: { kind: 'poweroff' } }]);
+    const r = await run(['--kernel', kernelFile(), '--accel', 'none', '--stats'], create);
+    expect(r.code).toBe(0);
+    expect(seen.options!.acceleration).toBe('none');
+    expect(r.stderr).toBe(
+      '--- stats ---\nacceleration  None (emulated PC)\nguest time    0.000 s\ninstructions  0\ninterrupts    0\nexceptions    0\n',
+    );
+  });
+
+  it('refuses --accel svm with the issue that brings it, exit 1', async () => {
+    const r = await run(['--kernel', kernelFile(), '--accel', 'svm']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('popek run: --accel svm (AMD-V (SVM)) is not yet built: arrives with issue 9 (AMD-V and shadow paging)\n');
+  });
+
   it('exits 0 and names CS:EIP when the guest halts for good', async () => {
     const { create } = scripted(() => [{ kind: 'running' }, { kind: 'stopped', reason: { kind: 'halt', cs: 0x10, eip: 0x100005 } }]);
     const r = await run(['--kernel', kernelFile()], create);

@@ -9,6 +9,9 @@ describe('popek run argument parsing', () => {
       clock: 'realtime',
       noReboot: false,
       portLogs: [],
+      acceleration: 'none',
+      nestedPaging: true,
+      stats: false,
       help: false,
     });
   });
@@ -17,6 +20,7 @@ describe('popek run argument parsing', () => {
     const args = parseRunArgs([
       '--kernel=k', '--initrd', 'i', '--append', 'console=ttyS0 quiet', '--memory=256', '--clock', 'deterministic',
       '--no-reboot', '--timeout', '2.5', '--port-log', '0x190=post.bin', '--port-log=128=p80.bin',
+      '--accel', 'none', '--nested-paging=on', '--stats',
     ]);
     expect(args).toEqual({
       kernel: 'k',
@@ -30,8 +34,37 @@ describe('popek run argument parsing', () => {
         { port: 0x190, file: 'post.bin' },
         { port: 128, file: 'p80.bin' },
       ],
+      acceleration: 'none',
+      nestedPaging: true,
+      stats: true,
       help: false,
     });
+  });
+
+  it('refuses acceleration modes this build cannot run, naming the issue that brings them', () => {
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'vtx'])).toThrow(
+      new UsageError('--accel vtx (Intel VT-x) is not yet built: the VT-x hypervisor (issue 8) does not boot guests yet'),
+    );
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'svm'])).toThrow(
+      new UsageError('--accel svm (AMD-V (SVM)) is not yet built: arrives with issue 9 (AMD-V and shadow paging)'),
+    );
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel=bt'])).toThrow(
+      new UsageError('--accel bt (Binary translation) is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)'),
+    );
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'trap'])).toThrow(
+      new UsageError('--accel trap (Trap-and-emulate only) is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)'),
+    );
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'kvm'])).toThrow(new UsageError("bad --accel value 'kvm': expected none or vtx"));
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel'])).toThrow(new UsageError('--accel needs a value'));
+  });
+
+  it('refuses --nested-paging off until shadow paging exists, and values other than on/off', () => {
+    expect(() => parseRunArgs(['--kernel', 'k', '--nested-paging', 'off'])).toThrow(
+      new UsageError('--nested-paging off is not available yet: running without nested paging needs shadow page tables, which arrive with issue 9'),
+    );
+    expect(() => parseRunArgs(['--kernel', 'k', '--nested-paging', 'yes'])).toThrow(
+      new UsageError("bad --nested-paging value 'yes': expected on or off"),
+    );
   });
 
   it('needs exactly one of --kernel and --rom', () => {

@@ -15,7 +15,8 @@ function draft(overrides: Partial<VmConfigDraft> = {}): VmConfigDraft {
       { enabled: false, mode: 'console' },
     ],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: 'none',
+    nestedPaging: true,
     ...overrides,
   };
 }
@@ -146,6 +147,50 @@ describe('vm.json parsing', () => {
       ok: false,
       problem: 'vm.json is invalid: memoryMiB: Memory (MiB) must be at most 1792',
       errors: [{ field: 'memoryMiB', message: 'Memory (MiB) must be at most 1792' }],
+    });
+  });
+
+  it('migrates an old hardwareAssist flag to acceleration + nestedPaging, keeping every other field', () => {
+    const { acceleration: _a, nestedPaging: _n, ...current } = config({ description: 'kept', memoryMiB: 96, clock: 'deterministic' });
+    expect(parseVmConfigFile(JSON.stringify({ ...current, hardwareAssist: true }))).toEqual({
+      ok: true,
+      config: { ...current, acceleration: 'vtx', nestedPaging: true },
+    });
+    expect(parseVmConfigFile(JSON.stringify({ ...current, hardwareAssist: false }))).toEqual({
+      ok: true,
+      config: { ...current, acceleration: 'none', nestedPaging: true },
+    });
+    // The migrated config serializes in the new form, without the old field.
+    const migrated = parseVmConfigFile(JSON.stringify({ ...current, hardwareAssist: true }));
+    if (!migrated.ok) throw new Error(migrated.problem);
+    expect(JSON.parse(serializeVmConfig(migrated.config))).toEqual({ ...current, acceleration: 'vtx', nestedPaging: true });
+  });
+
+  it('keeps the new fields when a file has both, and reports a malformed old field', () => {
+    const c = config({ acceleration: 'none' });
+    expect(parseVmConfigFile(JSON.stringify({ ...c, hardwareAssist: true }))).toEqual({ ok: true, config: c });
+    const { acceleration: _a, nestedPaging: _n, ...current } = c;
+    expect(parseVmConfigFile(JSON.stringify({ ...current, hardwareAssist: 'yes' }))).toEqual({
+      ok: false,
+      problem: 'vm.json is invalid: acceleration: Acceleration is required; nestedPaging: Nested paging is required',
+      errors: [
+        { field: 'acceleration', message: 'Acceleration is required' },
+        { field: 'nestedPaging', message: 'Nested paging is required' },
+      ],
+    });
+  });
+
+  it('accepts every reserved acceleration mode and refuses unknown ones', () => {
+    for (const acceleration of ['none', 'vtx', 'svm', 'bt', 'trap'] as const) {
+      expect(checkVmDraft(draft({ acceleration })).ok).toBe(true);
+    }
+    expect(checkVmDraft({ ...draft(), acceleration: 'kvm' })).toEqual({
+      ok: false,
+      errors: [{ field: 'acceleration', message: 'Acceleration must be one of none, vtx, svm, bt, trap' }],
+    });
+    expect(checkVmDraft({ ...draft(), nestedPaging: 'on' })).toEqual({
+      ok: false,
+      errors: [{ field: 'nestedPaging', message: 'Nested paging must be true or false' }],
     });
   });
 

@@ -52,7 +52,8 @@ function draft(name: string, cmdline: string, overrides: Partial<VmConfigDraft> 
       { enabled: false, mode: 'console' },
     ],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: 'none',
+    nestedPaging: true,
     ...overrides,
   };
 }
@@ -217,6 +218,20 @@ describe('HostService with worker threads', () => {
     expect(await readFile(join(root, 'machines', id, 'vm.json'), 'utf8')).toBe('{"version": 1, "id": ');
     await host.removeVm(id);
     expect(await host.listVms()).toEqual([]);
+  });
+
+  it('opens an old vm.json with hardwareAssist: true as VT-x and refuses to start it while VT-x is not built', async () => {
+    const id = await create('old', 'hello');
+    const path = join(root, 'machines', id, 'vm.json');
+    const { acceleration: _a, nestedPaging: _n, ...old } = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...old, hardwareAssist: true }));
+    const vm = await host.getVm(id);
+    expect(vm.accessible && [vm.config.acceleration, vm.config.nestedPaging]).toEqual(['vtx', true]);
+    await expect(host.startVm(id)).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: 'Acceleration Intel VT-x is not yet built: the VT-x hypervisor (issue 8) does not boot guests yet',
+    });
+    expect((await stateOf(id)).state).toBe('poweredOff');
   });
 
   it('lets only one of two simultaneous creates take a name', async () => {

@@ -76,7 +76,8 @@ function draft(name: string, cmdline: string) {
       { enabled: false, mode: 'console' },
     ],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: 'none',
+    nestedPaging: true,
   };
 }
 

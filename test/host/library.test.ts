@@ -37,7 +37,8 @@ function draft(overrides: Partial<VmConfigDraft> = {}): VmConfigDraft {
       { enabled: false, mode: 'console' },
     ],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: 'none',
+    nestedPaging: true,
     ...overrides,
   };
 }
@@ -82,6 +83,19 @@ describe('VmLibrary', () => {
       folder: join(root, 'machines', config.id),
       problem: 'vm.json is version 7, written by a newer Popek; this version reads version 1',
     });
+  });
+
+  it('opens an old vm.json with hardwareAssist, migrated in memory, and saves it in the new form', async () => {
+    const config = await library.create(draft({ description: 'from an older Popek' }));
+    const path = join(root, 'machines', config.id, 'vm.json');
+    const { acceleration: _a, nestedPaging: _n, ...old } = config;
+    const oldText = JSON.stringify({ ...old, hardwareAssist: false }, null, 2);
+    await writeFile(path, oldText);
+    const entry = await library.get(config.id);
+    expect(entry).toEqual({ accessible: true, id: config.id, folder: join(root, 'machines', config.id), config });
+    expect(await readFile(path, 'utf8')).toBe(oldText); // reading never rewrites
+    await library.update({ ...config, name: 'renamed' });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ ...config, name: 'renamed' });
   });
 
   it('ignores folders without vm.json and stray temp files', async () => {
@@ -156,6 +170,17 @@ describe('validateDraft (library rules)', () => {
     expect(await validateDraft(library, draft({ cpus: 2 }))).toEqual({
       ok: false,
       errors: [{ field: 'cpus', message: 'Only 1 processor can run for now: multiprocessor (SMP) support is not implemented yet' }],
+    });
+  });
+
+  it('refuses acceleration modes this build cannot run, naming the issue that brings them', async () => {
+    expect(await validateDraft(library, draft({ acceleration: 'svm' }))).toEqual({
+      ok: false,
+      errors: [{ field: 'acceleration', message: 'Acceleration AMD-V (SVM) is not yet built: arrives with issue 9 (AMD-V and shadow paging)' }],
+    });
+    expect(await validateDraft(library, draft({ acceleration: 'vtx' }))).toEqual({
+      ok: false,
+      errors: [{ field: 'acceleration', message: 'Acceleration Intel VT-x is not yet built: the VT-x hypervisor (issue 8) does not boot guests yet' }],
     });
   });
 

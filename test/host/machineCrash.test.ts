@@ -52,7 +52,8 @@ async function romVm(name: string, image: Uint8Array): Promise<string> {
       { enabled: false, mode: 'console' },
     ],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: 'none',
+    nestedPaging: true,
   };
   const result = await host.createVm({ config });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));

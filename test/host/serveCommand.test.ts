@@ -77,7 +77,8 @@ describe('popek serve', () => {
         { enabled: false, mode: 'console' },
       ],
       clock: 'realtime',
-      hardwareAssist: false,
+      acceleration: 'none',
+      nestedPaging: true,
     };
     const id = (await call('createVm', [{ config }])).value!.vm!.id;
     expect((await call('startVm', [id])).value!.state).toBe('running');

@@ -33,7 +33,8 @@ export const TINY_PRESET: GuestPreset = {
     disks: [],
     serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: 'none',
+    nestedPaging: true,
   },
 };
 
@@ -52,7 +53,8 @@ export const CUSTOM_PRESET: GuestPreset = {
     disks: [],
     serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: 'none',
+    nestedPaging: true,
   },
 };
 
@@ -69,7 +71,8 @@ export function makeConfig(overrides: Partial<VmConfig> = {}): VmConfig {
     disks: [],
     serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }],
     clock: 'realtime',
-    hardwareAssist: false,
+    acceleration: 'none',
+    nestedPaging: true,
     ...overrides,
   };
 }

@@ -112,6 +112,22 @@ describe('ManagerWindow', () => {
     expect(w.find('[data-stat="uptime"]').text()).toBe('1:05.0');
   });
 
+  it('shows the acceleration mode the VM runs in, and says when this build cannot start it', async () => {
+    const w = await mountManager();
+    const acceleration = () => {
+      const dt = w.findAll('.details dt').find((d) => d.text() === 'Acceleration')!;
+      return (dt.element.nextElementSibling as HTMLElement).textContent;
+    };
+    expect(acceleration()).toBe('None (emulated PC)');
+    host.vms = [makeVm(makeConfig({ acceleration: 'vtx' }))];
+    wrapper!.unmount();
+    const w2 = await mountManager();
+    const dt = w2.findAll('.details dt').find((d) => d.text() === 'Acceleration')!;
+    expect((dt.element.nextElementSibling as HTMLElement).textContent).toBe(
+      'Intel VT-x (nested paging on): cannot start, not yet built: the VT-x hypervisor (issue 8) does not boot guests yet',
+    );
+  });
+
   it('moves the selection with the arrow keys', async () => {
     const w = await mountManager();
     await w.find('[role="listbox"]').trigger('keydown', { key: 'ArrowDown' });

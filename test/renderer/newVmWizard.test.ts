@@ -193,7 +193,8 @@ describe('NewVmWizard', () => {
         disks: [],
         serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }],
         clock: 'realtime',
-        hardwareAssist: false,
+        acceleration: 'none',
+        nestedPaging: true,
       },
       newDiskMiB: 1024,
     });

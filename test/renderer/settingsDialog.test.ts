@@ -111,8 +111,53 @@ describe('SettingsDialog while the VM is powered off', () => {
       disks: [],
       serial: [{ enabled: true, mode: 'console' }, { enabled: true, mode: 'tcp', port: 5555 }],
       clock: 'deterministic',
-      hardwareAssist: false,
+      acceleration: 'none',
+      nestedPaging: true,
     });
+  });
+
+  it('offers the acceleration modes as radio buttons, the ones not built disabled and saying so', async () => {
+    const w = await openSettings('poweredOff');
+    await goTo(w, 'System');
+    const group = w.find('[role="radiogroup"][aria-label="Acceleration"]');
+    const radios = group.findAll<HTMLInputElement>('input[type="radio"]');
+    expect(radios.map((r) => [r.element.value, r.element.checked, r.element.disabled])).toEqual([
+      ['none', true, false],
+      ['vtx', false, true],
+      ['svm', false, true],
+      ['bt', false, true],
+      ['trap', false, true],
+    ]);
+    const texts = group.findAll('.accel-mode').map((m) => `${m.find('label').text()} | ${m.find('.hint').text()}`);
+    expect(texts[0]).toBe(
+      'None (emulated PC) | The guest runs directly on the emulated PC with no hypervisor: the reference the other modes are compared with.',
+    );
+    expect(texts[1]).toContain('(not yet built: the VT-x hypervisor (issue 8) does not boot guests yet)');
+    expect(texts[2]).toContain('(not yet built: arrives with issue 9 (AMD-V and shadow paging))');
+    expect(texts[3]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
+    expect(texts[4]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
+    // Nested paging cannot be turned off until shadow paging exists.
+    const nested = w.findAll<HTMLInputElement>('input[type="checkbox"]').find((c) => c.element.parentElement!.textContent!.includes('Nested paging'))!;
+    expect([nested.element.checked, nested.element.disabled]).toEqual([true, true]);
+  });
+
+  it('reports a migrated VT-x setting this build cannot run, and saves once a built mode is chosen', async () => {
+    vm = makeVm(makeConfig({ acceleration: 'vtx' }), 'poweredOff');
+    host.vms = [vm];
+    const pinia = await loadedPinia(host);
+    const w = (wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } }));
+    await settle();
+    await goTo(w, 'System');
+    expect(w.find('fieldset .error').text()).toBe(
+      'Acceleration Intel VT-x is not yet built: the VT-x hypervisor (issue 8) does not boot guests yet',
+    );
+    expect(saveButton(w).attributes('disabled')).toBeDefined();
+    await w.find('input[type="radio"][value="none"]').setValue(true);
+    expect(w.find('fieldset .error').exists()).toBe(false);
+    await w.find('form').trigger('submit');
+    await settle();
+    const { id: _id, version: _v, ...draft } = vm.config;
+    expect(host.api.updateVm).toHaveBeenCalledWith(vm.id, { ...draft, acceleration: 'none' });
   });
 
   it('shows field errors next to the field, disables Save and sends nothing', async () => {

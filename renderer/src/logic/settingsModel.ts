@@ -13,6 +13,7 @@ import type {
   VmConfig,
   VmConfigDraft,
 } from '../../../core/host/api.ts';
+import { ACCELERATION_INFO, accelerationProblem } from '../../../core/machine/acceleration.ts';
 import { checkVmDraft, CPUS_SUPPORTED } from '../../../core/machine/config.ts';
 import { dedupe } from './wizardModel.ts';
 
@@ -39,7 +40,8 @@ export interface SettingsForm {
   disks: DiskConfig[];
   serial: [SerialForm, SerialForm];
   clock: VmConfig['clock'];
-  hardwareAssist: boolean;
+  acceleration: VmConfig['acceleration'];
+  nestedPaging: boolean;
 }
 
 export const BOOT_DEVICES: readonly BootDevice[] = ['disk', 'cdrom', 'network'];
@@ -65,7 +67,8 @@ export function settingsFromConfig(config: VmConfig): SettingsForm {
     disks: config.disks.map((d) => ({ ...d })),
     serial: [serialForm(config.serial[0]), serialForm(config.serial[1])],
     clock: config.clock,
-    hardwareAssist: config.hardwareAssist,
+    acceleration: config.acceleration,
+    nestedPaging: config.nestedPaging,
   };
 }
 
@@ -96,7 +99,8 @@ export function draftFromSettings(form: SettingsForm): VmConfigDraft {
     disks: form.disks.map((d) => ({ path: d.path.trim(), format: d.format, sizeMiB: d.sizeMiB })),
     serial: [serialConfig(form.serial[0]), serialConfig(form.serial[1])],
     clock: form.clock,
-    hardwareAssist: form.hardwareAssist,
+    acceleration: form.acceleration,
+    nestedPaging: form.nestedPaging,
   };
   if (form.description.trim() !== '') draft.description = form.description;
   return draft;
@@ -125,6 +129,11 @@ export function validateSettings(form: SettingsForm, nameTaken: (name: string) =
   if (form.name.trim() !== '' && nameTaken(form.name)) errors.push({ field: 'name', message: `A VM named "${form.name}" already exists` });
   if (Number.isInteger(form.cpus) && form.cpus > CPUS_SUPPORTED) {
     errors.push({ field: 'cpus', message: `Only ${CPUS_SUPPORTED} processor can run for now: multiprocessor (SMP) support is not implemented yet` });
+  }
+  // The same rule the host applies (core/host/validation.ts): a mode this build cannot run cannot be saved.
+  const accelProblem = accelerationProblem(form.acceleration, form.nestedPaging);
+  if (accelProblem !== undefined) {
+    errors.push({ field: form.acceleration === 'vtx' && ACCELERATION_INFO.vtx.built ? 'nestedPaging' : 'acceleration', message: accelProblem });
   }
   return dedupe(errors);
 }

@@ -71,7 +71,8 @@ export function draftFromForm(form: WizardForm, preset: GuestPreset): VmConfigDr
     disks: defaults.disks.map((disk) => ({ ...disk })),
     serial: [{ ...defaults.serial[0] }, { ...defaults.serial[1] }],
     clock: defaults.clock,
-    hardwareAssist: defaults.hardwareAssist,
+    acceleration: defaults.acceleration,
+    nestedPaging: defaults.nestedPaging,
   };
   const description = form.description.trim();
   if (description) draft.description = description;

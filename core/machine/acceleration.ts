@@ -1,0 +1,98 @@
+/**
+ * Acceleration modes: how a VM's guest runs on the emulated processor. One
+ * list, read by the config schema, the CLI, the host (which refuses to start a
+ * mode this build cannot run) and the app (radio buttons, Details line), so
+ * every place tells the same story about what is built and what is not.
+ *
+ * Plain data with no Node or DOM imports: the renderer imports it too.
+ */
+
+/** Every mode the config schema accepts; the ones not built yet are reserved for the issues that bring them. */
+export const ACCELERATIONS = ['none', 'vtx', 'svm', 'bt', 'trap'] as const;
+export type Acceleration = (typeof ACCELERATIONS)[number];
+
+export interface AccelerationInfo {
+  id: Acceleration;
+  /** Short name for buttons and the Details line. */
+  label: string;
+  /** One line: what the mode does. */
+  explanation: string;
+  /** Whether this build can run a VM in this mode. */
+  built: boolean;
+  /** Why it cannot run yet (only when not built): names the issue that brings it. */
+  notBuiltReason?: string;
+}
+
+/**
+ * Whether the TypeScript hypervisor's VT-x mode boots guests in this build.
+ * It becomes true only when the Tiny Linux guest test boots to its shell
+ * under the hypervisor (test/hypervisor/vtxTinyLinux.test.ts).
+ */
+export const VTX_BUILT = false;
+
+export const ACCELERATION_INFO: Readonly<Record<Acceleration, AccelerationInfo>> = {
+  none: {
+    id: 'none',
+    label: 'None (emulated PC)',
+    explanation: 'The guest runs directly on the emulated PC with no hypervisor: the reference the other modes are compared with.',
+    built: true,
+  },
+  vtx: {
+    id: 'vtx',
+    label: 'Intel VT-x',
+    explanation: "Popek's hypervisor runs the guest through the emulated processor's VMX extension, with EPT nested paging.",
+    built: VTX_BUILT,
+    ...(VTX_BUILT ? {} : { notBuiltReason: 'not yet built: the VT-x hypervisor (issue 8) does not boot guests yet' }),
+  },
+  svm: {
+    id: 'svm',
+    label: 'AMD-V (SVM)',
+    explanation: "Popek's hypervisor runs the guest through an AMD processor's SVM extension, with nested paging.",
+    built: false,
+    notBuiltReason: 'not yet built: arrives with issue 9 (AMD-V and shadow paging)',
+  },
+  bt: {
+    id: 'bt',
+    label: 'Binary translation',
+    explanation: 'No hardware assist: the guest kernel runs deprivileged and its sensitive instructions are translated.',
+    built: false,
+    notBuiltReason: 'not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',
+  },
+  trap: {
+    id: 'trap',
+    label: 'Trap-and-emulate only',
+    explanation: 'The deprivileged guest kernel with translation off, to show where trap-and-emulate fails on x86.',
+    built: false,
+    notBuiltReason: 'not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',
+  },
+};
+
+/** The mode a new VM gets: VT-x once it boots guests, until then the emulated PC. */
+export const DEFAULT_ACCELERATION: Acceleration = VTX_BUILT ? 'vtx' : 'none';
+
+/** Why nested paging cannot be turned off yet (hardware-assist modes without EPT/NPT need shadow page tables). */
+export const NESTED_PAGING_OFF_REASON = 'running without nested paging needs shadow page tables, which arrive with issue 9';
+
+/** The one sentence shown when a VM cannot run in its configured mode, or undefined when it can. */
+export function accelerationProblem(acceleration: Acceleration, nestedPaging: boolean): string | undefined {
+  const info = ACCELERATION_INFO[acceleration];
+  if (!info.built) return `Acceleration ${info.label} is ${info.notBuiltReason}`;
+  if (acceleration === 'vtx' && !nestedPaging) return `VT-x without nested paging is not available: ${NESTED_PAGING_OFF_REASON}`;
+  return undefined;
+}
+
+/** The Details line: the mode the VM really runs in. */
+export function describeAcceleration(acceleration: Acceleration, nestedPaging: boolean): string {
+  const info = ACCELERATION_INFO[acceleration];
+  if (acceleration === 'vtx' || acceleration === 'svm') return `${info.label} (nested paging ${nestedPaging ? 'on' : 'off'})`;
+  return info.label;
+}
+
+/** The Details line, saying so when this build cannot start the VM in its mode. */
+export function accelerationDetail(acceleration: Acceleration, nestedPaging: boolean): string {
+  const mode = describeAcceleration(acceleration, nestedPaging);
+  const info = ACCELERATION_INFO[acceleration];
+  if (!info.built) return `${mode}: cannot start, ${info.notBuiltReason}`;
+  if (accelerationProblem(acceleration, nestedPaging) !== undefined) return `${mode}: cannot start, ${NESTED_PAGING_OFF_REASON}`;
+  return mode;
+}
