@@ -1,0 +1,99 @@
+/**
+ * Machine memory: the one pool of 4 KiB frames every domain's memory comes
+ * from, and the hypervisor's own structures too (host page tables, VMCS
+ * regions, EPT tables). One growable SharedArrayBuffer (Node 20 grows shared
+ * buffers in place, and typed arrays made without a length follow the growth),
+ * reserved up to the machine's limit of 4 GiB and committed as frames are
+ * allocated, with a frame allocator whose state is shared as well, so every
+ * worker that adopts the pool sees the same bytes and allocates from the same
+ * bitmap.
+ *
+ * Machine addresses are offsets in this buffer; the emulated processor's
+ * physical address space is this buffer when the hypervisor runs it.
+ */
+import { FRAME_SIZE, FrameAllocator } from './frameAllocator.ts';
+
+/** The machine's limit: typed arrays index at most 4 GiB, and the 32-bit processor addresses no more. */
+export const MACHINE_MEMORY_LIMIT = 2 ** 32;
+
+/** What another worker needs to map the same machine memory (plain data; crosses postMessage). */
+export interface MachineMemoryShare {
+  buffer: SharedArrayBuffer;
+  allocatorState: SharedArrayBuffer;
+  limitBytes: number;
+}
+
+export class MachineMemory {
+  readonly buffer: SharedArrayBuffer;
+  readonly allocator: FrameAllocator;
+  readonly limitBytes: number;
+  /** Length-tracking views: they cover the buffer as it grows. */
+  readonly u8: Uint8Array;
+  readonly view: DataView;
+
+  private constructor(buffer: SharedArrayBuffer, allocator: (grow: (frames: number) => void) => FrameAllocator, limitBytes: number) {
+    this.buffer = buffer;
+    this.limitBytes = limitBytes;
+    this.u8 = new Uint8Array(buffer);
+    this.view = new DataView(buffer);
+    this.allocator = allocator((frames) => this.growTo(frames));
+  }
+
+  /**
+   * A new pool holding `initialBytes` now, growable to `limitBytes`.
+   * Both are rounded up to whole frames.
+   */
+  static create(initialBytes: number, limitBytes = MACHINE_MEMORY_LIMIT): MachineMemory {
+    if (!Number.isInteger(limitBytes) || limitBytes < FRAME_SIZE || limitBytes > MACHINE_MEMORY_LIMIT) {
+      throw new RangeError(`machine memory limit must be 4 KiB .. 4 GiB, got ${limitBytes}`);
+    }
+    if (!Number.isInteger(initialBytes) || initialBytes < 0 || initialBytes > limitBytes) {
+      throw new RangeError(`initial machine memory must be 0 .. ${limitBytes} bytes, got ${initialBytes}`);
+    }
+    const limitFrames = Math.ceil(limitBytes / FRAME_SIZE);
+    const initialFrames = Math.ceil(initialBytes / FRAME_SIZE);
+    const buffer = new SharedArrayBuffer(initialFrames * FRAME_SIZE, { maxByteLength: limitFrames * FRAME_SIZE });
+    return new MachineMemory(buffer, (grow) => FrameAllocator.create(initialFrames, limitFrames, grow), limitFrames * FRAME_SIZE);
+  }
+
+  /** The same pool in another worker. */
+  static adopt(share: MachineMemoryShare): MachineMemory {
+    const limitFrames = share.limitBytes / FRAME_SIZE;
+    return new MachineMemory(share.buffer, (grow) => FrameAllocator.adopt(share.allocatorState, limitFrames, grow), share.limitBytes);
+  }
+
+  share(): MachineMemoryShare {
+    return { buffer: this.buffer, allocatorState: this.allocator.state, limitBytes: this.limitBytes };
+  }
+
+  /** Bytes the pool holds now. */
+  get byteLength(): number {
+    return this.buffer.byteLength;
+  }
+
+  /** Machine address of a frame. */
+  static addressOf(frame: number): number {
+    return frame * FRAME_SIZE;
+  }
+
+  static frameOf(address: number): number {
+    return Math.floor(address / FRAME_SIZE);
+  }
+
+  /** Zeroes frames (new frames of a grown buffer are zero already; reused ones are not). */
+  clearFrames(frames: readonly number[]): void {
+    for (const f of frames) this.u8.fill(0, f * FRAME_SIZE, (f + 1) * FRAME_SIZE);
+  }
+
+  private growTo(frames: number): void {
+    const bytes = frames * FRAME_SIZE;
+    if (bytes > this.limitBytes) throw new RangeError(`machine memory cannot grow past ${this.limitBytes} bytes`);
+    // Another worker may grow the same buffer between the check and the call; growing to less than it has throws.
+    if (this.buffer.byteLength >= bytes) return;
+    try {
+      this.buffer.grow(bytes);
+    } catch (e) {
+      if (this.buffer.byteLength < bytes) throw e;
+    }
+  }
+}
