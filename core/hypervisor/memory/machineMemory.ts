@@ -16,6 +16,17 @@ import { FRAME_SIZE, FrameAllocator } from './frameAllocator.ts';
 /** The machine's limit: typed arrays index at most 4 GiB, and the 32-bit processor addresses no more. */
 export const MACHINE_MEMORY_LIMIT = 2 ** 32;
 
+/**
+ * ES2024 growable shared buffers, which Node 20 has but the project's
+ * TypeScript lib (ES2023) does not declare yet.
+ */
+interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
+  readonly growable: boolean;
+  readonly maxByteLength: number;
+  grow(newByteLength: number): void;
+}
+type GrowableSharedArrayBufferConstructor = new (byteLength: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
+
 /** What another worker needs to map the same machine memory (plain data; crosses postMessage). */
 export interface MachineMemoryShare {
   buffer: SharedArrayBuffer;
@@ -24,7 +35,7 @@ export interface MachineMemoryShare {
 }
 
 export class MachineMemory {
-  readonly buffer: SharedArrayBuffer;
+  readonly buffer: GrowableSharedArrayBuffer;
   readonly allocator: FrameAllocator;
   readonly limitBytes: number;
   /** Length-tracking views: they cover the buffer as it grows. */
@@ -32,7 +43,7 @@ export class MachineMemory {
   readonly view: DataView;
 
   private constructor(buffer: SharedArrayBuffer, allocator: (grow: (frames: number) => void) => FrameAllocator, limitBytes: number) {
-    this.buffer = buffer;
+    this.buffer = buffer as GrowableSharedArrayBuffer;
     this.limitBytes = limitBytes;
     this.u8 = new Uint8Array(buffer);
     this.view = new DataView(buffer);
@@ -52,7 +63,9 @@ export class MachineMemory {
     }
     const limitFrames = Math.ceil(limitBytes / FRAME_SIZE);
     const initialFrames = Math.ceil(initialBytes / FRAME_SIZE);
-    const buffer = new SharedArrayBuffer(initialFrames * FRAME_SIZE, { maxByteLength: limitFrames * FRAME_SIZE });
+    const buffer = new (SharedArrayBuffer as unknown as GrowableSharedArrayBufferConstructor)(initialFrames * FRAME_SIZE, {
+      maxByteLength: limitFrames * FRAME_SIZE,
+    });
     return new MachineMemory(buffer, (grow) => FrameAllocator.create(initialFrames, limitFrames, grow), limitFrames * FRAME_SIZE);
   }
 
