@@ -1,0 +1,53 @@
+/** Event channels: pending and mask bits in shared memory, upcalls, delivery on unmask. */
+import { describe, expect, it } from 'vitest';
+import { EventChannelError, EventChannels } from '../../core/dom0/eventChannel.ts';
+
+describe('event channels', () => {
+  it('delivers a send to the bound handler and clears the pending bit first', () => {
+    const ch = new EventChannels();
+    const seen: [number, boolean][] = [];
+    const port = ch.bind('a', (p) => seen.push([p, ch.isPending(p)]));
+    expect(port).toBe(1);
+    ch.send(port);
+    expect(seen).toEqual([[1, false]]);
+    expect(ch.sent[port]).toBe(1);
+    expect(ch.delivered[port]).toBe(1);
+  });
+
+  it('keeps an event pending while masked and delivers it once on unmask', () => {
+    const ch = new EventChannels();
+    let calls = 0;
+    const port = ch.bind('a', () => calls++);
+    ch.mask(port);
+    ch.send(port);
+    ch.send(port);
+    expect(calls).toBe(0);
+    expect(ch.isPending(port)).toBe(true);
+    ch.unmask(port);
+    expect(calls).toBe(1);
+    expect(ch.isPending(port)).toBe(false);
+    ch.unmask(port);
+    expect(calls).toBe(1);
+  });
+
+  it('keeps the bits in the shared buffer another thread would map', () => {
+    const ch = new EventChannels(64);
+    const ports = Array.from({ length: 40 }, (_, i) => ch.bind(`p${i}`, () => {}));
+    ch.mask(ports[35]);
+    ch.send(ports[35]);
+    const view = new Int32Array(ch.buffer);
+    expect(view.length).toBe(4);
+    expect(view[1]).toBe(1 << (ports[35] & 31)); // pending word 1
+    expect(view[3]).toBe(1 << (ports[35] & 31)); // mask word 1
+    ch.clearPending();
+    expect(view[1]).toBe(0);
+  });
+
+  it('refuses unbound ports and running out of ports', () => {
+    const ch = new EventChannels(32);
+    expect(() => ch.send(0)).toThrow(EventChannelError);
+    expect(() => ch.send(5)).toThrow(/not bound/);
+    for (let i = 1; i < 32; i++) ch.bind(`p${i}`, () => {});
+    expect(() => ch.bind('one too many', () => {})).toThrow(/no free/);
+  });
+});
