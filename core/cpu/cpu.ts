@@ -41,15 +41,12 @@ import { setSegmentCache, refreshSegmentRanges } from './segments.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
-import { Vmx, VM_EXIT_VECTOR } from './vmx/vmx.ts';
-import { vmxPollExit, vmxTripleFault } from './vmx/nonRoot.ts';
 
 /** Why `run` returned. */
 export const STOP_BUDGET = 0; // instruction budget used up
 export const STOP_HALT = 1; // HLT with nothing to wake the CPU now
 export const STOP_SHUTDOWN = 2; // triple fault: the processor shut down
 export const STOP_REQUEST = 3; // a device asked the CPU to stop (reset, power-off)
-export const STOP_VMEXIT = 4; // a VM exit completed for a TypeScript VMX host (vmx/rootOps.ts)
 /** Cpu.attend: nothing to do, run the next block. */
 const ATTEND_RUN = -1;
 
@@ -131,21 +128,32 @@ export class Cpu implements PageTableMemory {
   private shadowFlag = false;
   private nmiFlag = false;
   private stopFlag = false;
-  private vmExitStopFlag = false;
   /** HLT: waiting for an interrupt. */
   get halted(): boolean { return this.haltedFlag; }
   set halted(v: boolean) { this.haltedFlag = v; this.updateAttention(); }
   /** STI / MOV SS: interrupts are not recognized before the next instruction completes. */
   get interruptShadow(): boolean { return this.shadowFlag; }
   set interruptShadow(v: boolean) { this.shadowFlag = v; this.updateAttention(); }
+  /**
+   * MOV SS / POP SS loaded SS in the last instruction. Their shadow is wider
+   * than STI's (SDM Vol. 3A 6.8.3): besides interrupts it holds the debug
+   * traps (single step, data breakpoints) of the SS load until the boundary
+   * after the next instruction, where they are delivered together with that
+   * instruction's own (stepOne). STI's shadow holds only interrupts.
+   */
+  ssShadow = false;
+  /** DR6 bits (B0-B3, BS) of an SS load's debug traps, held over its shadow. */
+  heldDebug = 0;
+  /** Called by MOV SS and POP SS after a successful load. */
+  loadedSs(): void {
+    this.ssShadow = true;
+    this.interruptShadow = true;
+  }
   get nmiPending(): boolean { return this.nmiFlag; }
   set nmiPending(v: boolean) { this.nmiFlag = v; this.updateAttention(); }
   /** Set by devices (reset, power-off) to make `run` return soon. */
   get stopRequested(): boolean { return this.stopFlag; }
   set stopRequested(v: boolean) { this.stopFlag = v; this.updateAttention(); }
-  /** A VM exit for a TypeScript VMX host completed: `run` returns STOP_VMEXIT. */
-  get vmExitStopRequested(): boolean { return this.vmExitStopFlag; }
-  set vmExitStopRequested(v: boolean) { this.vmExitStopFlag = v; this.updateAttention(); }
   /** Armed debug-register breakpoints (refreshBreakpoints), and the data/I-O hits of the current instruction. */
   debugActive = false;
   dataBreakpoints = false;
@@ -164,23 +172,9 @@ export class Cpu implements PageTableMemory {
   /** MSRs this CPU implements beyond the TSC (sysenter etc. are not advertised). */
   tscOffset = 0;
   readonly fpu = new Fpu();
-  /** The VMX extension's state (vmx/vmx.ts). */
-  readonly vmx = new Vmx();
-  /**
-   * EFLAGS bits that let the run loop look for a pending INTR: IF, or every
-   * bit in VMX non-root operation with external-interrupt exiting (the
-   * interrupt then exits whatever the guest's IF).
-   */
-  intrMask = IF;
 
   // ---- wiring ----
   seam: SensitiveOps = bareMetal;
-  /** Memory the page walk reads tables from: physical memory, or EPT in VMX non-root operation. */
-  pageTables: PageTableMemory = this;
-  /** Set while an instruction fetch translates (EPT execute permission). */
-  fetching = false;
-  /** CR2 before the last #PF set it (a #PF that causes a VM exit leaves CR2 unchanged). */
-  cr2BeforeFault = 0;
   interruptController: InterruptController | null = null;
   /** Called once on a triple fault with a description; the CPU stays shut down until reset. */
   onShutdown: (detail: string) => void = () => {};
@@ -279,11 +273,6 @@ export class Cpu implements PageTableMemory {
     this.shutdownDetail = null;
     this.stopRequested = false;
     this.fpu.reset();
-    this.vmx.reset();
-    this.seam = bareMetal;
-    this.pageTables = this;
-    this.intrMask = IF;
-    this.vmExitStopRequested = false;
     this.a20Mask = this.bus.a20Enabled ? -1 : ~(1 << 20);
     this.flushTlb(true);
     this.flushCodeCache();
@@ -331,7 +320,7 @@ export class Cpu implements PageTableMemory {
     const regs = this.regs;
     let prev: Block | null = null;
     while (done < budget) {
-      if (this.attention || (this.flags & TF) !== 0) {
+      if (this.attention || (this.flags & (TF | RF)) !== 0) {
         prev = null;
         const r = this.attend();
         if (r >= 0) {
@@ -340,7 +329,7 @@ export class Cpu implements PageTableMemory {
         }
         if (r !== ATTEND_RUN) return -2 - r; // a STOP_* code
       }
-      if ((this.flags & this.intrMask) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) {
+      if ((this.flags & IF) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) {
         prev = null;
         continue;
       }
@@ -486,10 +475,6 @@ export class Cpu implements PageTableMemory {
    * -2 - code to stop with a STOP_* code.
    */
   private attend(): number {
-    if (this.vmExitStopRequested) {
-      this.vmExitStopRequested = false;
-      return -2 - STOP_VMEXIT;
-    }
     if (this.stopRequested) {
       this.stopRequested = false;
       return -2 - STOP_REQUEST;
@@ -508,10 +493,11 @@ export class Cpu implements PageTableMemory {
       return 0;
     }
     if (this.halted) {
-      if ((this.flags & this.intrMask) === 0 || !this.pollInterrupt()) return -2 - STOP_HALT;
+      if ((this.flags & IF) === 0 || !this.pollInterrupt()) return -2 - STOP_HALT;
       return 0;
     }
-    if ((this.flags & TF) !== 0 || this.debugActive) {
+    // RF: the next instruction runs alone, so that RF is cleared as it starts (stepOne).
+    if ((this.flags & (TF | RF)) !== 0 || this.debugActive) {
       if ((this.flags & IF) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) return 0;
       return this.stepOne();
     }
@@ -519,17 +505,11 @@ export class Cpu implements PageTableMemory {
   }
 
   private updateAttention(): void {
-    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.stopFlag || this.shutdownText !== null || this.debugActive
-      || this.vmExitStopFlag;
+    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.stopFlag || this.shutdownText !== null || this.debugActive;
   }
 
   /** Takes a pending maskable interrupt (IF is set by the caller's check). Returns true if one was delivered. */
   private pollInterrupt(): boolean {
-    // VMX non-root: interrupt-window and external-interrupt exits come before delivery to the guest.
-    if (this.vmx.nonRoot) {
-      if (vmxPollExit(this)) return true;
-      if ((this.flags & IF) === 0) return false; // polled only for the exits above
-    }
     const ic = this.interruptController;
     if (ic === null || !ic.hasInterrupt()) return false;
     this.halted = false;
@@ -537,11 +517,30 @@ export class Cpu implements PageTableMemory {
     return true;
   }
 
-  /** Executes exactly one instruction (interrupt shadow, single-step). Returns instructions retired (0 or 1). */
+  /**
+   * Executes exactly one instruction (interrupt shadow, single-step, RF,
+   * breakpoints). Returns instructions retired (0 or 1).
+   *
+   * Debug traps of an instruction that loaded SS (MOV SS, POP SS) are held
+   * and delivered after the next instruction, merged with its own, as one
+   * #DB (SDM Vol. 3A 6.8.3). If that next instruction is INT n or INT3,
+   * the #DB comes after the transfer, at the handler's first instruction;
+   * if it is ICEBP, its own #DB takes the pending ones with it (one #DB, no
+   * BS). Both as on real Intel processors (kvm-unit-tests x86/debug.c,
+   * "MOV SS + watchpoint + INT3 / int $1 / ICEBP", "Single-Step + ICEBP #DB
+   * w/ MOVSS blocking"). If it faults, the held traps are dropped with it
+   * (Bochs does the same: event delivery discards pending debug traps). No
+   * instruction breakpoint is matched on the instruction in the shadow
+   * (Bochs: code breakpoints are matched only on boundaries where debug
+   * exceptions are not inhibited).
+   */
   private stepOne(): number {
     const trap = (this.flags & TF) !== 0;
-    const resume = (this.flags & RF) !== 0;
-    if (this.debugActive) {
+    const held = this.heldDebug;
+    const inSsShadow = this.ssShadow;
+    this.heldDebug = 0;
+    this.ssShadow = false;
+    if (this.debugActive && !inSsShadow) {
       const hits = this.instructionBreakpoints((this.segBase[CS] + this.eip) | 0);
       if (hits !== 0) {
         // Instruction breakpoint: a fault, before the instruction executes.
@@ -558,6 +557,10 @@ export class Cpu implements PageTableMemory {
       this.raiseFromFault();
       return 0;
     }
+    // SDM 17.3.1.1: RF is cleared at the start of the instruction, after the
+    // code breakpoint and fetch checks (so an IRET or task switch that loads
+    // RF = 1 keeps it for the instruction it returns to).
+    this.flags &= ~RF;
     this.exitBlock = false;
     this.pendingDebug = 0;
     try {
@@ -570,12 +573,21 @@ export class Cpu implements PageTableMemory {
       return 0;
     }
     this.clock.retired += 1;
-    // RF suppresses instruction breakpoints for one instruction only.
-    if (resume) this.flags &= ~RF;
-    const hits = this.pendingDebug;
-    if ((trap || hits !== 0) && this.shutdownDetail === null) {
-      // Single step and data/I-O breakpoints: a trap, reported after the instruction.
-      this.dr[6] = (this.dr[6] & ~0xf) | hits | (trap ? 1 << 14 : 0); // B0-B3, BS
+    // Single step and data/I-O breakpoints: a trap, reported after the instruction (B0-B3, BS).
+    // ICEBP delivered a #DB itself, which stands for every pending debug trap.
+    const hits = ins.opcode === ICEBP_OPCODE ? 0 : this.pendingDebug | (trap ? DR6_BS : 0) | held;
+    if (this.ssShadow) {
+      if (!inSsShadow) {
+        this.heldDebug = hits;
+        return 1;
+      }
+      // An SS load inside an SS load's shadow does not extend it (SDM: only the
+      // first of consecutive SS loads is guaranteed to inhibit; Bochs inhibit_interrupts).
+      this.ssShadow = false;
+      this.interruptShadow = false;
+    }
+    if (hits !== 0 && this.shutdownDetail === null) {
+      this.dr[6] = (this.dr[6] & ~0xf) | hits;
       this.deliver(EXC_DB, INT_EXCEPTION, 0, false);
     }
     return 1;
@@ -597,11 +609,6 @@ export class Cpu implements PageTableMemory {
     } catch (e) {
       if (e !== CPU_FAULT) throw e;
       const second = CPU_FAULT.vector;
-      if (second === VM_EXIT_VECTOR) {
-        // A VM exit during event delivery (EPT violation, an exception the bitmap intercepts): complete it.
-        this.seam.interrupt(this, second, INT_EXCEPTION, 0, false);
-        return;
-      }
       if (kind === INT_EXCEPTION && vector === EXC_DF) {
         this.shutdown(`triple fault: ${excName(second)} while delivering #DF`);
         return;
@@ -628,20 +635,10 @@ export class Cpu implements PageTableMemory {
   /** Processor shutdown (triple fault). */
   shutdown(detail: string): void {
     if (this.shutdownDetail !== null) return;
-    if (this.vmx.nonRoot) {
-      vmxTripleFault(this); // a triple fault in VMX non-root operation is a VM exit
-      return;
-    }
     this.shutdownDetail = detail;
     this.halted = true;
     this.exitBlock = true;
     this.onShutdown(detail);
-  }
-
-  /** Makes `run` return STOP_VMEXIT once the current instruction is done (vmx/exit.ts). */
-  requestVmExitStop(): void {
-    this.vmExitStopRequested = true;
-    this.exitBlock = true;
   }
 
   requestStop(): void {
@@ -661,7 +658,7 @@ export class Cpu implements PageTableMemory {
     // Instruction fetches are not alignment-checked: they use the plain user bit.
     const bit = this.cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
     if ((e & bit) === 0) {
-      this.translateFetch(lin);
+      this.translateSlow(lin, false, this.cpl === 3);
       e = this.tlbRead[lin >>> 12];
       if ((e & bit) === 0) throw new Error(`executing from an MMIO region at linear 0x${(lin >>> 0).toString(16)} is not supported`);
     }
@@ -671,24 +668,8 @@ export class Cpu implements PageTableMemory {
     return this.decodeAt(key, lin);
   }
 
-  /** A TLB miss on instruction fetch (EPT checks execute permission for it). */
-  private translateFetch(lin: number): void {
-    this.fetching = true;
-    try {
-      this.translateSlow(lin, false, this.cpl === 3);
-    } finally {
-      this.fetching = false;
-    }
-  }
-
   private decodeAt(key: number, lin: number): Block {
-    let block: Block;
-    this.fetching = true;
-    try {
-      block = decodeBlock(this, lin, this.eip);
-    } finally {
-      this.fetching = false;
-    }
+    const block = decodeBlock(this, lin, this.eip);
     block.key = key;
     this.blocks.set(key, block);
     const first = key >>> 12;
@@ -876,10 +857,8 @@ export class Cpu implements PageTableMemory {
   translateSlow(lin: number, write: boolean, user: boolean): number {
     let phys: number;
     let userRead = true, userWrite = true, superWrite = true, dirty = true, global = false;
-    const ept = this.vmx.ept;
-    if (ept !== null) ept.setLinear(lin);
     if ((this.cr0 & CR0_PG) !== 0) {
-      const w = pagingWalk(this.pageTables, this.cr0, this.cr3, this.cr4, lin, write, user, this.walk);
+      const w = pagingWalk(this, this.cr0, this.cr3, this.cr4, lin, write, user, this.walk);
       if (w.faultCode >= 0) this.raisePF(lin, w.faultCode);
       phys = w.phys;
       userRead = w.userRead;
@@ -892,20 +871,13 @@ export class Cpu implements PageTableMemory {
       phys = lin >>> 0;
     }
     phys = (phys & this.a20Mask) >>> 0;
-    let eptRead = true, eptWrite = true;
-    if (ept !== null) {
-      // VMX non-root with EPT: the guest-physical address goes through the EPT tables.
-      phys = ept.translateFinal(phys, lin, write, this.fetching);
-      eptRead = ept.executable; // a readable page that is not executable must not serve fetches from the TLB
-      eptWrite = ept.writable;
-    }
     const page = lin >>> 12;
     const entry = this.bus.pageMap[phys >>> 12];
     if ((entry & PAGE_IO) === 0) {
       const base = entry & ~0xfff;
-      const readBits = eptRead ? TLB_SUPERVISOR | (userRead ? TLB_USER : 0) : 0;
+      const readBits = TLB_SUPERVISOR | (userRead ? TLB_USER : 0);
       let writeBits = 0;
-      if ((entry & PAGE_ROM) === 0 && dirty && eptWrite && this.bus.codePages[phys >>> 12] === 0) {
+      if ((entry & PAGE_ROM) === 0 && dirty && this.bus.codePages[phys >>> 12] === 0) {
         writeBits = (superWrite ? TLB_SUPERVISOR : 0) | (userWrite ? TLB_USER : 0);
       }
       if (this.tlbRead[page] === 0 && this.tlbWrite[page] === 0) {
@@ -1246,7 +1218,6 @@ export class Cpu implements PageTableMemory {
     return this.fault(EXC_GP, code, true);
   }
   raisePF(lin: number, code: number): never {
-    this.cr2BeforeFault = this.cr2;
     this.cr2 = lin | 0;
     return this.fault(EXC_PF, code, true);
   }
@@ -1348,6 +1319,11 @@ const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF'
 export function excName(v: number): string {
   return EXC_NAMES[v] ?? `vector ${v}`;
 }
+
+/** DR6.BS: the #DB was a single-step trap. */
+const DR6_BS = 1 << 14;
+/** INT1 / ICEBP (F1): delivers a #DB of its own. */
+const ICEBP_OPCODE = 0xf1;
 
 /** Bytes a breakpoint covers by its LEN field: 1, 2, 8 (undefined on IA-32), 4. */
 const BREAKPOINT_LENGTH = [1, 2, 8, 4];

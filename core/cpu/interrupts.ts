@@ -5,7 +5,7 @@
  * intercept or inject.
  */
 import type { Cpu } from './cpu.ts';
-import { AC, CS, EXC_GP, IF, RF, TF } from './regs.ts';
+import { AC, CS, EXC_DB, EXC_DF, EXC_GP, EXC_MC, EXC_NMI, EXC_BP, EXC_OF, IF, RF, TF } from './regs.ts';
 import { loadSegmentReal } from './segments.ts';
 import { deliverProtected } from './protected/interruptGates.ts';
 
@@ -17,9 +17,29 @@ export const INT_SOFTWARE = 3; // INT n (DPL-checked, IOPL-sensitive in V86)
 export const INT_SOFTWARE_EXCEPTION = 4; // INT3, INTO (DPL-checked)
 export const INT_ICEBP = 5; // INT1 (0xF1): like a hardware #DB, no DPL check
 
+/**
+ * Exceptions of the fault class (SDM Vol. 3A Table 6-1): every vector below 32
+ * except #DB (a fault only for instruction breakpoints, and those keep RF as
+ * it is), NMI, the traps #BP and #OF (they come as software exceptions
+ * anyway), and the aborts #DF and #MC. Bochs also counts #DF as a fault and
+ * sets RF for it; the SDM calls it an abort, and the SDM decides here.
+ */
+function isFaultClass(vector: number): boolean {
+  return vector < 32 && vector !== EXC_DB && vector !== EXC_NMI && vector !== EXC_BP && vector !== EXC_OF &&
+    vector !== EXC_DF && vector !== EXC_MC;
+}
+
 export function deliverInterrupt(cpu: Cpu, vector: number, kind: number, errorCode: number, hasErrorCode: boolean): void {
   cpu.halted = false;
   cpu.exitBlock = true;
+  // SDM Vol. 3B 17.3.1.1: for a fault-class exception the EFLAGS image the
+  // handler gets has RF = 1, so that its IRET re-executes the faulting
+  // instruction without hitting an instruction breakpoint on it again. It is
+  // set in EFLAGS itself, so a task gate saves it into the old TSS too; an
+  // interrupt/trap gate and real-mode delivery clear it for the handler.
+  // (Here, after the seam: an exception that exits to a hypervisor does not
+  // set RF, as with VMX, where the exit is taken instead of the delivery.)
+  if (kind === INT_EXCEPTION && isFaultClass(vector)) cpu.flags |= RF;
   if (cpu.protectedMode) {
     deliverProtected(cpu, vector, kind, errorCode, hasErrorCode);
   } else {

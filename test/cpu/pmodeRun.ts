@@ -4,13 +4,20 @@
  * the source so an edit to the include re-assembles.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ASM_DIR, runAsm, type RomRun, type RomRunOptions } from './harness.ts';
 
 const pmodeHash = createHash('sha256').update(readFileSync(join(ASM_DIR, 'pmode.inc'))).digest('hex').slice(0, 16);
 
-/** Assembles `body` (32-bit code starting at `test_main`, ending with PM_DONE) inside the pmode.inc frame and runs it. */
+let dumped = 0;
+
+/**
+ * Assembles `body` (32-bit code starting at `test_main`, ending with PM_DONE)
+ * inside the pmode.inc frame and runs it. With POPEK_DUMP_ROMS=<dir>, also
+ * writes the program and the values it reported, for running the same ROM on
+ * Bochs (test/cpu/tools/crossCheck.ts <dir> bochs32).
+ */
 export function runPm(body: string, opts?: RomRunOptions): RomRun {
   const source = `; pmode.inc ${pmodeHash}
 %include "rom.inc"
@@ -20,7 +27,15 @@ ${body}
         bits 16
         ROM_END
 `;
-  return runAsm(source, { maxInstructions: 2_000_000, ...opts });
+  const run = runAsm(source, { maxInstructions: 2_000_000, ...opts });
+  const dir = process.env.POPEK_DUMP_ROMS;
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    const name = `pm-${process.pid}-${dumped++}`;
+    writeFileSync(join(dir, `${name}.asm`), source);
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify(run.values));
+  }
+  return run;
 }
 
 /** Hex rendering of reported values, for readable failure messages. */

@@ -104,14 +104,14 @@ v5:     iret
 ${GP_DUMP}
 `);
     const v = run.values;
-    // First fault: full frame.
+    // First fault: full frame. The EFLAGS image has VM and, as for every fault, RF (SDM 17.3.1.1).
     expect(hex(v.slice(0, 12))).toEqual(hex([
-      v[0], 0, v[0], 0xf000, 0x0002_0202, 0x0100, 0x0500, 0x0200, 0x0100, 0x0300, 0x0400, 0,
+      v[0], 0, v[0], 0xf000, 0x0003_0202, 0x0100, 0x0500, 0x0200, 0x0100, 0x0300, 0x0400, 0,
     ]));
     // The others: #GP(0) from V86 at the instruction itself (EIP = label offset).
     for (let k = 1; k < 5; k++) {
       const f = v.slice(1 + 11 * k, 12 + 11 * k);
-      expect(hex([f[0], f[2], f[3], f[10]])).toEqual(hex([0, 0xf000, 0x0002_0002, 0]));
+      expect(hex([f[0], f[2], f[3], f[10]])).toEqual(hex([0, 0xf000, 0x0003_0002, 0]));
     }
     expect(v.length).toBe(1 + 11 * 5);
   });

@@ -38,7 +38,7 @@ defineOp(0x8c, op('mov Ew,Sw', true, IMM_NONE, (i) => (i.reg > 5 ? ud : movEwSw)
 
 const movSwEw: Exec = (cpu, i) => {
   loadSegment(cpu, i.reg, cpu.readRm16(i));
-  if (i.reg === SS) cpu.interruptShadow = true;
+  if (i.reg === SS) cpu.loadedSs(); // interrupt and debug-trap shadow (SDM Vol. 3A 6.8.3)
 };
 defineOp(0x8e, op('mov Sw,Ew', true, IMM_NONE, (i) => {
   if (i.reg > 5 || i.reg === CS) return ud;

@@ -23,8 +23,13 @@ const ud: Exec = (cpu) => cpu.raiseUD();
  * frame pointers from the enclosing frame, pushes the new frame pointer, and
  * reserves `size` bytes. The stack size (SS.B) picks SP/BP vs ESP/EBP for
  * addressing; the operand size picks the width of what is pushed and whether
- * BP or EBP is written. Memory is written at computed offsets first and the
- * registers change only at the end.
+ * BP or EBP is written. The frame pointer is the whole ESP after the push of
+ * EBP with a 32-bit operand size, SP with a 16-bit one (SDM ENTER:
+ * "FrameTemp := ESP" / "FrameTemp := SP"; Bochs ENTER32_IwIb): on a 16-bit
+ * stack a 32-bit ENTER gives EBP the upper half of ESP. The final stack
+ * pointer is checked for a write of the operand size (#SS on the limit, #PF
+ * on the page: SDM ENTER exceptions; Bochs touches it the same way). Memory
+ * is written at computed offsets first and the registers change only at the end.
  */
 function wrapSp(ss32: boolean, v: number): number {
   return ss32 ? v | 0 : v & 0xffff;
@@ -40,7 +45,8 @@ function enter(o32: boolean): Exec {
     let sp = wrapSp(ss32, r[ESP] - w);
     if (o32) cpu.write32(SS, sp, r[EBP]);
     else cpu.write16(SS, sp, r[EBP]);
-    const frame = sp;
+    // With a 16-bit stack only SP moved: the upper half of ESP stays in the frame pointer.
+    const frame = o32 && !ss32 ? (r[ESP] & ~0xffff) | sp : sp;
     if (level > 0) {
       let bp = ss32 ? r[EBP] : r[EBP] & 0xffff;
       for (let n = 1; n < level; n++) {
@@ -55,8 +61,9 @@ function enter(o32: boolean): Exec {
       else cpu.write16(SS, sp, frame);
     }
     const newSp = wrapSp(ss32, sp - size);
-    // The new stack top must be within the stack segment (#SS(0) otherwise).
-    if (size !== 0 && (newSp >>> 0 < cpu.segWLo[SS] || newSp >>> 0 > cpu.segWHi[SS])) cpu.segFault(SS);
+    // The new stack top must be writable (#SS(0) past the limit, #PF on its page).
+    if (newSp >>> 0 < cpu.segWLo[SS] || (newSp >>> 0) + w - 1 > cpu.segWHi[SS]) cpu.segFault(SS);
+    cpu.probeWrite((cpu.segBase[SS] + newSp) | 0, w);
     if (o32) r[EBP] = frame;
     else r[EBP] = (r[EBP] & ~0xffff) | (frame & 0xffff);
     if (ss32) r[ESP] = newSp;

@@ -33,12 +33,22 @@ function pushSeg(seg: number): (i: { o32: boolean }) => Exec {
   return (i) => (i.o32 ? p32 : p16);
 }
 
+/**
+ * POP Sreg. The stack size that moves (E)SP is the one the value was popped
+ * with: the B bit of SS as it was before the load (SDM POP: "IF StackAddrSize
+ * = 32 ... ESP := ESP + 4 ELSE SP := SP + 4"; Bochs POP32_Sw likewise). A
+ * 32-bit POP SS on a 16-bit stack that loads a 32-bit stack segment changes
+ * only SP, by 4; the new SS's B bit must not decide it.
+ */
 function popSeg(seg: number): (i: { o32: boolean; endsBlock: boolean }) => Exec {
   const pop: Exec = (cpu, i) => {
     const v = i.o32 ? cpu.peek32(0) & 0xffff : cpu.peek16(0);
+    const r = cpu.regs;
+    const size = i.o32 ? 4 : 2;
+    const esp = cpu.ss32 ? (r[ESP] + size) | 0 : (r[ESP] & ~0xffff) | ((r[ESP] + size) & 0xffff);
     loadSegment(cpu, seg, v);
-    cpu.adjustSp(i.o32 ? 4 : 2);
-    if (seg === SS) cpu.interruptShadow = true;
+    r[ESP] = esp;
+    if (seg === SS) cpu.loadedSs();
   };
   return (i) => {
     if (seg === SS) i.endsBlock = true;

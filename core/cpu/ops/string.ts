@@ -23,7 +23,7 @@ import type { Exec, Insn } from '../insn.ts';
 import { REP_E, REP_NONE } from '../insn.ts';
 import { defineOp, IMM_NONE, op } from '../opcodeTable.ts';
 import { getFlag, LAZY_SUB, setLazy } from '../flags.ts';
-import { DF, EAX, ECX, EDI, EDX, ES, ESI, TF, ZF } from '../regs.ts';
+import { DF, EAX, ECX, EDI, EDX, ES, ESI, RF, TF, ZF } from '../regs.ts';
 import type { AccessSize } from '../../memory/bus.ts';
 import { checkIoPermission } from '../protected/ioPermission.ts';
 import { movsChunk, stosChunk } from './stringFast.ts';
@@ -80,10 +80,18 @@ function budgetOf(cpu: Cpu): number {
   return (cpu.flags & TF) !== 0 || cpu.debugActive ? 1 : REP_BUDGET;
 }
 
-/** Stops a REP instruction between elements; it resumes at the same EIP. */
+/**
+ * Stops a REP instruction between elements; it resumes at the same EIP.
+ * RF is set, as a processor does when an event arrives after an iteration
+ * other than the last (SDM Vol. 3B 17.3.1.1): an interrupt or a single-step
+ * trap taken here pushes RF = 1, so an instruction breakpoint on the REP
+ * instruction does not fire again when it resumes. RF is cleared again as
+ * the instruction restarts (Cpu.stepOne).
+ */
 function resumeLater(cpu: Cpu, i: Insn): void {
   cpu.eip = i.eip;
   cpu.exitBlock = true;
+  cpu.flags |= RF;
 }
 
 // ---- one element of each instruction ----

@@ -7,6 +7,8 @@
  *
  * - bochs (apt-get install bochs bochsbios vgabios): the closer oracle; its
  *   CPU models P6 behaviour for many flags the SDM leaves undefined.
+ * - bochs32: Bochs again, for protected-mode ROMs built on asm/pmode.inc
+ *   (their reports come from 32-bit code; see bochs32/rom.inc).
  * - qemu (qemu-system-i386): TCG does not reproduce every Intel "undefined"
  *   flag (e.g. OF after multi-bit RCL/RCR, SF/ZF/PF after AAA/AAS) and does
  *   not check real-mode segment limits.
@@ -21,8 +23,12 @@ import { assemble } from '../../../scripts/nasm.ts';
 
 const dir = process.argv[2];
 const emulator = process.argv[3] ?? 'bochs';
-if (!dir || (emulator !== 'qemu' && emulator !== 'bochs')) throw new Error('usage: crossCheck.ts <dump dir> [qemu|bochs]');
+if (!dir || (emulator !== 'qemu' && emulator !== 'bochs' && emulator !== 'bochs32')) {
+  throw new Error('usage: crossCheck.ts <dump dir> [qemu|bochs|bochs32]');
+}
 const incDir = new URL(`./${emulator}/`, import.meta.url).pathname;
+// pmode.inc and the other shared includes come from the test tree, after the emulator's rom.inc.
+const asmDir = new URL('../asm/', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'popek-xcheck-'));
 const romPath = join(work, 'rom.bin');
 
@@ -49,6 +55,8 @@ function runBochs(): string {
     'panic: action=fatal', 'error: action=report', 'info: action=ignore', 'debug: action=ignore',
     'clock: sync=none, time0=local',
     'speaker: enabled=0',
+    // Without a sound card on the host, Debian's Bochs 2.7 aborts in its sound plugins.
+    'plugin_ctrl: speaker=0, sb16=0, es1370=0',
   ].join('\n') + '\n');
   writeFileSync(cmds, 'c\n'); // Debian's Bochs has the debugger built in: continue at once
   try {
@@ -61,7 +69,7 @@ function runBochs(): string {
 
 for (const name of readdirSync(dir).filter((n) => n.endsWith('.asm')).sort()) {
   const ours: number[] = JSON.parse(readFileSync(join(dir, name.replace(/\.asm$/, '.json')), 'utf8'));
-  writeFileSync(romPath, assemble(readFileSync(join(dir, name), 'utf8'), [incDir]));
+  writeFileSync(romPath, assemble(readFileSync(join(dir, name), 'utf8'), [incDir, asmDir]));
   const output = emulator === 'qemu' ? runQemu() : runBochs();
   const theirs = output.split('\n').map((l) => l.trim()).filter((l) => /^[0-9A-F]{8}$/.test(l)).map((l) => parseInt(l, 16));
   const diffs: string[] = [];
