@@ -143,7 +143,7 @@ two: dq 2.0
 `));
     expect(hex(r.values)).toEqual(hex([
       0, 0x8000_0000, 0x4000,
-      0x2168_c000, 0xc90f_daa2, 0x4000,
+      0x2168_c235, 0xc90f_daa2, 0x4000, // FLDPI: pi to 64 bits (round to nearest)
       0, 0x8000_0000, 0x3fff,
       0x03ff,
       0, 0x037f,

@@ -1,15 +1,17 @@
 /**
  * Unit tests of the x87 number conversions and remainder against reference
  * computations done here with BigInt / float32 neighbours (independent of the
- * implementation): 80-bit images, float32 rounding under each RC, integer
- * rounding ties, FPREM/FPREM1 quotient bits.
+ * implementation): 80-bit images of binary64 values, m64/m32 rounding under
+ * each RC, precision control, integer rounding ties, FPREM/FPREM1 quotient
+ * bits.
  */
 import { describe, expect, it } from 'vitest';
-import { extOut, fromExtended, storeF32, toExtended } from '../../core/cpu/fpu/formats.ts';
-import { acc, beginArith, clearAcc, roundToInt } from '../../core/cpu/fpu/numeric.ts';
+import { f64Out, fromDouble, fromInteger, loadF64, storeF32, storeF64, toInteger } from '../../core/cpu/fpu/formats.ts';
+import { acc, beginArith, clearAcc } from '../../core/cpu/fpu/numeric.ts';
 import { fadd, fsub } from '../../core/cpu/fpu/arith.ts';
 import { partialRemainder, remOut } from '../../core/cpu/fpu/transcendental.ts';
 import { RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP } from '../../core/cpu/fpu/fpu.ts';
+import type { X80 } from '../../core/cpu/fpu/ext80.ts';
 
 const dv = new DataView(new ArrayBuffer(8));
 function bitsOf(x: number): bigint {
@@ -51,31 +53,57 @@ function referenceExtended(x: number): { se: number; mant: bigint } {
   return { se: sign | (e + 16383), mant: m << 11n };
 }
 
+/** The binary64 value an 80-bit value stores as (m64fp, current RC). */
+function asDouble(x: X80): number {
+  storeF64(x);
+  return fromBits64((BigInt(f64Out.hi) << 32n) | BigInt(f64Out.lo));
+}
+const ext = (se: number, hi: number, lo: number): X80 => ({ se, hi: hi >>> 0, lo: lo >>> 0 });
+
 describe('80-bit extended conversions', () => {
-  it('binary64 → 80-bit matches the reference and converts back exactly (incl. denormals)', () => {
+  it('binary64 → 80-bit matches the reference and stores back exactly (incl. denormals)', () => {
     const samples = [...doubles(3000), 5e-324, -2.2250738585072014e-308, 2.225073858507201e-308, Number.MAX_VALUE, 0, -0];
     for (const x of samples) {
-      toExtended(x);
+      clearAcc(0x037f);
+      const b = bitsOf(x);
+      const e = loadF64(Number(b >> 32n), Number(b & 0xffff_ffffn));
       const ref = referenceExtended(x);
-      expect({ se: extOut.se, mant: (BigInt(extOut.hi) << 32n) | BigInt(extOut.lo) }).toEqual(ref);
-      expect(bitsOf(fromExtended(extOut.se, extOut.hi, extOut.lo))).toBe(bitsOf(x));
+      expect({ se: e.se, mant: (BigInt(e.hi) << 32n) | BigInt(e.lo) }).toEqual(ref);
+      clearAcc(0x037f);
+      expect(bitsOf(asDouble(e))).toBe(bitsOf(x));
+      expect(acc.flags).toBe(0);
     }
   });
 
-  it('rounds 64-bit significands to 53 bits, nearest even', () => {
+  it('m64 stores round 64-bit significands to 53 bits, nearest even, with PE and C1', () => {
     // 1 + 2^-53 (a tie) rounds to 1; 1 + 3 * 2^-53 rounds to 1 + 2^-51 (the even neighbour).
-    expect(fromExtended(0x3fff, 0x8000_0000, 0x400)).toBe(1);
-    expect(fromExtended(0x3fff, 0x8000_0000, 0xc00)).toBe(1 + 2 ** -51);
-    expect(fromExtended(0x3fff, 0x8000_0000, 0x401)).toBe(1 + 2 ** -52);
+    clearAcc(0x037f);
+    expect(asDouble(ext(0x3fff, 0x8000_0000, 0x400))).toBe(1);
+    expect([acc.flags, acc.roundedUp]).toEqual([0x20, false]);
+    clearAcc(0x037f);
+    expect(asDouble(ext(0x3fff, 0x8000_0000, 0xc00))).toBe(1 + 2 ** -51);
+    expect([acc.flags, acc.roundedUp]).toEqual([0x20, true]);
+    clearAcc(0x037f);
+    expect(asDouble(ext(0x3fff, 0x8000_0000, 0x401))).toBe(1 + 2 ** -52);
   });
 
-  it('clamps exponents outside binary64 and maps unsupported encodings to the indefinite', () => {
-    expect(fromExtended(0x43ff, 0x8000_0000, 0)).toBe(Infinity); // 2^1024
-    expect(fromExtended(0xc3fe, 0x8000_0000, 0)).toBe(-(2 ** 1023));
-    expect(fromExtended(0x3bcd, 0x8000_0000, 0)).toBe(5e-324); // 2^-1074
-    expect(Object.is(fromExtended(0x8001, 0x8000_0000, 0), -0)).toBe(true);
-    expect(bitsOf(fromExtended(0x3fff, 0x4000_0000, 0))).toBe(0xfff8_0000_0000_0000n); // unnormal
-    expect(bitsOf(fromExtended(0x7fff, 0, 0))).toBe(0xfff8_0000_0000_0000n); // pseudo-infinity
+  it('m64 stores overflow to infinity or the largest value by RC, and underflow to denormals', () => {
+    clearAcc(0x037f);
+    expect(asDouble(ext(0x43ff, 0x8000_0000, 0))).toBe(Infinity); // 2^1024
+    expect(acc.flags).toBe(0x28); // OE, PE
+    clearAcc(0x0f7f); // chop
+    expect(asDouble(ext(0x43ff, 0x8000_0000, 0))).toBe(Number.MAX_VALUE);
+    clearAcc(0x037f);
+    expect(asDouble(ext(0xc3fe, 0x8000_0000, 0))).toBe(-(2 ** 1023));
+    expect(acc.flags).toBe(0);
+    clearAcc(0x037f);
+    expect(asDouble(ext(0x3bcd, 0x8000_0000, 0))).toBe(5e-324); // 2^-1074: exact, no UE when masked
+    expect(acc.flags).toBe(0);
+    clearAcc(0x037f);
+    expect(asDouble(ext(0x3bcd, 0xc000_0000, 0))).toBe(2 * 5e-324); // 1.5 * 2^-1074: a tie, to even
+    expect(acc.flags).toBe(0x30); // UE, PE
+    clearAcc(0x037f);
+    expect(Object.is(asDouble(ext(0x8001, 0x8000_0000, 0)), -0)).toBe(true);
   });
 });
 
@@ -99,44 +127,66 @@ describe('float32 stores under RC', () => {
       const nearest = u32[0];
       const expected = [nearest, below, above, x > 0 ? below : above];
       for (const rc of [RC_NEAREST, RC_DOWN, RC_UP, RC_CHOP]) {
-        clearAcc();
-        expect(storeF32(x, rc)).toBe(expected[rc]);
+        clearAcc(0x037f | (rc << 10));
+        expect(storeF32(fromDouble(x))).toBe(expected[rc]);
       }
     }
   });
 });
 
-describe('precision control single (24-bit significands)', () => {
-  it('rounds the exact value, not the binary64 one: ties, and just below a power of two', () => {
+describe('precision control', () => {
+  it('single: rounds the exact value to 24 bits; ties to even', () => {
     beginArith(0x0c7f); // PC = single, RC = chop
-    expect(fsub(1, 2 ** -60, 3)).toBe(1 - 2 ** -24); // binary64 rounds to 1; chopping the exact value does not
+    expect(asDouble(fsub(fromDouble(1), fromDouble(2 ** -60)))).toBe(1 - 2 ** -24);
     expect(acc.flags & 0x20).toBe(0x20);
     beginArith(0x007f); // nearest: 1 + 2^-24 + 2^-60 is just above the tie, so it rounds up
-    expect(fadd(1 + 2 ** -24, 2 ** -60, 0)).toBe(1 + 2 ** -23);
+    expect(asDouble(fadd(fromDouble(1 + 2 ** -24), fromDouble(2 ** -60)))).toBe(1 + 2 ** -23);
     beginArith(0x007f); // an exact tie goes to even
-    expect(fadd(1, 2 ** -24, 0)).toBe(1);
+    expect(asDouble(fadd(fromDouble(1), fromDouble(2 ** -24)))).toBe(1);
     expect(acc.roundedUp).toBe(false);
+  });
+
+  it('double and extended: 1 + 2^-60 is 1 at 53 bits and exact at 64', () => {
+    beginArith(0x027f);
+    expect(fadd(fromDouble(1), fromDouble(2 ** -60))).toEqual(ext(0x3fff, 0x8000_0000, 0));
+    beginArith(0x037f);
+    expect(fadd(fromDouble(1), fromDouble(2 ** -60))).toEqual(ext(0x3fff, 0x8000_0000, 0x8));
+    expect(acc.flags).toBe(0);
   });
 });
 
 describe('integer rounding', () => {
-  it('rounds ties to even under RC=nearest and keeps the sign of zero', () => {
-    const cases: [number, number][] = [[0.5, 0], [1.5, 2], [2.5, 2], [-0.5, -0], [-1.5, -2], [-2.5, -2], [2.4999999999999996, 2], [4503599627370495.5, 4503599627370496]];
+  const I64 = [-(1n << 63n), (1n << 63n) - 1n] as const;
+  it('rounds ties to even under RC=nearest, by RC otherwise', () => {
+    const cases: [number, bigint][] = [[0.5, 0n], [1.5, 2n], [2.5, 2n], [-0.5, 0n], [-1.5, -2n], [-2.5, -2n], [2.4999999999999996, 2n], [4503599627370495.5, 4503599627370496n]];
     for (const [x, r] of cases) {
-      clearAcc();
-      expect(Object.is(roundToInt(x, RC_NEAREST), r)).toBe(true);
+      clearAcc(0x037f);
+      expect(toInteger(fromDouble(x), ...I64)).toBe(r);
       expect(acc.flags & 0x20).toBe(0x20);
     }
-    clearAcc();
-    expect(roundToInt(-7, RC_UP)).toBe(-7);
+    clearAcc(0x0b7f);
+    expect(toInteger(fromDouble(-7), ...I64)).toBe(-7n);
     expect(acc.flags).toBe(0);
+    clearAcc(0x0b7f);
+    expect(toInteger(fromDouble(-7.5), ...I64)).toBe(-7n);
+    clearAcc(0x077f);
+    expect(toInteger(fromDouble(-7.5), ...I64)).toBe(-8n);
+  });
+  it('the full 64-bit range is exact; one past it is invalid', () => {
+    clearAcc(0x037f);
+    expect(toInteger(fromInteger(I64[1]), ...I64)).toBe(I64[1]);
+    expect(toInteger(fromInteger(I64[0]), ...I64)).toBe(I64[0]);
+    expect(acc.flags).toBe(0);
+    expect(toInteger(fromInteger(1n << 63n), ...I64)).toBe(null);
+    expect(acc.flags).toBe(1);
   });
 });
 
 describe('partial remainders', () => {
   it('a partial step (exponent difference D >= 64) reduces by N = 32 + D mod 32 bits and sets only C2', () => {
     // 2^100 rem 3: D = 99, N = 35, modulus 3 * 2^64; 2^100 = 2^64 * 2^36 and 2^36 mod 3 = 1.
-    expect(partialRemainder(2 ** 100, 3, false)).toBe(2 ** 64);
+    clearAcc(0x037f);
+    expect(asDouble(partialRemainder(fromDouble(2 ** 100), fromDouble(3), false))).toBe(2 ** 64);
     expect(remOut.cc).toBe(0x400);
   });
 
@@ -149,11 +199,12 @@ describe('partial remainders', () => {
     for (let k = 0; k < 2000; k++) {
       const a = BigInt(rnd(2 ** 30)) * BigInt(rnd(2 ** 20) + 1) * (rnd(2) ? 1n : -1n);
       const b = BigInt(rnd(2 ** 24) + 1) * (rnd(2) ? 1n : -1n);
+      clearAcc(0x037f);
       // FPREM: truncated quotient.
       const q = a / b;
       const r = a - q * b;
       const qa = q < 0n ? -q : q;
-      expect(partialRemainder(Number(a), Number(b), false)).toBe(Number(r));
+      expect(asDouble(partialRemainder(fromInteger(a), fromInteger(b), false))).toBe(Number(r));
       expect(remOut.cc).toBe(bits(qa));
       // FPREM1: quotient rounded to nearest, ties to even.
       const ab = b < 0n ? -b : b, ar = r < 0n ? -r : r;
@@ -162,7 +213,7 @@ describe('partial remainders', () => {
         qn = qa + 1n;
         rn = r > 0n ? r - ab : r + ab;
       }
-      expect(partialRemainder(Number(a), Number(b), true)).toBe(Number(rn));
+      expect(asDouble(partialRemainder(fromInteger(a), fromInteger(b), true))).toBe(Number(rn));
       expect(remOut.cc).toBe(bits(qn));
     }
   });

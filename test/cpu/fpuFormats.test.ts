@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runAsm } from './harness.ts';
 import { f32, f64, fpuRom, hex } from './fpuTestUtil.ts';
 
-const IE = 0x01, DE = 0x02, OE = 0x08, PE = 0x20, SF = 0x40, C1 = 0x200;
+const IE = 0x01, DE = 0x02, OE = 0x08, UE = 0x10, PE = 0x20, SF = 0x40, C1 = 0x200;
 /** The TOP field of the status word. */
 const top = (n: number) => n << 11;
 
@@ -59,7 +59,7 @@ denormal:  dq 0x0000000000000001
     expect(hex(values)).toEqual(hex([
       0, 0x8000_0000, 0x3fff, // 1.0
       0, 0xa000_0000, 0xc000, // -2.5 = -1.25 * 2^1
-      0x2168_c000, 0xc90f_daa2, 0x4000, // pi rounded to 53 bits
+      0x2168_c235, 0xc90f_daa2, 0x4000, // FLDPI: pi rounded to 64 bits
       0, 0x8000_0000, 0x7fff, // +inf
       0, 0x8000_0000, 0xffff, // -inf
       0x800, 0xc000_0000, 0x7fff, // QNaN, payload 1 moved up 11 bits
@@ -70,14 +70,14 @@ denormal:  dq 0x0000000000000001
     ]));
   });
 
-  it('loads 80-bit images: exact as stored images, rounded/clamped as binary64 values', () => {
+  it('loads 80-bit images exactly: arithmetic keeps all 64 bits; m64 stores round, overflow and underflow', () => {
     const values = run(`
         fld tword [cs:ext_3]
         ST0_AS_F64
         fld tword [cs:ext_1_plus_2_63]   ; 1 + 2^-63: FSTP m80 gives it back bit for bit
         fstp tword [0x600]
         OUT_M80 0x600
-        fld tword [cs:ext_1_plus_2_63]   ; ... but arithmetic sees its binary64 rounding, 1.0
+        fld tword [cs:ext_1_plus_2_63]   ; ... and arithmetic sees all of it
         fldz
         faddp st1, st0
         fstp tword [0x600]
@@ -89,9 +89,9 @@ denormal:  dq 0x0000000000000001
         fstp st0
         fld tword [cs:ext_1_plus_2_52]   ; 1 + 2^-52 is exact in binary64
         ST0_AS_F64
-        fld tword [cs:ext_huge]          ; 2^16383 is beyond binary64: +inf
+        fld tword [cs:ext_huge]          ; 2^16383 is beyond binary64: +inf (OE, PE, C1)
         ST0_AS_F64
-        fld tword [cs:ext_tiny]          ; 2^-16382 is below binary64: +0
+        fld tword [cs:ext_tiny]          ; 2^-16382 is below binary64: +0 (UE, PE)
         ST0_AS_F64
         OUT_SW
         fld tword [cs:ext_snan]          ; FLD m80 of an SNaN signals nothing
@@ -116,15 +116,15 @@ ext_snan:        dq 0xA000000000000000
     expect(hex(values)).toEqual(hex([
       ...f64(3),
       1, 0x8000_0000, 0x3fff,
-      0, 0x8000_0000, 0x3fff,
+      1, 0x8000_0000, 0x3fff,
       0, 0x8000_0000, 0x7ffe,
       ...f64(1 + 2 ** -52),
       ...f64(Infinity),
       ...f64(0),
-      0,
-      top(7),
+      OE | UE | PE,
+      top(7) | OE | UE | PE,
       0, 0x7ffc_0000, // SNaN 0x7FF4... quieted
-      IE,
+      IE | OE | UE | PE,
     ]));
   });
 });
@@ -229,9 +229,15 @@ describe('x87 integer formats', () => {
         fistp qword [0x600]
         OUT_M64 0x600
         OUT_SW
-        fild qword [cs:max64]           ; its binary64 value (2^63) is out of range
+        fild qword [cs:max64]           ; arithmetic keeps all 64 bits: (2^63 - 1) * 1 stores exactly
         fld1
         fmulp st1, st0
+        fistp qword [0x600]
+        OUT_M64 0x600
+        OUT_SW
+        fild qword [cs:max64]           ; 2^63 - 1 + 1 = 2^63 is out of range: IE, the indefinite
+        fld1
+        faddp st1, st0
         fistp qword [0x600]
         OUT_M64 0x600
         OUT_SW
@@ -280,6 +286,7 @@ ten_g:   dq 0x4202A05F20000000
       0, 0x8000_0000,
       1234567890123 % 2 ** 32, Math.floor(1234567890123 / 2 ** 32),
       0,
+      0xffff_ffff, 0x7fff_ffff, 0,
       0xffff_ffff, 0x7fff_ffff, 0,
       0, 0x8000_0000, IE,
       2, 3, 2, 0xfffd, 0xfffe,

@@ -10,18 +10,20 @@ import { defineMem, defineReg, defineRegRow } from './formsTable.ts';
 import { noteInstruction, noteMemory, waitingGate } from './gate.ts';
 import { arithKind, readOperand } from './operands.ts';
 import { settle } from './results.ts';
-import { beginArith, clearAcc, roundToInt, propagateNaN } from './numeric.ts';
+import { beginArith, clearAcc } from './numeric.ts';
 import { SW_C1 } from './fpu.ts';
+import type { X80 } from './ext80.ts';
+import { roundToIntegerValue } from './transcendental.ts';
 
 /** ModRM.reg of the arithmetic group: 0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr. */
-function compute(reg: number, a: number, b: number, rc: number): number {
+function compute(reg: number, a: X80, b: X80): X80 {
   switch (reg) {
-    case 0: return fadd(a, b, rc);
-    case 1: return fmul(a, b, rc);
-    case 4: return fsub(a, b, rc);
-    case 5: return fsub(b, a, rc);
-    case 6: return fdiv(a, b, rc);
-    default: return fdiv(b, a, rc);
+    case 0: return fadd(a, b);
+    case 1: return fmul(a, b);
+    case 4: return fsub(a, b);
+    case 5: return fsub(b, a);
+    case 6: return fdiv(a, b);
+    default: return fdiv(b, a);
   }
 }
 
@@ -39,7 +41,7 @@ function memArith(opcode: number, reg: number): Exec {
       if (!f.stackFault(false)) f.setIndefinite(0);
       return;
     }
-    const r = compute(reg, f.get(0), v, f.rc);
+    const r = compute(reg, f.get(0), v);
     if (settle(f)) f.set(0, r);
   };
 }
@@ -65,7 +67,7 @@ function regArith(reg: number, toSti: boolean, pop: boolean): Exec {
       return;
     }
     beginArith(f.control);
-    const r = compute(r0, f.get(dst), f.get(src), f.rc);
+    const r = compute(r0, f.get(dst), f.get(src));
     if (!settle(f)) return;
     f.set(dst, r);
     if (pop) f.pop();
@@ -108,17 +110,14 @@ defineReg(0xd9, 0xe1, unary((cpu) => {
 defineReg(0xd9, 0xfa, unary((cpu) => {
   const f = cpu.fpu;
   beginArith(f.control);
-  const r = fsqrt(f.get(0), f.rc);
+  const r = fsqrt(f.get(0));
   if (settle(f)) f.set(0, r);
 }));
 
-// FRNDINT: to an integer by RC; NaNs propagate, infinities stay.
+// FRNDINT: to an integer by RC (64-bit precision); NaNs propagate, infinities stay.
 defineReg(0xd9, 0xfc, unary((cpu) => {
   const f = cpu.fpu;
-  clearAcc();
-  const x = f.get(0);
-  let r = x;
-  if (x !== x) r = propagateNaN(x, x);
-  else if (x !== Infinity && x !== -Infinity) r = roundToInt(x, f.rc);
+  clearAcc(f.control);
+  const r = roundToIntegerValue(f.get(0));
   if (settle(f)) f.set(0, r);
 }));

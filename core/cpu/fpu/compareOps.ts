@@ -11,19 +11,22 @@ import { CMP_UN, fcompare } from './arith.ts';
 import { defineMem, defineReg, defineRegRow } from './formsTable.ts';
 import { noteInstruction, noteMemory, waitingGate } from './gate.ts';
 import { arithKind, readOperand } from './operands.ts';
-import { SW_C0, SW_C1, SW_C2, SW_C3, SW_IE, TAG_EMPTY } from './fpu.ts';
+import { SW_C0, SW_C1, SW_C2, SW_C3, TAG_EMPTY } from './fpu.ts';
+import { classOf, INF, isDenormal, QNAN, SNAN, UNSUPPORTED, ZERO, zero } from './ext80.ts';
 import { acc, clearAcc } from './numeric.ts';
-import { extOut, registerExtended } from './formats.ts';
 
 /** C3 C2 C0 for >, <, =, unordered. */
 const CC_BITS = [0, SW_C0, SW_C3, SW_C3 | SW_C2 | SW_C0];
 /** ZF PF CF for >, <, =, unordered. */
 const EFLAGS_BITS = [0, CF, ZF, ZF | PF | CF];
 
-/** Sets C3/C2/C0 (C1 cleared) unless an unmasked IE occurred; returns false in that case. */
+/**
+ * Signals what the compare raised (IE, DE); sets C3/C2/C0 (C1 cleared)
+ * unless one of them is unmasked, and returns false in that case.
+ */
 function finishCompare(cpu: Cpu, res: number): boolean {
   const f = cpu.fpu;
-  if ((acc.flags & SW_IE) !== 0 && f.signal(SW_IE)) return false;
+  if (acc.flags !== 0 && f.signal(acc.flags)) return false;
   f.setCC(CC_BITS[res]);
   return true;
 }
@@ -34,17 +37,16 @@ function memCompare(opcode: number, pops: number): Exec {
   return (cpu, i) => {
     if (!waitingGate(cpu, i)) return;
     const ea = cpu.ea(i);
-    clearAcc();
+    const f = cpu.fpu;
+    clearAcc(f.control);
     const v = readOperand(cpu, i, ea, kind);
     noteMemory(cpu, i, ea);
-    const f = cpu.fpu;
     if (f.isEmpty(0)) {
       if (f.stackFault(false)) return;
       f.setCC(CC_BITS[CMP_UN]);
     } else {
       const res = fcompare(f.get(0), v, false);
       if (!finishCompare(cpu, res)) return;
-      f.signal(acc.flags & ~SW_IE); // DE from a denormal operand
     }
     if (pops) f.pop();
   };
@@ -61,7 +63,7 @@ function regCompare(unordered: boolean, pops: number, fixedSt1: boolean): Exec {
     noteInstruction(cpu, i);
     const f = cpu.fpu;
     const k = fixedSt1 ? 1 : i.rm;
-    clearAcc();
+    clearAcc(f.control);
     if (f.isEmpty(0) || f.isEmpty(k)) {
       if (f.stackFault(false)) return;
       f.setCC(CC_BITS[CMP_UN]);
@@ -87,14 +89,14 @@ function compareToEflags(unordered: boolean, pop: boolean): Exec {
     if (!waitingGate(cpu, i)) return;
     noteInstruction(cpu, i);
     const f = cpu.fpu;
-    clearAcc();
+    clearAcc(f.control);
     let res: number;
     if (f.isEmpty(0) || f.isEmpty(i.rm)) {
       if (f.stackFault(false)) return;
       res = CMP_UN;
     } else {
       res = fcompare(f.get(0), f.get(i.rm), unordered);
-      if ((acc.flags & SW_IE) !== 0 && f.signal(SW_IE)) return;
+      if (acc.flags !== 0 && f.signal(acc.flags)) return;
       f.clearC1();
     }
     writeArithFlags(cpu, EFLAGS_BITS[res], ZF | PF | CF | OF | SF | AF);
@@ -111,29 +113,33 @@ defineReg(0xd9, 0xe4, (cpu, i) => {
   if (!waitingGate(cpu, i)) return;
   noteInstruction(cpu, i);
   const f = cpu.fpu;
-  clearAcc();
+  clearAcc(f.control);
   if (f.isEmpty(0)) {
     if (!f.stackFault(false)) f.setCC(CC_BITS[CMP_UN]);
     return;
   }
-  finishCompare(cpu, fcompare(f.get(0), 0, false));
+  finishCompare(cpu, fcompare(f.get(0), zero(false), false));
 });
 
 // FXAM: class of ST(0) in C3 C2 C0, sign in C1 (also for an empty register).
-// Classified from the 80-bit image (the exact shadow when there is one).
+// Classified from the 80-bit image (an empty register keeps its old contents' sign).
 defineReg(0xd9, 0xe5, (cpu, i) => {
   if (!waitingGate(cpu, i)) return;
   noteInstruction(cpu, i);
   const f = cpu.fpu;
-  registerExtended(f, 0);
-  const exp = extOut.se & 0x7fff;
-  const sign = (extOut.se & 0x8000) !== 0 ? SW_C1 : 0;
+  const x = f.get(0);
+  const sign = (x.se & 0x8000) !== 0 ? SW_C1 : 0;
   let cls: number;
   if (f.physTag(f.phys(0)) === TAG_EMPTY) cls = SW_C3 | SW_C0;
-  else if (exp === 0x7fff) cls = ((extOut.hi & 0x7fff_ffff) | extOut.lo) !== 0 ? SW_C0 : SW_C2 | SW_C0;
-  else if (exp === 0) cls = (extOut.hi | extOut.lo) === 0 ? SW_C3 : SW_C3 | SW_C2; // zero / denormal
-  else if ((extOut.hi & 0x8000_0000) === 0) cls = 0; // unsupported (unnormal)
-  else cls = SW_C2;
+  else {
+    switch (classOf(x)) {
+      case UNSUPPORTED: cls = 0; break; // unnormal, pseudo-NaN, pseudo-infinity
+      case QNAN: case SNAN: cls = SW_C0; break;
+      case INF: cls = SW_C2 | SW_C0; break;
+      case ZERO: cls = SW_C3; break;
+      default: cls = isDenormal(x) ? SW_C3 | SW_C2 : SW_C2; // pseudo-denormals class as denormals
+    }
+  }
   f.setCC(cls | sign);
 });
 

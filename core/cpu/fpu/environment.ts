@@ -16,7 +16,6 @@
 import type { Cpu } from '../cpu.ts';
 import type { Insn } from '../insn.ts';
 import { VM } from '../regs.ts';
-import { extOut, fromExtended, isSupportedExtended, registerExtended } from './formats.ts';
 
 /** Scratch image: up to 108 bytes. */
 const image = new Uint8Array(108);
@@ -148,10 +147,10 @@ export function saveState(cpu: Cpu, i: Insn): void {
   const base = envSize(i);
   buildEnvironment(cpu, i);
   for (let n = 0; n < 8; n++) {
-    registerExtended(f, n);
-    view.setUint32(base + n * 10, extOut.lo, true);
-    view.setUint32(base + n * 10 + 4, extOut.hi, true);
-    view.setUint16(base + n * 10 + 8, extOut.se, true);
+    const x = f.get(n);
+    view.setUint32(base + n * 10, x.lo, true);
+    view.setUint32(base + n * 10 + 4, x.hi, true);
+    view.setUint16(base + n * 10 + 8, x.se, true);
   }
   writeImage(cpu, i, ea, base + 80);
   f.init();
@@ -168,8 +167,7 @@ export function restoreState(cpu: Cpu, i: Insn): void {
   for (let n = 0; n < 8; n++) {
     const se = view.getUint16(base + n * 10 + 8, true);
     const hi = view.getUint32(base + n * 10 + 4, true), lo = view.getUint32(base + n * 10, true);
-    f.set(n, fromExtended(se, hi, lo));
-    if (isSupportedExtended(se, hi)) f.setExact(n, se, hi, lo);
+    f.set(n, { se, hi, lo });
   }
   f.empty = empty; // set() marks registers in use; the loaded tag word decides
 }

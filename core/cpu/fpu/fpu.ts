@@ -3,31 +3,13 @@
  * and control words, the last-instruction pointers, and the exception
  * signalling rules shared by every x87 instruction (fpu/*.ts).
  *
- * Precision model (a documented deviation from an 80-bit x87):
- * - Registers hold IEEE binary64 values. The binary64 value of an 80-bit
- *   extended operand loses the low 11 bits of its 64-bit significand
- *   (rounded to nearest even); exponents beyond the binary64 range become
- *   infinity (too large) or a binary64 denormal / zero (too small). Every
- *   binary64 value converts to an exact 80-bit pattern on store.
- * - Arithmetic is binary64 (53-bit significand). Precision control: PC = 00
- *   (single) rounds FADD/FSUB/FMUL/FDIV/FSQRT results to 24 bits; PC = 10
- *   (double) is exact; PC = 11 (extended, the FNINIT default) also gives 53
- *   bits. Rounding control is honoured for FADD/FSUB/FMUL/FDIV/FSQRT (via
- *   error-free transformations), FRNDINT, integer/BCD stores and float32
- *   stores; transcendental results are round-to-nearest.
- * - NaN payloads are kept bit-exact: registers are also viewed as raw words
- *   (`bits`), so NaNs never pass through JS arithmetic that could canonicalize them.
- * - Exact 80-bit shadows: a register loaded from an m80fp, m64int or BCD
- *   operand also keeps the exact 80-bit image (`exact`), which FSTP m80fp,
- *   FISTP m64int, FBSTP and FNSAVE store instead of the binary64 value. So
- *   FLD/FSTP m80 copies (long double moves), FILD/FISTP m64 copies (64-bit
- *   atomic loads/stores on 32-bit x86) and FRSTOR/FNSAVE are bit-exact.
- *   Any other write to the register drops its shadow; arithmetic always uses
- *   the binary64 value.
- * - A register's tag (valid / zero / special) is derived from its 80-bit
- *   image (shadow, else the binary64 value) whenever the tag word is read;
- *   only empty vs. non-empty is stored. Binary64 denormals are 80-bit
- *   normals, so they tag as valid (and FXAM calls them normal).
+ * Registers hold double-extended values (ext80.ts): the 80-bit images,
+ * as three words per physical register in a typed array (`regs`), so the
+ * state stays plain data. Every encoding is kept as loaded (NaN payloads,
+ * denormals, pseudo-denormals, unnormals); the arithmetic decides what an
+ * encoding means. A register's tag (valid / zero / special) is derived from
+ * its image whenever the tag word is read; only empty vs. non-empty is
+ * stored.
  *
  * Error reporting (SDM Vol. 1 8.7 / Appendix D, Vol. 3 "Assertion of the
  * FERR# Pin"): an unmasked exception sets ES and B in the status word.
@@ -44,6 +26,8 @@
  *   route FERR# leaves `ferrConnected` false: errors are then ignored at
  *   NE=0 (IGNNE# tied active) instead of freezing the processor.
  */
+
+import type { X80 } from './ext80.ts';
 
 // Status word bits.
 export const SW_IE = 0x0001;
@@ -73,9 +57,7 @@ export const RC_NEAREST = 0, RC_DOWN = 1, RC_UP = 2, RC_CHOP = 3;
 export const TAG_VALID = 0, TAG_ZERO = 1, TAG_SPECIAL = 2, TAG_EMPTY = 3;
 
 export interface FpuState {
-  st: number[]; // raw words of R0..R7: low, high, low, high, ...
-  exact: number[]; // 80-bit shadows: low, high, sign/exponent per register
-  exactMask: number;
+  regs: number[]; // R0..R7 as 80-bit images: significand low, high, sign/exponent per register
   empty: number;
   top: number;
   control: number;
@@ -90,14 +72,8 @@ export interface FpuState {
 }
 
 export class Fpu {
-  private readonly buf = new ArrayBuffer(64);
-  /** Physical registers R0..R7 (ST(i) is R[(top + i) & 7]). */
-  readonly st = new Float64Array(this.buf);
-  /** The same registers as 32-bit words (little-endian: word 2k is the low half of Rk). */
-  readonly bits = new Uint32Array(this.buf);
-  /** Exact 80-bit images (significand low, high, sign/exponent per register), valid where `exactMask` has the bit. */
-  readonly exact = new Uint32Array(24);
-  exactMask = 0;
+  /** Physical registers R0..R7 (ST(i) is R[(top + i) & 7]): significand low, high, sign/exponent words per register. */
+  readonly regs = new Uint32Array(24);
   /** Bit k set: physical register Rk is empty. */
   empty = 0;
   top = 0;
@@ -129,8 +105,7 @@ export class Fpu {
 
   /** Power-on / RESET state (SDM Vol. 3 Table 9-1): CW 0040H, SW 0, TW 5555H, registers +0. */
   reset(): void {
-    this.st.fill(0);
-    this.exactMask = 0;
+    this.regs.fill(0);
     this.empty = 0;
     this.top = 0;
     this.control = 0x0040;
@@ -158,92 +133,53 @@ export class Fpu {
   isEmpty(i: number): boolean {
     return ((this.empty >> ((this.top + i) & 7)) & 1) !== 0;
   }
-  get(i: number): number {
-    return this.st[(this.top + i) & 7];
+  /** The 80-bit image of ST(i). */
+  get(i: number): X80 {
+    return this.physValue((this.top + i) & 7);
   }
-  set(i: number, v: number): void {
-    const p = (this.top + i) & 7;
-    this.st[p] = v;
+  physValue(p: number): X80 {
+    return { se: this.regs[3 * p + 2], hi: this.regs[3 * p + 1], lo: this.regs[3 * p] };
+  }
+  /** ST(i) ← x (and in use). */
+  set(i: number, x: X80): void {
+    this.setPhys((this.top + i) & 7, x);
+  }
+  setPhys(p: number, x: X80): void {
+    this.regs[3 * p] = x.lo;
+    this.regs[3 * p + 1] = x.hi;
+    this.regs[3 * p + 2] = x.se & 0xffff;
     this.empty &= ~(1 << p);
-    this.exactMask &= ~(1 << p);
   }
-  /** Copies ST(from) to ST(to) word by word (keeps NaN payloads and the 80-bit shadow exact). */
+  /** Copies ST(from) to ST(to), bit for bit. */
   copy(to: number, from: number): void {
-    const t = (this.top + to) & 7, f = (this.top + from) & 7;
-    this.bits[2 * t] = this.bits[2 * f];
-    this.bits[2 * t + 1] = this.bits[2 * f + 1];
-    this.empty &= ~(1 << t);
-    if ((this.exactMask >> f) & 1) {
-      this.exact[3 * t] = this.exact[3 * f];
-      this.exact[3 * t + 1] = this.exact[3 * f + 1];
-      this.exact[3 * t + 2] = this.exact[3 * f + 2];
-      this.exactMask |= 1 << t;
-    } else {
-      this.exactMask &= ~(1 << t);
-    }
+    this.set(to, this.get(from));
   }
-  /** Exchanges ST(a) and ST(b) (values, shadows; tags follow the values). */
+  /** Exchanges ST(a) and ST(b) (values; tags follow the values). */
   swap(a: number, b: number): void {
     const pa = (this.top + a) & 7, pb = (this.top + b) & 7;
-    for (let k = 0; k < 2; k++) {
-      const t = this.bits[2 * pa + k];
-      this.bits[2 * pa + k] = this.bits[2 * pb + k];
-      this.bits[2 * pb + k] = t;
-    }
     for (let k = 0; k < 3; k++) {
-      const t = this.exact[3 * pa + k];
-      this.exact[3 * pa + k] = this.exact[3 * pb + k];
-      this.exact[3 * pb + k] = t;
+      const t = this.regs[3 * pa + k];
+      this.regs[3 * pa + k] = this.regs[3 * pb + k];
+      this.regs[3 * pb + k] = t;
     }
-    const ea = (this.exactMask >> pa) & 1, eb = (this.exactMask >> pb) & 1;
-    this.exactMask = (this.exactMask & ~((1 << pa) | (1 << pb))) | (eb << pa) | (ea << pb);
   }
-  /** Records the exact 80-bit image of ST(i) (after its binary64 value was written). */
-  setExact(i: number, se: number, hi: number, lo: number): void {
-    const p = (this.top + i) & 7;
-    this.exact[3 * p] = lo;
-    this.exact[3 * p + 1] = hi;
-    this.exact[3 * p + 2] = se;
-    this.exactMask |= 1 << p;
-  }
-  hasExact(i: number): boolean {
-    return ((this.exactMask >> ((this.top + i) & 7)) & 1) !== 0;
-  }
-  /** FCHS (flip) / FABS (clear): sign-bit operations on the value and its shadow. */
+  /** FCHS (flip) / FABS (clear): sign-bit operations. */
   changeSign(i: number, flip: boolean): void {
     const p = (this.top + i) & 7;
-    if (flip) {
-      this.bits[2 * p + 1] ^= 0x8000_0000;
-      this.exact[3 * p + 2] ^= 0x8000;
-    } else {
-      this.bits[2 * p + 1] &= 0x7fff_ffff;
-      this.exact[3 * p + 2] &= 0x7fff;
-    }
+    if (flip) this.regs[3 * p + 2] ^= 0x8000;
+    else this.regs[3 * p + 2] &= 0x7fff;
   }
-  push(v: number): void {
+  push(x: X80): void {
     this.top = (this.top - 1) & 7;
-    this.st[this.top] = v;
-    this.empty &= ~(1 << this.top);
-    this.exactMask &= ~(1 << this.top);
+    this.setPhys(this.top, x);
   }
   pop(): void {
     this.empty |= 1 << this.top;
     this.top = (this.top + 1) & 7;
   }
-  /** ST(i) ← the raw binary64 pattern hi:lo. */
-  setBits(i: number, hi: number, lo: number): void {
-    const p = (this.top + i) & 7;
-    this.bits[2 * p] = lo;
-    this.bits[2 * p + 1] = hi;
-    this.empty &= ~(1 << p);
-    this.exactMask &= ~(1 << p);
-  }
   /** ST(i) ← the default QNaN ("real indefinite"). */
   setIndefinite(i: number): void {
-    this.setBits(i, 0xfff8_0000, 0);
-  }
-  hiWord(i: number): number {
-    return this.bits[2 * ((this.top + i) & 7) + 1];
+    this.set(i, { se: 0xffff, hi: 0xc000_0000, lo: 0 });
   }
 
   // ---- exceptions ----
@@ -317,19 +253,13 @@ export class Fpu {
     this.status = sw & ~(7 << SW_TOP_SHIFT) & 0xffff;
   }
 
-  /** Tag of physical register p, derived from its 80-bit image (exact shadow) or binary64 value. */
+  /** Tag of physical register p, derived from its 80-bit image. */
   physTag(p: number): number {
     if ((this.empty >> p) & 1) return TAG_EMPTY;
-    if ((this.exactMask >> p) & 1) {
-      const exp = this.exact[3 * p + 2] & 0x7fff;
-      if (exp === 0x7fff) return TAG_SPECIAL;
-      if (exp === 0) return (this.exact[3 * p] | this.exact[3 * p + 1]) === 0 ? TAG_ZERO : TAG_SPECIAL;
-      return (this.exact[3 * p + 1] & 0x8000_0000) !== 0 ? TAG_VALID : TAG_SPECIAL;
-    }
-    const hi = this.bits[2 * p + 1], lo = this.bits[2 * p];
-    if ((hi & 0x7fff_ffff) === 0 && lo === 0) return TAG_ZERO;
-    if ((hi & 0x7ff0_0000) === 0x7ff0_0000) return TAG_SPECIAL;
-    return TAG_VALID;
+    const exp = this.regs[3 * p + 2] & 0x7fff;
+    if (exp === 0x7fff) return TAG_SPECIAL;
+    if (exp === 0) return (this.regs[3 * p] | this.regs[3 * p + 1]) === 0 ? TAG_ZERO : TAG_SPECIAL;
+    return (this.regs[3 * p + 1] & 0x8000_0000) !== 0 ? TAG_VALID : TAG_SPECIAL;
   }
 
   tagWord(): number {
@@ -347,9 +277,7 @@ export class Fpu {
 
   saveState(): FpuState {
     return {
-      st: Array.from(this.bits),
-      exact: Array.from(this.exact),
-      exactMask: this.exactMask,
+      regs: Array.from(this.regs),
       empty: this.empty,
       top: this.top,
       control: this.control,
@@ -363,12 +291,13 @@ export class Fpu {
   /** Restores saveState() output; malformed fields read as 0 (a snapshot is untrusted input too). */
   loadState(s: unknown): void {
     const o = (s ?? {}) as Partial<FpuState>;
-    const st = Array.isArray(o.st) ? o.st : [];
-    for (let k = 0; k < 16; k++) this.bits[k] = Number(st[k] ?? 0) >>> 0;
-    const ex = Array.isArray(o.exact) ? o.exact : [];
-    for (let k = 0; k < 24; k++) this.exact[k] = Number(ex[k] ?? 0) >>> 0;
     const n = (v: unknown) => Number(v ?? 0) | 0;
-    this.exactMask = n(o.exactMask) & 0xff;
+    if (Array.isArray(o.regs)) {
+      for (let k = 0; k < 24; k++) this.regs[k] = Number(o.regs[k] ?? 0) >>> 0;
+      for (let p = 0; p < 8; p++) this.regs[3 * p + 2] &= 0xffff;
+    } else {
+      this.loadLegacyRegisters(s as LegacyRegisters);
+    }
     this.empty = n(o.empty) & 0xff;
     this.top = n(o.top) & 7;
     this.control = n(o.control) & 0xffff;
@@ -377,4 +306,52 @@ export class Fpu {
     this.ferr = o.ferr === true; // the board re-derives its IRQ 13 line from this after a restore
     this.ignne = o.ignne === true;
   }
+
+  /**
+   * Snapshots from before the 80-bit registers held binary64 values (`st`,
+   * raw words) and exact 80-bit images where `exactMask` has the bit: each
+   * register becomes its exact image, else its binary64 value widened.
+   */
+  private loadLegacyRegisters(o: LegacyRegisters): void {
+    const st = Array.isArray(o?.st) ? o.st : [];
+    const ex = Array.isArray(o?.exact) ? o.exact : [];
+    const mask = Number(o?.exactMask ?? 0) | 0;
+    for (let p = 0; p < 8; p++) {
+      if ((mask >> p) & 1) {
+        this.regs[3 * p] = Number(ex[3 * p] ?? 0) >>> 0;
+        this.regs[3 * p + 1] = Number(ex[3 * p + 1] ?? 0) >>> 0;
+        this.regs[3 * p + 2] = (Number(ex[3 * p + 2] ?? 0) >>> 0) & 0xffff;
+      } else {
+        const x = widenDouble(Number(st[2 * p + 1] ?? 0) >>> 0, Number(st[2 * p] ?? 0) >>> 0);
+        this.regs[3 * p] = x.lo;
+        this.regs[3 * p + 1] = x.hi;
+        this.regs[3 * p + 2] = x.se;
+      }
+    }
+  }
+}
+
+interface LegacyRegisters {
+  st?: unknown[];
+  exact?: unknown[];
+  exactMask?: unknown;
+}
+
+/** A binary64 bit pattern as an 80-bit image (exact; NaN payloads kept). */
+function widenDouble(hi: number, lo: number): X80 {
+  const sign = (hi >>> 16) & 0x8000;
+  const exp = (hi >>> 20) & 0x7ff;
+  let fhi = hi & 0xf_ffff, flo = lo;
+  if (exp === 0 && (fhi | flo) === 0) return { se: sign, hi: 0, lo: 0 };
+  let e = exp === 0x7ff ? 0x7fff : exp - 1023 + 16383;
+  if (exp === 0) {
+    e = 1 - 1023 + 16383;
+    while ((fhi & 0x10_0000) === 0) {
+      fhi = (fhi << 1) | (flo >>> 31);
+      flo = (flo << 1) >>> 0;
+      e--;
+    }
+    fhi &= 0xf_ffff;
+  }
+  return { se: sign | e, hi: (0x8000_0000 | (fhi << 11) | (flo >>> 21)) >>> 0, lo: (flo << 11) >>> 0 };
 }

@@ -9,13 +9,13 @@ import { defineMem, defineReg, defineRegRow } from './formsTable.ts';
 import { noteInstruction, noteMemory, waitingGate } from './gate.ts';
 import { offsetBy } from './operands.ts';
 import { settle, settleStore } from './results.ts';
-import { clearAcc, INDEFINITE } from './numeric.ts';
+import { acc, clearAcc, roundToRegister } from './numeric.ts';
 import {
-  bcd, bcdInt64, exactInt64, extOut, f64Out, fromExtended, i64Out, int64ToExtended, isSupportedExtended, joinInt64,
-  loadBcd, loadF32, loadF64, registerExtended, splitInt64, storeBcd, storeBcdInt64, storeF32, storeF64, toExtended,
-  toInteger,
+  bcd, f64Out, fromInt64, fromInteger, loadBcd, loadF32, loadF64, quietOnLoad, storeBcd, storeF32, storeF64, toInteger,
 } from './formats.ts';
 import { SW_C1, SW_IE } from './fpu.ts';
+import type { X80 } from './ext80.ts';
+import { indefinite } from './ext80.ts';
 
 // ---- loads (push) ----
 
@@ -23,10 +23,10 @@ import { SW_C1, SW_IE } from './fpu.ts';
  * Pushes `v` after a load: stack overflow when ST(7) is in use (masked: the
  * real indefinite is pushed). acc carries the conversion's exceptions.
  */
-function pushLoaded(cpu: Cpu, v: number): boolean {
+function pushLoaded(cpu: Cpu, v: X80): boolean {
   const f = cpu.fpu;
   if (!f.isEmpty(7)) {
-    if (!f.stackFault(true)) f.push(INDEFINITE);
+    if (!f.stackFault(true)) f.push(indefinite());
     return false;
   }
   if (!settle(f)) return false;
@@ -35,59 +35,44 @@ function pushLoaded(cpu: Cpu, v: number): boolean {
   return true;
 }
 
-/** Output of the loaders that also know the exact 80-bit image. */
-const exactIn = { valid: false, se: 0, hi: 0, lo: 0 };
-
-type MemLoader = (cpu: Cpu, i: Insn, ea: number) => number;
+type MemLoader = (cpu: Cpu, i: Insn, ea: number) => X80;
 
 function memLoad(read: MemLoader): Exec {
   return (cpu, i) => {
     if (!waitingGate(cpu, i)) return;
     const ea = cpu.ea(i);
-    clearAcc();
-    exactIn.valid = false;
+    clearAcc(cpu.fpu.control);
     const v = read(cpu, i, ea);
     noteMemory(cpu, i, ea);
-    if (pushLoaded(cpu, v) && exactIn.valid) cpu.fpu.setExact(0, exactIn.se, exactIn.hi, exactIn.lo);
+    pushLoaded(cpu, v);
   };
 }
 
-function keepExact(se: number, hi: number, lo: number): void {
-  exactIn.valid = true;
-  exactIn.se = se;
-  exactIn.hi = hi >>> 0;
-  exactIn.lo = lo >>> 0;
-}
-
-defineMem(0xd9, 0, memLoad((cpu, i, ea) => loadF32(cpu.read32(i.seg, ea) >>> 0)));
+// FLD m32fp / m64fp: exact widening (SNaN → IE, loaded quiet; denormal → DE).
+defineMem(0xd9, 0, memLoad((cpu, i, ea) => quietOnLoad(loadF32(cpu.read32(i.seg, ea) >>> 0))));
 defineMem(0xdd, 0, memLoad((cpu, i, ea) => {
   const lo = cpu.read32(i.seg, ea);
-  return loadF64(cpu.read32(i.seg, offsetBy(i, ea, 4)) >>> 0, lo >>> 0);
+  return quietOnLoad(loadF64(cpu.read32(i.seg, offsetBy(i, ea, 4)) >>> 0, lo >>> 0));
 }));
+// FLD m80fp: the image as it is, whatever its encoding (no exceptions).
 defineMem(0xdb, 5, memLoad((cpu, i, ea) => {
   const lo = cpu.read32(i.seg, ea);
   const hi = cpu.read32(i.seg, offsetBy(i, ea, 4));
   const se = cpu.read16(i.seg, offsetBy(i, ea, 8));
-  if (isSupportedExtended(se, hi)) keepExact(se, hi, lo);
-  return fromExtended(se, hi, lo);
+  return { se: se & 0xffff, hi: hi >>> 0, lo: lo >>> 0 };
 }));
-defineMem(0xdf, 0, memLoad((cpu, i, ea) => (cpu.read16(i.seg, ea) << 16) >> 16));
-defineMem(0xdb, 0, memLoad((cpu, i, ea) => cpu.read32(i.seg, ea) | 0));
+// FILD: exact.
+defineMem(0xdf, 0, memLoad((cpu, i, ea) => fromInteger(BigInt((cpu.read16(i.seg, ea) << 16) >> 16))));
+defineMem(0xdb, 0, memLoad((cpu, i, ea) => fromInteger(BigInt(cpu.read32(i.seg, ea) | 0))));
 defineMem(0xdf, 5, memLoad((cpu, i, ea) => {
   const lo = cpu.read32(i.seg, ea);
   const hi = cpu.read32(i.seg, offsetBy(i, ea, 4));
-  int64ToExtended(hi, lo);
-  keepExact(extOut.se, extOut.hi, extOut.lo);
-  return joinInt64(hi, lo);
+  return fromInt64(hi, lo);
 }));
+// FBLD: exact.
 defineMem(0xdf, 4, memLoad((cpu, i, ea) => {
   for (let k = 0; k < 10; k++) bcd[k] = cpu.read8(i.seg, offsetBy(i, ea, k));
-  const v = loadBcd();
-  if (bcdInt64()) {
-    int64ToExtended(i64Out.hi, i64Out.lo);
-    keepExact(extOut.se, extOut.hi, extOut.lo);
-  }
-  return v;
+  return loadBcd();
 }));
 
 // FLD ST(i): overflow first, then underflow of the source.
@@ -96,40 +81,49 @@ defineRegRow(0xd9, 0xc0, (cpu, i) => {
   noteInstruction(cpu, i);
   const f = cpu.fpu;
   if (!f.isEmpty(7)) {
-    if (!f.stackFault(true)) f.push(INDEFINITE);
+    if (!f.stackFault(true)) f.push(indefinite());
     return;
   }
   if (f.isEmpty(i.rm)) {
-    if (!f.stackFault(false)) f.push(INDEFINITE);
+    if (!f.stackFault(false)) f.push(indefinite());
     return;
   }
-  f.push(0);
-  f.copy(0, i.rm + 1);
+  f.push(f.get(i.rm));
   f.clearC1();
 });
 
-// Constants: the binary64 roundings of the x87's constants.
-const CONSTANTS: [number, number][] = [
-  [0xe8, 1],
-  [0xe9, 3.321928094887362347870319429489390175864831393], // log2(10)
-  [0xea, 1.442695040888963407359924681001892137426645954], // log2(e)
-  [0xeb, 3.141592653589793238462643383279502884197169399], // pi
-  [0xec, 0.301029995663981195213738894724493026768189881], // log10(2)
-  [0xed, 0.693147180559945309417232121458176568075500134], // ln(2)
-  [0xee, 0],
+/**
+ * Constants (SDM Vol. 1 8.3.9): rounded to 64 bits by RC; with round to
+ * nearest they are the 8087's (the nearest 64-bit values), else the
+ * directed roundings of the true value. Each is given as a 70-bit
+ * truncation with a sticky 1 in its last bit (significand, exponent), which
+ * rounds as the irrational value does. No exception (not even PE) is
+ * signalled.
+ */
+const CONSTANTS: [number, bigint, number][] = [
+  [0xe8, 1n, 0],
+  [0xe9, 0x35269e12f346e2bf93n, -68], // log2(10)
+  [0xea, 0x2e2a8eca5705fc2eefn, -69], // log2(e)
+  [0xeb, 0x3243f6a8885a308d31n, -68], // pi
+  [0xec, 0x268826a13ef3fde623n, -71], // log10(2)
+  [0xed, 0x2c5c85fdf473de6af3n, -70], // ln(2)
+  [0xee, 0n, 0],
 ];
-for (const [modrm, value] of CONSTANTS) {
+for (const [modrm, sig, exp] of CONSTANTS) {
   defineReg(0xd9, modrm, (cpu, i) => {
     if (!waitingGate(cpu, i)) return;
     noteInstruction(cpu, i);
-    clearAcc();
-    pushLoaded(cpu, value);
+    clearAcc(cpu.fpu.control);
+    const v = roundToRegister(false, sig, exp, 64);
+    acc.flags = 0;
+    acc.roundedUp = false;
+    pushLoaded(cpu, v);
   });
 }
 
 // ---- stores ----
 
-type MemStorer = (cpu: Cpu, i: Insn, ea: number, x: number, empty: boolean) => boolean;
+type MemStorer = (cpu: Cpu, i: Insn, ea: number, x: X80, empty: boolean) => boolean;
 
 /**
  * A store: `write` converts ST(0) (or, with `empty`, stores the masked
@@ -141,14 +135,14 @@ function memStore(write: MemStorer, pop: boolean): Exec {
     if (!waitingGate(cpu, i)) return;
     const ea = cpu.ea(i);
     const f = cpu.fpu;
-    clearAcc();
+    clearAcc(f.control);
     if (f.isEmpty(0)) {
       // Stack underflow: unmasked → nothing stored, no pop; masked → the indefinite is stored.
       if ((f.control & SW_IE) === 0) {
         f.stackFault(false);
         return;
       }
-      write(cpu, i, ea, INDEFINITE, true);
+      write(cpu, i, ea, indefinite(), true);
       f.stackFault(false);
     } else if (!write(cpu, i, ea, f.get(0), false)) {
       noteMemory(cpu, i, ea);
@@ -160,67 +154,58 @@ function memStore(write: MemStorer, pop: boolean): Exec {
 }
 
 const storeM32: MemStorer = (cpu, i, ea, x, empty) => {
-  const bits = empty ? 0xffc0_0000 : storeF32(x, cpu.fpu.rc);
+  const bits = empty ? 0xffc0_0000 : storeF32(x);
   const lin = cpu.rmwAddress(i.seg, ea, 4);
   if (!empty && !settleStore(cpu.fpu)) return false;
   cpu.writeLin32(lin, bits | 0);
   return true;
 };
-const storeM64: MemStorer = (cpu, i, ea, x) => {
-  storeF64(x);
+const storeM64: MemStorer = (cpu, i, ea, x, empty) => {
+  if (empty) { f64Out.hi = 0xfff8_0000; f64Out.lo = 0; } else storeF64(x);
   const lo = f64Out.lo, hi = f64Out.hi;
   const lin = cpu.rmwAddress(i.seg, ea, 8);
-  if (!settleStore(cpu.fpu)) return false;
+  if (!empty && !settleStore(cpu.fpu)) return false;
   cpu.writeLin32(lin, lo | 0);
   cpu.writeLin32((lin + 4) | 0, hi | 0);
   return true;
 };
-const storeM80: MemStorer = (cpu, i, ea, x, empty) => {
-  if (empty) toExtended(x);
-  else registerExtended(cpu.fpu, 0);
+// FSTP m80fp: the register image as it is (no exceptions).
+const storeM80: MemStorer = (cpu, i, ea, x) => {
   const lin = cpu.rmwAddress(i.seg, ea, 10);
   cpu.fpu.clearC1();
-  cpu.writeLin32(lin, extOut.lo | 0);
-  cpu.writeLin32((lin + 4) | 0, extOut.hi | 0);
-  cpu.writeLin16((lin + 8) | 0, extOut.se);
+  cpu.writeLin32(lin, x.lo | 0);
+  cpu.writeLin32((lin + 4) | 0, x.hi | 0);
+  cpu.writeLin16((lin + 8) | 0, x.se);
   return true;
 };
 function storeInt(bytes: number): MemStorer {
-  const limit = 2 ** (bytes * 8 - 1);
+  const max = (1n << BigInt(bytes * 8 - 1)) - 1n, min = -max - 1n;
   return (cpu, i, ea, x, empty) => {
-    // A 64-bit store of a register holding an exact 80-bit integer stores it exactly.
-    const exact = bytes === 8 && !empty && exactRegisterInt64(cpu);
-    const r = empty ? NaN : exact ? 0 : toInteger(x, cpu.fpu.rc, -limit, limit);
+    const v = empty ? null : toInteger(x, min, max);
     const lin = cpu.rmwAddress(i.seg, ea, bytes);
     if (!empty && !settleStore(cpu.fpu)) return false;
-    // r is NaN for the integer indefinite (the most negative value).
-    if (bytes === 2) cpu.writeLin16(lin, r !== r ? 0x8000 : r & 0xffff);
-    else if (bytes === 4) cpu.writeLin32(lin, r !== r ? 0x8000_0000 | 0 : r | 0);
+    // null: the integer indefinite (the most negative value).
+    const u = BigInt.asUintN(64, v ?? min);
+    const lo = Number(u & 0xffff_ffffn) | 0, hi = Number(u >> 32n) | 0;
+    if (bytes === 2) cpu.writeLin16(lin, lo & 0xffff);
+    else if (bytes === 4) cpu.writeLin32(lin, lo);
     else {
-      if (exact) exactRegisterInt64(cpu);
-      else if (r !== r) { i64Out.lo = 0; i64Out.hi = 0x8000_0000 | 0; } else splitInt64(r);
-      cpu.writeLin32(lin, i64Out.lo | 0);
-      cpu.writeLin32((lin + 4) | 0, i64Out.hi | 0);
+      cpu.writeLin32(lin, lo);
+      cpu.writeLin32((lin + 4) | 0, hi);
     }
     return true;
   };
 }
 const storeBcdOp: MemStorer = (cpu, i, ea, x, empty) => {
-  if (empty) storeBcd(NaN, 0);
-  else if (!(exactRegisterInt64(cpu) && storeBcdInt64())) storeBcd(x, cpu.fpu.rc);
+  if (empty) {
+    bcd.fill(0);
+    bcd[9] = 0xff; bcd[8] = 0xff; bcd[7] = 0xc0;
+  } else storeBcd(x);
   const lin = cpu.rmwAddress(i.seg, ea, 10);
   if (!empty && !settleStore(cpu.fpu)) return false;
   for (let k = 0; k < 10; k++) cpu.writeLin8((lin + k) | 0, bcd[k]);
   return true;
 };
-
-/** ST(0)'s exact shadow as an integer into i64Out, when it has one and it is an integer. */
-function exactRegisterInt64(cpu: Cpu): boolean {
-  const f = cpu.fpu;
-  if (!f.hasExact(0)) return false;
-  registerExtended(f, 0);
-  return exactInt64(extOut.se, extOut.hi, extOut.lo);
-}
 
 defineMem(0xd9, 2, memStore(storeM32, false));
 defineMem(0xd9, 3, memStore(storeM32, true));

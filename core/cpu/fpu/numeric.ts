@@ -1,226 +1,205 @@
 /**
- * Bit-level helpers for binary64 values and the exception accumulator that
- * the x87 arithmetic fills while it computes a result. Shared scratch views,
- * so nothing here allocates.
+ * Rounding of exact values to the x87 formats, and the exception
+ * accumulator every x87 computation fills (`acc`).
+ *
+ * A result is computed exactly (BigInt significand and a binary exponent;
+ * an inexact quotient or root carries a sticky 1 below its last bit) and
+ * rounded once here: to the precision control's 24/53/64 bits with the
+ * register's 15-bit exponent range (`roundToRegister`), to a memory format
+ * (`roundForStore`), or to an integer (`roundAt` with LSB 2^0).
+ *
+ * Overflow and underflow follow SDM Vol. 1 4.9.1.4-4.9.1.5 and 8.5.3-8.5.5:
+ * tininess is detected after rounding (with an unbounded exponent); masked
+ * underflow delivers the denormalized rounding and signals UE only when it
+ * is inexact; masked overflow delivers infinity or the largest finite value
+ * by RC; unmasked overflow/underflow on a register destination delivers
+ * the rounded result with its exponent adjusted by 24576 (the bias adjust).
  */
-import { RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP, SW_PE } from './fpu.ts';
-
-const sbuf = new ArrayBuffer(8);
-const sf64 = new Float64Array(sbuf);
-const su32 = new Uint32Array(sbuf);
-const sf32 = new Float32Array(sbuf);
+import { RC_DOWN, RC_NEAREST, RC_UP, SW_DE, SW_IE, SW_OE, SW_PE, SW_UE } from './fpu.ts';
+import type { X80 } from './ext80.ts';
+import { bitLength, EMAX, EMIN, classOf, infinity, largest, packExact, QNAN, quieted, SNAN, zero } from './ext80.ts';
 
 /**
- * What the current operation raised: exception flags (SW_* bits) and whether
- * the inexact result was rounded up in magnitude (C1). Reset by `clearAcc`.
+ * What the current operation raised: exception flags (SW_* bits), whether
+ * the inexact result was rounded up in magnitude (C1), and the control word
+ * fields it computes under (precision bits, rounding control).
  */
-export const acc = { flags: 0, roundedUp: false, single: false };
+export const acc = { flags: 0, roundedUp: false, control: 0x037f, pc: 64, rc: RC_NEAREST };
 
-export function clearAcc(): void {
+/** Significand bits by PC field (01 is reserved; it computes as extended, like 11). */
+const PC_BITS = [24, 64, 53, 64];
+
+/** Starts an operation whose results are rounded to 64 bits (everything but the basic arithmetic). */
+export function clearAcc(control: number): void {
   acc.flags = 0;
   acc.roundedUp = false;
-  acc.single = false;
+  acc.control = control;
+  acc.pc = 64;
+  acc.rc = (control >> 10) & 3;
 }
 
-/** Like clearAcc for FADD/FSUB/FMUL/FDIV/FSQRT, which honour precision control: PC = 00 rounds to 24 bits. */
+/** Like clearAcc for FADD/FSUB/FMUL/FDIV/FSQRT (and their integer forms), which honour precision control. */
 export function beginArith(control: number): void {
-  acc.flags = 0;
-  acc.roundedUp = false;
-  acc.single = (control & 0x300) === 0;
+  clearAcc(control);
+  acc.pc = PC_BITS[(control >> 8) & 3];
 }
 
-export function hiOf(x: number): number {
-  sf64[0] = x;
-  return su32[1];
-}
-export function loOf(x: number): number {
-  sf64[0] = x;
-  return su32[0];
-}
-export function fromBits(hi: number, lo: number): number {
-  su32[0] = lo;
-  su32[1] = hi;
-  return sf64[0];
-}
-/** The float32 value of a bit pattern, widened. */
-export function fromF32Bits(b: number): number {
-  su32[0] = b;
-  return sf32[0];
-}
-/** The bit pattern of Math.fround(x) (x must be a float32 value or not NaN). */
-export function f32Bits(x: number): number {
-  sf32[0] = x;
-  return su32[0];
+/** Output of `roundAt`. */
+export const rnd = { q: 0n, e: 0, inexact: false, up: false };
+
+/**
+ * Rounds sig * 2^exp (sig > 0, sign `neg`) to a multiple of 2^lsb by `rc`:
+ * rnd.q * 2^rnd.e, with inexact and up (magnitude increased).
+ */
+export function roundAt(neg: boolean, sig: bigint, exp: number, lsb: number, rc: number): void {
+  if (lsb <= exp) {
+    rnd.q = sig; rnd.e = exp; rnd.inexact = false; rnd.up = false;
+    return;
+  }
+  const n = bitLength(sig);
+  const s = BigInt(Math.min(lsb - exp, n + 1)); // beyond n + 1 bits the quotient is 0 and the rest below half
+  let q = sig >> s;
+  const rem = sig & ((1n << s) - 1n);
+  rnd.e = lsb;
+  rnd.inexact = rem !== 0n;
+  let inc = false;
+  if (rnd.inexact) {
+    if (rc === RC_NEAREST) {
+      const half = 1n << (s - 1n);
+      inc = rem > half || (rem === half && (q & 1n) === 1n);
+    } else if (rc === RC_UP) inc = !neg;
+    else if (rc === RC_DOWN) inc = neg;
+  }
+  if (inc) q += 1n;
+  rnd.q = q;
+  rnd.up = inc;
 }
 
-export function isSNaN(x: number): boolean {
-  return x !== x && (hiOf(x) & 0x0008_0000) === 0;
-}
-export function signBit(x: number): boolean {
-  return (hiOf(x) & 0x8000_0000) !== 0;
+/** Rounds to `p` significant bits with the least significant bit not below 2^(emin - p + 1). */
+export function roundBits(neg: boolean, sig: bigint, exp: number, p: number, emin: number, rc: number): void {
+  const top = exp + bitLength(sig) - 1;
+  roundAt(neg, sig, exp, Math.max(top, emin) - (p - 1), rc);
 }
 
-/** The default QNaN (real indefinite): sign 1, quiet bit, zero payload. */
-export const INDEFINITE = fromBits(0xfff8_0000, 0);
+/** Tininess after rounding (see the header); flip to detect it before rounding. */
+const TINY_AFTER_ROUNDING = true;
 
-/** The NaN with its quiet bit set (payload and sign kept). */
-export function quiet(x: number): number {
-  sf64[0] = x;
-  su32[1] |= 0x0008_0000;
-  return sf64[0];
+/** Exponent adjust for unmasked overflow/underflow results (SDM Vol. 1 8.5.4-8.5.5). */
+const BIAS_ADJUST = 24576;
+
+/** The masked overflow response goes to infinity when the rounding is away from zero. */
+function overflowsToInfinity(neg: boolean, rc: number): boolean {
+  return rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
 }
 
 /**
- * x87 NaN propagation for two operands, at least one a NaN (SDM Vol. 1 Table 4-7):
- * an SNaN operand signals IE; the result is the NaN with the larger
- * significand (quieted), or the only NaN.
+ * Rounds the exact value ±sig * 2^exp to a register (PC `p`, RC from acc),
+ * with the overflow/underflow responses. sig = 0 gives a zero of that sign.
  */
-export function propagateNaN(a: number, b: number): number {
-  if (isSNaN(a) || isSNaN(b)) acc.flags |= 1; // SW_IE
-  if (a !== a && b !== b) {
-    const ah = hiOf(a) & 0x000f_ffff, al = loOf(a);
-    const bh = hiOf(b) & 0x000f_ffff, bl = loOf(b);
-    if (ah > bh || (ah === bh && al >= bl)) return quiet(a);
-    return quiet(b);
-  }
-  return quiet(a !== a ? a : b);
-}
-
-/** Unbiased binary exponent of a finite nonzero value (denormals normalized). */
-export function exponentOf(x: number): number {
-  const e = (hiOf(x) >>> 20) & 0x7ff;
-  if (e !== 0) return e - 1023;
-  return exponentOf(x * 2 ** 64) - 64;
-}
-
-/** x * 2^n exactly while the result is representable (chunked so no intermediate overflows). */
-export function scaleB(x: number, n: number): number {
-  if (n > 3000) n = 3000;
-  else if (n < -3000) n = -3000;
-  while (n > 1023) { x *= 2 ** 1023; n -= 1023; }
-  while (n < -1022) {
-    // Keep the last step the only inexact one: stop dividing once x is a denormal-bound value.
-    if (n >= -1022 - 53) { x *= 2 ** -53; n += 53; continue; }
-    x *= 2 ** -1022;
-    n += 1022;
-  }
-  return x * 2 ** n;
-}
-
-/**
- * Rounds to an integer by the x87 rounding control. Sets PE (and roundedUp)
- * when the value changes.
- */
-export function roundToInt(x: number, rc: number): number {
-  let r: number;
-  switch (rc) {
-    case RC_NEAREST: {
-      r = Math.round(x);
-      if (r - x === 0.5 && r % 2 !== 0) r -= 1; // ties to even (Math.round ties toward +inf)
-      break;
+export function roundToRegister(neg: boolean, sig: bigint, exp: number, p = acc.pc): X80 {
+  if (sig === 0n) return zero(neg);
+  const rc = acc.rc;
+  roundBits(neg, sig, exp, p, -Infinity, rc);
+  const q = rnd.q, e = rnd.e, inexact = rnd.inexact, up = rnd.up;
+  const top = e + bitLength(q) - 1;
+  if (top > EMAX) {
+    if ((acc.control & SW_OE) !== 0) {
+      acc.flags |= SW_OE | SW_PE;
+      const toInf = overflowsToInfinity(neg, rc);
+      acc.roundedUp = toInf;
+      return toInf ? infinity(neg) : largest(neg, p);
     }
-    case RC_DOWN: r = Math.floor(x); break;
-    case RC_UP: r = Math.ceil(x); break;
-    default: r = Math.trunc(x);
+    acc.flags |= SW_OE | (inexact ? SW_PE : 0);
+    acc.roundedUp = up;
+    if (top - BIAS_ADJUST > EMAX) {
+      // Beyond even the adjusted range (FSCALE): infinity, rounded up.
+      acc.flags |= SW_PE;
+      acc.roundedUp = true;
+      return infinity(neg);
+    }
+    return packExact(neg, q, e - BIAS_ADJUST);
   }
-  if (r === 0) r = x < 0 || Object.is(x, -0) ? -0 : 0; // sign of zero follows the operand
-  if (r !== x) {
-    acc.flags |= SW_PE;
-    if (Math.abs(r) > Math.abs(x)) acc.roundedUp = true;
+  const tiny = TINY_AFTER_ROUNDING ? top < EMIN : exp + bitLength(sig) - 1 < EMIN;
+  if (tiny) {
+    if ((acc.control & SW_UE) === 0) {
+      acc.flags |= SW_UE | (inexact ? SW_PE : 0);
+      acc.roundedUp = up;
+      if (top + BIAS_ADJUST < EMIN) {
+        acc.flags |= SW_PE;
+        acc.roundedUp = false;
+        return zero(neg);
+      }
+      return packExact(neg, q, e + BIAS_ADJUST);
+    }
+    roundBits(neg, sig, exp, p, EMIN, rc);
+    if (rnd.inexact) acc.flags |= SW_UE | SW_PE;
+    acc.roundedUp = rnd.up;
+    return packExact(neg, rnd.q, rnd.e);
   }
-  return r;
+  if (inexact) acc.flags |= SW_PE;
+  acc.roundedUp = up;
+  return packExact(neg, q, e);
 }
 
-/** The adjacent binary64 value toward +inf (up) or -inf. */
-export function nextAfter(x: number, up: boolean): number {
-  if (x === 0) return up ? 5e-324 : -5e-324;
-  sf64[0] = x;
-  const away = (x > 0) === up;
-  let lo = su32[0], hi = su32[1];
-  if (away) {
-    lo = (lo + 1) >>> 0;
-    if (lo === 0) hi = (hi + 1) >>> 0;
-  } else {
-    if (lo === 0) hi = (hi - 1) >>> 0;
-    lo = (lo - 1) >>> 0;
+/** An exact result that may still need the underflow/overflow checks (FSCALE, FPREM, FXTRACT parts): 64-bit rounding. */
+export function packResult(neg: boolean, sig: bigint, exp: number): X80 {
+  return roundToRegister(neg, sig, exp, 64);
+}
+
+/** Result kinds of `roundForStore`. */
+export const STORE_NUMBER = 0, STORE_INFINITY = 1, STORE_LARGEST = 2;
+
+/**
+ * Rounds ±sig * 2^exp (sig > 0) for a memory format with `p` significand
+ * bits and normal exponents emin..emax. Returns the kind; a number is
+ * rnd.q * 2^rnd.e. Unmasked overflow/underflow only flag (the store is then
+ * suppressed by the caller).
+ */
+export function roundForStore(neg: boolean, sig: bigint, exp: number, p: number, emin: number, emax: number): number {
+  const rc = acc.rc;
+  roundBits(neg, sig, exp, p, -Infinity, rc);
+  const top = rnd.e + bitLength(rnd.q) - 1;
+  if (top > emax) {
+    acc.flags |= SW_OE | SW_PE;
+    const toInf = overflowsToInfinity(neg, rc);
+    acc.roundedUp = toInf;
+    return toInf ? STORE_INFINITY : STORE_LARGEST;
   }
-  su32[0] = lo;
-  su32[1] = hi;
-  return sf64[0];
+  const tiny = TINY_AFTER_ROUNDING ? top < emin : exp + bitLength(sig) - 1 < emin;
+  if (tiny) {
+    if ((acc.control & SW_UE) === 0) acc.flags |= SW_UE;
+    roundBits(neg, sig, exp, p, emin, rc);
+    if (rnd.inexact) acc.flags |= SW_UE | SW_PE;
+  } else if (rnd.inexact) acc.flags |= SW_PE;
+  acc.roundedUp = rnd.up;
+  return STORE_NUMBER;
 }
 
 /**
- * Applies the rounding control to a round-to-nearest result `r` whose exact
- * value is r + err (err's sign is all that matters; 0 = exact). Sets PE and
- * roundedUp.
+ * x87 NaN propagation (SDM Vol. 1 Table 4-7) for an operation with NaN
+ * operand(s): an SNaN signals IE; of two NaNs a QNaN wins over an SNaN,
+ * else the larger significand (equal: the positive one); the result is
+ * quieted.
  */
-export function directedRound(r: number, err: number, rc: number): number {
-  if (err === 0 || err !== err) return r;
-  acc.flags |= SW_PE;
-  if (r === Infinity || r === -Infinity) return r; // overflow handled by the caller
-  const r0 = r;
-  if (rc === RC_DOWN && err < 0) r = nextAfter(r, false);
-  else if (rc === RC_UP && err > 0) r = nextAfter(r, true);
-  else if (rc === RC_CHOP && (r > 0 ? err < 0 : err > 0)) r = nextAfter(r, r < 0);
-  // r vs. the exact value r0 + err: stepping crosses it, otherwise r0 is on the other side.
-  const above = r !== r0 ? err > 0 : err < 0;
-  acc.roundedUp = r !== 0 && above === (r > 0);
-  return r;
+export function propagateNaN(a: X80, b: X80 | null = null): X80 {
+  const ca = classOf(a), cb = b === null ? -1 : classOf(b);
+  if (ca === SNAN || cb === SNAN) acc.flags |= SW_IE;
+  const aNaN = ca === QNAN || ca === SNAN, bNaN = cb === QNAN || cb === SNAN;
+  if (b === null || !bNaN) return quieted(a);
+  if (!aNaN) return quieted(b);
+  if (ca !== cb) return quieted(ca === QNAN ? a : b);
+  const ah = a.hi & 0x3fff_ffff, bh = b.hi & 0x3fff_ffff;
+  if (ah !== bh) return quieted(ah > bh ? a : b);
+  if (a.lo !== b.lo) return quieted(a.lo > b.lo ? a : b);
+  return quieted((a.se & 0x8000) <= (b.se & 0x8000) ? a : b);
 }
 
 /**
- * Final rounding of an arithmetic result: `r` is the binary64 nearest
- * rounding of the exact value r + err (err: its exact error, or only its
- * sign). Applies RC, and with PC = single rounds to a 24-bit significand
- * (the exponent range stays the register's).
+ * Marks an invalid operation: IE, and the real indefinite as the (masked)
+ * result. A denormal operand of an invalid operation does not also signal
+ * DE (as the host x87 the oracle tests compare with shows).
  */
-export function finishRound(r: number, err: number, rc: number): number {
-  return acc.single ? round24(r, err, rc) : directedRound(r, err, rc);
-}
-
-function round24(r: number, err: number, rc: number): number {
-  if (r === 0 || r !== r || r === Infinity || r === -Infinity) return r;
-  const e = exponentOf(r);
-  if (e - 23 < -1074) return directedRound(r, err, rc); // binary64-denormal range: 53-bit rules
-  const unit = 2 ** (e - 23);
-  const neg = r < 0;
-  const a = Math.abs(r) / unit; // exact: a power-of-two scaling
-  const errA = err !== err ? 0 : neg ? -err : err;
-  const fl = Math.floor(a);
-  const f = a - fl;
-  if (f === 0 && errA === 0) return r;
-  acc.flags |= SW_PE;
-  let m: number;
-  const away = rc === RC_NEAREST ? false : rc === RC_UP ? !neg : rc === RC_DOWN ? neg : false;
-  if (rc === RC_NEAREST) {
-    if (f > 0.5 || (f === 0.5 && (errA > 0 || (errA === 0 && fl % 2 === 1)))) m = fl + 1;
-    else m = fl;
-  } else if (away) {
-    m = f > 0 || errA > 0 ? fl + 1 : fl;
-  } else {
-    m = f > 0 ? fl : errA < 0 ? fl - 1 : fl;
-  }
-  acc.roundedUp = m > a || (m === a && errA < 0);
-  // Just below a power of two the grid is one binade finer: 2^23 - 1 in this binade is 2^24 - 1 half-units.
-  const v = m === 0x7f_ffff && fl === 0x80_0000 ? 0xff_ffff * (unit / 2) : m * unit;
-  return neg ? -v : v;
-}
-
-/** Error-free product: returns the exact error of a*b - fl(a*b), or NaN when not computable exactly here. */
-const SPLIT = 134217729; // 2^27 + 1 (Dekker)
-export function productError(a: number, b: number, p: number): number {
-  const aa = Math.abs(a), ab = Math.abs(b), ap = Math.abs(p);
-  if (aa > 1e290 || ab > 1e290 || ap > 1e300 || (ap < 1e-290 && ap !== 0)) return NaN;
-  if (a === 0 || b === 0) return 0;
-  let t = SPLIT * a;
-  const ah = t - (t - a), al = a - ah;
-  t = SPLIT * b;
-  const bh = t - (t - b), bl = b - bh;
-  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-}
-
-/** Error of a+b - fl(a+b) (Knuth TwoSum; exact unless the sum overflowed). */
-export function sumError(a: number, b: number, s: number): number {
-  const bb = s - a;
-  return (a - (s - bb)) + (b - bb);
+export function invalidResult(): X80 {
+  acc.flags = (acc.flags & ~SW_DE) | SW_IE;
+  return { se: 0xffff, hi: 0xc000_0000, lo: 0 };
 }

@@ -5,7 +5,8 @@
  */
 import type { Cpu } from '../cpu.ts';
 import type { Insn } from '../insn.ts';
-import { loadF32, loadF64 } from './formats.ts';
+import type { X80 } from './ext80.ts';
+import { fromInteger, loadF32, loadF64 } from './formats.ts';
 
 export const MEM_F32 = 0, MEM_I32 = 1, MEM_F64 = 2, MEM_I16 = 3;
 
@@ -14,16 +15,17 @@ export function arithKind(opcode: number): number {
   return (opcode - 0xd8) >> 1;
 }
 
-export function readOperand(cpu: Cpu, i: Insn, ea: number, kind: number): number {
+/** The operand as a register value (exact; m32/m64 denormals signal DE, SNaNs stay signalling for the operation to see). */
+export function readOperand(cpu: Cpu, i: Insn, ea: number, kind: number): X80 {
   switch (kind) {
     case MEM_F32: return loadF32(cpu.read32(i.seg, ea) >>> 0);
-    case MEM_I32: return cpu.read32(i.seg, ea) | 0;
+    case MEM_I32: return fromInteger(BigInt(cpu.read32(i.seg, ea) | 0));
     case MEM_F64: {
       const lo = cpu.read32(i.seg, ea);
-      const hi = cpu.read32(i.seg, (ea + 4) | 0);
+      const hi = cpu.read32(i.seg, offsetBy(i, ea, 4));
       return loadF64(hi >>> 0, lo >>> 0);
     }
-    default: return (cpu.read16(i.seg, ea) << 16) >> 16;
+    default: return fromInteger(BigInt((cpu.read16(i.seg, ea) << 16) >> 16));
   }
 }
 

@@ -1,11 +1,18 @@
 /**
- * The x87 partial remainders and scaling functions on register values:
- * FPREM/FPREM1 (exact, with quotient bits), FSCALE, FXTRACT's parts.
+ * The x87's exact non-arithmetic computations on double-extended values:
+ * FPREM/FPREM1 (exact remainders with quotient bits), FSCALE, FXTRACT and
+ * FRNDINT. Results are exact, or rounded once at 64 bits (precision control
+ * does not apply to these instructions, SDM Vol. 1 8.1.5.2).
  */
-import { SW_C0, SW_C1, SW_C2, SW_C3, SW_IE, SW_OE, SW_PE, SW_UE } from './fpu.ts';
-import { acc, exponentOf, INDEFINITE, propagateNaN, scaleB } from './numeric.ts';
+import { SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_PE, SW_ZE } from './fpu.ts';
+import type { X80 } from './ext80.ts';
+import {
+  bitLength, classOf, FINITE, INF, infinity, isDenormal, isNaNClass, isNegative, numOf, packExact, topExponent,
+  UNSUPPORTED, ZERO, zero,
+} from './ext80.ts';
+import { acc, invalidResult, packResult, propagateNaN, rnd, roundAt } from './numeric.ts';
 
-/** Output of `partialRemainder`: C3 C2 C1 C0 bits to set. */
+/** Output of `partialRemainder`: C3 C2 C1 C0 bits to set (null: leave the condition codes). */
 export const remOut = { cc: 0 };
 
 /**
@@ -13,62 +20,121 @@ export const remOut = { cc: 0 };
  * When the exponents differ by D >= 64, the reduction is partial (C2 = 1):
  * the SDM leaves the step N (32..63) to the implementation; like Bochs'
  * model of Intel's, N = 32 + (D mod 32): the remainder modulo
- * ST(1) * 2^(D - N), which lowers the exponent difference by N. Quotient
- * bits are 0 after a partial step.
+ * ST(1) * 2^(D - N) with a truncated quotient, which lowers the exponent
+ * difference by N. Quotient bits are 0 after a partial step.
  */
-export function partialRemainder(a: number, b: number, nearest: boolean): number {
+export function partialRemainder(a: X80, b: X80, nearest: boolean): X80 {
   remOut.cc = 0;
-  if (a !== a || b !== b) return propagateNaN(a, b);
-  if (a === Infinity || a === -Infinity || b === 0) {
-    acc.flags |= SW_IE;
-    return INDEFINITE;
+  const ca = classOf(a), cb = classOf(b);
+  if (ca === UNSUPPORTED || cb === UNSUPPORTED) return invalidResult();
+  if (isNaNClass(ca) || isNaNClass(cb)) return propagateNaN(a, b);
+  if (isDenormal(a) || isDenormal(b)) acc.flags |= SW_DE;
+  if (ca === INF || cb === ZERO) return invalidResult();
+  if (ca === ZERO) return a;
+  const x = numOf(a);
+  if (cb === INF) return packResult(x.neg, x.sig, x.exp); // a itself (normalized; a tiny one underflows)
+  const y = numOf(b);
+  const d = topExponent(x) - topExponent(y);
+  if (d < 0) {
+    // |a| < |b|: quotient 0, remainder a; FPREM1 may still round the quotient to 1 when |a| > |b|/2.
+    if (!nearest || d < -1) return packResult(x.neg, x.sig, x.exp);
   }
-  if (a === 0 || b === Infinity || b === -Infinity) return a;
-  const d = exponentOf(a) - exponentOf(b);
+  const e = Math.min(x.exp, y.exp);
+  const A = x.sig << BigInt(x.exp - e);
+  let B = y.sig << BigInt(y.exp - e);
   if (d >= 64) {
-    const m = scaleB(b, d - ((d & 31) | 32));
-    const r = a % m;
+    const n = (d & 31) | 32;
+    B <<= BigInt(d - n);
+    const r = A % B;
     remOut.cc = SW_C2;
-    return r;
+    return r === 0n ? zero(x.neg) : packResult(x.neg, r, e);
   }
-  let r = a % b; // exact (truncated quotient)
-  const ab = Math.abs(b);
-  // Low three bits of the truncated quotient q: (a mod 8b - r) / b.
-  let q: number;
-  const b8 = ab * 8;
-  if (b8 === Infinity) q = Math.round((Math.abs(a) - Math.abs(r)) / ab);
-  else q = Math.round((Math.abs(a % b8) - Math.abs(r)) / ab);
-  q &= 7;
+  let q = A / B;
+  let r = A - q * B;
+  let neg = x.neg;
   if (nearest) {
-    const ar = Math.abs(r);
-    const rest = ab - ar; // exact when ar >= ab / 2 (Sterbenz); otherwise rest > ar regardless
-    if (ar > rest || (ar === rest && (q & 1) !== 0)) {
-      // Round the quotient up in magnitude: q + 1, and the remainder moves across zero.
-      r = r > 0 ? r - ab : r + ab;
-      q = (q + 1) & 7;
+    const twice = r << 1n;
+    if (twice > B || (twice === B && (q & 1n) === 1n)) {
+      q += 1n;
+      r = B - r;
+      neg = !neg;
     }
   }
-  if (r === 0) r = a < 0 ? -0 : 0;
-  remOut.cc = ((q & 4) !== 0 ? SW_C0 : 0) | ((q & 2) !== 0 ? SW_C3 : 0) | ((q & 1) !== 0 ? SW_C1 : 0);
-  return r;
+  const qb = Number(q & 7n);
+  remOut.cc = ((qb & 4) !== 0 ? SW_C0 : 0) | ((qb & 2) !== 0 ? SW_C3 : 0) | ((qb & 1) !== 0 ? SW_C1 : 0);
+  if (r === 0n) return zero(x.neg);
+  return packResult(neg, r, e);
 }
 
+/** FSCALE's shift is clamped here: beyond it every finite value overflows or underflows alike. */
+const SCALE_LIMIT = 1 << 17;
+
 /** FSCALE: a * 2^trunc(b). */
-export function scale(a: number, b: number): number {
-  if (a !== a || b !== b) return propagateNaN(a, b);
-  const bInf = b === Infinity || b === -Infinity;
-  if (bInf) {
-    if ((a === 0 && b === Infinity) || ((a === Infinity || a === -Infinity) && b === -Infinity)) {
-      acc.flags |= SW_IE;
-      return INDEFINITE;
-    }
-    if (a === 0 || a === Infinity || a === -Infinity) return a;
-    return b === Infinity ? (a < 0 ? -Infinity : Infinity) : (a < 0 ? -0 : 0);
+export function scale(a: X80, b: X80): X80 {
+  const ca = classOf(a), cb = classOf(b);
+  if (ca === UNSUPPORTED || cb === UNSUPPORTED) return invalidResult();
+  if (isNaNClass(ca) || isNaNClass(cb)) return propagateNaN(a, b);
+  if (isDenormal(a) || isDenormal(b)) acc.flags |= SW_DE;
+  if (cb === INF) {
+    const up = !isNegative(b);
+    if ((ca === ZERO && up) || (ca === INF && !up)) return invalidResult();
+    if (ca === ZERO || ca === INF) return a;
+    return up ? infinity(isNegative(a)) : zero(isNegative(a));
   }
-  if (a === 0 || a === Infinity || a === -Infinity) return a;
-  const n = Math.trunc(b);
-  const r = scaleB(a, n);
-  if (r === Infinity || r === -Infinity) acc.flags |= SW_OE | SW_PE;
-  else if (scaleB(r, -n) !== a) acc.flags |= SW_UE | SW_PE;
-  return r;
+  if (ca === ZERO || ca === INF) return a;
+  let n = 0;
+  if (cb === FINITE) {
+    const y = numOf(b);
+    const t = y.exp >= 0 ? y.sig << BigInt(y.exp) : y.sig >> BigInt(-y.exp); // |trunc(b)|
+    n = t > BigInt(SCALE_LIMIT) ? SCALE_LIMIT : Number(t);
+    if (y.neg) n = -n;
+  }
+  const x = numOf(a);
+  return packResult(x.neg, x.sig, x.exp + n);
+}
+
+/** Output of `extract`: the exponent (ST(1) after FXTRACT) and significand (ST(0)). */
+export const xtractOut: { exponent: X80; significand: X80 } = { exponent: zero(false), significand: zero(false) };
+
+/** FXTRACT's two results; NaN operands give the NaN for both. */
+export function extract(a: X80): void {
+  const c = classOf(a);
+  if (c === UNSUPPORTED || isNaNClass(c)) {
+    const r = c === UNSUPPORTED ? invalidResult() : propagateNaN(a);
+    xtractOut.exponent = r;
+    xtractOut.significand = r;
+    return;
+  }
+  if (c === ZERO) {
+    acc.flags |= SW_ZE;
+    xtractOut.exponent = infinity(true);
+    xtractOut.significand = a;
+    return;
+  }
+  if (c === INF) {
+    xtractOut.exponent = infinity(false);
+    xtractOut.significand = a;
+    return;
+  }
+  if (isDenormal(a)) acc.flags |= SW_DE;
+  const x = numOf(a);
+  const e = topExponent(x);
+  xtractOut.exponent = e === 0 ? zero(false) : packExact(e < 0, BigInt(Math.abs(e)), 0);
+  xtractOut.significand = packExact(x.neg, x.sig, -(bitLength(x.sig) - 1));
+}
+
+/** FRNDINT: a rounded to an integer by RC (PE and C1 when it changes). */
+export function roundToIntegerValue(a: X80): X80 {
+  const c = classOf(a);
+  if (c === UNSUPPORTED) return invalidResult();
+  if (isNaNClass(c)) return propagateNaN(a);
+  if (c === ZERO || c === INF) return a;
+  if (isDenormal(a)) acc.flags |= SW_DE;
+  const x = numOf(a);
+  roundAt(x.neg, x.sig, x.exp, 0, acc.rc);
+  if (rnd.inexact) {
+    acc.flags |= SW_PE;
+    acc.roundedUp = rnd.up;
+  }
+  return rnd.q === 0n ? zero(x.neg) : packExact(x.neg, rnd.q, rnd.e);
 }

@@ -1,23 +1,27 @@
 /**
  * FPREM, FPREM1, FSCALE, FXTRACT and the transcendental instructions FSIN,
- * FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X, FYL2XP1.
- *
- * Accuracy: the transcendental results are the host's Math.* functions on
- * binary64 (V8's fdlibm ports: within 1 ulp of binary64), rounded to nearest
- * whatever RC says, with PE set for every nonzero finite operand whose
- * result is not trivially exact. Trigonometric operands are reduced exactly
- * (an x87 uses a 66-bit pi, so for |x| near multiples of pi the results
- * differ from a real FPU's in the low bits). Operands with |x| >= 2^63 leave
- * ST(0) unchanged and set C2, as on hardware.
+ * FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X, FYL2XP1: operand rules and
+ * special values per the instruction pages (SDM Vol. 2), values from
+ * transcendental.ts (exact) and transcendentalMath.ts (within the last
+ * place, reduction by the 66-bit pi). Operands with |x| >= 2^63 leave the
+ * trigonometric instructions' ST(0) unchanged and set C2, as on hardware.
  */
 import type { Cpu } from '../cpu.ts';
 import type { Exec } from '../insn.ts';
 import { defineReg } from './formsTable.ts';
 import { noteInstruction, waitingGate } from './gate.ts';
 import { settle } from './results.ts';
-import { acc, clearAcc, exponentOf, INDEFINITE, propagateNaN } from './numeric.ts';
-import { partialRemainder, remOut, scale } from './transcendental.ts';
-import { SW_C1, SW_C2, SW_CC, SW_IE, SW_PE, SW_ZE } from './fpu.ts';
+import { acc, clearAcc, invalidResult, propagateNaN, roundToRegister } from './numeric.ts';
+import { extract, partialRemainder, remOut, scale, xtractOut } from './transcendental.ts';
+import { SW_C1, SW_C2, SW_CC, SW_DE, SW_ZE } from './fpu.ts';
+import type { X80 } from './ext80.ts';
+import {
+  classOf, FINITE, INF, infinity, isDenormal, isNaNClass, isNegative, numOf, topExponent, UNSUPPORTED,
+  ZERO, zero,
+} from './ext80.ts';
+import {
+  arcTangent2, exp2m1Of, log2Of, log2p1Of, piTimes, roundBig, sinCos, tangent,
+} from './transcendentalMath.ts';
 
 type TwoOperand = (cpu: Cpu) => void;
 
@@ -34,7 +38,7 @@ function twoOperands(fn: TwoOperand, dst: number, pop: boolean): Exec {
       }
       return;
     }
-    clearAcc();
+    clearAcc(f.control);
     fn(cpu);
   };
 }
@@ -57,65 +61,127 @@ defineReg(0xd9, 0xfd, twoOperands((cpu) => { // FSCALE
   if (settle(f)) f.set(0, r);
 }, 0, false));
 
-/** Result of a binary64 function of one or two finite operands: PE unless trivially exact. */
-function inexact(r: number, exact: boolean): number {
-  if (!exact && r === r) acc.flags |= SW_PE;
-  return r;
+/**
+ * Screens the operands of a two-operand transcendental: unsupported → IE,
+ * NaN → propagated, denormal → DE. Returns the decided result or null.
+ */
+function screen2(a: X80, b: X80): X80 | null {
+  const ca = classOf(a), cb = classOf(b);
+  if (ca === UNSUPPORTED || cb === UNSUPPORTED) return invalidResult();
+  if (isNaNClass(ca) || isNaNClass(cb)) return propagateNaN(a, b);
+  if (isDenormal(a) || isDenormal(b)) acc.flags |= SW_DE;
+  return null;
 }
 
 defineReg(0xd9, 0xf3, twoOperands((cpu) => { // FPATAN: ST(1) ← atan2(ST(1), ST(0)), pop
   const f = cpu.fpu;
   const x = f.get(0), y = f.get(1);
-  let r: number;
-  if (x !== x || y !== y) r = propagateNaN(y, x);
-  else r = inexact(Math.atan2(y, x), y === 0);
+  const r = screen2(y, x) ?? fpatan(y, x);
   if (!settle(f)) return;
   f.set(1, r);
   f.pop();
 }, 1, true));
+
+/** FPATAN's value for non-NaN operands (the SDM's table of special cases, then atan2). */
+function fpatan(y: X80, x: X80): X80 {
+  const cy = classOf(y), cx = classOf(x);
+  const ny = isNegative(y), nx = isNegative(x);
+  if (cy === ZERO) return nx ? roundBig(piTimes(1, 1, ny)) : zero(ny);
+  if (cy === INF) {
+    if (cx === INF) return roundBig(piTimes(nx ? 3 : 1, 4, ny));
+    return roundBig(piTimes(1, 2, ny));
+  }
+  if (cx === ZERO) return roundBig(piTimes(1, 2, ny));
+  if (cx === INF) return nx ? roundBig(piTimes(1, 1, ny)) : zero(ny);
+  return roundBig(arcTangent2(numOf(y), numOf(x)));
+}
 
 defineReg(0xd9, 0xf1, twoOperands((cpu) => { // FYL2X: ST(1) ← ST(1) * log2(ST(0)), pop
   const f = cpu.fpu;
   const x = f.get(0), y = f.get(1);
-  let r: number;
-  if (x !== x || y !== y) r = propagateNaN(x, y);
-  else if (x < 0 || (x === 0 && y === 0) || (x === 1 && (y === Infinity || y === -Infinity)) ||
-    (x === Infinity && y === 0)) {
-    acc.flags |= SW_IE;
-    r = INDEFINITE;
-  } else if (x === 0) {
-    acc.flags |= SW_ZE;
-    r = y > 0 ? -Infinity : Infinity;
-  } else {
-    const l = Math.log2(x);
-    r = inexact(y * l, Number.isInteger(l) && Number.isFinite(y));
-  }
+  const r = screen2(x, y) ?? fyl2x(y, x);
   if (!settle(f)) return;
   f.set(1, r);
   f.pop();
 }, 1, true));
+
+function fyl2x(y: X80, x: X80): X80 {
+  const cy = classOf(y), cx = classOf(x);
+  const ny = isNegative(y);
+  if (isNegative(x) && cx !== ZERO) return invalidResult();
+  if (cx === ZERO) {
+    if (cy === ZERO) return invalidResult();
+    if (cy !== INF) acc.flags |= SW_ZE;
+    return infinity(!ny);
+  }
+  if (cx === INF) {
+    if (cy === ZERO) return invalidResult();
+    return infinity(ny);
+  }
+  // 0 < x < inf: log2(x) has the sign of x - 1 (zero at 1).
+  const n = numOf(x);
+  const e = topExponent(n);
+  const powerOfTwo = (n.sig & (n.sig - 1n)) === 0n;
+  const logSign = e < 0; // log2(x) < 0 iff x < 1
+  if (cy === INF) {
+    if (powerOfTwo && e === 0) return invalidResult(); // inf * log2(1) = inf * 0
+    return infinity(ny !== logSign);
+  }
+  if (powerOfTwo) {
+    // log2(x) = e exactly: the product rounds once.
+    if (e === 0) return zero(ny);
+    if (cy === ZERO) return zero(ny !== logSign);
+    const m = numOf(y);
+    return roundToRegister(ny !== logSign, m.sig * BigInt(Math.abs(e)), m.exp, 64);
+  }
+  if (cy === ZERO) return zero(ny !== logSign);
+  return roundBig(mulBig(y, log2Of(n)));
+}
+
+function mulBig(y: X80, v: ReturnType<typeof log2Of>): ReturnType<typeof log2Of> {
+  const m = numOf(y);
+  return { m: (m.neg ? -m.sig : m.sig) * v.m, e: m.exp + v.e };
+}
 
 defineReg(0xd9, 0xf9, twoOperands((cpu) => { // FYL2XP1: ST(1) ← ST(1) * log2(ST(0) + 1), pop
   const f = cpu.fpu;
   const x = f.get(0), y = f.get(1);
-  let r: number;
-  if (x !== x || y !== y) r = propagateNaN(x, y);
-  else if (x < -1 || (x === 0 && (y === Infinity || y === -Infinity))) {
-    acc.flags |= SW_IE;
-    r = INDEFINITE;
-  } else if (x === -1) {
-    acc.flags |= SW_ZE;
-    r = y > 0 ? -Infinity : Infinity;
-  } else {
-    r = inexact(y * (Math.log1p(x) / Math.LN2), x === 0);
-  }
+  const r = screen2(x, y) ?? fyl2xp1(y, x);
   if (!settle(f)) return;
   f.set(1, r);
   f.pop();
 }, 1, true));
 
-/** One-operand transcendental on ST(0) (masked underflow: ST(0) ← indefinite). */
-function oneOperand(fn: (cpu: Cpu, x: number) => void): Exec {
+function fyl2xp1(y: X80, x: X80): X80 {
+  const cy = classOf(y), cx = classOf(x);
+  const ny = isNegative(y), nx = isNegative(x);
+  if (cx === ZERO) {
+    if (cy === INF) return invalidResult(); // inf * log2(1)
+    return zero(ny !== nx);
+  }
+  if (cx === INF) {
+    if (nx || cy === ZERO) return invalidResult();
+    return infinity(ny);
+  }
+  const n = numOf(x);
+  if (n.neg) {
+    // x < -1 is invalid; x = -1 gives log2(0).
+    const e = topExponent(n);
+    const minusOne = e === 0 && (n.sig & (n.sig - 1n)) === 0n;
+    if (e > 0 || (e === 0 && !minusOne)) return invalidResult();
+    if (minusOne) {
+      if (cy === ZERO) return invalidResult();
+      if (cy !== INF) acc.flags |= SW_ZE;
+      return infinity(!ny);
+    }
+  }
+  if (cy === INF) return infinity(ny !== nx);
+  if (cy === ZERO) return zero(ny !== nx);
+  return roundBig(mulBig(y, log2p1Of(n)));
+}
+
+/** One-operand instruction on ST(0) (masked underflow: ST(0) ← indefinite). */
+function oneOperand(fn: (cpu: Cpu, x: X80) => void): Exec {
   return (cpu, i) => {
     if (!waitingGate(cpu, i)) return;
     noteInstruction(cpu, i);
@@ -124,47 +190,52 @@ function oneOperand(fn: (cpu: Cpu, x: number) => void): Exec {
       if (!f.stackFault(false)) f.setIndefinite(0);
       return;
     }
-    clearAcc();
+    clearAcc(f.control);
     fn(cpu, f.get(0));
   };
 }
 
-const TRIG_LIMIT = 2 ** 63;
-
-/** Common trig operand rules: NaN → NaN, infinity → IE, |x| >= 2^63 → C2 and no change. Returns false when done. */
-function trigOperand(cpu: Cpu, x: number): boolean {
+/**
+ * Common trig operand rules: unsupported/infinity → IE, NaN → NaN (C2 = 0),
+ * |x| >= 2^63 → C2 = 1 and no change; a denormal signals DE. Returns the
+ * decided result for ST(0), `OUT_OF_RANGE`, or null to compute.
+ */
+const OUT_OF_RANGE: X80 = { se: 0, hi: 0, lo: 0 };
+function trigScreen(cpu: Cpu, x: X80): X80 | null {
   const f = cpu.fpu;
-  if (x !== x || x === Infinity || x === -Infinity) {
-    const r = x !== x ? propagateNaN(x, x) : (acc.flags |= SW_IE, INDEFINITE);
-    f.status &= ~SW_C2;
-    if (settle(f)) f.set(0, r);
-    return false;
-  }
-  if (Math.abs(x) >= TRIG_LIMIT) {
-    f.status = (f.status & ~(SW_C1 | SW_C2)) | SW_C2; // C0 and C3 are left as they were
-    return false;
-  }
+  const c = classOf(x);
   f.status &= ~SW_C2;
-  return true;
+  if (c === UNSUPPORTED || c === INF) return invalidResult();
+  if (isNaNClass(c)) return propagateNaN(x);
+  if (isDenormal(x)) acc.flags |= SW_DE;
+  if (c === FINITE && topExponent(numOf(x)) >= 63) {
+    f.status = (f.status & ~SW_C1) | SW_C2; // C0 and C3 are left as they were
+    return OUT_OF_RANGE;
+  }
+  return null;
 }
 
 defineReg(0xd9, 0xfe, oneOperand((cpu, x) => { // FSIN
-  if (!trigOperand(cpu, x)) return;
-  const r = inexact(Math.sin(x), x === 0);
+  const decided = trigScreen(cpu, x);
+  if (decided === OUT_OF_RANGE) return;
+  const r = decided ?? (classOf(x) === ZERO ? x : roundBig(sinCos(numOf(x)).sin));
   if (settle(cpu.fpu)) cpu.fpu.set(0, r);
 }));
 defineReg(0xd9, 0xff, oneOperand((cpu, x) => { // FCOS
-  if (!trigOperand(cpu, x)) return;
-  const r = inexact(Math.cos(x), x === 0);
+  const decided = trigScreen(cpu, x);
+  if (decided === OUT_OF_RANGE) return;
+  const r = decided ?? (classOf(x) === ZERO ? ONE : roundBig(sinCos(numOf(x)).cos));
   if (settle(cpu.fpu)) cpu.fpu.set(0, r);
 }));
+
+const ONE: X80 = { se: 0x3fff, hi: 0x8000_0000, lo: 0 };
 
 /**
  * Gate of FPTAN, FSINCOS and FXTRACT, which replace ST(0) and push: an empty
  * ST(0) (underflow) or a full ST(7) (overflow) gives, when IE is masked, the
  * indefinite in ST(0) and pushed.
  */
-function pushingOperand(fn: (cpu: Cpu, x: number) => void): Exec {
+function pushingOperand(fn: (cpu: Cpu, x: X80) => void): Exec {
   return (cpu, i) => {
     if (!waitingGate(cpu, i)) return;
     noteInstruction(cpu, i);
@@ -173,68 +244,63 @@ function pushingOperand(fn: (cpu: Cpu, x: number) => void): Exec {
     if (empty || !f.isEmpty(7)) {
       if (!f.stackFault(!empty)) {
         f.setIndefinite(0);
-        f.push(INDEFINITE);
+        f.push({ se: 0xffff, hi: 0xc000_0000, lo: 0 });
       }
       return;
     }
-    clearAcc();
+    clearAcc(f.control);
     fn(cpu, f.get(0));
   };
 }
 
-/** FSINCOS / FPTAN: ST(0) ← first(x), then push second(x). */
-function pushingTrig(second: (x: number) => number, first: (x: number) => number): Exec {
+/** FSINCOS / FPTAN: ST(0) ← first(x), then push second(x); a decided (NaN/invalid) result goes to both. */
+function pushingTrig(values: (x: X80) => [X80, X80]): Exec {
   return pushingOperand((cpu, x) => {
     const f = cpu.fpu;
-    if (x !== x || x === Infinity || x === -Infinity) {
-      // NaN → both results the quieted NaN; infinity → IE, both the indefinite.
-      const r = x !== x ? propagateNaN(x, x) : (acc.flags |= SW_IE, INDEFINITE);
-      f.status &= ~SW_C2;
-      if (!settle(f)) return;
-      f.set(0, r);
-      f.push(r);
-      return;
-    }
-    if (!trigOperand(cpu, x)) return;
-    const r1 = inexact(first(x), x === 0);
-    const r2 = inexact(second(x), x === 0);
+    const decided = trigScreen(cpu, x);
+    if (decided === OUT_OF_RANGE) return;
+    const [r1, r2] = decided !== null ? [decided, decided] : values(x);
     if (!settle(f)) return;
     f.set(0, r1);
     f.push(r2);
   });
 }
-defineReg(0xd9, 0xfb, pushingTrig(Math.cos, Math.sin)); // FSINCOS: ST(1) = sin, ST(0) = cos
-defineReg(0xd9, 0xf2, pushingTrig(() => 1, Math.tan)); // FPTAN: ST(1) = tan, ST(0) = 1.0
+defineReg(0xd9, 0xfb, pushingTrig((x) => { // FSINCOS: ST(1) = sin, ST(0) = cos
+  if (classOf(x) === ZERO) return [x, ONE];
+  const sc = sinCos(numOf(x));
+  const s = roundBig(sc.sin);
+  const up = acc.roundedUp;
+  const c = roundBig(sc.cos);
+  acc.roundedUp = up || acc.roundedUp;
+  return [s, c];
+}));
+defineReg(0xd9, 0xf2, pushingTrig((x) => { // FPTAN: ST(1) = tan, ST(0) = 1.0
+  if (classOf(x) === ZERO) return [x, ONE];
+  return [roundBig(tangent(numOf(x))), ONE];
+}));
 
 defineReg(0xd9, 0xf0, oneOperand((cpu, x) => { // F2XM1: 2^x - 1
-  let r: number;
-  if (x !== x) r = propagateNaN(x, x);
-  else if (x === Infinity) r = x;
-  else if (x === -Infinity) r = -1;
-  else r = inexact(Math.expm1(x * Math.LN2), x === 0 || x === 1 || x === -1);
+  const c = classOf(x);
+  let r: X80;
+  if (c === UNSUPPORTED) r = invalidResult();
+  else if (isNaNClass(c)) r = propagateNaN(x);
+  else if (c === ZERO) r = x;
+  else if (c === INF) r = isNegative(x) ? { se: 0xbfff, hi: 0x8000_0000, lo: 0 } : x;
+  else {
+    if (isDenormal(x)) acc.flags |= SW_DE;
+    const n = numOf(x);
+    const unit = topExponent(n) === 0 && (n.sig & (n.sig - 1n)) === 0n; // |x| = 1
+    if (unit) r = n.neg ? { se: 0xbffe, hi: 0x8000_0000, lo: 0 } : ONE; // 2^1 - 1 = 1, 2^-1 - 1 = -0.5 exactly
+    else r = roundBig(exp2m1Of(n));
+  }
   if (settle(cpu.fpu)) cpu.fpu.set(0, r);
 }));
 
 // FXTRACT: ST(0) ← exponent, then push the significand.
 defineReg(0xd9, 0xf4, pushingOperand((cpu, x) => {
   const f = cpu.fpu;
-  let e: number, m: number;
-  if (x !== x) {
-    e = m = propagateNaN(x, x);
-  } else if (x === 0) {
-    acc.flags |= SW_ZE;
-    e = -Infinity;
-    m = x;
-  } else if (x === Infinity || x === -Infinity) {
-    e = Infinity;
-    m = x;
-  } else {
-    const ex = exponentOf(x);
-    e = ex;
-    m = x / 2 ** ex; // exact: a power-of-two scaling into [1, 2)
-    if (ex < -1022) m = (x * 2 ** 64) / 2 ** (ex + 64);
-  }
+  extract(x);
   if (!settle(f)) return;
-  f.set(0, e);
-  f.push(m);
+  f.set(0, xtractOut.exponent);
+  f.push(xtractOut.significand);
 }));
