@@ -6,6 +6,7 @@ const USAGE = `usage: popek <command> [options]
 commands:
   run     run a machine headless, COM1 on stdin/stdout (popek run --help)
   serve   serve the manager UI and host API on 127.0.0.1 (popek serve --help)
+  disk    create disk images: popek disk create FILE --size 2G (popek disk --help)
 `;
 
 /**
@@ -28,6 +29,10 @@ export async function main(argv: string[], bundle?: CoreBundle): Promise<number>
     case 'serve': {
       const { serveCommand } = await import('./serve.ts');
       return serveCommand(rest, bundle);
+    }
+    case 'disk': {
+      const { diskCommand } = await import('./disk.ts');
+      return diskCommand(rest);
     }
     case undefined:
     case '-h':
