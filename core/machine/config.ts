@@ -52,10 +52,14 @@ export type BootConfig =
 export type BootDevice = 'disk' | 'cdrom' | 'network';
 
 export interface DiskConfig {
-  /** Relative paths resolve against the VM folder (new disks are created there). */
+  /** Relative paths resolve against the VM folder (new disks are created there) and must stay inside it. */
   path: string;
-  format: 'raw';
+  /** The image's format (core/dom0/block); the host checks it against the file's header. */
+  format: 'raw' | 'qcow2';
+  /** Virtual size in MiB (rounded up) as recorded when the disk was created or attached; the image's header is authoritative. */
   sizeMiB: number;
+  /** Attached read-only (the guest cannot write it). Absent means writable. */
+  readOnly?: boolean;
 }
 
 export type ClockSetting = 'realtime' | 'deterministic';
@@ -175,8 +179,9 @@ const serialPortSchema = v.object({
 
 const diskSchema = v.object({
   path: pathString('Disk image'),
-  format: v.literal('raw', 'Only raw disk images are supported'),
+  format: v.picklist(['raw', 'qcow2'], 'Disk format must be raw or qcow2'),
   sizeMiB: integerIn('Disk size (MiB)', 1, DISK_MIB_MAX),
+  readOnly: v.optional(v.boolean('Read-only must be true or false')),
 });
 
 const draftEntries = {
