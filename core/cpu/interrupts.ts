@@ -5,9 +5,10 @@
  * intercept or inject.
  */
 import type { Cpu } from './cpu.ts';
-import { AC, CS, EXC_DB, EXC_DF, EXC_GP, EXC_MC, EXC_NMI, EXC_BP, EXC_OF, IF, RF, TF } from './regs.ts';
+import { AC, CS, ESP, EXC_DB, EXC_DF, EXC_GP, EXC_MC, EXC_NMI, EXC_BP, EXC_OF, IF, RF, TF } from './regs.ts';
 import { loadSegmentReal } from './segments.ts';
 import { deliverProtected } from './protected/interruptGates.ts';
+import { beginOnCurrentStack, pending, pushPending } from './protected/stackFrame.ts';
 
 /** Kinds of event, which decide privilege checks, error codes and the saved EIP. */
 export const INT_EXTERNAL = 0; // INTR from the interrupt controller
@@ -47,16 +48,22 @@ export function deliverInterrupt(cpu: Cpu, vector: number, kind: number, errorCo
   }
 }
 
-/** Real-address mode: push FLAGS, CS, IP and jump through the IVT (no error codes). */
+/**
+ * Real-address mode: push FLAGS, CS, IP and jump through the IVT (no error
+ * codes). The frame is written before SP moves (stackFrame.ts), so a stack
+ * fault on the second or third push leaves SP as it was.
+ */
 function deliverReal(cpu: Cpu, vector: number): void {
   const entry = vector * 4;
   if (entry + 3 > cpu.idtLimit) cpu.fault(EXC_GP, 0, true);
   const ip = cpu.readSys16((cpu.idtBase + entry) | 0);
   const cs = cpu.readSys16((cpu.idtBase + entry + 2) | 0);
   const flags = cpu.getFlags();
-  cpu.push16(flags);
-  cpu.push16(cpu.segSel[CS]);
-  cpu.push16(cpu.eip);
+  beginOnCurrentStack(cpu, 0);
+  pushPending(cpu, flags, 2);
+  pushPending(cpu, cpu.segSel[CS], 2);
+  pushPending(cpu, cpu.eip, 2);
+  cpu.regs[ESP] = pending.esp;
   cpu.setFlags(flags & ~(IF | TF | AC | RF));
   loadSegmentReal(cpu, CS, cs);
   cpu.eip = ip;

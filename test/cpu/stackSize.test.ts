@@ -145,3 +145,74 @@ after:  mov eax, ebp
     expect(hex(v.slice(1))).toEqual(hex([12, 0, v[0], 0x08, 0xaaaa]));
   });
 });
+
+describe('interrupts and IRET with stacks of the other size (audit: already right)', () => {
+  it('a 32-bit gate on a 16-bit stack pushes dwords and moves only SP; a 16-bit gate on a 32-bit stack pushes words', () => {
+    const run = runPm(`
+test_main:
+${STACKS}
+        IDT_GATE 0x30, SEL_CODE0, h32, 0x8E           ; 32-bit interrupt gate
+        SET_DESC 0x58, CODE_BASE, 0xFFFF, 0x9A, 0     ; 16-bit code DPL 0 for the 16-bit gate's handler
+        SET_GATE IDT_BASE, 0x31, 0x58, h16, 0x86, 0   ; 16-bit interrupt gate
+        ; 32-bit gate, 16-bit stack: SP moves, the upper half of ESP stays. (A frame that wraps
+        ; below SP 0 is left out: Bochs 2.7 rejects it with #SS where SP arithmetic wraps.)
+        mov ax, 0x48
+        mov ss, ax
+        mov esp, 0x12340108
+        int 0x30
+        mov ebx, esp                                  ; after IRETD: SP back at 0x0108
+        mov ax, SEL_DATA0
+        mov ss, ax
+        mov esp, PM_STACK0
+        mov eax, [PM_SCRATCH]
+        out 0xF0, eax                                 ; ESP in the handler
+        mov eax, ebx
+        out 0xF0, eax
+        ; 16-bit gate, 32-bit stack: three words
+        mov ax, 0x50
+        mov ss, ax
+        mov esp, 0x00018000
+        int 0x31
+        mov ebx, esp
+        mov ax, SEL_DATA0
+        mov ss, ax
+        mov esp, PM_STACK0
+        mov eax, [PM_SCRATCH]
+        out 0xF0, eax
+        mov eax, ebx
+        out 0xF0, eax
+        PM_DONE
+h32:    mov [PM_SCRATCH], esp
+        iretd
+        bits 16
+h16:    o32 mov [PM_SCRATCH], esp
+        iret
+        bits 32
+`);
+    expect(run.stop).toBe('halt');
+    expect(hex(run.values)).toEqual(hex([0x123400fc, 0x12340108, 0x00017ffa, 0x00018000]));
+  });
+
+  it('IRET to ring 3 with a 16-bit stack loads only SP: ESP keeps the upper half of the ring-0 ESP (the quirk Linux\'s espfix hides)', () => {
+    const run = runPm(`
+test_main:
+        SET_DESC 0x48, 0, 0xFFFF, 0xF2, 0x0           ; ring-3 16-bit stack segment (DPL 3, B = 0)
+        RESUME_AT done
+        mov esp, 0x00128000
+        push dword 0x4B
+        push dword 0xABCD5000
+        push dword 0x0002
+        push dword SEL_CODE3
+        push dword ring3
+        iretd
+ring3:  mov eax, esp
+        out 0xF0, eax
+        hlt                                           ; #GP(0) at CPL 3: back to ring 0
+done:   PM_DONE
+`);
+    expect(run.stop).toBe('halt');
+    // (On Bochs the report ends with the ESP value: its HLT stand-in writes the shutdown port first.)
+    expect(hex(run.values.slice(0, 2))).toEqual(hex([0x00125000, 13]));
+  });
+});
+
