@@ -40,6 +40,7 @@ import { CPUID_SIGNATURE } from './system.ts';
 import { setSegmentCache, refreshSegmentRanges } from './segments.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
+import { Jit } from './jit/jit.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
 
 /** Why `run` returned. */
@@ -218,6 +219,14 @@ export class Cpu implements PageTableMemory {
   private linkCs32 = false;
   /** Set by handlers that must end the current block after themselves. */
   exitBlock = false;
+  /**
+   * The block compiler (cpu/jit): `jitHot` is the heat at which a block is
+   * compiled (-1: compiler off); a compiled block that faults leaves in
+   * `jitK` how many of its instructions retired before the faulting one.
+   */
+  readonly jit: Jit;
+  jitHot = -1;
+  jitK = 0;
   private shutdownText: string | null = null;
   /** Set once the processor has shut down (triple fault). */
   get shutdownDetail(): string | null { return this.shutdownText; }
@@ -231,6 +240,7 @@ export class Cpu implements PageTableMemory {
     this.clock = clock;
     this.u8 = bus.memory.u8;
     this.i32 = bus.memory.i32;
+    this.jit = new Jit(this);
     bus.onCodeWrite = (pfn) => this.invalidateCodePage(pfn);
     bus.onA20Change = (enabled) => {
       this.a20Mask = enabled ? -1 : ~(1 << 20);
@@ -366,8 +376,11 @@ export class Cpu implements PageTableMemory {
       const n = insns.length;
       let k = 0;
       this.exitBlock = false;
+      if (block.jit === null && ++block.heat === this.jitHot) this.jit.compile(block);
+      const compiled = block.jit;
       try {
-        for (; k < n; ) {
+        if (compiled !== null) k = compiled(this);
+        else for (; k < n; ) {
           const ins = insns[k];
           this.eip = ins.nextEip;
           const f = ins.fast;
@@ -452,6 +465,7 @@ export class Cpu implements PageTableMemory {
         }
       } catch (e) {
         if (e !== CPU_FAULT) throw e;
+        if (compiled !== null) k = this.jitK;
         this.eip = insns[k].eip;
         clock.retired += k;
         done += k;
@@ -714,6 +728,7 @@ export class Cpu implements PageTableMemory {
   }
 
   flushCodeCache(): void {
+    this.jit.flush();
     this.blocks.clear();
     for (const pfn of this.pageBlocks.keys()) this.bus.codePages[pfn] = 0;
     this.pageBlocks.clear();

@@ -10,6 +10,7 @@ import type { Cpu } from './cpu.ts';
 import { BLOCK_MAX } from './cpu.ts';
 import { Insn, REP_E, REP_NE } from './insn.ts';
 import { fastFormOf } from './fastForms.ts';
+import type { CompiledBlock } from './jit/jit.ts';
 import {
   IMM_IB, IMM_IBS, IMM_IV, IMM_IW, IMM_IWIB, IMM_JB, IMM_JV, IMM_MOFFS, IMM_NONE, IMM_PTR, oneByteMap, twoByteMap,
   type OpDef,
@@ -34,6 +35,10 @@ export class Block {
   succ0: Block | null = null;
   succ1: Block | null = null;
   linkStamp = -1;
+  /** Interpreted executions counted toward compilation, and the compiled code once hot (cpu/jit). */
+  heat = 0;
+  jit: CompiledBlock | null = null;
+  jitBytes = 0;
 
   constructor(insns: Insn[], eip: number, csBase: number, cs32: boolean) {
     this.insns = insns;

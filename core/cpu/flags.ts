@@ -88,10 +88,15 @@ export function settleFlags(cpu: Cpu): void {
   }
 }
 
-/** One arithmetic flag (CF, ZF, ...) as 0 or its bit. */
+/**
+ * Arithmetic flags (CF, ZF, or a union such as CF | ZF) as their bits.
+ * Of a union, only the bits that are lazy are computed: after INC/DEC, CF
+ * is valid in `cpu.flags` while the others are lazy.
+ */
 export function getFlag(cpu: Cpu, flag: number): number {
-  if (cpu.lazyMask & flag) return computeLazy(cpu, flag);
-  return cpu.flags & flag;
+  const lazy = cpu.lazyMask & flag;
+  if (lazy === 0) return cpu.flags & flag;
+  return (cpu.flags & flag & ~lazy) | computeLazy(cpu, lazy);
 }
 
 /** Records a lazy result; all six arithmetic flags become lazy. */

@@ -94,6 +94,7 @@ class Machine implements MachineApi {
     this.bus = new MemoryBus(this.physical);
     this.clock = new GuestClock(options.clock);
     this.cpu = new Cpu(this.bus, this.clock);
+    if (options.jit !== undefined) this.cpu.jit.configure({ enabled: options.jit });
     this.cpu.onShutdown = () => this.cpu.requestStop();
 
     // ---- chipset ----

@@ -33,6 +33,8 @@ export interface MachineOptions {
    * bare emulated PC; a mode this build cannot run is refused with a BootError.
    */
   acceleration?: Acceleration;
+  /** Compile hot guest code (core/cpu/jit); default: JIT_DEFAULTS.enabled. False runs everything interpreted. */
+  jit?: boolean;
 }
 
 /** Why a machine stopped running for good (until reset/restart). */

@@ -1,0 +1,139 @@
+/**
+ * The block compiler's front: which blocks get compiled, turning translated
+ * source into functions, the code budget, and the counters.
+ *
+ * JavaScript functions (`new Function`) rather than WebAssembly: the
+ * interpreter's state (registers, lazy flags, TLB, segment caches) lives in
+ * JS objects and typed arrays, and the slow paths are the interpreter's own
+ * methods; generated JS reaches both directly, while a WebAssembly block
+ * would cross into JS for every slow path and need the state mirrored into
+ * its memory. V8 optimizes the small generated functions like hand-written
+ * code once they are hot.
+ *
+ * A block is compiled when the run loop has interpreted it `hotThreshold`
+ * times (Block.heat) and every instruction in it has a translation
+ * (translate.ts). The compiled function belongs to its decoded block: it is
+ * dropped with it when the block's page is written or the code cache is
+ * flushed, since the run loop only ever reaches a block through the block
+ * cache or a successor link that checks `valid`.
+ */
+import type { Cpu } from '../cpu.ts';
+import type { Block } from '../decoder.ts';
+import { getFlag, PARITY, testCondition } from '../flags.ts';
+import { aluCompute } from '../ops/alu.ts';
+import { translateBlock } from './translate.ts';
+
+/** A compiled block: runs it on `cpu` and returns the instructions retired. */
+export type CompiledBlock = (cpu: Cpu) => number;
+
+export interface JitOptions {
+  /** Compile hot blocks (off: the interpreter runs everything). */
+  enabled: boolean;
+  /** Interpreted executions of a block before it is compiled. */
+  hotThreshold: number;
+  /** Generated source kept alive at most, in bytes; over it, all compiled code is dropped. */
+  budgetBytes: number;
+}
+
+export const JIT_DEFAULTS: Readonly<JitOptions> = { enabled: false, hotThreshold: 50, budgetBytes: 16 << 20 };
+
+export class Jit {
+  private readonly cpu: Cpu;
+  private options: JitOptions = { ...JIT_DEFAULTS };
+  /** Names the generated code uses for the CPU's fixed arrays and the interpreter's helpers. */
+  private readonly bindings: readonly unknown[];
+  /** Blocks holding compiled code, for the budget (some may since have been invalidated). */
+  private compiledBlocks: Block[] = [];
+  /** Counters. */
+  blocksCompiled = 0;
+  blocksRejected = 0;
+  sourceBytes = 0;
+  flushes = 0;
+
+  constructor(cpu: Cpu) {
+    this.cpu = cpu;
+    this.bindings = [
+      cpu.regs, cpu.u8, cpu.i32, cpu.tlbRead, cpu.tlbWrite, cpu.segBase, cpu.segRLo, cpu.segRHi, cpu.segWLo, cpu.segWHi,
+      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute,
+    ];
+    cpu.jitHot = this.options.enabled ? this.options.hotThreshold : -1;
+  }
+
+  get enabled(): boolean {
+    return this.options.enabled;
+  }
+
+  get settings(): Readonly<JitOptions> {
+    return this.options;
+  }
+
+  /** Applies options; turning the compiler off drops every compiled block. */
+  configure(options: Partial<JitOptions>): void {
+    const next = { ...this.options, ...options };
+    if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
+    if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
+    this.options = next;
+    if (!next.enabled) this.flush();
+    // Heat counted under an earlier threshold (or while off) starts over.
+    else for (const b of this.cpu.blocks.values()) if (b.jit === null) b.heat = 0;
+    this.cpu.jitHot = next.enabled ? next.hotThreshold : -1;
+  }
+
+  /** Called by the run loop when a block turns hot: compiles it if every instruction has a translation. */
+  compile(block: Block): void {
+    if (!block.valid) return;
+    const body = translateBlock(block);
+    if (body === null) {
+      this.blocksRejected++;
+      return;
+    }
+    if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
+    const factory = new Function(
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute',
+      `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
+    ) as (...bindings: unknown[]) => CompiledBlock;
+    block.jit = factory(...this.bindings);
+    block.jitBytes = body.length;
+    this.compiledBlocks.push(block);
+    this.sourceBytes += body.length;
+    this.blocksCompiled++;
+  }
+
+  /** Drops every compiled function (the decoded blocks stay and are interpreted, heating up again). */
+  flush(): void {
+    for (const b of this.compiledBlocks) {
+      b.jit = null;
+      b.heat = 0;
+    }
+    this.compiledBlocks = [];
+    this.sourceBytes = 0;
+    this.flushes++;
+  }
+
+  /** Budget exceeded: forget the code of invalidated blocks, and everything if that is not enough. */
+  private reclaim(needed: number): void {
+    const live: Block[] = [];
+    let bytes = 0;
+    for (const b of this.compiledBlocks) {
+      if (b.valid) {
+        live.push(b);
+        bytes += b.jitBytes;
+      } else b.jit = null;
+    }
+    this.compiledBlocks = live;
+    this.sourceBytes = bytes;
+    if (bytes + needed > this.options.budgetBytes) this.flush();
+  }
+
+  /** Compiled blocks alive and their generated source size. */
+  stats(): { blocks: number; liveBlocks: number; sourceBytes: number; compiled: number; rejected: number; flushes: number } {
+    return {
+      blocks: this.compiledBlocks.length,
+      liveBlocks: this.compiledBlocks.filter((b) => b.valid).length,
+      sourceBytes: this.sourceBytes,
+      compiled: this.blocksCompiled,
+      rejected: this.blocksRejected,
+      flushes: this.flushes,
+    };
+  }
+}

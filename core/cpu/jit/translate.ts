@@ -1,0 +1,334 @@
+/**
+ * Translates a decoded block into the source of one JavaScript function that
+ * executes the whole block with the instruction semantics inline.
+ *
+ * What is translated: blocks in which every instruction has one of the
+ * interpreter's inline fast forms (fastForms.ts); anything else returns null
+ * and the block stays interpreted. The generated code follows the run loop's
+ * fast forms statement by statement, with these differences:
+ * - guest registers live in JS locals (`r0`..`r7`), loaded at entry and
+ *   written back at exits;
+ * - the arithmetic flags live in locals too (flagCode.ts);
+ * - memory accesses inline the segment check and the TLB fast path; anything
+ *   else (limit violation, TLB miss, page crossing, MMIO, a watched code page,
+ *   alignment checks, a 16-bit stack) calls the interpreter's own accessor.
+ *
+ * Exactness contract with the run loop (cpu.ts): before every call that can
+ * fault or observe the CPU (the slow paths, raising #GP), the block "syncs":
+ * it writes the modified registers and the flags back, sets EIP as the
+ * interpreter has it during that instruction, and stores the instruction's
+ * index in `cpu.jitK`. A fault then unwinds to the run loop exactly as from
+ * the interpreter: EIP becomes that instruction's, `jitK` instructions have
+ * retired, and nothing of the faulting instruction was written (each
+ * translation, like each fast form, does every check before its first write).
+ * After an instruction that went to memory the block tests `cpu.exitBlock`
+ * (set when a store hit a page holding decoded code, or by a device's stop
+ * request) and leaves as the interpreter would after that instruction. The
+ * function returns the number of instructions retired.
+ */
+import type { Block } from '../decoder.ts';
+import type { Insn } from '../insn.ts';
+import {
+  FAST_ALU_R_RM, FAST_ALU_RM_IMM, FAST_ALU_RM_R, FAST_CALL, FAST_CMP_M32_IMM, FAST_CMP_M32_R, FAST_CMP_M8_IMM,
+  FAST_CMP_R8_M8, FAST_CMP_R_M32, FAST_DEC_R, FAST_INC_R, FAST_JCC, FAST_JMP, FAST_LEA, FAST_LOAD32, FAST_LOAD8,
+  FAST_MOV_R_IMM, FAST_MOV_R_RM, FAST_MOV_RM_R, FAST_MOVZX8, FAST_NONE, FAST_POP_R, FAST_PUSH_IMM, FAST_PUSH_R, FAST_RET,
+  FAST_STORE32, FAST_STORE8, FAST_TEST_RR, FAST_TEST_RR8,
+} from '../fastForms.ts';
+import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
+import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
+import { CS, SS } from '../regs.ts';
+import { carryExpr, conditionExpr, FLAGS_IN_CPU, flagWriteback, lazyFlags, type FlagState } from './flagCode.ts';
+
+/** A JS literal for a number (negative ones parenthesized). */
+function lit(v: number): string {
+  return v < 0 ? `(${v})` : String(v);
+}
+
+/** Source of one block's function body, built instruction by instruction. */
+class BlockWriter {
+  private readonly out: string[] = [];
+  /** Registers the code reads or writes (loaded at entry) and those it has modified so far (written back). */
+  private readonly used = new Set<number>();
+  private readonly dirty = new Set<number>();
+  private flags: FlagState = FLAGS_IN_CPU;
+  /** Index of the instruction being translated, and the instruction. */
+  private k = 0;
+  private ins!: Insn;
+  /** EIP as the interpreter has it while the current instruction executes. */
+  private eipDuring = 0;
+
+  constructor(private readonly block: Block) {}
+
+  translate(): string | null {
+    const insns = this.block.insns;
+    for (let k = 0; k < insns.length; k++) {
+      const ins = insns[k];
+      const last = k === insns.length - 1;
+      this.k = k;
+      this.ins = ins;
+      this.eipDuring = ins.fast === FAST_CALL ? ins.imm : ins.nextEip;
+      if (!this.insn(ins, last)) return null;
+    }
+    const lastIns = insns[insns.length - 1];
+    if (!endsItself(lastIns)) this.emit(this.exit(insns.length, lit(lastIns.nextEip)));
+    return this.source();
+  }
+
+  private source(): string {
+    const loads = [...this.used].sort().map((r) => `r${r} = regs[${r}]`);
+    const head = [
+      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, fa = 0, fb = 0, fr = 0, fcf = 0;',
+      loads.length > 0 ? `let ${loads.join(', ')};` : '',
+      'const tb = cpu.tlbBit, ss32 = cpu.ss32;',
+    ];
+    return `${head.join('\n')}\n${this.out.join('\n')}\n`;
+  }
+
+  private emit(s: string): void {
+    this.out.push(s);
+  }
+
+  // ---- registers ----
+  private r(n: number): string {
+    this.used.add(n);
+    return `r${n}`;
+  }
+  private setR(n: number, v: string): string {
+    this.used.add(n);
+    this.dirty.add(n);
+    return `r${n} = ${v};`;
+  }
+  private get8(n: number): string {
+    return n < 4 ? `(${this.r(n)} & 0xff)` : `((${this.r(n - 4)} >> 8) & 0xff)`;
+  }
+  private set8(n: number, v: string): string {
+    if (n < 4) return this.setR(n, `(r${n} & ~0xff) | ((${v}) & 0xff)`);
+    return this.setR(n - 4, `(r${n - 4} & ~0xff00) | (((${v}) & 0xff) << 8)`);
+  }
+
+  // ---- state handoff ----
+  private regWriteback(): string {
+    return [...this.dirty].sort().map((n) => `regs[${n}] = r${n}; `).join('');
+  }
+  /** Makes the CPU's state what the interpreter's is during the current instruction (see the file comment). */
+  private sync(): string {
+    return `cpu.jitK = ${this.k}; cpu.eip = ${lit(this.eipDuring)}; ${this.regWriteback()}${flagWriteback(this.flags)}`;
+  }
+  /** Leaves the block with `done` instructions retired and EIP = `eip`. */
+  private exit(done: number, eip: string): string {
+    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = ${eip}; return ${done}; }`;
+  }
+  /** After an instruction that went to memory: stop where the interpreter would. */
+  private exitCheck(eipAfter: number): void {
+    this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, lit(eipAfter))}`);
+  }
+  private flagsToCpu(): void {
+    this.emit(flagWriteback(this.flags));
+    this.flags = FLAGS_IN_CPU;
+  }
+
+  // ---- memory (32-bit addressing: the fast forms with a memory operand all have it) ----
+  private ea(i: Insn): string {
+    let a = lit(i.disp | 0);
+    if (i.base >= 0) a += ` + ${this.r(i.base)}`;
+    if (i.index >= 0) a += ` + (${this.r(i.index)} << ${i.scale})`;
+    return a;
+  }
+  /** `m` = the size-byte value at seg:off (off a JS expression). */
+  private read(size: 1 | 4, seg: number, off: string): void {
+    const fast = size === 4
+      ? `(o = (${off}) >>> 0) >= sRL[${seg}] && o + 3 <= sRH[${seg}] && ((e = tlbR[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 0xfff) <= 0xffc`
+      : `(o = (${off}) >>> 0) >= sRL[${seg}] && o <= sRH[${seg}] && ((e = tlbR[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0`;
+    const load = size === 4
+      ? 'p = (e & ~0xfff) | (lin & 0xfff); m = (p & 3) === 0 ? i32[p >> 2] : u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16) | (u8[p + 3] << 24);'
+      : 'm = u8[(e & ~0xfff) | (lin & 0xfff)];';
+    this.emit(`if (${fast}) { ${load} } else { ${this.sync()}m = cpu.read${size * 8}(${seg}, o); }`);
+  }
+  private write(size: 1 | 4, seg: number, off: string, v: string): void {
+    const fast = size === 4
+      ? `(o = (${off}) >>> 0) >= sWL[${seg}] && o + 3 <= sWH[${seg}] && ((e = tlbW[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 0xfff) <= 0xffc`
+      : `(o = (${off}) >>> 0) >= sWL[${seg}] && o <= sWH[${seg}] && ((e = tlbW[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0`;
+    const store = size === 4
+      ? `x = ${v}; p = (e & ~0xfff) | (lin & 0xfff); if ((p & 3) === 0) i32[p >> 2] = x; else { u8[p] = x; u8[p + 1] = x >> 8; u8[p + 2] = x >> 16; u8[p + 3] = x >> 24; }`
+      : `u8[(e & ~0xfff) | (lin & 0xfff)] = ${v};`;
+    this.emit(`if (${fast}) { ${store} } else { ${this.sync()}cpu.write${size * 8}(${seg}, o, ${v}); }`);
+  }
+  /** PUSH of a 32-bit value: the interpreter's push32 (fast when the stack is 32-bit). */
+  private push(v: string): void {
+    const esp = this.r(4);
+    this.emit(`x = (${esp} - 4) | 0;`);
+    const fast = `ss32 && (o = x >>> 0) >= sWL[${SS}] && o + 3 <= sWH[${SS}] && ((e = tlbW[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 0xfff) <= 0xffc`;
+    const store = `p = (e & ~0xfff) | (lin & 0xfff); m = ${v}; if ((p & 3) === 0) i32[p >> 2] = m; else { u8[p] = m; u8[p + 1] = m >> 8; u8[p + 2] = m >> 16; u8[p + 3] = m >> 24; }`;
+    const sync = this.sync();
+    this.dirty.add(4);
+    this.emit(`if (${fast}) { ${store} r4 = x; } else { ${sync}cpu.push32(${v}); r4 = regs[4]; }`);
+  }
+  /** `m` = the dword at the top of the stack (the interpreter's peek32(0)). */
+  private peek(): void {
+    const esp = this.r(4);
+    const fast = `ss32 && (o = ${esp} >>> 0) >= sRL[${SS}] && o + 3 <= sRH[${SS}] && ((e = tlbR[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 0xfff) <= 0xffc`;
+    const load = 'p = (e & ~0xfff) | (lin & 0xfff); m = (p & 3) === 0 ? i32[p >> 2] : u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16) | (u8[p + 3] << 24);';
+    this.emit(`if (${fast}) { ${load} } else { ${this.sync()}m = cpu.peek32(0); }`);
+  }
+  /** The interpreter's adjustSp(delta). */
+  private adjustSp(delta: number): void {
+    this.r(4);
+    this.emit(this.setR(4, `ss32 ? (r4 + ${delta}) | 0 : (r4 & ~0xffff) | ((r4 + ${delta}) & 0xffff)`));
+  }
+  /** branchNear's limit check for a constant target. */
+  private checkTarget(target: number): void {
+    this.emit(`if (${target >>> 0} > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
+  }
+
+  // ---- instructions ----
+  private alu(op: number, dst: number, b: string): void {
+    const a = this.r(dst);
+    switch (op) {
+      case ALU_ADD:
+      case ALU_SUB:
+      case ALU_CMP:
+        this.emit(`fa = ${a}; fb = ${b}; fr = (fa ${op === ALU_ADD ? '+' : '-'} fb) | 0;`);
+        if (op !== ALU_CMP) this.emit(this.setR(dst, 'fr'));
+        this.flags = lazyFlags(op === ALU_ADD ? LAZY_ADD : LAZY_SUB, 32);
+        return;
+      case ALU_OR:
+      case ALU_AND:
+      case ALU_XOR:
+        this.emit(`fa = 0; fb = 0; fr = ${a} ${op === ALU_OR ? '|' : op === ALU_AND ? '&' : '^'} ${b};`);
+        this.emit(this.setR(dst, 'fr'));
+        this.flags = lazyFlags(LAZY_RES, 32);
+        return;
+      default: // ADC, SBB: the carry decides the lazy operation at run time; leave it to the interpreter's code.
+        this.flagsToCpu();
+        this.emit(`x = ${b};`);
+        this.emit(this.setR(dst, `aluCompute(cpu, ${op}, 32, r${dst}, x) | 0`));
+    }
+  }
+
+  private incDec(reg: number, inc: boolean): void {
+    if (!this.flags.keepCF) this.emit(`fcf = ${carryExpr(this.flags)};`);
+    this.emit(`fa = ${this.r(reg)}; fb = 1; fr = (fa ${inc ? '+' : '-'} 1) | 0;`);
+    this.emit(this.setR(reg, 'fr'));
+    this.flags = lazyFlags(inc ? LAZY_ADD : LAZY_SUB, 32, true);
+  }
+
+  private cmpSub(size: 8 | 32, a: string, b: string): void {
+    this.emit(`fa = ${a}; fb = ${b}; fr = (fa - fb) | 0;`);
+    this.flags = lazyFlags(LAZY_SUB, size);
+  }
+
+  /** Emits one instruction; false if it has no translation. */
+  private insn(i: Insn, last: boolean): boolean {
+    const f = i.fast;
+    switch (f) {
+      case FAST_NONE: return false;
+      case FAST_MOV_RM_R: this.emit(this.setR(i.rm, this.r(i.reg))); return true;
+      case FAST_MOV_R_RM: this.emit(this.setR(i.reg, this.r(i.rm))); return true;
+      case FAST_MOV_R_IMM: this.emit(this.setR(i.opcode & 7, lit(i.imm | 0))); return true;
+      case FAST_LEA: this.emit(this.setR(i.reg, `(${this.ea(i)}) | 0`)); return true;
+      case FAST_INC_R: this.incDec(i.opcode & 7, true); return true;
+      case FAST_DEC_R: this.incDec(i.opcode & 7, false); return true;
+      case FAST_ALU_RM_R: this.alu((i.opcode >> 3) & 7, i.rm, this.r(i.reg)); return true;
+      case FAST_ALU_R_RM: this.alu((i.opcode >> 3) & 7, i.reg, this.r(i.rm)); return true;
+      case FAST_ALU_RM_IMM: this.alu(i.reg, i.rm, lit(i.imm | 0)); return true;
+      case FAST_TEST_RR:
+        this.emit(`fa = 0; fb = 0; fr = ${this.r(i.rm)} & ${this.r(i.reg)};`);
+        this.flags = lazyFlags(LAZY_RES, 32);
+        return true;
+      case FAST_TEST_RR8:
+        this.emit(`fa = 0; fb = 0; fr = ${this.get8(i.rm)} & ${this.get8(i.reg)};`);
+        this.flags = lazyFlags(LAZY_RES, 8);
+        return true;
+      case FAST_JCC: {
+        if (!last) return false;
+        this.emit(`if (${conditionExpr(this.flags, i.opcode & 15)}) {`);
+        this.checkTarget(i.imm);
+        this.emit(this.exit(this.k + 1, lit(i.imm)));
+        this.emit('}');
+        this.emit(this.exit(this.k + 1, lit(i.nextEip)));
+        return true;
+      }
+      case FAST_JMP:
+        this.checkTarget(i.imm);
+        if (last) this.emit(this.exit(this.k + 1, lit(i.imm)));
+        return true;
+      case FAST_LOAD32:
+        this.read(4, i.seg, this.ea(i));
+        this.emit(this.setR(i.reg, 'm'));
+        break;
+      case FAST_CMP_M32_IMM:
+        this.read(4, i.seg, this.ea(i));
+        this.cmpSub(32, 'm', lit(i.imm | 0));
+        break;
+      case FAST_CMP_R_M32:
+        this.read(4, i.seg, this.ea(i));
+        this.cmpSub(32, this.r(i.reg), 'm');
+        break;
+      case FAST_CMP_M32_R:
+        this.read(4, i.seg, this.ea(i));
+        this.cmpSub(32, 'm', this.r(i.reg));
+        break;
+      case FAST_LOAD8:
+        this.read(1, i.seg, this.ea(i));
+        this.emit(this.set8(i.reg, 'm'));
+        break;
+      case FAST_MOVZX8:
+        this.read(1, i.seg, this.ea(i));
+        this.emit(this.setR(i.reg, 'm'));
+        break;
+      case FAST_CMP_M8_IMM:
+        this.read(1, i.seg, this.ea(i));
+        this.cmpSub(8, 'm', lit(i.imm & 0xff));
+        break;
+      case FAST_CMP_R8_M8:
+        this.read(1, i.seg, this.ea(i));
+        this.cmpSub(8, this.get8(i.reg), 'm');
+        break;
+      case FAST_STORE32:
+        this.write(4, i.seg, this.ea(i), this.r(i.reg));
+        break;
+      case FAST_STORE8:
+        this.write(1, i.seg, this.ea(i), this.get8(i.reg));
+        break;
+      case FAST_PUSH_R:
+        this.push(this.r(i.opcode & 7));
+        break;
+      case FAST_PUSH_IMM:
+        this.push(lit(i.imm | 0));
+        break;
+      case FAST_CALL:
+        this.checkTarget(i.imm);
+        this.push(lit(i.nextEip));
+        this.exitCheck(i.imm);
+        if (last) this.emit(this.exit(this.k + 1, lit(i.imm)));
+        return true;
+      case FAST_POP_R:
+        this.peek();
+        this.adjustSp(4);
+        this.emit(this.setR(i.opcode & 7, 'm'));
+        break;
+      case FAST_RET:
+        if (!last) return false;
+        this.peek();
+        this.emit(`if ((m >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
+        this.adjustSp(4 + i.imm);
+        this.emit(this.exit(this.k + 1, 'm'));
+        return true;
+      default:
+        return false;
+    }
+    this.exitCheck(i.nextEip);
+    return true;
+  }
+}
+
+/** The instructions whose translation leaves the block itself (the others fall through to the next instruction). */
+function endsItself(i: Insn): boolean {
+  return i.fast === FAST_JCC || i.fast === FAST_JMP || i.fast === FAST_CALL || i.fast === FAST_RET;
+}
+
+/** Function body source for `block`, or null when some instruction has no translation. */
+export function translateBlock(block: Block): string | null {
+  if (block.insns.length === 0) return null;
+  return new BlockWriter(block).translate();
+}
