@@ -9,7 +9,7 @@
  * bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { buildOracle, type Case, Gen, type Outcome, runEmulated, runOracle, show } from './fpuOracleUtil.ts';
+import { buildOracle, type Case, type Ext, Gen, type Outcome, runEmulated, runOracle, show } from './fpuOracleUtil.ts';
 
 const oracle = buildOracle();
 
@@ -71,6 +71,62 @@ describe.skipIf(oracle === null)('x87 against the host x87', () => {
         if (g.int(4) !== 0) c.a.se = (c.a.se & 0x8000) | (0x3fff - 2 + g.int(bits + 3));
       }
       check(op, cases);
+    });
+  }
+});
+
+/** Distance in units of the last place between two finite 80-bit values of one sign (Infinity otherwise). */
+function ulps(a: Ext, b: Ext): number {
+  if ((a.se & 0x8000) !== (b.se & 0x8000)) return (a.hi | a.lo | b.hi | b.lo) === 0 ? 0 : Infinity;
+  const ord = (x: Ext) => (BigInt(x.se & 0x7fff) << 63n) + (((BigInt(x.hi) << 32n) | BigInt(x.lo)) & ((1n << 63n) - 1n));
+  const d = ord(a) - ord(b);
+  return Number(d < 0n ? -d : d);
+}
+
+/** Operands in a function's documented domain: |x| <= `maxExp` binary orders, or near special points. */
+function domainCases(op: string, g: Gen, n: number, build: (g: Gen) => [Ext, Ext]): Case[] {
+  const out: Case[] = [];
+  for (let k = 0; k < n; k++) {
+    const [a, b] = build(g);
+    out.push({ op, cw: 0x037f | (g.int(4) << 10), a, b });
+  }
+  return out;
+}
+function finite(g: Gen, minExp: number, maxExp: number): Ext {
+  const [hi, lo] = g.sig();
+  return { se: (g.int(2) ? 0x8000 : 0) | (0x3fff + minExp + g.int(maxExp - minExp + 1)), hi, lo };
+}
+const positive = (x: Ext): Ext => ({ ...x, se: x.se & 0x7fff });
+
+describe.skipIf(oracle === null)('x87 transcendentals against the host x87', () => {
+  const TOLERANCE = 1; // ulps: Intel documents 1 ulp for the P6 and later; the host's are its own approximations
+  const specs: [string, (g: Gen) => [Ext, Ext]][] = [
+    ['sin', (g) => [finite(g, -70, 20), finite(g, 0, 0)]],
+    ['cos', (g) => [finite(g, -70, 20), finite(g, 0, 0)]],
+    ['sincos', (g) => [finite(g, -70, 20), finite(g, 0, 0)]],
+    ['ptan', (g) => [finite(g, -70, 20), finite(g, 0, 0)]],
+    ['patan', (g) => [finite(g, -40, 40), finite(g, -40, 40)]],
+    ['f2xm1', (g) => [finite(g, -70, -1), finite(g, 0, 0)]],
+    ['yl2x', (g) => [positive(finite(g, -200, 200)), finite(g, -10, 10)]],
+    ['yl2xp1', (g) => [finite(g, -70, -3), finite(g, -10, 10)]],
+  ];
+  for (const [k, [op, build]] of specs.entries()) {
+    it(`${op}: within ${TOLERANCE} ulps of the host, same exception flags`, () => {
+      const cases = domainCases(op, new Gen(6000 + k), 1000, build);
+      const want = runOracle(oracle!, cases);
+      const got = runEmulated(op, cases);
+      const bad: string[] = [];
+      let worst = 0;
+      for (let n = 0; n < cases.length; n++) {
+        const d = Math.max(ulps(want[n].r, got[n].r), ulps(want[n].r2, got[n].r2));
+        worst = Math.max(worst, d);
+        if (d > TOLERANCE || (want[n].sw & 0x7f) !== (got[n].sw & 0x7f)) {
+          bad.push(`${op} a=${show(cases[n].a)} b=${show(cases[n].b)} cw=${cases[n].cw.toString(16)}: host ${show(want[n].r)} ${show(want[n].r2)} ${want[n].sw.toString(16)}` +
+            ` / emulated ${show(got[n].r)} ${show(got[n].r2)} ${got[n].sw.toString(16)} (${d} ulps)`);
+        }
+      }
+      expect(bad.slice(0, 10)).toEqual([]);
+      expect(worst).toBeLessThanOrEqual(TOLERANCE);
     });
   }
 });

@@ -13,7 +13,7 @@ import { noteInstruction, waitingGate } from './gate.ts';
 import { settle } from './results.ts';
 import { acc, clearAcc, invalidResult, propagateNaN, roundToRegister } from './numeric.ts';
 import { extract, partialRemainder, remOut, scale, xtractOut } from './transcendental.ts';
-import { SW_C1, SW_C2, SW_CC, SW_DE, SW_ZE } from './fpu.ts';
+import { SW_C1, SW_C2, SW_CC, SW_DE, SW_PE, SW_ZE } from './fpu.ts';
 import type { X80 } from './ext80.ts';
 import {
   classOf, FINITE, INF, infinity, isDenormal, isNaNClass, isNegative, numOf, topExponent, UNSUPPORTED,
@@ -132,7 +132,9 @@ function fyl2x(y: X80, x: X80): X80 {
     if (e === 0) return zero(ny);
     if (cy === ZERO) return zero(ny !== logSign);
     const m = numOf(y);
-    return roundToRegister(ny !== logSign, m.sig * BigInt(Math.abs(e)), m.exp, 64);
+    const r = roundToRegister(ny !== logSign, m.sig * BigInt(Math.abs(e)), m.exp, 64);
+    acc.flags |= SW_PE; // signalled even when the product is exact (host x87)
+    return r;
   }
   if (cy === ZERO) return zero(ny !== logSign);
   return roundBig(mulBig(y, log2Of(n)));
@@ -290,8 +292,12 @@ defineReg(0xd9, 0xf0, oneOperand((cpu, x) => { // F2XM1: 2^x - 1
     if (isDenormal(x)) acc.flags |= SW_DE;
     const n = numOf(x);
     const unit = topExponent(n) === 0 && (n.sig & (n.sig - 1n)) === 0n; // |x| = 1
-    if (unit) r = n.neg ? { se: 0xbffe, hi: 0x8000_0000, lo: 0 } : ONE; // 2^1 - 1 = 1, 2^-1 - 1 = -0.5 exactly
-    else r = roundBig(exp2m1Of(n));
+    if (unit) {
+      // 2^1 - 1 = 1 and 2^-1 - 1 = -0.5 exactly, yet flagged inexact (and 1 as rounded up) as the host x87 does.
+      r = n.neg ? { se: 0xbffe, hi: 0x8000_0000, lo: 0 } : ONE;
+      acc.flags |= SW_PE;
+      acc.roundedUp = !n.neg;
+    } else r = roundBig(exp2m1Of(n));
   }
   if (settle(cpu.fpu)) cpu.fpu.set(0, r);
 }));
