@@ -22,7 +22,29 @@ three: dq 3.0
 `;
 
 describe('x87 constants', () => {
-  it('FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ push the binary64 roundings of their constants', () => {
+  it('the constants are 64-bit roundings by RC (nearest: the 8087 values; no PE)', () => {
+    const body = (cw: string) => `
+        SET_CW ${cw}
+        fldl2t
+        fldl2e
+        fldpi
+        fldlg2
+        fldln2
+        OUT_SW
+${'        fstp tword [0x600]\n        OUT_M80 0x600\n'.repeat(5)}`;
+    const values = run(body('0x037F') + body('0x0F7F') + body('0x0B7F'));
+    const image = (se: number, sig: bigint) => [Number(sig & 0xffff_ffffn), Number(sig >> 32n), se];
+    const consts = (l2t: bigint, l2e: bigint, pi: bigint, lg2: bigint, ln2: bigint) => [
+      top(3), ...image(0x3ffe, ln2), ...image(0x3ffd, lg2), ...image(0x4000, pi), ...image(0x3fff, l2e), ...image(0x4000, l2t),
+    ];
+    expect(hex(values)).toEqual(hex([
+      ...consts(0xd49a784bcd1b8afen, 0xb8aa3b295c17f0bcn, 0xc90fdaa22168c235n, 0x9a209a84fbcff799n, 0xb17217f7d1cf79acn),
+      ...consts(0xd49a784bcd1b8afen, 0xb8aa3b295c17f0bbn, 0xc90fdaa22168c234n, 0x9a209a84fbcff798n, 0xb17217f7d1cf79abn),
+      ...consts(0xd49a784bcd1b8affn, 0xb8aa3b295c17f0bcn, 0xc90fdaa22168c235n, 0x9a209a84fbcff799n, 0xb17217f7d1cf79acn),
+    ]));
+  });
+
+  it('FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ: stored as m64, the binary64 roundings of their constants', () => {
     const values = run(`
         fld1
         ST0_AS_F64
