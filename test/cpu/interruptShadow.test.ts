@@ -15,8 +15,12 @@
  * test/cpu/tools/crossCheck.ts <dir> bochs32).
  */
 import { describe, expect, it } from 'vitest';
-import type { MemoryBus } from '../../core/memory/bus.ts';
-import type { Cpu } from '../../core/cpu/cpu.ts';
+import { MemoryBus } from '../../core/memory/bus.ts';
+import { PhysicalMemory } from '../../core/memory/physicalMemory.ts';
+import { GuestClock } from '../../core/cpu/clock.ts';
+import { Cpu, STOP_HALT, type CpuState } from '../../core/cpu/cpu.ts';
+import { mapRomImage } from '../../core/machine/firmware/romImage.ts';
+import { assemble } from './harness.ts';
 import { hex, runPm } from './pmodeRun.ts';
 
 const BS = 0x4000;
@@ -234,3 +238,60 @@ event_handler:
     expect(hex(run.values.slice(3))).toEqual(hex([e2, 1, e4, 3, e6, 5]));
   });
 });
+
+/** A bare machine around a pmode.inc ROM, driven step by step (for the snapshot test). */
+function pmMachine(rom: Uint8Array) {
+  const memory = new PhysicalMemory(4 << 20, rom.length);
+  const bus = new MemoryBus(memory);
+  mapRomImage(memory, bus, rom);
+  const cpu = new Cpu(bus, new GuestClock('deterministic'));
+  const values: number[] = [];
+  bus.addPorts(0xf0, 4, { portRead: () => 0, portWrite: (_p, _s, v) => { values.push(v >>> 0); } }, 'results', [4]);
+  return { memory, cpu, values };
+}
+
+describe('snapshots inside the SS-load shadow', () => {
+  it('a state saved between MOV SS and the next instruction keeps the shadow and the held single step', () => {
+    const rom = assemble(`%include "rom.inc"
+%include "pmode.inc"
+        bits 32
+test_main:
+        IDT_GATE 1, SEL_CODE0, db_handler, 0x8E
+        mov ax, SEL_DATA0
+        pushfd
+        or dword [esp], 0x100
+        popfd
+        nop
+        mov ss, ax
+        nop
+        pushfd
+        and dword [esp], ~0x100
+        popfd
+        PM_DONE
+${DB_HANDLER}
+        bits 16
+        ROM_END
+`);
+    const straight = pmMachine(rom);
+    while (straight.cpu.run(1_000_000) !== STOP_HALT);
+    const a = pmMachine(rom);
+    let steps = 0;
+    // (pmode.inc's own MOV SS runs without TF: wait for the one with a held trap.)
+    while (a.cpu.heldDebug === 0) {
+      a.cpu.run(1);
+      if (++steps > 100_000) throw new Error('MOV SS never ran');
+    }
+    const state = JSON.parse(JSON.stringify(a.cpu.saveState())) as CpuState;
+    expect(state.ssShadow).toBe(true);
+    expect(hex([state.heldDebug ?? -1])).toEqual(hex([BS]));
+    const b = pmMachine(rom);
+    b.memory.u8.set(a.memory.u8);
+    b.cpu.loadState(state);
+    b.values.push(...a.values);
+    while (b.cpu.run(1_000_000) !== STOP_HALT);
+    // The same #DB trace as without the snapshot (no trap after MOV SS, one after the NOP).
+    expect(hex(b.values)).toEqual(hex(straight.values));
+    expect(straight.values).toHaveLength(10);
+  });
+});
+
