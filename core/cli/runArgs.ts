@@ -2,6 +2,7 @@
  * Argument parsing for `popek run`. Pure: turns argv into a RunArgs value or
  * a UsageError whose message is the one line the user sees.
  */
+import { JIT_DEFAULTS } from '../cpu/jit/jit.ts';
 import type { ClockMode } from '../cpu/clock.ts';
 import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, NESTED_PAGING_OFF_REASON, type Acceleration } from '../machine/acceleration.ts';
 
@@ -19,6 +20,7 @@ export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options
   --accel MODE         none (the emulated PC without a hypervisor) or vtx (Popek's hypervisor
                        on the processor's VT-x); default \${DEFAULT_ACCELERATION}\${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
   --nested-paging on|off  EPT under vtx (default on; off needs shadow paging, issue 9)
+  --jit on|off         compile hot guest code to JavaScript (default ${JIT_DEFAULTS.enabled ? 'on' : 'off'}; off interprets everything)
   --stats              print the machine's counters (and the hypervisor's, under vtx) at exit
 
 COM1 is connected to stdin/stdout. On a terminal, press Ctrl-A x to quit,
@@ -50,6 +52,8 @@ export interface RunArgs {
   portLogs: PortLog[];
   acceleration: Acceleration;
   nestedPaging: boolean;
+  /** --jit: compile hot guest code (undefined: the CPU's default). */
+  jit?: boolean;
   /** Print counters at exit. */
   stats: boolean;
   help: boolean;
@@ -59,7 +63,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--accel', '--nested-paging']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--accel', '--nested-paging', '--jit']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = {
@@ -119,6 +123,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
         if (value === 'on') args.nestedPaging = true;
         else if (value === 'off') throw new UsageError(`--nested-paging off is not available yet: ${NESTED_PAGING_OFF_REASON}`);
         else throw new UsageError(`bad --nested-paging value '${value}': expected on or off`);
+        break;
+      case '--jit':
+        if (value === 'on' || value === 'off') args.jit = value === 'on';
+        else throw new UsageError(`bad --jit value '${value}': expected on or off`);
         break;
       case '--stats':
         args.stats = true;
