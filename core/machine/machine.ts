@@ -36,6 +36,7 @@ import { Uart16550 } from '../devices/uart16550.ts';
 import { MemoryBus } from '../memory/bus.ts';
 import { PhysicalMemory } from '../memory/physicalMemory.ts';
 import { accelerationProblem } from './acceleration.ts';
+import { createVtxMachine } from './vtxMachine.ts';
 import { BootError } from './boot/bootError.ts';
 import { bootKernel } from './boot/kernelBoot.ts';
 import { mapRomImage, validateRomImage } from './firmware/romImage.ts';
@@ -52,6 +53,11 @@ const REALTIME_CHUNK = 2_000;
 export const DETERMINISTIC_EPOCH_MS = Date.UTC(2025, 0, 1);
 
 export function createMachine(options: MachineOptions, hooks: MachineHooks): MachineApi {
+  const acceleration = options.acceleration ?? 'none';
+  const accelProblem = accelerationProblem(acceleration, true);
+  if (accelProblem !== undefined) throw new BootError(accelProblem);
+  // 'vtx': a domain run by the hypervisor on the processor's VT-x (vtxMachine.ts); 'none': the bare PC below.
+  if (acceleration === 'vtx') return createVtxMachine(options, hooks);
   return new Machine(options, hooks);
 }
 
@@ -86,8 +92,6 @@ class Machine implements MachineApi {
     if (options.rom) validateRomImage(options.rom);
     if (!options.rom && !options.kernel) throw new BootError('the machine needs a kernel or a ROM image to boot');
     if (options.rom && options.kernel) throw new BootError('a machine boots either a ROM image or a kernel, not both');
-    const accelProblem = accelerationProblem(options.acceleration ?? 'none', true);
-    if (accelProblem !== undefined) throw new BootError(accelProblem);
 
     this.physical = new PhysicalMemory(options.memoryMiB * MiB, options.rom?.length ?? 0);
     this.memory = this.physical.buffer;

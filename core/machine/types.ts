@@ -5,6 +5,7 @@
  */
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from './acceleration.ts';
+import type { CounterSnapshot } from '../hypervisor/counters.ts';
 
 export type SerialIndex = 0 | 1; // COM1, COM2
 
@@ -59,6 +60,8 @@ export interface MachineStats {
   exceptions: number;
   /** Guest time in nanoseconds. */
   guestNs: number;
+  /** What the hypervisor did (exits by reason, entries, injections...), when one runs the guest ('vtx'). */
+  hypervisor?: CounterSnapshot;
 }
 
 /** Result of one `run` slice. */

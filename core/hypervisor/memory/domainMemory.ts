@@ -68,6 +68,14 @@ export class DomainMemory {
     }
   }
 
+  /** Zeroes every RAM frame (power-on); ROM frames keep their image. */
+  clearRam(): void {
+    for (const r of this.p2m.ranges()) {
+      if (r.kind !== 'ram') continue;
+      this.machine.u8.fill(0, r.mfn * FRAME_SIZE, (r.mfn + r.count) * FRAME_SIZE);
+    }
+  }
+
   /** Gives every frame back to the pool; the domain has no memory after this. */
   release(): void {
     for (const r of this.p2m.ranges()) for (let i = 0; i < r.count; i++) this.p2m.unmap(r.gfn + i);

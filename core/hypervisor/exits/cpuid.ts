@@ -1,0 +1,42 @@
+/**
+ * CPUID as a guest of Popek's hypervisor sees it: the processor's own answer
+ * for the leaf, with the hardware-virtualization extension hidden (no nested
+ * virtualization yet) and the "running under a hypervisor" bit set
+ * (CPUID.1:ECX bit 31, the bit Linux shows as `hypervisor` in
+ * /proc/cpuinfo), plus the hypervisor leaves at 0x40000000 that name Popek,
+ * the convention KVM, Xen and Hyper-V follow.
+ */
+import { EAX, EBX, ECX, EDX } from '../../cpu/regs.ts';
+
+export const CPUID_HYPERVISOR_BASE = 0x40000000;
+/** The 12-byte signature in EBX, ECX, EDX of leaf 0x40000000. */
+export const POPEK_SIGNATURE = 'PopekPopekHV';
+const ECX_VMX = 1 << 5;
+const ECX_SVM_LEAF = 0x80000001; // AMD puts SVM in 0x80000001:ECX bit 2
+const ECX_SVM = 1 << 2;
+const ECX_HYPERVISOR = 1 << 31;
+
+const sigDword = (i: number): number =>
+  (POPEK_SIGNATURE.charCodeAt(i) | (POPEK_SIGNATURE.charCodeAt(i + 1) << 8) | (POPEK_SIGNATURE.charCodeAt(i + 2) << 16) | (POPEK_SIGNATURE.charCodeAt(i + 3) << 24)) | 0;
+
+/**
+ * Answers the guest's CPUID in `regs` (EAX = leaf, ECX = subleaf on entry).
+ * `physical` runs the processor's own CPUID on the same registers.
+ */
+export function guestCpuid(regs: Int32Array, physical: (regs: Int32Array) => void): void {
+  const leaf = regs[EAX] >>> 0;
+  if (leaf >= CPUID_HYPERVISOR_BASE && leaf <= CPUID_HYPERVISOR_BASE + 0xff) {
+    if (leaf === CPUID_HYPERVISOR_BASE) {
+      regs[EAX] = CPUID_HYPERVISOR_BASE; // the highest hypervisor leaf
+      regs[EBX] = sigDword(0);
+      regs[ECX] = sigDword(4);
+      regs[EDX] = sigDword(8);
+    } else {
+      regs[EAX] = regs[EBX] = regs[ECX] = regs[EDX] = 0;
+    }
+    return;
+  }
+  physical(regs);
+  if (leaf === 1) regs[ECX] = (regs[ECX] & ~ECX_VMX) | ECX_HYPERVISOR;
+  if (leaf === ECX_SVM_LEAF) regs[ECX] &= ~ECX_SVM;
+}

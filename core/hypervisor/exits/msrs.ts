@@ -1,0 +1,48 @@
+/**
+ * The MSRs a guest may read and write under the hypervisor (every RDMSR and
+ * WRMSR exits). The guest gets the processor's architectural MSRs that make
+ * sense for it, emulated against its own state, and #GP for everything else,
+ * as a processor without that MSR would do:
+ * - IA32_TIME_STAMP_COUNTER: the guest's TSC is the processor's plus the
+ *   vCPU's TSC offset; a write moves the offset.
+ * - IA32_BIOS_SIGN_ID: reads 0 (no microcode update), writes ignored.
+ * - IA32_FEATURE_CONTROL and the VMX capability MSRs: #GP, since VMX is
+ *   hidden from the guest (CPUID.1:ECX.VMX = 0).
+ * The SYSENTER MSRs are not offered: the processor does not advertise SEP.
+ */
+export const MSR_TSC = 0x10;
+export const MSR_BIOS_SIGN_ID = 0x8b;
+
+/** The guest side of the MSRs: its TSC offset against the processor's TSC. */
+export interface GuestMsrState {
+  /** The processor's TSC now (without any offset). */
+  hostTsc(): number;
+  tscOffset: number;
+}
+
+/** The 64-bit value of a guest MSR as [low, high], or null for #GP. */
+export function readGuestMsr(msr: number, s: GuestMsrState): [number, number] | null {
+  switch (msr >>> 0) {
+    case MSR_TSC: {
+      const t = Math.max(0, s.hostTsc() + s.tscOffset);
+      return [t % 0x1_0000_0000 | 0, Math.floor(t / 0x1_0000_0000) | 0];
+    }
+    case MSR_BIOS_SIGN_ID:
+      return [0, 0];
+    default:
+      return null;
+  }
+}
+
+/** Applies a guest WRMSR; false for #GP. */
+export function writeGuestMsr(msr: number, lo: number, hi: number, s: GuestMsrState): boolean {
+  switch (msr >>> 0) {
+    case MSR_TSC:
+      s.tscOffset = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0) - s.hostTsc();
+      return true;
+    case MSR_BIOS_SIGN_ID:
+      return true;
+    default:
+      return false;
+  }
+}

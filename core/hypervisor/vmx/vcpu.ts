@@ -1,0 +1,285 @@
+/**
+ * One virtual CPU run on VT-x: its VMCS in machine memory, and the loop
+ * VM entry -> guest runs on the processor -> VM exit -> handler -> entry.
+ *
+ * The processor runs the guest (`cpu.run` in VMX non-root operation) until
+ * it exits or the slice's instruction budget is used; an exit ends `cpu.run`
+ * with STOP_VMEXIT and the handler for the basic exit reason (exitHandlers.ts)
+ * decides: resume, or stop the VM with a report. Before every entry the
+ * pending event is placed: an exception a handler raised for the guest, else
+ * the held external interrupt if the guest can take it, else an
+ * interrupt-window request.
+ *
+ * HLT exits: the vCPU leaves the guest and blocks (`run` returns 'halted')
+ * until an interrupt is pending; the board then sleeps or skips guest time to
+ * the next device event, as the bare machine's HLT does.
+ */
+import { STOP_BUDGET, STOP_REQUEST, STOP_VMEXIT, type Cpu } from '../../cpu/cpu.ts';
+import { vmclear, vmlaunch, vmptrld, vmread, vmresume, vmwrite } from '../../cpu/vmx/rootOps.ts';
+import * as F from '../../cpu/vmx/vmcsFields.ts';
+import type { EntryState } from '../../machine/boot/entryState.ts';
+import type { HypervisorCounters } from '../counters.ts';
+import type { DomainMemory } from '../memory/domainMemory.ts';
+import { FRAME_SIZE } from '../memory/frameAllocator.ts';
+import type { PortBus } from '../exits/portIo.ts';
+import type { VirtualInterrupts } from '../exits/virtualInterrupts.ts';
+import type { GuestMsrState } from '../exits/msrs.ts';
+import { EXIT_HANDLERS, RESUME, exitReasonName } from './exitHandlers.ts';
+import type { HostEnvironment } from './rootMode.ts';
+import { chooseControls, fillIoBitmaps, procWithInterruptWindow, writeControlsAndHostState, writeEntryGuestState, writeResetGuestState, type VmxControls } from './vmcsSetup.ts';
+import { vmxFailure } from './vmxFailure.ts';
+
+const RFLAGS_IF = 1 << 9;
+const INTR_TYPE_HARD_EXCEPTION = 3;
+
+/** Why the vCPU loop returned. */
+export type VcpuRun =
+  | { kind: 'budget' } // the instruction budget is used; the guest may still be loaded
+  | { kind: 'request' } // a device asked the processor to stop (reset, power-off, reschedule)
+  | { kind: 'halted' } // blocked in HLT, waiting for an interrupt
+  | { kind: 'stopped'; reason: VcpuStop };
+
+export type VcpuStop =
+  | { kind: 'halt'; cs: number; eip: number }
+  | { kind: 'shutdown'; cs: number; eip: number; detail: string }
+  | { kind: 'error'; message: string; cs?: number; eip?: number };
+
+/** What the vCPU reaches of its domain: memory, device models, interrupt controller. */
+export interface VcpuDomain {
+  memory: DomainMemory;
+  ports: PortBus;
+  interrupts: VirtualInterrupts;
+}
+
+/** A guest exception a handler raised, injected on the next entry. */
+interface PendingException {
+  vector: number;
+  errorCode: number | null;
+}
+
+export class VmxVcpu {
+  readonly cpu: Cpu;
+  readonly domain: VcpuDomain;
+  readonly counters: HypervisorCounters;
+  readonly msrs: GuestMsrState;
+  private readonly vmcsPa: number;
+  private readonly controls: VmxControls;
+  private launched = false;
+  /** The processor is in VMX non-root operation running this vCPU. */
+  private inGuest = false;
+  halted = false;
+  private windowOn = false;
+  private exception: PendingException | null = null;
+
+  /**
+   * @param passThroughPorts ports the guest reaches without an exit (see fillIoBitmaps)
+   */
+  constructor(cpu: Cpu, domain: VcpuDomain, host: HostEnvironment, eptp: number, counters: HypervisorCounters, passThroughPorts: readonly number[] = []) {
+    this.cpu = cpu;
+    this.domain = domain;
+    this.counters = counters;
+    const machine = domain.memory.machine;
+    const [frame, bitmapA, bitmapB] = machine.allocator.allocate(3);
+    machine.clearFrames([frame]);
+    this.vmcsPa = frame * FRAME_SIZE;
+    fillIoBitmaps(machine.view, bitmapA * FRAME_SIZE, bitmapB * FRAME_SIZE, passThroughPorts);
+    machine.view.setUint32(this.vmcsPa, host.revisionId, true);
+    this.controls = chooseControls(cpu);
+    const vcpu = this;
+    this.msrs = {
+      hostTsc: () => cpu.clock.tsc(),
+      get tscOffset() {
+        return vcpu.tscOffset;
+      },
+      set tscOffset(v: number) {
+        vcpu.tscOffset = v;
+      },
+    };
+    this.check(vmclear(cpu, this.vmcsPa), 'VMCLEAR');
+    this.check(vmptrld(cpu, this.vmcsPa), 'VMPTRLD');
+    writeControlsAndHostState(cpu, this.controls, host, eptp, bitmapA * FRAME_SIZE, bitmapB * FRAME_SIZE);
+  }
+
+  /** The guest's TSC offset (VMCS TSC_OFFSET, 64-bit signed). */
+  get tscOffset(): number {
+    const lo = vmread(this.cpu, F.TSC_OFFSET);
+    const hi = vmread(this.cpu, F.TSC_OFFSET_HIGH) | 0;
+    return hi * 0x1_0000_0000 + lo;
+  }
+
+  set tscOffset(value: number) {
+    const v = Math.round(value);
+    const hi = Math.floor(v / 0x1_0000_0000);
+    this.write(F.TSC_OFFSET, v - hi * 0x1_0000_0000);
+    this.write(F.TSC_OFFSET_HIGH, hi);
+  }
+
+  /** Loads the guest state for a boot protocol's 32-bit entry (a fresh launch follows). */
+  startAtEntry(entry: EntryState): void {
+    this.prepareStart();
+    writeEntryGuestState(this.cpu, entry, (sel) => {
+      const at = entry.gdtBase + (sel & ~7);
+      return { lo: this.domain.memory.readU32(at), hi: this.domain.memory.readU32(at + 4) };
+    });
+  }
+
+  /** Loads the processor's reset state (real mode at F000:FFF0) for a firmware guest. */
+  startAtReset(signature: number): void {
+    this.prepareStart();
+    writeResetGuestState(this.cpu, signature);
+  }
+
+  private prepareStart(): void {
+    if (this.inGuest) throw new Error('the vCPU is restarted while the processor runs it');
+    this.check(vmclear(this.cpu, this.vmcsPa), 'VMCLEAR');
+    this.check(vmptrld(this.cpu, this.vmcsPa), 'VMPTRLD');
+    this.launched = false;
+    this.halted = false;
+    this.exception = null;
+    this.windowOn = false;
+    this.write(F.CPU_BASED_VM_EXEC_CONTROL, this.controls.proc);
+    this.write(F.VM_ENTRY_INTR_INFO_FIELD, 0);
+    this.tscOffset = 0;
+  }
+
+  /**
+   * Runs the guest for at most `budget` instructions (counted by the guest
+   * clock), handling exits, until the budget is used, the vCPU halts, a
+   * device asks to stop, or the VM stops.
+   */
+  run(budget: number): VcpuRun {
+    const cpu = this.cpu;
+    const clock = cpu.clock;
+    const startRetired = clock.retired;
+    let mark = performance.now();
+    for (;;) {
+      if (this.halted) {
+        if (!this.domain.interrupts.pending) {
+          this.counters.addHypervisorMs(performance.now() - mark);
+          return { kind: 'halted' };
+        }
+        this.halted = false;
+      }
+      if (!this.inGuest) {
+        const entered = this.enter();
+        if (entered !== null) return { kind: 'stopped', reason: entered };
+      }
+      const remaining = budget - (clock.retired - startRetired);
+      const now = performance.now();
+      this.counters.addHypervisorMs(now - mark);
+      const code = cpu.run(Math.max(1, remaining));
+      mark = performance.now();
+      this.counters.addGuestMs(mark - now);
+      if (code === STOP_VMEXIT) {
+        this.inGuest = false;
+        const stop = this.handleExit();
+        if (stop !== null) {
+          this.counters.addHypervisorMs(performance.now() - mark);
+          return { kind: 'stopped', reason: stop };
+        }
+        if (clock.retired - startRetired >= budget && !this.halted) {
+          this.counters.addHypervisorMs(performance.now() - mark);
+          return { kind: 'budget' };
+        }
+        continue;
+      }
+      this.counters.addHypervisorMs(performance.now() - mark);
+      if (code === STOP_BUDGET) return { kind: 'budget' };
+      if (code === STOP_REQUEST) return { kind: 'request' };
+      return { kind: 'stopped', reason: this.report(`the processor stopped with code ${code} outside a VM exit`) };
+    }
+  }
+
+  /** Places the pending event and enters the guest; returns a stop on a failed entry. */
+  private enter(): VcpuStop | null {
+    const cpu = this.cpu;
+    let wantWindow = false;
+    if (this.exception !== null) {
+      const e = this.exception;
+      this.exception = null;
+      this.write(F.VM_ENTRY_INTR_INFO_FIELD, F.INTR_INFO_VALID | (INTR_TYPE_HARD_EXCEPTION << 8) | (e.errorCode !== null ? F.INTR_INFO_DELIVER_CODE : 0) | e.vector);
+      if (e.errorCode !== null) this.write(F.VM_ENTRY_EXCEPTION_ERROR_CODE, e.errorCode);
+      wantWindow = this.domain.interrupts.pending;
+    } else if (this.domain.interrupts.pending) {
+      if (this.interruptible()) {
+        const vector = this.domain.interrupts.take();
+        if (vector >= 0) {
+          this.write(F.VM_ENTRY_INTR_INFO_FIELD, F.INTR_INFO_VALID | (F.INTR_TYPE_EXT_INTR << 8) | vector);
+          this.counters.injected();
+        }
+      } else {
+        wantWindow = true;
+      }
+    }
+    if (wantWindow !== this.windowOn) {
+      this.windowOn = wantWindow;
+      this.write(F.CPU_BASED_VM_EXEC_CONTROL, procWithInterruptWindow(this.controls, wantWindow));
+    }
+    const r = this.launched ? vmresume(cpu) : vmlaunch(cpu);
+    if (!r.ok) return this.report(`${this.launched ? 'VMRESUME' : 'VMLAUNCH'} failed: ${vmxFailure(r)}`);
+    this.launched = true;
+    this.inGuest = true;
+    this.counters.entry();
+    return null;
+  }
+
+  /** EFLAGS.IF set and no STI / MOV SS blocking: an external interrupt can be delivered now. */
+  private interruptible(): boolean {
+    if ((vmread(this.cpu, F.GUEST_RFLAGS) & RFLAGS_IF) === 0) return false;
+    return (vmread(this.cpu, F.GUEST_INTERRUPTIBILITY_INFO) & (F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS)) === 0;
+  }
+
+  private handleExit(): VcpuStop | null {
+    const full = vmread(this.cpu, F.VM_EXIT_REASON);
+    const reason = full & 0xffff;
+    this.counters.exit(reason);
+    if ((full & F.EXIT_REASON_FAILED_VMENTRY) !== 0) {
+      this.launched = false;
+      return this.report(`VM entry failed: exit reason ${reason} (${exitReasonName(reason)}), qualification ${vmread(this.cpu, F.EXIT_QUALIFICATION)}`);
+    }
+    const handler = EXIT_HANDLERS[reason];
+    if (handler === undefined) return this.report(`unhandled VM exit: reason ${reason} (${exitReasonName(reason)})`);
+    const action = handler(this);
+    return action === RESUME ? null : action;
+  }
+
+  // ---- services for the exit handlers -------------------------------------
+
+  read(field: number): number {
+    return vmread(this.cpu, field);
+  }
+
+  write(field: number, value: number): void {
+    this.check(vmwrite(this.cpu, field, value), `VMWRITE 0x${field.toString(16)}`);
+  }
+
+  /** Moves the guest past the exiting instruction (its length from the exit) and ends any STI / MOV SS shadow. */
+  skipInstruction(): void {
+    const rip = this.read(F.GUEST_RIP);
+    const len = this.read(F.VM_EXIT_INSTRUCTION_LEN);
+    const cs32 = (this.read(F.GUEST_CS_AR_BYTES) & (1 << 14)) !== 0;
+    this.write(F.GUEST_RIP, cs32 ? (rip + len) >>> 0 : (rip + len) & 0xffff);
+    const intr = this.read(F.GUEST_INTERRUPTIBILITY_INFO);
+    if (intr & (F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS)) {
+      this.write(F.GUEST_INTERRUPTIBILITY_INFO, intr & ~(F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS));
+    }
+  }
+
+  /** Raises a hardware exception in the guest on the next entry (#GP, #UD, #PF...). */
+  injectException(vector: number, errorCode: number | null): void {
+    this.exception = { vector, errorCode };
+  }
+
+  /** A stop report naming where the guest was. */
+  report(message: string): VcpuStop {
+    try {
+      return { kind: 'error', message, cs: this.read(F.GUEST_CS_SELECTOR), eip: this.read(F.GUEST_RIP) };
+    } catch {
+      return { kind: 'error', message };
+    }
+  }
+
+  private check(r: { ok: boolean }, what: string): void {
+    if (!r.ok) throw new Error(`${what} failed: ${vmxFailure(r as Parameters<typeof vmxFailure>[0])}`);
+  }
+}

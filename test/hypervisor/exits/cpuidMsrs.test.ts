@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { guestCpuid, POPEK_SIGNATURE } from '../../../core/hypervisor/exits/cpuid.ts';
+import { readGuestMsr, writeGuestMsr, type GuestMsrState } from '../../../core/hypervisor/exits/msrs.ts';
+
+const EAX = 0, ECX = 1, EDX = 2, EBX = 3;
+const regsFor = (leaf: number) => Int32Array.of(leaf, 0, 0, 0, 0, 0, 0, 0);
+const abcd = (r: Int32Array) => [r[EAX] >>> 0, r[EBX] >>> 0, r[ECX] >>> 0, r[EDX] >>> 0];
+/** A stand-in processor CPUID: leaf 1 reports VMX (ECX bit 5) and another ECX bit. */
+const physical = (r: Int32Array) => {
+  if (r[EAX] === 1) {
+    r[EAX] = 0x619;
+    r[EBX] = 0;
+    r[ECX] = (1 << 5) | (1 << 0);
+    r[EDX] = 0x813d;
+  } else {
+    r[EAX] = 1;
+    r[EBX] = 0x756e6547;
+    r[EDX] = 0x49656e69;
+    r[ECX] = 0x6c65746e;
+  }
+};
+
+describe('guest CPUID', () => {
+  it('hides VMX and sets the hypervisor bit in leaf 1, leaving the rest as the processor says', () => {
+    const r = regsFor(1);
+    guestCpuid(r, physical);
+    expect(abcd(r)).toEqual([0x619, 0, ((1 << 31) | 1) >>> 0, 0x813d]);
+  });
+
+  it('answers leaf 0 as the processor does', () => {
+    const r = regsFor(0);
+    guestCpuid(r, physical);
+    expect(abcd(r)).toEqual([1, 0x756e6547, 0x6c65746e, 0x49656e69]);
+  });
+
+  it("names Popek in leaf 0x40000000's EBX, ECX, EDX and zeroes the other hypervisor leaves", () => {
+    const r = regsFor(0x40000000);
+    guestCpuid(r, physical);
+    const text = [r[EBX], r[ECX], r[EDX]].map((d) => String.fromCharCode(d & 0xff, (d >>> 8) & 0xff, (d >>> 16) & 0xff, d >>> 24)).join('');
+    expect(r[EAX]).toBe(0x40000000);
+    expect(text).toBe(POPEK_SIGNATURE);
+    const r2 = regsFor(0x40000001);
+    guestCpuid(r2, physical);
+    expect([...r2.subarray(0, 4)]).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('guest MSRs', () => {
+  const state = (tsc: number): GuestMsrState => ({ hostTsc: () => tsc, tscOffset: 0 });
+
+  it('reads the TSC with the offset and moves the offset on a write', () => {
+    const s = state(0x1_2345_6789);
+    expect(readGuestMsr(0x10, s)).toEqual([0x2345_6789, 1]);
+    expect(writeGuestMsr(0x10, 0x10, 0, s)).toBe(true);
+    expect(s.tscOffset).toBe(0x10 - 0x1_2345_6789);
+    expect(readGuestMsr(0x10, s)).toEqual([0x10, 0]);
+  });
+
+  it('reads the microcode revision as 0 and ignores writes to it', () => {
+    expect(readGuestMsr(0x8b, state(0))).toEqual([0, 0]);
+    expect(writeGuestMsr(0x8b, 0, 0, state(0))).toBe(true);
+  });
+
+  it('refuses IA32_FEATURE_CONTROL, the VMX capability MSRs and unknown MSRs (#GP)', () => {
+    for (const msr of [0x3a, 0x480, 0x48b, 0x174, 0xc0000080]) {
+      expect(readGuestMsr(msr, state(0))).toBe(null);
+      expect(writeGuestMsr(msr, 0, 0, state(0))).toBe(false);
+    }
+  });
+});
