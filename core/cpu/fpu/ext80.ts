@@ -75,10 +75,19 @@ export function numOf(x: X80): Num {
 
 /** Number of significant bits of a positive BigInt. */
 export function bitLength(v: bigint): number {
-  if (v < 0x1_0000_0000n) return 32 - Math.clz32(Number(v));
-  const s = v.toString(16);
-  return (s.length - 1) * 4 + (32 - Math.clz32(parseInt(s[0], 16)));
+  let n = 0;
+  if (v >= TWO_64) {
+    if (v >= TWO_512) {
+      // Rare (FSCALE-sized shifts): the hex digits count.
+      const s = v.toString(16);
+      return (s.length - 1) * 4 + (32 - Math.clz32(parseInt(s[0], 16)));
+    }
+    do { v >>= 64n; n += 64; } while (v >= TWO_64);
+  }
+  const hi = Number(v >> 32n);
+  return hi !== 0 ? n + 64 - Math.clz32(hi) : n + 32 - Math.clz32(Number(v));
 }
+const TWO_64 = 1n << 64n, TWO_512 = 1n << 512n;
 
 /** Unbiased exponent of the leading bit of a nonzero finite value. */
 export function topExponent(n: Num): number {

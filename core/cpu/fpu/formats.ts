@@ -6,7 +6,7 @@
  */
 import { SW_DE, SW_IE, SW_PE } from './fpu.ts';
 import type { X80 } from './ext80.ts';
-import { classOf, FINITE, INF, isNaNClass, isNegative, numOf, packExact, SNAN, UNSUPPORTED, ZERO } from './ext80.ts';
+import { bitLength, classOf, FINITE, INF, isNaNClass, isNegative, numOf, packExact, SNAN, UNSUPPORTED, ZERO } from './ext80.ts';
 import { acc, rnd, roundAt, roundForStore, STORE_INFINITY, STORE_LARGEST } from './numeric.ts';
 
 // ---- real formats ----
@@ -80,7 +80,7 @@ function narrow(x: X80, fracBits: number, expBits: number): bigint {
   // rnd.q * 2^rnd.e: normal when q has fracBits + 1 bits (or more, after a carry) at an exponent in range.
   let q = rnd.q, e = rnd.e;
   if (q === 0n) return signBit;
-  const top = e + (q.toString(2).length - 1);
+  const top = e + (bitLength(q) - 1);
   if (top < 1 - bias) {
     // Denormal: the fraction is q scaled to the denormal LSB 2^(1 - bias - fracBits).
     return signBit | (q << BigInt(e - (1 - bias - fracBits)));
