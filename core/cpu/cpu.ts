@@ -42,12 +42,15 @@ import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
 import { Jit } from './jit/jit.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
+import { Vmx, VM_EXIT_VECTOR } from './vmx/vmx.ts';
+import { vmxPollExit, vmxTripleFault } from './vmx/nonRoot.ts';
 
 /** Why `run` returned. */
 export const STOP_BUDGET = 0; // instruction budget used up
 export const STOP_HALT = 1; // HLT with nothing to wake the CPU now
 export const STOP_SHUTDOWN = 2; // triple fault: the processor shut down
 export const STOP_REQUEST = 3; // a device asked the CPU to stop (reset, power-off)
+export const STOP_VMEXIT = 4; // a VM exit completed for a TypeScript VMX host (vmx/rootOps.ts)
 /** Cpu.attend: nothing to do, run the next block. */
 const ATTEND_RUN = -1;
 
@@ -129,6 +132,7 @@ export class Cpu implements PageTableMemory {
   private shadowFlag = false;
   private nmiFlag = false;
   private stopFlag = false;
+  private vmExitStopFlag = false;
   /** HLT: waiting for an interrupt. */
   get halted(): boolean { return this.haltedFlag; }
   set halted(v: boolean) { this.haltedFlag = v; this.updateAttention(); }
@@ -155,6 +159,9 @@ export class Cpu implements PageTableMemory {
   /** Set by devices (reset, power-off) to make `run` return soon. */
   get stopRequested(): boolean { return this.stopFlag; }
   set stopRequested(v: boolean) { this.stopFlag = v; this.updateAttention(); }
+  /** A VM exit for a TypeScript VMX host completed: `run` returns STOP_VMEXIT. */
+  get vmExitStopRequested(): boolean { return this.vmExitStopFlag; }
+  set vmExitStopRequested(v: boolean) { this.vmExitStopFlag = v; this.updateAttention(); }
   /** Armed debug-register breakpoints (refreshBreakpoints), and the data/I-O hits of the current instruction. */
   debugActive = false;
   dataBreakpoints = false;
@@ -173,9 +180,23 @@ export class Cpu implements PageTableMemory {
   /** MSRs this CPU implements beyond the TSC (sysenter etc. are not advertised). */
   tscOffset = 0;
   readonly fpu = new Fpu();
+  /** The VMX extension's state (vmx/vmx.ts). */
+  readonly vmx = new Vmx();
+  /**
+   * EFLAGS bits that let the run loop look for a pending INTR: IF, or every
+   * bit in VMX non-root operation with external-interrupt exiting (the
+   * interrupt then exits whatever the guest's IF).
+   */
+  intrMask = IF;
 
   // ---- wiring ----
   seam: SensitiveOps = bareMetal;
+  /** Memory the page walk reads tables from: physical memory, or EPT in VMX non-root operation. */
+  pageTables: PageTableMemory = this;
+  /** Set while an instruction fetch translates (EPT execute permission). */
+  fetching = false;
+  /** CR2 before the last #PF set it (a #PF that causes a VM exit leaves CR2 unchanged). */
+  cr2BeforeFault = 0;
   interruptController: InterruptController | null = null;
   /** Called once on a triple fault with a description; the CPU stays shut down until reset. */
   onShutdown: (detail: string) => void = () => {};
@@ -283,6 +304,11 @@ export class Cpu implements PageTableMemory {
     this.shutdownDetail = null;
     this.stopRequested = false;
     this.fpu.reset();
+    this.vmx.reset();
+    this.seam = bareMetal;
+    this.pageTables = this;
+    this.intrMask = IF;
+    this.vmExitStopRequested = false;
     this.a20Mask = this.bus.a20Enabled ? -1 : ~(1 << 20);
     this.flushTlb(true);
     this.flushCodeCache();
@@ -339,7 +365,7 @@ export class Cpu implements PageTableMemory {
         }
         if (r !== ATTEND_RUN) return -2 - r; // a STOP_* code
       }
-      if ((this.flags & IF) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) {
+      if ((this.flags & this.intrMask) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) {
         prev = null;
         continue;
       }
@@ -489,6 +515,10 @@ export class Cpu implements PageTableMemory {
    * -2 - code to stop with a STOP_* code.
    */
   private attend(): number {
+    if (this.vmExitStopRequested) {
+      this.vmExitStopRequested = false;
+      return -2 - STOP_VMEXIT;
+    }
     if (this.stopRequested) {
       this.stopRequested = false;
       return -2 - STOP_REQUEST;
@@ -507,7 +537,7 @@ export class Cpu implements PageTableMemory {
       return 0;
     }
     if (this.halted) {
-      if ((this.flags & IF) === 0 || !this.pollInterrupt()) return -2 - STOP_HALT;
+      if ((this.flags & this.intrMask) === 0 || !this.pollInterrupt()) return -2 - STOP_HALT;
       return 0;
     }
     // RF: the next instruction runs alone, so that RF is cleared as it starts (stepOne).
@@ -519,11 +549,17 @@ export class Cpu implements PageTableMemory {
   }
 
   private updateAttention(): void {
-    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.stopFlag || this.shutdownText !== null || this.debugActive;
+    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.stopFlag || this.shutdownText !== null || this.debugActive
+      || this.vmExitStopFlag;
   }
 
   /** Takes a pending maskable interrupt (IF is set by the caller's check). Returns true if one was delivered. */
   private pollInterrupt(): boolean {
+    // VMX non-root: interrupt-window and external-interrupt exits come before delivery to the guest.
+    if (this.vmx.nonRoot) {
+      if (vmxPollExit(this)) return true;
+      if ((this.flags & IF) === 0) return false; // polled only for the exits above
+    }
     const ic = this.interruptController;
     if (ic === null || !ic.hasInterrupt()) return false;
     this.halted = false;
@@ -623,6 +659,11 @@ export class Cpu implements PageTableMemory {
     } catch (e) {
       if (e !== CPU_FAULT) throw e;
       const second = CPU_FAULT.vector;
+      if (second === VM_EXIT_VECTOR) {
+        // A VM exit during event delivery (EPT violation, an exception the bitmap intercepts): complete it.
+        this.seam.interrupt(this, second, INT_EXCEPTION, 0, false);
+        return;
+      }
       if (kind === INT_EXCEPTION && vector === EXC_DF) {
         this.shutdown(`triple fault: ${excName(second)} while delivering #DF`);
         return;
@@ -649,10 +690,20 @@ export class Cpu implements PageTableMemory {
   /** Processor shutdown (triple fault). */
   shutdown(detail: string): void {
     if (this.shutdownDetail !== null) return;
+    if (this.vmx.nonRoot) {
+      vmxTripleFault(this); // a triple fault in VMX non-root operation is a VM exit
+      return;
+    }
     this.shutdownDetail = detail;
     this.halted = true;
     this.exitBlock = true;
     this.onShutdown(detail);
+  }
+
+  /** Makes `run` return STOP_VMEXIT once the current instruction is done (vmx/exit.ts). */
+  requestVmExitStop(): void {
+    this.vmExitStopRequested = true;
+    this.exitBlock = true;
   }
 
   requestStop(): void {
@@ -672,7 +723,7 @@ export class Cpu implements PageTableMemory {
     // Instruction fetches are not alignment-checked: they use the plain user bit.
     const bit = this.cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
     if ((e & bit) === 0) {
-      this.translateSlow(lin, false, this.cpl === 3);
+      this.translateFetch(lin);
       e = this.tlbRead[lin >>> 12];
       if ((e & bit) === 0) throw new Error(`executing from an MMIO region at linear 0x${(lin >>> 0).toString(16)} is not supported`);
     }
@@ -682,8 +733,24 @@ export class Cpu implements PageTableMemory {
     return this.decodeAt(key, lin);
   }
 
+  /** A TLB miss on instruction fetch (EPT checks execute permission for it). */
+  private translateFetch(lin: number): void {
+    this.fetching = true;
+    try {
+      this.translateSlow(lin, false, this.cpl === 3);
+    } finally {
+      this.fetching = false;
+    }
+  }
+
   private decodeAt(key: number, lin: number): Block {
-    const block = decodeBlock(this, lin, this.eip);
+    let block: Block;
+    this.fetching = true;
+    try {
+      block = decodeBlock(this, lin, this.eip);
+    } finally {
+      this.fetching = false;
+    }
     block.key = key;
     this.blocks.set(key, block);
     const first = key >>> 12;
@@ -872,8 +939,10 @@ export class Cpu implements PageTableMemory {
   translateSlow(lin: number, write: boolean, user: boolean): number {
     let phys: number;
     let userRead = true, userWrite = true, superWrite = true, dirty = true, global = false;
+    const ept = this.vmx.ept;
+    if (ept !== null) ept.setLinear(lin);
     if ((this.cr0 & CR0_PG) !== 0) {
-      const w = pagingWalk(this, this.cr0, this.cr3, this.cr4, lin, write, user, this.walk);
+      const w = pagingWalk(this.pageTables, this.cr0, this.cr3, this.cr4, lin, write, user, this.walk);
       if (w.faultCode >= 0) this.raisePF(lin, w.faultCode);
       phys = w.phys;
       userRead = w.userRead;
@@ -886,13 +955,20 @@ export class Cpu implements PageTableMemory {
       phys = lin >>> 0;
     }
     phys = (phys & this.a20Mask) >>> 0;
+    let eptRead = true, eptWrite = true;
+    if (ept !== null) {
+      // VMX non-root with EPT: the guest-physical address goes through the EPT tables.
+      phys = ept.translateFinal(phys, lin, write, this.fetching);
+      eptRead = ept.executable; // a readable page that is not executable must not serve fetches from the TLB
+      eptWrite = ept.writable;
+    }
     const page = lin >>> 12;
     const entry = this.bus.pageMap[phys >>> 12];
     if ((entry & PAGE_IO) === 0) {
       const base = entry & ~0xfff;
-      const readBits = TLB_SUPERVISOR | (userRead ? TLB_USER : 0);
+      const readBits = eptRead ? TLB_SUPERVISOR | (userRead ? TLB_USER : 0) : 0;
       let writeBits = 0;
-      if ((entry & PAGE_ROM) === 0 && dirty && this.bus.codePages[phys >>> 12] === 0) {
+      if ((entry & PAGE_ROM) === 0 && dirty && eptWrite && this.bus.codePages[phys >>> 12] === 0) {
         writeBits = (superWrite ? TLB_SUPERVISOR : 0) | (userWrite ? TLB_USER : 0);
       }
       if (this.tlbRead[page] === 0 && this.tlbWrite[page] === 0) {
@@ -1233,6 +1309,7 @@ export class Cpu implements PageTableMemory {
     return this.fault(EXC_GP, code, true);
   }
   raisePF(lin: number, code: number): never {
+    this.cr2BeforeFault = this.cr2;
     this.cr2 = lin | 0;
     return this.fault(EXC_PF, code, true);
   }

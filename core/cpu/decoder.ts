@@ -12,7 +12,7 @@ import { Insn, REP_E, REP_NE } from './insn.ts';
 import { fastFormOf } from './fastForms.ts';
 import type { CompiledBlock } from './jit/jit.ts';
 import {
-  IMM_IB, IMM_IBS, IMM_IV, IMM_IW, IMM_IWIB, IMM_JB, IMM_JV, IMM_MOFFS, IMM_NONE, IMM_PTR, oneByteMap, twoByteMap,
+  IMM_IB, IMM_IBS, IMM_IV, IMM_IW, IMM_IWIB, IMM_JB, IMM_JV, IMM_MOFFS, IMM_NONE, IMM_PTR, oneByteMap, threeByte38Map, twoByteMap,
   type OpDef,
 } from './opcodeTable.ts';
 import { CS, DS, EBP, ES, FS, GS, SS } from './regs.ts';
@@ -150,8 +150,14 @@ function decodeOne(cpu: Cpu, i: Insn, eip: number): void {
   let def: OpDef | undefined;
   if (b === 0x0f) {
     b = c.byte();
-    i.opcode = 0x100 | b;
-    def = twoByteMap[b];
+    if (b === 0x38) {
+      b = c.byte();
+      i.opcode = 0x200 | b;
+      def = threeByte38Map[b];
+    } else {
+      i.opcode = 0x100 | b;
+      def = twoByteMap[b];
+    }
   } else {
     i.opcode = b;
     def = oneByteMap[b];

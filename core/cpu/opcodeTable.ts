@@ -35,10 +35,12 @@ export interface OpDef {
 
 export const oneByteMap: (OpDef | undefined)[] = new Array(256).fill(undefined);
 export const twoByteMap: (OpDef | undefined)[] = new Array(256).fill(undefined);
+/** The three-byte map 0F 38 xx (only INVEPT/INVVPID live there on this processor). */
+export const threeByte38Map: (OpDef | undefined)[] = new Array(256).fill(undefined);
 
-/** Registers an opcode (0x00-0xFF one-byte, 0x100-0x1FF for 0F xx). Each opcode is defined once. */
+/** Registers an opcode (0x00-0xFF one-byte, 0x100-0x1FF for 0F xx, 0x200-0x2FF for 0F 38 xx). Each opcode is defined once. */
 export function defineOp(opcode: number, def: OpDef): void {
-  const map = opcode >= 0x100 ? twoByteMap : oneByteMap;
+  const map = opcode >= 0x200 ? threeByte38Map : opcode >= 0x100 ? twoByteMap : oneByteMap;
   const index = opcode & 0xff;
   if (map[index] !== undefined) throw new Error(`opcode ${opcode.toString(16)} defined twice (${map[index]!.name}, ${def.name})`);
   map[index] = def;

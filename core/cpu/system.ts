@@ -8,6 +8,8 @@ import { refreshAllSegments } from './segments.ts';
 import {
   CR0_CD, CR0_ET, CR0_NW, CR0_PE, CR0_PG, CR0_WP, CR4_DE, CR4_IMPLEMENTED, CR4_PGE, CR4_PSE, EAX, EBX, ECX, EDX,
 } from './regs.ts';
+import { CR4_VMXE } from './vmx/capabilities.ts';
+import { rdmsrVmx, vmxCrValueAllowed, wrmsrVmx } from './vmx/msrs.ts';
 
 /** CPUID.1:EAX — family 6, model 1, stepping 9: a Pentium Pro class part. */
 export const CPUID_SIGNATURE = 0x0000_0619;
@@ -24,6 +26,9 @@ export const CPUID_FEATURES = {
   CMOV: 1 << 15,
 } as const;
 export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0);
+/** CPUID.1:ECX: VMX (bit 5), the virtualization extension in cpu/vmx. */
+export const CPUID_ECX_VMX = 1 << 5;
+export const CPUID_ECX = CPUID_ECX_VMX;
 
 const VENDOR = 'GenuineIntel';
 const vendorDword = (i: number): number =>
@@ -44,7 +49,7 @@ export function cpuid(cpu: Cpu): void {
   } else {
     r[EAX] = CPUID_SIGNATURE;
     r[EBX] = 0;
-    r[ECX] = 0;
+    r[ECX] = CPUID_ECX;
     r[EDX] = CPUID_EDX;
   }
 }
@@ -66,7 +71,7 @@ export function rdmsr(cpu: Cpu): void {
       r[EDX] = 0; // no microcode update loaded
       return;
     default:
-      cpu.raiseGP(0);
+      if (!rdmsrVmx(cpu)) cpu.raiseGP(0);
   }
 }
 
@@ -81,7 +86,7 @@ export function wrmsr(cpu: Cpu): void {
     case MSR_UCODE_REV:
       return; // writing 0 before CPUID is how software asks for the revision
     default:
-      cpu.raiseGP(0);
+      if (!wrmsrVmx(cpu)) cpu.raiseGP(0);
   }
 }
 
@@ -101,6 +106,7 @@ export function writeControlRegister(cpu: Cpu, cr: number, value: number): void 
     case 0: {
       if ((value & CR0_PG) !== 0 && (value & CR0_PE) === 0) cpu.raiseGP(0);
       if ((value & CR0_NW) !== 0 && (value & CR0_CD) === 0) cpu.raiseGP(0);
+      if (cpu.vmx.inVmxOperation && !vmxCrValueAllowed(cpu, 0, value)) cpu.raiseGP(0);
       const old = cpu.cr0;
       cpu.cr0 = (value | CR0_ET) & ~0x1ffa_ffc0; // reserved bits read as 0; ET is hardwired on P6
       const changed = old ^ cpu.cr0;
@@ -118,7 +124,8 @@ export function writeControlRegister(cpu: Cpu, cr: number, value: number): void 
       cpu.flushTlb(false);
       return;
     case 4: {
-      if ((value & ~CR4_IMPLEMENTED) !== 0) cpu.raiseGP(0);
+      if ((value & ~(CR4_IMPLEMENTED | CR4_VMXE)) !== 0) cpu.raiseGP(0);
+      if (cpu.vmx.inVmxOperation && !vmxCrValueAllowed(cpu, 4, value)) cpu.raiseGP(0);
       const changed = cpu.cr4 ^ value;
       cpu.cr4 = value;
       if (changed & (CR4_PSE | CR4_PGE)) cpu.flushTlb(true);

@@ -23,6 +23,7 @@ import { defineOp, IMM_IB, IMM_NONE, op } from '../opcodeTable.ts';
 import { LAZY_ADD, LAZY_SUB, PARITY, setLazy, testCondition, writeArithFlags } from '../flags.ts';
 import { ARITH_FLAGS, CF, EAX, EBX, ECX, EDX, SF, ZF } from '../regs.ts';
 import { readReg, rmwRead, rmwWrite, writeReg } from './rmwOperand.ts';
+import { vmxGroup9Exec } from '../vmx/instructions.ts';
 
 const BT = 0, BTS = 1, BTR = 2, BTC = 3;
 const ud: Exec = (cpu) => cpu.raiseUD();
@@ -196,4 +197,4 @@ const cmpxchg8b: Exec = (cpu, i) => {
     writeArithFlags(cpu, 0, ZF);
   }
 };
-defineOp(0x1c7, op('grp9', true, IMM_NONE, (i) => (i.reg === 1 && i.mod !== 3 ? cmpxchg8b : ud), { lockable: true }));
+defineOp(0x1c7, op('grp9', true, IMM_NONE, (i) => (i.reg === 1 && i.mod !== 3 ? cmpxchg8b : i.reg >= 6 ? vmxGroup9Exec(i) : ud), { lockable: true }));

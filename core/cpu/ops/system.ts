@@ -22,6 +22,8 @@ import {
   Descriptor, SYS_LDT, SYS_TSS16, SYS_TSS32, TSS_BUSY_BIT, dplOf, isCode, isConforming, isPresent, isRw, isSegment,
   limitOf, readDescriptor, systemType,
 } from '../protected/descriptors.ts';
+import { vmxGroup7 } from '../vmx/instructions.ts';
+import { vmxRdpmc } from '../vmx/nonRoot.ts';
 
 const ud: Exec = (cpu) => cpu.raiseUD();
 const d = new Descriptor();
@@ -247,7 +249,7 @@ const invlpg: Exec = (cpu, i) => {
 
 defineOp(0x101, op('grp7', true, IMM_NONE, (i) => {
   switch (i.reg) {
-    case 0: return i.mod === 3 ? ud : sgdt;
+    case 0: return i.mod === 3 ? vmxGroup7(i) : sgdt; // 0F 01 C1-C4: VMCALL, VMLAUNCH, VMRESUME, VMXOFF
     case 1: return i.mod === 3 ? ud : sidt;
     case 2: case 3: i.endsBlock = true; return i.mod === 3 ? ud : lgdtLidt;
     case 4: return smsw;
@@ -331,6 +333,7 @@ defineOp(0x131, op('rdtsc', false, IMM_NONE, () => rdtsc));
  */
 const rdpmc: Exec = (cpu) => {
   if ((cpu.cr4 & CR4_PCE) === 0 && cpu.cpl !== 0) cpu.raiseGP(0);
+  if (cpu.vmx.nonRoot) vmxRdpmc(cpu); // VMX "RDPMC exiting"
   if ((cpu.regs[ECX] >>> 0) > 1) cpu.raiseGP(0);
   cpu.regs[EAX] = 0;
   cpu.regs[EDX] = 0;

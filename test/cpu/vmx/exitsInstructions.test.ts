@@ -1,0 +1,150 @@
+/**
+ * VM exits caused by instructions (SDM Vol. 3C §25.1, §27.2.1 exit
+ * qualifications): each exit reports (reason, qualification, instruction
+ * length) through exit_loop of vmx.inc, which resumes after the instruction.
+ * Expected values are the SDM's tables (27-3 CR access, 27-4 MOV DR, 27-5
+ * I/O); instruction lengths are the encodings' byte counts.
+ */
+import { describe, expect, it } from 'vitest';
+import { runVmx, hex } from './vmxRun.ts';
+import * as F from '../../../core/cpu/vmx/vmcsFields.ts';
+
+describe('VMX: instruction exits and their qualifications', () => {
+  it('CPUID, RDTSC, INVLPG, CR3 store/load, RDPMC, MOV DR, VMCALL, I/O, RDMSR/WRMSR, HLT', () => {
+    const r = runVmx(`
+vmx_main:
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING | CPU_BASED_RDTSC_EXITING | CPU_BASED_INVLPG_EXITING | CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING | CPU_BASED_RDPMC_EXITING | CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING
+        VMW GUEST_RIP, guest
+        VMLAUNCH_TO exit_loop
+        REPORT_VMRESULT
+        PM_DONE
+guest:
+        cpuid                   ; 0F A2
+        rdtsc                   ; 0F 31
+        invlpg [0x1234]         ; 0F 01 3D imm32
+        mov eax, cr3            ; 0F 20 D8
+        mov cr3, ebx            ; 0F 22 DB
+        xor ecx, ecx
+        rdpmc                   ; 0F 33
+        mov dr7, eax            ; 0F 23 F8
+        mov ebx, dr6            ; 0F 21 F3
+        vmcall                  ; 0F 01 C1
+        in al, 0x71             ; E4 71
+        mov dx, 0x3f8
+        out dx, ax              ; 66 EF
+        mov esi, 0x5000
+        mov ecx, 3
+        mov dx, 0x80
+        rep outsb               ; F3 6E
+        in eax, dx              ; ED
+        mov ecx, 0x10
+        rdmsr                   ; 0F 32
+        wrmsr                   ; 0F 30
+        hlt                     ; F4
+`);
+    expect(hex(r.values)).toEqual(hex([
+      F.EXIT_REASON_CPUID, 0, 2,
+      F.EXIT_REASON_RDTSC, 0, 2,
+      F.EXIT_REASON_INVLPG, 0x1234, 7,
+      F.EXIT_REASON_CR_ACCESS, 0x3 | (1 << 4) | (0 << 8), 3, // CR3, MOV from CR, EAX
+      F.EXIT_REASON_CR_ACCESS, 0x3 | (0 << 4) | (3 << 8), 3, // CR3, MOV to CR, EBX
+      F.EXIT_REASON_RDPMC, 0, 2,
+      F.EXIT_REASON_DR_ACCESS, 7 | (0 << 4) | (0 << 8), 3, // DR7, MOV to DR, EAX
+      F.EXIT_REASON_DR_ACCESS, 6 | (1 << 4) | (3 << 8), 3, // DR6, MOV from DR, EBX
+      F.EXIT_REASON_VMCALL, 0, 3,
+      F.EXIT_REASON_IO_INSTRUCTION, 0 | (1 << 3) | (1 << 6) | (0x71 << 16), 2, // 1 byte, IN, immediate
+      F.EXIT_REASON_IO_INSTRUCTION, 1 | (0x3f8 << 16), 2, // 2 bytes, OUT, DX
+      F.EXIT_REASON_IO_INSTRUCTION, 0 | (1 << 4) | (1 << 5) | (0x80 << 16), 2, // 1 byte, OUT, string, REP
+      F.EXIT_REASON_IO_INSTRUCTION, 3 | (1 << 3) | (0x80 << 16), 1, // 4 bytes, IN, DX
+      F.EXIT_REASON_MSR_READ, 0, 2,
+      F.EXIT_REASON_MSR_WRITE, 0, 2,
+      F.EXIT_REASON_HLT, 0, 1,
+    ]));
+  });
+
+  it('I/O and MSR bitmaps decide per port and per MSR; a multi-byte access exits if any of its ports is set', () => {
+    const r = runVmx(`
+vmx_main:
+        ; I/O bitmap A: port 0x80 only; MSR bitmap: read of MSR 0x10 only.
+        mov edi, IO_BITMAP_A_PA
+        xor eax, eax
+        mov ecx, 3 * 4096 / 4
+        rep stosd
+        mov byte [IO_BITMAP_A_PA + 0x80 / 8], 1
+        mov byte [MSR_BITMAP_PA + 0x10 / 8], 1 << (0x10 & 7)
+        VMW IO_BITMAP_A, IO_BITMAP_A_PA
+        VMW IO_BITMAP_B, IO_BITMAP_B_PA
+        VMW MSR_BITMAP, MSR_BITMAP_PA
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING | CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_UNCOND_IO_EXITING
+        VMW GUEST_RIP, guest
+        VMLAUNCH_TO exit_loop
+        REPORT_VMRESULT
+        PM_DONE
+guest:
+        mov eax, 0x11111111
+        out 0xF0, eax           ; port 0xF0 not in the bitmap: reaches the harness (unconditional I/O exiting is ignored)
+        out 0x80, al            ; exits
+        in ax, 0x7f             ; ports 0x7F-0x80: exits
+        mov ecx, 0x10
+        rdmsr                   ; read bit set: exits
+        mov ecx, 0x8b
+        rdmsr                   ; read bit clear: no exit
+        mov ecx, 0x10
+        wrmsr                   ; write bit clear: no exit
+        mov ecx, 0x40000000
+        rdmsr                   ; outside both MSR ranges: always exits
+        hlt
+`);
+    expect(hex(r.values)).toEqual(hex([
+      0x11111111,
+      F.EXIT_REASON_IO_INSTRUCTION, (1 << 6) | (0x80 << 16), 2,
+      F.EXIT_REASON_IO_INSTRUCTION, 1 | (1 << 3) | (1 << 6) | (0x7f << 16), 3,
+      F.EXIT_REASON_MSR_READ, 0, 2,
+      F.EXIT_REASON_MSR_READ, 0, 2,
+      F.EXIT_REASON_HLT, 0, 1,
+    ]));
+  });
+
+  it('CR0 guest/host mask and read shadow: MOV from CR0, CLTS, LMSW, MOV to CR0 (SDM 25.1.3, Table 27-3)', () => {
+    const r = runVmx(`
+vmx_main:
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING
+        VMW CR0_GUEST_HOST_MASK, 0x0000000A     ; MP and TS are the host's
+        VMW CR0_READ_SHADOW, 0x00000008         ; the guest believes TS = 1, MP = 0
+        VMW CR4_GUEST_HOST_MASK, 0x00002000     ; VMXE is the host's
+        VMW CR4_READ_SHADOW, 0
+        VMW GUEST_RIP, guest
+        VMLAUNCH_TO exit_loop
+        REPORT_VMRESULT
+        PM_DONE
+guest:
+        mov eax, cr0
+        out 0xF0, eax           ; real CR0 with MP/TS from the shadow
+        mov eax, cr4
+        out 0xF0, eax           ; VMXE reads as 0
+        clts                    ; shadow TS = 1 under the mask: exits
+        mov ax, 0x0009
+        lmsw ax                 ; PE|TS: matches the shadow, no exit
+        mov ax, 0x000B
+        lmsw ax                 ; sets MP against the shadow: exits
+        mov ebx, cr0
+        xor ebx, 0x00040000     ; toggles AM, a guest-owned bit: no exit
+        mov cr0, ebx
+        mov eax, cr0
+        out 0xF0, eax
+        and ebx, ~8             ; clears TS against the shadow: exits
+        mov cr0, ebx
+        hlt
+`);
+    const cr0 = 0xe0000031; // PG CD NW (from reset) NE ET PE, as vmx.inc leaves it
+    expect(hex(r.values)).toEqual(hex([
+      (cr0 & ~0xa) | 0x8,
+      0x10, // CR4.PSE; VMXE hidden by the shadow
+      F.EXIT_REASON_CR_ACCESS, 0 | (2 << 4), 2, // CLTS
+      F.EXIT_REASON_CR_ACCESS, 0 | (3 << 4) | (0 << 6) | (0x000b << 16), 3, // LMSW, register operand, source data
+      ((cr0 ^ 0x40000) & ~0xa) | 0x8,
+      F.EXIT_REASON_CR_ACCESS, 0 | (0 << 4) | (3 << 8), 3, // MOV to CR0 from EBX
+      F.EXIT_REASON_HLT, 0, 1,
+    ]));
+  });
+});
