@@ -17,7 +17,7 @@
  * - Serial bytes are Uint8Array (raw bytes as the guest's UART sent them; the
  *   terminal decodes UTF-8 itself, across chunk boundaries).
  */
-import type { FieldError, VmConfig, VmConfigDraft } from '../machine/config.ts';
+import type { DiskConfig, FieldError, VmConfig, VmConfigDraft } from '../machine/config.ts';
 import type { SerialIndex } from '../machine/types.ts';
 
 export type { FieldError, VmConfig, VmConfigDraft, SerialIndex };
@@ -104,9 +104,35 @@ export interface GuestPreset {
 
 export interface CreateVmRequest {
   config: VmConfigDraft;
-  /** Create a new sparse raw disk of this size (MiB) in the VM folder and attach it. */
+  /** Create a new empty disk image of this size (MiB) in the VM folder and attach it. */
   newDiskMiB?: number;
+  /** Its format (default raw: a sparse file; qcow2 grows as the guest writes). */
+  newDiskFormat?: 'raw' | 'qcow2';
 }
+
+/** A disk image file as its header describes it (HostApi.inspectDisk). */
+export interface DiskImageInfo {
+  format: 'raw' | 'qcow2';
+  sizeBytes: number;
+  /** sizeBytes in MiB, rounded up. */
+  sizeMiB: number;
+  /** qcow2 overlays: the backing file name stored in the image. */
+  backingFile?: string;
+}
+
+export type DiskInspection = { ok: true; image: DiskImageInfo } | { ok: false; message: string };
+
+/** Settings -> Storage "Create new disk": an empty image for an existing VM (not attached until the config is saved). */
+export interface CreateDiskRequest {
+  vmId: string;
+  /** Relative to the VM folder (must stay inside it), or absolute. */
+  path: string;
+  format: 'raw' | 'qcow2';
+  sizeMiB: number;
+}
+
+/** On success, the DiskConfig to add to the VM's disks; field errors address `path`, `format`, `sizeMiB`. */
+export type CreateDiskResult = { ok: true; disk: DiskConfig } | { ok: false; errors: FieldError[] };
 
 export type ConfigResult = { ok: true; vm: AccessibleVm } | { ok: false; errors: FieldError[] };
 
@@ -205,6 +231,19 @@ export interface HostApi {
   updateVm(id: string, config: VmConfigDraft): Promise<ConfigResult>;
 
   /**
+   * Looks at a disk image file (path relative to the VM folder, or absolute;
+   * vmId is undefined for a VM not created yet): its format, virtual size and
+   * backing file, or why it is not a usable disk image.
+   */
+  inspectDisk(vmId: string | undefined, path: string): Promise<DiskInspection>;
+
+  /**
+   * Creates an empty raw or qcow2 image for a VM (refusing to overwrite a
+   * file). It is attached when the VM's config is saved with it in `disks`.
+   */
+  createDisk(request: CreateDiskRequest): Promise<CreateDiskResult>;
+
+  /**
    * Deletes the VM's folder (vm.json and the disks inside it; files outside the
    * folder are left alone). Rejects BUSY unless the VM is poweredOff, aborted
    * or inaccessible.
@@ -296,6 +335,8 @@ export const HOST_API_METHODS = [
   'validateVm',
   'createVm',
   'updateVm',
+  'inspectDisk',
+  'createDisk',
   'removeVm',
   'startVm',
   'pauseVm',

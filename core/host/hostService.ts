@@ -11,7 +11,10 @@ import {
   HostError,
   type AccessibleVm,
   type ConfigResult,
+  type CreateDiskRequest,
+  type CreateDiskResult,
   type CreateVmRequest,
+  type DiskInspection,
   type FieldError,
   type GuestPreset,
   type HostBridge,
@@ -34,6 +37,7 @@ import { listPresets } from './presets.ts';
 import { FileSerialBackend, TcpSerialBackend, type SerialBackend } from './serialBackends.ts';
 import { DEFAULT_SCROLLBACK_BYTES, SerialStream, type SerialSubscriber } from './serialStream.ts';
 import { validateDraft } from './validation.ts';
+import { createDisk, inspectDisk } from './diskOperations.ts';
 import { accelerationProblem } from '../machine/acceleration.ts';
 import type { FromWorker, WorkerInit } from './workerProtocol.ts';
 
@@ -137,10 +141,12 @@ export class HostService implements HostBridge {
     if (disk !== undefined && (typeof disk !== 'number' || !Number.isInteger(disk) || disk < 1 || disk > DISK_MIB_MAX)) {
       errors.push({ field: 'newDiskMiB', message: `New disk size must be a whole number of MiB from 1 to ${DISK_MIB_MAX}` });
     }
+    const diskFormat = request.newDiskFormat ?? 'raw';
+    if (diskFormat !== 'raw' && diskFormat !== 'qcow2') errors.push({ field: 'newDiskFormat', message: 'New disk format must be raw or qcow2' });
     const checked = await validateDraft(this.library, request.config, { knownGuestTypes: await this.knownGuestTypes() });
     if (!checked.ok) errors.unshift(...checked.errors);
     if (!checked.ok || errors.length) return { ok: false, errors };
-    const config = await this.library.create(checked.value, disk);
+    const config = await this.library.create(checked.value, disk, diskFormat);
     this.emitLibrary();
     return { ok: true, vm: this.toAccessible(config) };
   }
@@ -165,6 +171,20 @@ export class HostService implements HostBridge {
     if (rt) rt.name = config.name;
     this.emitLibrary();
     return { ok: true, vm: this.toAccessible(config) };
+  }
+
+  async inspectDisk(vmId: string | undefined, path: string): Promise<DiskInspection> {
+    if (vmId !== undefined && vmId !== null) checkId(vmId);
+    return inspectDisk(this.library, vmId ?? undefined, path);
+  }
+
+  createDisk(request: CreateDiskRequest): Promise<CreateDiskResult> {
+    return this.exclusive(async () => {
+      if (request === null || typeof request !== 'object') throw new HostError('INVALID_ARGUMENT', 'createDisk needs { vmId, path, format, sizeMiB }');
+      checkId(request.vmId);
+      await this.requireAccessible(request.vmId);
+      return createDisk(this.library, request);
+    });
   }
 
   removeVm(id: string): Promise<void> {

@@ -3,7 +3,7 @@
  * `vm.json` and the disks created for it.
  *
  *   <library>/<uuid>/vm.json
- *   <library>/<uuid>/disk0.img
+ *   <library>/<uuid>/disk0.qcow2   (or disk0.img, raw)
  *
  * Folders are named by id rather than by name so renaming a VM never moves
  * files (a running VM keeps its disk open). The library is re-read from disk
@@ -12,7 +12,7 @@
  * reason and is never rewritten.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import {
@@ -26,6 +26,8 @@ import {
 import { isTempFileName, syncDirectory, writeFileAtomic } from './atomicWrite.ts';
 import { HostError } from './api.ts';
 import { BUNDLED_PREFIX } from './presets.ts';
+import { createDiskImage, escapesVmFolder } from './diskImages.ts';
+import type { DiskFormat } from '../dom0/block/diskTypes.ts';
 
 export const CONFIG_FILE = 'vm.json';
 
@@ -106,10 +108,11 @@ export class VmLibrary {
   }
 
   /**
-   * Creates a VM from a validated draft: its folder, an optional new sparse raw
-   * disk (`disk<N>.img`, attached last), then vm.json. On failure nothing is left.
+   * Creates a VM from a validated draft: its folder, an optional new empty disk
+   * image (`disk<N>.qcow2`, or `disk<N>.img` for raw; attached last), then
+   * vm.json. On failure nothing is left.
    */
-  async create(draft: VmConfigDraft, newDiskMiB?: number): Promise<VmConfig> {
+  async create(draft: VmConfigDraft, newDiskMiB?: number, newDiskFormat: DiskFormat = 'raw'): Promise<VmConfig> {
     await this.ensureFolder();
     const id = randomUUID();
     const folder = join(this.folder, id);
@@ -117,9 +120,9 @@ export class VmLibrary {
     try {
       const config: VmConfig = { version: VM_CONFIG_VERSION, id, ...draft, disks: [...draft.disks] };
       if (newDiskMiB !== undefined) {
-        const name = `disk${config.disks.length}.img`;
-        await createSparseDisk(join(folder, name), newDiskMiB);
-        config.disks.push({ path: name, format: 'raw', sizeMiB: newDiskMiB });
+        const name = `disk${config.disks.length}.${newDiskFormat === 'qcow2' ? 'qcow2' : 'img'}`;
+        createDiskImage(join(folder, name), newDiskFormat, newDiskMiB);
+        config.disks.push({ path: name, format: newDiskFormat, sizeMiB: newDiskMiB });
       }
       await writeFileAtomic(join(folder, CONFIG_FILE), serializeVmConfig(config));
       await syncDirectory(this.folder);
@@ -149,7 +152,8 @@ export class VmLibrary {
 
   /**
    * Where a path from a VM config points: `@guests/x` -> bundled guests folder
-   * (and nowhere outside it), absolute -> itself, relative -> the VM folder.
+   * (and nowhere outside it), absolute -> itself, relative -> inside the VM
+   * folder (a relative path that climbs out of it, `../x`, is refused).
    */
   resolvePath(id: string, path: string): string {
     if (path.startsWith(BUNDLED_PREFIX)) {
@@ -160,17 +164,7 @@ export class VmLibrary {
       return full;
     }
     if (isAbsolute(path)) return path;
+    if (escapesVmFolder(path)) throw new HostError('INVALID_ARGUMENT', `${path} points outside the VM folder (use an absolute path for files elsewhere)`);
     return resolve(this.vmFolder(id), path);
-  }
-}
-
-/** A raw disk image of `sizeMiB` that takes no space until written (a hole). Refuses to overwrite. */
-export async function createSparseDisk(path: string, sizeMiB: number): Promise<void> {
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    await handle.truncate(sizeMiB * 1024 * 1024);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

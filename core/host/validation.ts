@@ -1,15 +1,18 @@
 /**
  * Library-level validation of a VM draft: the schema (core/machine/config.ts)
  * plus the rules that need the file system or the other VMs: unique names,
- * boot files and disks that exist, a ROM of a usable size, a CPU count that
- * can actually run today.
+ * boot files that exist, disks that are usable images of the stated format
+ * (core/dom0/block opens each read-only), serial output files that are not a
+ * folder or one of the VM's disks, relative paths that stay inside the VM
+ * folder, a ROM of a usable size, a CPU count that can actually run today.
  */
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { checkVmDraft, CPUS_SUPPORTED, type FieldError, type VmConfigDraft } from '../machine/config.ts';
 import type { VmLibrary } from './library.ts';
 import { ACCELERATION_INFO, accelerationProblem } from '../machine/acceleration.ts';
 import { BUNDLED_PREFIX } from './presets.ts';
+import { escapesVmFolder, inspectDiskImage } from './diskImages.ts';
 
 const ROM_ALIGN = 64 * 1024;
 /** Largest firmware image mapped below 4 GiB (the top 16 MiB). */
@@ -59,13 +62,70 @@ export async function validateDraft(library: VmLibrary, draft: unknown, options:
   } else {
     fileChecks.push({ field: 'boot.rom', path: d.boot.rom, what: 'ROM image', rom: true });
   }
-  d.disks.forEach((disk, i) => fileChecks.push({ field: `disks.${i}.path`, path: disk.path, what: 'Disk image' }));
 
   for (const check of fileChecks) {
     const message = await checkFile(library, options.forId, check.path, check.what, check.rom === true);
     if (message) errors.push({ field: check.field, message });
   }
+  errors.push(...(await checkDisks(library, options.forId, d)));
+  errors.push(...(await checkSerialFiles(library, options.forId, d)));
   return errors.length ? { ok: false, errors } : { ok: true, value: d };
+}
+
+/** Each disk must be a usable image (header checks, backing chain) of the format the config states. */
+async function checkDisks(library: VmLibrary, vmId: string | undefined, d: VmConfigDraft): Promise<FieldError[]> {
+  const errors: FieldError[] = [];
+  const seen = new Map<string, number>();
+  for (const [i, disk] of d.disks.entries()) {
+    const field = `disks.${i}.path`;
+    const message = await checkFile(library, vmId, disk.path, 'Disk image', false);
+    if (message) {
+      errors.push({ field, message });
+      continue;
+    }
+    const full = library.resolvePath(vmId ?? '', disk.path);
+    let info;
+    try {
+      info = inspectDiskImage(full);
+    } catch (e) {
+      errors.push({ field, message: `Disk image: ${(e as Error).message}` });
+      continue;
+    }
+    if (info.format !== disk.format) errors.push({ field: `disks.${i}.format`, message: `Disk image ${full} is a ${info.format} image, not ${disk.format}` });
+    const real = await realpath(full).catch(() => full);
+    if (seen.has(real)) errors.push({ field, message: `Disk ${seen.get(real)} already uses this image` });
+    seen.set(real, i);
+  }
+  return errors;
+}
+
+/** A serial output file is appended to: never a folder, never one of the VM's disk images, never outside the VM folder by a relative path. */
+async function checkSerialFiles(library: VmLibrary, vmId: string | undefined, d: VmConfigDraft): Promise<FieldError[]> {
+  const errors: FieldError[] = [];
+  const diskPaths = new Set<string>();
+  for (const disk of d.disks) {
+    try {
+      const full = library.resolvePath(vmId ?? '', disk.path);
+      diskPaths.add(await realpath(full).catch(() => full));
+    } catch {
+      // Reported by checkDisks.
+    }
+  }
+  for (const [i, port] of d.serial.entries()) {
+    if (port.mode !== 'file' || port.path === undefined) continue;
+    const field = `serial.${i}.path`;
+    const what = `COM${i + 1} output file`;
+    if (escapesVmFolder(port.path)) {
+      errors.push({ field, message: `${what}: ${port.path} points outside the VM folder (use an absolute path for files elsewhere)` });
+      continue;
+    }
+    if (vmId === undefined && !isAbsolute(port.path)) continue; // inside the folder the new VM will get
+    const full = library.resolvePath(vmId ?? '', port.path);
+    const info = await stat(full).catch(() => undefined);
+    if (info?.isDirectory()) errors.push({ field, message: `${what} is a folder: ${full}` });
+    else if (diskPaths.has(await realpath(full).catch(() => full))) errors.push({ field, message: `${what} is one of this VM's disk images: ${full}` });
+  }
+  return errors;
 }
 
 async function checkFile(library: VmLibrary, vmId: string | undefined, path: string, what: string, rom: boolean): Promise<string | undefined> {

@@ -81,10 +81,14 @@ describe('VM config schema', () => {
     expect(checkVmDraft(d)).toEqual({ ok: false, errors: [{ field: 'serial.1.port', message: 'COM1 already listens on this port' }] });
   });
 
-  it('refuses a CPU count outside 1..8 and a non-raw disk', () => {
+  it('refuses a CPU count outside 1..8 and a disk format other than raw and qcow2', () => {
     expect(checkVmDraft(draft({ cpus: 9 }))).toEqual({ ok: false, errors: [{ field: 'cpus', message: 'Processors must be at most 8' }] });
-    const bad = { ...draft(), disks: [{ path: 'd.qcow2', format: 'qcow2', sizeMiB: 10 }] };
-    expect(checkVmDraft(bad)).toEqual({ ok: false, errors: [{ field: 'disks.0.format', message: 'Only raw disk images are supported' }] });
+    const bad = { ...draft(), disks: [{ path: 'd.vmdk', format: 'vmdk', sizeMiB: 10 }] };
+    expect(checkVmDraft(bad)).toEqual({ ok: false, errors: [{ field: 'disks.0.format', message: 'Disk format must be raw or qcow2' }] });
+    const readOnly = { ...draft(), disks: [{ path: 'd.qcow2', format: 'qcow2', sizeMiB: 10, readOnly: 'yes' }] };
+    expect(checkVmDraft(readOnly)).toEqual({ ok: false, errors: [{ field: 'disks.0.readOnly', message: 'Read-only must be true or false' }] });
+    const good = { ...draft(), disks: [{ path: 'a.qcow2', format: 'qcow2', sizeMiB: 10, readOnly: true }, { path: 'b.img', format: 'raw', sizeMiB: 1 }] };
+    expect(checkVmDraft(good)).toEqual({ ok: true, value: good });
   });
 
   it('refuses a missing kernel path', () => {
