@@ -243,6 +243,8 @@ function loadGuestState(cpu: Cpu): void {
   cpu.setCpl((cpu.flags & VM) !== 0 ? 3 : (cpu.segAttr[SS] >>> 5) & 3);
   const intr = v.get(F.GUEST_INTERRUPTIBILITY_INFO);
   cpu.interruptShadow = (intr & (F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS)) !== 0;
+  cpu.ssShadow = (intr & F.GUEST_INTR_STATE_MOV_SS) !== 0;
+  cpu.heldDebug = cpu.ssShadow ? v.get(F.GUEST_PENDING_DBG_EXCEPTIONS) & 0x400f : 0;
   cpu.nmiBlocked = (intr & F.GUEST_INTR_STATE_NMI) !== 0;
   cpu.halted = v.get(F.GUEST_ACTIVITY_STATE) === F.GUEST_ACTIVITY_HLT;
   cpu.refreshBreakpoints();

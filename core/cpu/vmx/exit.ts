@@ -130,13 +130,12 @@ function saveGuestState(cpu: Cpu): void {
   v.set(F.GUEST_IDTR_BASE, cpu.idtBase);
   v.set(F.GUEST_IDTR_LIMIT, cpu.idtLimit);
   let intr = 0;
-  // The CPU keeps one interrupt shadow for STI and MOV SS; STI's leaves IF set, so IF tells them apart
-  // except for a MOV SS executed with IF = 1, which is reported as blocking by STI.
-  if (cpu.interruptShadow) intr |= (cpu.flags & IF) !== 0 ? F.GUEST_INTR_STATE_STI : F.GUEST_INTR_STATE_MOV_SS;
+  if (cpu.interruptShadow) intr |= cpu.ssShadow ? F.GUEST_INTR_STATE_MOV_SS : F.GUEST_INTR_STATE_STI;
   if (cpu.nmiBlocked) intr |= F.GUEST_INTR_STATE_NMI;
   v.set(F.GUEST_INTERRUPTIBILITY_INFO, intr);
   v.set(F.GUEST_ACTIVITY_STATE, cpu.halted ? F.GUEST_ACTIVITY_HLT : F.GUEST_ACTIVITY_ACTIVE);
-  v.set(F.GUEST_PENDING_DBG_EXCEPTIONS, 0);
+  // Debug traps an SS load holds for the next instruction (B0-B3, BS: the same bits as DR6).
+  v.set(F.GUEST_PENDING_DBG_EXCEPTIONS, cpu.heldDebug & 0x400f);
   if ((vmx.exitControls & F.VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) !== 0) {
     v.set(F.VMX_PREEMPTION_TIMER_VALUE, preemptionTimerValue(cpu));
   }
@@ -189,6 +188,8 @@ function loadHostState(cpu: Cpu): void {
   cpu.setFlags(2);
   cpu.setCpl(0);
   cpu.interruptShadow = false;
+  cpu.ssShadow = false;
+  cpu.heldDebug = 0;
   cpu.halted = false;
   cpu.refreshBreakpoints();
   cpu.refreshAccessMode();
