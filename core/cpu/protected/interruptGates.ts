@@ -20,7 +20,7 @@ import {
 } from './descriptors.ts';
 import { beginOnCurrentStack, beginOnNewStack, pending, pushPending } from './stackFrame.ts';
 import { currentTss32, innerStack, loadInnerStack } from './tss.ts';
-import { switchTask, TASK_INT } from './taskSwitch.ts';
+import { switchTask, TASK_INT, taskSwitchTrap } from './taskSwitch.ts';
 
 const code = new Descriptor();
 const stack = new Descriptor();
@@ -42,11 +42,12 @@ export function deliverProtected(cpu: Cpu, vector: number, kind: number, errorCo
   if (!isPresent(hi)) cpu.fault(EXC_NP, idtErr, true);
 
   if (type === SYS_TASK_GATE) {
-    switchTask(cpu, lo >>> 16, TASK_INT, ext);
+    const debugTrap = switchTask(cpu, lo >>> 16, TASK_INT, ext);
     if (hasErrorCode) {
       if (currentTss32(cpu)) cpu.push32(errorCode);
       else cpu.push16(errorCode);
     }
+    if (debugTrap) taskSwitchTrap(cpu);
     return;
   }
 

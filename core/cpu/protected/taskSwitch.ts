@@ -13,14 +13,18 @@
  *  3. segment registers are checked and loaded; a fault from here on belongs
  *     to the new task (it is delivered with the new task's CS:EIP).
  *
- * Not modelled: the TSS debug trap bit T (no #DB on switch) and clearing of
- * DR7 local enables (no hardware breakpoints on this CPU).
+ * Debug support (SDM Vol. 3B 17.2.4, 17.3.1.5): the switch clears the local
+ * breakpoint enables L0-L3 and LE of DR7 (the global ones stay), and a new
+ * 32-bit TSS with its debug trap bit T set raises a #DB with DR6.BT before
+ * the new task's first instruction (Bochs does both the same way). The #DB
+ * follows an error code the switching event pushes (interruptGates.ts), and
+ * is not raised when loading the new task's segments faulted.
  */
 import type { Cpu } from '../cpu.ts';
 import { CPU_FAULT } from '../cpu.ts';
 import { INT_EXCEPTION } from '../interrupts.ts';
 import {
-  CR0_PG, CR0_TS, CS, DS, ES, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FS, GS, LDTR, NT, SS, TR, VM,
+  CR0_PG, CR0_TS, CS, DS, ES, EXC_DB, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FS, GS, LDTR, NT, SS, TR, VM,
 } from '../regs.ts';
 import { descAttr, descBase, descLimit, loadSegmentReal, setSegmentCache } from '../segments.ts';
 import {
@@ -38,9 +42,14 @@ export const TASK_INT = 3;
 const newTss = new Descriptor();
 const seg = new Descriptor();
 
+/** DR7 bits a task switch clears: L0-L3 and LE. */
+const DR7_LOCAL_ENABLES = 0x155;
+/** DR6.BT: the #DB comes from a TSS debug trap bit. */
+const DR6_BT = 1 << 15;
+
 /** The incoming task's state, read completely before the commit point. */
 const incoming = {
-  cr3: 0, eip: 0, eflags: 0, ldt: 0,
+  cr3: 0, eip: 0, eflags: 0, ldt: 0, debugTrap: false,
   regs: new Int32Array(8),
   sels: new Uint16Array(6), // ES CS SS DS FS GS
 };
@@ -48,8 +57,11 @@ const incoming = {
 /**
  * Switches to the task whose TSS selector is `sel`. `ext` is the EXT bit for
  * error codes when the switch delivers an external event or exception.
+ * Returns true when the new task's T bit asks for a #DB that the caller must
+ * raise with `taskSwitchTrap` (TASK_INT: after its error code); for the
+ * other sources the #DB has been raised here already.
  */
-export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): void {
+export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): boolean {
   sel &= 0xffff;
   const err = (sel & 0xfffc) | ext;
   const typeVector = source === TASK_IRET ? EXC_TS : EXC_GP;
@@ -74,6 +86,7 @@ export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): void
     for (let r = 0; r < 8; r++) st.regs[r] = cpu.readSys32((newBase + TSS32.EAX + 4 * r) | 0);
     for (let s = 0; s < 6; s++) st.sels[s] = cpu.readSys16((newBase + TSS32.ES + 4 * s) | 0);
     st.ldt = cpu.readSys16((newBase + TSS32.LDT) | 0);
+    st.debugTrap = (cpu.readSys16((newBase + TSS32.TRAP) | 0) & 1) !== 0;
   } else {
     st.eip = cpu.readSys16((newBase + TSS16.IP) | 0);
     st.eflags = cpu.readSys16((newBase + TSS16.FLAGS) | 0);
@@ -82,6 +95,7 @@ export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): void
     st.sels[FS] = 0;
     st.sels[GS] = 0;
     st.ldt = cpu.readSys16((newBase + TSS16.LDT) | 0);
+    st.debugTrap = false; // a 16-bit TSS has no T bit
   }
 
   // 2. Save the outgoing state into the current TSS.
@@ -129,6 +143,10 @@ export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): void
   cpu.eip = st.eip;
   cpu.setFlags(new32 ? flags : (cpu.getFlags() & 0xffff_0000 & ~VM) | (flags & 0xffff));
   cpu.exitBlock = true;
+  if ((cpu.dr[7] & DR7_LOCAL_ENABLES) !== 0) {
+    cpu.dr[7] &= ~DR7_LOCAL_ENABLES;
+    cpu.refreshBreakpoints();
+  }
   for (let s = 0; s < 6; s++) loadNullSegment(cpu, s, st.sels[s]);
   loadNullSegment(cpu, LDTR, st.ldt);
 
@@ -138,7 +156,18 @@ export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): void
     if (e !== CPU_FAULT) throw e;
     // The fault belongs to the new task: deliver it with the new task's CS:EIP.
     cpu.deliver(CPU_FAULT.vector, INT_EXCEPTION, CPU_FAULT.errorCode, CPU_FAULT.hasErrorCode);
+    return false;
   }
+  if (!st.debugTrap) return false;
+  if (source === TASK_INT) return true;
+  taskSwitchTrap(cpu);
+  return false;
+}
+
+/** The #DB of a TSS debug trap bit: DR6.BT, before the new task's first instruction. */
+export function taskSwitchTrap(cpu: Cpu): void {
+  cpu.dr[6] = (cpu.dr[6] & ~0xf) | DR6_BT;
+  cpu.deliver(EXC_DB, INT_EXCEPTION, 0, false);
 }
 
 /** Step 3: LDTR, then CS, SS, DS, ES, FS, GS, each with the #TS/#NP/#SS checks. */
