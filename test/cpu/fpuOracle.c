@@ -48,6 +48,22 @@ static void put(const t80 *t) {
                    : [d] "=m"(dst), [sw] "=m"(sw)                                  \
                    : [a] "m"(a), [cw] "m"(cwv))
 
+/* ST(0) = A op memory operand (B's bits: m32 = B_LO, m64 = B_HI:B_LO, m16int/m32int = B_LO). */
+#define MEM_OP(insn, src)                                                         \
+  __asm__ volatile("fninit\n fldcw %[cw]\n fldt %[b]\n fldt %[a]\n" insn " %[m]\n"   \
+                   " fnstsw %[sw]\n fnclex\n fstpt %[r]\n fstpt %[r2]\n"           \
+                   : [r] "=m"(r), [r2] "=m"(r2), [sw] "=m"(sw)                     \
+                   : [a] "m"(a), [b] "m"(b), [m] "m"(src), [cw] "m"(cwv))
+
+/* FCOMI/FUCOMI ST(0), ST(1): EFLAGS (ZF, PF, CF, and OF/SF/AF which they clear) into R2_LO. */
+#define EFLAGS_OP(insn)                                                           \
+  __asm__ volatile("fninit\n fldcw %[cw]\n fldt %[b]\n fldt %[a]\n"               \
+                   " mov $0x8d5, %%eax\n push %%rax\n popf\n" insn "\n"            \
+                   " fnstsw %[sw]\n pushf\n pop %%rax\n and $0x8d5, %%eax\n"        \
+                   " mov %%eax, %[fl]\n fnclex\n fstpt %[r]\n"                     \
+                   : [r] "=m"(r), [sw] "=m"(sw), [fl] "=m"(fl)                     \
+                   : [a] "m"(a), [b] "m"(b), [cw] "m"(cwv) : "rax", "cc")
+
 #define LOAD_OP(insn, src)                                                        \
   __asm__ volatile("fninit\n fldcw %[cw]\n" insn " %[s]\n"                         \
                    " fnstsw %[sw]\n fnclex\n fstpt %[r]\n"                         \
@@ -83,6 +99,16 @@ int main(void) {
     else if (!strcmp(op, "f2xm1")) REG_OP("f2xm1");
     else if (!strcmp(op, "yl2x")) REG_OP("fyl2x");
     else if (!strcmp(op, "yl2xp1")) REG_OP("fyl2xp1");
+    else if (!strcmp(op, "addm32")) { uint32_t m = blo; MEM_OP("fadds", m); }
+    else if (!strcmp(op, "subrm32")) { uint32_t m = blo; MEM_OP("fsubrs", m); }
+    else if (!strcmp(op, "mulm64")) { uint64_t m = ((uint64_t)bhi << 32) | blo; MEM_OP("fmull", m); }
+    else if (!strcmp(op, "divrm64")) { uint64_t m = ((uint64_t)bhi << 32) | blo; MEM_OP("fdivrl", m); }
+    else if (!strcmp(op, "iadd16")) { uint16_t m = (uint16_t)blo; MEM_OP("fiadds", m); }
+    else if (!strcmp(op, "idiv32")) { uint32_t m = blo; MEM_OP("fidivl", m); }
+    else if (!strcmp(op, "comm32")) { uint32_t m = blo; MEM_OP("fcoms", m); }
+    else if (!strcmp(op, "icom32")) { uint32_t m = blo; MEM_OP("ficoml", m); }
+    else if (!strcmp(op, "comi")) { uint32_t fl = 0; EFLAGS_OP("fcomi %%st(1), %%st"); r2 = mk(0, 0, fl); }
+    else if (!strcmp(op, "ucomi")) { uint32_t fl = 0; EFLAGS_OP("fucomi %%st(1), %%st"); r2 = mk(0, 0, fl); }
     else if (!strcmp(op, "ldconst")) {
       /* A_LO selects the constant: 0 FLD1, 1 FLDL2T, 2 FLDL2E, 3 FLDPI, 4 FLDLG2, 5 FLDLN2, 6 FLDZ. */
       switch (alo) {

@@ -79,6 +79,13 @@ const STORE_INSN: Record<string, string> = {
   st32: 'fstp dword', st64: 'fstp qword', ist16: 'fistp word', ist32: 'fistp dword', ist64: 'fistp qword', bstp: 'fbstp tword',
 };
 const LOAD_INSN: Record<string, string> = { ld32: 'fld dword', ld64: 'fld qword' };
+/** ST(0) op memory operand (B's bits); the ROM reads it at B's place in the case record. */
+const MEM_INSN: Record<string, string> = {
+  addm32: 'fadd dword', subrm32: 'fsubr dword', mulm64: 'fmul qword', divrm64: 'fdivr qword',
+  iadd16: 'fiadd word', idiv32: 'fidiv dword', comm32: 'fcom dword', icom32: 'ficom dword',
+};
+/** Compares into EFLAGS; the flags (ZF PF CF, and OF SF AF preset to 1) are reported as ST(1)'s low dword. */
+const EFLAGS_INSN: Record<string, string> = { comi: 'fcomi st0, st1', ucomi: 'fucomi st0, st1' };
 
 /** Cases per ROM (22 bytes each; the ROM image is 64 KiB). */
 const BATCH = 2000;
@@ -107,6 +114,36 @@ function runBatch(op: string, cases: Case[]): Outcome[] {
         OUT_M80 0x600
         fstp tword [0x600]
         OUT_M80 0x600`;
+  } else if (MEM_INSN[op] !== undefined) {
+    body = `
+        fldcw [cs:si]
+        fld tword [cs:si + 12]
+        fld tword [cs:si + 2]
+        ${MEM_INSN[op]} [cs:si + 12]
+        OUT_SW
+        fnclex
+        fstp tword [0x600]
+        OUT_M80 0x600
+        fstp tword [0x600]
+        OUT_M80 0x600`;
+  } else if (EFLAGS_INSN[op] !== undefined) {
+    body = `
+        fldcw [cs:si]
+        fld tword [cs:si + 12]
+        fld tword [cs:si + 2]
+        push dword 0x8D5
+        popfd
+        ${EFLAGS_INSN[op]}
+        pushfd
+        pop ebx
+        and ebx, 0x8D5
+        OUT_SW
+        fnclex
+        fstp tword [0x600]
+        OUT_M80 0x600
+        REPORT ebx
+        REPORT 0
+        REPORT 0`;
   } else if (STORE_INSN[op] !== undefined) {
     body = `
         mov dword [0x600], 0
@@ -224,17 +261,22 @@ export class Gen {
     if (k === 1) return { se: a.se ^ (this.int(2) ? 0x8000 : 0), hi: a.hi, lo: (a.lo + this.int(3) - 1) >>> 0 };
     return this.operand();
   }
-  /** A control word: every PC and RC, all exceptions masked or OE/UE/PE unmasked. */
-  control(): number {
+  /**
+   * A control word: every PC and RC; all exceptions masked, OE/UE
+   * unmasked, or (with `unmaskAll`) everything but PE unmasked.
+   */
+  control(unmaskAll = false): number {
     const pc = [0, 2, 3][this.int(3)], rc = this.int(4);
-    const masks = this.int(5) === 0 ? 0x27 : 0x3f;
+    const k = this.int(5);
+    const masks = k === 0 ? 0x27 : k === 1 && unmaskAll ? 0x20 : 0x3f;
     return 0x40 | masks | (pc << 8) | (rc << 10);
   }
-  cases(op: string, n: number): Case[] {
+  /** Cases for `op`; `unmaskAll` for operations that leave two registers to store (no pop). */
+  cases(op: string, n: number, unmaskAll = false): Case[] {
     const out: Case[] = [];
     for (let k = 0; k < n; k++) {
       const a = this.operand();
-      out.push({ op, cw: this.control(), a, b: this.partner(a) });
+      out.push({ op, cw: this.control(unmaskAll), a, b: this.partner(a) });
     }
     return out;
   }

@@ -26,7 +26,7 @@ import { acc, invalidResult, propagateNaN, roundToRegister } from './numeric.ts'
 function screen(a: X80, ca: number, b: X80, cb: number): X80 | null {
   if (ca === UNSUPPORTED || cb === UNSUPPORTED) return invalidResult();
   if (isNaNClass(ca) || isNaNClass(cb)) return propagateNaN(a, b);
-  if (isDenormal(a) || isDenormal(b)) acc.flags |= SW_DE;
+  if (isDenormal(a) || isDenormal(b) || acc.denormalIn) acc.flags |= SW_DE;
   return null;
 }
 
@@ -154,7 +154,7 @@ export function fcompare(a: X80, b: X80, unordered: boolean): number {
     if (!unordered || ca === SNAN || cb === SNAN) acc.flags |= SW_IE;
     return CMP_UN;
   }
-  if (isDenormal(a) || isDenormal(b)) acc.flags |= SW_DE;
+  if (isDenormal(a) || isDenormal(b) || acc.denormalIn) acc.flags |= SW_DE;
   const ia = ca === INF ? (isNegative(a) ? -1 : 1) : 0, ib = cb === INF ? (isNegative(b) ? -1 : 1) : 0;
   let c: number;
   if (ia !== 0 || ib !== 0) c = ia === ib ? 0 : ia > ib ? 1 : -1;

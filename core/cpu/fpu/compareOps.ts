@@ -11,7 +11,7 @@ import { CMP_UN, fcompare } from './arith.ts';
 import { defineMem, defineReg, defineRegRow } from './formsTable.ts';
 import { noteInstruction, noteMemory, waitingGate } from './gate.ts';
 import { arithKind, readOperand } from './operands.ts';
-import { SW_C0, SW_C1, SW_C2, SW_C3, TAG_EMPTY } from './fpu.ts';
+import { SW_C0, SW_C1, SW_C2, SW_C3, SW_IE, TAG_EMPTY } from './fpu.ts';
 import { classOf, INF, isDenormal, QNAN, SNAN, UNSUPPORTED, ZERO, zero } from './ext80.ts';
 import { acc, clearAcc } from './numeric.ts';
 
@@ -21,13 +21,23 @@ const CC_BITS = [0, SW_C0, SW_C3, SW_C3 | SW_C2 | SW_C0];
 const EFLAGS_BITS = [0, CF, ZF, ZF | PF | CF];
 
 /**
- * Signals what the compare raised (IE, DE); sets C3/C2/C0 (C1 cleared)
- * unless one of them is unmasked, and returns false in that case.
+ * Signals what the compare raised and sets C3/C2/C0 (C1 cleared), except
+ * after an unmasked IE: then the condition codes are not set (SDM FCOM,
+ * FUCOM) and it returns false (no pop). An unmasked DE still lets the
+ * compare complete.
  */
 function finishCompare(cpu: Cpu, res: number): boolean {
   const f = cpu.fpu;
-  if (acc.flags !== 0 && f.signal(acc.flags)) return false;
+  if (unmaskedInvalid(f)) return false;
   f.setCC(CC_BITS[res]);
+  if (acc.flags !== 0) f.signal(acc.flags);
+  return true;
+}
+
+/** Signals an unmasked IE of the compare (and what came with it); true when it did. */
+function unmaskedInvalid(f: Cpu['fpu']): boolean {
+  if ((acc.flags & SW_IE & ~f.control) === 0) return false;
+  f.signal(acc.flags);
   return true;
 }
 
@@ -96,8 +106,9 @@ function compareToEflags(unordered: boolean, pop: boolean): Exec {
       res = CMP_UN;
     } else {
       res = fcompare(f.get(0), f.get(i.rm), unordered);
-      if (acc.flags !== 0 && f.signal(acc.flags)) return;
+      if (unmaskedInvalid(f)) return; // EFLAGS not set (SDM FCOMI)
       f.clearC1();
+      if (acc.flags !== 0) f.signal(acc.flags);
     }
     writeArithFlags(cpu, EFLAGS_BITS[res], ZF | PF | CF | OF | SF | AF);
     if (pop) f.pop();

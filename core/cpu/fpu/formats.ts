@@ -15,7 +15,7 @@ import { acc, rnd, roundAt, roundForStore, STORE_INFINITY, STORE_LARGEST } from 
  * Widens an IEEE single/double (`fracBits` fraction bits, exponent field
  * width `expBits`) given as sign, biased exponent and fraction. Exact;
  * NaNs keep sign and payload (an SNaN stays signalling: the consumer decides
- * on IE); a denormal signals DE.
+ * on IE); a denormal sets acc.denormalIn (the consumer decides on DE).
  */
 function widen(neg: boolean, exp: number, frac: bigint, fracBits: number, expBits: number): X80 {
   const maxExp = (1 << expBits) - 1, bias = (1 << (expBits - 1)) - 1;
@@ -26,7 +26,7 @@ function widen(neg: boolean, exp: number, frac: bigint, fracBits: number, expBit
   }
   if (exp === 0) {
     if (frac === 0n) return { se: sign, hi: 0, lo: 0 };
-    acc.flags |= SW_DE;
+    acc.denormalIn = true;
     return packExact(neg, frac, 1 - bias - fracBits);
   }
   return packExact(neg, (1n << BigInt(fracBits)) | frac, exp - bias - fracBits);
@@ -41,8 +41,9 @@ export function loadF64(hi: number, lo: number): X80 {
   return widen((hi & 0x8000_0000) !== 0, (hi >>> 20) & 0x7ff, frac, 52, 11);
 }
 
-/** The value loaded by FLD m32fp/m64fp: an SNaN signals IE and loads quieted. */
+/** The value loaded by FLD m32fp/m64fp: an SNaN signals IE and loads quieted; a denormal signals DE. */
 export function quietOnLoad(x: X80): X80 {
+  if (acc.denormalIn) acc.flags |= SW_DE;
   if (classOf(x) === SNAN) {
     acc.flags |= SW_IE;
     return { se: x.se, hi: (x.hi | 0x4000_0000) >>> 0, lo: x.lo };

@@ -22,9 +22,12 @@ import { bitLength, EMAX, EMIN, classOf, infinity, largest, packExact, QNAN, qui
 /**
  * What the current operation raised: exception flags (SW_* bits), whether
  * the inexact result was rounded up in magnitude (C1), and the control word
- * fields it computes under (precision bits, rounding control).
+ * fields it computes under (precision bits, rounding control). `denormalIn`:
+ * an m32/m64 operand was a denormal (its extended value is normal); the
+ * operation signals DE for it only where it would for a denormal register
+ * (not beside a NaN or in an invalid operation).
  */
-export const acc = { flags: 0, roundedUp: false, control: 0x037f, pc: 64, rc: RC_NEAREST };
+export const acc = { flags: 0, roundedUp: false, control: 0x037f, pc: 64, rc: RC_NEAREST, denormalIn: false };
 
 /** Significand bits by PC field (01 is reserved; it computes as extended, like 11). */
 const PC_BITS = [24, 64, 53, 64];
@@ -33,6 +36,7 @@ const PC_BITS = [24, 64, 53, 64];
 export function clearAcc(control: number): void {
   acc.flags = 0;
   acc.roundedUp = false;
+  acc.denormalIn = false;
   acc.control = control;
   acc.pc = 64;
   acc.rc = (control >> 10) & 3;

@@ -15,7 +15,7 @@ export function arithKind(opcode: number): number {
   return (opcode - 0xd8) >> 1;
 }
 
-/** The operand as a register value (exact; m32/m64 denormals signal DE, SNaNs stay signalling for the operation to see). */
+/** The operand as a register value (exact; an m32/m64 denormal sets acc.denormalIn and an SNaN stays signalling: the operation decides on DE and IE). */
 export function readOperand(cpu: Cpu, i: Insn, ea: number, kind: number): X80 {
   switch (kind) {
     case MEM_F32: return loadF32(cpu.read32(i.seg, ea) >>> 0);
