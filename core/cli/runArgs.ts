@@ -17,8 +17,8 @@ export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options
   --no-reboot          exit (status 0) when the guest reboots instead of restarting it
   --timeout SECONDS    stop after this much host time (exit status 124)
   --port-log PORT=FILE append every byte the guest writes to I/O port PORT to FILE (repeatable)
-  --accel MODE         none (the emulated PC without a hypervisor) or vtx (Popek's hypervisor
-                       on the processor's VT-x); default \${DEFAULT_ACCELERATION}\${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
+  --accel MODE         vtx (Popek's hypervisor on the processor's VT-x) or none (the emulated
+                       PC without a hypervisor); default ${DEFAULT_ACCELERATION}${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
   --nested-paging on|off  EPT under vtx (default on; off needs shadow paging, issue 9)
   --jit on|off         compile hot guest code to JavaScript (default ${JIT_DEFAULTS.enabled ? 'on' : 'off'}; off interprets everything)
   --stats              print the machine's counters (and the hypervisor's, under vtx) at exit

@@ -1,9 +1,23 @@
 /**
- * The counters `popek run --stats` prints when the machine stops: what the
- * processor did, in one aligned block on stderr (stdout is the guest's COM1).
+ * The counters `popek run --stats` prints when the machine stops, on stderr
+ * (stdout is the guest's COM1): what the processor did, and under a
+ * hypervisor what the hypervisor did: exits by reason (the SDM's names),
+ * the busiest I/O ports, entries, injected interrupts, EPT violations, and
+ * host time in the guest vs in the hypervisor.
  */
+import * as F from '../cpu/vmx/vmcsFields.ts';
+import type { CounterSnapshot } from '../hypervisor/counters.ts';
 import { ACCELERATION_INFO, type Acceleration } from '../machine/acceleration.ts';
 import type { MachineStats } from '../machine/types.ts';
+
+/** Ports listed by --stats (the busiest first). */
+const TOP_PORTS = 8;
+
+const EXIT_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(F)
+    .filter(([name, value]) => name.startsWith('EXIT_REASON_') && typeof value === 'number' && value < 0x10000)
+    .map(([name, value]) => [value as number, name.slice('EXIT_REASON_'.length)]),
+);
 
 export function formatRunStats(acceleration: Acceleration, stats: MachineStats): string {
   const rows: [string, string][] = [
@@ -13,6 +27,26 @@ export function formatRunStats(acceleration: Acceleration, stats: MachineStats):
     ['interrupts', String(stats.interrupts)],
     ['exceptions', String(stats.exceptions)],
   ];
+  if (stats.hypervisor) rows.push(...hypervisorRows(stats.hypervisor));
   const width = Math.max(...rows.map(([name]) => name.length));
   return `--- stats ---\n${rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n')}\n`;
+}
+
+function hypervisorRows(h: CounterSnapshot): [string, string][] {
+  const rows: [string, string][] = [
+    ['VM entries', String(h.entries)],
+    ['injected interrupts', String(h.injectedInterrupts)],
+    ['EPT violations', String(h.eptViolations)],
+    ['host ms in guest', h.guestMs.toFixed(0)],
+    ['host ms in hypervisor', h.hypervisorMs.toFixed(0)],
+  ];
+  h.exitsByReason.forEach((n, reason) => {
+    if (n > 0) rows.push([`exits ${EXIT_NAMES[reason] ?? `reason ${reason}`}`, String(n)]);
+  });
+  const ports = Object.entries(h.ioExitsByPort)
+    .map(([port, n]) => [Number(port), n] as const)
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, TOP_PORTS);
+  for (const [port, n] of ports) rows.push([`I/O exits port 0x${port.toString(16)}`, String(n)]);
+  return rows;
 }

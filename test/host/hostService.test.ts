@@ -220,16 +220,23 @@ describe('HostService with worker threads', () => {
     expect(await host.listVms()).toEqual([]);
   });
 
-  it('opens an old vm.json with hardwareAssist: true as VT-x and refuses to start it while VT-x is not built', async () => {
+  it('opens an old vm.json with hardwareAssist: true as VT-x with nested paging, and starts it', async () => {
     const id = await create('old', 'hello');
     const path = join(root, 'machines', id, 'vm.json');
     const { acceleration: _a, nestedPaging: _n, ...old } = JSON.parse(await readFile(path, 'utf8'));
     await writeFile(path, JSON.stringify({ ...old, hardwareAssist: true }));
     const vm = await host.getVm(id);
     expect(vm.accessible && [vm.config.acceleration, vm.config.nestedPaging]).toEqual(['vtx', true]);
+    expect(await host.startVm(id)).toMatchObject({ state: 'running' });
+  });
+
+  it('refuses to start a VM in a mode this build cannot run, naming the issue that brings it', async () => {
+    const id = await create('future', 'hello');
+    const path = join(root, 'machines', id, 'vm.json');
+    await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, 'utf8')), acceleration: 'svm' }));
     await expect(host.startVm(id)).rejects.toMatchObject({
       code: 'UNSUPPORTED',
-      message: 'Acceleration Intel VT-x is not yet built: the VT-x hypervisor (issue 8) does not boot guests yet',
+      message: 'Acceleration AMD-V (SVM) is not yet built: arrives with issue 9 (AMD-V and shadow paging)',
     });
     expect((await stateOf(id)).state).toBe('poweredOff');
   });

@@ -178,9 +178,19 @@ describe('validateDraft (library rules)', () => {
       ok: false,
       errors: [{ field: 'acceleration', message: 'Acceleration AMD-V (SVM) is not yet built: arrives with issue 9 (AMD-V and shadow paging)' }],
     });
-    expect(await validateDraft(library, draft({ acceleration: 'vtx' }))).toEqual({
+    expect(await validateDraft(library, draft({ acceleration: 'trap' }))).toEqual({
       ok: false,
-      errors: [{ field: 'acceleration', message: 'Acceleration Intel VT-x is not yet built: the VT-x hypervisor (issue 8) does not boot guests yet' }],
+      errors: [{ field: 'acceleration', message: 'Acceleration Trap-and-emulate only is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)' }],
+    });
+    expect((await validateDraft(library, draft({ acceleration: 'vtx' }))).ok).toBe(true);
+    expect(await validateDraft(library, draft({ acceleration: 'vtx', nestedPaging: false }))).toEqual({
+      ok: false,
+      errors: [
+        {
+          field: 'nestedPaging',
+          message: 'VT-x without nested paging is not available: running without nested paging needs shadow page tables, which arrive with issue 9',
+        },
+      ],
     });
   });
 

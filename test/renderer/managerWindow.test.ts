@@ -119,12 +119,19 @@ describe('ManagerWindow', () => {
       return (dt.element.nextElementSibling as HTMLElement).textContent;
     };
     expect(acceleration()).toBe('None (emulated PC)');
-    host.vms = [makeVm(makeConfig({ acceleration: 'vtx' }))];
-    wrapper!.unmount();
-    const w2 = await mountManager();
-    const dt = w2.findAll('.details dt').find((d) => d.text() === 'Acceleration')!;
-    expect((dt.element.nextElementSibling as HTMLElement).textContent).toBe(
-      'Intel VT-x (nested paging on): cannot start, not yet built: the VT-x hypervisor (issue 8) does not boot guests yet',
+    const detailFor = async (config: Parameters<typeof makeConfig>[0]) => {
+      host.vms = [makeVm(makeConfig(config))];
+      wrapper!.unmount();
+      const again = await mountManager();
+      const dt = again.findAll('.details dt').find((d) => d.text() === 'Acceleration')!;
+      return (dt.element.nextElementSibling as HTMLElement).textContent;
+    };
+    expect(await detailFor({ acceleration: 'vtx' })).toBe('Intel VT-x (nested paging on)');
+    expect(await detailFor({ acceleration: 'vtx', nestedPaging: false })).toBe(
+      'Intel VT-x (nested paging off): cannot start, running without nested paging needs shadow page tables, which arrive with issue 9',
+    );
+    expect(await detailFor({ acceleration: 'bt' })).toBe(
+      'Binary translation: cannot start, not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',
     );
   });
 

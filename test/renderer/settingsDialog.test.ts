@@ -123,7 +123,7 @@ describe('SettingsDialog while the VM is powered off', () => {
     const radios = group.findAll<HTMLInputElement>('input[type="radio"]');
     expect(radios.map((r) => [r.element.value, r.element.checked, r.element.disabled])).toEqual([
       ['none', true, false],
-      ['vtx', false, true],
+      ['vtx', false, false],
       ['svm', false, true],
       ['bt', false, true],
       ['trap', false, true],
@@ -132,7 +132,7 @@ describe('SettingsDialog while the VM is powered off', () => {
     expect(texts[0]).toBe(
       'None (emulated PC) | The guest runs directly on the emulated PC with no hypervisor: the reference the other modes are compared with.',
     );
-    expect(texts[1]).toContain('(not yet built: the VT-x hypervisor (issue 8) does not boot guests yet)');
+    expect(texts[1]).toBe("Intel VT-x | Popek's hypervisor runs the guest through the emulated processor's VMX extension, with EPT nested paging.");
     expect(texts[2]).toContain('(not yet built: arrives with issue 9 (AMD-V and shadow paging))');
     expect(texts[3]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
     expect(texts[4]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
@@ -141,23 +141,21 @@ describe('SettingsDialog while the VM is powered off', () => {
     expect([nested.element.checked, nested.element.disabled]).toEqual([true, true]);
   });
 
-  it('reports a migrated VT-x setting this build cannot run, and saves once a built mode is chosen', async () => {
-    vm = makeVm(makeConfig({ acceleration: 'vtx' }), 'poweredOff');
+  it('reports a mode this build cannot run (from a newer vm.json), and saves once a built mode is chosen', async () => {
+    vm = makeVm(makeConfig({ acceleration: 'svm' }), 'poweredOff');
     host.vms = [vm];
     const pinia = await loadedPinia(host);
     const w = (wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } }));
     await settle();
     await goTo(w, 'System');
-    expect(w.find('fieldset .error').text()).toBe(
-      'Acceleration Intel VT-x is not yet built: the VT-x hypervisor (issue 8) does not boot guests yet',
-    );
+    expect(w.find('fieldset .error').text()).toBe('Acceleration AMD-V (SVM) is not yet built: arrives with issue 9 (AMD-V and shadow paging)');
     expect(saveButton(w).attributes('disabled')).toBeDefined();
-    await w.find('input[type="radio"][value="none"]').setValue(true);
+    await w.find('input[type="radio"][value="vtx"]').setValue(true);
     expect(w.find('fieldset .error').exists()).toBe(false);
     await w.find('form').trigger('submit');
     await settle();
     const { id: _id, version: _v, ...draft } = vm.config;
-    expect(host.api.updateVm).toHaveBeenCalledWith(vm.id, { ...draft, acceleration: 'none' });
+    expect(host.api.updateVm).toHaveBeenCalledWith(vm.id, { ...draft, acceleration: 'vtx' });
   });
 
   it('shows field errors next to the field, disables Save and sends nothing', async () => {
