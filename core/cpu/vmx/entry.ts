@@ -316,7 +316,10 @@ function enterNonRoot(cpu: Cpu): void {
   cpu.intrMask = anyIf ? -1 : IF;
   vmx.savedPollIntr = cpu.pollIntr;
   if ((vmx.proc & F.CPU_BASED_VIRTUAL_INTR_PENDING) !== 0 || (vmx.pin & F.PIN_BASED_VMX_PREEMPTION_TIMER) !== 0) cpu.pollIntr = true;
-  cpu.flushTlb(true);
+  const sameTranslations = (vmx.proc2 & F.SECONDARY_EXEC_ENABLE_VPID) !== 0 && vmx.tlbVpid === v.get(F.VIRTUAL_PROCESSOR_ID)
+    && vmx.tlbEptp === v.get(F.EPT_POINTER) && vmx.tlbCr3 === cpu.cr3;
+  if (!sameTranslations) cpu.flushTlb(true);
+  vmx.tlbVpid = -1;
   cpu.exitBlock = true;
 }
 

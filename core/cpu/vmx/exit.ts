@@ -93,7 +93,7 @@ export function completeVmExit(cpu: Cpu): void {
   vmx.exitInstructionInfo = 0;
   vmx.vectoringInfo = 0;
   vmx.vectoringErrorCode = 0;
-  leaveNonRoot(cpu);
+  leaveNonRoot(cpu, true);
   loadHostState(cpu);
 }
 
@@ -102,7 +102,7 @@ export function failedEntryExit(cpu: Cpu, reason: number, qualification: number)
   const v = cpu.vmx.vmcs;
   v.set(F.VM_EXIT_REASON, reason | F.EXIT_REASON_FAILED_VMENTRY);
   v.set(F.EXIT_QUALIFICATION, qualification);
-  leaveNonRoot(cpu);
+  leaveNonRoot(cpu, false);
   loadHostState(cpu);
 }
 
@@ -148,7 +148,7 @@ export function preemptionTimerValue(cpu: Cpu): number {
 }
 
 /** Puts the processor back in root operation: the bare seam, no EPT, normal interrupt polling. */
-function leaveNonRoot(cpu: Cpu): void {
+function leaveNonRoot(cpu: Cpu, mayKeepTlb: boolean): void {
   const vmx = cpu.vmx;
   vmx.nonRoot = false;
   vmx.ept = null;
@@ -158,7 +158,15 @@ function leaveNonRoot(cpu: Cpu): void {
   cpu.pageTables = cpu;
   cpu.intrMask = IF;
   cpu.pollIntr = vmx.savedPollIntr;
-  cpu.flushTlb(true);
+  if (mayKeepTlb && vmx.embedderHost && (vmx.proc2 & F.SECONDARY_EXEC_ENABLE_VPID) !== 0) {
+    // The TypeScript host runs no x86 code: the guest's TLB entries stay, tagged (vmx.ts).
+    vmx.tlbVpid = vmx.vmcs.get(F.VIRTUAL_PROCESSOR_ID);
+    vmx.tlbEptp = vmx.vmcs.get(F.EPT_POINTER);
+    vmx.tlbCr3 = cpu.cr3;
+  } else {
+    vmx.tlbVpid = -1;
+    cpu.flushTlb(true);
+  }
 }
 
 /** SDM 27.5: host CR0/CR3/CR4, DR7, flat segments, descriptor tables, RSP, RIP, RFLAGS = 2. */
@@ -193,7 +201,7 @@ function loadHostState(cpu: Cpu): void {
   cpu.halted = false;
   cpu.refreshBreakpoints();
   cpu.refreshAccessMode();
-  cpu.flushTlb(true);
+  if (cpu.vmx.tlbVpid < 0) cpu.flushTlb(true);
   cpu.exitBlock = true;
   if (cpu.vmx.embedderHost) cpu.requestVmExitStop();
 }

@@ -186,6 +186,7 @@ export function invept(cpu: Cpu, type: number, readDescriptor: () => void, exitN
   }
   // The TLB caches combined (guest-linear -> host-physical) translations only; dropping them all is exact for any EPTP.
   cpu.flushTlb(true);
+  vmx.tlbVpid = -1;
   return VM_SUCCEED;
 }
 
@@ -204,8 +205,9 @@ export function invvpid(cpu: Cpu, type: number, readDescriptor: () => void, exit
     if (top !== 0 && top !== -1) return vmFail(cpu, F.VMERR_INVALID_INVEPT_INVVPID_OPERAND);
     cpu.invalidatePage(descriptor[2]);
   } else {
-    // TLB entries carry no VPID tag: every entry and exit flushes, and so does every INVVPID context type.
+    // One VPID's entries at most are cached (vmx.ts, tlbVpid): every context type drops them all.
     cpu.flushTlb(true);
+    vmx.tlbVpid = -1;
   }
   return VM_SUCCEED;
 }

@@ -59,6 +59,18 @@ export class Vmx {
   /** TSC value at which the VMX-preemption timer reaches 0 (Infinity when not active). */
   preemptionDeadline = Infinity;
   ept: Ept | null = null;
+  /**
+   * Whose translations the CPU's TLB holds after a VM exit to a TypeScript
+   * host with VPID enabled: that guest's VPID, EPTP and CR3 (tlbVpid -1:
+   * nobody's, the next entry flushes). Such a host runs no x86 code in root
+   * operation, so the guest's entries can stay across the exit and the next
+   * entry of the same guest keeps them, as VPID-tagged entries survive VM
+   * transitions (SDM 28.3.3.1). Any doubt (another VPID or EPTP, a changed
+   * CR3) flushes, which is always allowed.
+   */
+  tlbVpid = -1;
+  tlbEptp = 0;
+  tlbCr3 = 0;
   /** cpu.pollIntr as it was before entry (interrupt-window exiting forces polling). */
   savedPollIntr = true;
 
@@ -100,5 +112,6 @@ export class Vmx {
     this.vmxonPointer = 0;
     this.currentVmcsPointer = NO_VMCS;
     this.ept = null;
+    this.tlbVpid = -1;
   }
 }
