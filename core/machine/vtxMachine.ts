@@ -320,11 +320,13 @@ class VtxMachine implements MachineApi {
   private requestReset(cause: string): void {
     this.pendingReset ??= cause;
     this.cpu.requestStop();
+    this.vcpu?.requestStop();
   }
 
   private requestPowerOff(): void {
     this.pendingPowerOff = true;
     this.cpu.requestStop();
+    this.vcpu?.requestStop();
   }
 
   /**

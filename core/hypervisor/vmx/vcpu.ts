@@ -30,6 +30,9 @@ import { chooseControls, fillIoBitmaps, procWithInterruptWindow, writeControlsAn
 import { vmxFailure } from './vmxFailure.ts';
 
 const RFLAGS_IF = 1 << 9;
+/** The vector of the host's kick (never delivered to the guest: the exit it causes is dropped). */
+const KICK_VECTOR = 0xff;
+const HOST_KICK = { hasInterrupt: () => true, acknowledge: () => KICK_VECTOR };
 const INTR_TYPE_HARD_EXCEPTION = 3;
 
 /** Why the vCPU loop returned. */
@@ -70,6 +73,8 @@ export class VmxVcpu {
   halted = false;
   private windowOn = false;
   private exception: PendingException | null = null;
+  /** The board wants control back (reset, power-off) before the next entry. */
+  private stopWanted = false;
 
   /**
    * @param passThroughPorts ports the guest reaches without an exit (see fillIoBitmaps)
@@ -129,8 +134,43 @@ export class VmxVcpu {
     writeResetGuestState(this.cpu, signature);
   }
 
+  /** Asks the loop to return before it enters the guest again (a device model requested a reset or power-off). */
+  requestStop(): void {
+    this.stopWanted = true;
+  }
+
+  /**
+   * Takes the vCPU out of the guest when the processor is running it (a
+   * reset from outside, e.g. the host's reset button, arrives between
+   * slices). As KVM kicks a vCPU with an IPI, an interrupt from the host's
+   * side is raised on the processor's INTR pin: external-interrupt exiting
+   * makes the processor leave the guest at the next instruction boundary.
+   * The domain's own controller is not acknowledged for it.
+   */
+  private kick(): void {
+    if (!this.inGuest) return;
+    const cpu = this.cpu;
+    const controller = cpu.interruptController;
+    const pin = cpu.intrLine;
+    cpu.interruptController = HOST_KICK;
+    cpu.intrLine = true;
+    try {
+      for (let tries = 0; tries < 4 && this.inGuest; tries++) {
+        if (cpu.run(1) === STOP_VMEXIT) {
+          this.inGuest = false;
+          this.counters.exit(vmread(cpu, F.VM_EXIT_REASON) & 0xffff);
+        }
+      }
+    } finally {
+      cpu.interruptController = controller;
+      cpu.intrLine = pin;
+    }
+    if (this.inGuest) throw new Error('the processor did not leave the guest when kicked');
+  }
+
   private prepareStart(): void {
-    if (this.inGuest) throw new Error('the vCPU is restarted while the processor runs it');
+    this.kick();
+    this.stopWanted = false;
     this.check(vmclear(this.cpu, this.vmcsPa), 'VMCLEAR');
     this.check(vmptrld(this.cpu, this.vmcsPa), 'VMPTRLD');
     this.launched = false;
@@ -161,6 +201,11 @@ export class VmxVcpu {
         this.halted = false;
       }
       if (!this.inGuest) {
+        if (this.stopWanted) {
+          this.stopWanted = false;
+          this.counters.addHypervisorMs(performance.now() - mark);
+          return { kind: 'request' };
+        }
         const entered = this.enter();
         if (entered !== null) return { kind: 'stopped', reason: entered };
       }

@@ -1,0 +1,127 @@
+/**
+ * The 'vtx' board with small guests: each runs as a domain under the
+ * hypervisor and must end exactly as it does on the bare emulated PC ('none'),
+ * with the exits that explain how it got there. Covers the real-mode reset
+ * start of a firmware ROM (unrestricted guest), the 32-bit boot-protocol
+ * entry, timer interrupts injected into a halted vCPU, power-off, guest
+ * reboot, triple fault and a guest touching guest-physical memory that has
+ * nothing behind it.
+ */
+import { describe, expect, it } from 'vitest';
+import * as F from '../../core/cpu/vmx/vmcsFields.ts';
+import { createMachine } from '../../core/machine/machine.ts';
+import type { Acceleration } from '../../core/machine/acceleration.ts';
+import type { MachineApi, MachineOptions, RunResult } from '../../core/machine/types.ts';
+import { assemble } from '../../scripts/nasm.ts';
+import { assembleKernel } from '../machine/assembleKernel.ts';
+
+function runToStop(machine: MachineApi, maxSlices = 400): RunResult {
+  let result: RunResult = { kind: 'running' };
+  for (let i = 0; i < maxSlices && result.kind === 'running'; i++) result = machine.run(50);
+  return result;
+}
+
+/** Runs the same guest in both modes; returns each mode's stop, COM1 output and logged port bytes. */
+function both(options: Omit<MachineOptions, 'clock' | 'acceleration'>) {
+  const run = (acceleration: Acceleration) => {
+    let out = '';
+    const ports: number[] = [];
+    const machine = createMachine(
+      { clock: 'deterministic', acceleration, ...options },
+      { onSerialOutput: (p, b) => p === 0 && (out += new TextDecoder().decode(b)), onPortByte: (_p, b) => ports.push(b) },
+    );
+    const result = runToStop(machine);
+    return { result, out, ports, stats: machine.stats() };
+  };
+  return { none: run('none'), vtx: run('vtx') };
+}
+
+const exits = (s: { hypervisor?: { exitsByReason: number[] } }, reason: number) => s.hypervisor!.exitsByReason[reason];
+
+describe("the 'vtx' board", () => {
+  it('starts a firmware ROM at the reset vector F000:FFF0 in real mode, as an unrestricted guest', () => {
+    const rom = new Uint8Array(64 * 1024);
+    // mov al, 0x55; mov dx, 0x190; out dx, al; cli; hlt
+    rom.set([0xb0, 0x55, 0xba, 0x90, 0x01, 0xee, 0xfa, 0xf4], 0xfff0);
+    const { none, vtx } = both({ memoryMiB: 4, rom, logPorts: [0x190] });
+    expect(vtx.result).toEqual({ kind: 'stopped', reason: { kind: 'halt', cs: 0xf000, eip: 0xfff8 } });
+    expect(vtx.result).toEqual(none.result);
+    expect(vtx.ports).toEqual([0x55]);
+    expect(exits(vtx.stats, F.EXIT_REASON_IO_INSTRUCTION)).toBe(1);
+    expect(exits(vtx.stats, F.EXIT_REASON_HLT)).toBe(1);
+    expect(vtx.stats.hypervisor!.ioExitsByPort).toEqual({ 0x190: 1 });
+    expect(none.stats.hypervisor).toBeUndefined();
+  });
+
+  it('enters a Multiboot kernel at its 32-bit entry; it prints on COM1 and powers off through ACPI', () => {
+    const { none, vtx } = both({ memoryMiB: 16, kernel: assembleKernel('multibootHello') });
+    expect(vtx.result).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+    expect(vtx.out).toBe(`Hello from Multiboot, mem_upper=0x${(16 * 1024 - 1024 - 64).toString(16).padStart(8, '0')}\n`);
+    expect(vtx.out).toBe(none.out);
+    expect(vtx.stats.hypervisor!.ioExitsByPort[0x3f8]).toBe(vtx.out.length);
+  });
+
+  it('stops where the bare machine stops when the guest halts with interrupts off', () => {
+    const { none, vtx } = both({ memoryMiB: 16, kernel: assembleKernel('haltNoInterrupts'), logPorts: [0x190] });
+    expect(vtx.result).toEqual({ kind: 'stopped', reason: { kind: 'halt', cs: 0x10, eip: 0x100044 } });
+    expect(vtx.result).toEqual(none.result);
+    expect(vtx.ports).toEqual(none.ports);
+  });
+
+  it('wakes a halted vCPU with injected timer interrupts, skipping the idle time on the deterministic clock', () => {
+    const { none, vtx } = both({ memoryMiB: 16, kernel: assembleKernel('timerTicks') });
+    expect(vtx.result).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+    expect(vtx.out).toBe('ticks');
+    expect(vtx.out).toBe(none.out);
+    const h = vtx.stats.hypervisor!;
+    expect(exits(vtx.stats, F.EXIT_REASON_HLT)).toBeGreaterThanOrEqual(10);
+    expect(h.injectedInterrupts).toBeGreaterThanOrEqual(10);
+    expect(h.entries).toBe(h.exitsByReason.reduce((a, b) => a + b, 0));
+  });
+
+  it('restarts the domain on a guest reset (0xCF9) until the guest powers off', () => {
+    const { none, vtx } = both({ memoryMiB: 16, kernel: assembleKernel('rebootCounter') });
+    expect(vtx.result).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+    expect(vtx.out).toBe(none.out);
+  });
+
+  it("takes the vCPU out of the guest for the host's reset button, and the guest starts over", () => {
+    let out = '';
+    const machine = createMachine(
+      { memoryMiB: 16, clock: 'deterministic', acceleration: 'vtx', kernel: assembleKernel('spin') },
+      { onSerialOutput: (_p, b) => (out += new TextDecoder().decode(b)) },
+    );
+    expect(machine.run(20)).toEqual({ kind: 'running' });
+    const spun = machine.stats().instructions;
+    expect(spun).toBeGreaterThan(1000);
+    machine.reset(); // the processor is in the guest, spinning: the hypervisor kicks it out first
+    expect(machine.run(20)).toEqual({ kind: 'running' });
+    const h = machine.stats().hypervisor!;
+    expect(h.exitsByReason[F.EXIT_REASON_EXTERNAL_INTERRUPT]).toBe(1); // the kick
+    expect(h.entries).toBe(2); // the first launch and the launch after the reset
+    expect(machine.stats().instructions).toBeGreaterThan(spun);
+    expect(out).toBe('');
+  });
+
+  it('stops the VM with a report on a triple fault in the guest', () => {
+    const { vtx } = both({ memoryMiB: 16, kernel: assembleKernel('tripleFault') });
+    expect(vtx.result).toEqual({
+      kind: 'stopped',
+      reason: { kind: 'shutdown', cs: 0x10, eip: 0x100027, detail: 'triple fault in the guest (VM exit: TRIPLE_FAULT)' },
+    });
+    expect(exits(vtx.stats, F.EXIT_REASON_TRIPLE_FAULT)).toBe(1);
+  });
+
+  it('stops the VM with the address when the guest reads guest-physical memory with nothing behind it', () => {
+    const kernel = assemble(
+      ['bits 32', 'org 0x100000', '%include "multiboot.inc"', 'MULTIBOOT_HEADER 0x00010000, start', 'start:', '    mov eax, [0xfee00000]', '    cli', '    hlt'].join('\n'),
+      [new URL('../machine/kernels', import.meta.url).pathname],
+      {},
+    );
+    const { vtx } = both({ memoryMiB: 16, kernel });
+    expect(vtx.result.kind).toBe('stopped');
+    if (vtx.result.kind !== 'stopped' || vtx.result.reason.kind !== 'error') throw new Error(JSON.stringify(vtx.result));
+    expect(vtx.result.reason.message).toBe('guest read at guest-physical 0xfee00000 (no memory or device there)');
+    expect(vtx.stats.hypervisor!.eptViolations).toBe(1);
+  });
+});
