@@ -7,6 +7,9 @@ import { createApp } from 'vue';
 import { createPinia, type Pinia } from 'pinia';
 import type {
   AccessibleVm,
+  CreateDiskRequest,
+  CreateDiskResult,
+  DiskInspection,
   GuestPreset,
   HostBridge,
   SerialIndex,
@@ -102,6 +105,8 @@ export class FakeHost {
       const vm = makeVm({ ...draft, version: 1, id });
       return { ok: true as const, vm };
     }),
+    inspectDisk: vi.fn(async (_vmId: string | undefined, _path: string) => ({ ok: false as const, message: 'not scripted' }) as DiskInspection),
+    createDisk: vi.fn(async (request: CreateDiskRequest) => ({ ok: true as const, disk: { path: request.path, format: request.format, sizeMiB: request.sizeMiB } }) as CreateDiskResult),
     removeVm: vi.fn(async (_id: string) => {}),
     startVm: vi.fn(async (_id: string) => ({ state: 'running' as const, since: 1 })),
     pauseVm: vi.fn(async (_id: string) => ({ state: 'paused' as const, since: 1 })),

@@ -176,8 +176,11 @@ describe('NewVmWizard', () => {
     await next(w);
     await w.find('input[type="checkbox"]').setValue(true);
     await w.find('#wizard-disk-size').setValue('1024');
+    expect(w.find<HTMLInputElement>('input[name="wizard-disk-format"][value="qcow2"]').element.checked).toBe(true); // the default
+    await w.find('input[name="wizard-disk-format"][value="raw"]').setValue(true);
     await next(w);
     expect(stepTitle(w)).toBe('Summary');
+    expect(w.findAll('dd').map((d) => d.text())).toContain('New raw, 1 GiB');
     await w.find('form').trigger('submit');
     await settle();
     expect(host.api.createVm).toHaveBeenCalledTimes(1);
@@ -197,6 +200,7 @@ describe('NewVmWizard', () => {
         nestedPaging: true,
       },
       newDiskMiB: 1024,
+      newDiskFormat: 'raw',
     });
     expect(w.emitted('created')).toEqual([['11111111-2222-4333-8444-555555555555']]);
     expect(w.emitted('close')).toHaveLength(1);

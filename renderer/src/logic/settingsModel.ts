@@ -96,7 +96,7 @@ export function draftFromSettings(form: SettingsForm): VmConfigDraft {
     cpus: form.cpus,
     boot,
     bootOrder: [...form.bootOrder],
-    disks: form.disks.map((d) => ({ path: d.path.trim(), format: d.format, sizeMiB: d.sizeMiB })),
+    disks: form.disks.map((d) => ({ path: d.path.trim(), format: d.format, sizeMiB: d.sizeMiB, ...(d.readOnly !== undefined ? { readOnly: d.readOnly } : {}) })),
     serial: [serialConfig(form.serial[0]), serialConfig(form.serial[1])],
     clock: form.clock,
     acceleration: form.acceleration,

@@ -21,6 +21,8 @@ export interface WizardForm {
   cpus: number;
   createDisk: boolean;
   diskMiB: number;
+  /** Format of the new disk (the host creates it with core/dom0/block's createDisk). */
+  diskFormat: 'raw' | 'qcow2';
 }
 
 /** Field path of the wizard-only "new disk size" (not part of VmConfigDraft). */
@@ -46,6 +48,7 @@ export function formFromPreset(preset: GuestPreset, keep?: Pick<WizardForm, 'nam
     cpus: d.cpus,
     createDisk: false,
     diskMiB: DEFAULT_DISK_MIB,
+    diskFormat: 'qcow2',
   };
 }
 
