@@ -72,10 +72,33 @@ export async function validateDraft(library: VmLibrary, draft: unknown, options:
   return errors.length ? { ok: false, errors } : { ok: true, value: d };
 }
 
-/** Each disk must be a usable image (header checks, backing chain) of the format the config states. */
+/** Real paths of the disk images other VMs attach, with whether each attaches it read-only. */
+async function otherVmsDisks(library: VmLibrary, vmId: string | undefined): Promise<Map<string, { vm: string; readOnly: boolean }>> {
+  const used = new Map<string, { vm: string; readOnly: boolean }>();
+  for (const entry of await library.list()) {
+    if (!entry.accessible || entry.id === vmId) continue;
+    for (const disk of entry.config.disks) {
+      let full: string;
+      try {
+        full = library.resolvePath(entry.id, disk.path);
+      } catch {
+        continue;
+      }
+      used.set(await realpath(full).catch(() => full), { vm: entry.config.name, readOnly: disk.readOnly === true });
+    }
+  }
+  return used;
+}
+
+/**
+ * Each disk must be a usable image (header checks, backing chain) of the
+ * format the config states, attached once, and not written by two VMs (an
+ * image open for writing in two machines would be corrupted).
+ */
 async function checkDisks(library: VmLibrary, vmId: string | undefined, d: VmConfigDraft): Promise<FieldError[]> {
   const errors: FieldError[] = [];
   const seen = new Map<string, number>();
+  const others = d.disks.length > 0 ? await otherVmsDisks(library, vmId) : new Map();
   for (const [i, disk] of d.disks.entries()) {
     const field = `disks.${i}.path`;
     const message = await checkFile(library, vmId, disk.path, 'Disk image', false);
@@ -95,6 +118,10 @@ async function checkDisks(library: VmLibrary, vmId: string | undefined, d: VmCon
     const real = await realpath(full).catch(() => full);
     if (seen.has(real)) errors.push({ field, message: `Disk ${seen.get(real)} already uses this image` });
     seen.set(real, i);
+    const other = others.get(real);
+    if (other !== undefined && !(other.readOnly && disk.readOnly === true)) {
+      errors.push({ field, message: `VM "${other.vm}" also attaches this image; two VMs may share an image only when both attach it read-only` });
+    }
   }
   return errors;
 }

@@ -181,6 +181,17 @@ describe('validation of disks and serial files', () => {
     expect(await host.validateVm(draft({ disks: [{ path: 'real.qcow2', format: 'qcow2', sizeMiB: 1, readOnly: true }] }), id)).toEqual([]);
   });
 
+  it('refuses an image another VM attaches, unless both attach it read-only', async () => {
+    const shared = join(root, 'shared.qcow2');
+    createDisk(shared, { format: 'qcow2', sizeBytes: 1024 * 1024 });
+    await createVm({ name: 'first', disks: [{ path: shared, format: 'qcow2', sizeMiB: 1, readOnly: true }] });
+    const second = await createVm({ name: 'second' });
+    expect(await host.validateVm(draft({ name: 'second', disks: [{ path: shared, format: 'qcow2', sizeMiB: 1 }] }), second)).toEqual([
+      { field: 'disks.0.path', message: 'VM "first" also attaches this image; two VMs may share an image only when both attach it read-only' },
+    ]);
+    expect(await host.validateVm(draft({ name: 'second', disks: [{ path: shared, format: 'qcow2', sizeMiB: 1, readOnly: true }] }), second)).toEqual([]);
+  });
+
   it('refuses serial files out of the VM folder, on a folder, or on a disk image', async () => {
     const id = await createVm();
     const folder = folderOf(id);
