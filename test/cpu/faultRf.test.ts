@@ -112,6 +112,37 @@ ${handler('h_int', 0x30, false, false)}
   });
 });
 
+describe('RF and the general-detect #DB', () => {
+  it('a MOV DR with DR7.GD set faults with #DB, DR6.BD and RF = 1 in the image (a fault, not an instruction breakpoint)', () => {
+    const run = runPm(`
+test_main:
+        IDT_GATE 1, SEL_CODE0, h_db, 0x8E
+        REPORT gd
+        mov eax, 1 << 13
+        mov dr7, eax                                  ; GD
+gd:     mov eax, dr0                                  ; #DB (fault); the handler returns to it with GD clear
+        mov eax, dr7
+        and eax, 1 << 13
+        out 0xF0, eax
+        PM_DONE
+h_db:   push eax
+        mov eax, [esp + 4]
+        out 0xF0, eax
+        mov eax, [esp + 12]
+        and eax, ${RF}
+        out 0xF0, eax
+        mov eax, dr6
+        and eax, 0xE00F
+        out 0xF0, eax
+        pop eax
+        iretd
+`);
+    expect(run.stop).toBe('halt');
+    // Before the fix RF was 0 (SDM 17.3.1.1; Bochs 2.7 also pushes 0 for every #DB, the SDM decides).
+    expect(hex(run.values)).toEqual(hex([run.values[0], run.values[0], RF, 0x2000, 0]));
+  });
+});
+
 describe('RF and REP string instructions', () => {
   it('single step through REP MOVSB: RF = 1 after each iteration but the last', () => {
     const run = runPm(`

@@ -15,7 +15,7 @@ import type { Exec, Insn } from '../insn.ts';
 import { defineOp, IMM_NONE, op } from '../opcodeTable.ts';
 import { writeArithFlags } from '../flags.ts';
 import {
-  CR0_PE, CR0_TS, CR4_DE, CR4_PCE, EAX, ECX, EDX, EXC_DB, EXC_GP, EXC_NP, LDTR, TR, ZF,
+  CR0_PE, CR0_TS, CR4_DE, CR4_PCE, EAX, ECX, EDX, EXC_DB, EXC_GP, EXC_NP, LDTR, RF, TR, ZF,
 } from '../regs.ts';
 import { descAttr, descBase, descLimit, setSegmentCache } from '../segments.ts';
 import {
@@ -65,11 +65,18 @@ defineOp(0x120, op('mov Rd,Cd', true, IMM_NONE, (i) => (crExists(i.reg) ? movFro
 defineOp(0x122, op('mov Cd,Rd', true, IMM_NONE, (i) => (crExists(i.reg) ? movToCr : ud), { endsBlock: true }));
 
 // ---- MOV r32, DRn / MOV DRn, r32 ----
-/** DR7.GD: any debug-register access raises #DB (fault) with DR6.BD set; GD is cleared so the handler can proceed. */
+/**
+ * DR7.GD: any debug-register access raises #DB (fault) with DR6.BD set; GD is
+ * cleared so the handler can proceed. It is a fault-class exception that is
+ * not an instruction breakpoint, so the EFLAGS image has RF = 1 (SDM Vol. 3B
+ * 17.3.1.1; interrupts.ts sets RF for the other faults by vector, which
+ * cannot tell this #DB from an instruction breakpoint's).
+ */
 function checkGeneralDetect(cpu: Cpu): void {
   if ((cpu.dr[7] & (1 << 13)) !== 0) {
     cpu.dr[6] |= 1 << 13;
     cpu.dr[7] &= ~(1 << 13);
+    cpu.flags |= RF;
     cpu.fault(EXC_DB, 0, false);
   }
 }
