@@ -5,19 +5,13 @@
  * the busiest I/O ports, entries, injected interrupts, EPT violations, and
  * host time in the guest vs in the hypervisor.
  */
-import * as F from '../cpu/vmx/vmcsFields.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
+import { exitReasonName } from '../hypervisor/vmx/exitReasonNames.ts';
 import { ACCELERATION_INFO, type Acceleration } from '../machine/acceleration.ts';
 import type { MachineStats } from '../machine/types.ts';
 
 /** Ports listed by --stats (the busiest first). */
 const TOP_PORTS = 8;
-
-const EXIT_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(F)
-    .filter(([name, value]) => name.startsWith('EXIT_REASON_') && typeof value === 'number' && value < 0x10000)
-    .map(([name, value]) => [value as number, name.slice('EXIT_REASON_'.length)]),
-);
 
 export function formatRunStats(acceleration: Acceleration, stats: MachineStats): string {
   const rows: [string, string][] = [
@@ -41,7 +35,7 @@ function hypervisorRows(h: CounterSnapshot): [string, string][] {
     ['host ms in hypervisor', h.hypervisorMs.toFixed(0)],
   ];
   h.exitsByReason.forEach((n, reason) => {
-    if (n > 0) rows.push([`exits ${EXIT_NAMES[reason] ?? `reason ${reason}`}`, String(n)]);
+    if (n > 0) rows.push([`exits ${exitReasonName(reason)}`, String(n)]);
   });
   const ports = Object.entries(h.ioExitsByPort)
     .map(([port, n]) => [Number(port), n] as const)

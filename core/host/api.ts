@@ -152,6 +152,21 @@ export interface VmStats {
   guestNs: number;
   /** Host time (ms since epoch) of this sample. */
   sampledAt: number;
+  /** What the hypervisor did since power-on, when one runs the VM ('vtx'). */
+  hypervisor?: HypervisorStats;
+}
+
+/** The hypervisor's counters for one VM, cumulative since power-on (the app derives rates from two samples). */
+export interface HypervisorStats {
+  /** VM exits by the SDM name of their basic exit reason (IO_INSTRUCTION, HLT, ...); reasons that never occurred are absent. */
+  exitsByReason: Record<string, number>;
+  entries: number;
+  injectedInterrupts: number;
+  eptViolations: number;
+  /** Host milliseconds with the processor in the guest. */
+  guestMs: number;
+  /** Host milliseconds in the hypervisor's exit handling and entry preparation. */
+  hypervisorMs: number;
 }
 
 // ---- host info -------------------------------------------------------------------

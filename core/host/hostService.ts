@@ -25,6 +25,7 @@ import {
   type VmConfigDraft,
   type VmEntry,
   type VmStateEvent,
+  type HypervisorStats,
   type VmStats,
   type VmStatus,
 } from './api.ts';
@@ -39,6 +40,8 @@ import { DEFAULT_SCROLLBACK_BYTES, SerialStream, type SerialSubscriber } from '.
 import { validateDraft } from './validation.ts';
 import { createDisk, inspectDisk } from './diskOperations.ts';
 import { accelerationProblem } from '../machine/acceleration.ts';
+import type { CounterSnapshot } from '../hypervisor/counters.ts';
+import { exitReasonName } from '../hypervisor/vmx/exitReasonNames.ts';
 import type { FromWorker, WorkerInit } from './workerProtocol.ts';
 
 export interface HostServiceOptions {
@@ -521,6 +524,7 @@ export class HostService implements HostBridge {
       exceptions: m.stats.exceptions,
       guestNs: m.stats.guestNs,
       sampledAt: Date.now(),
+      ...(m.stats.hypervisor ? { hypervisor: hypervisorStats(m.stats.hypervisor) } : {}),
     };
     rt.stats = stats;
     for (const l of this.statsListeners) safeCall(() => l(stats));
@@ -637,4 +641,20 @@ export function describeStop(reason: StopReason): string {
     case 'poweroff':
       return 'The guest powered off';
   }
+}
+
+/** The hypervisor's counters as the app shows them: exits named, per-port detail left to `popek run --stats`. */
+function hypervisorStats(h: CounterSnapshot): HypervisorStats {
+  const exitsByReason: Record<string, number> = {};
+  h.exitsByReason.forEach((n, reason) => {
+    if (n > 0) exitsByReason[exitReasonName(reason)] = n;
+  });
+  return {
+    exitsByReason,
+    entries: h.entries,
+    injectedInterrupts: h.injectedInterrupts,
+    eptViolations: h.eptViolations,
+    guestMs: h.guestMs,
+    hypervisorMs: h.hypervisorMs,
+  };
 }

@@ -180,6 +180,27 @@ describe('HostService with worker threads', () => {
     expect(sample.guestNs).toBeGreaterThan(0);
   });
 
+  it("publishes the hypervisor's counters with exits named by the SDM", async () => {
+    const id = await create('counted', 'hypervisor');
+    const seen: VmStats[] = [];
+    host.onStats((s) => seen.push(s));
+    await host.startVm(id);
+    const sample = await waitFor(() => seen.find((s) => s.vmId === id && (s.hypervisor?.entries ?? 0) > 0), 'hypervisor stats');
+    const slices = sample.interrupts; // the fixture counts one per slice
+    expect(sample.hypervisor).toEqual({
+      exitsByReason: { HLT: slices, IO_INSTRUCTION: 2 * slices },
+      entries: 3 * slices,
+      injectedInterrupts: slices,
+      eptViolations: 0,
+      guestMs: slices,
+      hypervisorMs: slices / 2,
+    });
+    const plain = await create('plain', '');
+    await host.startVm(plain);
+    const other = await waitFor(() => seen.find((s) => s.vmId === plain), 'stats without a hypervisor');
+    expect(other.hypervisor).toBeUndefined();
+  });
+
   it('refuses hardware changes while running but allows a rename; refuses removal while running', async () => {
     const id = await create('live', '');
     await host.startVm(id);

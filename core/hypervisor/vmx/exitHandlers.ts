@@ -20,16 +20,7 @@ export const RESUME = 0;
 export type ExitAction = typeof RESUME | VcpuStop;
 export type ExitHandler = (vcpu: VmxVcpu) => ExitAction;
 
-/** The SDM name of a basic exit reason (from the EXIT_REASON_* constants). */
-export function exitReasonName(reason: number): string {
-  return EXIT_REASON_NAMES[reason] ?? `reason ${reason}`;
-}
-
-export const EXIT_REASON_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(F)
-    .filter(([name, value]) => name.startsWith('EXIT_REASON_') && typeof value === 'number' && value < 0x10000)
-    .map(([name, value]) => [value as number, name.slice('EXIT_REASON_'.length)]),
-);
+export { exitReasonName } from './exitReasonNames.ts';
 
 const RFLAGS_IF = 1 << 9;
 const RFLAGS_DF = 1 << 10;
