@@ -46,8 +46,8 @@ function interruptWindow(): ExitAction {
 
 function hlt(v: VmxVcpu): ExitAction {
   v.skipInstruction();
-  if ((v.read(F.GUEST_RFLAGS) & RFLAGS_IF) === 0 && !v.domain.interrupts.pending) {
-    // Interrupts off and no NMI source: nothing can wake it, as on the bare machine.
+  if ((v.read(F.GUEST_RFLAGS) & RFLAGS_IF) === 0) {
+    // Interrupts off and no NMI source on this board: nothing can wake it, as on the bare machine.
     return { kind: 'halt', cs: v.read(F.GUEST_CS_SELECTOR), eip: v.read(F.GUEST_RIP) };
   }
   v.halted = true;
