@@ -44,6 +44,26 @@ describe('qcow2 images made by QEMU', () => {
     qemuIo(image, 'qcow2', ['read -P 0xc3 3146728 70000', 'read -P 0 3145728 1000']);
   });
 
+  it('reads and writes a version 2 (compat=0.10) image, discard included, and qemu-img finds it clean', () => {
+    const base = path.join(dir, 'v2-base.raw');
+    fs.writeFileSync(base, Buffer.alloc(MiB, 0x5e));
+    const image = path.join(dir, 'v2.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'compat=0.10', '-b', 'v2-base.raw', '-F', 'raw', image, '2M']);
+    qemuIo(image, 'qcow2', ['write -P 0x61 64k 64k']);
+    const disk = openDisk(image);
+    const got = new Uint8Array(2 * MiB);
+    disk.read(0, got);
+    const model = new Uint8Array(2 * MiB);
+    model.fill(0x5e, 0, MiB);
+    model.fill(0x61, 65536, 131072);
+    expect(Buffer.compare(got, model)).toBe(0);
+    disk.write(300_000, new Uint8Array(5000).fill(0x62));
+    disk.discard(65536, 65536); // no zero flag in version 2: zeros are written over the backing data
+    disk.close();
+    expect(qemuCheck(image)).toEqual({ status: 0, corruptions: 0, leaks: 0, checkErrors: 0 });
+    qemuIo(image, 'qcow2', ['read -P 0 64k 64k', 'read -P 0x62 300000 5000', 'read -P 0x5e 0 64k', 'read -P 0 1M 1M']);
+  });
+
   it('reads a qcow2 overlay made by qemu-img on a raw base, with data qemu-io wrote into the overlay', () => {
     const base = path.join(dir, 'base.raw');
     const want = patternRaw(base, 2 * MiB);
