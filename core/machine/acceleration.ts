@@ -71,6 +71,14 @@ export const ACCELERATION_INFO: Readonly<Record<Acceleration, AccelerationInfo>>
 /** The mode a new VM gets: VT-x once it boots guests, until then the emulated PC. */
 export const DEFAULT_ACCELERATION: Acceleration = VTX_BUILT ? 'vtx' : 'none';
 
+/**
+ * Largest guest RAM under VT-x: machine memory (at most 1792 MiB on this
+ * machine) also holds what the hypervisor keeps for the VM (its root-mode
+ * tables, the VMCS, I/O bitmaps, the EPT tables) and a firmware image of up
+ * to 16 MiB; 32 MiB covers them.
+ */
+export const VTX_MEMORY_MIB_MAX = 1760;
+
 /** Why nested paging cannot be turned off yet (hardware-assist modes without EPT/NPT need shadow page tables). */
 export const NESTED_PAGING_OFF_REASON = 'running without nested paging needs shadow page tables, which arrive with issue 9';
 

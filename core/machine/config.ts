@@ -8,7 +8,7 @@
  * can actually run) need the file system and live in core/host/validation.ts.
  */
 import * as v from 'valibot';
-import { ACCELERATIONS, type Acceleration } from './acceleration.ts';
+import { ACCELERATIONS, VTX_MEMORY_MIB_MAX, type Acceleration } from './acceleration.ts';
 
 /** The only config file format this build reads and writes. */
 export const VM_CONFIG_VERSION = 1;
@@ -266,6 +266,12 @@ function isPlainObject(value: unknown): boolean {
 /** Rules that span fields (the schema checks each field alone). */
 function crossFieldErrors(d: VmConfigDraft): FieldError[] {
   const errors: FieldError[] = [];
+  if (d.acceleration === 'vtx' && d.memoryMiB > VTX_MEMORY_MIB_MAX) {
+    errors.push({
+      field: 'memoryMiB',
+      message: `Under VT-x at most ${VTX_MEMORY_MIB_MAX} MiB: machine memory (${MEMORY_MIB_MAX} MiB) also holds the hypervisor's tables for the VM`,
+    });
+  }
   d.serial.forEach((s, i) => {
     if (s.mode === 'file' && s.path === undefined) errors.push({ field: `serial.${i}.path`, message: 'Choose the file the output goes to' });
     if (s.mode === 'tcp' && s.port === undefined) errors.push({ field: `serial.${i}.port`, message: 'Choose the TCP port to listen on' });

@@ -184,6 +184,15 @@ describe('vm.json parsing', () => {
     });
   });
 
+  it('keeps room in machine memory for the hypervisor under VT-x', () => {
+    expect(checkVmDraft(draft({ acceleration: 'vtx', memoryMiB: 1760 })).ok).toBe(true);
+    expect(checkVmDraft(draft({ acceleration: 'vtx', memoryMiB: 1761 }))).toEqual({
+      ok: false,
+      errors: [{ field: 'memoryMiB', message: "Under VT-x at most 1760 MiB: machine memory (1792 MiB) also holds the hypervisor's tables for the VM" }],
+    });
+    expect(checkVmDraft(draft({ acceleration: 'none', memoryMiB: 1792 })).ok).toBe(true);
+  });
+
   it('accepts every reserved acceleration mode and refuses unknown ones', () => {
     for (const acceleration of ['none', 'vtx', 'svm', 'bt', 'trap'] as const) {
       expect(checkVmDraft(draft({ acceleration })).ok).toBe(true);

@@ -103,6 +103,12 @@ describe("the 'vtx' board", () => {
     expect(out).toBe('');
   });
 
+  it('refuses, before allocating anything, a guest whose RAM leaves no room for the hypervisor in machine memory', () => {
+    expect(() => createMachine({ memoryMiB: 1792, clock: 'deterministic', acceleration: 'vtx', kernel: assembleKernel('spin') }, {})).toThrow(
+      "under VT-x the guest's RAM and the hypervisor's own memory must fit in 1792 MiB of machine memory: at most 1788 MiB of RAM",
+    );
+  });
+
   it('stops the VM with a report on a triple fault in the guest', () => {
     const { vtx } = both({ memoryMiB: 16, kernel: assembleKernel('tripleFault') });
     expect(vtx.result).toEqual({
