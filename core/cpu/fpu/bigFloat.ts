@@ -58,10 +58,16 @@ export function add(a: Big, b: Big): Big {
   if (b.m === 0n) return a;
   // A far smaller addend only nudges the last bit (it can still decide a rounding direction).
   const gap = WORK + 8;
-  if (top(a) - top(b) > gap) return trim({ m: (a.m << 2n) + (b.m < 0n ? -1n : 1n), e: a.e - 2 });
-  if (top(b) - top(a) > gap) return trim({ m: (b.m << 2n) + (a.m < 0n ? -1n : 1n), e: b.e - 2 });
+  if (top(a) - top(b) > gap) return nudged(a, b.m < 0n);
+  if (top(b) - top(a) > gap) return nudged(b, a.m < 0n);
   const e = Math.min(a.e, b.e);
   return trim({ m: (a.m << BigInt(a.e - e)) + (b.m << BigInt(b.e - e)), e });
+}
+
+/** x plus (down) or minus a quantity far below its working precision. */
+function nudged(x: Big, down: boolean): Big {
+  const shift = WORK + 2 - absBits(x.m);
+  return trim({ m: (x.m << BigInt(shift)) + (down ? -1n : 1n), e: x.e - shift });
 }
 
 export function sub(a: Big, b: Big): Big {
@@ -112,7 +118,7 @@ export function atanhSmall(t: Big): Big {
   for (let k = 3; ; k += 2) {
     power = mul(power, t2);
     const term = divInt(power, k);
-    if (negligible(term, sum)) return sum;
+    if (negligible(term, sum)) return add(sum, term); // the last term's sign still counts
     sum = add(sum, term);
   }
 }
@@ -124,7 +130,7 @@ function atanSmall(t: Big): Big {
   for (let k = 3; ; k += 2) {
     power = mul(power, t2);
     const term = divInt(power, k);
-    if (negligible(term, sum)) return sum;
+    if (negligible(term, sum)) return add(sum, term); // the last term's sign still counts
     sum = add(sum, term);
   }
 }
@@ -144,14 +150,14 @@ export function sinCosSmall(r: Big): { sin: Big; cos: Big } {
   let s = r, sTerm = r;
   for (let k = 2; ; k += 2) {
     sTerm = div(mul(sTerm, r2), { m: BigInt(k * (k + 1)), e: 0 });
+    s = add(s, sTerm); // the last, negligible term's sign still counts
     if (negligible(sTerm, s)) break;
-    s = add(s, sTerm);
   }
   let c: Big = ONE, cTerm: Big = ONE;
   for (let k = 1; ; k += 2) {
     cTerm = div(mul(cTerm, r2), { m: BigInt(k * (k + 1)), e: 0 });
-    if (negligible(cTerm, c)) break;
     c = add(c, cTerm);
+    if (negligible(cTerm, c)) break;
   }
   return { sin: s, cos: c };
 }
@@ -161,7 +167,7 @@ export function expm1Small(u: Big): Big {
   let term = u, sum = u;
   for (let k = 2; ; k++) {
     term = divInt(mul(term, u), k);
-    if (negligible(term, sum)) return sum;
+    if (negligible(term, sum)) return add(sum, term); // the last term's sign still counts
     sum = add(sum, term);
   }
 }
@@ -192,7 +198,7 @@ function machinAtan(inv: number): Big {
   for (let k = 3; ; k += 2) {
     power = mul(power, x2);
     const term = divInt(power, k);
-    if (negligible(term, sum)) return sum;
+    if (negligible(term, sum)) return add(sum, term); // the last term's sign still counts
     sum = add(sum, term);
   }
 }

@@ -28,8 +28,10 @@ export function roundBig(v: Big): X80 {
   if (v.m === 0n) return zero(false);
   const negative = v.m < 0n;
   const m = negative ? -v.m : v.m;
-  return roundToRegister(negative, (m << 1n) | 1n, v.e - 1, 64);
+  return roundToRegister(negative, (m << STICKY_SHIFT) | 1n, v.e - Number(STICKY_SHIFT), 64);
 }
+/** The sticky bit goes this far below the approximation (beyond the 64 bits kept even when m is short). */
+const STICKY_SHIFT = 72n;
 
 /** pi rounded to 66 bits: pi = P66 * 2^-64. */
 const P66 = (0xc90f_daa2_2168_c234n << 2n) | 3n;
@@ -101,9 +103,11 @@ export function log2p1Of(x: Num): Big {
 export function exp2m1Of(x: Num): Big {
   const v = bigOf(x);
   if (topExponent(x) < 0) return expm1Small(mul(v, LN2));
-  // 2^x = 2^n * 2^f with n = trunc(x) (clamped: beyond it every result overflows or is -1 + tiny).
+  // Beyond |x| = 2^15 every result overflows, or is -1 plus far less than its last place.
+  if (topExponent(x) >= 15) return x.neg ? { m: -((1n << 300n) - 1n), e: -300 } : { m: 1n, e: 1 << 16 };
+  // 2^x = 2^n * 2^f with n = trunc(x), |f| < 1.
   const t = x.exp >= 0 ? x.sig << BigInt(x.exp) : x.sig >> BigInt(-x.exp);
-  let n = t > 20000n ? 20000 : Number(t);
+  let n = Number(t);
   if (x.neg) n = -n;
   const f = sub(v, big(BigInt(n)));
   const pow = scale2(add(ONE, expm1Small(mul(f, LN2))), n);

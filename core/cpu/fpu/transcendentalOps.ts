@@ -5,6 +5,12 @@
  * transcendental.ts (exact) and transcendentalMath.ts (within the last
  * place, reduction by the 66-bit pi). Operands with |x| >= 2^63 leave the
  * trigonometric instructions' ST(0) unchanged and set C2, as on hardware.
+ *
+ * Where the SDM leaves a result undefined, the host x87 the oracle test
+ * compares with decides: F2XM1 with |x| > 1 leaves ST(0) unchanged and
+ * signals PE; F2XM1(+-1) and FYL2X of a power of two signal PE although
+ * exact. FYL2XP1 outside |x| < 1 - sqrt(2)/2 computes y * log2(1 + x)
+ * (IE below -1, ZE at -1), which no part is known to match.
  */
 import type { Cpu } from '../cpu.ts';
 import type { Exec } from '../insn.ts';
@@ -13,7 +19,7 @@ import { noteInstruction, waitingGate } from './gate.ts';
 import { settle } from './results.ts';
 import { acc, clearAcc, invalidResult, propagateNaN, roundToRegister } from './numeric.ts';
 import { extract, partialRemainder, remOut, scale, xtractOut } from './transcendental.ts';
-import { SW_C1, SW_C2, SW_CC, SW_DE, SW_PE, SW_ZE } from './fpu.ts';
+import { SW_C1, SW_C2, SW_CC, SW_DE, SW_PE, SW_UE, SW_ZE } from './fpu.ts';
 import type { X80 } from './ext80.ts';
 import {
   classOf, FINITE, INF, infinity, isDenormal, isNaNClass, isNegative, numOf, topExponent, UNSUPPORTED,
@@ -111,7 +117,7 @@ function fyl2x(y: X80, x: X80): X80 {
   if (isNegative(x) && cx !== ZERO) return invalidResult();
   if (cx === ZERO) {
     if (cy === ZERO) return invalidResult();
-    if (cy !== INF) acc.flags |= SW_ZE;
+    if (cy !== INF) acc.flags = (acc.flags & ~SW_DE) | SW_ZE; // no DE beside the zero divide (host x87)
     return infinity(!ny);
   }
   if (cx === INF) {
@@ -133,7 +139,8 @@ function fyl2x(y: X80, x: X80): X80 {
     if (cy === ZERO) return zero(ny !== logSign);
     const m = numOf(y);
     const r = roundToRegister(ny !== logSign, m.sig * BigInt(Math.abs(e)), m.exp, 64);
-    acc.flags |= SW_PE; // signalled even when the product is exact (host x87)
+    // Signalled even when the product is exact (host x87), and so UE for a tiny result.
+    acc.flags |= SW_PE | ((r.se & 0x7fff) === 0 ? SW_UE : 0);
     return r;
   }
   if (cy === ZERO) return zero(ny !== logSign);
@@ -173,7 +180,7 @@ function fyl2xp1(y: X80, x: X80): X80 {
     if (e > 0 || (e === 0 && !minusOne)) return invalidResult();
     if (minusOne) {
       if (cy === ZERO) return invalidResult();
-      if (cy !== INF) acc.flags |= SW_ZE;
+      if (cy !== INF) acc.flags = (acc.flags & ~SW_DE) | SW_ZE;
       return infinity(!ny);
     }
   }
@@ -292,7 +299,11 @@ defineReg(0xd9, 0xf0, oneOperand((cpu, x) => { // F2XM1: 2^x - 1
     if (isDenormal(x)) acc.flags |= SW_DE;
     const n = numOf(x);
     const unit = topExponent(n) === 0 && (n.sig & (n.sig - 1n)) === 0n; // |x| = 1
-    if (unit) {
+    if (topExponent(n) >= 0 && !unit) {
+      // |x| > 1: the SDM leaves the result undefined; the host x87 leaves ST(0) as it was and signals PE.
+      r = x;
+      acc.flags |= SW_PE;
+    } else if (unit) {
       // 2^1 - 1 = 1 and 2^-1 - 1 = -0.5 exactly, yet flagged inexact (and 1 as rounded up) as the host x87 does.
       r = n.neg ? { se: 0xbffe, hi: 0x8000_0000, lo: 0 } : ONE;
       acc.flags |= SW_PE;
