@@ -77,18 +77,18 @@ describe.skipIf(oracle === null)('x87 against the host x87', () => {
   }
 
   for (const [k, op] of ['st32', 'st64', 'bstp', 'ld32', 'ld64'].entries()) {
-    it(`${op}: conversions by RC with flags`, () => {
+    it(`${op}: conversions by RC with flags, masked and unmasked`, () => {
       const g = new Gen(4000 + k);
-      const cases = g.cases(op, N);
+      const cases = g.cases(op, N, true);
       if (op === 'ld32' || op === 'ld64') for (const c of cases) { c.a.hi = g.u32(); c.a.lo = g.u32(); }
       check(op, cases);
     });
   }
 
   for (const [k, op] of ['ist16', 'ist32', 'ist64', 'bstp'].entries()) {
-    it(`${op}: integer conversions near and beyond the range, by RC`, () => {
+    it(`${op}: integer conversions near and beyond the range, by RC, masked and unmasked`, () => {
       const g = new Gen(5000 + k);
-      const cases = g.cases(op, N);
+      const cases = g.cases(op, N, true);
       const bits = op === 'ist16' ? 16 : op === 'ist32' ? 32 : op === 'ist64' ? 64 : 60;
       for (const c of cases) {
         if (g.int(4) !== 0) c.a.se = (c.a.se & 0x8000) | (0x3fff - 2 + g.int(bits + 3));

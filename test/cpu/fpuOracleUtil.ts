@@ -160,6 +160,9 @@ function runBatch(op: string, cases: Case[]): Outcome[] {
         REPORT 0`;
   } else {
     body = `
+        mov dword [0x600], 0
+        mov dword [0x604], 0
+        mov word [0x608], 0
         fldcw [cs:si]
         ${LOAD_INSN[op]} [cs:si + 2]
         OUT_SW

@@ -8,7 +8,7 @@ import type { Exec, Insn } from '../insn.ts';
 import { defineMem, defineReg, defineRegRow } from './formsTable.ts';
 import { noteInstruction, noteMemory, waitingGate } from './gate.ts';
 import { offsetBy } from './operands.ts';
-import { settle, settleStore } from './results.ts';
+import { settleStore } from './results.ts';
 import { acc, clearAcc, roundToRegister } from './numeric.ts';
 import {
   bcd, f64Out, fromInt64, fromInteger, loadBcd, loadF32, loadF64, quietOnLoad, storeBcd, storeF32, storeF64, toInteger,
@@ -21,7 +21,9 @@ import { indefinite } from './ext80.ts';
 
 /**
  * Pushes `v` after a load: stack overflow when ST(7) is in use (masked: the
- * real indefinite is pushed). acc carries the conversion's exceptions.
+ * real indefinite is pushed). acc carries the conversion's exceptions: an
+ * unmasked IE (SNaN) loads nothing; a denormal is loaded even when DE is
+ * unmasked (as the host x87 does), the exception then pending.
  */
 function pushLoaded(cpu: Cpu, v: X80): boolean {
   const f = cpu.fpu;
@@ -29,9 +31,13 @@ function pushLoaded(cpu: Cpu, v: X80): boolean {
     if (!f.stackFault(true)) f.push(indefinite());
     return false;
   }
-  if (!settle(f)) return false;
-  f.push(v);
   f.clearC1();
+  if ((acc.flags & SW_IE & ~f.control) !== 0) {
+    f.signal(acc.flags);
+    return false;
+  }
+  f.push(v);
+  if (acc.flags !== 0) f.signal(acc.flags);
   return true;
 }
 
