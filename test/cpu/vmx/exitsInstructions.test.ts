@@ -2,6 +2,8 @@
  * VM exits caused by instructions (SDM Vol. 3C §25.1, §27.2.1 exit
  * qualifications): each exit reports (reason, qualification, instruction
  * length) through exit_loop of vmx.inc, which resumes after the instruction.
+ * Oracle: Bochs 2.7 (corei7_sandy_bridge_2600k, bochsCheck.ts) reports the
+ * same values for all three ROMs.
  * Expected values are the SDM's tables (27-3 CR access, 27-4 MOV DR, 27-5
  * I/O); instruction lengths are the encodings' byte counts.
  */
@@ -40,7 +42,7 @@ guest:
         mov ecx, 0x10
         rdmsr                   ; 0F 32
         wrmsr                   ; 0F 30
-        hlt                     ; F4
+        GUEST_HLT                     ; F4
 `);
     expect(hex(r.values)).toEqual(hex([
       F.EXIT_REASON_CPUID, 0, 2,
@@ -93,7 +95,7 @@ guest:
         wrmsr                   ; write bit clear: no exit
         mov ecx, 0x40000000
         rdmsr                   ; outside both MSR ranges: always exits
-        hlt
+        GUEST_HLT
 `);
     expect(hex(r.values)).toEqual(hex([
       0x11111111,
@@ -134,7 +136,7 @@ guest:
         out 0xF0, eax
         and ebx, ~8             ; clears TS against the shadow: exits
         mov cr0, ebx
-        hlt
+        GUEST_HLT
 `);
     const cr0 = 0xe0000031; // PG CD NW (from reset) NE ET PE, as vmx.inc leaves it
     expect(hex(r.values)).toEqual(hex([

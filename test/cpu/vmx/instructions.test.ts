@@ -4,6 +4,13 @@
  * VM-instruction error numbers of §31.4, VMREAD/VMWRITE widths and the
  * high halves of 64-bit fields, VMPTRST, VMCLEAR, VMXOFF.
  * Each check reports (CF | ZF << 1) and, for VMfailValid, the error number.
+ *
+ * Oracle: Bochs 2.7 (corei7_sandy_bridge_2600k, bochsCheck.ts) agrees on the
+ * error-number ROM except where the processors differ by design: Bochs
+ * panics on VMCALL in root operation (its dual-monitor path is not
+ * implemented; the SDM decides: VMfailValid(1)), and accepts a VMCLEAR
+ * pointer above 4 GiB (its physical-address width is wider; this part sets
+ * IA32_VMX_BASIC bit 48). The capability MSRs describe another processor.
  */
 import { describe, expect, it } from 'vitest';
 import { runVmx, hex } from './vmxRun.ts';

@@ -6,7 +6,7 @@
  * share one table.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ASM_DIR, assemble, runRom, type RomRun, type RomRunOptions } from '../harness.ts';
 import * as F from '../../../core/cpu/vmx/vmcsFields.ts';
@@ -35,7 +35,16 @@ ${body}
         bits 16
         ROM_END
 `;
-  return runRom(assemble(source, [ASM_DIR, VMX_DIR]), { maxInstructions: 2_000_000, ...opts });
+  const run = runRom(assemble(source, [ASM_DIR, VMX_DIR]), { maxInstructions: 2_000_000, ...opts });
+  // POPEK_DUMP_ROMS=<dir>: keep the source and our reported values for bochsCheck.ts (the Bochs oracle).
+  const dump = process.env.POPEK_DUMP_ROMS;
+  if (dump) {
+    mkdirSync(dump, { recursive: true });
+    const name = 'vmx-' + createHash('sha256').update(source).digest('hex').slice(0, 12);
+    writeFileSync(join(dump, name + '.asm'), source);
+    writeFileSync(join(dump, name + '.json'), JSON.stringify(run.values));
+  }
+  return run;
 }
 
 export const hex = (values: number[]): string[] => values.map((v) => '0x' + (v >>> 0).toString(16));
