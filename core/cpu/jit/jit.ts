@@ -33,9 +33,15 @@ export interface JitOptions {
   hotThreshold: number;
   /** Generated source kept alive at most, in bytes; over it, all compiled code is dropped. */
   budgetBytes: number;
+  /**
+   * Instructions of a block that may lack an inline translation (they call
+   * their interpreter handler from the compiled code); a block with more
+   * stays interpreted.
+   */
+  maxHandlerCalls: number;
 }
 
-export const JIT_DEFAULTS: Readonly<JitOptions> = { enabled: false, hotThreshold: 50, budgetBytes: 16 << 20 };
+export const JIT_DEFAULTS: Readonly<JitOptions> = { enabled: false, hotThreshold: 50, budgetBytes: 16 << 20, maxHandlerCalls: 2 };
 
 export class Jit {
   private readonly cpu: Cpu;
@@ -82,17 +88,17 @@ export class Jit {
   /** Called by the run loop when a block turns hot: compiles it if every instruction has a translation. */
   compile(block: Block): void {
     if (!block.valid) return;
-    const body = translateBlock(block);
+    const body = translateBlock(block, this.options.maxHandlerCalls);
     if (body === null) {
       this.blocksRejected++;
       return;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'I',
       `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
-    block.jit = factory(...this.bindings);
+    block.jit = factory(...this.bindings, block.insns);
     block.jitBytes = body.length;
     this.compiledBlocks.push(block);
     this.sourceBytes += body.length;

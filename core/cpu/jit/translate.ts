@@ -57,7 +57,7 @@ class BlockWriter {
   /** EIP as the interpreter has it while the current instruction executes. */
   private eipDuring = 0;
 
-  constructor(private readonly block: Block) {}
+  constructor(private readonly block: Block, private readonly maxHandlerCalls: number) {}
 
   translate(): string | null {
     const insns = this.block.insns;
@@ -67,11 +67,38 @@ class BlockWriter {
       this.k = k;
       this.ins = ins;
       this.eipDuring = ins.fast === FAST_CALL ? ins.imm : ins.nextEip;
-      if (!this.insn(ins, last)) return null;
+      if (!this.insn(ins, last)) {
+        if (this.handlerCalls >= this.maxHandlerCalls) return null;
+        this.handlerCall(last);
+      }
     }
     const lastIns = insns[insns.length - 1];
-    if (!endsItself(lastIns)) this.emit(this.exit(insns.length, lit(lastIns.nextEip)));
+    if (!this.closed && !endsItself(lastIns)) this.emit(this.exit(insns.length, lit(lastIns.nextEip)));
     return this.source();
+  }
+
+  /** Instructions without an inline translation, called through their handler. */
+  handlerCalls = 0;
+  /** The last instruction left the block unconditionally. */
+  private closed = false;
+
+  /**
+   * An instruction without an inline translation: its interpreter handler is
+   * called exactly as the run loop calls it (state synced, EIP = next
+   * instruction), then the registers are reloaded and the flags are the CPU's.
+   */
+  private handlerCall(last: boolean): void {
+    this.handlerCalls++;
+    this.emit(`${this.sync()}I[${this.k}].fn(cpu, I[${this.k}]);`);
+    this.emit('/*RELOAD*/ tb = cpu.tlbBit; ss32 = cpu.ss32;');
+    this.dirty.clear();
+    this.flags = FLAGS_IN_CPU;
+    if (last) {
+      this.emit(this.exit(this.k + 1, 'cpu.eip'));
+      this.closed = true;
+    } else {
+      this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, 'cpu.eip')}`);
+    }
   }
 
   private source(): string {
@@ -79,9 +106,10 @@ class BlockWriter {
     const head = [
       'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, fa = 0, fb = 0, fr = 0, fcf = 0;',
       loads.length > 0 ? `let ${loads.join(', ')};` : '',
-      'const tb = cpu.tlbBit, ss32 = cpu.ss32;',
+      'let tb = cpu.tlbBit, ss32 = cpu.ss32;',
     ];
-    return `${head.join('\n')}\n${this.out.join('\n')}\n`;
+    const reload = loads.map((l) => `${l}; `).join('');
+    return `${head.join('\n')}\n${this.out.join('\n').replaceAll('/*RELOAD*/', reload)}\n`;
   }
 
   private emit(s: string): void {
@@ -205,6 +233,154 @@ class BlockWriter {
     }
   }
 
+  /**
+   * ALU operation `op` of `size` on a = `a`, b = `b` (JS expressions of
+   * zero-extended operand values); `store` writes the result (skipped for CMP).
+   */
+  private aluSized(op: number, size: 8 | 32, a: string, b: string, store: (v: string) => string): void {
+    if (op === ALU_ADC || op === ALU_SBB) {
+      this.flagsToCpu();
+      this.emit(`x = aluCompute(cpu, ${op}, ${size}, ${a}, ${b});`);
+      this.emit(store('x'));
+      return;
+    }
+    if (op === ALU_ADD || op === ALU_SUB || op === ALU_CMP) {
+      this.emit(`fa = ${a}; fb = ${b}; fr = (fa ${op === ALU_ADD ? '+' : '-'} fb) | 0;`);
+      this.flags = lazyFlags(op === ALU_ADD ? LAZY_ADD : LAZY_SUB, size);
+    } else {
+      this.emit(`fa = 0; fb = 0; fr = ${a} ${op === ALU_OR ? '|' : op === ALU_AND ? '&' : '^'} ${b};`);
+      this.flags = lazyFlags(LAZY_RES, size);
+    }
+    if (op !== ALU_CMP) this.emit(store('fr'));
+  }
+
+  /**
+   * Forms the interpreter runs through handlers but the compiler inlines:
+   * register and accumulator forms of the 8-bit ALU operations and of the
+   * immediate groups, ALU r32 <- m32, MOV with C6/C7 and moffs encodings,
+   * MOV r8, r8, MOVZX from registers, TEST with an immediate, SETcc, NOT.
+   * Every one is checked against its handler by the differential tests.
+   * Memory operands need 32-bit addressing (ea() computes 32-bit addresses).
+   */
+  private extended(i: Insn): boolean {
+    if (i.lock || (i.mod !== 3 && !i.a32)) return false;
+    const op = i.opcode;
+    const reg = i.mod === 3;
+    if (op < 0x40 && (op & 7) < 6) {
+      const alu = (op >> 3) & 7;
+      switch (op & 7) {
+        case 0: // op r/m8, r8 (registers only; the memory form is read-modify-write)
+          if (!reg) return false;
+          this.aluSized(alu, 8, this.get8(i.rm), this.get8(i.reg), (v) => this.set8(i.rm, v));
+          return true;
+        case 2: // op r8, r/m8
+          if (!reg) this.read(1, i.seg, this.ea(i));
+          this.aluSized(alu, 8, this.get8(i.reg), reg ? this.get8(i.rm) : 'm', (v) => this.set8(i.reg, v));
+          if (!reg) this.exitCheck(i.nextEip);
+          return true;
+        case 3: // op r32, m32 (the register form is a fast form)
+          if (!i.o32 || reg) return false;
+          this.read(4, i.seg, this.ea(i));
+          this.aluSized(alu, 32, this.r(i.reg), 'm', (v) => this.setR(i.reg, v));
+          this.exitCheck(i.nextEip);
+          return true;
+        case 4: // op AL, imm8 (decoded as r/m = AL)
+          this.aluSized(alu, 8, this.get8(0), lit(i.imm & 0xff), (v) => this.set8(0, v));
+          return true;
+        case 5: // op EAX, imm32
+          if (!i.o32) return false;
+          this.aluSized(alu, 32, this.r(0), lit(i.imm | 0), (v) => this.setR(0, v));
+          return true;
+        default:
+          return false;
+      }
+    }
+    switch (op) {
+      case 0x80: // op r8, imm8
+        if (!reg) return false;
+        this.aluSized(i.reg, 8, this.get8(i.rm), lit(i.imm & 0xff), (v) => this.set8(i.rm, v));
+        return true;
+      case 0x88: // MOV r/m8, r8 (register form)
+        if (!reg) return false;
+        this.emit(this.set8(i.rm, this.get8(i.reg)));
+        return true;
+      case 0x8a: // MOV r8, r/m8 (register form)
+        if (!reg) return false;
+        this.emit(this.set8(i.reg, this.get8(i.rm)));
+        return true;
+      case 0xa8: // TEST AL, imm8
+        this.emit(`fa = 0; fb = 0; fr = ${this.get8(0)} & ${i.imm & 0xff};`);
+        this.flags = lazyFlags(LAZY_RES, 8);
+        return true;
+      case 0xa9: // TEST EAX, imm32
+        if (!i.o32) return false;
+        this.emit(`fa = 0; fb = 0; fr = ${this.r(0)} & ${lit(i.imm | 0)};`);
+        this.flags = lazyFlags(LAZY_RES, 32);
+        return true;
+      case 0xa0: case 0xa1: case 0xa2: case 0xa3: { // MOV with a moffs operand (decoded as disp-only memory)
+        if (!i.a32 || (op & 1 && !i.o32)) return false;
+        const size: 1 | 4 = op & 1 ? 4 : 1;
+        if (op < 0xa2) {
+          this.read(size, i.seg, lit(i.disp | 0));
+          this.emit(size === 4 ? this.setR(0, 'm') : this.set8(0, 'm'));
+        } else {
+          this.write(size, i.seg, lit(i.disp | 0), size === 4 ? this.r(0) : this.get8(0));
+        }
+        this.exitCheck(i.nextEip);
+        return true;
+      }
+      case 0xc6: // MOV r/m8, imm8
+        if (i.reg !== 0) return false;
+        if (reg) this.emit(this.set8(i.rm, lit(i.imm & 0xff)));
+        else {
+          this.write(1, i.seg, this.ea(i), lit(i.imm & 0xff));
+          this.exitCheck(i.nextEip);
+        }
+        return true;
+      case 0xc7: // MOV r/m32, imm32
+        if (i.reg !== 0 || !i.o32) return false;
+        if (reg) this.emit(this.setR(i.rm, lit(i.imm | 0)));
+        else {
+          this.write(4, i.seg, this.ea(i), lit(i.imm | 0));
+          this.exitCheck(i.nextEip);
+        }
+        return true;
+      case 0xf6: // TEST r/m8, imm8 (group 3 /0)
+        if (i.reg !== 0) return false;
+        if (!reg) this.read(1, i.seg, this.ea(i));
+        this.emit(`fa = 0; fb = 0; fr = ${reg ? this.get8(i.rm) : 'm'} & ${i.imm & 0xff};`);
+        this.flags = lazyFlags(LAZY_RES, 8);
+        if (!reg) this.exitCheck(i.nextEip);
+        return true;
+      case 0xf7: // TEST r32, imm32 (/0) and NOT r32 (/2), register forms
+        if (!i.o32 || !reg) return false;
+        if (i.reg === 0) {
+          this.emit(`fa = 0; fb = 0; fr = ${this.r(i.rm)} & ${lit(i.imm | 0)};`);
+          this.flags = lazyFlags(LAZY_RES, 32);
+          return true;
+        }
+        if (i.reg === 2) {
+          this.emit(this.setR(i.rm, `~${this.r(i.rm)}`));
+          return true;
+        }
+        return false;
+      case 0x1b6: // MOVZX r32, r8
+        if (!i.o32 || !reg) return false;
+        this.emit(this.setR(i.reg, this.get8(i.rm)));
+        return true;
+      case 0x1b7: // MOVZX r32, r16
+        if (!i.o32 || !reg) return false;
+        this.emit(this.setR(i.reg, `${this.r(i.rm)} & 0xffff`));
+        return true;
+      default:
+        if (op >= 0x190 && op <= 0x19f && reg) { // SETcc r8
+          this.emit(this.set8(i.rm, `${conditionExpr(this.flags, op & 15)} ? 1 : 0`));
+          return true;
+        }
+        return false;
+    }
+  }
+
   private incDec(reg: number, inc: boolean): void {
     if (!this.flags.keepCF) this.emit(`fcf = ${carryExpr(this.flags)};`);
     this.emit(`fa = ${this.r(reg)}; fb = 1; fr = (fa ${inc ? '+' : '-'} 1) | 0;`);
@@ -221,7 +397,7 @@ class BlockWriter {
   private insn(i: Insn, last: boolean): boolean {
     const f = i.fast;
     switch (f) {
-      case FAST_NONE: return false;
+      case FAST_NONE: return this.extended(i);
       case FAST_MOV_RM_R: this.emit(this.setR(i.rm, this.r(i.reg))); return true;
       case FAST_MOV_R_RM: this.emit(this.setR(i.reg, this.r(i.rm))); return true;
       case FAST_MOV_R_IMM: this.emit(this.setR(i.opcode & 7, lit(i.imm | 0))); return true;
@@ -327,8 +503,12 @@ function endsItself(i: Insn): boolean {
   return i.fast === FAST_JCC || i.fast === FAST_JMP || i.fast === FAST_CALL || i.fast === FAST_RET;
 }
 
-/** Function body source for `block`, or null when some instruction has no translation. */
-export function translateBlock(block: Block): string | null {
+/**
+ * Function body source for `block`, or null when more than
+ * `maxHandlerCalls` of its instructions have no inline translation. The
+ * function sees the block's instructions as `I`.
+ */
+export function translateBlock(block: Block, maxHandlerCalls = 0): string | null {
   if (block.insns.length === 0) return null;
-  return new BlockWriter(block).translate();
+  return new BlockWriter(block, maxHandlerCalls).translate();
 }

@@ -73,6 +73,8 @@ export interface RigOptions {
   /** Seed of the data area's contents. */
   seed?: number;
   hotThreshold?: number;
+  /** The compiler's maxHandlerCalls (default: its default). */
+  maxHandlerCalls?: number;
   /** run(1) calls at most. */
   maxSteps?: number;
 }
@@ -81,7 +83,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const memory = new PhysicalMemory(4 << 20);
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
-  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1 });
+  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}) });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
   m.set(image, IMAGE);
@@ -140,7 +142,7 @@ function describeBlock(cpu: Cpu, eip: number): string {
   for (const block of cpu.blocks.values()) {
     if (block.eip !== eip) continue;
     const insns = block.insns.map((i) => `${(i.eip >>> 0).toString(16)}: opcode ${i.opcode.toString(16)} fast ${i.fast}`).join('\n');
-    return `\n${insns}\ncompiled: ${block.jit !== null}\n${translateBlock(block) ?? '(no translation)'}`;
+    return `\n${insns}\ncompiled: ${block.jit !== null}\n${translateBlock(block, cpu.jit.settings.maxHandlerCalls) ?? '(no translation)'}`;
   }
   return ' (block no longer cached)';
 }

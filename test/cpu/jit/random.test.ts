@@ -11,13 +11,15 @@ import { ABSENT_PAGES, randomProgram, randomStart } from './randomStreams.ts';
 const SEEDS = Array.from({ length: 40 }, (_, k) => 1000 + k);
 
 describe('block compiler, random instruction streams (interpreted vs compiled, compared after every block)', () => {
-  it.each([1, 3])('40 seeded programs, blocks compiled after %i run(s)', (hotThreshold) => {
+  it.each([
+    [1, 0], [3, 0], [1, 48], [2, 2],
+  ])('40 seeded programs, blocks compiled after %i run(s), at most %i handler calls in a block', (hotThreshold, maxHandlerCalls) => {
     let compiledInstructions = 0;
     let retired = 0;
     let faults = 0;
     for (const seed of SEEDS) {
       const start = randomStart(seed);
-      const r = diffProgram(randomProgram(seed), { ...start, notPresent: ABSENT_PAGES, seed, hotThreshold });
+      const r = diffProgram(randomProgram(seed), { ...start, notPresent: ABSENT_PAGES, seed, hotThreshold, maxHandlerCalls });
       compiledInstructions += r.compiledInstructions;
       retired += r.retired;
       faults += r.exceptions;
@@ -25,6 +27,8 @@ describe('block compiler, random instruction streams (interpreted vs compiled, c
     // The streams must exercise the compiler and its fault paths, not just the interpreter.
     // (Measured: about 60% of instructions retire in compiled blocks when blocks compile at once, 40% after 3 runs.)
     expect(compiledInstructions / retired).toBeGreaterThan(hotThreshold === 1 ? 0.5 : 0.3);
+    // With handler calls allowed without limit, every block the programs run twice is compiled.
+    if (maxHandlerCalls === 48) expect(compiledInstructions / retired).toBeGreaterThan(0.8);
     expect(faults).toBeGreaterThan(SEEDS.length / 2);
   });
 });

@@ -85,7 +85,7 @@ function instruction(r: Rng, label: () => string): string[] {
   if (r.chance(0.03)) { // forms the compiler leaves to the interpreter
     return out(r.pick([`shl ${f}, ${1 + r.int(31)}`, `not ${f}`, 'pushfd\n        pop ecx', `add ${f.slice(1)}, ${r.pick(FREE).slice(1)}`, `adc ${b8}, ${r.pick(BYTE)}`, `neg ${f}`]));
   }
-  switch (r.int(23)) {
+  switch (r.int(23 + 14)) {
     case 0: return out(`mov ${f}, ${a}`);
     case 1: return out(`db 0x8b, 0x${(0xc0 | (REG_NUM[f] << 3) | REG_NUM[a]).toString(16)}    ; mov ${f}, ${a} (8B)`);
     case 2: return out(`mov ${f}, ${imm(r)}`);
@@ -130,6 +130,27 @@ function instruction(r: Rng, label: () => string): string[] {
     }
     case 20: return out('call fn_a');
     case 21: return out(`push ${a}\n        call fn_b\n        add ${f}, ${r.pick(FREE)}`);
+    // Forms outside the interpreter's fast set that the compiler inlines (translate.ts `extended`).
+    case 23: return out(`${r.pick(ALU)} ${b8}, ${r.pick(BYTE)}`);
+    case 24: return out(`db 0x${((r.int(8) << 3) | 2).toString(16)}, 0x${(0xc0 | (r.int(8) << 3) | r.int(8)).toString(16)}    ; op r8, r8 (02 family)`);
+    case 25: return out(`${r.pick(ALU)} ${b8}, ${mem(r, pre)}`);
+    case 26: return out(`${r.pick(ALU)} ${f}, ${mem(r, pre)}`);
+    case 27: return out(r.pick([`${r.pick(ALU)} al, ${r.int(256)}`, `${r.pick(ALU)} eax, ${imm(r)}`, `${r.pick(ALU)} ${b8}, ${r.int(256)}`]));
+    case 28: return out(`mov ${b8}, ${r.pick(BYTE)}`);
+    case 29: return out(r.pick([`test al, ${r.int(256)}`, `test eax, ${imm(r)}`, `test ${f}, ${imm(r)}`, `test ${b8}, ${r.int(256)}`]));
+    case 30: {
+      const m = mem(r, pre);
+      return out(r.pick([`mov ${r.pick(['eax', 'al'])}, [0x${(0x20000 + r.int(0xfff0)).toString(16)}]`, `test byte ${m}, ${r.int(256)}`, `mov ${r.pick(['eax', 'al'])}, ${m}`]));
+    }
+    case 31: {
+      const m = mem(r, pre);
+      if (!stackSafe(m)) return out(`mov dword [edi + 8], ${imm(r)}`);
+      return out(r.pick([`mov byte ${m}, ${r.int(256)}`, `mov dword ${m}, ${imm(r)}`, `mov [0x${(0x20000 + r.int(0xfff0)).toString(16)}], ${r.pick(['eax', 'al'])}`]));
+    }
+    case 32: return out(`db 0xc7, 0x${(0xc0 | REG_NUM[f]).toString(16)}\n        dd ${imm(r)}    ; mov ${f}, imm32 (C7)`);
+    case 33: return out(r.pick([`not ${f}`, `movzx ${f}, ${b8}`, `movzx ${f}, ${r.pick(['ax', 'bx', 'cx', 'dx', 'si', 'di', 'bp', 'sp'])}`]));
+    case 34: return out(`set${r.pick(CONDITIONS).slice(1)} ${b8}`);
+    case 35: return out(`mov byte [edi + ${r.int(64)}], ${r.int(256)}`);
     default: // pointer steps, kept inside the data area
       return out(`lea ${r.pick(['esi', 'edi'])}, [${r.pick(['esi', 'edi'])} + ${r.int(0x300)}]\n        and esi, 0xffff\n        or esi, 0x20000\n        and edi, 0xefff\n        or edi, 0x20000`);
   }
