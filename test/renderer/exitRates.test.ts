@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HypervisorStats } from '../../core/host/api.ts';
-import { chartColumns, chartedReasons, guestShare, pushPoint, RATE_HISTORY, ratesBetween } from '../../renderer/src/logic/exitRates.ts';
+import { chartColumns, chartedReasons, guestShare, pushPoint, RATE_HISTORY, ratesBetween, type RatePoint } from '../../renderer/src/logic/exitRates.ts';
 
 const hv = (exitsByReason: Record<string, number>, guestMs = 0, hypervisorMs = 0): HypervisorStats => ({
   exitsByReason,
@@ -26,7 +26,7 @@ describe('exit rates for the Hypervisor panel', () => {
   });
 
   it('keeps the last RATE_HISTORY points and charts the busiest reasons first, 0 where absent', () => {
-    let history = [{ t: 1, rates: { HLT: 5 } }, { t: 2, rates: { HLT: 1, IO_INSTRUCTION: 50 } }];
+    let history: RatePoint[] = [{ t: 1, rates: { HLT: 5 } }, { t: 2, rates: { HLT: 1, IO_INSTRUCTION: 50 } }];
     expect(chartedReasons(history)).toEqual(['IO_INSTRUCTION', 'HLT']);
     expect(chartColumns(history, ['IO_INSTRUCTION', 'HLT'])).toEqual([[1, 2], [0, 50], [5, 1]]);
     for (let i = 0; i < RATE_HISTORY + 5; i++) history = pushPoint(history, { t: 3 + i, rates: {} });
