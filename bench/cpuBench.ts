@@ -22,7 +22,7 @@ export interface CpuBenchResult {
   crc: number;
 }
 
-export function runCpuBench(sieveRepeat = 40, crcRepeat = 12): CpuBenchResult {
+export function runCpuBench(sieveRepeat = 40, crcRepeat = 12, jit = false): CpuBenchResult {
   const source = readFileSync(new URL('./asm/cpubench.asm', import.meta.url), 'utf8');
   const image = assemble(source, [], { SIEVE_REPEAT: sieveRepeat, CRC_REPEAT: crcRepeat });
   const memory = new PhysicalMemory(32 << 20);
@@ -32,6 +32,7 @@ export function runCpuBench(sieveRepeat = 40, crcRepeat = 12): CpuBenchResult {
   bus.addPorts(0xf0, 4, { portRead: () => 0, portWrite: (_p, _s, v) => { values.push(v >>> 0); } }, 'bench results', [4]);
   memory.u8.set(image, 0x100000);
   const cpu = new Cpu(bus, clock);
+  cpu.jit.configure({ enabled: jit });
   const entry = flatEntryState(memory, 0x100000);
   entry.esp = 0x90000;
   cpu.loadEntryState(entry);

@@ -1,15 +1,20 @@
 /**
  * `npm run bench`: prints Popek's speed and memory figures.
- *   - guest MIPS of CPU-bound protected-mode code with paging on
+ *   - guest MIPS of CPU-bound protected-mode code with paging on, with the
+ *     block compiler (core/cpu/jit) off and on
  *   - for the bundled Tiny Linux kernel and Debian's i386 kernel: seconds to
- *     the ready line, and the fixed shell loop timed inside the guest
+ *     the ready line and the fixed shell loop timed inside the guest, on the
+ *     bare emulated PC ('none') and under the hypervisor with VT-x and EPT
+ *     ('vtx'), with the exits it took; every figure beside its reference from
+ *     the same run, since absolute times on a shared machine vary a lot
  * `npm run bench -- cpu` runs only the CPU figure; `npm run bench -- tiny-linux`
  * (or `debian-686`) the CPU figure and that kernel's.
  */
 import { existsSync } from 'node:fs';
 import { runCpuBench } from './cpuBench.ts';
-import { runLinuxBench, SHELL_LOOP } from './linuxBench.ts';
+import { runLinuxBench, SHELL_LOOP, type LinuxBenchResult } from './linuxBench.ts';
 import { TINY_LINUX } from '../scripts/guestConsole.ts';
+import type { MachineOptions } from '../core/machine/types.ts';
 
 const DEBIAN_KERNEL = new URL('../.cache/debian-kernel/vmlinuz-debian-686', import.meta.url).pathname;
 
@@ -17,24 +22,53 @@ function fmt(n: number, digits = 1): string {
   return n.toFixed(digits);
 }
 
-async function main(): Promise<void> {
-  const only = process.argv[2];
+interface Variant {
+  label: string;
+  options: Partial<MachineOptions>;
+}
+
+/** The reference first: every later line gives its ratio to it. */
+const VARIANTS: Variant[] = [
+  { label: 'none, jit off', options: { acceleration: 'none', jit: false } },
+  { label: 'none, jit on', options: { acceleration: 'none', jit: true } },
+  { label: 'vtx+ept, jit off', options: { acceleration: 'vtx', jit: false } },
+  { label: 'vtx+ept, jit on', options: { acceleration: 'vtx', jit: true } },
+];
+
+function cpuFigure(jit: boolean): number {
   // A warm-up run so the figures reflect optimized code, then the best of three measured runs
   // (the machine may be shared; the best run is the least disturbed one).
-  runCpuBench(2, 1);
-  const runs = [runCpuBench(), runCpuBench(), runCpuBench()];
-  const cpu = runs.reduce((a, b) => (b.mips > a.mips ? b : a));
-  console.log(`cpu: sieve + crc32, protected mode, paging on: ${cpu.instructions} instructions in ${fmt(cpu.seconds, 2)} s (best of 3: ${runs.map((r) => fmt(r.mips)).join(', ')} MIPS)`);
-  console.log(`${fmt(cpu.mips)} MIPS`);
+  runCpuBench(2, 1, jit);
+  const runs = [runCpuBench(undefined, undefined, jit), runCpuBench(undefined, undefined, jit), runCpuBench(undefined, undefined, jit)];
+  const best = runs.reduce((a, b) => (b.mips > a.mips ? b : a));
+  console.log(`cpu (jit ${jit ? 'on' : 'off'}): sieve + crc32, protected mode, paging on: ${best.instructions} instructions in ${fmt(best.seconds, 2)} s (best of 3: ${runs.map((r) => fmt(r.mips)).join(', ')} MIPS)`);
+  return best.mips;
+}
+
+function describe(name: string, label: string, r: LinuxBenchResult, ref: LinuxBenchResult | undefined): void {
+  const ratio = ref ? ` (x${fmt(r.loopGuestSeconds / ref.loopGuestSeconds, 2)} of ${VARIANTS[0].label})` : '';
+  const exits = r.loopExits === undefined ? '' : `; ${r.loopExits} exits in the loop, ${fmt(r.loopExits / r.loopHostSeconds, 0)} exits/s`;
+  console.log(`${name} [${label}]: ${fmt(r.bootSeconds)} s to the ready line; shell loop ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time${ratio}${exits}`);
+}
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const off = cpuFigure(false);
+  const on = cpuFigure(true);
+  console.log(`${fmt(off)} MIPS with the interpreter, ${fmt(on)} MIPS with the block compiler (x${fmt(on / off, 2)})`);
   if (only !== 'cpu') {
-    const kernels: [string, string, number][] = [['tiny-linux', TINY_LINUX + 'bzImage', 128]];
-    if (existsSync(DEBIAN_KERNEL)) kernels.push(['debian-686', DEBIAN_KERNEL, 256]);
+    const kernels: [string, string, number, Variant[]][] = [['tiny-linux', TINY_LINUX + 'bzImage', 128, VARIANTS]];
+    // Debian's kernel takes minutes per boot: the reference and the hypervisor, each with the compiler on.
+    if (existsSync(DEBIAN_KERNEL)) kernels.push(['debian-686', DEBIAN_KERNEL, 256, [VARIANTS[1], VARIANTS[3]]]);
     else console.log(`debian-686: skipped (run scripts/fetch-debian-kernel.sh first)`);
     console.log(`shell loop: ${SHELL_LOOP}`);
-    for (const [name, path, mem] of kernels.filter(([n]) => only === undefined || only === n)) {
-      const r = await runLinuxBench(path, mem);
-      console.log(`${name}: ${fmt(r.bootSeconds)} s to the ready line`);
-      console.log(`${name}: shell loop ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time`);
+    for (const [name, path, mem, variants] of kernels.filter(([n]) => only === undefined || only === n)) {
+      let ref: LinuxBenchResult | undefined;
+      for (const variant of variants) {
+        const r = await runLinuxBench(path, mem, variant.options);
+        describe(name, variant.label, r, ref);
+        ref ??= r;
+      }
     }
   }
   const mem = process.memoryUsage();
