@@ -147,6 +147,9 @@ int main(void) {
     } else if (!strcmp(op, "ld32")) {
       uint32_t s = alo;
       LOAD_OP("flds", s);
+    } else if (!strcmp(op, "bld")) {
+      t80 s = a;
+      LOAD_OP("fbld", s);
     } else if (!strcmp(op, "ld64")) {
       uint64_t s = ((uint64_t)ahi << 32) | alo;
       LOAD_OP("fldl", s);

@@ -85,6 +85,21 @@ describe.skipIf(oracle === null)('x87 against the host x87', () => {
     });
   }
 
+  it('bld: packed BCD loads (18 digits, both signs)', () => {
+    const g = new Gen(4500);
+    const cases = g.cases('bld', N);
+    for (const c of cases) {
+      const digit = () => g.int(10);
+      const byte = () => digit() | (digit() << 4);
+      const n = g.int(19); // number of nonzero low digits: small and large values
+      const bytes = Array.from({ length: 9 }, (_, i) => (2 * i < n ? byte() : 0));
+      c.a.lo = (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
+      c.a.hi = (bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24)) >>> 0;
+      c.a.se = bytes[8] | (g.int(2) ? 0x8000 : 0);
+    }
+    check('bld', cases);
+  });
+
   for (const [k, op] of ['ist16', 'ist32', 'ist64', 'bstp'].entries()) {
     it(`${op}: integer conversions near and beyond the range, by RC, masked and unmasked`, () => {
       const g = new Gen(5000 + k);

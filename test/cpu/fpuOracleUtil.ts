@@ -78,7 +78,7 @@ const REG_INSN: Record<string, string> = {
 const STORE_INSN: Record<string, string> = {
   st32: 'fstp dword', st64: 'fstp qword', ist16: 'fistp word', ist32: 'fistp dword', ist64: 'fistp qword', bstp: 'fbstp tword',
 };
-const LOAD_INSN: Record<string, string> = { ld32: 'fld dword', ld64: 'fld qword' };
+const LOAD_INSN: Record<string, string> = { ld32: 'fld dword', ld64: 'fld qword', bld: 'fbld tword' };
 /** ST(0) op memory operand (B's bits); the ROM reads it at B's place in the case record. */
 const MEM_INSN: Record<string, string> = {
   addm32: 'fadd dword', subrm32: 'fsubr dword', mulm64: 'fmul qword', divrm64: 'fdivr qword',

@@ -37,10 +37,6 @@ export function top(x: Big): number {
   return x.m === 0n ? -Infinity : x.e + absBits(x.m) - 1;
 }
 
-export function isZero(x: Big): boolean {
-  return x.m === 0n;
-}
-
 export function neg(x: Big): Big {
   return { m: -x.m, e: x.e };
 }

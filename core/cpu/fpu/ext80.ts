@@ -20,10 +20,6 @@ export interface X80 {
   lo: number;
 }
 
-export function x80(se: number, hi: number, lo: number): X80 {
-  return { se: se & 0xffff, hi: hi >>> 0, lo: lo >>> 0 };
-}
-
 /** Operand classes. */
 export const ZERO = 0, FINITE = 1, INF = 2, QNAN = 3, SNAN = 4, UNSUPPORTED = 5;
 
@@ -128,12 +124,6 @@ export function indefinite(): X80 {
 }
 export function quieted(x: X80): X80 {
   return { se: x.se, hi: (x.hi | 0x4000_0000) >>> 0, lo: x.lo };
-}
-export function negated(x: X80): X80 {
-  return { se: x.se ^ 0x8000, hi: x.hi, lo: x.lo };
-}
-export function withSign(x: X80, neg: boolean): X80 {
-  return { se: (x.se & 0x7fff) | (neg ? 0x8000 : 0), hi: x.hi, lo: x.lo };
 }
 
 /**
