@@ -32,6 +32,7 @@ import {
   loadCodeSegment, loadNullSegment, loadSegmentFromDescriptor, readDescriptor, setAccessed, systemType,
 } from './descriptors.ts';
 import { currentTss32, TSS16, TSS32 } from './tss.ts';
+import { vmxTaskSwitch } from '../vmx/nonRoot.ts';
 
 /** What caused the switch (SDM Table 7-2 decides busy bits, NT and the back link by it). */
 export const TASK_JMP = 0;
@@ -72,6 +73,8 @@ export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): bool
   const isTss = !isSegment(newTss.hi) && (type & ~(8 | TSS_BUSY_BIT)) === 1;
   if (!isTss || ((type & TSS_BUSY_BIT) !== 0) !== wantBusy) cpu.fault(typeVector, err, true);
   if (!isPresent(newTss.hi)) cpu.fault(EXC_NP, err, true);
+  // VMX non-root: the switch itself is a VM exit, after the instruction's checks on the TSS descriptor.
+  if (cpu.vmx.nonRoot) vmxTaskSwitch(cpu, sel, source);
   const new32 = (type & 8) !== 0;
   const newBase = descBase(newTss.lo, newTss.hi);
   const newLimit = descLimit(newTss.lo, newTss.hi);

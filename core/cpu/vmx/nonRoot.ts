@@ -329,3 +329,31 @@ export function vmxTripleFault(cpu: Cpu): void {
 }
 void INT_EXTERNAL;
 void HAS_ERROR_CODE;
+
+/** Task-switch sources as the exit qualification encodes them (bits 31:30), by protected/taskSwitch.ts's TASK_* order (JMP, CALL, IRET, INT). */
+const TASK_SOURCE = [2, 0, 1, 3];
+
+/**
+ * A task switch in non-root operation (SDM 25.4.2): exit reason 9 with the
+ * new TSS selector and the source, taken where the instruction's pseudo-code
+ * reaches SWITCH-TASKS (after its checks of the TSS descriptor: type, busy
+ * bit, present; before the switch's own, like the TSS limit). A switch through a task gate in the IDT
+ * happens during event delivery, which reports it as IDT-vectoring
+ * information; CALL, JMP and IRET report their instruction length.
+ */
+export function vmxTaskSwitch(cpu: Cpu, selector: number, source: number): never {
+  const qualification = (selector & 0xffff) | (TASK_SOURCE[source] << 30);
+  if (TASK_SOURCE[source] === 3) return raiseVmExitDuringDelivery(cpu, F.EXIT_REASON_TASK_SWITCH, qualification);
+  return raiseVmExit(cpu, F.EXIT_REASON_TASK_SWITCH, qualification);
+}
+
+function raiseVmExitDuringDelivery(cpu: Cpu, reason: number, qualification: number): never {
+  const vmx = cpu.vmx;
+  vmx.exitReason = reason;
+  vmx.exitQualification = qualification;
+  vmx.exitNextEip = -1;
+  vmx.exitNeedsDecode = DECODE_NONE;
+  vmx.exitIntrInfo = 0;
+  vmx.exitIntrErrorCode = 0;
+  return cpu.fault(VM_EXIT_VECTOR, 0, false);
+}

@@ -3,7 +3,8 @@
  * qualifications): each exit reports (reason, qualification, instruction
  * length) through exit_loop of vmx.inc, which resumes after the instruction.
  * Oracle: Bochs 2.7 (corei7_sandy_bridge_2600k, bochsCheck.ts) reports the
- * same values for all three ROMs.
+ * same values for all four ROMs (for task switches it decided where the exit
+ * comes: after the instruction's TSS-descriptor checks).
  * Expected values are the SDM's tables (27-3 CR access, 27-4 MOV DR, 27-5
  * I/O); instruction lengths are the encodings' byte counts.
  */
@@ -147,6 +148,47 @@ guest:
       ((cr0 ^ 0x40000) & ~0xa) | 0x8,
       F.EXIT_REASON_CR_ACCESS, 0 | (0 << 4) | (3 << 8), 3, // MOV to CR0 from EBX
       F.EXIT_REASON_HLT, 0, 1,
+    ]));
+  });
+
+  it('task switches exit where the instruction reaches SWITCH-TASKS: JMP and CALL to a TSS, IRET with NT, INT n through a task gate (IDT-vectoring)', () => {
+    const r = runVmx(`
+vmx_main:
+        SET_DESC 0x50, 0x3800, 0x67, 0x89, 0     ; an available 32-bit TSS (its contents are never read)
+        SET_DESC 0x58, 0x3900, 0x67, 0x8B, 0     ; a busy one, the current TSS's back link
+        mov word [TSS_BASE], 0x58
+        IDT_GATE 0x30, 0x50, 0, 0x85               ; task gate, DPL 0
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING
+        VMW GUEST_RIP, guest
+        VMLAUNCH_TO loop
+        PM_DONE
+loop:   REPORT_FIELD VM_EXIT_REASON
+        REPORT_FIELD EXIT_QUALIFICATION
+        REPORT_FIELD VM_EXIT_INSTRUCTION_LEN
+        REPORT_FIELD IDT_VECTORING_INFO_FIELD
+        VMR VM_EXIT_REASON
+        cmp eax, EXIT_REASON_HLT
+        je .done
+        SKIP_INSTRUCTION
+        VMRESUME_TO loop
+.done:  PM_DONE
+guest:
+        jmp 0x50:0              ; EA ptr16:32
+        call 0x50:0             ; 9A ptr16:32
+        pushfd
+        or dword [esp], 0x4000  ; NT
+        popfd
+        iretd                   ; to the back link of the current TSS
+        int 0x30
+        GUEST_HLT
+`);
+    const TASK = F.EXIT_REASON_TASK_SWITCH;
+    expect(hex(r.values)).toEqual(hex([
+      TASK, 0x50 | (2 << 30), 7, 0,
+      TASK, 0x50 | (0 << 30), 7, 0,
+      TASK, 0x58 | (1 << 30), 1, 0,
+      TASK, 0x50 | (3 << 30), 2, 0x8000_0000 | (4 << 8) | 0x30, // software interrupt 0x30 being delivered
+      F.EXIT_REASON_HLT, 0, 1, 0,
     ]));
   });
 });
