@@ -14,6 +14,8 @@ export const PROMPT = /\r?\n# (\x1b\[6n)?$/;
 export class GuestConsole {
   readonly machine: MachineApi;
   output = '';
+  /** What the guest wrote to its virtio console (hvc0), when the machine has one. */
+  virtioConsoleOutput = '';
   stopped: StopReason | null = null;
   private readonly decoder = new TextDecoder('latin1');
 
@@ -21,6 +23,9 @@ export class GuestConsole {
     this.machine = createMachine(options, {
       onSerialOutput: (port, bytes) => {
         if (port === 0) this.output += this.decoder.decode(bytes);
+      },
+      onVirtioConsoleOutput: (bytes) => {
+        this.virtioConsoleOutput += this.decoder.decode(bytes);
       },
     });
   }

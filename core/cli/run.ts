@@ -112,6 +112,7 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
   if (args.kernel !== undefined) options.kernel = await readInput(args.kernel, 'kernel');
   if (args.initrd !== undefined) options.initrd = await readInput(args.initrd, 'initrd');
   if (args.append !== undefined) options.cmdline = args.append;
+  if (args.disks) options.disks = args.disks;
   return options;
 }
 

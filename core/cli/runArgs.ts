@@ -4,6 +4,8 @@
  */
 import { JIT_DEFAULTS } from '../cpu/jit/jit.ts';
 import type { ClockMode } from '../cpu/clock.ts';
+import type { VirtioDiskOption } from '../machine/types.ts';
+import { parseDiskArg } from './diskArg.ts';
 import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, NESTED_PAGING_OFF_REASON, type Acceleration } from '../machine/acceleration.ts';
 
 export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options]
@@ -17,6 +19,9 @@ export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options
   --no-reboot          exit (status 0) when the guest reboots instead of restarting it
   --timeout SECONDS    stop after this much host time (exit status 124)
   --port-log PORT=FILE append every byte the guest writes to I/O port PORT to FILE (repeatable)
+  --disk FILE[,format=raw|qcow2][,readonly]
+                       attach a disk image as a VirtIO disk (repeatable: /dev/vda, /dev/vdb, ...
+                       in order; the format is probed when not given)
   --accel MODE         vtx (Popek's hypervisor on the processor's VT-x) or none (the emulated
                        PC without a hypervisor); default ${DEFAULT_ACCELERATION}${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
   --nested-paging on|off  EPT under vtx (default on; off needs shadow paging, issue 9)
@@ -50,6 +55,8 @@ export interface RunArgs {
   /** Host seconds; undefined = no limit. */
   timeoutSeconds?: number;
   portLogs: PortLog[];
+  /** VirtIO disks in command-line order (absent without --disk). */
+  disks?: VirtioDiskOption[];
   acceleration: Acceleration;
   nestedPaging: boolean;
   /** --jit: compile hot guest code (undefined: the CPU's default). */
@@ -63,7 +70,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--accel', '--nested-paging', '--jit']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--accel', '--nested-paging', '--jit']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = {
@@ -115,6 +122,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
         break;
       case '--port-log':
         args.portLogs.push(parsePortLog(value!));
+        break;
+      case '--disk':
+        try {
+          (args.disks ??= []).push(parseDiskArg(value!));
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
         break;
       case '--accel':
         args.acceleration = parseAccel(value!);

@@ -42,6 +42,7 @@ import { bootKernel } from './boot/kernelBoot.ts';
 import { mapRomImage, validateRomImage } from './firmware/romImage.ts';
 import { attachLogPort } from './logPort.ts';
 import { SerialInputQueue, SerialOutputBuffer } from './serialOutput.ts';
+import { VirtioBoard } from './virtioBoard.ts';
 import type { MachineApi, MachineHooks, MachineOptions, MachineStats, RunResult, SerialIndex, StopReason } from './types.ts';
 
 const MiB = 1024 * 1024;
@@ -77,6 +78,7 @@ class Machine implements MachineApi {
   private readonly uarts: Uart16550[] = [];
   private readonly serialOut: SerialOutputBuffer[] = [];
   private readonly serialIn = [new SerialInputQueue(), new SerialInputQueue()];
+  private readonly virtio: VirtioBoard;
   private stopped: StopReason | null = null;
   /** Set by device callbacks during a CPU chunk; acted on between chunks. */
   private pendingReset: string | null = null;
@@ -140,7 +142,8 @@ class Machine implements MachineApi {
     const logged = new Set(options.logPorts ?? []);
     this.add(new Port80(this.bus, { onWrite: (code) => logged.has(0x80) && this.hooks.onPortByte?.(0x80, code) }));
     const resetControl = this.add(new ResetControl({ onReset: (cause) => this.requestReset(`port 0xCF9 ${cause === 'cf9-hard' ? 'hard' : 'soft'} reset`) }));
-    this.add(new Pci(this.bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
+    const pci = this.add(new Pci(this.bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
+    this.virtio = new VirtioBoard(this.bus, pci, options, (bytes) => this.hooks.onVirtioConsoleOutput?.(bytes));
     this.acpiPm = this.addTimed(
       new AcpiPm(this.bus, this.clock, this.pic.irqLine(ACPI_SCI_IRQ), {
         onPowerOff: () => this.requestPowerOff(),
@@ -231,6 +234,10 @@ class Machine implements MachineApi {
     queue.drain((b) => this.uarts[port].receive(b));
   }
 
+  virtioConsoleInput(bytes: Uint8Array): void {
+    this.virtio.consoleInput(bytes);
+  }
+
   powerButton(): void {
     this.acpiPm.pressPowerButton();
   }
@@ -256,6 +263,7 @@ class Machine implements MachineApi {
       interrupts: this.cpu.interruptsDelivered,
       exceptions: this.cpu.exceptionsRaised,
       guestNs: this.clock.nowNs(),
+      ...(this.virtio.empty ? {} : { virtio: this.virtio.stats() }),
     };
   }
 

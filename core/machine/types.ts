@@ -24,6 +24,15 @@ export interface MachineOptions {
   /** Number of virtual CPUs (only 1 until the SMP issue). */
   cpus?: number;
   /**
+   * Disk images attached as VirtIO disks in this order (the guest's
+   * /dev/vda, /dev/vdb, ...), opened by the machine's thread (core/dom0/block).
+   */
+  disks?: VirtioDiskOption[];
+  /** Adds a virtio-console (the guest's /dev/hvc0); its output goes to `MachineHooks.onVirtioConsoleOutput`. */
+  virtioConsole?: boolean;
+  /** Adds a virtio-rng (host randomness; a fixed-seed stream on the deterministic clock). */
+  virtioRng?: boolean;
+  /**
    * When true, a guest-requested reset stops the machine with reason 'reset'
    * instead of restarting it (the CLI's --no-reboot). Default false: the
    * machine reboots itself, reloading the kernel or firmware.
@@ -38,6 +47,13 @@ export interface MachineOptions {
   jit?: boolean;
 }
 
+export interface VirtioDiskOption {
+  path: string;
+  /** Probed from the image when absent. */
+  format?: 'raw' | 'qcow2';
+  readOnly?: boolean;
+}
+
 /** Why a machine stopped running for good (until reset/restart). */
 export type StopReason =
   | { kind: 'poweroff' } // ACPI S5 or equivalent
@@ -49,6 +65,8 @@ export type StopReason =
 export interface MachineHooks {
   onSerialOutput?(port: SerialIndex, bytes: Uint8Array): void;
   onPortByte?(port: number, byte: number): void;
+  /** Bytes the guest wrote to its virtio console (hvc0). */
+  onVirtioConsoleOutput?(bytes: Uint8Array): void;
 }
 
 export interface MachineStats {
@@ -62,6 +80,8 @@ export interface MachineStats {
   guestNs: number;
   /** What the hypervisor did (exits by reason, entries, injections...), when one runs the guest ('vtx'). */
   hypervisor?: CounterSnapshot;
+  /** Per virtio device: requests, bytes, kicks, interrupts (absent without virtio devices). */
+  virtio?: { name: string; counters: { kicks: number; interrupts: number; requests: number; bytesRead: number; bytesWritten: number; errors: number; resetsNeeded: number } }[];
 }
 
 /** Result of one `run` slice. */
@@ -86,4 +106,6 @@ export interface MachineApi {
   stats(): MachineStats;
   /** The physical memory, shared with other threads. */
   readonly memory: SharedArrayBuffer;
+  /** Bytes typed into the virtio console (hvc0); ignored when the machine has none. */
+  virtioConsoleInput?(bytes: Uint8Array): void;
 }

@@ -14,7 +14,9 @@
  *
  * With VIRTIO_F_RING_EVENT_IDX (2.7.7, 2.7.10) the driver says in used_event
  * which used index it wants an interrupt after, and the device says in
- * avail_event which avail index it wants a kick after.
+ * avail_event which avail index it wants a kick after: `pop` publishes it
+ * whenever it finds the ring empty, so a device that drains its queue on
+ * every kick is kicked again for the next buffer.
  */
 import { DescriptorChain, VirtqueueError } from './descriptorChain.ts';
 import { GuestMemoryError, type GuestMemory } from './guestMemory.ts';
@@ -114,8 +116,15 @@ export class SplitQueue {
    */
   pop(mem: GuestMemory): DescriptorChain | null {
     if (!this.ready) return null;
-    const idx = this.availIndex(mem);
-    if (idx === this.nextAvail) return null;
+    let idx = this.availIndex(mem);
+    if (idx === this.nextAvail) {
+      if (!this.eventIdx) return null;
+      // Ran empty: ask for a kick at the next buffer (avail_event), then look
+      // once more, for a buffer the driver added before it could see that.
+      this.enableNotification(mem);
+      idx = this.availIndex(mem);
+      if (idx === this.nextAvail) return null;
+    }
     if (((idx - this.nextAvail) & 0xffff) > this.size) {
       throw new VirtqueueError('avail-index', `avail.idx ${idx} is more than ${this.size} ahead of ${this.nextAvail}`);
     }

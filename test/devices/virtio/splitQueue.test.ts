@@ -151,6 +151,15 @@ describe('split virtqueue', () => {
     expect(complete(1)).toBe(true);
   });
 
+  it('with EVENT_IDX publishes avail_event whenever pop finds the ring empty', () => {
+    setUp(16, { eventIdx: true });
+    expect(queue.pop(mem)).toBeNull();
+    expect(driver.availEvent).toBe(0);
+    for (let i = 0; i < 3; i++) driver.post(driver.writeChain([{ address: 0x20000, length: 8 }]));
+    while (queue.pop(mem)) {}
+    expect(driver.availEvent).toBe(3);
+  });
+
   it('refuses a queue layout that is misaligned, not a power of two, or outside RAM', () => {
     queue.size = 12;
     expect(errorOf(() => queue.validate(mem))).toBe('queue-layout');

@@ -1,0 +1,104 @@
+/**
+ * The board's virtio devices: each configured disk becomes a virtio-blk
+ * function (in order, so the guest names them /dev/vda, /dev/vdb, ...), plus
+ * an optional virtio-console (/dev/hvc0) and virtio-rng, all on PCI bus 0
+ * behind the host bridge's memory window, their INTA# routed by the PIIX3
+ * PIRQ links the DSDT describes.
+ *
+ * The device models reach guest memory only through dom0's grant check and
+ * talk to their backends over event channels; dom0 runs in the machine's
+ * thread for now (see core/dom0/eventChannel.ts).
+ *
+ * BARs are left unassigned at power-on: Linux assigns them from the root
+ * bridge's _CRS window, as it does on any board whose firmware did not.
+ */
+import type { MemoryBus } from '../memory/bus.ts';
+import type { Pci } from '../devices/pci.ts';
+import { PciMemoryWindow } from '../devices/pciMemoryWindow.ts';
+import { VirtioPciFunction } from '../devices/virtio/virtioPci.ts';
+import { VirtioBlk } from '../devices/virtio/virtioBlk.ts';
+import { VirtioConsole } from '../devices/virtio/virtioConsole.ts';
+import { VirtioRng } from '../devices/virtio/virtioRng.ts';
+import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
+import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
+import { CheckedGuestMemory } from '../dom0/grantCheck.ts';
+import { EventChannels } from '../dom0/eventChannel.ts';
+import { deterministicEntropy, hostEntropy } from '../dom0/entropySource.ts';
+import { BootError } from './boot/bootError.ts';
+import type { MachineOptions } from './types.ts';
+
+/** PCI slots: disks from 3 on, then the console and the entropy device. */
+const FIRST_DISK_SLOT = 3;
+export const MAX_VIRTIO_DISKS = 12;
+const CONSOLE_SLOT = 16;
+const RNG_SLOT = 17;
+
+export interface VirtioDeviceStats {
+  /** e.g. "virtio-blk vda", "virtio-console hvc0" */
+  name: string;
+  counters: VirtioCounters;
+}
+
+export class VirtioBoard {
+  private readonly functions: { name: string; fn: VirtioPciFunction }[] = [];
+  private readonly disks: BlockBackend[] = [];
+  private readonly console: VirtioConsole | null = null;
+
+  constructor(bus: MemoryBus, pci: Pci, options: MachineOptions, onConsoleOutput: (bytes: Uint8Array) => void) {
+    const disks = options.disks ?? [];
+    if (disks.length > MAX_VIRTIO_DISKS) throw new BootError(`at most ${MAX_VIRTIO_DISKS} disks, got ${disks.length}`);
+    const mem = new CheckedGuestMemory(bus);
+    const channels = new EventChannels();
+    // Only a board with virtio devices decodes the PCI memory window (nothing else lives there yet).
+    let window: PciMemoryWindow | null = null;
+    const attach = (slot: number, name: string, fn: VirtioPciFunction) => {
+      pci.bus.attach(fn, slot);
+      window ??= new PciMemoryWindow(bus);
+      window.add(fn);
+      this.functions.push({ name, fn });
+    };
+    try {
+      disks.forEach((disk, i) => {
+        const letter = String.fromCharCode(0x61 + i);
+        let backend: BlockBackend;
+        try {
+          backend = openDisk(disk.path, { format: disk.format, readOnly: disk.readOnly });
+        } catch (e) {
+          throw new BootError(`disk ${i + 1} (${disk.path}): ${(e as Error).message}`);
+        }
+        this.disks.push(backend);
+        attach(FIRST_DISK_SLOT + i, `virtio-blk vd${letter}`, new VirtioPciFunction(new VirtioBlk(backend, { serial: `popek-vd${letter}` }), mem, channels));
+      });
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+    if (options.virtioConsole) {
+      this.console = new VirtioConsole(onConsoleOutput);
+      attach(CONSOLE_SLOT, 'virtio-console hvc0', new VirtioPciFunction(this.console, mem, channels));
+    }
+    if (options.virtioRng) {
+      const source = options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy();
+      attach(RNG_SLOT, 'virtio-rng', new VirtioPciFunction(new VirtioRng(source), mem, channels));
+    }
+  }
+
+  /** Whether the board has any virtio device at all. */
+  get empty(): boolean {
+    return this.functions.length === 0;
+  }
+
+  /** Bytes typed into the virtio console (dropped when the machine has none). */
+  consoleInput(bytes: Uint8Array): void {
+    this.console?.hostInput(bytes);
+  }
+
+  stats(): VirtioDeviceStats[] {
+    return this.functions.map(({ name, fn }) => ({ name, counters: { ...fn.counters } }));
+  }
+
+  /** Closes the disk images (the machine is done with them). */
+  close(): void {
+    for (const d of this.disks.splice(0)) d.close();
+  }
+}

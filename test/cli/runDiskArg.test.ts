@@ -1,0 +1,29 @@
+/** `popek run --disk FILE[,format=raw|qcow2][,readonly]`, repeatable, in order. */
+import { describe, expect, it } from 'vitest';
+import { parseRunArgs, UsageError } from '../../core/cli/runArgs.ts';
+import { parseDiskArg } from '../../core/cli/diskArg.ts';
+
+describe('popek run --disk', () => {
+  it('parses a path alone and with format and readonly in any order', () => {
+    expect(parseDiskArg('a.img')).toEqual({ path: 'a.img' });
+    expect(parseDiskArg('b.qcow2,format=qcow2')).toEqual({ path: 'b.qcow2', format: 'qcow2' });
+    expect(parseDiskArg('c.raw,readonly,format=raw')).toEqual({ path: 'c.raw', format: 'raw', readOnly: true });
+  });
+
+  it('keeps repeated disks in command-line order (vda, vdb, ...)', () => {
+    const args = parseRunArgs(['--kernel', 'k', '--disk', 'a.img', '--disk=b.qcow2,readonly']);
+    expect(args.disks).toEqual([{ path: 'a.img' }, { path: 'b.qcow2', readOnly: true }]);
+  });
+
+  it('leaves disks out without --disk', () => {
+    expect(parseRunArgs(['--kernel', 'k']).disks).toBeUndefined();
+  });
+
+  it('refuses unknown options, an empty path and a missing value with a usage error', () => {
+    expect(() => parseRunArgs(['--kernel', 'k', '--disk', 'a.img,format=vmdk'])).toThrow(
+      new UsageError("bad --disk option 'format=vmdk' in 'a.img,format=vmdk': expected format=raw, format=qcow2 or readonly"),
+    );
+    expect(() => parseRunArgs(['--kernel', 'k', '--disk', ',readonly'])).toThrow("bad --disk value ',readonly': expected FILE[,format=raw|qcow2][,readonly]");
+    expect(() => parseRunArgs(['--kernel', 'k', '--disk'])).toThrow('--disk needs a value');
+  });
+});
