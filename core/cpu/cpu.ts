@@ -36,7 +36,6 @@ import {
   EXC_SS, EXC_UD, FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM, RF, CR4_DE,
 } from './regs.ts';
 import { bareMetal, type SensitiveOps } from './seam.ts';
-import { CPUID_SIGNATURE } from './system.ts';
 import { setSegmentCache, refreshSegmentRanges } from './segments.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
@@ -44,6 +43,9 @@ import { Jit } from './jit/jit.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
 import { Vmx, VM_EXIT_VECTOR } from './vmx/vmx.ts';
 import { vmxPollExit, vmxTripleFault } from './vmx/nonRoot.ts';
+import { Svm } from './svm/svm.ts';
+import { svmPollInterrupt, svmShutdownExits } from './svm/guestOps.ts';
+import { INTEL_VMX_MODEL, type ProcessorModel } from './processorModel.ts';
 
 /** Why `run` returned. */
 export const STOP_BUDGET = 0; // instruction budget used up
@@ -182,6 +184,10 @@ export class Cpu implements PageTableMemory {
   readonly fpu = new Fpu();
   /** The VMX extension's state (vmx/vmx.ts). */
   readonly vmx = new Vmx();
+  /** The SVM extension's state (svm/svm.ts; usable on the AMD model only). */
+  readonly svm = new Svm();
+  /** The processor part: vendor, signature, virtualization extension (processorModel.ts). */
+  readonly model: ProcessorModel;
   /**
    * EFLAGS bits that let the run loop look for a pending INTR: IF, or every
    * bit in VMX non-root operation with external-interrupt exiting (the
@@ -256,7 +262,8 @@ export class Cpu implements PageTableMemory {
   interruptsDelivered = 0;
   exceptionsRaised = 0;
 
-  constructor(bus: MemoryBus, clock: GuestClock) {
+  constructor(bus: MemoryBus, clock: GuestClock, model: ProcessorModel = INTEL_VMX_MODEL) {
+    this.model = model;
     this.bus = bus;
     this.clock = clock;
     this.u8 = bus.memory.u8;
@@ -277,7 +284,7 @@ export class Cpu implements PageTableMemory {
   /** Power-on / RESET state (SDM Vol. 3 "Processor State After Reset"). */
   reset(): void {
     this.regs.fill(0);
-    this.regs[2] = CPUID_SIGNATURE; // EDX after reset holds the processor signature
+    this.regs[2] = this.model.signature; // EDX after reset holds the processor signature
     this.eip = 0xfff0;
     this.flags = FLAG_RESERVED1;
     this.lazyMask = 0;
@@ -305,6 +312,7 @@ export class Cpu implements PageTableMemory {
     this.stopRequested = false;
     this.fpu.reset();
     this.vmx.reset();
+    this.svm.reset();
     this.seam = bareMetal;
     this.pageTables = this;
     this.intrMask = IF;
@@ -529,7 +537,7 @@ export class Cpu implements PageTableMemory {
       this.interruptShadow = false;
       return this.stepOne();
     }
-    if (this.nmiPending && !this.nmiBlocked) {
+    if (this.nmiPending && !this.nmiBlocked && this.svm.gif) {
       this.nmiPending = false;
       this.nmiBlocked = true;
       this.halted = false;
@@ -560,6 +568,8 @@ export class Cpu implements PageTableMemory {
       if (vmxPollExit(this)) return true;
       if ((this.flags & IF) === 0) return false; // polled only for the exits above
     }
+    // SVM guest mode: physical INTR (intercepted or not, under V_INTR_MASKING) and virtual interrupts.
+    if (this.svm.guest) return svmPollInterrupt(this);
     const ic = this.interruptController;
     if (ic === null || !ic.hasInterrupt()) return false;
     this.halted = false;
@@ -694,6 +704,7 @@ export class Cpu implements PageTableMemory {
       vmxTripleFault(this); // a triple fault in VMX non-root operation is a VM exit
       return;
     }
+    if (this.svm.guest && svmShutdownExits(this)) return; // #VMEXIT(SHUTDOWN) when intercepted
     this.shutdownDetail = detail;
     this.halted = true;
     this.exitBlock = true;
@@ -939,7 +950,8 @@ export class Cpu implements PageTableMemory {
   translateSlow(lin: number, write: boolean, user: boolean): number {
     let phys: number;
     let userRead = true, userWrite = true, superWrite = true, dirty = true, global = false;
-    const ept = this.vmx.ept;
+    // The second translation stage: EPT in VMX non-root operation, nested paging in SVM guest mode.
+    const ept = this.vmx.ept ?? this.svm.npt;
     if (ept !== null) ept.setLinear(lin);
     if ((this.cr0 & CR0_PG) !== 0) {
       const w = pagingWalk(this.pageTables, this.cr0, this.cr3, this.cr4, lin, write, user, this.walk);

@@ -10,9 +10,12 @@ import {
 } from './regs.ts';
 import { CR4_VMXE } from './vmx/capabilities.ts';
 import { rdmsrVmx, vmxCrValueAllowed, wrmsrVmx } from './vmx/msrs.ts';
+import { rdmsrSvm, wrmsrSvm } from './svm/msrs.ts';
+import { svmCpuid } from './svm/cpuid.ts';
+import { INTEL_VMX_MODEL } from './processorModel.ts';
 
 /** CPUID.1:EAX — family 6, model 1, stepping 9: a Pentium Pro class part. */
-export const CPUID_SIGNATURE = 0x0000_0619;
+export const CPUID_SIGNATURE = INTEL_VMX_MODEL.signature;
 
 /** CPUID.1:EDX feature bits, exactly what this CPU implements. */
 export const CPUID_FEATURES = {
@@ -37,6 +40,10 @@ const vendorDword = (i: number): number =>
 const MAX_BASIC_LEAF = 1;
 
 export function cpuid(cpu: Cpu): void {
+  if (cpu.model.extension === 'svm') {
+    svmCpuid(cpu); // the AMD part (svm/cpuid.ts)
+    return;
+  }
   const r = cpu.regs;
   let leaf = r[EAX] >>> 0;
   // Leaves beyond the maximum (this part has no extended leaves) return the highest basic leaf.
@@ -71,7 +78,7 @@ export function rdmsr(cpu: Cpu): void {
       r[EDX] = 0; // no microcode update loaded
       return;
     default:
-      if (!rdmsrVmx(cpu)) cpu.raiseGP(0);
+      if (!(cpu.model.extension === 'svm' ? rdmsrSvm(cpu) : rdmsrVmx(cpu))) cpu.raiseGP(0);
   }
 }
 
@@ -86,7 +93,7 @@ export function wrmsr(cpu: Cpu): void {
     case MSR_UCODE_REV:
       return; // writing 0 before CPUID is how software asks for the revision
     default:
-      if (!wrmsrVmx(cpu)) cpu.raiseGP(0);
+      if (!(cpu.model.extension === 'svm' ? wrmsrSvm(cpu) : wrmsrVmx(cpu))) cpu.raiseGP(0);
   }
 }
 
@@ -124,7 +131,8 @@ export function writeControlRegister(cpu: Cpu, cr: number, value: number): void 
       cpu.flushTlb(false);
       return;
     case 4: {
-      if ((value & ~(CR4_IMPLEMENTED | CR4_VMXE)) !== 0) cpu.raiseGP(0);
+      // CR4.VMXE exists on the Intel part only.
+      if ((value & ~(CR4_IMPLEMENTED | (cpu.model.extension === 'vmx' ? CR4_VMXE : 0))) !== 0) cpu.raiseGP(0);
       if (cpu.vmx.inVmxOperation && !vmxCrValueAllowed(cpu, 4, value)) cpu.raiseGP(0);
       const changed = cpu.cr4 ^ value;
       cpu.cr4 = value;

@@ -12,6 +12,7 @@ import { PhysicalMemory } from '../../core/memory/physicalMemory.ts';
 import { GuestClock } from '../../core/cpu/clock.ts';
 import { Cpu, STOP_BUDGET, STOP_HALT, STOP_SHUTDOWN } from '../../core/cpu/cpu.ts';
 import { mapRomImage } from '../../core/machine/firmware/romImage.ts';
+import type { ProcessorModel } from '../../core/cpu/processorModel.ts';
 import { assemble as nasm } from '../../scripts/nasm.ts';
 
 export const ASM_DIR = new URL('./asm/', import.meta.url).pathname;
@@ -35,6 +36,8 @@ export interface RomRunOptions {
   maxInstructions?: number;
   /** Extra port handlers to install before running. */
   setup?(bus: MemoryBus, cpu: Cpu): void;
+  /** The processor part (default: the Intel part with VMX). */
+  cpuModel?: ProcessorModel;
 }
 
 export function runRom(rom: Uint8Array, opts: RomRunOptions = {}): RomRun {
@@ -42,7 +45,7 @@ export function runRom(rom: Uint8Array, opts: RomRunOptions = {}): RomRun {
   const bus = new MemoryBus(memory);
   mapRomImage(memory, bus, rom);
   const clock = new GuestClock('deterministic');
-  const cpu = new Cpu(bus, clock);
+  const cpu = new Cpu(bus, clock, opts.cpuModel);
   const result: RomRun = { cpu, bus, console: '', values: [], stop: 'budget', shutdownDetail: null };
   bus.addPorts(0xe9, 1, {
     portRead: () => 0xe9,

@@ -23,6 +23,8 @@ import {
   limitOf, readDescriptor, systemType,
 } from '../protected/descriptors.ts';
 import { vmxGroup7 } from '../vmx/instructions.ts';
+import { svmGroup7 } from '../svm/instructions.ts';
+import { svmDescriptorTableWrite } from '../svm/guestOps.ts';
 import { vmxRdpmc } from '../vmx/nonRoot.ts';
 
 const ud: Exec = (cpu) => cpu.raiseUD();
@@ -122,6 +124,7 @@ const str: Exec = (cpu, i) => {
 const lldt: Exec = (cpu, i) => {
   requireProtectedMode(cpu);
   requireCpl0(cpu);
+  if (cpu.svm.guest) svmDescriptorTableWrite(cpu, 'ldt'); // SVM intercepts before the operand is read
   const sel = cpu.readRm16(i);
   if ((sel & 0xfffc) === 0) {
     cpu.seam.loadDescriptorTable(cpu, 'ldt', () => setSegmentCache(cpu, LDTR, sel, 0, 0, 0));
@@ -139,6 +142,7 @@ const lldt: Exec = (cpu, i) => {
 const ltr: Exec = (cpu, i) => {
   requireProtectedMode(cpu);
   requireCpl0(cpu);
+  if (cpu.svm.guest) svmDescriptorTableWrite(cpu, 'tr');
   const sel = cpu.readRm16(i);
   if ((sel & 0xfffc) === 0) cpu.raiseGP(0);
   const err = sel & 0xfffc;
@@ -223,6 +227,7 @@ const sidt: Exec = (cpu, i) => storeTable(cpu, i, cpu.idtBase, cpu.idtLimit);
 
 const lgdtLidt: Exec = (cpu, i) => {
   requireCpl0(cpu);
+  if (cpu.svm.guest) svmDescriptorTableWrite(cpu, i.reg === 2 ? 'gdt' : 'idt');
   const ea = cpu.ea(i);
   const limit = cpu.read16(i.seg, ea);
   let base = cpu.read32(i.seg, (ea + 2) | 0);
@@ -258,7 +263,8 @@ defineOp(0x101, op('grp7', true, IMM_NONE, (i) => {
   switch (i.reg) {
     case 0: return i.mod === 3 ? vmxGroup7(i) : sgdt; // 0F 01 C1-C4: VMCALL, VMLAUNCH, VMRESUME, VMXOFF
     case 1: return i.mod === 3 ? ud : sidt;
-    case 2: case 3: i.endsBlock = true; return i.mod === 3 ? ud : lgdtLidt;
+    case 2: i.endsBlock = true; return i.mod === 3 ? ud : lgdtLidt;
+    case 3: i.endsBlock = true; return i.mod === 3 ? svmGroup7(i) : lgdtLidt; // 0F 01 D8-DF: the SVM instructions
     case 4: return smsw;
     case 6: i.endsBlock = true; return lmsw;
     case 7: i.endsBlock = true; return i.mod === 3 ? ud : invlpg;
