@@ -37,6 +37,15 @@ export function loadF32(b: number): X80 {
 }
 
 export function loadF64(hi: number, lo: number): X80 {
+  const exp = (hi >>> 20) & 0x7ff;
+  if (exp !== 0 && exp !== 0x7ff) {
+    // A normal double (the common case), without BigInt: 1.f * 2^(exp - 1023).
+    return {
+      se: ((hi >>> 16) & 0x8000) | (exp - 1023 + 16383),
+      hi: (0x8000_0000 | ((hi & 0xf_ffff) << 11) | (lo >>> 21)) >>> 0,
+      lo: (lo << 11) >>> 0,
+    };
+  }
   const frac = (BigInt(hi & 0xf_ffff) << 32n) | BigInt(lo >>> 0);
   return widen((hi & 0x8000_0000) !== 0, (hi >>> 20) & 0x7ff, frac, 52, 11);
 }
@@ -98,6 +107,13 @@ export function storeF32(x: X80): number {
 /** Register value → m64fp (high, low dwords in `f64Out`). */
 export const f64Out = { hi: 0, lo: 0 };
 export function storeF64(x: X80): void {
+  const e = x.se & 0x7fff;
+  if (e >= 16383 - 1022 && e <= 16383 + 1023 && (x.hi & 0x8000_0000) !== 0 && (x.lo & 0x7ff) === 0) {
+    // A normal double's value exactly (the common case), without BigInt: no rounding, no exception.
+    f64Out.hi = ((x.se & 0x8000) << 16 | ((e - 16383 + 1023) << 20) | ((x.hi >>> 11) & 0xf_ffff)) >>> 0;
+    f64Out.lo = ((x.hi << 21) | (x.lo >>> 11)) >>> 0;
+    return;
+  }
   const b = narrow(x, 52, 11);
   f64Out.hi = Number(b >> 32n) >>> 0;
   f64Out.lo = Number(b & 0xffff_ffffn) >>> 0;
