@@ -25,7 +25,7 @@ import {
 import { vmxGroup7 } from '../vmx/instructions.ts';
 import { svmGroup7 } from '../svm/instructions.ts';
 import { svmDescriptorTableWrite } from '../svm/guestOps.ts';
-import { vmxRdpmc } from '../vmx/nonRoot.ts';
+import { vmxInvd, vmxRdpmc } from '../vmx/nonRoot.ts';
 
 const ud: Exec = (cpu) => cpu.raiseUD();
 const d = new Descriptor();
@@ -104,9 +104,13 @@ const clts: Exec = (cpu) => {
 };
 defineOp(0x106, op('clts', false, IMM_NONE, () => clts, { endsBlock: true }));
 // Caches are not modelled: memory is always coherent, so invalidation is a no-op after the privilege check.
-const invd: Exec = (cpu) => requireCpl0(cpu);
+const wbinvd: Exec = (cpu) => requireCpl0(cpu);
+const invd: Exec = (cpu) => {
+  requireCpl0(cpu);
+  if (cpu.vmx.nonRoot) vmxInvd(cpu); // INVD always exits in VMX non-root operation
+};
 defineOp(0x108, op('invd', false, IMM_NONE, () => invd));
-defineOp(0x109, op('wbinvd', false, IMM_NONE, () => invd));
+defineOp(0x109, op('wbinvd', false, IMM_NONE, () => wbinvd));
 
 // =====================================================================
 // Group 6 (0F 00)

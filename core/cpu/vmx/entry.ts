@@ -7,11 +7,10 @@
  * VM-entry interruption-information field.
  */
 import type { Cpu } from '../cpu.ts';
-import { CPU_FAULT } from '../cpu.ts';
-import { CR0_PE, CR0_PG, ECX, EAX, EDX, ESP, IF, SS, VM, LDTR, TR } from '../regs.ts';
+import { CR0_PE, CR0_PG, ESP, IF, SS, VM, LDTR, TR } from '../regs.ts';
 import { setSegmentCache } from '../segments.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../interrupts.ts';
-import { wrmsr } from '../system.ts';
+import { loadMsrList } from './msrLists.ts';
 import * as C from './capabilities.ts';
 import * as F from './vmcsFields.ts';
 import { LAUNCH_STATE_CLEAR, LAUNCH_STATE_LAUNCHED, type Vmcs } from './vmcs.ts';
@@ -45,7 +44,7 @@ export function vmEntry(cpu: Cpu, launch: boolean, exitNonRoot: NonRootExit): Vm
     return VM_ENTERED;
   }
   loadGuestState(cpu);
-  const msrFailure = loadMsrs(cpu, v.get(F.VM_ENTRY_MSR_LOAD_ADDR), v.get(F.VM_ENTRY_MSR_LOAD_COUNT));
+  const msrFailure = loadMsrList(cpu, v.get(F.VM_ENTRY_MSR_LOAD_ADDR), v.get(F.VM_ENTRY_MSR_LOAD_COUNT));
   if (msrFailure > 0) {
     // Guest state is loaded but the entry fails: back to the host as after any failed entry.
     failedEntryExit(cpu, F.EXIT_REASON_MSR_LOAD_FAIL, msrFailure);
@@ -249,36 +248,6 @@ function loadGuestState(cpu: Cpu): void {
   cpu.halted = v.get(F.GUEST_ACTIVITY_STATE) === F.GUEST_ACTIVITY_HLT;
   cpu.refreshBreakpoints();
   cpu.refreshAccessMode();
-}
-
-/**
- * VM-entry MSR loading (SDM 26.4): each 16-byte entry is index, reserved,
- * value. Returns 0, or the 1-based number of the entry that failed.
- */
-function loadMsrs(cpu: Cpu, area: number, count: number): number {
-  const r = cpu.regs;
-  const saved = [r[EAX], r[ECX], r[EDX]];
-  try {
-    for (let i = 0; i < count >>> 0; i++) {
-      const a = (area + i * 16) >>> 0;
-      const index = cpu.bus.read32(a) >>> 0;
-      if (cpu.bus.read32(a + 4) !== 0) return i + 1;
-      // FS/GS base, the x2APIC range and IA32_SMM_MONITOR_CTL may not be loaded this way.
-      if (index === 0xc000_0100 || index === 0xc000_0101 || (index >>> 8) === 8 || index === 0x9b) return i + 1;
-      r[ECX] = index;
-      r[EAX] = cpu.bus.read32(a + 8);
-      r[EDX] = cpu.bus.read32(a + 12);
-      try {
-        wrmsr(cpu);
-      } catch (e) {
-        if (e !== CPU_FAULT) throw e;
-        return i + 1;
-      }
-    }
-    return 0;
-  } finally {
-    r[EAX] = saved[0]; r[ECX] = saved[1]; r[EDX] = saved[2];
-  }
 }
 
 /** Caches the controls the running guest needs and switches the CPU to non-root operation. */

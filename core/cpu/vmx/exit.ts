@@ -14,6 +14,7 @@ import { CR0_CD, CR0_ET, CR0_NW, CS, DS, ES, ESP, FS, GS, IF, LDTR, SEG_P, SS, T
 import * as F from './vmcsFields.ts';
 import { VM_EXIT_VECTOR } from './vmx.ts';
 import { PREEMPTION_TIMER_SHIFT } from './capabilities.ts';
+import { loadMsrList, storeMsrList } from './msrLists.ts';
 
 export const SEGMENT_FIELDS = [
   // selector, base, limit, access rights (ES CS SS DS FS GS LDTR TR order = the SReg numbering)
@@ -93,8 +94,36 @@ export function completeVmExit(cpu: Cpu): void {
   vmx.exitInstructionInfo = 0;
   vmx.vectoringInfo = 0;
   vmx.vectoringErrorCode = 0;
+  const storeFailed = storeMsrList(cpu, v.get(F.VM_EXIT_MSR_STORE_ADDR), v.get(F.VM_EXIT_MSR_STORE_COUNT)) !== 0;
   leaveNonRoot(cpu, true);
+  if (storeFailed) {
+    vmxAbort(cpu, VMX_ABORT_SAVING_GUEST_MSRS);
+    return;
+  }
   loadHostState(cpu);
+  loadHostMsrs(cpu);
+}
+
+/** VMX-abort indicators (SDM 27.7). */
+export const VMX_ABORT_SAVING_GUEST_MSRS = 1;
+export const VMX_ABORT_LOADING_HOST_MSRS = 4;
+
+/** VM-exit MSR loading (SDM 27.6); a failure is a VMX abort. */
+function loadHostMsrs(cpu: Cpu): void {
+  const v = cpu.vmx.vmcs;
+  if (loadMsrList(cpu, v.get(F.VM_EXIT_MSR_LOAD_ADDR), v.get(F.VM_EXIT_MSR_LOAD_COUNT)) !== 0) {
+    vmxAbort(cpu, VMX_ABORT_LOADING_HOST_MSRS);
+  }
+}
+
+/**
+ * A VMX abort (SDM 27.7): the indicator goes into the current VMCS region's
+ * abort field (bytes 4-7) and the processor shuts down.
+ */
+function vmxAbort(cpu: Cpu, indicator: number): void {
+  const vmx = cpu.vmx;
+  if (vmx.currentVmcsPointer >= 0) cpu.bus.write32(vmx.currentVmcsPointer + 4, indicator);
+  cpu.shutdown(`VMX abort ${indicator}`);
 }
 
 /** A VM-entry failure after the entry checks on controls and host state (exit reasons 33, 34; SDM 26.8). */
@@ -104,6 +133,7 @@ export function failedEntryExit(cpu: Cpu, reason: number, qualification: number)
   v.set(F.EXIT_QUALIFICATION, qualification);
   leaveNonRoot(cpu, false);
   loadHostState(cpu);
+  loadHostMsrs(cpu);
 }
 
 function saveGuestState(cpu: Cpu): void {

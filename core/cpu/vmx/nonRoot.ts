@@ -212,6 +212,11 @@ export const nonRootOps: SensitiveOps = {
   },
 };
 
+/** INVD in non-root operation (after its CPL check): an unconditional exit. */
+export function vmxInvd(cpu: Cpu): never {
+  return raiseVmExit(cpu, F.EXIT_REASON_INVD, 0);
+}
+
 /** RDPMC in non-root operation (after its CR4.PCE/CPL check): exits under "RDPMC exiting". */
 export function vmxRdpmc(cpu: Cpu): void {
   if ((cpu.vmx.proc & F.CPU_BASED_RDPMC_EXITING) !== 0) raiseVmExit(cpu, F.EXIT_REASON_RDPMC, 0);

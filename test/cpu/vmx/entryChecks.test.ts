@@ -128,4 +128,46 @@ guest:
       FAIL_VALID, F.VMERR_VMRESUME_NONLAUNCHED_VMCS,
     ]));
   });
+
+  it('VM-exit MSR areas: the store list receives the MSRs, the load list loads the host TSC, a failing load is a VMX abort', () => {
+    const body = (exitLoad: string) => `
+vmx_main:
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING
+        mov edi, 0x31000
+        xor eax, eax
+        mov ecx, 64
+        rep stosd
+        mov dword [0x31000], 0x3a           ; IA32_FEATURE_CONTROL
+        mov dword [0x31010], 0x480          ; IA32_VMX_BASIC
+        VMW VM_EXIT_MSR_STORE_ADDR, 0x31000
+        VMW VM_EXIT_MSR_STORE_COUNT, 2
+        mov dword [0x31080], ${exitLoad}
+        mov dword [0x31088], 0x100000       ; value 0x100000
+        VMW VM_EXIT_MSR_LOAD_ADDR, 0x31080
+        VMW VM_EXIT_MSR_LOAD_COUNT, 1
+        VMW GUEST_RIP, guest
+        VMLAUNCH_TO .exit
+        PM_DONE
+.exit:  rdtsc
+        sub eax, 0x100000
+        cmp eax, 10000
+        setb al
+        movzx eax, al
+        out 0xF0, eax                       ; the TSC was loaded with 0x100000 by the exit
+        mov eax, [0x31008]
+        out 0xF0, eax
+        mov eax, [0x31018]
+        out 0xF0, eax
+        mov eax, [0x3101c]
+        out 0xF0, eax
+        PM_DONE
+guest:  GUEST_HLT
+`;
+    const r = runVmx(body('0x10'));
+    expect(hex(r.values)).toEqual(hex([1, 5, 1, 0x00991000]));
+    const abort = runVmx(body('0x3a')); // loading the locked IA32_FEATURE_CONTROL fails
+    expect(abort.stop).toBe('shutdown');
+    expect(abort.shutdownDetail).toBe('VMX abort 4');
+    expect(abort.bus.read32(0xb000 + 4)).toBe(4); // the VMX-abort indicator in the VMCS region
+  });
 });

@@ -13,7 +13,7 @@ import { runVmx, hex } from './vmxRun.ts';
 import * as F from '../../../core/cpu/vmx/vmcsFields.ts';
 
 describe('VMX: instruction exits and their qualifications', () => {
-  it('CPUID, RDTSC, INVLPG, CR3 store/load, RDPMC, MOV DR, VMCALL, I/O, RDMSR/WRMSR, HLT', () => {
+  it('CPUID, INVD, RDTSC, INVLPG, CR3 store/load, RDPMC, MOV DR, VMCALL, I/O, RDMSR/WRMSR, HLT', () => {
     const r = runVmx(`
 vmx_main:
         SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING | CPU_BASED_RDTSC_EXITING | CPU_BASED_INVLPG_EXITING | CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING | CPU_BASED_RDPMC_EXITING | CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING
@@ -23,6 +23,7 @@ vmx_main:
         PM_DONE
 guest:
         cpuid                   ; 0F A2
+        invd                    ; 0F 08 (always exits)
         rdtsc                   ; 0F 31
         invlpg [0x1234]         ; 0F 01 3D imm32
         mov eax, cr3            ; 0F 20 D8
@@ -47,6 +48,7 @@ guest:
 `);
     expect(hex(r.values)).toEqual(hex([
       F.EXIT_REASON_CPUID, 0, 2,
+      F.EXIT_REASON_INVD, 0, 2,
       F.EXIT_REASON_RDTSC, 0, 2,
       F.EXIT_REASON_INVLPG, 0x1234, 7,
       F.EXIT_REASON_CR_ACCESS, 0x3 | (1 << 4) | (0 << 8), 3, // CR3, MOV from CR, EAX
