@@ -102,6 +102,22 @@ describe('hostile qcow2 images', () => {
     disk.close();
   });
 
+  it('never allocates over the L1 table or a refcount block, even where a damaged image counts them 0', () => {
+    // Refcount block at cluster 2 (16-bit entries): zero the counts of cluster 2 (itself) and 3 (the L1 table).
+    const file = image((b) => b.writeUInt32BE(0, 2 * CLUSTER + 4));
+    const disk = openDisk(file);
+    disk.write(8 * 1024 * 1024, new Uint8Array(3 * CLUSTER).fill(0x77)); // needs a new L2 table and data clusters
+    disk.close();
+    const again = openDisk(file, { readOnly: true });
+    const first = new Uint8Array(CLUSTER);
+    again.read(0, first);
+    expect(first.every((b) => b === 0x5c)).toBe(true);
+    const second = new Uint8Array(3 * CLUSTER);
+    again.read(8 * 1024 * 1024, second);
+    expect(second.every((b) => b === 0x77)).toBe(true);
+    again.close();
+  });
+
   it('refuses a header extension area that does not end inside the first cluster', () => {
     expectOpenFails(image((b) => {
       for (let at = 112; at < CLUSTER; at += 8) {

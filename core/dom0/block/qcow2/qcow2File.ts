@@ -65,6 +65,12 @@ export class Qcow2File {
     this.checkNotFixed(offset, 'data cluster');
   }
 
+  /** True when the cluster at `offset` overlaps fixed metadata (the allocator skips such clusters whatever their refcount says). */
+  isFixed(offset: number): boolean {
+    const end = offset + this.clusterSize;
+    return this.fixed.some((r) => offset < r.end && end > r.start);
+  }
+
   private checkNotFixed(offset: number, what: string): void {
     const end = offset + this.clusterSize;
     for (const r of this.fixed) {
