@@ -662,7 +662,9 @@ export class Cpu implements PageTableMemory {
    * delivery into a double fault, and a fault during #DF into shutdown.
    */
   deliver(vector: number, kind: number, errorCode: number, hasErrorCode: boolean): void {
-    if (kind === INT_EXCEPTION) this.exceptionsRaised++;
+    if (kind === INT_EXCEPTION) {
+      if (vector !== VM_EXIT_VECTOR) this.exceptionsRaised++; // an instruction's VM exit is no exception
+    }
     else this.interruptsDelivered++;
     try {
       this.seam.interrupt(this, vector, kind, errorCode, hasErrorCode);
