@@ -79,6 +79,8 @@ function controlsValid(v: Vmcs): boolean {
   if (!C.controlsValid(proc, C.PROC_TRUE_ALLOWED0, C.PROC_ALLOWED1)) return false;
   const proc2 = secondaryControls(v);
   if (!C.controlsValid(proc2, 0, C.PROC2_ALLOWED1)) return false;
+  if ((pin & F.PIN_BASED_NMI_EXITING) === 0 && (pin & F.PIN_BASED_VIRTUAL_NMIS) !== 0) return false;
+  if ((pin & F.PIN_BASED_VIRTUAL_NMIS) === 0 && (proc & F.CPU_BASED_VIRTUAL_NMI_PENDING) !== 0) return false;
   if ((v.get(F.CR3_TARGET_COUNT) >>> 0) > C.CR3_TARGET_MAX) return false;
   if ((proc & F.CPU_BASED_USE_IO_BITMAPS) !== 0
     && (!aligned4k(v.get(F.IO_BITMAP_A), v.getHigh(F.IO_BITMAP_A)) || !aligned4k(v.get(F.IO_BITMAP_B), v.getHigh(F.IO_BITMAP_B)))) return false;
@@ -281,10 +283,12 @@ function enterNonRoot(cpu: Cpu): void {
     : Infinity;
   // External-interrupt exiting ignores the guest's IF; interrupt-window exiting and the preemption
   // timer need the run loop to ask between blocks even without an INTR.
-  const anyIf = (vmx.pin & (F.PIN_BASED_EXT_INTR_MASK | F.PIN_BASED_VMX_PREEMPTION_TIMER)) !== 0;
+  const anyIf = (vmx.pin & (F.PIN_BASED_EXT_INTR_MASK | F.PIN_BASED_VMX_PREEMPTION_TIMER)) !== 0
+    || (vmx.proc & F.CPU_BASED_VIRTUAL_NMI_PENDING) !== 0;
   cpu.intrMask = anyIf ? -1 : IF;
   vmx.savedPollIntr = cpu.pollIntr;
-  if ((vmx.proc & F.CPU_BASED_VIRTUAL_INTR_PENDING) !== 0 || (vmx.pin & F.PIN_BASED_VMX_PREEMPTION_TIMER) !== 0) cpu.pollIntr = true;
+  if ((vmx.proc & (F.CPU_BASED_VIRTUAL_INTR_PENDING | F.CPU_BASED_VIRTUAL_NMI_PENDING)) !== 0
+    || (vmx.pin & F.PIN_BASED_VMX_PREEMPTION_TIMER) !== 0) cpu.pollIntr = true;
   const sameTranslations = (vmx.proc2 & F.SECONDARY_EXEC_ENABLE_VPID) !== 0 && vmx.tlbVpid === v.get(F.VIRTUAL_PROCESSOR_ID)
     && vmx.tlbEptp === v.get(F.EPT_POINTER) && vmx.tlbCr3 === cpu.cr3;
   if (!sameTranslations) cpu.flushTlb(true);

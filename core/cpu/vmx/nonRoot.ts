@@ -301,13 +301,18 @@ function decodedQualification(cpu: Cpu, kind: number, q: number): number {
 
 /**
  * Between instructions, before a pending interrupt is delivered: the
- * preemption timer, interrupt-window and external-interrupt exits. True
- * when an exit happened.
+ * preemption timer, NMI-window, interrupt-window and external-interrupt
+ * exits. True when an exit happened.
  */
 export function vmxPollExit(cpu: Cpu): boolean {
   const vmx = cpu.vmx;
   if ((vmx.pin & F.PIN_BASED_VMX_PREEMPTION_TIMER) !== 0 && cpu.clock.tsc() >= vmx.preemptionDeadline) {
     takeVmExit(cpu, F.EXIT_REASON_PREEMPTION_TIMER, 0);
+    return true;
+  }
+  // With virtual NMIs the guest's NMI blocking (cpu.nmiBlocked) is the virtual-NMI blocking: IRET clears it.
+  if ((vmx.proc & F.CPU_BASED_VIRTUAL_NMI_PENDING) !== 0 && !cpu.nmiBlocked) {
+    takeVmExit(cpu, F.EXIT_REASON_NMI_WINDOW, 0);
     return true;
   }
   if ((vmx.proc & F.CPU_BASED_VIRTUAL_INTR_PENDING) !== 0 && (cpu.flags & IF) !== 0) {

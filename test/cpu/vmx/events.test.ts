@@ -7,8 +7,8 @@
  *
  * Oracle: Bochs 2.7 (corei7_sandy_bridge_2600k, bochsCheck.ts) reports the
  * same values for the IDT-vectoring and triple-fault ROMs, and for the
- * exception-bitmap ROM up to the EIP the guest's handler reports (its
- * rom.inc moves the code). The interrupt, NMI and timer ROMs need the
+ * exception-bitmap and virtual-NMI ROMs up to the EIP the guest's handler
+ * reports (its rom.inc moves the code; that handler's HLT ends Bochs). The interrupt, NMI and timer ROMs need the
  * harness's interrupt controller and NMI line, which Bochs has not.
  */
 import { describe, expect, it } from 'vitest';
@@ -242,6 +242,44 @@ guest:  jmp guest
       F.EXIT_REASON_EXCEPTION_NMI, VALID | NMI | 2,
       F.EXIT_REASON_PREEMPTION_TIMER, 0,
       F.EXIT_REASON_PREEMPTION_TIMER, 0, 0,
+    ]));
+  });
+
+  it('virtual NMIs: NMI-window exiting once IRET ends the virtual-NMI blocking; an injected NMI blocks again', () => {
+    const r = runVmx(`
+vmx_main:
+        SET_CONTROLS PIN_BASED_VM_EXEC_CONTROL, 0x48d, PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING | CPU_BASED_VIRTUAL_NMI_PENDING
+        VMW GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI
+        VMW GUEST_RIP, guest
+        VMLAUNCH_TO .window
+        PM_DONE
+.window:
+        REPORT_FIELD VM_EXIT_REASON
+        VMR GUEST_RIP
+        sub eax, guest
+        out 0xF0, eax           ; right after the IRET
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING
+        VMW VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | (INTR_TYPE_NMI << 8) | 2
+        VMRESUME_TO .halted
+.halted:
+        REPORT_FIELD VM_EXIT_REASON
+        REPORT_FIELD GUEST_INTERRUPTIBILITY_INFO
+        PM_DONE
+guest:  pushfd
+        push dword SEL_CODE0
+        push dword .back
+        iretd
+.back:  nop
+        GUEST_HLT
+`);
+    // NMI-window exit at RIP = .back (guest + 8: PUSHFD 1, PUSH imm8 2, PUSH imm32 5... the ROM computes it);
+    // the injected NMI runs the guest's vector-2 handler (reports 2, no error code, EIP, CS) whose HLT exits
+    // with virtual-NMI blocking still set (no IRET).
+    expect(hex([r.values[0]])).toEqual(hex([F.EXIT_REASON_NMI_WINDOW]));
+    expect(r.values[1]).toBe(1 + 2 + 5 + 1); // PUSHFD, PUSH imm8, PUSH imm32, IRETD
+    expect(hex([r.values[2], r.values[3], r.values[5], r.values[6], r.values[7]])).toEqual(hex([
+      2, 0xffffffff, 0x08, F.EXIT_REASON_HLT, F.GUEST_INTR_STATE_NMI,
     ]));
   });
 });
