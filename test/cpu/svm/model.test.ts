@@ -1,0 +1,198 @@
+/**
+ * The processor model (processorModel.ts): the AMD part's CPUID (vendor,
+ * signature, 8000_0001h ECX.SVM, 8000_000Ah: SVM revision 1, 16 ASIDs, NP
+ * and NRIPS), its MSRs (EFER with SVME only, VM_CR with SVMDIS/LOCK,
+ * VM_HSAVE_PA) and the SVM instructions' exceptions (#UD without SVME or
+ * for SKINIT and VMMCALL in host mode, #GP(0) at CPL 3 or for a misaligned
+ * VMCB); no VMX on the AMD part, no SVM on the Intel part, whose answers
+ * stay as before.
+ */
+import { describe, expect, it } from 'vitest';
+import { hex, runSvm } from './svmRun.ts';
+import { runAsm } from '../harness.ts';
+import { CPUID_EDX } from '../../../core/cpu/system.ts';
+import { AMD_SVM_MODEL, INTEL_VMX_MODEL } from '../../../core/cpu/processorModel.ts';
+
+/** #UD and #GP handlers that report (vector, error code or -1) and continue at [PM_SCRATCH]; TRY runs one instruction. */
+const FAULT_FRAME = `
+%macro TRY 1+
+        mov dword [PM_SCRATCH], CODE_BASE + %%next
+        %1
+        mov eax, 0xAA           ; no fault
+        out 0xF0, eax
+%%next:
+%endmacro
+%macro REPORT_MSR 1
+        mov ecx, %1
+        rdmsr
+        out 0xF0, eax
+        mov eax, edx
+        out 0xF0, eax
+%endmacro
+install_fault_handlers:
+        IDT_GATE 6, SEL_FLAT32, CODE_BASE + on_ud, 0x8E
+        IDT_GATE 13, SEL_FLAT32, CODE_BASE + on_gp, 0x8E
+        ret
+on_ud:  mov eax, 6
+        out 0xF0, eax
+        mov eax, -1
+        out 0xF0, eax
+        jmp on_fault_done
+on_gp:  mov eax, 13
+        out 0xF0, eax
+        pop eax
+        out 0xF0, eax
+on_fault_done:
+        mov ax, SEL_DATA0
+        mov ds, ax
+        mov es, ax
+        mov ss, ax
+        mov esp, PM_STACK0
+        jmp dword [PM_SCRATCH]
+`;
+
+const str = (...dwords: number[]): string =>
+  dwords.map((d) => String.fromCharCode(d & 0xff, (d >>> 8) & 0xff, (d >>> 16) & 0xff, d >>> 24)).join('');
+
+describe('SVM: the AMD processor model', () => {
+  it('CPUID answers as an AMD part with SVM and nothing it does not implement', () => {
+    const r = runSvm(`
+svm_main:
+%macro REPORT_CPUID 1
+        mov eax, %1
+        xor ecx, ecx
+        cpuid
+        out 0xF0, eax
+        mov eax, ebx
+        out 0xF0, eax
+        mov eax, ecx
+        out 0xF0, eax
+        mov eax, edx
+        out 0xF0, eax
+%endmacro
+        REPORT_CPUID 0
+        REPORT_CPUID 1
+        REPORT_CPUID 0x80000000
+        REPORT_CPUID 0x80000001
+        REPORT_CPUID 0x80000008
+        REPORT_CPUID 0x8000000A
+        REPORT_CPUID 0x8000000B
+        PM_DONE
+`);
+    const v = r.values;
+    expect(str(v[1], v[3], v[2])).toBe('AuthenticAMD');
+    expect(hex(v.slice(4))).toEqual(hex([
+      AMD_SVM_MODEL.signature, 0, 0, CPUID_EDX,                // leaf 1: the Intel part's features, no VMX in ECX
+      0x8000_000a, v[1], v[2], v[3],                          // 8000_0000h: maximum extended leaf, vendor again
+      AMD_SVM_MODEL.signature, 0, 1 << 2, CPUID_EDX,           // 8000_0001h: ECX.SVM; EDX mirrors leaf 1
+      0x2020, 0, 0, 0,                                        // 8000_0008h: 32-bit physical and linear addresses
+      1, 16, 0, (1 << 0) | (1 << 3),                          // 8000_000Ah: revision 1, 16 ASIDs, NP and NRIPS
+      0, 0, 0, 0,                                             // beyond the maximum: zeros
+    ]));
+  });
+
+  it('EFER, VM_CR and VM_HSAVE_PA; the SVM instructions\' #UD and #GP; no VMX', () => {
+    const r = runSvm(`${FAULT_FRAME}
+%macro wrmsr_efer 2
+        mov ecx, MSR_EFER
+        mov eax, %1
+        mov edx, %2
+        wrmsr
+%endmacro
+%macro wrmsr_msr 3
+        mov ecx, %1
+        mov eax, %2
+        mov edx, %3
+        wrmsr
+%endmacro
+%macro mov_cr4_vmxe 0
+        mov eax, cr4
+        or eax, 1 << 13
+        mov cr4, eax
+%endmacro
+%macro rdmsr_at 1
+        mov ecx, %1
+        rdmsr
+%endmacro
+svm_main:
+        call install_fault_handlers
+        REPORT_MSR MSR_EFER                                      ; SVME set by the frame
+        REPORT_MSR MSR_VM_HSAVE_PA
+        TRY wrmsr_efer EFER_SVME | 1, 0                          ; SCE: reserved
+        TRY wrmsr_efer EFER_SVME, 1                              ; EFER[63:32]
+        TRY wrmsr_msr MSR_VM_HSAVE_PA, 0xA001, 0                 ; not 4 KiB aligned
+        TRY wrmsr_msr MSR_VM_HSAVE_PA, 0xA000, 1                 ; beyond 32-bit physical addresses
+        TRY wrmsr_msr MSR_VM_CR, VM_CR_SVMDIS, 0                 ; SVMDIS while EFER.SVME = 1
+        TRY wrmsr_msr MSR_VM_CR, 1 << 5, 0                       ; reserved VM_CR bit
+        TRY mov eax, VMCB + 8
+        TRY vmrun                                                ; misaligned VMCB: #GP(0)
+        TRY vmmcall                                              ; host mode: #UD
+        TRY db 0x0F, 0x01, 0xDE                                  ; SKINIT: not advertised, #UD
+        TRY mov_cr4_vmxe                                         ; no VMX on this part: #GP(0)
+        TRY rdmsr_at 0x3A                                        ; IA32_FEATURE_CONTROL: #GP(0)
+        TRY rdmsr_at 0x480                                       ; IA32_VMX_BASIC: #GP(0)
+        ; SVME off: the SVM instructions are #UD; VM_CR.SVMDIS then makes SVME must-be-zero; LOCK freezes both.
+        TRY wrmsr_efer 0, 0
+        TRY stgi
+        TRY vmload
+        TRY wrmsr_msr MSR_VM_CR, VM_CR_SVMDIS, 0
+        TRY wrmsr_efer EFER_SVME, 0                              ; #GP: SVMDIS
+        TRY wrmsr_msr MSR_VM_CR, VM_CR_SVMDIS | VM_CR_LOCK, 0
+        TRY wrmsr_msr MSR_VM_CR, VM_CR_DPD, 0                    ; LOCK and SVMDIS stay
+        REPORT_MSR MSR_VM_CR
+        PM_DONE
+`);
+    const GP0 = [13, 0], UD = [6, 0xffff_ffff], OK = [0xaa];
+    expect(hex(r.values)).toEqual(hex([
+      0x1000, 0, 0xa000, 0,
+      ...GP0, ...GP0, ...GP0, ...GP0, ...GP0, ...GP0,
+      ...OK, ...GP0, ...UD, ...UD, ...GP0, ...GP0, ...GP0,
+      ...OK, ...UD, ...UD, ...OK, ...GP0, ...OK, ...OK,
+      0x19, 0,
+    ]));
+  });
+
+  it('VMRUN at CPL 3 is #GP(0)', () => {
+    const r = runSvm(`${FAULT_FRAME}
+svm_main:
+        call install_fault_handlers
+        mov dword [PM_SCRATCH], CODE_BASE + done
+        TO_RING3 ring3, 0x0002
+done:   PM_DONE
+ring3:  mov eax, VMCB
+        vmrun
+        db 0xF4
+`);
+    expect(hex(r.values)).toEqual(hex([13, 0]));
+  });
+
+  it('the Intel part keeps its CPUID and has no EFER and no SVM instructions', () => {
+    const r = runAsm(`
+%include "rom.inc"
+%include "pmode.inc"
+        bits 32
+test_main:
+        mov dword [PM_RESUME], after_rdmsr
+        mov eax, 0x80000000
+        cpuid
+        out 0xF0, eax                   ; the highest basic leaf's EAX (no extended leaves)
+        mov eax, 0
+        cpuid
+        out 0xF0, eax
+        mov ecx, 0xC0000080
+        rdmsr                           ; no EFER: #GP(0) (reported by pmode.inc's handler)
+after_rdmsr:
+        mov dword [PM_RESUME], after_vmrun
+        vmrun                           ; #UD
+after_vmrun:
+        PM_DONE
+        bits 16
+        ROM_END
+`);
+    // Vector, error code, EIP, CS from pmode.inc's default handler.
+    expect(r.values.slice(0, 3)).toEqual([INTEL_VMX_MODEL.signature, 1, 13]);
+    expect(r.values[3]).toBe(0);
+    expect(r.values[6]).toBe(6);
+    expect(r.values[7]).toBe(0xffff_ffff);
+  });
+});
