@@ -43,6 +43,8 @@ export interface MachineOptions {
    * bare emulated PC; a mode this build cannot run is refused with a BootError.
    */
   acceleration?: Acceleration;
+  /** With 'vtx': EPT (default true); false runs the guest on the hypervisor's shadow page tables. */
+  nestedPaging?: boolean;
   /** Compile hot guest code (core/cpu/jit); default: JIT_DEFAULTS.enabled. False runs everything interpreted. */
   jit?: boolean;
 }

@@ -47,6 +47,7 @@ import { EptTables } from '../hypervisor/memory/eptTables.ts';
 import { FRAME_SIZE } from '../hypervisor/memory/frameAllocator.ts';
 import { MachineMemory } from '../hypervisor/memory/machineMemory.ts';
 import { enterVmxRoot } from '../hypervisor/vmx/rootMode.ts';
+import { VmxShadowPaging } from '../hypervisor/vmx/shadowPagingVmx.ts';
 import { VmxVcpu, type VcpuStop } from '../hypervisor/vmx/vcpu.ts';
 import { MemoryBus } from '../memory/bus.ts';
 import { PhysicalMemory } from '../memory/physicalMemory.ts';
@@ -70,6 +71,9 @@ function hypervisorFrames(ramBytes: number, romBytes: number): number {
   const ptFrames = Math.ceil(ramBytes / (2 * MiB)) + 2 * Math.ceil(Math.max(romBytes, 1) / (2 * MiB)) + 2;
   return 7 + 1 + 2 + 4 + ptFrames + 32;
 }
+
+/** Machine frames set aside for shadow page tables when nested paging is off (4 MiB; the shadows start over when they are used up). */
+const SHADOW_FRAMES = 1024;
 
 export function createVtxMachine(options: MachineOptions, hooks: MachineHooks): MachineApi {
   return new VtxMachine(options, hooks);
@@ -111,7 +115,12 @@ class VtxMachine implements MachineApi {
       throw new BootError('virtio devices are not on the VT-x board yet: run with acceleration none to use them');
     }
     const romBytes = options.rom?.length ?? 0;
-    const poolBytes = this.ramBytes + romBytes + hypervisorFrames(this.ramBytes, romBytes) * FRAME_SIZE;
+    // Nested paging off: shadow page tables (core/hypervisor/shadow), and only guests that start in protected mode.
+    const shadowPaging = options.nestedPaging === false;
+    if (shadowPaging && !options.kernel) {
+      throw new BootError('VT-x without nested paging runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which needs unrestricted guest and so EPT');
+    }
+    const poolBytes = this.ramBytes + romBytes + (hypervisorFrames(this.ramBytes, romBytes) + (shadowPaging ? SHADOW_FRAMES : 0)) * FRAME_SIZE;
     if (poolBytes > MACHINE_MEMORY_MAX) {
       const most = Math.floor((MACHINE_MEMORY_MAX - romBytes - hypervisorFrames(MACHINE_MEMORY_MAX, romBytes) * FRAME_SIZE) / MiB);
       throw new BootError(`under VT-x the guest's RAM and the hypervisor's own memory must fit in ${MACHINE_MEMORY_MAX / MiB} MiB of machine memory: at most ${most} MiB of RAM`);
@@ -137,8 +146,12 @@ class VtxMachine implements MachineApi {
         { base: 0x100000 - low, size: low },
       ]);
     }
-    const ept = new EptTables(this.machineMemory);
-    ept.build(this.domainMemory.p2m);
+    let eptp = 0;
+    if (!shadowPaging) {
+      const ept = new EptTables(this.machineMemory);
+      ept.build(this.domainMemory.p2m);
+      eptp = ept.eptp;
+    }
 
     // ---- the domain's device models ----
     this.deviceBus = new MemoryBus(new PhysicalMemory(FRAME_SIZE));
@@ -199,7 +212,7 @@ class VtxMachine implements MachineApi {
 
     // Port 0x80 (POST codes, Linux's I/O delay) goes through without an exit unless it is logged.
     const passThrough = logged.has(0x80) ? [] : [0x80];
-    this.vcpu = new VmxVcpu(this.cpu, { memory: this.domainMemory, ports: bus, interrupts: this.interrupts }, host, ept.eptp, this.counters, passThrough);
+    this.vcpu = new VmxVcpu(this.cpu, { memory: this.domainMemory, ports: bus, interrupts: this.interrupts }, host, eptp, this.counters, passThrough, shadowPaging ? new VmxShadowPaging(this.domainMemory) : null);
     this.powerOn();
   }
 

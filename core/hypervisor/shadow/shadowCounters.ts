@@ -26,6 +26,8 @@ export interface ShadowCounters {
   invlpgs: number;
   /** Every shadow dropped because CR0.PG/WP or CR4.PSE/PGE changed. */
   modeFlushes: number;
+  /** Every shadow dropped because machine memory had no frame left for a new one. */
+  outOfFrames: number;
 }
 
 export function newShadowCounters(): ShadowCounters {
@@ -41,5 +43,6 @@ export function newShadowCounters(): ShadowCounters {
     cr3CacheHits: 0,
     invlpgs: 0,
     modeFlushes: 0,
+    outOfFrames: 0,
   };
 }

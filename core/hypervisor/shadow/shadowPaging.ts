@@ -64,6 +64,7 @@
  */
 import { CR0_PG, CR0_WP, CR4_PGE, CR4_PSE, PF_RSVD, PF_U, PF_W } from '../../cpu/regs.ts';
 import { GuestMemoryFault, type DomainMemory } from '../memory/domainMemory.ts';
+import { OutOfMachineMemory } from '../memory/frameAllocator.ts';
 import { GuestWalk, leafEntry, PTE_A, PTE_D, PTE_G, PTE_P, PTE_RW, PTE_US, readGuest32, setAccessedDirty, walkGuest } from './guestWalk.ts';
 import { newShadowCounters, type ShadowCounters } from './shadowCounters.ts';
 import { ENTRIES, IDENTITY_ROOT, ShadowRoot, ShadowTable, takeShadowFrame } from './shadowTables.ts';
@@ -190,7 +191,7 @@ export class ShadowPaging {
     if (!this.pagingOn) return this.machineCr3;
     const key = this.cr3 >>> 12;
     if (this.roots.has(key)) this.counters.cr3CacheHits++;
-    this.current = this.rootFor(key);
+    this.current = this.withFrames(() => this.rootFor(key));
     return this.machineCr3;
   }
 
@@ -230,7 +231,7 @@ export class ShadowPaging {
       return { kind: 'error', message: `reserved-bit page fault at 0x${linear.toString(16)} in a shadow table (a hypervisor bug)` };
     }
     try {
-      return this.pagingOn ? this.fillFromGuest(linear, write, user) : this.fillIdentity(linear, write);
+      return this.withFrames(() => (this.pagingOn ? this.fillFromGuest(linear, write, user) : this.fillIdentity(linear, write)));
     } catch (e) {
       if (e instanceof GuestMemoryFault) {
         return { kind: 'error', message: `the guest's page tables for 0x${linear.toString(16)} are outside its memory (0x${e.gpa.toString(16)})` };
@@ -255,7 +256,7 @@ export class ShadowPaging {
   /** The TLB invalidations the processor needs before the next entry; clears them. */
   takeTlbFlush(): TlbFlush {
     const out: TlbFlush = {
-      all: this.flushAll || this.invalidations.size > MAX_PENDING_INVALIDATIONS,
+      all: this.flushAll,
       nonGlobal: this.flushNonGlobal,
       addresses: [],
     };
@@ -271,6 +272,15 @@ export class ShadowPaging {
     this.dropAll();
   }
 
+  /** Back to the processor's reset state (paging off, CR3 = 0) with every shadow dropped (a guest reset: its memory is not what the shadows were made from). */
+  reset(): void {
+    this.dropAll();
+    this.cr0 = 0;
+    this.cr3 = 0;
+    this.cr4 = 0;
+    this.current = this.rootFor(IDENTITY_ROOT);
+  }
+
   /**
    * Starts over after a change to the p2m (ballooning, page sharing): every
    * shadow entry names a machine frame, so all shadows go.
@@ -278,6 +288,25 @@ export class ShadowPaging {
   p2mChanged(): void {
     this.dropAll();
     this.current = this.rootFor(this.pagingOn ? this.cr3 >>> 12 : IDENTITY_ROOT);
+  }
+
+  /**
+   * Runs a step that may take shadow frames; when machine memory is full,
+   * every shadow is dropped (their frames go back to the pool) and the step
+   * runs once more on an empty current shadow. A fill retried this way has
+   * not changed the guest's tables yet: the walk sets A/D only after the
+   * shadow table exists.
+   */
+  private withFrames<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (e) {
+      if (!(e instanceof OutOfMachineMemory)) throw e;
+      this.counters.outOfFrames++;
+      this.dropAll();
+      this.current = this.rootFor(this.pagingOn ? this.cr3 >>> 12 : IDENTITY_ROOT);
+      return step();
+    }
   }
 
   private get pagingOn(): boolean {
@@ -312,8 +341,10 @@ export class ShadowPaging {
     // A shadow table made from a PDE the guest has changed since (its directory was out of sync) is stale.
     const existing = root.tables[slot];
     if (existing !== undefined && root.pdeSrc[slot] !== pdeBefore) this.dropTable(existing);
-    setAccessedDirty(this.mem, w, write);
     const table = this.tableFor(root, slot, w.large ? -1 : w.pde >>> 12, w.pde);
+    setAccessedDirty(this.mem, w, write);
+    // A directory that maps itself: the entry just written as a PTE is this slot's PDE too.
+    if (w.pteAddr === w.pdeAddr) w.pde = w.pte;
     root.pdeSrc[slot] = w.pde | 0;
 
     const gfn = w.gfn;
@@ -528,6 +559,11 @@ export class ShadowPaging {
   }
 
   private invalidate(linear: number): void {
+    if (this.flushAll) return;
     this.invalidations.add((linear & ~0xfff) >>> 0);
+    if (this.invalidations.size > MAX_PENDING_INVALIDATIONS) {
+      this.flushAll = true;
+      this.invalidations.clear();
+    }
   }
 }

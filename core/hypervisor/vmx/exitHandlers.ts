@@ -103,6 +103,7 @@ function vmxInstruction(v: VmxVcpu): ExitAction {
  * would refuse raise #GP, as they would there.
  */
 function crAccess(v: VmxVcpu): ExitAction {
+  if (v.shadowPaging) return v.shadowPaging.crAccess(v); // without EPT: CR0.PG/PE/WP, CR3, CR4.PSE/PGE too (shadowPagingVmx.ts)
   const q = v.read(F.EXIT_QUALIFICATION);
   const cr = q & 15;
   const type = (q >>> 4) & 3;
@@ -227,6 +228,9 @@ EXIT_HANDLERS[F.EXIT_REASON_MSR_READ] = rdmsrExit;
 EXIT_HANDLERS[F.EXIT_REASON_MSR_WRITE] = wrmsrExit;
 EXIT_HANDLERS[F.EXIT_REASON_EPT_VIOLATION] = eptViolation;
 EXIT_HANDLERS[F.EXIT_REASON_EPT_MISCONFIG] = eptMisconfig;
+// Only without EPT (nested paging off): #PF and INVLPG go to the shadow page tables.
+EXIT_HANDLERS[F.EXIT_REASON_EXCEPTION_NMI] = (v) => (v.shadowPaging ? v.shadowPaging.exception(v) : v.report('exception exit without shadow paging'));
+EXIT_HANDLERS[F.EXIT_REASON_INVLPG] = (v) => (v.shadowPaging ? v.shadowPaging.invlpg(v) : v.report('INVLPG exit without shadow paging'));
 for (const r of [
   F.EXIT_REASON_VMCALL, F.EXIT_REASON_VMCLEAR, F.EXIT_REASON_VMLAUNCH, F.EXIT_REASON_VMPTRLD, F.EXIT_REASON_VMPTRST,
   F.EXIT_REASON_VMREAD, F.EXIT_REASON_VMRESUME, F.EXIT_REASON_VMWRITE, F.EXIT_REASON_VMXOFF, F.EXIT_REASON_VMXON,

@@ -26,6 +26,7 @@ import type { VirtualInterrupts } from '../exits/virtualInterrupts.ts';
 import type { GuestMsrState } from '../exits/msrs.ts';
 import { EXIT_HANDLERS, RESUME, exitReasonName } from './exitHandlers.ts';
 import type { HostEnvironment } from './rootMode.ts';
+import { shadowPagingControls, type VmxShadowPaging } from './shadowPagingVmx.ts';
 import { chooseControls, fillIoBitmaps, procWithInterruptWindow, writeControlsAndHostState, writeEntryGuestState, writeResetGuestState, type VmxControls } from './vmcsSetup.ts';
 import { vmxFailure } from './vmxFailure.ts';
 
@@ -73,13 +74,18 @@ export class VmxVcpu {
   halted = false;
   private windowOn = false;
   private exception: PendingException | null = null;
+  /** An event whose delivery an exit interrupted, delivered again on the next entry (raw VM-entry interruption fields). */
+  private vectored: { info: number; errorCode: number; length: number } | null = null;
+  /** Shadow page tables when the domain runs without EPT (nested paging off), else null. */
+  readonly shadowPaging: VmxShadowPaging | null;
   /** The board wants control back (reset, power-off) before the next entry. */
   private stopWanted = false;
 
   /**
    * @param passThroughPorts ports the guest reaches without an exit (see fillIoBitmaps)
+   * @param shadowPaging run without EPT on these shadow page tables (`eptp` is then unused)
    */
-  constructor(cpu: Cpu, domain: VcpuDomain, host: HostEnvironment, eptp: number, counters: HypervisorCounters, passThroughPorts: readonly number[] = []) {
+  constructor(cpu: Cpu, domain: VcpuDomain, host: HostEnvironment, eptp: number, counters: HypervisorCounters, passThroughPorts: readonly number[] = [], shadowPaging: VmxShadowPaging | null = null) {
     this.cpu = cpu;
     this.domain = domain;
     this.counters = counters;
@@ -89,7 +95,8 @@ export class VmxVcpu {
     this.vmcsPa = frame * FRAME_SIZE;
     fillIoBitmaps(machine.view, bitmapA * FRAME_SIZE, bitmapB * FRAME_SIZE, passThroughPorts);
     machine.view.setUint32(this.vmcsPa, host.revisionId, true);
-    this.controls = chooseControls(cpu);
+    this.shadowPaging = shadowPaging;
+    this.controls = shadowPaging ? shadowPagingControls(chooseControls(cpu)) : chooseControls(cpu);
     const vcpu = this;
     this.msrs = {
       hostTsc: () => cpu.clock.tsc(),
@@ -103,6 +110,7 @@ export class VmxVcpu {
     this.check(vmclear(cpu, this.vmcsPa), 'VMCLEAR');
     this.check(vmptrld(cpu, this.vmcsPa), 'VMPTRLD');
     writeControlsAndHostState(cpu, this.controls, host, eptp, bitmapA * FRAME_SIZE, bitmapB * FRAME_SIZE);
+    shadowPaging?.configure(this);
   }
 
   /** The guest's TSC offset (VMCS TSC_OFFSET, 64-bit signed). */
@@ -126,10 +134,12 @@ export class VmxVcpu {
       const at = entry.gdtBase + (sel & ~7);
       return { lo: this.domain.memory.readU32(at), hi: this.domain.memory.readU32(at + 4) };
     });
+    this.shadowPaging?.start(this);
   }
 
   /** Loads the processor's reset state (real mode at F000:FFF0) for a firmware guest. */
   startAtReset(signature: number): void {
+    if (this.shadowPaging) throw new Error('real mode at the reset vector needs unrestricted guest, which needs EPT: firmware cannot start with nested paging off');
     this.prepareStart();
     writeResetGuestState(this.cpu, signature);
   }
@@ -176,6 +186,7 @@ export class VmxVcpu {
     this.launched = false;
     this.halted = false;
     this.exception = null;
+    this.vectored = null;
     this.windowOn = false;
     this.write(F.CPU_BASED_VM_EXEC_CONTROL, this.controls.proc);
     this.write(F.VM_ENTRY_INTR_INFO_FIELD, 0);
@@ -239,7 +250,14 @@ export class VmxVcpu {
   private enter(): VcpuStop | null {
     const cpu = this.cpu;
     let wantWindow = false;
-    if (this.exception !== null) {
+    if (this.vectored !== null) {
+      const e = this.vectored;
+      this.vectored = null;
+      this.write(F.VM_ENTRY_INTR_INFO_FIELD, e.info);
+      if ((e.info & F.INTR_INFO_DELIVER_CODE) !== 0) this.write(F.VM_ENTRY_EXCEPTION_ERROR_CODE, e.errorCode);
+      if (((e.info >>> 8) & 7) >= 4) this.write(F.VM_ENTRY_INSTRUCTION_LEN, e.length); // software interrupt/exception
+      wantWindow = this.domain.interrupts.pending;
+    } else if (this.exception !== null) {
       const e = this.exception;
       this.exception = null;
       this.write(F.VM_ENTRY_INTR_INFO_FIELD, F.INTR_INFO_VALID | (INTR_TYPE_HARD_EXCEPTION << 8) | (e.errorCode !== null ? F.INTR_INFO_DELIVER_CODE : 0) | e.vector);
@@ -308,6 +326,18 @@ export class VmxVcpu {
     if (intr & (F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS)) {
       this.write(F.GUEST_INTERRUPTIBILITY_INFO, intr & ~(F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS));
     }
+  }
+
+  /**
+   * The exit interrupted the delivery of an event (IDT-vectoring information,
+   * SDM 28.2.4) and the hypervisor dealt with the cause without the guest
+   * seeing it (a shadow page fault): the event is delivered on the next entry.
+   */
+  redeliverVectoredEvent(): void {
+    const info = this.read(F.IDT_VECTORING_INFO_FIELD);
+    if ((info & F.INTR_INFO_VALID) === 0) return;
+    // Bit 12 is undefined in the vectoring field and reserved in the entry field.
+    this.vectored = { info: info & ~0x7fff_f000, errorCode: this.read(F.IDT_VECTORING_ERROR_CODE), length: this.read(F.VM_EXIT_INSTRUCTION_LEN) };
   }
 
   /** Raises a hardware exception in the guest on the next entry (#GP, #UD, #PF...). */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DomainMemory } from '../../../core/hypervisor/memory/domainMemory.ts';
+import { MachineMemory } from '../../../core/hypervisor/memory/machineMemory.ts';
 import { ShadowPaging } from '../../../core/hypervisor/shadow/shadowPaging.ts';
 import {
   A, CR0_PE, CR0_PG, CR0_WP, CR4_PGE, CR4_PSE, D, G, P, PF_P, PF_RSVD, PF_U, PF_W, PS, RW, US,
@@ -185,5 +187,29 @@ describe('shadow paging: hostile tables', () => {
       kind: 'error',
       message: "the guest's page tables for 0x1000 are outside its memory (0xf0000000)",
     });
+  });
+});
+
+describe('shadow paging: machine memory running out', () => {
+  it('drops every shadow and goes on when no frame is left for a new shadow table', () => {
+    const machine = MachineMemory.create(0, (256 + 3) * 4096);
+    const dom = new DomainMemory(machine);
+    dom.populateRam(0, 256 * 4096); // 1 MiB of guest RAM; three frames left for the shadows
+    for (let slot = 0; slot < 3; slot++) {
+      setPde(dom, PD, slot << 22, (PT + slot * 0x1000) | P | RW | US);
+      setPte(dom, PT + slot * 0x1000, slot << 22, (0x20000 + slot * 0x1000) | P | RW | US);
+    }
+    const s = new ShadowPaging(dom);
+    s.loadCr3(PD);
+    s.setControl(CR0_PE | CR0_PG | CR0_WP, 0);
+    expect(s.pageFault(0 << 22, PF_U)).toEqual({ kind: 'hidden' });
+    expect(s.pageFault(1 << 22, PF_U)).toEqual({ kind: 'hidden' });
+    expect(s.counters.outOfFrames).toBe(0);
+    expect(s.pageFault(2 << 22, PF_U)).toEqual({ kind: 'hidden' });
+    expect(s.counters.outOfFrames).toBe(1);
+    expect(s.liveShadowPages).toBe(2);
+    expect(shadowPte(machine, s.machineCr3, 2 << 22)).toBe(leaf(dom, 0x22, US));
+    expect(shadowPte(machine, s.machineCr3, 0)).toBe(0);
+    expect(get32(dom, pteAddr(PT + 0x2000, 2 << 22))).toBe(0x22000 | P | RW | US | A);
   });
 });
