@@ -38,6 +38,7 @@ export function raiseVmExit(cpu: Cpu, reason: number, qualification: number, dec
   vmx.exitReason = reason;
   vmx.exitQualification = qualification;
   vmx.exitNextEip = cpu.eip;
+  vmx.exitHasLength = true;
   vmx.exitNeedsDecode = decode;
   vmx.exitIntrInfo = 0;
   vmx.exitIntrErrorCode = 0;
@@ -49,7 +50,7 @@ export function raiseVmExitNoInstruction(cpu: Cpu, reason: number, qualification
   const vmx = cpu.vmx;
   vmx.exitReason = reason;
   vmx.exitQualification = qualification;
-  vmx.exitNextEip = -1;
+  vmx.exitHasLength = false;
   vmx.exitNeedsDecode = 0;
   vmx.exitIntrInfo = 0;
   vmx.exitIntrErrorCode = 0;
@@ -61,7 +62,7 @@ export function takeVmExit(cpu: Cpu, reason: number, qualification: number, intr
   const vmx = cpu.vmx;
   vmx.exitReason = reason;
   vmx.exitQualification = qualification;
-  vmx.exitNextEip = -1;
+  vmx.exitHasLength = false;
   vmx.exitNeedsDecode = 0;
   vmx.exitIntrInfo = intrInfo;
   vmx.exitIntrErrorCode = intrErrorCode;
@@ -74,7 +75,7 @@ export function completeVmExit(cpu: Cpu): void {
   const vmx = cpu.vmx;
   const v = vmx.vmcs;
   let length = 0;
-  if (vmx.exitNextEip >= 0 || vmx.exitNextEip < -1) {
+  if (vmx.exitHasLength) {
     length = cpu.cs32 ? (vmx.exitNextEip - cpu.eip) | 0 : (vmx.exitNextEip - cpu.eip) & 0xffff;
   }
   v.set(F.VM_EXIT_REASON, vmx.exitReason);

@@ -244,14 +244,16 @@ function exceptionExit(cpu: Cpu, vector: number, kind: number, type: number, err
   vmx.exitIntrErrorCode = hasErrorCode ? errorCode : 0;
   vmx.exitInstructionInfo = 0;
   vmx.exitNeedsDecode = DECODE_NONE;
-  vmx.exitNextEip = -1;
+  vmx.exitHasLength = false;
   if ((vmx.vectoringInfo & F.INTR_INFO_VALID) !== 0 && vmx.vectoringLength > 0) {
     // The exception arose delivering a software event: RIP names that instruction, its length is reported.
     vmx.exitNextEip = cpu.eip;
+    vmx.exitHasLength = true;
     cpu.eip = cpu.cs32 ? (cpu.eip - vmx.vectoringLength) | 0 : (cpu.eip - vmx.vectoringLength) & 0xffff;
   } else if (kind === INT_SOFTWARE_EXCEPTION || kind === INT_ICEBP) {
     // INT3, INTO, INT1 exit like faults: RIP names the instruction, whose length is reported.
     vmx.exitNextEip = cpu.eip;
+    vmx.exitHasLength = true;
     cpu.eip = cpu.cs32 ? (cpu.eip - 1) | 0 : (cpu.eip - 1) & 0xffff;
   }
   completeVmExit(cpu);
@@ -266,6 +268,7 @@ function finishUnwoundExit(cpu: Cpu): void {
     cpu.eip = vmx.vectoringEip;
     if (len > 0) {
       vmx.exitNextEip = cpu.eip;
+      vmx.exitHasLength = true;
       cpu.eip = cpu.cs32 ? (cpu.eip - len) | 0 : (cpu.eip - len) & 0xffff;
     }
   } else if (vmx.exitNeedsDecode !== DECODE_NONE) {
@@ -361,7 +364,7 @@ function raiseVmExitDuringDelivery(cpu: Cpu, reason: number, qualification: numb
   const vmx = cpu.vmx;
   vmx.exitReason = reason;
   vmx.exitQualification = qualification;
-  vmx.exitNextEip = -1;
+  vmx.exitHasLength = false;
   vmx.exitNeedsDecode = DECODE_NONE;
   vmx.exitIntrInfo = 0;
   vmx.exitIntrErrorCode = 0;

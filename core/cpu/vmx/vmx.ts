@@ -82,8 +82,9 @@ export class Vmx {
   exitIntrInfo = 0;
   exitIntrErrorCode = 0;
   exitInstructionInfo = 0;
-  /** EIP after the exiting instruction, to compute VM_EXIT_INSTRUCTION_LEN; -1 when not an instruction exit. */
-  exitNextEip = -1;
+  /** EIP after the exiting instruction, to compute VM_EXIT_INSTRUCTION_LEN (when exitHasLength). */
+  exitNextEip = 0;
+  exitHasLength = false;
   /** The exiting instruction's decoded form is needed for the qualification (CR/DR/I-O exits). */
   exitNeedsDecode = 0;
 
