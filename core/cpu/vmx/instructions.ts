@@ -32,7 +32,8 @@ function report(cpu: Cpu, r: VmxResult): void {
 /** The VM-exit instruction-information field for a ModRM operand (SDM Tables 27-13/27-14); reg2 in bits 31:28. */
 function instructionInfo(i: Insn, reg2: number): number {
   const addressSize = (i.a32 ? 1 : 0) << 7;
-  if (i.mod === 3) return (i.rm << 3) | addressSize | (1 << 10) | (reg2 << 28);
+  // A register operand: the address size is undefined in the SDM; 0, as Bochs writes it.
+  if (i.mod === 3) return (i.rm << 3) | (1 << 10) | (reg2 << 28);
   return i.scale | addressSize | (i.seg << 15)
     | (i.index >= 0 ? i.index << 18 : 1 << 22)
     | (i.base >= 0 ? i.base << 23 : 1 << 27)
