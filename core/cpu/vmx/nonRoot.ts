@@ -10,7 +10,7 @@
 import { CPU_FAULT, type Cpu } from '../cpu.ts';
 import type { AccessSize } from '../../memory/bus.ts';
 import { bareMetal, type SensitiveOps } from '../seam.ts';
-import { deliverInterrupt, INT_EXCEPTION, INT_EXTERNAL, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../interrupts.ts';
+import { deliverInterrupt, INT_EXCEPTION, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../interrupts.ts';
 import { readControlRegister, writeControlRegister, readDebugRegister, writeDebugRegister, MSR_TSC } from '../system.ts';
 import { decodeBlock } from '../decoder.ts';
 import { CR4_DE, CS, DS, ECX, EDI, ES, ESI, EXC_PF, IF } from '../regs.ts';
@@ -30,9 +30,6 @@ const KIND_TO_TYPE = [
   F.INTR_TYPE_SOFT_EXCEPTION, // INT_SOFTWARE_EXCEPTION
   F.INTR_TYPE_PRIV_SW_EXCEPTION, // INT_ICEBP
 ];
-
-/** Exception vectors delivered with an error code. */
-const HAS_ERROR_CODE = (1 << 8) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 17);
 
 function ioExits(cpu: Cpu, port: number, size: number): boolean {
   const vmx = cpu.vmx;
@@ -340,8 +337,6 @@ export function vmxPollExit(cpu: Cpu): boolean {
 export function vmxTripleFault(cpu: Cpu): void {
   takeVmExit(cpu, F.EXIT_REASON_TRIPLE_FAULT, 0);
 }
-void INT_EXTERNAL;
-void HAS_ERROR_CODE;
 
 /** Task-switch sources as the exit qualification encodes them (bits 31:30), by protected/taskSwitch.ts's TASK_* order (JMP, CALL, IRET, INT). */
 const TASK_SOURCE = [2, 0, 1, 3];

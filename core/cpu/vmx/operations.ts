@@ -9,7 +9,7 @@
 import type { Cpu } from '../cpu.ts';
 import { CR0_PE, CR0_PG, VM } from '../regs.ts';
 import {
-  CR0_FIXED0, CR0_FIXED1, CR4_FIXED0, CR4_FIXED1, EPT_VPID_CAP_LO, FEATURE_CONTROL_LOCKED,
+  CR0_FIXED0, CR0_FIXED1, CR4_FIXED0, CR4_FIXED1, CR4_VMXE, EPT_VPID_CAP_LO, FEATURE_CONTROL_LOCKED,
   FEATURE_CONTROL_VMXON_OUTSIDE_SMX, VMCS_REVISION_ID,
 } from './capabilities.ts';
 import { slotOf, writeLaunchState, LAUNCH_STATE_CLEAR } from './vmcs.ts';
@@ -52,7 +52,7 @@ export type NonRootExit = () => never;
 
 export function vmxon(cpu: Cpu, readPointer: () => void, exitNonRoot: NonRootExit): VmxResult {
   const vmx = cpu.vmx;
-  if ((cpu.cr0 & CR0_PE) === 0 || (cpu.cr4 & F_CR4_VMXE) === 0 || (cpu.flags & VM) !== 0) cpu.raiseUD();
+  if ((cpu.cr0 & CR0_PE) === 0 || (cpu.cr4 & CR4_VMXE) === 0 || (cpu.flags & VM) !== 0) cpu.raiseUD();
   if (!vmx.inVmxOperation) {
     const fc = vmx.featureControl;
     if (cpu.cpl > 0 || cpu.a20Mask !== -1 || !cr0Allowed(cpu.cr0, false) || !cr4Allowed(cpu.cr4)
@@ -70,7 +70,6 @@ export function vmxon(cpu: Cpu, readPointer: () => void, exitNonRoot: NonRootExi
   if (cpu.cpl > 0) cpu.raiseGP(0);
   return vmFail(cpu, F.VMERR_VMXON_IN_VMX_ROOT);
 }
-const F_CR4_VMXE = 1 << 13;
 
 export function vmxoff(cpu: Cpu, exitNonRoot: NonRootExit): VmxResult {
   requireVmxOperation(cpu);

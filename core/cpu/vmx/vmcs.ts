@@ -87,4 +87,3 @@ export class Vmcs {
 export function writeLaunchState(bus: MemoryBus, pa: number, state: number): void {
   bus.write32(pa + 8, state);
 }
-void WIDTH_64;

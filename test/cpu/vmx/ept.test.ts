@@ -187,4 +187,35 @@ rm_handler:
       F.EXIT_REASON_HLT,
     ]));
   });
+
+  it('unrestricted guest: protected mode without paging, guest-physical = linear through EPT', () => {
+    const r = runVmx(`${EPT_LOOP}
+vmx_main:
+        EPT_IDENTITY
+        mov dword [EPT_PT + 0x70 * 8], 0
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS
+        VMW SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST
+        VMW GUEST_CR0, 0x31                     ; PE, ET, NE: paging off
+        VMW GUEST_CR3, 0
+        VMW GUEST_CR4, 0x2000
+        VMW GUEST_RIP, guest
+        VMLAUNCH_TO ept_loop
+        REPORT_VMRESULT
+        REPORT_FIELD VM_INSTRUCTION_ERROR
+        PM_DONE
+guest:
+        mov eax, cr0
+        out 0xF0, eax
+        mov dword [0x30000], 0x5a5a
+        mov eax, [0x30000]
+        out 0xF0, eax
+        mov eax, [0x70008]                      ; not mapped in EPT
+        GUEST_HLT
+`);
+    expect(hex(r.values)).toEqual(hex([
+      0x31, 0x5a5a,
+      F.EXIT_REASON_EPT_VIOLATION, QUAL.R | QUAL.LINEAR | QUAL.FINAL, 0x70008, 0x70008,
+      F.EXIT_REASON_HLT,
+    ]));
+  });
 });
