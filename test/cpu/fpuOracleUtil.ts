@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAsm } from './harness.ts';
@@ -46,8 +46,9 @@ export function buildOracle(): string | null {
   const bin = join(dir, createHash('sha256').update(source).digest('hex').slice(0, 16));
   if (existsSync(bin)) return bin;
   try {
-    execFileSync('gcc', ['-O1', '-o', bin + '.tmp', ORACLE_SOURCE], { stdio: 'ignore' });
-    execFileSync('mv', [bin + '.tmp', bin]);
+    const tmp = `${bin}.${process.pid}.tmp`; // concurrent runs never share a half-written binary
+    execFileSync('gcc', ['-O1', '-o', tmp, ORACLE_SOURCE], { stdio: 'ignore' });
+    renameSync(tmp, bin);
   } catch {
     return null;
   }
