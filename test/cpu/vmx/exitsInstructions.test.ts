@@ -244,4 +244,39 @@ guest:
       F.EXIT_REASON_HLT, 0, 1, 0,
     ]));
   });
+
+  it('TSC offsetting: the guest reads TSC + TSC_OFFSET with RDTSC and RDMSR, RDTSC exiting off', () => {
+    const r = runVmx(`
+vmx_main:
+        mov edi, MSR_BITMAP_PA
+        xor eax, eax
+        mov ecx, 1024
+        rep stosd
+        VMW MSR_BITMAP, MSR_BITMAP_PA
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING | CPU_BASED_USE_TSC_OFFSETTING | CPU_BASED_USE_MSR_BITMAPS
+        VMW TSC_OFFSET, 0
+        VMW TSC_OFFSET_HIGH, 0x12345
+        VMW GUEST_RIP, guest
+        rdtsc
+        mov [0x0F40], edx       ; the host's TSC high half before entry
+        VMLAUNCH_TO .exit
+        PM_DONE
+.exit:  rdtsc
+        sub edx, [0x0F40]
+        mov eax, edx
+        out 0xF0, eax           ; the host's own TSC is not offset
+        PM_DONE
+guest:  rdtsc
+        sub edx, [0x0F40]
+        mov eax, edx
+        out 0xF0, eax
+        mov ecx, 0x10
+        rdmsr
+        sub edx, [0x0F40]
+        mov eax, edx
+        out 0xF0, eax
+        GUEST_HLT
+`);
+    expect(hex(r.values)).toEqual(hex([0x12345, 0x12345, 0]));
+  });
 });
