@@ -102,9 +102,13 @@ describe('hostile qcow2 images', () => {
     disk.close();
   });
 
-  it('never allocates over the L1 table or a refcount block, even where a damaged image counts them 0', () => {
-    // Refcount block at cluster 2 (16-bit entries): zero the counts of cluster 2 (itself) and 3 (the L1 table).
-    const file = image((b) => b.writeUInt32BE(0, 2 * CLUSTER + 4));
+  it('never allocates over the L1 table, an L2 table or a refcount block, even where a damaged image counts them 0', () => {
+    // Refcount block at cluster 2 (16-bit entries): zero the counts of cluster 2 (itself), 3 (the L1 table)
+    // and 4 (the L2 table of guest offset 0; its data cluster, 5, keeps its count).
+    const file = image((b) => {
+      b.writeUInt32BE(0, 2 * CLUSTER + 4);
+      b.writeUInt16BE(0, 2 * CLUSTER + 8);
+    });
     const disk = openDisk(file);
     disk.write(8 * 1024 * 1024, new Uint8Array(3 * CLUSTER).fill(0x77)); // needs a new L2 table and data clusters
     disk.close();

@@ -21,6 +21,8 @@ export class Qcow2File {
   fileSize: number;
   /** Fixed metadata (header cluster, L1 table, refcount table) that no table or data pointer may name. */
   private readonly fixed: Region[] = [];
+  /** Offsets of the L2 tables and refcount blocks named by the L1 and refcount tables. */
+  private readonly tables = new Set<number>();
 
   constructor(fd: number, path: string, clusterSize: number, fileSize: number) {
     this.fd = fd;
@@ -65,8 +67,19 @@ export class Qcow2File {
     this.checkNotFixed(offset, 'data cluster');
   }
 
-  /** True when the cluster at `offset` overlaps fixed metadata (the allocator skips such clusters whatever their refcount says). */
-  isFixed(offset: number): boolean {
+  /** Declares a one-cluster table (an L2 table or refcount block) the image names. */
+  markTable(offset: number): void {
+    this.tables.add(offset);
+  }
+
+  /**
+   * True when the cluster at `offset` holds metadata: fixed regions, or an L2
+   * table or refcount block the image names. The allocator skips such clusters
+   * whatever their refcount says, so a damaged refcount cannot make a write
+   * land on a table.
+   */
+  isMetadata(offset: number): boolean {
+    if (this.tables.has(offset)) return true;
     const end = offset + this.clusterSize;
     return this.fixed.some((r) => offset < r.end && end > r.start);
   }

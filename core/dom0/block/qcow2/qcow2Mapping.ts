@@ -42,6 +42,8 @@ export class Qcow2Mapping {
       for (let i = 0; i < l1Size; i++) {
         this.l1Hi[i] = v.getUint32(i * 8);
         this.l1Lo[i] = v.getUint32(i * 8 + 4);
+        const l2 = entryOffset(this.l1Hi[i], this.l1Lo[i]);
+        if (l2 !== 0) file.markTable(l2);
       }
       const cs = file.clusterSize;
       file.setFixedRegion('L1 table', l1TableOffset, Math.ceil((l1Size * 8) / cs) * cs);
@@ -76,6 +78,7 @@ export class Qcow2Mapping {
     const cluster = refcounts.allocate();
     const tableOffset = cluster * this.file.clusterSize;
     const zeros = new Uint8Array(this.file.clusterSize);
+    this.file.markTable(tableOffset);
     this.file.write(tableOffset, zeros);
     refcounts.increment(cluster);
     this.l2Cache.set(tableOffset, new DataView(zeros.buffer));

@@ -32,8 +32,6 @@ export class Qcow2Refcounts {
   private tableOffset: number;
   private tableClusters: number;
   private readonly blocks = new LruCache<number, Uint8Array>(BLOCK_CACHE_CLUSTERS);
-  /** Offsets of every refcount block the table names. */
-  private readonly blockOffsets = new Set<number>();
   /** No cluster below this index has refcount 0 (as far as this process has seen). */
   private freeHint = 0;
   /** First cluster index at or past the end of the file. */
@@ -48,7 +46,7 @@ export class Qcow2Refcounts {
     this.tableClusters = tableClusters;
     this.endCluster = Math.ceil(file.fileSize / file.clusterSize);
     this.table = this.loadTable();
-    for (const off of this.table) if (off !== 0) this.blockOffsets.add(off);
+    for (const off of this.table) if (off !== 0) file.markTable(off);
     file.setFixedRegion('refcount table', tableOffset, tableClusters * file.clusterSize);
   }
 
@@ -75,14 +73,14 @@ export class Qcow2Refcounts {
 
   /**
    * A host cluster index with refcount 0, not handed out before unless freed
-   * since. The caller fills it, then calls increment. Clusters holding the
-   * header, the L1 table, the refcount table or a refcount block are never
-   * handed out, even where a damaged image gives them refcount 0.
+   * since. The caller fills it, then calls increment. Clusters holding
+   * metadata (header, L1 table, refcount table, L2 tables, refcount blocks)
+   * are never handed out, even where a damaged image gives them refcount 0.
    */
   allocate(): number {
     const cs = this.file.clusterSize;
     for (let c = this.freeHint; c < this.endCluster; c++) {
-      if (this.get(c) === 0 && !this.file.isFixed(c * cs) && !this.blockOffsets.has(c * cs)) {
+      if (this.get(c) === 0 && !this.file.isMetadata(c * cs)) {
         this.freeHint = c + 1;
         return c;
       }
@@ -211,7 +209,7 @@ export class Qcow2Refcounts {
 
     // 1. New blocks, holding the counts of the clusters they cover; raised counts in existing blocks.
     for (const b of newBlocks) {
-      this.blockOffsets.add(blockOffset.get(b)!);
+      this.file.markTable(blockOffset.get(b)!);
       const block = new Uint8Array(cs);
       for (const c of counted) if (Math.floor(c / epb) === b) this.setEntry(block, c % epb, 1);
       this.file.write(blockOffset.get(b)!, block);
