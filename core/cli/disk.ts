@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { createDisk, openDisk } from '../dom0/block/blockBackend.ts';
-import { DISK_USAGE, parseDiskArgs } from './diskArgs.ts';
+import { DISK_USAGE, parseDiskArgs } from './diskCommandArgs.ts';
 import { UsageError } from './runArgs.ts';
 
 /** "2 GiB" for whole binary units, else bytes. */

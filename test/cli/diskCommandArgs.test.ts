@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDiskArgs, parseDiskSize } from '../../core/cli/diskArgs.ts';
+import { parseDiskArgs, parseDiskSize } from '../../core/cli/diskCommandArgs.ts';
 import { UsageError } from '../../core/cli/runArgs.ts';
 
 describe('popek disk argument parsing', () => {
