@@ -1,6 +1,7 @@
 /**
- * Argument parsing for `popek disk` (the disk image tool; `popek run --disk` is parsed in diskArg.ts). Pure: argv to a DiskArgs value or a
- * UsageError whose message is the one line the user sees.
+ * Argument parsing for `popek disk`, the disk image tool (`popek run --disk`
+ * is parsed in diskArg.ts). Pure: argv to a DiskArgs value or a UsageError
+ * whose message is the one line the user sees.
  */
 import type { DiskFormat } from '../dom0/block/diskTypes.ts';
 import { UsageError } from './runArgs.ts';
