@@ -52,7 +52,7 @@ const CSP = [
 const FILE_FILTERS: Record<FileKind, { title: string; filters: Electron.FileFilter[] }> = {
   kernel: { title: 'Choose a Linux kernel (bzImage) or Multiboot kernel', filters: [{ name: 'All files', extensions: ['*'] }] },
   initrd: { title: 'Choose an initrd / initramfs', filters: [{ name: 'Initramfs', extensions: ['gz', 'cpio', 'img', 'xz', 'zst'] }, { name: 'All files', extensions: ['*'] }] },
-  disk: { title: 'Choose a raw disk image', filters: [{ name: 'Raw disk images', extensions: ['img', 'raw', 'bin'] }, { name: 'All files', extensions: ['*'] }] },
+  disk: { title: 'Choose a disk image', filters: [{ name: 'Disk images (qcow2, raw)', extensions: ['qcow2', 'img', 'raw', 'bin'] }, { name: 'All files', extensions: ['*'] }] },
   rom: { title: 'Choose a firmware ROM image', filters: [{ name: 'ROM images', extensions: ['rom', 'bin'] }, { name: 'All files', extensions: ['*'] }] },
 };
 
