@@ -104,6 +104,7 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
     logPorts: args.portLogs.map((l) => l.port),
     acceleration: args.acceleration,
   };
+  if (!args.nestedPaging) options.nestedPaging = false;
   if (args.jit !== undefined) options.jit = args.jit;
   if (args.rom !== undefined) {
     options.rom = await readInput(args.rom, 'ROM image');

@@ -6,7 +6,7 @@ import { JIT_DEFAULTS } from '../cpu/jit/jit.ts';
 import type { ClockMode } from '../cpu/clock.ts';
 import type { VirtioDiskOption } from '../machine/types.ts';
 import { parseDiskArg } from './diskArg.ts';
-import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, NESTED_PAGING_OFF_REASON, type Acceleration } from '../machine/acceleration.ts';
+import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, type Acceleration } from '../machine/acceleration.ts';
 
 export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options]
 
@@ -24,7 +24,8 @@ export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options
                        in order; the format is probed when not given)
   --accel MODE         vtx (Popek's hypervisor on the processor's VT-x) or none (the emulated
                        PC without a hypervisor); default ${DEFAULT_ACCELERATION}${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
-  --nested-paging on|off  EPT under vtx (default on; off needs shadow paging, issue 9)
+  --nested-paging on|off  EPT under vtx (default on); off runs the guest on the hypervisor's
+                       shadow page tables (a --kernel guest only: no real mode without EPT)
   --jit on|off         compile hot guest code to JavaScript (default ${JIT_DEFAULTS.enabled ? 'on' : 'off'}; off interprets everything)
   --stats              print the machine's counters (and the hypervisor's, under vtx) at exit
 
@@ -135,7 +136,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         break;
       case '--nested-paging':
         if (value === 'on') args.nestedPaging = true;
-        else if (value === 'off') throw new UsageError(`--nested-paging off is not available yet: ${NESTED_PAGING_OFF_REASON}`);
+        else if (value === 'off') args.nestedPaging = false;
         else throw new UsageError(`bad --nested-paging value '${value}': expected on or off`);
         break;
       case '--jit':
@@ -161,6 +162,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (args.kernel !== undefined && args.rom !== undefined) throw new UsageError('--kernel and --rom cannot be used together');
   if (args.rom !== undefined && (args.initrd !== undefined || args.append !== undefined)) {
     throw new UsageError('--initrd and --append need --kernel');
+  }
+  if (!args.nestedPaging) {
+    if (args.acceleration !== 'vtx') throw new UsageError('--nested-paging off needs --accel vtx (nested paging is a hardware-assist setting)');
+    if (args.rom !== undefined) throw new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT');
   }
   return args;
 }

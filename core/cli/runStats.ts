@@ -37,6 +37,20 @@ function hypervisorRows(h: CounterSnapshot): [string, string][] {
   h.exitsByReason.forEach((n, reason) => {
     if (n > 0) rows.push([`exits ${exitReasonName(reason)}`, String(n)]);
   });
+  if (h.shadowPaging) {
+    const s = h.shadowPaging;
+    rows.push(
+      ['shadow #PF hidden', String(s.hiddenFaults)],
+      ['shadow #PF reflected', String(s.reflectedFaults)],
+      ['shadow #PF on devices', String(s.deviceFaults)],
+      ['page-table write faults', String(s.pageTableWriteFaults)],
+      ['page-table resyncs', String(s.resyncs)],
+      ['shadow pages built', String(s.shadowPagesBuilt)],
+      ['shadow pages dropped', String(s.shadowPagesDropped)],
+      ['CR3 switches', `${s.cr3Switches} (${s.cr3CacheHits} from the cache)`],
+      ['guest INVLPGs', String(s.invlpgs)],
+    );
+  }
   const ports = Object.entries(h.ioExitsByPort)
     .map(([port, n]) => [Number(port), n] as const)
     .sort((a, b) => b[1] - a[1] || a[0] - b[0])

@@ -9,6 +9,8 @@
  * Node runs on, since each element is written whole by one thread).
  */
 
+import { SHADOW_COUNTER_KEYS, type ShadowCounters } from './shadow/shadowCounters.ts';
+
 /** Basic exit reasons counted one by one (Intel's numbering stops below this). */
 export const EXIT_REASON_SLOTS = 64;
 
@@ -17,6 +19,9 @@ const INJECTED = ENTRIES + 1;
 const EPT_VIOLATIONS = ENTRIES + 2;
 const GUEST_MS = ENTRIES + 3;
 const HYPERVISOR_MS = ENTRIES + 4;
+/** 1 when the domain runs on shadow page tables, then its counters (SHADOW_COUNTER_KEYS order). */
+const SHADOW_ON = ENTRIES + 5;
+const SHADOW_AT = ENTRIES + 6;
 const PORTS_AT = 128;
 const PORT_COUNT = 0x10000;
 const SLOTS = PORTS_AT + PORT_COUNT;
@@ -34,6 +39,8 @@ export interface CounterSnapshot {
   guestMs: number;
   /** Host milliseconds in the hypervisor's exit handlers and entry preparation. */
   hypervisorMs: number;
+  /** Shadow paging's counters when the domain runs without nested paging, else absent. */
+  shadowPaging?: ShadowCounters;
 }
 
 export class HypervisorCounters {
@@ -75,6 +82,12 @@ export class HypervisorCounters {
     this.f[HYPERVISOR_MS] += ms;
   }
 
+  /** Shadow paging's counters as they are now (copied whole: a dozen numbers after an exit that changed them). */
+  shadowPaging(c: ShadowCounters): void {
+    this.f[SHADOW_ON] = 1;
+    for (let i = 0; i < SHADOW_COUNTER_KEYS.length; i++) this.f[SHADOW_AT + i] = c[SHADOW_COUNTER_KEYS[i]];
+  }
+
   exitsFor(reason: number): number {
     return this.f[reason] ?? 0;
   }
@@ -91,7 +104,13 @@ export class HypervisorCounters {
       const n = this.f[PORTS_AT + p];
       if (n !== 0) ioExitsByPort[p] = n;
     }
+    let shadowPaging: ShadowCounters | undefined;
+    if (this.f[SHADOW_ON] === 1) {
+      shadowPaging = {} as ShadowCounters;
+      SHADOW_COUNTER_KEYS.forEach((k, i) => (shadowPaging![k] = this.f[SHADOW_AT + i]));
+    }
     return {
+      ...(shadowPaging ? { shadowPaging } : {}),
       exitsByReason: Array.from(this.f.subarray(0, EXIT_REASON_SLOTS)),
       ioExitsByPort,
       entries: this.f[ENTRIES],

@@ -57,9 +57,13 @@ describe('popek run argument parsing', () => {
     expect(() => parseRunArgs(['--kernel', 'k', '--accel'])).toThrow(new UsageError('--accel needs a value'));
   });
 
-  it('refuses --nested-paging off until shadow paging exists, and values other than on/off', () => {
-    expect(() => parseRunArgs(['--kernel', 'k', '--nested-paging', 'off'])).toThrow(
-      new UsageError('--nested-paging off is not available yet: running without nested paging needs shadow page tables, which arrive with issue 9'),
+  it('takes --nested-paging off for a vtx kernel guest (shadow paging), refuses it elsewhere, and values other than on/off', () => {
+    expect(parseRunArgs(['--kernel', 'k', '--accel', 'vtx', '--nested-paging', 'off']).nestedPaging).toBe(false);
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'none', '--nested-paging', 'off'])).toThrow(
+      new UsageError('--nested-paging off needs --accel vtx (nested paging is a hardware-assist setting)'),
+    );
+    expect(() => parseRunArgs(['--rom', 'r', '--accel', 'vtx', '--nested-paging', 'off'])).toThrow(
+      new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT'),
     );
     expect(() => parseRunArgs(['--kernel', 'k', '--nested-paging', 'yes'])).toThrow(
       new UsageError("bad --nested-paging value 'yes': expected on or off"),

@@ -30,6 +30,12 @@ export interface ShadowCounters {
   outOfFrames: number;
 }
 
+/** The counters in a fixed order (for copying them into shared memory and reading them back). */
+export const SHADOW_COUNTER_KEYS: readonly (keyof ShadowCounters)[] = [
+  'hiddenFaults', 'reflectedFaults', 'deviceFaults', 'pageTableWriteFaults', 'resyncs', 'shadowPagesBuilt',
+  'shadowPagesDropped', 'cr3Switches', 'cr3CacheHits', 'invlpgs', 'modeFlushes', 'outOfFrames',
+];
+
 export function newShadowCounters(): ShadowCounters {
   return {
     hiddenFaults: 0,

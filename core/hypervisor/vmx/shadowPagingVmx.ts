@@ -80,6 +80,7 @@ export class VmxShadowPaging {
    */
   start(v: VmxVcpu): void {
     this.shadow.reset();
+    v.counters.shadowPaging(this.shadow.counters);
     const cr0 = (v.read(F.GUEST_CR0) & ~CR0_NE) | (v.read(F.CR0_READ_SHADOW) & CR0_NE);
     const cr4 = v.read(F.GUEST_CR4) & ~CR4_VMXE;
     this.shadow.loadCr3(v.read(F.GUEST_CR3));
@@ -88,6 +89,12 @@ export class VmxShadowPaging {
 
   /** MOV to/from CR0, CR3, CR4 that exited (the masks and CR3-load/store exiting). */
   crAccess(v: VmxVcpu): ExitAction {
+    const action = this.controlRegister(v);
+    v.counters.shadowPaging(this.shadow.counters);
+    return action;
+  }
+
+  private controlRegister(v: VmxVcpu): ExitAction {
     const q = v.read(F.EXIT_QUALIFICATION);
     const cr = q & 15;
     const type = (q >>> 4) & 3;
@@ -122,6 +129,7 @@ export class VmxShadowPaging {
 
   invlpg(v: VmxVcpu): ExitAction {
     this.shadow.invlpg(v.read(F.EXIT_QUALIFICATION));
+    v.counters.shadowPaging(this.shadow.counters);
     v.skipInstruction();
     return RESUME;
   }
@@ -133,6 +141,7 @@ export class VmxShadowPaging {
     if ((info & F.INTR_INFO_VALID) === 0 || vector !== EXC_PF) return v.report(`unexpected exception exit (interruption information 0x${info.toString(16)})`);
     const linear = v.read(F.EXIT_QUALIFICATION);
     const outcome = this.shadow.pageFault(linear, v.read(F.VM_EXIT_INTR_ERROR_CODE));
+    v.counters.shadowPaging(this.shadow.counters);
     switch (outcome.kind) {
       case 'hidden':
         v.redeliverVectoredEvent();

@@ -43,6 +43,19 @@ describe('Tiny Linux under VT-x with shadow page tables (nested paging off)', ()
     // Process creation and exit: page faults through the shadows, CR3 loads, INVLPGs, each an exit.
     expect(exits(after, F.EXIT_REASON_EXCEPTION_NMI) - exits(before, F.EXIT_REASON_EXCEPTION_NMI)).toBeGreaterThan(20 * 10);
     expect(exits(after, F.EXIT_REASON_CR_ACCESS) - exits(before, F.EXIT_REASON_CR_ACCESS)).toBeGreaterThanOrEqual(20 * 2);
+    // What shadow paging did for them: every #PF exit counted as hidden, reflected (Linux's demand paging and
+    // copy-on-write) or device; page-table pages written and resynced; one CR3 load at least per process switch.
+    const a = after.shadowPaging!;
+    const b = before.shadowPaging!;
+    const pfExits = exits(after, F.EXIT_REASON_EXCEPTION_NMI) - exits(before, F.EXIT_REASON_EXCEPTION_NMI);
+    expect(a.hiddenFaults - b.hiddenFaults + (a.reflectedFaults - b.reflectedFaults) + (a.deviceFaults - b.deviceFaults)).toBe(pfExits);
+    expect(a.reflectedFaults - b.reflectedFaults).toBeGreaterThan(20);
+    expect(a.pageTableWriteFaults - b.pageTableWriteFaults).toBeGreaterThan(20);
+    expect(a.resyncs - b.resyncs).toBeGreaterThan(20);
+    expect(a.cr3Switches - b.cr3Switches).toBeGreaterThanOrEqual(40);
+    expect(a.shadowPagesBuilt - b.shadowPagesBuilt).toBeGreaterThan(20);
+    expect(a.deviceFaults).toBe(0);
+    expect(a.shadowPagesBuilt - a.shadowPagesDropped).toBeLessThanOrEqual(1024);
   });
 
   it('has exits only of the reasons shadow paging and the devices expect, and none of EPT', () => {
