@@ -30,51 +30,35 @@ export interface VirtioCap {
   multiplier?: number;
 }
 
-export class VirtioTestBoard {
+/**
+ * The driver half: everything through port I/O and MMIO on a memory bus,
+ * for the function at `slot` of bus 0, so it can drive a device on a test
+ * board or on a running machine's bus alike.
+ */
+export class VirtioPciTestDriver {
   readonly bus: MemoryBus;
-  readonly pci: Pci;
-  readonly mem: CheckedGuestMemory;
-  readonly channels = new EventChannels();
-  readonly fn: VirtioPciFunction;
-  readonly irqLevels: boolean[] = [];
-  irq = false;
+  readonly slot: number;
+  /** Where BAR0 is (read from the BAR by `locate`). */
+  bar = 0;
   common = 0;
   isr = 0;
   deviceCfg = 0;
   notify = 0;
   notifyMultiplier = 0;
 
-  constructor(device: VirtioDeviceType) {
-    this.bus = new MemoryBus(new PhysicalMemory(RAM_BYTES));
-    this.pci = new Pci(this.bus, {
-      setIsaIrq: (irq, level) => {
-        if (irq !== IRQ) throw new Error(`unexpected IRQ ${irq}`);
-        this.irq = level;
-        this.irqLevels.push(level);
-      },
-    });
-    const window = new PciMemoryWindow(this.bus);
-    this.mem = new CheckedGuestMemory(this.bus);
-    this.fn = new VirtioPciFunction(device, this.mem, this.channels);
-    this.pci.bus.attach(this.fn, SLOT);
-    window.add(this.fn);
+  constructor(bus: MemoryBus, slot: number) {
+    this.bus = bus;
+    this.slot = slot;
   }
 
   // ---- PCI configuration cycles, as the CPU issues them ----
-  configRead(offset: number, size: 1 | 2 | 4, slot = SLOT): number {
+  configRead(offset: number, size: 1 | 2 | 4, slot = this.slot): number {
     this.bus.portWrite(0xcf8, 4, (0x8000_0000 | (slot << 11) | (offset & 0xfc)) >>> 0);
     return this.bus.portRead(0xcfc + (offset & 3), size);
   }
-  configWrite(offset: number, size: 1 | 2 | 4, value: number, slot = SLOT): void {
+  configWrite(offset: number, size: 1 | 2 | 4, value: number, slot = this.slot): void {
     this.bus.portWrite(0xcf8, 4, (0x8000_0000 | (slot << 11) | (offset & 0xfc)) >>> 0);
     this.bus.portWrite(0xcfc + (offset & 3), size, value);
-  }
-
-  /** What firmware does: BAR0, Memory Space + Bus Master, PIRQD -> IRQ 11. */
-  assignResources(): void {
-    this.configWrite(0x10, 4, BAR_ADDRESS);
-    this.configWrite(0x04, 2, 0x0006);
-    this.configWrite(0x63, 1, IRQ, 1);
   }
 
   /** Walks the capability list for virtio_pci_cap structures (vendor-specific, ID 0x09). */
@@ -97,20 +81,21 @@ export class VirtioTestBoard {
     return caps;
   }
 
-  /** Finds the structures the way virtio_pci_modern does (first cap of each type). */
+  /** Finds the structures the way virtio_pci_modern does (first cap of each type), in BAR0 as programmed. */
   locate(): void {
+    this.bar = (this.configRead(0x10, 4) & ~0xf) >>> 0;
     const caps = this.capabilities();
     const of = (type: number) => {
       const cap = caps.find((c) => c.type === type);
       if (!cap) throw new Error(`no virtio cap of type ${type}`);
       return cap;
     };
-    this.common = BAR_ADDRESS + of(1).offset;
-    this.notify = BAR_ADDRESS + of(2).offset;
+    this.common = this.bar + of(1).offset;
+    this.notify = this.bar + of(2).offset;
     this.notifyMultiplier = of(2).multiplier!;
-    this.isr = BAR_ADDRESS + of(3).offset;
+    this.isr = this.bar + of(3).offset;
     const device = caps.find((c) => c.type === 4);
-    this.deviceCfg = device ? BAR_ADDRESS + device.offset : 0;
+    this.deviceCfg = device ? this.bar + device.offset : 0;
   }
 
   // ---- common configuration ----
@@ -171,6 +156,39 @@ export class VirtioTestBoard {
     this.bus.write16(this.common + 22, queue);
     const off = this.bus.read16(this.common + 30);
     this.bus.write16(this.notify + off * this.notifyMultiplier, queue);
+  }
+}
+
+/** A bare board (RAM, PCI, the memory window) with one virtio function at slot 3 and the driver for it. */
+export class VirtioTestBoard extends VirtioPciTestDriver {
+  readonly pci: Pci;
+  readonly mem: CheckedGuestMemory;
+  readonly channels = new EventChannels();
+  readonly fn: VirtioPciFunction;
+  readonly irqLevels: boolean[] = [];
+  irq = false;
+
+  constructor(device: VirtioDeviceType) {
+    super(new MemoryBus(new PhysicalMemory(RAM_BYTES)), SLOT);
+    this.pci = new Pci(this.bus, {
+      setIsaIrq: (irq, level) => {
+        if (irq !== IRQ) throw new Error(`unexpected IRQ ${irq}`);
+        this.irq = level;
+        this.irqLevels.push(level);
+      },
+    });
+    const window = new PciMemoryWindow(this.bus);
+    this.mem = new CheckedGuestMemory(this.bus);
+    this.fn = new VirtioPciFunction(device, this.mem, this.channels);
+    this.pci.bus.attach(this.fn, SLOT);
+    window.add(this.fn);
+  }
+
+  /** What firmware does: BAR0, Memory Space + Bus Master, PIRQD -> IRQ 11. */
+  assignResources(): void {
+    this.configWrite(0x10, 4, BAR_ADDRESS);
+    this.configWrite(0x04, 2, 0x0006);
+    this.configWrite(0x63, 1, IRQ, 1);
   }
 }
 
