@@ -15,6 +15,7 @@
  * them through ToInt32 masks).
  */
 import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
+import type { Cpu } from '../cpu.ts';
 import { ARITH_FLAGS, CF } from '../regs.ts';
 
 /** Where the flags are at a point of a compiled block. */
@@ -34,12 +35,27 @@ export function lazyFlags(op: number, size: 8 | 32, keepCF = false): FlagState {
   return { inCpu: false, op, size, keepCF };
 }
 
-/** Statements that store a state held in locals into the CPU's lazy fields ('' if already there). */
+/**
+ * Statements that store a state held in locals into the CPU's lazy fields
+ * ('' if already there): a call to flags.ts's setLazy or to setLazyCarry
+ * below, shared by every block rather than repeated at each exit (generated
+ * code size is what V8's compile time and the instruction cache pay for).
+ */
 export function flagWriteback(s: FlagState): string {
   if (s.inCpu) return '';
-  const stores = `cpu.lazyOp = ${s.op}; cpu.lazySize = ${s.size}; cpu.lazyA = fa; cpu.lazyB = fb; cpu.lazyRes = fr; `;
-  if (!s.keepCF) return `${stores}cpu.lazyMask = ${ARITH_FLAGS}; `;
-  return `${stores}cpu.lazyMask = ${ARITH_FLAGS & ~CF}; cpu.flags = (cpu.flags & ${~CF}) | fcf; `;
+  if (!s.keepCF) return `setLazy(cpu, ${s.op}, ${s.size}, fa, fb, fr); `;
+  return `setLazyCarry(cpu, ${s.op}, ${s.size}, fa, fb, fr, fcf); `;
+}
+
+/** INC/DEC's lazy state: CF is `cf` (0 or 1), the other five flags lazy. */
+export function setLazyCarry(cpu: Cpu, op: number, size: number, a: number, b: number, res: number, cf: number): void {
+  cpu.lazyOp = op;
+  cpu.lazySize = size;
+  cpu.lazyA = a;
+  cpu.lazyB = b;
+  cpu.lazyRes = res;
+  cpu.lazyMask = ARITH_FLAGS & ~CF;
+  cpu.flags = (cpu.flags & ~CF) | cf;
 }
 
 /** Mask of the operand size, as a literal. */

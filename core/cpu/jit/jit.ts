@@ -19,7 +19,8 @@
  */
 import type { Cpu } from '../cpu.ts';
 import type { Block } from '../decoder.ts';
-import { getFlag, PARITY, testCondition } from '../flags.ts';
+import { getFlag, PARITY, setLazy, testCondition } from '../flags.ts';
+import { setLazyCarry } from './flagCode.ts';
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock } from './translate.ts';
 
@@ -74,7 +75,7 @@ export class Jit {
     this.cpu = cpu;
     this.bindings = [
       cpu.regs, cpu.u8, cpu.i32, cpu.tlbRead, cpu.tlbWrite, cpu.segBase, cpu.segRLo, cpu.segRHi, cpu.segWLo, cpu.segWHi,
-      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute,
+      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry,
     ];
     cpu.jitHot = this.options.enabled ? this.options.hotThreshold : -1;
   }
@@ -109,7 +110,7 @@ export class Jit {
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'I',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'I',
       `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
     block.jit = factory(...this.bindings, block.insns);
