@@ -25,7 +25,7 @@ import {
 import { vmxGroup7 } from '../vmx/instructions.ts';
 import { svmGroup7 } from '../svm/instructions.ts';
 import { svmDescriptorTableWrite } from '../svm/guestOps.ts';
-import { vmxInvd, vmxRdpmc } from '../vmx/nonRoot.ts';
+import { vmxDescriptorTableAccess, vmxInvd, vmxRdpmc } from '../vmx/nonRoot.ts';
 
 const ud: Exec = (cpu) => cpu.raiseUD();
 const d = new Descriptor();
@@ -118,10 +118,12 @@ defineOp(0x109, op('wbinvd', false, IMM_NONE, () => wbinvd));
 
 const sldt: Exec = (cpu, i) => {
   requireProtectedMode(cpu);
+  if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, false, 0);
   storeSelector(cpu, i, cpu.segSel[LDTR]);
 };
 const str: Exec = (cpu, i) => {
   requireProtectedMode(cpu);
+  if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, false, 1);
   storeSelector(cpu, i, cpu.segSel[TR]);
 };
 
@@ -129,6 +131,7 @@ const lldt: Exec = (cpu, i) => {
   requireProtectedMode(cpu);
   requireCpl0(cpu);
   if (cpu.svm.guest) svmDescriptorTableWrite(cpu, 'ldt'); // SVM intercepts before the operand is read
+  if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, false, 2); // so does VMX descriptor-table exiting
   const sel = cpu.readRm16(i);
   if ((sel & 0xfffc) === 0) {
     cpu.seam.loadDescriptorTable(cpu, 'ldt', () => setSegmentCache(cpu, LDTR, sel, 0, 0, 0));
@@ -147,6 +150,7 @@ const ltr: Exec = (cpu, i) => {
   requireProtectedMode(cpu);
   requireCpl0(cpu);
   if (cpu.svm.guest) svmDescriptorTableWrite(cpu, 'tr');
+  if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, false, 3);
   const sel = cpu.readRm16(i);
   if ((sel & 0xfffc) === 0) cpu.raiseGP(0);
   const err = sel & 0xfffc;
@@ -226,12 +230,19 @@ function storeTable(cpu: Cpu, i: Insn, base: number, limit: number): void {
   cpu.writeLin16(lin, limit);
   cpu.writeLin32((lin + 2) | 0, i.o32 ? base : base & 0x00ff_ffff);
 }
-const sgdt: Exec = (cpu, i) => storeTable(cpu, i, cpu.gdtBase, cpu.gdtLimit);
-const sidt: Exec = (cpu, i) => storeTable(cpu, i, cpu.idtBase, cpu.idtLimit);
+const sgdt: Exec = (cpu, i) => {
+  if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, true, 0);
+  storeTable(cpu, i, cpu.gdtBase, cpu.gdtLimit);
+};
+const sidt: Exec = (cpu, i) => {
+  if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, true, 1);
+  storeTable(cpu, i, cpu.idtBase, cpu.idtLimit);
+};
 
 const lgdtLidt: Exec = (cpu, i) => {
   requireCpl0(cpu);
   if (cpu.svm.guest) svmDescriptorTableWrite(cpu, i.reg === 2 ? 'gdt' : 'idt');
+  if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, true, i.reg === 2 ? 2 : 3);
   const ea = cpu.ea(i);
   const limit = cpu.read16(i.seg, ea);
   let base = cpu.read32(i.seg, (ea + 2) | 0);

@@ -8,6 +8,7 @@
  * and exception/event delivery (exception bitmap, IDT-vectoring).
  */
 import { CPU_FAULT, type Cpu } from '../cpu.ts';
+import type { Insn } from '../insn.ts';
 import type { AccessSize } from '../../memory/bus.ts';
 import { bareMetal, type SensitiveOps } from '../seam.ts';
 import { deliverInterrupt, INT_EXCEPTION, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../interrupts.ts';
@@ -208,6 +209,30 @@ export const nonRootOps: SensitiveOps = {
     vmx.vectoringErrorCode = 0;
   },
 };
+
+/**
+ * SGDT, SIDT, LGDT, LIDT (`gdtIdt`) and SLDT, STR, LLDT, LTR under
+ * "descriptor-table exiting" (SDM 25.1.3): exit reason 46 or 47 after the
+ * privilege checks, before the operand is accessed; the qualification is the
+ * displacement, the instruction information (Tables 27-10, 27-11) names the
+ * operand and, in bits 29:28, the instruction (`identity`: S*DT/SLDT 0,
+ * SIDT/STR 1, LGDT/LLDT 2, LIDT/LTR 3).
+ */
+export function vmxDescriptorTableAccess(cpu: Cpu, i: Insn, gdtIdt: boolean, identity: number): void {
+  const vmx = cpu.vmx;
+  if ((vmx.proc2 & F.SECONDARY_EXEC_DESC) === 0) return;
+  let info = identity << 28;
+  if (i.mod === 3) {
+    info |= (i.rm << 3) | (1 << 10);
+  } else {
+    info |= i.scale | ((i.a32 ? 1 : 0) << 7) | (i.seg << 15)
+      | (i.index >= 0 ? i.index << 18 : 1 << 22)
+      | (i.base >= 0 ? i.base << 23 : 1 << 27);
+  }
+  if (gdtIdt && i.o32) info |= 1 << 11; // operand size 32
+  vmx.exitInstructionInfo = info;
+  raiseVmExit(cpu, gdtIdt ? F.EXIT_REASON_GDTR_IDTR : F.EXIT_REASON_LDTR_TR, i.mod === 3 ? 0 : i.disp);
+}
 
 /** INVD in non-root operation (after its CPL check): an unconditional exit. */
 export function vmxInvd(cpu: Cpu): never {

@@ -50,7 +50,7 @@ vmx_main:
     // Spot checks against the SDM's encodings, independent of capabilities.ts.
     expect(C.VMX_BASIC_HI).toBe(0x00991000); // 4 KiB regions, 32-bit addresses (bit 48), WB (bits 53:50 = 6), TRUE MSRs (bit 55)
     expect(C.PIN_ALLOWED1).toBe(0x16 | 1 | 8 | 0x20 | 0x40); // external-interrupt exiting, NMI exiting, virtual NMIs, preemption timer
-    expect(C.PROC2_ALLOWED1).toBe(0x2 | 0x20 | 0x80); // EPT, VPID, unrestricted guest
+    expect(C.PROC2_ALLOWED1).toBe(0x2 | 0x4 | 0x20 | 0x80); // EPT, descriptor-table exiting, VPID, unrestricted guest
     expect(C.VMCS_ENUM_LO).toBe(0x17 << 1); // highest index: VMX_PREEMPTION_TIMER_VALUE (0x482E)
   });
 
