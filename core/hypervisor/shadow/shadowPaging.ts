@@ -343,9 +343,11 @@ export class ShadowPaging {
     if (existing !== undefined && root.pdeSrc[slot] !== pdeBefore) this.dropTable(existing);
     const table = this.tableFor(root, slot, w.large ? -1 : w.pde >>> 12, w.pde);
     setAccessedDirty(this.mem, w, write);
-    // A directory that maps itself: the entry just written as a PTE is this slot's PDE too.
-    if (w.pteAddr === w.pdeAddr) w.pde = w.pte;
-    root.pdeSrc[slot] = w.pde | 0;
+    // What the tables hold now is what later compares against: not `w`, since a table in ROM keeps its bits
+    // (the access goes on, as on the processor) and a directory that maps itself had its PDE written as a PTE.
+    const pdeNow = readGuest32(this.mem, w.pdeAddr) | 0;
+    root.pdeSrc[slot] = pdeNow;
+    const leafNow = w.large ? pdeNow : readGuest32(this.mem, w.pteAddr) | 0;
 
     const gfn = w.gfn;
     const kind = this.mem.p2m.kind(gfn);
@@ -369,7 +371,7 @@ export class ShadowPaging {
     }
     if ((leaf & PTE_D) === 0 || kind !== 'ram' || this.writeProtected(gfn)) rw = 0;
     const g = (leaf & PTE_G) !== 0 && (this.cr4 & CR4_PGE) !== 0 ? PTE_G : 0;
-    this.setLeaf(table, (linear >>> 12) & 0x3ff, gfn, rw | us | g, leaf);
+    this.setLeaf(table, (linear >>> 12) & 0x3ff, gfn, rw | us | g, leafNow);
     this.counters.hiddenFaults++;
     return { kind: 'hidden' };
   }

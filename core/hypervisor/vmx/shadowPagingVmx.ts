@@ -43,6 +43,13 @@ const EXC_DF = 8;
 /** Exceptions that make a #PF during their delivery a double fault (SDM Table 6-5). */
 const CONTRIBUTORY = new Set([0, 10, 11, 12, 13]);
 
+/**
+ * The same page fault, at the same instruction, hidden this many times in a
+ * row means a fill that does not take (a hypervisor bug): the VM stops with a
+ * report instead of spinning in exits that retire no instruction.
+ */
+const MAX_REPEATED_FAULTS = 16;
+
 /** CR0 bits the hypervisor owns under shadow paging. */
 export const SHADOW_CR0_OWNED = CR0_PE | CR0_PG | CR0_WP | CR0_NE;
 /** CR4 bits the hypervisor owns under shadow paging. */
@@ -59,6 +66,7 @@ export function shadowPagingControls(c: VmxControls): VmxControls {
 
 export class VmxShadowPaging {
   readonly shadow: ShadowPaging;
+  private lastFault = { rip: -1, page: -1, count: 0 };
 
   constructor(memory: DomainMemory) {
     this.shadow = new ShadowPaging(memory);
@@ -80,6 +88,7 @@ export class VmxShadowPaging {
    */
   start(v: VmxVcpu): void {
     this.shadow.reset();
+    this.lastFault = { rip: -1, page: -1, count: 0 };
     v.counters.shadowPaging(this.shadow.counters);
     const cr0 = (v.read(F.GUEST_CR0) & ~CR0_NE) | (v.read(F.CR0_READ_SHADOW) & CR0_NE);
     const cr4 = v.read(F.GUEST_CR4) & ~CR4_VMXE;
@@ -143,12 +152,27 @@ export class VmxShadowPaging {
     const outcome = this.shadow.pageFault(linear, v.read(F.VM_EXIT_INTR_ERROR_CODE));
     v.counters.shadowPaging(this.shadow.counters);
     switch (outcome.kind) {
-      case 'hidden':
+      case 'hidden': {
+        const rip = v.read(F.GUEST_RIP);
+        const page = linear >>> 12;
+        const last = this.lastFault;
+        if (last.rip === rip && last.page === page) {
+          if (++last.count > MAX_REPEATED_FAULTS) return v.report(`shadow paging makes no progress: the page fault at 0x${linear.toString(16)} came back ${last.count} times`);
+        } else {
+          last.rip = rip;
+          last.page = page;
+          last.count = 1;
+        }
         v.redeliverVectoredEvent();
         return RESUME;
+      }
       case 'reflect':
         return this.reflect(v, outcome.errorCode, outcome.cr2);
       case 'device':
+        if (v.domain.memory.p2m.kind(outcome.gpa >>> 12) === 'rom') {
+          // Under EPT the write is dropped and the instruction skipped; a #PF exit gives no instruction length to skip by.
+          return v.report(`the guest wrote its ROM at guest-physical 0x${outcome.gpa.toString(16)}: dropping ROM writes under shadow paging needs an instruction decoder, which the hypervisor does not have`);
+        }
         return v.report(`the guest ${outcome.write ? 'wrote' : 'read'} guest-physical 0x${outcome.gpa.toString(16)}, which has no RAM (device memory is not emulated)`);
       case 'error':
         return v.report(outcome.message);

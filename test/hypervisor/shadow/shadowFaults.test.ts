@@ -213,3 +213,25 @@ describe('shadow paging: machine memory running out', () => {
     expect(get32(dom, pteAddr(PT + 0x2000, 2 << 22))).toBe(0x22000 | P | RW | US | A);
   });
 });
+
+describe('shadow paging: guest tables in ROM', () => {
+  it('A/D bits cannot be written there: accesses go on, and faults in one slot do not undo each other', () => {
+    const { machine, dom } = newDomain(16);
+    const image = new Uint8Array(2 * 4096);
+    const v = new DataView(image.buffer);
+    v.setUint32(1 * 4, 0xfffff000 | P | RW | US, true); // PDE of 0x400000 -> the PT in the second ROM frame
+    v.setUint32(4096 + 0 * 4, 0x100000 | P | RW | US, true);
+    v.setUint32(4096 + 1 * 4, 0x101000 | P | RW | US, true);
+    dom.mapRom(image, [{ base: 0xffffe000, size: 2 * 4096 }]);
+    const s = new ShadowPaging(dom);
+    s.loadCr3(0xffffe000);
+    s.setControl(CR0_PE | CR0_PG | CR0_WP, 0);
+    const cr3 = s.machineCr3;
+    expect(s.pageFault(0x400000, PF_U | PF_W)).toEqual({ kind: 'hidden' });
+    expect(s.pageFault(0x401000, PF_U)).toEqual({ kind: 'hidden' });
+    expect(shadowPte(machine, cr3, 0x400000)).toBe(leaf(dom, 0x100, RW | US));
+    expect(shadowPte(machine, cr3, 0x401000)).toBe(leaf(dom, 0x101, US));
+    expect(get32(dom, 0xfffff000)).toBe(0x100000 | P | RW | US);
+    expect(s.counters.shadowPagesBuilt).toBe(3); // identity root, the ROM directory's root, one table: never rebuilt
+  });
+});
