@@ -2,10 +2,13 @@
  * Translates a decoded block into the source of one JavaScript function that
  * executes the whole block with the instruction semantics inline.
  *
- * What is translated: blocks in which every instruction has one of the
- * interpreter's inline fast forms (fastForms.ts); anything else returns null
- * and the block stays interpreted. The generated code follows the run loop's
- * fast forms statement by statement, with these differences:
+ * What is translated: every instruction with one of the interpreter's inline
+ * fast forms (fastForms.ts) and the further forms of `extended` gets inline
+ * code; up to `maxHandlerCalls` others per block are called through their
+ * interpreter handler (state synced before, registers reloaded after); a
+ * block with more returns null and stays interpreted. The inline code
+ * follows the run loop's fast forms statement by statement, with these
+ * differences:
  * - guest registers live in JS locals (`r0`..`r7`), loaded at entry and
  *   written back at exits;
  * - the arithmetic flags live in locals too (flagCode.ts);

@@ -73,8 +73,9 @@ export interface RigOptions {
   /** Seed of the data area's contents. */
   seed?: number;
   hotThreshold?: number;
-  /** The compiler's maxHandlerCalls (default: its default). */
+  /** The compiler's maxHandlerCalls and budgetBytes (default: its defaults). */
   maxHandlerCalls?: number;
+  budgetBytes?: number;
   /** run(1) calls at most. */
   maxSteps?: number;
 }
@@ -83,7 +84,8 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const memory = new PhysicalMemory(4 << 20);
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
-  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}) });
+  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
+    ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}) });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
   m.set(image, IMAGE);

@@ -268,4 +268,21 @@ describe('block compiler, structured cases (interpreted vs compiled, compared af
     expect(r.interpreted.regs[2]).toBe(0x100 + [8, 7, 6, 5, 4, 3, 2].reduce((sum, c) => sum + 0x100 + c, 0));
     expect(r.compiledInstructions).toBeGreaterThan(20);
   });
+
+  it('keeps generated code under its budget: over it, compiled blocks are dropped and recompiled when hot again', () => {
+    // Eight loops of distinct blocks, each ~1 KiB of generated code, under a 3 KiB budget.
+    const loops = Array.from({ length: 8 }, (_, k) => `
+        mov ecx, 6
+.l${k}:  mov eax, [0x${(0x20000 + 0x100 * k).toString(16)}]
+        add eax, ecx
+        mov [0x${(0x20000 + 0x100 * k + 4).toString(16)}], eax
+        dec ecx
+        jnz .l${k}`).join('\n');
+    const r = diffProgram(`${loops}\n${loops.replace(/\.l(\d)/g, '.m$1')}`, { budgetBytes: 3000 });
+    const stats = r.jitted.jit.stats();
+    expect(stats.flushes).toBeGreaterThan(1);
+    expect(stats.sourceBytes).toBeLessThanOrEqual(3000);
+    expect(stats.compiled).toBeGreaterThanOrEqual(16);
+    expect(r.compiledInstructions).toBeGreaterThan(100);
+  });
 });
