@@ -28,6 +28,12 @@ export interface MachineOptions {
    * /dev/vda, /dev/vdb, ...), opened by the machine's thread (core/dom0/block).
    */
   disks?: VirtioDiskOption[];
+  /**
+   * Network adapters (virtio-net, the guest's eth0, eth1, ... in order): on the
+   * internal network `network` (a switch shared by the machines of this
+   * process naming it) or not attached when absent; `mac` like 52:54:00:12:34:56.
+   */
+  nics?: { network?: string; mac?: string }[];
   /** Adds a virtio-console (the guest's /dev/hvc0); its output goes to `MachineHooks.onVirtioConsoleOutput`. */
   virtioConsole?: boolean;
   /** Adds a virtio-rng (host randomness; a fixed-seed stream on the deterministic clock). */

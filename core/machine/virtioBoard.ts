@@ -19,6 +19,9 @@ import { VirtioPciFunction } from '../devices/virtio/virtioPci.ts';
 import { VirtioBlk } from '../devices/virtio/virtioBlk.ts';
 import { VirtioConsole } from '../devices/virtio/virtioConsole.ts';
 import { VirtioRng } from '../devices/virtio/virtioRng.ts';
+import { parseMac, VirtioNet } from '../devices/virtio/virtioNet.ts';
+import { internalNetwork } from '../dom0/virtualSwitch.ts';
+import { randomBytes } from 'node:crypto';
 import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
 import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
 import { CheckedGuestMemory } from '../dom0/grantCheck.ts';
@@ -30,6 +33,8 @@ import type { MachineOptions } from './types.ts';
 /** PCI slots: disks from 3 on, then the console and the entropy device. */
 const FIRST_DISK_SLOT = 3;
 export const MAX_VIRTIO_DISKS = 12;
+const FIRST_NIC_SLOT = 20;
+export const MAX_VIRTIO_NICS = 4;
 const CONSOLE_SLOT = 16;
 const RNG_SLOT = 17;
 
@@ -73,6 +78,24 @@ export class VirtioBoard {
       this.close();
       throw e;
     }
+    const nics = options.nics ?? [];
+    if (nics.length > MAX_VIRTIO_NICS) throw new BootError(`at most ${MAX_VIRTIO_NICS} network adapters, got ${nics.length}`);
+    nics.forEach((nic, i) => {
+      let mac: Uint8Array;
+      try {
+        // Without a configured address: a random locally administered one under QEMU's 52:54:00 prefix.
+        mac = nic.mac ? parseMac(nic.mac) : new Uint8Array([0x52, 0x54, 0x00, ...randomBytes(3)]);
+      } catch (e) {
+        throw new BootError(`network adapter ${i + 1}: ${(e as Error).message}`);
+      }
+      const device = new VirtioNet(mac);
+      if (nic.network !== undefined) {
+        const sw = internalNetwork(nic.network);
+        const port = sw.attach((frame) => device.receive(frame));
+        device.port = { send: (frame) => sw.send(port, frame) };
+      }
+      attach(FIRST_NIC_SLOT + i, `virtio-net eth${i}`, new VirtioPciFunction(device, mem, channels));
+    });
     if (options.virtioConsole) {
       this.console = new VirtioConsole(onConsoleOutput);
       attach(CONSOLE_SLOT, 'virtio-console hvc0', new VirtioPciFunction(this.console, mem, channels));
