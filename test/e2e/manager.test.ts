@@ -267,6 +267,11 @@ describe('manager in the browser', () => {
       serial: [{ enabled: true, mode: 'console' }, { enabled: true, mode: 'tcp', port: 40123 }],
     });
     expect((before!.config.disks as unknown[]).length).toBe(1);
+    // The wizard's new disk is a real qcow2 image (its default format) in the VM's folder.
+    expect(before!.config.disks).toEqual([{ path: 'disk0.qcow2', format: 'qcow2', sizeMiB: 64 }]);
+    const image = await readFile(join((before as unknown as { folder: string }).folder, 'disk0.qcow2'));
+    expect(image.subarray(0, 4).toString('latin1')).toBe('QFI\xfb');
+    expect(image.readBigUInt64BE(24)).toBe(64n * 1024n * 1024n);
     await page.close();
 
     // Restart the server on the same library: the VM and its settings are as they were.
