@@ -253,6 +253,15 @@ export class ShadowPaging {
     for (let gfn = first; gfn <= last; gfn++) if (this.shadowsOf.has(gfn)) this.unsynced.add(gfn);
   }
 
+  /**
+   * Guest memory was written somewhere the caller cannot say cheaply (the
+   * hypervisor's string I/O into guest-linear addresses): every shadowed
+   * page-table page is treated as written. Rare, and costs one full resync.
+   */
+  guestMemoryWrittenAnywhere(): void {
+    for (const gfn of this.shadowsOf.keys()) this.unsynced.add(gfn);
+  }
+
   /** The TLB invalidations the processor needs before the next entry; clears them. */
   takeTlbFlush(): TlbFlush {
     const out: TlbFlush = {

@@ -147,6 +147,8 @@ function ioInstruction(v: VmxVcpu): ExitAction {
     v.skipInstruction();
     return RESUME;
   }
+  // INS writes guest memory behind the shadows' write protection: any page table may change (resynced at the next flush).
+  if (req.input) v.shadowPaging?.shadow.guestMemoryWrittenAnywhere();
   try {
     if (emulateStringPortIo(v.domain.ports, v.domain.memory, v.cpu.regs, req, stringOperands(v))) v.skipInstruction();
   } catch (e) {

@@ -257,3 +257,19 @@ describe('shadow paging: writes to guest page tables', () => {
     expect(s.counters.reflectedFaults).toBe(0);
   });
 });
+
+describe('shadow paging: writes the hypervisor cannot place', () => {
+  it('treat every shadowed table as written: the next flush resyncs them all', () => {
+    const { machine, dom, s } = twoSpaces();
+    const cr3 = s.loadCr3(PD1);
+    s.pageFault(LIN, PF_U);
+    put32(dom, pteAddr(PT1, LIN), (DATA + 0x4000) | P | RW | US);
+    s.guestMemoryWrittenAnywhere();
+    expect(s.unsyncedPages).toBe(3); // PD1, PT1, and guest frame 0 (the directory of CR3 = 0 when paging came on, still cached)
+    s.invlpg(0x1000); // any flush
+    expect(shadowPte(machine, cr3, LIN)).toBe(0);
+    expect(s.unsyncedPages).toBe(0);
+    s.pageFault(LIN, PF_U);
+    expect(shadowPte(machine, cr3, LIN)).toBe(leaf(dom, 0x104, US));
+  });
+});
