@@ -5,7 +5,7 @@
  * under their APM names, so the ROMs and the implementation share one table.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ASM_DIR, assemble, runRom, type RomRun, type RomRunOptions } from '../harness.ts';
 import * as B from '../../../core/cpu/svm/vmcb.ts';
@@ -35,7 +35,15 @@ ${body}
         bits 16
         ROM_END
 `;
-  return runRom(assemble(source, [ASM_DIR, SVM_DIR]), { maxInstructions: 2_000_000, cpuModel: AMD_SVM_MODEL, ...opts });
+  const run = runRom(assemble(source, [ASM_DIR, SVM_DIR]), { maxInstructions: 2_000_000, cpuModel: AMD_SVM_MODEL, ...opts });
+  // POPEK_DUMP_ROMS=<dir>: keep the source and our reports for test/cpu/svm/bochsCheck.ts.
+  const dump = process.env.POPEK_DUMP_ROMS;
+  if (dump) {
+    const name = `svm-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`;
+    writeFileSync(join(dump, `${name}.asm`), source);
+    writeFileSync(join(dump, `${name}.json`), JSON.stringify(run.values));
+  }
+  return run;
 }
 
 export const hex = (values: number[]): string[] => values.map((v) => '0x' + (v >>> 0).toString(16));
