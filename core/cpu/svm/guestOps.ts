@@ -153,6 +153,12 @@ export const svmGuestOps: SensitiveOps = {
         takeSvmExit(cpu, B.VMEXIT_NMI);
         return;
       }
+    } else if (kind === INT_SOFTWARE && (svm.misc1 & B.INTERCEPT_INTN) !== 0) {
+      softwareEventExit(cpu, B.VMEXIT_SWINT, 2); // INT n: intercepted before it delivers anything
+      return;
+    } else if (kind === INT_ICEBP && (svm.misc2 & B.INTERCEPT_ICEBP) !== 0) {
+      softwareEventExit(cpu, B.VMEXIT_ICEBP, 1);
+      return;
     } else if (kind !== INT_EXTERNAL && kind !== INT_SOFTWARE && vector < 32 && intercepted(vector, svm.exceptions)) {
       exceptionExit(cpu, vector, kind, errorCode, hasErrorCode);
       return;
@@ -187,6 +193,25 @@ function ioExit(cpu: Cpu, info1: number): never {
   } finally {
     cpu.svm.exitNeedsDecode = true;
   }
+}
+
+/**
+ * INT n / ICEBP intercepted as instructions: RIP names the instruction
+ * (CD ib: 2 bytes, F1: 1), nRIP the next; EXITINFO1 would hold INT n's
+ * vector only with decode assists (not advertised).
+ */
+function softwareEventExit(cpu: Cpu, code: number, length: number): void {
+  const svm = cpu.svm;
+  svm.exitCode = code;
+  svm.exitInfo1 = 0;
+  svm.exitInfo1High = 0;
+  svm.exitInfo2 = 0;
+  svm.exitIsInstruction = true;
+  svm.exitNeedsDecode = false;
+  svm.exitNextEip = cpu.eip;
+  svm.intInfo = 0;
+  cpu.eip = cpu.cs32 ? (cpu.eip - length) | 0 : (cpu.eip - length) & 0xffff;
+  completeSvmExit(cpu);
 }
 
 /** An intercepted exception: EXITINFO1 the error code, EXITINFO2 the #PF address (CR2 is left unchanged). */

@@ -75,6 +75,7 @@ export const INTERCEPT_LDTR_WRITE = 1 << 12;
 export const INTERCEPT_TR_WRITE = 1 << 13;
 export const INTERCEPT_RDTSC = 1 << 14;
 export const INTERCEPT_CPUID = 1 << 18;
+export const INTERCEPT_INTN = 1 << 21;
 export const INTERCEPT_HLT = 1 << 24;
 export const INTERCEPT_INVLPG = 1 << 25;
 export const INTERCEPT_INVLPGA = 1 << 26;
@@ -89,6 +90,7 @@ export const INTERCEPT_VMSAVE = 1 << 3;
 export const INTERCEPT_STGI = 1 << 4;
 export const INTERCEPT_CLGI = 1 << 5;
 export const INTERCEPT_SKINIT = 1 << 6;
+export const INTERCEPT_ICEBP = 1 << 8;
 
 // ---- exit codes (APM Appendix C) ----
 export const VMEXIT_CR0_READ = 0x00; // + CR number
@@ -108,6 +110,7 @@ export const VMEXIT_LDTR_WRITE = 0x6c;
 export const VMEXIT_TR_WRITE = 0x6d;
 export const VMEXIT_RDTSC = 0x6e;
 export const VMEXIT_CPUID = 0x72;
+export const VMEXIT_SWINT = 0x75;
 export const VMEXIT_HLT = 0x78;
 export const VMEXIT_INVLPG = 0x79;
 export const VMEXIT_INVLPGA = 0x7a;
@@ -121,6 +124,7 @@ export const VMEXIT_VMSAVE = 0x83;
 export const VMEXIT_STGI = 0x84;
 export const VMEXIT_CLGI = 0x85;
 export const VMEXIT_SKINIT = 0x86;
+export const VMEXIT_ICEBP = 0x88;
 export const VMEXIT_NPF = 0x400;
 /** VMEXIT_INVALID is -1 (all 64 bits set). */
 export const VMEXIT_INVALID = -1;

@@ -98,4 +98,21 @@ guest:
     // EXITINFO2 of an IOIO intercept is the next RIP, and the first exit's RIP is the guest's first instruction.
     expect(exits[9].info2).toBe(exits[9].rip + 2);
   });
+
+  it('INT n and ICEBP intercepts exit before delivering: RIP the instruction, nRIP the next', () => {
+    const r = runSvm(`
+svm_main:
+        VMCB_W VMCB_INTERCEPT_MISC1, INTERCEPT_HLT | INTERCEPT_INTN
+        VMCB_W VMCB_INTERCEPT_MISC2, INTERCEPT_VMRUN | INTERCEPT_ICEBP
+        VMCB_W VMCB_RIP, guest
+        jmp exit_loop
+guest:
+        int 0x41                ; CD 41 (its gate is not even present: nothing is delivered)
+        int1                    ; F1
+        GUEST_HLT
+`);
+    const exits = exitRecords(r.values);
+    expect(exits.map(summary)).toEqual([[B.VMEXIT_SWINT, 0, 0, 2], [B.VMEXIT_ICEBP, 0, 0, 1], [B.VMEXIT_HLT, 0, 0, 1]]);
+    expect([exits[1].rip, exits[2].rip]).toEqual([exits[0].rip + 2, exits[0].rip + 3]);
+  });
 });
