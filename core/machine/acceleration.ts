@@ -79,8 +79,8 @@ export const DEFAULT_ACCELERATION: Acceleration = VTX_BUILT ? 'vtx' : 'none';
  */
 export const VTX_MEMORY_MIB_MAX = 1760;
 
-/** Why nested paging cannot be turned off yet (hardware-assist modes without EPT/NPT need shadow page tables). */
-export const NESTED_PAGING_OFF_REASON = 'running without nested paging needs shadow page tables, which arrive with issue 9';
+/** Why the app cannot turn nested paging off yet (core/hypervisor/shadow runs VT-x without EPT from the CLI; the host, worker and Settings do not pass it on). */
+export const NESTED_PAGING_OFF_REASON = 'the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx --nested-paging off, for a kernel guest)';
 
 /** The one sentence shown when a VM cannot run in its configured mode, or undefined when it can. */
 export function accelerationProblem(acceleration: Acceleration, nestedPaging: boolean): string | undefined {

@@ -188,7 +188,7 @@ describe('validateDraft (library rules)', () => {
       errors: [
         {
           field: 'nestedPaging',
-          message: 'VT-x without nested paging is not available: running without nested paging needs shadow page tables, which arrive with issue 9',
+          message: 'VT-x without nested paging is not available: the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx --nested-paging off, for a kernel guest)',
         },
       ],
     });
