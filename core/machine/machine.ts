@@ -238,6 +238,10 @@ class Machine implements MachineApi {
     this.virtio.consoleInput(bytes);
   }
 
+  setBalloonTarget(pages: number): void {
+    this.virtio.setBalloonTarget(pages);
+  }
+
   powerButton(): void {
     this.acpiPm.pressPowerButton();
   }
@@ -264,6 +268,7 @@ class Machine implements MachineApi {
       exceptions: this.cpu.exceptionsRaised,
       guestNs: this.clock.nowNs(),
       ...(this.virtio.empty ? {} : { virtio: this.virtio.stats() }),
+      ...(this.virtio.balloonStats() ? { balloon: this.virtio.balloonStats()! } : {}),
     };
   }
 

@@ -38,6 +38,8 @@ export interface MachineOptions {
   virtioConsole?: boolean;
   /** Adds a virtio-rng (host randomness; a fixed-seed stream on the deterministic clock). */
   virtioRng?: boolean;
+  /** Adds a virtio-balloon; `MachineApi.setBalloonTarget` sets its target. */
+  virtioBalloon?: boolean;
   /**
    * When true, a guest-requested reset stops the machine with reason 'reset'
    * instead of restarting it (the CLI's --no-reboot). Default false: the
@@ -90,6 +92,8 @@ export interface MachineStats {
   hypervisor?: CounterSnapshot;
   /** Per virtio device: requests, bytes, kicks, interrupts (absent without virtio devices). */
   virtio?: { name: string; counters: { kicks: number; interrupts: number; requests: number; bytesRead: number; bytesWritten: number; errors: number; resetsNeeded: number } }[];
+  /** The virtio balloon in 4 KiB pages: host target, the guest's reported size, pages the host holds (absent without one). */
+  balloon?: { targetPages: number; actualPages: number; reclaimedPages: number };
 }
 
 /** Result of one `run` slice. */
@@ -116,4 +120,6 @@ export interface MachineApi {
   readonly memory: SharedArrayBuffer;
   /** Bytes typed into the virtio console (hvc0); ignored when the machine has none. */
   virtioConsoleInput?(bytes: Uint8Array): void;
+  /** Sets the virtio balloon's target in 4 KiB pages (ignored without a balloon). */
+  setBalloonTarget?(pages: number): void;
 }

@@ -19,6 +19,7 @@ import { VirtioPciFunction } from '../devices/virtio/virtioPci.ts';
 import { VirtioBlk } from '../devices/virtio/virtioBlk.ts';
 import { VirtioConsole } from '../devices/virtio/virtioConsole.ts';
 import { VirtioRng } from '../devices/virtio/virtioRng.ts';
+import { VirtioBalloon } from '../devices/virtio/virtioBalloon.ts';
 import { parseMac, VirtioNet } from '../devices/virtio/virtioNet.ts';
 import { internalNetwork } from '../dom0/virtualSwitch.ts';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +38,7 @@ const FIRST_NIC_SLOT = 20;
 export const MAX_VIRTIO_NICS = 4;
 const CONSOLE_SLOT = 16;
 const RNG_SLOT = 17;
+const BALLOON_SLOT = 18;
 
 export interface VirtioDeviceStats {
   /** e.g. "virtio-blk vda", "virtio-console hvc0" */
@@ -48,6 +50,7 @@ export class VirtioBoard {
   private readonly functions: { name: string; fn: VirtioPciFunction }[] = [];
   private readonly disks: BlockBackend[] = [];
   private readonly console: VirtioConsole | null = null;
+  private readonly balloon: VirtioBalloon | null = null;
 
   constructor(bus: MemoryBus, pci: Pci, options: MachineOptions, onConsoleOutput: (bytes: Uint8Array) => void) {
     const disks = options.disks ?? [];
@@ -104,6 +107,10 @@ export class VirtioBoard {
       const source = options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy();
       attach(RNG_SLOT, 'virtio-rng', new VirtioPciFunction(new VirtioRng(source), mem, channels));
     }
+    if (options.virtioBalloon) {
+      this.balloon = new VirtioBalloon();
+      attach(BALLOON_SLOT, 'virtio-balloon', new VirtioPciFunction(this.balloon, mem, channels));
+    }
   }
 
   /** Whether the board has any virtio device at all. */
@@ -114,6 +121,19 @@ export class VirtioBoard {
   /** Bytes typed into the virtio console (dropped when the machine has none). */
   consoleInput(bytes: Uint8Array): void {
     this.console?.hostInput(bytes);
+  }
+
+  /** Asks the guest to grow (or shrink) its balloon to `pages` 4 KiB pages; false without a balloon. */
+  setBalloonTarget(pages: number): boolean {
+    if (!this.balloon) return false;
+    this.balloon.setTarget(pages);
+    return true;
+  }
+
+  /** The balloon's target, the guest's reported size and the pages the host holds, in 4 KiB pages. */
+  balloonStats(): { targetPages: number; actualPages: number; reclaimedPages: number } | null {
+    const b = this.balloon;
+    return b ? { targetPages: b.targetPages, actualPages: b.actualPages, reclaimedPages: b.reclaimedPages } : null;
   }
 
   stats(): VirtioDeviceStats[] {

@@ -1,0 +1,122 @@
+/**
+ * virtio-balloon (virtio 1.2, 5.5): the host sets a target (num_pages, in
+ * 4 KiB pages) in the configuration space and signals a configuration
+ * change; the guest's driver inflates (gives pages, as arrays of 32-bit
+ * page frame numbers on the inflate queue) or deflates (takes them back on
+ * the deflate queue) and reports its balloon size in `actual`.
+ *
+ * Offered: VIRTIO_BALLOON_F_MUST_TELL_HOST, so deflates are announced too.
+ * Every PFN is checked against guest RAM (the grant check) before the
+ * device accepts it; a page the guest gives up is zeroed and counted as
+ * reclaimed (the frames' return to a machine-wide pool, where another
+ * domain could use them, is not built: there is one domain per machine).
+ * A PFN that is not guest RAM is counted as an error and ignored.
+ */
+import { GuestMemoryError } from './guestMemory.ts';
+import { DEVICE_ID_BALLOON } from './virtioConstants.ts';
+import type { VirtioDeviceContext, VirtioDeviceType } from './virtioDevice.ts';
+
+export const VIRTIO_BALLOON_F_MUST_TELL_HOST = 1n << 0n;
+const INFLATEQ = 0;
+const DEFLATEQ = 1;
+const PAGE = 4096;
+const CONFIG_SIZE = 8; // num_pages u32, actual u32
+
+export class VirtioBalloon implements VirtioDeviceType {
+  readonly name = 'balloon';
+  readonly deviceId = DEVICE_ID_BALLOON;
+  readonly pciClass = 0x00ff00;
+  readonly features = VIRTIO_BALLOON_F_MUST_TELL_HOST;
+  readonly queueSizes = [128, 128];
+  readonly configSize = CONFIG_SIZE;
+  /** Host's target balloon size in pages. */
+  targetPages = 0;
+  /** What the guest reports (config `actual`). */
+  actualPages = 0;
+  /** Pages currently given to the host (by PFN). */
+  private readonly reclaimed = new Set<number>();
+  private ctx: VirtioDeviceContext | null = null;
+
+  get reclaimedPages(): number {
+    return this.reclaimed.size;
+  }
+
+  /** Sets the target and tells the driver (a configuration change notification). */
+  setTarget(pages: number, context = this.ctx): void {
+    if (!Number.isInteger(pages) || pages < 0 || pages > 0xffff_ffff) throw new RangeError(`bad balloon target ${pages}`);
+    this.targetPages = pages;
+    context?.configChanged();
+  }
+
+  readConfig(offset: number, size: 1 | 2 | 4): number {
+    const c = new DataView(new ArrayBuffer(CONFIG_SIZE));
+    c.setUint32(0, this.targetPages, true);
+    c.setUint32(4, this.actualPages, true);
+    if (offset + size > CONFIG_SIZE) return 0;
+    return size === 1 ? c.getUint8(offset) : size === 2 ? c.getUint16(offset, true) : c.getUint32(offset, true);
+  }
+
+  writeConfig(offset: number, size: 1 | 2 | 4, value: number): void {
+    if (offset === 4 && size === 4) this.actualPages = value >>> 0;
+  }
+
+  activate(context: VirtioDeviceContext): void {
+    this.ctx = context;
+    // A target set before the driver was ready is announced now.
+    if (this.targetPages !== 0) context.configChanged();
+  }
+
+  reset(): void {
+    this.ctx = null;
+    this.actualPages = 0;
+    // A reset driver has forgotten its balloon: the pages are the guest's again.
+    this.reclaimed.clear();
+  }
+
+  queueNotified(index: number): void {
+    const ctx = this.ctx;
+    if (!ctx || (index !== INFLATEQ && index !== DEFLATEQ)) return;
+    const queue = ctx.queues[index];
+    let completed = false;
+    for (;;) {
+      const chain = queue.pop(ctx.mem);
+      if (!chain) break;
+      ctx.counters.requests++;
+      for (const d of chain) {
+        if (d.writable || d.length % 4 !== 0) {
+          ctx.counters.errors++;
+          continue;
+        }
+        let pfns: Uint8Array;
+        try {
+          pfns = ctx.mem.view(d.address, d.length, false).slice();
+        } catch (e) {
+          if (!(e instanceof GuestMemoryError)) throw e;
+          ctx.counters.errors++;
+          continue;
+        }
+        const view = new DataView(pfns.buffer);
+        for (let at = 0; at < pfns.length; at += 4) this.page(ctx, view.getUint32(at, true), index === INFLATEQ);
+      }
+      queue.addUsed(ctx.mem, chain.head, 0);
+      completed = true;
+    }
+    if (completed) ctx.usedBuffers(index);
+  }
+
+  private page(ctx: VirtioDeviceContext, pfn: number, inflate: boolean): void {
+    try {
+      const page = ctx.mem.view(pfn * PAGE, PAGE, true);
+      if (inflate) {
+        page.fill(0);
+        ctx.mem.written(pfn * PAGE, PAGE);
+        this.reclaimed.add(pfn);
+      } else {
+        this.reclaimed.delete(pfn);
+      }
+    } catch (e) {
+      if (!(e instanceof GuestMemoryError)) throw e;
+      ctx.counters.errors++;
+    }
+  }
+}
