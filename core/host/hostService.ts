@@ -446,6 +446,9 @@ export class HostService implements HostBridge {
     } else {
       init.romPath = resolve(config.boot.rom);
     }
+    if (config.disks.length > 0) {
+      init.disks = config.disks.map((d) => ({ path: resolve(d.path), format: d.format, ...(d.readOnly ? { readOnly: true } : {}) }));
+    }
     return init;
   }
 

@@ -203,6 +203,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (initrd) options.initrd = initrd;
     if (init.cmdline !== undefined) options.cmdline = init.cmdline;
     if (rom) options.rom = rom;
+    if (init.disks) options.disks = init.disks;
     machine = createMachine(options, {
       onSerialOutput(port, bytes) {
         if (port === 0 || port === 1) output[port].append(bytes);

@@ -5,7 +5,7 @@
  */
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from '../machine/acceleration.ts';
-import type { MachineStats, SerialIndex, StopReason } from '../machine/types.ts';
+import type { MachineStats, SerialIndex, StopReason, VirtioDiskOption } from '../machine/types.ts';
 
 /** What a worker needs to boot its machine. File paths are absolute; the worker reads them. */
 export interface WorkerInit {
@@ -19,6 +19,8 @@ export interface WorkerInit {
   initrdPath?: string;
   cmdline?: string;
   romPath?: string;
+  /** The VM's disks, absolute paths, attached as VirtIO disks in this order (absent when it has none). */
+  disks?: VirtioDiskOption[];
   /** Host time per `MachineApi.run` call. */
   sliceMs: number;
   /** How often the worker posts statistics. */
