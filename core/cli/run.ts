@@ -114,6 +114,7 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
   if (args.initrd !== undefined) options.initrd = await readInput(args.initrd, 'initrd');
   if (args.append !== undefined) options.cmdline = args.append;
   if (args.disks) options.disks = args.disks;
+  if (args.nics) options.nics = args.nics;
   return options;
 }
 

@@ -6,6 +6,7 @@ import { JIT_DEFAULTS } from '../cpu/jit/jit.ts';
 import type { ClockMode } from '../cpu/clock.ts';
 import type { VirtioDiskOption } from '../machine/types.ts';
 import { parseDiskArg } from './diskArg.ts';
+import { parseNicArg } from './nicArg.ts';
 import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, type Acceleration } from '../machine/acceleration.ts';
 
 export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options]
@@ -22,6 +23,9 @@ export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options
   --disk FILE[,format=raw|qcow2][,readonly]
                        attach a disk image as a VirtIO disk (repeatable: /dev/vda, /dev/vdb, ...
                        in order; the format is probed when not given)
+  --nic internal=NAME|none[,mac=52:54:00:xx:xx:xx]
+                       a VirtIO network adapter (repeatable: eth0, eth1, ...) on the internal
+                       network NAME (shared by the machines of this process only) or unattached
   --accel MODE         vtx (Popek's hypervisor on the processor's VT-x) or none (the emulated
                        PC without a hypervisor); default ${DEFAULT_ACCELERATION}${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
   --nested-paging on|off  EPT under vtx (default on); off runs the guest on the hypervisor's
@@ -58,6 +62,8 @@ export interface RunArgs {
   portLogs: PortLog[];
   /** VirtIO disks in command-line order (absent without --disk). */
   disks?: VirtioDiskOption[];
+  /** VirtIO network adapters in command-line order (absent without --nic). */
+  nics?: { network?: string; mac?: string }[];
   acceleration: Acceleration;
   nestedPaging: boolean;
   /** --jit: compile hot guest code (undefined: the CPU's default). */
@@ -71,7 +77,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--accel', '--nested-paging', '--jit']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--nic', '--accel', '--nested-paging', '--jit']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = {
@@ -127,6 +133,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--disk':
         try {
           (args.disks ??= []).push(parseDiskArg(value!));
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        break;
+      case '--nic':
+        try {
+          (args.nics ??= []).push(parseNicArg(value!));
         } catch (e) {
           throw new UsageError((e as Error).message);
         }

@@ -27,3 +27,19 @@ describe('popek run --disk', () => {
     expect(() => parseRunArgs(['--kernel', 'k', '--disk'])).toThrow('--disk needs a value');
   });
 });
+
+describe('popek run --nic', () => {
+  it('parses an internal network or none, with an optional MAC, in order', () => {
+    const args = parseRunArgs(['--kernel', 'k', '--nic', 'internal=lab,mac=52:54:00:AB:00:01', '--nic=none']);
+    expect(args.nics).toEqual([{ network: 'lab', mac: '52:54:00:ab:00:01' }, {}]);
+    expect(parseRunArgs(['--kernel', 'k']).nics).toBeUndefined();
+  });
+
+  it('refuses other attachments and bad MACs with a usage error', () => {
+    expect(() => parseRunArgs(['--kernel', 'k', '--nic', 'bridged=eth0'])).toThrow(
+      new UsageError("bad --nic value 'bridged=eth0': expected internal=NAME or none, then optionally ,mac=52:54:00:xx:xx:xx"),
+    );
+    expect(() => parseRunArgs(['--kernel', 'k', '--nic', 'internal=lab,mac=01:00:5e:00:00:01'])).toThrow('multicast');
+    expect(() => parseRunArgs(['--kernel', 'k', '--nic', 'internal=lab,speed=10'])).toThrow("bad --nic option 'speed=10'");
+  });
+});
