@@ -24,7 +24,7 @@ import {
 } from '../protected/descriptors.ts';
 import { vmxGroup7 } from '../vmx/instructions.ts';
 import { svmGroup7 } from '../svm/instructions.ts';
-import { svmDescriptorTableWrite } from '../svm/guestOps.ts';
+import { svmDescriptorTableRead, svmDescriptorTableWrite, svmRdpmc } from '../svm/guestOps.ts';
 import { vmxDescriptorTableAccess, vmxInvd, vmxRdpmc } from '../vmx/nonRoot.ts';
 
 const ud: Exec = (cpu) => cpu.raiseUD();
@@ -119,11 +119,13 @@ defineOp(0x109, op('wbinvd', false, IMM_NONE, () => wbinvd));
 const sldt: Exec = (cpu, i) => {
   requireProtectedMode(cpu);
   if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, false, 0);
+  if (cpu.svm.guest) svmDescriptorTableRead(cpu, 'ldt');
   storeSelector(cpu, i, cpu.segSel[LDTR]);
 };
 const str: Exec = (cpu, i) => {
   requireProtectedMode(cpu);
   if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, false, 1);
+  if (cpu.svm.guest) svmDescriptorTableRead(cpu, 'tr');
   storeSelector(cpu, i, cpu.segSel[TR]);
 };
 
@@ -232,10 +234,12 @@ function storeTable(cpu: Cpu, i: Insn, base: number, limit: number): void {
 }
 const sgdt: Exec = (cpu, i) => {
   if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, true, 0);
+  if (cpu.svm.guest) svmDescriptorTableRead(cpu, 'gdt');
   storeTable(cpu, i, cpu.gdtBase, cpu.gdtLimit);
 };
 const sidt: Exec = (cpu, i) => {
   if (cpu.vmx.nonRoot) vmxDescriptorTableAccess(cpu, i, true, 1);
+  if (cpu.svm.guest) svmDescriptorTableRead(cpu, 'idt');
   storeTable(cpu, i, cpu.idtBase, cpu.idtLimit);
 };
 
@@ -362,6 +366,7 @@ defineOp(0x131, op('rdtsc', false, IMM_NONE, () => rdtsc));
 const rdpmc: Exec = (cpu) => {
   if ((cpu.cr4 & CR4_PCE) === 0 && cpu.cpl !== 0) cpu.raiseGP(0);
   if (cpu.vmx.nonRoot) vmxRdpmc(cpu); // VMX "RDPMC exiting"
+  if (cpu.svm.guest) svmRdpmc(cpu);
   if ((cpu.regs[ECX] >>> 0) > 1) cpu.raiseGP(0);
   cpu.regs[EAX] = 0;
   cpu.regs[EDX] = 0;

@@ -62,6 +62,13 @@ const DESCRIPTOR_WRITE = {
   tr: [B.INTERCEPT_TR_WRITE, B.VMEXIT_TR_WRITE],
 } as const;
 
+const DESCRIPTOR_READ = {
+  gdt: [B.INTERCEPT_GDTR_READ, B.VMEXIT_GDTR_READ],
+  idt: [B.INTERCEPT_IDTR_READ, B.VMEXIT_IDTR_READ],
+  ldt: [B.INTERCEPT_LDTR_READ, B.VMEXIT_LDTR_READ],
+  tr: [B.INTERCEPT_TR_READ, B.VMEXIT_TR_READ],
+} as const;
+
 /**
  * LGDT, LIDT, LLDT, LTR in guest mode, after their CPL check and before
  * their operand is read (APM 15.11: the write intercepts come first).
@@ -69,6 +76,17 @@ const DESCRIPTOR_WRITE = {
 export function svmDescriptorTableWrite(cpu: Cpu, which: keyof typeof DESCRIPTOR_WRITE): void {
   const [bit, code] = DESCRIPTOR_WRITE[which];
   if ((cpu.svm.misc1 & bit) !== 0) raiseSvmExit(cpu, code);
+}
+
+/** SGDT, SIDT, SLDT, STR in guest mode (SLDT/STR after their real-mode #UD), before the store. */
+export function svmDescriptorTableRead(cpu: Cpu, which: keyof typeof DESCRIPTOR_READ): void {
+  const [bit, code] = DESCRIPTOR_READ[which];
+  if ((cpu.svm.misc1 & bit) !== 0) raiseSvmExit(cpu, code);
+}
+
+/** RDPMC in guest mode, after its CR4.PCE/CPL check. */
+export function svmRdpmc(cpu: Cpu): void {
+  if ((cpu.svm.misc1 & B.INTERCEPT_RDPMC) !== 0) raiseSvmExit(cpu, B.VMEXIT_RDPMC);
 }
 
 export const svmGuestOps: SensitiveOps = {

@@ -99,6 +99,27 @@ guest:
     expect(exits[9].info2).toBe(exits[9].rip + 2);
   });
 
+  it('SGDT, SIDT, SLDT, STR (read) and RDPMC intercepts', () => {
+    const r = runSvm(`
+svm_main:
+        VMCB_W VMCB_INTERCEPT_MISC1, INTERCEPT_HLT | INTERCEPT_GDTR_READ | INTERCEPT_IDTR_READ | INTERCEPT_LDTR_READ | INTERCEPT_TR_READ | INTERCEPT_RDPMC
+        VMCB_W VMCB_RIP, guest
+        jmp exit_loop
+guest:
+        sgdt [0x5000]           ; 0F 01 05 imm32
+        sidt [0x5000]           ; 0F 01 0D imm32
+        sldt ax                 ; 66 0F 00 C0
+        str eax                 ; 0F 00 C8
+        xor ecx, ecx
+        rdpmc                   ; 0F 33
+        GUEST_HLT
+`);
+    expect(exitRecords(r.values).map(summary)).toEqual([
+      [B.VMEXIT_GDTR_READ, 0, 0, 7], [B.VMEXIT_IDTR_READ, 0, 0, 7], [B.VMEXIT_LDTR_READ, 0, 0, 4],
+      [B.VMEXIT_TR_READ, 0, 0, 3], [B.VMEXIT_RDPMC, 0, 0, 2], [B.VMEXIT_HLT, 0, 0, 1],
+    ]);
+  });
+
   it('INT n and ICEBP intercepts exit before delivering: RIP the instruction, nRIP the next', () => {
     const r = runSvm(`
 svm_main:
