@@ -24,7 +24,7 @@ import {
 } from '../protected/descriptors.ts';
 import { vmxGroup7 } from '../vmx/instructions.ts';
 import { svmGroup7 } from '../svm/instructions.ts';
-import { svmDescriptorTableRead, svmDescriptorTableWrite, svmRdpmc } from '../svm/guestOps.ts';
+import { svmCacheInvalidation, svmDescriptorTableRead, svmDescriptorTableWrite, svmRdpmc } from '../svm/guestOps.ts';
 import { vmxDescriptorTableAccess, vmxInvd, vmxRdpmc } from '../vmx/nonRoot.ts';
 
 const ud: Exec = (cpu) => cpu.raiseUD();
@@ -100,14 +100,19 @@ defineOp(0x123, op('mov Dd,Rd', true, IMM_NONE, () => movToDr, { endsBlock: true
 // ---- CLTS, INVD, WBINVD ----
 const clts: Exec = (cpu) => {
   requireCpl0(cpu);
-  cpu.seam.writeCr(cpu, 0, cpu.seam.readCr(cpu, 0) & ~CR0_TS);
+  // CLTS and LMSW read CR0 as part of a CR0 write: VMX's read shadow applies, SVM's CR0 read intercept does not.
+  cpu.seam.writeCr(cpu, 0, (cpu.svm.guest ? cpu.cr0 : cpu.seam.readCr(cpu, 0)) & ~CR0_TS);
 };
 defineOp(0x106, op('clts', false, IMM_NONE, () => clts, { endsBlock: true }));
 // Caches are not modelled: memory is always coherent, so invalidation is a no-op after the privilege check.
-const wbinvd: Exec = (cpu) => requireCpl0(cpu);
+const wbinvd: Exec = (cpu) => {
+  requireCpl0(cpu);
+  if (cpu.svm.guest) svmCacheInvalidation(cpu, true);
+};
 const invd: Exec = (cpu) => {
   requireCpl0(cpu);
   if (cpu.vmx.nonRoot) vmxInvd(cpu); // INVD always exits in VMX non-root operation
+  if (cpu.svm.guest) svmCacheInvalidation(cpu, false);
 };
 defineOp(0x108, op('invd', false, IMM_NONE, () => invd));
 defineOp(0x109, op('wbinvd', false, IMM_NONE, () => wbinvd));
@@ -269,7 +274,7 @@ const smsw: Exec = (cpu, i) => {
 const lmsw: Exec = (cpu, i) => {
   requireCpl0(cpu);
   const src = cpu.readRm16(i);
-  const cr0 = cpu.seam.readCr(cpu, 0);
+  const cr0 = cpu.svm.guest ? cpu.cr0 : cpu.seam.readCr(cpu, 0);
   cpu.seam.writeCr(cpu, 0, (cr0 & ~0xe) | (src & 0xf) | (cr0 & CR0_PE));
 };
 

@@ -84,6 +84,14 @@ export function svmDescriptorTableRead(cpu: Cpu, which: keyof typeof DESCRIPTOR_
   if ((cpu.svm.misc1 & bit) !== 0) raiseSvmExit(cpu, code);
 }
 
+/** INVD and WBINVD in guest mode, after their CPL check. */
+export function svmCacheInvalidation(cpu: Cpu, writeBack: boolean): void {
+  const svm = cpu.svm;
+  if (writeBack ? (svm.misc2 & B.INTERCEPT_WBINVD) !== 0 : (svm.misc1 & B.INTERCEPT_INVD) !== 0) {
+    raiseSvmExit(cpu, writeBack ? B.VMEXIT_WBINVD : B.VMEXIT_INVD);
+  }
+}
+
 /** RDPMC in guest mode, after its CR4.PCE/CPL check. */
 export function svmRdpmc(cpu: Cpu): void {
   if ((cpu.svm.misc1 & B.INTERCEPT_RDPMC) !== 0) raiseSvmExit(cpu, B.VMEXIT_RDPMC);

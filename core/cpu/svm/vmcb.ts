@@ -81,6 +81,7 @@ export const INTERCEPT_RDTSC = 1 << 14;
 export const INTERCEPT_RDPMC = 1 << 15;
 export const INTERCEPT_CPUID = 1 << 18;
 export const INTERCEPT_INTN = 1 << 21;
+export const INTERCEPT_INVD = 1 << 22;
 export const INTERCEPT_HLT = 1 << 24;
 export const INTERCEPT_INVLPG = 1 << 25;
 export const INTERCEPT_INVLPGA = 1 << 26;
@@ -96,6 +97,7 @@ export const INTERCEPT_STGI = 1 << 4;
 export const INTERCEPT_CLGI = 1 << 5;
 export const INTERCEPT_SKINIT = 1 << 6;
 export const INTERCEPT_ICEBP = 1 << 8;
+export const INTERCEPT_WBINVD = 1 << 9;
 
 // ---- exit codes (APM Appendix C) ----
 export const VMEXIT_CR0_READ = 0x00; // + CR number
@@ -121,6 +123,7 @@ export const VMEXIT_RDTSC = 0x6e;
 export const VMEXIT_RDPMC = 0x6f;
 export const VMEXIT_CPUID = 0x72;
 export const VMEXIT_SWINT = 0x75;
+export const VMEXIT_INVD = 0x76;
 export const VMEXIT_HLT = 0x78;
 export const VMEXIT_INVLPG = 0x79;
 export const VMEXIT_INVLPGA = 0x7a;
@@ -135,6 +138,7 @@ export const VMEXIT_STGI = 0x84;
 export const VMEXIT_CLGI = 0x85;
 export const VMEXIT_SKINIT = 0x86;
 export const VMEXIT_ICEBP = 0x88;
+export const VMEXIT_WBINVD = 0x89;
 export const VMEXIT_NPF = 0x400;
 /** VMEXIT_INVALID is -1 (all 64 bits set). */
 export const VMEXIT_INVALID = -1;

@@ -5,7 +5,8 @@
  *   syscall/sysenter MSR images between the processor and a VMCB;
  * - TSC_OFFSET is added to the guest's RDTSC;
  * - the CR0 selective-write intercept exits only when a bit other than TS
- *   and MP changes, and the CR0 write intercept takes CLTS and LMSW too;
+ *   and MP changes, and the CR0 write intercept takes CLTS and LMSW too
+ *   (the read intercept does not, though they read CR0; it takes SMSW);
  * - the MSR permission map: its three ranges, two bits per MSR, MSRs
  *   outside the ranges always intercepted.
  */
@@ -81,7 +82,7 @@ guest:
     expect(r.values[0] - r.values[1]).toBe(5);
   });
 
-  it('CR0 selective write exits only for bits other than TS/MP; the CR0 write intercept takes CLTS and LMSW', () => {
+  it('CR0 selective write exits only for bits other than TS/MP; the CR0 write intercept takes CLTS and LMSW (not the read intercept), the read intercept SMSW', () => {
     const r = runSvm(`
 svm_main:
         VMCB_W VMCB_INTERCEPT_MISC1, INTERCEPT_HLT | INTERCEPT_CR0_SEL_WRITE
@@ -93,7 +94,7 @@ svm_main:
         out 0xF0, eax
         ; now the plain CR0 write intercept
         VMCB_W VMCB_INTERCEPT_MISC1, INTERCEPT_HLT
-        VMCB_W VMCB_INTERCEPT_CR, 1 << 16
+        VMCB_W VMCB_INTERCEPT_CR, (1 << 16) | (1 << 0)        ; CR0 writes and reads
         VMCB_W VMCB_RIP, guest2
         jmp exit_loop
 guest:
@@ -108,14 +109,15 @@ guest:
         mov cr0, eax
         GUEST_HLT
 guest2:
-        clts                            ; 0F 06
-        lmsw ax                         ; 0F 01 F0
+        clts                            ; 0F 06: a CR0 write, not a read
+        lmsw ax                         ; 0F 01 F0: likewise
         mov cr0, eax                    ; 0F 22 C0
+        smsw eax                        ; 0F 01 E0: a CR0 read
         GUEST_HLT
 `);
     expect(hex(r.values.slice(0, 2))).toEqual(hex([B.VMEXIT_CR0_SEL_WRITE, 3]));
     expect(exitRecords(r.values.slice(2)).map((e) => [e.code, e.nrip - e.rip])).toEqual([
-      [B.VMEXIT_CR0_WRITE, 2], [B.VMEXIT_CR0_WRITE, 3], [B.VMEXIT_CR0_WRITE, 3], [B.VMEXIT_HLT, 1],
+      [B.VMEXIT_CR0_WRITE, 2], [B.VMEXIT_CR0_WRITE, 3], [B.VMEXIT_CR0_WRITE, 3], [B.VMEXIT_CR0_READ, 3], [B.VMEXIT_HLT, 1],
     ]);
   });
 
