@@ -6,8 +6,11 @@
  */
 import { GuestConsole } from '../scripts/guestConsole.ts';
 import type { MachineOptions } from '../core/machine/types.ts';
+import type { ShadowCounters } from '../core/hypervisor/shadow/shadowCounters.ts';
 
 export const SHELL_LOOP = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
+/** Process creation: every run forks, execs and tears down an address space (where shadow paging pays most). */
+export const FORK_LOOP = 'i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done';
 
 export interface LinuxBenchResult {
   bootSeconds: number;
@@ -15,6 +18,10 @@ export interface LinuxBenchResult {
   loopHostSeconds: number;
   /** VM exits during the loop (undefined without a hypervisor). */
   loopExits?: number;
+  forkGuestSeconds: number;
+  forkExits?: number;
+  /** Shadow paging's counters over the fork loop (only without nested paging). */
+  forkShadow?: ShadowCounters;
 }
 
 function totalExits(guest: GuestConsole): number | undefined {
@@ -30,14 +37,37 @@ export async function runLinuxBench(kernelPath: string, memoryMiB: number, optio
   await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
   const exits0 = totalExits(guest);
   const t1 = performance.now();
-  const out = await guest.command(`read a b < /proc/uptime; ${SHELL_LOOP}; read c d < /proc/uptime; echo $a $c`, 3600);
+  const loop = await timedInGuest(guest, SHELL_LOOP);
   const loopHostSeconds = (performance.now() - t1) / 1000;
   const exits1 = totalExits(guest);
-  // The echo of a long command line wraps with terminal escapes; the figures are the last line.
-  const times = out.match(/(\d+\.\d+) (\d+\.\d+)\s*$/);
-  if (!times) throw new Error(`could not read the loop's /proc/uptime figures from: ${JSON.stringify(out.slice(-200))}`);
-  const [start, end] = [Number(times[1]), Number(times[2])];
+  const shadow0 = guest.machine.stats().hypervisor?.shadowPaging;
+  const fork = await timedInGuest(guest, FORK_LOOP);
+  const exits2 = totalExits(guest);
+  const shadow1 = guest.machine.stats().hypervisor?.shadowPaging;
   guest.type('poweroff -f\n');
   await guest.waitForStop(120);
-  return { bootSeconds, loopGuestSeconds: end - start, loopHostSeconds, loopExits: exits0 === undefined || exits1 === undefined ? undefined : exits1 - exits0 };
+  return {
+    bootSeconds,
+    loopGuestSeconds: loop,
+    loopHostSeconds,
+    loopExits: exits0 === undefined || exits1 === undefined ? undefined : exits1 - exits0,
+    forkGuestSeconds: fork,
+    forkExits: exits1 === undefined || exits2 === undefined ? undefined : exits2 - exits1,
+    forkShadow: shadow0 && shadow1 ? difference(shadow1, shadow0) : undefined,
+  };
+}
+
+/** Runs `command` in the guest's shell and returns the guest seconds it took (/proc/uptime before and after). */
+async function timedInGuest(guest: GuestConsole, command: string): Promise<number> {
+  const out = await guest.command(`read a b < /proc/uptime; ${command}; read c d < /proc/uptime; echo $a $c`, 3600);
+  // The echo of a long command line wraps with terminal escapes; the figures are the last line.
+  const times = out.match(/(\d+\.\d+) (\d+\.\d+)\s*$/);
+  if (!times) throw new Error(`could not read the /proc/uptime figures of ${command} from: ${JSON.stringify(out.slice(-200))}`);
+  return Number(times[2]) - Number(times[1]);
+}
+
+function difference(after: ShadowCounters, before: ShadowCounters): ShadowCounters {
+  const d = { ...after };
+  for (const key of Object.keys(d) as (keyof ShadowCounters)[]) d[key] = after[key] - before[key];
+  return d;
 }
