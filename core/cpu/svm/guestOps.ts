@@ -92,6 +92,11 @@ export function svmCacheInvalidation(cpu: Cpu, writeBack: boolean): void {
   }
 }
 
+/** IRET in guest mode: intercepted before any of its checks (KVM uses it to see NMI blocking end). */
+export function svmIret(cpu: Cpu): void {
+  if ((cpu.svm.misc1 & B.INTERCEPT_IRET) !== 0) raiseSvmExit(cpu, B.VMEXIT_IRET);
+}
+
 /** RDPMC in guest mode, after its CR4.PCE/CPL check. */
 export function svmRdpmc(cpu: Cpu): void {
   if ((cpu.svm.misc1 & B.INTERCEPT_RDPMC) !== 0) raiseSvmExit(cpu, B.VMEXIT_RDPMC);

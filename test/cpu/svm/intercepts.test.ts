@@ -99,10 +99,10 @@ guest:
     expect(exits[9].info2).toBe(exits[9].rip + 2);
   });
 
-  it('SGDT, SIDT, SLDT, STR (read), RDPMC, INVD and WBINVD intercepts', () => {
+  it('SGDT, SIDT, SLDT, STR (read), RDPMC, INVD, WBINVD and IRET intercepts', () => {
     const r = runSvm(`
 svm_main:
-        VMCB_W VMCB_INTERCEPT_MISC1, INTERCEPT_HLT | INTERCEPT_GDTR_READ | INTERCEPT_IDTR_READ | INTERCEPT_LDTR_READ | INTERCEPT_TR_READ | INTERCEPT_RDPMC | INTERCEPT_INVD
+        VMCB_W VMCB_INTERCEPT_MISC1, INTERCEPT_HLT | INTERCEPT_GDTR_READ | INTERCEPT_IDTR_READ | INTERCEPT_LDTR_READ | INTERCEPT_TR_READ | INTERCEPT_RDPMC | INTERCEPT_INVD | INTERCEPT_IRET
         VMCB_W VMCB_INTERCEPT_MISC2, INTERCEPT_VMRUN | INTERCEPT_WBINVD
         VMCB_W VMCB_RIP, guest
         jmp exit_loop
@@ -115,12 +115,13 @@ guest:
         rdpmc                   ; 0F 33
         invd                    ; 0F 08
         wbinvd                  ; 0F 09
+        iretd                   ; CF (the stack holds nothing sensible: intercepted first)
         GUEST_HLT
 `);
     expect(exitRecords(r.values).map(summary)).toEqual([
       [B.VMEXIT_GDTR_READ, 0, 0, 7], [B.VMEXIT_IDTR_READ, 0, 0, 7], [B.VMEXIT_LDTR_READ, 0, 0, 4],
       [B.VMEXIT_TR_READ, 0, 0, 3], [B.VMEXIT_RDPMC, 0, 0, 2], [B.VMEXIT_INVD, 0, 0, 2], [B.VMEXIT_WBINVD, 0, 0, 2],
-      [B.VMEXIT_HLT, 0, 0, 1],
+      [B.VMEXIT_IRET, 0, 0, 1], [B.VMEXIT_HLT, 0, 0, 1],
     ]);
   });
 
