@@ -8,15 +8,15 @@ import { mount, type VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessibleVm, DiskConfig, VmState } from '../../core/host/api.ts';
 import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
-import { GUEST_DISK_NOTE, diskSummary, nextDiskName } from '../../renderer/src/logic/storageModel.ts';
+import { diskSummary, guestDiskNote, nextDiskName, virtioDiskName } from '../../renderer/src/logic/storageModel.ts';
 import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
 
 let host: FakeHost;
 let wrapper: VueWrapper | null = null;
 let vm: AccessibleVm;
 
-async function openStorage(disks: DiskConfig[], state: VmState = 'poweredOff'): Promise<VueWrapper> {
-  vm = makeVm(makeConfig({ disks }), state);
+async function openStorage(disks: DiskConfig[], state: VmState = 'poweredOff', acceleration: 'none' | 'vtx' = 'none'): Promise<VueWrapper> {
+  vm = makeVm(makeConfig({ disks, acceleration }), state);
   host.vms = [vm];
   const pinia = await loadedPinia(host);
   wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } });
@@ -50,6 +50,14 @@ describe('storage model', () => {
     expect(nextDiskName([{ path: 'x', format: 'raw', sizeMiB: 1 }, { path: 'disk2.qcow2', format: 'qcow2', sizeMiB: 1 }], 'qcow2')).toBe('disk3.qcow2');
     expect(diskSummary({ path: 'a', format: 'qcow2', sizeMiB: 2048 })).toBe('qcow2, 2 GiB');
     expect(diskSummary({ path: 'a', format: 'raw', sizeMiB: 512, readOnly: true })).toBe('raw, 512 MiB, read-only');
+    expect([0, 1, 3].map(virtioDiskName)).toEqual(['vda', 'vdb', 'vdd']);
+  });
+
+  it('says the guest sees the disks only where the host attaches them (the bare PC board)', () => {
+    expect(guestDiskNote('none')).toBe('The guest sees these disks as VirtIO disks in this order: /dev/vda, /dev/vdb, … (Linux needs its virtio_blk driver).');
+    expect(guestDiskNote('vtx')).toBe(
+      'Disks are not attached to the guest under Intel VT-x: the hypervisor\'s board has no VirtIO devices yet, so the VM starts without them. With Acceleration "None" (System page) they are attached as VirtIO disks /dev/vda, /dev/vdb, ….',
+    );
   });
 });
 
@@ -59,13 +67,13 @@ describe('Settings -> Storage', () => {
       { path: 'disk0.qcow2', format: 'qcow2', sizeMiB: 2048 },
       { path: '/images/base.img', format: 'raw', sizeMiB: 512, readOnly: true },
     ]);
-    expect(w.text()).toContain(GUEST_DISK_NOTE);
-    expect(diskRows(w)).toEqual(['disk0.qcow2 | qcow2, 2 GiB', '/images/base.img | raw, 512 MiB, read-only']);
+    expect(w.find('.guest-note').text()).toBe(guestDiskNote('none'));
+    expect(diskRows(w)).toEqual(['/dev/vda ← disk0.qcow2 | qcow2, 2 GiB', '/dev/vdb ← /images/base.img | raw, 512 MiB, read-only']);
     await w.find('input[aria-label="Disk 0 read-only"]').setValue(true);
     await w.find('input[aria-label="Disk 1 read-only"]').setValue(false);
-    expect(diskRows(w)).toEqual(['disk0.qcow2 | qcow2, 2 GiB, read-only', '/images/base.img | raw, 512 MiB']);
+    expect(diskRows(w)).toEqual(['/dev/vda ← disk0.qcow2 | qcow2, 2 GiB, read-only', '/dev/vdb ← /images/base.img | raw, 512 MiB']);
     await w.find('button[aria-label="Detach disk 0"]').trigger('click');
-    expect(diskRows(w)).toEqual(['/images/base.img | raw, 512 MiB']);
+    expect(diskRows(w)).toEqual(['/dev/vda ← /images/base.img | raw, 512 MiB']);
     await save(w);
     expect(host.api.updateVm).toHaveBeenCalledTimes(1);
     expect(host.api.updateVm.mock.calls[0]![1].disks).toEqual([{ path: '/images/base.img', format: 'raw', sizeMiB: 512 }]); // writable: no readOnly key
@@ -88,7 +96,7 @@ describe('Settings -> Storage', () => {
     await w.find('#storage-attach-path').setValue('overlay.qcow2');
     await attach().trigger('click');
     await settle();
-    expect(diskRows(w)).toEqual(['overlay.qcow2 | qcow2, 3 GiB']);
+    expect(diskRows(w)).toEqual(['/dev/vda ← overlay.qcow2 | qcow2, 3 GiB']);
     expect(w.find<HTMLInputElement>('#storage-attach-path').element.value).toBe('');
     await save(w);
     expect(host.api.updateVm.mock.calls[0]![1].disks).toEqual([{ path: 'overlay.qcow2', format: 'qcow2', sizeMiB: 3072 }]);
@@ -103,7 +111,7 @@ describe('Settings -> Storage', () => {
     await button(w, 'Create and attach').trigger('click');
     await settle();
     expect(host.api.createDisk).toHaveBeenCalledWith({ vmId: vm.id, path: 'disk1.img', format: 'raw', sizeMiB: 512 });
-    expect(diskRows(w)).toEqual(['disk0.qcow2 | qcow2, 100 MiB', 'disk1.img | raw, 512 MiB']);
+    expect(diskRows(w)).toEqual(['/dev/vda ← disk0.qcow2 | qcow2, 100 MiB', '/dev/vdb ← disk1.img | raw, 512 MiB']);
     expect(w.find<HTMLInputElement>('#storage-new-path').element.value).toBe('disk2.img');
 
     host.api.createDisk.mockResolvedValueOnce({ ok: false, errors: [{ field: 'path', message: 'A file already exists at /lib/x/disk2.img' }, { field: 'sizeMiB', message: 'Disk size must be a whole number of MiB from 1 to 2097152' }] });
@@ -126,6 +134,12 @@ describe('Settings -> Storage', () => {
     await new Promise((r) => setTimeout(r, 300));
     await settle();
     expect(w.find('li.disk .error').text()).toBe('Disk image: /x/d.qcow2: not a usable qcow2 image: version 4 (only 2 and 3 exist)');
+  });
+
+  it('says plainly that a VM under VT-x starts without its disks, and names no /dev/vdX', async () => {
+    const w = await openStorage([{ path: 'disk0.qcow2', format: 'qcow2', sizeMiB: 100 }], 'poweredOff', 'vtx');
+    expect(w.find('.guest-note').text()).toBe(guestDiskNote('vtx'));
+    expect(diskRows(w)).toEqual(['disk0.qcow2 | qcow2, 100 MiB']);
   });
 
   it('disables every storage control while the VM runs', async () => {
