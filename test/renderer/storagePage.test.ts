@@ -8,6 +8,7 @@ import { mount, type VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessibleVm, DiskConfig, VmState } from '../../core/host/api.ts';
 import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
+import VmDetails from '../../renderer/src/components/VmDetails.vue';
 import { diskSummary, guestDiskNote, nextDiskName, virtioDiskName } from '../../renderer/src/logic/storageModel.ts';
 import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
 
@@ -149,5 +150,22 @@ describe('Settings -> Storage', () => {
     expect(button(w, 'Attach existing disk image').attributes('disabled')).toBeDefined();
     expect(button(w, 'Create and attach').attributes('disabled')).toBeDefined();
     expect(w.find<HTMLInputElement>('#storage-new-size').element.disabled).toBe(true);
+  });
+});
+
+describe('Details -> Storage', () => {
+  const storageText = async (acceleration: 'none' | 'vtx') => {
+    const config = makeConfig({ acceleration, disks: [{ path: 'disk0.qcow2', format: 'qcow2', sizeMiB: 2048 }, { path: '/b.img', format: 'raw', sizeMiB: 1, readOnly: true }] });
+    const pinia = await loadedPinia(host);
+    wrapper = mount(VmDetails, { ...mountOptions(host, pinia), props: { vm: makeVm(config), stats: null, presetLabel: () => 'Tiny Linux' } });
+    return wrapper.find('section[aria-labelledby="details-storage"]').text();
+  };
+
+  it('names the guest devices on the bare PC board, and says the disks are not attached under VT-x', async () => {
+    expect(await storageText('none')).toBe('Storage/dev/vdadisk0.qcow2 (qcow2, 2 GiB)/dev/vdb/b.img (raw, 1 MiB, read-only)');
+    wrapper!.unmount();
+    expect(await storageText('vtx')).toBe(
+      'StorageDisk 0disk0.qcow2 (qcow2, 2 GiB)Disk 1/b.img (raw, 1 MiB, read-only)Not attached to the guest under this acceleration (only the emulated PC has VirtIO disks so far).',
+    );
   });
 });
