@@ -68,8 +68,15 @@ export const ACCELERATION_INFO: Readonly<Record<Acceleration, AccelerationInfo>>
   },
 };
 
-/** The mode a new VM gets: VT-x once it boots guests, until then the emulated PC. */
-export const DEFAULT_ACCELERATION: Acceleration = VTX_BUILT ? 'vtx' : 'none';
+/**
+ * The mode a new VM and `popek run` get: the emulated PC. VT-x boots Tiny
+ * Linux to its shell and runs commands (test/hypervisor/vtxTinyLinux.test.ts,
+ * `popek run --accel vtx`), but the app's full Tiny Linux scenario under it
+ * (test/e2e/manager.test.ts: pause, resume, paste, reset) stalled once at the
+ * paste step with the cause not yet found, so VT-x is chosen explicitly
+ * (Settings -> System, `--accel vtx`) until that scenario passes under it.
+ */
+export const DEFAULT_ACCELERATION: Acceleration = 'none';
 
 /**
  * Largest guest RAM under VT-x: machine memory (at most 1792 MiB on this
