@@ -344,7 +344,9 @@ export function vmxPollExit(cpu: Cpu): boolean {
     takeVmExit(cpu, F.EXIT_REASON_INTERRUPT_WINDOW, 0);
     return true;
   }
-  if ((vmx.pin & F.PIN_BASED_EXT_INTR_MASK) !== 0) {
+  // The INTR pin as the board drives it (cpu.intrLine), or the controller itself on a board that leaves
+  // polling on: interrupt-window exiting forces polling, which must not bypass a pin the hypervisor holds low.
+  if ((vmx.pin & F.PIN_BASED_EXT_INTR_MASK) !== 0 && (cpu.intrLine || vmx.savedPollIntr)) {
     const ic = cpu.interruptController;
     if (ic !== null && ic.hasInterrupt()) {
       let info = 0;
