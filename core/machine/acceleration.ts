@@ -69,15 +69,15 @@ export const ACCELERATION_INFO: Readonly<Record<Acceleration, AccelerationInfo>>
 };
 
 /**
- * The mode a new VM and `popek run` get: the emulated PC. VT-x boots Tiny
- * Linux to its shell and runs commands (test/hypervisor/vtxTinyLinux.test.ts
- * on the deterministic clock; `popek run --accel vtx` on the realtime clock,
- * in under 30 s), but in the app (the host's machine worker, realtime clock)
- * the Tiny Linux scenario of test/e2e/manager.test.ts under VT-x stalled at
- * the paste step once and, on an idle machine, did not reach the shell within
- * six minutes (16 s under 'none'); the cause is not found yet. So VT-x is
- * chosen explicitly (Settings -> System, `--accel vtx`) until that scenario
- * passes under it.
+ * The mode a new VM and `popek run` get: still the emulated PC, although
+ * VT-x boots Tiny Linux and Debian's kernel (test/hypervisor,
+ * test/machine/debianKernel.test.ts). The stall the app's Tiny Linux scenario
+ * showed under VT-x was a COM1 interrupt lost in the processor's
+ * external-interrupt exits (fixed in 08fc638). Two things keep 'none' the
+ * default for now: the VT-x board has no VirtIO devices yet (the hypervisor
+ * has no MMIO emulation), so a new VM's disk would not reach its guest, and
+ * guests run about half as fast under VT-x as on the bare PC (the exit and
+ * entry path). VT-x is chosen explicitly (Settings -> System, `--accel vtx`).
  */
 export const DEFAULT_ACCELERATION: Acceleration = 'none';
 
