@@ -76,8 +76,9 @@ export const ACCELERATION_INFO: Readonly<Record<Acceleration, AccelerationInfo>>
  * external-interrupt exits (fixed in 08fc638). Two things keep 'none' the
  * default for now: the VT-x board has no VirtIO devices yet (the hypervisor
  * has no MMIO emulation), so a new VM's disk would not reach its guest, and
- * guests run about half as fast under VT-x as on the bare PC (the exit and
- * entry path). VT-x is chosen explicitly (Settings -> System, `--accel vtx`).
+ * exit-heavy work is slower under VT-x (`npm run bench`: the shell loop within
+ * 10 % of the bare PC, process creation about 1.8 times slower). VT-x is
+ * chosen explicitly (Settings -> System, `--accel vtx`).
  */
 export const DEFAULT_ACCELERATION: Acceleration = 'none';
 
