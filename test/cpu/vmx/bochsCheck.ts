@@ -1,61 +1,15 @@
 /**
  * Developer tool (not a test): runs the VMX ROMs that the tests dumped
  * (POPEK_DUMP_ROMS=<dir> npx vitest run test/cpu/vmx/<file>) on Bochs with a
- * VMX/EPT-capable CPU model and lists where its reports differ from ours.
+ * VMX/EPT-capable CPU model and lists where its reports differ from ours
+ * (test/cpu/tools/bochsRomCheck.ts).
  *
  *   node --import tsx test/cpu/vmx/bochsCheck.ts <dir> [bochs cpu model]
  *
- * The ROMs are assembled with test/cpu/tools/bochs32/rom.inc (reports as hex
- * lines on port 0xE9, HLT ends the simulation), so guest code halts with
- * GUEST_HLT. Values that come from the capability MSRs or the VMCS revision
- * differ by design (another processor); ROMs whose guests report through
- * port 0xF0 or rely on harness devices differ too.
+ * Values that come from the capability MSRs or the VMCS revision differ by
+ * design (another processor); ROMs whose guests report through port 0xF0 or
+ * rely on harness devices differ too.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { assemble } from '../../../scripts/nasm.ts';
+import { compareRomsWithBochs } from '../tools/bochsRomCheck.ts';
 
-const dir = process.argv[2];
-const model = process.argv[3] ?? 'corei7_sandy_bridge_2600k';
-if (!dir) throw new Error('usage: bochsCheck.ts <dump dir> [cpu model]');
-const bochsInc = new URL('../tools/bochs32/', import.meta.url).pathname;
-const asmDir = new URL('../asm/', import.meta.url).pathname;
-const vmxDir = new URL('./', import.meta.url).pathname;
-const work = process.env.BOCHS_WORK ?? mkdtempSync(join(tmpdir(), 'popek-vmx-bochs-'));
-const romPath = join(work, 'rom.bin');
-
-function runBochs(): string {
-  const rc = join(work, 'bochsrc'), cmds = join(work, 'cmds');
-  writeFileSync(rc, [
-    'megs: 16',
-    `cpu: model=${model}`,
-    `romimage: file=${romPath}, address=0xffff0000`,
-    'display_library: rfb, options="timeout=0"',
-    'port_e9_hack: enabled=1',
-    `log: ${join(work, 'bochs.log')}`,
-    'panic: action=fatal', 'error: action=report', 'info: action=ignore', 'debug: action=ignore',
-    'clock: sync=none, time0=local',
-    'speaker: enabled=0',
-    'plugin_ctrl: speaker=0, sb16=0, es1370=0',
-  ].join('\n') + '\n');
-  writeFileSync(cmds, 'c\n');
-  try {
-    return execFileSync('bochs', ['-q', '-f', rc, '-rc', cmds], { timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 }).toString();
-  } catch (e) {
-    return (e as { stdout?: Buffer }).stdout?.toString() ?? '';
-  }
-}
-
-for (const name of readdirSync(dir).filter((n) => n.startsWith('vmx-') && n.endsWith('.asm')).sort()) {
-  const ours: number[] = JSON.parse(readFileSync(join(dir, name.replace(/\.asm$/, '.json')), 'utf8'));
-  writeFileSync(romPath, assemble(readFileSync(join(dir, name), 'utf8'), [bochsInc, asmDir, vmxDir]));
-  const theirs = runBochs().split('\n').map((l) => l.trim()).filter((l) => /^[0-9A-F]{8}$/.test(l)).map((l) => parseInt(l, 16));
-  const diffs: string[] = [];
-  for (let k = 0; k < Math.max(ours.length, theirs.length); k++) {
-    if (ours[k] !== theirs[k]) diffs.push(`#${k}: ours ${ours[k]?.toString(16)} bochs ${theirs[k]?.toString(16)}`);
-  }
-  console.log(`${name}: ${ours.length} values, bochs ${theirs.length}, ${diffs.length} differ`);
-  for (const d of diffs.slice(0, 60)) console.log('  ' + d);
-}
+compareRomsWithBochs({ prefix: 'vmx', defaultModel: 'corei7_sandy_bridge_2600k', includeDir: new URL('./', import.meta.url).pathname }, process.argv.slice(2));
