@@ -14,7 +14,8 @@ import { emulatePortIo, emulateStringPortIo, type PortIoRequest, type PortSize, 
 import { GuestPageFault, guestLinearToPhysical, type GuestPagingState } from '../exits/guestPaging.ts';
 import { GuestMemoryFault } from '../memory/domainMemory.ts';
 import { CR0_OWNED, CR4_OWNED } from './vmcsSetup.ts';
-import type { VcpuStop, VmxVcpu } from './vcpu.ts';
+import type { VmxVcpu } from './vcpu.ts';
+import type { VcpuStop } from '../vcpuRun.ts';
 
 export const RESUME = 0;
 export type ExitAction = typeof RESUME | VcpuStop;

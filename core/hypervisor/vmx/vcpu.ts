@@ -19,6 +19,7 @@ import { vmclear, vmlaunch, vmptrld, vmread, vmresume, vmwrite } from '../../cpu
 import * as F from '../../cpu/vmx/vmcsFields.ts';
 import type { EntryState } from '../../machine/boot/entryState.ts';
 import type { HypervisorCounters } from '../counters.ts';
+import type { Vcpu, VcpuRun, VcpuStop } from '../vcpuRun.ts';
 import type { DomainMemory } from '../memory/domainMemory.ts';
 import { FRAME_SIZE } from '../memory/frameAllocator.ts';
 import type { PortBus } from '../exits/portIo.ts';
@@ -36,18 +37,6 @@ const KICK_VECTOR = 0xff;
 const HOST_KICK = { hasInterrupt: () => true, acknowledge: () => KICK_VECTOR };
 const INTR_TYPE_HARD_EXCEPTION = 3;
 
-/** Why the vCPU loop returned. */
-export type VcpuRun =
-  | { kind: 'budget' } // the instruction budget is used; the guest may still be loaded
-  | { kind: 'request' } // a device asked the processor to stop (reset, power-off, reschedule)
-  | { kind: 'halted' } // blocked in HLT, waiting for an interrupt
-  | { kind: 'stopped'; reason: VcpuStop };
-
-export type VcpuStop =
-  | { kind: 'halt'; cs: number; eip: number }
-  | { kind: 'shutdown'; cs: number; eip: number; detail: string }
-  | { kind: 'error'; message: string; cs?: number; eip?: number };
-
 /** What the vCPU reaches of its domain: memory, device models, interrupt controller. */
 export interface VcpuDomain {
   memory: DomainMemory;
@@ -61,7 +50,7 @@ interface PendingException {
   errorCode: number | null;
 }
 
-export class VmxVcpu {
+export class VmxVcpu implements Vcpu {
   readonly cpu: Cpu;
   readonly domain: VcpuDomain;
   readonly counters: HypervisorCounters;
