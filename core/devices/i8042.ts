@@ -120,6 +120,11 @@ export class I8042 implements Device {
     this.refill();
   }
 
+  /** True while the controller translates the keyboard's bytes to set 1 (command byte bit 6): host keys must then be set 1. */
+  get translating(): boolean {
+    return (this.ram[0] & CTR_XLATE) !== 0;
+  }
+
   /** Host keystrokes (see class doc for the scancode set). Returns how many bytes were accepted. */
   typeKeys(bytes: Uint8Array): number {
     const n = this.keyboard.type(bytes);
