@@ -31,9 +31,10 @@ import type {
 import { Insn } from './insn.ts';
 import { decodeBlock, Block } from './decoder.ts';
 import { pagingWalk, WalkResult, type PageTableMemory } from './paging.ts';
+import { EFER_NXE, paeWalk } from './paePaging.ts';
 import {
   AC, CR0_AM, CR0_ET, CR0_PE, CR0_PG, CS, DS, EFLAGS_IMPLEMENTED, ES, ESP, EXC_AC, EXC_DB, EXC_DF, EXC_GP, EXC_NMI, EXC_PF,
-  EXC_SS, EXC_UD, FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM, RF, CR4_DE,
+  EXC_SS, EXC_UD, FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM, RF, CR4_DE, CR4_PAE, CR4_PGE,
 } from './regs.ts';
 import { bareMetal, type SensitiveOps } from './seam.ts';
 import { setSegmentCache, refreshSegmentRanges } from './segments.ts';
@@ -80,6 +81,12 @@ export const TLB_USER = 2;
  * and breakpoints. Instruction fetch keeps using the plain privilege bit.
  */
 export const TLB_SLOW_PATH = 8;
+/**
+ * A read-entry bit: the page may be read but not executed (XD under PAE with
+ * EFER.NXE). Data accesses ignore it; instruction fetch (fetchBlock, the
+ * decoder's page crossing) takes the miss path for such a page and faults.
+ */
+export const TLB_NOEXEC = 4;
 const TLB_LIST_MAX = 8192;
 /** Instructions per decoded block at most. */
 export const BLOCK_MAX = 48;
@@ -119,6 +126,10 @@ export class Cpu implements PageTableMemory {
   cr2 = 0;
   cr3 = 0;
   cr4 = 0;
+  /** IA32_EFER of the Intel part: NXE (bit 11) only (the AMD part keeps its EFER in svm.efer). */
+  efer = 0;
+  /** The four PAE PDPTE registers (low, high dword pairs), loaded as paePaging.ts describes. */
+  readonly pdptes = new Int32Array(8);
   readonly dr = new Int32Array(8);
   gdtBase = 0;
   gdtLimit = 0xffff;
@@ -290,6 +301,8 @@ export class Cpu implements PageTableMemory {
     this.lazyMask = 0;
     this.cr0 = CR0_ET | (1 << 29) | (1 << 30); // CD, NW, ET
     this.cr2 = this.cr3 = this.cr4 = 0;
+    this.efer = 0;
+    this.pdptes.fill(0);
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
@@ -735,7 +748,7 @@ export class Cpu implements PageTableMemory {
     let e = this.tlbRead[lin >>> 12];
     // Instruction fetches are not alignment-checked: they use the plain user bit.
     const bit = this.cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
-    if ((e & bit) === 0) {
+    if ((e & (bit | TLB_NOEXEC)) !== bit) {
       this.translateFetch(lin);
       e = this.tlbRead[lin >>> 12];
       if ((e & bit) === 0) throw new Error(`executing from an MMIO region at linear 0x${(lin >>> 0).toString(16)} is not supported`);
@@ -746,13 +759,20 @@ export class Cpu implements PageTableMemory {
     return this.decodeAt(key, lin);
   }
 
+  /** The decoder's check when an instruction continues on the next page: that page must be executable too. */
+  checkFetch(lin: number): void {
+    const bit = this.cpl === 3 ? TLB_USER : TLB_SUPERVISOR;
+    if ((this.tlbRead[lin >>> 12] & (bit | TLB_NOEXEC)) !== bit) this.translateFetch(lin);
+  }
+
   /** A TLB miss on instruction fetch (EPT checks execute permission for it). */
   private translateFetch(lin: number): void {
+    const outer = this.fetching; // the decoder's page-crossing check runs inside decodeAt's fetch
     this.fetching = true;
     try {
       this.translateSlow(lin, false, this.cpl === 3);
     } finally {
-      this.fetching = false;
+      this.fetching = outer;
     }
   }
 
@@ -951,12 +971,14 @@ export class Cpu implements PageTableMemory {
    */
   translateSlow(lin: number, write: boolean, user: boolean): number {
     let phys: number;
-    let userRead = true, userWrite = true, superWrite = true, dirty = true, global = false;
+    let userRead = true, userWrite = true, superWrite = true, dirty = true, global = false, executable = true;
     // The second translation stage: EPT in VMX non-root operation, nested paging in SVM guest mode.
     const ept = this.vmx.ept ?? this.svm.npt;
     if (ept !== null) ept.setLinear(lin);
     if ((this.cr0 & CR0_PG) !== 0) {
-      const w = pagingWalk(this.pageTables, this.cr0, this.cr3, this.cr4, lin, write, user, this.walk);
+      const w = (this.cr4 & CR4_PAE) === 0
+        ? pagingWalk(this.pageTables, this.cr0, this.cr3, this.cr4, lin, write, user, this.walk)
+        : paeWalk(this.pageTables, this.pdptes, this.cr0, (this.cr4 & CR4_PGE) !== 0, (this.efer & EFER_NXE) !== 0, lin, write, user, this.fetching, this.walk);
       if (w.faultCode >= 0) this.raisePF(lin, w.faultCode);
       phys = w.phys;
       userRead = w.userRead;
@@ -964,6 +986,7 @@ export class Cpu implements PageTableMemory {
       superWrite = w.supervisorWrite;
       dirty = w.dirty;
       global = w.global;
+      executable = w.executable;
       if (w.large) this.tlbLargeRegions[lin >>> 22] = 1;
     } else {
       phys = lin >>> 0;
@@ -980,7 +1003,7 @@ export class Cpu implements PageTableMemory {
     const entry = this.bus.pageMap[phys >>> 12];
     if ((entry & PAGE_IO) === 0) {
       const base = entry & ~0xfff;
-      const readBits = eptRead ? TLB_SUPERVISOR | (userRead ? TLB_USER : 0) : 0;
+      const readBits = eptRead ? TLB_SUPERVISOR | (userRead ? TLB_USER : 0) | (executable ? 0 : TLB_NOEXEC) : 0;
       let writeBits = 0;
       if ((entry & PAGE_ROM) === 0 && dirty && eptWrite && this.bus.codePages[phys >>> 12] === 0) {
         writeBits = (superWrite ? TLB_SUPERVISOR : 0) | (userWrite ? TLB_USER : 0);
@@ -1358,6 +1381,8 @@ export class Cpu implements PageTableMemory {
       segAttr: Array.from(this.segAttr),
       cpl: this.cpl,
       cr0: this.cr0, cr2: this.cr2, cr3: this.cr3, cr4: this.cr4,
+      efer: this.efer,
+      pdptes: Array.from(this.pdptes),
       dr: Array.from(this.dr),
       gdtBase: this.gdtBase, gdtLimit: this.gdtLimit, idtBase: this.idtBase, idtLimit: this.idtLimit,
       halted: this.halted,
@@ -1378,6 +1403,8 @@ export class Cpu implements PageTableMemory {
     for (let seg = 0; seg < 8; seg++) setSegmentCache(this, seg, s.segSel[seg], s.segBase[seg], s.segLimit[seg], s.segAttr[seg]);
     this.setCpl(s.cpl);
     this.cr0 = s.cr0; this.cr2 = s.cr2; this.cr3 = s.cr3; this.cr4 = s.cr4;
+    this.efer = s.efer ?? 0;
+    this.pdptes.set(s.pdptes ?? [0, 0, 0, 0, 0, 0, 0, 0]);
     this.refreshAccessMode();
     this.dr.set(s.dr);
     this.refreshBreakpoints();
@@ -1406,6 +1433,9 @@ export interface CpuState {
   segAttr: number[];
   cpl: number;
   cr0: number; cr2: number; cr3: number; cr4: number;
+  /** IA32_EFER and the PAE PDPTE registers; absent in states saved before PAE existed. */
+  efer?: number;
+  pdptes?: number[];
   dr: number[];
   gdtBase: number; gdtLimit: number; idtBase: number; idtLimit: number;
   halted: boolean;

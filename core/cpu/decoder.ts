@@ -65,7 +65,10 @@ class Cursor {
 
   byte(): number {
     const lin = this.lin;
-    if (!this.first && (lin >>> 12) !== this.startPage) throw END_OF_PAGE;
+    if ((lin >>> 12) !== this.startPage) {
+      if (!this.first) throw END_OF_PAGE;
+      this.cpu.checkFetch(lin); // the first instruction continues on the next page: it must be executable (XD)
+    }
     if (++this.count > 15) this.cpu.raiseGP(0); // instruction longer than 15 bytes
     this.lin = (lin + 1) | 0;
     return this.cpu.readLin8(lin);

@@ -3,6 +3,8 @@
  * directory -> page table, with 4 MiB pages under CR4.PSE, global pages
  * under CR4.PGE, accessed/dirty updates and U/S, R/W (+CR0.WP) checks.
  *
+ * With CR4.PAE the processor walks the PAE format instead (paePaging.ts).
+ *
  * This is the one place that reads guest page tables. A second-level walk
  * (EPT/NPT) wraps it by supplying `readPhys32`/`writePhys32` that translate
  * guest-physical to host-physical addresses.
@@ -31,8 +33,10 @@ export class WalkResult {
   dirty = false;
   /** The translation survives CR3 reloads (G bit with CR4.PGE). */
   global = false;
-  /** The translation came from a 4 MiB page (INVLPG must then drop the whole 4 MiB). */
+  /** The translation came from a 4 MiB (or PAE 2 MiB) page (INVLPG must then drop the whole 4 MiB region). */
   large = false;
+  /** Instruction fetches may use the page (no XD bit under PAE with EFER.NXE; always true without PAE). */
+  executable = true;
   /** Set when the walk failed: the #PF error code. */
   faultCode = -1;
 }
@@ -118,4 +122,5 @@ function fillPermissions(out: WalkResult, rights: number, _leaf: number, leafAft
   out.userWrite = out.userRead && (rights & PTE_RW) !== 0;
   out.supervisorWrite = !wp || (rights & PTE_RW) !== 0;
   out.dirty = (leafAfter & PTE_D) !== 0;
+  out.executable = true;
 }

@@ -6,8 +6,10 @@
 import type { Cpu } from './cpu.ts';
 import { refreshAllSegments } from './segments.ts';
 import {
-  CR0_CD, CR0_ET, CR0_NW, CR0_PE, CR0_PG, CR0_WP, CR4_DE, CR4_IMPLEMENTED, CR4_PGE, CR4_PSE, EAX, EBX, ECX, EDX,
+  CR0_CD, CR0_ET, CR0_NW, CR0_PE, CR0_PG, CR0_WP, CR4_DE, CR4_IMPLEMENTED, CR4_PAE, CR4_PGE, CR4_PSE, EAX, EBX, ECX, EDX,
 } from './regs.ts';
+import { CR3_STORED, paePagingControl, readEferIntel, writeEferIntel, MSR_EFER } from './paeControl.ts';
+import { intelExtendedCpuid, INTEL_MAX_EXTENDED_LEAF } from './cpuidExtended.ts';
 import { CR4_VMXE } from './vmx/capabilities.ts';
 import { rdmsrVmx, vmxCrValueAllowed, wrmsrVmx } from './vmx/msrs.ts';
 import { rdmsrSvm, wrmsrSvm } from './svm/msrs.ts';
@@ -24,6 +26,7 @@ export const CPUID_FEATURES = {
   PSE: 1 << 3,
   TSC: 1 << 4,
   MSR: 1 << 5,
+  PAE: 1 << 6, // the Intel part only: svm/cpuid.ts clears it for the AMD part (paeControl.ts)
   CX8: 1 << 8,
   PGE: 1 << 13,
   CMOV: 1 << 15,
@@ -46,7 +49,11 @@ export function cpuid(cpu: Cpu): void {
   }
   const r = cpu.regs;
   let leaf = r[EAX] >>> 0;
-  // Leaves beyond the maximum (this part has no extended leaves) return the highest basic leaf.
+  if (leaf >= 0x8000_0000 && leaf <= INTEL_MAX_EXTENDED_LEAF) {
+    intelExtendedCpuid(cpu, leaf);
+    return;
+  }
+  // Leaves beyond the maxima return the highest basic leaf (Intel's rule).
   if (leaf > MAX_BASIC_LEAF) leaf = MAX_BASIC_LEAF;
   if (leaf === 0) {
     r[EAX] = MAX_BASIC_LEAF;
@@ -77,6 +84,10 @@ export function rdmsr(cpu: Cpu): void {
       r[EAX] = 0;
       r[EDX] = 0; // no microcode update loaded
       return;
+    case MSR_EFER:
+      if (cpu.model.extension === 'vmx') { readEferIntel(cpu); return; }
+      if (!rdmsrSvm(cpu)) cpu.raiseGP(0);
+      return;
     default:
       if (!(cpu.model.extension === 'svm' ? rdmsrSvm(cpu) : rdmsrVmx(cpu))) cpu.raiseGP(0);
   }
@@ -92,6 +103,10 @@ export function wrmsr(cpu: Cpu): void {
     }
     case MSR_UCODE_REV:
       return; // writing 0 before CPUID is how software asks for the revision
+    case MSR_EFER:
+      if (cpu.model.extension === 'vmx') { writeEferIntel(cpu); return; }
+      if (!wrmsrSvm(cpu)) cpu.raiseGP(0);
+      return;
     default:
       if (!(cpu.model.extension === 'svm' ? wrmsrSvm(cpu) : wrmsrVmx(cpu))) cpu.raiseGP(0);
   }
@@ -115,7 +130,9 @@ export function writeControlRegister(cpu: Cpu, cr: number, value: number): void 
       if ((value & CR0_NW) !== 0 && (value & CR0_CD) === 0) cpu.raiseGP(0);
       if (cpu.vmx.inVmxOperation && !vmxCrValueAllowed(cpu, 0, value)) cpu.raiseGP(0);
       const old = cpu.cr0;
-      cpu.cr0 = (value | CR0_ET) & ~0x1ffa_ffc0; // reserved bits read as 0; ET is hardwired on P6
+      const next = (value | CR0_ET) & ~0x1ffa_ffc0; // reserved bits read as 0; ET is hardwired on P6
+      if (!paePagingControl(cpu, next, cpu.cr4, (old ^ next) & (CR0_PG | CR0_CD | CR0_NW))) cpu.raiseGP(0);
+      cpu.cr0 = next;
       const changed = old ^ cpu.cr0;
       if (changed & (CR0_PG | CR0_WP | CR0_PE)) cpu.flushTlb(true);
       if (changed & CR0_PE) refreshAllSegments(cpu);
@@ -126,17 +143,22 @@ export function writeControlRegister(cpu: Cpu, cr: number, value: number): void 
     case 2:
       cpu.cr2 = value;
       return;
-    case 3:
-      cpu.cr3 = value & 0xffff_f018;
+    case 3: {
+      // PAE paging in use: the PDPTEs are loaded from the new CR3 first (#GP(0), CR3 unchanged, if one is invalid).
+      const cr3 = value & CR3_STORED;
+      if (!paePagingControl(cpu, cpu.cr0, cpu.cr4, 1, cr3)) cpu.raiseGP(0);
+      cpu.cr3 = cr3;
       cpu.flushTlb(false);
       return;
+    }
     case 4: {
-      // CR4.VMXE exists on the Intel part only.
-      if ((value & ~(CR4_IMPLEMENTED | (cpu.model.extension === 'vmx' ? CR4_VMXE : 0))) !== 0) cpu.raiseGP(0);
+      // CR4.VMXE and CR4.PAE exist on the Intel part only.
+      if ((value & ~(CR4_IMPLEMENTED | (cpu.model.extension === 'vmx' ? CR4_VMXE | CR4_PAE : 0))) !== 0) cpu.raiseGP(0);
       if (cpu.vmx.inVmxOperation && !vmxCrValueAllowed(cpu, 4, value)) cpu.raiseGP(0);
       const changed = cpu.cr4 ^ value;
+      if (!paePagingControl(cpu, cpu.cr0, value, changed & (CR4_PAE | CR4_PGE | CR4_PSE))) cpu.raiseGP(0);
       cpu.cr4 = value;
-      if (changed & (CR4_PSE | CR4_PGE)) cpu.flushTlb(true);
+      if (changed & (CR4_PSE | CR4_PGE | CR4_PAE)) cpu.flushTlb(true);
       if (changed & CR4_DE) cpu.refreshBreakpoints();
       cpu.exitBlock = true;
       return;

@@ -23,6 +23,7 @@
 import type { Cpu } from '../cpu.ts';
 import { CPU_FAULT } from '../cpu.ts';
 import { INT_EXCEPTION } from '../interrupts.ts';
+import { CR3_STORED, paePagingControl } from '../paeControl.ts';
 import {
   CR0_PG, CR0_TS, CS, DS, ES, EXC_DB, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FS, GS, LDTR, NT, SS, TR, VM,
 } from '../regs.ts';
@@ -135,11 +136,14 @@ export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): bool
     cpu.writeSys32((newTss.addr + 4) | 0, newTss.hi);
   }
 
+  // PAE paging: the new task's CR3 brings its PDPTEs, loaded (and checked, #GP(0) if invalid) before the switch commits.
+  if (new32 && !paePagingControl(cpu, cpu.cr0, cpu.cr4, 1, st.cr3 & CR3_STORED)) cpu.raiseGP(0);
+
   // ---- commit point: from here on the new task is current ----
   setSegmentCache(cpu, TR, sel, newBase, newLimit, descAttr(newTss.hi));
   cpu.cr0 |= CR0_TS;
   if (new32 && (cpu.cr0 & CR0_PG) !== 0) {
-    cpu.cr3 = st.cr3 & 0xffff_f018;
+    cpu.cr3 = st.cr3 & CR3_STORED;
     cpu.flushTlb(false);
   }
   cpu.regs.set(st.regs);

@@ -1,6 +1,6 @@
 /**
  * CPUID of the AMD part (AMD64 APM Vol. 3, Appendix E): the same basic
- * features as the Intel part (system.ts), no VMX, and the extended leaves
+ * features as the Intel part (system.ts) but PAE, no VMX, and the extended leaves
  * an SVM part reports: 8000_0001h ECX.SVM, 8000_0008h address sizes and
  * 8000_000Ah with the SVM revision, the number of ASIDs and the SVM
  * features this processor really implements (nested paging and next-RIP
@@ -9,6 +9,9 @@
 import type { Cpu } from '../cpu.ts';
 import { EAX, EBX, ECX, EDX } from '../regs.ts';
 import { CPUID_EDX } from '../system.ts';
+
+/** CPUID.1:EDX.PAE, which this part clears from the Intel part's features: its CR4.PAE is reserved (paeControl.ts). */
+export const CPUID_EDX_PAE = 1 << 6;
 
 export const SVM_REVISION = 1;
 /** ASIDs 1..NASID-1 are for guests (0 is the host's). */
@@ -38,11 +41,11 @@ export function svmCpuid(cpu: Cpu): void {
     r[ECX] = dword(vendor, 8);
   } else if (leaf === 1) {
     r[EAX] = cpu.model.signature;
-    r[EDX] = CPUID_EDX;
+    r[EDX] = CPUID_EDX & ~CPUID_EDX_PAE;
   } else if (leaf === 0x8000_0001) {
     r[EAX] = cpu.model.signature;
     r[ECX] = CPUID_EXT_ECX_SVM;
-    r[EDX] = CPUID_EDX; // AMD mirrors the leaf-1 EDX features it has here
+    r[EDX] = CPUID_EDX & ~CPUID_EDX_PAE; // AMD mirrors the leaf-1 EDX features it has here
   } else if (leaf >= 0x8000_0002 && leaf <= 0x8000_0004) {
     const o = (leaf - 0x8000_0002) * 16;
     r[EAX] = dword(BRAND, o);

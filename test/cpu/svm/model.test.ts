@@ -10,7 +10,10 @@
 import { describe, expect, it } from 'vitest';
 import { hex, runSvm } from './svmRun.ts';
 import { runAsm } from '../harness.ts';
-import { CPUID_EDX } from '../../../core/cpu/system.ts';
+import { CPUID_EDX as INTEL_CPUID_EDX } from '../../../core/cpu/system.ts';
+import { CPUID_EDX_PAE } from '../../../core/cpu/svm/cpuid.ts';
+
+const CPUID_EDX = INTEL_CPUID_EDX & ~CPUID_EDX_PAE;
 import { AMD_SVM_MODEL, INTEL_VMX_MODEL } from '../../../core/cpu/processorModel.ts';
 
 /** #UD and #GP handlers that report (vector, error code or -1) and continue at [PM_SCRATCH]; TRY runs one instruction. */
@@ -82,7 +85,7 @@ svm_main:
     const v = r.values;
     expect(str(v[1], v[3], v[2])).toBe('AuthenticAMD');
     expect(hex(v.slice(4))).toEqual(hex([
-      AMD_SVM_MODEL.signature, 0, 0, CPUID_EDX,                // leaf 1: the Intel part's features, no VMX in ECX
+      AMD_SVM_MODEL.signature, 0, 0, CPUID_EDX,                // leaf 1: the Intel part's features but PAE, no VMX in ECX
       0x8000_000a, v[1], v[2], v[3],                          // 8000_0000h: maximum extended leaf, vendor again
       AMD_SVM_MODEL.signature, 0, 1 << 2, CPUID_EDX,           // 8000_0001h: ECX.SVM; EDX mirrors leaf 1
       0x2020, 0, 0, 0,                                        // 8000_0008h: 32-bit physical and linear addresses
@@ -166,7 +169,7 @@ ring3:  mov eax, VMCB
     expect(hex(r.values)).toEqual(hex([13, 0]));
   });
 
-  it('the Intel part keeps its CPUID and has no EFER and no SVM instructions', () => {
+  it('the Intel part keeps its CPUID, its EFER has NXE only (no SVME), and it has no SVM instructions', () => {
     const r = runAsm(`
 %include "rom.inc"
 %include "pmode.inc"
@@ -175,12 +178,16 @@ test_main:
         mov dword [PM_RESUME], after_rdmsr
         mov eax, 0x80000000
         cpuid
-        out 0xF0, eax                   ; the highest basic leaf's EAX (no extended leaves)
+        out 0xF0, eax                   ; the highest extended leaf (8000_0008h, cpuidExtended.ts)
         mov eax, 0
         cpuid
         out 0xF0, eax
         mov ecx, 0xC0000080
-        rdmsr                           ; no EFER: #GP(0) (reported by pmode.inc's handler)
+        rdmsr                           ; EFER reads 0 (NXE clear, paeControl.ts)
+        out 0xF0, eax
+        mov eax, 1 << 12
+        xor edx, edx
+        wrmsr                           ; SVME: #GP(0) (reported by pmode.inc's handler)
 after_rdmsr:
         mov dword [PM_RESUME], after_vmrun
         vmrun                           ; #UD
@@ -190,9 +197,8 @@ after_vmrun:
         ROM_END
 `);
     // Vector, error code, EIP, CS from pmode.inc's default handler.
-    expect(r.values.slice(0, 3)).toEqual([INTEL_VMX_MODEL.signature, 1, 13]);
-    expect(r.values[3]).toBe(0);
-    expect(r.values[6]).toBe(6);
-    expect(r.values[7]).toBe(0xffff_ffff);
+    expect(r.values.slice(0, 5)).toEqual([0x8000_0008, 1, 0, 13, 0]);
+    expect(r.values[7]).toBe(6);
+    expect(r.values[8]).toBe(0xffff_ffff);
   });
 });
