@@ -6,14 +6,20 @@
  * Their device-specific registers (0x40-0xFF) are stored so firmware and
  * Linux can read back what they wrote; only the PIIX3 PIRQ route registers
  * (0x60-0x63) have an effect here: they route PCI INTx wires to ISA IRQs.
- * The 440FX PAM (shadow RAM) and SMRAM registers have no effect: this
- * platform maps its firmware directly.
+ * The 440FX PAM (shadow RAM) and SMRAM registers have no effect: the board
+ * comes out of reset with the BIOS area 0xE0000-0xFFFFF already shadowed in
+ * RAM (core/machine/firmware/romImage.ts), which is the state firmware asks
+ * for with PAM anyway.
+ *
+ * The host bridge carries QEMU's subsystem id (1af4:1100, "QEMU virtual
+ * machine"): SeaBIOS looks for exactly that before it trusts the board to be
+ * a QEMU-compatible PC and reads its fw_cfg interface.
  */
 import { PciFunction } from './pciFunction.ts';
 
 export class I440fxHostBridge extends PciFunction {
   constructor() {
-    super('i440fx', { vendorId: 0x8086, deviceId: 0x1237, classCode: 0x060000, revision: 0x02 });
+    super('i440fx', { vendorId: 0x8086, deviceId: 0x1237, classCode: 0x060000, revision: 0x02, subsystemVendorId: 0x1af4, subsystemId: 0x1100 });
     for (let i = 0x40; i < 0x100; i++) this.writable[i] = 0xff;
     this.config[0x72] = 0x02; // SMRAM: C_BASE_SEG = 010 (A0000) as at reset
     this.writable[0x0c] = 0;
