@@ -13,6 +13,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { BootError } from '../machine/boot/bootError.ts';
 import { validateRomImage } from '../machine/firmware/romImage.ts';
+import { SEABIOS_FILE, findBundledSeabios } from '../machine/firmware/bundledFirmware.ts';
 import type { MachineApi, MachineHooks, MachineOptions, StopReason } from '../machine/types.ts';
 import { ConsoleEscape, ESCAPE_HELP } from './consoleEscape.ts';
 import { RUN_USAGE, UsageError, parseRunArgs, type RunArgs } from './runArgs.ts';
@@ -108,6 +109,12 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
   if (args.jit !== undefined) options.jit = args.jit;
   if (args.rom !== undefined) {
     options.rom = await readInput(args.rom, 'ROM image');
+    validateRomImage(options.rom);
+  } else if (args.kernel === undefined) {
+    // Neither a kernel nor a ROM: the PC boots the way a PC does, through its firmware.
+    const bundled = findBundledSeabios();
+    if (bundled === null) throw new BootError(`the bundled firmware (resources/${SEABIOS_FILE}) is missing: give --kernel or --rom, or restore it with resources/firmware/seabios/extract.sh`);
+    options.rom = await readInput(bundled, 'bundled firmware');
     validateRomImage(options.rom);
   }
   if (args.kernel !== undefined) options.kernel = await readInput(args.kernel, 'kernel');

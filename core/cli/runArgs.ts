@@ -9,10 +9,11 @@ import { parseDiskArg } from './diskArg.ts';
 import { parseNicArg } from './nicArg.ts';
 import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, type Acceleration } from '../machine/acceleration.ts';
 
-export const RUN_USAGE = `usage: popek run (--kernel FILE | --rom FILE) [options]
+export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options]
 
   --kernel FILE        Linux bzImage or Multiboot v1 kernel to boot directly
   --rom FILE           raw firmware image (size a multiple of 64 KiB) instead of a kernel
+                       (with neither, the bundled SeaBIOS firmware starts and boots the disks)
   --initrd FILE        initial ramdisk for the kernel
   --append "CMDLINE"   kernel command line
   --memory MiB         RAM size (default 128)
@@ -51,6 +52,7 @@ export interface PortLog {
 
 export interface RunArgs {
   kernel?: string;
+  /** Raw firmware image; with neither `kernel` nor `rom` the bundled SeaBIOS boots. */
   rom?: string;
   initrd?: string;
   append?: string;
@@ -171,14 +173,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
     }
   }
   if (args.help) return args;
-  if (args.kernel === undefined && args.rom === undefined) throw new UsageError('popek run needs --kernel FILE or --rom FILE');
   if (args.kernel !== undefined && args.rom !== undefined) throw new UsageError('--kernel and --rom cannot be used together');
-  if (args.rom !== undefined && (args.initrd !== undefined || args.append !== undefined)) {
+  if (args.kernel === undefined && (args.initrd !== undefined || args.append !== undefined)) {
     throw new UsageError('--initrd and --append need --kernel');
   }
   if (!args.nestedPaging) {
     if (args.acceleration !== 'vtx') throw new UsageError('--nested-paging off needs --accel vtx (nested paging is a hardware-assist setting)');
-    if (args.rom !== undefined) throw new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT');
+    if (args.kernel === undefined) throw new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT');
   }
   return args;
 }

@@ -195,6 +195,15 @@ describe('popek run exit statuses', () => {
     expect(Array.from(readFileSync(log))).toEqual([0xaa, 0x12, 0x34]);
   });
 
+  it('with neither --kernel nor --rom, hands the machine the bundled SeaBIOS image', async () => {
+    const { create, seen } = scripted(() => [{ kind: 'stopped', reason: { kind: 'poweroff' } }]);
+    const r = await run(['--memory', '32'], create);
+    expect(r.code).toBe(0);
+    const bundled = readFileSync(new URL('../../resources/firmware/seabios/bios.bin', import.meta.url));
+    expect(seen.options!.kernel).toBeUndefined();
+    expect(Buffer.from(seen.options!.rom!).equals(bundled)).toBe(true);
+  });
+
   it('formats stop reasons', () => {
     expect(csEip(0xf000, 0xfff0)).toBe('f000:0000fff0');
     expect(describeStop({ kind: 'error', message: 'boom' })).toEqual({ code: 3, message: 'emulator error: boom' });

@@ -70,8 +70,11 @@ describe('popek run argument parsing', () => {
     );
   });
 
-  it('needs exactly one of --kernel and --rom', () => {
-    expect(() => parseRunArgs([])).toThrow(new UsageError('popek run needs --kernel FILE or --rom FILE'));
+  it('takes at most one of --kernel and --rom (neither: the bundled firmware)', () => {
+    const none = parseRunArgs([]);
+    expect([none.kernel, none.rom]).toEqual([undefined, undefined]);
+    expect(() => parseRunArgs(['--append', 'x'])).toThrow(new UsageError('--initrd and --append need --kernel'));
+    expect(() => parseRunArgs(['--accel', 'vtx', '--nested-paging', 'off'])).toThrow(/--nested-paging off needs --kernel/);
     expect(() => parseRunArgs(['--kernel', 'k', '--rom', 'r'])).toThrow(new UsageError('--kernel and --rom cannot be used together'));
     expect(() => parseRunArgs(['--rom', 'r', '--append', 'x'])).toThrow(new UsageError('--initrd and --append need --kernel'));
   });
