@@ -40,7 +40,7 @@ import { bareMetal, type SensitiveOps } from './seam.ts';
 import { setSegmentCache, refreshSegmentRanges } from './segments.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
-import { Jit } from './jit/jit.ts';
+import { Jit, JIT_CHAIN_DEPTH } from './jit/jit.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
 import { Vmx, VM_EXIT_VECTOR } from './vmx/vmx.ts';
 import { vmxPollExit, vmxTripleFault } from './vmx/nonRoot.ts';
@@ -265,6 +265,15 @@ export class Cpu implements PageTableMemory {
   readonly jit: Jit;
   jitHot = -1;
   jitK = 0;
+  /**
+   * Chaining between compiled blocks: the block running (the last one chained
+   * into), the instructions the run loop's budget still allows (chained
+   * blocks subtract theirs), and how many more nested chained calls the
+   * JS stack may take before control returns to the run loop.
+   */
+  jitBlock!: Block;
+  jitLeft = 0;
+  jitDepth = 0;
   private shutdownText: string | null = null;
   /** Set once the processor has shut down (triple fault). */
   get shutdownDetail(): string | null { return this.shutdownText; }
@@ -426,8 +435,16 @@ export class Cpu implements PageTableMemory {
       if (block.jit === null && ++block.heat === this.jitHot) this.jit.compile(block);
       const compiled = block.jit;
       try {
-        if (compiled !== null) k = compiled(this);
-        else for (; k < n; ) {
+        if (compiled !== null) {
+          // Compiled code may chain into further compiled blocks (jit/translate.ts): it takes the
+          // budget left and counts the blocks it chained through itself; `block` becomes the last one run.
+          this.jitBlock = block;
+          this.jitLeft = budget - done;
+          this.jitDepth = JIT_CHAIN_DEPTH;
+          k = compiled(this);
+          done = budget - this.jitLeft;
+          block = this.jitBlock;
+        } else for (; k < n; ) {
           const ins = insns[k];
           this.eip = ins.nextEip;
           const f = ins.fast;
@@ -512,8 +529,12 @@ export class Cpu implements PageTableMemory {
         }
       } catch (e) {
         if (e !== CPU_FAULT) throw e;
-        if (compiled !== null) k = this.jitK;
-        this.eip = insns[k].eip;
+        if (compiled !== null) {
+          k = this.jitK;
+          done = budget - this.jitLeft;
+          block = this.jitBlock;
+        }
+        this.eip = block.insns[k].eip;
         clock.retired += k;
         done += k;
         prev = null;

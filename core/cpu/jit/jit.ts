@@ -17,10 +17,17 @@
  * per-block costs (entry, exit, the run loop between blocks) that the
  * interpreter pays too dominate, and each generated function first runs
  * unoptimized and then costs V8 a TurboFan compile. Hence off by default,
- * and a high hot threshold. What should come next: chaining compiled blocks
- * without returning to the run loop, translating the remaining common forms
- * (shifts, RMW memory operands, string moves) so fewer blocks call
- * handlers, and traces across taken branches for longer units.
+ * and a high hot threshold.
+ *
+ * Chaining (translate.ts chainExit): a compiled block that ends where the
+ * run loop would go straight on to a compiled successor (budget left, no
+ * attention, no single step, no pending interrupt, the same successor link
+ * the run loop follows) calls the successor's function itself, at most
+ * JIT_CHAIN_DEPTH deep, and a block that jumps to itself loops inside its
+ * function. The call sites are per exit, so V8 sees each one monomorphic
+ * and can inline the successor. The run loop's checks run at every block
+ * boundary as before, so interrupts, device events and the deterministic
+ * clock see exactly the instruction boundaries the interpreter gives them.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
@@ -36,8 +43,19 @@ import { setLazyCarry } from './flagCode.ts';
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock } from './translate.ts';
 
-/** A compiled block: runs it on `cpu` and returns the instructions retired. */
+/**
+ * A compiled block: runs it on `cpu` and returns the instructions retired
+ * in the last block it ran (blocks it chained through count themselves on
+ * the clock and in `cpu.jitLeft`, and leave the last one in `cpu.jitBlock`).
+ */
 export type CompiledBlock = (cpu: Cpu) => number;
+
+/**
+ * Nested chained calls a compiled block may make before control returns to
+ * the run loop (each is a JS stack frame; a block's jump to itself is a loop
+ * in its function and takes none).
+ */
+export const JIT_CHAIN_DEPTH = 32;
 
 export interface JitOptions {
   /** Compile hot blocks (off: the interpreter runs everything). */
@@ -87,7 +105,7 @@ export class Jit {
     this.cpu = cpu;
     this.bindings = [
       cpu.regs, cpu.u8, cpu.i32, cpu.tlbRead, cpu.tlbWrite, cpu.segBase, cpu.segRLo, cpu.segRHi, cpu.segWLo, cpu.segWHi,
-      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry,
+      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry, cpu.clock,
     ];
     cpu.jitHot = this.options.enabled ? this.options.hotThreshold : -1;
   }
@@ -122,10 +140,10 @@ export class Jit {
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'I',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'C', 'I', 'BLK',
       `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
-    block.jit = factory(...this.bindings, block.insns);
+    block.jit = factory(...this.bindings, block.insns, block);
     block.jitBytes = body.length;
     this.compiledBlocks.push(block);
     this.sourceBytes += body.length;

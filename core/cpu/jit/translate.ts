@@ -39,7 +39,7 @@ import {
 } from '../fastForms.ts';
 import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
-import { CS, SS } from '../regs.ts';
+import { CS, RF, SS, TF } from '../regs.ts';
 import { carryExpr, conditionExpr, FLAGS_IN_CPU, flagWriteback, lazyFlags, type FlagState } from './flagCode.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
@@ -76,7 +76,7 @@ class BlockWriter {
       }
     }
     const lastIns = insns[insns.length - 1];
-    if (!this.closed && !endsItself(lastIns)) this.emit(this.exit(insns.length, lit(lastIns.nextEip)));
+    if (!this.closed && !endsItself(lastIns)) this.emit(this.chainExit(insns.length, lit(lastIns.nextEip), lastIns.nextEip));
     return this.source();
   }
 
@@ -97,7 +97,7 @@ class BlockWriter {
     this.dirty.clear();
     this.flags = FLAGS_IN_CPU;
     if (last) {
-      this.emit(this.exit(this.k + 1, 'cpu.eip'));
+      this.emit(this.chainExit(this.k + 1, 'cpu.eip'));
       this.closed = true;
     } else {
       this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, 'cpu.eip')}`);
@@ -107,12 +107,14 @@ class BlockWriter {
   private source(): string {
     const loads = [...this.used].sort().map((r) => `r${r} = regs[${r}]`);
     const head = [
-      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, fa = 0, fb = 0, fr = 0, fcf = 0;',
+      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, f = null, tb = 0, ss32 = false;',
       loads.length > 0 ? `let ${loads.join(', ')};` : '',
-      'let tb = cpu.tlbBit, ss32 = cpu.ss32;',
+      // The loop runs again when the block jumps to itself and may chain (chainExit).
+      'for (;;) {',
+      'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     ];
     const reload = loads.map((l) => `${l}; `).join('');
-    return `${head.join('\n')}\n${this.out.join('\n').replaceAll('/*RELOAD*/', reload)}\n`;
+    return `${head.join('\n')}\n${this.out.join('\n').replaceAll('/*RELOAD*/', reload)}\n}\n`;
   }
 
   private emit(s: string): void {
@@ -148,6 +150,29 @@ class BlockWriter {
   /** Leaves the block with `done` instructions retired and EIP = `eip`. */
   private exit(done: number, eip: string): string {
     return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = ${eip}; return ${done}; }`;
+  }
+  /**
+   * Leaves the block with `done` instructions retired and EIP = `eip` (a JS
+   * expression; `target` its value when it is a constant), going on directly
+   * into the successor's compiled code when the run loop would run that next
+   * with nothing in between: the budget allows another block, no attention,
+   * single step or pending interrupt, the block did not end itself
+   * (exitBlock), and the successor link is what the run loop would follow
+   * (same stamp, same EIP, still valid) to a compiled block. A jump to itself
+   * loops in this function; other successors are called, at most
+   * JIT_CHAIN_DEPTH deep. Either way the chained-from block counts its
+   * instructions on the clock and in `cpu.jitLeft` as the run loop would.
+   */
+  private chainExit(done: number, eip: string, target?: number): string {
+    const self = target !== undefined && (target | 0) === (this.block.eip | 0)
+      ? `if (s === BLK) { cpu.jitLeft = x; C.retired += ${done}; continue; } `
+      : '';
+    const mayChain = `(x = cpu.jitLeft - ${done}) > 0 && BLK.linkStamp === cpu.linkStamp && !cpu.attention && (cpu.flags & ${TF | RF}) === 0 && `
+      + '((cpu.flags & cpu.intrMask) === 0 || !(cpu.intrLine || cpu.pollIntr)) && !cpu.exitBlock';
+    const successor = 's = BLK.succ0; if (s === null || s.eip !== t || !s.valid) s = BLK.succ1; '
+      + 'if (s !== null && s.eip === t && s.valid && (f = s.jit) !== null) { '
+      + `${self}if (cpu.jitDepth-- > 0) { cpu.jitLeft = x; C.retired += ${done}; cpu.jitBlock = s; return f(cpu); } }`;
+    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; if (${mayChain}) { ${successor} } return ${done}; }`;
   }
   /** After an instruction that went to memory: stop where the interpreter would. */
   private exitCheck(eipAfter: number): void {
@@ -422,14 +447,14 @@ class BlockWriter {
         if (!last) return false;
         this.emit(`if (${conditionExpr(this.flags, i.opcode & 15)}) {`);
         this.checkTarget(i.imm);
-        this.emit(this.exit(this.k + 1, lit(i.imm)));
+        this.emit(this.chainExit(this.k + 1, lit(i.imm), i.imm));
         this.emit('}');
-        this.emit(this.exit(this.k + 1, lit(i.nextEip)));
+        this.emit(this.chainExit(this.k + 1, lit(i.nextEip), i.nextEip));
         return true;
       }
       case FAST_JMP:
         this.checkTarget(i.imm);
-        if (last) this.emit(this.exit(this.k + 1, lit(i.imm)));
+        if (last) this.emit(this.chainExit(this.k + 1, lit(i.imm), i.imm));
         return true;
       case FAST_LOAD32:
         this.read(4, i.seg, this.ea(i));
@@ -479,7 +504,7 @@ class BlockWriter {
         this.checkTarget(i.imm);
         this.push(lit(i.nextEip));
         this.exitCheck(i.imm);
-        if (last) this.emit(this.exit(this.k + 1, lit(i.imm)));
+        if (last) this.emit(this.chainExit(this.k + 1, lit(i.imm), i.imm));
         return true;
       case FAST_POP_R:
         this.peek();
@@ -491,7 +516,7 @@ class BlockWriter {
         this.peek();
         this.emit(`if ((m >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
         this.adjustSp(4 + i.imm);
-        this.emit(this.exit(this.k + 1, 'm'));
+        this.emit(this.chainExit(this.k + 1, 'm'));
         return true;
       default:
         return false;

@@ -1,20 +1,25 @@
 /**
  * The differential rig: two identical bare CPUs run the same program in
  * lockstep, one interpreting everything, one compiling every block it can
- * (hot threshold 1 by default), and after every `run(1)` (one block, plus any
- * exception delivered in it) the rig compares registers, EIP, EFLAGS
+ * (hot threshold 1 by default), and after every `run(budget)` (budget 1: one
+ * block, plus any exception delivered in it; a larger budget lets compiled
+ * blocks chain into each other) the rig compares registers, EIP, EFLAGS
  * (materialized), CR2, segment registers, instructions retired, the stop
  * code and the first 576 KiB of memory (code, data, stack, page tables:
  * everything the programs touch).
  *
  * The world the programs run in (flat 32-bit protected mode, paging on):
  *   0x01000 GDT: 0x08 code 0-4G, 0x10 data 0-4G, 0x18 data with limit 0x27fff
- *   0x02000 IDT: #PF -> the image's PF handler, #GP -> its GP handler, the rest -> its "other" handler
+ *   0x02000 IDT: #PF -> the image's PF handler, #GP -> its GP handler, the other exceptions -> its
+ *           "other" handler, vector 0x20 (the rig's interrupt, below) -> its IRQ handler
  *   0x03000 page directory, 0x04000 page table (identity, 0-4 MiB); the pages in
  *           `notPresent` start not present (the PF handler maps them)
- *   0x10000 the program image (NASM, `org 0x10000`), starting with three dwords:
- *           the PF, GP and other handler addresses; execution starts after them
+ *   0x10000 the program image (NASM, `org 0x10000`), starting with four dwords:
+ *           the PF, GP, other and IRQ handler addresses; execution starts after them
  *   0x20000-0x2ffff data (random bytes), 0x60000-0x7ffff stack
+ * A write of a nonzero byte to port 0x80 raises the CPU's interrupt line (an interrupt controller
+ * with one request, vector 0x20); the IRQ handler logs ECX at IRQ_LOG, counts
+ * deliveries in the dword at IRQ_COUNT (which starts at 0) and returns.
  */
 import { expect } from 'vitest';
 import { MemoryBus } from '../../../core/memory/bus.ts';
@@ -27,6 +32,9 @@ import { translateBlock } from '../../../core/cpu/jit/translate.ts';
 export const IMAGE = 0x10000;
 export const DATA = 0x20000;
 export const DATA_END = 0x30000;
+/** The IRQ handler's count of deliveries, and its log of ECX at each (256 entries). */
+export const IRQ_COUNT = 0x2fffc;
+export const IRQ_LOG = 0x2f800;
 const GDT = 0x1000, IDT = 0x2000, PD = 0x3000, PT = 0x4000;
 const COMPARED = 0x90000;
 
@@ -55,11 +63,19 @@ handler_gp:                     ; make DS and ES flat again and retry the instru
 handler_other:
         cli
         hlt
+handler_irq:                    ; log ECX, count the delivery
+        push eax
+        mov eax, [0x2fffc]
+        and eax, 0xff
+        mov [0x2f800 + eax*4], ecx
+        inc dword [0x2fffc]
+        pop eax
+        iretd
 `;
 
 /** Wraps a program body (NASM, 32-bit) into an image: handler table, body, `cli; hlt`, handlers. */
 export function programSource(body: string): string {
-  return `        bits 32\n        org 0x${IMAGE.toString(16)}\n        dd handler_pf, handler_gp, handler_other\nstart:\n${body}\n        cli\n        hlt\n${HANDLERS}`;
+  return `        bits 32\n        org 0x${IMAGE.toString(16)}\n        dd handler_pf, handler_gp, handler_other, handler_irq\nstart:\n${body}\n        cli\n        hlt\n${HANDLERS}`;
 }
 
 export interface RigOptions {
@@ -78,6 +94,8 @@ export interface RigOptions {
   budgetBytes?: number;
   /** run(1) calls at most. */
   maxSteps?: number;
+  /** Instructions per run() call, after which both sides are compared (default 1: one block per step). */
+  budget?: number;
 }
 
 export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu {
@@ -94,12 +112,13 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     m[a] = x >>> 24;
   }
+  dv.setUint32(IRQ_COUNT, 0, true);
   // GDT: null, flat code, flat data, data limited to 0x27fff.
   const gdt = [0, 0, 0x0000ffff, 0x00cf9a00, 0x0000ffff, 0x00cf9200, 0x00007fff, 0x00429200];
   gdt.forEach((v, i) => dv.setUint32(GDT + 4 * i, v >>> 0, true));
-  const handlers = [dv.getUint32(IMAGE, true), dv.getUint32(IMAGE + 4, true), dv.getUint32(IMAGE + 8, true)];
-  for (let v = 0; v < 32; v++) {
-    const off = v === 14 ? handlers[0] : v === 13 ? handlers[1] : handlers[2];
+  const handlers = [0, 4, 8, 12].map((k) => dv.getUint32(IMAGE + k, true));
+  for (let v = 0; v < 33; v++) {
+    const off = v === 14 ? handlers[0] : v === 13 ? handlers[1] : v === 32 ? handlers[3] : handlers[2];
     dv.setUint32(IDT + 8 * v, ((0x08 << 16) | (off & 0xffff)) >>> 0, true);
     dv.setUint32(IDT + 8 * v + 4, ((off & 0xffff0000) | 0x8e00) >>> 0, true);
   }
@@ -109,11 +128,30 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const r = opts.regs ?? [0, 0, 0, 0, 0, 0, 0, 0];
   cpu.loadEntryState({
     eax: r[0], ecx: r[1], edx: r[2], ebx: r[3], esp: opts.esp ?? 0x80000, ebp: r[5], esi: r[6], edi: r[7],
-    eip: IMAGE + 12, eflags: 0x2 | ((opts.flags ?? 0) & 0x8d5),
+    eip: IMAGE + 16, eflags: 0x2 | ((opts.flags ?? 0) & 0x8d5),
     gdtBase: GDT, gdtLimit: 8 * 4 - 1, cs: 0x08, ds: 0x10, es: 0x10, ss: 0x10, fs: 0x10, gs: 0x10,
   });
   cpu.idtBase = IDT;
-  cpu.idtLimit = 32 * 8 - 1;
+  cpu.idtLimit = 33 * 8 - 1;
+  // The rig's interrupt: a nonzero write to port 0x80 raises the line, acknowledging lowers it.
+  let requested = false;
+  cpu.pollIntr = false;
+  cpu.interruptController = {
+    hasInterrupt: () => requested,
+    acknowledge: () => {
+      requested = false;
+      cpu.intrLine = false;
+      return 0x20;
+    },
+  };
+  bus.addPorts(0x80, 1, {
+    portRead: () => 0,
+    portWrite: (_port, _size, value) => {
+      if (value === 0) return;
+      requested = true;
+      cpu.intrLine = true;
+    },
+  }, 'rig interrupt', [1]);
   cpu.cr3 = PD;
   cpu.cr0 |= 0x8000_0000;
   cpu.flushTlb(true);
@@ -155,6 +193,9 @@ export interface DiffResult {
   /** Blocks compiled, and instructions the compiled side retired in them (counted by wrapping each compiled function). */
   compiled: number;
   compiledInstructions: number;
+  /** Calls of compiled code from the run loop, and calls from one compiled block into the next. */
+  entries: number;
+  chained: number;
   exceptions: number;
   interpreted: Cpu;
   jitted: Cpu;
@@ -168,16 +209,32 @@ export interface DiffResult {
 export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffResult {
   const a = makeCpu(image, opts, false);
   const b = makeCpu(image, opts, true);
-  // Count what the compiled side runs compiled: wrap each function the compiler produces.
+  // Count what the compiled side runs compiled: wrap each function the compiler produces. With
+  // chaining, the outermost call counts for the blocks it chained through (they count themselves on
+  // the clock); `entries` counts calls from the run loop and `chained` the calls between blocks.
   let compiledInstructions = 0;
+  let entries = 0;
+  let chained = 0;
+  let depth = 0;
   const compile = b.jit.compile.bind(b.jit);
   b.jit.compile = (block) => {
     compile(block);
     const fn = block.jit;
     if (fn !== null) block.jit = (cpu) => {
-      const k = fn(cpu);
-      compiledInstructions += k;
-      return k;
+      if (depth > 0) {
+        chained++;
+        return fn(cpu);
+      }
+      entries++;
+      const before = cpu.clock.retired;
+      depth++;
+      try {
+        const k = fn(cpu);
+        compiledInstructions += cpu.clock.retired - before + k;
+        return k;
+      } finally {
+        depth--;
+      }
     };
   };
   const max = opts.maxSteps ?? 20000;
@@ -185,8 +242,8 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
   for (; steps < max; steps++) {
     const eipBefore = a.eip;
     const eip = (eipBefore >>> 0).toString(16);
-    const sa = a.run(1);
-    const sb = b.run(1);
+    const sa = a.run(opts.budget ?? 1);
+    const sb = b.run(opts.budget ?? 1);
     const sameState = JSON.stringify(snapshot(b, sb)) === JSON.stringify(snapshot(a, sa));
     const diff = firstMemoryDifference(a, b);
     const where = `step ${steps}, block at ${eip}${sameState && diff < 0 ? '' : describeBlock(b, eipBefore)}`;
@@ -197,7 +254,7 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
   }
   expect(steps, 'the program did not finish').toBeLessThan(max);
   return {
-    steps, retired: a.clock.retired, compiled: b.jit.stats().compiled, compiledInstructions,
+    steps, retired: a.clock.retired, compiled: b.jit.stats().compiled, compiledInstructions, entries, chained,
     exceptions: a.exceptionsRaised, interpreted: a, jitted: b,
   };
 }

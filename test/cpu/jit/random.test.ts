@@ -10,16 +10,16 @@ import { ABSENT_PAGES, randomProgram, randomStart } from './randomStreams.ts';
 
 const SEEDS = Array.from({ length: 40 }, (_, k) => 1000 + k);
 
-describe('block compiler, random instruction streams (interpreted vs compiled, compared after every block)', () => {
+describe('block compiler, random instruction streams (interpreted vs compiled, compared after every block or every run of a budget)', () => {
   it.each([
-    [1, 0], [3, 0], [1, 48], [2, 2],
-  ])('40 seeded programs, blocks compiled after %i run(s), at most %i handler calls in a block', (hotThreshold, maxHandlerCalls) => {
+    [1, 0, 1], [3, 0, 1], [1, 48, 1], [2, 2, 1], [1, 0, 13], [1, 48, 1000], [2, 2, 100000],
+  ])('40 seeded programs, blocks compiled after %i run(s), at most %i handler calls in a block, compared every %i instruction(s)', (hotThreshold, maxHandlerCalls, budget) => {
     let compiledInstructions = 0;
     let retired = 0;
     let faults = 0;
     for (const seed of SEEDS) {
       const start = randomStart(seed);
-      const r = diffProgram(randomProgram(seed), { ...start, notPresent: ABSENT_PAGES, seed, hotThreshold, maxHandlerCalls });
+      const r = diffProgram(randomProgram(seed), { ...start, notPresent: ABSENT_PAGES, seed, hotThreshold, maxHandlerCalls, budget });
       compiledInstructions += r.compiledInstructions;
       retired += r.retired;
       faults += r.exceptions;

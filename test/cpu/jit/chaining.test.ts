@@ -1,0 +1,133 @@
+/**
+ * Direct chaining between compiled blocks (jit/translate.ts chainExit): with
+ * a budget above one block, compiled code goes on into the next compiled
+ * block, or loops in its own function, without returning to the run loop.
+ * Each case runs interpreted and compiled in lockstep (diffRig.ts) and
+ * compares after every run(budget), so a chain that ran one instruction too
+ * far or stopped where the run loop would not shows as a difference; each
+ * also checks that chaining really happened.
+ */
+import { describe, expect, it } from 'vitest';
+import { DATA, diffProgram, IRQ_COUNT, IRQ_LOG } from './diffRig.ts';
+
+/** A loop over three blocks (a call, a conditional skip) and a tight loop of one block. */
+const LOOPS = `
+        mov ecx, 300
+        xor edx, edx
+.outer: call .add
+        test ecx, 1
+        jz .even
+        inc edx
+.even:  dec ecx
+        jnz .outer
+        mov ecx, 500
+.tight: add edx, ecx
+        dec ecx
+        jnz .tight
+        mov [0x${DATA.toString(16)}], edx
+`;
+const LOOPS_RESULT = 300 * 3 + 150 + (500 * 501) / 2;
+const ADD = `
+.add:   add edx, 3
+        ret
+`;
+
+describe('block compiler: chaining compiled blocks', () => {
+  it.each([7, 64, 1000, 1_000_000])('loops chain and stop exactly at the run budget (%i instructions per run)', (budget) => {
+    const r = diffProgram(`${LOOPS}        jmp .end\n${ADD}.end:`, { budget });
+    expect(r.interpreted.regs[2]).toBe(LOOPS_RESULT);
+    expect(r.jitted.regs[2]).toBe(LOOPS_RESULT);
+    // Most compiled instructions ran without a return to the run loop in between.
+    expect(r.chained).toBeGreaterThan(budget >= 64 ? 100 : 10);
+    expect(r.compiledInstructions / r.entries).toBeGreaterThan(budget >= 64 ? 20 : 3);
+  });
+
+  it('an interrupt raised inside a chained loop is delivered at the block boundary where the interpreter delivers it', () => {
+    // Every pass writes port 0x80 (a handler call ending a compiled block), every 16th with a
+    // nonzero byte, which raises the interrupt line: the chain that went on from that block in
+    // the other passes must stop there, and the interrupt arrive before the next block, as in the
+    // run loop.
+    const r = diffProgram(`
+        sti
+        mov ecx, 200
+        xor edx, edx
+.loop:  add edx, ecx
+        test ecx, 15
+        setz al
+        out 0x80, al
+        add edx, 1
+        dec ecx
+        jnz .loop
+        cli
+`, { budget: 100_000, maxHandlerCalls: 2 });
+    // 12 passes (ECX = 192, 176, ..., 16) raise the line; the handler logs ECX as it was at the
+    // delivery: right after the OUT (which ends its block), before the DEC.
+    const view = (cpu: typeof r.interpreted) => new DataView(cpu.u8.buffer, cpu.u8.byteOffset);
+    const log = (cpu: typeof r.interpreted) => Array.from({ length: view(cpu).getUint32(IRQ_COUNT, true) }, (_, k) => view(cpu).getUint32(IRQ_LOG + 4 * k, true));
+    const expected = Array.from({ length: 12 }, (_, k) => 192 - 16 * k);
+    expect(log(r.interpreted)).toEqual(expected);
+    expect(log(r.jitted)).toEqual(expected);
+    expect(r.chained).toBeGreaterThan(50);
+  });
+
+  it('a single-step trap set inside a chained loop stops the chain', () => {
+    // After 100 passes the loop sets TF with POPFD: the next instruction (DEC) runs and traps (#DB,
+    // the rig's "other" handler halts), with the chain stopped where the run loop single-steps.
+    const r = diffProgram(`
+        mov ecx, 150
+.loop:  add edx, ecx
+        cmp ecx, 50
+        jne .skip
+        pushfd
+        or dword [esp], 0x100
+        popfd
+.skip:  dec ecx
+        jnz .loop
+`, { budget: 100_000, maxHandlerCalls: 2 });
+    expect(r.interpreted.regs[1]).toBe(49);
+    expect(r.exceptions).toBe(1);
+    expect(r.chained + r.compiledInstructions).toBeGreaterThan(100);
+  });
+
+  it('self-modifying code: a chained loop patching its own block and the next one', () => {
+    const r = diffProgram(`
+        mov ecx, 40
+        xor edx, edx
+.loop:  mov edi, .patch + 1
+        mov eax, ecx
+        mov [edi], al                ; rewrites the immediate below: the block ends, the next run recompiles
+.patch: mov ebx, 0x11
+        add edx, ebx
+        mov edi, .next + 1
+        mov [edi], cl                ; rewrites the next block's immediate
+.next:  mov esi, 0x22
+        add edx, esi
+        dec ecx
+        jnz .loop
+`, { budget: 100_000 });
+    // Each pass adds its ECX twice.
+    expect(r.interpreted.regs[2]).toBe(2 * (40 * 41) / 2);
+    expect(r.jitted.regs[2]).toBe(r.interpreted.regs[2]);
+  });
+
+  it('a loop whose stores fault on absent pages mid-chain leaves everything as the interpreter does', () => {
+    // Each pass stores 256 bytes further on; every 16th pass reaches a page that is not present
+    // (the #PF handler maps it and the store is retried).
+    const r = diffProgram(`
+        mov ecx, 120
+        mov edi, 0x${DATA.toString(16)}
+.loop:  push ecx
+        push dword 7
+        pop eax
+        add edx, eax
+        mov [edi], ecx
+        add edi, 256
+        pop ecx
+        dec ecx
+        jnz .loop
+`, { budget: 100_000, notPresent: [0x21000, 0x22000, 0x23000, 0x24000, 0x25000, 0x26000, 0x27000] });
+    expect(r.exceptions).toBe(7);
+    expect(r.interpreted.regs[2]).toBe(120 * 7);
+    expect(r.chained + r.compiledInstructions).toBeGreaterThan(100);
+  });
+});
