@@ -157,8 +157,12 @@ export class AtaDisk extends IdeDevice {
     }
   }
 
+  protected readyStatus(): number {
+    return ST_DRDY | ST_DSC;
+  }
+
   private done(): void {
-    this.complete(ST_DRDY | ST_DSC);
+    this.complete();
   }
 
   /** The host has read the last data of a command: ready, without another interrupt. */

@@ -8,7 +8,7 @@
  * and the bus master's start bit are there), so the model never has a
  * half-done command in flight and BSY is only seen during a software reset.
  */
-import { ER_ABRT, ST_BSY, ST_DRDY, ST_DRQ, ST_DSC, ST_ERR } from './ataRegisters.ts';
+import { ER_ABRT, ST_BSY, ST_DRQ, ST_ERR } from './ataRegisters.ts';
 import { TaskFile, type TaskFileState } from './taskFile.ts';
 
 /**
@@ -57,6 +57,13 @@ export abstract class IdeDevice {
   constructor(pioBytes: number) {
     this.pio = new Uint8Array(pioBytes);
   }
+
+  /**
+   * Status bits of a ready device: DRDY, plus DSC for a disk. On a packet
+   * device bit 4 is SERV (a service request of overlapped commands, which
+   * this drive does not do), so it stays clear.
+   */
+  protected abstract readyStatus(): number;
 
   /** A command was written to the command register while this device is selected. */
   abstract execute(command: number): void;
@@ -139,21 +146,21 @@ export abstract class IdeDevice {
     this.pioPos = 0;
     this.pioEnd = length;
     this.pioDone = done;
-    this.tf.status = ST_DRDY | ST_DSC | ST_DRQ;
+    this.tf.status = this.readyStatus() | ST_DRQ;
     if (interrupt) this.interrupt();
   }
 
   /** Hands a transfer to the bus master (which runs it once its start bit is set). */
   protected startDma(transfer: DmaTransfer): void {
     this.dma = transfer;
-    this.tf.status = ST_DRDY | ST_DSC | ST_DRQ;
+    this.tf.status = this.readyStatus() | ST_DRQ;
     this.onDmaRequest();
   }
 
   /** The command ended well. */
-  protected complete(status = ST_DRDY | ST_DSC): void {
+  protected complete(): void {
     this.stopTransfers();
-    this.tf.status = status;
+    this.tf.status = this.readyStatus();
     this.interrupt();
   }
 
@@ -161,7 +168,7 @@ export abstract class IdeDevice {
   protected fail(error = ER_ABRT): void {
     this.stopTransfers();
     this.tf.error = error;
-    this.tf.status = ST_DRDY | ST_DSC | ST_ERR;
+    this.tf.status = this.readyStatus() | ST_ERR;
     this.interrupt();
   }
 
