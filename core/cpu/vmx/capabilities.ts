@@ -6,7 +6,7 @@
  * exists.
  */
 import * as F from './vmcsFields.ts';
-import { CR4_IMPLEMENTED } from '../regs.ts';
+import { CR4_IMPLEMENTED, CR4_PAE } from '../regs.ts';
 
 export const MSR_IA32_FEATURE_CONTROL = 0x3a;
 export const MSR_IA32_VMX_BASIC = 0x480;
@@ -86,7 +86,8 @@ export const CR0_FIXED0 = 0x8000_0021 | 0; // PG, NE, PE
 /** CR0 bits that exist on this processor (PE MP EM TS ET NE WP AM NW CD PG). */
 export const CR0_FIXED1 = 0xe005_003f | 0;
 export const CR4_FIXED0 = CR4_VMXE;
-export const CR4_FIXED1 = CR4_IMPLEMENTED | CR4_VMXE;
+/** CR4 bits that may be 1 in VMX operation: the implemented ones, VMXE and PAE (both the Intel part's only). */
+export const CR4_FIXED1 = CR4_IMPLEMENTED | CR4_VMXE | CR4_PAE;
 
 /** EPT/VPID capabilities: 4-level walks, UC and WB, 2 MiB pages, INVEPT single/all, INVVPID all four types. */
 export const EPT_CAP_WALK_LENGTH_4 = 1 << 6;

@@ -19,6 +19,8 @@ import { cr0Allowed, cr4Allowed, eptPointerValid, vmFail, type NonRootExit } fro
 import { failedEntryExit, SEGMENT_FIELDS } from './exit.ts';
 import { nonRootOps } from './nonRoot.ts';
 import { Ept } from './ept.ts';
+import { CR3_STORED } from '../paeControl.ts';
+import { loadGuestPdptes } from './pdptes.ts';
 
 /** Returned by a VM entry that reached the guest (or a failed-entry exit): flags are not the instruction's to set. */
 export const VM_ENTERED: VmxResult = { ok: true };
@@ -41,6 +43,10 @@ export function vmEntry(cpu: Cpu, launch: boolean, exitNonRoot: NonRootExit): Vm
   const guestFailure = guestStateFailure(cpu, v);
   if (guestFailure >= 0) {
     failedEntryExit(cpu, F.EXIT_REASON_INVALID_GUEST_STATE, guestFailure);
+    return VM_ENTERED;
+  }
+  if (!loadGuestPdptes(cpu, v)) {
+    failedEntryExit(cpu, F.EXIT_REASON_INVALID_GUEST_STATE, F.ENTRY_FAIL_PDPTE);
     return VM_ENTERED;
   }
   loadGuestState(cpu);
@@ -226,7 +232,7 @@ function loadGuestState(cpu: Cpu): void {
   const vmx = cpu.vmx;
   const v = vmx.vmcs;
   cpu.cr0 = v.get(F.GUEST_CR0) | 0x10; // ET is hardwired
-  cpu.cr3 = v.get(F.GUEST_CR3) & (0xffff_f018 | 0);
+  cpu.cr3 = v.get(F.GUEST_CR3) & CR3_STORED;
   cpu.cr4 = v.get(F.GUEST_CR4);
   if ((v.get(F.VM_ENTRY_CONTROLS) & F.VM_ENTRY_LOAD_DEBUG_CONTROLS) !== 0) cpu.dr[7] = v.get(F.GUEST_DR7);
   cpu.setFlags(v.get(F.GUEST_RFLAGS));

@@ -15,6 +15,8 @@ import * as F from './vmcsFields.ts';
 import { VM_EXIT_VECTOR } from './vmx.ts';
 import { PREEMPTION_TIMER_SHIFT } from './capabilities.ts';
 import { loadMsrList, storeMsrList } from './msrLists.ts';
+import { CR3_STORED } from '../paeControl.ts';
+import { loadHostPdptes, saveGuestPdptes } from './pdptes.ts';
 
 export const SEGMENT_FIELDS = [
   // selector, base, limit, access rights (ES CS SS DS FS GS LDTR TR order = the SReg numbering)
@@ -107,6 +109,7 @@ export function completeVmExit(cpu: Cpu): void {
 
 /** VMX-abort indicators (SDM 27.7). */
 export const VMX_ABORT_SAVING_GUEST_MSRS = 1;
+export const VMX_ABORT_LOADING_HOST_PDPTES = 2;
 export const VMX_ABORT_LOADING_HOST_MSRS = 4;
 
 /** VM-exit MSR loading (SDM 27.6); a failure is a VMX abort. */
@@ -143,6 +146,7 @@ function saveGuestState(cpu: Cpu): void {
   v.set(F.GUEST_CR0, cpu.cr0);
   v.set(F.GUEST_CR3, cpu.cr3);
   v.set(F.GUEST_CR4, cpu.cr4);
+  saveGuestPdptes(cpu, v);
   if ((vmx.exitControls & F.VM_EXIT_SAVE_DEBUG_CONTROLS) !== 0) v.set(F.GUEST_DR7, cpu.dr[7]);
   v.set(F.GUEST_RSP, cpu.regs[ESP]);
   v.set(F.GUEST_RIP, cpu.eip);
@@ -205,8 +209,9 @@ function loadHostState(cpu: Cpu): void {
   const v = cpu.vmx.vmcs;
   const keep = 0x1ff8_0000 | 0x0002_0000 | 0xffc0 | CR0_ET | CR0_CD | CR0_NW;
   cpu.cr0 = ((v.get(F.HOST_CR0) & ~keep) | (cpu.cr0 & keep) | CR0_ET) | 0;
-  cpu.cr3 = v.get(F.HOST_CR3) & (0xffff_f018 | 0);
+  cpu.cr3 = v.get(F.HOST_CR3) & CR3_STORED;
   cpu.cr4 = v.get(F.HOST_CR4);
+  const hostPdptesLoaded = loadHostPdptes(cpu);
   cpu.dr[7] = 0x400;
   const flat = 0xc093; // G, D/B, P, DPL 0, S, read/write accessed data
   for (const [seg, field] of [[ES, F.HOST_ES_SELECTOR], [SS, F.HOST_SS_SELECTOR], [DS, F.HOST_DS_SELECTOR], [FS, F.HOST_FS_SELECTOR], [GS, F.HOST_GS_SELECTOR]] as const) {
@@ -234,5 +239,6 @@ function loadHostState(cpu: Cpu): void {
   cpu.refreshAccessMode();
   if (cpu.vmx.tlbVpid < 0) cpu.flushTlb(true);
   cpu.exitBlock = true;
+  if (!hostPdptesLoaded) vmxAbort(cpu, VMX_ABORT_LOADING_HOST_PDPTES);
   if (cpu.vmx.embedderHost) cpu.requestVmExitStop();
 }

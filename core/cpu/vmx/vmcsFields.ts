@@ -53,6 +53,15 @@ export const VMCS_LINK_POINTER = 0x2800;
 export const VMCS_LINK_POINTER_HIGH = 0x2801;
 export const GUEST_IA32_DEBUGCTL = 0x2802;
 export const GUEST_IA32_DEBUGCTL_HIGH = 0x2803;
+/** The guest's four PAE PDPTEs (SDM 24.4.2), used with EPT (26.3.2.4, 27.3.4). */
+export const GUEST_PDPTE0 = 0x280a;
+export const GUEST_PDPTE0_HIGH = 0x280b;
+export const GUEST_PDPTE1 = 0x280c;
+export const GUEST_PDPTE1_HIGH = 0x280d;
+export const GUEST_PDPTE2 = 0x280e;
+export const GUEST_PDPTE2_HIGH = 0x280f;
+export const GUEST_PDPTE3 = 0x2810;
+export const GUEST_PDPTE3_HIGH = 0x2811;
 
 // ---- 32-bit fields ----
 export const PIN_BASED_VM_EXEC_CONTROL = 0x4000;
@@ -178,6 +187,8 @@ export const SUPPORTED_FIELDS: readonly number[] = [
   GUEST_RFLAGS, GUEST_PENDING_DBG_EXCEPTIONS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
   HOST_CR0, HOST_CR3, HOST_CR4, HOST_FS_BASE, HOST_GS_BASE, HOST_TR_BASE, HOST_GDTR_BASE, HOST_IDTR_BASE,
   HOST_IA32_SYSENTER_ESP, HOST_IA32_SYSENTER_EIP, HOST_RSP, HOST_RIP,
+  // Appended, so the region slots of the fields above keep their places.
+  GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3,
 ];
 
 /** Field widths (encoding bits 14:13). */
@@ -348,6 +359,8 @@ export const AR_UNUSABLE = 1 << 16;
 // ---- exit qualifications ----
 /** Guest-state entry failure qualifications (§26.8). */
 export const ENTRY_FAIL_DEFAULT = 0;
+/** Exit qualification of a failed entry: loading the PDPTEs failed (SDM 26.3.1.6, 26.8). */
+export const ENTRY_FAIL_PDPTE = 2;
 export const ENTRY_FAIL_VMCS_LINK_PTR = 4;
 /** EPT-violation qualification bits (§27.2.1, Table 27-7). */
 export const EPT_VIOLATION_READ = 1 << 0;
