@@ -13,6 +13,7 @@ import './compareOps.ts';
 import './loadStoreOps.ts';
 import './transcendentalOps.ts';
 import './controlOps.ts';
+import './emms.ts';
 
 const reserved: Exec = (cpu) => {
   nonWaitingGate(cpu);
