@@ -315,7 +315,9 @@ export function svmPollInterrupt(cpu: Cpu): boolean {
   const guestIf = (cpu.flags & IF) !== 0;
   const ic = cpu.interruptController;
   const physicalOpen = svm.vIntrMasking ? svm.hostIf : guestIf;
-  if (physicalOpen && ic !== null && ic.hasInterrupt()) {
+  // The INTR pin as the board drives it (cpu.intrLine), or the controller itself on a board that leaves polling
+  // on: a pending V_IRQ forces polling, which must not bypass a pin the host holds low (as vmx/nonRoot.ts).
+  if (physicalOpen && (cpu.intrLine || svm.savedPollIntr) && ic !== null && ic.hasInterrupt()) {
     if ((svm.misc1 & B.INTERCEPT_INTR) !== 0) {
       takeSvmExit(cpu, B.VMEXIT_INTR); // not acknowledged: it stays pending at the controller
       return true;
