@@ -1,12 +1,12 @@
 /**
  * The counters `popek run --stats` prints when the machine stops, on stderr
  * (stdout is the guest's COM1): what the processor did, and under a
- * hypervisor what the hypervisor did: exits by reason (the SDM's names),
+ * hypervisor what the hypervisor did: exits by reason (the SDM's or the APM's names),
  * the busiest I/O ports, entries, injected interrupts, EPT violations, and
  * host time in the guest vs in the hypervisor.
  */
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
-import { exitReasonName } from '../hypervisor/vmx/exitReasonNames.ts';
+import { exitName } from '../hypervisor/exitNames.ts';
 import { ACCELERATION_INFO, type Acceleration } from '../machine/acceleration.ts';
 import type { MachineStats } from '../machine/types.ts';
 
@@ -30,12 +30,12 @@ function hypervisorRows(h: CounterSnapshot): [string, string][] {
   const rows: [string, string][] = [
     ['VM entries', String(h.entries)],
     ['injected interrupts', String(h.injectedInterrupts)],
-    ['EPT violations', String(h.eptViolations)],
+    [h.vendor === 'svm' ? 'nested page faults (#NPF)' : 'EPT violations', String(h.eptViolations)],
     ['host ms in guest', h.guestMs.toFixed(0)],
     ['host ms in hypervisor', h.hypervisorMs.toFixed(0)],
   ];
   h.exitsByReason.forEach((n, reason) => {
-    if (n > 0) rows.push([`exits ${exitReasonName(reason)}`, String(n)]);
+    if (n > 0) rows.push([`exits ${exitName(h.vendor, reason)}`, String(n)]);
   });
   if (h.shadowPaging) {
     const s = h.shadowPaging;

@@ -41,7 +41,7 @@ import { validateDraft } from './validation.ts';
 import { createDisk, inspectDisk } from './diskOperations.ts';
 import { accelerationProblem } from '../machine/acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
-import { exitReasonName } from '../hypervisor/vmx/exitReasonNames.ts';
+import { exitName } from '../hypervisor/exitNames.ts';
 import type { FromWorker, WorkerInit } from './workerProtocol.ts';
 
 export interface HostServiceOptions {
@@ -652,7 +652,7 @@ export function describeStop(reason: StopReason): string {
 function hypervisorStats(h: CounterSnapshot): HypervisorStats {
   const exitsByReason: Record<string, number> = {};
   h.exitsByReason.forEach((n, reason) => {
-    if (n > 0) exitsByReason[exitReasonName(reason)] = n;
+    if (n > 0) exitsByReason[exitName(h.vendor, reason)] = n;
   });
   return {
     exitsByReason,

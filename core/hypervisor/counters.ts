@@ -11,10 +11,20 @@
 
 import { SHADOW_COUNTER_KEYS, type ShadowCounters } from './shadow/shadowCounters.ts';
 
-/** Basic exit reasons counted one by one (Intel's numbering stops below this). */
-export const EXIT_REASON_SLOTS = 64;
+/** The virtualization extension whose exits are counted: it decides what an exit number means (exitNames.ts). */
+export type ExitVendor = 'vmx' | 'svm';
 
-const ENTRIES = EXIT_REASON_SLOTS;
+/** VT-x basic exit reasons counted one by one (Intel's numbering stops below this). */
+export const EXIT_REASON_SLOTS = 64;
+/**
+ * SVM EXITCODEs counted one by one: 0 to 8Fh in their own slots, #NPF
+ * (400h, the only code beyond) in the slot after them.
+ */
+const SVM_CODES_BELOW = 0x90;
+const SVM_NPF = 0x400;
+const EXIT_SLOTS = SVM_CODES_BELOW + 1;
+
+const ENTRIES = 160;
 const INJECTED = ENTRIES + 1;
 const EPT_VIOLATIONS = ENTRIES + 2;
 const GUEST_MS = ENTRIES + 3;
@@ -22,13 +32,17 @@ const HYPERVISOR_MS = ENTRIES + 4;
 /** 1 when the domain runs on shadow page tables, then its counters (SHADOW_COUNTER_KEYS order). */
 const SHADOW_ON = ENTRIES + 5;
 const SHADOW_AT = ENTRIES + 6;
-const PORTS_AT = 128;
+/** 1 when the exits are SVM EXITCODEs, 0 for VT-x exit reasons. */
+const VENDOR = ENTRIES + 40;
+const PORTS_AT = 256;
 const PORT_COUNT = 0x10000;
 const SLOTS = PORTS_AT + PORT_COUNT;
 
 /** A copy of the counters at one moment (plain data: crosses postMessage). */
 export interface CounterSnapshot {
-  /** Exits per basic exit reason (index = reason). */
+  /** Whose exit numbers `exitsByReason` is indexed by: VT-x basic exit reasons or SVM EXITCODEs. */
+  vendor: ExitVendor;
+  /** Exits per basic exit reason or EXITCODE (index = that number). */
   exitsByReason: number[];
   /** I/O-instruction exits by port, only the ports that had any. */
   ioExitsByPort: Record<number, number>;
@@ -54,8 +68,25 @@ export class HypervisorCounters {
     this.f = new Float64Array(this.buffer, 0, SLOTS);
   }
 
+  /** Counts SVM EXITCODEs from now on (set once by an SVM vCPU; the default is VT-x's exit reasons). */
+  setVendor(vendor: ExitVendor): void {
+    this.f[VENDOR] = vendor === 'svm' ? 1 : 0;
+  }
+
+  get vendor(): ExitVendor {
+    return this.f[VENDOR] === 1 ? 'svm' : 'vmx';
+  }
+
+  /** One exit: a VT-x basic exit reason, or an SVM EXITCODE on an SVM vCPU's counters. */
   exit(reason: number): void {
-    if (reason >= 0 && reason < EXIT_REASON_SLOTS) this.f[reason]++;
+    const slot = this.slotOf(reason);
+    if (slot >= 0) this.f[slot]++;
+  }
+
+  private slotOf(reason: number): number {
+    if (this.f[VENDOR] !== 1) return reason >= 0 && reason < EXIT_REASON_SLOTS ? reason : -1;
+    if (reason >= 0 && reason < SVM_CODES_BELOW) return reason;
+    return reason === SVM_NPF ? SVM_CODES_BELOW : -1;
   }
 
   ioExit(port: number): void {
@@ -89,13 +120,24 @@ export class HypervisorCounters {
   }
 
   exitsFor(reason: number): number {
-    return this.f[reason] ?? 0;
+    const slot = this.slotOf(reason);
+    return slot >= 0 ? this.f[slot] : 0;
   }
 
   totalExits(): number {
     let n = 0;
-    for (let i = 0; i < EXIT_REASON_SLOTS; i++) n += this.f[i];
+    for (let i = 0; i < EXIT_SLOTS; i++) n += this.f[i];
     return n;
+  }
+
+  /** Exits indexed by the vendor's own number (for SVM an array up to #NPF's 400h, zeros between). */
+  private exitsByReason(): number[] {
+    if (this.f[VENDOR] !== 1) return Array.from(this.f.subarray(0, EXIT_REASON_SLOTS));
+    const out = Array.from(this.f.subarray(0, SVM_CODES_BELOW));
+    out.length = SVM_NPF + 1;
+    out.fill(0, SVM_CODES_BELOW);
+    out[SVM_NPF] = this.f[SVM_CODES_BELOW];
+    return out;
   }
 
   snapshot(): CounterSnapshot {
@@ -111,7 +153,8 @@ export class HypervisorCounters {
     }
     return {
       ...(shadowPaging ? { shadowPaging } : {}),
-      exitsByReason: Array.from(this.f.subarray(0, EXIT_REASON_SLOTS)),
+      vendor: this.vendor,
+      exitsByReason: this.exitsByReason(),
       ioExitsByPort,
       entries: this.f[ENTRIES],
       injectedInterrupts: this.f[INJECTED],
@@ -121,7 +164,10 @@ export class HypervisorCounters {
     };
   }
 
+  /** Zeroes the counts (the vendor stays). */
   reset(): void {
+    const vendor = this.f[VENDOR];
     this.f.fill(0);
+    this.f[VENDOR] = vendor;
   }
 }

@@ -13,6 +13,7 @@ describe('popek run --stats', () => {
       exceptions: 0,
       guestNs: 2_500_000_000,
       hypervisor: {
+        vendor: 'vmx',
         exitsByReason,
         ioExitsByPort: { 0x3f8: 60, 0x61: 40, 0x20: 10 },
         entries: 133,
