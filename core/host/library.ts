@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import {
   parseVmConfigFile,
   serializeVmConfig,
@@ -25,7 +25,7 @@ import {
 } from '../machine/config.ts';
 import { isTempFileName, syncDirectory, writeFileAtomic } from './atomicWrite.ts';
 import { HostError } from './api.ts';
-import { BUNDLED_PREFIX } from './presets.ts';
+import { BUNDLED_PREFIX, FIRMWARE_PREFIX } from './presets.ts';
 import { createDiskImage, escapesVmFolder } from './diskImages.ts';
 import type { DiskFormat } from '../dom0/block/diskTypes.ts';
 
@@ -152,10 +152,20 @@ export class VmLibrary {
 
   /**
    * Where a path from a VM config points: `@guests/x` -> bundled guests folder
-   * (and nowhere outside it), absolute -> itself, relative -> inside the VM
+   * (and nowhere outside it), `@firmware/x` -> the bundled firmware folder
+   * beside it, absolute -> itself, relative -> inside the VM
    * folder (a relative path that climbs out of it, `../x`, is refused).
    */
   resolvePath(id: string, path: string): string {
+    if (path.startsWith(FIRMWARE_PREFIX)) {
+      // The firmware folder sits beside the guests folder (resources/firmware, <resources>/firmware when packaged).
+      const folder = join(dirname(this.guestsFolder), 'firmware');
+      const full = resolve(folder, path.slice(FIRMWARE_PREFIX.length));
+      if (full !== folder && !full.startsWith(folder + sep)) {
+        throw new HostError('INVALID_ARGUMENT', `${path} points outside the bundled firmware folder`);
+      }
+      return full;
+    }
     if (path.startsWith(BUNDLED_PREFIX)) {
       const full = resolve(this.guestsFolder, path.slice(BUNDLED_PREFIX.length));
       if (full !== this.guestsFolder && !full.startsWith(this.guestsFolder + sep)) {

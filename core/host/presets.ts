@@ -8,13 +8,17 @@ import { join } from 'node:path';
 import type { SerialPortConfig, VmConfigDraft } from '../machine/config.ts';
 import type { GuestPreset } from './api.ts';
 import { DEFAULT_ACCELERATION } from '../machine/acceleration.ts';
+import { seabiosBesideGuests } from '../machine/firmware/bundledFirmware.ts';
 
 /** Prefix of config paths that resolve against the app's bundled guests folder. */
 export const BUNDLED_PREFIX = '@guests/';
+/** Prefix of config paths that resolve against the bundled firmware folder (beside the guests folder). */
+export const FIRMWARE_PREFIX = '@firmware/';
 
 export const TINY_LINUX_ID = 'tiny-linux';
 export const LINUX_CUSTOM_ID = 'linux-custom';
 export const FIRMWARE_ROM_ID = 'firmware-rom';
+export const PC_FIRMWARE_ID = 'pc-firmware';
 
 const consoleCom1: SerialPortConfig = { enabled: true, mode: 'console' };
 const consoleCom2: SerialPortConfig = { enabled: false, mode: 'console' };
@@ -37,6 +41,7 @@ export function listPresets(guestsFolder: string): GuestPreset[] {
   const tinyKernel = join(guestsFolder, 'tiny-linux', 'bzImage');
   const tinyInitrd = join(guestsFolder, 'tiny-linux', 'initramfs.cpio.gz');
   const tinyMissing = [tinyKernel, tinyInitrd].filter((p) => !existsSync(p));
+  const seabios = seabiosBesideGuests(guestsFolder);
   return [
     {
       id: TINY_LINUX_ID,
@@ -67,6 +72,21 @@ export function listPresets(guestsFolder: string): GuestPreset[] {
         memoryMiB: 256,
         guestType: LINUX_CUSTOM_ID,
         boot: { kind: 'linux', kernel: '', cmdline: 'console=ttyS0' },
+      },
+    },
+    {
+      id: PC_FIRMWARE_ID,
+      label: 'PC with firmware (SeaBIOS)',
+      description: 'Boots like a PC: the SeaBIOS firmware bundled with Popek starts and boots the first disk. Its messages appear on COM1.',
+      // The firmware is bundled but the boot step still shows it as a ROM image (bundled means "kernel and initramfs" to the wizard).
+      bundled: false,
+      available: existsSync(seabios),
+      ...(existsSync(seabios) ? {} : { unavailableReason: `bundled firmware missing: ${seabios}` }),
+      defaults: {
+        ...baseDefaults(),
+        memoryMiB: 64,
+        guestType: PC_FIRMWARE_ID,
+        boot: { kind: 'rom', rom: `${FIRMWARE_PREFIX}seabios/bios.bin` },
       },
     },
     {

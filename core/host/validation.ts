@@ -11,7 +11,7 @@ import { isAbsolute } from 'node:path';
 import { checkVmDraft, CPUS_SUPPORTED, type FieldError, type VmConfigDraft } from '../machine/config.ts';
 import type { VmLibrary } from './library.ts';
 import { ACCELERATION_INFO, accelerationProblem } from '../machine/acceleration.ts';
-import { BUNDLED_PREFIX } from './presets.ts';
+import { BUNDLED_PREFIX, FIRMWARE_PREFIX } from './presets.ts';
 import { escapesVmFolder, inspectDiskImage } from './diskImages.ts';
 
 const ROM_ALIGN = 64 * 1024;
@@ -156,7 +156,7 @@ async function checkSerialFiles(library: VmLibrary, vmId: string | undefined, d:
 }
 
 async function checkFile(library: VmLibrary, vmId: string | undefined, path: string, what: string, rom: boolean): Promise<string | undefined> {
-  if (vmId === undefined && !isAbsolute(path) && !path.startsWith(BUNDLED_PREFIX)) {
+  if (vmId === undefined && !isAbsolute(path) && !path.startsWith(BUNDLED_PREFIX) && !path.startsWith(FIRMWARE_PREFIX)) {
     return `${what}: use an absolute path (the new VM has no folder yet)`;
   }
   let full: string;

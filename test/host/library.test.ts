@@ -113,6 +113,12 @@ describe('VmLibrary', () => {
     expect(() => library.resolvePath(config.id, '@guests/../../etc/passwd')).toThrow(/outside the bundled guests folder/);
   });
 
+  it('resolves bundled firmware paths in the firmware folder beside the guests folder, and nowhere else', async () => {
+    const config = await library.create(draft());
+    expect(library.resolvePath(config.id, '@firmware/seabios/bios.bin')).toBe(join(guests, '..', 'firmware', 'seabios', 'bios.bin'));
+    expect(() => library.resolvePath(config.id, '@firmware/../guests/x')).toThrow(/outside the bundled firmware folder/);
+  });
+
   it('removes a VM folder with its disks', async () => {
     const config = await library.create(draft(), 1);
     await library.remove(config.id);
