@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PhysicalMemory } from '../../../core/memory/physicalMemory.ts';
 import { MemoryBus } from '../../../core/memory/bus.ts';
-import { mapRomImage, validateRomImage } from '../../../core/machine/firmware/romImage.ts';
+import { biosShadow, mapFirmware, mapRomImage, validateRomImage } from '../../../core/machine/firmware/romImage.ts';
 import { BootError } from '../../../core/machine/boot/bootError.ts';
 
 const KiB = 1024;
@@ -47,6 +47,26 @@ describe('firmware ROM mapping', () => {
     mapRomImage(mem, bus, image(64 * KiB));
     bus.write8(0xffff0, 0x90);
     expect(bus.read8(0xffff0)).toBe(0xea);
+  });
+
+  it('on the PC board maps the image only at 4 GiB and hands its last 128 KiB to the BIOS area shadow RAM', () => {
+    const size = 256 * KiB;
+    const mem = new PhysicalMemory(4 * 1024 * KiB, size);
+    const bus = new MemoryBus(mem);
+    const img = image(size);
+    expect(mapFirmware(mem, bus, img).highBase).toBe(0xfffc0000);
+    expect(bus.read8(0xfffffff0)).toBe(0xea);
+    expect(bus.read8(0xffff0)).toBe(0); // RAM until the board copies the shadow in
+    const shadow = biosShadow(img);
+    expect(shadow.base).toBe(0xe0000);
+    expect(shadow.bytes.length).toBe(128 * KiB);
+    expect(shadow.bytes[0]).toBe(32);
+    expect(shadow.bytes[128 * KiB - 16]).toBe(0xea);
+    mem.u8.set(shadow.bytes, shadow.base);
+    bus.write8(0xe0000, 0x77); // shadow RAM is writable, the flash is not
+    expect(bus.read8(0xe0000)).toBe(0x77);
+    expect(bus.read8(0xfffe0000)).toBe(32);
+    expect(biosShadow(image(64 * KiB)).base).toBe(0xf0000);
   });
 
   it('rejects sizes that are not a multiple of 64 KiB', () => {
