@@ -46,6 +46,19 @@ export class VirtualInterrupts {
   }
 
   /** Whether an interrupt waits for the guest (held, or requested by the controller now). */
+  /**
+   * SVM's INTR intercept leaves the interrupt at the controller (the
+   * processor does not acknowledge it on the exit, as VT-x's
+   * acknowledge-on-exit does): the hypervisor acknowledges it itself and
+   * holds the vector, which lowers the pin. False when the controller has
+   * nothing to give (its request went away) or a vector is already held.
+   */
+  acknowledgeAndHold(): boolean {
+    if (this.held >= 0 || !this.source.hasInterrupt()) return false;
+    this.hold(this.source.acknowledge());
+    return true;
+  }
+
   get pending(): boolean {
     return this.held >= 0 || this.source.hasInterrupt();
   }
