@@ -15,6 +15,9 @@ const ECX_VMX = 1 << 5;
 const ECX_SVM_LEAF = 0x80000001; // AMD puts SVM in 0x80000001:ECX bit 2
 const ECX_SVM = 1 << 2;
 const ECX_HYPERVISOR = 1 << 31;
+const EDX_PAE = 1 << 6;
+const EXT_FEATURES_LEAF = 0x80000001;
+const EXT_EDX_NX = 1 << 20;
 /** SVM's revision, ASID count and features (AMD): all zero while SVM is hidden, as KVM answers without nested SVM. */
 const SVM_FEATURES_LEAF = 0x8000000a;
 
@@ -24,8 +27,13 @@ const sigDword = (i: number): number =>
 /**
  * Answers the guest's CPUID in `regs` (EAX = leaf, ECX = subleaf on entry).
  * `physical` runs the processor's own CPUID on the same registers.
+ * `shadowPaging`: the domain's memory is mapped by shadow page tables
+ * (nested paging off), which follow only the two-level guest format
+ * (hypervisor/shadow): PAE (leaf 1 EDX bit 6) and NX (8000_0001h EDX bit
+ * 20, usable only with PAE) are hidden, so Linux keeps to two-level paging
+ * there (a PAE-only kernel stops and says it needs PAE).
  */
-export function guestCpuid(regs: Int32Array, physical: (regs: Int32Array) => void): void {
+export function guestCpuid(regs: Int32Array, physical: (regs: Int32Array) => void, shadowPaging = false): void {
   const leaf = regs[EAX] >>> 0;
   if (leaf >= CPUID_HYPERVISOR_BASE && leaf <= CPUID_HYPERVISOR_BASE + 0xff) {
     if (leaf === CPUID_HYPERVISOR_BASE) {
@@ -41,5 +49,7 @@ export function guestCpuid(regs: Int32Array, physical: (regs: Int32Array) => voi
   physical(regs);
   if (leaf === 1) regs[ECX] = (regs[ECX] & ~ECX_VMX) | ECX_HYPERVISOR;
   if (leaf === ECX_SVM_LEAF) regs[ECX] &= ~ECX_SVM;
+  if (shadowPaging && leaf === 1) regs[EDX] &= ~EDX_PAE;
+  if (shadowPaging && leaf === EXT_FEATURES_LEAF) regs[EDX] &= ~EXT_EDX_NX;
   if (leaf === SVM_FEATURES_LEAF) regs[EAX] = regs[EBX] = regs[ECX] = regs[EDX] = 0;
 }
