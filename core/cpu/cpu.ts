@@ -40,6 +40,7 @@ import { bareMetal, type SensitiveOps } from './seam.ts';
 import { setSegmentCache, refreshSegmentRanges } from './segments.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
+import { SseState } from './sse/state.ts';
 import { Jit, JIT_CHAIN_DEPTH } from './jit/jit.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
 import { Vmx, VM_EXIT_VECTOR } from './vmx/vmx.ts';
@@ -193,6 +194,8 @@ export class Cpu implements PageTableMemory {
   /** MSRs this CPU implements beyond the TSC (sysenter etc. are not advertised). */
   tscOffset = 0;
   readonly fpu = new Fpu();
+  /** XMM registers and MXCSR (sse/). */
+  readonly sse = new SseState();
   /** The VMX extension's state (vmx/vmx.ts). */
   readonly vmx = new Vmx();
   /** The SVM extension's state (svm/svm.ts; usable on the AMD model only). */
@@ -333,6 +336,7 @@ export class Cpu implements PageTableMemory {
     this.shutdownDetail = null;
     this.stopRequested = false;
     this.fpu.reset();
+    this.sse.reset();
     this.vmx.reset();
     this.svm.reset();
     this.seam = bareMetal;
@@ -1414,6 +1418,7 @@ export class Cpu implements PageTableMemory {
       nmiBlocked: this.nmiBlocked,
       tscOffset: this.tscOffset,
       fpu: this.fpu.saveState(),
+      sse: this.sse.saveState(),
     };
   }
 
@@ -1438,6 +1443,7 @@ export class Cpu implements PageTableMemory {
     this.nmiBlocked = s.nmiBlocked;
     this.tscOffset = s.tscOffset;
     this.fpu.loadState(s.fpu);
+    this.sse.loadState(s.sse);
     this.shutdownDetail = null;
     this.flushTlb(true);
     this.flushCodeCache();
@@ -1469,6 +1475,8 @@ export interface CpuState {
   nmiBlocked: boolean;
   tscOffset: number;
   fpu: unknown;
+  /** XMM registers and MXCSR; absent in states saved before SSE existed (RESET values then). */
+  sse?: unknown;
 }
 
 const CONTRIBUTORY = new Set([0, 10, 11, 12, 13]);

@@ -139,9 +139,10 @@ function decodeOne(cpu: Cpu, i: Insn, eip: number): void {
   let seg = -1;
   let rep = 0;
   let lock = false;
+  let p66 = false;
   let b = c.byte();
   for (;;) {
-    if (b === 0x66) o32 = !cpu.cs32;
+    if (b === 0x66) { o32 = !cpu.cs32; p66 = true; }
     else if (b === 0x67) a32 = !cpu.cs32;
     else if (b === 0xf0) lock = true;
     else if (b === 0xf2) rep = REP_NE;
@@ -168,6 +169,7 @@ function decodeOne(cpu: Cpu, i: Insn, eip: number): void {
   i.o32 = o32;
   i.a32 = a32;
   i.rep = rep;
+  i.p66 = p66;
   i.lock = lock;
   i.segOverride = seg >= 0;
   i.seg = seg >= 0 ? seg : DS;

@@ -28,6 +28,8 @@ export class Insn {
   /** An explicit segment override prefix was present. */
   segOverride = false;
   rep = REP_NONE;
+  /** An operand-size prefix (66H) was present: with F2H/F3H (`rep`), it selects the SSE form of an 0F opcode. */
+  p66 = false;
   lock = false;
   // ModRM / SIB, decoded.
   mod = 0;

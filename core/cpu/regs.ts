@@ -61,8 +61,9 @@ export const CR4_MCE = 1 << 6;
 export const CR4_PGE = 1 << 7;
 export const CR4_PCE = 1 << 8;
 export const CR4_OSFXSR = 1 << 9;
+export const CR4_OSXMMEXCPT = 1 << 10;
 /** CR4 bits this CPU implements (setting any other bit is #GP(0)). */
-export const CR4_IMPLEMENTED = CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE;
+export const CR4_IMPLEMENTED = CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 
 // Exception vectors.
 export const EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6, EXC_NM = 7;

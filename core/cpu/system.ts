@@ -30,8 +30,19 @@ export const CPUID_FEATURES = {
   CX8: 1 << 8,
   PGE: 1 << 13,
   CMOV: 1 << 15,
+  CLFLUSH: 1 << 19, // CLFSH (sse/stateOps.ts), line size in CPUID.1:EBX[15:8]
+  FXSR: 1 << 24, // FXSAVE/FXRSTOR, CR4.OSFXSR (sse/stateOps.ts)
+  SSE: 1 << 25, // sse/*: no MMX (bit 23) on this part, so none of SSE's MMX-register forms
+  SSE2: 1 << 26,
 } as const;
 export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0);
+/**
+ * Leaf-1 EDX bits AMD parts do not mirror in 8000_0001h EDX, where bits 19,
+ * 25 and 26 mean other things (reserved, FFXSR, Page1GB): svm/cpuid.ts.
+ */
+export const CPUID_EDX_LEAF1_ONLY = CPUID_FEATURES.CLFLUSH | CPUID_FEATURES.SSE | CPUID_FEATURES.SSE2;
+/** CPUID.1:EBX[15:8]: the CLFLUSH line size in 8-byte units (64 bytes); the other fields (brand index, APIC ID) are 0. */
+export const CPUID_EBX_CLFLUSH_LINE = 8 << 8;
 /** CPUID.1:ECX: VMX (bit 5), the virtualization extension in cpu/vmx. */
 export const CPUID_ECX_VMX = 1 << 5;
 export const CPUID_ECX = CPUID_ECX_VMX;
@@ -62,7 +73,7 @@ export function cpuid(cpu: Cpu): void {
     r[ECX] = vendorDword(8);
   } else {
     r[EAX] = CPUID_SIGNATURE;
-    r[EBX] = 0;
+    r[EBX] = CPUID_EBX_CLFLUSH_LINE;
     r[ECX] = CPUID_ECX;
     r[EDX] = CPUID_EDX;
   }

@@ -18,3 +18,4 @@ import './misc.ts';
 import '../protected/farOps.ts';
 import '../protected/interruptOps.ts';
 import '../fpu/escape.ts';
+import '../sse/table.ts';

@@ -8,7 +8,7 @@
  */
 import type { Cpu } from '../cpu.ts';
 import { EAX, EBX, ECX, EDX } from '../regs.ts';
-import { CPUID_EDX } from '../system.ts';
+import { CPUID_EBX_CLFLUSH_LINE, CPUID_EDX, CPUID_EDX_LEAF1_ONLY } from '../system.ts';
 
 /** CPUID.1:EDX.PAE, which this part clears from the Intel part's features: its CR4.PAE is reserved (paeControl.ts). */
 export const CPUID_EDX_PAE = 1 << 6;
@@ -41,11 +41,12 @@ export function svmCpuid(cpu: Cpu): void {
     r[ECX] = dword(vendor, 8);
   } else if (leaf === 1) {
     r[EAX] = cpu.model.signature;
+    r[EBX] = CPUID_EBX_CLFLUSH_LINE;
     r[EDX] = CPUID_EDX & ~CPUID_EDX_PAE;
   } else if (leaf === 0x8000_0001) {
     r[EAX] = cpu.model.signature;
     r[ECX] = CPUID_EXT_ECX_SVM;
-    r[EDX] = CPUID_EDX & ~CPUID_EDX_PAE; // AMD mirrors the leaf-1 EDX features it has here
+    r[EDX] = CPUID_EDX & ~CPUID_EDX_PAE & ~CPUID_EDX_LEAF1_ONLY; // AMD mirrors the leaf-1 EDX features it has here (FXSR included)
   } else if (leaf >= 0x8000_0002 && leaf <= 0x8000_0004) {
     const o = (leaf - 0x8000_0002) * 16;
     r[EAX] = dword(BRAND, o);

@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { hex, runSvm } from './svmRun.ts';
 import { runAsm } from '../harness.ts';
-import { CPUID_EDX as INTEL_CPUID_EDX } from '../../../core/cpu/system.ts';
+import { CPUID_EBX_CLFLUSH_LINE, CPUID_EDX as INTEL_CPUID_EDX, CPUID_EDX_LEAF1_ONLY } from '../../../core/cpu/system.ts';
 import { CPUID_EDX_PAE } from '../../../core/cpu/svm/cpuid.ts';
 
 const CPUID_EDX = INTEL_CPUID_EDX & ~CPUID_EDX_PAE;
@@ -85,9 +85,9 @@ svm_main:
     const v = r.values;
     expect(str(v[1], v[3], v[2])).toBe('AuthenticAMD');
     expect(hex(v.slice(4))).toEqual(hex([
-      AMD_SVM_MODEL.signature, 0, 0, CPUID_EDX,                // leaf 1: the Intel part's features but PAE, no VMX in ECX
+      AMD_SVM_MODEL.signature, CPUID_EBX_CLFLUSH_LINE, 0, CPUID_EDX, // leaf 1: the Intel part's features but PAE, no VMX in ECX
       0x8000_000a, v[1], v[2], v[3],                          // 8000_0000h: maximum extended leaf, vendor again
-      AMD_SVM_MODEL.signature, 0, 1 << 2, CPUID_EDX,           // 8000_0001h: ECX.SVM; EDX mirrors leaf 1
+      AMD_SVM_MODEL.signature, 0, 1 << 2, CPUID_EDX & ~CPUID_EDX_LEAF1_ONLY, // 8000_0001h: ECX.SVM; EDX mirrors leaf 1 but CLFSH, SSE, SSE2
       0x2020, 0, 0, 0,                                        // 8000_0008h: 32-bit physical and linear addresses
       1, 16, 0, (1 << 0) | (1 << 3),                          // 8000_000Ah: revision 1, 16 ASIDs, NP and NRIPS
       0, 0, 0, 0,                                             // beyond the maximum: zeros

@@ -1,0 +1,311 @@
+/**
+ * SSE/SSE2 architectural rules on the bare CPU, each as a small real-mode
+ * ROM: the CR0/CR4 gate (#UD, #NM), 16-byte alignment (#GP), unmasked SIMD
+ * exceptions (#XM or #UD by CR4.OSXMMEXCPT, destination unchanged, the
+ * pre-computation rule), LDMXCSR/STMXCSR, COMISS flags, scalar memory
+ * forms, MASKMOVDQU, MOVNTI, CLFLUSH faults, CPUID bits, and the block
+ * compiler running SSE code through the interpreter's handlers.
+ * Expected values are written out by hand from the SDM.
+ */
+import { describe, expect, it } from 'vitest';
+import { runAsm } from './harness.ts';
+import { CPUID_EDX } from '../../core/cpu/system.ts';
+
+/**
+ * A ROM: DS = SS = 0, SP = 7000H, CR0.EM = TS = 0, CR0.MP = 1, CR4 =
+ * OSFXSR | OSXMMEXCPT unless the body changes them; every exception vector
+ * 0-19 reports its number and halts. Scratch memory at 0x600 (16-aligned).
+ */
+function rom(body: string, data = ''): string {
+  const handlers = Array.from({ length: 20 }, (_v, n) => `exc_${n}: mov eax, ${0xe000 + n}\n        out 0xF0, eax\n        cli\n        hlt`).join('\n');
+  const install = Array.from({ length: 20 }, (_v, n) => `        mov word [${n * 4}], exc_${n}\n        mov word [${n * 4 + 2}], 0xF000`).join('\n');
+  return `%include "rom.inc"
+start:  cli
+        xor ax, ax
+        mov ds, ax
+        mov es, ax
+        mov ss, ax
+        mov sp, 0x7000
+${install}
+        mov eax, cr0
+        and eax, ~0xC
+        or eax, 2
+        mov cr0, eax
+        mov eax, cr4
+        or eax, 0x600
+        mov cr4, eax
+${body}
+        cli
+        hlt
+${handlers}
+${data}
+        ROM_END
+`;
+}
+
+const XM = 0xe000 + 19, UD = 0xe000 + 6, NM = 0xe000 + 7, GP = 0xe000 + 13;
+const values = (body: string, data = '') => runAsm(rom(body, data)).values;
+
+describe('SSE gate: CR0 and CR4', () => {
+  it('#UD with CR4.OSFXSR = 0; #UD with CR0.EM = 1 (before #NM); #NM with CR0.TS = 1', () => {
+    expect(values(`        mov eax, cr4\n        and eax, ~0x200\n        mov cr4, eax\n        addps xmm0, xmm1\n        REPORT 1`)).toEqual([UD]);
+    expect(values(`        mov eax, cr0\n        or eax, 0xC\n        mov cr0, eax\n        xorps xmm0, xmm0\n        REPORT 1`)).toEqual([UD]);
+    expect(values(`        mov eax, cr0\n        or eax, 8\n        mov cr0, eax\n        paddd xmm0, xmm1\n        REPORT 1`)).toEqual([NM]);
+  });
+
+  it('FXSAVE: #NM with CR0.EM = 1 (not #UD), and it runs with CR4.OSFXSR = 0', () => {
+    expect(values(`        mov eax, cr0\n        or eax, 4\n        mov cr0, eax\n        fxsave [0x800]\n        REPORT 1`)).toEqual([NM]);
+    expect(values(`        mov eax, cr4\n        and eax, ~0x200\n        mov cr4, eax\n        fxsave [0x800]\n        REPORT 1`)).toEqual([1]);
+  });
+
+  it('CR4.OSFXSR and OSXMMEXCPT are writable; LOCK on an SSE instruction is #UD; the MMX forms are #UD (no MMX)', () => {
+    expect(values(`        mov eax, cr4\n        REPORT eax`)).toEqual([0x600]);
+    expect(values(`        lock addps xmm0, [0x600]\n        REPORT 1`)).toEqual([UD]);
+    expect(values(`        paddd mm0, mm1\n        REPORT 1`)).toEqual([UD]);
+    expect(values(`        pavgb mm0, mm1\n        REPORT 1`)).toEqual([UD]);
+  });
+});
+
+describe('alignment', () => {
+  it('MOVAPS/MOVDQA/ADDPS with a misaligned m128 are #GP(0); MOVUPS/MOVDQU and scalar forms are not', () => {
+    expect(values(`        movaps xmm0, [0x608]\n        REPORT 1`)).toEqual([GP]);
+    expect(values(`        movdqa [0x601], xmm0\n        REPORT 1`)).toEqual([GP]);
+    expect(values(`        addps xmm0, [0x604]\n        REPORT 1`)).toEqual([GP]);
+    expect(values(`        movups xmm0, [0x601]\n        movdqu [0x603], xmm0\n        addss xmm0, [0x605]\n        addsd xmm0, [0x607]\n        REPORT 1`)).toEqual([1]);
+  });
+
+});
+
+describe('SIMD floating-point exceptions', () => {
+  const divByZero = (mxcsr: number, cr4: number) => `
+        mov dword [0x500], ${mxcsr}
+        ldmxcsr [0x500]
+        mov eax, cr4
+        and eax, ~0x600
+        or eax, ${cr4}
+        mov cr4, eax
+        mov dword [0x600], 0x3f800000   ; 1.0, 2.0, 3.0, 4.0
+        mov dword [0x604], 0x40000000
+        mov dword [0x608], 0x40400000
+        mov dword [0x60c], 0x40800000
+        mov dword [0x610], 0x3f800000   ; 1.0, 0.0, 1.0, 1.0
+        mov dword [0x614], 0
+        mov dword [0x618], 0x3f800000
+        mov dword [0x61c], 0x3f800000
+        movaps xmm0, [0x600]
+        divps xmm0, [0x610]
+        REPORT 1
+        movd eax, xmm0
+        REPORT eax
+        stmxcsr [0x500]
+        REPORT [0x500]`;
+
+  it('masked ZE: infinity written, ZE recorded', () => {
+    expect(values(divByZero(0x1f80, 0x600))).toEqual([1, 0x3f800000, 0x1f84]);
+  });
+
+  it('unmasked ZE with OSXMMEXCPT = 1: #XM, destination unchanged, ZE recorded', () => {
+    const v = values(divByZero(0x1d80, 0x600) + `\n        movd eax, xmm0\n        REPORT eax`);
+    expect(v).toEqual([XM]);
+    const after = values(`
+        mov ax, 0
+        mov word [19 * 4], xm_handler
+        mov word [19 * 4 + 2], 0xF000
+${divByZero(0x1d80, 0x600).replace('REPORT 1', '').replace(/divps xmm0, \[0x610\]/, 'divps xmm0, [0x610]\nafter_div:')}
+        cli
+        hlt
+xm_handler:
+        REPORT 0x1919
+        movd eax, xmm0
+        REPORT eax
+        psrldq xmm0, 4
+        movd eax, xmm0
+        REPORT eax
+        stmxcsr [0x500]
+        REPORT [0x500]`);
+    expect(after).toEqual([0x1919, 0x3f800000, 0x40000000, 0x1d84]);
+  });
+
+  it('unmasked ZE with OSXMMEXCPT = 0: #UD', () => {
+    expect(values(divByZero(0x1d80, 0x200))).toEqual([UD]);
+  });
+
+  it('an unmasked pre-computation exception hides the post-computation flags of the other elements', () => {
+    // Element 0: 1/0 (ZE, unmasked); element 1: 3.0/7.0 inexact (PE). Only ZE is recorded.
+    const v = values(`
+        mov dword [0x500], 0x1d80
+        ldmxcsr [0x500]
+        mov dword [0x600], 0x3f800000
+        mov dword [0x604], 0x40400000
+        mov dword [0x610], 0
+        mov dword [0x614], 0x40e00000
+        mov dword [0x608], 0x3f800000
+        mov dword [0x60c], 0x3f800000
+        mov dword [0x618], 0x3f800000
+        mov dword [0x61c], 0x3f800000
+        mov word [19 * 4], xm_handler
+        movaps xmm0, [0x600]
+        divps xmm0, [0x610]
+        cli
+        hlt
+xm_handler:
+        stmxcsr [0x500]
+        REPORT [0x500]`);
+    expect(v).toEqual([0x1d84]);
+  });
+
+  it('an unmasked post-computation exception: #XM with every flag of every element recorded', () => {
+    // Element 0: 1.0/3.0 (PE, unmasked); element 1: 1/0 masked ZE; PM unmasked only.
+    const v = values(`
+        mov dword [0x500], 0x0f80
+        ldmxcsr [0x500]
+        mov dword [0x600], 0x3f800000
+        mov dword [0x604], 0x3f800000
+        mov dword [0x610], 0x40400000
+        mov dword [0x614], 0
+        mov dword [0x618], 0x3f800000
+        mov dword [0x61c], 0x3f800000
+        mov dword [0x608], 0x3f800000
+        mov dword [0x60c], 0x3f800000
+        mov word [19 * 4], xm_handler
+        movaps xmm0, [0x600]
+        divps xmm0, [0x610]
+        cli
+        hlt
+xm_handler:
+        stmxcsr [0x500]
+        REPORT [0x500]
+        movd eax, xmm0
+        REPORT eax`);
+    expect(v).toEqual([0x0fa4, 0x3f800000]);
+  });
+
+  it('COMISS/UCOMISS set ZF PF CF and clear OF SF AF; COMISS signals IE on a QNaN, UCOMISS does not', () => {
+    const v = values(`
+        mov dword [0x600], 0x3f800000   ; 1.0
+        mov dword [0x604], 0x40000000   ; 2.0
+        mov dword [0x608], 0x7fc00000   ; QNaN
+        movss xmm0, [0x600]
+        mov ax, 0x08d5
+        push ax
+        popf                            ; OF SF ZF AF PF CF all set
+        comiss xmm0, [0x604]            ; less: CF
+        pushf
+        pop ax
+        movzx eax, ax
+        REPORT eax
+        comiss xmm0, [0x600]            ; equal: ZF
+        pushf
+        pop ax
+        movzx eax, ax
+        REPORT eax
+        ucomiss xmm0, [0x608]           ; unordered: ZF PF CF, no IE
+        pushf
+        pop ax
+        movzx eax, ax
+        REPORT eax
+        stmxcsr [0x500]
+        REPORT [0x500]
+        comiss xmm0, [0x608]            ; IE
+        stmxcsr [0x500]
+        REPORT [0x500]`);
+    expect(v).toEqual([0x0003, 0x0042, 0x0047, 0x1f80, 0x1f81]);
+  });
+});
+
+describe('MXCSR, moves and stores', () => {
+  it('LDMXCSR with a reserved bit set is #GP(0); STMXCSR stores what was loaded (DAZ included)', () => {
+    expect(values(`        mov dword [0x500], 0x10000\n        ldmxcsr [0x500]\n        REPORT 1`)).toEqual([GP]);
+    expect(values(`        mov dword [0x500], 0xffff\n        ldmxcsr [0x500]\n        stmxcsr [0x504]\n        REPORT [0x504]`)).toEqual([0xffff]);
+    expect(values(`        stmxcsr [0x504]\n        REPORT [0x504]`)).toEqual([0x1f80]);
+  });
+
+  it('MOVSS from memory clears the upper elements, between registers keeps them; MOVSD the same for qwords', () => {
+    const v = values(`
+        pcmpeqd xmm0, xmm0
+        pcmpeqd xmm1, xmm1
+        mov dword [0x600], 0x12345678
+        movss xmm0, [0x600]
+        mov eax, 0x9abcdef0
+        movd xmm2, eax
+        movss xmm1, xmm2
+        pextrw eax, xmm0, 2
+        REPORT eax
+        pextrw eax, xmm1, 2
+        REPORT eax
+        movd eax, xmm1
+        REPORT eax
+        movsd xmm1, [0x600]
+        pextrw eax, xmm1, 3
+        REPORT eax
+        pextrw eax, xmm1, 4
+        REPORT eax`);
+    expect(v).toEqual([0, 0xffff, 0x9abcdef0, 0, 0]);
+  });
+
+  it('MASKMOVDQU stores the selected bytes at DS:DI; MOVNTI stores a dword; MOVNTDQ needs alignment', () => {
+    const v = values(`
+        mov dword [0x700], 0x11111111
+        mov dword [0x704], 0x22222222
+        mov dword [0x708], 0x33333333
+        mov dword [0x70c], 0x44444444
+        mov eax, 0xaabbccdd
+        movd xmm0, eax
+        mov eax, 0x80008080             ; mask: bytes 0, 1, 3
+        movd xmm1, eax
+        mov di, 0x700
+        maskmovdqu xmm0, xmm1
+        REPORT [0x700]
+        REPORT [0x704]
+        mov eax, 0xcafe
+        movnti [0x704], eax
+        REPORT [0x704]
+        movntdq [0x708], xmm0
+        REPORT 1`);
+    expect(v).toEqual([0xaa11ccdd, 0x22222222, 0xcafe, GP]);
+  });
+
+  it('CLFLUSH beyond the segment limit is #GP(0); within it nothing changes; fences and PREFETCH run', () => {
+    expect(values(`        clflush [0x600]\n        lfence\n        mfence\n        sfence\n        prefetchnta [0x600]\n        pause\n        REPORT 1`)).toEqual([1]);
+    expect(values(`        mov bx, 0xffff\n        clflush [bx + 1]\n        REPORT 1`)).toEqual([1]); // 16-bit wrap: offset 0
+    expect(values(`        mov ebx, 0x10000\n        clflush [ebx]\n        REPORT 1`)).toEqual([GP]);
+  });
+});
+
+describe('CPUID', () => {
+  it('CPUID.1:EDX has FXSR, SSE, SSE2 and CLFSH, not MMX; EBX[15:8] gives a 64-byte CLFLUSH line', () => {
+    const v = values(`        mov eax, 1\n        cpuid\n        REPORT edx\n        REPORT ebx`);
+    expect(v[0]).toBe(CPUID_EDX >>> 0);
+    expect(((v[0] >>> 24) & 7)).toBe(7);
+    expect((v[0] >>> 19) & 1).toBe(1);
+    expect((v[0] >>> 23) & 1).toBe(0);
+    expect((v[1] >>> 8) & 0xff).toBe(8);
+  });
+});
+
+describe('the block compiler', () => {
+  it('runs SSE instructions in hot blocks through their handlers, with the interpreter\'s results and faults', () => {
+    const body = `
+        mov dword [0x600], 0x3f800000
+        mov dword [0x604], 0x3f800000
+        mov dword [0x608], 0x3f800000
+        mov dword [0x60c], 0x3f800000
+        xorps xmm0, xmm0
+        mov cx, 300
+.loop:  addps xmm0, [0x600]
+        paddd xmm1, [0x600]
+        dec cx
+        jnz .loop
+        movd eax, xmm0
+        REPORT eax
+        movd eax, xmm1
+        REPORT eax
+        movaps xmm2, [0x604]
+        REPORT 2`;
+    const run = (jit: boolean) => runAsm(rom(body), { setup: (_b, cpu) => cpu.jit.configure({ enabled: jit, hotThreshold: 2 }) });
+    const on = run(true), off = run(false);
+    expect(off.values).toEqual([0x43960000, 300 * 0x3f800000 >>> 0, GP]); // 300.0
+    expect(on.values).toEqual(off.values);
+    expect(on.cpu.jit.enabled).toBe(true);
+  });
+});
