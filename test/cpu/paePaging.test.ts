@@ -10,6 +10,13 @@
  * bits 11:5 count), PDPTE0 -> PD0; PD0[0] -> PT0 (identity 4 KiB pages of
  * the first 2 MiB, user/writable), PD0[1] = identity 2 MiB page at 0x200000.
  * FLAT0 / FLAT3 are flat 32-bit code segments (DPL 0 / 3) to run code from RAM.
+ *
+ * Oracle: Bochs 2.7 as a Core Duo T2400 (BOCHS_CPU=core_duo_t2400_yonah
+ * test/cpu/tools/crossCheck.ts <dump> bochs32) reports the same values
+ * except the saved EIPs of ROM code (its rom.inc moves the code), the value
+ * the RAM code reports itself, and what depends on MAXPHYADDR: Bochs's part
+ * has 40 physical address bits, so a PDPTE with bit 32 set is valid there
+ * (and the AMD-only case, which Bochs runs as the Intel part).
  */
 import { describe, expect, it } from 'vitest';
 import { hex, runPm } from './pmodeRun.ts';

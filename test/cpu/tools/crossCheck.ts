@@ -48,6 +48,8 @@ function runBochs(): string {
   const rc = join(work, 'bochsrc'), cmds = join(work, 'cmds');
   writeFileSync(rc, [
     'megs: 16',
+    // BOCHS_CPU=<model> picks a Bochs CPU model (e.g. core_duo_t2400_yonah for PAE and NX); default: Bochs's own.
+    ...(process.env.BOCHS_CPU ? [`cpu: model=${process.env.BOCHS_CPU}`] : []),
     `romimage: file=${romPath}, address=0xffff0000`,
     'display_library: rfb, options="timeout=0"',
     'port_e9_hack: enabled=1',
