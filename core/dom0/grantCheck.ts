@@ -1,11 +1,11 @@
 /**
  * The grant check between a device model and a domain's memory: before a
  * backend may read or write a guest buffer, its guest-physical range is
- * checked page by page against the domain's physical map (the bus's
- * pageMap, which is this machine's p2m: plain RAM pages map to the memory
- * buffer, everything else, MMIO, ROM and holes, is marked). Only a range
- * that is entirely plain RAM yields a view; anything else is a
- * GuestMemoryError that the device turns into a guest-visible error.
+ * checked page by page against the domain's physical map (its GuestRamMap:
+ * the bus's pageMap on the bare board, the p2m under the hypervisor): only a
+ * range that is entirely plain RAM, contiguous in the memory buffer, yields a
+ * view; anything else (MMIO, ROM, holes) is a GuestMemoryError that the
+ * device turns into a guest-visible error.
  *
  * Xen's backends map only what the guest granted; virtio has no grant
  * table (the guest may point a descriptor anywhere), so the check here is
@@ -15,30 +15,55 @@
 import { GuestMemoryError, MAX_BUFFER_BYTES, type GuestMemory } from '../devices/virtio/guestMemory.ts';
 import type { MemoryBus } from '../memory/bus.ts';
 import { PAGE_IO, PAGE_ROM } from '../memory/bus.ts';
-import { PAGE_MASK, PAGE_SHIFT } from '../memory/physicalMemory.ts';
+import { PAGE_MASK } from '../memory/physicalMemory.ts';
+
+/** A domain's guest-physical RAM as the grant check sees it. */
+export interface GuestRamMap {
+  /** The memory buffer RAM pages live in. */
+  readonly u8: Uint8Array;
+  /** Buffer offset of guest page `pfn` when it is plain RAM, else -1. */
+  ramPage(pfn: number): number;
+  /** A device wrote [offset, offset + length) of the buffer: decoded code from there is dropped. */
+  dmaWritten(offset: number, length: number): void;
+}
+
+/** The bare board's map: the bus's pageMap, RAM at its own physical address. */
+export function busRamMap(bus: MemoryBus): GuestRamMap {
+  const map = bus.pageMap;
+  return {
+    u8: bus.u8,
+    ramPage: (pfn) => ((map[pfn] & (PAGE_IO | PAGE_ROM)) !== 0 ? -1 : map[pfn] & ~PAGE_MASK),
+    dmaWritten: (offset, length) => bus.notifyDmaWrite(offset, length),
+  };
+}
 
 const FOUR_GIB = 0x1_0000_0000;
 
 export class CheckedGuestMemory implements GuestMemory {
-  private readonly bus: MemoryBus;
+  private readonly map: GuestRamMap;
   private readonly u8: Uint8Array;
   /** Checks performed and refused (for the device counters and tests). */
   checks = 0;
   refusals = 0;
 
-  constructor(bus: MemoryBus) {
-    this.bus = bus;
-    this.u8 = bus.u8;
+  constructor(map: GuestRamMap) {
+    this.map = map;
+    this.u8 = map.u8;
   }
 
   /**
    * The buffer offset of [address, address + length), after checking that
    * every page of it is plain RAM and that the pages are contiguous in the
-   * buffer (always true for this identity p2m, checked anyway so that a
-   * future non-identity map cannot silently break the view).
+   * buffer (always true on the bare board's identity map; under the
+   * hypervisor a domain's RAM is allocated in one run of frames when the pool
+   * allows, and a buffer across a discontinuity is refused, never misread).
    */
   private resolve(address: number, length: number): number {
     this.checks++;
+    return this.locate(address, length);
+  }
+
+  private locate(address: number, length: number): number {
     if (!Number.isSafeInteger(address) || address < 0 || !Number.isInteger(length) || length < 0) {
       return this.refuse(`bad guest range ${address}+${length}`, address, length);
     }
@@ -50,21 +75,20 @@ export class CheckedGuestMemory implements GuestMemory {
     }
     if (length === 0) {
       // An empty range still has to start inside RAM to mean anything.
-      if (address >= this.bus.memory.ramSize) return this.refuse(`guest address 0x${address.toString(16)} is not RAM`, address, length);
-      return address;
+      const page = this.map.ramPage(Math.floor(address / 4096));
+      if (page < 0) return this.refuse(`guest address 0x${address.toString(16)} is not RAM`, address, length);
+      return page + (address & PAGE_MASK);
     }
     const first = Math.floor(address / 4096);
     const last = Math.floor((address + length - 1) / 4096);
-    const map = this.bus.pageMap;
-    const base = map[first];
-    if ((base & (PAGE_IO | PAGE_ROM)) !== 0) return this.refuse(`guest address 0x${address.toString(16)} is not RAM`, address, length);
+    const base = this.map.ramPage(first);
+    if (base < 0) return this.refuse(`guest address 0x${address.toString(16)} is not RAM`, address, length);
     for (let pfn = first + 1; pfn <= last; pfn++) {
-      const e = map[pfn];
-      if ((e & (PAGE_IO | PAGE_ROM)) !== 0 || (e & ~PAGE_MASK) !== (base & ~PAGE_MASK) + ((pfn - first) << PAGE_SHIFT)) {
+      if (this.map.ramPage(pfn) !== base + (pfn - first) * 4096) {
         return this.refuse(`guest buffer 0x${address.toString(16)}+${length} leaves RAM at 0x${(pfn * 4096).toString(16)}`, address, length);
       }
     }
-    return (base & ~PAGE_MASK) + (address & PAGE_MASK);
+    return base + (address & PAGE_MASK);
   }
 
   private refuse(message: string, address: number, length: number): never {
@@ -95,7 +119,7 @@ export class CheckedGuestMemory implements GuestMemory {
     const i = this.resolve(address, 2);
     this.u8[i] = value;
     this.u8[i + 1] = value >>> 8;
-    this.bus.notifyDmaWrite(address, 2);
+    this.map.dmaWritten(i, 2);
   }
 
   write32(address: number, value: number): void {
@@ -104,7 +128,7 @@ export class CheckedGuestMemory implements GuestMemory {
     this.u8[i + 1] = value >>> 8;
     this.u8[i + 2] = value >>> 16;
     this.u8[i + 3] = value >>> 24;
-    this.bus.notifyDmaWrite(address, 4);
+    this.map.dmaWritten(i, 4);
   }
 
   view(address: number, length: number, _forWrite: boolean): Uint8Array {
@@ -113,6 +137,7 @@ export class CheckedGuestMemory implements GuestMemory {
   }
 
   written(address: number, length: number): void {
-    this.bus.notifyDmaWrite(address, length);
+    // The range was checked when the device took its view.
+    this.map.dmaWritten(this.locate(address, length), length);
   }
 }

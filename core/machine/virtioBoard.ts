@@ -5,9 +5,13 @@
  * behind the host bridge's memory window, their INTA# routed by the PIIX3
  * PIRQ links the DSDT describes.
  *
- * The device models reach guest memory only through dom0's grant check and
- * talk to their backends over event channels; dom0 runs in the machine's
- * thread for now (see core/dom0/eventChannel.ts).
+ * The device models reach guest memory only through dom0's grant check
+ * (against the bus's page map on the bare board, the domain's p2m under the
+ * hypervisor) and talk to their backends over event channels; dom0 runs in
+ * the machine's thread for now (see core/dom0/eventChannel.ts). Their
+ * registers are MMIO in the PCI memory window: under the hypervisor every
+ * access is an EPT violation the MMIO emulator completes
+ * (core/hypervisor/exits/mmio.ts).
  *
  * BARs are left unassigned at power-on: Linux assigns them from the root
  * bridge's _CRS window, as it does on any board whose firmware did not.
@@ -25,7 +29,7 @@ import { internalNetwork } from '../dom0/virtualSwitch.ts';
 import { randomBytes } from 'node:crypto';
 import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
 import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
-import { CheckedGuestMemory } from '../dom0/grantCheck.ts';
+import { CheckedGuestMemory, type GuestRamMap } from '../dom0/grantCheck.ts';
 import { EventChannels } from '../dom0/eventChannel.ts';
 import { deterministicEntropy, hostEntropy } from '../dom0/entropySource.ts';
 import { BootError } from './boot/bootError.ts';
@@ -52,10 +56,10 @@ export class VirtioBoard {
   private readonly console: VirtioConsole | null = null;
   private readonly balloon: VirtioBalloon | null = null;
 
-  constructor(bus: MemoryBus, pci: Pci, options: MachineOptions, onConsoleOutput: (bytes: Uint8Array) => void) {
+  constructor(bus: MemoryBus, pci: Pci, options: MachineOptions, guestRam: GuestRamMap, onConsoleOutput: (bytes: Uint8Array) => void) {
     const disks = options.disks ?? [];
     if (disks.length > MAX_VIRTIO_DISKS) throw new BootError(`at most ${MAX_VIRTIO_DISKS} disks, got ${disks.length}`);
-    const mem = new CheckedGuestMemory(bus);
+    const mem = new CheckedGuestMemory(guestRam);
     const channels = new EventChannels();
     // Only a board with virtio devices decodes the PCI memory window (nothing else lives there yet).
     let window: PciMemoryWindow | null = null;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../core/memory/bus.ts';
 import { PhysicalMemory } from '../../core/memory/physicalMemory.ts';
-import { CheckedGuestMemory } from '../../core/dom0/grantCheck.ts';
+import { busRamMap, CheckedGuestMemory } from '../../core/dom0/grantCheck.ts';
 import { GuestMemoryError } from '../../core/devices/virtio/guestMemory.ts';
 
 describe('grant-checked guest memory', () => {
@@ -11,7 +11,7 @@ describe('grant-checked guest memory', () => {
   const bus = new MemoryBus(physical);
   bus.addMmio(0xa0000, 0x20000, { read: () => 0, write: () => {} }, 'vga-hole');
   bus.mapRom(0xffff_0000, physical.allocateRom(new Uint8Array(0x10000)), 0x10000);
-  const mem = new CheckedGuestMemory(bus);
+  const mem = new CheckedGuestMemory(busRamMap(bus));
 
   it('gives views of RAM and reads and writes little-endian values', () => {
     mem.write32(0x1000, 0x1234_5678);

@@ -4,8 +4,8 @@
  * with the exits that explain how it got there. Covers the real-mode reset
  * start of a firmware ROM (unrestricted guest), the 32-bit boot-protocol
  * entry, timer interrupts injected into a halted vCPU, power-off, guest
- * reboot, triple fault and a guest touching guest-physical memory that has
- * nothing behind it.
+ * reboot, triple fault, and the MMIO emulation of guest accesses to
+ * guest-physical memory with no RAM behind it.
  */
 import { describe, expect, it } from 'vitest';
 import * as F from '../../core/cpu/vmx/vmcsFields.ts';
@@ -34,6 +34,12 @@ function both(options: Omit<MachineOptions, 'clock' | 'acceleration'>) {
     return { result, out, ports, stats: machine.stats() };
   };
   return { none: run('none'), vtx: run('vtx') };
+}
+
+/** A Multiboot kernel of these instruction lines at its 32-bit entry. */
+function multiboot(lines: string[]): Uint8Array {
+  const source = ['bits 32', 'org 0x100000', '%include "multiboot.inc"', 'MULTIBOOT_HEADER 0x00010000, start', 'start:', ...lines].join('\n');
+  return assemble(source, [new URL('../machine/kernels', import.meta.url).pathname], {});
 }
 
 const exits = (s: { hypervisor?: { exitsByReason: number[] } }, reason: number) => s.hypervisor!.exitsByReason[reason];
@@ -118,16 +124,45 @@ describe("the 'vtx' board", () => {
     expect(exits(vtx.stats, F.EXIT_REASON_TRIPLE_FAULT)).toBe(1);
   });
 
-  it('stops the VM with the address when the guest reads guest-physical memory with nothing behind it', () => {
-    const kernel = assemble(
-      ['bits 32', 'org 0x100000', '%include "multiboot.inc"', 'MULTIBOOT_HEADER 0x00010000, start', 'start:', '    mov eax, [0xfee00000]', '    cli', '    hlt'].join('\n'),
-      [new URL('../machine/kernels', import.meta.url).pathname],
-      {},
-    );
+  it('emulates MOV forms on guest-physical memory with nothing behind it as the bare PC does: open-bus reads, dropped writes', () => {
+    const kernel = multiboot([
+      '    mov eax, [0xfee00000]', // open bus: all ones
+      '    mov dx, 0x190',
+      '    out dx, al',
+      '    mov ebx, 0x12345678',
+      '    mov bx, [0xfee00004]', // a 16-bit load keeps the upper half
+      '    mov al, bh',
+      '    out dx, al',
+      '    shr ebx, 24',
+      '    mov al, bl',
+      '    out dx, al',
+      '    movzx ecx, byte [0xfee00008]',
+      '    mov al, ch',
+      '    out dx, al',
+      '    mov byte [0xfee00000], 0x12', // nothing there: the write goes nowhere
+      '    mov [0xfee00000], eax',
+      '    cli',
+      '    hlt',
+    ]);
+    const { none, vtx } = both({ memoryMiB: 16, kernel, logPorts: [0x190] });
+    expect(vtx.result).toEqual(none.result);
+    expect(vtx.result).toMatchObject({ kind: 'stopped', reason: { kind: 'halt' } });
+    expect(none.ports).toEqual([0xff, 0xff, 0x12, 0x00]);
+    expect(vtx.ports).toEqual(none.ports);
+    expect(vtx.stats.hypervisor!.eptViolations).toBe(5);
+  });
+
+  it('stops the VM with the instruction named when it is not one the MMIO emulator handles', () => {
+    const kernel = multiboot(['    add [0xfee00000], eax', '    cli', '    hlt']);
     const { vtx } = both({ memoryMiB: 16, kernel });
-    expect(vtx.result.kind).toBe('stopped');
     if (vtx.result.kind !== 'stopped' || vtx.result.reason.kind !== 'error') throw new Error(JSON.stringify(vtx.result));
-    expect(vtx.result.reason.message).toBe('guest read at guest-physical 0xfee00000 (no memory or device there)');
-    expect(vtx.stats.hypervisor!.eptViolations).toBe(1);
+    expect(vtx.result.reason.message).toBe('cannot emulate the access to guest-physical 0xfee00000: opcode 01 is not emulated on device memory');
+  });
+
+  it('stops the VM with the address when the guest executes from guest-physical memory with nothing behind it', () => {
+    const kernel = multiboot(['    jmp 0xfee00000']);
+    const { vtx } = both({ memoryMiB: 16, kernel });
+    if (vtx.result.kind !== 'stopped' || vtx.result.reason.kind !== 'error') throw new Error(JSON.stringify(vtx.result));
+    expect(vtx.result.reason.message).toBe('guest instruction fetch at guest-physical 0xfee00000, which has no RAM');
   });
 });

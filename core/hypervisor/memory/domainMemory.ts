@@ -5,6 +5,7 @@
  * string I/O, the MMIO emulator's operands), so every access goes through the
  * p2m and never reaches another domain's frames.
  */
+import type { GuestRamMap } from '../../dom0/grantCheck.ts';
 import { FRAME_SIZE } from './frameAllocator.ts';
 import type { MachineMemory } from './machineMemory.ts';
 import { P2m, type P2mKind } from './p2m.ts';
@@ -81,6 +82,37 @@ export class DomainMemory {
     for (const r of this.p2m.ranges()) for (let i = 0; i < r.count; i++) this.p2m.unmap(r.gfn + i);
     this.machine.allocator.free([...this.owned]);
     this.owned.clear();
+  }
+
+  /**
+   * Copies an image of guest RAM starting at `gpa` into the domain, page by
+   * page, skipping pages that are all zero (the frames are zero already after
+   * `clearRam`), so loading a kernel into a large guest touches only its pages.
+   */
+  writeNonZeroPages(gpa: number, image: Uint8Array): void {
+    const words = new Int32Array(image.buffer, image.byteOffset, image.length >>> 2);
+    for (let page = 0; page < image.length; page += FRAME_SIZE) {
+      for (let w = page >>> 2, end = Math.min(page + FRAME_SIZE, image.length) >>> 2; w < end; w++) {
+        if (words[w] !== 0) {
+          this.write(gpa + page, image.subarray(page, page + FRAME_SIZE));
+          break;
+        }
+      }
+    }
+  }
+
+  /**
+   * The domain's RAM as a device's grant check sees it (core/dom0/grantCheck.ts):
+   * machine-memory offsets of the guest's RAM frames through the p2m, ROM and
+   * unmapped frames refused. `dmaWritten` gets machine offsets.
+   */
+  ramMap(dmaWritten: (offset: number, length: number) => void): GuestRamMap {
+    const p2m = this.p2m;
+    return {
+      u8: this.machine.u8,
+      ramPage: (pfn) => (p2m.kind(pfn) === 'ram' ? p2m.machineFrame(pfn) * FRAME_SIZE : -1),
+      dmaWritten,
+    };
   }
 
   /** Copies guest-physical bytes out (ROM and RAM alike); throws GuestMemoryFault on an unmapped frame. */

@@ -6,7 +6,7 @@
  * the controls are chosen so that only the reasons below can occur.
  */
 import { cpuid, writeControlRegister } from '../../cpu/system.ts';
-import { CR4_IMPLEMENTED, CR4_PAE, EAX, EDX, ESP, EXC_GP, EXC_PF, EXC_UD } from '../../cpu/regs.ts';
+import { CR4_IMPLEMENTED, EAX, EDX, ESP, EXC_GP, EXC_PF, EXC_UD } from '../../cpu/regs.ts';
 import * as F from '../../cpu/vmx/vmcsFields.ts';
 import { guestCpuid } from '../exits/cpuid.ts';
 import { readGuestMsr, writeGuestMsr } from '../exits/msrs.ts';
@@ -14,8 +14,7 @@ import { emulatePortIo, emulateStringPortIo, type PortIoRequest, type PortSize, 
 import { GuestPageFault, guestLinearToPhysical, type GuestPagingState } from '../exits/guestPaging.ts';
 import { GuestMemoryFault } from '../memory/domainMemory.ts';
 import { CR0_OWNED, CR4_OWNED } from './vmcsSetup.ts';
-import { reloadGuestPdptes } from './guestPdptes.ts';
-import { isEferAccess, readGuestEfer, writeGuestEfer } from './guestEfer.ts';
+import { emulateDeviceAccess } from './memoryExit.ts';
 import type { VmxVcpu } from './vcpu.ts';
 import type { VcpuStop } from '../vcpuRun.ts';
 
@@ -65,18 +64,13 @@ function tripleFault(v: VmxVcpu): ExitAction {
 
 function cpuidExit(v: VmxVcpu): ExitAction {
   const cpu = v.cpu;
-  guestCpuid(cpu.regs, () => cpuid(cpu), v.shadowPaging !== null);
+  guestCpuid(cpu.regs, () => cpuid(cpu));
   v.skipInstruction();
   return RESUME;
 }
 
 function rdmsrExit(v: VmxVcpu): ExitAction {
   const r = v.cpu.regs;
-  if (isEferAccess(v)) {
-    readGuestEfer(v);
-    v.skipInstruction();
-    return RESUME;
-  }
   const value = readGuestMsr(r[1], v.msrs);
   if (value === null) {
     v.injectException(EXC_GP, 0);
@@ -90,7 +84,7 @@ function rdmsrExit(v: VmxVcpu): ExitAction {
 
 function wrmsrExit(v: VmxVcpu): ExitAction {
   const r = v.cpu.regs;
-  if (isEferAccess(v) ? !writeGuestEfer(v) : !writeGuestMsr(r[1], r[EAX], r[EDX], v.msrs)) {
+  if (!writeGuestMsr(r[1], r[EAX], r[EDX], v.msrs)) {
     v.injectException(EXC_GP, 0);
     return RESUME;
   }
@@ -123,15 +117,10 @@ function crAccess(v: VmxVcpu): ExitAction {
       v.injectException(EXC_GP, 0);
       return RESUME;
     }
-    if (!reloadGuestPdptes(v, value | CR0_OWNED, v.read(F.GUEST_CR4))) {
-      v.injectException(EXC_GP, 0);
-      return RESUME;
-    }
     v.write(F.CR0_READ_SHADOW, value & CR0_OWNED);
     v.write(F.GUEST_CR0, value | CR0_OWNED);
   } else {
-    // CR4.PAE exists on this Intel part (EPT maps PAE guests; see guestPdptes.ts).
-    if ((value & ~(CR4_IMPLEMENTED | CR4_PAE)) !== 0 || !reloadGuestPdptes(v, v.read(F.GUEST_CR0), value | CR4_OWNED)) {
+    if ((value & ~CR4_IMPLEMENTED) !== 0) {
       v.injectException(EXC_GP, 0);
       return RESUME;
     }
@@ -213,18 +202,21 @@ function pagingState(v: VmxVcpu): GuestPagingState {
 // ---- memory ---------------------------------------------------------------------
 
 /**
- * An access to a guest-physical page with no RAM behind it (or a write to
- * ROM). No device model of this board is memory-mapped, so there is nothing
- * to emulate: the VM stops with the address, which is what a guest touching
- * a hole under this hypervisor means today.
+ * An access to a guest-physical page with no RAM behind it (a device's
+ * registers, a hole) or a write to ROM: the instruction is emulated on the
+ * domain's devices (memoryExit.ts). An instruction fetch from there, or a
+ * guest page-table walk that reaches it, stops the VM with the address.
  */
 function eptViolation(v: VmxVcpu): ExitAction {
   v.counters.eptViolation();
   const gpa = v.read(F.GUEST_PHYSICAL_ADDRESS);
   const q = v.read(F.EXIT_QUALIFICATION);
-  const access = q & F.EPT_VIOLATION_FETCH ? 'instruction fetch' : q & F.EPT_VIOLATION_WRITE ? 'write' : 'read';
-  const kind = v.domain.memory.p2m.kind(Math.floor(gpa / 4096));
-  return v.report(`guest ${access} at guest-physical 0x${gpa.toString(16)} (${kind === 'rom' ? 'ROM' : 'no memory or device there'})`);
+  const walk = (q & F.EPT_VIOLATION_LINEAR_VALID) !== 0 && (q & F.EPT_VIOLATION_FINAL_TRANSLATION) === 0;
+  if ((q & F.EPT_VIOLATION_FETCH) !== 0 || walk) {
+    const what = walk ? 'page-table walk' : 'instruction fetch';
+    return v.report(`guest ${what} at guest-physical 0x${gpa.toString(16)}, which has no RAM`);
+  }
+  return emulateDeviceAccess(v, gpa);
 }
 
 function eptMisconfig(v: VmxVcpu): ExitAction {

@@ -27,6 +27,7 @@ import * as F from '../../cpu/vmx/vmcsFields.ts';
 import type { DomainMemory } from '../memory/domainMemory.ts';
 import { ShadowPaging } from '../shadow/shadowPaging.ts';
 import { RESUME, type ExitAction } from './exitHandlers.ts';
+import { emulateDeviceAccess } from './memoryExit.ts';
 import type { VmxVcpu } from './vcpu.ts';
 import type { VmxControls } from './vmcsSetup.ts';
 
@@ -169,11 +170,7 @@ export class VmxShadowPaging {
       case 'reflect':
         return this.reflect(v, outcome.errorCode, outcome.cr2);
       case 'device':
-        if (v.domain.memory.p2m.kind(outcome.gpa >>> 12) === 'rom') {
-          // Under EPT the write is dropped and the instruction skipped; a #PF exit gives no instruction length to skip by.
-          return v.report(`the guest wrote its ROM at guest-physical 0x${outcome.gpa.toString(16)}: dropping ROM writes under shadow paging needs an instruction decoder, which the hypervisor does not have`);
-        }
-        return v.report(`the guest ${outcome.write ? 'wrote' : 'read'} guest-physical 0x${outcome.gpa.toString(16)}, which has no RAM (device memory is not emulated)`);
+        return emulateDeviceAccess(v, outcome.gpa);
       case 'error':
         return v.report(outcome.message);
     }

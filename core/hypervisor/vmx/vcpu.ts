@@ -23,6 +23,7 @@ import type { Vcpu, VcpuRun, VcpuStop } from '../vcpuRun.ts';
 import type { DomainMemory } from '../memory/domainMemory.ts';
 import { FRAME_SIZE } from '../memory/frameAllocator.ts';
 import type { PortBus } from '../exits/portIo.ts';
+import type { MmioBus } from '../exits/mmio.ts';
 import type { VirtualInterrupts } from '../exits/virtualInterrupts.ts';
 import type { GuestMsrState } from '../exits/msrs.ts';
 import { EXIT_HANDLERS, RESUME, exitReasonName } from './exitHandlers.ts';
@@ -41,6 +42,8 @@ const INTR_TYPE_HARD_EXCEPTION = 3;
 export interface VcpuDomain {
   memory: DomainMemory;
   ports: PortBus;
+  /** The device models' memory-mapped registers (the same bus as `ports` on this board). */
+  mmio: MmioBus;
   interrupts: VirtualInterrupts;
 }
 
@@ -307,8 +310,12 @@ export class VmxVcpu implements Vcpu {
 
   /** Moves the guest past the exiting instruction (its length from the exit) and ends any STI / MOV SS shadow. */
   skipInstruction(): void {
+    this.advanceRip(this.read(F.VM_EXIT_INSTRUCTION_LEN));
+  }
+
+  /** Moves the guest `len` bytes on (an instruction the hypervisor emulated) and ends any STI / MOV SS shadow. */
+  advanceRip(len: number): void {
     const rip = this.read(F.GUEST_RIP);
-    const len = this.read(F.VM_EXIT_INSTRUCTION_LEN);
     const cs32 = (this.read(F.GUEST_CS_AR_BYTES) & (1 << 14)) !== 0;
     this.write(F.GUEST_RIP, cs32 ? (rip + len) >>> 0 : (rip + len) & 0xffff);
     const intr = this.read(F.GUEST_INTERRUPTIBILITY_INFO);

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../../core/memory/bus.ts';
 import { PhysicalMemory } from '../../../core/memory/physicalMemory.ts';
-import { CheckedGuestMemory } from '../../../core/dom0/grantCheck.ts';
+import { busRamMap, CheckedGuestMemory } from '../../../core/dom0/grantCheck.ts';
 import { SplitQueue } from '../../../core/devices/virtio/splitQueue.ts';
 import { VirtqueueError, type Descriptor } from '../../../core/devices/virtio/descriptorChain.ts';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY } from '../../../core/devices/virtio/virtioConstants.ts';
@@ -25,7 +25,7 @@ describe('split virtqueue', () => {
   function setUp(size: number, features: { indirect?: boolean; eventIdx?: boolean } = {}): void {
     bus = new MemoryBus(new PhysicalMemory(RAM));
     bus.addMmio(MMIO_BASE, 0x1000, { read: () => 0, write: () => {} }, 'test-mmio');
-    mem = new CheckedGuestMemory(bus);
+    mem = new CheckedGuestMemory(busRamMap(bus));
     driver = new QueueDriver(bus, RINGS, size);
     queue = new SplitQueue(256);
     queue.size = size;

@@ -9,7 +9,7 @@ import { MemoryBus } from '../../../core/memory/bus.ts';
 import { PhysicalMemory } from '../../../core/memory/physicalMemory.ts';
 import { Pci } from '../../../core/devices/pci.ts';
 import { PciMemoryWindow } from '../../../core/devices/pciMemoryWindow.ts';
-import { CheckedGuestMemory } from '../../../core/dom0/grantCheck.ts';
+import { busRamMap, CheckedGuestMemory } from '../../../core/dom0/grantCheck.ts';
 import { EventChannels } from '../../../core/dom0/eventChannel.ts';
 import { VirtioPciFunction } from '../../../core/devices/virtio/virtioPci.ts';
 import type { VirtioDeviceType } from '../../../core/devices/virtio/virtioDevice.ts';
@@ -178,7 +178,7 @@ export class VirtioTestBoard extends VirtioPciTestDriver {
       },
     });
     const window = new PciMemoryWindow(this.bus);
-    this.mem = new CheckedGuestMemory(this.bus);
+    this.mem = new CheckedGuestMemory(busRamMap(this.bus));
     this.fn = new VirtioPciFunction(device, this.mem, this.channels);
     this.pci.bus.attach(this.fn, SLOT);
     window.add(this.fn);

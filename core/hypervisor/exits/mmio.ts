@@ -1,0 +1,104 @@
+/**
+ * The MMIO half of a memory exit (vendor-neutral): a guest instruction
+ * touched a guest-physical page with no RAM behind it (a device's registers,
+ * e.g. a virtio function's BAR) or wrote to its ROM. The hardware says only
+ * which address and whether it was a write; what moved where is in the
+ * instruction itself, so the hypervisor decodes it (with the processor's own
+ * decoder, core/cpu/decoder.ts) from the guest's code and performs its
+ * memory access against the domain's device bus, as KVM's x86 emulator does.
+ *
+ * The forms are the ones drivers use on device registers: MOV between a
+ * register or an immediate and memory (88, 89, 8A, 8B, C6, C7, A0-A3) and
+ * MOVZX/MOVSX loads (0F B6/B7/BE/BF), which is what Linux's readb/readw/readl
+ * and writeb/writew/writel compile to. Any other instruction on a device page
+ * stops the VM with its bytes named (an emulation failure, as KVM reports
+ * one), never a wrong result.
+ */
+import type { Insn } from '../../cpu/insn.ts';
+
+/** The device side of a memory access (MemoryBus satisfies it). */
+export interface MmioBus {
+  read8(pa: number): number;
+  read16(pa: number): number;
+  read32(pa: number): number;
+  write8(pa: number, value: number): void;
+  write16(pa: number, value: number): void;
+  write32(pa: number, value: number): void;
+}
+
+/** The guest's general registers as the vendor layer keeps them (ESP lives in the VMCS / VMCB). */
+export interface GuestGprs {
+  get(index: number): number;
+  set(index: number, value: number): void;
+}
+
+export type MmioOutcome = { ok: true } | { ok: false; reason: string };
+
+type Size = 1 | 2 | 4;
+
+/**
+ * Performs the memory access of `insn` at guest-physical `gpa` on `bus`
+ * (`null`: the page is ROM, a write is dropped as the bare board's bus drops
+ * it). The caller advances the guest's instruction pointer by `insn.len`.
+ */
+export function emulateMmioAccess(insn: Insn, gpa: number, gprs: GuestGprs, bus: MmioBus | null): MmioOutcome {
+  // (A0-A3's offset operand decodes as mod 0.)
+  if (insn.mod === 3) return { ok: false, reason: 'the instruction has no memory operand' };
+  const vsize: Size = insn.o32 ? 4 : 2;
+  switch (insn.opcode) {
+    case 0x88: return store(bus, gpa, 1, readReg8(gprs, insn.reg));
+    case 0x89: return store(bus, gpa, vsize, gprs.get(insn.reg));
+    case 0xa2: return store(bus, gpa, 1, gprs.get(0));
+    case 0xa3: return store(bus, gpa, vsize, gprs.get(0));
+    case 0xc6: return insn.reg === 0 ? store(bus, gpa, 1, insn.imm) : unsupported(insn);
+    case 0xc7: return insn.reg === 0 ? store(bus, gpa, vsize, insn.imm) : unsupported(insn);
+    case 0x8a: return loadReg8(gprs, insn.reg, load(bus, gpa, 1));
+    case 0x8b: return loadReg(gprs, insn.reg, vsize, load(bus, gpa, vsize));
+    case 0xa0: return loadReg8(gprs, 0, load(bus, gpa, 1));
+    case 0xa1: return loadReg(gprs, 0, vsize, load(bus, gpa, vsize));
+    case 0x1b6: return loadReg(gprs, insn.reg, vsize, load(bus, gpa, 1));
+    case 0x1b7: return loadReg(gprs, insn.reg, vsize, load(bus, gpa, 2));
+    case 0x1be: return loadReg(gprs, insn.reg, vsize, (load(bus, gpa, 1) << 24) >> 24);
+    case 0x1bf: return loadReg(gprs, insn.reg, vsize, (load(bus, gpa, 2) << 16) >> 16);
+    default: return unsupported(insn);
+  }
+}
+
+function unsupported(insn: Insn): MmioOutcome {
+  const op = insn.opcode >= 0x100 ? `0F ${(insn.opcode & 0xff).toString(16).padStart(2, '0')}` : insn.opcode.toString(16).padStart(2, '0');
+  const group = insn.opcode === 0xc6 || insn.opcode === 0xc7 ? ` /${insn.reg}` : '';
+  return { ok: false, reason: `opcode ${op.toUpperCase()}${group} is not emulated on device memory` };
+}
+
+function store(bus: MmioBus | null, gpa: number, size: Size, value: number): MmioOutcome {
+  if (bus === null) return { ok: true };
+  if (size === 1) bus.write8(gpa, value & 0xff);
+  else if (size === 2) bus.write16(gpa, value & 0xffff);
+  else bus.write32(gpa, value >>> 0);
+  return { ok: true };
+}
+
+/** A read of ROM never exits (EPT maps it readable), so a null bus on a load is not reached; all-ones stand in. */
+function load(bus: MmioBus | null, gpa: number, size: Size): number {
+  if (bus === null) return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+  if (size === 1) return bus.read8(gpa) & 0xff;
+  if (size === 2) return bus.read16(gpa) & 0xffff;
+  return bus.read32(gpa) >>> 0;
+}
+
+/** AL, CL, DL, BL are the low bytes of EAX..EBX; AH, CH, DH, BH (4-7) their second bytes. */
+function readReg8(gprs: GuestGprs, reg: number): number {
+  return reg < 4 ? gprs.get(reg) & 0xff : (gprs.get(reg - 4) >>> 8) & 0xff;
+}
+
+function loadReg8(gprs: GuestGprs, reg: number, value: number): MmioOutcome {
+  if (reg < 4) gprs.set(reg, (gprs.get(reg) & ~0xff) | value);
+  else gprs.set(reg - 4, (gprs.get(reg - 4) & ~0xff00) | (value << 8));
+  return { ok: true };
+}
+
+/** A 16-bit load keeps the register's upper half; a 32-bit one replaces it. */
+function loadReg(gprs: GuestGprs, reg: number, size: Size, value: number): MmioOutcome {
+  gprs.set(reg, size === 4 ? value | 0 : (gprs.get(reg) & ~0xffff) | (value & 0xffff));
+  return { ok: true };
+}

@@ -1,0 +1,174 @@
+/**
+ * The processor side for the hypervisor's modes: one domain run by Popek's
+ * hypervisor on the emulated processor's VT-x.
+ *
+ * The processor's bus holds machine memory only (the hypervisor's pool: its
+ * own structures, the EPT tables, the domain's frames); the guest reaches its
+ * memory through EPT built from the domain's p2m. The chipset sits on the
+ * domain's own device bus: port I/O reaches it through I/O exits, its MMIO
+ * regions (the virtio functions' BARs) through EPT violations that the
+ * hypervisor's instruction emulator completes. The domain's PIC drives the
+ * processor's INTR pin; interrupts reach the guest by injection on VM entry
+ * (hypervisor/exits/virtualInterrupts.ts).
+ *
+ * Machine memory is sized for this one domain at creation (a pool shared by
+ * every VM of the host is what MachineMemory supports; the host does not
+ * share one yet).
+ */
+import { Cpu } from '../cpu/cpu.ts';
+import { GuestClock } from '../cpu/clock.ts';
+import { CPUID_SIGNATURE } from '../cpu/system.ts';
+import type { GuestRamMap } from '../dom0/grantCheck.ts';
+import { HypervisorCounters } from '../hypervisor/counters.ts';
+import { VirtualInterrupts } from '../hypervisor/exits/virtualInterrupts.ts';
+import { DomainMemory } from '../hypervisor/memory/domainMemory.ts';
+import { EptTables } from '../hypervisor/memory/eptTables.ts';
+import { FRAME_SIZE } from '../hypervisor/memory/frameAllocator.ts';
+import { MachineMemory } from '../hypervisor/memory/machineMemory.ts';
+import type { Vcpu, VcpuRun } from '../hypervisor/vcpuRun.ts';
+import { enterVmxRoot, type HostEnvironment } from '../hypervisor/vmx/rootMode.ts';
+import { VmxShadowPaging } from '../hypervisor/vmx/shadowPagingVmx.ts';
+import { VmxVcpu } from '../hypervisor/vmx/vcpu.ts';
+import { MemoryBus } from '../memory/bus.ts';
+import { PhysicalMemory } from '../memory/physicalMemory.ts';
+import { BootError } from './boot/bootError.ts';
+import { bootKernel } from './boot/kernelBoot.ts';
+import type { Chipset } from './chipset.ts';
+import { LOW_ROM_WINDOW } from './firmware/romImage.ts';
+import type { ProcessorSide } from './processorSide.ts';
+import type { MachineOptions, MachineStats } from './types.ts';
+
+const MiB = 1024 * 1024;
+/** Largest machine memory the processor's bus maps (PhysicalMemory's limit). */
+const MACHINE_MEMORY_MAX = 0x7000_0000;
+const FOUR_GIB = 0x1_0000_0000;
+
+/** Frames the hypervisor needs besides the guest's: host environment, VMCS, EPT tables, with room to spare. */
+function hypervisorFrames(ramBytes: number, romBytes: number): number {
+  const ptFrames = Math.ceil(ramBytes / (2 * MiB)) + 2 * Math.ceil(Math.max(romBytes, 1) / (2 * MiB)) + 2;
+  return 7 + 1 + 2 + 4 + ptFrames + 32;
+}
+
+/** Machine frames set aside for shadow page tables when nested paging is off (4 MiB; the shadows start over when they are used up). */
+const SHADOW_FRAMES = 1024;
+
+export class HypervisorProcessor implements ProcessorSide {
+  readonly cpu: Cpu;
+  readonly clock: GuestClock;
+  readonly memory: SharedArrayBuffer;
+  readonly deviceBus: MemoryBus;
+  readonly guestRam: GuestRamMap;
+  readonly ramBytes: number;
+  readonly counters = new HypervisorCounters();
+  private readonly options: MachineOptions;
+  private readonly machineMemory: MachineMemory;
+  private readonly domainMemory: DomainMemory;
+  private readonly host: HostEnvironment;
+  private readonly eptp: number;
+  private readonly shadowPaging: boolean;
+  private interrupts: VirtualInterrupts | null = null;
+  private vcpu: Vcpu | null = null;
+
+  constructor(options: MachineOptions) {
+    this.options = options;
+    this.ramBytes = options.memoryMiB * MiB;
+    const romBytes = options.rom?.length ?? 0;
+    // Nested paging off: shadow page tables (core/hypervisor/shadow), and only guests that start in protected mode.
+    this.shadowPaging = options.nestedPaging === false;
+    if (this.shadowPaging && !options.kernel) {
+      throw new BootError('VT-x without nested paging runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which needs unrestricted guest and so EPT');
+    }
+    const poolBytes = this.ramBytes + romBytes + (hypervisorFrames(this.ramBytes, romBytes) + (this.shadowPaging ? SHADOW_FRAMES : 0)) * FRAME_SIZE;
+    if (poolBytes > MACHINE_MEMORY_MAX) {
+      const most = Math.floor((MACHINE_MEMORY_MAX - romBytes - hypervisorFrames(MACHINE_MEMORY_MAX, romBytes) * FRAME_SIZE) / MiB);
+      throw new BootError(`under VT-x the guest's RAM and the hypervisor's own memory must fit in ${MACHINE_MEMORY_MAX / MiB} MiB of machine memory: at most ${most} MiB of RAM`);
+    }
+
+    // ---- machine memory, the processor, VMX root ----
+    this.machineMemory = MachineMemory.create(poolBytes, poolBytes);
+    this.memory = this.machineMemory.buffer;
+    const processorBus = new MemoryBus(new PhysicalMemory(poolBytes, 0, this.machineMemory.buffer));
+    this.clock = new GuestClock(options.clock);
+    this.cpu = new Cpu(processorBus, this.clock);
+    this.cpu.onShutdown = () => this.cpu.requestStop();
+    this.host = enterVmxRoot(this.cpu, this.machineMemory);
+
+    // ---- the domain's memory and its EPT ----
+    this.domainMemory = new DomainMemory(this.machineMemory);
+    this.domainMemory.populateRam(0, this.ramBytes);
+    if (options.rom) {
+      const low = Math.min(LOW_ROM_WINDOW, options.rom.length);
+      this.domainMemory.mapRom(options.rom, [
+        { base: FOUR_GIB - options.rom.length, size: options.rom.length },
+        { base: 0x100000 - low, size: low },
+      ]);
+    }
+    this.eptp = 0;
+    if (!this.shadowPaging) {
+      const ept = new EptTables(this.machineMemory);
+      ept.build(this.domainMemory.p2m);
+      this.eptp = ept.eptp;
+    }
+    // The domain's device bus: its device models' ports and MMIO regions (and a 4 KiB stand-in memory nothing maps).
+    this.deviceBus = new MemoryBus(new PhysicalMemory(FRAME_SIZE));
+    this.guestRam = this.domainMemory.ramMap((offset, length) => processorBus.notifyDmaWrite(offset, length));
+  }
+
+  setIntr(level: boolean): void {
+    this.interrupts?.setRequest(level);
+  }
+
+  connect(chipset: Chipset): void {
+    this.interrupts = new VirtualInterrupts(chipset.pic, (level) => {
+      this.cpu.intrLine = level;
+    });
+    this.cpu.pollIntr = false;
+    // The processor acknowledges the domain's controller on an external-interrupt exit.
+    this.cpu.interruptController = chipset.pic;
+    // Port 0x80 (POST codes, Linux's I/O delay) goes through without an exit unless it is logged.
+    const passThrough = (this.options.logPorts ?? []).includes(0x80) ? [] : [0x80];
+    const domain = { memory: this.domainMemory, ports: this.deviceBus, mmio: this.deviceBus, interrupts: this.interrupts };
+    const shadow = this.shadowPaging ? new VmxShadowPaging(this.domainMemory) : null;
+    this.vcpu = new VmxVcpu(this.cpu, domain, this.host, this.eptp, this.counters, passThrough, shadow);
+  }
+
+  run(budget: number): VcpuRun {
+    return this.vcpu!.run(budget);
+  }
+
+  interruptPending(): boolean {
+    return this.interrupts?.pending ?? false;
+  }
+
+  /**
+   * Cold start of the domain: its RAM cleared, boot images loaded into it
+   * through the p2m, the vCPU's VMCS loaded with the boot state. The
+   * processor stays in VMX root operation across guest reboots (it is the
+   * hypervisor's, not the guest's).
+   */
+  powerOn(): void {
+    this.interrupts!.reset();
+    this.domainMemory.clearRam();
+    if (this.options.kernel) {
+      const scratch = { u8: new Uint8Array(this.ramBytes), ramSize: this.ramBytes };
+      const { entry } = bootKernel(scratch, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline });
+      this.domainMemory.writeNonZeroPages(0, scratch.u8);
+      this.vcpu!.startAtEntry(entry);
+    } else {
+      this.vcpu!.startAtReset(CPUID_SIGNATURE);
+    }
+  }
+
+  requestStop(): void {
+    this.cpu.requestStop();
+    this.vcpu?.requestStop();
+  }
+
+  stats(): Pick<MachineStats, 'interrupts' | 'hypervisor'> {
+    return { interrupts: this.cpu.interruptsDelivered, hypervisor: this.counters.snapshot() };
+  }
+
+  where(): undefined {
+    return undefined;
+  }
+}
