@@ -272,6 +272,117 @@ describe('MXCSR, moves and stores', () => {
   });
 });
 
+describe('FXSAVE and FXRSTOR', () => {
+  const prepare = `
+        fninit
+        fld1
+fldpi_at:
+        fldpi
+        mov dword [0x500], 0x1fa0       ; PE set, round to nearest
+        ldmxcsr [0x500]
+        mov eax, 0x89abcdef
+        movd xmm0, eax
+        pshufd xmm0, xmm0, 0x1b         ; 89abcdef in dword 3, zeros below
+        pcmpeqd xmm7, xmm7`;
+
+  it('stores the 512-byte image: x87 state in FXSAVE form (abridged tag word), MXCSR, MXCSR_MASK, ST(i), XMMi', () => {
+    const v = values(`${prepare}
+        fxsave [0x800]
+        mov si, 0x800
+        mov cx, 16                      ; bytes 0-63: header, ST(0), ST(1)
+.hdr:   REPORT [si]
+        add si, 4
+        loop .hdr
+        mov si, 0x800 + 160             ; XMM0
+        mov cx, 4
+.x0:    REPORT [si]
+        add si, 4
+        loop .x0
+        REPORT [0x800 + 160 + 7 * 16]   ; XMM7 dword 0
+        REPORT [0x800 + 288]            ; beyond the written area: untouched (zero)`);
+    const hex = (xs: number[]) => xs.map((x) => x.toString(16));
+    expect(hex([...v.slice(0, 2), ...v.slice(3)])).toEqual(hex([
+      0x3000_037f, // FCW 037F, FSW: TOP = 6
+      0x01eb_00c0, // abridged FTW: R6, R7 in use; FOP of FLDPI (D9 EB)
+      0xf000, // FCS (FIP at byte 8: next test)
+      0, 0, // FDP, FDS
+      0x1fa0, 0xffff, // MXCSR, MXCSR_MASK
+      0x2168_c235, 0xc90f_daa2, 0x4000, 0, // ST(0) = pi, 6 reserved bytes
+      0, 0x8000_0000, 0x3fff, 0, // ST(1) = 1.0
+      0, 0, 0, 0x89ab_cdef, // XMM0
+      0xffff_ffff, 0, // XMM7 dword 0; byte 288
+    ]));
+  });
+
+  it('FIP is the offset of the last x87 instruction', () => {
+    const src = rom(`${prepare}
+        fxsave [0x800]
+        REPORT [0x808]
+        REPORT fldpi_at`);
+    const v = runAsm(src).values;
+    expect(v[0]).toBe(v[1]);
+  });
+
+  it('FXRSTOR brings back the x87 registers and tags, MXCSR and the XMM registers', () => {
+    const v = values(`${prepare}
+        fxsave [0x800]
+        fninit
+        mov dword [0x500], 0x1f80
+        ldmxcsr [0x500]
+        pxor xmm0, xmm0
+        pxor xmm7, xmm7
+        fxrstor [0x800]
+        fnstsw ax
+        movzx eax, ax
+        REPORT eax
+        fnstenv [0x900]
+        movzx eax, word [0x904]         ; tag word (16-bit layout): R6 valid (pi), R7 valid (1.0), others empty
+        REPORT eax
+        fstp tword [0xa00]
+        REPORT [0xa04]
+        stmxcsr [0x500]
+        REPORT [0x500]
+        pextrw eax, xmm0, 7
+        REPORT eax
+        movd eax, xmm7
+        REPORT eax`);
+    expect(v).toEqual([0x3000, 0x0fff, 0xc90f_daa2, 0x1fa0, 0x89ab, 0xffff_ffff]);
+  });
+
+  it('#GP(0) for a misaligned image and for an image whose MXCSR has a reserved bit (nothing loaded)', () => {
+    expect(values(`        fxsave [0x808]
+        REPORT 1`)).toEqual([GP]);
+    expect(values(`        fxrstor [0x804]
+        REPORT 1`)).toEqual([GP]);
+    const v = values(`
+        fxsave [0x800]
+        mov dword [0x800 + 24], 0x21f80
+        mov word [0x800], 0x0000         ; FCW that must not be loaded
+        mov word [19 * 4], 0
+        fxrstor [0x800]
+        REPORT 1`);
+    expect(v).toEqual([GP]);
+  });
+});
+
+describe('save state', () => {
+  it('carries the XMM registers and MXCSR through saveState/loadState; older states load the RESET values', () => {
+    const run = runAsm(rom(`
+        mov dword [0x500], 0x7fc0
+        ldmxcsr [0x500]
+        mov eax, 0x12345678
+        movd xmm5, eax
+        pshufd xmm5, xmm5, 0x39`));
+    const state = JSON.parse(JSON.stringify(run.cpu.saveState()));
+    const other = runAsm(rom('')).cpu;
+    other.loadState(state);
+    expect([other.sse.mxcsr, ...other.sse.xmm.slice(20, 24)]).toEqual([0x7fc0, 0, 0, 0, 0x12345678]);
+    delete state.sse;
+    other.loadState(state);
+    expect([other.sse.mxcsr, other.sse.xmm.every((x) => x === 0)]).toEqual([0x1f80, true]);
+  });
+});
+
 describe('CPUID', () => {
   it('CPUID.1:EDX has FXSR, SSE, SSE2 and CLFSH, not MMX; EBX[15:8] gives a 64-byte CLFLUSH line', () => {
     const v = values(`        mov eax, 1\n        cpuid\n        REPORT edx\n        REPORT ebx`);
