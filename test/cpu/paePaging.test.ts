@@ -380,6 +380,55 @@ c5:     mov eax, cr0
     expect(v.length).toBe(26);
   });
 
+  it("a task switch loads the new CR3's PDPTEs; an invalid one is #GP(0) in the new task, after the commit point", () => {
+    const run = runPm(`
+test_main:
+${PAE_ON}
+TSS2 equ 0x10000
+GOOD equ 0x20040
+BAD  equ 0x20060
+        SET_DESC 0x58, TSS2, 0x67, 0x89, 0
+        mov dword [TSS_BASE + 0x1C], PDPT             ; task 1's CR3, loaded again by the IRET back
+        mov dword [GOOD], PD0 | 1
+        mov dword [GOOD + 8], PD0 | 1                 ; PDPTE1 present only here
+        mov dword [BAD], PD0 | 1
+        mov dword [BAD + 8], PD0 | 3                  ; bit 1 is reserved
+        mov dword [0x100000], 0xAAAA
+        mov dword [TSS2 + 0x1C], GOOD
+        mov dword [TSS2 + 0x20], task2
+        mov dword [TSS2 + 0x24], 0x0002
+        mov dword [TSS2 + 0x38], 0x9000
+        mov dword [TSS2 + 0x48], SEL_DATA0
+        mov dword [TSS2 + 0x4C], SEL_CODE0
+        mov dword [TSS2 + 0x50], SEL_DATA0
+        mov dword [TSS2 + 0x54], SEL_DATA0
+        mov dword [TSS2 + 0x58], 0
+        mov dword [TSS2 + 0x5C], 0
+        mov dword [TSS2 + 0x60], 0
+        call 0x58:0
+        mov eax, cr3
+        out 0xF0, eax                                 ; back in task 1
+        mov dword [TSS2 + 0x1C], BAD
+        RESUME_AT c1
+        jmp 0x58:0
+c1:     str eax
+        out 0xF0, eax                                 ; task 2 is current
+        mov eax, cr3
+        out 0xF0, eax
+        PM_DONE
+task2:  mov eax, [0x40100000]                         ; through PDPTE1 of GOOD
+        out 0xF0, eax
+        mov eax, cr3
+        out 0xF0, eax
+        iretd
+t2next: jmp t2next
+`);
+    const v = run.values;
+    expect(hex(v.slice(0, 3))).toEqual(hex([0xaaaa, 0x20040, 0x20020]));
+    expect(hex([v[3], v[4], v[7], v[8]])).toEqual(hex([13, 0, 0x58, 0x20060]));
+    expect(v.length).toBe(9);
+  });
+
   it('global pages survive a CR3 reload; INVLPG anywhere in a 2 MiB page drops all of it', () => {
     const run = runPm(`
 test_main:

@@ -136,14 +136,15 @@ export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): bool
     cpu.writeSys32((newTss.addr + 4) | 0, newTss.hi);
   }
 
-  // PAE paging: the new task's CR3 brings its PDPTEs, loaded (and checked, #GP(0) if invalid) before the switch commits.
-  if (new32 && !paePagingControl(cpu, cpu.cr0, cpu.cr4, 1, st.cr3 & CR3_STORED)) cpu.raiseGP(0);
-
   // ---- commit point: from here on the new task is current ----
   setSegmentCache(cpu, TR, sel, newBase, newLimit, descAttr(newTss.hi));
   cpu.cr0 |= CR0_TS;
+  // PAE paging: the new CR3 brings its PDPTEs. An invalid one is #GP(0) after the commit point, in the
+  // new task (as Bochs raises it); the PDPTE registers then keep their old values.
+  let pdptesLoaded = true;
   if (new32 && (cpu.cr0 & CR0_PG) !== 0) {
     cpu.cr3 = st.cr3 & CR3_STORED;
+    pdptesLoaded = paePagingControl(cpu, cpu.cr0, cpu.cr4, 1);
     cpu.flushTlb(false);
   }
   cpu.regs.set(st.regs);
@@ -159,6 +160,7 @@ export function switchTask(cpu: Cpu, sel: number, source: number, ext = 0): bool
 
   try {
     loadIncomingSegments(cpu, st.sels, st.ldt, ext);
+    if (!pdptesLoaded) cpu.raiseGP(0);
   } catch (e) {
     if (e !== CPU_FAULT) throw e;
     // The fault belongs to the new task: deliver it with the new task's CS:EIP.
