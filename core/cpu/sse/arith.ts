@@ -16,7 +16,8 @@
 import type { Cpu } from '../cpu.ts';
 import type { Insn } from '../insn.ts';
 import { AF, CF, OF, PF, SF, ZF } from '../regs.ts';
-import { qword, raiseSimdException, readRm, setQword, sseGate } from './operands.ts';
+import { qword, raiseSimdException, readRm, setQword, src, sseGate } from './operands.ts';
+import { FAST_MXCSR, FAST_MXCSR_FIELDS, type FastFn, plainLane } from './fastPath.ts';
 import {
   add, compare, div, env, EQ, F32, F64, type Fmt, GT, LT, mul, sqrt, UN, unmasked, unpack, FINITE, ZERO, INF, QNAN, SNAN,
   quiet, signedZero, infinity, defaultNaN, element,
@@ -58,24 +59,46 @@ function setElement(x: Uint32Array, k: number, f: Fmt, v: bigint): void {
 
 export type BinaryFn = (a: bigint, b: bigint, f: Fmt) => bigint;
 
+/** Number views of the staging buffer and the source scratch (fast paths only ever hold non-NaN values in them). */
+const out32 = new Float32Array(out.buffer), out64 = new Float64Array(out.buffer);
+const src32 = new Float32Array(src.buffer), src64 = new Float64Array(src.buffer);
+
 /**
  * The common body of a floating-point instruction xmm(reg) <- op(xmm(reg), r/m):
- * `scalar` operates on element 0 only.
+ * `scalar` operates on element 0 only. `fast` (fastPath.ts) is tried first
+ * when MXCSR allows it (`anyMxcsr`: MIN/MAX need no MXCSR condition).
  */
-export function floatBinary(cpu: Cpu, i: Insn, f: Fmt, scalar: boolean, fn: BinaryFn): void {
+export function floatBinary(cpu: Cpu, i: Insn, f: Fmt, scalar: boolean, fn: BinaryFn, fast: FastFn | null = null, anyMxcsr = false): void {
   sseGate(cpu);
   const dwords = f === F32 ? 1 : 2;
   const b = readRm(cpu, i, scalar ? dwords : 4, !scalar);
   const x = cpu.sse.xmm, d = i.reg * 4;
-  beginFloat(cpu);
   out[0] = x[d]; out[1] = x[d + 1]; out[2] = x[d + 2]; out[3] = x[d + 3];
   const n = scalar ? 1 : 4 / dwords;
+  if (fast !== null && (anyMxcsr || (cpu.sse.mxcsr & FAST_MXCSR_FIELDS) === FAST_MXCSR) && fastLanes(fast, b, n, f === F32)) {
+    x.set(out, d);
+    return;
+  }
+  beginFloat(cpu);
+  out[0] = x[d]; out[1] = x[d + 1]; out[2] = x[d + 2]; out[3] = x[d + 3];
   for (let k = 0; k < n; k++) {
     const ak = lane(x, d, k, f), bk = lane(b, 0, k, f);
     setElement(out, k, f, element(() => fn(ak, bk, f)));
   }
   endFloat(cpu);
   x.set(out, d);
+}
+
+/** Runs every lane through `fast` on the staged destination (`out`) and the source; false when one needs the exact path. */
+function fastLanes(fast: FastFn, b: Uint32Array, n: number, single: boolean): boolean {
+  for (let k = 0; k < n; k++) {
+    if (!plainLane(out, 0, k, single) || !plainLane(b, 0, k, single)) return false;
+    const r = single ? fast(out32[k], src32[k], true) : fast(out64[k], src64[k], false);
+    if (r !== r) return false;
+    if (single) out32[k] = r;
+    else out64[k] = r;
+  }
+  return true;
 }
 
 export const addFn: BinaryFn = (a, b, f) => add(a, b, f, false);
@@ -125,8 +148,41 @@ export function cmpFn(p: number): BinaryFn {
   };
 }
 
+/** The compare predicates on plain numbers (no NaN among them, so UNORD is false and ORD true). */
+function predicateOf(a: number, b: number, p: number): boolean {
+  switch (p) {
+    case 0: return a === b;
+    case 1: return a < b;
+    case 2: return a <= b;
+    case 3: return false;
+    case 4: return a !== b;
+    case 5: return !(a < b);
+    case 6: return !(a <= b);
+    default: return true;
+  }
+}
+
 export function floatCompare(cpu: Cpu, i: Insn, f: Fmt, scalar: boolean): void {
-  floatBinary(cpu, i, f, scalar, cmpFn(i.imm));
+  const single = f === F32;
+  const n = scalar ? 1 : single ? 4 : 2;
+  // Fast path: with normal or zero operands no flag can arise (fastPath.ts); the masks are written directly.
+  sseGate(cpu);
+  const b = readRm(cpu, i, scalar ? (single ? 1 : 2) : 4, !scalar);
+  const x = cpu.sse.xmm, d = i.reg * 4;
+  let plain = true;
+  for (let k = 0; k < n && plain; k++) plain = plainLane(x, d, k, single) && plainLane(b, 0, k, single);
+  if (!plain) {
+    floatBinary(cpu, i, f, scalar, cmpFn(i.imm));
+    return;
+  }
+  out[0] = x[d]; out[1] = x[d + 1]; out[2] = x[d + 2]; out[3] = x[d + 3];
+  const xs32 = cpu.sse.xmm32, xs64 = cpu.sse.xmm64;
+  for (let k = 0; k < n; k++) {
+    const t = single ? predicateOf(xs32[d + k], src32[k], i.imm & 7) : predicateOf(xs64[d / 2 + k], src64[k], i.imm & 7);
+    if (single) out[k] = t ? 0xffff_ffff : 0;
+    else out[2 * k] = out[2 * k + 1] = t ? 0xffff_ffff : 0;
+  }
+  x.set(out, d);
 }
 
 /**
@@ -139,9 +195,17 @@ export function comis(cpu: Cpu, i: Insn, f: Fmt, ordered: boolean): void {
   sseGate(cpu);
   const b = readRm(cpu, i, f === F32 ? 1 : 2, false);
   const x = cpu.sse.xmm;
-  beginFloat(cpu);
-  const rel = compare(lane(x, i.reg * 4, 0, f), lane(b, 0, 0, f), f, ordered);
-  endFloat(cpu);
+  const d = i.reg * 4, single = f === F32;
+  let rel: number;
+  if (plainLane(x, d, 0, single) && plainLane(b, 0, 0, single)) {
+    // Normal or zero operands: no flag can arise (fastPath.ts).
+    const a = single ? cpu.sse.xmm32[d] : cpu.sse.xmm64[d / 2], c = single ? src32[0] : src64[0];
+    rel = a < c ? LT : a > c ? GT : EQ;
+  } else {
+    beginFloat(cpu);
+    rel = compare(lane(x, d, 0, f), lane(b, 0, 0, f), f, ordered);
+    endFloat(cpu);
+  }
   const bits = rel === UN ? ZF | PF | CF : rel === GT ? 0 : rel === LT ? CF : ZF;
   cpu.setFlags((cpu.getFlags() & ~(ZF | PF | CF | OF | SF | AF)) | bits);
 }

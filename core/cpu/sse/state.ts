@@ -40,6 +40,9 @@ export interface SseStateImage {
 export class SseState {
   /** XMM0..XMM7, four dwords each, least significant first. */
   readonly xmm = new Uint32Array(32);
+  /** The same registers as binary32 / binary64 lanes, for the fast paths (sse/fastPath.ts), which only hold non-NaN values in them. */
+  readonly xmm32 = new Float32Array(this.xmm.buffer);
+  readonly xmm64 = new Float64Array(this.xmm.buffer);
   mxcsr = MXCSR_RESET;
 
   /** RESET (SDM Vol. 3 Table 9-1): XMM registers +0, MXCSR 1F80H. */

@@ -25,6 +25,7 @@ import {
   load128, loadHalf, loadLow, logic, LOGIC_AND, LOGIC_ANDN, LOGIC_OR, LOGIC_XOR, maskmovdqu, movdFromXmm, movdToXmm, moveHalfReg,
   movmsk, movnti, pextrw, pinsrw, pmovmskb, pshufd, pshufw, shufpd, shufps, store128, storeHalf, storeLow, unpackDwords,
 } from './moves.ts';
+import { addFast, divFast, type FastFn, maxFast, minFast, mulFast, sqrtFast, subFast } from './fastPath.ts';
 import { clflush, fence, fxrstor, fxsave, hintNop, ldmxcsr, stmxcsr } from './stateOps.ts';
 import { F32, F64 } from './softFloat.ts';
 
@@ -58,12 +59,12 @@ function sse(opcode: number, name: string, forms: Forms, imm = IMM_NONE): void {
 }
 
 /** The four arithmetic forms: PS, PD (66), SS (F3), SD (F2). */
-function arithmetic(opcode: number, name: string, fn: BinaryFn): void {
+function arithmetic(opcode: number, name: string, fn: BinaryFn, fast: FastFn, anyMxcsr = false): void {
   sse(opcode, name, {
-    none: any((cpu, i) => floatBinary(cpu, i, F32, false, fn)),
-    p66: any((cpu, i) => floatBinary(cpu, i, F64, false, fn)),
-    f3: any((cpu, i) => floatBinary(cpu, i, F32, true, fn)),
-    f2: any((cpu, i) => floatBinary(cpu, i, F64, true, fn)),
+    none: any((cpu, i) => floatBinary(cpu, i, F32, false, fn, fast, anyMxcsr)),
+    p66: any((cpu, i) => floatBinary(cpu, i, F64, false, fn, fast, anyMxcsr)),
+    f3: any((cpu, i) => floatBinary(cpu, i, F32, true, fn, fast, anyMxcsr)),
+    f2: any((cpu, i) => floatBinary(cpu, i, F64, true, fn, fast, anyMxcsr)),
   });
 }
 
@@ -154,13 +155,13 @@ sse(0xc4, 'pinsrw', { p66: any(pinsrw) }, IMM_IB);
 sse(0xc5, 'pextrw', { p66: regOnly(pextrw) }, IMM_IB);
 
 // ---- floating-point arithmetic, compares ----
-arithmetic(0x58, 'add', addFn);
-arithmetic(0x59, 'mul', mulFn);
-arithmetic(0x5c, 'sub', subFn);
-arithmetic(0x5d, 'min', minFn);
-arithmetic(0x5e, 'div', divFn);
-arithmetic(0x5f, 'max', maxFn);
-arithmetic(0x51, 'sqrt', sqrtFn);
+arithmetic(0x58, 'add', addFn, addFast);
+arithmetic(0x59, 'mul', mulFn, mulFast);
+arithmetic(0x5c, 'sub', subFn, subFast);
+arithmetic(0x5d, 'min', minFn, minFast, true);
+arithmetic(0x5e, 'div', divFn, divFast);
+arithmetic(0x5f, 'max', maxFn, maxFast, true);
+arithmetic(0x51, 'sqrt', sqrtFn, sqrtFast);
 sse(0x52, 'rsqrtps/rsqrtss', {
   none: any((cpu, i) => floatBinary(cpu, i, F32, false, rsqrtFn)),
   f3: any((cpu, i) => floatBinary(cpu, i, F32, true, rsqrtFn)),
