@@ -14,7 +14,7 @@ import { MemoryBus } from '../memory/bus.ts';
 import { PhysicalMemory } from '../memory/physicalMemory.ts';
 import { bootKernel } from './boot/kernelBoot.ts';
 import type { Chipset } from './chipset.ts';
-import { mapRomImage } from './firmware/romImage.ts';
+import { biosShadow, mapFirmware } from './firmware/romImage.ts';
 import type { ProcessorSide } from './processorSide.ts';
 import type { MachineOptions, MachineStats } from './types.ts';
 
@@ -52,7 +52,7 @@ export class BareProcessor implements ProcessorSide {
     this.chipset = chipset;
     this.cpu.pollIntr = false;
     this.cpu.interruptController = chipset.pic;
-    if (this.options.rom) mapRomImage(this.physical, this.deviceBus, this.options.rom);
+    if (this.options.rom) mapFirmware(this.physical, this.deviceBus, this.options.rom);
   }
 
   run(budget: number): VcpuRun {
@@ -78,6 +78,11 @@ export class BareProcessor implements ProcessorSide {
 
   powerOn(): void {
     this.physical.u8.fill(0, 0, this.physical.ramSize);
+    if (this.options.rom) {
+      // The BIOS area comes out of reset shadowed in RAM (firmware/romImage.ts says why).
+      const shadow = biosShadow(this.options.rom);
+      this.physical.u8.set(shadow.bytes, shadow.base);
+    }
     this.cpu.reset();
     if (this.options.kernel) {
       const { entry } = bootKernel(this.physical, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline });

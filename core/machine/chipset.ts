@@ -30,6 +30,7 @@ import type { GuestRamMap } from '../dom0/grantCheck.ts';
 import type { MemoryBus } from '../memory/bus.ts';
 import { BootError } from './boot/bootError.ts';
 import { attachLogPort } from './logPort.ts';
+import { attachFirmwareConfig } from './firmware/fwCfgBoard.ts';
 import { SerialInputQueue, SerialOutputBuffer } from './serialOutput.ts';
 import { VirtioBoard } from './virtioBoard.ts';
 import type { MachineHooks, MachineOptions, SerialIndex } from './types.ts';
@@ -100,6 +101,8 @@ export class Chipset {
     const resetControl = this.add(new ResetControl({ onReset: (cause) => w.requestReset(`port 0xCF9 ${cause === 'cf9-hard' ? 'hard' : 'soft'} reset`) }));
     const pci = this.add(new Pci(bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
     this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (bytes) => hooks.onVirtioConsoleOutput?.(bytes));
+    // Firmware learns the board through QEMU's fw_cfg interface (RAM, boot order, console, ACPI tables).
+    if (options.rom) this.add(attachFirmwareConfig(bus, pci, w.guestRam, w.ramBytes));
     this.acpiPm = this.addTimed(new AcpiPm(bus, clock, this.pic.irqLine(ACPI_SCI_IRQ), { onPowerOff: () => w.requestPowerOff(), onReschedule }));
 
     // Ports whose writes the driver wants to see; a device that owns such a port reports them itself (0x80).
