@@ -446,9 +446,7 @@ export class HostService implements HostBridge {
     } else {
       init.romPath = resolve(config.boot.rom);
     }
-    // Only the bare PC board has VirtIO devices so far; the VT-x board (vtxMachine.ts) refuses them, so a
-    // VM running under 'vtx' still starts without its disks rather than not at all.
-    if (config.disks.length > 0 && config.acceleration === 'none') {
+    if (config.disks.length > 0) {
       init.disks = config.disks.map((d) => ({ path: resolve(d.path), format: d.format, ...(d.readOnly ? { readOnly: true } : {}) }));
     }
     return init;

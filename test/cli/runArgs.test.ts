@@ -9,7 +9,7 @@ describe('popek run argument parsing', () => {
       clock: 'realtime',
       noReboot: false,
       portLogs: [],
-      acceleration: 'none',
+      acceleration: 'vtx',
       nestedPaging: true,
       stats: false,
       help: false,

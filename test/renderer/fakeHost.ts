@@ -36,7 +36,7 @@ export const TINY_PRESET: GuestPreset = {
     disks: [],
     serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }],
     clock: 'realtime',
-    acceleration: 'none', // as core/host/presets.ts gives new VMs
+    acceleration: 'vtx', // as core/host/presets.ts gives new VMs
     nestedPaging: true,
   },
 };

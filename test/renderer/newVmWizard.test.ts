@@ -181,7 +181,7 @@ describe('NewVmWizard', () => {
     await next(w);
     expect(stepTitle(w)).toBe('Summary');
     expect(w.findAll('dd').map((d) => d.text())).toContain('New raw, 1 GiB');
-    expect(w.findAll('dd').map((d) => d.text())).toContain('None (emulated PC)');
+    expect(w.findAll('dd').map((d) => d.text())).toContain('Intel VT-x (nested paging on)');
     await w.find('form').trigger('submit');
     await settle();
     expect(host.api.createVm).toHaveBeenCalledTimes(1);
@@ -197,7 +197,7 @@ describe('NewVmWizard', () => {
         disks: [],
         serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }],
         clock: 'realtime',
-        acceleration: 'none',
+        acceleration: 'vtx',
         nestedPaging: true,
       },
       newDiskMiB: 1024,

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessibleVm, DiskConfig, VmState } from '../../core/host/api.ts';
 import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
 import VmDetails from '../../renderer/src/components/VmDetails.vue';
-import { diskSummary, guestDiskNote, nextDiskName, virtioDiskName } from '../../renderer/src/logic/storageModel.ts';
+import { diskSummary, GUEST_DISK_NOTE, nextDiskName, virtioDiskName } from '../../renderer/src/logic/storageModel.ts';
 import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
 
 let host: FakeHost;
@@ -54,11 +54,8 @@ describe('storage model', () => {
     expect([0, 1, 3].map(virtioDiskName)).toEqual(['vda', 'vdb', 'vdd']);
   });
 
-  it('says the guest sees the disks only where the host attaches them (the bare PC board)', () => {
-    expect(guestDiskNote('none')).toBe('The guest sees these disks as VirtIO disks in this order: /dev/vda, /dev/vdb, … (Linux needs its virtio_blk driver).');
-    expect(guestDiskNote('vtx')).toBe(
-      'Disks are not attached to the guest under Intel VT-x: the hypervisor\'s board has no VirtIO devices yet, so the VM starts without them. With Acceleration "None" (System page) they are attached as VirtIO disks /dev/vda, /dev/vdb, ….',
-    );
+  it('says the guest sees the disks as VirtIO disks in order, under every acceleration', () => {
+    expect(GUEST_DISK_NOTE).toBe('The guest sees these disks as VirtIO disks in this order: /dev/vda, /dev/vdb, … (Linux needs its virtio_blk driver).');
   });
 });
 
@@ -68,7 +65,7 @@ describe('Settings -> Storage', () => {
       { path: 'disk0.qcow2', format: 'qcow2', sizeMiB: 2048 },
       { path: '/images/base.img', format: 'raw', sizeMiB: 512, readOnly: true },
     ]);
-    expect(w.find('.guest-note').text()).toBe(guestDiskNote('none'));
+    expect(w.find('.guest-note').text()).toBe(GUEST_DISK_NOTE);
     expect(diskRows(w)).toEqual(['/dev/vda ← disk0.qcow2 | qcow2, 2 GiB', '/dev/vdb ← /images/base.img | raw, 512 MiB, read-only']);
     await w.find('input[aria-label="Disk 0 read-only"]').setValue(true);
     await w.find('input[aria-label="Disk 1 read-only"]').setValue(false);
@@ -137,10 +134,10 @@ describe('Settings -> Storage', () => {
     expect(w.find('li.disk .error').text()).toBe('Disk image: /x/d.qcow2: not a usable qcow2 image: version 4 (only 2 and 3 exist)');
   });
 
-  it('says plainly that a VM under VT-x starts without its disks, and names no /dev/vdX', async () => {
+  it('names the same /dev/vdX under VT-x, whose hypervisor serves the virtio disks too', async () => {
     const w = await openStorage([{ path: 'disk0.qcow2', format: 'qcow2', sizeMiB: 100 }], 'poweredOff', 'vtx');
-    expect(w.find('.guest-note').text()).toBe(guestDiskNote('vtx'));
-    expect(diskRows(w)).toEqual(['disk0.qcow2 | qcow2, 100 MiB']);
+    expect(w.find('.guest-note').text()).toBe(GUEST_DISK_NOTE);
+    expect(diskRows(w)).toEqual(['/dev/vda ← disk0.qcow2 | qcow2, 100 MiB']);
   });
 
   it('disables every storage control while the VM runs', async () => {
@@ -161,11 +158,9 @@ describe('Details -> Storage', () => {
     return wrapper.find('section[aria-labelledby="details-storage"]').text();
   };
 
-  it('names the guest devices on the bare PC board, and says the disks are not attached under VT-x', async () => {
+  it('names the guest devices under every acceleration', async () => {
     expect(await storageText('none')).toBe('Storage/dev/vdadisk0.qcow2 (qcow2, 2 GiB)/dev/vdb/b.img (raw, 1 MiB, read-only)');
     wrapper!.unmount();
-    expect(await storageText('vtx')).toBe(
-      'StorageDisk 0disk0.qcow2 (qcow2, 2 GiB)Disk 1/b.img (raw, 1 MiB, read-only)Not attached to the guest under this acceleration (only the emulated PC has VirtIO disks so far).',
-    );
+    expect(await storageText('vtx')).toBe('Storage/dev/vdadisk0.qcow2 (qcow2, 2 GiB)/dev/vdb/b.img (raw, 1 MiB, read-only)');
   });
 });

@@ -2,8 +2,7 @@
  * Settings -> Storage and the wizard's new disk: names for new images, how a
  * disk is summarised, and what the page may honestly say about the guest.
  */
-import type { Acceleration, DiskConfig } from '../../../core/host/api.ts';
-import { ACCELERATION_INFO } from '../../../core/machine/acceleration.ts';
+import type { DiskConfig } from '../../../core/host/api.ts';
 import { formatMiB } from './format.ts';
 
 export type DiskFormat = DiskConfig['format'];
@@ -34,15 +33,8 @@ export function virtioDiskName(index: number): string {
 }
 
 /**
- * What the Storage page and the wizard say about the guest. The host passes
- * a VM's disks to its machine only on the bare PC board (acceleration none,
- * core/host/hostService.ts workerInit): the VT-x board has no VirtIO devices
- * yet, and a VM under it starts without its disks. The pages must say so
- * rather than suggest the guest sees them.
+ * What the Storage page and the wizard say about the guest: every board
+ * attaches a VM's disks as VirtIO disks in config order (under the
+ * hypervisor too, whose MMIO emulation serves the virtio functions).
  */
-export function guestDiskNote(acceleration: Acceleration): string {
-  if (acceleration === 'none') {
-    return 'The guest sees these disks as VirtIO disks in this order: /dev/vda, /dev/vdb, … (Linux needs its virtio_blk driver).';
-  }
-  return `Disks are not attached to the guest under ${ACCELERATION_INFO[acceleration].label}: the hypervisor's board has no VirtIO devices yet, so the VM starts without them. With Acceleration "None" (System page) they are attached as VirtIO disks /dev/vda, /dev/vdb, ….`;
-}
+export const GUEST_DISK_NOTE = 'The guest sees these disks as VirtIO disks in this order: /dev/vda, /dev/vdb, … (Linux needs its virtio_blk driver).';
