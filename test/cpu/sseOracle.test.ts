@@ -16,7 +16,7 @@
  * lies within the two parts' combined error (3 * 2^-12) of the host's.
  */
 import { describe, expect, it } from 'vitest';
-import { buildOracle, type Case, Gen, OPS, type Outcome, runEmulated, runOracle, show } from './sseOracleUtil.ts';
+import { buildOracle, type Case, Gen, MEM_FORMS, OPS, type Outcome, runEmulated, runOracle, show } from './sseOracleUtil.ts';
 
 const oracle = buildOracle();
 
@@ -52,6 +52,14 @@ describe.skipIf(oracle === null)('SSE/SSE2 against the host processor', () => {
     const g = new Gen(1402);
     const cases = integer.flatMap((op) => g.cases(op, 150));
     expect(mismatches(cases, runOracle(oracle!, cases), runEmulated(cases)).slice(0, 10)).toEqual([]);
+  });
+
+  it(`memory source forms (${Object.keys(MEM_FORMS).length} operations x 40 cases) give the host's register-form results`, () => {
+    const g = new Gen(1404);
+    const cases = Object.values(MEM_FORMS).flatMap((op) => g.cases(op, 40));
+    const want = runOracle(oracle!, cases);
+    const got = runEmulated(cases.map((c) => ({ ...c, op: `${c.op}@m` })));
+    expect(mismatches(cases, want, got).slice(0, 10)).toEqual([]);
   });
 
   it('RCPPS: specials exactly as the host, other results within 3 * 2^-12 of the host', () => {

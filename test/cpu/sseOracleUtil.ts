@@ -124,11 +124,27 @@ export function runOracle(bin: string, cases: Case[]): Outcome[] {
 
 /** Cases live at 0x10000 + 64 n: A, B, MXCSR in, op index in / EFLAGS out, MXCSR out, EAX out, XMM0 out. */
 const CASE_BASE = 0x10000;
-const OP_NAMES = Object.keys(OPS);
+/**
+ * Memory-source forms, run only on the emulated side (`NAME@m`: the
+ * operation with its XMM1 source replaced by the case's B in memory, DS:16,
+ * 16-byte aligned) and compared with the host's register form: the same
+ * result, read through the memory operand path. Left out: the moves whose
+ * memory form means something else (MOVSS/MOVSD/MOVQ clear the upper
+ * elements, MOVHLPS/MOVLHPS become MOVLPS/MOVHPS) and the register-only
+ * forms (PEXTRW, PMOVMSKB, MOVMSKPS/PD).
+ */
+export const MEM_FORMS: Record<string, string> = {};
+const NO_MEMORY_FORM = /^(movss|movsd|movq|movhlps|movlhps|pextrw|pmovmskb|movmskp|movd|cvtsi2s|rcpps)/;
+for (const [name, spec] of Object.entries(OPS)) {
+  if (NO_MEMORY_FORM.test(name) || !/\bxmm1\b/.test(spec.insn)) continue;
+  MEM_FORMS[`${name}@m`] = name;
+}
+const insnOf = (name: string): string => (MEM_FORMS[name] !== undefined ? OPS[MEM_FORMS[name]].insn.replace(/\bxmm1\b/, '[16]') : OPS[name].insn);
+const OP_NAMES = [...Object.keys(OPS), ...Object.keys(MEM_FORMS)];
 
 /** The ROM: every operation of OPS behind a jump table, run on each case in turn. */
 function emulatedRom(): string {
-  const bodies = OP_NAMES.map((name, k) => `op_${k}: ${OPS[name].insn}\n        jmp after_op`).join('\n');
+  const bodies = OP_NAMES.map((name, k) => `op_${k}: ${insnOf(name)}\n        jmp after_op`).join('\n');
   const table = OP_NAMES.map((_n, k) => `dw op_${k}`).join('\n');
   return `%include "rom.inc"
 start:  cli
