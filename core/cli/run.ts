@@ -121,6 +121,8 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
   if (args.initrd !== undefined) options.initrd = await readInput(args.initrd, 'initrd');
   if (args.append !== undefined) options.cmdline = args.append;
   if (args.disks) options.disks = args.disks;
+  if (args.ideDisks) options.ideDisks = args.ideDisks;
+  if (args.cdroms) options.cdroms = args.cdroms.map((path) => ({ path }));
   if (args.nics) options.nics = args.nics;
   return options;
 }

@@ -21,9 +21,12 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
   --no-reboot          exit (status 0) when the guest reboots instead of restarting it
   --timeout SECONDS    stop after this much host time (exit status 124)
   --port-log PORT=FILE append every byte the guest writes to I/O port PORT to FILE (repeatable)
-  --disk FILE[,format=raw|qcow2][,readonly]
+  --disk FILE[,format=raw|qcow2][,readonly][,if=virtio|ide]
                        attach a disk image as a VirtIO disk (repeatable: /dev/vda, /dev/vdb, ...
-                       in order; the format is probed when not given)
+                       in order; the format is probed when not given); if=ide puts it on the
+                       IDE controller instead (primary master, primary slave, ... in order)
+  --cdrom FILE         an ISO image in a CD-ROM drive on the IDE controller, read-only
+                       (repeatable; the drives take the IDE places after the IDE disks)
   --nic internal=NAME|none[,mac=52:54:00:xx:xx:xx]
                        a VirtIO network adapter (repeatable: eth0, eth1, ...) on the internal
                        network NAME (shared by the machines of this process only) or unattached
@@ -64,6 +67,10 @@ export interface RunArgs {
   portLogs: PortLog[];
   /** VirtIO disks in command-line order (absent without --disk). */
   disks?: VirtioDiskOption[];
+  /** IDE disks (--disk ...,if=ide) in command-line order (absent without one). */
+  ideDisks?: VirtioDiskOption[];
+  /** CD-ROM images (--cdrom) in command-line order (absent without --cdrom). */
+  cdroms?: string[];
   /** VirtIO network adapters in command-line order (absent without --nic). */
   nics?: { network?: string; mac?: string }[];
   acceleration: Acceleration;
@@ -79,7 +86,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--nic', '--accel', '--nested-paging', '--jit']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--nic', '--accel', '--nested-paging', '--jit']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = {
@@ -132,12 +139,21 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--port-log':
         args.portLogs.push(parsePortLog(value!));
         break;
-      case '--disk':
+      case '--disk': {
+        let disk: ReturnType<typeof parseDiskArg>;
         try {
-          (args.disks ??= []).push(parseDiskArg(value!));
+          disk = parseDiskArg(value!);
         } catch (e) {
           throw new UsageError((e as Error).message);
         }
+        const { bus, ...options } = disk;
+        if (bus === 'ide') (args.ideDisks ??= []).push(options);
+        else (args.disks ??= []).push(options);
+        break;
+      }
+      case '--cdrom':
+        if (!value) throw new UsageError('--cdrom needs a file');
+        (args.cdroms ??= []).push(value);
         break;
       case '--nic':
         try {

@@ -17,6 +17,8 @@ import { ACPI_SCI_IRQ, AcpiPm } from '../devices/acpiPm.ts';
 import type { Device, TimedDevice } from '../devices/device.ts';
 import { FpuErrorPort } from '../devices/fpuErrorPort.ts';
 import { I8042 } from '../devices/i8042.ts';
+import { HostKeyboard } from '../devices/hostKeyboard.ts';
+import { VgaAdapter } from '../devices/vga/vga.ts';
 import { Pci } from '../devices/pci.ts';
 import { Pic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
@@ -33,6 +35,7 @@ import { attachLogPort } from './logPort.ts';
 import { attachFirmwareConfig } from './firmware/fwCfgBoard.ts';
 import { SerialInputQueue, SerialOutputBuffer } from './serialOutput.ts';
 import { VirtioBoard } from './virtioBoard.ts';
+import { IdeBoard } from './ideBoard.ts';
 import type { MachineHooks, MachineOptions, SerialIndex } from './types.ts';
 
 /** Wall-clock time the RTC shows at guest time 0 on the deterministic clock (2025-01-01T00:00:00Z), so runs repeat exactly. */
@@ -64,6 +67,12 @@ export class Chipset {
   readonly a20: A20Gate;
   readonly acpiPm: AcpiPm;
   readonly virtio: VirtioBoard;
+  /** The VGA (MachineOptions.vga), absent on a board without a display adapter. */
+  readonly vga: VgaAdapter | undefined;
+  /** Keys typed on the host, queued for the PS/2 keyboard. */
+  readonly hostKeyboard: HostKeyboard;
+  /** The PIIX3 IDE controller with the VM's IDE disks and CD-ROM drives (none without them). */
+  readonly ide: IdeBoard;
   private readonly uarts: Uart16550[] = [];
   private readonly serialOut: SerialOutputBuffer[] = [];
   private readonly serialIn = [new SerialInputQueue(), new SerialInputQueue()];
@@ -95,12 +104,15 @@ export class Chipset {
     // Under the hypervisor the A20 gate is a device register only: EPT maps the domain's memory without the 1 MiB wrap.
     this.a20 = new A20Gate(bus);
     this.add(new Port92(bus, this.a20, { onReset: () => w.requestReset('port 0x92 fast reset') }));
-    this.add(new I8042(bus, this.pic.irqLine(1), this.pic.irqLine(12), { a20: this.a20, onReset: () => w.requestReset('keyboard controller reset') }));
+    const kbc = this.add(new I8042(bus, this.pic.irqLine(1), this.pic.irqLine(12), { a20: this.a20, onReset: () => w.requestReset('keyboard controller reset') }));
+    this.hostKeyboard = new HostKeyboard(kbc);
+    this.vga = options.vga ? this.add(new VgaAdapter(bus, clock)) : undefined;
     const logged = new Set(options.logPorts ?? []);
     this.add(new Port80(bus, { onWrite: (code) => logged.has(0x80) && hooks.onPortByte?.(0x80, code) }));
     const resetControl = this.add(new ResetControl({ onReset: (cause) => w.requestReset(`port 0xCF9 ${cause === 'cf9-hard' ? 'hard' : 'soft'} reset`) }));
     const pci = this.add(new Pci(bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
     this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (bytes) => hooks.onVirtioConsoleOutput?.(bytes));
+    this.ide = new IdeBoard(bus, pci, this.pic, w.guestRam, options);
     // Firmware learns the board through QEMU's fw_cfg interface (RAM, boot order, console, ACPI tables).
     if (options.rom) this.add(attachFirmwareConfig(bus, pci, w.guestRam, w.ramBytes));
     this.acpiPm = this.addTimed(new AcpiPm(bus, clock, this.pic.irqLine(ACPI_SCI_IRQ), { onPowerOff: () => w.requestPowerOff(), onReschedule }));
@@ -141,8 +153,9 @@ export class Chipset {
     queue.drain((b) => this.uarts[port].receive(b));
   }
 
-  /** Moves queued serial input into the UARTs' FIFOs as they have room. */
+  /** Moves queued serial input into the UARTs' FIFOs, and host keys into the keyboard, as they have room. */
   drainSerialInput(): void {
+    this.hostKeyboard.drain();
     for (let i = 0; i < this.uarts.length; i++) this.serialIn[i].drain((bytes) => this.uarts[i].receive(bytes));
   }
 

@@ -6,6 +6,8 @@
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from './acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
+import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
+import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
 
 export type SerialIndex = 0 | 1; // COM1, COM2
 
@@ -29,6 +31,14 @@ export interface MachineOptions {
    */
   disks?: VirtioDiskOption[];
   /**
+   * Disk images on the PIIX3 IDE controller, in the order primary master,
+   * primary slave, secondary master, secondary slave (Linux's ata_piix names
+   * them /dev/sda, /dev/sdb, ...); see core/machine/ideBoard.ts.
+   */
+  ideDisks?: VirtioDiskOption[];
+  /** CD-ROM drives on the IDE controller, in the places after the IDE disks; `path` is the ISO image in the drive (read-only), absent for an empty drive. At most 4 IDE devices in all. */
+  cdroms?: { path?: string }[];
+  /**
    * Network adapters (virtio-net, the guest's eth0, eth1, ... in order): on the
    * internal network `network` (a switch shared by the machines of this
    * process naming it) or not attached when absent; `mac` like 52:54:00:12:34:56.
@@ -40,6 +50,12 @@ export interface MachineOptions {
   virtioRng?: boolean;
   /** Adds a virtio-balloon; `MachineApi.setBalloonTarget` sets its target. */
   virtioBalloon?: boolean;
+  /**
+   * Adds a VGA (core/devices/vga): its registers, and its planes behind
+   * 0xA0000-0xBFFFF, in mode 3 as a VGA BIOS leaves it; `MachineApi.takeScreen`
+   * gives its picture. Default false: no display adapter.
+   */
+  vga?: boolean;
   /**
    * When true, a guest-requested reset stops the machine with reason 'reset'
    * instead of restarting it (the CLI's --no-reboot). Default false: the
@@ -122,4 +138,8 @@ export interface MachineApi {
   virtioConsoleInput?(bytes: Uint8Array): void;
   /** Sets the virtio balloon's target in 4 KiB pages (ignored without a balloon). */
   setBalloonTarget?(pages: number): void;
+  /** The display adapter's picture if it changed since the last call that returned one, else null (also without a display adapter). */
+  takeScreen?(): ScreenSnapshot | null;
+  /** Keys typed on the host (KeyboardEvent.code names), for the PS/2 keyboard in the set the guest reads. */
+  keyEvents?(events: readonly HostKeyEvent[]): void;
 }

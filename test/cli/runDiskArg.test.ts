@@ -21,10 +21,29 @@ describe('popek run --disk', () => {
 
   it('refuses unknown options, an empty path and a missing value with a usage error', () => {
     expect(() => parseRunArgs(['--kernel', 'k', '--disk', 'a.img,format=vmdk'])).toThrow(
-      new UsageError("bad --disk option 'format=vmdk' in 'a.img,format=vmdk': expected format=raw, format=qcow2 or readonly"),
+      new UsageError("bad --disk option 'format=vmdk' in 'a.img,format=vmdk': expected format=raw, format=qcow2, readonly, if=virtio or if=ide"),
     );
-    expect(() => parseRunArgs(['--kernel', 'k', '--disk', ',readonly'])).toThrow("bad --disk value ',readonly': expected FILE[,format=raw|qcow2][,readonly]");
+    expect(() => parseRunArgs(['--kernel', 'k', '--disk', ',readonly'])).toThrow("bad --disk value ',readonly': expected FILE[,format=raw|qcow2][,readonly][,if=virtio|ide]");
     expect(() => parseRunArgs(['--kernel', 'k', '--disk'])).toThrow('--disk needs a value');
+  });
+});
+
+describe('popek run --disk ...,if=ide and --cdrom', () => {
+  it('puts if=ide disks on the IDE list and the others on the VirtIO list, each in order', () => {
+    expect(parseDiskArg('a.img,if=ide,readonly')).toEqual({ path: 'a.img', bus: 'ide', readOnly: true });
+    expect(parseDiskArg('a.img,if=ide,if=virtio')).toEqual({ path: 'a.img' });
+    const args = parseRunArgs(['--disk', 'v.img', '--disk', 'i0.img,if=ide', '--disk=i1.qcow2,format=qcow2,if=ide', '--disk', 'w.img,if=virtio']);
+    expect(args.disks).toEqual([{ path: 'v.img' }, { path: 'w.img' }]);
+    expect(args.ideDisks).toEqual([{ path: 'i0.img' }, { path: 'i1.qcow2', format: 'qcow2' }]);
+    expect(parseRunArgs(['--disk', 'v.img']).ideDisks).toBeUndefined();
+  });
+
+  it('collects --cdrom images in order and refuses an empty one or a bad interface', () => {
+    expect(parseRunArgs(['--cdrom', 'a.iso', '--cdrom=b.iso']).cdroms).toEqual(['a.iso', 'b.iso']);
+    expect(parseRunArgs([]).cdroms).toBeUndefined();
+    expect(() => parseRunArgs(['--cdrom='])).toThrow(new UsageError('--cdrom needs a file'));
+    expect(() => parseRunArgs(['--cdrom'])).toThrow('--cdrom needs a value');
+    expect(() => parseRunArgs(['--disk', 'a.img,if=scsi'])).toThrow("bad --disk option 'if=scsi' in 'a.img,if=scsi'");
   });
 });
 
