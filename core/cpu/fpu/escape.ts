@@ -13,7 +13,6 @@ import './compareOps.ts';
 import './loadStoreOps.ts';
 import './transcendentalOps.ts';
 import './controlOps.ts';
-import './emms.ts';
 
 const reserved: Exec = (cpu) => {
   nonWaitingGate(cpu);
