@@ -30,12 +30,13 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
   --nic internal=NAME|none[,mac=52:54:00:xx:xx:xx]
                        a VirtIO network adapter (repeatable: eth0, eth1, ...) on the internal
                        network NAME (shared by the machines of this process only) or unattached
-  --accel MODE         vtx (Popek's hypervisor on the processor's VT-x) or none (the emulated
-                       PC without a hypervisor); default ${DEFAULT_ACCELERATION}${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
-  --nested-paging on|off  EPT under vtx (default on); off runs the guest on the hypervisor's
-                       shadow page tables (a --kernel guest only: no real mode without EPT)
+  --accel MODE         vtx (Popek's hypervisor on the processor's VT-x), svm (on an AMD
+                       processor's AMD-V) or none (the emulated PC without a hypervisor);
+                       default ${DEFAULT_ACCELERATION}${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
+  --nested-paging on|off  EPT under vtx, NPT under svm (default on); off runs the guest on the
+                       hypervisor's shadow page tables (a --kernel guest only: no real mode then)
   --jit on|off         compile hot guest code to JavaScript (default ${JIT_DEFAULTS.enabled ? 'on' : 'off'}; off interprets everything)
-  --stats              print the machine's counters (and the hypervisor's, under vtx) at exit
+  --stats              print the machine's counters (and the hypervisor's, under vtx or svm) at exit
 
 COM1 is connected to stdin/stdout. On a terminal, press Ctrl-A x to quit,
 Ctrl-A Ctrl-A to send Ctrl-A, Ctrl-A h for help.
@@ -194,15 +195,19 @@ export function parseRunArgs(argv: string[]): RunArgs {
     throw new UsageError('--initrd and --append need --kernel');
   }
   if (!args.nestedPaging) {
-    if (args.acceleration !== 'vtx') throw new UsageError('--nested-paging off needs --accel vtx (nested paging is a hardware-assist setting)');
-    if (args.kernel === undefined) throw new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT');
+    if (args.acceleration !== 'vtx' && args.acceleration !== 'svm') throw new UsageError('--nested-paging off needs --accel vtx or svm (nested paging is a hardware-assist setting)');
+    if (args.kernel === undefined) {
+      throw new UsageError(args.acceleration === 'svm'
+        ? '--nested-paging off needs --kernel: firmware starts in real mode, which would run paged on shadow page tables, and the processor refuses paged real mode'
+        : '--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT');
+    }
   }
   return args;
 }
 
 function parseAccel(value: string): Acceleration {
   const mode = ACCELERATIONS.find((m) => m === value);
-  if (mode === undefined) throw new UsageError(`bad --accel value '${value}': expected none or vtx`);
+  if (mode === undefined) throw new UsageError(`bad --accel value '${value}': expected none, vtx or svm`);
   const info = ACCELERATION_INFO[mode];
   if (!info.built) throw new UsageError(`--accel ${mode} (${info.label}) is ${info.notBuiltReason}`);
   return mode;

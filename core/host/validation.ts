@@ -41,7 +41,7 @@ export async function validateDraft(library: VmLibrary, draft: unknown, options:
   }
   const accelProblem = accelerationProblem(d.acceleration, d.nestedPaging);
   if (accelProblem !== undefined) {
-    errors.push({ field: d.acceleration === 'vtx' && ACCELERATION_INFO.vtx.built ? 'nestedPaging' : 'acceleration', message: accelProblem });
+    errors.push({ field: (d.acceleration === 'vtx' || d.acceleration === 'svm') && ACCELERATION_INFO[d.acceleration].built ? 'nestedPaging' : 'acceleration', message: accelProblem });
   }
   if (options.forId === undefined && options.knownGuestTypes && !options.knownGuestTypes.includes(d.guestType)) {
     errors.push({ field: 'guestType', message: `Unknown guest type ${d.guestType}` });

@@ -266,10 +266,10 @@ function isPlainObject(value: unknown): boolean {
 /** Rules that span fields (the schema checks each field alone). */
 function crossFieldErrors(d: VmConfigDraft): FieldError[] {
   const errors: FieldError[] = [];
-  if (d.acceleration === 'vtx' && d.memoryMiB > VTX_MEMORY_MIB_MAX) {
+  if ((d.acceleration === 'vtx' || d.acceleration === 'svm') && d.memoryMiB > VTX_MEMORY_MIB_MAX) {
     errors.push({
       field: 'memoryMiB',
-      message: `Under VT-x at most ${VTX_MEMORY_MIB_MAX} MiB: machine memory (${MEMORY_MIB_MAX} MiB) also holds the hypervisor's tables for the VM`,
+      message: `Under ${d.acceleration === 'vtx' ? 'VT-x' : 'AMD-V'} at most ${VTX_MEMORY_MIB_MAX} MiB: machine memory (${MEMORY_MIB_MAX} MiB) also holds the hypervisor's tables for the VM`,
     });
   }
   d.serial.forEach((s, i) => {

@@ -1,13 +1,14 @@
 /**
  * The processor side for the hypervisor's modes: one domain run by Popek's
- * hypervisor on the emulated processor's VT-x.
+ * hypervisor on the emulated processor's VT-x (the Intel part) or AMD-V
+ * (acceleration 'svm': the AMD part, core/hypervisor/svm).
  *
  * The processor's bus holds machine memory only (the hypervisor's pool: its
- * own structures, the EPT tables, the domain's frames); the guest reaches its
- * memory through EPT built from the domain's p2m. The chipset sits on the
- * domain's own device bus: port I/O reaches it through I/O exits, its MMIO
- * regions (the virtio functions' BARs) through EPT violations that the
- * hypervisor's instruction emulator completes. The domain's PIC drives the
+ * own structures, the EPT or nested page tables, the domain's frames); the
+ * guest reaches its memory through EPT / NPT built from the domain's p2m. The
+ * chipset sits on the domain's own device bus: port I/O reaches it through
+ * I/O exits, its MMIO regions (the virtio functions' BARs) through EPT
+ * violations / #NPF that the hypervisor's instruction emulator completes. The domain's PIC drives the
  * processor's INTR pin; interrupts reach the guest by injection on VM entry
  * (hypervisor/exits/virtualInterrupts.ts).
  *
@@ -17,7 +18,7 @@
  */
 import { Cpu } from '../cpu/cpu.ts';
 import { GuestClock } from '../cpu/clock.ts';
-import { CPUID_SIGNATURE } from '../cpu/system.ts';
+import { AMD_SVM_MODEL } from '../cpu/processorModel.ts';
 import type { GuestRamMap } from '../dom0/grantCheck.ts';
 import { HypervisorCounters } from '../hypervisor/counters.ts';
 import { VirtualInterrupts } from '../hypervisor/exits/virtualInterrupts.ts';
@@ -25,6 +26,10 @@ import { DomainMemory } from '../hypervisor/memory/domainMemory.ts';
 import { EptTables } from '../hypervisor/memory/eptTables.ts';
 import { FRAME_SIZE } from '../hypervisor/memory/frameAllocator.ts';
 import { MachineMemory } from '../hypervisor/memory/machineMemory.ts';
+import { NptTables } from '../hypervisor/memory/nptTables.ts';
+import { enterSvmHost, type SvmHostEnvironment } from '../hypervisor/svm/hostMode.ts';
+import { SvmShadowPaging } from '../hypervisor/svm/shadowPagingSvm.ts';
+import { SvmVcpu } from '../hypervisor/svm/vcpu.ts';
 import type { Vcpu, VcpuRun } from '../hypervisor/vcpuRun.ts';
 import { enterVmxRoot, type HostEnvironment } from '../hypervisor/vmx/rootMode.ts';
 import { VmxShadowPaging } from '../hypervisor/vmx/shadowPagingVmx.ts';
@@ -63,7 +68,10 @@ export class HypervisorProcessor implements ProcessorSide {
   private readonly options: MachineOptions;
   private readonly machineMemory: MachineMemory;
   private readonly domainMemory: DomainMemory;
-  private readonly host: HostEnvironment;
+  /** AMD-V (acceleration 'svm') rather than VT-x. */
+  private readonly svm: boolean;
+  private readonly host: HostEnvironment | SvmHostEnvironment;
+  /** EPTP under VT-x, N_CR3 under AMD-V (0 with shadow paging). */
   private readonly eptp: number;
   private readonly shadowPaging: boolean;
   private interrupts: VirtualInterrupts | null = null;
@@ -75,25 +83,29 @@ export class HypervisorProcessor implements ProcessorSide {
     const romBytes = options.rom?.length ?? 0;
     // Nested paging off: shadow page tables (core/hypervisor/shadow), and only guests that start in protected mode.
     this.shadowPaging = options.nestedPaging === false;
+    this.svm = options.acceleration === 'svm';
+    const vendor = this.svm ? 'AMD-V' : 'VT-x';
     if (this.shadowPaging && !options.kernel) {
-      throw new BootError('VT-x without nested paging runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which needs unrestricted guest and so EPT');
+      throw new BootError(this.svm
+        ? 'AMD-V without nested paging runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which would run paged on shadow page tables, and the processor refuses paged real mode'
+        : 'VT-x without nested paging runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which needs unrestricted guest and so EPT');
     }
     const poolBytes = this.ramBytes + romBytes + (hypervisorFrames(this.ramBytes, romBytes) + (this.shadowPaging ? SHADOW_FRAMES : 0)) * FRAME_SIZE;
     if (poolBytes > MACHINE_MEMORY_MAX) {
       const most = Math.floor((MACHINE_MEMORY_MAX - romBytes - hypervisorFrames(MACHINE_MEMORY_MAX, romBytes) * FRAME_SIZE) / MiB);
-      throw new BootError(`under VT-x the guest's RAM and the hypervisor's own memory must fit in ${MACHINE_MEMORY_MAX / MiB} MiB of machine memory: at most ${most} MiB of RAM`);
+      throw new BootError(`under ${vendor} the guest's RAM and the hypervisor's own memory must fit in ${MACHINE_MEMORY_MAX / MiB} MiB of machine memory: at most ${most} MiB of RAM`);
     }
 
-    // ---- machine memory, the processor, VMX root ----
+    // ---- machine memory, the processor, VMX root or SVM host mode ----
     this.machineMemory = MachineMemory.create(poolBytes, poolBytes);
     this.memory = this.machineMemory.buffer;
     const processorBus = new MemoryBus(new PhysicalMemory(poolBytes, 0, this.machineMemory.buffer));
     this.clock = new GuestClock(options.clock);
-    this.cpu = new Cpu(processorBus, this.clock);
+    this.cpu = this.svm ? new Cpu(processorBus, this.clock, AMD_SVM_MODEL) : new Cpu(processorBus, this.clock);
     this.cpu.onShutdown = () => this.cpu.requestStop();
-    this.host = enterVmxRoot(this.cpu, this.machineMemory);
+    this.host = this.svm ? enterSvmHost(this.cpu, this.machineMemory) : enterVmxRoot(this.cpu, this.machineMemory);
 
-    // ---- the domain's memory and its EPT ----
+    // ---- the domain's memory and its EPT / NPT ----
     this.domainMemory = new DomainMemory(this.machineMemory);
     this.domainMemory.populateRam(0, this.ramBytes);
     if (options.rom) {
@@ -104,7 +116,11 @@ export class HypervisorProcessor implements ProcessorSide {
       ]);
     }
     this.eptp = 0;
-    if (!this.shadowPaging) {
+    if (!this.shadowPaging && this.svm) {
+      const npt = new NptTables(this.machineMemory);
+      npt.build(this.domainMemory.p2m);
+      this.eptp = npt.nCr3;
+    } else if (!this.shadowPaging) {
       const ept = new EptTables(this.machineMemory);
       ept.build(this.domainMemory.p2m);
       this.eptp = ept.eptp;
@@ -123,13 +139,18 @@ export class HypervisorProcessor implements ProcessorSide {
       this.cpu.intrLine = level;
     });
     this.cpu.pollIntr = false;
-    // The processor acknowledges the domain's controller on an external-interrupt exit.
+    // VT-x acknowledges the domain's controller on an external-interrupt exit; under AMD-V the hypervisor does.
     this.cpu.interruptController = chipset.pic;
     // Port 0x80 (POST codes, Linux's I/O delay) goes through without an exit unless it is logged.
     const passThrough = (this.options.logPorts ?? []).includes(0x80) ? [] : [0x80];
     const domain = { memory: this.domainMemory, ports: this.deviceBus, mmio: this.deviceBus, interrupts: this.interrupts };
-    const shadow = this.shadowPaging ? new VmxShadowPaging(this.domainMemory) : null;
-    this.vcpu = new VmxVcpu(this.cpu, domain, this.host, this.eptp, this.counters, passThrough, shadow);
+    if (this.svm) {
+      const shadow = this.shadowPaging ? new SvmShadowPaging(this.domainMemory) : null;
+      this.vcpu = new SvmVcpu(this.cpu, domain, this.host as SvmHostEnvironment, this.eptp, this.counters, passThrough, shadow);
+    } else {
+      const shadow = this.shadowPaging ? new VmxShadowPaging(this.domainMemory) : null;
+      this.vcpu = new VmxVcpu(this.cpu, domain, this.host as HostEnvironment, this.eptp, this.counters, passThrough, shadow);
+    }
   }
 
   run(budget: number): VcpuRun {
@@ -143,8 +164,8 @@ export class HypervisorProcessor implements ProcessorSide {
   /**
    * Cold start of the domain: its RAM cleared, boot images loaded into it
    * through the p2m, the vCPU's VMCS loaded with the boot state. The
-   * processor stays in VMX root operation across guest reboots (it is the
-   * hypervisor's, not the guest's).
+   * processor stays in VMX root operation / SVM host mode across guest
+   * reboots (it is the hypervisor's, not the guest's).
    */
   powerOn(): void {
     this.interrupts!.reset();
@@ -155,7 +176,7 @@ export class HypervisorProcessor implements ProcessorSide {
       this.domainMemory.writeNonZeroPages(0, scratch.u8);
       this.vcpu!.startAtEntry(entry);
     } else {
-      this.vcpu!.startAtReset(CPUID_SIGNATURE);
+      this.vcpu!.startAtReset(this.cpu.model.signature);
     }
   }
 

@@ -123,10 +123,10 @@ describe('popek run exit statuses', () => {
     );
   });
 
-  it('refuses --accel svm with the issue that brings it, exit 1', async () => {
-    const r = await run(['--kernel', kernelFile(), '--accel', 'svm']);
+  it('refuses --accel bt with the issue that brings it, exit 1', async () => {
+    const r = await run(['--kernel', kernelFile(), '--accel', 'bt']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('popek run: --accel svm (AMD-V (SVM)) is not yet built: arrives with issue 9 (AMD-V and shadow paging)\n');
+    expect(r.stderr).toBe('popek run: --accel bt (Binary translation) is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)\n');
   });
 
   it('exits 0 and names CS:EIP when the guest halts for good', async () => {

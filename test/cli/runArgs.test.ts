@@ -44,8 +44,10 @@ describe('popek run argument parsing', () => {
   it('refuses acceleration modes this build cannot run, naming the issue that brings them', () => {
     expect(parseRunArgs(['--kernel', 'k', '--accel', 'vtx']).acceleration).toBe('vtx');
     expect(parseRunArgs(['--kernel', 'k', '--accel=none']).acceleration).toBe('none');
-    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'svm'])).toThrow(
-      new UsageError('--accel svm (AMD-V (SVM)) is not yet built: arrives with issue 9 (AMD-V and shadow paging)'),
+    expect(parseRunArgs(['--kernel', 'k', '--accel', 'svm']).acceleration).toBe('svm');
+    expect(parseRunArgs(['--kernel', 'k', '--accel', 'svm', '--nested-paging', 'off']).nestedPaging).toBe(false);
+    expect(() => parseRunArgs(['--rom', 'r', '--accel', 'svm', '--nested-paging', 'off'])).toThrow(
+      new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which would run paged on shadow page tables, and the processor refuses paged real mode'),
     );
     expect(() => parseRunArgs(['--kernel', 'k', '--accel=bt'])).toThrow(
       new UsageError('--accel bt (Binary translation) is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)'),
@@ -53,14 +55,14 @@ describe('popek run argument parsing', () => {
     expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'trap'])).toThrow(
       new UsageError('--accel trap (Trap-and-emulate only) is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)'),
     );
-    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'kvm'])).toThrow(new UsageError("bad --accel value 'kvm': expected none or vtx"));
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'kvm'])).toThrow(new UsageError("bad --accel value 'kvm': expected none, vtx or svm"));
     expect(() => parseRunArgs(['--kernel', 'k', '--accel'])).toThrow(new UsageError('--accel needs a value'));
   });
 
-  it('takes --nested-paging off for a vtx kernel guest (shadow paging), refuses it elsewhere, and values other than on/off', () => {
+  it('takes --nested-paging off for a vtx or svm kernel guest (shadow paging), refuses it elsewhere, and values other than on/off', () => {
     expect(parseRunArgs(['--kernel', 'k', '--accel', 'vtx', '--nested-paging', 'off']).nestedPaging).toBe(false);
     expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'none', '--nested-paging', 'off'])).toThrow(
-      new UsageError('--nested-paging off needs --accel vtx (nested paging is a hardware-assist setting)'),
+      new UsageError('--nested-paging off needs --accel vtx or svm (nested paging is a hardware-assist setting)'),
     );
     expect(() => parseRunArgs(['--rom', 'r', '--accel', 'vtx', '--nested-paging', 'off'])).toThrow(
       new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT'),

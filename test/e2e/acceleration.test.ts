@@ -86,7 +86,8 @@ describe.skipIf(!hasTinyLinux)('acceleration setting in the browser (needs resou
       await settings.getByRole('tab', { name: 'System' }).click();
       const modes = settings.getByRole('radiogroup', { name: 'Acceleration' });
       expect(await modes.getByRole('radio', { name: 'None (emulated PC)' }).isChecked()).toBe(true);
-      expect(await modes.getByRole('radio', { name: 'AMD-V (SVM)' }).isDisabled()).toBe(true);
+      expect(await modes.getByRole('radio', { name: 'AMD-V (SVM)' }).isDisabled()).toBe(false);
+      expect(await modes.getByRole('radio', { name: 'Binary translation' }).isDisabled()).toBe(true);
       await modes.getByRole('radio', { name: 'Intel VT-x' }).check();
       await screenshot(page, '20-settings-acceleration');
       await settings.getByRole('button', { name: 'Save' }).click();

@@ -254,10 +254,10 @@ describe('HostService with worker threads', () => {
   it('refuses to start a VM in a mode this build cannot run, naming the issue that brings it', async () => {
     const id = await create('future', 'hello');
     const path = join(root, 'machines', id, 'vm.json');
-    await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, 'utf8')), acceleration: 'svm' }));
+    await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, 'utf8')), acceleration: 'bt' }));
     await expect(host.startVm(id)).rejects.toMatchObject({
       code: 'UNSUPPORTED',
-      message: 'Acceleration AMD-V (SVM) is not yet built: arrives with issue 9 (AMD-V and shadow paging)',
+      message: 'Acceleration Binary translation is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',
     });
     expect((await stateOf(id)).state).toBe('poweredOff');
   });

@@ -180,9 +180,13 @@ describe('validateDraft (library rules)', () => {
   });
 
   it('refuses acceleration modes this build cannot run, naming the issue that brings them', async () => {
-    expect(await validateDraft(library, draft({ acceleration: 'svm' }))).toEqual({
+    expect(await validateDraft(library, draft({ acceleration: 'bt' }))).toEqual({
       ok: false,
-      errors: [{ field: 'acceleration', message: 'Acceleration AMD-V (SVM) is not yet built: arrives with issue 9 (AMD-V and shadow paging)' }],
+      errors: [{ field: 'acceleration', message: 'Acceleration Binary translation is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)' }],
+    });
+    expect(await validateDraft(library, draft({ acceleration: 'svm', nestedPaging: false }))).toEqual({
+      ok: false,
+      errors: [{ field: 'nestedPaging', message: 'AMD-V without nested paging is not available: the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx|svm --nested-paging off, for a kernel guest)' }],
     });
     expect(await validateDraft(library, draft({ acceleration: 'trap' }))).toEqual({
       ok: false,
@@ -194,7 +198,7 @@ describe('validateDraft (library rules)', () => {
       errors: [
         {
           field: 'nestedPaging',
-          message: 'VT-x without nested paging is not available: the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx --nested-paging off, for a kernel guest)',
+          message: 'VT-x without nested paging is not available: the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx|svm --nested-paging off, for a kernel guest)',
         },
       ],
     });

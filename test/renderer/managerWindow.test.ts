@@ -132,7 +132,7 @@ describe('ManagerWindow', () => {
     };
     expect(await detailFor({ acceleration: 'vtx' })).toBe('Intel VT-x (nested paging on)');
     expect(await detailFor({ acceleration: 'vtx', nestedPaging: false })).toBe(
-      'Intel VT-x (nested paging off): cannot start, the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx --nested-paging off, for a kernel guest)',
+      'Intel VT-x (nested paging off): cannot start, the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx|svm --nested-paging off, for a kernel guest)',
     );
     expect(await detailFor({ acceleration: 'bt' })).toBe(
       'Binary translation: cannot start, not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',

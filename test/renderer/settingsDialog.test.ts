@@ -124,7 +124,7 @@ describe('SettingsDialog while the VM is powered off', () => {
     expect(radios.map((r) => [r.element.value, r.element.checked, r.element.disabled])).toEqual([
       ['none', true, false],
       ['vtx', false, false],
-      ['svm', false, true],
+      ['svm', false, false],
       ['bt', false, true],
       ['trap', false, true],
     ]);
@@ -133,7 +133,7 @@ describe('SettingsDialog while the VM is powered off', () => {
       'None (emulated PC) | The guest runs directly on the emulated PC with no hypervisor: the reference the other modes are compared with.',
     );
     expect(texts[1]).toBe("Intel VT-x | Popek's hypervisor runs the guest through the emulated processor's VMX extension, with EPT nested paging.");
-    expect(texts[2]).toContain('(not yet built: arrives with issue 9 (AMD-V and shadow paging))');
+    expect(texts[2]).toBe("AMD-V (SVM) | Popek's hypervisor runs the guest on an emulated AMD processor through its SVM extension, with nested paging (NPT).");
     expect(texts[3]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
     expect(texts[4]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
     // Nested paging cannot be turned off until shadow paging exists.
@@ -142,13 +142,13 @@ describe('SettingsDialog while the VM is powered off', () => {
   });
 
   it('reports a mode this build cannot run (from a newer vm.json), and saves once a built mode is chosen', async () => {
-    vm = makeVm(makeConfig({ acceleration: 'svm' }), 'poweredOff');
+    vm = makeVm(makeConfig({ acceleration: 'bt' }), 'poweredOff');
     host.vms = [vm];
     const pinia = await loadedPinia(host);
     const w = (wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } }));
     await settle();
     await goTo(w, 'System');
-    expect(w.find('fieldset .error').text()).toBe('Acceleration AMD-V (SVM) is not yet built: arrives with issue 9 (AMD-V and shadow paging)');
+    expect(w.find('fieldset .error').text()).toBe('Acceleration Binary translation is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)');
     expect(saveButton(w).attributes('disabled')).toBeDefined();
     await w.find('input[type="radio"][value="vtx"]').setValue(true);
     expect(w.find('fieldset .error').exists()).toBe(false);

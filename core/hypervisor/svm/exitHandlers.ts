@@ -11,11 +11,14 @@ import { EAX, EDX, EXC_GP, EXC_UD, EXC_PF } from '../../cpu/regs.ts';
 import { vmsave } from '../../cpu/svm/rootOps.ts';
 import * as B from '../../cpu/svm/vmcb.ts';
 import { guestCpuid } from '../exits/cpuid.ts';
-import { GuestPageFault, guestLinearToPhysical, type GuestPagingState } from '../exits/guestPaging.ts';
+import { GuestPageFault, guestLinearToPhysical } from '../exits/guestPaging.ts';
 import { readGuestMsr, writeGuestMsr } from '../exits/msrs.ts';
 import { emulatePortIo, emulateStringPortIo, type PortIoRequest, type PortSize, type StringIoOperands } from '../exits/portIo.ts';
 import { GuestMemoryFault } from '../memory/domainMemory.ts';
 import type { VcpuStop } from '../vcpuRun.ts';
+import { exitCodeName } from './exitCodeNames.ts';
+import { emulateDeviceAccess } from './memoryExit.ts';
+import type { SvmShadowPaging } from './shadowPagingSvm.ts';
 import type { SvmVcpu } from './vcpu.ts';
 
 export const RESUME = 0;
@@ -128,6 +131,8 @@ function ioio(v: SvmVcpu): ExitAction {
     v.skipInstruction();
     return RESUME;
   }
+  // INS writes guest memory behind the shadows' write protection: any page table may change (resynced at the next flush).
+  if (req.input) v.shadowPaging?.shadow.guestMemoryWrittenAnywhere();
   try {
     if (emulateStringPortIo(v.domain.ports, v.domain.memory, v.cpu.regs, req, stringOperands(v, (q & B.IOIO_A32) !== 0))) v.skipInstruction();
   } catch (e) {
@@ -151,7 +156,7 @@ function ioio(v: SvmVcpu): ExitAction {
  */
 function stringOperands(v: SvmVcpu, addr32: boolean): StringIoOperands {
   const vmcb = v.vmcb;
-  const paging = pagingState(v);
+  const paging = v.pagingState();
   const base = (seg: number) => vmcb.read(seg + 8);
   const csBase = base(B.VMCB_CS);
   const rip = vmcb.read(B.VMCB_RIP);
@@ -166,32 +171,41 @@ function stringOperands(v: SvmVcpu, addr32: boolean): StringIoOperands {
   return { sourceBase: base(source), esBase: base(B.VMCB_ES), addr32, down: (vmcb.read(B.VMCB_RFLAGS) & RFLAGS_DF) !== 0, paging };
 }
 
-function pagingState(v: SvmVcpu): GuestPagingState {
-  return {
-    cr0: v.vmcb.read(B.VMCB_CR0),
-    cr3: v.vmcb.read(B.VMCB_CR3),
-    cr4: v.vmcb.read(B.VMCB_CR4),
-    cpl: v.cpu.bus.read8(v.vmcb.pa + B.VMCB_CPL) & 3,
-  };
-}
-
 // ---- memory ------------------------------------------------------------------------
 
 /**
- * A nested page fault: an access to a guest-physical page with no RAM
- * behind it, or a write to ROM (EXITINFO1: the page-fault error code, bit
- * 32 final translation, bit 33 during the guest's own page walk; EXITINFO2:
- * the guest-physical address). No device model of this board is
- * memory-mapped, so there is nothing to emulate: the VM stops with the
- * address, as an EPT violation does under VT-x.
+ * A nested page fault (EXITINFO1: the page-fault error code, bit 32 final
+ * translation, bit 33 during the guest's own page walk; EXITINFO2: the
+ * guest-physical address): an access to a page with no RAM behind it (a
+ * device's registers, a hole) or a write to ROM, emulated on the domain's
+ * devices (memoryExit.ts). A guest page-table walk that reaches such a page
+ * stops the VM with the address; so does an instruction fetch from one.
  */
 function npf(v: SvmVcpu): ExitAction {
   v.counters.eptViolation();
   const gpa = v.exit.info2;
-  const access = (v.exit.info1 & 2) !== 0 ? 'write' : 'read';
-  const during = (v.exit.info1High & B.NPF_PAGE_TABLE_WALK) !== 0 ? ' (walking its page tables)' : '';
-  const kind = v.domain.memory.p2m.kind(Math.floor(gpa / 4096));
-  return v.report(`guest ${access} at guest-physical 0x${gpa.toString(16)}${during} (${kind === 'rom' ? 'ROM' : 'no memory or device there'})`);
+  if ((v.exit.info1High & B.NPF_PAGE_TABLE_WALK) !== 0) return v.report(`guest page-table walk at guest-physical 0x${gpa.toString(16)}, which has no RAM`);
+  if (fetchesFrom(v, gpa)) return v.report(`guest instruction fetch at guest-physical 0x${gpa.toString(16)}, which has no RAM`);
+  return emulateDeviceAccess(v, gpa);
+}
+
+/**
+ * Whether the #NPF is the fetch of the instruction at CS:RIP (EXITINFO1's
+ * I/D bit exists only with NX, which this part lacks): its page is the
+ * faulting one.
+ */
+function fetchesFrom(v: SvmVcpu, gpa: number): boolean {
+  const linear = (v.vmcb.read(B.VMCB_CS + 8) + v.vmcb.read(B.VMCB_RIP)) >>> 0;
+  try {
+    return Math.floor(guestLinearToPhysical(v.domain.memory, v.pagingState(), linear, false) / 4096) === Math.floor(gpa / 4096);
+  } catch {
+    return false; // the guest's tables for CS:RIP are not readable: the emulator reports it
+  }
+}
+
+/** Without nested paging: a handler of the shadow-paging edge (shadowPagingSvm.ts); the intercept is set only then. */
+function shadowPaging(handle: (s: SvmShadowPaging, v: SvmVcpu) => ExitAction): ExitHandler {
+  return (v) => (v.shadowPaging ? handle(v.shadowPaging, v) : v.report(`#VMEXIT ${exitCodeName(v.exit.code)} without shadow paging`));
 }
 
 export const EXIT_HANDLERS = new Map<number, ExitHandler>([
@@ -203,6 +217,12 @@ export const EXIT_HANDLERS = new Map<number, ExitHandler>([
   [B.VMEXIT_MSR, msrExit],
   [B.VMEXIT_IOIO, ioio],
   [B.VMEXIT_NPF, npf],
+  ...[0, 3, 4].flatMap((cr) => [
+    [B.VMEXIT_CR0_READ + cr, shadowPaging((s, v) => s.crRead(v, cr))],
+    [B.VMEXIT_CR0_WRITE + cr, shadowPaging((s, v) => s.crWrite(v, cr))],
+  ] as [number, ExitHandler][]),
+  [B.VMEXIT_INVLPG, shadowPaging((s, v) => s.invlpg(v))],
+  [B.VMEXIT_EXCP_BASE + EXC_PF, shadowPaging((s, v) => s.pageFault(v))],
   ...[B.VMEXIT_VMRUN, B.VMEXIT_VMMCALL, B.VMEXIT_VMLOAD, B.VMEXIT_VMSAVE, B.VMEXIT_STGI, B.VMEXIT_CLGI, B.VMEXIT_SKINIT, B.VMEXIT_INVLPGA].map(
     (code) => [code, svmInstruction] as [number, ExitHandler],
   ),

@@ -28,6 +28,7 @@ import { readExit, vmload, vmrun, type SvmExit } from '../../cpu/svm/rootOps.ts'
 import * as B from '../../cpu/svm/vmcb.ts';
 import type { EntryState } from '../../machine/boot/entryState.ts';
 import type { HypervisorCounters } from '../counters.ts';
+import type { GuestPagingState } from '../exits/guestPaging.ts';
 import type { GuestMsrState } from '../exits/msrs.ts';
 import { FRAME_SIZE, type FrameAllocator } from '../memory/frameAllocator.ts';
 import type { Vcpu, VcpuRun, VcpuStop } from '../vcpuRun.ts';
@@ -35,6 +36,7 @@ import type { VcpuDomain } from '../vmx/vcpu.ts';
 import { EXIT_HANDLERS, RESUME } from './exitHandlers.ts';
 import { exitCodeName } from './exitCodeNames.ts';
 import type { SvmHostEnvironment } from './hostMode.ts';
+import type { SvmShadowPaging } from './shadowPagingSvm.ts';
 import { Vmcb, fillIoPermissionMap, fillMsrPermissionMap, writeControls, writeEntryGuestState, writeResetGuestState } from './vmcbSetup.ts';
 
 const RFLAGS_IF = 1 << 9;
@@ -68,12 +70,23 @@ export class SvmVcpu implements Vcpu {
   private flushTlb = true;
   /** The board wants control back (reset, power-off) before the next entry. */
   private stopWanted = false;
+  /** Shadow page tables when the domain runs without nested paging, else null. */
+  readonly shadowPaging: SvmShadowPaging | null;
 
   /**
-   * @param nCr3 the nested page tables' directory (NptTables.nCr3)
+   * @param nCr3 the nested page tables' directory (NptTables.nCr3; unused with shadow paging)
    * @param passThroughPorts ports the guest reaches without an exit (see fillIoPermissionMap)
+   * @param shadowPaging run without nested paging on these shadow page tables
    */
-  constructor(cpu: Cpu, domain: VcpuDomain, _host: SvmHostEnvironment, nCr3: number, counters: HypervisorCounters, passThroughPorts: readonly number[] = []) {
+  constructor(
+    cpu: Cpu,
+    domain: VcpuDomain,
+    _host: SvmHostEnvironment,
+    nCr3: number,
+    counters: HypervisorCounters,
+    passThroughPorts: readonly number[] = [],
+    shadowPaging: SvmShadowPaging | null = null,
+  ) {
     this.cpu = cpu;
     this.domain = domain;
     this.counters = counters;
@@ -87,7 +100,9 @@ export class SvmVcpu implements Vcpu {
     this.vmcb = new Vmcb(machine.view, vmcbFrame * FRAME_SIZE);
     fillIoPermissionMap(machine.view, iopm * FRAME_SIZE, passThroughPorts);
     fillMsrPermissionMap(machine.view, msrpm * FRAME_SIZE);
-    writeControls(this.vmcb, iopm * FRAME_SIZE, msrpm * FRAME_SIZE, nCr3);
+    writeControls(this.vmcb, iopm * FRAME_SIZE, msrpm * FRAME_SIZE, shadowPaging ? null : nCr3);
+    this.shadowPaging = shadowPaging;
+    shadowPaging?.configure(this);
     const vcpu = this;
     this.msrs = {
       hostTsc: () => cpu.clock.tsc(),
@@ -122,10 +137,12 @@ export class SvmVcpu implements Vcpu {
     r[0] = entry.eax; r[1] = entry.ecx; r[2] = entry.edx; r[3] = entry.ebx;
     r[4] = entry.esp; r[5] = entry.ebp; r[6] = entry.esi; r[7] = entry.edi;
     vmload(this.cpu, this.vmcb.pa);
+    this.shadowPaging?.start(this);
   }
 
   /** Loads the processor's reset state (real mode at F000:FFF0) for a firmware guest; EDX holds the processor signature. */
   startAtReset(signature: number): void {
+    if (this.shadowPaging) throw new Error('real mode at the reset vector would run paged under shadow page tables, which the processor refuses: firmware cannot start with nested paging off');
     this.prepareStart();
     writeResetGuestState(this.vmcb);
     this.cpu.regs.fill(0);
@@ -256,7 +273,8 @@ export class SvmVcpu implements Vcpu {
     v.write64(B.VMCB_EVENTINJ, event?.info ?? 0, event?.errorCode ?? 0);
     // V_IRQ with V_IGN_TPR: a virtual interrupt the guest can take as soon as its IF allows, which the VINTR intercept turns into an exit.
     v.write(B.VMCB_VINTR, B.V_INTR_MASKING | B.V_IGN_TPR | (wantWindow ? B.V_IRQ : 0));
-    v.write(B.VMCB_TLB_CONTROL, this.flushTlb ? B.TLB_CONTROL_FLUSH_ALL : B.TLB_CONTROL_DO_NOTHING);
+    const flush = (this.shadowPaging?.tlbBeforeEntry(this) ?? false) || this.flushTlb;
+    v.write(B.VMCB_TLB_CONTROL, flush ? B.TLB_CONTROL_FLUSH_ALL : B.TLB_CONTROL_DO_NOTHING);
     const r = this.cpu.regs;
     v.write64(B.VMCB_RAX, r[EAX]);
     v.write64(B.VMCB_RSP, r[ESP]);
@@ -313,6 +331,37 @@ export class SvmVcpu implements Vcpu {
   skipInstruction(): void {
     this.vmcb.write64(B.VMCB_RIP, this.exit.nextRip);
     this.vmcb.write64(B.VMCB_INTERRUPT_SHADOW, 0);
+  }
+
+  /** Moves the guest `len` bytes on (an instruction the hypervisor decoded and emulated) and ends any interrupt shadow. */
+  advanceRip(len: number): void {
+    const cs32 = ((this.vmcb.read(B.VMCB_CS) >>> 16) & (1 << 10)) !== 0;
+    const rip = this.vmcb.read(B.VMCB_RIP) + len;
+    this.vmcb.write64(B.VMCB_RIP, cs32 ? rip >>> 0 : rip & 0xffff);
+    this.vmcb.write64(B.VMCB_INTERRUPT_SHADOW, 0);
+  }
+
+  /** The guest's paging as its own walks see it: the VMCB's control registers, or the guest's own under shadow paging. */
+  pagingState(): GuestPagingState {
+    const cpl = this.cpu.bus.read8(this.vmcb.pa + B.VMCB_CPL) & 3;
+    if (this.shadowPaging) return this.shadowPaging.guestPaging(cpl);
+    return { cr0: this.vmcb.read(B.VMCB_CR0), cr3: this.vmcb.read(B.VMCB_CR3), cr4: this.vmcb.read(B.VMCB_CR4), cpl };
+  }
+
+  /** A handler raised an exception for the next VMRUN (the instruction then does not complete). */
+  hasPendingException(): boolean {
+    return this.exception !== null;
+  }
+
+  /**
+   * The event whose delivery the last exit interrupted (EXITINTINFO low
+   * dword), taken away from re-delivery: the handler combines it with what it
+   * injects (shadow paging's reflected #PF). Null when there is none.
+   */
+  takeInterruptedEvent(): number | null {
+    const e = this.vectored;
+    this.vectored = null;
+    return e === null ? null : e.info;
   }
 
   /** Raises a hardware exception in the guest on the next VMRUN (#GP, #UD, #PF...). */

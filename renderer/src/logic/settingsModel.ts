@@ -133,7 +133,7 @@ export function validateSettings(form: SettingsForm, nameTaken: (name: string) =
   // The same rule the host applies (core/host/validation.ts): a mode this build cannot run cannot be saved.
   const accelProblem = accelerationProblem(form.acceleration, form.nestedPaging);
   if (accelProblem !== undefined) {
-    errors.push({ field: form.acceleration === 'vtx' && ACCELERATION_INFO.vtx.built ? 'nestedPaging' : 'acceleration', message: accelProblem });
+    errors.push({ field: (form.acceleration === 'vtx' || form.acceleration === 'svm') && ACCELERATION_INFO[form.acceleration].built ? 'nestedPaging' : 'acceleration', message: accelProblem });
   }
   return dedupe(errors);
 }
