@@ -261,3 +261,30 @@ function decodeModrm(i: Insn, seg: number, a32: boolean): void {
 function raiseUD(cpu: Cpu): void {
   cpu.raiseUD();
 }
+
+/**
+ * Decodes one instruction whose bytes come from `fetch(offset)` (offset 0 is
+ * its first byte), in a code segment whose default size is 32-bit when
+ * `cs32`. The hypervisor's instruction emulator uses it on the guest's code
+ * fetched through the guest's own paging: the same decoder, so the emulator
+ * and the processor agree on every form. Throws when the bytes run longer
+ * than 15.
+ */
+export function decodeInstruction(fetch: (offset: number) => number, cs32: boolean, eip: number): Insn {
+  const source = {
+    cs32,
+    readLin8: (lin: number) => fetch(lin),
+    checkFetch: () => {},
+    raiseGP: () => {
+      throw new RangeError('instruction longer than 15 bytes');
+    },
+  } as unknown as Cpu;
+  const i = new Insn();
+  cursor.cpu = source;
+  cursor.first = true;
+  cursor.startPage = 0;
+  cursor.lin = 0;
+  cursor.count = 0;
+  decodeOne(source, i, eip);
+  return i;
+}
