@@ -31,8 +31,9 @@ export const CPUID_FEATURES = {
   PGE: 1 << 13,
   CMOV: 1 << 15,
   CLFLUSH: 1 << 19, // CLFSH (sse/stateOps.ts), line size in CPUID.1:EBX[15:8]
+  MMX: 1 << 23, // sse/mmx.ts
   FXSR: 1 << 24, // FXSAVE/FXRSTOR, CR4.OSFXSR (sse/stateOps.ts)
-  SSE: 1 << 25, // sse/*: no MMX (bit 23) on this part, so none of SSE's MMX-register forms
+  SSE: 1 << 25, // sse/*
   SSE2: 1 << 26,
 } as const;
 export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0);

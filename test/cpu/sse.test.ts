@@ -3,7 +3,8 @@
  * ROM: the CR0/CR4 gate (#UD, #NM), 16-byte alignment (#GP), unmasked SIMD
  * exceptions (#XM or #UD by CR4.OSXMMEXCPT, destination unchanged, the
  * pre-computation rule), LDMXCSR/STMXCSR, COMISS flags, scalar memory
- * forms, MASKMOVDQU, MOVNTI, CLFLUSH faults, CPUID bits, and the block
+ * forms, MASKMOVDQU, MOVNTI, CLFLUSH faults, CPUID bits, MMX's x87 state
+ * rules and gate, and the block
  * compiler running SSE code through the interpreter's handlers.
  * Expected values are written out by hand from the SDM.
  */
@@ -58,11 +59,64 @@ describe('SSE gate: CR0 and CR4', () => {
     expect(values(`        mov eax, cr4\n        and eax, ~0x200\n        mov cr4, eax\n        fxsave [0x800]\n        REPORT 1`)).toEqual([1]);
   });
 
-  it('CR4.OSFXSR and OSXMMEXCPT are writable; LOCK on an SSE instruction is #UD; the MMX forms are #UD (no MMX)', () => {
+  it('CR4.OSFXSR and OSXMMEXCPT are writable; LOCK on an SSE instruction is #UD', () => {
     expect(values(`        mov eax, cr4\n        REPORT eax`)).toEqual([0x600]);
     expect(values(`        lock addps xmm0, [0x600]\n        REPORT 1`)).toEqual([UD]);
-    expect(values(`        paddd mm0, mm1\n        REPORT 1`)).toEqual([UD]);
-    expect(values(`        pavgb mm0, mm1\n        REPORT 1`)).toEqual([UD]);
+  });
+});
+
+describe('MMX and the x87', () => {
+  const MF = 0xe000 + 16;
+
+  it('an MMX instruction sets TOP to 0 and every tag in use; a write sets bits 79-64 to ones; EMMS empties all (TOP 0)', () => {
+    const v = values(`
+        fninit
+        fld1
+        fld1                            ; TOP = 6
+        pxor mm3, mm3
+        fnstsw ax
+        movzx eax, ax
+        REPORT eax
+        fnstenv [0x900]
+        movzx eax, word [0x904]         ; tags from the contents: R3 special (exponent ones), R6 R7 valid, others zero
+        REPORT eax
+        fninit
+        fld1                            ; TOP = 7
+        emms
+        fnstsw ax
+        movzx eax, ax
+        REPORT eax
+        fnstenv [0x900]
+        movzx eax, word [0x904]
+        REPORT eax
+        fninit
+        fldpi                           ; R7 = pi
+        movd eax, mm7                   ; MM7 is R7's significand
+        REPORT eax
+        paddb mm0, mm0
+        fstp tword [0xa00]              ; ST(0) = R0 after the MMX instruction set TOP = 0
+        movzx eax, word [0xa08]
+        REPORT eax
+        emms`);
+    expect(v).toEqual([0x0000, 0x0595, 0x0000, 0xffff, 0x2168_c235, 0xffff]);
+  });
+
+  it('#UD with CR0.EM = 1 (no OSFXSR needed), #NM with CR0.TS = 1, #MF for a pending unmasked x87 exception', () => {
+    expect(values(`        mov eax, cr0\n        or eax, 4\n        mov cr0, eax\n        paddb mm0, mm1\n        REPORT 1`)).toEqual([UD]);
+    expect(values(`        mov eax, cr4\n        and eax, ~0x600\n        mov cr4, eax\n        pavgb mm0, mm1\n        pshufw mm1, mm0, 0x1b\n        REPORT 1`)).toEqual([1]);
+    expect(values(`        mov eax, cr0\n        or eax, 8\n        mov cr0, eax\n        movq mm0, mm1\n        REPORT 1`)).toEqual([NM]);
+    expect(values(`
+        mov eax, cr0
+        or eax, 0x20                    ; NE: native x87 error reporting
+        mov cr0, eax
+        fninit
+        mov word [0x500], 0x037e        ; IE unmasked
+        fldcw [0x500]
+        fld1
+        fchs
+        fsqrt                           ; invalid: pending
+        paddd mm0, mm1
+        REPORT 1`)).toEqual([MF]);
   });
 });
 
@@ -384,12 +438,11 @@ describe('save state', () => {
 });
 
 describe('CPUID', () => {
-  it('CPUID.1:EDX has FXSR, SSE, SSE2 and CLFSH, not MMX; EBX[15:8] gives a 64-byte CLFLUSH line', () => {
+  it('CPUID.1:EDX has MMX, FXSR, SSE, SSE2 and CLFSH; EBX[15:8] gives a 64-byte CLFLUSH line', () => {
     const v = values(`        mov eax, 1\n        cpuid\n        REPORT edx\n        REPORT ebx`);
     expect(v[0]).toBe(CPUID_EDX >>> 0);
-    expect(((v[0] >>> 24) & 7)).toBe(7);
+    expect((v[0] >>> 23) & 15).toBe(15);
     expect((v[0] >>> 19) & 1).toBe(1);
-    expect((v[0] >>> 23) & 1).toBe(0);
     expect((v[1] >>> 8) & 0xff).toBe(8);
   });
 });

@@ -3,7 +3,8 @@
  * sseOracle.c built with the host gcc; skipped on hosts that are not x86-64
  * or lack gcc). Every operation of sseOracleUtil.ts OPS (arithmetic, MIN/MAX,
  * SQRT, all eight compare predicates, COMIS/UCOMIS, every conversion, the
- * SSE2 integer instructions, moves, logic, shuffles and unpacks) runs on
+ * SSE2 integer instructions, moves, logic, shuffles and unpacks, MMX and the
+ * SSE/SSE2 forms on MMX registers) runs on
  * seeded operands of every class under every rounding control with DAZ
  * and FTZ on and off, and must give the host's XMM0, EAX, MXCSR (the
  * exception flags of the masked responses) and, for COMIS/UCOMIS, EFLAGS
@@ -48,7 +49,7 @@ describe.skipIf(oracle === null)('SSE/SSE2 against the host processor', () => {
     expect(mismatches(cases, runOracle(oracle!, cases), runEmulated(cases)).slice(0, 10)).toEqual([]);
   });
 
-  it(`integer, moves, logic, shuffles: ${integer.length} operations x 150 cases, bit for bit`, () => {
+  it(`integer (XMM and MMX), moves, logic, shuffles: ${integer.length} operations x 150 cases, bit for bit`, () => {
     const g = new Gen(1402);
     const cases = integer.flatMap((op) => g.cases(op, 150));
     expect(mismatches(cases, runOracle(oracle!, cases), runEmulated(cases)).slice(0, 10)).toEqual([]);

@@ -1,5 +1,7 @@
 /**
- * The host's SSE/SSE2 unit as the reference for randomized SSE tests:
+ * The host's SSE/SSE2 unit as the reference for randomized SSE tests
+ * (MMX included: MMX operations move their operands through MOVDQ2Q and
+ * their result back through MOVQ2DQ, then EMMS):
  * builds sseOracle.c with the host gcc (x86-64 hosts only; null elsewhere)
  * with one CASE per operation of OPS (generated here, so the C program and
  * the emulated ROM run the same instruction text), and runs the same cases
@@ -75,10 +77,34 @@ int('pmovmskb', 'pmovmskb eax, xmm1'); int('movmskps', 'movmskps eax, xmm1'); in
 int('movd_to', 'movd xmm0, eax'); int('movd_from', 'movd eax, xmm1');
 OPS.rcpps_bound = { insn: 'rcpps xmm0, xmm1', a: 'ps', b: 'ps' };
 
+// MMX and the SSE/SSE2 forms on MMX registers: MM0 = A's and MM1 = B's low qwords (MOVDQ2Q), the result back through MOVQ2DQ, then EMMS.
+const mmx = (name: string, body: string, a: Kind = 'bits', b: Kind = 'bits') => {
+  OPS[`mmx_${name}`] = { insn: `movdq2q mm0, xmm0\nmovdq2q mm1, xmm1\n${body}\nmovq2dq xmm0, mm0\nemms`, a, b };
+};
+for (const name of [
+  'paddb', 'paddw', 'paddd', 'paddq', 'psubb', 'psubw', 'psubd', 'psubq', 'paddsb', 'paddsw', 'paddusb', 'paddusw',
+  'psubsb', 'psubsw', 'psubusb', 'psubusw', 'pmullw', 'pmulhw', 'pmulhuw', 'pmuludq', 'pmaddwd', 'pavgb', 'pavgw',
+  'pminub', 'pmaxub', 'pminsw', 'pmaxsw', 'psadbw', 'pand', 'pandn', 'por', 'pxor', 'pcmpeqb', 'pcmpeqw', 'pcmpeqd',
+  'pcmpgtb', 'pcmpgtw', 'pcmpgtd', 'packsswb', 'packssdw', 'packuswb', 'punpcklbw', 'punpcklwd', 'punpckldq',
+  'punpckhbw', 'punpckhwd', 'punpckhdq', 'movq',
+]) mmx(name, `${name} mm0, mm1`);
+for (const name of ['psllw', 'pslld', 'psllq', 'psrlw', 'psrld', 'psrlq', 'psraw', 'psrad']) {
+  mmx(name, `${name} mm0, mm1`, 'bits', 'count');
+  for (const n of [0, 1, 15, 16, 31, 33, 63, 64]) mmx(`${name}_${n}`, `${name} mm0, ${n}`);
+}
+for (const imm of [0x1b, 0x4e, 0xe4, 0x93]) mmx(`pshufw_${imm}`, `pshufw mm0, mm1, ${imm}`);
+for (const w of [0, 1, 2, 3]) { mmx(`pextrw_${w}`, `pextrw eax, mm1, ${w}`); mmx(`pinsrw_${w}`, `pinsrw mm0, eax, ${w}`); }
+mmx('pmovmskb', 'pmovmskb eax, mm1'); mmx('movd_to', 'movd mm0, eax'); mmx('movd_from', 'movd eax, mm1');
+OPS.mmx_cvtpi2ps = { insn: 'movdq2q mm1, xmm1\ncvtpi2ps xmm0, mm1\nemms', a: 'ps', b: 'dq' };
+OPS.mmx_cvtpi2pd = { insn: 'movdq2q mm1, xmm1\ncvtpi2pd xmm0, mm1\nemms', a: 'pd', b: 'dq' };
+for (const [name, b] of [['cvtps2pi', 'ps'], ['cvttps2pi', 'ps'], ['cvtpd2pi', 'pd'], ['cvttpd2pi', 'pd']] as const) {
+  OPS[`mmx_${name}`] = { insn: `${name} mm0, xmm1\nmovq2dq xmm0, mm0\nemms`, a: 'bits', b };
+}
+
 const ORACLE_SOURCE = new URL('./sseOracle.c', import.meta.url).pathname;
 
 function header(): string {
-  return Object.entries(OPS).map(([name, s]) => `CASE("${name}", "${s.insn}")`).join('\n') + '\n';
+  return Object.entries(OPS).map(([name, s]) => `CASE("${name}", "${s.insn.replaceAll('\n', '\\n')}")`).join('\n') + '\n';
 }
 
 /** Builds the oracle; null when the host cannot (not x86-64, no gcc). */
@@ -134,7 +160,7 @@ const CASE_BASE = 0x10000;
  * forms (PEXTRW, PMOVMSKB, MOVMSKPS/PD).
  */
 export const MEM_FORMS: Record<string, string> = {};
-const NO_MEMORY_FORM = /^(movss|movsd|movq|movhlps|movlhps|pextrw|pmovmskb|movmskp|movd|cvtsi2s|rcpps)/;
+const NO_MEMORY_FORM = /^(movss|movsd|movq|movhlps|movlhps|pextrw|pmovmskb|movmskp|movd|cvtsi2s|rcpps|mmx_)/;
 for (const [name, spec] of Object.entries(OPS)) {
   if (NO_MEMORY_FORM.test(name) || !/\bxmm1\b/.test(spec.insn)) continue;
   MEM_FORMS[`${name}@m`] = name;

@@ -190,3 +190,40 @@ export function shiftBytes(cpu: Cpu, i: Insn, left: boolean): void {
   }
   x.set(R, d);
 }
+
+// ---- 64-bit (MMX register) forms: mmx.ts ----
+
+/** Opcodes whose 64-bit form reads both operands' high dwords (PUNPCKHBW/WD/DQ): the low-unpack body on the high dwords. */
+const HIGH_UNPACK: Record<number, number> = { 0x68: 0x60, 0x69: 0x61, 0x6a: 0x62 };
+/** The packs: with the source in the high half, the 128-bit body's low qword is the 64-bit result. */
+const PACKS = new Set([0x63, 0x67, 0x6b]);
+
+/** The 64-bit form of an integer instruction on dst = (a0, a1), src = (b0, b1); the result in `result64`. */
+export function integerOp64(opcode: number, a0: number, a1: number, b0: number, b1: number): void {
+  A.fill(0);
+  B.fill(0);
+  const high = HIGH_UNPACK[opcode];
+  if (high !== undefined) {
+    A[0] = a1; B[0] = b1;
+    INTEGER_BODIES[high]();
+  } else if (PACKS.has(opcode)) {
+    A[0] = a0; A[1] = a1; A[2] = b0; A[3] = b1;
+    INTEGER_BODIES[opcode]();
+  } else {
+    A[0] = a0; A[1] = a1; B[0] = b0; B[1] = b1;
+    INTEGER_BODIES[opcode]();
+  }
+  result64[0] = R[0];
+  result64[1] = R[1];
+}
+
+/** The 64-bit shift of (a0, a1) by `count`; the result in `result64`. */
+export function shift64(bits: number, kind: number, count: number, a0: number, a1: number): void {
+  A.fill(0);
+  A[0] = a0; A[1] = a1;
+  shiftElements(bits, kind, count);
+  result64[0] = R[0];
+  result64[1] = R[1];
+}
+
+export const result64 = new Uint32Array(2);

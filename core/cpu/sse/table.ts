@@ -1,17 +1,15 @@
 /**
- * Registers the SSE/SSE2 instructions with the two-byte opcode map. An 0F
+ * Registers the SSE/SSE2 and MMX instructions with the two-byte opcode map. An 0F
  * opcode of this family selects its form by the last F3H/F2H prefix
  * (`Insn.rep`), else by 66H (`Insn.p66`), else none (SDM Vol. 2 2.1.2,
- * "mandatory prefixes"); a form this processor does not have is #UD. That
- * includes every form whose operand is an MMX register (the unprefixed
- * 0F 60-7F and D1-FF rows, CVTPI2PS, PSHUFW, PAVGB mm, PMOVMSKB r32, mm,
- * MOVNTQ, MASKMOVQ, ...): this processor has no MMX, and SSE adds those
- * forms only to MMX (CPUID.1:EDX.MMX stays 0).
+ * "mandatory prefixes"); a form this processor does not have is #UD.
+ * The unprefixed integer rows (0F 60-7F, D1-FF) are MMX and the forms SSE
+ * and SSE2 add on MMX registers (mmx.ts).
  * LOCK is #UD on all of them (no entry is lockable).
  */
 import type { Exec, Insn } from '../insn.ts';
 import { REP_E, REP_NE } from '../insn.ts';
-import { defineOp, IMM_IB, IMM_NONE } from '../opcodeTable.ts';
+import { defineOp, IMM_IB, IMM_NONE, op } from '../opcodeTable.ts';
 import {
   addFn, comis, divFn, floatBinary, floatCompare, maxFn, minFn, mulFn, rcpFn, rsqrtFn, sqrtFn, subFn, type BinaryFn,
 } from './arith.ts';
@@ -26,6 +24,10 @@ import {
   movmsk, movnti, pextrw, pinsrw, pmovmskb, pshufd, pshufw, shufpd, shufps, store128, storeHalf, storeLow, unpackDwords,
 } from './moves.ts';
 import { addFast, divFast, type FastFn, maxFast, minFast, mulFast, sqrtFast, subFast } from './fastPath.ts';
+import {
+  cvtp2pi, cvtpi2p, emms, maskmovq, mmxIntegerOp, mmxShiftByImm, mmxShiftByReg, movdFromMm, movdq2q, movdToMm, movq2dq, movqFromMm,
+  movqToMm, pextrwMm, pinsrwMm, pmovmskbMm, pshufwMm,
+} from './mmx.ts';
 import { clflush, fence, fxrstor, fxsave, hintNop, ldmxcsr, stmxcsr } from './stateOps.ts';
 import { F32, F64 } from './softFloat.ts';
 
@@ -121,24 +123,31 @@ sse(0x50, 'movmskps/movmskpd', {
   none: regOnly((cpu, i) => movmsk(cpu, i, false)),
   p66: regOnly((cpu, i) => movmsk(cpu, i, true)),
 });
-sse(0x6e, 'movd xmm, r/m32', { p66: any(movdToXmm) });
-sse(0x6f, 'movdqa/movdqu (load)', {
+sse(0x6e, 'movd xmm|mm, r/m32', { none: any(movdToMm), p66: any(movdToXmm) });
+sse(0x6f, 'movq mm/movdqa/movdqu (load)', {
+  none: any(movqToMm),
   p66: any((cpu, i) => load128(cpu, i, true)),
   f3: any((cpu, i) => load128(cpu, i, false)),
 });
-sse(0x7e, 'movd r/m32, xmm / movq xmm, xmm/m64', {
+sse(0x7e, 'movd r/m32, mm|xmm / movq xmm, xmm/m64', {
+  none: any(movdFromMm),
   p66: any(movdFromXmm),
   f3: any((cpu, i) => loadLow(cpu, i, 2, true)),
 });
-sse(0x7f, 'movdqa/movdqu (store)', {
+sse(0x7f, 'movq mm/movdqa/movdqu (store)', {
+  none: any(movqFromMm),
   p66: any((cpu, i) => store128(cpu, i, true)),
   f3: any((cpu, i) => store128(cpu, i, false)),
 });
 sse(0xc3, 'movnti', { none: memOnly(movnti) });
-sse(0xd6, 'movq xmm/m64, xmm', { p66: any((cpu, i) => storeLow(cpu, i, 2, true)) });
-sse(0xd7, 'pmovmskb', { p66: regOnly(pmovmskb) });
-sse(0xe7, 'movntdq', { p66: memOnly((cpu, i) => store128(cpu, i, true)) });
-sse(0xf7, 'maskmovdqu', { p66: regOnly(maskmovdqu) });
+sse(0xd6, 'movq xmm/m64, xmm / movq2dq / movdq2q', {
+  p66: any((cpu, i) => storeLow(cpu, i, 2, true)),
+  f3: regOnly(movq2dq),
+  f2: regOnly(movdq2q),
+});
+sse(0xd7, 'pmovmskb', { none: regOnly(pmovmskbMm), p66: regOnly(pmovmskb) });
+sse(0xe7, 'movntq/movntdq', { none: memOnly(movqFromMm), p66: memOnly((cpu, i) => store128(cpu, i, true)) });
+sse(0xf7, 'maskmovq/maskmovdqu', { none: regOnly(maskmovq), p66: regOnly(maskmovdqu) });
 
 // ---- logic, shuffles ----
 for (const [opcode, name, kind] of [[0x54, 'and', LOGIC_AND], [0x55, 'andn', LOGIC_ANDN], [0x56, 'or', LOGIC_OR], [0x57, 'xor', LOGIC_XOR]] as const) {
@@ -146,13 +155,14 @@ for (const [opcode, name, kind] of [[0x54, 'and', LOGIC_AND], [0x55, 'andn', LOG
   sse(opcode, `${name}ps/${name}pd`, { none: any(fn), p66: any(fn) });
 }
 sse(0xc6, 'shufps/shufpd', { none: any(shufps), p66: any(shufpd) }, IMM_IB);
-sse(0x70, 'pshufd/pshufhw/pshuflw', {
+sse(0x70, 'pshufw/pshufd/pshufhw/pshuflw', {
+  none: any(pshufwMm),
   p66: any(pshufd),
   f3: any((cpu, i) => pshufw(cpu, i, true)),
   f2: any((cpu, i) => pshufw(cpu, i, false)),
 }, IMM_IB);
-sse(0xc4, 'pinsrw', { p66: any(pinsrw) }, IMM_IB);
-sse(0xc5, 'pextrw', { p66: regOnly(pextrw) }, IMM_IB);
+sse(0xc4, 'pinsrw', { none: any(pinsrwMm), p66: any(pinsrw) }, IMM_IB);
+sse(0xc5, 'pextrw', { none: regOnly(pextrwMm), p66: regOnly(pextrw) }, IMM_IB);
 
 // ---- floating-point arithmetic, compares ----
 arithmetic(0x58, 'add', addFn, addFast);
@@ -186,15 +196,21 @@ sse(0x2f, 'comiss/comisd', {
 });
 
 // ---- conversions ----
-sse(0x2a, 'cvtsi2ss/cvtsi2sd', {
+sse(0x2a, 'cvtpi2ps/cvtpi2pd/cvtsi2ss/cvtsi2sd', {
+  none: any((cpu, i) => cvtpi2p(cpu, i, false)),
+  p66: any((cpu, i) => cvtpi2p(cpu, i, true)),
   f3: any((cpu, i) => cvtsi2s(cpu, i, F32)),
   f2: any((cpu, i) => cvtsi2s(cpu, i, F64)),
 });
-sse(0x2c, 'cvttss2si/cvttsd2si', {
+sse(0x2c, 'cvttps2pi/cvttpd2pi/cvttss2si/cvttsd2si', {
+  none: any((cpu, i) => cvtp2pi(cpu, i, false, true)),
+  p66: any((cpu, i) => cvtp2pi(cpu, i, true, true)),
   f3: any((cpu, i) => cvts2si(cpu, i, F32, true)),
   f2: any((cpu, i) => cvts2si(cpu, i, F64, true)),
 });
-sse(0x2d, 'cvtss2si/cvtsd2si', {
+sse(0x2d, 'cvtps2pi/cvtpd2pi/cvtss2si/cvtsd2si', {
+  none: any((cpu, i) => cvtp2pi(cpu, i, false, false)),
+  p66: any((cpu, i) => cvtp2pi(cpu, i, true, false)),
   f3: any((cpu, i) => cvts2si(cpu, i, F32, false)),
   f2: any((cpu, i) => cvts2si(cpu, i, F64, false)),
 });
@@ -217,17 +233,29 @@ sse(0xe6, 'cvttpd2dq/cvtdq2pd/cvtpd2dq', {
 
 // ---- SSE2 integer ----
 for (const [opcode, body] of Object.entries(INTEGER_BODIES)) {
-  sse(Number(opcode), `sse2 integer 0f ${Number(opcode).toString(16)}`, { p66: any((cpu, i) => integerOp(cpu, i, body)) });
+  const code = Number(opcode);
+  const mmx = code === 0x6c || code === 0x6d ? undefined : any((cpu, i) => mmxIntegerOp(cpu, i, code)); // PUNPCKL/HQDQ: XMM only
+  sse(code, `integer 0f ${code.toString(16)}`, { none: mmx, p66: any((cpu, i) => integerOp(cpu, i, body)) });
 }
 for (const [opcode, bits, kind] of [
   [0xd1, 16, SHIFT_RIGHT], [0xd2, 32, SHIFT_RIGHT], [0xd3, 64, SHIFT_RIGHT], [0xe1, 16, SHIFT_ARITH], [0xe2, 32, SHIFT_ARITH],
   [0xf1, 16, SHIFT_LEFT], [0xf2, 32, SHIFT_LEFT], [0xf3, 64, SHIFT_LEFT],
 ] as const) {
-  sse(opcode, `sse2 shift 0f ${opcode.toString(16)}`, { p66: any((cpu, i) => shiftByXmm(cpu, i, bits, kind)) });
+  sse(opcode, `shift 0f ${opcode.toString(16)}`, {
+    none: any((cpu, i) => mmxShiftByReg(cpu, i, bits, kind)),
+    p66: any((cpu, i) => shiftByXmm(cpu, i, bits, kind)),
+  });
 }
 /** The shift groups 12, 13, 14 (0F 71, 72, 73 /reg ib, register operand only). */
 function shiftGroup(opcode: number, bits: number): void {
-  sse(opcode, `sse2 shift group 0f ${opcode.toString(16)}`, {
+  sse(opcode, `shift group 0f ${opcode.toString(16)}`, {
+    none: (i) => {
+      if (i.mod !== 3) return undefined;
+      if (i.reg === 2) return (cpu, j) => mmxShiftByImm(cpu, j, bits, SHIFT_RIGHT);
+      if (i.reg === 4 && bits !== 64) return (cpu, j) => mmxShiftByImm(cpu, j, bits, SHIFT_ARITH);
+      if (i.reg === 6) return (cpu, j) => mmxShiftByImm(cpu, j, bits, SHIFT_LEFT);
+      return undefined;
+    },
     p66: (i) => {
       if (i.mod !== 3) return undefined;
       switch (i.reg) {
@@ -257,3 +285,6 @@ sse(0xae, 'group 15: fxsave/fxrstor/ldmxcsr/stmxcsr/lfence/mfence/sfence/clflush
   const nop = any(hintNop);
   sse(0x18, 'prefetch/hint nop', { none: nop, p66: nop, f3: nop, f2: nop });
 }
+
+// EMMS (0F 77, no ModRM); with a 66/F2/F3 prefix it is not defined.
+defineOp(0x177, op('emms', false, IMM_NONE, (i) => (i.rep !== 0 || i.p66 ? ud : emms)));
