@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatRunStats } from '../../core/cli/runStats.ts';
+import * as B from '../../core/cpu/svm/vmcb.ts';
+import { HypervisorCounters } from '../../core/hypervisor/counters.ts';
 
 describe('popek run --stats', () => {
   it('prints the machine counters, then the hypervisor exits by SDM name and the busiest ports', () => {
@@ -45,5 +47,25 @@ describe('popek run --stats', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('names exits by the APM under AMD-V, #NPF included', () => {
+    const counters = new HypervisorCounters();
+    counters.setVendor('svm');
+    for (const [code, n] of [[B.VMEXIT_INTR, 2], [B.VMEXIT_HLT, 5], [B.VMEXIT_IOIO, 7], [B.VMEXIT_NPF, 1]] as const) {
+      for (let i = 0; i < n; i++) counters.exit(code);
+    }
+    counters.eptViolation(); // the #NPF handler counts it
+    for (let i = 0; i < 15; i++) counters.entry();
+    const text = formatRunStats('svm', { instructions: 10, interrupts: 2, exceptions: 0, guestNs: 1e9, hypervisor: counters.snapshot() });
+    expect(text.split('\n').filter((l) => /^(acceleration|exits|nested|VM entries)/.test(l))).toEqual([
+      'acceleration               AMD-V (SVM)',
+      'VM entries                 15',
+      'nested page faults (#NPF)  1',
+      'exits INTR                 2',
+      'exits HLT                  5',
+      'exits IOIO                 7',
+      'exits NPF                  1',
+    ]);
   });
 });

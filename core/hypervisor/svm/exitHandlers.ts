@@ -65,7 +65,7 @@ function shutdown(v: SvmVcpu): ExitAction {
 
 function cpuidExit(v: SvmVcpu): ExitAction {
   const cpu = v.cpu;
-  guestCpuid(cpu.regs, () => cpuid(cpu));
+  guestCpuid(cpu.regs, () => cpuid(cpu), v.shadowPaging !== null);
   v.skipInstruction();
   return RESUME;
 }
