@@ -102,6 +102,7 @@ export class HypervisorProcessor implements ProcessorSide {
     const processorBus = new MemoryBus(new PhysicalMemory(poolBytes, 0, this.machineMemory.buffer));
     this.clock = new GuestClock(options.clock);
     this.cpu = this.svm ? new Cpu(processorBus, this.clock, AMD_SVM_MODEL) : new Cpu(processorBus, this.clock);
+    if (options.jit !== undefined) this.cpu.jit.configure({ enabled: options.jit });
     this.cpu.onShutdown = () => this.cpu.requestStop();
     this.host = this.svm ? enterSvmHost(this.cpu, this.machineMemory) : enterVmxRoot(this.cpu, this.machineMemory);
 

@@ -19,15 +19,23 @@
  * unoptimized and then costs V8 a TurboFan compile. Hence off by default,
  * and a high hot threshold.
  *
- * Chaining (translate.ts chainExit): a compiled block that ends where the
- * run loop would go straight on to a compiled successor (budget left, no
- * attention, no single step, no pending interrupt, the same successor link
- * the run loop follows) calls the successor's function itself, at most
- * JIT_CHAIN_DEPTH deep, and a block that jumps to itself loops inside its
- * function. The call sites are per exit, so V8 sees each one monomorphic
- * and can inline the successor. The run loop's checks run at every block
- * boundary as before, so interrupts, device events and the deterministic
- * clock see exactly the instruction boundaries the interpreter gives them.
+ * Chaining (option `chain`, chain.ts, translate.ts chainExit): a compiled
+ * block that ends where the run loop would go straight on to a compiled
+ * successor (budget left, no attention, no single step, no pending
+ * interrupt, the same successor link the run loop follows) calls the
+ * successor's function itself, at most JIT_CHAIN_DEPTH deep, and a block
+ * that jumps to itself loops inside its function. The run loop's checks run
+ * at every block boundary as before, so interrupts, device events, VM exits
+ * and the deterministic clock see exactly the instruction boundaries the
+ * interpreter gives them (the chaining and VMX non-root tests compare).
+ * Measured (2 shared cores, one process each, CPU time): on the CPU
+ * benchmark no difference beyond the noise (about 190 MIPS either way: the
+ * run loop was ~6% of the profile, the blocks' own code the rest); on the
+ * Tiny Linux shell loop (3000 iterations, compiled/interpreted time) worse:
+ * 6.6-9.9 s vs 5.0-6.2 s for the first round (V8 compiling ~2400 larger
+ * functions) and 1.1-1.8x vs 0.9-1.2x after. Hence off by default. The time
+ * goes to the blocks' own code and, on Linux, to V8 compiling and running
+ * thousands of functions of ~5 instructions each, not to the dispatch.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
@@ -42,6 +50,7 @@ import { getFlag, PARITY, setLazy, testCondition } from '../flags.ts';
 import { setLazyCarry } from './flagCode.ts';
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock } from './translate.ts';
+import { chainTarget } from './chain.ts';
 
 /**
  * A compiled block: runs it on `cpu` and returns the instructions retired
@@ -70,12 +79,19 @@ export interface JitOptions {
    * stays interpreted.
    */
   maxHandlerCalls: number;
+  /**
+   * Chain compiled blocks (chain.ts): exits go on into the next compiled
+   * block, and a block jumping to itself loops, without returning to the
+   * run loop. Off by default: measured, it does not pay yet (see above).
+   */
+  chain: boolean;
 }
 
 /**
  * Off by default until it is measurably faster on the guests that matter
  * (see the report on issue 13). The environment variable POPEK_JIT=on
- * turns it on by default for a whole process, so the suite can run both ways.
+ * turns it on by default for a whole process, so the suite can run both ways
+ * (and POPEK_JIT_CHAIN=on chaining likewise).
  */
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 /** POPEK_JIT_HOT=n overrides the hot threshold likewise (a low one makes small tests run compiled code). */
@@ -86,6 +102,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   hotThreshold: Number.isInteger(envHot) && envHot >= 1 ? envHot : 1000,
   budgetBytes: 16 << 20,
   maxHandlerCalls: 2,
+  chain: env.POPEK_JIT_CHAIN === 'on',
 };
 
 export class Jit {
@@ -105,7 +122,7 @@ export class Jit {
     this.cpu = cpu;
     this.bindings = [
       cpu.regs, cpu.u8, cpu.i32, cpu.tlbRead, cpu.tlbWrite, cpu.segBase, cpu.segRLo, cpu.segRHi, cpu.segWLo, cpu.segWHi,
-      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry, cpu.clock,
+      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry, chainTarget,
     ];
     cpu.jitHot = this.options.enabled ? this.options.hotThreshold : -1;
   }
@@ -123,8 +140,9 @@ export class Jit {
     const next = { ...this.options, ...options };
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
+    const recompile = next.chain !== this.options.chain || next.maxHandlerCalls !== this.options.maxHandlerCalls;
     this.options = next;
-    if (!next.enabled) this.flush();
+    if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
     else for (const b of this.cpu.blocks.values()) if (b.jit === null) b.heat = 0;
     this.cpu.jitHot = next.enabled ? next.hotThreshold : -1;
@@ -133,14 +151,14 @@ export class Jit {
   /** Called by the run loop when a block turns hot: compiles it if every instruction has a translation. */
   compile(block: Block): void {
     if (!block.valid) return;
-    const body = translateBlock(block, this.options.maxHandlerCalls);
+    const body = translateBlock(block, this.options.maxHandlerCalls, this.options.chain);
     if (body === null) {
       this.blocksRejected++;
       return;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'C', 'I', 'BLK',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'I', 'BLK',
       `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
     block.jit = factory(...this.bindings, block.insns, block);

@@ -39,7 +39,7 @@ import {
 } from '../fastForms.ts';
 import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
-import { CS, RF, SS, TF } from '../regs.ts';
+import { CS, SS } from '../regs.ts';
 import { carryExpr, conditionExpr, FLAGS_IN_CPU, flagWriteback, lazyFlags, type FlagState } from './flagCode.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
@@ -60,7 +60,7 @@ class BlockWriter {
   /** EIP as the interpreter has it while the current instruction executes. */
   private eipDuring = 0;
 
-  constructor(private readonly block: Block, private readonly maxHandlerCalls: number) {}
+  constructor(private readonly block: Block, private readonly maxHandlerCalls: number, private readonly chain: boolean) {}
 
   translate(): string | null {
     const insns = this.block.insns;
@@ -82,6 +82,9 @@ class BlockWriter {
 
   /** Instructions without an inline translation, called through their handler. */
   handlerCalls = 0;
+  readonly handlerInsns: Insn[] = [];
+  /** The block jumps to itself (its body is a loop). */
+  private loops = false;
   /** The last instruction left the block unconditionally. */
   private closed = false;
 
@@ -92,6 +95,7 @@ class BlockWriter {
    */
   private handlerCall(last: boolean): void {
     this.handlerCalls++;
+    this.handlerInsns.push(this.ins);
     this.emit(`${this.sync()}I[${this.k}].fn(cpu, I[${this.k}]);`);
     this.emit('/*RELOAD*/ tb = cpu.tlbBit; ss32 = cpu.ss32;');
     this.dirty.clear();
@@ -107,14 +111,14 @@ class BlockWriter {
   private source(): string {
     const loads = [...this.used].sort().map((r) => `r${r} = regs[${r}]`);
     const head = [
-      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, f = null, tb = 0, ss32 = false;',
+      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false;',
       loads.length > 0 ? `let ${loads.join(', ')};` : '',
-      // The loop runs again when the block jumps to itself and may chain (chainExit).
-      'for (;;) {',
+      // A block that jumps to itself runs again in a loop when it may chain (chainExit).
+      this.loops ? 'for (;;) {' : '',
       'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     ];
     const reload = loads.map((l) => `${l}; `).join('');
-    return `${head.join('\n')}\n${this.out.join('\n').replaceAll('/*RELOAD*/', reload)}\n}\n`;
+    return `${head.join('\n')}\n${this.out.join('\n').replaceAll('/*RELOAD*/', reload)}\n${this.loops ? '}\n' : ''}`;
   }
 
   private emit(s: string): void {
@@ -154,25 +158,17 @@ class BlockWriter {
   /**
    * Leaves the block with `done` instructions retired and EIP = `eip` (a JS
    * expression; `target` its value when it is a constant), going on directly
-   * into the successor's compiled code when the run loop would run that next
-   * with nothing in between: the budget allows another block, no attention,
-   * single step or pending interrupt, the block did not end itself
-   * (exitBlock), and the successor link is what the run loop would follow
-   * (same stamp, same EIP, still valid) to a compiled block. A jump to itself
-   * loops in this function; other successors are called, at most
-   * JIT_CHAIN_DEPTH deep. Either way the chained-from block counts its
-   * instructions on the clock and in `cpu.jitLeft` as the run loop would.
+   * into the successor's compiled code when chain.ts's chainTarget says the
+   * run loop would run it next with nothing in between. A jump to itself
+   * loops in this function; another successor is called from this exit's
+   * own call site (V8 sees it monomorphic and may inline the successor).
    */
   private chainExit(done: number, eip: string, target?: number): string {
-    const self = target !== undefined && (target | 0) === (this.block.eip | 0)
-      ? `if (s === BLK) { cpu.jitLeft = x; C.retired += ${done}; continue; } `
-      : '';
-    const mayChain = `(x = cpu.jitLeft - ${done}) > 0 && BLK.linkStamp === cpu.linkStamp && !cpu.attention && (cpu.flags & ${TF | RF}) === 0 && `
-      + '((cpu.flags & cpu.intrMask) === 0 || !(cpu.intrLine || cpu.pollIntr)) && !cpu.exitBlock';
-    const successor = 's = BLK.succ0; if (s === null || s.eip !== t || !s.valid) s = BLK.succ1; '
-      + 'if (s !== null && s.eip === t && s.valid && (f = s.jit) !== null) { '
-      + `${self}if (cpu.jitDepth-- > 0) { cpu.jitLeft = x; C.retired += ${done}; cpu.jitBlock = s; return f(cpu); } }`;
-    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; if (${mayChain}) { ${successor} } return ${done}; }`;
+    if (!this.chain) return this.exit(done, eip);
+    const self = target !== undefined && (target | 0) === (this.block.eip | 0) ? 'if (s === BLK) continue; ' : '';
+    if (self !== '') this.loops = true;
+    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
+      + `if ((s = CH(cpu, BLK, t, ${done})) !== null) { ${self}return s.jit(cpu); } return ${done}; }`;
   }
   /** After an instruction that went to memory: stop where the interpreter would. */
   private exitCheck(eipAfter: number): void {
@@ -532,11 +528,22 @@ function endsItself(i: Insn): boolean {
 }
 
 /**
+ * The instructions of `block` that have no inline translation (they would be
+ * handler calls), for the measuring tools that find which forms to translate
+ * next.
+ */
+export function untranslated(block: Block): Insn[] {
+  const w = new BlockWriter(block, Infinity, false);
+  w.translate();
+  return w.handlerInsns;
+}
+
+/**
  * Function body source for `block`, or null when more than
  * `maxHandlerCalls` of its instructions have no inline translation. The
  * function sees the block's instructions as `I`.
  */
-export function translateBlock(block: Block, maxHandlerCalls = 0): string | null {
+export function translateBlock(block: Block, maxHandlerCalls = 0, chain = false): string | null {
   if (block.insns.length === 0) return null;
-  return new BlockWriter(block, maxHandlerCalls).translate();
+  return new BlockWriter(block, maxHandlerCalls, chain).translate();
 }

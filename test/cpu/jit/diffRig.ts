@@ -91,6 +91,8 @@ export interface RigOptions {
   hotThreshold?: number;
   /** The compiler's maxHandlerCalls and budgetBytes (default: its defaults). */
   maxHandlerCalls?: number;
+  /** Chain compiled blocks (default: on when the budget is above 1, where chaining can happen). */
+  chain?: boolean;
   budgetBytes?: number;
   /** run(1) calls at most. */
   maxSteps?: number;
@@ -102,7 +104,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const memory = new PhysicalMemory(4 << 20);
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
-  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
+  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
     ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}) });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
@@ -182,7 +184,7 @@ function describeBlock(cpu: Cpu, eip: number): string {
   for (const block of cpu.blocks.values()) {
     if (block.eip !== eip) continue;
     const insns = block.insns.map((i) => `${(i.eip >>> 0).toString(16)}: opcode ${i.opcode.toString(16)} fast ${i.fast}`).join('\n');
-    return `\n${insns}\ncompiled: ${block.jit !== null}\n${translateBlock(block, cpu.jit.settings.maxHandlerCalls) ?? '(no translation)'}`;
+    return `\n${insns}\ncompiled: ${block.jit !== null}\n${translateBlock(block, cpu.jit.settings.maxHandlerCalls, cpu.jit.settings.chain) ?? '(no translation)'}`;
   }
   return ' (block no longer cached)';
 }

@@ -1,0 +1,39 @@
+/**
+ * Chaining between compiled blocks: the decision a compiled block's exit
+ * makes (translate.ts chainExit) instead of returning to the run loop.
+ *
+ * It goes on into the successor only where the run loop would run that
+ * successor next with nothing in between, so every check the run loop makes
+ * between blocks still decides at every block boundary: the budget allows
+ * another block, nothing needs attention (stop request, halt, interrupt
+ * shadow, NMI, debug), no single step (TF, RF), no interrupt pending with
+ * the run loop's own test (so interrupt-window and external-interrupt exits
+ * in VMX non-root come at the same boundaries), the block did not end itself
+ * (exitBlock: code written, mode changed, a VM exit), and the successor is
+ * the one the run loop's link lookup finds (same link stamp, same EIP,
+ * still valid) and is compiled. The chained-from block then counts its
+ * instructions on the clock and in `cpu.jitLeft` as the run loop would.
+ * Calls nest at most JIT_CHAIN_DEPTH deep (a jump to itself loops and takes
+ * no depth).
+ */
+import type { Cpu } from '../cpu.ts';
+import type { Block } from '../decoder.ts';
+import { RF, TF } from '../regs.ts';
+
+/** The successor block to go on into from `block` at `eip` after `done` instructions, or null to return to the run loop. */
+export function chainTarget(cpu: Cpu, block: Block, eip: number, done: number): Block | null {
+  const left = cpu.jitLeft - done;
+  if (left <= 0 || block.linkStamp !== cpu.linkStamp || cpu.attention || (cpu.flags & (TF | RF)) !== 0 || cpu.exitBlock) return null;
+  if ((cpu.flags & cpu.intrMask) !== 0 && (cpu.intrLine || cpu.pollIntr)) return null;
+  let s = block.succ0;
+  if (s === null || s.eip !== eip || !s.valid) {
+    s = block.succ1;
+    if (s === null || s.eip !== eip || !s.valid) return null;
+  }
+  if (s.jit === null) return null;
+  if (s !== block && cpu.jitDepth-- <= 0) return null;
+  cpu.jitLeft = left;
+  cpu.clock.retired += done;
+  cpu.jitBlock = s;
+  return s;
+}

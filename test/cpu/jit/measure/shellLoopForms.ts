@@ -1,0 +1,77 @@
+/**
+ * Which instruction forms keep the Tiny Linux shell loop out of compiled
+ * code: boots Tiny Linux interpreted (deterministic clock), runs the shell
+ * loop, and weights every decoded block by how often it ran during the loop
+ * (its heat counter, which the run loop bumps on every interpreted run).
+ * For each block the compiler's own translator says which instructions lack
+ * an inline translation; a block with more of them than maxHandlerCalls
+ * stays interpreted. Prints the share of instructions in blocks that would
+ * compile, and the untranslated forms by the instructions they cost.
+ *
+ *   npx tsx test/cpu/jit/measure/shellLoopForms.ts [iterations=2000] [top=40]
+ */
+import { GuestConsole } from '../../../../scripts/guestConsole.ts';
+import type { Cpu } from '../../../../core/cpu/cpu.ts';
+import type { Block } from '../../../../core/cpu/decoder.ts';
+import type { Insn } from '../../../../core/cpu/insn.ts';
+import { oneByteMap, twoByteMap } from '../../../../core/cpu/opcodeTable.ts';
+import { untranslated } from '../../../../core/cpu/jit/translate.ts';
+import { JIT_DEFAULTS } from '../../../../core/cpu/jit/jit.ts';
+
+const iterations = Number(process.argv[2] ?? 2000);
+const top = Number(process.argv[3] ?? 40);
+
+/** A form: opcode, ModRM reg for the groups, register or memory operand, operand size, prefixes. */
+function formOf(i: Insn): string {
+  const def = i.opcode < 0x100 ? oneByteMap[i.opcode] : twoByteMap[i.opcode & 0xff];
+  const group = [0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3, 0xf6, 0xf7, 0xfe, 0xff, 0x100, 0x101, 0x1ba].includes(i.opcode);
+  const parts = [`${i.opcode.toString(16).padStart(2, '0')}${group ? `/${i.reg}` : ''} ${def?.name ?? '?'}`];
+  if (def?.modrm) parts.push(i.mod === 3 ? 'reg' : 'mem');
+  parts.push(i.o32 ? 'o32' : 'o16');
+  if (!i.a32) parts.push('a16');
+  if (i.rep) parts.push('rep');
+  if (i.lock) parts.push('lock');
+  return parts.join(' ');
+}
+
+async function main(): Promise<void> {
+  const guest = GuestConsole.tinyLinux({ jit: false });
+  await guest.waitFor('POPEK-READY', 900);
+  await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
+  const cpu = (guest.machine as unknown as { cpu: Cpu }).cpu;
+  const before = new Map<Block, number>();
+  for (const b of cpu.blocks.values()) before.set(b, b.heat);
+  const out = await guest.command(`i=0; while [ $i -lt ${iterations} ]; do i=$((i+1)); done; echo $i`, 1800);
+  if (out.trim() !== String(iterations)) throw new Error(`the loop printed ${JSON.stringify(out)}`);
+  const max = JIT_DEFAULTS.maxHandlerCalls;
+  let total = 0, compilable = 0, blocksRun = 0, runs = 0;
+  const cost = new Map<string, number>();
+  const costRejected = new Map<string, number>();
+  for (const b of cpu.blocks.values()) {
+    const n = b.heat - (before.get(b) ?? 0);
+    if (n <= 0) continue;
+    blocksRun++;
+    runs += n;
+    const insns = n * b.insns.length;
+    total += insns;
+    const missing = untranslated(b);
+    const ok = missing.length <= max;
+    if (ok) compilable += insns;
+    for (const i of missing) {
+      const f = formOf(i);
+      cost.set(f, (cost.get(f) ?? 0) + n);
+      // A rejected block's instructions all run interpreted: charge them to its untranslated forms.
+      if (!ok) costRejected.set(f, (costRejected.get(f) ?? 0) + insns / missing.length);
+    }
+  }
+  console.log(`${iterations} iterations: ${total} instructions in ${runs} block runs (${(total / runs).toFixed(2)} per block), ${blocksRun} distinct blocks`);
+  console.log(`in blocks that compile (at most ${max} handler calls): ${(100 * compilable / total).toFixed(1)}% of instructions`);
+  console.log('\nuntranslated forms: executions as handler calls | instructions of rejected blocks charged to them');
+  const rows = [...cost.entries()].sort((a, b) => (costRejected.get(b[0]) ?? 0) + b[1] - ((costRejected.get(a[0]) ?? 0) + a[1]));
+  for (const [f, n] of rows.slice(0, top)) {
+    console.log(`${(n / iterations).toFixed(2).padStart(8)} /iter ${((costRejected.get(f) ?? 0) / iterations).toFixed(2).padStart(8)} /iter  ${f}`);
+  }
+  guest.machine.pause();
+}
+
+await main();

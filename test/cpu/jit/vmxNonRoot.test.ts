@@ -1,0 +1,178 @@
+/**
+ * The block compiler in VMX non-root operation: compiled guest code reaches
+ * the same VM exits at the same instructions as the interpreter. One ROM
+ * (test/cpu/vmx's frame) runs with the compiler off, and on with blocks
+ * compiled after one and after three runs, chained and not; the values it reports (every
+ * exit's reason, guest RIP and, for EPT violations, guest-physical address,
+ * then the guest's results) must be equal.
+ *
+ * The guest runs a hot loop (compiled, chained, a block jumping to itself)
+ * that writes port 0x81, which is not in the I/O bitmap and reaches a test
+ * device: a nonzero byte raises INTR, and with external-interrupt exiting
+ * the exit must come at the block boundary where the interpreter takes it,
+ * in the middle of a chain. After each pass the guest stores into pages
+ * that EPT does not map yet (a violation in the middle of a compiled block,
+ * whose instruction runs again after the host maps the page), and runs
+ * IN on a port in the bitmap, CPUID and RDMSR (exits the host skips).
+ */
+import { describe, expect, it } from 'vitest';
+import { runVmx } from '../vmx/vmxRun.ts';
+import * as F from '../../../core/cpu/vmx/vmcsFields.ts';
+import type { Cpu } from '../../../core/cpu/cpu.ts';
+
+const ROM = `
+jit_exits:
+        pushad                          ; the guest's registers (a VM exit leaves them to the host)
+        REPORT_FIELD VM_EXIT_REASON
+        VMR GUEST_RIP
+        sub eax, guest
+        out 0xF0, eax
+        VMR VM_EXIT_REASON
+        cmp eax, EXIT_REASON_HLT
+        je .done
+        cmp eax, EXIT_REASON_EPT_VIOLATION
+        je .ept
+        cmp eax, EXIT_REASON_EXTERNAL_INTERRUPT
+        je .intr
+        SKIP_INSTRUCTION
+        jmp .resume
+.intr:  out 0x82, al                    ; the test device lowers INTR
+        jmp .resume
+.ept:   REPORT_FIELD GUEST_PHYSICAL_ADDRESS
+        VMR GUEST_PHYSICAL_ADDRESS
+        shr eax, 12
+        mov ebx, eax
+        shl ebx, 12
+        or ebx, (6 << 3) | 7
+        mov [EPT_PT + eax * 8], ebx
+        mov dword [PTR_SCRATCH], EPT_PML4 | (3 << 3) | 6
+        mov dword [PTR_SCRATCH + 4], 0
+        mov ecx, INVEPT_SINGLE_CONTEXT
+        invept ecx, [PTR_SCRATCH]
+.resume:
+        popad
+        VMRESUME_TO jit_exits
+        REPORT_VMRESULT
+        PM_DONE
+.done:  popad
+        mov eax, edx
+        out 0xF0, eax
+        mov eax, [0x70000]
+        out 0xF0, eax
+        mov eax, [0x77000]
+        out 0xF0, eax
+        PM_DONE
+
+vmx_main:
+        EPT_IDENTITY
+        mov edi, EPT_PT + 0x70 * 8
+        xor eax, eax
+        mov ecx, 16
+        rep stosd                               ; guest-physical 70000h-77FFFh: not mapped yet
+        mov edi, IO_BITMAP_A_PA
+        xor eax, eax
+        mov ecx, 2 * 4096 / 4
+        rep stosd
+        mov byte [IO_BITMAP_A_PA + 0x80 / 8], 1  ; port 0x80 exits, 0x81 does not
+        VMW IO_BITMAP_A, IO_BITMAP_A_PA
+        VMW IO_BITMAP_B, IO_BITMAP_B_PA
+        SET_CONTROLS PIN_BASED_VM_EXEC_CONTROL, 0x48d, PIN_BASED_EXT_INTR_MASK
+        SET_CONTROLS CPU_BASED_VM_EXEC_CONTROL, 0x48e, CPU_BASED_HLT_EXITING | CPU_BASED_USE_IO_BITMAPS | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS
+        VMW SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT
+        VMW GUEST_RIP, guest
+        VMLAUNCH_TO jit_exits
+        REPORT_VMRESULT
+        REPORT_FIELD VM_INSTRUCTION_ERROR
+        PM_DONE
+
+guest:
+        xor esi, esi                    ; pass
+        xor edx, edx                    ; checksum
+.pass:  mov ecx, 300
+.hot:   add edx, ecx
+        rol edx, 3
+        xor edx, esi
+        test ecx, 127
+        setz al
+        out 0x81, al                    ; every 128th iteration raises INTR: an external-interrupt exit
+        dec ecx
+        jnz .hot
+.spin:  add edx, 7                      ; a block that loops on itself
+        dec ecx
+        cmp ecx, -50
+        jne .spin
+        mov edi, esi
+        shl edi, 12
+        add edx, 1
+        mov [0x70000 + edi], edx        ; an EPT violation mid-block on each page's first touch
+        mov [0x70004 + edi], esi
+        in al, 0x80                     ; I/O exit
+        mov eax, esi
+        cpuid                           ; exit
+        mov ecx, 0x10
+        rdmsr                           ; exit
+        inc esi
+        cmp esi, 8
+        jb .pass
+        GUEST_HLT
+`;
+
+interface Run {
+  values: number[];
+  /** Blocks compiled while the processor was in VMX non-root operation. */
+  nonRootCompiled: number;
+}
+
+function run(jit: { hotThreshold: number; chain: boolean } | null): Run {
+  let nonRootCompiled = 0;
+  const r = runVmx(ROM, {
+    maxInstructions: 5_000_000,
+    setup(bus, cpu: Cpu) {
+      let requested = false;
+      cpu.interruptController = {
+        hasInterrupt: () => requested,
+        acknowledge: () => { requested = false; cpu.intrLine = false; return 0x30; },
+      };
+      bus.addPorts(0x81, 2, {
+        portRead: () => 0,
+        portWrite: (port, _size, v) => {
+          requested = port === 0x81 && v !== 0 ? true : port === 0x82 ? false : requested;
+          cpu.intrLine = requested;
+        },
+      }, 'test interrupt source', [1]);
+      if (jit !== null) {
+        cpu.jit.configure({ enabled: true, hotThreshold: jit.hotThreshold, chain: jit.chain });
+        const compile = cpu.jit.compile.bind(cpu.jit);
+        cpu.jit.compile = (block) => {
+          compile(block);
+          if (block.jit !== null && cpu.vmx.nonRoot) nonRootCompiled++;
+        };
+      } else cpu.jit.configure({ enabled: false });
+    },
+  });
+  expect(r.stop).toBe('halt');
+  return { values: r.values, nonRootCompiled };
+}
+
+describe('block compiler in VMX non-root operation', () => {
+  it('the same VM exits at the same guest instructions, and the same results, as the interpreter', () => {
+    const interpreted = run(null);
+    const v = interpreted.values;
+    // 8 passes: 2 external-interrupt exits (ECX = 256, 128), an EPT violation (with its address),
+    // the I/O, CPUID and RDMSR exits; then HLT and the results.
+    const reasons: number[] = [];
+    for (let k = 0; k < v.length;) {
+      reasons.push(v[k]);
+      if (v[k] === F.EXIT_REASON_HLT) break;
+      k += v[k] === F.EXIT_REASON_EPT_VIOLATION ? 3 : 2;
+    }
+    const pass = [F.EXIT_REASON_EXTERNAL_INTERRUPT, F.EXIT_REASON_EXTERNAL_INTERRUPT, F.EXIT_REASON_EPT_VIOLATION,
+      F.EXIT_REASON_IO_INSTRUCTION, F.EXIT_REASON_CPUID, F.EXIT_REASON_MSR_READ];
+    expect(reasons).toEqual([...Array.from({ length: 8 }, () => pass).flat(), F.EXIT_REASON_HLT]);
+    for (const [hotThreshold, chain] of [[1, true], [3, true], [1, false]] as const) {
+      const compiled = run({ hotThreshold, chain });
+      expect(compiled.values).toEqual(v);
+      expect(compiled.nonRootCompiled).toBeGreaterThan(5);
+    }
+  });
+});
