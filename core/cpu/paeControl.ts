@@ -40,7 +40,15 @@ export function paePagingOn(cr0: number, cr4: number): boolean {
  */
 export function paePagingControl(cpu: Cpu, cr0: number, cr4: number, relevant: number, cr3 = cpu.cr3): boolean {
   if (relevant === 0 || !paePagingOn(cr0, cr4)) return true;
-  return loadPdptes(cpu.pageTables, cr3, cpu.pdptes);
+  // In VMX non-root operation with EPT the loads are guest-physical and go through EPT.
+  const ept = cpu.vmx.ept;
+  if (ept === null) return loadPdptes(cpu.pageTables, cr3, cpu.pdptes);
+  ept.loadingPdptes = true;
+  try {
+    return loadPdptes(cpu.pageTables, cr3, cpu.pdptes);
+  } finally {
+    ept.loadingPdptes = false;
+  }
 }
 
 /** RDMSR IA32_EFER on the Intel part. */

@@ -89,6 +89,24 @@ ${GUEST}
     ]));
   });
 
+  it("with EPT: the guest's MOV CR3 loads the PDPTEs through EPT; a violation there has no guest-linear address", () => {
+    const r = runVmx(`
+vmx_main:
+${GUEST_PAE(true)}
+        mov dword [EPT_PT + (PDPT_G >> 12) * 8], 0    ; the guest's PDPT is not mapped
+        VMLAUNCH_TO after1
+        REPORT_VMRESULT
+        PM_DONE
+after1:
+        REPORT_FIELD VM_EXIT_REASON
+        REPORT_FIELD EXIT_QUALIFICATION
+        REPORT_FIELD GUEST_PHYSICAL_ADDRESS
+        PM_DONE
+${GUEST}
+`);
+    expect(hex(r.values)).toEqual(hex([0xbbbb, F.EXIT_REASON_EPT_VIOLATION, F.EPT_VIOLATION_READ, 0x30000]));
+  });
+
   it('without EPT: PDPTEs from the memory at GUEST_CR3 (the fields are ignored); an invalid one fails the entry', () => {
     const r = runVmx(`
 vmx_main:

@@ -30,6 +30,11 @@ export class Ept implements PageTableMemory {
   /** Permissions of the last final translation (for the TLB fill). */
   writable = true;
   executable = true;
+  /**
+   * Set while a MOV to CR0/CR3/CR4 loads the PAE PDPTEs (paeControl.ts): a violation there has no
+   * guest-linear address (SDM Table 27-7, bit 7 clear).
+   */
+  loadingPdptes = false;
 
   constructor(cpu: Cpu, eptpLo: number) {
     this.cpu = cpu;
@@ -97,7 +102,7 @@ export class Ept implements PageTableMemory {
   private violation(gpa: number, access: number, rights: number, final: boolean): never {
     const vmx = this.cpu.vmx;
     const q = (access === ACCESS_READ ? F.EPT_VIOLATION_READ : access === ACCESS_WRITE ? F.EPT_VIOLATION_WRITE : F.EPT_VIOLATION_FETCH)
-      | (rights << 3) | F.EPT_VIOLATION_LINEAR_VALID | (final ? F.EPT_VIOLATION_FINAL_TRANSLATION : 0);
+      | (rights << 3) | (this.loadingPdptes ? 0 : F.EPT_VIOLATION_LINEAR_VALID) | (final ? F.EPT_VIOLATION_FINAL_TRANSLATION : 0);
     vmx.exitGuestPhysical = gpa;
     vmx.exitGuestLinear = this.linear;
     return raiseVmExitNoInstruction(this.cpu, F.EXIT_REASON_EPT_VIOLATION, q);
