@@ -106,7 +106,7 @@ export class Chipset {
     this.add(new Port92(bus, this.a20, { onReset: () => w.requestReset('port 0x92 fast reset') }));
     const kbc = this.add(new I8042(bus, this.pic.irqLine(1), this.pic.irqLine(12), { a20: this.a20, onReset: () => w.requestReset('keyboard controller reset') }));
     this.hostKeyboard = new HostKeyboard(kbc);
-    this.vga = options.vga ? this.add(new VgaAdapter(bus, clock)) : undefined;
+    this.vga = options.vga ? this.add(new VgaAdapter(bus, clock, w.guestRam)) : undefined;
     const logged = new Set(options.logPorts ?? []);
     this.add(new Port80(bus, { onWrite: (code) => logged.has(0x80) && hooks.onPortByte?.(0x80, code) }));
     const resetControl = this.add(new ResetControl({ onReset: (cause) => w.requestReset(`port 0xCF9 ${cause === 'cf9-hard' ? 'hard' : 'soft'} reset`) }));

@@ -26,6 +26,8 @@ import { Chipset } from './chipset.ts';
 import { validateRomImage } from './firmware/romImage.ts';
 import { HypervisorProcessor } from './hypervisorProcessor.ts';
 import type { ProcessorSide } from './processorSide.ts';
+import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
+import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
 import type { MachineApi, MachineHooks, MachineOptions, MachineStats, RunResult, SerialIndex, StopReason } from './types.ts';
 
 export { DETERMINISTIC_EPOCH_MS } from './chipset.ts';
@@ -156,6 +158,14 @@ class Machine implements MachineApi {
 
   powerButton(): void {
     this.chipset.acpiPm.pressPowerButton();
+  }
+
+  takeScreen(): ScreenSnapshot | null {
+    return this.chipset.vga?.takeScreenIfChanged() ?? null;
+  }
+
+  keyEvents(events: readonly HostKeyEvent[]): void {
+    this.chipset.hostKeyboard.keyEvents(events);
   }
 
   reset(): void {

@@ -10,7 +10,15 @@
  * The legacy window is one MMIO region on the platform bus, so every guest
  * access takes the bus's slow path into this model: the planes are not guest
  * RAM, and write modes, latches and plane masks need the model on every byte.
- * Under a hypervisor the region is reached through its MMIO emulation.
+ *
+ * Under Popek's hypervisor the domain's p2m has RAM behind 0xA0000-0xBFFFF
+ * (its MMIO emulation completes single MOVs only, while text consoles clear
+ * and scroll with REP STOS / REP MOVS), so the guest's writes land in that
+ * RAM and never reach the MMIO region. The adapter notices (the guest RAM map
+ * says the text page is RAM) and reads the text the guest stored there, in
+ * the odd/even layout the CPU sees (character, attribute, ...). The registers
+ * still come through I/O exits. What is lost there: planar write modes and
+ * latches on that memory, which text modes do not need.
  *
  * Change tracking is two counters (register writes that can change the
  * picture, video memory writes): `takeScreenIfChanged` costs one comparison
@@ -20,8 +28,9 @@
 import type { GuestClock } from '../../cpu/clock.ts';
 import type { AccessSize, MemoryBus } from '../../memory/bus.ts';
 import type { Device } from '../device.ts';
+import type { GuestRamMap } from '../../dom0/grantCheck.ts';
 import { isGraphicsMode, textScreen, type ScreenSnapshot } from './textScreen.ts';
-import { LEGACY_WINDOW_SIZE, VgaPlanes } from './vgaPlanes.ts';
+import { LEGACY_WINDOW_SIZE, PLANE_SIZE, VgaPlanes, windowMapBase } from './vgaPlanes.ts';
 import { vgaPortRead, vgaPortWrite, type VgaPortContext } from './vgaPorts.ts';
 import { mode3Registers, type VgaRegisters } from './vgaRegisters.ts';
 import { retraceBits } from './vgaRetrace.ts';
@@ -43,9 +52,14 @@ export class VgaAdapter implements Device {
   private seenRegisterChanges = -1;
   private seenWrites = -1;
   private lastShown: ScreenSnapshot | null = null;
+  /** The guest's RAM map, to find the text when RAM (not this model) backs the window (see the header). */
+  private readonly guestRam: GuestRamMap | undefined;
+  /** The planes rebuilt from guest RAM in that case. */
+  private ramPlanes: Uint8Array | null = null;
 
-  constructor(bus: MemoryBus, clock: GuestClock) {
+  constructor(bus: MemoryBus, clock: GuestClock, guestRam?: GuestRamMap) {
     this.clock = clock;
+    this.guestRam = guestRam;
     const ctx: VgaPortContext = {
       regs: () => this.regs,
       retraceBits: () => retraceBits(this.regs, this.clock.nowNs()),
@@ -97,18 +111,48 @@ export class VgaAdapter implements Device {
 
   /** What the screen shows now. */
   screen(): ScreenSnapshot {
-    return isGraphicsMode(this.regs) ? { mode: 'graphics' } : textScreen(this.regs, this.planes.vram);
+    if (isGraphicsMode(this.regs)) return { mode: 'graphics' };
+    return textScreen(this.regs, this.planesFromRam() ?? this.planes.vram);
   }
 
-  /** The screen if it may have changed since the last call that returned one, else null (cheap). */
+  /** The screen if it may have changed since the last call that returned one, else null (cheap on the bare board). */
   takeScreenIfChanged(): ScreenSnapshot | null {
-    if (this.registerChanges === this.seenRegisterChanges && this.planes.writes === this.seenWrites) return null;
+    const unchanged = this.registerChanges === this.seenRegisterChanges && this.planes.writes === this.seenWrites;
+    // With RAM behind the window no write is seen here: compare what is shown instead.
+    if (unchanged && !this.windowInRam()) return null;
     this.seenRegisterChanges = this.registerChanges;
     this.seenWrites = this.planes.writes;
     const shown = this.screen();
     if (this.lastShown && sameScreen(this.lastShown, shown)) return null;
     this.lastShown = shown;
     return shown;
+  }
+
+  /** True when guest RAM, not this model's MMIO region, backs the text window (the hypervisor's p2m). */
+  private windowInRam(): boolean {
+    return this.guestRam !== undefined && this.guestRam.ramPage((VGA_LEGACY_WINDOW + windowMapBase(this.regs)) >>> 12) >= 0;
+  }
+
+  /**
+   * Planes 0 and 1 as odd/even addressing would have filled them from the
+   * bytes the guest stored in RAM at the mapped window (characters at even,
+   * attributes at odd addresses), or null when the model's own planes hold
+   * the picture.
+   */
+  private planesFromRam(): Uint8Array | null {
+    if (!this.windowInRam()) return null;
+    const ram = this.guestRam!;
+    const planes = (this.ramPlanes ??= new Uint8Array(2 * PLANE_SIZE));
+    const base = VGA_LEGACY_WINDOW + windowMapBase(this.regs);
+    const size = Math.min(PLANE_SIZE, LEGACY_WINDOW_SIZE - windowMapBase(this.regs));
+    for (let page = 0; page < size; page += 4096) {
+      const at = ram.ramPage((base + page) >>> 12);
+      for (let i = 0; i < 4096; i += 2) {
+        planes[page + i] = at >= 0 ? ram.u8[at + i] : 0xff;
+        planes[PLANE_SIZE + page + i] = at >= 0 ? ram.u8[at + i + 1] : 0xff;
+      }
+    }
+    return planes;
   }
 
   saveState(): VgaState {

@@ -51,6 +51,11 @@ const MAPS: readonly (readonly [number, number])[] = [
   [0x18000, 0x08000],
 ];
 
+/** Where the part of the legacy window the VGA answers starts (an offset from 0xA0000). */
+export function windowMapBase(r: VgaRegisters): number {
+  return MAPS[(r.graphics[GR_MISC] >> 2) & 3][0];
+}
+
 export class VgaPlanes {
   /** Plane p's byte at offset o is vram[p * PLANE_SIZE + o]. */
   readonly vram = new Uint8Array(PLANE_SIZE * PLANE_COUNT);
