@@ -7,7 +7,7 @@
  * `IpcResult` envelope instead of throwing, because Electron flattens thrown
  * errors into "Error invoking remote method ..." and drops their code.
  */
-import type { HostErrorInfo, MenuCommand, SerialIndex, VmStateEvent, VmStats } from '../core/host/api.ts';
+import type { HostErrorInfo, MenuCommand, ScreenSnapshot, SerialIndex, VmStateEvent, VmStats } from '../core/host/api.ts';
 
 export const INVOKE_PREFIX = 'popek:';
 
@@ -20,6 +20,11 @@ export const SERIAL_SUBSCRIBE = 'popek-events:subscribeSerial';
 export const SERIAL_UNSUBSCRIBE = 'popek-events:unsubscribeSerial';
 /** main -> renderer: one serial chunk (`SerialChunk`). */
 export const SERIAL_DATA = 'popek-events:serial';
+/** send (renderer -> main): start (`ScreenSubscribeRequest`) / stop (the subscription number) receiving a VM's screen. */
+export const SCREEN_SUBSCRIBE = 'popek-events:subscribeScreen';
+export const SCREEN_UNSUBSCRIBE = 'popek-events:unsubscribeScreen';
+/** main -> renderer: one screen picture (`ScreenPicture`). */
+export const SCREEN_DATA = 'popek-events:screen';
 /** main -> renderer: a host event (`HostEventMessage`). */
 export const HOST_EVENT = 'popek-events:host';
 /** main -> renderer: an application menu command (`MenuCommand`). */
@@ -37,6 +42,16 @@ export interface SerialSubscribeRequest {
   subscription: number;
   vmId: string;
   port: SerialIndex;
+}
+
+export interface ScreenSubscribeRequest {
+  subscription: number;
+  vmId: string;
+}
+
+export interface ScreenPicture {
+  subscription: number;
+  screen: ScreenSnapshot;
 }
 
 export type HostEventMessage = { type: 'state'; event: VmStateEvent } | { type: 'stats'; stats: VmStats } | { type: 'library' };

@@ -21,11 +21,16 @@ import {
   MENU_COMMAND,
   OPEN_CONSOLE_WINDOW,
   PICK_FILE,
+  SCREEN_DATA,
+  SCREEN_SUBSCRIBE,
+  SCREEN_UNSUBSCRIBE,
   SERIAL_DATA,
   SERIAL_SUBSCRIBE,
   SERIAL_UNSUBSCRIBE,
   type HostEventMessage,
   type IpcResult,
+  type ScreenPicture,
+  type ScreenSubscribeRequest,
   type SerialChunk,
   type SerialSubscribeRequest,
 } from './ipcChannels.ts';
@@ -143,6 +148,41 @@ function registerIpc(): void {
   ipcMain.on(SERIAL_UNSUBSCRIBE, (event, subscription: unknown) => {
     if (!isTrustedSender(event) || typeof subscription !== 'number') return;
     const mine = subscriptions.get(event.sender.id);
+    mine?.get(subscription)?.();
+    mine?.delete(subscription);
+  });
+
+  // Screen subscriptions per renderer, the same way (the preload numbers serial and screen subscriptions from one counter).
+  const screenSubscriptions = new Map<number, Map<number, Unsubscribe>>();
+  ipcMain.on(SCREEN_SUBSCRIBE, (event, request: ScreenSubscribeRequest) => {
+    if (!isTrustedSender(event) || request === null || typeof request !== 'object' || !Number.isSafeInteger(request.subscription)) return;
+    const contents = event.sender;
+    let mine = screenSubscriptions.get(contents.id);
+    if (!mine) {
+      const created = new Map<number, Unsubscribe>();
+      screenSubscriptions.set(contents.id, created);
+      contents.once('destroyed', () => {
+        for (const u of created.values()) u();
+        screenSubscriptions.delete(contents.id);
+      });
+      mine = created;
+    }
+    if (mine.has(request.subscription) || mine.size >= 64) return;
+    try {
+      const subscription = request.subscription;
+      mine.set(
+        subscription,
+        host.subscribeScreen(request.vmId, (screen) => {
+          if (!contents.isDestroyed()) contents.send(SCREEN_DATA, { subscription, screen } satisfies ScreenPicture);
+        }),
+      );
+    } catch {
+      // malformed id: nothing to subscribe to
+    }
+  });
+  ipcMain.on(SCREEN_UNSUBSCRIBE, (event, subscription: unknown) => {
+    if (!isTrustedSender(event) || typeof subscription !== 'number') return;
+    const mine = screenSubscriptions.get(event.sender.id);
     mine?.get(subscription)?.();
     mine?.delete(subscription);
   });

@@ -16,6 +16,7 @@ import {
   type HostApi,
   type MenuCommand,
   type PopekBridge,
+  type ScreenSnapshot,
   type SerialIndex,
   type Unsubscribe,
   type VmStateEvent,
@@ -28,11 +29,16 @@ import {
   MENU_COMMANDS,
   OPEN_CONSOLE_WINDOW,
   PICK_FILE,
+  SCREEN_DATA,
+  SCREEN_SUBSCRIBE,
+  SCREEN_UNSUBSCRIBE,
   SERIAL_DATA,
   SERIAL_SUBSCRIBE,
   SERIAL_UNSUBSCRIBE,
   type HostEventMessage,
   type IpcResult,
+  type ScreenPicture,
+  type ScreenSubscribeRequest,
   type SerialChunk,
   type SerialSubscribeRequest,
 } from './ipcChannels.ts';
@@ -54,6 +60,7 @@ const statsListeners = new Set<(s: VmStats) => void>();
 const libraryListeners = new Set<() => void>();
 const menuListeners = new Set<(c: MenuCommand) => void>();
 const serialListeners = new Map<number, (data: Uint8Array) => void>();
+const screenListeners = new Map<number, (screen: ScreenSnapshot) => void>();
 let nextSubscription = 1;
 
 function callAll<T>(listeners: Iterable<(value: T) => void>, value: T): void {
@@ -75,6 +82,10 @@ ipcRenderer.on(SERIAL_DATA, (_e: IpcRendererEvent, chunk: SerialChunk) => {
   const listener = serialListeners.get(chunk.subscription);
   if (listener) callAll([listener], chunk.data);
 });
+ipcRenderer.on(SCREEN_DATA, (_e: IpcRendererEvent, picture: ScreenPicture) => {
+  const listener = screenListeners.get(picture.subscription);
+  if (listener) callAll([listener], picture.screen);
+});
 ipcRenderer.on(MENU_COMMAND, (_e: IpcRendererEvent, command: MenuCommand) => {
   if (MENU_COMMANDS.includes(command)) callAll(menuListeners, command);
 });
@@ -95,6 +106,15 @@ const bridge: PopekBridge = {
     ipcRenderer.send(SERIAL_SUBSCRIBE, request);
     return () => {
       if (serialListeners.delete(subscription)) ipcRenderer.send(SERIAL_UNSUBSCRIBE, subscription);
+    };
+  },
+  subscribeScreen(vmId: string, listener: (screen: ScreenSnapshot) => void): Unsubscribe {
+    const subscription = nextSubscription++;
+    screenListeners.set(subscription, listener);
+    const request: ScreenSubscribeRequest = { subscription, vmId };
+    ipcRenderer.send(SCREEN_SUBSCRIBE, request);
+    return () => {
+      if (screenListeners.delete(subscription)) ipcRenderer.send(SCREEN_UNSUBSCRIBE, subscription);
     };
   },
   onStateChange: (listener) => listen(stateListeners, listener),

@@ -19,8 +19,11 @@
  */
 import type { DiskConfig, FieldError, VmConfig, VmConfigDraft } from '../machine/config.ts';
 import type { SerialIndex } from '../machine/types.ts';
+import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
+import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
 
-export type { FieldError, VmConfig, VmConfigDraft, SerialIndex };
+export type { FieldError, VmConfig, VmConfigDraft, SerialIndex, ScreenSnapshot, HostKeyEvent };
+export type { TextScreen, TextCursor, GraphicsScreen } from '../devices/vga/textScreen.ts';
 export type {
   BootConfig,
   BootDevice,
@@ -290,6 +293,14 @@ export interface HostApi {
    * bad port or more than 64 KiB at once.
    */
   sendSerialInput(id: string, port: SerialIndex, data: Uint8Array): Promise<void>;
+
+  /**
+   * Keys pressed and released on the VM's Screen view, in order, named by
+   * `KeyboardEvent.code`; the machine turns them into PS/2 scancodes in the
+   * set the guest reads. Ignored (resolves) when the VM is not running;
+   * rejects INVALID_ARGUMENT for more than 256 events or a malformed one.
+   */
+  sendKeys(id: string, events: HostKeyEvent[]): Promise<void>;
 }
 
 export type Unsubscribe = () => void;
@@ -309,6 +320,13 @@ export interface HostEvents {
    * to the scrollback (it may miss bytes), never buffered without bound.
    */
   subscribeSerial(vmId: string, port: SerialIndex, listener: (data: Uint8Array) => void): Unsubscribe;
+  /**
+   * What the VM's display adapter shows, each time it changes (at most about
+   * 30 times a second). The latest picture of the current or last run comes
+   * first, when there is one; a VM whose machine has no display adapter never
+   * delivers anything. Stays attached across runs, like subscribeSerial.
+   */
+  subscribeScreen(vmId: string, listener: (screen: ScreenSnapshot) => void): Unsubscribe;
   /** Every state change of every VM. */
   onStateChange(listener: (event: VmStateEvent) => void): Unsubscribe;
   /** Statistics of every running VM, about every 500 ms. */
@@ -361,6 +379,7 @@ export const HOST_API_METHODS = [
   'acpiShutdownVm',
   'getStats',
   'sendSerialInput',
+  'sendKeys',
 ] as const satisfies readonly (keyof HostApi)[];
 
 export type HostApiMethod = (typeof HOST_API_METHODS)[number];

@@ -19,6 +19,8 @@ import {
   type GuestPreset,
   type HostBridge,
   type HostInfo,
+  type HostKeyEvent,
+  type ScreenSnapshot,
   type SerialIndex,
   type Unsubscribe,
   type VmConfig,
@@ -38,6 +40,7 @@ import { listPresets } from './presets.ts';
 import { FileSerialBackend, TcpSerialBackend, type SerialBackend } from './serialBackends.ts';
 import { DEFAULT_SCROLLBACK_BYTES, SerialStream, type SerialSubscriber } from './serialStream.ts';
 import { validateDraft } from './validation.ts';
+import { ScreenChannel } from './screenChannel.ts';
 import { createDisk, inspectDisk } from './diskOperations.ts';
 import { accelerationProblem } from '../machine/acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
@@ -63,6 +66,9 @@ export interface HostServiceOptions {
 
 /** Largest serial input accepted in one call. */
 export const MAX_SERIAL_INPUT_BYTES = 64 * 1024;
+/** Most key events accepted in one call, and the longest key name (KeyboardEvent.code values are short). */
+export const MAX_KEY_EVENTS = 256;
+const MAX_KEY_CODE_LENGTH = 32;
 
 /** Fields that may change while a VM runs (everything else needs it powered off). */
 const LIVE_EDITABLE: ReadonlySet<string> = new Set(['name', 'description']);
@@ -85,6 +91,7 @@ interface VmRuntime {
   name: string;
   lifecycle: VmLifecycle;
   serial: [SerialStream, SerialStream];
+  screen: ScreenChannel;
   run?: Run;
   stats: VmStats | null;
   lastSample?: { instructions: number; at: number };
@@ -223,6 +230,7 @@ export class HostService implements HostBridge {
     rt.stats = null;
     rt.lastSample = undefined;
     for (const s of rt.serial) s.clear();
+    rt.screen.clear();
     const started = new Promise<VmStatus>((resolve, reject) => {
       rt.startWaiter = { resolve, reject };
     });
@@ -305,7 +313,21 @@ export class HostService implements HostBridge {
     runner.send({ type: 'serialInput', port, data: data.slice() });
   }
 
+  async sendKeys(id: string, events: HostKeyEvent[]): Promise<void> {
+    checkId(id);
+    checkKeyEvents(events);
+    const rt = this.runtimes.get(id);
+    const runner = rt?.run?.stopping === false ? rt.run.runner : undefined;
+    if (!runner || rt!.lifecycle.state !== 'running') return;
+    runner.send({ type: 'keys', events: events.map((e) => ({ code: e.code, down: e.down })) });
+  }
+
   // ---- HostEvents ----------------------------------------------------------------------
+
+  subscribeScreen(vmId: string, listener: (screen: ScreenSnapshot) => void): Unsubscribe {
+    checkId(vmId);
+    return this.runtime(vmId).screen.subscribe(listener);
+  }
 
   subscribeSerial(vmId: string, port: SerialIndex, listener: (data: Uint8Array) => void): Unsubscribe {
     return this.subscribeSerialSink(vmId, port, { deliver: listener });
@@ -377,6 +399,7 @@ export class HostService implements HostBridge {
           () => `VM "${created.name}"`,
         ),
         serial: [new SerialStream(scrollback), new SerialStream(scrollback)],
+        screen: new ScreenChannel(),
         stats: null,
       };
       rt = created;
@@ -438,6 +461,8 @@ export class HostService implements HostBridge {
       sliceMs: this.options.sliceMs ?? 10,
       statsIntervalMs: this.options.statsIntervalMs ?? 500,
       machineModuleUrl: this.options.machineModuleUrl ?? new URL('../machine/machine.ts', import.meta.url).href,
+      // Every VM is a PC with a VGA: its Screen tab shows what the guest puts on it (nothing, for a serial-only guest).
+      vga: true,
     };
     if (config.boot.kind === 'linux') {
       init.kernelPath = resolve(config.boot.kernel);
@@ -492,6 +517,9 @@ export class HostService implements HostBridge {
         run.backends[m.port]?.write(m.data);
         return;
       }
+      case 'screen':
+        rt.screen.publish(m.screen);
+        return;
       case 'stats':
         this.recordStats(rt, m);
         return;
@@ -615,6 +643,16 @@ function checkId(id: unknown): asserts id is string {
 
 function checkPort(port: unknown): asserts port is SerialIndex {
   if (port !== 0 && port !== 1) throw new HostError('INVALID_ARGUMENT', 'serial port must be 0 (COM1) or 1 (COM2)');
+}
+
+function checkKeyEvents(events: unknown): asserts events is HostKeyEvent[] {
+  if (!Array.isArray(events) || events.length > MAX_KEY_EVENTS) throw new HostError('INVALID_ARGUMENT', `key events must be a list of at most ${MAX_KEY_EVENTS}`);
+  for (const e of events) {
+    const event = e as Partial<HostKeyEvent> | null;
+    if (event === null || typeof event !== 'object' || typeof event.code !== 'string' || event.code.length > MAX_KEY_CODE_LENGTH || typeof event.down !== 'boolean') {
+      throw new HostError('INVALID_ARGUMENT', 'a key event is { code: KeyboardEvent.code, down: boolean }');
+    }
+  }
 }
 
 /** Top-level config fields whose values differ. */

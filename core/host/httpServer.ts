@@ -54,6 +54,9 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Largest WebSocket message accepted from a client (they only subscribe and unsubscribe). */
 const MAX_WS_MESSAGE_BYTES = 4096;
 const MAX_SUBSCRIPTIONS_PER_SOCKET = 64;
+/** Unsent WebSocket bytes above which a screen picture waits (retried every SCREEN_RETRY_MS, only the newest kept). */
+const SCREEN_BACKLOG_BYTES = 1024 * 1024;
+const SCREEN_RETRY_MS = 50;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -183,7 +186,12 @@ export async function startHostServer(options: HostServerOptions): Promise<Runni
       } catch {
         return;
       }
-      if (m === null || typeof m !== 'object' || typeof m.vmId !== 'string' || (m.port !== 0 && m.port !== 1)) return;
+      if (m === null || typeof m !== 'object' || typeof m.vmId !== 'string') return;
+      if (m.type === 'subscribeScreen' || m.type === 'unsubscribeScreen') {
+        handleScreenMessage(m);
+        return;
+      }
+      if (m.port !== 0 && m.port !== 1) return;
       const key = `${m.vmId}\0${m.port}`;
       if (m.type === 'subscribeSerial') {
         if (subscriptions.has(key) || subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) return;
@@ -204,10 +212,47 @@ export async function startHostServer(options: HostServerOptions): Promise<Runni
         subscriptions.delete(key);
       }
     });
+    const screenSubscriptions = new Map<string, Unsubscribe>();
+    /** A client far behind skips pictures (a later one replaces them anyway); the last one waits until it catches up. */
+    const handleScreenMessage = (m: Extract<ClientMessage, { type: 'subscribeScreen' | 'unsubscribeScreen' }>) => {
+      const { vmId } = m;
+      if (m.type === 'unsubscribeScreen') {
+        screenSubscriptions.get(vmId)?.();
+        screenSubscriptions.delete(vmId);
+        return;
+      }
+      if (screenSubscriptions.has(vmId) || screenSubscriptions.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) return;
+      let waiting: ServerMessage | null = null;
+      let timer: NodeJS.Timeout | undefined;
+      const flush = () => {
+        timer = undefined;
+        if (!waiting || ws.readyState !== ws.OPEN) return;
+        if (ws.bufferedAmount > SCREEN_BACKLOG_BYTES) {
+          timer = setTimeout(flush, SCREEN_RETRY_MS);
+          return;
+        }
+        send(waiting);
+        waiting = null;
+      };
+      try {
+        const unsubscribe = host.subscribeScreen(vmId, (screen) => {
+          waiting = { type: 'screen', vmId, screen: toWire(screen) };
+          if (timer === undefined) flush();
+        });
+        screenSubscriptions.set(vmId, () => {
+          unsubscribe();
+          clearTimeout(timer);
+        });
+      } catch {
+        // a malformed id: nothing to subscribe to
+      }
+    };
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       for (const u of subscriptions.values()) u();
       subscriptions.clear();
+      for (const u of screenSubscriptions.values()) u();
+      screenSubscriptions.clear();
       for (const u of globals) u();
     });
   };

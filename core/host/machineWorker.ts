@@ -31,6 +31,9 @@ export async function importCreateMachine(url: string): Promise<CreateMachine> {
 /** How long an idle (halted) guest lets the host sleep between slices. */
 const IDLE_SLEEP_MS = 1;
 
+/** Least time between two screen pictures posted to the host (about 30 per second, a display's pace). */
+export const SCREEN_INTERVAL_MS = 33;
+
 /** Most output one port may accumulate within one slice; beyond it bytes are dropped (a UART cannot produce that much). */
 const MAX_PENDING_BYTES = 1 << 20;
 
@@ -79,6 +82,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
   let finished = false;
   let scheduled = false;
   let lastStatsAt = 0;
+  let lastScreenAt = -Infinity;
   const pendingMessages: ToWorker[] = [];
 
   const flushOutput = () => {
@@ -87,6 +91,17 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
       const data = output[port].take();
       channel.post({ type: 'serial', port, data }, [data.buffer as ArrayBuffer]);
     }
+  };
+
+  /** The display's picture when it changed, throttled to SCREEN_INTERVAL_MS (the adapter keeps the change until asked). */
+  const postScreen = (force = false) => {
+    if (!machine?.takeScreen) return;
+    const now = performance.now();
+    if (!force && now - lastScreenAt < SCREEN_INTERVAL_MS) return;
+    const screen = machine.takeScreen();
+    if (!screen) return;
+    lastScreenAt = now;
+    channel.post({ type: 'screen', screen });
   };
 
   const postStats = () => {
@@ -101,6 +116,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     running = false;
     try {
       flushOutput();
+      postScreen(true);
       postStats();
     } catch {
       // the machine is broken; the final message matters more than its last stats
@@ -127,6 +143,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
       // run() returns early when the guest halted and waits for an interrupt.
       idle = result.kind === 'running' && performance.now() - sliceStart < init.sliceMs / 2;
       flushOutput();
+      postScreen();
       if (result.kind === 'stopped') {
         if (result.reason.kind === 'reset') {
           // Only reported when the machine was told not to reboot; a PC reboots.
@@ -155,10 +172,14 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
         case 'serialInput':
           if (message.port === 0 || message.port === 1) machine.serialInput(message.port, message.data);
           break;
+        case 'keys':
+          machine.keyEvents?.(message.events);
+          break;
         case 'pause':
           if (running) {
             running = false;
             machine.pause();
+            postScreen(true);
             postStats();
           }
           break;
@@ -204,6 +225,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (init.cmdline !== undefined) options.cmdline = init.cmdline;
     if (rom) options.rom = rom;
     if (init.disks) options.disks = init.disks;
+    if (init.vga) options.vga = true;
     machine = createMachine(options, {
       onSerialOutput(port, bytes) {
         if (port === 0 || port === 1) output[port].append(bytes);

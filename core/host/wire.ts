@@ -49,7 +49,10 @@ export type ApiResponseBody = { value: unknown } | { error: HostErrorInfo };
 export type ClientMessage =
   /** Start receiving a VM port's serial output; the scrollback arrives first as one `serial` message. */
   | { type: 'subscribeSerial'; vmId: string; port: SerialIndex }
-  | { type: 'unsubscribeSerial'; vmId: string; port: SerialIndex };
+  | { type: 'unsubscribeSerial'; vmId: string; port: SerialIndex }
+  /** Start receiving a VM's display pictures; the latest arrives first. */
+  | { type: 'subscribeScreen'; vmId: string }
+  | { type: 'unsubscribeScreen'; vmId: string };
 
 /** Messages the server sends on the event WebSocket. State, stats and library events go to every client. */
 export type ServerMessage =
@@ -57,7 +60,9 @@ export type ServerMessage =
   | { type: 'stats'; stats: VmStats }
   | { type: 'library' }
   /** `data` is base64 of the raw bytes. */
-  | { type: 'serial'; vmId: string; port: SerialIndex; data: string };
+  | { type: 'serial'; vmId: string; port: SerialIndex; data: string }
+  /** `screen` is a ScreenSnapshot encoded with `toWire` (its attribute bytes as `$bytes`). */
+  | { type: 'screen'; vmId: string; screen: unknown };
 
 // ---- byte encoding ----------------------------------------------------------------
 

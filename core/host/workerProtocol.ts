@@ -6,6 +6,8 @@
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from '../machine/acceleration.ts';
 import type { MachineStats, SerialIndex, StopReason, VirtioDiskOption } from '../machine/types.ts';
+import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
+import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
 
 /** What a worker needs to boot its machine. File paths are absolute; the worker reads them. */
 export interface WorkerInit {
@@ -21,6 +23,8 @@ export interface WorkerInit {
   romPath?: string;
   /** The VM's disks, absolute paths, attached as VirtIO disks in this order (absent when it has none). */
   disks?: VirtioDiskOption[];
+  /** Gives the machine a VGA (MachineOptions.vga); its pictures come back as `screen` messages. */
+  vga?: boolean;
   /** Host time per `MachineApi.run` call. */
   sliceMs: number;
   /** How often the worker posts statistics. */
@@ -32,6 +36,8 @@ export interface WorkerInit {
 /** Host -> worker. */
 export type ToWorker =
   | { type: 'serialInput'; port: SerialIndex; data: Uint8Array }
+  /** Keys from the Screen view, for the PS/2 keyboard. */
+  | { type: 'keys'; events: HostKeyEvent[] }
   | { type: 'pause' }
   | { type: 'resume' }
   /** Hard reset; a paused machine resumes after it. */
@@ -45,6 +51,8 @@ export type FromWorker =
   /** The machine is built and about to run. */
   | { type: 'started' }
   | { type: 'serial'; port: SerialIndex; data: Uint8Array }
+  /** The display adapter's picture, when it changed (at most every SCREEN_INTERVAL_MS). */
+  | { type: 'screen'; screen: ScreenSnapshot }
   /** `sampledAt` is the worker's performance.now() in ms. */
   | { type: 'stats'; stats: MachineStats; sampledAt: number }
   /** The guest stopped for good (power off, triple fault, ...). The worker ends after this. */

@@ -12,6 +12,8 @@ import type {
   DiskInspection,
   GuestPreset,
   HostBridge,
+  HostKeyEvent,
+  ScreenSnapshot,
   SerialIndex,
   VmConfig,
   VmState,
@@ -89,6 +91,7 @@ export class FakeHost {
   presets: GuestPreset[] = [TINY_PRESET, CUSTOM_PRESET];
   private stateListeners = new Set<(e: VmStateEvent) => void>();
   private statsListeners = new Set<(s: VmStats) => void>();
+  private screenListeners = new Set<{ vmId: string; l: (s: ScreenSnapshot) => void }>();
   private libraryListeners = new Set<() => void>();
 
   readonly api = {
@@ -117,6 +120,12 @@ export class FakeHost {
     getStats: vi.fn(async (_id: string) => null),
     sendSerialInput: vi.fn(async (_id: string, _port: SerialIndex, _data: Uint8Array) => {}),
     subscribeSerial: vi.fn((_vmId: string, _port: SerialIndex, _listener: (d: Uint8Array) => void) => () => {}),
+    sendKeys: vi.fn(async (_id: string, _events: HostKeyEvent[]) => {}),
+    subscribeScreen: vi.fn((vmId: string, l: (s: ScreenSnapshot) => void) => {
+      const entry = { vmId, l };
+      this.screenListeners.add(entry);
+      return () => void this.screenListeners.delete(entry);
+    }),
     onStateChange: (l: (e: VmStateEvent) => void) => {
       this.stateListeners.add(l);
       return () => this.stateListeners.delete(l);
@@ -140,6 +149,10 @@ export class FakeHost {
 
   emitState(event: VmStateEvent): void {
     for (const l of this.stateListeners) l(event);
+  }
+
+  emitScreen(vmId: string, screen: ScreenSnapshot): void {
+    for (const e of this.screenListeners) if (e.vmId === vmId) e.l(screen);
   }
 
   emitStats(stats: VmStats): void {

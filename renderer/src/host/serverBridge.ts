@@ -15,6 +15,7 @@ import {
   type HostApiMethod,
   type HostBridge,
   type HostErrorCode,
+  type ScreenSnapshot,
   type SerialIndex,
   type Unsubscribe,
   type VmStateEvent,
@@ -98,6 +99,8 @@ export function createServerBridge(options: ServerBridgeOptions): ServerBridge {
   const libraryListeners = new Set<() => void>();
   const connectionListeners = new Set<(connected: boolean) => void>();
   const serialListeners = new Map<string, { vmId: string; port: SerialIndex; listeners: Set<(data: Uint8Array) => void> }>();
+  /** Per VM: its screen listeners and the latest picture (a listener added later gets it at once). */
+  const screenListeners = new Map<string, { listeners: Set<(screen: ScreenSnapshot) => void>; latest: ScreenSnapshot | null }>();
 
   let socket: WebSocket | null = null;
   let connected = false;
@@ -133,6 +136,14 @@ export function createServerBridge(options: ServerBridgeOptions): ServerBridge {
         for (const l of entry.listeners) l(data);
         break;
       }
+      case 'screen': {
+        const entry = screenListeners.get(message.vmId);
+        if (!entry) break;
+        const screen = fromWire(message.screen) as ScreenSnapshot;
+        entry.latest = screen;
+        for (const l of entry.listeners) l(screen);
+        break;
+      }
     }
   }
 
@@ -145,6 +156,7 @@ export function createServerBridge(options: ServerBridgeOptions): ServerBridge {
       retryMs = 250;
       setConnected(true);
       for (const entry of serialListeners.values()) send({ type: 'subscribeSerial', vmId: entry.vmId, port: entry.port });
+      for (const vmId of screenListeners.keys()) send({ type: 'subscribeScreen', vmId });
     };
     ws.onmessage = (event: MessageEvent) => {
       if (typeof event.data !== 'string') return;
@@ -201,6 +213,25 @@ export function createServerBridge(options: ServerBridgeOptions): ServerBridge {
         if (current.listeners.size === 0) {
           serialListeners.delete(key);
           send({ type: 'unsubscribeSerial', vmId, port });
+        }
+      };
+    },
+    subscribeScreen(vmId, listener) {
+      let entry = screenListeners.get(vmId);
+      if (!entry) {
+        entry = { listeners: new Set(), latest: null };
+        screenListeners.set(vmId, entry);
+        send({ type: 'subscribeScreen', vmId });
+      }
+      entry.listeners.add(listener);
+      if (entry.latest) listener(entry.latest);
+      return () => {
+        const current = screenListeners.get(vmId);
+        if (!current) return;
+        current.listeners.delete(listener);
+        if (current.listeners.size === 0) {
+          screenListeners.delete(vmId);
+          send({ type: 'unsubscribeScreen', vmId });
         }
       };
     },

@@ -1,16 +1,27 @@
 /**
  * Console tabs of the main window: one per (VM, serial port), opened on
  * demand, closed and reopened at will (reopening replays the host's
- * scrollback). The "details" tab is always there.
+ * scrollback), and one Screen tab per VM whose machine has a display adapter
+ * (opened by the screen store when the first picture arrives). The "details"
+ * tab is always there.
  */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { SerialIndex } from '../../../core/host/api.ts';
 
-export interface ConsoleTab {
+export type ConsoleTab = SerialTab | ScreenTab;
+
+export interface SerialTab {
+  kind: 'serial';
   key: string;
   vmId: string;
   port: SerialIndex;
+}
+
+export interface ScreenTab {
+  kind: 'screen';
+  key: string;
+  vmId: string;
 }
 
 export const DETAILS_TAB = 'details';
@@ -19,14 +30,25 @@ export function consoleKey(vmId: string, port: SerialIndex): string {
   return `${vmId}:${port}`;
 }
 
+export function screenKey(vmId: string): string {
+  return `${vmId}:screen`;
+}
+
 export const useConsoleStore = defineStore('consoles', () => {
   const tabs = ref<ConsoleTab[]>([]);
   const activeKey = ref<string>(DETAILS_TAB);
 
   function open(vmId: string, port: SerialIndex): void {
     const key = consoleKey(vmId, port);
-    if (!tabs.value.some((t) => t.key === key)) tabs.value.push({ key, vmId, port });
+    if (!tabs.value.some((t) => t.key === key)) tabs.value.push({ kind: 'serial', key, vmId, port });
     activeKey.value = key;
+  }
+
+  /** Opens the VM's Screen tab, beside its consoles; `activate` also shows it. */
+  function openScreen(vmId: string, activate: boolean): void {
+    const key = screenKey(vmId);
+    if (!tabs.value.some((t) => t.key === key)) tabs.value.push({ kind: 'screen', key, vmId });
+    if (activate) activeKey.value = key;
   }
 
   function close(key: string): void {
@@ -45,5 +67,5 @@ export const useConsoleStore = defineStore('consoles', () => {
     activeKey.value = key;
   }
 
-  return { tabs, activeKey, open, close, closeVm, activate };
+  return { tabs, activeKey, open, openScreen, close, closeVm, activate };
 });
