@@ -455,10 +455,10 @@ describe('the block compiler', () => {
         mov dword [0x608], 0x3f800000
         mov dword [0x60c], 0x3f800000
         xorps xmm0, xmm0
-        mov cx, 300
+        mov ecx, 300
 .loop:  addps xmm0, [0x600]
         paddd xmm1, [0x600]
-        dec cx
+        dec ecx
         jnz .loop
         movd eax, xmm0
         REPORT eax
@@ -466,10 +466,31 @@ describe('the block compiler', () => {
         REPORT eax
         movaps xmm2, [0x604]
         REPORT 2`;
-    const run = (jit: boolean) => runAsm(rom(body), { setup: (_b, cpu) => cpu.jit.configure({ enabled: jit, hotThreshold: 2 }) });
+    const run = (jit: boolean) => runAsm(rom(body), { setup: (_b, cpu) => cpu.jit.configure({ enabled: jit, hotThreshold: 2, maxHandlerCalls: 16 }) });
     const on = run(true), off = run(false);
     expect(off.values).toEqual([0x43960000, 300 * 0x3f800000 >>> 0, GP]); // 300.0
     expect(on.values).toEqual(off.values);
-    expect(on.cpu.jit.enabled).toBe(true);
+    expect(on.cpu.jit.stats().compiled).toBeGreaterThan(0); // the loop ran compiled, its SSE instructions through their handlers
+  });
+
+  it('a fault raised by an SSE instruction inside a compiled block is precise (the same iteration and registers)', () => {
+    const body = `
+        mov dword [0x600], 1
+        mov edi, 4
+        mov ecx, 300
+.loop:  xor eax, eax
+        cmp ecx, 120
+        cmove eax, edi                  ; misaligned on the 181st iteration
+        paddd xmm1, [0x600]
+        movaps xmm2, [eax + 0x600]
+        dec ecx
+        jnz .loop
+        REPORT 1`;
+    const src = rom(body).replace(`exc_13: mov eax, ${GP}`, `exc_13: REPORT ecx\n        movd eax, xmm1\n        REPORT eax\n        mov eax, ${GP}`);
+    const run = (jit: boolean) => runAsm(src, { setup: (_b, cpu) => cpu.jit.configure({ enabled: jit, hotThreshold: 2, maxHandlerCalls: 16 }) });
+    const on = run(true), off = run(false);
+    expect(off.values).toEqual([120, 181, GP]); // ECX at the fault; PADDD ran 181 times
+    expect(on.values).toEqual(off.values);
+    expect(on.cpu.jit.stats().compiled).toBeGreaterThan(0);
   });
 });
