@@ -5,7 +5,8 @@
  * explain how it got there. Covers the real-mode reset start of a firmware
  * ROM under nested paging, the 32-bit boot-protocol entry, timer interrupts
  * injected into a halted vCPU, power-off, guest reboot, the host's reset
- * kick, triple fault, MMIO emulation from #NPF, the CPUID the guest sees,
+ * kick, triple fault, MMIO emulation from #NPF, the CPUID the guest sees, an
+ * interrupt delivered again after a hidden shadow page fault (EXITINTINFO),
  * and the same guests with nested paging off (shadow page tables).
  */
 import { join } from 'node:path';
@@ -205,6 +206,73 @@ describe("the 'svm' board", () => {
     expect(s.cr3Switches).toBe(3); // the boot entry's CR3 = 0, and the guest's two loads
     expect(exits(shadow.stats, B.VMEXIT_CR0_WRITE + 3)).toBe(2);
     expect(h.eptViolations).toBe(0);
+  });
+
+  it('delivers again an interrupt whose delivery a hidden shadow page fault cut short (EXITINTINFO -> EVENTINJ)', () => {
+    // Paging on (one 4 MiB identity page), then before each HLT the stack moves to a page nothing has touched:
+    // the timer interrupt's delivery is the first write there, a #PF the shadows hide, with the interrupt in
+    // EXITINTINFO. Lost instead of delivered again, the tick would leave IRQ0 in service and the guest asleep.
+    const kernel = multiboot([
+      '    mov eax, timer_isr',
+      '    mov [idt + 0x20 * 8], ax',
+      '    mov word [idt + 0x20 * 8 + 2], 0x10',
+      '    mov word [idt + 0x20 * 8 + 4], 0x8E00',
+      '    shr eax, 16',
+      '    mov [idt + 0x20 * 8 + 6], ax',
+      '    lidt [idt_descriptor]',
+      '    mov dword [0x300000], 0x83', // PDE 0: 4 MiB page at 0, present, writable
+      '    mov eax, cr4',
+      '    or eax, 0x10', // PSE
+      '    mov cr4, eax',
+      '    mov eax, 0x300000',
+      '    mov cr3, eax',
+      '    mov eax, cr0',
+      '    or eax, 0x80000000',
+      '    mov cr0, eax',
+      '    mov al, 0x11', '    out 0x20, al', '    out 0xA0, al',
+      '    mov al, 0x20', '    out 0x21, al', '    mov al, 0x28', '    out 0xA1, al',
+      '    mov al, 0x04', '    out 0x21, al', '    mov al, 0x02', '    out 0xA1, al',
+      '    mov al, 0x01', '    out 0x21, al', '    out 0xA1, al',
+      '    mov al, 0xFE', '    out 0x21, al', '    mov al, 0xFF', '    out 0xA1, al',
+      '    mov al, 0x34', '    out 0x43, al', '    mov al, 0x9c', '    out 0x40, al', '    mov al, 0x2e', '    out 0x40, al',
+      'wait_tick:',
+      '    mov esp, [ticks]',
+      '    shl esp, 12',
+      '    add esp, 0x201000', // the top of page 0x200000 + ticks * 4 KiB
+      '    sti',
+      '    hlt',
+      '    cli',
+      '    cmp dword [ticks], 10',
+      '    jb wait_tick',
+      '    mov esi, message',
+      '    PRINT_THEN_POWEROFF',
+      'timer_isr:',
+      '    inc dword [ticks]',
+      '    push eax',
+      '    mov al, 0x20',
+      '    out 0x20, al',
+      '    pop eax',
+      '    iret',
+      'message: db "ticks", 0',
+      'align 4',
+      'ticks: dd 0',
+      'idt_descriptor:',
+      '    dw 0x21 * 8 - 1',
+      '    dd idt',
+      'align 8',
+      'idt:',
+      '    times 0x21 * 8 db 0',
+    ]);
+    const { none, svm, shadow } = modes({ kernel });
+    expect(none.out).toBe('ticks');
+    for (const m of [svm, shadow!]) {
+      expect(m.result).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+      expect(m.out).toBe('ticks');
+    }
+    // Ten deliveries each began on an unshadowed stack page: ten hidden faults at least, and ten injections.
+    const s = shadow!.stats.hypervisor!;
+    expect(s.shadowPaging!.hiddenFaults).toBeGreaterThanOrEqual(10);
+    expect(s.injectedInterrupts).toBe(10);
   });
 
   it('refuses a firmware guest with nested paging off, and a guest RAM that leaves no room for the hypervisor', () => {
