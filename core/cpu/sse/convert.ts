@@ -12,15 +12,43 @@
 import type { Cpu } from '../cpu.ts';
 import type { Insn } from '../insn.ts';
 import { beginFloat, endFloat, lane } from './arith.ts';
-import { qword, readRm, setQword, sseGate } from './operands.ts';
+import { qword, readRm, setQword, src, sseGate } from './operands.ts';
 import { convert, F32, F64, type Fmt, fromInt32, toInt32 } from './softFloat.ts';
+import { FAST_MXCSR, FAST_MXCSR_FIELDS, plainLane } from './fastPath.ts';
+import { MX_MASK_SHIFT, MX_PE } from './state.ts';
 
 const out = new Uint32Array(4);
+const src32 = new Float32Array(src.buffer), src64 = new Float64Array(src.buffer);
+const MIN_NORMAL32 = 2 ** -126;
+
+/*
+ * Fast paths of the scalar conversions (the exact path, softFloat.ts, stays
+ * the reference; the host oracle runs both), taken only where no flag can
+ * change: CVTSI2SD is always exact; CVTSI2SS, CVTSD2SS and the truncating
+ * CVTT*2SI when the result is exact, or when it is inexact but PE is
+ * already set and masked (and, for CVTSD2SS, MXCSR is the fast paths' own:
+ * all masked, round to nearest, no DAZ/FTZ, and the result normal);
+ * CVTSS2SD of a normal or zero single (exact). NaNs, infinities and
+ * denormals always take the exact path.
+ */
+function inexactIsSilent(mxcsr: number): boolean {
+  return (mxcsr & MX_PE) !== 0 && ((mxcsr >> MX_MASK_SHIFT) & MX_PE) !== 0;
+}
 
 /** CVTSI2SS / CVTSI2SD xmm, r/m32. */
 export function cvtsi2s(cpu: Cpu, i: Insn, f: Fmt): void {
   sseGate(cpu);
   const v = cpu.readRm32(i);
+  const d0 = i.reg * 4;
+  if (f === F64) {
+    cpu.sse.xmm64[d0 / 2] = v; // every int32 is a double
+    return;
+  }
+  const single = Math.fround(v);
+  if (single === v || (cpu.sse.mxcsr & FAST_MXCSR_FIELDS) === FAST_MXCSR) {
+    cpu.sse.xmm32[d0] = single; // exact, or round to nearest with PE already set
+    return;
+  }
   beginFloat(cpu);
   const r = fromInt32(v, f);
   endFloat(cpu);
@@ -33,6 +61,14 @@ export function cvtsi2s(cpu: Cpu, i: Insn, f: Fmt): void {
 export function cvts2si(cpu: Cpu, i: Insn, f: Fmt, truncate: boolean): void {
   sseGate(cpu);
   const b = readRm(cpu, i, f === F32 ? 1 : 2, false);
+  if (truncate && plainLane(b, 0, 0, f === F32)) {
+    const x = f === F32 ? src32[0] : src64[0];
+    const t = Math.trunc(x);
+    if (t >= -0x8000_0000 && t <= 0x7fff_ffff && (t === x || inexactIsSilent(cpu.sse.mxcsr))) {
+      cpu.regs[i.reg] = t;
+      return;
+    }
+  }
   beginFloat(cpu);
   const v = toInt32(lane(b, 0, 0, f), f, truncate);
   endFloat(cpu);
@@ -43,6 +79,19 @@ export function cvts2si(cpu: Cpu, i: Insn, f: Fmt, truncate: boolean): void {
 export function cvtScalar(cpu: Cpu, i: Insn, from: Fmt, to: Fmt): void {
   sseGate(cpu);
   const b = readRm(cpu, i, from === F32 ? 1 : 2, false);
+  if (plainLane(b, 0, 0, from === F32)) {
+    const d0 = i.reg * 4;
+    if (from === F32) {
+      cpu.sse.xmm64[d0 / 2] = src32[0]; // widening is exact
+      return;
+    }
+    const y = src64[0], r = Math.fround(y);
+    const normal = r === 0 ? y === 0 : Math.abs(r) > MIN_NORMAL32 && Math.abs(r) !== Infinity;
+    if (normal && (r === y || (cpu.sse.mxcsr & FAST_MXCSR_FIELDS) === FAST_MXCSR)) {
+      cpu.sse.xmm32[d0] = r;
+      return;
+    }
+  }
   beginFloat(cpu);
   const r = convert(lane(b, 0, 0, from), from, to);
   endFloat(cpu);
