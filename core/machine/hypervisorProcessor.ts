@@ -39,7 +39,7 @@ import { PhysicalMemory } from '../memory/physicalMemory.ts';
 import { BootError } from './boot/bootError.ts';
 import { bootKernel } from './boot/kernelBoot.ts';
 import type { Chipset } from './chipset.ts';
-import { LOW_ROM_WINDOW } from './firmware/romImage.ts';
+import { biosShadow } from './firmware/romImage.ts';
 import type { ProcessorSide } from './processorSide.ts';
 import type { MachineOptions, MachineStats } from './types.ts';
 
@@ -110,11 +110,8 @@ export class HypervisorProcessor implements ProcessorSide {
     this.domainMemory = new DomainMemory(this.machineMemory);
     this.domainMemory.populateRam(0, this.ramBytes);
     if (options.rom) {
-      const low = Math.min(LOW_ROM_WINDOW, options.rom.length);
-      this.domainMemory.mapRom(options.rom, [
-        { base: FOUR_GIB - options.rom.length, size: options.rom.length },
-        { base: 0x100000 - low, size: low },
-      ]);
+      // Only at 4 GiB: the BIOS area below 1 MiB is RAM, shadowed at power-on (firmware/romImage.ts says why).
+      this.domainMemory.mapRom(options.rom, [{ base: FOUR_GIB - options.rom.length, size: options.rom.length }]);
     }
     this.eptp = 0;
     if (!this.shadowPaging && this.svm) {
@@ -171,6 +168,10 @@ export class HypervisorProcessor implements ProcessorSide {
   powerOn(): void {
     this.interrupts!.reset();
     this.domainMemory.clearRam();
+    if (this.options.rom) {
+      const shadow = biosShadow(this.options.rom);
+      this.domainMemory.write(shadow.base, shadow.bytes);
+    }
     if (this.options.kernel) {
       const scratch = { u8: new Uint8Array(this.ramBytes), ramSize: this.ramBytes };
       const { entry } = bootKernel(scratch, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline });

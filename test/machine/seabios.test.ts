@@ -1,8 +1,8 @@
 /**
  * Guest-level test: Debian's SeaBIOS (the bundled resources/firmware/seabios/
- * bios.bin) boots on Popek's PC, on the bare emulated processor,
- * deterministic clock. (Under the VT-x hypervisor next: its processor side
- * still maps the BIOS area as ROM.)
+ * bios.bin) boots on Popek's PC: on the bare emulated processor, and as a
+ * domain of Popek's hypervisor under VT-x (real mode as an unrestricted
+ * guest, EPT) and under AMD-V (NPT); deterministic clock.
  *
  * Without disks it gets to its boot attempts and gives up ("No bootable
  * device."); with a raw disk on virtio-blk whose first sector is a boot
@@ -54,7 +54,7 @@ function acpiSignatures(memory: Uint8Array) {
   return null;
 }
 
-describe.each<Acceleration>(['none'])('SeaBIOS on the PC board (acceleration %s)', (acceleration) => {
+describe.each<Acceleration>(['none', 'vtx', 'svm'])('SeaBIOS on the PC board (acceleration %s)', (acceleration) => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'popek-seabios-'));
