@@ -293,8 +293,14 @@ class BlockWriter {
     if (op < 0x40 && (op & 7) < 6) {
       const alu = (op >> 3) & 7;
       switch (op & 7) {
-        case 0: // op r/m8, r8 (registers only; the memory form is read-modify-write)
-          if (!reg) return false;
+        case 0: // op r/m8, r8 (registers; of the memory forms, read-modify-write, only CMP, which reads)
+          if (!reg) {
+            if (alu !== ALU_CMP) return false;
+            this.read(1, i.seg, this.ea(i));
+            this.aluSized(alu, 8, 'm', this.get8(i.reg), () => '');
+            this.exitCheck(i.nextEip);
+            return true;
+          }
           this.aluSized(alu, 8, this.get8(i.rm), this.get8(i.reg), (v) => this.set8(i.rm, v));
           return true;
         case 2: // op r8, r/m8
@@ -388,6 +394,46 @@ class BlockWriter {
           return true;
         }
         return false;
+      case 0xc1: // SHL/SHR/SAR r32 by imm8 and by 1 (shift.ts: SF/ZF/PF from the result, CF and OF in
+      case 0xd1: { // the LAZY_RES operand; a count of 0 changes nothing)
+        if (!i.o32 || !reg || i.reg < 4) return false;
+        const c = (op === 0xc1 ? i.imm : 1) & 0x1f;
+        if (c === 0) return true;
+        const v = this.r(i.rm);
+        switch (i.reg) {
+          case 4: case 6: // SHL, SAL
+            this.emit(`x = ${v}; fr = x << ${c}; fa = (x >>> ${32 - c}) & 1; fa |= ((fa ^ (fr >>> 31)) & 1) << 11; fb = 0;`);
+            break;
+          case 5: // SHR
+            this.emit(`x = ${v}; fr = x >>> ${c}; fa = ((x >>> ${c - 1}) & 1) | ((((fr >>> 31) ^ (fr >>> 30)) & 1) << 11); fb = 0; fr |= 0;`);
+            break;
+          default: // SAR
+            this.emit(`x = ${v}; fr = x >> ${c}; fa = (x >> ${c - 1}) & 1; fb = 0;`);
+        }
+        this.emit(this.setR(i.rm, 'fr'));
+        this.flags = lazyFlags(LAZY_RES, 32);
+        return true;
+      }
+      case 0xff: { // PUSH m32 (/6); JMP m32 (/4) and CALL m32 (/2), which end their block
+        if (!i.o32 || reg || !i.a32) return false;
+        if (i.reg === 6) {
+          this.read(4, i.seg, this.ea(i));
+          this.push('m');
+          this.exitCheck(i.nextEip);
+          return true;
+        }
+        if ((i.reg !== 4 && i.reg !== 2) || this.k !== this.block.insns.length - 1) return false;
+        this.read(4, i.seg, this.ea(i));
+        this.emit(`t = m; if ((t >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
+        if (i.reg === 2) {
+          this.eipDuring = i.nextEip;
+          this.push(lit(i.nextEip));
+          this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, 't')}`);
+        }
+        this.emit(this.chainExit(this.k + 1, 't'));
+        this.closed = true;
+        return true;
+      }
       case 0x1b6: // MOVZX r32, r8
         if (!i.o32 || !reg) return false;
         this.emit(this.setR(i.reg, this.get8(i.rm)));

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     }
     console.log(`round ${r}: off ${seconds.off.toFixed(2)} s, on ${seconds.on.toFixed(2)} s, on/off ${(seconds.on / seconds.off).toFixed(3)}`);
   }
-  const cpu = (on.guest.machine as unknown as { cpu: Cpu }).cpu;
+  const cpu = (on.guest.machine as unknown as { side: { cpu: Cpu } }).side.cpu;
   console.log(`same output: ${off.guest.output === on.guest.output}`);
   console.log(`compiler: ${JSON.stringify(cpu.jit.stats())}`);
   console.log(`V8 code in this process: ${JSON.stringify(getHeapCodeStatistics())}`);

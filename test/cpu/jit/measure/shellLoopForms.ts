@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const guest = GuestConsole.tinyLinux({ jit: false });
   await guest.waitFor('POPEK-READY', 900);
   await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
-  const cpu = (guest.machine as unknown as { cpu: Cpu }).cpu;
+  const cpu = (guest.machine as unknown as { side: { cpu: Cpu } }).side.cpu;
   const before = new Map<Block, number>();
   for (const b of cpu.blocks.values()) before.set(b, b.heat);
   const out = await guest.command(`i=0; while [ $i -lt ${iterations} ]; do i=$((i+1)); done; echo $i`, 1800);
