@@ -5,7 +5,8 @@
  *   - for the bundled Tiny Linux kernel and Debian's i386 kernel: seconds to
  *     the ready line and the fixed shell loop timed inside the guest, on the
  *     bare emulated PC ('none') and under the hypervisor with VT-x and EPT
- *     ('vtx') with EPT and with shadow page tables, with the exits it took, and
+ *     ('vtx') with EPT and with shadow page tables, and with AMD-V ('svm') with
+ *     NPT and with shadow page tables, with the exits it took, and
  *     a fork-heavy loop with shadow paging's counters; every figure beside its reference from
  *     the same run, since absolute times on a shared machine vary a lot
  * `npm run bench -- cpu` runs only the CPU figure; `npm run bench -- tiny-linux`
@@ -33,6 +34,8 @@ const VARIANTS: Variant[] = [
   { label: 'none', options: { acceleration: 'none', jit: false } },
   { label: 'vtx+ept', options: { acceleration: 'vtx', nestedPaging: true, jit: false } },
   { label: 'vtx+shadow', options: { acceleration: 'vtx', nestedPaging: false, jit: false } },
+  { label: 'svm+npt', options: { acceleration: 'svm', nestedPaging: true, jit: false } },
+  { label: 'svm+shadow', options: { acceleration: 'svm', nestedPaging: false, jit: false } },
   { label: 'none, jit on', options: { acceleration: 'none', jit: true } },
 ];
 
