@@ -43,6 +43,23 @@ describe('guest CPUID', () => {
     guestCpuid(r2, physical);
     expect([...r2.subarray(0, 4)]).toEqual([0, 0, 0, 0]);
   });
+
+  it("hides AMD's SVM: 8000_0001h ECX.SVM cleared (other bits kept), the 8000_000Ah feature leaf all zero", () => {
+    /** A stand-in AMD part: 8000_0001h ECX has SVM (bit 2) and LAHF (bit 0); 8000_000Ah revision 1, 16 ASIDs, NP + NRIPS. */
+    const amd = (r: Int32Array) => {
+      const leaf = r[EAX] >>> 0;
+      r[EAX] = leaf === 0x8000000a ? 1 : 0x40f82;
+      r[EBX] = leaf === 0x8000000a ? 16 : 0;
+      r[ECX] = leaf === 0x80000001 ? (1 << 2) | 1 : 0;
+      r[EDX] = leaf === 0x8000000a ? 9 : 0x813d;
+    };
+    const ext = regsFor(0x80000001);
+    guestCpuid(ext, amd);
+    expect(abcd(ext)).toEqual([0x40f82, 0, 1, 0x813d]);
+    const svm = regsFor(0x8000000a);
+    guestCpuid(svm, amd);
+    expect(abcd(svm)).toEqual([0, 0, 0, 0]);
+  });
 });
 
 describe('guest MSRs', () => {

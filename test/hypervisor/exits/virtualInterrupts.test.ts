@@ -32,6 +32,20 @@ describe('virtual interrupts', () => {
     expect(vi.take()).toBe(-1);
   });
 
+  it("acknowledges and holds the controller's vector itself after SVM's INTR intercept, which leaves it pending", () => {
+    const q = new Queue();
+    const pin: boolean[] = [];
+    const vi = new VirtualInterrupts(q, (l) => pin.push(l));
+    expect(vi.acknowledgeAndHold()).toBe(false); // nothing requested: nothing taken
+    q.vectors.push(0x21, 0x20);
+    vi.setRequest(true);
+    expect(vi.acknowledgeAndHold()).toBe(true);
+    expect([vi.heldVector, q.vectors, pin.at(-1)]).toEqual([0x21, [0x20], false]);
+    expect(vi.acknowledgeAndHold()).toBe(false); // one held at a time: 0x20 waits in the controller
+    expect(vi.take()).toBe(0x21);
+    expect(pin.at(-1)).toBe(true);
+  });
+
   it('forgets a held vector on power-on', () => {
     const q = new Queue();
     const vi = new VirtualInterrupts(q, () => {});
