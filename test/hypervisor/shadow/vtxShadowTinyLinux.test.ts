@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuestConsole } from '../../../scripts/guestConsole.ts';
 import * as F from '../../../core/cpu/vmx/vmcsFields.ts';
+import { CPUID_FEATURES } from '../../../core/cpu/system.ts';
 import type { CounterSnapshot } from '../../../core/hypervisor/counters.ts';
 
 describe('Tiny Linux under VT-x with shadow page tables (nested paging off)', () => {
@@ -32,6 +33,12 @@ describe('Tiny Linux under VT-x with shadow page tables (nested paging off)', ()
   it('boots the kernel to its shell without oops, BUG or WARNING', () => {
     expect(guest.output).toMatch(/^\[ *[0-9.]+\] Linux version 6\.1\.176 /m);
     expect(guest.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic|segfault/);
+  });
+
+  it('does not offer PAE or NX, which the shadows (two-level only) cannot follow', async () => {
+    const flags = (await guest.command('cat /proc/cpuinfo')).match(/^flags\s*: (.*)$/m)?.[1];
+    const advertised = Object.keys(CPUID_FEATURES).filter((f) => f !== 'PAE').map((f) => f.toLowerCase());
+    expect(flags).toBe([...advertised, 'cpuid', 'hypervisor'].join(' '));
   });
 
   it('runs commands and creates processes, each in its own address space', async () => {
