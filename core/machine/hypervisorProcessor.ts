@@ -12,9 +12,9 @@
  * processor's INTR pin; interrupts reach the guest by injection on VM entry
  * (hypervisor/exits/virtualInterrupts.ts).
  *
- * Machine memory is sized for this one domain at creation (a pool shared by
- * every VM of the host is what MachineMemory supports; the host does not
- * share one yet).
+ * Machine memory is the host's pool shared by every running VM
+ * (MachineOptions.machineMemory, core/host/machinePool.ts), or, without one
+ * (tests, `popek run`), a pool sized for this one domain.
  */
 import { Cpu } from '../cpu/cpu.ts';
 import { GuestClock } from '../cpu/clock.ts';
@@ -25,7 +25,7 @@ import { VirtualInterrupts } from '../hypervisor/exits/virtualInterrupts.ts';
 import { DomainMemory } from '../hypervisor/memory/domainMemory.ts';
 import { EptTables } from '../hypervisor/memory/eptTables.ts';
 import { FRAME_SIZE } from '../hypervisor/memory/frameAllocator.ts';
-import { MachineMemory } from '../hypervisor/memory/machineMemory.ts';
+import { MachineMemory, type MachineMemoryShare } from '../hypervisor/memory/machineMemory.ts';
 import { NptTables } from '../hypervisor/memory/nptTables.ts';
 import { enterSvmHost, type SvmHostEnvironment } from '../hypervisor/svm/hostMode.ts';
 import { SvmShadowPaging } from '../hypervisor/svm/shadowPagingSvm.ts';
@@ -45,7 +45,7 @@ import type { MachineOptions, MachineStats } from './types.ts';
 
 const MiB = 1024 * 1024;
 /** Largest machine memory the processor's bus maps (PhysicalMemory's limit). */
-const MACHINE_MEMORY_MAX = 0x7000_0000;
+export const MACHINE_MEMORY_MAX = 0x7000_0000;
 const FOUR_GIB = 0x1_0000_0000;
 
 /** Frames the hypervisor needs besides the guest's: host environment, VMCS, EPT tables, with room to spare. */
@@ -56,6 +56,20 @@ function hypervisorFrames(ramBytes: number, romBytes: number): number {
 
 /** Machine frames set aside for shadow page tables when nested paging is off (4 MiB; the shadows start over when they are used up). */
 const SHADOW_FRAMES = 1024;
+
+/** The host's pool, when this domain's RAM and the hypervisor's share for it fit in what is free. */
+function adoptPool(lease: { share: MachineMemoryShare; owner: number }, neededBytes: number): MachineMemory {
+  const pool = MachineMemory.adopt(lease.share, lease.owner);
+  if (pool.byteLength > MACHINE_MEMORY_MAX) throw new BootError(`the machine memory pool is larger than the processor maps (${MACHINE_MEMORY_MAX / MiB} MiB)`);
+  const free = pool.allocator.availableFrames * FRAME_SIZE;
+  if (free < neededBytes) {
+    throw new BootError(
+      `not enough machine memory for this VM: it needs ${Math.ceil(neededBytes / MiB)} MiB (its RAM and what the hypervisor keeps for it); ` +
+        `${Math.floor(free / MiB)} MiB of the machine's ${pool.limitBytes / MiB} MiB are free, the other running VMs hold the rest`,
+    );
+  }
+  return pool;
+}
 
 export class HypervisorProcessor implements ProcessorSide {
   readonly cpu: Cpu;
@@ -97,9 +111,9 @@ export class HypervisorProcessor implements ProcessorSide {
     }
 
     // ---- machine memory, the processor, VMX root or SVM host mode ----
-    this.machineMemory = MachineMemory.create(poolBytes, poolBytes);
+    this.machineMemory = options.machineMemory ? adoptPool(options.machineMemory, poolBytes) : MachineMemory.create(poolBytes, poolBytes);
     this.memory = this.machineMemory.buffer;
-    const processorBus = new MemoryBus(new PhysicalMemory(poolBytes, 0, this.machineMemory.buffer));
+    const processorBus = new MemoryBus(new PhysicalMemory(this.machineMemory.byteLength, 0, this.machineMemory.buffer));
     this.clock = new GuestClock(options.clock);
     this.cpu = this.svm ? new Cpu(processorBus, this.clock, AMD_SVM_MODEL) : new Cpu(processorBus, this.clock);
     if (options.jit !== undefined) this.cpu.jit.configure({ enabled: options.jit });

@@ -9,6 +9,9 @@
  *   [1] frames in use
  *   [2] where the next search starts (a hint, any value is correct)
  *   [HEADER_WORDS ..] one bit per frame of the limit, 1 = in use
+ *   then, as 16-bit words, each frame's owner (0 = none): the domain whose
+ *   allocator instance took it, so the host can take back every frame of a
+ *   VM whose worker ended, however it ended (Xen keeps a page's owner too)
  *
  * The allocator never touches the frames' bytes; growing the pool's buffer is
  * the caller's (MachineMemory) job, asked for through `ensureFrames`.
@@ -31,15 +34,23 @@ export class FrameAllocator {
   readonly state: SharedArrayBuffer;
   /** Frames of the limit: the pool never holds more. */
   readonly limitFrames: number;
+  /** The owner this instance tags the frames it takes with (0: none). */
+  readonly owner: number;
   private readonly words: Int32Array;
+  private readonly owners: Uint16Array;
   /** Called with a frame count the pool must hold before frames up to it are handed out. */
   private readonly grow: (frames: number) => void;
+  /** The pool size this instance last made sure of through `grow` (another worker may have grown it since). */
+  private knownFrames = 0;
 
-  private constructor(state: SharedArrayBuffer, limitFrames: number, grow: (frames: number) => void) {
+  private constructor(state: SharedArrayBuffer, limitFrames: number, grow: (frames: number) => void, owner: number) {
+    if (!Number.isInteger(owner) || owner < 0 || owner > 0xffff) throw new RangeError(`frame owner must be 0..65535, got ${owner}`);
     this.state = state;
     this.limitFrames = limitFrames;
-    this.words = new Int32Array(state);
+    this.words = new Int32Array(state, 0, stateWords(limitFrames));
+    this.owners = new Uint16Array(state, stateWords(limitFrames) * 4, limitFrames);
     this.grow = grow;
+    this.owner = owner;
   }
 
   /** A fresh allocator for a pool that holds `frames` frames now and may grow to `limitFrames`. */
@@ -48,16 +59,32 @@ export class FrameAllocator {
       throw new RangeError(`frame limit must be 1..1048576 (4 GiB), got ${limitFrames}`);
     }
     if (!Number.isInteger(frames) || frames < 0 || frames > limitFrames) throw new RangeError(`initial frames must be 0..${limitFrames}, got ${frames}`);
-    const state = new SharedArrayBuffer((HEADER_WORDS + Math.ceil(limitFrames / 32)) * 4);
-    const a = new FrameAllocator(state, limitFrames, grow);
+    const state = new SharedArrayBuffer(stateBytes(limitFrames));
+    const a = new FrameAllocator(state, limitFrames, grow, 0);
     a.words[SIZE] = frames;
     return a;
   }
 
   /** Another worker's view of the same allocator state. */
-  static adopt(state: SharedArrayBuffer, limitFrames: number, grow: (frames: number) => void): FrameAllocator {
-    if (state.byteLength < (HEADER_WORDS + Math.ceil(limitFrames / 32)) * 4) throw new RangeError('allocator state is smaller than its frame limit needs');
-    return new FrameAllocator(state, limitFrames, grow);
+  static adopt(state: SharedArrayBuffer, limitFrames: number, grow: (frames: number) => void, owner = 0): FrameAllocator {
+    if (state.byteLength < stateBytes(limitFrames)) throw new RangeError('allocator state is smaller than its frame limit needs');
+    return new FrameAllocator(state, limitFrames, grow, owner);
+  }
+
+  /** Frames tagged with `owner` now. */
+  framesOwnedBy(owner: number): number {
+    let n = 0;
+    for (let f = 0; f < this.limitFrames; f++) if (Atomics.load(this.owners, f) === owner && this.isAllocated(f)) n++;
+    return n;
+  }
+
+  /** Gives back every frame tagged with `owner` (a domain whose worker is gone); returns how many. */
+  freeOwnedBy(owner: number): number {
+    if (owner === 0) throw new RangeError('frames without an owner cannot be freed by owner');
+    const frames: number[] = [];
+    for (let f = 0; f < this.limitFrames; f++) if (Atomics.load(this.owners, f) === owner && this.isAllocated(f)) frames.push(f);
+    this.free(frames);
+    return frames.length;
   }
 
   /** Frames the pool holds now. */
@@ -105,8 +132,16 @@ export class FrameAllocator {
   allocateOne(): number {
     for (;;) {
       const size = Atomics.load(this.words, SIZE);
+      if (size > this.knownFrames) {
+        // Another worker grew the pool: this worker's views must cover the frames it may now be handed.
+        this.grow(size);
+        this.knownFrames = size;
+      }
       const frame = this.takeBelow(size);
-      if (frame >= 0) return frame;
+      if (frame >= 0) {
+        Atomics.store(this.owners, frame, this.owner);
+        return frame;
+      }
       if (size >= this.limitFrames) throw new OutOfMachineMemory(`machine memory is full (${mib(this.limitFrames)})`);
       // Grow by a quarter (at least 256 frames = 1 MiB) so a big domain does not grow the buffer frame by frame.
       const wanted = Math.min(this.limitFrames, Math.max(size + 256, Math.ceil(size * 1.25)));
@@ -131,6 +166,7 @@ export class FrameAllocator {
     for (const frame of frames) {
       if (!this.isAllocated(frame)) throw new Error(`frame ${frame} is freed but not allocated`);
       const word = HEADER_WORDS + (frame >>> 5);
+      Atomics.store(this.owners, frame, 0);
       Atomics.and(this.words, word, ~(1 << (frame & 31)));
       Atomics.sub(this.words, USED, 1);
     }
@@ -159,6 +195,14 @@ export class FrameAllocator {
     }
     return -1;
   }
+}
+
+function stateWords(limitFrames: number): number {
+  return HEADER_WORDS + Math.ceil(limitFrames / 32);
+}
+
+function stateBytes(limitFrames: number): number {
+  return stateWords(limitFrames) * 4 + limitFrames * 2;
 }
 
 function mib(frames: number): string {

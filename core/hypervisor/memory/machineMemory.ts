@@ -1,12 +1,19 @@
 /**
  * Machine memory: the one pool of 4 KiB frames every domain's memory comes
  * from, and the hypervisor's own structures too (host page tables, VMCS
- * regions, EPT tables). One growable SharedArrayBuffer (Node 20 grows shared
- * buffers in place, and typed arrays made without a length follow the growth),
- * reserved up to the machine's limit of 4 GiB and committed as frames are
- * allocated, with a frame allocator whose state is shared as well, so every
- * worker that adopts the pool sees the same bytes and allocates from the same
- * bitmap.
+ * regions, EPT tables). One SharedArrayBuffer, growable up to the machine's
+ * limit of 4 GiB, with a frame allocator whose state is shared as well, so
+ * every worker that adopts the pool sees the same bytes and allocates from the
+ * same bitmap; each worker's allocator tags the frames it takes with its
+ * domain (its owner), so the host takes them all back when a VM's worker ends.
+ *
+ * Views are fixed-length and made again when this worker sees the pool grow:
+ * V8 (Node 20) indexes length-tracking views of a growable buffer 20 to 30
+ * times slower than fixed ones (measured). The processor's own views of a
+ * pool shared by several VMs cannot follow growth at all (they are the
+ * processor's memory path), so the host's pool is created at its full size
+ * (`create(limit, limit)`: a plain SharedArrayBuffer whose untouched pages
+ * the OS never commits) and grows only in frames used, not in bytes.
  *
  * Machine addresses are offsets in this buffer; the emulated processor's
  * physical address space is this buffer when the hypervisor runs it.
@@ -38,15 +45,15 @@ export class MachineMemory {
   readonly buffer: GrowableSharedArrayBuffer;
   readonly allocator: FrameAllocator;
   readonly limitBytes: number;
-  /** Length-tracking views: they cover the buffer as it grows. */
-  readonly u8: Uint8Array;
-  readonly view: DataView;
+  /** Fixed-length views of the pool as this worker last saw it (made again when it grows). */
+  u8: Uint8Array;
+  view: DataView;
 
   private constructor(buffer: SharedArrayBuffer, allocator: (grow: (frames: number) => void) => FrameAllocator, limitBytes: number) {
     this.buffer = buffer as GrowableSharedArrayBuffer;
     this.limitBytes = limitBytes;
-    this.u8 = new Uint8Array(buffer);
-    this.view = new DataView(buffer);
+    this.u8 = new Uint8Array(buffer, 0, buffer.byteLength);
+    this.view = new DataView(buffer, 0, buffer.byteLength);
     this.allocator = allocator((frames) => this.growTo(frames));
   }
 
@@ -63,16 +70,18 @@ export class MachineMemory {
     }
     const limitFrames = Math.ceil(limitBytes / FRAME_SIZE);
     const initialFrames = Math.ceil(initialBytes / FRAME_SIZE);
-    const buffer = new (SharedArrayBuffer as unknown as GrowableSharedArrayBufferConstructor)(initialFrames * FRAME_SIZE, {
-      maxByteLength: limitFrames * FRAME_SIZE,
-    });
+    // At its full size from the start, a plain buffer: nothing to grow, nothing length-tracking.
+    const buffer =
+      initialFrames === limitFrames
+        ? new SharedArrayBuffer(limitFrames * FRAME_SIZE)
+        : new (SharedArrayBuffer as unknown as GrowableSharedArrayBufferConstructor)(initialFrames * FRAME_SIZE, { maxByteLength: limitFrames * FRAME_SIZE });
     return new MachineMemory(buffer, (grow) => FrameAllocator.create(initialFrames, limitFrames, grow), limitFrames * FRAME_SIZE);
   }
 
-  /** The same pool in another worker. */
-  static adopt(share: MachineMemoryShare): MachineMemory {
+  /** The same pool in another worker; the frames it allocates are tagged with `owner` (its domain; 0: none). */
+  static adopt(share: MachineMemoryShare, owner = 0): MachineMemory {
     const limitFrames = share.limitBytes / FRAME_SIZE;
-    return new MachineMemory(share.buffer, (grow) => FrameAllocator.adopt(share.allocatorState, limitFrames, grow), share.limitBytes);
+    return new MachineMemory(share.buffer, (grow) => FrameAllocator.adopt(share.allocatorState, limitFrames, grow, owner), share.limitBytes);
   }
 
   share(): MachineMemoryShare {
@@ -102,11 +111,17 @@ export class MachineMemory {
     const bytes = frames * FRAME_SIZE;
     if (bytes > this.limitBytes) throw new RangeError(`machine memory cannot grow past ${this.limitBytes} bytes`);
     // Another worker may grow the same buffer between the check and the call; growing to less than it has throws.
-    if (this.buffer.byteLength >= bytes) return;
-    try {
-      this.buffer.grow(bytes);
-    } catch (e) {
-      if (this.buffer.byteLength < bytes) throw e;
+    if (this.buffer.byteLength < bytes) {
+      try {
+        this.buffer.grow(bytes);
+      } catch (e) {
+        if (this.buffer.byteLength < bytes) throw e;
+      }
+    }
+    const length = this.buffer.byteLength;
+    if (this.u8.length !== length) {
+      this.u8 = new Uint8Array(this.buffer, 0, length);
+      this.view = new DataView(this.buffer, 0, length);
     }
   }
 }
