@@ -31,7 +31,9 @@ import {
   type VmStats,
   type VmStatus,
 } from './api.ts';
+import { existsSync } from 'node:fs';
 import { DISK_MIB_MAX } from '../machine/config.ts';
+import { vgaBiosBesideGuests } from '../machine/firmware/bundledFirmware.ts';
 import type { StopReason } from '../machine/types.ts';
 import type { LibraryEntry, VmLibrary } from './library.ts';
 import { VmLifecycle, type LifecycleAction } from './lifecycle.ts';
@@ -46,7 +48,6 @@ import { accelerationProblem } from '../machine/acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
 import { exitName } from '../hypervisor/exitNames.ts';
 import type { FromWorker, WorkerInit } from './workerProtocol.ts';
-import { MachinePool } from './machinePool.ts';
 
 export interface HostServiceOptions {
   library: VmLibrary;
@@ -63,8 +64,6 @@ export interface HostServiceOptions {
   powerOffGraceMs?: number;
   /** Diagnostics for the operator (full emulator error reports); default: stderr. */
   log?: (message: string) => void;
-  /** The machine memory every VM under the hypervisor shares (default: the processor's limit, 1792 MiB). */
-  machineMemoryBytes?: number;
 }
 
 /** Largest serial input accepted in one call. */
@@ -106,7 +105,6 @@ export class HostService implements HostBridge {
   readonly library: VmLibrary;
   private readonly options: HostServiceOptions;
   private readonly runnerFactory: RunnerFactory;
-  private readonly machinePool: MachinePool;
   private readonly runtimes = new Map<string, VmRuntime>();
   private readonly stateListeners = new Set<(e: VmStateEvent) => void>();
   private readonly statsListeners = new Set<(s: VmStats) => void>();
@@ -117,7 +115,6 @@ export class HostService implements HostBridge {
     this.options = options;
     this.library = options.library;
     this.runnerFactory = options.runnerFactory ?? workerThreadRunnerFactory();
-    this.machinePool = new MachinePool(options.machineMemoryBytes);
   }
 
   // ---- HostApi: library ----------------------------------------------------------
@@ -242,12 +239,6 @@ export class HostService implements HostBridge {
 
     let workerExited!: () => void;
     const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)) };
-    // A domain of the hypervisor takes its memory from the host's pool; whatever ends its worker gives it back.
-    if (config.acceleration !== 'none') {
-      const lease = this.machinePool.lease();
-      init.machineMemory = lease;
-      void run.workerGone.then(() => this.machinePool.release(lease.owner));
-    }
     rt.run = run;
     // The previous run's worker and TCP listeners must be gone before this one takes their place.
     if (previous) await previous.done;
@@ -481,6 +472,9 @@ export class HostService implements HostBridge {
       init.cmdline = config.boot.cmdline;
     } else {
       init.romPath = resolve(config.boot.rom);
+      // Firmware finds the VGA's BIOS through fw_cfg, as on QEMU's PC: the bundled SeaVGABIOS, when it is installed.
+      const vgaBios = vgaBiosBesideGuests(this.library.guestsFolder);
+      if (existsSync(vgaBios)) init.vgaBiosPath = vgaBios;
     }
     if (config.disks.length > 0) {
       init.disks = config.disks.map((d) => ({ path: resolve(d.path), format: d.format, ...(d.readOnly ? { readOnly: true } : {}) }));

@@ -213,10 +213,11 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
 
   try {
     const createMachine = await load(init.machineModuleUrl);
-    const [kernel, initrd, rom] = await Promise.all([
+    const [kernel, initrd, rom, vgaBios] = await Promise.all([
       readBootFile(init.kernelPath, 'kernel'),
       readBootFile(init.initrdPath, 'initrd'),
       readBootFile(init.romPath, 'ROM image'),
+      readBootFile(init.vgaBiosPath, 'VGA BIOS'),
     ]);
     if (finished) return; // powered off while loading
     const options: MachineOptions = { memoryMiB: init.memoryMiB, clock: init.clock, cpus: init.cpus, acceleration: init.acceleration };
@@ -226,7 +227,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (rom) options.rom = rom;
     if (init.disks) options.disks = init.disks;
     if (init.vga) options.vga = true;
-    if (init.machineMemory) options.machineMemory = init.machineMemory;
+    if (vgaBios) options.vgaBios = vgaBios;
     machine = createMachine(options, {
       onSerialOutput(port, bytes) {
         if (port === 0 || port === 1) output[port].append(bytes);

@@ -6,7 +6,6 @@
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from './acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
-import type { MachineMemoryShare } from '../hypervisor/memory/machineMemory.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
 
@@ -58,6 +57,13 @@ export interface MachineOptions {
    */
   vga?: boolean;
   /**
+   * The VGA's BIOS (an option ROM image, e.g. resources/firmware/seabios/
+   * vgabios-isavga.bin), handed to the firmware through fw_cfg as
+   * vgaroms/vgabios.bin; SeaBIOS runs it, so its text shows on the screen as
+   * well as on COM1. Used only with `vga` and `rom`.
+   */
+  vgaBios?: Uint8Array;
+  /**
    * When true, a guest-requested reset stops the machine with reason 'reset'
    * instead of restarting it (the CLI's --no-reboot). Default false: the
    * machine reboots itself, reloading the kernel or firmware.
@@ -68,12 +74,6 @@ export interface MachineOptions {
    * bare emulated PC; a mode this build cannot run is refused with a BootError.
    */
   acceleration?: Acceleration;
-  /**
-   * Under the hypervisor: the host's machine memory pool shared by every
-   * running VM, and this domain's owner id in it (core/host/machinePool.ts);
-   * without it the domain gets a pool of its own.
-   */
-  machineMemory?: { share: MachineMemoryShare; owner: number };
   /** With 'vtx': EPT (default true); false runs the guest on the hypervisor's shadow page tables. */
   nestedPaging?: boolean;
   /** Compile hot guest code (core/cpu/jit); default: JIT_DEFAULTS.enabled. False runs everything interpreted. */

@@ -3,7 +3,8 @@
  * from the "PC with firmware (SeaBIOS)" preset, with a raw disk whose boot
  * sector is built here with nasm, started by the host in its machine worker;
  * SeaBIOS's messages and the boot sector's lines arrive on the VM's COM1
- * console stream, as the app's console shows them.
+ * console stream, as the app's console shows them, and (through the bundled
+ * VGA BIOS the host hands the firmware) on the VM's screen.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -33,7 +34,7 @@ afterEach(async () => {
 });
 
 describe('a VM made from the "PC with firmware" preset', () => {
-  it('boots the bundled SeaBIOS, which boots the VM\'s disk; both print on COM1', async () => {
+  it('boots the bundled SeaBIOS, which boots the VM\'s disk; both print on COM1 and on the screen', async () => {
     const disk = join(root, 'boot.raw');
     const image = new Uint8Array(1024 * 1024);
     image.set(MBR);
@@ -45,6 +46,10 @@ describe('a VM made from the "PC with firmware" preset', () => {
     if (!created.ok) throw new Error(JSON.stringify(created.errors));
     const chunks: Uint8Array[] = [];
     host.subscribeSerial(created.vm.id, 0, (d) => chunks.push(d));
+    let screenLines: string[] = [];
+    host.subscribeScreen(created.vm.id, (s) => {
+      if (s.mode === 'text') screenLines = s.lines.map((l) => l.trimEnd());
+    });
     await host.startVm(created.vm.id);
     const text = () => Buffer.concat(chunks).toString('latin1');
     const deadline = Date.now() + 120_000;
@@ -57,5 +62,15 @@ describe('a VM made from the "PC with firmware" preset', () => {
         'POPEK-MBR: loaded by the firmware, printing through INT 10h\r\n' +
         'POPEK-MBR: writing to the UART at 0x3F8\r\n',
     );
+    // The app's VMs have a VGA, and the host hands the firmware the bundled VGA BIOS: the Screen tab shows the same text.
+    const screenShows = (line: string) => screenLines.includes(line);
+    while (!screenShows('POPEK-MBR: loaded by the firmware, printing through INT 10h') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(screenLines.slice(0, 3)).toEqual([
+      'SeaBIOS (version 1.16.2-debian-1.16.2-1)',
+      'Booting from Hard Disk...',
+      'POPEK-MBR: loaded by the firmware, printing through INT 10h',
+    ]);
   }, 180_000);
 });

@@ -20,6 +20,7 @@ import type { MachineOptions, RunResult } from '../../core/machine/types.ts';
 import { assemble } from '../../scripts/nasm.ts';
 
 const BIOS = readFileSync(new URL('../../resources/firmware/seabios/bios.bin', import.meta.url));
+const VGA_BIOS = readFileSync(new URL('../../resources/firmware/seabios/vgabios-isavga.bin', import.meta.url));
 const MBR = assemble(readFileSync(new URL('./seabiosMbr.asm', import.meta.url), 'utf8'));
 /** What SeaBIOS's serial console sends first: reset, no line wrap, clear screen, default attributes. */
 const SERCON_INIT = '\x1bc\x1b[?7l\x1b[2J\x1b[0m';
@@ -38,7 +39,8 @@ function boot(acceleration: Acceleration, options: Partial<MachineOptions>, unti
   );
   let result: RunResult = { kind: 'running' };
   for (let i = 0; i < 4000 && result.kind === 'running' && !until.test(out); i++) result = machine.run(50);
-  return { out, debug, result, memory: new Uint8Array(machine.memory) };
+  const screen = machine.takeScreen?.() ?? null;
+  return { out, debug, result, memory: new Uint8Array(machine.memory), screen };
 }
 
 /** The ACPI tables an OS finds: the RSDP in the BIOS area, and the tables it points to (bare board: memory is guest-physical). */
@@ -92,6 +94,32 @@ describe.each<Acceleration>(['none', 'vtx', 'svm'])('SeaBIOS on the PC board (ac
     // Stopped at the boot sector's final CLI; HLT: EIP is just past the HLT.
     const cliHlt = MBR.findIndex((b, i) => b === 0xfa && MBR[i + 1] === 0xf4 && MBR[i + 2] === 0xeb);
     expect(result).toEqual({ kind: 'stopped', reason: { kind: 'halt', cs: 0, eip: 0x7c00 + cliHlt + 2 } });
+  }, 300_000);
+
+  it('runs the VGA BIOS handed over through fw_cfg: its text and the boot sector\'s show on the VGA screen too', () => {
+    const disk = join(dir, 'mbr-vga.raw');
+    const image = new Uint8Array(1024 * 1024);
+    image.set(MBR);
+    writeFileSync(disk, image);
+    const { out, debug, result, screen } = boot(acceleration, { disks: [{ path: disk, format: 'raw' }], vga: true, vgaBios: new Uint8Array(VGA_BIOS) }, /(?!)/);
+    expect(result.kind).toBe('stopped');
+    expect(debug).toContain('Start SeaVGABIOS (version 1.16.2-debian-1.16.2-1)\n');
+    expect(debug).toContain('sercon: configuring in splitmode');
+    // COM1 gets the same text as without a screen (sercon in split mode mirrors the VGA BIOS's output).
+    expect(out).toBe(
+      SERCON_INIT + BANNER +
+        'Booting from Hard Disk...\r\n' +
+        'POPEK-MBR: loaded by the firmware, printing through INT 10h\r\n' +
+        'POPEK-MBR: writing to the UART at 0x3F8\r\n',
+    );
+    expect(screen?.mode).toBe('text');
+    const lines = screen?.mode === 'text' ? screen.lines.map((l) => l.trimEnd()) : [];
+    expect(lines.slice(0, 4)).toEqual([
+      'SeaBIOS (version 1.16.2-debian-1.16.2-1)',
+      'Booting from Hard Disk...',
+      'POPEK-MBR: loaded by the firmware, printing through INT 10h',
+      '',
+    ]);
   }, 300_000);
 });
 

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The SeaBIOS image, relative to the bundled resources folder. */
 export const SEABIOS_FILE = join('firmware', 'seabios', 'bios.bin');
+/** SeaVGABIOS for the board's (ISA) VGA, relative to the bundled resources folder. */
+export const SEAVGABIOS_FILE = join('firmware', 'seabios', 'vgabios-isavga.bin');
 
 /**
  * The bundled SeaBIOS, found by walking up from `start` (default: this
@@ -28,4 +30,9 @@ export function findBundledSeabios(start: string = dirname(fileURLToPath(import.
 /** The bundled SeaBIOS next to a bundled guests folder (resources/guests -> resources/firmware/...). */
 export function seabiosBesideGuests(guestsFolder: string): string {
   return join(dirname(guestsFolder), SEABIOS_FILE);
+}
+
+/** The bundled VGA BIOS next to a bundled guests folder. */
+export function vgaBiosBesideGuests(guestsFolder: string): string {
+  return join(dirname(guestsFolder), SEAVGABIOS_FILE);
 }

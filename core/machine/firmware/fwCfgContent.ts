@@ -14,6 +14,8 @@
  *   etc/table-loader, etc/acpi/tables, etc/acpi/rsdp
  *                        Popek's own ACPI tables (acpiTableLoader.ts), which
  *                        the firmware places and links instead of building its own
+ *   vgaroms/vgabios.bin  the VGA BIOS of a board whose VGA has no PCI option ROM
+ *                        (SeaBIOS runs the vgaroms/ files as VGA option ROMs)
  */
 import { FW_CFG_KEY, FwCfgItems, ascii, le, type FwCfgFile } from '../../devices/fwCfgItems.ts';
 import type { AcpiLoaderFiles } from './acpiTableLoader.ts';
@@ -33,6 +35,8 @@ export interface FirmwareConfig {
   bootMenuWaitMs?: number;
   /** The ACPI tables to hand over; absent: the firmware builds its own. */
   acpi?: AcpiLoaderFiles;
+  /** The VGA BIOS (an option ROM image) for the board's VGA; absent: no VGA BIOS. */
+  vgaBios?: Uint8Array;
   /** Whether the DMA interface is offered (the ID item says so). */
   dma: boolean;
 }
@@ -66,6 +70,7 @@ export function buildFirmwareConfig(config: FirmwareConfig): FwCfgItems {
       { name: 'etc/acpi/rsdp', data: config.acpi.rsdp },
     );
   }
+  if (config.vgaBios) files.push({ name: 'vgaroms/vgabios.bin', data: config.vgaBios });
   return new FwCfgItems(legacy, files, config.dma);
 }
 

@@ -76,6 +76,13 @@ describe('fw_cfg contents for the firmware', () => {
     expect(Array.from(items.item(FW_CFG_KEY.ID))).toEqual([1, 0, 0, 0]);
   });
 
+  it('hands a VGA BIOS over as a vgaroms/ file, where SeaBIOS looks for VGA option ROMs', () => {
+    const vgaBios = Uint8Array.of(0x55, 0xaa, 1, 0xcb);
+    const items = buildFirmwareConfig({ ramBytes: 16 * MiB, cpus: 1, bootOrder: [], vgaBios, dma: true });
+    expect(items.listFiles().map((f) => f.name)).toEqual(['bootorder', 'etc/e820', 'vgaroms/vgabios.bin']);
+    expect(file(items, 'vgaroms/vgabios.bin')).toEqual(vgaBios);
+  });
+
   it('refuses a RAM size that is not below 4 GiB', () => {
     expect(() => buildFirmwareConfig({ ramBytes: 0, cpus: 1, bootOrder: [], dma: true })).toThrow(/not a size below 4 GiB/);
   });
