@@ -36,7 +36,7 @@ describe('NewVmWizard with the PC firmware preset', () => {
     await w.find('#wizard-name').setValue('PC');
     await w.find(`input[value="${PC_FIRMWARE_ID}"]`).setValue(true);
     await settle();
-    expect(w.find(".preset.chosen").text()).toContain('PC with firmware (SeaBIOS)');
+    expect(w.find('.preset.chosen').text()).toContain('PC with firmware (SeaBIOS)');
     await next();
     expect(w.find<HTMLInputElement>('input[type="radio"][value="rom"]').element.checked).toBe(true);
     expect(w.find<HTMLInputElement>('#wizard-rom').element.value).toBe('@firmware/seabios/bios.bin');
