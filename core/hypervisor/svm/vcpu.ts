@@ -74,6 +74,8 @@ export class SvmVcpu implements Vcpu {
   readonly shadowPaging: SvmShadowPaging | null;
 
   /**
+   * @param _host the host environment (enterSvmHost); VMRUN saves the host's state itself, so the
+   *   vCPU needs nothing from it beyond its existence (VmxVcpu writes its host state into the VMCS)
    * @param nCr3 the nested page tables' directory (NptTables.nCr3; unused with shadow paging)
    * @param passThroughPorts ports the guest reaches without an exit (see fillIoPermissionMap)
    * @param shadowPaging run without nested paging on these shadow page tables
