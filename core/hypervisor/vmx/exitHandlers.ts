@@ -6,7 +6,7 @@
  * the controls are chosen so that only the reasons below can occur.
  */
 import { cpuid, writeControlRegister } from '../../cpu/system.ts';
-import { CR4_IMPLEMENTED, EAX, EDX, ESP, EXC_GP, EXC_PF, EXC_UD } from '../../cpu/regs.ts';
+import { CR4_IMPLEMENTED, CR4_PAE, EAX, EDX, ESP, EXC_GP, EXC_PF, EXC_UD } from '../../cpu/regs.ts';
 import * as F from '../../cpu/vmx/vmcsFields.ts';
 import { guestCpuid } from '../exits/cpuid.ts';
 import { readGuestMsr, writeGuestMsr } from '../exits/msrs.ts';
@@ -14,6 +14,8 @@ import { emulatePortIo, emulateStringPortIo, type PortIoRequest, type PortSize, 
 import { GuestPageFault, guestLinearToPhysical, type GuestPagingState } from '../exits/guestPaging.ts';
 import { GuestMemoryFault } from '../memory/domainMemory.ts';
 import { CR0_OWNED, CR4_OWNED } from './vmcsSetup.ts';
+import { reloadGuestPdptes } from './guestPdptes.ts';
+import { isEferAccess, readGuestEfer, writeGuestEfer } from './guestEfer.ts';
 import { emulateDeviceAccess } from './memoryExit.ts';
 import type { VmxVcpu } from './vcpu.ts';
 import type { VcpuStop } from '../vcpuRun.ts';
@@ -64,13 +66,18 @@ function tripleFault(v: VmxVcpu): ExitAction {
 
 function cpuidExit(v: VmxVcpu): ExitAction {
   const cpu = v.cpu;
-  guestCpuid(cpu.regs, () => cpuid(cpu));
+  guestCpuid(cpu.regs, () => cpuid(cpu), v.shadowPaging !== null);
   v.skipInstruction();
   return RESUME;
 }
 
 function rdmsrExit(v: VmxVcpu): ExitAction {
   const r = v.cpu.regs;
+  if (isEferAccess(v)) {
+    readGuestEfer(v);
+    v.skipInstruction();
+    return RESUME;
+  }
   const value = readGuestMsr(r[1], v.msrs);
   if (value === null) {
     v.injectException(EXC_GP, 0);
@@ -84,7 +91,7 @@ function rdmsrExit(v: VmxVcpu): ExitAction {
 
 function wrmsrExit(v: VmxVcpu): ExitAction {
   const r = v.cpu.regs;
-  if (!writeGuestMsr(r[1], r[EAX], r[EDX], v.msrs)) {
+  if (isEferAccess(v) ? !writeGuestEfer(v) : !writeGuestMsr(r[1], r[EAX], r[EDX], v.msrs)) {
     v.injectException(EXC_GP, 0);
     return RESUME;
   }
@@ -117,10 +124,15 @@ function crAccess(v: VmxVcpu): ExitAction {
       v.injectException(EXC_GP, 0);
       return RESUME;
     }
+    if (!reloadGuestPdptes(v, value | CR0_OWNED, v.read(F.GUEST_CR4))) {
+      v.injectException(EXC_GP, 0);
+      return RESUME;
+    }
     v.write(F.CR0_READ_SHADOW, value & CR0_OWNED);
     v.write(F.GUEST_CR0, value | CR0_OWNED);
   } else {
-    if ((value & ~CR4_IMPLEMENTED) !== 0) {
+    // CR4.PAE exists on this Intel part (EPT maps PAE guests; see guestPdptes.ts).
+    if ((value & ~(CR4_IMPLEMENTED | CR4_PAE)) !== 0 || !reloadGuestPdptes(v, v.read(F.GUEST_CR0), value | CR4_OWNED)) {
       v.injectException(EXC_GP, 0);
       return RESUME;
     }
