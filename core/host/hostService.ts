@@ -48,6 +48,7 @@ import { accelerationProblem } from '../machine/acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
 import { exitName } from '../hypervisor/exitNames.ts';
 import type { FromWorker, WorkerInit } from './workerProtocol.ts';
+import { MachinePool } from './machinePool.ts';
 
 export interface HostServiceOptions {
   library: VmLibrary;
@@ -64,6 +65,8 @@ export interface HostServiceOptions {
   powerOffGraceMs?: number;
   /** Diagnostics for the operator (full emulator error reports); default: stderr. */
   log?: (message: string) => void;
+  /** The machine memory every VM under the hypervisor shares (default: the processor's limit, 1792 MiB). */
+  machineMemoryBytes?: number;
 }
 
 /** Largest serial input accepted in one call. */
@@ -105,6 +108,7 @@ export class HostService implements HostBridge {
   readonly library: VmLibrary;
   private readonly options: HostServiceOptions;
   private readonly runnerFactory: RunnerFactory;
+  private readonly machinePool: MachinePool;
   private readonly runtimes = new Map<string, VmRuntime>();
   private readonly stateListeners = new Set<(e: VmStateEvent) => void>();
   private readonly statsListeners = new Set<(s: VmStats) => void>();
@@ -115,6 +119,7 @@ export class HostService implements HostBridge {
     this.options = options;
     this.library = options.library;
     this.runnerFactory = options.runnerFactory ?? workerThreadRunnerFactory();
+    this.machinePool = new MachinePool(options.machineMemoryBytes);
   }
 
   // ---- HostApi: library ----------------------------------------------------------
@@ -239,6 +244,12 @@ export class HostService implements HostBridge {
 
     let workerExited!: () => void;
     const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)) };
+    // A domain of the hypervisor takes its memory from the host's pool; whatever ends its worker gives it back.
+    if (config.acceleration !== 'none') {
+      const lease = this.machinePool.lease();
+      init.machineMemory = lease;
+      void run.workerGone.then(() => this.machinePool.release(lease.owner));
+    }
     rt.run = run;
     // The previous run's worker and TCP listeners must be gone before this one takes their place.
     if (previous) await previous.done;

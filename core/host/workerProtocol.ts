@@ -5,6 +5,7 @@
  */
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from '../machine/acceleration.ts';
+import type { MachineMemoryLease } from './machinePool.ts';
 import type { MachineStats, SerialIndex, StopReason, VirtioDiskOption } from '../machine/types.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
@@ -21,6 +22,8 @@ export interface WorkerInit {
   initrdPath?: string;
   cmdline?: string;
   romPath?: string;
+  /** Under the hypervisor: the host's machine memory pool and this domain's owner id in it. */
+  machineMemory?: MachineMemoryLease;
   /** The VM's disks, absolute paths, attached as VirtIO disks in this order (absent when it has none). */
   disks?: VirtioDiskOption[];
   /** Gives the machine a VGA (MachineOptions.vga); its pictures come back as `screen` messages. */

@@ -6,6 +6,7 @@
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from './acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
+import type { MachineMemoryShare } from '../hypervisor/memory/machineMemory.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
 
@@ -74,6 +75,12 @@ export interface MachineOptions {
    * bare emulated PC; a mode this build cannot run is refused with a BootError.
    */
   acceleration?: Acceleration;
+  /**
+   * Under the hypervisor: the host's machine memory pool shared by every
+   * running VM, and this domain's owner id in it (core/host/machinePool.ts);
+   * without it the domain gets a pool of its own.
+   */
+  machineMemory?: { share: MachineMemoryShare; owner: number };
   /** With 'vtx': EPT (default true); false runs the guest on the hypervisor's shadow page tables. */
   nestedPaging?: boolean;
   /** Compile hot guest code (core/cpu/jit); default: JIT_DEFAULTS.enabled. False runs everything interpreted. */
