@@ -228,7 +228,7 @@ export class HostService implements HostBridge {
       rt.lifecycle.check('start');
       const init = this.workerInit(config);
       if (config.cpus > 1) throw new HostError('UNSUPPORTED', 'Only 1 processor can run for now: multiprocessor (SMP) support is not implemented yet');
-      const accelProblem = accelerationProblem(config.acceleration, config.nestedPaging);
+      const accelProblem = accelerationProblem(config.acceleration, config.nestedPaging, config.boot.kind === 'linux');
       if (accelProblem !== undefined) throw new HostError('UNSUPPORTED', accelProblem);
       rt.lifecycle.apply('start');
       return { rt, config, init };
@@ -471,6 +471,7 @@ export class HostService implements HostBridge {
       clock: config.clock,
       cpus: config.cpus,
       acceleration: config.acceleration,
+      nestedPaging: config.nestedPaging,
       sliceMs: this.options.sliceMs ?? 10,
       statsIntervalMs: this.options.statsIntervalMs ?? 500,
       machineModuleUrl: this.options.machineModuleUrl ?? new URL('../machine/machine.ts', import.meta.url).href,

@@ -220,7 +220,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
       readBootFile(init.vgaBiosPath, 'VGA BIOS'),
     ]);
     if (finished) return; // powered off while loading
-    const options: MachineOptions = { memoryMiB: init.memoryMiB, clock: init.clock, cpus: init.cpus, acceleration: init.acceleration };
+    const options: MachineOptions = { memoryMiB: init.memoryMiB, clock: init.clock, cpus: init.cpus, acceleration: init.acceleration, nestedPaging: init.nestedPaging };
     if (kernel) options.kernel = kernel;
     if (initrd) options.initrd = initrd;
     if (init.cmdline !== undefined) options.cmdline = init.cmdline;

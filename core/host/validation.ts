@@ -39,7 +39,7 @@ export async function validateDraft(library: VmLibrary, draft: unknown, options:
       message: `Only ${CPUS_SUPPORTED} processor can run for now: multiprocessor (SMP) support is not implemented yet`,
     });
   }
-  const accelProblem = accelerationProblem(d.acceleration, d.nestedPaging);
+  const accelProblem = accelerationProblem(d.acceleration, d.nestedPaging, d.boot.kind === 'linux');
   if (accelProblem !== undefined) {
     errors.push({ field: (d.acceleration === 'vtx' || d.acceleration === 'svm') && ACCELERATION_INFO[d.acceleration].built ? 'nestedPaging' : 'acceleration', message: accelProblem });
   }

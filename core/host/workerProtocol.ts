@@ -18,6 +18,8 @@ export interface WorkerInit {
   cpus: number;
   /** How the guest runs (the host refuses modes this build cannot run before it starts a worker). */
   acceleration: Acceleration;
+  /** Under the hypervisor: EPT / NPT, or shadow page tables when false. */
+  nestedPaging: boolean;
   kernelPath?: string;
   initrdPath?: string;
   cmdline?: string;

@@ -95,14 +95,22 @@ export const DEFAULT_ACCELERATION: Acceleration = 'vtx';
  */
 export const VTX_MEMORY_MIB_MAX = 1760;
 
-/** Why the app cannot turn nested paging off yet (core/hypervisor/shadow runs VT-x and AMD-V without nested paging from the CLI; the host, worker and Settings do not pass it on). */
-export const NESTED_PAGING_OFF_REASON = 'the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx|svm --nested-paging off, for a kernel guest)';
+/**
+ * Why a firmware-booting VM needs nested paging: on shadow page tables
+ * (core/hypervisor/shadow) the hypervisor runs a guest from its protected-mode
+ * kernel entry; firmware starts in real mode, which VT-x runs only as an
+ * unrestricted guest (EPT) and AMD-V only with nested paging.
+ */
+export const SHADOW_PAGING_NEEDS_KERNEL = 'without nested paging the hypervisor runs only a kernel (Linux boot): firmware starts in real mode, which needs nested paging';
 
-/** The one sentence shown when a VM cannot run in its configured mode, or undefined when it can. */
-export function accelerationProblem(acceleration: Acceleration, nestedPaging: boolean): string | undefined {
+/**
+ * The one sentence shown when a VM cannot run in its configured mode, or
+ * undefined when it can. `bootsKernel`: the VM boots a kernel directly (not firmware).
+ */
+export function accelerationProblem(acceleration: Acceleration, nestedPaging: boolean, bootsKernel = true): string | undefined {
   const info = ACCELERATION_INFO[acceleration];
   if (!info.built) return `Acceleration ${info.label} is ${info.notBuiltReason}`;
-  if ((acceleration === 'vtx' || acceleration === 'svm') && !nestedPaging) return `${acceleration === 'vtx' ? 'VT-x' : 'AMD-V'} without nested paging is not available: ${NESTED_PAGING_OFF_REASON}`;
+  if ((acceleration === 'vtx' || acceleration === 'svm') && !nestedPaging && !bootsKernel) return `${info.label} ${SHADOW_PAGING_NEEDS_KERNEL}`;
   return undefined;
 }
 
@@ -114,10 +122,10 @@ export function describeAcceleration(acceleration: Acceleration, nestedPaging: b
 }
 
 /** The Details line, saying so when this build cannot start the VM in its mode. */
-export function accelerationDetail(acceleration: Acceleration, nestedPaging: boolean): string {
+export function accelerationDetail(acceleration: Acceleration, nestedPaging: boolean, bootsKernel = true): string {
   const mode = describeAcceleration(acceleration, nestedPaging);
   const info = ACCELERATION_INFO[acceleration];
   if (!info.built) return `${mode}: cannot start, ${info.notBuiltReason}`;
-  if (accelerationProblem(acceleration, nestedPaging) !== undefined) return `${mode}: cannot start, ${NESTED_PAGING_OFF_REASON}`;
+  if (accelerationProblem(acceleration, nestedPaging, bootsKernel) !== undefined) return `${mode}: cannot start, ${SHADOW_PAGING_NEEDS_KERNEL}`;
   return mode;
 }

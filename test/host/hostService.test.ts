@@ -169,6 +169,19 @@ describe('HostService with worker threads', () => {
     await expect(host.sendSerialInput(id, 0, new Uint8Array(65537))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('hands the worker its acceleration, nested paging and a lease of the machine memory pool (none on the bare PC)', async () => {
+    const shadow = await create('shadow', 'options', { acceleration: 'vtx', nestedPaging: false });
+    const bare = await create('bare', 'options', { acceleration: 'none' });
+    const out: Record<string, Uint8Array[]> = { [shadow]: [], [bare]: [] };
+    host.subscribeSerial(shadow, 0, (d) => out[shadow].push(d));
+    host.subscribeSerial(bare, 0, (d) => out[bare].push(d));
+    await host.startVm(shadow);
+    await host.startVm(bare);
+    await waitFor(() => text(out[shadow]).endsWith('\n') && text(out[bare]).endsWith('\n'), 'options lines');
+    expect(text(out[shadow])).toBe('vtx nestedPaging=false owner 1 of a 1792 MiB pool\n');
+    expect(text(out[bare])).toBe('none nestedPaging=true no pool\n');
+  });
+
   it('publishes statistics with a MIPS figure', async () => {
     const id = await create('stats', '');
     const seen: VmStats[] = [];

@@ -131,8 +131,9 @@ describe('ManagerWindow', () => {
       return (dt.element.nextElementSibling as HTMLElement).textContent;
     };
     expect(await detailFor({ acceleration: 'vtx' })).toBe('Intel VT-x (nested paging on)');
-    expect(await detailFor({ acceleration: 'vtx', nestedPaging: false })).toBe(
-      'Intel VT-x (nested paging off): cannot start, the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx|svm --nested-paging off, for a kernel guest)',
+    expect(await detailFor({ acceleration: 'vtx', nestedPaging: false })).toBe('Intel VT-x (nested paging off)');
+    expect(await detailFor({ acceleration: 'svm', nestedPaging: false, boot: { kind: 'rom', rom: '/fw.bin' } })).toBe(
+      'AMD-V (SVM) (nested paging off): cannot start, without nested paging the hypervisor runs only a kernel (Linux boot): firmware starts in real mode, which needs nested paging',
     );
     expect(await detailFor({ acceleration: 'bt' })).toBe(
       'Binary translation: cannot start, not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',

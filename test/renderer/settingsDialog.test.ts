@@ -136,9 +136,16 @@ describe('SettingsDialog while the VM is powered off', () => {
     expect(texts[2]).toBe("AMD-V (SVM) | Popek's hypervisor runs the guest on an emulated AMD processor through its SVM extension, with nested paging (NPT).");
     expect(texts[3]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
     expect(texts[4]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
-    // Nested paging cannot be turned off until shadow paging exists.
+    // Nested paging means something only under the hypervisor; there it can be turned off (shadow page tables).
     const nested = w.findAll<HTMLInputElement>('input[type="checkbox"]').find((c) => c.element.parentElement!.textContent!.includes('Nested paging'))!;
     expect([nested.element.checked, nested.element.disabled]).toEqual([true, true]);
+    await w.find('input[type="radio"][value="vtx"]').setValue(true);
+    expect(nested.element.disabled).toBe(false);
+    await nested.setValue(false);
+    await w.find('form').trigger('submit');
+    await settle();
+    const { id: _id, version: _v, ...draft } = vm.config;
+    expect(host.api.updateVm).toHaveBeenCalledWith(vm.id, { ...draft, acceleration: 'vtx', nestedPaging: false });
   });
 
   it('reports a mode this build cannot run (from a newer vm.json), and saves once a built mode is chosen', async () => {

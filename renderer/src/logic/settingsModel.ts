@@ -131,7 +131,7 @@ export function validateSettings(form: SettingsForm, nameTaken: (name: string) =
     errors.push({ field: 'cpus', message: `Only ${CPUS_SUPPORTED} processor can run for now: multiprocessor (SMP) support is not implemented yet` });
   }
   // The same rule the host applies (core/host/validation.ts): a mode this build cannot run cannot be saved.
-  const accelProblem = accelerationProblem(form.acceleration, form.nestedPaging);
+  const accelProblem = accelerationProblem(form.acceleration, form.nestedPaging, form.bootKind === 'linux');
   if (accelProblem !== undefined) {
     errors.push({ field: (form.acceleration === 'vtx' || form.acceleration === 'svm') && ACCELERATION_INFO[form.acceleration].built ? 'nestedPaging' : 'acceleration', message: accelProblem });
   }
