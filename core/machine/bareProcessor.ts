@@ -85,7 +85,7 @@ export class BareProcessor implements ProcessorSide {
     }
     this.cpu.reset();
     if (this.options.kernel) {
-      const { entry } = bootKernel(this.physical, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline });
+      const { entry } = bootKernel(this.physical, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline, vgaText: this.options.vga });
       this.cpu.loadEntryState(entry);
     }
   }

@@ -188,7 +188,7 @@ export class HypervisorProcessor implements ProcessorSide {
     }
     if (this.options.kernel) {
       const scratch = { u8: new Uint8Array(this.ramBytes), ramSize: this.ramBytes };
-      const { entry } = bootKernel(scratch, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline });
+      const { entry } = bootKernel(scratch, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline, vgaText: this.options.vga });
       this.domainMemory.writeNonZeroPages(0, scratch.u8);
       this.vcpu!.startAtEntry(entry);
     } else {

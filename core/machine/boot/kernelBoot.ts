@@ -16,6 +16,8 @@ export interface KernelBootInput {
   kernel: Uint8Array;
   initrd?: Uint8Array;
   cmdline?: string;
+  /** The board has a VGA in mode 3 (a Linux kernel is told so in screen_info). */
+  vgaText?: boolean;
 }
 
 export interface KernelBootResult {

@@ -33,11 +33,16 @@ const BP = {
 } as const;
 /** screen_info fields (include/uapi/linux/screen_info.h). */
 const SI = {
+  origX: 0x00,
+  origY: 0x01,
   extMemK: 0x02,
+  origVideoPage: 0x04,
   origVideoMode: 0x06,
   origVideoCols: 0x07,
+  origVideoEgaBx: 0x0a,
   origVideoLines: 0x0e,
   origVideoIsVGA: 0x0f,
+  origVideoPoints: 0x10,
 } as const;
 const BOOT_PARAMS_SIZE = 0x1000;
 const E820_MAX_ENTRIES = 128;
@@ -57,6 +62,8 @@ export interface LinuxBootInput {
   cmdline?: string;
   /** Physical address of the RSDP, passed in boot_params when the kernel knows that field. */
   acpiRsdpAddr?: number;
+  /** The board has a VGA in mode 3 (core/devices/vga): screen_info says so, and Linux's vgacon drives it. */
+  vgaText?: boolean;
 }
 
 export interface LinuxBootResult {
@@ -133,7 +140,8 @@ export function loadLinuxKernel(ram: GuestRam, input: LinuxBootInput): LinuxBoot
 
   const extendedKiB = Math.floor((top - HIGH_MEMORY_BASE) / 1024);
   write32(ram, bp + BP.altMemK, extendedKiB);
-  writeNoVideo(ram, bp + BP.screenInfo, extendedKiB);
+  if (input.vgaText) writeVgaText(ram, bp + BP.screenInfo, extendedKiB);
+  else writeNoVideo(ram, bp + BP.screenInfo, extendedKiB);
   if (input.acpiRsdpAddr !== undefined && header.version >= PROTOCOL_ACPI_RSDP) {
     write64(ram, bp + BP.acpiRsdpAddr, input.acpiRsdpAddr);
   }
@@ -167,6 +175,26 @@ function writeNoVideo(ram: GuestRam, si: number, extendedKiB: number): void {
   write8(ram, si + SI.origVideoCols, 0);
   write8(ram, si + SI.origVideoLines, 0);
   write8(ram, si + SI.origVideoIsVGA, 0);
+}
+
+/**
+ * screen_info for a VGA in mode 3, as the kernel's real-mode setup code
+ * would have found it through INT 10h: 80x25 colour text, 16-line
+ * characters, page 0, the cursor at the top left, "VGA" (orig_video_isVGA
+ * 1), and INT 10h AH=12h's answer in ega_bx (BH 0 = colour, BL 3 = 256 KiB),
+ * which vgacon reads to tell a VGA from a CGA.
+ */
+function writeVgaText(ram: GuestRam, si: number, extendedKiB: number): void {
+  write8(ram, si + SI.origX, 0);
+  write8(ram, si + SI.origY, 0);
+  write16(ram, si + SI.extMemK, Math.min(extendedKiB, 0xffff));
+  write16(ram, si + SI.origVideoPage, 0);
+  write8(ram, si + SI.origVideoMode, 3);
+  write8(ram, si + SI.origVideoCols, 80);
+  write16(ram, si + SI.origVideoEgaBx, 0x0003);
+  write8(ram, si + SI.origVideoLines, 25);
+  write8(ram, si + SI.origVideoIsVGA, 1);
+  write16(ram, si + SI.origVideoPoints, 16);
 }
 
 /**
