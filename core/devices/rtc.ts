@@ -26,7 +26,7 @@
 import type { MemoryBus } from '../memory/bus.ts';
 import type { GuestClock } from '../cpu/clock.ts';
 import type { IrqLine, TimedDevice } from './device.ts';
-import { CMOS_CENTURY, writeStandardCmos } from './cmosLayout.ts';
+import { CMOS_CENTURY, writeStandardCmos, type CmosBootDevice } from './cmosLayout.ts';
 
 const NS_PER_S = 1_000_000_000;
 const UPDATE_CYCLE_NS = 1_984_000;
@@ -58,6 +58,8 @@ export interface RtcOptions {
   epochMs?: number;
   /** RAM size for the CMOS memory-size bytes (0x15-0x18, 0x30/0x31, 0x34/0x35) and checksum. */
   ramBytes?: number;
+  /** Boot order for the CMOS boot-order bytes (0x3D, 0x38); default hard disk, then CD-ROM. */
+  bootOrder?: readonly CmosBootDevice[];
   /** Called when guest I/O changed the next RTC event: call advance() again soon. */
   onReschedule?: () => void;
 }
@@ -93,7 +95,7 @@ export class Rtc implements TimedDevice {
     this.irq = irq;
     this.onReschedule = options.onReschedule ?? (() => {});
     const epochMs = options.epochMs ?? Date.now();
-    if (options.ramBytes !== undefined) writeStandardCmos(this.cmos, options.ramBytes);
+    if (options.ramBytes !== undefined) writeStandardCmos(this.cmos, options.ramBytes, options.bootOrder);
     this.cmos[REG_A] = DV_NORMAL | 0x06; // 1024 Hz periodic rate selected
     this.cmos[REG_B] = B_24H;
     this.cmos[REG_D] = 0x80; // valid RAM and time

@@ -89,6 +89,7 @@ export class Chipset {
     this.addTimed(
       new Rtc(bus, clock, this.pic.irqLine(8), {
         ramBytes: w.ramBytes,
+        ...(options.bootOrder ? { bootOrder: options.bootOrder } : {}),
         epochMs: options.clock === 'deterministic' ? DETERMINISTIC_EPOCH_MS : Date.now(),
         onReschedule,
       }),
@@ -114,7 +115,7 @@ export class Chipset {
     this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (bytes) => hooks.onVirtioConsoleOutput?.(bytes));
     this.ide = new IdeBoard(bus, pci, this.pic, w.guestRam, options);
     // Firmware learns the board through QEMU's fw_cfg interface (RAM, boot order, console, ACPI tables).
-    if (options.rom) this.add(attachFirmwareConfig(bus, pci, w.guestRam, w.ramBytes, options.vga ? options.vgaBios : undefined));
+    if (options.rom) this.add(attachFirmwareConfig(bus, pci, w.guestRam, w.ramBytes, options));
     this.acpiPm = this.addTimed(new AcpiPm(bus, clock, this.pic.irqLine(ACPI_SCI_IRQ), { onPowerOff: () => w.requestPowerOff(), onReschedule }));
 
     // Ports whose writes the driver wants to see; a device that owns such a port reports them itself (0x80).

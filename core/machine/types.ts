@@ -65,6 +65,13 @@ export interface MachineOptions {
    */
   vgaBios?: Uint8Array;
   /**
+   * The firmware's boot order by device class (the VM's Boot order setting):
+   * the CMOS boot-order bytes and fw_cfg's `bootorder` list the devices of
+   * each class in this order, and nothing outside it boots. Absent: QEMU's
+   * default (hard disks, then CD-ROMs, then whatever else SeaBIOS finds).
+   */
+  bootOrder?: ('disk' | 'cdrom' | 'network')[];
+  /**
    * When true, a guest-requested reset stops the machine with reason 'reset'
    * instead of restarting it (the CLI's --no-reboot). Default false: the
    * machine reboots itself, reloading the kernel or firmware.

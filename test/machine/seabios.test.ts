@@ -123,6 +123,40 @@ describe.each<Acceleration>(['none', 'vtx', 'svm'])('SeaBIOS on the PC board (ac
   }, 300_000);
 });
 
+describe('SeaBIOS and the boot order (MachineOptions.bootOrder: CMOS bytes and fw_cfg bootorder)', () => {
+  let dir: string;
+  let disk: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'popek-seabios-order-'));
+    disk = join(dir, 'mbr.raw');
+    const image = new Uint8Array(1024 * 1024);
+    image.set(MBR);
+    writeFileSync(disk, image);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // An empty IDE CD-ROM drive (primary master) and the boot sector on a virtio disk.
+  const machine = (bootOrder?: ('disk' | 'cdrom')[]) => boot('none', { cdroms: [{}], disks: [{ path: disk, format: 'raw' }], ...(bootOrder ? { bootOrder } : {}) }, /No bootable device/);
+  const CD_FAILS = 'Booting from DVD/CD...\r\nBoot failed: Could not read from CDROM (code 0003)\r\n';
+  const DISK_BOOTS = 'Booting from Hard Disk...\r\nPOPEK-MBR: loaded by the firmware, printing through INT 10h\r\nPOPEK-MBR: writing to the UART at 0x3F8\r\n';
+
+  it('CD-ROM first, then disk: tries the empty drive, then boots the disk', () => {
+    const { out, debug } = machine(['cdrom', 'disk']);
+    expect(out).toBe(SERCON_INIT + BANNER + CD_FAILS + DISK_BOOTS);
+    expect(debug).toContain('Searching bootorder for: /pci@i0cf8/*@1,1/drive@0/disk@0\n');
+  }, 300_000);
+
+  it('disk only, and the default (disk, then CD-ROM): boots the disk without trying the drive', () => {
+    expect(machine(['disk']).out).toBe(SERCON_INIT + BANNER + DISK_BOOTS);
+    expect(machine().out).toBe(SERCON_INIT + BANNER + DISK_BOOTS);
+  }, 300_000);
+
+  it('CD-ROM only: the disk is not booted even though it could be', () => {
+    const { out, result } = machine(['cdrom']);
+    expect(result).toEqual({ kind: 'running' });
+    expect(out).toBe(SERCON_INIT + BANNER + CD_FAILS + 'No bootable device.  Retrying in 60 seconds.\r\n');
+  }, 300_000);
+});
+
 describe('SeaBIOS and ACPI', () => {
   // On the bare board the machine's memory is guest-physical, so the test can read the tables where an OS finds them.
   it('installs the ACPI tables Popek hands it through etc/table-loader (not tables of its own)', () => {

@@ -7,6 +7,7 @@
  *   BOOT_MENU (0x0e)     u16 LE: 1 shows "Press ESC for boot menu" (SeaBIOS's etc/show-boot-menu)
  *   etc/e820             the RAM as e820 entries (u64 address, u64 length, u32 type; LE)
  *   bootorder            OpenFirmware device paths, one per line, first boots first
+ *                        (a line HALT: nothing after it boots)
  *   etc/sercon-port      u16 LE I/O port: SeaBIOS mirrors its screen output to
  *                        that UART (and reads keys from it), so firmware text
  *                        reaches COM1 on a board without a screen
@@ -45,6 +46,8 @@ export interface FirmwareConfig {
 export const bootPaths = {
   /** A virtio-blk function in PCI slot `slot` of bus 0. */
   virtioDisk: (slot: number): string => `/pci@i0cf8/scsi@${slot.toString(16)}/disk@0,0`,
+  /** An IDE disk or CD-ROM drive on the PIIX3 IDE function (00:01.1): channel 0/1, unit 0 (master) or 1 (slave). */
+  ideDrive: (channel: number, unit: number): string => `/pci@i0cf8/ide@1,1/drive@${channel}/disk@${unit}`,
 };
 
 export function buildFirmwareConfig(config: FirmwareConfig): FwCfgItems {

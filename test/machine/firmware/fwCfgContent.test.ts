@@ -83,6 +83,12 @@ describe('fw_cfg contents for the firmware', () => {
     expect(file(items, 'vgaroms/vgabios.bin')).toEqual(vgaBios);
   });
 
+  it('names boot devices as SeaBIOS matches them (QEMU\'s OpenFirmware paths)', () => {
+    expect(bootPaths.virtioDisk(0x12)).toBe('/pci@i0cf8/scsi@12/disk@0,0');
+    expect(bootPaths.ideDrive(0, 0)).toBe('/pci@i0cf8/ide@1,1/drive@0/disk@0');
+    expect(bootPaths.ideDrive(1, 1)).toBe('/pci@i0cf8/ide@1,1/drive@1/disk@1');
+  });
+
   it('refuses a RAM size that is not below 4 GiB', () => {
     expect(() => buildFirmwareConfig({ ramBytes: 0, cpus: 1, bootOrder: [], dma: true })).toThrow(/not a size below 4 GiB/);
   });
