@@ -22,7 +22,7 @@ import {
   SETF_DISABLE_READ_LOOKAHEAD, SETF_DISABLE_REVERTING, SETF_DISABLE_WRITE_CACHE, SETF_ENABLE_READ_LOOKAHEAD,
   SETF_ENABLE_REVERTING, SETF_ENABLE_WRITE_CACHE, SETF_TRANSFER_MODE, ST_DRDY, ST_DSC,
 } from './ataRegisters.ts';
-import { IdeDevice } from './ideDevice.ts';
+import { IdeDevice, type IdeDeviceState } from './ideDevice.ts';
 import { IdentifyBlock } from './identifyData.ts';
 
 const MAX_LBA28_SECTORS = 0x0fff_ffff;
@@ -32,6 +32,16 @@ export interface AtaDiskOptions {
   serial: string;
   /** Up to 40 characters (words 27-46). */
   model?: string;
+}
+
+interface AtaDiskSettings {
+  multiple: number;
+  heads: number;
+  sectors: number;
+  mwdma: number;
+  udma: number;
+  writeCache: boolean;
+  lookAhead: boolean;
 }
 
 export class AtaDisk extends IdeDevice {
@@ -159,6 +169,26 @@ export class AtaDisk extends IdeDevice {
 
   protected readyStatus(): number {
     return ST_DRDY | ST_DSC;
+  }
+
+  override saveState(): IdeDeviceState {
+    const settings: AtaDiskSettings = {
+      multiple: this.multiple, heads: this.chs.heads, sectors: this.chs.sectors,
+      mwdma: this.mwdma, udma: this.udma, writeCache: this.writeCache, lookAhead: this.lookAhead,
+    };
+    return { ...super.saveState(), settings };
+  }
+
+  override loadState(s: IdeDeviceState): void {
+    super.loadState(s);
+    const t = s.settings as AtaDiskSettings | undefined;
+    if (!t) return;
+    this.multiple = t.multiple;
+    this.chs = { heads: t.heads, sectors: t.sectors };
+    this.mwdma = t.mwdma;
+    this.udma = t.udma;
+    this.writeCache = t.writeCache;
+    this.lookAhead = t.lookAhead;
   }
 
   private done(): void {

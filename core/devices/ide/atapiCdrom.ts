@@ -30,7 +30,7 @@
  */
 import type { BlockBackend } from '../../dom0/block/blockBackend.ts';
 import { CMD, ER_ABRT, SETF_TRANSFER_MODE, ST_DRDY } from './ataRegisters.ts';
-import { IdeDevice } from './ideDevice.ts';
+import { IdeDevice, type IdeDeviceState } from './ideDevice.ts';
 import { IdentifyBlock } from './identifyData.ts';
 import {
   ASC, capacityData, CD_SECTOR_BYTES, configurationData, discInformationData, eventStatusData, inquiryData,
@@ -67,6 +67,16 @@ interface DataSource {
   /** Whole sectors per DRQ block when the byte count limit allows. */
   readonly unit: number;
   read(offset: number, dest: Uint8Array): void;
+}
+
+interface AtapiSettings {
+  sense: Sense;
+  unitAttention: Sense | null;
+  mediaEvent: number;
+  locked: boolean;
+  trayOpen: boolean;
+  mwdma: number;
+  udma: number;
 }
 
 export interface AtapiCdromOptions {
@@ -126,6 +136,28 @@ export class AtapiCdrom extends IdeDevice {
 
   protected readyStatus(): number {
     return ST_DRDY;
+  }
+
+  /** Registers and the drive's state; the disc itself is the host's configuration, not saved. */
+  override saveState(): IdeDeviceState {
+    const settings: AtapiSettings = {
+      sense: { ...this.sense }, unitAttention: this.unitAttention && { ...this.unitAttention }, mediaEvent: this.mediaEvent,
+      locked: this.locked, trayOpen: this.trayOpen, mwdma: this.mwdma, udma: this.udma,
+    };
+    return { ...super.saveState(), settings };
+  }
+
+  override loadState(s: IdeDeviceState): void {
+    super.loadState(s);
+    const t = s.settings as AtapiSettings | undefined;
+    if (!t) return;
+    this.sense = { ...t.sense };
+    this.unitAttention = t.unitAttention && { ...t.unitAttention };
+    this.mediaEvent = t.mediaEvent;
+    this.locked = t.locked;
+    this.trayOpen = t.trayOpen;
+    this.mwdma = t.mwdma;
+    this.udma = t.udma;
   }
 
   protected resetSignature(): void {

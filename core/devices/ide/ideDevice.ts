@@ -33,6 +33,8 @@ export interface DmaTransfer {
 export interface IdeDeviceState {
   tf: TaskFileState;
   irqPending: boolean;
+  /** The command set's own settings (multiple count, transfer modes, sense data, ...). */
+  settings?: unknown;
 }
 
 export abstract class IdeDevice {

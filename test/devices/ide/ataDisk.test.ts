@@ -322,6 +322,30 @@ describe('PIIX3 IDE: ATA disk', () => {
     expect(readWords(b, DATA, 256)).toEqual(sector(3));
   });
 
+  it('saves and restores registers and settings with the PCI function\'s state (as JSON)', () => {
+    b.cfgWrite(0x20, 4, BMIDE_BASE);
+    b.cfgWrite(0x04, 2, 0x0005);
+    b.outl(BMIDE_BASE + 4, 0x12340);
+    b.outb(COUNT, 8);
+    b.outb(STATUS, 0xc6); // multiple count 8
+    b.outb(0x1f1, 0x03);
+    b.outb(COUNT, 0x22); // multiword DMA 2
+    b.outb(STATUS, 0xef);
+    lba28(0x40, 5, 1);
+    b.outb(ALT, 0x02);
+    const state = JSON.parse(JSON.stringify(b.ide.saveState()));
+    const restored = makeIdeBoard([new AtaDisk(image, { serial: 'POPEK0001' })]);
+    restored.ide.loadState(state);
+    expect(restored.cfgRead(0x20, 4)).toBe(BMIDE_BASE | 1);
+    expect(restored.inl(BMIDE_BASE + 4)).toBe(0x12340);
+    expect([restored.inb(COUNT), restored.inb(LBA_LOW), restored.inb(DEVICE), restored.inb(ALT)]).toEqual([1, 5, 0xe0, 0x50]);
+    // nIEN came back too: IDENTIFY raises no interrupt.
+    restored.outb(STATUS, 0xec);
+    expect(restored.irq14.rises()).toBe(0);
+    const id = readWords(restored, DATA, 256);
+    expect([word(id, 59), word(id, 63)]).toEqual([0x0108, 0x0407]);
+  });
+
   describe('bus-master DMA', () => {
     const PRD = 0x10000;
     const BUF = 0x20000;

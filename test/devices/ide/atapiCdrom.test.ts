@@ -235,6 +235,17 @@ describe('PIIX3 IDE: ATAPI CD-ROM', () => {
       expect(Array.from(good([0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8]).subarray(4, 6))).toEqual([0, 0x02]);
     });
 
+    it('saves and restores the drive\'s sense data and lock with the PCI function\'s state', () => {
+      good([0x1e, 0, 0, 0, 1]);
+      packet([0xff]);
+      const state = JSON.parse(JSON.stringify(b.ide.saveState()));
+      cd = new AtapiCdrom({ serial: 'CD0001', disc });
+      b = makeIdeBoard([], [cd]);
+      b.ide.loadState(state);
+      expect(good([0x03, 0, 0, 0, 18])[12]).toBe(0x20); // the sense of the last command, no power-on attention
+      expect(good([0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 128])[8 + 6]).toBe(0x2b); // still locked
+    });
+
     it('READ DISC INFORMATION: one complete session with track 1', () => {
       const info = good([0x51, 0, 0, 0, 0, 0, 0, 0, 34]);
       expect(Array.from(info.subarray(0, 9))).toEqual([0, 32, 0x0e, 1, 1, 1, 1, 0, 0]);
