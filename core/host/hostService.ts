@@ -487,6 +487,8 @@ export class HostService implements HostBridge {
       // Firmware finds the VGA's BIOS through fw_cfg, as on QEMU's PC: the bundled SeaVGABIOS, when it is installed.
       const vgaBios = vgaBiosBesideGuests(this.library.guestsFolder);
       if (existsSync(vgaBios)) init.vgaBiosPath = vgaBios;
+      // The Boot order setting is the firmware's (direct Linux boot has no use for it).
+      init.bootOrder = [...config.bootOrder];
     }
     if (config.disks.length > 0) {
       init.disks = config.disks.map((d) => ({ path: resolve(d.path), format: d.format, ...(d.readOnly ? { readOnly: true } : {}) }));

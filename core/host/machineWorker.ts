@@ -228,6 +228,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (init.disks) options.disks = init.disks;
     if (init.vga) options.vga = true;
     if (vgaBios) options.vgaBios = vgaBios;
+    if (init.bootOrder) options.bootOrder = init.bootOrder;
     if (init.machineMemory) options.machineMemory = init.machineMemory;
     machine = createMachine(options, {
       onSerialOutput(port, bytes) {

@@ -32,6 +32,8 @@ export interface WorkerInit {
   vga?: boolean;
   /** The VGA BIOS handed to a ROM-booting machine's firmware (MachineOptions.vgaBios), absolute path. */
   vgaBiosPath?: string;
+  /** The VM's Boot order setting, for its firmware (MachineOptions.bootOrder). */
+  bootOrder?: ('disk' | 'cdrom' | 'network')[];
   /** Host time per `MachineApi.run` call. */
   sliceMs: number;
   /** How often the worker posts statistics. */

@@ -73,4 +73,23 @@ describe('a VM made from the "PC with firmware" preset', () => {
       'POPEK-MBR: loaded by the firmware, printing through INT 10h',
     ]);
   }, 180_000);
+
+  it('passes the VM\'s Boot order setting to the firmware: with only Optical checked the disk does not boot', async () => {
+    const disk = join(root, 'boot.raw');
+    const image = new Uint8Array(1024 * 1024);
+    image.set(MBR);
+    await writeFile(disk, image);
+    const preset = (await host.listPresets()).find((p) => p.id === PC_FIRMWARE_ID)!;
+    const created = await host.createVm({
+      config: { ...preset.defaults, name: 'pc-cd', clock: 'deterministic', bootOrder: ['cdrom'], disks: [{ path: disk, format: 'raw', sizeMiB: 1 }] },
+    });
+    if (!created.ok) throw new Error(JSON.stringify(created.errors));
+    const chunks: Uint8Array[] = [];
+    host.subscribeSerial(created.vm.id, 0, (d) => chunks.push(d));
+    await host.startVm(created.vm.id);
+    const text = () => Buffer.concat(chunks).toString('latin1');
+    const deadline = Date.now() + 120_000;
+    while (!text().includes('Retrying in 60 seconds.\r\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(text()).toBe('\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\r\nNo bootable device.  Retrying in 60 seconds.\r\n');
+  }, 180_000);
 });
