@@ -20,8 +20,13 @@ import type { Cpu } from '../cpu.ts';
 import type { Block } from '../decoder.ts';
 import { RF, TF } from '../regs.ts';
 
-/** The successor block to go on into from `block` at `eip` after `done` instructions, or null to return to the run loop. */
-export function chainTarget(cpu: Cpu, block: Block, eip: number, done: number): Block | null {
+/**
+ * The successor block to go on into from `block` at `eip` after `done`
+ * instructions, or null to return to the run loop. `loops`: the exit loops
+ * in its own function when the successor is `block` itself (a constant
+ * target); any other way on is a nested call and takes one of the depth.
+ */
+export function chainTarget(cpu: Cpu, block: Block, eip: number, done: number, loops: boolean): Block | null {
   const left = cpu.jitLeft - done;
   if (left <= 0 || block.linkStamp !== cpu.linkStamp || cpu.attention || (cpu.flags & (TF | RF)) !== 0 || cpu.exitBlock) return null;
   if ((cpu.flags & cpu.intrMask) !== 0 && (cpu.intrLine || cpu.pollIntr)) return null;
@@ -31,7 +36,7 @@ export function chainTarget(cpu: Cpu, block: Block, eip: number, done: number): 
     if (s === null || s.eip !== eip || !s.valid) return null;
   }
   if (s.jit === null) return null;
-  if (s !== block && cpu.jitDepth-- <= 0) return null;
+  if ((s !== block || !loops) && cpu.jitDepth-- <= 0) return null;
   cpu.jitLeft = left;
   cpu.clock.retired += done;
   cpu.jitBlock = s;

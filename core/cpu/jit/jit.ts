@@ -12,7 +12,7 @@
  *
  * Measured (one process, alternating, CPU time; 2 shared cores, so ratios):
  * on the CPU benchmark's loops (bench/asm/cpubench.asm) compiled blocks run
- * 2-2.6x faster than the interpreter. On the Tiny Linux shell loop they do
+ * 2-2.7x faster than the interpreter. On the Tiny Linux shell loop they do
  * not pay yet: its ~2500 hot blocks average under 5 instructions, so the
  * per-block costs (entry, exit, the run loop between blocks) that the
  * interpreter pays too dominate, and each generated function first runs
@@ -28,14 +28,20 @@
  * at every block boundary as before, so interrupts, device events, VM exits
  * and the deterministic clock see exactly the instruction boundaries the
  * interpreter gives them (the chaining and VMX non-root tests compare).
- * Measured (2 shared cores, one process each, CPU time): on the CPU
- * benchmark no difference beyond the noise (about 190 MIPS either way: the
- * run loop was ~6% of the profile, the blocks' own code the rest); on the
- * Tiny Linux shell loop (3000 iterations, compiled/interpreted time) worse:
- * 6.6-9.9 s vs 5.0-6.2 s for the first round (V8 compiling ~2400 larger
- * functions) and 1.1-1.8x vs 0.9-1.2x after. Hence off by default. The time
- * goes to the blocks' own code and, on Linux, to V8 compiling and running
- * thousands of functions of ~5 instructions each, not to the dispatch.
+ * Measured (2 shared cores under load, so CPU time and ratios; CPU
+ * benchmark: best of 3 runs per process, 3 processes alternating): the
+ * interpreter ~91 MIPS; compiled ~190 without chaining, ~200-210 with the
+ * shift/CMP/PUSH/JMP/CALL forms, ~230-245 with the forms and chaining
+ * (measure/cpuBenchRuns.ts). On the Tiny Linux shell loop
+ * (measure/shellLoopChain.ts, 5000 iterations at the default threshold)
+ * chaining does not pay: steady state 1.6-2.0 s either way (the interpreter
+ * ~1.7 s), and the first run costs more (8.6 s vs 5.9-6.7 s: V8 compiling
+ * ~2400 larger functions). Hence off by default. On Linux the time goes to
+ * V8 compiling and running thousands of functions of ~5 instructions each
+ * (97% of the loop's instructions run compiled once warm; the run loop and
+ * the blocks' entries and exits are about half of the profile), which only
+ * larger units (regions of blocks keeping registers and flags in locals)
+ * can amortize.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation

@@ -168,7 +168,7 @@ class BlockWriter {
     const self = target !== undefined && (target | 0) === (this.block.eip | 0) ? 'if (s === BLK) continue; ' : '';
     if (self !== '') this.loops = true;
     return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
-      + `if ((s = CH(cpu, BLK, t, ${done})) !== null) { ${self}return s.jit(cpu); } return ${done}; }`;
+      + `if ((s = CH(cpu, BLK, t, ${done}, ${self !== ''})) !== null) { ${self}return s.jit(cpu); } return ${done}; }`;
   }
   /** After an instruction that went to memory: stop where the interpreter would. */
   private exitCheck(eipAfter: number): void {

@@ -131,3 +131,26 @@ describe('block compiler: chaining compiled blocks', () => {
     expect(r.chained + r.compiledInstructions).toBeGreaterThan(100);
   });
 });
+
+describe('block compiler: chaining depth', () => {
+  it('a block that returns to itself through a handler (LOOP) or a dynamic target (RET) chains a bounded depth', () => {
+    // Neither exit has a constant target, so the block cannot loop inside its function: each
+    // pass is a nested call, bounded by JIT_CHAIN_DEPTH (unbounded, 100000 passes would overflow the stack).
+    const r = diffProgram(`
+        mov ecx, 100000
+        xor eax, eax
+.l:     add eax, 3
+        loop .l
+        mov ecx, 50000
+        mov ebx, .r
+.r:     push ebx
+        dec ecx
+        jz .out
+        ret
+.out:   pop ebx
+`, { budget: 10_000_000 });
+    expect(r.interpreted.regs[0]).toBe(300000);
+    expect(r.jitted.regs[0]).toBe(300000);
+    expect(r.chained).toBeGreaterThan(10000);
+  });
+});
