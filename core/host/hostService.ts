@@ -7,6 +7,7 @@
  * or a browser): ids, ports and byte arrays are checked before use, and a
  * failing VM or a throwing listener never takes the host down.
  */
+import { createHash } from 'node:crypto';
 import {
   HostError,
   type AccessibleVm,
@@ -49,6 +50,7 @@ import type { CounterSnapshot } from '../hypervisor/counters.ts';
 import { exitName } from '../hypervisor/exitNames.ts';
 import type { FromWorker, WorkerInit } from './workerProtocol.ts';
 import { MachinePool } from './machinePool.ts';
+import { NetworkHub, type NetworkLink } from './networkHub.ts';
 
 export interface HostServiceOptions {
   library: VmLibrary;
@@ -88,6 +90,8 @@ interface Run {
   done: Promise<void>;
   /** Resolves when the worker has exited. */
   workerGone: Promise<void>;
+  /** The worker's ports on the internal networks its adapters name. */
+  links: Map<string, NetworkLink>;
 }
 
 /** What the host keeps per VM beyond its config: status, current run, streams. */
@@ -109,6 +113,7 @@ export class HostService implements HostBridge {
   private readonly options: HostServiceOptions;
   private readonly runnerFactory: RunnerFactory;
   private readonly machinePool: MachinePool;
+  private readonly networks = new NetworkHub();
   private readonly runtimes = new Map<string, VmRuntime>();
   private readonly stateListeners = new Set<(e: VmStateEvent) => void>();
   private readonly statsListeners = new Set<(s: VmStats) => void>();
@@ -243,7 +248,15 @@ export class HostService implements HostBridge {
     });
 
     let workerExited!: () => void;
-    const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)) };
+    const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)), links: new Map() };
+    // Its adapters' internal networks: frames between this worker and the other VMs' go through the host's switches.
+    for (const nic of init.nics ?? []) {
+      const network = nic.network;
+      if (!run.links.has(network)) run.links.set(network, this.networks.attach(network, (data) => run.runner?.send({ type: 'frame', network, data })));
+    }
+    void run.workerGone.then(() => {
+      for (const link of run.links.values()) link.detach();
+    });
     // A domain of the hypervisor takes its memory from the host's pool; whatever ends its worker gives it back.
     if (config.acceleration !== 'none') {
       const lease = this.machinePool.lease();
@@ -493,6 +506,7 @@ export class HostService implements HostBridge {
     if (config.disks.length > 0) {
       init.disks = config.disks.map((d) => ({ path: resolve(d.path), format: d.format, ...(d.readOnly ? { readOnly: true } : {}) }));
     }
+    if (config.nics?.length) init.nics = config.nics.map((n, i) => ({ network: n.network, mac: n.mac ?? stableMac(config.id, i) }));
     return init;
   }
 
@@ -538,6 +552,9 @@ export class HostService implements HostBridge {
       }
       case 'screen':
         rt.screen.publish(m.screen);
+        return;
+      case 'frame':
+        run.links.get(m.network)?.send(m.data);
         return;
       case 'stats':
         this.recordStats(rt, m);
@@ -717,4 +734,10 @@ function hypervisorStats(h: CounterSnapshot): HypervisorStats {
     guestMs: h.guestMs,
     hypervisorMs: h.hypervisorMs,
   };
+}
+
+/** A locally administered MAC under QEMU's 52:54:00 prefix, the same for a VM's adapter at every start. */
+function stableMac(vmId: string, index: number): string {
+  const h = createHash('sha256').update(`${vmId}/nic${index}`).digest();
+  return ['52', '54', '00', ...[h[0], h[1], h[2]].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }

@@ -201,6 +201,9 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
         case 'powerButton':
           machine.powerButton();
           break;
+        case 'frame':
+          machine.networkInput?.(message.network, message.data);
+          break;
         case 'powerOff':
           finish({ type: 'exited' });
           break;
@@ -230,9 +233,13 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (vgaBios) options.vgaBios = vgaBios;
     if (init.bootOrder) options.bootOrder = init.bootOrder;
     if (init.machineMemory) options.machineMemory = init.machineMemory;
+    if (init.nics) options.nics = init.nics;
     machine = createMachine(options, {
       onSerialOutput(port, bytes) {
         if (port === 0 || port === 1) output[port].append(bytes);
+      },
+      onNetworkFrame(network, frame) {
+        channel.post({ type: 'frame', network, data: frame }, [frame.buffer as ArrayBuffer]);
       },
     });
   } catch (e) {

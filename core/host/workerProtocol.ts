@@ -26,6 +26,8 @@ export interface WorkerInit {
   romPath?: string;
   /** Under the hypervisor: the host's machine memory pool and this domain's owner id in it. */
   machineMemory?: MachineMemoryLease;
+  /** The VM's network adapters with their MAC addresses, in order (absent when it has none). */
+  nics?: { network: string; mac: string }[];
   /** The VM's disks, absolute paths, attached as VirtIO disks in this order (absent when it has none). */
   disks?: VirtioDiskOption[];
   /** Gives the machine a VGA (MachineOptions.vga); its pictures come back as `screen` messages. */
@@ -52,6 +54,8 @@ export type ToWorker =
   /** Hard reset; a paused machine resumes after it. */
   | { type: 'reset' }
   | { type: 'powerButton' }
+  /** A frame of an internal network from another VM. */
+  | { type: 'frame'; network: string; data: Uint8Array }
   /** Stop now: the worker flushes its output, posts `exited` and ends. */
   | { type: 'powerOff' };
 
@@ -60,6 +64,8 @@ export type FromWorker =
   /** The machine is built and about to run. */
   | { type: 'started' }
   | { type: 'serial'; port: SerialIndex; data: Uint8Array }
+  /** A frame the VM sent on an internal network, for the other VMs on it. */
+  | { type: 'frame'; network: string; data: Uint8Array }
   /** The display adapter's picture, when it changed (at most every SCREEN_INTERVAL_MS). */
   | { type: 'screen'; screen: ScreenSnapshot }
   /** `sampledAt` is the worker's performance.now() in ms. */

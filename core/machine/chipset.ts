@@ -112,7 +112,7 @@ export class Chipset {
     this.add(new Port80(bus, { onWrite: (code) => logged.has(0x80) && hooks.onPortByte?.(0x80, code) }));
     const resetControl = this.add(new ResetControl({ onReset: (cause) => w.requestReset(`port 0xCF9 ${cause === 'cf9-hard' ? 'hard' : 'soft'} reset`) }));
     const pci = this.add(new Pci(bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
-    this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (bytes) => hooks.onVirtioConsoleOutput?.(bytes));
+    this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (bytes) => hooks.onVirtioConsoleOutput?.(bytes), hooks.onNetworkFrame);
     this.ide = new IdeBoard(bus, pci, this.pic, w.guestRam, options);
     // Firmware learns the board through QEMU's fw_cfg interface (RAM, boot order, console, ACPI tables).
     if (options.rom) this.add(attachFirmwareConfig(bus, pci, w.guestRam, w.ramBytes, options));

@@ -62,6 +62,19 @@ export interface DiskConfig {
   readOnly?: boolean;
 }
 
+/**
+ * A network adapter (virtio-net, the guest's eth0, eth1, ... in order) on an
+ * internal network: every running VM whose adapter names the same network is
+ * on one virtual switch (core/dom0/virtualSwitch.ts, relayed between the VMs'
+ * workers by the host).
+ */
+export interface NicConfig {
+  /** Internal network name: 1-32 letters, digits, '.', '_' or '-'. */
+  network: string;
+  /** Like 52:54:00:12:34:56; absent, the host derives a stable one from the VM's id. */
+  mac?: string;
+}
+
 export type ClockSetting = 'realtime' | 'deterministic';
 
 export interface VmConfig {
@@ -81,6 +94,8 @@ export interface VmConfig {
   boot: BootConfig;
   bootOrder: BootDevice[];
   disks: DiskConfig[];
+  /** Network adapters (absent in files from before they existed: none). */
+  nics?: NicConfig[];
   /** [COM1, COM2]. */
   serial: [SerialPortConfig, SerialPortConfig];
   clock: ClockSetting;
@@ -110,6 +125,7 @@ export const CPUS_MAX = 8;
 export const CPUS_SUPPORTED = 1;
 export const NAME_MAX_LENGTH = 64;
 export const MAX_DISKS = 4;
+export const MAX_NICS = 4;
 /** Longest kernel command line Linux accepts on x86 (COMMAND_LINE_SIZE). */
 export const CMDLINE_MAX_LENGTH = 2047;
 export const DESCRIPTION_MAX_LENGTH = 2000;
@@ -184,6 +200,20 @@ const diskSchema = v.object({
   readOnly: v.optional(v.boolean('Read-only must be true or false')),
 });
 
+const nicSchema = v.object({
+  network: v.pipe(
+    v.string('Network must be a name'),
+    v.regex(/^[A-Za-z0-9._-]{1,32}$/, 'Network names are 1 to 32 letters, digits, dots, dashes or underscores'),
+  ),
+  mac: v.optional(
+    v.pipe(
+      v.string('MAC address must be text'),
+      v.regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'MAC address must look like 52:54:00:12:34:56'),
+      v.check((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, 'MAC address must be a unicast address (first byte even)'),
+    ),
+  ),
+});
+
 const draftEntries = {
   name: nameSchema,
   description: v.optional(
@@ -198,6 +228,7 @@ const draftEntries = {
     v.maxLength(3, 'Boot order lists at most 3 devices'),
   ),
   disks: v.pipe(v.array(diskSchema, 'Disks must be a list'), v.maxLength(MAX_DISKS, `At most ${MAX_DISKS} disks`)),
+  nics: v.optional(v.pipe(v.array(nicSchema, 'Network adapters must be a list'), v.maxLength(MAX_NICS, `At most ${MAX_NICS} network adapters`))),
   serial: v.tuple([serialPortSchema, serialPortSchema], 'Serial must list COM1 and COM2'),
   clock: v.picklist(['realtime', 'deterministic'], 'Clock must be realtime or deterministic'),
   acceleration: v.picklist(ACCELERATIONS, `Acceleration must be one of ${ACCELERATIONS.join(', ')}`),
@@ -243,6 +274,7 @@ const FIELD_LABELS: Record<string, string> = {
   path: 'Path',
   format: 'Format',
   sizeMiB: 'Disk size (MiB)',
+  network: 'Network',
 };
 
 function issuesToErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
@@ -287,6 +319,13 @@ function crossFieldErrors(d: VmConfigDraft): FieldError[] {
   d.bootOrder.forEach((b, i) => {
     if (seenBoot.has(b)) errors.push({ field: `bootOrder.${i}`, message: `${b} is listed twice` });
     seenBoot.add(b);
+  });
+  const seenMac = new Set<string>();
+  (d.nics ?? []).forEach((nic, i) => {
+    if (nic.mac === undefined) return;
+    const mac = nic.mac.toLowerCase();
+    if (seenMac.has(mac)) errors.push({ field: `nics.${i}.mac`, message: 'Another adapter of this VM has this MAC address' });
+    seenMac.add(mac);
   });
   const seenDisk = new Set<string>();
   d.disks.forEach((disk, i) => {

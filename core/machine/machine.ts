@@ -148,6 +148,10 @@ class Machine implements MachineApi {
     this.chipset.serialInput(port, bytes);
   }
 
+  networkInput(network: string, frame: Uint8Array): void {
+    this.chipset.virtio.networkInput(network, frame);
+  }
+
   virtioConsoleInput(bytes: Uint8Array): void {
     this.chipset.virtio.consoleInput(bytes);
   }

@@ -114,6 +114,8 @@ export interface MachineHooks {
   onPortByte?(port: number, byte: number): void;
   /** Bytes the guest wrote to its virtio console (hvc0). */
   onVirtioConsoleOutput?(bytes: Uint8Array): void;
+  /** A frame one of the machine's adapters sent on internal network `network` for machines outside this process. */
+  onNetworkFrame?(network: string, frame: Uint8Array): void;
 }
 
 export interface MachineStats {
@@ -157,6 +159,8 @@ export interface MachineApi {
   readonly memory: SharedArrayBuffer;
   /** Bytes typed into the virtio console (hvc0); ignored when the machine has none. */
   virtioConsoleInput?(bytes: Uint8Array): void;
+  /** A frame of internal network `network` from a machine outside this process. */
+  networkInput?(network: string, frame: Uint8Array): void;
   /** Sets the virtio balloon's target in 4 KiB pages (ignored without a balloon). */
   setBalloonTarget?(pages: number): void;
   /** The display adapter's picture if it changed since the last call that returned one, else null (also without a display adapter). */

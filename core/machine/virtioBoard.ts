@@ -25,7 +25,7 @@ import { VirtioConsole } from '../devices/virtio/virtioConsole.ts';
 import { VirtioRng } from '../devices/virtio/virtioRng.ts';
 import { VirtioBalloon } from '../devices/virtio/virtioBalloon.ts';
 import { parseMac, VirtioNet } from '../devices/virtio/virtioNet.ts';
-import { internalNetwork } from '../dom0/virtualSwitch.ts';
+import { internalNetwork, type VirtualSwitch } from '../dom0/virtualSwitch.ts';
 import { randomBytes } from 'node:crypto';
 import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
 import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
@@ -56,7 +56,22 @@ export class VirtioBoard {
   private readonly console: VirtioConsole | null = null;
   private readonly balloon: VirtioBalloon | null = null;
 
-  constructor(bus: MemoryBus, pci: Pci, options: MachineOptions, guestRam: GuestRamMap, onConsoleOutput: (bytes: Uint8Array) => void) {
+  /** Per internal network: this machine's uplink port on its switch (frames to and from other processes' machines). */
+  private readonly uplinks = new Map<string, { sw: VirtualSwitch; port: number }>();
+
+  /**
+   * @param uplink carries the frames of an internal network that leave this
+   *   process (the host relays them to the other VMs' workers); without it the
+   *   network reaches only the machines of this process
+   */
+  constructor(
+    bus: MemoryBus,
+    pci: Pci,
+    options: MachineOptions,
+    guestRam: GuestRamMap,
+    onConsoleOutput: (bytes: Uint8Array) => void,
+    uplink?: (network: string, frame: Uint8Array) => void,
+  ) {
     const disks = options.disks ?? [];
     if (disks.length > MAX_VIRTIO_DISKS) throw new BootError(`at most ${MAX_VIRTIO_DISKS} disks, got ${disks.length}`);
     const mem = new CheckedGuestMemory(guestRam);
@@ -97,9 +112,11 @@ export class VirtioBoard {
       }
       const device = new VirtioNet(mac);
       if (nic.network !== undefined) {
-        const sw = internalNetwork(nic.network);
+        const network = nic.network;
+        const sw = internalNetwork(network);
         const port = sw.attach((frame) => device.receive(frame));
         device.port = { send: (frame) => sw.send(port, frame) };
+        if (uplink && !this.uplinks.has(network)) this.uplinks.set(network, { sw, port: sw.attach((frame) => uplink(network, frame)) });
       }
       attach(FIRST_NIC_SLOT + i, `virtio-net eth${i}`, new VirtioPciFunction(device, mem, channels));
     });
@@ -120,6 +137,12 @@ export class VirtioBoard {
   /** Whether the board has any virtio device at all. */
   get empty(): boolean {
     return this.functions.length === 0;
+  }
+
+  /** A frame of internal network `network` from another process's machine (dropped when no adapter of this machine is on it). */
+  networkInput(network: string, frame: Uint8Array): void {
+    const up = this.uplinks.get(network);
+    up?.sw.send(up.port, frame);
   }
 
   /** Bytes typed into the virtio console (dropped when the machine has none). */

@@ -1,0 +1,108 @@
+/**
+ * An internal network between VMs in different machine workers: the host
+ * relays each worker's frames through its switch for the network
+ * (core/host/networkHub.ts). Two Tiny Linux VMs, one on the bare PC and one
+ * under the VT-x hypervisor, each with a virtio-net adapter on network "lab",
+ * ping each other; a third VM's adapter on another network sees none of it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VmConfigDraft } from '../../core/host/api.ts';
+import { HostService } from '../../core/host/hostService.ts';
+import { VmLibrary } from '../../core/host/library.ts';
+
+const GUESTS = fileURLToPath(new URL('../../resources/guests', import.meta.url));
+const PROMPT = /\n# (\x1b\[6n)?$/;
+
+let root: string;
+let host: HostService;
+
+function draft(name: string, acceleration: 'none' | 'vtx', network: string, mac: string): VmConfigDraft {
+  return {
+    name,
+    guestType: 'tiny-linux',
+    memoryMiB: 64,
+    cpus: 1,
+    boot: { kind: 'linux', kernel: '@guests/tiny-linux/bzImage', initrd: '@guests/tiny-linux/initramfs.cpio.gz', cmdline: 'console=ttyS0' },
+    bootOrder: [],
+    disks: [],
+    nics: [{ network, mac }],
+    serial: [
+      { enabled: true, mode: 'console' },
+      { enabled: false, mode: 'console' },
+    ],
+    clock: 'realtime',
+    acceleration,
+    nestedPaging: true,
+  };
+}
+
+/** A running VM's COM1 as a console: its output so far, and commands typed at its prompt. */
+class Console {
+  private chunks: Uint8Array[] = [];
+  constructor(readonly id: string) {
+    host.subscribeSerial(id, 0, (d) => this.chunks.push(d));
+  }
+  get text(): string {
+    return Buffer.concat(this.chunks).toString('latin1');
+  }
+  async waitFor(pattern: RegExp, from = 0, seconds = 600): Promise<string> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+      const t = this.text.slice(from);
+      if (pattern.test(t)) return t;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${this.text.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  async command(line: string, seconds = 300): Promise<string> {
+    const from = this.text.length;
+    await host.sendSerialInput(this.id, 0, new TextEncoder().encode(line + '\n'));
+    const out = await this.waitFor(PROMPT, from, seconds);
+    const body = out.replace(/\r\n/g, '\n').replace(PROMPT, '\n');
+    return body.slice(body.indexOf('\n') + 1);
+  }
+}
+
+describe('internal networks between VMs in different workers', () => {
+  let a: Console;
+  let b: Console;
+  let c: Console;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'popek-network-'));
+    host = new HostService({ library: new VmLibrary(join(root, 'machines'), GUESTS), mode: 'server', version: 'test' });
+    const ids: string[] = [];
+    for (const d of [draft('a', 'none', 'lab', '52:54:00:00:01:0a'), draft('b', 'vtx', 'lab', '52:54:00:00:01:0b'), draft('c', 'none', 'other', '52:54:00:00:01:0c')]) {
+      const created = await host.createVm({ config: d });
+      if (!created.ok) throw new Error(JSON.stringify(created.errors));
+      ids.push(created.vm.id);
+    }
+    [a, b, c] = ids.map((id) => new Console(id));
+    for (const vm of [a, b, c]) await host.startVm(vm.id);
+    for (const vm of [a, b, c]) {
+      await vm.waitFor(/POPEK-READY\r\n/);
+      await vm.waitFor(PROMPT);
+    }
+  }, 1_500_000);
+
+  afterAll(async () => {
+    await host?.shutdown();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('pings from the VM on the bare PC to the VM under VT-x and back', async () => {
+    expect(await a.command('ip addr add 192.0.2.10/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
+    expect(await b.command('ip addr add 192.0.2.11/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
+    expect(await c.command('ip addr add 192.0.2.12/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
+    expect(await a.command('ping -c 3 192.0.2.11')).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
+    expect(await b.command('ping -c 2 192.0.2.10')).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
+  }, 900_000);
+
+  it('keeps the other network apart: the third VM reaches neither', async () => {
+    expect(await c.command('ping -c 1 -W 2 192.0.2.10')).toContain('1 packets transmitted, 0 packets received, 100% packet loss');
+  }, 300_000);
+});
