@@ -5,7 +5,8 @@
  * explain how it got there. Covers the real-mode reset start of a firmware
  * ROM under nested paging, the 32-bit boot-protocol entry, timer interrupts
  * injected into a halted vCPU, power-off, guest reboot, the host's reset
- * kick, triple fault, MMIO emulation from #NPF, the CPUID the guest sees, an
+ * kick, triple fault, MMIO emulation from #NPF, the CPUID the guest sees, the
+ * TSC offset, an
  * interrupt delivered again after a hidden shadow page fault (EXITINTINFO),
  * and the same guests with nested paging off (shadow page tables).
  */
@@ -189,6 +190,21 @@ describe("the 'svm' board", () => {
     expect(String.fromCharCode(...svm.ports.slice(12, 16))).toBe('Pope');
     expect(String.fromCharCode(...svm.ports.slice(16, 20))).toBe('Auth'); // AuthenticAMD
     expect(exits(svm.stats, B.VMEXIT_CPUID)).toBe(5);
+  });
+
+  it('moves the guest TSC by the VMCB TSC offset when the guest writes IA32_TIME_STAMP_COUNTER (RDTSC and RDMSR agree)', () => {
+    // WRMSR TSC = 0x123_00000000, then RDTSC (not intercepted: the processor adds TSC_OFFSET) and RDMSR (an MSR exit);
+    // each EDX goes out on port 0x190, low byte first.
+    const kernel = multiboot([
+      '    mov ecx, 0x10', '    xor eax, eax', '    mov edx, 0x123', '    wrmsr',
+      '    rdtsc', '    mov ebx, edx', '    mov dx, 0x190', '    mov al, bl', '    out dx, al', '    mov al, bh', '    out dx, al',
+      '    mov ecx, 0x10', '    rdmsr', '    mov ebx, edx', '    mov dx, 0x190', '    mov al, bl', '    out dx, al', '    mov al, bh', '    out dx, al',
+      '    cli', '    hlt',
+    ]);
+    const { none, svm } = modes({ kernel, logPorts: [0x190] });
+    expect(none.ports).toEqual([0x23, 0x01, 0x23, 0x01]);
+    expect(svm.ports).toEqual(none.ports);
+    expect(exits(svm.stats, B.VMEXIT_MSR)).toBe(2);
   });
 
   it('runs a probe of the guest paging on shadow page tables exactly as the bare PC does, reading back its own CR0/CR3/CR4', () => {
