@@ -6,9 +6,9 @@
  * ROM under nested paging, the 32-bit boot-protocol entry, timer interrupts
  * injected into a halted vCPU, power-off, guest reboot, the host's reset
  * kick, triple fault, MMIO emulation from #NPF, the CPUID the guest sees, the
- * TSC offset, an
- * interrupt delivered again after a hidden shadow page fault (EXITINTINFO),
- * and the same guests with nested paging off (shadow page tables).
+ * TSC offset, an interrupt delivered again after a hidden shadow page fault
+ * (EXITINTINFO), and the same guests with nested paging off (shadow page
+ * tables).
  */
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
