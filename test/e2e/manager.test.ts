@@ -143,7 +143,7 @@ describe('manager in the browser', () => {
     await page.keyboard.press('Enter');
     await wizard.getByRole('heading', { name: 'Hardware' }).waitFor();
     await page.keyboard.press('Enter');
-    await wizard.getByRole('heading', { name: 'Hard disk' }).waitFor();
+    await wizard.getByRole('heading', { name: 'Disk and network' }).waitFor();
     await page.keyboard.press('Enter');
     await wizard.getByRole('heading', { name: 'Summary' }).waitFor();
     await page.keyboard.press('Enter'); // focus is on Create
@@ -331,7 +331,7 @@ async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | n
   const wizard = page.getByRole('dialog', { name: 'New virtual machine' });
   await wizard.getByLabel('Name', { exact: true }).fill('Tiny');
   expect(await wizard.getByRole('radio', { name: /Tiny Linux demo/ }).isChecked()).toBe(true);
-  for (const step of ['Boot', 'Hardware', 'Hard disk', 'Summary']) {
+  for (const step of ['Boot', 'Hardware', 'Disk and network', 'Summary']) {
     await wizard.getByRole('button', { name: 'Next' }).click();
     await wizard.getByRole('heading', { name: step }).waitFor();
   }

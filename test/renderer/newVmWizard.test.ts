@@ -150,7 +150,7 @@ describe('NewVmWizard', () => {
       'Disk size must be a whole number of MiB from 1 to 2097152',
     );
     await next(w);
-    expect(stepTitle(w)).toBe('Hard disk');
+    expect(stepTitle(w)).toBe('Disk and network');
     // Jump to the summary by fixing, then break the value again from the summary's point of view.
     await w.find('#wizard-disk-size').setValue('512');
     await next(w);
@@ -161,8 +161,29 @@ describe('NewVmWizard', () => {
     await buttonByText(w, 'Next').trigger('click');
     await w.find('form').trigger('submit');
     await settle();
-    expect(stepTitle(w)).toBe('Hard disk');
+    expect(stepTitle(w)).toBe('Disk and network');
     expect(host.api.createVm).not.toHaveBeenCalled();
+  });
+
+  it('adds a network adapter on the internal network typed, and refuses a bad network name', async () => {
+    const w = await openWizard();
+    await w.find('#wizard-name').setValue('Net');
+    await next(w);
+    await next(w);
+    await next(w);
+    expect(w.find<HTMLInputElement>('#wizard-network').element.disabled).toBe(true);
+    const nic = w.findAll('input[type="checkbox"]').find((c) => c.element.parentElement!.textContent!.includes('network adapter'))!;
+    await nic.setValue(true);
+    await w.find('#wizard-network').setValue('bad name');
+    expect(w.find('#wizard-network').element.parentElement!.querySelector('.error')!.textContent).toBe(
+      'Network names are 1 to 32 letters, digits, dots, dashes or underscores',
+    );
+    await w.find('#wizard-network').setValue('lab');
+    await next(w);
+    expect(w.findAll('dd').map((d) => d.text())).toContain('eth0 on internal network “lab”');
+    await w.find('form').trigger('submit');
+    await settle();
+    expect(host.api.createVm.mock.calls[0]![0].config.nics).toEqual([{ network: 'lab' }]);
   });
 
   it('submits the exact config for a valid Tiny Linux machine with a new disk', async () => {

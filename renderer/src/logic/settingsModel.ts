@@ -25,6 +25,12 @@ export interface SerialForm {
   port: number;
 }
 
+/** A network adapter as Settings edits it (an empty MAC: the host's automatic one). */
+export interface NicForm {
+  network: string;
+  mac: string;
+}
+
 export interface SettingsForm {
   name: string;
   description: string;
@@ -38,6 +44,7 @@ export interface SettingsForm {
   rom: string;
   bootOrder: BootDevice[];
   disks: DiskConfig[];
+  nics: NicForm[];
   serial: [SerialForm, SerialForm];
   clock: VmConfig['clock'];
   acceleration: VmConfig['acceleration'];
@@ -65,6 +72,7 @@ export function settingsFromConfig(config: VmConfig): SettingsForm {
     rom: boot.kind === 'rom' ? boot.rom : '',
     bootOrder: [...config.bootOrder],
     disks: config.disks.map((d) => ({ ...d })),
+    nics: (config.nics ?? []).map((n) => ({ network: n.network, mac: n.mac ?? '' })),
     serial: [serialForm(config.serial[0]), serialForm(config.serial[1])],
     clock: config.clock,
     acceleration: config.acceleration,
@@ -103,6 +111,9 @@ export function draftFromSettings(form: SettingsForm): VmConfigDraft {
     nestedPaging: form.nestedPaging,
   };
   if (form.description.trim() !== '') draft.description = form.description;
+  if (form.nics.length > 0) {
+    draft.nics = form.nics.map((n) => ({ network: n.network.trim(), ...(n.mac.trim() !== '' ? { mac: n.mac.trim().toLowerCase() } : {}) }));
+  }
   return draft;
 }
 

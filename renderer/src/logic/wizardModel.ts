@@ -23,6 +23,9 @@ export interface WizardForm {
   diskMiB: number;
   /** Format of the new disk (the host creates it with core/dom0/block's createDisk). */
   diskFormat: 'raw' | 'qcow2';
+  /** A network adapter (eth0) on the internal network `network`. */
+  attachNic: boolean;
+  network: string;
 }
 
 /** Field path of the wizard-only "new disk size" (not part of VmConfigDraft). */
@@ -49,6 +52,8 @@ export function formFromPreset(preset: GuestPreset, keep?: Pick<WizardForm, 'nam
     createDisk: false,
     diskMiB: DEFAULT_DISK_MIB,
     diskFormat: 'qcow2',
+    attachNic: (d.nics?.length ?? 0) > 0,
+    network: d.nics?.[0]?.network ?? 'intnet',
   };
 }
 
@@ -79,6 +84,7 @@ export function draftFromForm(form: WizardForm, preset: GuestPreset): VmConfigDr
   };
   const description = form.description.trim();
   if (description) draft.description = description;
+  if (form.attachNic) draft.nics = [{ network: form.network.trim() }];
   return draft;
 }
 
