@@ -19,8 +19,8 @@ import { AF, CF, OF, PF, SF, ZF } from '../regs.ts';
 import { qword, raiseSimdException, readRm, setQword, src, sseGate } from './operands.ts';
 import { FAST_MXCSR, FAST_MXCSR_FIELDS, type FastFn, plainLane } from './fastPath.ts';
 import {
-  add, compare, div, env, EQ, F32, F64, type Fmt, GT, LT, mul, sqrt, UN, unmasked, unpack, FINITE, ZERO, INF, QNAN, SNAN,
-  quiet, signedZero, infinity, defaultNaN, element,
+  add, compare, defaultNaN, div, element, env, EQ, F32, type Fmt, GT, infinity, INF, LT, mul, QNAN, quiet, signedZero, SNAN,
+  sqrt, UN, unmasked, unpack, ZERO,
 } from './softFloat.ts';
 import { MX_DAZ, MX_FLAGS, MX_PRE } from './state.ts';
 
@@ -240,4 +240,3 @@ function approximate(bits: bigint, root: boolean): bigint {
   return BigInt(out);
 }
 
-export { F32, F64, FINITE };

@@ -23,9 +23,8 @@ import { CR0_EM, CR4_OSFXSR, EDI } from '../regs.ts';
 import { waitingGate } from '../fpu/gate.ts';
 import { integerOp64, result64, shift64 } from './integer.ts';
 import { beginFloat, endFloat } from './arith.ts';
-import { readRm, sseGate } from './operands.ts';
+import { qword, readRm, sseGate } from './operands.ts';
 import { F32, F64, fromInt32, toInt32 } from './softFloat.ts';
-import { qword } from './operands.ts';
 
 /** The MMX gate; false when the instruction must wait for FERR# (fpu/gate.ts). */
 function mmxGate(cpu: Cpu, i: Insn, needOsfxsr = false): boolean {
