@@ -65,6 +65,25 @@ describe.skipIf(oracle === null)('SSE/SSE2 against the host processor', () => {
     expect(mismatches(cases, want, runEmulated(cases)).slice(0, 10)).toEqual([]);
   });
 
+  it('directed edge cases: tininess after rounding, overflow by rounding direction, exact cancellation signs, int32 limits', () => {
+    const c = (op: string, mxcsr: number, a0: number, b0: number, a1 = 0, b1 = 0): Case => ({ op, mxcsr, a: [a0, a1, 0, 0], b: [b0, b1, 0, 0] });
+    const cases: Case[] = [
+      // (1 + 2^-23) * 2^-126 (1 - 2^-23) = 2^-126 (1 - 2^-46): tiny before rounding, not after (x86 detects it after): no UE.
+      c('mulss', 0x1f80, 0x3f80_0001, 0x007f_ffff), c('mulss', 0x1f80 | 0x40, 0x3f80_0001, 0x007f_ffff),
+      c('mulss', 0x1f80 | 0x8000, 0x3f80_0001, 0x0080_0001), c('mulsd', 0x1f80, 0x0000_0001, 0x000f_ffff, 0x3ff0_0000, 0x000f_ffff),
+      // MAX_FLOAT * 2 under each rounding control; MAX_FLOAT + ulp/2 ties.
+      ...[0, 1, 2, 3].map((rc) => c('mulss', 0x1f80 | (rc << 13), 0x7f7f_ffff, 0x4000_0000)),
+      ...[0, 1, 2, 3].map((rc) => c('mulss', 0x1f80 | (rc << 13), 0xff7f_ffff, 0x4000_0000)),
+      // x - x is +0, except -0 when rounding down.
+      ...[0, 1, 2, 3].map((rc) => c('subss', 0x1f80 | (rc << 13), 0x4040_0000, 0x4040_0000)),
+      ...[0, 1, 2, 3].map((rc) => c('addsd', 0x1f80 | (rc << 13), 0, 0, 0x8000_0000, 0x8000_0000)),
+      // int32 limits of the conversions.
+      c('cvttss2si', 0x1f80, 0, 0xcf00_0000), c('cvttss2si', 0x1f80, 0, 0x4f00_0000), c('cvtsd2si', 0x1f80, 0, 0xffff_ffff, 0, 0xc1e0_0000),
+      c('cvtsd2si', 0x1f80, 0, 0x0020_0000, 0, 0xc1e0_0000), c('cvtsd2si', 0x5f80, 0, 0x0020_0000, 0, 0xc1e0_0000),
+    ];
+    expect(mismatches(cases, runOracle(oracle!, cases), runEmulated(cases))).toEqual([]);
+  });
+
   it(`memory source forms (${Object.keys(MEM_FORMS).length} operations x 40 cases) give the host's register-form results`, () => {
     const g = new Gen(1404);
     const cases = Object.values(MEM_FORMS).flatMap((op) => g.cases(op, 40));
