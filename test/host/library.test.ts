@@ -184,24 +184,24 @@ describe('validateDraft (library rules)', () => {
       ok: false,
       errors: [{ field: 'acceleration', message: 'Acceleration Binary translation is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)' }],
     });
-    expect(await validateDraft(library, draft({ acceleration: 'svm', nestedPaging: false }))).toEqual({
-      ok: false,
-      errors: [{ field: 'nestedPaging', message: 'AMD-V without nested paging is not available: the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx|svm --nested-paging off, for a kernel guest)' }],
-    });
     expect(await validateDraft(library, draft({ acceleration: 'trap' }))).toEqual({
       ok: false,
       errors: [{ field: 'acceleration', message: 'Acceleration Trap-and-emulate only is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)' }],
     });
     expect((await validateDraft(library, draft({ acceleration: 'vtx' }))).ok).toBe(true);
-    expect(await validateDraft(library, draft({ acceleration: 'vtx', nestedPaging: false }))).toEqual({
-      ok: false,
-      errors: [
-        {
-          field: 'nestedPaging',
-          message: 'VT-x without nested paging is not available: the app does not start VMs on shadow page tables yet (the command line does: popek run --accel vtx|svm --nested-paging off, for a kernel guest)',
-        },
-      ],
-    });
+    expect((await validateDraft(library, draft({ acceleration: 'svm' }))).ok).toBe(true);
+  });
+
+  it('takes nested paging off under VT-x and AMD-V for a kernel guest, and refuses it for firmware, which starts in real mode', async () => {
+    const rom = join(root, 'good.rom');
+    await writeFile(rom, new Uint8Array(64 * 1024));
+    for (const [acceleration, label] of [['vtx', 'Intel VT-x'], ['svm', 'AMD-V (SVM)']] as const) {
+      expect((await validateDraft(library, draft({ acceleration, nestedPaging: false }))).ok).toBe(true);
+      expect(await validateDraft(library, draft({ acceleration, nestedPaging: false, guestType: 'firmware-rom', boot: { kind: 'rom', rom } }))).toEqual({
+        ok: false,
+        errors: [{ field: 'nestedPaging', message: `${label} without nested paging the hypervisor runs only a kernel (Linux boot): firmware starts in real mode, which needs nested paging` }],
+      });
+    }
   });
 
   it('refuses an unknown guest type for a new VM', async () => {
