@@ -58,7 +58,7 @@ export async function runLinuxBench(kernelPath: string, memoryMiB: number, optio
 }
 
 /** Runs `command` in the guest's shell and returns the guest seconds it took (/proc/uptime before and after). */
-async function timedInGuest(guest: GuestConsole, command: string): Promise<number> {
+export async function timedInGuest(guest: GuestConsole, command: string): Promise<number> {
   const out = await guest.command(`read a b < /proc/uptime; ${command}; read c d < /proc/uptime; echo $a $c`, 3600);
   // The echo of a long command line wraps with terminal escapes; the figures are the last line.
   const times = out.match(/(\d+\.\d+) (\d+\.\d+)\s*$/);

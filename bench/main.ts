@@ -15,6 +15,7 @@
 import { existsSync } from 'node:fs';
 import { runCpuBench } from './cpuBench.ts';
 import { FORK_LOOP, runLinuxBench, SHELL_LOOP, type LinuxBenchResult } from './linuxBench.ts';
+import { runVirtioBench, VIRTIO_BENCH_MIB } from './virtioBench.ts';
 import { TINY_LINUX } from '../scripts/guestConsole.ts';
 import type { MachineOptions } from '../core/machine/types.ts';
 
@@ -85,6 +86,19 @@ async function main(): Promise<void> {
         }
         describe(name, variant.label, r, ref);
         ref ??= r;
+      }
+    }
+  }
+  if (only === undefined || only === 'tiny-linux' || only === 'virtio') {
+    for (const variant of [VARIANTS[0], VARIANTS[1]]) {
+      try {
+        const v = await runVirtioBench(TINY_LINUX + 'bzImage', variant.options);
+        console.log(
+          `virtio-blk [${variant.label}]: ${VIRTIO_BENCH_MIB} MiB with O_DIRECT from the guest: write ${fmt(v.writeMBps)} MB/s, read ${fmt(v.readMBps)} MB/s ` +
+            `(the host on the same image file: write+fsync ${fmt(v.hostWriteMBps, 0)} MB/s, read from its page cache ${fmt(v.hostReadMBps, 0)} MB/s)`,
+        );
+      } catch (e) {
+        console.log(`virtio-blk [${variant.label}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
       }
     }
   }
