@@ -3,7 +3,8 @@
  * relays each worker's frames through its switch for the network
  * (core/host/networkHub.ts). Two Tiny Linux VMs, one on the bare PC and one
  * under the VT-x hypervisor, each with a virtio-net adapter on network "lab",
- * ping each other; a third VM's adapter on another network sees none of it.
+ * ping each other and move a file with nc; a third VM's adapter on another
+ * network sees none of it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -101,6 +102,15 @@ describe('internal networks between VMs in different workers', () => {
     expect(await a.command('ping -c 3 192.0.2.11')).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
     expect(await b.command('ping -c 2 192.0.2.10')).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
   }, 900_000);
+
+  it('moves a file from one VM to the other with nc, byte for byte', async () => {
+    expect(await b.command('nc -l -p 5000 > /tmp/got & echo listening')).toMatch(/listening\n$/);
+    expect(await a.command('dd if=/dev/urandom of=/tmp/file bs=1k count=256 2>/dev/null; md5sum /tmp/file')).toMatch(/^[0-9a-f]{32}  \/tmp\/file\n$/);
+    const sum = (await a.command('md5sum < /tmp/file')).split(' ')[0];
+    expect(await a.command('nc 192.0.2.11 5000 < /tmp/file; echo sent')).toMatch(/sent\n$/);
+    await b.command('wait');
+    expect(await b.command('md5sum < /tmp/got')).toBe(`${sum}  -\n`);
+  }, 600_000);
 
   it('keeps the other network apart: the third VM reaches neither', async () => {
     expect(await c.command('ping -c 1 -W 2 192.0.2.10')).toContain('1 packets transmitted, 0 packets received, 100% packet loss');
