@@ -334,7 +334,15 @@ async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | n
   for (const step of ['Boot', 'Hardware', 'Disk and network', 'Summary']) {
     await wizard.getByRole('button', { name: 'Next' }).click();
     await wizard.getByRole('heading', { name: step }).waitFor();
+    if (step === 'Disk and network') {
+      // A new qcow2 disk and a network adapter: the guest must see both.
+      await wizard.getByRole('checkbox', { name: 'Create a new virtual hard disk' }).check();
+      await wizard.getByLabel('Disk size (MiB)').fill('64');
+      await wizard.getByRole('checkbox', { name: 'Add a network adapter' }).check();
+      await wizard.getByLabel('Internal network').fill('lab');
+    }
   }
+  await expect.poll(() => wizard.locator('dd').allInnerTexts()).toContain('eth0 on internal network “lab”');
   await wizard.getByRole('button', { name: 'Create' }).click();
   await wizard.waitFor({ state: 'detached' });
   await page.getByRole('option', { name: 'Tiny' }).waitFor();
@@ -352,6 +360,12 @@ async function tinyLinuxScenario(ctx: { library: string; server: PopekServer | n
   const afterUname = await waitForTerminal(page, /uname -a\s*\n\s*Linux \S+ \d+\.\d+/, 60_000);
   expect(afterUname).toMatch(/Linux \S+ 6\.1\.\S*.* i[3-6]86/);
   await screenshot(page, '11-tiny-linux-uname');
+
+  // The wizard's new disk and network adapter reached the guest: /dev/vda (64 MiB) and eth0.
+  await page.keyboard.type('cat /proc/partitions; ip -o link show eth0');
+  await page.keyboard.press('Enter');
+  const devices = await waitForTerminal(page, /\n\s*254\s+0\s+65536 vda[\s\S]*\d+: eth0: <BROADCAST,MULTICAST>/, 60_000);
+  expect(devices).toMatch(/link\/ether 52:54:00(:[0-9a-f]{2}){3}/);
 
   // Reattach in its own window: the host replays the scrollback, so the answer is there again.
   const [popup] = await Promise.all([
