@@ -80,8 +80,8 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
     };
 
     beforeAll(() => {
-      // The machine's own bus: the rogue driver shares it with the guest's CPU.
-      driver = new VirtioPciTestDriver((guest.machine as unknown as { bus: MemoryBus }).bus, RNG_SLOT);
+      // The board's device bus (the bare PC's is the processor's own): the rogue driver shares it with the guest's CPU.
+      driver = new VirtioPciTestDriver((guest.machine as unknown as { side: { deviceBus: MemoryBus } }).side.deviceBus, RNG_SLOT);
       // INTx Disable, so the shared IRQ line is never raised for a driver that polls.
       driver.configWrite(0x04, 2, 0x0406);
       driver.locate();
