@@ -1,9 +1,13 @@
 /**
- * Guest-level test: Debian 12's unmodified i386 kernel (the image the
- * linux-image-686 metapackage depends on, fetched from the Debian mirror by
- * scripts/fetch-debian-kernel.sh, never committed) boots with the bundled
- * initramfs to the same shell, on the bare emulated PC and as a domain of the
- * hypervisor under VT-x with EPT. Deterministic clock.
+ * Guest-level test: Debian 12's unmodified i386 kernels (the images the
+ * linux-image-686 and linux-image-686-pae metapackages depend on, fetched
+ * from the Debian mirror by scripts/fetch-debian-kernel.sh, never committed)
+ * boot with the bundled initramfs to the same shell: the 686 kernel
+ * (two-level paging) on the bare emulated PC, the 686-pae kernel (PAE
+ * paging with NX) as a domain of the hypervisor under VT-x with EPT, which
+ * exercises the processor's PAE walk, the VMCS's guest PDPTEs and the
+ * guest's EFER.NXE. The PAE kernel also boots on the bare PC (checked by
+ * hand; one boot per kernel keeps the suite's budget). Deterministic clock.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,26 +15,29 @@ import { GuestConsole } from '../../scripts/guestConsole.ts';
 import { CPUID_FEATURES } from '../../core/cpu/system.ts';
 import type { Acceleration } from '../../core/machine/acceleration.ts';
 
-const KERNEL = new URL('../../.cache/debian-kernel/vmlinuz-debian-686', import.meta.url).pathname;
+const kernelPath = (flavour: string): string => new URL(`../../.cache/debian-kernel/vmlinuz-debian-${flavour}`, import.meta.url).pathname;
 
 /**
- * Linux names the CPUID.1:EDX bits and its synthesized `cpuid`. On the bare PC the processor
- * has VMX (CPUID.1:ECX), and this kernel (unlike Tiny Linux's, built without KVM's feature
- * names) adds `vmx` and the VMX features it reads from the capability MSRs; under the
- * hypervisor VMX is hidden and CPUID.1:ECX shows `hypervisor` instead.
+ * Linux names the CPUID.1:EDX bits (`pae` among them), 8000_0001h:EDX's `nx`, and its
+ * synthesized `cpuid`. On the bare PC the processor has VMX (CPUID.1:ECX), and these kernels
+ * (unlike Tiny Linux's, built without KVM's feature names) add `vmx` and the VMX features it
+ * reads from the capability MSRs; under the hypervisor VMX is hidden and CPUID.1:ECX shows
+ * `hypervisor` instead. The PAE kernel adds `pti`: it isolates its page tables from user
+ * space (Meltdown), which a 32-bit kernel can only do with PAE.
  */
 const advertised = Object.keys(CPUID_FEATURES).map((f) => f.toLowerCase());
-const RUNS: { acceleration: Acceleration; title: string; flags: string[] }[] = [
-  { acceleration: 'none', title: 'on the emulated PC', flags: [...advertised, 'cpuid', 'vmx', 'vnmi', 'ept', 'vpid'] },
-  { acceleration: 'vtx', title: 'under the VT-x hypervisor (EPT)', flags: [...advertised, 'cpuid', 'hypervisor'] },
+const RUNS: { acceleration: Acceleration; flavour: '686' | '686-pae'; title: string; flags: string[] }[] = [
+  { acceleration: 'none', flavour: '686', title: 'on the emulated PC', flags: [...advertised, 'nx', 'cpuid', 'vmx', 'vnmi', 'ept', 'vpid'] },
+  { acceleration: 'vtx', flavour: '686-pae', title: 'under the VT-x hypervisor (EPT)', flags: [...advertised, 'nx', 'cpuid', 'hypervisor', 'pti'] },
 ];
 
-describe.each(RUNS)('Debian 12 i386 kernel $title', ({ acceleration, flags: expectedFlags }) => {
+describe.each(RUNS)('Debian 12 i386 $flavour kernel $title', ({ acceleration, flavour, flags: expectedFlags }) => {
   let guest: GuestConsole;
+  const KERNEL = kernelPath(flavour);
 
   beforeAll(async () => {
     if (!existsSync(KERNEL)) {
-      throw new Error(`${KERNEL} is missing: run scripts/fetch-debian-kernel.sh (CI does)`);
+      throw new Error(`${KERNEL} is missing: run scripts/fetch-debian-kernel.sh "" ${flavour} (CI does)`);
     }
     guest = GuestConsole.tinyLinux({ memoryMiB: 256, acceleration }, KERNEL);
     await guest.waitFor('POPEK-READY\r\n', 1500);
@@ -42,12 +49,20 @@ describe.each(RUNS)('Debian 12 i386 kernel $title', ({ acceleration, flags: expe
   });
 
   it('boots the distribution kernel to the shell without oops, BUG or WARNING', () => {
-    expect(guest.output).toMatch(/\] Linux version 6\.1\.0-\d+-686 \(debian-kernel@lists\.debian\.org\)/);
+    expect(guest.output).toMatch(new RegExp(`\\] Linux version 6\\.1\\.0-\\d+-${flavour} \\(debian-kernel@lists\\.debian\\.org\\)`));
     expect(guest.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic|Call Trace/);
   });
 
   it('answers uname -a', async () => {
-    expect(await guest.command('uname -a')).toMatch(/^Linux popek 6\.1\.0-\d+-686 #1 SMP PREEMPT_DYNAMIC Debian 6\.1\.\d+-\d+ \([0-9-]+\) i686 GNU\/Linux\n$/);
+    expect(await guest.command('uname -a')).toMatch(
+      new RegExp(`^Linux popek 6\\.1\\.0-\\d+-${flavour} #1 SMP PREEMPT_DYNAMIC Debian 6\\.1\\.\\d+-\\d+ \\([0-9-]+\\) i686 GNU/Linux\\n$`),
+    );
+  });
+
+  it('uses NX with the PAE kernel, and says it cannot without PAE', () => {
+    expect(guest.output).toContain(
+      flavour === '686-pae' ? 'NX (Execute Disable) protection: active' : 'Notice: NX (Execute Disable) protection cannot be enabled: non-PAE kernel!',
+    );
   });
 
   it('sees exactly the CPUID features the CPU advertises', async () => {
