@@ -16,6 +16,7 @@ import { GuestMemoryFault } from '../memory/domainMemory.ts';
 import { CR0_OWNED, CR4_OWNED } from './vmcsSetup.ts';
 import { reloadGuestPdptes } from './guestPdptes.ts';
 import { isEferAccess, readGuestEfer, writeGuestEfer } from './guestEfer.ts';
+import { vmxGuestPagingState } from './guestPagingState.ts';
 import { emulateDeviceAccess } from './memoryExit.ts';
 import type { VmxVcpu } from './vcpu.ts';
 import type { VcpuStop } from '../vcpuRun.ts';
@@ -203,12 +204,7 @@ function stringOperands(v: VmxVcpu): StringIoOperands {
 }
 
 function pagingState(v: VmxVcpu): GuestPagingState {
-  return {
-    cr0: v.read(F.GUEST_CR0),
-    cr3: v.read(F.GUEST_CR3),
-    cr4: v.read(F.GUEST_CR4),
-    cpl: (v.read(F.GUEST_SS_AR_BYTES) >>> 5) & 3,
-  };
+  return vmxGuestPagingState(v);
 }
 
 // ---- memory ---------------------------------------------------------------------

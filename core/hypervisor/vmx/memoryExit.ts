@@ -16,6 +16,7 @@ import { emulateMmioAccess, type GuestGprs } from '../exits/mmio.ts';
 import { GuestMemoryFault } from '../memory/domainMemory.ts';
 import type { ExitAction } from './exitHandlers.ts';
 import type { VmxVcpu } from './vcpu.ts';
+import { vmxGuestPagingState } from './guestPagingState.ts';
 
 const RESUME = 0;
 
@@ -38,12 +39,7 @@ export function emulateDeviceAccess(v: VmxVcpu, gpa: number): ExitAction {
 }
 
 function fetchAndDecode(v: VmxVcpu): Insn {
-  const paging: GuestPagingState = {
-    cr0: v.read(F.GUEST_CR0),
-    cr3: v.read(F.GUEST_CR3),
-    cr4: v.read(F.GUEST_CR4),
-    cpl: (v.read(F.GUEST_SS_AR_BYTES) >>> 5) & 3,
-  };
+  const paging: GuestPagingState = vmxGuestPagingState(v);
   const start = (v.read(F.GUEST_CS_BASE) + v.read(F.GUEST_RIP)) >>> 0;
   const cs32 = (v.read(F.GUEST_CS_AR_BYTES) & (1 << 14)) !== 0;
   const mem = v.domain.memory;
