@@ -58,7 +58,13 @@ const CONTRIBUTORY = new Set([0, 10, 11, 12, 13]);
 const CR_BITS = (1 << 0) | (1 << 3) | (1 << 4);
 /** Single-page invalidations done with INVLPGA before VMRUN; more than this flush the TLB. */
 const MAX_INVLPGA = 16;
-/** The same page fault at the same instruction hidden this many times in a row: a fill that does not take (a hypervisor bug). */
+/**
+ * The same page fault at the same instruction hidden this many times with no
+ * guest instruction retired in between: a fill that does not take (a
+ * hypervisor bug). Faults at one instruction with progress between them
+ * are normal (a loop that writes a page table and INVLPGs it refaults on
+ * every pass, since the INVLPG write-protects the page again).
+ */
 const MAX_REPEATED_FAULTS = 16;
 
 export class SvmShadowPaging {
@@ -66,7 +72,7 @@ export class SvmShadowPaging {
   /** The guest's own CR0 and CR4 (what its reads return). */
   private cr0 = 0;
   private cr4 = 0;
-  private lastFault = { rip: -1, page: -1, count: 0 };
+  private lastFault = { rip: -1, page: -1, retired: -1, count: 0 };
 
   constructor(memory: DomainMemory) {
     this.shadow = new ShadowPaging(memory);
@@ -82,14 +88,20 @@ export class SvmShadowPaging {
   /** After the boot entry's guest state is written (protected mode, paging off): the guest's control registers become the shadows' state. */
   start(v: SvmVcpu): void {
     this.shadow.reset();
-    this.lastFault = { rip: -1, page: -1, count: 0 };
+    this.lastFault = { rip: -1, page: -1, retired: -1, count: 0 };
     this.shadow.loadCr3(v.vmcb.read(B.VMCB_CR3));
     this.setControls(v, v.vmcb.read(B.VMCB_CR0), v.vmcb.read(B.VMCB_CR4));
     v.counters.shadowPaging(this.shadow.counters);
   }
 
-  /** Before VMRUN: the TLB invalidations the shadows asked for. True: flush the whole TLB (TLB_CONTROL). */
-  tlbBeforeEntry(v: SvmVcpu): boolean {
+  /**
+   * Before VMRUN: the processor's CR3 is the current shadow directory (a fill
+   * that found machine memory full starts every shadow over, in new frames),
+   * and the TLB invalidations the shadows asked for are done. True: flush the
+   * whole TLB (TLB_CONTROL).
+   */
+  beforeEntry(v: SvmVcpu): boolean {
+    v.vmcb.write64(B.VMCB_CR3, this.shadow.machineCr3);
     const f = this.shadow.takeTlbFlush();
     if (f.all || f.nonGlobal || f.addresses.length > MAX_INVLPGA) return true;
     for (const linear of f.addresses) invlpga(v.cpu, linear, v.vmcb.read(B.VMCB_GUEST_ASID));
@@ -181,12 +193,14 @@ export class SvmShadowPaging {
       case 'hidden': {
         const rip = v.vmcb.read(B.VMCB_RIP);
         const page = linear >>> 12;
+        const retired = v.cpu.clock.retired;
         const last = this.lastFault;
-        if (last.rip === rip && last.page === page) {
+        if (last.rip === rip && last.page === page && last.retired === retired) {
           if (++last.count > MAX_REPEATED_FAULTS) return v.report(`shadow paging makes no progress: the page fault at 0x${linear.toString(16)} came back ${last.count} times`);
         } else {
           last.rip = rip;
           last.page = page;
+          last.retired = retired;
           last.count = 1;
         }
         return RESUME; // an event whose delivery the fault cut short goes again (SvmVcpu keeps EXITINTINFO)

@@ -275,7 +275,7 @@ export class SvmVcpu implements Vcpu {
     v.write64(B.VMCB_EVENTINJ, event?.info ?? 0, event?.errorCode ?? 0);
     // V_IRQ with V_IGN_TPR: a virtual interrupt the guest can take as soon as its IF allows, which the VINTR intercept turns into an exit.
     v.write(B.VMCB_VINTR, B.V_INTR_MASKING | B.V_IGN_TPR | (wantWindow ? B.V_IRQ : 0));
-    const flush = (this.shadowPaging?.tlbBeforeEntry(this) ?? false) || this.flushTlb;
+    const flush = (this.shadowPaging?.beforeEntry(this) ?? false) || this.flushTlb;
     v.write(B.VMCB_TLB_CONTROL, flush ? B.TLB_CONTROL_FLUSH_ALL : B.TLB_CONTROL_DO_NOTHING);
     const r = this.cpu.regs;
     v.write64(B.VMCB_RAX, r[EAX]);
