@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { runCpuBench } from './cpuBench.ts';
 import { FORK_LOOP, runLinuxBench, SHELL_LOOP, type LinuxBenchResult } from './linuxBench.ts';
 import { runVirtioBench, VIRTIO_BENCH_MIB } from './virtioBench.ts';
+import { NETWORK_BENCH_MIB, runNetworkBench } from './networkBench.ts';
 import { TINY_LINUX } from '../scripts/guestConsole.ts';
 import type { MachineOptions } from '../core/machine/types.ts';
 
@@ -100,6 +101,14 @@ async function main(): Promise<void> {
       } catch (e) {
         console.log(`virtio-blk [${variant.label}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
       }
+    }
+  }
+  if (only === undefined || only === 'tiny-linux' || only === 'virtio') {
+    try {
+      const mbps = await runNetworkBench(TINY_LINUX + 'bzImage', VARIANTS[0].options);
+      console.log(`virtio-net [${VARIANTS[0].label}]: ${NETWORK_BENCH_MIB} MiB guest to guest over TCP (busybox nc, one internal network, both guests taking turns on this thread in 2 ms slices): ${fmt(mbps, 2)} MB/s`);
+    } catch (e) {
+      console.log(`virtio-net [${VARIANTS[0].label}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
     }
   }
   const mem = process.memoryUsage();
