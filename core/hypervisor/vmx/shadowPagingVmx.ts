@@ -67,7 +67,7 @@ export function shadowPagingControls(c: VmxControls): VmxControls {
 
 export class VmxShadowPaging {
   readonly shadow: ShadowPaging;
-  private lastFault = { rip: -1, page: -1, count: 0 };
+  private lastFault = { rip: -1, page: -1, retired: -1, count: 0 };
 
   constructor(memory: DomainMemory) {
     this.shadow = new ShadowPaging(memory);
@@ -89,7 +89,7 @@ export class VmxShadowPaging {
    */
   start(v: VmxVcpu): void {
     this.shadow.reset();
-    this.lastFault = { rip: -1, page: -1, count: 0 };
+    this.lastFault = { rip: -1, page: -1, retired: -1, count: 0 };
     v.counters.shadowPaging(this.shadow.counters);
     const cr0 = (v.read(F.GUEST_CR0) & ~CR0_NE) | (v.read(F.CR0_READ_SHADOW) & CR0_NE);
     const cr4 = v.read(F.GUEST_CR4) & ~CR4_VMXE;
@@ -156,12 +156,16 @@ export class VmxShadowPaging {
       case 'hidden': {
         const rip = v.read(F.GUEST_RIP);
         const page = linear >>> 12;
+        // No progress: no guest instruction retired since the same fault (a loop that writes a page table and
+        // INVLPGs it refaults at one instruction on every pass, and that is progress).
+        const retired = v.cpu.clock.retired;
         const last = this.lastFault;
-        if (last.rip === rip && last.page === page) {
+        if (last.rip === rip && last.page === page && last.retired === retired) {
           if (++last.count > MAX_REPEATED_FAULTS) return v.report(`shadow paging makes no progress: the page fault at 0x${linear.toString(16)} came back ${last.count} times`);
         } else {
           last.rip = rip;
           last.page = page;
+          last.retired = retired;
           last.count = 1;
         }
         v.redeliverVectoredEvent();
