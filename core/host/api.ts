@@ -157,6 +157,22 @@ export interface VmStats {
   sampledAt: number;
   /** What the hypervisor did since power-on, when one runs the VM ('vtx'). */
   hypervisor?: HypervisorStats;
+  /** Per VirtIO device, cumulative since power-on (absent without VirtIO devices). */
+  devices?: DeviceStats[];
+}
+
+/** One VirtIO device's counters: what its driver asked and what the backend did. */
+export interface DeviceStats {
+  /** e.g. "virtio-blk vda", "virtio-net eth0". */
+  name: string;
+  /** Requests completed (descriptor chains); bytes the guest read (disk reads, frames received) and wrote (disk writes, frames sent). */
+  requests: number;
+  bytesRead: number;
+  bytesWritten: number;
+  /** Notifications from the driver, interrupts to it, and requests answered with an error. */
+  kicks: number;
+  interrupts: number;
+  errors: number;
 }
 
 /** The hypervisor's counters for one VM, cumulative since power-on (the app derives rates from two samples). */

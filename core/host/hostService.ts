@@ -592,6 +592,9 @@ export class HostService implements HostBridge {
       guestNs: m.stats.guestNs,
       sampledAt: Date.now(),
       ...(m.stats.hypervisor ? { hypervisor: hypervisorStats(m.stats.hypervisor) } : {}),
+      ...(m.stats.virtio
+        ? { devices: m.stats.virtio.map(({ name, counters: c }) => ({ name, requests: c.requests, bytesRead: c.bytesRead, bytesWritten: c.bytesWritten, kicks: c.kicks, interrupts: c.interrupts, errors: c.errors })) }
+        : {}),
     };
     rt.stats = stats;
     for (const l of this.statsListeners) safeCall(() => l(stats));

@@ -214,6 +214,16 @@ describe('HostService with worker threads', () => {
     expect(other.hypervisor).toBeUndefined();
   });
 
+  it('publishes each VirtIO device\'s counters', async () => {
+    const id = await create('devices', 'devices');
+    const seen: VmStats[] = [];
+    host.onStats((s) => seen.push(s));
+    await host.startVm(id);
+    const sample = await waitFor(() => seen.find((s) => s.vmId === id && s.interrupts > 0), 'device stats');
+    const n = sample.interrupts; // the fixture counts one per slice
+    expect(sample.devices).toEqual([{ name: 'virtio-blk vda', requests: 2 * n, bytesRead: 512 * n, bytesWritten: 4096 * n, kicks: n, interrupts: n, errors: 0 }]);
+  });
+
   it('refuses hardware changes while running but allows a rename; refuses removal while running', async () => {
     const id = await create('live', '');
     await host.startVm(id);

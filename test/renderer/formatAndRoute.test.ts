@@ -1,6 +1,6 @@
 /** Number formats of the details pane and the console-window route. */
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatGuestTime, formatMiB, formatMips } from '../../renderer/src/logic/format.ts';
+import { formatBytes, formatCount, formatGuestTime, formatMiB, formatMips } from '../../renderer/src/logic/format.ts';
 import { consoleRouteHash, parseRoute } from '../../renderer/src/logic/route.ts';
 
 describe('formatting', () => {
@@ -11,6 +11,9 @@ describe('formatting', () => {
     expect(formatMiB(1792)).toBe('1.75 GiB');
   });
   it('shows MIPS with one decimal', () => expect(formatMips(87.25)).toBe('87.3 MIPS'));
+  it('shows byte counts in binary units', () => {
+    expect([0, 1023, 1536, 64 * 1024 * 1024, 1.25 * 1024 ** 3, Number.NaN].map(formatBytes)).toEqual(['0 B', '1023 B', '1.5 KiB', '64.0 MiB', '1.25 GiB', '—']);
+  });
   it('shows guest uptime as seconds, minutes or hours', () => {
     expect(formatGuestTime(3_450_000_000)).toBe('3.4 s');
     expect(formatGuestTime(123_400_000_000)).toBe('2:03.4');

@@ -17,6 +17,15 @@ export function formatMiB(mib: number): string {
   return `${Number.isInteger(gib) ? gib : gib.toFixed(2)} GiB`;
 }
 
+/** Byte counts: "512 B", "1.5 KiB", "64.0 MiB", "1.25 GiB" (binary units, like the disk sizes). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—';
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
 /** Millions of instructions per second, one decimal. */
 export function formatMips(mips: number): string {
   if (!Number.isFinite(mips) || mips < 0) return '—';

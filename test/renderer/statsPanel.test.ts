@@ -1,0 +1,37 @@
+// @vitest-environment happy-dom
+/** The live statistics panel: the VM's tiles, and a row of counters per VirtIO device when it has any. */
+import { mount } from '@vue/test-utils';
+import { describe, expect, it } from 'vitest';
+import type { VmStats } from '../../core/host/api.ts';
+import StatsPanel from '../../renderer/src/components/StatsPanel.vue';
+
+const stats: VmStats = { vmId: 'x', instructions: 1234567, mips: 42.25, interrupts: 10, exceptions: 2, guestNs: 3_450_000_000, sampledAt: 0 };
+
+describe('StatsPanel', () => {
+  it('lists each VirtIO device with its requests, bytes, kicks, interrupts and errors', () => {
+    const w = mount(StatsPanel, {
+      props: {
+        state: 'Running',
+        stats: {
+          ...stats,
+          devices: [
+            { name: 'virtio-blk vda', requests: 1200, bytesRead: 1536, bytesWritten: 64 * 1024 * 1024, kicks: 300, interrupts: 290, errors: 0 },
+            { name: 'virtio-net eth0', requests: 8, bytesRead: 980, bytesWritten: 1960, kicks: 4, interrupts: 6, errors: 1 },
+          ],
+        },
+      },
+    });
+    const rows = w.findAll('table.devices tr').map((r) => r.findAll('th, td').map((c) => c.text()).join(' | '));
+    expect(rows).toEqual([
+      'Device | Requests | Guest read | Guest wrote | Kicks | Interrupts | Errors',
+      'virtio-blk vda | 1,200 | 1.5 KiB | 64.0 MiB | 300 | 290 | 0',
+      'virtio-net eth0 | 8 | 980 B | 1.9 KiB | 4 | 6 | 1',
+    ]);
+  });
+
+  it('shows no device table for a VM without VirtIO devices', () => {
+    const w = mount(StatsPanel, { props: { state: 'Running', stats } });
+    expect(w.find('table.devices').exists()).toBe(false);
+    expect(w.find('[data-stat="instructions"]').text()).toBe('1,234,567');
+  });
+});
