@@ -60,7 +60,8 @@ describe('Tiny Linux under AMD-V with shadow page tables (nested paging off)', (
 
   it('has exits only of the intercepts shadow paging and the devices expect, and no #NPF', () => {
     const s = counters();
-    expect(s.entries).toBe(s.exitsByReason.reduce((a, b) => a + b, 0));
+    // Every exit follows a VMRUN, and a run slice may end with the vCPU in the guest (one VMRUN more).
+    expect([0, 1]).toContain(s.entries - s.exitsByReason.reduce((a, b) => a + b, 0));
     expect(exits(s, B.VMEXIT_NPF)).toBe(0);
     expect(s.eptViolations).toBe(0);
     expect(exits(s, B.VMEXIT_INVLPG)).toBeGreaterThan(0);
