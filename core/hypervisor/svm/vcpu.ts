@@ -1,7 +1,7 @@
 /**
  * One virtual CPU run on AMD-V (SVM): its VMCB in machine memory, and the
  * loop VMRUN -> guest runs on the processor -> #VMEXIT -> handler -> VMRUN,
- * the same loop as VT-x's (vmx/vcpu.ts) with AMD's means:
+ * the same loop as VT-x's (../vcpuLoop.ts) with AMD's means:
  *
  * - The processor runs the guest (`cpu.run` in guest mode) until a #VMEXIT
  *   ends it with STOP_VMEXIT; the handler for the EXITCODE (exitHandlers.ts)
@@ -22,7 +22,7 @@
  * HLT exits: the vCPU leaves the guest and blocks (`run` returns 'halted')
  * until an interrupt is pending, as on VT-x.
  */
-import { STOP_BUDGET, STOP_REQUEST, STOP_VMEXIT, type Cpu } from '../../cpu/cpu.ts';
+import type { Cpu } from '../../cpu/cpu.ts';
 import { EAX, ESP } from '../../cpu/regs.ts';
 import { readExit, vmload, vmrun, type SvmExit } from '../../cpu/svm/rootOps.ts';
 import * as B from '../../cpu/svm/vmcb.ts';
@@ -31,8 +31,8 @@ import type { HypervisorCounters } from '../counters.ts';
 import type { GuestPagingState } from '../exits/guestPaging.ts';
 import type { GuestMsrState } from '../exits/msrs.ts';
 import { FRAME_SIZE, type FrameAllocator } from '../memory/frameAllocator.ts';
-import type { Vcpu, VcpuRun, VcpuStop } from '../vcpuRun.ts';
-import type { VcpuDomain } from '../vmx/vcpu.ts';
+import type { VcpuStop } from '../vcpuRun.ts';
+import { VcpuLoop, type VcpuDomain } from '../vcpuLoop.ts';
 import { EXIT_HANDLERS, RESUME } from './exitHandlers.ts';
 import { exitCodeName } from './exitCodeNames.ts';
 import type { SvmHostEnvironment } from './hostMode.ts';
@@ -40,8 +40,6 @@ import type { SvmShadowPaging } from './shadowPagingSvm.ts';
 import { Vmcb, fillIoPermissionMap, fillMsrPermissionMap, writeControls, writeEntryGuestState, writeResetGuestState } from './vmcbSetup.ts';
 
 const RFLAGS_IF = 1 << 9;
-/** The vector of the host's kick (never delivered to the guest: the exit it causes is dropped). */
-const HOST_KICK = { hasInterrupt: () => true, acknowledge: () => 0xff };
 const IO_PERMISSION_PAGES = B.IOPM_SIZE / FRAME_SIZE;
 const MSR_PERMISSION_PAGES = B.MSRPM_SIZE / FRAME_SIZE;
 
@@ -51,15 +49,9 @@ interface Event {
   errorCode: number;
 }
 
-export class SvmVcpu implements Vcpu {
-  readonly cpu: Cpu;
-  readonly domain: VcpuDomain;
-  readonly counters: HypervisorCounters;
+export class SvmVcpu extends VcpuLoop {
   readonly msrs: GuestMsrState;
   readonly vmcb: Vmcb;
-  /** The processor is in guest mode running this vCPU. */
-  private inGuest = false;
-  halted = false;
   /** The last exit's information, for the handlers. */
   exit: SvmExit = { code: 0, info1: 0, info1High: 0, info2: 0, intInfo: 0, intErrorCode: 0, nextRip: 0 };
   /** An exception a handler raised, injected on the next VMRUN. */
@@ -68,8 +60,6 @@ export class SvmVcpu implements Vcpu {
   private vectored: Event | null = null;
   /** The next VMRUN flushes the TLB (a fresh start); later ones keep the guest's ASID-tagged entries. */
   private flushTlb = true;
-  /** The board wants control back (reset, power-off) before the next entry. */
-  private stopWanted = false;
   /** Shadow page tables when the domain runs without nested paging, else null. */
   readonly shadowPaging: SvmShadowPaging | null;
 
@@ -89,9 +79,7 @@ export class SvmVcpu implements Vcpu {
     passThroughPorts: readonly number[] = [],
     shadowPaging: SvmShadowPaging | null = null,
   ) {
-    this.cpu = cpu;
-    this.domain = domain;
-    this.counters = counters;
+    super(cpu, domain, counters);
     counters.setVendor('svm');
     const machine = domain.memory.machine;
     // The VMCB, the 12 KiB IOPM and the 8 KiB MSRPM (each physically contiguous: allocated as one run).
@@ -152,40 +140,6 @@ export class SvmVcpu implements Vcpu {
     vmload(this.cpu, this.vmcb.pa);
   }
 
-  /** Asks the loop to return before it enters the guest again (a device model requested a reset or power-off). */
-  requestStop(): void {
-    this.stopWanted = true;
-  }
-
-  /**
-   * Takes the vCPU out of the guest when the processor is running it (a
-   * reset from outside arrives between slices): an interrupt from the
-   * host's side on the processor's INTR pin, which the INTR intercept turns
-   * into an exit at the next instruction boundary (as KVM kicks a vCPU with
-   * an IPI). The domain's own controller is not acknowledged for it.
-   */
-  private kick(): void {
-    if (!this.inGuest) return;
-    const cpu = this.cpu;
-    const controller = cpu.interruptController;
-    const pin = cpu.intrLine;
-    cpu.interruptController = HOST_KICK;
-    cpu.intrLine = true;
-    try {
-      for (let tries = 0; tries < 4 && this.inGuest; tries++) {
-        if (cpu.run(1) === STOP_VMEXIT) {
-          this.inGuest = false;
-          this.readExitState();
-          this.counters.exit(this.exit.code);
-        }
-      }
-    } finally {
-      cpu.interruptController = controller;
-      cpu.intrLine = pin;
-    }
-    if (this.inGuest) throw new Error('the processor did not leave the guest when kicked');
-  }
-
   private prepareStart(): void {
     this.kick();
     this.stopWanted = false;
@@ -197,61 +151,13 @@ export class SvmVcpu implements Vcpu {
     this.vmcb.write64(B.VMCB_EVENTINJ, 0);
   }
 
-  /**
-   * Runs the guest for at most `budget` instructions (counted by the guest
-   * clock), handling exits, until the budget is used, the vCPU halts, a
-   * device asks to stop, or the VM stops.
-   */
-  run(budget: number): VcpuRun {
-    const cpu = this.cpu;
-    const clock = cpu.clock;
-    const startRetired = clock.retired;
-    let mark = performance.now();
-    for (;;) {
-      if (this.halted) {
-        if (!this.domain.interrupts.pending) {
-          this.counters.addHypervisorMs(performance.now() - mark);
-          return { kind: 'halted' };
-        }
-        this.halted = false;
-      }
-      if (!this.inGuest) {
-        if (this.stopWanted) {
-          this.stopWanted = false;
-          this.counters.addHypervisorMs(performance.now() - mark);
-          return { kind: 'request' };
-        }
-        const failed = this.enter();
-        if (failed !== null) return { kind: 'stopped', reason: failed };
-      }
-      const remaining = budget - (clock.retired - startRetired);
-      const now = performance.now();
-      this.counters.addHypervisorMs(now - mark);
-      const code = cpu.run(Math.max(1, remaining));
-      mark = performance.now();
-      this.counters.addGuestMs(mark - now);
-      if (code === STOP_VMEXIT) {
-        this.inGuest = false;
-        const stop = this.handleExit();
-        if (stop !== null) {
-          this.counters.addHypervisorMs(performance.now() - mark);
-          return { kind: 'stopped', reason: stop };
-        }
-        if (clock.retired - startRetired >= budget && !this.halted) {
-          this.counters.addHypervisorMs(performance.now() - mark);
-          return { kind: 'budget' };
-        }
-        continue;
-      }
-      this.counters.addHypervisorMs(performance.now() - mark);
-      if (code === STOP_BUDGET) return { kind: 'budget' };
-      if (code === STOP_REQUEST) return { kind: 'request' };
-      return { kind: 'stopped', reason: this.report(`the processor stopped with code ${code} outside a #VMEXIT`) };
-    }
+  protected countKickExit(): void {
+    this.readExitState();
+    this.counters.exit(this.exit.code);
   }
 
   /** Places the pending event, asks for the interrupt window if needed, and executes VMRUN; a stop report if VMRUN failed. */
-  private enter(): VcpuStop | null {
+  protected enter(): VcpuStop | null {
     const v = this.vmcb;
     const interrupts = this.domain.interrupts;
     let event: Event | null = null;
@@ -299,7 +205,7 @@ export class SvmVcpu implements Vcpu {
     this.cpu.regs[ESP] = this.vmcb.read(B.VMCB_RSP);
   }
 
-  private handleExit(): VcpuStop | null {
+  protected handleExit(): VcpuStop | null {
     this.readExitState();
     const e = this.exit;
     this.counters.exit(e.code);

@@ -1,6 +1,7 @@
 /**
- * One virtual CPU run on VT-x: its VMCS in machine memory, and the loop
- * VM entry -> guest runs on the processor -> VM exit -> handler -> entry.
+ * One virtual CPU run on VT-x: its VMCS in machine memory, and VT-x's part
+ * of the loop VM entry -> guest runs on the processor -> VM exit -> handler
+ * -> entry (the loop itself is ../vcpuLoop.ts, shared with AMD-V).
  *
  * The processor runs the guest (`cpu.run` in VMX non-root operation) until
  * it exits or the slice's instruction budget is used; an exit ends `cpu.run`
@@ -14,17 +15,14 @@
  * until an interrupt is pending; the board then sleeps or skips guest time to
  * the next device event, as the bare machine's HLT does.
  */
-import { STOP_BUDGET, STOP_REQUEST, STOP_VMEXIT, type Cpu } from '../../cpu/cpu.ts';
+import type { Cpu } from '../../cpu/cpu.ts';
 import { vmclear, vmlaunch, vmptrld, vmread, vmresume, vmwrite } from '../../cpu/vmx/rootOps.ts';
 import * as F from '../../cpu/vmx/vmcsFields.ts';
 import type { EntryState } from '../../machine/boot/entryState.ts';
 import type { HypervisorCounters } from '../counters.ts';
-import type { Vcpu, VcpuRun, VcpuStop } from '../vcpuRun.ts';
-import type { DomainMemory } from '../memory/domainMemory.ts';
+import type { VcpuStop } from '../vcpuRun.ts';
+import { VcpuLoop, type VcpuDomain } from '../vcpuLoop.ts';
 import { FRAME_SIZE } from '../memory/frameAllocator.ts';
-import type { PortBus } from '../exits/portIo.ts';
-import type { MmioBus } from '../exits/mmio.ts';
-import type { VirtualInterrupts } from '../exits/virtualInterrupts.ts';
 import type { GuestMsrState } from '../exits/msrs.ts';
 import { EXIT_HANDLERS, RESUME, exitReasonName } from './exitHandlers.ts';
 import type { HostEnvironment } from './rootMode.ts';
@@ -33,19 +31,8 @@ import { chooseControls, fillIoBitmaps, procWithInterruptWindow, writeControlsAn
 import { vmxFailure } from './vmxFailure.ts';
 
 const RFLAGS_IF = 1 << 9;
-/** The vector of the host's kick (never delivered to the guest: the exit it causes is dropped). */
-const KICK_VECTOR = 0xff;
-const HOST_KICK = { hasInterrupt: () => true, acknowledge: () => KICK_VECTOR };
 const INTR_TYPE_HARD_EXCEPTION = 3;
 
-/** What the vCPU reaches of its domain: memory, device models, interrupt controller. */
-export interface VcpuDomain {
-  memory: DomainMemory;
-  ports: PortBus;
-  /** The device models' memory-mapped registers (the same bus as `ports` on this board). */
-  mmio: MmioBus;
-  interrupts: VirtualInterrupts;
-}
 
 /** A guest exception a handler raised, injected on the next entry. */
 interface PendingException {
@@ -53,34 +40,24 @@ interface PendingException {
   errorCode: number | null;
 }
 
-export class VmxVcpu implements Vcpu {
-  readonly cpu: Cpu;
-  readonly domain: VcpuDomain;
-  readonly counters: HypervisorCounters;
+export class VmxVcpu extends VcpuLoop {
   readonly msrs: GuestMsrState;
   private readonly vmcsPa: number;
   private readonly controls: VmxControls;
   private launched = false;
-  /** The processor is in VMX non-root operation running this vCPU. */
-  private inGuest = false;
-  halted = false;
   private windowOn = false;
   private exception: PendingException | null = null;
   /** An event whose delivery an exit interrupted, delivered again on the next entry (raw VM-entry interruption fields). */
   private vectored: { info: number; errorCode: number; length: number } | null = null;
   /** Shadow page tables when the domain runs without EPT (nested paging off), else null. */
   readonly shadowPaging: VmxShadowPaging | null;
-  /** The board wants control back (reset, power-off) before the next entry. */
-  private stopWanted = false;
 
   /**
    * @param passThroughPorts ports the guest reaches without an exit (see fillIoBitmaps)
    * @param shadowPaging run without EPT on these shadow page tables (`eptp` is then unused)
    */
   constructor(cpu: Cpu, domain: VcpuDomain, host: HostEnvironment, eptp: number, counters: HypervisorCounters, passThroughPorts: readonly number[] = [], shadowPaging: VmxShadowPaging | null = null) {
-    this.cpu = cpu;
-    this.domain = domain;
-    this.counters = counters;
+    super(cpu, domain, counters);
     const machine = domain.memory.machine;
     const [frame, bitmapA, bitmapB] = machine.allocator.allocate(3);
     machine.clearFrames([frame]);
@@ -136,40 +113,6 @@ export class VmxVcpu implements Vcpu {
     writeResetGuestState(this.cpu, signature);
   }
 
-  /** Asks the loop to return before it enters the guest again (a device model requested a reset or power-off). */
-  requestStop(): void {
-    this.stopWanted = true;
-  }
-
-  /**
-   * Takes the vCPU out of the guest when the processor is running it (a
-   * reset from outside, e.g. the host's reset button, arrives between
-   * slices). As KVM kicks a vCPU with an IPI, an interrupt from the host's
-   * side is raised on the processor's INTR pin: external-interrupt exiting
-   * makes the processor leave the guest at the next instruction boundary.
-   * The domain's own controller is not acknowledged for it.
-   */
-  private kick(): void {
-    if (!this.inGuest) return;
-    const cpu = this.cpu;
-    const controller = cpu.interruptController;
-    const pin = cpu.intrLine;
-    cpu.interruptController = HOST_KICK;
-    cpu.intrLine = true;
-    try {
-      for (let tries = 0; tries < 4 && this.inGuest; tries++) {
-        if (cpu.run(1) === STOP_VMEXIT) {
-          this.inGuest = false;
-          this.counters.exit(vmread(cpu, F.VM_EXIT_REASON) & 0xffff);
-        }
-      }
-    } finally {
-      cpu.interruptController = controller;
-      cpu.intrLine = pin;
-    }
-    if (this.inGuest) throw new Error('the processor did not leave the guest when kicked');
-  }
-
   private prepareStart(): void {
     this.kick();
     this.stopWanted = false;
@@ -185,61 +128,12 @@ export class VmxVcpu implements Vcpu {
     this.tscOffset = 0;
   }
 
-  /**
-   * Runs the guest for at most `budget` instructions (counted by the guest
-   * clock), handling exits, until the budget is used, the vCPU halts, a
-   * device asks to stop, or the VM stops.
-   */
-  run(budget: number): VcpuRun {
-    const cpu = this.cpu;
-    const clock = cpu.clock;
-    const startRetired = clock.retired;
-    let mark = performance.now();
-    for (;;) {
-      if (this.halted) {
-        if (!this.domain.interrupts.pending) {
-          this.counters.addHypervisorMs(performance.now() - mark);
-          return { kind: 'halted' };
-        }
-        this.halted = false;
-      }
-      if (!this.inGuest) {
-        if (this.stopWanted) {
-          this.stopWanted = false;
-          this.counters.addHypervisorMs(performance.now() - mark);
-          return { kind: 'request' };
-        }
-        const entered = this.enter();
-        if (entered !== null) return { kind: 'stopped', reason: entered };
-      }
-      const remaining = budget - (clock.retired - startRetired);
-      const now = performance.now();
-      this.counters.addHypervisorMs(now - mark);
-      const code = cpu.run(Math.max(1, remaining));
-      mark = performance.now();
-      this.counters.addGuestMs(mark - now);
-      if (code === STOP_VMEXIT) {
-        this.inGuest = false;
-        const stop = this.handleExit();
-        if (stop !== null) {
-          this.counters.addHypervisorMs(performance.now() - mark);
-          return { kind: 'stopped', reason: stop };
-        }
-        if (clock.retired - startRetired >= budget && !this.halted) {
-          this.counters.addHypervisorMs(performance.now() - mark);
-          return { kind: 'budget' };
-        }
-        continue;
-      }
-      this.counters.addHypervisorMs(performance.now() - mark);
-      if (code === STOP_BUDGET) return { kind: 'budget' };
-      if (code === STOP_REQUEST) return { kind: 'request' };
-      return { kind: 'stopped', reason: this.report(`the processor stopped with code ${code} outside a VM exit`) };
-    }
+  protected countKickExit(): void {
+    this.counters.exit(vmread(this.cpu, F.VM_EXIT_REASON) & 0xffff);
   }
 
   /** Places the pending event and enters the guest; returns a stop on a failed entry. */
-  private enter(): VcpuStop | null {
+  protected enter(): VcpuStop | null {
     const cpu = this.cpu;
     let wantWindow = false;
     if (this.vectored !== null) {
@@ -284,7 +178,7 @@ export class VmxVcpu implements Vcpu {
     return (vmread(this.cpu, F.GUEST_INTERRUPTIBILITY_INFO) & (F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS)) === 0;
   }
 
-  private handleExit(): VcpuStop | null {
+  protected handleExit(): VcpuStop | null {
     const full = vmread(this.cpu, F.VM_EXIT_REASON);
     const reason = full & 0xffff;
     this.counters.exit(reason);
