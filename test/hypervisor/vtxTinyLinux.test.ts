@@ -69,7 +69,8 @@ describe('Tiny Linux under the VT-x hypervisor', () => {
     expect(exits(after, F.EXIT_REASON_CPUID)).toBeGreaterThan(0);
     // Every exit was preceded by an entry; only reasons with a handler occurred; nothing touched unbacked memory.
     const total = after.exitsByReason.reduce((a, b) => a + b, 0);
-    expect(after.entries).toBe(total);
+    // A run slice may end with the vCPU in the guest: its last entry has no exit yet.
+    expect([0, 1]).toContain(after.entries - total);
     const handled = [
       F.EXIT_REASON_EXTERNAL_INTERRUPT, F.EXIT_REASON_INTERRUPT_WINDOW, F.EXIT_REASON_CPUID, F.EXIT_REASON_HLT,
       F.EXIT_REASON_CR_ACCESS, F.EXIT_REASON_IO_INSTRUCTION, F.EXIT_REASON_MSR_READ, F.EXIT_REASON_MSR_WRITE,

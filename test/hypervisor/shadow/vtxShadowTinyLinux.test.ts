@@ -68,7 +68,8 @@ describe('Tiny Linux under VT-x with shadow page tables (nested paging off)', ()
   it('has exits only of the reasons shadow paging and the devices expect, and none of EPT', () => {
     const s = counters();
     const total = s.exitsByReason.reduce((a, b) => a + b, 0);
-    expect(s.entries).toBe(total);
+    // A run slice may end with the vCPU in the guest: its last entry has no exit yet.
+    expect([0, 1]).toContain(s.entries - total);
     expect(exits(s, F.EXIT_REASON_EPT_VIOLATION)).toBe(0);
     expect(s.eptViolations).toBe(0);
     expect(exits(s, F.EXIT_REASON_INVLPG)).toBeGreaterThan(0);
