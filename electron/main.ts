@@ -59,6 +59,7 @@ const FILE_FILTERS: Record<FileKind, { title: string; filters: Electron.FileFilt
   initrd: { title: 'Choose an initrd / initramfs', filters: [{ name: 'Initramfs', extensions: ['gz', 'cpio', 'img', 'xz', 'zst'] }, { name: 'All files', extensions: ['*'] }] },
   disk: { title: 'Choose a disk image', filters: [{ name: 'Disk images (qcow2, raw)', extensions: ['qcow2', 'img', 'raw', 'bin'] }, { name: 'All files', extensions: ['*'] }] },
   rom: { title: 'Choose a firmware ROM image', filters: [{ name: 'ROM images', extensions: ['rom', 'bin'] }, { name: 'All files', extensions: ['*'] }] },
+  iso: { title: 'Choose an ISO image', filters: [{ name: 'ISO images', extensions: ['iso'] }, { name: 'All files', extensions: ['*'] }] },
 };
 
 function guestsFolder(): string {

@@ -27,6 +27,7 @@ export type { TextScreen, TextCursor, GraphicsScreen } from '../devices/vga/text
 export type {
   BootConfig,
   BootDevice,
+  CdromConfig,
   ClockSetting,
   DiskConfig,
   SerialMode,
@@ -101,6 +102,8 @@ export interface GuestPreset {
   available: boolean;
   /** Why it is unavailable, when it is. */
   unavailableReason?: string;
+  /** The wizard starts with "Create a new virtual hard disk" checked (a guest that installs itself onto it). */
+  newDisk?: boolean;
 }
 
 // ---- requests / results ------------------------------------------------------
@@ -352,7 +355,7 @@ export interface HostEvents {
 }
 
 /** What kind of file a native picker is for (sets its title and filters). */
-export type FileKind = 'kernel' | 'initrd' | 'disk' | 'rom';
+export type FileKind = 'kernel' | 'initrd' | 'disk' | 'rom' | 'iso';
 
 /** Desktop-only operations (Electron). Absent in browser mode. */
 export interface DesktopApi {

@@ -506,6 +506,7 @@ export class HostService implements HostBridge {
     if (config.disks.length > 0) {
       init.disks = config.disks.map((d) => ({ path: resolve(d.path), format: d.format, ...(d.readOnly ? { readOnly: true } : {}) }));
     }
+    if (config.cdroms?.length) init.cdroms = config.cdroms.map((cd) => (cd.path !== undefined ? { path: resolve(cd.path) } : {}));
     if (config.nics?.length) init.nics = config.nics.map((n, i) => ({ network: n.network, mac: n.mac ?? stableMac(config.id, i) }));
     return init;
   }

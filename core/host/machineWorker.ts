@@ -229,6 +229,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (init.cmdline !== undefined) options.cmdline = init.cmdline;
     if (rom) options.rom = rom;
     if (init.disks) options.disks = init.disks;
+    if (init.cdroms) options.cdroms = init.cdroms;
     if (init.vga) options.vga = true;
     if (vgaBios) options.vgaBios = vgaBios;
     if (init.bootOrder) options.bootOrder = init.bootOrder;

@@ -19,6 +19,7 @@ export const TINY_LINUX_ID = 'tiny-linux';
 export const LINUX_CUSTOM_ID = 'linux-custom';
 export const FIRMWARE_ROM_ID = 'firmware-rom';
 export const PC_FIRMWARE_ID = 'pc-firmware';
+export const ISO_INSTALL_ID = 'iso-install';
 
 const consoleCom1: SerialPortConfig = { enabled: true, mode: 'console' };
 const consoleCom2: SerialPortConfig = { enabled: false, mode: 'console' };
@@ -87,6 +88,25 @@ export function listPresets(guestsFolder: string): GuestPreset[] {
         memoryMiB: 64,
         guestType: PC_FIRMWARE_ID,
         boot: { kind: 'rom', rom: `${FIRMWARE_PREFIX}seabios/bios.bin` },
+      },
+    },
+    {
+      id: ISO_INSTALL_ID,
+      label: 'Install from an ISO image',
+      description:
+        'A PC with the bundled SeaBIOS firmware that boots an ISO image from its CD-ROM drive, then its new empty hard disk: for installing an OS from its installation CD.',
+      bundled: false,
+      newDisk: true,
+      available: existsSync(seabios),
+      ...(existsSync(seabios) ? {} : { unavailableReason: `bundled firmware missing: ${seabios}` }),
+      defaults: {
+        ...baseDefaults(),
+        memoryMiB: 256,
+        guestType: ISO_INSTALL_ID,
+        boot: { kind: 'rom', rom: `${FIRMWARE_PREFIX}seabios/bios.bin` },
+        bootOrder: ['cdrom', 'disk'],
+        // One IDE CD-ROM drive; the wizard asks for the ISO image that goes in it.
+        cdroms: [{}],
       },
     },
     {

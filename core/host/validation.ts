@@ -4,7 +4,7 @@
  * boot files that exist, disks that are usable images of the stated format
  * (core/dom0/block opens each read-only), serial output files that are not a
  * folder or one of the VM's disks, relative paths that stay inside the VM
- * folder, a ROM of a usable size, a CPU count that can actually run today.
+ * folder, a ROM of a usable size, ISO images of whole CD sectors, a CPU count that can actually run today.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -15,6 +15,7 @@ import { BUNDLED_PREFIX, FIRMWARE_PREFIX } from './presets.ts';
 import { escapesVmFolder, inspectDiskImage } from './diskImages.ts';
 
 const ROM_ALIGN = 64 * 1024;
+const CD_SECTOR_BYTES = 2048;
 /** Largest firmware image mapped below 4 GiB (the top 16 MiB). */
 export const ROM_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -68,6 +69,7 @@ export async function validateDraft(library: VmLibrary, draft: unknown, options:
     if (message) errors.push({ field: check.field, message });
   }
   errors.push(...(await checkDisks(library, options.forId, d)));
+  errors.push(...(await checkCdroms(library, options.forId, d)));
   errors.push(...(await checkSerialFiles(library, options.forId, d)));
   return errors.length ? { ok: false, errors } : { ok: true, value: d };
 }
@@ -121,6 +123,25 @@ async function checkDisks(library: VmLibrary, vmId: string | undefined, d: VmCon
     const other = others.get(real);
     if (other !== undefined && !(other.readOnly && disk.readOnly === true)) {
       errors.push({ field, message: `VM "${other.vm}" also attaches this image; two VMs may share an image only when both attach it read-only` });
+    }
+  }
+  return errors;
+}
+
+/** An ISO image in a CD-ROM drive must be a file of whole 2048-byte CD sectors (the drive reads it read-only). */
+async function checkCdroms(library: VmLibrary, vmId: string | undefined, d: VmConfigDraft): Promise<FieldError[]> {
+  const errors: FieldError[] = [];
+  for (const [i, cd] of (d.cdroms ?? []).entries()) {
+    if (cd.path === undefined) continue; // an empty drive
+    const field = `cdroms.${i}.path`;
+    const message = await checkFile(library, vmId, cd.path, 'ISO image', false);
+    if (message) {
+      errors.push({ field, message });
+      continue;
+    }
+    const size = (await stat(library.resolvePath(vmId ?? '', cd.path))).size;
+    if (size < CD_SECTOR_BYTES || size % CD_SECTOR_BYTES !== 0) {
+      errors.push({ field, message: `ISO image is not a CD image: its size (${size} bytes) is not a whole number of 2048-byte sectors` });
     }
   }
   return errors;

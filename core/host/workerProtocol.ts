@@ -30,6 +30,8 @@ export interface WorkerInit {
   nics?: { network: string; mac: string }[];
   /** The VM's disks, absolute paths, attached as VirtIO disks in this order (absent when it has none). */
   disks?: VirtioDiskOption[];
+  /** The VM's IDE CD-ROM drives in order, each with the absolute path of its ISO image or empty (MachineOptions.cdroms; absent when it has none). */
+  cdroms?: { path?: string }[];
   /** Gives the machine a VGA (MachineOptions.vga); its pictures come back as `screen` messages. */
   vga?: boolean;
   /** The VGA BIOS handed to a ROM-booting machine's firmware (MachineOptions.vgaBios), absolute path. */

@@ -63,6 +63,16 @@ export interface DiskConfig {
 }
 
 /**
+ * A CD-ROM drive on the board's IDE controller (after its IDE disks: primary
+ * master, primary slave, ...), which the firmware boots from when the boot
+ * order says 'cdrom'.
+ */
+export interface CdromConfig {
+  /** The ISO image in the drive (read-only); absent, the drive is empty. Relative paths resolve against the VM folder. */
+  path?: string;
+}
+
+/**
  * A network adapter (virtio-net, the guest's eth0, eth1, ... in order) on an
  * internal network: every running VM whose adapter names the same network is
  * on one virtual switch (core/dom0/virtualSwitch.ts, relayed between the VMs'
@@ -94,6 +104,8 @@ export interface VmConfig {
   boot: BootConfig;
   bootOrder: BootDevice[];
   disks: DiskConfig[];
+  /** IDE CD-ROM drives (absent in files from before they existed: none). */
+  cdroms?: CdromConfig[];
   /** Network adapters (absent in files from before they existed: none). */
   nics?: NicConfig[];
   /** [COM1, COM2]. */
@@ -126,6 +138,8 @@ export const CPUS_SUPPORTED = 1;
 export const NAME_MAX_LENGTH = 64;
 export const MAX_DISKS = 4;
 export const MAX_NICS = 4;
+/** The IDE controller's places (two channels, master and slave). */
+export const MAX_CDROMS = 4;
 /** Longest kernel command line Linux accepts on x86 (COMMAND_LINE_SIZE). */
 export const CMDLINE_MAX_LENGTH = 2047;
 export const DESCRIPTION_MAX_LENGTH = 2000;
@@ -200,6 +214,10 @@ const diskSchema = v.object({
   readOnly: v.optional(v.boolean('Read-only must be true or false')),
 });
 
+const cdromSchema = v.object({
+  path: v.optional(pathString('ISO image')),
+});
+
 const nicSchema = v.object({
   network: v.pipe(
     v.string('Network must be a name'),
@@ -228,6 +246,7 @@ const draftEntries = {
     v.maxLength(3, 'Boot order lists at most 3 devices'),
   ),
   disks: v.pipe(v.array(diskSchema, 'Disks must be a list'), v.maxLength(MAX_DISKS, `At most ${MAX_DISKS} disks`)),
+  cdroms: v.optional(v.pipe(v.array(cdromSchema, 'CD-ROM drives must be a list'), v.maxLength(MAX_CDROMS, `At most ${MAX_CDROMS} CD-ROM drives`))),
   nics: v.optional(v.pipe(v.array(nicSchema, 'Network adapters must be a list'), v.maxLength(MAX_NICS, `At most ${MAX_NICS} network adapters`))),
   serial: v.tuple([serialPortSchema, serialPortSchema], 'Serial must list COM1 and COM2'),
   clock: v.picklist(['realtime', 'deterministic'], 'Clock must be realtime or deterministic'),

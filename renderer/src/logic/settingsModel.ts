@@ -7,6 +7,7 @@
 import type {
   BootConfig,
   BootDevice,
+  CdromConfig,
   DiskConfig,
   FieldError,
   SerialPortConfig,
@@ -45,6 +46,8 @@ export interface SettingsForm {
   bootOrder: BootDevice[];
   disks: DiskConfig[];
   nics: NicForm[];
+  /** The IDE CD-ROM drives, kept as they are (the dialog does not edit them yet). */
+  cdroms: CdromConfig[];
   serial: [SerialForm, SerialForm];
   clock: VmConfig['clock'];
   acceleration: VmConfig['acceleration'];
@@ -73,6 +76,7 @@ export function settingsFromConfig(config: VmConfig): SettingsForm {
     bootOrder: [...config.bootOrder],
     disks: config.disks.map((d) => ({ ...d })),
     nics: (config.nics ?? []).map((n) => ({ network: n.network, mac: n.mac ?? '' })),
+    cdroms: (config.cdroms ?? []).map((cd) => ({ ...cd })),
     serial: [serialForm(config.serial[0]), serialForm(config.serial[1])],
     clock: config.clock,
     acceleration: config.acceleration,
@@ -111,6 +115,7 @@ export function draftFromSettings(form: SettingsForm): VmConfigDraft {
     nestedPaging: form.nestedPaging,
   };
   if (form.description.trim() !== '') draft.description = form.description;
+  if (form.cdroms.length > 0) draft.cdroms = form.cdroms.map((cd) => ({ ...cd }));
   if (form.nics.length > 0) {
     draft.nics = form.nics.map((n) => ({ network: n.network.trim(), ...(n.mac.trim() !== '' ? { mac: n.mac.trim().toLowerCase() } : {}) }));
   }

@@ -17,6 +17,8 @@ export interface WizardForm {
   initrd: string;
   cmdline: string;
   rom: string;
+  /** The ISO image for the first CD-ROM drive, for presets whose machine has one (the 'Install from an ISO image' preset). */
+  iso: string;
   memoryMiB: number;
   cpus: number;
   createDisk: boolean;
@@ -31,6 +33,13 @@ export interface WizardForm {
 /** Field path of the wizard-only "new disk size" (not part of VmConfigDraft). */
 export const NEW_DISK_FIELD = 'newDiskMiB';
 export const DEFAULT_DISK_MIB = 2048;
+/** Field path of the ISO image in the first CD-ROM drive. */
+export const ISO_FIELD = 'cdroms.0.path';
+
+/** Whether the preset's machine has a CD-ROM drive the wizard asks an ISO image for. */
+export function presetHasCdrom(preset: GuestPreset | undefined): boolean {
+  return (preset?.defaults.cdroms?.length ?? 0) > 0;
+}
 
 export { MEMORY_MIB_MAX, MEMORY_MIB_MIN, DISK_MIB_MAX, CPUS_SUPPORTED };
 
@@ -47,9 +56,10 @@ export function formFromPreset(preset: GuestPreset, keep?: Pick<WizardForm, 'nam
     initrd: boot.kind === 'linux' ? (boot.initrd ?? '') : '',
     cmdline: boot.kind === 'linux' ? boot.cmdline : '',
     rom: boot.kind === 'rom' ? boot.rom : '',
+    iso: d.cdroms?.[0]?.path ?? '',
     memoryMiB: d.memoryMiB,
     cpus: d.cpus,
-    createDisk: false,
+    createDisk: preset.newDisk === true,
     diskMiB: DEFAULT_DISK_MIB,
     diskFormat: 'qcow2',
     attachNic: (d.nics?.length ?? 0) > 0,
@@ -85,6 +95,11 @@ export function draftFromForm(form: WizardForm, preset: GuestPreset): VmConfigDr
   const description = form.description.trim();
   if (description) draft.description = description;
   if (form.attachNic) draft.nics = [{ network: form.network.trim() }];
+  if (defaults.cdroms?.length) {
+    // The first drive holds the ISO the user chose; any others keep the preset's (empty) media.
+    const iso = form.iso.trim();
+    draft.cdroms = defaults.cdroms.map((cd, i) => (i === 0 ? (iso ? { path: iso } : {}) : { ...cd }));
+  }
   return draft;
 }
 
@@ -108,6 +123,9 @@ export function validateWizard(form: WizardForm, context: WizardContext): FieldE
   }
   const checked = checkVmDraft(draftFromForm(form, preset));
   if (!checked.ok) errors.push(...checked.errors);
+  if (presetHasCdrom(preset) && form.iso.trim() === '') {
+    errors.push({ field: ISO_FIELD, message: 'Choose the ISO image to boot from' });
+  }
   if (form.name.trim() !== '' && context.nameTaken(form.name)) {
     errors.push({ field: 'name', message: `A VM named "${form.name}" already exists` });
   }
