@@ -31,7 +31,8 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
                        a VirtIO network adapter (repeatable: eth0, eth1, ...) on the internal
                        network NAME (shared by the machines of this process only) or unattached
   --accel MODE         vtx (Popek's hypervisor on the processor's VT-x), svm (on an AMD
-                       processor's AMD-V) or none (the emulated PC without a hypervisor);
+                       processor's AMD-V), trap (the software monitor, trap-and-emulate only:
+                       a --kernel guest) or none (the emulated PC without a hypervisor);
                        default ${DEFAULT_ACCELERATION}${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
   --nested-paging on|off  EPT under vtx, NPT under svm (default on); off runs the guest on the
                        hypervisor's shadow page tables (a --kernel guest only: no real mode then)
@@ -202,12 +203,15 @@ export function parseRunArgs(argv: string[]): RunArgs {
         : '--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT');
     }
   }
+  if (args.acceleration === 'trap' && args.kernel === undefined) {
+    throw new UsageError('--accel trap needs --kernel: firmware starts in real mode, which the software monitor does not run');
+  }
   return args;
 }
 
 function parseAccel(value: string): Acceleration {
   const mode = ACCELERATIONS.find((m) => m === value);
-  if (mode === undefined) throw new UsageError(`bad --accel value '${value}': expected none, vtx or svm`);
+  if (mode === undefined) throw new UsageError(`bad --accel value '${value}': expected none, vtx, svm or trap`);
   const info = ACCELERATION_INFO[mode];
   if (!info.built) throw new UsageError(`--accel ${mode} (${info.label}) is ${info.notBuiltReason}`);
   return mode;

@@ -70,8 +70,7 @@ export const ACCELERATION_INFO: Readonly<Record<Acceleration, AccelerationInfo>>
     id: 'trap',
     label: 'Trap-and-emulate only',
     explanation: 'The deprivileged guest kernel with translation off, to show where trap-and-emulate fails on x86.',
-    built: false,
-    notBuiltReason: 'not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',
+    built: true,
   },
 };
 
@@ -103,6 +102,9 @@ export const VTX_MEMORY_MIB_MAX = 1760;
  */
 export const SHADOW_PAGING_NEEDS_KERNEL = 'without nested paging the hypervisor runs only a kernel (Linux boot): firmware starts in real mode, which needs nested paging';
 
+/** Why trap-and-emulate needs a kernel: the software monitor runs protected-mode code only (core/hypervisor/software/README.md). */
+export const SOFTWARE_MONITOR_NEEDS_KERNEL = 'runs only a kernel (Linux boot): firmware starts in real mode, which the software monitor does not run';
+
 /**
  * The one sentence shown when a VM cannot run in its configured mode, or
  * undefined when it can. `bootsKernel`: the VM boots a kernel directly (not firmware).
@@ -111,6 +113,7 @@ export function accelerationProblem(acceleration: Acceleration, nestedPaging: bo
   const info = ACCELERATION_INFO[acceleration];
   if (!info.built) return `Acceleration ${info.label} is ${info.notBuiltReason}`;
   if ((acceleration === 'vtx' || acceleration === 'svm') && !nestedPaging && !bootsKernel) return `${info.label} ${SHADOW_PAGING_NEEDS_KERNEL}`;
+  if (acceleration === 'trap' && !bootsKernel) return `${info.label} ${SOFTWARE_MONITOR_NEEDS_KERNEL}`;
   return undefined;
 }
 
@@ -126,6 +129,8 @@ export function accelerationDetail(acceleration: Acceleration, nestedPaging: boo
   const mode = describeAcceleration(acceleration, nestedPaging);
   const info = ACCELERATION_INFO[acceleration];
   if (!info.built) return `${mode}: cannot start, ${info.notBuiltReason}`;
-  if (accelerationProblem(acceleration, nestedPaging, bootsKernel) !== undefined) return `${mode}: cannot start, ${SHADOW_PAGING_NEEDS_KERNEL}`;
+  if (accelerationProblem(acceleration, nestedPaging, bootsKernel) !== undefined) {
+    return `${mode}: cannot start, ${acceleration === 'trap' ? SOFTWARE_MONITOR_NEEDS_KERNEL : SHADOW_PAGING_NEEDS_KERNEL}`;
+  }
   return mode;
 }

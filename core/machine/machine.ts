@@ -25,6 +25,7 @@ import { BootError } from './boot/bootError.ts';
 import { Chipset } from './chipset.ts';
 import { validateRomImage } from './firmware/romImage.ts';
 import { HypervisorProcessor } from './hypervisorProcessor.ts';
+import { SoftwareProcessor } from './softwareProcessor.ts';
 import type { ProcessorSide } from './processorSide.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
@@ -65,7 +66,9 @@ class Machine implements MachineApi {
     if (options.rom && options.kernel) throw new BootError('a machine boots either a ROM image or a kernel, not both');
 
     // 'vtx': a domain run by the hypervisor on the processor's VT-x; 'none': the bare emulated PC.
-    const side: ProcessorSide = (options.acceleration ?? 'none') === 'none' ? new BareProcessor(options) : new HypervisorProcessor(options);
+    // 'trap': the software monitor on the plain IA-32 processor (core/hypervisor/software).
+    const accel = options.acceleration ?? 'none';
+    const side: ProcessorSide = accel === 'none' ? new BareProcessor(options) : accel === 'trap' ? new SoftwareProcessor(options) : new HypervisorProcessor(options);
     this.side = side;
     this.memory = side.memory;
     this.chipset = new Chipset(

@@ -52,10 +52,11 @@ describe('popek run argument parsing', () => {
     expect(() => parseRunArgs(['--kernel', 'k', '--accel=bt'])).toThrow(
       new UsageError('--accel bt (Binary translation) is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)'),
     );
-    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'trap'])).toThrow(
-      new UsageError('--accel trap (Trap-and-emulate only) is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)'),
+    expect(parseRunArgs(['--kernel', 'k', '--accel', 'trap']).acceleration).toBe('trap');
+    expect(() => parseRunArgs(['--rom', 'r', '--accel', 'trap'])).toThrow(
+      new UsageError('--accel trap needs --kernel: firmware starts in real mode, which the software monitor does not run'),
     );
-    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'kvm'])).toThrow(new UsageError("bad --accel value 'kvm': expected none, vtx or svm"));
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'kvm'])).toThrow(new UsageError("bad --accel value 'kvm': expected none, vtx, svm or trap"));
     expect(() => parseRunArgs(['--kernel', 'k', '--accel'])).toThrow(new UsageError('--accel needs a value'));
   });
 

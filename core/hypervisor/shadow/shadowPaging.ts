@@ -102,6 +102,12 @@ export interface TlbFlush {
 export interface ShadowPagingOptions {
   /** Shadow directories kept per guest CR3 (at least 1). */
   cacheSize?: number;
+  /**
+   * A directory slot the hypervisor keeps for itself in every shadow (the
+   * software monitor's top 4 MiB, `software/monitorSpace.ts`): every root gets
+   * `pde` there, and the slot is never filled from the guest's tables.
+   */
+  reservedSlot?: { slot: number; pde: number };
 }
 
 export class ShadowPaging {
@@ -126,11 +132,13 @@ export class ShadowPaging {
   private flushNonGlobal = false;
   private readonly invalidations = new Set<number>();
   private readonly walk = new GuestWalk();
+  private readonly reservedSlot: { slot: number; pde: number } | null;
 
   /** Starts with guest paging off (the identity shadow). */
   constructor(mem: DomainMemory, options: ShadowPagingOptions = {}) {
     this.mem = mem;
     this.cacheSize = Math.max(1, Math.floor(options.cacheSize ?? 4));
+    this.reservedSlot = options.reservedSlot ?? null;
     this.current = this.rootFor(IDENTITY_ROOT);
   }
 
@@ -229,6 +237,9 @@ export class ShadowPaging {
     const user = (errorCode & PF_U) !== 0;
     if ((errorCode & PF_RSVD) !== 0) {
       return { kind: 'error', message: `reserved-bit page fault at 0x${linear.toString(16)} in a shadow table (a hypervisor bug)` };
+    }
+    if (this.reservedSlot !== null && linear >>> 22 === this.reservedSlot.slot) {
+      return { kind: 'error', message: `page fault at 0x${linear.toString(16)}, in the hypervisor's reserved slot (a hypervisor bug)` };
     }
     try {
       return this.withFrames(() => (this.pagingOn ? this.fillFromGuest(linear, write, user) : this.fillIdentity(linear, write)));
@@ -402,6 +413,7 @@ export class ShadowPaging {
     }
     root = new ShadowRoot(takeShadowFrame(this.mem.machine), key);
     this.counters.shadowPagesBuilt++;
+    if (this.reservedSlot !== null) this.mem.machine.view.setUint32(root.frame * 4096 + this.reservedSlot.slot * 4, this.reservedSlot.pde >>> 0, true);
     this.roots.set(key, root);
     if (key !== IDENTITY_ROOT) this.addShadowOf(key, root);
     while (this.roots.size > this.cacheSize) {

@@ -1,0 +1,40 @@
+/**
+ * What the software monitor counts, as plain numbers: traps by the
+ * instruction emulated, events reflected into the guest by vector, external
+ * interrupts held while the guest's virtual IF was 0. Shadow-paging
+ * counters are ShadowPaging's own (shadow/shadowCounters.ts).
+ */
+export const TRAP_KINDS = [
+  'cli', 'sti', 'hlt', 'iret', 'in/out', 'ins/outs', 'mov ss', 'lgdt/lidt', 'lldt/ltr', 'mov cr', 'mov dr', 'clts/lmsw',
+  'invlpg', 'rdmsr/wrmsr', 'cpuid', 'rdtsc', 'wbinvd/invd', 'other',
+] as const;
+export type TrapKind = (typeof TRAP_KINDS)[number];
+
+export interface MonitorCounters {
+  /** Privileged instructions emulated after their #GP at CPL 1 (CPUID and RDTSC reach the monitor without one, through the seam). */
+  traps: Record<TrapKind, number>;
+  /** Events reflected into the guest through its IDT, by vector. */
+  reflected: number[];
+  /** Shadow page faults the monitor fixed without the guest seeing them. */
+  hiddenPageFaults: number;
+  /** External interrupts acknowledged while virtual IF was 0, held for later. */
+  heldInterrupts: number;
+  /** Shadow GDT rebuilds that found a changed guest descriptor. */
+  gdtResyncs: number;
+}
+
+export function newMonitorCounters(): MonitorCounters {
+  const traps = {} as Record<TrapKind, number>;
+  for (const k of TRAP_KINDS) traps[k] = 0;
+  return { traps, reflected: new Array<number>(256).fill(0), hiddenPageFaults: 0, heldInterrupts: 0, gdtResyncs: 0 };
+}
+
+export function totalTraps(c: MonitorCounters): number {
+  let n = 0;
+  for (const k of TRAP_KINDS) n += c.traps[k];
+  return n;
+}
+
+export function totalReflected(c: MonitorCounters): number {
+  return c.reflected.reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,109 @@
+/**
+ * The processor side for the software modes (acceleration 'trap'; 'bt' when
+ * binary translation lands): one domain run by the software monitor
+ * (core/hypervisor/software) on the plain IA-32 processor, no VMX or SVM.
+ * As under the hardware-assisted hypervisor, the processor's bus holds
+ * machine memory only (the monitor's structures, the shadow page tables, the
+ * domain's frames); the chipset sits on the domain's own device bus, reached
+ * through the monitor's emulation of IN/OUT.
+ *
+ * Only kernels entered in protected mode (Linux's 32-bit boot, Multiboot):
+ * the monitor does not run real-mode code (no firmware, README).
+ */
+import { Cpu } from '../cpu/cpu.ts';
+import { GuestClock } from '../cpu/clock.ts';
+import type { InterruptController } from '../cpu/cpu.ts';
+import type { GuestRamMap } from '../dom0/grantCheck.ts';
+import { HypervisorCounters } from '../hypervisor/counters.ts';
+import { DomainMemory } from '../hypervisor/memory/domainMemory.ts';
+import { FRAME_SIZE } from '../hypervisor/memory/frameAllocator.ts';
+import { MachineMemory } from '../hypervisor/memory/machineMemory.ts';
+import { SoftwareVcpu } from '../hypervisor/software/softwareVcpu.ts';
+import type { VcpuRun } from '../hypervisor/vcpuRun.ts';
+import { MemoryBus } from '../memory/bus.ts';
+import { PhysicalMemory } from '../memory/physicalMemory.ts';
+import { BootError } from './boot/bootError.ts';
+import { bootKernel } from './boot/kernelBoot.ts';
+import type { Chipset } from './chipset.ts';
+import type { ProcessorSide } from './processorSide.ts';
+import type { MachineOptions, MachineStats } from './types.ts';
+
+const MiB = 1024 * 1024;
+/** Machine frames for shadow page tables (4 MiB; the shadows start over when used up) and the monitor's own 35 pages, with room. */
+const MONITOR_FRAMES = 1024 + 64;
+
+export class SoftwareProcessor implements ProcessorSide {
+  readonly cpu: Cpu;
+  readonly clock: GuestClock;
+  readonly memory: SharedArrayBuffer;
+  readonly deviceBus: MemoryBus;
+  readonly guestRam: GuestRamMap;
+  readonly ramBytes: number;
+  readonly counters = new HypervisorCounters();
+  private readonly options: MachineOptions;
+  private readonly domainMemory: DomainMemory;
+  private vcpu: SoftwareVcpu | null = null;
+  private intrController: InterruptController | null = null;
+
+  constructor(options: MachineOptions) {
+    this.options = options;
+    if (!options.kernel) {
+      throw new BootError('trap-and-emulate runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which the software monitor does not run');
+    }
+    this.ramBytes = options.memoryMiB * MiB;
+    const poolBytes = this.ramBytes + MONITOR_FRAMES * FRAME_SIZE;
+    const machine = MachineMemory.create(poolBytes, poolBytes);
+    this.memory = machine.buffer;
+    const processorBus = new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer));
+    this.clock = new GuestClock(options.clock);
+    this.cpu = new Cpu(processorBus, this.clock);
+    if (options.jit !== undefined) this.cpu.jit.configure({ enabled: options.jit });
+    this.cpu.onShutdown = () => this.cpu.requestStop();
+    this.domainMemory = new DomainMemory(machine);
+    this.domainMemory.populateRam(0, this.ramBytes);
+    this.deviceBus = new MemoryBus(new PhysicalMemory(FRAME_SIZE));
+    this.guestRam = this.domainMemory.ramMap((offset, length) => processorBus.notifyDmaWrite(offset, length));
+  }
+
+  setIntr(level: boolean): void {
+    this.cpu.intrLine = level;
+  }
+
+  connect(chipset: Chipset): void {
+    // The chipset's INTR source (its local APIC on a board with one, else the PIC): the processor acknowledges it, the monitor holds or reflects the vector.
+    const board = chipset as unknown as { interruptController?: InterruptController; pic: InterruptController };
+    this.intrController = board.interruptController ?? board.pic;
+    this.cpu.pollIntr = false;
+    this.cpu.interruptController = this.intrController;
+    this.vcpu = new SoftwareVcpu(this.cpu, { memory: this.domainMemory, ports: this.deviceBus }, this.counters, null);
+    (this.domainMemory as { onP2mChange?: ((gfn: number) => void) | null }).onP2mChange = () => this.vcpu?.monitor.shadow.p2mChanged();
+  }
+
+  run(budget: number): VcpuRun {
+    return this.vcpu!.run(budget);
+  }
+
+  interruptPending(): boolean {
+    return this.intrController?.hasInterrupt() ?? false;
+  }
+
+  powerOn(): void {
+    this.domainMemory.clearRam();
+    const scratch = { u8: new Uint8Array(this.ramBytes), ramSize: this.ramBytes };
+    const { entry } = bootKernel(scratch, { kernel: this.options.kernel!, initrd: this.options.initrd, cmdline: this.options.cmdline, vgaText: this.options.vga });
+    this.domainMemory.writeNonZeroPages(0, scratch.u8);
+    this.vcpu!.startAtEntry(entry);
+  }
+
+  requestStop(): void {
+    this.cpu.requestStop();
+  }
+
+  stats(): Pick<MachineStats, 'interrupts' | 'hypervisor'> {
+    return { interrupts: this.cpu.interruptsDelivered, hypervisor: this.counters.snapshot() };
+  }
+
+  where(): undefined {
+    return undefined;
+  }
+}
