@@ -113,6 +113,8 @@ export interface RunOptions {
   regs?: Partial<Record<'eax' | 'ebx' | 'ecx' | 'edx' | 'esi' | 'edi' | 'ebp', number>>;
   budget?: number;
   translator?: TranslatorOptions;
+  /** Compile hot blocks (TC blocks included) with the processor's JIT, from the first execution. */
+  jit?: boolean;
 }
 
 function entry(opts: RunOptions, cs: number, ss: number, gdtBase: number, eflags: number) {
@@ -134,6 +136,7 @@ function loadLdtAndTr(cpu: Cpu): void {
 export function runNative(code: Uint8Array, opts: RunOptions = {}): Machine {
   const m = newMachine(code);
   const cpu = m.cpu;
+  cpu.jit.configure({ enabled: opts.jit === true, hotThreshold: 1 });
   cpu.loadEntryState(entry(opts, KCODE, KDATA, GUEST_GDT, opts.eflags ?? 0x2));
   loadLdtAndTr(cpu);
   cpu.idtBase = 0x8000;
@@ -161,6 +164,7 @@ export interface TranslatedMachine extends Machine {
 export function prepareTranslated(code: Uint8Array, opts: RunOptions = {}): TranslatedMachine {
   const base = newMachine(code);
   const cpu = base.cpu;
+  cpu.jit.configure({ enabled: opts.jit === true, hotThreshold: 1 });
   const guestEflags = opts.eflags ?? 0x2;
   // The processor: IF = 1, IOPL = 0 (the monitor's); the rest as the guest's.
   cpu.loadEntryState(entry(opts, KCODE | 1, KDATA | 1, SHADOW_GDT, (guestEflags & ~0x3200) | 0x200));

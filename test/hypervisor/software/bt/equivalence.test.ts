@@ -9,7 +9,7 @@ import { DATA, KCODE, KDATA, LDT_SEL, TSS_SEL, GUEST_GDT, CODE, guestCode, readB
 const dword = (bytes: number[], at: number): number => (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
 
 describe('binary translation: same results as native CPL 0', () => {
-  it('control flow: loops, calls and returns, indirect jumps and calls, LOOP and JECXZ, string copies', () => {
+  it.each([false, true])('control flow: loops, calls and returns, indirect jumps and calls, LOOP and JECXZ, string copies (processor JIT %s)', (jit) => {
     const code = guestCode(`
         mov ecx, 100
         xor eax, eax
@@ -52,8 +52,8 @@ describe('binary translation: same results as native CPL 0', () => {
         ret 0
     table: dd 0, set_esi
     `);
-    const native = runNative(code);
-    const translated = runTranslated(code);
+    const native = runNative(code, { jit });
+    const translated = runTranslated(code, { jit });
     expect(native.stop?.kind).toBe('halt');
     expect(translated.stop).toEqual(native.stop);
     expect(regsOf(translated)).toEqual(regsOf(native));
@@ -61,6 +61,7 @@ describe('binary translation: same results as native CPL 0', () => {
     const data = readBytes(native, DATA, 12);
     expect([dword(data, 0), dword(data, 4), dword(data, 8)]).toEqual([5050, 10100, 0xabcd]);
     expect(native.cpu.regs[5]).toBe(5); // EBP counted by LOOP
+    expect(translated.cpu.jit.blocksCompiled > 0).toBe(jit); // with the JIT, TC blocks ran compiled
     // The loop ran 100 times but entered the monitor only a few times: its back edge was chained.
     expect(translated.bt.counters.chainsMade).toBeGreaterThan(0);
     expect(translated.bt.counters.blocksEntered).toBeLessThan(30);
