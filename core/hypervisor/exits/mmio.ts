@@ -10,11 +10,17 @@
  * The forms are the ones drivers use on device registers: MOV between a
  * register or an immediate and memory (88, 89, 8A, 8B, C6, C7, A0-A3) and
  * MOVZX/MOVSX loads (0F B6/B7/BE/BF), which is what Linux's readb/readw/readl
- * and writeb/writew/writel compile to. Any other instruction on a device page
+ * and writeb/writew/writel compile to; and the string moves firmware uses on
+ * device memory: MOVS, STOS and LODS (A4, A5, AA, AB, AC, AD), with or
+ * without REP, e.g. a VGA BIOS scrolling its text screen with REP MOVSW from
+ * the VGA's memory to itself and clearing the last row with REP STOSW. Those
+ * walk ESI/EDI through the guest's segments and paging, so the vendor layer
+ * supplies a StringAccessContext for them. Any other instruction on a device page
  * stops the VM with its bytes named (an emulation failure, as KVM reports
  * one), never a wrong result.
  */
-import type { Insn } from '../../cpu/insn.ts';
+import { REP_NONE, type Insn } from '../../cpu/insn.ts';
+import { DS, ECX, EDI, ES, ESI } from '../../cpu/regs.ts';
 
 /** The device side of a memory access (MemoryBus satisfies it). */
 export interface MmioBus {
@@ -34,6 +40,24 @@ export interface GuestGprs {
 
 export type MmioOutcome = { ok: true } | { ok: false; reason: string };
 
+/**
+ * What a string instruction needs besides the registers: its operands are at
+ * DS:ESI (or an override) and ES:EDI, linear addresses that may each be RAM,
+ * ROM or a device, and the direction flag says which way they move.
+ */
+export interface StringAccessContext {
+  /** The guest's EFLAGS (DF, bit 10). */
+  eflags: number;
+  /** The base of segment register `seg` (ES=0, CS=1, SS=2, DS=3, FS=4, GS=5). */
+  segmentBase(seg: number): number;
+  /** The guest-physical address of a linear address through the guest's paging; throws if the guest's tables do not map it. */
+  linearToPhysical(linear: number, write: boolean): number;
+  /** Every guest-physical address: RAM, ROM (writes dropped) and the domain's devices. */
+  physical: MmioBus;
+}
+
+const EFLAGS_DF = 1 << 10;
+
 type Size = 1 | 2 | 4;
 
 /**
@@ -41,7 +65,7 @@ type Size = 1 | 2 | 4;
  * (`null`: the page is ROM, a write is dropped as the bare board's bus drops
  * it). The caller advances the guest's instruction pointer by `insn.len`.
  */
-export function emulateMmioAccess(insn: Insn, gpa: number, gprs: GuestGprs, bus: MmioBus | null): MmioOutcome {
+export function emulateMmioAccess(insn: Insn, gpa: number, gprs: GuestGprs, bus: MmioBus | null, strings?: StringAccessContext): MmioOutcome {
   // (A0-A3's offset operand decodes as mod 0.)
   if (insn.mod === 3) return { ok: false, reason: 'the instruction has no memory operand' };
   const vsize: Size = insn.o32 ? 4 : 2;
@@ -60,7 +84,60 @@ export function emulateMmioAccess(insn: Insn, gpa: number, gprs: GuestGprs, bus:
     case 0x1b7: return loadReg(gprs, insn.reg, vsize, load(bus, gpa, 2));
     case 0x1be: return loadReg(gprs, insn.reg, vsize, (load(bus, gpa, 1) << 24) >> 24);
     case 0x1bf: return loadReg(gprs, insn.reg, vsize, (load(bus, gpa, 2) << 16) >> 16);
+    case 0xa4: case 0xaa: case 0xac:
+    case 0xa5: case 0xab: case 0xad:
+      if (!strings) return { ok: false, reason: `string instruction ${insn.opcode.toString(16).toUpperCase()} on device memory needs the guest's segments and paging (no StringAccessContext)` };
+      return emulateString(insn, gprs, strings);
     default: return unsupported(insn);
+  }
+}
+
+/**
+ * MOVS, STOS, LODS, each element through `physical` (so an operand in RAM and
+ * one on a device mix freely, and an element that crosses into a device page
+ * lands there), REP-counted in CX/ECX by the address size. The whole count
+ * runs in this one exit (the caller then moves past the instruction). A
+ * guest page fault stops the emulation with the iterations done so far
+ * reflected in the registers, as the processor leaves them.
+ */
+function emulateString(insn: Insn, gprs: GuestGprs, ctx: StringAccessContext): MmioOutcome {
+  const op = insn.opcode;
+  const size: Size = op === 0xa4 || op === 0xaa || op === 0xac ? 1 : insn.o32 ? 4 : 2;
+  const step = ctx.eflags & EFLAGS_DF ? -size : size;
+  const mask = insn.a32 ? 0xffffffff : 0xffff;
+  /** An index register's offset by the address size, and its update (a 16-bit address keeps the upper half). */
+  const offset = (reg: number) => (gprs.get(reg) & mask) >>> 0;
+  const advance = (reg: number) => {
+    const value = gprs.get(reg);
+    gprs.set(reg, insn.a32 ? (value + step) | 0 : (value & ~0xffff) | ((value + step) & 0xffff));
+  };
+  const repeated = insn.rep !== REP_NONE; // F2 and F3 both repeat MOVS, STOS and LODS
+  const sourceBase = ctx.segmentBase(insn.segOverride ? insn.seg : DS);
+  const destBase = ctx.segmentBase(ES);
+  try {
+    for (;;) {
+      if (repeated && offset(ECX) === 0) return { ok: true };
+      if (op === 0xa4 || op === 0xa5) {
+        const from = ctx.linearToPhysical((sourceBase + offset(ESI)) >>> 0, false);
+        const to = ctx.linearToPhysical((destBase + offset(EDI)) >>> 0, true);
+        store(ctx.physical, to, size, load(ctx.physical, from, size));
+        advance(ESI);
+        advance(EDI);
+      } else if (op === 0xaa || op === 0xab) {
+        store(ctx.physical, ctx.linearToPhysical((destBase + offset(EDI)) >>> 0, true), size, gprs.get(0));
+        advance(EDI);
+      } else {
+        const value = load(ctx.physical, ctx.linearToPhysical((sourceBase + offset(ESI)) >>> 0, false), size);
+        if (size === 1) loadReg8(gprs, 0, value);
+        else loadReg(gprs, 0, size, value);
+        advance(ESI);
+      }
+      if (!repeated) return { ok: true };
+      const count = gprs.get(ECX);
+      gprs.set(ECX, insn.a32 ? (count - 1) | 0 : (count & ~0xffff) | ((count - 1) & 0xffff));
+    }
+  } catch (e) {
+    return { ok: false, reason: `string instruction ${op.toString(16).toUpperCase()}: ${(e as Error).message}` };
   }
 }
 
