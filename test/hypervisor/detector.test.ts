@@ -7,8 +7,9 @@
  * TR, MSW, selectors, flags and descriptors. The CPUID hypervisor bit is not a
  * leak but information: set by Popek's hypervisor, clear on the bare PC.
  *
- * The trap-and-emulate and binary-translation modes are not built yet; what
- * they must show is written in test/guests/detector/README.md.
+ * Trap-and-emulate's predicted leaks are asserted beside the software monitor
+ * (test/hypervisor/software/trapDetector.test.ts); binary translation is not
+ * built yet: what it must show is written in test/guests/detector/README.md.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -9,7 +9,7 @@
 ; a structure of someone else's: a leak of the monitor underneath.
 ;
 ; Build: nasm -f bin -o detector.bin detector.asm
-; Run:   popek run --kernel detector.bin --accel none|vtx|svm [--nested-paging off]
+; Run:   popek run --kernel detector.bin --accel none|vtx|svm|trap [--nested-paging off]
 bits 32
 org 0x100000
 
