@@ -24,58 +24,40 @@
  *   firmware guest at the reset vector, or a guest clearing CR0.PE) would
  *   run paged, which this processor refuses at VMRUN: refused with a clear
  *   error, as VT-x without unrestricted guest refuses it.
- * - A #PF that interrupted the delivery of another event (EXITINTINFO)
- *   delivers that event again when the fault was hidden; when the fault is
- *   the guest's, the two combine as the processor combines them (#DF after
- *   #PF or a contributory exception; a triple fault after #DF; an external
- *   interrupt goes back to be injected after the #PF).
+ * - What the intercepts mean (a hidden or reflected fault, a control-register
+ *   write) is decided by ../shadow/shadowExits.ts, shared with VT-x.
  */
 import type { Insn } from '../../cpu/insn.ts';
-import { CR4_IMPLEMENTED, CR4_PAE, EXC_GP, EXC_PF } from '../../cpu/regs.ts';
+import { EXC_GP, EXC_PF } from '../../cpu/regs.ts';
 import { invlpga, vmsave } from '../../cpu/svm/rootOps.ts';
 import * as B from '../../cpu/svm/vmcb.ts';
+import { RESUME, type ExitAction } from '../exits/exitContext.ts';
 import { GuestPageFault, guestLinearToPhysical, type GuestPagingState } from '../exits/guestPaging.ts';
 import { GuestMemoryFault, type DomainMemory } from '../memory/domainMemory.ts';
+import { ShadowFaultHandler, shadowControlWrite } from '../shadow/shadowExits.ts';
 import { ShadowPaging } from '../shadow/shadowPaging.ts';
-import type { VcpuStop } from '../vcpuRun.ts';
 import { emulateDeviceAccess, fetchInstruction } from './memoryExit.ts';
 import type { SvmVcpu } from './vcpu.ts';
-
-const RESUME = 0;
-type ExitAction = typeof RESUME | VcpuStop;
 
 const CR0_PE = 1 << 0;
 const CR0_MP = 1 << 1;
 const CR0_EM = 1 << 2;
 const CR0_TS = 1 << 3;
-const CR0_NW = 1 << 29;
-const CR0_CD = 1 << 30;
-const CR0_PG = 1 << 31;
-const EXC_DF = 8;
-/** Exceptions that make a #PF during their delivery a double fault (APM Vol. 2 Table 8-7). */
-const CONTRIBUTORY = new Set([0, 10, 11, 12, 13]);
 /** CR0, CR3 and CR4, as bits of the CR read and write intercept vectors. */
 const CR_BITS = (1 << 0) | (1 << 3) | (1 << 4);
 /** Single-page invalidations done with INVLPGA before VMRUN; more than this flush the TLB. */
 const MAX_INVLPGA = 16;
-/**
- * The same page fault at the same instruction hidden this many times with no
- * guest instruction retired in between: a fill that does not take (a
- * hypervisor bug). Faults at one instruction with progress between them
- * are normal (a loop that writes a page table and INVLPGs it refaults on
- * every pass, since the INVLPG write-protects the page again).
- */
-const MAX_REPEATED_FAULTS = 16;
 
 export class SvmShadowPaging {
   readonly shadow: ShadowPaging;
   /** The guest's own CR0 and CR4 (what its reads return). */
   private cr0 = 0;
   private cr4 = 0;
-  private lastFault = { rip: -1, page: -1, retired: -1, count: 0 };
+  private readonly faults: ShadowFaultHandler;
 
   constructor(memory: DomainMemory) {
     this.shadow = new ShadowPaging(memory);
+    this.faults = new ShadowFaultHandler(this.shadow);
   }
 
   /** The intercepts shadow paging adds to the VMCB's (after writeControls; nested paging stays off). */
@@ -88,9 +70,12 @@ export class SvmShadowPaging {
   /** After the boot entry's guest state is written (protected mode, paging off): the guest's control registers become the shadows' state. */
   start(v: SvmVcpu): void {
     this.shadow.reset();
-    this.lastFault = { rip: -1, page: -1, retired: -1, count: 0 };
+    this.faults.reset();
     this.shadow.loadCr3(v.vmcb.read(B.VMCB_CR3));
-    this.setControls(v, v.vmcb.read(B.VMCB_CR0), v.vmcb.read(B.VMCB_CR4));
+    this.cr0 = v.vmcb.read(B.VMCB_CR0) >>> 0;
+    this.cr4 = v.vmcb.read(B.VMCB_CR4) >>> 0;
+    this.shadow.setControl(this.cr0, this.cr4);
+    this.placeControls(v);
     v.counters.shadowPaging(this.shadow.counters);
   }
 
@@ -109,7 +94,7 @@ export class SvmShadowPaging {
   }
 
   /** MOV from CR0/CR3/CR4 and SMSW (EXITCODE CRn_READ). */
-  crRead(v: SvmVcpu, cr: number): ExitAction {
+  crRead(v: SvmVcpu, cr: 0 | 3 | 4): ExitAction {
     const insn = fetchInstruction(v);
     if (typeof insn === 'string') return v.report(insn);
     const r = v.cpu.regs;
@@ -127,7 +112,7 @@ export class SvmShadowPaging {
   }
 
   /** MOV to CR0/CR3/CR4, LMSW and CLTS (EXITCODE CRn_WRITE). */
-  crWrite(v: SvmVcpu, cr: number): ExitAction {
+  crWrite(v: SvmVcpu, cr: 0 | 3 | 4): ExitAction {
     const insn = fetchInstruction(v);
     if (typeof insn === 'string') return v.report(insn);
     const r = v.cpu.regs;
@@ -150,27 +135,23 @@ export class SvmShadowPaging {
     return action;
   }
 
-  private writeControlRegister(v: SvmVcpu, cr: number, value: number): ExitAction {
-    if (cr === 3) {
-      v.vmcb.write64(B.VMCB_CR3, this.shadow.loadCr3(value));
-      return RESUME;
-    }
-    if (cr === 0) {
-      if (((value & CR0_PG) !== 0 && (value & CR0_PE) === 0) || ((value & CR0_NW) !== 0 && (value & CR0_CD) === 0)) {
+  private writeControlRegister(v: SvmVcpu, cr: 0 | 3 | 4, value: number): ExitAction {
+    const w = shadowControlWrite(this.shadow, cr, value, this.cr0, this.cr4);
+    switch (w.kind) {
+      case 'gp':
         v.injectException(EXC_GP, 0);
         return RESUME;
-      }
-      if ((value & CR0_PE) === 0) return v.report('the guest left protected mode: real mode would run paged under shadow paging, which the processor refuses (nested paging on runs it)');
-      this.setControls(v, value, this.cr4);
-      return RESUME;
+      case 'stop':
+        return v.report(w.message);
+      case 'cr3':
+        v.vmcb.write64(B.VMCB_CR3, w.machineCr3);
+        return RESUME;
+      case 'controls':
+        this.cr0 = w.cr0;
+        this.cr4 = w.cr4;
+        this.placeControls(v);
+        return RESUME;
     }
-    if ((value & ~CR4_IMPLEMENTED) !== 0) {
-      v.injectException(EXC_GP, 0);
-      return RESUME;
-    }
-    if ((value & CR4_PAE) !== 0) return v.report('the guest turned on PAE: the shadow page tables follow only two-level guest paging (run with nested paging on)');
-    this.setControls(v, this.cr0, value);
-    return RESUME;
   }
 
   /** INVLPG (its address decoded from the instruction: EXITINFO1 holds it only with decode assists). */
@@ -186,61 +167,11 @@ export class SvmShadowPaging {
 
   /** #PF intercept: EXITINFO1 the error code, EXITINFO2 the linear address (the guest's CR2 unchanged). */
   pageFault(v: SvmVcpu): ExitAction {
-    const linear = v.exit.info2;
-    const outcome = this.shadow.pageFault(linear, v.exit.info1);
-    v.counters.shadowPaging(this.shadow.counters);
-    switch (outcome.kind) {
-      case 'hidden': {
-        const rip = v.vmcb.read(B.VMCB_RIP);
-        const page = linear >>> 12;
-        const retired = v.cpu.clock.retired;
-        const last = this.lastFault;
-        if (last.rip === rip && last.page === page && last.retired === retired) {
-          if (++last.count > MAX_REPEATED_FAULTS) return v.report(`shadow paging makes no progress: the page fault at 0x${linear.toString(16)} came back ${last.count} times`);
-        } else {
-          last.rip = rip;
-          last.page = page;
-          last.retired = retired;
-          last.count = 1;
-        }
-        return RESUME; // an event whose delivery the fault cut short goes again (SvmVcpu keeps EXITINTINFO)
-      }
-      case 'reflect':
-        return this.reflect(v, outcome.errorCode, outcome.cr2);
-      case 'device':
-        return emulateDeviceAccess(v, outcome.gpa);
-      case 'error':
-        return v.report(outcome.message);
-    }
+    return this.faults.pageFault(v, v.exit.info2, v.exit.info1, (gpa) => emulateDeviceAccess(v, gpa));
   }
 
-  /** The guest's own #PF, combined with the event whose delivery it interrupted, if any. */
-  private reflect(v: SvmVcpu, errorCode: number, cr2: number): ExitAction {
-    const interrupted = v.takeInterruptedEvent();
-    if (interrupted !== null) {
-      const type = (interrupted >>> 8) & 7;
-      const vector = interrupted & 0xff;
-      if (type === B.EVENT_TYPE_EXCEPTION && vector === EXC_DF) {
-        return { kind: 'shutdown', cs: v.vmcb.read(B.VMCB_CS) & 0xffff, eip: v.vmcb.read(B.VMCB_RIP), detail: 'triple fault in the guest (#PF while delivering #DF)' };
-      }
-      if (type === B.EVENT_TYPE_EXCEPTION && (vector === EXC_PF || CONTRIBUTORY.has(vector))) {
-        v.vmcb.write64(B.VMCB_CR2, cr2);
-        v.injectException(EXC_DF, 0);
-        return RESUME;
-      }
-      // An external interrupt acknowledged and not delivered goes back to be injected after the #PF.
-      if (type === B.EVENT_TYPE_INTR) v.domain.interrupts.hold(vector);
-    }
-    v.vmcb.write64(B.VMCB_CR2, cr2);
-    v.injectException(EXC_PF, errorCode);
-    return RESUME;
-  }
-
-  /** The guest's CR0/CR4 into the shadows' state; the processor's from them (CR3: the current shadow directory). */
-  private setControls(v: SvmVcpu, cr0: number, cr4: number): void {
-    this.cr0 = cr0 >>> 0;
-    this.cr4 = cr4 >>> 0;
-    this.shadow.setControl(this.cr0, this.cr4);
+  /** The guest's CR0/CR4 (already the shadows' state): the processor's from them, CR3 the current shadow directory. */
+  private placeControls(v: SvmVcpu): void {
     v.vmcb.write64(B.VMCB_CR0, ShadowPaging.processorCr0(this.cr0));
     v.vmcb.write64(B.VMCB_CR4, ShadowPaging.processorCr4(this.cr4));
     v.vmcb.write64(B.VMCB_CR3, this.shadow.machineCr3);

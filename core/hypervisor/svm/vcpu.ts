@@ -24,16 +24,18 @@
  */
 import type { Cpu } from '../../cpu/cpu.ts';
 import { EAX, ESP } from '../../cpu/regs.ts';
-import { readExit, vmload, vmrun, type SvmExit } from '../../cpu/svm/rootOps.ts';
+import { readExit, vmload, vmrun, vmsave, type SvmExit } from '../../cpu/svm/rootOps.ts';
 import * as B from '../../cpu/svm/vmcb.ts';
 import type { EntryState } from '../../machine/boot/entryState.ts';
 import type { HypervisorCounters } from '../counters.ts';
+import { RESUME, type ExitContext, type InterruptedEvent, type SegmentIndex } from '../exits/exitContext.ts';
 import type { GuestPagingState } from '../exits/guestPaging.ts';
+import type { ShadowPaging } from '../shadow/shadowPaging.ts';
 import type { GuestMsrState } from '../exits/msrs.ts';
 import { FRAME_SIZE, type FrameAllocator } from '../memory/frameAllocator.ts';
 import type { VcpuStop } from '../vcpuRun.ts';
 import { VcpuLoop, type VcpuDomain } from '../vcpuLoop.ts';
-import { EXIT_HANDLERS, RESUME } from './exitHandlers.ts';
+import { EXIT_HANDLERS } from './exitHandlers.ts';
 import { exitCodeName } from './exitCodeNames.ts';
 import type { SvmHostEnvironment } from './hostMode.ts';
 import type { SvmShadowPaging } from './shadowPagingSvm.ts';
@@ -49,7 +51,7 @@ interface Event {
   errorCode: number;
 }
 
-export class SvmVcpu extends VcpuLoop {
+export class SvmVcpu extends VcpuLoop implements ExitContext {
   readonly msrs: GuestMsrState;
   readonly vmcb: Vmcb;
   /** The last exit's information, for the handlers. */
@@ -154,6 +156,16 @@ export class SvmVcpu extends VcpuLoop {
   protected countKickExit(): void {
     this.readExitState();
     this.counters.exit(this.exit.code);
+  }
+
+  /**
+   * A guest frame's mapping changed while the domain runs (the balloon): the
+   * nested leaf was rewritten, and the next VMRUN flushes the TLB that may
+   * hold the old one; under shadow paging the shadows start over.
+   */
+  p2mChanged(): void {
+    this.flushTlb = true;
+    this.shadowPaging?.shadow.p2mChanged();
   }
 
   /** Places the pending event, asks for the interrupt window if needed, and executes VMRUN; a stop report if VMRUN failed. */
@@ -262,14 +274,53 @@ export class SvmVcpu extends VcpuLoop {
   }
 
   /**
-   * The event whose delivery the last exit interrupted (EXITINTINFO low
-   * dword), taken away from re-delivery: the handler combines it with what it
-   * injects (shadow paging's reflected #PF). Null when there is none.
+   * The event whose delivery the last exit interrupted (EXITINTINFO), taken
+   * away from re-delivery: the handler combines it with what it injects
+   * (shadow paging's reflected #PF). Null when there is none.
    */
-  takeInterruptedEvent(): number | null {
+  takeInterruptedEvent(): InterruptedEvent | null {
     const e = this.vectored;
     this.vectored = null;
-    return e === null ? null : e.info;
+    if (e === null) return null;
+    const type = (e.info >>> 8) & 7;
+    const kind = type === B.EVENT_TYPE_EXCEPTION ? 'exception' : type === B.EVENT_TYPE_INTR ? 'external' : 'other';
+    return { kind, vector: e.info & 0xff };
+  }
+
+  get shadow(): ShadowPaging | null {
+    return this.shadowPaging?.shadow ?? null;
+  }
+
+  guestCs(): number {
+    return this.vmcb.read(B.VMCB_CS) & 0xffff;
+  }
+
+  guestEip(): number {
+    return this.vmcb.read(B.VMCB_RIP);
+  }
+
+  guestEflags(): number {
+    return this.vmcb.read(B.VMCB_RFLAGS);
+  }
+
+  /** FS and GS are VMSAVE's part of the state: written to the VMCB to be read. */
+  segmentBase(seg: SegmentIndex): number {
+    if (seg >= 4) vmsave(this.cpu, this.vmcb.pa);
+    return this.vmcb.read(B.VMCB_ES + 16 * seg + 8);
+  }
+
+  code32(): boolean {
+    return ((this.vmcb.read(B.VMCB_CS) >>> 16) & (1 << 10)) !== 0;
+  }
+
+  /** nRIP - RIP: this processor saves the next RIP on every intercept of an instruction. */
+  instructionLength(): number {
+    return (this.exit.nextRip - this.vmcb.read(B.VMCB_RIP)) >>> 0;
+  }
+
+  /** The guest's CR2 is the VMCB's under SVM. */
+  setGuestCr2(linear: number): void {
+    this.vmcb.write64(B.VMCB_CR2, linear >>> 0);
   }
 
   /** Raises a hardware exception in the guest on the next VMRUN (#GP, #UD, #PF...). */

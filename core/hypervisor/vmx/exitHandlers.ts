@@ -5,34 +5,23 @@
  * stop report. A reason without a handler stops the VM with its SDM name:
  * the controls are chosen so that only the reasons below can occur.
  */
-import { cpuid, writeControlRegister } from '../../cpu/system.ts';
-import { CR4_IMPLEMENTED, CR4_PAE, EAX, EDX, ESP, EXC_GP, EXC_PF, EXC_UD } from '../../cpu/regs.ts';
+import { CR4_PAE, ESP, EXC_GP } from '../../cpu/regs.ts';
 import * as F from '../../cpu/vmx/vmcsFields.ts';
-import { guestCpuid } from '../exits/cpuid.ts';
-import { readGuestMsr, writeGuestMsr } from '../exits/msrs.ts';
-import { emulatePortIo, emulateStringPortIo, type PortIoRequest, type PortSize, type StringIoOperands } from '../exits/portIo.ts';
-import { GuestPageFault, guestLinearToPhysical, type GuestPagingState } from '../exits/guestPaging.ts';
-import { GuestMemoryFault } from '../memory/domainMemory.ts';
+import { cr0WriteFaults, cr4WriteFaults } from '../exits/controlRegisters.ts';
+import { RESUME, type ExitAction } from '../exits/exitContext.ts';
+import { guestShutdown, handleCpuid, handleHiddenExtensionInstruction, handleHlt, handleRdmsr, handleWrmsr } from '../exits/instructionExits.ts';
+import { handleIoExit } from '../exits/ioExit.ts';
+import type { PortSize } from '../exits/portIo.ts';
 import { CR0_OWNED, CR4_OWNED } from './vmcsSetup.ts';
 import { reloadGuestPdptes } from './guestPdptes.ts';
 import { isEferAccess, readGuestEfer, writeGuestEfer } from './guestEfer.ts';
-import { vmxGuestPagingState } from './guestPagingState.ts';
 import { emulateDeviceAccess } from './memoryExit.ts';
 import type { VmxVcpu } from './vcpu.ts';
-import type { VcpuStop } from '../vcpuRun.ts';
 
-export const RESUME = 0;
-export type ExitAction = typeof RESUME | VcpuStop;
+export { RESUME, type ExitAction };
 export type ExitHandler = (vcpu: VmxVcpu) => ExitAction;
 
 export { exitReasonName } from './exitReasonNames.ts';
-
-const RFLAGS_IF = 1 << 9;
-const RFLAGS_DF = 1 << 10;
-const CR0_PE = 1 << 0;
-const CR0_PG = 1 << 31;
-const CR0_CD = 1 << 30;
-const CR0_NW = 1 << 29;
 
 // ---- interrupts --------------------------------------------------------------
 
@@ -49,60 +38,27 @@ function interruptWindow(): ExitAction {
   return RESUME;
 }
 
-function hlt(v: VmxVcpu): ExitAction {
-  v.skipInstruction();
-  if ((v.read(F.GUEST_RFLAGS) & RFLAGS_IF) === 0) {
-    // Interrupts off and no NMI source on this board: nothing can wake it, as on the bare machine.
-    return { kind: 'halt', cs: v.read(F.GUEST_CS_SELECTOR), eip: v.read(F.GUEST_RIP) };
-  }
-  v.halted = true;
-  return RESUME;
-}
-
 function tripleFault(v: VmxVcpu): ExitAction {
-  return { kind: 'shutdown', cs: v.read(F.GUEST_CS_SELECTOR), eip: v.read(F.GUEST_RIP), detail: 'triple fault in the guest (VM exit: TRIPLE_FAULT)' };
+  return guestShutdown(v, 'triple fault in the guest (VM exit: TRIPLE_FAULT)');
 }
 
 // ---- instructions -------------------------------------------------------------
 
-function cpuidExit(v: VmxVcpu): ExitAction {
-  const cpu = v.cpu;
-  guestCpuid(cpu.regs, () => cpuid(cpu), v.shadowPaging !== null);
-  v.skipInstruction();
-  return RESUME;
-}
-
+/** RDMSR/WRMSR: IA32_EFER is VT-x's (guestEfer.ts), the rest the vendor-neutral set. */
 function rdmsrExit(v: VmxVcpu): ExitAction {
-  const r = v.cpu.regs;
-  if (isEferAccess(v)) {
-    readGuestEfer(v);
-    v.skipInstruction();
-    return RESUME;
-  }
-  const value = readGuestMsr(r[1], v.msrs);
-  if (value === null) {
-    v.injectException(EXC_GP, 0);
-    return RESUME;
-  }
-  r[EAX] = value[0];
-  r[EDX] = value[1];
+  if (!isEferAccess(v)) return handleRdmsr(v);
+  readGuestEfer(v);
   v.skipInstruction();
   return RESUME;
 }
 
 function wrmsrExit(v: VmxVcpu): ExitAction {
-  const r = v.cpu.regs;
-  if (isEferAccess(v) ? !writeGuestEfer(v) : !writeGuestMsr(r[1], r[EAX], r[EDX], v.msrs)) {
+  if (!isEferAccess(v)) return handleWrmsr(v);
+  if (!writeGuestEfer(v)) {
     v.injectException(EXC_GP, 0);
     return RESUME;
   }
   v.skipInstruction();
-  return RESUME;
-}
-
-/** VMCALL and the VMX instructions: VMX is hidden from the guest, so they are undefined opcodes to it. */
-function vmxInstruction(v: VmxVcpu): ExitAction {
-  v.injectException(EXC_UD, null);
   return RESUME;
 }
 
@@ -121,11 +77,7 @@ function crAccess(v: VmxVcpu): ExitAction {
   if (type !== 0 || (cr !== 0 && cr !== 4)) return v.report(`unexpected control-register exit (qualification 0x${q.toString(16)})`);
   const value = (gpr === ESP ? v.read(F.GUEST_RSP) : v.cpu.regs[gpr]) >>> 0;
   if (cr === 0) {
-    if (((value & CR0_PG) !== 0 && (value & CR0_PE) === 0) || ((value & CR0_NW) !== 0 && (value & CR0_CD) === 0)) {
-      v.injectException(EXC_GP, 0);
-      return RESUME;
-    }
-    if (!reloadGuestPdptes(v, value | CR0_OWNED, v.read(F.GUEST_CR4))) {
+    if (cr0WriteFaults(value) || !reloadGuestPdptes(v, value | CR0_OWNED, v.read(F.GUEST_CR4))) {
       v.injectException(EXC_GP, 0);
       return RESUME;
     }
@@ -133,7 +85,7 @@ function crAccess(v: VmxVcpu): ExitAction {
     v.write(F.GUEST_CR0, value | CR0_OWNED);
   } else {
     // CR4.PAE exists on this Intel part (EPT maps PAE guests; see guestPdptes.ts).
-    if ((value & ~(CR4_IMPLEMENTED | CR4_PAE)) !== 0 || !reloadGuestPdptes(v, v.read(F.GUEST_CR0), value | CR4_OWNED)) {
+    if (cr4WriteFaults(value, CR4_PAE) || !reloadGuestPdptes(v, v.read(F.GUEST_CR0), value | CR4_OWNED)) {
       v.injectException(EXC_GP, 0);
       return RESUME;
     }
@@ -149,62 +101,7 @@ function crAccess(v: VmxVcpu): ExitAction {
 /** SDM Table 28-5: size (bits 2:0), IN (bit 3), string (4), REP (5), port (31:16). */
 function ioInstruction(v: VmxVcpu): ExitAction {
   const q = v.read(F.EXIT_QUALIFICATION);
-  const req: PortIoRequest = {
-    size: ((q & 7) + 1) as PortSize,
-    input: (q & 8) !== 0,
-    string: (q & 16) !== 0,
-    rep: (q & 32) !== 0,
-    port: q >>> 16,
-  };
-  v.counters.ioExit(req.port);
-  if (!req.string) {
-    emulatePortIo(v.domain.ports, v.cpu.regs, req);
-    v.skipInstruction();
-    return RESUME;
-  }
-  // INS writes guest memory behind the shadows' write protection: any page table may change (resynced at the next flush).
-  if (req.input) v.shadowPaging?.shadow.guestMemoryWrittenAnywhere();
-  try {
-    if (emulateStringPortIo(v.domain.ports, v.domain.memory, v.cpu.regs, req, stringOperands(v))) v.skipInstruction();
-  } catch (e) {
-    if (e instanceof GuestPageFault) {
-      writeControlRegister(v.cpu, 2, e.linear); // MOV CR2: the guest's CR2 is the processor's (VMX does not switch it)
-      v.injectException(EXC_PF, e.errorCode);
-    } else if (e instanceof GuestMemoryFault) {
-      return v.report(`string I/O on port 0x${req.port.toString(16)} touched ${e.message}`);
-    } else {
-      throw e;
-    }
-  }
-  return RESUME;
-}
-
-/** Segment and address size of an INS/OUTS, from its prefixes (read at CS:RIP through the guest's paging). */
-function stringOperands(v: VmxVcpu): StringIoOperands {
-  const paging = pagingState(v);
-  const csBase = v.read(F.GUEST_CS_BASE);
-  const rip = v.read(F.GUEST_RIP);
-  const len = v.read(F.VM_EXIT_INSTRUCTION_LEN);
-  let addr32 = (v.read(F.GUEST_CS_AR_BYTES) & (1 << 14)) !== 0;
-  let sourceBase = v.read(F.GUEST_DS_BASE);
-  const segBases = [F.GUEST_ES_BASE, F.GUEST_CS_BASE, F.GUEST_SS_BASE, F.GUEST_DS_BASE, F.GUEST_FS_BASE, F.GUEST_GS_BASE];
-  const overrides: Record<number, number> = { 0x26: 0, 0x2e: 1, 0x36: 2, 0x3e: 3, 0x64: 4, 0x65: 5 };
-  for (let i = 0; i < len - 1; i++) {
-    const b = v.domain.memory.readU8(guestLinearToPhysical(v.domain.memory, paging, (csBase + rip + i) >>> 0, false));
-    if (b === 0x67) addr32 = !addr32;
-    else if (b in overrides) sourceBase = v.read(segBases[overrides[b]]);
-  }
-  return {
-    sourceBase,
-    esBase: v.read(F.GUEST_ES_BASE),
-    addr32,
-    down: (v.read(F.GUEST_RFLAGS) & RFLAGS_DF) !== 0,
-    paging,
-  };
-}
-
-function pagingState(v: VmxVcpu): GuestPagingState {
-  return vmxGuestPagingState(v);
+  return handleIoExit(v, { size: ((q & 7) + 1) as PortSize, input: (q & 8) !== 0, string: (q & 16) !== 0, rep: (q & 32) !== 0, port: q >>> 16 });
 }
 
 // ---- memory ---------------------------------------------------------------------
@@ -235,8 +132,8 @@ export const EXIT_HANDLERS: (ExitHandler | undefined)[] = [];
 EXIT_HANDLERS[F.EXIT_REASON_EXTERNAL_INTERRUPT] = externalInterrupt;
 EXIT_HANDLERS[F.EXIT_REASON_TRIPLE_FAULT] = tripleFault;
 EXIT_HANDLERS[F.EXIT_REASON_INTERRUPT_WINDOW] = interruptWindow;
-EXIT_HANDLERS[F.EXIT_REASON_CPUID] = cpuidExit;
-EXIT_HANDLERS[F.EXIT_REASON_HLT] = hlt;
+EXIT_HANDLERS[F.EXIT_REASON_CPUID] = handleCpuid;
+EXIT_HANDLERS[F.EXIT_REASON_HLT] = handleHlt;
 EXIT_HANDLERS[F.EXIT_REASON_CR_ACCESS] = crAccess;
 EXIT_HANDLERS[F.EXIT_REASON_IO_INSTRUCTION] = ioInstruction;
 EXIT_HANDLERS[F.EXIT_REASON_MSR_READ] = rdmsrExit;
@@ -251,5 +148,5 @@ for (const r of [
   F.EXIT_REASON_VMREAD, F.EXIT_REASON_VMRESUME, F.EXIT_REASON_VMWRITE, F.EXIT_REASON_VMXOFF, F.EXIT_REASON_VMXON,
   F.EXIT_REASON_INVEPT, F.EXIT_REASON_INVVPID,
 ]) {
-  EXIT_HANDLERS[r] = vmxInstruction;
+  EXIT_HANDLERS[r] = handleHiddenExtensionInstruction;
 }

@@ -16,7 +16,8 @@
  * the next device event, as the bare machine's HLT does.
  */
 import type { Cpu } from '../../cpu/cpu.ts';
-import { vmclear, vmlaunch, vmptrld, vmread, vmresume, vmwrite } from '../../cpu/vmx/rootOps.ts';
+import { writeControlRegister } from '../../cpu/system.ts';
+import { invept, vmclear, vmlaunch, vmptrld, vmread, vmresume, vmwrite } from '../../cpu/vmx/rootOps.ts';
 import * as F from '../../cpu/vmx/vmcsFields.ts';
 import type { EntryState } from '../../machine/boot/entryState.ts';
 import type { HypervisorCounters } from '../counters.ts';
@@ -24,7 +25,11 @@ import type { VcpuStop } from '../vcpuRun.ts';
 import { VcpuLoop, type VcpuDomain } from '../vcpuLoop.ts';
 import { FRAME_SIZE } from '../memory/frameAllocator.ts';
 import type { GuestMsrState } from '../exits/msrs.ts';
-import { EXIT_HANDLERS, RESUME, exitReasonName } from './exitHandlers.ts';
+import { RESUME, type ExitContext, type InterruptedEvent, type SegmentIndex } from '../exits/exitContext.ts';
+import type { GuestPagingState } from '../exits/guestPaging.ts';
+import type { ShadowPaging } from '../shadow/shadowPaging.ts';
+import { EXIT_HANDLERS, exitReasonName } from './exitHandlers.ts';
+import { vmxGuestPagingState } from './guestPagingState.ts';
 import type { HostEnvironment } from './rootMode.ts';
 import { shadowPagingControls, type VmxShadowPaging } from './shadowPagingVmx.ts';
 import { chooseControls, fillIoBitmaps, procWithInterruptWindow, writeControlsAndHostState, writeEntryGuestState, writeResetGuestState, type VmxControls } from './vmcsSetup.ts';
@@ -32,6 +37,7 @@ import { vmxFailure } from './vmxFailure.ts';
 
 const RFLAGS_IF = 1 << 9;
 const INTR_TYPE_HARD_EXCEPTION = 3;
+const SEGMENT_BASES = [F.GUEST_ES_BASE, F.GUEST_CS_BASE, F.GUEST_SS_BASE, F.GUEST_DS_BASE, F.GUEST_FS_BASE, F.GUEST_GS_BASE] as const;
 
 
 /** A guest exception a handler raised, injected on the next entry. */
@@ -40,7 +46,7 @@ interface PendingException {
   errorCode: number | null;
 }
 
-export class VmxVcpu extends VcpuLoop {
+export class VmxVcpu extends VcpuLoop implements ExitContext {
   readonly msrs: GuestMsrState;
   private readonly vmcsPa: number;
   private readonly controls: VmxControls;
@@ -51,6 +57,8 @@ export class VmxVcpu extends VcpuLoop {
   private vectored: { info: number; errorCode: number; length: number } | null = null;
   /** Shadow page tables when the domain runs without EPT (nested paging off), else null. */
   readonly shadowPaging: VmxShadowPaging | null;
+  /** The EPT tables changed since the last entry: INVEPT first. */
+  private inveptWanted = false;
 
   /**
    * @param passThroughPorts ports the guest reaches without an exit (see fillIoBitmaps)
@@ -132,9 +140,24 @@ export class VmxVcpu extends VcpuLoop {
     this.counters.exit(vmread(this.cpu, F.VM_EXIT_REASON) & 0xffff);
   }
 
+  /**
+   * A guest frame's mapping changed while the domain runs (the balloon): the
+   * EPT leaf was rewritten, and INVEPT before the next entry drops what the
+   * processor cached from the old one; under shadow paging the shadows start over.
+   */
+  p2mChanged(): void {
+    if (this.shadowPaging) this.shadowPaging.p2mChanged(this);
+    else this.inveptWanted = true;
+  }
+
   /** Places the pending event and enters the guest; returns a stop on a failed entry. */
   protected enter(): VcpuStop | null {
     const cpu = this.cpu;
+    if (this.inveptWanted) {
+      const done = invept(cpu, F.INVEPT_SINGLE_CONTEXT, this.read(F.EPT_POINTER));
+      if (!done.ok) return this.report(`INVEPT failed: ${vmxFailure(done)}`);
+      this.inveptWanted = false;
+    }
     let wantWindow = false;
     if (this.vectored !== null) {
       const e = this.vectored;
@@ -186,6 +209,7 @@ export class VmxVcpu extends VcpuLoop {
       this.launched = false;
       return this.report(`VM entry failed: exit reason ${reason} (${exitReasonName(reason)}), qualification ${vmread(this.cpu, F.EXIT_QUALIFICATION)}`);
     }
+    this.redeliverVectoredEvent();
     const handler = EXIT_HANDLERS[reason];
     if (handler === undefined) return this.report(`unhandled VM exit: reason ${reason} (${exitReasonName(reason)})`);
     const action = handler(this);
@@ -220,14 +244,61 @@ export class VmxVcpu extends VcpuLoop {
 
   /**
    * The exit interrupted the delivery of an event (IDT-vectoring information,
-   * SDM 28.2.4) and the hypervisor dealt with the cause without the guest
-   * seeing it (a shadow page fault): the event is delivered on the next entry.
+   * SDM 28.2.4): it is delivered again on the next entry (KVM's
+   * vmx_complete_interrupts), unless a handler takes it to combine it with
+   * what it raises (takeInterruptedEvent).
    */
-  redeliverVectoredEvent(): void {
+  private redeliverVectoredEvent(): void {
     const info = this.read(F.IDT_VECTORING_INFO_FIELD);
     if ((info & F.INTR_INFO_VALID) === 0) return;
     // Bit 12 is undefined in the vectoring field and reserved in the entry field.
     this.vectored = { info: info & ~0x7fff_f000, errorCode: this.read(F.IDT_VECTORING_ERROR_CODE), length: this.read(F.VM_EXIT_INSTRUCTION_LEN) };
+  }
+
+  takeInterruptedEvent(): InterruptedEvent | null {
+    const e = this.vectored;
+    this.vectored = null;
+    if (e === null) return null;
+    const type = (e.info >>> 8) & 7;
+    const kind = type === INTR_TYPE_HARD_EXCEPTION ? 'exception' : type === F.INTR_TYPE_EXT_INTR ? 'external' : 'other';
+    return { kind, vector: e.info & F.INTR_INFO_VECTOR_MASK };
+  }
+
+  get shadow(): ShadowPaging | null {
+    return this.shadowPaging?.shadow ?? null;
+  }
+
+  guestCs(): number {
+    return this.read(F.GUEST_CS_SELECTOR);
+  }
+
+  guestEip(): number {
+    return this.read(F.GUEST_RIP);
+  }
+
+  guestEflags(): number {
+    return this.read(F.GUEST_RFLAGS);
+  }
+
+  segmentBase(seg: SegmentIndex): number {
+    return this.read(SEGMENT_BASES[seg]);
+  }
+
+  code32(): boolean {
+    return (this.read(F.GUEST_CS_AR_BYTES) & (1 << 14)) !== 0;
+  }
+
+  pagingState(): GuestPagingState {
+    return vmxGuestPagingState(this);
+  }
+
+  instructionLength(): number {
+    return this.read(F.VM_EXIT_INSTRUCTION_LEN);
+  }
+
+  /** VMX does not switch CR2: the guest's is the processor's (MOV CR2 from root operation). */
+  setGuestCr2(linear: number): void {
+    writeControlRegister(this.cpu, 2, linear);
   }
 
   /** Raises a hardware exception in the guest on the next entry (#GP, #UD, #PF...). */
