@@ -42,3 +42,20 @@ export function chainTarget(cpu: Cpu, block: Block, eip: number, done: number, l
   cpu.jitBlock = s;
   return s;
 }
+
+/**
+ * Whether a compiled block that jumps back to its own start may run again
+ * inside its function (option `loops`, without chaining into other blocks):
+ * chainTarget's test for the case where the successor is the block itself,
+ * taking no chain depth. On true the block's instructions are counted as
+ * the run loop would count them.
+ */
+export function loopAgain(cpu: Cpu, block: Block, done: number): boolean {
+  const left = cpu.jitLeft - done;
+  if (left <= 0 || block.linkStamp !== cpu.linkStamp || cpu.attention || (cpu.flags & (TF | RF)) !== 0 || cpu.exitBlock) return false;
+  if ((cpu.flags & cpu.intrMask) !== 0 && (cpu.intrLine || cpu.pollIntr)) return false;
+  if ((block.succ0 !== block && block.succ1 !== block) || !block.valid) return false;
+  cpu.jitLeft = left;
+  cpu.clock.retired += done;
+  return true;
+}

@@ -61,7 +61,7 @@ import { getFlag, PARITY, setLazy, testCondition } from '../flags.ts';
 import { setLazyCarry } from './flagCode.ts';
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock } from './translate.ts';
-import { chainTarget } from './chain.ts';
+import { chainTarget, loopAgain } from './chain.ts';
 
 /**
  * A compiled block: runs it on `cpu` and returns the instructions retired
@@ -96,6 +96,12 @@ export interface JitOptions {
    * run loop. Off by default: measured, it does not pay yet (see above).
    */
   chain: boolean;
+  /**
+   * A block that jumps back to its own start runs again inside its function
+   * (chain.ts loopAgain: the same checks as chaining), without chaining into
+   * other blocks. Implied by `chain`.
+   */
+  loops: boolean;
 }
 
 /**
@@ -114,6 +120,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   budgetBytes: 16 << 20,
   maxHandlerCalls: 2,
   chain: env.POPEK_JIT_CHAIN === 'on',
+  loops: env.POPEK_JIT_LOOPS === 'on',
 };
 
 export class Jit {
@@ -133,7 +140,7 @@ export class Jit {
     this.cpu = cpu;
     this.bindings = [
       cpu.regs, cpu.u8, cpu.i32, cpu.tlbRead, cpu.tlbWrite, cpu.segBase, cpu.segRLo, cpu.segRHi, cpu.segWLo, cpu.segWHi,
-      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry, chainTarget,
+      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry, chainTarget, loopAgain,
     ];
     cpu.jitHot = this.options.enabled ? this.options.hotThreshold : -1;
   }
@@ -151,7 +158,7 @@ export class Jit {
     const next = { ...this.options, ...options };
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
-    const recompile = next.chain !== this.options.chain || next.maxHandlerCalls !== this.options.maxHandlerCalls;
+    const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.maxHandlerCalls !== this.options.maxHandlerCalls;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -162,14 +169,14 @@ export class Jit {
   /** Called by the run loop when a block turns hot: compiles it if every instruction has a translation. */
   compile(block: Block): void {
     if (!block.valid) return;
-    const body = translateBlock(block, this.options.maxHandlerCalls, this.options.chain);
+    const body = translateBlock(block, this.options.maxHandlerCalls, this.options.chain, this.options.loops);
     if (body === null) {
       this.blocksRejected++;
       return;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'I', 'BLK',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'I', 'BLK',
       `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
     block.jit = factory(...this.bindings, block.insns, block);

@@ -60,7 +60,7 @@ class BlockWriter {
   /** EIP as the interpreter has it while the current instruction executes. */
   private eipDuring = 0;
 
-  constructor(private readonly block: Block, private readonly maxHandlerCalls: number, private readonly chain: boolean) {}
+  constructor(private readonly block: Block, private readonly maxHandlerCalls: number, private readonly chain: boolean, private readonly loopsOnly = false) {}
 
   translate(): string | null {
     const insns = this.block.insns;
@@ -164,7 +164,11 @@ class BlockWriter {
    * own call site (V8 sees it monomorphic and may inline the successor).
    */
   private chainExit(done: number, eip: string, target?: number): string {
-    if (!this.chain) return this.exit(done, eip);
+    if (!this.chain) {
+      if (!this.loopsOnly || target === undefined || (target | 0) !== (this.block.eip | 0)) return this.exit(done, eip);
+      this.loops = true;
+      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = ${eip}; if (LOOP(cpu, BLK, ${done})) continue; return ${done}; }`;
+    }
     const self = target !== undefined && (target | 0) === (this.block.eip | 0) ? 'if (s === BLK) continue; ' : '';
     if (self !== '') this.loops = true;
     return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
@@ -589,7 +593,7 @@ export function untranslated(block: Block): Insn[] {
  * `maxHandlerCalls` of its instructions have no inline translation. The
  * function sees the block's instructions as `I`.
  */
-export function translateBlock(block: Block, maxHandlerCalls = 0, chain = false): string | null {
+export function translateBlock(block: Block, maxHandlerCalls = 0, chain = false, loops = false): string | null {
   if (block.insns.length === 0) return null;
-  return new BlockWriter(block, maxHandlerCalls, chain).translate();
+  return new BlockWriter(block, maxHandlerCalls, chain, loops).translate();
 }

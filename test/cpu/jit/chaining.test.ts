@@ -132,6 +132,59 @@ describe('block compiler: chaining compiled blocks', () => {
   });
 });
 
+describe('block compiler: self-loops inside their function (loops without chaining)', () => {
+  it.each([7, 64, 1000, 1_000_000])('a block jumping to itself loops in its function and stops exactly at the run budget (%i instructions per run)', (budget) => {
+    const r = diffProgram(`${LOOPS}        jmp .end\n${ADD}.end:`, { budget, chain: false, loops: true });
+    expect(r.interpreted.regs[2]).toBe(LOOPS_RESULT);
+    expect(r.jitted.regs[2]).toBe(LOOPS_RESULT);
+    // No calls between blocks; the tight loop's 500 passes run in few entries when the budget allows.
+    expect(r.chained).toBe(0);
+    expect(r.compiledInstructions / r.entries).toBeGreaterThan(budget >= 1000 ? 4 : 2);
+  });
+
+  it('an interrupt raised inside a self-loop is delivered at the block boundary where the interpreter delivers it', () => {
+    const r = diffProgram(`
+        sti
+        mov ecx, 200
+        xor edx, edx
+.loop:  add edx, ecx
+        test ecx, 15
+        setz al
+        out 0x80, al
+        add edx, 1
+        dec ecx
+        jnz .loop
+        cli
+`, { budget: 100_000, chain: false, loops: true, maxHandlerCalls: 2 });
+    const view = (cpu: typeof r.interpreted) => new DataView(cpu.u8.buffer, cpu.u8.byteOffset);
+    const log = (cpu: typeof r.interpreted) => Array.from({ length: view(cpu).getUint32(IRQ_COUNT, true) }, (_, k) => view(cpu).getUint32(IRQ_LOG + 4 * k, true));
+    const expected = Array.from({ length: 12 }, (_, k) => 192 - 16 * k);
+    expect(log(r.interpreted)).toEqual(expected);
+    expect(log(r.jitted)).toEqual(expected);
+  });
+
+  it('a self-loop storing into its own block and faulting on absent pages matches the interpreter', () => {
+    const r = diffProgram(`
+        mov ecx, 120
+        mov edi, 0x${DATA.toString(16)}
+.loop:  mov [edi], ecx
+        add edi, 256
+        add edx, 7
+        dec ecx
+        jnz .loop
+        mov ecx, 30
+.smc:   mov ebx, .imm + 1
+        mov [ebx], cl
+.imm:   mov esi, 0x11
+        add edx, esi
+        dec ecx
+        jnz .smc
+`, { budget: 100_000, chain: false, loops: true, notPresent: [0x21000, 0x22000, 0x23000, 0x24000, 0x25000, 0x26000, 0x27000] });
+    expect(r.exceptions).toBe(7);
+    expect(r.jitted.regs[2]).toBe(r.interpreted.regs[2]);
+  });
+});
+
 describe('block compiler: chaining depth', () => {
   it('a block that returns to itself through a handler (LOOP) or a dynamic target (RET) chains a bounded depth', () => {
     // Neither exit has a constant target, so the block cannot loop inside its function: each

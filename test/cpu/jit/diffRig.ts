@@ -93,6 +93,8 @@ export interface RigOptions {
   maxHandlerCalls?: number;
   /** Chain compiled blocks (default: on when the budget is above 1, where chaining can happen). */
   chain?: boolean;
+  /** Self-loops run again inside their compiled function (JitOptions.loops; default off). */
+  loops?: boolean;
   budgetBytes?: number;
   /** run(1) calls at most. */
   maxSteps?: number;
@@ -104,7 +106,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const memory = new PhysicalMemory(4 << 20);
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
-  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
+  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
     ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}) });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
@@ -184,7 +186,7 @@ function describeBlock(cpu: Cpu, eip: number): string {
   for (const block of cpu.blocks.values()) {
     if (block.eip !== eip) continue;
     const insns = block.insns.map((i) => `${(i.eip >>> 0).toString(16)}: opcode ${i.opcode.toString(16)} fast ${i.fast}`).join('\n');
-    return `\n${insns}\ncompiled: ${block.jit !== null}\n${translateBlock(block, cpu.jit.settings.maxHandlerCalls, cpu.jit.settings.chain) ?? '(no translation)'}`;
+    return `\n${insns}\ncompiled: ${block.jit !== null}\n${translateBlock(block, cpu.jit.settings.maxHandlerCalls, cpu.jit.settings.chain, cpu.jit.settings.loops) ?? '(no translation)'}`;
   }
   return ' (block no longer cached)';
 }
