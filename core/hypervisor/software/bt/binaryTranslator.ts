@@ -18,8 +18,8 @@
  *   the memory bus's code-page watch, which catches every write: the
  *   processor's, a device's DMA).
  */
-import type { Cpu } from '../../../cpu/cpu.ts';
-import { INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../../../cpu/interrupts.ts';
+import { CPU_FAULT, type Cpu } from '../../../cpu/cpu.ts';
+import { INT_EXCEPTION, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../../../cpu/interrupts.ts';
 import { CS, EXC_BP } from '../../../cpu/regs.ts';
 import type { Insn } from '../../../cpu/insn.ts';
 import type { VirtualCpu } from '../virtualCpu.ts';
@@ -28,7 +28,7 @@ import { emulateInline } from './callouts.ts';
 import { newTranslatorCounters, type TranslatorCounters } from './counters.ts';
 import { BLOCK_TC_MAX, translateBlock, type GuestCode } from './translateBlock.ts';
 import { guestEipAt, type CalloutSite, type TranslatedBlock } from './translatedBlock.ts';
-import { TranslationCache, type TcRegion } from './translationCache.ts';
+import { TranslationCache, tcPhysical, type TcRegion } from './translationCache.ts';
 
 /** What the translator needs from the monitor besides the vCPU record. */
 export interface TranslatorHooks {
@@ -53,6 +53,14 @@ export interface TranslatorOptions {
   chaining?: boolean;
   /** How guest code is read (default: the processor's linear reads; the monitor's go through its shadow fills). */
   code?: GuestCode;
+  /**
+   * A fault (thrown by `code`) while finding the translation of a target the
+   * guest has already jumped to (its RET or indirect jump is done, EIP is the
+   * guest target): true when the hook delivered it to the guest (the monitor
+   * reflects its guest page fault). Without it, a processor fault is
+   * delivered through the seam at the guest target.
+   */
+  deliverFetchFault?(cpu: Cpu, error: unknown): boolean;
 }
 
 export const DEFAULT_CALLOUT_VECTOR = 0x1f;
@@ -68,6 +76,7 @@ export class BinaryTranslator {
   chaining: boolean;
   private nextId = 1;
   private readonly code: GuestCode;
+  private readonly deliverFetchFault: ((cpu: Cpu, error: unknown) => boolean) | null;
 
   constructor(cpu: Cpu, vcpu: VirtualCpu, region: TcRegion, hooks: TranslatorHooks, options: TranslatorOptions = {}) {
     this.cpu = cpu;
@@ -76,6 +85,7 @@ export class BinaryTranslator {
     this.cache = new TranslationCache(region);
     this.calloutVector = options.calloutVector ?? DEFAULT_CALLOUT_VECTOR;
     this.chaining = options.chaining ?? true;
+    this.deliverFetchFault = options.deliverFetchFault ?? null;
     this.code = options.code ?? {
       read8: (lin) => this.asFetch(() => cpu.readLin8(lin)),
       physical: (lin) => this.asFetch(() => cpu.translateSlow(lin, false, false)),
@@ -137,7 +147,8 @@ export class BinaryTranslator {
       const g = b === null ? null : guestEipAt(b, lin);
       if (g === null || b!.valid) throw new Error(`INT3 at TC address ${(lin >>> 0).toString(16)} that no invalidated translation explains`);
       this.count('redispatch');
-      this.dispatch(cpu, g, null);
+      cpu.eip = g;
+      this.enterAfterTransfer(cpu, null);
       return true;
     }
     return false;
@@ -147,7 +158,8 @@ export class BinaryTranslator {
     const kind = site.kind;
     this.count(kind);
     if (kind === 'exit') {
-      this.dispatch(cpu, site.target, site);
+      cpu.eip = site.target;
+      this.enterAfterTransfer(cpu, site);
       return;
     }
     const insn = site.insn!;
@@ -157,14 +169,33 @@ export class BinaryTranslator {
       return;
     }
     cpu.eip = site.nextGuestEip;
-    if (MONITOR_KINDS.has(kind)) {
-      this.hooks.controlTransfer(cpu, insn, kind, site.guestEip);
-      if (this.vcpu.cpl === 0 && !this.isTcAddress((cpu.segBase[CS] + cpu.eip) | 0)) this.dispatch(cpu, cpu.eip, null);
-      return;
-    }
+    if (MONITOR_KINDS.has(kind)) this.hooks.controlTransfer(cpu, insn, kind, site.guestEip);
     // RET, indirect JMP/CALL, 16-bit near CALL: the processor's own handler on the guest's state, then the target's translation.
-    insn.fn(cpu, insn);
-    this.dispatch(cpu, cpu.eip, null);
+    else insn.fn(cpu, insn);
+    this.enterAfterTransfer(cpu, null);
+  }
+
+  /**
+   * The guest's transfer is done (EIP: the guest target; for an exit stub or
+   * poison, the guest EIP it stands for); from here a fault finding the
+   * target's translation is a fault AT the target, not of the instruction
+   * (which must not run again), so it is delivered here; after it the guest
+   * may be back at virtual CPL 0 outside the TC (a shadow fill the monitor
+   * hid), and its translation is entered then.
+   */
+  private enterAfterTransfer(cpu: Cpu, from: CalloutSite | null): void {
+    for (let tries = 0; tries < 4; tries++) {
+      if (this.vcpu.cpl !== 0 || this.isTcAddress((cpu.segBase[CS] + cpu.eip) | 0)) return;
+      try {
+        this.dispatch(cpu, cpu.eip, tries === 0 ? from : null);
+        return;
+      } catch (e) {
+        if (this.deliverFetchFault !== null && this.deliverFetchFault(cpu, e)) continue;
+        if (e !== CPU_FAULT) throw e;
+        cpu.deliver(CPU_FAULT.vector, INT_EXCEPTION, CPU_FAULT.errorCode, CPU_FAULT.hasErrorCode);
+      }
+    }
+    throw new Error(`no translation could be entered at guest EIP ${(cpu.eip >>> 0).toString(16)}`);
   }
 
   /** Points EIP at the translation of guest EIP `guestEip` (translating it first if needed), chaining `from` to it. */
@@ -253,13 +284,15 @@ export class BinaryTranslator {
   private writeTc(lin: number, bytes: Uint8Array): void {
     const region = this.cache.region;
     const bus = this.cpu.bus;
-    const pa0 = (region.physical + ((lin - region.linear) >>> 0)) >>> 0;
+    const start = (lin - region.linear) >>> 0;
+    let lastFrame = -1;
+    const touched: number[] = [];
     for (let k = 0; k < bytes.length; k++) {
-      const pa = pa0 + k;
+      const pa = tcPhysical(region, start + k);
       this.cpu.u8[(bus.pageMap[pa >>> 12] & ~0xfff) + (pa & 0xfff)] = bytes[k];
+      if (pa >>> 12 !== lastFrame) touched.push(lastFrame = pa >>> 12);
     }
-    if (bytes.length === 0) return;
-    for (let f = pa0 >>> 12; f <= (pa0 + bytes.length - 1) >>> 12; f++) if (bus.codePages[f] !== 0) this.cpu.invalidateCodePage(f);
+    for (const f of touched) if (bus.codePages[f] !== 0) this.cpu.invalidateCodePage(f);
   }
 
   private asFetch<T>(f: () => T): T {

@@ -8,6 +8,7 @@ import type { Cpu } from '../../../cpu/cpu.ts';
 import type { BinaryTranslator } from './binaryTranslator.ts';
 import { disassembleAt, formatInstruction } from './disassemble.ts';
 import type { TranslatedBlock } from './translatedBlock.ts';
+import { tcPhysical } from './translationCache.ts';
 
 export interface TcLine {
   address: number;
@@ -57,7 +58,7 @@ export function inspectBlock(bt: BinaryTranslator, block: TranslatedBlock, cpu: 
   const region = bt.cache.region;
   const bytes: number[] = [];
   for (let k = 0; k < block.tcLength; k++) {
-    const pa = (region.physical + ((block.tcStart - region.linear) >>> 0) + k) >>> 0;
+    const pa = tcPhysical(region, ((block.tcStart - region.linear) >>> 0) + k);
     bytes.push(cpu.u8[(cpu.bus.pageMap[pa >>> 12] & ~0xfff) + (pa & 0xfff)]);
   }
   const siteAt = new Map(block.sites.map((s) => [s.at, s]));

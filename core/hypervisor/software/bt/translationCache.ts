@@ -15,9 +15,17 @@ import type { CalloutSite, TranslatedBlock } from './translatedBlock.ts';
 export interface TcRegion {
   /** Linear address where the processor sees it (supervisor-only, outside what the guest may use). */
   linear: number;
-  /** Physical address of the same bytes (machine memory, contiguous). */
+  /** Physical (machine) address of the first byte: the region is contiguous there, unless `frames` is given. */
   physical: number;
   size: number;
+  /** The machine frames of the region, page by page (when they are not contiguous). */
+  frames?: number[];
+}
+
+/** The machine address of TC byte `offset`. */
+export function tcPhysical(region: TcRegion, offset: number): number {
+  const f = region.frames;
+  return f === undefined ? (region.physical + offset) >>> 0 : (f[offset >>> 12] * 4096 + (offset & 0xfff)) >>> 0;
 }
 
 export class TranslationCache {
