@@ -2,10 +2,18 @@
  * The grant check between a device model and a domain's memory: before a
  * backend may read or write a guest buffer, its guest-physical range is
  * checked page by page against the domain's physical map (its GuestRamMap:
- * the bus's pageMap on the bare board, the p2m under the hypervisor): only a
- * range that is entirely plain RAM, contiguous in the memory buffer, yields a
- * view; anything else (MMIO, ROM, holes) is a GuestMemoryError that the
- * device turns into a guest-visible error.
+ * the bus's pageMap on the bare board, the p2m under the hypervisor) and
+ * translated page by page: only a range that is entirely plain RAM yields a
+ * view; anything else (MMIO, ROM, holes, a page the balloon gave back) is a
+ * GuestMemoryError that the device turns into a guest-visible error.
+ *
+ * A range whose pages are consecutive in the memory buffer (always on the
+ * bare board's identity map; under the hypervisor while the domain's RAM is
+ * one run of frames) is handed out as a view of the buffer itself. A range
+ * across a discontinuity (frames the balloon gave back and took again come
+ * from anywhere in the pool) gets a bounce buffer: filled from the pages
+ * when the device maps it, copied back page by page when the device says it
+ * wrote it (`written`).
  *
  * Xen's backends map only what the guest granted; virtio has no grant
  * table (the guest may point a descriptor anywhere), so the check here is
@@ -25,6 +33,22 @@ export interface GuestRamMap {
   ramPage(pfn: number): number;
   /** A device wrote [offset, offset + length) of the buffer: decoded code from there is dropped. */
   dmaWritten(offset: number, length: number): void;
+  /** The domain's frames as the balloon moves them (absent on the bare board, whose RAM is one fixed buffer). */
+  readonly frames?: GuestFrames;
+}
+
+/**
+ * Giving guest pages' frames back to the machine's pool and taking them
+ * again (virtio-balloon's backend): the hypervisor's DomainMemory, which
+ * unmaps them from the p2m and invalidates the processor's view of them.
+ */
+export interface GuestFrames {
+  /** Unmaps RAM page `pfn` and frees its frame to the pool; false when it is not a RAM page the domain holds. */
+  release(pfn: number): boolean;
+  /** Backs page `pfn` again with a fresh zeroed frame from the pool; false when the pool has none left. */
+  restore(pfn: number): boolean;
+  /** Frames free in the machine's pool now, as the host counts them. */
+  poolFreeFrames(): number;
 }
 
 /** The bare board's map: the bus's pageMap, RAM at its own physical address. */
@@ -38,31 +62,44 @@ export function busRamMap(bus: MemoryBus): GuestRamMap {
 }
 
 const FOUR_GIB = 0x1_0000_0000;
+const PAGE = 4096;
+/** `locate`'s answer for a range that is RAM but not consecutive in the buffer. */
+const SCATTERED = -1;
+/** Bounce buffers kept for `written` at most (a view taken only as a check is never written back). */
+const MAX_BOUNCES = 64;
+
+interface Bounce {
+  address: number;
+  bytes: Uint8Array;
+}
 
 export class CheckedGuestMemory implements GuestMemory {
   private readonly map: GuestRamMap;
   private readonly u8: Uint8Array;
+  /** Writable bounce buffers handed out and not yet written back, oldest first. */
+  private readonly bounces: Bounce[] = [];
   /** Checks performed and refused (for the device counters and tests). */
   checks = 0;
   refusals = 0;
+  /** Ranges that needed a bounce buffer (pages not consecutive in the buffer). */
+  bounced = 0;
 
   constructor(map: GuestRamMap) {
     this.map = map;
     this.u8 = map.u8;
   }
 
-  /**
-   * The buffer offset of [address, address + length), after checking that
-   * every page of it is plain RAM and that the pages are contiguous in the
-   * buffer (always true on the bare board's identity map; under the
-   * hypervisor a domain's RAM is allocated in one run of frames when the pool
-   * allows, and a buffer across a discontinuity is refused, never misread).
-   */
+  /** The buffer offset of [address, address + length) when its pages are consecutive in the buffer, else SCATTERED; counts the check. */
   private resolve(address: number, length: number): number {
     this.checks++;
     return this.locate(address, length);
   }
 
+  /**
+   * Checks that every page of [address, address + length) is plain RAM;
+   * returns the range's buffer offset when its pages are consecutive in the
+   * buffer, SCATTERED when they are RAM but not consecutive.
+   */
   private locate(address: number, length: number): number {
     if (!Number.isSafeInteger(address) || address < 0 || !Number.isInteger(length) || length < 0) {
       return this.refuse(`bad guest range ${address}+${length}`, address, length);
@@ -73,22 +110,17 @@ export class CheckedGuestMemory implements GuestMemory {
     if (address + length > FOUR_GIB) {
       return this.refuse(`guest buffer 0x${address.toString(16)}+${length} is above 4 GiB`, address, length);
     }
-    if (length === 0) {
-      // An empty range still has to start inside RAM to mean anything.
-      const page = this.map.ramPage(Math.floor(address / 4096));
-      if (page < 0) return this.refuse(`guest address 0x${address.toString(16)} is not RAM`, address, length);
-      return page + (address & PAGE_MASK);
-    }
-    const first = Math.floor(address / 4096);
-    const last = Math.floor((address + length - 1) / 4096);
+    const first = Math.floor(address / PAGE);
+    const last = length === 0 ? first : Math.floor((address + length - 1) / PAGE); // an empty range still has to start inside RAM
     const base = this.map.ramPage(first);
     if (base < 0) return this.refuse(`guest address 0x${address.toString(16)} is not RAM`, address, length);
+    let consecutive = true;
     for (let pfn = first + 1; pfn <= last; pfn++) {
-      if (this.map.ramPage(pfn) !== base + (pfn - first) * 4096) {
-        return this.refuse(`guest buffer 0x${address.toString(16)}+${length} leaves RAM at 0x${(pfn * 4096).toString(16)}`, address, length);
-      }
+      const page = this.map.ramPage(pfn);
+      if (page < 0) return this.refuse(`guest buffer 0x${address.toString(16)}+${length} leaves RAM at 0x${(pfn * PAGE).toString(16)}`, address, length);
+      if (page !== base + (pfn - first) * PAGE) consecutive = false;
     }
-    return base + (address & PAGE_MASK);
+    return consecutive ? base + (address % PAGE) : SCATTERED;
   }
 
   private refuse(message: string, address: number, length: number): never {
@@ -96,48 +128,97 @@ export class CheckedGuestMemory implements GuestMemory {
     throw new GuestMemoryError(message, address, length);
   }
 
+  /** Calls `fn` with each page-sized piece of a checked range: its buffer offset, its offset in the range, its length. */
+  private eachPiece(address: number, length: number, fn: (offset: number, at: number, n: number) => void): void {
+    let at = 0;
+    while (at < length) {
+      const a = address + at;
+      const n = Math.min(length - at, PAGE - (a % PAGE));
+      fn(this.map.ramPage(Math.floor(a / PAGE)) + (a % PAGE), at, n);
+      at += n;
+    }
+  }
+
+  /** A copy of a checked, scattered range. */
+  private gatherPieces(address: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    this.eachPiece(address, length, (offset, at, n) => out.set(this.u8.subarray(offset, offset + n), at));
+    return out;
+  }
+
+  /** Little-endian value of `size` bytes (at most 4) at a checked address. */
+  private load(address: number, size: number): number {
+    const i = this.resolve(address, size);
+    const u8 = i === SCATTERED ? this.gatherPieces(address, size) : this.u8;
+    const at = i === SCATTERED ? 0 : i;
+    let v = 0;
+    for (let b = size - 1; b >= 0; b--) v = v * 256 + u8[at + b];
+    return v;
+  }
+
+  private store(address: number, size: number, value: number): void {
+    const i = this.resolve(address, size);
+    if (i !== SCATTERED) {
+      for (let b = 0; b < size; b++) this.u8[i + b] = value >>> (8 * b);
+      this.map.dmaWritten(i, size);
+      return;
+    }
+    this.eachPiece(address, size, (offset, at, n) => {
+      for (let b = 0; b < n; b++) this.u8[offset + b] = value >>> (8 * (at + b));
+      this.map.dmaWritten(offset, n);
+    });
+  }
+
   read16(address: number): number {
-    const i = this.resolve(address, 2);
-    return this.u8[i] | (this.u8[i + 1] << 8);
+    return this.load(address, 2);
   }
 
   read32(address: number): number {
-    const i = this.resolve(address, 4);
-    const u8 = this.u8;
-    return (u8[i] | (u8[i + 1] << 8) | (u8[i + 2] << 16) | (u8[i + 3] << 24)) >>> 0;
+    return this.load(address, 4);
   }
 
   read64(address: number): number {
     const i = this.resolve(address, 8);
-    const u8 = this.u8;
-    const lo = (u8[i] | (u8[i + 1] << 8) | (u8[i + 2] << 16) | (u8[i + 3] << 24)) >>> 0;
-    const hi = (u8[i + 4] | (u8[i + 5] << 8) | (u8[i + 6] << 16) | (u8[i + 7] << 24)) >>> 0;
+    const u8 = i === SCATTERED ? this.gatherPieces(address, 8) : this.u8;
+    const at = i === SCATTERED ? 0 : i;
+    const lo = (u8[at] | (u8[at + 1] << 8) | (u8[at + 2] << 16) | (u8[at + 3] << 24)) >>> 0;
+    const hi = (u8[at + 4] | (u8[at + 5] << 8) | (u8[at + 6] << 16) | (u8[at + 7] << 24)) >>> 0;
     return hi * FOUR_GIB + lo;
   }
 
   write16(address: number, value: number): void {
-    const i = this.resolve(address, 2);
-    this.u8[i] = value;
-    this.u8[i + 1] = value >>> 8;
-    this.map.dmaWritten(i, 2);
+    this.store(address, 2, value);
   }
 
   write32(address: number, value: number): void {
-    const i = this.resolve(address, 4);
-    this.u8[i] = value;
-    this.u8[i + 1] = value >>> 8;
-    this.u8[i + 2] = value >>> 16;
-    this.u8[i + 3] = value >>> 24;
-    this.map.dmaWritten(i, 4);
+    this.store(address, 4, value);
   }
 
-  view(address: number, length: number, _forWrite: boolean): Uint8Array {
+  view(address: number, length: number, forWrite: boolean): Uint8Array {
     const i = this.resolve(address, length);
-    return this.u8.subarray(i, i + length);
+    if (i !== SCATTERED) return this.u8.subarray(i, i + length);
+    this.bounced++;
+    const bytes = this.gatherPieces(address, length);
+    if (forWrite) {
+      if (this.bounces.length >= MAX_BOUNCES) this.bounces.shift();
+      this.bounces.push({ address, bytes });
+    }
+    return bytes;
   }
 
   written(address: number, length: number): void {
-    // The range was checked when the device took its view.
-    this.map.dmaWritten(this.locate(address, length), length);
+    // The range was checked when the device took its view; it is checked again, since the p2m may have changed since.
+    const i = this.locate(address, length);
+    if (i !== SCATTERED) {
+      this.map.dmaWritten(i, length);
+      return;
+    }
+    const k = this.bounces.findIndex((b) => b.address === address && b.bytes.length === length);
+    if (k < 0) throw new Error(`written(0x${address.toString(16)}, ${length}) without a view of that range`);
+    const [{ bytes }] = this.bounces.splice(k, 1);
+    this.eachPiece(address, length, (offset, at, n) => {
+      this.u8.set(bytes.subarray(at, at + n), offset);
+      this.map.dmaWritten(offset, n);
+    });
   }
 }

@@ -47,6 +47,11 @@ export class MachinePool {
     return this.memory.allocator.freeOwnedBy(owner);
   }
 
+  /** Frames of the pool no domain holds now (what another VM, or a deflating balloon, can take); the whole limit before the first lease. */
+  get freeFrames(): number {
+    return this.memory ? this.memory.allocator.availableFrames : this.limitBytes / 4096;
+  }
+
   /** Bytes of the pool in use by running domains now. */
   get usedBytes(): number {
     return (this.memory?.allocator.usedFrames ?? 0) * 4096;

@@ -40,7 +40,8 @@ import { BootError } from './boot/bootError.ts';
 import { bootKernel } from './boot/kernelBoot.ts';
 import type { Chipset } from './chipset.ts';
 import { biosShadow } from './firmware/romImage.ts';
-import type { ProcessorSide } from './processorSide.ts';
+import { apicTables, type ProcessorSide } from './processorSide.ts';
+import { CPUID_EDX_APIC } from '../cpu/system.ts';
 import type { MachineOptions, MachineStats } from './types.ts';
 
 const MiB = 1024 * 1024;
@@ -90,6 +91,8 @@ export class HypervisorProcessor implements ProcessorSide {
   private readonly shadowPaging: boolean;
   private interrupts: VirtualInterrupts | null = null;
   private vcpu: Vcpu | null = null;
+  /** The vCPU as the p2m's follower (the same object as `vcpu`). */
+  private vcpuP2m: { p2mChanged(): void } | null = null;
 
   constructor(options: MachineOptions) {
     this.options = options;
@@ -128,15 +131,23 @@ export class HypervisorProcessor implements ProcessorSide {
       this.domainMemory.mapRom(options.rom, [{ base: FOUR_GIB - options.rom.length, size: options.rom.length }]);
     }
     this.eptp = 0;
+    let tables: NptTables | EptTables | null = null;
     if (!this.shadowPaging && this.svm) {
       const npt = new NptTables(this.machineMemory);
       npt.build(this.domainMemory.p2m);
       this.eptp = npt.nCr3;
+      tables = npt;
     } else if (!this.shadowPaging) {
       const ept = new EptTables(this.machineMemory);
       ept.build(this.domainMemory.p2m);
       this.eptp = ept.eptp;
+      tables = ept;
     }
+    // The balloon moves frames while the domain runs: the tables follow the p2m, the vCPU flushes what the processor cached.
+    this.domainMemory.onP2mChange = (gfn) => {
+      tables?.update(gfn, this.domainMemory.p2m);
+      this.vcpuP2m?.p2mChanged();
+    };
     // The domain's device bus: its device models' ports and MMIO regions (and a 4 KiB stand-in memory nothing maps).
     this.deviceBus = new MemoryBus(new PhysicalMemory(FRAME_SIZE));
     this.guestRam = this.domainMemory.ramMap((offset, length) => processorBus.notifyDmaWrite(offset, length));
@@ -147,21 +158,27 @@ export class HypervisorProcessor implements ProcessorSide {
   }
 
   connect(chipset: Chipset): void {
-    this.interrupts = new VirtualInterrupts(chipset.pic, (level) => {
+    this.interrupts = new VirtualInterrupts(chipset.interruptController, (level) => {
       this.cpu.intrLine = level;
     });
     this.cpu.pollIntr = false;
     // VT-x acknowledges the domain's controller on an external-interrupt exit; under AMD-V the hypervisor does.
-    this.cpu.interruptController = chipset.pic;
+    this.cpu.interruptController = chipset.interruptController;
+    // The domain's virtual local APIC: the APIC bit in the CPUID the guest sees (passed through by exits/cpuid.ts), its base MSR on RDMSR/WRMSR exits.
+    this.cpu.boardCpuidEdx = chipset.apics ? CPUID_EDX_APIC : 0;
     // Port 0x80 (POST codes, Linux's I/O delay) goes through without an exit unless it is logged.
     const passThrough = (this.options.logPorts ?? []).includes(0x80) ? [] : [0x80];
     const domain = { memory: this.domainMemory, ports: this.deviceBus, mmio: this.deviceBus, interrupts: this.interrupts };
     if (this.svm) {
       const shadow = this.shadowPaging ? new SvmShadowPaging(this.domainMemory) : null;
-      this.vcpu = new SvmVcpu(this.cpu, domain, this.host as SvmHostEnvironment, this.eptp, this.counters, passThrough, shadow);
+      const vcpu = new SvmVcpu(this.cpu, domain, this.host as SvmHostEnvironment, this.eptp, this.counters, passThrough, shadow);
+      if (chipset.apics) vcpu.msrs.board = chipset.apics.lapic;
+      this.vcpu = this.vcpuP2m = vcpu;
     } else {
       const shadow = this.shadowPaging ? new VmxShadowPaging(this.domainMemory) : null;
-      this.vcpu = new VmxVcpu(this.cpu, domain, this.host as HostEnvironment, this.eptp, this.counters, passThrough, shadow);
+      const vcpu = new VmxVcpu(this.cpu, domain, this.host as HostEnvironment, this.eptp, this.counters, passThrough, shadow);
+      if (chipset.apics) vcpu.msrs.board = chipset.apics.lapic;
+      this.vcpu = this.vcpuP2m = vcpu;
     }
   }
 
@@ -188,7 +205,7 @@ export class HypervisorProcessor implements ProcessorSide {
     }
     if (this.options.kernel) {
       const scratch = { u8: new Uint8Array(this.ramBytes), ramSize: this.ramBytes };
-      const { entry } = bootKernel(scratch, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline, vgaText: this.options.vga });
+      const { entry } = bootKernel(scratch, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline, vgaText: this.options.vga, ...apicTables(this.cpu, this.options) });
       this.domainMemory.writeNonZeroPages(0, scratch.u8);
       this.vcpu!.startAtEntry(entry);
     } else {

@@ -58,6 +58,13 @@ export interface MachineOptions {
    */
   vga?: boolean;
   /**
+   * The local APIC (0xFEE00000) and I/O APIC (0xFEC00000) of core/devices/apic,
+   * described to the guest by CPUID.1:EDX.APIC, the ACPI MADT and the MP
+   * table. Default true; false leaves a PIC-only board (the escape hatch for
+   * a guest that cannot cope with them).
+   */
+  apic?: boolean;
+  /**
    * The VGA's BIOS (an option ROM image, e.g. resources/firmware/seabios/
    * vgabios-isavga.bin), handed to the firmware through fw_cfg as
    * vgaroms/vgabios.bin; SeaBIOS runs it, so its text shows on the screen as
@@ -131,8 +138,8 @@ export interface MachineStats {
   hypervisor?: CounterSnapshot;
   /** Per virtio device: requests, bytes, kicks, interrupts (absent without virtio devices). */
   virtio?: { name: string; counters: { kicks: number; interrupts: number; requests: number; bytesRead: number; bytesWritten: number; errors: number; resetsNeeded: number } }[];
-  /** The virtio balloon in 4 KiB pages: host target, the guest's reported size, pages the host holds (absent without one). */
-  balloon?: { targetPages: number; actualPages: number; reclaimedPages: number };
+  /** The virtio balloon in 4 KiB pages: host target, the guest's reported size, pages the host holds, and under the hypervisor the machine pool's free frames (absent without a balloon). */
+  balloon?: { targetPages: number; actualPages: number; reclaimedPages: number; poolFreeFrames?: number };
 }
 
 /** Result of one `run` slice. */

@@ -129,7 +129,7 @@ export class VirtioBoard {
       attach(RNG_SLOT, 'virtio-rng', new VirtioPciFunction(new VirtioRng(source), mem, channels));
     }
     if (options.virtioBalloon) {
-      this.balloon = new VirtioBalloon();
+      this.balloon = new VirtioBalloon(guestRam.frames);
       attach(BALLOON_SLOT, 'virtio-balloon', new VirtioPciFunction(this.balloon, mem, channels));
     }
   }
@@ -157,10 +157,16 @@ export class VirtioBoard {
     return true;
   }
 
-  /** The balloon's target, the guest's reported size and the pages the host holds, in 4 KiB pages. */
-  balloonStats(): { targetPages: number; actualPages: number; reclaimedPages: number } | null {
+  /**
+   * The balloon's target, the guest's reported size and the pages the host
+   * holds, in 4 KiB pages, and under the hypervisor the machine pool's free
+   * frames (the bare PC has no pool: its balloon only holds zeroed pages).
+   */
+  balloonStats(): { targetPages: number; actualPages: number; reclaimedPages: number; poolFreeFrames?: number } | null {
     const b = this.balloon;
-    return b ? { targetPages: b.targetPages, actualPages: b.actualPages, reclaimedPages: b.reclaimedPages } : null;
+    if (!b) return null;
+    const pool = b.poolFreeFrames;
+    return { targetPages: b.targetPages, actualPages: b.actualPages, reclaimedPages: b.reclaimedPages, ...(pool === null ? {} : { poolFreeFrames: pool }) };
   }
 
   stats(): VirtioDeviceStats[] {

@@ -7,11 +7,23 @@
  *
  * Offered: VIRTIO_BALLOON_F_MUST_TELL_HOST, so deflates are announced too.
  * Every PFN is checked against guest RAM (the grant check) before the
- * device accepts it; a page the guest gives up is zeroed and counted as
- * reclaimed (the frames' return to a machine-wide pool, where another
- * domain could use them, is not built: there is one domain per machine).
- * A PFN that is not guest RAM is counted as an error and ignored.
+ * device accepts it. What happens to a page the guest gives up depends on
+ * the domain's memory:
+ *  - under the hypervisor (`frames`: the domain's p2m over the machine's
+ *    pool) its frame is unmapped from the p2m (the EPT / nested tables and
+ *    the processor's TLB follow) and freed to the pool, where any domain
+ *    can allocate it; a deflated page gets a fresh zeroed frame from the
+ *    pool, mapped at the same guest-physical address;
+ *  - on the bare PC (acceleration 'none': no p2m, guest RAM is one fixed
+ *    buffer) the page is zeroed and held: the guest cannot use it, but no
+ *    host memory is freed.
+ * A PFN that is not guest RAM (or a page already given), and a deflate of a
+ * page the host does not hold, are counted as errors and ignored. A deflate
+ * the pool cannot back (every frame taken) is counted as an error too and
+ * the page stays a hole; it is backed again on the next try or at reset.
+ * A device reset (the driver forgot its balloon) gives every page back.
  */
+import type { GuestFrames } from '../../dom0/grantCheck.ts';
 import { GuestMemoryError } from './guestMemory.ts';
 import { DEVICE_ID_BALLOON } from './virtioConstants.ts';
 import type { VirtioDeviceContext, VirtioDeviceType } from './virtioDevice.ts';
@@ -36,6 +48,19 @@ export class VirtioBalloon implements VirtioDeviceType {
   /** Pages currently given to the host (by PFN). */
   private readonly reclaimed = new Set<number>();
   private ctx: VirtioDeviceContext | null = null;
+  /** The domain's frames, when the pages go back to a pool (under the hypervisor). */
+  private readonly frames: GuestFrames | null;
+  /** Deflates the pool could not back (the page stays a hole until a retry or a reset). */
+  restoreFailures = 0;
+
+  constructor(frames?: GuestFrames) {
+    this.frames = frames ?? null;
+  }
+
+  /** Free frames of the machine's pool now (null on the bare PC, which has no pool). */
+  get poolFreeFrames(): number | null {
+    return this.frames ? this.frames.poolFreeFrames() : null;
+  }
 
   get reclaimedPages(): number {
     return this.reclaimed.size;
@@ -70,7 +95,14 @@ export class VirtioBalloon implements VirtioDeviceType {
     this.ctx = null;
     this.actualPages = 0;
     // A reset driver has forgotten its balloon: the pages are the guest's again.
-    this.reclaimed.clear();
+    if (this.frames) {
+      for (const pfn of this.reclaimed) {
+        if (this.frames.restore(pfn)) this.reclaimed.delete(pfn);
+        else this.restoreFailures++;
+      }
+    } else {
+      this.reclaimed.clear();
+    }
   }
 
   queueNotified(index: number): void {
@@ -105,15 +137,30 @@ export class VirtioBalloon implements VirtioDeviceType {
   }
 
   private page(ctx: VirtioDeviceContext, pfn: number, inflate: boolean): void {
-    try {
-      const page = ctx.mem.view(pfn * PAGE, PAGE, true);
-      if (inflate) {
-        page.fill(0);
-        ctx.mem.written(pfn * PAGE, PAGE);
-        this.reclaimed.add(pfn);
-      } else {
-        this.reclaimed.delete(pfn);
+    const address = pfn * PAGE;
+    if (!inflate) {
+      if (!this.reclaimed.has(pfn)) {
+        ctx.counters.errors++;
+        return;
       }
+      if (this.frames && !this.frames.restore(pfn)) {
+        this.restoreFailures++;
+        ctx.counters.errors++;
+        return;
+      }
+      this.reclaimed.delete(pfn);
+      return;
+    }
+    try {
+      // The grant check: the whole page must be the domain's RAM (not MMIO, ROM, or a page already given).
+      const page = ctx.mem.view(address, PAGE, true);
+      if (this.frames) {
+        if (!this.frames.release(pfn)) throw new GuestMemoryError(`page 0x${address.toString(16)} is not a RAM frame of the domain`, address, PAGE);
+      } else {
+        page.fill(0);
+        ctx.mem.written(address, PAGE);
+      }
+      this.reclaimed.add(pfn);
     } catch (e) {
       if (!(e instanceof GuestMemoryError)) throw e;
       ctx.counters.errors++;

@@ -5,8 +5,8 @@
  * string I/O, the MMIO emulator's operands), so every access goes through the
  * p2m and never reaches another domain's frames.
  */
-import type { GuestRamMap } from '../../dom0/grantCheck.ts';
-import { FRAME_SIZE } from './frameAllocator.ts';
+import type { GuestFrames, GuestRamMap } from '../../dom0/grantCheck.ts';
+import { FRAME_SIZE, OutOfMachineMemory } from './frameAllocator.ts';
 import type { MachineMemory } from './machineMemory.ts';
 import { P2m, type P2mKind } from './p2m.ts';
 
@@ -23,6 +23,12 @@ export class DomainMemory {
   readonly machine: MachineMemory;
   /** Every machine frame this domain owns (each once, even when mapped at two guest addresses). */
   private readonly owned = new Set<number>();
+  /**
+   * Called after a guest frame's mapping changed at run time (the balloon):
+   * the EPT / nested tables and the processor's TLB, or the shadow page
+   * tables, must follow the p2m before the guest runs again.
+   */
+  onP2mChange: ((gfn: number) => void) | null = null;
 
   constructor(machine: MachineMemory) {
     this.machine = machine;
@@ -69,6 +75,43 @@ export class DomainMemory {
     }
   }
 
+  /**
+   * Gives the frame behind RAM page `gfn` back to the pool, where any domain
+   * may take it (the balloon's inflate); the page is a hole of the domain
+   * from then on. False when `gfn` is not a RAM page of the domain.
+   */
+  releaseRamFrame(gfn: number): boolean {
+    if (!Number.isInteger(gfn) || this.p2m.kind(gfn) !== 'ram') return false;
+    const mfn = this.p2m.unmap(gfn);
+    this.onP2mChange?.(gfn);
+    this.owned.delete(mfn);
+    this.machine.allocator.free([mfn]);
+    return true;
+  }
+
+  /**
+   * Backs the hole at `gfn` with a fresh zeroed frame of the pool (the
+   * balloon's deflate). False when the pool has no frame left (OutOfMachineMemory
+   * is not thrown: the page stays a hole and the caller may try again).
+   */
+  restoreRamFrame(gfn: number, dmaWritten: (offset: number, length: number) => void): boolean {
+    if (!Number.isInteger(gfn) || gfn < 0 || this.p2m.kind(gfn) !== undefined) return false;
+    let mfn: number;
+    try {
+      mfn = this.machine.allocator.allocateOne();
+    } catch (e) {
+      if (e instanceof OutOfMachineMemory) return false;
+      throw e;
+    }
+    this.machine.clearFrames([mfn]);
+    // The processor may hold code decoded from this frame when it was the domain's before: zeroing it is a write.
+    dmaWritten(mfn * FRAME_SIZE, FRAME_SIZE);
+    this.owned.add(mfn);
+    this.p2m.map(gfn, mfn, 'ram');
+    this.onP2mChange?.(gfn);
+    return true;
+  }
+
   /** Zeroes every RAM frame (power-on); ROM frames keep their image. */
   clearRam(): void {
     for (const r of this.p2m.ranges()) {
@@ -108,10 +151,17 @@ export class DomainMemory {
    */
   ramMap(dmaWritten: (offset: number, length: number) => void): GuestRamMap {
     const p2m = this.p2m;
+    const allocator = this.machine.allocator;
+    const frames: GuestFrames = {
+      release: (pfn) => this.releaseRamFrame(pfn),
+      restore: (pfn) => this.restoreRamFrame(pfn, dmaWritten),
+      poolFreeFrames: () => allocator.availableFrames,
+    };
     return {
       u8: this.machine.u8,
       ramPage: (pfn) => (p2m.kind(pfn) === 'ram' ? p2m.machineFrame(pfn) * FRAME_SIZE : -1),
       dmaWritten,
+      frames,
     };
   }
 

@@ -13,7 +13,7 @@
  */
 import { FRAME_SIZE } from './frameAllocator.ts';
 import type { MachineMemory } from './machineMemory.ts';
-import type { P2m } from './p2m.ts';
+import type { P2m, P2mKind } from './p2m.ts';
 
 const EPT_READ = 1 << 0;
 const EPT_WRITE = 1 << 1;
@@ -53,9 +53,24 @@ export class EptTables {
   /** Maps every frame of `p2m` (entries for unmapped frames are left not present). */
   build(p2m: P2m): void {
     for (const r of p2m.ranges()) {
-      const rights = r.kind === 'ram' ? EPT_READ | EPT_WRITE | EPT_EXECUTE : EPT_READ | EPT_EXECUTE;
+      const rights = leafRights(r.kind);
       for (let i = 0; i < r.count; i++) this.mapFrame(r.gfn + i, r.mfn + i, rights);
     }
+  }
+
+  /**
+   * Makes guest frame `gfn`'s leaf what the p2m says now (the balloon moved
+   * it). The processor's TLB may still hold the old translation: the caller
+   * executes INVEPT before the next entry.
+   */
+  update(gfn: number, p2m: P2m): void {
+    const kind = p2m.kind(gfn);
+    if (kind !== undefined) {
+      this.mapFrame(gfn, p2m.machineFrame(gfn), leafRights(kind));
+      return;
+    }
+    const pt = this.pts.get(gfn >>> 9);
+    if (pt !== undefined) this.setEntry(pt, gfn & 511, 0, 0);
   }
 
   /** The EPT leaf entry's low dword for a guest frame (0 = not present); for tests and diagnostics. */
@@ -103,4 +118,8 @@ export class EptTables {
     this.machine.view.setUint32(at, (address | bits) >>> 0, true);
     this.machine.view.setUint32(at + 4, 0, true);
   }
+}
+
+function leafRights(kind: P2mKind): number {
+  return kind === 'ram' ? EPT_READ | EPT_WRITE | EPT_EXECUTE : EPT_READ | EPT_EXECUTE;
 }

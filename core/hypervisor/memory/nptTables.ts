@@ -19,7 +19,7 @@
  */
 import { FRAME_SIZE } from './frameAllocator.ts';
 import type { MachineMemory } from './machineMemory.ts';
-import type { P2m } from './p2m.ts';
+import type { P2m, P2mKind } from './p2m.ts';
 
 const PTE_P = 1 << 0;
 const PTE_W = 1 << 1;
@@ -55,9 +55,24 @@ export class NptTables {
   /** Maps every frame of `p2m` (entries for unmapped frames are left not present). */
   build(p2m: P2m): void {
     for (const r of p2m.ranges()) {
-      const bits = r.kind === 'ram' ? PTE_P | PTE_W | PTE_U | PTE_A | PTE_D : PTE_P | PTE_U | PTE_A;
+      const bits = leafBits(r.kind);
       for (let i = 0; i < r.count; i++) this.mapFrame(r.gfn + i, r.mfn + i, bits);
     }
+  }
+
+  /**
+   * Makes guest frame `gfn`'s leaf what the p2m says now (the balloon moved
+   * it). The processor's TLB may still hold the old translation: the caller
+   * flushes it (TLB_CONTROL) before the next VMRUN.
+   */
+  update(gfn: number, p2m: P2m): void {
+    const kind = p2m.kind(gfn);
+    if (kind !== undefined) {
+      this.mapFrame(gfn, p2m.machineFrame(gfn), leafBits(kind));
+      return;
+    }
+    const table = this.tables.get(gfn >>> 10);
+    if (table !== undefined) this.setEntry(table, gfn & 1023, 0, 0);
   }
 
   /** The leaf entry for a guest frame (0 = not present); for tests and diagnostics. */
@@ -94,4 +109,8 @@ export class NptTables {
   private setEntry(table: number, index: number, address: number, bits: number): void {
     this.machine.view.setUint32(table * FRAME_SIZE + index * 4, (address | bits) >>> 0, true);
   }
+}
+
+function leafBits(kind: P2mKind): number {
+  return kind === 'ram' ? PTE_P | PTE_W | PTE_U | PTE_A | PTE_D : PTE_P | PTE_U | PTE_A;
 }
