@@ -45,6 +45,7 @@ import { Jit, JIT_CHAIN_DEPTH } from './jit/jit.ts';
 import type { EntryState } from '../machine/boot/entryState.ts';
 import { Vmx, VM_EXIT_VECTOR } from './vmx/vmx.ts';
 import { vmxPollExit, vmxTripleFault } from './vmx/nonRoot.ts';
+import { recognizeInit } from './initSignal.ts';
 import { Svm } from './svm/svm.ts';
 import { svmPollInterrupt, svmShutdownExits } from './svm/guestOps.ts';
 import { INTEL_VMX_MODEL, type ProcessorModel } from './processorModel.ts';
@@ -70,6 +71,14 @@ export const CPU_FAULT = new CpuFault();
 export interface InterruptController {
   hasInterrupt(): boolean;
   acknowledge(): number;
+}
+
+/** MSRs that belong to the board's devices rather than the core (IA32_APIC_BASE of the local APIC). */
+export interface BoardMsrs {
+  /** [low, high], or null if the board has no such MSR. */
+  readMsr(msr: number): [number, number] | null;
+  /** False for #GP (no such MSR, or a value it refuses). */
+  writeMsr(msr: number, low: number, high: number): boolean;
 }
 
 /** TLB entry bits (the rest of an entry is the page's offset in the memory buffer). */
@@ -145,6 +154,7 @@ export class Cpu implements PageTableMemory {
   private haltedFlag = false;
   private shadowFlag = false;
   private nmiFlag = false;
+  private initFlag = false;
   private stopFlag = false;
   private vmExitStopFlag = false;
   /** HLT: waiting for an interrupt. */
@@ -170,6 +180,9 @@ export class Cpu implements PageTableMemory {
   }
   get nmiPending(): boolean { return this.nmiFlag; }
   set nmiPending(v: boolean) { this.nmiFlag = v; this.updateAttention(); }
+  /** The INIT signal is latched (initSignal.ts): set by the board's soft reset or an INIT IPI, held while blocked. */
+  get initPending(): boolean { return this.initFlag; }
+  set initPending(v: boolean) { this.initFlag = v; this.updateAttention(); }
   /** Set by devices (reset, power-off) to make `run` return soon. */
   get stopRequested(): boolean { return this.stopFlag; }
   set stopRequested(v: boolean) { this.stopFlag = v; this.updateAttention(); }
@@ -218,6 +231,10 @@ export class Cpu implements PageTableMemory {
   /** CR2 before the last #PF set it (a #PF that causes a VM exit leaves CR2 unchanged). */
   cr2BeforeFault = 0;
   interruptController: InterruptController | null = null;
+  /** The board's MSRs (the local APIC's base), asked for an MSR the core does not have. */
+  boardMsrs: BoardMsrs | null = null;
+  /** CPUID.1:EDX bits the board adds: APIC (bit 9) when it has a local APIC. */
+  boardCpuidEdx = 0;
   /** Called once on a triple fault with a description; the CPU stays shut down until reset. */
   onShutdown: (detail: string) => void = () => {};
 
@@ -331,6 +348,7 @@ export class Cpu implements PageTableMemory {
     this.halted = false;
     this.interruptShadow = false;
     this.nmiPending = false;
+    this.initPending = false;
     this.nmiBlocked = false;
     this.tscOffset = 0 - this.clock.tsc(); // TSC reads 0 at reset (never -0, which plain data cannot carry)
     this.shutdownDetail = null;
@@ -575,6 +593,8 @@ export class Cpu implements PageTableMemory {
       this.interruptShadow = false;
       return this.stepOne();
     }
+    // INIT before NMI (SDM Vol. 3A Table 6-2: external hardware interventions, then traps, then NMI).
+    if (this.initPending && recognizeInit(this)) return 0;
     if (this.nmiPending && !this.nmiBlocked && this.svm.gif) {
       this.nmiPending = false;
       this.nmiBlocked = true;
@@ -595,7 +615,7 @@ export class Cpu implements PageTableMemory {
   }
 
   private updateAttention(): void {
-    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.stopFlag || this.shutdownText !== null || this.debugActive
+    this.attention = this.haltedFlag || this.shadowFlag || this.nmiFlag || this.initFlag || this.stopFlag || this.shutdownText !== null || this.debugActive
       || this.vmExitStopFlag;
   }
 

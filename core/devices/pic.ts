@@ -22,6 +22,8 @@ import { I8259, type I8259State } from './i8259.ts';
 export interface PicOptions {
   /** Called when the INTR output to the CPU changes level (e.g. to wake a halted CPU). */
   onIntr?: (level: boolean) => void;
+  /** Sees every ISA IRQ line change (0-15), e.g. for the I/O APIC's pins, which the same lines reach. */
+  onIrq?: (irq: number, level: boolean) => void;
 }
 
 export interface PicState {
@@ -37,10 +39,12 @@ export class Pic implements Device {
   readonly slave = new I8259(false, 0xde);
   private intr = false;
   private readonly onIntr: (level: boolean) => void;
+  private readonly onIrq: ((irq: number, level: boolean) => void) | undefined;
   private readonly lines: IrqLine[] = [];
 
   constructor(bus: MemoryBus, options: PicOptions = {}) {
     this.onIntr = options.onIntr ?? (() => {});
+    this.onIrq = options.onIrq;
     for (let irq = 0; irq < 16; irq++) this.lines.push((level) => this.setIrq(irq, level));
     const handler = {
       portRead: (port: number) => this.portRead(port),
@@ -65,6 +69,7 @@ export class Pic implements Device {
   /** Drives ISA IRQ `irq` (0-15); other numbers are ignored. */
   setIrq(irq: number, level: boolean): void {
     if (irq < 0 || irq > 15 || irq === CASCADE_IR) return;
+    this.onIrq?.(irq, level);
     if (irq < 8) this.master.setPin(irq, level);
     else this.slave.setPin(irq - 8, level);
     this.update();

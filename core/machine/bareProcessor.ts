@@ -15,7 +15,8 @@ import { PhysicalMemory } from '../memory/physicalMemory.ts';
 import { bootKernel } from './boot/kernelBoot.ts';
 import type { Chipset } from './chipset.ts';
 import { biosShadow, mapFirmware } from './firmware/romImage.ts';
-import type { ProcessorSide } from './processorSide.ts';
+import { apicTables, type ProcessorSide } from './processorSide.ts';
+import { CPUID_EDX_APIC } from '../cpu/system.ts';
 import type { MachineOptions, MachineStats } from './types.ts';
 
 const MiB = 1024 * 1024;
@@ -48,10 +49,30 @@ export class BareProcessor implements ProcessorSide {
     this.cpu.intrLine = level;
   }
 
+  nmi(): void {
+    this.cpu.nmiPending = true;
+  }
+
+  /**
+   * A soft reset's INIT: the processor restarts at its reset vector, where
+   * firmware (or a ROM guest) tells a warm start from a cold one, and a
+   * hypervisor running on this board sees it as a VM exit. A kernel the
+   * board loaded has nothing at the reset vector to run: the board restarts
+   * the VM from its boot images instead, as a firmware's POST would.
+   */
+  init(): boolean {
+    if (!this.options.rom || this.options.kernel) return false;
+    this.cpu.initPending = true;
+    return true;
+  }
+
   connect(chipset: Chipset): void {
     this.chipset = chipset;
     this.cpu.pollIntr = false;
-    this.cpu.interruptController = chipset.pic;
+    this.cpu.interruptController = chipset.interruptController;
+    // The local APIC is on the processor's bus: its base MSR and CPUID's APIC bit.
+    this.cpu.boardMsrs = chipset.apics?.lapic ?? null;
+    this.cpu.boardCpuidEdx = chipset.apics ? CPUID_EDX_APIC : 0;
     if (this.options.rom) mapFirmware(this.physical, this.deviceBus, this.options.rom);
   }
 
@@ -73,7 +94,7 @@ export class BareProcessor implements ProcessorSide {
   }
 
   interruptPending(): boolean {
-    return this.chipset?.pic.hasInterrupt() ?? false;
+    return this.chipset?.interruptController.hasInterrupt() ?? false;
   }
 
   powerOn(): void {
@@ -85,7 +106,7 @@ export class BareProcessor implements ProcessorSide {
     }
     this.cpu.reset();
     if (this.options.kernel) {
-      const { entry } = bootKernel(this.physical, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline, vgaText: this.options.vga });
+      const { entry } = bootKernel(this.physical, { kernel: this.options.kernel, initrd: this.options.initrd, cmdline: this.options.cmdline, vgaText: this.options.vga, ...apicTables(this.cpu, this.options) });
       this.cpu.loadEntryState(entry);
     }
   }

@@ -12,7 +12,9 @@
  */
 import type { Cpu } from '../cpu/cpu.ts';
 import type { GuestClock } from '../cpu/clock.ts';
+import type { InterruptController } from '../cpu/cpu.ts';
 import { A20Gate } from '../devices/a20Gate.ts';
+import { PcApics } from '../devices/apic/pcApics.ts';
 import { ACPI_SCI_IRQ, AcpiPm } from '../devices/acpiPm.ts';
 import type { Device, TimedDevice } from '../devices/device.ts';
 import { FpuErrorPort } from '../devices/fpuErrorPort.ts';
@@ -51,10 +53,14 @@ export interface ChipsetWiring {
   ramBytes: number;
   /** The guest's RAM as the virtio devices' grant check sees it. */
   guestRam: GuestRamMap;
-  /** The PIC's INTR output. */
+  /** The INTR output to the processor: the local APIC's, or the PIC's on a board without APICs. */
   onIntr(level: boolean): void;
+  /** An NMI from the local APIC (LVT LINT1 or a self-IPI); absent where NMIs cannot be delivered yet. */
+  onNmi?(): void;
   /** A guest-requested reset and power-off; acted on by the board after the current run. */
   requestReset(cause: string): void;
+  /** A soft reset's INIT to the processor; false when the side restarts the VM instead (ProcessorSide.init). */
+  initProcessor?(): boolean;
   requestPowerOff(): void;
   /** A device's next event moved earlier: the processor must come back to the board. */
   reschedule(): void;
@@ -64,6 +70,10 @@ export class Chipset {
   readonly devices: Device[] = [];
   readonly timed: TimedDevice[] = [];
   readonly pic: Pic;
+  /** The local APIC and I/O APIC (MachineOptions.apic, default on); absent on a PIC-only board. */
+  readonly apics: PcApics | undefined;
+  /** What answers the processor's INTA: the local APIC (which passes the PIC's requests on through LINT0), else the PIC. */
+  readonly interruptController: InterruptController;
   readonly a20: A20Gate;
   readonly acpiPm: AcpiPm;
   readonly virtio: VirtioBoard;
@@ -80,7 +90,22 @@ export class Chipset {
   constructor(w: ChipsetWiring, options: MachineOptions, hooks: MachineHooks) {
     const { bus, clock, cpu } = w;
     const onReschedule = () => w.reschedule();
-    this.pic = this.add(new Pic(bus, { onIntr: (level) => w.onIntr(level) }));
+    this.pic = this.add(new Pic(bus, {
+      onIntr: (level) => (this.apics ? this.apics.lapic.picChanged() : w.onIntr(level)),
+      onIrq: (irq, level) => this.apics?.isaIrq(irq, level),
+    }));
+    this.apics = options.apic === false ? undefined : new PcApics(bus, {
+      clock,
+      pic: this.pic,
+      onIntr: (level) => w.onIntr(level),
+      onNmi: () => w.onNmi?.(),
+      onReschedule,
+    });
+    if (this.apics) {
+      this.addTimed(this.apics.lapic);
+      this.add(this.apics.ioapic);
+    }
+    this.interruptController = this.apics?.lapic ?? this.pic;
     const fpuError = this.add(new FpuErrorPort(bus, this.pic.irqLine(13), () => { cpu.fpu.ignne = true; }));
     cpu.fpu.ferrConnected = true;
     cpu.fpu.onFerr = (level) => fpuError.ferr(level);
@@ -110,7 +135,15 @@ export class Chipset {
     this.vga = options.vga ? this.add(new VgaAdapter(bus, clock, w.guestRam)) : undefined;
     const logged = new Set(options.logPorts ?? []);
     this.add(new Port80(bus, { onWrite: (code) => logged.has(0x80) && hooks.onPortByte?.(0x80, code) }));
-    const resetControl = this.add(new ResetControl({ onReset: (cause) => w.requestReset(`port 0xCF9 ${cause === 'cf9-hard' ? 'hard' : 'soft'} reset`) }));
+    const resetControl = this.add(
+      new ResetControl({
+        onReset: (cause) => {
+          // PIIX3: a soft reset asserts INIT to the processor only; a hard one resets the system.
+          if (cause === 'cf9-soft' && w.initProcessor?.()) return;
+          w.requestReset(`port 0xCF9 ${cause === 'cf9-hard' ? 'hard' : 'soft'} reset`);
+        },
+      }),
+    );
     const pci = this.add(new Pci(bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
     this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (bytes) => hooks.onVirtioConsoleOutput?.(bytes), hooks.onNetworkFrame);
     this.ide = new IdeBoard(bus, pci, this.pic, w.guestRam, options);

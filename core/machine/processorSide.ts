@@ -12,7 +12,14 @@ import type { GuestRamMap } from '../dom0/grantCheck.ts';
 import type { VcpuRun } from '../hypervisor/vcpuRun.ts';
 import type { MemoryBus } from '../memory/bus.ts';
 import type { Chipset } from './chipset.ts';
-import type { MachineStats } from './types.ts';
+import { CPUID_EDX, CPUID_EDX_APIC } from '../cpu/system.ts';
+import type { KernelBootInput } from './boot/kernelBoot.ts';
+import type { MachineOptions, MachineStats } from './types.ts';
+
+/** What a kernel boot writes about the APICs (the MADT and MP table), on a board that has them. */
+export function apicTables(cpu: Cpu, options: MachineOptions): Pick<KernelBootInput, 'apic'> {
+  return options.apic === false ? {} : { apic: { cpuSignature: cpu.model.signature, cpuFeatures: CPUID_EDX | CPUID_EDX_APIC } };
+}
 
 export interface ProcessorSide {
   readonly cpu: Cpu;
@@ -24,8 +31,15 @@ export interface ProcessorSide {
   /** The guest's RAM for the virtio devices' grant check. */
   readonly guestRam: GuestRamMap;
   readonly ramBytes: number;
-  /** The chipset's PIC output. */
+  /** The chipset's INTR output (the local APIC's, or the PIC's on a board without APICs). */
   setIntr(level: boolean): void;
+  /** An NMI from the local APIC; absent where the side cannot deliver one yet (the hypervisor's vCPU). */
+  nmi?(): void;
+  /**
+   * The INIT signal of a soft reset (port 0xCF9). True when the processor
+   * takes it; false, or absent, when the side restarts the VM instead.
+   */
+  init?(): boolean;
   /** Called once the chipset exists: the interrupt controller and devices become reachable from the guest. */
   connect(chipset: Chipset): void;
   /** Runs the guest for at most `budget` instructions of guest time. */

@@ -157,7 +157,8 @@ export class LocalApic implements TimedDevice {
     if (vector >= 0) {
       clearVector(this.s.irr, vector);
       setVector(this.s.isr, vector);
-    } else if (this.extIntOpen() && this.w.pic.hasInterrupt()) {
+    } else if (this.extIntOpen()) {
+      // The INTA cycle goes to the 8259, which answers its IR7 vector itself if its request went away.
       this.s.extIntRequest = false;
       vector = this.w.pic.acknowledge();
     } else {

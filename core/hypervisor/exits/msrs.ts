@@ -10,6 +10,8 @@
  *   hidden from the guest (CPUID.1:ECX.VMX = 0).
  * The SYSENTER MSRs are not offered: the processor does not advertise SEP.
  */
+import type { BoardMsrs } from '../../cpu/cpu.ts';
+
 export const MSR_TSC = 0x10;
 export const MSR_BIOS_SIGN_ID = 0x8b;
 
@@ -18,6 +20,8 @@ export interface GuestMsrState {
   /** The processor's TSC now (without any offset). */
   hostTsc(): number;
   tscOffset: number;
+  /** The domain's device MSRs: IA32_APIC_BASE of its virtual local APIC, when it has one (core/machine/hypervisorProcessor.ts sets it). */
+  board?: BoardMsrs;
 }
 
 /** The 64-bit value of a guest MSR as [low, high], or null for #GP. */
@@ -30,6 +34,7 @@ export function readGuestMsr(msr: number, s: GuestMsrState): [number, number] | 
     case MSR_BIOS_SIGN_ID:
       return [0, 0];
     default:
+      if (s.board?.readMsr(msr >>> 0)) return s.board.readMsr(msr >>> 0);
       return null;
   }
 }
@@ -43,6 +48,7 @@ export function writeGuestMsr(msr: number, lo: number, hi: number, s: GuestMsrSt
     case MSR_BIOS_SIGN_ID:
       return true;
     default:
+      if (s.board?.readMsr(msr >>> 0)) return s.board.writeMsr(msr >>> 0, lo, hi);
       return false;
   }
 }

@@ -11,7 +11,7 @@
  *   0x9F000          initial stack top (grows down, below the EBDA)
  *   0x9FC00-0xA0000  EBDA (reserved)
  *   0xA0000-0xE0000  legacy VGA window / option ROMs: a hole in the map
- *   0xE0000-0x100000 BIOS area (reserved); the ACPI RSDP lives here
+ *   0xE0000-0x100000 BIOS area (reserved); the ACPI RSDP and the MP floating pointer live here
  *   0x100000         protected-mode kernel
  *   ...              initrd at the top of usable RAM
  *   top - 64 KiB     ACPI tables (e820 type 3, ACPI data)
@@ -28,6 +28,8 @@ export const BIOS_AREA_BASE = 0xe0000;
 export const HIGH_MEMORY_BASE = 0x100000;
 /** The RSDP: 16-byte aligned inside 0xE0000-0xFFFFF where the OS scans for it. */
 export const RSDP_ADDR = 0xf0000;
+/** The MP floating pointer (and its configuration table right after it), past the 36-byte RSDP, on a board with the APICs. */
+export const MP_FLOATING_ADDR = 0xf0040;
 export const ACPI_AREA_SIZE = 0x10000;
 /** Smallest machine a kernel boot accepts: 1 MiB of low memory + the ACPI area + room for a kernel. */
 export const MIN_RAM_BYTES = 2 * 1024 * 1024;

@@ -18,7 +18,7 @@
  * The tables are built for address 0, so every pointer in them is already
  * the offset the loader adds the allocation's address to.
  */
-import { buildAcpiTables } from './acpiTables.ts';
+import { buildAcpiTables, type AcpiBoard } from './acpiTables.ts';
 
 export const ACPI_TABLES_FILE = 'etc/acpi/tables';
 export const ACPI_RSDP_FILE = 'etc/acpi/rsdp';
@@ -37,9 +37,9 @@ export interface AcpiLoaderFiles {
   loader: Uint8Array;
 }
 
-export function buildAcpiLoaderFiles(): AcpiLoaderFiles {
-  const set = buildAcpiTables(0, 0);
-  const { facs, dsdt, fadt, rsdt, xsdt } = set.addresses;
+export function buildAcpiLoaderFiles(board: AcpiBoard = {}): AcpiLoaderFiles {
+  const set = buildAcpiTables(0, 0, board);
+  const { facs, dsdt, fadt, madt, rsdt, xsdt } = set.addresses;
   const cmds = new LoaderScript();
   // The FACS (first in the blob) must be 64-byte aligned; the RSDP must be in the BIOS area where OSes scan for it.
   cmds.allocate(ACPI_TABLES_FILE, 64, LOADER_ZONE.HIGH);
@@ -53,8 +53,12 @@ export function buildAcpiLoaderFiles(): AcpiLoaderFiles {
   cmds.pointer(ACPI_TABLES_FILE, ACPI_TABLES_FILE, fadt + 36, 4); // FIRMWARE_CTRL
   cmds.pointer(ACPI_TABLES_FILE, ACPI_TABLES_FILE, fadt + 40, 4); // DSDT
   cmds.pointer(ACPI_TABLES_FILE, ACPI_TABLES_FILE, fadt + 140, 8); // X_DSDT
+  if (madt !== 0) {
+    cmds.pointer(ACPI_TABLES_FILE, ACPI_TABLES_FILE, rsdt + 40, 4); // RSDT entry: MADT
+    cmds.pointer(ACPI_TABLES_FILE, ACPI_TABLES_FILE, xsdt + 44, 8); // XSDT entry: MADT
+  }
 
-  for (const table of [dsdt, fadt, rsdt, xsdt]) {
+  for (const table of madt !== 0 ? [dsdt, fadt, madt, rsdt, xsdt] : [dsdt, fadt, rsdt, xsdt]) {
     cmds.checksum(ACPI_TABLES_FILE, table + SDT_CHECKSUM, table, tableLength(set.tables, table));
   }
   cmds.checksum(ACPI_RSDP_FILE, 8, 0, 20); // ACPI 1.0 checksum

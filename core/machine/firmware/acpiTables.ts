@@ -7,9 +7,9 @@
  * with its windows, interrupt routing and PIRQ link devices, and the legacy
  * ISA devices as PNP devices.
  *
- * Deliberately absent: a MADT (the CPU has no local APIC and CPUID does not
- * advertise one, so the guest must use the 8259 PIC) and GPE blocks (the board
- * raises no general-purpose events).
+ * On a board with the APICs (core/devices/apic) a MADT (madt.ts) follows the
+ * FADT; without them there is none, and the guest uses the 8259 PIC.
+ * Deliberately absent: GPE blocks (the board raises no general-purpose events).
  *
  * Layout: the tables sit together in the ACPI data area at the top of RAM; the
  * RSDP goes in the BIOS area 0xE0000-0xFFFFF where OSes also scan for it.
@@ -29,6 +29,7 @@ import {
   ACPI_RESET_VALUE,
 } from './acpiPmConstants.ts';
 import { DSDT_AML } from './dsdtAml.ts';
+import { madtBody } from './madt.ts';
 export const OEM_ID = 'POPEK ';
 export const OEM_TABLE_ID = 'POPEKVM ';
 const CREATOR_ID = 'PPEK';
@@ -72,20 +73,30 @@ export interface AcpiTables {
   /** Physical address of `tables`, the other tables laid out back to back. */
   tablesAddr: number;
   tables: Uint8Array;
-  addresses: { facs: number; dsdt: number; fadt: number; rsdt: number; xsdt: number };
+  /** madt: 0 when the board has no APIC. */
+  addresses: { facs: number; dsdt: number; fadt: number; madt: number; rsdt: number; xsdt: number };
+}
+
+/** What the tables describe beyond the fixed board. */
+export interface AcpiBoard {
+  /** The local APIC and I/O APIC are there (a MADT describes them). */
+  apic?: boolean;
 }
 
 /** Builds the table set for tables placed at `tablesAddr` (64-byte aligned) and the RSDP at `rsdpAddr`. */
-export function buildAcpiTables(tablesAddr: number, rsdpAddr: number): AcpiTables {
+export function buildAcpiTables(tablesAddr: number, rsdpAddr: number, board: AcpiBoard = {}): AcpiTables {
   if (tablesAddr % 64 !== 0 || rsdpAddr % 16 !== 0) throw new RangeError('ACPI table addresses must be aligned');
   const facsOff = 0;
   const dsdtOff = FACS_SIZE;
   const dsdt = sdt('DSDT', 2, dsdtBody()); // revision 2: 64-bit AML integers
   const fadtOff = align16(dsdtOff + dsdt.length);
-  const rsdtOff = align16(fadtOff + FADT_SIZE);
-  const rsdt = sdt('RSDT', 1, u32le(tablesAddr + fadtOff));
+  const madt = board.apic ? sdt('APIC', 1, madtBody()) : null;
+  const madtOff = madt ? align16(fadtOff + FADT_SIZE) : 0;
+  const rsdtOff = align16(madt ? madtOff + madt.length : fadtOff + FADT_SIZE);
+  const listed = madt ? [fadtOff, madtOff] : [fadtOff];
+  const rsdt = sdt('RSDT', 1, concat(listed.map((off) => u32le(tablesAddr + off))));
   const xsdtOff = align16(rsdtOff + rsdt.length);
-  const xsdt = sdt('XSDT', 1, u64le(tablesAddr + fadtOff));
+  const xsdt = sdt('XSDT', 1, concat(listed.map((off) => u64le(tablesAddr + off))));
   const total = xsdtOff + xsdt.length;
   if (total > ACPI_AREA_SIZE) throw new RangeError('ACPI tables exceed the ACPI area');
 
@@ -93,6 +104,7 @@ export function buildAcpiTables(tablesAddr: number, rsdpAddr: number): AcpiTable
     facs: tablesAddr + facsOff,
     dsdt: tablesAddr + dsdtOff,
     fadt: tablesAddr + fadtOff,
+    madt: madt ? tablesAddr + madtOff : 0,
     rsdt: tablesAddr + rsdtOff,
     xsdt: tablesAddr + xsdtOff,
   };
@@ -100,18 +112,19 @@ export function buildAcpiTables(tablesAddr: number, rsdpAddr: number): AcpiTable
   tables.set(facs(), facsOff);
   tables.set(dsdt, dsdtOff);
   tables.set(fadt(addresses.facs, addresses.dsdt), fadtOff);
+  if (madt) tables.set(madt, madtOff);
   tables.set(rsdt, rsdtOff);
   tables.set(xsdt, xsdtOff);
   return { rsdpAddr, rsdp: rsdp(addresses.rsdt, addresses.xsdt), tablesAddr, tables, addresses };
 }
 
 /** Builds the tables for a machine with `ram.ramSize` bytes and writes them to their places. */
-export function installAcpiTables(ram: GuestRam): AcpiTables {
+export function installAcpiTables(ram: GuestRam, board: AcpiBoard = {}): AcpiTables {
   if (ram.ramSize > PCI_MEM_WINDOW.base) {
     throw new RangeError(`RAM (${ram.ramSize} bytes) overlaps the DSDT's PCI memory window at 0x${PCI_MEM_WINDOW.base.toString(16)}`);
   }
   const base = acpiAreaBase(ram.ramSize);
-  const set = buildAcpiTables(base, RSDP_ADDR);
+  const set = buildAcpiTables(base, RSDP_ADDR, board);
   zeroBytes(ram, base, ACPI_AREA_SIZE, 'ACPI area');
   writeBytes(ram, base, set.tables, 'ACPI tables');
   writeBytes(ram, set.rsdpAddr, set.rsdp, 'ACPI RSDP');
@@ -227,6 +240,16 @@ function u64le(value: number): Uint8Array {
   const b = new Uint8Array(8);
   view(b).setBigUint64(0, BigInt(value), true);
   return b;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function align16(n: number): number {

@@ -33,7 +33,7 @@ export function attachFirmwareConfig(bus: MemoryBus, pci: Pci, guestRam: GuestRa
     cpus: 1,
     bootOrder: firmwareBootOrder(pci, options),
     serialConsolePort: COM1,
-    acpi: buildAcpiLoaderFiles(),
+    acpi: buildAcpiLoaderFiles({ apic: options.apic !== false }),
     ...(options.vga && options.vgaBios ? { vgaBios: options.vgaBios } : {}),
     dma: true,
   });
