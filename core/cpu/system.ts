@@ -10,16 +10,22 @@ import {
 } from './regs.ts';
 import { CR3_STORED, paePagingControl, readEferIntel, writeEferIntel, MSR_EFER } from './paeControl.ts';
 import { intelExtendedCpuid, INTEL_MAX_EXTENDED_LEAF } from './cpuidExtended.ts';
+import { intelBasicCpuid } from './cpuidIntel.ts';
+import { readIntelModelMsr, writeIntelModelMsr } from './intelModelMsrs.ts';
 import { CR4_VMXE } from './vmx/capabilities.ts';
 import { rdmsrVmx, vmxCrValueAllowed, wrmsrVmx } from './vmx/msrs.ts';
 import { rdmsrSvm, wrmsrSvm } from './svm/msrs.ts';
 import { svmCpuid } from './svm/cpuid.ts';
 import { INTEL_VMX_MODEL } from './processorModel.ts';
 
-/** CPUID.1:EAX — family 6, model 1, stepping 9: a Pentium Pro class part. */
+/** CPUID.1:EAX of the Intel part — family 6, model 0Eh, stepping 8: a Core Solo (processorModel.ts). */
 export const CPUID_SIGNATURE = INTEL_VMX_MODEL.signature;
 
-/** CPUID.1:EDX feature bits, exactly what this CPU implements. */
+/**
+ * CPUID.1:EDX feature bits, exactly what this CPU implements (the part has
+ * more: VME, MCE, APIC, SEP, MTRR, MCA, PAT, DS, ACPI, SS, TM, PBE, and on
+ * the Core Duo HTT; each stays clear until it exists here).
+ */
 export const CPUID_FEATURES = {
   FPU: 1 << 0,
   DE: 1 << 2,
@@ -28,7 +34,6 @@ export const CPUID_FEATURES = {
   MSR: 1 << 5,
   PAE: 1 << 6, // the Intel part only: svm/cpuid.ts clears it for the AMD part (paeControl.ts)
   CX8: 1 << 8,
-  APIC: 1 << 9, // the board's local APIC (core/devices/apic), set only where there is one: Cpu.boardCpuidEdx, not CPUID_EDX
   PGE: 1 << 13,
   CMOV: 1 << 15,
   CLFLUSH: 1 << 19, // CLFSH (sse/stateOps.ts), line size in CPUID.1:EBX[15:8]
@@ -37,7 +42,7 @@ export const CPUID_FEATURES = {
   SSE: 1 << 25, // sse/*
   SSE2: 1 << 26,
 } as const;
-export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0) & ~CPUID_FEATURES.APIC;
+export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0);
 /**
  * Leaf-1 EDX bits AMD parts do not mirror in 8000_0001h EDX, where bits 19,
  * 25 and 26 mean other things (reserved, FFXSR, Page1GB): svm/cpuid.ts.
@@ -45,49 +50,29 @@ export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0
 export const CPUID_EDX_LEAF1_ONLY = CPUID_FEATURES.CLFLUSH | CPUID_FEATURES.SSE | CPUID_FEATURES.SSE2;
 /** CPUID.1:EBX[15:8]: the CLFLUSH line size in 8-byte units (64 bytes); the other fields (brand index, APIC ID) are 0. */
 export const CPUID_EBX_CLFLUSH_LINE = 8 << 8;
-/** CPUID.1:ECX: VMX (bit 5), the virtualization extension in cpu/vmx. */
+/**
+ * CPUID.1:ECX: VMX (bit 5), the virtualization extension in cpu/vmx. The
+ * part also has SSE3, MONITOR, EST, TM2, xTPR and PDCM, not implemented here.
+ */
 export const CPUID_ECX_VMX = 1 << 5;
 export const CPUID_ECX = CPUID_ECX_VMX;
 
-const VENDOR = 'GenuineIntel';
-const vendorDword = (i: number): number =>
-  VENDOR.charCodeAt(i) | (VENDOR.charCodeAt(i + 1) << 8) | (VENDOR.charCodeAt(i + 2) << 16) | (VENDOR.charCodeAt(i + 3) << 24);
-
-const MAX_BASIC_LEAF = 1;
-
-/** CPUID.1:EDX.APIC: the local APIC; set by the board that has one (Cpu.boardCpuidEdx). */
-export const CPUID_EDX_APIC = CPUID_FEATURES.APIC;
-
 export function cpuid(cpu: Cpu): void {
-  const leaf1 = cpu.regs[EAX] === 1;
-  processorCpuid(cpu);
-  if (leaf1) cpu.regs[EDX] |= cpu.boardCpuidEdx;
-}
-
-function processorCpuid(cpu: Cpu): void {
   if (cpu.model.extension === 'svm') {
     svmCpuid(cpu); // the AMD part (svm/cpuid.ts)
     return;
   }
+  const leaf = cpu.regs[EAX] >>> 0;
+  if (leaf >= 0x8000_0000 && leaf <= INTEL_MAX_EXTENDED_LEAF) intelExtendedCpuid(cpu, leaf);
+  else intelBasicCpuid(cpu, leaf, intelLeaf1); // leaves beyond the maxima answer as the highest basic leaf
+}
+
+function intelLeaf1(cpu: Cpu): void {
   const r = cpu.regs;
-  let leaf = r[EAX] >>> 0;
-  if (leaf >= 0x8000_0000 && leaf <= INTEL_MAX_EXTENDED_LEAF) {
-    intelExtendedCpuid(cpu, leaf);
-    return;
-  }
-  // Leaves beyond the maxima return the highest basic leaf (Intel's rule).
-  if (leaf > MAX_BASIC_LEAF) leaf = MAX_BASIC_LEAF;
-  if (leaf === 0) {
-    r[EAX] = MAX_BASIC_LEAF;
-    r[EBX] = vendorDword(0);
-    r[EDX] = vendorDword(4);
-    r[ECX] = vendorDword(8);
-  } else {
-    r[EAX] = CPUID_SIGNATURE;
-    r[EBX] = CPUID_EBX_CLFLUSH_LINE;
-    r[ECX] = CPUID_ECX;
-    r[EDX] = CPUID_EDX;
-  }
+  r[EAX] = CPUID_SIGNATURE;
+  r[EBX] = CPUID_EBX_CLFLUSH_LINE;
+  r[ECX] = CPUID_ECX;
+  r[EDX] = CPUID_EDX;
 }
 
 export const MSR_TSC = 0x10;
@@ -111,10 +96,10 @@ export function rdmsr(cpu: Cpu): void {
       if (!rdmsrSvm(cpu)) cpu.raiseGP(0);
       return;
     default: {
-      const board = cpu.boardMsrs?.readMsr(r[ECX] >>> 0);
-      if (board) {
-        r[EAX] = board[0];
-        r[EDX] = board[1];
+      const model = cpu.model.extension === 'vmx' ? readIntelModelMsr(r[ECX] >>> 0) : null;
+      if (model !== null) {
+        r[EAX] = model[0];
+        r[EDX] = model[1];
         return;
       }
       if (!(cpu.model.extension === 'svm' ? rdmsrSvm(cpu) : rdmsrVmx(cpu))) cpu.raiseGP(0);
@@ -136,12 +121,12 @@ export function wrmsr(cpu: Cpu): void {
       if (cpu.model.extension === 'vmx') { writeEferIntel(cpu); return; }
       if (!wrmsrSvm(cpu)) cpu.raiseGP(0);
       return;
-    default:
-      if (cpu.boardMsrs?.readMsr(r[ECX] >>> 0)) {
-        if (!cpu.boardMsrs.writeMsr(r[ECX] >>> 0, r[EAX], r[EDX])) cpu.raiseGP(0);
-        return;
-      }
+    default: {
+      const model = cpu.model.extension === 'vmx' ? writeIntelModelMsr(r[ECX] >>> 0, r[EAX], r[EDX]) : null;
+      if (model === false) cpu.raiseGP(0);
+      if (model === true) return;
       if (!(cpu.model.extension === 'svm' ? wrmsrSvm(cpu) : wrmsrVmx(cpu))) cpu.raiseGP(0);
+    }
   }
 }
 

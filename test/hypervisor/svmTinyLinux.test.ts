@@ -41,6 +41,8 @@ describe('Tiny Linux under the AMD-V hypervisor', () => {
   it('shows an AMD processor with the hypervisor bit and no svm in /proc/cpuinfo', async () => {
     const info = await guest.command('cat /proc/cpuinfo');
     expect(info).toMatch(/^vendor_id\s*: AuthenticAMD$/m);
+    expect(info).toMatch(/^model name\s*: AMD Athlon\(tm\) 64 Processor 3500\+$/m);
+    expect(info).toMatch(/^cache size\s*: 512 KB$/m);
     const flags = info.match(/^flags\s*: (.*)$/m)?.[1]?.split(' ');
     expect(flags).toContain('hypervisor');
     expect(flags).not.toContain('svm');

@@ -49,8 +49,8 @@ describe('Tiny Linux under the VT-x hypervisor', () => {
     const flags = info.match(/^flags\s*: (.*)$/m)?.[1];
     const advertised = Object.keys(CPUID_FEATURES).map((f) => f.toLowerCase());
     // Linux names the CPUID.1:EDX bits, NX (8000_0001h:EDX; EPT leaves PAE and NX to the guest), its synthesized
-    // `cpuid`, then `hypervisor` (CPUID.1:ECX bit 31).
-    expect(flags).toBe([...advertised, 'nx', 'cpuid', 'hypervisor'].join(' '));
+    // `constant_tsc` (Intel family 6 from model 0Eh on) and `cpuid`, then `hypervisor` (CPUID.1:ECX bit 31).
+    expect(flags).toBe([...advertised, 'nx', 'constant_tsc', 'cpuid', 'hypervisor'].join(' '));
     expect(flags).not.toMatch(/\bvmx\b/);
   });
 

@@ -19,7 +19,8 @@ const kernelPath = (flavour: string): string => new URL(`../../.cache/debian-ker
 
 /**
  * Linux names the CPUID.1:EDX bits (`pae` among them), 8000_0001h:EDX's `nx`, and its
- * synthesized `cpuid`. On the bare PC the processor has VMX (CPUID.1:ECX), and these kernels
+ * synthesized `constant_tsc` (every Intel family-6 part from model 0Eh on) and `cpuid`.
+ * On the bare PC the processor has VMX (CPUID.1:ECX), and these kernels
  * (unlike Tiny Linux's, built without KVM's feature names) add `vmx` and the VMX features it
  * reads from the capability MSRs; under the hypervisor VMX is hidden and CPUID.1:ECX shows
  * `hypervisor` instead. The PAE kernel adds `pti`: it isolates its page tables from user
@@ -27,8 +28,8 @@ const kernelPath = (flavour: string): string => new URL(`../../.cache/debian-ker
  */
 const advertised = Object.keys(CPUID_FEATURES).map((f) => f.toLowerCase());
 const RUNS: { acceleration: Acceleration; flavour: '686' | '686-pae'; title: string; flags: string[] }[] = [
-  { acceleration: 'none', flavour: '686', title: 'on the emulated PC', flags: [...advertised, 'nx', 'cpuid', 'vmx', 'vnmi', 'ept', 'vpid'] },
-  { acceleration: 'vtx', flavour: '686-pae', title: 'under the VT-x hypervisor (EPT)', flags: [...advertised, 'nx', 'cpuid', 'hypervisor', 'pti'] },
+  { acceleration: 'none', flavour: '686', title: 'on the emulated PC', flags: [...advertised, 'nx', 'constant_tsc', 'cpuid', 'vmx', 'vnmi', 'ept', 'vpid'] },
+  { acceleration: 'vtx', flavour: '686-pae', title: 'under the VT-x hypervisor (EPT)', flags: [...advertised, 'nx', 'constant_tsc', 'cpuid', 'hypervisor', 'pti'] },
 ];
 
 describe.each(RUNS)('Debian 12 i386 $flavour kernel $title', ({ acceleration, flavour, flags: expectedFlags }) => {

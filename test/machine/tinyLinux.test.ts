@@ -49,9 +49,12 @@ describe('Tiny Linux on the emulated PC', () => {
     expect(field('fpu')).toBe('yes');
     expect(field('wp')).toBe('yes');
     // Linux lists the CPUID.1:EDX bits it knows by name, then 8000_0001h:EDX's NX (shown by this non-PAE
-    // kernel too, which says it cannot use it), then synthesizes `cpuid`.
+    // kernel too, which says it cannot use it), then its own `constant_tsc` (set for every Intel family-6
+    // part from model 0Eh on: the TSC counts at a constant rate, as this processor's does) and `cpuid`.
     const advertised = Object.keys(CPUID_FEATURES).map((f) => f.toLowerCase());
-    expect(field('flags')).toBe([...advertised, 'nx', 'cpuid'].join(' '));
+    expect(field('flags')).toBe([...advertised, 'nx', 'constant_tsc', 'cpuid'].join(' '));
+    expect(field('model name')).toBe('Genuine Intel(R) CPU           T1300  @ 1.66GHz');
+    expect(field('cache size')).toBe('2048 KB');
   });
 
   it('counts timer and serial interrupts in /proc/interrupts', async () => {

@@ -8,8 +8,14 @@
  * - IA32_BIOS_SIGN_ID: reads 0 (no microcode update), writes ignored.
  * - IA32_FEATURE_CONTROL and the VMX capability MSRs: #GP, since VMX is
  *   hidden from the guest (CPUID.1:ECX.VMX = 0).
+ * - IA32_PLATFORM_ID and IA32_MISC_ENABLE: the Intel part's values
+ *   (cpu/intelModelMsrs.ts), which Linux reads unguarded on a family-6
+ *   model-0Eh part. They are answered for either vendor's guest: an AMD
+ *   guest (family 0Fh) has no reason to read them.
  * The SYSENTER MSRs are not offered: the processor does not advertise SEP.
  */
+import { readIntelModelMsr, writeIntelModelMsr } from '../../cpu/intelModelMsrs.ts';
+
 import type { BoardMsrs } from '../../cpu/cpu.ts';
 
 export const MSR_TSC = 0x10;
@@ -35,7 +41,7 @@ export function readGuestMsr(msr: number, s: GuestMsrState): [number, number] | 
       return [0, 0];
     default:
       if (s.board?.readMsr(msr >>> 0)) return s.board.readMsr(msr >>> 0);
-      return null;
+      return readIntelModelMsr(msr >>> 0);
   }
 }
 
@@ -49,6 +55,6 @@ export function writeGuestMsr(msr: number, lo: number, hi: number, s: GuestMsrSt
       return true;
     default:
       if (s.board?.readMsr(msr >>> 0)) return s.board.writeMsr(msr >>> 0, lo, hi);
-      return false;
+      return writeIntelModelMsr(msr >>> 0, lo, hi) ?? false;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The processor model (processorModel.ts): the AMD part's CPUID (vendor,
- * signature, 8000_0001h ECX.SVM, 8000_000Ah: SVM revision 1, 16 ASIDs, NP
- * and NRIPS), its MSRs (EFER with SVME only, VM_CR with SVMDIS/LOCK,
+ * signature, 8000_0001h ECX.SVM, the Athlon 64 3500+'s brand string and
+ * caches, 8000_000Ah: SVM revision 1, 64 ASIDs, NP and NRIPS), its MSRs (EFER with SVME only, VM_CR with SVMDIS/LOCK,
  * VM_HSAVE_PA) and the SVM instructions' exceptions (#UD without SVME or
  * for SKINIT and VMMCALL in host mode, #GP(0) at CPL 3 or for a misaligned
  * VMCB); no VMX on the AMD part, no SVM on the Intel part, whose answers
@@ -80,17 +80,31 @@ svm_main:
         REPORT_CPUID 0x80000008
         REPORT_CPUID 0x8000000A
         REPORT_CPUID 0x8000000B
+        REPORT_CPUID 0x80000019
+        REPORT_CPUID 0x80000002
+        REPORT_CPUID 0x80000003
+        REPORT_CPUID 0x80000004
+        REPORT_CPUID 0x80000005
+        REPORT_CPUID 0x80000006
+        REPORT_CPUID 0x80000007
         PM_DONE
 `);
     const v = r.values;
     expect(str(v[1], v[3], v[2])).toBe('AuthenticAMD');
-    expect(hex(v.slice(4))).toEqual(hex([
+    expect(hex(v.slice(4, 32))).toEqual(hex([
       AMD_SVM_MODEL.signature, CPUID_EBX_CLFLUSH_LINE, 0, CPUID_EDX, // leaf 1: the Intel part's features but PAE, no VMX in ECX
-      0x8000_000a, v[1], v[2], v[3],                          // 8000_0000h: maximum extended leaf, vendor again
+      0x8000_0018, v[1], v[2], v[3],                          // 8000_0000h: maximum extended leaf, vendor again
       AMD_SVM_MODEL.signature, 0, 1 << 2, CPUID_EDX & ~CPUID_EDX_LEAF1_ONLY, // 8000_0001h: ECX.SVM; EDX mirrors leaf 1 but CLFSH, SSE, SSE2
       0x2020, 0, 0, 0,                                        // 8000_0008h: 32-bit physical and linear addresses
-      1, 16, 0, (1 << 0) | (1 << 3),                          // 8000_000Ah: revision 1, 16 ASIDs, NP and NRIPS
+      1, 64, 0, (1 << 0) | (1 << 3),                          // 8000_000Ah: revision 1, 64 ASIDs, NP and NRIPS
+      0, 0, 0, 0,                                             // 8000_000Bh: not defined by the part: zeros
       0, 0, 0, 0,                                             // beyond the maximum: zeros
+    ]));
+    expect(str(...v.slice(32, 44))).toBe('AMD Athlon(tm) 64 Processor 3500+'.padEnd(48, '\0'));
+    expect(hex(v.slice(44))).toEqual(hex([
+      0xff08ff08, 0xff20ff20, 0x40020140, 0x40020140,         // 8000_0005h: L1 TLBs, 64 KiB 2-way L1 data and instruction caches
+      0, 0x42004200, 0x02008140, 0,                           // 8000_0006h: L2 TLBs, 512 KiB 16-way L2
+      0, 0, 0, 0,                                             // 8000_0007h: no power management features
     ]));
   });
 
@@ -197,7 +211,7 @@ after_vmrun:
         ROM_END
 `);
     // Vector, error code, EIP, CS from pmode.inc's default handler.
-    expect(r.values.slice(0, 5)).toEqual([0x8000_0008, 1, 0, 13, 0]);
+    expect(r.values.slice(0, 5)).toEqual([0x8000_0008, 0xa, 0, 13, 0]);
     expect(r.values[7]).toBe(6);
     expect(r.values[8]).toBe(0xffff_ffff);
   });

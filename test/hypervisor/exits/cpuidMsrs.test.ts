@@ -78,6 +78,14 @@ describe('guest MSRs', () => {
     expect(writeGuestMsr(0x8b, 0, 0, state(0))).toBe(true);
   });
 
+  it("reads the Intel part's IA32_PLATFORM_ID and IA32_MISC_ENABLE, which Linux reads unguarded on family 6 model 0Eh", () => {
+    expect(readGuestMsr(0x17, state(0))).toEqual([0xd804_86ac | 0, 0x0014_0000]);
+    expect(writeGuestMsr(0x17, 0, 0, state(0))).toBe(false); // read-only
+    expect(readGuestMsr(0x1a0, state(0))).toEqual([0x1801, 0]); // fast strings; no BTS, no PEBS
+    expect(writeGuestMsr(0x1a0, 0x1801, 0, state(0))).toBe(true); // its own value back
+    expect(writeGuestMsr(0x1a0, 0x1801 | (1 << 22), 0, state(0))).toBe(false);
+  });
+
   it('refuses IA32_FEATURE_CONTROL, the VMX capability MSRs and unknown MSRs (#GP)', () => {
     for (const msr of [0x3a, 0x480, 0x48b, 0x174, 0xc0000080]) {
       expect(readGuestMsr(msr, state(0))).toBe(null);
