@@ -34,6 +34,7 @@ export const CPUID_FEATURES = {
   MSR: 1 << 5,
   PAE: 1 << 6, // the Intel part only: svm/cpuid.ts clears it for the AMD part (paeControl.ts)
   CX8: 1 << 8,
+  APIC: 1 << 9, // the board's local APIC (core/devices/apic), set only where there is one: Cpu.boardCpuidEdx, not CPUID_EDX
   PGE: 1 << 13,
   CMOV: 1 << 15,
   CLFLUSH: 1 << 19, // CLFSH (sse/stateOps.ts), line size in CPUID.1:EBX[15:8]
@@ -42,7 +43,7 @@ export const CPUID_FEATURES = {
   SSE: 1 << 25, // sse/*
   SSE2: 1 << 26,
 } as const;
-export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0);
+export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0) & ~CPUID_FEATURES.APIC;
 /**
  * Leaf-1 EDX bits AMD parts do not mirror in 8000_0001h EDX, where bits 19,
  * 25 and 26 mean other things (reserved, FFXSR, Page1GB): svm/cpuid.ts.
@@ -57,7 +58,16 @@ export const CPUID_EBX_CLFLUSH_LINE = 8 << 8;
 export const CPUID_ECX_VMX = 1 << 5;
 export const CPUID_ECX = CPUID_ECX_VMX;
 
+/** CPUID.1:EDX.APIC: the local APIC; set by the board that has one (Cpu.boardCpuidEdx). */
+export const CPUID_EDX_APIC = CPUID_FEATURES.APIC;
+
 export function cpuid(cpu: Cpu): void {
+  const leaf1 = cpu.regs[EAX] === 1;
+  processorCpuid(cpu);
+  if (leaf1) cpu.regs[EDX] |= cpu.boardCpuidEdx;
+}
+
+function processorCpuid(cpu: Cpu): void {
   if (cpu.model.extension === 'svm') {
     svmCpuid(cpu); // the AMD part (svm/cpuid.ts)
     return;
@@ -96,6 +106,12 @@ export function rdmsr(cpu: Cpu): void {
       if (!rdmsrSvm(cpu)) cpu.raiseGP(0);
       return;
     default: {
+      const board = cpu.boardMsrs?.readMsr(r[ECX] >>> 0);
+      if (board) {
+        r[EAX] = board[0];
+        r[EDX] = board[1];
+        return;
+      }
       const model = cpu.model.extension === 'vmx' ? readIntelModelMsr(r[ECX] >>> 0) : null;
       if (model !== null) {
         r[EAX] = model[0];
@@ -122,6 +138,10 @@ export function wrmsr(cpu: Cpu): void {
       if (!wrmsrSvm(cpu)) cpu.raiseGP(0);
       return;
     default: {
+      if (cpu.boardMsrs?.readMsr(r[ECX] >>> 0)) {
+        if (!cpu.boardMsrs.writeMsr(r[ECX] >>> 0, r[EAX], r[EDX])) cpu.raiseGP(0);
+        return;
+      }
       const model = cpu.model.extension === 'vmx' ? writeIntelModelMsr(r[ECX] >>> 0, r[EAX], r[EDX]) : null;
       if (model === false) cpu.raiseGP(0);
       if (model === true) return;
