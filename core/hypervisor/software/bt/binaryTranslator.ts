@@ -22,6 +22,7 @@ import { CPU_FAULT, type Cpu } from '../../../cpu/cpu.ts';
 import { INT_EXCEPTION, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../../../cpu/interrupts.ts';
 import { CS, EXC_BP } from '../../../cpu/regs.ts';
 import type { Insn } from '../../../cpu/insn.ts';
+import { setSegmentCache } from '../../../cpu/segments.ts';
 import type { VirtualCpu } from '../virtualCpu.ts';
 import { INLINE_KINDS, MONITOR_KINDS, type CalloutKind } from './calloutKinds.ts';
 import { emulateInline } from './callouts.ts';
@@ -51,6 +52,8 @@ export interface TranslatorOptions {
   calloutVector?: number;
   /** Patch exit stubs into direct jumps once their target is translated (default on). */
   chaining?: boolean;
+  /** The last linear address guest code may occupy (the monitor's area above it: a target there is the guest's #GP, as segment truncation makes it). */
+  guestLinearTop?: number;
   /** How guest code is read (default: the processor's linear reads; the monitor's go through its shadow fills). */
   code?: GuestCode;
   /**
@@ -77,6 +80,7 @@ export class BinaryTranslator {
   private nextId = 1;
   private readonly code: GuestCode;
   private readonly deliverFetchFault: ((cpu: Cpu, error: unknown) => boolean) | null;
+  private readonly guestLinearTop: number;
 
   constructor(cpu: Cpu, vcpu: VirtualCpu, region: TcRegion, hooks: TranslatorHooks, options: TranslatorOptions = {}) {
     this.cpu = cpu;
@@ -86,6 +90,7 @@ export class BinaryTranslator {
     this.calloutVector = options.calloutVector ?? DEFAULT_CALLOUT_VECTOR;
     this.chaining = options.chaining ?? true;
     this.deliverFetchFault = options.deliverFetchFault ?? null;
+    this.guestLinearTop = options.guestLinearTop ?? 0xffff_ffff;
     this.code = options.code ?? {
       read8: (lin) => this.asFetch(() => cpu.readLin8(lin)),
       physical: (lin) => this.asFetch(() => cpu.translateSlow(lin, false, false)),
@@ -202,17 +207,32 @@ export class BinaryTranslator {
   private dispatch(cpu: Cpu, guestEip: number, from: CalloutSite | null): void {
     cpu.eip = guestEip; // a fault fetching the target is reported there
     const csBase = cpu.segBase[CS];
+    if (((csBase + guestEip) >>> 0) > this.guestLinearTop) cpu.raiseGP(0);
     const key = this.code.physical((csBase + guestEip) | 0);
     let block = this.cache.lookup(key, guestEip, csBase);
     if (block !== null && !this.stillWatched(block)) block = null;
     if (block === null) block = this.translate(cpu, csBase, guestEip);
-    if (from !== null && this.chaining && from.patchAt >= 0 && from.block.valid) {
+    if (from !== null && this.chaining && from.patchAt !== -1 && from.block.valid) {
       this.patchRel32(from.patchAt, block.tcStart);
       block.incoming.push(from);
       this.counters.chainsMade++;
     }
     this.counters.blocksEntered++;
     cpu.eip = (block.tcStart - csBase) | 0;
+    if ((cpu.eip >>> 0) + block.tcLength - 1 > cpu.segLimit[CS]) this.openCodeSegment(cpu);
+  }
+
+  /**
+   * The TC lies above what the guest's (shadow) code segment reaches when the
+   * monitor truncates segments to keep the guest out of its area: the
+   * processor's cached CS limit is opened to 4 GiB while translated code runs.
+   * Only the hidden part changes (the selector, base and rights stay the
+   * guest's; LSL is emulated against the guest's own GDT), and it lasts until
+   * CS is next loaded (a far transfer or an event, both the monitor's).
+   * Guest targets above the guest's top are refused in `dispatch`.
+   */
+  private openCodeSegment(cpu: Cpu): void {
+    setSegmentCache(cpu, CS, cpu.segSel[CS], cpu.segBase[CS], 0xffff_ffff, cpu.segAttr[CS]);
   }
 
   /** The frames under a block still carry the bus's watch (the processor clears it when it flushes its own code cache). */
@@ -229,9 +249,9 @@ export class BinaryTranslator {
   private translate(cpu: Cpu, csBase: number, guestEip: number): TranslatedBlock {
     if (!cpu.cs32) throw new Error('the translator handles 32-bit guest-kernel code only (16-bit code is the monitor\'s)');
     let tcStart = this.cache.reserve(BLOCK_TC_MAX);
-    if (tcStart < 0) {
+    if (tcStart === null) {
       this.flush();
-      tcStart = this.cache.reserve(BLOCK_TC_MAX);
+      tcStart = this.cache.reserve(BLOCK_TC_MAX)!;
     }
     const { block, bytes } = translateBlock(this.code, csBase, guestEip, tcStart, this.calloutVector, this.nextId++);
     this.writeTc(tcStart, bytes);

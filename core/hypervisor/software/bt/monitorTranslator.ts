@@ -7,17 +7,20 @@
  * hidden, and hands the monitor the transfers only it can perform.
  */
 import { INT_EXCEPTION, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../../../cpu/interrupts.ts';
-import { EXC_BP, EXC_DB, EXC_OF, EXC_PF, OF } from '../../../cpu/regs.ts';
+import { CS, ESP, EXC_BP, EXC_DB, EXC_OF, EXC_PF, OF, SS } from '../../../cpu/regs.ts';
+import type { Insn } from '../../../cpu/insn.ts';
+import { guestSelector, processorSelector } from '../virtualCpu.ts';
+import type { CalloutKind } from './calloutKinds.ts';
 import { getFlag } from '../../../cpu/flags.ts';
 import { GuestPageFaultInMonitor, type SoftwareMonitor } from '../monitor.ts';
-import { MONITOR_BASE } from '../monitorSpace.ts';
+import { GUEST_LINEAR_TOP, MONITOR_BASE } from '../monitorSpace.ts';
 import type { MonitorServices, Translator } from '../translatorHook.ts';
 import { BinaryTranslator } from './binaryTranslator.ts';
 import type { TcRegion } from './translationCache.ts';
 
-/** The TC: 1 MiB at 1 MiB into the monitor's slot (the monitor's own tables use the first 136 KiB). */
+/** The TC: 256 KiB at 1 MiB into the monitor's slot (the monitor's own tables use the first 136 KiB). */
 export const TC_SLOT_OFFSET = 0x10_0000;
-export const TC_SIZE = 0x10_0000;
+export const TC_SIZE = 0x4_0000;
 const PTE_P = 1, PTE_RW = 2, PTE_A = 0x20, PTE_D = 0x40;
 
 export class MonitorTranslator implements Translator {
@@ -39,8 +42,8 @@ export class MonitorTranslator implements Translator {
 
   callout(monitor: MonitorServices, vector: number, linear: number): boolean {
     const bt = this.bt;
-    if (bt === null || !bt.isTcAddress(linear)) return false;
-    // INT3 (one byte) is poison left in an invalidated translation; INT 0x1F a callout.
+    if (bt === null || !bt.isTcAddress(vector === EXC_BP ? (linear + 1) | 0 : linear)) return false;
+    // INT3 (one byte: the monitor passes EIP - 2 as for INT n) is poison left in an invalidated translation; INT 0x1F a callout.
     return bt.handleInterrupt(monitor.cpu, vector, vector === EXC_BP ? INT_SOFTWARE_EXCEPTION : INT_SOFTWARE);
   }
 
@@ -61,21 +64,25 @@ export class MonitorTranslator implements Translator {
     const m = monitor as SoftwareMonitor;
     const cpu = m.cpu;
     const region = mapTranslationCache(m);
-    this.bt = new BinaryTranslator(cpu, m.vcpu, region, {
+    const bt = new BinaryTranslator(cpu, m.vcpu, region, {
       controlTransfer(c, insn, kind, guestEip) {
         switch (kind) {
           case 'intN': m.reflect(insn.imm, INT_SOFTWARE, 0, false); return;
           case 'int3': m.reflect(EXC_BP, INT_SOFTWARE_EXCEPTION, 0, false); return;
           case 'into': if (getFlag(c, OF) !== 0) m.reflect(EXC_OF, INT_SOFTWARE_EXCEPTION, 0, false); return;
           case 'int1': m.reflect(EXC_DB, INT_SOFTWARE_EXCEPTION, 0, false); return;
-          default:
-            // IRET, far RET/JMP/CALL: the monitor emulates the guest instruction where it is.
+          case 'iret':
+            // IRET: the monitor's emulation (to the kernel or to user code, with the guest's frame).
             c.eip = guestEip;
-            if (!m.emulateAt()) throw new Error(`the monitor does not emulate ${kind} at guest EIP ${(guestEip >>> 0).toString(16)}`);
+            if (!m.emulateAt()) throw new Error(`the monitor did not emulate IRET at guest EIP ${(guestEip >>> 0).toString(16)}`);
+            return;
+          default:
+            farTransfer(m, insn, kind);
         }
       },
       setInterruptFlag: (_c, on) => m.setInterruptFlag(on),
     }, {
+      guestLinearTop: GUEST_LINEAR_TOP,
       code: {
         read8: (lin) => m.withShadowFills(() => cpu.readLin8(lin)),
         physical: (lin) => m.withShadowFills(() => { cpu.readLin8(lin); return cpu.translateSlow(lin, false, false); }),
@@ -87,8 +94,76 @@ export class MonitorTranslator implements Translator {
         return true;
       },
     });
-    return this.bt;
+    this.bt = bt;
+    reportEventsAtGuestEips(m, bt);
+    return bt;
   }
+}
+
+/**
+ * Until the monitor does it itself (translator-interface.md, items 3 and 4),
+ * wraps the monitor's event entry and its reflection so that:
+ * - an exception or interrupt taken with EIP in the TC is handled at the
+ *   guest EIP it stands for (a copied privileged instruction is emulated
+ *   where the guest has it, a reflected frame holds the guest EIP);
+ * - INT3 poison of an invalidated translation reaches the translator;
+ * - the guest kernel never goes on outside the TC: after an event that left
+ *   it at virtual CPL 0 at a guest EIP (a hidden shadow fill, an emulated
+ *   instruction), its translation is entered.
+ */
+function reportEventsAtGuestEips(m: SoftwareMonitor, bt: BinaryTranslator): void {
+  const cpu = m.cpu;
+  const toGuestEip = (): void => {
+    const lin = (cpu.segBase[CS] + cpu.eip) | 0;
+    if (!bt.isTcAddress(lin)) return;
+    const g = bt.guestEipAt(lin);
+    if (g !== null) cpu.eip = g;
+  };
+  const reflect = m.reflect.bind(m);
+  m.reflect = (vector, kind, errorCode, hasErrorCode) => {
+    toGuestEip();
+    reflect(vector, kind, errorCode, hasErrorCode);
+  };
+  const event = m.seam.interrupt;
+  m.seam.interrupt = (c, vector, kind, errorCode, hasErrorCode) => {
+    if (kind === INT_SOFTWARE_EXCEPTION && vector === EXC_BP && bt.handleInterrupt(c, vector, kind)) return;
+    if (kind !== INT_SOFTWARE && kind !== INT_SOFTWARE_EXCEPTION) toGuestEip();
+    event(c, vector, kind, errorCode, hasErrorCode);
+    if (m.vcpu.cpl !== 0 || c.cpl !== 1 || m.stopReason !== null || bt.isTcAddress((c.segBase[CS] + c.eip) | 0)) return;
+    try {
+      m.enteredKernel();
+    } catch (e) {
+      if (!(e instanceof GuestPageFaultInMonitor)) throw e;
+      m.vcpu.cr2 = e.linear;
+      m.reflect(EXC_PF, INT_EXCEPTION, e.errorCode, true);
+    }
+  };
+}
+
+/**
+ * Far JMP, CALL and RET of the guest kernel, on the processor's own handlers
+ * at CPL 1 (the shadow GDT gives kernel code DPL 1, so a far transfer naming
+ * the guest's RPL-0 selector is legal there and lands with RPL 1): what the
+ * guest must not see is fixed around them. RETF: the CS image on the guest's
+ * stack names RPL 0, which the processor at CPL 1 would refuse; it is given
+ * the processor's RPL first. Far CALL: the CS it pushed is given back the
+ * guest's RPL 0 after.
+ */
+function farTransfer(m: SoftwareMonitor, insn: Insn, kind: CalloutKind): void {
+  const cpu = m.cpu;
+  const width = insn.o32 ? 4 : 2;
+  if (kind === 'farRet') {
+    const at = (cpu.regs[ESP] + width) | 0;
+    const sel = insn.o32 ? cpu.read32(SS, at) & 0xffff : cpu.read16(SS, at);
+    if (insn.o32) cpu.write16(SS, at, processorSelector(sel));
+    else cpu.write16(SS, at, processorSelector(sel));
+  }
+  insn.fn(cpu, insn);
+  if (kind === 'farCall') {
+    const at = (cpu.regs[ESP] + width) | 0;
+    cpu.write16(SS, at, guestSelector(cpu.read16(SS, at)));
+  }
+  m.vcpu.cpl = cpu.cpl === 3 ? 3 : 0;
 }
 
 /** Fresh machine frames for the TC, mapped supervisor-only at MONITOR_BASE + TC_SLOT_OFFSET in the monitor slot's page table. */

@@ -42,9 +42,9 @@ export class TranslationCache {
     this.region = region;
   }
 
-  /** TC linear address where the next block will start, or -1 when `size` bytes no longer fit. */
-  reserve(size: number): number {
-    return this.top + size <= this.region.size ? (this.region.linear + this.top) | 0 : -1;
+  /** TC linear address where the next block will start (int32: the TC may lie above 2 GiB), or null when `size` bytes no longer fit. */
+  reserve(size: number): number | null {
+    return this.top + size <= this.region.size ? (this.region.linear + this.top) | 0 : null;
   }
 
   add(block: TranslatedBlock): void {
