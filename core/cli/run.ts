@@ -124,6 +124,7 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
   if (args.disks) options.disks = args.disks;
   if (args.ideDisks) options.ideDisks = args.ideDisks;
   if (args.cdroms) options.cdroms = args.cdroms.map((path) => ({ path }));
+  if (args.bootOrder) options.bootOrder = args.bootOrder;
   if (args.nics) options.nics = args.nics;
   return options;
 }

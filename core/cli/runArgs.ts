@@ -28,6 +28,8 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
                        IDE controller instead (primary master, primary slave, ... in order)
   --cdrom FILE         an ISO image in a CD-ROM drive on the IDE controller, read-only
                        (repeatable; the drives take the IDE places after the IDE disks)
+  --boot DEVICE[,DEVICE]  the firmware's boot order: disk, cdrom (default disk,cdrom);
+                       not with --kernel
   --nic internal=NAME|none[,mac=52:54:00:xx:xx:xx]
                        a VirtIO network adapter (repeatable: eth0, eth1, ...) on the internal
                        network NAME (shared by the machines of this process only) or unattached
@@ -76,6 +78,8 @@ export interface RunArgs {
   ideDisks?: VirtioDiskOption[];
   /** CD-ROM images (--cdrom) in command-line order (absent without --cdrom). */
   cdroms?: string[];
+  /** --boot: the firmware's boot order (absent: the board's default, disk then CD-ROM). */
+  bootOrder?: BootDevice[];
   /** VirtIO network adapters in command-line order (absent without --nic). */
   nics?: { network?: string; mac?: string }[];
   acceleration: Acceleration;
@@ -91,7 +95,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--nic', '--accel', '--nested-paging', '--jit']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--boot', '--nic', '--accel', '--nested-paging', '--jit']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = {
@@ -160,6 +164,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
         if (!value) throw new UsageError('--cdrom needs a file');
         (args.cdroms ??= []).push(value);
         break;
+      case '--boot':
+        args.bootOrder = parseBootOrder(value!);
+        break;
       case '--nic':
         try {
           (args.nics ??= []).push(parseNicArg(value!));
@@ -198,6 +205,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
   }
   if (args.help) return args;
   if (args.kernel !== undefined && args.rom !== undefined) throw new UsageError('--kernel and --rom cannot be used together');
+  if (args.kernel !== undefined && args.bootOrder !== undefined) throw new UsageError('--boot is the firmware\'s boot order: a --kernel guest is loaded directly');
   if (args.kernel === undefined && (args.initrd !== undefined || args.append !== undefined)) {
     throw new UsageError('--initrd and --append need --kernel');
   }
@@ -246,4 +254,19 @@ function parsePortLog(value: string): PortLog {
     throw new UsageError(`bad --port-log value '${value}': expected PORT=FILE with PORT from 0 to 0xffff`);
   }
   return { port, file };
+}
+
+type BootDevice = 'disk' | 'cdrom';
+
+/** --boot disk,cdrom: devices the firmware tries in this order, each once. */
+function parseBootOrder(value: string): BootDevice[] {
+  const devices = value.split(',');
+  const order: BootDevice[] = [];
+  for (const device of devices) {
+    if (device === 'network') throw new UsageError('--boot network: booting from the network is not implemented yet');
+    if (device !== 'disk' && device !== 'cdrom') throw new UsageError(`bad --boot device '${device}': expected disk or cdrom`);
+    if (order.includes(device)) throw new UsageError(`--boot lists ${device} twice`);
+    order.push(device);
+  }
+  return order;
 }
