@@ -101,7 +101,11 @@ export function emulatePrivileged(m: SoftwareMonitor): boolean {
     case 0x108: case 0x109:
       return privileged(m, ins, 'wbinvd/invd');
     default:
-      return false;
+      // Not privileged: a #GP(0) of an access to the guest's own top 4 MiB, past the truncated segment limit (topWindow.ts).
+      if (!m.topWindow.touchesTop(ins)) return false;
+      return guestOperation(m, ins, 'top 4 MiB', () => {
+        if (!m.topWindow.run(ins)) cpu.raiseGP(0);
+      });
   }
 }
 

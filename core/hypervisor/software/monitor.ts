@@ -30,6 +30,7 @@ import { CS, EXC_GP, EXC_NP, EXC_PF, EXC_SS, EXC_TS, IF, IOPL_MASK } from '../..
 import { bareMetal, type SensitiveOps } from '../../cpu/seam.ts';
 import type { AccessSize } from '../../memory/bus.ts';
 import { guestCpuid } from '../exits/cpuid.ts';
+import { GuestPageFault, guestLinearToPhysical } from '../exits/guestPaging.ts';
 import { readGuestMsr, writeGuestMsr } from '../exits/msrs.ts';
 import type { PortBus } from '../exits/portIo.ts';
 import type { DomainMemory } from '../memory/domainMemory.ts';
@@ -37,14 +38,16 @@ import { ShadowPaging } from '../shadow/shadowPaging.ts';
 import { DescriptorTables } from './descriptorTables.ts';
 import { emulatePrivileged } from './emulate.ts';
 import { newMonitorCounters, type MonitorCounters, type TrapKind } from './monitorCounters.ts';
-import { MONITOR_SLOT, MonitorSpace } from './monitorSpace.ts';
+import { MONITOR_BASE, MONITOR_SLOT, MonitorSpace } from './monitorSpace.ts';
 import { reflectEvent } from './reflect.ts';
+import { TopWindow } from './topWindow.ts';
 import type { MonitorServices, Translator } from './translatorHook.ts';
 import { newVirtualCpu, type VirtualCpu } from './virtualCpu.ts';
 
 const CR0_PE = 1, CR0_ET = 0x10;
 const EDX = 2;
 const CPUID_EDX_SEP = 1 << 11;
+const CPUID_EDX_APIC = 1 << 9;
 
 /** A guest page fault met while the monitor touched guest memory (it becomes the guest's #PF). */
 export class GuestPageFaultInMonitor extends Error {
@@ -68,6 +71,7 @@ export class SoftwareMonitor implements MonitorServices {
   readonly space: MonitorSpace;
   readonly shadow: ShadowPaging;
   readonly tables: DescriptorTables;
+  readonly topWindow: TopWindow;
   readonly domain: MonitorDomain;
   readonly translator: Translator | null;
   readonly seam: SensitiveOps;
@@ -85,6 +89,7 @@ export class SoftwareMonitor implements MonitorServices {
     this.space = new MonitorSpace(domain.memory.machine);
     this.shadow = new ShadowPaging(domain.memory, { reservedSlot: { slot: MONITOR_SLOT, pde: this.space.pde } });
     this.tables = new DescriptorTables(this);
+    this.topWindow = new TopWindow(this);
     this.seam = this.makeSeam();
   }
 
@@ -139,6 +144,11 @@ export class SoftwareMonitor implements MonitorServices {
         if (e !== CPU_FAULT || CPU_FAULT.vector !== EXC_PF || tries > 3) throw e;
         const linear = this.cpu.cr2;
         const code = CPU_FAULT.errorCode;
+        if (linear >>> 22 === MONITOR_SLOT) {
+          // Inside the top window (topWindow.ts): the guest's own entry is missing, or maps no RAM.
+          this.topGpa(linear, (code & 2) !== 0);
+          throw new MonitorStop(`the guest touched 0x${(linear >>> 0).toString(16)} in its top 4 MiB, which maps no RAM (device memory is not emulated there)`);
+        }
         const outcome = this.shadow.pageFault(linear, code);
         if (outcome.kind === 'hidden') {
           this.counters.hiddenPageFaults++;
@@ -151,19 +161,56 @@ export class SoftwareMonitor implements MonitorServices {
     }
   }
 
+  /**
+   * The guest-physical address of a guest-linear byte in the guest's own top 4 MiB, where the processor sees the
+   * monitor: through the guest's tables (Linux keeps its GDT and TSS there, in the cpu_entry_area fixmap).
+   */
+  private topGpa(linear: number, write: boolean): number {
+    const v = this.vcpu;
+    try {
+      return guestLinearToPhysical(this.domain.memory, { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, cpl: 0 }, linear >>> 0, write);
+    } catch (e) {
+      if (e instanceof GuestPageFault) throw new GuestPageFaultInMonitor(e.linear, e.errorCode);
+      throw new MonitorStop(`the guest's tables for 0x${(linear >>> 0).toString(16)} are outside its memory`);
+    }
+  }
+
+  private inTop(linear: number, size: number): boolean {
+    return ((linear >>> 0) + size - 1) >>> 0 >= MONITOR_BASE || (linear >>> 0) >= MONITOR_BASE;
+  }
+
+  private readTop(linear: number, size: number): number {
+    let value = 0;
+    for (let k = size - 1; k >= 0; k--) value = (value << 8) | this.domain.memory.readU8(this.topGpa(linear + k, false));
+    return value;
+  }
+
+  private writeTop(linear: number, size: number, value: number): void {
+    for (let k = 0; k < size; k++) {
+      const gpa = this.topGpa(linear + k, true);
+      this.domain.memory.writeU8(gpa, (value >>> (8 * k)) & 0xff);
+      this.shadow.guestMemoryWritten(gpa, 1);
+    }
+  }
+
   readLinear8(linear: number): number {
+    if (this.inTop(linear, 1)) return this.readTop(linear, 1);
     return this.access(() => this.cpu.readLin8(linear | 0));
   }
   readLinear16(linear: number): number {
+    if (this.inTop(linear, 2)) return this.readTop(linear, 2);
     return this.access(() => this.cpu.readSys16(linear | 0));
   }
   readLinear32(linear: number): number {
+    if (this.inTop(linear, 4)) return this.readTop(linear, 4) | 0;
     return this.access(() => this.cpu.readSys32(linear | 0));
   }
   writeLinear32(linear: number, value: number): void {
+    if (this.inTop(linear, 4)) return this.writeTop(linear, 4, value);
     this.access(() => this.cpu.writeSys32(linear | 0, value));
   }
   writeLinear16(linear: number, value: number): void {
+    if (this.inTop(linear, 2)) return this.writeTop(linear, 2, value);
     this.access(() => this.cpu.writeSys16(linear | 0, value & 0xffff));
   }
 
@@ -262,7 +309,8 @@ export class SoftwareMonitor implements MonitorServices {
       if (this.tables.syncGdt()) return;
     }
     // #GP(0) of a privileged instruction, or #GP(selector) of IRET / SS loads naming the guest kernel's RPL 0.
-    if (kind === INT_EXCEPTION && vector === EXC_GP && cpu.cpl === 1 && !cpu.v86Mode) {
+    // (#SS(0): an EBP/ESP-based access to the guest's own top 4 MiB, past the truncated SS limit: topWindow.ts.)
+    if (kind === INT_EXCEPTION && (vector === EXC_GP || (vector === EXC_SS && errorCode === 0)) && cpu.cpl === 1 && !cpu.v86Mode) {
       if (emulatePrivileged(this)) return;
     }
     this.reflect(vector, kind, errorCode, hasErrorCode);
@@ -329,7 +377,8 @@ export class SoftwareMonitor implements MonitorServices {
         const leaf = cpu.regs[0];
         guestCpuid(cpu.regs, () => bareMetal.cpuid(cpu), true);
         // No SYSENTER: it would enter the guest kernel at CPL 0 (the MSRs are the monitor's; it is not virtualized).
-        if (leaf === 1) cpu.regs[EDX] &= ~CPUID_EDX_SEP;
+        // No local APIC: its registers are MMIO, which the monitor does not emulate (the PIC is the interrupt controller).
+        if (leaf === 1) cpu.regs[EDX] &= ~(CPUID_EDX_SEP | CPUID_EDX_APIC);
       },
       rdmsr: (cpu) => {
         const value = readGuestMsr(cpu.regs[1], { hostTsc: () => cpu.clock.tsc(), tscOffset: this.tscOffset });
@@ -398,7 +447,7 @@ export class SoftwareMonitor implements MonitorServices {
       if ((value & CR0_PE) === 0) throw new MonitorStop('the guest left protected mode (real mode is not supported by the software monitor)');
       v.cr0 = (value | CR0_ET) >>> 0;
     } else if (cr === 4) {
-      if ((value & ~0x9f) !== 0) cpu.raiseGP(0); // VME PVI TSD DE PSE . . PGE: PAE, PCE and beyond are not offered
+      if ((value & ~0x79f) !== 0) cpu.raiseGP(0); // VME PVI TSD DE PSE, PGE PCE OSFXSR OSXMMEXCPT: no PAE (shadow paging), MCE, VMXE
       v.cr4 = value >>> 0;
     } else {
       cpu.raiseUD();

@@ -6,7 +6,7 @@
  */
 export const TRAP_KINDS = [
   'cli', 'sti', 'hlt', 'iret', 'in/out', 'ins/outs', 'mov ss', 'lgdt/lidt', 'lldt/ltr', 'mov cr', 'mov dr', 'clts/lmsw',
-  'invlpg', 'rdmsr/wrmsr', 'cpuid', 'rdtsc', 'wbinvd/invd', 'other',
+  'invlpg', 'rdmsr/wrmsr', 'cpuid', 'rdtsc', 'wbinvd/invd', 'top 4 MiB',
 ] as const;
 export type TrapKind = (typeof TRAP_KINDS)[number];
 
