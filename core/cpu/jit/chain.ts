@@ -59,3 +59,21 @@ export function loopAgain(cpu: Cpu, block: Block, done: number): boolean {
   cpu.clock.retired += done;
   return true;
 }
+
+/**
+ * Whether a region's function (translate.ts translateRegion) may go on from
+ * member `from` into member `to` after `done` instructions: chainTarget's
+ * test for that successor (taking no depth, since no call is made). On true
+ * the instructions of `from` are counted as the run loop would count them
+ * and `to` becomes the block running (for a fault's accounting).
+ */
+export function regionNext(cpu: Cpu, from: Block, to: Block, done: number): boolean {
+  const left = cpu.jitLeft - done;
+  if (left <= 0 || from.linkStamp !== cpu.linkStamp || cpu.attention || (cpu.flags & (TF | RF)) !== 0 || cpu.exitBlock) return false;
+  if ((cpu.flags & cpu.intrMask) !== 0 && (cpu.intrLine || cpu.pollIntr)) return false;
+  if ((from.succ0 !== to && from.succ1 !== to) || !to.valid || to.jit === null) return false;
+  cpu.jitLeft = left;
+  cpu.clock.retired += done;
+  cpu.jitBlock = to;
+  return true;
+}

@@ -60,8 +60,8 @@ import type { Block } from '../decoder.ts';
 import { getFlag, PARITY, setLazy, testCondition } from '../flags.ts';
 import { setLazyCarry } from './flagCode.ts';
 import { aluCompute } from '../ops/alu.ts';
-import { translateBlock } from './translate.ts';
-import { chainTarget, loopAgain } from './chain.ts';
+import { translateBlock, translateRegion } from './translate.ts';
+import { chainTarget, loopAgain, regionNext } from './chain.ts';
 
 /**
  * A compiled block: runs it on `cpu` and returns the instructions retired
@@ -102,7 +102,19 @@ export interface JitOptions {
    * other blocks. Implied by `chain`.
    */
   loops: boolean;
+  /**
+   * Compile regions rather than single blocks (translate.ts translateRegion):
+   * a block turning hot is compiled together with the blocks the run loop
+   * has linked it to (successor links, transitively, up to JIT_REGION_MAX
+   * blocks) that are warm (heat at least hotThreshold / 4) and not compiled
+   * yet, into one function that steps between them without returning to
+   * the run loop. Takes precedence over `chain` and `loops` for its blocks.
+   */
+  regions: boolean;
 }
+
+/** Blocks in one region at most. */
+export const JIT_REGION_MAX = 32;
 
 /**
  * Off by default until it is measurably faster on the guests that matter
@@ -121,6 +133,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   maxHandlerCalls: 2,
   chain: env.POPEK_JIT_CHAIN === 'on',
   loops: env.POPEK_JIT_LOOPS === 'on',
+  regions: env.POPEK_JIT_REGIONS === 'on',
 };
 
 export class Jit {
@@ -133,6 +146,7 @@ export class Jit {
   /** Counters. */
   blocksCompiled = 0;
   blocksRejected = 0;
+  regionsCompiled = 0;
   sourceBytes = 0;
   flushes = 0;
 
@@ -158,7 +172,7 @@ export class Jit {
     const next = { ...this.options, ...options };
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
-    const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.maxHandlerCalls !== this.options.maxHandlerCalls;
+    const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.regions !== this.options.regions || next.maxHandlerCalls !== this.options.maxHandlerCalls;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -169,6 +183,7 @@ export class Jit {
   /** Called by the run loop when a block turns hot: compiles it if every instruction has a translation. */
   compile(block: Block): void {
     if (!block.valid) return;
+    if (this.options.regions && this.compileRegion(block)) return;
     const body = translateBlock(block, this.options.maxHandlerCalls, this.options.chain, this.options.loops);
     if (body === null) {
       this.blocksRejected++;
@@ -184,6 +199,56 @@ export class Jit {
     this.compiledBlocks.push(block);
     this.sourceBytes += body.length;
     this.blocksCompiled++;
+  }
+
+  /**
+   * The region of `block` (see JitOptions.regions): false, leaving it to the
+   * single-block compiler, when it has no warm successors or a member has
+   * no translation.
+   */
+  private compileRegion(block: Block): boolean {
+    const stamp = this.cpu.linkStamp;
+    const warm = Math.max(1, this.options.hotThreshold >> 2);
+    const members: Block[] = [block];
+    const seen = new Set<Block>(members);
+    for (let i = 0; i < members.length && members.length < JIT_REGION_MAX; i++) {
+      const b = members[i];
+      if (b.linkStamp !== stamp) continue;
+      for (const s of [b.succ0, b.succ1]) {
+        if (s === null || seen.has(s) || !s.valid || s.jit !== null || s.heat < warm || members.length >= JIT_REGION_MAX) continue;
+        seen.add(s);
+        members.push(s);
+      }
+    }
+    // A single block is a region when it links to itself (it loops in its function).
+    if (members.length === 1 && (block.linkStamp !== stamp || (block.succ0 !== block && block.succ1 !== block))) return false;
+    let body = translateRegion(members, this.options.maxHandlerCalls);
+    // A member without a translation: keep those that have one (the others stay interpreted).
+    if (body === null) {
+      const ok = members.filter((b, i) => i === 0 || translateBlock(b, this.options.maxHandlerCalls) !== null);
+      if (translateBlock(block, this.options.maxHandlerCalls) === null) return false;
+      members.length = 0;
+      members.push(...ok);
+      body = translateRegion(members, this.options.maxHandlerCalls);
+      if (body === null) return false;
+    }
+    if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
+    const factory = new Function(
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NEXT', 'BS', 'IS', 'MI',
+      `const region = function region_${(block.eip >>> 0).toString(16)}(cpu, pc) {\n${body}};\n`
+        + 'return BS.map((_, i) => (cpu) => region(cpu, i));',
+    ) as (...bindings: unknown[]) => CompiledBlock[];
+    const entries = factory(...this.bindings, regionNext, members, members.map((b) => b.insns), new Map(members.map((b, i) => [b.eip | 0, i])));
+    const share = Math.ceil(body.length / members.length);
+    members.forEach((b, i) => {
+      b.jit = entries[i];
+      b.jitBytes = share;
+      this.compiledBlocks.push(b);
+    });
+    this.sourceBytes += share * members.length;
+    this.blocksCompiled += members.length;
+    this.regionsCompiled++;
+    return true;
   }
 
   /** Drops every compiled function (the decoded blocks stay and are interpreted, heating up again). */
@@ -213,7 +278,7 @@ export class Jit {
   }
 
   /** Compiled blocks alive and their generated source size. */
-  stats(): { blocks: number; liveBlocks: number; sourceBytes: number; compiled: number; rejected: number; flushes: number } {
+  stats(): { blocks: number; liveBlocks: number; sourceBytes: number; compiled: number; rejected: number; flushes: number; regions: number } {
     return {
       blocks: this.compiledBlocks.length,
       liveBlocks: this.compiledBlocks.filter((b) => b.valid).length,
@@ -221,6 +286,7 @@ export class Jit {
       compiled: this.blocksCompiled,
       rejected: this.blocksRejected,
       flushes: this.flushes,
+      regions: this.regionsCompiled,
     };
   }
 }

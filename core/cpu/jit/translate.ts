@@ -60,7 +60,11 @@ class BlockWriter {
   /** EIP as the interpreter has it while the current instruction executes. */
   private eipDuring = 0;
 
-  constructor(private readonly block: Block, private readonly maxHandlerCalls: number, private readonly chain: boolean, private readonly loopsOnly = false) {}
+  constructor(
+    private readonly block: Block, private readonly maxHandlerCalls: number, private readonly chain: boolean, private readonly loopsOnly = false,
+    /** In a region (translateRegion): this block's index, and the index of every member by its start EIP. */
+    private readonly region: { self: number; members: Map<number, number> } | null = null,
+  ) {}
 
   translate(): string | null {
     const insns = this.block.insns;
@@ -106,6 +110,11 @@ class BlockWriter {
     } else {
       this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, 'cpu.eip')}`);
     }
+  }
+
+  /** For translateRegion: the body (reload placeholders left in) and the registers it uses. */
+  regionPiece(): { body: string; used: Set<number> } {
+    return { body: this.out.join('\n'), used: this.used };
   }
 
   private source(): string {
@@ -164,6 +173,17 @@ class BlockWriter {
    * own call site (V8 sees it monomorphic and may inline the successor).
    */
   private chainExit(done: number, eip: string, target?: number): string {
+    if (this.region !== null && target === undefined) {
+      // A computed target (RET, an indirect jump, a handler's branch): looked up among the members at run time.
+      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
+        + `if ((j = MI.get(t | 0)) !== undefined && NEXT(cpu, BS[${this.region.self}], BS[j], ${done})) { pc = j; continue; } return ${done}; }`;
+    }
+    const member = target === undefined || this.region === null ? undefined : this.region.members.get(target | 0);
+    if (member !== undefined) {
+      // Into a block of the same region: on in this function where the run loop would run it next.
+      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = ${eip}; `
+        + `if (NEXT(cpu, BS[${this.region!.self}], BS[${member}], ${done})) { pc = ${member}; continue; } return ${done}; }`;
+    }
     if (!this.chain) {
       if (!this.loopsOnly || target === undefined || (target | 0) !== (this.block.eip | 0)) return this.exit(done, eip);
       this.loops = true;
@@ -596,4 +616,46 @@ export function untranslated(block: Block): Insn[] {
 export function translateBlock(block: Block, maxHandlerCalls = 0, chain = false, loops = false): string | null {
   if (block.insns.length === 0) return null;
   return new BlockWriter(block, maxHandlerCalls, chain, loops).translate();
+}
+
+/**
+ * Function body source for a region: several blocks in one function
+ * `(cpu, pc)`, `pc` the index in `blocks` of the block to start with. Each
+ * block is translated as by translateBlock, except that an exit with a
+ * constant target that is another member (or itself) goes on inside the
+ * function when chain.ts regionNext says the run loop would run that block
+ * next with nothing in between (the same checks as chaining, on the same
+ * successor links); registers and flags are written back at every such
+ * step, so each member starts from the CPU's state exactly as when the run
+ * loop calls it; a computed target (RET, indirect jumps) is looked up among
+ * the members (`MI`, start EIP to index). Exits elsewhere return to the run loop (no chaining). The function sees the members as `BS` (and `IS[i]` their
+ * instructions). Null if a member has no translation.
+ */
+export function translateRegion(blocks: Block[], maxHandlerCalls: number): string | null {
+  const members = new Map<number, number>();
+  blocks.forEach((b, i) => members.set(b.eip | 0, i));
+  const used = new Set<number>();
+  const cases: string[] = [];
+  for (let i = 0; i < blocks.length; i++) {
+    if (blocks[i].insns.length === 0) return null;
+    const w = new BlockWriter(blocks[i], maxHandlerCalls, false, false, { self: i, members });
+    if (w.translate() === null) return null;
+    const piece = w.regionPiece();
+    for (const r of piece.used) used.add(r);
+    // Each member's handler calls name its own instructions.
+    cases.push(`case ${i}: {\nI = IS[${i}];\n${piece.body}\n}`);
+  }
+  const loads = [...used].sort().map((r) => `r${r} = regs[${r}]`);
+  const reload = loads.map((l) => `${l}; `).join('');
+  return [
+    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, I = null, j = undefined;',
+    loads.length > 0 ? `let ${loads.join(', ')};` : '',
+    'for (;;) {',
+    'tb = cpu.tlbBit; ss32 = cpu.ss32;',
+    'switch (pc) {',
+    cases.join('\n').replaceAll('/*RELOAD*/', reload),
+    '}',
+    'return 0;', // not reached: every member's code returns or continues
+    '}',
+  ].join('\n');
 }

@@ -95,6 +95,8 @@ export interface RigOptions {
   chain?: boolean;
   /** Self-loops run again inside their compiled function (JitOptions.loops; default off). */
   loops?: boolean;
+  /** Compile regions of linked blocks (JitOptions.regions; default: the compiler's default). */
+  regions?: boolean;
   budgetBytes?: number;
   /** run(1) calls at most. */
   maxSteps?: number;
@@ -106,7 +108,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const memory = new PhysicalMemory(4 << 20);
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
-  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
+  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
     ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}) });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
