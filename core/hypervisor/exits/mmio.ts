@@ -15,12 +15,14 @@
  * without REP, e.g. a VGA BIOS scrolling its text screen with REP MOVSW from
  * the VGA's memory to itself and clearing the last row with REP STOSW. Those
  * walk ESI/EDI through the guest's segments and paging, so the vendor layer
- * supplies a StringAccessContext for them. Any other instruction on a device page
+ * supplies a StringAccessContext for them (domainPhysicalBus gives its
+ * `physical` bus from the domain's memory and devices). Any other instruction on a device page
  * stops the VM with its bytes named (an emulation failure, as KVM reports
  * one), never a wrong result.
  */
 import { REP_NONE, type Insn } from '../../cpu/insn.ts';
 import { DS, ECX, EDI, ES, ESI } from '../../cpu/regs.ts';
+import type { DomainMemory } from '../memory/domainMemory.ts';
 
 /** The device side of a memory access (MemoryBus satisfies it). */
 export interface MmioBus {
@@ -57,6 +59,43 @@ export interface StringAccessContext {
 }
 
 const EFLAGS_DF = 1 << 10;
+const PAGE = 4096;
+
+/**
+ * A domain's whole guest-physical space as one bus, for StringAccessContext's
+ * `physical`: RAM and ROM frames through the domain's p2m (writes to ROM are
+ * dropped), every other address to `devices` (the domain's MMIO bus). An
+ * access that straddles two pages of different kinds goes byte by byte.
+ */
+export function domainPhysicalBus(memory: DomainMemory, devices: MmioBus): MmioBus {
+  const mapped = (pa: number) => memory.p2m.kind(Math.floor(pa / PAGE)) !== undefined;
+  const read = (pa: number, size: Size): number => {
+    const first = mapped(pa);
+    if (first !== mapped(pa + size - 1)) {
+      let value = 0;
+      for (let i = size - 1; i >= 0; i--) value = value * 256 + read(pa + i, 1);
+      return value;
+    }
+    if (!first) return size === 1 ? devices.read8(pa) : size === 2 ? devices.read16(pa) : devices.read32(pa);
+    return size === 1 ? memory.readU8(pa) : size === 2 ? memory.readU16(pa) : memory.readU32(pa);
+  };
+  const write = (pa: number, size: Size, value: number): void => {
+    const first = mapped(pa);
+    if (first && mapped(pa + size - 1)) {
+      for (let i = 0; i < size; i++) memory.writeU8(pa + i, (value >>> (8 * i)) & 0xff);
+    } else if (!first && !mapped(pa + size - 1)) {
+      if (size === 1) devices.write8(pa, value);
+      else if (size === 2) devices.write16(pa, value);
+      else devices.write32(pa, value);
+    } else {
+      for (let i = 0; i < size; i++) write(pa + i, 1, (value >>> (8 * i)) & 0xff);
+    }
+  };
+  return {
+    read8: (pa) => read(pa, 1), read16: (pa) => read(pa, 2), read32: (pa) => read(pa, 4),
+    write8: (pa, v) => write(pa, 1, v), write16: (pa, v) => write(pa, 2, v), write32: (pa, v) => write(pa, 4, v),
+  };
+}
 
 type Size = 1 | 2 | 4;
 

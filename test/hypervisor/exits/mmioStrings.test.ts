@@ -4,12 +4,17 @@
  * addressing, both directions, operands mixing RAM and a device, as a VGA
  * BIOS scrolls its text screen under the hypervisor. The instructions are the
  * processor's own decoding of real bytes; the "board" is a RAM array and a
- * device window at 0xB8000 that logs every access with its width.
+ * device window at 0xB8000 that logs every access with its width. Then
+ * domainPhysicalBus, the `physical` bus a vendor layer gives them: a
+ * domain's RAM, ROM and devices by guest-physical address.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeInstruction } from '../../../core/cpu/decoder.ts';
 import { DS, ECX, EDI, ES, ESI, FS } from '../../../core/cpu/regs.ts';
-import { emulateMmioAccess, type GuestGprs, type MmioBus, type StringAccessContext } from '../../../core/hypervisor/exits/mmio.ts';
+import { domainPhysicalBus, emulateMmioAccess, type GuestGprs, type MmioBus, type StringAccessContext } from '../../../core/hypervisor/exits/mmio.ts';
+import { DomainMemory } from '../../../core/hypervisor/memory/domainMemory.ts';
+import { FRAME_SIZE } from '../../../core/hypervisor/memory/frameAllocator.ts';
+import { MachineMemory } from '../../../core/hypervisor/memory/machineMemory.ts';
 
 const VGA = 0xb8000;
 const VGA_BYTES = 0x8000;
@@ -135,5 +140,35 @@ describe('string instructions on device memory', () => {
       ok: false,
       reason: "string instruction A5 on device memory needs the guest's segments and paging (no StringAccessContext)",
     });
+  });
+});
+
+describe('domainPhysicalBus', () => {
+  it('sends RAM pages to the domain\'s frames, drops writes to ROM, and the rest to the devices, straddling accesses byte by byte', () => {
+    const machine = MachineMemory.create(16 * FRAME_SIZE);
+    const memory = new DomainMemory(machine);
+    memory.populateRam(0, 2 * FRAME_SIZE); // pages 0-1 RAM, page 2 a device, page 3 ROM
+    memory.mapRom(new Uint8Array(FRAME_SIZE).fill(0xee), [{ base: 3 * FRAME_SIZE, size: FRAME_SIZE }]);
+    const log: string[] = [];
+    const devices: MmioBus = {
+      read8: (pa) => (log.push(`r8 ${pa.toString(16)}`), 0xd0 + (pa & 0xf)),
+      read16: (pa) => (log.push(`r16 ${pa.toString(16)}`), 0xd1d0),
+      read32: (pa) => (log.push(`r32 ${pa.toString(16)}`), 0xd3d2d1d0),
+      write8: (pa, v) => log.push(`w8 ${pa.toString(16)}=${v.toString(16)}`),
+      write16: (pa, v) => log.push(`w16 ${pa.toString(16)}=${v.toString(16)}`),
+      write32: (pa, v) => log.push(`w32 ${pa.toString(16)}=${v.toString(16)}`),
+    };
+    const bus = domainPhysicalBus(memory, devices);
+    bus.write32(0x1000, 0x12345678);
+    expect(memory.readU32(0x1000)).toBe(0x12345678);
+    expect(bus.read16(0x1002)).toBe(0x1234);
+    bus.write16(0x2010, 0xabcd);
+    expect(bus.read32(0x2020)).toBe(0xd3d2d1d0);
+    bus.write32(0x3000, 0);
+    expect(bus.read32(0x3000)).toBe(0xeeeeeeee);
+    bus.write32(0x1ffe, 0x44332211); // two bytes of RAM, two of the device
+    expect([memory.readU8(0x1ffe), memory.readU8(0x1fff)]).toEqual([0x11, 0x22]);
+    expect(bus.read16(0x1fff)).toBe(0xd022);
+    expect(log).toEqual(['w16 2010=abcd', 'r32 2020', 'w8 2000=33', 'w8 2001=44', 'r8 2000']);
   });
 });
