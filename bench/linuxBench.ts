@@ -7,6 +7,7 @@
 import { GuestConsole } from '../scripts/guestConsole.ts';
 import type { MachineOptions } from '../core/machine/types.ts';
 import type { ShadowCounters } from '../core/hypervisor/shadow/shadowCounters.ts';
+import { SYSCALL_CALLS, SYSCALL_PROGRAM } from './syscallProgram.ts';
 
 export const SHELL_LOOP = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
 /** Process creation: every run forks, execs and tears down an address space (where shadow paging pays most). */
@@ -22,6 +23,9 @@ export interface LinuxBenchResult {
   forkExits?: number;
   /** Shadow paging's counters over the fork loop (only without nested paging). */
   forkShadow?: ShadowCounters;
+  /** The system-call loop (bench/guest/getppid.c), timed in the guest with CLOCK_MONOTONIC; only when its initramfs was given. */
+  syscallGuestSeconds?: number;
+  syscallExits?: number;
 }
 
 function totalExits(guest: GuestConsole): number | undefined {
@@ -29,8 +33,9 @@ function totalExits(guest: GuestConsole): number | undefined {
   return hv ? hv.exitsByReason.reduce((a, b) => a + b, 0) : undefined;
 }
 
-export async function runLinuxBench(kernelPath: string, memoryMiB: number, options: Partial<MachineOptions> = {}): Promise<LinuxBenchResult> {
-  const guest = GuestConsole.tinyLinux({ memoryMiB, clock: 'realtime', ...options }, kernelPath);
+/** `syscallInitrd`: the initramfs with the system-call program (bench/syscallProgram.ts); without it that loop is skipped. */
+export async function runLinuxBench(kernelPath: string, memoryMiB: number, options: Partial<MachineOptions> = {}, syscallInitrd?: Uint8Array): Promise<LinuxBenchResult> {
+  const guest = GuestConsole.tinyLinux({ memoryMiB, clock: 'realtime', ...options, ...(syscallInitrd ? { initrd: syscallInitrd } : {}) }, kernelPath);
   const t0 = performance.now();
   await guest.waitFor('POPEK-READY', 1800);
   const bootSeconds = (performance.now() - t0) / 1000;
@@ -44,6 +49,8 @@ export async function runLinuxBench(kernelPath: string, memoryMiB: number, optio
   const fork = await timedInGuest(guest, FORK_LOOP);
   const exits2 = totalExits(guest);
   const shadow1 = guest.machine.stats().hypervisor?.shadowPaging;
+  const syscall = syscallInitrd ? await syscallLoop(guest) : undefined;
+  const exits3 = totalExits(guest);
   guest.type('poweroff -f\n');
   await guest.waitForStop(120);
   return {
@@ -54,11 +61,24 @@ export async function runLinuxBench(kernelPath: string, memoryMiB: number, optio
     forkGuestSeconds: fork,
     forkExits: exits1 === undefined || exits2 === undefined ? undefined : exits2 - exits1,
     forkShadow: shadow0 && shadow1 ? difference(shadow1, shadow0) : undefined,
+    syscallGuestSeconds: syscall,
+    syscallExits: syscall === undefined || exits2 === undefined || exits3 === undefined ? undefined : exits3 - exits2,
   };
 }
 
+/** What the timed loops need of a guest: a shell command line and its output (Popek's GuestConsole, the v86 bench's console). */
+export type ShellConsole = Pick<GuestConsole, 'command'>;
+
+/** Runs the system-call program in the guest and returns the seconds it measured around its loop. */
+export async function syscallLoop(guest: ShellConsole): Promise<number> {
+  const out = await guest.command(`${SYSCALL_PROGRAM} ${SYSCALL_CALLS}`, 3600);
+  const m = out.match(/getppid: (\d+) calls in (\d+\.\d+) s/);
+  if (!m || Number(m[1]) !== SYSCALL_CALLS) throw new Error(`could not read the system-call loop's time from: ${JSON.stringify(out.slice(-200))}`);
+  return Number(m[2]);
+}
+
 /** Runs `command` in the guest's shell and returns the guest seconds it took (/proc/uptime before and after). */
-export async function timedInGuest(guest: GuestConsole, command: string): Promise<number> {
+export async function timedInGuest(guest: ShellConsole, command: string): Promise<number> {
   const out = await guest.command(`read a b < /proc/uptime; ${command}; read c d < /proc/uptime; echo $a $c`, 3600);
   // The echo of a long command line wraps with terminal escapes; the figures are the last line.
   const times = out.match(/(\d+\.\d+) (\d+\.\d+)\s*$/);

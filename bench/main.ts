@@ -9,15 +9,25 @@
  *     NPT and with shadow page tables, with the exits it took, and
  *     a fork-heavy loop with shadow paging's counters; every figure beside its reference from
  *     the same run, since absolute times on a shared machine vary a lot
+ *   - a system-call loop (bench/guest/getppid.c, built at bench time with
+ *     gcc -m32 -static, added to the initramfs) beside the shell and fork loops
+ *   - v86 (a devDependency, optional) booting the same Tiny Linux, with the
+ *     ratios Popek/v86 of the same run (bench/v86Bench.ts)
+ * `npm run bench -- jit`: the CPU figure, then Tiny Linux on the bare PC with the
+ * block compiler off and on (boot, shell loop, compiled-code memory; bench/jitBench.ts).
  * `npm run bench -- cpu` runs only the CPU figure; `npm run bench -- tiny-linux`
- * (or `debian-686`) the CPU figure and that kernel's.
+ * (or `debian-686`) the CPU figure and that kernel's; `npm run bench -- v86`
+ * the CPU figure, v86 and Popek's 'none' with the block compiler on.
  */
 import { existsSync } from 'node:fs';
 import { runCpuBench } from './cpuBench.ts';
+import { printJitBench } from './jitBench.ts';
 import { FORK_LOOP, runLinuxBench, SHELL_LOOP, type LinuxBenchResult } from './linuxBench.ts';
 import { runVirtioBench, VIRTIO_BENCH_MIB } from './virtioBench.ts';
 import { NETWORK_BENCH_MIB, runNetworkBench } from './networkBench.ts';
 import { TINY_LINUX } from '../scripts/guestConsole.ts';
+import { initramfsWithSyscallProgram, SYSCALL_CALLS, SYSCALL_PROGRAM } from './syscallProgram.ts';
+import { loadV86, runV86Bench } from './v86Bench.ts';
 import type { MachineOptions } from '../core/machine/types.ts';
 
 const DEBIAN_KERNEL = new URL('../.cache/debian-kernel/vmlinuz-debian-686', import.meta.url).pathname;
@@ -57,36 +67,97 @@ function describe(name: string, label: string, r: LinuxBenchResult, ref: LinuxBe
   console.log(`${name} [${label}]: ${fmt(r.bootSeconds)} s to the ready line`);
   console.log(`${name} [${label}]: shell loop ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time${ratio(r.loopGuestSeconds, ref?.loopGuestSeconds)}${exits(r.loopExits, r.loopGuestSeconds)}`);
   console.log(`${name} [${label}]: fork loop ${fmt(r.forkGuestSeconds, 2)} s guest time${ratio(r.forkGuestSeconds, ref?.forkGuestSeconds)}${exits(r.forkExits, r.forkGuestSeconds)}`);
+  if (r.syscallGuestSeconds !== undefined) {
+    const s = r.syscallGuestSeconds;
+    console.log(`${name} [${label}]: syscall loop ${fmt(s, 3)} s guest time, ${fmt((s * 1e9) / SYSCALL_CALLS, 0)} ns per getppid${ratio(s, ref?.syscallGuestSeconds)}${exits(r.syscallExits, s)}`);
+  }
   if (r.forkShadow) {
     const s = r.forkShadow;
     console.log(`${name} [${label}]: fork loop shadow paging: ${s.hiddenFaults} hidden and ${s.reflectedFaults} reflected page faults, ${s.pageTableWriteFaults} page-table write faults, ${s.resyncs} resyncs, ${s.shadowPagesBuilt} shadow pages built / ${s.shadowPagesDropped} dropped, ${s.cr3Switches} CR3 switches (${s.cr3CacheHits} cache hits)`);
   }
 }
 
+/**
+ * The v86 reference (bench/v86Bench.ts): Tiny Linux booted in v86 beside
+ * Popek's 'none' figures of the same run; run alone (`npm run bench -- v86`)
+ * it measures Popek's 'none' with the block compiler on (what users run) itself.
+ */
+async function v86Line(popek: Map<string, LinuxBenchResult>, syscallInitrd: Uint8Array | undefined): Promise<void> {
+  const v86 = await loadV86();
+  if ('missing' in v86) {
+    console.log(`v86: skipped (${v86.missing})`);
+    return;
+  }
+  if (!syscallInitrd) {
+    try {
+      syscallInitrd = initramfsWithSyscallProgram();
+    } catch {
+      // the syscall line is left out; boot and the shell loop still compare
+    }
+  }
+  let r;
+  try {
+    r = await runV86Bench(v86, 128, syscallInitrd);
+  } catch (e) {
+    console.log(`tiny-linux [v86 ${v86.version}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+    return;
+  }
+  const label = `v86 ${v86.version}, wasm JIT`;
+  console.log(`tiny-linux [${label}]: ${fmt(r.bootSeconds)} s to the ready line (SeaBIOS, bzImage)`);
+  console.log(`tiny-linux [${label}]: shell loop ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time`);
+  if (r.syscallGuestSeconds !== undefined) console.log(`tiny-linux [${label}]: syscall loop ${fmt(r.syscallGuestSeconds, 3)} s guest time, ${fmt((r.syscallGuestSeconds * 1e9) / SYSCALL_CALLS, 0)} ns per getppid`);
+  if (popek.size === 0) {
+    const variant = VARIANTS.find((v) => v.label === 'none, jit on')!;
+    try {
+      const p = await runLinuxBench(TINY_LINUX + 'bzImage', 128, variant.options, syscallInitrd);
+      describe('tiny-linux', variant.label, p, undefined);
+      popek.set(variant.label, p);
+    } catch (e) {
+      console.log(`tiny-linux [${variant.label}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+    }
+  }
+  for (const [variant, p] of popek) {
+    const parts = [`boot x${fmt(p.bootSeconds / r.bootSeconds, 2)}`, `shell loop x${fmt(p.loopGuestSeconds / r.loopGuestSeconds, 2)}`];
+    if (p.syscallGuestSeconds !== undefined && r.syscallGuestSeconds !== undefined) parts.push(`syscall loop x${fmt(p.syscallGuestSeconds / r.syscallGuestSeconds, 2)}`);
+    console.log(`tiny-linux Popek [${variant}] / v86: ${parts.join(', ')}`);
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
+  /** Tiny Linux figures of this run by variant label, for the v86 line's ratios. */
+  const tinyLinuxResults = new Map<string, LinuxBenchResult>();
+  let syscallInitrd: Uint8Array | undefined;
   const off = cpuFigure(false);
   const on = cpuFigure(true);
   console.log(`${fmt(off)} MIPS with the interpreter, ${fmt(on)} MIPS with the block compiler (x${fmt(on / off, 2)})`);
-  if (only !== 'cpu') {
+  if (only === 'jit') return printJitBench();
+  if (only !== 'cpu' && only !== 'v86') {
     const kernels: [string, string, number, Variant[]][] = [['tiny-linux', TINY_LINUX + 'bzImage', 128, VARIANTS]];
     // Debian's kernel takes minutes per boot: the reference and the hypervisor with EPT only.
     if (existsSync(DEBIAN_KERNEL)) kernels.push(['debian-686', DEBIAN_KERNEL, 256, [VARIANTS[0], VARIANTS[1]]]);
     else console.log(`debian-686: skipped (run scripts/fetch-debian-kernel.sh first)`);
     console.log(`shell loop: ${SHELL_LOOP}`);
     console.log(`fork loop: ${FORK_LOOP}`);
+    try {
+      syscallInitrd = initramfsWithSyscallProgram();
+      console.log(`syscall loop: ${SYSCALL_PROGRAM} (bench/guest/getppid.c, gcc -m32 -static -O2): ${SYSCALL_CALLS} getppid() calls, timed in the guest with clock_gettime(CLOCK_MONOTONIC)`);
+    } catch (e) {
+      console.log(`syscall loop: skipped (${e instanceof Error ? e.message : e})`);
+    }
     for (const [name, path, mem, variants] of kernels.filter(([n]) => only === undefined || only === n)) {
       let ref: LinuxBenchResult | undefined;
       for (const variant of variants) {
         let r: LinuxBenchResult;
         try {
-          r = await runLinuxBench(path, mem, variant.options);
+          r = await runLinuxBench(path, mem, variant.options, syscallInitrd);
         } catch (e) {
           console.log(`${name} [${variant.label}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
           continue;
         }
         describe(name, variant.label, r, ref);
         ref ??= r;
+        if (name === 'tiny-linux') tinyLinuxResults.set(variant.label, r);
       }
     }
   }
@@ -111,6 +182,7 @@ async function main(): Promise<void> {
       console.log(`virtio-net [${VARIANTS[0].label}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
     }
   }
+  if (only === undefined || only === 'v86') await v86Line(tinyLinuxResults, syscallInitrd);
   const mem = process.memoryUsage();
   console.log(`host memory: rss ${fmt(mem.rss / 2 ** 20, 0)} MiB, heap ${fmt(mem.heapUsed / 2 ** 20, 0)} MiB`);
 }
