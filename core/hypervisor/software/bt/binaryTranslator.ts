@@ -190,7 +190,8 @@ export class BinaryTranslator {
    */
   private enterAfterTransfer(cpu: Cpu, from: CalloutSite | null): void {
     for (let tries = 0; tries < 4; tries++) {
-      if (this.vcpu.cpl !== 0 || this.isTcAddress((cpu.segBase[CS] + cpu.eip) | 0)) return;
+      // Ring compression: the processor at CPL 1 is the guest kernel (virtual CPL 0); anything else runs untranslated.
+      if (cpu.cpl !== 1 || this.isTcAddress((cpu.segBase[CS] + cpu.eip) | 0)) return;
       try {
         this.dispatch(cpu, cpu.eip, tries === 0 ? from : null);
         return;

@@ -72,9 +72,12 @@ export class MonitorTranslator implements Translator {
           case 'into': if (getFlag(c, OF) !== 0) m.reflect(EXC_OF, INT_SOFTWARE_EXCEPTION, 0, false); return;
           case 'int1': m.reflect(EXC_DB, INT_SOFTWARE_EXCEPTION, 0, false); return;
           case 'iret':
-            // IRET: the monitor's emulation (to the kernel or to user code, with the guest's frame).
+            // IRET to the guest kernel: the monitor's emulation (its frame names RPL 0, which the processor at CPL 1 refuses).
+            // IRET to guest user code (RPL 3) is legal at CPL 1: the processor's own handler (IF and IOPL stay the monitor's).
             c.eip = guestEip;
-            if (!m.emulateAt()) throw new Error(`the monitor did not emulate IRET at guest EIP ${(guestEip >>> 0).toString(16)}`);
+            if (m.emulateAt()) return;
+            insn.fn(c, insn);
+            m.vcpu.cpl = c.cpl === 3 ? 3 : 0;
             return;
           default:
             farTransfer(m, insn, kind);
