@@ -12,11 +12,11 @@
  * both directions: guest kick -> transport -> event channel -> backend;
  * completion -> event channel -> transport -> interrupt into the guest.
  *
- * This session's dom0 runs in the machine's own thread, so delivery is a
- * synchronous upcall in the sender's thread; the bits already live in a
- * SharedArrayBuffer so that a dom0 worker can take the receiving end later
- * (waiting on the pending words with Atomics.wait) without changing the
- * senders.
+ * A port whose receiver is in this thread is delivered by a synchronous
+ * upcall in the sender's thread. A port whose receiver is another thread
+ * (dom0's worker, core/dom0/worker/) is raised with `notify`, which sets the
+ * pending bit and wakes a thread blocked in `wait` on that pending word
+ * (Atomics.wait / Atomics.notify); the receiver clears the bit it takes.
  */
 
 export class EventChannelError extends Error {
@@ -50,6 +50,14 @@ export class EventChannels {
     this.delivered = new Uint32Array(portCount);
   }
 
+  /** Allocates a port whose receiving end is another thread's (it takes events with `wait`). */
+  reserve(name: string): number {
+    if (this.nextFree >= this.portCount) throw new EventChannelError('no free event channel port');
+    const port = this.nextFree++;
+    this.names[port] = name;
+    return port;
+  }
+
   /** Allocates a port and binds `handler` to its receiving end. */
   bind(name: string, handler: (port: number) => void): number {
     if (this.nextFree >= this.portCount) throw new EventChannelError('no free event channel port');
@@ -64,12 +72,12 @@ export class EventChannels {
   }
 
   isPending(port: number): boolean {
-    this.check(port);
+    this.checkRange(port);
     return (Atomics.load(this.pending, port >>> 5) & (1 << (port & 31))) !== 0;
   }
 
   isMasked(port: number): boolean {
-    this.check(port);
+    this.checkRange(port);
     return (Atomics.load(this.masked, port >>> 5) & (1 << (port & 31))) !== 0;
   }
 
@@ -82,15 +90,56 @@ export class EventChannels {
   }
 
   mask(port: number): void {
-    this.check(port);
+    this.checkRange(port);
     Atomics.or(this.masked, port >>> 5, 1 << (port & 31));
   }
 
   /** Unmasks `port`; an event that arrived while it was masked is delivered now. */
   unmask(port: number): void {
-    this.check(port);
+    this.checkRange(port);
     Atomics.and(this.masked, port >>> 5, ~(1 << (port & 31)));
     if (this.isPending(port)) this.deliver(port);
+  }
+
+  /**
+   * Raises an event on `port` for a receiver in another thread: the pending
+   * bit is set and a thread waiting on its word is woken; no upcall here.
+   */
+  notify(port: number): void {
+    this.checkRange(port);
+    this.sent[port]++;
+    Atomics.or(this.pending, port >>> 5, 1 << (port & 31));
+    Atomics.notify(this.pending, port >>> 5);
+  }
+
+  /**
+   * Blocks this thread until one of `ports` (all in one pending word) is
+   * pending, or `timeoutMs` passes; takes (clears) and returns the pending
+   * ones, [] on timeout. A masked port is not taken.
+   */
+  wait(ports: readonly number[], timeoutMs: number): number[] {
+    if (ports.length === 0) throw new EventChannelError('wait needs a port');
+    const word = ports[0] >>> 5;
+    let bits = 0;
+    for (const p of ports) {
+      this.checkRange(p);
+      if (p >>> 5 !== word) throw new EventChannelError('waited ports must share a pending word');
+      bits |= 1 << (p & 31);
+    }
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const value = Atomics.load(this.pending, word);
+      const ready = value & bits & ~Atomics.load(this.masked, word);
+      if (ready !== 0) {
+        Atomics.and(this.pending, word, ~ready);
+        const taken = ports.filter((p) => (ready & (1 << (p & 31))) !== 0);
+        for (const p of taken) this.delivered[p]++;
+        return taken;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) return [];
+      Atomics.wait(this.pending, word, value, left);
+    }
   }
 
   /** Clears every pending bit (a domain reset). Masks are kept: they belong to the receiver. */
@@ -104,6 +153,10 @@ export class EventChannels {
     Atomics.and(this.pending, port >>> 5, ~(1 << (port & 31)));
     this.delivered[port]++;
     handler(port);
+  }
+
+  private checkRange(port: number): void {
+    if (!Number.isInteger(port) || port <= 0 || port >= this.portCount) throw new EventChannelError(`event channel port ${port} does not exist`);
   }
 
   private check(port: number): void {

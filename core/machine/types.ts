@@ -6,6 +6,7 @@
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from './acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
+import type { MonitorCounters } from '../hypervisor/software/monitorCounters.ts';
 import type { MachineMemoryShare } from '../hypervisor/memory/machineMemory.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
@@ -51,6 +52,13 @@ export interface MachineOptions {
   virtioRng?: boolean;
   /** Adds a virtio-balloon; `MachineApi.setBalloonTarget` sets its target. */
   virtioBalloon?: boolean;
+  /**
+   * The disks' images are held by dom0 in its own worker thread
+   * (core/dom0/worker/dom0.ts) rather than opened in the machine's thread.
+   * Default false. Runs from the TypeScript tree only (the core bundles do
+   * not carry dom0's worker entry yet).
+   */
+  dom0Thread?: boolean;
   /**
    * Adds a VGA (core/devices/vga): its registers, and its planes behind
    * 0xA0000-0xBFFFF, in mode 3 as a VGA BIOS leaves it; `MachineApi.takeScreen`
@@ -136,6 +144,8 @@ export interface MachineStats {
   guestNs: number;
   /** What the hypervisor did (exits by reason, entries, injections...), when one runs the guest ('vtx'). */
   hypervisor?: CounterSnapshot;
+  /** What the software monitor did ('trap'): traps by instruction, reflections by vector (core/hypervisor/software). */
+  monitor?: MonitorCounters;
   /** Per virtio device: requests, bytes, kicks, interrupts (absent without virtio devices). */
   virtio?: { name: string; counters: { kicks: number; interrupts: number; requests: number; bytesRead: number; bytesWritten: number; errors: number; resetsNeeded: number } }[];
   /** The virtio balloon in 4 KiB pages: host target, the guest's reported size, pages the host holds, and under the hypervisor the machine pool's free frames (absent without a balloon). */

@@ -8,7 +8,8 @@
  * The device models reach guest memory only through dom0's grant check
  * (against the bus's page map on the bare board, the domain's p2m under the
  * hypervisor) and talk to their backends over event channels; dom0 runs in
- * the machine's thread for now (see core/dom0/eventChannel.ts). Their
+ * the machine's thread, except the disks' images with options.dom0Thread,
+ * which dom0's worker thread holds (core/dom0/worker/). Their
  * registers are MMIO in the PCI memory window: under the hypervisor every
  * access is an EPT violation the MMIO emulator completes
  * (core/hypervisor/exits/mmio.ts).
@@ -31,6 +32,7 @@ import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
 import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
 import { CheckedGuestMemory, type GuestRamMap } from '../dom0/grantCheck.ts';
 import { EventChannels } from '../dom0/eventChannel.ts';
+import { Dom0, Dom0Error } from '../dom0/worker/dom0.ts';
 import { deterministicEntropy, hostEntropy } from '../dom0/entropySource.ts';
 import { BootError } from './boot/bootError.ts';
 import type { MachineOptions } from './types.ts';
@@ -53,6 +55,8 @@ export interface VirtioDeviceStats {
 export class VirtioBoard {
   private readonly functions: { name: string; fn: VirtioPciFunction }[] = [];
   private readonly disks: BlockBackend[] = [];
+  /** dom0's worker holding the disks' images (options.dom0Thread), else null: the images are open in this thread. */
+  private readonly dom0: Dom0 | null = null;
   private readonly console: VirtioConsole | null = null;
   private readonly balloon: VirtioBalloon | null = null;
 
@@ -84,12 +88,20 @@ export class VirtioBoard {
       window.add(fn);
       this.functions.push({ name, fn });
     };
+    if (options.dom0Thread && disks.length > 0) {
+      try {
+        this.dom0 = Dom0.start(disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })));
+      } catch (e) {
+        if (e instanceof Dom0Error) throw new BootError(`dom0 could not open the disks: ${e.message}`);
+        throw e;
+      }
+    }
     try {
       disks.forEach((disk, i) => {
         const letter = String.fromCharCode(0x61 + i);
         let backend: BlockBackend;
         try {
-          backend = openDisk(disk.path, { format: disk.format, readOnly: disk.readOnly });
+          backend = this.dom0 ? this.dom0.backends[i] : openDisk(disk.path, { format: disk.format, readOnly: disk.readOnly });
         } catch (e) {
           throw new BootError(`disk ${i + 1} (${disk.path}): ${(e as Error).message}`);
         }
@@ -173,8 +185,9 @@ export class VirtioBoard {
     return this.functions.map(({ name, fn }) => ({ name, counters: { ...fn.counters } }));
   }
 
-  /** Closes the disk images (the machine is done with them). */
+  /** Closes the disk images (the machine is done with them); dom0's worker closes its own and ends. */
   close(): void {
     for (const d of this.disks.splice(0)) d.close();
+    void this.dom0?.stop();
   }
 }

@@ -50,4 +50,21 @@ describe('event channels', () => {
     for (let i = 1; i < 32; i++) ch.bind(`p${i}`, () => {});
     expect(() => ch.bind('one too many', () => {})).toThrow(/no free/);
   });
+
+  it('raises ports for another thread\'s receiver: notify sets the bit, wait takes it, a masked port is not taken', () => {
+    const a = new EventChannels(64);
+    const b = new EventChannels(64, a.buffer); // the receiver's view of the same bits
+    const request = a.reserve('request');
+    const other = a.reserve('other');
+    a.notify(request);
+    expect(b.isPending(request)).toBe(true);
+    expect(b.wait([request, other], 0)).toEqual([request]);
+    expect(b.wait([request, other], 5)).toEqual([]);
+    b.mask(other);
+    a.notify(other);
+    expect(b.wait([other], 5)).toEqual([]);
+    b.unmask(other);
+    expect(b.wait([other], 0)).toEqual([other]);
+    expect(() => b.wait([1, 40], 0)).toThrow(EventChannelError);
+  });
 });

@@ -4,7 +4,9 @@
  * access of the unmodified virtio_pci driver is an EPT violation the
  * hypervisor's instruction emulator completes; their DMA goes through dom0's
  * grant check against the domain's p2m. Tiny Linux with a raw disk, a
- * virtio console and a virtio-rng, deterministic clock.
+ * virtio console and a virtio-rng, deterministic clock. The disk's image is
+ * held by dom0 in its own worker thread (options.dom0Thread): every block
+ * request crosses to it through shared memory and event channels.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,7 +27,7 @@ describe('virtio devices in Tiny Linux under the VT-x hypervisor', () => {
     dir = mkdtempSync(join(tmpdir(), 'popek-vtx-virtio-'));
     disk = join(dir, 'disk.raw');
     createDisk(disk, { format: 'raw', sizeBytes: 4 * MiB });
-    guest = GuestConsole.tinyLinux({ acceleration: 'vtx', disks: [{ path: disk, format: 'raw' }], virtioConsole: true, virtioRng: true });
+    guest = GuestConsole.tinyLinux({ acceleration: 'vtx', disks: [{ path: disk, format: 'raw' }], virtioConsole: true, virtioRng: true, dom0Thread: true });
     await guest.waitFor('POPEK-READY\r\n', 900);
     await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
   }, 1_100_000);

@@ -1,0 +1,81 @@
+/**
+ * The shared memory between a domain's virtio-blk device model (in the
+ * machine's thread) and its block backend in dom0's worker thread: one
+ * request slot and a data area per disk, in a SharedArrayBuffer both
+ * threads map. Notifications are event-channel ports of the domain's
+ * EventChannels (pending and mask bits in shared memory, core/dom0/eventChannel.ts):
+ * the device model sends on the disk's request port and waits on its
+ * completion port; dom0 waits on the request ports and sends completions.
+ *
+ * Slot layout (Float64 words, then the data area):
+ *   [0] operation (OP_*)    [1] byte offset on the disk   [2] length
+ *   [3] status (STATUS_*)   [4] length of the error text in the data area
+ * A request's data (a write's bytes) and a completion's data (a read's
+ * bytes, or an error's text as UTF-8) are in the data area.
+ */
+
+export const OP_READ = 1;
+export const OP_WRITE = 2;
+export const OP_FLUSH = 3;
+export const OP_DISCARD = 4;
+
+export const STATUS_OK = 0;
+/** The backend threw: the error's name and message are in the data area. */
+export const STATUS_ERROR = 1;
+
+const SLOT_WORDS = 5;
+const SLOT_BYTES = SLOT_WORDS * 8;
+/** Bytes moved per request at most; longer reads and writes are split (virtio-blk requests are at most a few hundred KiB). */
+export const DATA_BYTES = 1024 * 1024;
+
+export class BlockRing {
+  readonly buffer: SharedArrayBuffer;
+  readonly slot: Float64Array;
+  readonly data: Uint8Array;
+
+  constructor(buffer = new SharedArrayBuffer(SLOT_BYTES + DATA_BYTES)) {
+    this.buffer = buffer;
+    this.slot = new Float64Array(buffer, 0, SLOT_WORDS);
+    this.data = new Uint8Array(buffer, SLOT_BYTES, DATA_BYTES);
+  }
+
+  get op(): number {
+    return this.slot[0];
+  }
+  get offset(): number {
+    return this.slot[1];
+  }
+  get length(): number {
+    return this.slot[2];
+  }
+  get status(): number {
+    return this.slot[3];
+  }
+
+  request(op: number, offset: number, length: number): void {
+    this.slot[0] = op;
+    this.slot[1] = offset;
+    this.slot[2] = length;
+    this.slot[3] = STATUS_OK;
+    this.slot[4] = 0;
+  }
+
+  complete(error: Error | null): void {
+    if (error === null) {
+      this.slot[3] = STATUS_OK;
+      this.slot[4] = 0;
+      return;
+    }
+    const text = new TextEncoder().encode(`${error.name}\n${error.message}`).subarray(0, DATA_BYTES);
+    this.data.set(text);
+    this.slot[3] = STATUS_ERROR;
+    this.slot[4] = text.length;
+  }
+
+  /** The error a completion carries: its name and message. */
+  error(): { name: string; message: string } {
+    const text = new TextDecoder().decode(this.data.slice(0, this.slot[4]));
+    const cut = text.indexOf('\n');
+    return { name: text.slice(0, cut), message: text.slice(cut + 1) };
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * dom0 in its own worker thread, seen from the machine's thread: it starts
+ * the worker with the disks it is to hold, waits (blocking, bounded) until
+ * the worker has opened them, and gives each disk a RemoteBlockBackend that
+ * the virtio-blk device model uses like a local one.
+ *
+ * Every request is block I/O through the disk's BlockRing: the device model
+ * fills the slot (and the data area for a write), sends on the disk's
+ * request port and blocks on its completion port, the way the machine's
+ * thread blocks on a local image's synchronous file I/O today; dom0's
+ * thread does the I/O and answers. Guest memory does not cross: the device
+ * model copies between the grant-checked guest buffers and the data area.
+ */
+import { receiveMessageOnPort, MessageChannel, Worker } from 'node:worker_threads';
+import type { BlockBackend } from '../block/blockBackend.ts';
+import { BlockRangeError, BlockReadOnlyError } from '../block/blockErrors.ts';
+import type { DiskFormat } from '../block/diskTypes.ts';
+import { EventChannels } from '../eventChannel.ts';
+import { BlockRing, DATA_BYTES, OP_DISCARD, OP_FLUSH, OP_READ, OP_WRITE, STATUS_OK } from './blockRing.ts';
+import type { Dom0Disk, Dom0Init, Dom0Ready } from './dom0Protocol.ts';
+
+/** How long the machine's thread waits for dom0 to start or to answer one request before it calls dom0 dead (ms). */
+const ANSWER_TIMEOUT_MS = 60_000;
+/** Disks one dom0 serves at most (their request ports share one pending word). */
+export const DOM0_MAX_DISKS = 31;
+
+export class Dom0Error extends Error {
+  override readonly name = 'Dom0Error';
+}
+
+export interface Dom0DiskOption {
+  path: string;
+  format?: DiskFormat;
+  readOnly?: boolean;
+}
+
+export class Dom0 {
+  readonly backends: RemoteBlockBackend[];
+  private readonly worker: Worker;
+  private stopped = false;
+
+  private constructor(worker: Worker, backends: RemoteBlockBackend[]) {
+    this.worker = worker;
+    this.backends = backends;
+  }
+
+  /** Starts dom0's worker holding `disks`; returns once it has opened them (throws Dom0Error with the reason if it could not). */
+  static start(disks: readonly Dom0DiskOption[], workerUrl = new URL('./dom0Thread.bootstrap.mjs', import.meta.url)): Dom0 {
+    if (disks.length > DOM0_MAX_DISKS) throw new Dom0Error(`dom0 serves at most ${DOM0_MAX_DISKS} disks`);
+    const channels = new EventChannels(64);
+    // Request ports first, so they share the first pending word dom0 waits on.
+    const requests = disks.map((_, i) => channels.reserve(`disk ${i} request`));
+    const completions = disks.map((_, i) => channels.reserve(`disk ${i} completion`));
+    const readyPort = channels.reserve('dom0 ready');
+    const rings = disks.map(() => new BlockRing());
+    const { port1, port2 } = new MessageChannel();
+    const init: Dom0Init = {
+      channels: channels.buffer,
+      portCount: channels.portCount,
+      readyPort,
+      reply: port2,
+      disks: disks.map((d, i): Dom0Disk => ({ ...d, ring: rings[i].buffer, request: requests[i], completion: completions[i] })),
+    };
+    const worker = new Worker(workerUrl, { workerData: init, transferList: [port2], name: 'popek-dom0' });
+    worker.unref();
+    if (channels.wait([readyPort], ANSWER_TIMEOUT_MS).length === 0) {
+      void worker.terminate();
+      throw new Dom0Error(`dom0 did not start within ${ANSWER_TIMEOUT_MS / 1000} s`);
+    }
+    const reply = receiveMessageOnPort(port1)?.message as Dom0Ready | undefined;
+    port1.close();
+    if (reply?.type !== 'ready') {
+      void worker.terminate();
+      throw new Dom0Error(reply?.message ?? 'dom0 started without answering');
+    }
+    const dom0 = new Dom0(worker, []);
+    reply.disks.forEach((geometry, i) => {
+      dom0.backends.push(new RemoteBlockBackend(dom0, channels, rings[i], requests[i], completions[i], geometry));
+    });
+    return dom0;
+  }
+
+  get running(): boolean {
+    return !this.stopped;
+  }
+
+  /** Asks dom0 to close its images and end; resolves when its thread is gone. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ type: 'stop' });
+    await exited;
+  }
+}
+
+/** A block backend held by dom0's worker: each call is one (or, past the data area, several) request and completion on the disk's ring. */
+export class RemoteBlockBackend implements BlockBackend {
+  readonly format: DiskFormat;
+  readonly sizeBytes: number;
+  readonly readOnly: boolean;
+  /** Requests completed, for tests and counters. */
+  requests = 0;
+
+  constructor(
+    private readonly dom0: Dom0,
+    private readonly channels: EventChannels,
+    private readonly ring: BlockRing,
+    private readonly requestPort: number,
+    private readonly completionPort: number,
+    geometry: { format: DiskFormat; sizeBytes: number; readOnly: boolean },
+  ) {
+    this.format = geometry.format;
+    this.sizeBytes = geometry.sizeBytes;
+    this.readOnly = geometry.readOnly;
+  }
+
+  read(offset: number, dest: Uint8Array): void {
+    for (let at = 0; at < dest.length || (at === 0 && dest.length === 0); at += DATA_BYTES) {
+      const n = Math.min(DATA_BYTES, dest.length - at);
+      this.call(OP_READ, offset + at, n);
+      dest.set(this.ring.data.subarray(0, n), at);
+      if (dest.length === 0) break;
+    }
+  }
+
+  write(offset: number, src: Uint8Array): void {
+    for (let at = 0; at < src.length || (at === 0 && src.length === 0); at += DATA_BYTES) {
+      const n = Math.min(DATA_BYTES, src.length - at);
+      this.ring.data.set(src.subarray(at, at + n));
+      this.call(OP_WRITE, offset + at, n);
+      if (src.length === 0) break;
+    }
+  }
+
+  flush(): void {
+    this.call(OP_FLUSH, 0, 0);
+  }
+
+  discard(offset: number, length: number): void {
+    this.call(OP_DISCARD, offset, length);
+  }
+
+  /** The image stays open in dom0 until dom0 stops (Dom0.stop closes every image). */
+  close(): void {}
+
+  private call(op: number, offset: number, length: number): void {
+    if (!this.dom0.running) throw new Dom0Error('dom0 has stopped');
+    this.ring.request(op, offset, length);
+    this.channels.notify(this.requestPort);
+    if (this.channels.wait([this.completionPort], ANSWER_TIMEOUT_MS).length === 0) {
+      throw new Dom0Error(`dom0 did not answer a block request within ${ANSWER_TIMEOUT_MS / 1000} s`);
+    }
+    this.requests++;
+    if (this.ring.status === STATUS_OK) return;
+    const { name, message } = this.ring.error();
+    // The backend's own error classes, so callers tell a range or read-only refusal from an I/O error as with a local backend.
+    if (name === 'BlockRangeError') throw new BlockRangeError(message);
+    if (name === 'BlockReadOnlyError') throw new BlockReadOnlyError(message);
+    const e = new Error(message);
+    e.name = name;
+    throw e;
+  }
+}

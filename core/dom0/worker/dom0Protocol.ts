@@ -1,0 +1,29 @@
+/** What the machine's thread hands dom0's worker when it starts it (workerData). */
+import type { MessagePort } from 'node:worker_threads';
+import type { DiskFormat } from '../block/diskTypes.ts';
+
+export interface Dom0Disk {
+  path: string;
+  format?: DiskFormat;
+  readOnly?: boolean;
+  /** The disk's BlockRing buffer. */
+  ring: SharedArrayBuffer;
+  /** Event channel ports: the device model sends on `request`, dom0 on `completion`. */
+  request: number;
+  completion: number;
+}
+
+export interface Dom0Init {
+  /** The EventChannels buffer dom0 shares with the domain's device models (pending and mask bits). */
+  channels: SharedArrayBuffer;
+  portCount: number;
+  /** Raised once dom0 has posted its Dom0Ready on `reply`. */
+  readyPort: number;
+  reply: MessagePort;
+  disks: Dom0Disk[];
+}
+
+/** dom0's answer to the start: each disk's geometry, or why it could not be opened. */
+export type Dom0Ready =
+  | { type: 'ready'; disks: { format: DiskFormat; sizeBytes: number; readOnly: boolean }[] }
+  | { type: 'failed'; message: string };
