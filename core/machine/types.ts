@@ -55,8 +55,7 @@ export interface MachineOptions {
   /**
    * The disks' images are held by dom0 in its own worker thread
    * (core/dom0/worker/dom0.ts) rather than opened in the machine's thread.
-   * Default false. Runs from the TypeScript tree only (the core bundles do
-   * not carry dom0's worker entry yet).
+   * Default false. The core bundles carry dom0's worker entry as dom0Thread.mjs.
    */
   dom0Thread?: boolean;
   /**

@@ -24,6 +24,15 @@ const ANSWER_TIMEOUT_MS = 60_000;
 /** Disks one dom0 serves at most (their request ports share one pending word). */
 export const DOM0_MAX_DISKS = 31;
 
+/**
+ * dom0's worker entry: beside this module in the TypeScript tree (through
+ * tsx's loader), or the core bundle's dom0Thread.mjs beside the bundle this
+ * code was bundled into (scripts/coreBundle.mjs).
+ */
+function dom0ThreadUrl(): URL {
+  return new URL(import.meta.url.endsWith('.ts') ? './dom0Thread.bootstrap.mjs' : './dom0Thread.mjs', import.meta.url);
+}
+
 export class Dom0Error extends Error {
   override readonly name = 'Dom0Error';
 }
@@ -45,7 +54,7 @@ export class Dom0 {
   }
 
   /** Starts dom0's worker holding `disks`; returns once it has opened them (throws Dom0Error with the reason if it could not). */
-  static start(disks: readonly Dom0DiskOption[], workerUrl = new URL('./dom0Thread.bootstrap.mjs', import.meta.url)): Dom0 {
+  static start(disks: readonly Dom0DiskOption[], workerUrl = dom0ThreadUrl()): Dom0 {
     if (disks.length > DOM0_MAX_DISKS) throw new Dom0Error(`dom0 serves at most ${DOM0_MAX_DISKS} disks`);
     const channels = new EventChannels(64);
     // Request ports first, so they share the first pending word dom0 waits on.
