@@ -114,7 +114,13 @@ describe('dom0 in a worker thread holding the block backends', () => {
   });
 
   it('refuses to start on an image it cannot open, with dom0\'s reason', () => {
-    expect(() => Dom0.start([{ path: join(dir, 'missing.raw') }])).toThrow(Dom0Error);
-    expect(() => Dom0.start([{ path: join(dir, 'missing.raw') }])).toThrow(/missing\.raw/);
+    let error: unknown = null;
+    try {
+      Dom0.start([{ path: join(dir, 'missing.raw') }]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(Dom0Error);
+    expect((error as Error).message).toMatch(/missing\.raw/);
   }, 60_000);
 });
