@@ -9,6 +9,7 @@ import type { CounterSnapshot } from '../hypervisor/counters.ts';
 import { exitName } from '../hypervisor/exitNames.ts';
 import { ACCELERATION_INFO, type Acceleration } from '../machine/acceleration.ts';
 import type { MachineStats } from '../machine/types.ts';
+import { TRAP_KINDS, totalReflected, totalTraps, type MonitorCounters } from '../hypervisor/software/monitorCounters.ts';
 
 /** Ports listed by --stats (the busiest first). */
 const TOP_PORTS = 8;
@@ -21,9 +22,28 @@ export function formatRunStats(acceleration: Acceleration, stats: MachineStats):
     ['interrupts', String(stats.interrupts)],
     ['exceptions', String(stats.exceptions)],
   ];
-  if (stats.hypervisor) rows.push(...hypervisorRows(stats.hypervisor));
+  if (stats.monitor) rows.push(...monitorRows(stats.monitor));
+  // Under the software monitor there are no VM entries, injections or EPT: only its shadow paging and host time apply.
+  const noExits = new Set(stats.monitor ? ['VM entries', 'injected interrupts', 'EPT violations', 'host ms in hypervisor'] : []);
+  if (stats.hypervisor) rows.push(...hypervisorRows(stats.hypervisor).filter(([name]) => !noExits.has(name)));
   const width = Math.max(...rows.map(([name]) => name.length));
   return `--- stats ---\n${rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n')}\n`;
+}
+
+/** The software monitor's traps by instruction and reflected events by vector (only those that happened). */
+function monitorRows(m: MonitorCounters): [string, string][] {
+  const rows: [string, string][] = [
+    ['monitor traps', String(totalTraps(m))],
+    ['reflected events', String(totalReflected(m))],
+    ['hidden shadow #PF', String(m.hiddenPageFaults)],
+    ['held interrupts', String(m.heldInterrupts)],
+    ['shadow GDT resyncs', String(m.gdtResyncs)],
+  ];
+  for (const k of TRAP_KINDS) if (m.traps[k] > 0) rows.push([`trap ${k}`, String(m.traps[k])]);
+  m.reflected.forEach((n, vector) => {
+    if (n > 0) rows.push([`reflected vector ${vector}`, String(n)]);
+  });
+  return rows;
 }
 
 function hypervisorRows(h: CounterSnapshot): [string, string][] {

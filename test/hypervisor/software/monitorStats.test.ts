@@ -1,0 +1,40 @@
+/** `popek run --stats` under trap-and-emulate: the monitor's traps by instruction and reflections by vector. */
+import { expect, it } from 'vitest';
+import { formatRunStats } from '../../../core/cli/runStats.ts';
+import { HypervisorCounters } from '../../../core/hypervisor/counters.ts';
+import { newMonitorCounters } from '../../../core/hypervisor/software/monitorCounters.ts';
+import { newShadowCounters } from '../../../core/hypervisor/shadow/shadowCounters.ts';
+
+it('prints the monitor rows, the shadow-paging rows, and no VM-entry rows', () => {
+  const monitor = newMonitorCounters();
+  monitor.traps.cli = 5;
+  monitor.traps['in/out'] = 7;
+  monitor.reflected[14] = 2;
+  monitor.reflected[0x80] = 3;
+  monitor.hiddenPageFaults = 11;
+  monitor.heldInterrupts = 1;
+  const counters = new HypervisorCounters();
+  counters.shadowPaging({ ...newShadowCounters(), hiddenFaults: 11 });
+  const text = formatRunStats('trap', { instructions: 100, interrupts: 4, exceptions: 9, guestNs: 1e9, monitor, hypervisor: counters.snapshot() });
+  const rows = text.split('\n').map((l) => l.replace(/\s+/g, ' ').trim());
+  expect(rows.slice(1, 17)).toEqual([
+    'acceleration Trap-and-emulate only',
+    'guest time 1.000 s',
+    'instructions 100',
+    'interrupts 4',
+    'exceptions 9',
+    'monitor traps 12',
+    'reflected events 5',
+    'hidden shadow #PF 11',
+    'held interrupts 1',
+    'shadow GDT resyncs 0',
+    'trap cli 5',
+    'trap in/out 7',
+    'reflected vector 14 2',
+    'reflected vector 128 3',
+    'host ms in guest 0',
+    'shadow #PF hidden 11',
+  ]);
+  expect(text).not.toContain('VM entries');
+  expect(text).not.toContain('EPT violations');
+});
