@@ -66,9 +66,10 @@ class Machine implements MachineApi {
     if (options.rom && options.kernel) throw new BootError('a machine boots either a ROM image or a kernel, not both');
 
     // 'vtx': a domain run by the hypervisor on the processor's VT-x; 'none': the bare emulated PC.
-    // 'trap': the software monitor on the plain IA-32 processor (core/hypervisor/software).
+    // 'trap' and 'bt': the software monitor on the plain IA-32 processor (core/hypervisor/software).
     const accel = options.acceleration ?? 'none';
-    const side: ProcessorSide = accel === 'none' ? new BareProcessor(options) : accel === 'trap' ? new SoftwareProcessor(options) : new HypervisorProcessor(options);
+    const software = accel === 'trap' || accel === 'bt';
+    const side: ProcessorSide = accel === 'none' ? new BareProcessor(options) : software ? new SoftwareProcessor(options) : new HypervisorProcessor(options);
     this.side = side;
     this.memory = side.memory;
     this.chipset = new Chipset(

@@ -1,6 +1,6 @@
 /**
- * The processor side for the software modes (acceleration 'trap'; 'bt' when
- * binary translation lands): one domain run by the software monitor
+ * The processor side for the software modes (acceleration 'trap', and 'bt':
+ * the same with the binary translator plugged in): one domain run by the software monitor
  * (core/hypervisor/software) on the plain IA-32 processor, no VMX or SVM.
  * As under the hardware-assisted hypervisor, the processor's bus holds
  * machine memory only (the monitor's structures, the shadow page tables, the
@@ -18,6 +18,7 @@ import { HypervisorCounters } from '../hypervisor/counters.ts';
 import { DomainMemory } from '../hypervisor/memory/domainMemory.ts';
 import { FRAME_SIZE } from '../hypervisor/memory/frameAllocator.ts';
 import { MachineMemory } from '../hypervisor/memory/machineMemory.ts';
+import { MonitorTranslator } from '../hypervisor/software/bt/monitorTranslator.ts';
 import { SoftwareVcpu } from '../hypervisor/software/softwareVcpu.ts';
 import type { VcpuRun } from '../hypervisor/vcpuRun.ts';
 import { MemoryBus } from '../memory/bus.ts';
@@ -48,7 +49,7 @@ export class SoftwareProcessor implements ProcessorSide {
   constructor(options: MachineOptions) {
     this.options = options;
     if (!options.kernel) {
-      throw new BootError('trap-and-emulate runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which the software monitor does not run');
+      throw new BootError('the software monitor (trap-and-emulate, binary translation) runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which the software monitor does not run');
     }
     this.ramBytes = options.memoryMiB * MiB;
     const poolBytes = this.ramBytes + MONITOR_FRAMES * FRAME_SIZE;
@@ -75,7 +76,9 @@ export class SoftwareProcessor implements ProcessorSide {
     this.intrController = board.interruptController ?? board.pic;
     this.cpu.pollIntr = false;
     this.cpu.interruptController = this.intrController;
-    this.vcpu = new SoftwareVcpu(this.cpu, { memory: this.domainMemory, ports: this.deviceBus }, this.counters, null);
+    // 'bt': the same monitor with the binary translator plugged in (core/hypervisor/software/bt); 'trap': none.
+    const translator = this.options.acceleration === 'bt' ? new MonitorTranslator() : null;
+    this.vcpu = new SoftwareVcpu(this.cpu, { memory: this.domainMemory, ports: this.deviceBus }, this.counters, translator);
     (this.domainMemory as { onP2mChange?: ((gfn: number) => void) | null }).onP2mChange = () => this.vcpu?.monitor.shadow.p2mChanged();
   }
 
