@@ -15,6 +15,7 @@ import type { GuestClock } from '../cpu/clock.ts';
 import type { InterruptController } from '../cpu/cpu.ts';
 import { A20Gate } from '../devices/a20Gate.ts';
 import { PcApics } from '../devices/apic/pcApics.ts';
+import { boardHasApics } from './apicOption.ts';
 import { ACPI_SCI_IRQ, AcpiPm } from '../devices/acpiPm.ts';
 import type { Device, TimedDevice } from '../devices/device.ts';
 import { FpuErrorPort } from '../devices/fpuErrorPort.ts';
@@ -94,7 +95,7 @@ export class Chipset {
       onIntr: (level) => (this.apics ? this.apics.lapic.picChanged() : w.onIntr(level)),
       onIrq: (irq, level) => this.apics?.isaIrq(irq, level),
     }));
-    this.apics = options.apic === false ? undefined : new PcApics(bus, {
+    this.apics = !boardHasApics(options) ? undefined : new PcApics(bus, {
       clock,
       pic: this.pic,
       onIntr: (level) => w.onIntr(level),

@@ -14,11 +14,12 @@ import type { MemoryBus } from '../memory/bus.ts';
 import type { Chipset } from './chipset.ts';
 import { CPUID_EDX, CPUID_EDX_APIC } from '../cpu/system.ts';
 import type { KernelBootInput } from './boot/kernelBoot.ts';
+import { boardHasApics } from './apicOption.ts';
 import type { MachineOptions, MachineStats } from './types.ts';
 
 /** What a kernel boot writes about the APICs (the MADT and MP table), on a board that has them. */
 export function apicTables(cpu: Cpu, options: MachineOptions): Pick<KernelBootInput, 'apic'> {
-  return options.apic === false ? {} : { apic: { cpuSignature: cpu.model.signature, cpuFeatures: CPUID_EDX | CPUID_EDX_APIC } };
+  return !boardHasApics(options) ? {} : { apic: { cpuSignature: cpu.model.signature, cpuFeatures: CPUID_EDX | CPUID_EDX_APIC } };
 }
 
 export interface ProcessorSide {

@@ -19,6 +19,7 @@ import { CheckedGuestMemory, type GuestRamMap } from '../../dom0/grantCheck.ts';
 import type { MemoryBus } from '../../memory/bus.ts';
 import type { MachineOptions } from '../types.ts';
 import { buildAcpiLoaderFiles } from './acpiTableLoader.ts';
+import { boardHasApics } from '../apicOption.ts';
 import { bootPaths, buildFirmwareConfig } from './fwCfgContent.ts';
 
 const VIRTIO_VENDOR = 0x1af4;
@@ -33,7 +34,7 @@ export function attachFirmwareConfig(bus: MemoryBus, pci: Pci, guestRam: GuestRa
     cpus: 1,
     bootOrder: firmwareBootOrder(pci, options),
     serialConsolePort: COM1,
-    acpi: buildAcpiLoaderFiles({ apic: options.apic !== false }),
+    acpi: buildAcpiLoaderFiles({ apic: boardHasApics(options) }),
     ...(options.vga && options.vgaBios ? { vgaBios: options.vgaBios } : {}),
     dma: true,
   });
