@@ -1,0 +1,163 @@
+; A small protected-mode guest for the software monitor's reflection test:
+; its own GDT, IDT and TSS, paging on, then user mode (CPL 3): INT 0x80 (a
+; DPL 3 trap gate: the stack switch through the guest's TSS.ESP0), a user
+; read of a not-present page (#PF reflected with the guest's error code and
+; CR2), then INT 0x81, whose handler halts with interrupts off. The handlers
+; record what they were given at fixed addresses (R_*).
+bits 32
+org 0x100000
+
+R_EAX    equ 0x90000
+R_EIP    equ 0x90004
+R_CS     equ 0x90008
+R_FLAGS  equ 0x9000c
+R_ESP    equ 0x90010
+R_SS     equ 0x90014
+R_KESP   equ 0x90018
+R_ERR    equ 0x9001c
+R_CR2    equ 0x90020
+R_PFEIP  equ 0x90024
+KSTACK   equ 0x80000      ; the kernel stack of the entry (below it)
+TSSSTACK equ 0x70000      ; TSS.ESP0
+USTACK   equ 0x60000
+PD       equ 0x50000
+PT       equ 0x51000
+HOLE     equ 0x3ff000     ; left not present
+
+start:
+  ; TSS descriptor base and the IDT gates are made at run time (nasm cannot mask label values).
+  mov eax, tss
+  mov [gdt + 0x28 + 2], ax
+  shr eax, 16
+  mov [gdt + 0x28 + 4], al
+  mov [gdt + 0x28 + 7], ah
+  mov dword [tss + 4], TSSSTACK
+  mov dword [tss + 8], 0x10
+  mov dword [tss + 0x64], 0x680000
+  mov eax, h80
+  mov ebx, 0x80
+  mov ecx, 0xef00          ; trap gate, DPL 3
+  call set_gate
+  mov eax, h81
+  mov ebx, 0x81
+  mov ecx, 0xee00          ; interrupt gate, DPL 3
+  call set_gate
+  mov eax, hpf
+  mov ebx, 14
+  mov ecx, 0x8e00          ; interrupt gate, DPL 0
+  call set_gate
+  lgdt [gdtr]
+  jmp 0x08:kernel
+kernel:
+  mov ax, 0x10
+  mov ds, ax
+  mov es, ax
+  mov ss, ax
+  mov esp, KSTACK
+  lidt [idtr]
+  mov ax, 0x28
+  ltr ax
+  ; identity-map the first 4 MiB, user accessible, but for HOLE
+  mov edi, PT
+  mov eax, 7
+  mov ecx, 1024
+.fill:
+  mov [edi], eax
+  add edi, 4
+  add eax, 0x1000
+  loop .fill
+  mov dword [PT + (HOLE >> 12) * 4], 0
+  mov dword [PD], PT + 7
+  mov eax, PD
+  mov cr3, eax
+  mov eax, cr0
+  or eax, 0x80000000
+  mov cr0, eax
+  push 0x23
+  push USTACK
+  push 0x202
+  push 0x1b
+  push user
+  iret
+
+user:
+  mov ax, 0x23             ; the IRET to CPL 3 left DS/ES null (their DPL was below the new CPL)
+  mov ds, ax
+  mov es, ax
+  mov eax, 42
+  int 0x80
+after_int:
+pf_at:
+  mov ebx, [HOLE]
+after_pf:
+  int 0x81
+
+set_gate:                  ; eax = handler, ebx = vector, ecx = type word
+  lea edi, [idt + ebx * 8]
+  mov [edi], ax
+  mov word [edi + 2], 0x08
+  mov [edi + 4], cx
+  shr eax, 16
+  mov [edi + 6], ax
+  ret
+
+h80:
+  mov [ss:R_EAX], eax
+  mov ax, 0x10
+  mov ds, ax
+  mov eax, [esp]
+  mov [R_EIP], eax
+  mov eax, [esp + 4]
+  mov [R_CS], eax
+  mov eax, [esp + 8]
+  mov [R_FLAGS], eax
+  mov eax, [esp + 12]
+  mov [R_ESP], eax
+  mov eax, [esp + 16]
+  mov [R_SS], eax
+  mov [R_KESP], esp
+  mov ax, 0x23
+  mov ds, ax
+  iret
+
+hpf:
+  mov ax, 0x10
+  mov ds, ax
+  pop eax
+  mov [R_ERR], eax
+  mov eax, cr2
+  mov [R_CR2], eax
+  mov eax, [esp]
+  mov [R_PFEIP], eax
+  mov dword [esp], after_pf
+  mov ax, 0x23
+  mov ds, ax
+  iret
+
+h81:
+  cli
+  hlt
+
+align 8
+gdt:
+  dq 0
+  dq 0x00cf9a000000ffff    ; 0x08 kernel code
+  dq 0x00cf92000000ffff    ; 0x10 kernel data
+  dq 0x00cffa000000ffff    ; 0x18 user code
+  dq 0x00cff2000000ffff    ; 0x20 user data
+  dq 0x0000890000000067    ; 0x28 TSS (base filled in)
+gdt_end:
+gdtr:
+  dw gdt_end - gdt - 1
+  dd gdt
+idtr:
+  dw 256 * 8 - 1
+  dd idt
+align 8
+idt:
+  times 256 dq 0
+tss:
+  times 104 db 0
+
+; what the test compares with
+dd after_int, pf_at
