@@ -106,7 +106,7 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
     acceleration: args.acceleration,
   };
   if (!args.nestedPaging) options.nestedPaging = false;
-  if (args.noApic) options.apic = false;
+  if (args.apic) options.apic = true;
   if (args.jit !== undefined) options.jit = args.jit;
   if (args.rom !== undefined) {
     options.rom = await readInput(args.rom, 'ROM image');

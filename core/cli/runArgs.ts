@@ -19,7 +19,7 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
   --memory MiB         RAM size (default 128)
   --clock MODE         realtime (default) or deterministic
   --no-reboot          exit (status 0) when the guest reboots instead of restarting it
-  --no-apic            a board without the local APIC and I/O APIC (8259 PIC only)
+  --apic               a board with the local APIC and I/O APIC (default: the 8259 PIC only)
   --timeout SECONDS    stop after this much host time (exit status 124)
   --port-log PORT=FILE append every byte the guest writes to I/O port PORT to FILE (repeatable)
   --disk FILE[,format=raw|qcow2][,readonly][,if=virtio|ide]
@@ -67,8 +67,8 @@ export interface RunArgs {
   memoryMiB: number;
   clock: ClockMode;
   noReboot: boolean;
-  /** --no-apic: leave the local APIC and I/O APIC off the board (MachineOptions.apic = false). */
-  noApic?: boolean;
+  /** --apic: put the local APIC and I/O APIC on the board (MachineOptions.apic = true). */
+  apic?: boolean;
   /** Host seconds; undefined = no limit. */
   timeoutSeconds?: number;
   portLogs: PortLog[];
@@ -192,8 +192,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--no-reboot':
         args.noReboot = true;
         break;
-      case '--no-apic':
-        args.noApic = true;
+      case '--apic':
+        args.apic = true;
         break;
       case '-h':
       case '--help':

@@ -34,7 +34,6 @@ export const CPUID_FEATURES = {
   MSR: 1 << 5,
   PAE: 1 << 6, // the Intel part only: svm/cpuid.ts clears it for the AMD part (paeControl.ts)
   CX8: 1 << 8,
-  APIC: 1 << 9, // the board's local APIC (core/devices/apic), set only where there is one: Cpu.boardCpuidEdx, not CPUID_EDX
   PGE: 1 << 13,
   CMOV: 1 << 15,
   CLFLUSH: 1 << 19, // CLFSH (sse/stateOps.ts), line size in CPUID.1:EBX[15:8]
@@ -43,7 +42,7 @@ export const CPUID_FEATURES = {
   SSE: 1 << 25, // sse/*
   SSE2: 1 << 26,
 } as const;
-export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0) & ~CPUID_FEATURES.APIC;
+export const CPUID_EDX = Object.values(CPUID_FEATURES).reduce((a, b) => a | b, 0);
 /**
  * Leaf-1 EDX bits AMD parts do not mirror in 8000_0001h EDX, where bits 19,
  * 25 and 26 mean other things (reserved, FFXSR, Page1GB): svm/cpuid.ts.
@@ -59,7 +58,7 @@ export const CPUID_ECX_VMX = 1 << 5;
 export const CPUID_ECX = CPUID_ECX_VMX;
 
 /** CPUID.1:EDX.APIC: the local APIC; set by the board that has one (Cpu.boardCpuidEdx). */
-export const CPUID_EDX_APIC = CPUID_FEATURES.APIC;
+export const CPUID_EDX_APIC = 1 << 9;
 
 export function cpuid(cpu: Cpu): void {
   const leaf1 = cpu.regs[EAX] === 1;

@@ -71,7 +71,7 @@ export class Chipset {
   readonly devices: Device[] = [];
   readonly timed: TimedDevice[] = [];
   readonly pic: Pic;
-  /** The local APIC and I/O APIC (MachineOptions.apic, default on); absent on a PIC-only board. */
+  /** The local APIC and I/O APIC (MachineOptions.apic); absent on a PIC-only board. */
   readonly apics: PcApics | undefined;
   /** What answers the processor's INTA: the local APIC (which passes the PIC's requests on through LINT0), else the PIC. */
   readonly interruptController: InterruptController;

@@ -67,8 +67,8 @@ export interface MachineOptions {
   /**
    * The local APIC (0xFEE00000) and I/O APIC (0xFEC00000) of core/devices/apic,
    * described to the guest by CPUID.1:EDX.APIC, the ACPI MADT and the MP
-   * table. Default true; false leaves a PIC-only board (the escape hatch for
-   * a guest that cannot cope with them).
+   * table. Default false (a PIC-only board) until a guest that takes the
+   * APICs over has been seen booting with them (core/machine/apicOption.ts).
    */
   apic?: boolean;
   /**
