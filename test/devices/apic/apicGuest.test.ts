@@ -1,0 +1,41 @@
+/**
+ * The APICs on the board, end to end with a guest (a nasm Multiboot kernel,
+ * kernels/apicTimer.asm): CPUID.1:EDX.APIC and IA32_APIC_BASE as the
+ * processor answers them, the local APIC's registers by MMIO, a self-IPI,
+ * the LAPIC timer periodic, and the PIT's IRQ 0 through I/O APIC pin 2, with
+ * the 8259 masked; on the bare PC (the APICs on the processor's bus) and
+ * under VT-x and AMD-V (the domain's virtual APICs: MMIO by EPT violation /
+ * #NPF, vectors injected on entry). Deterministic clock: exact counts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assemble } from '../../../scripts/nasm.ts';
+import { createMachine } from '../../../core/machine/machine.ts';
+import type { Acceleration } from '../../../core/machine/acceleration.ts';
+
+const KERNEL = assemble(readFileSync(join(import.meta.dirname, 'kernels/apicTimer.asm'), 'utf8'), [join(import.meta.dirname, '../../machine/kernels')], {});
+
+function run(acceleration: Acceleration, apic: boolean) {
+  let out = '';
+  const machine = createMachine(
+    { memoryMiB: 16, clock: 'deterministic', acceleration, apic, kernel: KERNEL },
+    { onSerialOutput: (port, bytes) => port === 0 && (out += Buffer.from(bytes).toString('latin1')) },
+  );
+  let result = machine.run(50);
+  for (let i = 0; i < 400 && result.kind === 'running'; i++) result = machine.run(50);
+  return { out, result };
+}
+
+describe.each<Acceleration>(['none', 'vtx', 'svm'])('a guest using the APICs (acceleration %s)', (acceleration) => {
+  it('takes a self-IPI, 20 LAPIC timer ticks and the PIT through I/O APIC pin 2, no spurious interrupt', () => {
+    const { out, result } = run(acceleration, true);
+    // 20 ms of LAPIC ticks; the 100 Hz PIT ticks twice in them (its first edge 10 ms after it was programmed).
+    expect(out).toBe('apic L=20 P=02 I=1 S=0');
+    expect(result).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
+  });
+});
+
+it('without the APICs the processor does not advertise one', () => {
+  expect(run('none', false).out).toBe('no APIC in CPUID');
+});
