@@ -161,13 +161,17 @@ describe('local APIC priorities, EOI, IPIs and errors', () => {
     expect(t.inta()).toBe(0x4f);
   });
 
-  it('answers INTA with the spurious vector when the request went away', () => {
+  it('answers INTA with the spurious vector when the request went away (LINT0 masked; open, the 8259 answers)', () => {
     const t = enabledBoard();
     t.lapicWrite(R.SVR, ENABLE | 0xef);
     selfIpi(t, 0x60);
     t.lapicWrite(R.TPR, 0xf0);
+    expect(t.inta()).toBe(0x20); // LINT0 in ExtINT mode: the INTA cycle is the 8259's (its IR7 when it has nothing)
+    expect(t.pic.acks).toBe(1);
+    t.lapicWrite(R.LVT_LINT0, MASKED | 0x700);
     expect(t.inta()).toBe(0xef);
     expect(t.lapicRead(R.ISR + 0x30)).toBe(0);
+    expect(t.pic.acks).toBe(1);
   });
 
   it('holds fixed interrupts while software-disabled', () => {
