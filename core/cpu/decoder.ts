@@ -39,6 +39,8 @@ export class Block {
   heat = 0;
   jit: CompiledBlock | null = null;
   jitBytes = 0;
+  /** In a compiled region (cpu/jit regions), this block's index: where the region's function starts when the run loop enters it here. */
+  jitEntry = 0;
 
   constructor(insns: Insn[], eip: number, csBase: number, cs32: boolean) {
     this.insns = insns;

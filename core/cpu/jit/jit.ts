@@ -264,13 +264,15 @@ export class Jit {
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
       'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NEXT', 'BS', 'IS', 'MI',
-      `const region = function region_${(block.eip >>> 0).toString(16)}(cpu, pc) {\n${body}};\n`
-        + 'return BS.map((_, i) => (cpu) => region(cpu, i));',
-    ) as (...bindings: unknown[]) => CompiledBlock[];
-    const entries = factory(...this.bindings, regionNext, members, members.map((b) => b.insns), new Map(members.map((b, i) => [b.eip | 0, i])));
+      // One function for every member: the run loop enters it with the member as cpu.jitBlock (no
+      // wrapper per entry, which V8 would inline the whole region into).
+      `return function region_${(block.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}};`,
+    ) as (...bindings: unknown[]) => CompiledBlock;
+    const region = factory(...this.bindings, regionNext, members, members.map((b) => b.insns), new Map(members.map((b, i) => [b.eip | 0, i])));
     const share = Math.ceil(body.length / members.length);
     members.forEach((b, i) => {
-      b.jit = entries[i];
+      b.jit = region;
+      b.jitEntry = i;
       b.jitBytes = share;
       this.compiledBlocks.push(b);
     });

@@ -620,7 +620,7 @@ export function translateBlock(block: Block, maxHandlerCalls = 0, chain = false,
 
 /**
  * Function body source for a region: several blocks in one function
- * `(cpu, pc)`, `pc` the index in `blocks` of the block to start with. Each
+ * `(cpu)` that starts at member `cpu.jitBlock.jitEntry` (the index in `blocks` of the block the run loop enters). Each
  * block is translated as by translateBlock, except that an exit with a
  * constant target that is another member (or itself) goes on inside the
  * function when chain.ts regionNext says the run loop would run that block
