@@ -7,9 +7,9 @@
  * TR, MSW, selectors, flags and descriptors. The CPUID hypervisor bit is not a
  * leak but information: set by Popek's hypervisor, clear on the bare PC.
  *
- * Trap-and-emulate's predicted leaks are asserted beside the software monitor
- * (test/hypervisor/software/trapDetector.test.ts); binary translation is not
- * built yet: what it must show is written in test/guests/detector/README.md.
+ * Trap-and-emulate's predicted leaks and binary translation's clean sheet are
+ * asserted beside the software monitor (test/hypervisor/software/
+ * trapDetector.test.ts, bt/detectorBt.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
