@@ -64,7 +64,7 @@ export const ACCELERATION_INFO: Readonly<Record<Acceleration, AccelerationInfo>>
     label: 'Binary translation',
     explanation: 'No hardware assist: the guest kernel runs deprivileged and its sensitive instructions are translated.',
     built: false,
-    notBuiltReason: 'not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',
+    notBuiltReason: 'not yet built: Linux does not boot under the translator yet (issue 10)',
   },
   trap: {
     id: 'trap',

@@ -50,7 +50,7 @@ describe('popek run argument parsing', () => {
       new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which would run paged on shadow page tables, and the processor refuses paged real mode'),
     );
     expect(() => parseRunArgs(['--kernel', 'k', '--accel=bt'])).toThrow(
-      new UsageError('--accel bt (Binary translation) is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)'),
+      new UsageError('--accel bt (Binary translation) is not yet built: Linux does not boot under the translator yet (issue 10)'),
     );
     expect(parseRunArgs(['--kernel', 'k', '--accel', 'trap']).acceleration).toBe('trap');
     expect(() => parseRunArgs(['--rom', 'r', '--accel', 'trap'])).toThrow(

@@ -280,7 +280,7 @@ describe('HostService with worker threads', () => {
     await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, 'utf8')), acceleration: 'bt' }));
     await expect(host.startVm(id)).rejects.toMatchObject({
       code: 'UNSUPPORTED',
-      message: 'Acceleration Binary translation is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',
+      message: 'Acceleration Binary translation is not yet built: Linux does not boot under the translator yet (issue 10)',
     });
     expect((await stateOf(id)).state).toBe('poweredOff');
   });

@@ -182,7 +182,7 @@ describe('validateDraft (library rules)', () => {
   it('refuses acceleration modes this build cannot run, naming the issue that brings them', async () => {
     expect(await validateDraft(library, draft({ acceleration: 'bt' }))).toEqual({
       ok: false,
-      errors: [{ field: 'acceleration', message: 'Acceleration Binary translation is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)' }],
+      errors: [{ field: 'acceleration', message: 'Acceleration Binary translation is not yet built: Linux does not boot under the translator yet (issue 10)' }],
     });
     expect((await validateDraft(library, draft({ acceleration: 'trap' }))).ok).toBe(true);
     expect((await validateDraft(library, draft({ acceleration: 'vtx' }))).ok).toBe(true);

@@ -136,7 +136,7 @@ describe('ManagerWindow', () => {
       'AMD-V (SVM) (nested paging off): cannot start, without nested paging the hypervisor runs only a kernel (Linux boot): firmware starts in real mode, which needs nested paging',
     );
     expect(await detailFor({ acceleration: 'bt' })).toBe(
-      'Binary translation: cannot start, not yet built: arrives with issue 10 (binary translation and trap-and-emulate)',
+      'Binary translation: cannot start, not yet built: Linux does not boot under the translator yet (issue 10)',
     );
   });
 

@@ -134,7 +134,7 @@ describe('SettingsDialog while the VM is powered off', () => {
     );
     expect(texts[1]).toBe("Intel VT-x | Popek's hypervisor runs the guest through the emulated processor's VMX extension, with EPT nested paging.");
     expect(texts[2]).toBe("AMD-V (SVM) | Popek's hypervisor runs the guest on an emulated AMD processor through its SVM extension, with nested paging (NPT).");
-    expect(texts[3]).toContain('(not yet built: arrives with issue 10 (binary translation and trap-and-emulate))');
+    expect(texts[3]).toContain('(not yet built: Linux does not boot under the translator yet (issue 10))');
     expect(texts[4]).toBe('Trap-and-emulate only | The deprivileged guest kernel with translation off, to show where trap-and-emulate fails on x86.');
     // Nested paging means something only under the hypervisor; there it can be turned off (shadow page tables).
     const nested = w.findAll<HTMLInputElement>('input[type="checkbox"]').find((c) => c.element.parentElement!.textContent!.includes('Nested paging'))!;
@@ -155,7 +155,7 @@ describe('SettingsDialog while the VM is powered off', () => {
     const w = (wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } }));
     await settle();
     await goTo(w, 'System');
-    expect(w.find('fieldset .error').text()).toBe('Acceleration Binary translation is not yet built: arrives with issue 10 (binary translation and trap-and-emulate)');
+    expect(w.find('fieldset .error').text()).toBe('Acceleration Binary translation is not yet built: Linux does not boot under the translator yet (issue 10)');
     expect(saveButton(w).attributes('disabled')).toBeDefined();
     await w.find('input[type="radio"][value="vtx"]').setValue(true);
     expect(w.find('fieldset .error').exists()).toBe(false);
