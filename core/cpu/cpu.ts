@@ -1159,9 +1159,28 @@ export class Cpu implements PageTableMemory {
     if ((last >>> 12) !== (lin >>> 12)) this.translateSlow(last, true, user);
   }
 
-  // Implicit supervisor accesses (descriptor tables, TSS, IDT): privilege-free.
-  readSys16(lin: number): number { return this.readSlow(lin, 2, false); }
-  readSys32(lin: number): number { return this.readSlow(lin, 4, false); }
+  // Implicit supervisor accesses (descriptor tables, TSS, IDT): privilege-free, supervisor-mode paging
+  // rules at any CPL. A TLB entry that allows supervisor access serves them (without it every interrupt,
+  // system call and segment load walked the page tables, two-dimensionally under EPT or nested paging).
+  readSys16(lin: number): number {
+    const e = this.tlbRead[lin >>> 12];
+    if ((e & TLB_SUPERVISOR) !== 0 && (lin & 0xfff) <= 0xffe && !this.dataBreakpoints) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      return this.u8[p] | (this.u8[p + 1] << 8);
+    }
+    return this.readSlow(lin, 2, false);
+  }
+
+  readSys32(lin: number): number {
+    const e = this.tlbRead[lin >>> 12];
+    if ((e & TLB_SUPERVISOR) !== 0 && (lin & 0xfff) <= 0xffc && !this.dataBreakpoints) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      const m = this.u8;
+      return m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24);
+    }
+    return this.readSlow(lin, 4, false);
+  }
+
   writeSys16(lin: number, v: number): void { this.writeSlow(lin, 2, v, false); }
   writeSys32(lin: number, v: number): void { this.writeSlow(lin, 4, v, false); }
 
