@@ -13,6 +13,7 @@ import { GuestClock } from '../../core/cpu/clock.ts';
 import { Cpu, STOP_BUDGET, STOP_HALT, STOP_SHUTDOWN } from '../../core/cpu/cpu.ts';
 import { mapRomImage } from '../../core/machine/firmware/romImage.ts';
 import type { ProcessorModel } from '../../core/cpu/processorModel.ts';
+import { ResetControl } from '../../core/devices/resetControl.ts';
 import { assemble as nasm } from '../../scripts/nasm.ts';
 
 export const ASM_DIR = new URL('./asm/', import.meta.url).pathname;
@@ -72,4 +73,9 @@ export function runRom(rom: Uint8Array, opts: RomRunOptions = {}): RomRun {
 /** Assembles a test program and runs it. */
 export function runAsm(source: string, opts?: RomRunOptions): RomRun {
   return runRom(assemble(source), opts);
+}
+
+/** A RomRunOptions.setup: port 0xCF9 whose soft reset asserts INIT on the processor, as the PC board's (core/machine/chipset.ts). */
+export function softResetPort(bus: MemoryBus, cpu: Cpu): void {
+  new ResetControl({ onReset: (cause) => { if (cause === 'cf9-soft') cpu.initPending = true; } }).attach(bus);
 }

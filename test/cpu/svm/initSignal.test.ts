@@ -10,15 +10,10 @@
  * (port 0xCF9, bit 1 clear), as on the PC board (core/machine/chipset.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { ResetControl } from '../../../core/devices/resetControl.ts';
-import type { Cpu } from '../../../core/cpu/cpu.ts';
-import type { MemoryBus } from '../../../core/memory/bus.ts';
+import { softResetPort } from '../harness.ts';
 import { runSvm } from './svmRun.ts';
 import * as B from '../../../core/cpu/svm/vmcb.ts';
 
-function softResetPort(bus: MemoryBus, cpu: Cpu): void {
-  new ResetControl({ onReset: (cause) => { if (cause === 'cf9-soft') cpu.initPending = true; } }).attach(bus);
-}
 
 describe('INIT and SVM', () => {
   it('exits with #VMEXIT INIT under the intercept, is held while GIF = 0, and is the processor INIT at STGI', () => {

@@ -11,16 +11,10 @@
  * (port 0xCF9, bit 1 clear), as on the PC board (core/machine/chipset.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { ResetControl } from '../../../core/devices/resetControl.ts';
-import type { Cpu } from '../../../core/cpu/cpu.ts';
-import type { MemoryBus } from '../../../core/memory/bus.ts';
+import { softResetPort } from '../harness.ts';
 import { hex, runVmx } from './vmxRun.ts';
 import * as F from '../../../core/cpu/vmx/vmcsFields.ts';
 
-/** Port 0xCF9 whose soft reset asserts INIT on the processor, as the PC board's. */
-function softResetPort(bus: MemoryBus, cpu: Cpu): void {
-  new ResetControl({ onReset: (cause) => { if (cause === 'cf9-soft') cpu.initPending = true; } }).attach(bus);
-}
 
 describe('INIT and VMX', () => {
   it('exits with reason 3 in non-root operation, is held in root operation, and is the processor INIT after VMXOFF', () => {
