@@ -93,6 +93,8 @@ export async function runCommand(argv: string[], env: Partial<RunEnvironment> = 
     if (e instanceof BootError) return fail(e.message);
     return fail(`cannot create the machine: ${(e as Error).message}`);
   }
+  // 4 KiB pages; the guest's driver reads the target when it binds.
+  if (args.balloonMiB) machine.setBalloonTarget?.(args.balloonMiB * 256);
 
   return driveMachine(machine, args, io, logs);
 }
@@ -126,6 +128,7 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
   if (args.cdroms) options.cdroms = args.cdroms.map((path) => ({ path }));
   if (args.bootOrder) options.bootOrder = args.bootOrder;
   if (args.nics) options.nics = args.nics;
+  if (args.balloonMiB !== undefined) options.virtioBalloon = true;
   return options;
 }
 

@@ -33,6 +33,8 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
   --nic internal=NAME|none[,mac=52:54:00:xx:xx:xx]
                        a VirtIO network adapter (repeatable: eth0, eth1, ...) on the internal
                        network NAME (shared by the machines of this process only) or unattached
+  --balloon MiB        a VirtIO memory balloon asking the guest to give MiB of its memory back
+                       (0 = an empty balloon; at most --memory less 4); --stats prints it
   --accel MODE         vtx (Popek's hypervisor on the processor's VT-x), svm (on an AMD
                        processor's AMD-V), trap (the software monitor, trap-and-emulate only:
                        a --kernel guest) or none (the emulated PC without a hypervisor);
@@ -80,6 +82,8 @@ export interface RunArgs {
   cdroms?: string[];
   /** --boot: the firmware's boot order (absent: the board's default, disk then CD-ROM). */
   bootOrder?: BootDevice[];
+  /** --balloon: a virtio-balloon with this target in MiB (absent: no balloon). */
+  balloonMiB?: number;
   /** VirtIO network adapters in command-line order (absent without --nic). */
   nics?: { network?: string; mac?: string }[];
   acceleration: Acceleration;
@@ -95,7 +99,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--boot', '--nic', '--accel', '--nested-paging', '--jit']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--boot', '--nic', '--balloon', '--accel', '--nested-paging', '--jit']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = {
@@ -174,6 +178,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
           throw new UsageError((e as Error).message);
         }
         break;
+      case '--balloon':
+        if (!/^\d{1,5}$/.test(value!)) throw new UsageError(`bad --balloon value '${value}': expected MiB, a whole number`);
+        args.balloonMiB = Number(value);
+        break;
       case '--accel':
         args.acceleration = parseAccel(value!);
         break;
@@ -204,6 +212,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
     }
   }
   if (args.help) return args;
+  // The guest keeps at least 4 MiB, as the app's configs do (balloonTargetMaxMiB).
+  if (args.balloonMiB !== undefined && args.balloonMiB > Math.max(0, args.memoryMiB - 4)) {
+    throw new UsageError(`--balloon ${args.balloonMiB} leaves the guest less than 4 MiB of its ${args.memoryMiB} MiB`);
+  }
   if (args.kernel !== undefined && args.rom !== undefined) throw new UsageError('--kernel and --rom cannot be used together');
   if (args.kernel !== undefined && args.bootOrder !== undefined) throw new UsageError('--boot is the firmware\'s boot order: a --kernel guest is loaded directly');
   if (args.kernel === undefined && (args.initrd !== undefined || args.append !== undefined)) {

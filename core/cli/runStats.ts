@@ -22,6 +22,11 @@ export function formatRunStats(acceleration: Acceleration, stats: MachineStats):
     ['interrupts', String(stats.interrupts)],
     ['exceptions', String(stats.exceptions)],
   ];
+  if (stats.balloon) {
+    const b = stats.balloon;
+    rows.push(['balloon target', `${b.targetPages} pages`], ['balloon actual', `${b.actualPages} pages`]);
+    if (b.poolFreeFrames !== undefined) rows.push(['pool free frames', String(b.poolFreeFrames)]);
+  }
   if (stats.monitor) rows.push(...monitorRows(stats.monitor));
   // Under the software monitor there are no VM entries, injections or EPT: only its shadow paging and host time apply.
   const noExits = new Set(stats.monitor ? ['VM entries', 'injected interrupts', 'EPT violations', 'host ms in hypervisor'] : []);

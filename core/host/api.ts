@@ -162,6 +162,18 @@ export interface VmStats {
   hypervisor?: HypervisorStats;
   /** Per VirtIO device, cumulative since power-on (absent without VirtIO devices). */
   devices?: DeviceStats[];
+  /** The memory balloon now (absent without one). */
+  balloon?: BalloonStats;
+}
+
+/** A VM's memory balloon, in 4 KiB pages. */
+export interface BalloonStats {
+  /** What the host asked the guest to give up. */
+  targetPages: number;
+  /** What the guest's driver reports it has given (it follows the target at its own pace). */
+  actualPages: number;
+  /** Frames free in the host's machine memory pool (VMs under the hypervisor; the bare PC has no pool). */
+  poolFreeFrames?: number;
 }
 
 /** One VirtIO device's counters: what its driver asked and what the backend did. */
@@ -320,6 +332,17 @@ export interface HostApi {
    * rejects INVALID_ARGUMENT for more than 256 events or a malformed one.
    */
   sendKeys(id: string, events: HostKeyEvent[]): Promise<void>;
+
+  /**
+   * Asks a running or paused VM's guest to give `targetMiB` of its memory
+   * back (its virtio-balloon's target; 0 deflates it). Not saved in the
+   * config (that holds the target at start). Rejects ILLEGAL_TRANSITION when
+   * the VM is not running, UNSUPPORTED when it has no balloon,
+   * INVALID_ARGUMENT for a target that is not a whole number of MiB between
+   * 0 and its memory less MEMORY_MIB_MIN. The guest's progress shows in
+   * VmStats.balloon.
+   */
+  setBalloonTarget(id: string, targetMiB: number): Promise<void>;
 }
 
 export type Unsubscribe = () => void;
@@ -399,6 +422,7 @@ export const HOST_API_METHODS = [
   'getStats',
   'sendSerialInput',
   'sendKeys',
+  'setBalloonTarget',
 ] as const satisfies readonly (keyof HostApi)[];
 
 export type HostApiMethod = (typeof HOST_API_METHODS)[number];

@@ -28,14 +28,15 @@ import {
   type VmConfigDraft,
   type VmEntry,
   type VmStateEvent,
+  type BalloonStats,
   type HypervisorStats,
   type VmStats,
   type VmStatus,
 } from './api.ts';
 import { existsSync } from 'node:fs';
-import { DISK_MIB_MAX } from '../machine/config.ts';
+import { BALLOON_PAGES_PER_MIB, balloonTargetMaxMiB, DISK_MIB_MAX } from '../machine/config.ts';
 import { vgaBiosBesideGuests } from '../machine/firmware/bundledFirmware.ts';
-import type { StopReason } from '../machine/types.ts';
+import type { MachineStats, StopReason } from '../machine/types.ts';
 import type { LibraryEntry, VmLibrary } from './library.ts';
 import { VmLifecycle, type LifecycleAction } from './lifecycle.ts';
 import { workerThreadRunnerFactory, type MachineRunner, type RunnerFactory } from './machineRunner.ts';
@@ -48,7 +49,10 @@ import { createDisk, inspectDisk } from './diskOperations.ts';
 import { accelerationProblem } from '../machine/acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
 import { exitName } from '../hypervisor/exitNames.ts';
-import type { FromWorker, WorkerInit } from './workerProtocol.ts';
+import type { FromWorker, ToWorker, WorkerInit, WorkerReply } from './workerProtocol.ts';
+import { WorkerRequests } from './workerRequests.ts';
+import type { InspectedBlock, TranslationCacheView } from '../machine/translationCacheView.ts';
+import { monitorStats, shadowPagingStats, translatorStats } from './softwareMonitorStats.ts';
 import { MachinePool } from './machinePool.ts';
 import { NetworkHub, type NetworkLink } from './networkHub.ts';
 
@@ -92,6 +96,10 @@ interface Run {
   workerGone: Promise<void>;
   /** The worker's ports on the internal networks its adapters name. */
   links: Map<string, NetworkLink>;
+  /** Questions to the worker awaiting its reply (the translation cache's contents). */
+  requests: WorkerRequests<WorkerReply>;
+  /** The largest balloon target (MiB) the run's machine takes; absent when it has no balloon. */
+  balloonMaxMiB?: number;
 }
 
 /** What the host keeps per VM beyond its config: status, current run, streams. */
@@ -248,7 +256,8 @@ export class HostService implements HostBridge {
     });
 
     let workerExited!: () => void;
-    const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)), links: new Map() };
+    const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)), links: new Map(), requests: new WorkerRequests() };
+    if (config.balloon) run.balloonMaxMiB = balloonTargetMaxMiB(config.memoryMiB);
     // Its adapters' internal networks: frames between this worker and the other VMs' go through the host's switches.
     for (const nic of init.nics ?? []) {
       const network = nic.network;
@@ -256,6 +265,7 @@ export class HostService implements HostBridge {
     }
     void run.workerGone.then(() => {
       for (const link of run.links.values()) link.detach();
+      run.requests.close();
     });
     // A domain of the hypervisor takes its memory from the host's pool; whatever ends its worker gives it back.
     if (config.acceleration !== 'none') {
@@ -326,6 +336,27 @@ export class HostService implements HostBridge {
     checkId(id);
     const rt = this.runtimes.get(id);
     return rt && (rt.lifecycle.state === 'running' || rt.lifecycle.state === 'paused') ? rt.stats : null;
+  }
+
+  async getTranslationCache(id: string): Promise<TranslationCacheView | null> {
+    const ask = this.workerQuestion(id);
+    return ask ? ((await ask((requestId) => ({ type: 'translationCache', requestId }))) as TranslationCacheView | null) : null;
+  }
+
+  async inspectTranslatedBlock(id: string, blockId: number): Promise<InspectedBlock | null> {
+    if (!Number.isSafeInteger(blockId) || blockId < 1) throw new HostError('INVALID_ARGUMENT', 'a translated block is named by its number (1 or more)');
+    const ask = this.workerQuestion(id);
+    return ask ? ((await ask((requestId) => ({ type: 'inspectTranslatedBlock', requestId, blockId }))) as InspectedBlock | null) : null;
+  }
+
+  /** Asks a running or paused VM's worker something it answers with a `reply`; null when the VM is not running. */
+  private workerQuestion(id: string): ((message: (requestId: number) => ToWorker) => Promise<WorkerReply>) | null {
+    checkId(id);
+    const rt = this.runtimes.get(id);
+    const run = rt?.run?.stopping === false ? rt.run : undefined;
+    const runner = run?.runner;
+    if (!runner || !(rt!.lifecycle.state === 'running' || rt!.lifecycle.state === 'paused')) return null;
+    return (message) => run!.requests.ask((requestId) => runner.send(message(requestId)));
   }
 
   async sendSerialInput(id: string, port: SerialIndex, data: Uint8Array): Promise<void> {
@@ -437,6 +468,23 @@ export class HostService implements HostBridge {
   }
 
   /** The runtime of a VM that exists in the library (NOT_FOUND otherwise). */
+  async setBalloonTarget(id: string, targetMiB: number): Promise<void> {
+    checkId(id);
+    if (typeof targetMiB !== 'number' || !Number.isInteger(targetMiB) || targetMiB < 0) {
+      throw new HostError('INVALID_ARGUMENT', 'the balloon target is a whole number of MiB, 0 or more');
+    }
+    const rt = this.runtimes.get(id);
+    const run = rt?.run?.stopping === false ? rt.run : undefined;
+    if (!rt || !run?.runner || !(rt.lifecycle.state === 'running' || rt.lifecycle.state === 'paused')) {
+      throw new HostError('ILLEGAL_TRANSITION', `VM ${rt ? `"${rt.name}"` : id} is not running: the balloon target is set on a running or paused VM`);
+    }
+    if (run.balloonMaxMiB === undefined) throw new HostError('UNSUPPORTED', `VM "${rt.name}" has no memory balloon (Settings -> System)`);
+    if (targetMiB > run.balloonMaxMiB) {
+      throw new HostError('INVALID_ARGUMENT', `the balloon can take at most ${run.balloonMaxMiB} MiB of this VM (the guest keeps some memory)`);
+    }
+    run.runner.send({ type: 'balloonTarget', pages: targetMiB * BALLOON_PAGES_PER_MIB });
+  }
+
   private async requireRuntime(id: string): Promise<VmRuntime> {
     checkId(id);
     const rt = this.runtimes.get(id);
@@ -508,6 +556,7 @@ export class HostService implements HostBridge {
     }
     if (config.cdroms?.length) init.cdroms = config.cdroms.map((cd) => (cd.path !== undefined ? { path: resolve(cd.path) } : {}));
     if (config.nics?.length) init.nics = config.nics.map((n, i) => ({ network: n.network, mac: n.mac ?? stableMac(config.id, i) }));
+    if (config.balloon) init.balloon = { targetPages: config.balloon.targetMiB * BALLOON_PAGES_PER_MIB };
     return init;
   }
 
@@ -560,6 +609,9 @@ export class HostService implements HostBridge {
       case 'stats':
         this.recordStats(rt, m);
         return;
+      case 'reply':
+        run.requests.answer(m.requestId, m.value);
+        return;
       case 'stopped':
         if (m.reason.kind === 'poweroff') {
           if (rt.lifecycle.state === 'starting') rt.lifecycle.apply('started');
@@ -596,6 +648,7 @@ export class HostService implements HostBridge {
       ...(m.stats.virtio
         ? { devices: m.stats.virtio.map(({ name, counters: c }) => ({ name, requests: c.requests, bytesRead: c.bytesRead, bytesWritten: c.bytesWritten, kicks: c.kicks, interrupts: c.interrupts, errors: c.errors })) }
         : {}),
+      ...(m.stats.balloon ? { balloon: balloonStats(m.stats.balloon) } : {}),
     };
     rt.stats = stats;
     for (const l of this.statsListeners) safeCall(() => l(stats));
@@ -724,6 +777,11 @@ export function describeStop(reason: StopReason): string {
   }
 }
 
+/** The balloon as the app shows it: pages as the device counts them; the pool's free frames only where there is a pool. */
+function balloonStats(b: NonNullable<MachineStats['balloon']>): BalloonStats {
+  return { targetPages: b.targetPages, actualPages: b.actualPages, ...(b.poolFreeFrames === undefined ? {} : { poolFreeFrames: b.poolFreeFrames }) };
+}
+
 /** The hypervisor's counters as the app shows them: exits named, per-port detail left to `popek run --stats`. */
 function hypervisorStats(h: CounterSnapshot): HypervisorStats {
   const exitsByReason: Record<string, number> = {};
@@ -737,6 +795,9 @@ function hypervisorStats(h: CounterSnapshot): HypervisorStats {
     eptViolations: h.eptViolations,
     guestMs: h.guestMs,
     hypervisorMs: h.hypervisorMs,
+    ...(h.shadowPaging ? { shadowPaging: shadowPagingStats(h.shadowPaging) } : {}),
+    ...(h.monitor ? { monitor: monitorStats(h.monitor) } : {}),
+    ...(h.translator ? { translator: translatorStats(h.translator) } : {}),
   };
 }
 

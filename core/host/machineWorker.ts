@@ -201,6 +201,9 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
         case 'powerButton':
           machine.powerButton();
           break;
+        case 'balloonTarget':
+          machine.setBalloonTarget?.(message.pages);
+          break;
         case 'frame':
           machine.networkInput?.(message.network, message.data);
           break;
@@ -235,6 +238,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (init.bootOrder) options.bootOrder = init.bootOrder;
     if (init.machineMemory) options.machineMemory = init.machineMemory;
     if (init.nics) options.nics = init.nics;
+    if (init.balloon) options.virtioBalloon = true;
     machine = createMachine(options, {
       onSerialOutput(port, bytes) {
         if (port === 0 || port === 1) output[port].append(bytes);
@@ -247,6 +251,8 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     finish({ type: 'failed', message: errorText(e) });
     return;
   }
+  // The target at start: the guest's driver reads it when it binds.
+  if (init.balloon && init.balloon.targetPages > 0) machine.setBalloonTarget?.(init.balloon.targetPages);
   channel.post({ type: 'started' });
   running = true;
   postStats();

@@ -28,6 +28,8 @@ export interface WorkerInit {
   machineMemory?: MachineMemoryLease;
   /** The VM's network adapters with their MAC addresses, in order (absent when it has none). */
   nics?: { network: string; mac: string }[];
+  /** A virtio-balloon with its target at start, in 4 KiB pages (MachineOptions.virtioBalloon; absent: no balloon). */
+  balloon?: { targetPages: number };
   /** The VM's disks, absolute paths, attached as VirtIO disks in this order (absent when it has none). */
   disks?: VirtioDiskOption[];
   /** The VM's IDE CD-ROM drives in order, each with the absolute path of its ISO image or empty (MachineOptions.cdroms; absent when it has none). */
@@ -56,6 +58,8 @@ export type ToWorker =
   /** Hard reset; a paused machine resumes after it. */
   | { type: 'reset' }
   | { type: 'powerButton' }
+  /** The balloon's new target in 4 KiB pages. */
+  | { type: 'balloonTarget'; pages: number }
   /** A frame of an internal network from another VM. */
   | { type: 'frame'; network: string; data: Uint8Array }
   /** Stop now: the worker flushes its output, posts `exited` and ends. */

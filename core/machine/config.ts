@@ -87,6 +87,18 @@ export interface NicConfig {
 
 export type ClockSetting = 'realtime' | 'deterministic';
 
+/**
+ * A virtio-balloon (core/devices/virtio/virtioBalloon.ts): the host asks the
+ * guest's driver to give `targetMiB` of its memory back (under the hypervisor
+ * those frames return to the machine's pool). The app and `popek run
+ * --balloon` change the target of a running VM; this is the target it starts
+ * with.
+ */
+export interface BalloonConfig {
+  /** MiB the guest is asked to give up at start, 0..memoryMiB - MEMORY_MIB_MIN. */
+  targetMiB: number;
+}
+
 export interface VmConfig {
   version: 1;
   /** UUID; also the name of the VM's folder in the library. */
@@ -108,6 +120,8 @@ export interface VmConfig {
   cdroms?: CdromConfig[];
   /** Network adapters (absent in files from before they existed: none). */
   nics?: NicConfig[];
+  /** A memory balloon device (absent: none). */
+  balloon?: BalloonConfig;
   /** [COM1, COM2]. */
   serial: [SerialPortConfig, SerialPortConfig];
   clock: ClockSetting;
@@ -148,6 +162,14 @@ export const PATH_MAX_LENGTH = 4096;
 export const DISK_MIB_MAX = 2 * 1024 * 1024;
 export const TCP_PORT_MIN = 1024;
 export const TCP_PORT_MAX = 65535;
+
+/** Pages of 4 KiB in a MiB (the balloon's unit on the wire and in the device). */
+export const BALLOON_PAGES_PER_MIB = 256;
+
+/** The largest balloon target for a VM of `memoryMiB`: the guest keeps at least MEMORY_MIB_MIN. */
+export function balloonTargetMaxMiB(memoryMiB: number): number {
+  return Math.max(0, memoryMiB - MEMORY_MIB_MIN);
+}
 
 // ---- schema ---------------------------------------------------------------------
 //
@@ -232,6 +254,10 @@ const nicSchema = v.object({
   ),
 });
 
+const balloonSchema = v.object({
+  targetMiB: integerIn('Balloon target (MiB)', 0, MEMORY_MIB_MAX),
+});
+
 const draftEntries = {
   name: nameSchema,
   description: v.optional(
@@ -248,6 +274,7 @@ const draftEntries = {
   disks: v.pipe(v.array(diskSchema, 'Disks must be a list'), v.maxLength(MAX_DISKS, `At most ${MAX_DISKS} disks`)),
   cdroms: v.optional(v.pipe(v.array(cdromSchema, 'CD-ROM drives must be a list'), v.maxLength(MAX_CDROMS, `At most ${MAX_CDROMS} CD-ROM drives`))),
   nics: v.optional(v.pipe(v.array(nicSchema, 'Network adapters must be a list'), v.maxLength(MAX_NICS, `At most ${MAX_NICS} network adapters`))),
+  balloon: v.optional(balloonSchema),
   serial: v.tuple([serialPortSchema, serialPortSchema], 'Serial must list COM1 and COM2'),
   clock: v.picklist(['realtime', 'deterministic'], 'Clock must be realtime or deterministic'),
   acceleration: v.picklist(ACCELERATIONS, `Acceleration must be one of ${ACCELERATIONS.join(', ')}`),
@@ -294,6 +321,7 @@ const FIELD_LABELS: Record<string, string> = {
   format: 'Format',
   sizeMiB: 'Disk size (MiB)',
   network: 'Network',
+  targetMiB: 'Balloon target (MiB)',
 };
 
 function issuesToErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
@@ -333,6 +361,12 @@ function crossFieldErrors(d: VmConfigDraft): FieldError[] {
   }
   if (com1.enabled && com2.enabled && com1.mode === 'file' && com2.mode === 'file' && com1.path === com2.path) {
     errors.push({ field: 'serial.1.path', message: 'COM1 already writes to this file' });
+  }
+  if (d.balloon && d.balloon.targetMiB > balloonTargetMaxMiB(d.memoryMiB)) {
+    errors.push({
+      field: 'balloon.targetMiB',
+      message: `The balloon can take at most ${balloonTargetMaxMiB(d.memoryMiB)} MiB of this VM's ${d.memoryMiB} MiB (the guest keeps ${MEMORY_MIB_MIN} MiB)`,
+    });
   }
   const seenBoot = new Set<string>();
   d.bootOrder.forEach((b, i) => {

@@ -193,6 +193,22 @@ describe('vm.json parsing', () => {
     expect(checkVmDraft(draft({ acceleration: 'none', memoryMiB: 1792 })).ok).toBe(true);
   });
 
+  it('takes a balloon target up to the memory less 4 MiB, and refuses anything else', () => {
+    expect(checkVmDraft(draft({ balloon: { targetMiB: 0 } }))).toEqual({ ok: true, value: draft({ balloon: { targetMiB: 0 } }) });
+    expect(checkVmDraft(draft({ balloon: { targetMiB: 124 } })).ok).toBe(true);
+    expect(checkVmDraft(draft({ balloon: { targetMiB: 125 } }))).toEqual({
+      ok: false,
+      errors: [{ field: 'balloon.targetMiB', message: "The balloon can take at most 124 MiB of this VM's 128 MiB (the guest keeps 4 MiB)" }],
+    });
+    expect(checkVmDraft(draft({ balloon: { targetMiB: -1 } }))).toEqual({ ok: false, errors: [{ field: 'balloon.targetMiB', message: 'Balloon target (MiB) must be at least 0' }] });
+    expect(checkVmDraft(draft({ balloon: { targetMiB: 2.5 } }))).toEqual({ ok: false, errors: [{ field: 'balloon.targetMiB', message: 'Balloon target (MiB) must be a whole number' }] });
+    expect(checkVmDraft(draft({ balloon: {} as { targetMiB: number } }))).toEqual({ ok: false, errors: [{ field: 'balloon.targetMiB', message: 'Balloon target (MiB) is required' }] });
+    expect(checkVmDraft(draft({ balloon: 16 as unknown as { targetMiB: number } })).ok).toBe(false);
+    // A vm.json with a balloon round-trips.
+    const withBalloon = config({ balloon: { targetMiB: 32 } });
+    expect(parseVmConfigFile(serializeVmConfig(withBalloon))).toEqual({ ok: true, config: withBalloon });
+  });
+
   it('accepts every reserved acceleration mode and refuses unknown ones', () => {
     for (const acceleration of ['none', 'vtx', 'svm', 'bt', 'trap'] as const) {
       expect(checkVmDraft(draft({ acceleration })).ok).toBe(true);

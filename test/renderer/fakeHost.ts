@@ -121,6 +121,7 @@ export class FakeHost {
     sendSerialInput: vi.fn(async (_id: string, _port: SerialIndex, _data: Uint8Array) => {}),
     subscribeSerial: vi.fn((_vmId: string, _port: SerialIndex, _listener: (d: Uint8Array) => void) => () => {}),
     sendKeys: vi.fn(async (_id: string, _events: HostKeyEvent[]) => {}),
+    setBalloonTarget: vi.fn(async (_id: string, _targetMiB: number) => {}),
     subscribeScreen: vi.fn((vmId: string, l: (s: ScreenSnapshot) => void) => {
       const entry = { vmId, l };
       this.screenListeners.add(entry);

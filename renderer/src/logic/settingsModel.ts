@@ -52,6 +52,9 @@ export interface SettingsForm {
   clock: VmConfig['clock'];
   acceleration: VmConfig['acceleration'];
   nestedPaging: boolean;
+  /** A memory balloon device, and the MiB it asks the guest for at start (kept while the box is unticked). */
+  balloon: boolean;
+  balloonTargetMiB: number;
 }
 
 export const BOOT_DEVICES: readonly BootDevice[] = ['disk', 'cdrom', 'network'];
@@ -81,6 +84,8 @@ export function settingsFromConfig(config: VmConfig): SettingsForm {
     clock: config.clock,
     acceleration: config.acceleration,
     nestedPaging: config.nestedPaging,
+    balloon: config.balloon !== undefined,
+    balloonTargetMiB: config.balloon?.targetMiB ?? 0,
   };
 }
 
@@ -116,6 +121,7 @@ export function draftFromSettings(form: SettingsForm): VmConfigDraft {
   };
   if (form.description.trim() !== '') draft.description = form.description;
   if (form.cdroms.length > 0) draft.cdroms = form.cdroms.map((cd) => ({ ...cd }));
+  if (form.balloon) draft.balloon = { targetMiB: form.balloonTargetMiB };
   if (form.nics.length > 0) {
     draft.nics = form.nics.map((n) => ({ network: n.network.trim(), ...(n.mac.trim() !== '' ? { mac: n.mac.trim().toLowerCase() } : {}) }));
   }
