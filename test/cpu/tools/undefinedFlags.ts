@@ -174,9 +174,10 @@ function main(): void {
   const cases = probeCases();
   const host = runHost(cases, dir);
   const popek = runPopek(cases);
-  const vendor = /^vendor_id\s*:\s*(\S+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  console.log(`host: ${vendor}, ${model}; ${cases.length} cases`);
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.+)$`, 'm').exec(cpuinfo)?.[1] ?? 'unknown';
+  // Family and model too: AMD generations differ among themselves (BSF/BSR flags: Zen 2/3 keep them, Zen 4 does not).
+  console.log(`host: ${field('vendor_id')}, ${field('model name')} (family ${field('cpu family')} model ${field('model')}); ${cases.length} cases`);
   const byInsn = new Map<string, { total: number; diffs: Map<string, { n: number; example: string }> }>();
   const hex = (v: number) => (v >>> 0).toString(16);
   cases.forEach((k, i) => {
