@@ -221,6 +221,10 @@ export function comis(cpu: Cpu, i: Insn, f: Fmt, ordered: boolean): void {
  * correctly rounded reciprocal for 2,930 of the 2^23 significands of one
  * binade, at most 4,762 ulps away; RSQRTSS for 7,007 of 2^24 over two
  * binades, at most 2,940 ulps), so an AMD host is no oracle for Intel here.
+ * No public description of Intel's table was found either: the one bit-exact
+ * emulation published (of RSQRTSS, for Ivy Bridge) is code with its table as
+ * data, and single measured values (RCPSS(1.0) = 0x3F7FF000 on Core 2) cannot
+ * rebuild it; test/cpu/tools/UNDEFINED_FLAGS.md lists what was searched.
  * Special values as the SDM lists them: denormal inputs act as zeros of their
  * sign (result infinity), results below the normal range flush to zero,
  * NaNs are quieted, negative nonzero inputs of RSQRT give the default NaN.
