@@ -7,12 +7,14 @@
  * vendor-neutral emulator (../exits/mmio.ts) on the domain's devices, and
  * RIP moved past it. This processor saves no instruction bytes in the VMCB
  * (a decode assist it does not have), so the bytes are read from guest memory.
+ * String moves (REP MOVS/STOS, LODS) get the guest's segments, RFLAGS and
+ * paging from the VMCB.
  */
 import { decodeInstruction } from '../../cpu/decoder.ts';
 import type { Insn } from '../../cpu/insn.ts';
 import * as B from '../../cpu/svm/vmcb.ts';
 import { GuestPageFault, guestLinearToPhysical } from '../exits/guestPaging.ts';
-import { emulateMmioAccess, type GuestGprs } from '../exits/mmio.ts';
+import { domainPhysicalBus, emulateMmioAccess, type GuestGprs, type StringAccessContext } from '../exits/mmio.ts';
 import { GuestMemoryFault } from '../memory/domainMemory.ts';
 import type { VcpuStop } from '../vcpuRun.ts';
 import type { SvmVcpu } from './vcpu.ts';
@@ -24,7 +26,7 @@ export function emulateDeviceAccess(v: SvmVcpu, gpa: number): typeof RESUME | Vc
   if (kind === 'ram') return v.report(`memory exit at guest-physical 0x${gpa.toString(16)}, which is RAM (a hypervisor bug)`);
   const insn = fetchInstruction(v);
   if (typeof insn === 'string') return v.report(`${insn} (it touched guest-physical 0x${gpa.toString(16)})`);
-  const outcome = emulateMmioAccess(insn, gpa, svmGprs(v), kind === 'rom' ? null : v.domain.mmio);
+  const outcome = emulateMmioAccess(insn, gpa, svmGprs(v), kind === 'rom' ? null : v.domain.mmio, svmStrings(v));
   if (!outcome.ok) return v.report(`cannot emulate the access to guest-physical 0x${gpa.toString(16)}: ${outcome.reason}`);
   v.advanceRip(insn.len);
   return RESUME;
@@ -54,5 +56,19 @@ function svmGprs(v: SvmVcpu): GuestGprs {
     set: (i, value) => {
       regs[i] = value;
     },
+  };
+}
+
+/** What MOVS/STOS/LODS on a device page need: the guest's RFLAGS, segment bases and paging from the VMCB, the whole guest-physical space. */
+function svmStrings(v: SvmVcpu): StringAccessContext {
+  const vmcb = v.vmcb;
+  const paging = v.pagingState();
+  const mem = v.domain.memory;
+  return {
+    eflags: vmcb.read(B.VMCB_RFLAGS),
+    // The VMCB's segment save areas are 16 bytes each in the ES, CS, SS, DS, FS, GS order of the segment numbers; the base is at +8.
+    segmentBase: (seg) => vmcb.read(B.VMCB_ES + 16 * seg + 8) >>> 0,
+    linearToPhysical: (linear, write) => guestLinearToPhysical(mem, paging, linear, write),
+    physical: domainPhysicalBus(mem, v.domain.mmio),
   };
 }

@@ -5,14 +5,15 @@
  * the guest's CS:RIP through the guest's paging, decoded, its access done by
  * the vendor-neutral emulator (../exits/mmio.ts) on the domain's devices, and
  * RIP moved past it: the exit's instruction-length field is not defined for
- * these exits, the decoder's length is used instead.
+ * these exits, the decoder's length is used instead. String moves (REP
+ * MOVS/STOS, LODS) get the guest's segments, EFLAGS and paging from the VMCS.
  */
 import { decodeInstruction } from '../../cpu/decoder.ts';
 import type { Insn } from '../../cpu/insn.ts';
 import { ESP } from '../../cpu/regs.ts';
 import * as F from '../../cpu/vmx/vmcsFields.ts';
 import { GuestPageFault, guestLinearToPhysical, type GuestPagingState } from '../exits/guestPaging.ts';
-import { emulateMmioAccess, type GuestGprs } from '../exits/mmio.ts';
+import { domainPhysicalBus, emulateMmioAccess, type GuestGprs, type StringAccessContext } from '../exits/mmio.ts';
 import { GuestMemoryFault } from '../memory/domainMemory.ts';
 import type { ExitAction } from './exitHandlers.ts';
 import type { VmxVcpu } from './vcpu.ts';
@@ -32,7 +33,7 @@ export function emulateDeviceAccess(v: VmxVcpu, gpa: number): ExitAction {
     }
     throw e;
   }
-  const outcome = emulateMmioAccess(insn, gpa, vmxGprs(v), kind === 'rom' ? null : v.domain.mmio);
+  const outcome = emulateMmioAccess(insn, gpa, vmxGprs(v), kind === 'rom' ? null : v.domain.mmio, vmxStrings(v));
   if (!outcome.ok) return v.report(`cannot emulate the access to guest-physical 0x${gpa.toString(16)}: ${outcome.reason}`);
   v.advanceRip(insn.len);
   return RESUME;
@@ -55,5 +56,18 @@ function vmxGprs(v: VmxVcpu): GuestGprs {
       if (i === ESP) v.write(F.GUEST_RSP, value >>> 0);
       else regs[i] = value;
     },
+  };
+}
+
+/** What MOVS/STOS/LODS on a device page need: the guest's EFLAGS, segment bases and paging from the VMCS, the whole guest-physical space. */
+function vmxStrings(v: VmxVcpu): StringAccessContext {
+  const paging = vmxGuestPagingState(v);
+  const mem = v.domain.memory;
+  return {
+    eflags: v.read(F.GUEST_RFLAGS),
+    // The VMCS's segment base fields are consecutive in the ES, CS, SS, DS, FS, GS order of the segment numbers.
+    segmentBase: (seg) => v.read(F.GUEST_ES_BASE + 2 * seg) >>> 0,
+    linearToPhysical: (linear, write) => guestLinearToPhysical(mem, paging, linear, write),
+    physical: domainPhysicalBus(mem, v.domain.mmio),
   };
 }

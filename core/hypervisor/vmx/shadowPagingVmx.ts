@@ -22,6 +22,7 @@
 import { ESP, EXC_GP, EXC_PF } from '../../cpu/regs.ts';
 import * as F from '../../cpu/vmx/vmcsFields.ts';
 import { RESUME, type ExitAction } from '../exits/exitContext.ts';
+import type { GuestPagingState } from '../exits/guestPaging.ts';
 import type { DomainMemory } from '../memory/domainMemory.ts';
 import { ShadowFaultHandler, shadowControlWrite } from '../shadow/shadowExits.ts';
 import { ShadowPaging } from '../shadow/shadowPaging.ts';
@@ -144,6 +145,16 @@ export class VmxShadowPaging {
     const vector = info & F.INTR_INFO_VECTOR_MASK;
     if ((info & F.INTR_INFO_VALID) === 0 || vector !== EXC_PF) return v.report(`unexpected exception exit (interruption information 0x${info.toString(16)})`);
     return this.faults.pageFault(v, v.read(F.EXIT_QUALIFICATION), v.read(F.VM_EXIT_INTR_ERROR_CODE), (gpa) => emulateDeviceAccess(v, gpa));
+  }
+
+  /**
+   * The guest's own paging, for the hypervisor's walks of its tables (MMIO
+   * instruction fetch and string operands, string I/O): the processor's
+   * CR0/CR3/CR4 in the VMCS are the shadows' (paging always on, CR3 a
+   * machine frame), the guest's are the read shadows and its last CR3 load.
+   */
+  guestPaging(v: VmxVcpu, cpl: number): GuestPagingState {
+    return { cr0: this.guestCr0(v), cr3: this.shadow.guestCr3, cr4: v.read(F.CR4_READ_SHADOW) >>> 0, cpl };
   }
 
   private guestCr0(v: VmxVcpu): number {
