@@ -53,9 +53,9 @@ export interface MachineOptions {
   /** Adds a virtio-balloon; `MachineApi.setBalloonTarget` sets its target. */
   virtioBalloon?: boolean;
   /**
-   * The disks' images are held by dom0 in its own worker thread
-   * (core/dom0/worker/dom0.ts) rather than opened in the machine's thread.
-   * Default false. The core bundles carry dom0's worker entry as dom0Thread.mjs.
+   * The disks' images and virtio-rng's entropy source are held by dom0 in
+   * its own worker thread (core/dom0/worker/dom0.ts) rather than in the
+   * machine's thread. Default false. The core bundles carry dom0's worker entry as dom0Thread.mjs.
    */
   dom0Thread?: boolean;
   /**

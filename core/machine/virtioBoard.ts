@@ -8,9 +8,9 @@
  * The device models reach guest memory only through dom0's grant check
  * (against the bus's page map on the bare board, the domain's p2m under the
  * hypervisor) and talk to their backends over event channels; dom0 runs in
- * the machine's thread, except the disks' images with options.dom0Thread,
- * which dom0's worker thread holds (core/dom0/worker/). Their
- * registers are MMIO in the PCI memory window: under the hypervisor every
+ * the machine's thread, except, with options.dom0Thread, the disks' images
+ * and virtio-rng's entropy source, which dom0's worker thread holds
+ * (core/dom0/worker/). Their registers are MMIO in the PCI memory window: under the hypervisor every
  * access is an EPT violation the MMIO emulator completes
  * (core/hypervisor/exits/mmio.ts).
  *
@@ -55,8 +55,8 @@ export interface VirtioDeviceStats {
 export class VirtioBoard {
   private readonly functions: { name: string; fn: VirtioPciFunction }[] = [];
   private readonly disks: BlockBackend[] = [];
-  /** dom0's worker holding the disks' images (options.dom0Thread), else null: the images are open in this thread. */
-  private readonly dom0: Dom0 | null = null;
+  /** dom0's worker holding the disks' images and the entropy source (options.dom0Thread), else null: they are in this thread. */
+  readonly dom0: Dom0 | null = null;
   private readonly console: VirtioConsole | null = null;
   private readonly balloon: VirtioBalloon | null = null;
 
@@ -88,9 +88,13 @@ export class VirtioBoard {
       window.add(fn);
       this.functions.push({ name, fn });
     };
-    if (options.dom0Thread && disks.length > 0) {
+    const entropy = options.virtioRng ? (options.clock === 'deterministic' ? 'deterministic' : 'host') : undefined;
+    if (options.dom0Thread && (disks.length > 0 || entropy)) {
       try {
-        this.dom0 = Dom0.start(disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })));
+        this.dom0 = Dom0.start(
+          disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })),
+          entropy ? { entropy } : {},
+        );
       } catch (e) {
         if (e instanceof Dom0Error) throw new BootError(`dom0 could not open the disks: ${e.message}`);
         throw e;
@@ -137,7 +141,7 @@ export class VirtioBoard {
       attach(CONSOLE_SLOT, 'virtio-console hvc0', new VirtioPciFunction(this.console, mem, channels));
     }
     if (options.virtioRng) {
-      const source = options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy();
+      const source = this.dom0?.entropy ?? (options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy());
       attach(RNG_SLOT, 'virtio-rng', new VirtioPciFunction(new VirtioRng(source), mem, channels));
     }
     if (options.virtioBalloon) {

@@ -1,8 +1,8 @@
 /**
- * The shared memory between a domain's virtio-blk device model (in the
- * machine's thread) and its block backend in dom0's worker thread: one
- * request slot and a data area per disk, in a SharedArrayBuffer both
- * threads map. Notifications are event-channel ports of the domain's
+ * The shared memory between a domain's device model (in the machine's
+ * thread) and its backend in dom0's worker thread: one request slot and a
+ * data area per disk (and one, of a page, for virtio-rng's entropy), in a
+ * SharedArrayBuffer both threads map. Notifications are event-channel ports of the domain's
  * EventChannels (pending and mask bits in shared memory, core/dom0/eventChannel.ts):
  * the device model sends on the disk's request port and waits on its
  * completion port; dom0 waits on the request ports and sends completions.
@@ -18,6 +18,8 @@ export const OP_READ = 1;
 export const OP_WRITE = 2;
 export const OP_FLUSH = 3;
 export const OP_DISCARD = 4;
+/** virtio-rng: `length` bytes of the host's randomness into the data area. */
+export const OP_ENTROPY = 5;
 
 export const STATUS_OK = 0;
 /** The backend threw: the error's name and message are in the data area. */
@@ -33,10 +35,11 @@ export class BlockRing {
   readonly slot: Float64Array;
   readonly data: Uint8Array;
 
-  constructor(buffer = new SharedArrayBuffer(SLOT_BYTES + DATA_BYTES)) {
-    this.buffer = buffer;
-    this.slot = new Float64Array(buffer, 0, SLOT_WORDS);
-    this.data = new Uint8Array(buffer, SLOT_BYTES, DATA_BYTES);
+  /** A ring over `buffer`, or a new one whose data area holds `dataBytes`. */
+  constructor(buffer: SharedArrayBuffer | null = null, dataBytes = DATA_BYTES) {
+    this.buffer = buffer ?? new SharedArrayBuffer(SLOT_BYTES + dataBytes);
+    this.slot = new Float64Array(this.buffer, 0, SLOT_WORDS);
+    this.data = new Uint8Array(this.buffer, SLOT_BYTES);
   }
 
   get op(): number {
@@ -66,7 +69,7 @@ export class BlockRing {
       this.slot[4] = 0;
       return;
     }
-    const text = new TextEncoder().encode(`${error.name}\n${error.message}`).subarray(0, DATA_BYTES);
+    const text = new TextEncoder().encode(`${error.name}\n${error.message}`).subarray(0, this.data.length);
     this.data.set(text);
     this.slot[3] = STATUS_ERROR;
     this.slot[4] = text.length;

@@ -1,8 +1,9 @@
 /**
  * dom0 in its own worker thread, seen from the machine's thread: it starts
- * the worker with the disks it is to hold, waits (blocking, bounded) until
- * the worker has opened them, and gives each disk a RemoteBlockBackend that
- * the virtio-blk device model uses like a local one.
+ * the worker with the disks it is to hold (and virtio-rng's entropy source),
+ * waits (blocking, bounded) until the worker has opened them, and gives each
+ * disk a RemoteBlockBackend that the virtio-blk device model uses like a
+ * local one, and virtio-rng an EntropySource that asks dom0 for its bytes.
  *
  * Every request is block I/O through the disk's BlockRing: the device model
  * fills the slot (and the data area for a write), sends on the disk's
@@ -16,13 +17,16 @@ import type { BlockBackend } from '../block/blockBackend.ts';
 import { BlockRangeError, BlockReadOnlyError } from '../block/blockErrors.ts';
 import type { DiskFormat } from '../block/diskTypes.ts';
 import { EventChannels } from '../eventChannel.ts';
-import { BlockRing, DATA_BYTES, OP_DISCARD, OP_FLUSH, OP_READ, OP_WRITE, STATUS_OK } from './blockRing.ts';
-import type { Dom0Disk, Dom0Init, Dom0Ready } from './dom0Protocol.ts';
+import type { EntropySource } from '../entropySource.ts';
+import { BlockRing, DATA_BYTES, OP_DISCARD, OP_ENTROPY, OP_FLUSH, OP_READ, OP_WRITE, STATUS_OK } from './blockRing.ts';
+import type { Dom0Disk, Dom0Init, Dom0Ready, EntropyKind } from './dom0Protocol.ts';
 
 /** How long the machine's thread waits for dom0 to start or to answer one request before it calls dom0 dead (ms). */
 const ANSWER_TIMEOUT_MS = 60_000;
-/** Disks one dom0 serves at most (their request ports share one pending word). */
-export const DOM0_MAX_DISKS = 31;
+/** Disks one dom0 serves at most (their request ports and the entropy's share one pending word). */
+export const DOM0_MAX_DISKS = 30;
+/** The entropy ring's data area: virtio-rng hands out at most 4 KiB per request. */
+const ENTROPY_BYTES = 4096;
 
 /**
  * dom0's worker entry: beside this module in the TypeScript tree (through
@@ -43,8 +47,17 @@ export interface Dom0DiskOption {
   readOnly?: boolean;
 }
 
+export interface Dom0Options {
+  /** dom0 also holds virtio-rng's entropy source, of this kind. */
+  entropy?: EntropyKind;
+}
+
 export class Dom0 {
   readonly backends: RemoteBlockBackend[];
+  /** virtio-rng's bytes from dom0's source (null when dom0 holds none). */
+  entropy: EntropySource | null = null;
+  /** Entropy requests dom0 answered, for tests and counters. */
+  entropyRequests = 0;
   private readonly worker: Worker;
   private stopped = false;
 
@@ -53,15 +66,18 @@ export class Dom0 {
     this.backends = backends;
   }
 
-  /** Starts dom0's worker holding `disks`; returns once it has opened them (throws Dom0Error with the reason if it could not). */
-  static start(disks: readonly Dom0DiskOption[], workerUrl = dom0ThreadUrl()): Dom0 {
+  /** Starts dom0's worker holding `disks` (and the entropy source); returns once it has opened them (throws Dom0Error with the reason if it could not). */
+  static start(disks: readonly Dom0DiskOption[], options: Dom0Options = {}, workerUrl = dom0ThreadUrl()): Dom0 {
     if (disks.length > DOM0_MAX_DISKS) throw new Dom0Error(`dom0 serves at most ${DOM0_MAX_DISKS} disks`);
     const channels = new EventChannels(64);
     // Request ports first, so they share the first pending word dom0 waits on.
     const requests = disks.map((_, i) => channels.reserve(`disk ${i} request`));
+    const entropyRequest = options.entropy ? channels.reserve('entropy request') : 0;
     const completions = disks.map((_, i) => channels.reserve(`disk ${i} completion`));
+    const entropyCompletion = options.entropy ? channels.reserve('entropy completion') : 0;
     const readyPort = channels.reserve('dom0 ready');
     const rings = disks.map(() => new BlockRing());
+    const entropyRing = options.entropy ? new BlockRing(null, ENTROPY_BYTES) : null;
     const { port1, port2 } = new MessageChannel();
     const init: Dom0Init = {
       channels: channels.buffer,
@@ -69,6 +85,7 @@ export class Dom0 {
       readyPort,
       reply: port2,
       disks: disks.map((d, i): Dom0Disk => ({ ...d, ring: rings[i].buffer, request: requests[i], completion: completions[i] })),
+      ...(options.entropy && entropyRing ? { entropy: { kind: options.entropy, ring: entropyRing.buffer, request: entropyRequest, completion: entropyCompletion } } : {}),
     };
     const worker = new Worker(workerUrl, { workerData: init, transferList: [port2], name: 'popek-dom0' });
     worker.unref();
@@ -84,8 +101,19 @@ export class Dom0 {
     }
     const dom0 = new Dom0(worker, []);
     reply.disks.forEach((geometry, i) => {
-      dom0.backends.push(new RemoteBlockBackend(dom0, channels, rings[i], requests[i], completions[i], geometry));
+      dom0.backends.push(new RemoteBlockBackend(new RingLink(dom0, channels, rings[i], requests[i], completions[i]), geometry));
     });
+    if (entropyRing) {
+      const link = new RingLink(dom0, channels, entropyRing, entropyRequest, entropyCompletion);
+      dom0.entropy = (dest) => {
+        for (let at = 0; at < dest.length; at += ENTROPY_BYTES) {
+          const n = Math.min(ENTROPY_BYTES, dest.length - at);
+          link.call(OP_ENTROPY, 0, n);
+          dest.set(entropyRing.data.subarray(0, n), at);
+          dom0.entropyRequests++;
+        }
+      };
+    }
     return dom0;
   }
 
@@ -103,25 +131,62 @@ export class Dom0 {
   }
 }
 
-/** A block backend held by dom0's worker: each call is one (or, past the data area, several) request and completion on the disk's ring. */
-export class RemoteBlockBackend implements BlockBackend {
-  readonly format: DiskFormat;
-  readonly sizeBytes: number;
-  readonly readOnly: boolean;
+/**
+ * One backend's ring and ports: a request is the slot filled, an event on
+ * the request port, and a bounded wait on the completion port; dom0's
+ * refusal comes back as the backend's own error class.
+ */
+class RingLink {
   /** Requests completed, for tests and counters. */
   requests = 0;
 
   constructor(
     private readonly dom0: Dom0,
     private readonly channels: EventChannels,
-    private readonly ring: BlockRing,
+    readonly ring: BlockRing,
     private readonly requestPort: number,
     private readonly completionPort: number,
+  ) {}
+
+  call(op: number, offset: number, length: number): void {
+    if (!this.dom0.running) throw new Dom0Error('dom0 has stopped');
+    this.ring.request(op, offset, length);
+    this.channels.notify(this.requestPort);
+    if (this.channels.wait([this.completionPort], ANSWER_TIMEOUT_MS).length === 0) {
+      throw new Dom0Error(`dom0 did not answer a request within ${ANSWER_TIMEOUT_MS / 1000} s`);
+    }
+    this.requests++;
+    if (this.ring.status === STATUS_OK) return;
+    const { name, message } = this.ring.error();
+    // The backend's own error classes, so callers tell a range or read-only refusal from an I/O error as with a local backend.
+    if (name === 'BlockRangeError') throw new BlockRangeError(message);
+    if (name === 'BlockReadOnlyError') throw new BlockReadOnlyError(message);
+    const e = new Error(message);
+    e.name = name;
+    throw e;
+  }
+}
+
+/** A block backend held by dom0's worker: each call is one (or, past the data area, several) request and completion on the disk's ring. */
+export class RemoteBlockBackend implements BlockBackend {
+  readonly format: DiskFormat;
+  readonly sizeBytes: number;
+  readonly readOnly: boolean;
+  private readonly ring: BlockRing;
+
+  constructor(
+    private readonly link: RingLink,
     geometry: { format: DiskFormat; sizeBytes: number; readOnly: boolean },
   ) {
+    this.ring = link.ring;
     this.format = geometry.format;
     this.sizeBytes = geometry.sizeBytes;
     this.readOnly = geometry.readOnly;
+  }
+
+  /** Requests completed, for tests and counters. */
+  get requests(): number {
+    return this.link.requests;
   }
 
   read(offset: number, dest: Uint8Array): void {
@@ -154,20 +219,6 @@ export class RemoteBlockBackend implements BlockBackend {
   close(): void {}
 
   private call(op: number, offset: number, length: number): void {
-    if (!this.dom0.running) throw new Dom0Error('dom0 has stopped');
-    this.ring.request(op, offset, length);
-    this.channels.notify(this.requestPort);
-    if (this.channels.wait([this.completionPort], ANSWER_TIMEOUT_MS).length === 0) {
-      throw new Dom0Error(`dom0 did not answer a block request within ${ANSWER_TIMEOUT_MS / 1000} s`);
-    }
-    this.requests++;
-    if (this.ring.status === STATUS_OK) return;
-    const { name, message } = this.ring.error();
-    // The backend's own error classes, so callers tell a range or read-only refusal from an I/O error as with a local backend.
-    if (name === 'BlockRangeError') throw new BlockRangeError(message);
-    if (name === 'BlockReadOnlyError') throw new BlockReadOnlyError(message);
-    const e = new Error(message);
-    e.name = name;
-    throw e;
+    this.link.call(op, offset, length);
   }
 }

@@ -2,6 +2,17 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { DiskFormat } from '../block/diskTypes.ts';
 
+/** Where virtio-rng's bytes come from (core/dom0/entropySource.ts): the host's randomness, or the fixed-seed stream of the deterministic clock. */
+export type EntropyKind = 'host' | 'deterministic';
+
+/** virtio-rng's backend in dom0: its ring (OP_ENTROPY requests) and ports. */
+export interface Dom0Entropy {
+  kind: EntropyKind;
+  ring: SharedArrayBuffer;
+  request: number;
+  completion: number;
+}
+
 export interface Dom0Disk {
   path: string;
   format?: DiskFormat;
@@ -21,6 +32,8 @@ export interface Dom0Init {
   readyPort: number;
   reply: MessagePort;
   disks: Dom0Disk[];
+  /** virtio-rng's entropy source, held by dom0 (absent without one). */
+  entropy?: Dom0Entropy;
 }
 
 /** dom0's answer to the start: each disk's geometry, or why it could not be opened. */

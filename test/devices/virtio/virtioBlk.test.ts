@@ -3,12 +3,15 @@
  * test driver: read, write, flush, get-id, discard, read-only disks, and the
  * hostile requests (buffers past RAM, in MMIO, zero and 4 GiB lengths, wrong
  * directions, loops), each answered with a guest-visible error while the
- * device keeps working.
+ * device keeps working. Every case runs twice: with the disk in the
+ * machine's thread, and with it held by dom0's worker thread (the device
+ * model's requests cross to dom0 through its ring and event channels).
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtioBlk, VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_BLK_SIZE } from '../../../core/devices/virtio/virtioBlk.ts';
 import { F_EVENT_IDX, F_INDIRECT_DESC, F_VERSION_1, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../../core/devices/virtio/virtioConstants.ts';
-import { MemoryDisk, RAM_BYTES, BAR_ADDRESS, VirtioTestBoard } from './virtioTestDriver.ts';
+import { RAM_BYTES, BAR_ADDRESS, VirtioTestBoard } from './virtioTestDriver.ts';
+import { inDom0Worker, inMachineThread, type BlkTestDisk } from './blkTestDisks.ts';
 import type { QueueDriver } from './queueDriver.ts';
 
 const HEADER = 0x20000;
@@ -19,15 +22,20 @@ const STATUS_IOERR = 1;
 const STATUS_UNSUPP = 2;
 const FEATURES = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_DISCARD;
 
-describe('virtio-blk', () => {
-  let disk: MemoryDisk;
+const DISK_BYTES = 1 << 20;
+const CONTENTS = Uint8Array.from({ length: DISK_BYTES }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
+
+describe.each([inMachineThread, inDom0Worker(DISK_BYTES)])('virtio-blk, $name', (mode) => {
+  let disk: BlkTestDisk;
   let board: VirtioTestBoard;
   let q: QueueDriver;
 
+  beforeAll(() => mode.setUp(), 60_000);
+  afterAll(() => mode.tearDown());
+
   function setUp(readOnly = false): void {
-    disk = new MemoryDisk(1 << 20, readOnly);
-    for (let i = 0; i < disk.data.length; i++) disk.data[i] = (i * 7 + (i >> 9)) & 0xff;
-    board = new VirtioTestBoard(new VirtioBlk(disk, { serial: 'popek-disk-0' }));
+    disk = mode.disk(CONTENTS, readOnly);
+    board = new VirtioTestBoard(new VirtioBlk(disk.backend, { serial: 'popek-disk-0' }));
     board.assignResources();
     board.locate();
     [q] = board.initialize(FEATURES & (board.deviceFeatures() | F_VERSION_1));
