@@ -5,7 +5,8 @@
  * the LAPIC timer periodic, and the PIT's IRQ 0 through I/O APIC pin 2, with
  * the 8259 masked; on the bare PC (the APICs on the processor's bus) and
  * under VT-x and AMD-V (the domain's virtual APICs: MMIO by EPT violation /
- * #NPF, vectors injected on entry). Deterministic clock: exact counts.
+ * #NPF, or by a shadow page fault on shadow page tables; vectors injected on
+ * entry). Deterministic clock: exact counts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,10 +17,10 @@ import type { Acceleration } from '../../../core/machine/acceleration.ts';
 
 const KERNEL = assemble(readFileSync(join(import.meta.dirname, 'kernels/apicTimer.asm'), 'utf8'), [join(import.meta.dirname, '../../machine/kernels')], {});
 
-function run(acceleration: Acceleration, apic: boolean) {
+function run(acceleration: Acceleration, apic: boolean, nestedPaging = true) {
   let out = '';
   const machine = createMachine(
-    { memoryMiB: 16, clock: 'deterministic', acceleration, apic, kernel: KERNEL },
+    { memoryMiB: 16, clock: 'deterministic', acceleration, nestedPaging, apic, kernel: KERNEL },
     { onSerialOutput: (port, bytes) => port === 0 && (out += Buffer.from(bytes).toString('latin1')) },
   );
   let result = machine.run(50);
@@ -27,9 +28,15 @@ function run(acceleration: Acceleration, apic: boolean) {
   return { out, result };
 }
 
-describe.each<Acceleration>(['none', 'vtx', 'svm'])('a guest using the APICs (acceleration %s)', (acceleration) => {
+describe.each<[Acceleration, boolean]>([
+  ['none', true],
+  ['vtx', true],
+  ['vtx', false],
+  ['svm', true],
+  ['svm', false],
+])('a guest using the APICs (acceleration %s, nested paging %s)', (acceleration, nestedPaging) => {
   it('takes a self-IPI, 20 LAPIC timer ticks and the PIT through I/O APIC pin 2, no spurious interrupt', () => {
-    const { out, result } = run(acceleration, true);
+    const { out, result } = run(acceleration, true, nestedPaging);
     // 20 ms of LAPIC ticks; the 100 Hz PIT ticks twice in them (its first edge 10 ms after it was programmed).
     expect(out).toBe('apic L=20 P=02 I=1 S=0');
     expect(result).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
