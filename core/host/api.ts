@@ -21,6 +21,9 @@ import type { DiskConfig, FieldError, VmConfig, VmConfigDraft } from '../machine
 import type { SerialIndex } from '../machine/types.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
+import type { InspectedBlock, TranslationCacheView } from '../machine/translationCacheView.ts';
+
+export type { CachedBlockSummary, InspectedBlock, InspectedInstruction, TcLine, TranslationCacheView } from '../machine/translationCacheView.ts';
 
 export type { FieldError, VmConfig, VmConfigDraft, SerialIndex, ScreenSnapshot, HostKeyEvent };
 export type { TextScreen, TextCursor, GraphicsScreen } from '../devices/vga/textScreen.ts';
@@ -201,6 +204,58 @@ export interface HypervisorStats {
   guestMs: number;
   /** Host milliseconds in the hypervisor's exit handling and entry preparation. */
   hypervisorMs: number;
+  /** Shadow paging's counters when the guest runs on shadow page tables (nested paging off, and the software modes). */
+  shadowPaging?: ShadowPagingStats;
+  /** The software monitor's counters (acceleration 'trap' and 'bt'); there are no VM exits then, so `exitsByReason` is empty. */
+  monitor?: SoftwareMonitorStats;
+  /** The binary translator's counters ('bt', once the guest kernel has run translated code). */
+  translator?: TranslatorStats;
+}
+
+/** Shadow paging, cumulative (core/hypervisor/shadow/shadowCounters.ts says what each counts). */
+export interface ShadowPagingStats {
+  /** Page faults fixed by the hypervisor or monitor without the guest seeing them (a shadow entry filled in). */
+  hiddenFaults: number;
+  /** Page faults that were the guest's own, given to it with its error code and CR2. */
+  reflectedFaults: number;
+  /** Writes to a guest page-table page, which is write-protected while it is shadowed. */
+  pageTableWriteFaults: number;
+  resyncs: number;
+  shadowPagesBuilt: number;
+  cr3Switches: number;
+}
+
+/** The software monitor (core/hypervisor/software), cumulative since power-on. */
+export interface SoftwareMonitorStats {
+  /** Privileged instructions that trapped and were emulated, by instruction ('cli', 'in/out', 'mov cr', ...); those that never trapped are absent. */
+  trapsByInstruction: Record<string, number>;
+  /** Exceptions and interrupts reflected into the guest through its own IDT, by vector; vectors never reflected are absent. */
+  reflectedByVector: Record<number, number>;
+  /** External interrupts that arrived while the guest's virtual IF was 0, held until it set IF again. */
+  heldInterrupts: number;
+  /** Rebuilds of the monitor's shadow GDT that found a guest descriptor changed. */
+  gdtResyncs: number;
+}
+
+/** The binary translator (core/hypervisor/software/bt), cumulative since power-on. */
+export interface TranslatorStats {
+  blocksBuilt: number;
+  guestInstructionsTranslated: number;
+  /** Translated blocks entered through the monitor (a chained jump from block to block is not counted: it costs nothing). */
+  blocksEntered: number;
+  /** Jumps between blocks patched to go straight from one translation to the next. */
+  chainsMade: number;
+  /** Blocks dropped because the guest wrote to the code they were translated from. */
+  blocksInvalidated: number;
+  /** Guest writes to a page that held translated code. */
+  codeWrites: number;
+  /** Times the translation cache filled up and was emptied whole. */
+  cacheFlushes: number;
+  /** Bytes of translated code in the cache now, and its size. */
+  tcUsed: number;
+  tcSize: number;
+  /** Callouts into the monitor by kind ('pushf', 'sgdt', 'ret', 'exit', ...); kinds that never ran are absent. */
+  calloutsByKind: Record<string, number>;
 }
 
 // ---- host info -------------------------------------------------------------------
@@ -319,6 +374,20 @@ export interface HostApi {
   getStats(id: string): Promise<VmStats | null>;
 
   /**
+   * Binary translation ('bt'): the blocks in the VM's translation cache
+   * (since its last flush, invalidated ones included). Null when the VM is
+   * not running or paused, runs in another mode, or has not translated
+   * anything yet.
+   */
+  getTranslationCache(id: string): Promise<TranslationCacheView | null>;
+  /**
+   * Binary translation: cached block `blockId`, its guest instructions beside
+   * their translation. Null when the block is no longer in the cache (a
+   * flush), or as for getTranslationCache.
+   */
+  inspectTranslatedBlock(id: string, blockId: number): Promise<InspectedBlock | null>;
+
+  /**
    * Bytes typed into a VM's serial port (port 0 = COM1, 1 = COM2). Ignored
    * (resolves) when the VM is not running; rejects INVALID_ARGUMENT for a
    * bad port or more than 64 KiB at once.
@@ -420,6 +489,8 @@ export const HOST_API_METHODS = [
   'powerOffVm',
   'acpiShutdownVm',
   'getStats',
+  'getTranslationCache',
+  'inspectTranslatedBlock',
   'sendSerialInput',
   'sendKeys',
   'setBalloonTarget',

@@ -49,7 +49,10 @@ import { createDisk, inspectDisk } from './diskOperations.ts';
 import { accelerationProblem } from '../machine/acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
 import { exitName } from '../hypervisor/exitNames.ts';
-import type { FromWorker, WorkerInit } from './workerProtocol.ts';
+import type { FromWorker, ToWorker, WorkerInit, WorkerReply } from './workerProtocol.ts';
+import { WorkerRequests } from './workerRequests.ts';
+import type { InspectedBlock, TranslationCacheView } from '../machine/translationCacheView.ts';
+import { monitorStats, shadowPagingStats, translatorStats } from './softwareMonitorStats.ts';
 import { MachinePool } from './machinePool.ts';
 import { NetworkHub, type NetworkLink } from './networkHub.ts';
 
@@ -93,6 +96,8 @@ interface Run {
   workerGone: Promise<void>;
   /** The worker's ports on the internal networks its adapters name. */
   links: Map<string, NetworkLink>;
+  /** Questions to the worker awaiting its reply (the translation cache's contents). */
+  requests: WorkerRequests<WorkerReply>;
   /** The largest balloon target (MiB) the run's machine takes; absent when it has no balloon. */
   balloonMaxMiB?: number;
 }
@@ -251,7 +256,7 @@ export class HostService implements HostBridge {
     });
 
     let workerExited!: () => void;
-    const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)), links: new Map() };
+    const run: Run = { stopping: false, backends: [], done: Promise.resolve(), workerGone: new Promise<void>((r) => (workerExited = r)), links: new Map(), requests: new WorkerRequests() };
     if (config.balloon) run.balloonMaxMiB = balloonTargetMaxMiB(config.memoryMiB);
     // Its adapters' internal networks: frames between this worker and the other VMs' go through the host's switches.
     for (const nic of init.nics ?? []) {
@@ -260,6 +265,7 @@ export class HostService implements HostBridge {
     }
     void run.workerGone.then(() => {
       for (const link of run.links.values()) link.detach();
+      run.requests.close();
     });
     // A domain of the hypervisor takes its memory from the host's pool; whatever ends its worker gives it back.
     if (config.acceleration !== 'none') {
@@ -330,6 +336,27 @@ export class HostService implements HostBridge {
     checkId(id);
     const rt = this.runtimes.get(id);
     return rt && (rt.lifecycle.state === 'running' || rt.lifecycle.state === 'paused') ? rt.stats : null;
+  }
+
+  async getTranslationCache(id: string): Promise<TranslationCacheView | null> {
+    const ask = this.workerQuestion(id);
+    return ask ? ((await ask((requestId) => ({ type: 'translationCache', requestId }))) as TranslationCacheView | null) : null;
+  }
+
+  async inspectTranslatedBlock(id: string, blockId: number): Promise<InspectedBlock | null> {
+    if (!Number.isSafeInteger(blockId) || blockId < 1) throw new HostError('INVALID_ARGUMENT', 'a translated block is named by its number (1 or more)');
+    const ask = this.workerQuestion(id);
+    return ask ? ((await ask((requestId) => ({ type: 'inspectTranslatedBlock', requestId, blockId }))) as InspectedBlock | null) : null;
+  }
+
+  /** Asks a running or paused VM's worker something it answers with a `reply`; null when the VM is not running. */
+  private workerQuestion(id: string): ((message: (requestId: number) => ToWorker) => Promise<WorkerReply>) | null {
+    checkId(id);
+    const rt = this.runtimes.get(id);
+    const run = rt?.run?.stopping === false ? rt.run : undefined;
+    const runner = run?.runner;
+    if (!runner || !(rt!.lifecycle.state === 'running' || rt!.lifecycle.state === 'paused')) return null;
+    return (message) => run!.requests.ask((requestId) => runner.send(message(requestId)));
   }
 
   async sendSerialInput(id: string, port: SerialIndex, data: Uint8Array): Promise<void> {
@@ -582,6 +609,9 @@ export class HostService implements HostBridge {
       case 'stats':
         this.recordStats(rt, m);
         return;
+      case 'reply':
+        run.requests.answer(m.requestId, m.value);
+        return;
       case 'stopped':
         if (m.reason.kind === 'poweroff') {
           if (rt.lifecycle.state === 'starting') rt.lifecycle.apply('started');
@@ -765,6 +795,9 @@ function hypervisorStats(h: CounterSnapshot): HypervisorStats {
     eptViolations: h.eptViolations,
     guestMs: h.guestMs,
     hypervisorMs: h.hypervisorMs,
+    ...(h.shadowPaging ? { shadowPaging: shadowPagingStats(h.shadowPaging) } : {}),
+    ...(h.monitor ? { monitor: monitorStats(h.monitor) } : {}),
+    ...(h.translator ? { translator: translatorStats(h.translator) } : {}),
   };
 }
 

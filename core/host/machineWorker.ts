@@ -207,6 +207,12 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
         case 'frame':
           machine.networkInput?.(message.network, message.data);
           break;
+        case 'translationCache':
+          channel.post({ type: 'reply', requestId: message.requestId, value: machine.translationCache?.() ?? null });
+          break;
+        case 'inspectTranslatedBlock':
+          channel.post({ type: 'reply', requestId: message.requestId, value: machine.inspectTranslatedBlock?.(message.blockId) ?? null });
+          break;
         case 'powerOff':
           finish({ type: 'exited' });
           break;

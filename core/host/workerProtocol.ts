@@ -9,6 +9,10 @@ import type { MachineMemoryLease } from './machinePool.ts';
 import type { MachineStats, SerialIndex, StopReason, VirtioDiskOption } from '../machine/types.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
+import type { InspectedBlock, TranslationCacheView } from '../machine/translationCacheView.ts';
+
+/** What a worker answers a request with (`reply`): the translation cache's blocks, one block side by side, or null (not under 'bt', nothing translated yet, no such block). */
+export type WorkerReply = TranslationCacheView | InspectedBlock | null;
 
 /** What a worker needs to boot its machine. File paths are absolute; the worker reads them. */
 export interface WorkerInit {
@@ -62,6 +66,10 @@ export type ToWorker =
   | { type: 'balloonTarget'; pages: number }
   /** A frame of an internal network from another VM. */
   | { type: 'frame'; network: string; data: Uint8Array }
+  /** Binary translation: the translation cache's blocks, answered by a `reply` with the same id. */
+  | { type: 'translationCache'; requestId: number }
+  /** Binary translation: block `blockId` side by side, answered by a `reply` with the same id. */
+  | { type: 'inspectTranslatedBlock'; requestId: number; blockId: number }
   /** Stop now: the worker flushes its output, posts `exited` and ends. */
   | { type: 'powerOff' };
 
@@ -80,5 +88,7 @@ export type FromWorker =
   | { type: 'stopped'; reason: StopReason }
   /** The machine could not be built, or threw while running. The worker ends after this. */
   | { type: 'failed'; message: string }
+  /** The answer to a request (`translationCache`, `inspectTranslatedBlock`). */
+  | { type: 'reply'; requestId: number; value: WorkerReply }
   /** Acknowledges `powerOff`; nothing follows. */
   | { type: 'exited' };

@@ -2,7 +2,9 @@
  * What the hypervisor did for one VM, counted in shared memory so the host
  * (another thread) reads the figures live without stopping the VM: exits by
  * basic exit reason, I/O exits by port, entries, injected interrupts, EPT
- * violations, and host time spent in the guest vs in the hypervisor.
+ * violations, and host time spent in the guest vs in the hypervisor; under
+ * the software modes the monitor's traps and reflections and the binary
+ * translator's counters (copied in by the board after each run).
  *
  * One Float64Array over a SharedArrayBuffer (exact counts up to 2^53; a
  * reader may see a count one behind, never a torn value on the platforms
@@ -10,6 +12,9 @@
  */
 
 import { SHADOW_COUNTER_KEYS, type ShadowCounters } from './shadow/shadowCounters.ts';
+import { newMonitorCounters, TRAP_KINDS, type MonitorCounters } from './software/monitorCounters.ts';
+import { CALLOUT_KINDS } from './software/bt/calloutKinds.ts';
+import type { TranslatorCounters } from './software/bt/counters.ts';
 
 /** The virtualization extension whose exits are counted: it decides what an exit number means (exitNames.ts). */
 export type ExitVendor = 'vmx' | 'svm';
@@ -36,7 +41,28 @@ const SHADOW_AT = ENTRIES + 6;
 const VENDOR = ENTRIES + 40;
 const PORTS_AT = 256;
 const PORT_COUNT = 0x10000;
-const SLOTS = PORTS_AT + PORT_COUNT;
+/** The software monitor ('trap', 'bt'): 1 when it runs the domain, traps by TRAP_KINDS, reflections by vector, then MONITOR_TOTALS. */
+const MONITOR_ON = PORTS_AT + PORT_COUNT;
+const TRAPS_AT = MONITOR_ON + 1;
+const REFLECTED_AT = TRAPS_AT + TRAP_KINDS.length;
+const MONITOR_TOTALS_AT = REFLECTED_AT + 256;
+const MONITOR_TOTALS = ['hiddenPageFaults', 'heldInterrupts', 'gdtResyncs'] as const;
+/** The binary translator ('bt'): 1 once it exists, TRANSLATOR_COUNTS, TC bytes used and size, then callouts by CALLOUT_KINDS. */
+const TRANSLATOR_ON = MONITOR_TOTALS_AT + MONITOR_TOTALS.length;
+const TRANSLATOR_AT = TRANSLATOR_ON + 1;
+const TRANSLATOR_COUNTS = [
+  'blocksBuilt', 'guestInstructionsTranslated', 'blocksEntered', 'blocksInvalidated', 'chainsMade', 'cacheFlushes', 'codeWrites',
+] as const;
+const TC_USED = TRANSLATOR_AT + TRANSLATOR_COUNTS.length;
+const TC_SIZE = TC_USED + 1;
+const CALLOUTS_AT = TC_SIZE + 1;
+const SLOTS = CALLOUTS_AT + CALLOUT_KINDS.length;
+
+/** The translator's counters with the translation cache's fill: bytes used now, and its size. */
+export interface TranslatorSnapshot extends TranslatorCounters {
+  tcUsed: number;
+  tcSize: number;
+}
 
 /** A copy of the counters at one moment (plain data: crosses postMessage). */
 export interface CounterSnapshot {
@@ -55,6 +81,10 @@ export interface CounterSnapshot {
   hypervisorMs: number;
   /** Shadow paging's counters when the domain runs without nested paging, else absent. */
   shadowPaging?: ShadowCounters;
+  /** The software monitor's counters ('trap' and 'bt'), else absent. */
+  monitor?: MonitorCounters;
+  /** The binary translator's counters ('bt', once the guest kernel first ran translated), else absent. */
+  translator?: TranslatorSnapshot;
 }
 
 export class HypervisorCounters {
@@ -119,6 +149,25 @@ export class HypervisorCounters {
     for (let i = 0; i < SHADOW_COUNTER_KEYS.length; i++) this.f[SHADOW_AT + i] = c[SHADOW_COUNTER_KEYS[i]];
   }
 
+  /** The software monitor's counters as they are now (copied whole after each run of the processor: about 280 numbers). */
+  softwareMonitor(m: MonitorCounters): void {
+    const f = this.f;
+    f[MONITOR_ON] = 1;
+    for (let i = 0; i < TRAP_KINDS.length; i++) f[TRAPS_AT + i] = m.traps[TRAP_KINDS[i]];
+    for (let v = 0; v < 256; v++) f[REFLECTED_AT + v] = m.reflected[v];
+    for (let i = 0; i < MONITOR_TOTALS.length; i++) f[MONITOR_TOTALS_AT + i] = m[MONITOR_TOTALS[i]];
+  }
+
+  /** The binary translator's counters and its translation cache's fill, as they are now. */
+  translator(t: TranslatorCounters, tcUsed: number, tcSize: number): void {
+    const f = this.f;
+    f[TRANSLATOR_ON] = 1;
+    for (let i = 0; i < TRANSLATOR_COUNTS.length; i++) f[TRANSLATOR_AT + i] = t[TRANSLATOR_COUNTS[i]];
+    f[TC_USED] = tcUsed;
+    f[TC_SIZE] = tcSize;
+    for (let i = 0; i < CALLOUT_KINDS.length; i++) f[CALLOUTS_AT + i] = t.callouts[CALLOUT_KINDS[i]] ?? 0;
+  }
+
   exitsFor(reason: number): number {
     const slot = this.slotOf(reason);
     return slot >= 0 ? this.f[slot] : 0;
@@ -153,6 +202,8 @@ export class HypervisorCounters {
     }
     return {
       ...(shadowPaging ? { shadowPaging } : {}),
+      ...(this.f[MONITOR_ON] === 1 ? { monitor: this.monitorSnapshot() } : {}),
+      ...(this.f[TRANSLATOR_ON] === 1 ? { translator: this.translatorSnapshot() } : {}),
       vendor: this.vendor,
       exitsByReason: this.exitsByReason(),
       ioExitsByPort,
@@ -162,6 +213,27 @@ export class HypervisorCounters {
       guestMs: this.f[GUEST_MS],
       hypervisorMs: this.f[HYPERVISOR_MS],
     };
+  }
+
+  private monitorSnapshot(): MonitorCounters {
+    const m = newMonitorCounters();
+    TRAP_KINDS.forEach((k, i) => (m.traps[k] = this.f[TRAPS_AT + i]));
+    for (let v = 0; v < 256; v++) m.reflected[v] = this.f[REFLECTED_AT + v];
+    MONITOR_TOTALS.forEach((k, i) => (m[k] = this.f[MONITOR_TOTALS_AT + i]));
+    return m;
+  }
+
+  /** Callout kinds that never happened are absent, as in the translator's own record. */
+  private translatorSnapshot(): TranslatorSnapshot {
+    const t = { callouts: {} } as TranslatorSnapshot;
+    TRANSLATOR_COUNTS.forEach((k, i) => (t[k] = this.f[TRANSLATOR_AT + i]));
+    t.tcUsed = this.f[TC_USED];
+    t.tcSize = this.f[TC_SIZE];
+    CALLOUT_KINDS.forEach((k, i) => {
+      const n = this.f[CALLOUTS_AT + i];
+      if (n !== 0) t.callouts[k] = n;
+    });
+    return t;
   }
 
   /** Zeroes the counts (the vendor stays). */

@@ -30,6 +30,7 @@ import type { ProcessorSide } from './processorSide.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
 import type { MachineApi, MachineHooks, MachineOptions, MachineStats, RunResult, SerialIndex, StopReason } from './types.ts';
+import { inspectCachedBlock, translationCacheView, type InspectedBlock, type TranslationCacheView } from './translationCacheView.ts';
 
 export { DETERMINISTIC_EPOCH_MS } from './chipset.ts';
 
@@ -168,6 +169,16 @@ class Machine implements MachineApi {
 
   powerButton(): void {
     this.chipset.acpiPm.pressPowerButton();
+  }
+
+  translationCache(): TranslationCacheView | null {
+    const bt = this.side.translator;
+    return bt ? translationCacheView(bt) : null;
+  }
+
+  inspectTranslatedBlock(id: number): InspectedBlock | null {
+    const bt = this.side.translator;
+    return bt ? inspectCachedBlock(bt, id) : null;
   }
 
   takeScreen(): ScreenSnapshot | null {

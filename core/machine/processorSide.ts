@@ -6,6 +6,7 @@
  * the processor, boot-image loading and how the chipset's interrupt line and
  * device bus reach the guest.
  */
+import type { BinaryTranslator } from '../hypervisor/software/bt/binaryTranslator.ts';
 import type { Cpu } from '../cpu/cpu.ts';
 import type { GuestClock } from '../cpu/clock.ts';
 import type { GuestRamMap } from '../dom0/grantCheck.ts';
@@ -55,4 +56,6 @@ export interface ProcessorSide {
   stats(): Pick<MachineStats, 'interrupts' | 'hypervisor'>;
   /** Where the guest is, for error reports. */
   where(): { cs: number; eip: number } | undefined;
+  /** The binary translator ('bt' only, once the guest kernel first ran translated), for inspecting its translation cache. */
+  readonly translator?: BinaryTranslator | null;
 }

@@ -18,6 +18,7 @@ import { HypervisorCounters } from '../hypervisor/counters.ts';
 import { DomainMemory } from '../hypervisor/memory/domainMemory.ts';
 import { FRAME_SIZE } from '../hypervisor/memory/frameAllocator.ts';
 import { MachineMemory } from '../hypervisor/memory/machineMemory.ts';
+import type { BinaryTranslator } from '../hypervisor/software/bt/binaryTranslator.ts';
 import { MonitorTranslator } from '../hypervisor/software/bt/monitorTranslator.ts';
 import { SoftwareVcpu } from '../hypervisor/software/softwareVcpu.ts';
 import type { VcpuRun } from '../hypervisor/vcpuRun.ts';
@@ -44,6 +45,8 @@ export class SoftwareProcessor implements ProcessorSide {
   private readonly options: MachineOptions;
   private readonly domainMemory: DomainMemory;
   private vcpu: SoftwareVcpu | null = null;
+  /** 'bt' only: the translator plugged into the monitor (its counters and translation cache are shown by the app and the CLI). */
+  private monitorTranslator: MonitorTranslator | null = null;
   private intrController: InterruptController | null = null;
 
   constructor(options: MachineOptions) {
@@ -78,12 +81,24 @@ export class SoftwareProcessor implements ProcessorSide {
     this.cpu.interruptController = this.intrController;
     // 'bt': the same monitor with the binary translator plugged in (core/hypervisor/software/bt); 'trap': none.
     const translator = this.options.acceleration === 'bt' ? new MonitorTranslator() : null;
+    this.monitorTranslator = translator;
     this.vcpu = new SoftwareVcpu(this.cpu, { memory: this.domainMemory, ports: this.deviceBus }, this.counters, translator);
     (this.domainMemory as { onP2mChange?: ((gfn: number) => void) | null }).onP2mChange = () => this.vcpu?.monitor.shadow.p2mChanged();
   }
 
   run(budget: number): VcpuRun {
-    return this.vcpu!.run(budget);
+    const vcpu = this.vcpu!;
+    const result = vcpu.run(budget);
+    // The monitor's and the translator's counters are plain objects of theirs: copied into the shared counters the app reads.
+    this.counters.softwareMonitor(vcpu.monitor.counters);
+    const bt = this.monitorTranslator?.translator;
+    if (bt) this.counters.translator(bt.counters, bt.cache.used, bt.cache.region.size);
+    return result;
+  }
+
+  /** The binary translator ('bt', once the guest kernel first ran translated), for inspecting its translation cache; else null. */
+  get translator(): BinaryTranslator | null {
+    return this.monitorTranslator?.translator ?? null;
   }
 
   interruptPending(): boolean {

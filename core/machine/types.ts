@@ -7,6 +7,7 @@ import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from './acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
 import type { MonitorCounters } from '../hypervisor/software/monitorCounters.ts';
+import type { InspectedBlock, TranslationCacheView } from './translationCacheView.ts';
 import type { MachineMemoryShare } from '../hypervisor/memory/machineMemory.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
@@ -183,4 +184,8 @@ export interface MachineApi {
   takeScreen?(): ScreenSnapshot | null;
   /** Keys typed on the host (KeyboardEvent.code names), for the PS/2 keyboard in the set the guest reads. */
   keyEvents?(events: readonly HostKeyEvent[]): void;
+  /** Binary translation ('bt'): the translation cache's blocks; null in other modes, or before the guest kernel first ran translated. */
+  translationCache?(): TranslationCacheView | null;
+  /** Binary translation: block `id` of the cache, guest instructions beside their translation; null when it is not in the cache. */
+  inspectTranslatedBlock?(id: number): InspectedBlock | null;
 }

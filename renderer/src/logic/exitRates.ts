@@ -25,15 +25,24 @@ export interface Sample {
  * time, or counters that went backwards: the VM was reset or restarted).
  */
 export function ratesBetween(prev: Sample, next: Sample): RatePoint | null {
-  const dt = (next.sampledAt - prev.sampledAt) / 1000;
+  return countRatesBetween(prev.sampledAt, prev.hypervisor.exitsByReason, next.sampledAt, next.hypervisor.exitsByReason);
+}
+
+/**
+ * Events per second by name between two samples of cumulative counts (exits
+ * by reason, or the software monitor's traps, reflections and callouts);
+ * null as for ratesBetween.
+ */
+export function countRatesBetween(prevAt: number, prevCounts: Record<string, number>, nextAt: number, nextCounts: Record<string, number>): RatePoint | null {
+  const dt = (nextAt - prevAt) / 1000;
   if (!(dt > 0)) return null;
   const rates: Record<string, number> = {};
-  for (const [reason, n] of Object.entries(next.hypervisor.exitsByReason)) {
-    const before = prev.hypervisor.exitsByReason[reason] ?? 0;
+  for (const [name, n] of Object.entries(nextCounts)) {
+    const before = prevCounts[name] ?? 0;
     if (n < before) return null;
-    rates[reason] = (n - before) / dt;
+    rates[name] = (n - before) / dt;
   }
-  return { t: next.sampledAt / 1000, rates };
+  return { t: nextAt / 1000, rates };
 }
 
 /** Appends a point, keeping the last RATE_HISTORY. */
