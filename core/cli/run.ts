@@ -18,6 +18,7 @@ import type { MachineApi, MachineHooks, MachineOptions, StopReason } from '../ma
 import { ConsoleEscape, ESCAPE_HELP } from './consoleEscape.ts';
 import { RUN_USAGE, UsageError, parseRunArgs, type RunArgs } from './runArgs.ts';
 import { formatRunStats } from './runStats.ts';
+import { formatTcDump } from './tcDump.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
@@ -212,6 +213,7 @@ function driveMachine(machine: MachineApi, args: RunArgs, io: RunEnvironment, lo
       }
       if (message !== undefined) io.stderr.write(`${raw ? '\r\n' : ''}${message}\n`);
       if (args.stats) io.stderr.write(formatRunStats(args.acceleration, machine.stats()));
+      if (args.tcDump !== undefined) io.stderr.write(formatTcDump(machine, args.tcDump));
       resolve(code);
     }
 

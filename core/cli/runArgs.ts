@@ -43,6 +43,9 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
                        hypervisor's shadow page tables (a --kernel guest only: no real mode then)
   --jit on|off         compile hot guest code to JavaScript (default ${JIT_DEFAULTS.enabled ? 'on' : 'off'}; off interprets everything)
   --stats              print the machine's counters (and the hypervisor's, under vtx or svm) at exit
+  --tc-dump N|all      with --accel bt: at exit, print the binary translator's translation cache on
+                       stderr: its fill, then the N most recently translated blocks (all: every block
+                       since the last flush), each guest instruction beside its translation
 
 COM1 is connected to stdin/stdout. On a terminal, press Ctrl-A x to quit,
 Ctrl-A Ctrl-A to send Ctrl-A, Ctrl-A h for help.
@@ -92,6 +95,8 @@ export interface RunArgs {
   jit?: boolean;
   /** Print counters at exit. */
   stats: boolean;
+  /** --tc-dump: print the translation cache at exit, the N latest blocks or all of them (absent: not printed). */
+  tcDump?: number | 'all';
   help: boolean;
 }
 
@@ -99,7 +104,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--boot', '--nic', '--balloon', '--accel', '--nested-paging', '--jit']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--boot', '--nic', '--balloon', '--accel', '--nested-paging', '--jit', '--tc-dump']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = {
@@ -197,6 +202,11 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--stats':
         args.stats = true;
         break;
+      case '--tc-dump':
+        if (value === 'all') args.tcDump = 'all';
+        else if (/^[1-9]\d{0,5}$/.test(value!)) args.tcDump = Number(value);
+        else throw new UsageError(`bad --tc-dump value '${value}': expected a number of blocks (1 or more) or all`);
+        break;
       case '--no-reboot':
         args.noReboot = true;
         break;
@@ -228,6 +238,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
         ? '--nested-paging off needs --kernel: firmware starts in real mode, which would run paged on shadow page tables, and the processor refuses paged real mode'
         : '--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT');
     }
+  }
+  if (args.tcDump !== undefined && args.acceleration !== 'bt') {
+    throw new UsageError('--tc-dump needs --accel bt: only the binary translator has a translation cache');
   }
   if (args.acceleration === 'trap' && args.kernel === undefined) {
     throw new UsageError('--accel trap needs --kernel: firmware starts in real mode, which the software monitor does not run');

@@ -3,9 +3,11 @@
  * (stdout is the guest's COM1): what the processor did, and under a
  * hypervisor what the hypervisor did: exits by reason (the SDM's or the APM's names),
  * the busiest I/O ports, entries, injected interrupts, EPT violations, and
- * host time in the guest vs in the hypervisor.
+ * host time in the guest vs in the hypervisor; under the software monitor its
+ * traps and reflections, and under binary translation the translator's counters.
  */
-import type { CounterSnapshot } from '../hypervisor/counters.ts';
+import type { CounterSnapshot, TranslatorSnapshot } from '../hypervisor/counters.ts';
+import { CALLOUT_KINDS } from '../hypervisor/software/bt/calloutKinds.ts';
 import { exitName } from '../hypervisor/exitNames.ts';
 import { ACCELERATION_INFO, type Acceleration } from '../machine/acceleration.ts';
 import type { MachineStats } from '../machine/types.ts';
@@ -28,6 +30,7 @@ export function formatRunStats(acceleration: Acceleration, stats: MachineStats):
     if (b.poolFreeFrames !== undefined) rows.push(['pool free frames', String(b.poolFreeFrames)]);
   }
   if (stats.monitor) rows.push(...monitorRows(stats.monitor));
+  if (stats.hypervisor?.translator) rows.push(...translatorRows(stats.hypervisor.translator));
   // Under the software monitor there are no VM entries, injections or EPT: only its shadow paging and host time apply.
   const noExits = new Set(stats.monitor ? ['VM entries', 'injected interrupts', 'EPT violations', 'host ms in hypervisor'] : []);
   if (stats.hypervisor) rows.push(...hypervisorRows(stats.hypervisor).filter(([name]) => !noExits.has(name)));
@@ -48,6 +51,22 @@ function monitorRows(m: MonitorCounters): [string, string][] {
   m.reflected.forEach((n, vector) => {
     if (n > 0) rows.push([`reflected vector ${vector}`, String(n)]);
   });
+  return rows;
+}
+
+/** The binary translator's counters ('bt'), callouts by kind only those that happened. */
+function translatorRows(t: TranslatorSnapshot): [string, string][] {
+  const rows: [string, string][] = [
+    ['TC blocks translated', String(t.blocksBuilt)],
+    ['TC guest instructions', String(t.guestInstructionsTranslated)],
+    ['TC blocks entered', String(t.blocksEntered)],
+    ['TC chained jumps', String(t.chainsMade)],
+    ['TC blocks invalidated', String(t.blocksInvalidated)],
+    ['TC code writes', String(t.codeWrites)],
+    ['TC bytes used', `${t.tcUsed} of ${t.tcSize}`],
+    ['TC flushes', String(t.cacheFlushes)],
+  ];
+  for (const k of CALLOUT_KINDS) if ((t.callouts[k] ?? 0) > 0) rows.push([`callout ${k}`, String(t.callouts[k])]);
   return rows;
 }
 

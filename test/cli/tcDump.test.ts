@@ -1,0 +1,92 @@
+/**
+ * `popek run --accel bt --tc-dump N|all`: the translation cache printed at
+ * exit, with the detector guest (test/guests/detector, a Multiboot kernel
+ * that powers off by itself) on the deterministic clock, so every byte is
+ * fixed. 'bt' is wired but not offered yet (ACCELERATION_INFO.bt.built, see
+ * core/hypervisor/software/bt/README.md): opened for these runs only, as
+ * test/hypervisor/software/bt/detectorBt.test.ts does.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../core/cli/run.ts';
+import { parseRunArgs } from '../../core/cli/runArgs.ts';
+import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
+import { assemble } from '../../scripts/nasm.ts';
+
+const DETECTOR_DIR = join(import.meta.dirname, '../guests/detector');
+const dir = mkdtempSync(join(tmpdir(), 'popek-tcdump-'));
+const kernel = join(dir, 'detector.bin');
+writeFileSync(kernel, assemble(readFileSync(join(DETECTOR_DIR, 'detector.asm'), 'utf8'), [DETECTOR_DIR]));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function withBt<T>(body: () => Promise<T> | T): Promise<T> {
+  const info = ACCELERATION_INFO.bt as { built: boolean };
+  const was = info.built;
+  info.built = true;
+  try {
+    return await body();
+  } finally {
+    info.built = was;
+  }
+}
+
+async function runDetector(extra: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const code = await runCommand(['--kernel', kernel, '--accel', 'bt', '--clock', 'deterministic', '--memory', '16', ...extra], {
+    stdin: new PassThrough(),
+    stdout: { write: () => true },
+    stderr: { write: (d: string) => (stderr += d) },
+    handleSignals: false,
+  });
+  return { code, stderr };
+}
+
+describe('popek run --tc-dump', () => {
+  it('is refused outside binary translation, and with a bad count', async () => {
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'trap', '--tc-dump', '2'])).toThrow('--tc-dump needs --accel bt: only the binary translator has a translation cache');
+    await withBt(() => {
+      expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'bt', '--tc-dump', '0'])).toThrow("bad --tc-dump value '0': expected a number of blocks (1 or more) or all");
+      expect(parseRunArgs(['--kernel', 'k', '--accel', 'bt', '--tc-dump=all']).tcDump).toBe('all');
+    });
+  });
+
+  it('prints the cache and the latest blocks, guest code beside translation, for the detector under bt', async () => {
+    const { code, stderr } = await withBt(() => runDetector(['--tc-dump', '2']));
+    expect(code).toBe(0);
+    expect(stderr.slice(stderr.indexOf('--- translation cache ---'))).toBe(
+      [
+        '--- translation cache ---',
+        '1630 of 262144 bytes used, 82 blocks since the last flush (0 invalidated); the latest 2:',
+        '',
+        'block #81 guest 00100422 (frame 100) -> TC ffd00643, 17 bytes',
+        '00100422  66 ba 04 06          mov dx, 0x604                  | ffd00643  66 ba 04 06          mov dx, 0x604               ; copy',
+        '00100426  66 b8 00 34          mov ax, 0x3400                 | ffd00647  66 b8 00 34          mov ax, 0x3400              ; copy',
+        '0010042a  66 ef                out dx, ax                     | ffd0064b  66 ef                out dx, ax                  ; copy',
+        '                                                              | ffd0064d  e9 00 00 00 00       jmp 0xffd00652              ; branch',
+        '                                                              | ffd00652  cd 1f                int 0x1f                    ; exit stub -> guest 0010042c',
+        '',
+        'block #82 guest 0010042c (frame 100) -> TC ffd00654, 10 bytes',
+        '0010042c  fa                   cli                            | ffd00654  cd 1f                int 0x1f                    ; callout cli',
+        '0010042d  f4                   hlt                            | ffd00656  f4                   hlt                         ; copy',
+        '                                                              | ffd00657  e9 00 00 00 00       jmp 0xffd0065c              ; branch',
+        '                                                              | ffd0065c  cd 1f                int 0x1f                    ; exit stub -> guest 0010042e',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints every block with all, and --stats the translator\'s counters', async () => {
+    const { stderr } = await withBt(() => runDetector(['--tc-dump', 'all', '--stats']));
+    expect(stderr).toContain('1630 of 262144 bytes used, 82 blocks since the last flush (0 invalidated):\n');
+    expect(stderr.match(/^block #\d+ /gm)?.length).toBe(82);
+    // The detector's SGDT check, translated into a callout.
+    expect(stderr).toMatch(/^[0-9a-f]{8} {2}0f 01 05 [0-9a-f ]{11} +sgdt \[0x[0-9a-f]+\] +\| [0-9a-f]{8} {2}cd 1f +int 0x1f +; callout sgdt$/m);
+    const rows = stderr.split('\n').map((l) => l.replace(/\s+/g, ' ').trim());
+    for (const row of ['TC blocks translated 82', 'TC guest instructions 279', 'TC chained jumps 70', 'TC bytes used 1630 of 262144', 'TC flushes 0', 'callout sgdt 1', 'callout pushf 9', 'callout exit 70']) {
+      expect(rows).toContain(row);
+    }
+  });
+});
