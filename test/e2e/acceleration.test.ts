@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'vite';
 import { launchChromium, screenshot, waitForTerminal } from './browser.ts';
 import { callApi, REPO_ROOT, startPopekServer, type PopekServer } from './popekServer.ts';
+import { assemble } from '../../scripts/nasm.ts';
 
 const TINY_KERNEL = join(REPO_ROOT, 'resources/guests/tiny-linux/bzImage');
 const hasTinyLinux = existsSync(TINY_KERNEL);
@@ -130,4 +131,51 @@ describe.skipIf(!hasTinyLinux)('acceleration setting in the browser (needs resou
       await page.close().catch(() => {});
     }
   }, 600_000);
+});
+
+describe('the software monitor in the browser', () => {
+  it('shows the trap-and-emulate monitor\'s traps live in the Hypervisor panel, with what each means', async () => {
+    const library = await mkdtemp(join(tmpdir(), 'popek-e2e-trap-'));
+    cleanups.push(() => rm(library, { recursive: true, force: true }));
+    // A Multiboot kernel that turns interrupts off and on forever: each CLI and STI traps at ring 1.
+    const kernel = join(library, 'cli-sti.bin');
+    await writeFile(kernel, assemble(`bits 32
+org 0x100000
+mb: dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000), mb, mb, 0, 0, start
+start: cli
+  sti
+  jmp start
+`));
+    const server = await serve(library);
+    const created = (await callApi(server, 'createVm', [{
+      config: {
+        name: 'Trap VM', guestType: 'linux-custom', memoryMiB: 16, cpus: 1, boot: { kind: 'linux', kernel, cmdline: '' }, bootOrder: ['disk'], disks: [],
+        serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }], clock: 'realtime', acceleration: 'trap', nestedPaging: true,
+      },
+    }])) as { ok: boolean; vm: { id: string } };
+    expect(created.ok).toBe(true);
+    await callApi(server, 'startVm', [created.vm.id]);
+    const page = await openManager(server);
+    try {
+      await page.getByRole('option', { name: 'Trap VM' }).click();
+      await page.getByRole('tab', { name: 'Details' }).click();
+      await page.getByRole('heading', { name: 'Software monitor (trap-and-emulate only)' }).waitFor({ timeout: 30_000 });
+      const cli = async () => Number((await page.locator('[data-group="traps"] [data-row="cli"] td.n').innerText()).replace(/,/g, ''));
+      await expect.poll(cli, { timeout: 30_000 }).toBeGreaterThan(0);
+      const first = await cli();
+      await expect.poll(cli, { timeout: 30_000 }).toBeGreaterThan(first);
+      expect(await page.locator('[data-group="traps"] [data-row="cli"] td.meaning').innerText()).toBe(
+        'The guest kernel turned interrupts off. CLI faults at ring 1, so the monitor clears the guest\'s virtual interrupt flag instead.',
+      );
+      await page.locator('.exit-chart canvas').first().waitFor({ timeout: 30_000 });
+      expect(await page.locator('#tc-title').count()).toBe(0); // no translation cache without the translator
+      expect(await callApi(server, 'getTranslationCache', [created.vm.id])).toBeNull();
+      await screenshot(page, '22-software-monitor-panel');
+    } catch (error) {
+      await screenshot(page, '29-software-monitor-failure').catch(() => {});
+      throw new Error(`${(error as Error).message}\n--- popek serve output (tail) ---\n${server.output().slice(-4000)}`, { cause: error });
+    } finally {
+      await page.close().catch(() => {});
+    }
+  }, 120_000);
 });
