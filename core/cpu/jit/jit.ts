@@ -152,6 +152,8 @@ export interface JitOptions {
    * On by default (measured above; POPEK_JIT_REGIONS=off turns it off).
    */
   regions: boolean;
+  /** Blocks in one region at most. */
+  regionMax: number;
 }
 
 /** Blocks in one region at most. */
@@ -175,6 +177,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   chain: env.POPEK_JIT_CHAIN === 'on',
   loops: env.POPEK_JIT_LOOPS === 'on',
   regions: env.POPEK_JIT_REGIONS !== 'off',
+  regionMax: JIT_REGION_MAX,
 };
 
 export class Jit {
@@ -212,8 +215,9 @@ export class Jit {
   configure(options: Partial<JitOptions>): void {
     const next = { ...this.options, ...options };
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
+    if (!Number.isInteger(next.regionMax) || next.regionMax < 1) throw new Error(`jit regionMax must be a positive integer, got ${next.regionMax}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
-    const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.regions !== this.options.regions || next.maxHandlerCalls !== this.options.maxHandlerCalls;
+    const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -252,11 +256,12 @@ export class Jit {
     const warm = Math.max(1, this.options.hotThreshold >> 2);
     const members: Block[] = [block];
     const seen = new Set<Block>(members);
-    for (let i = 0; i < members.length && members.length < JIT_REGION_MAX; i++) {
+    const max = this.options.regionMax;
+    for (let i = 0; i < members.length && members.length < max; i++) {
       const b = members[i];
       if (b.linkStamp !== stamp) continue;
       for (const s of [b.succ0, b.succ1]) {
-        if (s === null || seen.has(s) || !s.valid || s.jit !== null || s.heat < warm || members.length >= JIT_REGION_MAX) continue;
+        if (s === null || seen.has(s) || !s.valid || s.jit !== null || s.heat < warm || members.length >= max) continue;
         seen.add(s);
         members.push(s);
       }

@@ -12,9 +12,12 @@
  * - guest registers live in JS locals (`r0`..`r7`), loaded at entry and
  *   written back at exits;
  * - the arithmetic flags live in locals too (flagCode.ts);
- * - memory accesses inline the segment check and the TLB fast path; anything
- *   else (limit violation, TLB miss, page crossing, MMIO, a watched code page,
- *   alignment checks, a 16-bit stack) calls the interpreter's own accessor.
+ * - memory accesses inline the segment check and the TLB fast path for
+ *   bytes and aligned dwords; anything else (limit violation, TLB miss, an
+ *   unaligned dword, MMIO, a watched code page, alignment checks, a 16-bit
+ *   stack) calls the interpreter's own accessor (unaligned dwords are rare
+ *   in the guests measured, and an inline byte-wise form doubled the code of
+ *   every access, which V8 pays for in compile time and deopts);
  *
  * Exactness contract with the run loop (cpu.ts): before every call that can
  * fault or observe the CPU (the slow paths, raising #GP), the block "syncs":
@@ -59,6 +62,18 @@ class BlockWriter {
   private ins!: Insn;
   /** EIP as the interpreter has it while the current instruction executes. */
   private eipDuring = 0;
+  /** Memory accesses of the current instruction so far (their slow paths may set `cpu.exitBlock`). */
+  private accesses = 0;
+  /** The current instruction's only memory access tested `cpu.exitBlock` on its slow path (exitCheck has nothing left to do). */
+  private exitTested = false;
+  /**
+   * The current instruction's only memory access is a read whose slow path
+   * copies `cpu.exitBlock` into the local `sl`; the registers it set since
+   * (the read's sync stored the others) and the flag state at that sync.
+   */
+  private readExit = false;
+  private readonly setSinceRead = new Set<number>();
+  private flagsAtRead: FlagState = FLAGS_IN_CPU;
 
   constructor(
     private readonly block: Block, private readonly maxHandlerCalls: number, private readonly chain: boolean, private readonly loopsOnly = false,
@@ -74,6 +89,9 @@ class BlockWriter {
       this.k = k;
       this.ins = ins;
       this.eipDuring = ins.fast === FAST_CALL ? ins.imm : ins.nextEip;
+      this.accesses = 0;
+      this.exitTested = false;
+      this.readExit = false;
       if (!this.insn(ins, last)) {
         if (this.handlerCalls >= this.maxHandlerCalls) return null;
         this.handlerCall(last);
@@ -120,7 +138,7 @@ class BlockWriter {
   private source(): string {
     const loads = [...this.used].sort().map((r) => `r${r} = regs[${r}]`);
     const head = [
-      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false;',
+      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false;',
       loads.length > 0 ? `let ${loads.join(', ')};` : '',
       // A block that jumps to itself runs again in a loop when it may chain (chainExit).
       this.loops ? 'for (;;) {' : '',
@@ -142,6 +160,7 @@ class BlockWriter {
   private setR(n: number, v: string): string {
     this.used.add(n);
     this.dirty.add(n);
+    this.setSinceRead.add(n);
     return `r${n} = ${v};`;
   }
   private get8(n: number): string {
@@ -194,9 +213,43 @@ class BlockWriter {
     return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
       + `if ((s = CH(cpu, BLK, t, ${done}, ${self !== ''})) !== null) { ${self}return s.jit(cpu); } return ${done}; }`;
   }
-  /** After an instruction that went to memory: stop where the interpreter would. */
+  /**
+   * After an instruction that went to memory: stop where the interpreter
+   * would. Only a slow path (an accessor call) can set `cpu.exitBlock`,
+   * which is clear whenever an instruction of compiled code starts (the run
+   * loop clears it, every exit tests it); an instruction whose last effect is
+   * its only memory write tests it on that write's slow path instead
+   * (writeExit), where the sync has already stored everything.
+   */
   private exitCheck(eipAfter: number): void {
+    if (this.exitTested) return;
+    if (this.readExit && this.accesses === 1) {
+      // Only the read's slow path can have set it: store what the instruction changed after that sync.
+      const regs = [...this.setSinceRead].sort().map((n) => `regs[${n}] = r${n}; `).join('');
+      const flags = this.flags === this.flagsAtRead ? '' : flagWriteback(this.flags);
+      this.emit(`if (sl) { ${regs}${flags}cpu.eip = ${lit(eipAfter)}; return ${this.k + 1}; }`);
+      return;
+    }
     this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, lit(eipAfter))}`);
+  }
+  /** The slow-path tail of a read that is the instruction's first memory access (see readExit). */
+  private readSlowTail(): string {
+    if (this.accesses++ !== 0) return '';
+    this.readExit = true;
+    this.setSinceRead.clear();
+    this.flagsAtRead = this.flags;
+    return ' sl = cpu.exitBlock;';
+  }
+  /**
+   * The exit test on the slow path of a write that is the instruction's only
+   * memory access and its last effect: the sync before the accessor call
+   * left registers, flags and EIP (eipDuring, which is the EIP after the
+   * instruction for every instruction that writes last) in the CPU.
+   */
+  private writeExit(): string {
+    if (this.accesses++ !== 0) return '';
+    this.exitTested = true;
+    return ` if (cpu.exitBlock) return ${this.k + 1};`;
   }
   private flagsToCpu(): void {
     this.emit(flagWriteback(this.flags));
@@ -213,38 +266,37 @@ class BlockWriter {
   /** `m` = the size-byte value at seg:off (off a JS expression). */
   private read(size: 1 | 4, seg: number, off: string): void {
     const fast = size === 4
-      ? `(o = (${off}) >>> 0) >= sRL[${seg}] && o + 3 <= sRH[${seg}] && ((e = tlbR[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 0xfff) <= 0xffc`
+      ? `(o = (${off}) >>> 0) >= sRL[${seg}] && o + 3 <= sRH[${seg}] && ((e = tlbR[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`
       : `(o = (${off}) >>> 0) >= sRL[${seg}] && o <= sRH[${seg}] && ((e = tlbR[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0`;
-    const load = size === 4
-      ? 'p = (e & ~0xfff) | (lin & 0xfff); m = (p & 3) === 0 ? i32[p >> 2] : u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16) | (u8[p + 3] << 24);'
-      : 'm = u8[(e & ~0xfff) | (lin & 0xfff)];';
-    this.emit(`if (${fast}) { ${load} } else { ${this.sync()}m = cpu.read${size * 8}(${seg}, o); }`);
+    const load = size === 4 ? 'm = i32[((e & ~0xfff) | (lin & 0xfff)) >> 2];' : 'm = u8[(e & ~0xfff) | (lin & 0xfff)];';
+    const sync = this.sync();
+    this.emit(`if (${fast}) { ${load} } else { ${sync}m = cpu.read${size * 8}(${seg}, o);${this.readSlowTail()} }`);
   }
   private write(size: 1 | 4, seg: number, off: string, v: string): void {
     const fast = size === 4
-      ? `(o = (${off}) >>> 0) >= sWL[${seg}] && o + 3 <= sWH[${seg}] && ((e = tlbW[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 0xfff) <= 0xffc`
+      ? `(o = (${off}) >>> 0) >= sWL[${seg}] && o + 3 <= sWH[${seg}] && ((e = tlbW[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`
       : `(o = (${off}) >>> 0) >= sWL[${seg}] && o <= sWH[${seg}] && ((e = tlbW[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0`;
-    const store = size === 4
-      ? `x = ${v}; p = (e & ~0xfff) | (lin & 0xfff); if ((p & 3) === 0) i32[p >> 2] = x; else { u8[p] = x; u8[p + 1] = x >> 8; u8[p + 2] = x >> 16; u8[p + 3] = x >> 24; }`
-      : `u8[(e & ~0xfff) | (lin & 0xfff)] = ${v};`;
-    this.emit(`if (${fast}) { ${store} } else { ${this.sync()}cpu.write${size * 8}(${seg}, o, ${v}); }`);
+    const store = size === 4 ? `i32[((e & ~0xfff) | (lin & 0xfff)) >> 2] = ${v};` : `u8[(e & ~0xfff) | (lin & 0xfff)] = ${v};`;
+    const sync = this.sync();
+    this.emit(`if (${fast}) { ${store} } else { ${sync}cpu.write${size * 8}(${seg}, o, ${v});${this.writeExit()} }`);
   }
   /** PUSH of a 32-bit value: the interpreter's push32 (fast when the stack is 32-bit). */
   private push(v: string): void {
     const esp = this.r(4);
     this.emit(`x = (${esp} - 4) | 0;`);
-    const fast = `ss32 && (o = x >>> 0) >= sWL[${SS}] && o + 3 <= sWH[${SS}] && ((e = tlbW[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 0xfff) <= 0xffc`;
-    const store = `p = (e & ~0xfff) | (lin & 0xfff); m = ${v}; if ((p & 3) === 0) i32[p >> 2] = m; else { u8[p] = m; u8[p + 1] = m >> 8; u8[p + 2] = m >> 16; u8[p + 3] = m >> 24; }`;
+    const fast = `ss32 && (o = x >>> 0) >= sWL[${SS}] && o + 3 <= sWH[${SS}] && ((e = tlbW[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`;
+    const store = `i32[((e & ~0xfff) | (lin & 0xfff)) >> 2] = ${v};`;
     const sync = this.sync();
     this.dirty.add(4);
-    this.emit(`if (${fast}) { ${store} r4 = x; } else { ${sync}cpu.push32(${v}); r4 = regs[4]; }`);
+    this.emit(`if (${fast}) { ${store} r4 = x; } else { ${sync}cpu.push32(${v}); r4 = regs[4];${this.writeExit()} }`);
   }
   /** `m` = the dword at the top of the stack (the interpreter's peek32(0)). */
   private peek(): void {
     const esp = this.r(4);
-    const fast = `ss32 && (o = ${esp} >>> 0) >= sRL[${SS}] && o + 3 <= sRH[${SS}] && ((e = tlbR[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 0xfff) <= 0xffc`;
-    const load = 'p = (e & ~0xfff) | (lin & 0xfff); m = (p & 3) === 0 ? i32[p >> 2] : u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16) | (u8[p + 3] << 24);';
-    this.emit(`if (${fast}) { ${load} } else { ${this.sync()}m = cpu.peek32(0); }`);
+    const fast = `ss32 && (o = ${esp} >>> 0) >= sRL[${SS}] && o + 3 <= sRH[${SS}] && ((e = tlbR[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`;
+    const load = 'm = i32[((e & ~0xfff) | (lin & 0xfff)) >> 2];';
+    const sync = this.sync();
+    this.emit(`if (${fast}) { ${load} } else { ${sync}m = cpu.peek32(0);${this.readSlowTail()} }`);
   }
   /** The interpreter's adjustSp(delta). */
   private adjustSp(delta: number): void {
@@ -648,7 +700,7 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number): strin
   const loads = [...used].sort().map((r) => `r${r} = regs[${r}]`);
   const reload = loads.map((l) => `${l}; `).join('');
   return [
-    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, I = null, j = undefined;',
+    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, j = undefined;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
     'for (;;) {',
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',

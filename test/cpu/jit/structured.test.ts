@@ -6,7 +6,7 @@
  * nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { DATA, diffProgram } from './diffRig.ts';
+import { DATA, diffProgram, MMIO, STOP_MMIO_HALF } from './diffRig.ts';
 
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const CONDITIONS = ['jo', 'jno', 'jb', 'jae', 'je', 'jne', 'jbe', 'ja', 'js', 'jns', 'jp', 'jnp', 'jl', 'jge', 'jle', 'jg'];
@@ -246,6 +246,68 @@ describe('block compiler, structured cases (interpreted vs compiled, compared af
     // The program computes sum(c + 0x40) + sum(c) + 2 over c = 6..1 (c < 3 adds one more).
     expect(r.interpreted.regs[2]).toBe((6 * 7 / 2 + 6 * 0x40) + (6 * 7 / 2) + 2);
     expect(r.compiledInstructions).toBeGreaterThan(20);
+  });
+
+  it('unaligned dword loads, stores, pushes and pops (their slow path), and an unaligned dword store into the running block', () => {
+    // Compiled code inlines aligned dwords only; every misalignment of data and stack goes
+    // through the interpreter's accessors, and a dword store that patches the block's own
+    // immediate must end the block after itself (the exit test on the store's slow path).
+    const r = diffProgram(`
+        mov ecx, 12
+        xor edx, edx
+        mov esi, 0x20001
+.loop:  mov eax, [esi]               ; misaligned by 1, 2, 3, 0 in turn
+        add edx, eax
+        mov [esi + 0x100], edx
+        mov ebx, esp
+        sub esp, ecx                 ; the stack misaligned by the count
+        push edx
+        push dword 0x1234567
+        pop eax
+        pop ebx
+        add esp, ecx
+        xor edx, ebx
+        mov edi, .patch + 1
+        mov [edi], ecx               ; the dword immediate below
+.patch: mov eax, 0x11111111
+        add edx, eax
+        inc esi
+        dec ecx
+        jnz .loop
+        mov [0x20000], edx
+`);
+    expect(r.compiledInstructions).toBeGreaterThan(60);
+  });
+
+  it('a device read or write asking the CPU to stop in the middle of a compiled block ends it after that instruction', () => {
+    // Loads, compares, pops and stores of the rig's MMIO page: the upper half requests a stop
+    // (only an accessor call can), and the block must end right after the instruction, with
+    // everything the instruction did stored, as the interpreter stops there.
+    const r = diffProgram(`
+        mov ecx, 8
+        xor edx, edx
+        mov esi, 0x${MMIO.toString(16)}
+.loop:  add edx, ecx
+        mov eax, [esi + 0x7fc]       ; a plain device read
+        add edx, eax
+        mov ebx, [esi + 0x${STOP_MMIO_HALF.toString(16)}]     ; asks to stop
+        add edx, ebx
+        cmp eax, [esi + 0x${(STOP_MMIO_HALF + 8).toString(16)}] ; a compare that asks to stop
+        sbb edx, 3
+        mov edi, esp
+        mov esp, esi
+        add esp, 0x${(STOP_MMIO_HALF + 0x10).toString(16)}
+        pop eax                      ; a pop from the device: asks to stop, ESP moves
+        mov esp, edi
+        add edx, eax
+        mov [esi + 0x${(STOP_MMIO_HALF + 4).toString(16)}], edx ; a store that asks to stop
+        movzx eax, byte [esi + 0x${(STOP_MMIO_HALF + 1).toString(16)}]
+        add edx, eax
+        dec ecx
+        jnz .loop
+        mov [0x20000], edx
+`);
+    expect(r.compiledInstructions).toBeGreaterThan(40);
   });
 
   it('a code patch from a compiled block into a block that is already compiled', () => {
