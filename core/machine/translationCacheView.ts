@@ -10,7 +10,7 @@
  * the next flush.
  */
 import type { BinaryTranslator } from '../hypervisor/software/bt/binaryTranslator.ts';
-import { inspectBlock, type InspectedBlock } from '../hypervisor/software/bt/inspect.ts';
+import { inspectBlock, type InspectedBlock, type TcLine } from '../hypervisor/software/bt/inspect.ts';
 import type { TranslatedBlock } from '../hypervisor/software/bt/translatedBlock.ts';
 
 export type { InspectedBlock, InspectedInstruction, TcLine } from '../hypervisor/software/bt/inspect.ts';
@@ -59,8 +59,17 @@ export function translationCacheView(bt: BinaryTranslator): TranslationCacheView
   };
 }
 
-/** Block `id` side by side, or null when it is not in the cache (never built, or gone in a flush). */
+/** Block `id` side by side, or null when it is not in the cache (never built, or gone in a flush). Addresses unsigned (the translator keeps them as int32). */
 export function inspectCachedBlock(bt: BinaryTranslator, id: number): InspectedBlock | null {
   const block = blocksSinceFlush(bt).find((b) => b.id === id);
-  return block === undefined ? null : inspectBlock(bt, block);
+  if (block === undefined) return null;
+  const b = inspectBlock(bt, block);
+  const line = (l: TcLine): TcLine => ({ ...l, address: l.address >>> 0 });
+  return {
+    ...b,
+    guestEip: b.guestEip >>> 0,
+    tcStart: b.tcStart >>> 0,
+    instructions: b.instructions.map((i) => ({ ...i, guestEip: i.guestEip >>> 0, translation: i.translation.map(line) })),
+    exitStubs: b.exitStubs.map(line),
+  };
 }

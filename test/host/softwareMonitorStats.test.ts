@@ -18,6 +18,7 @@ import type { VmConfigDraft, VmStats } from '../../core/host/api.ts';
 import { HostService } from '../../core/host/hostService.ts';
 import { VmLibrary } from '../../core/host/library.ts';
 import { runMachineWorker, type WorkerChannel } from '../../core/host/machineWorker.ts';
+import type { RunnerFactory } from '../../core/host/machineRunner.ts';
 import type { FromWorker, ToWorker, WorkerInit } from '../../core/host/workerProtocol.ts';
 import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
 import { createMachine } from '../../core/machine/machine.ts';
@@ -27,6 +28,23 @@ import { assemble } from '../../scripts/nasm.ts';
 
 const DETECTOR_DIR = join(import.meta.dirname, '../guests/detector');
 const detector = assemble(readFileSync(join(DETECTOR_DIR, 'detector.asm'), 'utf8'), [DETECTOR_DIR]);
+/** A Multiboot kernel looping over sensitive instructions (callouts under bt), its data on a page of its own (no code writes). */
+const sensitiveLoop = assemble(`bits 32
+org 0x100000
+mb: dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000), mb, mb, 0, 0, start
+start:
+  mov esp, 0x90000
+.loop:
+  pushf
+  popf
+  sgdt [gdtr]
+  mov ax, cs
+  call sub
+  jmp .loop
+sub: ret
+align 4096
+gdtr: dq 0
+`);
 /** A Multiboot kernel that spins forever (load_end 0: the whole image), for a VM that stays running. */
 const spinner = assemble(`bits 32
 org 0x100000
@@ -79,6 +97,24 @@ function vmConfig(name: string, kernel: string): VmConfigDraft {
     name, guestType: 'linux-custom', memoryMiB: 16, cpus: 1, boot: { kind: 'linux', kernel, cmdline: '' }, bootOrder: ['disk'], disks: [],
     serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }], clock: 'deterministic', acceleration: 'trap', nestedPaging: true,
   };
+}
+
+/** Machine workers run in this thread (where 'bt' is opened), speaking the same messages as a worker thread. */
+function inThreadRunners(): RunnerFactory {
+  return (init, events) => {
+    let deliver: (m: ToWorker) => void = () => {};
+    const channel: WorkerChannel = { post: (m) => setImmediate(() => events.message(m)), onMessage: (l) => (deliver = l), close: () => setImmediate(() => events.exit(0)) };
+    void runMachineWorker(init, channel, async () => createMachine);
+    return { send: (m) => setImmediate(() => deliver(m)), terminate: async () => {} };
+  };
+}
+
+async function waitFor(probe: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('software monitor counters', () => {
@@ -152,6 +188,50 @@ describe('software monitor counters', () => {
     await expect(host.inspectTranslatedBlock(id, 0)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await host.powerOffVm(id);
     expect(await host.getTranslationCache(id)).toBeNull();
+  });
+
+  it('under bt, the host API lists the translation cache and shows a block side by side (the worker body in this thread)', async () => {
+    await withBt(async () => {
+      root = await mkdtemp(join(tmpdir(), 'popek-monitor-'));
+      const kernel = join(root, 'loop.bin');
+      await writeFile(kernel, sensitiveLoop);
+      host = new HostService({
+        library: new VmLibrary(join(root, 'machines'), join(root, 'guests')), mode: 'server', version: 'test', statsIntervalMs: 20, log: () => {},
+        runnerFactory: inThreadRunners(),
+      });
+      const created = await host.createVm({ config: { ...vmConfig('loop', kernel), acceleration: 'bt', clock: 'realtime' } });
+      if (!created.ok) throw new Error(JSON.stringify(created.errors));
+      const id = created.vm.id;
+      const seen: VmStats[] = [];
+      host.onStats((s) => seen.push(s));
+      await host.startVm(id);
+      await waitFor(() => seen.some((s) => (s.hypervisor?.translator?.calloutsByKind.ret ?? 0) > 1), 'the loop to run translated twice');
+      await host.pauseVm(id);
+      // The loop's five blocks, back to back in the TC from its start: the entry (MOV ESP, then the loop body up to the CALL),
+      // the loop body again (the JMP back targets it), SUB's RET, the JMP after the return, and the loop's JMP.
+      expect(await host.getTranslationCache(id)).toEqual({
+        tcUsed: 70,
+        tcSize: 0x40000,
+        blocks: [
+          { id: 1, guestEip: 0x100020, guestInstructions: 6, tcStart: 0xffd00000, tcLength: 25, valid: true },
+          { id: 2, guestEip: 0x100025, guestInstructions: 5, tcStart: 0xffd00019, tcLength: 20, valid: true },
+          { id: 3, guestEip: 0x100027, guestInstructions: 3, tcStart: 0xffd0002d, tcLength: 16, valid: true },
+          { id: 4, guestEip: 0x100038, guestInstructions: 1, tcStart: 0xffd0003d, tcLength: 2, valid: true },
+          { id: 5, guestEip: 0x100036, guestInstructions: 1, tcStart: 0xffd0003f, tcLength: 7, valid: true },
+        ],
+      });
+      const block = (await host.inspectTranslatedBlock(id, 2))!;
+      expect(block.instructions.map((i) => [i.guestEip.toString(16), i.guestText, i.translation.map((t) => `${t.address.toString(16)} ${t.text} ; ${t.note}`)])).toEqual([
+        ['100025', 'pushf', ['ffd00019 int 0x1f ; callout pushf']],
+        ['100026', 'popf', ['ffd0001b int 0x1f ; callout popf']],
+        ['100027', 'sgdt [0x101000]', ['ffd0001d int 0x1f ; callout sgdt']],
+        ['10002e', 'mov ax, cs', ['ffd0001f int 0x1f ; callout movFromCs']],
+        ['100031', 'call 0x100038', ['ffd00021 push 0x100036 ; push-return', 'ffd00026 jmp 0xffd0003d ; branch']],
+      ]);
+      expect(block.exitStubs.map((t) => `${t.address.toString(16)} ${t.bytes} ; ${t.note}`)).toEqual(['ffd0002b cd 1f ; exit stub -> guest 00100038']);
+      expect(await host.inspectTranslatedBlock(id, 999)).toBeNull();
+      await host.powerOffVm(id);
+    });
   });
 
   it('under bt, the worker answers the translation-cache requests while the guest is paused', async () => {
