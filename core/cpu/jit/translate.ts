@@ -194,14 +194,15 @@ class BlockWriter {
   private chainExit(done: number, eip: string, target?: number): string {
     if (this.region !== null && target === undefined) {
       // A computed target (RET, an indirect jump, a handler's branch): looked up among the members at run time.
-      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
-        + `if ((j = MI.get(t | 0)) !== undefined && NEXT(cpu, BS[${this.region.self}], BS[j], ${done})) { pc = j; continue; } return ${done}; }`;
+      // EIP is stored only when leaving: inside the function nothing reads it before the next sync.
+      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}t = ${eip}; `
+        + `if ((j = MI.get(t | 0)) !== undefined && NEXT(cpu, BS[${this.region.self}], BS[j], ${done})) { pc = j; continue; } cpu.eip = t; return ${done}; }`;
     }
     const member = target === undefined || this.region === null ? undefined : this.region.members.get(target | 0);
     if (member !== undefined) {
       // Into a block of the same region: on in this function where the run loop would run it next.
-      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = ${eip}; `
-        + `if (NEXT(cpu, BS[${this.region!.self}], BS[${member}], ${done})) { pc = ${member}; continue; } return ${done}; }`;
+      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}`
+        + `if (NEXT(cpu, BS[${this.region!.self}], BS[${member}], ${done})) { pc = ${member}; continue; } cpu.eip = ${eip}; return ${done}; }`;
     }
     if (!this.chain) {
       if (!this.loopsOnly || target === undefined || (target | 0) !== (this.block.eip | 0)) return this.exit(done, eip);
@@ -695,15 +696,16 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number): strin
     const piece = w.regionPiece();
     for (const r of piece.used) used.add(r);
     // Each member's handler calls name its own instructions.
-    cases.push(`case ${i}: {\nI = IS[${i}];\n${piece.body}\n}`);
+    cases.push(`case ${i}: {\n${w.handlerCalls > 0 ? `I = IS[${i}];\n` : ''}${piece.body}\n}`);
   }
   const loads = [...used].sort().map((r) => `r${r} = regs[${r}]`);
   const reload = loads.map((l) => `${l}; `).join('');
   return [
     'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, j = undefined;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
-    'for (;;) {',
+    // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
+    'for (;;) {',
     'switch (pc) {',
     cases.join('\n').replaceAll('/*RELOAD*/', reload),
     '}',
