@@ -1,12 +1,13 @@
 /**
  * The Ctrl-A escape of `popek run` on a terminal (in raw mode Ctrl-C goes to
  * the guest, so quitting needs its own key): Ctrl-A x quits, Ctrl-A Ctrl-A
- * sends one Ctrl-A, Ctrl-A h prints help; any other key after Ctrl-A is
+ * sends one Ctrl-A, Ctrl-A h prints help, Ctrl-A t prints the binary
+ * translator's translation cache (--accel bt); any other key after Ctrl-A is
  * dropped. A small state machine so it works across read chunks.
  */
 export const CTRL_A = 0x01;
 
-export type EscapeAction = 'quit' | 'help';
+export type EscapeAction = 'quit' | 'help' | 'tcDump';
 
 export class ConsoleEscape {
   private pending = false;
@@ -21,6 +22,7 @@ export class ConsoleEscape {
         if (byte === CTRL_A) out.push(CTRL_A);
         else if (byte === 0x78 || byte === 0x58) actions.push('quit'); // x / X
         else if (byte === 0x68 || byte === 0x48 || byte === 0x3f) actions.push('help'); // h / H / ?
+        else if (byte === 0x74 || byte === 0x54) actions.push('tcDump'); // t / T
       } else if (byte === CTRL_A) {
         this.pending = true;
       } else {
@@ -31,4 +33,4 @@ export class ConsoleEscape {
   }
 }
 
-export const ESCAPE_HELP = '\r\n[popek] Ctrl-A x: quit   Ctrl-A Ctrl-A: send Ctrl-A   Ctrl-A h: this help\r\n';
+export const ESCAPE_HELP = '\r\n[popek] Ctrl-A x: quit   Ctrl-A Ctrl-A: send Ctrl-A   Ctrl-A h: this help   Ctrl-A t: translation cache (--accel bt)\r\n';

@@ -18,7 +18,7 @@ import type { MachineApi, MachineHooks, MachineOptions, StopReason } from '../ma
 import { ConsoleEscape, ESCAPE_HELP } from './consoleEscape.ts';
 import { RUN_USAGE, UsageError, parseRunArgs, type RunArgs } from './runArgs.ts';
 import { formatRunStats } from './runStats.ts';
-import { formatTcDump } from './tcDump.ts';
+import { formatTcDump, terminalTcDump } from './tcDump.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
@@ -192,6 +192,7 @@ function driveMachine(machine: MachineApi, args: RunArgs, io: RunEnvironment, lo
       if (guest.length > 0) machine.serialInput(0, guest);
       for (const action of actions) {
         if (action === 'help') io.stderr.write(ESCAPE_HELP);
+        else if (action === 'tcDump') io.stderr.write(terminalTcDump(machine, args));
         else finish(EXIT_OK, 'quit (Ctrl-A x)');
       }
     };

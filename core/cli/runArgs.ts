@@ -48,7 +48,8 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
                        since the last flush), each guest instruction beside its translation
 
 COM1 is connected to stdin/stdout. On a terminal, press Ctrl-A x to quit,
-Ctrl-A Ctrl-A to send Ctrl-A, Ctrl-A h for help.
+Ctrl-A Ctrl-A to send Ctrl-A, Ctrl-A h for help, Ctrl-A t to print the translation
+cache now (--accel bt: the latest --tc-dump blocks, default 5).
 
 exit status: 0 power-off, halt or --no-reboot reboot; 1 bad arguments or files;
 2 triple fault; 3 emulator error; 124 timeout

@@ -20,4 +20,9 @@ describe('Ctrl-A console escape', () => {
       actions: ['help'],
     });
   });
+
+  it('asks for the translation cache on Ctrl-A t', () => {
+    const e = new ConsoleEscape();
+    expect(e.filter(Uint8Array.from([0x61, 0x01, 0x74, 0x62]))).toEqual({ guest: Uint8Array.from([0x61, 0x62]), actions: ['tcDump'] });
+  });
 });

@@ -22,6 +22,28 @@ const kernel = join(dir, 'detector.bin');
 writeFileSync(kernel, assemble(readFileSync(join(DETECTOR_DIR, 'detector.asm'), 'utf8'), [DETECTOR_DIR]));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A Multiboot kernel that runs a loop of sensitive instructions 3 times, prints R on COM1, then spins. */
+const loopKernel = join(dir, 'loop.bin');
+writeFileSync(loopKernel, assemble(`bits 32
+org 0x100000
+mb: dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000), mb, mb, 0, 0, start
+start:
+  mov esp, 0x90000
+  mov ecx, 3
+.loop:
+  pushf
+  popf
+  sgdt [gdtr]
+  loop .loop
+  mov dx, 0x3f8
+  mov al, 'R'
+  out dx, al
+.spin:
+  jmp .spin
+align 4096
+gdtr: dq 0
+`));
+
 async function withBt<T>(body: () => Promise<T> | T): Promise<T> {
   const info = ACCELERATION_INFO.bt as { built: boolean };
   const was = info.built;
@@ -45,6 +67,43 @@ async function runDetector(extra: string[]): Promise<{ code: number; stderr: str
 }
 
 describe('popek run --tc-dump', () => {
+  it('prints the cache on Ctrl-A t while the guest runs, with the terminal\'s CR LF line ends', async () => {
+    await withBt(async () => {
+      let stdout = '';
+      let stderr = '';
+      const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+      const code = await runCommand(['--kernel', loopKernel, '--accel', 'bt', '--clock', 'deterministic', '--memory', '16', '--tc-dump', 'all'], {
+        stdin,
+        stdout: {
+          write: (d: Uint8Array | string) => {
+            stdout += typeof d === 'string' ? d : Buffer.from(d).toString('latin1');
+            // The guest printed R after its loop: ask for the cache, then quit.
+            if (stdout === 'R') setImmediate(() => stdin.write(Uint8Array.from([0x01, 0x74, 0x01, 0x78])));
+            return true;
+          },
+        },
+        stderr: { write: (d: string) => (stderr += d) },
+        handleSignals: false,
+      });
+      expect(code).toBe(0);
+      const dump = stderr.slice(0, stderr.indexOf('\r\nquit (Ctrl-A x)'));
+      expect(dump).not.toMatch(/[^\r]\n/); // raw terminal: every line ends CR LF
+      const lines = dump.split('\r\n');
+      expect(lines.slice(0, 3)).toEqual(['', '--- translation cache ---', '93 of 262144 bytes used, 5 blocks since the last flush (0 invalidated):']);
+      expect(lines.filter((l) => l.startsWith('block #'))).toEqual([
+        'block #1 guest 00100020 (frame 100) -> TC ffd00000, 32 bytes',
+        'block #2 guest 0010002a (frame 100) -> TC ffd00020, 22 bytes',
+        'block #3 guest 0010002c (frame 100) -> TC ffd00036, 18 bytes',
+        'block #4 guest 00100035 (frame 100) -> TC ffd00048, 14 bytes',
+        'block #5 guest 0010003c (frame 100) -> TC ffd00056, 7 bytes',
+      ]);
+      expect(dump).toContain('sgdt [0x101000]');
+      expect(dump).toContain('; callout sgdt');
+      // --tc-dump all prints it again at exit.
+      expect(stderr.split('--- translation cache ---').length).toBe(3);
+    });
+  });
+
   it('is refused outside binary translation, and with a bad count', async () => {
     expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'trap', '--tc-dump', '2'])).toThrow('--tc-dump needs --accel bt: only the binary translator has a translation cache');
     await withBt(() => {
