@@ -1,9 +1,11 @@
 /**
- * The v86 reference line of `npm run bench -- v86` (issue 13): the same Tiny
- * Linux guest (resources/guests/tiny-linux bzImage and initramfs, kernel
- * command line console=ttyS0) booted in v86, the npm package's x86 emulator
- * with its x86-to-wasm JIT, on the same Node process and machine, so every
- * Popek figure of the run can be given as a ratio to it. v86 is a
+ * The v86 reference lines of `npm run bench -- v86` (issue 13): the same
+ * kernels Popek's bench boots (Tiny Linux's bzImage, and Debian's 686 kernel
+ * when scripts/fetch-debian-kernel.sh has fetched it) with the same Tiny Linux
+ * initramfs, kernel command line (console=ttyS0) and memory size, booted in
+ * v86, the npm package's x86 emulator with its x86-to-wasm JIT, on the same
+ * Node process and machine, so every Popek figure of the run can be given as a
+ * ratio to it. v86 is a
  * development-only reference (a devDependency, loaded with a dynamic import):
  * when the package is missing the section says so and is skipped.
  *
@@ -35,9 +37,15 @@ interface V86Emulator {
   destroy(): Promise<void>;
 }
 type V86Constructor = new (options: Record<string, unknown>) => V86Emulator;
+/** The loaded v86 package: its constructor, version and build directory (for v86.wasm). */
+export interface V86Package {
+  V86: V86Constructor;
+  version: string;
+  buildDir: string;
+}
 
 /** v86's constructor and version, or the reason it cannot be loaded. */
-export async function loadV86(): Promise<{ V86: V86Constructor; version: string; buildDir: string } | { missing: string }> {
+export async function loadV86(): Promise<V86Package | { missing: string }> {
   let packageJson: string;
   try {
     packageJson = createRequire(import.meta.url).resolve('v86/package.json');
@@ -85,9 +93,14 @@ class V86Console {
   }
 }
 
-/** Boots Tiny Linux in v86 (JIT on, its default), times boot to POPEK-READY, the shell loop and, given its initramfs, the system-call loop. */
+/**
+ * Boots `kernelPath` (a bzImage) with Tiny Linux's initramfs in v86 (JIT on,
+ * its default), times boot to POPEK-READY, the shell loop and, given the
+ * initramfs with the system-call program, the system-call loop.
+ */
 export async function runV86Bench(
-  v86: { V86: V86Constructor; version: string; buildDir: string },
+  v86: V86Package,
+  kernelPath: string,
   memoryMiB: number,
   syscallInitrd?: Uint8Array,
 ): Promise<V86BenchResult> {
@@ -97,7 +110,7 @@ export async function runV86Bench(
     memory_size: memoryMiB * 1024 * 1024,
     bios: arrayBuffer(SEABIOS + 'bios.bin'),
     vga_bios: arrayBuffer(SEABIOS + 'vgabios-isavga.bin'),
-    bzimage: arrayBuffer(TINY_LINUX + 'bzImage'),
+    bzimage: arrayBuffer(kernelPath),
     initrd: syscallInitrd ? { buffer: syscallInitrd.slice().buffer } : arrayBuffer(TINY_LINUX + 'initramfs.cpio.gz'),
     cmdline: 'console=ttyS0',
     autostart: true,
