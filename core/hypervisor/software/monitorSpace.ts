@@ -60,7 +60,9 @@ export class MonitorSpace {
     for (let i = 0; i < PAGES; i++) view.setUint32(this.tableFrame * 4096 + i * 4, (this.frames[i] * 4096) | PTE_P | PTE_RW | PTE_A | PTE_D, true);
     // The TSS descriptor and the TSS itself (ESP0/SS0 unused: the processor never delivers an event itself).
     this.writeDescriptor(MONITOR_TSS_SELECTOR, MONITOR_BASE + TSS_OFFSET, TSS_LIMIT, 0x8b, 0);
-    this.write32(TSS_OFFSET + 0x66, (TSS_LIMIT + 1) << 16); // I/O map base past the limit: no bitmap
+    // The I/O map base is the upper half of the dword at 0x64 (T flag below it): past the limit, so
+    // there is no bitmap and every IN/OUT at CPL 1 (IOPL 0) faults into the monitor.
+    this.write32(TSS_OFFSET + 0x64, (TSS_LIMIT + 1) << 16);
   }
 
   /** The PDE every shadow directory gets in MONITOR_SLOT: supervisor-only. */
