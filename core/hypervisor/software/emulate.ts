@@ -21,12 +21,17 @@ import { decodeInstruction } from '../../cpu/decoder.ts';
 import { CPU_FAULT } from '../../cpu/cpu.ts';
 import type { Insn } from '../../cpu/insn.ts';
 import { INT_EXCEPTION } from '../../cpu/interrupts.ts';
-import { Descriptor, dplOf, isCode, loadCodeSegment, readDescriptor } from '../../cpu/protected/descriptors.ts';
-import { CS, EXC_GP, EXC_PF, IF, IOPL_MASK, NT, RF, SS, VM } from '../../cpu/regs.ts';
+import { Descriptor, dplOf, hideInaccessibleDataSegments, isCode, limitOf, loadCodeSegment, loadSegmentFromDescriptor, readDescriptor } from '../../cpu/protected/descriptors.ts';
+import { AC, ARITH_FLAGS, CS, DF, DS, ES, ESP, EXC_NP, EXC_SS, FS, GS, EXC_GP, EXC_PF, ID, IF, IOPL_MASK, NT, RF, SS, TF, VM } from '../../cpu/regs.ts';
+import { guestFlags } from './virtualCpu.ts';
 import { GuestPageFaultInMonitor, MonitorStop, type SoftwareMonitor } from './monitor.ts';
 import type { TrapKind } from './monitorCounters.ts';
 
 const code = new Descriptor();
+const stack = new Descriptor();
+/** POP ES, POP DS, POP FS, POP GS (0F A1, 0F A9) by opcode. */
+const USER_DATA_SEGMENTS = [ES, DS, FS, GS];
+const POP_SEGMENT = new Map([[0x07, ES], [0x1f, DS], [0x1a1, FS], [0x1a9, GS]]);
 
 /** Emulates the instruction at the guest's CS:EIP; false when it is not one the monitor emulates (the #GP is the guest's). */
 export function emulatePrivileged(m: SoftwareMonitor): boolean {
@@ -102,11 +107,133 @@ export function emulatePrivileged(m: SoftwareMonitor): boolean {
       return privileged(m, ins, 'wbinvd/invd');
     default:
       // Not privileged: a #GP(0) of an access to the guest's own top 4 MiB, past the truncated segment limit (topWindow.ts).
+      // #SS(0): the stack is there (Linux's entry stack, in its cpu_entry_area).
       if (!m.topWindow.touchesTop(ins)) return false;
+      if (m.topWindow.stackInTop()) {
+        const seg = POP_SEGMENT.get(ins.opcode);
+        if (seg !== undefined) return popSegmentFromTop(m, ins, seg);
+      }
       return guestOperation(m, ins, 'top 4 MiB', () => {
-        if (!m.topWindow.run(ins)) cpu.raiseGP(0);
+        m.topWindow.within(() => runInTop(m, ins));
       });
   }
+}
+
+/**
+ * A #GP(0) of guest user code: an access the monitor's truncated segment
+ * limits refused (a TLS access at %gs:-4, wrapping below 4 GiB, as i386
+ * libcs do) runs through the top window with the limits opened; anything
+ * else (false) is the guest's #GP.
+ */
+export function emulateTruncatedUserAccess(m: SoftwareMonitor): boolean {
+  const cpu = m.cpu;
+  const start = (cpu.segBase[CS] + cpu.eip) | 0;
+  let ins: Insn;
+  try {
+    ins = decodeInstruction((offset) => m.readLinear8(start + offset), cpu.cs32, cpu.eip);
+  } catch (e) {
+    if (e instanceof GuestPageFaultInMonitor || e instanceof RangeError) return false;
+    throw e;
+  }
+  if (!m.topWindow.touchesTop(ins)) return false;
+  return guestOperation(m, ins, 'top 4 MiB', () => {
+    m.topWindow.within(() => ins.fn(cpu, ins));
+  });
+}
+
+/**
+ * One guest instruction inside the top window: the processor's handler, but
+ * PUSHF and POPF of the guest kernel with the virtual IF and IOPL (the
+ * translator's callouts for them land here when the stack is in the top:
+ * their own stack access faulted).
+ */
+function runInTop(m: SoftwareMonitor, ins: Insn): void {
+  const cpu = m.cpu;
+  const v = m.vcpu;
+  if (v.cpl === 0 && ins.opcode === 0x9c) {
+    const image = guestFlags(v, cpu.getFlags()) & ~(VM | RF);
+    if (ins.o32) cpu.push32(image);
+    else cpu.push16(image & 0xffff);
+    return;
+  }
+  if (v.cpl === 0 && ins.opcode === 0x9d) {
+    const value = ins.o32 ? cpu.peek32(0) : cpu.peek16(0);
+    let realMask = ARITH_FLAGS | TF | DF | NT | (ins.o32 ? AC | ID : 0);
+    if (!ins.o32) realMask &= 0xffff;
+    cpu.adjustSp(ins.o32 ? 4 : 2);
+    cpu.setFlags((cpu.getFlags() & ~realMask) | (value & realMask));
+    v.iopl = (value & IOPL_MASK) >>> 12;
+    m.setInterruptFlag((value & IF) !== 0);
+    return;
+  }
+  ins.fn(cpu, ins);
+}
+
+/**
+ * POP DS/ES/FS/GS from a stack in the guest's top 4 MiB. Not run in the
+ * window: there the monitor's shadow GDT is not mapped (the window's top
+ * slot is the guest's), so the selector is read through the guest's tables
+ * and loaded from the shadow GDT here.
+ */
+function popSegmentFromTop(m: SoftwareMonitor, ins: Insn, seg: number): boolean {
+  const cpu = m.cpu;
+  return guestOperation(m, ins, 'top 4 MiB', () => {
+    const sel = m.readLinear16((cpu.segBase[SS] + cpu.regs[ESP]) | 0);
+    m.tables.loadGuestSegment(seg, sel);
+    cpu.adjustSp(ins.o32 ? 4 : 2);
+  });
+}
+
+/**
+ * IRET to guest user code with its frame on a stack in the guest's top 4
+ * MiB (Linux's return to user mode, from its entry stack): the processor's
+ * IRET to an outer level, done here (the window has no shadow GDT to load
+ * CS and SS from): the frame read through the guest's tables, CS and SS
+ * checked and loaded from the shadow GDT, IF and IOPL left as the
+ * processor's IRET at CPL 1 leaves them (the monitor's), inner data
+ * segments nulled.
+ */
+function iretToUserFromTop(m: SoftwareMonitor, ins: Insn, eip: number, cs: number, fl: number): boolean {
+  const cpu = m.cpu;
+  const at = (cpu.segBase[SS] + cpu.regs[ESP]) | 0;
+  let esp = 0, ss = 0;
+  try {
+    esp = m.readLinear32(at + 12);
+    ss = m.readLinear32(at + 16) & 0xffff;
+  } catch (e) {
+    if (e instanceof GuestPageFaultInMonitor) return false;
+    throw e;
+  }
+  if ((fl & VM) !== 0) throw new MonitorStop('the guest kernel returned to virtual-8086 mode, which the software monitor does not support');
+  return guestOperation(m, ins, 'iret', () => {
+    if ((cs & 3) !== 3) cpu.raiseGP(cs & 0xfffc); // RPL 1 or 2: rings the guest does not have
+    readDescriptor(cpu, cs, code, EXC_GP, cs & 0xfffc);
+    if (!isCode(code.hi) || dplOf(code.hi) !== 3) cpu.raiseGP(cs & 0xfffc);
+    if ((code.hi & (1 << 15)) === 0) cpu.fault(EXC_NP, cs & 0xfffc, true);
+    if ((ss & 3) !== 3 || (ss & 0xfffc) === 0) cpu.raiseGP(ss & 0xfffc);
+    readDescriptor(cpu, ss, stack, EXC_GP, ss & 0xfffc);
+    const type = (stack.hi >>> 8) & 0x1f;
+    if ((type & 0x1a) !== 0x12 || dplOf(stack.hi) !== 3) cpu.raiseGP(ss & 0xfffc); // writable data, DPL 3
+    if ((stack.hi & (1 << 15)) === 0) cpu.fault(EXC_SS, ss & 0xfffc, true);
+    if ((eip >>> 0) > limitOf(code) >>> 0) cpu.raiseGP(0);
+    loadCodeSegment(cpu, cs, code, 3);
+    loadSegmentFromDescriptor(cpu, SS, ss, stack);
+    cpu.regs[ESP] = esp;
+    cpu.setFlags((fl & ~(IF | IOPL_MASK | VM | RF)) | IF | 2);
+    cpu.nmiBlocked = false;
+    cpu.eip = eip >>> 0;
+    hideInaccessibleDataSegments(cpu);
+    m.vcpu.cpl = 3;
+    // The guest may have rewritten GDT entries its kernel then loaded natively from the stale shadow (Linux's
+    // set_thread_area and context switch write the TLS entries, then load GS): the shadow GDT is brought up to
+    // date here, on the way to user mode, and the user's data segments reloaded from it.
+    if (m.tables.syncGdt()) {
+      for (const s of USER_DATA_SEGMENTS) {
+        const sel = cpu.segSel[s];
+        if ((sel & 0xfffc) !== 0 && (sel & 4) === 0) m.tables.loadGuestSegment(s, sel);
+      }
+    }
+  });
 }
 
 function selectorOperand(m: SoftwareMonitor, ins: Insn): number {
@@ -167,17 +294,30 @@ function emulateIret(m: SoftwareMonitor, ins: Insn): boolean {
   if (!ins.o32) return false;
   if ((cpu.flags & NT) !== 0) throw new MonitorStop('the guest kernel returned from a nested task (IRET with NT), which the software monitor does not support');
   let eip = 0, cs = 0, fl = 0;
+  const inTop = m.topWindow.stackInTop();
   try {
-    m.withShadowFills(() => {
-      eip = cpu.peek32(0);
-      cs = cpu.peek32(4) & 0xffff;
-      fl = cpu.peek32(8);
-    });
+    if (inTop) {
+      // The frame is on a stack in the guest's top 4 MiB (Linux returns to user mode from its entry stack there).
+      const at = (cpu.segBase[SS] + cpu.regs[ESP]) | 0;
+      eip = m.readLinear32(at);
+      cs = m.readLinear32(at + 4) & 0xffff;
+      fl = m.readLinear32(at + 8);
+    } else {
+      m.withShadowFills(() => {
+        eip = cpu.peek32(0);
+        cs = cpu.peek32(4) & 0xffff;
+        fl = cpu.peek32(8);
+      });
+    }
   } catch (e) {
     if (e instanceof GuestPageFaultInMonitor || e === CPU_FAULT) return false;
     throw e;
   }
-  if ((cs & 3) !== 0 || (cs & 0xfffc) === 0) return false;
+  if ((cs & 0xfffc) === 0) return false;
+  if ((cs & 3) !== 0) {
+    // To guest user code: legal at CPL 1, the processor's own IRET; only a stack in the top needs the monitor.
+    return inTop ? iretToUserFromTop(m, ins, eip, cs, fl) : false;
+  }
   if ((fl & VM) !== 0) throw new MonitorStop('the guest kernel returned to virtual-8086 mode, which the software monitor does not support');
   const procCs = cs | 1;
   return guestOperation(m, ins, 'iret', () => {

@@ -36,7 +36,7 @@ import type { PortBus } from '../exits/portIo.ts';
 import type { DomainMemory } from '../memory/domainMemory.ts';
 import { ShadowPaging } from '../shadow/shadowPaging.ts';
 import { DescriptorTables } from './descriptorTables.ts';
-import { emulatePrivileged } from './emulate.ts';
+import { emulatePrivileged, emulateTruncatedUserAccess } from './emulate.ts';
 import { newMonitorCounters, type MonitorCounters, type TrapKind } from './monitorCounters.ts';
 import { MONITOR_BASE, MONITOR_SLOT, MonitorSpace } from './monitorSpace.ts';
 import { reflectEvent } from './reflect.ts';
@@ -312,6 +312,9 @@ export class SoftwareMonitor implements MonitorServices {
     // (#SS(0): an EBP/ESP-based access to the guest's own top 4 MiB, past the truncated SS limit: topWindow.ts.)
     if (kind === INT_EXCEPTION && (vector === EXC_GP || (vector === EXC_SS && errorCode === 0)) && cpu.cpl === 1 && !cpu.v86Mode) {
       if (emulatePrivileged(this)) return;
+    }
+    if (kind === INT_EXCEPTION && vector === EXC_GP && errorCode === 0 && cpu.cpl === 3 && !cpu.v86Mode) {
+      if (emulateTruncatedUserAccess(this)) return;
     }
     this.reflect(vector, kind, errorCode, hasErrorCode);
   }

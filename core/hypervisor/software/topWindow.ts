@@ -14,14 +14,15 @@
  */
 
 import type { Insn } from '../../cpu/insn.ts';
+import { descLimit } from '../../cpu/segments.ts';
 import { CS, DS, ES, SS, FS, GS } from '../../cpu/regs.ts';
 import type { SoftwareMonitor } from './monitor.ts';
-import { MONITOR_BASE, MONITOR_SLOT } from './monitorSpace.ts';
+import { GUEST_LINEAR_TOP, MONITOR_BASE, MONITOR_SLOT } from './monitorSpace.ts';
 
-const P = 1, RW = 2, PS = 0x80, A = 0x20, D = 0x40;
+const P = 1, RW = 2, US = 4, PS = 0x80, A = 0x20, D = 0x40;
 const CR0_PG = 1 << 31, CR4_PSE = 0x10;
 const DATA_SEGMENTS = [ES, SS, DS, FS, GS];
-const ESI = 6, EDI = 7;
+const ESP = 4, ESI = 6, EDI = 7;
 
 /** Frames for the window: a directory and the top slot's table (machine frames outside the p2m). */
 export class TopWindow {
@@ -35,39 +36,67 @@ export class TopWindow {
     machine.clearFrames([this.dirFrame, this.tableFrame]);
   }
 
-  /** True when `ins` (which faulted with #GP(0) at CPL 1) reaches into the top 4 MiB through one of its operands. */
+  /**
+   * True when `ins` (which faulted with #GP(0) or #SS(0) at CPL 1) reaches into the top 4 MiB: through a memory
+   * operand, a string operand, or the stack (Linux's entry stack is in its cpu_entry_area, in the fixmap: every
+   * return to user mode pops the registers and IRETs from there, every entry from user mode pushes there). The stack
+   * test is generous (any instruction while SS:ESP is within 64 bytes of the top): an instruction run in the window
+   * for another reason faults there again and that fault is the guest's.
+   */
   touchesTop(ins: Insn): boolean {
     const cpu = this.m.cpu;
     const inTop = (seg: number, off: number) => ((cpu.segBase[seg] + off) >>> 0) >= MONITOR_BASE - 16;
+    if (this.stackInTop()) return true;
     if (ins.opcode >= 0xa4 && ins.opcode <= 0xaf) return inTop(ins.seg, cpu.regs[ESI]) || inTop(ES, cpu.regs[EDI]);
     if (ins.mod === 3) return false;
-    return inTop(ins.seg, cpu.ea(ins));
+    const offset = cpu.ea(ins) >>> 0;
+    // Past a limit the monitor truncated (a TLS access at %gs:-0x54 that wraps below 4 GiB, as i386 libcs do).
+    if (offset > cpu.segLimit[ins.seg] >>> 0 && this.truncated(ins.seg)) return true;
+    return inTop(ins.seg, offset);
   }
 
-  /** Builds the window for the guest's current top slot; false when the guest maps nothing there. */
-  private build(): boolean {
+  /** True when the monitor truncated the segment's limit to end at the top of guest-linear space (shadowDescriptors.ts). */
+  private truncated(seg: number): boolean {
+    const cpu = this.m.cpu;
+    const end = (cpu.segBase[seg] + cpu.segLimit[seg]) >>> 0; // page-granular truncation ends within the last page
+    return end <= GUEST_LINEAR_TOP && end > GUEST_LINEAR_TOP - 0x1000;
+  }
+
+  /** The limit the guest's own descriptor gives a segment the monitor truncated (4 GiB when it is not in the guest's GDT). */
+  private guestLimit(seg: number): number {
+    const sel = this.m.cpu.segSel[seg];
+    const entry = (sel & 4) === 0 ? this.m.tables.guestGdtEntry(sel) : null;
+    return entry === null ? 0xffff_ffff : descLimit(entry[0], entry[1]) >>> 0;
+  }
+
+  /** True when the guest's stack (SS:ESP, with room for a frame below it) is in its top 4 MiB. */
+  stackInTop(): boolean {
+    const cpu = this.m.cpu;
+    return ((cpu.segBase[SS] + cpu.regs[ESP] - 64) >>> 0) >= MONITOR_BASE - 16 || ((cpu.segBase[SS] + cpu.regs[ESP]) >>> 0) >= MONITOR_BASE;
+  }
+
+  /** Builds the window for the guest's current top slot (empty when the guest maps nothing there: its accesses there are the guest's #PF). */
+  private build(): void {
     const m = this.m;
     const v = m.vcpu;
     const mem = m.domain.memory;
     const view = mem.machine.view;
-    if ((v.cr0 & CR0_PG) === 0) return false;
-    const pde = mem.readU32((v.cr3 & ~0xfff) + MONITOR_SLOT * 4) >>> 0;
-    if ((pde & P) === 0) return false;
     const table = this.tableFrame * 4096;
-    for (let i = 0; i < 1024; i++) {
+    const pde = (v.cr0 & CR0_PG) === 0 ? 0 : mem.readU32((v.cr3 & ~0xfff) + MONITOR_SLOT * 4) >>> 0;
+    for (let i = 0; i < 1024 && (pde & P) === 0; i++) view.setUint32(table + i * 4, 0, true);
+    for (let i = 0; i < 1024 && (pde & P) !== 0; i++) {
       let pte: number;
       if ((pde & PS) !== 0 && (v.cr4 & CR4_PSE) !== 0) pte = (((pde & 0xffc0_0000) >>> 0) + i * 4096) | (pde & 0xfff & ~PS);
       else pte = mem.readU32((pde & ~0xfff) + i * 4) >>> 0;
       const gfn = pte >>> 12;
       let entry = 0;
-      if ((pte & P) !== 0 && mem.p2m.kind(gfn) === 'ram') entry = ((mem.p2m.machineFrame(gfn) * 4096) | P | (pte & RW) | A | D) >>> 0;
+      if ((pte & P) !== 0 && mem.p2m.kind(gfn) === 'ram') entry = ((mem.p2m.machineFrame(gfn) * 4096) | P | (pte & pde & RW) | (pte & pde & US) | A | D) >>> 0;
       view.setUint32(table + i * 4, entry, true);
     }
     const root = (m.cpu.cr3 >>> 0) & ~0xfff;
     const dir = this.dirFrame * 4096;
     mem.machine.u8.copyWithin(dir, root, root + 4096);
-    view.setUint32(dir + MONITOR_SLOT * 4, (table | P | RW | A) >>> 0, true);
-    return true;
+    view.setUint32(dir + MONITOR_SLOT * 4, (table | P | RW | US | A) >>> 0, true);
   }
 
   /**
@@ -77,26 +106,36 @@ export class TopWindow {
    * the caller fills and retries.
    */
   run(ins: Insn): boolean {
+    return this.within(() => ins.fn(this.m.cpu, ins));
+  }
+
+  /** Runs `step` (processor accesses) inside the window; false when the guest maps nothing there (step not run). */
+  within(step: () => void): boolean {
     const cpu = this.m.cpu;
-    if (!this.build()) return false;
+    this.build();
     this.uses++;
     const savedCr3 = cpu.cr3;
     const limits = DATA_SEGMENTS.map((s) => cpu.segLimit[s]);
+    const opened = DATA_SEGMENTS.map((s) => (this.truncated(s) ? this.guestLimit(s) : cpu.segLimit[s] >>> 0));
+    const csSel = cpu.segSel[CS];
     const csLimit = cpu.segLimit[CS];
     cpu.cr3 = this.dirFrame * 4096;
     cpu.flushTlb(true);
-    for (const s of DATA_SEGMENTS) if (cpu.segLimit[s] === 0xffbf_ffff) { cpu.segLimit[s] = 0xffff_ffff; cpu.refreshSegment(s); }
+    DATA_SEGMENTS.forEach((s, k) => {
+      if (opened[k] !== cpu.segLimit[s] >>> 0) { cpu.segLimit[s] = opened[k]; cpu.refreshSegment(s); }
+    });
     try {
-      ins.fn(cpu, ins);
+      step();
     } finally {
       cpu.cr3 = savedCr3;
       cpu.flushTlb(true);
       DATA_SEGMENTS.forEach((s, k) => {
-        if (cpu.segLimit[s] !== limits[k] && cpu.segLimit[s] === 0xffff_ffff) { cpu.segLimit[s] = limits[k]; cpu.refreshSegment(s); }
+        // A segment register the instruction loaded in the window keeps what it loaded.
+        if (cpu.segLimit[s] !== limits[k] && cpu.segLimit[s] >>> 0 === opened[k]) { cpu.segLimit[s] = limits[k]; cpu.refreshSegment(s); }
       });
-      cpu.segLimit[CS] = csLimit;
+      // An IRET or far transfer run in the window loaded CS from its descriptor: that limit stands.
+      if (cpu.segSel[CS] === csSel) cpu.segLimit[CS] = csLimit;
     }
     return true;
   }
 }
-
