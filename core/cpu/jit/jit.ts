@@ -10,83 +10,67 @@
  * its memory. V8 optimizes the small generated functions like hand-written
  * code once they are hot.
  *
- * Measured (one process, alternating, CPU time; 2 shared cores, so ratios):
- * on the CPU benchmark's loops (bench/asm/cpubench.asm) compiled blocks run
- * 2-2.7x faster than the interpreter. On the Tiny Linux shell loop they do
- * not pay yet: its ~2500 hot blocks average under 5 instructions, so the
- * per-block costs (entry, exit, the run loop between blocks) that the
- * interpreter pays too dominate, and each generated function first runs
- * unoptimized and then costs V8 a TurboFan compile. Hence off by default,
- * and a high hot threshold: measured (measure/shellLoopAB.ts, one run, 3000
- * iterations x 4), at 5000 Tiny Linux boots in 0.88x the interpreter's time
- * (1.32x at 1000: half the blocks compiled, 2.5 MB of source instead of
- * 4.9), the loop reaches the same steady state (0.86x vs 0.85-0.88x) for
- * about the same compile cost (8.1 s vs 8.7 s over the first runs), and
- * the CPU benchmark does not change.
+ * How it is measured: test/cpu/jit/measure/ (bundled with esbuild like the
+ * bench): shellLoopVariants.ts runs Tiny Linux machines with different
+ * settings in one process (deterministic clock, CPU time including V8's
+ * compiler threads; the machines are shared, so only ratios in one run
+ * count), shellLoopWhere.ts counts where the instructions and exits go,
+ * shellLoopForms.ts which forms lack a translation, shellLoopProfile.ts
+ * samples; node --trace-opt/--trace-deopt show V8's side.
  *
- * Chaining (option `chain`, chain.ts, translate.ts chainExit): a compiled
- * block that ends where the run loop would go straight on to a compiled
- * successor (budget left, no attention, no single step, no pending
- * interrupt, the same successor link the run loop follows) calls the
- * successor's function itself, at most JIT_CHAIN_DEPTH deep, and a block
- * that jumps to itself loops inside its function. The run loop's checks run
- * at every block boundary as before, so interrupts, device events, VM exits
- * and the deterministic clock see exactly the instruction boundaries the
- * interpreter gives them (the chaining and VMX non-root tests compare).
- * Measured (2 shared cores under load, so CPU time and ratios; CPU
- * benchmark: best of 3 runs per process, 3 processes alternating): the
- * interpreter ~91 MIPS; compiled ~190 without chaining, ~200-210 with the
- * shift/CMP/PUSH/JMP/CALL forms, ~230-245 with the forms and chaining
- * (measure/cpuBenchRuns.ts). On the Tiny Linux shell loop
- * (measure/shellLoopChain.ts, 5000 iterations at the default threshold)
- * chaining does not pay: steady state 1.6-2.0 s either way (the interpreter
- * ~1.7 s), and the first run costs more (8.6 s vs 5.9-6.7 s: V8 compiling
- * ~2400 larger functions). Hence off by default. On Linux the time goes to
- * V8 compiling and running thousands of functions of ~5 instructions each
- * (97% of the loop's instructions run compiled once warm; the run loop and
- * the blocks' entries and exits are about half of the profile), which only
- * larger units (regions of blocks keeping registers and flags in locals)
- * can amortize.
+ * History, in short. Single blocks: the CPU benchmark (bench/asm/cpubench.asm)
+ * runs 2-2.7x faster than interpreted, but the shell loop does not gain
+ * (~3,600 block runs of 4.8 instructions per iteration: per-block entry,
+ * exit and run-loop costs dominate). Chaining blocks (`chain`) did not pay
+ * there either. Regions (a hot block compiled with its warm linked
+ * successors into one function) raised the instructions per run-loop entry
+ * from 4.8 to ~21 and the CPU benchmark to x2.9 of the interpreter, with a
+ * steady state of 0.85x of the interpreter's time on the loop but ~1.6-2x
+ * during the rounds where blocks turn hot, and a slower boot. A hot
+ * threshold of 5000 beat 1000 (half the code compiled for the same steady
+ * state).
  *
- * Profile of the shell loop (measure/shellLoopProfile.ts: V8's sampling
- * profiler over one warm run of 3000-10000 iterations, bundled like the
- * bench, deterministic clock): ~17,500 guest instructions per iteration in
- * ~3,600 block runs (4.8 instructions a block); 97% of the instructions run
- * in compiled blocks once warm, 500 blocks make 88-99% of the block runs,
- * and the 10 hottest (ash's strlen-like byte loops, 2-3 instructions each)
- * 28-32%. Self time: compiled blocks 35-44%, the run loop 43-48% (its
- * between-block checks, the successor lookup and the call into each block;
- * fetchBlock 2.5%, a link miss after RET and indirect jumps), the rest the
- * interpreter's handlers (integerOp, computeLazy, string moves) at ~1% each.
- * With the compiler off the same loop is 61% run loop (fast forms inline),
- * push32 5%, testCondition 3%, fetchBlock 2.4%, lazy flags 3%, memory
- * accessors 4%. V8 code and metadata grow ~4.6 MiB for ~1300 compiled
- * blocks (~3.6 KB each for under 5 guest instructions), and each block's
- * TurboFan compile takes ~1.5 ms; the warm-up rounds pay it. Compiled
- * blocks are optimized (V8's trace: ~1300 optimized, 58 deopts), so the
- * cost is per block: the entry and exit of a function per 5 instructions
- * and the run loop between blocks, which the interpreter pays too.
+ * Where the time went (2 Dec, threshold 5000, shellLoopWhere.ts, 5000-iteration rounds,
+ * ~17,200 guest instructions per iteration): once warm 97.5% of the
+ * instructions run compiled; 1.2% are in blocks not hot yet and 1.3% in hot
+ * blocks rejected for untranslated forms (libc's SSE2 string code with a 66
+ * prefix: pcmpeqb, pmovmskb, punpcklbw, pxor, pshufd, movd/movdqa; then
+ * SAR by CL, NEG, CMOVcc). The run loop enters compiled code 778 times per
+ * iteration (22 instructions each); of those exits 74% go to a compiled
+ * block of another region (through the run loop), 24% have no successor
+ * link (RET and indirect jumps: a block-cache lookup), 1.6% reach an
+ * interpreted block. The compiler's own cost is small (344 ms of
+ * translation and `new Function` for 215 regions); V8's is not: TurboFan
+ * takes 0.1-3.7 s (wall, on a loaded machine) per region function, and
+ * re-optimizes many after deopts (322 optimizations of 215 regions over
+ * boot and two rounds; reasons: insufficient type feedback at keyed
+ * accesses first reached after optimization, i.e. exits and slow paths,
+ * and "wrong map"). The round after the last compile still cost 1.6x the
+ * interpreter, the next one 0.85x. Smaller regions (regionMax 8 or 3) do
+ * not shorten the warm-up (V8's cost follows the amount of code) and lose
+ * steady-state speed.
  *
- * Regions (option `regions`, translateRegion, chain.ts regionNext) attack
- * that: a block turning hot compiles with its warm linked successors into
- * one function that steps between them. Measured (measure/shellLoopVariants.ts,
- * 3000 iterations a round, three machines in one process, CPU time, the
- * machine under heavy load): round 2 (blocks still turning hot) interpreter
- * 3.26 s, blocks 5.56 s, regions 4.18 s; round 3 2.75, 3.30, 2.68 s; boot
- * 10.4, 10.9, 14.0 s (regions entered through a wrapper closure per
- * member then; one function per region since). Again with one function per
- * region, 5 rounds (interpreter / blocks / regions): rounds 0-1 1.88/3.91/6.45
- * and 2.73/3.92/5.28 s (compiling), round 2 1.96/3.18/2.14, rounds 3-4
- * 1.71/1.81/1.51 and 1.71/1.71/1.46 s, boot 7.9/7.3/9.4 s CPU; the guests'
- * output identical. The profile with regions: 20.8 instructions per entry
- * from the run loop (4.8 with blocks), region code 48%, the run loop 26%,
- * regionNext 3.4%, fetchBlock 2.9%, GC 2.6%; V8 code +9.3 MiB. CPU
- * benchmark, same process conditions: blocks x2.37, regions x2.90 of the
- * interpreter. So regions are the compiler's default mode
- * (POPEK_JIT_REGIONS=off for single blocks); the compiler itself stays off
- * by default: on Tiny Linux it pays only once warm (steady state 0.85x of
- * the interpreter's time) and costs ~1.25x at boot. Loops only (option
- * `loops`): round 3 2.74 s against 2.98 s for blocks and 3.24 s off.
+ * So the generated code was made smaller and its fast paths shorter: dwords
+ * inline only when aligned (unaligned ones, rare here, take the accessor;
+ * the byte-wise inline form doubled every access), the exit test after a
+ * memory access only on its slow path, EIP stored only when a region
+ * returns. Source 2.53 -> 2.05 MB for the same blocks, "wrong map" deopts
+ * 51 -> 11; rounds of 5000 iterations (interpreter / compiler, CPU s):
+ * 2.56/4.67, 2.64/3.53, 2.52/1.62, 2.35/1.69, i.e. warm 0.64-0.72x.
+ * Cold, as the lead measures (boot, then 30000 iterations, same process):
+ * boot 5.82 / 6.88 s (1.18x), first loop 15.38 / 15.37 s (1.00x), second
+ * 16.58 / 12.83 s (0.77x). The hot threshold then decides the boot (V8
+ * compiling code that runs a few thousand times); one process, machines
+ * off, 20000, 5000, off, 20000 (the first pays V8's warm-up of the
+ * interpreter): boot 5.24, 4.88, 6.87, 4.94, 5.10 s; cold 30000-iteration
+ * loop 14.71, 14.75, 14.85, 14.67, 14.03 s (20000 compiles 1035 blocks,
+ * 1.65 MB, against 1340 and 2.04 MB; 10000 in another run: boot 1.14x,
+ * loop 0.89x). Hence the threshold of 20000, and still off by default: at
+ * best even at boot and on a cold loop, ~0.7x only once warm. Sampled
+ * (bench/profShell.ts: boot and a cold 30000-iteration loop, threshold
+ * 5000): compiled code 36%, the run loop 36% (Cpu.run, partly inlined into
+ * the machine's run), fetchBlock 3.6%, regionNext 2.5%, GC 1%, interpreter
+ * handlers (computeLazy, integerOp, setLazy, testCondition) ~1% each.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
@@ -171,7 +155,7 @@ const envHot = Number(env.POPEK_JIT_HOT);
 
 export const JIT_DEFAULTS: Readonly<JitOptions> = {
   enabled: env.POPEK_JIT === 'on',
-  hotThreshold: Number.isInteger(envHot) && envHot >= 1 ? envHot : 5000,
+  hotThreshold: Number.isInteger(envHot) && envHot >= 1 ? envHot : 20000,
   budgetBytes: 16 << 20,
   maxHandlerCalls: 2,
   chain: env.POPEK_JIT_CHAIN === 'on',
