@@ -63,8 +63,7 @@ export const ACCELERATION_INFO: Readonly<Record<Acceleration, AccelerationInfo>>
     id: 'bt',
     label: 'Binary translation',
     explanation: 'No hardware assist: the guest kernel runs deprivileged and its sensitive instructions are translated.',
-    built: false,
-    notBuiltReason: 'not yet built: Linux does not boot under the translator yet (issue 10)',
+    built: true,
   },
   trap: {
     id: 'trap',

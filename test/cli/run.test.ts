@@ -123,12 +123,6 @@ describe('popek run exit statuses', () => {
     );
   });
 
-  it('refuses --accel bt with the issue that brings it, exit 1', async () => {
-    const r = await run(['--kernel', kernelFile(), '--accel', 'bt']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe('popek run: --accel bt (Binary translation) is not yet built: Linux does not boot under the translator yet (issue 10)\n');
-  });
-
   it('exits 0 and names CS:EIP when the guest halts for good', async () => {
     const { create } = scripted(() => [{ kind: 'running' }, { kind: 'stopped', reason: { kind: 'halt', cs: 0x10, eip: 0x100005 } }]);
     const r = await run(['--kernel', kernelFile()], create);

@@ -49,9 +49,7 @@ describe('popek run argument parsing', () => {
     expect(() => parseRunArgs(['--rom', 'r', '--accel', 'svm', '--nested-paging', 'off'])).toThrow(
       new UsageError('--nested-paging off needs --kernel: firmware starts in real mode, which would run paged on shadow page tables, and the processor refuses paged real mode'),
     );
-    expect(() => parseRunArgs(['--kernel', 'k', '--accel=bt'])).toThrow(
-      new UsageError('--accel bt (Binary translation) is not yet built: Linux does not boot under the translator yet (issue 10)'),
-    );
+    expect(parseRunArgs(['--kernel', 'k', '--accel=bt']).acceleration).toBe('bt');
     expect(parseRunArgs(['--kernel', 'k', '--accel', 'trap']).acceleration).toBe('trap');
     expect(() => parseRunArgs(['--rom', 'r', '--accel', 'trap'])).toThrow(
       new UsageError('--accel trap needs --kernel: firmware starts in real mode, which the software monitor does not run'),

@@ -5,6 +5,20 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serializeVmConfig, type VmConfigDraft } from '../../core/machine/config.ts';
 import { defaultLibraryFolder, VmLibrary } from '../../core/host/library.ts';
 import { validateDraft } from '../../core/host/validation.ts';
+import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
+
+/** Every mode is built now: the refusal of a mode this build cannot run is exercised with 'bt' marked unbuilt for one test. */
+async function withUnbuiltBt(test: () => Promise<void>): Promise<void> {
+  const info = ACCELERATION_INFO.bt as { built: boolean; notBuiltReason?: string };
+  info.built = false;
+  info.notBuiltReason = 'not yet built: (marked unbuilt by this test)';
+  try {
+    await test();
+  } finally {
+    info.built = true;
+    delete info.notBuiltReason;
+  }
+}
 
 let root: string;
 let guests: string;
@@ -180,10 +194,13 @@ describe('validateDraft (library rules)', () => {
   });
 
   it('refuses acceleration modes this build cannot run, naming the issue that brings them', async () => {
-    expect(await validateDraft(library, draft({ acceleration: 'bt' }))).toEqual({
-      ok: false,
-      errors: [{ field: 'acceleration', message: 'Acceleration Binary translation is not yet built: Linux does not boot under the translator yet (issue 10)' }],
+    await withUnbuiltBt(async () => {
+      expect(await validateDraft(library, draft({ acceleration: 'bt' }))).toEqual({
+        ok: false,
+        errors: [{ field: 'acceleration', message: 'Acceleration Binary translation is not yet built: (marked unbuilt by this test)' }],
+      });
     });
+    expect((await validateDraft(library, draft({ acceleration: 'bt' }))).ok).toBe(true);
     expect((await validateDraft(library, draft({ acceleration: 'trap' }))).ok).toBe(true);
     expect((await validateDraft(library, draft({ acceleration: 'vtx' }))).ok).toBe(true);
     expect((await validateDraft(library, draft({ acceleration: 'svm' }))).ok).toBe(true);
