@@ -56,7 +56,9 @@
  * memory access only on its slow path, EIP stored only when a region
  * returns. Source 2.53 -> 2.05 MB for the same blocks, "wrong map" deopts
  * 51 -> 11; rounds of 5000 iterations (interpreter / compiler, CPU s):
- * 2.56/4.67, 2.64/3.53, 2.52/1.62, 2.35/1.69, i.e. warm 0.64-0.72x.
+ * 2.56/4.67, 2.64/3.53, 2.52/1.62, 2.35/1.69, i.e. warm 0.64-0.72x. CPU
+ * benchmark (cpuBenchRuns.ts, processes alternating): 72-75 against
+ * 209-245 MIPS of CPU time, x3.1.
  * Cold, as the lead measures (boot, then 30000 iterations, same process):
  * boot 5.82 / 6.88 s (1.18x), first loop 15.38 / 15.37 s (1.00x), second
  * 16.58 / 12.83 s (0.77x). The hot threshold then decides the boot (V8
