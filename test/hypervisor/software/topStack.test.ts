@@ -1,0 +1,55 @@
+/**
+ * The monitor on its own, trap-and-emulate and with the translator, on a
+ * small guest (guests/topStack.asm) that does what stopped Tiny Linux after
+ * "Run /init": its entry stack (TSS.ESP0) in the guest's own top 4 MiB, where
+ * the monitor sits; pushes, pops, POP DS and IRET to user mode from there
+ * (#SS past the truncated SS limit: run through the top window, or done by
+ * the monitor where the window has no shadow GDT); a user TLS read at
+ * %gs:-4 that wraps past the truncated GS limit; a GDT TLS entry rewritten
+ * and loaded natively from the stale shadow, made right on the way back to
+ * user mode.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { Cpu } from '../../../core/cpu/cpu.ts';
+import { GuestClock } from '../../../core/cpu/clock.ts';
+import { DomainMemory } from '../../../core/hypervisor/memory/domainMemory.ts';
+import { MachineMemory } from '../../../core/hypervisor/memory/machineMemory.ts';
+import { MonitorTranslator } from '../../../core/hypervisor/software/bt/monitorTranslator.ts';
+import { SoftwareMonitor } from '../../../core/hypervisor/software/monitor.ts';
+import { MemoryBus } from '../../../core/memory/bus.ts';
+import { PhysicalMemory } from '../../../core/memory/physicalMemory.ts';
+import { assemble } from '../../../scripts/nasm.ts';
+
+const MiB = 1024 * 1024;
+const BOOT_GDT = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
+
+for (const mode of ['trap', 'bt'] as const) {
+  it(`runs an entry stack in the guest's top 4 MiB and user TLS past the truncated limits (${mode})`, () => {
+    const dir = join(import.meta.dirname, 'guests');
+    const image = assemble(readFileSync(join(dir, 'topStack.asm'), 'utf8'), [dir]);
+    const machine = MachineMemory.create(16 * MiB, 16 * MiB);
+    const memory = new DomainMemory(machine);
+    memory.populateRam(0, 8 * MiB);
+    memory.write(0x100000, image);
+    memory.write(0x500, BOOT_GDT);
+    const cpu = new Cpu(new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer)), new GuestClock('deterministic'));
+    const ports = { portRead: () => 0xff, portWrite: () => {} };
+    const monitor = new SoftwareMonitor(cpu, { memory, ports }, mode === 'bt' ? new MonitorTranslator() : null);
+    monitor.start({ gdtBase: 0x500, gdtLimit: 31, cs: 0x10, ss: 0x18, ds: 0x18, es: 0x18, fs: 0x18, gs: 0x18, eip: 0x100000, esp: 0x80000, eflags: 2, regs: [0, 0, 0, 0, 0, 0, 0, 0] });
+    for (let i = 0; i < 100 && monitor.stopReason === null; i++) cpu.run(10_000);
+    expect(monitor.stopReason).toEqual({ kind: 'halt' });
+
+    const r = (offset: number) => memory.readU32(0x90000 + offset) >>> 0;
+    expect(r(0x00)).toBe(0x11111111); // %gs:-4 with the first TLS base
+    expect(r(0x04)).toBe(0x22222222); // ... and with the one the kernel wrote and loaded
+    expect(r(0x08)).toBe(0xffc04000 - 20 - 12); // the handler ran on the top stack: the frame, then DS, EAX, EBX
+    expect(r(0x0c)).toBe(0x5a5a5a5a); // EBX popped back from there
+    expect(r(0x10) & 0xffff).toBe(0x23); // DS popped from there
+    expect(memory.readU32(0x200ffc) >>> 0).toBe(0x23); // the reflected frame's SS, written through the guest's own mapping
+    expect(monitor.counters.reflected[0x80]).toBe(1);
+    expect(monitor.counters.traps['top 4 MiB']).toBeGreaterThanOrEqual(mode === 'trap' ? 5 : 3);
+  });
+}
