@@ -491,6 +491,26 @@ class BlockWriter {
         this.flags = lazyFlags(LAZY_RES, 32);
         return true;
       }
+      case 0xd3: { // SHL/SHR/SAR r32 by CL: as above with the count known only at run time; a count of 0
+        // leaves the flags as they were, so they go to the CPU first and the shift sets them there
+        if (!i.o32 || !reg || i.reg < 4) return false;
+        this.flagsToCpu();
+        const v = this.r(i.rm);
+        this.emit(`x = ${this.r(1)} & 31;`);
+        let body: string;
+        switch (i.reg) {
+          case 4: case 6: // SHL, SAL
+            body = `t = ${v}; fr = t << x; fa = (t >>> (32 - x)) & 1; fa |= ((fa ^ (fr >>> 31)) & 1) << 11; fb = 0;`;
+            break;
+          case 5: // SHR
+            body = `t = ${v}; fr = t >>> x; fa = ((t >>> (x - 1)) & 1) | ((((fr >>> 31) ^ (fr >>> 30)) & 1) << 11); fb = 0; fr |= 0;`;
+            break;
+          default: // SAR
+            body = `t = ${v}; fr = t >> x; fa = (t >> (x - 1)) & 1; fb = 0;`;
+        }
+        this.emit(`if (x !== 0) { ${body} ${this.setR(i.rm, 'fr')} ${flagWriteback(lazyFlags(LAZY_RES, 32))}}`);
+        return true;
+      }
       case 0xff: { // PUSH m32 (/6); JMP m32 (/4) and CALL m32 (/2), which end their block
         if (!i.o32 || reg || !i.a32) return false;
         if (i.reg === 6) {

@@ -44,6 +44,40 @@ describe('block compiler: further inline forms', () => {
     expect(r.compiledInstructions).toBeGreaterThan(n * 8);
   });
 
+  it('SHL, SAL, SHR, SAR r32 by CL, every count (0 and masked counts included): results and flags', () => {
+    const lines: string[] = [];
+    let n = 0;
+    for (const v of VALUES) {
+      for (const op of ['shl', 'shr', 'sar', 'sal']) {
+        const counts = v === 0x1234abcd ? Array.from({ length: 40 }, (_, k) => k) : [0, 1, 2, 7, 31, 32, 33, 0x41, 0xff];
+        for (const c of counts) {
+          const cc = CONDITIONS[n % 16];
+          // The shifted register is ECX itself now and then (the count is read first).
+          const dst = n % 5 === 0 ? 'ecx' : 'edx';
+          lines.push(
+            `        mov eax, 0x${(n & 1 ? 0x8d5 : 0).toString(16)}`,
+            '        push eax',
+            '        popfd                        ; flags a count of 0 must leave alone',
+            `        mov ${dst}, 0x${v.toString(16)}`,
+            `        mov ${dst === 'ecx' ? 'ebx' : 'ecx'}, 0x${(c + (v & 0xffff00)).toString(16)}`,
+            ...(dst === 'ecx' ? [`        mov cl, 0x${c.toString(16)}`] : []),
+            `        ${op} ${dst}, cl`,
+            `        ${cc} .t${n}`,
+            '        inc esi',
+            `.t${n}:  mov [edi], ${dst}`,
+            '        pushfd',
+            '        pop eax',
+            '        mov [edi + 4], eax',
+            '        add edi, 8',
+          );
+          n++;
+        }
+      }
+    }
+    const r = diffProgram(`        mov edi, 0x${DATA.toString(16)}\n        xor esi, esi\n${lines.join('\n')}`, { maxHandlerCalls: 4 });
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+  });
+
   it('CMP m8, r8 with every condition, and a #PF on its read in the middle of a block', () => {
     const lines: string[] = [];
     for (let n = 0; n < 64; n++) {
