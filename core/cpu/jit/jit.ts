@@ -67,8 +67,14 @@
  * interpreter): boot 5.24, 4.88, 6.87, 4.94, 5.10 s; cold 30000-iteration
  * loop 14.71, 14.75, 14.85, 14.67, 14.03 s (20000 compiles 1035 blocks,
  * 1.65 MB, against 1340 and 2.04 MB; 10000 in another run: boot 1.14x,
- * loop 0.89x). Hence the threshold of 20000, and still off by default: at
- * best even at boot and on a cold loop, ~0.7x only once warm. Sampled
+ * loop 0.89x). Hence the threshold of 20000. At 20000, 27.6% of the boot's
+ * instructions were in hot blocks rejected for untranslated forms (SHL/SHR
+ * by CL ~13%, MOVZX r32,m16, SUB/ADD m32,r32, MOV r16,m16: the kernel's
+ * decompressor and early init); with the CL shifts translated, one process,
+ * machines off, on, off, on: boot 5.99, 4.59, 4.65, 5.00 s, cold loop
+ * 16.13, 13.84, 11.76, 12.45 s (the machine's load changed under the run).
+ * So still off by default: about even at boot and on a cold loop, ~0.7x
+ * only once warm. Sampled
  * (bench/profShell.ts: boot and a cold 30000-iteration loop, threshold
  * 5000): compiled code 36%, the run loop 36% (Cpu.run, partly inlined into
  * the machine's run), fetchBlock 3.6%, regionNext 2.5%, GC 1%, interpreter
