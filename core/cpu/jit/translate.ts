@@ -264,23 +264,57 @@ class BlockWriter {
     if (i.index >= 0) a += ` + (${this.r(i.index)} << ${i.scale})`;
     return a;
   }
+  /**
+   * The inline fast path's condition for a size-byte access at seg:off: the
+   * segment's limits, the TLB entry, and natural alignment (which keeps a
+   * word or dword inside its page).
+   */
+  private fastAccess(size: 1 | 2 | 4, seg: number, off: string, write: boolean): string {
+    const [lo, hi, tlb] = write ? ['sWL', 'sWH', 'tlbW'] : ['sRL', 'sRH', 'tlbR'];
+    const end = size === 1 ? 'o' : `o + ${size - 1}`;
+    const align = size === 1 ? '' : ` && (lin & ${size - 1}) === 0`;
+    return `(o = (${off}) >>> 0) >= ${lo}[${seg}] && ${end} <= ${hi}[${seg}] && ((e = ${tlb}[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0${align}`;
+  }
   /** `m` = the size-byte value at seg:off (off a JS expression). */
-  private read(size: 1 | 4, seg: number, off: string): void {
-    const fast = size === 4
-      ? `(o = (${off}) >>> 0) >= sRL[${seg}] && o + 3 <= sRH[${seg}] && ((e = tlbR[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`
-      : `(o = (${off}) >>> 0) >= sRL[${seg}] && o <= sRH[${seg}] && ((e = tlbR[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0`;
-    const load = size === 4 ? 'm = i32[((e & ~0xfff) | (lin & 0xfff)) >> 2];' : 'm = u8[(e & ~0xfff) | (lin & 0xfff)];';
+  private read(size: 1 | 2 | 4, seg: number, off: string): void {
+    const fast = this.fastAccess(size, seg, off, false);
+    const load = size === 4 ? 'm = i32[((e & ~0xfff) | (lin & 0xfff)) >> 2];'
+      : size === 2 ? 'p = (e & ~0xfff) | (lin & 0xfff); m = u8[p] | (u8[p + 1] << 8);' : 'm = u8[(e & ~0xfff) | (lin & 0xfff)];';
     const sync = this.sync();
     this.emit(`if (${fast}) { ${load} } else { ${sync}m = cpu.read${size * 8}(${seg}, o);${this.readSlowTail()} }`);
   }
-  private write(size: 1 | 4, seg: number, off: string, v: string): void {
-    const fast = size === 4
-      ? `(o = (${off}) >>> 0) >= sWL[${seg}] && o + 3 <= sWH[${seg}] && ((e = tlbW[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`
-      : `(o = (${off}) >>> 0) >= sWL[${seg}] && o <= sWH[${seg}] && ((e = tlbW[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0`;
-    const store = size === 4 ? `i32[((e & ~0xfff) | (lin & 0xfff)) >> 2] = ${v};` : `u8[(e & ~0xfff) | (lin & 0xfff)] = ${v};`;
+  /** Stores `v` (a JS expression without side effects, evaluated once or twice) at seg:off. */
+  private write(size: 1 | 2 | 4, seg: number, off: string, v: string): void {
+    const fast = this.fastAccess(size, seg, off, true);
+    const store = size === 4 ? `i32[((e & ~0xfff) | (lin & 0xfff)) >> 2] = ${v};`
+      : size === 2 ? `p = (e & ~0xfff) | (lin & 0xfff); u8[p] = ${v}; u8[p + 1] = (${v}) >> 8;` : `u8[(e & ~0xfff) | (lin & 0xfff)] = ${v};`;
     const sync = this.sync();
     this.emit(`if (${fast}) { ${store} } else { ${sync}cpu.write${size * 8}(${seg}, o, ${v});${this.writeExit()} }`);
   }
+  /**
+   * A read-modify-write dword operand, as the interpreter's RMW handlers do
+   * it: rmwAddress (segment checked for writing, the page probed for
+   * writing, so #GP/#SS/#PF come before anything changed), readLin32, the
+   * operation, writeLin32. The fast path (dword aligned, writable through
+   * the TLB, which is RAM) reads and writes the host memory directly; the
+   * slow path syncs first and calls those accessors, storing the new flags
+   * before the write as the interpreter has them there. `op` emits the
+   * operation on `m` and returns the expression of the result (evaluated
+   * twice at most, without side effects). The exit test comes after the
+   * write on the slow path only: only the accessors can set `cpu.exitBlock`
+   * (MMIO stop requests, a write to a code page).
+   */
+  private rmw32(i: Insn, op: () => string): void {
+    const seg = i.seg;
+    const fast = this.fastAccess(4, seg, this.ea(i), true);
+    const sync = this.sync();
+    this.emit(`if (${fast}) { p = (e & ~0xfff) | (lin & 0xfff); m = i32[p >> 2]; } else { ${sync}p = -1; lin = cpu.rmwAddress(${seg}, o, 4); m = cpu.readLin32(lin); }`);
+    const v = op();
+    this.emit(`if (p >= 0) i32[p >> 2] = ${v}; else { ${flagWriteback(this.flags)}cpu.writeLin32(lin, ${v}); if (cpu.exitBlock) return ${this.k + 1}; }`);
+    this.accesses = 2;
+    this.exitTested = true;
+  }
+
   /** PUSH of a 32-bit value: the interpreter's push32 (fast when the stack is 32-bit). */
   private push(v: string): void {
     const esp = this.r(4);
@@ -355,11 +389,25 @@ class BlockWriter {
     if (op !== ALU_CMP) this.emit(store('fr'));
   }
 
+  /** ALU operation `op` (not CMP) on the m32 operand of the current instruction and `b`, read-modify-write. */
+  private aluRmw(op: number, b: string): void {
+    // ADC and SBB compute in the CPU (aluSized): their flags go there before the access.
+    if (op === ALU_ADC || op === ALU_SBB) this.flagsToCpu();
+    this.rmw32(this.ins, () => {
+      let v = '';
+      this.aluSized(op, 32, 'm', b, (r) => { v = r; return ''; });
+      return v;
+    });
+  }
+
   /**
    * Forms the interpreter runs through handlers but the compiler inlines:
    * register and accumulator forms of the 8-bit ALU operations and of the
-   * immediate groups, ALU r32 <- m32, MOV with C6/C7 and moffs encodings,
-   * MOV r8, r8, MOVZX from registers, TEST with an immediate, SETcc, NOT.
+   * immediate groups, ALU r32 <- m32, the read-modify-write ALU forms on
+   * m32 (with r32, imm8, imm32) and INC/DEC/NOT/NEG m32 (rmw32), NEG r32,
+   * MOV with C6/C7 and moffs encodings, MOV r8, r8, MOV r16, r/m16 and
+   * r/m16, r16, MOVZX from registers and m16, CMOVcc, TEST with an
+   * immediate, SETcc, NOT.
    * Every one is checked against its handler by the differential tests.
    * Memory operands need 32-bit addressing (ea() computes 32-bit addresses).
    */
@@ -385,6 +433,10 @@ class BlockWriter {
           this.aluSized(alu, 8, this.get8(i.reg), reg ? this.get8(i.rm) : 'm', (v) => this.set8(i.reg, v));
           if (!reg) this.exitCheck(i.nextEip);
           return true;
+        case 1: // op m32, r32, read-modify-write (the register form is a fast form, CMP m32, r32 too)
+          if (!i.o32 || reg || alu === ALU_CMP) return false;
+          this.aluRmw(alu, this.r(i.reg));
+          return true;
         case 3: // op r32, m32 (the register form is a fast form)
           if (!i.o32 || reg) return false;
           this.read(4, i.seg, this.ea(i));
@@ -403,6 +455,27 @@ class BlockWriter {
       }
     }
     switch (op) {
+      case 0x81: case 0x83: // op m32, imm32 / sign-extended imm8 (the register forms and CMP are fast forms)
+        if (!i.o32 || reg || i.reg === ALU_CMP) return false;
+        this.aluRmw(i.reg, lit(i.imm | 0));
+        return true;
+      case 0x89: // MOV r/m16, r16
+        if (i.o32) return false;
+        if (reg) this.emit(this.setR(i.rm, `(${this.r(i.rm)} & ~0xffff) | (${this.r(i.reg)} & 0xffff)`));
+        else {
+          this.write(2, i.seg, this.ea(i), `(${this.r(i.reg)} & 0xffff)`);
+          this.exitCheck(i.nextEip);
+        }
+        return true;
+      case 0x8b: // MOV r16, r/m16
+        if (i.o32) return false;
+        if (reg) this.emit(this.setR(i.reg, `(${this.r(i.reg)} & ~0xffff) | (${this.r(i.rm)} & 0xffff)`));
+        else {
+          this.read(2, i.seg, this.ea(i));
+          this.emit(this.setR(i.reg, `(r${i.reg} & ~0xffff) | m`));
+          this.exitCheck(i.nextEip);
+        }
+        return true;
       case 0x80: // op r8, imm8
         if (!reg) return false;
         this.aluSized(i.reg, 8, this.get8(i.rm), lit(i.imm & 0xff), (v) => this.set8(i.rm, v));
@@ -459,8 +532,23 @@ class BlockWriter {
         this.flags = lazyFlags(LAZY_RES, 8);
         if (!reg) this.exitCheck(i.nextEip);
         return true;
-      case 0xf7: // TEST r32, imm32 (/0) and NOT r32 (/2), register forms
-        if (!i.o32 || !reg) return false;
+      case 0xf7: // TEST r32, imm32 (/0) and NOT r32 (/2), register forms; NOT and NEG r/m32 (/2, /3)
+        if (!i.o32) return false;
+        if (i.reg === 3) { // NEG: muldiv.ts's negOp, LAZY_SUB of 0 - v
+          const neg = (v: string) => {
+            this.emit(`fa = 0; fb = ${v}; fr = (0 - fb) | 0;`);
+            this.flags = lazyFlags(LAZY_SUB, 32);
+            return 'fr';
+          };
+          if (reg) this.emit(this.setR(i.rm, neg(this.r(i.rm))));
+          else this.rmw32(i, () => neg('m'));
+          return true;
+        }
+        if (i.reg === 2 && !reg) {
+          this.rmw32(i, () => '(~m)');
+          return true;
+        }
+        if (!reg) return false;
         if (i.reg === 0) {
           this.emit(`fa = 0; fb = 0; fr = ${this.r(i.rm)} & ${lit(i.imm | 0)};`);
           this.flags = lazyFlags(LAZY_RES, 32);
@@ -513,6 +601,15 @@ class BlockWriter {
       }
       case 0xff: { // PUSH m32 (/6); JMP m32 (/4) and CALL m32 (/2), which end their block
         if (!i.o32 || reg || !i.a32) return false;
+        if (i.reg === 0 || i.reg === 1) { // INC/DEC m32: CF kept (alu.ts inc32/dec32)
+          this.rmw32(i, () => {
+            if (!this.flags.keepCF) this.emit(`fcf = ${carryExpr(this.flags)};`);
+            this.emit(`fa = m; fb = 1; fr = (fa ${i.reg === 0 ? '+' : '-'} 1) | 0;`);
+            this.flags = lazyFlags(i.reg === 0 ? LAZY_ADD : LAZY_SUB, 32, true);
+            return 'fr';
+          });
+          return true;
+        }
         if (i.reg === 6) {
           this.read(4, i.seg, this.ea(i));
           this.push('m');
@@ -535,11 +632,22 @@ class BlockWriter {
         if (!i.o32 || !reg) return false;
         this.emit(this.setR(i.reg, this.get8(i.rm)));
         return true;
-      case 0x1b7: // MOVZX r32, r16
-        if (!i.o32 || !reg) return false;
-        this.emit(this.setR(i.reg, `${this.r(i.rm)} & 0xffff`));
+      case 0x1b7: // MOVZX r32, r/m16
+        if (!i.o32) return false;
+        if (reg) this.emit(this.setR(i.reg, `${this.r(i.rm)} & 0xffff`));
+        else {
+          this.read(2, i.seg, this.ea(i));
+          this.emit(this.setR(i.reg, 'm'));
+          this.exitCheck(i.nextEip);
+        }
         return true;
       default:
+        if (op >= 0x140 && op <= 0x14f && i.o32) { // CMOVcc r32, r/m32: the source is read whatever the condition (bits.ts)
+          if (!reg) this.read(4, i.seg, this.ea(i));
+          this.emit(`if (${conditionExpr(this.flags, op & 15)}) { ${this.setR(i.reg, reg ? this.r(i.rm) : 'm')} }`);
+          if (!reg) this.exitCheck(i.nextEip);
+          return true;
+        }
         if (op >= 0x190 && op <= 0x19f && reg) { // SETcc r8
           this.emit(this.set8(i.rm, `${conditionExpr(this.flags, op & 15)} ? 1 : 0`));
           return true;
