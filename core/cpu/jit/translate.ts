@@ -302,15 +302,20 @@ class BlockWriter {
    * operation on `m` and returns the expression of the result (evaluated
    * twice at most, without side effects). The exit test comes after the
    * write on the slow path only: only the accessors can set `cpu.exitBlock`
-   * (MMIO stop requests, a write to a code page).
+   * (MMIO stop requests, a write to a code page). With `writeIf` (a JS
+   * condition) the write happens only when it holds (a shift by a count of
+   * 0 reads its operand and writes nothing).
    */
-  private rmw32(i: Insn, op: () => string): void {
+  private rmw32(i: Insn, op: () => string, writeIf = ''): void {
     const seg = i.seg;
     const fast = this.fastAccess(4, seg, this.ea(i), true);
     const sync = this.sync();
     this.emit(`if (${fast}) { p = (e & ~0xfff) | (lin & 0xfff); m = i32[p >> 2]; } else { ${sync}p = -1; lin = cpu.rmwAddress(${seg}, o, 4); m = cpu.readLin32(lin); }`);
     const v = op();
-    this.emit(`if (p >= 0) i32[p >> 2] = ${v}; else { ${flagWriteback(this.flags)}cpu.writeLin32(lin, ${v}); if (cpu.exitBlock) return ${this.k + 1}; }`);
+    const store = `if (p >= 0) i32[p >> 2] = ${v}; else { ${flagWriteback(this.flags)}cpu.writeLin32(lin, ${v}); }`;
+    this.emit(writeIf === '' ? store : `if (${writeIf}) { ${store} }`);
+    // The slow path's sync stored the registers and EIP; the flags are stored before the write.
+    this.emit(`if (p < 0 && cpu.exitBlock) return ${this.k + 1};`);
     this.accesses = 2;
     this.exitTested = true;
   }
@@ -559,31 +564,35 @@ class BlockWriter {
           return true;
         }
         return false;
-      case 0xc1: // SHL/SHR/SAR r32 by imm8 and by 1 (shift.ts: SF/ZF/PF from the result, CF and OF in
-      case 0xd1: { // the LAZY_RES operand; a count of 0 changes nothing)
-        if (!i.o32 || !reg || i.reg < 4) return false;
+      case 0xc1: // SHL/SHR/SAR r/m32 by imm8 and by 1 (shift.ts: SF/ZF/PF from the result, CF and OF in
+      case 0xd1: { // the LAZY_RES operand; a count of 0 changes nothing, and a memory operand is still read)
+        if (!i.o32 || i.reg < 4) return false;
         const c = (op === 0xc1 ? i.imm : 1) & 0x1f;
+        if (c === 0 && !reg) return false;
         if (c === 0) return true;
-        const v = this.r(i.rm);
-        switch (i.reg) {
-          case 4: case 6: // SHL, SAL
-            this.emit(`x = ${v}; fr = x << ${c}; fa = (x >>> ${32 - c}) & 1; fa |= ((fa ^ (fr >>> 31)) & 1) << 11; fb = 0;`);
-            break;
-          case 5: // SHR
-            this.emit(`x = ${v}; fr = x >>> ${c}; fa = ((x >>> ${c - 1}) & 1) | ((((fr >>> 31) ^ (fr >>> 30)) & 1) << 11); fb = 0; fr |= 0;`);
-            break;
-          default: // SAR
-            this.emit(`x = ${v}; fr = x >> ${c}; fa = (x >> ${c - 1}) & 1; fb = 0;`);
-        }
-        this.emit(this.setR(i.rm, 'fr'));
-        this.flags = lazyFlags(LAZY_RES, 32);
+        const shift = (v: string) => {
+          switch (i.reg) {
+            case 4: case 6: // SHL, SAL
+              this.emit(`x = ${v}; fr = x << ${c}; fa = (x >>> ${32 - c}) & 1; fa |= ((fa ^ (fr >>> 31)) & 1) << 11; fb = 0;`);
+              break;
+            case 5: // SHR
+              this.emit(`x = ${v}; fr = x >>> ${c}; fa = ((x >>> ${c - 1}) & 1) | ((((fr >>> 31) ^ (fr >>> 30)) & 1) << 11); fb = 0; fr |= 0;`);
+              break;
+            default: // SAR
+              this.emit(`x = ${v}; fr = x >> ${c}; fa = (x >> ${c - 1}) & 1; fb = 0;`);
+          }
+          this.flags = lazyFlags(LAZY_RES, 32);
+          return 'fr';
+        };
+        if (reg) this.emit(this.setR(i.rm, shift(this.r(i.rm))));
+        else this.rmw32(i, () => shift('m'));
         return true;
       }
       case 0xd3: { // SHL/SHR/SAR r32 by CL: as above with the count known only at run time; a count of 0
         // leaves the flags as they were, so they go to the CPU first and the shift sets them there
-        if (!i.o32 || !reg || i.reg < 4) return false;
+        if (!i.o32 || i.reg < 4) return false;
         this.flagsToCpu();
-        const v = this.r(i.rm);
+        const v = reg ? this.r(i.rm) : 'm';
         this.emit(`x = ${this.r(1)} & 31;`);
         let body: string;
         switch (i.reg) {
@@ -596,7 +605,13 @@ class BlockWriter {
           default: // SAR
             body = `t = ${v}; fr = t >> x; fa = (t >> (x - 1)) & 1; fb = 0;`;
         }
-        this.emit(`if (x !== 0) { ${body} ${this.setR(i.rm, 'fr')} ${flagWriteback(lazyFlags(LAZY_RES, 32))}}`);
+        if (reg) this.emit(`if (x !== 0) { ${body} ${this.setR(i.rm, 'fr')} ${flagWriteback(lazyFlags(LAZY_RES, 32))}}`);
+        else { // the operand is read (and checked for writing) whatever the count, written only when it is not 0
+          this.rmw32(i, () => {
+            this.emit(`if (x !== 0) { ${body} ${flagWriteback(lazyFlags(LAZY_RES, 32))}}`);
+            return 'fr';
+          }, 'x !== 0');
+        }
         return true;
       }
       case 0xff: { // PUSH m32 (/6); JMP m32 (/4) and CALL m32 (/2), which end their block

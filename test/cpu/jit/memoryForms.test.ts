@@ -2,7 +2,7 @@
  * The memory forms the compiler translates inline because Tiny Linux's boot
  * ran them in hot blocks (measure/shellLoopWhere.ts): the ALU family's
  * read-modify-write forms on m32 (with r32, imm8, imm32), INC/DEC/NEG/NOT
- * m32, MOVZX r32,m16, MOV r16,m16 and m16,r16, and besides CMOVcc and NEG
+ * m32, SHL/SHR/SAR m32 (by CL, imm8 and 1), MOVZX r32,m16, MOV r16,m16 and m16,r16, and besides CMOVcc and NEG
  * r32. Each runs interpreted and compiled in lockstep (diffRig.ts), compared
  * after every block: results, the flags read back through a condition and
  * PUSHFD, unaligned and page-crossing operands, #PF and #GP on the access
@@ -186,5 +186,71 @@ describe('block compiler: memory forms', () => {
     expect(r.exceptions).toBeGreaterThanOrEqual(4);
     expect(r.compiledInstructions).toBeGreaterThan(40);
     expect(handlerOpcodes(r)).toEqual(['101', '120', 'cf', 'f4', 'fa']); // the fault handler's INVLPG, MOV from CR2, IRETD; CLI, HLT
+  });
+
+  it('SHL/SAL/SHR/SAR m32 by CL (every count, 0 and masked ones included), by an immediate and by 1: results and flags', () => {
+    const lines: string[] = [];
+    let n = 0;
+    for (const v of VALUES) {
+      for (const op of ['shl', 'shr', 'sar', 'sal']) {
+        const counts = v === 0x1234abcd ? Array.from({ length: 40 }, (_, k) => k) : [0, 1, 2, 31, 32, 33];
+        for (const c of counts) {
+          const insn = n % 3 === 0 ? `${op} dword [esi], cl` : n % 3 === 1 ? `${op} dword [esi], ${c & 31 || 1}` : `${op} dword [esi], 1`;
+          lines.push(...checked(n, n & 1 ? 0x8d5 : 0, [
+            `        lea esi, [edi + 0x${(0x4000 + (n & 3)).toString(16)}]`,
+            `        mov dword [esi], ${hex(v)}`,
+            `        mov ecx, ${hex(c + (v & 0xffff00))}`,
+          ], insn));
+          n++;
+        }
+      }
+    }
+    const r = diffProgram(`        mov edi, ${hex(DATA)}\n        xor ebp, ebp\n${lines.join('\n')}`, { maxHandlerCalls: 2 });
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+    expect(handlerOpcodes(r)).toEqual(['9c', '9d', 'f4', 'fa']); // PUSHFD, POPFD, CLI, HLT
+  });
+
+  it('shifts of m32 across a page boundary, into an absent page, and of a device operand by a count of 0 (read, not written)', () => {
+    const r = diffProgram(`
+        mov ecx, 10
+        mov esi, ${hex(DATA + 0xff9)}
+        mov edi, ${hex(MMIO + STOP_MMIO_HALF)}
+        xor edx, edx
+.loop:  shr dword [esi], cl              ; crosses at 0xffd-0xfff
+        rcl edx, 1
+        sar dword [esi + 0x1004], cl     ; into the absent page DATA+0x2000 on the 4th pass
+        shl dword [esi + 0x2004], 3      ; DATA+0x3000 on the 4th pass
+        adc edx, 0
+        mov eax, ecx
+        and ecx, 1
+        shl dword [edi + 0x10], cl       ; a device operand: asks to stop on the read, whatever the count
+        sar dword [edi + 0x14], 1
+        mov ecx, eax
+        dec ecx
+        jnz .loop
+        mov [${hex(DATA)}], edx
+`, { notPresent: [DATA + 0x2000, DATA + 0x3000] });
+    expect(r.exceptions).toBe(2);
+    expect(r.compiledInstructions).toBeGreaterThan(60);
+    expect(handlerOpcodes(r)).toEqual(['101', '120', 'cf', 'd1', 'f4', 'fa']); // RCL; the fault handler's INVLPG, MOV from CR2, IRETD; CLI, HLT
+  });
+
+  it('a shift of m32 on the page of the code: by 0 it writes nothing (the block stays), by 1 it drops the page\'s blocks', () => {
+    const r = diffProgram(`
+        mov ecx, 12
+        xor edx, edx
+.loop:  mov eax, ecx
+        shr ecx, 2
+        and ecx, 1                       ; 1 on 4 passes of 12
+        shr dword [.cdata], cl           ; a write there drops the blocks of this page and ends the block
+        add edx, [.cdata]
+        mov ecx, eax
+        dec ecx
+        jnz .loop
+        jmp .end
+.cdata: dd 0x87654321
+.end:   mov [${hex(DATA)}], edx
+`);
+    expect(r.compiledInstructions).toBeGreaterThan(30);
   });
 });
