@@ -411,7 +411,7 @@ class BlockWriter {
    * immediate groups, ALU r32 <- m32, the read-modify-write ALU forms on
    * m32 (with r32, imm8, imm32) and INC/DEC/NOT/NEG m32 (rmw32), NEG r32,
    * MOV with C6/C7 and moffs encodings, MOV r8, r8, MOV r16, r/m16 and
-   * r/m16, r16, MOVZX from registers and m16, CMOVcc, TEST with an
+   * r/m16, r16, MOVZX from registers and m16, MOVSX, CMOVcc, TEST with an
    * immediate, SETcc, NOT.
    * Every one is checked against its handler by the differential tests.
    * Memory operands need 32-bit addressing (ea() computes 32-bit addresses).
@@ -656,6 +656,18 @@ class BlockWriter {
           this.exitCheck(i.nextEip);
         }
         return true;
+      case 0x1be: // MOVSX r32, r/m8
+      case 0x1bf: { // MOVSX r32, r/m16
+        if (!i.o32) return false;
+        const sh = op === 0x1be ? 24 : 16;
+        if (reg) this.emit(this.setR(i.reg, `(${op === 0x1be ? this.get8(i.rm) : this.r(i.rm)} << ${sh}) >> ${sh}`));
+        else {
+          this.read(op === 0x1be ? 1 : 2, i.seg, this.ea(i));
+          this.emit(this.setR(i.reg, `(m << ${sh}) >> ${sh}`));
+          this.exitCheck(i.nextEip);
+        }
+        return true;
+      }
       default:
         if (op >= 0x140 && op <= 0x14f && i.o32) { // CMOVcc r32, r/m32: the source is read whatever the condition (bits.ts)
           if (!reg) this.read(4, i.seg, this.ea(i));
