@@ -2,12 +2,14 @@
  * Linux benchmarks on the realtime clock: host seconds from power-on to the
  * initramfs's ready line, and the fixed busybox shell loop timed inside the
  * guest from /proc/uptime (and on the host, for comparison). Under a
- * hypervisor, the exits it took during the loop too.
+ * hypervisor, the exits it took during the loop too; under the software
+ * monitor ('bt'), its traps, reflections and hidden page faults per workload.
  */
 import { GuestConsole } from '../scripts/guestConsole.ts';
 import type { MachineOptions } from '../core/machine/types.ts';
 import type { ShadowCounters } from '../core/hypervisor/shadow/shadowCounters.ts';
 import { SYSCALL_CALLS, SYSCALL_PROGRAM } from './syscallProgram.ts';
+import { TRAP_KINDS, totalReflected, totalTraps, type MonitorCounters } from '../core/hypervisor/software/monitorCounters.ts';
 
 export const SHELL_LOOP = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
 /** Process creation: every run forks, execs and tears down an address space (where shadow paging pays most). */
@@ -26,10 +28,38 @@ export interface LinuxBenchResult {
   /** The system-call loop (bench/guest/getppid.c), timed in the guest with CLOCK_MONOTONIC; only when its initramfs was given. */
   syscallGuestSeconds?: number;
   syscallExits?: number;
+  /** Under the software monitor ('bt', 'trap'): what it did during each workload (shell, fork, syscall loop). */
+  monitor?: { loop: MonitorSummary; fork: MonitorSummary; syscall?: MonitorSummary };
+}
+
+/** The software monitor's counters over one workload: traps (the three most frequent kinds), reflections, hidden shadow faults. */
+export interface MonitorSummary {
+  traps: number;
+  topTraps: [kind: string, count: number][];
+  reflected: number;
+  hiddenPageFaults: number;
+}
+
+function monitorCounters(guest: GuestConsole): MonitorCounters | undefined {
+  const m = guest.machine.stats().monitor;
+  return m && structuredClone(m);
+}
+
+function monitorSummary(before: MonitorCounters | undefined, after: MonitorCounters | undefined): MonitorSummary | undefined {
+  if (!before || !after) return undefined;
+  const kinds = TRAP_KINDS.map((k): [string, number] => [k, after.traps[k] - before.traps[k]]).filter(([, n]) => n > 0);
+  return {
+    traps: totalTraps(after) - totalTraps(before),
+    topTraps: kinds.sort((a, b) => b[1] - a[1]).slice(0, 3),
+    reflected: totalReflected(after) - totalReflected(before),
+    hiddenPageFaults: after.hiddenPageFaults - before.hiddenPageFaults,
+  };
 }
 
 function totalExits(guest: GuestConsole): number | undefined {
-  const hv = guest.machine.stats().hypervisor;
+  const stats = guest.machine.stats();
+  // The software monitor ('bt', 'trap') has no VM exits: its traps and reflections are counted apart (monitor).
+  const hv = stats.monitor ? undefined : stats.hypervisor;
   return hv ? hv.exitsByReason.reduce((a, b) => a + b, 0) : undefined;
 }
 
@@ -41,16 +71,22 @@ export async function runLinuxBench(kernelPath: string, memoryMiB: number, optio
   const bootSeconds = (performance.now() - t0) / 1000;
   await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
   const exits0 = totalExits(guest);
+  const mon0 = monitorCounters(guest);
   const t1 = performance.now();
   const loop = await timedInGuest(guest, SHELL_LOOP);
   const loopHostSeconds = (performance.now() - t1) / 1000;
   const exits1 = totalExits(guest);
+  const mon1 = monitorCounters(guest);
   const shadow0 = guest.machine.stats().hypervisor?.shadowPaging;
   const fork = await timedInGuest(guest, FORK_LOOP);
   const exits2 = totalExits(guest);
+  const mon2 = monitorCounters(guest);
   const shadow1 = guest.machine.stats().hypervisor?.shadowPaging;
   const syscall = syscallInitrd ? await syscallLoop(guest) : undefined;
   const exits3 = totalExits(guest);
+  const mon3 = monitorCounters(guest);
+  const loopMonitor = monitorSummary(mon0, mon1);
+  const forkMonitor = monitorSummary(mon1, mon2);
   guest.type('poweroff -f\n');
   await guest.waitForStop(120);
   return {
@@ -63,6 +99,7 @@ export async function runLinuxBench(kernelPath: string, memoryMiB: number, optio
     forkShadow: shadow0 && shadow1 ? difference(shadow1, shadow0) : undefined,
     syscallGuestSeconds: syscall,
     syscallExits: syscall === undefined || exits2 === undefined || exits3 === undefined ? undefined : exits3 - exits2,
+    monitor: loopMonitor && forkMonitor ? { loop: loopMonitor, fork: forkMonitor, syscall: syscall === undefined ? undefined : monitorSummary(mon2, mon3) } : undefined,
   };
 }
 

@@ -24,7 +24,7 @@
 import { existsSync } from 'node:fs';
 import { runCpuBench } from './cpuBench.ts';
 import { printJitBench } from './jitBench.ts';
-import { FORK_LOOP, runLinuxBench, SHELL_LOOP, type LinuxBenchResult } from './linuxBench.ts';
+import { FORK_LOOP, runLinuxBench, SHELL_LOOP, type LinuxBenchResult, type MonitorSummary } from './linuxBench.ts';
 import { runVirtioBench, VIRTIO_BENCH_MIB } from './virtioBench.ts';
 import { NETWORK_BENCH_MIB, runNetworkBench } from './networkBench.ts';
 import { TINY_LINUX } from '../scripts/guestConsole.ts';
@@ -50,6 +50,7 @@ const VARIANTS: Variant[] = [
   { label: 'vtx+shadow', options: { acceleration: 'vtx', nestedPaging: false, jit: false } },
   { label: 'svm+npt', options: { acceleration: 'svm', nestedPaging: true, jit: false } },
   { label: 'svm+shadow', options: { acceleration: 'svm', nestedPaging: false, jit: false } },
+  { label: 'bt', options: { acceleration: 'bt', jit: false } },
   { label: 'none, jit on', options: { acceleration: 'none', jit: true } },
 ];
 
@@ -72,6 +73,13 @@ function describe(name: string, label: string, r: LinuxBenchResult, ref: LinuxBe
   if (r.syscallGuestSeconds !== undefined) {
     const s = r.syscallGuestSeconds;
     console.log(`${name} [${label}]: syscall loop ${fmt(s, 3)} s guest time, ${fmt((s * 1e9) / SYSCALL_CALLS, 0)} ns per getppid${ratio(s, ref?.syscallGuestSeconds)}${exits(r.syscallExits, s)}`);
+  }
+  if (r.monitor) {
+    const m = (workload: string, s: MonitorSummary | undefined) =>
+      s && console.log(`${name} [${label}]: ${workload} monitor: ${s.traps} traps (${s.topTraps.map(([k, n]) => `${k} ${n}`).join(', ')}), ${s.reflected} reflected events, ${s.hiddenPageFaults} hidden page faults`);
+    m('shell loop', r.monitor.loop);
+    m('fork loop', r.monitor.fork);
+    m('syscall loop', r.monitor.syscall);
   }
   if (r.forkShadow) {
     const s = r.forkShadow;
