@@ -12,6 +12,11 @@
  *   (cpu/intelModelMsrs.ts), which Linux reads unguarded on a family-6
  *   model-0Eh part. They are answered for either vendor's guest: an AMD
  *   guest (family 0Fh) has no reason to read them.
+ * - MSR_K8_INT_PENDING_MSG (C001_0055h), the AMD part's (K8 rev F): reads 0,
+ *   i.e. the firmware has enabled no SMI or I/O message on a halt of all
+ *   cores (C1E), writes ignored. Linux reads it unguarded on this part
+ *   (erratum 400, arch_post_acpi_subsys_init) and takes an unchecked-MSR
+ *   WARNING when it faults; KVM answers it the same way.
  * The SYSENTER MSRs are not offered: the processor does not advertise SEP.
  */
 import { readIntelModelMsr, writeIntelModelMsr } from '../../cpu/intelModelMsrs.ts';
@@ -20,6 +25,7 @@ import type { BoardMsrs } from '../../cpu/cpu.ts';
 
 export const MSR_TSC = 0x10;
 export const MSR_BIOS_SIGN_ID = 0x8b;
+export const MSR_K8_INT_PENDING_MSG = 0xc001_0055;
 
 /** The guest side of the MSRs: its TSC offset against the processor's TSC. */
 export interface GuestMsrState {
@@ -38,6 +44,7 @@ export function readGuestMsr(msr: number, s: GuestMsrState): [number, number] | 
       return [t % 0x1_0000_0000 | 0, Math.floor(t / 0x1_0000_0000) | 0];
     }
     case MSR_BIOS_SIGN_ID:
+    case MSR_K8_INT_PENDING_MSG:
       return [0, 0];
     default:
       if (s.board?.readMsr(msr >>> 0)) return s.board.readMsr(msr >>> 0);
@@ -52,6 +59,7 @@ export function writeGuestMsr(msr: number, lo: number, hi: number, s: GuestMsrSt
       s.tscOffset = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0) - s.hostTsc();
       return true;
     case MSR_BIOS_SIGN_ID:
+    case MSR_K8_INT_PENDING_MSG:
       return true;
     default:
       if (s.board?.readMsr(msr >>> 0)) return s.board.writeMsr(msr >>> 0, lo, hi);

@@ -78,6 +78,12 @@ describe('guest MSRs', () => {
     expect(writeGuestMsr(0x8b, 0, 0, state(0))).toBe(true);
   });
 
+  it("reads the AMD part's MSR_K8_INT_PENDING_MSG as 0 (no C1E) and ignores writes: Linux reads it unguarded on K8 rev F", () => {
+    expect(readGuestMsr(0xc001_0055, state(0))).toEqual([0, 0]);
+    expect(writeGuestMsr(0xc001_0055, 0x1800_0000, 0, state(0))).toBe(true);
+    expect(readGuestMsr(0xc001_0056, state(0))).toBe(null);
+  });
+
   it("reads the Intel part's IA32_PLATFORM_ID and IA32_MISC_ENABLE, which Linux reads unguarded on family 6 model 0Eh", () => {
     expect(readGuestMsr(0x17, state(0))).toEqual([0xd804_86ac | 0, 0x0014_0000]);
     expect(writeGuestMsr(0x17, 0, 0, state(0))).toBe(false); // read-only
