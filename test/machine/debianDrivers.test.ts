@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuestConsole, TINY_LINUX } from '../../scripts/guestConsole.ts';
+import { DEBIAN_TEST_CMDLINE, GuestConsole, TINY_LINUX } from '../../scripts/guestConsole.ts';
 import { internalNetwork } from '../../core/dom0/virtualSwitch.ts';
 
 const CACHE = new URL('../../.cache/debian-kernel/', import.meta.url).pathname;
@@ -166,6 +166,7 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE and virtio', () 
     guest = GuestConsole.tinyLinux(
       {
         memoryMiB: 256,
+        cmdline: DEBIAN_TEST_CMDLINE,
         initrd: initrdWithModules(dir),
         ideDisks: [{ path: diskPath, format: 'raw' }],
         cdroms: [{ path: join(dir, 'disc.iso') }],
