@@ -88,7 +88,7 @@ describe.skipIf(!hasTinyLinux)('acceleration setting in the browser (needs resou
       const modes = settings.getByRole('radiogroup', { name: 'Acceleration' });
       expect(await modes.getByRole('radio', { name: 'None (emulated PC)' }).isChecked()).toBe(true);
       expect(await modes.getByRole('radio', { name: 'AMD-V (SVM)' }).isDisabled()).toBe(false);
-      expect(await modes.getByRole('radio', { name: 'Binary translation' }).isDisabled()).toBe(true);
+      for (const name of ['Binary translation', 'Trap-and-emulate only']) expect(await modes.getByRole('radio', { name }).isDisabled()).toBe(false);
       await modes.getByRole('radio', { name: 'Intel VT-x' }).check();
       await screenshot(page, '20-settings-acceleration');
       await settings.getByRole('button', { name: 'Save' }).click();
