@@ -5,20 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serializeVmConfig, type VmConfigDraft } from '../../core/machine/config.ts';
 import { defaultLibraryFolder, VmLibrary } from '../../core/host/library.ts';
 import { validateDraft } from '../../core/host/validation.ts';
-import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
-
-/** Every mode is built now: the refusal of a mode this build cannot run is exercised with 'bt' marked unbuilt for one test. */
-async function withUnbuiltBt(test: () => Promise<void>): Promise<void> {
-  const info = ACCELERATION_INFO.bt as { built: boolean; notBuiltReason?: string };
-  info.built = false;
-  info.notBuiltReason = 'not yet built: (marked unbuilt by this test)';
-  try {
-    await test();
-  } finally {
-    info.built = true;
-    delete info.notBuiltReason;
-  }
-}
+import { withUnbuiltBt } from '../machine/unbuiltMode.ts';
 
 let root: string;
 let guests: string;

@@ -11,20 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import ManagerWindow from '../../renderer/src/components/ManagerWindow.vue';
 import { HOST_KEY } from '../../renderer/src/host/hostContext.ts';
 import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
-import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
-
-/** Every mode is built now: the refusal of a mode this build cannot run is exercised with 'bt' marked unbuilt for one test. */
-async function withUnbuiltBt(test: () => Promise<void>): Promise<void> {
-  const info = ACCELERATION_INFO.bt as { built: boolean; notBuiltReason?: string };
-  info.built = false;
-  info.notBuiltReason = 'not yet built: (marked unbuilt by this test)';
-  try {
-    await test();
-  } finally {
-    info.built = true;
-    delete info.notBuiltReason;
-  }
-}
+import { withUnbuiltBt } from '../machine/unbuiltMode.ts';
 
 const BETA_ID = '0f7e1d2c-3b4a-4596-8877-665544332211';
 let host: FakeHost;

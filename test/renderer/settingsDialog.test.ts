@@ -8,20 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessibleVm, VmState } from '../../core/host/api.ts';
 import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
 import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
-import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
-
-/** Every mode is built now: the refusal of a mode this build cannot run is exercised with 'bt' marked unbuilt for one test. */
-async function withUnbuiltBt(test: () => Promise<void>): Promise<void> {
-  const info = ACCELERATION_INFO.bt as { built: boolean; notBuiltReason?: string };
-  info.built = false;
-  info.notBuiltReason = 'not yet built: (marked unbuilt by this test)';
-  try {
-    await test();
-  } finally {
-    info.built = true;
-    delete info.notBuiltReason;
-  }
-}
+import { withUnbuiltBt } from '../machine/unbuiltMode.ts';
 
 let host: FakeHost;
 let wrapper: VueWrapper | null = null;
