@@ -33,17 +33,23 @@ const stack = new Descriptor();
 const USER_DATA_SEGMENTS = [ES, DS, FS, GS];
 const POP_SEGMENT = new Map([[0x07, ES], [0x1f, DS], [0x1a1, FS], [0x1a9, GS]]);
 
+/** The guest instruction at CS:EIP, read through the guest's tables; null when it cannot be read or decoded (the fault stays the guest's). */
+function decodeAtGuestEip(m: SoftwareMonitor): Insn | null {
+  const cpu = m.cpu;
+  const start = (cpu.segBase[CS] + cpu.eip) | 0;
+  try {
+    return decodeInstruction((offset) => m.readLinear8(start + offset), cpu.cs32, cpu.eip);
+  } catch (e) {
+    if (e instanceof GuestPageFaultInMonitor || e instanceof RangeError) return null;
+    throw e;
+  }
+}
+
 /** Emulates the instruction at the guest's CS:EIP; false when it is not one the monitor emulates (the #GP is the guest's). */
 export function emulatePrivileged(m: SoftwareMonitor): boolean {
   const cpu = m.cpu;
-  const start = (cpu.segBase[CS] + cpu.eip) | 0;
-  let ins: Insn;
-  try {
-    ins = decodeInstruction((offset) => m.readLinear8(start + offset), cpu.cs32, cpu.eip);
-  } catch (e) {
-    if (e instanceof GuestPageFaultInMonitor || e instanceof RangeError) return false;
-    throw e;
-  }
+  const ins = decodeAtGuestEip(m);
+  if (ins === null) return false;
   switch (ins.opcode) {
     case 0xfa:
       m.count('cli');
@@ -127,14 +133,8 @@ export function emulatePrivileged(m: SoftwareMonitor): boolean {
  */
 export function emulateTruncatedUserAccess(m: SoftwareMonitor): boolean {
   const cpu = m.cpu;
-  const start = (cpu.segBase[CS] + cpu.eip) | 0;
-  let ins: Insn;
-  try {
-    ins = decodeInstruction((offset) => m.readLinear8(start + offset), cpu.cs32, cpu.eip);
-  } catch (e) {
-    if (e instanceof GuestPageFaultInMonitor || e instanceof RangeError) return false;
-    throw e;
-  }
+  const ins = decodeAtGuestEip(m);
+  if (ins === null) return false;
   if (!m.topWindow.touchesTop(ins)) return false;
   return guestOperation(m, ins, 'top 4 MiB', () => {
     m.topWindow.within(() => ins.fn(cpu, ins));
