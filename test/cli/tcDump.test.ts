@@ -2,9 +2,7 @@
  * `popek run --accel bt --tc-dump N|all`: the translation cache printed at
  * exit, with the detector guest (test/guests/detector, a Multiboot kernel
  * that powers off by itself) on the deterministic clock, so every byte is
- * fixed. 'bt' is wired but not offered yet (ACCELERATION_INFO.bt.built, see
- * core/hypervisor/software/bt/README.md): opened for these runs only, as
- * test/hypervisor/software/bt/detectorBt.test.ts does.
+ * fixed.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +11,6 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../core/cli/run.ts';
 import { parseRunArgs } from '../../core/cli/runArgs.ts';
-import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
 import { assemble } from '../../scripts/nasm.ts';
 
 const DETECTOR_DIR = join(import.meta.dirname, '../guests/detector');
@@ -44,17 +41,6 @@ align 4096
 gdtr: dq 0
 `));
 
-async function withBt<T>(body: () => Promise<T> | T): Promise<T> {
-  const info = ACCELERATION_INFO.bt as { built: boolean };
-  const was = info.built;
-  info.built = true;
-  try {
-    return await body();
-  } finally {
-    info.built = was;
-  }
-}
-
 async function runDetector(extra: string[]): Promise<{ code: number; stderr: string }> {
   let stderr = '';
   const code = await runCommand(['--kernel', kernel, '--accel', 'bt', '--clock', 'deterministic', '--memory', '16', ...extra], {
@@ -68,52 +54,48 @@ async function runDetector(extra: string[]): Promise<{ code: number; stderr: str
 
 describe('popek run --tc-dump', () => {
   it('prints the cache on Ctrl-A t while the guest runs, with the terminal\'s CR LF line ends', async () => {
-    await withBt(async () => {
-      let stdout = '';
-      let stderr = '';
-      const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
-      const code = await runCommand(['--kernel', loopKernel, '--accel', 'bt', '--clock', 'deterministic', '--memory', '16', '--tc-dump', 'all'], {
-        stdin,
-        stdout: {
-          write: (d: Uint8Array | string) => {
-            stdout += typeof d === 'string' ? d : Buffer.from(d).toString('latin1');
-            // The guest printed R after its loop: ask for the cache, then quit.
-            if (stdout === 'R') setImmediate(() => stdin.write(Uint8Array.from([0x01, 0x74, 0x01, 0x78])));
-            return true;
-          },
+    let stdout = '';
+    let stderr = '';
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+    const code = await runCommand(['--kernel', loopKernel, '--accel', 'bt', '--clock', 'deterministic', '--memory', '16', '--tc-dump', 'all'], {
+      stdin,
+      stdout: {
+        write: (d: Uint8Array | string) => {
+          stdout += typeof d === 'string' ? d : Buffer.from(d).toString('latin1');
+          // The guest printed R after its loop: ask for the cache, then quit.
+          if (stdout === 'R') setImmediate(() => stdin.write(Uint8Array.from([0x01, 0x74, 0x01, 0x78])));
+          return true;
         },
-        stderr: { write: (d: string) => (stderr += d) },
-        handleSignals: false,
-      });
-      expect(code).toBe(0);
-      const dump = stderr.slice(0, stderr.indexOf('\r\nquit (Ctrl-A x)'));
-      expect(dump).not.toMatch(/[^\r]\n/); // raw terminal: every line ends CR LF
-      const lines = dump.split('\r\n');
-      expect(lines.slice(0, 3)).toEqual(['', '--- translation cache ---', '93 of 262144 bytes used, 5 blocks since the last flush (0 invalidated):']);
-      expect(lines.filter((l) => l.startsWith('block #'))).toEqual([
-        'block #1 guest 00100020 (frame 100) -> TC ffd00000, 32 bytes',
-        'block #2 guest 0010002a (frame 100) -> TC ffd00020, 22 bytes',
-        'block #3 guest 0010002c (frame 100) -> TC ffd00036, 18 bytes',
-        'block #4 guest 00100035 (frame 100) -> TC ffd00048, 14 bytes',
-        'block #5 guest 0010003c (frame 100) -> TC ffd00056, 7 bytes',
-      ]);
-      expect(dump).toContain('sgdt [0x101000]');
-      expect(dump).toContain('; callout sgdt');
-      // --tc-dump all prints it again at exit.
-      expect(stderr.split('--- translation cache ---').length).toBe(3);
+      },
+      stderr: { write: (d: string) => (stderr += d) },
+      handleSignals: false,
     });
+    expect(code).toBe(0);
+    const dump = stderr.slice(0, stderr.indexOf('\r\nquit (Ctrl-A x)'));
+    expect(dump).not.toMatch(/[^\r]\n/); // raw terminal: every line ends CR LF
+    const lines = dump.split('\r\n');
+    expect(lines.slice(0, 3)).toEqual(['', '--- translation cache ---', '93 of 262144 bytes used, 5 blocks since the last flush (0 invalidated):']);
+    expect(lines.filter((l) => l.startsWith('block #'))).toEqual([
+      'block #1 guest 00100020 (frame 100) -> TC ffd00000, 32 bytes',
+      'block #2 guest 0010002a (frame 100) -> TC ffd00020, 22 bytes',
+      'block #3 guest 0010002c (frame 100) -> TC ffd00036, 18 bytes',
+      'block #4 guest 00100035 (frame 100) -> TC ffd00048, 14 bytes',
+      'block #5 guest 0010003c (frame 100) -> TC ffd00056, 7 bytes',
+    ]);
+    expect(dump).toContain('sgdt [0x101000]');
+    expect(dump).toContain('; callout sgdt');
+    // --tc-dump all prints it again at exit.
+    expect(stderr.split('--- translation cache ---').length).toBe(3);
   });
 
   it('is refused outside binary translation, and with a bad count', async () => {
     expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'trap', '--tc-dump', '2'])).toThrow('--tc-dump needs --accel bt: only the binary translator has a translation cache');
-    await withBt(() => {
-      expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'bt', '--tc-dump', '0'])).toThrow("bad --tc-dump value '0': expected a number of blocks (1 or more) or all");
-      expect(parseRunArgs(['--kernel', 'k', '--accel', 'bt', '--tc-dump=all']).tcDump).toBe('all');
-    });
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'bt', '--tc-dump', '0'])).toThrow("bad --tc-dump value '0': expected a number of blocks (1 or more) or all");
+    expect(parseRunArgs(['--kernel', 'k', '--accel', 'bt', '--tc-dump=all']).tcDump).toBe('all');
   });
 
   it('prints the cache and the latest blocks, guest code beside translation, for the detector under bt', async () => {
-    const { code, stderr } = await withBt(() => runDetector(['--tc-dump', '2']));
+    const { code, stderr } = await runDetector(['--tc-dump', '2']);
     expect(code).toBe(0);
     expect(stderr.slice(stderr.indexOf('--- translation cache ---'))).toBe(
       [
@@ -138,7 +120,7 @@ describe('popek run --tc-dump', () => {
   });
 
   it('prints every block with all, and --stats the translator\'s counters', async () => {
-    const { stderr } = await withBt(() => runDetector(['--tc-dump', 'all', '--stats']));
+    const { stderr } = await runDetector(['--tc-dump', 'all', '--stats']);
     expect(stderr).toContain('1630 of 262144 bytes used, 82 blocks since the last flush (0 invalidated):\n');
     expect(stderr.match(/^block #\d+ /gm)?.length).toBe(82);
     // The detector's SGDT check, translated into a callout.

@@ -20,7 +20,6 @@ import { VmLibrary } from '../../core/host/library.ts';
 import { runMachineWorker, type WorkerChannel } from '../../core/host/machineWorker.ts';
 import type { RunnerFactory } from '../../core/host/machineRunner.ts';
 import type { FromWorker, ToWorker, WorkerInit } from '../../core/host/workerProtocol.ts';
-import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
 import { createMachine } from '../../core/machine/machine.ts';
 import type { InspectedBlock, TranslationCacheView } from '../../core/machine/translationCacheView.ts';
 import type { RunResult } from '../../core/machine/types.ts';
@@ -80,18 +79,6 @@ function runToPowerOff(acceleration: 'trap' | 'bt') {
   return machine;
 }
 
-/** Opens 'bt' for one test: wired, but not offered while Linux does not boot under it (as detectorBt.test.ts does). */
-async function withBt<T>(body: () => Promise<T> | T): Promise<T> {
-  const info = ACCELERATION_INFO.bt as { built: boolean };
-  const was = info.built;
-  info.built = true;
-  try {
-    return await body();
-  } finally {
-    info.built = was;
-  }
-}
-
 function vmConfig(name: string, kernel: string): VmConfigDraft {
   return {
     name, guestType: 'linux-custom', memoryMiB: 16, cpus: 1, boot: { kind: 'linux', kernel, cmdline: '' }, bootOrder: ['disk'], disks: [],
@@ -129,20 +116,18 @@ describe('software monitor counters', () => {
   });
 
   it('reach the snapshot of a bt machine with the translator\'s, and its cache can be listed and inspected', async () => {
-    await withBt(() => {
-      const machine = runToPowerOff('bt');
-      const t = machine.stats().hypervisor!.translator!;
-      expect([t.blocksBuilt, t.guestInstructionsTranslated, t.chainsMade, t.blocksInvalidated, t.cacheFlushes, t.tcUsed, t.tcSize]).toEqual([82, 279, 68, 0, 0, 1630, 0x40000]);
-      expect(t.callouts).toMatchObject({ sgdt: 1, sidt: 1, sldt: 1, str: 1, smsw: 1, pushf: 9, popf: 4, lar: 5, lsl: 4, exit: 68 });
-      const cache = machine.translationCache!()!;
-      expect(cache.blocks.length).toBe(82);
-      expect(cache.blocks.reduce((n, b) => n + b.tcLength, 0)).toBe(cache.tcUsed);
-      expect(cache.blocks[0]).toEqual({ id: 1, guestEip: 0x100020, guestInstructions: 4, tcStart: 0xffd00000, tcLength: 18, valid: true });
-      const sgdtBlock = cache.blocks.map((b) => machine.inspectTranslatedBlock!(b.id)!).find((b) => b.instructions.some((i) => i.guestText.startsWith('sgdt')))!;
-      const sgdt = sgdtBlock.instructions.find((i) => i.guestText.startsWith('sgdt'))!;
-      expect(sgdt.translation.map((l) => [l.bytes, l.text, l.note])).toEqual([['cd 1f', 'int 0x1f', 'callout sgdt']]);
-      expect(machine.inspectTranslatedBlock!(9999)).toBeNull();
-    });
+    const machine = runToPowerOff('bt');
+    const t = machine.stats().hypervisor!.translator!;
+    expect([t.blocksBuilt, t.guestInstructionsTranslated, t.chainsMade, t.blocksInvalidated, t.cacheFlushes, t.tcUsed, t.tcSize]).toEqual([82, 279, 68, 0, 0, 1630, 0x40000]);
+    expect(t.callouts).toMatchObject({ sgdt: 1, sidt: 1, sldt: 1, str: 1, smsw: 1, pushf: 9, popf: 4, lar: 5, lsl: 4, exit: 68 });
+    const cache = machine.translationCache!()!;
+    expect(cache.blocks.length).toBe(82);
+    expect(cache.blocks.reduce((n, b) => n + b.tcLength, 0)).toBe(cache.tcUsed);
+    expect(cache.blocks[0]).toEqual({ id: 1, guestEip: 0x100020, guestInstructions: 4, tcStart: 0xffd00000, tcLength: 18, valid: true });
+    const sgdtBlock = cache.blocks.map((b) => machine.inspectTranslatedBlock!(b.id)!).find((b) => b.instructions.some((i) => i.guestText.startsWith('sgdt')))!;
+    const sgdt = sgdtBlock.instructions.find((i) => i.guestText.startsWith('sgdt'))!;
+    expect(sgdt.translation.map((l) => [l.bytes, l.text, l.note])).toEqual([['cd 1f', 'int 0x1f', 'callout sgdt']]);
+    expect(machine.inspectTranslatedBlock!(9999)).toBeNull();
   });
 
   it('travel through a machine worker thread into the host\'s VmStats', async () => {
@@ -191,92 +176,88 @@ describe('software monitor counters', () => {
   });
 
   it('under bt, the host API lists the translation cache and shows a block side by side (the worker body in this thread)', async () => {
-    await withBt(async () => {
-      root = await mkdtemp(join(tmpdir(), 'popek-monitor-'));
-      const kernel = join(root, 'loop.bin');
-      await writeFile(kernel, sensitiveLoop);
-      host = new HostService({
-        library: new VmLibrary(join(root, 'machines'), join(root, 'guests')), mode: 'server', version: 'test', statsIntervalMs: 20, log: () => {},
-        runnerFactory: inThreadRunners(),
-      });
-      const created = await host.createVm({ config: { ...vmConfig('loop', kernel), acceleration: 'bt', clock: 'realtime' } });
-      if (!created.ok) throw new Error(JSON.stringify(created.errors));
-      const id = created.vm.id;
-      const seen: VmStats[] = [];
-      host.onStats((s) => seen.push(s));
-      await host.startVm(id);
-      await waitFor(() => seen.some((s) => (s.hypervisor?.translator?.calloutsByKind.ret ?? 0) > 1), 'the loop to run translated twice');
-      await host.pauseVm(id);
-      // The loop's five blocks, back to back in the TC from its start: the entry (MOV ESP, then the loop body up to the CALL),
-      // the loop body again (the JMP back targets it), SUB's RET, the JMP after the return, and the loop's JMP.
-      expect(await host.getTranslationCache(id)).toEqual({
-        tcUsed: 70,
-        tcSize: 0x40000,
-        blocks: [
-          { id: 1, guestEip: 0x100020, guestInstructions: 6, tcStart: 0xffd00000, tcLength: 25, valid: true },
-          { id: 2, guestEip: 0x100025, guestInstructions: 5, tcStart: 0xffd00019, tcLength: 20, valid: true },
-          { id: 3, guestEip: 0x100027, guestInstructions: 3, tcStart: 0xffd0002d, tcLength: 16, valid: true },
-          { id: 4, guestEip: 0x100038, guestInstructions: 1, tcStart: 0xffd0003d, tcLength: 2, valid: true },
-          { id: 5, guestEip: 0x100036, guestInstructions: 1, tcStart: 0xffd0003f, tcLength: 7, valid: true },
-        ],
-      });
-      const block = (await host.inspectTranslatedBlock(id, 2))!;
-      expect(block.instructions.map((i) => [i.guestEip.toString(16), i.guestText, i.translation.map((t) => `${t.address.toString(16)} ${t.text} ; ${t.note}`)])).toEqual([
-        ['100025', 'pushf', ['ffd00019 int 0x1f ; callout pushf']],
-        ['100026', 'popf', ['ffd0001b int 0x1f ; callout popf']],
-        ['100027', 'sgdt [0x101000]', ['ffd0001d int 0x1f ; callout sgdt']],
-        ['10002e', 'mov ax, cs', ['ffd0001f int 0x1f ; callout movFromCs']],
-        ['100031', 'call 0x100038', ['ffd00021 push 0x100036 ; push-return', 'ffd00026 jmp 0xffd0003d ; branch']],
-      ]);
-      expect(block.exitStubs.map((t) => `${t.address.toString(16)} ${t.bytes} ; ${t.note}`)).toEqual(['ffd0002b cd 1f ; exit stub -> guest 00100038']);
-      expect(await host.inspectTranslatedBlock(id, 999)).toBeNull();
-      await host.powerOffVm(id);
+    root = await mkdtemp(join(tmpdir(), 'popek-monitor-'));
+    const kernel = join(root, 'loop.bin');
+    await writeFile(kernel, sensitiveLoop);
+    host = new HostService({
+      library: new VmLibrary(join(root, 'machines'), join(root, 'guests')), mode: 'server', version: 'test', statsIntervalMs: 20, log: () => {},
+      runnerFactory: inThreadRunners(),
     });
+    const created = await host.createVm({ config: { ...vmConfig('loop', kernel), acceleration: 'bt', clock: 'realtime' } });
+    if (!created.ok) throw new Error(JSON.stringify(created.errors));
+    const id = created.vm.id;
+    const seen: VmStats[] = [];
+    host.onStats((s) => seen.push(s));
+    await host.startVm(id);
+    await waitFor(() => seen.some((s) => (s.hypervisor?.translator?.calloutsByKind.ret ?? 0) > 1), 'the loop to run translated twice');
+    await host.pauseVm(id);
+    // The loop's five blocks, back to back in the TC from its start: the entry (MOV ESP, then the loop body up to the CALL),
+    // the loop body again (the JMP back targets it), SUB's RET, the JMP after the return, and the loop's JMP.
+    expect(await host.getTranslationCache(id)).toEqual({
+      tcUsed: 70,
+      tcSize: 0x40000,
+      blocks: [
+        { id: 1, guestEip: 0x100020, guestInstructions: 6, tcStart: 0xffd00000, tcLength: 25, valid: true },
+        { id: 2, guestEip: 0x100025, guestInstructions: 5, tcStart: 0xffd00019, tcLength: 20, valid: true },
+        { id: 3, guestEip: 0x100027, guestInstructions: 3, tcStart: 0xffd0002d, tcLength: 16, valid: true },
+        { id: 4, guestEip: 0x100038, guestInstructions: 1, tcStart: 0xffd0003d, tcLength: 2, valid: true },
+        { id: 5, guestEip: 0x100036, guestInstructions: 1, tcStart: 0xffd0003f, tcLength: 7, valid: true },
+      ],
+    });
+    const block = (await host.inspectTranslatedBlock(id, 2))!;
+    expect(block.instructions.map((i) => [i.guestEip.toString(16), i.guestText, i.translation.map((t) => `${t.address.toString(16)} ${t.text} ; ${t.note}`)])).toEqual([
+      ['100025', 'pushf', ['ffd00019 int 0x1f ; callout pushf']],
+      ['100026', 'popf', ['ffd0001b int 0x1f ; callout popf']],
+      ['100027', 'sgdt [0x101000]', ['ffd0001d int 0x1f ; callout sgdt']],
+      ['10002e', 'mov ax, cs', ['ffd0001f int 0x1f ; callout movFromCs']],
+      ['100031', 'call 0x100038', ['ffd00021 push 0x100036 ; push-return', 'ffd00026 jmp 0xffd0003d ; branch']],
+    ]);
+    expect(block.exitStubs.map((t) => `${t.address.toString(16)} ${t.bytes} ; ${t.note}`)).toEqual(['ffd0002b cd 1f ; exit stub -> guest 00100038']);
+    expect(await host.inspectTranslatedBlock(id, 999)).toBeNull();
+    await host.powerOffVm(id);
   });
 
   it('under bt, the worker answers the translation-cache requests while the guest is paused', async () => {
-    await withBt(async () => {
-      const posted: FromWorker[] = [];
-      let deliver: (m: ToWorker) => void = () => {};
-      let asked = false;
-      const replies = new Map<number, unknown>();
-      const done = new Promise<void>((resolve) => {
-        const channel: WorkerChannel = {
-          post(m) {
-            posted.push(m);
-            if (m.type === 'reply') replies.set(m.requestId, m.value);
-            if (m.type === 'reply' && m.requestId === 2) deliver({ type: 'powerOff' });
-            // Once the translator has run, ask between two slices (as the host's messages arrive), the guest paused.
-            if (m.type === 'stats' && m.stats.hypervisor?.translator && !asked) {
-              asked = true;
-              setImmediate(() => {
-                deliver({ type: 'pause' });
-                deliver({ type: 'translationCache', requestId: 1 });
-                deliver({ type: 'inspectTranslatedBlock', requestId: 2, blockId: 1 });
-              });
-            }
-          },
-          onMessage(listener) {
-            deliver = listener;
-          },
-          close: () => resolve(),
-        };
-        const init: WorkerInit = {
-          // The realtime clock, so a 1 ms slice is 1 ms of host time (a deterministic slice runs the whole detector).
-          vmId: 'bt', memoryMiB: 16, clock: 'realtime', cpus: 1, acceleration: 'bt', nestedPaging: true,
-          sliceMs: 1, statsIntervalMs: 0, machineModuleUrl: 'unused',
-        };
-        void runMachineWorker({ ...init }, channel, async () => (options, hooks) => createMachine({ ...options, kernel: detector }, hooks));
-      });
-      await done;
-      const cache = replies.get(1) as TranslationCacheView;
-      expect(cache.tcSize).toBe(0x40000);
-      expect(cache.blocks[0]).toEqual({ id: 1, guestEip: 0x100020, guestInstructions: 4, tcStart: 0xffd00000, tcLength: 18, valid: true });
-      const block = replies.get(2) as InspectedBlock;
-      expect(block.id).toBe(1);
-      expect(block.instructions.length).toBe(4);
-      expect(block.instructions.map((i) => i.guestEip)).toEqual(block.instructions.map((i) => i.guestEip).sort((a, b) => a - b));
-      expect(posted.at(-1)).toEqual({ type: 'exited' });
+    const posted: FromWorker[] = [];
+    let deliver: (m: ToWorker) => void = () => {};
+    let asked = false;
+    const replies = new Map<number, unknown>();
+    const done = new Promise<void>((resolve) => {
+      const channel: WorkerChannel = {
+        post(m) {
+          posted.push(m);
+          if (m.type === 'reply') replies.set(m.requestId, m.value);
+          if (m.type === 'reply' && m.requestId === 2) deliver({ type: 'powerOff' });
+          // Once the translator has run, ask between two slices (as the host's messages arrive), the guest paused.
+          if (m.type === 'stats' && m.stats.hypervisor?.translator && !asked) {
+            asked = true;
+            setImmediate(() => {
+              deliver({ type: 'pause' });
+              deliver({ type: 'translationCache', requestId: 1 });
+              deliver({ type: 'inspectTranslatedBlock', requestId: 2, blockId: 1 });
+            });
+          }
+        },
+        onMessage(listener) {
+          deliver = listener;
+        },
+        close: () => resolve(),
+      };
+      const init: WorkerInit = {
+        // The realtime clock, so a 1 ms slice is 1 ms of host time (a deterministic slice runs the whole detector).
+        vmId: 'bt', memoryMiB: 16, clock: 'realtime', cpus: 1, acceleration: 'bt', nestedPaging: true,
+        sliceMs: 1, statsIntervalMs: 0, machineModuleUrl: 'unused',
+      };
+      void runMachineWorker({ ...init }, channel, async () => (options, hooks) => createMachine({ ...options, kernel: detector }, hooks));
     });
+    await done;
+    const cache = replies.get(1) as TranslationCacheView;
+    expect(cache.tcSize).toBe(0x40000);
+    expect(cache.blocks[0]).toEqual({ id: 1, guestEip: 0x100020, guestInstructions: 4, tcStart: 0xffd00000, tcLength: 18, valid: true });
+    const block = replies.get(2) as InspectedBlock;
+    expect(block.id).toBe(1);
+    expect(block.instructions.length).toBe(4);
+    expect(block.instructions.map((i) => i.guestEip)).toEqual(block.instructions.map((i) => i.guestEip).sort((a, b) => a - b));
+    expect(posted.at(-1)).toEqual({ type: 'exited' });
   });
 });
