@@ -41,7 +41,7 @@ export interface MonitorSummary {
 }
 
 function monitorCounters(guest: GuestConsole): MonitorCounters | undefined {
-  const m = guest.machine.stats().monitor;
+  const m = guest.machine.stats().hypervisor?.monitor;
   return m && structuredClone(m);
 }
 
@@ -59,7 +59,7 @@ function monitorSummary(before: MonitorCounters | undefined, after: MonitorCount
 function totalExits(guest: GuestConsole): number | undefined {
   const stats = guest.machine.stats();
   // The software monitor ('bt', 'trap') has no VM exits: its traps and reflections are counted apart (monitor).
-  const hv = stats.monitor ? undefined : stats.hypervisor;
+  const hv = stats.hypervisor?.monitor ? undefined : stats.hypervisor;
   return hv ? hv.exitsByReason.reduce((a, b) => a + b, 0) : undefined;
 }
 

@@ -29,10 +29,11 @@ export function formatRunStats(acceleration: Acceleration, stats: MachineStats):
     rows.push(['balloon target', `${b.targetPages} pages`], ['balloon actual', `${b.actualPages} pages`]);
     if (b.poolFreeFrames !== undefined) rows.push(['pool free frames', String(b.poolFreeFrames)]);
   }
-  if (stats.monitor) rows.push(...monitorRows(stats.monitor));
+  const monitor = stats.hypervisor?.monitor;
+  if (monitor) rows.push(...monitorRows(monitor));
   if (stats.hypervisor?.translator) rows.push(...translatorRows(stats.hypervisor.translator));
   // Under the software monitor there are no VM entries, injections or EPT: only its shadow paging and host time apply.
-  const noExits = new Set(stats.monitor ? ['VM entries', 'injected interrupts', 'EPT violations', 'host ms in hypervisor'] : []);
+  const noExits = new Set(monitor ? ['VM entries', 'injected interrupts', 'EPT violations', 'host ms in hypervisor'] : []);
   if (stats.hypervisor) rows.push(...hypervisorRows(stats.hypervisor).filter(([name]) => !noExits.has(name)));
   const width = Math.max(...rows.map(([name]) => name.length));
   return `--- stats ---\n${rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n')}\n`;

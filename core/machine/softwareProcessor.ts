@@ -117,13 +117,8 @@ export class SoftwareProcessor implements ProcessorSide {
     this.cpu.requestStop();
   }
 
-  stats(): Pick<MachineStats, 'interrupts' | 'hypervisor' | 'monitor'> {
-    const m = this.vcpu?.monitor.counters;
-    return {
-      interrupts: this.cpu.interruptsDelivered,
-      hypervisor: this.counters.snapshot(),
-      ...(m ? { monitor: { ...m, traps: { ...m.traps }, reflected: [...m.reflected] } } : {}),
-    };
+  stats(): Pick<MachineStats, 'interrupts' | 'hypervisor'> {
+    return { interrupts: this.cpu.interruptsDelivered, hypervisor: this.counters.snapshot() };
   }
 
   where(): undefined {

@@ -6,7 +6,6 @@
 import type { ClockMode } from '../cpu/clock.ts';
 import type { Acceleration } from './acceleration.ts';
 import type { CounterSnapshot } from '../hypervisor/counters.ts';
-import type { MonitorCounters } from '../hypervisor/software/monitorCounters.ts';
 import type { InspectedBlock, TranslationCacheView } from './translationCacheView.ts';
 import type { MachineMemoryShare } from '../hypervisor/memory/machineMemory.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
@@ -144,8 +143,6 @@ export interface MachineStats {
   guestNs: number;
   /** What the hypervisor did (exits by reason, entries, injections...), when one runs the guest ('vtx'). */
   hypervisor?: CounterSnapshot;
-  /** What the software monitor did ('trap'): traps by instruction, reflections by vector (core/hypervisor/software). */
-  monitor?: MonitorCounters;
   /** Per virtio device: requests, bytes, kicks, interrupts (absent without virtio devices). */
   virtio?: { name: string; counters: { kicks: number; interrupts: number; requests: number; bytesRead: number; bytesWritten: number; errors: number; resetsNeeded: number } }[];
   /** The virtio balloon in 4 KiB pages: host target, the guest's reported size, pages the host holds, and under the hypervisor the machine pool's free frames (absent without a balloon). */
