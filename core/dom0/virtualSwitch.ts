@@ -6,9 +6,16 @@
  * learning bridge does). Frames are delivered synchronously (the NICs of
  * one process share its thread).
  *
+ * A port may be attached as isolated (Linux bridge's `isolated` port flag):
+ * frames between two isolated ports are never forwarded. The host-wide
+ * network (core/host/hostNetwork.ts) attaches each other process as an
+ * isolated port: the processes form a full mesh where every process sends
+ * its frames to the others itself, so relaying one process's frame to a
+ * third would duplicate it and loop a broadcast.
+ *
  * `internalNetwork(name)` gives every machine of this process that names
- * the same network the same switch. Machines in different processes are
- * not connected (not built yet: see the virtio report in the issue).
+ * the same network the same switch; other processes reach it through the
+ * machine's uplink (MachineHooks.onNetworkFrame) and core/host/networkHub.ts.
  */
 
 /** Shortest and longest Ethernet frames accepted (without FCS; 14-byte header + up to 1500 payload, VLAN tag allowed). */
@@ -20,6 +27,7 @@ export type FrameSink = (frame: Uint8Array) => void;
 export class VirtualSwitch {
   readonly name: string;
   private readonly ports = new Map<number, FrameSink>();
+  private readonly isolated = new Set<number>();
   private readonly macTable = new Map<string, number>();
   private nextPort = 1;
   /** Frames forwarded and dropped (malformed), for the app. */
@@ -30,14 +38,16 @@ export class VirtualSwitch {
     this.name = name;
   }
 
-  attach(sink: FrameSink): number {
+  attach(sink: FrameSink, options: { isolated?: boolean } = {}): number {
     const port = this.nextPort++;
     this.ports.set(port, sink);
+    if (options.isolated) this.isolated.add(port);
     return port;
   }
 
   detach(port: number): void {
     this.ports.delete(port);
+    this.isolated.delete(port);
     for (const [mac, p] of this.macTable) if (p === port) this.macTable.delete(mac);
   }
 
@@ -51,11 +61,13 @@ export class VirtualSwitch {
     if ((frame[6] & 1) === 0) this.macTable.set(src, port);
     const multicast = (frame[0] & 1) !== 0;
     const target = multicast ? undefined : this.macTable.get(macKey(frame, 0));
+    const fromIsolated = this.isolated.has(port);
+    const reachable = (p: number): boolean => p !== port && !(fromIsolated && this.isolated.has(p));
     if (target !== undefined) {
-      if (target !== port) this.deliver(target, frame);
+      if (reachable(target)) this.deliver(target, frame);
       return;
     }
-    for (const p of this.ports.keys()) if (p !== port) this.deliver(p, frame);
+    for (const p of this.ports.keys()) if (reachable(p)) this.deliver(p, frame);
   }
 
   private deliver(port: number, frame: Uint8Array): void {

@@ -45,6 +45,24 @@ describe('virtual switch', () => {
     expect(sw.dropped).toBe(3);
   });
 
+  it('never forwards a frame from an isolated port to another isolated port, flooded or learned', () => {
+    const sw = new VirtualSwitch('t');
+    const got: string[] = [];
+    const local = sw.attach(() => got.push('local'));
+    const peer1 = sw.attach(() => got.push('peer1'), { isolated: true });
+    const peer2 = sw.attach(() => got.push('peer2'), { isolated: true });
+    sw.send(peer1, frame(BROADCAST, A));
+    expect(got.splice(0)).toEqual(['local']);
+    sw.send(peer2, frame(A, B)); // A learned behind peer1: not reachable from peer2
+    expect(got.splice(0)).toEqual([]);
+    sw.send(local, frame(BROADCAST, C));
+    expect(got.splice(0)).toEqual(['peer1', 'peer2']);
+    sw.send(local, frame(A, C));
+    expect(got.splice(0)).toEqual(['peer1']);
+    sw.send(peer1, frame(C, A));
+    expect(got.splice(0)).toEqual(['local']);
+  });
+
   it('gives every machine naming the same internal network the same switch', () => {
     expect(internalNetwork('lab')).toBe(internalNetwork('lab'));
     expect(internalNetwork('lab')).not.toBe(internalNetwork('other'));
