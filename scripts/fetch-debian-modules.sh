@@ -8,6 +8,11 @@
 #   ata     ata_piix with libata, and the SCSI disk and CD-ROM drivers
 #   virtio  virtio_pci with the virtio-blk, -net, -console, -rng and
 #           -balloon drivers (the hwrng core is built in: CONFIG_HW_RANDOM=y)
+#   ext4    the ext4 file system (which also mounts ext2: EXT4_USE_FOR_EXT2)
+#           with jbd2, mbcache and crc16, and the generic crc32c that ext4
+#           and jbd2 name as a soft pre-dependency (crypto-crc32c: their
+#           metadata and journal checksums); crc32c-intel is left out: it
+#           needs SSE4.2, which Popek's CPU does not have
 #
 # Usage: scripts/fetch-debian-modules.sh [DEST_DIR] [SET ...]
 #   DEST_DIR defaults to .cache/debian-kernel in the repository (git-ignored);
@@ -23,7 +28,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEST_DIR=${1:-$REPO/.cache/debian-kernel}
 shift || true
 SETS=("$@")
-[[ ${#SETS[@]} -gt 0 ]] || SETS=(ata virtio)
+[[ ${#SETS[@]} -gt 0 ]] || SETS=(ata virtio ext4)
 
 log() { printf '[fetch-debian-modules] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -61,13 +66,19 @@ modules_of() {
 		drivers/char/virtio_console \
 		drivers/char/hw_random/virtio-rng \
 		drivers/virtio/virtio_balloon ;;
+	ext4) echo \
+		lib/crc16 \
+		fs/mbcache \
+		crypto/crc32c_generic \
+		fs/jbd2/jbd2 \
+		fs/ext4/ext4 ;;
 	*) return 1 ;;
 	esac
 }
 
 missing=()
 for set in "${SETS[@]}"; do
-	modules_of "$set" >/dev/null || die "unknown module set '$set' (known: ata virtio)"
+	modules_of "$set" >/dev/null || die "unknown module set '$set' (known: ata virtio ext4)"
 	if [[ -s $DEST_DIR/$set-modules/load-order.txt ]]; then
 		log "cached: $DEST_DIR/$set-modules"
 	else
