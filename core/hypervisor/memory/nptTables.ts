@@ -6,7 +6,8 @@
  * of 1024 4-byte entries, 4 KiB leaves (the p2m's frames are not 4 MiB
  * runs). That covers this machine's 4 GiB guest-physical space with one
  * directory, where EPT (eptTables.ts) needs four 64-bit levels; what the
- * two builders share is the p2m they read and what a kind of frame may do.
+ * two builders share (building from the p2m, balloon updates, release) is
+ * nestedTables.ts.
  *
  * Every nested access is a user access (APM 15.25.5), so every entry has
  * U set; RAM frames are writable, ROM frames read-only (a write is a #NPF);
@@ -19,7 +20,8 @@
  */
 import { FRAME_SIZE } from './frameAllocator.ts';
 import type { MachineMemory } from './machineMemory.ts';
-import type { P2m, P2mKind } from './p2m.ts';
+import { NestedTables } from './nestedTables.ts';
+import type { P2mKind } from './p2m.ts';
 
 const PTE_P = 1 << 0;
 const PTE_W = 1 << 1;
@@ -29,16 +31,13 @@ const PTE_D = 1 << 6;
 /** A directory entry: present, writable, user (the leaf decides), accessed. */
 const PDE_BITS = PTE_P | PTE_W | PTE_U | PTE_A;
 
-export class NptTables {
-  private readonly machine: MachineMemory;
-  /** Every frame of the tables, for release. */
-  private readonly frames: number[] = [];
+export class NptTables extends NestedTables {
   private readonly directory: number;
   /** Page tables by directory index (each maps 4 MiB of guest-physical space). */
   private readonly tables = new Map<number, number>();
 
   constructor(machine: MachineMemory) {
-    this.machine = machine;
+    super(machine);
     this.directory = this.newTable();
   }
 
@@ -47,48 +46,16 @@ export class NptTables {
     return this.directory * FRAME_SIZE;
   }
 
-  /** Frames the tables occupy. */
-  get tableFrames(): number {
-    return this.frames.length;
-  }
-
-  /** Maps every frame of `p2m` (entries for unmapped frames are left not present). */
-  build(p2m: P2m): void {
-    for (const r of p2m.ranges()) {
-      const bits = leafBits(r.kind);
-      for (let i = 0; i < r.count; i++) this.mapFrame(r.gfn + i, r.mfn + i, bits);
-    }
-  }
-
-  /**
-   * Makes guest frame `gfn`'s leaf what the p2m says now (the balloon moved
-   * it). The processor's TLB may still hold the old translation: the caller
-   * flushes it (TLB_CONTROL) before the next VMRUN.
-   */
-  update(gfn: number, p2m: P2m): void {
-    const kind = p2m.kind(gfn);
-    if (kind !== undefined) {
-      this.mapFrame(gfn, p2m.machineFrame(gfn), leafBits(kind));
-      return;
-    }
-    const table = this.tables.get(gfn >>> 10);
-    if (table !== undefined) this.setEntry(table, gfn & 1023, 0, 0);
-  }
-
-  /** The leaf entry for a guest frame (0 = not present); for tests and diagnostics. */
   leafEntry(gfn: number): number {
     const table = this.tables.get(gfn >>> 10);
     return table === undefined ? 0 : this.machine.view.getUint32(table * FRAME_SIZE + (gfn & 1023) * 4, true);
   }
 
-  /** Gives the tables' frames back to the pool. */
-  release(): void {
-    this.machine.allocator.free(this.frames);
-    this.frames.length = 0;
-    this.tables.clear();
+  protected leafBits(kind: P2mKind): number {
+    return kind === 'ram' ? PTE_P | PTE_W | PTE_U | PTE_A | PTE_D : PTE_P | PTE_U | PTE_A;
   }
 
-  private mapFrame(gfn: number, mfn: number, bits: number): void {
+  protected mapFrame(gfn: number, mfn: number, bits: number): void {
     const index = gfn >>> 10;
     let table = this.tables.get(index);
     if (table === undefined) {
@@ -99,18 +66,16 @@ export class NptTables {
     this.setEntry(table, gfn & 1023, mfn * FRAME_SIZE, bits);
   }
 
-  private newTable(): number {
-    const [frame] = this.machine.allocator.allocate(1);
-    this.machine.clearFrames([frame]);
-    this.frames.push(frame);
-    return frame;
+  protected clearLeaf(gfn: number): void {
+    const table = this.tables.get(gfn >>> 10);
+    if (table !== undefined) this.setEntry(table, gfn & 1023, 0, 0);
+  }
+
+  protected forgetTables(): void {
+    this.tables.clear();
   }
 
   private setEntry(table: number, index: number, address: number, bits: number): void {
     this.machine.view.setUint32(table * FRAME_SIZE + index * 4, (address | bits) >>> 0, true);
   }
-}
-
-function leafBits(kind: P2mKind): number {
-  return kind === 'ram' ? PTE_P | PTE_W | PTE_U | PTE_A | PTE_D : PTE_P | PTE_U | PTE_A;
 }
