@@ -557,6 +557,7 @@ export class HostService implements HostBridge {
     if (config.cdroms?.length) init.cdroms = config.cdroms.map((cd) => (cd.path !== undefined ? { path: resolve(cd.path) } : {}));
     if (config.nics?.length) init.nics = config.nics.map((n, i) => ({ network: n.network, mac: n.mac ?? stableMac(config.id, i) }));
     if (config.balloon) init.balloon = { targetPages: config.balloon.targetMiB * BALLOON_PAGES_PER_MIB };
+    if (config.apic) init.apic = true;
     return init;
   }
 

@@ -245,6 +245,7 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (init.machineMemory) options.machineMemory = init.machineMemory;
     if (init.nics) options.nics = init.nics;
     if (init.balloon) options.virtioBalloon = true;
+    if (init.apic) options.apic = true;
     machine = createMachine(options, {
       onSerialOutput(port, bytes) {
         if (port === 0 || port === 1) output[port].append(bytes);

@@ -32,6 +32,8 @@ export interface WorkerInit {
   machineMemory?: MachineMemoryLease;
   /** The VM's network adapters with their MAC addresses, in order (absent when it has none). */
   nics?: { network: string; mac: string }[];
+  /** The board's local APIC and I/O APIC (MachineOptions.apic; absent: the 8259 PIC only). */
+  apic?: boolean;
   /** A virtio-balloon with its target at start, in 4 KiB pages (MachineOptions.virtioBalloon; absent: no balloon). */
   balloon?: { targetPages: number };
   /** The VM's disks, absolute paths, attached as VirtIO disks in this order (absent when it has none). */

@@ -122,6 +122,15 @@ export interface VmConfig {
   nics?: NicConfig[];
   /** A memory balloon device (absent: none). */
   balloon?: BalloonConfig;
+  /**
+   * The board's local APIC and I/O APIC (MachineOptions.apic), described to
+   * the guest by CPUID, the MP table and the ACPI MADT, as VirtualBox's
+   * "Enable I/O APIC". Absent (files from before it existed, and the
+   * presets): the legacy 8259 PIC only. The checks below turn an explicit
+   * `false` into absent, so off has one form (the lock on a running VM's
+   * settings and the Settings dialog compare configs field by field).
+   */
+  apic?: boolean;
   /** [COM1, COM2]. */
   serial: [SerialPortConfig, SerialPortConfig];
   clock: ClockSetting;
@@ -275,6 +284,7 @@ const draftEntries = {
   cdroms: v.optional(v.pipe(v.array(cdromSchema, 'CD-ROM drives must be a list'), v.maxLength(MAX_CDROMS, `At most ${MAX_CDROMS} CD-ROM drives`))),
   nics: v.optional(v.pipe(v.array(nicSchema, 'Network adapters must be a list'), v.maxLength(MAX_NICS, `At most ${MAX_NICS} network adapters`))),
   balloon: v.optional(balloonSchema),
+  apic: v.optional(v.boolean('I/O APIC must be true or false')),
   serial: v.tuple([serialPortSchema, serialPortSchema], 'Serial must list COM1 and COM2'),
   clock: v.picklist(['realtime', 'deterministic'], 'Clock must be realtime or deterministic'),
   acceleration: v.picklist(ACCELERATIONS, `Acceleration must be one of ${ACCELERATIONS.join(', ')}`),
@@ -388,13 +398,19 @@ function crossFieldErrors(d: VmConfigDraft): FieldError[] {
   return errors;
 }
 
+/** Off is absent (VmConfig.apic): drops an explicit `apic: false` from freshly parsed output. */
+function canonicalApic<T extends VmConfigDraft>(parsed: T): T {
+  if (parsed.apic === false) delete parsed.apic;
+  return parsed;
+}
+
 /** Checks a draft (what the wizard submits). Does not look at the file system or the library. */
 export function checkVmDraft(value: unknown): Checked<VmConfigDraft> {
   if (!isPlainObject(value)) return { ok: false, errors: NOT_AN_OBJECT };
   const result = v.safeParse(draftSchema, value);
   if (!result.success) return { ok: false, errors: issuesToErrors(result.issues) };
   const errors = crossFieldErrors(result.output);
-  return errors.length ? { ok: false, errors } : { ok: true, value: result.output };
+  return errors.length ? { ok: false, errors } : { ok: true, value: canonicalApic(result.output) };
 }
 
 /** Checks a full config (version and id included). */
@@ -403,7 +419,7 @@ export function checkVmConfig(value: unknown): Checked<VmConfig> {
   const result = v.safeParse(configSchema, value);
   if (!result.success) return { ok: false, errors: issuesToErrors(result.issues) };
   const errors = crossFieldErrors(result.output);
-  return errors.length ? { ok: false, errors } : { ok: true, value: result.output };
+  return errors.length ? { ok: false, errors } : { ok: true, value: canonicalApic(result.output) };
 }
 
 /** Why a vm.json cannot be used. `errors` is set when the JSON parsed but did not validate. */

@@ -209,6 +209,29 @@ describe('vm.json parsing', () => {
     expect(parseVmConfigFile(serializeVmConfig(withBalloon))).toEqual({ ok: true, config: withBalloon });
   });
 
+  it('takes the I/O APIC setting as true or false, stores off as absent, and refuses anything else', () => {
+    expect(checkVmDraft(draft({ apic: true }))).toEqual({ ok: true, value: draft({ apic: true }) });
+    // Off has one form: an explicit false comes back absent (and the caller's object is left as it was).
+    const explicitOff = draft({ apic: false });
+    const checkedOff = checkVmDraft(explicitOff);
+    expect(checkedOff.ok && 'apic' in checkedOff.value).toBe(false);
+    expect(checkedOff).toEqual({ ok: true, value: draft() });
+    expect(explicitOff.apic).toBe(false);
+    for (const bad of ['yes', 1, null, { enabled: true }]) {
+      expect(checkVmDraft(draft({ apic: bad as unknown as boolean }))).toEqual({ ok: false, errors: [{ field: 'apic', message: 'I/O APIC must be true or false' }] });
+    }
+    // vm.json: a file from before the setting (no apic) loads as off; one with it round-trips; a bad value is named.
+    expect(parseVmConfigFile(serializeVmConfig(config()))).toEqual({ ok: true, config: config() });
+    const withApic = config({ apic: true });
+    expect(serializeVmConfig(withApic)).toContain('"apic": true');
+    expect(parseVmConfigFile(serializeVmConfig(withApic))).toEqual({ ok: true, config: withApic });
+    expect(parseVmConfigFile(JSON.stringify({ ...config(), apic: 'on' }))).toEqual({
+      ok: false,
+      problem: 'vm.json is invalid: apic: I/O APIC must be true or false',
+      errors: [{ field: 'apic', message: 'I/O APIC must be true or false' }],
+    });
+  });
+
   it('accepts every reserved acceleration mode and refuses unknown ones', () => {
     for (const acceleration of ['none', 'vtx', 'svm', 'bt', 'trap'] as const) {
       expect(checkVmDraft(draft({ acceleration })).ok).toBe(true);

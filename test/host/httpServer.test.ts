@@ -141,6 +141,13 @@ describe('popek serve HTTP + WebSocket transport', () => {
     expect((await http('GET', '/api/listVms', { Authorization: `Bearer ${TOKEN}` })).status).toBe(405);
   });
 
+  it('answers a VM whose I/O APIC setting is not true or false with the field and why, and creates nothing', async () => {
+    const refused = await api('createVm', [{ config: { ...draft('apic', ''), apic: 'yes' } }]);
+    expect(refused.status).toBe(200);
+    expect(JSON.parse(refused.body)).toEqual({ value: { ok: false, errors: [{ field: 'apic', message: 'I/O APIC must be true or false' }] } });
+    expect(JSON.parse((await api('listVms', [])).body)).toEqual({ value: [] });
+  });
+
   it('serves the UI without the token, with a CSP, and nothing outside it', async () => {
     const page = await http('GET', '/');
     expect(page.status).toBe(200);
