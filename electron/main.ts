@@ -8,7 +8,7 @@
  * request from a renderer is cancelled), no navigation away from the app,
  * no permission grants, and IPC accepted only from the app's own pages.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type IpcMainEvent, type IpcMainInvokeEvent, type MenuItemConstructorOptions } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type IpcMainEvent, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HOST_API_METHODS, HostError, type FileKind, type MenuCommand, type SerialIndex, type Unsubscribe } from '../core/host/api.ts';
@@ -118,79 +118,60 @@ function registerIpc(): void {
     return { ok: true, value: undefined };
   });
 
-  // Serial subscriptions per renderer, dropped when the renderer goes away.
-  const subscriptions = new Map<number, Map<number, Unsubscribe>>();
-  ipcMain.on(SERIAL_SUBSCRIBE, (event, request: SerialSubscribeRequest) => {
-    if (!isTrustedSender(event) || request === null || typeof request !== 'object' || !Number.isSafeInteger(request.subscription)) return;
-    const contents = event.sender;
-    let mine = subscriptions.get(contents.id);
-    if (!mine) {
-      const created = new Map<number, Unsubscribe>();
-      subscriptions.set(contents.id, created);
-      contents.once('destroyed', () => {
-        for (const u of created.values()) u();
-        subscriptions.delete(contents.id);
-      });
-      mine = created;
-    }
-    if (mine.has(request.subscription) || mine.size >= 64) return;
-    try {
-      const subscription = request.subscription;
-      mine.set(
-        subscription,
-        host.subscribeSerial(request.vmId, request.port as SerialIndex, (data) => {
-          if (!contents.isDestroyed()) contents.send(SERIAL_DATA, { subscription, data } satisfies SerialChunk);
-        }),
-      );
-    } catch {
-      // malformed id or port: nothing to subscribe to
-    }
-  });
-  ipcMain.on(SERIAL_UNSUBSCRIBE, (event, subscription: unknown) => {
-    if (!isTrustedSender(event) || typeof subscription !== 'number') return;
-    const mine = subscriptions.get(event.sender.id);
-    mine?.get(subscription)?.();
-    mine?.delete(subscription);
-  });
-
-  // Screen subscriptions per renderer, the same way (the preload numbers serial and screen subscriptions from one counter).
-  const screenSubscriptions = new Map<number, Map<number, Unsubscribe>>();
-  ipcMain.on(SCREEN_SUBSCRIBE, (event, request: ScreenSubscribeRequest) => {
-    if (!isTrustedSender(event) || request === null || typeof request !== 'object' || !Number.isSafeInteger(request.subscription)) return;
-    const contents = event.sender;
-    let mine = screenSubscriptions.get(contents.id);
-    if (!mine) {
-      const created = new Map<number, Unsubscribe>();
-      screenSubscriptions.set(contents.id, created);
-      contents.once('destroyed', () => {
-        for (const u of created.values()) u();
-        screenSubscriptions.delete(contents.id);
-      });
-      mine = created;
-    }
-    if (mine.has(request.subscription) || mine.size >= 64) return;
-    try {
-      const subscription = request.subscription;
-      mine.set(
-        subscription,
-        host.subscribeScreen(request.vmId, (screen) => {
-          if (!contents.isDestroyed()) contents.send(SCREEN_DATA, { subscription, screen } satisfies ScreenPicture);
-        }),
-      );
-    } catch {
-      // malformed id: nothing to subscribe to
-    }
-  });
-  ipcMain.on(SCREEN_UNSUBSCRIBE, (event, subscription: unknown) => {
-    if (!isTrustedSender(event) || typeof subscription !== 'number') return;
-    const mine = screenSubscriptions.get(event.sender.id);
-    mine?.get(subscription)?.();
-    mine?.delete(subscription);
-  });
+  // Serial and screen subscriptions per renderer, dropped when the renderer goes away (the preload numbers both from one counter).
+  servePerRendererSubscriptions(SERIAL_SUBSCRIBE, SERIAL_UNSUBSCRIBE, (request: SerialSubscribeRequest, contents) =>
+    host.subscribeSerial(request.vmId, request.port as SerialIndex, (data) => {
+      if (!contents.isDestroyed()) contents.send(SERIAL_DATA, { subscription: request.subscription, data } satisfies SerialChunk);
+    }),
+  );
+  servePerRendererSubscriptions(SCREEN_SUBSCRIBE, SCREEN_UNSUBSCRIBE, (request: ScreenSubscribeRequest, contents) =>
+    host.subscribeScreen(request.vmId, (screen) => {
+      if (!contents.isDestroyed()) contents.send(SCREEN_DATA, { subscription: request.subscription, screen } satisfies ScreenPicture);
+    }),
+  );
 
   host.onStateChange((event) => broadcast(HOST_EVENT, { type: 'state', event } satisfies HostEventMessage));
   host.onStats((stats) => broadcast(HOST_EVENT, { type: 'stats', stats } satisfies HostEventMessage));
   host.onLibraryChange(() => broadcast(HOST_EVENT, { type: 'library' } satisfies HostEventMessage));
+}
+
+/**
+ * A subscribe/unsubscribe channel pair whose subscriptions belong to the
+ * renderer that made them: at most 64 each, all dropped when that renderer
+ * goes away. `open` throws on a malformed VM id or port: nothing is subscribed.
+ */
+function servePerRendererSubscriptions<R extends { subscription: number }>(
+  subscribeChannel: string,
+  unsubscribeChannel: string,
+  open: (request: R, contents: WebContents) => Unsubscribe,
+): void {
+  const byRenderer = new Map<number, Map<number, Unsubscribe>>();
+  ipcMain.on(subscribeChannel, (event, request: R) => {
+    if (!isTrustedSender(event) || request === null || typeof request !== 'object' || !Number.isSafeInteger(request.subscription)) return;
+    const contents = event.sender;
+    let mine = byRenderer.get(contents.id);
+    if (!mine) {
+      const created = new Map<number, Unsubscribe>();
+      byRenderer.set(contents.id, created);
+      contents.once('destroyed', () => {
+        for (const u of created.values()) u();
+        byRenderer.delete(contents.id);
+      });
+      mine = created;
+    }
+    if (mine.has(request.subscription) || mine.size >= 64) return;
+    try {
+      mine.set(request.subscription, open(request, contents));
+    } catch {
+      // malformed id or port: nothing to subscribe to
+    }
+  });
+  ipcMain.on(unsubscribeChannel, (event, subscription: unknown) => {
+    if (!isTrustedSender(event) || typeof subscription !== 'number') return;
+    const mine = byRenderer.get(event.sender.id);
+    mine?.get(subscription)?.();
+    mine?.delete(subscription);
+  });
 }
 
 function secureSession(): void {
