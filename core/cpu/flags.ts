@@ -137,6 +137,15 @@ export function setResultFlags(cpu: Cpu, bits: number, res: number, cfAfOf: numb
   cpu.lazyMask = ARITH_FLAGS;
 }
 
+/**
+ * All six arithmetic flags at once, as `value` (MUL/IMUL, whose ZF no lazy kind describes): nothing stays lazy,
+ * and the state they replace is never computed.
+ */
+export function setArithFlags(cpu: Cpu, value: number): void {
+  cpu.flags = (cpu.flags & ~ARITH_FLAGS) | (value & ARITH_FLAGS);
+  cpu.lazyMask = 0;
+}
+
 /** Writes arithmetic flags directly (SAHF, POPF, ...): `value`'s bits under `mask` replace the current ones. */
 export function writeArithFlags(cpu: Cpu, value: number, mask: number): void {
   settleFlags(cpu);

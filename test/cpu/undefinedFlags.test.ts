@@ -41,7 +41,7 @@ const CLEAR = 0x002, SET = 0x8d7;
 
 /**
  * [instruction, EAX, EBX, ECX, EDX in; EAX, EBX, ECX, EDX out; flags out for CLEAR and SET in; the AMD host's flags
- * for both; for the decimal adjusts, which read AF and CF, EAX out with SET in when it differs]
+ * for both; for the instructions that read AF or CF (decimal adjusts, RCL/RCR), EAX out with SET in when it differs]
  */
 type Row = [string, number, number, number, number, number, number, number, number, number, number, Amd, number?];
 /**
@@ -54,27 +54,47 @@ type Amd = [number, number, number?, [number, number]?];
 const O = 0x800, S = 0x80, Z = 0x40, A = 0x10, P = 0x4, C = 0x1;
 
 const ROWS: Row[] = [
-  // MUL/IMUL: CF = OF = upper half significant; SF, ZF, PF from the low half (the destination), AF = 0.
-  ['mul bl', 0, 0, 0, 0, 0, 0, 0, 0, Z | P, Z | P, [0, S | Z | A | P]],
+  // MUL/IMUL: CF = OF = upper half significant; SF, PF from the low half (the destination), ZF = AF = 0 (a zero low
+  // half included: VirtualBox's Intel code, Skylake/Cascade Lake; an Ivy Bridge probe gives ZF = 0 too).
+  ['mul bl', 0, 0, 0, 0, 0, 0, 0, 0, P, P, [0, S | Z | A | P]],
+  ['mul ebx', 0x10000, 0x10000, 0, 0, 0, 0x10000, 0, 1, O | P | C, O | P | C, [O | C, O | S | Z | A | P | C]],
+  ['imul bl', 0, 5, 0, 0, 0, 5, 0, 0, P, P, [0, S | Z | A | P]],
+  ['imul ax, bx', 0x100, 0x100, 0, 0, 0, 0x100, 0, 0, O | P | C, O | P | C, [O | C, O | S | Z | A | P | C]],
   ['mul ebx', 2, 0x7fffffff, 0, 0, 0xfffffffe, 0x7fffffff, 0, 0, S, S, [0, S | Z | A | P]],
   ['imul ebx', 2, 0x7fffffff, 0, 0, 0xfffffffe, 0x7fffffff, 0, 0, O | S | C, O | S | C, [O | C, O | S | Z | A | P | C]],
   ['imul eax, ebx', 0xffffffff, 0x80000000, 0, 0, 0x80000000, 0x80000000, 0, 0, O | S | P | C, O | S | P | C, [O | C, O | S | Z | A | P | C]],
   // DIV/IDIV: every flag unchanged.
   ['div ebx', 100, 7, 0, 0, 14, 7, 0, 2, 0, O | S | Z | A | P | C, [A, O | A | C]],
   ['idiv bl', 0x1234, 0x80, 0, 0, 0x34dc, 0x80, 0, 0, 0, O | S | Z | A | P | C, [A, O | A | C]],
-  // Shifts: AF = 0; OF by the count-1 formula for every count (SAR: 0).
+  // Shifts: AF = 0; OF for counts above 1 is that of the first one-bit step (VirtualBox's Intel code, Cascade Lake):
+  // SHL/ROL/RCL/SHLD: the operand's two top bits differ; ROR: its top and bottom bits; RCR: its top bit and CF in;
+  // SHR: its top bit; SHRD: its top bit and the source's bottom bit; SAR: 0. The AMD host takes the last step's.
   ['shl eax, cl', 1, 0, 2, 0, 4, 0, 2, 0, 0, 0, [A, A]],
   ['sar ax, cl', 0x8000, 0, 17, 0, 0xffff, 0, 17, 0, S | P | C, S | P | C, [S | A | P | C, S | A | P | C]],
   ['shld eax, ebx, cl', 0x12345678, 0x9abcdef0, 8, 0, 0x3456789a, 0x9abcdef0, 8, 0, P, P, [A | P, A | P]],
+  ['shl eax, cl', 0x40000000, 0, 3, 0, 0, 0, 3, 0, O | Z | P, O | Z | P, [Z | A | P, Z | A | P]],
+  ['shr eax, cl', 0x80000000, 0, 2, 0, 0x20000000, 0, 2, 0, O | P, O | P, [A | P, A | P]],
+  ['shr ax, cl', 0x8000, 0, 4, 0, 0x0800, 0, 4, 0, O | P, O | P, [A | P, A | P]],
+  ['rol eax, cl', 0x80000000, 0, 2, 0, 2, 0, 2, 0, O, O | S | Z | A | P, [0, S | Z | A | P]],
+  ['rol al, cl', 0x81, 0, 8, 0, 0x81, 0, 8, 0, O | C, O | S | Z | A | P | C, [C, S | Z | A | P | C]],
+  ['ror eax, cl', 0x80000000, 0, 2, 0, 0x20000000, 0, 2, 0, O, O | S | Z | A | P, [0, S | Z | A | P]],
+  ['rcl eax, cl', 0xc0000000, 0, 2, 0, 1, 0, 2, 0, C, S | Z | A | P | C, [O | C, O | S | Z | A | P | C], 3],
+  ['rcr eax, cl', 0x80000000, 0, 2, 0, 0x20000000, 0, 2, 0, O, S | Z | A | P, [0, O | S | Z | A | P], 0x60000000],
+  ['shld eax, ebx, cl', 0x40000000, 0, 3, 0, 0, 0, 3, 0, O | Z | P, O | Z | P, [Z | A | P, Z | A | P]],
+  ['shrd eax, ebx, cl', 0x80000000, 0, 2, 0, 0x20000000, 0, 2, 0, O | P, O | P, [A | P, A | P]],
   // RCL/RCR of 8/16-bit operands rotate modulo 9/17: a count that is a multiple changes nothing, OF included.
   ['rcl al, cl', 0x80, 0, 9, 0, 0x80, 0, 9, 0, 0, O | S | Z | A | P | C, [O, S | Z | A | P | C]],
   ['rcr ax, cl', 0x8000, 0, 17, 0, 0x8000, 0, 17, 0, 0, O | S | Z | A | P | C, [O, O | S | Z | A | P | C]],
-  // 16-bit SHLD/SHRD by 17..31 shift through op1:op2:op1 (the AMD host gives AX = EF0D and 0DEF).
-  ['shld ax, bx, cl', 0x12345678, 0x9abcdef0, 20, 0, 0x1234ef05, 0x9abcdef0, 20, 0, S | P | C, S | P | C, [S | A, S | A, 0x1234ef0d]],
-  ['shrd ax, bx, cl', 0x12345678, 0x9abcdef0, 20, 0, 0x12348def, 0x9abcdef0, 20, 0, O | S, O | S, [A, A, 0x12340def]],
-  // BSF/BSR: zero source: ZF = 1, destination and the other flags unchanged; otherwise ZF = 0, SF/PF from the index, CF = OF = AF = 0.
-  ['bsf ebx, eax', 0, 0xdeadbeef, 0, 0, 0, 0xdeadbeef, 0, 0, Z, O | S | Z | A | P | C, [Z, O | S | Z | A | P | C, , [Z | P, Z | P]]],
-  ['bsr bx, ax', 0, 0xdeadbeef, 0, 0, 0, 0xdeadbeef, 0, 0, Z, O | S | Z | A | P | C, [Z, O | S | Z | A | P | C, , [Z | P, Z | P]]],
+  // 16-bit SHLD/SHRD by 17..31 shift through op1:op2:op1 (the AMD host gives AX = EF0D and 0DEF); OF from the first
+  // step (SHLD: bits 15 and 14 of 5678 differ; SHRD: bit 15 of 5678 and bit 0 of DEF0 are both 0).
+  ['shld ax, bx, cl', 0x12345678, 0x9abcdef0, 20, 0, 0x1234ef05, 0x9abcdef0, 20, 0, O | S | P | C, O | S | P | C, [S | A, S | A, 0x1234ef0d]],
+  ['shrd ax, bx, cl', 0x12345678, 0x9abcdef0, 20, 0, 0x12348def, 0x9abcdef0, 20, 0, S, S, [A, A, 0x12340def]],
+  // BSF/BSR: zero source: destination unchanged, ZF = PF = 1, CF = OF = SF = AF = 0 (VirtualBox's Intel code, Cascade
+  // Lake); otherwise ZF = 0, SF/PF from the index, CF = OF = AF = 0.
+  ['bsf ebx, eax', 0, 0xdeadbeef, 0, 0, 0, 0xdeadbeef, 0, 0, Z | P, Z | P, [Z, O | S | Z | A | P | C, , [Z | P, Z | P]]],
+  ['bsr bx, ax', 0, 0xdeadbeef, 0, 0, 0, 0xdeadbeef, 0, 0, Z | P, Z | P, [Z, O | S | Z | A | P | C, , [Z | P, Z | P]]],
+  ['bsf bx, ax', 0xffff0000, 0xdeadbeef, 0, 0, 0xffff0000, 0xdeadbeef, 0, 0, Z | P, Z | P, [Z, O | S | Z | A | P | C, , [Z | P, Z | P]]],
+  ['bsr ebx, eax', 0, 0xdeadbeef, 0, 0, 0, 0xdeadbeef, 0, 0, Z | P, Z | P, [Z, O | S | Z | A | P | C, , [Z | P, Z | P]]],
   ['bsf ebx, eax', 1, 0xdeadbeef, 0, 0, 1, 0, 0, 0, P, P, [0, O | S | A | P | C, , [P, P]]],
   ['bsr ebx, eax', 0x12345678, 0xdeadbeef, 0, 0, 0x12345678, 28, 0, 0, 0, 0, [0, O | S | A | P | C, , [0, 0]]],
   // BT*: only CF changes.

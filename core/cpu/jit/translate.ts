@@ -564,8 +564,9 @@ class BlockWriter {
           return true;
         }
         return false;
-      case 0xc1: // SHL/SHR/SAR r/m32 by imm8 and by 1 (shift.ts: SF/ZF/PF from the result, CF and OF in
-      case 0xd1: { // the LAZY_RES operand; a count of 0 changes nothing, and a memory operand is still read)
+      case 0xc1: // SHL/SHR/SAR r/m32 by imm8 and by 1 (shift.ts: SF/ZF/PF from the result, CF and OF in the
+      case 0xd1: { // LAZY_RES operand, OF from the first one-bit step whatever the count; a count of 0 changes
+        // nothing, and a memory operand is still read)
         if (!i.o32 || i.reg < 4) return false;
         const c = (op === 0xc1 ? i.imm : 1) & 0x1f;
         if (c === 0 && !reg) return false;
@@ -573,10 +574,10 @@ class BlockWriter {
         const shift = (v: string) => {
           switch (i.reg) {
             case 4: case 6: // SHL, SAL
-              this.emit(`x = ${v}; fr = x << ${c}; fa = (x >>> ${32 - c}) & 1; fa |= ((fa ^ (fr >>> 31)) & 1) << 11; fb = 0;`);
+              this.emit(`x = ${v}; fr = x << ${c}; fa = ((x >>> ${32 - c}) & 1) | (((x ^ (x << 1)) >>> 31) << 11); fb = 0;`);
               break;
             case 5: // SHR
-              this.emit(`x = ${v}; fr = x >>> ${c}; fa = ((x >>> ${c - 1}) & 1) | ((((fr >>> 31) ^ (fr >>> 30)) & 1) << 11); fb = 0; fr |= 0;`);
+              this.emit(`x = ${v}; fr = x >>> ${c}; fa = ((x >>> ${c - 1}) & 1) | ((x >>> 31) << 11); fb = 0; fr |= 0;`);
               break;
             default: // SAR
               this.emit(`x = ${v}; fr = x >> ${c}; fa = (x >> ${c - 1}) & 1; fb = 0;`);
@@ -597,10 +598,10 @@ class BlockWriter {
         let body: string;
         switch (i.reg) {
           case 4: case 6: // SHL, SAL
-            body = `t = ${v}; fr = t << x; fa = (t >>> (32 - x)) & 1; fa |= ((fa ^ (fr >>> 31)) & 1) << 11; fb = 0;`;
+            body = `t = ${v}; fr = t << x; fa = ((t >>> (32 - x)) & 1) | (((t ^ (t << 1)) >>> 31) << 11); fb = 0;`;
             break;
           case 5: // SHR
-            body = `t = ${v}; fr = t >>> x; fa = ((t >>> (x - 1)) & 1) | ((((fr >>> 31) ^ (fr >>> 30)) & 1) << 11); fb = 0; fr |= 0;`;
+            body = `t = ${v}; fr = t >>> x; fa = ((t >>> (x - 1)) & 1) | ((t >>> 31) << 11); fb = 0; fr |= 0;`;
             break;
           default: // SAR
             body = `t = ${v}; fr = t >> x; fa = (t >> (x - 1)) & 1; fb = 0;`;

@@ -4,12 +4,14 @@
  * CMOVcc (0F 40-4F), BSWAP (0F C8-CF), XADD (0F C0/C1), CMPXCHG (0F B0/B1)
  * and CMPXCHG8B (0F C7 /1).
  *
- * P6 behaviour where the SDM leaves room:
+ * Where the SDM leaves room (test/cpu/tools/UNDEFINED_FLAGS.md says where each answer came from):
  * - BT*: only CF changes. A register bit offset with a memory operand is a
  *   signed offset: the operand addressed is EA + (offset >> 4)*2 or
  *   (offset >> 5)*4, wrapped to the address size. An imm8 offset is masked.
- * - BSF/BSR with a zero source set ZF and leave the destination and the other
- *   flags unchanged; otherwise ZF = 0, SF/PF from the index, CF/OF/AF = 0.
+ * - BSF/BSR with a zero source leave the destination unchanged (Intel's
+ *   architects, quoted in Linux's bitops.h) and set ZF and PF, clearing
+ *   CF/OF/SF/AF (VirtualBox's Intel flag code, checked on Cascade Lake);
+ *   otherwise ZF = 0, SF/PF from the index, CF/OF/AF = 0.
  * - CMOVcc reads its source even when the condition is false (a memory
  *   fault still happens) and then leaves the destination unchanged, also
  *   for 32-bit operands.
@@ -21,7 +23,7 @@ import type { Cpu } from '../cpu.ts';
 import type { Exec, Insn } from '../insn.ts';
 import { defineOp, IMM_IB, IMM_NONE, op } from '../opcodeTable.ts';
 import { LAZY_ADD, LAZY_SUB, PARITY, setLazy, testCondition, writeArithFlags } from '../flags.ts';
-import { ARITH_FLAGS, CF, EAX, EBX, ECX, EDX, SF, ZF } from '../regs.ts';
+import { ARITH_FLAGS, CF, EAX, EBX, ECX, EDX, PF, SF, ZF } from '../regs.ts';
 import { readReg, rmwRead, rmwWrite, writeReg } from './rmwOperand.ts';
 import { vmxGroup9Exec } from '../vmx/instructions.ts';
 
@@ -103,7 +105,7 @@ function bitScan(reverse: boolean, bytes: number): Exec {
   return (cpu, i) => {
     const v = bytes === 2 ? cpu.readRm16(i) : cpu.readRm32(i);
     if (v === 0) {
-      writeArithFlags(cpu, ZF, ZF);
+      writeArithFlags(cpu, ZF | PF, ARITH_FLAGS);
       return;
     }
     const index = reverse ? 31 - Math.clz32(v) : 31 - Math.clz32(v & -v);

@@ -2,17 +2,20 @@
  * Group 3 (F6/F7: TEST Ib/Iv, NOT, NEG, MUL, IMUL, DIV, IDIV) and the other
  * IMUL forms (0F AF Gv,Ev; 69 Gv,Ev,Iv; 6B Gv,Ev,Ibs).
  *
- * Flags where the SDM says "undefined" follow P6 hardware as Bochs models it:
- * MUL/IMUL set CF=OF per the SDM, SF/ZF/PF from the low half of the product
- * (the destination for the 2/3-operand forms) and clear AF; DIV/IDIV leave
- * every flag unchanged. #DE is raised before any register changes, for a
+ * Flags where the SDM says "undefined" follow the Intel parts whose
+ * behaviour is public (test/cpu/tools/UNDEFINED_FLAGS.md): MUL/IMUL set
+ * CF=OF per the SDM, SF and PF from the low half of the product (the
+ * destination for the 2/3-operand forms), and clear ZF and AF whatever the
+ * product (VirtualBox's Intel flag code, checked on Skylake and Cascade
+ * Lake; an Ivy Bridge probe measures ZF=0 too); DIV/IDIV leave every flag
+ * unchanged. #DE is raised before any register changes, for a
  * zero divisor and for a quotient that does not fit (IDIV -2^31 / -1 too).
  */
 import type { Cpu } from '../cpu.ts';
 import type { Exec, Insn } from '../insn.ts';
 import { defineOp, IMM_IB, IMM_IBS, IMM_IV, IMM_NONE, op } from '../opcodeTable.ts';
-import { LAZY_SUB, setLazy, setResultFlags } from '../flags.ts';
-import { CF, EAX, EDX, EXC_DE, OF } from '../regs.ts';
+import { LAZY_SUB, PARITY, setArithFlags, setLazy, setResultFlags } from '../flags.ts';
+import { CF, EAX, EDX, EXC_DE, OF, SF } from '../regs.ts';
 import { readReg, rmwRead, rmwWrite, writeReg } from './rmwOperand.ts';
 
 const TWO32 = 0x1_0000_0000;
@@ -64,39 +67,47 @@ function divU64by32(hi: number, lo: number, d: number): void {
 
 // ---- MUL / IMUL (one operand) ----
 
+/**
+ * MUL/IMUL's flags: SF and PF from `low` (the low half of the product, `bits` wide), CF = OF = `significant`
+ * (the upper half carries part of the product), ZF = AF = 0.
+ */
+function setMulFlags(cpu: Cpu, bits: number, low: number, significant: boolean): void {
+  setArithFlags(cpu, ((low >>> (bits - 1)) & 1 ? SF : 0) | PARITY[low & 0xff] | (significant ? CF | OF : 0));
+}
+
 const mul8: Exec = (cpu, i) => {
   const p = (cpu.regs[EAX] & 0xff) * cpu.readRm8(i);
   cpu.set16(EAX, p);
-  setResultFlags(cpu, 8, p & 0xff, p > 0xff ? CF | OF : 0);
+  setMulFlags(cpu, 8, p & 0xff, p > 0xff);
 };
 const mul16: Exec = (cpu, i) => {
   const p = (cpu.regs[EAX] & 0xffff) * cpu.readRm16(i);
   cpu.set16(EAX, p);
   cpu.set16(EDX, p >>> 16);
-  setResultFlags(cpu, 16, p & 0xffff, p > 0xffff ? CF | OF : 0);
+  setMulFlags(cpu, 16, p & 0xffff, p > 0xffff);
 };
 const mul32: Exec = (cpu, i) => {
   mulU32(cpu.regs[EAX], cpu.readRm32(i));
   cpu.regs[EAX] = product.lo;
   cpu.regs[EDX] = product.hi;
-  setResultFlags(cpu, 32, product.lo, product.hi !== 0 ? CF | OF : 0);
+  setMulFlags(cpu, 32, product.lo, product.hi !== 0);
 };
 const imul8: Exec = (cpu, i) => {
   const p = ((cpu.regs[EAX] << 24) >> 24) * ((cpu.readRm8(i) << 24) >> 24);
   cpu.set16(EAX, p);
-  setResultFlags(cpu, 8, p & 0xff, p !== (p << 24) >> 24 ? CF | OF : 0);
+  setMulFlags(cpu, 8, p & 0xff, p !== (p << 24) >> 24);
 };
 const imul16: Exec = (cpu, i) => {
   const p = ((cpu.regs[EAX] << 16) >> 16) * ((cpu.readRm16(i) << 16) >> 16);
   cpu.set16(EAX, p);
   cpu.set16(EDX, p >> 16);
-  setResultFlags(cpu, 16, p & 0xffff, p !== (p << 16) >> 16 ? CF | OF : 0);
+  setMulFlags(cpu, 16, p & 0xffff, p !== (p << 16) >> 16);
 };
 const imul32: Exec = (cpu, i) => {
   mulS32(cpu.regs[EAX], cpu.readRm32(i));
   cpu.regs[EAX] = product.lo;
   cpu.regs[EDX] = product.hi;
-  setResultFlags(cpu, 32, product.lo, product.hi !== product.lo >> 31 ? CF | OF : 0);
+  setMulFlags(cpu, 32, product.lo, product.hi !== product.lo >> 31);
 };
 
 // ---- DIV / IDIV ----
@@ -208,11 +219,11 @@ function imulTrunc(cpu: Cpu, bits: number, a: number, b: number): number {
   if (bits === 16) {
     const p = ((a << 16) >> 16) * ((b << 16) >> 16);
     const r = p & 0xffff;
-    setResultFlags(cpu, 16, r, p !== (p << 16) >> 16 ? CF | OF : 0);
+    setMulFlags(cpu, 16, r, p !== (p << 16) >> 16);
     return r;
   }
   mulS32(a, b);
-  setResultFlags(cpu, 32, product.lo, product.hi !== product.lo >> 31 ? CF | OF : 0);
+  setMulFlags(cpu, 32, product.lo, product.hi !== product.lo >> 31);
   return product.lo;
 }
 

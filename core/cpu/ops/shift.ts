@@ -3,17 +3,23 @@
  * ROL ROR RCL RCR SHL SHR SAL SAR) and the double shifts SHLD/SHRD
  * (0F A4/A5/AC/AD).
  *
- * Flags follow the SDM where it defines them and P6-family hardware (as
- * Bochs models it) where it says "undefined":
+ * Flags follow the SDM where it defines them and, where it says "undefined",
+ * the Intel parts whose behaviour is public (test/cpu/tools/UNDEFINED_FLAGS.md
+ * says where each answer came from):
  * - the count is masked to 5 bits; a masked count of 0 changes nothing;
- * - OF is computed with the count-1 formula for every count (ROL/SHL/RCL:
- *   CF xor MSB of the result; ROR/RCR/SHR: XOR of the two top result bits;
- *   SAR: 0);
+ * - OF is that of the first one-bit step, whatever the count (VirtualBox's
+ *   Intel flag code, checked on Cascade Lake; an Ivy Bridge probe finds OF
+ *   data- rather than count-dependent): the count-1 formula applied to the
+ *   operand before the shift and the bit entering it. ROL/SHL/SHLD: the two
+ *   top bits of the operand; RCL too (the carry in enters at the bottom);
+ *   ROR: top and bottom bit; RCR: top bit and the carry in; SHR: the top bit;
+ *   SHRD: the top bit and the source's bottom bit; SAR: 0;
  * - shifts set SF/ZF/PF from the result and clear AF; rotates change only CF/OF;
  * - ROL/ROR of 8/16-bit operands by a non-zero multiple of the width leave the
  *   value alone but still set CF/OF from it; RCL/RCR rotate modulo 9/17
  *   (a count that is a multiple of 9/17 changes nothing);
- * - SHL of an 8/16-bit operand by more than its width gives 0 with CF=OF=0;
+ * - SHL of an 8/16-bit operand by more than its width gives 0 with CF=0 (OF
+ *   from the first step, as above);
  * - SHLD/SHRD of 16-bit operands by 17..31 shift through op1:op2:op1 (P6),
  *   SHRD then takes CF from op2.
  */
@@ -28,6 +34,11 @@ export const ROL = 0, ROR = 1, RCL = 2, RCR = 3, SHL = 4, SHR = 5, SAL = 6, SAR 
 
 function msb(v: number, bits: number): number {
   return (v >>> (bits - 1)) & 1;
+}
+
+/** 1 if the operand's two top bits differ: OF of a one-bit left shift or rotate of `v`. */
+function topTwoDiffer(v: number, bits: number): number {
+  return ((v >>> (bits - 1)) ^ (v >>> (bits - 2))) & 1;
 }
 
 function setCfOf(cpu: Cpu, cf: number, of: number): void {
@@ -47,15 +58,13 @@ export function shiftCompute(cpu: Cpu, kind: number, bits: number, v: number, co
     case ROL: {
       const c = count & (bits - 1);
       const r = c === 0 ? v : ((v << c) | (v >>> (bits - c))) & mask;
-      const cf = r & 1;
-      setCfOf(cpu, cf, cf ^ msb(r, bits));
+      setCfOf(cpu, r & 1, topTwoDiffer(v, bits));
       return r;
     }
     case ROR: {
       const c = count & (bits - 1);
       const r = c === 0 ? v : ((v >>> c) | (v << (bits - c))) & mask;
-      const top = msb(r, bits);
-      setCfOf(cpu, top, top ^ ((r >>> (bits - 2)) & 1));
+      setCfOf(cpu, msb(r, bits), msb(v, bits) ^ (v & 1));
       return r;
     }
     case RCL: {
@@ -65,8 +74,7 @@ export function shiftCompute(cpu: Cpu, kind: number, bits: number, v: number, co
       let r = (v << c) | (cfIn << (c - 1));
       if (c > 1) r |= v >>> (bits + 1 - c);
       r &= mask;
-      const cf = (v >>> (bits - c)) & 1;
-      setCfOf(cpu, cf, cf ^ msb(r, bits));
+      setCfOf(cpu, (v >>> (bits - c)) & 1, topTwoDiffer(v, bits));
       return r;
     }
     case RCR: {
@@ -76,26 +84,23 @@ export function shiftCompute(cpu: Cpu, kind: number, bits: number, v: number, co
       let r = (v >>> c) | (cfIn << (bits - c));
       if (c > 1) r |= v << (bits + 1 - c);
       r &= mask;
-      const cf = (v >>> (c - 1)) & 1;
-      setCfOf(cpu, cf, msb(r, bits) ^ ((r >>> (bits - 2)) & 1));
+      setCfOf(cpu, (v >>> (c - 1)) & 1, cfIn ^ msb(v, bits));
       return r;
     }
     case SHL:
     case SAL: {
-      let r = 0, cf = 0, of = 0;
+      let r = 0, cf = 0;
       if (count <= bits) {
         r = (v << count) & mask;
         cf = (v >>> (bits - count)) & 1;
-        of = cf ^ msb(r, bits);
       }
-      setResultFlags(cpu, bits, r, (cf ? CF : 0) | (of ? OF : 0));
+      setResultFlags(cpu, bits, r, (cf ? CF : 0) | (topTwoDiffer(v, bits) ? OF : 0));
       return r;
     }
     case SHR: {
       const r = v >>> count;
       const cf = (v >>> (count - 1)) & 1;
-      const of = msb(r, bits) ^ ((r >>> (bits - 2)) & 1);
-      setResultFlags(cpu, bits, r, (cf ? CF : 0) | (of ? OF : 0));
+      setResultFlags(cpu, bits, r, (cf ? CF : 0) | (msb(v, bits) ? OF : 0));
       return bits === 32 ? r | 0 : r;
     }
     default: { // SAR
@@ -151,8 +156,7 @@ export function shld(cpu: Cpu, bits: number, dst: number, src: number, count: nu
     r = (r32 >>> 16) & 0xffff;
     cf = (t >>> (32 - count)) & 1;
   }
-  const of = cf ^ msb(r, bits);
-  setResultFlags(cpu, bits, r, (cf ? CF : 0) | (of ? OF : 0));
+  setResultFlags(cpu, bits, r, (cf ? CF : 0) | (topTwoDiffer(dst, bits) ? OF : 0));
   return r;
 }
 
@@ -169,8 +173,7 @@ export function shrd(cpu: Cpu, bits: number, dst: number, src: number, count: nu
     r = r32 & 0xffff;
     cf = count > 16 ? (s >>> (count - 17)) & 1 : (d >>> (count - 1)) & 1;
   }
-  const of = msb(r, bits) ^ ((r >>> (bits - 2)) & 1);
-  setResultFlags(cpu, bits, r, (cf ? CF : 0) | (of ? OF : 0));
+  setResultFlags(cpu, bits, r, (cf ? CF : 0) | ((msb(dst, bits) ^ src) & 1 ? OF : 0));
   return r;
 }
 
