@@ -55,6 +55,8 @@ export interface SettingsForm {
   /** A memory balloon device, and the MiB it asks the guest for at start (kept while the box is unticked). */
   balloon: boolean;
   balloonTargetMiB: number;
+  /** The board's local APIC and I/O APIC (VmConfig.apic; saved only when on). */
+  apic: boolean;
 }
 
 export const BOOT_DEVICES: readonly BootDevice[] = ['disk', 'cdrom', 'network'];
@@ -86,6 +88,7 @@ export function settingsFromConfig(config: VmConfig): SettingsForm {
     nestedPaging: config.nestedPaging,
     balloon: config.balloon !== undefined,
     balloonTargetMiB: config.balloon?.targetMiB ?? 0,
+    apic: config.apic === true,
   };
 }
 
@@ -122,6 +125,7 @@ export function draftFromSettings(form: SettingsForm): VmConfigDraft {
   if (form.description.trim() !== '') draft.description = form.description;
   if (form.cdroms.length > 0) draft.cdroms = form.cdroms.map((cd) => ({ ...cd }));
   if (form.balloon) draft.balloon = { targetMiB: form.balloonTargetMiB };
+  if (form.apic) draft.apic = true;
   if (form.nics.length > 0) {
     draft.nics = form.nics.map((n) => ({ network: n.network.trim(), ...(n.mac.trim() !== '' ? { mac: n.mac.trim().toLowerCase() } : {}) }));
   }
