@@ -26,7 +26,7 @@
 import type { GuestFrames } from '../../dom0/grantCheck.ts';
 import { GuestMemoryError } from './guestMemory.ts';
 import { DEVICE_ID_BALLOON } from './virtioConstants.ts';
-import type { VirtioDeviceContext, VirtioDeviceType } from './virtioDevice.ts';
+import { serveQueue, type VirtioDeviceContext, type VirtioDeviceType } from './virtioDevice.ts';
 
 export const VIRTIO_BALLOON_F_MUST_TELL_HOST = 1n << 0n;
 const INFLATEQ = 0;
@@ -108,11 +108,7 @@ export class VirtioBalloon implements VirtioDeviceType {
   queueNotified(index: number): void {
     const ctx = this.ctx;
     if (!ctx || (index !== INFLATEQ && index !== DEFLATEQ)) return;
-    const queue = ctx.queues[index];
-    let completed = false;
-    for (;;) {
-      const chain = queue.pop(ctx.mem);
-      if (!chain) break;
+    serveQueue(ctx, index, (chain) => {
       ctx.counters.requests++;
       for (const d of chain) {
         if (d.writable || d.length % 4 !== 0) {
@@ -130,10 +126,8 @@ export class VirtioBalloon implements VirtioDeviceType {
         const view = new DataView(pfns.buffer);
         for (let at = 0; at < pfns.length; at += 4) this.page(ctx, view.getUint32(at, true), index === INFLATEQ);
       }
-      queue.addUsed(ctx.mem, chain.head, 0);
-      completed = true;
-    }
-    if (completed) ctx.usedBuffers(index);
+      return 0;
+    });
   }
 
   private page(ctx: VirtioDeviceContext, pfn: number, inflate: boolean): void {

@@ -22,7 +22,7 @@ import { VirtqueueError, type Descriptor } from './descriptorChain.ts';
 import { gather, scatter, splitAt, totalLength } from './descriptorBuffers.ts';
 import { GuestMemoryError } from './guestMemory.ts';
 import { DEVICE_ID_BLOCK } from './virtioConstants.ts';
-import type { VirtioDeviceContext, VirtioDeviceType } from './virtioDevice.ts';
+import { serveQueue, type VirtioDeviceContext, type VirtioDeviceType } from './virtioDevice.ts';
 
 export const VIRTIO_BLK_F_SEG_MAX = 1n << 2n;
 export const VIRTIO_BLK_F_RO = 1n << 5n;
@@ -115,16 +115,7 @@ export class VirtioBlk implements VirtioDeviceType {
   queueNotified(index: number): void {
     const ctx = this.ctx;
     if (!ctx || index !== 0) return;
-    const queue = ctx.queues[0];
-    let completed = false;
-    for (;;) {
-      const chain = queue.pop(ctx.mem);
-      if (!chain) break;
-      const length = this.handle(ctx, chain.collect());
-      queue.addUsed(ctx.mem, chain.head, length);
-      completed = true;
-    }
-    if (completed) ctx.usedBuffers(0);
+    serveQueue(ctx, 0, (chain) => this.handle(ctx, chain.collect()));
   }
 
   /** One request; returns the bytes written into the chain's device-writable buffers. */

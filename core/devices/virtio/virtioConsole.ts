@@ -10,7 +10,7 @@
  */
 import { GuestMemoryError } from './guestMemory.ts';
 import { DEVICE_ID_CONSOLE } from './virtioConstants.ts';
-import type { VirtioDeviceContext, VirtioDeviceType } from './virtioDevice.ts';
+import { serveQueue, type VirtioDeviceContext, type VirtioDeviceType } from './virtioDevice.ts';
 
 const RECEIVEQ = 0;
 const TRANSMITQ = 1;
@@ -75,11 +75,7 @@ export class VirtioConsole implements VirtioDeviceType {
   private transmit(): void {
     const ctx = this.ctx;
     if (!ctx) return;
-    const queue = ctx.queues[TRANSMITQ];
-    let completed = false;
-    for (;;) {
-      const chain = queue.pop(ctx.mem);
-      if (!chain) break;
+    serveQueue(ctx, TRANSMITQ, (chain) => {
       ctx.counters.requests++;
       try {
         for (const d of chain) {
@@ -92,20 +88,14 @@ export class VirtioConsole implements VirtioDeviceType {
         if (!(e instanceof GuestMemoryError)) throw e;
         ctx.counters.errors++;
       }
-      queue.addUsed(ctx.mem, chain.head, 0);
-      completed = true;
-    }
-    if (completed) ctx.usedBuffers(TRANSMITQ);
+      return 0;
+    });
   }
 
   private deliverInput(): void {
     const ctx = this.ctx;
     if (!ctx || this.input.length === 0 || !ctx.queues[RECEIVEQ].ready) return;
-    const queue = ctx.queues[RECEIVEQ];
-    let completed = false;
-    while (this.input.length > 0) {
-      const chain = queue.pop(ctx.mem);
-      if (!chain) break;
+    serveQueue(ctx, RECEIVEQ, (chain) => {
       let total = 0;
       try {
         for (const d of chain) {
@@ -121,9 +111,7 @@ export class VirtioConsole implements VirtioDeviceType {
         ctx.counters.errors++;
       }
       ctx.counters.bytesRead += total;
-      queue.addUsed(ctx.mem, chain.head, total);
-      completed = true;
-    }
-    if (completed) ctx.usedBuffers(RECEIVEQ);
+      return total;
+    }, () => this.input.length > 0);
   }
 }

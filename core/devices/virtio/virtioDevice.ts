@@ -5,6 +5,7 @@
  * status, feature negotiation, queue setup and notifications, so the same
  * device could sit behind another transport (virtio-mmio) unchanged.
  */
+import type { DescriptorChain } from './descriptorChain.ts';
 import type { GuestMemory } from './guestMemory.ts';
 import type { SplitQueue } from './splitQueue.ts';
 
@@ -66,4 +67,22 @@ export interface VirtioDeviceType {
   queueNotified(index: number): void;
   /** Device reset (status 0 or bus reset): drop all driver-visible state. */
   reset(): void;
+}
+
+/**
+ * Completes queue `index`'s available chains in order while `more()` holds:
+ * `serve` handles one chain and returns the bytes it wrote into the chain's
+ * device-writable buffers (the used element's length). The driver is
+ * notified once, after the last, as the spec lets a device batch used buffers.
+ */
+export function serveQueue(ctx: VirtioDeviceContext, index: number, serve: (chain: DescriptorChain) => number, more: () => boolean = () => true): void {
+  const queue = ctx.queues[index];
+  let completed = false;
+  while (more()) {
+    const chain = queue.pop(ctx.mem);
+    if (!chain) break;
+    queue.addUsed(ctx.mem, chain.head, serve(chain));
+    completed = true;
+  }
+  if (completed) ctx.usedBuffers(index);
 }

@@ -16,7 +16,7 @@ import type { Descriptor } from './descriptorChain.ts';
 import { GuestMemoryError } from './guestMemory.ts';
 import { scatter, totalLength, gather } from './descriptorBuffers.ts';
 import { DEVICE_ID_NET } from './virtioConstants.ts';
-import type { VirtioDeviceContext, VirtioDeviceType } from './virtioDevice.ts';
+import { serveQueue, type VirtioDeviceContext, type VirtioDeviceType } from './virtioDevice.ts';
 
 export const VIRTIO_NET_F_MAC = 1n << 5n;
 const HEADER_BYTES = 12;
@@ -77,11 +77,7 @@ export class VirtioNet implements VirtioDeviceType {
   private transmit(): void {
     const ctx = this.ctx;
     if (!ctx) return;
-    const queue = ctx.queues[TRANSMITQ];
-    let completed = false;
-    for (;;) {
-      const chain = queue.pop(ctx.mem);
-      if (!chain) break;
+    serveQueue(ctx, TRANSMITQ, (chain) => {
       ctx.counters.requests++;
       const readable: Descriptor[] = [];
       for (const d of chain) if (!d.writable) readable.push(d);
@@ -97,10 +93,8 @@ export class VirtioNet implements VirtioDeviceType {
           ctx.counters.errors++;
         }
       }
-      queue.addUsed(ctx.mem, chain.head, 0);
-      completed = true;
-    }
-    if (completed) ctx.usedBuffers(TRANSMITQ);
+      return 0;
+    });
   }
 
   /** A frame from the switch for this NIC. */

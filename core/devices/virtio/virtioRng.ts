@@ -12,7 +12,7 @@
 import type { Descriptor } from './descriptorChain.ts';
 import { GuestMemoryError } from './guestMemory.ts';
 import { DEVICE_ID_ENTROPY } from './virtioConstants.ts';
-import type { VirtioDeviceContext, VirtioDeviceType } from './virtioDevice.ts';
+import { serveQueue, type VirtioDeviceContext, type VirtioDeviceType } from './virtioDevice.ts';
 
 /** Bytes handed out per request at most (Linux asks for 64 at a time; a guest cannot make the host fill megabytes per kick). */
 const MAX_REQUEST_BYTES = 4096;
@@ -48,17 +48,11 @@ export class VirtioRng implements VirtioDeviceType {
   queueNotified(index: number): void {
     const ctx = this.ctx;
     if (!ctx || index !== 0) return;
-    const queue = ctx.queues[0];
-    let completed = false;
-    for (;;) {
-      const chain = queue.pop(ctx.mem);
-      if (!chain) break;
+    serveQueue(ctx, 0, (chain) => {
       ctx.counters.requests++;
       const { readable, writable } = chain.collect();
-      queue.addUsed(ctx.mem, chain.head, readable.length ? this.refuse(ctx) : this.fillBuffers(ctx, writable));
-      completed = true;
-    }
-    if (completed) ctx.usedBuffers(0);
+      return readable.length ? this.refuse(ctx) : this.fillBuffers(ctx, writable);
+    });
   }
 
   private refuse(ctx: VirtioDeviceContext): number {
