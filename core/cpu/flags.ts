@@ -125,7 +125,7 @@ export function setLazyKeepCF(cpu: Cpu, op: number, bits: number, a: number, b: 
 }
 
 /**
- * Result-based flags (logic ops, shifts, multiplies): SF/ZF/PF from `res`,
+ * Result-based flags (logic ops, shifts): SF/ZF/PF from `res`,
  * CF/AF/OF given explicitly in `cfAfOf`.
  */
 export function setResultFlags(cpu: Cpu, bits: number, res: number, cfAfOf: number): void {

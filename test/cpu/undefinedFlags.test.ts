@@ -1,30 +1,31 @@
 /**
  * The flags the SDM calls "undefined", pinned to the values this processor
- * gives (the Intel part's: P6-family behaviour as Bochs models it, see the
- * headers of ops/muldiv.ts, shift.ts, bits.ts, bcd.ts), one case per rule,
- * each with the six arithmetic flags all clear and all set on entry.
+ * gives (the headers of ops/muldiv.ts, shift.ts, bits.ts, bcd.ts state the
+ * rules), one or more cases per rule, each with the six arithmetic flags all
+ * clear and all set on entry.
  *
- * Where the answers come from, and what is not settled, rule by rule:
- * test/cpu/tools/UNDEFINED_FLAGS.md. In short:
+ * Where the answers come from, rule by rule: test/cpu/tools/UNDEFINED_FLAGS.md.
+ * No P6-family Intel part (the modelled Yonah's generation) could be measured,
+ * so every rule follows the Intel parts whose behaviour is public: VirtualBox's
+ * Intel flag code and test vectors (checked on Skylake and Cascade Lake) and a
+ * probe run on an Ivy Bridge Celeron. In short:
  * - BSF/BSR with a zero source leave the destination unchanged: AMD documents
  *   it (APM Vol. 3) and Intel's architects confirmed it for Intel parts (the
  *   note in Linux's arch/x86/include/asm/bitops.h); this AMD host agrees.
- * - Public data from real Intel parts (VirtualBox's Intel flag code and test
- *   vectors, checked on Skylake and Cascade Lake; a probe run on an Ivy Bridge
- *   Celeron) agree with the values here for DIV/IDIV, BT*, BSF/BSR with a
- *   nonzero source, MUL/IMUL SF/PF/AF, shift AF, RCL/RCR modulo 9/17, 16-bit
- *   SHLD/SHRD beyond 16 and AAA/AAS (the four AAA/AAS rows below are
- *   VirtualBox's Intel vectors). They disagree on MUL/IMUL ZF (Intel clears
- *   it), BSF/BSR's other flags for a zero source (Intel clears them and sets
- *   PF) and OF of multi-bit shifts and rotates (Intel computes it from the
- *   first one-bit step). None of these sources is a P6 part like the modelled
- *   Yonah, and sandpile.org's table shows P6 differing from later cores, so
- *   those three rules keep Bochs's values until a P6-family part is measured.
+ * - DIV/IDIV, BT*, BSF/BSR with a nonzero source, MUL/IMUL SF/PF/AF, shift AF,
+ *   RCL/RCR modulo 9/17, 16-bit SHLD/SHRD beyond 16 and AAA/AAS (the four
+ *   AAA/AAS rows below are VirtualBox's Intel vectors) were already as those
+ *   parts do them.
+ * - Three rules were Bochs's and now follow those parts (each row for them
+ *   fails on the earlier code): MUL/IMUL clear ZF; BSF/BSR with a zero source
+ *   set ZF and PF and clear CF/OF/SF/AF; OF of shifts and rotates by more than
+ *   one is that of the first one-bit step.
  * - The host as a check: test/cpu/tools/undefinedFlags.ts, run on this AMD
  *   EPYC (Zen) over 17,860 cases, found every defined flag and result equal
  *   and these undefined ones different (`amd` below gives the host's flags):
- *   Zen leaves SF/ZF/AF/PF alone on MUL/IMUL and (before Zen 4) BSF/BSR, sets them on
- *   DIV/IDIV, sets AF on shifts, computes OF for RCL/RCR counts beyond the
+ *   Zen leaves SF/ZF/AF/PF alone on MUL/IMUL and (before Zen 4) BSF/BSR, sets
+ *   them on DIV/IDIV, sets AF on shifts, takes OF of shifts and rotates by more
+ *   than one from the last step, computes OF for RCL/RCR counts beyond the
  *   width, and differs on AAA/AAS/DAA/DAS/AAD's SF/ZF/PF/OF/AF/CF and on 16-bit
  *   SHLD/SHRD counts of 17-31 (whose result the SDM leaves undefined too).
  *   Running that tool on a P6-family Intel host is the check still owed; the

@@ -20,7 +20,8 @@
  *   (a count that is a multiple of 9/17 changes nothing);
  * - SHL of an 8/16-bit operand by more than its width gives 0 with CF=0 (OF
  *   from the first step, as above);
- * - SHLD/SHRD of 16-bit operands by 17..31 shift through op1:op2:op1 (P6),
+ * - SHLD/SHRD of 16-bit operands by 17..31 shift through op1:op2:op1 (as
+ *   VirtualBox's Intel code does for Skylake and Cascade Lake),
  *   SHRD then takes CF from op2.
  */
 import type { Cpu } from '../cpu.ts';
