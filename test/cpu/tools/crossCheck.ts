@@ -6,7 +6,10 @@
  *   node --import tsx test/cpu/tools/crossCheck.ts <dir> [qemu|bochs]
  *
  * - bochs (apt-get install bochs bochsbios vgabios): the closer oracle; its
- *   CPU models P6 behaviour for many flags the SDM leaves undefined.
+ *   CPU models P6 behaviour for many flags the SDM leaves undefined. Popek
+ *   follows the later Intel parts instead for MUL/IMUL's ZF, BSF/BSR's flags
+ *   with a zero source and OF of shifts/rotates by more than one
+ *   (UNDEFINED_FLAGS.md), so those differ on Bochs as expected.
  * - bochs32: Bochs again, for protected-mode ROMs built on asm/pmode.inc
  *   (their reports come from 32-bit code; see bochs32/rom.inc).
  * - qemu (qemu-system-i386): TCG does not reproduce every Intel "undefined"
