@@ -75,7 +75,7 @@ describe('Enable I/O APIC in Settings -> System', () => {
   });
 
   it('shows the host\'s refusal next to the box', async () => {
-    host.api.updateVm.mockResolvedValueOnce({ ok: false, errors: [{ field: 'apic', message: 'I/O APIC must be true or false' }] });
+    host.api.updateVm.mockResolvedValueOnce({ ok: false, errors: [{ field: 'apic', message: 'I/O APIC must be true or false' }] } as never);
     const w = await settings(makeConfig());
     await box(w).setValue(true);
     await save(w);
