@@ -6,7 +6,8 @@
 import type { MachineOptions } from './types.ts';
 
 /**
- * Opt-in for now (`apic: true`). Seen working: firmware (SeaBIOS on the bare
+ * Opt-in for now (`apic: true`: `popek run --apic`, and a VM's I/O APIC
+ * setting, VmConfig.apic, off for new VMs). Seen working: firmware (SeaBIOS on the bare
  * PC, VT-x and AMD-V); the bundled Tiny Linux, whose kernel is built without
  * X86_UP_APIC and keeps the 8259 through LINT0's virtual wire; the same
  * kernel configuration with X86_UP_APIC and X86_UP_IOAPIC, which takes them
