@@ -242,11 +242,13 @@ describe('manager in the browser', () => {
     await page.getByText('200 MiB', { exact: true }).waitFor();
     await screenshot(page, '04-details-custom-vm');
 
-    // Settings: COM2 as a TCP server, deterministic clock.
+    // Settings: COM2 as a TCP server, deterministic clock, the I/O APIC.
     await toolbarButton(page, 'Settings').click();
     const settings = page.getByRole('dialog', { name: 'Custom VM — Settings' });
     await settings.getByRole('tab', { name: 'System' }).click();
     await settings.getByLabel('Clock').selectOption('deterministic');
+    expect(await settings.getByLabel('Enable I/O APIC').isChecked()).toBe(false);
+    await settings.getByLabel('Enable I/O APIC').check();
     await settings.getByRole('tab', { name: 'Serial Ports' }).click();
     await settings.getByLabel('Enable COM2').check();
     await settings.getByRole('radiogroup', { name: 'COM2 mode' }).getByLabel('TCP server on 127.0.0.1').check();
@@ -255,6 +257,7 @@ describe('manager in the browser', () => {
     await settings.getByRole('button', { name: 'Save' }).click();
     await settings.waitFor({ state: 'detached' });
     await page.getByText('TCP server on 127.0.0.1:40123').waitFor();
+    await page.getByText('On (local APIC and I/O APIC)', { exact: true }).waitFor();
 
     const [before] = (await callApi(server, 'listVms')) as { config: Record<string, unknown> }[];
     expect(before!.config).toMatchObject({
@@ -265,6 +268,7 @@ describe('manager in the browser', () => {
       boot: { kind: 'linux', kernel, cmdline: 'console=ttyS0 loglevel=4' },
       clock: 'deterministic',
       serial: [{ enabled: true, mode: 'console' }, { enabled: true, mode: 'tcp', port: 40123 }],
+      apic: true,
     });
     expect((before!.config.disks as unknown[]).length).toBe(1);
     // The wizard's new disk is a real qcow2 image (its default format) in the VM's folder.
@@ -287,6 +291,7 @@ describe('manager in the browser', () => {
     await reopened.getByRole('tab', { name: 'System' }).click();
     expect(await reopened.getByLabel('Base memory (MiB)').inputValue()).toBe('200');
     expect(await reopened.getByLabel('Clock').inputValue()).toBe('deterministic');
+    expect(await reopened.getByLabel('Enable I/O APIC').isChecked()).toBe(true);
     expect(await reopened.getByLabel('Kernel command line').inputValue()).toBe('console=ttyS0 loglevel=4');
     await screenshot(page, '06-settings-after-restart');
     await reopened.getByRole('button', { name: 'Cancel' }).click();
