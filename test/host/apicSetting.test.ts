@@ -4,7 +4,8 @@
  * which the board sets only when it has the local APIC) and, when it says
  * yes, reads IA32_APIC_BASE (an MSR only the local APIC answers), and prints
  * what it found on COM1. The same ROM in a VM with the setting and in one
- * without (the default), both started by the host in their workers.
+ * without (the default), both started by the host in their workers; and the
+ * host refuses to change the setting of a VM that is not off.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -89,8 +90,8 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Creates and starts a VM that boots the probe ROM; resolves with its first COM1 line. */
-async function probeLine(name: string, apic: Partial<Pick<VmConfigDraft, 'apic'>>): Promise<string> {
+/** Creates and starts a VM that boots the probe ROM; resolves with its id and its first COM1 line. */
+async function probe(name: string, apic: Partial<Pick<VmConfigDraft, 'apic'>>): Promise<{ id: string; line: string }> {
   const rom = join(root, 'probe.rom');
   await writeFile(rom, PROBE_ROM);
   const config: VmConfigDraft = {
@@ -118,12 +119,22 @@ async function probeLine(name: string, apic: Partial<Pick<VmConfigDraft, 'apic'>
   await host.startVm(created.vm.id);
   const deadline = Date.now() + 60_000;
   while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return out;
+  return { id: created.vm.id, line: out };
 }
+const probeLine = async (name: string, apic: Partial<Pick<VmConfigDraft, 'apic'>>) => (await probe(name, apic)).line;
 
 describe('the I/O APIC setting', () => {
   it('gives a VM with it the local APIC (CPUID says so, IA32_APIC_BASE answers at 0xFEE00000, enabled, bootstrap processor)', async () => {
-    expect(await probeLine('with', { apic: true })).toBe('CPUID.1:EDX.APIC=1 IA32_APIC_BASE=FEE00900\n');
+    const { id, line } = await probe('with', { apic: true });
+    expect(line).toBe('CPUID.1:EDX.APIC=1 IA32_APIC_BASE=FEE00900\n');
+    // Like the board's other settings it changes only while the VM is off.
+    const vm = await host.getVm(id);
+    if (!vm.accessible) throw new Error(vm.problem);
+    const { id: _id, version: _version, apic: _apic, ...withoutApic } = vm.config;
+    expect(await host.updateVm(id, withoutApic)).toEqual({ ok: false, errors: [{ field: 'apic', message: 'Power off the VM to change this setting' }] });
+    await host.powerOffVm(id);
+    const updated = await host.updateVm(id, withoutApic);
+    expect(updated.ok && 'apic' in updated.vm.config).toBe(false);
   });
 
   it('leaves a VM without it (the default, or false) on the 8259 alone: CPUID has no APIC', async () => {
