@@ -224,16 +224,27 @@ function iretToUserFromTop(m: SoftwareMonitor, ins: Insn, eip: number, cs: numbe
     cpu.eip = eip >>> 0;
     hideInaccessibleDataSegments(cpu);
     m.vcpu.cpl = 3;
-    // The guest may have rewritten GDT entries its kernel then loaded natively from the stale shadow (Linux's
-    // set_thread_area and context switch write the TLS entries, then load GS): the shadow GDT is brought up to
-    // date here, on the way to user mode, and the user's data segments reloaded from it.
-    if (m.tables.syncGdt()) {
-      for (const s of USER_DATA_SEGMENTS) {
-        const sel = cpu.segSel[s];
-        if ((sel & 0xfffc) !== 0 && (sel & 4) === 0) m.tables.loadGuestSegment(s, sel);
-      }
-    }
+    resyncUserSegments(m);
   });
+}
+
+/**
+ * The guest may have rewritten GDT entries its kernel then loaded natively
+ * from the stale shadow (Linux's set_thread_area and context switch write the
+ * TLS entries, then load GS): on the way to user mode the shadow GDT is
+ * brought up to date and the data segments reloaded from it. Runs at every
+ * IRET to user mode the monitor sees: from a stack in the window, and under
+ * the translator (IRET is a callout) before the processor's own IRET. Under
+ * 'trap', an IRET to user mode from a stack below the monitor does not trap,
+ * so the monitor does not see it (README).
+ */
+function resyncUserSegments(m: SoftwareMonitor): void {
+  const cpu = m.cpu;
+  if (!m.tables.syncGdt()) return;
+  for (const s of USER_DATA_SEGMENTS) {
+    const sel = cpu.segSel[s];
+    if ((sel & 0xfffc) !== 0 && (sel & 4) === 0) m.tables.loadGuestSegment(s, sel);
+  }
 }
 
 function selectorOperand(m: SoftwareMonitor, ins: Insn): number {
@@ -316,7 +327,14 @@ function emulateIret(m: SoftwareMonitor, ins: Insn): boolean {
   if ((cs & 0xfffc) === 0) return false;
   if ((cs & 3) !== 0) {
     // To guest user code: legal at CPL 1, the processor's own IRET; only a stack in the top needs the monitor.
-    return inTop ? iretToUserFromTop(m, ins, eip, cs, fl) : false;
+    if (inTop) return iretToUserFromTop(m, ins, eip, cs, fl);
+    try {
+      m.withShadowFills(() => resyncUserSegments(m));
+    } catch (e) {
+      if (!(e instanceof GuestPageFaultInMonitor) && e !== CPU_FAULT) throw e;
+      // A selector that no longer loads: the processor's IRET hides it from user mode or faults as the guest's.
+    }
+    return false;
   }
   if ((fl & VM) !== 0) throw new MonitorStop('the guest kernel returned to virtual-8086 mode, which the software monitor does not support');
   const procCs = cs | 1;

@@ -38,6 +38,7 @@ import { ShadowPaging } from '../shadow/shadowPaging.ts';
 import { DescriptorTables } from './descriptorTables.ts';
 import { emulatePrivileged, emulateTruncatedUserAccess } from './emulate.ts';
 import { newMonitorCounters, type MonitorCounters, type TrapKind } from './monitorCounters.ts';
+import { GuestTopPages } from './guestTopPages.ts';
 import { MONITOR_BASE, MONITOR_SLOT, MonitorSpace } from './monitorSpace.ts';
 import { reflectEvent } from './reflect.ts';
 import { TopWindow } from './topWindow.ts';
@@ -72,6 +73,7 @@ export class SoftwareMonitor implements MonitorServices {
   readonly shadow: ShadowPaging;
   readonly tables: DescriptorTables;
   readonly topWindow: TopWindow;
+  readonly topPages: GuestTopPages;
   readonly domain: MonitorDomain;
   readonly translator: Translator | null;
   readonly seam: SensitiveOps;
@@ -90,6 +92,7 @@ export class SoftwareMonitor implements MonitorServices {
     this.shadow = new ShadowPaging(domain.memory, { reservedSlot: { slot: MONITOR_SLOT, pde: this.space.pde } });
     this.tables = new DescriptorTables(this);
     this.topWindow = new TopWindow(this);
+    this.topPages = new GuestTopPages(this);
     this.seam = this.makeSeam();
   }
 
@@ -106,6 +109,7 @@ export class SoftwareMonitor implements MonitorServices {
     Object.assign(v, newVirtualCpu());
     this.stopReason = null;
     this.shadow.reset();
+    this.topPages.flush();
     this.translator?.reset?.();
     cpu.seam = this.seam;
     cpu.regs.set(entry.regs);
@@ -144,6 +148,12 @@ export class SoftwareMonitor implements MonitorServices {
         if (e !== CPU_FAULT || CPU_FAULT.vector !== EXC_PF || tries > 3) throw e;
         const linear = this.cpu.cr2;
         const code = CPU_FAULT.errorCode;
+        if (GuestTopPages.covers(linear)) {
+          // The guest's part of the top slot (guestTopPages.ts); in the window, the guest's own entry is missing.
+          this.fixTopPageFault(linear, code);
+          this.counters.hiddenPageFaults++;
+          continue;
+        }
         if (linear >>> 22 === MONITOR_SLOT) {
           // Inside the top window (topWindow.ts): the guest's own entry is missing, or maps no RAM.
           this.topGpa(linear, (code & 2) !== 0);
@@ -159,6 +169,14 @@ export class SoftwareMonitor implements MonitorServices {
         throw new MonitorStop(outcome.kind === 'error' ? outcome.message : `the monitor touched device memory at 0x${outcome.gpa.toString(16)}`);
       }
     }
+  }
+
+  /** A page fault in the guest's part of the top slot: filled (returns), or the guest's #PF (thrown), or a stop. */
+  private fixTopPageFault(linear: number, errorCode: number): void {
+    const outcome = this.topPages.fault(linear, errorCode);
+    if (outcome.kind === 'filled') return;
+    if (outcome.kind === 'reflect') throw new GuestPageFaultInMonitor(linear, outcome.errorCode);
+    throw new MonitorStop(outcome.message);
   }
 
   /**
@@ -287,6 +305,17 @@ export class SoftwareMonitor implements MonitorServices {
       const t = this.translator;
       if (t !== null && kind === INT_SOFTWARE && t.callout(this, vector, (cpu.segBase[CS] + cpu.eip - 2) | 0)) return;
       this.reflect(vector, kind, errorCode, hasErrorCode);
+      return;
+    }
+    if (kind === INT_EXCEPTION && vector === EXC_PF && GuestTopPages.covers(cpu.cr2)) {
+      try {
+        this.fixTopPageFault(cpu.cr2, errorCode);
+        this.counters.hiddenPageFaults++;
+      } catch (e) {
+        if (!(e instanceof GuestPageFaultInMonitor)) throw e;
+        this.vcpu.cr2 = e.linear;
+        this.reflect(EXC_PF, kind, e.errorCode, true);
+      }
       return;
     }
     if (kind === INT_EXCEPTION && vector === EXC_PF) {
@@ -424,6 +453,7 @@ export class SoftwareMonitor implements MonitorServices {
         this.vcpu.dr[dr] = value;
       },
       invlpg: (_cpu, lin) => {
+        this.topPages.invalidate(lin);
         this.shadow.invlpg(lin);
         this.applyTlbFlush();
       },
@@ -440,6 +470,7 @@ export class SoftwareMonitor implements MonitorServices {
     }
     if (cr === 3) {
       v.cr3 = value;
+      this.topPages.cr3Loaded();
       this.shadow.loadCr3(value);
       this.loadProcessorCr3();
       // A process switch: the guest may have rewritten its GDT (TLS entries) since the monitor last looked.
@@ -456,6 +487,7 @@ export class SoftwareMonitor implements MonitorServices {
       cpu.raiseUD();
     }
     this.shadow.setControl(v.cr0, v.cr4);
+    this.topPages.flush();
     bareMetal.writeCr(cpu, 4, ShadowPaging.processorCr4(v.cr4) & ~0x1f); // the monitor's processor: no VME/PVI/TSD/DE/PSE
     bareMetal.writeCr(cpu, 0, this.processorCr0());
     this.loadProcessorCr3();

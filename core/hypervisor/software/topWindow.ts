@@ -1,5 +1,6 @@
 /**
- * The guest's own top 4 MiB. The monitor takes that linear range for itself
+ * The guest's own pages from the monitor's base up (the top 4 MiB slot's
+ * upper part). The monitor takes that linear range for itself
  * (monitorSpace.ts) and keeps the guest out with truncated segment limits,
  * but guests map things there: Linux's fixmap (early_memremap of the ACPI
  * tables and the boot parameters, kmap slots, text_poke). A guest access

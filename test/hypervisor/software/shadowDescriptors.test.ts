@@ -1,4 +1,4 @@
-/** Shadow descriptors under ring compression: DPL 0 -> 1, limits truncated below the monitor's top 4 MiB. */
+/** Shadow descriptors under ring compression: DPL 0 -> 1, limits truncated below the monitor (0xFFD00000). */
 import { describe, expect, it } from 'vitest';
 import { shadowDescriptor } from '../../../core/hypervisor/software/shadowDescriptors.ts';
 
@@ -15,16 +15,16 @@ function shadow(d: [number, number]): [number, number] {
 }
 
 describe('shadowDescriptor', () => {
-  it('gives a flat ring-0 code segment DPL 1, the accessed bit and a page-granular limit ending at 0xFFBFFFFF', () => {
-    expect(shadow(desc(0, 0xfffff, 0x9a, 0xc))).toEqual(desc(0, 0xffbff, 0xbb, 0xc));
+  it('gives a flat ring-0 code segment DPL 1, the accessed bit and a page-granular limit ending at 0xFFCFFFFF', () => {
+    expect(shadow(desc(0, 0xfffff, 0x9a, 0xc))).toEqual(desc(0, 0xffcff, 0xbb, 0xc));
   });
 
   it('keeps a user data segment DPL 3, truncating only its limit', () => {
-    expect(shadow(desc(0, 0xfffff, 0xf2, 0xc))).toEqual(desc(0, 0xffbff, 0xf3, 0xc));
+    expect(shadow(desc(0, 0xfffff, 0xf2, 0xc))).toEqual(desc(0, 0xffcff, 0xf3, 0xc));
   });
 
   it('truncates a segment based high to a byte-granular limit when it fits in 20 bits', () => {
-    expect(shadow(desc(0xffb0_0000, 0xfffff, 0x92, 0xc))).toEqual(desc(0xffb0_0000, 0xfffff, 0xb3, 0x4));
+    expect(shadow(desc(0xffc0_0000, 0xfffff, 0x92, 0xc))).toEqual(desc(0xffc0_0000, 0xfffff, 0xb3, 0x4));
   });
 
   it('keeps a segment that ends below the monitor as it is (but accessed, DPL 1)', () => {
@@ -32,7 +32,7 @@ describe('shadowDescriptor', () => {
   });
 
   it('makes a segment based inside the monitor area, and any expand-down segment, not present', () => {
-    expect(shadow(desc(0xffc0_1000, 0xff, 0x92, 0x4))).toEqual(desc(0xffc0_1000, 0xff, 0x33, 0x4));
+    expect(shadow(desc(0xffd0_1000, 0xff, 0x92, 0x4))).toEqual(desc(0xffd0_1000, 0xff, 0x33, 0x4));
     expect(shadow(desc(0, 0xff, 0x96, 0x4))).toEqual(desc(0, 0xff, 0x37, 0x4));
   });
 

@@ -1,7 +1,7 @@
 /**
  * The translator as the software monitor plugs it in (translatorHook.ts's
  * `Translator`): acceleration 'bt'. It maps its translation cache into the
- * monitor's top-4-MiB slot (fresh machine frames, supervisor-only, in the
+ * monitor's part of the top-4-MiB slot (fresh machine frames, supervisor-only, in the
  * slot's page table, so every shadow directory has it and no guest page
  * table can reach it), reads guest code with the monitor's shadow fills
  * hidden, and hands the monitor the transfers only it can perform.
@@ -13,13 +13,13 @@ import { guestSelector, processorSelector } from '../virtualCpu.ts';
 import type { CalloutKind } from './calloutKinds.ts';
 import { getFlag } from '../../../cpu/flags.ts';
 import { GuestPageFaultInMonitor, type SoftwareMonitor } from '../monitor.ts';
-import { GUEST_LINEAR_TOP, MONITOR_BASE } from '../monitorSpace.ts';
+import { GUEST_LINEAR_TOP, GUEST_TOP_PAGES, MONITOR_BASE } from '../monitorSpace.ts';
 import type { MonitorServices, Translator } from '../translatorHook.ts';
 import { BinaryTranslator } from './binaryTranslator.ts';
 import type { TcRegion } from './translationCache.ts';
 
-/** The TC: 256 KiB at 1 MiB into the monitor's slot (the monitor's own tables use the first 136 KiB). */
-export const TC_SLOT_OFFSET = 0x10_0000;
+/** The TC: 256 KiB at 256 KiB into the monitor's area (its own tables use the first 136 KiB; monitorSpace.ts). */
+export const TC_OFFSET = 0x4_0000;
 export const TC_SIZE = 0x4_0000;
 const PTE_P = 1, PTE_RW = 2, PTE_A = 0x20, PTE_D = 0x40;
 
@@ -38,6 +38,10 @@ export class MonitorTranslator implements Translator {
     cpu.eip = eip;
     bt.enter(cpu); // a guest page fault fetching it throws GuestPageFaultInMonitor: the monitor reflects it
     return { eip: cpu.eip };
+  }
+
+  currentGuestEip(monitor: MonitorServices): number {
+    return this.bt?.currentGuestEip() ?? monitor.cpu.eip;
   }
 
   callout(monitor: MonitorServices, vector: number, linear: number): boolean {
@@ -169,7 +173,7 @@ function farTransfer(m: SoftwareMonitor, insn: Insn, kind: CalloutKind): void {
   m.vcpu.cpl = cpu.cpl === 3 ? 3 : 0;
 }
 
-/** Fresh machine frames for the TC, mapped supervisor-only at MONITOR_BASE + TC_SLOT_OFFSET in the monitor slot's page table. */
+/** Fresh machine frames for the TC, mapped supervisor-only at MONITOR_BASE + TC_OFFSET in the monitor slot's page table. */
 function mapTranslationCache(m: SoftwareMonitor): TcRegion {
   const machine = m.domain.memory.machine;
   const pages = TC_SIZE >>> 12;
@@ -177,8 +181,8 @@ function mapTranslationCache(m: SoftwareMonitor): TcRegion {
   machine.clearFrames(frames);
   const table = m.space.tableFrame * 4096;
   for (let k = 0; k < pages; k++) {
-    machine.view.setUint32(table + ((TC_SLOT_OFFSET >>> 12) + k) * 4, (frames[k] * 4096) | PTE_P | PTE_RW | PTE_A | PTE_D, true);
+    machine.view.setUint32(table + (GUEST_TOP_PAGES + (TC_OFFSET >>> 12) + k) * 4, (frames[k] * 4096) | PTE_P | PTE_RW | PTE_A | PTE_D, true);
   }
   m.cpu.flushTlb(true);
-  return { linear: (MONITOR_BASE + TC_SLOT_OFFSET) | 0, physical: frames[0] * 4096, size: TC_SIZE, frames };
+  return { linear: (MONITOR_BASE + TC_OFFSET) | 0, physical: frames[0] * 4096, size: TC_SIZE, frames };
 }
