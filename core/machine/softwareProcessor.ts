@@ -7,8 +7,9 @@
  * domain's frames); the chipset sits on the domain's own device bus, reached
  * through the monitor's emulation of IN/OUT.
  *
- * Only kernels entered in protected mode (Linux's 32-bit boot, Multiboot):
- * the monitor does not run real-mode code (no firmware, README).
+ * A kernel entered in protected mode (Linux's 32-bit boot, Multiboot), or a
+ * firmware image (`rom`) from the reset vector: its real-mode and 16-bit code
+ * runs in the monitor's emulator (core/hypervisor/software/realModeEmulator.ts).
  */
 import { Cpu } from '../cpu/cpu.ts';
 import { GuestClock } from '../cpu/clock.ts';
@@ -27,10 +28,12 @@ import { PhysicalMemory } from '../memory/physicalMemory.ts';
 import { BootError } from './boot/bootError.ts';
 import { bootKernel } from './boot/kernelBoot.ts';
 import type { Chipset } from './chipset.ts';
+import { biosShadow } from './firmware/romImage.ts';
 import type { ProcessorSide } from './processorSide.ts';
 import type { MachineOptions, MachineStats } from './types.ts';
 
 const MiB = 1024 * 1024;
+const FOUR_GIB = 0x1_0000_0000;
 /** Machine frames for shadow page tables (4 MiB; the shadows start over when used up) and the monitor's own 35 pages, with room. */
 const MONITOR_FRAMES = 1024 + 64;
 
@@ -51,11 +54,11 @@ export class SoftwareProcessor implements ProcessorSide {
 
   constructor(options: MachineOptions) {
     this.options = options;
-    if (!options.kernel) {
-      throw new BootError('the software monitor (trap-and-emulate, binary translation) runs only a kernel (Linux or Multiboot) entered in protected mode: firmware starts in real mode, which the software monitor does not run');
+    if (!options.kernel && !options.rom) {
+      throw new BootError('the software monitor (trap-and-emulate, binary translation) runs a kernel (Linux or Multiboot) or a firmware image: neither was given');
     }
     this.ramBytes = options.memoryMiB * MiB;
-    const poolBytes = this.ramBytes + MONITOR_FRAMES * FRAME_SIZE;
+    const poolBytes = this.ramBytes + (options.rom?.length ?? 0) + MONITOR_FRAMES * FRAME_SIZE;
     const machine = MachineMemory.create(poolBytes, poolBytes);
     this.memory = machine.buffer;
     const processorBus = new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer));
@@ -65,6 +68,8 @@ export class SoftwareProcessor implements ProcessorSide {
     this.cpu.onShutdown = () => this.cpu.requestStop();
     this.domainMemory = new DomainMemory(machine);
     this.domainMemory.populateRam(0, this.ramBytes);
+    // Firmware at 4 GiB only: the BIOS area below 1 MiB is RAM, shadowed at power-on (firmware/romImage.ts says why).
+    if (options.rom) this.domainMemory.mapRom(options.rom, [{ base: FOUR_GIB - options.rom.length, size: options.rom.length }]);
     this.deviceBus = new MemoryBus(new PhysicalMemory(FRAME_SIZE));
     this.guestRam = this.domainMemory.ramMap((offset, length) => processorBus.notifyDmaWrite(offset, length));
   }
@@ -82,7 +87,8 @@ export class SoftwareProcessor implements ProcessorSide {
     // 'bt': the same monitor with the binary translator plugged in (core/hypervisor/software/bt); 'trap': none.
     const translator = this.options.acceleration === 'bt' ? new MonitorTranslator() : null;
     this.monitorTranslator = translator;
-    this.vcpu = new SoftwareVcpu(this.cpu, { memory: this.domainMemory, ports: this.deviceBus }, this.counters, translator);
+    const devices = { bus: this.deviceBus, interrupts: this.intrController };
+    this.vcpu = new SoftwareVcpu(this.cpu, { memory: this.domainMemory, ports: this.deviceBus }, this.counters, translator, devices);
     (this.domainMemory as { onP2mChange?: ((gfn: number) => void) | null }).onP2mChange = () => this.vcpu?.monitor.shadow.p2mChanged();
   }
 
@@ -107,6 +113,12 @@ export class SoftwareProcessor implements ProcessorSide {
 
   powerOn(): void {
     this.domainMemory.clearRam();
+    if (!this.options.kernel) {
+      const shadow = biosShadow(this.options.rom!);
+      this.domainMemory.write(shadow.base, shadow.bytes);
+      this.vcpu!.startAtReset(this.cpu.model.signature);
+      return;
+    }
     const scratch = { u8: new Uint8Array(this.ramBytes), ramSize: this.ramBytes };
     const { entry } = bootKernel(scratch, { kernel: this.options.kernel!, initrd: this.options.initrd, cmdline: this.options.cmdline, vgaText: this.options.vga });
     this.domainMemory.writeNonZeroPages(0, scratch.u8);
@@ -115,6 +127,7 @@ export class SoftwareProcessor implements ProcessorSide {
 
   requestStop(): void {
     this.cpu.requestStop();
+    this.vcpu?.requestStop();
   }
 
   stats(): Pick<MachineStats, 'interrupts' | 'hypervisor'> {

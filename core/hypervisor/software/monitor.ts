@@ -79,6 +79,10 @@ export class SoftwareMonitor implements MonitorServices {
   readonly seam: SensitiveOps;
   /** Set when the guest halted with virtual IF = 0 (the VM stops, as on the bare PC), or the monitor gave up. */
   stopReason: { kind: 'halt' } | { kind: 'error'; message: string } | null = null;
+  /** The guest cleared CR0.PE (an emulated MOV CR0): it goes on in the emulator (realModeEmulator.ts), which SoftwareVcpu runs. */
+  leftProtectedMode = false;
+  /** An event met in 16-bit guest-kernel code, not handled here: SoftwareVcpu gives it and the guest to the emulator. */
+  sixteenBitEvent: { vector: number; kind: number; errorCode: number; hasErrorCode: boolean } | null = null;
   /** The guest's TSC offset (MSR writes to the TSC). */
   tscOffset = 0;
   /** Reflection nesting (a fault while writing a frame): a third level is a triple fault. */
@@ -279,6 +283,12 @@ export class SoftwareMonitor implements MonitorServices {
       this.vcpu.cpl = 3;
       this.vcpu.interruptFlag = true;
     }
+    if (!cpu.cs32 && cpu.cpl === 1) {
+      // 16-bit guest-kernel code: the emulator (realModeEmulator.ts) takes the guest with this event, once the processor has stopped.
+      this.sixteenBitEvent = { vector, kind, errorCode, hasErrorCode };
+      cpu.requestStop();
+      return;
+    }
     try {
       this.dispatch(vector, kind, errorCode, hasErrorCode);
       this.deliverHeld();
@@ -478,7 +488,14 @@ export class SoftwareMonitor implements MonitorServices {
       return;
     }
     if (cr === 0) {
-      if ((value & CR0_PE) === 0) throw new MonitorStop('the guest left protected mode (real mode is not supported by the software monitor)');
+      if ((value & CR0_PE) === 0) {
+        // Real mode: the vCPU hands the guest to the monitor's emulator (realModeEmulator.ts) once this instruction is done.
+        if ((value & 0x8000_0000) !== 0) cpu.raiseGP(0); // PG without PE
+        v.cr0 = (value | CR0_ET) >>> 0;
+        this.leftProtectedMode = true;
+        cpu.requestStop();
+        return;
+      }
       v.cr0 = (value | CR0_ET) >>> 0;
     } else if (cr === 4) {
       if ((value & ~0x79f) !== 0) cpu.raiseGP(0); // VME PVI TSD DE PSE, PGE PCE OSFXSR OSXMMEXCPT: no PAE (shadow paging), MCE, VMXE

@@ -21,12 +21,18 @@ export interface MonitorCounters {
   heldInterrupts: number;
   /** Shadow GDT rebuilds that found a changed guest descriptor. */
   gdtResyncs: number;
+  /** Guest instructions run by the monitor's emulator (realModeEmulator.ts: real mode, 16-bit and unrepresentable states). */
+  emulatedInstructions: number;
+  /** Hand-overs of the guest to the emulator (it cleared CR0.PE under ring compression). */
+  emulatorEntries: number;
+  /** Hand-overs from the emulator to ring-compressed execution (32-bit protected mode the shadow GDT can represent). */
+  emulatorExits: number;
 }
 
 export function newMonitorCounters(): MonitorCounters {
   const traps = {} as Record<TrapKind, number>;
   for (const k of TRAP_KINDS) traps[k] = 0;
-  return { traps, reflected: new Array<number>(256).fill(0), hiddenPageFaults: 0, heldInterrupts: 0, gdtResyncs: 0 };
+  return { traps, reflected: new Array<number>(256).fill(0), hiddenPageFaults: 0, heldInterrupts: 0, gdtResyncs: 0, emulatedInstructions: 0, emulatorEntries: 0, emulatorExits: 0 };
 }
 
 export function totalTraps(c: MonitorCounters): number {

@@ -40,4 +40,6 @@ export interface Translator {
   guestPageWritten?(gfn: number): void;
   /** Everything is to be dropped (guest reset, CR0/CR3 mode changes the translator cares about). */
   reset?(): void;
+  /** The guest EIP the processor's EIP stands for (it may be inside the translation cache), when the guest leaves the monitor's processor for its emulator. */
+  currentGuestEip?(monitor: MonitorServices): number;
 }

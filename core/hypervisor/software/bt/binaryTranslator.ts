@@ -190,8 +190,9 @@ export class BinaryTranslator {
    */
   private enterAfterTransfer(cpu: Cpu, from: CalloutSite | null): void {
     for (let tries = 0; tries < 4; tries++) {
-      // Ring compression: the processor at CPL 1 is the guest kernel (virtual CPL 0); anything else runs untranslated.
-      if (cpu.cpl !== 1 || this.isTcAddress((cpu.segBase[CS] + cpu.eip) | 0)) return;
+      // Ring compression: the processor at CPL 1 is the guest kernel (virtual CPL 0); anything else runs untranslated
+      // (16-bit kernel code until its first event, when the monitor hands it to its emulator: realModeEmulator.ts).
+      if (cpu.cpl !== 1 || !cpu.cs32 || this.isTcAddress((cpu.segBase[CS] + cpu.eip) | 0)) return;
       try {
         this.dispatch(cpu, cpu.eip, tries === 0 ? from : null);
         return;
