@@ -54,6 +54,7 @@ import { WorkerRequests } from './workerRequests.ts';
 import type { InspectedBlock, TranslationCacheView } from '../machine/translationCacheView.ts';
 import { monitorStats, shadowPagingStats, translatorStats } from './softwareMonitorStats.ts';
 import { MachinePool } from './machinePool.ts';
+import type { HostNetworkOptions } from './hostNetwork.ts';
 import { NetworkHub, type NetworkLink } from './networkHub.ts';
 
 export interface HostServiceOptions {
@@ -73,6 +74,8 @@ export interface HostServiceOptions {
   log?: (message: string) => void;
   /** The machine memory every VM under the hypervisor shares (default: the processor's limit, 1792 MiB). */
   machineMemoryBytes?: number;
+  /** Where the internal networks meet other processes' (core/host/hostNetwork.ts); false keeps them inside this process. Default: the user's runtime folder. */
+  hostNetwork?: HostNetworkOptions | false;
 }
 
 /** Largest serial input accepted in one call. */
@@ -121,7 +124,7 @@ export class HostService implements HostBridge {
   private readonly options: HostServiceOptions;
   private readonly runnerFactory: RunnerFactory;
   private readonly machinePool: MachinePool;
-  private readonly networks = new NetworkHub();
+  private readonly networks: NetworkHub;
   private readonly runtimes = new Map<string, VmRuntime>();
   private readonly stateListeners = new Set<(e: VmStateEvent) => void>();
   private readonly statsListeners = new Set<(s: VmStats) => void>();
@@ -133,6 +136,10 @@ export class HostService implements HostBridge {
     this.library = options.library;
     this.runnerFactory = options.runnerFactory ?? workerThreadRunnerFactory();
     this.machinePool = new MachinePool(options.machineMemoryBytes);
+    this.networks = new NetworkHub({
+      hostWide: options.hostNetwork === false ? undefined : (options.hostNetwork ?? {}),
+      onHostNetworkError: (network, e) => this.log(`internal network "${network}" stays inside this process: ${e.message}`),
+    });
   }
 
   // ---- HostApi: library ----------------------------------------------------------
@@ -422,6 +429,7 @@ export class HostService implements HostBridge {
         if (rt.run) await this.stopRun(rt.run);
       }),
     );
+    await this.networks.close();
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -75,7 +75,7 @@ describe('internal networks between VMs in different workers', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'popek-network-'));
-    host = new HostService({ library: new VmLibrary(join(root, 'machines'), GUESTS), mode: 'server', version: 'test' });
+    host = new HostService({ library: new VmLibrary(join(root, 'machines'), GUESTS), mode: 'server', version: 'test', hostNetwork: { root } }); // a private runtime folder: a concurrent run of this test must not share 'lab'
     const ids: string[] = [];
     for (const d of [draft('a', 'none', 'lab', '52:54:00:00:01:0a'), draft('b', 'vtx', 'lab', '52:54:00:00:01:0b'), draft('c', 'none', 'other', '52:54:00:00:01:0c')]) {
       const created = await host.createVm({ config: d });
