@@ -5,6 +5,11 @@
  * early (the guest is idle in HLT on the realtime clock) the loop sleeps a
  * millisecond instead of spinning.
  *
+ * The machine's internal networks join the host-wide ones
+ * (core/host/hostNetwork.ts, through a NetworkHub as `popek serve` does):
+ * other `popek run` and `popek serve` processes of this user whose VMs name
+ * the same network are on the same Ethernet segment.
+ *
  * Exit statuses: 0 guest power-off, reboot with --no-reboot, or HLT with
  * nothing to wake it; 1 bad arguments or files; 2 triple fault; 3 emulator
  * error; 124 --timeout; 130/143 interrupted by SIGINT/SIGTERM (piped mode).
@@ -15,6 +20,7 @@ import { BootError } from '../machine/boot/bootError.ts';
 import { validateRomImage } from '../machine/firmware/romImage.ts';
 import { SEABIOS_FILE, findBundledSeabios } from '../machine/firmware/bundledFirmware.ts';
 import type { MachineApi, MachineHooks, MachineOptions, StopReason } from '../machine/types.ts';
+import { NetworkHub, type NetworkLink } from '../host/networkHub.ts';
 import { ConsoleEscape, ESCAPE_HELP } from './consoleEscape.ts';
 import { RUN_USAGE, UsageError, parseRunArgs, type RunArgs } from './runArgs.ts';
 import { formatRunStats } from './runStats.ts';
@@ -80,24 +86,42 @@ export async function runCommand(argv: string[], env: Partial<RunEnvironment> = 
     return fail((e as Error).message);
   }
 
+  // The machine's uplink of each internal network, a port on the host-wide network's switch here.
+  const networks = new NetworkHub({
+    hostWide: {},
+    onHostNetworkError: (network, e) => io.stderr.write(`popek run: internal network "${network}" stays inside this process: ${e.message}\n`),
+  });
+  const links = new Map<string, NetworkLink>();
+  let machine: MachineApi | undefined;
+  for (const nic of args.nics ?? []) {
+    const network = nic.network;
+    if (network !== undefined && !links.has(network)) links.set(network, networks.attach(network, (frame) => machine?.networkInput?.(network, frame)));
+  }
+  await networks.hostEndpoints();
+
   const create = io.createMachine ?? (await import('../machine/machine.ts')).createMachine;
-  let machine: MachineApi;
   try {
     machine = create(options, {
       onSerialOutput: (port, bytes) => {
         if (port === 0) io.stdout.write(bytes);
       },
       onPortByte: (port, byte) => logs.record(port, byte),
+      onNetworkFrame: (network, frame) => links.get(network)?.send(frame),
     });
   } catch (e) {
     logs.close();
+    await networks.close();
     if (e instanceof BootError) return fail(e.message);
     return fail(`cannot create the machine: ${(e as Error).message}`);
   }
   // 4 KiB pages; the guest's driver reads the target when it binds.
   if (args.balloonMiB) machine.setBalloonTarget?.(args.balloonMiB * 256);
 
-  return driveMachine(machine, args, io, logs);
+  try {
+    return await driveMachine(machine, args, io, logs);
+  } finally {
+    await networks.close();
+  }
 }
 
 async function machineOptions(args: RunArgs): Promise<MachineOptions> {

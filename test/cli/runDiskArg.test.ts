@@ -60,5 +60,8 @@ describe('popek run --nic', () => {
     );
     expect(() => parseRunArgs(['--kernel', 'k', '--nic', 'internal=lab,mac=01:00:5e:00:00:01'])).toThrow('multicast');
     expect(() => parseRunArgs(['--kernel', 'k', '--nic', 'internal=lab,speed=10'])).toThrow("bad --nic option 'speed=10'");
+    // The name becomes a folder of the host-wide network: no separators, not '..'.
+    expect(() => parseRunArgs(['--kernel', 'k', '--nic', 'internal=..'])).toThrow(new UsageError("bad internal network name '..': not only dots"));
+    expect(() => parseRunArgs(['--kernel', 'k', '--nic', 'internal=a/b'])).toThrow("bad internal network name 'a/b': 1 to 32 letters");
   });
 });
