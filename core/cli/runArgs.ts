@@ -32,7 +32,8 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
                        not with --kernel
   --nic internal=NAME|none[,mac=52:54:00:xx:xx:xx]
                        a VirtIO network adapter (repeatable: eth0, eth1, ...) on the internal
-                       network NAME (shared by the machines of this process only) or unattached
+                       network NAME (shared with every popek process of this user on this
+                       host whose machines name it) or unattached
   --balloon MiB        a VirtIO memory balloon asking the guest to give MiB of its memory back
                        (0 = an empty balloon; at most --memory less 4); --stats prints it
   --accel MODE         vtx (Popek's hypervisor on the processor's VT-x), svm (on an AMD
