@@ -40,6 +40,7 @@ import { emulatePrivileged, emulateTruncatedUserAccess } from './emulate.ts';
 import { newMonitorCounters, type MonitorCounters, type TrapKind } from './monitorCounters.ts';
 import { GuestTopPages } from './guestTopPages.ts';
 import { MONITOR_BASE, MONITOR_SLOT, MonitorSpace } from './monitorSpace.ts';
+import { transferAboveTop, type GuestEvent } from './emulatorEntry.ts';
 import { reflectEvent } from './reflect.ts';
 import { TopWindow } from './topWindow.ts';
 import type { MonitorServices, Translator } from './translatorHook.ts';
@@ -79,10 +80,14 @@ export class SoftwareMonitor implements MonitorServices {
   readonly seam: SensitiveOps;
   /** Set when the guest halted with virtual IF = 0 (the VM stops, as on the bare PC), or the monitor gave up. */
   stopReason: { kind: 'halt' } | { kind: 'error'; message: string } | null = null;
-  /** The guest cleared CR0.PE (an emulated MOV CR0): it goes on in the emulator (realModeEmulator.ts), which SoftwareVcpu runs. */
-  leftProtectedMode = false;
-  /** An event met in 16-bit guest-kernel code, not handled here: SoftwareVcpu gives it and the guest to the emulator. */
-  sixteenBitEvent: { vector: number; kind: number; errorCode: number; hasErrorCode: boolean } | null = null;
+  /**
+   * The guest goes on in the monitor's emulator (realModeEmulator.ts) once the processor has stopped: it cleared
+   * CR0.PE, met an event in 16-bit kernel code (`event`, not handled here), or transferred to code the processor
+   * cannot run for it (above the monitor's base). SoftwareVcpu hands it over.
+   */
+  emulatorRequest: { event: GuestEvent | null } | null = null;
+  /** Set by the vCPU that has an emulator (SoftwareVcpu with the domain's devices). */
+  emulatorAvailable = false;
   /** The guest's TSC offset (MSR writes to the TSC). */
   tscOffset = 0;
   /** Reflection nesting (a fault while writing a frame): a third level is a triple fault. */
@@ -283,10 +288,9 @@ export class SoftwareMonitor implements MonitorServices {
       this.vcpu.cpl = 3;
       this.vcpu.interruptFlag = true;
     }
-    if (!cpu.cs32 && cpu.cpl === 1) {
-      // 16-bit guest-kernel code: the emulator (realModeEmulator.ts) takes the guest with this event, once the processor has stopped.
-      this.sixteenBitEvent = { vector, kind, errorCode, hasErrorCode };
-      cpu.requestStop();
+    if (cpu.cpl === 1 && (!cpu.cs32 || transferAboveTop(this, vector, kind, errorCode))) {
+      // 16-bit guest-kernel code, or a jump/call past the truncated CS limit into the guest's code at the top: the emulator takes the guest with this event.
+      this.toEmulator({ vector, kind, errorCode, hasErrorCode });
       return;
     }
     try {
@@ -340,7 +344,11 @@ export class SoftwareMonitor implements MonitorServices {
         this.reflect(EXC_PF, kind, outcome.errorCode, true);
         return;
       }
-      if (outcome.kind === 'device') throw new MonitorStop(`the guest touched device memory at guest-physical 0x${outcome.gpa.toString(16)} (MMIO is not emulated under the software monitor)`);
+      if (outcome.kind === 'device') {
+        // Device memory (or a hole): the emulator runs the instruction again against the domain's devices (realModeEmulator.ts).
+        if (this.emulatorAvailable) return this.toEmulator(null);
+        throw new MonitorStop(`the guest touched device memory at guest-physical 0x${outcome.gpa.toString(16)} (MMIO is not emulated under the software monitor)`);
+      }
       throw new MonitorStop(outcome.message);
     }
     if (kind === INT_EXCEPTION && (vector === EXC_GP || vector === EXC_NP || vector === EXC_SS || vector === EXC_TS) && errorCode !== 0) {
@@ -394,6 +402,12 @@ export class SoftwareMonitor implements MonitorServices {
     if (target === null) return;
     if (target.cs !== undefined) this.tables.loadProcessorCode(target.cs);
     this.cpu.eip = target.eip >>> 0;
+  }
+
+  /** The guest leaves the processor for the emulator when the processor stops, before its next instruction (`event`: one taken on the way, for the emulator). */
+  toEmulator(event: GuestEvent | null): void {
+    this.emulatorRequest = { event };
+    this.cpu.requestStop();
   }
 
   emulateAt(): boolean {
@@ -492,8 +506,7 @@ export class SoftwareMonitor implements MonitorServices {
         // Real mode: the vCPU hands the guest to the monitor's emulator (realModeEmulator.ts) once this instruction is done.
         if ((value & 0x8000_0000) !== 0) cpu.raiseGP(0); // PG without PE
         v.cr0 = (value | CR0_ET) >>> 0;
-        this.leftProtectedMode = true;
-        cpu.requestStop();
+        this.toEmulator(null);
         return;
       }
       v.cr0 = (value | CR0_ET) >>> 0;

@@ -41,6 +41,8 @@ import { descAttr, descBase, descLimit, setSegmentCache } from '../../cpu/segmen
 import type { MemoryBus } from '../../memory/bus.ts';
 import { guestCpuid } from '../exits/cpuid.ts';
 import { guestPhysicalBus } from './guestPhysicalBus.ts';
+import { MONITOR_BASE } from './monitorSpace.ts';
+import type { GuestEvent } from './emulatorEntry.ts';
 import type { SoftwareMonitor } from './monitor.ts';
 import { guestFlags, guestSelector } from './virtualCpu.ts';
 
@@ -69,6 +71,8 @@ export class RealModeEmulator {
   private readonly monitor: SoftwareMonitor;
   /** The guest's MOV CR0 changed PE: the run stopped so the hand-over check comes now, not at the end of a real-mode slice. */
   private protectionChanged = false;
+  /** Entered from the monitor and no block run here yet. */
+  private justEntered = false;
 
   constructor(monitor: SoftwareMonitor, devices: GuestDevices) {
     this.monitor = monitor;
@@ -99,12 +103,14 @@ export class RealModeEmulator {
     let code = STOP_BUDGET;
     while (clock.retired - first < budget) {
       this.deliverHeld();
-      if ((cpu.cr0 & CR0_PE) !== 0 && this.representable()) {
+      // After an entry from the monitor the instruction it could not run goes first (the state may look representable).
+      if ((cpu.cr0 & CR0_PE) !== 0 && !this.justEntered && this.representable()) {
         this.handOver();
         break;
       }
       // In protected mode one block at a time, so the hand-over comes as soon as the state allows it.
       code = cpu.run((cpu.cr0 & CR0_PE) !== 0 ? 1 : Math.min(REAL_MODE_SLICE, budget - (clock.retired - first)));
+      this.justEntered = false;
       if (code === STOP_REQUEST && this.protectionChanged) code = STOP_BUDGET; // our own stop (the seam's MOV CR0), not a device's: the machine checks those anyway
       this.protectionChanged = false;
       if (code !== STOP_BUDGET) break;
@@ -117,7 +123,7 @@ export class RealModeEmulator {
    * The guest cleared CR0.PE on the monitor's processor, or met `event` in 16-bit code there: the guest's state moves
    * here. A fault's instruction runs again here (EIP is at it); an INT n or external interrupt is delivered here.
    */
-  enterFromMonitor(event: { vector: number; kind: number; errorCode: number; hasErrorCode: boolean } | null = null): void {
+  enterFromMonitor(event: GuestEvent | null = null): void {
     const m = this.monitor;
     const p = m.cpu;
     const v = m.vcpu;
@@ -154,6 +160,7 @@ export class RealModeEmulator {
     cpu.refreshAccessMode();
     cpu.halted = false;
     this.active = true;
+    this.justEntered = true;
     m.counters.emulatorEntries++;
     if (event === null || event.kind === INT_EXCEPTION) return;
     if (event.kind === INT_EXTERNAL) m.vcpu.heldInterrupts.unshift(event.vector); // acknowledged already: delivered when IF allows
@@ -165,6 +172,7 @@ export class RealModeEmulator {
     const cpu = this.cpu;
     if (cpu.v86Mode || cpu.cpl !== 0 || (cpu.segAttr[CS] & SEG_DB) === 0 || cpu.interruptShadow) return false;
     if ((cpu.cr4 & ~CR4_MONITOR_RUNS) !== 0) return false; // PAE (shadow paging is 2-level here), MCE, VMXE: as the monitor's MOV CR4
+    if (((cpu.segBase[CS] + cpu.eip) >>> 0) >= MONITOR_BASE) return false; // code where the monitor lives (SeaBIOS's ROM alias below 4 GiB)
     for (const seg of GUEST_SEGMENTS) {
       const sel = cpu.segSel[seg];
       if ((sel & 0xfffc) === 0) {

@@ -28,6 +28,7 @@ export class SoftwareVcpu implements Vcpu {
     this.counters = counters;
     this.monitor = new SoftwareMonitor(cpu, domain, translator);
     this.emulator = devices === null ? null : new RealModeEmulator(this.monitor, devices);
+    this.monitor.emulatorAvailable = this.emulator !== null;
   }
 
   /** The processor holding the guest now: the emulator's in real mode, else the monitor's. */
@@ -66,14 +67,13 @@ export class SoftwareVcpu implements Vcpu {
     const emulating = this.emulator?.active === true;
     let code = emulating ? this.emulator!.run(Math.max(1, budget)) : this.cpu.run(Math.max(1, budget));
     const m = this.monitor;
-    if (m.leftProtectedMode || m.sixteenBitEvent !== null) {
-      // The guest cleared CR0.PE, or met an event in 16-bit code, under ring compression (monitor.ts stopped the processor).
-      const event = m.sixteenBitEvent;
-      m.leftProtectedMode = false;
-      m.sixteenBitEvent = null;
-      if (this.emulator === null) m.stop('the guest left 32-bit protected mode, and this monitor has no emulator for real mode and 16-bit code');
+    const request = m.emulatorRequest;
+    if (request !== null) {
+      // The guest cleared CR0.PE, met an event in 16-bit code, or went where ring compression cannot run it (monitor.ts stopped the processor).
+      m.emulatorRequest = null;
+      if (this.emulator === null) m.stop('the guest left what ring compression runs (real mode, 16-bit code, code in the top of memory), and this monitor has no emulator for it');
       else {
-        this.emulator.enterFromMonitor(event);
+        this.emulator.enterFromMonitor(request.event);
         if (code === STOP_REQUEST) code = STOP_BUDGET;
       }
     }

@@ -45,6 +45,8 @@ export interface TranslatorHooks {
   controlTransfer(cpu: Cpu, insn: Insn, kind: CalloutKind, guestEip: number): void;
   /** Sets virtual IF (CLI, STI, POPF): the monitor delivers a held interrupt when it becomes 1 (EIP is in the TC then). */
   setInterruptFlag(cpu: Cpu, on: boolean): void;
+  /** The guest's next instruction (EIP: a guest EIP) is code the processor cannot run for it: the monitor's emulator takes the guest before it. */
+  toEmulator?(cpu: Cpu): void;
 }
 
 export interface TranslatorOptions {
@@ -193,6 +195,11 @@ export class BinaryTranslator {
       // Ring compression: the processor at CPL 1 is the guest kernel (virtual CPL 0); anything else runs untranslated
       // (16-bit kernel code until its first event, when the monitor hands it to its emulator: realModeEmulator.ts).
       if (cpu.cpl !== 1 || !cpu.cs32 || this.isTcAddress((cpu.segBase[CS] + cpu.eip) | 0)) return;
+      // Guest code above the guest's linear top (the monitor's part of the space): the monitor's emulator runs it.
+      if (((cpu.segBase[CS] + cpu.eip) >>> 0) > this.guestLinearTop && this.hooks.toEmulator !== undefined) {
+        this.hooks.toEmulator(cpu);
+        return;
+      }
       try {
         this.dispatch(cpu, cpu.eip, tries === 0 ? from : null);
         return;

@@ -88,6 +88,7 @@ export class MonitorTranslator implements Translator {
         }
       },
       setInterruptFlag: (_c, on) => m.setInterruptFlag(on),
+      toEmulator: () => m.toEmulator(null),
     }, {
       guestLinearTop: GUEST_LINEAR_TOP,
       code: {
