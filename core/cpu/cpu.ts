@@ -98,6 +98,9 @@ export const TLB_SLOW_PATH = 8;
  */
 export const TLB_NOEXEC = 4;
 const TLB_LIST_MAX = 8192;
+/** Cpu.fetchMarks: a linear page blocks were fetched from at CPL 0-2, at CPL 3 (the two link classes). */
+const FETCH_SUPERVISOR = 1;
+const FETCH_USER = 2;
 /** Instructions per decoded block at most. */
 export const BLOCK_MAX = 48;
 
@@ -259,17 +262,31 @@ export class Cpu implements PageTableMemory {
   readonly blocks = new Map<number, Block>();
   readonly pageBlocks = new Map<number, Block[]>();
   /**
-   * Translation epoch: bumped whenever the mapping from CS:EIP to the bytes
-   * behind it may have changed (TLB flush, INVLPG, a CS load that changes
-   * its base, limit or default size).
+   * Translation epochs, one per privilege class (supervisor, user): an epoch
+   * ends whenever the mapping from CS:EIP to the bytes behind it may have
+   * changed for a block fetched in that class during it: a CS load that
+   * changes its base, limit or default size ends both; a TLB flush or INVLPG
+   * ends a class's epoch only when it drops (or a refill changes) the
+   * translation of a linear page that class fetched blocks from during the
+   * epoch (`fetchMarks`). So INVLPG of a data page, or a CR3 load that keeps
+   * the kernel's global code pages, leaves the kernel's links trusted (a
+   * fork's copy-on-write faults and context switches would otherwise send
+   * every block back through the block cache and out of compiled regions).
    */
-  private epoch = 0;
+  private supEpoch = 0;
+  private userEpoch = 0;
+  /**
+   * Linear pages blocks were fetched from during the current epochs (bit
+   * FETCH_SUPERVISOR, FETCH_USER), and the marked pages as a list (to clear).
+   */
+  private readonly fetchMarks = new Uint8Array(1 << 20);
+  private readonly fetchMarked: number[] = [];
   /**
    * What links between blocks are stamped with and trusted under: the epoch
-   * and the privilege class (user or supervisor) they were made at, since a
-   * code page's fetch permission depends on it. A user program interrupted by
-   * the kernel finds its links still valid when it resumes, as long as
-   * nothing was flushed in between.
+   * of the privilege class (user or supervisor) they were made at, and the
+   * class, since a code page's fetch permission depends on it. A user
+   * program interrupted by the kernel finds its links still valid when it
+   * resumes, as long as nothing it fetched from was remapped in between.
    */
   linkStamp = 0;
   private linkCsBase = 0;
@@ -798,6 +815,13 @@ export class Cpu implements PageTableMemory {
       e = this.tlbRead[lin >>> 12];
       if ((e & bit) === 0) throw new Error(`executing from an MMIO region at linear 0x${(lin >>> 0).toString(16)} is not supported`);
     }
+    // Links made to this block during the current epoch rely on this page's translation.
+    const mark = this.cpl === 3 ? FETCH_USER : FETCH_SUPERVISOR;
+    const page = lin >>> 12;
+    if ((this.fetchMarks[page] & mark) === 0) {
+      if (this.fetchMarks[page] === 0) this.fetchMarked.push(page);
+      this.fetchMarks[page] |= mark;
+    }
     const key = (e & ~0xfff) | (lin & 0xfff);
     const b = this.blocks.get(key);
     if (b !== undefined && b.eip === this.eip && b.csBase === this.segBase[CS] && b.cs32 === this.cs32) return b;
@@ -885,7 +909,7 @@ export class Cpu implements PageTableMemory {
 
   setCpl(cpl: number): void {
     this.cpl = cpl;
-    this.linkStamp = this.epoch * 2 + (cpl === 3 ? 1 : 0);
+    this.linkStamp = cpl === 3 ? this.userEpoch * 2 + 1 : this.supEpoch * 2;
     this.refreshAccessMode();
   }
 
@@ -951,16 +975,28 @@ export class Cpu implements PageTableMemory {
     return hits;
   }
 
-  private bumpEpoch(): void {
-    this.epoch++;
-    this.linkStamp = this.epoch * 2 + (this.cpl === 3 ? 1 : 0);
+  /** Ends the epochs of the classes in `classes` (FETCH_SUPERVISOR | FETCH_USER), forgetting their fetch marks. */
+  private endEpochs(classes: number): void {
+    if (classes === 0) return;
+    if ((classes & FETCH_SUPERVISOR) !== 0) this.supEpoch++;
+    if ((classes & FETCH_USER) !== 0) this.userEpoch++;
+    this.linkStamp = this.cpl === 3 ? this.userEpoch * 2 + 1 : this.supEpoch * 2;
+    const marks = this.fetchMarks, list = this.fetchMarked;
+    let kept = 0;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      const m = marks[p] & ~classes;
+      marks[p] = m;
+      if (m !== 0) list[kept++] = p;
+    }
+    list.length = kept;
   }
 
   /** Drops cached translations; global ones too when `all` (CR4/CR0 changes, A20). */
   flushTlb(all: boolean): void {
-    this.bumpEpoch();
     const r = this.tlbRead, w = this.tlbWrite;
     if (all || this.tlbCount >= TLB_LIST_MAX || this.tlbGlobalCount >= TLB_LIST_MAX) {
+      this.endEpochs(FETCH_SUPERVISOR | FETCH_USER);
       if (this.tlbCount >= TLB_LIST_MAX || this.tlbGlobalCount >= TLB_LIST_MAX) {
         r.fill(0);
         w.fill(0);
@@ -980,25 +1016,33 @@ export class Cpu implements PageTableMemory {
       this.tlbCount = 0;
       return;
     }
+    // Only the non-global translations go: the epochs of the classes that fetched code through one of them end.
+    const marks = this.fetchMarks;
+    let ended = 0;
     for (let i = 0; i < this.tlbCount; i++) {
       const p = this.tlbPages[i];
+      ended |= marks[p];
       r[p] = 0;
       w[p] = 0;
     }
     this.tlbCount = 0;
+    this.endEpochs(ended);
   }
 
   /** INVLPG: drops one page's translation, global or not. */
   invalidatePage(lin: number): void {
-    this.bumpEpoch();
     const region = lin >>> 22;
     if (this.tlbLargeRegions[region] !== 0) {
       this.tlbLargeRegions[region] = 0;
       const first = region << 10;
+      let ended = 0;
+      for (let p = first; p < first + 1024; p++) ended |= this.fetchMarks[p];
+      this.endEpochs(ended);
       this.tlbRead.fill(0, first, first + 1024);
       this.tlbWrite.fill(0, first, first + 1024);
       return;
     }
+    this.endEpochs(this.fetchMarks[lin >>> 12]);
     this.tlbRead[lin >>> 12] = 0;
     this.tlbWrite[lin >>> 12] = 0;
   }
@@ -1067,6 +1111,8 @@ export class Cpu implements PageTableMemory {
           else { this.tlbPages[0] = page; this.tlbCount = 1; }
         }
       }
+      // A refill that changes the translation of a page code was fetched from (its page tables changed under a live entry).
+      if (this.fetchMarks[page] !== 0 && this.tlbRead[page] !== (base | readBits)) this.endEpochs(this.fetchMarks[page]);
       this.tlbRead[page] = base | readBits;
       this.tlbWrite[page] = writeBits === 0 ? 0 : base | writeBits;
     }
@@ -1424,7 +1470,7 @@ export class Cpu implements PageTableMemory {
         this.linkCsBase = this.segBase[CS];
         this.linkCsLimit = this.segLimit[CS];
         this.linkCs32 = this.cs32;
-        this.bumpEpoch();
+        this.endEpochs(FETCH_SUPERVISOR | FETCH_USER);
       }
     }
     else if (seg === SS) this.ss32 = (this.segAttr[SS] & SEG_DB) !== 0;

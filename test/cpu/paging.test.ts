@@ -212,6 +212,49 @@ ${PAGING_ON}
     expect(hex(run.values)).toEqual(hex([0xaaaa, 0xbbbb, 0xbbbb]));
   });
 
+  it('block links follow code pages: INVLPG of a data page keeps them (and the stale code), INVLPG of the code page ends them', () => {
+    // Linear 0x307000 runs "mov eax, 0x1111; retf" from physical 0x100000 (called through a flat code
+    // segment), then is remapped to 0x101000 ("mov eax, 0x2222; retf"). Port 0xF8 records the processor's link stamp (Cpu.linkStamp): it must
+    // stay across INVLPG of a page no block came from, and change when the code page's translation goes.
+    for (const jit of [false, true]) {
+      const stamps: number[] = [];
+      const run = runPm(`
+test_main:
+${PAGING_ON}
+        SET_DESC 0x48, 0, 0xFFFFF, 0x9A, 0xC          ; flat code
+        mov dword [0x100000], 0x001111B8
+        mov word [0x100004], 0xCB00
+        mov dword [0x101000], 0x002222B8
+        mov word [0x101004], 0xCB00
+        mov dword ${PTE(0x307)}, 0x100000 | 3
+        mov ecx, 3
+.warm:  call 0x48:0x307000
+        dec ecx
+        jnz .warm
+        out 0xF0, eax
+        out 0xF8, eax
+        mov dword ${PTE(0x307)}, 0x101000 | 3
+        invlpg [0x304000]
+        out 0xF8, eax
+        call 0x48:0x307000
+        out 0xF0, eax                                 ; the stale translation still runs the old code
+        invlpg [0x307000]
+        out 0xF8, eax
+        call 0x48:0x307000
+        out 0xF0, eax                                 ; the new code
+        PM_DONE
+`, {
+        setup: (bus, cpu) => {
+          if (jit) cpu.jit.configure({ enabled: true, hotThreshold: 1 });
+          bus.addPorts(0xf8, 4, { portRead: () => 0, portWrite: () => { stamps.push(cpu.linkStamp); } }, 'link stamp', [4]);
+        },
+      });
+      expect(hex(run.values)).toEqual(hex([0x1111, 0x1111, 0x2222]));
+      expect(stamps[1]).toBe(stamps[0]);
+      expect(stamps[2]).not.toBe(stamps[1]);
+    }
+  });
+
   it('self-modifying code: a rewritten immediate is used on the next execution', () => {
     const run = runPm(`
 test_main:
