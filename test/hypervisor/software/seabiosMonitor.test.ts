@@ -1,0 +1,72 @@
+/**
+ * The bundled SeaBIOS under the software monitor: its real-mode and 16-bit
+ * code (reset vector, POST's 16-bit parts, its INT 10h/13h/19h services,
+ * the boot sector) in the monitor's emulator, its 32-bit C code
+ * ring-compressed on the monitor's processor ('trap'; translated under
+ * 'bt'), its PAM routine called through the ROM alias below 4 GiB and its
+ * virtio-blk driver's MMIO in the emulator too (realModeEmulator.ts,
+ * emulatorEntry.ts). What COM1 shows is exactly what it shows on the bare PC
+ * (test/machine/seabios.test.ts), and the boot sector stops at the same HLT.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Acceleration } from '../../../core/machine/acceleration.ts';
+import { createMachine } from '../../../core/machine/machine.ts';
+import type { MachineOptions, RunResult } from '../../../core/machine/types.ts';
+import { assemble } from '../../../scripts/nasm.ts';
+
+const BIOS = readFileSync(new URL('../../../resources/firmware/seabios/bios.bin', import.meta.url));
+const MBR = assemble(readFileSync(new URL('../../machine/seabiosMbr.asm', import.meta.url), 'utf8'));
+const SERCON_INIT = '\x1bc\x1b[?7l\x1b[2J\x1b[0m';
+const BANNER = 'SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n';
+
+function boot(acceleration: Acceleration, options: Partial<MachineOptions>, until: RegExp) {
+  let out = '';
+  const machine = createMachine(
+    { memoryMiB: 64, clock: 'deterministic', acceleration, rom: new Uint8Array(BIOS), noReboot: true, ...options },
+    { onSerialOutput: (port, bytes) => port === 0 && (out += Buffer.from(bytes).toString('latin1')) },
+  );
+  let result: RunResult = { kind: 'running' };
+  for (let i = 0; i < 4000 && result.kind === 'running' && !until.test(out); i++) result = machine.run(50);
+  return { out, result, monitor: machine.stats().hypervisor?.monitor };
+}
+
+describe('SeaBIOS under the software monitor', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'popek-seabios-monitor-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('trap: prints its banner, tries the floppy and the disk, finds nothing to boot', () => {
+    const { out, result, monitor } = boot('trap', {}, /No bootable device\..*\r\n/);
+    expect(result).toEqual({ kind: 'running' });
+    expect(out).toBe(
+      SERCON_INIT + BANNER +
+        'Booting from Floppy...\r\nBoot failed: could not read the boot disk\r\n\n' +
+        'Booting from Hard Disk...\r\nBoot failed: could not read the boot disk\r\n\n' +
+        'No bootable device.  Retrying in 60 seconds.\r\n',
+    );
+    // Its 32-bit code ran on the monitor's processor (its port I/O trapped there), the rest in the emulator: 248
+    // hand-overs each way (the deterministic clock makes them the same every run), 112794 instructions emulated.
+    expect([monitor!.emulatorEntries, monitor!.emulatorExits, monitor!.emulatedInstructions, monitor!.traps['in/out']]).toEqual([248, 248, 112794, 86650]);
+  }, 60_000);
+
+  it('bt: boots the boot sector of a raw image on virtio-blk, which prints through the BIOS and on the UART', () => {
+    const disk = join(dir, 'mbr.raw');
+    const image = new Uint8Array(1024 * 1024);
+    image.set(MBR);
+    writeFileSync(disk, image);
+    const { out, result, monitor } = boot('bt', { disks: [{ path: disk, format: 'raw' }] }, /(?!)/);
+    expect(out).toBe(
+      SERCON_INIT + BANNER +
+        'Booting from Hard Disk...\r\n' +
+        'POPEK-MBR: loaded by the firmware, printing through INT 10h\r\n' +
+        'POPEK-MBR: writing to the UART at 0x3F8\r\n',
+    );
+    // Stopped at the boot sector's final CLI; HLT (in the emulator: real mode), EIP just past the HLT, as on the bare PC.
+    const cliHlt = MBR.findIndex((b, i) => b === 0xfa && MBR[i + 1] === 0xf4 && MBR[i + 2] === 0xeb);
+    expect(result).toEqual({ kind: 'stopped', reason: { kind: 'halt', cs: 0, eip: 0x7c00 + cliHlt + 2 } });
+    // It ends in the emulator (real mode): each of the 115 hand-backs to the processor was followed by a hand-over to the emulator.
+    expect([monitor!.emulatorEntries, monitor!.emulatorExits, monitor!.emulatedInstructions, monitor!.traps['in/out']]).toEqual([115, 115, 55546, 86793]);
+  }, 60_000);
+});
