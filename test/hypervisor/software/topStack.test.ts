@@ -12,6 +12,8 @@
  * the stale shadow is made right on the way back to user mode under the
  * translator (IRET is a callout); under 'trap' the IRET to user mode does not
  * trap and the user sees the stale base (README).
+ * guests/topPages.asm: those filled entries follow a processor TLB's rules
+ * (A/D bits, INVLPG, CR3 loads, a not-present entry is the guest's #PF).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +33,36 @@ const BOOT_GDT = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
 
 for (const mode of ['trap', 'bt'] as const) {
+  it(`keeps the guest's own top pages as a TLB would: A/D set, dropped at INVLPG and CR3 loads, a not-present one the guest's #PF (${mode})`, () => {
+    const dir = join(import.meta.dirname, 'guests');
+    const image = assemble(readFileSync(join(dir, 'topPages.asm'), 'utf8'), [dir]);
+    const machine = MachineMemory.create(16 * MiB, 16 * MiB);
+    const memory = new DomainMemory(machine);
+    memory.populateRam(0, 8 * MiB);
+    memory.write(0x100000, image);
+    memory.write(0x500, BOOT_GDT);
+    const cpu = new Cpu(new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer)), new GuestClock('deterministic'));
+    const ports = { portRead: () => 0xff, portWrite: () => {} };
+    const monitor = new SoftwareMonitor(cpu, { memory, ports }, mode === 'bt' ? new MonitorTranslator() : null);
+    monitor.start({ gdtBase: 0x500, gdtLimit: 31, cs: 0x10, ss: 0x18, ds: 0x18, es: 0x18, fs: 0x18, gs: 0x18, eip: 0x100000, esp: 0x80000, eflags: 2, regs: [0, 0, 0, 0, 0, 0, 0, 0] });
+    for (let i = 0; i < 100 && monitor.stopReason === null; i++) cpu.run(10_000);
+    expect(monitor.stopReason).toEqual({ kind: 'halt' });
+
+    const r = (offset: number) => memory.readU32(0x90000 + offset) >>> 0;
+    expect(r(0x00)).toBe(0xaaaaaaaa);
+    expect(memory.readU32(0x300000) >>> 0).toBe(0x12345678); // the write reached frame A
+    expect(r(0x04)).toBe(0xbbbbbbbb); // after INVLPG: frame B
+    expect(r(0x08)).toBe(0xcccccccc); // after a CR3 load: frame C
+    expect(r(0x0c)).toBe(0xffc05000); // the guest's #PF at the cleared entry: CR2 ...
+    expect(r(0x10)).toBe(0); // ... supervisor read of a not-present page
+    expect(memory.readU32(0x52000 + 5 * 4) >>> 0).toBe(0); // the guest's own PTE as it left it
+    expect(r(0x14)).toBe(0x300000 | 0x23); // the guest's PTE after the first read: accessed
+    expect(r(0x18)).toBe(0x300000 | 0x63); // ... after the first write: dirty too
+    expect(monitor.counters.reflected[14]).toBe(1);
+    expect(monitor.topPages.fills).toBe(4); // A read, A write (D), B, C
+    expect(monitor.counters.traps['top 4 MiB']).toBe(0);
+  });
+
   it(`runs an entry stack in the guest's top 4 MiB and user TLS past the truncated limits (${mode})`, () => {
     const dir = join(import.meta.dirname, 'guests');
     const image = assemble(readFileSync(join(dir, 'topStack.asm'), 'utf8'), [dir]);
