@@ -2,7 +2,9 @@
  * The block compiler's figures (`npm run bench -- jit`): Tiny Linux on the
  * bare PC with the compiler off and then on, in one process: seconds to the
  * ready line, the bench's shell loop (guest time from /proc/uptime, and host
- * time), and the compiled code's memory.
+ * time), its fork loop and system-call loop (the same workloads as the
+ * tiny-linux section's, so the ratios compare with its 'none' and 'none, jit
+ * on' lines without running the other modes), and the compiled code's memory.
  *
  * Compiled-code memory, how measured: the compiler's own counters (compiled
  * blocks alive, the size of their generated JavaScript source), and the
@@ -15,12 +17,16 @@
 import { getHeapCodeStatistics } from 'node:v8';
 import { GuestConsole, TINY_LINUX } from '../scripts/guestConsole.ts';
 import type { Cpu } from '../core/cpu/cpu.ts';
-import { SHELL_LOOP, timedInGuest } from './linuxBench.ts';
+import { FORK_LOOP, SHELL_LOOP, syscallLoop, timedInGuest } from './linuxBench.ts';
+import { initramfsWithSyscallProgram } from './syscallProgram.ts';
 
 export interface JitBenchResult {
   bootSeconds: number;
   loopGuestSeconds: number;
   loopHostSeconds: number;
+  forkGuestSeconds: number;
+  /** The getppid loop's seconds (measured in the guest), when its program could be built. */
+  syscallGuestSeconds?: number;
   /** Compiled blocks alive after the loop, and their generated source in bytes. */
   blocks: number;
   sourceBytes: number;
@@ -29,9 +35,9 @@ export interface JitBenchResult {
 }
 
 /** `loop`: the shell loop to time (the bench's own by default; a shorter one for a quick check). */
-export async function runJitBench(jit: boolean, loop = SHELL_LOOP): Promise<JitBenchResult> {
+export async function runJitBench(jit: boolean, loop = SHELL_LOOP, syscallInitrd?: Uint8Array): Promise<JitBenchResult> {
   const code0 = getHeapCodeStatistics().code_and_metadata_size;
-  const guest = GuestConsole.tinyLinux({ memoryMiB: 128, clock: 'realtime', acceleration: 'none', jit });
+  const guest = GuestConsole.tinyLinux({ memoryMiB: 128, clock: 'realtime', acceleration: 'none', jit, ...(syscallInitrd ? { initrd: syscallInitrd } : {}) });
   // The bare machine keeps its processor in `side` (core/machine/bareProcessor.ts).
   const cpu = (guest.machine as unknown as { side: { cpu: Cpu } }).side.cpu;
   const t0 = performance.now();
@@ -41,22 +47,30 @@ export async function runJitBench(jit: boolean, loop = SHELL_LOOP): Promise<JitB
   const t1 = performance.now();
   const loopGuestSeconds = await timedInGuest(guest, loop);
   const loopHostSeconds = (performance.now() - t1) / 1000;
+  const forkGuestSeconds = await timedInGuest(guest, FORK_LOOP);
+  const syscallGuestSeconds = syscallInitrd ? await syscallLoop(guest) : undefined;
   const stats = cpu.jit.stats();
   const v8CodeBytes = getHeapCodeStatistics().code_and_metadata_size - code0;
   guest.type('poweroff -f\n');
   await guest.waitForStop(120);
-  return { bootSeconds, loopGuestSeconds, loopHostSeconds, blocks: stats.liveBlocks, sourceBytes: stats.sourceBytes, v8CodeBytes };
+  return { bootSeconds, loopGuestSeconds, loopHostSeconds, forkGuestSeconds, syscallGuestSeconds, blocks: stats.liveBlocks, sourceBytes: stats.sourceBytes, v8CodeBytes };
 }
 
 /** Prints the compiler off and on, each 'on' figure with its ratio to 'off'. */
 export async function printJitBench(loop = SHELL_LOOP): Promise<void> {
   const mib = (n: number) => (n / 2 ** 20).toFixed(1);
   let off: JitBenchResult | undefined;
+  let syscallInitrd: Uint8Array | undefined;
+  try {
+    syscallInitrd = initramfsWithSyscallProgram();
+  } catch (e) {
+    console.log(`syscall loop: skipped (${e instanceof Error ? e.message : e})`);
+  }
   for (const jit of [false, true]) {
     const label = `tiny-linux [none, jit ${jit ? 'on' : 'off'}]`;
     let r: JitBenchResult;
     try {
-      r = await runJitBench(jit, loop);
+      r = await runJitBench(jit, loop, syscallInitrd);
     } catch (e) {
       console.log(`${label}: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
       continue;
@@ -64,6 +78,8 @@ export async function printJitBench(loop = SHELL_LOOP): Promise<void> {
     const ratio = (a: number, b: number | undefined) => (b === undefined ? '' : ` (x${(a / b).toFixed(2)} of jit off)`);
     console.log(`${label}: ${r.bootSeconds.toFixed(1)} s to the ready line${ratio(r.bootSeconds, off?.bootSeconds)}`);
     console.log(`${label}: shell loop ${r.loopGuestSeconds.toFixed(2)} s guest time, ${r.loopHostSeconds.toFixed(2)} s host time${ratio(r.loopGuestSeconds, off?.loopGuestSeconds)}`);
+    console.log(`${label}: fork loop ${r.forkGuestSeconds.toFixed(2)} s guest time${ratio(r.forkGuestSeconds, off?.forkGuestSeconds)}`);
+    if (r.syscallGuestSeconds !== undefined) console.log(`${label}: syscall loop ${r.syscallGuestSeconds.toFixed(3)} s guest time${ratio(r.syscallGuestSeconds, off?.syscallGuestSeconds)}`);
     console.log(`${label}: compiled code: ${r.blocks} blocks, ${mib(r.sourceBytes)} MiB of generated source; V8 code and metadata grew ${mib(r.v8CodeBytes)} MiB over the run`);
     off ??= r;
   }

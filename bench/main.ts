@@ -15,7 +15,7 @@
  *     kernels, with the ratios Popek/v86 of the same run (bench/v86Bench.ts)
  *     and issue 13's target for Debian's boot
  * `npm run bench -- jit`: the CPU figure, then Tiny Linux on the bare PC with the
- * block compiler off and on (boot, shell loop, compiled-code memory; bench/jitBench.ts).
+ * block compiler off and on (boot, shell, fork and syscall loops, compiled-code memory; bench/jitBench.ts).
  * `npm run bench -- cpu` runs only the CPU figure; `npm run bench -- tiny-linux`
  * (or `debian-686`) the CPU figure and that kernel's; `npm run bench -- v86`
  * the CPU figure, v86 and Popek's 'none' with the block compiler on, for both
