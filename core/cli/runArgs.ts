@@ -37,8 +37,8 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
   --balloon MiB        a VirtIO memory balloon asking the guest to give MiB of its memory back
                        (0 = an empty balloon; at most --memory less 4); --stats prints it
   --accel MODE         vtx (Popek's hypervisor on the processor's VT-x), svm (on an AMD
-                       processor's AMD-V), trap (the software monitor, trap-and-emulate only:
-                       a --kernel guest) or none (the emulated PC without a hypervisor);
+                       processor's AMD-V), trap (the software monitor, trap-and-emulate only;
+                       real-mode code runs in its emulator) or none (the emulated PC without a hypervisor);
                        default ${DEFAULT_ACCELERATION}${ACCELERATION_INFO.vtx.built ? '' : '; vtx is not built yet'}
   --nested-paging on|off  EPT under vtx, NPT under svm (default on); off runs the guest on the
                        hypervisor's shadow page tables (a --kernel guest only: no real mode then)
@@ -243,9 +243,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
   }
   if (args.tcDump !== undefined && args.acceleration !== 'bt') {
     throw new UsageError('--tc-dump needs --accel bt: only the binary translator has a translation cache');
-  }
-  if (args.acceleration === 'trap' && args.kernel === undefined) {
-    throw new UsageError('--accel trap needs --kernel: firmware starts in real mode, which the software monitor does not run');
   }
   return args;
 }

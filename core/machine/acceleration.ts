@@ -101,9 +101,6 @@ export const VTX_MEMORY_MIB_MAX = 1760;
  */
 export const SHADOW_PAGING_NEEDS_KERNEL = 'without nested paging the hypervisor runs only a kernel (Linux boot): firmware starts in real mode, which needs nested paging';
 
-/** Why trap-and-emulate needs a kernel: the software monitor runs protected-mode code only (core/hypervisor/software/README.md). */
-export const SOFTWARE_MONITOR_NEEDS_KERNEL = 'runs only a kernel (Linux boot): firmware starts in real mode, which the software monitor does not run';
-
 /**
  * The one sentence shown when a VM cannot run in its configured mode, or
  * undefined when it can. `bootsKernel`: the VM boots a kernel directly (not firmware).
@@ -112,7 +109,6 @@ export function accelerationProblem(acceleration: Acceleration, nestedPaging: bo
   const info = ACCELERATION_INFO[acceleration];
   if (!info.built) return `Acceleration ${info.label} is ${info.notBuiltReason}`;
   if ((acceleration === 'vtx' || acceleration === 'svm') && !nestedPaging && !bootsKernel) return `${info.label} ${SHADOW_PAGING_NEEDS_KERNEL}`;
-  if (acceleration === 'trap' && !bootsKernel) return `${info.label} ${SOFTWARE_MONITOR_NEEDS_KERNEL}`;
   return undefined;
 }
 
@@ -129,7 +125,7 @@ export function accelerationDetail(acceleration: Acceleration, nestedPaging: boo
   const info = ACCELERATION_INFO[acceleration];
   if (!info.built) return `${mode}: cannot start, ${info.notBuiltReason}`;
   if (accelerationProblem(acceleration, nestedPaging, bootsKernel) !== undefined) {
-    return `${mode}: cannot start, ${acceleration === 'trap' ? SOFTWARE_MONITOR_NEEDS_KERNEL : SHADOW_PAGING_NEEDS_KERNEL}`;
+    return `${mode}: cannot start, ${SHADOW_PAGING_NEEDS_KERNEL}`;
   }
   return mode;
 }

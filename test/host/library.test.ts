@@ -193,7 +193,7 @@ describe('validateDraft (library rules)', () => {
     expect((await validateDraft(library, draft({ acceleration: 'svm' }))).ok).toBe(true);
   });
 
-  it('takes nested paging off under VT-x and AMD-V for a kernel guest, and refuses it for firmware, which starts in real mode', async () => {
+  it('takes nested paging off under VT-x and AMD-V for a kernel guest, and refuses it for firmware, which starts in real mode; trap and bt take firmware', async () => {
     const rom = join(root, 'good.rom');
     await writeFile(rom, new Uint8Array(64 * 1024));
     for (const [acceleration, label] of [['vtx', 'Intel VT-x'], ['svm', 'AMD-V (SVM)']] as const) {
@@ -202,6 +202,10 @@ describe('validateDraft (library rules)', () => {
         ok: false,
         errors: [{ field: 'nestedPaging', message: `${label} without nested paging the hypervisor runs only a kernel (Linux boot): firmware starts in real mode, which needs nested paging` }],
       });
+    }
+    // The software monitor runs firmware: its real-mode code in the monitor's emulator (core/hypervisor/software/realModeEmulator.ts).
+    for (const acceleration of ['trap', 'bt'] as const) {
+      expect((await validateDraft(library, draft({ acceleration, guestType: 'firmware-rom', boot: { kind: 'rom', rom } }))).ok).toBe(true);
     }
   });
 
