@@ -125,7 +125,6 @@ export class HostNetworkEndpoint {
   private readonly nameBytes: Uint8Array;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
-  private readonly removeFileOnExit = (): void => this.removeOwnFile();
 
   private constructor(
     network: string,
@@ -141,7 +140,12 @@ export class HostNetworkEndpoint {
     socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
     this.timer = setInterval(() => this.checkPeers(), livenessMs);
     this.timer.unref();
-    process.on('exit', this.removeFileOnExit);
+    ownFiles.add(this.ownFile);
+    if (ownFiles.size === 1) process.on('exit', removeOwnFilesAtExit);
+  }
+
+  private get ownFile(): string {
+    return join(this.dir, `${process.pid}-${this.udpPort}`);
   }
 
   /** Binds the socket, publishes the endpoint, greets the processes already on `network`. */
@@ -163,7 +167,7 @@ export class HostNetworkEndpoint {
     socket.on('error', () => {}); // send errors arrive through the callbacks; a socket error must not crash the process
     socket.unref(); // the machine, not the network, keeps a `popek run` alive
     const endpoint = new HostNetworkEndpoint(network, sw, socket, dir, socket.address().port, options.confirmMs ?? 3000, options.livenessMs ?? 1000);
-    writeFileSync(join(dir, `${process.pid}-${endpoint.udpPort}`), '', { mode: 0o600 });
+    writeFileSync(endpoint.ownFile, '', { mode: 0o600 });
     endpoint.scan();
     return endpoint;
   }
@@ -180,8 +184,9 @@ export class HostNetworkEndpoint {
     for (const port of [...this.peers.keys()]) this.forget(port);
     this.closed = true;
     clearInterval(this.timer);
-    process.off('exit', this.removeFileOnExit);
-    this.removeOwnFile();
+    ownFiles.delete(this.ownFile);
+    if (ownFiles.size === 0) process.off('exit', removeOwnFilesAtExit);
+    removeQuietly(this.ownFile);
     // After the BYEs left: close() would discard datagrams still queued in the socket.
     setImmediate(() => this.socket.close());
   }
@@ -317,12 +322,20 @@ export class HostNetworkEndpoint {
     }
   }
 
-  private removeOwnFile(): void {
-    try {
-      unlinkSync(join(this.dir, `${process.pid}-${this.udpPort}`));
-    } catch {
-      // Already gone (a peer judged us dead, or the folder was removed).
-    }
+}
+
+/** The endpoint files of this process's open endpoints, removed by one exit handler (not one listener per endpoint). */
+const ownFiles = new Set<string>();
+
+function removeOwnFilesAtExit(): void {
+  for (const file of ownFiles) removeQuietly(file);
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Already gone (a peer judged us dead, or the folder was removed).
   }
 }
 

@@ -141,6 +141,20 @@ describe('host-wide internal network', () => {
     expect(endpoint.counters.staleRemoved).toBe(2);
   });
 
+  it('removes its endpoint file when its process ends without closing it (an uncaught exception)', () => {
+    const script = `
+      const { HostNetworkEndpoint } = await import('./core/host/hostNetwork.ts');
+      const { VirtualSwitch } = await import('./core/dom0/virtualSwitch.ts');
+      await HostNetworkEndpoint.open('crash', new VirtualSwitch('crash'), { root: process.argv[1] });
+      const { readdirSync } = await import('node:fs');
+      console.log(readdirSync(process.argv[1] + '/net/crash').join(','));
+      throw new Error('scripted crash');`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, root], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toContain('scripted crash');
+    expect(r.stdout).toMatch(new RegExp(`^${r.pid}-\\d+\n$`));
+    expect(readdirSync(join(root, 'net', 'crash'))).toEqual([]);
+  });
+
   it('drops and counts short, foreign, oversized and other-network datagrams, and keeps working', async () => {
     const dir = join(root, 'net', 'rough');
     const got: Uint8Array[] = [];
@@ -178,7 +192,7 @@ describe('host-wide internal network', () => {
       await expect(HostNetworkEndpoint.open(bad, new VirtualSwitch(bad), { root })).rejects.toThrow(HostNetworkError);
     }
     expect(networkNameProblem('lab-1.a_b')).toBeNull();
-    expect(readdirSync(join(root, 'net')).sort()).toEqual(['lan', 'other', 'rough', 'stale']);
+    expect(readdirSync(join(root, 'net')).sort()).toEqual(['crash', 'lan', 'other', 'rough', 'stale']);
   });
 
   it('refuses a runtime folder that other users may enter', async () => {
