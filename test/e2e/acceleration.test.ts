@@ -101,7 +101,7 @@ describe.skipIf(!hasTinyLinux)('acceleration setting in the browser (needs resou
       await page.getByRole('option', { name: 'Old VM' }).getByText('Running').waitFor({ timeout: 60_000 });
       // The kernel runs under the hypervisor (booting it to the shell is test/hypervisor/vtxTinyLinux.test.ts's
       // and the Tiny Linux scenario's job; this test watches the counters while it boots).
-      await waitForTerminal(page, /Linux version 6\.1\.176/, 300_000);
+      await waitForTerminal(page, /Linux version 6\.1\.192/, 300_000);
 
       await page.getByRole('tab', { name: 'Details' }).click();
       await page.getByRole('heading', { name: 'Hypervisor (VT-x)' }).waitFor();

@@ -32,7 +32,7 @@ describe('Tiny Linux under the AMD-V hypervisor', () => {
   });
 
   it('boots the kernel to its shell without oops, BUG or WARNING, and runs commands', async () => {
-    expect(guest.output).toMatch(/^\[ *[0-9.]+\] Linux version 6\.1\.176 /m);
+    expect(guest.output).toMatch(/^\[ *[0-9.]+\] Linux version 6\.1\.192 /m);
     expect(guest.output).toContain('00:03: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A');
     expect(guest.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic/);
     expect(await guest.command('echo $((6 * 7))')).toBe('42\n');

@@ -74,10 +74,15 @@ ensure_packages() {
 # at tinyconfig's "no". Why each group is here:
 KERNEL_OPTIONS=(
 	# CPU: a 32-bit P6-class uniprocessor (CMOV, TSC, CMPXCHG8B), no PAE and no
-	# highmem, so the emulated CPU needs neither PAE paging nor an APIC.
+	# highmem, so the emulated CPU needs no PAE paging.
 	--enable X86_32 --enable M686 --disable SMP --enable NOHIGHMEM
 	--disable HIGHMEM4G --disable HIGHMEM64G --disable X86_PAE
-	--disable X86_UP_APIC --disable X86_EXTENDED_PLATFORM
+	--disable X86_EXTENDED_PLATFORM
+	# Local APIC and I/O APIC support on a uniprocessor: on a board that has
+	# them (described by the ACPI MADT or an MP table) the kernel takes its
+	# tick from the LAPIC timer and routes device interrupts through the I/O
+	# APIC; on a board without them it finds none and stays on the 8259 PIC.
+	--enable X86_UP_APIC --enable X86_UP_IOAPIC
 	--disable HYPERVISOR_GUEST --disable MATH_EMULATION
 	# Gzip, not tinyconfig's XZ: decompressing in an emulated CPU is the
 	# first thing the guest does, and inflate costs far fewer instructions.
@@ -146,9 +151,10 @@ REQUIRED_Y=(
 	VIRTIO_MMIO VIRTIO_MMIO_CMDLINE_DEVICES VIRTIO_PCI VIRTIO_BLK VIRTIO_NET
 	VIRTIO_CONSOLE VIRTIO_BALLOON NET INET UNIX NETDEVICES
 	INPUT SERIO SERIO_I8042 KEYBOARD_ATKBD
+	X86_UP_APIC X86_UP_IOAPIC X86_LOCAL_APIC X86_IO_APIC
 )
 # Symbols that must be absent (=n).
-REQUIRED_N=(SMP X86_PAE HIGHMEM4G HIGHMEM64G MODULES X86_UP_APIC X86_LOCAL_APIC)
+REQUIRED_N=(SMP X86_PAE HIGHMEM4G HIGHMEM64G MODULES)
 
 check_config() {
 	local cfg=$1 bad=0

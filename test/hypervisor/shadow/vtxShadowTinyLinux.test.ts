@@ -31,7 +31,7 @@ describe('Tiny Linux under VT-x with shadow page tables (nested paging off)', ()
   });
 
   it('boots the kernel to its shell without oops, BUG or WARNING', () => {
-    expect(guest.output).toMatch(/^\[ *[0-9.]+\] Linux version 6\.1\.176 /m);
+    expect(guest.output).toMatch(/^\[ *[0-9.]+\] Linux version 6\.1\.192 /m);
     expect(guest.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic|segfault/);
   });
 

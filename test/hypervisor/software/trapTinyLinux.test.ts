@@ -26,16 +26,16 @@ describe('Tiny Linux under trap-and-emulate', () => {
   });
 
   it('boots through the monitor to the console', () => {
-    expect(guest.output).toMatch(/^\[ *[0-9.]+\] Linux version 6\.1\.176 /m);
+    expect(guest.output).toMatch(/^\[ *[0-9.]+\] Linux version 6\.1\.192 /m);
     expect(guest.output).toContain('Kernel command line: console=ttyS0');
     expect(guest.output).toContain('Checking if this processor honours the WP bit even in supervisor mode...Ok.');
   });
 
   it('sees interrupts enabled after its own CLI: PUSHF leaks the real IF', () => {
     expect(guest.output).toContain('Interrupts were enabled *very* early, fixing it');
-    expect(guest.output).toMatch(/WARNING: CPU: 0 PID: 0 at init\/main\.c:1025 /);
+    expect(guest.output).toMatch(/WARNING: CPU: 0 PID: 0 at init\/main\.c:987 /);
     expect(guest.output).toContain('Interrupts were enabled early\r\n');
-    expect(guest.output).toMatch(/WARNING: CPU: 0 PID: 0 at init\/main\.c:1075 /);
+    expect(guest.output).toMatch(/WARNING: CPU: 0 PID: 0 at init\/main\.c:1037 /);
     // The frame the monitor reflected the WARN's #UD (UD2) with shows the guest's view: RPL 0 is not what the
     // processor holds (SS 0x69 = the kernel's 0x68 with RPL 1, read by Linux with MOV from SS: another leak).
     expect(guest.output).toMatch(/DS: 007b ES: 007b FS: 0000 GS: 0000 SS: 0069 EFLAGS: 00200296/);
