@@ -48,6 +48,14 @@ function monitorRows(m: MonitorCounters): [string, string][] {
     ['held interrupts', String(m.heldInterrupts)],
     ['shadow GDT resyncs', String(m.gdtResyncs)],
   ];
+  // Real-mode and 16-bit code (firmware, boot sectors) in the monitor's emulator: shown when the guest had some.
+  if (m.emulatedInstructions > 0) {
+    rows.push(
+      ['emulated instructions', String(m.emulatedInstructions)],
+      ['to the emulator', String(m.emulatorEntries)],
+      ['back from the emulator', String(m.emulatorExits)],
+    );
+  }
   for (const k of TRAP_KINDS) if (m.traps[k] > 0) rows.push([`trap ${k}`, String(m.traps[k])]);
   m.reflected.forEach((n, vector) => {
     if (n > 0) rows.push([`reflected vector ${vector}`, String(n)]);

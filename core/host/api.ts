@@ -235,6 +235,11 @@ export interface SoftwareMonitorStats {
   heldInterrupts: number;
   /** Rebuilds of the monitor's shadow GDT that found a guest descriptor changed. */
   gdtResyncs: number;
+  /** Guest instructions the monitor's emulator ran (real mode, 16-bit code, what ring compression cannot run). */
+  emulatedInstructions: number;
+  /** Hand-overs of the guest to the emulator, and back to ring-compressed execution. */
+  emulatorEntries: number;
+  emulatorExits: number;
 }
 
 /** The binary translator (core/hypervisor/software/bt), cumulative since power-on. */

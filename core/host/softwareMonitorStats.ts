@@ -15,7 +15,15 @@ export function monitorStats(m: MonitorCounters): SoftwareMonitorStats {
   m.reflected.forEach((n, vector) => {
     if (n > 0) reflectedByVector[vector] = n;
   });
-  return { trapsByInstruction, reflectedByVector, heldInterrupts: m.heldInterrupts, gdtResyncs: m.gdtResyncs };
+  return {
+    trapsByInstruction,
+    reflectedByVector,
+    heldInterrupts: m.heldInterrupts,
+    gdtResyncs: m.gdtResyncs,
+    emulatedInstructions: m.emulatedInstructions,
+    emulatorEntries: m.emulatorEntries,
+    emulatorExits: m.emulatorExits,
+  };
 }
 
 export function translatorStats(t: TranslatorSnapshot): TranslatorStats {

@@ -85,6 +85,13 @@ export function monitorSummaryRows(h: HypervisorStats): CounterRow[] {
     );
   }
   rows.push({ key: 'gdt', label: 'Shadow GDT resyncs', value: count(m.gdtResyncs), meaning: 'The guest changed a descriptor in its GDT: the monitor\'s shadow copy (with ring 0 turned into ring 1) was rebuilt.' });
+  if (m.emulatedInstructions > 0) {
+    rows.push(
+      { key: 'emulated', label: 'Emulated instructions', value: count(m.emulatedInstructions), meaning: 'Real-mode and 16-bit code (firmware, boot sectors) and code ring compression cannot run (the top of memory, device memory): run by the monitor\'s interpreter on the guest\'s own state.' },
+      { key: 'to-emulator', label: 'Hand-overs to the emulator', value: count(m.emulatorEntries), meaning: 'The guest left 32-bit protected mode, ran 16-bit code, or touched what ring compression cannot run: its state moved to the interpreter.' },
+      { key: 'from-emulator', label: 'Hand-overs back', value: count(m.emulatorExits), meaning: 'The guest was in 32-bit protected mode with segments the shadow GDT can represent: it went back to running deprivileged on the processor.' },
+    );
+  }
   return rows;
 }
 

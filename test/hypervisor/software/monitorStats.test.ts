@@ -38,4 +38,18 @@ it('prints the monitor rows, the shadow-paging rows, and no VM-entry rows', () =
   ]);
   expect(text).not.toContain('VM entries');
   expect(text).not.toContain('EPT violations');
+  expect(text).not.toContain('emulated instructions');
+});
+
+it('prints the emulator rows when the guest had real-mode or 16-bit code (firmware)', () => {
+  const monitor = newMonitorCounters();
+  monitor.emulatedInstructions = 55546;
+  monitor.emulatorEntries = 115;
+  monitor.emulatorExits = 115;
+  const counters = new HypervisorCounters();
+  counters.softwareMonitor(monitor);
+  const rows = formatRunStats('bt', { instructions: 100, interrupts: 0, exceptions: 0, guestNs: 1e9, hypervisor: counters.snapshot() })
+    .split('\n').map((l) => l.replace(/\s+/g, ' ').trim());
+  const at = rows.indexOf('shadow GDT resyncs 0');
+  expect(rows.slice(at + 1, at + 4)).toEqual(['emulated instructions 55546', 'to the emulator 115', 'back from the emulator 115']);
 });
