@@ -145,7 +145,9 @@ export interface JitOptions {
    * has linked it to (successor links, transitively, up to JIT_REGION_MAX
    * blocks) that are warm (heat at least hotThreshold / 4) and not compiled
    * yet, into one function that steps between them without returning to
-   * the run loop. Takes precedence over `chain` and `loops` for its blocks.
+   * the run loop. Takes precedence over `chain` and `loops` between its
+   * blocks; with `chain`, its exits to code outside it go on into the
+   * successor's compiled code (another region) as chained blocks do.
    * On by default (measured above; POPEK_JIT_REGIONS=off turns it off).
    */
   regions: boolean;
@@ -265,14 +267,14 @@ export class Jit {
     }
     // A single block is a region when it links to itself (it loops in its function).
     if (members.length === 1 && (block.linkStamp !== stamp || (block.succ0 !== block && block.succ1 !== block))) return false;
-    let body = translateRegion(members, this.options.maxHandlerCalls);
+    let body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain);
     // A member without a translation: keep those that have one (the others stay interpreted).
     if (body === null) {
       const ok = members.filter((b, i) => i === 0 || translateBlock(b, this.options.maxHandlerCalls) !== null);
       if (translateBlock(block, this.options.maxHandlerCalls) === null) return false;
       members.length = 0;
       members.push(...ok);
-      body = translateRegion(members, this.options.maxHandlerCalls);
+      body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain);
       if (body === null) return false;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);

@@ -193,10 +193,12 @@ class BlockWriter {
    */
   private chainExit(done: number, eip: string, target?: number): string {
     if (this.region !== null && target === undefined) {
-      // A computed target (RET, an indirect jump, a handler's branch): looked up among the members at run time.
+      // A computed target (RET, an indirect jump, a handler's branch): looked up among the members at run time,
+      // else (with `chain`) into another compiled region or block the run loop would run next.
       // EIP is stored only when leaving: inside the function nothing reads it before the next sync.
+      const on = this.chain ? `if ((s = CH(cpu, BS[${this.region.self}], t, ${done}, false)) !== null) return s.jit(cpu); ` : '';
       return `{ ${this.regWriteback()}${flagWriteback(this.flags)}t = ${eip}; `
-        + `if ((j = MI.get(t | 0)) !== undefined && NEXT(cpu, BS[${this.region.self}], BS[j], ${done})) { pc = j; continue; } cpu.eip = t; return ${done}; }`;
+        + `if ((j = MI.get(t | 0)) !== undefined && NEXT(cpu, BS[${this.region.self}], BS[j], ${done})) { pc = j; continue; } cpu.eip = t; ${on}return ${done}; }`;
     }
     const member = target === undefined || this.region === null ? undefined : this.region.members.get(target | 0);
     if (member !== undefined) {
@@ -208,6 +210,11 @@ class BlockWriter {
       if (!this.loopsOnly || target === undefined || (target | 0) !== (this.block.eip | 0)) return this.exit(done, eip);
       this.loops = true;
       return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = ${eip}; if (LOOP(cpu, BLK, ${done})) continue; return ${done}; }`;
+    }
+    if (this.region !== null) {
+      // Out of the region (a member's own start is a member, handled above): into the successor's compiled code.
+      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
+        + `if ((s = CH(cpu, BS[${this.region.self}], t, ${done}, false)) !== null) return s.jit(cpu); return ${done}; }`;
     }
     const self = target !== undefined && (target | 0) === (this.block.eip | 0) ? 'if (s === BLK) continue; ' : '';
     if (self !== '') this.loops = true;
@@ -837,17 +844,18 @@ export function translateBlock(block: Block, maxHandlerCalls = 0, chain = false,
  * successor links); registers and flags are written back at every such
  * step, so each member starts from the CPU's state exactly as when the run
  * loop calls it; a computed target (RET, indirect jumps) is looked up among
- * the members (`MI`, start EIP to index). Exits elsewhere return to the run loop (no chaining). The function sees the members as `BS` (and `IS[i]` their
+ * the members (`MI`, start EIP to index). Exits elsewhere return to the run loop, or with `chain` go on into the
+ * successor's compiled code (another region or block) where chain.ts chainTarget allows, as a nested call. The function sees the members as `BS` (and `IS[i]` their
  * instructions). Null if a member has no translation.
  */
-export function translateRegion(blocks: Block[], maxHandlerCalls: number): string | null {
+export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain = false): string | null {
   const members = new Map<number, number>();
   blocks.forEach((b, i) => members.set(b.eip | 0, i));
   const used = new Set<number>();
   const cases: string[] = [];
   for (let i = 0; i < blocks.length; i++) {
     if (blocks[i].insns.length === 0) return null;
-    const w = new BlockWriter(blocks[i], maxHandlerCalls, false, false, { self: i, members });
+    const w = new BlockWriter(blocks[i], maxHandlerCalls, chain, false, { self: i, members });
     if (w.translate() === null) return null;
     const piece = w.regionPiece();
     for (const r of piece.used) used.add(r);

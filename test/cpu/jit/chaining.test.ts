@@ -238,6 +238,62 @@ describe('block compiler: regions of linked blocks in one function', () => {
   });
 });
 
+describe('block compiler: chaining between regions', () => {
+  // Regions of at most two blocks, so the loops span several regions: with `chain`, an exit out of a
+  // region goes on into the next region's function where the run loop would run it next.
+  it.each([7, 64, 1000, 1_000_000])('an exit out of a region goes on into the next region and stops exactly at the run budget (%i instructions per run)', (budget) => {
+    const r = diffProgram(`${LOOPS}        jmp .end\n${ADD}.end:`, { budget, chain: true, regions: true, regionMax: 2, hotThreshold: 4 });
+    expect(r.interpreted.regs[2]).toBe(LOOPS_RESULT);
+    expect(r.jitted.regs[2]).toBe(LOOPS_RESULT);
+    expect(r.jitted.jit.stats().regions).toBeGreaterThan(budget >= 64 ? 1 : 0);
+    if (budget >= 64) expect(r.chained).toBeGreaterThan(50);
+    expect(r.compiledInstructions / r.entries).toBeGreaterThan(budget >= 64 ? 20 : 3);
+  });
+
+  it('interrupts, single steps, faults and self-modifying stores across chained regions match the interpreter', () => {
+    const r = diffProgram(`
+        sti
+        mov ecx, 200
+        xor edx, edx
+.loop:  add edx, ecx
+        test ecx, 15
+        setz al
+        out 0x80, al
+        add edx, 1
+        dec ecx
+        jnz .loop
+        cli
+        mov ecx, 120
+        mov edi, 0x${DATA.toString(16)}
+.st:    mov [edi], ecx
+        add edi, 256
+        test ecx, 3
+        jz .skip
+        add edx, 7
+.skip:  dec ecx
+        jnz .st
+        mov ecx, 30
+.smc:   mov ebx, .imm + 1
+        mov [ebx], cl
+.imm:   mov esi, 0x11
+        add edx, esi
+        cmp ecx, 10
+        jne .nt
+        pushfd
+        or dword [esp], 0x100
+        popfd
+.nt:    dec ecx
+        jnz .smc
+`, { budget: 100_000, chain: true, regions: true, regionMax: 2, hotThreshold: 4, maxHandlerCalls: 2, notPresent: [0x21000, 0x22000, 0x23000, 0x24000, 0x25000, 0x26000, 0x27000] });
+    const view = (cpu: typeof r.interpreted) => new DataView(cpu.u8.buffer, cpu.u8.byteOffset);
+    expect(view(r.jitted).getUint32(IRQ_COUNT, true)).toBe(12);
+    expect(r.exceptions).toBe(8); // 7 page faults and the single-step trap
+    expect(r.jitted.regs[2]).toBe(r.interpreted.regs[2]);
+    expect(r.jitted.jit.stats().regions).toBeGreaterThan(1);
+    expect(r.chained).toBeGreaterThan(0);
+  });
+});
+
 describe('block compiler: chaining depth', () => {
   it('a block that returns to itself through a handler (LOOP) or a dynamic target (RET) chains a bounded depth', () => {
     // Neither exit has a constant target, so the block cannot loop inside its function: each

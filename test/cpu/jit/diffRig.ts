@@ -104,6 +104,8 @@ export interface RigOptions {
   loops?: boolean;
   /** Compile regions of linked blocks (JitOptions.regions; default: the compiler's default). */
   regions?: boolean;
+  /** Blocks in one region at most (JitOptions.regionMax; default: the compiler's). */
+  regionMax?: number;
   budgetBytes?: number;
   /** run(1) calls at most. */
   maxSteps?: number;
@@ -115,7 +117,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const memory = new PhysicalMemory(4 << 20);
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
-  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
+  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.regionMax !== undefined ? { regionMax: opts.regionMax } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
     ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}) });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
