@@ -1,11 +1,14 @@
 /**
- * The board's vCPU for the software modes ('trap' today; 'bt' when the
+ * The board's vCPU for the software modes ('trap'; 'bt' when the
  * translator is given): the software monitor (monitor.ts) is the processor's
  * seam, so there are no VM exits to dispatch: the processor runs the guest
  * and every event goes through the monitor as it happens. This loop only
  * turns the processor's stop codes and the monitor's stop reason into the
  * board's VcpuRun, and keeps host time (all of it counts as guest time: the
- * monitor's handlers run inside the processor's run).
+ * monitor's handlers run inside the processor's run). While the guest is in
+ * real mode or 16-bit code it runs the monitor's emulator instead
+ * (realModeEmulator.ts), and it makes the hand-over the monitor asked for
+ * (monitor.emulatorRequest) once the processor has stopped.
  */
 import { STOP_BUDGET, STOP_HALT, STOP_REQUEST, STOP_SHUTDOWN, type Cpu } from '../../cpu/cpu.ts';
 import { CS, IF } from '../../cpu/regs.ts';
