@@ -253,6 +253,8 @@ const nicSchema = v.object({
   network: v.pipe(
     v.string('Network must be a name'),
     v.regex(/^[A-Za-z0-9._-]{1,32}$/, 'Network names are 1 to 32 letters, digits, dots, dashes or underscores'),
+    // The name is a folder of the host-wide network (core/host/hostNetwork.ts): '.' and '..' would leave it.
+    v.check((name) => !/^\.+$/.test(name), 'A network name must not be only dots'),
   ),
   mac: v.optional(
     v.pipe(

@@ -58,6 +58,14 @@ describe('VM config schema', () => {
     expect(checkVmDraft(draft({ name: 'x'.repeat(64) })).ok).toBe(true);
   });
 
+  it('refuses network names that are not one plain folder name', () => {
+    const nic = (network: string) => checkVmDraft(draft({ nics: [{ network }] }));
+    expect(nic('..')).toEqual({ ok: false, errors: [{ field: 'nics.0.network', message: 'A network name must not be only dots' }] });
+    expect(nic('.')).toEqual({ ok: false, errors: [{ field: 'nics.0.network', message: 'A network name must not be only dots' }] });
+    expect(nic('a/b')).toEqual({ ok: false, errors: [{ field: 'nics.0.network', message: 'Network names are 1 to 32 letters, digits, dots, dashes or underscores' }] });
+    expect(nic('lab.1').ok).toBe(true);
+  });
+
   it('addresses nested errors by dotted path', () => {
     const d = draft({
       serial: [
