@@ -100,7 +100,7 @@ export interface HostNetworkCounters {
   malformed: number;
   /** Datagrams from a sender that is not an endpoint of this network. */
   strangers: number;
-  /** Endpoint files of dead processes removed, and peers forgotten because they died. */
+  /** Endpoint files of dead processes this endpoint removed (found dead when listed, or while a peer). */
   staleRemoved: number;
   /** Sends the operating system refused. */
   sendErrors: number;

@@ -101,6 +101,11 @@ describe('host-wide internal network', () => {
 
     // Another network's endpoint heard nothing.
     expect((await h3.hostEndpoints()).get('other')!.counters.received).toBe(0);
+
+    // A hub that closes says BYE (its pid lives on, so only the BYE can tell the others), and its file goes.
+    await h3.close();
+    await until('the others to forget the closed hub', () => e1!.peerPorts().length === 1 && e2!.peerPorts().length === 1);
+    expect(readdirSync(join(root, 'net', 'lan')).sort()).toEqual([`${process.pid}-${e1!.udpPort}`, `${process.pid}-${e2!.udpPort}`].sort());
   });
 
   it('removes the file of a dead process, ignores a silent live one, and forgets a peer killed while running', async () => {
