@@ -14,7 +14,7 @@
  *
  * At reset LINT0 is ExtINT and unmasked, as the BIOS leaves it on a PC (and
  * QEMU's model does for the boot processor), so a guest that never touches
- * the APIC (a kernel booted directly, Tiny Linux) keeps the 8259 path. A
+ * the APIC (a kernel built without APIC support) keeps the 8259 path. A
  * guest that clears IA32_APIC_BASE.EN turns the APIC off: the 8259's INTR
  * then goes to the processor directly, as it does on a processor without
  * one.
