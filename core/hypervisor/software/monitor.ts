@@ -61,6 +61,9 @@ export class GuestPageFaultInMonitor extends Error {
 /** The monitor cannot go on (a guest it does not support, or a bug): the vCPU stops with this. */
 export class MonitorStop extends Error {}
 
+/** An access the processor cannot make for the guest (device memory, ROM at the top): the emulator runs the instruction, when there is one. */
+export class EmulatorNeeded extends MonitorStop {}
+
 export interface MonitorDomain {
   memory: DomainMemory;
   ports: PortBus;
@@ -166,7 +169,7 @@ export class SoftwareMonitor implements MonitorServices {
         if (linear >>> 22 === MONITOR_SLOT) {
           // Inside the top window (topWindow.ts): the guest's own entry is missing, or maps no RAM.
           this.topGpa(linear, (code & 2) !== 0);
-          throw new MonitorStop(`the guest touched 0x${(linear >>> 0).toString(16)} in its top 4 MiB, which maps no RAM (device memory is not emulated there)`);
+          throw new EmulatorNeeded(`the guest touched 0x${(linear >>> 0).toString(16)} in its top 4 MiB, which maps no RAM (device memory is not emulated there)`);
         }
         const outcome = this.shadow.pageFault(linear, code);
         if (outcome.kind === 'hidden') {
@@ -175,7 +178,8 @@ export class SoftwareMonitor implements MonitorServices {
           continue;
         }
         if (outcome.kind === 'reflect') throw new GuestPageFaultInMonitor(outcome.cr2, outcome.errorCode);
-        throw new MonitorStop(outcome.kind === 'error' ? outcome.message : `the monitor touched device memory at 0x${outcome.gpa.toString(16)}`);
+        if (outcome.kind === 'error') throw new MonitorStop(outcome.message);
+        throw new EmulatorNeeded(`the monitor touched device memory at 0x${outcome.gpa.toString(16)}`);
       }
     }
   }
@@ -185,7 +189,7 @@ export class SoftwareMonitor implements MonitorServices {
     const outcome = this.topPages.fault(linear, errorCode);
     if (outcome.kind === 'filled') return;
     if (outcome.kind === 'reflect') throw new GuestPageFaultInMonitor(linear, outcome.errorCode);
-    throw new MonitorStop(outcome.message);
+    throw new EmulatorNeeded(outcome.message); // device memory, or tables outside its memory: the emulator runs it against the guest's own map
   }
 
   /**
@@ -293,10 +297,17 @@ export class SoftwareMonitor implements MonitorServices {
       this.toEmulator({ vector, kind, errorCode, hasErrorCode });
       return;
     }
+    const eventEip = cpu.eip;
     try {
       this.dispatch(vector, kind, errorCode, hasErrorCode);
       this.deliverHeld();
     } catch (e) {
+      if (e instanceof EmulatorNeeded && this.emulatorAvailable && kind === INT_EXCEPTION) {
+        // The faulting instruction runs again in the emulator, against the guest's own memory map and devices.
+        cpu.eip = eventEip;
+        this.toEmulator(null);
+        return;
+      }
       if (e instanceof MonitorStop) {
         this.stop(e.message);
         return;
