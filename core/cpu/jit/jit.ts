@@ -85,6 +85,32 @@
  * the machine's run), fetchBlock 3.6%, regionNext 2.5%, GC 1%, interpreter
  * handlers (computeLazy, integerOp, setLazy, testCondition) ~1% each.
  *
+ * Fork and getppid (2 Dec, test/cpu/jit/measure/workloadsAB.ts: the bench's
+ * three loops on two machines in one process, CPU time, machine loaded ~15;
+ * shell 10000, fork 100, getppid 20000 per round). The fork loop ended the
+ * link epoch 1756 times per 100 forks (1256 INVLPGs of copy-on-write and
+ * unmapped pages, 500 CR3 loads), each sending every block back through
+ * the block cache and every region exit back to the run loop; with epochs
+ * per privilege class ended only when a translation code was fetched
+ * through goes (cpu.ts fetchMarks), the kernel's stamp no longer changed
+ * over the fork loop, though the fork ratio did not move measurably (it
+ * helps the interpreter too, and the noise is larger). What is left is
+ * compile cost, in four runs, first round / second round, compiler against
+ * interpreter: shell 0.96-1.37 / 0.87-0.94, fork 1.47-1.76 / 1.10-1.14
+ * (still compiling 63 blocks in round 2), getppid 2.2-3.3 / 0.91-0.92 (43
+ * blocks in 6 regions turn hot in round 1, none after). The code these
+ * loops heat up runs a few ten thousand times in the bench, too few to pay
+ * for V8: under --trace-opt a region took ~200 ms of TurboFan (concurrent,
+ * on the loaded machine) and 61 optimizations served 33 regions (deopts on
+ * paths first reached after optimization: "insufficient type feedback" at
+ * exits and slow paths, "wrong map" in the prologue); warm, getppid's path
+ * gains little (its time is in INT/IRET, segment loads and the interrupt
+ * frame, interpreted either way) and fork's profile is 48% the run loop
+ * with the interpreter's handlers, 15% compiled code (kernel code below the
+ * threshold, page faults, string copies). Chaining regions into each other
+ * (chain on, workloadsAB.ts ... chain) did not pay either: warm shell loop
+ * 0.97 of the interpreter against 0.90 without.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
