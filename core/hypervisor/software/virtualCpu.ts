@@ -39,7 +39,7 @@ export interface VirtualCpu {
   tr: number;
   trBase: number;
   trLimit: number;
-  /** The guest's control registers (CR0.PE always 1 here: the monitor runs protected-mode guests). */
+  /** The guest's control registers (CR0.PE is 0 only between the guest's MOV CR0 clearing it and the hand-over to the emulator, realModeEmulator.ts). */
   cr0: number;
   cr2: number;
   cr3: number;
