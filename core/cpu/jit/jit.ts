@@ -96,8 +96,8 @@
  * over the fork loop, though the fork ratio did not move measurably (it
  * helps the interpreter too, and the noise is larger). What is left is
  * compile cost, in four runs, first round / second round, compiler against
- * interpreter: shell 0.96-1.37 / 0.87-0.94, fork 1.47-1.76 / 1.10-1.14
- * (still compiling 63 blocks in round 2), getppid 2.2-3.3 / 0.91-0.92 (43
+ * interpreter: shell 0.96-1.37 / 0.87-0.94, fork 1.47-1.76 / 0.89-1.14
+ * (still compiling 52-63 blocks in round 2), getppid 2.2-3.3 / 0.89-0.92 (43
  * blocks in 6 regions turn hot in round 1, none after). The code these
  * loops heat up runs a few ten thousand times in the bench, too few to pay
  * for V8: under --trace-opt a region took ~200 ms of TurboFan (concurrent,
