@@ -3,7 +3,8 @@
 ; in real mode and, twice: prints a line on COM1 in real mode (and one from
 ; an INT 40h handler it put in the IVT), enters 32-bit protected mode (LGDT,
 ; MOV CR0, far JMP), prints from ring 0 after sensitive instructions (MOV
-; from CR0, CLI/STI, LIDT), then goes back to real mode: the first time
+; from CR0, CLI/STI, LIDT; a read of the ROM's alias below 4 GiB and a call
+; into it, where the monitor lives), then goes back to real mode: the first time
 ; through a 16-bit protected-mode code segment, the second time by clearing
 ; CR0.PE in the 32-bit code itself (it prints from there, in real mode with
 ; 32-bit segment caches, then sets PE again and takes the 16-bit way). A far
@@ -101,6 +102,15 @@ pm32:
     sti
     cli
     lidt [ROM_BASE + idt_desc]      ; an empty IDT (interrupts stay off)
+    mov esi, ROM_BASE + msg_alias
+    call print32
+    mov eax, [0xfffffff0]           ; the reset vector's bytes, read through the ROM's alias below 4 GiB
+    call hex32
+    mov al, ' '
+    call putc32
+    mov eax, 0xffff0000 + high_code ; a call into the ROM's alias below 4 GiB (as SeaBIOS calls its PAM routine)
+    call eax
+    call hex32
     mov esi, ROM_BASE + msg_cr0_end
     call print32
     cmp byte [ROUNDS], 0
@@ -116,6 +126,10 @@ pm32:
     or al, 1
     mov cr0, eax
     jmp 0x18:pm16
+
+high_code:                          ; runs at 0xFFFF0000 + high_code
+    mov eax, 0x600dc0de
+    ret
 
 print32:
     lodsb
@@ -188,6 +202,7 @@ real_again:
 msg_real: db 'real mode: hello from F000:', 0
 msg_int: db '[int 40h via the IVT] round ', 0
 msg_pm: db 'protected mode, ring 0: cr0 & 0x80000011 = ', 0
+msg_alias: db ', at the top: ', 0
 msg_cr0_end: db 10, 0
 msg_big: db 'real mode with a 32-bit code segment and flat data segments', 10, 0
 msg_done: db 'back in real mode twice; halting', 10, 0
