@@ -132,13 +132,10 @@ export function emulatePrivileged(m: SoftwareMonitor): boolean {
  * else (false) is the guest's #GP.
  */
 export function emulateTruncatedUserAccess(m: SoftwareMonitor): boolean {
-  const cpu = m.cpu;
   const ins = decodeAtGuestEip(m);
   if (ins === null) return false;
   if (!m.topWindow.touchesTop(ins)) return false;
-  return guestOperation(m, ins, 'top 4 MiB', () => {
-    m.topWindow.within(() => ins.fn(cpu, ins));
-  });
+  return guestOperation(m, ins, 'top 4 MiB', () => m.topWindow.runUser(ins));
 }
 
 /**

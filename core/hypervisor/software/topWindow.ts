@@ -110,26 +110,52 @@ export class TopWindow {
     return this.within(() => ins.fn(this.m.cpu, ins));
   }
 
+  /**
+   * A user (CPL 3) instruction past a truncated limit whose operands lie below the monitor (i386 TLS at %gs:-4:
+   * the offset wraps to just below the segment's base, in user space) needs the guest's own limits only, not the
+   * guest's top slot: it runs on the real shadow with the limits opened, no directory switch nor TLB flush. At CPL 3
+   * the monitor's pages stay out of reach by U/S. Anything else goes through the window.
+   */
+  runUser(ins: Insn): void {
+    const cpu = this.m.cpu;
+    const below = (seg: number, off: number) => ((cpu.segBase[seg] + off) >>> 0) < MONITOR_BASE - 0x1000;
+    let outside = this.stackInTop();
+    if (!outside && ins.opcode >= 0xa4 && ins.opcode <= 0xaf) outside = !below(ins.seg, cpu.regs[ESI]) || !below(ES, cpu.regs[EDI]);
+    else if (!outside && ins.mod !== 3) outside = !below(ins.seg, cpu.ea(ins) >>> 0);
+    if (outside) this.within(() => ins.fn(cpu, ins));
+    else this.withOpenedLimits(() => ins.fn(cpu, ins));
+  }
+
   /** Runs `step` (processor accesses) inside the window; false when the guest maps nothing there (step not run). */
   within(step: () => void): boolean {
     const cpu = this.m.cpu;
     this.build();
     this.uses++;
     const savedCr3 = cpu.cr3;
+    cpu.cr3 = this.dirFrame * 4096;
+    cpu.flushTlb(true);
+    try {
+      this.withOpenedLimits(step);
+    } finally {
+      cpu.cr3 = savedCr3;
+      cpu.flushTlb(true);
+    }
+    return true;
+  }
+
+  /** Runs `step` with the data segments the monitor truncated opened to the guest's own limits, and closed again after. */
+  private withOpenedLimits(step: () => void): void {
+    const cpu = this.m.cpu;
     const limits = DATA_SEGMENTS.map((s) => cpu.segLimit[s]);
     const opened = DATA_SEGMENTS.map((s) => (this.truncated(s) ? this.guestLimit(s) : cpu.segLimit[s] >>> 0));
     const csSel = cpu.segSel[CS];
     const csLimit = cpu.segLimit[CS];
-    cpu.cr3 = this.dirFrame * 4096;
-    cpu.flushTlb(true);
     DATA_SEGMENTS.forEach((s, k) => {
       if (opened[k] !== cpu.segLimit[s] >>> 0) { cpu.segLimit[s] = opened[k]; cpu.refreshSegment(s); }
     });
     try {
       step();
     } finally {
-      cpu.cr3 = savedCr3;
-      cpu.flushTlb(true);
       DATA_SEGMENTS.forEach((s, k) => {
         // A segment register the instruction loaded in the window keeps what it loaded.
         if (cpu.segLimit[s] !== limits[k] && cpu.segLimit[s] >>> 0 === opened[k]) { cpu.segLimit[s] = limits[k]; cpu.refreshSegment(s); }
@@ -137,6 +163,5 @@ export class TopWindow {
       // An IRET or far transfer run in the window loaded CS from its descriptor: that limit stands.
       if (cpu.segSel[CS] === csSel) cpu.segLimit[CS] = csLimit;
     }
-    return true;
   }
 }

@@ -8,7 +8,8 @@
  * mapping filled into the slot's table (guestTopPages.ts, with the guest's
  * A/D bits set): no instruction of the handler goes through the top window.
  * A user TLS read at %gs:-4 wraps past the truncated GS limit: that one still
- * runs through the window. A GDT TLS entry rewritten and loaded natively from
+ * traps, and runs with the guest's own limit (no window: its target is user
+ * memory). A GDT TLS entry rewritten and loaded natively from
  * the stale shadow is made right on the way back to user mode under the
  * translator (IRET is a callout); under 'trap' the IRET to user mode does not
  * trap and the user sees the stale base (README).
@@ -90,7 +91,9 @@ for (const mode of ['trap', 'bt'] as const) {
     // The entry stack's page filled once (by the frame's write), with A and D set in the guest's PTE as the processor would.
     expect(monitor.topPages.fills).toBe(1);
     expect(memory.readU32(0x52000 + 3 * 4) >>> 0).toBe(0x200000 | 0x63);
-    // Only the two user reads at %gs:-4 went through the window; nothing of the system call did.
+    // Only the two user reads at %gs:-4 trapped (past the truncated GS limit); nothing of the system call did.
     expect(monitor.counters.traps['top 4 MiB']).toBe(2);
+    // And those ran with the GS limit opened on the real shadow: their target is user memory, no window needed.
+    expect(monitor.topWindow.uses).toBe(0);
   });
 }
