@@ -7,7 +7,7 @@ import type { ClockMode } from '../cpu/clock.ts';
 import type { VirtioDiskOption } from '../machine/types.ts';
 import { parseDiskArg } from './diskArg.ts';
 import { parseNicArg } from './nicArg.ts';
-import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, type Acceleration } from '../machine/acceleration.ts';
+import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, apicProblem, type Acceleration } from '../machine/acceleration.ts';
 
 export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options]
 
@@ -241,6 +241,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         : '--nested-paging off needs --kernel: firmware starts in real mode, which VT-x runs only as an unrestricted guest, under EPT');
     }
   }
+  const apicRefused = args.apic ? apicProblem(args.acceleration) : undefined;
+  if (apicRefused !== undefined) throw new UsageError(`--apic: ${apicRefused}`);
   if (args.tcDump !== undefined && args.acceleration !== 'bt') {
     throw new UsageError('--tc-dump needs --accel bt: only the binary translator has a translation cache');
   }
@@ -249,7 +251,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
 
 function parseAccel(value: string): Acceleration {
   const mode = ACCELERATIONS.find((m) => m === value);
-  if (mode === undefined) throw new UsageError(`bad --accel value '${value}': expected none, vtx, svm or trap`);
+  if (mode === undefined) throw new UsageError(`bad --accel value '${value}': expected ${ACCELERATIONS.join(', ')}`);
   const info = ACCELERATION_INFO[mode];
   if (!info.built) throw new UsageError(`--accel ${mode} (${info.label}) is ${info.notBuiltReason}`);
   return mode;

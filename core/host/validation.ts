@@ -10,7 +10,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { checkVmDraft, CPUS_SUPPORTED, type FieldError, type VmConfigDraft } from '../machine/config.ts';
 import type { VmLibrary } from './library.ts';
-import { ACCELERATION_INFO, accelerationProblem } from '../machine/acceleration.ts';
+import { ACCELERATION_INFO, accelerationProblem, apicProblem } from '../machine/acceleration.ts';
 import { BUNDLED_PREFIX, FIRMWARE_PREFIX } from './presets.ts';
 import { escapesVmFolder, inspectDiskImage } from './diskImages.ts';
 
@@ -44,6 +44,8 @@ export async function validateDraft(library: VmLibrary, draft: unknown, options:
   if (accelProblem !== undefined) {
     errors.push({ field: (d.acceleration === 'vtx' || d.acceleration === 'svm') && ACCELERATION_INFO[d.acceleration].built ? 'nestedPaging' : 'acceleration', message: accelProblem });
   }
+  const apicRefused = d.apic ? apicProblem(d.acceleration) : undefined;
+  if (apicRefused !== undefined) errors.push({ field: 'apic', message: apicRefused });
   if (options.forId === undefined && options.knownGuestTypes && !options.knownGuestTypes.includes(d.guestType)) {
     errors.push({ field: 'guestType', message: `Unknown guest type ${d.guestType}` });
   }

@@ -112,6 +112,17 @@ export function accelerationProblem(acceleration: Acceleration, nestedPaging: bo
   return undefined;
 }
 
+/**
+ * Why the board's local APIC and I/O APIC cannot go with `acceleration`, or
+ * undefined when they can: the software monitor does not emulate the local
+ * APIC's registers (they are MMIO) and hides it from CPUID, so its guests
+ * keep the 8259 — a board with APICs there would promise what it cannot do.
+ */
+export function apicProblem(acceleration: Acceleration): string | undefined {
+  if (acceleration !== 'trap' && acceleration !== 'bt') return undefined;
+  return `The I/O APIC cannot be used with ${ACCELERATION_INFO[acceleration].label}: the software monitor does not emulate the local APIC, and its guests keep the 8259 PIC`;
+}
+
 /** The Details line: the mode the VM really runs in. */
 export function describeAcceleration(acceleration: Acceleration, nestedPaging: boolean): string {
   const info = ACCELERATION_INFO[acceleration];

@@ -19,7 +19,7 @@
  * A triple fault stops the machine with 'shutdown' so the report is not lost.
  */
 import { NS_PER_INSTRUCTION } from '../cpu/clock.ts';
-import { accelerationProblem } from './acceleration.ts';
+import { accelerationProblem, apicProblem } from './acceleration.ts';
 import { BareProcessor } from './bareProcessor.ts';
 import { BootError } from './boot/bootError.ts';
 import { Chipset } from './chipset.ts';
@@ -43,6 +43,8 @@ export function createMachine(options: MachineOptions, hooks: MachineHooks): Mac
   const acceleration = options.acceleration ?? 'none';
   const accelProblem = accelerationProblem(acceleration, true);
   if (accelProblem !== undefined) throw new BootError(accelProblem);
+  const apicRefused = options.apic ? apicProblem(acceleration) : undefined;
+  if (apicRefused !== undefined) throw new BootError(apicRefused);
   return new Machine(options, hooks);
 }
 

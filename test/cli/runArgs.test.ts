@@ -54,7 +54,7 @@ describe('popek run argument parsing', () => {
     // Firmware under the software monitor: its real-mode code runs in the monitor's emulator (core/hypervisor/software/realModeEmulator.ts).
     expect(parseRunArgs(['--rom', 'r', '--accel', 'trap']).acceleration).toBe('trap');
     expect(parseRunArgs(['--accel', 'bt']).acceleration).toBe('bt');
-    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'kvm'])).toThrow(new UsageError("bad --accel value 'kvm': expected none, vtx, svm or trap"));
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'kvm'])).toThrow(new UsageError("bad --accel value 'kvm': expected none, vtx, svm, bt, trap"));
     expect(() => parseRunArgs(['--kernel', 'k', '--accel'])).toThrow(new UsageError('--accel needs a value'));
   });
 
@@ -69,6 +69,14 @@ describe('popek run argument parsing', () => {
     expect(() => parseRunArgs(['--kernel', 'k', '--nested-paging', 'yes'])).toThrow(
       new UsageError("bad --nested-paging value 'yes': expected on or off"),
     );
+  });
+
+  it('takes --apic with none, vtx and svm, and refuses it with the software monitor, which does not emulate the local APIC', () => {
+    for (const accel of ['none', 'vtx', 'svm']) expect(parseRunArgs(['--kernel', 'k', '--accel', accel, '--apic']).apic).toBe(true);
+    expect(() => parseRunArgs(['--kernel', 'k', '--accel', 'bt', '--apic'])).toThrow(
+      new UsageError('--apic: The I/O APIC cannot be used with Binary translation: the software monitor does not emulate the local APIC, and its guests keep the 8259 PIC'),
+    );
+    expect(() => parseRunArgs(['--accel', 'trap', '--apic'])).toThrow(/^--apic: The I\/O APIC cannot be used with Trap-and-emulate only: /);
   });
 
   it('takes at most one of --kernel and --rom (neither: the bundled firmware)', () => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VmConfigDraft } from '../../core/host/api.ts';
 import { HostService } from '../../core/host/hostService.ts';
+import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
 import { VmLibrary } from '../../core/host/library.ts';
 import { assemble } from '../../scripts/nasm.ts';
 
@@ -90,11 +91,11 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Creates and starts a VM that boots the probe ROM; resolves with its id and its first COM1 line. */
-async function probe(name: string, apic: Partial<Pick<VmConfigDraft, 'apic'>>): Promise<{ id: string; line: string }> {
+/** A VM that boots the probe ROM. */
+async function probeDraft(name: string, settings: Partial<VmConfigDraft>): Promise<VmConfigDraft> {
   const rom = join(root, 'probe.rom');
   await writeFile(rom, PROBE_ROM);
-  const config: VmConfigDraft = {
+  return {
     name,
     guestType: 'firmware-rom',
     memoryMiB: 4,
@@ -109,8 +110,13 @@ async function probe(name: string, apic: Partial<Pick<VmConfigDraft, 'apic'>>): 
     clock: 'deterministic',
     acceleration: 'none',
     nestedPaging: true,
-    ...apic,
+    ...settings,
   };
+}
+
+/** Creates and starts a VM that boots the probe ROM; resolves with its id and its first COM1 line. */
+async function probe(name: string, apic: Partial<Pick<VmConfigDraft, 'apic'>>): Promise<{ id: string; line: string }> {
+  const config = await probeDraft(name, apic);
   const created = await host.createVm({ config });
   if (!created.ok) throw new Error(JSON.stringify(created.errors));
   expect(created.vm.config.apic).toBe(apic.apic || undefined);
@@ -135,6 +141,15 @@ describe('the I/O APIC setting', () => {
     await host.powerOffVm(id);
     const updated = await host.updateVm(id, withoutApic);
     expect(updated.ok && 'apic' in updated.vm.config).toBe(false);
+  });
+
+  it('is refused with the software monitor, which does not emulate the local APIC (trap, bt)', async () => {
+    for (const acceleration of ['bt', 'trap'] as const) {
+      expect(await host.createVm({ config: await probeDraft(acceleration, { acceleration, apic: true }) })).toEqual({
+        ok: false,
+        errors: [{ field: 'apic', message: `The I/O APIC cannot be used with ${ACCELERATION_INFO[acceleration].label}: the software monitor does not emulate the local APIC, and its guests keep the 8259 PIC` }],
+      });
+    }
   });
 
   it('leaves a VM without it (the default, or false) on the 8259 alone: CPUID has no APIC', async () => {

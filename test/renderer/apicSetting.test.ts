@@ -74,6 +74,16 @@ describe('Enable I/O APIC in Settings -> System', () => {
     expect(w.find('.notice').text()).toContain('these settings can only be changed while it is powered off');
   });
 
+  it('refuses it beside the box when the acceleration is the software monitor\'s', async () => {
+    const w = await settings(makeConfig({ acceleration: 'bt' }));
+    await box(w).setValue(true);
+    await save(w);
+    expect(host.api.updateVm).not.toHaveBeenCalled();
+    expect(box(w).element.closest('fieldset')!.querySelector('.error')!.textContent).toBe(
+      'The I/O APIC cannot be used with Binary translation: the software monitor does not emulate the local APIC, and its guests keep the 8259 PIC',
+    );
+  });
+
   it('shows the host\'s refusal next to the box', async () => {
     host.api.updateVm.mockResolvedValueOnce({ ok: false, errors: [{ field: 'apic', message: 'I/O APIC must be true or false' }] } as never);
     const w = await settings(makeConfig());

@@ -14,7 +14,7 @@ import type {
   VmConfig,
   VmConfigDraft,
 } from '../../../core/host/api.ts';
-import { ACCELERATION_INFO, accelerationProblem } from '../../../core/machine/acceleration.ts';
+import { ACCELERATION_INFO, accelerationProblem, apicProblem } from '../../../core/machine/acceleration.ts';
 import { checkVmDraft, CPUS_SUPPORTED } from '../../../core/machine/config.ts';
 import { dedupe } from './wizardModel.ts';
 
@@ -161,5 +161,7 @@ export function validateSettings(form: SettingsForm, nameTaken: (name: string) =
   if (accelProblem !== undefined) {
     errors.push({ field: (form.acceleration === 'vtx' || form.acceleration === 'svm') && ACCELERATION_INFO[form.acceleration].built ? 'nestedPaging' : 'acceleration', message: accelProblem });
   }
+  const apicRefused = form.apic ? apicProblem(form.acceleration) : undefined;
+  if (apicRefused !== undefined) errors.push({ field: 'apic', message: apicRefused });
   return dedupe(errors);
 }
