@@ -1,7 +1,8 @@
 /**
  * Guest-level test: Debian 12's unmodified i386 kernel with its own modules
  * (extracted from the same package by scripts/fetch-debian-modules.sh, never
- * committed) drives Popek's devices, in one boot (deterministic clock):
+ * committed) drives Popek's devices, in one boot (deterministic clock) and
+ * a second one that reads a disk back:
  *  - PIIX3 IDE (ata_piix, libata, sd_mod, sr_mod; Tiny Linux is built
  *    without ATA): a raw disk on the primary master as /dev/sda with its
  *    size, read and written by DMA, and an ISO image in the CD-ROM drive on
@@ -10,8 +11,15 @@
  *    a raw virtio-blk disk as /dev/vda, read and written; a virtio-net
  *    adapter as eth0 pinging a host-side peer on its internal network; the
  *    virtio console as /dev/hvc0 both ways; the virtio-rng behind /dev/hwrng
- *    (Tiny Linux has no HW_RANDOM); the balloon inflated and deflated.
- * The host checks what the guest wrote in the images afterwards.
+ *    (Tiny Linux has no HW_RANDOM); the balloon inflated and deflated;
+ *  - ext4 (Debian's ext4 module with jbd2, mbcache, crc16, crc32c): a
+ *    second virtio disk, a qcow2 image, formatted by busybox mke2fs (an
+ *    ext2 layout: no journal, no metadata checksums) and mounted as ext4;
+ *    files written, their checksums taken, unmounted, powered off.
+ * The host checks what the guest wrote in the images afterwards (qemu-img
+ * check, e2fsck and debugfs for the qcow2 disk). Then a second machine boots
+ * the same kernel on the same disks, loading only virtio-blk and ext4, and
+ * reads the files back with the first boot's checksums.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,19 +29,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_TEST_CMDLINE, GuestConsole, TINY_LINUX } from '../../scripts/guestConsole.ts';
 import { internalNetwork } from '../../core/dom0/virtualSwitch.ts';
+import { createDisk } from '../../core/dom0/block/blockBackend.ts';
 
 const CACHE = new URL('../../.cache/debian-kernel/', import.meta.url).pathname;
 const KERNEL = CACHE + 'vmlinuz-debian-686';
 /** The module sets of scripts/fetch-debian-modules.sh, unpacked in the guest as /SET/*.ko with /SET/load.sh. */
-const SETS = ['ata', 'virtio'] as const;
+const SETS = ['ata', 'virtio', 'ext4'] as const;
+type ModuleSet = (typeof SETS)[number];
 const MiB = 1024 * 1024;
 const DISK_BYTES = 8 * MiB;
 const ISO_BYTES = 1 * MiB;
 const VDA_BYTES = 4 * MiB;
+/** The qcow2 disk (the product's default disk format) the guest formats and mounts with ext4, then reads back in a second boot. */
+const VDB_BYTES = 16 * MiB;
 /** Host seconds for commands that load drivers or move a MiB inside the emulated guest. */
 const SLOW = 400;
 
 const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 /** Two sectors the guest writes to the IDE disk (from /ata/msg). */
 const MESSAGE = new TextEncoder().encode(Array.from({ length: 64 }, (_, i) => `popek-ide-${String(i).padStart(6, '0')}`).join(''));
 /** Three sectors the guest writes to the virtio disk (from /virtio/msg). */
@@ -47,30 +60,39 @@ const PEER_MAC = [0x52, 0x54, 0x00, 0x00, 0x00, 0xd2];
 const PEER_IP = [192, 0, 2, 31];
 const BALLOON_PAGES = 2048; // 8 MiB
 
+/** The text file the guest writes on vdb's file system (echo adds the newline). */
+const HELLO = 'hello from Debian\'s ext4 on a qcow2 disk\n';
+/** Every path on vdb's file system, as `find . | sort` lists them: mke2fs's lost+found and the files the first boot writes. */
+const VDB_FILES = '.\n./blob\n./docs\n./docs/hello.txt\n./lost+found\n./msg\n';
+/** The sha256sum command of both boots (short: no line wrap) and what it prints but for blob's unknown (random) sum. */
+const VDB_SUMS = 'sha256sum blob msg docs/hello.txt';
+const vdbSums = (blob: string) => `${blob}  blob\n${sha256(VDA_MESSAGE)}  msg\n${sha256(new TextEncoder().encode(HELLO))}  docs/hello.txt\n`;
+
 /**
  * Tiny Linux's initramfs followed by a second (uncompressed newc) archive
  * with, per module set, /SET/*.ko and /SET/load.sh, which insmods them in
- * dependency order, plus the messages the guest writes to the disks: the
- * kernel unpacks both archives (the second starting on a 4-byte boundary,
- * as its unpacker requires; the zero padding is skipped).
+ * dependency order (`sh /SET/load.sh LAST` stops after module LAST), plus
+ * `files` (path in the archive -> contents): the kernel unpacks both
+ * archives (the second starting on a 4-byte boundary, as its unpacker
+ * requires; the zero padding is skipped).
  */
-function initrdWithModules(dir: string): Uint8Array {
-  const stage = join(dir, 'stage');
+function initrdWithModules(dir: string, sets: readonly ModuleSet[], files: Record<string, string | Uint8Array>): Uint8Array {
+  const stage = mkdtempSync(join(dir, 'stage-'));
   const list: string[] = [];
-  for (const set of SETS) {
+  for (const set of sets) {
     const modules = `${CACHE}${set}-modules/`;
     mkdirSync(join(stage, set), { recursive: true });
     const order = readFileSync(modules + 'load-order.txt', 'utf8').trim().split('\n');
     for (const m of order) copyFileSync(modules + `${m}.ko`, join(stage, set, `${m}.ko`));
-    const script = order.map((m) => `insmod /${set}/${m}.ko || echo FAILED ${m}`).join('\n') + '\necho loaded\n';
+    // `load.sh [LAST]`: all of the set, or its modules up to LAST (those before it in load order include what it needs).
+    const script = `for m in ${order.join(' ')}; do\n\tinsmod /${set}/$m.ko || echo FAILED $m\n\t[ "$m" = "$1" ] && break\ndone\necho loaded\n`;
     writeFileSync(join(stage, set, 'load.sh'), script, { mode: 0o755 });
     list.push(set, ...order.map((m) => `${set}/${m}.ko`), `${set}/load.sh`);
   }
-  writeFileSync(join(stage, 'ata', 'msg'), MESSAGE);
-  writeFileSync(join(stage, 'virtio', 'msg'), VDA_MESSAGE);
-  // Per virtio device: its name, device ID, feature bit 32 (VERSION_1) as negotiated, and its driver (a script: the line would wrap on the console).
-  writeFileSync(join(stage, 'virtio', 'devices.sh'), 'cd /sys/bus/virtio/devices\nfor d in *; do echo $d $(cat $d/device) $(cut -c33 $d/features) $(basename $(readlink $d/driver)); done\n');
-  list.push('ata/msg', 'virtio/msg', 'virtio/devices.sh');
+  for (const [path, contents] of Object.entries(files)) {
+    writeFileSync(join(stage, path), contents);
+    list.push(path);
+  }
   const archive = execFileSync('cpio', ['--quiet', '-o', '-H', 'newc', '--owner=0:0'], { cwd: stage, input: list.join('\n') + '\n', maxBuffer: 64 * MiB });
   const base = readFileSync(TINY_LINUX + 'initramfs.cpio.gz');
   const at = (base.length + 3) & ~3;
@@ -79,6 +101,10 @@ function initrdWithModules(dir: string): Uint8Array {
   out.set(archive, at);
   return out;
 }
+
+/** `qemu-img check`'s verdict on a qcow2 image (the test-only oracle; it exits non-zero on errors or leaks, which throws). */
+const qcow2Check = (path: string) => execFileSync('qemu-img', ['check', '-f', 'qcow2', path], { encoding: 'utf8' }).split('\n')[0];
+const QCOW2_CLEAN = 'No errors were found on the image.';
 
 /** The Internet checksum (RFC 1071) of `bytes`. */
 function inetChecksum(bytes: Uint8Array): number {
@@ -137,10 +163,13 @@ function attachPeer(): { arpReplies: number; echoReplies: number } {
   return counts;
 }
 
-describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE and virtio', () => {
+describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext4 on a virtio disk across two boots', () => {
   let dir: string;
   let diskPath: string;
   let vdaPath: string;
+  let vdbPath: string;
+  /** The sha256 of the MiB of random bytes the first boot writes to vdb's /blob. */
+  let blobSum: string;
   let disk: Uint8Array;
   let iso: Uint8Array;
   let vda: Uint8Array;
@@ -162,15 +191,25 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE and virtio', () 
     writeFileSync(diskPath, disk);
     writeFileSync(join(dir, 'disc.iso'), iso);
     writeFileSync(vdaPath, vda);
+    vdbPath = join(dir, 'vdb.qcow2');
+    createDisk(vdbPath, { format: 'qcow2', sizeBytes: VDB_BYTES });
     peer = attachPeer();
     guest = GuestConsole.tinyLinux(
       {
         memoryMiB: 256,
         cmdline: DEBIAN_TEST_CMDLINE,
-        initrd: initrdWithModules(dir),
+        initrd: initrdWithModules(dir, SETS, {
+          'ata/msg': MESSAGE,
+          'virtio/msg': VDA_MESSAGE,
+          // Per virtio device: its name, device ID, feature bit 32 (VERSION_1) as negotiated, and its driver (a script: the line would wrap on the console).
+          'virtio/devices.sh': 'cd /sys/bus/virtio/devices\nfor d in *; do echo $d $(cat $d/device) $(cut -c33 $d/features) $(basename $(readlink $d/driver)); done\n',
+        }),
         ideDisks: [{ path: diskPath, format: 'raw' }],
         cdroms: [{ path: join(dir, 'disc.iso') }],
-        disks: [{ path: vdaPath, format: 'raw' }],
+        disks: [
+          { path: vdaPath, format: 'raw' },
+          { path: vdbPath, format: 'qcow2' },
+        ],
         nics: [{ network: NETWORK, mac: GUEST_MAC }],
         virtioConsole: true,
         virtioRng: true,
@@ -242,12 +281,12 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE and virtio', () 
   describe('virtio devices under virtio_pci and the device drivers', () => {
     const counters = (name: string) => guest.machine.stats().virtio!.find((d) => d.name === name)!.counters;
 
-    it('loads the unmodified drivers; virtio_pci binds the five functions, each to its driver', async () => {
+    it('loads the unmodified drivers; virtio_pci binds the six functions, each to its driver', async () => {
       expect(await guest.command('sh /virtio/load.sh', SLOW)).toBe('loaded\n');
-      await guest.command('while [ ! -e /sys/block/vda ]; do sleep 1; done', SLOW);
-      // Numbered in PCI slot order: the disk (slot 3), console (16), entropy (17), balloon (18), NIC (20); each negotiated VERSION_1 (the modern transport).
+      await guest.command('while [ ! -e /sys/block/vdb ]; do sleep 1; done', SLOW);
+      // Numbered in PCI slot order: the disks (slots 3 and 4), console (16), entropy (17), balloon (18), NIC (20); each negotiated VERSION_1 (the modern transport).
       expect(await guest.command('sh /virtio/devices.sh')).toBe(
-        'virtio0 0x0002 1 virtio_blk\nvirtio1 0x0003 1 virtio_console\nvirtio2 0x0004 1 virtio_rng\nvirtio3 0x0005 1 virtio_balloon\nvirtio4 0x0001 1 virtio_net\n',
+        'virtio0 0x0002 1 virtio_blk\nvirtio1 0x0002 1 virtio_blk\nvirtio2 0x0003 1 virtio_console\nvirtio3 0x0004 1 virtio_rng\nvirtio4 0x0005 1 virtio_balloon\nvirtio5 0x0001 1 virtio_net\n',
       );
       expect(await guest.command('dmesg | grep -ciE "virtio.*(error|fail|bad|invalid)"')).toBe('0\n');
       expect(guest.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic|Call Trace/);
@@ -324,9 +363,107 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE and virtio', () 
     }, 900_000);
   });
 
+  describe('ext4 on the qcow2 virtio disk /dev/vdb: formatted, mounted and written in this boot', () => {
+    it('loads Debian\'s ext4 module and its dependencies', async () => {
+      expect(await guest.command('sh /ext4/load.sh', SLOW)).toBe('loaded\n');
+      expect(await guest.command('grep -w ext4 /proc/filesystems')).toBe('\text4\n');
+    }, 900_000);
+
+    it('formats /dev/vdb (busybox mke2fs) and mounts it as ext4', async () => {
+      // Commands stay shorter than the 80-column line, so the shell's echo does not wrap.
+      expect(await guest.command('mke2fs -L popek-vdb /dev/vdb >/dev/null 2>&1 && echo ok', SLOW)).toBe('ok\n');
+      expect(await guest.command('mkdir /mnt/vdb && mount -t ext4 /dev/vdb /mnt/vdb && echo ok', SLOW)).toBe('ok\n');
+      expect(await guest.command('grep vdb /proc/mounts')).toBe('/dev/vdb /mnt/vdb ext4 rw,relatime 0 0\n');
+    }, 900_000);
+
+    it('writes files, syncs, and unmounts cleanly', async () => {
+      // 1 MiB of random bytes (16 qcow2 clusters' worth, several requests), the virtio message and a text file in a directory.
+      expect(await guest.command('cd /mnt/vdb; dd if=/dev/urandom of=blob bs=64k count=16 2>&1', SLOW)).toMatch(/^16\+0 records in\n16\+0 records out\n/);
+      expect(await guest.command('cp /virtio/msg /mnt/vdb/msg; mkdir /mnt/vdb/docs; echo ok')).toBe('ok\n');
+      expect(await guest.command(`echo "${HELLO.trimEnd()}" >/mnt/vdb/docs/hello.txt`)).toBe('');
+      expect(await guest.command('sync; cd /mnt/vdb; find . | sort')).toBe(VDB_FILES);
+      const sums = await guest.command(`cd /mnt/vdb; ${VDB_SUMS}`, SLOW);
+      blobSum = sums.slice(0, 64);
+      expect(blobSum).toMatch(/^[0-9a-f]{64}$/);
+      expect(sums).toBe(vdbSums(blobSum));
+      expect(await guest.command('cd /; umount /mnt/vdb && echo ok', SLOW)).toBe('ok\n');
+      expect(await guest.command('dmesg | grep -ci "EXT4-fs.*error"')).toBe('0\n');
+      expect((await guest.command('dmesg | grep EXT4-fs')).replace(/^\[ *[0-9.]+\] /gm, '')).toBe(
+        'EXT4-fs (vdb): mounted filesystem without journal. Quota mode: none.\nEXT4-fs (vdb): unmounting filesystem.\n',
+      );
+      const vdb = guest.machine.stats().virtio!.find((d) => d.name === 'virtio-blk vdb')!.counters;
+      expect(vdb.bytesWritten).toBeGreaterThan(1 * MiB);
+      expect(vdb.errors).toBe(0);
+    }, 900_000);
+  });
+
   it('powers off', async () => {
     expect(guest.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic|Call Trace/);
     guest.type('poweroff -f\n');
     expect(await guest.waitForStop(300)).toEqual({ kind: 'poweroff' });
+  });
+
+  it('left a qcow2 image qemu-img finds clean, holding a file system e2fsck finds clean with the guest\'s files', () => {
+    expect(qcow2Check(vdbPath)).toBe(QCOW2_CLEAN);
+    const raw = join(dir, 'vdb-after-first-boot.raw');
+    execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', vdbPath, raw]);
+    // -f: check even though the file system is marked clean; -n: read-only. Exit status 0: no errors.
+    execFileSync('e2fsck', ['-fn', raw], { stdio: 'ignore' });
+    const cat = (path: string) => execFileSync('debugfs', ['-R', `cat ${path}`, raw], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 16 * MiB });
+    expect(sha256(cat('/blob'))).toBe(blobSum);
+    expect(cat('/msg').equals(Buffer.from(VDA_MESSAGE))).toBe(true);
+    expect(cat('/docs/hello.txt').toString()).toBe(HELLO);
+  });
+
+  describe('a second boot on the same disks: Debian\'s ext4 reads the first boot\'s files back', () => {
+    let second: GuestConsole;
+
+    beforeAll(async () => {
+      second = GuestConsole.tinyLinux(
+        {
+          memoryMiB: 128,
+          cmdline: DEBIAN_TEST_CMDLINE,
+          initrd: initrdWithModules(dir, ['virtio', 'ext4'], {}),
+          disks: [
+            { path: vdaPath, format: 'raw' },
+            { path: vdbPath, format: 'qcow2' },
+          ],
+        },
+        KERNEL,
+      );
+      await second.waitFor('POPEK-READY\r\n', 1500);
+      await second.waitFor(/\n# (\x1b\[6n)?$/, 120);
+      await second.command('dmesg -n 1');
+    }, 1_800_000);
+
+    afterAll(() => second?.machine.pause());
+
+    it('mounts /dev/vdb as ext4 again', async () => {
+      // Only the virtio transport and the block driver: this machine has no other virtio device.
+      expect(await second.command('sh /virtio/load.sh virtio_blk; sh /ext4/load.sh', SLOW)).toBe('loaded\nloaded\n');
+      expect(await second.command('ls /sys/bus/virtio/drivers')).toBe('virtio_blk\n');
+      await second.command('while [ ! -e /sys/block/vdb ]; do sleep 1; done', SLOW);
+      expect(await second.command('mkdir /mnt/vdb && mount -t ext4 /dev/vdb /mnt/vdb && echo ok', SLOW)).toBe('ok\n');
+      expect(await second.command('grep vdb /proc/mounts')).toBe('/dev/vdb /mnt/vdb ext4 rw,relatime 0 0\n');
+    }, 900_000);
+
+    it('lists the same files with the same checksums as the first boot', async () => {
+      expect(await second.command('cd /mnt/vdb; find . | sort')).toBe(VDB_FILES);
+      expect(await second.command(`cd /mnt/vdb; ${VDB_SUMS}`, SLOW)).toBe(vdbSums(blobSum));
+      expect(await second.command('cat /mnt/vdb/docs/hello.txt')).toBe(HELLO);
+    }, 900_000);
+
+    it('unmounts cleanly, with no ext4 error in the kernel log, and powers off', async () => {
+      expect(await second.command('cd /; umount /mnt/vdb && echo ok', SLOW)).toBe('ok\n');
+      expect(await second.command('dmesg | grep -ci "EXT4-fs.*error"')).toBe('0\n');
+      expect((await second.command('dmesg | grep EXT4-fs')).replace(/^\[ *[0-9.]+\] /gm, '')).toBe(
+        'EXT4-fs (vdb): mounted filesystem without journal. Quota mode: none.\nEXT4-fs (vdb): unmounting filesystem.\n',
+      );
+      expect(second.machine.stats().virtio!.find((d) => d.name === 'virtio-blk vdb')!.counters.errors).toBe(0);
+      expect(second.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic|Call Trace/);
+      second.type('poweroff -f\n');
+      expect(await second.waitForStop(300)).toEqual({ kind: 'poweroff' });
+      expect(qcow2Check(vdbPath)).toBe(QCOW2_CLEAN);
+    }, 900_000);
   });
 });
