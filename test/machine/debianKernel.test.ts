@@ -8,7 +8,9 @@
  * exercises the processor's PAE walk, the VMCS's guest PDPTEs and the
  * guest's EFER.NXE, and the 686 kernel under VT-x on shadow page tables and
  * under AMD-V with and without nested paging (the hypervisor's four memory
- * virtualization combinations). The PAE kernel also boots on the bare PC
+ * virtualization combinations), and the 686 kernel under binary translation
+ * (acceleration 'bt': ring compression, the translator, shadow page tables on
+ * the plain IA-32 processor). The PAE kernel also boots on the bare PC
  * (checked by hand; one boot per combination keeps the suite's budget).
  * Deterministic clock; the kernel's crypto self-tests are off
  * (DEBIAN_TEST_CMDLINE says why).
@@ -48,6 +50,8 @@ const RUNS: { acceleration: Acceleration; nestedPaging?: boolean; flavour: '686'
   { acceleration: 'vtx', nestedPaging: false, flavour: '686', title: 'under the VT-x hypervisor on shadow page tables', nx: NX_MISSING, flags: [...withoutPae, 'constant_tsc', 'cpuid', 'hypervisor'] },
   { acceleration: 'svm', flavour: '686', title: 'under the AMD-V hypervisor (NPT)', nx: NX_MISSING, flags: amdFlags },
   { acceleration: 'svm', nestedPaging: false, flavour: '686', title: 'under the AMD-V hypervisor on shadow page tables', nx: NX_MISSING, flags: amdFlags },
+  // The software monitor's shadow page tables are two-level too: PAE and NX hidden, as under VT-x on shadows.
+  { acceleration: 'bt', flavour: '686', title: 'under binary translation (the software monitor)', nx: NX_MISSING, flags: [...withoutPae, 'constant_tsc', 'cpuid', 'hypervisor'] },
 ];
 
 describe.each(RUNS)('Debian 12 i386 $flavour kernel $title', ({ acceleration, nestedPaging, flavour, nx, flags: expectedFlags }) => {
