@@ -76,11 +76,11 @@ describe('popek run --tc-dump', () => {
     const lines = dump.split('\r\n');
     expect(lines.slice(0, 3)).toEqual(['', '--- translation cache ---', '93 of 262144 bytes used, 5 blocks since the last flush (0 invalidated):']);
     expect(lines.filter((l) => l.startsWith('block #'))).toEqual([
-      'block #1 guest 00100020 (frame 100) -> TC ffd00000, 32 bytes',
-      'block #2 guest 0010002a (frame 100) -> TC ffd00020, 22 bytes',
-      'block #3 guest 0010002c (frame 100) -> TC ffd00036, 18 bytes',
-      'block #4 guest 00100035 (frame 100) -> TC ffd00048, 14 bytes',
-      'block #5 guest 0010003c (frame 100) -> TC ffd00056, 7 bytes',
+      'block #1 guest 00100020 (frame 100) -> TC ffd40000, 32 bytes',
+      'block #2 guest 0010002a (frame 100) -> TC ffd40020, 22 bytes',
+      'block #3 guest 0010002c (frame 100) -> TC ffd40036, 18 bytes',
+      'block #4 guest 00100035 (frame 100) -> TC ffd40048, 14 bytes',
+      'block #5 guest 0010003c (frame 100) -> TC ffd40056, 7 bytes',
     ]);
     expect(dump).toContain('sgdt [0x101000]');
     expect(dump).toContain('; callout sgdt');
@@ -102,18 +102,18 @@ describe('popek run --tc-dump', () => {
         '--- translation cache ---',
         '1630 of 262144 bytes used, 82 blocks since the last flush (0 invalidated); the latest 2:',
         '',
-        'block #81 guest 00100422 (frame 100) -> TC ffd00643, 17 bytes',
-        '00100422  66 ba 04 06          mov dx, 0x604                  | ffd00643  66 ba 04 06          mov dx, 0x604               ; copy',
-        '00100426  66 b8 00 34          mov ax, 0x3400                 | ffd00647  66 b8 00 34          mov ax, 0x3400              ; copy',
-        '0010042a  66 ef                out dx, ax                     | ffd0064b  66 ef                out dx, ax                  ; copy',
-        '                                                              | ffd0064d  e9 00 00 00 00       jmp 0xffd00652              ; branch',
-        '                                                              | ffd00652  cd 1f                int 0x1f                    ; exit stub -> guest 0010042c',
+        'block #81 guest 00100422 (frame 100) -> TC ffd40643, 17 bytes',
+        '00100422  66 ba 04 06          mov dx, 0x604                  | ffd40643  66 ba 04 06          mov dx, 0x604               ; copy',
+        '00100426  66 b8 00 34          mov ax, 0x3400                 | ffd40647  66 b8 00 34          mov ax, 0x3400              ; copy',
+        '0010042a  66 ef                out dx, ax                     | ffd4064b  66 ef                out dx, ax                  ; copy',
+        '                                                              | ffd4064d  e9 00 00 00 00       jmp 0xffd40652              ; branch',
+        '                                                              | ffd40652  cd 1f                int 0x1f                    ; exit stub -> guest 0010042c',
         '',
-        'block #82 guest 0010042c (frame 100) -> TC ffd00654, 10 bytes',
-        '0010042c  fa                   cli                            | ffd00654  cd 1f                int 0x1f                    ; callout cli',
-        '0010042d  f4                   hlt                            | ffd00656  f4                   hlt                         ; copy',
-        '                                                              | ffd00657  e9 00 00 00 00       jmp 0xffd0065c              ; branch',
-        '                                                              | ffd0065c  cd 1f                int 0x1f                    ; exit stub -> guest 0010042e',
+        'block #82 guest 0010042c (frame 100) -> TC ffd40654, 10 bytes',
+        '0010042c  fa                   cli                            | ffd40654  cd 1f                int 0x1f                    ; callout cli',
+        '0010042d  f4                   hlt                            | ffd40656  f4                   hlt                         ; copy',
+        '                                                              | ffd40657  e9 00 00 00 00       jmp 0xffd4065c              ; branch',
+        '                                                              | ffd4065c  cd 1f                int 0x1f                    ; exit stub -> guest 0010042e',
         '',
       ].join('\n'),
     );

@@ -123,7 +123,7 @@ describe('software monitor counters', () => {
     const cache = machine.translationCache!()!;
     expect(cache.blocks.length).toBe(82);
     expect(cache.blocks.reduce((n, b) => n + b.tcLength, 0)).toBe(cache.tcUsed);
-    expect(cache.blocks[0]).toEqual({ id: 1, guestEip: 0x100020, guestInstructions: 4, tcStart: 0xffd00000, tcLength: 18, valid: true });
+    expect(cache.blocks[0]).toEqual({ id: 1, guestEip: 0x100020, guestInstructions: 4, tcStart: 0xffd40000, tcLength: 18, valid: true });
     const sgdtBlock = cache.blocks.map((b) => machine.inspectTranslatedBlock!(b.id)!).find((b) => b.instructions.some((i) => i.guestText.startsWith('sgdt')))!;
     const sgdt = sgdtBlock.instructions.find((i) => i.guestText.startsWith('sgdt'))!;
     expect(sgdt.translation.map((l) => [l.bytes, l.text, l.note])).toEqual([['cd 1f', 'int 0x1f', 'callout sgdt']]);
@@ -197,22 +197,22 @@ describe('software monitor counters', () => {
       tcUsed: 70,
       tcSize: 0x40000,
       blocks: [
-        { id: 1, guestEip: 0x100020, guestInstructions: 6, tcStart: 0xffd00000, tcLength: 25, valid: true },
-        { id: 2, guestEip: 0x100025, guestInstructions: 5, tcStart: 0xffd00019, tcLength: 20, valid: true },
-        { id: 3, guestEip: 0x100027, guestInstructions: 3, tcStart: 0xffd0002d, tcLength: 16, valid: true },
-        { id: 4, guestEip: 0x100038, guestInstructions: 1, tcStart: 0xffd0003d, tcLength: 2, valid: true },
-        { id: 5, guestEip: 0x100036, guestInstructions: 1, tcStart: 0xffd0003f, tcLength: 7, valid: true },
+        { id: 1, guestEip: 0x100020, guestInstructions: 6, tcStart: 0xffd40000, tcLength: 25, valid: true },
+        { id: 2, guestEip: 0x100025, guestInstructions: 5, tcStart: 0xffd40019, tcLength: 20, valid: true },
+        { id: 3, guestEip: 0x100027, guestInstructions: 3, tcStart: 0xffd4002d, tcLength: 16, valid: true },
+        { id: 4, guestEip: 0x100038, guestInstructions: 1, tcStart: 0xffd4003d, tcLength: 2, valid: true },
+        { id: 5, guestEip: 0x100036, guestInstructions: 1, tcStart: 0xffd4003f, tcLength: 7, valid: true },
       ],
     });
     const block = (await host.inspectTranslatedBlock(id, 2))!;
     expect(block.instructions.map((i) => [i.guestEip.toString(16), i.guestText, i.translation.map((t) => `${t.address.toString(16)} ${t.text} ; ${t.note}`)])).toEqual([
-      ['100025', 'pushf', ['ffd00019 int 0x1f ; callout pushf']],
-      ['100026', 'popf', ['ffd0001b int 0x1f ; callout popf']],
-      ['100027', 'sgdt [0x101000]', ['ffd0001d int 0x1f ; callout sgdt']],
-      ['10002e', 'mov ax, cs', ['ffd0001f int 0x1f ; callout movFromCs']],
-      ['100031', 'call 0x100038', ['ffd00021 push 0x100036 ; push-return', 'ffd00026 jmp 0xffd0003d ; branch']],
+      ['100025', 'pushf', ['ffd40019 int 0x1f ; callout pushf']],
+      ['100026', 'popf', ['ffd4001b int 0x1f ; callout popf']],
+      ['100027', 'sgdt [0x101000]', ['ffd4001d int 0x1f ; callout sgdt']],
+      ['10002e', 'mov ax, cs', ['ffd4001f int 0x1f ; callout movFromCs']],
+      ['100031', 'call 0x100038', ['ffd40021 push 0x100036 ; push-return', 'ffd40026 jmp 0xffd4003d ; branch']],
     ]);
-    expect(block.exitStubs.map((t) => `${t.address.toString(16)} ${t.bytes} ; ${t.note}`)).toEqual(['ffd0002b cd 1f ; exit stub -> guest 00100038']);
+    expect(block.exitStubs.map((t) => `${t.address.toString(16)} ${t.bytes} ; ${t.note}`)).toEqual(['ffd4002b cd 1f ; exit stub -> guest 00100038']);
     expect(await host.inspectTranslatedBlock(id, 999)).toBeNull();
     await host.powerOffVm(id);
   });
@@ -253,7 +253,7 @@ describe('software monitor counters', () => {
     await done;
     const cache = replies.get(1) as TranslationCacheView;
     expect(cache.tcSize).toBe(0x40000);
-    expect(cache.blocks[0]).toEqual({ id: 1, guestEip: 0x100020, guestInstructions: 4, tcStart: 0xffd00000, tcLength: 18, valid: true });
+    expect(cache.blocks[0]).toEqual({ id: 1, guestEip: 0x100020, guestInstructions: 4, tcStart: 0xffd40000, tcLength: 18, valid: true });
     const block = replies.get(2) as InspectedBlock;
     expect(block.id).toBe(1);
     expect(block.instructions.length).toBe(4);
