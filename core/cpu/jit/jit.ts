@@ -110,6 +110,12 @@
  * threshold, page faults, string copies). Chaining regions into each other
  * (chain on, workloadsAB.ts ... chain) did not pay either: warm shell loop
  * 0.97 of the interpreter against 0.90 without.
+ * `npm run bench -- jit` (bench's own loops, realtime clock, one run, load
+ * 2-4 on 2 cores): CPU 47.3 / 200.4 MIPS (x4.23); Tiny Linux boot 6.2 / 6.4 s
+ * (x1.04), shell loop 124.8 / 73.5 s (x0.59), fork loop 11.27 / 11.75 s
+ * (x1.04), getppid loop 0.740 / 1.700 s (x2.30: the syscall path's regions
+ * are compiled during its 100000 calls and their warm-up costs more than
+ * the whole interpreted loop). So still off by default.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
