@@ -16,38 +16,12 @@
  * guests/topPages.asm: those filled entries follow a processor TLB's rules
  * (A/D bits, INVLPG, CR3 loads, a not-present entry is the guest's #PF).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { Cpu } from '../../../core/cpu/cpu.ts';
-import { GuestClock } from '../../../core/cpu/clock.ts';
-import { DomainMemory } from '../../../core/hypervisor/memory/domainMemory.ts';
-import { MachineMemory } from '../../../core/hypervisor/memory/machineMemory.ts';
-import { MonitorTranslator } from '../../../core/hypervisor/software/bt/monitorTranslator.ts';
-import { SoftwareMonitor } from '../../../core/hypervisor/software/monitor.ts';
-import { MemoryBus } from '../../../core/memory/bus.ts';
-import { PhysicalMemory } from '../../../core/memory/physicalMemory.ts';
-import { assemble } from '../../../scripts/nasm.ts';
-
-const MiB = 1024 * 1024;
-const BOOT_GDT = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
+import { runMonitorGuest } from './monitorGuest.ts';
 
 for (const mode of ['trap', 'bt'] as const) {
   it(`keeps the guest's own top pages as a TLB would: A/D set, dropped at INVLPG and CR3 loads, a not-present one the guest's #PF (${mode})`, () => {
-    const dir = join(import.meta.dirname, 'guests');
-    const image = assemble(readFileSync(join(dir, 'topPages.asm'), 'utf8'), [dir]);
-    const machine = MachineMemory.create(16 * MiB, 16 * MiB);
-    const memory = new DomainMemory(machine);
-    memory.populateRam(0, 8 * MiB);
-    memory.write(0x100000, image);
-    memory.write(0x500, BOOT_GDT);
-    const cpu = new Cpu(new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer)), new GuestClock('deterministic'));
-    const ports = { portRead: () => 0xff, portWrite: () => {} };
-    const monitor = new SoftwareMonitor(cpu, { memory, ports }, mode === 'bt' ? new MonitorTranslator() : null);
-    monitor.start({ gdtBase: 0x500, gdtLimit: 31, cs: 0x10, ss: 0x18, ds: 0x18, es: 0x18, fs: 0x18, gs: 0x18, eip: 0x100000, esp: 0x80000, eflags: 2, regs: [0, 0, 0, 0, 0, 0, 0, 0] });
-    for (let i = 0; i < 100 && monitor.stopReason === null; i++) cpu.run(10_000);
-    expect(monitor.stopReason).toEqual({ kind: 'halt' });
+    const { memory, monitor } = runMonitorGuest('topPages.asm', mode);
 
     const r = (offset: number) => memory.readU32(0x90000 + offset) >>> 0;
     expect(r(0x00)).toBe(0xaaaaaaaa);
@@ -65,19 +39,7 @@ for (const mode of ['trap', 'bt'] as const) {
   });
 
   it(`runs an entry stack in the guest's top 4 MiB and user TLS past the truncated limits (${mode})`, () => {
-    const dir = join(import.meta.dirname, 'guests');
-    const image = assemble(readFileSync(join(dir, 'topStack.asm'), 'utf8'), [dir]);
-    const machine = MachineMemory.create(16 * MiB, 16 * MiB);
-    const memory = new DomainMemory(machine);
-    memory.populateRam(0, 8 * MiB);
-    memory.write(0x100000, image);
-    memory.write(0x500, BOOT_GDT);
-    const cpu = new Cpu(new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer)), new GuestClock('deterministic'));
-    const ports = { portRead: () => 0xff, portWrite: () => {} };
-    const monitor = new SoftwareMonitor(cpu, { memory, ports }, mode === 'bt' ? new MonitorTranslator() : null);
-    monitor.start({ gdtBase: 0x500, gdtLimit: 31, cs: 0x10, ss: 0x18, ds: 0x18, es: 0x18, fs: 0x18, gs: 0x18, eip: 0x100000, esp: 0x80000, eflags: 2, regs: [0, 0, 0, 0, 0, 0, 0, 0] });
-    for (let i = 0; i < 100 && monitor.stopReason === null; i++) cpu.run(10_000);
-    expect(monitor.stopReason).toEqual({ kind: 'halt' });
+    const { memory, monitor } = runMonitorGuest('topStack.asm', mode);
 
     const r = (offset: number) => memory.readU32(0x90000 + offset) >>> 0;
     expect(r(0x00)).toBe(0x11111111); // %gs:-4 with the first TLS base

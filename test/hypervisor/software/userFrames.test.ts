@@ -8,36 +8,11 @@
  * guest's #PF (error code 4: user read, not present; CR2 the address);
  * INT 0x81's handler halts with interrupts off, which stops the VM.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { Cpu } from '../../../core/cpu/cpu.ts';
-import { GuestClock } from '../../../core/cpu/clock.ts';
-import { DomainMemory } from '../../../core/hypervisor/memory/domainMemory.ts';
-import { MachineMemory } from '../../../core/hypervisor/memory/machineMemory.ts';
-import { SoftwareMonitor } from '../../../core/hypervisor/software/monitor.ts';
-import { MemoryBus } from '../../../core/memory/bus.ts';
-import { PhysicalMemory } from '../../../core/memory/physicalMemory.ts';
-import { assemble } from '../../../scripts/nasm.ts';
-
-const MiB = 1024 * 1024;
-const BOOT_GDT = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
+import { runMonitorGuest } from './monitorGuest.ts';
 
 it('reflects INT n and #PF from guest user code with the frames the guest expects', () => {
-  const dir = join(import.meta.dirname, 'guests');
-  const image = assemble(readFileSync(join(dir, 'userFrames.asm'), 'utf8'), [dir]);
-  const machine = MachineMemory.create(12 * MiB, 12 * MiB);
-  const memory = new DomainMemory(machine);
-  memory.populateRam(0, 8 * MiB);
-  memory.write(0x100000, image);
-  memory.write(0x500, BOOT_GDT);
-  const cpu = new Cpu(new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer)), new GuestClock('deterministic'));
-  const ports = { portRead: () => 0xff, portWrite: () => {} };
-  const monitor = new SoftwareMonitor(cpu, { memory, ports });
-  monitor.start({ gdtBase: 0x500, gdtLimit: 31, cs: 0x10, ss: 0x18, ds: 0x18, es: 0x18, fs: 0x18, gs: 0x18, eip: 0x100000, esp: 0x80000, eflags: 2, regs: [0, 0, 0, 0, 0, 0, 0, 0] });
-  for (let i = 0; i < 100 && monitor.stopReason === null; i++) cpu.run(10_000);
-  expect(monitor.stopReason).toEqual({ kind: 'halt' });
+  const { image, memory, monitor } = runMonitorGuest('userFrames.asm', 'trap', 12);
 
   const afterInt = memory.readU32(0x100000 + image.length - 8);
   const pfAt = memory.readU32(0x100000 + image.length - 4);
