@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Both cores of a 2-core CI machine (vitest's default leaves one idle): the guest boots are single-threaded.
+    maxWorkers: 2,
   },
 });
