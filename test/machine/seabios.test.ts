@@ -10,35 +10,17 @@
  * driver (modern virtio 1.0), loads the sector and runs it. Its console
  * output reaches COM1 through the fw_cfg file etc/sercon-port.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMachine } from '../../core/machine/machine.ts';
 import type { Acceleration } from '../../core/machine/acceleration.ts';
-import type { MachineOptions, RunResult } from '../../core/machine/types.ts';
-import { assemble } from '../../scripts/nasm.ts';
+import type { MachineOptions } from '../../core/machine/types.ts';
+import { BANNER, bootSeaBios, MBR, SERCON_INIT, VGA_BIOS, writeMbrImage } from './seabiosBoot.ts';
 
-const BIOS = readFileSync(new URL('../../resources/firmware/seabios/bios.bin', import.meta.url));
-const VGA_BIOS = readFileSync(new URL('../../resources/firmware/seabios/vgabios-isavga.bin', import.meta.url));
-const MBR = assemble(readFileSync(new URL('./seabiosMbr.asm', import.meta.url), 'utf8'));
-/** What SeaBIOS's serial console sends first: reset, no line wrap, clear screen, default attributes. */
-const SERCON_INIT = '\x1bc\x1b[?7l\x1b[2J\x1b[0m';
-const BANNER = 'SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n';
-
-/** Runs the bundled SeaBIOS until `until` matches COM1's output or the machine stops (bounded). */
+/** Runs the bundled SeaBIOS (bootSeaBios) with its debug log on port 0x402, found by its 0xE9 readback; then its memory and screen. */
 function boot(acceleration: Acceleration, options: Partial<MachineOptions>, until: RegExp) {
-  let out = '';
-  let debug = '';
-  const machine = createMachine(
-    { memoryMiB: 64, clock: 'deterministic', acceleration, rom: new Uint8Array(BIOS), noReboot: true, logPorts: [0x402], ...options },
-    {
-      onSerialOutput: (port, bytes) => port === 0 && (out += Buffer.from(bytes).toString('latin1')),
-      onPortByte: (_port, byte) => (debug += String.fromCharCode(byte)),
-    },
-  );
-  let result: RunResult = { kind: 'running' };
-  for (let i = 0; i < 4000 && result.kind === 'running' && !until.test(out); i++) result = machine.run(50);
+  const { out, debug, result, machine } = bootSeaBios(acceleration, { logPorts: [0x402], ...options }, until);
   const screen = machine.takeScreen?.() ?? null;
   return { out, debug, result, memory: new Uint8Array(machine.memory), screen };
 }
@@ -80,10 +62,7 @@ describe.each<Acceleration>(['none', 'vtx', 'svm'])('SeaBIOS on the PC board (ac
 
 
   it('boots the boot sector of a raw image on virtio-blk, which prints through the BIOS and on the UART', () => {
-    const disk = join(dir, 'mbr.raw');
-    const image = new Uint8Array(1024 * 1024);
-    image.set(MBR);
-    writeFileSync(disk, image);
+    const disk = writeMbrImage(dir, 'mbr.raw');
     const { out, result } = boot(acceleration, { disks: [{ path: disk, format: 'raw' }] }, /(?!)/);
     expect(out).toBe(
       SERCON_INIT + BANNER +
@@ -97,10 +76,7 @@ describe.each<Acceleration>(['none', 'vtx', 'svm'])('SeaBIOS on the PC board (ac
   }, 300_000);
 
   it('runs the VGA BIOS handed over through fw_cfg: its text and the boot sector\'s show on the VGA screen too', () => {
-    const disk = join(dir, 'mbr-vga.raw');
-    const image = new Uint8Array(1024 * 1024);
-    image.set(MBR);
-    writeFileSync(disk, image);
+    const disk = writeMbrImage(dir, 'mbr-vga.raw');
     const { out, debug, result, screen } = boot(acceleration, { disks: [{ path: disk, format: 'raw' }], vga: true, vgaBios: new Uint8Array(VGA_BIOS) }, /(?!)/);
     expect(result.kind).toBe('stopped');
     expect(debug).toContain('Start SeaVGABIOS (version 1.16.2-debian-1.16.2-1)\n');
@@ -128,10 +104,7 @@ describe('SeaBIOS and the boot order (MachineOptions.bootOrder: CMOS bytes and f
   let disk: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'popek-seabios-order-'));
-    disk = join(dir, 'mbr.raw');
-    const image = new Uint8Array(1024 * 1024);
-    image.set(MBR);
-    writeFileSync(disk, image);
+    disk = writeMbrImage(dir, 'mbr.raw');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   // An empty IDE CD-ROM drive (primary master) and the boot sector on a virtio disk.

@@ -8,28 +8,17 @@
  * emulatorEntry.ts). What COM1 shows is exactly what it shows on the bare PC
  * (test/machine/seabios.test.ts), and the boot sector stops at the same HLT.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Acceleration } from '../../../core/machine/acceleration.ts';
-import { createMachine } from '../../../core/machine/machine.ts';
-import type { MachineOptions, RunResult } from '../../../core/machine/types.ts';
-import { assemble } from '../../../scripts/nasm.ts';
+import type { MachineOptions } from '../../../core/machine/types.ts';
+import { BANNER, bootSeaBios, MBR, SERCON_INIT, writeMbrImage } from '../../machine/seabiosBoot.ts';
 
-const BIOS = readFileSync(new URL('../../../resources/firmware/seabios/bios.bin', import.meta.url));
-const MBR = assemble(readFileSync(new URL('../../machine/seabiosMbr.asm', import.meta.url), 'utf8'));
-const SERCON_INIT = '\x1bc\x1b[?7l\x1b[2J\x1b[0m';
-const BANNER = 'SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n';
-
+/** Runs the bundled SeaBIOS (bootSeaBios, no debug port); then the software monitor's counters. */
 function boot(acceleration: Acceleration, options: Partial<MachineOptions>, until: RegExp) {
-  let out = '';
-  const machine = createMachine(
-    { memoryMiB: 64, clock: 'deterministic', acceleration, rom: new Uint8Array(BIOS), noReboot: true, ...options },
-    { onSerialOutput: (port, bytes) => port === 0 && (out += Buffer.from(bytes).toString('latin1')) },
-  );
-  let result: RunResult = { kind: 'running' };
-  for (let i = 0; i < 4000 && result.kind === 'running' && !until.test(out); i++) result = machine.run(50);
+  const { out, result, machine } = bootSeaBios(acceleration, options, until);
   return { out, result, monitor: machine.stats().hypervisor?.monitor };
 }
 
@@ -55,10 +44,7 @@ describe('SeaBIOS under the software monitor', () => {
   }, 60_000);
 
   it('bt: boots the boot sector of a raw image on virtio-blk, which prints through the BIOS and on the UART', () => {
-    const disk = join(dir, 'mbr.raw');
-    const image = new Uint8Array(1024 * 1024);
-    image.set(MBR);
-    writeFileSync(disk, image);
+    const disk = writeMbrImage(dir, 'mbr.raw');
     const { out, result, monitor } = boot('bt', { disks: [{ path: disk, format: 'raw' }] }, /(?!)/);
     expect(out).toBe(
       SERCON_INIT + BANNER +
