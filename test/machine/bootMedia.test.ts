@@ -10,37 +10,23 @@
  * controller under VT-x is covered by ideBoard.test.ts), deterministic clock;
  * the output reaches COM1 through SeaBIOS's sercon.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMachine } from '../../core/machine/machine.ts';
-import type { MachineOptions, RunResult } from '../../core/machine/types.ts';
+import type { MachineOptions } from '../../core/machine/types.ts';
 import { writeBootIso, writeMbrDisk } from './bootMedia/bootImages.ts';
+import { BANNER, bootSeaBios, SERCON_INIT } from './seabiosBoot.ts';
 
-const BIOS = readFileSync(new URL('../../resources/firmware/seabios/bios.bin', import.meta.url));
-/** What SeaBIOS's serial console sends first: reset, no line wrap, clear screen, default attributes. */
-const SERCON_INIT = '\x1bc\x1b[?7l\x1b[2J\x1b[0m';
-const BANNER = 'SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n';
 const DISK_LINE = 'POPEK-DISK: the MBR of the IDE disk, printing through INT 10h';
 const CD_LINE = 'POPEK-CD: the El Torito boot image of the ISO, printing through INT 10h';
 const DISK_BOOTS = `Booting from Hard Disk...\r\n${DISK_LINE}\r\n`;
 const CD_BOOTS = 'Booting from DVD/CD...\r\n' + `${CD_LINE}\r\n`;
 const NOTHING_LEFT = 'No bootable device.  Retrying in 60 seconds.\r\n';
 
-/** Runs the bundled SeaBIOS until it has nothing left to boot (bounded); COM1's output and its debug log. */
+/** Runs the bundled SeaBIOS (bootSeaBios, 32 MiB) until it has nothing left to boot; COM1's output and its debug log (port 0x402). */
 function boot(options: Partial<MachineOptions>) {
-  let out = '';
-  let debug = '';
-  const machine = createMachine(
-    { memoryMiB: 32, clock: 'deterministic', acceleration: 'none', rom: new Uint8Array(BIOS), noReboot: true, logPorts: [0x402], ...options },
-    {
-      onSerialOutput: (port, bytes) => port === 0 && (out += Buffer.from(bytes).toString('latin1')),
-      onPortByte: (_port, byte) => (debug += String.fromCharCode(byte)),
-    },
-  );
-  let result: RunResult = { kind: 'running' };
-  for (let i = 0; i < 4000 && result.kind === 'running' && !out.includes(NOTHING_LEFT); i++) result = machine.run(50);
+  const { out, debug, result } = bootSeaBios('none', { memoryMiB: 32, logPorts: [0x402], ...options }, /No bootable device\.  Retrying in 60 seconds\.\r\n/);
   return { out, debug, result };
 }
 

@@ -1,9 +1,10 @@
 /**
  * Booting the bundled SeaBIOS (resources/firmware/seabios) for the firmware
  * tests, on the bare PC and under every acceleration (seabios.test.ts,
- * software/seabiosMonitor.test.ts): the firmware images, what its serial
- * console sends first, the project's boot sector (seabiosMbr.asm) on a raw
- * disk image, and a bounded run that collects COM1 and the debug ports.
+ * bootMedia.test.ts, software/seabiosMonitor.test.ts): the firmware images,
+ * what its serial console sends first, the project's boot sector
+ * (seabiosMbr.asm) on a raw disk image, and a bounded run that collects COM1
+ * and the debug ports.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,8 +40,9 @@ export interface SeaBiosRun {
 }
 
 /**
- * Runs the bundled SeaBIOS on a 64 MiB PC with the deterministic clock until
- * `until` matches COM1's output or the machine stops (bounded: 4000 slices).
+ * Runs the bundled SeaBIOS on a PC (64 MiB unless `options` say otherwise)
+ * with the deterministic clock until `until` matches COM1's output or the
+ * machine stops (bounded: 4000 slices).
  */
 export function bootSeaBios(acceleration: Acceleration, options: Partial<MachineOptions>, until: RegExp): SeaBiosRun {
   let out = '';
