@@ -167,6 +167,29 @@ export interface VmStats {
   devices?: DeviceStats[];
   /** The memory balloon now (absent without one). */
   balloon?: BalloonStats;
+  /** The host-wide links of the internal networks the VM's adapters name (absent when none has one open). */
+  networks?: InternalNetworkStats[];
+}
+
+/**
+ * This host process's link to a host-wide internal network (other Popek
+ * processes of the user on this computer), counted since it opened. Shared by
+ * every VM of this process on the network, so not one adapter's own traffic.
+ */
+export interface InternalNetworkStats {
+  network: string;
+  /** Other processes on the network that this one reaches. */
+  peers: number;
+  /** Frames (and their bytes) sent to other processes, once per receiving process. */
+  framesSent: number;
+  bytesSent: number;
+  /** Frames (and their bytes) other processes sent here. */
+  framesReceived: number;
+  bytesReceived: number;
+  /** Datagrams dropped: malformed, or from a sender that is not on the network. */
+  dropped: number;
+  /** Sends the operating system refused. */
+  sendErrors: number;
 }
 
 /** A VM's memory balloon, in 4 KiB pages. */

@@ -94,8 +94,12 @@ export interface HostNetworkOptions {
 export interface HostNetworkCounters {
   /** Frames sent to other processes (one per receiving process). */
   sent: number;
+  /** Bytes of those frames (Ethernet header and payload, once per receiving process). */
+  sentBytes: number;
   /** Frames from other processes given to the switch. */
   received: number;
+  /** Bytes of those frames. */
+  receivedBytes: number;
   /** Datagrams dropped as malformed: short, bad magic or version, unknown kind, another network's name, a frame too short or too long. */
   malformed: number;
   /** Datagrams from a sender that is not an endpoint of this network. */
@@ -120,7 +124,7 @@ interface Peer {
 /** This process's end of internal network `network`: the other processes become isolated ports of `sw`. */
 export class HostNetworkEndpoint {
   readonly network: string;
-  readonly counters: HostNetworkCounters = { sent: 0, received: 0, malformed: 0, strangers: 0, staleRemoved: 0, sendErrors: 0 };
+  readonly counters: HostNetworkCounters = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0, malformed: 0, strangers: 0, staleRemoved: 0, sendErrors: 0 };
   private readonly peers = new Map<number, Peer>();
   private readonly nameBytes: Uint8Array;
   private readonly timer: NodeJS.Timeout;
@@ -245,6 +249,7 @@ export class HostNetworkEndpoint {
     switch (kind) {
       case FRAME:
         this.counters.received++;
+        this.counters.receivedBytes += payload.length;
         this.sw.send(peer.switchPort!, payload);
         break;
       case HELLO:
@@ -278,7 +283,10 @@ export class HostNetworkEndpoint {
     datagram[6] = this.nameBytes.length;
     datagram.set(this.nameBytes, HEADER);
     if (frame) datagram.set(frame, HEADER + this.nameBytes.length);
-    if (kind === FRAME) this.counters.sent++;
+    if (kind === FRAME) {
+      this.counters.sent++;
+      this.counters.sentBytes += frame!.length;
+    }
     this.socket.send(datagram, udpPort, LOOPBACK, (error) => {
       if (error) this.counters.sendErrors++;
     });

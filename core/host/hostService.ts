@@ -30,6 +30,7 @@ import {
   type VmStateEvent,
   type BalloonStats,
   type HypervisorStats,
+  type InternalNetworkStats,
   type VmStats,
   type VmStatus,
 } from './api.ts';
@@ -640,6 +641,18 @@ export class HostService implements HostBridge {
     }
   }
 
+  /** The host-wide links of the networks `run`'s adapters are on, those that are open. */
+  private internalNetworkStats(run: Run | undefined): InternalNetworkStats[] {
+    const out: InternalNetworkStats[] = [];
+    for (const network of run?.links.keys() ?? []) {
+      const link = this.networks.hostLinkStats(network);
+      if (!link) continue;
+      const c = link.counters;
+      out.push({ network, peers: link.peers, framesSent: c.sent, bytesSent: c.sentBytes, framesReceived: c.received, bytesReceived: c.receivedBytes, dropped: c.malformed + c.strangers, sendErrors: c.sendErrors });
+    }
+    return out;
+  }
+
   private recordStats(rt: VmRuntime, m: Extract<FromWorker, { type: 'stats' }>): void {
     const prev = rt.lastSample;
     const dtMs = prev ? m.sampledAt - prev.at : 0;
@@ -659,6 +672,8 @@ export class HostService implements HostBridge {
         : {}),
       ...(m.stats.balloon ? { balloon: balloonStats(m.stats.balloon) } : {}),
     };
+    const networks = this.internalNetworkStats(rt.run);
+    if (networks.length > 0) stats.networks = networks;
     rt.stats = stats;
     for (const l of this.statsListeners) safeCall(() => l(stats));
   }

@@ -9,7 +9,7 @@
  * host (`popek run`, another `popek serve`) become reachable through it.
  */
 import { VirtualSwitch } from '../dom0/virtualSwitch.ts';
-import { HostNetworkEndpoint, type HostNetworkOptions } from './hostNetwork.ts';
+import { HostNetworkEndpoint, type HostNetworkCounters, type HostNetworkOptions } from './hostNetwork.ts';
 
 export interface NetworkLink {
   /** A frame from this VM's worker. */
@@ -24,9 +24,19 @@ export interface NetworkHubOptions {
   onHostNetworkError?(network: string, error: Error): void;
 }
 
+/** This process's link to a host-wide internal network: the other processes it reaches and what crossed it, since it opened. */
+export interface HostLinkStats {
+  network: string;
+  /** Other processes on the network that this one sends to. */
+  peers: number;
+  counters: HostNetworkCounters;
+}
+
 export class NetworkHub {
   private readonly switches = new Map<string, VirtualSwitch>();
   private readonly endpoints = new Map<string, Promise<HostNetworkEndpoint | null>>();
+  /** The endpoints that have opened, for synchronous readers (statistics). */
+  private readonly openEndpoints = new Map<string, HostNetworkEndpoint>();
   private closed = false;
 
   constructor(private readonly options: NetworkHubOptions = {}) {}
@@ -51,16 +61,25 @@ export class NetworkHub {
     return out;
   }
 
+  /** The host-wide link of `network` with a copy of its counters, or null when it has none (not host-wide, not open yet, or it could not open). */
+  hostLinkStats(network: string): HostLinkStats | null {
+    const endpoint = this.openEndpoints.get(network);
+    if (!endpoint) return null;
+    return { network, peers: endpoint.peerPorts().length, counters: { ...endpoint.counters } };
+  }
+
   /** Leaves the host-wide networks (the switches inside this process keep working). */
   async close(): Promise<void> {
     this.closed = true;
     for (const endpoint of (await this.hostEndpoints()).values()) endpoint?.close();
+    this.openEndpoints.clear();
   }
 
   private async openEndpoint(network: string, sw: VirtualSwitch, options: HostNetworkOptions): Promise<HostNetworkEndpoint | null> {
     try {
       const endpoint = await HostNetworkEndpoint.open(network, sw, options);
       if (this.closed) endpoint.close();
+      else this.openEndpoints.set(network, endpoint);
       return endpoint;
     } catch (e) {
       this.options.onHostNetworkError?.(network, e as Error);

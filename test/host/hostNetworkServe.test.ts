@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostService } from '../../core/host/hostService.ts';
 import { VmLibrary } from '../../core/host/library.ts';
 import { NetworkHub } from '../../core/host/networkHub.ts';
+import type { VmStats } from '../../core/host/api.ts';
 
 const FIXTURE = pathToFileURL(resolve('test/host/fixtures/scriptedMachine.ts')).href;
 const VM_MAC = [0x52, 0x54, 0, 0, 3, 0x0a];
@@ -90,5 +91,21 @@ describe('a host service VM and another process on one internal network', () => 
     for (const f of got.filter((f) => f !== answer)) expect([f[0], f[14], ...f.subarray(6, 12)]).toEqual([0xff, 0x42, ...VM_MAC]);
     expect(endpoint.counters.malformed + endpoint.counters.strangers).toBe(0);
     expect(endpoint.counters.sent).toBe(1);
+
+    // The VM's statistics carry the service's side of the link: the other process's one 60-byte frame in, and what that process received out.
+    let latest: VmStats | null = null;
+    const stop = host.onStats((stats) => {
+      if (stats.vmId === created.vm.id) latest = stats;
+    });
+    await until('a sample with the link\'s traffic', () => {
+      const n = (latest as VmStats | null)?.networks?.[0];
+      return n !== undefined && n.framesReceived === 1 && n.framesSent === endpoint.counters.received;
+    });
+    stop();
+    expect(latest!.networks).toEqual([
+      { network: 'mix', peers: 1, framesSent: endpoint.counters.received, bytesSent: endpoint.counters.receivedBytes, framesReceived: 1, bytesReceived: 60, dropped: 0, sendErrors: 0 },
+    ]);
+    expect(endpoint.counters.sentBytes).toBe(60);
+    expect(endpoint.counters.receivedBytes).toBe(60 * endpoint.counters.received);
   });
 });

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-/** The live statistics panel: the VM's tiles, and a row of counters per VirtIO device when it has any. */
+/** The live statistics panel: the VM's tiles, a row of counters per VirtIO device when it has any, and one per host-wide internal network link. */
 import { mount } from '@vue/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { VmStats } from '../../core/host/api.ts';
@@ -29,9 +29,25 @@ describe('StatsPanel', () => {
     ]);
   });
 
+  it('lists the host-wide link of each internal network with its processes, frames, bytes, drops and send errors', () => {
+    const w = mount(StatsPanel, {
+      props: {
+        state: 'Running',
+        stats: { ...stats, networks: [{ network: 'lab', peers: 2, framesSent: 1500, bytesSent: 90_000, framesReceived: 3, bytesReceived: 180, dropped: 1, sendErrors: 0 }] },
+      },
+    });
+    const rows = w.findAll('table.networks tr').map((r) => r.findAll('th, td').map((c) => c.text()).join(' | '));
+    expect(rows).toEqual([
+      'Network | Processes | Frames out | Sent | Frames in | Received | Dropped | Send errors',
+      'lab | 2 | 1,500 | 87.9 KiB | 3 | 180 B | 1 | 0',
+    ]);
+    expect(w.find('table.networks caption').text()).toBe("Internal networks: this process's link to other Popek processes on this computer (all its VMs on the network together)");
+  });
+
   it('shows no device table for a VM without VirtIO devices', () => {
     const w = mount(StatsPanel, { props: { state: 'Running', stats } });
     expect(w.find('table.devices').exists()).toBe(false);
+    expect(w.find('table.networks').exists()).toBe(false);
     expect(w.find('[data-stat="instructions"]').text()).toBe('1,234,567');
   });
 });
