@@ -5,12 +5,11 @@
  * VmConfig.apic only when ticked, locked while the VM runs like the other
  * board settings; the Details page says whether the VM has it.
  */
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VmConfig, VmState } from '../../core/host/api.ts';
-import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
-import VmDetails from '../../renderer/src/components/VmDetails.vue';
-import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountSettingsDialog, mountVmDetails, unmountAndClear } from './mountComponents.ts';
 
 let host: FakeHost;
 let wrapper: VueWrapper | null = null;
@@ -20,18 +19,13 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 async function settings(config: VmConfig, state: VmState = 'poweredOff'): Promise<VueWrapper> {
   const vm = makeVm(config, state);
   host.vms = [vm];
-  const pinia = await loadedPinia(host);
-  wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } });
-  await settle();
-  await wrapper.findAll('[role="tab"]').find((t) => t.text() === 'System')!.trigger('click');
+  wrapper = await mountSettingsDialog(host, vm, 'System');
   return wrapper;
 }
 
@@ -95,9 +89,7 @@ describe('Enable I/O APIC in Settings -> System', () => {
 
 describe('the I/O APIC on the Details page', () => {
   async function systemCard(config: VmConfig): Promise<string> {
-    const pinia = await loadedPinia(host);
-    wrapper = mount(VmDetails, { ...mountOptions(host, pinia), props: { vm: makeVm(config, 'poweredOff'), stats: null, presetLabel: () => 'Tiny Linux' } });
-    await settle();
+    wrapper = await mountVmDetails(host, makeVm(config, 'poweredOff'), null);
     return wrapper.find('#details-system').element.parentElement!.textContent!;
   }
 

@@ -6,12 +6,11 @@
  * HostApi.setBalloonTarget; in Settings -> System the balloon device and
  * its target at start, saved in the config.
  */
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VmStats } from '../../core/host/api.ts';
-import VmDetails from '../../renderer/src/components/VmDetails.vue';
-import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
-import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountSettingsDialog, mountVmDetails, unmountAndClear } from './mountComponents.ts';
 
 const sample: VmStats = { vmId: 'x', instructions: 1, mips: 1, interrupts: 0, exceptions: 0, guestNs: 1e9, sampledAt: 0 };
 
@@ -19,9 +18,7 @@ let host: FakeHost;
 let wrapper: VueWrapper | null = null;
 
 async function details(config = makeConfig({ memoryMiB: 128, balloon: { targetMiB: 16 } }), stats: VmStats | null = sample, state: 'running' | 'poweredOff' = 'running') {
-  const pinia = await loadedPinia(host);
-  wrapper = mount(VmDetails, { ...mountOptions(host, pinia), props: { vm: makeVm(config, state), stats, presetLabel: () => 'Tiny Linux' } });
-  await settle();
+  wrapper = await mountVmDetails(host, makeVm(config, state), stats);
   return wrapper;
 }
 
@@ -32,8 +29,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('BalloonPanel on the Details page', () => {
@@ -94,10 +90,7 @@ describe('the balloon in Settings -> System', () => {
   async function settings(config = makeConfig({ memoryMiB: 128, balloon: { targetMiB: 16 } })) {
     const vm = makeVm(config);
     host.vms = [vm];
-    const pinia = await loadedPinia(host);
-    wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } });
-    await settle();
-    await wrapper.findAll('[role="tab"]').find((t) => t.text() === 'System')!.trigger('click');
+    wrapper = await mountSettingsDialog(host, vm, 'System');
     return wrapper;
   }
   const saved = () => host.api.updateVm.mock.calls.at(-1)![1];

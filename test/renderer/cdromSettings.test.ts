@@ -4,11 +4,11 @@
  * a drive added or removed, and Save sends exactly those drives; while the VM
  * runs the drives are locked like the rest of the hardware.
  */
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessibleVm, VmState } from '../../core/host/api.ts';
-import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
-import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountSettingsDialog, unmountAndClear } from './mountComponents.ts';
 
 let host: FakeHost;
 let wrapper: VueWrapper | null = null;
@@ -17,9 +17,7 @@ let vm: AccessibleVm;
 async function openStorage(state: VmState): Promise<VueWrapper> {
   vm = makeVm(makeConfig({ cdroms: [{ path: '/isos/installer.iso' }, {}], bootOrder: ['cdrom', 'disk'] }), state);
   host.vms = [vm];
-  wrapper = mount(SettingsDialog, { ...mountOptions(host, await loadedPinia(host)), props: { vm } });
-  await settle();
-  await wrapper.findAll('[role="tab"]').find((t) => t.text() === 'Storage')!.trigger('click');
+  wrapper = await mountSettingsDialog(host, vm, 'Storage');
   return wrapper;
 }
 
@@ -30,9 +28,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('SettingsDialog CD-ROM drives', () => {

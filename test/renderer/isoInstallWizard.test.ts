@@ -6,33 +6,26 @@
  * and Create sends the ISO in the CD-ROM drive with the new disk.
  */
 import { resolve } from 'node:path';
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import NewVmWizard from '../../renderer/src/components/NewVmWizard.vue';
 import { ISO_INSTALL_ID, listPresets } from '../../core/host/presets.ts';
-import { FakeHost, loadedPinia, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, settle } from './fakeHost.ts';
+import { mountNewVmWizard, submitStep, unmountAndClear } from './mountComponents.ts';
 
 // happy-dom's import.meta.url is not a file URL: the suite runs from the repository root.
 const GUESTS = resolve('resources/guests');
 let wrapper: VueWrapper | null = null;
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('NewVmWizard with the ISO install preset', () => {
   it('asks for the ISO, offers a new disk, and creates a VM with the ISO in its CD-ROM drive booting first', async () => {
     const host = new FakeHost();
     host.presets = [...host.presets, listPresets(GUESTS).find((p) => p.id === ISO_INSTALL_ID)!];
-    const w = mount(NewVmWizard, mountOptions(host, await loadedPinia(host)));
-    wrapper = w;
-    await settle();
-    const next = async () => {
-      await w.find('form').trigger('submit');
-      await settle();
-    };
+    const w = (wrapper = await mountNewVmWizard(host));
+    const next = () => submitStep(w);
     await w.find('#wizard-name').setValue('Installer');
     await w.find(`input[value="${ISO_INSTALL_ID}"]`).setValue(true);
     await settle();

@@ -6,11 +6,10 @@
  * happy-dom has no layout to render a terminal into.)
  */
 import { createPinia } from 'pinia';
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import ManagerWindow from '../../renderer/src/components/ManagerWindow.vue';
-import { HOST_KEY } from '../../renderer/src/host/hostContext.ts';
 import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountManagerWindow, unmountAndClear } from './mountComponents.ts';
 import { withUnbuiltBt } from '../machine/unbuiltMode.ts';
 
 const BETA_ID = '0f7e1d2c-3b4a-4596-8877-665544332211';
@@ -18,19 +17,7 @@ let host: FakeHost;
 let wrapper: VueWrapper | null = null;
 
 async function mountManager(): Promise<VueWrapper> {
-  wrapper = mount(ManagerWindow, {
-    attachTo: document.body,
-    global: {
-      plugins: [createPinia()],
-      provide: { [HOST_KEY as symbol]: host.rendererHost },
-      stubs: {
-        SerialConsole: { props: ['vmId', 'port'], template: '<div class="console-stub">{{ vmId }}:{{ port }}</div>' },
-        // uPlot needs a canvas, which happy-dom lacks; the chart is checked in the browser (e2e).
-        ExitRateChart: { props: ['history'], template: '<div class="chart-stub">{{ history.length }}</div>' },
-      },
-    },
-  });
-  await settle();
+  wrapper = await mountManagerWindow(host, createPinia());
   return wrapper;
 }
 
@@ -49,9 +36,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('ManagerWindow', () => {

@@ -4,12 +4,11 @@
  * are added, named, given a MAC or left automatic, removed, refused when
  * invalid, locked while the VM runs, and saved exactly.
  */
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessibleVm, VmState } from '../../core/host/api.ts';
-import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
-import VmDetails from '../../renderer/src/components/VmDetails.vue';
-import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountSettingsDialog, mountVmDetails, unmountAndClear } from './mountComponents.ts';
 
 let host: FakeHost;
 let wrapper: VueWrapper | null = null;
@@ -18,10 +17,7 @@ let vm: AccessibleVm;
 async function openNetwork(state: VmState, nics?: { network: string; mac?: string }[]): Promise<VueWrapper> {
   vm = makeVm(makeConfig(nics ? { nics } : {}), state);
   host.vms = [vm];
-  const pinia = await loadedPinia(host);
-  wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } });
-  await settle();
-  await wrapper.findAll('[role="tab"]').find((t) => t.text() === 'Network')!.trigger('click');
+  wrapper = await mountSettingsDialog(host, vm, 'Network');
   return wrapper;
 }
 
@@ -32,9 +28,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('Settings -> Network', () => {
@@ -79,8 +73,7 @@ describe('Settings -> Network', () => {
 describe('Details -> Network', () => {
   it('lists the adapters with their networks', async () => {
     const config = makeConfig({ nics: [{ network: 'lab' }, { network: 'dmz', mac: '52:54:00:aa:bb:cc' }] });
-    const pinia = await loadedPinia(host);
-    wrapper = mount(VmDetails, { ...mountOptions(host, pinia), props: { vm: makeVm(config), stats: null, presetLabel: () => 'Tiny Linux' } });
+    wrapper = await mountVmDetails(host, makeVm(config), null);
     expect(wrapper.find('section[aria-labelledby="details-network"]').text()).toBe(
       'Networketh0Internal network “lab” (automatic MAC)eth1Internal network “dmz” (52:54:00:aa:bb:cc)',
     );

@@ -4,18 +4,16 @@
  * fields, Next/Create refused while invalid, and the exact config sent to
  * the host on a valid submission.
  */
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { flushPromises, type VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import NewVmWizard from '../../renderer/src/components/NewVmWizard.vue';
-import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountNewVmWizard, submitStep, unmountAndClear } from './mountComponents.ts';
 
 let host: FakeHost;
 let wrapper: VueWrapper | null = null;
 
 async function openWizard(): Promise<VueWrapper> {
-  const pinia = await loadedPinia(host);
-  wrapper = mount(NewVmWizard, mountOptions(host, pinia));
-  await settle();
+  wrapper = await mountNewVmWizard(host);
   return wrapper;
 }
 
@@ -29,10 +27,7 @@ function stepTitle(w: VueWrapper): string {
   return w.find('.page-title').text();
 }
 
-async function next(w: VueWrapper): Promise<void> {
-  await w.find('form').trigger('submit');
-  await settle();
-}
+const next = submitStep;
 
 beforeEach(() => {
   vi.useRealTimers();
@@ -41,9 +36,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('NewVmWizard', () => {

@@ -5,20 +5,18 @@
  * config that boots it with the new disk.
  */
 import { resolve } from 'node:path';
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import NewVmWizard from '../../renderer/src/components/NewVmWizard.vue';
 import { PC_FIRMWARE_ID, listPresets } from '../../core/host/presets.ts';
-import { FakeHost, loadedPinia, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, settle } from './fakeHost.ts';
+import { mountNewVmWizard, submitStep, unmountAndClear } from './mountComponents.ts';
 
 // happy-dom's import.meta.url is not a file URL: the suite runs from the repository root.
 const GUESTS = resolve('resources/guests');
 let wrapper: VueWrapper | null = null;
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('NewVmWizard with the PC firmware preset', () => {
@@ -26,13 +24,8 @@ describe('NewVmWizard with the PC firmware preset', () => {
     const host = new FakeHost();
     const preset = listPresets(GUESTS).find((p) => p.id === PC_FIRMWARE_ID)!;
     host.presets = [...host.presets, preset];
-    const w = mount(NewVmWizard, mountOptions(host, await loadedPinia(host)));
-    wrapper = w;
-    await settle();
-    const next = async () => {
-      await w.find('form').trigger('submit');
-      await settle();
-    };
+    const w = (wrapper = await mountNewVmWizard(host));
+    const next = () => submitStep(w);
     await w.find('#wizard-name').setValue('PC');
     await w.find(`input[value="${PC_FIRMWARE_ID}"]`).setValue(true);
     await settle();

@@ -7,14 +7,13 @@
  */
 import { createPinia, setActivePinia } from 'pinia';
 import { useConsoleStore } from '../../renderer/src/stores/consoleStore.ts';
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import ManagerWindow from '../../renderer/src/components/ManagerWindow.vue';
-import { HOST_KEY } from '../../renderer/src/host/hostContext.ts';
 import { VgaAdapter } from '../../core/devices/vga/vga.ts';
 import type { TextScreen } from '../../core/devices/vga/textScreen.ts';
 import { makeTestBoard } from '../devices/testBoard.ts';
 import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountManagerWindow, unmountAndClear } from './mountComponents.ts';
 
 const BETA_ID = '0f7e1d2c-3b4a-4596-8877-665544332211';
 let host: FakeHost;
@@ -38,18 +37,7 @@ function picture(): TextScreen {
 async function mountManager(): Promise<VueWrapper> {
   const pinia = createPinia();
   setActivePinia(pinia);
-  wrapper = mount(ManagerWindow, {
-    attachTo: document.body,
-    global: {
-      plugins: [pinia],
-      provide: { [HOST_KEY as symbol]: host.rendererHost },
-      stubs: {
-        SerialConsole: { props: ['vmId', 'port'], template: '<div class="console-stub">{{ vmId }}:{{ port }}</div>' },
-        ExitRateChart: { props: ['history'], template: '<div class="chart-stub">{{ history.length }}</div>' },
-      },
-    },
-  });
-  await settle();
+  wrapper = await mountManagerWindow(host, pinia);
   return wrapper;
 }
 
@@ -61,9 +49,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('Screen view', () => {

@@ -3,11 +3,11 @@
  * The Settings dialog: hardware settings locked (with the notice) while the
  * VM runs, and Save sending exactly the edited config.
  */
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { flushPromises, type VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessibleVm, VmState } from '../../core/host/api.ts';
-import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
-import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountSettingsDialog, unmountAndClear } from './mountComponents.ts';
 import { withUnbuiltBt } from '../machine/unbuiltMode.ts';
 
 let host: FakeHost;
@@ -17,9 +17,7 @@ let vm: AccessibleVm;
 async function openSettings(state: VmState): Promise<VueWrapper> {
   vm = makeVm(makeConfig({ description: 'notes' }), state);
   host.vms = [vm, makeVm(makeConfig({ id: '0f7e1d2c-3b4a-4596-8877-665544332211', name: 'Other' }))];
-  const pinia = await loadedPinia(host);
-  wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } });
-  await settle();
+  wrapper = await mountSettingsDialog(host, vm);
   return wrapper;
 }
 
@@ -40,9 +38,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('SettingsDialog while the VM runs', () => {
@@ -153,9 +149,7 @@ describe('SettingsDialog while the VM is powered off', () => {
     withUnbuiltBt(async () => {
     vm = makeVm(makeConfig({ acceleration: 'bt' }), 'poweredOff');
     host.vms = [vm];
-    const pinia = await loadedPinia(host);
-    const w = (wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } }));
-    await settle();
+    const w = (wrapper = await mountSettingsDialog(host, vm));
     await goTo(w, 'System');
     expect(w.find('fieldset .error').text()).toBe('Acceleration Binary translation is not yet built: (marked unbuilt by this test)');
     expect(saveButton(w).attributes('disabled')).toBeDefined();

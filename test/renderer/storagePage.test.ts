@@ -4,13 +4,12 @@
  * attaching an existing image only after the host inspected it, creating a
  * new raw or qcow2 image, and Save sending exactly the resulting disks.
  */
-import { mount, type VueWrapper } from '@vue/test-utils';
+import type { VueWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessibleVm, DiskConfig, VmState } from '../../core/host/api.ts';
-import SettingsDialog from '../../renderer/src/components/SettingsDialog.vue';
-import VmDetails from '../../renderer/src/components/VmDetails.vue';
 import { diskSummary, GUEST_DISK_NOTE, nextDiskName, virtioDiskName } from '../../renderer/src/logic/storageModel.ts';
-import { FakeHost, loadedPinia, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { mountSettingsDialog, mountVmDetails, unmountAndClear } from './mountComponents.ts';
 
 let host: FakeHost;
 let wrapper: VueWrapper | null = null;
@@ -19,10 +18,7 @@ let vm: AccessibleVm;
 async function openStorage(disks: DiskConfig[], state: VmState = 'poweredOff', acceleration: 'none' | 'vtx' = 'none'): Promise<VueWrapper> {
   vm = makeVm(makeConfig({ disks, acceleration }), state);
   host.vms = [vm];
-  const pinia = await loadedPinia(host);
-  wrapper = mount(SettingsDialog, { ...mountOptions(host, pinia), props: { vm } });
-  await settle();
-  await wrapper.findAll('[role="tab"]').find((t) => t.text() === 'Storage')!.trigger('click');
+  wrapper = await mountSettingsDialog(host, vm, 'Storage');
   return wrapper;
 }
 
@@ -39,9 +35,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  wrapper?.unmount();
-  wrapper = null;
-  document.body.innerHTML = '';
+  wrapper = unmountAndClear(wrapper);
 });
 
 describe('storage model', () => {
@@ -153,8 +147,7 @@ describe('Settings -> Storage', () => {
 describe('Details -> Storage', () => {
   const storageText = async (acceleration: 'none' | 'vtx') => {
     const config = makeConfig({ acceleration, disks: [{ path: 'disk0.qcow2', format: 'qcow2', sizeMiB: 2048 }, { path: '/b.img', format: 'raw', sizeMiB: 1, readOnly: true }] });
-    const pinia = await loadedPinia(host);
-    wrapper = mount(VmDetails, { ...mountOptions(host, pinia), props: { vm: makeVm(config), stats: null, presetLabel: () => 'Tiny Linux' } });
+    wrapper = await mountVmDetails(host, makeVm(config), null);
     return wrapper.find('section[aria-labelledby="details-storage"]').text();
   };
 
