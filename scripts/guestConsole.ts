@@ -29,6 +29,8 @@ export class GuestConsole {
   output = '';
   /** What the guest wrote to its virtio console (hvc0), when the machine has one. */
   virtioConsoleOutput = '';
+  /** What the guest wrote to each virtio console port (index n: hvc<n>). */
+  readonly virtioConsolePortOutput: string[] = [];
   stopped: StopReason | null = null;
   private readonly decoder = new TextDecoder('latin1');
 
@@ -37,8 +39,10 @@ export class GuestConsole {
       onSerialOutput: (port, bytes) => {
         if (port === 0) this.output += this.decoder.decode(bytes);
       },
-      onVirtioConsoleOutput: (bytes) => {
-        this.virtioConsoleOutput += this.decoder.decode(bytes);
+      onVirtioConsoleOutput: (bytes, port) => {
+        const text = this.decoder.decode(bytes);
+        this.virtioConsolePortOutput[port] = (this.virtioConsolePortOutput[port] ?? '') + text;
+        if (port === 0) this.virtioConsoleOutput += text;
       },
     });
   }

@@ -1,9 +1,9 @@
 /**
- * `popek run`: runs one machine headless on the main thread, COM1 on
- * stdin/stdout. The machine runs in slices interleaved with I/O through the
- * event loop, so typing and output stay responsive; when a slice comes back
- * early (the guest is idle in HLT on the realtime clock) the loop sleeps a
- * millisecond instead of spinning.
+ * `popek run`: runs one machine headless on the main thread, COM1 (or with
+ * --console hvcK a port of its virtio console) on stdin/stdout. The machine
+ * runs in slices interleaved with I/O through the event loop, so typing and
+ * output stay responsive; when a slice comes back early (the guest is idle in
+ * HLT on the realtime clock) the loop sleeps a millisecond instead of spinning.
  *
  * The machine's internal networks join the host-wide ones
  * (core/host/hostNetwork.ts, through a NetworkHub as `popek serve` does):
@@ -103,7 +103,10 @@ export async function runCommand(argv: string[], env: Partial<RunEnvironment> = 
   try {
     machine = create(options, {
       onSerialOutput: (port, bytes) => {
-        if (port === 0) io.stdout.write(bytes);
+        if (port === 0 && args.consolePort === undefined) io.stdout.write(bytes);
+      },
+      onVirtioConsoleOutput: (bytes, port) => {
+        if (port === args.consolePort) io.stdout.write(bytes);
       },
       onPortByte: (port, byte) => logs.record(port, byte),
       onNetworkFrame: (network, frame) => links.get(network)?.send(frame),
@@ -154,6 +157,10 @@ async function machineOptions(args: RunArgs): Promise<MachineOptions> {
   if (args.bootOrder) options.bootOrder = args.bootOrder;
   if (args.nics) options.nics = args.nics;
   if (args.balloonMiB !== undefined) options.virtioBalloon = true;
+  if (args.virtioConsolePorts !== undefined) {
+    options.virtioConsole = true;
+    options.virtioConsolePorts = args.virtioConsolePorts;
+  }
   return options;
 }
 
@@ -206,14 +213,19 @@ function driveMachine(machine: MachineApi, args: RunArgs, io: RunEnvironment, lo
     const restoreTerminal = (): void => {
       if (raw) stdin.setRawMode!(false);
     };
+    // Typing goes to the console stdout shows: COM1, or the virtio console port of --console.
+    const toGuest = (bytes: Uint8Array): void => {
+      if (args.consolePort === undefined) machine.serialInput(0, bytes);
+      else machine.virtioConsoleInput?.(bytes, args.consolePort);
+    };
     const onData = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : new Uint8Array(chunk);
       if (!raw) {
-        machine.serialInput(0, bytes);
+        toGuest(bytes);
         return;
       }
       const { guest, actions } = escape.filter(bytes);
-      if (guest.length > 0) machine.serialInput(0, guest);
+      if (guest.length > 0) toGuest(guest);
       for (const action of actions) {
         if (action === 'help') io.stderr.write(ESCAPE_HELP);
         else if (action === 'tcDump') io.stderr.write(terminalTcDump(machine, args));

@@ -7,6 +7,7 @@ import type { ClockMode } from '../cpu/clock.ts';
 import type { VirtioDiskOption } from '../machine/types.ts';
 import { parseDiskArg } from './diskArg.ts';
 import { parseNicArg } from './nicArg.ts';
+import { MAX_CONSOLE_PORTS } from '../devices/virtio/virtioConsole.ts';
 import { ACCELERATION_INFO, ACCELERATIONS, DEFAULT_ACCELERATION, apicProblem, type Acceleration } from '../machine/acceleration.ts';
 
 export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options]
@@ -36,6 +37,9 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
                        host whose machines name it) or unattached
   --balloon MiB        a VirtIO memory balloon asking the guest to give MiB of its memory back
                        (0 = an empty balloon; at most --memory less 4); --stats prints it
+  --virtio-console N   a VirtIO console with N console ports (1-16): the guest's /dev/hvc0 ... hvcN-1
+  --console NAME       what stdin/stdout are connected to: com1 (default) or hvcK (a port of
+                       --virtio-console; boot with console=hvcK or run a getty on it)
   --accel MODE         vtx (Popek's hypervisor on the processor's VT-x), svm (on an AMD
                        processor's AMD-V), trap (the software monitor, trap-and-emulate only;
                        real-mode code runs in its emulator) or none (the emulated PC without a hypervisor);
@@ -48,7 +52,7 @@ export const RUN_USAGE = `usage: popek run [--kernel FILE | --rom FILE] [options
                        stderr: its fill, then the N most recently translated blocks (all: every block
                        since the last flush), each guest instruction beside its translation
 
-COM1 is connected to stdin/stdout. On a terminal, press Ctrl-A x to quit,
+COM1 (or the --console port) is connected to stdin/stdout. On a terminal, press Ctrl-A x to quit,
 Ctrl-A Ctrl-A to send Ctrl-A, Ctrl-A h for help, Ctrl-A t to print the translation
 cache now (--accel bt: the latest --tc-dump blocks, default 5).
 
@@ -89,6 +93,10 @@ export interface RunArgs {
   bootOrder?: BootDevice[];
   /** --balloon: a virtio-balloon with this target in MiB (absent: no balloon). */
   balloonMiB?: number;
+  /** --virtio-console: the virtio console's ports (absent: no virtio console). */
+  virtioConsolePorts?: number;
+  /** --console hvcK: the virtio console port on stdin/stdout (absent: COM1). */
+  consolePort?: number;
   /** VirtIO network adapters in command-line order (absent without --nic). */
   nics?: { network?: string; mac?: string }[];
   acceleration: Acceleration;
@@ -106,7 +114,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--boot', '--nic', '--balloon', '--accel', '--nested-paging', '--jit', '--tc-dump']);
+const VALUE_OPTIONS = new Set(['--kernel', '--rom', '--initrd', '--append', '--memory', '--clock', '--timeout', '--port-log', '--disk', '--cdrom', '--boot', '--nic', '--balloon', '--virtio-console', '--console', '--accel', '--nested-paging', '--jit', '--tc-dump']);
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = {
@@ -189,6 +197,17 @@ export function parseRunArgs(argv: string[]): RunArgs {
         if (!/^\d{1,5}$/.test(value!)) throw new UsageError(`bad --balloon value '${value}': expected MiB, a whole number`);
         args.balloonMiB = Number(value);
         break;
+      case '--virtio-console':
+        if (!/^\d{1,2}$/.test(value!) || Number(value) < 1 || Number(value) > MAX_CONSOLE_PORTS) throw new UsageError(`bad --virtio-console value '${value}': expected 1 to ${MAX_CONSOLE_PORTS} ports`);
+        args.virtioConsolePorts = Number(value);
+        break;
+      case '--console': {
+        const hvc = /^hvc(\d{1,2})$/.exec(value!);
+        if (value === 'com1') delete args.consolePort;
+        else if (hvc) args.consolePort = Number(hvc[1]);
+        else throw new UsageError(`bad --console value '${value}': expected com1 or hvcN`);
+        break;
+      }
       case '--accel':
         args.acceleration = parseAccel(value!);
         break;
@@ -227,6 +246,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
   // The guest keeps at least 4 MiB, as the app's configs do (balloonTargetMaxMiB).
   if (args.balloonMiB !== undefined && args.balloonMiB > Math.max(0, args.memoryMiB - 4)) {
     throw new UsageError(`--balloon ${args.balloonMiB} leaves the guest less than 4 MiB of its ${args.memoryMiB} MiB`);
+  }
+  if (args.consolePort !== undefined && args.consolePort >= (args.virtioConsolePorts ?? 0)) {
+    throw new UsageError(`--console hvc${args.consolePort} needs --virtio-console ${args.consolePort + 1} or more (ports hvc0 to hvcN-1)`);
   }
   if (args.kernel !== undefined && args.rom !== undefined) throw new UsageError('--kernel and --rom cannot be used together');
   if (args.kernel !== undefined && args.bootOrder !== undefined) throw new UsageError('--boot is the firmware\'s boot order: a --kernel guest is loaded directly');

@@ -146,7 +146,7 @@ export class Chipset {
       }),
     );
     const pci = this.add(new Pci(bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
-    this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (bytes) => hooks.onVirtioConsoleOutput?.(bytes), hooks.onNetworkFrame);
+    this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (port, bytes) => hooks.onVirtioConsoleOutput?.(bytes, port), hooks.onNetworkFrame);
     this.ide = new IdeBoard(bus, pci, this.pic, w.guestRam, options);
     // Firmware learns the board through QEMU's fw_cfg interface (RAM, boot order, console, ACPI tables).
     if (options.rom) this.add(attachFirmwareConfig(bus, pci, w.guestRam, w.ramBytes, options));

@@ -161,8 +161,8 @@ class Machine implements MachineApi {
     this.chipset.virtio.networkInput(network, frame);
   }
 
-  virtioConsoleInput(bytes: Uint8Array): void {
-    this.chipset.virtio.consoleInput(bytes);
+  virtioConsoleInput(bytes: Uint8Array, port = 0): void {
+    this.chipset.virtio.consoleInput(bytes, port);
   }
 
   setBalloonTarget(pages: number): void {

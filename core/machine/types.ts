@@ -48,6 +48,8 @@ export interface MachineOptions {
   nics?: { network?: string; mac?: string }[];
   /** Adds a virtio-console (the guest's /dev/hvc0); its output goes to `MachineHooks.onVirtioConsoleOutput`. */
   virtioConsole?: boolean;
+  /** The virtio-console's console ports, 1 to 16 (default 1): port n is the guest's /dev/hvc<n>. */
+  virtioConsolePorts?: number;
   /** Adds a virtio-rng (host randomness; a fixed-seed stream on the deterministic clock). */
   virtioRng?: boolean;
   /** Adds a virtio-balloon; `MachineApi.setBalloonTarget` sets its target. */
@@ -126,8 +128,8 @@ export type StopReason =
 export interface MachineHooks {
   onSerialOutput?(port: SerialIndex, bytes: Uint8Array): void;
   onPortByte?(port: number, byte: number): void;
-  /** Bytes the guest wrote to its virtio console (hvc0). */
-  onVirtioConsoleOutput?(bytes: Uint8Array): void;
+  /** Bytes the guest wrote to virtio console port `port` (its /dev/hvc<port>). */
+  onVirtioConsoleOutput?(bytes: Uint8Array, port: number): void;
   /** A frame one of the machine's adapters sent on internal network `network` for machines outside this process. */
   onNetworkFrame?(network: string, frame: Uint8Array): void;
 }
@@ -171,8 +173,8 @@ export interface MachineApi {
   stats(): MachineStats;
   /** The physical memory, shared with other threads. */
   readonly memory: SharedArrayBuffer;
-  /** Bytes typed into the virtio console (hvc0); ignored when the machine has none. */
-  virtioConsoleInput?(bytes: Uint8Array): void;
+  /** Bytes typed into virtio console port `port` (default 0: hvc0); ignored when the machine has no such port. */
+  virtioConsoleInput?(bytes: Uint8Array, port?: number): void;
   /** A frame of internal network `network` from a machine outside this process. */
   networkInput?(network: string, frame: Uint8Array): void;
   /** Sets the virtio balloon's target in 4 KiB pages (ignored without a balloon). */

@@ -1,7 +1,7 @@
 /**
  * The board's virtio devices: each configured disk becomes a virtio-blk
  * function (in order, so the guest names them /dev/vda, /dev/vdb, ...), plus
- * an optional virtio-console (/dev/hvc0) and virtio-rng, all on PCI bus 0
+ * an optional virtio-console (/dev/hvc0, hvc1, ...: one console port each) and virtio-rng, all on PCI bus 0
  * behind the host bridge's memory window, their INTA# routed by the PIIX3
  * PIRQ links the DSDT describes.
  *
@@ -22,7 +22,7 @@ import type { Pci } from '../devices/pci.ts';
 import { PciMemoryWindow } from '../devices/pciMemoryWindow.ts';
 import { VirtioPciFunction } from '../devices/virtio/virtioPci.ts';
 import { VirtioBlk } from '../devices/virtio/virtioBlk.ts';
-import { VirtioConsole } from '../devices/virtio/virtioConsole.ts';
+import { MAX_CONSOLE_PORTS, VirtioConsole } from '../devices/virtio/virtioConsole.ts';
 import { VirtioRng } from '../devices/virtio/virtioRng.ts';
 import { VirtioBalloon } from '../devices/virtio/virtioBalloon.ts';
 import { parseMac, VirtioNet } from '../devices/virtio/virtioNet.ts';
@@ -73,7 +73,7 @@ export class VirtioBoard {
     pci: Pci,
     options: MachineOptions,
     guestRam: GuestRamMap,
-    onConsoleOutput: (bytes: Uint8Array) => void,
+    onConsoleOutput: (port: number, bytes: Uint8Array) => void,
     uplink?: (network: string, frame: Uint8Array) => void,
   ) {
     const disks = options.disks ?? [];
@@ -137,8 +137,10 @@ export class VirtioBoard {
       attach(FIRST_NIC_SLOT + i, `virtio-net eth${i}`, new VirtioPciFunction(device, mem, channels));
     });
     if (options.virtioConsole) {
-      this.console = new VirtioConsole(onConsoleOutput);
-      attach(CONSOLE_SLOT, 'virtio-console hvc0', new VirtioPciFunction(this.console, mem, channels));
+      const ports = options.virtioConsolePorts ?? 1;
+      if (!Number.isInteger(ports) || ports < 1 || ports > MAX_CONSOLE_PORTS) throw new BootError(`virtio console ports: 1 to ${MAX_CONSOLE_PORTS}, got ${ports}`);
+      this.console = new VirtioConsole(ports, onConsoleOutput);
+      attach(CONSOLE_SLOT, ports === 1 ? 'virtio-console hvc0' : `virtio-console hvc0-hvc${ports - 1}`, new VirtioPciFunction(this.console, mem, channels));
     }
     if (options.virtioRng) {
       const source = this.dom0?.entropy ?? (options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy());
@@ -161,9 +163,9 @@ export class VirtioBoard {
     up?.sw.send(up.port, frame);
   }
 
-  /** Bytes typed into the virtio console (dropped when the machine has none). */
-  consoleInput(bytes: Uint8Array): void {
-    this.console?.hostInput(bytes);
+  /** Bytes typed into virtio console port `port` (hvc<port>; dropped when the machine has no such port). */
+  consoleInput(bytes: Uint8Array, port = 0): void {
+    this.console?.hostInput(bytes, port);
   }
 
   /** Asks the guest to grow (or shrink) its balloon to `pages` 4 KiB pages; false without a balloon. */

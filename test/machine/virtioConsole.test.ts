@@ -1,6 +1,8 @@
 /**
  * Guest-level test: Tiny Linux with a virtio-console and a virtio-rng.
- *  - virtio_console binds the console as /dev/hvc0: bytes flow both ways.
+ *  - virtio_console binds the console's two ports (MULTIPORT) as console
+ *    ports /dev/hvc0 and /dev/hvc1: bytes flow both ways on each, and a
+ *    shell runs on hvc1 driven from the host.
  *  - virtio_pci binds the entropy function too (device ID 4 on the virtio
  *    bus); this kernel is built without CONFIG_HW_RANDOM, so no driver
  *    claims it and /dev/hwrng does not exist here.
@@ -31,7 +33,7 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
   let guest: GuestConsole;
 
   beforeAll(async () => {
-    guest = GuestConsole.tinyLinux({ virtioConsole: true, virtioRng: true });
+    guest = GuestConsole.tinyLinux({ virtioConsole: true, virtioConsolePorts: 2, virtioRng: true });
     await guest.waitFor('POPEK-READY\r\n', 600);
     await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
   }, 900_000);
@@ -63,6 +65,30 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
     expect(await guest.command('sleep 1; cat /tmp/got')).toBe('got typed on the host\n');
     // The tty echoes the line back out of hvc0.
     expect(guest.virtioConsoleOutput.endsWith('typed on the host\r\n')).toBe(true);
+  });
+
+  it('makes port 1 a second console port, /dev/hvc1', async () => {
+    expect(await guest.command('ls /sys/class/virtio-ports')).toBe('vport0p0  vport0p1\n');
+    // The hvc driver makes /dev/hvc0-7 up front; opening one no port backs fails (ENODEV).
+    expect(await guest.command('(: > /dev/hvc1) 2>/dev/null && echo opens')).toBe('opens\n');
+    expect(await guest.command('(: > /dev/hvc2) 2>/dev/null || echo no hvc2')).toBe('no hvc2\n');
+  });
+
+  it('carries guest output on hvc1 to the host\'s port 1 only', async () => {
+    const before = guest.virtioConsoleOutput;
+    expect(await guest.command('echo hello over hvc1 > /dev/hvc1')).toBe('');
+    expect(guest.virtioConsolePortOutput[1]).toBe('hello over hvc1\r\n');
+    expect(guest.virtioConsoleOutput).toBe(before);
+  });
+
+  it('runs a shell on hvc1 that the host drives', async () => {
+    // A shell with hvc1 as its terminal, started by a shell that exits at once (no job to report on ttyS0).
+    await guest.command("sh -c '(setsid sh -c \"exec sh -i </dev/hvc1 >/dev/hvc1 2>&1\") &'");
+    await guest.command('sleep 1');
+    const from = guest.virtioConsolePortOutput[1].length;
+    guest.machine.virtioConsoleInput!(new TextEncoder().encode('echo answer $((6 * 7)) from $(tty)\n'), 1);
+    expect(await guest.command('sleep 1; echo')).toBe('\n');
+    expect(guest.virtioConsolePortOutput[1].slice(from)).toContain('answer 42 from /dev/hvc1\r\n');
   });
 
   describe('hostile descriptors from a rogue driver on the live machine', () => {
