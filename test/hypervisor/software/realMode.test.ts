@@ -14,13 +14,16 @@
  * at the same HLT.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Acceleration } from '../../../core/machine/acceleration.ts';
 import { createMachine } from '../../../core/machine/machine.ts';
 import type { RunResult } from '../../../core/machine/types.ts';
 import { assemble } from '../../../scripts/nasm.ts';
 
-const ROM = assemble(readFileSync(new URL('./guests/realModeRom.asm', import.meta.url), 'utf8'));
+/** Where serial.inc, the COM1 output routines the ROM shares with the Multiboot test kernels, lives. */
+const KERNELS = fileURLToPath(new URL('../../machine/kernels', import.meta.url));
+const ROM = assemble(readFileSync(new URL('./guests/realModeRom.asm', import.meta.url), 'utf8'), [KERNELS]);
 
 const EXPECTED =
   'real mode: hello from F000:[int 40h via the IVT] round 1\n' +

@@ -7,7 +7,6 @@ bits 32
 org 0x100000
 
 %include "multiboot.inc"
-COM1       equ 0x3F8
 PM1A_CNT   equ 0x604
 SLP_S5     equ (5 << 10) | (1 << 13)
 MULTIBOOT_HEADER 0x00010002, start
@@ -22,11 +21,11 @@ start:
     mov dx, 0x190
     out dx, al
     mov esi, hello
-    call puts
+    call com1_puts
     mov eax, [ebx + 8]             ; mem_upper in KiB
-    call puthex
+    call com1_hex32
     mov esi, newline
-    call puts
+    call com1_puts
     mov al, 0x43
     mov dx, 0x190
     out dx, al
@@ -40,49 +39,11 @@ poweroff:
 
 bad_magic:
     mov esi, badmsg
-    call puts
+    call com1_puts
     cli
     hlt
 
-; puts: ESI = NUL-terminated string
-puts:
-    lodsb
-    test al, al
-    jz .done
-    call putc
-    jmp puts
-.done:
-    ret
-
-; putc: AL = byte; waits for THR empty (LSR bit 5)
-putc:
-    push eax
-    mov dx, COM1 + 5
-.wait:
-    in al, dx
-    test al, 0x20
-    jz .wait
-    pop eax
-    mov dx, COM1
-    out dx, al
-    ret
-
-; puthex: EAX as 8 hex digits
-puthex:
-    mov ecx, 8
-.next:
-    rol eax, 4
-    push eax
-    and al, 0x0F
-    add al, '0'
-    cmp al, '9'
-    jbe .digit
-    add al, 'a' - '9' - 1
-.digit:
-    call putc
-    pop eax
-    loop .next
-    ret
+%include "serial.inc"
 
 hello:   db "Hello from Multiboot, mem_upper=0x", 0
 newline: db 10, 0

@@ -16,7 +16,7 @@ bits 16
 org 0
 
 ROM_BASE equ 0xf0000
-COM1 equ 0x3f8
+; COM1 (0x3F8) and the 32-bit output routines com1_puts, com1_putc, com1_hex32: serial.inc (test/machine/kernels)
 ROUNDS equ 0x500            ; a byte in low RAM: round trips done
 
 start:
@@ -94,25 +94,25 @@ pm32:
     mov ss, ax
     mov esp, 0x7000
     mov esi, ROM_BASE + msg_pm
-    call print32
+    call com1_puts
     mov eax, cr0                    ; sensitive: shows the guest's CR0
     and eax, 0x80000011
-    call hex32
+    call com1_hex32
     cli
     sti
     cli
     lidt [ROM_BASE + idt_desc]      ; an empty IDT (interrupts stay off)
     mov esi, ROM_BASE + msg_alias
-    call print32
+    call com1_puts
     mov eax, [0xfffffff0]           ; the reset vector's bytes, read through the ROM's alias below 4 GiB
-    call hex32
+    call com1_hex32
     mov al, ' '
-    call putc32
+    call com1_putc
     mov eax, 0xffff0000 + high_code ; a call into the ROM's alias below 4 GiB (as SeaBIOS calls its PAM routine)
     call eax
-    call hex32
+    call com1_hex32
     mov esi, ROM_BASE + msg_cr0_end
-    call print32
+    call com1_puts
     cmp byte [ROUNDS], 0
     jne .direct
     jmp 0x18:pm16                   ; round 1: through 16-bit protected mode (code segment based at F0000h)
@@ -121,7 +121,7 @@ pm32:
     and al, 0xfe
     mov cr0, eax
     mov esi, ROM_BASE + msg_big     ; this 32-bit code in real mode, flat DS (unreal), 32-bit stack
-    call print32
+    call com1_puts
     mov eax, cr0                    ; the CS cache stays 32-bit in real mode: back through protected mode
     or al, 1
     mov cr0, eax
@@ -131,45 +131,7 @@ high_code:                          ; runs at 0xFFFF0000 + high_code
     mov eax, 0x600dc0de
     ret
 
-print32:
-    lodsb
-    test al, al
-    jz .done
-    call putc32
-    jmp print32
-.done:
-    ret
-
-putc32:
-    push edx
-    push eax
-    mov dx, COM1 + 5
-.wait:
-    in al, dx
-    test al, 0x20
-    jz .wait
-    pop eax
-    mov dx, COM1
-    out dx, al
-    pop edx
-    ret
-
-; EAX as 8 hex digits.
-hex32:
-    mov ecx, 8
-.digit:
-    rol eax, 4
-    push eax
-    and al, 0x0f
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    call putc32
-    pop eax
-    loop .digit
-    ret
+%include "serial.inc"
 
 bits 16
 pm16:
