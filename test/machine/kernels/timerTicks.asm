@@ -7,18 +7,13 @@ bits 32
 org 0x100000
 
 %include "multiboot.inc"
+%include "idt.inc"
 DIVISOR    equ 11932
 MULTIBOOT_HEADER 0x00010000, start
 
 start:
     mov esp, stack_top
-    ; IDT gate 0x20: 32-bit interrupt gate to timer_isr, selector 0x10
-    mov eax, timer_isr
-    mov [idt + 0x20 * 8], ax
-    mov word [idt + 0x20 * 8 + 2], 0x10
-    mov word [idt + 0x20 * 8 + 4], 0x8E00
-    shr eax, 16
-    mov [idt + 0x20 * 8 + 6], ax
+    IDT_GATE 0x20, timer_isr
     lidt [idt_descriptor]
     ; PIC: ICW1 edge + ICW4, ICW2 vector bases 0x20/0x28, ICW3 cascade, ICW4 8086 mode
     mov al, 0x11

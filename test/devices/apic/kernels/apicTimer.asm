@@ -8,18 +8,10 @@ bits 32
 org 0x100000
 
 %include "multiboot.inc"
+%include "idt.inc"
 LAPIC      equ 0xFEE00000
 IOAPIC     equ 0xFEC00000
 MULTIBOOT_HEADER 0x00010000, start
-
-%macro GATE 2
-    mov eax, %2
-    mov [idt + %1 * 8], ax
-    mov word [idt + %1 * 8 + 2], 0x10
-    mov word [idt + %1 * 8 + 4], 0x8E00
-    shr eax, 16
-    mov [idt + %1 * 8 + 6], ax
-%endmacro
 
 start:
     mov esp, stack_top
@@ -34,10 +26,10 @@ start:
     mov esi, bad_base
     cmp eax, LAPIC | 0x800
     jne fail
-    GATE 0x40, timer_isr
-    GATE 0x41, ipi_isr
-    GATE 0x50, pit_isr
-    GATE 0xFF, spurious_isr
+    IDT_GATE 0x40, timer_isr
+    IDT_GATE 0x41, ipi_isr
+    IDT_GATE 0x50, pit_isr
+    IDT_GATE 0xFF, spurious_isr
     lidt [idt_descriptor]
     mov al, 0xFF                   ; the 8259 masked: everything comes through the APICs
     out 0x21, al

@@ -16,6 +16,7 @@ bits 32
 org 0x100000
 
 %include "multiboot.inc"
+%include "idt.inc"
 LAPIC      equ 0xFEE00000
 IOAPIC     equ 0xFEC00000
 PM1_STS    equ 0x600
@@ -23,19 +24,10 @@ PM1_EN     equ 0x602
 REMOTE_IRR equ 1 << 14
 MULTIBOOT_HEADER 0x00010000, start
 
-%macro GATE 2
-    mov eax, %2
-    mov [idt + %1 * 8], ax
-    mov word [idt + %1 * 8 + 2], 0x10
-    mov word [idt + %1 * 8 + 4], 0x8E00
-    shr eax, 16
-    mov [idt + %1 * 8 + 6], ax
-%endmacro
-
 start:
     mov esp, stack_top
-    GATE 0x59, sci_isr
-    GATE 0xFF, spurious_isr
+    IDT_GATE 0x59, sci_isr
+    IDT_GATE 0xFF, spurious_isr
     lidt [idt_descriptor]
     mov al, 0xFF                   ; the 8259 masked: everything comes through the APICs
     out 0x21, al
