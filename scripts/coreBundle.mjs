@@ -80,7 +80,7 @@ export async function coreBundle() {
   try {
     await esbuild.build({
       absWorkingDir: root,
-      entryPoints: { cli: 'core/cli/main.ts', machineWorker: 'core/host/machineWorkerThread.ts', machine: 'core/machine/machine.ts', dom0Thread: 'core/dom0/worker/dom0Thread.ts' },
+      entryPoints: { cli: 'core/cli/main.ts', machineWorker: 'core/host/machineWorkerThread.ts', machine: 'core/machine/machine.ts', dom0Thread: 'core/dom0/worker/dom0Thread.ts', netThread: 'core/dom0/worker/netThread.ts' },
       outdir: tmp,
       outExtension: { '.js': '.mjs' },
       bundle: true,

@@ -26,13 +26,14 @@ import { MAX_CONSOLE_PORTS, VirtioConsole } from '../devices/virtio/virtioConsol
 import { VirtioRng } from '../devices/virtio/virtioRng.ts';
 import { VirtioBalloon } from '../devices/virtio/virtioBalloon.ts';
 import { parseMac, VirtioNet } from '../devices/virtio/virtioNet.ts';
-import { internalNetwork, type VirtualSwitch } from '../dom0/virtualSwitch.ts';
+import { internalNetwork } from '../dom0/virtualSwitch.ts';
 import { randomBytes } from 'node:crypto';
 import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
 import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
 import { CheckedGuestMemory, type GuestRamMap } from '../dom0/grantCheck.ts';
 import { EventChannels } from '../dom0/eventChannel.ts';
 import { Dom0, Dom0Error } from '../dom0/worker/dom0.ts';
+import { NetFrontend } from '../dom0/worker/netService.ts';
 import { deterministicEntropy, hostEntropy } from '../dom0/entropySource.ts';
 import { BootError } from './boot/bootError.ts';
 import type { MachineOptions } from './types.ts';
@@ -61,7 +62,12 @@ export class VirtioBoard {
   private readonly balloon: VirtioBalloon | null = null;
 
   /** Per internal network: this machine's uplink port on its switch (frames to and from other processes' machines). */
-  private readonly uplinks = new Map<string, { sw: VirtualSwitch; port: number }>();
+  private readonly uplinks = new Map<string, { send(frame: Uint8Array): void }>();
+  /**
+   * With options.dom0Thread: the NICs' and uplinks' links to the switches in dom0's network thread
+   * (core/dom0/worker/netService.ts), whose received frames the run loop takes at each device check; else null.
+   */
+  readonly net: NetFrontend | null = null;
 
   /**
    * @param uplink carries the frames of an internal network that leave this
@@ -118,6 +124,7 @@ export class VirtioBoard {
     }
     const nics = options.nics ?? [];
     if (nics.length > MAX_VIRTIO_NICS) throw new BootError(`at most ${MAX_VIRTIO_NICS} network adapters, got ${nics.length}`);
+    if (options.dom0Thread && nics.some((n) => n.network !== undefined)) this.net = new NetFrontend();
     nics.forEach((nic, i) => {
       let mac: Uint8Array;
       try {
@@ -127,12 +134,25 @@ export class VirtioBoard {
         throw new BootError(`network adapter ${i + 1}: ${(e as Error).message}`);
       }
       const device = new VirtioNet(mac);
-      if (nic.network !== undefined) {
+      if (nic.network !== undefined && this.net) {
+        const network = nic.network;
+        const net = this.net;
+        try {
+          device.port = net.attach(network, (frame) => device.receive(frame));
+          if (uplink && !this.uplinks.has(network)) this.uplinks.set(network, net.attach(network, (frame) => uplink(network, frame)));
+        } catch (e) {
+          this.close();
+          throw new BootError(`network adapter ${i + 1}: ${(e as Error).message}`);
+        }
+      } else if (nic.network !== undefined) {
         const network = nic.network;
         const sw = internalNetwork(network);
         const port = sw.attach((frame) => device.receive(frame));
         device.port = { send: (frame) => sw.send(port, frame) };
-        if (uplink && !this.uplinks.has(network)) this.uplinks.set(network, { sw, port: sw.attach((frame) => uplink(network, frame)) });
+        if (uplink && !this.uplinks.has(network)) {
+          const up = sw.attach((frame) => uplink(network, frame));
+          this.uplinks.set(network, { send: (frame) => sw.send(up, frame) });
+        }
       }
       attach(FIRST_NIC_SLOT + i, `virtio-net eth${i}`, new VirtioPciFunction(device, mem, channels));
     });
@@ -159,8 +179,7 @@ export class VirtioBoard {
 
   /** A frame of internal network `network` from another process's machine (dropped when no adapter of this machine is on it). */
   networkInput(network: string, frame: Uint8Array): void {
-    const up = this.uplinks.get(network);
-    up?.sw.send(up.port, frame);
+    this.uplinks.get(network)?.send(frame);
   }
 
   /** Bytes typed into virtio console port `port` (hvc<port>; dropped when the machine has no such port). */
@@ -194,6 +213,7 @@ export class VirtioBoard {
   /** Closes the disk images (the machine is done with them); dom0's worker closes its own and ends. */
   close(): void {
     for (const d of this.disks.splice(0)) d.close();
+    this.net?.close();
     void this.dom0?.stop();
   }
 }

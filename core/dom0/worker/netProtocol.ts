@@ -1,0 +1,33 @@
+/** Messages between the machines' threads and dom0's network thread (core/dom0/worker/netThread.ts). */
+
+/** What dom0's network thread is started with (workerData). */
+export interface NetInit {
+  /** The service's EventChannels buffer: the control port and every link's transmit port, all in the first pending word. */
+  channels: SharedArrayBuffer;
+  portCount: number;
+  /** Raised after a message was posted: dom0's network thread leaves its wait to read it. */
+  controlPort: number;
+  /** Raised once an attach message has been acted on (outside the first pending word: the thread does not wait on it). */
+  ackPort: number;
+}
+
+/**
+ * Connects one link to the switch of internal network `network`: a NIC, or
+ * a machine's uplink (the frames that leave the process). Frames from the
+ * machine arrive on `tx` with an event on `txPort` (the service's channels);
+ * the switch's frames for it go on `rx` with an event on `rxPort` of the
+ * machine's own channels (`rxChannels`), which its run loop polls.
+ */
+export interface NetAttach {
+  type: 'attach';
+  id: number;
+  network: string;
+  tx: SharedArrayBuffer;
+  txPort: number;
+  rx: SharedArrayBuffer;
+  rxChannels: SharedArrayBuffer;
+  rxPortCount: number;
+  rxPort: number;
+}
+
+export type NetMessage = NetAttach | { type: 'detach'; id: number } | { type: 'stop' };

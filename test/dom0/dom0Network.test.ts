@@ -1,0 +1,152 @@
+/**
+ * Two machines' boards on one internal network exchange Ethernet frames
+ * through their virtio-net adapters (PCI slot 20), with the switch in the
+ * machines' thread and in dom0's network thread (MachineOptions.dom0Thread:
+ * core/dom0/worker/netService.ts). The same driver steps and the same frames
+ * in both placements; with dom0's thread a frame reaches the other NIC at
+ * that machine's run-loop check (VirtioBoard.net.advance, which the chipset
+ * calls at each device check), so the test checks until the frame is there.
+ * A board's uplink (the frames that leave the process, MachineHooks.onNetworkFrame)
+ * and networkInput (the frames that come in) work in both placements.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryBus } from '../../core/memory/bus.ts';
+import { PhysicalMemory } from '../../core/memory/physicalMemory.ts';
+import { Pci } from '../../core/devices/pci.ts';
+import { busRamMap } from '../../core/dom0/grantCheck.ts';
+import { VirtioBoard } from '../../core/machine/virtioBoard.ts';
+import { F_VERSION_1 } from '../../core/devices/virtio/virtioConstants.ts';
+import { VIRTIO_NET_F_MAC } from '../../core/devices/virtio/virtioNet.ts';
+import { VirtioPciTestDriver, RAM_BYTES } from '../devices/virtio/virtioTestDriver.ts';
+import type { QueueDriver } from '../devices/virtio/queueDriver.ts';
+
+const NIC_SLOT = 20;
+const MAC_A = [0x52, 0x54, 0, 0, 0, 0x0a];
+const MAC_B = [0x52, 0x54, 0, 0, 0, 0x0b];
+const MAC_C = [0x52, 0x54, 0, 0, 0, 0x0c];
+const BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+const RX_BUFFER = 0x30000;
+const TX_BUFFER = 0x40000;
+
+function frame(dst: number[], src: number[], tag: number, length = 60): Uint8Array {
+  const f = new Uint8Array(length);
+  f.set(dst, 0);
+  f.set(src, 6);
+  f[12] = 0x88; // a local experimental EtherType (IEEE 802 88B5)
+  f[13] = 0xb5;
+  for (let i = 14; i < length; i++) f[i] = (tag + i) & 0xff;
+  return f;
+}
+
+/** One machine: its bus, board and the guest driver's receive and transmit queues. */
+class Machine {
+  readonly bus = new MemoryBus(new PhysicalMemory(RAM_BYTES));
+  readonly board: VirtioBoard;
+  readonly uplinked: Uint8Array[] = [];
+  private readonly rx: QueueDriver;
+  private readonly tx: QueueDriver;
+
+  constructor(network: string, mac: number[], dom0Thread: boolean, withUplink = false) {
+    const pci = new Pci(this.bus, { setIsaIrq: () => {} });
+    const macText = mac.map((b) => b.toString(16).padStart(2, '0')).join(':');
+    this.board = new VirtioBoard(this.bus, pci, { memoryMiB: 16, clock: 'deterministic', dom0Thread, nics: [{ network, mac: macText }] }, busRamMap(this.bus), () => {},
+      withUplink ? (net, f) => this.uplinked.push(f.slice()) : undefined);
+    const d = new VirtioPciTestDriver(this.bus, NIC_SLOT);
+    d.configWrite(0x10, 4, 0xc000_0000);
+    d.configWrite(0x04, 2, 0x0006);
+    d.locate();
+    [this.rx, this.tx] = d.initialize(F_VERSION_1 | VIRTIO_NET_F_MAC);
+    // Eight receive buffers, as a driver keeps its receive queue filled.
+    for (let i = 0; i < 8; i++) this.rx.post(this.rx.writeChain([{ address: RX_BUFFER + i * 0x800, length: 1526, write: true }]));
+    d.kick(0);
+    this.driver = d;
+  }
+  private readonly driver: VirtioPciTestDriver;
+  private received = 0;
+
+  /** The guest transmits `f` behind a zeroed 12-byte header. */
+  send(f: Uint8Array): void {
+    this.bus.u8.fill(0, TX_BUFFER, TX_BUFFER + 12);
+    this.bus.u8.set(f, TX_BUFFER + 12);
+    this.tx.post(this.tx.writeChain([{ address: TX_BUFFER, length: 12 + f.length }]));
+    this.driver.kick(1);
+    this.tx.takeUsed();
+  }
+
+  /** The run loop's device check, then the frames the device has put in the receive buffers since the last call. */
+  check(): Uint8Array[] {
+    this.board.net?.advance();
+    return this.rx.takeUsed().map(([id, len]) => {
+      const at = RX_BUFFER + (this.received++ % 8) * 0x800;
+      expect(id).toBe((this.received - 1) % 8);
+      return this.bus.u8.slice(at + 12, at + len);
+    });
+  }
+}
+
+/** Checks the machines until `done` says what arrived is enough (bounded: a lost frame fails, never hangs). */
+async function until(machines: Machine[], got: Map<Machine, Uint8Array[]>, done: () => boolean): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    for (const m of machines) got.get(m)!.push(...m.check());
+    if (done()) return;
+    if (performance.now() > deadline) throw new Error('a frame did not arrive within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+describe.each([
+  ['in the machines\' thread', false],
+  ['in dom0\'s network thread', true],
+])('two machines on one internal network, the switch %s', (_, dom0Thread) => {
+  const network = `dom0-net-${dom0Thread ? 'thread' : 'local'}`;
+  const a = new Machine(network, MAC_A, dom0Thread, true);
+  const b = new Machine(network, MAC_B, dom0Thread);
+  const c = new Machine(`${network}-other`, MAC_C, dom0Thread);
+  const got = new Map([[a, [] as Uint8Array[]], [b, []], [c, []]]);
+
+  afterAll(() => {
+    for (const m of [a, b, c]) m.board.close();
+  });
+
+  it('holds the switch where MachineOptions.dom0Thread says', () => {
+    expect(a.board.net !== null).toBe(dom0Thread);
+  });
+
+  it('floods a broadcast to the other NIC and the uplink, learns the sender, answers unicast', async () => {
+    const hello = frame(BROADCAST, MAC_A, 1);
+    a.send(hello);
+    await until([a, b, c], got, () => got.get(b)!.length === 1);
+    expect([...got.get(b)!.shift()!]).toEqual([...hello]);
+    expect(a.uplinked.map((f) => [...f])).toEqual([[...hello]]);
+    const reply = frame(MAC_A, MAC_B, 2, 98);
+    b.send(reply);
+    await until([a, b, c], got, () => got.get(a)!.length === 1);
+    expect([...got.get(a)!.shift()!]).toEqual([...reply]);
+    // Learned unicast: the reply went to A's NIC only, not to A's uplink.
+    expect(a.uplinked.length).toBe(1);
+  });
+
+  it('brings a frame from another process (networkInput) to the NIC it is for, and sends unicast to it through the uplink', async () => {
+    const remote = [0x52, 0x54, 0, 0, 1, 0x01];
+    const incoming = frame(MAC_B, remote, 3, 1514);
+    a.board.networkInput(network, incoming);
+    await until([a, b, c], got, () => got.get(b)!.length === 1);
+    expect([...got.get(b)!.shift()!]).toEqual([...incoming]);
+    const back = frame(remote, MAC_B, 4);
+    b.send(back);
+    await until([a, b, c], got, () => a.uplinked.length === 2);
+    expect([...a.uplinked[1]]).toEqual([...back]);
+  });
+
+  it('keeps the other network apart and counts what each adapter moved', async () => {
+    // A last broadcast on the network, awaited on B: everything sent before it has been switched by then.
+    a.send(frame(BROADCAST, MAC_A, 5));
+    await until([a, b, c], got, () => got.get(b)!.length === 1);
+    expect(got.get(c)!.length + got.get(a)!.length).toBe(0);
+    const counters = (m: Machine) => m.board.stats().map((s) => [s.name, s.counters.requests, s.counters.bytesWritten, s.counters.bytesRead, s.counters.errors]);
+    expect(counters(a)).toEqual([['virtio-net eth0', 2, 120, 98, 0]]);
+    expect(counters(b)).toEqual([['virtio-net eth0', 2, 158, 60 + 1514 + 60, 0]]);
+    expect(counters(c)).toEqual([['virtio-net eth0', 0, 0, 0, 0]]);
+  });
+});
