@@ -12,6 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuestConsole, PROMPT } from '../../scripts/guestConsole.ts';
 
 const NETWORK = 'virtio-net-test';
+/**
+ * POPEK_TEST_DOM0_THREAD=1 runs the same test with the switch in dom0's network thread
+ * (MachineOptions.dom0Thread, core/dom0/worker/netService.ts); the suite runs it once, in the machines' thread.
+ */
+const dom0Thread = process.env.POPEK_TEST_DOM0_THREAD === '1';
 
 /** Types `line` on `guest` and runs both machines until its prompt comes back; returns the command's output. */
 async function commandWhileBothRun(guest: GuestConsole, other: GuestConsole, line: string, hostSeconds = 300): Promise<string> {
@@ -36,8 +41,8 @@ describe('two VMs on one internal network', () => {
   let b: GuestConsole;
 
   beforeAll(async () => {
-    a = GuestConsole.tinyLinux({ nics: [{ network: NETWORK, mac: '52:54:00:00:00:0a' }] });
-    b = GuestConsole.tinyLinux({ nics: [{ network: NETWORK, mac: '52:54:00:00:00:0b' }] });
+    a = GuestConsole.tinyLinux({ nics: [{ network: NETWORK, mac: '52:54:00:00:00:0a' }], dom0Thread });
+    b = GuestConsole.tinyLinux({ nics: [{ network: NETWORK, mac: '52:54:00:00:00:0b' }], dom0Thread });
     for (const g of [a, b]) {
       await g.waitFor('POPEK-READY\r\n', 600);
       await g.waitFor(/\n# (\x1b\[6n)?$/, 120);
