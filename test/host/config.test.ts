@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkVmDraft, parseVmConfigFile, serializeVmConfig, type VmConfig, type VmConfigDraft } from '../../core/machine/config.ts';
+import { vmDraft } from './fixtures/vmDraft.ts';
 
 function draft(overrides: Partial<VmConfigDraft> = {}): VmConfigDraft {
-  return {
-    name: 'demo',
-    guestType: 'tiny-linux',
-    memoryMiB: 128,
-    cpus: 1,
-    boot: { kind: 'linux', kernel: '/k/bzImage', cmdline: 'console=ttyS0' },
-    bootOrder: ['disk'],
-    disks: [],
-    serial: [
-      { enabled: true, mode: 'console' },
-      { enabled: false, mode: 'console' },
-    ],
-    clock: 'realtime',
-    acceleration: 'none',
-    nestedPaging: true,
-    ...overrides,
-  };
+  return vmDraft({ name: 'demo', guestType: 'tiny-linux', memoryMiB: 128, boot: { kind: 'linux', kernel: '/k/bzImage', cmdline: 'console=ttyS0' }, ...overrides });
 }
 
 const ID = '0b7c1c2e-4f3a-4d8e-9a51-6c2f1b0e9d11';

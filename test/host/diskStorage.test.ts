@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VmConfigDraft } from '../../core/host/api.ts';
+import { vmDraft } from './fixtures/vmDraft.ts';
 import { HostService } from '../../core/host/hostService.ts';
 import { VmLibrary } from '../../core/host/library.ts';
 import { createDisk } from '../../core/dom0/block/blockBackend.ts';
@@ -31,23 +32,7 @@ afterEach(async () => {
 });
 
 function draft(overrides: Partial<VmConfigDraft> = {}): VmConfigDraft {
-  return {
-    name: 'vm',
-    guestType: 'linux-custom',
-    memoryMiB: 4,
-    cpus: 1,
-    boot: { kind: 'linux', kernel, cmdline: '' },
-    bootOrder: ['disk'],
-    disks: [],
-    serial: [
-      { enabled: true, mode: 'console' },
-      { enabled: false, mode: 'console' },
-    ],
-    clock: 'realtime',
-    acceleration: 'none',
-    nestedPaging: true,
-    ...overrides,
-  };
+  return vmDraft({ name: 'vm', guestType: 'linux-custom', memoryMiB: 4, boot: { kind: 'linux', kernel, cmdline: '' }, ...overrides });
 }
 
 async function createVm(overrides: Partial<VmConfigDraft> = {}): Promise<string> {

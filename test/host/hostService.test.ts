@@ -8,6 +8,7 @@ import type { VmConfigDraft, VmStateEvent, VmStats } from '../../core/host/api.t
 import { HostService } from '../../core/host/hostService.ts';
 import { VmLibrary } from '../../core/host/library.ts';
 import { withUnbuiltBt } from '../machine/unbuiltMode.ts';
+import { vmDraft } from './fixtures/vmDraft.ts';
 
 const FIXTURE = pathToFileURL(resolve('test/host/fixtures/scriptedMachine.ts')).href;
 
@@ -40,23 +41,7 @@ afterEach(async () => {
 });
 
 function draft(name: string, cmdline: string, overrides: Partial<VmConfigDraft> = {}): VmConfigDraft {
-  return {
-    name,
-    guestType: 'linux-custom',
-    memoryMiB: 4,
-    cpus: 1,
-    boot: { kind: 'linux', kernel, cmdline },
-    bootOrder: ['disk'],
-    disks: [],
-    serial: [
-      { enabled: true, mode: 'console' },
-      { enabled: false, mode: 'console' },
-    ],
-    clock: 'realtime',
-    acceleration: 'none',
-    nestedPaging: true,
-    ...overrides,
-  };
+  return vmDraft({ name, guestType: 'linux-custom', memoryMiB: 4, boot: { kind: 'linux', kernel, cmdline }, ...overrides });
 }
 
 async function create(name: string, cmdline: string, overrides: Partial<VmConfigDraft> = {}): Promise<string> {

@@ -9,6 +9,7 @@ import { HostService } from '../../core/host/hostService.ts';
 import { startHostServer, type RunningHostServer } from '../../core/host/httpServer.ts';
 import { VmLibrary } from '../../core/host/library.ts';
 import { base64ToBytes, toWire, type ServerMessage } from '../../core/host/wire.ts';
+import { vmDraft } from './fixtures/vmDraft.ts';
 
 const TOKEN = 'a'.repeat(48);
 let root: string;
@@ -63,22 +64,7 @@ const api = (method: string, args: unknown[], token: string | null = TOKEN) =>
   http('POST', `/api/${method}`, token === null ? {} : { Authorization: `Bearer ${token}` }, JSON.stringify({ args: toWire(args) }));
 
 function draft(name: string, cmdline: string) {
-  return {
-    name,
-    guestType: 'linux-custom',
-    memoryMiB: 4,
-    cpus: 1,
-    boot: { kind: 'linux', kernel, cmdline },
-    bootOrder: ['disk'],
-    disks: [],
-    serial: [
-      { enabled: true, mode: 'console' },
-      { enabled: false, mode: 'console' },
-    ],
-    clock: 'realtime',
-    acceleration: 'none',
-    nestedPaging: true,
-  };
+  return vmDraft({ name, guestType: 'linux-custom', memoryMiB: 4, boot: { kind: 'linux', kernel, cmdline } });
 }
 
 function openSocket(query: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; messages: ServerMessage[] } | number> {

@@ -6,6 +6,7 @@ import { serializeVmConfig, type VmConfigDraft } from '../../core/machine/config
 import { defaultLibraryFolder, VmLibrary } from '../../core/host/library.ts';
 import { validateDraft } from '../../core/host/validation.ts';
 import { withUnbuiltBt } from '../machine/unbuiltMode.ts';
+import { vmDraft } from './fixtures/vmDraft.ts';
 
 let root: string;
 let guests: string;
@@ -25,23 +26,13 @@ afterEach(async () => {
 });
 
 function draft(overrides: Partial<VmConfigDraft> = {}): VmConfigDraft {
-  return {
+  return vmDraft({
     name: 'demo',
     guestType: 'tiny-linux',
     memoryMiB: 128,
-    cpus: 1,
     boot: { kind: 'linux', kernel: '@guests/tiny-linux/bzImage', initrd: '@guests/tiny-linux/initramfs.cpio.gz', cmdline: 'console=ttyS0' },
-    bootOrder: ['disk'],
-    disks: [],
-    serial: [
-      { enabled: true, mode: 'console' },
-      { enabled: false, mode: 'console' },
-    ],
-    clock: 'realtime',
-    acceleration: 'none',
-    nestedPaging: true,
     ...overrides,
-  };
+  });
 }
 
 describe('VmLibrary', () => {
