@@ -139,7 +139,10 @@ describe.each([
     expect([...a.uplinked[1]]).toEqual([...back]);
   });
 
-  it('keeps the other network apart and counts what each adapter moved', async () => {
+  it('keeps the other network apart, drops malformed frames from the host, and counts what each adapter moved', async () => {
+    // A runt and an oversized frame from another process: dropped (the switch's rule, or the ring's), never thrown.
+    a.board.networkInput(network, new Uint8Array(13).fill(0xff));
+    a.board.networkInput(network, new Uint8Array(1519).fill(0xff));
     // A last broadcast on the network, awaited on B: everything sent before it has been switched by then.
     a.send(frame(BROADCAST, MAC_A, 5));
     await until([a, b, c], got, () => got.get(b)!.length === 1);

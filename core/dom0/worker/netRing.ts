@@ -13,7 +13,8 @@
  * The producer fills a slot before it publishes head with Atomics.store, and
  * the consumer reads head with Atomics.load before it reads the slot, so a
  * frame is seen whole or not at all. A full ring drops the frame and counts
- * it, as a NIC drops when its ring is full.
+ * it, as a NIC drops when its ring is full; so does a frame shorter or
+ * longer than Ethernet's (the switch would drop it too).
  */
 import { MAX_FRAME, MIN_FRAME } from '../virtualSwitch.ts';
 
@@ -28,6 +29,8 @@ export class FrameRing {
   private readonly bytes: Uint8Array;
   /** Frames the producer dropped because the ring was full (counted on the producer's side). */
   dropped = 0;
+  /** Frames the producer refused for their size. */
+  malformed = 0;
 
   constructor(buffer: SharedArrayBuffer | null = null) {
     this.buffer = buffer ?? new SharedArrayBuffer(HEADER_BYTES + RING_SLOTS * SLOT_BYTES);
@@ -41,9 +44,12 @@ export class FrameRing {
     return (Atomics.load(this.index, 0) - Atomics.load(this.index, 1)) | 0;
   }
 
-  /** Producer: appends `frame`; false (and counted) when the ring is full. Frames outside Ethernet's sizes are refused (RangeError). */
+  /** Producer: appends `frame`; false (and counted) when the ring is full or the frame is not 14 to 1518 bytes. */
   push(frame: Uint8Array): boolean {
-    if (frame.length < MIN_FRAME || frame.length > MAX_FRAME) throw new RangeError(`a frame is ${MIN_FRAME} to ${MAX_FRAME} bytes, got ${frame.length}`);
+    if (frame.length < MIN_FRAME || frame.length > MAX_FRAME) {
+      this.malformed++;
+      return false;
+    }
     const head = Atomics.load(this.index, 0);
     if (((head - Atomics.load(this.index, 1)) | 0) >= RING_SLOTS) {
       this.dropped++;
