@@ -7,7 +7,7 @@
  * `IpcResult` envelope instead of throwing, because Electron flattens thrown
  * errors into "Error invoking remote method ..." and drops their code.
  */
-import type { HostErrorInfo, MenuCommand, ScreenSnapshot, SerialIndex, VmStateEvent, VmStats } from '../core/host/api.ts';
+import type { HostErrorInfo, MenuCommand, ScreenSnapshot, ConsolePort, VmStateEvent, VmStats } from '../core/host/api.ts';
 
 export const INVOKE_PREFIX = 'popek:';
 
@@ -41,7 +41,7 @@ export interface SerialChunk {
 export interface SerialSubscribeRequest {
   subscription: number;
   vmId: string;
-  port: SerialIndex;
+  port: ConsolePort;
 }
 
 export interface ScreenSubscribeRequest {

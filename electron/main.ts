@@ -11,8 +11,9 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type IpcMainEvent, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HOST_API_METHODS, HostError, type FileKind, type MenuCommand, type SerialIndex, type Unsubscribe } from '../core/host/api.ts';
+import { HOST_API_METHODS, HostError, type FileKind, type MenuCommand, type Unsubscribe } from '../core/host/api.ts';
 import { HostService } from '../core/host/hostService.ts';
+import { consolePortLabel, isConsolePort, type ConsolePort } from '../core/host/consolePort.ts';
 import { VmLibrary } from '../core/host/library.ts';
 import { workerThreadRunnerFactory } from '../core/host/machineRunner.ts';
 import {
@@ -111,8 +112,8 @@ function registerIpc(): void {
 
   ipcMain.handle(OPEN_CONSOLE_WINDOW, async (event, vmId: unknown, port: unknown): Promise<IpcResult> => {
     if (!isTrustedSender(event)) return { ok: false, error: { code: 'UNSUPPORTED', message: 'not allowed from this page' } };
-    if (typeof vmId !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(vmId) || (port !== 0 && port !== 1)) {
-      return { ok: false, error: { code: 'INVALID_ARGUMENT', message: 'bad VM id or serial port' } };
+    if (typeof vmId !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(vmId) || !isConsolePort(port)) {
+      return { ok: false, error: { code: 'INVALID_ARGUMENT', message: 'bad VM id or console port' } };
     }
     openConsoleWindow(vmId, port);
     return { ok: true, value: undefined };
@@ -120,7 +121,7 @@ function registerIpc(): void {
 
   // Serial and screen subscriptions per renderer, dropped when the renderer goes away (the preload numbers both from one counter).
   servePerRendererSubscriptions(SERIAL_SUBSCRIBE, SERIAL_UNSUBSCRIBE, (request: SerialSubscribeRequest, contents) =>
-    host.subscribeSerial(request.vmId, request.port as SerialIndex, (data) => {
+    host.subscribeSerial(request.vmId, request.port, (data) => {
       if (!contents.isDestroyed()) contents.send(SERIAL_DATA, { subscription: request.subscription, data } satisfies SerialChunk);
     }),
   );
@@ -222,8 +223,8 @@ function createWindow(hash = '', options: { width: number; height: number; title
   return win;
 }
 
-function openConsoleWindow(vmId: string, port: 0 | 1): void {
-  createWindow(`/console/${encodeURIComponent(vmId)}/${port}`, { width: 900, height: 600, title: `Popek console COM${port + 1}` });
+function openConsoleWindow(vmId: string, port: ConsolePort): void {
+  createWindow(`/console/${encodeURIComponent(vmId)}/${port}`, { width: 900, height: 600, title: `Popek console ${consolePortLabel(port)}` });
 }
 
 function sendMenuCommand(command: MenuCommand): void {

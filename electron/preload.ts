@@ -17,7 +17,7 @@ import {
   type MenuCommand,
   type PopekBridge,
   type ScreenSnapshot,
-  type SerialIndex,
+  type ConsolePort,
   type Unsubscribe,
   type VmStateEvent,
   type VmStats,
@@ -99,7 +99,7 @@ function listen<T>(set: Set<T>, listener: T): Unsubscribe {
 
 const bridge: PopekBridge = {
   ...api,
-  subscribeSerial(vmId: string, port: SerialIndex, listener: (data: Uint8Array) => void): Unsubscribe {
+  subscribeSerial(vmId: string, port: ConsolePort, listener: (data: Uint8Array) => void): Unsubscribe {
     const subscription = nextSubscription++;
     serialListeners.set(subscription, listener);
     const request: SerialSubscribeRequest = { subscription, vmId, port };
@@ -122,7 +122,7 @@ const bridge: PopekBridge = {
   onLibraryChange: (listener) => listen(libraryListeners, listener),
   onMenuCommand: (listener) => listen(menuListeners, listener),
   pickFile: (kind: FileKind) => invoke(PICK_FILE, kind) as Promise<string | null>,
-  openConsoleWindow: (vmId: string, port: SerialIndex) => invoke(OPEN_CONSOLE_WINDOW, vmId, port) as Promise<void>,
+  openConsoleWindow: (vmId: string, port: ConsolePort) => invoke(OPEN_CONSOLE_WINDOW, vmId, port) as Promise<void>,
 };
 
 contextBridge.exposeInMainWorld('popek', bridge);

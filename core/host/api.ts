@@ -19,13 +19,14 @@
  */
 import type { DiskConfig, FieldError, VmConfig, VmConfigDraft } from '../machine/config.ts';
 import type { SerialIndex } from '../machine/types.ts';
+import type { ConsolePort, VirtioConsolePort } from './consolePort.ts';
 import type { ScreenSnapshot } from '../devices/vga/textScreen.ts';
 import type { HostKeyEvent } from '../devices/hostKeyboard.ts';
 import type { InspectedBlock, TranslationCacheView } from '../machine/translationCacheView.ts';
 
 export type { CachedBlockSummary, InspectedBlock, InspectedInstruction, TcLine, TranslationCacheView } from '../machine/translationCacheView.ts';
 
-export type { FieldError, VmConfig, VmConfigDraft, SerialIndex, ScreenSnapshot, HostKeyEvent };
+export type { FieldError, VmConfig, VmConfigDraft, SerialIndex, ConsolePort, VirtioConsolePort, ScreenSnapshot, HostKeyEvent };
 export type { TextScreen, TextCursor, GraphicsScreen } from '../devices/vga/textScreen.ts';
 export type {
   BootConfig,
@@ -416,11 +417,12 @@ export interface HostApi {
   inspectTranslatedBlock(id: string, blockId: number): Promise<InspectedBlock | null>;
 
   /**
-   * Bytes typed into a VM's serial port (port 0 = COM1, 1 = COM2). Ignored
+   * Bytes typed into a VM's console: a serial port (port 0 = COM1, 1 =
+   * COM2) or a port of its VirtIO console ('hvc0', 'hvc1', ...). Ignored
    * (resolves) when the VM is not running; rejects INVALID_ARGUMENT for a
    * bad port or more than 64 KiB at once.
    */
-  sendSerialInput(id: string, port: SerialIndex, data: Uint8Array): Promise<void>;
+  sendSerialInput(id: string, port: ConsolePort, data: Uint8Array): Promise<void>;
 
   /**
    * Keys pressed and released on the VM's Screen view, in order, named by
@@ -452,13 +454,13 @@ export interface VmStateEvent {
 /** Pushed events. Each subscribe returns the function that ends the subscription. */
 export interface HostEvents {
   /**
-   * Serial output of one VM port. The host's scrollback (the most recent
+   * Output of one VM console (a serial port, or a VirtIO console port 'hvcN'). The host's scrollback (the most recent
    * 256 KiB) is delivered first, in one call, then live output as it comes.
    * Subscribing to a VM that is not running replays its last run's output and
    * stays attached for the next run. A consumer that falls behind is cut back
    * to the scrollback (it may miss bytes), never buffered without bound.
    */
-  subscribeSerial(vmId: string, port: SerialIndex, listener: (data: Uint8Array) => void): Unsubscribe;
+  subscribeSerial(vmId: string, port: ConsolePort, listener: (data: Uint8Array) => void): Unsubscribe;
   /**
    * What the VM's display adapter shows, each time it changes (at most about
    * 30 times a second). The latest picture of the current or last run comes
@@ -482,7 +484,7 @@ export interface DesktopApi {
   /** Native open-file dialog; resolves to the chosen absolute path, or null if cancelled. */
   pickFile(kind: FileKind): Promise<string | null>;
   /** Opens a VM's serial console in its own window (route `#/console/<vmId>/<port>`). */
-  openConsoleWindow(vmId: string, port: SerialIndex): Promise<void>;
+  openConsoleWindow(vmId: string, port: ConsolePort): Promise<void>;
   /**
    * Menu commands (File > New VM, Machine > Start/Pause/Reset/Power off) are
    * forwarded to the renderer, which applies them to the selected VM.

@@ -57,6 +57,7 @@ import { monitorStats, shadowPagingStats, translatorStats } from './softwareMoni
 import { MachinePool } from './machinePool.ts';
 import type { HostNetworkOptions } from './hostNetwork.ts';
 import { NetworkHub, type NetworkLink } from './networkHub.ts';
+import { isConsolePort, MAX_VIRTIO_CONSOLE_PORTS, virtioConsoleIndex, type ConsolePort } from './consolePort.ts';
 
 export interface HostServiceOptions {
   library: VmLibrary;
@@ -112,6 +113,8 @@ interface VmRuntime {
   name: string;
   lifecycle: VmLifecycle;
   serial: [SerialStream, SerialStream];
+  /** Per VirtIO console port (hvc0, hvc1, ...) that has been used. */
+  virtioConsoles: Map<number, SerialStream>;
   screen: ScreenChannel;
   run?: Run;
   stats: VmStats | null;
@@ -258,6 +261,7 @@ export class HostService implements HostBridge {
     rt.stats = null;
     rt.lastSample = undefined;
     for (const s of rt.serial) s.clear();
+    for (const s of rt.virtioConsoles.values()) s.clear();
     rt.screen.clear();
     const started = new Promise<VmStatus>((resolve, reject) => {
       rt.startWaiter = { resolve, reject };
@@ -367,7 +371,7 @@ export class HostService implements HostBridge {
     return (message) => run!.requests.ask((requestId) => runner.send(message(requestId)));
   }
 
-  async sendSerialInput(id: string, port: SerialIndex, data: Uint8Array): Promise<void> {
+  async sendSerialInput(id: string, port: ConsolePort, data: Uint8Array): Promise<void> {
     checkId(id);
     checkPort(port);
     if (!(data instanceof Uint8Array)) throw new HostError('INVALID_ARGUMENT', 'serial input must be bytes');
@@ -375,7 +379,9 @@ export class HostService implements HostBridge {
     const rt = this.runtimes.get(id);
     const runner = rt?.run?.stopping === false ? rt.run.runner : undefined;
     if (!runner || !(rt!.lifecycle.state === 'running' || rt!.lifecycle.state === 'paused')) return;
-    runner.send({ type: 'serialInput', port, data: data.slice() });
+    const hvc = virtioConsoleIndex(port);
+    if (hvc === null) runner.send({ type: 'serialInput', port: port as SerialIndex, data: data.slice() });
+    else runner.send({ type: 'virtioConsoleInput', port: hvc, data: data.slice() });
   }
 
   async sendKeys(id: string, events: HostKeyEvent[]): Promise<void> {
@@ -394,15 +400,27 @@ export class HostService implements HostBridge {
     return this.runtime(vmId).screen.subscribe(listener);
   }
 
-  subscribeSerial(vmId: string, port: SerialIndex, listener: (data: Uint8Array) => void): Unsubscribe {
+  subscribeSerial(vmId: string, port: ConsolePort, listener: (data: Uint8Array) => void): Unsubscribe {
     return this.subscribeSerialSink(vmId, port, { deliver: listener });
   }
 
   /** subscribeSerial for transports that can report their backlog (WebSocket bufferedAmount). */
-  subscribeSerialSink(vmId: string, port: SerialIndex, subscriber: SerialSubscriber): Unsubscribe {
+  subscribeSerialSink(vmId: string, port: ConsolePort, subscriber: SerialSubscriber): Unsubscribe {
     checkId(vmId);
     checkPort(port);
-    return this.runtime(vmId).serial[port].subscribe(subscriber);
+    return this.consoleStream(this.runtime(vmId), port).subscribe(subscriber);
+  }
+
+  /** A console's stream; a VirtIO console port's is made when first used (subscribed to, or written by the guest). */
+  private consoleStream(rt: VmRuntime, port: ConsolePort): SerialStream {
+    const hvc = virtioConsoleIndex(port);
+    if (hvc === null) return rt.serial[port as SerialIndex];
+    let stream = rt.virtioConsoles.get(hvc);
+    if (!stream) {
+      stream = new SerialStream(this.options.scrollbackBytes ?? DEFAULT_SCROLLBACK_BYTES);
+      rt.virtioConsoles.set(hvc, stream);
+    }
+    return stream;
   }
 
   onStateChange(listener: (event: VmStateEvent) => void): Unsubscribe {
@@ -465,6 +483,7 @@ export class HostService implements HostBridge {
           () => `VM "${created.name}"`,
         ),
         serial: [new SerialStream(scrollback), new SerialStream(scrollback)],
+        virtioConsoles: new Map(),
         screen: new ScreenChannel(),
         stats: null,
       };
@@ -567,6 +586,7 @@ export class HostService implements HostBridge {
     if (config.nics?.length) init.nics = config.nics.map((n, i) => ({ network: n.network, mac: n.mac ?? stableMac(config.id, i) }));
     if (config.balloon) init.balloon = { targetPages: config.balloon.targetMiB * BALLOON_PAGES_PER_MIB };
     if (config.apic) init.apic = true;
+    if (config.virtioConsoles) init.virtioConsolePorts = config.virtioConsoles;
     return init;
   }
 
@@ -610,6 +630,9 @@ export class HostService implements HostBridge {
         run.backends[m.port]?.write(m.data);
         return;
       }
+      case 'virtioConsole':
+        if (Number.isInteger(m.port) && m.port >= 0 && m.port < MAX_VIRTIO_CONSOLE_PORTS) this.consoleStream(rt, `hvc${m.port}`).publish(m.data);
+        return;
       case 'screen':
         rt.screen.publish(m.screen);
         return;
@@ -758,8 +781,8 @@ function checkId(id: unknown): asserts id is string {
   }
 }
 
-function checkPort(port: unknown): asserts port is SerialIndex {
-  if (port !== 0 && port !== 1) throw new HostError('INVALID_ARGUMENT', 'serial port must be 0 (COM1) or 1 (COM2)');
+function checkPort(port: unknown): asserts port is ConsolePort {
+  if (!isConsolePort(port)) throw new HostError('INVALID_ARGUMENT', `console must be serial port 0 (COM1) or 1 (COM2), or a VirtIO console port hvc0 to hvc${MAX_VIRTIO_CONSOLE_PORTS - 1}`);
 }
 
 function checkKeyEvents(events: unknown): asserts events is HostKeyEvent[] {

@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { HOST_API_METHODS, HostError, type HostApiMethod, type SerialIndex, type Unsubscribe } from './api.ts';
+import { HOST_API_METHODS, HostError, type HostApiMethod, type Unsubscribe } from './api.ts';
 import type { HostService } from './hostService.ts';
 import {
   API_PREFIX,
@@ -199,7 +199,7 @@ export async function startHostServer(options: HostServerOptions): Promise<Runni
         try {
           subscriptions.set(
             key,
-            host.subscribeSerialSink(vmId, port as SerialIndex, {
+            host.subscribeSerialSink(vmId, port, {
               deliver: (data) => send({ type: 'serial', vmId, port, data: bytesToBase64(data) }),
               backlog: () => ws.bufferedAmount,
             }),

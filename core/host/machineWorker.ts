@@ -77,6 +77,8 @@ function errorText(e: unknown): string {
 
 export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel, load: (url: string) => Promise<CreateMachine> = importCreateMachine): Promise<void> {
   const output: [OutputBuffer, OutputBuffer] = [new OutputBuffer(), new OutputBuffer()];
+  /** Per VirtIO console port (hvc0, hvc1, ...). */
+  const consoleOutput: OutputBuffer[] = Array.from({ length: init.virtioConsolePorts ?? 0 }, () => new OutputBuffer());
   let machine: MachineApi | undefined;
   let running = false;
   let finished = false;
@@ -91,6 +93,11 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
       const data = output[port].take();
       channel.post({ type: 'serial', port, data }, [data.buffer as ArrayBuffer]);
     }
+    consoleOutput.forEach((buffer, port) => {
+      if (buffer.length === 0) return;
+      const data = buffer.take();
+      channel.post({ type: 'virtioConsole', port, data }, [data.buffer as ArrayBuffer]);
+    });
   };
 
   /** The display's picture when it changed, throttled to SCREEN_INTERVAL_MS (the adapter keeps the change until asked). */
@@ -172,6 +179,9 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
         case 'serialInput':
           if (message.port === 0 || message.port === 1) machine.serialInput(message.port, message.data);
           break;
+        case 'virtioConsoleInput':
+          machine.virtioConsoleInput?.(message.data, message.port);
+          break;
         case 'keys':
           machine.keyEvents?.(message.events);
           break;
@@ -246,9 +256,16 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
     if (init.nics) options.nics = init.nics;
     if (init.balloon) options.virtioBalloon = true;
     if (init.apic) options.apic = true;
+    if (init.virtioConsolePorts) {
+      options.virtioConsole = true;
+      options.virtioConsolePorts = init.virtioConsolePorts;
+    }
     machine = createMachine(options, {
       onSerialOutput(port, bytes) {
         if (port === 0 || port === 1) output[port].append(bytes);
+      },
+      onVirtioConsoleOutput(bytes, port) {
+        consoleOutput[port]?.append(bytes);
       },
       onNetworkFrame(network, frame) {
         channel.post({ type: 'frame', network, data: frame }, [frame.buffer as ArrayBuffer]);

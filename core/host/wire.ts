@@ -21,7 +21,7 @@
  *
  * Byte arrays (serial input) travel inside JSON as `{ "$bytes": "<base64>" }`.
  */
-import type { HostErrorCode, HostErrorInfo, SerialIndex, VmStats, VmStatus } from './api.ts';
+import type { ConsolePort, HostErrorCode, HostErrorInfo, VmStats, VmStatus } from './api.ts';
 
 export const API_PREFIX = '/api/';
 export const EVENTS_PATH = '/api/events';
@@ -48,8 +48,8 @@ export type ApiResponseBody = { value: unknown } | { error: HostErrorInfo };
 /** Messages the client sends on the event WebSocket. */
 export type ClientMessage =
   /** Start receiving a VM port's serial output; the scrollback arrives first as one `serial` message. */
-  | { type: 'subscribeSerial'; vmId: string; port: SerialIndex }
-  | { type: 'unsubscribeSerial'; vmId: string; port: SerialIndex }
+  | { type: 'subscribeSerial'; vmId: string; port: ConsolePort }
+  | { type: 'unsubscribeSerial'; vmId: string; port: ConsolePort }
   /** Start receiving a VM's display pictures; the latest arrives first. */
   | { type: 'subscribeScreen'; vmId: string }
   | { type: 'unsubscribeScreen'; vmId: string };
@@ -60,7 +60,7 @@ export type ServerMessage =
   | { type: 'stats'; stats: VmStats }
   | { type: 'library' }
   /** `data` is base64 of the raw bytes. */
-  | { type: 'serial'; vmId: string; port: SerialIndex; data: string }
+  | { type: 'serial'; vmId: string; port: ConsolePort; data: string }
   /** `screen` is a ScreenSnapshot encoded with `toWire` (its attribute bytes as `$bytes`). */
   | { type: 'screen'; vmId: string; screen: unknown };
 

@@ -36,6 +36,8 @@ export interface WorkerInit {
   apic?: boolean;
   /** A virtio-balloon with its target at start, in 4 KiB pages (MachineOptions.virtioBalloon; absent: no balloon). */
   balloon?: { targetPages: number };
+  /** A VirtIO console with this many ports, hvc0 ... (MachineOptions.virtioConsolePorts; absent: none). */
+  virtioConsolePorts?: number;
   /** The VM's disks, absolute paths, attached as VirtIO disks in this order (absent when it has none). */
   disks?: VirtioDiskOption[];
   /** The VM's IDE CD-ROM drives in order, each with the absolute path of its ISO image or empty (MachineOptions.cdroms; absent when it has none). */
@@ -57,6 +59,8 @@ export interface WorkerInit {
 /** Host -> worker. */
 export type ToWorker =
   | { type: 'serialInput'; port: SerialIndex; data: Uint8Array }
+  /** Bytes typed into VirtIO console port `port` (the guest's hvc<port>). */
+  | { type: 'virtioConsoleInput'; port: number; data: Uint8Array }
   /** Keys from the Screen view, for the PS/2 keyboard. */
   | { type: 'keys'; events: HostKeyEvent[] }
   | { type: 'pause' }
@@ -80,6 +84,8 @@ export type FromWorker =
   /** The machine is built and about to run. */
   | { type: 'started' }
   | { type: 'serial'; port: SerialIndex; data: Uint8Array }
+  /** What the guest wrote to VirtIO console port `port` (its hvc<port>), batched like serial output. */
+  | { type: 'virtioConsole'; port: number; data: Uint8Array }
   /** A frame the VM sent on an internal network, for the other VMs on it. */
   | { type: 'frame'; network: string; data: Uint8Array }
   /** The display adapter's picture, when it changed (at most every SCREEN_INTERVAL_MS). */

@@ -123,6 +123,11 @@ export interface VmConfig {
   /** A memory balloon device (absent: none). */
   balloon?: BalloonConfig;
   /**
+   * Ports of a VirtIO console, 1-16: the guest's /dev/hvc0, /dev/hvc1, ...,
+   * each a console tab in the app beside the serial ports (absent: no VirtIO console).
+   */
+  virtioConsoles?: number;
+  /**
    * The board's local APIC and I/O APIC (MachineOptions.apic), described to
    * the guest by CPUID, the MP table and the ACPI MADT, as VirtualBox's
    * "Enable I/O APIC". Absent (files from before it existed, and the
@@ -265,6 +270,9 @@ const nicSchema = v.object({
   ),
 });
 
+/** Linux's hvc layer has 16 console slots (core/devices/virtio/virtioConsole.ts MAX_CONSOLE_PORTS). */
+export const VIRTIO_CONSOLES_MAX = 16;
+
 const balloonSchema = v.object({
   targetMiB: integerIn('Balloon target (MiB)', 0, MEMORY_MIB_MAX),
 });
@@ -286,6 +294,7 @@ const draftEntries = {
   cdroms: v.optional(v.pipe(v.array(cdromSchema, 'CD-ROM drives must be a list'), v.maxLength(MAX_CDROMS, `At most ${MAX_CDROMS} CD-ROM drives`))),
   nics: v.optional(v.pipe(v.array(nicSchema, 'Network adapters must be a list'), v.maxLength(MAX_NICS, `At most ${MAX_NICS} network adapters`))),
   balloon: v.optional(balloonSchema),
+  virtioConsoles: v.optional(integerIn('VirtIO console ports', 1, VIRTIO_CONSOLES_MAX)),
   apic: v.optional(v.boolean('I/O APIC must be true or false')),
   serial: v.tuple([serialPortSchema, serialPortSchema], 'Serial must list COM1 and COM2'),
   clock: v.picklist(['realtime', 'deterministic'], 'Clock must be realtime or deterministic'),

@@ -32,5 +32,12 @@ describe('console route', () => {
     expect(parseRoute('')).toEqual({ kind: 'manager' });
     expect(parseRoute('#/console/../../etc/0')).toEqual({ kind: 'manager' });
     expect(parseRoute('#/console/abc/2')).toEqual({ kind: 'manager' });
+    expect(parseRoute('#/console/abc/hvc16')).toEqual({ kind: 'manager' });
+    expect(parseRoute('#/console/abc/hvc01')).toEqual({ kind: 'manager' });
+  });
+  it('round-trips a VirtIO console port', () => {
+    const hash = consoleRouteHash('abc', 'hvc15');
+    expect(hash).toBe('#/console/abc/hvc15');
+    expect(parseRoute(hash)).toEqual({ kind: 'console', vmId: 'abc', port: 'hvc15' });
   });
 });

@@ -69,6 +69,18 @@ describe('ManagerWindow', () => {
     expect(w.find('.console-stub').text()).toBe(`${makeConfig().id}:0`);
   });
 
+  it('lists the VirtIO console ports beside the serial ports and opens one in its own tab', async () => {
+    host.vms[0] = makeVm(makeConfig({ name: 'Alpha', virtioConsoles: 2 }), 'running');
+    const w = await mountManager();
+    expect(w.find('#details-serial').text()).toBe('Serial ports and VirtIO consoles');
+    const open = w.findAll('button').filter((b) => /^Open (COM\d|hvc\d) console$/.test(b.attributes('aria-label') ?? '')).map((b) => b.attributes('aria-label'));
+    expect(open).toEqual(['Open COM1 console', 'Open hvc0 console', 'Open hvc1 console']);
+    await w.find('[aria-label="Open hvc1 console"]').trigger('click');
+    await settle();
+    expect(w.findAll('[role="tab"]').map((t) => t.text())).toEqual(['Details', 'Alpha · hvc1']);
+    expect(w.find('.console-stub').text()).toBe(`${makeConfig().id}:hvc1`);
+  });
+
   it('shows the host’s refusal of an action in an alert', async () => {
     host.api.startVm.mockRejectedValueOnce(new Error('Kernel not found: /x'));
     const w = await mountManager();

@@ -5,7 +5,7 @@
  * - Browser: `popek serve` printed `http://127.0.0.1:PORT/?token=...`; the
  *   token from this page's URL authenticates the HTTP+WebSocket client.
  */
-import type { PopekBridge, SerialIndex } from '../../../core/host/api.ts';
+import type { PopekBridge, ConsolePort } from '../../../core/host/api.ts';
 import { consoleRouteHash } from '../logic/route.ts';
 import type { RendererHost } from './hostContext.ts';
 import { createServerBridge, type ServerBridge } from './serverBridge.ts';
@@ -29,7 +29,7 @@ export function connectHost(win: Window = window): HostConnection {
       host: {
         api: electron,
         desktop: electron,
-        openConsoleWindow: (vmId: string, port: SerialIndex) => electron.openConsoleWindow(vmId, port),
+        openConsoleWindow: (vmId: string, port: ConsolePort) => electron.openConsoleWindow(vmId, port),
         onConnectionChange: () => () => {},
       },
     };
@@ -50,7 +50,7 @@ export function connectHost(win: Window = window): HostConnection {
       api: server,
       desktop: null,
       onConnectionChange: (listener) => server.onConnectionChange(listener),
-      openConsoleWindow: async (vmId: string, port: SerialIndex) => {
+      openConsoleWindow: async (vmId: string, port: ConsolePort) => {
         // Same page, same token (it is in the query string), console route in the hash.
         const target = `${url.pathname}${url.search}${consoleRouteHash(vmId, port)}`;
         const opened = win.open(target, `popek-console-${vmId}-${port}`, 'popup,width=900,height=600');

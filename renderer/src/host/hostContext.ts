@@ -4,15 +4,15 @@
  * stores and components. Tests provide a fake through the same key.
  */
 import { inject, type InjectionKey } from 'vue';
-import type { DesktopApi, HostBridge, Unsubscribe } from '../../../core/host/api.ts';
+import type { ConsolePort, DesktopApi, HostBridge, Unsubscribe } from '../../../core/host/api.ts';
 
 export interface RendererHost {
   /** Operations and events (the same in both modes). */
   api: HostBridge;
   /** Native pickers, console windows and menu commands; null in browser mode. */
   desktop: DesktopApi | null;
-  /** Opens a detached console window for a VM's serial port. */
-  openConsoleWindow(vmId: string, port: 0 | 1): Promise<void>;
+  /** Opens a detached console window for a VM's serial port or VirtIO console port. */
+  openConsoleWindow(vmId: string, port: ConsolePort): Promise<void>;
   /**
    * Connection to the host went away (false) or came back (true). Browser
    * mode only: the Electron bridge never disconnects, so it never calls back.

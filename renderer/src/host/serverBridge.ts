@@ -16,7 +16,7 @@ import {
   type HostBridge,
   type HostErrorCode,
   type ScreenSnapshot,
-  type SerialIndex,
+  type ConsolePort,
   type Unsubscribe,
   type VmStateEvent,
   type VmStats,
@@ -62,7 +62,7 @@ function errorFromResponse(status: number, body: unknown): HostError {
   return new HostError('INTERNAL', `The host answered HTTP ${status}.`);
 }
 
-function serialKey(vmId: string, port: SerialIndex): string {
+function serialKey(vmId: string, port: ConsolePort): string {
   return `${vmId}\u0000${port}`;
 }
 
@@ -98,7 +98,7 @@ export function createServerBridge(options: ServerBridgeOptions): ServerBridge {
   const statsListeners = new Set<(stats: VmStats) => void>();
   const libraryListeners = new Set<() => void>();
   const connectionListeners = new Set<(connected: boolean) => void>();
-  const serialListeners = new Map<string, { vmId: string; port: SerialIndex; listeners: Set<(data: Uint8Array) => void> }>();
+  const serialListeners = new Map<string, { vmId: string; port: ConsolePort; listeners: Set<(data: Uint8Array) => void> }>();
   /** Per VM: its screen listeners and the latest picture (a listener added later gets it at once). */
   const screenListeners = new Map<string, { listeners: Set<(screen: ScreenSnapshot) => void>; latest: ScreenSnapshot | null }>();
 

@@ -57,6 +57,8 @@ export interface SettingsForm {
   balloonTargetMiB: number;
   /** The board's local APIC and I/O APIC (VmConfig.apic; saved only when on). */
   apic: boolean;
+  /** VirtIO console ports (VmConfig.virtioConsoles; 0: none, saved as absent). */
+  virtioConsoles: number;
 }
 
 export const BOOT_DEVICES: readonly BootDevice[] = ['disk', 'cdrom', 'network'];
@@ -89,6 +91,7 @@ export function settingsFromConfig(config: VmConfig): SettingsForm {
     balloon: config.balloon !== undefined,
     balloonTargetMiB: config.balloon?.targetMiB ?? 0,
     apic: config.apic === true,
+    virtioConsoles: config.virtioConsoles ?? 0,
   };
 }
 
@@ -126,6 +129,8 @@ export function draftFromSettings(form: SettingsForm): VmConfigDraft {
   if (form.cdroms.length > 0) draft.cdroms = form.cdroms.map((cd) => ({ ...cd }));
   if (form.balloon) draft.balloon = { targetMiB: form.balloonTargetMiB };
   if (form.apic) draft.apic = true;
+  // 0 is none (absent); anything else goes to the config's check, which refuses what is not 1-16.
+  if (form.virtioConsoles !== 0) draft.virtioConsoles = form.virtioConsoles;
   if (form.nics.length > 0) {
     draft.nics = form.nics.map((n) => ({ network: n.network.trim(), ...(n.mac.trim() !== '' ? { mac: n.mac.trim().toLowerCase() } : {}) }));
   }

@@ -7,7 +7,7 @@
  */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { SerialIndex } from '../../../core/host/api.ts';
+import type { ConsolePort } from '../../../core/host/api.ts';
 
 export type ConsoleTab = SerialTab | ScreenTab;
 
@@ -15,7 +15,7 @@ export interface SerialTab {
   kind: 'serial';
   key: string;
   vmId: string;
-  port: SerialIndex;
+  port: ConsolePort;
 }
 
 export interface ScreenTab {
@@ -26,7 +26,7 @@ export interface ScreenTab {
 
 export const DETAILS_TAB = 'details';
 
-export function consoleKey(vmId: string, port: SerialIndex): string {
+export function consoleKey(vmId: string, port: ConsolePort): string {
   return `${vmId}:${port}`;
 }
 
@@ -38,7 +38,7 @@ export const useConsoleStore = defineStore('consoles', () => {
   const tabs = ref<ConsoleTab[]>([]);
   const activeKey = ref<string>(DETAILS_TAB);
 
-  function open(vmId: string, port: SerialIndex): void {
+  function open(vmId: string, port: ConsolePort): void {
     const key = consoleKey(vmId, port);
     if (!tabs.value.some((t) => t.key === key)) tabs.value.push({ kind: 'serial', key, vmId, port });
     activeKey.value = key;
