@@ -1227,8 +1227,36 @@ export class Cpu implements PageTableMemory {
     return this.readSlow(lin, 4, false);
   }
 
-  writeSys16(lin: number, v: number): void { this.writeSlow(lin, 2, v, false); }
-  writeSys32(lin: number, v: number): void { this.writeSlow(lin, 4, v, false); }
+  // Implicit supervisor writes (an interrupt's frame on the inner stack, descriptor busy/accessed bits,
+  // the TSS) likewise: a TLB entry allowing supervisor writes (RAM, dirty, no decoded code) serves them;
+  // without it every interrupt or system call from user mode walked the page tables once per pushed word.
+  writeSys16(lin: number, v: number): void {
+    const e = this.tlbWrite[lin >>> 12];
+    if ((e & TLB_SUPERVISOR) !== 0 && (lin & 0xfff) <= 0xffe && !this.dataBreakpoints) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      this.u8[p] = v;
+      this.u8[p + 1] = v >> 8;
+      return;
+    }
+    this.writeSlow(lin, 2, v, false);
+  }
+
+  writeSys32(lin: number, v: number): void {
+    const e = this.tlbWrite[lin >>> 12];
+    if ((e & TLB_SUPERVISOR) !== 0 && (lin & 0xfff) <= 0xffc && !this.dataBreakpoints) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) this.i32[p >> 2] = v;
+      else {
+        const m = this.u8;
+        m[p] = v;
+        m[p + 1] = v >> 8;
+        m[p + 2] = v >> 16;
+        m[p + 3] = v >> 24;
+      }
+      return;
+    }
+    this.writeSlow(lin, 4, v, false);
+  }
 
   private readSlow(lin: number, size: number, user: boolean): number {
     lin |= 0;

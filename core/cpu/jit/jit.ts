@@ -204,7 +204,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   enabled: env.POPEK_JIT === 'on',
   hotThreshold: Number.isInteger(envHot) && envHot >= 1 ? envHot : 20000,
   budgetBytes: 16 << 20,
-  maxHandlerCalls: 2,
+  maxHandlerCalls: 8,
   chain: env.POPEK_JIT_CHAIN === 'on',
   loops: env.POPEK_JIT_LOOPS === 'on',
   regions: env.POPEK_JIT_REGIONS !== 'off',

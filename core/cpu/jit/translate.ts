@@ -42,7 +42,7 @@ import {
 } from '../fastForms.ts';
 import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
-import { CS, SS } from '../regs.ts';
+import { CS, DF, SS } from '../regs.ts';
 import { carryExpr, conditionExpr, FLAGS_IN_CPU, flagWriteback, lazyFlags, type FlagState } from './flagCode.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
@@ -500,6 +500,9 @@ class BlockWriter {
         if (!reg) return false;
         this.emit(this.set8(i.reg, this.get8(i.rm)));
         return true;
+      case 0xfc: // CLD (DF is not one of the lazy arithmetic flags: it lives in cpu.flags whatever the flag state)
+        this.emit(`cpu.flags &= ${~DF};`);
+        return true;
       case 0xa8: // TEST AL, imm8
         this.emit(`fa = 0; fb = 0; fr = ${this.get8(0)} & ${i.imm & 0xff};`);
         this.flags = lazyFlags(LAZY_RES, 8);
@@ -558,6 +561,13 @@ class BlockWriter {
         }
         if (i.reg === 2 && !reg) {
           this.rmw32(i, () => '(~m)');
+          return true;
+        }
+        if (i.reg === 0 && !reg) { // TEST m32, imm32: a read, then TEST's flags (the kernel's entry tests thread flags)
+          this.read(4, i.seg, this.ea(i));
+          this.emit(`fa = 0; fb = 0; fr = m & ${lit(i.imm | 0)};`);
+          this.flags = lazyFlags(LAZY_RES, 32);
+          this.exitCheck(i.nextEip);
           return true;
         }
         if (!reg) return false;

@@ -72,6 +72,23 @@ describe('block compiler: memory forms', () => {
     expect(handlerOpcodes(r)).toEqual(['9c', '9d', 'f4', 'fa']); // PUSHFD, POPFD, CLI, HLT
   });
 
+  it('TEST m32, imm32 and CLD (in the kernel system-call entry): results, flags and DF read back through PUSHFD', () => {
+    const lines: string[] = [];
+    let n = 0;
+    for (const v of VALUES) {
+      for (const imm of [0, 1, 0x80000000, 0xffffffff, 0x00ff00ff]) {
+        // The operand unaligned every other time (the accessor's path), DF set by STD before CLD or left set.
+        lines.push(...checked(n, n & 1 ? 0x8d5 : 0, [`        lea esi, [edi + 0x${(0x4000 + (n & 3)).toString(16)}]`, `        mov dword [esi], ${hex(v)}`], `test dword [esi], ${hex(imm)}`));
+        n++;
+      }
+      lines.push(...checked(n, 0x8d5, ['        std'], 'cld'));
+      n++;
+    }
+    const r = diffProgram(`        mov edi, ${hex(DATA)}\n        xor ebp, ebp\n${lines.join('\n')}`, { maxHandlerCalls: 2 });
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+    expect(handlerOpcodes(r)).toEqual(['9c', '9d', 'f4', 'fa', 'fd']); // PUSHFD, POPFD, CLI, HLT, STD
+  });
+
   it('RMW on m32 across a page boundary, into an absent page (#PF before anything is written) and past a segment limit (#GP)', () => {
     // Page DATA+0x2000 and DATA+0x6000 start absent; the handler maps them and retries. The
     // operands at [esi + 0x1000] reach the absent page by crossing into it on the 6th pass.
