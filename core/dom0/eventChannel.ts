@@ -58,6 +58,26 @@ export class EventChannels {
     return port;
   }
 
+  /**
+   * Starts the next allocation at a new pending word (unless the next free
+   * port already begins one), so ports allocated after it can be waited on
+   * and polled together (`wait`, `takePending`) apart from those before.
+   */
+  startWord(): void {
+    this.nextFree = Math.ceil(this.nextFree / 32) * 32;
+  }
+
+  /**
+   * Takes (clears) and returns the pending bits of `mask` in pending word
+   * `word`: one Atomics.load when none is pending, for a receiver that polls.
+   */
+  takePending(word: number, mask: number): number {
+    if ((Atomics.load(this.pending, word) & mask) === 0) return 0;
+    const taken = Atomics.and(this.pending, word, ~mask) & mask;
+    for (let p = 0; p < 32; p++) if (taken & (1 << p)) this.delivered[word * 32 + p]++;
+    return taken;
+  }
+
   /** Allocates a port and binds `handler` to its receiving end. */
   bind(name: string, handler: (port: number) => void): number {
     if (this.nextFree >= this.portCount) throw new EventChannelError('no free event channel port');

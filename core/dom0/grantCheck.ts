@@ -24,6 +24,7 @@ import { GuestMemoryError, MAX_BUFFER_BYTES, type GuestMemory } from '../devices
 import type { MemoryBus } from '../memory/bus.ts';
 import { PAGE_IO, PAGE_ROM } from '../memory/bus.ts';
 import { PAGE_MASK } from '../memory/physicalMemory.ts';
+import type { SharedGuestRam } from './sharedRamMap.ts';
 
 /** A domain's guest-physical RAM as the grant check sees it. */
 export interface GuestRamMap {
@@ -35,6 +36,8 @@ export interface GuestRamMap {
   dmaWritten(offset: number, length: number): void;
   /** The domain's frames as the balloon moves them (absent on the bare board, whose RAM is one fixed buffer). */
   readonly frames?: GuestFrames;
+  /** The memory buffer and the map's entries in shared memory, for dom0's worker thread (absent where the map is not shared). */
+  readonly shared?: SharedGuestRam;
 }
 
 /**
@@ -58,6 +61,7 @@ export function busRamMap(bus: MemoryBus): GuestRamMap {
     u8: bus.u8,
     ramPage: (pfn) => ((map[pfn] & (PAGE_IO | PAGE_ROM)) !== 0 ? -1 : map[pfn] & ~PAGE_MASK),
     dmaWritten: (offset, length) => bus.notifyDmaWrite(offset, length),
+    shared: { memory: bus.u8.buffer as SharedArrayBuffer, entries: map.buffer as SharedArrayBuffer, format: 'bus-page-map' },
   };
 }
 

@@ -172,8 +172,9 @@ export class Chipset {
     this.a20.set('kbc', true);
   }
 
-  /** Fires due device events; returns the guest time of the earliest next one. */
+  /** Fires due device events (and takes dom0's completions); returns the guest time of the earliest next one. */
   advance(now: number): number {
+    this.virtio.poll();
     let next = Infinity;
     for (let i = 0; i < this.timed.length; i++) {
       const t = this.timed[i].advance(now);

@@ -141,6 +141,9 @@ class Machine implements MachineApi {
             clock.setHorizon(wake);
             continue;
           }
+          // A request dom0's thread is serving wakes the guest sooner than its next event: wait for it (bounded by that event and the slice).
+          const waitMs = Math.min((wake - clock.hostGuestNs()) / 1e6, sliceMs - (performance.now() - started));
+          if (this.chipset.virtio.awaitDom0(waitMs)) continue;
           // Otherwise let the driver sleep until host time reaches it.
           clock.setHorizon(wake);
           return { kind: 'running' };

@@ -7,10 +7,12 @@
  *
  * The device models reach guest memory only through dom0's grant check
  * (against the bus's page map on the bare board, the domain's p2m under the
- * hypervisor) and talk to their backends over event channels; dom0 runs in
- * the machine's thread, except, with options.dom0Thread, the disks' images
- * and virtio-rng's entropy source, which dom0's worker thread holds
- * (core/dom0/worker/). Their registers are MMIO in the PCI memory window: under the hypervisor every
+ * hypervisor) and talk to their backends over event channels. virtio-blk
+ * and virtio-rng are served whole by dom0's worker thread (core/dom0/worker/:
+ * images, entropy source, virtqueue processing over the domain's shared RAM
+ * and map) unless options.dom0Thread is false; their transports stay here
+ * and take dom0's completions at the run loop's device checks (`poll`). The
+ * other devices run in the machine's thread. Their registers are MMIO in the PCI memory window: under the hypervisor every
  * access is an EPT violation the MMIO emulator completes
  * (core/hypervisor/exits/mmio.ts).
  *
@@ -33,6 +35,9 @@ import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
 import { CheckedGuestMemory, type GuestRamMap } from '../dom0/grantCheck.ts';
 import { EventChannels } from '../dom0/eventChannel.ts';
 import { Dom0, Dom0Error } from '../dom0/worker/dom0.ts';
+import type { Dom0DeviceKind } from '../dom0/worker/dom0Protocol.ts';
+import { RemoteVirtioDevice } from '../dom0/worker/remoteDevice.ts';
+import type { VirtioDeviceType } from '../devices/virtio/virtioDevice.ts';
 import { NetFrontend } from '../dom0/worker/netService.ts';
 import { deterministicEntropy, hostEntropy } from '../dom0/entropySource.ts';
 import { BootError } from './boot/bootError.ts';
@@ -47,6 +52,11 @@ const CONSOLE_SLOT = 16;
 const RNG_SLOT = 17;
 const BALLOON_SLOT = 18;
 
+/** The serial virtio-blk's GET_ID returns for disk `i` (popek-vda, ...). */
+function diskSerial(i: number): string {
+  return `popek-vd${String.fromCharCode(0x61 + i)}`;
+}
+
 export interface VirtioDeviceStats {
   /** e.g. "virtio-blk vda", "virtio-console hvc0" */
   name: string;
@@ -59,6 +69,8 @@ export class VirtioBoard {
   /** dom0's worker holding the disks' images and the entropy source (options.dom0Thread), else null: they are in this thread. */
   readonly dom0: Dom0 | null = null;
   private readonly console: VirtioConsole | null = null;
+  /** The devices whose queues dom0's thread serves. */
+  private readonly remote: RemoteVirtioDevice[] = [];
   private readonly balloon: VirtioBalloon | null = null;
 
   /** Per internal network: this machine's uplink port on its switch (frames to and from other processes' machines). */
@@ -95,11 +107,17 @@ export class VirtioBoard {
       this.functions.push({ name, fn });
     };
     const entropy = options.virtioRng ? (options.clock === 'deterministic' ? 'deterministic' : 'host') : undefined;
-    if (options.dom0Thread && (disks.length > 0 || entropy)) {
+    // dom0 serves the disks and the entropy device from its own thread unless MachineOptions.dom0Thread is false.
+    if ((options.dom0Thread ?? true) && (disks.length > 0 || entropy)) {
       try {
+        // dom0 serves the disks' and the entropy device's virtqueues itself when it can reach the domain's RAM and map (shared memory).
+        const served: Dom0DeviceKind[] = !guestRam.shared ? [] : [
+          ...disks.map((_, i): Dom0DeviceKind => ({ kind: 'blk', disk: i, serial: diskSerial(i) })),
+          ...(entropy ? [{ kind: 'rng' } as const] : []),
+        ];
         this.dom0 = Dom0.start(
           disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })),
-          entropy ? { entropy } : {},
+          { ...(entropy ? { entropy } : {}), ...(guestRam.shared ? { ram: guestRam.shared, devices: served } : {}) },
         );
       } catch (e) {
         if (e instanceof Dom0Error) throw new BootError(`dom0 could not open the disks: ${e.message}`);
@@ -116,7 +134,7 @@ export class VirtioBoard {
           throw new BootError(`disk ${i + 1} (${disk.path}): ${(e as Error).message}`);
         }
         this.disks.push(backend);
-        attach(FIRST_DISK_SLOT + i, `virtio-blk vd${letter}`, new VirtioPciFunction(new VirtioBlk(backend, { serial: `popek-vd${letter}` }), mem, channels));
+        attach(FIRST_DISK_SLOT + i, `virtio-blk vd${letter}`, new VirtioPciFunction(this.served(new VirtioBlk(backend, { serial: diskSerial(i) }), i, guestRam, options), mem, channels));
       });
     } catch (e) {
       this.close();
@@ -164,12 +182,48 @@ export class VirtioBoard {
     }
     if (options.virtioRng) {
       const source = this.dom0?.entropy ?? (options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy());
-      attach(RNG_SLOT, 'virtio-rng', new VirtioPciFunction(new VirtioRng(source), mem, channels));
+      attach(RNG_SLOT, 'virtio-rng', new VirtioPciFunction(this.served(new VirtioRng(source), disks.length, guestRam, options), mem, channels));
     }
     if (options.virtioBalloon) {
       this.balloon = new VirtioBalloon(guestRam.frames);
       attach(BALLOON_SLOT, 'virtio-balloon', new VirtioPciFunction(this.balloon, mem, channels));
     }
+  }
+
+  /**
+   * `device` as the transport is to drive it: itself, or, when dom0's thread
+   * serves its queues (dom0's device `index`), the remote device in front of
+   * it (`device` then answers only for its identity and configuration).
+   */
+  private served(device: VirtioDeviceType, index: number, guestRam: GuestRamMap, options: MachineOptions): VirtioDeviceType {
+    const link = this.dom0?.devices[index];
+    if (!this.dom0 || !link) return device;
+    const remote = new RemoteVirtioDevice(device, this.dom0, link, guestRam, options.clock === 'deterministic');
+    this.remote.push(remote);
+    return remote;
+  }
+
+  /**
+   * The run loop's interrupt-check point: takes what dom0's thread completed
+   * (used buffers, interrupts, errors) when its done ports say it acted; one
+   * Atomics.load otherwise.
+   */
+  poll(): void {
+    if (this.dom0?.takeDone()) for (const r of this.remote) r.takeCompletion();
+  }
+
+  /**
+   * A halted guest on the realtime clock waits here, at most `timeoutMs`, for
+   * dom0 to complete a request (instead of sleeping to its next timer event);
+   * true when it did and its completions were taken.
+   */
+  awaitDom0(timeoutMs: number): boolean {
+    if (!this.dom0 || this.remote.length === 0 || timeoutMs <= 0) return false;
+    // Nothing kicked and not yet served: no need to hold the thread (the driver's messages wait while it blocks).
+    const done = this.remote.some((r) => r.awaitingDom0) ? this.dom0.waitDone(timeoutMs) : this.dom0.takeDone();
+    if (!done) return false;
+    for (const r of this.remote) r.takeCompletion();
+    return true;
   }
 
   /** Whether the board has any virtio device at all. */

@@ -51,7 +51,7 @@ export class MemoryBus {
   readonly memory: PhysicalMemory;
   readonly u8: Uint8Array;
   /** Per physical page: buffer offset | PAGE_ROM | PAGE_IO. */
-  readonly pageMap = new Int32Array(PAGE_COUNT);
+  readonly pageMap = new Int32Array(new SharedArrayBuffer(PAGE_COUNT * 4)); // shared: dom0's worker reads it for its grant check
   /** Per physical page: non-zero while the CPU holds decoded code from it. */
   readonly codePages = new Uint8Array(PAGE_COUNT);
   /** Called with the physical page number when a write lands on a code page outside the CPU's own check. */

@@ -1,7 +1,8 @@
 /**
- * virtio-rng with its entropy source in the machine's thread and held by
- * dom0's worker thread (MachineOptions.dom0Thread): the same driver requests
- * get the same answers either way. On the deterministic clock the bytes are
+ * virtio-rng with the device and its entropy source in the machine's
+ * thread, and served whole by dom0's worker thread (MachineOptions.dom0Thread:
+ * the virtqueue processed there over the board's shared RAM, the source
+ * there): the same driver requests get the same answers either way. On the deterministic clock the bytes are
  * the fixed-seed stream, so the guest's buffers hold exactly that stream's
  * next bytes; hostile chains (a device-readable buffer, a buffer past RAM or
  * in MMIO) complete empty and draw nothing from the source, a loop puts the
@@ -10,8 +11,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtioRng } from '../../core/devices/virtio/virtioRng.ts';
 import { F_VERSION_1, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../core/devices/virtio/virtioConstants.ts';
-import { deterministicEntropy, type EntropySource } from '../../core/dom0/entropySource.ts';
+import { deterministicEntropy } from '../../core/dom0/entropySource.ts';
 import { Dom0 } from '../../core/dom0/worker/dom0.ts';
+import { RemoteVirtioDevice } from '../../core/dom0/worker/remoteDevice.ts';
+import { busRamMap } from '../../core/dom0/grantCheck.ts';
+import type { MemoryBus } from '../../core/memory/bus.ts';
+import type { VirtioDeviceType } from '../../core/devices/virtio/virtioDevice.ts';
 import { BAR_ADDRESS, RAM_BYTES, VirtioTestBoard } from '../devices/virtio/virtioTestDriver.ts';
 import type { QueueDriver } from '../devices/virtio/queueDriver.ts';
 
@@ -29,18 +34,20 @@ function reference(): (n: number) => number[] {
 
 interface Mode {
   name: string;
-  start(): EntropySource;
+  /** The virtio-rng device on a board with bus `bus`. */
+  device(bus: MemoryBus): VirtioDeviceType;
   stop(): Promise<void>;
 }
 
 let dom0: Dom0 | null = null;
 const modes: Mode[] = [
-  { name: 'the source in the machine\'s thread', start: () => deterministicEntropy(), stop: async () => {} },
+  { name: 'the device and its source in the machine\'s thread', device: () => new VirtioRng(deterministicEntropy()), stop: async () => {} },
   {
-    name: 'the source held by dom0\'s worker thread',
-    start: () => {
-      dom0 = Dom0.start([], { entropy: 'deterministic' });
-      return dom0.entropy!;
+    name: 'the device served by dom0\'s worker thread, the source there',
+    device: (bus) => {
+      const ram = busRamMap(bus);
+      dom0 = Dom0.start([], { entropy: 'deterministic', ram: ram.shared!, devices: [{ kind: 'rng' }] });
+      return new RemoteVirtioDevice(new VirtioRng(dom0.entropy!), dom0, dom0.devices[0], ram, true);
     },
     stop: async () => {
       await dom0?.stop();
@@ -55,7 +62,7 @@ describe.each(modes)('virtio-rng, $name', (mode) => {
   let next: (n: number) => number[];
 
   beforeAll(() => {
-    board = new VirtioTestBoard(new VirtioRng(mode.start()));
+    board = new VirtioTestBoard((bus) => mode.device(bus));
     board.assignResources();
     board.locate();
     [q] = board.initialize(F_VERSION_1);

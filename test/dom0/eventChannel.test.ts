@@ -67,4 +67,23 @@ describe('event channels', () => {
     expect(b.wait([other], 0)).toEqual([other]);
     expect(() => b.wait([1, 40], 0)).toThrow(EventChannelError);
   });
+
+  it('starts a pending word for ports a receiver polls together, and takes only theirs with takePending', () => {
+    const a = new EventChannels(96);
+    const first = a.reserve('first');
+    a.startWord();
+    a.startWord(); // already at the start of a word: stays there
+    const done = [a.reserve('done 0'), a.reserve('done 1')];
+    expect(first).toBe(1);
+    expect(done).toEqual([32, 33]);
+    expect(a.reserve('next')).toBe(34);
+    const b = new EventChannels(96, a.buffer);
+    expect(b.takePending(1, 0b11)).toBe(0);
+    a.notify(done[1]);
+    a.notify(34);
+    expect(b.takePending(1, 0b11)).toBe(0b10);
+    expect(b.takePending(1, 0b11)).toBe(0);
+    expect(b.isPending(34)).toBe(true); // outside the mask: left pending
+    expect(b.delivered[33]).toBe(1);
+  });
 });

@@ -17,6 +17,17 @@
  * avail_event which avail index it wants a kick after: `pop` publishes it
  * whenever it finds the ring empty, so a device that drains its queue on
  * every kick is kicked again for the next buffer.
+ *
+ * Split between two threads (dom0's worker serving the queue, the machine's
+ * thread running the guest), the two 16-bit indexes the guest and the
+ * device race on are touched only in the machine's thread, where the guest
+ * is stopped: at a kick it reads avail.idx and publishes it as avail_event
+ * (`takeKick`), so every buffer added after it is kicked again, and dom0
+ * pops only up to that index (`availLimit`); dom0 writes used elements but
+ * not used.idx (`publishUsedIndex` false), which the machine's thread stores
+ * when it takes dom0's completion (`publishUsed`). The emulated processor
+ * writes a 16-bit index as two byte stores, so a concurrent reader could see
+ * half of one; this way no index is ever read while the guest may write it.
  */
 import { DescriptorChain, VirtqueueError } from './descriptorChain.ts';
 import { GuestMemoryError, type GuestMemory } from './guestMemory.ts';
@@ -48,6 +59,10 @@ export class SplitQueue {
   /** Negotiated features the queue itself obeys (set by the transport at FEATURES_OK). */
   eventIdx = false;
   indirect = false;
+  /** dom0's side of a split queue: pop takes chains up to this avail index (the kick's), null to read avail.idx. */
+  availLimit: number | null = null;
+  /** dom0's side: false leaves used.idx to the machine's thread (`publishUsed`). */
+  publishUsedIndex = true;
   private nextAvail = 0;
   private nextUsed = 0;
   private signalledUsed: number | null = null;
@@ -65,6 +80,29 @@ export class SplitQueue {
     this.nextAvail = this.nextUsed = 0;
     this.signalledUsed = null;
     this.eventIdx = this.indirect = false;
+    this.availLimit = null;
+  }
+
+  /** The used index the device has reached (elements written, published or not). */
+  get usedIndex(): number {
+    return this.nextUsed;
+  }
+
+  /**
+   * The machine's side of a kick served in dom0's thread: the driver's
+   * avail.idx now, also published as avail_event (with EVENT_IDX) so the
+   * driver kicks for any buffer it adds after this one.
+   */
+  takeKick(mem: GuestMemory): number {
+    const idx = this.availIndex(mem);
+    if (this.eventIdx) this.guard(() => mem.write16(this.used + 4 + 8 * this.size, idx));
+    return idx;
+  }
+
+  /** The machine's side of dom0's completion: used.idx = `index`, the used elements before it written by dom0. */
+  publishUsed(mem: GuestMemory, index: number): void {
+    this.guard(() => mem.write16(this.used + 2, index));
+    this.nextUsed = index & 0xffff;
   }
 
   /** Bytes of each area for the current size. */
@@ -116,9 +154,9 @@ export class SplitQueue {
    */
   pop(mem: GuestMemory): DescriptorChain | null {
     if (!this.ready) return null;
-    let idx = this.availIndex(mem);
+    let idx = this.availLimit ?? this.availIndex(mem);
     if (idx === this.nextAvail) {
-      if (!this.eventIdx) return null;
+      if (!this.eventIdx || this.availLimit !== null) return null;
       // Ran empty: ask for a kick at the next buffer (avail_event), then look
       // once more, for a buffer the driver added before it could see that.
       this.enableNotification(mem);
@@ -143,7 +181,7 @@ export class SplitQueue {
       mem.write32(at, head);
       mem.write32(at + 4, length >>> 0);
       this.nextUsed = (this.nextUsed + 1) & 0xffff;
-      mem.write16(this.used + 2, this.nextUsed);
+      if (this.publishUsedIndex) mem.write16(this.used + 2, this.nextUsed);
     });
   }
 

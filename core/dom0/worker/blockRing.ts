@@ -20,6 +20,14 @@ export const OP_FLUSH = 3;
 export const OP_DISCARD = 4;
 /** virtio-rng: `length` bytes of the host's randomness into the data area. */
 export const OP_ENTROPY = 5;
+/** The disk's operation counts in dom0 (DiskOperationCounts as JSON in the data area, its length in `length`). */
+export const OP_STATS = 6;
+
+/** What dom0 did to one disk's image: the flushes and the discarded ranges [offset, length] (the last 64). */
+export interface DiskOperationCounts {
+  flushes: number;
+  discards: [number, number][];
+}
 
 export const STATUS_OK = 0;
 /** The backend threw: the error's name and message are in the data area. */
@@ -61,6 +69,13 @@ export class BlockRing {
     this.slot[2] = length;
     this.slot[3] = STATUS_OK;
     this.slot[4] = 0;
+  }
+
+  /** dom0: a completion whose answer is `bytes` in the data area. */
+  answer(bytes: Uint8Array): void {
+    this.data.set(bytes);
+    this.slot[2] = bytes.length;
+    this.complete(null);
   }
 
   complete(error: Error | null): void {

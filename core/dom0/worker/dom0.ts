@@ -18,13 +18,15 @@ import { BlockRangeError, BlockReadOnlyError } from '../block/blockErrors.ts';
 import type { DiskFormat } from '../block/diskTypes.ts';
 import { EventChannels } from '../eventChannel.ts';
 import type { EntropySource } from '../entropySource.ts';
-import { BlockRing, DATA_BYTES, OP_DISCARD, OP_ENTROPY, OP_FLUSH, OP_READ, OP_WRITE, STATUS_OK } from './blockRing.ts';
-import type { Dom0Disk, Dom0Init, Dom0Ready, EntropyKind } from './dom0Protocol.ts';
+import { BlockRing, DATA_BYTES, OP_DISCARD, OP_ENTROPY, OP_FLUSH, OP_READ, OP_STATS, OP_WRITE, STATUS_OK, type DiskOperationCounts } from './blockRing.ts';
+import type { Dom0Device, Dom0DeviceKind, Dom0Disk, Dom0Init, Dom0Ready, EntropyKind } from './dom0Protocol.ts';
+import { QueueLink } from './queueLink.ts';
+import type { SharedGuestRam } from '../sharedRamMap.ts';
 
 /** How long the machine's thread waits for dom0 to start or to answer one request before it calls dom0 dead (ms). */
 const ANSWER_TIMEOUT_MS = 60_000;
-/** Disks one dom0 serves at most (their request ports and the entropy's share one pending word). */
-export const DOM0_MAX_DISKS = 30;
+/** Disks one dom0 serves at most (the ports dom0 waits on, two per disk and two for the entropy, share one pending word). */
+export const DOM0_MAX_DISKS = 14;
 /** The entropy ring's data area: virtio-rng hands out at most 4 KiB per request. */
 const ENTROPY_BYTES = 4096;
 
@@ -50,10 +52,30 @@ export interface Dom0DiskOption {
 export interface Dom0Options {
   /** dom0 also holds virtio-rng's entropy source, of this kind. */
   entropy?: EntropyKind;
+  /** The domain's RAM and map in shared memory: needed for `devices`. */
+  ram?: SharedGuestRam;
+  /** virtio devices whose virtqueues dom0 serves (core/dom0/worker/remoteDevice.ts drives each from the machine's thread). */
+  devices?: Dom0DeviceKind[];
+}
+
+/** A device dom0 serves, seen from the machine's thread: its link and ports. */
+export interface Dom0DeviceLink {
+  readonly link: QueueLink;
+  /** The machine's thread sends commands and kicks here. */
+  readonly port: number;
+  /** dom0 sends here when it has acted (command done, kick served). */
+  readonly done: number;
 }
 
 export class Dom0 {
   readonly backends: RemoteBlockBackend[];
+  /** The devices dom0 serves, in the order of Dom0Options.devices. */
+  readonly devices: Dom0DeviceLink[] = [];
+  /** The domain's event channels shared with dom0. */
+  channels!: EventChannels;
+  /** The done ports' bits in their pending word (`doneWord`). */
+  private doneMask = 0;
+  private doneWord = 0;
   /** virtio-rng's bytes from dom0's source (null when dom0 holds none). */
   entropy: EntropySource | null = null;
   /** Entropy requests dom0 answered, for tests and counters. */
@@ -69,13 +91,26 @@ export class Dom0 {
   /** Starts dom0's worker holding `disks` (and the entropy source); returns once it has opened them (throws Dom0Error with the reason if it could not). */
   static start(disks: readonly Dom0DiskOption[], options: Dom0Options = {}, workerUrl = dom0ThreadUrl()): Dom0 {
     if (disks.length > DOM0_MAX_DISKS) throw new Dom0Error(`dom0 serves at most ${DOM0_MAX_DISKS} disks`);
-    const channels = new EventChannels(64);
-    // Request ports first, so they share the first pending word dom0 waits on.
+    const deviceKinds = options.devices ?? [];
+    if (deviceKinds.length > 0 && !options.ram) throw new Dom0Error('dom0 serves virtio devices only with the domain\'s shared RAM');
+    for (const d of deviceKinds) {
+      if (d.kind === 'blk' && !(d.disk >= 0 && d.disk < disks.length)) throw new Dom0Error(`no disk ${d.disk} for a virtio-blk device`);
+      if (d.kind === 'rng' && !options.entropy) throw new Dom0Error('virtio-rng in dom0 needs its entropy source there');
+    }
+    const channels = new EventChannels(96);
+    // Ports dom0 waits on first, so they share the first pending word.
     const requests = disks.map((_, i) => channels.reserve(`disk ${i} request`));
     const entropyRequest = options.entropy ? channels.reserve('entropy request') : 0;
+    const devicePorts = deviceKinds.map((d, i) => channels.reserve(`device ${i} (${d.kind}) kick and command`));
+    channels.startWord();
     const completions = disks.map((_, i) => channels.reserve(`disk ${i} completion`));
     const entropyCompletion = options.entropy ? channels.reserve('entropy completion') : 0;
     const readyPort = channels.reserve('dom0 ready');
+    // The done ports in a word of their own: the machine's run loop polls it with one Atomics.load.
+    channels.startWord();
+    const doneMask = deviceKinds.length === 0 ? 0 : deviceKinds.length >= 32 ? -1 : (1 << deviceKinds.length) - 1;
+    const donePorts = deviceKinds.map((d, i) => channels.reserve(`device ${i} (${d.kind}) done`));
+    const links = deviceKinds.map(() => new QueueLink());
     const rings = disks.map(() => new BlockRing());
     const entropyRing = options.entropy ? new BlockRing(null, ENTROPY_BYTES) : null;
     const { port1, port2 } = new MessageChannel();
@@ -86,6 +121,8 @@ export class Dom0 {
       reply: port2,
       disks: disks.map((d, i): Dom0Disk => ({ ...d, ring: rings[i].buffer, request: requests[i], completion: completions[i] })),
       ...(options.entropy && entropyRing ? { entropy: { kind: options.entropy, ring: entropyRing.buffer, request: entropyRequest, completion: entropyCompletion } } : {}),
+      ...(options.ram ? { ram: options.ram } : {}),
+      devices: deviceKinds.map((d, i): Dom0Device => ({ ...d, link: links[i].buffer, port: devicePorts[i], done: donePorts[i] })),
     };
     const worker = new Worker(workerUrl, { workerData: init, transferList: [port2], name: 'popek-dom0' });
     worker.unref();
@@ -100,6 +137,10 @@ export class Dom0 {
       throw new Dom0Error(reply?.message ?? 'dom0 started without answering');
     }
     const dom0 = new Dom0(worker, []);
+    dom0.channels = channels;
+    dom0.doneWord = donePorts.length > 0 ? donePorts[0] >>> 5 : 0;
+    dom0.doneMask = doneMask;
+    deviceKinds.forEach((_, i) => dom0.devices.push({ link: links[i], port: devicePorts[i], done: donePorts[i] }));
     reply.disks.forEach((geometry, i) => {
       dom0.backends.push(new RemoteBlockBackend(new RingLink(dom0, channels, rings[i], requests[i], completions[i]), geometry));
     });
@@ -119,6 +160,21 @@ export class Dom0 {
 
   get running(): boolean {
     return !this.stopped;
+  }
+
+  /**
+   * Whether dom0 has acted for any served device since the last call
+   * (done ports pending; they are taken): one Atomics.load when it has not,
+   * for the machine's run loop at its interrupt-check points.
+   */
+  takeDone(): boolean {
+    return this.doneMask !== 0 && this.channels.takePending(this.doneWord, this.doneMask) !== 0;
+  }
+
+  /** Blocks (at most `timeoutMs`) until dom0 has acted for a served device; true when it has (the done ports are taken). */
+  waitDone(timeoutMs: number): boolean {
+    if (this.doneMask === 0) return false;
+    return this.channels.wait(this.devices.map((d) => d.done), timeoutMs).length > 0;
   }
 
   /** Asks dom0 to close its images and end; resolves when its thread is gone. */
@@ -213,6 +269,12 @@ export class RemoteBlockBackend implements BlockBackend {
 
   discard(offset: number, length: number): void {
     this.call(OP_DISCARD, offset, length);
+  }
+
+  /** The flushes and discards dom0 made on this image, by any path (this ring or a virtqueue dom0 serves). */
+  operations(): DiskOperationCounts {
+    this.call(OP_STATS, 0, 0);
+    return JSON.parse(new TextDecoder().decode(this.ring.data.slice(0, this.ring.length))) as DiskOperationCounts;
   }
 
   /** The image stays open in dom0 until dom0 stops (Dom0.stop closes every image). */

@@ -1,6 +1,7 @@
 /** What the machine's thread hands dom0's worker when it starts it (workerData). */
 import type { MessagePort } from 'node:worker_threads';
 import type { DiskFormat } from '../block/diskTypes.ts';
+import type { SharedGuestRam } from '../sharedRamMap.ts';
 
 /** Where virtio-rng's bytes come from (core/dom0/entropySource.ts): the host's randomness, or the fixed-seed stream of the deterministic clock. */
 export type EntropyKind = 'host' | 'deterministic';
@@ -24,6 +25,20 @@ export interface Dom0Disk {
   completion: number;
 }
 
+/**
+ * A virtio device whose virtqueues dom0 serves (core/dom0/worker/queueService.ts):
+ * virtio-blk over disk `disk` of `disks`, or virtio-rng over the entropy source.
+ */
+export type Dom0DeviceKind = { kind: 'blk'; disk: number; serial: string } | { kind: 'rng' };
+
+export type Dom0Device = Dom0DeviceKind & {
+  /** The device's QueueLink buffer. */
+  link: SharedArrayBuffer;
+  /** Event channel ports: the machine's thread sends on `port` (a command or a kick), dom0 on `done`. */
+  port: number;
+  done: number;
+};
+
 export interface Dom0Init {
   /** The EventChannels buffer dom0 shares with the domain's device models (pending and mask bits). */
   channels: SharedArrayBuffer;
@@ -34,6 +49,9 @@ export interface Dom0Init {
   disks: Dom0Disk[];
   /** virtio-rng's entropy source, held by dom0 (absent without one). */
   entropy?: Dom0Entropy;
+  /** The domain's RAM and map in shared memory, for the devices dom0 serves. */
+  ram?: SharedGuestRam;
+  devices?: Dom0Device[];
 }
 
 /** dom0's answer to the start: each disk's geometry, or why it could not be opened. */

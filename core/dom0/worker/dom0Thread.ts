@@ -1,19 +1,24 @@
 /**
  * dom0's worker thread: it holds the block backends (the image files are
- * opened here, not in the machine's thread) and virtio-rng's entropy source,
- * and serves each one's requests from its ring, woken by its request port
- * of the domain's event channels and answering on its completion port.
+ * opened here, not in the machine's thread) and virtio-rng's entropy source.
  *
- * First step of dom0 in its own thread: dom0 does not reach guest memory
- * here at all. The device model in the machine's thread still parses the
- * virtqueue and moves the bytes between the grant-checked guest buffers and
- * the ring's data area; what crosses is block I/O (offset, length, bytes).
+ * The board's virtio-blk and virtio-rng devices (init.devices) are served
+ * here whole: their virtqueues are processed in this thread over the
+ * domain's shared RAM, through the grant check against its shared map
+ * (QueueService), woken by the device's port and answering on its done port.
+ * Each backend's block ring (block I/O, offset, length, bytes; no guest
+ * memory) also stays, for a device model in the machine's thread over a
+ * RemoteBlockBackend.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDisk, type BlockBackend } from '../block/blockBackend.ts';
 import { EventChannels } from '../eventChannel.ts';
 import { deterministicEntropy, hostEntropy, type EntropySource } from '../entropySource.ts';
-import { BlockRing, OP_DISCARD, OP_ENTROPY, OP_FLUSH, OP_READ, OP_WRITE } from './blockRing.ts';
+import { BlockRing, OP_DISCARD, OP_ENTROPY, OP_FLUSH, OP_READ, OP_STATS, OP_WRITE, type DiskOperationCounts } from './blockRing.ts';
+import { VirtioBlk } from '../../devices/virtio/virtioBlk.ts';
+import { VirtioRng } from '../../devices/virtio/virtioRng.ts';
+import { QueueLink } from './queueLink.ts';
+import { QueueService } from './queueService.ts';
 import type { Dom0Init, Dom0Ready } from './dom0Protocol.ts';
 
 /** How long one wait blocks before dom0 looks for a stop message (ms). */
@@ -22,15 +27,40 @@ const IDLE_WAIT_MS = 200;
 const init = workerData as Dom0Init;
 const channels = new EventChannels(init.portCount, init.channels);
 const backends: BlockBackend[] = [];
+/** Per disk: what was done to its image from either path (ring or served virtqueue). */
+const counts: DiskOperationCounts[] = [];
 let stopping = false;
+
+/** A backend whose flushes and discards are counted for OP_STATS. */
+function counted(backend: BlockBackend, c: DiskOperationCounts): BlockBackend {
+  return {
+    get format() { return backend.format; },
+    get sizeBytes() { return backend.sizeBytes; },
+    get readOnly() { return backend.readOnly; },
+    read: (offset, dest) => backend.read(offset, dest),
+    write: (offset, src) => backend.write(offset, src),
+    flush: () => {
+      backend.flush();
+      c.flushes++;
+    },
+    discard: (offset, length) => {
+      backend.discard(offset, length);
+      if (c.discards.push([offset, length]) > 64) c.discards.shift();
+    },
+    close: () => backend.close(),
+  };
+}
 
 parentPort!.on('message', (m: { type: string }) => {
   if (m.type === 'stop') stopping = true;
 });
 
-function serve(backend: BlockBackend, ring: BlockRing): void {
+function serve(backend: BlockBackend, ring: BlockRing, c: DiskOperationCounts): void {
   try {
     switch (ring.op) {
+      case OP_STATS:
+        ring.answer(new TextEncoder().encode(JSON.stringify(c)));
+        return;
       case OP_READ:
         backend.read(ring.offset, ring.data.subarray(0, ring.length));
         break;
@@ -63,7 +93,11 @@ function serveEntropy(source: EntropySource, ring: BlockRing): void {
 
 function start(): void {
   try {
-    for (const d of init.disks) backends.push(openDisk(d.path, { format: d.format, readOnly: d.readOnly }));
+    for (const d of init.disks) {
+      const c: DiskOperationCounts = { flushes: 0, discards: [] };
+      backends.push(counted(openDisk(d.path, { format: d.format, readOnly: d.readOnly }), c));
+      counts.push(c);
+    }
   } catch (e) {
     for (const b of backends) b.close();
     init.reply.postMessage({ type: 'failed', message: (e as Error).message } satisfies Dom0Ready);
@@ -79,13 +113,24 @@ function start(): void {
   // Each request port's work: a disk's block request, or an entropy request.
   const byRequestPort = new Map<number, () => void>(
     init.disks.map((d, i) => [d.request, () => {
-      serve(backends[i], rings[i]);
+      serve(backends[i], rings[i], counts[i]);
       channels.notify(d.completion);
     }]),
   );
   const entropy = init.entropy;
-  if (entropy) {
-    const source: EntropySource = entropy.kind === 'deterministic' ? deterministicEntropy() : hostEntropy();
+  // One source for the ring and the served device: the deterministic stream is one sequence.
+  const source: EntropySource | null = entropy ? (entropy.kind === 'deterministic' ? deterministicEntropy() : hostEntropy()) : null;
+  for (const d of init.devices ?? []) {
+    if (!init.ram) throw new Error('dom0 serves virtio devices only with the domain\'s RAM');
+    if (d.kind === 'rng' && !source) throw new Error('dom0 serves virtio-rng only with an entropy source');
+    const device = d.kind === 'blk' ? new VirtioBlk(backends[d.disk], { serial: d.serial }) : new VirtioRng(source!);
+    const service = new QueueService(new QueueLink(d.link), device, init.ram);
+    byRequestPort.set(d.port, () => {
+      service.service();
+      channels.notify(d.done);
+    });
+  }
+  if (entropy && source) {
     const ring = new BlockRing(entropy.ring);
     byRequestPort.set(entropy.request, () => {
       serveEntropy(source, ring);

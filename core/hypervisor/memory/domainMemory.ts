@@ -162,6 +162,7 @@ export class DomainMemory {
       ramPage: (pfn) => (p2m.kind(pfn) === 'ram' ? p2m.machineFrame(pfn) * FRAME_SIZE : -1),
       dmaWritten,
       frames,
+      shared: { memory: this.machine.buffer, entries: p2m.sharedEntries, format: 'p2m' },
     };
   }
 

@@ -30,7 +30,13 @@ export interface P2mRange {
 }
 
 export class P2m {
-  private readonly entries = new Int32Array(GUEST_FRAMES).fill(UNMAPPED);
+  /** In shared memory: dom0's worker decodes it for its grant check (core/dom0/sharedRamMap.ts repeats this encoding). */
+  private readonly entries = new Int32Array(new SharedArrayBuffer(GUEST_FRAMES * 4)).fill(UNMAPPED);
+
+  /** The entries' buffer, for a thread that reads the map (dom0's worker); its encoding is fixed above. */
+  get sharedEntries(): SharedArrayBuffer {
+    return this.entries.buffer as SharedArrayBuffer;
+  }
   private mapped = 0;
 
   /** Guest frames mapped now. */

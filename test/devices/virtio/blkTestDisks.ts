@@ -1,20 +1,25 @@
 /**
- * The disk under a virtio-blk device model in the device tests, in either
- * place dom0 can hold it: a MemoryDisk in the machine's thread, or a raw
- * image file held by dom0's worker thread (core/dom0/worker/) and reached
- * through its ring and event channels. Either way the test sees the disk's
- * bytes (`data`) and the flushes and discards the device model asked for
- * (counted on the machine's side of the boundary).
+ * A virtio-blk device on the test board, in either place dom0 can serve it:
+ * the device model and a MemoryDisk in the machine's thread, or the whole
+ * device served by dom0's worker thread (core/dom0/worker/): a raw image
+ * file opened there, the virtqueue processed there over the board's shared
+ * RAM and page map through the grant check, kicks and completions crossing
+ * as event-channel notifications (the board waits for each kick's completion,
+ * as a machine on the deterministic clock does). Either way the test sees
+ * the disk's bytes (`data`) and the flushes and discards that reached the
+ * disk (counted where the disk is).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BlockBackend } from '../../../core/dom0/block/blockBackend.ts';
+import { busRamMap } from '../../../core/dom0/grantCheck.ts';
 import { Dom0 } from '../../../core/dom0/worker/dom0.ts';
-import { MemoryDisk } from './virtioTestDriver.ts';
+import { RemoteVirtioDevice } from '../../../core/dom0/worker/remoteDevice.ts';
+import { VirtioBlk } from '../../../core/devices/virtio/virtioBlk.ts';
+import { MemoryDisk, VirtioTestBoard } from './virtioTestDriver.ts';
 
 export interface BlkTestDisk {
-  readonly backend: BlockBackend;
   /** The disk's bytes now. */
   readonly data: Uint8Array;
   readonly flushes: number;
@@ -24,8 +29,8 @@ export interface BlkTestDisk {
 export interface BlkDiskMode {
   readonly name: string;
   setUp(): void;
-  /** A disk of `bytes.length` bytes holding `bytes`. */
-  disk(bytes: Uint8Array, readOnly: boolean): BlkTestDisk;
+  /** A test board whose virtio-blk device (GET_ID answering `serial`) serves a disk of `bytes.length` bytes holding `bytes`. */
+  board(bytes: Uint8Array, readOnly: boolean, serial: string): { board: VirtioTestBoard; disk: BlkTestDisk };
   tearDown(): Promise<void>;
 }
 
@@ -64,7 +69,6 @@ class Observed implements BlockBackend {
 
 function testDisk(backend: Observed, data: () => Uint8Array): BlkTestDisk {
   return {
-    backend,
     get data() {
       return data();
     },
@@ -80,34 +84,65 @@ function testDisk(backend: Observed, data: () => Uint8Array): BlkTestDisk {
 export const inMachineThread: BlkDiskMode = {
   name: 'the disk in the machine\'s thread',
   setUp() {},
-  disk(bytes, readOnly) {
+  board(bytes, readOnly, serial) {
     const disk = new MemoryDisk(bytes.length, readOnly);
     disk.data.set(bytes);
-    return testDisk(new Observed(disk), () => disk.data);
+    const observed = new Observed(disk);
+    return { board: new VirtioTestBoard(new VirtioBlk(observed, { serial })), disk: testDisk(observed, () => disk.data) };
   },
   async tearDown() {},
 };
 
-/** dom0's worker holds two raw images of `sizeBytes` (one read-only); each disk() rewrites one in place. */
+/**
+ * dom0's worker holds two raw images of `sizeBytes` (one read-only) and
+ * serves the board's virtio-blk over one of them; each board() starts a dom0
+ * for its board (dom0 gets that board's RAM) after rewriting the image.
+ */
 export function inDom0Worker(sizeBytes: number): BlkDiskMode {
   let dir = '';
   let dom0: Dom0 | null = null;
+  const stopping: Promise<void>[] = [];
   const path = (readOnly: boolean) => join(dir, readOnly ? 'ro.raw' : 'rw.raw');
   return {
-    name: 'the disk held by dom0\'s worker thread',
+    name: 'the device served by dom0\'s worker thread',
     setUp() {
       dir = mkdtempSync(join(tmpdir(), 'popek-blk-dom0-'));
       writeFileSync(path(false), new Uint8Array(sizeBytes));
       writeFileSync(path(true), new Uint8Array(sizeBytes));
-      dom0 = Dom0.start([{ path: path(false), format: 'raw' }, { path: path(true), format: 'raw', readOnly: true }]);
     },
-    disk(bytes, readOnly) {
+    board(bytes, readOnly, serial) {
       if (bytes.length !== sizeBytes) throw new Error(`dom0's test disks hold ${sizeBytes} bytes`);
+      if (dom0) stopping.push(dom0.stop());
       writeFileSync(path(readOnly), bytes);
-      return testDisk(new Observed(dom0!.backends[readOnly ? 1 : 0]), () => new Uint8Array(readFileSync(path(readOnly))));
+      const disk = readOnly ? 1 : 0;
+      const board = new VirtioTestBoard((bus) => {
+        const ram = busRamMap(bus);
+        const d = Dom0.start([{ path: path(false), format: 'raw' }, { path: path(true), format: 'raw', readOnly: true }], {
+          ram: ram.shared!,
+          devices: [{ kind: 'blk', disk, serial }],
+        });
+        dom0 = d;
+        return new RemoteVirtioDevice(new VirtioBlk(d.backends[disk], { serial }), d, d.devices[0], ram, true);
+      });
+      const backend = dom0!.backends[disk];
+      return {
+        board,
+        disk: {
+          get data() {
+            return new Uint8Array(readFileSync(path(readOnly)));
+          },
+          get flushes() {
+            return backend.operations().flushes;
+          },
+          get discards() {
+            return backend.operations().discards;
+          },
+        },
+      };
     },
     async tearDown() {
-      await dom0?.stop();
+      if (dom0) stopping.push(dom0.stop());
+      await Promise.all(stopping);
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -280,4 +280,36 @@ describe('split virtqueue', () => {
     driver.post(0);
     expect(walk()).toEqual([{ address: 0x20000, length: 8, writable: false }]);
   });
+
+  describe('split between the machine\'s thread and dom0\'s', () => {
+    it('pops only up to the kick\'s avail index, writes used elements without used.idx, which the machine\'s side publishes', () => {
+      setUp(8, { eventIdx: true });
+      for (let i = 0; i < 3; i++) driver.post(driver.writeChain([{ address: 0x20000 + 0x100 * i, length: 16, write: true }]));
+      // The machine's side at the kick: avail.idx, published as avail_event.
+      const machineSide = queue;
+      const kick = machineSide.takeKick(mem);
+      expect(kick).toBe(3);
+      expect(bus.read16(driver.used + 4 + 8 * 8)).toBe(3);
+      // dom0's side: a queue over the same rings, bounded by the kick, used.idx left alone.
+      const dom0Side = new SplitQueue(256);
+      Object.assign(dom0Side, { size: 8, desc: driver.desc, avail: driver.avail, used: driver.used, eventIdx: true, ready: true });
+      dom0Side.publishUsedIndex = false;
+      dom0Side.availLimit = 2; // an older kick: the third buffer is not taken yet
+      const heads: number[] = [];
+      for (let c = dom0Side.pop(mem); c; c = dom0Side.pop(mem)) {
+        heads.push(c.head);
+        dom0Side.addUsed(mem, c.head, 16);
+      }
+      expect(heads).toEqual([0, 1]);
+      expect(dom0Side.usedIndex).toBe(2);
+      expect(bus.read16(driver.used + 2)).toBe(0); // not published yet
+      expect(bus.read16(driver.used + 4 + 8 * 8)).toBe(3); // dom0 did not touch avail_event
+      machineSide.publishUsed(mem, dom0Side.usedIndex);
+      expect(driver.takeUsed()).toEqual([[0, 16], [1, 16]]);
+      dom0Side.availLimit = kick;
+      const c = dom0Side.pop(mem)!;
+      expect(c.head).toBe(2);
+      expect(dom0Side.pop(mem)).toBeNull();
+    });
+  });
 });

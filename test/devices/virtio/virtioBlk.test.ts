@@ -34,8 +34,7 @@ describe.each([inMachineThread, inDom0Worker(DISK_BYTES)])('virtio-blk, $name', 
   afterAll(() => mode.tearDown());
 
   function setUp(readOnly = false): void {
-    disk = mode.disk(CONTENTS, readOnly);
-    board = new VirtioTestBoard(new VirtioBlk(disk.backend, { serial: 'popek-disk-0' }));
+    ({ board, disk } = mode.board(CONTENTS, readOnly, 'popek-disk-0'));
     board.assignResources();
     board.locate();
     [q] = board.initialize(FEATURES & (board.deviceFeatures() | F_VERSION_1));

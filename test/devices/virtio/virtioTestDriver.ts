@@ -168,8 +168,10 @@ export class VirtioTestBoard extends VirtioPciTestDriver {
   readonly irqLevels: boolean[] = [];
   irq = false;
 
-  constructor(device: VirtioDeviceType) {
+  /** @param device the device type, or a maker of it given the board's bus (a device served by dom0 needs the bus's shared RAM and page map) */
+  constructor(device: VirtioDeviceType | ((bus: MemoryBus) => VirtioDeviceType)) {
     super(new MemoryBus(new PhysicalMemory(RAM_BYTES)), SLOT);
+    if (typeof device === 'function') device = device(this.bus);
     this.pci = new Pci(this.bus, {
       setIsaIrq: (irq, level) => {
         if (irq !== IRQ) throw new Error(`unexpected IRQ ${irq}`);
