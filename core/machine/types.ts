@@ -55,9 +55,12 @@ export interface MachineOptions {
   /** Adds a virtio-balloon; `MachineApi.setBalloonTarget` sets its target. */
   virtioBalloon?: boolean;
   /**
-   * The disks' images and virtio-rng's entropy source are held by dom0 in
-   * its own worker thread (core/dom0/worker/dom0.ts) rather than in the
-   * machine's thread. Default false. The core bundles carry dom0's worker entry as dom0Thread.mjs.
+   * virtio-blk and virtio-rng are served by dom0 in its own worker thread
+   * (core/dom0/worker/: the images, the entropy source and the virtqueue
+   * processing) unless this is false, which keeps them in the machine's
+   * thread (default: on). The internal networks' switches move to dom0's
+   * network thread only when it is true. The core bundles carry dom0's
+   * worker entry as dom0Thread.mjs.
    */
   dom0Thread?: boolean;
   /**
