@@ -16,6 +16,7 @@ import { HostService } from '../../core/host/hostService.ts';
 import { ACCELERATION_INFO } from '../../core/machine/acceleration.ts';
 import { VmLibrary } from '../../core/host/library.ts';
 import { assemble } from '../../scripts/nasm.ts';
+import { vmDraft } from './fixtures/vmDraft.ts';
 
 // A 64 KiB ROM: the reset vector (F000:FFF0, ROM offset 0xFFF0) jumps to the probe at its start.
 const PROBE_ROM = assemble(`
@@ -95,23 +96,7 @@ afterEach(async () => {
 async function probeDraft(name: string, settings: Partial<VmConfigDraft>): Promise<VmConfigDraft> {
   const rom = join(root, 'probe.rom');
   await writeFile(rom, PROBE_ROM);
-  return {
-    name,
-    guestType: 'firmware-rom',
-    memoryMiB: 4,
-    cpus: 1,
-    boot: { kind: 'rom', rom },
-    bootOrder: [],
-    disks: [],
-    serial: [
-      { enabled: true, mode: 'console' },
-      { enabled: false, mode: 'console' },
-    ],
-    clock: 'deterministic',
-    acceleration: 'none',
-    nestedPaging: true,
-    ...settings,
-  };
+  return vmDraft({ name, guestType: 'firmware-rom', memoryMiB: 4, boot: { kind: 'rom', rom }, bootOrder: [], clock: 'deterministic', ...settings });
 }
 
 /** Creates and starts a VM that boots the probe ROM; resolves with its id and its first COM1 line. */

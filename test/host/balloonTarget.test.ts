@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VmConfigDraft } from '../../core/host/api.ts';
 import { HostService } from '../../core/host/hostService.ts';
 import { VmLibrary } from '../../core/host/library.ts';
+import { vmDraft } from './fixtures/vmDraft.ts';
 
 const FIXTURE = pathToFileURL(resolve('test/host/fixtures/scriptedMachine.ts')).href;
 
@@ -34,20 +35,7 @@ afterEach(async () => {
 
 async function create(name: string, overrides: Partial<VmConfigDraft>): Promise<string> {
   const result = await host.createVm({
-    config: {
-      name,
-      guestType: 'linux-custom',
-      memoryMiB: 64,
-      cpus: 1,
-      boot: { kind: 'linux', kernel, cmdline: '' },
-      bootOrder: ['disk'],
-      disks: [],
-      serial: [{ enabled: true, mode: 'console' }, { enabled: false, mode: 'console' }],
-      clock: 'realtime',
-      acceleration: 'none',
-      nestedPaging: true,
-      ...overrides,
-    },
+    config: vmDraft({ name, guestType: 'linux-custom', memoryMiB: 64, boot: { kind: 'linux', kernel, cmdline: '' }, ...overrides }),
   });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.vm.id;

@@ -7,9 +7,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { VmConfigDraft } from '../../core/host/api.ts';
 import { HostService } from '../../core/host/hostService.ts';
 import { VmLibrary } from '../../core/host/library.ts';
+import { vmDraft } from './fixtures/vmDraft.ts';
 
 /** A 64 KiB firmware image whose reset vector (offset 0xFFF0, F000:FFF0) holds `code`. */
 function romImage(code: number[]): Uint8Array {
@@ -39,22 +39,7 @@ afterEach(async () => {
 async function romVm(name: string, image: Uint8Array): Promise<string> {
   const path = join(root, `${name}.rom`);
   await writeFile(path, image);
-  const config: VmConfigDraft = {
-    name,
-    guestType: 'firmware-rom',
-    memoryMiB: 4,
-    cpus: 1,
-    boot: { kind: 'rom', rom: path },
-    bootOrder: [],
-    disks: [],
-    serial: [
-      { enabled: true, mode: 'console' },
-      { enabled: false, mode: 'console' },
-    ],
-    clock: 'realtime',
-    acceleration: 'none',
-    nestedPaging: true,
-  };
+  const config = vmDraft({ name, guestType: 'firmware-rom', memoryMiB: 4, boot: { kind: 'rom', rom: path }, bootOrder: [] });
   const result = await host.createVm({ config });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.vm.id;

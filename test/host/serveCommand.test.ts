@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { vmDraft } from './fixtures/vmDraft.ts';
 
 let child: ChildProcess | undefined;
 let root: string | undefined;
@@ -64,22 +65,7 @@ describe('popek serve', () => {
       const res = await fetch(`${origin}/api/${method}`, { method: 'POST', body: JSON.stringify({ args }), headers: { Authorization: `Bearer ${token}` } });
       return (await res.json()) as { value?: { vm?: { id: string }; state?: string } };
     };
-    const config = {
-      name: 'loop',
-      guestType: 'firmware-rom',
-      memoryMiB: 4,
-      cpus: 1,
-      boot: { kind: 'rom', rom: join(root, 'loop.rom') },
-      bootOrder: [],
-      disks: [],
-      serial: [
-        { enabled: true, mode: 'console' },
-        { enabled: false, mode: 'console' },
-      ],
-      clock: 'realtime',
-      acceleration: 'none',
-      nestedPaging: true,
-    };
+    const config = vmDraft({ name: 'loop', guestType: 'firmware-rom', memoryMiB: 4, boot: { kind: 'rom', rom: join(root, 'loop.rom') }, bootOrder: [] });
     const id = (await call('createVm', [{ config }])).value!.vm!.id;
     expect((await call('startVm', [id])).value!.state).toBe('running');
 
