@@ -120,7 +120,8 @@ export class VirtioBoard {
           { ...(entropy ? { entropy } : {}), ...(guestRam.shared ? { ram: guestRam.shared, devices: served } : {}) },
         );
       } catch (e) {
-        if (e instanceof Dom0Error) throw new BootError(`dom0 could not open the disks: ${e.message}`);
+        // dom0's reason names the disk as this thread would (`disk N (path): ...`).
+        if (e instanceof Dom0Error) throw new BootError(e.message);
         throw e;
       }
     }

@@ -93,11 +93,18 @@ function serveEntropy(source: EntropySource, ring: BlockRing): void {
 
 function start(): void {
   try {
-    for (const d of init.disks) {
+    init.disks.forEach((d, i) => {
       const c: DiskOperationCounts = { flushes: 0, discards: [] };
-      backends.push(counted(openDisk(d.path, { format: d.format, readOnly: d.readOnly }), c));
+      let backend: BlockBackend;
+      try {
+        backend = openDisk(d.path, { format: d.format, readOnly: d.readOnly });
+      } catch (e) {
+        // Named as the machine's thread names a disk it cannot open.
+        throw new Error(`disk ${i + 1} (${d.path}): ${(e as Error).message}`);
+      }
+      backends.push(counted(backend, c));
       counts.push(c);
-    }
+    });
   } catch (e) {
     for (const b of backends) b.close();
     init.reply.postMessage({ type: 'failed', message: (e as Error).message } satisfies Dom0Ready);
