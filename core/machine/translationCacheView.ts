@@ -32,21 +32,13 @@ export interface TranslationCacheView {
   /** Bytes of the cache in use, and its size. */
   tcUsed: number;
   tcSize: number;
-  /** Blocks since the last flush, oldest first. */
+  /** Blocks in the cache (until a flush or the reuse of their section), oldest first. */
   blocks: CachedBlockSummary[];
 }
 
-/** Every block since the last flush, oldest (lowest TC address) first. */
+/** Every block in the cache's sections (valid or invalidated, until its section is reused), oldest first. */
 function blocksSinceFlush(bt: BinaryTranslator): TranslatedBlock[] {
-  const { cache } = bt;
-  const out: TranslatedBlock[] = [];
-  for (let offset = 0; offset < cache.used; ) {
-    const block = cache.blockAt((cache.region.linear + offset) | 0);
-    if (block === null || block.tcLength <= 0) break;
-    out.push(block);
-    offset += block.tcLength;
-  }
-  return out;
+  return bt.cache.allBlocks();
 }
 
 export function translationCacheView(bt: BinaryTranslator): TranslationCacheView {

@@ -223,6 +223,8 @@ export class BinaryTranslator {
     if (block === null) block = this.translate(cpu, csBase, guestEip);
     if (from !== null && this.chaining && from.patchAt !== -1 && from.block.valid) {
       this.patchRel32(from.patchAt, block.tcStart);
+      // Chains from blocks gone since (invalidated, evicted) are dead weight: dropped as the list grows.
+      if (block.incoming.length >= 32) block.incoming = block.incoming.filter((s) => s.block.valid);
       block.incoming.push(from);
       this.counters.chainsMade++;
     }
@@ -259,7 +261,7 @@ export class BinaryTranslator {
     if (!cpu.cs32) throw new Error('the translator handles 32-bit guest-kernel code only (16-bit code is the monitor\'s)');
     let tcStart = this.cache.reserve(BLOCK_TC_MAX);
     if (tcStart === null) {
-      this.flush();
+      this.nextSection();
       tcStart = this.cache.reserve(BLOCK_TC_MAX)!;
     }
     const { block, bytes } = translateBlock(this.code, csBase, guestEip, tcStart, this.calloutVector, this.nextId++);
@@ -293,7 +295,28 @@ export class BinaryTranslator {
     }
   }
 
-  /** Empties the TC (when full, or when the monitor asks: e.g. the guest kernel's code mappings changed). */
+  /**
+   * The current TC section is full: the next one (the oldest translations,
+   * once the cache has gone round) is emptied for new blocks. Jumps chained
+   * into its blocks from other sections go back to their exit stubs, and its
+   * bytes become INT3 (nothing may run there until new blocks are written).
+   * Nothing else holds a TC address: the guest's stack and frames only ever
+   * hold guest EIPs, and this runs while the processor's EIP is a guest EIP
+   * (a dispatch: a jump from an evicted block is not chained, it is invalid).
+   */
+  private nextSection(): void {
+    const evicted = this.cache.nextSection();
+    if (evicted.length === 0) return;
+    this.counters.sectionsReused++;
+    for (const b of evicted) {
+      this.counters.blocksEvicted++;
+      for (const s of b.incoming) if (s.block.valid) this.patchRel32(s.patchAt, s.at);
+      b.incoming.length = 0;
+      this.writeTc(b.tcStart, new Uint8Array(b.tcLength).fill(POISON));
+    }
+  }
+
+  /** Empties the TC (when the monitor asks: e.g. the guest kernel's code mappings changed, or its emulator ran). */
   flush(): void {
     this.cache.flush();
     this.counters.cacheFlushes++;

@@ -3,7 +3,8 @@
  * (and the Hypervisor panel shows): translation-cache blocks built, executed
  * (entered through a dispatch or an exit stub: chained jumps between blocks
  * run without the monitor, so they are not counted, as in VMware's TC),
- * invalidated, chains made, full cache flushes, callouts by kind.
+ * invalidated, chains made, full cache flushes, sections reused when full
+ * (and the blocks evicted with them), callouts by kind.
  */
 import type { CalloutKind } from './calloutKinds.ts';
 
@@ -15,7 +16,11 @@ export interface TranslatorCounters {
   blocksEntered: number;
   blocksInvalidated: number;
   chainsMade: number;
+  /** Whole-cache flushes (the monitor's: its emulator ran, the kernel's code mappings changed). */
   cacheFlushes: number;
+  /** A full cache emptied its oldest section for new blocks (translationCache.ts), and the blocks that went with them. */
+  sectionsReused: number;
+  blocksEvicted: number;
   /** Writes to a guest frame that held translations. */
   codeWrites: number;
   callouts: Partial<Record<CalloutKind, number>>;
@@ -24,6 +29,6 @@ export interface TranslatorCounters {
 export function newTranslatorCounters(): TranslatorCounters {
   return {
     blocksBuilt: 0, guestInstructionsTranslated: 0, blocksEntered: 0, blocksInvalidated: 0,
-    chainsMade: 0, cacheFlushes: 0, codeWrites: 0, callouts: {},
+    chainsMade: 0, cacheFlushes: 0, sectionsReused: 0, blocksEvicted: 0, codeWrites: 0, callouts: {},
   };
 }

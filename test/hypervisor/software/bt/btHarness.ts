@@ -115,6 +115,8 @@ export interface RunOptions {
   translator?: TranslatorOptions;
   /** Compile hot blocks (TC blocks included) with the processor's JIT, from the first execution. */
   jit?: boolean;
+  /** A translation cache smaller than TC's (the same place), to make it fill up. */
+  tcSize?: number;
 }
 
 function entry(opts: RunOptions, cs: number, ss: number, gdtBase: number, eflags: number) {
@@ -181,7 +183,7 @@ export function prepareTranslated(code: Uint8Array, opts: RunOptions = {}): Tran
   vcpu.cr0 = 0x11;
   const transfers: TranslatedMachine['transfers'] = [];
   const m: TranslatedMachine = { ...base, vcpu, bt: null!, transfers, stop: null };
-  m.bt = new BinaryTranslator(cpu, vcpu, TC, {
+  m.bt = new BinaryTranslator(cpu, vcpu, opts.tcSize === undefined ? TC : { ...TC, size: opts.tcSize }, {
     controlTransfer(c, insn, kind, guestEip) {
       transfers.push({ kind, guestEip, eipOnEntry: c.eip, insn });
       m.stop = { kind: 'monitor', guestEip, calloutKind: kind };
