@@ -27,6 +27,8 @@
  * kernel only). Slow: each Popek line is a boot and three loops, and Debian's
  * kernel with the block compiler off needs minutes to boot (at load 25 on 2
  * cores, neither kernel's section finished within 20 minutes).
+ * `npm run bench -- tiny-linux bt` (any variant label): that kernel's reference
+ * ('none') and that variant only, without the virtio sections.
  */
 import { existsSync } from 'node:fs';
 import { getHeapCodeStatistics } from 'node:v8';
@@ -75,7 +77,7 @@ function cpuFigure(jit: boolean): number {
 function describe(name: string, label: string, r: LinuxBenchResult, ref: LinuxBenchResult | undefined): void {
   const ratio = (a: number, b: number | undefined) => (b === undefined ? '' : ` (x${fmt(a / b, 2)} of ${VARIANTS[0].label})`);
   const exits = (n: number | undefined, seconds: number) => (n === undefined ? '' : `; ${n} exits, ${fmt(n / seconds, 0)}/s`);
-  console.log(`${name} [${label}]: ${fmt(r.bootSeconds)} s to the ready line`);
+  console.log(`${name} [${label}]: ${fmt(r.bootSeconds)} s to the ready line${ratio(r.bootSeconds, ref?.bootSeconds)}`);
   console.log(`${name} [${label}]: shell loop ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time${ratio(r.loopGuestSeconds, ref?.loopGuestSeconds)}${exits(r.loopExits, r.loopGuestSeconds)}`);
   console.log(`${name} [${label}]: fork loop ${fmt(r.forkGuestSeconds, 2)} s guest time${ratio(r.forkGuestSeconds, ref?.forkGuestSeconds)}${exits(r.forkExits, r.forkGuestSeconds)}`);
   if (r.syscallGuestSeconds !== undefined) {
@@ -170,6 +172,8 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   /** `npm run bench -- v86 <kernel>`: the v86 section for that kernel only. */
   const v86Kernel = only === 'v86' ? process.argv[3] : undefined;
+  /** `npm run bench -- tiny-linux bt`: the kernel's reference and that one variant (by label). */
+  const onlyVariant = only !== 'v86' ? process.argv[3] : undefined;
   /** Each kernel's figures of this run by variant label, for the v86 lines' ratios. */
   const linuxResults = new Map(KERNELS.map(([name]) => [name, new Map<string, LinuxBenchResult>()]));
   let syscallInitrd: Uint8Array | undefined;
@@ -196,7 +200,7 @@ async function main(): Promise<void> {
     for (const [name, path, mem] of kernels.filter(([n]) => only === undefined || only === n)) {
       // Debian's kernel takes minutes per boot: the reference, the hypervisor with EPT and the block compiler only.
       const debianVariants = VARIANTS.filter((v) => ['none', 'vtx+ept', 'none, jit on'].includes(v.label));
-      const variants = name === 'debian-686' ? debianVariants : VARIANTS;
+      const variants = onlyVariant !== undefined ? VARIANTS.filter((v, i) => i === 0 || v.label === onlyVariant) : name === 'debian-686' ? debianVariants : VARIANTS;
       let ref: LinuxBenchResult | undefined;
       for (const variant of variants) {
         const r = await runVariant(name, path, mem, variant, syscallInitrd, ref);
@@ -206,7 +210,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (only === undefined || only === 'tiny-linux' || only === 'virtio') {
+  if (onlyVariant === undefined && (only === undefined || only === 'tiny-linux' || only === 'virtio')) {
     for (const variant of [VARIANTS[0], VARIANTS[1]]) {
       try {
         const v = await runVirtioBench(TINY_LINUX + 'bzImage', variant.options);
@@ -219,7 +223,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (only === undefined || only === 'tiny-linux' || only === 'virtio') {
+  if (onlyVariant === undefined && (only === undefined || only === 'tiny-linux' || only === 'virtio')) {
     try {
       const mbps = await runNetworkBench(TINY_LINUX + 'bzImage', VARIANTS[0].options);
       console.log(`virtio-net [${VARIANTS[0].label}]: ${NETWORK_BENCH_MIB} MiB guest to guest over TCP (busybox nc, one internal network, both guests taking turns on this thread in 2 ms slices): ${fmt(mbps, 2)} MB/s`);
