@@ -16,7 +16,7 @@ export interface TranslatorCounters {
   blocksEntered: number;
   blocksInvalidated: number;
   chainsMade: number;
-  /** Whole-cache flushes (the monitor's: its emulator ran, the kernel's code mappings changed). */
+  /** Whole-cache flushes (the monitor's, at `monitor.start`: the first kernel entry, each hand-back from its emulator). */
   cacheFlushes: number;
   /** A full cache emptied its oldest section for new blocks (translationCache.ts), and the blocks that went with them. */
   sectionsReused: number;
