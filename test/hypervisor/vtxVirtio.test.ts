@@ -4,9 +4,10 @@
  * access of the unmodified virtio_pci driver is an EPT violation the
  * hypervisor's instruction emulator completes; their DMA goes through dom0's
  * grant check against the domain's p2m. Tiny Linux with a raw disk, a
- * virtio console and a virtio-rng, deterministic clock. The disk's image is
- * held by dom0 in its own worker thread (options.dom0Thread): every block
- * request crosses to it through shared memory and event channels.
+ * virtio console and a virtio-rng, deterministic clock. The disk and the
+ * entropy device are served by dom0 in its own worker thread
+ * (options.dom0Thread): their virtqueues are processed there over the
+ * domain's machine memory, checked against the p2m in shared memory.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
