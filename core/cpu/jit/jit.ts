@@ -117,6 +117,64 @@
  * are compiled during its 100000 calls and their warm-up costs more than
  * the whole interpreted loop). So still off by default.
  *
+ * Where the warm-up goes, and the system-call path (2 Dec, evening). Cold
+ * getppid (workloadProfile.ts ... cold under --trace-opt --trace-deopt: boot,
+ * then 100000 calls, load ~2): TurboFan spent 3.9 s of CPU on 90 compiles of
+ * generated functions (the regions and blocks of boot and loop, 50-300 ms
+ * each; 9 of them OSR compiles, ~1.0 s), beside ~6 s for all the rest. Of 46
+ * deopts of generated code, 29 were "insufficient type feedback" (keyed,
+ * named, binary operation: exits and slow paths first reached after
+ * optimization; V8 compiles a branch that never ran into a deopt, a call
+ * without feedback too, so moving slow paths into helper calls would not
+ * avoid them), 11 "code dependencies", 2 "not a JavaScript object", and the
+ * 4 "wrong map" ones came from four regions at once at bytecode offset 145:
+ * the prologue every region shares (cpu.jitBlock.jitEntry, register loads,
+ * cpu.tlbBit, cpu.ss32, then the loop header; node --print-bytecode), i.e. a
+ * one-time map change of an object every region checks, not a recurring one.
+ * Until TurboFan a region runs as bytecode, slower than the optimized
+ * interpreter, and V8 waits longer for a bigger function: it asks for
+ * TurboFan after 3 + (bytecode size / 150) budget ticks of 67584 bytes of
+ * executed bytecode (Node 20's defaults), and one run of a region executes a
+ * small part of its 5-10 KB of bytecode, so it runs some 10^4 times first.
+ * (One run with --bytecode-size-allowance-per-tick=1000000: cold getppid 0.84
+ * of the interpreter against 0.94 without, within the noise; a process-wide
+ * flag, not pursued. A cap of 32 region steps per entry cut OSR compiles 9 ->
+ * 5 without a measurable gain: dropped.)
+ * Warm getppid (shellLoopWhere.ts with WL=getppid; workloadProfile.ts):
+ * 23.7% of its instructions were in hot blocks rejected for more than two
+ * handler calls (the system-call entry's and exit's segment pushes and pops
+ * and MOV Sreg, CLD, TEST m32,imm, REP MOVSD), 1.2 exits per call to
+ * interpreted blocks; and every call walked the page tables 5 times (writeSys,
+ * the interrupt frame's pushes, had no TLB path; cpu.ts has one now, as
+ * readSys). With CLD and TEST m32,imm translated and up to 8 handler calls
+ * per block (maxHandlerCalls; boot's rejected share 0.2% -> 0.0%): compiled
+ * share 69.1% -> 88.9%, instructions per entry 20.0 -> 32.4, exits to
+ * interpreted blocks 1.23 -> 0.45 per call. Sampled once warm: compiled code
+ * 40.7% (was 23.6%), the run loop 14% + 3% in the machine's (was 20% + 6%),
+ * regionNext 3.5% (a call: V8 does not inline it into region functions this
+ * big), segment loads (loadSegment, setSegmentCache, fetchDescriptor, MOV
+ * Sreg) ~7%, interrupt delivery and IRET ~5%, the entry's REP MOVSD (the
+ * frame copied off the entry stack) 2.9%; page walks left the top.
+ * Ratios, compiler / interpreter, CPU time in one process (oneWorkloadAB.ts,
+ * getppid 100000 calls, the machine at load 17-30 from other work): with at
+ * most 2 handler calls, first round 1.16, 1.25, 1.33 (three runs), second
+ * 0.84-1.09; now, first round 0.94, 1.00, 1.00, second 0.59-1.03 (five
+ * runs). workloadsAB.ts (first /
+ * second round; at load ~2 before, ~25 after, which inflates V8's compile
+ * time far more than the interpreter's: TurboFan's summed compile times went
+ * from 3.9 s to 26 s for as many compiles, so only the second rounds
+ * compare): shell 1.15/0.97 -> 1.19/0.79, fork 1.55/1.00 -> 1.96/1.03, getppid
+ * 2.49/0.91 -> 3.67/0.81. A hot threshold of 60000 (POPEK_JIT_HOT, same
+ * load): shell 1.04/0.95, fork 1.15/0.97, getppid 1.34/1.13 (its path then
+ * turns hot in round 2): no better, 20000 kept.
+ * So, still off by default: once warm the compiler wins on every workload,
+ * but code that turns hot during a short workload costs more in V8 (TurboFan
+ * and the bytecode phase before it) than the workload takes interpreted. What
+ * would pay next: less bytecode per region (regions sized to what runs
+ * together, the slow paths' state handoff shorter) so V8 tiers up sooner and
+ * compiles less; inlining regionNext's checks; segment loads and the
+ * interrupt frame (interpreted either way) for the system-call path.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is

@@ -14,6 +14,8 @@
  * use this for the counts, the variants tool for times.
  *   npx esbuild test/cpu/jit/measure/shellLoopWhere.ts --bundle --platform=node --format=esm \
  *     --outfile=bench/.where.mjs && node bench/.where.mjs 3000 3 '{"hotThreshold":5000}'
+ * With WL=getppid in the environment the rounds run the bench's system-call
+ * program (bench/guest/getppid.c) for that many calls instead of the shell loop.
  */
 import { GuestConsole } from '../../../../scripts/guestConsole.ts';
 import type { Cpu } from '../../../../core/cpu/cpu.ts';
@@ -22,11 +24,13 @@ import type { Insn } from '../../../../core/cpu/insn.ts';
 import type { CompiledBlock, JitOptions } from '../../../../core/cpu/jit/jit.ts';
 import { oneByteMap, twoByteMap } from '../../../../core/cpu/opcodeTable.ts';
 import { untranslated } from '../../../../core/cpu/jit/translate.ts';
+import { initramfsWithSyscallProgram, SYSCALL_PROGRAM } from '../../../../bench/syscallProgram.ts';
 
 const iterations = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 3);
 const options = JSON.parse(process.argv[4] ?? '{}') as Partial<JitOptions>;
-const loop = `i=0; while [ $i -lt ${iterations} ]; do i=$((i+1)); done; echo $i`;
+const getppid = process.env.WL === 'getppid';
+const loop = getppid ? `${SYSCALL_PROGRAM} ${iterations} | cut -d' ' -f1-2` : `i=0; while [ $i -lt ${iterations} ]; do i=$((i+1)); done; echo $i`;
 
 function formOf(i: Insn): string {
   const def = i.opcode < 0x100 ? oneByteMap[i.opcode] : twoByteMap[i.opcode & 0xff];
@@ -44,7 +48,7 @@ interface Counters { entries: number; compiledInsns: number; exitNoLink: number;
 const c: Counters = { entries: 0, compiledInsns: 0, exitNoLink: 0, exitOtherCompiled: 0, exitSameRegion: 0, exitInterp: 0, compiles: 0, compileMs: 0 };
 
 async function main(): Promise<void> {
-  const guest = GuestConsole.tinyLinux({ jit: true });
+  const guest = GuestConsole.tinyLinux({ jit: true, ...(getppid ? { initrd: initramfsWithSyscallProgram() } : {}) });
   const cpu = (guest.machine as unknown as { side: { cpu: Cpu } }).side.cpu;
   cpu.jit.configure(options);
   const jit = cpu.jit as unknown as { compile(b: Block): void };
@@ -127,7 +131,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     s = snapshot();
     const out = await guest.command(loop, 3600);
-    if (out.trim() !== String(iterations)) throw new Error(`the loop printed ${JSON.stringify(out)}`);
+    if (out.trim() !== (getppid ? `getppid: ${iterations}` : String(iterations))) throw new Error(`the loop printed ${JSON.stringify(out)}`);
     report(`loop round ${r} (${iterations} iterations)`, s);
   }
   guest.machine.pause();
