@@ -29,7 +29,7 @@ import { emulateInline } from './callouts.ts';
 import { newTranslatorCounters, type TranslatorCounters } from './counters.ts';
 import { BLOCK_TC_MAX, translateBlock, type GuestCode } from './translateBlock.ts';
 import { guestEipAt, type CalloutSite, type TranslatedBlock } from './translatedBlock.ts';
-import { TranslationCache, tcPhysical, type TcRegion } from './translationCache.ts';
+import { TC_SECTIONS, TranslationCache, tcPhysical, type TcRegion } from './translationCache.ts';
 
 /** What the translator needs from the monitor besides the vCPU record. */
 export interface TranslatorHooks {
@@ -88,6 +88,8 @@ export class BinaryTranslator {
     this.cpu = cpu;
     this.vcpu = vcpu;
     this.hooks = hooks;
+    // A section must hold the largest block, or a full one could never make room.
+    if (region.size / TC_SECTIONS < BLOCK_TC_MAX) throw new Error(`a translation cache of ${region.size} bytes is too small: each of its ${TC_SECTIONS} sections must hold ${BLOCK_TC_MAX} bytes`);
     this.cache = new TranslationCache(region);
     this.calloutVector = options.calloutVector ?? DEFAULT_CALLOUT_VECTOR;
     this.chaining = options.chaining ?? true;
