@@ -48,6 +48,8 @@ function monitorRows(m: MonitorCounters): [string, string][] {
     ['held interrupts', String(m.heldInterrupts)],
     ['shadow GDT resyncs', String(m.gdtResyncs)],
   ];
+  // GDT pages the monitor stopped write-protecting (hot data beside the table): shown when there were some.
+  if (m.gdtPagesUnwatched > 0) rows.push(['GDT pages unwatched', String(m.gdtPagesUnwatched)]);
   // Real-mode and 16-bit code (firmware, boot sectors) in the monitor's emulator: shown when the guest had some.
   if (m.emulatedInstructions > 0) {
     rows.push(

@@ -59,7 +59,7 @@ start: jmp start
  */
 const TRAP_DETECTOR_TRAPS = {
   cli: 4, sti: 1, hlt: 0, iret: 0, 'in/out': 1809, 'ins/outs': 0, 'mov ss': 1, 'lgdt/lidt': 2, 'lldt/ltr': 2, 'mov cr': 3, 'mov dr': 0,
-  'clts/lmsw': 0, invlpg: 0, 'rdmsr/wrmsr': 0, cpuid: 2, rdtsc: 0, 'wbinvd/invd': 0, 'top 4 MiB': 0,
+  'clts/lmsw': 0, invlpg: 0, 'rdmsr/wrmsr': 0, cpuid: 2, rdtsc: 0, 'wbinvd/invd': 0, 'top 4 MiB': 0, 'gdt write': 0,
 };
 
 let root: string | undefined;
@@ -109,8 +109,9 @@ describe('software monitor counters', () => {
     const h = runToPowerOff('trap').stats().hypervisor!;
     expect(h.monitor!.traps).toEqual(TRAP_DETECTOR_TRAPS);
     expect(h.monitor!.reflected).toEqual(new Array(256).fill(0));
-    expect([h.monitor!.hiddenPageFaults, h.monitor!.heldInterrupts, h.monitor!.gdtResyncs]).toEqual([4, 0, 2]);
-    expect([h.shadowPaging!.hiddenFaults, h.shadowPaging!.reflectedFaults]).toEqual([4, 0]);
+    // 5 first touches: its code, its variables, its GDT's own page (write-protected, as the monitor does every guest GDT's), stack.
+    expect([h.monitor!.hiddenPageFaults, h.monitor!.heldInterrupts, h.monitor!.gdtResyncs]).toEqual([5, 0, 2]);
+    expect([h.shadowPaging!.hiddenFaults, h.shadowPaging!.reflectedFaults]).toEqual([5, 0]);
     expect(h.translator).toBeUndefined(); // trap: no translator
     expect(h.exitsByReason.every((n) => n === 0)).toBe(true); // and no VM exits
   });
@@ -119,7 +120,8 @@ describe('software monitor counters', () => {
     const machine = runToPowerOff('bt');
     const t = machine.stats().hypervisor!.translator!;
     expect([t.blocksBuilt, t.guestInstructionsTranslated, t.chainsMade, t.blocksInvalidated, t.cacheFlushes, t.tcUsed, t.tcSize]).toEqual([82, 279, 68, 0, 0, 1630, 0x40000]);
-    expect(t.callouts).toMatchObject({ sgdt: 1, sidt: 1, sldt: 1, str: 1, smsw: 1, pushf: 9, popf: 4, lar: 5, lsl: 4, exit: 68 });
+    // sgdt 2: its store is the first touch of seen_table's page (the GDT has its own page), a hidden fill, then the callout again.
+    expect(t.callouts).toMatchObject({ sgdt: 2, sidt: 1, sldt: 1, str: 1, smsw: 1, pushf: 9, popf: 4, lar: 5, lsl: 4, exit: 68 });
     const cache = machine.translationCache!()!;
     expect(cache.blocks.length).toBe(82);
     expect(cache.blocks.reduce((n, b) => n + b.tcLength, 0)).toBe(cache.tcUsed);
@@ -152,7 +154,7 @@ describe('software monitor counters', () => {
         heldInterrupts: 0,
         gdtResyncs: 2,
       },
-      shadowPaging: { hiddenFaults: 4, reflectedFaults: 0 },
+      shadowPaging: { hiddenFaults: 5, reflectedFaults: 0 },
     });
     expect(last.hypervisor!.translator).toBeUndefined();
   });

@@ -82,6 +82,9 @@ export class ShadowFaultHandler {
         return emulateDevice(outcome.gpa);
       case 'error':
         return v.report(outcome.message);
+      case 'watchedWrite':
+        // Only the software monitor watches frames (its guest GDT); VT-x and AMD-V never ask for it.
+        return v.report(`a write to watched guest frame 0x${outcome.gfn.toString(16)} under hardware assist (a hypervisor bug)`);
     }
   }
 

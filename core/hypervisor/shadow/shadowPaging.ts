@@ -61,6 +61,14 @@
  * - Guest paging off (CR0.PG=0, the protected-mode boot entry, or real mode
  *   under a software mode): an identity shadow of guest-physical space,
  *   user-accessible and writable where the p2m has RAM.
+ *
+ * - Watched frames (`setWatchedFrames`): guest frames a caller with an
+ *   instruction emulator wants to see every write to (the software monitor's
+ *   guest GDT, so its shadow GDT follows each descriptor written). They are
+ *   write-protected like page-table pages, but a write fault is not an
+ *   unsync: it is reported (`watchedWrite`) and the caller emulates the
+ *   write with the frame opened for that one instruction
+ *   (`openWatchedFrame`, then `closeWatchedFrames`).
  */
 import { CR0_PG, CR0_WP, CR4_PGE, CR4_PSE, PF_RSVD, PF_U, PF_W } from '../../cpu/regs.ts';
 import { GuestMemoryFault, type DomainMemory } from '../memory/domainMemory.ts';
@@ -86,6 +94,8 @@ export type ShadowFaultOutcome =
   | { kind: 'reflect'; errorCode: number; cr2: number }
   /** The access reaches no RAM (a device page) or writes ROM: the device emulation's job. */
   | { kind: 'device'; gpa: number; write: boolean }
+  /** A write to a watched frame (`setWatchedFrames`; only its callers get this): the shadow entry is there, read-only; the caller emulates the write. */
+  | { kind: 'watchedWrite'; gfn: number; gpa: number }
   /** Something the hypervisor cannot shadow (a guest table outside guest memory): stop the VM with this message. */
   | { kind: 'error'; message: string };
 
@@ -128,6 +138,10 @@ export class ShadowPaging {
   private readonly tablesByFrame = new Map<number, ShadowTable>();
   /** Guest page-table pages the guest may write directly until the next flush. */
   private readonly unsynced = new Set<number>();
+  /** Guest frames whose writes are reported to the caller (`setWatchedFrames`). */
+  private watched = new Set<number>();
+  /** Watched frames the caller lets writes through to, for the instruction it emulates. */
+  private readonly opened = new Set<number>();
   private flushAll = false;
   private flushNonGlobal = false;
   private readonly invalidations = new Set<number>();
@@ -273,6 +287,35 @@ export class ShadowPaging {
     for (const gfn of this.shadowsOf.keys()) this.unsynced.add(gfn);
   }
 
+  /**
+   * The guest frames whose writes the caller wants to see (the software
+   * monitor's guest GDT): from now on every shadow leaf mapping one is
+   * read-only, and a guest write to one is a `watchedWrite` outcome. Frames
+   * no longer watched get write access back on their next write fault.
+   */
+  setWatchedFrames(gfns: Iterable<number>): void {
+    const next = new Set(gfns);
+    const added = [...next].filter((gfn) => !this.watched.has(gfn));
+    this.watched = next;
+    for (const gfn of added) this.protectMappingsOf(gfn);
+  }
+
+  /** True when guest frame `gfn` is watched. */
+  isWatched(gfn: number): boolean {
+    return this.watched.has(gfn);
+  }
+
+  /** Lets writes through to watched frame `gfn` (its next write fault fills a writable entry) until `closeWatchedFrames`. */
+  openWatchedFrame(gfn: number): void {
+    this.opened.add(gfn);
+  }
+
+  /** Write-protects the opened watched frames again (the caller applies the TLB flush). */
+  closeWatchedFrames(): void {
+    for (const gfn of this.opened) if (this.watched.has(gfn)) this.protectMappingsOf(gfn);
+    this.opened.clear();
+  }
+
   /** The TLB invalidations the processor needs before the next entry; clears them. */
   takeTlbFlush(): TlbFlush {
     const out: TlbFlush = {
@@ -345,6 +388,7 @@ export class ShadowPaging {
     const table = this.tableFor(this.current, linear >>> 22, IDENTITY_ROOT, 0);
     const rw = kind === 'ram' && !this.writeProtected(gfn) ? PTE_RW : 0;
     this.setLeaf(table, (linear >>> 12) & 0x3ff, gfn, rw | PTE_US, 0);
+    if (write && this.watchedClosed(gfn)) return { kind: 'watchedWrite', gfn, gpa: linear >>> 0 };
     this.counters.hiddenFaults++;
     return { kind: 'hidden' };
   }
@@ -392,13 +436,18 @@ export class ShadowPaging {
     if ((leaf & PTE_D) === 0 || kind !== 'ram' || this.writeProtected(gfn)) rw = 0;
     const g = (leaf & PTE_G) !== 0 && (this.cr4 & CR4_PGE) !== 0 ? PTE_G : 0;
     this.setLeaf(table, (linear >>> 12) & 0x3ff, gfn, rw | us | g, leafNow);
+    if (write && this.watchedClosed(gfn)) return { kind: 'watchedWrite', gfn, gpa: ((gfn << 12) | (linear & 0xfff)) >>> 0 };
     this.counters.hiddenFaults++;
     return { kind: 'hidden' };
   }
 
-  /** A guest page-table page that is shadowed and in sync: its shadow mappings stay read-only. */
+  /** A guest page-table page that is shadowed and in sync, or a watched frame not opened: its shadow mappings stay read-only. */
   private writeProtected(gfn: number): boolean {
-    return this.shadowsOf.has(gfn) && !this.unsynced.has(gfn);
+    return (this.shadowsOf.has(gfn) && !this.unsynced.has(gfn)) || this.watchedClosed(gfn);
+  }
+
+  private watchedClosed(gfn: number): boolean {
+    return this.watched.size !== 0 && this.watched.has(gfn) && !this.opened.has(gfn);
   }
 
   // ---- structures ----------------------------------------------------------

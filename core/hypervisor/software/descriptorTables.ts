@@ -5,13 +5,19 @@
  * entry (shadowDescriptors.ts), so a guest selector names the same entry on
  * the processor; the shadow LDT mirrors the guest's LDT.
  *
- * When the shadow GDT is brought up to date: at LGDT, at every guest CR3
- * load (a process switch, after which Linux has written the next task's TLS
- * entries), and when a segment load faults with a selector error code (the
- * entry may have been written since: the monitor resyncs and, if anything
- * changed, lets the instruction run again). A guest that rewrites a GDT
- * entry already loaded elsewhere and reloads it with no CR3 load or fault
- * in between gets the stale shadow (not write-protected; README).
+ * The guest's GDT frames are write-protected in the shadow page tables
+ * (`watchGdt`, ShadowPaging's watched frames, as VMware's monitor traced
+ * them): a guest write to one traps (#PF), the monitor runs the writing
+ * instruction with the frame opened (emulate.ts `emulateGdtWrite`) and
+ * mirrors the entries of that page (`gdtFrameWritten`), so the shadow GDT
+ * is current whenever the guest loads a selector (Linux writes a task's TLS
+ * entries at a context switch and set_thread_area, then loads GS natively).
+ * The whole table is mirrored again at LGDT, at every guest CR3 load and
+ * paging switch (the GDT's linear range may name other frames: the watch is
+ * moved), and when a segment load faults with a selector error code.
+ * Not watched: a writable alias of a GDT frame in the guest's own part of
+ * the top slot (guestTopPages.ts maps those from the guest's entries;
+ * Linux's GDT alias there is read-only).
  */
 import { CPU_FAULT, type Cpu } from '../../cpu/cpu.ts';
 import { Descriptor, dplOf, isCode, loadCodeSegment, loadNullSegment, loadSegmentFromDescriptor, readDescriptor } from '../../cpu/protected/descriptors.ts';
@@ -21,7 +27,10 @@ import type { SoftwareMonitor } from './monitor.ts';
 import { GDT_OFFSET, GUEST_GDT_LIMIT_MAX, LDT_OFFSET, LDT_PAGES } from './monitorSpace.ts';
 import { shadowDescriptor } from './shadowDescriptors.ts';
 import { processorSelector } from './virtualCpu.ts';
+import { GuestMemoryFault, type DomainMemory } from '../memory/domainMemory.ts';
 
+/** Writes beside the table a watched GDT frame may take before it is no longer watched (gdtWriteTrapped). */
+const MAX_MISSES = 16;
 const LDT_TYPE = 2, TSS32_AVAILABLE = 9, TSS16_AVAILABLE = 1, BUSY = 1 << 9;
 
 export class DescriptorTables {
@@ -31,19 +40,42 @@ export class DescriptorTables {
   private gdtMirrored = 0;
   private readonly out = new Int32Array(2);
   private readonly d = new Descriptor();
+  /** The guest frame of each 4 KiB page of the GDT's linear range (-1: not mapped), as last watched. */
+  private gdtFrames: number[] = [];
+  /** Trapped writes to a watched frame that missed the GDT's bytes (hot data sharing its page), per frame, since LGDT. */
+  private readonly misses = new Map<number, number>();
+  /** Frames no longer watched since LGDT: they took `MAX_MISSES` writes beside the table. */
+  private readonly unwatched = new Set<number>();
 
   constructor(m: SoftwareMonitor) {
     this.m = m;
   }
 
-  /** Mirrors the guest GDT into the shadow GDT; true when any entry changed. */
+  /** Mirrors the guest GDT into the shadow GDT and moves the write watch onto its frames; true when any entry changed. */
   syncGdt(): boolean {
     const m = this.m;
     const v = m.vcpu;
     const bytes = Math.min(v.gdtLimit, GUEST_GDT_LIMIT_MAX) + 1;
     const entries = bytes >>> 3;
+    let changed = this.mirrorEntries(0, entries);
+    // Entries past a shrunk guest limit are empty on the processor too.
+    for (let i = entries; i * 8 < this.gdtMirrored; i++) {
+      m.space.write32(GDT_OFFSET + i * 8, 0);
+      m.space.write32(GDT_OFFSET + i * 8 + 4, 0);
+      changed = true;
+    }
+    this.gdtMirrored = entries * 8;
+    if (changed) m.counters.gdtResyncs++;
+    this.watchGdt();
+    return changed;
+  }
+
+  /** Mirrors guest GDT entries [first, end) (all below the mirrored size or appended to it); true when any changed. */
+  private mirrorEntries(first: number, end: number): boolean {
+    const m = this.m;
+    const v = m.vcpu;
     let changed = false;
-    for (let i = 0; i < entries; i++) {
+    for (let i = first; i < end; i++) {
       const lo = m.readLinear32(v.gdtBase + i * 8);
       const hi = m.readLinear32(v.gdtBase + i * 8 + 4);
       if (i * 8 < this.gdtMirrored && this.gdtCopy[i * 2] === lo && this.gdtCopy[i * 2 + 1] === hi) continue;
@@ -55,15 +87,71 @@ export class DescriptorTables {
       m.space.write32(GDT_OFFSET + i * 8, this.out[0]);
       m.space.write32(GDT_OFFSET + i * 8 + 4, this.out[1]);
     }
-    // Entries past a shrunk guest limit are empty on the processor too.
-    for (let i = entries; i * 8 < this.gdtMirrored; i++) {
-      m.space.write32(GDT_OFFSET + i * 8, 0);
-      m.space.write32(GDT_OFFSET + i * 8 + 4, 0);
-      changed = true;
-    }
-    this.gdtMirrored = entries * 8;
-    if (changed) m.counters.gdtResyncs++;
     return changed;
+  }
+
+  /**
+   * Write-protects the frames the GDT's linear range maps now (through the
+   * guest's own tables; identity with its paging off), so each guest write
+   * to a descriptor reaches `gdtFrameWritten`.
+   */
+  watchGdt(): void {
+    const m = this.m;
+    const v = m.vcpu;
+    const bytes = Math.min(v.gdtLimit, GUEST_GDT_LIMIT_MAX) + 1;
+    const first = v.gdtBase >>> 12;
+    const last = ((v.gdtBase + bytes - 1) >>> 0) >>> 12;
+    const frames: number[] = [];
+    for (let page = first; page <= last; page++) {
+      frames.push(guestFrameOf(m.domain.memory, v.cr0, v.cr3, v.cr4, page));
+    }
+    this.gdtFrames = frames;
+    m.shadow.setWatchedFrames(frames.filter((gfn) => gfn >= 0 && !this.unwatched.has(gfn)));
+  }
+
+  /**
+   * A trapped guest write to GDT frame at guest-physical `gpa` was emulated.
+   * A write beside the table counts as a miss; a frame with `MAX_MISSES` of
+   * them holds data the guest writes often (Linux's decompressor clears its
+   * BSS from its GDT's page on; SeaBIOS keeps variables there), so it is no
+   * longer watched until the next LGDT: its entries are mirrored again at the
+   * older points only (LGDT, CR3 loads, selector faults).
+   */
+  gdtWriteTrapped(gpa: number): void {
+    const gfn = gpa >>> 12;
+    if (this.unwatched.has(gfn) || this.hitsTable(gpa)) return;
+    const n = (this.misses.get(gfn) ?? 0) + 1;
+    this.misses.set(gfn, n);
+    if (n < MAX_MISSES) return;
+    this.unwatched.add(gfn);
+    this.m.counters.gdtPagesUnwatched++;
+    this.watchGdt();
+  }
+
+  /** True when `gpa` is one of the GDT's bytes (through the frames its pages map). */
+  private hitsTable(gpa: number): boolean {
+    const base = this.m.vcpu.gdtBase >>> 0;
+    const bytes = Math.min(this.m.vcpu.gdtLimit, GUEST_GDT_LIMIT_MAX) + 1;
+    return this.gdtFrames.some((frame, k) => {
+      if (frame !== gpa >>> 12) return false;
+      const offset = (((base >>> 12) + k) * 4096 + (gpa & 0xfff)) - base; // the byte's offset in the GDT
+      return offset >= 0 && offset < bytes;
+    });
+  }
+
+  /** The guest wrote GDT frame `gfn` (an emulated write, or the monitor's own): the entries on that page are mirrored again. */
+  gdtFrameWritten(gfn: number): void {
+    const base = this.m.vcpu.gdtBase >>> 0;
+    const entries = this.gdtMirrored >>> 3;
+    let changed = false;
+    this.gdtFrames.forEach((frame, k) => {
+      if (frame !== gfn) return;
+      const pageStart = (((base >>> 12) + k) * 4096) - base; // byte offset of the page in the GDT (negative for the first)
+      const first = Math.max(0, Math.floor(pageStart / 8));
+      const end = Math.min(entries, Math.ceil((pageStart + 4096) / 8));
+      if (this.mirrorEntries(first, end)) changed = true;
+    });
+    if (changed) this.m.counters.gdtResyncs++;
   }
 
   /** Mirrors the guest LDT into the shadow LDT. */
@@ -132,7 +220,12 @@ export class DescriptorTables {
       v.idtLimit = cpu.idtLimit;
     }
     [cpu.gdtBase, cpu.gdtLimit, cpu.idtBase, cpu.idtLimit] = saved;
-    if (which === 'gdt') this.syncGdt();
+    if (which === 'gdt') {
+      // A new table: every frame of it is watched again.
+      this.misses.clear();
+      this.unwatched.clear();
+      this.syncGdt();
+    }
   }
 
   /** LLDT against the guest's GDT; the processor's LDTR names the shadow LDT. */
@@ -173,3 +266,24 @@ export class DescriptorTables {
 }
 
 export { CPU_FAULT };
+
+const PG = 0x8000_0000, PSE = 0x10, P = 1, PS = 0x80;
+
+/**
+ * The guest frame guest-linear page `page` maps now, through the guest's
+ * two-level tables (no PAE under shadow paging), or -1; unlike the
+ * processor's walk it sets no accessed bit (watching is not an access).
+ */
+function guestFrameOf(mem: DomainMemory, cr0: number, cr3: number, cr4: number, page: number): number {
+  if ((cr0 & PG) === 0) return page;
+  try {
+    const pde = mem.readU32(((cr3 & ~0xfff) + (page >>> 10) * 4) >>> 0);
+    if ((pde & P) === 0) return -1;
+    if ((pde & PS) !== 0 && (cr4 & PSE) !== 0) return ((pde >>> 12) & ~0x3ff) + (page & 0x3ff);
+    const pte = mem.readU32(((pde & ~0xfff) + (page & 0x3ff) * 4) >>> 0);
+    return (pte & P) === 0 ? -1 : pte >>> 12;
+  } catch (e) {
+    if (e instanceof GuestMemoryFault) return -1;
+    throw e;
+  }
+}

@@ -30,7 +30,6 @@ import type { TrapKind } from './monitorCounters.ts';
 const code = new Descriptor();
 const stack = new Descriptor();
 /** POP ES, POP DS, POP FS, POP GS (0F A1, 0F A9) by opcode. */
-const USER_DATA_SEGMENTS = [ES, DS, FS, GS];
 const POP_SEGMENT = new Map([[0x07, ES], [0x1f, DS], [0x1a1, FS], [0x1a9, GS]]);
 
 /** The guest instruction at CS:EIP, read through the guest's tables; null when it cannot be read or decoded (the fault stays the guest's). */
@@ -221,27 +220,20 @@ function iretToUserFromTop(m: SoftwareMonitor, ins: Insn, eip: number, cs: numbe
     cpu.eip = eip >>> 0;
     hideInaccessibleDataSegments(cpu);
     m.vcpu.cpl = 3;
-    resyncUserSegments(m);
   });
 }
 
 /**
- * The guest may have rewritten GDT entries its kernel then loaded natively
- * from the stale shadow (Linux's set_thread_area and context switch write the
- * TLS entries, then load GS): on the way to user mode the shadow GDT is
- * brought up to date and the data segments reloaded from it. Runs at every
- * IRET to user mode the monitor sees: from a stack in the window, and under
- * the translator (IRET is a callout) before the processor's own IRET. Under
- * 'trap', an IRET to user mode from a stack below the monitor does not trap,
- * so the monitor does not see it (README).
+ * A guest write to its own GDT faulted (its frames are write-protected in the
+ * shadows: descriptorTables.ts `watchGdt`): the writing instruction runs here,
+ * on the processor's handler, with the frame opened for it (monitor.ts
+ * `access`), which then mirrors the entries of that page into the shadow GDT.
+ * False when the instruction cannot be read.
  */
-function resyncUserSegments(m: SoftwareMonitor): void {
-  const cpu = m.cpu;
-  if (!m.tables.syncGdt()) return;
-  for (const s of USER_DATA_SEGMENTS) {
-    const sel = cpu.segSel[s];
-    if ((sel & 0xfffc) !== 0 && (sel & 4) === 0) m.tables.loadGuestSegment(s, sel);
-  }
+export function emulateGdtWrite(m: SoftwareMonitor): boolean {
+  const ins = decodeAtGuestEip(m);
+  if (ins === null) return false;
+  return guestOperation(m, ins, 'gdt write', () => ins.fn(m.cpu, ins));
 }
 
 function selectorOperand(m: SoftwareMonitor, ins: Insn): number {
@@ -324,13 +316,8 @@ function emulateIret(m: SoftwareMonitor, ins: Insn): boolean {
   if ((cs & 0xfffc) === 0) return false;
   if ((cs & 3) !== 0) {
     // To guest user code: legal at CPL 1, the processor's own IRET; only a stack in the top needs the monitor.
+    // (The shadow GDT is current: the guest's GDT writes trap, so the segments the kernel loaded are the guest's.)
     if (inTop) return iretToUserFromTop(m, ins, eip, cs, fl);
-    try {
-      m.withShadowFills(() => resyncUserSegments(m));
-    } catch (e) {
-      if (!(e instanceof GuestPageFaultInMonitor) && e !== CPU_FAULT) throw e;
-      // A selector that no longer loads: the processor's IRET hides it from user mode or faults as the guest's.
-    }
     return false;
   }
   if ((fl & VM) !== 0) throw new MonitorStop('the guest kernel returned to virtual-8086 mode, which the software monitor does not support');

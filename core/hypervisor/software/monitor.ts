@@ -36,7 +36,7 @@ import type { PortBus } from '../exits/portIo.ts';
 import type { DomainMemory } from '../memory/domainMemory.ts';
 import { ShadowPaging } from '../shadow/shadowPaging.ts';
 import { DescriptorTables } from './descriptorTables.ts';
-import { emulatePrivileged, emulateTruncatedUserAccess } from './emulate.ts';
+import { emulateGdtWrite, emulatePrivileged, emulateTruncatedUserAccess } from './emulate.ts';
 import { newMonitorCounters, type MonitorCounters, type TrapKind } from './monitorCounters.ts';
 import { GuestTopPages } from './guestTopPages.ts';
 import { MONITOR_BASE, MONITOR_SLOT, MonitorSpace } from './monitorSpace.ts';
@@ -151,14 +151,37 @@ export class SoftwareMonitor implements MonitorServices {
 
   // ---- guest memory through the shadows ---------------------------------------
 
-  /** Runs a processor access to guest-linear memory, filling shadow entries on the way; a guest fault throws GuestPageFaultInMonitor. */
+  /**
+   * Runs a processor access to guest-linear memory, filling shadow entries on the way; a guest fault throws
+   * GuestPageFaultInMonitor. A write to the guest's GDT (write-protected, descriptorTables.ts) goes through with the
+   * frame opened for the step; the frame is protected again and the shadow GDT brought up to date after it.
+   */
   private access<T>(step: () => T): T {
+    const opened: number[] = [];
+    try {
+      return this.accessFilling(step, opened);
+    } finally {
+      if (opened.length > 0) {
+        this.shadow.closeWatchedFrames();
+        this.applyTlbFlush();
+        for (const gfn of opened) this.tables.gdtFrameWritten(gfn);
+      }
+    }
+  }
+
+  private accessFilling<T>(step: () => T, opened: number[]): T {
+    // Retries while faults move on: a REP string instruction run here (a GDT write, Linux's decompressor clearing its
+    // BSS from the GDT's page on) fills a page per retry; a fault at the same page a fifth time is the guest's.
+    let lastPage = -1;
     for (let tries = 0; ; tries++) {
       try {
         return step();
       } catch (e) {
-        if (e !== CPU_FAULT || CPU_FAULT.vector !== EXC_PF || tries > 3) throw e;
+        if (e !== CPU_FAULT || CPU_FAULT.vector !== EXC_PF) throw e;
         const linear = this.cpu.cr2;
+        if (linear >>> 12 !== lastPage) tries = 0;
+        lastPage = linear >>> 12;
+        if (tries > 3) throw e;
         const code = CPU_FAULT.errorCode;
         if (GuestTopPages.covers(linear)) {
           // The guest's part of the top slot (guestTopPages.ts); in the window, the guest's own entry is missing.
@@ -179,6 +202,11 @@ export class SoftwareMonitor implements MonitorServices {
         }
         if (outcome.kind === 'reflect') throw new GuestPageFaultInMonitor(outcome.cr2, outcome.errorCode);
         if (outcome.kind === 'error') throw new MonitorStop(outcome.message);
+        if (outcome.kind === 'watchedWrite') {
+          this.shadow.openWatchedFrame(outcome.gfn);
+          opened.push(outcome.gfn);
+          continue;
+        }
         throw new EmulatorNeeded(`the monitor touched device memory at 0x${outcome.gpa.toString(16)}`);
       }
     }
@@ -221,6 +249,7 @@ export class SoftwareMonitor implements MonitorServices {
       const gpa = this.topGpa(linear + k, true);
       this.domain.memory.writeU8(gpa, (value >>> (8 * k)) & 0xff);
       this.shadow.guestMemoryWritten(gpa, 1);
+      if (this.shadow.isWatched(gpa >>> 12)) this.tables.gdtFrameWritten(gpa >>> 12);
     }
   }
 
@@ -354,6 +383,14 @@ export class SoftwareMonitor implements MonitorServices {
         this.vcpu.cr2 = outcome.cr2;
         this.reflect(EXC_PF, kind, outcome.errorCode, true);
         return;
+      }
+      if (outcome.kind === 'watchedWrite') {
+        // A write to the guest's GDT: the monitor runs the instruction with the frame opened and updates the shadow GDT.
+        if (emulateGdtWrite(this)) {
+          this.tables.gdtWriteTrapped(outcome.gpa);
+          return;
+        }
+        throw new MonitorStop(`the guest wrote its GDT (guest-physical 0x${outcome.gpa.toString(16)}) with an instruction the monitor cannot read`);
       }
       if (outcome.kind === 'device') {
         // Device memory (or a hole): the emulator runs the instruction again against the domain's devices (realModeEmulator.ts).
@@ -529,6 +566,7 @@ export class SoftwareMonitor implements MonitorServices {
     }
     this.shadow.setControl(v.cr0, v.cr4);
     this.topPages.flush();
+    this.tables.watchGdt(); // paging on or off: the GDT's linear range may name other frames now
     bareMetal.writeCr(cpu, 4, ShadowPaging.processorCr4(v.cr4) & ~0x1f); // the monitor's processor: no VME/PVI/TSD/DE/PSE
     bareMetal.writeCr(cpu, 0, this.processorCr0());
     this.loadProcessorCr3();

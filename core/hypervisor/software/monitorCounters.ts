@@ -1,12 +1,13 @@
 /**
  * What the software monitor counts, as plain numbers: traps by the
  * instruction emulated, events reflected into the guest by vector, external
- * interrupts held while the guest's virtual IF was 0. Shadow-paging
+ * interrupts held while the guest's virtual IF was 0. 'gdt write' is a
+ * guest write to its write-protected GDT (a #PF, not a #GP). Shadow-paging
  * counters are ShadowPaging's own (shadow/shadowCounters.ts).
  */
 export const TRAP_KINDS = [
   'cli', 'sti', 'hlt', 'iret', 'in/out', 'ins/outs', 'mov ss', 'lgdt/lidt', 'lldt/ltr', 'mov cr', 'mov dr', 'clts/lmsw',
-  'invlpg', 'rdmsr/wrmsr', 'cpuid', 'rdtsc', 'wbinvd/invd', 'top 4 MiB',
+  'invlpg', 'rdmsr/wrmsr', 'cpuid', 'rdtsc', 'wbinvd/invd', 'top 4 MiB', 'gdt write',
 ] as const;
 export type TrapKind = (typeof TRAP_KINDS)[number];
 
@@ -19,8 +20,10 @@ export interface MonitorCounters {
   hiddenPageFaults: number;
   /** External interrupts acknowledged while virtual IF was 0, held for later. */
   heldInterrupts: number;
-  /** Shadow GDT rebuilds that found a changed guest descriptor. */
+  /** Shadow GDT updates that found a changed guest descriptor (a trapped GDT write, LGDT, a CR3 load, a selector fault). */
   gdtResyncs: number;
+  /** Guest GDT frames no longer write-protected (until the next LGDT) because the guest kept writing beside the table there. */
+  gdtPagesUnwatched: number;
   /** Guest instructions run by the monitor's emulator (realModeEmulator.ts: real mode, 16-bit and unrepresentable states). */
   emulatedInstructions: number;
   /** Hand-overs of the guest to the emulator (it cleared CR0.PE under ring compression). */
@@ -32,7 +35,7 @@ export interface MonitorCounters {
 export function newMonitorCounters(): MonitorCounters {
   const traps = {} as Record<TrapKind, number>;
   for (const k of TRAP_KINDS) traps[k] = 0;
-  return { traps, reflected: new Array<number>(256).fill(0), hiddenPageFaults: 0, heldInterrupts: 0, gdtResyncs: 0, emulatedInstructions: 0, emulatorEntries: 0, emulatorExits: 0 };
+  return { traps, reflected: new Array<number>(256).fill(0), hiddenPageFaults: 0, heldInterrupts: 0, gdtResyncs: 0, gdtPagesUnwatched: 0, emulatedInstructions: 0, emulatorEntries: 0, emulatorExits: 0 };
 }
 
 export function totalTraps(c: MonitorCounters): number {

@@ -37,6 +37,7 @@ export const TRAP_MEANINGS: Record<string, string> = {
   rdtsc: 'A time-stamp counter read, answered by the monitor (through the emulated processor, not a fault).',
   'wbinvd/invd': 'A cache flush, privileged: emulated (nothing to flush).',
   'top 4 MiB': 'The guest touched the top 4 MiB of its address space, where the monitor lives: the monitor ran that instruction for it.',
+  'gdt write': 'The guest wrote a descriptor in its GDT, whose pages the monitor write-protects: the monitor performed the write and updated its shadow copy (ring 0 made ring 1).',
 };
 
 const EXCEPTION_NAMES: Record<number, string> = {

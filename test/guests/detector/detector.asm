@@ -618,7 +618,9 @@ signature:     times 13 db 0
 align 4
 seen_table:    times 8 db 0
 
-align 8
+; The GDT in a page of its own, as Linux's gdt_page: the software monitor
+; write-protects the guest's GDT pages, and the variables above are written.
+align 4096
 gdt:
     dq 0
     db 0xFF, 0xFF, 0, 0, 0, 0x9B, 0xCF, 0                      ; 0x08 flat code, accessed
@@ -658,6 +660,6 @@ align 8
 idt:
     times 256 * 8 db 0
 
-align 16
+align 4096                                                     ; the stack off the GDT's page too
     times 4096 db 0
 stack_top:

@@ -9,10 +9,11 @@
  * A/D bits set): no instruction of the handler goes through the top window.
  * A user TLS read at %gs:-4 wraps past the truncated GS limit: that one still
  * traps, and runs with the guest's own limit (no window: its target is user
- * memory). A GDT TLS entry rewritten and loaded natively from
- * the stale shadow is made right on the way back to user mode under the
- * translator (IRET is a callout); under 'trap' the IRET to user mode does not
- * trap and the user sees the stale base (README).
+ * memory). The handler rewrites the GDT's TLS entry and loads GS natively:
+ * the guest's GDT page is write-protected in the shadows, so each of its two
+ * writes traps and the monitor updates the shadow descriptor there, and the
+ * user sees the new base in both modes (no resync at the IRET to user mode,
+ * which under 'trap' does not trap).
  * guests/topPages.asm: those filled entries follow a processor TLB's rules
  * (A/D bits, INVLPG, CR3 loads, a not-present entry is the guest's #PF).
  */
@@ -43,8 +44,9 @@ for (const mode of ['trap', 'bt'] as const) {
 
     const r = (offset: number) => memory.readU32(0x90000 + offset) >>> 0;
     expect(r(0x00)).toBe(0x11111111); // %gs:-4 with the first TLS base
-    // ... and with the one the kernel wrote and loaded: under 'trap' the monitor never sees the IRET to user mode.
-    expect(r(0x04)).toBe(mode === 'bt' ? 0x22222222 : 0x11111111);
+    // ... and with the one the kernel wrote and loaded: both writes to the GDT (a word and a byte of the base) trapped.
+    expect(r(0x04)).toBe(0x22222222);
+    expect(monitor.counters.traps['gdt write']).toBe(2);
     expect(r(0x08)).toBe(0xffc04000 - 20 - 12); // the handler ran on the top stack: the frame, then DS, EAX, EBX
     expect(r(0x0c)).toBe(0x5a5a5a5a); // EBX popped back from there
     expect(r(0x10) & 0xffff).toBe(0x23); // DS popped from there

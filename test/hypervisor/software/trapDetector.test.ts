@@ -31,8 +31,8 @@ it('shows the predicted leaks of trap-and-emulate, and the virtualized CPUID', (
   for (let i = 0; i < 400 && result.kind === 'running'; i++) result = machine.run(50);
   expect(result).toEqual({ kind: 'stopped', reason: { kind: 'poweroff' } });
   expect(out.trim().split('\n')).toEqual([
-    'sgdt: LEAK (saw base 0xffd00000 limit 0x0000ffff, loaded base 0x001010e8 limit 0x0000002f)',
-    'sidt: LEAK (saw base 0xffd20000 limit 0x000007ff, loaded base 0x001011a8 limit 0x000007ff)',
+    'sgdt: LEAK (saw base 0xffd00000 limit 0x0000ffff, loaded base 0x00102000 limit 0x0000002f)',
+    'sidt: LEAK (saw base 0xffd20000 limit 0x000007ff, loaded base 0x001020b8 limit 0x000007ff)',
     'sldt: LEAK (saw selector 0x0000fff0, loaded 0x00000020)',
     'str: LEAK (saw selector 0x0000fff8, loaded 0x00000028)',
     'smsw: ok',

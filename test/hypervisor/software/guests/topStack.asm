@@ -4,7 +4,8 @@
 ; and keeps the guest out of with truncated segment limits. From user mode:
 ; a TLS read at %gs:-4 (wraps below 4 GiB: past the truncated GS limit),
 ; INT 0x80, whose handler pushes and pops on that top stack, rewrites the
-; GDT's TLS entry and reloads GS natively (from the monitor's stale shadow),
+; GDT's TLS entry (each write traps: the monitor write-protects the GDT's page
+; and updates its shadow descriptor) and reloads GS natively,
 ; pops DS and IRETs to user mode from the top stack; the user reads %gs:-4
 ; again (the new base), then INT 0x81 halts with interrupts off.
 bits 32
