@@ -1,6 +1,7 @@
 /**
  * Guest proof of the VGA text screen and the host keyboard path, on the bare
- * PC and under the hypervisor on VT-x and AMD-V (where the domain has RAM
+ * PC and under the hypervisor on VT-x, AMD-V and the software monitor (trap,
+ * bt) (where the domain has RAM
  * behind the legacy window and the adapter reads the text from it, see
  * core/devices/vga/vga.ts): a small OS
  * (kernels/vgaText.asm) writes to 0xB8000 and moves the cursor through the
@@ -42,7 +43,7 @@ const keys = (text: string) =>
     return [{ code, down: true }, { code, down: false }];
   });
 
-for (const acceleration of ['none', 'vtx', 'svm'] as const) {
+for (const acceleration of ['none', 'vtx', 'svm', 'trap', 'bt'] as const) {
   describe(`VGA text screen, guest proof (${acceleration})`, () => {
     it('shows what the guest wrote at 0xB8000 and its cursor, then echoes host keys typed into the PS/2 keyboard', () => {
       const { machine, serial } = boot(acceleration);
