@@ -27,6 +27,9 @@
  * kernel only). Slow: each Popek line is a boot and three loops, and Debian's
  * kernel with the block compiler off needs minutes to boot (at load 25 on 2
  * cores, neither kernel's section finished within 20 minutes).
+ * `npm run bench -- v86 debian-686 boot` (or `v86 boot`): boot to the ready
+ * line only, Popek's bare PC with the compiler off and on and v86, with the
+ * ratios (no loops, so about three boots' time).
  * `npm run bench -- tiny-linux bt` (any variant label): that kernel's reference
  * ('none') and that variant only, without the virtio sections.
  */
@@ -37,9 +40,9 @@ import { printJitBench } from './jitBench.ts';
 import { FORK_LOOP, runLinuxBench, SHELL_LOOP, type LinuxBenchResult, type MonitorSummary } from './linuxBench.ts';
 import { runVirtioBench, VIRTIO_BENCH_MIB } from './virtioBench.ts';
 import { NETWORK_BENCH_MIB, runNetworkBench } from './networkBench.ts';
-import { TINY_LINUX } from '../scripts/guestConsole.ts';
+import { GuestConsole, TINY_LINUX } from '../scripts/guestConsole.ts';
 import { initramfsWithSyscallProgram, SYSCALL_CALLS, SYSCALL_PROGRAM } from './syscallProgram.ts';
-import { loadV86, runV86Bench, type V86Package } from './v86Bench.ts';
+import { bootV86, loadV86, runV86Bench, type V86Package } from './v86Bench.ts';
 import type { MachineOptions } from '../core/machine/types.ts';
 
 const DEBIAN_KERNEL = new URL('../.cache/debian-kernel/vmlinuz-debian-686', import.meta.url).pathname;
@@ -168,10 +171,47 @@ async function v86Line(v86: V86Package, [name, path, memoryMiB]: Kernel, popek: 
   }
 }
 
+/** Host seconds from Popek's power-on to the ready line (the v86 section's boot-only mode). */
+async function popekBootSeconds(path: string, memoryMiB: number, options: Partial<MachineOptions>): Promise<number> {
+  // The machine runs only while waitFor drives it: once it returns, nothing is left running.
+  const guest = GuestConsole.tinyLinux({ memoryMiB, clock: 'realtime', ...options }, path);
+  const t0 = performance.now();
+  await guest.waitFor('POPEK-READY', 1800);
+  return (performance.now() - t0) / 1000;
+}
+
+/** `npm run bench -- v86 [<kernel>] boot`: boot to the ready line in Popek (compiler off, on) and v86, with the ratios. */
+async function v86BootLine(v86: V86Package, [name, path, memoryMiB]: Kernel): Promise<void> {
+  const seconds = new Map<string, number>();
+  const label = `v86 ${v86.version}, wasm JIT`;
+  for (const variant of VARIANTS.filter((v) => V86_POPEK_VARIANTS.includes(v.label))) {
+    try {
+      const s = await popekBootSeconds(path, memoryMiB, variant.options);
+      const off = seconds.get(VARIANTS[0].label);
+      console.log(`${name} [${variant.label}]: ${fmt(s)} s to the ready line${off === undefined ? '' : ` (x${fmt(s / off, 2)} of ${VARIANTS[0].label})`}`);
+      seconds.set(variant.label, s);
+    } catch (e) {
+      console.log(`${name} [${variant.label}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+    }
+  }
+  let r: number;
+  try {
+    r = await bootV86(v86, path, memoryMiB);
+  } catch (e) {
+    console.log(`${name} [${label}]: FAILED: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+    return;
+  }
+  console.log(`${name} [${label}]: ${fmt(r)} s to the ready line (SeaBIOS, bzImage, ${memoryMiB} MiB)`);
+  const target = BOOT_TARGETS[name];
+  for (const [variant, s] of seconds) console.log(`${name} Popek [${variant}] / v86: boot x${fmt(s / r, 2)}${target === undefined ? '' : ` (target: <= ${target}x v86)`}`);
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
+  /** `npm run bench -- v86 [<kernel>] boot`: boot to the ready line only. */
+  const v86Boot = only === 'v86' && process.argv.slice(3).includes('boot');
   /** `npm run bench -- v86 <kernel>`: the v86 section for that kernel only. */
-  const v86Kernel = only === 'v86' ? process.argv[3] : undefined;
+  const v86Kernel = only === 'v86' && process.argv[3] !== 'boot' ? process.argv[3] : undefined;
   /** `npm run bench -- tiny-linux bt`: the kernel's reference and that one variant (by label). */
   const onlyVariant = only !== 'v86' ? process.argv[3] : undefined;
   /** Each kernel's figures of this run by variant label, for the v86 lines' ratios. */
@@ -186,7 +226,7 @@ async function main(): Promise<void> {
     console.log(`${name}: skipped (no ${path}: scripts/fetch-debian-kernel.sh fetches Debian's)`);
     return false;
   });
-  if (only !== 'cpu') {
+  if (only !== 'cpu' && !v86Boot) {
     console.log(`shell loop: ${SHELL_LOOP}`);
     console.log(`fork loop: ${FORK_LOOP}`);
     try {
@@ -234,7 +274,12 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'v86') {
     const v86 = await loadV86();
     if ('missing' in v86) console.log(`v86: skipped (${v86.missing})`);
-    else for (const kernel of kernels.filter(([n]) => v86Kernel === undefined || v86Kernel === n)) await v86Line(v86, kernel, linuxResults.get(kernel[0])!, syscallInitrd);
+    else {
+      for (const kernel of kernels.filter(([n]) => v86Kernel === undefined || v86Kernel === n)) {
+        if (v86Boot) await v86BootLine(v86, kernel);
+        else await v86Line(v86, kernel, linuxResults.get(kernel[0])!, syscallInitrd);
+      }
+    }
   }
   const mem = process.memoryUsage();
   console.log(`host memory: rss ${fmt(mem.rss / 2 ** 20, 0)} MiB, heap ${fmt(mem.heapUsed / 2 ** 20, 0)} MiB`);

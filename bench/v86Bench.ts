@@ -93,10 +93,39 @@ class V86Console {
   }
 }
 
+/** Powers on v86 (JIT on, its default) with `kernelPath` (a bzImage) and Tiny Linux's initramfs or the one given. */
+function startV86(v86: V86Package, kernelPath: string, memoryMiB: number, initrd: Uint8Array | undefined): V86Emulator {
+  return new v86.V86({
+    wasm_path: join(v86.buildDir, 'v86.wasm'),
+    memory_size: memoryMiB * 1024 * 1024,
+    bios: arrayBuffer(SEABIOS + 'bios.bin'),
+    vga_bios: arrayBuffer(SEABIOS + 'vgabios-isavga.bin'),
+    bzimage: arrayBuffer(kernelPath),
+    initrd: initrd ? { buffer: initrd.slice().buffer } : arrayBuffer(TINY_LINUX + 'initramfs.cpio.gz'),
+    cmdline: 'console=ttyS0',
+    autostart: true,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  });
+}
+
+/** Host seconds from v86's power-on to POPEK-READY (`npm run bench -- v86 <kernel> boot`). */
+export async function bootV86(v86: V86Package, kernelPath: string, memoryMiB: number): Promise<number> {
+  const t0 = performance.now();
+  const emulator = startV86(v86, kernelPath, memoryMiB, undefined);
+  try {
+    await new V86Console(emulator).waitFor('POPEK-READY', 1800);
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await emulator.destroy();
+  }
+}
+
 /**
- * Boots `kernelPath` (a bzImage) with Tiny Linux's initramfs in v86 (JIT on,
- * its default), times boot to POPEK-READY, the shell loop and, given the
- * initramfs with the system-call program, the system-call loop.
+ * Boots `kernelPath` (a bzImage) with Tiny Linux's initramfs in v86, times
+ * boot to POPEK-READY, the shell loop and, given the initramfs with the
+ * system-call program, the system-call loop.
  */
 export async function runV86Bench(
   v86: V86Package,
@@ -105,19 +134,7 @@ export async function runV86Bench(
   syscallInitrd?: Uint8Array,
 ): Promise<V86BenchResult> {
   const t0 = performance.now();
-  const emulator = new v86.V86({
-    wasm_path: join(v86.buildDir, 'v86.wasm'),
-    memory_size: memoryMiB * 1024 * 1024,
-    bios: arrayBuffer(SEABIOS + 'bios.bin'),
-    vga_bios: arrayBuffer(SEABIOS + 'vgabios-isavga.bin'),
-    bzimage: arrayBuffer(kernelPath),
-    initrd: syscallInitrd ? { buffer: syscallInitrd.slice().buffer } : arrayBuffer(TINY_LINUX + 'initramfs.cpio.gz'),
-    cmdline: 'console=ttyS0',
-    autostart: true,
-    disable_keyboard: true,
-    disable_mouse: true,
-    disable_speaker: true,
-  });
+  const emulator = startV86(v86, kernelPath, memoryMiB, syscallInitrd);
   const guest = new V86Console(emulator);
   try {
     await guest.waitFor('POPEK-READY', 1800);
