@@ -159,7 +159,9 @@
  * getppid 100000 calls, the machine at load 17-30 from other work): with at
  * most 2 handler calls, first round 1.16, 1.25, 1.33 (three runs), second
  * 0.84-1.09; now, first round 0.94, 1.00, 1.00, second 0.59-1.03 (five
- * runs). workloadsAB.ts (first /
+ * runs). Side by side, two oneWorkloadAB.ts processes at once (load ~3),
+ * at most 2 against 8 handler calls: getppid 1.13/0.92 against 0.92/0.83,
+ * fork (100) 1.06/0.85 against 1.12/0.87. workloadsAB.ts (first /
  * second round; at load ~2 before, ~25 after, which inflates V8's compile
  * time far more than the interpreter's: TurboFan's summed compile times went
  * from 3.9 s to 26 s for as many compiles, so only the second rounds
@@ -173,6 +175,11 @@
  * no link: RET and indirect jumps), regionNext 3.9%, integerOp 2.0% (libc's SSE2
  * string code, called through its handler),
  * setLazy + computeLazy 2.5%, the rest under 0.5% each.
+ * `npm run bench -- jit` (the compiler's machine runs after the
+ * interpreter's, so load changes between them; load 3-8): CPU 45.5 / 155.6
+ * MIPS (x3.42), boot 9.7 / 6.9 s (x0.71), shell loop 151.3 / 135.7 s (x0.90),
+ * fork loop 12.42 / 27.09 s (x2.18), getppid loop 0.850 / 1.829 s (x2.15);
+ * one run, and the fork figure disagrees with the side-by-side ones above.
  * So, still off by default: once warm the compiler wins on every workload,
  * but code that turns hot during a short workload costs more in V8 (TurboFan
  * and the bytecode phase before it) than the workload takes interpreted. What
