@@ -76,6 +76,8 @@ function translatorRows(t: TranslatorSnapshot): [string, string][] {
     ['TC code writes', String(t.codeWrites)],
     ['TC bytes used', `${t.tcUsed} of ${t.tcSize}`],
     ['TC flushes', String(t.cacheFlushes)],
+    ['TC sections reused', String(t.sectionsReused)],
+    ['TC blocks evicted', String(t.blocksEvicted)],
   ];
   for (const k of CALLOUT_KINDS) if ((t.callouts[k] ?? 0) > 0) rows.push([`callout ${k}`, String(t.callouts[k])]);
   return rows;

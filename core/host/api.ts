@@ -259,6 +259,8 @@ export interface SoftwareMonitorStats {
   heldInterrupts: number;
   /** Rebuilds of the monitor's shadow GDT that found a guest descriptor changed. */
   gdtResyncs: number;
+  /** Guest GDT pages no longer write-protected until the next LGDT (16 trapped writes beside the table: busy data shares the page). */
+  gdtPagesUnwatched: number;
   /** Guest instructions the monitor's emulator ran (real mode, 16-bit code, what ring compression cannot run). */
   emulatedInstructions: number;
   /** Hand-overs of the guest to the emulator, and back to ring-compressed execution. */
@@ -278,8 +280,11 @@ export interface TranslatorStats {
   blocksInvalidated: number;
   /** Guest writes to a page that held translated code. */
   codeWrites: number;
-  /** Times the translation cache filled up and was emptied whole. */
+  /** Times the monitor emptied the translation cache whole (its first kernel entry, each hand-back from its emulator). */
   cacheFlushes: number;
+  /** Times the full cache reused its oldest section (one eighth), and the blocks that dropped out with it. */
+  sectionsReused: number;
+  blocksEvicted: number;
   /** Bytes of translated code in the cache now, and its size. */
   tcUsed: number;
   tcSize: number;

@@ -52,6 +52,7 @@ const TRANSLATOR_ON = MONITOR_TOTALS_AT + MONITOR_TOTALS.length;
 const TRANSLATOR_AT = TRANSLATOR_ON + 1;
 const TRANSLATOR_COUNTS = [
   'blocksBuilt', 'guestInstructionsTranslated', 'blocksEntered', 'blocksInvalidated', 'chainsMade', 'cacheFlushes', 'codeWrites',
+  'sectionsReused', 'blocksEvicted',
 ] as const;
 const TC_USED = TRANSLATOR_AT + TRANSLATOR_COUNTS.length;
 const TC_SIZE = TC_USED + 1;

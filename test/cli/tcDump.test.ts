@@ -126,7 +126,7 @@ describe('popek run --tc-dump', () => {
     // The detector's SGDT check, translated into a callout.
     expect(stderr).toMatch(/^[0-9a-f]{8} {2}0f 01 05 [0-9a-f ]{11} +sgdt \[0x[0-9a-f]+\] +\| [0-9a-f]{8} {2}cd 1f +int 0x1f +; callout sgdt$/m);
     const rows = stderr.split('\n').map((l) => l.replace(/\s+/g, ' ').trim());
-    for (const row of ['TC blocks translated 82', 'TC guest instructions 279', 'TC chained jumps 68', 'TC bytes used 1630 of 262144', 'TC flushes 0', 'callout sgdt 2', 'callout pushf 9', 'callout exit 68']) {
+    for (const row of ['TC blocks translated 82', 'TC guest instructions 279', 'TC chained jumps 68', 'TC bytes used 1630 of 262144', 'TC flushes 0', 'TC sections reused 0', 'TC blocks evicted 0', 'callout sgdt 2', 'callout pushf 9', 'callout exit 68']) {
       expect(rows).toContain(row);
     }
   });

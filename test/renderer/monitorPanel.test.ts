@@ -15,13 +15,13 @@ import { HOST_KEY } from '../../renderer/src/host/hostContext.ts';
 const monitorOnly: HypervisorStats = {
   exitsByReason: {}, entries: 0, injectedInterrupts: 0, eptViolations: 0, guestMs: 10, hypervisorMs: 0,
   shadowPaging: { hiddenFaults: 40, reflectedFaults: 3, pageTableWriteFaults: 0, resyncs: 0, shadowPagesBuilt: 5, cr3Switches: 1 },
-  monitor: { trapsByInstruction: { 'in/out': 12, cli: 2, 'mov cr': 3 }, reflectedByVector: { 14: 3, 128: 5 }, heldInterrupts: 4, gdtResyncs: 1, emulatedInstructions: 0, emulatorEntries: 0, emulatorExits: 0 },
+  monitor: { trapsByInstruction: { 'in/out': 12, cli: 2, 'mov cr': 3 }, reflectedByVector: { 14: 3, 128: 5 }, heldInterrupts: 4, gdtResyncs: 1, gdtPagesUnwatched: 0, emulatedInstructions: 0, emulatorEntries: 0, emulatorExits: 0 },
 };
 
 const translated: HypervisorStats = {
   ...monitorOnly,
   translator: {
-    blocksBuilt: 82, guestInstructionsTranslated: 279, blocksEntered: 974, chainsMade: 70, blocksInvalidated: 1, codeWrites: 1, cacheFlushes: 0,
+    blocksBuilt: 82, guestInstructionsTranslated: 279, blocksEntered: 974, chainsMade: 70, blocksInvalidated: 1, codeWrites: 1, cacheFlushes: 0, sectionsReused: 3, blocksEvicted: 40,
     tcUsed: 1630, tcSize: 262144, calloutsByKind: { ret: 323, exit: 70, sgdt: 1 },
   },
 };
@@ -99,7 +99,8 @@ describe('Hypervisor panel under the software monitor', () => {
     expect(w.find('#details-hypervisor').text()).toBe('Software monitor (binary translation)');
     expect(rowsOf(w, 'translator').map((r) => r.split(' | ').slice(0, 2).join(' | '))).toEqual([
       'Blocks translated | 82', 'Guest instructions translated | 279', 'Blocks entered by the monitor | 974', 'Chained jumps | 70',
-      'Blocks invalidated | 1', 'Writes to translated code | 1', 'Translation cache used | 1.6 KiB of 256.0 KiB', 'Cache flushes | 0',
+      'Blocks invalidated | 1', 'Writes to translated code | 1', 'Translation cache used | 1.6 KiB of 256.0 KiB', 'Cache sections reused | 3',
+      'Blocks evicted | 40', 'Cache flushes | 0',
     ]);
     expect(rowsOf(w, 'callouts').map((r) => r.split(' | ').slice(0, 2).join(' | '))).toEqual(['ret | 323', 'exit | 70', 'sgdt | 1']);
     expect(rowsOf(w, 'callouts')[2]).toBe('sgdt | 1 | SGDT would show the monitor\'s GDT: it stores the guest\'s.');

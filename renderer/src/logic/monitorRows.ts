@@ -86,6 +86,9 @@ export function monitorSummaryRows(h: HypervisorStats): CounterRow[] {
     );
   }
   rows.push({ key: 'gdt', label: 'Shadow GDT resyncs', value: count(m.gdtResyncs), meaning: 'The guest changed a descriptor in its GDT: the monitor\'s shadow copy (with ring 0 turned into ring 1) was rebuilt.' });
+  if (m.gdtPagesUnwatched > 0) {
+    rows.push({ key: 'gdt-unwatched', label: 'GDT pages unwatched', value: count(m.gdtPagesUnwatched), meaning: 'Pages of the guest\'s GDT the monitor stopped write-protecting until the next LGDT: other data on the page was written 16 times. Their descriptors are then copied at LGDT, CR3 loads and selector faults only.' });
+  }
   if (m.emulatedInstructions > 0) {
     rows.push(
       { key: 'emulated', label: 'Emulated instructions', value: count(m.emulatedInstructions), meaning: 'Real-mode and 16-bit code (firmware, boot sectors) and code ring compression cannot run (the top of memory, device memory): run by the monitor\'s interpreter on the guest\'s own state.' },
@@ -105,8 +108,10 @@ export function translatorRows(t: TranslatorStats): CounterRow[] {
     { key: 'chains', label: 'Chained jumps', value: count(t.chainsMade), meaning: 'Jumps patched to go straight from one translated block to the next: loops then run without the monitor.' },
     { key: 'invalidated', label: 'Blocks invalidated', value: count(t.blocksInvalidated), meaning: 'Translations dropped because the guest wrote to the code they came from.' },
     { key: 'code-writes', label: 'Writes to translated code', value: count(t.codeWrites), meaning: 'Guest writes to a page that held translated code (each drops that page\'s translations).' },
-    { key: 'tc-used', label: 'Translation cache used', value: `${formatBytes(t.tcUsed)} of ${formatBytes(t.tcSize)}`, meaning: 'Translated code in the cache now; when it is full it is emptied whole and translation starts over.' },
-    { key: 'flushes', label: 'Cache flushes', value: count(t.cacheFlushes), meaning: 'Times the cache filled up (or the monitor dropped every translation).' },
+    { key: 'tc-used', label: 'Translation cache used', value: `${formatBytes(t.tcUsed)} of ${formatBytes(t.tcSize)}`, meaning: 'Translated code in the cache now; when it is full its oldest eighth is emptied and reused.' },
+    { key: 'sections', label: 'Cache sections reused', value: count(t.sectionsReused), meaning: 'Times the full cache emptied its oldest section (one eighth) for new translations; jumps chained into it were unlinked.' },
+    { key: 'evicted', label: 'Blocks evicted', value: count(t.blocksEvicted), meaning: 'Translations dropped with a reused section: translated again if the guest runs them again.' },
+    { key: 'flushes', label: 'Cache flushes', value: count(t.cacheFlushes), meaning: 'Times the monitor dropped every translation (its first kernel entry, each return from its emulator).' },
   ];
 }
 
