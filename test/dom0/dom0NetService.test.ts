@@ -9,19 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { NetFrontend } from '../../core/dom0/worker/netService.ts';
 import { FrameRing, RING_SLOTS } from '../../core/dom0/worker/netRing.ts';
+import { BROADCAST, frame } from './ethernetFrames.ts';
 
 const A = [0x52, 0x54, 0, 0, 0, 0xa];
 const B = [0x52, 0x54, 0, 0, 0, 0xb];
 const C = [0x52, 0x54, 0, 0, 0, 0xc];
-const BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
-
-function frame(dst: number[], src: number[], tag: number, length = 60): Uint8Array {
-  const f = new Uint8Array(length);
-  f.set(dst, 0);
-  f.set(src, 6);
-  f[14] = tag;
-  return f;
-}
 
 /** Polls the machines' run-loop checks until `done` holds (bounded, so a lost frame fails the test instead of hanging it). */
 async function until(machines: NetFrontend[], done: () => boolean): Promise<void> {

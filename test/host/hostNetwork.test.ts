@@ -15,19 +15,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HostNetworkEndpoint, HostNetworkError, networkNameProblem } from '../../core/host/hostNetwork.ts';
 import { NetworkHub } from '../../core/host/networkHub.ts';
 import { VirtualSwitch } from '../../core/dom0/virtualSwitch.ts';
+import { BROADCAST, frame } from '../dom0/ethernetFrames.ts';
 
 const A = [0x52, 0x54, 0, 0, 1, 0xa];
 const B = [0x52, 0x54, 0, 0, 1, 0xb];
 const C = [0x52, 0x54, 0, 0, 1, 0xc];
-const BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
-
-function frame(dst: number[], src: number[], tag: number, length = 60): Uint8Array {
-  const f = new Uint8Array(length);
-  f.set(dst, 0);
-  f.set(src, 6);
-  f[14] = tag;
-  return f;
-}
 
 /** A datagram as the wire format says: "PKNT", version, kind, name length, name, payload. */
 function datagram(kind: number, network: string, payload: Uint8Array = new Uint8Array(0), version = 1): Uint8Array {
