@@ -147,8 +147,6 @@ export class Chipset {
     );
     const pci = this.add(new Pci(bus, { setIsaIrq: (irq, level) => this.pic.setIrq(irq, level), cf9: resetControl }));
     this.virtio = new VirtioBoard(bus, pci, options, w.guestRam, (port, bytes) => hooks.onVirtioConsoleOutput?.(bytes, port), hooks.onNetworkFrame);
-    // Frames from dom0's network thread are taken at each device check (one Atomics.load when none came).
-    if (this.virtio.net) this.addTimed(this.virtio.net);
     this.ide = new IdeBoard(bus, pci, this.pic, w.guestRam, options);
     // Firmware learns the board through QEMU's fw_cfg interface (RAM, boot order, console, ACPI tables).
     if (options.rom) this.add(attachFirmwareConfig(bus, pci, w.guestRam, w.ramBytes, options));
@@ -172,7 +170,7 @@ export class Chipset {
     this.a20.set('kbc', true);
   }
 
-  /** Fires due device events (and takes dom0's completions); returns the guest time of the earliest next one. */
+  /** Fires due device events (and takes what dom0's threads answered); returns the guest time of the earliest next one. */
   advance(now: number): number {
     this.virtio.poll();
     let next = Infinity;

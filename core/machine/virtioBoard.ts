@@ -206,11 +206,13 @@ export class VirtioBoard {
 
   /**
    * The run loop's interrupt-check point: takes what dom0's thread completed
-   * (used buffers, interrupts, errors) when its done ports say it acted; one
-   * Atomics.load otherwise.
+   * (used buffers, interrupts, errors) when its done ports say it acted, and
+   * the frames dom0's network thread delivered to the NICs; one Atomics.load
+   * each otherwise.
    */
   poll(): void {
     if (this.dom0?.takeDone()) for (const r of this.remote) r.takeCompletion();
+    this.net?.poll();
   }
 
   /**

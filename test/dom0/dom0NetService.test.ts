@@ -2,7 +2,7 @@
  * dom0's network thread (core/dom0/worker/netService.ts, netThread.ts): the
  * NICs of two machines of this process reach one switch in dom0's thread
  * through their frame rings and event channels; a frame for a machine
- * waits on its receive ring until its run loop's check (NetFrontend.advance)
+ * waits on its receive ring until its run loop's check (NetFrontend.poll)
  * takes it. The thread answers asynchronously, so the test waits on the
  * condition (a frame delivered), never on a time.
  */
@@ -20,7 +20,7 @@ async function until(machines: NetFrontend[], done: () => boolean): Promise<void
   const deadline = performance.now() + 20_000;
   while (!done()) {
     if (performance.now() > deadline) throw new Error('dom0\'s network thread did not deliver in 20 s');
-    for (const m of machines) m.advance();
+    for (const m of machines) m.poll();
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
@@ -93,7 +93,7 @@ describe('internal networks in dom0\'s network thread', () => {
       }
       expect(witnessGot).toEqual(Array.from({ length: 300 }, (_, i) => i));
       expect(slow.waiting).toBe(RING_SLOTS);
-      slow.advance();
+      slow.poll();
       expect(slowGot).toEqual(Array.from({ length: RING_SLOTS }, (_, i) => i));
       expect(a.txDropped).toBe(0);
     } finally {
@@ -115,7 +115,7 @@ describe('internal networks in dom0\'s network thread', () => {
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
       expect(got).toEqual([]);
-      m2.advance();
+      m2.poll();
       expect(got).toEqual([7]);
       expect(m2.waiting).toBe(0);
     } finally {

@@ -4,7 +4,7 @@
  * machines' thread and in dom0's network thread (MachineOptions.dom0Thread:
  * core/dom0/worker/netService.ts). The same driver steps and the same frames
  * in both placements; with dom0's thread a frame reaches the other NIC at
- * that machine's run-loop check (VirtioBoard.net.advance, which the chipset
+ * that machine's run-loop check (VirtioBoard.poll, which the chipset
  * calls at each device check), so the test checks until the frame is there.
  * A board's uplink (the frames that leave the process, MachineHooks.onNetworkFrame)
  * and networkInput (the frames that come in) work in both placements.
@@ -75,7 +75,7 @@ class Machine {
 
   /** The run loop's device check, then the frames the device has put in the receive buffers since the last call. */
   check(): Uint8Array[] {
-    this.board.net?.advance();
+    this.board.poll();
     return this.rx.takeUsed().map(([id, len]) => {
       const at = RX_BUFFER + (this.received++ % 8) * 0x800;
       expect(id).toBe((this.received - 1) % 8);

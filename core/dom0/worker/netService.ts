@@ -19,11 +19,10 @@
  *   them (all in one pending word, so a process has at most MAX_LINKS links);
  * - receive: the network thread pushes the switch's frame on the rx ring
  *   and raises the link's port in the machine's own channels (NetFrontend);
- *   the machine's run loop polls them at each device check (NetFrontend.advance:
+ *   the machine's run loop polls them at each device check (NetFrontend.poll:
  *   one Atomics.load when nothing arrived) and hands the frames to the NIC.
  */
 import { Worker } from 'node:worker_threads';
-import type { TimedDevice } from '../../devices/device.ts';
 import { EventChannels } from '../eventChannel.ts';
 import { FrameRing } from './netRing.ts';
 import type { NetInit, NetMessage } from './netProtocol.ts';
@@ -122,11 +121,9 @@ interface FrontLink extends NetLink {
 
 /**
  * A machine's links to dom0's network thread, and the receive poll of its
- * run loop (a TimedDevice with no events of its own: the board calls
- * `advance` at every device check).
+ * run loop (VirtioBoard.poll calls `poll` at every device check).
  */
-export class NetFrontend implements TimedDevice {
-  readonly name = 'dom0 network links';
+export class NetFrontend {
   /** The machine's receive ports: dom0's network thread raises them, the run loop takes them. */
   private readonly channels = new EventChannels(32);
   private readonly links: FrontLink[] = [];
@@ -163,18 +160,17 @@ export class NetFrontend implements TimedDevice {
     return link;
   }
 
-  /** Hands the frames that arrived since the last check to their NICs; nothing of its own to schedule. */
-  advance(): number {
+  /** Hands the frames that arrived since the last check to their NICs. */
+  poll(): void {
     const pending = this.channels.pending;
     const ready = Atomics.load(pending, 0);
-    if (ready === 0) return Infinity;
+    if (ready === 0) return;
     // Take the events before the frames: a frame pushed after this raises its port again.
     Atomics.and(pending, 0, ~ready);
     for (const [port, link] of this.byRxPort) {
       if ((ready & (1 << port)) === 0) continue;
       for (let frame = link.rx.shift(); frame; frame = link.rx.shift()) link.deliver(frame);
     }
-    return Infinity;
   }
 
   /** Frames still waiting on the machine's side (dom0's network thread has delivered them, the run loop has not yet taken them). */
