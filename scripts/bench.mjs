@@ -4,7 +4,7 @@
 // the bundle, so the figures are those of the code users run. (Run through the TypeScript
 // loader instead, every imported constant and function is a module-binding load with a
 // hole check, which costs the interpreter loop about a tenth of its speed.)
-// The bundle is written next to its entry (bench/.bundle.mjs, and dom0's worker bench/dom0Thread.mjs, ignored by git) so that the
+// The bundle is written next to its entry (bench/.bundle.mjs, and dom0's workers bench/dom0Thread.mjs and bench/netThread.mjs, ignored by git) so that the
 // import.meta.url-relative paths in bench/ and scripts/ still resolve.
 import { build } from 'esbuild';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,15 +21,17 @@ await build({
   outfile,
   logLevel: 'warning',
 });
-// dom0's worker entry beside the bundle, where the bundled machine starts it (core/dom0/worker/dom0.ts: dom0ThreadUrl).
+// dom0's worker entries beside the bundle, where the bundled machine starts them (core/dom0/worker/dom0.ts:
+// dom0ThreadUrl; netService.ts: netThreadUrl, the internal networks' switches).
 await build({
   absWorkingDir: root,
-  entryPoints: ['core/dom0/worker/dom0Thread.ts'],
+  entryPoints: { dom0Thread: 'core/dom0/worker/dom0Thread.ts', netThread: 'core/dom0/worker/netThread.ts' },
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  outfile: `${root}bench/dom0Thread.mjs`,
+  outdir: `${root}bench`,
+  outExtension: { '.js': '.mjs' },
   logLevel: 'warning',
 });
 await import(pathToFileURL(outfile).href);

@@ -52,9 +52,10 @@ async function buildElectron() {
   });
   const esm = [['machineWorker', 'core/host/machineWorkerThread.ts']];
   if (existsSync(`${root}core/machine/machine.ts`)) esm.push(['machine', 'core/machine/machine.ts']);
-  // dom0's worker entry, started beside the bundle that holds the machine (core/dom0/worker/dom0.ts: dom0ThreadUrl).
-  esm.push(['dom0Thread', 'core/dom0/worker/dom0Thread.ts']);
   else console.warn('build.mjs: core/machine/machine.ts does not exist yet; the app cannot start machines');
+  // dom0's worker entries, started beside the bundle that holds the machine (core/dom0/worker/dom0.ts: dom0ThreadUrl;
+  // netService.ts: netThreadUrl, the internal networks' switches).
+  esm.push(['dom0Thread', 'core/dom0/worker/dom0Thread.ts'], ['netThread', 'core/dom0/worker/netThread.ts']);
   await esbuild.build({
     ...common,
     entryPoints: Object.fromEntries(esm),
