@@ -20,6 +20,8 @@ export function formatRunStats(acceleration: Acceleration, stats: MachineStats):
   const rows: [string, string][] = [
     ['acceleration', ACCELERATION_INFO[acceleration].label],
     ['guest time', `${(stats.guestNs / 1e9).toFixed(3)} s`],
+    // Lag the realtime clock dropped rather than replay (a loaded host): shown when there was some.
+    ...(stats.droppedNs ? [['guest time dropped', `${(stats.droppedNs / 1e9).toFixed(3)} s`] as [string, string]] : []),
     ['instructions', String(stats.instructions)],
     ['interrupts', String(stats.interrupts)],
     ['exceptions', String(stats.exceptions)],

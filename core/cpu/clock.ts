@@ -11,7 +11,10 @@
  *   keep up with its timers therefore sees time slow down instead of losing
  *   timer ticks (Linux marks clocksources unstable over lost ticks); once it
  *   idles, the machine lets time catch up with the host by processing the due
- *   events back to back.
+ *   events back to back. That catch-up is bounded (MAX_LAG_NS): lag beyond
+ *   it is dropped, not replayed (the "discard" lost-tick policy of KVM's PIT
+ *   and VMware's give-up on a timer backlog), so on a loaded host guest time
+ *   runs slower instead of the guest taking a storm of timer ticks.
  *
  * Time is kept in nanoseconds as a float64 (exact to the nanosecond for 104 days).
  */
@@ -21,6 +24,18 @@ export type ClockMode = 'deterministic' | 'realtime';
 export const NS_PER_INSTRUCTION = 10;
 /** Frequency the TSC counts at, in Hz (nominal 1 GHz part). */
 export const TSC_HZ = 1_000_000_000;
+/**
+ * Realtime mode: how far guest time may lag the host's before the excess is
+ * dropped. Above the lag a healthy machine makes (a run slice, a late host
+ * timer, a garbage-collection pause: a few to a few tens of ms), so an
+ * unloaded guest's clock keeps pace with the host's; small enough that a
+ * catch-up replays at most 25 ticks of a HZ=250 Linux back to back (under
+ * the software monitor each costs ~22 trapped port accesses).
+ */
+export const MAX_LAG_NS = 100_000_000;
+
+/** The host's monotonic time in nanoseconds (injectable for tests). */
+export type HostClock = () => number;
 
 export class GuestClock {
   readonly mode: ClockMode;
@@ -33,10 +48,15 @@ export class GuestClock {
   private pausedAt = -1;
   /** Realtime mode: guest time does not pass this point (ns) until it is moved. */
   private horizonNs = Infinity;
+  /** Realtime mode: lag behind the host dropped so far (ns), see MAX_LAG_NS. */
+  private droppedLagNs = 0;
 
-  constructor(mode: ClockMode) {
+  constructor(
+    mode: ClockMode,
+    private readonly hostNow: HostClock = hostNowNs,
+  ) {
     this.mode = mode;
-    this.originNs = hostNowNs();
+    this.originNs = hostNow();
   }
 
   /** Current guest time in nanoseconds. */
@@ -48,11 +68,28 @@ export class GuestClock {
   /** Realtime mode: the guest time the host clock says it is, ignoring the horizon. */
   hostGuestNs(): number {
     if (this.pausedAt >= 0) return this.pausedAt - this.originNs;
-    return hostNowNs() - this.originNs;
+    return this.hostNow() - this.originNs;
   }
 
-  /** Realtime mode: guest time may not pass `ns` (the next device event) until this is called again. */
+  /** Realtime mode: host time dropped from guest time because the guest lagged more than MAX_LAG_NS (ns). */
+  get droppedNs(): number {
+    return this.droppedLagNs;
+  }
+
+  /**
+   * Realtime mode: guest time may not pass `ns` (the next device event) until
+   * this is called again. Called once the events up to now are processed,
+   * which is where lag beyond MAX_LAG_NS is dropped: the origin moves forward
+   * so that guest time is MAX_LAG_NS behind the host's. Guest time itself does
+   * not move, so it stays monotonic.
+   */
   setHorizon(ns: number): void {
+    if (this.mode !== 'realtime') return;
+    const lag = this.hostGuestNs() - this.nowNs();
+    if (lag > MAX_LAG_NS) {
+      this.originNs += lag - MAX_LAG_NS;
+      this.droppedLagNs += lag - MAX_LAG_NS;
+    }
     this.horizonNs = ns;
   }
 
@@ -73,12 +110,12 @@ export class GuestClock {
 
   /** Stops guest time (VM paused). */
   pause(): void {
-    if (this.mode === 'realtime' && this.pausedAt < 0) this.pausedAt = hostNowNs();
+    if (this.mode === 'realtime' && this.pausedAt < 0) this.pausedAt = this.hostNow();
   }
 
   resume(): void {
     if (this.mode === 'realtime' && this.pausedAt >= 0) {
-      this.originNs += hostNowNs() - this.pausedAt;
+      this.originNs += this.hostNow() - this.pausedAt;
       this.pausedAt = -1;
     }
   }
@@ -91,7 +128,7 @@ export class GuestClock {
     this.retired = s.retired;
     this.skippedNs = s.skippedNs;
     if (this.mode === 'realtime') {
-      this.originNs = hostNowNs() - s.nowNs;
+      this.originNs = this.hostNow() - s.nowNs;
       this.horizonNs = Infinity;
     }
   }

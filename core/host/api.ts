@@ -160,6 +160,8 @@ export interface VmStats {
   exceptions: number;
   /** Guest time in nanoseconds (guest uptime). */
   guestNs: number;
+  /** Realtime clock: host time dropped from guest time because the guest lagged too far to catch up (ns; absent when none was). */
+  droppedNs?: number;
   /** Host time (ms since epoch) of this sample. */
   sampledAt: number;
   /** What the hypervisor did since power-on, when one runs the VM ('vtx'). */

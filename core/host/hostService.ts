@@ -688,6 +688,7 @@ export class HostService implements HostBridge {
       interrupts: m.stats.interrupts,
       exceptions: m.stats.exceptions,
       guestNs: m.stats.guestNs,
+      ...(m.stats.droppedNs ? { droppedNs: m.stats.droppedNs } : {}),
       sampledAt: Date.now(),
       ...(m.stats.hypervisor ? { hypervisor: hypervisorStats(m.stats.hypervisor) } : {}),
       ...(m.stats.virtio

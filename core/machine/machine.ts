@@ -216,6 +216,7 @@ class Machine implements MachineApi {
       instructions: this.side.clock.retired,
       exceptions: this.side.cpu.exceptionsRaised,
       guestNs: this.side.clock.nowNs(),
+      droppedNs: this.side.clock.droppedNs,
       ...this.side.stats(),
       ...(virtio.empty ? {} : { virtio: virtio.stats() }),
       ...(balloon ? { balloon } : {}),

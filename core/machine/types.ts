@@ -146,6 +146,8 @@ export interface MachineStats {
   exceptions: number;
   /** Guest time in nanoseconds. */
   guestNs: number;
+  /** Realtime clock: host time dropped from guest time because the guest lagged too far to catch up (ns; core/cpu/clock.ts MAX_LAG_NS). */
+  droppedNs?: number;
   /** What the hypervisor did (exits by reason, entries, injections...), when one runs the guest ('vtx'). */
   hypervisor?: CounterSnapshot;
   /** Per virtio device: requests, bytes, kicks, interrupts (absent without virtio devices). */

@@ -68,4 +68,12 @@ describe('popek run --stats', () => {
       'exits NPF                  1',
     ]);
   });
+
+  it('prints the guest time the realtime clock dropped, only when it dropped some', () => {
+    const base = { instructions: 10, interrupts: 0, exceptions: 0, guestNs: 2_000_000_000 };
+    expect(formatRunStats('none', { ...base, droppedNs: 1_234_500_000 })).toBe(
+      ['--- stats ---', 'acceleration        None (emulated PC)', 'guest time          2.000 s', 'guest time dropped  1.234 s', 'instructions        10', 'interrupts          0', 'exceptions          0', ''].join('\n'),
+    );
+    expect(formatRunStats('none', { ...base, droppedNs: 0 })).not.toContain('dropped');
+  });
 });

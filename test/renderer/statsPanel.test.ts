@@ -50,4 +50,10 @@ describe('StatsPanel', () => {
     expect(w.find('table.networks').exists()).toBe(false);
     expect(w.find('[data-stat="instructions"]').text()).toBe('1,234,567');
   });
+
+  it('shows the guest time the realtime clock dropped only when it dropped some', () => {
+    expect(mount(StatsPanel, { props: { state: 'Running', stats } }).find('[data-stat="dropped"]').exists()).toBe(false);
+    const w = mount(StatsPanel, { props: { state: 'Running', stats: { ...stats, droppedNs: 2_500_000_000 } } });
+    expect(w.find('[data-stat="dropped"]').text()).toBe('2.5 s');
+  });
 });
