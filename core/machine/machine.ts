@@ -136,7 +136,7 @@ class Machine implements MachineApi {
         const wake = this.chipset.advance(clock.nowNs());
         if (this.side.interruptPending()) continue;
         if (!deterministic) {
-          // Guest time that lags the host catches up here: an event already due by host time is processed now.
+          // Guest time that lags the host catches up here: an event already due by host time is processed now (lag beyond the clock's MAX_LAG_NS is dropped in setHorizon).
           if (wake <= clock.hostGuestNs()) {
             clock.setHorizon(wake);
             continue;
