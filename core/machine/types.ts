@@ -55,12 +55,12 @@ export interface MachineOptions {
   /** Adds a virtio-balloon; `MachineApi.setBalloonTarget` sets its target. */
   virtioBalloon?: boolean;
   /**
-   * virtio-blk and virtio-rng are served by dom0 in its own worker thread
-   * (core/dom0/worker/: the images, the entropy source and the virtqueue
-   * processing) unless this is false, which keeps them in the machine's
-   * thread (default: on). The internal networks' switches move to dom0's
-   * network thread only when it is true. The core bundles carry dom0's
-   * worker entry as dom0Thread.mjs.
+   * virtio-blk, virtio-rng and the virtio-net adapters on an internal
+   * network are served by dom0 in its own worker thread (core/dom0/worker/:
+   * the images, the entropy source and the virtqueue processing), and the
+   * internal networks' switches are in dom0's network thread, unless this is
+   * false, which keeps them in the machine's thread (default: on). The core
+   * bundles carry dom0's worker entries as dom0Thread.mjs and netThread.mjs.
    */
   dom0Thread?: boolean;
   /**

@@ -10,9 +10,12 @@
  * hypervisor) and talk to their backends over event channels. virtio-blk
  * and virtio-rng are served whole by dom0's worker thread (core/dom0/worker/:
  * images, entropy source, virtqueue processing over the domain's shared RAM
- * and map) unless options.dom0Thread is false; their transports stay here
- * and take dom0's completions at the run loop's device checks (`poll`). The
- * other devices run in the machine's thread. Their registers are MMIO in the PCI memory window: under the hypervisor every
+ * and map) unless options.dom0Thread is false; so are the virtio-net
+ * adapters on an internal network, whose frames dom0 exchanges with the
+ * switch in dom0's network thread (core/dom0/worker/netBackend.ts,
+ * netService.ts). Their transports stay here and take dom0's completions at
+ * the run loop's device checks (`poll`). The other devices run in the
+ * machine's thread. Their registers are MMIO in the PCI memory window: under the hypervisor every
  * access is an EPT violation the MMIO emulator completes
  * (core/hypervisor/exits/mmio.ts).
  *
@@ -38,7 +41,7 @@ import { Dom0, Dom0Error } from '../dom0/worker/dom0.ts';
 import type { Dom0DeviceKind } from '../dom0/worker/dom0Protocol.ts';
 import { RemoteVirtioDevice } from '../dom0/worker/remoteDevice.ts';
 import type { VirtioDeviceType } from '../devices/virtio/virtioDevice.ts';
-import { NetFrontend } from '../dom0/worker/netService.ts';
+import { NetFrontend, NetServiceError } from '../dom0/worker/netService.ts';
 import { deterministicEntropy, hostEntropy } from '../dom0/entropySource.ts';
 import { BootError } from './boot/bootError.ts';
 import type { MachineOptions } from './types.ts';
@@ -76,8 +79,9 @@ export class VirtioBoard {
   /** Per internal network: this machine's uplink port on its switch (frames to and from other processes' machines). */
   private readonly uplinks = new Map<string, { send(frame: Uint8Array): void }>();
   /**
-   * With options.dom0Thread: the NICs' and uplinks' links to the switches in dom0's network thread
-   * (core/dom0/worker/netService.ts), whose received frames the run loop takes at each device check; else null.
+   * Unless options.dom0Thread is false: the NICs' and uplinks' links to the switches in dom0's network
+   * thread (core/dom0/worker/netService.ts); a served NIC's frames go to dom0, an uplink's are taken by
+   * the run loop at each device check. Null with no adapter on an internal network.
    */
   readonly net: NetFrontend | null = null;
 
@@ -107,21 +111,48 @@ export class VirtioBoard {
       this.functions.push({ name, fn });
     };
     const entropy = options.virtioRng ? (options.clock === 'deterministic' ? 'deterministic' : 'host') : undefined;
-    // dom0 serves the disks and the entropy device from its own thread unless MachineOptions.dom0Thread is false.
-    if ((options.dom0Thread ?? true) && (disks.length > 0 || entropy)) {
+    const dom0Thread = options.dom0Thread ?? true;
+    const nics = options.nics ?? [];
+    if (nics.length > MAX_VIRTIO_NICS) throw new BootError(`at most ${MAX_VIRTIO_NICS} network adapters, got ${nics.length}`);
+    const macs = nics.map((nic, i) => {
       try {
-        // dom0 serves the disks' and the entropy device's virtqueues itself when it can reach the domain's RAM and map (shared memory).
+        // Without a configured address: a random locally administered one under QEMU's 52:54:00 prefix.
+        return nic.mac ? parseMac(nic.mac) : new Uint8Array([0x52, 0x54, 0x00, ...randomBytes(3)]);
+      } catch (e) {
+        throw new BootError(`network adapter ${i + 1}: ${(e as Error).message}`);
+      }
+    });
+    // The switches are in dom0's network thread unless MachineOptions.dom0Thread is false.
+    if (dom0Thread && nics.some((n) => n.network !== undefined)) this.net = new NetFrontend();
+    // Per NIC on an internal network: its link to the switch, for dom0's thread to serve the device (when dom0 reaches the domain's RAM).
+    const nicLinks = nics.map((nic) => (this.net && guestRam.shared && nic.network !== undefined ? this.net.reserveBackend(nic.network) : null));
+    /** dom0's device index of each NIC dom0 serves. */
+    const nicDevices = new Map<number, number>();
+    // dom0 serves the disks, the entropy device and the NICs from its own thread unless MachineOptions.dom0Thread is false.
+    if (dom0Thread && (disks.length > 0 || entropy || nicLinks.some((l) => l !== null))) {
+      try {
+        // dom0 serves the devices' virtqueues itself when it can reach the domain's RAM and map (shared memory).
         const served: Dom0DeviceKind[] = !guestRam.shared ? [] : [
           ...disks.map((_, i): Dom0DeviceKind => ({ kind: 'blk', disk: i, serial: diskSerial(i) })),
           ...(entropy ? [{ kind: 'rng' } as const] : []),
         ];
+        nicLinks.forEach((l, i) => {
+          if (!l) return;
+          nicDevices.set(i, served.length);
+          served.push({ kind: 'net', mac: [...macs[i]], net: l.link });
+        });
         this.dom0 = Dom0.start(
           disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })),
           { ...(entropy ? { entropy } : {}), ...(guestRam.shared ? { ram: guestRam.shared, devices: served } : {}) },
         );
+        // The switch's frames for a NIC raise its device's port in dom0's channels.
+        const dom0 = this.dom0;
+        for (const [i, index] of nicDevices) nicLinks[i]!.connect(dom0.channels.buffer, dom0.channels.portCount, dom0.devices[index].port);
       } catch (e) {
+        this.close();
         // dom0's reason names the disk as this thread would (`disk N (path): ...`).
         if (e instanceof Dom0Error) throw new BootError(e.message);
+        if (e instanceof NetServiceError) throw new BootError(`network adapter: ${e.message}`);
         throw e;
       }
     }
@@ -141,23 +172,14 @@ export class VirtioBoard {
       this.close();
       throw e;
     }
-    const nics = options.nics ?? [];
-    if (nics.length > MAX_VIRTIO_NICS) throw new BootError(`at most ${MAX_VIRTIO_NICS} network adapters, got ${nics.length}`);
-    if (options.dom0Thread && nics.some((n) => n.network !== undefined)) this.net = new NetFrontend();
     nics.forEach((nic, i) => {
-      let mac: Uint8Array;
-      try {
-        // Without a configured address: a random locally administered one under QEMU's 52:54:00 prefix.
-        mac = nic.mac ? parseMac(nic.mac) : new Uint8Array([0x52, 0x54, 0x00, ...randomBytes(3)]);
-      } catch (e) {
-        throw new BootError(`network adapter ${i + 1}: ${(e as Error).message}`);
-      }
-      const device = new VirtioNet(mac);
+      const device = new VirtioNet(macs[i]);
       if (nic.network !== undefined && this.net) {
         const network = nic.network;
         const net = this.net;
         try {
-          device.port = net.attach(network, (frame) => device.receive(frame));
+          // Served by dom0 (its link connected above), or in this thread over a link of its own.
+          if (!nicDevices.has(i)) device.port = net.attach(network, (frame) => device.receive(frame));
           if (uplink && !this.uplinks.has(network)) this.uplinks.set(network, net.attach(network, (frame) => uplink(network, frame)));
         } catch (e) {
           this.close();
@@ -173,7 +195,8 @@ export class VirtioBoard {
           this.uplinks.set(network, { send: (frame) => sw.send(up, frame) });
         }
       }
-      attach(FIRST_NIC_SLOT + i, `virtio-net eth${i}`, new VirtioPciFunction(device, mem, channels));
+      const index = nicDevices.get(i);
+      attach(FIRST_NIC_SLOT + i, `virtio-net eth${i}`, new VirtioPciFunction(index === undefined ? device : this.served(device, index, guestRam, options), mem, channels));
     });
     if (options.virtioConsole) {
       const ports = options.virtioConsolePorts ?? 1;

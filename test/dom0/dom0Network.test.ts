@@ -1,11 +1,14 @@
 /**
  * Two machines' boards on one internal network exchange Ethernet frames
- * through their virtio-net adapters (PCI slot 20), with the switch in the
- * machines' thread and in dom0's network thread (MachineOptions.dom0Thread:
- * core/dom0/worker/netService.ts). The same driver steps and the same frames
- * in both placements; with dom0's thread a frame reaches the other NIC at
- * that machine's run-loop check (VirtioBoard.poll, which the chipset
- * calls at each device check), so the test checks until the frame is there.
+ * through their virtio-net adapters (PCI slot 20), with the NICs and the
+ * switch in the machines' thread (MachineOptions.dom0Thread false) and, by
+ * default, the NICs' virtqueues served by each machine's dom0 thread
+ * (core/dom0/worker/netBackend.ts) and the switch in dom0's network thread
+ * (core/dom0/worker/netService.ts). The same driver steps and the same frames
+ * in both placements; with dom0's threads a frame reaches the other NIC's
+ * receive buffers when its dom0 has written them, and the guest sees them at
+ * that machine's run-loop check (VirtioBoard.poll, which the chipset calls
+ * at each device check), so the test checks until the frame is there.
  * A board's uplink (the frames that leave the process, MachineHooks.onNetworkFrame)
  * and networkInput (the frames that come in) work in both placements.
  */
@@ -46,7 +49,8 @@ class Machine {
   private readonly rx: QueueDriver;
   private readonly tx: QueueDriver;
 
-  constructor(network: string, mac: number[], dom0Thread: boolean, withUplink = false) {
+  /** @param rxAddress where the eight receive buffers are (0x800 apart) */
+  constructor(network: string, mac: number[], dom0Thread: boolean | undefined, withUplink = false, rxAddress = RX_BUFFER) {
     const pci = new Pci(this.bus, { setIsaIrq: () => {} });
     const macText = mac.map((b) => b.toString(16).padStart(2, '0')).join(':');
     this.board = new VirtioBoard(this.bus, pci, { memoryMiB: 16, clock: 'deterministic', dom0Thread, nics: [{ network, mac: macText }] }, busRamMap(this.bus), () => {},
@@ -57,7 +61,7 @@ class Machine {
     d.locate();
     [this.rx, this.tx] = d.initialize(F_VERSION_1 | VIRTIO_NET_F_MAC);
     // Eight receive buffers, as a driver keeps its receive queue filled.
-    for (let i = 0; i < 8; i++) this.rx.post(this.rx.writeChain([{ address: RX_BUFFER + i * 0x800, length: 1526, write: true }]));
+    for (let i = 0; i < 8; i++) this.rx.post(this.rx.writeChain([{ address: rxAddress + i * 0x800, length: 1526, write: true }]));
     d.kick(0);
     this.driver = d;
   }
@@ -71,6 +75,19 @@ class Machine {
     this.tx.post(this.tx.writeChain([{ address: TX_BUFFER, length: 12 + f.length }]));
     this.driver.kick(1);
     this.tx.takeUsed();
+  }
+
+  /** The guest transmits from a buffer of its choosing (`length` bytes with the header); returns the transmit queue's used elements. */
+  sendFrom(address: number, length: number): [number, number][] {
+    this.tx.post(this.tx.writeChain([{ address, length }]));
+    this.driver.kick(1);
+    return this.tx.takeUsed();
+  }
+
+  /** The run loop's device check, then the receive queue's used elements (id, length). */
+  checkUsed(): [number, number][] {
+    this.board.poll();
+    return this.rx.takeUsed();
   }
 
   /** The run loop's device check, then the frames the device has put in the receive buffers since the last call. */
@@ -97,9 +114,9 @@ async function until(machines: Machine[], got: Map<Machine, Uint8Array[]>, done:
 
 describe.each([
   ['in the machines\' thread', false],
-  ['in dom0\'s network thread', true],
+  ['in dom0\'s threads (the default)', undefined],
 ])('two machines on one internal network, the switch %s', (_, dom0Thread) => {
-  const network = `dom0-net-${dom0Thread ? 'thread' : 'local'}`;
+  const network = `dom0-net-${dom0Thread === false ? 'local' : 'thread'}`;
   const a = new Machine(network, MAC_A, dom0Thread, true);
   const b = new Machine(network, MAC_B, dom0Thread);
   const c = new Machine(`${network}-other`, MAC_C, dom0Thread);
@@ -109,8 +126,11 @@ describe.each([
     for (const m of [a, b, c]) m.board.close();
   });
 
-  it('holds the switch where MachineOptions.dom0Thread says', () => {
-    expect(a.board.net !== null).toBe(dom0Thread);
+  it('holds the NICs and the switch where MachineOptions.dom0Thread says', () => {
+    const inDom0 = dom0Thread !== false;
+    expect(a.board.net !== null).toBe(inDom0);
+    // dom0 serves the NIC's virtqueues (its only device here).
+    expect(a.board.dom0?.devices.length ?? 0).toBe(inDom0 ? 1 : 0);
   });
 
   it('floods a broadcast to the other NIC and the uplink, learns the sender, answers unicast', async () => {
@@ -151,5 +171,33 @@ describe.each([
     expect(counters(a)).toEqual([['virtio-net eth0', 2, 120, 98, 0]]);
     expect(counters(b)).toEqual([['virtio-net eth0', 2, 158, 60 + 1514 + 60, 0]]);
     expect(counters(c)).toEqual([['virtio-net eth0', 0, 0, 0, 0]]);
+  });
+  it('returns a receive buffer outside guest RAM empty and drops a transmit from one, counting both as errors', async () => {
+    // H's receive buffers start 8 bytes before the end of RAM: each frame for it fails the grant check.
+    const h = new Machine(`${network}-hostile`, [0x52, 0x54, 0, 0, 0, 0x0d], dom0Thread, false, RAM_BYTES - 8);
+    const s = new Machine(`${network}-hostile`, [0x52, 0x54, 0, 0, 0, 0x0e], dom0Thread);
+    try {
+      s.send(frame(BROADCAST, [0x52, 0x54, 0, 0, 0, 0x0e], 6));
+      const used: [number, number][] = [];
+      const deadline = performance.now() + 20_000;
+      while (used.length === 0) {
+        used.push(...h.checkUsed());
+        if (performance.now() > deadline) throw new Error('the frame did not reach H within 20 s');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      expect(used).toEqual([[0, 0]]);
+      // A transmit whose frame lies past RAM: completed with nothing sent.
+      expect(h.sendFrom(RAM_BYTES - 4, 72)).toEqual([[0, 0]]);
+      // Then a good one: the first frame S gets is this one.
+      h.send(frame(BROADCAST, [0x52, 0x54, 0, 0, 0, 0x0d], 7));
+      const gotS = new Map([[s, [] as Uint8Array[]]]);
+      await until([s], gotS, () => gotS.get(s)!.length === 1);
+      expect([...gotS.get(s)![0]]).toEqual([...frame(BROADCAST, [0x52, 0x54, 0, 0, 0, 0x0d], 7)]);
+      const [stats] = h.board.stats();
+      expect([stats.counters.requests, stats.counters.bytesWritten, stats.counters.bytesRead, stats.counters.errors]).toEqual([2, 60, 0, 2]);
+    } finally {
+      h.board.close();
+      s.board.close();
+    }
   });
 });

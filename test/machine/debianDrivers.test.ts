@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_TEST_CMDLINE, GuestConsole, TINY_LINUX } from '../../scripts/guestConsole.ts';
-import { internalNetwork } from '../../core/dom0/virtualSwitch.ts';
+import { NetFrontend, type NetLink } from '../../core/dom0/worker/netService.ts';
 import { createDisk } from '../../core/dom0/block/blockBackend.ts';
 
 const CACHE = new URL('../../.cache/debian-kernel/', import.meta.url).pathname;
@@ -120,12 +120,14 @@ const sameBytes = (a: Uint8Array, at: number, b: number[]) => b.every((x, i) => 
  * A host-side station on the internal network, so that one guest can ping
  * without a second VM: it answers ARP requests for PEER_IP and ICMP echo
  * requests to it, one event-loop turn later (as a wire would, never from
- * inside the guest NIC's transmit). Counts what it answered.
+ * inside the guest NIC's transmit). It is a link of the network's switch in
+ * dom0's network thread, as the guest's NIC is, whose frames it takes every
+ * millisecond. Counts what it answered.
  */
-function attachPeer(): { arpReplies: number; echoReplies: number } {
+function attachPeer(): { counts: { arpReplies: number; echoReplies: number }; close(): void } {
   const counts = { arpReplies: 0, echoReplies: 0 };
-  const sw = internalNetwork(NETWORK);
-  const port = sw.attach((frame) => {
+  const front = new NetFrontend();
+  const link: NetLink = front.attach(NETWORK, (frame) => {
     const type = (frame[12] << 8) | frame[13];
     let reply: Uint8Array | null = null;
     if (type === 0x0806 && frame.length >= 42 && frame[21] === 1 && sameBytes(frame, 38, PEER_IP)) {
@@ -157,10 +159,17 @@ function attachPeer(): { arpReplies: number; echoReplies: number } {
     }
     if (reply) {
       const r = reply;
-      setImmediate(() => sw.send(port, r));
+      setImmediate(() => link.send(r));
     }
   });
-  return counts;
+  const timer = setInterval(() => front.poll(), 1);
+  return {
+    counts,
+    close: () => {
+      clearInterval(timer);
+      front.close();
+    },
+  };
 }
 
 describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext4 on a virtio disk across two boots', () => {
@@ -173,7 +182,7 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
   let disk: Uint8Array;
   let iso: Uint8Array;
   let vda: Uint8Array;
-  let peer: { arpReplies: number; echoReplies: number };
+  let peer: ReturnType<typeof attachPeer>;
   let guest: GuestConsole;
 
   beforeAll(async () => {
@@ -225,6 +234,7 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
 
   afterAll(() => {
     guest?.machine.pause();
+    peer?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -319,7 +329,7 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
       expect(await guest.command('ip link show eth0')).toMatch(/^\d+: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 /);
       expect(await guest.command('cat /sys/class/net/eth0/operstate')).toBe('up\n');
       expect(await guest.command(`ping -c 2 ${PEER_IP.join('.')}`, SLOW)).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
-      expect(peer).toEqual({ arpReplies: 1, echoReplies: 2 });
+      expect(peer.counts).toEqual({ arpReplies: 1, echoReplies: 2 });
       expect(counters('virtio-net eth0').errors).toBe(0);
     }, 900_000);
 

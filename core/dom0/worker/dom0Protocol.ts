@@ -2,6 +2,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { DiskFormat } from '../block/diskTypes.ts';
 import type { SharedGuestRam } from '../sharedRamMap.ts';
+import type { NetBackendLink } from './netProtocol.ts';
 
 /** Where virtio-rng's bytes come from (core/dom0/entropySource.ts): the host's randomness, or the fixed-seed stream of the deterministic clock. */
 export type EntropyKind = 'host' | 'deterministic';
@@ -27,9 +28,10 @@ export interface Dom0Disk {
 
 /**
  * A virtio device whose virtqueues dom0 serves (core/dom0/worker/queueService.ts):
- * virtio-blk over disk `disk` of `disks`, or virtio-rng over the entropy source.
+ * virtio-blk over disk `disk` of `disks`, virtio-rng over the entropy source,
+ * or virtio-net with MAC address `mac` on its link to dom0's network thread.
  */
-export type Dom0DeviceKind = { kind: 'blk'; disk: number; serial: string } | { kind: 'rng' };
+export type Dom0DeviceKind = { kind: 'blk'; disk: number; serial: string } | { kind: 'rng' } | { kind: 'net'; mac: number[]; net: NetBackendLink };
 
 export type Dom0Device = Dom0DeviceKind & {
   /** The device's QueueLink buffer. */

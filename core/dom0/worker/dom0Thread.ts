@@ -2,7 +2,7 @@
  * dom0's worker thread: it holds the block backends (the image files are
  * opened here, not in the machine's thread) and virtio-rng's entropy source.
  *
- * The board's virtio-blk and virtio-rng devices (init.devices) are served
+ * The board's virtio-blk, virtio-rng and virtio-net devices (init.devices) are served
  * here whole: their virtqueues are processed in this thread over the
  * domain's shared RAM, through the grant check against its shared map
  * (QueueService), woken by the device's port and answering on its done port.
@@ -19,6 +19,7 @@ import { VirtioBlk } from '../../devices/virtio/virtioBlk.ts';
 import { VirtioRng } from '../../devices/virtio/virtioRng.ts';
 import { QueueLink } from './queueLink.ts';
 import { QueueService } from './queueService.ts';
+import { nicBackend } from './netBackend.ts';
 import type { Dom0Init, Dom0Ready } from './dom0Protocol.ts';
 
 /** How long one wait blocks before dom0 looks for a stop message (ms). */
@@ -130,10 +131,13 @@ function start(): void {
   for (const d of init.devices ?? []) {
     if (!init.ram) throw new Error('dom0 serves virtio devices only with the domain\'s RAM');
     if (d.kind === 'rng' && !source) throw new Error('dom0 serves virtio-rng only with an entropy source');
-    const device = d.kind === 'blk' ? new VirtioBlk(backends[d.disk], { serial: d.serial }) : new VirtioRng(source!);
+    // A NIC's port is also raised by dom0's network thread when the switch has frames for it.
+    const nic = d.kind === 'net' ? nicBackend(d.mac, d.net) : null;
+    const device = d.kind === 'blk' ? new VirtioBlk(backends[d.disk], { serial: d.serial }) : d.kind === 'rng' ? new VirtioRng(source!) : nic!.device;
     const service = new QueueService(new QueueLink(d.link), device, init.ram);
     byRequestPort.set(d.port, () => {
       service.service();
+      if (nic) service.deliver(nic.takeFrames);
       channels.notify(d.done);
     });
   }

@@ -30,4 +30,18 @@ export interface NetAttach {
   rxPort: number;
 }
 
+/**
+ * A NIC's link whose virtio-net device dom0's thread serves (core/dom0/worker/netBackend.ts):
+ * dom0 pushes the frames the guest transmitted on `tx` and raises `txPort` in
+ * the network thread's channels (`netChannels`); the switch's frames for the
+ * NIC arrive on `rx`, with an event on the device's own port in dom0's channels.
+ */
+export interface NetBackendLink {
+  tx: SharedArrayBuffer;
+  rx: SharedArrayBuffer;
+  netChannels: SharedArrayBuffer;
+  netPortCount: number;
+  txPort: number;
+}
+
 export type NetMessage = NetAttach | { type: 'detach'; id: number } | { type: 'stop' };

@@ -1,6 +1,7 @@
 /**
  * The internal networks' switches in dom0's network thread, seen from a
- * machine's thread (MachineOptions.dom0Thread).
+ * machine's thread (the default; MachineOptions.dom0Thread false keeps the
+ * switch and the NICs in the machine's thread).
  *
  * Design: one dom0 network thread per process (per thread that runs
  * machines: `popek run`, a host machine worker, a test), started on first
@@ -14,18 +15,23 @@
  * to MachineHooks.onNetworkFrame (core/host/networkHub.ts, hostNetwork.ts).
  *
  * A link is two FrameRings and two event-channel ports:
- * - transmit: the machine pushes a frame on the link's tx ring and raises
+ * - transmit: the sender pushes a frame on the link's tx ring and raises
  *   the link's port in the service's channels; the network thread waits on
  *   them (all in one pending word, so a process has at most MAX_LINKS links);
  * - receive: the network thread pushes the switch's frame on the rx ring
- *   and raises the link's port in the machine's own channels (NetFrontend);
- *   the machine's run loop polls them at each device check (NetFrontend.poll:
- *   one Atomics.load when nothing arrived) and hands the frames to the NIC.
+ *   and raises the link's receive port.
+ * A NIC's sender and receiver is the machine's dom0 thread, which serves the
+ * virtio-net device's virtqueues (reserveBackend; core/dom0/worker/netBackend.ts):
+ * its receive port is the device's port in dom0's channels. An uplink's, and
+ * a NIC's when dom0 cannot reach the domain's RAM, is the machine's thread
+ * (attach): its receive ports are in the machine's own channels (NetFrontend),
+ * which the run loop polls at each device check (NetFrontend.poll: one
+ * Atomics.load when nothing arrived).
  */
 import { Worker } from 'node:worker_threads';
 import { EventChannels } from '../eventChannel.ts';
 import { FrameRing } from './netRing.ts';
-import type { NetInit, NetMessage } from './netProtocol.ts';
+import type { NetAttach, NetBackendLink, NetInit, NetMessage } from './netProtocol.ts';
 
 /** Links (NICs and uplinks) of one process at most: their transmit ports and the control port share the first pending word. */
 export const MAX_LINKS = 30;
@@ -64,19 +70,23 @@ class NetService {
     });
   }
 
-  /** Puts a link on its switch; returns once dom0's network thread has (blocking, bounded, as dom0's start does). */
-  attach(message: Omit<Extract<NetMessage, { type: 'attach' }>, 'type' | 'id' | 'txPort'>): { id: number; txPort: number } {
+  /** Takes a transmit port (and an id) for a link that `connect` puts on its switch. */
+  reserve(): { id: number; txPort: number } {
     if (this.failure) throw new NetServiceError(`dom0's network thread failed: ${this.failure.message}`);
     const txPort = this.freePorts.shift();
     if (txPort === undefined) throw new NetServiceError(`dom0's network thread serves at most ${MAX_LINKS} network links per process`);
-    const id = this.nextId++;
     this.links++;
-    this.post({ type: 'attach', id, txPort, ...message });
+    return { id: this.nextId++, txPort };
+  }
+
+  /** Puts a reserved link on its switch; returns once dom0's network thread has (blocking, bounded, as dom0's start does). */
+  connect(message: Omit<NetAttach, 'type'>): void {
+    if (this.failure) throw new NetServiceError(`dom0's network thread failed: ${this.failure.message}`);
+    this.post({ type: 'attach', ...message });
     if (this.channels.wait([ACK_PORT], ATTACH_TIMEOUT_MS).length === 0) {
       this.failure = new NetServiceError('it did not answer an attach');
       throw new NetServiceError(`dom0's network thread did not attach a link within ${ATTACH_TIMEOUT_MS / 1000} s`);
     }
-    return { id, txPort };
   }
 
   /** Takes the link off its switch; true when it was the process's last (the thread has then been asked to end). */
@@ -138,7 +148,7 @@ export class NetFrontend {
     const tx = new FrameRing();
     const rx = new FrameRing();
     const rxPort = this.channels.reserve(`network ${network} receive`);
-    const { id, txPort } = net.attach({ network, tx: tx.buffer, rx: rx.buffer, rxChannels: this.channels.buffer, rxPortCount: this.channels.portCount, rxPort });
+    const { id, txPort } = net.reserve();
     const link: FrontLink = {
       net,
       id,
@@ -155,9 +165,31 @@ export class NetFrontend {
         return tx.dropped;
       },
     };
+    // Recorded before the attach: a refused one still gives its port back at close.
     this.links.push(link);
+    net.connect({ id, network, txPort, tx: tx.buffer, rx: rx.buffer, rxChannels: this.channels.buffer, rxPortCount: this.channels.portCount, rxPort });
     this.byRxPort.set(rxPort, link);
     return link;
+  }
+
+  /**
+   * A link for a NIC whose virtio-net device dom0's thread serves: the rings
+   * and the transmit port, for dom0 (Dom0DeviceKind 'net'), now; `connect`
+   * puts it on the switch once dom0 has started, with the device's port in
+   * dom0's channels as its receive port. What dom0 transmits before that
+   * waits in the ring; the network thread takes it at the attach.
+   */
+  reserveBackend(network: string): { link: NetBackendLink; connect(rxChannels: SharedArrayBuffer, rxPortCount: number, rxPort: number): void } {
+    if (this.closed) throw new NetServiceError('the machine\'s network links are closed');
+    const net = theService();
+    const tx = new FrameRing();
+    const rx = new FrameRing();
+    const { id, txPort } = net.reserve();
+    this.links.push({ net, id, txPort, rxPort: 0, tx, rx, deliver: () => {}, send: () => {}, txDropped: 0 });
+    return {
+      link: { tx: tx.buffer, rx: rx.buffer, netChannels: net.channels.buffer, netPortCount: net.channels.portCount, txPort },
+      connect: (rxChannels, rxPortCount, rxPort) => net.connect({ id, network, txPort, tx: tx.buffer, rx: rx.buffer, rxChannels, rxPortCount, rxPort }),
+    };
   }
 
   /** Hands the frames that arrived since the last check to their NICs. */
@@ -173,7 +205,7 @@ export class NetFrontend {
     }
   }
 
-  /** Frames still waiting on the machine's side (dom0's network thread has delivered them, the run loop has not yet taken them). */
+  /** Frames the network thread has delivered to this machine's links and their receiver (the run loop, or dom0 for a served NIC) has not yet taken. */
   get waiting(): number {
     let n = 0;
     for (const l of this.links) n += l.rx.length;

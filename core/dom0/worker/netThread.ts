@@ -2,10 +2,12 @@
  * dom0's network thread: the internal networks' virtual switches of every
  * machine of the process that started it (core/dom0/worker/netService.ts).
  * Each NIC (and each machine's uplink) is a link: a port on its network's
- * switch, a ring of the frames the machine sent (woken by the link's
- * transmit port of the service's event channels) and a ring of the frames
- * the switch has for it (raised on the link's receive port in the machine's
- * own event channels, which the machine's run loop polls).
+ * switch, a ring of the frames sent into it (woken by the link's transmit
+ * port of the service's event channels) and a ring of the frames the switch
+ * has for it (raised on the link's receive port: for a NIC, the virtio-net
+ * device's port in its machine's dom0 channels, where dom0's thread writes
+ * them into the guest's receive buffers; for an uplink, a port in the
+ * machine's own channels, which its run loop polls).
  *
  * The switch is the same learning switch as in the machine's thread
  * (core/dom0/virtualSwitch.ts); here its registry is this thread's, so all
@@ -72,6 +74,8 @@ function drain(link: Link): void {
 parentPort!.on('message', (m: NetMessage) => {
   if (m.type === 'attach') {
     attach(m);
+    // A link reserved before it was attached (a NIC dom0 serves) may hold frames sent meanwhile.
+    drain(links.get(m.id)!);
     // The machine's thread waits for this: a frame it sends after attach() returned finds the link on the switch.
     channels.notify(init.ackPort);
   } else if (m.type === 'detach') detach(m.id);

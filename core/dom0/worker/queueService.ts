@@ -112,6 +112,29 @@ export class QueueService {
     this.link.setServedIndex(q, kick);
   }
 
+  /**
+   * Work the device does without a kick (virtio-net's received frames):
+   * runs `work` and publishes what it changed, as a served kick does.
+   * Before DRIVER_OK `work` runs with the device not activated (it drops
+   * what it cannot place); after a needs-reset reason it does not run at
+   * all: the queues are left alone until the device is reset.
+   */
+  deliver(work: () => void): void {
+    if (this.broken) return;
+    if (!this.active) {
+      work();
+      return;
+    }
+    try {
+      work();
+    } catch (e) {
+      this.guestError(e);
+    }
+    this.publishWritten();
+    this.link.writeCounters(this.counters);
+    this.queues.forEach((queue, q) => this.link.setUsedIndex(q, queue.usedIndex));
+  }
+
   /** A malformed ring or chain: DEVICE_NEEDS_RESET in the machine's thread; anything else stops the machine. */
   private guestError(e: unknown, where = ''): void {
     if (e instanceof VirtqueueError) this.link.reportNeedsReset(e.kind, where + e.message);
