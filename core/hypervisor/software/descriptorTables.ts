@@ -18,14 +18,18 @@
  * Not watched: a writable alias of a GDT frame in the guest's own part of
  * the top slot (guestTopPages.ts maps those from the guest's entries;
  * Linux's GDT alias there is read-only).
+ *
+ * Every mirroring writes both views of the shadow tables (monitorSpace.ts):
+ * the kernel view (all truncated) and the user view (DPL-3 descriptors with
+ * the guest's own limits), so whichever the processor is on is current.
  */
 import { CPU_FAULT, type Cpu } from '../../cpu/cpu.ts';
 import { Descriptor, dplOf, isCode, loadCodeSegment, loadNullSegment, loadSegmentFromDescriptor, readDescriptor } from '../../cpu/protected/descriptors.ts';
 import { descBase, descLimit } from '../../cpu/segments.ts';
 import { EXC_GP, EXC_NP, SS } from '../../cpu/regs.ts';
 import type { SoftwareMonitor } from './monitor.ts';
-import { GDT_OFFSET, GUEST_GDT_LIMIT_MAX, LDT_OFFSET, LDT_PAGES } from './monitorSpace.ts';
-import { shadowDescriptor } from './shadowDescriptors.ts';
+import { GDT_OFFSET, GUEST_GDT_LIMIT_MAX, LDT_OFFSET, LDT_PAGES, USER_GDT_OFFSET, USER_LDT_OFFSET } from './monitorSpace.ts';
+import { shadowDescriptor, userShadowDescriptor } from './shadowDescriptors.ts';
 import { processorSelector } from './virtualCpu.ts';
 import { GuestMemoryFault, type DomainMemory } from '../memory/domainMemory.ts';
 
@@ -60,8 +64,10 @@ export class DescriptorTables {
     let changed = this.mirrorEntries(0, entries);
     // Entries past a shrunk guest limit are empty on the processor too.
     for (let i = entries; i * 8 < this.gdtMirrored; i++) {
-      m.space.write32(GDT_OFFSET + i * 8, 0);
-      m.space.write32(GDT_OFFSET + i * 8 + 4, 0);
+      for (const offset of [GDT_OFFSET, USER_GDT_OFFSET]) {
+        m.space.write32(offset + i * 8, 0);
+        m.space.write32(offset + i * 8 + 4, 0);
+      }
       changed = true;
     }
     this.gdtMirrored = entries * 8;
@@ -82,10 +88,7 @@ export class DescriptorTables {
       changed = true;
       this.gdtCopy[i * 2] = lo;
       this.gdtCopy[i * 2 + 1] = hi;
-      shadowDescriptor(lo, hi, this.out);
-      if (i === 0) this.out[0] = this.out[1] = 0;
-      m.space.write32(GDT_OFFSET + i * 8, this.out[0]);
-      m.space.write32(GDT_OFFSET + i * 8 + 4, this.out[1]);
+      this.writeShadow(GDT_OFFSET, USER_GDT_OFFSET, i, i === 0 ? 0 : lo, i === 0 ? 0 : hi);
     }
     return changed;
   }
@@ -160,10 +163,19 @@ export class DescriptorTables {
     const v = m.vcpu;
     const bytes = Math.min(v.ldtLimit + 1, LDT_PAGES * 4096);
     for (let i = 0; i < bytes >>> 3; i++) {
-      shadowDescriptor(m.readLinear32(v.ldtBase + i * 8), m.readLinear32(v.ldtBase + i * 8 + 4), this.out);
-      m.space.write32(LDT_OFFSET + i * 8, this.out[0]);
-      m.space.write32(LDT_OFFSET + i * 8 + 4, this.out[1]);
+      this.writeShadow(LDT_OFFSET, USER_LDT_OFFSET, i, m.readLinear32(v.ldtBase + i * 8), m.readLinear32(v.ldtBase + i * 8 + 4));
     }
+  }
+
+  /** Writes entry `i` of a shadow table in both views (kernel table at `kernelOffset`, user table at `userOffset`) from guest descriptor (lo, hi). */
+  private writeShadow(kernelOffset: number, userOffset: number, i: number, lo: number, hi: number): void {
+    const space = this.m.space;
+    shadowDescriptor(lo, hi, this.out);
+    space.write32(kernelOffset + i * 8, this.out[0]);
+    space.write32(kernelOffset + i * 8 + 4, this.out[1]);
+    userShadowDescriptor(lo, hi, this.out);
+    space.write32(userOffset + i * 8, this.out[0]);
+    space.write32(userOffset + i * 8 + 4, this.out[1]);
   }
 
   /** A guest GDT descriptor [lo, hi] by selector, or null past the guest's limit. */

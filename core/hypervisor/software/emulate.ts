@@ -125,10 +125,13 @@ export function emulatePrivileged(m: SoftwareMonitor): boolean {
 }
 
 /**
- * A #GP(0) of guest user code: an access the monitor's truncated segment
- * limits refused (a TLS access at %gs:-4, wrapping below 4 GiB, as i386
- * libcs do) runs through the top window with the limits opened; anything
- * else (false) is the guest's #GP.
+ * A #GP(0) of guest user code past a limit the monitor truncated, or its #PF
+ * at or above the monitor's base (on the user view its segments reach there
+ * and paging stops it: guestViews.ts): the instruction runs with the limits
+ * opened, through the top window when it reaches the guest's pages there;
+ * anything else (false) is the guest's #GP. User TLS at %gs:-4 no longer
+ * comes here: on the user view it runs natively, and on the kernel view the
+ * monitor switches views instead (monitor.ts).
  */
 export function emulateTruncatedUserAccess(m: SoftwareMonitor): boolean {
   const ins = decodeAtGuestEip(m);

@@ -39,6 +39,7 @@ import { DescriptorTables } from './descriptorTables.ts';
 import { emulateGdtWrite, emulatePrivileged, emulateTruncatedUserAccess } from './emulate.ts';
 import { newMonitorCounters, type MonitorCounters, type TrapKind } from './monitorCounters.ts';
 import { GuestTopPages } from './guestTopPages.ts';
+import { GuestViews } from './guestViews.ts';
 import { MONITOR_BASE, MONITOR_SLOT, MonitorSpace } from './monitorSpace.ts';
 import { transferAboveTop, type GuestEvent } from './emulatorEntry.ts';
 import { reflectEvent } from './reflect.ts';
@@ -78,6 +79,8 @@ export class SoftwareMonitor implements MonitorServices {
   readonly tables: DescriptorTables;
   readonly topWindow: TopWindow;
   readonly topPages: GuestTopPages;
+  /** The kernel and user views of the shadow tables, and the switches between them (guestViews.ts). */
+  readonly views: GuestViews;
   readonly domain: MonitorDomain;
   readonly translator: Translator | null;
   readonly seam: SensitiveOps;
@@ -105,6 +108,7 @@ export class SoftwareMonitor implements MonitorServices {
     this.tables = new DescriptorTables(this);
     this.topWindow = new TopWindow(this);
     this.topPages = new GuestTopPages(this);
+    this.views = new GuestViews(this);
     this.seam = this.makeSeam();
   }
 
@@ -191,7 +195,7 @@ export class SoftwareMonitor implements MonitorServices {
         }
         if (linear >>> 22 === MONITOR_SLOT) {
           // Inside the top window (topWindow.ts): the guest's own entry is missing, or maps no RAM.
-          this.topGpa(linear, (code & 2) !== 0);
+          this.topGpa(linear, (code & 2) !== 0, (code & 4) !== 0);
           throw new EmulatorNeeded(`the guest touched 0x${(linear >>> 0).toString(16)} in its top 4 MiB, which maps no RAM (device memory is not emulated there)`);
         }
         const outcome = this.shadow.pageFault(linear, code);
@@ -222,12 +226,13 @@ export class SoftwareMonitor implements MonitorServices {
 
   /**
    * The guest-physical address of a guest-linear byte in the guest's own top 4 MiB, where the processor sees the
-   * monitor: through the guest's tables (Linux keeps its GDT and TSS there, in the cpu_entry_area fixmap).
+   * monitor: through the guest's tables, as a supervisor access unless `user` (Linux keeps its GDT and TSS there, in the cpu_entry_area fixmap).
    */
-  private topGpa(linear: number, write: boolean): number {
+  private topGpa(linear: number, write: boolean, user = false): number {
     const v = this.vcpu;
     try {
-      return guestLinearToPhysical(this.domain.memory, { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, cpl: 0 }, linear >>> 0, write);
+      // A user access (CPL 3 in the window) walks with the user's rights: its #PF error code says so, as the processor's would.
+      return guestLinearToPhysical(this.domain.memory, { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, cpl: user ? 3 : 0 }, linear >>> 0, write);
     } catch (e) {
       if (e instanceof GuestPageFault) throw new GuestPageFaultInMonitor(e.linear, e.errorCode);
       throw new MonitorStop(`the guest's tables for 0x${(linear >>> 0).toString(16)} are outside its memory`);
@@ -330,6 +335,8 @@ export class SoftwareMonitor implements MonitorServices {
     try {
       this.dispatch(vector, kind, errorCode, hasErrorCode);
       this.deliverHeld();
+      // Back to the guest: the kernel view at CPL 1, the user view at CPL 3 (under bt every IRET to user mode is here).
+      this.views.settle();
     } catch (e) {
       if (e instanceof EmulatorNeeded && this.emulatorAvailable && kind === INT_EXCEPTION) {
         // The faulting instruction runs again in the emulator, against the guest's own memory map and devices.
@@ -372,6 +379,14 @@ export class SoftwareMonitor implements MonitorServices {
       }
       return;
     }
+    if (kind === INT_EXCEPTION && vector === EXC_PF && cpu.cpl === 3 && !cpu.v86Mode && (cpu.cr2 >>> 0) >= MONITOR_BASE) {
+      // User code on the user view reached the guest's own pages from the monitor's base up (its segments are not
+      // truncated there: paging stopped it, the monitor's pages are supervisor-only): run through the top window as
+      // the #GP(0) past a truncated limit was; anything else stays the #GP(0) the kernel view gave.
+      if (emulateTruncatedUserAccess(this)) return;
+      this.reflect(EXC_GP, INT_EXCEPTION, 0, true);
+      return;
+    }
     if (kind === INT_EXCEPTION && vector === EXC_PF) {
       const outcome = this.shadow.pageFault(cpu.cr2, errorCode);
       if (outcome.kind === 'hidden') {
@@ -408,8 +423,13 @@ export class SoftwareMonitor implements MonitorServices {
     if (kind === INT_EXCEPTION && (vector === EXC_GP || (vector === EXC_SS && errorCode === 0)) && cpu.cpl === 1 && !cpu.v86Mode) {
       if (emulatePrivileged(this)) return;
     }
-    if (kind === INT_EXCEPTION && vector === EXC_GP && errorCode === 0 && cpu.cpl === 3 && !cpu.v86Mode) {
-      if (emulateTruncatedUserAccess(this)) return;
+    if (kind === INT_EXCEPTION && (vector === EXC_GP || vector === EXC_SS) && errorCode === 0 && cpu.cpl === 3 && !cpu.v86Mode) {
+      // User code on the kernel view (a native IRET to user mode under 'trap'): the user view, and the instruction again.
+      if (this.views.retryOnUserView()) {
+        this.count('top 4 MiB');
+        return;
+      }
+      if (vector === EXC_GP && emulateTruncatedUserAccess(this)) return;
     }
     this.reflect(vector, kind, errorCode, hasErrorCode);
   }

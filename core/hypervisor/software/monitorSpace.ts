@@ -23,10 +23,19 @@
  * Protection from the deprivileged guest kernel: it runs at CPL 1, which
  * paging counts as supervisor, so U/S cannot keep it out. As VMware's
  * monitor did, the segments keep it out: every code/data descriptor of the
- * shadow GDT/LDT is truncated to end below MONITOR_BASE (shadowDescriptors.ts),
- * LGDT/LLDT are the monitor's (they trap at CPL 1), so no selector the guest
- * can load reaches the monitor. Guest user code (CPL 3) is kept out by U/S
- * too (the monitor's pages are supervisor-only).
+ * kernel view of the shadow GDT/LDT is truncated to end below MONITOR_BASE
+ * (shadowDescriptors.ts), LGDT/LLDT are the monitor's (they trap at CPL 1),
+ * so no selector the guest kernel can load reaches the monitor.
+ *
+ * Guest user code (CPL 3) is kept out by paging alone: every page of the
+ * monitor is mapped supervisor-only here (no U/S bit in the slot's entries;
+ * the translation cache's too, bt/monitorTranslator.ts), and at CPL 3 every
+ * access through a segment is a user access. So the tables have a second
+ * view, the user view (USER_GDT_OFFSET, USER_LDT_OFFSET), where DPL-3
+ * descriptors keep the guest's own limits: the processor runs on it only
+ * while it is at CPL 3, and i386 TLS reads at %gs:-N (offsets that wrap
+ * below the segment's base) run natively there instead of trapping past a
+ * truncated limit (guestViews.ts switches the views).
  */
 import type { Cpu } from '../../cpu/cpu.ts';
 import { LDTR, TR } from '../../cpu/regs.ts';
@@ -48,7 +57,18 @@ export const LDT_OFFSET = 0x1_0000;
 export const LDT_PAGES = 16;
 export const IDT_OFFSET = 0x2_0000;
 export const TSS_OFFSET = 0x2_1000;
-const PAGES = GDT_PAGES + LDT_PAGES + 2;
+/**
+ * The user view of the shadow GDT and LDT: after the translation cache (bt/monitorTranslator.ts has it at
+ * 0x40000-0x7FFFF; its first free page would have fitted neither 64 KiB table before it).
+ */
+export const USER_GDT_OFFSET = 0x8_0000;
+export const USER_LDT_OFFSET = 0x9_0000;
+/** The monitor's pages by offset, in layout order: kernel GDT, kernel LDT, IDT, TSS, then the user GDT and LDT. */
+const PAGE_OFFSETS: number[] = [
+  ...pageRange(GDT_OFFSET, GDT_PAGES), ...pageRange(LDT_OFFSET, LDT_PAGES), IDT_OFFSET, TSS_OFFSET,
+  ...pageRange(USER_GDT_OFFSET, GDT_PAGES), ...pageRange(USER_LDT_OFFSET, LDT_PAGES),
+];
+const PAGES = PAGE_OFFSETS.length;
 /** The monitor's own descriptors, at the top of the 64 KiB shadow GDT (guest GDTs must end below). */
 export const MONITOR_LDT_SELECTOR = 0xfff0;
 export const MONITOR_TSS_SELECTOR = 0xfff8;
@@ -57,11 +77,22 @@ export const GUEST_GDT_LIMIT_MAX = MONITOR_LDT_SELECTOR - 1;
 const TSS_LIMIT = 0x67;
 const PTE_P = 1, PTE_RW = 2, PTE_US = 4, PTE_A = 0x20, PTE_D = 0x40;
 
+function pageRange(offset: number, pages: number): number[] {
+  return Array.from({ length: pages }, (_, k) => offset + k * 4096);
+}
+
+/** Which copy of the shadow tables the processor's GDTR and LDTR name. */
+export type TableView = 'kernel' | 'user';
+
 export class MonitorSpace {
-  /** Machine frames: the page table of the slot, then the monitor's pages in layout order. */
+  /** Machine frames: the page table of the slot, then the monitor's pages in layout order (PAGE_OFFSETS). */
   readonly tableFrame: number;
   readonly frames: number[];
   private readonly machine: MachineMemory;
+  /** Machine frame of each monitor page by its page number in the monitor area (-1: not the tables'). */
+  private readonly frameAt: Int32Array;
+  /** The shadow LDT's limit while the guest has an LDT loaded, else null (both views alike). */
+  private ldtLimit: number | null = null;
 
   constructor(machine: MachineMemory) {
     this.machine = machine;
@@ -69,10 +100,15 @@ export class MonitorSpace {
     machine.clearFrames(all);
     this.tableFrame = all[0];
     this.frames = all.slice(1);
+    this.frameAt = new Int32Array((USER_LDT_OFFSET >>> 12) + LDT_PAGES).fill(-1);
     const view = machine.view;
-    // Supervisor-only, writable (the processor sets accessed bits in the shadow descriptors and TSS busy bits).
-    for (let i = 0; i < PAGES; i++) view.setUint32(this.tableFrame * 4096 + (GUEST_TOP_PAGES + i) * 4, (this.frames[i] * 4096) | PTE_P | PTE_RW | PTE_A | PTE_D, true);
-    // The TSS descriptor and the TSS itself (ESP0/SS0 unused: the processor never delivers an event itself).
+    // Supervisor-only (no U/S: guest user code is kept out by paging, the user view relies on it), writable (the
+    // processor sets accessed bits in the shadow descriptors and TSS busy bits).
+    PAGE_OFFSETS.forEach((offset, i) => {
+      this.frameAt[offset >>> 12] = this.frames[i];
+      view.setUint32(this.tableFrame * 4096 + (GUEST_TOP_PAGES + (offset >>> 12)) * 4, (this.frames[i] * 4096) | PTE_P | PTE_RW | PTE_A | PTE_D, true);
+    });
+    // The TSS descriptor (in both views) and the TSS itself (ESP0/SS0 unused: the processor never delivers an event itself).
     this.writeDescriptor(MONITOR_TSS_SELECTOR, MONITOR_BASE + TSS_OFFSET, TSS_LIMIT, 0x8b, 0);
     // The I/O map base is the upper half of the dword at 0x64 (T flag below it): past the limit, so
     // there is no bitmap and every IN/OUT at CPL 1 (IOPL 0) faults into the monitor.
@@ -89,7 +125,15 @@ export class MonitorSpace {
 
   /** Machine address of byte `offset` of the monitor area. */
   machineAddress(offset: number): number {
-    return this.frames[offset >>> 12] * 4096 + (offset & 0xfff);
+    const frame = this.frameAt[offset >>> 12];
+    if (frame === undefined || frame < 0) throw new Error(`0x${offset.toString(16)} is not in the monitor's tables`);
+    return frame * 4096 + (offset & 0xfff);
+  }
+
+  /** True when the monitor's page at `offset` (a monitor-area offset) is mapped supervisor-only in the slot's table. */
+  supervisorOnly(offset: number): boolean {
+    const pte = this.machine.view.getUint32(this.tableFrame * 4096 + (GUEST_TOP_PAGES + (offset >>> 12)) * 4, true);
+    return (pte & PTE_P) !== 0 && (pte & PTE_US) === 0;
   }
 
   read32(offset: number): number {
@@ -100,36 +144,72 @@ export class MonitorSpace {
     this.machine.view.setUint32(this.machineAddress(offset), value >>> 0, true);
   }
 
-  /** Writes a system descriptor into the shadow GDT at `selector` (access byte `access`, flags nibble `flags`). */
-  writeDescriptor(selector: number, base: number, limit: number, access: number, flags: number): void {
+  /** Writes a system descriptor into both views of the shadow GDT at `selector` (access byte `access`, flags nibble `flags`). */
+  writeDescriptor(selector: number, base: number, limit: number, access: number, flags: number, views: readonly TableView[] = ['kernel', 'user']): void {
     const lo = ((base & 0xffff) << 16) | (limit & 0xffff);
     const hi = (base & 0xff00_0000) | ((flags & 0xf) << 20) | (limit & 0xf_0000) | ((access & 0xff) << 8) | ((base >>> 16) & 0xff);
-    this.write32(GDT_OFFSET + (selector & 0xfff8), lo);
-    this.write32(GDT_OFFSET + (selector & 0xfff8) + 4, hi);
+    for (const view of views) {
+      this.write32(gdtOffset(view) + (selector & 0xfff8), lo);
+      this.write32(gdtOffset(view) + (selector & 0xfff8) + 4, hi);
+    }
   }
 
-  /** Puts the processor on the monitor's tables: GDTR, IDTR, TR (busy 32-bit TSS), LDTR null. */
+  /** Puts the processor on the monitor's tables, the kernel view: GDTR, IDTR, TR (busy 32-bit TSS), LDTR null. */
   install(cpu: Cpu): void {
     cpu.gdtBase = MONITOR_BASE + GDT_OFFSET | 0;
     cpu.gdtLimit = 0xffff;
     cpu.idtBase = MONITOR_BASE + IDT_OFFSET | 0;
     cpu.idtLimit = 0x7ff;
     setSegmentCache(cpu, TR, MONITOR_TSS_SELECTOR, MONITOR_BASE + TSS_OFFSET, TSS_LIMIT, 0x8b);
+    this.ldtLimit = null;
     setSegmentCache(cpu, LDTR, 0, 0, 0, 0);
   }
 
-  /** Points the processor's LDTR at the shadow LDT (limit: the guest's), or null. */
+  /** The view the processor's GDTR names now (read from GDTR itself, so a restored processor state cannot disagree). */
+  view(cpu: Cpu): TableView {
+    return cpu.gdtBase === (MONITOR_BASE + USER_GDT_OFFSET | 0) ? 'user' : 'kernel';
+  }
+
+  /**
+   * Loads GDTR and LDTR with `view`'s tables, as LGDT and LLDT would (the LDT's descriptor at MONITOR_LDT_SELECTOR
+   * of each view names that view's LDT). The segment registers keep what they hold: guestViews.ts reloads them.
+   */
+  useView(cpu: Cpu, view: TableView): void {
+    cpu.gdtBase = MONITOR_BASE + gdtOffset(view) | 0;
+    cpu.gdtLimit = 0xffff;
+    this.loadLdtRegister(cpu);
+  }
+
+  /** Points the processor's LDTR at the shadow LDT of the current view (limit: the guest's), or null. */
   loadLdt(cpu: Cpu, limit: number | null): void {
-    if (limit === null) {
+    this.ldtLimit = limit === null ? null : Math.min(limit, LDT_PAGES * 4096 - 1);
+    if (this.ldtLimit !== null) {
+      this.writeDescriptor(MONITOR_LDT_SELECTOR, MONITOR_BASE + LDT_OFFSET, this.ldtLimit, 0x82, 0, ['kernel']);
+      this.writeDescriptor(MONITOR_LDT_SELECTOR, MONITOR_BASE + USER_LDT_OFFSET, this.ldtLimit, 0x82, 0, ['user']);
+    }
+    this.loadLdtRegister(cpu);
+  }
+
+  private loadLdtRegister(cpu: Cpu): void {
+    if (this.ldtLimit === null) {
       setSegmentCache(cpu, LDTR, 0, 0, 0, 0);
       return;
     }
-    const lim = Math.min(limit, LDT_PAGES * 4096 - 1);
-    this.writeDescriptor(MONITOR_LDT_SELECTOR, MONITOR_BASE + LDT_OFFSET, lim, 0x82, 0);
-    setSegmentCache(cpu, LDTR, MONITOR_LDT_SELECTOR, MONITOR_BASE + LDT_OFFSET, lim, 0x82);
+    const base = MONITOR_BASE + ldtOffset(this.view(cpu));
+    setSegmentCache(cpu, LDTR, MONITOR_LDT_SELECTOR, base, this.ldtLimit, 0x82);
   }
 
   release(): void {
     this.machine.allocator.free([this.tableFrame, ...this.frames]);
   }
+}
+
+/** Offset of `view`'s shadow GDT in the monitor area. */
+export function gdtOffset(view: TableView): number {
+  return view === 'user' ? USER_GDT_OFFSET : GDT_OFFSET;
+}
+
+/** Offset of `view`'s shadow LDT in the monitor area. */
+export function ldtOffset(view: TableView): number {
+  return view === 'user' ? USER_LDT_OFFSET : LDT_OFFSET;
 }

@@ -11,6 +11,10 @@
  * - an interrupt gate clears the virtual IF; the processor's IF stays 1.
  * 32-bit interrupt and trap gates only (task gates and 16-bit gates stop the
  * VM: not supported).
+ * An event from guest user code is delivered on the kernel view of the
+ * shadow tables (guestViews.ts): the switch comes before any descriptor is
+ * read, so a gate or TSS.SS0 naming a DPL-3 selector gives the guest kernel
+ * the truncated descriptor, and DS/ES/FS/GS are reloaded from it.
  */
 import { dplOf, isCode, Descriptor, loadCodeSegment, loadSegmentFromDescriptor, readDescriptor } from '../../cpu/protected/descriptors.ts';
 import { INT_EXCEPTION, INT_ICEBP, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../../cpu/interrupts.ts';
@@ -26,6 +30,7 @@ const stack = new Descriptor();
 export function reflectEvent(m: SoftwareMonitor, vector: number, kind: number, errorCode: number, hasErrorCode: boolean): void {
   const cpu = m.cpu;
   const v = m.vcpu;
+  if (cpu.cpl === 3) m.views.enterKernel();
   const software = kind === INT_SOFTWARE || kind === INT_SOFTWARE_EXCEPTION;
   const ext = software || kind === INT_ICEBP ? 0 : 1;
   const idtErr = vector * 8 + 2 + ext;

@@ -13,6 +13,15 @@
  *   guest never loads them natively (LTR/LLDT trap and are emulated against
  *   the guest's own tables; a far transfer through a gate faults and is
  *   reflected — gates are not supported).
+ *
+ * That is the kernel view. The user view (`userShadowDescriptor`), which
+ * the processor runs on only at CPL 3 (guestViews.ts), gives a present DPL-3
+ * code or data descriptor the guest's own base and limit (accessed bit set):
+ * at CPL 3 every access is a user access and the monitor's pages are
+ * supervisor-only, so paging keeps user code out of them whatever the limit
+ * (an expand-down or high-based DPL-3 segment too). Everything else is as in
+ * the kernel view: user code cannot load DPL 0-2 data segments, and
+ * conforming code of a lower DPL keeps its truncation.
  */
 import { GUEST_LINEAR_TOP, MONITOR_BASE } from './monitorSpace.ts';
 
@@ -53,4 +62,17 @@ export function shadowDescriptor(lo: number, hi: number, out: Int32Array): void 
   }
   out[0] = l;
   out[1] = h;
+}
+
+/**
+ * The user view's shadow of guest descriptor (lo, hi), into `out[0..1]`: a present DPL-3 code/data descriptor as the
+ * guest wrote it (accessed set), anything else as `shadowDescriptor` gives it.
+ */
+export function userShadowDescriptor(lo: number, hi: number, out: Int32Array): void {
+  if ((hi & S) !== 0 && (hi & P) !== 0 && ((hi >>> 13) & 3) === 3) {
+    out[0] = lo;
+    out[1] = hi | ACCESSED;
+    return;
+  }
+  shadowDescriptor(lo, hi, out);
 }

@@ -3,9 +3,10 @@
  * upper part). The monitor takes that linear range for itself
  * (monitorSpace.ts) and keeps the guest out with truncated segment limits,
  * but guests map things there: Linux's fixmap (early_memremap of the ACPI
- * tables and the boot parameters, kmap slots, text_poke). A guest access
- * there is a #GP(0) (past the segment limit); the monitor then runs that one
- * instruction through a window: a copy of the current shadow directory whose
+ * tables and the boot parameters, kmap slots, text_poke). A guest kernel
+ * access there is a #GP(0) (past the segment limit; a user access on the
+ * user view of the shadow GDT is a #PF, guestViews.ts); the monitor then runs
+ * that one instruction through a window: a copy of the current shadow directory whose
  * top slot maps the guest's own top-4-MiB pages (from the guest's page table,
  * through the p2m; RAM only), with the segment limits opened to 4 GiB. Then
  * the processor is back on the real shadow with the monitor in place. The
@@ -111,10 +112,12 @@ export class TopWindow {
   }
 
   /**
-   * A user (CPL 3) instruction past a truncated limit whose operands lie below the monitor (i386 TLS at %gs:-4:
-   * the offset wraps to just below the segment's base, in user space) needs the guest's own limits only, not the
-   * guest's top slot: it runs on the real shadow with the limits opened, no directory switch nor TLB flush. At CPL 3
-   * the monitor's pages stay out of reach by U/S. Anything else goes through the window.
+   * A user (CPL 3) instruction past a truncated limit whose operands lie below the monitor needs the guest's own
+   * limits only, not the guest's top slot: it runs on the real shadow with the limits opened, no directory switch
+   * nor TLB flush. At CPL 3 the monitor's pages stay out of reach by U/S. Anything else goes through the window.
+   * (i386 TLS at %gs:-4, which wraps to just below the segment's base, used to be the common case here; it now runs
+   * natively on the user view of the shadow GDT, guestViews.ts. What still comes: a user access at or above the
+   * monitor's base, and a segment the user view truncates too, such as conforming code of a lower DPL.)
    */
   runUser(ins: Insn): void {
     const cpu = this.m.cpu;
