@@ -7,9 +7,13 @@
  * Prints one line per run; on a crash, the console's tail and where the
  * machine was are written to `crash-<pid>-<n>.log` in the working directory.
  * Runs until `minutes` of wall time have passed (a run started before then
- * finishes).
+ * finishes). Workloads `bench` (the default) or `orphans`: the latter makes
+ * PID 1 work instead of sleeping in `wait` (the bench's crash killed init):
+ * each `(/bin/true &)` leaves an orphan that the kernel hands to PID 1, whose
+ * exit sends it SIGCHLD, so init takes a signal frame, runs its CHLD trap
+ * and returns through sigreturn, 300 times per loop, 5 loops per boot.
  *
- *   npx tsx test/hypervisor/software/measure/panicHunt.ts bt realtime 20
+ *   npx tsx test/hypervisor/software/measure/panicHunt.ts bt realtime 20 [bench|orphans]
  *
  * Under load a realtime guest is interrupted at different instructions every
  * run, which is what makes repeated runs explore different interleavings;
@@ -25,7 +29,20 @@ import { initramfsWithSyscallProgram, SYSCALL_CALLS, SYSCALL_PROGRAM } from '../
 /** Console lines that mean the guest crashed (kernel) or a process died of a fault (x86's show_unhandled_signals). */
 const CRASH = /Kernel panic|Oops|BUG:|general protection fault|segfault at|invalid opcode:|Unable to handle|traps: /;
 
-const [acceleration = 'bt', clock = 'realtime', minutes = '20'] = process.argv.slice(2) as [Acceleration, ClockMode, string];
+const [acceleration = 'bt', clock = 'realtime', minutes = '20', workload = 'bench'] = process.argv.slice(2) as [Acceleration, ClockMode, string, string];
+
+/** Orphans for PID 1: each exits after the kernel has reparented it to init (the subshell that started it is gone). */
+const ORPHAN_LOOP = 'i=0; while [ $i -lt 300 ]; do (/bin/true &); i=$((i+1)); done';
+
+function workloadSteps(): [string, string][] {
+  if (workload === 'orphans') return [1, 2, 3, 4, 5].map((n): [string, string] => [`orphans ${n}`, `${ORPHAN_LOOP}; echo done`]);
+  if (workload !== 'bench') throw new Error(`unknown workload ${workload} (bench or orphans)`);
+  return [
+    ['shell', `${SHELL_LOOP}; echo done`],
+    ['fork', `${FORK_LOOP}; echo done`],
+    ['syscall', `${SYSCALL_PROGRAM} ${SYSCALL_CALLS}`],
+  ];
+}
 
 function crashLine(output: string): string | undefined {
   return output.split('\n').find((l) => CRASH.test(l));
@@ -34,11 +51,7 @@ function crashLine(output: string): string | undefined {
 async function oneRun(n: number, initrd: Uint8Array): Promise<string> {
   const guest = GuestConsole.tinyLinux({ acceleration, clock, initrd });
   guest.limitClock = 'cpu';
-  const steps: [string, string][] = [
-    ['shell', `${SHELL_LOOP}; echo done`],
-    ['fork', `${FORK_LOOP}; echo done`],
-    ['syscall', `${SYSCALL_PROGRAM} ${SYSCALL_CALLS}`],
-  ];
+  const steps = workloadSteps();
   let reached = 'boot';
   try {
     await guest.waitFor(PROMPT, 1800);
@@ -71,9 +84,9 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const line = await oneRun(++runs, initrd);
     if (line.includes('CRASH')) crashes++;
-    console.log(`${new Date().toISOString()} ${acceleration}/${clock} ${line} (${((performance.now() - t0) / 1000).toFixed(0)} s wall)`);
+    console.log(`${new Date().toISOString()} ${acceleration}/${clock}/${workload} ${line} (${((performance.now() - t0) / 1000).toFixed(0)} s wall)`);
   }
-  console.log(`${acceleration}/${clock}: ${runs} runs, ${crashes} crashes`);
+  console.log(`${acceleration}/${clock}/${workload}: ${runs} runs, ${crashes} crashes`);
 }
 
 await main();
