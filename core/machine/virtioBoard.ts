@@ -13,9 +13,12 @@
  * and map) unless options.dom0Thread is false; so are the virtio-net
  * adapters on an internal network, whose frames dom0 exchanges with the
  * switch in dom0's network thread (core/dom0/worker/netBackend.ts,
- * netService.ts). Their transports stay here and take dom0's completions at
- * the run loop's device checks (`poll`). The other devices run in the
- * machine's thread. Their registers are MMIO in the PCI memory window: under the hypervisor every
+ * netService.ts), and the virtio-console and virtio-balloon, whose host
+ * side stays here: the console's bytes are relayed to and from the host's
+ * terminals (consoleRelay.ts), the balloon's PFNs to the hypervisor's frames
+ * and pool (balloonRelay.ts). Their transports stay here and take dom0's
+ * completions at the run loop's device checks (`poll`). With
+ * dom0Thread false every device runs in the machine's thread. Their registers are MMIO in the PCI memory window: under the hypervisor every
  * access is an EPT violation the MMIO emulator completes
  * (core/hypervisor/exits/mmio.ts).
  *
@@ -39,7 +42,10 @@ import { CheckedGuestMemory, type GuestRamMap } from '../dom0/grantCheck.ts';
 import { EventChannels } from '../dom0/eventChannel.ts';
 import { Dom0, Dom0Error } from '../dom0/worker/dom0.ts';
 import type { Dom0DeviceKind } from '../dom0/worker/dom0Protocol.ts';
-import { RemoteVirtioDevice } from '../dom0/worker/remoteDevice.ts';
+import { RemoteVirtioDevice, type MachineHalf } from '../dom0/worker/remoteDevice.ts';
+import { ConsoleRelay, newConsoleRings } from '../dom0/worker/consoleRelay.ts';
+import { BalloonHost, newBalloonRing } from '../dom0/worker/balloonRelay.ts';
+import type { BalloonFrames } from '../devices/virtio/virtioBalloonPages.ts';
 import type { VirtioDeviceType } from '../devices/virtio/virtioDevice.ts';
 import { NetFrontend, NetServiceError } from '../dom0/worker/netService.ts';
 import { deterministicEntropy, hostEntropy } from '../dom0/entropySource.ts';
@@ -75,6 +81,8 @@ export class VirtioBoard {
   /** The devices whose queues dom0's thread serves. */
   private readonly remote: RemoteVirtioDevice[] = [];
   private readonly balloon: VirtioBalloon | null = null;
+  /** The console served by dom0: the relay of the host's bytes and the device in front of dom0's. */
+  private readonly consoleRelay: { relay: ConsoleRelay; remote: RemoteVirtioDevice } | null = null;
 
   /** Per internal network: this machine's uplink port on its switch (frames to and from other processes' machines). */
   private readonly uplinks = new Map<string, { send(frame: Uint8Array): void }>();
@@ -128,8 +136,17 @@ export class VirtioBoard {
     const nicLinks = nics.map((nic) => (this.net && guestRam.shared && nic.network !== undefined ? this.net.reserveBackend(nic.network) : null));
     /** dom0's device index of each NIC dom0 serves. */
     const nicDevices = new Map<number, number>();
-    // dom0 serves the disks, the entropy device and the NICs from its own thread unless MachineOptions.dom0Thread is false.
-    if (dom0Thread && (disks.length > 0 || entropy || nicLinks.some((l) => l !== null))) {
+    const consolePorts = options.virtioConsolePorts ?? 1;
+    if (options.virtioConsole && (!Number.isInteger(consolePorts) || consolePorts < 1 || consolePorts > MAX_CONSOLE_PORTS)) {
+      throw new BootError(`virtio console ports: 1 to ${MAX_CONSOLE_PORTS}, got ${consolePorts}`);
+    }
+    // The console's and the balloon's relays to dom0 (their queues are served there when dom0 reaches the domain's RAM).
+    const consoleRings = dom0Thread && options.virtioConsole && guestRam.shared ? newConsoleRings() : null;
+    const balloonRing = dom0Thread && options.virtioBalloon && guestRam.shared ? newBalloonRing() : null;
+    let consoleIndex = -1;
+    let balloonIndex = -1;
+    // dom0 serves the disks, the entropy device, the NICs, the console and the balloon from its own thread unless MachineOptions.dom0Thread is false.
+    if (dom0Thread && (disks.length > 0 || entropy || nicLinks.some((l) => l !== null) || consoleRings || balloonRing)) {
       try {
         // dom0 serves the devices' virtqueues itself when it can reach the domain's RAM and map (shared memory).
         const served: Dom0DeviceKind[] = !guestRam.shared ? [] : [
@@ -141,6 +158,14 @@ export class VirtioBoard {
           nicDevices.set(i, served.length);
           served.push({ kind: 'net', mac: [...macs[i]], net: l.link });
         });
+        if (consoleRings && guestRam.shared) {
+          consoleIndex = served.length;
+          served.push({ kind: 'console', ports: consolePorts, input: consoleRings.input.buffer, output: consoleRings.output.buffer });
+        }
+        if (balloonRing && guestRam.shared) {
+          balloonIndex = served.length;
+          served.push({ kind: 'balloon', pooled: guestRam.frames !== undefined, relay: balloonRing.buffer });
+        }
         this.dom0 = Dom0.start(
           disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })),
           { ...(entropy ? { entropy } : {}), ...(guestRam.shared ? { ram: guestRam.shared, devices: served } : {}) },
@@ -199,10 +224,13 @@ export class VirtioBoard {
       attach(FIRST_NIC_SLOT + i, `virtio-net eth${i}`, new VirtioPciFunction(index === undefined ? device : this.served(device, index, guestRam, options), mem, channels));
     });
     if (options.virtioConsole) {
-      const ports = options.virtioConsolePorts ?? 1;
-      if (!Number.isInteger(ports) || ports < 1 || ports > MAX_CONSOLE_PORTS) throw new BootError(`virtio console ports: 1 to ${MAX_CONSOLE_PORTS}, got ${ports}`);
+      const ports = consolePorts;
+      // In dom0: this instance answers for the console's identity and configuration; the bytes cross through the relay.
       this.console = new VirtioConsole(ports, onConsoleOutput);
-      attach(CONSOLE_SLOT, ports === 1 ? 'virtio-console hvc0' : `virtio-console hvc0-hvc${ports - 1}`, new VirtioPciFunction(this.console, mem, channels));
+      const relay = consoleRings ? new ConsoleRelay(consoleRings, onConsoleOutput) : null;
+      const device = relay ? this.served(this.console, consoleIndex, guestRam, options, relay) : this.console;
+      if (relay && device instanceof RemoteVirtioDevice) this.consoleRelay = { relay, remote: device };
+      attach(CONSOLE_SLOT, ports === 1 ? 'virtio-console hvc0' : `virtio-console hvc0-hvc${ports - 1}`, new VirtioPciFunction(device, mem, channels));
     }
     if (options.virtioRng) {
       const source = this.dom0?.entropy ?? (options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy());
@@ -210,7 +238,10 @@ export class VirtioBoard {
     }
     if (options.virtioBalloon) {
       this.balloon = new VirtioBalloon(guestRam.frames);
-      attach(BALLOON_SLOT, 'virtio-balloon', new VirtioPciFunction(this.balloon, mem, channels));
+      // In dom0: the PFNs dom0 reads come back here, where this instance's frames (the hypervisor's) act on them.
+      const host = balloonRing ? new BalloonHost(this.balloon, this.balloon.pages as BalloonFrames, balloonRing) : null;
+      const device = host ? this.served(this.balloon, balloonIndex, guestRam, options, host) : this.balloon;
+      attach(BALLOON_SLOT, 'virtio-balloon', new VirtioPciFunction(device, mem, channels));
     }
   }
 
@@ -219,10 +250,10 @@ export class VirtioBoard {
    * serves its queues (dom0's device `index`), the remote device in front of
    * it (`device` then answers only for its identity and configuration).
    */
-  private served(device: VirtioDeviceType, index: number, guestRam: GuestRamMap, options: MachineOptions): VirtioDeviceType {
+  private served(device: VirtioDeviceType, index: number, guestRam: GuestRamMap, options: MachineOptions, half: MachineHalf | null = null): VirtioDeviceType {
     const link = this.dom0?.devices[index];
     if (!this.dom0 || !link) return device;
-    const remote = new RemoteVirtioDevice(device, this.dom0, link, guestRam, options.clock === 'deterministic');
+    const remote = new RemoteVirtioDevice(device, this.dom0, link, guestRam, options.clock === 'deterministic', half);
     this.remote.push(remote);
     return remote;
   }
@@ -264,7 +295,15 @@ export class VirtioBoard {
 
   /** Bytes typed into virtio console port `port` (hvc<port>; dropped when the machine has no such port). */
   consoleInput(bytes: Uint8Array, port = 0): void {
-    this.console?.hostInput(bytes, port);
+    if (!this.console || !(port >= 0 && port < this.console.portCount)) return;
+    if (!this.consoleRelay) {
+      this.console.hostInput(bytes, port);
+      return;
+    }
+    const { relay, remote } = this.consoleRelay;
+    relay.input(bytes, port);
+    // On the deterministic clock the guest gets the bytes here, as from the console in this thread.
+    remote.signal(() => relay.inputTaken);
   }
 
   /** Asks the guest to grow (or shrink) its balloon to `pages` 4 KiB pages; false without a balloon. */

@@ -7,23 +7,19 @@
  *
  * Offered: VIRTIO_BALLOON_F_MUST_TELL_HOST, so deflates are announced too.
  * Every PFN is checked against guest RAM (the grant check) before the
- * device accepts it. What happens to a page the guest gives up depends on
- * the domain's memory:
- *  - under the hypervisor (`frames`: the domain's p2m over the machine's
- *    pool) its frame is unmapped from the p2m (the EPT / nested tables and
- *    the processor's TLB follow) and freed to the pool, where any domain
- *    can allocate it; a deflated page gets a fresh zeroed frame from the
- *    pool, mapped at the same guest-physical address;
- *  - on the bare PC (acceleration 'none': no p2m, guest RAM is one fixed
- *    buffer) the page is zeroed and held: the guest cannot use it, but no
- *    host memory is freed.
- * A PFN that is not guest RAM (or a page already given), and a deflate of a
- * page the host does not hold, are counted as errors and ignored. A deflate
- * the pool cannot back (every frame taken) is counted as an error too and
- * the page stays a hole; it is backed again on the next try or at reset.
+ * device passes it on; what happens to the page is its BalloonPages'
+ * (virtioBalloonPages.ts: frames back to the machine's pool under the
+ * hypervisor, zeroed and held on the bare PC). A PFN that is not guest RAM,
+ * and a page its BalloonPages refuses, are counted as errors and ignored.
  * A device reset (the driver forgot its balloon) gives every page back.
+ *
+ * The configuration (target, actual) is the transport's, in the machine's
+ * thread; the queues may be served in dom0's thread by a second instance
+ * whose BalloonPages relays the PFNs to the machine's
+ * (core/dom0/worker/balloonRelay.ts).
  */
 import type { GuestFrames } from '../../dom0/grantCheck.ts';
+import { BalloonFrames, type BalloonPages } from './virtioBalloonPages.ts';
 import { GuestMemoryError } from './guestMemory.ts';
 import { DEVICE_ID_BALLOON } from './virtioConstants.ts';
 import { serveQueue, type VirtioDeviceContext, type VirtioDeviceType } from './virtioDevice.ts';
@@ -45,25 +41,31 @@ export class VirtioBalloon implements VirtioDeviceType {
   targetPages = 0;
   /** What the guest reports (config `actual`). */
   actualPages = 0;
-  /** Pages currently given to the host (by PFN). */
-  private readonly reclaimed = new Set<number>();
   private ctx: VirtioDeviceContext | null = null;
-  /** The domain's frames, when the pages go back to a pool (under the hypervisor). */
-  private readonly frames: GuestFrames | null;
-  /** Deflates the pool could not back (the page stays a hole until a retry or a reset). */
-  restoreFailures = 0;
+  /** What becomes of the pages given and taken back. */
+  readonly pages: BalloonPages;
 
-  constructor(frames?: GuestFrames) {
-    this.frames = frames ?? null;
+  /**
+   * @param frames the domain's frames over the machine's pool (under the hypervisor); none on the bare PC
+   * @param pages what acts on the pages: by default BalloonFrames over `frames`
+   */
+  constructor(frames?: GuestFrames, pages: BalloonPages = new BalloonFrames(frames ?? null)) {
+    this.pages = pages;
   }
 
-  /** Free frames of the machine's pool now (null on the bare PC, which has no pool). */
+  /** Free frames of the machine's pool now (null on the bare PC, which has no pool, or where the pages are not acted on here). */
   get poolFreeFrames(): number | null {
-    return this.frames ? this.frames.poolFreeFrames() : null;
+    return this.pages instanceof BalloonFrames ? this.pages.poolFreeFrames : null;
   }
 
+  /** Pages the host holds now (0 where the pages are not acted on here). */
   get reclaimedPages(): number {
-    return this.reclaimed.size;
+    return this.pages instanceof BalloonFrames ? this.pages.reclaimedPages : 0;
+  }
+
+  /** Deflates the pool could not back (the page stays a hole until a retry or a reset). */
+  get restoreFailures(): number {
+    return this.pages instanceof BalloonFrames ? this.pages.restoreFailures : 0;
   }
 
   /** Sets the target and tells the driver (a configuration change notification). */
@@ -95,14 +97,7 @@ export class VirtioBalloon implements VirtioDeviceType {
     this.ctx = null;
     this.actualPages = 0;
     // A reset driver has forgotten its balloon: the pages are the guest's again.
-    if (this.frames) {
-      for (const pfn of this.reclaimed) {
-        if (this.frames.restore(pfn)) this.reclaimed.delete(pfn);
-        else this.restoreFailures++;
-      }
-    } else {
-      this.reclaimed.clear();
-    }
+    this.pages.reset();
   }
 
   queueNotified(index: number): void {
@@ -131,33 +126,23 @@ export class VirtioBalloon implements VirtioDeviceType {
   }
 
   private page(ctx: VirtioDeviceContext, pfn: number, inflate: boolean): void {
-    const address = pfn * PAGE;
     if (!inflate) {
-      if (!this.reclaimed.has(pfn)) {
-        ctx.counters.errors++;
-        return;
-      }
-      if (this.frames && !this.frames.restore(pfn)) {
-        this.restoreFailures++;
-        ctx.counters.errors++;
-        return;
-      }
-      this.reclaimed.delete(pfn);
+      if (!this.pages.take(pfn)) ctx.counters.errors++;
       return;
     }
+    const address = pfn * PAGE;
     try {
-      // The grant check: the whole page must be the domain's RAM (not MMIO, ROM, or a page already given).
+      // The grant check: the whole page must be the domain's RAM (not MMIO, ROM, or a page already given to a pool).
       const page = ctx.mem.view(address, PAGE, true);
-      if (this.frames) {
-        if (!this.frames.release(pfn)) throw new GuestMemoryError(`page 0x${address.toString(16)} is not a RAM frame of the domain`, address, PAGE);
-      } else {
+      if (!this.pages.pooled) {
         page.fill(0);
         ctx.mem.written(address, PAGE);
       }
-      this.reclaimed.add(pfn);
     } catch (e) {
       if (!(e instanceof GuestMemoryError)) throw e;
       ctx.counters.errors++;
+      return;
     }
+    if (!this.pages.give(pfn)) ctx.counters.errors++;
   }
 }

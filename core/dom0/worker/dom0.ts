@@ -97,6 +97,9 @@ export class Dom0 {
       if (d.kind === 'blk' && !(d.disk >= 0 && d.disk < disks.length)) throw new Dom0Error(`no disk ${d.disk} for a virtio-blk device`);
       if (d.kind === 'rng' && !options.entropy) throw new Dom0Error('virtio-rng in dom0 needs its entropy source there');
     }
+    // The ports dom0 waits on share the first pending word (port 0 is reserved).
+    const waited = disks.length + (options.entropy ? 1 : 0) + deviceKinds.length;
+    if (waited > 31) throw new Dom0Error(`dom0 waits on at most 31 ports (a disk's, the entropy's and a device's one each), got ${waited}`);
     const channels = new EventChannels(96);
     // Ports dom0 waits on first, so they share the first pending word.
     const requests = disks.map((_, i) => channels.reserve(`disk ${i} request`));

@@ -29,9 +29,17 @@ export interface Dom0Disk {
 /**
  * A virtio device whose virtqueues dom0 serves (core/dom0/worker/queueService.ts):
  * virtio-blk over disk `disk` of `disks`, virtio-rng over the entropy source,
- * or virtio-net with MAC address `mac` on its link to dom0's network thread.
+ * virtio-net with MAC address `mac` on its link to dom0's network thread,
+ * virtio-console or virtio-balloon.
  */
-export type Dom0DeviceKind = { kind: 'blk'; disk: number; serial: string } | { kind: 'rng' } | { kind: 'net'; mac: number[]; net: NetBackendLink };
+export type Dom0DeviceKind =
+  | { kind: 'blk'; disk: number; serial: string }
+  | { kind: 'rng' }
+  | { kind: 'net'; mac: number[]; net: NetBackendLink }
+  /** virtio-console of `ports` ports, its bytes relayed to and from the host's terminals (consoleRelay.ts). */
+  | { kind: 'console'; ports: number; input: SharedArrayBuffer; output: SharedArrayBuffer }
+  /** virtio-balloon, its PFNs relayed to the hypervisor (balloonRelay.ts); `pooled`: the frames go back to a pool (else the page is zeroed). */
+  | { kind: 'balloon'; pooled: boolean; relay: SharedArrayBuffer };
 
 export type Dom0Device = Dom0DeviceKind & {
   /** The device's QueueLink buffer. */

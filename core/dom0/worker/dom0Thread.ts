@@ -2,7 +2,8 @@
  * dom0's worker thread: it holds the block backends (the image files are
  * opened here, not in the machine's thread) and virtio-rng's entropy source.
  *
- * The board's virtio-blk, virtio-rng and virtio-net devices (init.devices) are served
+ * The board's virtio-blk, virtio-rng, virtio-net, virtio-console and
+ * virtio-balloon devices (init.devices) are served
  * here whole: their virtqueues are processed in this thread over the
  * domain's shared RAM, through the grant check against its shared map
  * (QueueService), woken by the device's port and answering on its done port.
@@ -20,6 +21,8 @@ import { VirtioRng } from '../../devices/virtio/virtioRng.ts';
 import { QueueLink } from './queueLink.ts';
 import { QueueService } from './queueService.ts';
 import { nicBackend } from './netBackend.ts';
+import { consoleBackend } from './consoleRelay.ts';
+import { balloonBackend } from './balloonRelay.ts';
 import type { Dom0Init, Dom0Ready } from './dom0Protocol.ts';
 
 /** How long one wait blocks before dom0 looks for a stop message (ms). */
@@ -133,11 +136,21 @@ function start(): void {
     if (d.kind === 'rng' && !source) throw new Error('dom0 serves virtio-rng only with an entropy source');
     // A NIC's port is also raised by dom0's network thread when the switch has frames for it.
     const nic = d.kind === 'net' ? nicBackend(d.mac, d.net) : null;
-    const device = d.kind === 'blk' ? new VirtioBlk(backends[d.disk], { serial: d.serial }) : d.kind === 'rng' ? new VirtioRng(source!) : nic!.device;
+    // The console's and the balloon's relays wake the machine's thread on the done port when their rings fill.
+    const wake = () => channels.notify(d.done);
+    // The console's port is also raised by the machine's thread when the host typed into it.
+    const console = d.kind === 'console' ? consoleBackend(d.ports, d.input, d.output, wake) : null;
+    const device =
+      d.kind === 'blk' ? new VirtioBlk(backends[d.disk], { serial: d.serial })
+      : d.kind === 'rng' ? new VirtioRng(source!)
+      : d.kind === 'balloon' ? balloonBackend(d.pooled, d.relay, wake)
+      : d.kind === 'console' ? console!.device
+      : nic!.device;
     const service = new QueueService(new QueueLink(d.link), device, init.ram);
     byRequestPort.set(d.port, () => {
       service.service();
       if (nic) service.deliver(nic.takeFrames);
+      console?.serveInput((work) => service.deliver(work));
       channels.notify(d.done);
     });
   }

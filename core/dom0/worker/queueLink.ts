@@ -24,8 +24,8 @@ export const CMD_NONE = 0;
 export const CMD_ACTIVATE = 1;
 export const CMD_RESET = 2;
 
-/** Queues one link describes at most (block and entropy have one). */
-export const LINK_MAX_QUEUES = 4;
+/** Queues one link describes at most: virtio-console's 16 ports and its control pair (block and entropy have one). */
+export const LINK_MAX_QUEUES = 34;
 /** Ranges the DMA log holds before dom0 waits for the machine's thread to take them (a power of two). */
 export const DMA_LOG_ENTRIES = 4096;
 const MESSAGE_BYTES = 1024;

@@ -107,7 +107,8 @@ export class QueueService {
       }
       this.publishWritten();
       this.link.writeCounters(this.counters);
-      this.link.setUsedIndex(q, queue.usedIndex);
+      // Every queue's: a kick may complete buffers of another (virtio-console answers a control message on the control receiveq).
+      this.queues.forEach((other, i) => this.link.setUsedIndex(i, other.usedIndex));
     }
     this.link.setServedIndex(q, kick);
   }

@@ -20,6 +20,11 @@
  *     and INTx), as for a device served in this thread; a reason dom0 gave
  *     for DEVICE_NEEDS_RESET goes to the transport too.
  *
+ * A device may have a part in this thread beyond its transport (a
+ * MachineHalf): the balloon's frames, which the hypervisor owns, and the
+ * console's host terminals. What dom0 relays to it is taken with each
+ * completion, before the used indexes are stored.
+ *
  * Determinism: with `waitForCompletion` (the deterministic clock) the kick
  * blocks, bounded, until dom0 has served it and the completion is taken
  * before the guest's notify write returns, so the guest sees the used
@@ -31,6 +36,24 @@ import type { VirtioDeviceContext, VirtioDeviceType } from '../../devices/virtio
 import type { GuestRamMap } from '../grantCheck.ts';
 import { CMD_ACTIVATE, CMD_RESET } from './queueLink.ts';
 import { Dom0Error, type Dom0, type Dom0DeviceLink } from './dom0.ts';
+
+/**
+ * The part of a device dom0 serves that stays in the machine's thread besides
+ * its transport: what dom0 relays to it (console bytes for the host, the
+ * balloon's PFNs for the hypervisor) and the state it keeps here.
+ */
+export interface MachineHalf {
+  /** DRIVER_OK, once dom0 has taken the queues. */
+  activate?(context: VirtioDeviceContext): void;
+  /** A device reset, once dom0 has stopped using the queues (and what it relayed before was taken). */
+  reset?(): void;
+  /** Takes what dom0 relayed: at each completion before the used indexes are stored, and while waiting for dom0. */
+  take(): void;
+  /** Requests this half refused, counted with the device's errors. */
+  readonly errors: number;
+  /** Whether something sent to dom0 outside a kick waits for it to act (a halted guest then waits for dom0). */
+  readonly awaiting?: boolean;
+}
 
 /** How long the machine's thread waits for dom0 to act on a command or serve a kick it waits for (ms). */
 const ANSWER_TIMEOUT_MS = 60_000;
@@ -56,6 +79,7 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     private readonly device: Dom0DeviceLink,
     private readonly guestRam: GuestRamMap,
     private readonly waitForCompletion: boolean,
+    private readonly half: MachineHalf | null = null,
   ) {
     this.name = local.name;
     this.deviceId = local.deviceId;
@@ -82,6 +106,7 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     this.resetsSeen = link.resetSequence;
     this.command(CMD_ACTIVATE);
     this.ctx = context;
+    this.half?.activate?.(context);
   }
 
   reset(): void {
@@ -90,6 +115,8 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     this.command(CMD_RESET);
     // What dom0 wrote before it stopped still drops decoded code there.
     this.device.link.drainLog((offset, length) => this.guestRam.dmaWritten(offset, length));
+    this.half?.take();
+    this.half?.reset?.();
   }
 
   queueNotified(index: number): void {
@@ -103,8 +130,21 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     this.takeCompletion();
   }
 
-  /** Whether a kick is waiting for dom0 to serve it. */
+  /**
+   * Tells dom0 the device's half sent it something outside a kick (host
+   * input); with `waitForCompletion`, waits until `acted` holds and takes
+   * the completion, so the guest sees the result at this point.
+   */
+  signal(acted: () => boolean): void {
+    this.dom0.channels.notify(this.device.port);
+    if (!this.waitForCompletion) return;
+    this.waitUntil(acted, 'act on relayed input');
+    this.takeCompletion();
+  }
+
+  /** Whether a kick (or relayed input) is waiting for dom0 to serve it. */
   get awaitingDom0(): boolean {
+    if (this.half?.awaiting) return true;
     const ctx = this.ctx;
     if (!ctx) return false;
     for (let q = 0; q < ctx.queues.length; q++) if (this.device.link.kickIndex(q) !== this.device.link.servedIndex(q)) return true;
@@ -117,15 +157,20 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     const link = this.device.link;
     const failure = link.failure();
     if (failure !== null) throw new Dom0Error(failure);
-    if (!ctx) return;
+    if (!ctx) {
+      this.half?.take();
+      return;
+    }
     // Used indexes first: every range written for the elements they cover is in the log by then.
     const used = ctx.queues.map((_, q) => link.usedIndex(q));
     link.drainLog((offset, length) => this.guestRam.dmaWritten(offset, length));
+    // What dom0 relayed for those elements (frames moved, bytes for the host) before the guest sees them used.
+    this.half?.take();
     const counters = link.readCounters();
     ctx.counters.requests = counters.requests;
     ctx.counters.bytesRead = counters.bytesRead;
     ctx.counters.bytesWritten = counters.bytesWritten;
-    ctx.counters.errors = counters.errors;
+    ctx.counters.errors = counters.errors + (this.half?.errors ?? 0);
     const broken = link.resetSequence !== this.resetsSeen;
     this.resetsSeen = link.resetSequence;
     ctx.queues.forEach((q, i) => {
@@ -157,6 +202,8 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
       if (left <= 0 || !this.dom0.running) throw new Dom0Error(`dom0 did not ${what} within ${ANSWER_TIMEOUT_MS / 1000} s`);
       // dom0 may be waiting for room in the DMA log: take its ranges while waiting.
       this.device.link.drainLog((offset, length) => this.guestRam.dmaWritten(offset, length));
+      // Or for room in a relay ring.
+      this.half?.take();
       this.dom0.channels.wait([this.device.done], Math.min(left, 50));
     }
   }

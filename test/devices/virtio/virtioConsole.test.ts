@@ -2,10 +2,18 @@
  * virtio-console through the PCI transport, driven the way Linux's
  * virtio_console does: with MULTIPORT, DEVICE_READY -> PORT_ADD per port,
  * PORT_READY -> CONSOLE_PORT + PORT_OPEN, then bytes both ways on each
- * port's own queues; without it, port 0 on queues 0 and 1 only.
+ * port's own queues; without it, port 0 on queues 0 and 1 only. Every case
+ * runs with the device in the machine's thread and with its queues served by
+ * dom0's worker thread (the host's bytes relayed to and from dom0:
+ * core/dom0/worker/consoleRelay.ts); the ports' state inside the device is
+ * looked at only where it is in this thread.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VirtioConsole } from '../../../core/devices/virtio/virtioConsole.ts';
+import { busRamMap } from '../../../core/dom0/grantCheck.ts';
+import { Dom0 } from '../../../core/dom0/worker/dom0.ts';
+import { ConsoleRelay, newConsoleRings } from '../../../core/dom0/worker/consoleRelay.ts';
+import { RemoteVirtioDevice } from '../../../core/dom0/worker/remoteDevice.ts';
 import {
   CONSOLE_CONSOLE_PORT,
   CONSOLE_DEVICE_ADD,
@@ -23,18 +31,70 @@ const CONTROL_BUFFERS = 0x40_0000;
 const SEND = 0x50_0000;
 const DATA = 0x60_0000;
 
-describe('virtio-console', () => {
-  let device: VirtioConsole;
+/** A console on the test board: the host's side of it, and the device's own state where the device is in this thread. */
+interface ConsoleUnderTest {
+  board: VirtioTestBoard;
+  /** Bytes the host typed into port `port`. */
+  hostInput(bytes: Uint8Array, port: number): void;
+  /** The device itself, when it serves its queues in this thread. */
+  local: VirtioConsole | null;
+}
+
+const placements = [
+  {
+    name: 'in the machine\'s thread',
+    make(ports: number, onOutput: (port: number, bytes: Uint8Array) => void): ConsoleUnderTest {
+      const device = new VirtioConsole(ports, onOutput);
+      return { board: new VirtioTestBoard(device), hostInput: (bytes, port) => device.hostInput(bytes, port), local: device };
+    },
+  },
+  {
+    name: 'served by dom0\'s worker thread',
+    make(ports: number, onOutput: (port: number, bytes: Uint8Array) => void): ConsoleUnderTest {
+      const rings = newConsoleRings();
+      const relay = new ConsoleRelay(rings, onOutput);
+      let remote!: RemoteVirtioDevice;
+      const board = new VirtioTestBoard((bus) => {
+        const ram = busRamMap(bus);
+        const dom0 = Dom0.start([], { ram: ram.shared!, devices: [{ kind: 'console', ports, input: rings.input.buffer, output: rings.output.buffer }] });
+        started.push(dom0);
+        remote = new RemoteVirtioDevice(new VirtioConsole(ports, () => {}), dom0, dom0.devices[0], ram, true, relay);
+        return remote;
+      });
+      return {
+        board,
+        hostInput: (bytes, port) => {
+          relay.input(bytes, port);
+          remote.signal(() => relay.inputTaken);
+        },
+        local: null,
+      };
+    },
+  },
+];
+/** dom0s started for the dom0 placement's boards, stopped after each test. */
+const started: Dom0[] = [];
+
+describe.each(placements)('virtio-console, $name', (placement) => {
+  let device: ConsoleUnderTest;
   let board: VirtioTestBoard;
   let output: [number, string][];
 
   const make = (ports: number) => {
     output = [];
-    device = new VirtioConsole(ports, (port, bytes) => output.push([port, new TextDecoder().decode(bytes)]));
-    board = new VirtioTestBoard(device);
+    device = placement.make(ports, (port, bytes) => output.push([port, new TextDecoder().decode(bytes)]));
+    board = device.board;
     board.assignResources();
     board.locate();
   };
+  /** The device's own view of its ports: asserted where it is in this thread. */
+  const expectState = (what: 'portReady' | 'guestOpen', ports: number[], expected: boolean[]) => {
+    if (device.local) expect(ports.map((p) => device.local![what](p))).toEqual(expected);
+  };
+
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((d) => d.stop()));
+  });
 
   describe('with MULTIPORT and three ports', () => {
     let queues: QueueDriver[];
@@ -90,11 +150,11 @@ describe('virtio-console', () => {
         [1, CONSOLE_CONSOLE_PORT, 1],
         [1, CONSOLE_PORT_OPEN, 1],
       ]);
-      expect([device.portReady(0), device.portReady(1), device.portReady(2)]).toEqual([false, true, false]);
+      expectState('portReady', [0, 1, 2], [false, true, false]);
       sendControl(1, CONSOLE_PORT_OPEN, 1);
-      expect(device.guestOpen(1)).toBe(true);
+      expectState('guestOpen', [1], [true]);
       sendControl(1, CONSOLE_PORT_OPEN, 0);
-      expect(device.guestOpen(1)).toBe(false);
+      expectState('guestOpen', [1], [false]);
       expect(board.fn.counters.errors).toBe(0);
     });
 
@@ -114,7 +174,7 @@ describe('virtio-console', () => {
       sendControl(0, CONSOLE_DEVICE_READY, 0);
       sendControl(2, CONSOLE_PORT_READY, 0);
       expect(takeControl()).toEqual([]);
-      expect(device.portReady(2)).toBe(false);
+      expectState('portReady', [2], [false]);
     });
 
     it('counts messages for a port it does not have, events a driver does not send and short messages', () => {
@@ -173,10 +233,10 @@ describe('virtio-console', () => {
       postControlBuffers(8);
       sendControl(0, CONSOLE_DEVICE_READY, 1);
       sendControl(0, CONSOLE_PORT_READY, 1);
-      expect(device.portReady(0)).toBe(true);
+      expectState('portReady', [0], [true]);
       queues = board.initialize(F_VERSION_1 | VIRTIO_CONSOLE_F_MULTIPORT);
       sendAt = SEND;
-      expect(device.portReady(0)).toBe(false);
+      expectState('portReady', [0], [false]);
       postControlBuffers(4);
       expect(takeControl()).toEqual([]);
       sendControl(0, CONSOLE_DEVICE_READY, 1);
