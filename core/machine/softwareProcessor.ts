@@ -34,8 +34,12 @@ import type { MachineOptions, MachineStats } from './types.ts';
 
 const MiB = 1024 * 1024;
 const FOUR_GIB = 0x1_0000_0000;
-/** Machine frames for shadow page tables (4 MiB; the shadows start over when used up) and the monitor's own 35 pages, with room. */
-const MONITOR_FRAMES = 1024 + 64;
+/**
+ * Machine frames for the shadow page tables (they start over when these run out), the monitor's own 68 (its slot's
+ * table and its tables in two views, monitorSpace.ts), the top window's 2 and, under bt, the translation cache's 64:
+ * about 986 left for the shadows, as before the user view took 32 more.
+ */
+const MONITOR_FRAMES = 1024 + 64 + 32;
 
 export class SoftwareProcessor implements ProcessorSide {
   readonly cpu: Cpu;
