@@ -20,6 +20,19 @@ export function setSegmentCache(cpu: Cpu, seg: number, sel: number, base: number
 }
 
 /**
+ * True when segment `seg`'s cache already holds exactly these values. A
+ * protected-mode load that would write them again may skip the write: the
+ * access ranges and the CS/SS flags derived from a cache are recomputed on
+ * every cache write and on every change of CR0.PE, and leaving or entering
+ * V86 mode reloads all six caches, so in protected mode they already match.
+ * (Linux reloads DS and ES with the selector they hold on every system call
+ * and returns; an outer-ring return re-nulls an already null FS or GS.)
+ */
+export function cacheHolds(cpu: Cpu, seg: number, sel: number, base: number, limit: number, attr: number): boolean {
+  return cpu.segSel[seg] === sel && cpu.segBase[seg] === (base | 0) && cpu.segLimit[seg] === limit >>> 0 && cpu.segAttr[seg] === attr;
+}
+
+/**
  * Valid offset ranges for reads and writes through segment `seg`, from its
  * cache. Real and V86 mode check only limits; protected mode checks type too.
  * An unusable segment (null selector, not present) gets an empty range.
@@ -134,7 +147,7 @@ export function loadSegmentProtected(cpu: Cpu, seg: number, sel: number): void {
   if ((sel & 0xfffc) === 0) {
     if (seg === SS) cpu.raiseGP(0);
     // A null selector loads an unusable segment; accesses through it fault.
-    setSegmentCache(cpu, seg, sel, 0, 0, 0);
+    if (!cacheHolds(cpu, seg, sel, 0, 0, 0)) setSegmentCache(cpu, seg, sel, 0, 0, 0);
     return;
   }
   fetchDescriptor(cpu, sel);
@@ -155,7 +168,10 @@ export function loadSegmentProtected(cpu: Cpu, seg: number, sel: number): void {
     if ((attr & SEG_P) === 0) cpu.fault(EXC_NP, err, true);
   }
   markAccessed(cpu);
-  setSegmentCache(cpu, seg, sel, descBase(desc.lo, desc.hi), descLimit(desc.lo, desc.hi), descAttr(desc.hi));
+  const base = descBase(desc.lo, desc.hi);
+  const limit = descLimit(desc.lo, desc.hi);
+  const cached = descAttr(desc.hi);
+  if (!cacheHolds(cpu, seg, sel, base, limit, cached)) setSegmentCache(cpu, seg, sel, base, limit, cached);
 }
 
 /** MOV/POP Sreg in any mode. CS is not loadable this way (#UD at decode). */

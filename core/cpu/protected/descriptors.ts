@@ -9,7 +9,7 @@
  */
 import type { Cpu } from '../cpu.ts';
 import { CS, DS, ES, FS, GS, LDTR, SEG_P } from '../regs.ts';
-import { descAttr, descBase, descLimit, setSegmentCache } from '../segments.ts';
+import { cacheHolds, descAttr, descBase, descLimit, setSegmentCache } from '../segments.ts';
 
 /** System descriptor types (S = 0), SDM Table 3-2. */
 export const SYS_TSS16 = 1;
@@ -116,6 +116,7 @@ export function hideInaccessibleDataSegments(cpu: Cpu): void {
     const dpl = (attr >>> 5) & 3;
     if (dpl >= cpu.cpl) continue;
     const conformingCode = (attr & 0x10) !== 0 && (attr & 0x08) !== 0 && (attr & 0x04) !== 0;
-    if ((attr & 0x10) === 0 || !conformingCode) loadNullSegment(cpu, seg, 0);
+    // A register that is null already (selector 0, the unusable cache) stays as it is.
+    if (((attr & 0x10) === 0 || !conformingCode) && !cacheHolds(cpu, seg, 0, 0, 0, 0)) loadNullSegment(cpu, seg, 0);
   }
 }

@@ -243,11 +243,37 @@ function iretReal(cpu: Cpu, o32: boolean): void {
   cpu.eip = eip;
 }
 
+/** IRETD's frame (EIP, CS, EFLAGS, ESP, SS) as readIretFrame32 found it. */
+const iretFrame = new Int32Array(5);
+
+/**
+ * Reads IRETD's five-dword frame at SS:ESP at once, when each of its dwords
+ * is one that peek32 would read from RAM without a fault: a 32-bit stack,
+ * all 20 bytes inside SS's read range, in one page the TLB maps for reads at
+ * this CPL, dword-aligned in the buffer (what readLin32's fast path takes).
+ * Otherwise returns false and the caller peeks dword by dword, faulting where
+ * the SDM says. Reading ESP and SS for a same-privilege return reads bytes
+ * the return does not use, which is invisible: no fault can come of it here.
+ */
+function readIretFrame32(cpu: Cpu): boolean {
+  if (!cpu.ss32) return false;
+  const o = cpu.regs[ESP] >>> 0;
+  if (o < cpu.segRLo[SS] || o + 19 > cpu.segRHi[SS]) return false;
+  const lin = (cpu.segBase[SS] + o) | 0;
+  const e = cpu.tlbRead[lin >>> 12];
+  if ((e & cpu.tlbBit) === 0 || (lin & 0xfff) > 0x1000 - 20 || (lin & 3) !== 0) return false;
+  const w = ((e & ~0xfff) | (lin & 0xfff)) >> 2;
+  const m = cpu.i32;
+  for (let k = 0; k < 5; k++) iretFrame[k] = m[w + k];
+  return true;
+}
+
 function iretProtected(cpu: Cpu, o32: boolean): void {
   const size = o32 ? 4 : 2;
-  const eip = o32 ? cpu.peek32(0) : cpu.peek16(0);
-  const sel = (o32 ? cpu.peek32(4) : cpu.peek16(2)) & 0xffff;
-  const popped = o32 ? cpu.peek32(8) : cpu.peek16(4);
+  const whole = o32 && readIretFrame32(cpu);
+  const eip = whole ? iretFrame[0] : o32 ? cpu.peek32(0) : cpu.peek16(0);
+  const sel = (whole ? iretFrame[1] : o32 ? cpu.peek32(4) : cpu.peek16(2)) & 0xffff;
+  const popped = whole ? iretFrame[2] : o32 ? cpu.peek32(8) : cpu.peek16(4);
   if (o32 && (popped & VM) !== 0 && cpu.cpl === 0) {
     iretToV86(cpu, eip, sel, popped);
     return;
@@ -256,8 +282,8 @@ function iretProtected(cpu: Cpu, o32: boolean): void {
   const oldCpl = cpu.cpl;
   let newEsp = 0, newSs = 0;
   if (rpl > oldCpl) {
-    newEsp = o32 ? cpu.peek32(3 * size) : cpu.peek16(3 * size);
-    newSs = (o32 ? cpu.peek32(4 * size) : cpu.peek16(4 * size)) & 0xffff;
+    newEsp = whole ? iretFrame[3] : o32 ? cpu.peek32(3 * size) : cpu.peek16(3 * size);
+    newSs = (whole ? iretFrame[4] : o32 ? cpu.peek32(4 * size) : cpu.peek16(4 * size)) & 0xffff;
     checkReturnStack(cpu, newSs, rpl);
   }
   if (eip >>> 0 > limitOf(target)) cpu.raiseGP(0);

@@ -13,12 +13,12 @@
  */
 import type { Cpu } from '../cpu.ts';
 import { INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../interrupts.ts';
-import { DS, ES, ESP, EXC_GP, EXC_NP, FS, GS, IF, NT, RF, SS, TF, VM } from '../regs.ts';
+import { CS, DS, ES, ESP, EXC_GP, EXC_NP, FS, GS, IF, NT, RF, SS, TF, VM } from '../regs.ts';
 import {
   Descriptor, SYS_INT_GATE16, SYS_INT_GATE32, SYS_TASK_GATE, SYS_TRAP_GATE16, SYS_TRAP_GATE32, dplOf, isCode, isConforming,
   isPresent, limitOf, loadCodeSegment, loadNullSegment, loadSegmentFromDescriptor, readDescriptor, setAccessed,
 } from './descriptors.ts';
-import { beginOnCurrentStack, beginOnNewStack, pending, pushPending } from './stackFrame.ts';
+import { beginOnCurrentStack, beginOnNewStack, frameValues, pending, pushFrame } from './stackFrame.ts';
 import { currentTss32, innerStack, loadInnerStack } from './tss.ts';
 import { switchTask, TASK_INT, taskSwitchTrap } from './taskSwitch.ts';
 
@@ -76,18 +76,20 @@ export function deliverProtected(cpu: Cpu, vector: number, kind: number, errorCo
     stack.addr = innerStack.desc.addr;
     const ss = innerStack.ss;
     beginOnNewStack(stack, innerStack.esp, (ss & 0xfffc) | ext);
+    let n = 0;
     if (fromV86) {
-      pushPending(cpu, cpu.segSel[GS], size);
-      pushPending(cpu, cpu.segSel[FS], size);
-      pushPending(cpu, cpu.segSel[DS], size);
-      pushPending(cpu, cpu.segSel[ES], size);
+      frameValues[n++] = cpu.segSel[GS];
+      frameValues[n++] = cpu.segSel[FS];
+      frameValues[n++] = cpu.segSel[DS];
+      frameValues[n++] = cpu.segSel[ES];
     }
-    pushPending(cpu, cpu.segSel[SS], size);
-    pushPending(cpu, r[ESP], size);
-    pushPending(cpu, flags, size);
-    pushPending(cpu, cpu.segSel[1], size);
-    pushPending(cpu, cpu.eip, size);
-    if (hasErrorCode) pushPending(cpu, errorCode, size);
+    frameValues[n++] = cpu.segSel[SS];
+    frameValues[n++] = r[ESP];
+    frameValues[n++] = flags;
+    frameValues[n++] = cpu.segSel[CS];
+    frameValues[n++] = cpu.eip;
+    if (hasErrorCode) frameValues[n++] = errorCode;
+    pushFrame(cpu, n, size);
     if (eip >>> 0 > limitOf(code)) cpu.raiseGP(ext);
     setAccessed(cpu, stack);
     setAccessed(cpu, code);
@@ -104,10 +106,11 @@ export function deliverProtected(cpu: Cpu, vector: number, kind: number, errorCo
     }
   } else {
     beginOnCurrentStack(cpu, ext);
-    pushPending(cpu, flags, size);
-    pushPending(cpu, cpu.segSel[1], size);
-    pushPending(cpu, cpu.eip, size);
-    if (hasErrorCode) pushPending(cpu, errorCode, size);
+    frameValues[0] = flags;
+    frameValues[1] = cpu.segSel[CS];
+    frameValues[2] = cpu.eip;
+    if (hasErrorCode) frameValues[3] = errorCode;
+    pushFrame(cpu, hasErrorCode ? 4 : 3, size);
     if (eip >>> 0 > limitOf(code)) cpu.raiseGP(ext);
     setAccessed(cpu, code);
     r[ESP] = pending.esp;

@@ -80,3 +80,34 @@ export function pushPending(cpu: Cpu, value: number, size: 2 | 4): void {
   else cpu.writeSys16(lin, value & 0xffff);
   p.esp = p.big ? sp | 0 : (p.esp & ~0xffff) | sp;
 }
+
+/** A frame's values in push order, for pushFrame. */
+export const frameValues = new Int32Array(10);
+
+/**
+ * Pushes frameValues[0..count) as `count` pushPending calls would. When the
+ * whole frame lies inside the stack's range below a 32-bit stack pointer that
+ * does not wrap, every push would pass its limit check, so one check serves
+ * them all (the frame is one contiguous range, each push a part of it); the
+ * writes go in push order, so a page fault stops at the same push. Otherwise
+ * it pushes one by one and #SS comes from the push the SDM says.
+ */
+export function pushFrame(cpu: Cpu, count: number, size: 2 | 4): void {
+  const p = pending;
+  const top = p.esp >>> 0;
+  const bytes = count * size;
+  if (p.big && top >= bytes && top - bytes >= p.lo && top - 1 <= p.hi) {
+    for (let k = 0; k < count; k++) {
+      const lin = (p.base + top - (k + 1) * size) | 0;
+      const value = frameValues[k];
+      if (size === 4) {
+        if (p.user) cpu.writeLin32(lin, value);
+        else cpu.writeSys32(lin, value);
+      } else if (p.user) cpu.writeLin16(lin, value & 0xffff);
+      else cpu.writeSys16(lin, value & 0xffff);
+    }
+    p.esp = (top - bytes) | 0;
+    return;
+  }
+  for (let k = 0; k < count; k++) pushPending(cpu, frameValues[k], size);
+}
