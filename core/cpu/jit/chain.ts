@@ -77,3 +77,14 @@ export function regionNext(cpu: Cpu, from: Block, to: Block, done: number): bool
   cpu.jitBlock = to;
   return true;
 }
+
+/**
+ * A region's exit tail going on into a compiled block outside the region
+ * (translate.ts regionTail, with `cpu.jitBlock` already that block): the
+ * one call site through which every region enters another, so V8's feedback
+ * there is megamorphic and it never inlines one region's function into
+ * another's (a per-exit call site, as `chain` has, is monomorphic).
+ */
+export function enterNext(cpu: Cpu): number {
+  return cpu.jitBlock.jit!(cpu);
+}

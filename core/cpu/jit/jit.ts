@@ -200,8 +200,8 @@ import type { Block } from '../decoder.ts';
 import { getFlag, PARITY, setLazy, testCondition } from '../flags.ts';
 import { setLazyCarry } from './flagCode.ts';
 import { aluCompute } from '../ops/alu.ts';
-import { translateBlock, translateRegion } from './translate.ts';
-import { chainTarget, loopAgain, regionNext } from './chain.ts';
+import { JUMP_CACHE_SIZE, translateBlock, translateRegion } from './translate.ts';
+import { chainTarget, enterNext, loopAgain, regionNext } from './chain.ts';
 
 /**
  * A compiled block: runs it on `cpu` and returns the instructions retired
@@ -250,12 +250,26 @@ export interface JitOptions {
    * yet, into one function that steps between them without returning to
    * the run loop. Takes precedence over `chain` and `loops` between its
    * blocks; with `chain`, its exits to code outside it go on into the
-   * successor's compiled code (another region) as chained blocks do.
+   * successor's compiled code (another region) as chained blocks do (with
+   * inlineExits, from the region's exit tail through chain.ts enterNext).
    * On by default (measured above; POPEK_JIT_REGIONS=off turns it off).
    */
   regions: boolean;
   /** Blocks in one region at most. */
   regionMax: number;
+  /**
+   * A region's exits share one tail in its function with the run loop's
+   * checks inline (translate.ts regionTail) instead of calling regionNext,
+   * and a computed target (RET, indirect JMP/CALL) is looked up by the
+   * exiting block's links instead of a map of the members.
+   */
+  inlineExits: boolean;
+  /**
+   * With inlineExits: a target missing from the links is looked up in the
+   * jump cache (RegionExits.jumpCache). Off by default: measured, it costs
+   * more than it saves (see above).
+   */
+  jumpCache: boolean;
 }
 
 /** Blocks in one region at most. */
@@ -280,6 +294,8 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   loops: env.POPEK_JIT_LOOPS === 'on',
   regions: env.POPEK_JIT_REGIONS !== 'off',
   regionMax: JIT_REGION_MAX,
+  inlineExits: env.POPEK_JIT_INLINE_EXITS !== 'off',
+  jumpCache: env.POPEK_JIT_JUMP_CACHE === 'on',
 };
 
 export class Jit {
@@ -287,6 +303,13 @@ export class Jit {
   private options: JitOptions = { ...JIT_DEFAULTS };
   /** Names the generated code uses for the CPU's fixed arrays and the interpreter's helpers. */
   private readonly bindings: readonly unknown[];
+  /**
+   * The jump cache of region exits (translate.ts regionTail): a block by a
+   * hash of its EIP, and the link stamp it was entered under; emptied with
+   * the compiled code (a flushed block cache no longer watches its blocks' pages).
+   */
+  private readonly jumpBlocks: (Block | null)[] = new Array<Block | null>(JUMP_CACHE_SIZE).fill(null);
+  private readonly jumpStamps = new Int32Array(JUMP_CACHE_SIZE);
   /** Blocks holding compiled code, for the budget (some may since have been invalidated). */
   private compiledBlocks: Block[] = [];
   /** Counters. */
@@ -301,6 +324,7 @@ export class Jit {
     this.bindings = [
       cpu.regs, cpu.u8, cpu.i32, cpu.tlbRead, cpu.tlbWrite, cpu.segBase, cpu.segRLo, cpu.segRHi, cpu.segWLo, cpu.segWHi,
       cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry, chainTarget, loopAgain,
+      enterNext, this.jumpBlocks, this.jumpStamps,
     ];
     cpu.jitHot = this.options.enabled ? this.options.hotThreshold : -1;
   }
@@ -319,7 +343,8 @@ export class Jit {
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
     if (!Number.isInteger(next.regionMax) || next.regionMax < 1) throw new Error(`jit regionMax must be a positive integer, got ${next.regionMax}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
-    const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls;
+    const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls
+      || next.inlineExits !== this.options.inlineExits || next.jumpCache !== this.options.jumpCache;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -338,7 +363,7 @@ export class Jit {
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'I', 'BLK',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NX', 'JC', 'JS', 'I', 'BLK',
       `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
     block.jit = factory(...this.bindings, block.insns, block);
@@ -370,19 +395,20 @@ export class Jit {
     }
     // A single block is a region when it links to itself (it loops in its function).
     if (members.length === 1 && (block.linkStamp !== stamp || (block.succ0 !== block && block.succ1 !== block))) return false;
-    let body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain);
+    const exits = this.options.inlineExits ? { transfer: this.options.chain, jumpCache: this.options.jumpCache } : null;
+    let body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain, exits);
     // A member without a translation: keep those that have one (the others stay interpreted).
     if (body === null) {
       const ok = members.filter((b, i) => i === 0 || translateBlock(b, this.options.maxHandlerCalls) !== null);
       if (translateBlock(block, this.options.maxHandlerCalls) === null) return false;
       members.length = 0;
       members.push(...ok);
-      body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain);
+      body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain, exits);
       if (body === null) return false;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NEXT', 'BS', 'IS', 'MI',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NX', 'JC', 'JS', 'NEXT', 'BS', 'IS', 'MI',
       // One function for every member: the run loop enters it with the member as cpu.jitBlock (no
       // wrapper per entry, which V8 would inline the whole region into).
       `return function region_${(block.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}};`,
@@ -408,6 +434,7 @@ export class Jit {
       b.heat = 0;
     }
     this.compiledBlocks = [];
+    this.jumpBlocks.fill(null);
     this.sourceBytes = 0;
     this.flushes++;
   }

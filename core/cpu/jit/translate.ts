@@ -42,7 +42,7 @@ import {
 } from '../fastForms.ts';
 import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
-import { CS, DF, SS } from '../regs.ts';
+import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { carryExpr, conditionExpr, FLAGS_IN_CPU, flagWriteback, lazyFlags, type FlagState } from './flagCode.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
@@ -77,8 +77,8 @@ class BlockWriter {
 
   constructor(
     private readonly block: Block, private readonly maxHandlerCalls: number, private readonly chain: boolean, private readonly loopsOnly = false,
-    /** In a region (translateRegion): this block's index, and the index of every member by its start EIP. */
-    private readonly region: { self: number; members: Map<number, number> } | null = null,
+    /** In a region (translateRegion): this block's index, the index of every member by its start EIP, and whether its exits share the region's exit tail. */
+    private readonly region: { self: number; members: Map<number, number>; tail: boolean } | null = null,
   ) {}
 
   translate(): string | null {
@@ -192,6 +192,10 @@ class BlockWriter {
    * own call site (V8 sees it monomorphic and may inline the successor).
    */
   private chainExit(done: number, eip: string, target?: number): string {
+    if (this.region !== null && this.region.tail) {
+      // Every way out of a member, constant or computed target, goes through the region's exit tail (REGION_TAIL).
+      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}t = ${eip}; d = ${done}; f = ${this.region.self}; break sw; }`;
+    }
     if (this.region !== null && target === undefined) {
       // A computed target (RET, an indirect jump, a handler's branch): looked up among the members at run time,
       // else (with `chain`) into another compiled region or block the run loop would run next.
@@ -858,14 +862,14 @@ export function translateBlock(block: Block, maxHandlerCalls = 0, chain = false,
  * successor's compiled code (another region or block) where chain.ts chainTarget allows, as a nested call. The function sees the members as `BS` (and `IS[i]` their
  * instructions). Null if a member has no translation.
  */
-export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain = false): string | null {
+export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain = false, exits: RegionExits | null = null): string | null {
   const members = new Map<number, number>();
   blocks.forEach((b, i) => members.set(b.eip | 0, i));
   const used = new Set<number>();
   const cases: string[] = [];
   for (let i = 0; i < blocks.length; i++) {
     if (blocks[i].insns.length === 0) return null;
-    const w = new BlockWriter(blocks[i], maxHandlerCalls, chain, false, { self: i, members });
+    const w = new BlockWriter(blocks[i], maxHandlerCalls, chain && exits === null, false, { self: i, members, tail: exits !== null });
     if (w.translate() === null) return null;
     const piece = w.regionPiece();
     for (const r of piece.used) used.add(r);
@@ -875,15 +879,82 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain 
   const loads = [...used].sort().map((r) => `r${r} = regs[${r}]`);
   const reload = loads.map((l) => `${l}; `).join('');
   return [
-    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, j = undefined;',
+    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, j = undefined, d = 0, f = 0, q = null, h = 0;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
+    exits?.jumpCache ? JUMP_CACHE_FILL : '',
     // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     'for (;;) {',
-    'switch (pc) {',
+    'sw: switch (pc) {',
     cases.join('\n').replaceAll('/*RELOAD*/', reload),
     '}',
-    'return 0;', // not reached: every member's code returns or continues
+    // Not reached without the tail: every member's code returns or continues.
+    exits !== null ? regionTail(exits) : 'return 0;',
     '}',
+  ].join('\n');
+}
+
+/** How a region's exits are compiled (JitOptions.inlineExits; `transfer` is JitOptions.chain, `jumpCache` JitOptions.jumpCache). */
+export interface RegionExits {
+  /**
+   * A successor compiled in another region (or block) is entered from here,
+   * by a nested call through chain.ts enterNext (`NX`: one call site for
+   * every region, so V8 sees it megamorphic and never inlines one region
+   * into another), taking one of `cpu.jitDepth`.
+   */
+  transfer: boolean;
+  /** A successor missing from the links is looked up in the jump cache (`JC`, `JS`). */
+  jumpCache: boolean;
+}
+
+/** Slots of the jump cache (Jit.jumpCache): a power of two. */
+export const JUMP_CACHE_SIZE = 4096;
+const JUMP_HASH = (v: string) => `((${v} ^ (${v} >>> 12)) & ${JUMP_CACHE_SIZE - 1})`;
+
+/**
+ * At a region's entry: the block entered is what the run loop's block cache
+ * gives for its EIP under the current link stamp (the run loop fetched it,
+ * or found it by a link trusted under that stamp, or a region's tail did),
+ * so it goes into the jump cache with that stamp.
+ */
+const JUMP_CACHE_FILL = `q = cpu.jitBlock; h = ${JUMP_HASH('q.eip')}; JC[h] = q; JS[h] = cpu.linkStamp;`;
+
+/**
+ * The exit tail every member's exit breaks to (`sw`), with `f` the member
+ * leaving, `d` its instructions retired, `t` the EIP after it, its
+ * registers and flags already stored. It goes on where the run loop would
+ * run a compiled block next with nothing in between, with the run loop's
+ * own tests, inline (chain.ts regionNext says why each is needed): budget
+ * left, nothing needing attention, no single step, the block did not end
+ * itself, no interrupt to take, and the successor the run loop would find:
+ * by `f`'s links under the current link stamp, else (jumpCache) by the jump
+ * cache under the same stamp; valid and compiled. A member of this region
+ * (`BS[s.jitEntry] === s`) goes on in this function; another compiled
+ * block, with `transfer`, is called (RegionExits.transfer) while the chain
+ * depth allows. The block's instructions are then counted as the run loop
+ * counts them. A successor found only in the jump cache and not gone on
+ * into is linked from `f` (succ0, the older link to succ1) as the run loop
+ * links a block it fetched, so the run loop finds it by the link instead of
+ * the block cache (the same block: see JUMP_CACHE_FILL).
+ */
+function regionTail(exits: RegionExits): string {
+  const lookup = [
+    '((s = q.succ0) !== null && s.eip === t && s.valid)',
+    '((s = q.succ1) !== null && s.eip === t && s.valid)',
+    ...(exits.jumpCache ? [`((s = JC[h = ${JUMP_HASH('t')}]) !== null && s.eip === t && JS[h] === cpu.linkStamp && s.valid)`] : []),
+  ].join(' || ');
+  const member = 'BS[s.jitEntry] === s';
+  return [
+    'q = BS[f];',
+    `if ((x = cpu.jitLeft - d) > 0 && q.linkStamp === cpu.linkStamp && !cpu.attention && !cpu.exitBlock && ((p = cpu.flags) & ${TF | RF}) === 0`
+      + ` && ((p & cpu.intrMask) === 0 || !(cpu.intrLine || cpu.pollIntr)) && (${lookup})) {`,
+    `if (s.jit !== null && (${member}${exits.transfer ? ' || cpu.jitDepth-- > 0' : ''})) {`,
+    'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s;',
+    exits.transfer ? `if (${member}) { pc = s.jitEntry; continue; } cpu.eip = t; return NX(cpu);` : 'pc = s.jitEntry; continue;',
+    '}',
+    // Found by the jump cache: linked as the run loop links a block it fetched, so it finds it without the block cache.
+    exits.jumpCache ? 'if (q.succ0 !== s && q.succ1 !== s) { q.succ1 = q.succ0; q.succ0 = s; }' : '',
+    '}',
+    'cpu.eip = t; return d;',
   ].join('\n');
 }

@@ -107,6 +107,9 @@ export interface RigOptions {
   /** Blocks in one region at most (JitOptions.regionMax; default: the compiler's). */
   regionMax?: number;
   budgetBytes?: number;
+  /** Region exits: JitOptions.inlineExits and jumpCache (default: the compiler's defaults). */
+  inlineExits?: boolean;
+  jumpCache?: boolean;
   /** run(1) calls at most. */
   maxSteps?: number;
   /** Instructions per run() call, after which both sides are compared (default 1: one block per step). */
@@ -118,7 +121,9 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
   cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.regionMax !== undefined ? { regionMax: opts.regionMax } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
-    ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}) });
+    ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}),
+    ...(opts.inlineExits !== undefined ? { inlineExits: opts.inlineExits } : {}),
+    ...(opts.jumpCache !== undefined ? { jumpCache: opts.jumpCache } : {}) });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
   m.set(image, IMAGE);
