@@ -7,7 +7,6 @@
  * is always raised by the instruction that is about to execute).
  */
 import type { Cpu } from './cpu.ts';
-import { BLOCK_MAX } from './cpu.ts';
 import { Insn, REP_E, REP_NE } from './insn.ts';
 import { fastFormOf } from './fastForms.ts';
 import type { CompiledBlock } from './jit/jit.ts';
@@ -17,6 +16,9 @@ import {
 } from './opcodeTable.ts';
 import { CS, DS, EBP, ES, FS, GS, SS } from './regs.ts';
 import './ops/index.ts';
+
+/** Instructions per decoded block at most. */
+export const BLOCK_MAX = 48;
 
 /**
  * A run of decoded instructions. Blocks remember up to two successors

@@ -21,7 +21,7 @@
  * is not raised when loading the new task's segments faulted.
  */
 import type { Cpu } from '../cpu.ts';
-import { CPU_FAULT } from '../cpu.ts';
+import { CPU_FAULT } from '../faults.ts';
 import { INT_EXCEPTION } from '../interrupts.ts';
 import { CR3_STORED, paePagingControl } from '../paeControl.ts';
 import {

@@ -7,7 +7,8 @@
  * §15.21) and exception/event delivery (exception intercepts, EXITINTINFO).
  * Nothing here is on the per-instruction path of a processor not in guest mode.
  */
-import { CPU_FAULT, type Cpu } from '../cpu.ts';
+import type { Cpu } from '../cpu.ts';
+import { CPU_FAULT } from '../faults.ts';
 import type { AccessSize } from '../../memory/bus.ts';
 import { bareMetal, type SensitiveOps } from '../seam.ts';
 import { deliverInterrupt, INT_EXCEPTION, INT_EXTERNAL, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../interrupts.ts';

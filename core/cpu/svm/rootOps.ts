@@ -15,7 +15,8 @@
  * code VMX uses too). The host reads EXITCODE/EXITINFO1/EXITINFO2/
  * EXITINTINFO/nRIP from the VMCB in memory (readExit).
  */
-import { CPU_FAULT, type Cpu } from '../cpu.ts';
+import type { Cpu } from '../cpu.ts';
+import { CPU_FAULT } from '../faults.ts';
 import { EFER_SVME, MSR_EFER, VMCB_EXITCODE, VMCB_EXITINFO1, VMCB_EXITINFO2, VMCB_EXITINTINFO, VMCB_NRIP } from './vmcb.ts';
 import { rd32 } from './vmexit.ts';
 import { vmrun as performVmrun } from './vmrun.ts';

@@ -4,7 +4,8 @@
  * VM entry loads, VM exit stores the guest's MSRs into, and VM exit loads
  * for the host. A failing entry is reported by its 1-based number.
  */
-import { CPU_FAULT, type Cpu } from '../cpu.ts';
+import type { Cpu } from '../cpu.ts';
+import { CPU_FAULT } from '../faults.ts';
 import { EAX, ECX, EDX } from '../regs.ts';
 import { rdmsr, wrmsr } from '../system.ts';
 

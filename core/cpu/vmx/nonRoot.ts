@@ -7,7 +7,8 @@
  * instructions (interrupt window, external interrupts, preemption timer)
  * and exception/event delivery (exception bitmap, IDT-vectoring).
  */
-import { CPU_FAULT, type Cpu } from '../cpu.ts';
+import type { Cpu } from '../cpu.ts';
+import { CPU_FAULT } from '../faults.ts';
 import type { Insn } from '../insn.ts';
 import type { AccessSize } from '../../memory/bus.ts';
 import { bareMetal, type SensitiveOps } from '../seam.ts';

@@ -14,7 +14,8 @@
  * exits then complete (guest state saved, host state loaded) and make
  * `cpu.run()` return STOP_VMEXIT.
  */
-import { CPU_FAULT, type Cpu } from '../cpu.ts';
+import type { Cpu } from '../cpu.ts';
+import { CPU_FAULT } from '../faults.ts';
 import * as ops from './operations.ts';
 import { vmEntry } from './entry.ts';
 import type { VmxResult } from './vmx.ts';
