@@ -188,6 +188,36 @@
  * compiles less; inlining regionNext's checks; segment loads and the
  * interrupt frame (interpreted either way) for the system-call path.
  *
+ * Region exits (3 Dec). Every exit of a region member now breaks to one
+ * exit tail in the region's function (translate.ts regionTail), which makes
+ * the run loop's checks inline (budget, attention, single step, exitBlock,
+ * a pending interrupt) and finds the successor by the exiting block's two
+ * links, so a RET or indirect jump goes on to a member without the members'
+ * map and no region code calls regionNext (JitOptions.inlineExits; off
+ * keeps the old code for comparison). shellLoopVariants.ts, 5000-iteration
+ * rounds, one process, load 15-30, new / old region code: medians of the
+ * rounds after the first 0.71, 0.75 and 0.83 in three runs; once warm
+ * (rounds 5-11 of 12, summed) 0.82, and against the interpreter (another
+ * run, rounds 5-7) old 0.66, new 0.59. Two further cuts did not pay:
+ * - Transfers between regions (`chain` with inlineExits): the tail calls the
+ *   next region through one call site (chain.ts enterNext), which V8 sees
+ *   megamorphic, so it never inlines one region into another (the old
+ *   chain's per-exit call sites were monomorphic and invited that). Warm,
+ *   1.07 of the tail without it in one run (rounds 5-11), 0.88 in
+ *   another (rounds 5-7): no gain beyond the noise. A call saves little
+ *   against a run-loop round trip: both pay the megamorphic call and the
+ *   region's prologue (register loads, the dispatch switch); a trampoline
+ *   in the run loop (not tried: cpu.ts is being split into modules) would
+ *   save only the run loop's own checks, which the tail already makes.
+ * - A jump cache for exits both links miss (RET to three or more sites: 24%
+ *   of exits went to fetchBlock): 4096 blocks by a hash of EIP, stamped with
+ *   the link stamp at region entry (when the run loop or a tail has just
+ *   found that block under that stamp), the hit linked from the exiting
+ *   block as the run loop links a fetched block (JitOptions.jumpCache).
+ *   1.16 of the tail without it (medians, one run); with transfers too,
+ *   1.04 of the tail alone (rounds 5-11 of another): presumably the fill
+ *   at every region entry costs what the saved block-cache lookups gain.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
