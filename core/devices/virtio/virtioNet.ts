@@ -4,6 +4,11 @@
  * offloads, so every packet is a plain Ethernet frame behind the 12-byte
  * struct virtio_net_hdr (VERSION_1 always carries num_buffers).
  *
+ * The model runs where its queues are served: in dom0's thread by default
+ * (core/dom0/worker/netBackend.ts, its port a link to the switch in dom0's
+ * network thread), in the machine's thread with MachineOptions.dom0Thread
+ * false (its port on that thread's switch).
+ *
  * Transmit: the device-readable buffers are the header and the frame; the
  * frame goes to the attached port (dom0's virtual switch). Receive: a frame
  * from the switch goes into the next posted receive chain (header with
