@@ -9,6 +9,7 @@ import type { Cpu } from './cpu.ts';
 import {
   CS, EXC_GP, EXC_NP, EXC_SS, LDTR, SEG_ACCESSED, SEG_CE, SEG_CODE, SEG_DB, SEG_DPL_SHIFT, SEG_P, SEG_RW, SEG_S, SS,
 } from './regs.ts';
+import { TLB_SUPERVISOR } from './tlb.ts';
 
 /** Writes a descriptor cache and recomputes what depends on it. */
 export function setSegmentCache(cpu: Cpu, seg: number, sel: number, base: number, limit: number, attr: number): void {
@@ -107,8 +108,25 @@ export function fetchDescriptor(cpu: Cpu, sel: number, vector = EXC_GP): void {
   if (index + 7 > limit) cpu.fault(vector, sel & 0xfffc, true);
   const addr = (base + index) | 0;
   desc.addr = addr;
-  desc.lo = cpu.readSys32(addr);
-  desc.hi = cpu.readSys32((addr + 4) | 0);
+  readDescriptorWords(cpu, addr, desc);
+}
+
+/**
+ * The two dwords of the descriptor (or gate) at `addr` as two readSys32 would
+ * read them, into out.lo and out.hi: with one TLB look-up when the entry is
+ * 8-byte aligned (so inside one page) and readSys32's fast path would serve
+ * both (a supervisor-readable TLB entry, no data breakpoints armed).
+ */
+export function readDescriptorWords(cpu: Cpu, addr: number, out: { lo: number; hi: number }): void {
+  const e = cpu.tlbRead[addr >>> 12];
+  if ((e & TLB_SUPERVISOR) !== 0 && (addr & 7) === 0 && !cpu.dataBreakpoints) {
+    const w = ((e & ~0xfff) | (addr & 0xfff)) >> 2;
+    out.lo = cpu.i32[w];
+    out.hi = cpu.i32[w + 1];
+    return;
+  }
+  out.lo = cpu.readSys32(addr);
+  out.hi = cpu.readSys32((addr + 4) | 0);
 }
 
 export function descBase(lo: number, hi: number): number {

@@ -9,7 +9,7 @@
  */
 import type { Cpu } from '../cpu.ts';
 import { CS, DS, ES, FS, GS, LDTR, SEG_P } from '../regs.ts';
-import { cacheHolds, descAttr, descBase, descLimit, setSegmentCache } from '../segments.ts';
+import { cacheHolds, descAttr, descBase, descLimit, readDescriptorWords, setSegmentCache } from '../segments.ts';
 
 /** System descriptor types (S = 0), SDM Table 3-2. */
 export const SYS_TSS16 = 1;
@@ -55,8 +55,7 @@ export function readDescriptor(cpu: Cpu, sel: number, out: Descriptor, vector: n
   if (index + 7 > limit) cpu.fault(vector, code, true);
   const addr = (base + index) | 0;
   out.addr = addr;
-  out.lo = cpu.readSys32(addr);
-  out.hi = cpu.readSys32((addr + 4) | 0);
+  readDescriptorWords(cpu, addr, out);
 }
 
 // ---- field decoding (all take the high dword) ----

@@ -18,10 +18,12 @@ import {
   Descriptor, SYS_INT_GATE16, SYS_INT_GATE32, SYS_TASK_GATE, SYS_TRAP_GATE16, SYS_TRAP_GATE32, dplOf, isCode, isConforming,
   isPresent, limitOf, loadCodeSegment, loadNullSegment, loadSegmentFromDescriptor, readDescriptor, setAccessed,
 } from './descriptors.ts';
+import { readDescriptorWords } from '../segments.ts';
 import { beginOnCurrentStack, beginOnNewStack, frameValues, pending, pushFrame } from './stackFrame.ts';
 import { currentTss32, innerStack, loadInnerStack } from './tss.ts';
 import { switchTask, TASK_INT, taskSwitchTrap } from './taskSwitch.ts';
 
+const gate = new Descriptor();
 const code = new Descriptor();
 const stack = new Descriptor();
 
@@ -30,9 +32,9 @@ export function deliverProtected(cpu: Cpu, vector: number, kind: number, errorCo
   const ext = software ? 0 : 1;
   const idtErr = vector * 8 + 2 + ext;
   if (vector * 8 + 7 > cpu.idtLimit) cpu.raiseGP(idtErr);
-  const gateAddr = (cpu.idtBase + vector * 8) | 0;
-  const lo = cpu.readSys32(gateAddr);
-  const hi = cpu.readSys32((gateAddr + 4) | 0);
+  readDescriptorWords(cpu, (cpu.idtBase + vector * 8) | 0, gate);
+  const lo = gate.lo;
+  const hi = gate.hi;
   // Type field including the S bit: only system gates 5, 6, 7, 14, 15 are valid.
   const type = (hi >>> 8) & 0x1f;
   if (type !== SYS_TASK_GATE && type !== SYS_INT_GATE16 && type !== SYS_TRAP_GATE16 && type !== SYS_INT_GATE32 && type !== SYS_TRAP_GATE32) {

@@ -11,6 +11,7 @@ import type { Cpu } from '../cpu.ts';
 import { EXC_SS, SEG_CE, SEG_CODE, SEG_DB, SEG_P, SEG_S, SS } from '../regs.ts';
 import { descAttr, descBase, descLimit } from '../segments.ts';
 import type { Descriptor } from './descriptors.ts';
+import { TLB_SUPERVISOR } from '../tlb.ts';
 
 class PendingStack {
   base = 0;
@@ -97,6 +98,17 @@ export function pushFrame(cpu: Cpu, count: number, size: 2 | 4): void {
   const top = p.esp >>> 0;
   const bytes = count * size;
   if (p.big && top >= bytes && top - bytes >= p.lo && top - 1 <= p.hi) {
+    const low = (p.base + top - bytes) | 0;
+    if (size === 4 && !p.user && (low & 3) === 0 && (low & 0xfff) + bytes <= 0x1000 && !cpu.dataBreakpoints) {
+      // An implicit supervisor frame in one page: writeSys32's fast path for every dword, one TLB look-up.
+      const e = cpu.tlbWrite[low >>> 12];
+      if ((e & TLB_SUPERVISOR) !== 0) {
+        const w = ((e & ~0xfff) | (low & 0xfff)) >> 2;
+        for (let k = 0; k < count; k++) cpu.i32[w + count - 1 - k] = frameValues[k];
+        p.esp = (top - bytes) | 0;
+        return;
+      }
+    }
     for (let k = 0; k < count; k++) {
       const lin = (p.base + top - (k + 1) * size) | 0;
       const value = frameValues[k];

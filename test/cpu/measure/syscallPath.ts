@@ -22,7 +22,19 @@
  * Sampled after (node --cpu-prof, interpreted): the run loop 24%, MOV/POP Sreg's
  * loadSegmentProtected 6% + fetchDescriptor 2.4%, deliverProtected 5.7% +
  * loadInnerStack 2.1% + pushFrame 2.3%, iretProtected 4.7%, the SS/CS cache
- * writes (loadSegmentFromDescriptor, setSegmentCache) 6%, REP MOVSD 3.7%, GC 4.7%.
+ * writes (loadSegmentFromDescriptor, setSegmentCache) 6%, REP MOVSD 3.7%
+ * (node --trace-gc: 4 scavenges in a 3 x 2 x 100000-call run, 15 before).
+ * Then descriptor and gate reads with one TLB look-up for both dwords
+ * (segments.ts readDescriptorWords) and the ring-0 frame written with one
+ * (pushFrame), against the first step: interpreted 0.95, 0.84, 0.91,
+ * compiled 1.18, 0.95, 0.97; both steps against neither: interpreted 1770 ->
+ * 1538, 1928 -> 1696, 2090 -> 1594 (0.87, 0.88, 0.76), compiled 1996 -> 1633,
+ * 2146 -> 1700, 2136 -> 1797 (0.82, 0.79, 0.84), load 16-18.
+ * Tiny Linux's getppid loop, the first step, oneWorkloadAB.ts bundles of
+ * both trees side by side (4 rounds of 100000 calls, load ~18), after /
+ * before per round:
+ * interpreted 0.95, 0.91, 0.91, 0.96 and 0.82, 0.92, 0.97, 1.02; compiled
+ * 1.00, 1.08, 0.93, 1.04 and 1.27 (round 0: V8's compiles), 0.94, 1.00, 0.88.
  */
 import { pathToFileURL } from 'node:url';
 import { runPm } from '../pmodeRun.ts';
