@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TC_SECTIONS } from '../../../../core/hypervisor/software/bt/translationCache.ts';
+import { BLOCK_TC_MAX } from '../../../../core/hypervisor/software/bt/translateBlock.ts';
 import { CODE, TC, guestCode, prepareTranslated, regsOf, resumeTranslated, runNative, runTranslated } from './btHarness.ts';
 
 /** 400 blocks, each ended by a JMP to the next, run three times: more translations than an 8 KiB cache holds. */
@@ -85,5 +86,48 @@ describe('translation cache sections', () => {
     expect(m.stop).toEqual({ kind: 'halt', guestEip: Y + 3 });
     expect(m.cpu.regs[0]).toBe(6);
     expect(m.bt.counters.callouts.exit).toBe(2); // X's stub ran again: Y translated anew
+  });
+
+  it('an exit stub whose target\'s translation evicts the stub\'s own block is not chained into the reused bytes', () => {
+    // X, the first block translated (section 0), takes its JE for the first time only once the cache is full and
+    // section 0 is next to go: translating the target evicts X itself, and the target's block is written where X
+    // was. Patching X's JE then would write 4 bytes into the new block.
+    const code = guestCode(`
+        cmp eax, 0
+        je taken
+        add eax, 1
+        hlt
+        times 0x40 - ($ - $$) nop
+    taken:
+        add eax, 100
+        add eax, 20
+        hlt
+        times 0x100 - ($ - $$) nop
+        times 0x8000 nop
+        hlt
+    `);
+    const X = CODE, TAKEN = CODE + 0x40, SLED = CODE + 0x100;
+    const m = prepareTranslated(code, { tcSize: 0x2000 });
+    const enterAt = (guestEip: number) => {
+      m.cpu.eip = guestEip;
+      m.bt.enter();
+    };
+    enterAt(X);
+    const x = m.bt.cache.validBlocks()[0];
+    expect(x.tcStart).toBe(TC.linear);
+    const section = (lin: number) => Math.floor((lin - TC.linear) / (0x2000 / TC_SECTIONS));
+    let filler = 0;
+    while (!(section(m.bt.cache.validBlocks().at(-1)!.tcStart) === TC_SECTIONS - 1 && m.bt.cache.reserve(BLOCK_TC_MAX) === null)) enterAt(SLED + 32 * filler++);
+    expect(x.valid).toBe(true);
+    expect(m.bt.counters.sectionsReused).toBe(0);
+    m.cpu.regs[0] = 0;
+    resumeTranslated(m, X);
+    expect(m.bt.counters.sectionsReused).toBe(1);
+    expect(x.valid).toBe(false);
+    const taken = m.bt.cache.validBlocks().find((b) => b.guestEip === TAKEN)!;
+    expect(taken.tcStart).toBe(x.tcStart);
+    expect(m.stop).toEqual({ kind: 'halt', guestEip: TAKEN + 6 });
+    expect(m.cpu.regs[0]).toBe(120);
+    expect(taken.incoming).toEqual([]);
   });
 });
