@@ -40,7 +40,7 @@ import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
 import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
 import { CheckedGuestMemory, type GuestRamMap } from '../dom0/grantCheck.ts';
 import { EventChannels } from '../dom0/eventChannel.ts';
-import { Dom0, Dom0Error } from '../dom0/worker/dom0.ts';
+import { DiskServedByDom0, Dom0, Dom0Error, entropyServedByDom0 } from '../dom0/worker/dom0.ts';
 import type { Dom0DeviceKind } from '../dom0/worker/dom0Protocol.ts';
 import { RemoteVirtioDevice, type MachineHalf } from '../dom0/worker/remoteDevice.ts';
 import { ConsoleRelay, newConsoleRings } from '../dom0/worker/consoleRelay.ts';
@@ -145,11 +145,12 @@ export class VirtioBoard {
     const balloonRing = dom0Thread && options.virtioBalloon && guestRam.shared ? newBalloonRing() : null;
     let consoleIndex = -1;
     let balloonIndex = -1;
-    // dom0 serves the disks, the entropy device, the NICs, the console and the balloon from its own thread unless MachineOptions.dom0Thread is false.
-    if (dom0Thread && (disks.length > 0 || entropy || nicLinks.some((l) => l !== null) || consoleRings || balloonRing)) {
+    // dom0 serves the disks, the entropy device, the NICs, the console and the balloon from its own thread unless
+    // MachineOptions.dom0Thread is false; it needs the domain's RAM and map in shared memory (both maps have them).
+    const shared = guestRam.shared;
+    if (dom0Thread && shared && (disks.length > 0 || entropy || nicLinks.some((l) => l !== null) || consoleRings || balloonRing)) {
       try {
-        // dom0 serves the devices' virtqueues itself when it can reach the domain's RAM and map (shared memory).
-        const served: Dom0DeviceKind[] = !guestRam.shared ? [] : [
+        const served: Dom0DeviceKind[] = [
           ...disks.map((_, i): Dom0DeviceKind => ({ kind: 'blk', disk: i, serial: diskSerial(i) })),
           ...(entropy ? [{ kind: 'rng' } as const] : []),
         ];
@@ -158,17 +159,17 @@ export class VirtioBoard {
           nicDevices.set(i, served.length);
           served.push({ kind: 'net', mac: [...macs[i]], net: l.link });
         });
-        if (consoleRings && guestRam.shared) {
+        if (consoleRings) {
           consoleIndex = served.length;
           served.push({ kind: 'console', ports: consolePorts, input: consoleRings.input.buffer, output: consoleRings.output.buffer });
         }
-        if (balloonRing && guestRam.shared) {
+        if (balloonRing) {
           balloonIndex = served.length;
           served.push({ kind: 'balloon', pooled: guestRam.frames !== undefined, relay: balloonRing.buffer });
         }
         this.dom0 = Dom0.start(
           disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })),
-          { ...(entropy ? { entropy } : {}), ...(guestRam.shared ? { ram: guestRam.shared, devices: served } : {}) },
+          { ...(entropy ? { entropy } : {}), ram: shared, devices: served },
         );
         // The switch's frames for a NIC raise its device's port in dom0's channels.
         const dom0 = this.dom0;
@@ -186,7 +187,8 @@ export class VirtioBoard {
         const letter = String.fromCharCode(0x61 + i);
         let backend: BlockBackend;
         try {
-          backend = this.dom0 ? this.dom0.backends[i] : openDisk(disk.path, { format: disk.format, readOnly: disk.readOnly });
+          // Served by dom0: the device model here answers for the configuration space, from the disk's geometry.
+          backend = this.dom0 ? new DiskServedByDom0(this.dom0.disks[i]) : openDisk(disk.path, { format: disk.format, readOnly: disk.readOnly });
         } catch (e) {
           throw new BootError(`disk ${i + 1} (${disk.path}): ${(e as Error).message}`);
         }
@@ -233,7 +235,7 @@ export class VirtioBoard {
       attach(CONSOLE_SLOT, ports === 1 ? 'virtio-console hvc0' : `virtio-console hvc0-hvc${ports - 1}`, new VirtioPciFunction(device, mem, channels));
     }
     if (options.virtioRng) {
-      const source = this.dom0?.entropy ?? (options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy());
+      const source = this.dom0 ? entropyServedByDom0 : options.clock === 'deterministic' ? deterministicEntropy() : hostEntropy();
       attach(RNG_SLOT, 'virtio-rng', new VirtioPciFunction(this.served(new VirtioRng(source), disks.length, guestRam, options), mem, channels));
     }
     if (options.virtioBalloon) {

@@ -7,23 +7,16 @@ import type { NetBackendLink } from './netProtocol.ts';
 /** Where virtio-rng's bytes come from (core/dom0/entropySource.ts): the host's randomness, or the fixed-seed stream of the deterministic clock. */
 export type EntropyKind = 'host' | 'deterministic';
 
-/** virtio-rng's backend in dom0: its ring (OP_ENTROPY requests) and ports. */
-export interface Dom0Entropy {
-  kind: EntropyKind;
-  ring: SharedArrayBuffer;
-  request: number;
-  completion: number;
-}
-
 export interface Dom0Disk {
   path: string;
   format?: DiskFormat;
   readOnly?: boolean;
-  /** The disk's BlockRing buffer. */
-  ring: SharedArrayBuffer;
-  /** Event channel ports: the device model sends on `request`, dom0 on `completion`. */
-  request: number;
-  completion: number;
+}
+
+/** What dom0 did to one disk's image: the flushes and the discarded ranges [offset, length] (the last 64). */
+export interface DiskOperationCounts {
+  flushes: number;
+  discards: [number, number][];
 }
 
 /**
@@ -58,7 +51,7 @@ export interface Dom0Init {
   reply: MessagePort;
   disks: Dom0Disk[];
   /** virtio-rng's entropy source, held by dom0 (absent without one). */
-  entropy?: Dom0Entropy;
+  entropy?: EntropyKind;
   /** The domain's RAM and map in shared memory, for the devices dom0 serves. */
   ram?: SharedGuestRam;
   devices?: Dom0Device[];

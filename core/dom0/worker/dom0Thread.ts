@@ -7,15 +7,14 @@
  * here whole: their virtqueues are processed in this thread over the
  * domain's shared RAM, through the grant check against its shared map
  * (QueueService), woken by the device's port and answering on its done port.
- * Each backend's block ring (block I/O, offset, length, bytes; no guest
- * memory) also stays, for a device model in the machine's thread over a
- * RemoteBlockBackend.
+ * That is the only way in: the machine's thread sends no block I/O or
+ * entropy requests of its own (a disk's flush and discard counts go back
+ * through its device's link, CMD_STATS).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDisk, type BlockBackend } from '../block/blockBackend.ts';
 import { EventChannels } from '../eventChannel.ts';
 import { deterministicEntropy, hostEntropy, type EntropySource } from '../entropySource.ts';
-import { BlockRing, OP_DISCARD, OP_ENTROPY, OP_FLUSH, OP_READ, OP_STATS, OP_WRITE, type DiskOperationCounts } from './blockRing.ts';
 import { VirtioBlk } from '../../devices/virtio/virtioBlk.ts';
 import { VirtioRng } from '../../devices/virtio/virtioRng.ts';
 import { QueueLink } from './queueLink.ts';
@@ -23,7 +22,7 @@ import { QueueService } from './queueService.ts';
 import { nicBackend } from './netBackend.ts';
 import { consoleBackend } from './consoleRelay.ts';
 import { balloonBackend } from './balloonRelay.ts';
-import type { Dom0Init, Dom0Ready } from './dom0Protocol.ts';
+import type { DiskOperationCounts, Dom0Init, Dom0Ready } from './dom0Protocol.ts';
 
 /** How long one wait blocks before dom0 looks for a stop message (ms). */
 const IDLE_WAIT_MS = 200;
@@ -31,11 +30,11 @@ const IDLE_WAIT_MS = 200;
 const init = workerData as Dom0Init;
 const channels = new EventChannels(init.portCount, init.channels);
 const backends: BlockBackend[] = [];
-/** Per disk: what was done to its image from either path (ring or served virtqueue). */
+/** Per disk: what was done to its image, for the device's statistics. */
 const counts: DiskOperationCounts[] = [];
 let stopping = false;
 
-/** A backend whose flushes and discards are counted for OP_STATS. */
+/** A backend whose flushes and discards are counted for the device's statistics (CMD_STATS). */
 function counted(backend: BlockBackend, c: DiskOperationCounts): BlockBackend {
   return {
     get format() { return backend.format; },
@@ -55,45 +54,19 @@ function counted(backend: BlockBackend, c: DiskOperationCounts): BlockBackend {
   };
 }
 
+/** Whether the wait loop runs (it ends dom0 at a stop; without devices the stop message does). */
+let looping = false;
+
+function end(): void {
+  for (const b of backends) b.close();
+  process.exit(0);
+}
+
 parentPort!.on('message', (m: { type: string }) => {
-  if (m.type === 'stop') stopping = true;
+  if (m.type !== 'stop') return;
+  stopping = true;
+  if (!looping) end();
 });
-
-function serve(backend: BlockBackend, ring: BlockRing, c: DiskOperationCounts): void {
-  try {
-    switch (ring.op) {
-      case OP_STATS:
-        ring.answer(new TextEncoder().encode(JSON.stringify(c)));
-        return;
-      case OP_READ:
-        backend.read(ring.offset, ring.data.subarray(0, ring.length));
-        break;
-      case OP_WRITE:
-        backend.write(ring.offset, ring.data.subarray(0, ring.length));
-        break;
-      case OP_FLUSH:
-        backend.flush();
-        break;
-      case OP_DISCARD:
-        backend.discard(ring.offset, ring.length);
-        break;
-      default:
-        throw new Error(`unknown block operation ${ring.op}`);
-    }
-    ring.complete(null);
-  } catch (e) {
-    ring.complete(e instanceof Error ? e : new Error(String(e)));
-  }
-}
-
-function serveEntropy(source: EntropySource, ring: BlockRing): void {
-  if (ring.op !== OP_ENTROPY || !(ring.length >= 0 && ring.length <= ring.data.length)) {
-    ring.complete(new Error(`bad entropy request (operation ${ring.op}, ${ring.length} bytes)`));
-    return;
-  }
-  source(ring.data.subarray(0, ring.length));
-  ring.complete(null);
-}
 
 function start(): void {
   try {
@@ -120,17 +93,10 @@ function start(): void {
     disks: backends.map((b) => ({ format: b.format, sizeBytes: b.sizeBytes, readOnly: b.readOnly })),
   } satisfies Dom0Ready);
   channels.notify(init.readyPort);
-  const rings = init.disks.map((d) => new BlockRing(d.ring));
-  // Each request port's work: a disk's block request, or an entropy request.
-  const byRequestPort = new Map<number, () => void>(
-    init.disks.map((d, i) => [d.request, () => {
-      serve(backends[i], rings[i], counts[i]);
-      channels.notify(d.completion);
-    }]),
-  );
+  // Each device's port: its command or kick (and the work that comes without one: a NIC's frames, the console's input).
+  const byRequestPort = new Map<number, () => void>();
   const entropy = init.entropy;
-  // One source for the ring and the served device: the deterministic stream is one sequence.
-  const source: EntropySource | null = entropy ? (entropy.kind === 'deterministic' ? deterministicEntropy() : hostEntropy()) : null;
+  const source: EntropySource | null = entropy ? (entropy === 'deterministic' ? deterministicEntropy() : hostEntropy()) : null;
   for (const d of init.devices ?? []) {
     if (!init.ram) throw new Error('dom0 serves virtio devices only with the domain\'s RAM');
     if (d.kind === 'rng' && !source) throw new Error('dom0 serves virtio-rng only with an entropy source');
@@ -146,19 +112,12 @@ function start(): void {
       : d.kind === 'balloon' ? balloonBackend(d.pooled, d.relay, wake)
       : d.kind === 'console' ? console!.device
       : nic!.device;
-    const service = new QueueService(new QueueLink(d.link), device, init.ram);
+    const service = new QueueService(new QueueLink(d.link), device, init.ram, d.kind === 'blk' ? () => counts[d.disk] : undefined);
     byRequestPort.set(d.port, () => {
       service.service();
       if (nic) service.deliver(nic.takeFrames);
       console?.serveInput((work) => service.deliver(work));
       channels.notify(d.done);
-    });
-  }
-  if (entropy && source) {
-    const ring = new BlockRing(entropy.ring);
-    byRequestPort.set(entropy.request, () => {
-      serveEntropy(source, ring);
-      channels.notify(entropy.completion);
     });
   }
   const ports = [...byRequestPort.keys()];
@@ -169,13 +128,11 @@ function start(): void {
       if (ready.length === 0) break;
       for (const port of ready) byRequestPort.get(port)!();
     }
-    if (stopping) {
-      for (const b of backends) b.close();
-      process.exit(0);
-    }
+    if (stopping) end();
     setImmediate(loop);
   };
-  if (ports.length > 0) loop();
+  looping = ports.length > 0;
+  if (looping) loop();
 }
 
 start();

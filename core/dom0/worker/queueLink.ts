@@ -12,6 +12,8 @@
  *     index dom0 has reached (`usedIndex`: elements written, used.idx not);
  *   - dom0's per-device counters (requests, bytes, errors);
  *   - the reason dom0 put the device in DEVICE_NEEDS_RESET;
+ *   - the device's statistics of its backend (STATS: a virtio-blk disk's
+ *     flushes and discards, JSON), written by dom0 on the machine's command;
  *   - a ring of guest RAM ranges dom0 wrote (buffer offset, length), which
  *     the machine's thread hands to its memory bus so decoded code from those
  *     pages is dropped before the guest sees the completion.
@@ -23,12 +25,15 @@
 export const CMD_NONE = 0;
 export const CMD_ACTIVATE = 1;
 export const CMD_RESET = 2;
+/** dom0 writes the device's backend statistics (`writeStatistics`). */
+export const CMD_STATS = 3;
 
 /** Queues one link describes at most: virtio-console's 16 ports and its control pair (block and entropy have one). */
 export const LINK_MAX_QUEUES = 34;
 /** Ranges the DMA log holds before dom0 waits for the machine's thread to take them (a power of two). */
 export const DMA_LOG_ENTRIES = 4096;
 const MESSAGE_BYTES = 1024;
+const STATS_BYTES = 4096;
 
 // Int32 words.
 const W_COMMAND = 0;
@@ -40,7 +45,8 @@ const W_MESSAGE_LENGTH = 5;
 const W_LOG_HEAD = 6;
 const W_LOG_TAIL = 7;
 const W_FAILED = 8;
-const W_QUEUE_BASE = 9;
+const W_STATS_LENGTH = 9;
+const W_QUEUE_BASE = 10;
 const QUEUE_WORDS = 8;
 const Q_SIZE = 0;
 const Q_EVENT_IDX = 1;
@@ -58,7 +64,8 @@ const FLOAT_WORDS = F_COUNTERS + 4;
 const FLOAT_OFFSET = Math.ceil((INT_WORDS * 4) / 8) * 8;
 const MESSAGE_OFFSET = FLOAT_OFFSET + FLOAT_WORDS * 8;
 const LOG_OFFSET = MESSAGE_OFFSET + MESSAGE_BYTES;
-const TOTAL_BYTES = LOG_OFFSET + DMA_LOG_ENTRIES * 16;
+const STATS_OFFSET = LOG_OFFSET + DMA_LOG_ENTRIES * 16;
+const TOTAL_BYTES = STATS_OFFSET + STATS_BYTES;
 
 export interface LinkQueueConfig {
   size: number;
@@ -82,6 +89,7 @@ export class QueueLink {
   private readonly floats: Float64Array;
   private readonly message: Uint8Array;
   private readonly log: Float64Array;
+  private readonly stats: Uint8Array;
 
   constructor(buffer: SharedArrayBuffer | null = null) {
     this.buffer = buffer ?? new SharedArrayBuffer(TOTAL_BYTES);
@@ -89,6 +97,22 @@ export class QueueLink {
     this.floats = new Float64Array(this.buffer, FLOAT_OFFSET, FLOAT_WORDS);
     this.message = new Uint8Array(this.buffer, MESSAGE_OFFSET, MESSAGE_BYTES);
     this.log = new Float64Array(this.buffer, LOG_OFFSET, DMA_LOG_ENTRIES * 2);
+    this.stats = new Uint8Array(this.buffer, STATS_OFFSET, STATS_BYTES);
+  }
+
+  // ---- statistics (dom0 -> machine, on CMD_STATS) ---------------------------
+
+  /** dom0: the device's backend statistics as text (cut at the area's size); before it acknowledges CMD_STATS. */
+  writeStatistics(text: string): void {
+    const bytes = new TextEncoder().encode(text);
+    if (bytes.length > STATS_BYTES) throw new RangeError(`statistics of ${bytes.length} bytes do not fit the link's ${STATS_BYTES}`);
+    this.stats.set(bytes);
+    this.words[W_STATS_LENGTH] = bytes.length;
+  }
+
+  /** The machine's thread, after dom0 acknowledged CMD_STATS. */
+  readStatistics(): string {
+    return new TextDecoder().decode(this.stats.slice(0, this.words[W_STATS_LENGTH]));
   }
 
   // ---- control (machine -> dom0, acknowledged by clearing) -------------------

@@ -22,7 +22,7 @@ import { SplitQueue } from '../../devices/virtio/splitQueue.ts';
 import { newCounters, type VirtioDeviceContext, type VirtioDeviceType } from '../../devices/virtio/virtioDevice.ts';
 import { CheckedGuestMemory } from '../grantCheck.ts';
 import { ramMapOverShared, type SharedGuestRam } from '../sharedRamMap.ts';
-import { CMD_ACTIVATE, CMD_RESET, DMA_LOG_ENTRIES, type QueueLink } from './queueLink.ts';
+import { CMD_ACTIVATE, CMD_RESET, CMD_STATS, DMA_LOG_ENTRIES, type QueueLink } from './queueLink.ts';
 
 /** How long dom0 waits for the machine's thread to take logged DMA ranges before it calls the machine gone (ms). */
 const LOG_WAIT_MS = 60_000;
@@ -41,6 +41,8 @@ export class QueueService {
     private readonly link: QueueLink,
     private readonly device: VirtioDeviceType,
     ram: SharedGuestRam,
+    /** The backend's statistics the machine's thread may ask for (CMD_STATS): a disk's flushes and discards. */
+    private readonly statistics: () => unknown = () => null,
   ) {
     this.mem = new CheckedGuestMemory(ramMapOverShared(ram, (offset, length) => this.noteWritten(offset, length)));
   }
@@ -55,6 +57,10 @@ export class QueueService {
     const command = this.link.command;
     if (command === CMD_RESET) this.reset();
     else if (command === CMD_ACTIVATE) this.activate();
+    else if (command === CMD_STATS) {
+      this.link.writeStatistics(JSON.stringify(this.statistics()));
+      this.link.acknowledge();
+    }
     for (let q = 0; q < this.queues.length; q++) {
       const kick = this.link.kickIndex(q);
       if (kick !== this.link.servedIndex(q)) this.serve(q, kick);

@@ -34,7 +34,7 @@
 import { VirtqueueError, type VirtqueueErrorKind } from '../../devices/virtio/descriptorChain.ts';
 import type { VirtioDeviceContext, VirtioDeviceType } from '../../devices/virtio/virtioDevice.ts';
 import type { GuestRamMap } from '../grantCheck.ts';
-import { CMD_ACTIVATE, CMD_RESET } from './queueLink.ts';
+import { CMD_ACTIVATE, CMD_RESET, CMD_STATS } from './queueLink.ts';
 import { Dom0Error, type Dom0, type Dom0DeviceLink } from './dom0.ts';
 
 /**
@@ -130,6 +130,12 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     this.takeCompletion();
   }
 
+  /** The statistics dom0 keeps of the device's backend (a virtio-blk disk's DiskOperationCounts), asked through the link. */
+  statistics(): unknown {
+    this.command(CMD_STATS);
+    return JSON.parse(this.device.link.readStatistics());
+  }
+
   /**
    * Tells dom0 the device's half sent it something outside a kick (host
    * input); with `waitForCompletion`, waits until `acted` holds and takes
@@ -142,12 +148,20 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     this.takeCompletion();
   }
 
-  /** Whether a kick (or relayed input) is waiting for dom0 to serve it. */
+  /**
+   * Whether a kick (or relayed input) is waiting for dom0 to serve it, or
+   * dom0 served it and its done event is still on the way (dom0 raises the
+   * done port after it published the used index: a thread descheduled in
+   * between must still be waited for, not polled in a loop).
+   */
   get awaitingDom0(): boolean {
     if (this.half?.awaiting) return true;
     const ctx = this.ctx;
     if (!ctx) return false;
-    for (let q = 0; q < ctx.queues.length; q++) if (this.device.link.kickIndex(q) !== this.device.link.servedIndex(q)) return true;
+    const link = this.device.link;
+    for (let q = 0; q < ctx.queues.length; q++) {
+      if (link.kickIndex(q) !== link.servedIndex(q) || link.usedIndex(q) !== ctx.queues[q].usedIndex) return true;
+    }
     return false;
   }
 
@@ -190,7 +204,7 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     const link = this.device.link;
     link.setCommand(command);
     this.dom0.channels.notify(this.device.port);
-    this.waitUntil(() => link.command !== command, command === CMD_RESET ? 'stop using the queues' : 'take the queues');
+    this.waitUntil(() => link.command !== command, command === CMD_RESET ? 'stop using the queues' : command === CMD_STATS ? 'give its statistics' : 'take the queues');
   }
 
   private waitUntil(done: () => boolean, what: string): void {

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BlockBackend } from '../../../core/dom0/block/blockBackend.ts';
 import { busRamMap } from '../../../core/dom0/grantCheck.ts';
-import { Dom0 } from '../../../core/dom0/worker/dom0.ts';
+import { DiskServedByDom0, Dom0 } from '../../../core/dom0/worker/dom0.ts';
+import type { DiskOperationCounts } from '../../../core/dom0/worker/dom0Protocol.ts';
 import { RemoteVirtioDevice } from '../../../core/dom0/worker/remoteDevice.ts';
 import { VirtioBlk } from '../../../core/devices/virtio/virtioBlk.ts';
 import { MemoryDisk, VirtioTestBoard } from './virtioTestDriver.ts';
@@ -115,6 +116,7 @@ export function inDom0Worker(sizeBytes: number): BlkDiskMode {
       if (dom0) stopping.push(dom0.stop());
       writeFileSync(path(readOnly), bytes);
       const disk = readOnly ? 1 : 0;
+      let remote!: RemoteVirtioDevice;
       const board = new VirtioTestBoard((bus) => {
         const ram = busRamMap(bus);
         const d = Dom0.start([{ path: path(false), format: 'raw' }, { path: path(true), format: 'raw', readOnly: true }], {
@@ -122,9 +124,11 @@ export function inDom0Worker(sizeBytes: number): BlkDiskMode {
           devices: [{ kind: 'blk', disk, serial }],
         });
         dom0 = d;
-        return new RemoteVirtioDevice(new VirtioBlk(d.backends[disk], { serial }), d, d.devices[0], ram, true);
+        remote = new RemoteVirtioDevice(new VirtioBlk(new DiskServedByDom0(d.disks[disk]), { serial }), d, d.devices[0], ram, true);
+        return remote;
       });
-      const backend = dom0!.backends[disk];
+      // What dom0 counted on the image, asked through the device's link.
+      const operations = () => remote.statistics() as DiskOperationCounts;
       return {
         board,
         disk: {
@@ -132,10 +136,10 @@ export function inDom0Worker(sizeBytes: number): BlkDiskMode {
             return new Uint8Array(readFileSync(path(readOnly)));
           },
           get flushes() {
-            return backend.operations().flushes;
+            return operations().flushes;
           },
           get discards() {
-            return backend.operations().discards;
+            return operations().discards;
           },
         },
       };
