@@ -206,9 +206,12 @@
  *   1.07 of the tail without it in one run (rounds 5-11), 0.88 in
  *   another (rounds 5-7): no gain beyond the noise. A call saves little
  *   against a run-loop round trip: both pay the megamorphic call and the
- *   region's prologue (register loads, the dispatch switch); a trampoline
- *   in the run loop (not tried: cpu.ts is being split into modules) would
- *   save only the run loop's own checks, which the tail already makes.
+ *   region's prologue (register loads, the dispatch switch). A trampoline
+ *   in the run loop instead (the tail returns -1 with the next block in
+ *   cpu.jitBlock, the run loop calls its function again; tried in a scratch
+ *   copy, not kept since cpu.ts is being split into modules): 1.01 of the
+ *   tail without transfers (rounds 5-9 of 10, summed). So going around the
+ *   run loop itself is not what costs.
  * - A jump cache for exits both links miss (RET to three or more sites: 24%
  *   of exits went to fetchBlock): 4096 blocks by a hash of EIP, stamped with
  *   the link stamp at region entry (when the run loop or a tail has just
@@ -217,6 +220,18 @@
  *   1.16 of the tail without it (medians, one run); with transfers too,
  *   1.04 of the tail alone (rounds 5-11 of another): presumably the fill
  *   at every region entry costs what the saved block-cache lookups gain.
+ * With the tail, warm (shellLoopWhere.ts, third 10000-iteration round):
+ * 99.2% of the instructions compiled, 755 entries into compiled code per
+ * iteration (22.6 instructions each), their exits 75% to another region,
+ * 25% with no link; sampled (workloadProfile.ts on shell): compiled code
+ * 61.2%, the run loop 12.1% + 8.5% in the machine's, fetchBlock 4.4%,
+ * integerOp 2.5% (SSE2 through its handler), regionNext gone. Since neither
+ * transfers nor the trampoline cut the time, the run loop's share is mostly
+ * entering a region's function (a megamorphic call, a big frame, the
+ * prologue), not its checks: what would pay next is fewer entries, i.e.
+ * regions that hold what runs together (a region takes only successors not
+ * yet compiled when its head turns hot, so code that turns hot later forms
+ * separate regions that exit into each other), and faster code inside them.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
