@@ -302,6 +302,8 @@ export class VirtioBoard {
       this.console.hostInput(bytes, port);
       return;
     }
+    // The board was closed: dom0 has ended, nothing takes input any more.
+    if (!this.dom0?.running) return;
     const { relay, remote } = this.consoleRelay;
     relay.input(bytes, port);
     // On the deterministic clock the guest gets the bytes here, as from the console in this thread.

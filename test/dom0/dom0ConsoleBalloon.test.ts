@@ -102,6 +102,17 @@ describe('the board\'s console and balloon served by dom0 on the realtime clock'
   });
 });
 
+describe('the console served by dom0 on the deterministic clock, after the board closed', () => {
+  it('drops the host\'s input instead of waiting for a dom0 that has ended', () => {
+    const bus = new MemoryBus(new PhysicalMemory(RAM_BYTES));
+    const pci = new Pci(bus, { setIsaIrq: () => {} });
+    const board = new VirtioBoard(bus, pci, { memoryMiB: 16, clock: 'deterministic', virtioConsole: true }, busRamMap(bus), () => {});
+    expect(board.dom0!.running).toBe(true);
+    board.close();
+    expect(() => board.consoleInput(new TextEncoder().encode('late'), 0)).not.toThrow();
+  });
+});
+
 describe('the console relay\'s machine half', () => {
   it('drops and counts the host\'s input the ring has no room for, and says dom0 has not acted on the rest', () => {
     const relay = new ConsoleRelay(newConsoleRings(), () => {});
