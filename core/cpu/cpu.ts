@@ -29,10 +29,10 @@
 import type { MemoryBus } from '../memory/bus.ts';
 import type { GuestClock } from './clock.ts';
 import { readFlags } from './flags.ts';
-// The block cache first: it loads the decoder and with it every instruction handler (ops/index.ts), in the
-// order that lets the modules of the cycle interrupts.ts -> protected/ -> vmx/nonRoot.ts -> decoder.ts -> ops/ ->
-// vmx/entry.ts -> interrupts.ts evaluate with their imports initialized (loaded from interrupts.ts first,
-// vmx/entry.ts's TYPE_TO_KIND would read INT_* before interrupts.ts defines them).
+// The block cache first: it loads the decoder and with it every instruction handler (ops/index.ts) before
+// execLoop.ts loads interrupts.ts, the order cpu.ts has always loaded the import cycle interrupts.ts ->
+// protected/ -> vmx/nonRoot.ts -> decoder.ts -> ops/ -> vmx/entry.ts -> interrupts.ts in (interruptKinds.ts
+// took the one load-time read of an import out of that cycle: vmx/entry.ts's TYPE_TO_KIND).
 import { blockCache } from './blockCache.ts';
 import { execLoop } from './execLoop.ts';
 import type { Insn } from './insn.ts';

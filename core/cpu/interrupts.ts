@@ -10,13 +10,10 @@ import { loadSegmentReal } from './segments.ts';
 import { deliverProtected } from './protected/interruptGates.ts';
 import { beginOnCurrentStack, pending, pushPending } from './protected/stackFrame.ts';
 
-/** Kinds of event, which decide privilege checks, error codes and the saved EIP. */
-export const INT_EXTERNAL = 0; // INTR from the interrupt controller
-export const INT_NMI = 1;
-export const INT_EXCEPTION = 2; // processor-detected (faults, traps, aborts)
-export const INT_SOFTWARE = 3; // INT n (DPL-checked, IOPL-sensitive in V86)
-export const INT_SOFTWARE_EXCEPTION = 4; // INT3, INTO (DPL-checked)
-export const INT_ICEBP = 5; // INT1 (0xF1): like a hardware #DB, no DPL check
+import { INT_EXCEPTION, INT_EXTERNAL, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from './interruptKinds.ts';
+
+/** Kinds of event (interruptKinds.ts), here too for the modules that import them with delivery. */
+export { INT_EXCEPTION, INT_EXTERNAL, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION };
 
 /**
  * Exceptions of the fault class (SDM Vol. 3A Table 6-1): every vector below 32

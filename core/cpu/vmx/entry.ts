@@ -9,7 +9,7 @@
 import type { Cpu } from '../cpu.ts';
 import { CR0_PE, CR0_PG, ESP, IF, SS, VM, LDTR, TR } from '../regs.ts';
 import { setSegmentCache } from '../segments.ts';
-import { INT_EXCEPTION, INT_EXTERNAL, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../interrupts.ts';
+import { INT_EXCEPTION, INT_EXTERNAL, INT_ICEBP, INT_NMI, INT_SOFTWARE, INT_SOFTWARE_EXCEPTION } from '../interruptKinds.ts';
 import { loadMsrList } from './msrLists.ts';
 import * as C from './capabilities.ts';
 import * as F from './vmcsFields.ts';
