@@ -19,14 +19,24 @@ export interface LinuxBenchResult {
   bootSeconds: number;
   loopGuestSeconds: number;
   loopHostSeconds: number;
+  /**
+   * This process's CPU seconds (all its threads: the machine's, dom0's, V8's compilers) over each workload. The
+   * ratios between modes are taken on these: on the realtime clock a guest that lags its host by more than
+   * core/cpu/clock.ts's MAX_LAG_NS loses the excess (it sees time run slower), so guest time understates a slow
+   * mode on a loaded machine, and wall time counts the other processes' share of the cores.
+   */
+  loopCpuSeconds: number;
   /** VM exits during the loop (undefined without a hypervisor). */
   loopExits?: number;
   forkGuestSeconds: number;
+  forkCpuSeconds: number;
   forkExits?: number;
   /** Shadow paging's counters over the fork loop (only without nested paging). */
   forkShadow?: ShadowCounters;
   /** The system-call loop (bench/guest/getppid.c), timed in the guest with CLOCK_MONOTONIC; only when its initramfs was given. */
   syscallGuestSeconds?: number;
+  /** CPU seconds of the whole command (the program's exec and exit too: a few ms of the 100000 calls). */
+  syscallCpuSeconds?: number;
   syscallExits?: number;
   /** Under the software monitor ('bt', 'trap'): what it did during each workload (shell, fork, syscall loop). */
   monitor?: { loop: MonitorSummary; fork: MonitorSummary; syscall?: MonitorSummary };
@@ -86,16 +96,20 @@ async function measure(guest: GuestConsole, syscallInitrd: Uint8Array | undefine
   const exits0 = totalExits(guest);
   const mon0 = monitorCounters(guest);
   const t1 = performance.now();
+  const c1 = cpuSeconds();
   const loop = await timedInGuest(guest, SHELL_LOOP);
   const loopHostSeconds = (performance.now() - t1) / 1000;
+  const c2 = cpuSeconds();
   const exits1 = totalExits(guest);
   const mon1 = monitorCounters(guest);
   const shadow0 = guest.machine.stats().hypervisor?.shadowPaging;
   const fork = await timedInGuest(guest, FORK_LOOP);
+  const c3 = cpuSeconds();
   const exits2 = totalExits(guest);
   const mon2 = monitorCounters(guest);
   const shadow1 = guest.machine.stats().hypervisor?.shadowPaging;
   const syscall = syscallInitrd ? await syscallLoop(guest) : undefined;
+  const c4 = cpuSeconds();
   const exits3 = totalExits(guest);
   const mon3 = monitorCounters(guest);
   const loopMonitor = monitorSummary(mon0, mon1);
@@ -106,14 +120,23 @@ async function measure(guest: GuestConsole, syscallInitrd: Uint8Array | undefine
     bootSeconds,
     loopGuestSeconds: loop,
     loopHostSeconds,
+    loopCpuSeconds: c2 - c1,
     loopExits: exits0 === undefined || exits1 === undefined ? undefined : exits1 - exits0,
     forkGuestSeconds: fork,
+    forkCpuSeconds: c3 - c2,
     forkExits: exits1 === undefined || exits2 === undefined ? undefined : exits2 - exits1,
     forkShadow: shadow0 && shadow1 ? difference(shadow1, shadow0) : undefined,
     syscallGuestSeconds: syscall,
+    syscallCpuSeconds: syscall === undefined ? undefined : c4 - c3,
     syscallExits: syscall === undefined || exits2 === undefined || exits3 === undefined ? undefined : exits3 - exits2,
     monitor: loopMonitor && forkMonitor ? { loop: loopMonitor, fork: forkMonitor, syscall: syscall === undefined ? undefined : monitorSummary(mon2, mon3) } : undefined,
   };
+}
+
+/** This process's CPU time in seconds, every thread. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** What the timed loops need of a guest: a shell command line and its output (Popek's GuestConsole, the v86 bench's console). */

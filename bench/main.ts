@@ -81,11 +81,14 @@ function describe(name: string, label: string, r: LinuxBenchResult, ref: LinuxBe
   const ratio = (a: number, b: number | undefined) => (b === undefined ? '' : ` (x${fmt(a / b, 2)} of ${VARIANTS[0].label})`);
   const exits = (n: number | undefined, seconds: number) => (n === undefined ? '' : `; ${n} exits, ${fmt(n / seconds, 0)}/s`);
   console.log(`${name} [${label}]: ${fmt(r.bootSeconds)} s to the ready line${ratio(r.bootSeconds, ref?.bootSeconds)}`);
-  console.log(`${name} [${label}]: shell loop ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time${ratio(r.loopGuestSeconds, ref?.loopGuestSeconds)}${exits(r.loopExits, r.loopGuestSeconds)}`);
-  console.log(`${name} [${label}]: fork loop ${fmt(r.forkGuestSeconds, 2)} s guest time${ratio(r.forkGuestSeconds, ref?.forkGuestSeconds)}${exits(r.forkExits, r.forkGuestSeconds)}`);
-  if (r.syscallGuestSeconds !== undefined) {
-    const s = r.syscallGuestSeconds;
-    console.log(`${name} [${label}]: syscall loop ${fmt(s, 3)} s guest time, ${fmt((s * 1e9) / SYSCALL_CALLS, 0)} ns per getppid${ratio(s, ref?.syscallGuestSeconds)}${exits(r.syscallExits, s)}`);
+  const cpuRatio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '' : ` (x${fmt(a / b, 2)} of ${VARIANTS[0].label} in CPU time)`);
+  console.log(`${name} [${label}]: shell loop ${fmt(r.loopCpuSeconds, 2)} s CPU time, ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time${cpuRatio(r.loopCpuSeconds, ref?.loopCpuSeconds)}${exits(r.loopExits, r.loopGuestSeconds)}`);
+  console.log(`${name} [${label}]: fork loop ${fmt(r.forkCpuSeconds, 2)} s CPU time, ${fmt(r.forkGuestSeconds, 2)} s guest time${cpuRatio(r.forkCpuSeconds, ref?.forkCpuSeconds)}${exits(r.forkExits, r.forkGuestSeconds)}`);
+  if (r.syscallGuestSeconds !== undefined && r.syscallCpuSeconds !== undefined) {
+    const s = r.syscallCpuSeconds;
+    console.log(
+      `${name} [${label}]: syscall loop ${fmt(s, 3)} s CPU time, ${fmt((s * 1e9) / SYSCALL_CALLS, 0)} ns per getppid (whole command); ${fmt(r.syscallGuestSeconds, 3)} s guest time, ${fmt((r.syscallGuestSeconds * 1e9) / SYSCALL_CALLS, 0)} ns per call${cpuRatio(s, ref?.syscallCpuSeconds)}${exits(r.syscallExits, r.syscallGuestSeconds)}`,
+    );
   }
   if (r.monitor) {
     const m = (workload: string, s: MonitorSummary | undefined) =>
