@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     console.log(`fork loop: ${FORK_LOOP}`);
     try {
       syscallInitrd = initramfsWithSyscallProgram();
-      console.log(`syscall loop: ${SYSCALL_PROGRAM} (bench/guest/getppid.c, gcc -m32 -static -O2): ${SYSCALL_CALLS} getppid() calls, timed in the guest with clock_gettime(CLOCK_MONOTONIC)`);
+      console.log(`syscall loop: ${SYSCALL_PROGRAM} (bench/guest/getppid.c, gcc -m32 -static -O2): ${SYSCALL_CALLS} getppid() calls, timed in the guest with clock_gettime(CLOCK_MONOTONIC); every loop also in this process's CPU time, on which the ratios between modes are taken`);
     } catch (e) {
       console.log(`syscall loop: skipped (${e instanceof Error ? e.message : e})`);
     }
