@@ -10,6 +10,7 @@
 ; again (the new base), then INT 0x81 halts with interrupts off.
 bits 32
 org 0x100000
+%include "ring3.inc"
 
 R_TLS1   equ 0x90000      ; what %gs:-4 read before the INT (TLS_A's marker)
 R_TLS2   equ 0x90004      ; ... and after (TLS_B's marker)
@@ -56,14 +57,7 @@ kernel:
   lidt [idtr]
   mov ax, 0x28
   ltr ax
-  mov edi, PT              ; the first 4 MiB identity-mapped, user accessible
-  mov eax, 7
-  mov ecx, 1024
-.fill:
-  mov [edi], eax
-  add edi, 4
-  add eax, 0x1000
-  loop .fill
+  identity_map_low_4m
   mov dword [PT_TOP + 3 * 4], ENTRY_PHYS + 3   ; 0xffc03000: the entry stack, supervisor only
   mov dword [PD], PT + 7
   mov dword [PD + 1023 * 4], PT_TOP + 3
@@ -72,12 +66,7 @@ kernel:
   mov eax, cr0
   or eax, 0x80000000
   mov cr0, eax
-  push 0x23
-  push USTACK
-  push 0x202
-  push 0x1b
-  push user
-  iret
+  iret_to_user USTACK, user
 
 user:
   mov ax, 0x23
@@ -95,14 +84,6 @@ user:
   mov [R_DS], ds
   int 0x81
 
-set_gate:
-  lea edi, [idt + ebx * 8]
-  mov [edi], ax
-  mov word [edi + 2], 0x08
-  mov [edi + 4], cx
-  shr eax, 16
-  mov [edi + 6], ax
-  ret
 
 h80:                       ; on the entry stack, in the top 4 MiB
   push ds
@@ -125,25 +106,4 @@ h81:
   cli
   hlt
 
-align 8
-gdt:
-  dq 0
-  dq 0x00cf9a000000ffff    ; 0x08 kernel code
-  dq 0x00cf92000000ffff    ; 0x10 kernel data
-  dq 0x00cffa000000ffff    ; 0x18 user code
-  dq 0x00cff2000000ffff    ; 0x20 user data
-  dq 0x0000890000000067    ; 0x28 TSS (base filled in)
-  dw 0xffff, TLS_A & 0xffff ; 0x30 user TLS: base TLS_A, 4 GiB
-  db (TLS_A >> 16) & 0xff, 0xf2, 0xcf, 0
-gdt_end:
-gdtr:
-  dw gdt_end - gdt - 1
-  dd gdt
-idtr:
-  dw 256 * 8 - 1
-  dd idt
-align 8
-idt:
-  times 256 dq 0
-tss:
-  times 104 db 0
+ring3_tables TLS_A

@@ -6,6 +6,7 @@
 ; record what they were given at fixed addresses (R_*).
 bits 32
 org 0x100000
+%include "ring3.inc"
 
 R_EAX    equ 0x90000
 R_EIP    equ 0x90004
@@ -58,14 +59,7 @@ kernel:
   mov ax, 0x28
   ltr ax
   ; identity-map the first 4 MiB, user accessible, but for HOLE
-  mov edi, PT
-  mov eax, 7
-  mov ecx, 1024
-.fill:
-  mov [edi], eax
-  add edi, 4
-  add eax, 0x1000
-  loop .fill
+  identity_map_low_4m
   mov dword [PT + (HOLE >> 12) * 4], 0
   mov dword [PD], PT + 7
   mov eax, PD
@@ -73,12 +67,7 @@ kernel:
   mov eax, cr0
   or eax, 0x80000000
   mov cr0, eax
-  push 0x23
-  push USTACK
-  push 0x202
-  push 0x1b
-  push user
-  iret
+  iret_to_user USTACK, user
 
 user:
   mov ax, 0x23             ; the IRET to CPL 3 left DS/ES null (their DPL was below the new CPL)
@@ -92,14 +81,6 @@ pf_at:
 after_pf:
   int 0x81
 
-set_gate:                  ; eax = handler, ebx = vector, ecx = type word
-  lea edi, [idt + ebx * 8]
-  mov [edi], ax
-  mov word [edi + 2], 0x08
-  mov [edi + 4], cx
-  shr eax, 16
-  mov [edi + 6], ax
-  ret
 
 h80:
   mov [ss:R_EAX], eax
@@ -138,26 +119,7 @@ h81:
   cli
   hlt
 
-align 8
-gdt:
-  dq 0
-  dq 0x00cf9a000000ffff    ; 0x08 kernel code
-  dq 0x00cf92000000ffff    ; 0x10 kernel data
-  dq 0x00cffa000000ffff    ; 0x18 user code
-  dq 0x00cff2000000ffff    ; 0x20 user data
-  dq 0x0000890000000067    ; 0x28 TSS (base filled in)
-gdt_end:
-gdtr:
-  dw gdt_end - gdt - 1
-  dd gdt
-idtr:
-  dw 256 * 8 - 1
-  dd idt
-align 8
-idt:
-  times 256 dq 0
-tss:
-  times 104 db 0
+ring3_tables
 
 ; what the test compares with
 dd after_int, pf_at

@@ -14,6 +14,7 @@
 ; [resume] (each probe sets it).
 bits 32
 org 0x100000
+%include "ring3.inc"
 
 R_TLS1   equ 0x90000      ; %gs:-4 before the user's probe
 R_TLS2   equ 0x90004      ; ... and after it
@@ -63,14 +64,7 @@ kernel:
   lidt [idtr]
   mov ax, 0x28
   ltr ax
-  mov edi, PT              ; the first 4 MiB identity-mapped, user accessible
-  mov eax, 7
-  mov ecx, 1024
-.fill:
-  mov [edi], eax
-  add edi, 4
-  add eax, 0x1000
-  loop .fill
+  identity_map_low_4m
   mov dword [PD], PT + 7
   mov dword [PD + 1023 * 4], PT_TOP + 7
   mov eax, PD
@@ -78,12 +72,7 @@ kernel:
   mov eax, cr0
   or eax, 0x80000000
   mov cr0, eax
-  push 0x23
-  push USTACK
-  push 0x202
-  push 0x1b
-  push user
-  iret
+  iret_to_user USTACK, user
 
 user:
   mov ax, 0x23
@@ -136,36 +125,7 @@ hpf:
   add esp, 4
   iret
 
-set_gate:
-  lea edi, [idt + ebx * 8]
-  mov [edi], ax
-  mov word [edi + 2], 0x08
-  mov [edi + 4], cx
-  shr eax, 16
-  mov [edi + 6], ax
-  ret
 
 resume: dd 0
 
-align 8
-gdt:
-  dq 0
-  dq 0x00cf9a000000ffff    ; 0x08 kernel code
-  dq 0x00cf92000000ffff    ; 0x10 kernel data
-  dq 0x00cffa000000ffff    ; 0x18 user code
-  dq 0x00cff2000000ffff    ; 0x20 user data
-  dq 0x0000890000000067    ; 0x28 TSS (base filled in)
-  dw 0xffff, TLS & 0xffff  ; 0x30 user TLS: base TLS, 4 GiB
-  db (TLS >> 16) & 0xff, 0xf2, 0xcf, 0
-gdt_end:
-gdtr:
-  dw gdt_end - gdt - 1
-  dd gdt
-idtr:
-  dw 256 * 8 - 1
-  dd idt
-align 8
-idt:
-  times 256 dq 0
-tss:
-  times 104 db 0
+ring3_tables TLS
