@@ -92,7 +92,7 @@
  * unmapped pages, 500 CR3 loads), each sending every block back through
  * the block cache and every region exit back to the run loop; with epochs
  * per privilege class ended only when a translation code was fetched
- * through goes (cpu.ts fetchMarks), the kernel's stamp no longer changed
+ * through goes (fetchMarks, blockCache.ts), the kernel's stamp no longer changed
  * over the fork loop, though the fork ratio did not move measurably (it
  * helps the interpreter too, and the noise is larger). What is left is
  * compile cost, in four runs, first round / second round, compiler against
@@ -145,7 +145,7 @@
  * handler calls (the system-call entry's and exit's segment pushes and pops
  * and MOV Sreg, CLD, TEST m32,imm, REP MOVSD), 1.2 exits per call to
  * interpreted blocks; and every call walked the page tables 5 times (writeSys,
- * the interrupt frame's pushes, had no TLB path; cpu.ts has one now, as
+ * the interrupt frame's pushes, had no TLB path; memoryAccess.ts has one now, as
  * readSys). With CLD and TEST m32,imm translated and up to 8 handler calls
  * per block (maxHandlerCalls; boot's rejected share 0.2% -> 0.0%): compiled
  * share 69.1% -> 88.9%, instructions per entry 20.0 -> 32.4, exits to

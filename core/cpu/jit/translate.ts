@@ -19,7 +19,7 @@
  *   in the guests measured, and an inline byte-wise form doubled the code of
  *   every access, which V8 pays for in compile time and deopts);
  *
- * Exactness contract with the run loop (cpu.ts): before every call that can
+ * Exactness contract with the run loop (execLoop.ts): before every call that can
  * fault or observe the CPU (the slow paths, raising #GP), the block "syncs":
  * it writes the modified registers and the flags back, sets EIP as the
  * interpreter has it during that instruction, and stores the instruction's
