@@ -28,14 +28,7 @@ TLS_A    equ 0x70010
 TLS_B    equ 0x70110
 
 start:
-  mov eax, tss
-  mov [gdt + 0x28 + 2], ax
-  shr eax, 16
-  mov [gdt + 0x28 + 4], al
-  mov [gdt + 0x28 + 7], ah
-  mov dword [tss + 4], ENTRY_TOP
-  mov dword [tss + 8], 0x10
-  mov dword [tss + 0x64], 0x680000
+  tss_setup ENTRY_TOP, 0x10
   mov dword [TLS_A - 4], 0x11111111
   mov dword [TLS_B - 4], 0x22222222
   mov eax, h80
@@ -46,17 +39,7 @@ start:
   mov ebx, 0x81
   mov ecx, 0xee00
   call set_gate
-  lgdt [gdtr]
-  jmp 0x08:kernel
-kernel:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov esp, KSTACK
-  lidt [idtr]
-  mov ax, 0x28
-  ltr ax
+  enter_kernel
   identity_map_low_4m
   mov dword [PT_TOP + 3 * 4], ENTRY_PHYS + 3   ; 0xffc03000: the entry stack, supervisor only
   mov dword [PD], PT + 7

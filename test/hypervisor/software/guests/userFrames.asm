@@ -26,15 +26,8 @@ PT       equ 0x51000
 HOLE     equ 0x3ff000     ; left not present
 
 start:
-  ; TSS descriptor base and the IDT gates are made at run time (nasm cannot mask label values).
-  mov eax, tss
-  mov [gdt + 0x28 + 2], ax
-  shr eax, 16
-  mov [gdt + 0x28 + 4], al
-  mov [gdt + 0x28 + 7], ah
-  mov dword [tss + 4], TSSSTACK
-  mov dword [tss + 8], 0x10
-  mov dword [tss + 0x64], 0x680000
+  ; The TSS descriptor's base and the IDT gates are made at run time (nasm cannot mask label values).
+  tss_setup TSSSTACK, 0x10
   mov eax, h80
   mov ebx, 0x80
   mov ecx, 0xef00          ; trap gate, DPL 3
@@ -47,17 +40,7 @@ start:
   mov ebx, 14
   mov ecx, 0x8e00          ; interrupt gate, DPL 0
   call set_gate
-  lgdt [gdtr]
-  jmp 0x08:kernel
-kernel:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov esp, KSTACK
-  lidt [idtr]
-  mov ax, 0x28
-  ltr ax
+  enter_kernel
   ; identity-map the first 4 MiB, user accessible, but for HOLE
   identity_map_low_4m
   mov dword [PT + (HOLE >> 12) * 4], 0

@@ -32,14 +32,7 @@ TLS      equ 0x70810
 PROBE    equ 0xffd00000   ; the monitor's base
 
 start:
-  mov eax, tss
-  mov [gdt + 0x28 + 2], ax
-  shr eax, 16
-  mov [gdt + 0x28 + 4], al
-  mov [gdt + 0x28 + 7], ah
-  mov dword [tss + 4], TSSSTACK
-  mov dword [tss + 8], 0x23
-  mov dword [tss + 0x64], 0x680000
+  tss_setup TSSSTACK, 0x23
   mov dword [TLS - 4], 0x7157da7a
   mov eax, h80
   mov ebx, 0x80
@@ -53,17 +46,7 @@ start:
   mov eax, 0xdeadbeef
   mov ecx, 4
   rep stosd
-  lgdt [gdtr]
-  jmp 0x08:kernel
-kernel:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov esp, KSTACK
-  lidt [idtr]
-  mov ax, 0x28
-  ltr ax
+  enter_kernel
   identity_map_low_4m
   mov dword [PD], PT + 7
   mov dword [PD + 1023 * 4], PT_TOP + 7
