@@ -21,6 +21,7 @@ import { deterministicEntropy } from '../../core/dom0/entropySource.ts';
 import { VirtioBoard } from '../../core/machine/virtioBoard.ts';
 import { F_VERSION_1 } from '../../core/devices/virtio/virtioConstants.ts';
 import { VirtioPciTestDriver, RAM_BYTES } from '../devices/virtio/virtioTestDriver.ts';
+import { usedFromDom0 } from './dom0Completions.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'popek-dom0-board-'));
 const image = Uint8Array.from({ length: 64 * 1024 }, (_, i) => (i * 11 + (i >> 9)) & 0xff);
@@ -101,13 +102,7 @@ describe('the board\'s disk served by dom0 on the realtime clock', () => {
     q.post(q.writeChain([{ address: 0x20000, length: 16 }, { address: data, length: bytes, write: true }, { address: 0x30000, length: 1, write: true }]));
     blk.kick(0);
     // The kick returned without waiting for dom0; its completion is taken at the board's poll (the run loop's interrupt-check point).
-    let used = q.takeUsed();
-    for (let i = 0; i < 100 && used.length === 0; i++) {
-      board.awaitDom0(1000);
-      board.poll();
-      used = q.takeUsed();
-    }
-    return used;
+    return usedFromDom0(board, q);
   }
 
   it('completes a read asynchronously: used buffer, status and INTx raised in the machine\'s thread', () => {

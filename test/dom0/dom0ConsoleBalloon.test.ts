@@ -21,6 +21,7 @@ import { F_VERSION_1 } from '../../core/devices/virtio/virtioConstants.ts';
 import { VIRTIO_BALLOON_F_MUST_TELL_HOST } from '../../core/devices/virtio/virtioBalloon.ts';
 import { VirtioPciTestDriver, RAM_BYTES } from '../devices/virtio/virtioTestDriver.ts';
 import type { QueueDriver } from '../devices/virtio/queueDriver.ts';
+import { usedFromDom0 } from './dom0Completions.ts';
 
 /** What firmware does for a function: BAR0 at `bar`, memory space and bus master on. */
 function driver(bus: MemoryBus, slot: number, bar: number): VirtioPciTestDriver {
@@ -50,15 +51,7 @@ describe('the board\'s console and balloon served by dom0 on the realtime clock'
   afterAll(() => board.close());
 
   /** Waits (on dom0's done port, not on time) until `q` has used buffers, taking completions at the board's poll. */
-  function used(q: QueueDriver): [number, number][] {
-    let got = q.takeUsed();
-    for (let i = 0; i < 100 && got.length === 0; i++) {
-      board.awaitDom0(1000);
-      board.poll();
-      got = q.takeUsed();
-    }
-    return got;
-  }
+  const used = (q: QueueDriver) => usedFromDom0(board, q);
 
   it('is served by dom0: the console and the balloon are its two devices', () => {
     expect(board.dom0).not.toBeNull();
