@@ -1,6 +1,7 @@
 /**
  * The counters `popek run --stats` prints when the machine stops, on stderr
- * (stdout is the guest's COM1): what the processor did, and under a
+ * (stdout is the guest's COM1): what the processor did, each virtio device's
+ * counters (a NIC's dropped frames with them), and under a
  * hypervisor what the hypervisor did: exits by reason (the SDM's or the APM's names),
  * the busiest I/O ports, entries, injected interrupts, EPT violations, and
  * host time in the guest vs in the hypervisor; under the software monitor its
@@ -31,6 +32,7 @@ export function formatRunStats(acceleration: Acceleration, stats: MachineStats):
     rows.push(['balloon target', `${b.targetPages} pages`], ['balloon actual', `${b.actualPages} pages`]);
     if (b.poolFreeFrames !== undefined) rows.push(['pool free frames', String(b.poolFreeFrames)]);
   }
+  for (const d of stats.virtio ?? []) rows.push([d.name, virtioCounters(d)]);
   const monitor = stats.hypervisor?.monitor;
   if (monitor) rows.push(...monitorRows(monitor));
   if (stats.hypervisor?.translator) rows.push(...translatorRows(stats.hypervisor.translator));
@@ -39,6 +41,13 @@ export function formatRunStats(acceleration: Acceleration, stats: MachineStats):
   if (stats.hypervisor) rows.push(...hypervisorRows(stats.hypervisor).filter(([name]) => !noExits.has(name)));
   const width = Math.max(...rows.map(([name]) => name.length));
   return `--- stats ---\n${rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n')}\n`;
+}
+
+/** One virtio device's counters on a line, with the frames a NIC dropped. */
+function virtioCounters(d: NonNullable<MachineStats['virtio']>[number]): string {
+  const c = d.counters;
+  const line = `${c.requests} requests, ${c.bytesRead} bytes read, ${c.bytesWritten} bytes written, ${c.kicks} kicks, ${c.interrupts} interrupts, ${c.errors} errors`;
+  return d.dropped === undefined ? line : `${line}, ${d.dropped} frames dropped`;
 }
 
 /** The software monitor's traps by instruction and reflected events by vector (only those that happened). */

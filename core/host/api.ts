@@ -217,6 +217,8 @@ export interface DeviceStats {
   kicks: number;
   interrupts: number;
   errors: number;
+  /** A network adapter's frames lost: arrived with no receive buffer posted (or too small a one), or on a full ring to or from its switch. Absent for other devices. */
+  dropped?: number;
 }
 
 /** The hypervisor's counters for one VM, cumulative since power-on (the app derives rates from two samples). */

@@ -692,7 +692,12 @@ export class HostService implements HostBridge {
       sampledAt: Date.now(),
       ...(m.stats.hypervisor ? { hypervisor: hypervisorStats(m.stats.hypervisor) } : {}),
       ...(m.stats.virtio
-        ? { devices: m.stats.virtio.map(({ name, counters: c }) => ({ name, requests: c.requests, bytesRead: c.bytesRead, bytesWritten: c.bytesWritten, kicks: c.kicks, interrupts: c.interrupts, errors: c.errors })) }
+        ? {
+            devices: m.stats.virtio.map(({ name, counters: c, dropped }) => ({
+              name, requests: c.requests, bytesRead: c.bytesRead, bytesWritten: c.bytesWritten, kicks: c.kicks, interrupts: c.interrupts, errors: c.errors,
+              ...(dropped === undefined ? {} : { dropped }),
+            })),
+          }
         : {}),
       ...(m.stats.balloon ? { balloon: balloonStats(m.stats.balloon) } : {}),
     };

@@ -150,8 +150,8 @@ export interface MachineStats {
   droppedNs?: number;
   /** What the hypervisor did (exits by reason, entries, injections...), when one runs the guest ('vtx'). */
   hypervisor?: CounterSnapshot;
-  /** Per virtio device: requests, bytes, kicks, interrupts (absent without virtio devices). */
-  virtio?: { name: string; counters: { kicks: number; interrupts: number; requests: number; bytesRead: number; bytesWritten: number; errors: number; resetsNeeded: number } }[];
+  /** Per virtio device: requests, bytes, kicks, interrupts, and for a NIC the frames it dropped (absent without virtio devices). */
+  virtio?: { name: string; counters: { kicks: number; interrupts: number; requests: number; bytesRead: number; bytesWritten: number; errors: number; resetsNeeded: number }; dropped?: number }[];
   /** The virtio balloon in 4 KiB pages: host target, the guest's reported size, pages the host holds, and under the hypervisor the machine pool's free frames (absent without a balloon). */
   balloon?: { targetPages: number; actualPages: number; reclaimedPages: number; poolFreeFrames?: number };
 }

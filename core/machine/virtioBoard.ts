@@ -70,6 +70,8 @@ export interface VirtioDeviceStats {
   /** e.g. "virtio-blk vda", "virtio-console hvc0" */
   name: string;
   counters: VirtioCounters;
+  /** What the device dropped (VirtioDeviceType.dropped: a NIC's lost frames); absent for devices that never drop. */
+  dropped?: number;
 }
 
 export class VirtioBoard {
@@ -330,7 +332,10 @@ export class VirtioBoard {
   }
 
   stats(): VirtioDeviceStats[] {
-    return this.functions.map(({ name, fn }) => ({ name, counters: { ...fn.counters } }));
+    return this.functions.map(({ name, fn }) => {
+      const dropped = fn.device.dropped;
+      return { name, counters: { ...fn.counters }, ...(dropped === undefined ? {} : { dropped }) };
+    });
   }
 
   /** Closes the disk images (the machine is done with them); dom0's worker closes its own and ends. */

@@ -76,4 +76,16 @@ describe('popek run --stats', () => {
     );
     expect(formatRunStats('none', { ...base, droppedNs: 0 })).not.toContain('dropped');
   });
+
+  it('prints each virtio device\'s counters, with the frames a network adapter dropped', () => {
+    const counters = { kicks: 4, interrupts: 6, requests: 8, bytesRead: 980, bytesWritten: 1960, errors: 1, resetsNeeded: 0 };
+    const text = formatRunStats('none', {
+      instructions: 10, interrupts: 0, exceptions: 0, guestNs: 1e9,
+      virtio: [{ name: 'virtio-blk vda', counters: { ...counters, errors: 0 } }, { name: 'virtio-net eth0', counters, dropped: 3 }],
+    });
+    expect(text.split('\n').filter((l) => l.startsWith('virtio'))).toEqual([
+      'virtio-blk vda   8 requests, 980 bytes read, 1960 bytes written, 4 kicks, 6 interrupts, 0 errors',
+      'virtio-net eth0  8 requests, 980 bytes read, 1960 bytes written, 4 kicks, 6 interrupts, 1 errors, 3 frames dropped',
+    ]);
+  });
 });

@@ -49,8 +49,11 @@ class Machine {
   private readonly rx: QueueDriver;
   private readonly tx: QueueDriver;
 
-  /** @param rxAddress where the eight receive buffers are (0x800 apart) */
-  constructor(network: string, mac: number[], dom0Thread: boolean | undefined, withUplink = false, rxAddress = RX_BUFFER) {
+  /**
+   * @param rxAddress where the receive buffers are (0x800 apart)
+   * @param rxBuffers how many the driver posts at its start (a real driver fills the queue: eight here)
+   */
+  constructor(network: string, mac: number[], dom0Thread: boolean | undefined, withUplink = false, rxAddress = RX_BUFFER, rxBuffers = 8) {
     const pci = new Pci(this.bus, { setIsaIrq: () => {} });
     const macText = mac.map((b) => b.toString(16).padStart(2, '0')).join(':');
     this.board = new VirtioBoard(this.bus, pci, { memoryMiB: 16, clock: 'deterministic', dom0Thread, nics: [{ network, mac: macText }] }, busRamMap(this.bus), () => {},
@@ -60,8 +63,8 @@ class Machine {
     d.configWrite(0x04, 2, 0x0006);
     d.locate();
     [this.rx, this.tx] = d.initialize(F_VERSION_1 | VIRTIO_NET_F_MAC);
-    // Eight receive buffers, as a driver keeps its receive queue filled.
-    for (let i = 0; i < 8; i++) this.rx.post(this.rx.writeChain([{ address: rxAddress + i * 0x800, length: 1526, write: true }]));
+    // Receive buffers, as a driver keeps its receive queue filled.
+    for (let i = 0; i < rxBuffers; i++) this.rx.post(this.rx.writeChain([{ address: rxAddress + i * 0x800, length: 1526, write: true }]));
     d.kick(0);
     this.driver = d;
   }
@@ -75,6 +78,17 @@ class Machine {
     this.tx.post(this.tx.writeChain([{ address: TX_BUFFER, length: 12 + f.length }]));
     this.driver.kick(1);
     this.tx.takeUsed();
+  }
+
+  /** The guest posts one receive buffer and kicks the receive queue. */
+  postReceive(address: number, length: number): void {
+    this.rx.post(this.rx.writeChain([{ address, length, write: true }]));
+    this.driver.kick(0);
+  }
+
+  /** The frames the NIC dropped, as the machine's statistics give them (MachineStats.virtio). */
+  get dropped(): number | undefined {
+    return this.board.stats()[0].dropped;
   }
 
   /** The guest transmits from a buffer of its choosing (`length` bytes with the header); returns the transmit queue's used elements. */
@@ -172,6 +186,46 @@ describe.each([
     expect(counters(b)).toEqual([['virtio-net eth0', 2, 158, 60 + 1514 + 60, 0]]);
     expect(counters(c)).toEqual([['virtio-net eth0', 0, 0, 0, 0]]);
   });
+  it('counts the frames a NIC drops with no receive buffer posted, or too small a one, exactly', async () => {
+    const MAC_D = [0x52, 0x54, 0, 0, 0, 0x1d];
+    const MAC_E = [0x52, 0x54, 0, 0, 0, 0x1e];
+    // D's driver is up (DRIVER_OK) but has posted no receive buffer.
+    const d = new Machine(`${network}-drops`, MAC_D, dom0Thread, false, RX_BUFFER, 0);
+    const e = new Machine(`${network}-drops`, MAC_E, dom0Thread);
+    try {
+      expect(d.dropped).toBe(0);
+      for (let i = 0; i < 5; i++) e.send(frame(BROADCAST, MAC_E, 10 + i));
+      const deadline = performance.now() + 20_000;
+      while (d.dropped! < 5) {
+        d.board.poll();
+        if (performance.now() > deadline) throw new Error(`D counted ${d.dropped} drops in 20 s, not 5`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      // A 64-byte buffer: a 98-byte frame and its 12-byte header do not fit; the chain comes back empty.
+      d.postReceive(RX_BUFFER, 64);
+      e.send(frame(BROADCAST, MAC_E, 20, 98));
+      // Then a full-size one: the next frame lands there, so everything before it has been dealt with.
+      d.postReceive(RX_BUFFER + 0x800, 1526);
+      const last = frame(BROADCAST, MAC_E, 21);
+      e.send(last);
+      const used: [number, number][] = [];
+      while (used.length < 2) {
+        used.push(...d.checkUsed());
+        if (performance.now() > deadline) throw new Error('the last frame did not reach D within 20 s');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      expect(used).toEqual([[0, 0], [1, 12 + 60]]);
+      expect([...d.bus.u8.slice(RX_BUFFER + 0x800 + 12, RX_BUFFER + 0x800 + 72)]).toEqual([...last]);
+      expect(d.dropped).toBe(6);
+      // The sender dropped nothing; a frame dropped is not an error.
+      expect(e.dropped).toBe(0);
+      expect(d.board.stats()[0].counters.errors).toBe(0);
+    } finally {
+      d.board.close();
+      e.board.close();
+    }
+  });
+
   it('returns a receive buffer outside guest RAM empty and drops a transmit from one, counting both as errors', async () => {
     // H's receive buffers start 8 bytes before the end of RAM: each frame for it fails the grant check.
     const h = new Machine(`${network}-hostile`, [0x52, 0x54, 0, 0, 0, 0x0d], dom0Thread, false, RAM_BYTES - 8);

@@ -8,7 +8,7 @@ import StatsPanel from '../../renderer/src/components/StatsPanel.vue';
 const stats: VmStats = { vmId: 'x', instructions: 1234567, mips: 42.25, interrupts: 10, exceptions: 2, guestNs: 3_450_000_000, sampledAt: 0 };
 
 describe('StatsPanel', () => {
-  it('lists each VirtIO device with its requests, bytes, kicks, interrupts and errors', () => {
+  it('lists each VirtIO device with its requests, bytes, kicks, interrupts and errors, and a network adapter\'s dropped frames', () => {
     const w = mount(StatsPanel, {
       props: {
         state: 'Running',
@@ -16,17 +16,24 @@ describe('StatsPanel', () => {
           ...stats,
           devices: [
             { name: 'virtio-blk vda', requests: 1200, bytesRead: 1536, bytesWritten: 64 * 1024 * 1024, kicks: 300, interrupts: 290, errors: 0 },
-            { name: 'virtio-net eth0', requests: 8, bytesRead: 980, bytesWritten: 1960, kicks: 4, interrupts: 6, errors: 1 },
+            { name: 'virtio-net eth0', requests: 8, bytesRead: 980, bytesWritten: 1960, kicks: 4, interrupts: 6, errors: 1, dropped: 3 },
           ],
         },
       },
     });
     const rows = w.findAll('table.devices tr').map((r) => r.findAll('th, td').map((c) => c.text()).join(' | '));
     expect(rows).toEqual([
-      'Device | Requests | Guest read | Guest wrote | Kicks | Interrupts | Errors',
-      'virtio-blk vda | 1,200 | 1.5 KiB | 64.0 MiB | 300 | 290 | 0',
-      'virtio-net eth0 | 8 | 980 B | 1.9 KiB | 4 | 6 | 1',
+      'Device | Requests | Guest read | Guest wrote | Kicks | Interrupts | Errors | Dropped',
+      'virtio-blk vda | 1,200 | 1.5 KiB | 64.0 MiB | 300 | 290 | 0 | —',
+      'virtio-net eth0 | 8 | 980 B | 1.9 KiB | 4 | 6 | 1 | 3',
     ]);
+  });
+
+  it('has no Dropped column when no device counts drops', () => {
+    const w = mount(StatsPanel, {
+      props: { state: 'Running', stats: { ...stats, devices: [{ name: 'virtio-blk vda', requests: 1, bytesRead: 512, bytesWritten: 0, kicks: 1, interrupts: 1, errors: 0 }] } },
+    });
+    expect(w.findAll('table.devices th').map((c) => c.text())).toEqual(['Device', 'Requests', 'Guest read', 'Guest wrote', 'Kicks', 'Interrupts', 'Errors']);
   });
 
   it('lists the host-wide link of each internal network with its processes, frames, bytes, drops and send errors', () => {

@@ -67,6 +67,12 @@ export interface VirtioDeviceType {
   queueNotified(index: number): void;
   /** Device reset (status 0 or bus reset): drop all driver-visible state. */
   reset(): void;
+  /**
+   * Work the device dropped without a request to fail (counted since power-on;
+   * absent for devices that never drop): a NIC's frames that found no receive
+   * buffer, or were lost on a full ring between it and its switch.
+   */
+  readonly dropped?: number;
 }
 
 /**

@@ -34,6 +34,8 @@ const CONFIG_SIZE = 12; // mac[6], status u16, max_virtqueue_pairs u16, mtu u16
 export interface NetPort {
   /** Sends a frame the guest transmitted. */
   send(frame: Uint8Array): void;
+  /** Frames lost between the NIC and its switch (a ring between threads full, either way); absent when nothing can be. */
+  readonly dropped?: number;
 }
 
 export class VirtioNet implements VirtioDeviceType {
@@ -45,7 +47,7 @@ export class VirtioNet implements VirtioDeviceType {
   readonly configSize = CONFIG_SIZE;
   readonly mac: Uint8Array;
   port: NetPort | null = null;
-  /** Frames dropped because the guest had no receive buffer posted (or too small a one). */
+  /** Frames dropped because the guest had no receive buffer posted (or too small a one), or had not set the device up yet. */
   rxDropped = 0;
   private ctx: VirtioDeviceContext | null = null;
 
@@ -68,6 +70,11 @@ export class VirtioNet implements VirtioDeviceType {
 
   activate(context: VirtioDeviceContext): void {
     this.ctx = context;
+  }
+
+  /** Every frame this NIC lost: the receive drops and its port's (the app's and `--stats`' figure). */
+  get dropped(): number {
+    return this.rxDropped + (this.port?.dropped ?? 0);
   }
 
   reset(): void {

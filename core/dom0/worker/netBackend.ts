@@ -35,6 +35,10 @@ export function nicBackend(mac: readonly number[], link: NetBackendLink): NicBac
     send: (frame) => {
       if (tx.push(frame)) net.notify(link.txPort);
     },
+    // Both rings' producers count in shared memory: this thread's transmits, the network thread's frames for the NIC.
+    get dropped() {
+      return tx.dropped + rx.dropped;
+    },
   };
   return {
     device,

@@ -5,9 +5,11 @@
  * One producer and one consumer, like the two halves of a Xen netfront /
  * netback ring pair; the wake-ups are event-channel ports beside it.
  *
- * Layout: two Int32 words, then SLOTS slots of SLOT_BYTES each.
+ * Layout: four Int32 words, then SLOTS slots of SLOT_BYTES each.
  *   [0] head: frames the producer has written (it alone stores it)
  *   [1] tail: frames the consumer has taken (it alone stores it)
+ *   [2] dropped, [3] malformed: the producer's refusals, in shared memory so
+ *       the other side can show them (a NIC's drops, in its machine's stats)
  *   slot i % SLOTS: a 2-byte little-endian length, then the frame.
  * The counters run on (wrapping at 2^31 is harmless: only head - tail is used).
  * The producer fills a slot before it publishes head with Atomics.store, and
@@ -21,22 +23,28 @@ import { MAX_FRAME, MIN_FRAME } from '../virtualSwitch.ts';
 /** Frames a ring holds: as many as Linux's virtio-net posts receive buffers (a 256-entry queue). */
 export const RING_SLOTS = 256;
 const SLOT_BYTES = 1536; // 2-byte length + up to 1518 bytes, rounded up
-const HEADER_BYTES = 8;
+const HEADER_BYTES = 16;
 
 export class FrameRing {
   readonly buffer: SharedArrayBuffer;
   private readonly index: Int32Array;
   private readonly bytes: Uint8Array;
-  /** Frames the producer dropped because the ring was full (counted on the producer's side). */
-  dropped = 0;
-  /** Frames the producer refused for their size. */
-  malformed = 0;
 
   constructor(buffer: SharedArrayBuffer | null = null) {
     this.buffer = buffer ?? new SharedArrayBuffer(HEADER_BYTES + RING_SLOTS * SLOT_BYTES);
     if (this.buffer.byteLength !== HEADER_BYTES + RING_SLOTS * SLOT_BYTES) throw new RangeError('not a frame ring');
-    this.index = new Int32Array(this.buffer, 0, 2);
+    this.index = new Int32Array(this.buffer, 0, 4);
     this.bytes = new Uint8Array(this.buffer, HEADER_BYTES);
+  }
+
+  /** Frames the producer dropped because the ring was full (counted on the producer's side, readable from either). */
+  get dropped(): number {
+    return Atomics.load(this.index, 2);
+  }
+
+  /** Frames the producer refused for their size. */
+  get malformed(): number {
+    return Atomics.load(this.index, 3);
   }
 
   /** Frames waiting for the consumer. */
@@ -47,12 +55,12 @@ export class FrameRing {
   /** Producer: appends `frame`; false (and counted) when the ring is full or the frame is not 14 to 1518 bytes. */
   push(frame: Uint8Array): boolean {
     if (frame.length < MIN_FRAME || frame.length > MAX_FRAME) {
-      this.malformed++;
+      Atomics.add(this.index, 3, 1);
       return false;
     }
     const head = Atomics.load(this.index, 0);
     if (((head - Atomics.load(this.index, 1)) | 0) >= RING_SLOTS) {
-      this.dropped++;
+      Atomics.add(this.index, 2, 1);
       return false;
     }
     const at = ((head >>> 0) % RING_SLOTS) * SLOT_BYTES;

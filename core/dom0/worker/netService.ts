@@ -117,6 +117,8 @@ export interface NetLink {
   send(frame: Uint8Array): void;
   /** Frames dropped because the transmit ring was full. */
   readonly txDropped: number;
+  /** Frames lost on the link either way: the transmit ring full here, the receive ring full in the network thread. */
+  readonly dropped: number;
 }
 
 interface FrontLink extends NetLink {
@@ -164,6 +166,9 @@ export class NetFrontend {
       get txDropped() {
         return tx.dropped;
       },
+      get dropped() {
+        return tx.dropped + rx.dropped;
+      },
     };
     // Recorded before the attach: a refused one still gives its port back at close.
     this.links.push(link);
@@ -185,7 +190,7 @@ export class NetFrontend {
     const tx = new FrameRing();
     const rx = new FrameRing();
     const { id, txPort } = net.reserve();
-    this.links.push({ net, id, txPort, rxPort: 0, tx, rx, deliver: () => {}, send: () => {}, txDropped: 0 });
+    this.links.push({ net, id, txPort, rxPort: 0, tx, rx, deliver: () => {}, send: () => {}, txDropped: 0, dropped: 0 });
     return {
       link: { tx: tx.buffer, rx: rx.buffer, netChannels: net.channels.buffer, netPortCount: net.channels.portCount, txPort },
       connect: (rxChannels, rxPortCount, rxPort) => net.connect({ id, network, txPort, tx: tx.buffer, rx: rx.buffer, rxChannels, rxPortCount, rxPort }),

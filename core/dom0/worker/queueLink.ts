@@ -10,7 +10,7 @@
  *   - per queue: the avail index of the latest kick (`kickIndex`, machine),
  *     the kick index dom0 has served up to (`servedIndex`), and the used
  *     index dom0 has reached (`usedIndex`: elements written, used.idx not);
- *   - dom0's per-device counters (requests, bytes, errors);
+ *   - dom0's per-device counters (requests, bytes, errors, what it dropped);
  *   - the reason dom0 put the device in DEVICE_NEEDS_RESET;
  *   - the device's statistics of its backend (STATS: a virtio-blk disk's
  *     flushes and discards, JSON), written by dom0 on the machine's command;
@@ -59,7 +59,7 @@ const INT_WORDS = W_QUEUE_BASE + QUEUE_WORDS * LINK_MAX_QUEUES;
 // Float64 words (after the Int32 words).
 const F_ADDRESS_BASE = 0; // desc, avail, used per queue
 const F_COUNTERS = 3 * LINK_MAX_QUEUES;
-const FLOAT_WORDS = F_COUNTERS + 4;
+const FLOAT_WORDS = F_COUNTERS + 5;
 
 const FLOAT_OFFSET = Math.ceil((INT_WORDS * 4) / 8) * 8;
 const MESSAGE_OFFSET = FLOAT_OFFSET + FLOAT_WORDS * 8;
@@ -81,6 +81,8 @@ export interface LinkCounters {
   bytesRead: number;
   bytesWritten: number;
   errors: number;
+  /** VirtioDeviceType.dropped (a NIC's lost frames); 0 for a device that never drops. */
+  dropped: number;
 }
 
 export class QueueLink {
@@ -202,11 +204,12 @@ export class QueueLink {
     this.floats[F_COUNTERS + 1] = c.bytesRead;
     this.floats[F_COUNTERS + 2] = c.bytesWritten;
     this.floats[F_COUNTERS + 3] = c.errors;
+    this.floats[F_COUNTERS + 4] = c.dropped;
   }
 
   readCounters(): LinkCounters {
     const f = this.floats;
-    return { requests: f[F_COUNTERS], bytesRead: f[F_COUNTERS + 1], bytesWritten: f[F_COUNTERS + 2], errors: f[F_COUNTERS + 3] };
+    return { requests: f[F_COUNTERS], bytesRead: f[F_COUNTERS + 1], bytesWritten: f[F_COUNTERS + 2], errors: f[F_COUNTERS + 3], dropped: f[F_COUNTERS + 4] };
   }
 
   /** Times dom0 reported a reason to enter DEVICE_NEEDS_RESET. */

@@ -112,7 +112,7 @@ export class QueueService {
         this.guestError(e, `queue ${q}: `);
       }
       this.publishWritten();
-      this.link.writeCounters(this.counters);
+      this.writeCounters();
       // Every queue's: a kick may complete buffers of another (virtio-console answers a control message on the control receiveq).
       this.queues.forEach((other, i) => this.link.setUsedIndex(i, other.usedIndex));
     }
@@ -130,6 +130,8 @@ export class QueueService {
     if (this.broken) return;
     if (!this.active) {
       work();
+      // What it dropped still counts (frames for a NIC whose driver has not set it up).
+      this.writeCounters();
       return;
     }
     try {
@@ -138,8 +140,12 @@ export class QueueService {
       this.guestError(e);
     }
     this.publishWritten();
-    this.link.writeCounters(this.counters);
+    this.writeCounters();
     this.queues.forEach((queue, q) => this.link.setUsedIndex(q, queue.usedIndex));
+  }
+
+  private writeCounters(): void {
+    this.link.writeCounters({ ...this.counters, dropped: this.device.dropped ?? 0 });
   }
 
   /** A malformed ring or chain: DEVICE_NEEDS_RESET in the machine's thread; anything else stops the machine. */

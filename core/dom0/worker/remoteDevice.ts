@@ -130,6 +130,11 @@ export class RemoteVirtioDevice implements VirtioDeviceType {
     this.takeCompletion();
   }
 
+  /** What the device dropped in dom0 (a NIC's lost frames), read from the link at any time; absent for a device type that never drops. */
+  get dropped(): number | undefined {
+    return this.local.dropped === undefined ? undefined : this.device.link.readCounters().dropped;
+  }
+
   /** The statistics dom0 keeps of the device's backend (a virtio-blk disk's DiskOperationCounts), asked through the link. */
   statistics(): unknown {
     this.command(CMD_STATS);
