@@ -46,7 +46,10 @@ const MONITOR_ON = PORTS_AT + PORT_COUNT;
 const TRAPS_AT = MONITOR_ON + 1;
 const REFLECTED_AT = TRAPS_AT + TRAP_KINDS.length;
 const MONITOR_TOTALS_AT = REFLECTED_AT + 256;
-const MONITOR_TOTALS = ['hiddenPageFaults', 'heldInterrupts', 'gdtResyncs', 'gdtPagesUnwatched', 'emulatedInstructions', 'emulatorEntries', 'emulatorExits'] as const;
+const MONITOR_TOTALS = [
+  'hiddenPageFaults', 'heldInterrupts', 'gdtResyncs', 'gdtPagesUnwatched', 'gdtEntriesByWatch', 'gdtEntriesByResync', 'viewSwitchesToUser',
+  'lazyViewSwitchesToUser', 'viewSwitchesToKernel', 'emulatedInstructions', 'emulatorEntries', 'emulatorExits',
+] as const;
 /** The binary translator ('bt'): 1 once it exists, TRANSLATOR_COUNTS, TC bytes used and size, then callouts by CALLOUT_KINDS. */
 const TRANSLATOR_ON = MONITOR_TOTALS_AT + MONITOR_TOTALS.length;
 const TRANSLATOR_AT = TRANSLATOR_ON + 1;

@@ -22,6 +22,10 @@
  * Every mirroring writes both views of the shadow tables (monitorSpace.ts):
  * the kernel view (all truncated) and the user view (DPL-3 descriptors with
  * the guest's own limits), so whichever the processor is on is current.
+ * The counters `gdtEntriesByWatch` and `gdtEntriesByResync` count the
+ * entries found changed (each rewritten in both views). The LDT is not
+ * watched: it is copied whole, into both views, at LLDT (and when the guest
+ * leaves the monitor's emulator).
  */
 import { CPU_FAULT, type Cpu } from '../../cpu/cpu.ts';
 import { Descriptor, dplOf, isCode, loadCodeSegment, loadNullSegment, loadSegmentFromDescriptor, readDescriptor } from '../../cpu/protected/descriptors.ts';
@@ -61,31 +65,33 @@ export class DescriptorTables {
     const v = m.vcpu;
     const bytes = Math.min(v.gdtLimit, GUEST_GDT_LIMIT_MAX) + 1;
     const entries = bytes >>> 3;
-    let changed = this.mirrorEntries(0, entries);
+    let rewritten = this.mirrorEntries(0, entries);
     // Entries past a shrunk guest limit are empty on the processor too.
     for (let i = entries; i * 8 < this.gdtMirrored; i++) {
       for (const offset of [GDT_OFFSET, USER_GDT_OFFSET]) {
         m.space.write32(offset + i * 8, 0);
         m.space.write32(offset + i * 8 + 4, 0);
       }
-      changed = true;
+      rewritten++;
     }
     this.gdtMirrored = entries * 8;
+    const changed = rewritten > 0;
+    m.counters.gdtEntriesByResync += rewritten;
     if (changed) m.counters.gdtResyncs++;
     this.watchGdt();
     return changed;
   }
 
-  /** Mirrors guest GDT entries [first, end) (all below the mirrored size or appended to it); true when any changed. */
-  private mirrorEntries(first: number, end: number): boolean {
+  /** Mirrors guest GDT entries [first, end) (all below the mirrored size or appended to it); how many changed (each rewritten in both views). */
+  private mirrorEntries(first: number, end: number): number {
     const m = this.m;
     const v = m.vcpu;
-    let changed = false;
+    let changed = 0;
     for (let i = first; i < end; i++) {
       const lo = m.readLinear32(v.gdtBase + i * 8);
       const hi = m.readLinear32(v.gdtBase + i * 8 + 4);
       if (i * 8 < this.gdtMirrored && this.gdtCopy[i * 2] === lo && this.gdtCopy[i * 2 + 1] === hi) continue;
-      changed = true;
+      changed++;
       this.gdtCopy[i * 2] = lo;
       this.gdtCopy[i * 2 + 1] = hi;
       this.writeShadow(GDT_OFFSET, USER_GDT_OFFSET, i, i === 0 ? 0 : lo, i === 0 ? 0 : hi);
@@ -146,15 +152,16 @@ export class DescriptorTables {
   gdtFrameWritten(gfn: number): void {
     const base = this.m.vcpu.gdtBase >>> 0;
     const entries = this.gdtMirrored >>> 3;
-    let changed = false;
+    let rewritten = 0;
     this.gdtFrames.forEach((frame, k) => {
       if (frame !== gfn) return;
       const pageStart = (((base >>> 12) + k) * 4096) - base; // byte offset of the page in the GDT (negative for the first)
       const first = Math.max(0, Math.floor(pageStart / 8));
       const end = Math.min(entries, Math.ceil((pageStart + 4096) / 8));
-      if (this.mirrorEntries(first, end)) changed = true;
+      rewritten += this.mirrorEntries(first, end);
     });
-    if (changed) this.m.counters.gdtResyncs++;
+    this.m.counters.gdtEntriesByWatch += rewritten;
+    if (rewritten > 0) this.m.counters.gdtResyncs++;
   }
 
   /** Mirrors the guest LDT into the shadow LDT. */

@@ -40,6 +40,10 @@
  * there switches to the user view and the instruction runs again (counted as
  * a `top 4 MiB` trap).
  *
+ * The monitor's counters (monitorCounters.ts) count the switches in three
+ * disjoint kinds: to the user view on leaving an event, to the user view
+ * lazily (that #GP/#SS), and to the kernel view.
+ *
  * Differences from a processor (none a guest relying on documented behaviour
  * sees): the reloads read the descriptor as it is now, so a user segment
  * whose descriptor the kernel rewrote between loading it and returning to
@@ -57,10 +61,6 @@ const DATA_SEGMENTS = [DS, ES, FS, GS];
 const USER_SEGMENTS = [CS, SS, DS, ES, FS, GS];
 
 export class GuestViews {
-  /** Switches to the user view, to the kernel view, and of those to the user view on a fault of user code on the kernel view. */
-  toUser = 0;
-  toKernel = 0;
-  lazyToUser = 0;
   private readonly d = new Descriptor();
   private readonly other = new Descriptor();
 
@@ -82,7 +82,7 @@ export class GuestViews {
     const cpu = this.m.cpu;
     if (this.view === 'kernel') return;
     this.m.space.useView(cpu, 'kernel');
-    this.toKernel++;
+    this.m.counters.viewSwitchesToKernel++;
     for (const seg of DATA_SEGMENTS) {
       const sel = cpu.segSel[seg];
       if ((sel & 0xfffc) !== 0 && this.read(cpu, sel, 'kernel', this.d) && loadableData(this.d.hi)) loadSegmentFromDescriptor(cpu, seg, sel, this.d);
@@ -96,17 +96,22 @@ export class GuestViews {
    */
   retryOnUserView(): boolean {
     if (this.m.cpu.cpl !== 3 || this.view === 'user') return false;
-    this.enterUser();
-    this.lazyToUser++;
+    this.switchToUser();
+    this.m.counters.lazyViewSwitchesToUser++;
     return true;
   }
 
-  /** The user view (the processor is at CPL 3), CS/SS/DS/ES/FS/GS reloaded from it where their entries differ between the views. */
+  /** The monitor leaves an event at CPL 3: the user view (counted apart from the lazy switches of `retryOnUserView`). */
   enterUser(): void {
-    const cpu = this.m.cpu;
     if (this.view === 'user') return;
+    this.switchToUser();
+    this.m.counters.viewSwitchesToUser++;
+  }
+
+  /** The user view (the processor is at CPL 3), CS/SS/DS/ES/FS/GS reloaded from it where their entries differ between the views. */
+  private switchToUser(): void {
+    const cpu = this.m.cpu;
     this.m.space.useView(cpu, 'user');
-    this.toUser++;
     for (const seg of USER_SEGMENTS) {
       const sel = cpu.segSel[seg];
       if ((sel & 0xfffc) === 0 || (sel & 3) !== 3) continue;

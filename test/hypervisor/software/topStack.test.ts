@@ -61,7 +61,7 @@ for (const mode of ['trap', 'bt'] as const) {
     // callout) put the processor on the user view. Under 'trap' each IRET to user mode ran natively, on the kernel
     // view, so each of the two reads trapped once past the truncated GS limit, onto the user view, and ran again.
     expect(monitor.counters.traps['top 4 MiB']).toBe(mode === 'bt' ? 0 : 2);
-    expect(monitor.views.lazyToUser).toBe(mode === 'bt' ? 0 : 2);
+    expect(monitor.counters.lazyViewSwitchesToUser).toBe(mode === 'bt' ? 0 : 2);
     expect(monitor.topWindow.uses).toBe(0);
   });
 }

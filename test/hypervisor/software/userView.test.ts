@@ -15,9 +15,13 @@
  * Under bt every return to user mode is a callout, so user code never runs on
  * the kernel view; under 'trap' an IRET to user mode runs natively (on the
  * kernel view) and the user's first access past a truncated limit switches
- * views and runs again.
+ * views and runs again. The monitor counts those switches apart from the
+ * ones on leaving an event (monitorCounters.ts). Last, the kernel moves the
+ * TLS entry's base with one write into its write-protected GDT: the write
+ * watch rewrites that entry in both views.
  */
 import { expect, it } from 'vitest';
+import { gdtOffset } from '../../../core/hypervisor/software/monitorSpace.ts';
 import { runMonitorGuest } from './monitorGuest.ts';
 
 const PROBE = 0xffd00000;
@@ -37,20 +41,32 @@ for (const mode of ['trap', 'bt'] as const) {
     expect([r(0x30), r(0x34), r(0x38), r(0x3c)]).toEqual([0xdeadbeef, 0xdeadbeef, 0xdeadbeef, 0xdeadbeef]);
     expect(monitor.counters.reflected[14]).toBe(4);
     // Two entries into the guest kernel from user mode (the user's #PF, INT 0x80), each onto the kernel view.
-    expect(monitor.views.toKernel).toBe(2);
+    expect(monitor.counters.viewSwitchesToKernel).toBe(2);
     expect(monitor.views.view).toBe('kernel');
     if (mode === 'bt') {
       // Two returns to user mode (the first IRET, the #PF handler's), each a callout onto the user view: no TLS read trapped.
-      expect(monitor.views.toUser).toBe(2);
-      expect(monitor.views.lazyToUser).toBe(0);
+      expect(monitor.counters.viewSwitchesToUser).toBe(2);
+      expect(monitor.counters.lazyViewSwitchesToUser).toBe(0);
       // The four probes only, each run through the window.
       expect(monitor.counters.traps['top 4 MiB']).toBe(4);
     } else {
-      // Both IRETs to user mode ran natively: each first TLS read after one trapped once, onto the user view.
-      expect(monitor.views.toUser).toBe(2);
-      expect(monitor.views.lazyToUser).toBe(2);
+      // Both IRETs to user mode ran natively: each first TLS read after one trapped once, onto the user view (lazily).
+      expect(monitor.counters.viewSwitchesToUser).toBe(0);
+      expect(monitor.counters.lazyViewSwitchesToUser).toBe(2);
       expect(monitor.counters.traps['top 4 MiB']).toBe(2 + 4);
     }
     expect(monitor.topWindow.uses).toBe(4);
+    const shadow = (view: 'kernel' | 'user') => [monitor.space.read32(gdtOffset(view) + 0x30) >>> 0, monitor.space.read32(gdtOffset(view) + 0x34) >>> 0];
+    // The kernel's last write moved the TLS entry's base to 0x80810: the write watch rewrote it in both views, the
+    // kernel view's limit truncated below the monitor (0xFFC7E pages), the user view's the guest's own (4 GiB).
+    expect(shadow('kernel')).toEqual([0x0810fc7e, 0x00cff308]);
+    expect(shadow('user')).toEqual([0x0810ffff, 0x00cff308]);
+    // Five trapped writes to the GDT's page: the four to [resume] beside the table, the TLS base byte.
+    expect(monitor.counters.traps['gdt write']).toBe(5);
+    // Entries the watch found changed: the TSS's busy bit (the monitor's LTR, written through the watch), the TLS entry.
+    expect(monitor.counters.gdtEntriesByWatch).toBe(2);
+    // Whole-table copies: the loader's 4 entries at start, then at LGDT 3 changed and 3 new (the CR3 load changed none).
+    expect(monitor.counters.gdtEntriesByResync).toBe(10);
+    expect(monitor.counters.gdtResyncs).toBe(4);
   });
 }

@@ -9,7 +9,8 @@
 ; The INT 0x80 handler (CPL 1) is a malicious kernel: it reads 0xFFD00000
 ; through the FS the user loaded (kept across the entry), through ES after
 ; loading the user's DPL-3 data selector itself, and through SS, which its
-; TSS.SS0 names as that same DPL-3 selector; then it halts.
+; TSS.SS0 names as that same DPL-3 selector; then it moves the TLS entry's
+; base (one byte written into its write-protected GDT) and halts.
 ; The #PF handler counts, records CR2 and the error code, and resumes at
 ; [resume] (each probe sets it).
 bits 32
@@ -29,6 +30,7 @@ PD       equ 0x50000
 PT       equ 0x51000
 PT_TOP   equ 0x52000      ; the top slot's table: empty
 TLS      equ 0x70810
+TLS_NEW  equ 0x80810      ; the TLS base the kernel writes last (its bits 16-23 only)
 PROBE    equ 0xffd00000   ; the monitor's base
 
 start:
@@ -89,6 +91,7 @@ h80:                       ; CPL 1, DS/ES/FS/GS as the user left them
   mov eax, [ss:PROBE]      ; SS from TSS.SS0: the same DPL-3 selector
   mov [R_LEAK + 12], eax
 .done:
+  mov byte [gdt + 0x30 + 4], (TLS_NEW >> 16) & 0xff ; the TLS entry's base moved (as set_thread_area): a trapped GDT write
   cli
   hlt
 
