@@ -58,7 +58,17 @@ function monitorRows(m: MonitorCounters): [string, string][] {
     ['hidden shadow #PF', String(m.hiddenPageFaults)],
     ['held interrupts', String(m.heldInterrupts)],
     ['shadow GDT resyncs', String(m.gdtResyncs)],
+    ['GDT entries rewritten, write watch', String(m.gdtEntriesByWatch)],
+    ['GDT entries rewritten, full resync', String(m.gdtEntriesByResync)],
   ];
+  // The shadow GDT/LDT's kernel and user views (guestViews.ts): shown once the guest ran user code.
+  if (m.viewSwitchesToUser + m.lazyViewSwitchesToUser + m.viewSwitchesToKernel > 0) {
+    rows.push(
+      ['to user view, leaving an event', String(m.viewSwitchesToUser)],
+      ['to user view, lazily on #GP/#SS', String(m.lazyViewSwitchesToUser)],
+      ['to kernel view', String(m.viewSwitchesToKernel)],
+    );
+  }
   // GDT pages the monitor stopped write-protecting (hot data beside the table): shown when there were some.
   if (m.gdtPagesUnwatched > 0) rows.push(['GDT pages unwatched', String(m.gdtPagesUnwatched)]);
   // Real-mode and 16-bit code (firmware, boot sectors) in the monitor's emulator: shown when the guest had some.

@@ -265,6 +265,13 @@ export interface SoftwareMonitorStats {
   gdtResyncs: number;
   /** Guest GDT pages no longer write-protected until the next LGDT (16 trapped writes beside the table: busy data shares the page). */
   gdtPagesUnwatched: number;
+  /** Guest GDT descriptors found changed and rewritten in both views of the shadow GDT: by the write watch (after a guest write to the table's page), and by whole-table resyncs (LGDT, CR3 loads, selector faults). */
+  gdtEntriesByWatch: number;
+  gdtEntriesByResync: number;
+  /** Switches of the shadow GDT/LDT's view: to the user view on leaving an event at CPL 3, to the user view lazily (user code's first #GP/#SS on the kernel view, 'trap'), to the kernel view (an event from user code). */
+  viewSwitchesToUser: number;
+  lazyViewSwitchesToUser: number;
+  viewSwitchesToKernel: number;
   /** Guest instructions the monitor's emulator ran (real mode, 16-bit code, what ring compression cannot run). */
   emulatedInstructions: number;
   /** Hand-overs of the guest to the emulator, and back to ring-compressed execution. */

@@ -5,7 +5,8 @@ import { monitorSummaryRows } from '../../renderer/src/logic/monitorRows.ts';
 
 const stats = (emulatedInstructions: number, entries: number, exits: number, gdtPagesUnwatched = 0): HypervisorStats => ({
   exitsByReason: {}, entries: 0, injectedInterrupts: 0, eptViolations: 0, guestMs: 10, hypervisorMs: 0,
-  monitor: { trapsByInstruction: {}, reflectedByVector: {}, heldInterrupts: 0, gdtResyncs: 0, gdtPagesUnwatched, emulatedInstructions, emulatorEntries: entries, emulatorExits: exits },
+  monitor: { trapsByInstruction: {}, reflectedByVector: {}, heldInterrupts: 0, gdtResyncs: 0, gdtPagesUnwatched,
+    gdtEntriesByWatch: 0, gdtEntriesByResync: 0, viewSwitchesToUser: 0, lazyViewSwitchesToUser: 0, viewSwitchesToKernel: 0, emulatedInstructions, emulatorEntries: entries, emulatorExits: exits },
 });
 
 it('shows emulated instructions and the hand-overs each way for a firmware guest, nothing of them for a kernel guest', () => {

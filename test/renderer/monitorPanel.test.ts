@@ -15,7 +15,8 @@ import { HOST_KEY } from '../../renderer/src/host/hostContext.ts';
 const monitorOnly: HypervisorStats = {
   exitsByReason: {}, entries: 0, injectedInterrupts: 0, eptViolations: 0, guestMs: 10, hypervisorMs: 0,
   shadowPaging: { hiddenFaults: 40, reflectedFaults: 3, pageTableWriteFaults: 0, resyncs: 0, shadowPagesBuilt: 5, cr3Switches: 1 },
-  monitor: { trapsByInstruction: { 'in/out': 12, cli: 2, 'mov cr': 3 }, reflectedByVector: { 14: 3, 128: 5 }, heldInterrupts: 4, gdtResyncs: 1, gdtPagesUnwatched: 0, emulatedInstructions: 0, emulatorEntries: 0, emulatorExits: 0 },
+  monitor: { trapsByInstruction: { 'in/out': 12, cli: 2, 'mov cr': 3 }, reflectedByVector: { 14: 3, 128: 5 }, heldInterrupts: 4, gdtResyncs: 1, gdtPagesUnwatched: 0,
+    gdtEntriesByWatch: 0, gdtEntriesByResync: 0, viewSwitchesToUser: 0, lazyViewSwitchesToUser: 0, viewSwitchesToKernel: 0, emulatedInstructions: 0, emulatorEntries: 0, emulatorExits: 0 },
 };
 
 const translated: HypervisorStats = {

@@ -73,7 +73,7 @@ export function reflectionRows(m: SoftwareMonitorStats): CounterRow[] {
     .map(([v, n]) => ({ key: String(v), label: vectorLabel(v), value: count(n), meaning: vectorMeaning(v) }));
 }
 
-/** Held interrupts, shadow page faults hidden and reflected, shadow GDT resyncs. */
+/** Held interrupts, shadow page faults hidden and reflected, shadow GDT resyncs and entries rewritten, view switches, the emulator's hand-overs. */
 export function monitorSummaryRows(h: HypervisorStats): CounterRow[] {
   const m = h.monitor!;
   const rows: CounterRow[] = [
@@ -88,6 +88,19 @@ export function monitorSummaryRows(h: HypervisorStats): CounterRow[] {
   rows.push({ key: 'gdt', label: 'Shadow GDT resyncs', value: count(m.gdtResyncs), meaning: 'The guest changed a descriptor in its GDT: the monitor\'s shadow copy (with ring 0 turned into ring 1) was rebuilt.' });
   if (m.gdtPagesUnwatched > 0) {
     rows.push({ key: 'gdt-unwatched', label: 'GDT pages unwatched', value: count(m.gdtPagesUnwatched), meaning: 'Pages of the guest\'s GDT the monitor stopped write-protecting until the next LGDT: other data on the page was written 16 times. Their descriptors are then copied at LGDT, CR3 loads and selector faults only.' });
+  }
+  if (m.gdtEntriesByWatch + m.gdtEntriesByResync > 0) {
+    rows.push(
+      { key: 'gdt-watch', label: 'GDT entries rewritten by the write watch', value: count(m.gdtEntriesByWatch), meaning: 'Descriptors the guest changed by writing its write-protected GDT: each rewritten in both of the monitor\'s shadow GDTs (the kernel\'s, every segment cut below the monitor; the user\'s, user segments as the guest wrote them).' },
+      { key: 'gdt-resync', label: 'GDT entries rewritten by full copies', value: count(m.gdtEntriesByResync), meaning: 'Descriptors found changed when the monitor copied the whole GDT again (LGDT, a CR3 load, a segment load that faulted): each rewritten in both shadow GDTs.' },
+    );
+  }
+  if (m.viewSwitchesToUser + m.lazyViewSwitchesToUser + m.viewSwitchesToKernel > 0) {
+    rows.push(
+      { key: 'to-user-view', label: 'Switches to the user view', value: count(m.viewSwitchesToUser), meaning: 'The monitor returned to user code: it put the processor on the user view of its shadow GDT, where user segments keep the guest\'s limits (TLS reads just below a segment\'s base run without a trap).' },
+      { key: 'to-user-view-lazy', label: 'Lazy switches to the user view', value: count(m.lazyViewSwitchesToUser), meaning: 'Under trap-and-emulate the guest\'s IRET to user code runs without the monitor, still on the kernel view: the user\'s first access past a cut limit faulted, and the monitor switched views and ran it again.' },
+      { key: 'to-kernel-view', label: 'Switches to the kernel view', value: count(m.viewSwitchesToKernel), meaning: 'An interrupt, exception or system call from user code: the monitor put the processor back on the kernel view (every segment cut below the monitor) before the guest kernel ran.' },
+    );
   }
   if (m.emulatedInstructions > 0) {
     rows.push(
