@@ -109,9 +109,14 @@ describe('software monitor counters', () => {
     const h = runToPowerOff('trap').stats().hypervisor!;
     expect(h.monitor!.traps).toEqual(TRAP_DETECTOR_TRAPS);
     expect(h.monitor!.reflected).toEqual(new Array(256).fill(0));
-    // 5 first touches: its code, its variables, its GDT's own page (write-protected, as the monitor does every guest GDT's), stack.
-    expect([h.monitor!.hiddenPageFaults, h.monitor!.heldInterrupts, h.monitor!.gdtResyncs]).toEqual([5, 0, 2]);
-    expect([h.shadowPaging!.hiddenFaults, h.shadowPaging!.reflectedFaults]).toEqual([5, 0]);
+    // 5 first touches: its code, its variables, its GDT's own page (write-protected, as the monitor does every guest GDT's), stack;
+    // and the writable fill for the monitor's own write of the TSS's busy bit at LTR, with the GDT's page opened for it.
+    expect([h.monitor!.hiddenPageFaults, h.monitor!.heldInterrupts, h.monitor!.gdtResyncs]).toEqual([6, 0, 3]);
+    expect([h.shadowPaging!.hiddenFaults, h.shadowPaging!.reflectedFaults]).toEqual([6, 0]);
+    // Mirrored: the loader's 4 entries at start, at LGDT 3 changed and 2 new; through the watch the busy bit LTR set.
+    // No user code: no view switches.
+    const m = h.monitor!;
+    expect([m.gdtEntriesByResync, m.gdtEntriesByWatch, m.viewSwitchesToUser, m.lazyViewSwitchesToUser, m.viewSwitchesToKernel]).toEqual([9, 1, 0, 0, 0]);
     expect(h.translator).toBeUndefined(); // trap: no translator
     expect(h.exitsByReason.every((n) => n === 0)).toBe(true); // and no VM exits
   });
@@ -152,9 +157,14 @@ describe('software monitor counters', () => {
         trapsByInstruction: { cli: 4, sti: 1, 'in/out': 1809, 'mov ss': 1, 'lgdt/lidt': 2, 'lldt/ltr': 2, 'mov cr': 3, cpuid: 2 },
         reflectedByVector: {},
         heldInterrupts: 0,
-        gdtResyncs: 2,
+        gdtResyncs: 3,
+        gdtEntriesByWatch: 1,
+        gdtEntriesByResync: 9,
+        viewSwitchesToUser: 0,
+        lazyViewSwitchesToUser: 0,
+        viewSwitchesToKernel: 0,
       },
-      shadowPaging: { hiddenFaults: 5, reflectedFaults: 0 },
+      shadowPaging: { hiddenFaults: 6, reflectedFaults: 0 },
     });
     expect(last.hypervisor!.translator).toBeUndefined();
   });

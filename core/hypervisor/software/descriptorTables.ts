@@ -116,6 +116,9 @@ export class DescriptorTables {
     }
     this.gdtFrames = frames;
     m.shadow.setWatchedFrames(frames.filter((gfn) => gfn >= 0 && !this.unwatched.has(gfn)));
+    // Now, not at the next flush: a writable translation of a newly watched frame left in the processor's TLB would let
+    // writes through unseen (the detector's LTR right after its LGDT set the busy bit so, and the shadow missed it).
+    m.applyTlbFlush();
   }
 
   /**
