@@ -35,6 +35,23 @@ describe('Tiny Linux under binary translation', () => {
     expect(await guest.command('for i in 1 2 3 4 5 6 7 8; do /bin/true; done; echo forked $i')).toBe('forked 8\n');
   }, 120_000);
 
+  it('switches the shadow GDT\'s views on each return to user mode and each entry from it, and follows TLS writes through the watch', async () => {
+    const counts = () => {
+      const m = guest.machine.stats().hypervisor!.monitor!;
+      return { toUser: m.viewSwitchesToUser, lazy: m.lazyViewSwitchesToUser, toKernel: m.viewSwitchesToKernel, byWatch: m.gdtEntriesByWatch };
+    };
+    const before = counts();
+    expect(await guest.command('echo views')).toBe('views\n');
+    const after = counts();
+    // Under bt every return to user mode is a callout, so none is lazy; the switches alternate from the kernel view,
+    // so there is one more to the user view than to the kernel view, or as many, wherever the run stopped.
+    expect(after.lazy).toBe(0);
+    expect([0, 1]).toContain(after.toUser - after.toKernel);
+    expect(after.toUser).toBeGreaterThan(before.toUser); // the shell's read and write system calls came back to user mode
+    // Linux writes a task's TLS entries into its GDT at each switch to it: the watch rewrote them in both views.
+    expect(after.byWatch).toBeGreaterThan(0);
+  }, 120_000);
+
   it('powers off', async () => {
     guest.type('poweroff\n');
     const reason = await guest.waitForStop(120);
