@@ -25,14 +25,35 @@ export interface FlagState {
   /** The lazy operation (LAZY_ADD, LAZY_SUB or LAZY_RES with CF/AF/OF clear) and its size. */
   op: number;
   size: 8 | 32;
-  /** INC/DEC: CF is the bit in `fcf`, the other five flags are lazy. */
+  /** INC/DEC: CF is the bit in `fcf` (or the CPU's, with cfInCpu), the other five flags are lazy. */
   keepCF: boolean;
+  /**
+   * INC/DEC on flags that were in the CPU: CF is the CPU's own CF, not
+   * computed into `fcf`. It stays valid until the state changes, because the
+   * block writes the CPU's flag fields only with the current state, and the
+   * writeback of this one reads the CPU's CF before it stores the new lazy
+   * fields. So a block whose INC's flags are overwritten before they are
+   * observed (INC; CMP; Jcc) never computes the carry of the lazy state it
+   * was entered with (computeLazy), and one that exits pays it once there.
+   */
+  cfInCpu: boolean;
 }
 
-export const FLAGS_IN_CPU: FlagState = { inCpu: true, op: 0, size: 32, keepCF: false };
+export const FLAGS_IN_CPU: FlagState = { inCpu: true, op: 0, size: 32, keepCF: false, cfInCpu: false };
 
-export function lazyFlags(op: number, size: 8 | 32, keepCF = false): FlagState {
-  return { inCpu: false, op, size, keepCF };
+export function lazyFlags(op: number, size: 8 | 32, keepCF = false, cfInCpu = false): FlagState {
+  return { inCpu: false, op, size, keepCF, cfInCpu: keepCF && cfInCpu };
+}
+
+/**
+ * The state after INC or DEC (LAZY_ADD or LAZY_SUB of 32 bits, CF kept), and
+ * the statement that keeps CF ('' when it needs none): from locals, CF is
+ * computed into `fcf`; from the CPU, or after another INC/DEC, CF stays where it is.
+ */
+export function incDecFlags(prev: FlagState, op: number): { flags: FlagState; keep: string } {
+  if (prev.inCpu) return { flags: lazyFlags(op, 32, true, true), keep: '' };
+  if (prev.keepCF) return { flags: lazyFlags(op, 32, true, prev.cfInCpu), keep: '' };
+  return { flags: lazyFlags(op, 32, true), keep: `fcf = ${carryExpr(prev)};` };
 }
 
 /**
@@ -44,7 +65,7 @@ export function lazyFlags(op: number, size: 8 | 32, keepCF = false): FlagState {
 export function flagWriteback(s: FlagState): string {
   if (s.inCpu) return '';
   if (!s.keepCF) return `setLazy(cpu, ${s.op}, ${s.size}, fa, fb, fr); `;
-  return `setLazyCarry(cpu, ${s.op}, ${s.size}, fa, fb, fr, fcf); `;
+  return `setLazyCarry(cpu, ${s.op}, ${s.size}, fa, fb, fr, ${s.cfInCpu ? 'getFlag(cpu, 1)' : 'fcf'}); `;
 }
 
 /** INC/DEC's lazy state: CF is `cf` (0 or 1), the other five flags lazy. */
@@ -66,7 +87,7 @@ function mask(size: number): string {
 /** CF as 0 or 1. */
 export function carryExpr(s: FlagState): string {
   if (s.inCpu) return 'getFlag(cpu, 1)';
-  if (s.keepCF) return 'fcf';
+  if (s.keepCF) return s.cfInCpu ? 'getFlag(cpu, 1)' : 'fcf';
   const m = mask(s.size);
   switch (s.op) {
     case LAZY_ADD: return `(((fr & ${m}) >>> 0) < ((fa & ${m}) >>> 0) ? 1 : 0)`;
@@ -102,7 +123,7 @@ export function conditionExpr(s: FlagState, cc: number): string {
   // A compare or subtract: decide from its operands directly, as testCondition's fast path does.
   const u = (v: string) => (sh === 0 ? `(${v} >>> 0)` : `(${v} & 0xff)`);
   const sg = (v: string) => (sh === 0 ? v : `((${v} << 24) >> 24)`);
-  const carry = s.keepCF ? '(fcf !== 0)' : s.op === LAZY_RES ? '((fa & 1) !== 0)' : `(${carryExpr(s)} !== 0)`;
+  const carry = s.keepCF ? `(${carryExpr(s)} !== 0)` : s.op === LAZY_RES ? '((fa & 1) !== 0)' : `(${carryExpr(s)} !== 0)`;
   const lessSigned = `(${signExpr(s)} !== (${overflowExpr(s)}))`;
   switch (cc >> 1) {
     case 0: e = `(${overflowExpr(s)})`; break;

@@ -43,7 +43,7 @@ import {
 import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
 import { CS, DF, RF, SS, TF } from '../regs.ts';
-import { carryExpr, conditionExpr, FLAGS_IN_CPU, flagWriteback, lazyFlags, type FlagState } from './flagCode.ts';
+import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
 function lit(v: number): string {
@@ -84,22 +84,67 @@ class BlockWriter {
   translate(): string | null {
     const insns = this.block.insns;
     for (let k = 0; k < insns.length; k++) {
-      const ins = insns[k];
-      const last = k === insns.length - 1;
-      this.k = k;
-      this.ins = ins;
-      this.eipDuring = ins.fast === FAST_CALL ? ins.imm : ins.nextEip;
-      this.accesses = 0;
-      this.exitTested = false;
-      this.readExit = false;
-      if (!this.insn(ins, last)) {
+      const run = stackRun(insns, k);
+      if (run >= 2) {
+        this.stackBurst(k, run);
+        k += run - 1;
+        continue;
+      }
+      this.begin(k);
+      if (!this.insn(this.ins, k === insns.length - 1)) {
         if (this.handlerCalls >= this.maxHandlerCalls) return null;
-        this.handlerCall(last);
+        this.handlerCall(k === insns.length - 1);
       }
     }
     const lastIns = insns[insns.length - 1];
     if (!this.closed && !endsItself(lastIns)) this.emit(this.chainExit(insns.length, lit(lastIns.nextEip), lastIns.nextEip));
     return this.source();
+  }
+
+  /** Makes instruction `k` the current one. */
+  private begin(k: number): void {
+    const ins = this.block.insns[k];
+    this.k = k;
+    this.ins = ins;
+    this.eipDuring = ins.fast === FAST_CALL ? ins.imm : ins.nextEip;
+    this.accesses = 0;
+    this.exitTested = false;
+    this.readExit = false;
+  }
+
+  /**
+   * `n` PUSHes (or POPs) in a row, from instruction `k` (stackRun): when the
+   * n dwords lie in one page of a 32-bit stack, inside SS's limits, aligned,
+   * and the TLB allows the access, they are stored (loaded) with that one
+   * check; every individual PUSH's (POP's) fast path would then have been
+   * taken, so nothing else differs. Otherwise each instruction runs its own
+   * translation (a fault or a device access in the middle stops exactly
+   * where the interpreter stops). Function prologues and epilogues push and
+   * pop three to five registers; the per-access check was the costliest
+   * line of compiled code on the shell loop.
+   */
+  private stackBurst(k: number, n: number): void {
+    const insns = this.block.insns;
+    const esp = this.r(4);
+    const bytes = 4 * n;
+    const pushes = insns[k].fast !== FAST_POP_R;
+    const [lo, hi, tlb] = pushes ? ['sWL', 'sWH', 'tlbW'] : ['sRL', 'sRH', 'tlbR'];
+    const first = pushes ? `(${esp} - ${bytes}) >>> 0` : `${esp} >>> 0`;
+    const fast = `ss32 && (o = ${first}) >= ${lo}[${SS}] && o + ${bytes - 1} <= ${hi}[${SS}]`
+      + ` && ((e = ${tlb}[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0 && (lin & 0xfff) <= ${0x1000 - bytes}`;
+    const body: string[] = ['p = ((e & ~0xfff) | (lin & 0xfff)) >> 2;'];
+    for (let j = 0; j < n; j++) {
+      const ins = insns[k + j];
+      if (pushes) body.push(`i32[p + ${n - 1 - j}] = ${ins.fast === FAST_PUSH_IMM ? lit(ins.imm | 0) : this.r(ins.opcode & 7)};`);
+      else body.push(this.setR(ins.opcode & 7, `i32[p + ${j}]`));
+    }
+    body.push(this.setR(4, `(r4 ${pushes ? '-' : '+'} ${bytes}) | 0`));
+    this.emit(`if (${fast}) { ${body.join(' ')} } else {`);
+    for (let j = 0; j < n; j++) {
+      this.begin(k + j);
+      this.insn(this.ins, k + j === insns.length - 1);
+    }
+    this.emit('}');
   }
 
   /** Instructions without an inline translation, called through their handler. */
@@ -640,9 +685,10 @@ class BlockWriter {
         if (!i.o32 || reg || !i.a32) return false;
         if (i.reg === 0 || i.reg === 1) { // INC/DEC m32: CF kept (alu.ts inc32/dec32)
           this.rmw32(i, () => {
-            if (!this.flags.keepCF) this.emit(`fcf = ${carryExpr(this.flags)};`);
+            const next = incDecFlags(this.flags, i.reg === 0 ? LAZY_ADD : LAZY_SUB);
+            if (next.keep !== '') this.emit(next.keep);
             this.emit(`fa = m; fb = 1; fr = (fa ${i.reg === 0 ? '+' : '-'} 1) | 0;`);
-            this.flags = lazyFlags(i.reg === 0 ? LAZY_ADD : LAZY_SUB, 32, true);
+            this.flags = next.flags;
             return 'fr';
           });
           return true;
@@ -706,10 +752,11 @@ class BlockWriter {
   }
 
   private incDec(reg: number, inc: boolean): void {
-    if (!this.flags.keepCF) this.emit(`fcf = ${carryExpr(this.flags)};`);
+    const next = incDecFlags(this.flags, inc ? LAZY_ADD : LAZY_SUB);
+    if (next.keep !== '') this.emit(next.keep);
     this.emit(`fa = ${this.r(reg)}; fb = 1; fr = (fa ${inc ? '+' : '-'} 1) | 0;`);
     this.emit(this.setR(reg, 'fr'));
-    this.flags = lazyFlags(inc ? LAZY_ADD : LAZY_SUB, 32, true);
+    this.flags = next.flags;
   }
 
   private cmpSub(size: 8 | 32, a: string, b: string): void {
@@ -820,6 +867,21 @@ class BlockWriter {
     this.exitCheck(i.nextEip);
     return true;
   }
+}
+
+/**
+ * How many PUSH r32/imm (or POP r32) instructions follow one another from
+ * `k`, for BlockWriter.stackBurst: 0 for fewer than two. PUSH ESP and POP
+ * ESP are left out (each reads or sets ESP mid-sequence).
+ */
+function stackRun(insns: Insn[], k: number): number {
+  const kind = (i: Insn) => (i.fast === FAST_PUSH_IMM || (i.fast === FAST_PUSH_R && i.opcode !== 0x54) ? 1
+    : i.fast === FAST_POP_R && i.opcode !== 0x5c ? 2 : 0);
+  const first = kind(insns[k]);
+  if (first === 0) return 0;
+  let n = 1;
+  while (k + n < insns.length && kind(insns[k + n]) === first && n < 16) n++;
+  return n >= 2 ? n : 0;
 }
 
 /** The instructions whose translation leaves the block itself (the others fall through to the next instruction). */

@@ -7,7 +7,7 @@
  * every condition and through PUSHFD.
  */
 import { describe, expect, it } from 'vitest';
-import { DATA, diffProgram } from './diffRig.ts';
+import { DATA, diffProgram, MMIO, STOP_MMIO_HALF } from './diffRig.ts';
 
 const CONDITIONS = ['jo', 'jno', 'jb', 'jae', 'je', 'jne', 'jbe', 'ja', 'js', 'jns', 'jp', 'jnp', 'jl', 'jge', 'jle', 'jg'];
 const VALUES = [0, 1, 0x80000000, 0xffffffff, 0x40000000, 0x1234abcd, 0xc0000001, 0x7fffffff];
@@ -124,5 +124,92 @@ describe('block compiler: further inline forms', () => {
 `, { notPresent: [DATA + 0x1000] });
     expect(r.exceptions).toBe(1);
     expect(r.compiledInstructions).toBeGreaterThan(200);
+  });
+  it('INC/DEC entered with the flags another block left lazy in the CPU: CF kept through conditions, a second INC/DEC, #PF, device reads, RMW slow paths and dead flags', () => {
+    const lines: string[] = [];
+    let n = 0;
+    const absent = [0, 1, 2, 3, 4, 5].map((j) => DATA + 0x9000 + j * 0x1000);
+    for (const a of VALUES) {
+      for (const b of VALUES) {
+        const cc = CONDITIONS[(n * 7) % 16];
+        const setter = ['cmp', 'add', 'sub'][(n >> 1) % 3];
+        const variant = [
+          [`        ${cc} .t${n}`, '        inc ebp'],
+          ['        dec ebx', `        ${cc} .t${n}`, '        inc ebp'],
+          [`        mov eax, [0x${absent[Math.floor(n / 6) % 6].toString(16)}]   ; absent the first time: #PF with INC's flags`, `        ${cc} .t${n}`, '        inc ebp'],
+          [`        inc dword [0x${(MMIO + 0x10).toString(16)}]   ; read-modify-write through the slow path`, `        ${cc} .t${n}`, '        inc ebp'],
+          [`        mov eax, [0x${(MMIO + STOP_MMIO_HALF + 8).toString(16)}]   ; the device asks the CPU to stop`, `        ${cc} .t${n}`, '        inc ebp'],
+          ['        cmp ecx, ebx                 ; INC\'s flags dead', `        ${cc} .t${n}`, '        inc ebp'],
+        ][n % 6];
+        lines.push(
+          `        mov eax, 0x${a.toString(16)}`,
+          `        mov edx, 0x${b.toString(16)}`,
+          `        ${setter} eax, edx            ; the flags, lazy in the CPU at the block's end`,
+          `        jmp .b${n}`,
+          `.b${n}:  ${n & 1 ? 'dec' : 'inc'} ecx`,
+          ...variant,
+          `.t${n}:  pushfd`,
+          '        pop eax',
+          '        mov [edi], eax',
+          '        add edi, 4',
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(`        mov edi, 0x${DATA.toString(16)}\n        mov ecx, 0x7ffffffe\n        xor ebx, ebx\n${lines.join('\n')}`, { maxHandlerCalls: 4, notPresent: absent });
+    expect(r.exceptions).toBe(6);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+  });
+  describe('runs of PUSH and POP (one check for the whole run when it stays in one page)', () => {
+    /** Pushes EAX, EBX, an immediate, ECX, EDX and pops them back into EDX, ECX, EBX, EAX, EDI with ESP = `esp`, then stores what came back. */
+    const roundTrip = (n: number, esp: number) => [
+      `        mov esp, 0x${esp.toString(16)}`,
+      `        mov eax, 0x${(0x11111111 * ((n % 15) + 1)).toString(16)}`,
+      `        lea ebx, [eax + 1]`,
+      `        lea ecx, [eax + 2]`,
+      `        lea edx, [eax + 3]`,
+      '        push eax',
+      '        push ebx',
+      `        push ${0x1000 + n}`,
+      '        push ecx',
+      '        push edx',
+      `        add esi, [esp + 8]`,
+      '        pop edx',
+      '        pop ecx',
+      '        pop ebx',
+      '        pop eax',
+      '        pop edi',
+      '        mov [ebp], eax',
+      '        mov [ebp + 4], ebx',
+      '        mov [ebp + 8], ecx',
+      '        mov [ebp + 12], edx',
+      '        mov [ebp + 16], edi',
+      '        add ebp, 20',
+    ];
+
+    it('at every ESP around a page boundary (aligned and not), and a #PF in the middle of a run of POPs', () => {
+      const lines: string[] = [];
+      let n = 0;
+      for (let d = -24; d <= 24; d += d >= -4 && d < 4 ? 1 : 4) lines.push(...roundTrip(n++, 0x61000 + d));
+      // ESP two dwords below a page that is absent: the third POP faults (the frame goes below ESP, present), the handler maps the page.
+      lines.push(
+        '        mov esp, 0x5dff8',
+        '        pop eax',
+        '        pop ebx',
+        '        pop ecx',
+        '        pop edx',
+        '        add esi, eax',
+        '        add esi, edx',
+      );
+      for (let d = -8; d <= 8; d += 4) lines.push(...roundTrip(n++, 0x5e000 + d));
+      const r = diffProgram(`        mov ebp, 0x${DATA.toString(16)}\n        xor esi, esi\n${lines.join('\n')}\n        mov esp, 0x80000`, { notPresent: [0x5e000] });
+      expect(r.exceptions).toBe(1);
+      expect(r.compiledInstructions).toBeGreaterThan(n * 20);
+    });
+
+    it("POPs running past the stack segment's limit (#SS in the middle of the run), as the interpreter", () => {
+      const r = diffProgram(`${roundTrip(0, 0x61000).join('\n')}\n        mov eax, 0x18\n        mov ss, eax\n        mov esp, 0x27ff8\n        pop eax\n        pop ebx\n        pop ecx\n        pop edx`, { maxHandlerCalls: 2 });
+      expect(r.compiledInstructions).toBeGreaterThan(20);
+    });
   });
 });
