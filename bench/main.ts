@@ -32,6 +32,8 @@
  * ratios (no loops, so about three boots' time).
  * `npm run bench -- tiny-linux bt` (any variant label): that kernel's reference
  * ('none') and that variant only, without the virtio sections.
+ * `npm run bench -- virtio` (both virtio sections) or `virtio-net` (the
+ * guest-to-guest network line only): the CPU figure, then those lines.
  */
 import { existsSync } from 'node:fs';
 import { getHeapCodeStatistics } from 'node:v8';
@@ -229,7 +231,7 @@ async function main(): Promise<void> {
     console.log(`${name}: skipped (no ${path}: scripts/fetch-debian-kernel.sh fetches Debian's)`);
     return false;
   });
-  if (only !== 'cpu' && !v86Boot) {
+  if (only !== 'cpu' && only !== 'virtio' && only !== 'virtio-net' && !v86Boot) {
     console.log(`shell loop: ${SHELL_LOOP}`);
     console.log(`fork loop: ${FORK_LOOP}`);
     try {
@@ -266,7 +268,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (onlyVariant === undefined && (only === undefined || only === 'tiny-linux' || only === 'virtio')) {
+  if (onlyVariant === undefined && (only === undefined || only === 'tiny-linux' || only === 'virtio' || only === 'virtio-net')) {
     try {
       const mbps = await runNetworkBench(TINY_LINUX + 'bzImage', VARIANTS[0].options);
       console.log(`virtio-net [${VARIANTS[0].label}]: ${NETWORK_BENCH_MIB} MiB guest to guest over TCP (busybox nc, one internal network, both guests taking turns on this thread in 2 ms slices): ${fmt(mbps, 2)} MB/s`);
