@@ -44,6 +44,7 @@ import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
 import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
+import { sseRegisterForm } from './sseForms.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
 function lit(v: number): string {
@@ -468,7 +469,7 @@ class BlockWriter {
    * m32 (with r32, imm8, imm32) and INC/DEC/NOT/NEG m32 (rmw32), NEG r32,
    * MOV with C6/C7 and moffs encodings, MOV r8, r8, MOV r16, r/m16 and
    * r/m16, r16, MOVZX from registers and m16, MOVSX, CMOVcc, TEST with an
-   * immediate, SETcc, NOT.
+   * immediate, SETcc, NOT, and SSE2 integer register forms (sseForms.ts).
    * Every one is checked against its handler by the differential tests.
    * Memory operands need 32-bit addressing (ea() computes 32-bit addresses).
    */
@@ -476,6 +477,13 @@ class BlockWriter {
     if (i.lock || (i.mod !== 3 && !i.a32)) return false;
     const op = i.opcode;
     const reg = i.mod === 3;
+    if (op >= 0x100 && i.p66) {
+      const sse = sseRegisterForm(i, { r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), sync: () => this.sync() });
+      if (sse !== null) {
+        this.emit(sse);
+        return true;
+      }
+    }
     if (op < 0x40 && (op & 7) < 6) {
       const alu = (op >> 3) & 7;
       switch (op & 7) {
@@ -941,9 +949,9 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain 
   const loads = [...used].sort().map((r) => `r${r} = regs[${r}]`);
   const reload = loads.map((l) => `${l}; `).join('');
   return [
-    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, j = undefined, d = 0, f = 0, q = null, h = 0;',
+    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, j = undefined, d = 0, f = 0, q = null;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
-    exits?.jumpCache ? JUMP_CACHE_FILL : '',
+    exits?.memberLookup ? MEMBER_SEEN : '',
     // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     'for (;;) {',
@@ -956,7 +964,7 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain 
   ].join('\n');
 }
 
-/** How a region's exits are compiled (JitOptions.inlineExits; `transfer` is JitOptions.chain, `jumpCache` JitOptions.jumpCache). */
+/** How a region's exits are compiled (JitOptions.inlineExits; `transfer` is JitOptions.chain, `memberLookup` JitOptions.memberLookup). */
 export interface RegionExits {
   /**
    * A successor compiled in another region (or block) is entered from here,
@@ -965,21 +973,22 @@ export interface RegionExits {
    * into another), taking one of `cpu.jitDepth`.
    */
   transfer: boolean;
-  /** A successor missing from the links is looked up in the jump cache (`JC`, `JS`). */
-  jumpCache: boolean;
+  /** A successor missing from the links is looked up among the members (`MI`, `VS`: see MEMBER_SEEN). */
+  memberLookup: boolean;
 }
 
-/** Slots of the jump cache (Jit.jumpCache): a power of two. */
-export const JUMP_CACHE_SIZE = 4096;
-const JUMP_HASH = (v: string) => `((${v} ^ (${v} >>> 12)) & ${JUMP_CACHE_SIZE - 1})`;
-
 /**
- * At a region's entry: the block entered is what the run loop's block cache
- * gives for its EIP under the current link stamp (the run loop fetched it,
- * or found it by a link trusted under that stamp, or a region's tail did),
- * so it goes into the jump cache with that stamp.
+ * At a region's entry, and whenever its tail goes on into a member by a
+ * link: the member is what the run loop's block cache gives for its EIP
+ * under the current link stamp (the run loop fetched it or found it by a
+ * link trusted under that stamp), so `VS[i]` (per member, -1 at first)
+ * records that stamp. Until that epoch ends (a change to the translation
+ * of a page fetched from, or to CS, ends it; a write to the block's page
+ * makes it invalid), fetching at that EIP gives that member again, so the
+ * tail may go on into it by its EIP (`MI`) when the exiting block's links
+ * miss (a RET to a third call site), exactly where the run loop would.
  */
-const JUMP_CACHE_FILL = `q = cpu.jitBlock; h = ${JUMP_HASH('q.eip')}; JC[h] = q; JS[h] = cpu.linkStamp;`;
+const MEMBER_SEEN = 'VS[pc] = cpu.linkStamp;';
 
 /**
  * The exit tail every member's exit breaks to (`sw`), with `f` the member
@@ -989,21 +998,18 @@ const JUMP_CACHE_FILL = `q = cpu.jitBlock; h = ${JUMP_HASH('q.eip')}; JC[h] = q;
  * own tests, inline (chain.ts regionNext says why each is needed): budget
  * left, nothing needing attention, no single step, the block did not end
  * itself, no interrupt to take, and the successor the run loop would find:
- * by `f`'s links under the current link stamp, else (jumpCache) by the jump
- * cache under the same stamp; valid and compiled. A member of this region
- * (`BS[s.jitEntry] === s`) goes on in this function; another compiled
- * block, with `transfer`, is called (RegionExits.transfer) while the chain
- * depth allows. The block's instructions are then counted as the run loop
- * counts them. A successor found only in the jump cache and not gone on
- * into is linked from `f` (succ0, the older link to succ1) as the run loop
- * links a block it fetched, so the run loop finds it by the link instead of
- * the block cache (the same block: see JUMP_CACHE_FILL).
+ * by `f`'s links under the current link stamp, else (memberLookup) a
+ * member seen under the same stamp at that EIP (MEMBER_SEEN); valid and
+ * compiled. A member of this region (`BS[s.jitEntry] === s`) goes on in
+ * this function; another compiled block, with `transfer`, is called
+ * (RegionExits.transfer) while the chain depth allows. The block's
+ * instructions are then counted as the run loop counts them.
  */
 function regionTail(exits: RegionExits): string {
   const lookup = [
     '((s = q.succ0) !== null && s.eip === t && s.valid)',
     '((s = q.succ1) !== null && s.eip === t && s.valid)',
-    ...(exits.jumpCache ? [`((s = JC[h = ${JUMP_HASH('t')}]) !== null && s.eip === t && JS[h] === cpu.linkStamp && s.valid)`] : []),
+    ...(exits.memberLookup ? ['((j = MI.get(t | 0)) !== undefined && VS[j] === cpu.linkStamp && (s = BS[j]).valid)'] : []),
   ].join(' || ');
   const member = 'BS[s.jitEntry] === s';
   return [
@@ -1012,10 +1018,8 @@ function regionTail(exits: RegionExits): string {
       + ` && ((p & cpu.intrMask) === 0 || !(cpu.intrLine || cpu.pollIntr)) && (${lookup})) {`,
     `if (s.jit !== null && (${member}${exits.transfer ? ' || cpu.jitDepth-- > 0' : ''})) {`,
     'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s;',
-    exits.transfer ? `if (${member}) { pc = s.jitEntry; continue; } cpu.eip = t; return NX(cpu);` : 'pc = s.jitEntry; continue;',
+    exits.transfer ? `if (${member}) { pc = s.jitEntry; ${exits.memberLookup ? MEMBER_SEEN : ''}continue; } cpu.eip = t; return NX(cpu);` : `pc = s.jitEntry; ${exits.memberLookup ? MEMBER_SEEN : ''}continue;`,
     '}',
-    // Found by the jump cache: linked as the run loop links a block it fetched, so it finds it without the block cache.
-    exits.jumpCache ? 'if (q.succ0 !== s && q.succ1 !== s) { q.succ1 = q.succ0; q.succ0 = s; }' : '',
     '}',
     'cpu.eip = t; return d;',
   ].join('\n');

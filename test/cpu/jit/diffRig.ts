@@ -32,6 +32,7 @@ import { GuestClock } from '../../../core/cpu/clock.ts';
 import { Cpu, STOP_BUDGET, STOP_HALT, STOP_REQUEST } from '../../../core/cpu/cpu.ts';
 import { assemble } from '../../../scripts/nasm.ts';
 import { translateBlock } from '../../../core/cpu/jit/translate.ts';
+import type { CompiledBlock } from '../../../core/cpu/jit/jit.ts';
 
 export const IMAGE = 0x10000;
 export const DATA = 0x20000;
@@ -107,9 +108,12 @@ export interface RigOptions {
   /** Blocks in one region at most (JitOptions.regionMax; default: the compiler's). */
   regionMax?: number;
   budgetBytes?: number;
-  /** Region exits: JitOptions.inlineExits and jumpCache (default: the compiler's defaults). */
+  /** Region exits: JitOptions.inlineExits (default: the compiler's default). */
   inlineExits?: boolean;
-  jumpCache?: boolean;
+  /** Regions merge after this many entries from one into another (JitOptions.mergeAfter; default: the compiler's). */
+  mergeAfter?: number;
+  /** Region exits look targets the links miss up among the members (JitOptions.memberLookup; default: the compiler's). */
+  memberLookup?: boolean;
   /** run(1) calls at most. */
   maxSteps?: number;
   /** Instructions per run() call, after which both sides are compared (default 1: one block per step). */
@@ -123,7 +127,8 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.regionMax !== undefined ? { regionMax: opts.regionMax } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
     ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}),
     ...(opts.inlineExits !== undefined ? { inlineExits: opts.inlineExits } : {}),
-    ...(opts.jumpCache !== undefined ? { jumpCache: opts.jumpCache } : {}) });
+    ...(opts.mergeAfter !== undefined ? { mergeAfter: opts.mergeAfter } : {}),
+    ...(opts.memberLookup !== undefined ? { memberLookup: opts.memberLookup } : {}) });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
   m.set(image, IMAGE);
@@ -245,26 +250,49 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
   let entries = 0;
   let chained = 0;
   let depth = 0;
+  // One wrapper per compiled function, so the blocks of one region still share their function (the
+  // run loop's test for leaving a region compares them); compile and merge install functions.
+  const wrappers = new WeakMap<CompiledBlock, CompiledBlock>();
+  const wrapped = new WeakSet<CompiledBlock>();
+  const wrap = (fn: CompiledBlock): CompiledBlock => {
+    let w = wrappers.get(fn);
+    if (w === undefined) {
+      w = (cpu) => {
+        if (depth > 0) {
+          chained++;
+          return fn(cpu);
+        }
+        entries++;
+        const before = cpu.clock.retired;
+        depth++;
+        try {
+          const k = fn(cpu);
+          compiledInstructions += cpu.clock.retired - before + k;
+          return k;
+        } finally {
+          depth--;
+        }
+      };
+      wrappers.set(fn, w);
+      wrapped.add(w);
+    }
+    return w;
+  };
+  const wrapAll = () => {
+    for (const block of b.blocks.values()) if (block.jit !== null && !wrapped.has(block.jit)) block.jit = wrap(block.jit);
+  };
   const compile = b.jit.compile.bind(b.jit);
   b.jit.compile = (block) => {
     compile(block);
-    const fn = block.jit;
-    if (fn !== null) block.jit = (cpu) => {
-      if (depth > 0) {
-        chained++;
-        return fn(cpu);
-      }
-      entries++;
-      const before = cpu.clock.retired;
-      depth++;
-      try {
-        const k = fn(cpu);
-        compiledInstructions += cpu.clock.retired - before + k;
-        return k;
-      } finally {
-        depth--;
-      }
-    };
+    if (block.jit !== null) block.jit = wrap(block.jit);
+    // A region's other members (not always in the block cache: a region may hold a block whose page was rewritten).
+    wrapAll();
+  };
+  const merge = b.jit.merge.bind(b.jit);
+  b.jit.merge = (from, to) => {
+    merge(from, to);
+    wrapAll();
+    for (const block of [from, to]) if (block.jit !== null && !wrapped.has(block.jit)) block.jit = wrap(block.jit);
   };
   const max = opts.maxSteps ?? 20000;
   let steps = 0;

@@ -2,10 +2,10 @@
  * A region's exit tail (jit/translate.ts regionTail): every exit of a
  * compiled region decides inline whether to go on (into a member, or with
  * `chain` into another compiled region), finding the successor by the
- * exiting block's links or the jump cache. These programs make those
- * lookups find stale answers: a RET whose return address is replaced, RETs
- * to more return sites than a block has links (so the jump cache serves
- * them), an indirect JMP through a table, and targets whose code is
+ * exiting block's links or among the members by its EIP (memberLookup).
+ * These programs make those lookups find stale answers: a RET whose return
+ * address is replaced, RETs to more return sites than a block has links (so
+ * the member lookup serves them), an indirect JMP through a table, and targets whose code is
  * rewritten (their blocks invalidated while the region that jumps to them
  * stays compiled, since they are on another page). With `chain` the tail
  * goes on into other regions (transfers). Each runs interpreted
@@ -81,12 +81,12 @@ function expectedEdx(): number {
   return edx;
 }
 
-describe('block compiler: region exit tails (links, jump cache, transfer between regions)', () => {
+describe('block compiler: region exit tails (links, member lookup, transfer between regions, merges)', () => {
   it.each([
     [7, 32, false], [100, 32, false], [100_000, 32, false], [100_000, 2, false],
     [7, 32, true], [100, 32, true], [100_000, 32, true], [100_000, 2, true],
-  ])('RETs to changed and rewritten targets and an indirect JMP to a rewritten block match the interpreter (%i instructions per run, regions of at most %i blocks, chain (transfers between regions) and jump cache %s)', (budget, regionMax, on) => {
-    const r = diffProgram(PROGRAM, { budget, chain: on, regions: true, regionMax, hotThreshold: 4, inlineExits: true, jumpCache: on });
+  ])('RETs to changed and rewritten targets and an indirect JMP to a rewritten block match the interpreter (%i instructions per run, regions of at most %i blocks, chain (transfers between regions) %s)', (budget, regionMax, on) => {
+    const r = diffProgram(PROGRAM, { budget, chain: on, regions: true, regionMax, hotThreshold: 4, inlineExits: true });
     expect(r.interpreted.regs[2]).toBe(expectedEdx());
     expect(r.jitted.regs[2]).toBe(expectedEdx());
     expect(r.jitted.jit.stats().regions).toBeGreaterThan(1);
@@ -94,20 +94,43 @@ describe('block compiler: region exit tails (links, jump cache, transfer between
     expect(r.compiledInstructions).toBeGreaterThan(r.retired / 2);
   });
 
-  it('transfers go on into other regions, and the jump cache serves RETs to more sites than the links hold', () => {
-    const run = (transfer: boolean, jumpCache: boolean) => diffProgram(PROGRAM, { budget: 100_000, chain: transfer, regions: true, hotThreshold: 4, inlineExits: true, jumpCache });
-    const alone = run(false, false);
-    const transfers = run(true, false);
-    const cached = run(true, true);
-    for (const r of [alone, transfers, cached]) expect(r.jitted.regs[2]).toBe(expectedEdx());
+  it('transfers go on into other regions', () => {
+    const run = (transfer: boolean) => diffProgram(PROGRAM, { budget: 100_000, chain: transfer, regions: true, hotThreshold: 4, inlineExits: true, mergeAfter: 0 });
+    const alone = run(false);
+    const transfers = run(true);
+    for (const r of [alone, transfers]) expect(r.jitted.regs[2]).toBe(expectedEdx());
     // Without transfers every exit out of a region returns to the run loop; with them some go on
     // (rig: `chained`, calls made from compiled code), so the run loop enters compiled code less.
     expect(alone.chained).toBe(0);
     expect(transfers.chained).toBeGreaterThan(500);
     expect(transfers.entries).toBeLessThan(alone.entries);
-    // Four return sites and an alternative one: two links per block cannot hold them; the jump
-    // cache finds the others, so more RETs go on instead of returning to the run loop.
-    expect(cached.chained).toBeGreaterThan(transfers.chained);
-    expect(cached.entries).toBeLessThan(transfers.entries);
+  });
+
+  it.each([7, 100, 100_000])('regions that keep exiting into each other merge into one, and still match the interpreter (%i instructions per run)', (budget) => {
+    // Blocks turn hot at different times (the rewritten ones again and again), so the first
+    // compiles form several regions that exit into each other.
+    const run = (mergeAfter: number) => diffProgram(PROGRAM, { budget, regions: true, regionMax: 32, hotThreshold: 4, inlineExits: true, chain: false, memberLookup: false, mergeAfter });
+    const apart = run(0);
+    const merged = run(3);
+    for (const r of [apart, merged]) {
+      expect(r.interpreted.regs[2]).toBe(expectedEdx());
+      expect(r.jitted.regs[2]).toBe(expectedEdx());
+    }
+    expect(apart.jitted.jit.stats().merged).toBe(0);
+    expect(merged.jitted.jit.stats().merged).toBeGreaterThan(0);
+    // Exits that went from one region to another through the run loop now go on inside one function.
+    if (budget > 7) expect(merged.entries).toBeLessThan(apart.entries);
+  });
+
+  it.each([7, 100, 100_000])('RETs to more sites than the links hold go on to members found by their EIP, and match the interpreter (%i instructions per run)', (budget) => {
+    const run = (memberLookup: boolean) => diffProgram(PROGRAM, { budget, regions: true, hotThreshold: 4, inlineExits: true, chain: false, mergeAfter: 0, memberLookup });
+    const links = run(false);
+    const lookup = run(true);
+    for (const r of [links, lookup]) {
+      expect(r.interpreted.regs[2]).toBe(expectedEdx());
+      expect(r.jitted.regs[2]).toBe(expectedEdx());
+    }
+    // f's RET returns to four call sites in one region: two links cannot hold them, the lookup can.
+    if (budget > 7) expect(lookup.entries).toBeLessThan(links.entries);
   });
 });
