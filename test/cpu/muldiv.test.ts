@@ -15,7 +15,7 @@ import { ARITH, CF, dwords, hex, OF, runProgram, szp, ZF } from './caseRom.ts';
 const mulSzp = (bits: number, low: number) => szp(bits, low) & ~ZF;
 
 const DE = 0xdededede;
-const EDGES = [0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x12345678];
+const EDGES = [0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x12345678, 0xdeadbeef, 0x9e3779b9];
 
 const big = (v: number) => BigInt(v >>> 0);
 const sx = (bits: number, v: bigint) => BigInt.asIntN(bits, v);
@@ -106,7 +106,10 @@ l_${name}_${bits}:
   });
 
   it('IMUL Gv,Ev / Gv,Ev,Iv / Gv,Ev,Ibs truncate to the destination and set CF=OF on overflow', () => {
-    const pairs: [number, number][] = [[3, 5], [0x7fff, 2], [0xffff, 0xffff], [0x8000, 0xffff], [0x40000000, 2], [0xffffffff, 0x80000000], [0x12345, 0x6789], [0x8000, 0x8000]];
+    // The last rows put the 32-bit product just inside and just outside the signed range (2^31 overflows, -2^31
+    // fits) and make products far beyond 2^53, whose double value is inexact.
+    const pairs: [number, number][] = [[3, 5], [0x7fff, 2], [0xffff, 0xffff], [0x8000, 0xffff], [0x40000000, 2], [0xffffffff, 0x80000000], [0x12345, 0x6789], [0x8000, 0x8000],
+      [0x10000, 0x8000], [0xffff0000, 0x8000], [0x7fffffff, 0x7fffffff], [0x80000000, 0x80000000], [0xdeadbeef, 0x9e3779b9], [0x3fffffff, 0xfffffffe]];
     let body = '';
     const want: number[] = [];
     for (const bits of [16, 32]) {
@@ -114,7 +117,7 @@ l_${name}_${bits}:
       for (const [a, b] of pairs) {
         const forms = [
           { text: `imul ${d}, ${s}`, b },
-          { text: `imul ${d}, ${s}, ${bits === 16 ? 'word' : 'dword'} 0x${(b & lowMask(bits)).toString(16)}`, b },
+          { text: `imul ${d}, ${s}, ${bits === 16 ? 'word' : 'dword'} 0x${((b & lowMask(bits)) >>> 0).toString(16)}`, b },
           { text: `imul ${d}, ${s}, byte -3`, b: -3 },
         ];
         for (const f of forms) {

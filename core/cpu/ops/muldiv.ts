@@ -86,11 +86,18 @@ const mul16: Exec = (cpu, i) => {
   cpu.set16(EDX, p >>> 16);
   setMulFlags(cpu, 16, p & 0xffff, p > 0xffff);
 };
+// MUL r/m32 is the kernel's multi-precision multiply step (umul_ppmm in mpihelp_*, which Debian 686's
+// boot-time Diffie-Hellman self-test runs) and compiled code calls it (no inline form): the low half by
+// Math.imul, the high half from two partial products below 2^48 instead of mulU32's four.
 const mul32: Exec = (cpu, i) => {
-  mulU32(cpu.regs[EAX], cpu.readRm32(i));
-  cpu.regs[EAX] = product.lo;
-  cpu.regs[EDX] = product.hi;
-  setMulFlags(cpu, 32, product.lo, product.hi !== 0);
+  const a = cpu.regs[EAX] >>> 0;
+  const b = cpu.readRm32(i) >>> 0;
+  const lo = Math.imul(a, b);
+  // a*b = a*bHi*2^16 + a*bLo; the high half is floor((a*bHi + floor(a*bLo / 2^16)) / 2^16), every term exact.
+  const hi = Math.floor((a * (b >>> 16) + Math.floor((a * (b & 0xffff)) / 0x10000)) / 0x10000) | 0;
+  cpu.regs[EAX] = lo;
+  cpu.regs[EDX] = hi;
+  setMulFlags(cpu, 32, lo, hi !== 0);
 };
 const imul8: Exec = (cpu, i) => {
   const p = ((cpu.regs[EAX] << 24) >> 24) * ((cpu.readRm8(i) << 24) >> 24);
@@ -222,9 +229,20 @@ function imulTrunc(cpu: Cpu, bits: number, a: number, b: number): number {
     setMulFlags(cpu, 16, r, p !== (p << 16) >> 16);
     return r;
   }
-  mulS32(a, b);
-  setMulFlags(cpu, 32, product.lo, product.hi !== product.lo >> 31);
-  return product.lo;
+  return imulTrunc32(cpu, a, b);
+}
+
+/**
+ * The 2/3-operand IMUL's 32-bit product (the XZ decompressor's range coder
+ * multiplies by one per bit; compiled code calls it): the low half by
+ * Math.imul; the product fits in 32 bits exactly when the double product of
+ * the signed operands equals it (below 2^31 in magnitude a double product is
+ * exact, and one that is not cannot round into that range).
+ */
+function imulTrunc32(cpu: Cpu, a: number, b: number): number {
+  const lo = Math.imul(a, b);
+  setMulFlags(cpu, 32, lo, (a | 0) * (b | 0) !== lo);
+  return lo;
 }
 
 function imulGvEv(bytes: number): Exec {
@@ -239,8 +257,17 @@ function imulGvEvI(bytes: number): Exec {
     writeReg(cpu, i.reg, bytes, imulTrunc(cpu, bytes * 8, src, i.imm));
   };
 }
-const imulR16 = imulGvEv(2), imulR32 = imulGvEv(4);
-const imulI16 = imulGvEvI(2), imulI32 = imulGvEvI(4);
+// The 32-bit forms on their own: no operand-size dispatch in the closures compiled code calls.
+const imulR16 = imulGvEv(2);
+const imulR32: Exec = (cpu, i) => {
+  const src = cpu.readRm32(i);
+  cpu.regs[i.reg] = imulTrunc32(cpu, cpu.regs[i.reg], src);
+};
+const imulI16 = imulGvEvI(2);
+const imulI32: Exec = (cpu, i) => {
+  const src = cpu.readRm32(i);
+  cpu.regs[i.reg] = imulTrunc32(cpu, src, i.imm);
+};
 defineOp(0x1af, op('imul Gv,Ev', true, IMM_NONE, (i) => (i.o32 ? imulR32 : imulR16)));
 defineOp(0x69, op('imul Gv,Ev,Iv', true, IMM_IV, (i) => (i.o32 ? imulI32 : imulI16)));
 defineOp(0x6b, op('imul Gv,Ev,Ibs', true, IMM_IBS, (i) => (i.o32 ? imulI32 : imulI16)));
