@@ -3,7 +3,9 @@
  * --console hvcK a port of its virtio console) on stdin/stdout. The machine
  * runs in slices interleaved with I/O through the event loop, so typing and
  * output stay responsive; when a slice comes back early (the guest is idle in
- * HLT on the realtime clock) the loop sleeps a millisecond instead of spinning.
+ * HLT on the realtime clock) the loop sleeps a millisecond instead of spinning
+ * (blocked on dom0's wake word when the guest has a network adapter dom0
+ * serves, so a frame for it ends the sleep: MachineApi.waitIdle).
  *
  * The machine's internal networks join the host-wide ones
  * (core/host/hostNetwork.ts, through a NetworkHub as `popek serve` does):
@@ -278,9 +280,11 @@ function driveMachine(machine: MachineApi, args: RunArgs, io: RunEnvironment, lo
           return;
         }
       }
-      // A slice that came back early means the guest is idle: sleep instead of spinning.
-      if (performance.now() - started < SLICE_MS / 4) setTimeout(slice, 1);
-      else setImmediate(slice);
+      // A slice that came back early means the guest is idle: wait instead of spinning, for a frame dom0
+      // writes into its buffers (MachineApi.waitIdle, ending at once when one comes), else sleep.
+      if (performance.now() - started >= SLICE_MS / 4) setImmediate(slice);
+      else if (machine.waitIdle?.(1)) setImmediate(slice);
+      else setTimeout(slice, 1);
     };
 
     if (raw) stdin.setRawMode!(true);

@@ -136,7 +136,8 @@ export async function runMachineWorker(init: WorkerInit, channel: WorkerChannel,
   const schedule = (idle = false) => {
     if (scheduled || !running || finished) return;
     scheduled = true;
-    if (idle) setTimeout(slice, IDLE_SLEEP_MS);
+    // An idle guest with a network adapter dom0 serves waits blocked on dom0's wake word, so a frame for it ends the sleep.
+    if (idle && !machine?.waitIdle?.(IDLE_SLEEP_MS)) setTimeout(slice, IDLE_SLEEP_MS);
     else setImmediate(slice);
   };
 

@@ -156,6 +156,10 @@ class Machine implements MachineApi {
     }
   }
 
+  waitIdle(timeoutMs: number): boolean {
+    return this.chipset.virtio.awaitWake(timeoutMs) !== 'nothing-can-wake';
+  }
+
   serialInput(port: SerialIndex, bytes: Uint8Array): void {
     this.chipset.serialInput(port, bytes);
   }

@@ -166,6 +166,15 @@ export type RunResult = { kind: 'running' } | { kind: 'stopped'; reason: StopRea
 export interface MachineApi {
   /** Runs the guest for about `sliceMs` of host time (less if it stops). */
   run(sliceMs: number): RunResult;
+  /**
+   * For a driver whose `run` came back early (the guest halted) and that
+   * would now sleep: blocks at most `timeoutMs`, ending as soon as a dom0
+   * this thread started acts (a frame written into this guest's receive
+   * buffers, or another machine's of the thread), so the next `run` takes
+   * it at once; true when it waited, false at once when nothing from another
+   * thread can wake this guest (no network adapter dom0 serves): sleep then.
+   */
+  waitIdle?(timeoutMs: number): boolean;
   /** Bytes typed into a serial port; buffered by the UART model until the guest reads them. */
   serialInput(port: SerialIndex, bytes: Uint8Array): void;
   /** Presses the ACPI power button (a shutdown request the guest may honour). */

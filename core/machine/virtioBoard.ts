@@ -40,7 +40,7 @@ import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
 import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
 import { CheckedGuestMemory, type GuestRamMap } from '../dom0/grantCheck.ts';
 import { EventChannels } from '../dom0/eventChannel.ts';
-import { DiskServedByDom0, Dom0, Dom0Error, entropyServedByDom0 } from '../dom0/worker/dom0.ts';
+import { awaitAnyDom0, DiskServedByDom0, Dom0, Dom0Error, dom0WakeCount, entropyServedByDom0 } from '../dom0/worker/dom0.ts';
 import type { Dom0DeviceKind } from '../dom0/worker/dom0Protocol.ts';
 import { RemoteVirtioDevice, type MachineHalf } from '../dom0/worker/remoteDevice.ts';
 import { ConsoleRelay, newConsoleRings } from '../dom0/worker/consoleRelay.ts';
@@ -82,6 +82,8 @@ export class VirtioBoard {
   private readonly console: VirtioConsole | null = null;
   /** The devices whose queues dom0's thread serves. */
   private readonly remote: RemoteVirtioDevice[] = [];
+  /** Network adapters whose queues dom0's thread serves: a frame for one raises its done port, which a halted guest waits on. */
+  private readonly servedNics: number = 0;
   private readonly balloon: VirtioBalloon | null = null;
   /** The console served by dom0: the relay of the host's bytes and the device in front of dom0's. */
   private readonly consoleRelay: { relay: ConsoleRelay; remote: RemoteVirtioDevice } | null = null;
@@ -175,6 +177,7 @@ export class VirtioBoard {
         );
         // The switch's frames for a NIC raise its device's port in dom0's channels.
         const dom0 = this.dom0;
+        this.servedNics = nicDevices.size;
         for (const [i, index] of nicDevices) nicLinks[i]!.connect(dom0.channels.buffer, dom0.channels.portCount, dom0.devices[index].port);
       } catch (e) {
         this.close();
@@ -280,11 +283,30 @@ export class VirtioBoard {
    */
   awaitDom0(timeoutMs: number): boolean {
     if (!this.dom0 || this.remote.length === 0 || timeoutMs <= 0) return false;
-    // Nothing kicked and not yet served: no need to hold the thread (the driver's messages wait while it blocks).
+    // Nothing kicked and not yet served: no need to hold the thread (the driver's messages wait while it blocks; a frame: awaitWake).
     const done = this.remote.some((r) => r.awaitingDom0) ? this.dom0.waitDone(timeoutMs) : this.dom0.takeDone();
     if (!done) return false;
     for (const r of this.remote) r.takeCompletion();
     return true;
+  }
+
+  /**
+   * The guest is halted and its driver would sleep (MachineApi.waitIdle):
+   * with an adapter dom0 serves, a frame can come from another thread at any
+   * time (dom0 raises the adapter's done port once it has written one into
+   * the guest's buffers), so block on this thread's dom0 wake word instead,
+   * at most `timeoutMs`: it ends as soon as any dom0 this thread started
+   * acts (this machine's or another's the thread also runs). What came is
+   * taken at the next run's device check. 'nothing-can-wake' at once
+   * without such an adapter (the driver sleeps as before).
+   */
+  awaitWake(timeoutMs: number): 'woken' | 'timed-out' | 'nothing-can-wake' {
+    const dom0 = this.dom0;
+    if (!dom0?.running || this.servedNics === 0) return 'nothing-can-wake';
+    const seen = dom0WakeCount();
+    // Raised after the run loop's last check and before `seen`: no wait.
+    if (dom0.doneRaised) return 'woken';
+    return awaitAnyDom0(seen, timeoutMs) ? 'woken' : 'timed-out';
   }
 
   /** Whether the board has any virtio device at all. */

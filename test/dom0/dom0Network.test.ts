@@ -98,6 +98,11 @@ class Machine {
     return this.tx.takeUsed();
   }
 
+  /** The receive queue's used elements (id, length) as the guest sees them now, without a device check. */
+  usedNow(): [number, number][] {
+    return this.rx.takeUsed();
+  }
+
   /** The run loop's device check, then the receive queue's used elements (id, length). */
   checkUsed(): [number, number][] {
     this.board.poll();
@@ -225,6 +230,39 @@ describe.each([
       e.board.close();
     }
   });
+
+  it('ends a halted guest\'s idle wait when dom0 has written a frame for its adapter: woken, not timed out', () => {
+    const MAC_F = [0x52, 0x54, 0, 0, 0, 0x1f];
+    const MAC_G = [0x52, 0x54, 0, 0, 0, 0x20];
+    const f = new Machine(`${network}-wake`, MAC_F, dom0Thread);
+    const g = new Machine(`${network}-wake`, MAC_G, dom0Thread);
+    try {
+      f.board.poll();
+      expect(f.usedNow()).toEqual([]);
+      const hello = frame(BROADCAST, MAC_G, 30);
+      g.send(hello);
+      const used: [number, number][] = [];
+      if (dom0Thread === false) {
+        // The switch in this thread delivered it during send: nothing comes from another thread, the driver sleeps as before.
+        expect(f.board.awaitWake(5_000)).toBe('nothing-can-wake');
+        used.push(...f.checkUsed());
+      } else {
+        // In dom0's threads the frame is still on its way (G's dom0, the network thread, F's dom0) when send returns.
+        // The idle wait (MachineApi.waitIdle) ends when a dom0 of this thread raises a done port: G's for the transmit
+        // (or the set-up's receive kick, if its done came late), then F's for the frame. Without dom0's wake word every
+        // wait runs to its timeout.
+        for (let waits = 0; waits < 3 && used.length === 0; waits++) {
+          expect(f.board.awaitWake(5_000)).toBe('woken');
+          used.push(...f.checkUsed());
+        }
+      }
+      expect(used).toEqual([[0, 12 + 60]]);
+      expect([...f.bus.u8.slice(RX_BUFFER + 12, RX_BUFFER + 72)]).toEqual([...hello]);
+    } finally {
+      f.board.close();
+      g.board.close();
+    }
+  }, 30_000);
 
   it('returns a receive buffer outside guest RAM empty and drops a transmit from one, counting both as errors', async () => {
     // H's receive buffers start 8 bytes before the end of RAM: each frame for it fails the grant check.

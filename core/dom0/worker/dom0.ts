@@ -24,6 +24,25 @@ const ANSWER_TIMEOUT_MS = 60_000;
 export const DOM0_MAX_DEVICES = 31;
 
 /**
+ * This thread's dom0 wake word (Dom0Init.wake): every dom0 started from this
+ * thread adds 1 to it and notifies it when it raises a done port. A thread
+ * that runs several machines (the bench's two guests, a test's) waits on it
+ * for whichever dom0 acts first; one machine's driver waits on it as on that
+ * machine's own done word.
+ */
+const threadWake = new Int32Array(new SharedArrayBuffer(4));
+
+/** The wake word's count now: read it before checking the machines for dom0's completions, then wait with it. */
+export function dom0WakeCount(): number {
+  return Atomics.load(threadWake, 0);
+}
+
+/** Blocks until a dom0 started from this thread has raised a done port since `seen` (a dom0WakeCount), at most `timeoutMs`; false on timeout. */
+export function awaitAnyDom0(seen: number, timeoutMs: number): boolean {
+  return Atomics.wait(threadWake, 0, seen, timeoutMs) !== 'timed-out';
+}
+
+/**
  * dom0's worker entry: beside this module in the TypeScript tree (through
  * tsx's loader), or the core bundle's dom0Thread.mjs beside the bundle this
  * code was bundled into (scripts/coreBundle.mjs).
@@ -114,6 +133,7 @@ export class Dom0 {
       ...(options.entropy ? { entropy: options.entropy } : {}),
       ...(options.ram ? { ram: options.ram } : {}),
       devices: deviceKinds.map((d, i): Dom0Device => ({ ...d, link: links[i].buffer, port: devicePorts[i], done: donePorts[i] })),
+      wake: threadWake.buffer as SharedArrayBuffer,
     };
     const worker = new Worker(workerUrl, { workerData: init, transferList: [port2], name: 'popek-dom0' });
     worker.unref();
@@ -146,6 +166,11 @@ export class Dom0 {
    */
   takeDone(): boolean {
     return this.doneMask !== 0 && this.channels.takePending(this.doneWord, this.doneMask) !== 0;
+  }
+
+  /** Whether a done port is raised and not yet taken (nothing is taken). */
+  get doneRaised(): boolean {
+    return this.doneMask !== 0 && (Atomics.load(this.channels.pending, this.doneWord) & this.doneMask) !== 0;
   }
 
   /** Blocks (at most `timeoutMs`) until dom0 has acted for a served device; true when it has (the done ports are taken). */

@@ -55,6 +55,13 @@ export interface Dom0Init {
   /** The domain's RAM and map in shared memory, for the devices dom0 serves. */
   ram?: SharedGuestRam;
   devices?: Dom0Device[];
+  /**
+   * The wake word of the thread that runs the machine (one Int32, shared by
+   * every dom0 that thread starts): dom0 adds 1 to it and notifies it each
+   * time it raises a done port, so that thread can wait for any of its
+   * machines' dom0s at once (dom0.ts awaitAnyDom0).
+   */
+  wake: SharedArrayBuffer;
 }
 
 /** dom0's answer to the start: each disk's geometry, or why it could not be opened. */

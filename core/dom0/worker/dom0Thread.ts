@@ -29,6 +29,7 @@ const IDLE_WAIT_MS = 200;
 
 const init = workerData as Dom0Init;
 const channels = new EventChannels(init.portCount, init.channels);
+const threadWake = new Int32Array(init.wake);
 const backends: BlockBackend[] = [];
 /** Per disk: what was done to its image, for the device's statistics. */
 const counts: DiskOperationCounts[] = [];
@@ -102,8 +103,12 @@ function start(): void {
     if (d.kind === 'rng' && !source) throw new Error('dom0 serves virtio-rng only with an entropy source');
     // A NIC's port is also raised by dom0's network thread when the switch has frames for it.
     const nic = d.kind === 'net' ? nicBackend(d.mac, d.net) : null;
-    // The console's and the balloon's relays wake the machine's thread on the done port when their rings fill.
-    const wake = () => channels.notify(d.done);
+    // The done port, and the wake word of the machine's thread (a thread that runs several machines waits on it for any of their dom0s).
+    const wake = () => {
+      channels.notify(d.done);
+      Atomics.add(threadWake, 0, 1);
+      Atomics.notify(threadWake, 0);
+    };
     // The console's port is also raised by the machine's thread when the host typed into it.
     const console = d.kind === 'console' ? consoleBackend(d.ports, d.input, d.output, wake) : null;
     const device =
@@ -117,7 +122,7 @@ function start(): void {
       service.service();
       if (nic) service.deliver(nic.takeFrames);
       console?.serveInput((work) => service.deliver(work));
-      channels.notify(d.done);
+      wake();
     });
   }
   const ports = [...byRequestPort.keys()];
