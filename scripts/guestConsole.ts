@@ -39,6 +39,13 @@ export class GuestConsole {
    * is only slow; a stuck guest spins, so CPU time still ends its wait).
    */
   limitClock: 'wall' | 'cpu' = 'wall';
+  /**
+   * Machines that run in turns with this one while it waits (each for a
+   * shorter slice after each of this one's): two VMs on one internal network
+   * in one process, so that frames from either side are answered while one
+   * of them waits for its command.
+   */
+  companions: GuestConsole[] = [];
   private readonly decoder = new TextDecoder('latin1');
 
   constructor(options: MachineOptions) {
@@ -82,8 +89,7 @@ export class GuestConsole {
       if (hit) return text;
       if (this.stopped) throw new Error(`machine stopped (${JSON.stringify(this.stopped)}) before ${pattern}; output:\n${this.tail()}`);
       if (this.limitNow() > deadline) throw new Error(`timed out waiting for ${pattern} (${hostSeconds} s of ${this.limitClock} time); output:\n${this.tail()}`);
-      const r = this.machine.run(50);
-      if (r.kind === 'stopped') this.stopped = r.reason;
+      this.runSlice();
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -93,11 +99,21 @@ export class GuestConsole {
     const deadline = this.limitNow() + hostSeconds * 1000;
     while (!this.stopped) {
       if (this.limitNow() > deadline) throw new Error(`machine did not stop; output:\n${this.tail()}`);
-      const r = this.machine.run(50);
-      if (r.kind === 'stopped') this.stopped = r.reason;
+      this.runSlice();
       await new Promise((resolve) => setImmediate(resolve));
     }
     return this.stopped;
+  }
+
+  /** One slice of this machine, then one of each companion's. */
+  private runSlice(): void {
+    const r = this.machine.run(50);
+    if (r.kind === 'stopped') this.stopped = r.reason;
+    for (const other of this.companions) {
+      if (other.stopped) throw new Error(`companion machine stopped (${JSON.stringify(other.stopped)}); its output:\n${other.tail()}`);
+      const o = other.machine.run(20);
+      if (o.kind === 'stopped') other.stopped = o.reason;
+    }
   }
 
   /** Milliseconds on the clock the limits count. */

@@ -9,7 +9,8 @@
  *    the primary slave as /dev/sr0, read;
  *  - virtio (virtio_pci and the device drivers, which Tiny Linux builds in):
  *    a raw virtio-blk disk as /dev/vda, read and written; a virtio-net
- *    adapter as eth0 pinging a host-side peer on its internal network; the
+ *    adapter as eth0 on an internal network (dom0's switch) with a second
+ *    VM (Tiny Linux) on it: they ping each other and move a file with nc; the
  *    virtio console as /dev/hvc0 both ways; the virtio-rng behind /dev/hwrng
  *    (Tiny Linux has no HW_RANDOM); the balloon inflated and deflated;
  *  - ext4 (Debian's ext4 module with jbd2, mbcache, crc16, crc32c): a
@@ -28,7 +29,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_TEST_CMDLINE, GuestConsole, TINY_LINUX } from '../../scripts/guestConsole.ts';
-import { NetFrontend, type NetLink } from '../../core/dom0/worker/netService.ts';
 import { createDisk } from '../../core/dom0/block/blockBackend.ts';
 
 const CACHE = new URL('../../.cache/debian-kernel/', import.meta.url).pathname;
@@ -52,12 +52,15 @@ const MESSAGE = new TextEncoder().encode(Array.from({ length: 64 }, (_, i) => `p
 /** Three sectors the guest writes to the virtio disk (from /virtio/msg). */
 const VDA_MESSAGE = new TextEncoder().encode(Array.from({ length: 96 }, (_, i) => `popek-vda-${String(i).padStart(6, '0')}`).join(''));
 
-/** The internal network of the guest's eth0 and the host-side peer's addresses on it (documentation range: never leaves this process). */
+/**
+ * The internal network of the guest's eth0 and of the second VM (Tiny Linux), and their addresses on it
+ * (documentation range: the frames never leave this process).
+ */
 const NETWORK = 'debian-drivers-test';
 const GUEST_MAC = '52:54:00:00:00:d1';
-const GUEST_IP = [192, 0, 2, 30];
-const PEER_MAC = [0x52, 0x54, 0x00, 0x00, 0x00, 0xd2];
-const PEER_IP = [192, 0, 2, 31];
+const GUEST_IP = '192.0.2.30';
+const PEER_MAC = '52:54:00:00:00:d2';
+const PEER_IP = '192.0.2.31';
 const BALLOON_PAGES = 2048; // 8 MiB
 
 /** The text file the guest writes on vdb's file system (echo adds the newline). */
@@ -106,72 +109,6 @@ function initrdWithModules(dir: string, sets: readonly ModuleSet[], files: Recor
 const qcow2Check = (path: string) => execFileSync('qemu-img', ['check', '-f', 'qcow2', path], { encoding: 'utf8' }).split('\n')[0];
 const QCOW2_CLEAN = 'No errors were found on the image.';
 
-/** The Internet checksum (RFC 1071) of `bytes`. */
-function inetChecksum(bytes: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i] << 8) | (bytes[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
-const sameBytes = (a: Uint8Array, at: number, b: number[]) => b.every((x, i) => a[at + i] === x);
-
-/**
- * A host-side station on the internal network, so that one guest can ping
- * without a second VM: it answers ARP requests for PEER_IP and ICMP echo
- * requests to it, one event-loop turn later (as a wire would, never from
- * inside the guest NIC's transmit). It is a link of the network's switch in
- * dom0's network thread, as the guest's NIC is, whose frames it takes every
- * millisecond. Counts what it answered.
- */
-function attachPeer(): { counts: { arpReplies: number; echoReplies: number }; close(): void } {
-  const counts = { arpReplies: 0, echoReplies: 0 };
-  const front = new NetFrontend();
-  const link: NetLink = front.attach(NETWORK, (frame) => {
-    const type = (frame[12] << 8) | frame[13];
-    let reply: Uint8Array | null = null;
-    if (type === 0x0806 && frame.length >= 42 && frame[21] === 1 && sameBytes(frame, 38, PEER_IP)) {
-      reply = new Uint8Array(42);
-      reply.set(frame.subarray(6, 12), 0);
-      reply.set(PEER_MAC, 6);
-      reply.set(frame.subarray(12, 20), 12); // Ethernet type, hardware and protocol type and sizes
-      reply[21] = 2; // ARP reply
-      reply.set(PEER_MAC, 22);
-      reply.set(PEER_IP, 28);
-      reply.set(frame.subarray(22, 32), 32); // the asker's MAC and IP address
-      counts.arpReplies++;
-    } else if (type === 0x0800 && frame[23] === 1 && sameBytes(frame, 30, PEER_IP)) {
-      const ihl = (frame[14] & 0x0f) * 4;
-      const icmp = 14 + ihl;
-      const end = 14 + ((frame[16] << 8) | frame[17]);
-      if (frame[icmp] !== 8) return;
-      reply = frame.slice(0, end);
-      reply.set(frame.subarray(6, 12), 0);
-      reply.set(PEER_MAC, 6);
-      reply.set(frame.subarray(30, 34), 26); // source and destination swapped: the IP header checksum stays right
-      reply.set(frame.subarray(26, 30), 30);
-      reply[icmp] = 0; // echo reply
-      reply[icmp + 2] = reply[icmp + 3] = 0;
-      const sum = inetChecksum(reply.subarray(icmp, end));
-      reply[icmp + 2] = sum >>> 8;
-      reply[icmp + 3] = sum & 0xff;
-      counts.echoReplies++;
-    }
-    if (reply) {
-      const r = reply;
-      setImmediate(() => link.send(r));
-    }
-  });
-  const timer = setInterval(() => front.poll(), 1);
-  return {
-    counts,
-    close: () => {
-      clearInterval(timer);
-      front.close();
-    },
-  };
-}
-
 describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext4 on a virtio disk across two boots', () => {
   let dir: string;
   let diskPath: string;
@@ -182,7 +119,8 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
   let disk: Uint8Array;
   let iso: Uint8Array;
   let vda: Uint8Array;
-  let peer: ReturnType<typeof attachPeer>;
+  /** The second VM on eth0's internal network. */
+  let peer: GuestConsole;
   let guest: GuestConsole;
 
   beforeAll(async () => {
@@ -202,7 +140,10 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
     writeFileSync(vdaPath, vda);
     vdbPath = join(dir, 'vdb.qcow2');
     createDisk(vdbPath, { format: 'qcow2', sizeBytes: VDB_BYTES });
-    peer = attachPeer();
+    peer = GuestConsole.tinyLinux({ memoryMiB: 64, nics: [{ network: NETWORK, mac: PEER_MAC }] });
+    await peer.waitFor('POPEK-READY\r\n', 600);
+    await peer.waitFor(/\n# (\x1b\[6n)?$/, 120);
+    expect(await peer.command(`ip addr add ${PEER_IP}/24 dev eth0 && ip link set eth0 up && echo ok`)).toBe('ok\n');
     guest = GuestConsole.tinyLinux(
       {
         memoryMiB: 256,
@@ -234,7 +175,7 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
 
   afterAll(() => {
     guest?.machine.pause();
-    peer?.close();
+    peer?.machine.pause();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -322,15 +263,38 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
       expect(counters('virtio-blk vda').errors).toBe(0);
     }, 900_000);
 
-    it('brings eth0 up with its MAC address and pings a station on its internal network', async () => {
+    it('brings eth0 up with its MAC address and pings the second VM on its internal network, and back', async () => {
       expect(await guest.command('cat /sys/class/net/eth0/address')).toBe(`${GUEST_MAC}\n`);
-      expect(await guest.command(`ip addr add ${GUEST_IP.join('.')}/24 dev eth0 && ip link set eth0 up && echo ok`)).toBe('ok\n');
+      expect(await guest.command(`ip addr add ${GUEST_IP}/24 dev eth0 && ip link set eth0 up && echo ok`)).toBe('ok\n');
       // No VIRTIO_NET_F_STATUS: the driver takes the carrier as on (LOWER_UP).
       expect(await guest.command('ip link show eth0')).toMatch(/^\d+: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 /);
       expect(await guest.command('cat /sys/class/net/eth0/operstate')).toBe('up\n');
-      expect(await guest.command(`ping -c 2 ${PEER_IP.join('.')}`, SLOW)).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
-      expect(peer.counts).toEqual({ arpReplies: 1, echoReplies: 2 });
+      // From here on, each machine runs in turns with the other while it waits for its command.
+      guest.companions = [peer];
+      peer.companions = [guest];
+      expect(await guest.command(`ping -c 2 ${PEER_IP}`, SLOW)).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
+      expect(await peer.command(`ping -c 2 ${GUEST_IP}`, SLOW)).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
       expect(counters('virtio-net eth0').errors).toBe(0);
+    }, 900_000);
+
+    it('moves a file to the second VM with nc and one back, byte for byte', async () => {
+      // Commands shorter than the console's 80 columns: a longer one comes back wrapped in the echo.
+      expect(await peer.command('nc -l -p 5000 > /tmp/got & echo listening')).toMatch(/listening\n$/);
+      expect(await guest.command('dd if=/dev/urandom of=/tmp/out bs=1k count=64 2>/dev/null')).toBe('');
+      const sent = (await guest.command('md5sum < /tmp/out')).split(' ')[0];
+      expect(sent).toMatch(/^[0-9a-f]{32}$/);
+      expect(await guest.command(`nc ${PEER_IP} 5000 < /tmp/out; echo sent`, SLOW)).toMatch(/sent\n$/);
+      await peer.command('wait', SLOW);
+      expect(await peer.command('md5sum < /tmp/got')).toBe(`${sent}  -\n`);
+      expect(await guest.command('nc -l -p 5001 > /tmp/in & echo listening')).toMatch(/listening\n$/);
+      expect(await peer.command('dd if=/dev/urandom of=/tmp/back bs=1k count=64 2>/dev/null')).toBe('');
+      const back = (await peer.command('md5sum < /tmp/back')).split(' ')[0];
+      expect(await peer.command(`nc ${GUEST_IP} 5001 < /tmp/back; echo sent`, SLOW)).toMatch(/sent\n$/);
+      await guest.command('wait', SLOW);
+      expect(await guest.command('md5sum < /tmp/in')).toBe(`${back}  -\n`);
+      expect(counters('virtio-net eth0').errors).toBe(0);
+      // The second VM's part is done: the rest of the test runs the Debian guest alone.
+      guest.companions = [];
     }, 900_000);
 
     it('carries hvc0 both ways', async () => {

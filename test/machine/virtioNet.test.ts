@@ -2,14 +2,15 @@
  * Guest-level test: two Tiny Linux machines in this process, each with a
  * virtio-net adapter on the same internal network (dom0's virtual switch),
  * ping each other. Both machines run in turns while one of them waits for
- * its command, so frames from either side are answered. Deterministic
+ * its command (GuestConsole.companions), so frames from either side are
+ * answered. Deterministic
  * clocks, but the interleaving of the two machines follows host time, so
  * only counts are asserted, not round-trip times. The addresses are from
  * the documentation range 192.0.2.0/24: the frames never leave this
  * process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuestConsole, PROMPT } from '../../scripts/guestConsole.ts';
+import { GuestConsole } from '../../scripts/guestConsole.ts';
 
 const NETWORK = 'virtio-net-test';
 /**
@@ -18,24 +19,6 @@ const NETWORK = 'virtio-net-test';
  * machines' thread (MachineOptions.dom0Thread false).
  */
 const dom0Thread = process.env.POPEK_TEST_DOM0_THREAD !== '0';
-
-/** Types `line` on `guest` and runs both machines until its prompt comes back; returns the command's output. */
-async function commandWhileBothRun(guest: GuestConsole, other: GuestConsole, line: string, hostSeconds = 300): Promise<string> {
-  const from = guest.output.length;
-  guest.type(line + '\n');
-  const deadline = performance.now() + hostSeconds * 1000;
-  for (;;) {
-    const text = guest.output.slice(from);
-    const echo = text.indexOf('\n');
-    if (echo >= 0 && PROMPT.test(text)) return text.slice(echo + 1).replace(/# (\x1b\[6n)?$/, '').replace(/\r\n/g, '\n');
-    if (performance.now() > deadline) throw new Error(`timed out waiting for '${line}'; output:\n${guest.tail()}`);
-    for (const g of [guest, other]) {
-      const r = g.machine.run(20);
-      if (r.kind === 'stopped') throw new Error(`machine stopped: ${JSON.stringify(r.reason)}`);
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describe('two VMs on one internal network', () => {
   let a: GuestConsole;
@@ -64,9 +47,11 @@ describe('two VMs on one internal network', () => {
   it('pings from one guest to the other and back through the switch', async () => {
     expect(await a.command('ip addr add 192.0.2.10/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
     expect(await b.command('ip addr add 192.0.2.11/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
-    const there = await commandWhileBothRun(a, b, 'ping -c 3 192.0.2.11');
+    a.companions = [b];
+    b.companions = [a];
+    const there = await a.command('ping -c 3 192.0.2.11', 300);
     expect(there).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
-    const back = await commandWhileBothRun(b, a, 'ping -c 2 192.0.2.10');
+    const back = await b.command('ping -c 2 192.0.2.10', 300);
     expect(back).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
   }, 900_000);
 
