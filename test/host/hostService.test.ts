@@ -200,14 +200,15 @@ describe('HostService with worker threads', () => {
     expect(other.hypervisor).toBeUndefined();
   });
 
-  it('publishes each VirtIO device\'s counters', async () => {
+  it('publishes each VirtIO device\'s counters, and a network adapter\'s dropped frames', async () => {
     const id = await create('devices', 'devices');
     const seen: VmStats[] = [];
     host.onStats((s) => seen.push(s));
     await host.startVm(id);
     const sample = await waitFor(() => seen.find((s) => s.vmId === id && s.interrupts > 0), 'device stats');
     const n = sample.interrupts; // the fixture counts one per slice
-    expect(sample.devices).toEqual([{ name: 'virtio-blk vda', requests: 2 * n, bytesRead: 512 * n, bytesWritten: 4096 * n, kicks: n, interrupts: n, errors: 0 }]);
+    const counters = { requests: 2 * n, bytesRead: 512 * n, bytesWritten: 4096 * n, kicks: n, interrupts: n, errors: 0 };
+    expect(sample.devices).toEqual([{ name: 'virtio-blk vda', ...counters }, { name: 'virtio-net eth0', ...counters, dropped: n }]);
   });
 
   it('refuses hardware changes while running but allows a rename; refuses removal while running', async () => {
