@@ -18,6 +18,12 @@
  *   stack) calls the interpreter's own accessor (unaligned dwords are rare
  *   in the guests measured, and an inline byte-wise form doubled the code of
  *   every access, which V8 pays for in compile time and deopts);
+ * - a run of PUSHes or POPs (stackBurst) is checked once for the dwords it
+ *   covers when they lie in one page, each instruction's own code being the
+ *   fallback (so a fault still stops at its instruction); so is a run of
+ *   dword loads and stores through one base and index (dwordBurst);
+ * - INC/DEC entered with the flags in the CPU leave CF there (flagCode.ts
+ *   cfInCpu) rather than computing it.
  *
  * Exactness contract with the run loop (execLoop.ts): before every call that can
  * fault or observe the CPU (the slow paths, raising #GP), the block "syncs":
@@ -91,6 +97,12 @@ class BlockWriter {
         k += run - 1;
         continue;
       }
+      const dwords = dwordRun(insns, k);
+      if (dwords >= 2) {
+        this.dwordBurst(k, dwords);
+        k += dwords - 1;
+        continue;
+      }
       this.begin(k);
       if (!this.insn(this.ins, k === insns.length - 1)) {
         if (this.handlerCalls >= this.maxHandlerCalls) return null;
@@ -140,6 +152,45 @@ class BlockWriter {
       else body.push(this.setR(ins.opcode & 7, `i32[p + ${j}]`));
     }
     body.push(this.setR(4, `(r4 ${pushes ? '-' : '+'} ${bytes}) | 0`));
+    this.emit(`if (${fast}) { ${body.join(' ')} } else {`);
+    for (let j = 0; j < n; j++) {
+      this.begin(k + j);
+      this.insn(this.ins, k + j === insns.length - 1);
+    }
+    this.emit('}');
+  }
+
+  /**
+   * `n` dword loads and stores in a row through one base and index
+   * (dwordRun: MOV r32, [b + i*s + d] and MOV [b + i*s + d], r32 with
+   * displacements a multiple of 4 apart and the base and index unchanged
+   * in between), with one check of the segment, TLB, alignment and page
+   * for the span they cover, as stackBurst does for PUSH and POP: if it
+   * holds, every access's own fast path would have been taken; otherwise
+   * each instruction runs its own translation.
+   */
+  private dwordBurst(k: number, n: number): void {
+    const insns = this.block.insns;
+    const run = insns.slice(k, k + n);
+    const first = run[0];
+    const dmin = Math.min(...run.map((i) => i.disp | 0));
+    const span = Math.max(...run.map((i) => i.disp | 0)) - dmin + 4;
+    const loads = run.some((i) => i.fast === FAST_LOAD32), stores = run.some((i) => i.fast === FAST_STORE32);
+    const seg = first.seg;
+    const base = this.ea({ ...first, disp: dmin } as Insn);
+    let fast = `(o = (${base}) >>> 0) >= ${loads ? `sRL[${seg}]` : `sWL[${seg}]`} && o + ${span - 1} <= ${loads ? `sRH[${seg}]` : `sWH[${seg}]`}`;
+    if (loads && stores) fast += ` && o >= sWL[${seg}] && o + ${span - 1} <= sWH[${seg}]`;
+    fast += ` && ((lin = (sB[${seg}] + o) | 0) & 3) === 0 && (lin & 0xfff) <= ${0x1000 - span}`;
+    // Loads go through the read entry's frame, stores through the write entry's (`x`).
+    if (loads) fast += ' && ((e = tlbR[lin >>> 12]) & tb) !== 0';
+    if (stores) fast += ' && ((x = tlbW[lin >>> 12]) & tb) !== 0';
+    const body: string[] = [];
+    if (loads) body.push('p = ((e & ~0xfff) | (lin & 0xfff)) >> 2;');
+    if (stores) body.push('t = ((x & ~0xfff) | (lin & 0xfff)) >> 2;');
+    for (const i of run) {
+      const at = ((i.disp | 0) - dmin) >> 2;
+      body.push(i.fast === FAST_LOAD32 ? this.setR(i.reg, `i32[p + ${at}]`) : `i32[t + ${at}] = ${this.r(i.reg)};`);
+    }
     this.emit(`if (${fast}) { ${body.join(' ')} } else {`);
     for (let j = 0; j < n; j++) {
       this.begin(k + j);
@@ -889,6 +940,31 @@ function stackRun(insns: Insn[], k: number): number {
   if (first === 0) return 0;
   let n = 1;
   while (k + n < insns.length && kind(insns[k + n]) === first && n < 16) n++;
+  return n >= 2 ? n : 0;
+}
+
+/**
+ * How many dword loads and stores (FAST_LOAD32, FAST_STORE32) follow one
+ * another from `k` through the same segment, base, index and scale, with
+ * displacements a multiple of 4 apart spanning at most 64 bytes, no load
+ * but the last writing the base or the index: 0 for fewer than two.
+ */
+function dwordRun(insns: Insn[], k: number): number {
+  const a = insns[k];
+  const isAccess = (i: Insn) => i.fast === FAST_LOAD32 || i.fast === FAST_STORE32;
+  if (!isAccess(a)) return 0;
+  const writesAddress = (i: Insn) => i.fast === FAST_LOAD32 && (i.reg === a.base || i.reg === a.index);
+  let lo = a.disp | 0, hi = lo;
+  let n = 1;
+  while (k + n < insns.length && !writesAddress(insns[k + n - 1])) {
+    const i = insns[k + n];
+    const d = i.disp | 0;
+    if (!isAccess(i) || i.seg !== a.seg || i.base !== a.base || i.index !== a.index || (i.index >= 0 && i.scale !== a.scale)
+      || ((d - (a.disp | 0)) & 3) !== 0 || Math.max(hi, d) - Math.min(lo, d) > 60) break;
+    lo = Math.min(lo, d);
+    hi = Math.max(hi, d);
+    n++;
+  }
   return n >= 2 ? n : 0;
 }
 

@@ -212,4 +212,41 @@ describe('block compiler: further inline forms', () => {
       expect(r.compiledInstructions).toBeGreaterThan(20);
     });
   });
+  describe('runs of dword loads and stores through one base (one check for the span when it stays in one page)', () => {
+    /** Stores, loads and a load into the base itself around `base`, then the registers saved past the data. */
+    const run = (n: number, base: number) => [
+      `        mov ebx, 0x${base.toString(16)}`,
+      `        mov eax, 0x${(0x01010101 * ((n % 200) + 1)).toString(16)}`,
+      '        lea ecx, [eax + 7]',
+      '        mov [ebx - 8], eax',
+      '        mov [ebx + 4], ecx',
+      '        mov edx, [ebx - 8]',
+      '        mov esi, [ebx + 8]',
+      '        mov [ebx], edx',
+      '        mov ecx, [ebx + 4]',
+      '        mov ebx, [ebx - 4]                ; the base itself, last',
+      '        mov [ebp], edx',
+      '        mov [ebp + 4], esi',
+      '        mov [ebp + 8], ecx',
+      '        mov [ebp + 12], ebx',
+      '        add ebp, 16',
+    ];
+
+    it('at every base around a page boundary (aligned and not), a #PF in the middle of a run, and a #GP past the limit of DS', () => {
+      const lines: string[] = [];
+      let n = 0;
+      for (let d = -24; d <= 24; d += d >= -4 && d < 4 ? 1 : 4) lines.push(...run(n++, 0x21000 + d));
+      // Unaligned bases inside one page (its TLB entries filled by the aligned run first).
+      for (const d of [0, 1, 2, 3, 6]) lines.push(...run(n++, 0x22800 + d));
+      // The page at 0x25000 is absent: the run starts in the page below (both its TLB entries filled first) and
+      // reaches it after the first accesses (the handler maps it).
+      lines.push('        mov eax, [0x24ff0]', '        mov [0x24ff0], eax', ...run(n++, 0x25004));
+      // DS limited to 0x27fff: the run crosses the limit (the #GP handler makes DS flat again and retries).
+      lines.push('        mov eax, 0x18', '        mov ds, eax', ...run(n++, 0x27ffc));
+      for (let d = -8; d <= 8; d += 4) lines.push(...run(n++, 0x25000 + d));
+      const r = diffProgram(`        mov ebp, 0x${(DATA + 0x8000).toString(16)}\n${lines.join('\n')}`, { notPresent: [0x25000], maxHandlerCalls: 2 });
+      expect(r.exceptions).toBe(2);
+      expect(r.compiledInstructions).toBeGreaterThan(n * 12);
+    });
+  });
 });
