@@ -32,8 +32,14 @@
  * in another) and the crypto manager's Diffie-Hellman self-test
  * (mpihelp_addmul_1/submul_1/mul_1/add_n/sub_n, mpih_sqr_n: ~47 of 146 s;
  * ~208 of 472). Handler calls by opcode in one boot: IMUL r32, r/m32
- * (0F AF) 333 M, the XZ range coder's multiply, which the compiler has no
- * inline form for; SHR r/m32, imm8 23 M; then a long tail under 5 M.
+ * (0F AF) 333 M, which the compiler has no inline form for: 280 M of them
+ * in mpihelp_submul_1 (194 M), addmul_1 (75 M), mul_1 (11 M) and divrem
+ * (5 M) (the kernel's generic umul_ppmm: four 16x16 products per limb),
+ * ~50 M in the XZ decompressor's blocks; SHR r/m32, imm8 (C1 /5) 23 M,
+ * mostly the decompressor's; then a long tail under 5 M (NOP 4.4 M, 2.3 M
+ * of them in mpihelp_addmul_1; MOV r/m32, imm32 4 M; ROR/ROL by imm8 in
+ * blake2s 4.5 M). The only hot block left interpreted:
+ * add_interrupt_randomness+0x29 (BSWAP, 0F CE), ~1-1.7 M instructions.
  * Port I/O: 554 k COM1 transmits, PIT one-shot reprogramming (56-127 k),
  * PIC mask/EOI (~60-190 k), and once the watchdog marks the TSC unstable,
  * 175 k ACPI PM timer reads; MMIO none.
@@ -95,6 +101,8 @@ async function main(): Promise<void> {
   // Every decoded block, also those dropped later (written pages, flushes).
   const decoded = new Set<Block>();
   const handlerCalls = new Map<string, number>();
+  /** Handler calls by the block's EIP and opcode, named by symbol at the end. */
+  const handlerSites = new Map<string, number>();
   const decodeAt = cpu.decodeAt;
   cpu.decodeAt = function (this: Cpu, key: number, lin: number): Block {
     const blk = decodeAt.call(this, key, lin);
@@ -103,7 +111,8 @@ async function main(): Promise<void> {
       for (const ins of blk.insns) {
         const fn = ins.fn;
         const k = `${ins.opcode.toString(16)}${[0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd1, 0xd3, 0xf6, 0xf7, 0xfe, 0xff, 0x1ba].includes(ins.opcode) ? '/' + ins.reg : ''}`;
-        ins.fn = (c, i) => { count(handlerCalls, k); fn(c, i); };
+        const where = `${blk.eip >>> 0} ${k}`;
+        ins.fn = (c, i) => { count(handlerCalls, k); count(handlerSites, where); fn(c, i); };
       }
     }
     return blk;
@@ -214,6 +223,13 @@ async function main(): Promise<void> {
   if (countHandlers) {
     say('\nhandler calls by opcode (0x1xx: 0F xx; /n: ModRM reg), compiled code and interpreter together:');
     for (const [k, v] of top(handlerCalls, 30)) say(`${String(v).padStart(11)} ${k}`);
+    const bySite = new Map<string, number>();
+    for (const [k, v] of handlerSites) {
+      const [eip, opcode] = k.split(' ');
+      count(bySite, `${name(Number(eip)).replace(/\+0x[0-9a-f]+$/, '').replace(/ \(decompressor.*$/, '')} ${opcode}`, v);
+    }
+    say('\nhandler calls by guest function (decompressor blocks by EIP) and opcode:');
+    for (const [k, v] of top(bySite, 30)) say(`${String(v).padStart(11)} ${k}`);
   }
   say('\nport I/O and MMIO accesses:');
   for (const [k, v] of top(accesses, 30)) say(`${String(v).padStart(9)} ${k}`);
