@@ -46,14 +46,14 @@ export function lazyFlags(op: number, size: 8 | 32, keepCF = false, cfInCpu = fa
 }
 
 /**
- * The state after INC or DEC (LAZY_ADD or LAZY_SUB of 32 bits, CF kept), and
+ * The state after INC or DEC (LAZY_ADD or LAZY_SUB of `size` bits, CF kept), and
  * the statement that keeps CF ('' when it needs none): from locals, CF is
  * computed into `fcf`; from the CPU, or after another INC/DEC, CF stays where it is.
  */
-export function incDecFlags(prev: FlagState, op: number): { flags: FlagState; keep: string } {
-  if (prev.inCpu) return { flags: lazyFlags(op, 32, true, true), keep: '' };
-  if (prev.keepCF) return { flags: lazyFlags(op, 32, true, prev.cfInCpu), keep: '' };
-  return { flags: lazyFlags(op, 32, true), keep: `fcf = ${carryExpr(prev)};` };
+export function incDecFlags(prev: FlagState, op: number, size: 8 | 32 = 32): { flags: FlagState; keep: string } {
+  if (prev.inCpu) return { flags: lazyFlags(op, size, true, true), keep: '' };
+  if (prev.keepCF) return { flags: lazyFlags(op, size, true, prev.cfInCpu), keep: '' };
+  return { flags: lazyFlags(op, size, true), keep: `fcf = ${carryExpr(prev)};` };
 }
 
 /**

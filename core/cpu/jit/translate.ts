@@ -51,6 +51,7 @@ import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR }
 import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
 import { sseRegisterForm } from './sseForms.ts';
+import { REP_NONE } from '../insn.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
 function lit(v: number): string {
@@ -520,7 +521,8 @@ class BlockWriter {
    * m32 (with r32, imm8, imm32) and INC/DEC/NOT/NEG m32 (rmw32), NEG r32,
    * MOV with C6/C7 and moffs encodings, MOV r8, r8, MOV r16, r/m16 and
    * r/m16, r16, MOVZX from registers and m16, MOVSX, CMOVcc, TEST with an
-   * immediate, SETcc, NOT, and SSE2 integer register forms (sseForms.ts).
+   * immediate, SETcc, NOT, NOP, MOV r8, imm8, INC/DEC r8, and SSE2 integer
+   * register forms (sseForms.ts).
    * Every one is checked against its handler by the differential tests.
    * Memory operands need 32-bit addressing (ea() computes 32-bit addresses).
    */
@@ -608,6 +610,20 @@ class BlockWriter {
         if (!reg) return false;
         this.emit(this.set8(i.reg, this.get8(i.rm)));
         return true;
+      case 0x90: // NOP (F3 90, PAUSE, left to its handler)
+        return i.rep === REP_NONE;
+      case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7: // MOV r8, imm8
+        this.emit(this.set8(op & 7, lit(i.imm & 0xff)));
+        return true;
+      case 0xfe: { // INC/DEC r8 (/0, /1): CF kept, as INC/DEC r32
+        if (!reg || i.reg > 1) return false;
+        const next = incDecFlags(this.flags, i.reg === 0 ? LAZY_ADD : LAZY_SUB, 8);
+        if (next.keep !== '') this.emit(next.keep);
+        this.emit(`fa = ${this.get8(i.rm)}; fb = 1; fr = (fa ${i.reg === 0 ? '+' : '-'} 1) | 0;`);
+        this.emit(this.set8(i.rm, 'fr'));
+        this.flags = next.flags;
+        return true;
+      }
       case 0xfc: // CLD (DF is not one of the lazy arithmetic flags: it lives in cpu.flags whatever the flag state)
         this.emit(`cpu.flags &= ${~DF};`);
         return true;

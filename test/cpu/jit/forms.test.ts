@@ -7,6 +7,7 @@
  * every condition and through PUSHFD.
  */
 import { describe, expect, it } from 'vitest';
+import { untranslated } from '../../../core/cpu/jit/translate.ts';
 import { DATA, diffProgram, MMIO, STOP_MMIO_HALF } from './diffRig.ts';
 
 const CONDITIONS = ['jo', 'jno', 'jb', 'jae', 'je', 'jne', 'jbe', 'ja', 'js', 'jns', 'jp', 'jnp', 'jl', 'jge', 'jle', 'jg'];
@@ -248,5 +249,45 @@ describe('block compiler: further inline forms', () => {
       expect(r.exceptions).toBe(2);
       expect(r.compiledInstructions).toBeGreaterThan(n * 12);
     });
+  });
+  it('NOP, MOV r8, imm8 and INC/DEC r8 on every byte register: results and flags (CF kept from the CPU and from locals)', () => {
+    const R8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
+    const lines: string[] = [];
+    let n = 0;
+    for (const v of [0, 1, 0x7f, 0x80, 0xff, 0xfe]) {
+      for (let r = 0; r < 8; r++) {
+        const reg = R8[r];
+        const dec = (n & 1) === 1;
+        // Flags from the CPU (a block that ends after the compare) or from the compare in the same block.
+        lines.push(
+          `        mov edx, 0x${(0x01020304 * (n + 1) >>> 0).toString(16)}`,
+          '        mov ebx, edx',
+          '        mov ecx, edx',
+          '        mov eax, edx',
+          `        cmp edx, 0x${(0x80000000 + n * 0x1000000 >>> 0).toString(16)}`,
+          ...(n % 3 === 0 ? [`        jmp .b${n}`, `.b${n}:`] : []),
+          '        nop',
+          `        mov ${reg}, 0x${v.toString(16)}`,
+          `        ${dec ? 'dec' : 'inc'} ${reg}`,
+          `        ${CONDITIONS[n % 16]} .t${n}`,
+          '        inc esi',
+          `.t${n}:  mov [edi], eax`,
+          '        mov [edi + 4], ebx',
+          '        mov [edi + 8], ecx',
+          '        mov [edi + 12], edx',
+          '        pushfd',
+          '        pop eax',
+          '        mov [edi + 16], eax',
+          '        add edi, 20',
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(`        mov edi, 0x${DATA.toString(16)}\n        xor esi, esi\n${lines.join('\n')}`, { maxHandlerCalls: 2 });
+    expect(r.compiledInstructions).toBeGreaterThan(n * 14);
+    // PUSHFD is left to its handler (and the final CLI; HLT), none of these forms.
+    const handlers = new Set<number>();
+    for (const b of r.jitted.blocks.values()) for (const i of untranslated(b)) handlers.add(i.opcode);
+    expect([...handlers].sort((a, b) => a - b)).toEqual([0x9c, 0xf4, 0xfa]);
   });
 });
