@@ -101,12 +101,7 @@ export const execLoop = {
       const n = insns.length;
       let k = 0;
       this.exitBlock = false;
-      if (block.jit === null) {
-        if (++block.heat === this.jitHot) this.jit.compile(block);
-      } else if (prev !== null && prev.jit !== block.jit && prev.jit !== null && ++prev.heat === 0) {
-        // Compiled code leaving its region for this one once too often: one region (jit.ts JitOptions.mergeAfter).
-        this.jit.merge(prev, block);
-      }
+      if (block.jit === null && ++block.heat === this.jitHot) this.jit.compile(block);
       const compiled = block.jit;
       try {
         if (compiled !== null) {

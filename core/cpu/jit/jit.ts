@@ -234,26 +234,32 @@
  * yet compiled when its head turns hot, so code that turns hot later forms
  * separate regions that exit into each other), and faster code inside them.
  *
- * Merged regions and member lookup (3 Dec, later). A compiled block's heat
- * now counts, from -mergeAfter, the run loop's entries into another
- * region right after it; at 0 the two regions are compiled again as one
- * (merge: both regions' members and the warm blocks they link to, if the
- * two fit in regionMax and mergeMaxBytes of source). Without the source cap
- * merged regions grew past what V8 optimizes well (60 KiB of bytecode at
- * most, --max-optimized-bytecode-size) and the warm loop ran at 3x the time
- * of the regions apart (shellLoopVariants.ts, one run). With it: 16 KiB and
- * mergeAfter 2000 against no merging, 10000-iteration rounds, medians of
- * rounds 1-9: x0.78 (one run, load 6-8; 500 with 24 KiB: x0.93); counted
- * (shellLoopWhere.ts, third 5000-iteration round) 3.31 M -> 2.68 M entries
- * into compiled code, exits into another region 2.22 M -> 1.59 M, with
- * merges still going on in that round (42 after it). A region's exit tail
- * also goes on into a member at an EIP the exiting block's links miss
- * (memberLookup: a RET to a third call site), trusted only for a member
- * the run loop or a link reached under the current link stamp
- * (translate.ts MEMBER_SEEN): exits with no link 931 k -> 781 k, entries
- * -3% (most targets the links miss are in other regions). The jump cache
- * (above) was removed: the member lookup serves the same exits inside a
- * region without a fill at every entry.
+ * Merged regions and member lookup (3 Dec, later). Merging regions along
+ * the exits that keep leaving them was tried and not kept: a compiled
+ * block's heat counted, from -mergeAfter, the run loop's entries into
+ * another region right after it, and at 0 the two regions were compiled
+ * again as one with the warm blocks they link to (if both fit in regionMax
+ * and 16 KiB of source; without that cap merged regions grew past what V8
+ * optimizes, 60 KiB of bytecode at most, --max-optimized-bytecode-size, and
+ * the warm loop took 3x as long). Counted (shellLoopWhere.ts, third
+ * 5000-iteration round) it cut the entries into compiled code by a fifth
+ * (3.31 M -> 2.68 M, exits into another region 2.22 M -> 1.59 M, 70 merges
+ * in all), but the time did not follow: shellLoopVariants.ts (10000-iteration
+ * rounds, medians of the warm rounds, merging against none, load 6-10)
+ * x0.78, x1.04, x1.16, x1.08 in four runs (mergeAfter 2000, 2000, 20000,
+ * 2000), and the fork loop paid V8 for the new functions (oneWorkloadAB.ts
+ * fork 100, compiler / interpreter per round: 1.38, 1.46, 0.95 with merges
+ * after 2000 against 1.00, 1.11, 1.03 without). Like transfers and the
+ * trampoline above: fewer entries into region functions do not buy time,
+ * and a bigger function costs V8 more. Nor did a lookup of the targets
+ * both links miss among the region's members (a RET to a third call site;
+ * trusted only for a member the run loop or a link had reached under the
+ * current link stamp, recorded per member at each entry): exits with no
+ * link 931 k -> 781 k (-16%), entries -3% (most targets the links miss are
+ * in other regions), time x1.10 (median of rounds 1-7, one run; x0.98 with
+ * merges in another). Both were removed again, with the jump cache (off,
+ * and it did not pay either). What would pay on the dispatch side is not
+ * in the number of entries; the compiled code's own speed is the lever.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
@@ -331,26 +337,6 @@ export interface JitOptions {
    * exiting block's links instead of a map of the members.
    */
   inlineExits: boolean;
-  /**
-   * Regions merge along the exits that keep leaving them (0: never): when
-   * the run loop has entered a compiled block right after another region's
-   * block `mergeAfter` times (counted on that block, Block.heat), the two
-   * regions are compiled again as one (Jit.merge), with the warm blocks not
-   * compiled yet that they link to, if they fit in regionMax.
-   */
-  mergeAfter: number;
-  /**
-   * Generated source a merged region may have at most, in bytes: V8 never
-   * optimizes a function of more than 60 KiB of bytecode
-   * (--max-optimized-bytecode-size) and tiers a big one up later.
-   */
-  mergeMaxBytes: number;
-  /**
-   * With inlineExits: a target missing from the exiting block's links is
-   * looked up among the region's members by EIP, trusted for a member seen
-   * under the current link stamp (translate.ts MEMBER_SEEN).
-   */
-  memberLookup: boolean;
 }
 
 /** Blocks in one region at most. */
@@ -371,8 +357,6 @@ export const JIT_REGION_MAX = 32;
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 /** POPEK_JIT_HOT=n overrides the hot threshold likewise (a low one makes small tests run compiled code). */
 const envHot = Number(env.POPEK_JIT_HOT);
-/** POPEK_JIT_MERGE=n overrides mergeAfter (0: regions never merge). */
-const envMerge = env.POPEK_JIT_MERGE === undefined ? NaN : Number(env.POPEK_JIT_MERGE);
 
 export const JIT_DEFAULTS: Readonly<JitOptions> = {
   enabled: env.POPEK_JIT !== 'off',
@@ -384,9 +368,6 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   regions: env.POPEK_JIT_REGIONS !== 'off',
   regionMax: JIT_REGION_MAX,
   inlineExits: env.POPEK_JIT_INLINE_EXITS !== 'off',
-  mergeAfter: Number.isInteger(envMerge) && envMerge >= 0 ? envMerge : 2000,
-  mergeMaxBytes: 16 << 10,
-  memberLookup: env.POPEK_JIT_MEMBER_LOOKUP !== 'off',
 };
 
 export class Jit {
@@ -396,18 +377,10 @@ export class Jit {
   private readonly bindings: readonly unknown[];
   /** Blocks holding compiled code, for the budget (some may since have been invalidated). */
   private compiledBlocks: Block[] = [];
-  /**
-   * The members a block was last compiled with into a region (some may
-   * since be invalid, or compiled into another region); none for a block
-   * compiled alone.
-   */
-  private readonly regionOfBlock = new WeakMap<Block, Block[]>();
   /** Counters. */
   blocksCompiled = 0;
   blocksRejected = 0;
   regionsCompiled = 0;
-  /** Regions compiled again as one (merge). */
-  regionsMerged = 0;
   sourceBytes = 0;
   flushes = 0;
 
@@ -434,10 +407,9 @@ export class Jit {
     const next = { ...this.options, ...options };
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
     if (!Number.isInteger(next.regionMax) || next.regionMax < 1) throw new Error(`jit regionMax must be a positive integer, got ${next.regionMax}`);
-    if (!Number.isInteger(next.mergeAfter) || next.mergeAfter < 0) throw new Error(`jit mergeAfter must be a non-negative integer, got ${next.mergeAfter}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
     const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls
-      || next.inlineExits !== this.options.inlineExits || next.mergeAfter !== this.options.mergeAfter || next.memberLookup !== this.options.memberLookup;
+      || next.inlineExits !== this.options.inlineExits;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -461,8 +433,6 @@ export class Jit {
     ) as (...bindings: unknown[]) => CompiledBlock;
     block.jit = factory(...this.bindings, block.insns, block);
     block.jitBytes = body.length;
-    block.heat = this.mergeHeat();
-    this.regionOfBlock.delete(block);
     this.compiledBlocks.push(block);
     this.sourceBytes += body.length;
     this.blocksCompiled++;
@@ -479,35 +449,6 @@ export class Jit {
     // A single block is a region when it links to itself (it loops in its function).
     if (members.length === 1 && (block.linkStamp !== stamp || (block.succ0 !== block && block.succ1 !== block))) return false;
     return this.install(members);
-  }
-
-  /**
-   * Called by the run loop when it has entered compiled block `to` right
-   * after a block `from` of another region JitOptions.mergeAfter times:
-   * compiles the two regions again as one (with the warm blocks they link
-   * to that are not compiled yet), so what runs together runs in one
-   * function. Nothing when both do not fit in regionMax. The old functions
-   * are left to the garbage collector once no block names them (a block
-   * reached only through the old function's own tail is found by its
-   * `jitEntry` in the new one: see translate.ts regionTail's member test).
-   */
-  merge(from: Block, to: Block): void {
-    if (!this.options.regions || !from.valid || !to.valid || from.jit === null || to.jit === null || from.jit === to.jit) return;
-    if (this.regionOfBlock.get(from) !== undefined && this.regionOfBlock.get(from) === this.regionOfBlock.get(to)) return;
-    const a = this.regionOf(from);
-    const b = this.regionOf(to);
-    if (a.length + b.length > this.options.regionMax) return;
-    let bytes = 0;
-    for (const m of a) bytes += m.jitBytes;
-    for (const m of b) bytes += m.jitBytes;
-    if (bytes > this.options.mergeMaxBytes) return;
-    if (this.install(this.grow([...a, ...b]), this.options.mergeMaxBytes)) this.regionsMerged++;
-  }
-
-  /** The valid blocks compiled into the same function as `block` (just `block` when it was compiled alone). */
-  private regionOf(block: Block): Block[] {
-    const members = this.regionOfBlock.get(block);
-    return members === undefined ? [block] : members.filter((b) => this.regionOfBlock.get(b) === members && b.jit !== null && b.valid);
   }
 
   /**
@@ -538,11 +479,9 @@ export class Jit {
    * member's code; members without a translation are left out (false when
    * the first has none).
    */
-  private install(members: Block[], maxBytes = Infinity): boolean {
-    const exits = this.options.inlineExits ? { transfer: this.options.chain, memberLookup: this.options.memberLookup } : null;
+  private install(members: Block[]): boolean {
+    const exits = this.options.inlineExits ? { transfer: this.options.chain } : null;
     let body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain, exits);
-    // Too big with the warm blocks grow added: without them (the merged regions alone fit, by their size before).
-    if (body !== null && body.length > maxBytes && members.some((b) => b.jit === null)) return this.install(members.filter((b) => b.jit !== null));
     // A member without a translation: keep those that have one (the others stay interpreted).
     if (body === null) {
       if (translateBlock(members[0], this.options.maxHandlerCalls) === null) return false;
@@ -552,44 +491,26 @@ export class Jit {
       body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain, exits);
       if (body === null) return false;
     }
-    if (this.sourceBytes + body.length > this.options.budgetBytes) {
-      this.reclaim(body.length);
-      // Reclaiming may have flushed members compiled before: their heat starts over, so they stay out.
-      const kept = members.filter((b, i) => i === 0 || b.jit !== null || b.heat >= Math.max(1, this.options.hotThreshold >> 2));
-      if (kept.length !== members.length) return this.install(kept);
-    }
+    if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const head = members[0];
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NX', 'NEXT', 'BS', 'IS', 'MI', 'VS',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NX', 'NEXT', 'BS', 'IS', 'MI',
       // One function for every member: the run loop enters it with the member as cpu.jitBlock (no
       // wrapper per entry, which V8 would inline the whole region into).
       `return function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
-    const region = factory(...this.bindings, regionNext, members, members.map((b) => b.insns), new Map(members.map((b, i) => [b.eip | 0, i])), new Int32Array(members.length).fill(-1));
+    const region = factory(...this.bindings, regionNext, members, members.map((b) => b.insns), new Map(members.map((b, i) => [b.eip | 0, i])));
     const share = Math.ceil(body.length / members.length);
-    const heat = this.mergeHeat();
     members.forEach((b, i) => {
-      if (b.jit === null) {
-        this.compiledBlocks.push(b);
-        this.blocksCompiled++;
-      } else this.sourceBytes -= b.jitBytes; // merged: its old function goes once no member names it
       b.jit = region;
       b.jitEntry = i;
       b.jitBytes = share;
-      b.heat = heat;
-      this.regionOfBlock.set(b, members);
+      this.compiledBlocks.push(b);
     });
+    this.blocksCompiled += members.length;
     this.sourceBytes += share * members.length;
     this.regionsCompiled++;
     return true;
-  }
-
-  /**
-   * The heat a compiled block starts from: the run loop counts it up on each
-   * entry into another region right after it, and merges at 0 (JitOptions.mergeAfter).
-   */
-  private mergeHeat(): number {
-    return this.options.regions && this.options.mergeAfter > 0 ? -this.options.mergeAfter : 1;
   }
 
   /** Drops every compiled function (the decoded blocks stay and are interpreted, heating up again). */
@@ -619,7 +540,7 @@ export class Jit {
   }
 
   /** Compiled blocks alive and their generated source size. */
-  stats(): { blocks: number; liveBlocks: number; sourceBytes: number; compiled: number; rejected: number; flushes: number; regions: number; merged: number } {
+  stats(): { blocks: number; liveBlocks: number; sourceBytes: number; compiled: number; rejected: number; flushes: number; regions: number } {
     return {
       blocks: this.compiledBlocks.length,
       liveBlocks: this.compiledBlocks.filter((b) => b.valid).length,
@@ -628,7 +549,6 @@ export class Jit {
       rejected: this.blocksRejected,
       flushes: this.flushes,
       regions: this.regionsCompiled,
-      merged: this.regionsMerged,
     };
   }
 }

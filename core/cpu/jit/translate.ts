@@ -51,7 +51,6 @@ import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR }
 import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
 import { sseRegisterForm } from './sseForms.ts';
-import { REP_NONE } from '../insn.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
 function lit(v: number): string {
@@ -521,8 +520,7 @@ class BlockWriter {
    * m32 (with r32, imm8, imm32) and INC/DEC/NOT/NEG m32 (rmw32), NEG r32,
    * MOV with C6/C7 and moffs encodings, MOV r8, r8, MOV r16, r/m16 and
    * r/m16, r16, MOVZX from registers and m16, MOVSX, CMOVcc, TEST with an
-   * immediate, SETcc, NOT, NOP, MOV r8, imm8, INC/DEC r8, and SSE2 integer
-   * register forms (sseForms.ts).
+   * immediate, SETcc, NOT, and SSE2 integer register forms (sseForms.ts).
    * Every one is checked against its handler by the differential tests.
    * Memory operands need 32-bit addressing (ea() computes 32-bit addresses).
    */
@@ -610,20 +608,6 @@ class BlockWriter {
         if (!reg) return false;
         this.emit(this.set8(i.reg, this.get8(i.rm)));
         return true;
-      case 0x90: // NOP (F3 90, PAUSE, left to its handler)
-        return i.rep === REP_NONE;
-      case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7: // MOV r8, imm8
-        this.emit(this.set8(op & 7, lit(i.imm & 0xff)));
-        return true;
-      case 0xfe: { // INC/DEC r8 (/0, /1): CF kept, as INC/DEC r32
-        if (!reg || i.reg > 1) return false;
-        const next = incDecFlags(this.flags, i.reg === 0 ? LAZY_ADD : LAZY_SUB, 8);
-        if (next.keep !== '') this.emit(next.keep);
-        this.emit(`fa = ${this.get8(i.rm)}; fb = 1; fr = (fa ${i.reg === 0 ? '+' : '-'} 1) | 0;`);
-        this.emit(this.set8(i.rm, 'fr'));
-        this.flags = next.flags;
-        return true;
-      }
       case 0xfc: // CLD (DF is not one of the lazy arithmetic flags: it lives in cpu.flags whatever the flag state)
         this.emit(`cpu.flags &= ${~DF};`);
         return true;
@@ -1043,7 +1027,6 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain 
   return [
     'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, j = undefined, d = 0, f = 0, q = null;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
-    exits?.memberLookup ? MEMBER_SEEN : '',
     // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     'for (;;) {',
@@ -1056,7 +1039,7 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain 
   ].join('\n');
 }
 
-/** How a region's exits are compiled (JitOptions.inlineExits; `transfer` is JitOptions.chain, `memberLookup` JitOptions.memberLookup). */
+/** How a region's exits are compiled (JitOptions.inlineExits; `transfer` is JitOptions.chain). */
 export interface RegionExits {
   /**
    * A successor compiled in another region (or block) is entered from here,
@@ -1065,22 +1048,7 @@ export interface RegionExits {
    * into another), taking one of `cpu.jitDepth`.
    */
   transfer: boolean;
-  /** A successor missing from the links is looked up among the members (`MI`, `VS`: see MEMBER_SEEN). */
-  memberLookup: boolean;
 }
-
-/**
- * At a region's entry, and whenever its tail goes on into a member by a
- * link: the member is what the run loop's block cache gives for its EIP
- * under the current link stamp (the run loop fetched it or found it by a
- * link trusted under that stamp), so `VS[i]` (per member, -1 at first)
- * records that stamp. Until that epoch ends (a change to the translation
- * of a page fetched from, or to CS, ends it; a write to the block's page
- * makes it invalid), fetching at that EIP gives that member again, so the
- * tail may go on into it by its EIP (`MI`) when the exiting block's links
- * miss (a RET to a third call site), exactly where the run loop would.
- */
-const MEMBER_SEEN = 'VS[pc] = cpu.linkStamp;';
 
 /**
  * The exit tail every member's exit breaks to (`sw`), with `f` the member
@@ -1090,10 +1058,9 @@ const MEMBER_SEEN = 'VS[pc] = cpu.linkStamp;';
  * own tests, inline (chain.ts regionNext says why each is needed): budget
  * left, nothing needing attention, no single step, the block did not end
  * itself, no interrupt to take, and the successor the run loop would find:
- * by `f`'s links under the current link stamp, else (memberLookup) a
- * member seen under the same stamp at that EIP (MEMBER_SEEN); valid and
- * compiled. A member of this region (`BS[s.jitEntry] === s`) goes on in
- * this function; another compiled block, with `transfer`, is called
+ * by `f`'s links under the current link stamp; valid and compiled. A
+ * member of this region (`BS[s.jitEntry] === s`) goes on in this
+ * function; another compiled block, with `transfer`, is called
  * (RegionExits.transfer) while the chain depth allows. The block's
  * instructions are then counted as the run loop counts them.
  */
@@ -1101,7 +1068,6 @@ function regionTail(exits: RegionExits): string {
   const lookup = [
     '((s = q.succ0) !== null && s.eip === t && s.valid)',
     '((s = q.succ1) !== null && s.eip === t && s.valid)',
-    ...(exits.memberLookup ? ['((j = MI.get(t | 0)) !== undefined && VS[j] === cpu.linkStamp && (s = BS[j]).valid)'] : []),
   ].join(' || ');
   const member = 'BS[s.jitEntry] === s';
   return [
@@ -1110,7 +1076,7 @@ function regionTail(exits: RegionExits): string {
       + ` && ((p & cpu.intrMask) === 0 || !(cpu.intrLine || cpu.pollIntr)) && (${lookup})) {`,
     `if (s.jit !== null && (${member}${exits.transfer ? ' || cpu.jitDepth-- > 0' : ''})) {`,
     'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s;',
-    exits.transfer ? `if (${member}) { pc = s.jitEntry; ${exits.memberLookup ? MEMBER_SEEN : ''}continue; } cpu.eip = t; return NX(cpu);` : `pc = s.jitEntry; ${exits.memberLookup ? MEMBER_SEEN : ''}continue;`,
+    exits.transfer ? `if (${member}) { pc = s.jitEntry; continue; } cpu.eip = t; return NX(cpu);` : 'pc = s.jitEntry; continue;',
     '}',
     '}',
     'cpu.eip = t; return d;',

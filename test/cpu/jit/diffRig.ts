@@ -110,10 +110,6 @@ export interface RigOptions {
   budgetBytes?: number;
   /** Region exits: JitOptions.inlineExits (default: the compiler's default). */
   inlineExits?: boolean;
-  /** Regions merge after this many entries from one into another (JitOptions.mergeAfter; default: the compiler's). */
-  mergeAfter?: number;
-  /** Region exits look targets the links miss up among the members (JitOptions.memberLookup; default: the compiler's). */
-  memberLookup?: boolean;
   /** run(1) calls at most. */
   maxSteps?: number;
   /** Instructions per run() call, after which both sides are compared (default 1: one block per step). */
@@ -127,8 +123,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.regionMax !== undefined ? { regionMax: opts.regionMax } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
     ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}),
     ...(opts.inlineExits !== undefined ? { inlineExits: opts.inlineExits } : {}),
-    ...(opts.mergeAfter !== undefined ? { mergeAfter: opts.mergeAfter } : {}),
-    ...(opts.memberLookup !== undefined ? { memberLookup: opts.memberLookup } : {}) });
+  });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
   m.set(image, IMAGE);
@@ -250,8 +245,7 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
   let entries = 0;
   let chained = 0;
   let depth = 0;
-  // One wrapper per compiled function, so the blocks of one region still share their function (the
-  // run loop's test for leaving a region compares them); compile and merge install functions.
+  // One wrapper per compiled function, shared by the blocks of one region (each counted when the run loop enters it).
   const wrappers = new WeakMap<CompiledBlock, CompiledBlock>();
   const wrapped = new WeakSet<CompiledBlock>();
   const wrap = (fn: CompiledBlock): CompiledBlock => {
@@ -287,12 +281,6 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
     if (block.jit !== null) block.jit = wrap(block.jit);
     // A region's other members (not always in the block cache: a region may hold a block whose page was rewritten).
     wrapAll();
-  };
-  const merge = b.jit.merge.bind(b.jit);
-  b.jit.merge = (from, to) => {
-    merge(from, to);
-    wrapAll();
-    for (const block of [from, to]) if (block.jit !== null && !wrapped.has(block.jit)) block.jit = wrap(block.jit);
   };
   const max = opts.maxSteps ?? 20000;
   let steps = 0;

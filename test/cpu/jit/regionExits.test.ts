@@ -2,10 +2,10 @@
  * A region's exit tail (jit/translate.ts regionTail): every exit of a
  * compiled region decides inline whether to go on (into a member, or with
  * `chain` into another compiled region), finding the successor by the
- * exiting block's links or among the members by its EIP (memberLookup).
- * These programs make those lookups find stale answers: a RET whose return
- * address is replaced, RETs to more return sites than a block has links (so
- * the member lookup serves them), an indirect JMP through a table, and targets whose code is
+ * exiting block's links. These programs make those lookups find stale
+ * answers: a RET whose return address is replaced, RETs to more return
+ * sites than a block has links, an indirect JMP through a table, and
+ * targets whose code is
  * rewritten (their blocks invalidated while the region that jumps to them
  * stays compiled, since they are on another page). With `chain` the tail
  * goes on into other regions (transfers). Each runs interpreted
@@ -81,7 +81,7 @@ function expectedEdx(): number {
   return edx;
 }
 
-describe('block compiler: region exit tails (links, member lookup, transfer between regions, merges)', () => {
+describe('block compiler: region exit tails (links, transfer between regions)', () => {
   it.each([
     [7, 32, false], [100, 32, false], [100_000, 32, false], [100_000, 2, false],
     [7, 32, true], [100, 32, true], [100_000, 32, true], [100_000, 2, true],
@@ -95,7 +95,7 @@ describe('block compiler: region exit tails (links, member lookup, transfer betw
   });
 
   it('transfers go on into other regions', () => {
-    const run = (transfer: boolean) => diffProgram(PROGRAM, { budget: 100_000, chain: transfer, regions: true, hotThreshold: 4, inlineExits: true, mergeAfter: 0 });
+    const run = (transfer: boolean) => diffProgram(PROGRAM, { budget: 100_000, chain: transfer, regions: true, hotThreshold: 4, inlineExits: true });
     const alone = run(false);
     const transfers = run(true);
     for (const r of [alone, transfers]) expect(r.jitted.regs[2]).toBe(expectedEdx());
@@ -104,33 +104,5 @@ describe('block compiler: region exit tails (links, member lookup, transfer betw
     expect(alone.chained).toBe(0);
     expect(transfers.chained).toBeGreaterThan(500);
     expect(transfers.entries).toBeLessThan(alone.entries);
-  });
-
-  it.each([7, 100, 100_000])('regions that keep exiting into each other merge into one, and still match the interpreter (%i instructions per run)', (budget) => {
-    // Blocks turn hot at different times (the rewritten ones again and again), so the first
-    // compiles form several regions that exit into each other.
-    const run = (mergeAfter: number) => diffProgram(PROGRAM, { budget, regions: true, regionMax: 32, hotThreshold: 4, inlineExits: true, chain: false, memberLookup: false, mergeAfter });
-    const apart = run(0);
-    const merged = run(3);
-    for (const r of [apart, merged]) {
-      expect(r.interpreted.regs[2]).toBe(expectedEdx());
-      expect(r.jitted.regs[2]).toBe(expectedEdx());
-    }
-    expect(apart.jitted.jit.stats().merged).toBe(0);
-    expect(merged.jitted.jit.stats().merged).toBeGreaterThan(0);
-    // Exits that went from one region to another through the run loop now go on inside one function.
-    if (budget > 7) expect(merged.entries).toBeLessThan(apart.entries);
-  });
-
-  it.each([7, 100, 100_000])('RETs to more sites than the links hold go on to members found by their EIP, and match the interpreter (%i instructions per run)', (budget) => {
-    const run = (memberLookup: boolean) => diffProgram(PROGRAM, { budget, regions: true, hotThreshold: 4, inlineExits: true, chain: false, mergeAfter: 0, memberLookup });
-    const links = run(false);
-    const lookup = run(true);
-    for (const r of [links, lookup]) {
-      expect(r.interpreted.regs[2]).toBe(expectedEdx());
-      expect(r.jitted.regs[2]).toBe(expectedEdx());
-    }
-    // f's RET returns to four call sites in one region: two links cannot hold them, the lookup can.
-    if (budget > 7) expect(lookup.entries).toBeLessThan(links.entries);
   });
 });

@@ -51,29 +51,19 @@ async function main(): Promise<void> {
   const guest = GuestConsole.tinyLinux({ jit: true, ...(getppid ? { initrd: initramfsWithSyscallProgram() } : {}) });
   const cpu = (guest.machine as unknown as { side: { cpu: Cpu } }).side.cpu;
   cpu.jit.configure(options);
-  const jit = cpu.jit as unknown as { compile(b: Block): void; merge(from: Block, to: Block): void };
+  const jit = cpu.jit as unknown as { compile(b: Block): void };
   const compile = jit.compile.bind(cpu.jit);
-  const merge = jit.merge.bind(cpu.jit);
   const wrapped = new WeakMap<CompiledBlock, CompiledBlock>();
-  const wrappers = new WeakSet<CompiledBlock>();
+  const everCompiled = new Set<Block>();
   jit.compile = (b: Block) => {
     const t = performance.now();
     compile(b);
     c.compileMs += performance.now() - t;
     c.compiles++;
-    wrapAll();
-  };
-  // Merged regions (JitOptions.mergeAfter) install new functions too.
-  jit.merge = (from: Block, to: Block) => {
-    const t = performance.now();
-    merge(from, to);
-    c.compileMs += performance.now() - t;
-    wrapAll();
-  };
-  function wrapAll(): void {
-    // Wrap every block that now has code not wrapped yet (a region sets several).
+    // Wrap every block that now has code (a region sets several).
     for (const x of cpu.blocks.values()) {
-      if (x.jit === null || wrappers.has(x.jit)) continue;
+      if (x.jit === null || everCompiled.has(x)) continue;
+      everCompiled.add(x);
       const f = x.jit;
       let w = wrapped.get(f);
       if (w === undefined) {
@@ -93,17 +83,15 @@ async function main(): Promise<void> {
           return k;
         };
         wrapped.set(f, w);
-        wrappers.add(w);
       }
       x.jit = w;
     }
-  }
+  };
   // Region exits compare `s.jit === last.jit`: both are the wrapper of the same region function.
 
   const snapshot = () => {
     const heat = new Map<Block, number>();
-    // A compiled block's heat counts exits into other regions (JitOptions.mergeAfter), not interpretations.
-    for (const b of cpu.blocks.values()) if (b.jit === null) heat.set(b, b.heat);
+    for (const b of cpu.blocks.values()) heat.set(b, b.heat);
     return { heat, retired: cpu.clock.retired, c: { ...c }, t: process.cpuUsage() };
   };
   const report = (name: string, s: ReturnType<typeof snapshot>) => {
@@ -112,7 +100,6 @@ async function main(): Promise<void> {
     let interp = 0, cold = 0, rejected = 0, warmup = 0;
     const forms = new Map<string, number>();
     for (const b of cpu.blocks.values()) {
-      if (b.jit !== null && !s.heat.has(b) && b.heat < hot) continue; // compiled before the phase
       const n = b.heat - (s.heat.get(b) ?? 0);
       if (n <= 0) continue;
       const insns = n * b.insns.length;
