@@ -51,6 +51,7 @@ import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR }
 import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
 import { sseRegisterForm } from './sseForms.ts';
+import { arithForm } from './arithForms.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
 function lit(v: number): string {
@@ -535,6 +536,11 @@ class BlockWriter {
         return true;
       }
     }
+    if (arithForm(i, { // IMUL r32 forms, ROL/ROR r32 by imm8 and 1, BSWAP r32 (arithForms.ts)
+      r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s),
+      readOperand32: (x) => this.read(4, x.seg, this.ea(x)), exitCheck: (eip) => this.exitCheck(eip),
+      flagsToCpu: () => this.flagsToCpu(), flagsWritten: () => { this.flags = FLAGS_IN_CPU; },
+    })) return true;
     if (op < 0x40 && (op & 7) < 6) {
       const alu = (op >> 3) & 7;
       switch (op & 7) {

@@ -1,0 +1,96 @@
+/**
+ * Inline translations of the integer arithmetic forms Debian 686's boot
+ * called through their handlers from compiled code (test/cpu/measure/
+ * debianBootProfile.ts): IMUL r32, r/m32 (0F AF; 333 M handler calls per
+ * boot, the kernel's mpihelp_* multiply loops and the XZ decompressor's
+ * range coder) and IMUL r32, r/m32, imm (69, 6B), ROL/ROR r32 by imm8 and
+ * by 1 (C1, D1 /0 /1), BSWAP r32 (0F C8+r). A handler call costs a full
+ * sync before it and every register reloaded after it, more than the
+ * operation itself.
+ *
+ * Each does exactly what its handler does, undefined flags included:
+ * - IMUL (ops/muldiv.ts imulTrunc32): the low half by Math.imul; CF = OF =
+ *   the signed product does not fit in 32 bits, decided by comparing the
+ *   double product of the signed operands with the low half (a product
+ *   below 2^31 in magnitude is exact in a double, and one that is not
+ *   cannot round into that range); SF and PF from the result, ZF and AF
+ *   clear. No lazy kind gives ZF = 0 for a zero result, so the six flags
+ *   are written to the CPU directly (the state they replace is dead).
+ * - ROL/ROR (ops/shift.ts shiftCompute): only CF and OF change, OF from the
+ *   first one-bit step whatever the count, a masked count of 0 changes
+ *   nothing; the other four flags are the previous state's, materialized.
+ * - BSWAP r32 changes no flag (the 16-bit form stays a handler call).
+ * 32-bit operand size only; memory operands (IMUL's source) through the
+ * block writer's inline read (its fast path, else the interpreter's
+ * accessor with the state synced, so a #PF stops at the instruction).
+ */
+import type { Insn } from '../insn.ts';
+import { AF, ARITH_FLAGS, CF, OF, PF, SF, ZF } from '../regs.ts';
+
+/** What an arithmetic translation needs of the block writer (translate.ts BlockWriter). */
+export interface ArithWriter {
+  /** A general register's local (loaded at entry). */
+  r(n: number): string;
+  /** A statement setting a general register's local. */
+  setR(n: number, v: string): string;
+  emit(s: string): void;
+  /** Reads the current instruction's dword memory operand into the local `m`. */
+  readOperand32(i: Insn): void;
+  /** After an instruction that went to memory: leaves where the interpreter would stop. */
+  exitCheck(eipAfter: number): void;
+  /** Stores the block's flag state into the CPU's fields; the flags are then the CPU's. */
+  flagsToCpu(): void;
+  /** The code just wrote all six arithmetic flags into `cpu.flags` (lazyMask 0): the flags are the CPU's. */
+  flagsWritten(): void;
+}
+
+/** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
+export function arithForm(i: Insn, w: ArithWriter): boolean {
+  if (!i.o32 || i.lock) return false;
+  const op = i.opcode;
+  const reg = i.mod === 3;
+  switch (op) {
+    case 0x1af: // IMUL r32, r/m32
+    case 0x69: // IMUL r32, r/m32, imm32
+    case 0x6b: { // IMUL r32, r/m32, sign-extended imm8
+      if (!reg && !i.a32) return false;
+      if (!reg) w.readOperand32(i);
+      const src = reg ? w.r(i.rm) : 'm';
+      const [a, b] = op === 0x1af ? [w.r(i.reg), src] : [src, `(${i.imm | 0})`];
+      imul(w, a, b);
+      w.emit(w.setR(i.reg, 'x'));
+      if (!reg) w.exitCheck(i.nextEip);
+      return true;
+    }
+    case 0xc1: // ROL/ROR r32, imm8
+    case 0xd1: { // ROL/ROR r32, 1
+      if (!reg || i.reg > 1) return false;
+      const c = (op === 0xc1 ? i.imm : 1) & 31;
+      if (c === 0) return true;
+      const v = w.r(i.rm);
+      const [result, cf, of] = i.reg === 0
+        ? [`(x << ${c}) | (x >>> ${32 - c})`, 't & 1', '((x >>> 31) ^ (x >>> 30)) & 1']
+        : [`(x >>> ${c}) | (x << ${32 - c})`, 't >>> 31', '((x >>> 31) ^ x) & 1'];
+      w.flagsToCpu();
+      w.emit(`x = ${v}; t = ${result};`);
+      w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | getFlag(cpu, ${PF | AF | ZF | SF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = 0;`);
+      w.flagsWritten();
+      w.emit(w.setR(i.rm, 't'));
+      return true;
+    }
+    default:
+      if (op >= 0x1c8 && op <= 0x1cf) { // BSWAP r32
+        const v = w.r(op & 7);
+        w.emit(w.setR(op & 7, `((${v} & 0xff) << 24) | ((${v} & 0xff00) << 8) | ((${v} >>> 8) & 0xff00) | (${v} >>> 24)`));
+        return true;
+      }
+      return false;
+  }
+}
+
+/** `x` = the low half of the signed product of `a` and `b` (int32 expressions), the flags as imulTrunc32 sets them. */
+function imul(w: ArithWriter, a: string, b: string): void {
+  w.emit(`x = Math.imul(${a}, ${b}); t = (${a} | 0) * (${b} | 0) !== x ? ${CF | OF} : 0;`);
+  w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t | PARITY[x & 0xff] | ((x >>> 24) & ${SF}); cpu.lazyMask = 0;`);
+  w.flagsWritten();
+}

@@ -1,0 +1,153 @@
+/**
+ * The arithmetic forms the compiler translates inline (core/cpu/jit/
+ * arithForms.ts: IMUL r32, r/m32 (0F AF), IMUL r32, r/m32, imm32/imm8 (69,
+ * 6B), ROL/ROR r32 by imm8 and by 1, BSWAP r32), run interpreted and
+ * compiled in lockstep (diffRig.ts). Each case ends its block (a Jcc or
+ * JMP), so the rig compares registers and every flag, undefined ones
+ * included, after each; operands are the int32 edges, products beyond 2^53
+ * and seeded random values; memory operands in RAM, across a #PF in the
+ * middle of a block, and from a device that asks the CPU to stop.
+ */
+import { describe, expect, it } from 'vitest';
+import { untranslated } from '../../../core/cpu/jit/translate.ts';
+import { DATA, diffProgram, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+
+const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
+const EDGES = [0, 1, 2, 0xffffffff, 0xfffffffe, 0x7fffffff, 0x80000000, 0x80000001, 0x0000ffff, 0x00010000, 0x0000b505, 0x0000b504, 0xffff4afb, 0x12345678, 0xdeadbeef];
+
+/** Seeded LCG: `n` 32-bit values. */
+function randoms(n: number, seed: number): number[] {
+  const out: number[] = [];
+  let x = seed >>> 0;
+  for (let k = 0; k < n; k++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out.push(x);
+  }
+  return out;
+}
+
+/** The opcodes (hex) of this file's forms left to handlers in the compiled side's blocks. */
+function leftToHandlers(r: DiffResult): string[] {
+  const set = new Set<string>();
+  for (const b of r.jitted.blocks.values()) {
+    for (const i of untranslated(b)) {
+      const o = i.opcode;
+      if (o === 0x1af || o === 0x69 || o === 0x6b || (o >= 0x1c8 && o <= 0x1cf) || ((o === 0xc1 || o === 0xd1) && i.reg < 2)) set.add(o.toString(16));
+    }
+  }
+  return [...set].sort();
+}
+
+describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
+  it('IMUL r32, r32 and r32, r32, imm32/imm8 on the int32 edges and random operands: results and all six flags', () => {
+    const values = [...EDGES, ...randoms(12, 7)];
+    const imms = [0, 1, -1, 0x7fffffff, -0x80000000, 0x10001, -3, 127, -128];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of values) {
+      for (const b of values) {
+        const imm = imms[n % imms.length];
+        const imm8 = ((n * 29) & 0xff) - 128;
+        lines.push(
+          `        mov eax, ${hex(a)}`,
+          `        mov ebx, ${hex(b)}`,
+          `        sub esi, eax                      ; lazy flags in locals before the IMUL (n ${n})`,
+          '        imul eax, ebx',
+          `        ${n % 2 === 0 ? 'jo' : 'jno'} .a${n}`,
+          `.a${n}:  imul ecx, ebx, ${imm}`,
+          `        ${n % 3 === 0 ? 'js' : 'jnp'} .b${n}`,
+          `.b${n}:  imul edx, eax, byte ${imm8}`,
+          `        jmp .c${n}`,
+          `.c${n}:  imul ebx, ebx                  ; destination and source one register`,
+          '        add esi, ebx',
+          `        jmp .d${n}`,
+          `.d${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(lines.join('\n'));
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+  });
+
+  it('IMUL r32, m32 and r32, m32, imm from RAM, with a #PF on the operand in the middle of a block', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 48; n++) {
+      lines.push(
+        `        mov eax, ${hex(EDGES[n % EDGES.length])}`,
+        '        add ecx, 4',
+        `        imul eax, [ecx + ${hex(DATA + 0x1f80)}]   ; the 33rd reads the absent page`,
+        `        imul edx, [ecx + ${hex(DATA + 0x1f80 - 2)}], ${hex(0x9e3779b9)}`,
+        `        imul ebx, [ecx * 2 + ${hex(DATA)}], byte -7`,
+        '        inc esi',
+        `        jc .m${n}`,
+        `.m${n}:`,
+      );
+    }
+    const r = diffProgram(`        xor ecx, ecx\n        xor esi, esi\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(200);
+  });
+
+  it('IMUL r32, m32 from a device that asks the CPU to stop: the block leaves after the IMUL with its flags', () => {
+    const r = diffProgram(`
+        mov ecx, 3
+.loop:  mov eax, 0x7fff1234
+        sub edx, ecx
+        imul eax, [${hex(MMIO + 0x40)}]
+        imul ebx, [${hex(MMIO + STOP_MMIO_HALF + 0x40)}]
+        inc edx
+        imul edi, [${hex(MMIO + STOP_MMIO_HALF + 0x80)}], 0x10001
+        dec ecx
+        jnz .loop
+`);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(10);
+  });
+
+  it('ROL/ROR r32 by imm8 (counts 0-33, masked) and by 1, after lazy, CPU and INC-kept-CF flag states: CF, OF and the four flags they keep', () => {
+    const values = [...EDGES, ...randoms(6, 11)];
+    const counts = [0, 1, 2, 7, 16, 30, 31, 32, 33];
+    const lines: string[] = [];
+    let n = 0;
+    for (const v of values) {
+      for (const c of counts) {
+        for (const kind of [0, 1]) {
+          const rm = n % 4; // EAX..EBX: the ModRM byte's register
+          const name = ['eax', 'ecx', 'edx', 'ebx'][rm];
+          const before = [`        add esi, ${hex(v)}                ; lazy flags in locals`, '        inc edi                       ; INC: CF kept', ''][n % 3];
+          lines.push(
+            `        mov ${name}, ${hex(v)}`,
+            before,
+            `        db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}        ; ${kind === 0 ? 'rol' : 'ror'} ${name}, ${c}`,
+            `        ${kind === 0 ? 'rol' : 'ror'} ${name}, 1`,
+            `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .r${n}`,
+            `.r${n}:  db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}`,
+            `        jmp .s${n}`,
+            `.s${n}:`,
+          );
+          n++;
+        }
+      }
+    }
+    const r = diffProgram(lines.join('\n'));
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 5);
+  });
+
+  it('BSWAP of every register but ESP', () => {
+    const lines: string[] = [];
+    let n = 0;
+    for (const v of [...EDGES, ...randoms(8, 3)]) {
+      for (const name of ['eax', 'ecx', 'edx', 'ebx', 'ebp', 'esi', 'edi']) {
+        lines.push(`        mov ${name}, ${hex(v)}`, `        bswap ${name}`, `        xor ${name}, ${hex(v ^ n)}`, `        bswap ${name}`, `        jmp .w${n}`, `.w${n}:`);
+        n++;
+      }
+    }
+    const r = diffProgram(lines.join('\n'));
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 4);
+  });
+});
