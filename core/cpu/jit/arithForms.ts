@@ -3,12 +3,15 @@
  * called through their handlers from compiled code (test/cpu/measure/
  * debianBootProfile.ts): IMUL r32, r/m32 (0F AF; 333 M handler calls per
  * boot, the kernel's mpihelp_* multiply loops and the XZ decompressor's
- * range coder) and IMUL r32, r/m32, imm (69, 6B), ROL/ROR r32 by imm8 and
- * by 1 (C1, D1 /0 /1), BSWAP r32 (0F C8+r). A handler call costs a full
+ * range coder) and IMUL r32, r/m32, imm (69, 6B), MUL and IMUL r/m32 (F7
+ * /4 /5: EDX:EAX, the kernel's umul_ppmm), ROL/ROR r32 by imm8 and by 1
+ * (C1, D1 /0 /1), BSWAP r32 (0F C8+r). A handler call costs a full
  * sync before it and every register reloaded after it, more than the
  * operation itself.
  *
  * Each does exactly what its handler does, undefined flags included:
+ * - MUL/IMUL r/m32 (mul32, imul32): the same flags from EDX:EAX, the
+ *   high half exact from 16-bit partial products (mul64);
  * - IMUL (ops/muldiv.ts imulTrunc32): the low half by Math.imul; CF = OF =
  *   the signed product does not fit in 32 bits, decided by comparing the
  *   double product of the signed operands with the low half (a product
@@ -62,6 +65,15 @@ export function arithForm(i: Insn, w: ArithWriter): boolean {
       if (!reg) w.exitCheck(i.nextEip);
       return true;
     }
+    case 0xf7: { // MUL r/m32 (/4), IMUL r/m32 (/5): EDX:EAX = EAX * r/m32
+      if (i.reg !== 4 && i.reg !== 5) return false;
+      if (!reg && !i.a32) return false;
+      if (!reg) w.readOperand32(i);
+      mul64(w, w.r(0), reg ? w.r(i.rm) : 'm', i.reg === 5);
+      w.emit(`${w.setR(0, 'x')} ${w.setR(2, 'o')}`);
+      if (!reg) w.exitCheck(i.nextEip);
+      return true;
+    }
     case 0xc1: // ROL/ROR r32, imm8
     case 0xd1: { // ROL/ROR r32, 1
       if (!reg || i.reg > 1) return false;
@@ -86,6 +98,22 @@ export function arithForm(i: Insn, w: ArithWriter): boolean {
       }
       return false;
   }
+}
+
+/**
+ * `x` = the low half, `o` the high half of the 64-bit product of `a` and `b`
+ * (int32 expressions), unsigned or signed, and the flags as ops/muldiv.ts's
+ * mul32 and imul32 set them: CF = OF = the high half is not the low half's
+ * extension. The unsigned high half from two partial products below 2^48
+ * (exact in doubles), as mul32; the signed one from it, less each operand
+ * where the other is negative (mulS32).
+ */
+function mul64(w: ArithWriter, a: string, b: string, signed: boolean): void {
+  w.emit(`x = ${a} >>> 0; t = ${b} >>> 0; o = Math.floor((x * (t >>> 16) + Math.floor((x * (t & 0xffff)) / 0x10000)) / 0x10000) | 0;`);
+  if (signed) w.emit('o = (o - ((x | 0) < 0 ? t : 0) - ((t | 0) < 0 ? x : 0)) | 0;');
+  w.emit(`x = Math.imul(x, t); t = o !== ${signed ? '(x >> 31)' : '0'} ? ${CF | OF} : 0;`);
+  w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t | PARITY[x & 0xff] | ((x >>> 24) & ${SF}); cpu.lazyMask = 0;`);
+  w.flagsWritten();
 }
 
 /** `x` = the low half of the signed product of `a` and `b` (int32 expressions), the flags as imulTrunc32 sets them. */

@@ -1,7 +1,7 @@
 /**
  * The arithmetic forms the compiler translates inline (core/cpu/jit/
  * arithForms.ts: IMUL r32, r/m32 (0F AF), IMUL r32, r/m32, imm32/imm8 (69,
- * 6B), ROL/ROR r32 by imm8 and by 1, BSWAP r32), run interpreted and
+ * 6B), MUL and IMUL r/m32 (F7 /4 /5), ROL/ROR r32 by imm8 and by 1, BSWAP r32), run interpreted and
  * compiled in lockstep (diffRig.ts). Each case ends its block (a Jcc or
  * JMP), so the rig compares registers and every flag, undefined ones
  * included, after each; operands are the int32 edges, products beyond 2^53
@@ -32,7 +32,7 @@ function leftToHandlers(r: DiffResult): string[] {
   for (const b of r.jitted.blocks.values()) {
     for (const i of untranslated(b)) {
       const o = i.opcode;
-      if (o === 0x1af || o === 0x69 || o === 0x6b || (o >= 0x1c8 && o <= 0x1cf) || ((o === 0xc1 || o === 0xd1) && i.reg < 2)) set.add(o.toString(16));
+      if (o === 0x1af || o === 0x69 || o === 0x6b || (o === 0xf7 && (i.reg === 4 || i.reg === 5)) || (o >= 0x1c8 && o <= 0x1cf) || ((o === 0xc1 || o === 0xd1) && i.reg < 2)) set.add(o.toString(16));
     }
   }
   return [...set].sort();
@@ -105,6 +105,39 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
 `);
     expect(leftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(10);
+  });
+
+  it('MUL and IMUL r/m32 (EDX:EAX) on the int32 edges and random operands, EAX and EDX as the source too, and from memory across a #PF', () => {
+    const values = [...EDGES, ...randoms(10, 5)];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of values) {
+      for (const b of values) {
+        const kind = n % 2 === 0 ? 'mul' : 'imul';
+        lines.push(
+          `        mov eax, ${hex(a)}`,
+          `        mov ebx, ${hex(b)}`,
+          '        add esi, eax                      ; lazy flags in locals before',
+          `        ${kind} ebx`,
+          `        ${['jo', 'jc', 'js', 'jp', 'jz', 'jl'][n % 6]} .a${n}`,
+          `.a${n}:  mov [edi], eax`,
+          `        mov [edi + 4], edx`,
+          `        ${kind} ${n % 3 === 0 ? 'eax' : 'edx'}`,
+          `        jmp .b${n}`,
+          `.b${n}:  add ecx, 4`,
+          `        ${n % 2 === 0 ? 'imul' : 'mul'} dword [ecx + ${hex(DATA + 0x2000 - 4 * 300)}]   ; the 300th reads the absent page`,
+          `        jmp .c${n}`,
+          `.c${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(`        mov edi, ${hex(DATA)}
+        xor ecx, ecx
+${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
   });
 
   it('ROL/ROR r32 by imm8 (counts 0-33, masked) and by 1, after lazy, CPU and INC-kept-CF flag states: CF, OF and the four flags they keep', () => {
