@@ -168,11 +168,12 @@ export interface MachineApi {
   run(sliceMs: number): RunResult;
   /**
    * For a driver whose `run` came back early (the guest halted) and that
-   * would now sleep: blocks at most `timeoutMs`, ending as soon as a dom0
-   * this thread started acts (a frame written into this guest's receive
-   * buffers, or another machine's of the thread), so the next `run` takes
-   * it at once; true when it waited, false at once when nothing from another
-   * thread can wake this guest (no network adapter dom0 serves): sleep then.
+   * would now sleep: blocks at most `timeoutMs`, ending as soon as a thread
+   * serving this thread's machines leaves something for one (dom0 a frame in
+   * a guest's receive buffers, dom0's network thread a frame for an uplink),
+   * so the next `run` takes it at once; true when it waited, false at once
+   * when nothing from another thread can wake this guest (no network adapter
+   * on an internal network): sleep then.
    */
   waitIdle?(timeoutMs: number): boolean;
   /** Bytes typed into a serial port; buffered by the UART model until the guest reads them. */

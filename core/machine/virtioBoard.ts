@@ -40,7 +40,8 @@ import type { VirtioCounters } from '../devices/virtio/virtioDevice.ts';
 import { openDisk, type BlockBackend } from '../dom0/block/blockBackend.ts';
 import { CheckedGuestMemory, type GuestRamMap } from '../dom0/grantCheck.ts';
 import { EventChannels } from '../dom0/eventChannel.ts';
-import { awaitAnyDom0, DiskServedByDom0, Dom0, Dom0Error, dom0WakeCount, entropyServedByDom0 } from '../dom0/worker/dom0.ts';
+import { DiskServedByDom0, Dom0, Dom0Error, entropyServedByDom0 } from '../dom0/worker/dom0.ts';
+import { awaitThreadWake, threadWakeCount } from '../dom0/worker/threadWake.ts';
 import type { Dom0DeviceKind } from '../dom0/worker/dom0Protocol.ts';
 import { RemoteVirtioDevice, type MachineHalf } from '../dom0/worker/remoteDevice.ts';
 import { ConsoleRelay, newConsoleRings } from '../dom0/worker/consoleRelay.ts';
@@ -292,21 +293,25 @@ export class VirtioBoard {
 
   /**
    * The guest is halted and its driver would sleep (MachineApi.waitIdle):
-   * with an adapter dom0 serves, a frame can come from another thread at any
-   * time (dom0 raises the adapter's done port once it has written one into
-   * the guest's buffers), so block on this thread's dom0 wake word instead,
-   * at most `timeoutMs`: it ends as soon as any dom0 this thread started
-   * acts (this machine's or another's the thread also runs). What came is
-   * taken at the next run's device check. 'nothing-can-wake' at once
-   * without such an adapter (the driver sleeps as before).
+   * on an internal network a frame can come from another thread at any time
+   * (dom0 raises a served adapter's done port once it has written one into
+   * the guest's buffers; dom0's network thread raises the port of a link
+   * this thread receives on: an uplink, an adapter whose model runs here),
+   * so block on this thread's wake word (threadWake.ts) instead, at most
+   * `timeoutMs`: it ends as soon as any of them leaves something for a
+   * machine of this thread (this one or another the thread also runs). What
+   * came is taken at the next run's device check. 'nothing-can-wake' at
+   * once without a network adapter on an internal network (the driver
+   * sleeps as before).
    */
   awaitWake(timeoutMs: number): 'woken' | 'timed-out' | 'nothing-can-wake' {
-    const dom0 = this.dom0;
-    if (!dom0?.running || this.servedNics === 0) return 'nothing-can-wake';
-    const seen = dom0WakeCount();
+    const dom0 = this.dom0?.running ? this.dom0 : null;
+    const served = dom0 !== null && this.servedNics > 0;
+    if (!served && !this.net?.receivesHere) return 'nothing-can-wake';
+    const seen = threadWakeCount();
     // Raised after the run loop's last check and before `seen`: no wait.
-    if (dom0.doneRaised) return 'woken';
-    return awaitAnyDom0(seen, timeoutMs) ? 'woken' : 'timed-out';
+    if ((served && dom0.doneRaised) || this.net?.raised) return 'woken';
+    return awaitThreadWake(seen, timeoutMs) ? 'woken' : 'timed-out';
   }
 
   /** Whether the board has any virtio device at all. */

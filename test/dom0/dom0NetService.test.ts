@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { NetFrontend } from '../../core/dom0/worker/netService.ts';
 import { FrameRing, RING_SLOTS } from '../../core/dom0/worker/netRing.ts';
+import { awaitThreadWake, threadWakeCount } from '../../core/dom0/worker/threadWake.ts';
 import { BROADCAST, frame } from './ethernetFrames.ts';
 
 const A = [0x52, 0x54, 0, 0, 0, 0xa];
@@ -100,6 +101,26 @@ describe('internal networks in dom0\'s network thread', () => {
       expect([slowLink.dropped, a.dropped]).toEqual([300 - RING_SLOTS, 0]);
     } finally {
       for (const m of [sender, slow, witness]) m.close();
+    }
+  });
+
+  it('raises the receiving machine\'s thread wake word with the frame: one wait ends when it is on the ring', () => {
+    const m1 = new NetFrontend();
+    const m2 = new NetFrontend();
+    const got: number[] = [];
+    m1.attach('wake', (f) => got.push(f[14]));
+    const b = m2.attach('wake', () => {});
+    try {
+      const seen = threadWakeCount();
+      b.send(frame(BROADCAST, B, 9));
+      // Woken, not timed out (nothing else raises this thread's word here); the frame is on m1's ring by then.
+      expect(awaitThreadWake(seen, 10_000)).toBe(true);
+      expect(m1.raised).toBe(true);
+      m1.poll();
+      expect(got).toEqual([9]);
+    } finally {
+      m1.close();
+      m2.close();
     }
   });
 

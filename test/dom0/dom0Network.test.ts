@@ -264,6 +264,37 @@ describe.each([
     }
   }, 30_000);
 
+  it('ends a halted guest\'s idle wait when the network thread puts a frame on its uplink', async () => {
+    const MAC_U = [0x52, 0x54, 0, 0, 0, 0x21];
+    const MAC_V = [0x52, 0x54, 0, 0, 0, 0x22];
+    const REMOTE = [0x52, 0x54, 0, 0, 2, 0x01];
+    const u = new Machine(`${network}-uplink-wake`, MAC_U, dom0Thread, true);
+    const v = new Machine(`${network}-uplink-wake`, MAC_V, dom0Thread);
+    try {
+      // A frame from another process, for V: the switch learns REMOTE behind U's uplink.
+      u.board.networkInput(`${network}-uplink-wake`, frame(MAC_V, REMOTE, 40));
+      const got = new Map([[v, [] as Uint8Array[]]]);
+      await until([v], got, () => got.get(v)!.length === 1);
+      u.board.poll();
+      expect(u.uplinked).toEqual([]);
+      // V's unicast to REMOTE goes to U's uplink only (not to U's adapter, so U's dom0 does nothing).
+      const out = frame(REMOTE, MAC_V, 41);
+      v.send(out);
+      if (dom0Thread === false) expect(u.board.awaitWake(5_000)).toBe('nothing-can-wake');
+      else {
+        // V's dom0 raises the wake word for the transmit; the network thread raises it for the uplink's frame.
+        for (let waits = 0; waits < 4 && u.uplinked.length === 0; waits++) {
+          expect(u.board.awaitWake(5_000)).toBe('woken');
+          u.board.poll();
+        }
+      }
+      expect(u.uplinked.map((f) => [...f])).toEqual([[...out]]);
+    } finally {
+      u.board.close();
+      v.board.close();
+    }
+  }, 30_000);
+
   it('returns a receive buffer outside guest RAM empty and drops a transmit from one, counting both as errors', async () => {
     // H's receive buffers start 8 bytes before the end of RAM: each frame for it fails the grant check.
     const h = new Machine(`${network}-hostile`, [0x52, 0x54, 0, 0, 0, 0x0d], dom0Thread, false, RAM_BYTES - 8);

@@ -16,31 +16,13 @@ import { EventChannels } from '../eventChannel.ts';
 import type { EntropySource } from '../entropySource.ts';
 import type { Dom0Device, Dom0DeviceKind, Dom0Disk, Dom0Init, Dom0Ready, EntropyKind } from './dom0Protocol.ts';
 import { QueueLink } from './queueLink.ts';
+import { threadWakeBuffer } from './threadWake.ts';
 import type { SharedGuestRam } from '../sharedRamMap.ts';
 
 /** How long the machine's thread waits for dom0 to start or to answer one request before it calls dom0 dead (ms). */
 const ANSWER_TIMEOUT_MS = 60_000;
 /** Devices one dom0 serves at most: the ports it waits on, one per device, share one pending word (port 0 is reserved). */
 export const DOM0_MAX_DEVICES = 31;
-
-/**
- * This thread's dom0 wake word (Dom0Init.wake): every dom0 started from this
- * thread adds 1 to it and notifies it when it raises a done port. A thread
- * that runs several machines (the bench's two guests, a test's) waits on it
- * for whichever dom0 acts first; one machine's driver waits on it as on that
- * machine's own done word.
- */
-const threadWake = new Int32Array(new SharedArrayBuffer(4));
-
-/** The wake word's count now: read it before checking the machines for dom0's completions, then wait with it. */
-export function dom0WakeCount(): number {
-  return Atomics.load(threadWake, 0);
-}
-
-/** Blocks until a dom0 started from this thread has raised a done port since `seen` (a dom0WakeCount), at most `timeoutMs`; false on timeout. */
-export function awaitAnyDom0(seen: number, timeoutMs: number): boolean {
-  return Atomics.wait(threadWake, 0, seen, timeoutMs) !== 'timed-out';
-}
 
 /**
  * dom0's worker entry: beside this module in the TypeScript tree (through
@@ -133,7 +115,7 @@ export class Dom0 {
       ...(options.entropy ? { entropy: options.entropy } : {}),
       ...(options.ram ? { ram: options.ram } : {}),
       devices: deviceKinds.map((d, i): Dom0Device => ({ ...d, link: links[i].buffer, port: devicePorts[i], done: donePorts[i] })),
-      wake: threadWake.buffer as SharedArrayBuffer,
+      wake: threadWakeBuffer,
     };
     const worker = new Worker(workerUrl, { workerData: init, transferList: [port2], name: 'popek-dom0' });
     worker.unref();

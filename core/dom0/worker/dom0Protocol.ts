@@ -59,7 +59,7 @@ export interface Dom0Init {
    * The wake word of the thread that runs the machine (one Int32, shared by
    * every dom0 that thread starts): dom0 adds 1 to it and notifies it each
    * time it raises a done port, so that thread can wait for any of its
-   * machines' dom0s at once (dom0.ts awaitAnyDom0).
+   * machines' dom0s at once (threadWake.ts).
    */
   wake: SharedArrayBuffer;
 }

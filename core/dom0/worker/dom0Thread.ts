@@ -19,6 +19,7 @@ import { VirtioBlk } from '../../devices/virtio/virtioBlk.ts';
 import { VirtioRng } from '../../devices/virtio/virtioRng.ts';
 import { QueueLink } from './queueLink.ts';
 import { QueueService } from './queueService.ts';
+import { raiseThreadWake } from './threadWake.ts';
 import { nicBackend } from './netBackend.ts';
 import { consoleBackend } from './consoleRelay.ts';
 import { balloonBackend } from './balloonRelay.ts';
@@ -29,7 +30,8 @@ const IDLE_WAIT_MS = 200;
 
 const init = workerData as Dom0Init;
 const channels = new EventChannels(init.portCount, init.channels);
-const threadWake = new Int32Array(init.wake);
+/** The machine's thread's wake word (threadWake.ts). */
+const machineWake = new Int32Array(init.wake);
 const backends: BlockBackend[] = [];
 /** Per disk: what was done to its image, for the device's statistics. */
 const counts: DiskOperationCounts[] = [];
@@ -106,8 +108,7 @@ function start(): void {
     // The done port, and the wake word of the machine's thread (a thread that runs several machines waits on it for any of their dom0s).
     const wake = () => {
       channels.notify(d.done);
-      Atomics.add(threadWake, 0, 1);
-      Atomics.notify(threadWake, 0);
+      raiseThreadWake(machineWake);
     };
     // The console's port is also raised by the machine's thread when the host typed into it.
     const console = d.kind === 'console' ? consoleBackend(d.ports, d.input, d.output, wake) : null;

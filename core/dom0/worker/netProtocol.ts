@@ -28,6 +28,13 @@ export interface NetAttach {
   rxChannels: SharedArrayBuffer;
   rxPortCount: number;
   rxPort: number;
+  /**
+   * For a link whose receiver is the machine's thread (an uplink, a NIC whose
+   * model runs there): that thread's wake word (threadWake.ts), raised with
+   * `rxPort`, so its idle driver's wait ends. Absent for a NIC dom0 serves
+   * (dom0 raises it once it has written the frame into the guest's buffers).
+   */
+  wake?: SharedArrayBuffer;
 }
 
 /**

@@ -31,6 +31,7 @@
 import { Worker } from 'node:worker_threads';
 import { EventChannels } from '../eventChannel.ts';
 import { FrameRing } from './netRing.ts';
+import { threadWakeBuffer } from './threadWake.ts';
 import type { NetAttach, NetBackendLink, NetInit, NetMessage } from './netProtocol.ts';
 
 /** Links (NICs and uplinks) of one process at most: their transmit ports and the control port share the first pending word. */
@@ -172,7 +173,8 @@ export class NetFrontend {
     };
     // Recorded before the attach: a refused one still gives its port back at close.
     this.links.push(link);
-    net.connect({ id, network, txPort, tx: tx.buffer, rx: rx.buffer, rxChannels: this.channels.buffer, rxPortCount: this.channels.portCount, rxPort });
+    // The run loop takes this link's frames: the network thread also raises this thread's wake word (an idle driver's wait).
+    net.connect({ id, network, txPort, tx: tx.buffer, rx: rx.buffer, rxChannels: this.channels.buffer, rxPortCount: this.channels.portCount, rxPort, wake: threadWakeBuffer });
     this.byRxPort.set(rxPort, link);
     return link;
   }
@@ -195,6 +197,16 @@ export class NetFrontend {
       link: { tx: tx.buffer, rx: rx.buffer, netChannels: net.channels.buffer, netPortCount: net.channels.portCount, txPort },
       connect: (rxChannels, rxPortCount, rxPort) => net.connect({ id, network, txPort, tx: tx.buffer, rx: rx.buffer, rxChannels, rxPortCount, rxPort }),
     };
+  }
+
+  /** Whether this machine's thread takes frames of its own here (an uplink, a NIC whose model runs in it): an idle driver then waits for them. */
+  get receivesHere(): boolean {
+    return this.byRxPort.size > 0;
+  }
+
+  /** Whether a receive port is raised and not yet taken by `poll` (nothing is taken). */
+  get raised(): boolean {
+    return Atomics.load(this.channels.pending, 0) !== 0;
   }
 
   /** Hands the frames that arrived since the last check to their NICs. */

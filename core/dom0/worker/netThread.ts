@@ -17,6 +17,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { EventChannels } from '../eventChannel.ts';
 import { internalNetwork, type VirtualSwitch } from '../virtualSwitch.ts';
 import { FrameRing } from './netRing.ts';
+import { raiseThreadWake } from './threadWake.ts';
 import type { NetAttach, NetInit, NetMessage } from './netProtocol.ts';
 
 /** How long one wait blocks before the thread looks for messages (ms): messages are also announced on the control port. */
@@ -49,8 +50,11 @@ function attach(m: NetAttach): void {
   const rx = new FrameRing(m.rx);
   const events = rxChannels;
   const sw = internalNetwork(m.network);
+  const wake = m.wake ? new Int32Array(m.wake) : null;
   const switchPort = sw.attach((frame) => {
-    if (rx.push(frame)) events.notify(m.rxPort);
+    if (!rx.push(frame)) return;
+    events.notify(m.rxPort);
+    if (wake) raiseThreadWake(wake);
   });
   const link: Link = { sw, switchPort, tx: new FrameRing(m.tx) };
   links.set(m.id, link);
