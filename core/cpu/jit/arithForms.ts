@@ -28,7 +28,10 @@
  * accessor with the state synced, so a #PF stops at the instruction).
  */
 import type { Insn } from '../insn.ts';
+import { LAZY_ADC, LAZY_ADD, LAZY_SBB, LAZY_SUB } from '../flags.ts';
+import { ALU_ADC } from '../ops/alu.ts';
 import { AF, ARITH_FLAGS, CF, OF, PF, SF, ZF } from '../regs.ts';
+import { carryExpr, type FlagState } from './flagCode.ts';
 
 /** What an arithmetic translation needs of the block writer (translate.ts BlockWriter). */
 export interface ArithWriter {
@@ -121,4 +124,20 @@ function imul(w: ArithWriter, a: string, b: string): void {
   w.emit(`x = Math.imul(${a}, ${b}); t = (${a} | 0) * (${b} | 0) !== x ? ${CF | OF} : 0;`);
   w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t | PARITY[x & 0xff] | ((x >>> 24) & ${SF}); cpu.lazyMask = 0;`);
   w.flagsWritten();
+}
+
+/**
+ * ADC or SBB (`op`, ALU_ADC or ALU_SBB) of `size` bits on a = `a`, b = `b`
+ * (expressions of the operand values, not naming x, fa, fb or fr) with the
+ * flags in state `flags`: statements leaving the result in `fr` and the
+ * flags in the CPU, as ops/alu.ts aluCompute records them (LAZY_ADC/SBB
+ * when the carry in is set, else LAZY_ADD/SUB, the unmasked a, b and
+ * result, of which every flag reads only the low `size` bits). The carry in
+ * is computed from the block's locals (carryExpr) instead of storing the
+ * previous state and computing it from the CPU's lazy fields (the
+ * multi-precision loops' ADD; ADC pairs).
+ */
+export function carryOp(flags: FlagState, op: number, size: number, a: string, b: string): string {
+  const [sign, withCarry, without] = op === ALU_ADC ? ['+', LAZY_ADC, LAZY_ADD] : ['-', LAZY_SBB, LAZY_SUB];
+  return `x = ${carryExpr(flags)}; fa = ${a}; fb = ${b}; fr = (fa ${sign} fb ${sign} x) | 0; setLazy(cpu, x !== 0 ? ${withCarry} : ${without}, ${size}, fa, fb, fr);`;
 }

@@ -51,7 +51,7 @@ import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR }
 import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
 import { sseRegisterForm } from './sseForms.ts';
-import { arithForm } from './arithForms.ts';
+import { arithForm, carryOp } from './arithForms.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
 function lit(v: number): string {
@@ -475,10 +475,10 @@ class BlockWriter {
         this.emit(this.setR(dst, 'fr'));
         this.flags = lazyFlags(LAZY_RES, 32);
         return;
-      default: // ADC, SBB: the carry decides the lazy operation at run time; leave it to the interpreter's code.
-        this.flagsToCpu();
-        this.emit(`x = ${b};`);
-        this.emit(this.setR(dst, `aluCompute(cpu, ${op}, 32, r${dst}, x) | 0`));
+      default: // ADC, SBB: the carry decides the lazy operation at run time, so the flags go to the CPU (arithForms.ts)
+        this.emit(carryOp(this.flags, op, 32, a, b));
+        this.flags = FLAGS_IN_CPU;
+        this.emit(this.setR(dst, 'fr'));
     }
   }
 
@@ -488,9 +488,9 @@ class BlockWriter {
    */
   private aluSized(op: number, size: 8 | 32, a: string, b: string, store: (v: string) => string): void {
     if (op === ALU_ADC || op === ALU_SBB) {
-      this.flagsToCpu();
-      this.emit(`x = aluCompute(cpu, ${op}, ${size}, ${a}, ${b});`);
-      this.emit(store('x'));
+      this.emit(carryOp(this.flags, op, size, a, b));
+      this.flags = FLAGS_IN_CPU;
+      this.emit(store('fr'));
       return;
     }
     if (op === ALU_ADD || op === ALU_SUB || op === ALU_CMP) {

@@ -1,7 +1,7 @@
 /**
  * The arithmetic forms the compiler translates inline (core/cpu/jit/
  * arithForms.ts: IMUL r32, r/m32 (0F AF), IMUL r32, r/m32, imm32/imm8 (69,
- * 6B), MUL and IMUL r/m32 (F7 /4 /5), ROL/ROR r32 by imm8 and by 1, BSWAP r32), run interpreted and
+ * 6B), MUL and IMUL r/m32 (F7 /4 /5), ADC and SBB (carryOp), ROL/ROR r32 by imm8 and by 1, BSWAP r32), run interpreted and
  * compiled in lockstep (diffRig.ts). Each case ends its block (a Jcc or
  * JMP), so the rig compares registers and every flag, undefined ones
  * included, after each; operands are the int32 edges, products beyond 2^53
@@ -168,6 +168,60 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     const r = diffProgram(lines.join('\n'));
     expect(leftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 5);
+  });
+
+  it('ADC and SBB (registers, immediates, byte registers, m32 read and read-modify-write) with the carry in from every flag state', () => {
+    const values = [...EDGES, ...randoms(6, 9)];
+    // Flag states before the carry chain: lazy ADD, SUB and logic results in locals, INC's kept CF
+    // (from locals and from the CPU at a block's start), IMUL's and a handler's flags in the CPU, STC/CLC.
+    const setups = ['add eax, ebx', 'sub eax, ebx', 'cmp ebx, eax', 'and eax, ebx', 'shr eax, 3', 'add eax, ebx\n        inc ebp', 'inc ebp', 'imul eax, ebx', 'stc', 'clc'];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of values) {
+      for (const b of values) {
+        const kind = ['adc', 'sbb'][n % 2], other = ['sbb', 'adc'][n % 2];
+        lines.push(
+          `        mov eax, ${hex(a)}`,
+          `        mov ebx, ${hex(b)}`,
+          `        jmp .s${n}`,
+          `.s${n}:  ${setups[n % setups.length]}`,
+          `        ${kind} edx, ebx`,
+          `        ${other} esi, ${hex(b ^ 0x5a5a5a5a)}`,
+          `        ${kind} ecx, byte -1`,
+          `        ${other} al, bh`,
+          `        ${kind} dh, 0x80`,
+          `        ${other} edi, [${hex(DATA + ((n * 4) & 0xfff))}]`,
+          `        ${kind} [${hex(DATA + ((n * 8) & 0xfff))}], eax`,
+          `        ${other} dword [${hex(DATA + ((n * 12) & 0xfff))}], byte 7`,
+          `        ${['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][n % 8]} .t${n}`,
+          `.t${n}:  ${kind} ebx, eax`,
+          `        jmp .u${n}`,
+          `.u${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(`        xor ebp, ebp\n${lines.join('\n')}`);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 12);
+  });
+
+  it('ADC m32, r32 and SBB r32, m32 across a #PF in the middle of a block, the carry from the previous ADD', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      lines.push(
+        '        add ecx, 4',
+        `        add eax, ${hex(0x9e3779b9 * (n + 1))}`,
+        `        adc [ecx + ${hex(DATA + 0x3000 - 4 * 30)}], edx   ; the 30th writes into the absent page`,
+        `        sbb edx, [ecx + ${hex(DATA + 0x3000 - 4 * 35)}]   ; the 35th reads from it (mapped again by then)`,
+        '        adc esi, 0',
+        `        jnc .p${n}`,
+        `.p${n}:`,
+      );
+    }
+    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x3000] });
+    expect(r.exceptions).toBe(1);
+    expect(r.compiledInstructions).toBeGreaterThan(150);
   });
 
   it('BSWAP of every register but ESP', () => {
