@@ -52,6 +52,7 @@ import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
 import { sseRegisterForm } from './sseForms.ts';
 import { arithForm, carryOp } from './arithForms.ts';
+import { xchgBitForm } from './xchgBitForms.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
 function lit(v: number): string {
@@ -413,15 +414,18 @@ class BlockWriter {
    * write on the slow path only: only the accessors can set `cpu.exitBlock`
    * (MMIO stop requests, a write to a code page). With `writeIf` (a JS
    * condition) the write happens only when it holds (a shift by a count of
-   * 0 reads its operand and writes nothing).
+   * 0 reads its operand and writes nothing). `size` 1 is the byte form
+   * (readLin8/writeLin8). Registers `op` sets (XCHG, CMPXCHG) are stored
+   * with the flags on the slow path, for the exit test after the write.
    */
-  private rmw32(i: Insn, op: () => string, writeIf = ''): void {
+  private rmw32(i: Insn, op: () => string, writeIf = '', size: 1 | 4 = 4): void {
     const seg = i.seg;
-    const fast = this.fastAccess(4, seg, this.ea(i), true);
+    const fast = this.fastAccess(size, seg, this.ea(i), true);
     const sync = this.sync();
-    this.emit(`if (${fast}) { p = (e & ~0xfff) | (lin & 0xfff); m = i32[p >> 2]; } else { ${sync}p = -1; lin = cpu.rmwAddress(${seg}, o, 4); m = cpu.readLin32(lin); }`);
+    const cell = size === 4 ? 'i32[p >> 2]' : 'u8[p]';
+    this.emit(`if (${fast}) { p = (e & ~0xfff) | (lin & 0xfff); m = ${cell}; } else { ${sync}p = -1; lin = cpu.rmwAddress(${seg}, o, ${size}); m = cpu.readLin${size * 8}(lin); }`);
     const v = op();
-    const store = `if (p >= 0) i32[p >> 2] = ${v}; else { ${flagWriteback(this.flags)}cpu.writeLin32(lin, ${v}); }`;
+    const store = `if (p >= 0) ${cell} = ${v}; else { ${this.regWriteback()}${flagWriteback(this.flags)}cpu.writeLin${size * 8}(lin, ${v}); }`;
     this.emit(writeIf === '' ? store : `if (${writeIf}) { ${store} }`);
     // The slow path's sync stored the registers and EIP; the flags are stored before the write.
     this.emit(`if (p < 0 && cpu.exitBlock) return ${this.k + 1};`);
@@ -503,15 +507,15 @@ class BlockWriter {
     if (op !== ALU_CMP) this.emit(store('fr'));
   }
 
-  /** ALU operation `op` (not CMP) on the m32 operand of the current instruction and `b`, read-modify-write. */
-  private aluRmw(op: number, b: string): void {
+  /** ALU operation `op` (not CMP) on the m32 (m8 with `size` 8) operand of the current instruction and `b`, read-modify-write. */
+  private aluRmw(op: number, b: string, size: 8 | 32 = 32): void {
     // ADC and SBB compute in the CPU (aluSized): their flags go there before the access.
     if (op === ALU_ADC || op === ALU_SBB) this.flagsToCpu();
     this.rmw32(this.ins, () => {
       let v = '';
-      this.aluSized(op, 32, 'm', b, (r) => { v = r; return ''; });
+      this.aluSized(op, size, 'm', b, (r) => { v = r; return ''; });
       return v;
-    });
+    }, '', size === 8 ? 1 : 4);
   }
 
   /**
@@ -526,6 +530,12 @@ class BlockWriter {
    * Memory operands need 32-bit addressing (ea() computes 32-bit addresses).
    */
   private extended(i: Insn): boolean {
+    if (xchgBitForm(i, { // XCHG and (LOCK) CMPXCHG m32, BT r/m32, imm8 and BT r32, r32 (xchgBitForms.ts)
+      r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s),
+      readOperand32: (x) => this.read(4, x.seg, this.ea(x)), rmw32: (x, op) => this.rmw32(x, op), exitCheck: (eip) => this.exitCheck(eip),
+      flagsToCpu: () => this.flagsToCpu(), flagsWritten: () => { this.flags = FLAGS_IN_CPU; },
+      flagsSub32: () => { this.flags = lazyFlags(LAZY_SUB, 32); },
+    })) return true;
     if (i.lock || (i.mod !== 3 && !i.a32)) return false;
     const op = i.opcode;
     const reg = i.mod === 3;
@@ -544,9 +554,12 @@ class BlockWriter {
     if (op < 0x40 && (op & 7) < 6) {
       const alu = (op >> 3) & 7;
       switch (op & 7) {
-        case 0: // op r/m8, r8 (registers; of the memory forms, read-modify-write, only CMP, which reads)
+        case 0: // op r/m8, r8 (memory: read-modify-write, CMP only reads)
           if (!reg) {
-            if (alu !== ALU_CMP) return false;
+            if (alu !== ALU_CMP) {
+              this.aluRmw(alu, this.get8(i.reg), 8);
+              return true;
+            }
             this.read(1, i.seg, this.ea(i));
             this.aluSized(alu, 8, 'm', this.get8(i.reg), () => '');
             this.exitCheck(i.nextEip);
@@ -602,8 +615,12 @@ class BlockWriter {
           this.exitCheck(i.nextEip);
         }
         return true;
-      case 0x80: // op r8, imm8
-        if (!reg) return false;
+      case 0x80: // op r/m8, imm8 (memory: read-modify-write, CMP is a fast form)
+        if (!reg) {
+          if (i.reg === ALU_CMP) return false;
+          this.aluRmw(i.reg, lit(i.imm & 0xff), 8);
+          return true;
+        }
         this.aluSized(i.reg, 8, this.get8(i.rm), lit(i.imm & 0xff), (v) => this.set8(i.rm, v));
         return true;
       case 0x88: // MOV r/m8, r8 (register form)
@@ -746,8 +763,8 @@ class BlockWriter {
         }
         return true;
       }
-      case 0xff: { // PUSH m32 (/6); JMP m32 (/4) and CALL m32 (/2), which end their block
-        if (!i.o32 || reg || !i.a32) return false;
+      case 0xff: { // PUSH m32 (/6); JMP r/m32 (/4) and CALL r/m32 (/2), which end their block
+        if (!i.o32 || (reg && i.reg !== 4 && i.reg !== 2) || !i.a32) return false;
         if (i.reg === 0 || i.reg === 1) { // INC/DEC m32: CF kept (alu.ts inc32/dec32)
           this.rmw32(i, () => {
             const next = incDecFlags(this.flags, i.reg === 0 ? LAZY_ADD : LAZY_SUB);
@@ -765,10 +782,13 @@ class BlockWriter {
           return true;
         }
         if ((i.reg !== 4 && i.reg !== 2) || this.k !== this.block.insns.length - 1) return false;
-        this.read(4, i.seg, this.ea(i));
-        this.emit(`t = m; if ((t >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
+        if (!reg) this.read(4, i.seg, this.ea(i));
+        // The target is taken before CALL's push (CALL ESP jumps to ESP's value before it).
+        this.emit(`t = ${reg ? this.r(i.rm) : 'm'}; if ((t >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
         if (i.reg === 2) {
           this.eipDuring = i.nextEip;
+          // Not the push's own exit test (writeExit), which leaves EIP at the next instruction, not at the target.
+          this.accesses++;
           this.push(lit(i.nextEip));
           this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, 't')}`);
         }

@@ -1,0 +1,96 @@
+/**
+ * Inline translations of the exchange and bit-test forms the Tiny Linux
+ * shell loop still ran through their handlers from compiled code
+ * (test/cpu/jit/measure/shellLoopForms.ts, per loop iteration: LOCK
+ * CMPXCHG m32, r32 10.1, XCHG m32, r32 10.1 (the kernel's spinlocks and
+ * atomics), BT m32, imm8 8.2, BT r32, imm8 4.7, BT r32, r32 1.0). A
+ * handler call costs a full sync before it and every register reloaded
+ * after it, more than the operation itself.
+ *
+ * Each does exactly what its handler does (ops/data.ts xchg32, ops/bits.ts
+ * cmpxchg and btImm/btRegOffset), undefined flags included:
+ * - XCHG m32, r32 and CMPXCHG m32, r32 through the block writer's
+ *   read-modify-write (rmwAddress probes the operand for writing before
+ *   anything changes); the register is set before the write as the handler
+ *   sets it. LOCK changes nothing for a single CPU (the handlers ignore it).
+ *   CMPXCHG's flags are CMP EAX, m32 (LAZY_SUB), kept in the block's locals;
+ *   it always writes the destination (the old value when they differ) and
+ *   then loads EAX with the old value when they differ. The handler writes
+ *   EAX after the destination; here EAX is set first, which differs only if
+ *   the write faults after rmwAddress's probe passed, which it cannot.
+ * - BT r/m32, imm8 (0F BA /4) and BT r32, r32 (0F A3, register operand):
+ *   only CF changes, the other five flags are materialized from the
+ *   previous state (writeArithFlags), so the flags go to the CPU. BT with a
+ *   register offset on memory (a signed offset that moves the address)
+ *   stays a handler call.
+ * 32-bit operand size and addressing only.
+ */
+import type { Insn } from '../insn.ts';
+import { ARITH_FLAGS, CF } from '../regs.ts';
+
+/** What these translations need of the block writer (translate.ts BlockWriter). */
+export interface XchgBitWriter {
+  /** A general register's local (loaded at entry). */
+  r(n: number): string;
+  /** A statement setting a general register's local. */
+  setR(n: number, v: string): string;
+  emit(s: string): void;
+  /** Reads the current instruction's dword memory operand into the local `m`. */
+  readOperand32(i: Insn): void;
+  /**
+   * Read-modify-write of the dword operand: `m` holds its value while `op`
+   * emits the operation; `op` returns the expression stored.
+   */
+  rmw32(i: Insn, op: () => string): void;
+  /** After an instruction that went to memory: leaves where the interpreter would stop. */
+  exitCheck(eipAfter: number): void;
+  /** Stores the block's flag state into the CPU's fields; the flags are then the CPU's. */
+  flagsToCpu(): void;
+  /** The code just wrote all six arithmetic flags into `cpu.flags` (lazyMask 0): the flags are the CPU's. */
+  flagsWritten(): void;
+  /** The flags are now the 32-bit LAZY_SUB of the locals fa, fb, fr (as CMP). */
+  flagsSub32(): void;
+}
+
+/** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
+export function xchgBitForm(i: Insn, w: XchgBitWriter): boolean {
+  if (!i.o32 || !i.a32) return false;
+  const reg = i.mod === 3;
+  switch (i.opcode) {
+    case 0x87: // XCHG m32, r32 (the register form is left to its handler)
+      if (reg) return false;
+      w.rmw32(i, () => {
+        w.emit(`x = ${w.r(i.reg)}; ${w.setR(i.reg, 'm')}`);
+        return 'x';
+      });
+      return true;
+    case 0x1b1: // CMPXCHG m32, r32
+      if (reg) return false;
+      w.rmw32(i, () => {
+        w.emit(`fa = ${w.r(0)}; fb = m; fr = (fa - fb) | 0; x = fr === 0 ? ${w.r(i.reg)} : m;`);
+        w.emit(`if (fr !== 0) { ${w.setR(0, 'm')} }`);
+        w.flagsSub32();
+        return 'x';
+      });
+      return true;
+    case 0x1ba: // BT r/m32, imm8 (/4; BTS/BTR/BTC left to their handlers)
+      if (i.reg !== 4 || i.lock) return false;
+      if (!reg) w.readOperand32(i);
+      bitToCarry(w, `(${reg ? w.r(i.rm) : 'm'} >>> ${i.imm & 31}) & 1`);
+      if (!reg) w.exitCheck(i.nextEip);
+      return true;
+    case 0x1a3: // BT r32, r32
+      if (!reg || i.lock) return false;
+      bitToCarry(w, `(${w.r(i.rm)} >>> (${w.r(i.reg)} & 31)) & 1`);
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** CF = `bit` (an expression of 0 or 1), the other arithmetic flags settled from the previous state (writeArithFlags). */
+function bitToCarry(w: XchgBitWriter, bit: string): void {
+  w.flagsToCpu();
+  w.emit(`x = ${bit}; cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | getFlag(cpu, ${ARITH_FLAGS & ~CF}) | x; cpu.lazyMask = 0;`);
+  w.flagsWritten();
+}

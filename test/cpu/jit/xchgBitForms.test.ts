@@ -1,0 +1,242 @@
+/**
+ * The forms core/cpu/jit/xchgBitForms.ts translates inline (XCHG m32, r32;
+ * (LOCK) CMPXCHG m32, r32; BT r/m32, imm8; BT r32, r32) and those
+ * translate.ts gained with it (the 8-bit ALU operations on memory,
+ * read-modify-write: op m8, r8 and op m8, imm8; JMP and CALL r32), run
+ * interpreted and compiled in lockstep (diffRig.ts), which compares
+ * registers, every flag (undefined ones included), memory and the
+ * instructions retired after each block. Operands are edge and seeded
+ * random values; memory operands in RAM, unaligned across a page boundary,
+ * across a #PF in the middle of a block, and on a device that asks the CPU
+ * to stop.
+ */
+import { describe, expect, it } from 'vitest';
+import { untranslated } from '../../../core/cpu/jit/translate.ts';
+import { DATA, diffProgram, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+
+const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
+const EDGES = [0, 1, 0x7f, 0x80, 0xff, 0xffffffff, 0x7fffffff, 0x80000000, 0x80000001, 0x12345678, 0xdeadbeef];
+
+/** Seeded LCG: `n` 32-bit values. */
+function randoms(n: number, seed: number): number[] {
+  const out: number[] = [];
+  let x = seed >>> 0;
+  for (let k = 0; k < n; k++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out.push(x);
+  }
+  return out;
+}
+
+/** The forms of this change left to handlers in the compiled side's blocks (opcode hex, /reg, mem or reg). */
+function leftToHandlers(r: DiffResult): string[] {
+  const set = new Set<string>();
+  for (const b of r.jitted.blocks.values()) {
+    for (const i of untranslated(b)) {
+      const o = i.opcode, mem = i.mod !== 3;
+      const mine = (o === 0x87 && mem) || (o === 0x1b1 && mem) || (o === 0x1ba && i.reg === 4) || (o === 0x1a3 && !mem)
+        || (o < 0x40 && (o & 7) === 0 && mem) || (o === 0x80 && mem && i.reg !== 7) || (o === 0xff && !mem && (i.reg === 2 || i.reg === 4));
+      if (mine) set.add(`${o.toString(16)}/${i.reg} ${mem ? 'mem' : 'reg'}`);
+    }
+  }
+  return [...set].sort();
+}
+
+const CONDITIONS = ['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
+
+describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 inline', () => {
+  it('XCHG m32, r32 and LOCK CMPXCHG m32, r32 (equal and different, EAX as the source too): registers, memory and CMP\'s flags', () => {
+    const values = [...EDGES, ...randoms(6, 3)];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of values) {
+      for (const b of values) {
+        const at = hex(DATA + ((n * 8) & 0xfff));
+        lines.push(
+          `        mov dword [${at}], ${hex(n % 3 === 0 ? a : b)}`,
+          `        mov eax, ${hex(a)}`,
+          `        mov ebx, ${hex(b ^ n)}`,
+          '        add esi, ebx                      ; lazy flags in locals before',
+          `        ${n % 2 === 0 ? 'lock ' : ''}cmpxchg [${at}], ${n % 5 === 0 ? 'eax' : 'ebx'}`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+          `.a${n}:  xchg [${at}], ecx`,
+          `        ${n % 2 === 0 ? '' : 'lock '}xchg edx, [${hex(DATA + 0x800 + ((n * 4) & 0x7ff))}]`,
+          `        cmpxchg [${at}], edx`,
+          `        jmp .b${n}`,
+          `.b${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(lines.join('\n'));
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 9);
+  });
+
+  it('XCHG and CMPXCHG m32 unaligned across a page boundary, across a #PF in the middle of a block, and on a device that asks to stop', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      lines.push(
+        '        add ecx, 4',
+        `        xchg [ecx + ${hex(DATA + 0x2000 - 4 * 30)}], ebx   ; the 30th writes into the absent page`,
+        `        mov eax, [${hex(DATA + 0xffe)}]`,
+        `        cmpxchg [${hex(DATA + 0xffe)}], ${n % 2 === 0 ? 'ecx' : 'esi'}   ; across the page boundary, equal every other time`,
+        `        cmpxchg [ecx + ${hex(DATA + 0x2000 - 4 * 35)}], edi   ; the 35th reads it (mapped again by then)`,
+        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
+        `.p${n}:  xchg [${hex(DATA + 0x1ffd)}], esi`,
+        '        inc edi',
+      );
+    }
+    const device = `
+        mov ecx, 3
+.dev:   mov eax, 0x40404
+        xchg [${hex(MMIO + 0x40)}], ebx
+        cmpxchg [${hex(MMIO + STOP_MMIO_HALF + 0x40)}], edx
+        xchg [${hex(MMIO + STOP_MMIO_HALF + 0x80)}], esi
+        dec ecx
+        jnz .dev`;
+    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}\n${device}`, { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(250);
+  });
+
+  it('BT r32, imm8 and m32, imm8 (every bit, counts above 31 masked) and BT r32, r32 (offsets above 31 and negative), after lazy, CPU and INC-kept-CF flag states', () => {
+    const values = [...EDGES, ...randoms(4, 17)];
+    const counts = [0, 1, 7, 8, 15, 16, 31, 32, 33, 63, 255];
+    const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', ''];
+    const lines: string[] = [];
+    let n = 0;
+    for (const v of values) {
+      for (const c of counts) {
+        const name = ['eax', 'ecx', 'edx', 'ebx'][n % 4];
+        const at = hex(DATA + ((n * 4) & 0xfff));
+        lines.push(
+          `        mov ${name}, ${hex(v)}`,
+          `        mov dword [${at}], ${hex(v ^ 0x5a5a5a5a)}`,
+          `        mov ebp, ${hex(n % 3 === 0 ? -c : c * 3)}`,
+          `        jmp .s${n}`,
+          `.s${n}:  ${setups[n % setups.length]}`,
+          `        bt ${name}, ${c}`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+          `.a${n}:  bt dword [${at}], ${c}`,
+          `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
+          `.b${n}:  bt ${name}, ebp`,
+          `        ${CONDITIONS[(n + 5) % CONDITIONS.length]} .c${n}`,
+          `.c${n}:  adc esi, 0`,
+          `        jmp .d${n}`,
+          `.d${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+  });
+
+  it('BT m32, imm8 across a #PF in the middle of a block and from a device that asks to stop', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      lines.push(
+        '        add ecx, 4',
+        '        add esi, ecx',
+        `        bt dword [ecx + ${hex(DATA + 0x2000 - 4 * 33)}], ${n}   ; the 33rd reads the absent page`,
+        '        adc edi, 0',
+        `        bt dword [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${n & 31}`,
+        '        adc edi, edi',
+        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
+        `.p${n}:`,
+      );
+    }
+    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(150);
+  });
+
+  it('ADD/OR/ADC/SBB/AND/SUB/XOR m8, r8 and m8, imm8 read-modify-write, CMP m8, r8, after every flag state: memory and all six flags', () => {
+    const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
+    const bytes = [0, 1, 0x7f, 0x80, 0xff, 0x5a, ...randoms(4, 23).map((v) => v & 0xff)];
+    const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'stc', 'clc', 'imul esi, eax'];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of bytes) {
+      for (const b of bytes) {
+        const op = ops[n % ops.length], other = ops[(n + 3) % ops.length];
+        const at = hex(DATA + ((n * 3) & 0xfff));
+        const reg = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'][n % 8];
+        lines.push(
+          `        mov byte [${at}], ${hex(a)}`,
+          `        mov eax, ${hex((b * 0x01010101) >>> 0)}`,
+          `        mov ecx, eax`,
+          `        mov edx, eax`,
+          `        mov ebx, eax`,
+          `        jmp .s${n}`,
+          `.s${n}:  ${setups[n % setups.length]}`,
+          `        ${op} [${at}], ${reg}`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+          `.a${n}:  ${other} byte [${at}], ${hex(b ^ 0x33)}`,
+          `        ${CONDITIONS[(n + 1) % CONDITIONS.length]} .b${n}`,
+          `.b${n}:  ${op} byte [${at} + 1], ${hex(a)}`,
+          `        ${other} [${at} + 2], ${reg}`,
+          `        jmp .c${n}`,
+          `.c${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 9);
+  });
+
+  it('8-bit ALU m8 read-modify-write across a #PF in the middle of a block and on a device that asks to stop', () => {
+    const lines: string[] = [];
+    const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor'];
+    for (let n = 0; n < 40; n++) {
+      lines.push(
+        '        add ecx, 1',
+        `        ${ops[n % 7]} [ecx + ${hex(DATA + 0x2000 - 30)}], dl   ; the 30th writes into the absent page`,
+        `        ${ops[(n + 2) % 7]} byte [ecx + ${hex(DATA + 0x2000 - 35)}], ${hex(n * 7)}`,
+        `        ${ops[(n + 4) % 7]} byte [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + n)}], ${hex(n)}`,
+        `        ${ops[(n + 5) % 7]} [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + n)}], bh`,
+        '        inc edx',
+        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
+        `.p${n}:`,
+      );
+    }
+    const r = diffProgram(`        xor ecx, ecx\n        mov ebx, 0x1234\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(150);
+  });
+
+  it('JMP r32 and CALL r32 (a jump table, calls through registers, CALL ESP\'s target taken before its push)', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 24; n++) {
+      lines.push(
+        `        mov ebx, .f${n % 4}`,
+        `        mov ecx, .j${n}`,
+        '        add esi, ebx',
+        `        call ${['ebx', 'ebx', 'ebx', 'ebx'][n % 4]}`,
+        '        jmp ecx',
+        `.j${n}:  inc edi`,
+      );
+    }
+    const fns = [0, 1, 2, 3].map((k) => `.f${k}:  add esi, ${k + 1}\n        ${CONDITIONS[k]} .g${k}\n.g${k}:  ret`).join('\n');
+    const callEsp = `
+        mov eax, esp
+        mov esp, .stackcode      ; CALL ESP: jumps to the code ESP points at, then pushes below it
+        call esp
+        mov esp, eax
+        jmp .done
+.stackcode:
+        mov esp, eax             ; back on the real stack
+        jmp .done
+.done:`;
+    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}\n${callEsp}\n        jmp .end\n${fns}\n.end:`);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(24 * 5);
+  });
+});
