@@ -15,6 +15,11 @@
  *   it is dropped, not replayed (the "discard" lost-tick policy of KVM's PIT
  *   and VMware's give-up on a timer backlog), so on a loaded host guest time
  *   runs slower instead of the guest taking a storm of timer ticks.
+ *   While it lags, guest time reaches one event per run chunk (a timer
+ *   period every few thousand instructions), sooner than a guest's timer
+ *   handler finishes: the PIT keeps the ticks the guest has not taken yet
+ *   and delivers them one by one (pit.ts, KVM's reinjection) instead of the
+ *   8259 merging them, so jiffies keep pace with the TSC.
  *
  * Time is kept in nanoseconds as a float64 (exact to the nanosecond for 104 days).
  */

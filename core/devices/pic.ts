@@ -24,6 +24,8 @@ export interface PicOptions {
   onIntr?: (level: boolean) => void;
   /** Sees every ISA IRQ line change (0-15), e.g. for the I/O APIC's pins, which the same lines reach. */
   onIrq?: (irq: number, level: boolean) => void;
+  /** The processor took ISA IRQ `irq`'s request (its INTA cycle), e.g. for the PIT's waiting ticks. */
+  onTaken?: (irq: number) => void;
 }
 
 export interface PicState {
@@ -40,11 +42,13 @@ export class Pic implements Device {
   private intr = false;
   private readonly onIntr: (level: boolean) => void;
   private readonly onIrq: ((irq: number, level: boolean) => void) | undefined;
+  private readonly onTaken: ((irq: number) => void) | undefined;
   private readonly lines: IrqLine[] = [];
 
   constructor(bus: MemoryBus, options: PicOptions = {}) {
     this.onIntr = options.onIntr ?? (() => {});
     this.onIrq = options.onIrq;
+    this.onTaken = options.onTaken;
     for (let irq = 0; irq < 16; irq++) this.lines.push((level) => this.setIrq(irq, level));
     const handler = {
       portRead: (port: number) => this.portRead(port),
@@ -86,6 +90,7 @@ export class Pic implements Device {
     const m = this.master;
     const ir = m.pendingIr();
     let vector: number;
+    let taken = -1;
     if (ir < 0) {
       vector = m.s.vectorBase + 7;
     } else {
@@ -97,6 +102,7 @@ export class Pic implements Device {
         } else {
           this.slave.acknowledge(sir);
           vector = this.slave.s.vectorBase + sir;
+          taken = 8 + sir;
         }
         // The slave's INT stays high if it has another deliverable request
         // (e.g. in auto-EOI mode): that is a new request cycle on master IR2.
@@ -104,9 +110,11 @@ export class Pic implements Device {
         this.master.rearm(CASCADE_IR);
       } else {
         vector = m.s.vectorBase + ir;
+        taken = ir;
       }
     }
     this.update();
+    if (taken >= 0) this.onTaken?.(taken);
     return vector & 0xff;
   }
 

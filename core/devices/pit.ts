@@ -13,14 +13,20 @@
  * through advance() is a low-then-high pulse on the line, so the PIC sees one
  * request per timer period even if the line was already high.
  *
- * Lost-tick policy (periodic modes 2 and 3): if the machine calls advance()
- * late, so that guest time passed several edges since the one announced (a
- * busy host under the realtime clock), the edges it missed are remembered (at
- * most MAX_TICK_BACKLOG) and delivered later, one per advance() at least half
- * a period after the previous pulse, so a guest that counts timer interrupts
- * (jiffies) catches up. Edges lost because the guest itself left the request
- * pending are not replayed, exactly as on hardware. Reprogramming channel 0
- * drops the backlog. On time (the deterministic clock) there is never a backlog.
+ * Lost-tick policy (periodic modes 2 and 3): KVM's PIT "reinject". Every
+ * rising edge of OUT0 guest time reaches is one timer tick for the guest,
+ * but a tick is only pulsed onto IRQ0 once the interrupt controller no
+ * longer holds the previous one (`irq0Held`: its request not yet taken by
+ * the processor); until then it waits in a backlog (at most
+ * MAX_TICK_BACKLOG) and the board tells the PIT when the processor takes
+ * IRQ 0 (`irq0Taken`), so waiting ticks are delivered one after another,
+ * each after the guest took the previous one, instead of being merged into
+ * one request. That matters under the realtime clock: a machine that lags
+ * its host lets guest time catch up one timer period per run chunk, faster
+ * than the guest's timer handler runs, and merged ticks left a periodic
+ * Linux's jiffies behind its TSC (the clocksource watchdog then marks the
+ * TSC unstable). Reprogramming channel 0 drops the backlog. A board that
+ * gives no `irq0Held` gets every edge pulsed at once (merged as on hardware).
  */
 import type { MemoryBus } from '../memory/bus.ts';
 import type { GuestClock } from '../cpu/clock.ts';
@@ -34,17 +40,21 @@ export const PIT_NS_PER_TICK = 1e9 / PIT_HZ;
 export interface PitOptions {
   /** Called when guest I/O moved channel 0's next event: the board should call advance() again soon. */
   onReschedule?: () => void;
+  /**
+   * The interrupt controller still holds the last IRQ0 request (latched,
+   * not yet taken by the processor): a new edge now would merge with it.
+   * The board then calls irq0Taken() when the processor takes IRQ 0.
+   */
+  irq0Held?: () => boolean;
 }
 
-/** Most missed IRQ0 edges kept for late delivery. */
+/** Most waiting IRQ0 ticks kept for delivery (see the class doc). */
 export const MAX_TICK_BACKLOG = 100;
 
 export interface PitState {
   channels: PitChannelState[];
   irqLevel: boolean;
   backlog: number;
-  /** PIT tick of the last IRQ0 pulse (-1: none). */
-  lastPulse: number;
 }
 
 export class Pit implements TimedDevice {
@@ -53,17 +63,18 @@ export class Pit implements TimedDevice {
   private readonly clock: GuestClock;
   private readonly irq0: IrqLine;
   private readonly onReschedule: () => void;
+  private readonly irq0Held: (() => boolean) | undefined;
   private irqLevel = false;
   /** PIT tick of channel 0's next OUT rising edge. */
   private nextEdge = Infinity;
-  /** Missed channel-0 edges still to deliver (see class doc). */
+  /** Channel-0 ticks reached and not yet pulsed onto IRQ0 (see class doc). */
   private backlog = 0;
-  private lastPulse = -1;
 
   constructor(bus: MemoryBus, clock: GuestClock, irq0: IrqLine, options: PitOptions = {}) {
     this.clock = clock;
     this.irq0 = irq0;
     this.onReschedule = options.onReschedule ?? (() => {});
+    this.irq0Held = options.irq0Held;
     bus.addPorts(0x40, 4, {
       portRead: (port) => this.portRead(port),
       portWrite: (port, _size, value) => this.portWrite(port, value),
@@ -81,12 +92,11 @@ export class Pit implements TimedDevice {
     this.channels[2].s = new PitChannel(false).s;
     this.nextEdge = Infinity;
     this.backlog = 0;
-    this.lastPulse = -1;
     if (this.irqLevel) this.irq0(false);
     this.irqLevel = false;
   }
 
-  /** Missed IRQ0 edges waiting to be delivered. */
+  /** IRQ0 ticks waiting to be delivered. */
   get tickBacklog(): number {
     return this.backlog;
   }
@@ -114,32 +124,40 @@ export class Pit implements TimedDevice {
     const ch = this.channels[0];
     ch.sync(t);
     const periodic = (ch.s.mode === 2 || ch.s.mode === 3) && ch.s.active && !ch.s.suspended;
-    const spacing = Math.max(1, ch.s.n >>> 1);
     if (t >= this.nextEdge) {
-      if (periodic) this.backlog = Math.min(MAX_TICK_BACKLOG, this.backlog + Math.floor((t - this.nextEdge) / ch.s.n));
-      this.pulse(t);
-    } else if (this.backlog > 0 && t >= this.lastPulse + spacing) {
-      this.backlog--;
-      this.pulse(t);
+      if (periodic && this.irq0Held) {
+        // Every edge passed is a tick (more than one only if this call came late).
+        this.backlog = Math.min(MAX_TICK_BACKLOG, this.backlog + 1 + Math.floor((t - this.nextEdge) / ch.s.n));
+      } else {
+        this.pulse();
+      }
     }
     if (!periodic) this.backlog = 0;
+    if (this.backlog > 0 && !this.irq0Held!()) {
+      this.backlog--;
+      this.pulse();
+    }
     const level = ch.out(t);
     if (level !== this.irqLevel) {
       this.irqLevel = level;
       this.irq0(level);
     }
     this.nextEdge = ch.nextRisingEdge(t);
-    const next = this.backlog > 0 ? Math.min(this.nextEdge, this.lastPulse + spacing) : this.nextEdge;
+    // Waiting ticks are not an event in guest time: irq0Taken() asks for the next advance().
     // +1 ns so that the returned time maps back to the event's tick despite rounding.
-    return next === Infinity ? Infinity : Math.ceil(next * PIT_NS_PER_TICK) + 1;
+    return this.nextEdge === Infinity ? Infinity : Math.ceil(this.nextEdge * PIT_NS_PER_TICK) + 1;
+  }
+
+  /** The processor took IRQ 0: a waiting tick may go now (at the board's next advance()). */
+  irq0Taken(): void {
+    if (this.backlog > 0) this.onReschedule();
   }
 
   /** A low-then-high pulse on IRQ0: one edge for the PIC even if the line was high. */
-  private pulse(t: number): void {
+  private pulse(): void {
     if (this.irqLevel) this.irq0(false);
     this.irq0(true);
     this.irqLevel = true;
-    this.lastPulse = t;
   }
 
   portRead(port: number): number {
@@ -177,7 +195,7 @@ export class Pit implements TimedDevice {
   }
 
   saveState(): PitState {
-    return { channels: this.channels.map((c) => ({ ...c.s })), irqLevel: this.irqLevel, backlog: this.backlog, lastPulse: this.lastPulse };
+    return { channels: this.channels.map((c) => ({ ...c.s })), irqLevel: this.irqLevel, backlog: this.backlog };
   }
 
   loadState(state: unknown): void {
@@ -185,7 +203,6 @@ export class Pit implements TimedDevice {
     for (let i = 0; i < 3; i++) this.channels[i].s = { ...st.channels[i] };
     this.irqLevel = st.irqLevel;
     this.backlog = Math.min(MAX_TICK_BACKLOG, Math.max(0, st.backlog | 0));
-    this.lastPulse = st.lastPulse ?? -1;
     this.irq0(this.irqLevel);
     const t = this.now();
     this.channels[0].sync(t);

@@ -25,6 +25,7 @@ import { VgaAdapter } from '../devices/vga/vga.ts';
 import { Pci } from '../devices/pci.ts';
 import { Pic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
+import { timerApicVector, timerIrqHeld } from './timerIrqRoute.ts';
 import { Port80 } from '../devices/port80.ts';
 import { Port92 } from '../devices/port92.ts';
 import { ResetControl } from '../devices/resetControl.ts';
@@ -91,9 +92,12 @@ export class Chipset {
   constructor(w: ChipsetWiring, options: MachineOptions, hooks: MachineHooks) {
     const { bus, clock, cpu } = w;
     const onReschedule = () => w.reschedule();
+    // The PIT delivers waiting ticks once the processor took IRQ 0 (pit.ts, reinjection).
+    let pit: Pit | undefined;
     this.pic = this.add(new Pic(bus, {
       onIntr: (level) => (this.apics ? this.apics.lapic.picChanged() : w.onIntr(level)),
       onIrq: (irq, level) => this.apics?.isaIrq(irq, level),
+      onTaken: (irq) => { if (irq === 0) pit?.irq0Taken(); },
     }));
     this.apics = !boardHasApics(options) ? undefined : new PcApics(bus, {
       clock,
@@ -101,6 +105,7 @@ export class Chipset {
       onIntr: (level) => w.onIntr(level),
       onNmi: () => w.onNmi?.(),
       onReschedule,
+      onTaken: (vector) => { if (vector === timerApicVector(this.apics)) pit?.irq0Taken(); },
     });
     if (this.apics) {
       this.addTimed(this.apics.lapic);
@@ -110,7 +115,7 @@ export class Chipset {
     const fpuError = this.add(new FpuErrorPort(bus, this.pic.irqLine(13), () => { cpu.fpu.ignne = true; }));
     cpu.fpu.ferrConnected = true;
     cpu.fpu.onFerr = (level) => fpuError.ferr(level);
-    const pit = this.addTimed(new Pit(bus, clock, this.pic.irqLine(0), { onReschedule }));
+    pit = this.addTimed(new Pit(bus, clock, this.pic.irqLine(0), { onReschedule, irq0Held: () => timerIrqHeld(this.pic, this.apics) }));
     this.add(new SystemControlPort(bus, clock, pit));
     this.addTimed(
       new Rtc(bus, clock, this.pic.irqLine(8), {

@@ -46,6 +46,8 @@ export interface LocalApicWiring {
   onLevelEoi(vector: number): void;
   /** The timer's next expiry moved: the board should call advance() again soon. */
   onReschedule(): void;
+  /** The processor took fixed `vector` from the IRR (its INTA cycle), e.g. for the PIT's waiting ticks. */
+  onTaken?(vector: number): void;
 }
 
 /** An interrupt message from the I/O APIC (or another APIC) on the APIC bus. */
@@ -143,6 +145,11 @@ export class LocalApic implements TimedDevice {
     return (this.s.svr & SVR_ENABLE) !== 0;
   }
 
+  /** `vector` waits in the IRR (accepted, not yet taken by the processor). */
+  holdsVector(vector: number): boolean {
+    return hasVector(this.s.irr, vector);
+  }
+
   // ---- the processor's view: INTA and the APIC base MSR -------------------
 
   hasInterrupt(): boolean {
@@ -157,6 +164,7 @@ export class LocalApic implements TimedDevice {
     if (vector >= 0) {
       clearVector(this.s.irr, vector);
       setVector(this.s.isr, vector);
+      this.w.onTaken?.(vector);
     } else if (this.extIntOpen()) {
       // The INTA cycle goes to the 8259, which answers its IR7 vector itself if its request went away.
       this.s.extIntRequest = false;

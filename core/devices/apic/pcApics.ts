@@ -20,6 +20,8 @@ export interface PcApicsWiring {
   onNmi(): void;
   /** The LAPIC timer's next expiry moved. */
   onReschedule(): void;
+  /** The processor took fixed `vector` from the local APIC. */
+  onTaken?(vector: number): void;
 }
 
 export class PcApics {
@@ -34,6 +36,7 @@ export class PcApics {
       onNmi: w.onNmi,
       onLevelEoi: (vector) => this.ioapic.endOfInterrupt(vector),
       onReschedule: w.onReschedule,
+      onTaken: (vector) => w.onTaken?.(vector),
     });
     this.ioapic = new IoApic(bus, (message) => this.lapic.receive(message));
   }
