@@ -23,9 +23,11 @@
  *   first one-bit step whatever the count, a masked count of 0 changes
  *   nothing; the other four flags are the previous state's, materialized.
  * - BSWAP r32 changes no flag (the 16-bit form stays a handler call).
- * 32-bit operand size only; memory operands (IMUL's source) through the
- * block writer's inline read (its fast path, else the interpreter's
- * accessor with the state synced, so a #PF stops at the instruction).
+ * 32-bit operand size only; memory operands (MUL's and IMUL's source)
+ * through the block writer's inline read (its fast path, else the
+ * interpreter's accessor with the state synced, so a #PF stops at the
+ * instruction). ADC and SBB, which the block writer translates itself,
+ * take their carry in from here (carryOp).
  */
 import type { Insn } from '../insn.ts';
 import { LAZY_ADC, LAZY_ADD, LAZY_SBB, LAZY_SUB } from '../flags.ts';
