@@ -631,6 +631,14 @@ class BlockWriter {
         if (!reg) return false;
         this.emit(this.set8(i.reg, this.get8(i.rm)));
         return true;
+      case 0xc9: { // LEAVE (misc.ts leave32): EBP from the dword at SS:BP (EBP or BP, by the stack's width), ESP past it
+        if (!i.o32) return false;
+        this.read(4, SS, `(ss32 ? ${this.r(5)} : ${this.r(5)} & 0xffff)`);
+        this.emit(this.setR(4, `ss32 ? (r5 + 4) | 0 : (${this.r(4)} & ~0xffff) | ((r5 + 4) & 0xffff)`));
+        this.emit(this.setR(5, 'm'));
+        this.exitCheck(i.nextEip);
+        return true;
+      }
       case 0xfc: // CLD (DF is not one of the lazy arithmetic flags: it lives in cpu.flags whatever the flag state)
         this.emit(`cpu.flags &= ${~DF};`);
         return true;

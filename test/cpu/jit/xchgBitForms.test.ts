@@ -2,7 +2,8 @@
  * The forms core/cpu/jit/xchgBitForms.ts translates inline (XCHG m32, r32;
  * (LOCK) CMPXCHG m32, r32; BT r/m32, imm8; BT r32, r32) and those
  * translate.ts gained with it (the 8-bit ALU operations on memory,
- * read-modify-write: op m8, r8 and op m8, imm8; JMP and CALL r32), run
+ * read-modify-write: op m8, r8 and op m8, imm8; JMP and CALL r32; LEAVE
+ * on a 32-bit and a 16-bit stack), run
  * interpreted and compiled in lockstep (diffRig.ts), which compares
  * registers, every flag (undefined ones included), memory and the
  * instructions retired after each block. Operands are edge and seeded
@@ -35,7 +36,8 @@ function leftToHandlers(r: DiffResult): string[] {
     for (const i of untranslated(b)) {
       const o = i.opcode, mem = i.mod !== 3;
       const mine = (o === 0x87 && mem) || (o === 0x1b1 && mem) || (o === 0x1ba && i.reg === 4) || (o === 0x1a3 && !mem)
-        || (o < 0x40 && (o & 7) === 0 && mem) || (o === 0x80 && mem && i.reg !== 7) || (o === 0xff && !mem && (i.reg === 2 || i.reg === 4));
+        || (o < 0x40 && (o & 7) === 0 && mem) || (o === 0x80 && mem && i.reg !== 7) || (o === 0xff && !mem && (i.reg === 2 || i.reg === 4))
+        || o === 0xc9;
       if (mine) set.add(`${o.toString(16)}/${i.reg} ${mem ? 'mem' : 'reg'}`);
     }
   }
@@ -210,6 +212,48 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     expect(r.exceptions).toBe(1);
     expect(leftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(150);
+  });
+
+  it('LEAVE: EBP and ESP from frames on a 32-bit stack across a #PF in the middle of a block, and on a 16-bit stack (BP wrapping at 64 KiB)', () => {
+    const lines: string[] = ['        mov edi, esp'];
+    for (let n = 0; n < 40; n++) {
+      lines.push(
+        // The 31st LEAVE reads the absent page (nothing stored there before it).
+        n === 30 ? '' : `        mov dword [${hex(DATA + 0x2000 - 8 * 30 + 8 * n)}], ${hex(0x9e3779b9 * (n + 1))}`,
+        `        lea ebp, [ecx * 8 + ${hex(DATA + 0x2000 - 8 * 30)}]`,
+        '        add esi, ebp',
+        '        leave',
+        '        add esi, ebp',
+        '        add esi, esp',
+        '        mov esp, edi',
+        '        inc ecx',
+        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
+        `.p${n}:`,
+      );
+    }
+    // A 16-bit stack segment (GDT entry 0x18 rewritten: base 0, limit 0xffff, data read/write, B clear): LEAVE uses BP and writes SP only.
+    lines.push('        mov dword [0x1018], 0x0000ffff', '        mov dword [0x101c], 0x00009200');
+    for (const [n, bp] of [0xe000, 0xe004, 0xfffc, 0xeffe].entries()) {
+      lines.push(
+        `        mov dword [${hex(bp)}], ${hex(0x5a5a0000 + n)}`,
+        '        mov eax, 0x18',
+        '        mov ss, eax',
+        `        mov ebp, ${hex(0x7fff0000 + bp)}`,
+        `        mov esp, ${hex(0x12340000 + n)}`,
+        '        leave',
+        '        add esi, ebp',
+        '        add esi, esp',
+        '        mov eax, 0x10',
+        '        mov ss, eax',
+        '        mov esp, edi',
+        `        jmp .q${n}`,
+        `.q${n}:`,
+      );
+    }
+    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(300);
   });
 
   it('JMP r32 and CALL r32 (a jump table, calls through registers, CALL ESP\'s target taken before its push)', () => {
