@@ -4,8 +4,8 @@
  * debianBootProfile.ts): IMUL r32, r/m32 (0F AF; 333 M handler calls per
  * boot, the kernel's mpihelp_* multiply loops and the XZ decompressor's
  * range coder) and IMUL r32, r/m32, imm (69, 6B), MUL and IMUL r/m32 (F7
- * /4 /5: EDX:EAX, the kernel's umul_ppmm), ROL/ROR r32 by imm8 and by 1
- * (C1, D1 /0 /1), BSWAP r32 (0F C8+r). A handler call costs a full
+ * /4 /5: EDX:EAX, the kernel's umul_ppmm), ROL/ROR r/m32 by imm8 and by 1
+ * (C1, D1 /0 /1; blake2s and chacha), BSWAP r32 (0F C8+r). A handler call costs a full
  * sync before it and every register reloaded after it, more than the
  * operation itself.
  *
@@ -24,9 +24,9 @@
  *   nothing; the other four flags are the previous state's, materialized.
  * - BSWAP r32 changes no flag (the 16-bit form stays a handler call).
  * 32-bit operand size only; memory operands (MUL's and IMUL's source)
- * through the block writer's inline read (its fast path, else the
- * interpreter's accessor with the state synced, so a #PF stops at the
- * instruction). ADC and SBB, which the block writer translates itself,
+ * through the block writer's inline read, a rotate's through its
+ * read-modify-write (rmw32): their fast paths, else the interpreter's
+ * accessors with the state synced, so a #PF stops at the instruction. ADC and SBB, which the block writer translates itself,
  * take their carry in from here (carryOp).
  */
 import type { Insn } from '../insn.ts';
@@ -50,6 +50,8 @@ export interface ArithWriter {
   flagsToCpu(): void;
   /** The code just wrote all six arithmetic flags into `cpu.flags` (lazyMask 0): the flags are the CPU's. */
   flagsWritten(): void;
+  /** The current instruction's read-modify-write m32 operand: `op` emits the operation on `m` and returns the result's expression. */
+  rmw32(i: Insn, op: () => string): void;
 }
 
 /** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
@@ -81,18 +83,24 @@ export function arithForm(i: Insn, w: ArithWriter): boolean {
     }
     case 0xc1: // ROL/ROR r32, imm8
     case 0xd1: { // ROL/ROR r32, 1
-      if (!reg || i.reg > 1) return false;
+      if (i.reg > 1 || (!reg && !i.a32)) return false;
       const c = (op === 0xc1 ? i.imm : 1) & 31;
+      if (c === 0 && !reg) return false; // the operand is still read and probed for writing: left to the handler
       if (c === 0) return true;
-      const v = w.r(i.rm);
       const [result, cf, of] = i.reg === 0
         ? [`(x << ${c}) | (x >>> ${32 - c})`, 't & 1', '((x >>> 31) ^ (x >>> 30)) & 1']
         : [`(x >>> ${c}) | (x << ${32 - c})`, 't >>> 31', '((x >>> 31) ^ x) & 1'];
+      // The four flags a rotate keeps come from the CPU: the state goes there first (before the memory access:
+      // its slow path syncs, and the flags must be the previous ones if it faults).
       w.flagsToCpu();
-      w.emit(`x = ${v}; t = ${result};`);
-      w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | getFlag(cpu, ${PF | AF | ZF | SF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = 0;`);
-      w.flagsWritten();
-      w.emit(w.setR(i.rm, 't'));
+      const rotate = (v: string) => {
+        w.emit(`x = ${v}; t = ${result};`);
+        w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | getFlag(cpu, ${PF | AF | ZF | SF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = 0;`);
+        w.flagsWritten();
+        return 't';
+      };
+      if (reg) w.emit(w.setR(i.rm, rotate(w.r(i.rm))));
+      else w.rmw32(i, () => rotate('m'));
       return true;
     }
     default:
