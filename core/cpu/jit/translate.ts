@@ -642,6 +642,11 @@ class BlockWriter {
       case 0xfc: // CLD (DF is not one of the lazy arithmetic flags: it lives in cpu.flags whatever the flag state)
         this.emit(`cpu.flags &= ${~DF};`);
         return true;
+      case 0x85: // TEST r16, r16 (alu.ts test16): a 16-bit result, whose lazy size the block's flag locals do not have, so recorded in the CPU
+        if (i.o32 || !reg) return false;
+        this.emit(`fr = ${this.r(i.rm)} & ${this.r(i.reg)} & 0xffff; setLazy(cpu, ${LAZY_RES}, 16, 0, 0, fr);`);
+        this.flags = FLAGS_IN_CPU;
+        return true;
       case 0xa8: // TEST AL, imm8
         this.emit(`fa = 0; fb = 0; fr = ${this.get8(0)} & ${i.imm & 0xff};`);
         this.flags = lazyFlags(LAZY_RES, 8);
@@ -838,6 +843,12 @@ class BlockWriter {
         }
         if (op >= 0x190 && op <= 0x19f && reg) { // SETcc r8
           this.emit(this.set8(i.rm, `${conditionExpr(this.flags, op & 15)} ? 1 : 0`));
+          return true;
+        }
+        if (op >= 0x190 && op <= 0x19f) { // SETcc m8 (bits.ts: writeRm8 of 0 or 1)
+          this.emit(`x = ${conditionExpr(this.flags, op & 15)} ? 1 : 0;`);
+          this.write(1, i.seg, this.ea(i), 'x');
+          this.exitCheck(i.nextEip);
           return true;
         }
         return false;

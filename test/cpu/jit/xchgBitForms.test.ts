@@ -3,7 +3,7 @@
  * (LOCK) CMPXCHG m32, r32; BT r/m32, imm8; BT r32, r32) and those
  * translate.ts gained with it (the 8-bit ALU operations on memory,
  * read-modify-write: op m8, r8 and op m8, imm8; JMP and CALL r32; LEAVE
- * on a 32-bit and a 16-bit stack), run
+ * on a 32-bit and a 16-bit stack; SETcc m8; TEST r16, r16), run
  * interpreted and compiled in lockstep (diffRig.ts), which compares
  * registers, every flag (undefined ones included), memory and the
  * instructions retired after each block. Operands are edge and seeded
@@ -37,7 +37,7 @@ function leftToHandlers(r: DiffResult): string[] {
       const o = i.opcode, mem = i.mod !== 3;
       const mine = (o === 0x87 && mem) || (o === 0x1b1 && mem) || (o === 0x1ba && i.reg === 4) || (o === 0x1a3 && !mem)
         || (o < 0x40 && (o & 7) === 0 && mem) || (o === 0x80 && mem && i.reg !== 7) || (o === 0xff && !mem && (i.reg === 2 || i.reg === 4))
-        || o === 0xc9;
+        || o === 0xc9 || (o >= 0x190 && o <= 0x19f) || (o === 0x85 && !i.o32 && !mem);
       if (mine) set.add(`${o.toString(16)}/${i.reg} ${mem ? 'mem' : 'reg'}`);
     }
   }
@@ -254,6 +254,36 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     expect(r.exceptions).toBe(1);
     expect(leftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(300);
+  });
+
+  it('SETcc m8 (all 16 conditions after lazy, CPU and INC-kept-CF flag states, across a #PF mid-block and on a device that asks to stop) and TEST r16, r16', () => {
+    const values = [...EDGES, ...randoms(4, 29)];
+    const setups = ['sub eax, ebx', 'add eax, ebx', 'and eax, ebx', 'inc edi', 'sub eax, ebx\n        inc edi', 'imul eax, ebx', 'stc', 'test bx, ax'];
+    const lines: string[] = ['        xor ecx, ecx'];
+    let n = 0;
+    for (const a of values) {
+      for (const b of values.slice(0, 6)) {
+        lines.push(
+          `        mov eax, ${hex(a)}`,
+          `        mov ebx, ${hex(b)}`,
+          `        jmp .s${n}`,
+          `.s${n}:  ${setups[n % setups.length]}`,
+          '        add ecx, 1',
+          `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][n % 16]} [ecx + ${hex(DATA + 0x2000 - 40)}]   ; the 40th writes into the absent page`,
+          `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][(n + 5) % 16]} [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + n)}]`,
+          `        test ${['ax, bx', 'bx, ax', 'ax, ax', 'si, bx'][n % 4]}`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+          `.a${n}:  setg [ecx + ${hex(DATA)}]`,
+          `        jmp .b${n}`,
+          `.b${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 7);
   });
 
   it('JMP r32 and CALL r32 (a jump table, calls through registers, CALL ESP\'s target taken before its push)', () => {
