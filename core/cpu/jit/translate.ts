@@ -642,7 +642,21 @@ class BlockWriter {
       case 0xfc: // CLD (DF is not one of the lazy arithmetic flags: it lives in cpu.flags whatever the flag state)
         this.emit(`cpu.flags &= ${~DF};`);
         return true;
-      case 0x85: // TEST r16, r16 (alu.ts test16): a 16-bit result, whose lazy size the block's flag locals do not have, so recorded in the CPU
+      case 0x84: // TEST m8, r8 (alu.ts test8; the register form is a fast form)
+        if (reg) return false;
+        this.read(1, i.seg, this.ea(i));
+        this.emit(`fa = 0; fb = 0; fr = m & ${this.get8(i.reg)};`);
+        this.flags = lazyFlags(LAZY_RES, 8);
+        this.exitCheck(i.nextEip);
+        return true;
+      case 0x85: // TEST m32, r32 (test32); TEST r16, r16 (alu.ts test16): a 16-bit result, whose lazy size the block's flag locals do not have, so recorded in the CPU
+        if (i.o32 && !reg) {
+          this.read(4, i.seg, this.ea(i));
+          this.emit(`fa = 0; fb = 0; fr = m & ${this.r(i.reg)};`);
+          this.flags = lazyFlags(LAZY_RES, 32);
+          this.exitCheck(i.nextEip);
+          return true;
+        }
         if (i.o32 || !reg) return false;
         this.emit(`fr = ${this.r(i.rm)} & ${this.r(i.reg)} & 0xffff; setLazy(cpu, ${LAZY_RES}, 16, 0, 0, fr);`);
         this.flags = FLAGS_IN_CPU;

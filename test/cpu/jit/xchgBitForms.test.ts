@@ -3,7 +3,8 @@
  * (LOCK) CMPXCHG m32, r32; BT r/m32, imm8; BT r32, r32) and those
  * translate.ts gained with it (the 8-bit ALU operations on memory,
  * read-modify-write: op m8, r8 and op m8, imm8; JMP and CALL r32; LEAVE
- * on a 32-bit and a 16-bit stack; SETcc m8; TEST r16, r16), run
+ * on a 32-bit and a 16-bit stack; SETcc m8; TEST r16, r16; TEST m8, r8 and
+ * m32, r32), run
  * interpreted and compiled in lockstep (diffRig.ts), which compares
  * registers, every flag (undefined ones included), memory and the
  * instructions retired after each block. Operands are edge and seeded
@@ -37,7 +38,7 @@ function leftToHandlers(r: DiffResult): string[] {
       const o = i.opcode, mem = i.mod !== 3;
       const mine = (o === 0x87 && mem) || (o === 0x1b1 && mem) || (o === 0x1ba && i.reg === 4) || (o === 0x1a3 && !mem)
         || (o < 0x40 && (o & 7) === 0 && mem) || (o === 0x80 && mem && i.reg !== 7) || (o === 0xff && !mem && (i.reg === 2 || i.reg === 4))
-        || o === 0xc9 || (o >= 0x190 && o <= 0x19f) || (o === 0x85 && !i.o32 && !mem);
+        || o === 0xc9 || (o >= 0x190 && o <= 0x19f) || (o === 0x85 && !i.o32 && !mem) || (o === 0x84 && mem) || (o === 0x85 && i.o32 && mem);
       if (mine) set.add(`${o.toString(16)}/${i.reg} ${mem ? 'mem' : 'reg'}`);
     }
   }
@@ -284,6 +285,33 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     expect(r.exceptions).toBe(1);
     expect(leftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 7);
+  });
+
+  it('TEST m8, r8 and TEST m32, r32 on edge and random values, across a #PF mid-block and on a device that asks to stop', () => {
+    const values = [...EDGES, ...randoms(6, 31)];
+    const lines: string[] = ['        xor ecx, ecx'];
+    let n = 0;
+    for (const a of values) {
+      for (const b of values.slice(0, 8)) {
+        lines.push(
+          `        mov dword [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}], ${hex(a)}`,
+          `        mov ebx, ${hex(b)}`,
+          '        add ecx, 4',
+          `        test [ecx + ${hex(DATA + 0x2000 - 4 * 50)}], ${['bl', 'bh', 'ebx', 'ebx'][n % 4]}   ; the 50th reads the absent page`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+          `.a${n}:  test [${hex(DATA + 0x1000 + ((n * 4) & 0xfff) + (n % 3))}], ${['ebx', 'bl', 'bh'][n % 3]}`,
+          `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
+          `.b${n}:  test [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * (n & 31))}], ${n % 2 === 0 ? 'ebx' : 'bl'}`,
+          `        ${CONDITIONS[(n + 5) % CONDITIONS.length]} .c${n}`,
+          `.c${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 6);
   });
 
   it('JMP r32 and CALL r32 (a jump table, calls through registers, CALL ESP\'s target taken before its push)', () => {
