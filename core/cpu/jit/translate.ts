@@ -661,6 +661,10 @@ class BlockWriter {
         this.emit(`fr = ${this.r(i.rm)} & ${this.r(i.reg)} & 0xffff; setLazy(cpu, ${LAZY_RES}, 16, 0, 0, fr);`);
         this.flags = FLAGS_IN_CPU;
         return true;
+      case 0x99: // CDQ (data.ts cdq; CWD left to its handler)
+        if (!i.o32) return false;
+        this.emit(this.setR(2, `${this.r(0)} >> 31`));
+        return true;
       case 0xa8: // TEST AL, imm8
         this.emit(`fa = 0; fb = 0; fr = ${this.get8(0)} & ${i.imm & 0xff};`);
         this.flags = lazyFlags(LAZY_RES, 8);

@@ -1,9 +1,10 @@
 /**
- * Inline translations of the exchange and bit-test forms the Tiny Linux
- * shell loop still ran through their handlers from compiled code
+ * Inline translations of the exchange, bit-test and bit-scan forms the Tiny
+ * Linux shell loop still ran through their handlers from compiled code
  * (test/cpu/jit/measure/shellLoopForms.ts, per loop iteration: LOCK
  * CMPXCHG m32, r32 10.1, XCHG m32, r32 10.1 (the kernel's spinlocks and
- * atomics), BT m32, imm8 8.2, BT r32, imm8 4.7, BT r32, r32 1.0). A
+ * atomics), BT m32, imm8 8.2, BT r32, imm8 4.7, BT r32, r32 1.0, BSF r32,
+ * r32 2.0). A
  * handler call costs a full sync before it and every register reloaded
  * after it, more than the operation itself.
  *
@@ -23,10 +24,14 @@
  *   previous state (writeArithFlags), so the flags go to the CPU. BT with a
  *   register offset on memory (a signed offset that moves the address)
  *   stays a handler call.
+ * - BSF/BSR r32, r/m32 (bitScan): a zero source leaves the destination and
+ *   sets ZF and PF, clearing the others; otherwise the index, PF from it
+ *   (SF from its bit 7, never set for 0-31), the others clear. All six
+ *   flags are written to the CPU directly, like IMUL's.
  * 32-bit operand size and addressing only.
  */
 import type { Insn } from '../insn.ts';
-import { ARITH_FLAGS, CF } from '../regs.ts';
+import { ARITH_FLAGS, CF, PF, ZF } from '../regs.ts';
 
 /** What these translations need of the block writer (translate.ts BlockWriter). */
 export interface XchgBitWriter {
@@ -83,6 +88,18 @@ export function xchgBitForm(i: Insn, w: XchgBitWriter): boolean {
       if (!reg || i.lock) return false;
       bitToCarry(w, `(${w.r(i.rm)} >>> (${w.r(i.reg)} & 31)) & 1`);
       return true;
+    case 0x1bc: // BSF r32, r/m32
+    case 0x1bd: { // BSR r32, r/m32
+      if (i.lock) return false;
+      if (!reg) w.readOperand32(i);
+      const index = i.opcode === 0x1bc ? '31 - Math.clz32(x & -x)' : '31 - Math.clz32(x)';
+      // Every arithmetic flag is written, so the previous state is dead (as for IMUL).
+      w.emit(`x = ${reg ? w.r(i.rm) : 'm'}; if (x === 0) { t = ${ZF | PF}; } else { o = ${index}; ${w.setR(i.reg, 'o')} t = PARITY[o]; }`);
+      w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t; cpu.lazyMask = 0;`);
+      w.flagsWritten();
+      if (!reg) w.exitCheck(i.nextEip);
+      return true;
+    }
     default:
       return false;
   }

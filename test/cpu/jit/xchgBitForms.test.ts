@@ -4,7 +4,7 @@
  * translate.ts gained with it (the 8-bit ALU operations on memory,
  * read-modify-write: op m8, r8 and op m8, imm8; JMP and CALL r32; LEAVE
  * on a 32-bit and a 16-bit stack; SETcc m8; TEST r16, r16; TEST m8, r8 and
- * m32, r32), run
+ * m32, r32; CDQ) and BSF/BSR r32, r/m32, run
  * interpreted and compiled in lockstep (diffRig.ts), which compares
  * registers, every flag (undefined ones included), memory and the
  * instructions retired after each block. Operands are edge and seeded
@@ -38,7 +38,8 @@ function leftToHandlers(r: DiffResult): string[] {
       const o = i.opcode, mem = i.mod !== 3;
       const mine = (o === 0x87 && mem) || (o === 0x1b1 && mem) || (o === 0x1ba && i.reg === 4) || (o === 0x1a3 && !mem)
         || (o < 0x40 && (o & 7) === 0 && mem) || (o === 0x80 && mem && i.reg !== 7) || (o === 0xff && !mem && (i.reg === 2 || i.reg === 4))
-        || o === 0xc9 || (o >= 0x190 && o <= 0x19f) || (o === 0x85 && !i.o32 && !mem) || (o === 0x84 && mem) || (o === 0x85 && i.o32 && mem);
+        || o === 0xc9 || (o >= 0x190 && o <= 0x19f) || (o === 0x85 && !i.o32 && !mem) || (o === 0x84 && mem) || (o === 0x85 && i.o32 && mem)
+        || o === 0x1bc || o === 0x1bd || (o === 0x99 && i.o32);
       if (mine) set.add(`${o.toString(16)}/${i.reg} ${mem ? 'mem' : 'reg'}`);
     }
   }
@@ -312,6 +313,38 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     expect(r.exceptions).toBe(1);
     expect(leftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 6);
+  });
+
+  it('BSF and BSR r32, r32 and r32, m32 (zero sources keep the destination) and CDQ, after lazy, CPU and INC-kept-CF flag states, across a #PF mid-block', () => {
+    const values = [...EDGES, 0x100, 0x8000, 0x00010000, 0x40000000, ...randoms(8, 37)];
+    const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'stc', 'imul esi, eax'];
+    const lines: string[] = ['        xor ecx, ecx'];
+    let n = 0;
+    for (const v of values) {
+      for (const kind of ['bsf', 'bsr']) {
+        lines.push(
+          `        mov eax, ${hex(v)}`,
+          `        mov ebx, ${hex(0x11111111 * (n & 7))}`,
+          `        mov dword [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}], ${hex(v ^ (n & 1 ? 0 : 0x80000000))}`,
+          `        jmp .s${n}`,
+          `.s${n}:  ${setups[n % setups.length]}`,
+          `        ${kind} ebx, eax`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+          `.a${n}:  ${kind} edx, [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}]`,
+          `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
+          '.b' + n + ':  add ecx, 4',
+          `        ${kind === 'bsf' ? 'bsr' : 'bsf'} ebp, [ecx + ${hex(DATA + 0x2000 - 4 * 40)}]   ; the 40th reads the absent page`,
+          '        cdq',
+          `        jmp .c${n}`,
+          `.c${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
   });
 
   it('JMP r32 and CALL r32 (a jump table, calls through registers, CALL ESP\'s target taken before its push)', () => {
