@@ -261,6 +261,34 @@
  * and it did not pay either). What would pay on the dispatch side is not
  * in the number of entries; the compiled code's own speed is the lever.
  *
+ * What the run loop's own time is (3 Dec, later). Sampled by the V8
+ * profiler, the warm shell loop spent ~27% in `run` itself (21% with
+ * --no-turbo-inlining, so not its inlined callees) while only ~1% of its
+ * instructions were interpreted (shellLoopProfile.ts: 1.8 M of 172 M).
+ * perf (node --perf-prof, perf record -k 1 -e cpu-clock, perf inject -j,
+ * perf annotate on `*run`) puts it at a few loads that miss the cache: of
+ * run's samples, 36% on the interpreter's `insns[k]` and the map check of
+ * that Insn (the rarely run blocks not hot yet: their Insn objects are cold),
+ * 4% on the map check of a block's `insns` array, ~10% on the map check and
+ * fields of the successor found through `prev.succ0/succ1`; the megamorphic
+ * call into a region is apart from it (Builtins_CallFunction_ReceiverIs-
+ * NullOrUndefined 5.7% of all samples, Call_ReceiverIsNullOrUndefined 1.4%).
+ * So the run loop is bound by memory latency on Block and Insn objects, not
+ * by its checks (which is why fewer entries did not pay above); the region
+ * exit tail's checks line reads the exiting block and its successor the
+ * same way. Two cuts measured and not kept (one process, the old and the
+ * new code as variants on two machines, shellLoopVariants.ts-style,
+ * 5000-iteration rounds; rounds 0-4 are V8's warm-up, rounds 5-11 summed):
+ * the compiled path not reading the block's `insns` array in `run` (x1.06;
+ * x0.92 in an earlier run's medians of rounds 1-7), the tail testing the
+ * successor before the CPU's state with cpu.clock bound once (x1.18; x0.94
+ * in the earlier run); Block's hot fields (eip, valid, linkStamp, succ0/1,
+ * jit, jitEntry) declared first to share a cache line, two processes side
+ * by side, x0.98. None beyond the noise. What would cut it: fewer cold
+ * objects per block boundary (a compact per-region link table instead of
+ * Block objects in the tail) and compiling the blocks that stay
+ * interpreted (a lower threshold costs V8).
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
