@@ -53,6 +53,7 @@ import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, typ
 import { sseRegisterForm } from './sseForms.ts';
 import { arithForm, carryOp } from './arithForms.ts';
 import { xchgBitForm } from './xchgBitForms.ts';
+import { REP_NONE } from '../insn.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
 function lit(v: number): string {
@@ -525,7 +526,8 @@ class BlockWriter {
    * m32 (with r32, imm8, imm32) and INC/DEC/NOT/NEG m32 (rmw32), NEG r32,
    * MOV with C6/C7 and moffs encodings, MOV r8, r8, MOV r16, r/m16 and
    * r/m16, r16, MOVZX from registers and m16, MOVSX, CMOVcc, TEST with an
-   * immediate, SETcc, NOT, and SSE2 integer register forms (sseForms.ts).
+   * immediate, SETcc, NOT, NOP, MOV r8, imm8, INC/DEC r8, and SSE2 integer
+   * register forms (sseForms.ts).
    * Every one is checked against its handler by the differential tests.
    * Memory operands need 32-bit addressing (ea() computes 32-bit addresses).
    */
@@ -631,6 +633,20 @@ class BlockWriter {
         if (!reg) return false;
         this.emit(this.set8(i.reg, this.get8(i.rm)));
         return true;
+      case 0x90: // NOP (F3 90, PAUSE, left to its handler)
+        return i.rep === REP_NONE;
+      case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7: // MOV r8, imm8
+        this.emit(this.set8(op & 7, lit(i.imm & 0xff)));
+        return true;
+      case 0xfe: { // INC/DEC r8 (/0, /1): CF kept, as INC/DEC r32
+        if (!reg || i.reg > 1) return false;
+        const next = incDecFlags(this.flags, i.reg === 0 ? LAZY_ADD : LAZY_SUB, 8);
+        if (next.keep !== '') this.emit(next.keep);
+        this.emit(`fa = ${this.get8(i.rm)}; fb = 1; fr = (fa ${i.reg === 0 ? '+' : '-'} 1) | 0;`);
+        this.emit(this.set8(i.rm, 'fr'));
+        this.flags = next.flags;
+        return true;
+      }
       case 0xc9: { // LEAVE (misc.ts leave32): EBP from the dword at SS:BP (EBP or BP, by the stack's width), ESP past it
         if (!i.o32) return false;
         this.read(4, SS, `(ss32 ? ${this.r(5)} : ${this.r(5)} & 0xffff)`);
