@@ -9,34 +9,16 @@
  * middle of a block, and from a device that asks the CPU to stop.
  */
 import { describe, expect, it } from 'vitest';
-import { untranslated } from '../../../core/cpu/jit/translate.ts';
-import { DATA, diffProgram, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { DATA, diffProgram, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
 
 const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 const EDGES = [0, 1, 2, 0xffffffff, 0xfffffffe, 0x7fffffff, 0x80000000, 0x80000001, 0x0000ffff, 0x00010000, 0x0000b505, 0x0000b504, 0xffff4afb, 0x12345678, 0xdeadbeef];
 
-/** Seeded LCG: `n` 32-bit values. */
-function randoms(n: number, seed: number): number[] {
-  const out: number[] = [];
-  let x = seed >>> 0;
-  for (let k = 0; k < n; k++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out.push(x);
-  }
-  return out;
-}
-
-/** The opcodes (hex) of this file's forms left to handlers in the compiled side's blocks. */
-function leftToHandlers(r: DiffResult): string[] {
-  const set = new Set<string>();
-  for (const b of r.jitted.blocks.values()) {
-    for (const i of untranslated(b)) {
-      const o = i.opcode;
-      if (o === 0x1af || o === 0x69 || o === 0x6b || (o === 0xf7 && (i.reg === 4 || i.reg === 5)) || (o >= 0x1c8 && o <= 0x1cf) || ((o === 0xc1 || o === 0xd1) && i.reg < 2 && (o === 0xd1 || (i.imm & 31) !== 0))) set.add(o.toString(16));
-    }
-  }
-  return [...set].sort();
-}
+/** This file's forms left to handlers in the compiled side's blocks (opcode hex). */
+const arithLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => {
+  const o = i.opcode;
+  return o === 0x1af || o === 0x69 || o === 0x6b || (o === 0xf7 && (i.reg === 4 || i.reg === 5)) || (o >= 0x1c8 && o <= 0x1cf) || ((o === 0xc1 || o === 0xd1) && i.reg < 2 && (o === 0xd1 || (i.imm & 31) !== 0));
+});
 
 describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
   it('IMUL r32, r32 and r32, r32, imm32/imm8 on the int32 edges and random operands: results and all six flags', () => {
@@ -67,7 +49,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
       }
     }
     const r = diffProgram(lines.join('\n'));
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(arithLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 8);
   });
 
@@ -87,7 +69,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
     }
     const r = diffProgram(`        xor ecx, ecx\n        xor esi, esi\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(arithLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(200);
   });
 
@@ -103,7 +85,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
         dec ecx
         jnz .loop
 `);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(arithLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(10);
   });
 
@@ -136,7 +118,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
         xor ecx, ecx
 ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(arithLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 8);
   });
 
@@ -166,7 +148,7 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
       }
     }
     const r = diffProgram(lines.join('\n'));
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(arithLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 5);
   });
 
@@ -202,7 +184,7 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
       }
     }
     const r = diffProgram(`        xor ebp, ebp\n${lines.join('\n')}`);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(arithLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 12);
   });
 
@@ -242,7 +224,7 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     }
     const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x4000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(arithLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(300);
   });
 
@@ -256,7 +238,7 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
       }
     }
     const r = diffProgram(lines.join('\n'));
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(arithLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 4);
   });
 });

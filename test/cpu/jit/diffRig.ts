@@ -33,6 +33,8 @@ import { Cpu, STOP_BUDGET, STOP_HALT, STOP_REQUEST } from '../../../core/cpu/cpu
 import { assemble } from '../../../scripts/nasm.ts';
 import { translateBlock } from '../../../core/cpu/jit/translate.ts';
 import type { CompiledBlock } from '../../../core/cpu/jit/jit.ts';
+import { untranslated } from '../../../core/cpu/jit/translate.ts';
+import type { Insn } from '../../../core/cpu/insn.ts';
 
 export const IMAGE = 0x10000;
 export const DATA = 0x20000;
@@ -307,4 +309,22 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
 /** Assembles a program body and runs it differentially. */
 export function diffProgram(body: string, opts: RigOptions = {}): DiffResult {
   return runDifferential(assemble(programSource(body)), opts);
+}
+
+/** Seeded LCG: `n` 32-bit values (the same operands on every run). */
+export function randoms(n: number, seed: number): number[] {
+  const out: number[] = [];
+  let x = seed >>> 0;
+  for (let k = 0; k < n; k++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out.push(x);
+  }
+  return out;
+}
+
+/** The instructions `mine` selects that the compiled side's blocks still left to their handlers, by `label` (default: the opcode in hex). */
+export function leftToHandlers(r: DiffResult, mine: (i: Insn) => boolean, label = (i: Insn) => i.opcode.toString(16)): string[] {
+  const set = new Set<string>();
+  for (const b of r.jitted.blocks.values()) for (const i of untranslated(b)) if (mine(i)) set.add(label(i));
+  return [...set].sort();
 }

@@ -13,38 +13,19 @@
  * to stop.
  */
 import { describe, expect, it } from 'vitest';
-import { untranslated } from '../../../core/cpu/jit/translate.ts';
-import { DATA, diffProgram, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { DATA, diffProgram, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
 
 const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 const EDGES = [0, 1, 0x7f, 0x80, 0xff, 0xffffffff, 0x7fffffff, 0x80000000, 0x80000001, 0x12345678, 0xdeadbeef];
 
-/** Seeded LCG: `n` 32-bit values. */
-function randoms(n: number, seed: number): number[] {
-  const out: number[] = [];
-  let x = seed >>> 0;
-  for (let k = 0; k < n; k++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out.push(x);
-  }
-  return out;
-}
-
 /** The forms of this change left to handlers in the compiled side's blocks (opcode hex, /reg, mem or reg). */
-function leftToHandlers(r: DiffResult): string[] {
-  const set = new Set<string>();
-  for (const b of r.jitted.blocks.values()) {
-    for (const i of untranslated(b)) {
-      const o = i.opcode, mem = i.mod !== 3;
-      const mine = (o === 0x87 && mem) || (o === 0x1b1 && mem) || (o === 0x1ba && i.reg === 4) || (o === 0x1a3 && !mem)
-        || (o < 0x40 && (o & 7) === 0 && mem) || (o === 0x80 && mem && i.reg !== 7) || (o === 0xff && !mem && (i.reg === 2 || i.reg === 4))
-        || o === 0xc9 || (o >= 0x190 && o <= 0x19f) || (o === 0x85 && !i.o32 && !mem) || (o === 0x84 && mem) || (o === 0x85 && i.o32 && mem)
-        || o === 0x1bc || o === 0x1bd || (o === 0x99 && i.o32);
-      if (mine) set.add(`${o.toString(16)}/${i.reg} ${mem ? 'mem' : 'reg'}`);
-    }
-  }
-  return [...set].sort();
-}
+const xchgBitLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => {
+  const o = i.opcode, mem = i.mod !== 3;
+  return (o === 0x87 && mem) || (o === 0x1b1 && mem) || (o === 0x1ba && i.reg === 4) || (o === 0x1a3 && !mem)
+    || (o < 0x40 && (o & 7) === 0 && mem) || (o === 0x80 && mem && i.reg !== 7) || (o === 0xff && !mem && (i.reg === 2 || i.reg === 4))
+    || o === 0xc9 || (o >= 0x190 && o <= 0x19f) || (o === 0x85 && !i.o32 && !mem) || (o === 0x84 && mem) || (o === 0x85 && i.o32 && mem)
+    || o === 0x1bc || o === 0x1bd || (o === 0x99 && i.o32);
+}, (i) => `${i.opcode.toString(16)}/${i.reg} ${i.mod !== 3 ? 'mem' : 'reg'}`);
 
 const CONDITIONS = ['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
 
@@ -73,7 +54,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
       }
     }
     const r = diffProgram(lines.join('\n'));
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 9);
   });
 
@@ -101,7 +82,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         jnz .dev`;
     const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}\n${device}`, { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(250);
   });
 
@@ -135,7 +116,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
       }
     }
     const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 8);
   });
 
@@ -155,7 +136,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     }
     const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(150);
   });
 
@@ -191,7 +172,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
       }
     }
     const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 9);
   });
 
@@ -212,7 +193,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     }
     const r = diffProgram(`        xor ecx, ecx\n        mov ebx, 0x1234\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(150);
   });
 
@@ -254,7 +235,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     }
     const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(300);
   });
 
@@ -284,7 +265,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     }
     const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 7);
   });
 
@@ -311,7 +292,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     }
     const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 6);
   });
 
@@ -343,7 +324,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     }
     const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
     expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(n * 8);
   });
 
@@ -371,7 +352,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         jmp .done
 .done:`;
     const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}\n${callEsp}\n        jmp .end\n${fns}\n.end:`);
-    expect(leftToHandlers(r)).toEqual([]);
+    expect(xchgBitLeftToHandlers(r)).toEqual([]);
     expect(r.compiledInstructions).toBeGreaterThan(24 * 5);
   });
 });
