@@ -57,6 +57,8 @@ export interface ArithWriter {
   flagsWritten(): void;
   /** The current instruction's read-modify-write m32 operand: `op` emits the operation on `m` and returns the result's expression. */
   rmw32(i: Insn, op: () => string): void;
+  /** Inline `body` when `cond` holds, else the handler (translate.ts fastOrHandler). */
+  fastOrHandler(cond: string, body: string): void;
 }
 
 /** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
@@ -77,15 +79,11 @@ export function arithForm(i: Insn, w: ArithWriter): boolean {
       if (!reg) w.exitCheck(i.nextEip);
       return true;
     }
-    case 0xf7: { // MUL r/m32 (/4), IMUL r/m32 (/5): EDX:EAX = EAX * r/m32
-      if (i.reg !== 4 && i.reg !== 5) return false;
-      if (!reg && !i.a32) return false;
-      if (!reg) w.readOperand32(i);
-      mul64(w, w.r(0), reg ? w.r(i.rm) : 'm', i.reg === 5);
-      w.emit(`${w.setR(0, 'x')} ${w.setR(2, 'o')}`);
-      if (!reg) w.exitCheck(i.nextEip);
+    case 0xf7: // DIV r32 (/6), IDIV r32 (/7): see divide()
+      if (i.reg < 6) return mulForm(i, w);
+      if (!reg) return false;
+      divide(w, w.r(i.rm), i.reg === 7);
       return true;
-    }
     case 0xc1: // ROL/ROR r32, imm8
     case 0xd1: { // ROL/ROR r32, 1
       if (i.reg > 1 || (!reg && !i.a32)) return false;
@@ -116,6 +114,42 @@ export function arithForm(i: Insn, w: ArithWriter): boolean {
       }
       return false;
   }
+}
+
+/** MUL r/m32 (/4), IMUL r/m32 (/5): EDX:EAX = EAX * r/m32. */
+function mulForm(i: Insn, w: ArithWriter): boolean {
+  const reg = i.mod === 3;
+  if (i.reg !== 4 && i.reg !== 5) return false;
+  if (!reg && !i.a32) return false;
+  if (!reg) w.readOperand32(i);
+  mul64(w, w.r(0), reg ? w.r(i.rm) : 'm', i.reg === 5);
+  w.emit(`${w.setR(0, 'x')} ${w.setR(2, 'o')}`);
+  if (!reg) w.exitCheck(i.nextEip);
+  return true;
+}
+
+/**
+ * DIV r32 (unsigned) or IDIV r32 (`signed`) of EDX:EAX by `d` (a register's
+ * local), as ops/muldiv.ts's div32 and idiv32 compute it; no flag changes.
+ * DIV inline whenever the handler would not raise #DE (a nonzero divisor
+ * above EDX, so the quotient fits): the 64-by-32 division in two 16-bit
+ * steps exact in doubles (divU64by32), with EAX's halves read before either
+ * register is set. IDIV inline only for a dividend that is EAX sign-extended
+ * (CDQ; IDIV, what compilers emit), a nonzero divisor and not -2^31 / -1:
+ * then the quotient is the truncated double quotient of two int32 values
+ * and the remainder JS's `%` (the dividend's sign, as x86). Anything else
+ * (#DE, a wide signed dividend) is the handler's (fastOrHandler).
+ */
+function divide(w: ArithWriter, d: string, signed: boolean): void {
+  const eax = w.r(0), edx = w.r(2);
+  if (signed) {
+    w.fastOrHandler(`(x = ${d}) !== 0 && ${edx} === (${eax} >> 31) && (x !== -1 || ${eax} !== -2147483648)`,
+      `t = ${eax}; ${w.setR(0, '(t / x) | 0')} ${w.setR(2, '(t % x) | 0')}`);
+    return;
+  }
+  w.fastOrHandler(`(x = ${d} >>> 0) !== 0 && (${edx} >>> 0) < x`,
+    `t = ${edx} >>> 0; m = ${eax} >>> 0; t = t * 0x10000 + (m >>> 16); o = Math.floor(t / x); t = (t - o * x) * 0x10000 + (m & 0xffff);`
+    + ` p = Math.floor(t / x); ${w.setR(0, '(o * 0x10000 + p) | 0')} ${w.setR(2, '(t - p * x) | 0')}`);
 }
 
 /**

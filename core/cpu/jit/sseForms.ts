@@ -13,7 +13,7 @@
  * alignment check and reads). None touches the arithmetic flags or memory.
  */
 import type { Insn } from '../insn.ts';
-import { REP_NONE } from '../insn.ts';
+import { REP_E, REP_NONE } from '../insn.ts';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, EXC_NM } from '../regs.ts';
 
 /** What an SSE translation needs of the block writer. */
@@ -35,6 +35,46 @@ function zeroBytes(v: string): string {
 /** The four byte top bits of dword `v` as bits 0-3. */
 function topBits(v: string): string {
   return `((((${v}) >>> 7) & 1) | (((${v}) >>> 14) & 2) | (((${v}) >>> 21) & 4) | (((${v}) >>> 28) & 8))`;
+}
+
+/** What an SSE memory load needs of the block writer (translate.ts BlockWriter). */
+export interface SseLoadWriter {
+  /** The JS expression of the current instruction's 32-bit effective address (an offset in its segment). */
+  ea(i: Insn): string;
+  /** Inline `body` when `cond` holds, else the handler (translate.ts fastOrHandler). */
+  fastOrHandler(cond: string, body: string): void;
+}
+
+/** sseGate passes: no #UD, no #NM (the CR0 and CR4 conditions). */
+const GATE_OPEN = `(cpu.cr0 & ${CR0_EM | CR0_TS}) === 0 && (cpu.cr4 & ${CR4_OSFXSR}) !== 0`;
+
+/**
+ * The loads from memory libc's SSE2 string code and the kernel's copies ran
+ * through their handlers in the shell loop's compiled blocks (handlerCalls.ts,
+ * warm, per iteration: MOVDQA/MOVDQU xmm, m128 10.6, MOVD xmm, m32 6.8):
+ * 66 0F 6F (MOVDQA), F3 0F 6F (MOVDQU), 66 0F 6E (MOVD, zero-extended), 32-bit
+ * addressing. Inline when sseGate would pass and the operand is dword-aligned
+ * in one page, inside the segment's read limits and in the TLB (MOVDQA's
+ * alignment #GP needs 16-byte alignment, which this implies when it holds:
+ * the fast path requires 16 for MOVDQA); the four (one) dwords are read from
+ * host memory into the register (moves.ts load128, movdToXmm, readMem: all
+ * dwords are read before the register is written, so a fault leaves it as
+ * it was, as the handler does). Otherwise the handler (gate faults, #GP, a
+ * #PF in any dword, a device, an unaligned operand).
+ */
+export function sseLoadForm(i: Insn, w: SseLoadWriter): boolean {
+  if (i.mod === 3 || !i.a32 || i.lock) return false;
+  const movdqa = i.opcode === 0x16f && i.p66 && i.rep === REP_NONE;
+  const movdqu = i.opcode === 0x16f && !i.p66 && i.rep === REP_E;
+  const movd = i.opcode === 0x16e && i.p66 && i.rep === REP_NONE;
+  if (!movdqa && !movdqu && !movd) return false;
+  const bytes = movd ? 4 : 16;
+  const d = i.reg * 4, seg = i.seg;
+  const cond = `${GATE_OPEN} && (o = (${w.ea(i)}) >>> 0) >= sRL[${seg}] && o + ${bytes - 1} <= sRH[${seg}]`
+    + ` && ((lin = (sB[${seg}] + o) | 0) & ${movdqa ? 15 : 3}) === 0 && (lin & 0xfff) <= ${0x1000 - bytes} && ((e = tlbR[lin >>> 12]) & tb) !== 0`;
+  const dwords = [0, 1, 2, 3].map((k) => (movd && k > 0 ? `X[${d + k}] = 0;` : `X[${d + k}] = i32[p + ${k}];`)).join(' ');
+  w.fastOrHandler(cond, `p = ((e & ~0xfff) | (lin & 0xfff)) >> 2; { const X = cpu.sse.xmm; ${dwords} }`);
+  return true;
 }
 
 /** Source of the inline translation of `i`, or null when it has none. */

@@ -50,7 +50,8 @@ import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
 import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
-import { sseRegisterForm } from './sseForms.ts';
+import { sseLoadForm, sseRegisterForm } from './sseForms.ts';
+import { stringForm } from './stringForms.ts';
 import { arithForm, carryOp } from './arithForms.ts';
 import { xchgBitForm } from './xchgBitForms.ts';
 import { REP_NONE } from '../insn.ts';
@@ -228,6 +229,31 @@ class BlockWriter {
     } else {
       this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, 'cpu.eip')}`);
     }
+  }
+
+  /** Instructions translated with a fast path that falls back to their handler (fastOrHandler). */
+  fallbacks = 0;
+
+  /**
+   * An instruction whose inline code (`body`) covers only the case `cond`
+   * (a JS condition, evaluated once, that may set the scratch locals `body`
+   * uses) and that otherwise calls its handler as handlerCall does: the
+   * state synced, the handler, the registers reloaded, and an exit if it
+   * asked for one (cpu.exitBlock: a device's stop request, a write to a code
+   * page, a REP instruction resuming later). Both paths leave the flags as
+   * they were, which only holds for instructions that change no arithmetic
+   * flag (the block's flag state stays what it was; the sync stored it,
+   * and storing it again is the same). The condition must hold only where
+   * the inline code does what the handler would, to the instruction
+   * boundaries it stops at: a fast path never faults, reaches a device or
+   * ends the block.
+   */
+  fastOrHandler(cond: string, body: string): void {
+    this.fallbacks++;
+    const sync = this.sync();
+    const k = this.k;
+    const exit = this.exit(k + 1, 'cpu.eip');
+    this.emit(`if (${cond}) { ${body} } else { ${sync}I[${k}].fn(cpu, I[${k}]); /*RELOAD*/ tb = cpu.tlbBit; ss32 = cpu.ss32; if (cpu.exitBlock) ${exit} }`);
   }
 
   /** For translateRegion: the body (reload placeholders left in) and the registers it uses. */
@@ -548,10 +574,14 @@ class BlockWriter {
         return true;
       }
     }
-    if (arithForm(i, { // IMUL r32 forms, ROL/ROR r32 by imm8 and 1, BSWAP r32 (arithForms.ts)
+    const fastOrHandler = (cond: string, body: string) => this.fastOrHandler(cond, body);
+    if (op >= 0x100 && sseLoadForm(i, { ea: (x) => this.ea(x), fastOrHandler })) return true; // MOVDQA/MOVDQU/MOVD xmm, m (sseForms.ts)
+    if (stringForm(i, { r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), fastOrHandler })) return true; // (REP) MOVS/STOS B/D (stringForms.ts)
+    if (arithForm(i, { // IMUL r32 forms, MUL/IMUL/DIV/IDIV, ROL/ROR r32 by imm8 and 1, BSWAP r32 (arithForms.ts)
       r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s),
       readOperand32: (x) => this.read(4, x.seg, this.ea(x)), exitCheck: (eip) => this.exitCheck(eip),
       flagsToCpu: () => this.flagsToCpu(), flagsWritten: () => { this.flags = FLAGS_IN_CPU; }, rmw32: (x, f) => this.rmw32(x, f),
+      fastOrHandler,
     })) return true;
     if (op < 0x40 && (op & 7) < 6) {
       const alu = (op >> 3) & 7;
@@ -1099,7 +1129,7 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain 
     const piece = w.regionPiece();
     for (const r of piece.used) used.add(r);
     // Each member's handler calls name its own instructions.
-    cases.push(`case ${i}: {\n${w.handlerCalls > 0 ? `I = IS[${i}];\n` : ''}${piece.body}\n}`);
+    cases.push(`case ${i}: {\n${w.handlerCalls + w.fallbacks > 0 ? `I = IS[${i}];\n` : ''}${piece.body}\n}`);
   }
   const loads = [...used].sort().map((r) => `r${r} = regs[${r}]`);
   const reload = loads.map((l) => `${l}; `).join('');

@@ -242,3 +242,67 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     expect(r.compiledInstructions).toBeGreaterThan(n * 4);
   });
 });
+
+/** DIV or IDIV of the 64-bit EDX:EAX by `d` (uint32 values) raises #DE. */
+function divideFaults(signed: boolean, edx: number, eax: number, d: number): boolean {
+  if (d === 0) return true;
+  const n = (BigInt(edx >>> 0) << 32n) | BigInt(eax >>> 0);
+  if (!signed) return n / BigInt(d >>> 0) > 0xffffffffn;
+  const sn = BigInt.asIntN(64, n), sd = BigInt(d | 0);
+  const q = sn / sd; // BigInt division truncates, as IDIV
+  return q > 0x7fffffffn || q < -0x80000000n;
+}
+
+describe('block compiler: DIV and IDIV r32 inline (the handler for #DE and wide signed dividends)', () => {
+  it('DIV and IDIV r32 on the edges and random operands, every divisor register (EAX and EDX too), flags kept', () => {
+    const values = [...EDGES, ...randoms(10, 23)];
+    const regs = ['ebx', 'ecx', 'esi', 'edi', 'eax', 'edx'];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of values) {
+      for (const d of values) {
+        for (const signed of [false, true]) {
+          // Unsigned: EDX below the divisor; signed: EAX sign-extended (CDQ) or a wide EDX that still fits.
+          const name = regs[n % regs.length];
+          const edx = signed ? (n % 3 === 0 ? (a >> 31) ^ (n % 2) : a >> 31) : (d >>> 0) === 0 ? 0 : ((a >>> 0) % (d >>> 0)) ^ (n % 2);
+          const dv = name === 'eax' ? a : name === 'edx' ? edx : d;
+          if (divideFaults(signed, edx, a, dv)) continue;
+          lines.push(
+            `        mov eax, ${hex(a)}`,
+            `        mov edx, ${hex(edx)}`,
+            name === 'eax' || name === 'edx' ? '' : `        mov ${name}, ${hex(d)}`,
+            `        ${['add ebp, eax', 'sub ebp, 0x7fffffff', 'inc ebp', 'cmp eax, edx', 'and ebp, eax', 'stc'][n % 6]}`,
+            `        ${signed ? 'idiv' : 'div'} ${name}`,
+            `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][n % 8]} .a${n}`,
+            `.a${n}:  add ebp, eax`,
+            '        xor ebp, edx',
+            `        jmp .b${n}`,
+            `.b${n}:`,
+          );
+          n++;
+        }
+      }
+    }
+    const r = diffProgram(lines.join('\n'), { maxSteps: 40000 });
+    expect(n).toBeGreaterThan(400);
+    expect(leftToHandlers(r, (i) => i.opcode === 0xf7 && i.reg >= 6)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 6);
+  });
+
+  for (const [what, setup, insn] of [
+    ['DIV by 0', 'mov edx, 0\n        mov ebx, 0', 'div ebx'],
+    ['DIV with EDX at the divisor', 'mov edx, 7\n        mov ebx, 7', 'div ebx'],
+    ['IDIV -2^31 by -1', 'cdq\n        mov ebx, -1', 'idiv ebx'],
+    ['IDIV with a wide dividend whose quotient does not fit', 'mov edx, 0x40000000\n        mov ebx, 3', 'idiv ebx'],
+    ['IDIV by 0', 'cdq\n        xor ecx, ecx', 'idiv ecx'],
+  ] as const) {
+    it(`#DE in the middle of a compiled block: ${what}`, () => {
+      const r = diffProgram([
+        '        mov eax, 0x80000000', '        jmp .b', '.b:     add esi, 5', `        ${setup}`, '        cmp esi, 3', '        mov edi, 9',
+        `        ${insn}`, '        inc edi',
+      ].join('\n'));
+      expect(r.exceptions).toBe(1);
+      expect(r.interpreted.regs[7]).toBe(9); // the instruction after it never ran (the #DE handler halts)
+    });
+  }
+});

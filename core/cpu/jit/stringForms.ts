@@ -1,0 +1,103 @@
+/**
+ * Inline translations of the string moves and stores compiled code called
+ * through their handlers on the Tiny Linux shell loop (handlerCalls.ts, warm,
+ * per iteration: REP MOVSB 11.2, REP STOSB 9.0, MOVSB 4.5, REP MOVSD 2.9,
+ * REP STOSD 0.4; musl's memcpy and memset, the kernel's copies): MOVSB,
+ * MOVSD, STOSB, STOSD with 32-bit addressing, with and without REP (F3 or
+ * F2: both repeat MOVS and STOS).
+ *
+ * Each has an inline fast path for the case the interpreter (ops/string.ts,
+ * stringFast.ts) finishes in one step without an observable stop, and
+ * otherwise calls the handler (translate.ts fastOrHandler), which keeps
+ * every other case exact by construction: DF set, single-stepping or debug
+ * registers active, a count of 0, a segment limit or a TLB miss (faults
+ * mid-string resume at the element, as the handler's loop does), a page
+ * crossing, a device or a page holding decoded code (neither is in the TLB
+ * entries the fast path uses), and the REP budget (an interrupt point).
+ * - REP MOVS: the whole count lies in one page on each side, inside the
+ *   segments' limits, both pages in the TLB (read, write), and the
+ *   destination is not just above the source within the copy (the overlap
+ *   the element loop replicates). That is exactly the case in which
+ *   movsChunk copies all `ECX` elements as one chunk, one work unit of the
+ *   handler's REP_BUDGET, so the handler would finish in that call too. The
+ *   copy goes upward (a byte loop for a short one, copyWithin beyond, which
+ *   is the same without that overlap); ESI and EDI advance, ECX becomes 0.
+ * - REP STOS: likewise for the destination (stosChunk); a dword store also
+ *   needs a dword-aligned linear address (i32.fill).
+ * - MOVS, STOS (no REP): one element with DF clear, each side aligned and in
+ *   the TLB, inside the limits.
+ * No string instruction changes the arithmetic flags.
+ */
+import type { Insn } from '../insn.ts';
+import { REP_NONE } from '../insn.ts';
+import { DF, ECX, EDI, ES, ESI, TF } from '../regs.ts';
+
+/** What a string translation needs of the block writer (translate.ts BlockWriter). */
+export interface StringWriter {
+  /** A general register's local (loaded at entry). */
+  r(n: number): string;
+  /** A statement setting a general register's local. */
+  setR(n: number, v: string): string;
+  /** Inline `body` when `cond` holds, else the handler (translate.ts fastOrHandler). */
+  fastOrHandler(cond: string, body: string): void;
+}
+
+/** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
+export function stringForm(i: Insn, w: StringWriter): boolean {
+  const op = i.opcode;
+  if ((op !== 0xa4 && op !== 0xa5 && op !== 0xaa && op !== 0xab) || !i.a32 || i.lock) return false;
+  if ((op & 1) !== 0 && !i.o32) return false; // MOVSW, STOSW: left to the handler
+  const size = (op & 1) !== 0 ? 4 : 1;
+  const movs = op < 0xaa;
+  if (i.rep === REP_NONE) single(i, w, size, movs);
+  else repeated(i, w, size, movs);
+  return true;
+}
+
+/** The segment and TLB checks of `bytes` (an expression) at offset `off` of `seg`, setting `o` and `lin` and the TLB entry into `entry`. */
+function inPage(seg: number, off: string, bytes: string, write: boolean, o: string, lin: string, entry: string): string {
+  const [lo, hi, tlb] = write ? ['sWL', 'sWH', 'tlbW'] : ['sRL', 'sRH', 'tlbR'];
+  return `(${o} = ${off} >>> 0) >= ${lo}[${seg}] && ${o} + ${bytes} - 1 <= ${hi}[${seg}]`
+    + ` && ((${lin} = (sB[${seg}] + ${o}) | 0) & 0xfff) + ${bytes} <= 0x1000 && ((${entry} = ${tlb}[${lin} >>> 12]) & tb) !== 0`;
+}
+
+/** REP MOVS / REP STOS: the whole count in one step (see the file comment). */
+function repeated(i: Insn, w: StringWriter, size: number, movs: boolean): void {
+  const bytes = size === 1 ? 'x' : 'x * 4';
+  // x = the count; the handler stops after each element with TF or debug registers (budget 1), and runs
+  // the element loop downward with DF.
+  let cond = `(x = ${w.r(ECX)} >>> 0) !== 0 && (cpu.flags & ${DF | TF}) === 0 && !cpu.debugActive`;
+  // Destination: t its offset, m its linear address, p its TLB entry, then its host address.
+  cond += ` && ${inPage(ES, w.r(EDI), bytes, true, 't', 'm', 'p')}`;
+  let body: string;
+  if (movs) {
+    // Source: o, lin, e, then its host address; the destination not inside the copy above the source.
+    cond += ` && ${inPage(i.seg, w.r(ESI), bytes, false, 'o', 'lin', 'e')}`
+      + ` && ((p = (p & ~0xfff) | (m & 0xfff)) <= (e = (e & ~0xfff) | (lin & 0xfff)) || p - e >= ${bytes})`;
+    body = `if (${bytes} <= 64) { for (o = 0; o < ${bytes}; o++) u8[p + o] = u8[e + o]; } else u8.copyWithin(p, e, e + ${bytes}); `
+      + w.setR(ESI, `(r${ESI} + ${bytes}) | 0`);
+  } else {
+    if (size === 4) cond += ' && (m & 3) === 0';
+    body = 'p = (p & ~0xfff) | (m & 0xfff); '
+      + (size === 1 ? `u8.fill(${w.r(0)} & 0xff, p, p + x);` : `i32.fill(${w.r(0)}, p >> 2, (p >> 2) + x);`);
+  }
+  body += ` ${w.setR(EDI, `(r${EDI} + ${bytes}) | 0`)} ${w.setR(ECX, '0')}`;
+  w.fastOrHandler(cond, body);
+}
+
+/** MOVS / STOS without REP: one element upward, aligned, through the TLB. */
+function single(i: Insn, w: StringWriter, size: number, movs: boolean): void {
+  const align = size === 1 ? '' : ' && (m & 3) === 0';
+  let cond = `(cpu.flags & ${DF}) === 0 && ${inPage(ES, w.r(EDI), String(size), true, 't', 'm', 'p')}${align}`;
+  const dst = size === 1 ? 'u8[(p & ~0xfff) | (m & 0xfff)]' : 'i32[((p & ~0xfff) | (m & 0xfff)) >> 2]';
+  let body: string;
+  if (movs) {
+    cond += ` && ${inPage(i.seg, w.r(ESI), String(size), false, 'o', 'lin', 'e')}${size === 1 ? '' : ' && (lin & 3) === 0'}`;
+    const src = size === 1 ? 'u8[(e & ~0xfff) | (lin & 0xfff)]' : 'i32[((e & ~0xfff) | (lin & 0xfff)) >> 2]';
+    body = `${dst} = ${src}; ${w.setR(ESI, `(r${ESI} + ${size}) | 0`)}`;
+  } else {
+    body = `${dst} = ${size === 1 ? `${w.r(0)} & 0xff` : w.r(0)};`;
+  }
+  body += ` ${w.setR(EDI, `(r${EDI} + ${size}) | 0`)}`;
+  w.fastOrHandler(cond, body);
+}

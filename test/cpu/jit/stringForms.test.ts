@@ -1,0 +1,132 @@
+/**
+ * The string forms the compiler translates (core/cpu/jit/stringForms.ts:
+ * MOVSB, MOVSD, STOSB, STOSD, with and without REP, an inline fast path
+ * and the handler otherwise), run interpreted and compiled in lockstep
+ * (diffRig.ts), which compares registers, every flag, memory and the
+ * instructions retired after each block. Cases: counts from 0 up past a
+ * page, overlapping source and destination (above, below, the same),
+ * page crossings, DF set, the flags of the instruction before kept through
+ * the string instruction (lazy in the block's locals, consumed by a Jcc
+ * after it), a #PF in the middle of a string (source or destination page
+ * absent: the copy resumes at the element), a #GP at a segment limit in
+ * the middle of a string, a device that asks to stop, an interrupt taken
+ * at a REP instruction's interrupt point (the handler's budget), and a
+ * 16-bit-address form left to the handler.
+ */
+import { describe, expect, it } from 'vitest';
+import { DATA, diffProgram, IRQ_COUNT, leftToHandlers, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+
+const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
+const CONDITIONS = ['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
+
+/** This file's forms left to handlers in the compiled side's blocks (none: the slow paths are not handler calls of untranslated forms). */
+const stringLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => i.a32 && [0xa4, 0xaa].includes(i.opcode) || (i.a32 && i.o32 && [0xa5, 0xab].includes(i.opcode)));
+
+/** One case: ESI, EDI, ECX, EAX set, flags made lazy, the instruction, a Jcc on the flags from before it. */
+function stringCase(n: number, insn: string, src: number, dst: number, count: number, value: number): string[] {
+  return [
+    `        mov esi, ${hex(src)}`,
+    `        mov edi, ${hex(dst)}`,
+    `        mov ecx, ${hex(count)}`,
+    `        mov eax, ${hex(value)}`,
+    `        ${['add ebp, ecx', 'sub ebp, 0x7fffffff', 'inc ebp', 'cmp ecx, 3', 'and ebp, eax'][n % 5]}`,
+    `        ${insn}`,
+    `        ${CONDITIONS[n % CONDITIONS.length]} .c${n}`,
+    `.c${n}:  add ebx, esi`,
+    '        add ebx, edi',
+    '        add ebx, ecx',
+    `        jmp .d${n}`,
+    `.d${n}:`,
+  ];
+}
+
+describe('block compiler: MOVS and STOS inline', () => {
+  it('REP MOVSB/MOVSD and REP STOSB/STOSD: counts 0 to past a page, overlaps, page crossings, DF set', () => {
+    const counts = [0, 1, 2, 3, 7, 16, 63, 64, 65, 200, 1024, 0x1200];
+    // Offsets in the data area: source, destination (overlapping ones just above, just below, the same).
+    const pairs: [number, number][] = [[0x100, 0x2100], [0x2100, 0x2101], [0x2101, 0x2100], [0x2200, 0x2200], [0x2ff0, 0x4ff8], [0x3104, 0x5104], [0x4000, 0x4004]];
+    const lines: string[] = [];
+    let n = 0;
+    for (const count of counts) {
+      for (const [s, d] of pairs) {
+        for (const insn of ['rep movsb', 'rep movsd', 'rep stosb', 'rep stosd', 'std\n        rep movsb\n        cld', 'std\n        rep stosd\n        cld']) {
+          const size = insn.includes('movsd') || insn.includes('stosd') ? 4 : 1;
+          // Keep every copy inside the data area (below the IRQ log).
+          const c = Math.min(count, Math.floor(0x6000 / size));
+          lines.push(...stringCase(n, insn, DATA + s + (insn.startsWith('std') ? c * size : 0), DATA + d + (insn.startsWith('std') ? c * size : 0), c, 0x5a000000 + n));
+          n++;
+        }
+      }
+    }
+    // Linear DATA + 0x5000 maps another frame, so a copy or fill running across into it from host memory would miss it.
+    const remap = `        mov dword [${hex(0x4000 + ((DATA + 0x5000) >> 12) * 4)}], ${hex(0x35003)}\n        invlpg [${hex(DATA + 0x5000)}]`;
+    const r = diffProgram(`        cld\n${remap}\n${lines.join('\n')}`, { maxSteps: 40000 });
+    expect(stringLeftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+  });
+
+  it('MOVSB/MOVSD and STOSB/STOSD without REP: aligned and not, across a page boundary, DF set', () => {
+    const lines: string[] = [];
+    let n = 0;
+    for (const [s, d] of [[0x100, 0x200], [0x101, 0x203], [0xffe, 0x1ffd], [0x1ffc, 0x2ffc], [0x2ffd, 0x3001]]) {
+      for (const insn of ['movsb', 'movsd', 'stosb', 'stosd', 'movsb\n        movsb\n        movsd\n        movsd', 'std\n        movsd\n        stosb\n        cld']) {
+        lines.push(...stringCase(n, insn, DATA + s, DATA + d, n, 0x11223344 * (n + 1)));
+        n++;
+      }
+    }
+    const r = diffProgram(`        cld\n${lines.join('\n')}`);
+    expect(stringLeftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+  });
+
+  it('a #PF in the middle of a string (source or destination absent) resumes at the element; a #GP at ES\'s limit; a device that asks to stop', () => {
+    const lines = [
+      ...stringCase(0, 'rep movsb', DATA + 0x2f00, DATA + 0x5000, 0x200, 1), // the source runs into the absent 0x23000
+      ...stringCase(1, 'rep stosd', DATA + 0, DATA + 0x6f80, 0x40, 0xcafef00d), // the destination runs into the absent 0x27000
+      ...stringCase(2, 'movsd', DATA + 0x8000, DATA + 0x5000, 1, 2), // the source page is absent
+      ...stringCase(3, 'rep movsd', MMIO + 0x10, DATA + 0x5100, 6, 3), // from the device
+      ...stringCase(4, 'rep movsb', MMIO + STOP_MMIO_HALF + 0x10, DATA + 0x5200, 9, 4), // it asks to stop after the first byte
+      ...stringCase(5, 'movsb', MMIO + STOP_MMIO_HALF, DATA + 0x5300, 1, 5),
+      ...stringCase(6, 'rep stosb', DATA + 0, MMIO + STOP_MMIO_HALF + 0x40, 5, 6),
+      // ES with a limit of 0x27fff: the #GP handler makes it flat again and the string resumes at the element.
+      '        mov edx, 0x18',
+      '        mov es, edx',
+      ...stringCase(7, 'rep stosb', DATA + 0, 0x27ff0, 0x20, 7),
+      '        mov es, edx',
+      ...stringCase(8, 'rep movsd', DATA + 0x100, 0x27ff8, 4, 8),
+    ];
+    const r = diffProgram(`        cld\n${lines.join('\n')}`, { notPresent: [DATA + 0x3000, DATA + 0x7000, DATA + 0x8000] });
+    expect(r.exceptions).toBe(5);
+    expect(stringLeftToHandlers(r)).toEqual([]);
+  });
+
+  it('an interrupt pending at a REP instruction is taken at its interrupt point (the handler\'s budget), with the element count there', () => {
+    // A destination one byte above the source makes every element its own step, so REP MOVSB stops
+    // after REP_BUDGET's worth of them; the interrupt raised before STI is taken there, mid-string.
+    const lines = [
+      '        cli',
+      '        mov al, 1',
+      '        out 0x80, al',
+      `        mov esi, ${hex(DATA + 0x1000)}`,
+      `        mov edi, ${hex(DATA + 0x1001)}`,
+      '        mov ecx, 3000',
+      '        add ebp, ecx',
+      '        sti',
+      '        rep movsb',
+      '        jc .x',
+      '.x:     cli',
+      ...stringCase(1, 'rep stosb', 0, DATA + 0x3000, 0x900, 0x77),
+    ];
+    const r = diffProgram(lines.join('\n'));
+    const count = r.interpreted.u8[IRQ_COUNT];
+    expect(count).toBe(1);
+    const logged = new DataView(r.interpreted.u8.buffer, r.interpreted.u8.byteOffset).getUint32(0x2f800, true);
+    expect(logged).toBeGreaterThan(0); // ECX when the interrupt came: in the middle of the string
+    expect(logged).toBeLessThan(3000);
+  });
+
+  it('MOVSB with 16-bit addressing stays a handler call', () => {
+    const r = diffProgram(['        mov esi, 0x1234', '        mov edi, 0x2345', '        a16 movsb', '        inc ebp'].join('\n'), { maxHandlerCalls: 8 });
+    expect(leftToHandlers(r, (i) => i.opcode === 0xa4)).toEqual(['a4']);
+  });
+});
