@@ -562,7 +562,7 @@ class BlockWriter {
       r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s),
       readOperand32: (x) => this.read(4, x.seg, this.ea(x)), rmw32: (x, op) => this.rmw32(x, op), exitCheck: (eip) => this.exitCheck(eip),
       flagsToCpu: () => this.flagsToCpu(), flagsWritten: () => { this.flags = FLAGS_IN_CPU; },
-      flagsSub32: () => { this.flags = lazyFlags(LAZY_SUB, 32); },
+      flagsSub32: () => { this.flags = lazyFlags(LAZY_SUB, 32); }, flagsAdd32: () => { this.flags = lazyFlags(LAZY_ADD, 32); },
     })) return true;
     if (i.lock || (i.mod !== 3 && !i.a32)) return false;
     const op = i.opcode;
@@ -627,6 +627,12 @@ class BlockWriter {
     }
     switch (op) {
       case 0x81: case 0x83: // op m32, imm32 / sign-extended imm8 (the register forms and CMP are fast forms)
+        if (!i.o32 && reg) { // op r16, imm16 / imm8 (alu.ts rmImm16): its aluCompute, the flags in the CPU
+          this.flagsToCpu();
+          this.emit(`x = aluCompute(cpu, ${i.reg}, 16, ${this.r(i.rm)} & 0xffff, ${i.imm & 0xffff});`);
+          if (i.reg !== ALU_CMP) this.emit(this.setR(i.rm, `(r${i.rm} & ~0xffff) | (x & 0xffff)`));
+          return true;
+        }
         if (!i.o32 || reg || i.reg === ALU_CMP) return false;
         this.aluRmw(i.reg, lit(i.imm | 0));
         return true;

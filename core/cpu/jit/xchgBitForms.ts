@@ -28,6 +28,13 @@
  *   sets ZF and PF, clearing the others; otherwise the index, PF from it
  *   (SF from its bit 7, never set for 0-31), the others clear. All six
  *   flags are written to the CPU directly, like IMUL's.
+ * - XADD m32, r32 (ops/bits.ts xadd), LOCK or not: ADD's lazy flags in the
+ *   block's locals, the register gets the old value, memory the sum
+ *   (read-modify-write, as CMPXCHG).
+ * - BTS/BTR/BTC r/m32, imm8: see bitChange.
+ * XADD and BTS with LOCK were the fork loop's most frequent handler calls
+ * from compiled code (handlerCalls.ts fork, warm, per fork: BTS m32, imm8
+ * 457, XADD m32, r32 451: the kernel's page and reference-count atomics).
  * 32-bit operand size and addressing only.
  */
 import type { Insn } from '../insn.ts';
@@ -55,6 +62,31 @@ export interface XchgBitWriter {
   flagsWritten(): void;
   /** The flags are now the 32-bit LAZY_SUB of the locals fa, fb, fr (as CMP). */
   flagsSub32(): void;
+  /** The flags are now the 32-bit LAZY_ADD of the locals fa, fb, fr (as ADD). */
+  flagsAdd32(): void;
+}
+
+/**
+ * BTS, BTR, BTC r/m32, imm8 (ops/bits.ts btImm): CF = the bit before, the
+ * other five flags settled from the previous state, and the bit set,
+ * cleared or flipped; memory through the read-modify-write (its slow path's
+ * sync stores the previous flags, so a fault leaves them as they were; the
+ * new ones are written before the store, which cannot fault once
+ * rmwAddress's probe passed).
+ * LOCK only with a memory operand (the decoder's #UD otherwise).
+ */
+function bitChange(i: Insn, w: XchgBitWriter): boolean {
+  const reg = i.mod === 3;
+  if (reg && i.lock) return false;
+  const mask = 1 << (i.imm & 31);
+  const result = (v: string) => (i.reg === 5 ? `${v} | ${mask}` : i.reg === 6 ? `${v} & ${~mask}` : `${v} ^ ${mask}`);
+  const change = (v: string) => {
+    bitToCarry(w, `(${v} >>> ${i.imm & 31}) & 1`);
+    return `(${result(v)})`;
+  };
+  if (reg) w.emit(w.setR(i.rm, change(w.r(i.rm))));
+  else w.rmw32(i, () => change('m'));
+  return true;
 }
 
 /** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
@@ -78,7 +110,16 @@ export function xchgBitForm(i: Insn, w: XchgBitWriter): boolean {
         return 'x';
       });
       return true;
-    case 0x1ba: // BT r/m32, imm8 (/4; BTS/BTR/BTC left to their handlers)
+    case 0x1c1: // (LOCK) XADD m32, r32 (the register form is left to its handler)
+      if (reg) return false;
+      w.rmw32(i, () => {
+        w.emit(`fa = m; fb = ${w.r(i.reg)}; fr = (fa + fb) | 0; ${w.setR(i.reg, 'm')}`);
+        w.flagsAdd32();
+        return 'fr';
+      });
+      return true;
+    case 0x1ba: // BT r/m32, imm8 (/4); (LOCK) BTS/BTR/BTC r/m32, imm8 (/5 /6 /7)
+      if (i.reg > 4) return bitChange(i, w);
       if (i.reg !== 4 || i.lock) return false;
       if (!reg) w.readOperand32(i);
       bitToCarry(w, `(${reg ? w.r(i.rm) : 'm'} >>> ${i.imm & 31}) & 1`);

@@ -356,3 +356,90 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
     expect(r.compiledInstructions).toBeGreaterThan(24 * 5);
   });
 });
+
+describe('block compiler: XADD m32, BTS/BTR/BTC r/m32, imm8 and the ALU group on r16, imm inline', () => {
+  it('(LOCK) XADD m32, r32 and (LOCK) BTS/BTR/BTC m32, imm8 and r32, imm8 on edge and random values, after every flag state', () => {
+    const values = [...EDGES, ...randoms(5, 41)];
+    const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', ''];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of values) {
+      for (const b of values) {
+        const at = hex(DATA + ((n * 8) & 0xfff));
+        const bit = (a ^ b ^ n) & 0xff;
+        const kind = ['bts', 'btr', 'btc'][n % 3];
+        lines.push(
+          `        mov dword [${at}], ${hex(a)}`,
+          `        mov ebx, ${hex(b)}`,
+          `        mov ecx, ${hex(a ^ n)}`,
+          `        jmp .s${n}`,
+          `.s${n}:  ${setups[n % setups.length]}`,
+          `        ${n % 2 === 0 ? 'lock ' : ''}xadd [${at}], ebx`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+          `.a${n}:  ${setups[(n + 3) % setups.length]}`,
+          `        ${n % 4 === 1 ? 'lock ' : ''}${kind} dword [${at}], ${bit}`,
+          `        ${CONDITIONS[(n + 2) % CONDITIONS.length]} .b${n}`,
+          `.b${n}:  ${kind} ecx, ${bit}`,
+          `        ${CONDITIONS[(n + 5) % CONDITIONS.length]} .c${n}`,
+          `.c${n}:  adc esi, ecx`,
+          '        add edi, ebx',
+          `        jmp .d${n}`,
+          `.d${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
+    expect(leftToHandlers(r, (i) => i.opcode === 0x1c1 || (i.opcode === 0x1ba && i.reg > 4))).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 10);
+  });
+
+  it('XADD and BTS/BTR/BTC m32 across a #PF in the middle of a block and on a device that asks to stop', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      lines.push(
+        '        add ecx, 4',
+        '        add esi, ecx',
+        `        lock xadd [ecx + ${hex(DATA + 0x2000 - 4 * 30)}], edi   ; the 30th reaches the absent page`,
+        `        ${['bts', 'btr', 'btc'][n % 3]} dword [ecx + ${hex(DATA + 0x2000 - 4 * 36)}], ${n}   ; the 36th too (mapped again by then)`,
+        '        adc edi, 0',
+        `        lock bts dword [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${n & 31}`,
+        `        xadd [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + 8 * n)}], esi`,
+        '        adc edi, edi',
+        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
+        `.p${n}:`,
+      );
+    }
+    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r, (i) => i.opcode === 0x1c1 || (i.opcode === 0x1ba && i.reg > 4))).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(200);
+  });
+
+  it('ADD/OR/ADC/SBB/AND/SUB/XOR/CMP r16, imm16 and imm8 (81, 83 with 66): the register\'s upper half kept, every flag', () => {
+    const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of [...EDGES, ...randoms(4, 9)]) {
+      for (const imm of [0, 1, 0x7f, -0x80, -1, 0x7fff, 0x8000, 0xffff, 0x1234]) {
+        const name = ['ax', 'cx', 'dx', 'bx', 'bp', 'si', 'di'][n % 7];
+        const op = ops[n % ops.length];
+        const small = imm >= -0x80 && imm <= 0x7f;
+        lines.push(
+          `        mov e${name}, ${hex(a)}`,
+          `        ${['add esp, 0', 'stc', 'clc', 'inc esp\n        dec esp', 'cmp eax, ecx'][n % 5]}`,
+          `        ${op} ${name}, ${small && n % 2 === 0 ? `byte ${imm}` : `word ${hex(imm & 0xffff)}`}`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .r${n}`,
+          `.r${n}:  ${op} ${name}, ${n & 0x7f}`,
+          '        adc edi, 0',
+          `        jmp .t${n}`,
+          `.t${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(lines.join('\n'));
+    expect(leftToHandlers(r, (i) => (i.opcode === 0x81 || i.opcode === 0x83) && !i.o32 && i.mod === 3)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 5);
+  });
+});
