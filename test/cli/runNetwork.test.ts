@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bringUpEth0, pingEachOther, sendRandomFile, type NetworkGuest } from '../machine/guestNetwork.ts';
 
 const POPEK = join(import.meta.dirname, '../../bin/popek.mjs');
 const TINY = join(import.meta.dirname, '../../resources/guests/tiny-linux');
@@ -60,12 +61,17 @@ describe('two popek run processes on one internal network', () => {
   let runtime: string;
   let a: RunProcess;
   let b: RunProcess;
+  /** The processes' guests with their addresses on "wire". */
+  let aOnWire: NetworkGuest;
+  let bOnWire: NetworkGuest;
 
   beforeAll(async () => {
     runtime = mkdtempSync(join(tmpdir(), 'popek-run-net-'));
     spawnSync(process.execPath, [POPEK, 'run', '--help']); // the core bundle built once here, not by both children at once
     a = new RunProcess(runtime, '52:54:00:00:02:0a');
     b = new RunProcess(runtime, '52:54:00:00:02:0b');
+    aOnWire = { shell: a, ip: '192.0.2.20' };
+    bOnWire = { shell: b, ip: '192.0.2.21' };
     for (const vm of [a, b]) {
       await vm.waitFor(/POPEK-READY\r\n/);
       await vm.waitFor(PROMPT);
@@ -84,21 +90,13 @@ describe('two popek run processes on one internal network', () => {
   });
 
   it('pings from one process guest to the other and back', async () => {
-    expect(await a.command('ip addr add 192.0.2.20/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
-    expect(await b.command('ip addr add 192.0.2.21/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
-    expect(await a.command('ping -c 3 192.0.2.21')).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
-    expect(await b.command('ping -c 2 192.0.2.20')).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
+    await bringUpEth0(aOnWire, 120);
+    await bringUpEth0(bOnWire, 120);
+    await pingEachOther(aOnWire, bOnWire, { there: 3, back: 2 }, 120);
   }, 120_000);
 
   it('moves a file from one guest to the other with nc, byte for byte', async () => {
-    expect(await b.command('nc -l -p 5000 > /tmp/got & echo listening')).toMatch(/listening\n$/);
-    // Commands shorter than the console's 80 columns: a longer one comes back wrapped in the echo.
-    expect(await a.command('dd if=/dev/urandom of=/tmp/file bs=1k count=128 2>/dev/null')).toBe('');
-    const sum = (await a.command('md5sum < /tmp/file')).split(' ')[0];
-    expect(sum).toMatch(/^[0-9a-f]{32}$/);
-    expect(await a.command('nc 192.0.2.21 5000 < /tmp/file; echo sent')).toMatch(/sent\n$/);
-    await b.command('wait');
-    expect(await b.command('md5sum < /tmp/got')).toBe(`${sum}  -\n`);
+    await sendRandomFile(aOnWire, bOnWire, { kib: 128, port: 5000 }, 120);
   }, 120_000);
 
   it('cleans up after a process killed with SIGKILL: the other one removes its endpoint file', async () => {

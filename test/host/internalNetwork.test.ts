@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmConfigDraft } from '../../core/host/api.ts';
 import { HostService } from '../../core/host/hostService.ts';
 import { VmLibrary } from '../../core/host/library.ts';
+import { bringUpEth0, pingEachOther, sendRandomFile, type NetworkGuest } from '../machine/guestNetwork.ts';
 
 const GUESTS = fileURLToPath(new URL('../../resources/guests', import.meta.url));
 const PROMPT = /\n# (\x1b\[6n)?$/;
@@ -72,6 +73,10 @@ describe('internal networks between VMs in different workers', () => {
   let a: Console;
   let b: Console;
   let c: Console;
+  /** The VMs with their addresses (a and b on "lab", c on "other"). */
+  let aOnLab: NetworkGuest;
+  let bOnLab: NetworkGuest;
+  let cOnOther: NetworkGuest;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'popek-network-'));
@@ -83,6 +88,9 @@ describe('internal networks between VMs in different workers', () => {
       ids.push(created.vm.id);
     }
     [a, b, c] = ids.map((id) => new Console(id));
+    aOnLab = { shell: a, ip: '192.0.2.10' };
+    bOnLab = { shell: b, ip: '192.0.2.11' };
+    cOnOther = { shell: c, ip: '192.0.2.12' };
     for (const vm of [a, b, c]) await host.startVm(vm.id);
     for (const vm of [a, b, c]) {
       await vm.waitFor(/POPEK-READY\r\n/);
@@ -96,20 +104,12 @@ describe('internal networks between VMs in different workers', () => {
   });
 
   it('pings from the VM on the bare PC to the VM under VT-x and back', async () => {
-    expect(await a.command('ip addr add 192.0.2.10/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
-    expect(await b.command('ip addr add 192.0.2.11/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
-    expect(await c.command('ip addr add 192.0.2.12/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
-    expect(await a.command('ping -c 3 192.0.2.11')).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
-    expect(await b.command('ping -c 2 192.0.2.10')).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
+    for (const vm of [aOnLab, bOnLab, cOnOther]) await bringUpEth0(vm, 300);
+    await pingEachOther(aOnLab, bOnLab, { there: 3, back: 2 }, 300);
   }, 900_000);
 
   it('moves a file from one VM to the other with nc, byte for byte', async () => {
-    expect(await b.command('nc -l -p 5000 > /tmp/got & echo listening')).toMatch(/listening\n$/);
-    expect(await a.command('dd if=/dev/urandom of=/tmp/file bs=1k count=256 2>/dev/null; md5sum /tmp/file')).toMatch(/^[0-9a-f]{32}  \/tmp\/file\n$/);
-    const sum = (await a.command('md5sum < /tmp/file')).split(' ')[0];
-    expect(await a.command('nc 192.0.2.11 5000 < /tmp/file; echo sent')).toMatch(/sent\n$/);
-    await b.command('wait');
-    expect(await b.command('md5sum < /tmp/got')).toBe(`${sum}  -\n`);
+    await sendRandomFile(aOnLab, bOnLab, { kib: 256, port: 5000 }, 300);
   }, 600_000);
 
   it('keeps the other network apart: the third VM reaches neither', async () => {

@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_TEST_CMDLINE, GuestConsole, TINY_LINUX } from '../../scripts/guestConsole.ts';
 import { createDisk } from '../../core/dom0/block/blockBackend.ts';
+import { bringUpEth0, pingEachOther, sendRandomFile, type NetworkGuest } from './guestNetwork.ts';
 
 const CACHE = new URL('../../.cache/debian-kernel/', import.meta.url).pathname;
 const KERNEL = CACHE + 'vmlinuz-debian-686';
@@ -122,6 +123,28 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
   /** The second VM on eth0's internal network. */
   let peer: GuestConsole;
   let guest: GuestConsole;
+  /** The two machines' shells with their addresses on the internal network. */
+  let guestOnNetwork: NetworkGuest;
+  let peerOnNetwork: NetworkGuest;
+
+  /**
+   * The guest writes `message` (a whole number of sectors, its copy at
+   * `from`) to /dev/`device` at `sector` and syncs; the raw image file then
+   * holds it there and is still `original` around it; with the page cache
+   * dropped, the device reads it back.
+   */
+  async function writeSectors(write: { device: string; from: string; sector: number; message: Uint8Array }, imagePath: string, original: Uint8Array): Promise<void> {
+    const { device, from, sector, message } = write;
+    const start = sector * 512;
+    const end = start + message.length;
+    expect(await guest.command(`dd if=${from} of=/dev/${device} bs=512 seek=${sector} 2>/dev/null; sync`, SLOW)).toBe('');
+    const image = readFileSync(imagePath);
+    expect(md5(image.subarray(start, end))).toBe(md5(message));
+    expect(md5(image.subarray(0, start))).toBe(md5(original.subarray(0, start)));
+    expect(md5(image.subarray(end))).toBe(md5(original.subarray(end)));
+    await guest.command('echo 3 > /proc/sys/vm/drop_caches');
+    expect(await guest.command(`dd if=/dev/${device} bs=512 skip=${sector} count=${message.length / 512} 2>/dev/null | md5sum`, SLOW)).toBe(`${md5(message)}  -\n`);
+  }
 
   beforeAll(async () => {
     if (!existsSync(KERNEL)) throw new Error(`${KERNEL} is missing: run scripts/fetch-debian-kernel.sh (CI does)`);
@@ -141,9 +164,10 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
     vdbPath = join(dir, 'vdb.qcow2');
     createDisk(vdbPath, { format: 'qcow2', sizeBytes: VDB_BYTES });
     peer = GuestConsole.tinyLinux({ memoryMiB: 64, nics: [{ network: NETWORK, mac: PEER_MAC }] });
+    peerOnNetwork = { shell: peer, ip: PEER_IP };
     await peer.waitFor('POPEK-READY\r\n', 600);
     await peer.waitFor(/\n# (\x1b\[6n)?$/, 120);
-    expect(await peer.command(`ip addr add ${PEER_IP}/24 dev eth0 && ip link set eth0 up && echo ok`)).toBe('ok\n');
+    await bringUpEth0(peerOnNetwork, 120);
     guest = GuestConsole.tinyLinux(
       {
         memoryMiB: 256,
@@ -167,6 +191,7 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
       },
       KERNEL,
     );
+    guestOnNetwork = { shell: guest, ip: GUEST_IP };
     await guest.waitFor('POPEK-READY\r\n', 1500);
     await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
     // Kernel messages off the console, so that command output is only the command's (commands stay short: no line wrap).
@@ -208,14 +233,7 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
 
     it('writes /dev/sda; the data is in the image file and reads back', async () => {
       expect(MESSAGE.length).toBe(1024);
-      expect(await guest.command('dd if=/ata/msg of=/dev/sda bs=512 seek=4000 2>/dev/null; sync', SLOW)).toBe('');
-      const image = readFileSync(diskPath);
-      expect(md5(image.subarray(4000 * 512, 4002 * 512))).toBe(md5(MESSAGE));
-      // Around the write the image is untouched.
-      expect(md5(image.subarray(0, 4000 * 512))).toBe(md5(disk.subarray(0, 4000 * 512)));
-      expect(md5(image.subarray(4002 * 512))).toBe(md5(disk.subarray(4002 * 512)));
-      await guest.command('echo 3 > /proc/sys/vm/drop_caches');
-      expect(await guest.command('dd if=/dev/sda bs=512 skip=4000 count=2 2>/dev/null | md5sum', SLOW)).toBe(`${md5(MESSAGE)}  -\n`);
+      await writeSectors({ device: 'sda', from: '/ata/msg', sector: 4000, message: MESSAGE }, diskPath, disk);
     });
 
     it('sees /dev/sr0 with the disc\'s size and reads it', async () => {
@@ -253,45 +271,26 @@ describe('Debian\'s own drivers for Popek\'s devices: PIIX3 IDE, virtio, and ext
 
     it('writes /dev/vda; the data is in the image file and reads back', async () => {
       expect(VDA_MESSAGE.length).toBe(1536);
-      expect(await guest.command('dd if=/virtio/msg of=/dev/vda bs=512 seek=3000 2>/dev/null; sync', SLOW)).toBe('');
-      const image = readFileSync(vdaPath);
-      expect(md5(image.subarray(3000 * 512, 3003 * 512))).toBe(md5(VDA_MESSAGE));
-      expect(md5(image.subarray(0, 3000 * 512))).toBe(md5(vda.subarray(0, 3000 * 512)));
-      expect(md5(image.subarray(3003 * 512))).toBe(md5(vda.subarray(3003 * 512)));
-      await guest.command('echo 3 > /proc/sys/vm/drop_caches');
-      expect(await guest.command('dd if=/dev/vda bs=512 skip=3000 count=3 2>/dev/null | md5sum', SLOW)).toBe(`${md5(VDA_MESSAGE)}  -\n`);
+      await writeSectors({ device: 'vda', from: '/virtio/msg', sector: 3000, message: VDA_MESSAGE }, vdaPath, vda);
       expect(counters('virtio-blk vda').errors).toBe(0);
     }, 900_000);
 
     it('brings eth0 up with its MAC address and pings the second VM on its internal network, and back', async () => {
       expect(await guest.command('cat /sys/class/net/eth0/address')).toBe(`${GUEST_MAC}\n`);
-      expect(await guest.command(`ip addr add ${GUEST_IP}/24 dev eth0 && ip link set eth0 up && echo ok`)).toBe('ok\n');
+      await bringUpEth0(guestOnNetwork, 120);
       // No VIRTIO_NET_F_STATUS: the driver takes the carrier as on (LOWER_UP).
       expect(await guest.command('ip link show eth0')).toMatch(/^\d+: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 /);
       expect(await guest.command('cat /sys/class/net/eth0/operstate')).toBe('up\n');
       // From here on, each machine runs in turns with the other while it waits for its command.
       guest.companions = [peer];
       peer.companions = [guest];
-      expect(await guest.command(`ping -c 2 ${PEER_IP}`, SLOW)).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
-      expect(await peer.command(`ping -c 2 ${GUEST_IP}`, SLOW)).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
+      await pingEachOther(guestOnNetwork, peerOnNetwork, { there: 2, back: 2 }, SLOW);
       expect(counters('virtio-net eth0').errors).toBe(0);
     }, 900_000);
 
     it('moves a file to the second VM with nc and one back, byte for byte', async () => {
-      // Commands shorter than the console's 80 columns: a longer one comes back wrapped in the echo.
-      expect(await peer.command('nc -l -p 5000 > /tmp/got & echo listening')).toMatch(/listening\n$/);
-      expect(await guest.command('dd if=/dev/urandom of=/tmp/out bs=1k count=64 2>/dev/null')).toBe('');
-      const sent = (await guest.command('md5sum < /tmp/out')).split(' ')[0];
-      expect(sent).toMatch(/^[0-9a-f]{32}$/);
-      expect(await guest.command(`nc ${PEER_IP} 5000 < /tmp/out; echo sent`, SLOW)).toMatch(/sent\n$/);
-      await peer.command('wait', SLOW);
-      expect(await peer.command('md5sum < /tmp/got')).toBe(`${sent}  -\n`);
-      expect(await guest.command('nc -l -p 5001 > /tmp/in & echo listening')).toMatch(/listening\n$/);
-      expect(await peer.command('dd if=/dev/urandom of=/tmp/back bs=1k count=64 2>/dev/null')).toBe('');
-      const back = (await peer.command('md5sum < /tmp/back')).split(' ')[0];
-      expect(await peer.command(`nc ${GUEST_IP} 5001 < /tmp/back; echo sent`, SLOW)).toMatch(/sent\n$/);
-      await guest.command('wait', SLOW);
-      expect(await guest.command('md5sum < /tmp/in')).toBe(`${back}  -\n`);
+      await sendRandomFile(guestOnNetwork, peerOnNetwork, { kib: 64, port: 5000 }, SLOW);
+      await sendRandomFile(peerOnNetwork, guestOnNetwork, { kib: 64, port: 5001 }, SLOW);
       expect(counters('virtio-net eth0').errors).toBe(0);
       // The second VM's part is done: the rest of the test runs the Debian guest alone.
       guest.companions = [];
