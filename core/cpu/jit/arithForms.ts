@@ -28,6 +28,10 @@
  *   first one-bit step whatever the count, a masked count of 0 changes
  *   nothing; the other four flags are the previous state's, materialized.
  * - BSWAP r32 changes no flag (the 16-bit form stays a handler call).
+ * - SHLD/SHRD r32, r32 by imm8 and CL (doubleShift; SHRD imm8 was the fork
+ *   loop's third most frequent handler call from compiled code, 452 per
+ *   fork, handlerCalls.ts).
+ * - DIV/IDIV r32 (divide; the shell loop's DIV r32, 4 per iteration).
  * 32-bit operand size only; memory operands (MUL's and IMUL's source)
  * through the block writer's inline read, a rotate's through its
  * read-modify-write (rmw32): their fast paths, else the interpreter's
@@ -35,7 +39,7 @@
  * take their carry in from here (carryOp).
  */
 import type { Insn } from '../insn.ts';
-import { LAZY_ADC, LAZY_ADD, LAZY_SBB, LAZY_SUB } from '../flags.ts';
+import { LAZY_ADC, LAZY_ADD, LAZY_RES, LAZY_SBB, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC } from '../ops/alu.ts';
 import { AF, ARITH_FLAGS, CF, OF, PF, SF, ZF } from '../regs.ts';
 import { carryExpr, type FlagState } from './flagCode.ts';
@@ -59,6 +63,8 @@ export interface ArithWriter {
   rmw32(i: Insn, op: () => string): void;
   /** Inline `body` when `cond` holds, else the handler (translate.ts fastOrHandler). */
   fastOrHandler(cond: string, body: string): void;
+  /** The flags are now the 32-bit LAZY_RES of the locals fa (CF, OF), fb, fr (as the shifts). */
+  flagsResult32(): void;
 }
 
 /** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
@@ -83,6 +89,11 @@ export function arithForm(i: Insn, w: ArithWriter): boolean {
       if (i.reg < 6) return mulForm(i, w);
       if (!reg) return false;
       divide(w, w.r(i.rm), i.reg === 7);
+      return true;
+    case 0x1a4: case 0x1a5: // SHLD r32, r32, imm8 / CL
+    case 0x1ac: case 0x1ad: // SHRD r32, r32, imm8 / CL
+      if (!reg) return false;
+      doubleShift(w, i, op < 0x1ac);
       return true;
     case 0xc1: // ROL/ROR r32, imm8
     case 0xd1: { // ROL/ROR r32, 1
@@ -150,6 +161,32 @@ function divide(w: ArithWriter, d: string, signed: boolean): void {
   w.fastOrHandler(`(x = ${d} >>> 0) !== 0 && (${edx} >>> 0) < x`,
     `t = ${edx} >>> 0; m = ${eax} >>> 0; t = t * 0x10000 + (m >>> 16); o = Math.floor(t / x); t = (t - o * x) * 0x10000 + (m & 0xffff);`
     + ` p = Math.floor(t / x); ${w.setR(0, '(o * 0x10000 + p) | 0')} ${w.setR(2, '(t - p * x) | 0')}`);
+}
+
+/**
+ * SHLD (`left`) or SHRD r32, r32 by imm8 or CL (ops/shift.ts doubleShift,
+ * shld, shrd): a masked count of 0 changes nothing; otherwise the result,
+ * SF/ZF/PF from it, AF clear, CF the last bit shifted out, OF that of the
+ * first one-bit step (SHLD: the destination's two top bits differ; SHRD: its
+ * top bit and the source's bottom bit), i.e. LAZY_RES with CF and OF in its
+ * operand, as the block writer's other shifts keep them. With an immediate
+ * count the flags stay in the block's locals; with CL they go to the CPU
+ * first and the shift sets them there only when the count is not 0.
+ */
+function doubleShift(w: ArithWriter, i: Insn, left: boolean): void {
+  const fromCl = (i.opcode & 1) !== 0;
+  const body = (c: string) => (left
+    ? `x = ${w.r(i.rm)}; t = ${w.r(i.reg)}; fr = (x << ${c}) | (t >>> (32 - ${c})); fa = ((x >>> (32 - ${c})) & 1) | ((((x >>> 31) ^ (x >>> 30)) & 1) << 11); fb = 0;`
+    : `x = ${w.r(i.rm)}; t = ${w.r(i.reg)}; fr = (x >>> ${c}) | (t << (32 - ${c})); fa = ((x >>> (${c} - 1)) & 1) | ((((x >>> 31) ^ t) & 1) << 11); fb = 0;`);
+  if (!fromCl) {
+    const c = i.imm & 31;
+    if (c === 0) return;
+    w.emit(`${body(String(c))} ${w.setR(i.rm, 'fr')}`);
+    w.flagsResult32();
+    return;
+  }
+  w.flagsToCpu();
+  w.emit(`o = ${w.r(1)} & 31; if (o !== 0) { ${body('o')} ${w.setR(i.rm, 'fr')} setLazy(cpu, ${LAZY_RES}, 32, fa, 0, fr); }`);
 }
 
 /**

@@ -581,7 +581,7 @@ class BlockWriter {
       r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s),
       readOperand32: (x) => this.read(4, x.seg, this.ea(x)), exitCheck: (eip) => this.exitCheck(eip),
       flagsToCpu: () => this.flagsToCpu(), flagsWritten: () => { this.flags = FLAGS_IN_CPU; }, rmw32: (x, f) => this.rmw32(x, f),
-      fastOrHandler,
+      fastOrHandler, flagsResult32: () => { this.flags = lazyFlags(LAZY_RES, 32); },
     })) return true;
     if (op < 0x40 && (op & 7) < 6) {
       const alu = (op >> 3) & 7;

@@ -2,7 +2,8 @@
  * The arithmetic forms the compiler translates inline (core/cpu/jit/
  * arithForms.ts: IMUL r32, r/m32 (0F AF), IMUL r32, r/m32, imm32/imm8 (69,
  * 6B), MUL and IMUL r/m32 (F7 /4 /5), ADC and SBB (carryOp), ROL/ROR
- * r/m32 by imm8 and by 1, BSWAP r32), run interpreted and compiled in lockstep (diffRig.ts). Each case ends its block (a Jcc or
+ * r/m32 by imm8 and by 1, BSWAP r32, DIV and IDIV r32 with #DE from the
+ * handler, SHLD and SHRD r32, r32 by imm8 and CL), run interpreted and compiled in lockstep (diffRig.ts). Each case ends its block (a Jcc or
  * JMP), so the rig compares registers and every flag, undefined ones
  * included, after each; operands are the int32 edges, products beyond 2^53
  * and seeded random values; memory operands in RAM, across a #PF in the
@@ -305,4 +306,39 @@ describe('block compiler: DIV and IDIV r32 inline (the handler for #DE and wide 
       expect(r.interpreted.regs[7]).toBe(9); // the instruction after it never ran (the #DE handler halts)
     });
   }
+});
+
+describe('block compiler: SHLD and SHRD r32, r32 inline', () => {
+  it('SHLD/SHRD r32, r32 by imm8 and by CL (counts 0-33, masked) after lazy, CPU and INC-kept-CF flag states: result and every flag', () => {
+    const values = [...EDGES, ...randoms(4, 31)];
+    const counts = [0, 1, 2, 7, 15, 16, 17, 30, 31, 32, 33];
+    const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', ''];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of values) {
+      for (const c of counts) {
+        const [dst, src] = [['eax', 'ebx'], ['edx', 'edx'], ['ebx', 'ecx'], ['ebp', 'eax']][n % 4];
+        const kind = n % 2 === 0 ? 'shld' : 'shrd';
+        lines.push(
+          `        mov ${dst}, ${hex(a)}`,
+          src === dst ? '' : `        mov ${src}, ${hex(a ^ 0x9e3779b9 ^ n)}`,
+          `        jmp .s${n}`,
+          `.s${n}:  ${setups[n % setups.length]}`,
+          `        ${kind} ${dst}, ${src}, ${c}`,
+          `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][n % 8]} .a${n}`,
+          `.a${n}:  ${setups[(n + 2) % setups.length]}`,
+          `        mov ecx, ${hex(c + (n & 0x20))}`,
+          `        ${kind === 'shld' ? 'shrd' : 'shld'} ${dst === 'ecx' ? 'eax' : dst}, ${src === 'ecx' ? 'ebx' : src}, cl`,
+          `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][(n + 3) % 8]} .b${n}`,
+          `.b${n}:  adc esi, ${dst}`,
+          `        jmp .c${n}`,
+          `.c${n}:`,
+        );
+        n++;
+      }
+    }
+    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
+    expect(leftToHandlers(r, (i) => [0x1a4, 0x1a5, 0x1ac, 0x1ad].includes(i.opcode))).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+  });
 });
