@@ -43,6 +43,28 @@
  * Port I/O: 554 k COM1 transmits, PIT one-shot reprogramming (56-127 k),
  * PIC mask/EOI (~60-190 k), and once the watchdog marks the TSC unstable,
  * 175 k ACPI PM timer reads; MMIO none.
+ *
+ * 3 Dec, later: the counted run now splits every opcode's handler calls
+ * into those from compiled code and those from the interpreter (the run
+ * loop runs a block's code whenever it has some), keys them by operand size
+ * (66: 16-bit) and counts the code pages writes drop (into a block's
+ * instruction bytes or beside them). The decompressor's "SHR r/m32, imm8"
+ * was 66 C1 /5, SHR r16, imm8 (the range coder's 16-bit probability update,
+ * prob -= prob >> 5): 20.6 M of its 20.8 M calls come from compiled code,
+ * the decompressor's blocks being compiled (as warm members of regions),
+ * and the block writer (translate.ts) has the C1 shifts for 32-bit operands
+ * only, so each is a handler call with every register synced before and
+ * reloaded after. Not a self-modifying-code problem: 810 code pages dropped
+ * per boot, 117 by a write into decoded instruction bytes (7.3 k blocks, 36
+ * compiled), 693 by a write beside them (10.4 k blocks, 97 compiled, 1.25 M
+ * interpreted runs of heat lost; the kernel patching code elsewhere on the
+ * page, e.g. jump labels, and data on a page's code tail). The other calls
+ * from compiled code (one boot): DIV r/m32 in mpihelp_divrem 1.7 M, LODSB /
+ * SCASB in strncmp and strcmp 1.7 M each, LFENCE, RDTSC and PAUSE in
+ * delay_tsc 1.0 M each, PUSHF/CLI in _raw_spin_lock_irqsave 0.8 M, SHLD in
+ * timekeeping_advance 0.6 M. ROL/ROR by imm8 (1.8 M + 1.7 M) are the
+ * interpreter's: blake2s_compress_generic's blocks (48 instructions each)
+ * run 13.7 k times per boot, under the hot threshold.
  */
 import { Session } from 'node:inspector/promises';
 import { appendFileSync, writeFileSync } from 'node:fs';
@@ -100,7 +122,8 @@ async function main(): Promise<void> {
 
   // Every decoded block, also those dropped later (written pages, flushes).
   const decoded = new Set<Block>();
-  const handlerCalls = new Map<string, number>();
+  /** Handler calls by opcode: [from compiled code, from the interpreter]. */
+  const handlerCalls = new Map<string, [number, number]>();
   /** Handler calls by the block's EIP and opcode, named by symbol at the end. */
   const handlerSites = new Map<string, number>();
   const decodeAt = cpu.decodeAt;
@@ -110,13 +133,19 @@ async function main(): Promise<void> {
     if (countHandlers) {
       for (const ins of blk.insns) {
         const fn = ins.fn;
-        const k = `${ins.opcode.toString(16)}${[0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd1, 0xd3, 0xf6, 0xf7, 0xfe, 0xff, 0x1ba].includes(ins.opcode) ? '/' + ins.reg : ''}`;
+        // The operand size is part of the key: an inline form may exist for one size only (66 C1 /5 has none).
+        const k = `${ins.p66 ? '66 ' : ''}${ins.opcode.toString(16)}${[0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd1, 0xd3, 0xf6, 0xf7, 0xfe, 0xff, 0x1ba].includes(ins.opcode) ? '/' + ins.reg : ''}`;
         const where = `${blk.eip >>> 0} ${k}`;
-        ins.fn = (c, i) => { count(handlerCalls, k); count(handlerSites, where); fn(c, i); };
+        let calls = handlerCalls.get(k);
+        if (calls === undefined) handlerCalls.set(k, calls = [0, 0]);
+        const c2 = calls;
+        // The run loop runs a block's compiled code whenever it has some, so a call while it has is compiled code's.
+        ins.fn = (c, i) => { c2[blk.jit !== null ? 0 : 1]++; count(handlerSites, where); fn(c, i); };
       }
     }
     return blk;
   };
+  const codeWrites = countHandlers ? countCodeWrites(cpu) : null;
 
   // Wall time per run chunk charged to the EIP it started at; halted waits.
   const eipTime = new Map<number, number>();
@@ -221,15 +250,21 @@ async function main(): Promise<void> {
     say(`${String(w).padStart(10)} ${hex(blk.eip)} ${name(blk.eip >>> 0)} heat ${blk.heat} [${blk.insns.map((i) => i.opcode.toString(16)).join(' ')}]`);
   }
   if (countHandlers) {
-    say('\nhandler calls by opcode (0x1xx: 0F xx; /n: ModRM reg), compiled code and interpreter together:');
-    for (const [k, v] of top(handlerCalls, 30)) say(`${String(v).padStart(11)} ${k}`);
+    say('\nhandler calls by opcode (0x1xx: 0F xx; /n: ModRM reg; 66: 16-bit operand), all, from compiled code, from the interpreter:');
+    const byTotal = [...handlerCalls].sort((a, b) => b[1][0] + b[1][1] - a[1][0] - a[1][1]).slice(0, 30);
+    for (const [k, [comp, interp]] of byTotal) say(`${String(comp + interp).padStart(11)} ${String(comp).padStart(11)} ${String(interp).padStart(11)} ${k}`);
     const bySite = new Map<string, number>();
     for (const [k, v] of handlerSites) {
-      const [eip, opcode] = k.split(' ');
+      const sp = k.indexOf(' '), eip = k.slice(0, sp), opcode = k.slice(sp + 1); // the opcode key may hold a space (66 ...)
       count(bySite, `${name(Number(eip)).replace(/\+0x[0-9a-f]+$/, '').replace(/ \(decompressor.*$/, '')} ${opcode}`, v);
     }
     say('\nhandler calls by guest function (decompressor blocks by EIP) and opcode:');
     for (const [k, v] of top(bySite, 30)) say(`${String(v).padStart(11)} ${k}`);
+  }
+  if (codeWrites !== null) {
+    const w = codeWrites;
+    say(`\nwrites to pages holding decoded code: ${w.pages} pages dropped, ${w.into} by a write into a block's instruction bytes (${w.blocksInto} blocks, ${w.compiledInto} compiled), `
+      + `${w.pages - w.into} by a write beside them (${w.blocksBeside} blocks, ${w.compiledBeside} compiled, ${(w.heatBeside / 1e6).toFixed(2)} M interpreted runs of heat lost)`);
   }
   say('\nport I/O and MMIO accesses:');
   for (const [k, v] of top(accesses, 30)) say(`${String(v).padStart(9)} ${k}`);
@@ -237,6 +272,44 @@ async function main(): Promise<void> {
   console.log(report.join('\n'));
   guest.machine.pause();
   process.exit(0);
+}
+
+interface CodeWrites { pages: number; into: number; blocksInto: number; compiledInto: number; blocksBeside: number; compiledBeside: number; heatBeside: number }
+
+/**
+ * Counts the code pages a write drops (blockCache.ts invalidateCodePage):
+ * whether the write that dropped one touched a dropped block's instruction
+ * bytes or only data beside them on the page (the bus's write that reported
+ * it is the last one to a watched page).
+ */
+function countCodeWrites(cpu: Cpu): CodeWrites {
+  const w: CodeWrites = { pages: 0, into: 0, blocksInto: 0, compiledInto: 0, blocksBeside: 0, compiledBeside: 0, heatBeside: 0 };
+  const bus = cpu.bus as unknown as Record<'write8' | 'write16' | 'write32', (pa: number, v: number) => void> & { codePages: Uint8Array; pageMap: Int32Array };
+  let at = -1, size = 0;
+  for (const [name, n] of [['write8', 1], ['write16', 2], ['write32', 4]] as const) {
+    const write = bus[name].bind(bus);
+    bus[name] = (pa, v) => {
+      // The buffer offset, as blocks are keyed (Block.key).
+      if (bus.codePages[pa >>> 12] !== 0) { at = (bus.pageMap[pa >>> 12] & ~0xfff) | (pa & 0xfff); size = n; }
+      write(pa, v);
+    };
+  }
+  const invalidate = cpu.invalidateCodePage;
+  cpu.invalidateCodePage = function (this: Cpu, pfn: number): void {
+    const list = this.pageBlocks.get(pfn) ?? [];
+    // A block's instructions lie on its first page at their offset from its start (the decoder follows jumps only within it).
+    const into = (at >>> 12) === pfn && list.some((b) => b.insns.some((i) => {
+      const start = (b.key & ~0xfff) + ((b.key + i.eip - b.eip) & 0xfff);
+      return at < start + i.len && at + size > start;
+    }));
+    const compiled = list.filter((b) => b.jit !== null).length;
+    w.pages++;
+    if (into) { w.into++; w.blocksInto += list.length; w.compiledInto += compiled; }
+    else { w.blocksBeside += list.length; w.compiledBeside += compiled; w.heatBeside += list.reduce((s, b) => s + (b.jit === null ? b.heat : 0), 0); }
+    at = -1;
+    invalidate.call(this, pfn);
+  };
+  return w;
 }
 
 /** The guest kernel's text symbols (address, name), sorted, read over the console as gzip + base64. */
