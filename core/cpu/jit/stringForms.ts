@@ -1,10 +1,11 @@
 /**
  * Inline translations of the string moves and stores compiled code called
  * through their handlers on the Tiny Linux shell loop (handlerCalls.ts, warm,
- * per iteration: REP MOVSB 11.2, REP STOSB 9.0, MOVSB 4.5, REP MOVSD 2.9,
- * REP STOSD 0.4; musl's memcpy and memset, the kernel's copies): MOVSB,
- * MOVSD, STOSB, STOSD with 32-bit addressing, with and without REP (F3 or
- * F2: both repeat MOVS and STOS).
+ * per iteration: REP STOSB 9.0, REP MOVSB 8.0; musl's memcpy and memset, the
+ * kernel's copies), on getppid (REP MOVSD 2.0 per call: the entry's frame
+ * copy) and at boot (MOVSW 921 k per boot): MOVSB, MOVSD, STOSB, STOSD with
+ * 32-bit addressing, with and without REP (F3 or F2: both repeat MOVS and
+ * STOS), and MOVSW, STOSW without REP.
  *
  * Each has an inline fast path for the case the interpreter (ops/string.ts,
  * stringFast.ts) finishes in one step without an observable stop, and
@@ -25,7 +26,8 @@
  * - REP STOS: likewise for the destination (stosChunk); a dword store also
  *   needs a dword-aligned linear address (i32.fill).
  * - MOVS, STOS (no REP): one element with DF clear, each side aligned and in
- *   the TLB, inside the limits.
+ *   the TLB, inside the limits (a word as two bytes: the block's code sees
+ *   memory as bytes and dwords).
  * No string instruction changes the arithmetic flags.
  */
 import type { Insn } from '../insn.ts';
@@ -46,8 +48,8 @@ export interface StringWriter {
 export function stringForm(i: Insn, w: StringWriter): boolean {
   const op = i.opcode;
   if ((op !== 0xa4 && op !== 0xa5 && op !== 0xaa && op !== 0xab) || !i.a32 || i.lock) return false;
-  if ((op & 1) !== 0 && !i.o32) return false; // MOVSW, STOSW: left to the handler
-  const size = (op & 1) !== 0 ? 4 : 1;
+  const size = (op & 1) === 0 ? 1 : i.o32 ? 4 : 2;
+  if (size === 2 && i.rep !== REP_NONE) return false; // REP MOVSW, REP STOSW: left to the handler
   const movs = op < 0xaa;
   if (i.rep === REP_NONE) single(i, w, size, movs);
   else repeated(i, w, size, movs);
@@ -85,18 +87,25 @@ function repeated(i: Insn, w: StringWriter, size: number, movs: boolean): void {
   w.fastOrHandler(cond, body);
 }
 
-/** MOVS / STOS without REP: one element upward, aligned, through the TLB. */
+/**
+ * MOVS / STOS without REP: one element upward, aligned (so both sides of a
+ * word move are even and cannot overlap by one byte), through the TLB.
+ */
 function single(i: Insn, w: StringWriter, size: number, movs: boolean): void {
-  const align = size === 1 ? '' : ' && (m & 3) === 0';
+  const align = size === 1 ? '' : ` && (m & ${size - 1}) === 0`;
   let cond = `(cpu.flags & ${DF}) === 0 && ${inPage(ES, w.r(EDI), String(size), true, 't', 'm', 'p')}${align}`;
-  const dst = size === 1 ? 'u8[(p & ~0xfff) | (m & 0xfff)]' : 'i32[((p & ~0xfff) | (m & 0xfff)) >> 2]';
+  const dst = size === 1 ? 'u8[(p & ~0xfff) | (m & 0xfff)]' : size === 4 ? 'i32[((p & ~0xfff) | (m & 0xfff)) >> 2]' : '';
   let body: string;
   if (movs) {
-    cond += ` && ${inPage(i.seg, w.r(ESI), String(size), false, 'o', 'lin', 'e')}${size === 1 ? '' : ' && (lin & 3) === 0'}`;
+    cond += ` && ${inPage(i.seg, w.r(ESI), String(size), false, 'o', 'lin', 'e')}${size === 1 ? '' : ` && (lin & ${size - 1}) === 0`}`;
     const src = size === 1 ? 'u8[(e & ~0xfff) | (lin & 0xfff)]' : 'i32[((e & ~0xfff) | (lin & 0xfff)) >> 2]';
-    body = `${dst} = ${src}; ${w.setR(ESI, `(r${ESI} + ${size}) | 0`)}`;
+    body = size === 2
+      ? 'o = (p & ~0xfff) | (m & 0xfff); t = (e & ~0xfff) | (lin & 0xfff); u8[o] = u8[t]; u8[o + 1] = u8[t + 1]; '
+      : `${dst} = ${src}; `;
+    body += w.setR(ESI, `(r${ESI} + ${size}) | 0`);
   } else {
-    body = `${dst} = ${size === 1 ? `${w.r(0)} & 0xff` : w.r(0)};`;
+    body = size === 2 ? `o = (p & ~0xfff) | (m & 0xfff); u8[o] = ${w.r(0)}; u8[o + 1] = ${w.r(0)} >> 8;`
+      : `${dst} = ${size === 1 ? `${w.r(0)} & 0xff` : w.r(0)};`;
   }
   body += ` ${w.setR(EDI, `(r${EDI} + ${size}) | 0`)}`;
   w.fastOrHandler(cond, body);

@@ -23,7 +23,13 @@
  *   fallback (so a fault still stops at its instruction); so is a run of
  *   dword loads and stores through one base and index (dwordBurst);
  * - INC/DEC entered with the flags in the CPU leave CF there (flagCode.ts
- *   cfInCpu) rather than computing it.
+ *   cfInCpu) rather than computing it;
+ * - some forms are inline only for their common case and call their handler
+ *   otherwise (fastOrHandler: string moves and stores, DIV/IDIV, SSE loads
+ *   from memory), where the rare cases (faults, page crossings, REP's
+ *   interrupt points, #DE) are many and the handler already gets them right;
+ *   such a slow path is not a handler call of an untranslated form (it does
+ *   not count against maxHandlerCalls).
  *
  * Exactness contract with the run loop (execLoop.ts): before every call that can
  * fault or observe the CPU (the slow paths, raising #GP), the block "syncs":

@@ -1,6 +1,6 @@
 /**
  * The string forms the compiler translates (core/cpu/jit/stringForms.ts:
- * MOVSB, MOVSD, STOSB, STOSD, with and without REP, an inline fast path
+ * MOVSB, MOVSD, STOSB, STOSD, with and without REP, MOVSW and STOSW without, an inline fast path
  * and the handler otherwise), run interpreted and compiled in lockstep
  * (diffRig.ts), which compares registers, every flag, memory and the
  * instructions retired after each block. Cases: counts from 0 up past a
@@ -20,7 +20,7 @@ const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 const CONDITIONS = ['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
 
 /** This file's forms left to handlers in the compiled side's blocks (none: the slow paths are not handler calls of untranslated forms). */
-const stringLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => i.a32 && [0xa4, 0xaa].includes(i.opcode) || (i.a32 && i.o32 && [0xa5, 0xab].includes(i.opcode)));
+const stringLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => i.a32 && [0xa4, 0xaa].includes(i.opcode) || (i.a32 && (i.o32 || i.rep === 0) && [0xa5, 0xab].includes(i.opcode)));
 
 /** One case: ESI, EDI, ECX, EAX set, flags made lazy, the instruction, a Jcc on the flags from before it. */
 function stringCase(n: number, insn: string, src: number, dst: number, count: number, value: number): string[] {
@@ -65,11 +65,11 @@ describe('block compiler: MOVS and STOS inline', () => {
     expect(r.compiledInstructions).toBeGreaterThan(n * 8);
   });
 
-  it('MOVSB/MOVSD and STOSB/STOSD without REP: aligned and not, across a page boundary, DF set', () => {
+  it('MOVSB/MOVSW/MOVSD and STOSB/STOSW/STOSD without REP: aligned and not, the same word, across a page boundary, DF set', () => {
     const lines: string[] = [];
     let n = 0;
-    for (const [s, d] of [[0x100, 0x200], [0x101, 0x203], [0xffe, 0x1ffd], [0x1ffc, 0x2ffc], [0x2ffd, 0x3001]]) {
-      for (const insn of ['movsb', 'movsd', 'stosb', 'stosd', 'movsb\n        movsb\n        movsd\n        movsd', 'std\n        movsd\n        stosb\n        cld']) {
+    for (const [s, d] of [[0x100, 0x200], [0x101, 0x203], [0xffe, 0x1ffd], [0x1ffc, 0x2ffc], [0x2ffd, 0x3001], [0x3002, 0x3002], [0x3fff, 0x4fff]]) {
+      for (const insn of ['movsb', 'movsd', 'stosb', 'stosd', 'movsw', 'stosw', 'movsb\n        movsb\n        movsd\n        movsd\n        movsw', 'std\n        movsd\n        stosb\n        movsw\n        cld']) {
         lines.push(...stringCase(n, insn, DATA + s, DATA + d, n, 0x11223344 * (n + 1)));
         n++;
       }
