@@ -25,9 +25,9 @@
  *   is the same without that overlap); ESI and EDI advance, ECX becomes 0.
  * - REP STOS: likewise for the destination (stosChunk); a dword store also
  *   needs a dword-aligned linear address (i32.fill).
- * - MOVS, STOS (no REP): one element with DF clear, each side aligned and in
- *   the TLB, inside the limits (a word as two bytes: the block's code sees
- *   memory as bytes and dwords).
+ * - MOVS, STOS (no REP): one element with DF clear, each side inside one
+ *   page (a dword aligned too) and in the TLB, inside the limits (a word as
+ *   two bytes: the block's code sees memory as bytes and dwords).
  * No string instruction changes the arithmetic flags.
  */
 import type { Insn } from '../insn.ts';
@@ -88,19 +88,21 @@ function repeated(i: Insn, w: StringWriter, size: number, movs: boolean): void {
 }
 
 /**
- * MOVS / STOS without REP: one element upward, aligned (so both sides of a
- * word move are even and cannot overlap by one byte), through the TLB.
+ * MOVS / STOS without REP: one element upward, inside one page on each side
+ * (a dword also aligned, for the i32 view), through the TLB; a word as two
+ * bytes, both read before either is written (a destination one byte above
+ * the source).
  */
 function single(i: Insn, w: StringWriter, size: number, movs: boolean): void {
-  const align = size === 1 ? '' : ` && (m & ${size - 1}) === 0`;
+  const align = size === 4 ? ' && (m & 3) === 0' : '';
   let cond = `(cpu.flags & ${DF}) === 0 && ${inPage(ES, w.r(EDI), String(size), true, 't', 'm', 'p')}${align}`;
   const dst = size === 1 ? 'u8[(p & ~0xfff) | (m & 0xfff)]' : size === 4 ? 'i32[((p & ~0xfff) | (m & 0xfff)) >> 2]' : '';
   let body: string;
   if (movs) {
-    cond += ` && ${inPage(i.seg, w.r(ESI), String(size), false, 'o', 'lin', 'e')}${size === 1 ? '' : ` && (lin & ${size - 1}) === 0`}`;
+    cond += ` && ${inPage(i.seg, w.r(ESI), String(size), false, 'o', 'lin', 'e')}${size === 4 ? ' && (lin & 3) === 0' : ''}`;
     const src = size === 1 ? 'u8[(e & ~0xfff) | (lin & 0xfff)]' : 'i32[((e & ~0xfff) | (lin & 0xfff)) >> 2]';
     body = size === 2
-      ? 'o = (p & ~0xfff) | (m & 0xfff); t = (e & ~0xfff) | (lin & 0xfff); u8[o] = u8[t]; u8[o + 1] = u8[t + 1]; '
+      ? 'o = (p & ~0xfff) | (m & 0xfff); t = (e & ~0xfff) | (lin & 0xfff); x = u8[t]; t = u8[t + 1]; u8[o] = x; u8[o + 1] = t; '
       : `${dst} = ${src}; `;
     body += w.setR(ESI, `(r${ESI} + ${size}) | 0`);
   } else {

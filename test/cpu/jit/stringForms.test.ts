@@ -68,7 +68,7 @@ describe('block compiler: MOVS and STOS inline', () => {
   it('MOVSB/MOVSW/MOVSD and STOSB/STOSW/STOSD without REP: aligned and not, the same word, across a page boundary, DF set', () => {
     const lines: string[] = [];
     let n = 0;
-    for (const [s, d] of [[0x100, 0x200], [0x101, 0x203], [0xffe, 0x1ffd], [0x1ffc, 0x2ffc], [0x2ffd, 0x3001], [0x3002, 0x3002], [0x3fff, 0x4fff]]) {
+    for (const [s, d] of [[0x100, 0x200], [0x101, 0x203], [0xffe, 0x1ffd], [0x1ffc, 0x2ffc], [0x2ffd, 0x3001], [0x3002, 0x3002], [0x3fff, 0x4fff], [0x3101, 0x3102], [0x3103, 0x3102], [0x3ffe, 0x4ffd]]) {
       for (const insn of ['movsb', 'movsd', 'stosb', 'stosd', 'movsw', 'stosw', 'movsb\n        movsb\n        movsd\n        movsd\n        movsw', 'std\n        movsd\n        stosb\n        movsw\n        cld']) {
         lines.push(...stringCase(n, insn, DATA + s, DATA + d, n, 0x11223344 * (n + 1)));
         n++;
