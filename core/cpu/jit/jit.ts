@@ -289,6 +289,37 @@
  * Block objects in the tail) and compiling the blocks that stay
  * interpreted (a lower threshold costs V8).
  *
+ * Debian 686's boot (3 Dec, issue 13; test/cpu/measure/debianBootProfile.ts,
+ * its counted run and scratch counters bundled the same way). The XZ
+ * decompressor's 20.8 M "SHR r/m32, imm8" handler calls, thought to come
+ * from hot blocks left interpreted (self-modifying-code drops, a heat
+ * reset or a reject), are 66 C1 /5, SHR r16, imm8 (the range coder's
+ * 16-bit probability update), 20.6 M of them called from compiled code: the
+ * blocks are compiled (warm region members) and translate.ts has the C1
+ * shifts for 32-bit operands only. With a 16-bit SHR form in a scratch copy
+ * of translate.ts (not committed; the boot decompressed correctly, the XZ
+ * data being CRC-checked), the CPU time to the kernel's first console line
+ * (2394 M instructions) went 21.08 -> 19.49 and 21.71 -> 19.91 s (two pairs
+ * run side by side, x0.92). Self-modifying code is not what costs: 810
+ * code pages dropped per boot, 693 of them by a write beside the decoded
+ * bytes (10.4 k blocks, 97 compiled, 1.25 M interpreted runs of heat lost),
+ * and of 254 compile events only 8 compiled again a head whose code a write
+ * beside it had dropped. So a finer-grained write watch (per-block byte
+ * ranges or sub-pages) was not built: at most ~1% of the boot to gain, and
+ * it would keep such pages watched, so every data write beside the code
+ * would take the page walk of the slow path instead of the first only. The
+ * hot threshold does not move the boot either (POPEK_BOOT_ONLY=1 runs side
+ * by side, CPU s, load 9-12: 20000 98.3 / 5000 97.4, 20000 68.4 / 5000 91.4;
+ * to the first console line 2000, 5000, 20000, 80000: 22.2, 21.4, 22.7,
+ * 22.1 s, all four at once). Interpreted per boot ~330 M of 6.5 G
+ * instructions: ~180 M in blocks' runs before they compiled, ~150 M in
+ * blocks never hot (52 M in 346 EIPs with 10000-15000 runs, among them
+ * blake2s_compress_generic's 48-instruction blocks at 13.7 k runs, whose
+ * ROL/ROR are the 3.5 M rotate handler calls). Sampled (--cpu-prof, to the
+ * first console line, the 16-bit SHR form in): compiled code 66%, the run
+ * loop 13.5% + 3.6% in the machine's (entries from one of the
+ * decompressor's ~12 regions into another), setLazy + computeLazy 2.5%.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
