@@ -58,6 +58,7 @@ import { CS, DF, RF, SS, TF } from '../regs.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
 import { sseLoadForm, sseRegisterForm } from './sseForms.ts';
 import { stringForm } from './stringForms.ts';
+import { irqFlagForm } from './irqFlagForms.ts';
 import { arithForm, carryOp } from './arithForms.ts';
 import { xchgBitForm } from './xchgBitForms.ts';
 import { REP_NONE } from '../insn.ts';
@@ -583,6 +584,10 @@ class BlockWriter {
     const fastOrHandler = (cond: string, body: string) => this.fastOrHandler(cond, body);
     if (op >= 0x100 && sseLoadForm(i, { ea: (x) => this.ea(x), fastOrHandler })) return true; // MOVDQA/MOVDQU/MOVD xmm, m (sseForms.ts)
     if (stringForm(i, { r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), fastOrHandler })) return true; // (REP) MOVS/STOS B/D (stringForms.ts)
+    if (irqFlagForm(i, { // CLI, PUSHFD, POP m32 (irqFlagForms.ts)
+      r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s), ea: (x) => this.ea(x), sync: () => this.sync(),
+      flagsToCpu: () => this.flagsToCpu(), push: (v) => this.push(v), exitCheck: (eip) => this.exitCheck(eip), fastOrHandler,
+    })) return true;
     if (arithForm(i, { // IMUL r32 forms, MUL/IMUL/DIV/IDIV, ROL/ROR r32 by imm8 and 1, BSWAP r32 (arithForms.ts)
       r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s),
       readOperand32: (x) => this.read(4, x.seg, this.ea(x)), exitCheck: (eip) => this.exitCheck(eip),
