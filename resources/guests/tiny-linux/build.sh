@@ -134,6 +134,12 @@ KERNEL_OPTIONS=(
 	--enable VIRTIO_MMIO_CMDLINE_DEVICES --enable VIRTIO_PCI
 	--enable VIRTIO_PCI_LEGACY --enable VIRTIO_BLK --enable VIRTIO_NET
 	--enable VIRTIO_CONSOLE --enable VIRTIO_BALLOON
+	# Hardware RNG core (/dev/hwrng) with the virtio-rng driver, so the
+	# entropy device Popek offers has a driver; the core's x86 chip drivers
+	# (Intel FWH, AMD, Geode, VIA PadLock) would only probe for hardware the
+	# machine does not have.
+	--enable HW_RANDOM --enable HW_RANDOM_VIRTIO --disable HW_RANDOM_INTEL
+	--disable HW_RANDOM_AMD --disable HW_RANDOM_GEODE --disable HW_RANDOM_VIA
 	# Timekeeping.
 	--enable X86_TSC
 	# One image, nothing to load at run time.
@@ -149,7 +155,7 @@ REQUIRED_Y=(
 	EXT2_FS BINFMT_ELF BINFMT_SCRIPT MULTIUSER FUTEX UNIX98_PTYS
 	PCI PCI_DIRECT PCI_GODIRECT ACPI ACPI_BUTTON RTC_CLASS RTC_DRV_CMOS
 	VIRTIO_MMIO VIRTIO_MMIO_CMDLINE_DEVICES VIRTIO_PCI VIRTIO_BLK VIRTIO_NET
-	VIRTIO_CONSOLE VIRTIO_BALLOON NET INET UNIX NETDEVICES
+	VIRTIO_CONSOLE VIRTIO_BALLOON HW_RANDOM HW_RANDOM_VIRTIO NET INET UNIX NETDEVICES
 	INPUT SERIO SERIO_I8042 KEYBOARD_ATKBD
 	X86_UP_APIC X86_UP_IOAPIC X86_LOCAL_APIC X86_IO_APIC
 )
