@@ -38,11 +38,12 @@ describe('virtio devices in Tiny Linux under the VT-x hypervisor', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('binds virtio_pci, virtio_blk and virtio_console to the three functions', async () => {
+  it('binds virtio_pci, virtio_blk, virtio_console and virtio_rng to the three functions', async () => {
     expect(guest.output).not.toMatch(/Oops|BUG|WARNING|Kernel panic|Call Trace/);
     expect(await guest.command('cat /proc/partitions')).toBe('major minor  #blocks  name\n\n 254        0       4096 vda\n');
     expect(await guest.command('cd /sys/bus/virtio/devices; cat */device; cd /')).toBe('0x0002\n0x0003\n0x0004\n');
     expect(await guest.command('basename $(readlink /sys/bus/virtio/devices/virtio1/driver)')).toBe('virtio_console\n');
+    expect(await guest.command('basename $(readlink /sys/bus/virtio/devices/virtio2/driver)')).toBe('virtio_rng\n');
   });
 
   it('writes the disk and reads it back through the page cache and from the device, equal to the image on the host', async () => {

@@ -4,19 +4,20 @@
  *    ports /dev/hvc0 and /dev/hvc1: bytes flow both ways on each, and a
  *    shell runs on hvc1 driven from the host.
  *  - virtio_pci binds the entropy function too (device ID 4 on the virtio
- *    bus); this kernel is built without CONFIG_HW_RANDOM, so no driver
- *    claims it and /dev/hwrng does not exist here.
- *  - Hostile descriptors on a live machine: that unclaimed entropy device is
- *    taken over by a rogue driver on the machine's bus (this test, issuing
- *    the same port and MMIO cycles a guest driver would) that posts
- *    malformed chains in the BIOS area the e820 map reserves (so Linux never
- *    uses it). Every case gets a guest-visible error (an empty completion or
- *    DEVICE_NEEDS_RESET), the device works again after a reset, and the
- *    guest keeps running.
+ *    bus) and virtio_rng claims it.
+ *  - Hostile descriptors on a live machine: the guest then unbinds virtio_rng
+ *    (the driver resets the device and lets it go, /dev/hwrng has no source
+ *    any more), and the unclaimed entropy device is taken over by a rogue
+ *    driver on the machine's bus (this test, issuing the same port and MMIO
+ *    cycles a guest driver would) that posts malformed chains in the BIOS
+ *    area the e820 map reserves (so Linux never uses it). Every case gets a
+ *    guest-visible error (an empty completion or DEVICE_NEEDS_RESET), the
+ *    device works again after a reset, and the guest keeps running.
  * Deterministic clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuestConsole } from '../../scripts/guestConsole.ts';
+import type { VirtioCounters } from '../../core/devices/virtio/virtioDevice.ts';
 import type { MemoryBus } from '../../core/memory/bus.ts';
 import { F_INDIRECT_DESC, F_VERSION_1, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../core/devices/virtio/virtioConstants.ts';
 import { VirtioPciTestDriver } from '../devices/virtio/virtioTestDriver.ts';
@@ -31,6 +32,7 @@ const RAM = 128 * 1024 * 1024;
 
 describe('virtio-console and virtio-rng in Tiny Linux', () => {
   let guest: GuestConsole;
+  const rngCounters = (): VirtioCounters => ({ ...guest.machine.stats().virtio!.find((d) => d.name === 'virtio-rng')!.counters });
 
   beforeAll(async () => {
     guest = GuestConsole.tinyLinux({ virtioConsole: true, virtioConsolePorts: 2, virtioRng: true });
@@ -42,13 +44,11 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
     guest?.machine.pause();
   });
 
-  it('binds virtio_pci to both functions and virtio_console to the console', async () => {
+  it('binds virtio_pci to both functions, virtio_console to the console and virtio_rng to the entropy device', async () => {
     expect(await guest.command('ls /sys/bus/virtio/devices')).toBe('virtio0  virtio1\n');
     expect(await guest.command('cd /sys/bus/virtio/devices; cat */device; cd /')).toBe('0x0003\n0x0004\n');
     expect(await guest.command('basename $(readlink /sys/bus/virtio/devices/virtio0/driver)')).toBe('virtio_console\n');
-    expect(await guest.command('ls /sys/bus/virtio/devices/virtio1/driver 2>&1')).toBe(
-      "ls: /sys/bus/virtio/devices/virtio1/driver: No such file or directory\n",
-    );
+    expect(await guest.command('basename $(readlink /sys/bus/virtio/devices/virtio1/driver)')).toBe('virtio_rng\n');
   });
 
   it('carries guest output on hvc0 to the host', async () => {
@@ -91,6 +91,16 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
     expect(guest.virtioConsolePortOutput[1].slice(from)).toContain('answer 42 from /dev/hvc1\r\n');
   });
 
+  it('lets the entropy device go when the guest unbinds virtio_rng: /dev/hwrng has no source left', async () => {
+    expect(await guest.command('echo virtio1 > /sys/bus/virtio/drivers/virtio_rng/unbind')).toBe('');
+    expect(await guest.command('ls /sys/bus/virtio/devices/virtio1/driver 2>&1')).toBe(
+      'ls: /sys/bus/virtio/devices/virtio1/driver: No such file or directory\n',
+    );
+    expect(await guest.command('cat /sys/class/misc/hw_random/rng_current')).toBe('none\n');
+    expect(await guest.command('dd if=/dev/hwrng bs=64 count=1 2>&1 >/dev/null')).toBe('dd: /dev/hwrng: No such device\n');
+  });
+
+  // On the function the guest let go (it stays where Linux put it, with virtio_pci's IRQ handler on its line).
   describe('hostile descriptors from a rogue driver on the live machine', () => {
     let driver: VirtioPciTestDriver;
     let q: QueueDriver;
@@ -105,7 +115,10 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
       return [driver.status, q.takeUsed()] as const;
     };
 
+    let start0: VirtioCounters;
+
     beforeAll(() => {
+      start0 = rngCounters();
       // The board's device bus (the bare PC's is the processor's own): the rogue driver shares it with the guest's CPU.
       driver = new VirtioPciTestDriver((guest.machine as unknown as { side: { deviceBus: MemoryBus } }).side.deviceBus, RNG_SLOT);
       // INTx Disable, so the shared IRQ line is never raised for a driver that polls.
@@ -129,6 +142,8 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
       // The device fills at most 4 KiB per request, so only a long buffer that leaves RAM within that is refused.
       ['a 4 GiB - 1 buffer 64 bytes below the end of RAM', () => q.writeChain([{ address: RAM - 64, length: 0xffff_ffff, write: true }])],
       ['a device-readable buffer (wrong direction)', () => q.writeChain([{ address: BUFFER, length: 64 }])],
+      // Well-formed, just empty: answered with the 0 bytes it holds, not counted as an error.
+      ['a zero-length buffer', () => q.writeChain([{ address: BUFFER, length: 0, write: true }])],
     ];
     for (const [name, post] of emptyCompletions) {
       it(`completes ${name} with no bytes and keeps going`, async () => {
@@ -159,6 +174,16 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
         q.writeDescriptor(q.desc, first, { address: driver.bar, length: 64, flags: VIRTQ_DESC_F_INDIRECT });
         return first;
       }],
+      ['a zero-length indirect table', () => {
+        const first = q.reserve(1);
+        q.writeDescriptor(q.desc, first, { address: TABLE, length: 0, flags: VIRTQ_DESC_F_INDIRECT });
+        return first;
+      }],
+      ['a 4 GiB - 16 indirect table (past the end of RAM)', () => {
+        const first = q.reserve(1);
+        q.writeDescriptor(q.desc, first, { address: TABLE, length: 0xffff_fff0, flags: VIRTQ_DESC_F_INDIRECT });
+        return first;
+      }],
       ['a nested indirect table', () => {
         q.writeDescriptor(TABLE, 0, { address: TABLE, length: 16, flags: VIRTQ_DESC_F_INDIRECT });
         const first = q.reserve(1);
@@ -180,11 +205,12 @@ describe('virtio-console and virtio-rng in Tiny Linux', () => {
     }
 
     it('counted the errors, and the guest kernel noticed nothing', async () => {
-      const rng = guest.machine.stats().virtio!.find((d) => d.name === 'virtio-rng')!;
-      expect(rng.counters.errors).toBe(5);
-      expect(rng.counters.resetsNeeded).toBe(5);
+      const rng = rngCounters();
+      // The five refused buffers (not the zero-length one).
+      expect(rng.errors - start0.errors).toBe(5);
+      expect(rng.resetsNeeded - start0.resetsNeeded).toBe(7);
       // One configuration-change interrupt per DEVICE_NEEDS_RESET, kept off the wire by INTx Disable.
-      expect(rng.counters.interrupts).toBe(5);
+      expect(rng.interrupts - start0.interrupts).toBe(7);
       // (Case-sensitive: the boot log's pci=nocrs notice says "report a bug".)
       const log = await guest.command('dmesg | grep -cE "nobody cared|Oops|BUG|Call Trace"');
       expect(log).toBe('0\n');
