@@ -15,9 +15,9 @@
  *   else the materialized EFLAGS without VM and RF, pushed as PUSH pushes
  *   (the block's flag state goes to the CPU first: getFlags reads it there).
  * - POP m32: inline when the stack dword and the destination are each
- *   aligned, inside their segment's limits and in the TLB (a 32-bit stack),
- *   the destination's address not formed from ESP (the handler computes it
- *   after ESP moved); else the handler, which restores ESP when the write
+ *   aligned, inside their segment's limits and in the TLB (a 32-bit stack;
+ *   a destination addressed through ESP uses ESP after the pop, as the
+ *   handler does); else the handler, which restores ESP when the write
  *   faults. No flag changes.
  */
 import type { Insn } from '../insn.ts';
@@ -57,10 +57,13 @@ export function irqFlagForm(i: Insn, w: IrqFlagWriter): boolean {
       w.exitCheck(i.nextEip);
       return true;
     case 0x8f: { // POP m32
-      if (i.reg !== 0 || !i.o32 || !i.a32 || i.mod === 3 || i.base === 4 || i.index === 4) return false;
+      if (i.reg !== 0 || !i.o32 || !i.a32 || i.mod === 3) return false;
       const esp = w.r(4);
+      // An address formed from ESP takes ESP after the pop (SIB cannot name ESP as the index); the fast path
+      // requires a 32-bit stack, where that is ESP + 4.
+      const ea = i.base === 4 ? w.ea(i).replace('r4', '((r4 + 4) | 0)') : w.ea(i);
       const cond = `ss32 && (o = ${esp} >>> 0) >= sRL[${SS}] && o + 3 <= sRH[${SS}] && ((e = tlbR[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`
-        + ` && (t = (${w.ea(i)}) >>> 0) >= sWL[${i.seg}] && t + 3 <= sWH[${i.seg}] && ((p = tlbW[(m = (sB[${i.seg}] + t) | 0) >>> 12]) & tb) !== 0 && (m & 3) === 0`;
+        + ` && (t = (${ea}) >>> 0) >= sWL[${i.seg}] && t + 3 <= sWH[${i.seg}] && ((p = tlbW[(m = (sB[${i.seg}] + t) | 0) >>> 12]) & tb) !== 0 && (m & 3) === 0`;
       w.fastOrHandler(cond, `i32[((p & ~0xfff) | (m & 0xfff)) >> 2] = i32[((e & ~0xfff) | (lin & 0xfff)) >> 2]; ${w.setR(4, `(r4 + 4) | 0`)}`);
       return true;
     }
