@@ -318,7 +318,15 @@
  * ROL/ROR are the 3.5 M rotate handler calls). Sampled (--cpu-prof, to the
  * first console line, the 16-bit SHR form in): compiled code 66%, the run
  * loop 13.5% + 3.6% in the machine's (entries from one of the
- * decompressor's ~12 regions into another), setLazy + computeLazy 2.5%.
+ * decompressor's ~12 regions into another; a third of the run loop's
+ * samples on the call into a region's function), setLazy + computeLazy
+ * 2.5%. Chaining regions into each other (POPEK_JIT_CHAIN=on) there: 23.10
+ * and 22.78 s against 21.03 and 19.86 without (two pairs): slower, as on
+ * the shell loop. The whole boot with the scratch 16-bit SHR form against
+ * the same tree without it (POPEK_BOOT_ONLY=1, two pairs side by side, load
+ * 7-8): 71.8 / 85.8 s and 74.6 / 65.7 s CPU (x0.84, x1.14): the ~1.7 s it
+ * saves is within the noise of a whole boot on the shared machine; the
+ * phase to the first console line measures it.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
