@@ -34,19 +34,19 @@
  * run time; with this file, sseLoadForm, DIV/IDIV r32, XADD m32, BTS/BTR/BTC
  * imm8, SHLD/SHRD and the r16 ALU group, all added together): warm shell loop
  * 38.35 -> 0.00 per iteration (of ~17,250 instructions: the calls were 0.2%
- * of them); fork loop 2630 -> 926-965 per fork (left: PUSHF, POP m32, CLI,
- * STI, 232 each: the kernel's irqsave sections); getppid 14.2 -> 12.2 per
+ * of them); fork loop 2630 -> 926-965 per fork, 268 with irqFlagForms.ts
+ * (left: STI 228, MOV m16, imm16 39); getppid 14.2 -> 12.2 per
  * call (left: segment register loads, pushes and pops, CLI, STI, IRET); the
  * boot 1.45 M -> 0.50 M (left: IN/OUT imm8 179 k each, INVLPG 50 k, PAUSE,
  * LFENCE, RDTSC 27 k each: a delay loop). Time (a scratch script holding the
  * old and the new compiler in one process beside the interpreter, three
  * Tiny Linux machines, 5000-iteration shell loop rounds rotating the order,
- * CPU time, load ~8): new / old per warm round 0.95, 1.01, 0.91, 0.91
- * (rounds 5-8), 0.93 summed over rounds 2-8; against the interpreter old
- * 0.53, new 0.50 (rounds 2-8). So the handler calls were worth a few percent
- * of the warm loop at most: the shell loop's remaining cost against v86 is
- * not in them (jit.ts: the run loop's cache misses, entries into region
- * functions, V8's warm-up).
+ * CPU time, load ~8): new / old summed over rounds 2-8 0.93, 1.03, 1.00 in
+ * three runs (per warm round 0.86-1.26); against the interpreter old
+ * 0.53/0.48/0.52, new 0.50/0.50/0.51. So no gain measurable beyond the
+ * noise: the handler calls were 0.2% of the loop's instructions, and the
+ * shell loop's remaining cost against v86 is not in them (jit.ts: the run
+ * loop's cache misses, entries into region functions, V8's warm-up).
  */
 import type { Insn } from '../insn.ts';
 import { REP_NONE } from '../insn.ts';

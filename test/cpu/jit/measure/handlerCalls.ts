@@ -19,7 +19,7 @@
  * stringForms.ts, sseLoadForm, DIV/IDIV, XADD, BTS/BTR/BTC, SHLD/SHRD and
  * the r16 ALU group (core/cpu/jit/stringForms.ts has what is left and the
  * time): shell 38.35 -> 0.00 (REP STOSB's slow path, under 0.005), fork
- * 2630 -> 926-965, getppid 14.2 -> 12.2, boot 1.45 M -> 0.50 M per boot.
+ * 2630 -> 268 (with irqFlagForms.ts), getppid 14.2 -> 12.2, boot 1.45 M -> 0.50 M per boot.
  * Instructions per iteration vary by a few percent from run to run (280-294
  * for getppid with the same code): the console's input reaches the guest
  * between the machine's run slices, which follow the host's timing.
