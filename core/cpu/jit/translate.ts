@@ -61,6 +61,7 @@ import { stringForm } from './stringForms.ts';
 import { irqFlagForm } from './irqFlagForms.ts';
 import { arithForm, carryOp } from './arithForms.ts';
 import { xchgBitForm } from './xchgBitForms.ts';
+import { shift16Form } from './shift16Forms.ts';
 import { REP_NONE } from '../insn.ts';
 
 /** A JS literal for a number (negative ones parenthesized). */
@@ -594,6 +595,7 @@ class BlockWriter {
       flagsToCpu: () => this.flagsToCpu(), flagsWritten: () => { this.flags = FLAGS_IN_CPU; }, rmw32: (x, f) => this.rmw32(x, f),
       fastOrHandler, flagsResult32: () => { this.flags = lazyFlags(LAZY_RES, 32); },
     })) return true;
+    if (shift16Form(i, { r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s), flagsResult32: () => { this.flags = lazyFlags(LAZY_RES, 32); } })) return true; // SHL/SHR/SAR r16 by imm8 and 1 (shift16Forms.ts)
     if (op < 0x40 && (op & 7) < 6) {
       const alu = (op >> 3) & 7;
       switch (op & 7) {
