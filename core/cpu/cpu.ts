@@ -286,14 +286,12 @@ export class Cpu implements PageTableMemory {
   jitHot = -1;
   jitK = 0;
   /**
-   * Chaining between compiled blocks: the block running (the last one chained
-   * into), the instructions the run loop's budget still allows (chained
-   * blocks subtract theirs), and how many more nested chained calls the
-   * JS stack may take before control returns to the run loop.
+   * A compiled region stepping between its members: the block running (the
+   * last member stepped into) and the instructions the run loop's budget
+   * still allows (members stepped through subtract theirs).
    */
   jitBlock!: Block;
   jitLeft = 0;
-  jitDepth = 0;
   private shutdownText: string | null = null;
   /** Set once the processor has shut down (triple fault). */
   get shutdownDetail(): string | null { return this.shutdownText; }

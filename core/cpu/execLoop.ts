@@ -26,7 +26,6 @@ import type {
 import { CS, EXC_DB, EXC_NMI, IF, RF, TF } from './regs.ts';
 import { CPU_FAULT } from './faults.ts';
 import { INT_EXCEPTION, INT_EXTERNAL, INT_NMI } from './interrupts.ts';
-import { JIT_CHAIN_DEPTH } from './jit/jit.ts';
 import { vmxPollExit } from './vmx/nonRoot.ts';
 import { recognizeInit } from './initSignal.ts';
 import { svmPollInterrupt } from './svm/guestOps.ts';
@@ -105,11 +104,10 @@ export const execLoop = {
       const compiled = block.jit;
       try {
         if (compiled !== null) {
-          // Compiled code may chain into further compiled blocks (jit/translate.ts): it takes the
-          // budget left and counts the blocks it chained through itself; `block` becomes the last one run.
+          // A compiled region may step on into its other members (jit/translate.ts regionTail): it takes
+          // the budget left and counts the members it stepped through itself; `block` becomes the last one run.
           this.jitBlock = block;
           this.jitLeft = budget - done;
-          this.jitDepth = JIT_CHAIN_DEPTH;
           k = compiled(this);
           done = budget - this.jitLeft;
           block = this.jitBlock;

@@ -108,8 +108,8 @@
  * frame, interpreted either way) and fork's profile is 48% the run loop
  * with the interpreter's handlers, 15% compiled code (kernel code below the
  * threshold, page faults, string copies). Chaining regions into each other
- * (chain on, workloadsAB.ts ... chain) did not pay either: warm shell loop
- * 0.97 of the interpreter against 0.90 without.
+ * (the former `chain` option, a third machine in workloadsAB.ts) did not pay
+ * either: warm shell loop 0.97 of the interpreter against 0.90 without.
  * `npm run bench -- jit` (bench's own loops, realtime clock, one run, load
  * 2-4 on 2 cores): CPU 47.3 / 200.4 MIPS (x4.23); Tiny Linux boot 6.2 / 6.4 s
  * (x1.04), shell loop 124.8 / 73.5 s (x0.59), fork loop 11.27 / 11.75 s
@@ -193,16 +193,18 @@
  * the run loop's checks inline (budget, attention, single step, exitBlock,
  * a pending interrupt) and finds the successor by the exiting block's two
  * links, so a RET or indirect jump goes on to a member without the members'
- * map and no region code calls regionNext (JitOptions.inlineExits; off
- * keeps the old code for comparison). shellLoopVariants.ts, 5000-iteration
- * rounds, one process, load 15-30, new / old region code: medians of the
- * rounds after the first 0.71, 0.75 and 0.83 in three runs; once warm
+ * map and no region code calls regionNext (the old code stayed behind the
+ * former JitOptions.inlineExits for comparison, removed since).
+ * shellLoopVariants.ts, 5000-iteration rounds, one process, load 15-30,
+ * new / old region code: medians of the rounds after the first 0.71, 0.75
+ * and 0.83 in three runs; once warm
  * (rounds 5-11 of 12, summed) 0.82, and against the interpreter (another
  * run, rounds 5-7) old 0.66, new 0.59. Two further cuts did not pay:
  * - Transfers between regions (`chain` with inlineExits): the tail calls the
- *   next region through one call site (chain.ts enterNext), which V8 sees
- *   megamorphic, so it never inlines one region into another (the old
- *   chain's per-exit call sites were monomorphic and invited that). Warm,
+ *   next region through one call site (the former chain.ts enterNext),
+ *   which V8 sees megamorphic, so it never inlines one region into another
+ *   (the old chain's per-exit call sites were monomorphic and invited
+ *   that). Warm,
  *   1.07 of the tail without it in one run (rounds 5-11), 0.88 in
  *   another (rounds 5-7): no gain beyond the noise. A call saves little
  *   against a run-loop round trip: both pay the megamorphic call and the
@@ -320,13 +322,20 @@
  * loop 13.5% + 3.6% in the machine's (entries from one of the
  * decompressor's ~12 regions into another; a third of the run loop's
  * samples on the call into a region's function), setLazy + computeLazy
- * 2.5%. Chaining regions into each other (POPEK_JIT_CHAIN=on) there: 23.10
+ * 2.5%. Chaining regions into each other (the `chain` option) there: 23.10
  * and 22.78 s against 21.03 and 19.86 without (two pairs): slower, as on
  * the shell loop. The whole boot with the scratch 16-bit SHR form against
  * the same tree without it (POPEK_BOOT_ONLY=1, two pairs side by side, load
  * 7-8): 71.8 / 85.8 s and 74.6 / 65.7 s CPU (x0.84, x1.14): the ~1.7 s it
  * saves is within the noise of a whole boot on the shared machine; the
  * phase to the first console line measures it.
+ *
+ * Removed (3 Dec, issue 13): the switches `chain` (exits going on into the
+ * next compiled block or region), `loops` (a single block looping in its
+ * function) and `inlineExits` (off: the old region exits through regionNext),
+ * with chain.ts, all off by default and measured above without paying
+ * (chaining x1.10-1.15 slower on the decompressor phase, 0.97 against 0.90 on
+ * the warm shell loop); regions and their exit tail are what remains.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
@@ -341,21 +350,14 @@ import { getFlag, PARITY, setLazy, testCondition } from '../flags.ts';
 import { setLazyCarry } from './flagCode.ts';
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock, translateRegion } from './translate.ts';
-import { chainTarget, enterNext, loopAgain, regionNext } from './chain.ts';
 
 /**
  * A compiled block: runs it on `cpu` and returns the instructions retired
- * in the last block it ran (blocks it chained through count themselves on
- * the clock and in `cpu.jitLeft`, and leave the last one in `cpu.jitBlock`).
+ * in the last block it ran (a region's members it stepped through before
+ * count themselves on the clock and in `cpu.jitLeft`, and leave the last
+ * one in `cpu.jitBlock`).
  */
 export type CompiledBlock = (cpu: Cpu) => number;
-
-/**
- * Nested chained calls a compiled block may make before control returns to
- * the run loop (each is a JS stack frame; a block's jump to itself is a loop
- * in its function and takes none).
- */
-export const JIT_CHAIN_DEPTH = 32;
 
 export interface JitOptions {
   /** Compile hot blocks (off: the interpreter runs everything). */
@@ -371,39 +373,20 @@ export interface JitOptions {
    */
   maxHandlerCalls: number;
   /**
-   * Chain compiled blocks (chain.ts): exits go on into the next compiled
-   * block, and a block jumping to itself loops, without returning to the
-   * run loop. Off by default: measured, it does not pay yet (see above).
-   */
-  chain: boolean;
-  /**
-   * A block that jumps back to its own start runs again inside its function
-   * (chain.ts loopAgain: the same checks as chaining), without chaining into
-   * other blocks. Implied by `chain`.
-   */
-  loops: boolean;
-  /**
    * Compile regions rather than single blocks (translate.ts translateRegion):
    * a block turning hot is compiled together with the blocks the run loop
    * has linked it to (successor links, transitively, up to JIT_REGION_MAX
    * blocks) that are warm (heat at least hotThreshold / 4) and not compiled
    * yet, into one function that steps between them without returning to
-   * the run loop. Takes precedence over `chain` and `loops` between its
-   * blocks; with `chain`, its exits to code outside it go on into the
-   * successor's compiled code (another region) as chained blocks do (with
-   * inlineExits, from the region's exit tail through chain.ts enterNext).
-   * On by default (measured above; POPEK_JIT_REGIONS=off turns it off).
+   * the run loop (translate.ts regionTail: where the run loop would run
+   * another member next); its exits to code outside it return to the run
+   * loop. A single block that links to itself is a region of one: it
+   * loops in its function. On by default (measured above;
+   * POPEK_JIT_REGIONS=off turns it off).
    */
   regions: boolean;
   /** Blocks in one region at most. */
   regionMax: number;
-  /**
-   * A region's exits share one tail in its function with the run loop's
-   * checks inline (translate.ts regionTail) instead of calling regionNext,
-   * and a computed target (RET, indirect JMP/CALL) is looked up by the
-   * exiting block's links instead of a map of the members.
-   */
-  inlineExits: boolean;
 }
 
 /** Blocks in one region at most. */
@@ -418,8 +401,7 @@ export const JIT_REGION_MAX = 32;
  * the system-call path of 3 Dec gain more. The whole suite passed with it on
  * (POPEK_JIT=on, 241 files, 3 Dec) as it does off. The environment variable
  * POPEK_JIT=off turns it off by default for a whole process (the suite runs
- * both ways; `--jit off` and MachineOptions.jit per machine), and
- * POPEK_JIT_CHAIN=on turns chaining on likewise.
+ * both ways; `--jit off` and MachineOptions.jit per machine).
  */
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 /** POPEK_JIT_HOT=n overrides the hot threshold likewise (a low one makes small tests run compiled code). */
@@ -430,11 +412,8 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   hotThreshold: Number.isInteger(envHot) && envHot >= 1 ? envHot : 20000,
   budgetBytes: 16 << 20,
   maxHandlerCalls: 8,
-  chain: env.POPEK_JIT_CHAIN === 'on',
-  loops: env.POPEK_JIT_LOOPS === 'on',
   regions: env.POPEK_JIT_REGIONS !== 'off',
   regionMax: JIT_REGION_MAX,
-  inlineExits: env.POPEK_JIT_INLINE_EXITS !== 'off',
 };
 
 export class Jit {
@@ -455,8 +434,7 @@ export class Jit {
     this.cpu = cpu;
     this.bindings = [
       cpu.regs, cpu.u8, cpu.i32, cpu.tlbRead, cpu.tlbWrite, cpu.segBase, cpu.segRLo, cpu.segRHi, cpu.segWLo, cpu.segWHi,
-      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry, chainTarget, loopAgain,
-      enterNext,
+      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry,
     ];
     cpu.jitHot = this.options.enabled ? this.options.hotThreshold : -1;
   }
@@ -475,8 +453,7 @@ export class Jit {
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
     if (!Number.isInteger(next.regionMax) || next.regionMax < 1) throw new Error(`jit regionMax must be a positive integer, got ${next.regionMax}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
-    const recompile = next.chain !== this.options.chain || next.loops !== this.options.loops || next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls
-      || next.inlineExits !== this.options.inlineExits;
+    const recompile = next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -488,17 +465,17 @@ export class Jit {
   compile(block: Block): void {
     if (!block.valid) return;
     if (this.options.regions && this.compileRegion(block)) return;
-    const body = translateBlock(block, this.options.maxHandlerCalls, this.options.chain, this.options.loops);
+    const body = translateBlock(block, this.options.maxHandlerCalls);
     if (body === null) {
       this.blocksRejected++;
       return;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NX', 'I', 'BLK',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'I',
       `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
-    block.jit = factory(...this.bindings, block.insns, block);
+    block.jit = factory(...this.bindings, block.insns);
     block.jitBytes = body.length;
     this.compiledBlocks.push(block);
     this.sourceBytes += body.length;
@@ -547,26 +524,25 @@ export class Jit {
    * the first has none).
    */
   private install(members: Block[]): boolean {
-    const exits = this.options.inlineExits ? { transfer: this.options.chain } : null;
-    let body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain, exits);
+    let body = translateRegion(members, this.options.maxHandlerCalls);
     // A member without a translation: keep those that have one (the others stay interpreted).
     if (body === null) {
       if (translateBlock(members[0], this.options.maxHandlerCalls) === null) return false;
       const ok = members.filter((b, i) => i === 0 || translateBlock(b, this.options.maxHandlerCalls) !== null);
       members.length = 0;
       members.push(...ok);
-      body = translateRegion(members, this.options.maxHandlerCalls, this.options.chain, exits);
+      body = translateRegion(members, this.options.maxHandlerCalls);
       if (body === null) return false;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const head = members[0];
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'CH', 'LOOP', 'NX', 'NEXT', 'BS', 'IS', 'MI',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'BS', 'IS',
       // One function for every member: the run loop enters it with the member as cpu.jitBlock (no
       // wrapper per entry, which V8 would inline the whole region into).
       `return function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
-    const region = factory(...this.bindings, regionNext, members, members.map((b) => b.insns), new Map(members.map((b, i) => [b.eip | 0, i])));
+    const region = factory(...this.bindings, members, members.map((b) => b.insns));
     const share = Math.ceil(body.length / members.length);
     members.forEach((b, i) => {
       b.jit = region;

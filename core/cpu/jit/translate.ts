@@ -95,9 +95,9 @@ class BlockWriter {
   private flagsAtRead: FlagState = FLAGS_IN_CPU;
 
   constructor(
-    private readonly block: Block, private readonly maxHandlerCalls: number, private readonly chain: boolean, private readonly loopsOnly = false,
-    /** In a region (translateRegion): this block's index, the index of every member by its start EIP, and whether its exits share the region's exit tail. */
-    private readonly region: { self: number; members: Map<number, number>; tail: boolean } | null = null,
+    private readonly block: Block, private readonly maxHandlerCalls: number,
+    /** In a region (translateRegion): this block's index among the members (its exits break to the region's exit tail). */
+    private readonly regionSelf: number | null = null,
   ) {}
 
   translate(): string | null {
@@ -122,7 +122,7 @@ class BlockWriter {
       }
     }
     const lastIns = insns[insns.length - 1];
-    if (!this.closed && !endsItself(lastIns)) this.emit(this.chainExit(insns.length, lit(lastIns.nextEip), lastIns.nextEip));
+    if (!this.closed && !endsItself(lastIns)) this.emit(this.blockExit(insns.length, lit(lastIns.nextEip)));
     return this.source();
   }
 
@@ -214,8 +214,6 @@ class BlockWriter {
   /** Instructions without an inline translation, called through their handler. */
   handlerCalls = 0;
   readonly handlerInsns: Insn[] = [];
-  /** The block jumps to itself (its body is a loop). */
-  private loops = false;
   /** The last instruction left the block unconditionally. */
   private closed = false;
 
@@ -232,7 +230,7 @@ class BlockWriter {
     this.dirty.clear();
     this.flags = FLAGS_IN_CPU;
     if (last) {
-      this.emit(this.chainExit(this.k + 1, 'cpu.eip'));
+      this.emit(this.blockExit(this.k + 1, 'cpu.eip'));
       this.closed = true;
     } else {
       this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, 'cpu.eip')}`);
@@ -272,14 +270,12 @@ class BlockWriter {
   private source(): string {
     const loads = [...this.used].sort().map((r) => `r${r} = regs[${r}]`);
     const head = [
-      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false;',
+      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, tb = 0, ss32 = false, sl = false;',
       loads.length > 0 ? `let ${loads.join(', ')};` : '',
-      // A block that jumps to itself runs again in a loop when it may chain (chainExit).
-      this.loops ? 'for (;;) {' : '',
       'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     ];
     const reload = loads.map((l) => `${l}; `).join('');
-    return `${head.join('\n')}\n${this.out.join('\n').replaceAll('/*RELOAD*/', reload)}\n${this.loops ? '}\n' : ''}`;
+    return `${head.join('\n')}\n${this.out.join('\n').replaceAll('/*RELOAD*/', reload)}\n`;
   }
 
   private emit(s: string): void {
@@ -318,46 +314,14 @@ class BlockWriter {
     return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = ${eip}; return ${done}; }`;
   }
   /**
-   * Leaves the block with `done` instructions retired and EIP = `eip` (a JS
-   * expression; `target` its value when it is a constant), going on directly
-   * into the successor's compiled code when chain.ts's chainTarget says the
-   * run loop would run it next with nothing in between. A jump to itself
-   * loops in this function; another successor is called from this exit's
-   * own call site (V8 sees it monomorphic and may inline the successor).
+   * Leaves the block at its end with `done` instructions retired and EIP =
+   * `eip` (a JS expression): a single block returns to the run loop; a
+   * region member breaks to the region's exit tail (regionTail), which goes
+   * on in the function where the run loop would run a member next.
    */
-  private chainExit(done: number, eip: string, target?: number): string {
-    if (this.region !== null && this.region.tail) {
-      // Every way out of a member, constant or computed target, goes through the region's exit tail (REGION_TAIL).
-      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}t = ${eip}; d = ${done}; f = ${this.region.self}; break sw; }`;
-    }
-    if (this.region !== null && target === undefined) {
-      // A computed target (RET, an indirect jump, a handler's branch): looked up among the members at run time,
-      // else (with `chain`) into another compiled region or block the run loop would run next.
-      // EIP is stored only when leaving: inside the function nothing reads it before the next sync.
-      const on = this.chain ? `if ((s = CH(cpu, BS[${this.region.self}], t, ${done}, false)) !== null) return s.jit(cpu); ` : '';
-      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}t = ${eip}; `
-        + `if ((j = MI.get(t | 0)) !== undefined && NEXT(cpu, BS[${this.region.self}], BS[j], ${done})) { pc = j; continue; } cpu.eip = t; ${on}return ${done}; }`;
-    }
-    const member = target === undefined || this.region === null ? undefined : this.region.members.get(target | 0);
-    if (member !== undefined) {
-      // Into a block of the same region: on in this function where the run loop would run it next.
-      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}`
-        + `if (NEXT(cpu, BS[${this.region!.self}], BS[${member}], ${done})) { pc = ${member}; continue; } cpu.eip = ${eip}; return ${done}; }`;
-    }
-    if (!this.chain) {
-      if (!this.loopsOnly || target === undefined || (target | 0) !== (this.block.eip | 0)) return this.exit(done, eip);
-      this.loops = true;
-      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = ${eip}; if (LOOP(cpu, BLK, ${done})) continue; return ${done}; }`;
-    }
-    if (this.region !== null) {
-      // Out of the region (a member's own start is a member, handled above): into the successor's compiled code.
-      return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
-        + `if ((s = CH(cpu, BS[${this.region.self}], t, ${done}, false)) !== null) return s.jit(cpu); return ${done}; }`;
-    }
-    const self = target !== undefined && (target | 0) === (this.block.eip | 0) ? 'if (s === BLK) continue; ' : '';
-    if (self !== '') this.loops = true;
-    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}cpu.eip = t = ${eip}; `
-      + `if ((s = CH(cpu, BLK, t, ${done}, ${self !== ''})) !== null) { ${self}return s.jit(cpu); } return ${done}; }`;
+  private blockExit(done: number, eip: string): string {
+    if (this.regionSelf === null) return this.exit(done, eip);
+    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}t = ${eip}; d = ${done}; f = ${this.regionSelf}; break sw; }`;
   }
   /**
    * After an instruction that went to memory: stop where the interpreter
@@ -888,7 +852,7 @@ class BlockWriter {
           this.push(lit(i.nextEip));
           this.emit(`if (cpu.exitBlock) ${this.exit(this.k + 1, 't')}`);
         }
-        this.emit(this.chainExit(this.k + 1, 't'));
+        this.emit(this.blockExit(this.k + 1, 't'));
         this.closed = true;
         return true;
       }
@@ -977,14 +941,14 @@ class BlockWriter {
         if (!last) return false;
         this.emit(`if (${conditionExpr(this.flags, i.opcode & 15)}) {`);
         this.checkTarget(i.imm);
-        this.emit(this.chainExit(this.k + 1, lit(i.imm), i.imm));
+        this.emit(this.blockExit(this.k + 1, lit(i.imm)));
         this.emit('}');
-        this.emit(this.chainExit(this.k + 1, lit(i.nextEip), i.nextEip));
+        this.emit(this.blockExit(this.k + 1, lit(i.nextEip)));
         return true;
       }
       case FAST_JMP:
         this.checkTarget(i.imm);
-        if (last) this.emit(this.chainExit(this.k + 1, lit(i.imm), i.imm));
+        if (last) this.emit(this.blockExit(this.k + 1, lit(i.imm)));
         return true;
       case FAST_LOAD32:
         this.read(4, i.seg, this.ea(i));
@@ -1034,7 +998,7 @@ class BlockWriter {
         this.checkTarget(i.imm);
         this.push(lit(i.nextEip));
         this.exitCheck(i.imm);
-        if (last) this.emit(this.chainExit(this.k + 1, lit(i.imm), i.imm));
+        if (last) this.emit(this.blockExit(this.k + 1, lit(i.imm)));
         return true;
       case FAST_POP_R:
         this.peek();
@@ -1046,7 +1010,7 @@ class BlockWriter {
         this.peek();
         this.emit(`if ((m >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
         this.adjustSp(4 + i.imm);
-        this.emit(this.chainExit(this.k + 1, 'm'));
+        this.emit(this.blockExit(this.k + 1, 'm'));
         return true;
       default:
         return false;
@@ -1107,7 +1071,7 @@ function endsItself(i: Insn): boolean {
  * next.
  */
 export function untranslated(block: Block): Insn[] {
-  const w = new BlockWriter(block, Infinity, false);
+  const w = new BlockWriter(block, Infinity);
   w.translate();
   return w.handlerInsns;
 }
@@ -1117,33 +1081,28 @@ export function untranslated(block: Block): Insn[] {
  * `maxHandlerCalls` of its instructions have no inline translation. The
  * function sees the block's instructions as `I`.
  */
-export function translateBlock(block: Block, maxHandlerCalls = 0, chain = false, loops = false): string | null {
+export function translateBlock(block: Block, maxHandlerCalls = 0): string | null {
   if (block.insns.length === 0) return null;
-  return new BlockWriter(block, maxHandlerCalls, chain, loops).translate();
+  return new BlockWriter(block, maxHandlerCalls).translate();
 }
 
 /**
  * Function body source for a region: several blocks in one function
- * `(cpu)` that starts at member `cpu.jitBlock.jitEntry` (the index in `blocks` of the block the run loop enters). Each
- * block is translated as by translateBlock, except that an exit with a
- * constant target that is another member (or itself) goes on inside the
- * function when chain.ts regionNext says the run loop would run that block
- * next with nothing in between (the same checks as chaining, on the same
- * successor links); registers and flags are written back at every such
- * step, so each member starts from the CPU's state exactly as when the run
- * loop calls it; a computed target (RET, indirect jumps) is looked up among
- * the members (`MI`, start EIP to index). Exits elsewhere return to the run loop, or with `chain` go on into the
- * successor's compiled code (another region or block) where chain.ts chainTarget allows, as a nested call. The function sees the members as `BS` (and `IS[i]` their
- * instructions). Null if a member has no translation.
+ * `(cpu)` that starts at member `cpu.jitBlock.jitEntry` (the index in
+ * `blocks` of the block the run loop enters). Each block is translated as by
+ * translateBlock, except that every exit breaks to the region's exit tail
+ * (regionTail) with its registers and flags written back, so each member
+ * starts from the CPU's state exactly as when the run loop calls it; the
+ * tail goes on to a member where the run loop would run it next and returns
+ * to the run loop otherwise. The function sees the members as `BS` (and
+ * `IS[i]` their instructions). Null if a member has no translation.
  */
-export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain = false, exits: RegionExits | null = null): string | null {
-  const members = new Map<number, number>();
-  blocks.forEach((b, i) => members.set(b.eip | 0, i));
+export function translateRegion(blocks: Block[], maxHandlerCalls: number): string | null {
   const used = new Set<number>();
   const cases: string[] = [];
   for (let i = 0; i < blocks.length; i++) {
     if (blocks[i].insns.length === 0) return null;
-    const w = new BlockWriter(blocks[i], maxHandlerCalls, chain && exits === null, false, { self: i, members, tail: exits !== null });
+    const w = new BlockWriter(blocks[i], maxHandlerCalls, i);
     if (w.translate() === null) return null;
     const piece = w.regionPiece();
     for (const r of piece.used) used.add(r);
@@ -1153,7 +1112,7 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain 
   const loads = [...used].sort().map((r) => `r${r} = regs[${r}]`);
   const reload = loads.map((l) => `${l}; `).join('');
   return [
-    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, j = undefined, d = 0, f = 0, q = null;',
+    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, d = 0, f = 0, q = null;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
     // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
@@ -1161,50 +1120,41 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, chain 
     'sw: switch (pc) {',
     cases.join('\n').replaceAll('/*RELOAD*/', reload),
     '}',
-    // Not reached without the tail: every member's code returns or continues.
-    exits !== null ? regionTail(exits) : 'return 0;',
+    regionTail(),
     '}',
   ].join('\n');
-}
-
-/** How a region's exits are compiled (JitOptions.inlineExits; `transfer` is JitOptions.chain). */
-export interface RegionExits {
-  /**
-   * A successor compiled in another region (or block) is entered from here,
-   * by a nested call through chain.ts enterNext (`NX`: one call site for
-   * every region, so V8 sees it megamorphic and never inlines one region
-   * into another), taking one of `cpu.jitDepth`.
-   */
-  transfer: boolean;
 }
 
 /**
  * The exit tail every member's exit breaks to (`sw`), with `f` the member
  * leaving, `d` its instructions retired, `t` the EIP after it, its
- * registers and flags already stored. It goes on where the run loop would
- * run a compiled block next with nothing in between, with the run loop's
- * own tests, inline (chain.ts regionNext says why each is needed): budget
- * left, nothing needing attention, no single step, the block did not end
- * itself, no interrupt to take, and the successor the run loop would find:
- * by `f`'s links under the current link stamp; valid and compiled. A
- * member of this region (`BS[s.jitEntry] === s`) goes on in this
- * function; another compiled block, with `transfer`, is called
- * (RegionExits.transfer) while the chain depth allows. The block's
- * instructions are then counted as the run loop counts them.
+ * registers and flags already stored. It goes on in this function only
+ * where the run loop would run the successor next with nothing in between,
+ * so every check the run loop makes between blocks still decides at every
+ * block boundary, inline: budget left (`cpu.jitLeft`); nothing needing
+ * attention (stop request, halt, interrupt shadow, NMI, debug); no single
+ * step (TF, RF); the block did not end itself (exitBlock: code written, mode
+ * changed, a VM exit); no interrupt to take by the run loop's own test (so
+ * interrupt-window and external-interrupt exits in VMX non-root come at the
+ * same boundaries); and the successor is the one the run loop's link lookup
+ * finds: by `f`'s links under the current link stamp, same EIP, still
+ * valid, compiled, and a member of this region (`BS[s.jitEntry] === s`).
+ * The block's instructions are then counted on the clock and in
+ * `cpu.jitLeft` as the run loop counts them, and the successor becomes
+ * `cpu.jitBlock` (for a fault's accounting).
  */
-function regionTail(exits: RegionExits): string {
+function regionTail(): string {
   const lookup = [
     '((s = q.succ0) !== null && s.eip === t && s.valid)',
     '((s = q.succ1) !== null && s.eip === t && s.valid)',
   ].join(' || ');
-  const member = 'BS[s.jitEntry] === s';
   return [
     'q = BS[f];',
     `if ((x = cpu.jitLeft - d) > 0 && q.linkStamp === cpu.linkStamp && !cpu.attention && !cpu.exitBlock && ((p = cpu.flags) & ${TF | RF}) === 0`
       + ` && ((p & cpu.intrMask) === 0 || !(cpu.intrLine || cpu.pollIntr)) && (${lookup})) {`,
-    `if (s.jit !== null && (${member}${exits.transfer ? ' || cpu.jitDepth-- > 0' : ''})) {`,
+    'if (s.jit !== null && BS[s.jitEntry] === s) {',
     'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s;',
-    exits.transfer ? `if (${member}) { pc = s.jitEntry; continue; } cpu.eip = t; return NX(cpu);` : 'pc = s.jitEntry; continue;',
+    'pc = s.jitEntry; continue;',
     '}',
     '}',
     'cpu.eip = t; return d;',

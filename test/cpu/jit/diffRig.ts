@@ -2,8 +2,8 @@
  * The differential rig: two identical bare CPUs run the same program in
  * lockstep, one interpreting everything, one compiling every block it can
  * (hot threshold 1 by default), and after every `run(budget)` (budget 1: one
- * block, plus any exception delivered in it; a larger budget lets compiled
- * blocks chain into each other) the rig compares registers, EIP, EFLAGS
+ * block, plus any exception delivered in it; a larger budget lets a compiled
+ * region step between its blocks) the rig compares registers, EIP, EFLAGS
  * (materialized), CR2, segment registers, instructions retired, the stop
  * code and the first 576 KiB of memory (code, data, stack, page tables:
  * everything the programs touch).
@@ -101,17 +101,11 @@ export interface RigOptions {
   hotThreshold?: number;
   /** The compiler's maxHandlerCalls and budgetBytes (default: its defaults). */
   maxHandlerCalls?: number;
-  /** Chain compiled blocks (default: on when the budget is above 1, where chaining can happen). */
-  chain?: boolean;
-  /** Self-loops run again inside their compiled function (JitOptions.loops; default off). */
-  loops?: boolean;
   /** Compile regions of linked blocks (JitOptions.regions; default: the compiler's default). */
   regions?: boolean;
   /** Blocks in one region at most (JitOptions.regionMax; default: the compiler's). */
   regionMax?: number;
   budgetBytes?: number;
-  /** Region exits: JitOptions.inlineExits (default: the compiler's default). */
-  inlineExits?: boolean;
   /** run(1) calls at most. */
   maxSteps?: number;
   /** Instructions per run() call, after which both sides are compared (default 1: one block per step). */
@@ -122,9 +116,8 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const memory = new PhysicalMemory(4 << 20);
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
-  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, chain: opts.chain ?? (opts.budget ?? 1) > 1, loops: opts.loops ?? false, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.regionMax !== undefined ? { regionMax: opts.regionMax } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
+  cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.regionMax !== undefined ? { regionMax: opts.regionMax } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
     ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}),
-    ...(opts.inlineExits !== undefined ? { inlineExits: opts.inlineExits } : {}),
   });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
@@ -213,7 +206,7 @@ function describeBlock(cpu: Cpu, eip: number): string {
   for (const block of cpu.blocks.values()) {
     if (block.eip !== eip) continue;
     const insns = block.insns.map((i) => `${(i.eip >>> 0).toString(16)}: opcode ${i.opcode.toString(16)} fast ${i.fast}`).join('\n');
-    return `\n${insns}\ncompiled: ${block.jit !== null}\n${translateBlock(block, cpu.jit.settings.maxHandlerCalls, cpu.jit.settings.chain, cpu.jit.settings.loops) ?? '(no translation)'}`;
+    return `\n${insns}\ncompiled: ${block.jit !== null}\n${translateBlock(block, cpu.jit.settings.maxHandlerCalls) ?? '(no translation)'}`;
   }
   return ' (block no longer cached)';
 }
@@ -224,9 +217,8 @@ export interface DiffResult {
   /** Blocks compiled, and instructions the compiled side retired in them (counted by wrapping each compiled function). */
   compiled: number;
   compiledInstructions: number;
-  /** Calls of compiled code from the run loop, and calls from one compiled block into the next. */
+  /** Calls of compiled code from the run loop. */
   entries: number;
-  chained: number;
   exceptions: number;
   interpreted: Cpu;
   jitted: Cpu;
@@ -240,13 +232,11 @@ export interface DiffResult {
 export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffResult {
   const a = makeCpu(image, opts, false);
   const b = makeCpu(image, opts, true);
-  // Count what the compiled side runs compiled: wrap each function the compiler produces. With
-  // chaining, the outermost call counts for the blocks it chained through (they count themselves on
-  // the clock); `entries` counts calls from the run loop and `chained` the calls between blocks.
+  // Count what the compiled side runs compiled: wrap each function the compiler produces. A region's
+  // call counts for the members it stepped through (they count themselves on the clock); `entries`
+  // counts the run loop's calls.
   let compiledInstructions = 0;
   let entries = 0;
-  let chained = 0;
-  let depth = 0;
   // One wrapper per compiled function, shared by the blocks of one region (each counted when the run loop enters it).
   const wrappers = new WeakMap<CompiledBlock, CompiledBlock>();
   const wrapped = new WeakSet<CompiledBlock>();
@@ -254,20 +244,11 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
     let w = wrappers.get(fn);
     if (w === undefined) {
       w = (cpu) => {
-        if (depth > 0) {
-          chained++;
-          return fn(cpu);
-        }
         entries++;
         const before = cpu.clock.retired;
-        depth++;
-        try {
-          const k = fn(cpu);
-          compiledInstructions += cpu.clock.retired - before + k;
-          return k;
-        } finally {
-          depth--;
-        }
+        const k = fn(cpu);
+        compiledInstructions += cpu.clock.retired - before + k;
+        return k;
       };
       wrappers.set(fn, w);
       wrapped.add(w);
@@ -301,7 +282,7 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
   }
   expect(steps, 'the program did not finish').toBeLessThan(max);
   return {
-    steps, retired: a.clock.retired, compiled: b.jit.stats().compiled, compiledInstructions, entries, chained,
+    steps, retired: a.clock.retired, compiled: b.jit.stats().compiled, compiledInstructions, entries,
     exceptions: a.exceptionsRaised, interpreted: a, jitted: b,
   };
 }

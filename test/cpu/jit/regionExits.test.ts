@@ -1,16 +1,14 @@
 /**
  * A region's exit tail (jit/translate.ts regionTail): every exit of a
- * compiled region decides inline whether to go on (into a member, or with
- * `chain` into another compiled region), finding the successor by the
- * exiting block's links. These programs make those lookups find stale
- * answers: a RET whose return address is replaced, RETs to more return
- * sites than a block has links, an indirect JMP through a table, and
- * targets whose code is
- * rewritten (their blocks invalidated while the region that jumps to them
- * stays compiled, since they are on another page). With `chain` the tail
- * goes on into other regions (transfers). Each runs interpreted
- * and compiled in lockstep (diffRig.ts), compared after every run(budget),
- * and its result is checked against a model of the program.
+ * compiled region decides inline whether to go on into a member, finding
+ * the successor by the exiting block's links. These programs make those
+ * lookups find stale answers: a RET whose return address is replaced, RETs
+ * to more return sites than a block has links, an indirect JMP through a
+ * table, and targets whose code is rewritten (their blocks invalidated
+ * while the region that jumps to them stays compiled, since they are on
+ * another page). Each runs interpreted and compiled in lockstep
+ * (diffRig.ts), compared after every run(budget), and its result is checked
+ * against a model of the program.
  */
 import { describe, expect, it } from 'vitest';
 import { DATA, diffProgram } from './diffRig.ts';
@@ -81,28 +79,15 @@ function expectedEdx(): number {
   return edx;
 }
 
-describe('block compiler: region exit tails (links, transfer between regions)', () => {
+describe('block compiler: region exit tails (links)', () => {
   it.each([
-    [7, 32, false], [100, 32, false], [100_000, 32, false], [100_000, 2, false],
-    [7, 32, true], [100, 32, true], [100_000, 32, true], [100_000, 2, true],
-  ])('RETs to changed and rewritten targets and an indirect JMP to a rewritten block match the interpreter (%i instructions per run, regions of at most %i blocks, chain (transfers between regions) %s)', (budget, regionMax, on) => {
-    const r = diffProgram(PROGRAM, { budget, chain: on, regions: true, regionMax, hotThreshold: 4, inlineExits: true });
+    [7, 32], [100, 32], [100_000, 32], [100_000, 2],
+  ])('RETs to changed and rewritten targets and an indirect JMP to a rewritten block match the interpreter (%i instructions per run, regions of at most %i blocks)', (budget, regionMax) => {
+    const r = diffProgram(PROGRAM, { budget, regions: true, regionMax, hotThreshold: 4 });
     expect(r.interpreted.regs[2]).toBe(expectedEdx());
     expect(r.jitted.regs[2]).toBe(expectedEdx());
     expect(r.jitted.jit.stats().regions).toBeGreaterThan(1);
     // Compiled code ran most of the program (every block turns hot again after its page is rewritten).
     expect(r.compiledInstructions).toBeGreaterThan(r.retired / 2);
-  });
-
-  it('transfers go on into other regions', () => {
-    const run = (transfer: boolean) => diffProgram(PROGRAM, { budget: 100_000, chain: transfer, regions: true, hotThreshold: 4, inlineExits: true });
-    const alone = run(false);
-    const transfers = run(true);
-    for (const r of [alone, transfers]) expect(r.jitted.regs[2]).toBe(expectedEdx());
-    // Without transfers every exit out of a region returns to the run loop; with them some go on
-    // (rig: `chained`, calls made from compiled code), so the run loop enters compiled code less.
-    expect(alone.chained).toBe(0);
-    expect(transfers.chained).toBeGreaterThan(500);
-    expect(transfers.entries).toBeLessThan(alone.entries);
   });
 });

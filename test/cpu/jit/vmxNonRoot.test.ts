@@ -2,15 +2,15 @@
  * The block compiler in VMX non-root operation: compiled guest code reaches
  * the same VM exits at the same instructions as the interpreter. One ROM
  * (test/cpu/vmx's frame) runs with the compiler off, and on with blocks
- * compiled after one and after three runs, chained and not; the values it reports (every
+ * compiled after one and after three runs; the values it reports (every
  * exit's reason, guest RIP and, for EPT violations, guest-physical address,
  * then the guest's results) must be equal.
  *
- * The guest runs a hot loop (compiled, chained, a block jumping to itself)
+ * The guest runs a hot loop (compiled, a block jumping to itself)
  * that writes port 0x81, which is not in the I/O bitmap and reaches a test
  * device: a nonzero byte raises INTR, and with external-interrupt exiting
  * the exit must come at the block boundary where the interpreter takes it,
- * in the middle of a chain. After each pass the guest stores into pages
+ * in the middle of a compiled loop. After each pass the guest stores into pages
  * that EPT does not map yet (a violation in the middle of a compiled block,
  * whose instruction runs again after the host maps the page), and runs
  * IN on a port in the bitmap, CPUID and RDMSR (exits the host skips).
@@ -123,7 +123,7 @@ interface Run {
   nonRootCompiled: number;
 }
 
-function run(jit: { hotThreshold: number; chain: boolean } | null): Run {
+function run(jit: { hotThreshold: number } | null): Run {
   let nonRootCompiled = 0;
   const r = runVmx(ROM, {
     maxInstructions: 5_000_000,
@@ -141,7 +141,7 @@ function run(jit: { hotThreshold: number; chain: boolean } | null): Run {
         },
       }, 'test interrupt source', [1]);
       if (jit !== null) {
-        cpu.jit.configure({ enabled: true, hotThreshold: jit.hotThreshold, chain: jit.chain });
+        cpu.jit.configure({ enabled: true, hotThreshold: jit.hotThreshold });
         const compile = cpu.jit.compile.bind(cpu.jit);
         cpu.jit.compile = (block) => {
           compile(block);
@@ -169,8 +169,8 @@ describe('block compiler in VMX non-root operation', () => {
     const pass = [F.EXIT_REASON_EXTERNAL_INTERRUPT, F.EXIT_REASON_EXTERNAL_INTERRUPT, F.EXIT_REASON_EPT_VIOLATION,
       F.EXIT_REASON_IO_INSTRUCTION, F.EXIT_REASON_CPUID, F.EXIT_REASON_MSR_READ];
     expect(reasons).toEqual([...Array.from({ length: 8 }, () => pass).flat(), F.EXIT_REASON_HLT]);
-    for (const [hotThreshold, chain] of [[1, true], [3, true], [1, false]] as const) {
-      const compiled = run({ hotThreshold, chain });
+    for (const hotThreshold of [1, 3]) {
+      const compiled = run({ hotThreshold });
       expect(compiled.values).toEqual(v);
       expect(compiled.nonRootCompiled).toBeGreaterThan(5);
     }

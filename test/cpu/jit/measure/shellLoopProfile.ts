@@ -106,7 +106,7 @@ async function countRun(guest: GuestConsole, cpu: Cpu): Promise<void> {
   let acc = 0;
   const cum = [10, 50, 100, 200, 500].map((n) => { acc = top.slice(0, n).reduce((a, [, v]) => a + v, 0); return `top ${n}: ${(100 * acc / compiledRuns).toFixed(1)}%`; });
   console.log(`compiled runs by block: ${cum.join(', ')}`);
-  writeFileSync(`${out}.blocks.js`, top.slice(0, 8).map(([b, v]) => `// ${v} runs, ${b.insns.length} insns\n${translateBlock(b, JIT_DEFAULTS.maxHandlerCalls, JIT_DEFAULTS.chain)}`).join('\n\n'));
+  writeFileSync(`${out}.blocks.js`, top.slice(0, 8).map(([b, v]) => `// ${v} runs, ${b.insns.length} insns\n${translateBlock(b, JIT_DEFAULTS.maxHandlerCalls)}`).join('\n\n'));
 }
 
 await main();

@@ -13,7 +13,6 @@
  *   npx esbuild test/cpu/jit/measure/workloadsAB.ts --bundle --platform=node --format=esm \
  *     --target=node20 --outfile=bench/.ab.mjs && node bench/.ab.mjs [rounds=2] [scale=1]
  * `scale` multiplies the workloads' iteration counts (shell 10000, fork 100, getppid 20000).
- * A third argument `chain` adds a third machine, the compiler with chaining on (JitOptions.chain).
  */
 import { GuestConsole } from '../../../../scripts/guestConsole.ts';
 import type { Cpu } from '../../../../core/cpu/cpu.ts';
@@ -21,7 +20,6 @@ import { initramfsWithSyscallProgram, SYSCALL_PROGRAM } from '../../../../bench/
 
 const rounds = Number(process.argv[2] ?? 2);
 const scale = Number(process.argv[3] ?? 1);
-const withChain = process.argv[4] === 'chain';
 const WORKLOADS: [string, string][] = [
   ['shell', `i=0; while [ $i -lt ${10000 * scale} ]; do i=$((i+1)); done; echo $i`],
   ['fork', `i=0; while [ $i -lt ${100 * scale} ]; do /bin/true; i=$((i+1)); done; echo $i`],
@@ -69,9 +67,8 @@ function count(cpu: Cpu): Counted {
   return c;
 }
 
-async function boot(jit: boolean, initrd: Uint8Array, chain = false): Promise<{ guest: GuestConsole; seconds: number }> {
+async function boot(jit: boolean, initrd: Uint8Array): Promise<{ guest: GuestConsole; seconds: number }> {
   const guest = GuestConsole.tinyLinux({ jit, initrd });
-  if (chain) cpuOf(guest).jit.configure({ chain: true });
   const t = process.cpuUsage();
   await guest.waitFor('POPEK-READY', 1800);
   await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
@@ -82,15 +79,12 @@ async function main(): Promise<void> {
   const initrd = initramfsWithSyscallProgram();
   const off = await boot(false, initrd);
   const on = await boot(true, initrd);
-  const ch = withChain ? await boot(true, initrd, true) : undefined;
-  console.log(`boot: off ${off.seconds.toFixed(2)} s, on ${on.seconds.toFixed(2)} s, on/off ${(on.seconds / off.seconds).toFixed(3)}`
-    + (ch ? `, chain ${ch.seconds.toFixed(2)} s, chain/off ${(ch.seconds / off.seconds).toFixed(3)}` : ''));
+  console.log(`boot: off ${off.seconds.toFixed(2)} s, on ${on.seconds.toFixed(2)} s, on/off ${(on.seconds / off.seconds).toFixed(3)}`);
   const cpu = cpuOf(on.guest);
   const counted = count(cpu);
   for (let r = 0; r < rounds; r++) {
     for (const [name, line] of WORKLOADS) {
       const order: [string, GuestConsole][] = r % 2 === 0 ? [['off', off.guest], ['on', on.guest]] : [['on', on.guest], ['off', off.guest]];
-      if (ch) order.splice(1, 0, ['chain', ch.guest]);
       const seconds: Record<string, number> = {};
       const outs: Record<string, string> = {};
       const s0 = cpu.jit.stats();
@@ -102,11 +96,10 @@ async function main(): Promise<void> {
       }
       const s1 = cpu.jit.stats();
       console.log(`round ${r} ${name}: off ${seconds.off.toFixed(2)} s, on ${seconds.on.toFixed(2)} s, on/off ${(seconds.on / seconds.off).toFixed(3)}`
-        + (ch ? `, chain ${seconds.chain.toFixed(2)} s, chain/off ${(seconds.chain / seconds.off).toFixed(3)}` : '')
         + ` | compiled ${s1.compiled - s0.compiled} blocks in ${s1.regions - s0.regions} regions, rejected ${s1.rejected - s0.rejected}, flushes ${s1.flushes - s0.flushes},`
         + ` code pages written ${counted.invalidatedPages - c0.invalidatedPages} (compiled blocks dropped ${counted.invalidatedCompiled - c0.invalidatedCompiled}),`
         + ` INVLPG ${counted.invlpg - c0.invlpg}, TLB flushes ${counted.flushes - c0.flushes}, link epochs ended by them ${counted.linkStamps - c0.linkStamps}`
-        + (outs.off === outs.on && (!ch || outs.chain === outs.off) ? '' : ` OUTPUTS DIFFER: ${JSON.stringify(outs)}`));
+        + (outs.off === outs.on ? '' : ` OUTPUTS DIFFER: ${JSON.stringify(outs)}`));
     }
   }
   console.log(`compiler: ${JSON.stringify(cpu.jit.stats())}`);
