@@ -32,7 +32,8 @@
  * - SHLD/SHRD r32, r32 by imm8 and CL (doubleShift; SHRD imm8 was the fork
  *   loop's third most frequent handler call from compiled code, 452 per
  *   fork, handlerCalls.ts).
- * - DIV/IDIV r32 (divide; the shell loop's DIV r32, 4 per iteration).
+ * - DIV/IDIV r32 (divide; the shell loop's DIV r32, 4 per iteration) and
+ *   m32 (the boot's mpihelp_divrem, 1.7 M handler calls from compiled code).
  * 32-bit operand size only; memory operands (MUL's and IMUL's source)
  * through the block writer's inline read, a rotate's through its
  * read-modify-write (rmw32): their fast paths, else the interpreter's
@@ -66,6 +67,13 @@ export interface ArithWriter {
   fastOrHandler(cond: string, body: string): void;
   /** The flags are now the 32-bit LAZY_RES of the locals fa (CF, OF), fb, fr (as the shifts). */
   flagsResult32(): void;
+  /**
+   * The current instruction's dword memory operand read without a call: a
+   * condition (the inline read's fast path: inside the segment's limits,
+   * readable through the TLB, aligned) and the operand's expression, valid
+   * once the condition held.
+   */
+  fastRead32(i: Insn): [cond: string, value: string];
 }
 
 /** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
@@ -86,11 +94,17 @@ export function arithForm(i: Insn, w: ArithWriter): boolean {
       if (!reg) w.exitCheck(i.nextEip);
       return true;
     }
-    case 0xf7: // DIV r32 (/6), IDIV r32 (/7): see divide()
+    case 0xf7: { // DIV r/m32 (/6), IDIV r/m32 (/7): see divide()
       if (i.reg < 6) return mulForm(i, w);
-      if (!reg) return false;
-      divide(w, w.r(i.rm), i.reg === 7);
+      if (reg) {
+        divide(w, '', w.r(i.rm), i.reg === 7);
+        return true;
+      }
+      if (!i.a32) return false;
+      const [readable, value] = w.fastRead32(i);
+      divide(w, `${readable} && `, value, i.reg === 7);
       return true;
+    }
     case 0x1a4: case 0x1a5: // SHLD r32, r32, imm8 / CL
     case 0x1ac: case 0x1ad: // SHRD r32, r32, imm8 / CL
       if (!reg) return false;
@@ -141,8 +155,13 @@ function mulForm(i: Insn, w: ArithWriter): boolean {
 }
 
 /**
- * DIV r32 (unsigned) or IDIV r32 (`signed`) of EDX:EAX by `d` (a register's
- * local), as ops/muldiv.ts's div32 and idiv32 compute it; no flag changes.
+ * DIV r/m32 (unsigned) or IDIV r/m32 (`signed`) of EDX:EAX by `d` (a
+ * register's local, or a memory operand's value once the condition `pre`
+ * held: its inline read), as ops/muldiv.ts's div32 and idiv32 compute it;
+ * no flag changes. A memory operand the inline read cannot reach (a TLB
+ * miss, a fault, a device, an unaligned dword) is the handler's too, so it
+ * is read once, by the interpreter's accessor, which faults or stops as it
+ * would (a read before a #DE fallback would read a device twice).
  * DIV inline whenever the handler would not raise #DE (a nonzero divisor
  * above EDX, so the quotient fits): the 64-by-32 division in two 16-bit
  * steps exact in doubles (divU64by32), with EAX's halves read before either
@@ -152,14 +171,14 @@ function mulForm(i: Insn, w: ArithWriter): boolean {
  * and the remainder JS's `%` (the dividend's sign, as x86). Anything else
  * (#DE, a wide signed dividend) is the handler's (fastOrHandler).
  */
-function divide(w: ArithWriter, d: string, signed: boolean): void {
+function divide(w: ArithWriter, pre: string, d: string, signed: boolean): void {
   const eax = w.r(0), edx = w.r(2);
   if (signed) {
-    w.fastOrHandler(`(x = ${d}) !== 0 && ${edx} === (${eax} >> 31) && (x !== -1 || ${eax} !== -2147483648)`,
+    w.fastOrHandler(`${pre}(x = ${d}) !== 0 && ${edx} === (${eax} >> 31) && (x !== -1 || ${eax} !== -2147483648)`,
       `t = ${eax}; ${w.setR(0, '(t / x) | 0')} ${w.setR(2, '(t % x) | 0')}`);
     return;
   }
-  w.fastOrHandler(`(x = ${d} >>> 0) !== 0 && (${edx} >>> 0) < x`,
+  w.fastOrHandler(`${pre}(x = ${d} >>> 0) !== 0 && (${edx} >>> 0) < x`,
     `t = ${edx} >>> 0; m = ${eax} >>> 0; t = t * 0x10000 + (m >>> 16); o = Math.floor(t / x); t = (t - o * x) * 0x10000 + (m & 0xffff);`
     + ` p = Math.floor(t / x); ${w.setR(0, '(o * 0x10000 + p) | 0')} ${w.setR(2, '(t - p * x) | 0')}`);
 }

@@ -28,6 +28,10 @@
  * - MOVS, STOS (no REP): one element with DF clear, each side inside one
  *   page (a dword aligned too) and in the TLB, inside the limits (a word as
  *   two bytes: the block's code sees memory as bytes and dwords).
+ * - LODSB, SCASB (no REP; the boot's strcmp and strncmp, 1.7 M handler
+ *   calls each from compiled code): a byte read like any other r/m8
+ *   operand's, its slow path the interpreter's accessor, DF either way
+ *   (loadOrScan); no handler.
  * No string instruction changes the arithmetic flags.
  *
  * Measured (3 Dec, handlerCalls.ts: compiled code's handler calls counted at
@@ -50,7 +54,7 @@
  */
 import type { Insn } from '../insn.ts';
 import { REP_NONE } from '../insn.ts';
-import { DF, ECX, EDI, ES, ESI, TF } from '../regs.ts';
+import { DF, EAX, ECX, EDI, ES, ESI, TF } from '../regs.ts';
 
 /** What a string translation needs of the block writer (translate.ts BlockWriter). */
 export interface StringWriter {
@@ -60,11 +64,22 @@ export interface StringWriter {
   setR(n: number, v: string): string;
   /** Inline `body` when `cond` holds, else the handler (translate.ts fastOrHandler). */
   fastOrHandler(cond: string, body: string): void;
+  emit(s: string): void;
+  /** `m` = the byte at seg:off (the block writer's inline read; the interpreter's accessor, state synced, on its slow path). */
+  read8(seg: number, off: string): void;
+  /** After an instruction that went to memory: leaves where the interpreter would stop. */
+  exitCheck(eipAfter: number): void;
+  /** The flags are now the 8-bit LAZY_SUB of the locals fa, fb, fr (CMP r8, r/m8). */
+  flagsSub8(): void;
 }
 
 /** Translates `i` into `w` when it is one of this file's forms; false (nothing emitted) otherwise. */
 export function stringForm(i: Insn, w: StringWriter): boolean {
   const op = i.opcode;
+  if ((op === 0xac || op === 0xae) && i.rep === REP_NONE && i.a32 && !i.lock) {
+    loadOrScan(i, w);
+    return true;
+  }
   if ((op !== 0xa4 && op !== 0xa5 && op !== 0xaa && op !== 0xab) || !i.a32 || i.lock) return false;
   const size = (op & 1) === 0 ? 1 : i.o32 ? 4 : 2;
   if (size === 2 && i.rep !== REP_NONE) return false; // REP MOVSW, REP STOSW: left to the handler
@@ -129,4 +144,25 @@ function single(i: Insn, w: StringWriter, size: number, movs: boolean): void {
   }
   body += ` ${w.setR(EDI, `(r${EDI} + ${size}) | 0`)}`;
   w.fastOrHandler(cond, body);
+}
+
+/**
+ * LODSB, SCASB without REP (ops/string.ts lodsOne, scasOne): the byte at
+ * DS:ESI (or the prefix's segment) into AL, or AL compared with the byte at
+ * ES:EDI (the flags of CMP AL, m8: LAZY_SUB of 8 bits, as scasOne records
+ * them); then the index steps by 1 or, with DF set, by -1. The read is the
+ * block writer's (its fast path, else the accessor, which faults before any
+ * change or stops the block after the instruction), so no handler is needed.
+ */
+function loadOrScan(i: Insn, w: StringWriter): void {
+  const lods = i.opcode === 0xac;
+  const index = lods ? ESI : EDI;
+  w.read8(lods ? i.seg : ES, w.r(index));
+  if (lods) w.emit(w.setR(EAX, `(r${EAX} & ~0xff) | m`));
+  else {
+    w.emit(`fa = ${w.r(EAX)} & 0xff; fb = m; fr = (fa - fb) | 0;`);
+    w.flagsSub8();
+  }
+  w.emit(w.setR(index, `(r${index} + ((cpu.flags & ${DF}) === 0 ? 1 : -1)) | 0`));
+  w.exitCheck(i.nextEip);
 }

@@ -548,7 +548,10 @@ class BlockWriter {
     }
     const fastOrHandler = (cond: string, body: string) => this.fastOrHandler(cond, body);
     if (op >= 0x100 && sseLoadForm(i, { ea: (x) => this.ea(x), fastOrHandler })) return true; // MOVDQA/MOVDQU/MOVD xmm, m (sseForms.ts)
-    if (stringForm(i, { r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), fastOrHandler })) return true; // (REP) MOVS/STOS B/D (stringForms.ts)
+    if (stringForm(i, { // (REP) MOVS/STOS B/D, LODSB, SCASB (stringForms.ts)
+      r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), fastOrHandler, emit: (s) => this.emit(s),
+      read8: (seg, off) => this.read(1, seg, off), exitCheck: (eip) => this.exitCheck(eip), flagsSub8: () => { this.flags = lazyFlags(LAZY_SUB, 8); },
+    })) return true;
     if (irqFlagForm(i, { // CLI, PUSHFD, POP m32 (irqFlagForms.ts)
       r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s), ea: (x) => this.ea(x), sync: () => this.sync(),
       flagsToCpu: () => this.flagsToCpu(), push: (v) => this.push(v), exitCheck: (eip) => this.exitCheck(eip), fastOrHandler,
@@ -558,6 +561,7 @@ class BlockWriter {
       readOperand32: (x) => this.read(4, x.seg, this.ea(x)), exitCheck: (eip) => this.exitCheck(eip),
       flagsToCpu: () => this.flagsToCpu(), flagsWritten: () => { this.flags = FLAGS_IN_CPU; }, rmw32: (x, f) => this.rmw32(x, f),
       fastOrHandler, flagsResult32: () => { this.flags = lazyFlags(LAZY_RES, 32); },
+      fastRead32: (x) => [this.fastAccess(4, x.seg, this.ea(x), false), 'i32[((e & ~0xfff) | (lin & 0xfff)) >> 2]'],
     })) return true;
     if (shift16Form(i, { r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s), flagsResult32: () => { this.flags = lazyFlags(LAZY_RES, 32); } })) return true; // SHL/SHR/SAR r16 by imm8 and 1 (shift16Forms.ts)
     if (op < 0x40 && (op & 7) < 6) {

@@ -2,7 +2,7 @@
  * The arithmetic forms the compiler translates inline (core/cpu/jit/
  * arithForms.ts: IMUL r32, r/m32 (0F AF), IMUL r32, r/m32, imm32/imm8 (69,
  * 6B), MUL and IMUL r/m32 (F7 /4 /5), ADC and SBB (carryOp), ROL/ROR
- * r/m32 by imm8 and by 1, BSWAP r32, DIV and IDIV r32 with #DE from the
+ * r/m32 by imm8 and by 1, BSWAP r32, DIV and IDIV r/m32 with #DE from the
  * handler, SHLD and SHRD r32, r32 by imm8 and CL), run interpreted and compiled in lockstep (diffRig.ts). Each case ends its block (a Jcc or
  * JMP), so the rig compares registers and every flag, undefined ones
  * included, after each; operands are the int32 edges, products beyond 2^53
@@ -300,6 +300,88 @@ describe('block compiler: DIV and IDIV r32 inline (the handler for #DE and wide 
     it(`#DE in the middle of a compiled block: ${what}`, () => {
       const r = diffProgram([
         '        mov eax, 0x80000000', '        jmp .b', '.b:     add esi, 5', `        ${setup}`, '        cmp esi, 3', '        mov edi, 9',
+        `        ${insn}`, '        inc edi',
+      ].join('\n'));
+      expect(r.exceptions).toBe(1);
+      expect(r.interpreted.regs[7]).toBe(9); // the instruction after it never ran (the #DE handler halts)
+    });
+  }
+});
+
+describe('block compiler: DIV and IDIV m32 inline (the handler for #DE, wide signed dividends and operands the inline read cannot reach)', () => {
+  it('DIV and IDIV m32 on the edges and random operands, through several addressing forms, aligned and not, flags kept', () => {
+    const values = [...EDGES, ...randoms(10, 29)];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of values) {
+      for (const d of values) {
+        for (const signed of [false, true]) {
+          const edx = signed ? (n % 3 === 0 ? (a >> 31) ^ (n % 2) : a >> 31) : (d >>> 0) === 0 ? 0 : ((a >>> 0) % (d >>> 0)) ^ (n % 2);
+          if (divideFaults(signed, edx, a, d)) continue;
+          // The divisor's dword: aligned through a base, a base and scaled index, EBP (SS), or unaligned (the handler's).
+          const off = 0x100 + 4 * (n % 200) + (n % 7 === 6 ? 1 : 0);
+          const operand = [`[ebx + ${hex(off)}]`, `[ebx + esi * 4 + ${hex(off - 8)}]`, `[ebp + ${hex(off)}]`][n % 3];
+          lines.push(
+            `        mov dword [ebx + ${hex(off)}], ${hex(d)}`,
+            `        mov eax, ${hex(a)}`,
+            `        mov edx, ${hex(edx)}`,
+            `        ${['add edi, eax', 'sub edi, 0x7fffffff', 'inc edi', 'cmp eax, edx', 'and edi, eax', 'stc'][n % 6]}`,
+            `        ${signed ? 'idiv' : 'div'} dword ${operand}`,
+            `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][n % 8]} .a${n}`,
+            `.a${n}:  add edi, eax`,
+            '        xor edi, edx',
+            `        jmp .b${n}`,
+            `.b${n}:`,
+          );
+          n++;
+        }
+      }
+    }
+    const r = diffProgram(`        mov ebx, ${hex(DATA)}
+        mov ebp, ebx
+        mov esi, 2
+${lines.join('\n')}`, { maxSteps: 40000 });
+    expect(n).toBeGreaterThan(400);
+    expect(leftToHandlers(r, (i) => i.opcode === 0xf7 && i.reg >= 6)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 6);
+  });
+
+  it('DIV and IDIV m32 across a #PF on the operand in the middle of a block and from a device that asks to stop', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 48; n++) {
+      lines.push(
+        `        mov eax, ${hex(EDGES[n % EDGES.length])}`,
+        '        add ecx, 4',
+        '        xor edx, edx',
+        `        div dword [ecx + ${hex(DATA + 0x1f80)}]   ; the 33rd reads the absent page (its random bytes: never 0 here)`,
+        '        cdq',
+        `        idiv dword [ecx + ${hex(DATA + 0x100)}]`,
+        '        inc esi',
+        `        jc .m${n}`,
+        `.m${n}:  mov edx, ${n % 4}`,
+        `        div dword [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}]`,
+        '        cdq',
+        `        idiv dword [${hex(MMIO + (n % 3 === 1 ? STOP_MMIO_HALF : 0) + 4 * n + 0x100)}]`,
+        '        add esi, eax',
+        `        jmp .v${n}`,
+        `.v${n}:`,
+      );
+    }
+    const r = diffProgram(`        xor ecx, ecx\n        xor esi, esi\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
+    expect(r.exceptions).toBe(1);
+    expect(leftToHandlers(r, (i) => i.opcode === 0xf7 && i.reg >= 6)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(400);
+  });
+
+  for (const [what, setup, insn] of [
+    ['DIV m32 by 0', 'mov edx, 0\n        mov dword [ebx], 0', 'div dword [ebx]'],
+    ['DIV m32 with EDX above the divisor', 'mov edx, 8\n        mov dword [ebx], 7', 'div dword [ebx]'],
+    ['IDIV m32 -2^31 by -1', 'cdq\n        mov dword [ebx], -1', 'idiv dword [ebx]'],
+    ['IDIV m32 with a wide dividend whose quotient does not fit', 'mov edx, 0x40000000\n        mov dword [ebx], 3', 'idiv dword [ebx]'],
+  ] as const) {
+    it(`#DE in the middle of a compiled block: ${what}`, () => {
+      const r = diffProgram([
+        `        mov ebx, ${hex(DATA + 0x40)}`, '        mov eax, 0x80000000', '        jmp .b', '.b:     add esi, 5', `        ${setup}`, '        cmp esi, 3', '        mov edi, 9',
         `        ${insn}`, '        inc edi',
       ].join('\n'));
       expect(r.exceptions).toBe(1);

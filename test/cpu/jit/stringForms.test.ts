@@ -1,7 +1,7 @@
 /**
  * The string forms the compiler translates (core/cpu/jit/stringForms.ts:
  * MOVSB, MOVSD, STOSB, STOSD, with and without REP, MOVSW and STOSW without, an inline fast path
- * and the handler otherwise), run interpreted and compiled in lockstep
+ * and the handler otherwise; LODSB and SCASB without REP, through the inline read), run interpreted and compiled in lockstep
  * (diffRig.ts), which compares registers, every flag, memory and the
  * instructions retired after each block. Cases: counts from 0 up past a
  * page, overlapping source and destination (above, below, the same),
@@ -11,10 +11,13 @@
  * absent: the copy resumes at the element), a #GP at a segment limit in
  * the middle of a string, a device that asks to stop, an interrupt taken
  * at a REP instruction's interrupt point (the handler's budget), and a
- * 16-bit-address form left to the handler.
+ * 16-bit-address form left to the handler. LODSB and SCASB: edge and random
+ * bytes with DF clear and set, a strcmp loop, a #PF on the read, a device
+ * that asks to stop, and their segments (a prefix for LODSB, always ES for
+ * SCASB, told apart by ES's limit).
  */
 import { describe, expect, it } from 'vitest';
-import { DATA, diffProgram, IRQ_COUNT, leftToHandlers, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { DATA, diffProgram, IRQ_COUNT, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
 
 const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 const CONDITIONS = ['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
@@ -128,5 +131,95 @@ describe('block compiler: MOVS and STOS inline', () => {
   it('MOVSB with 16-bit addressing stays a handler call', () => {
     const r = diffProgram(['        mov esi, 0x1234', '        mov edi, 0x2345', '        a16 movsb', '        inc ebp'].join('\n'), { maxHandlerCalls: 8 });
     expect(leftToHandlers(r, (i) => i.opcode === 0xa4)).toEqual(['a4']);
+  });
+});
+
+/** LODSB and SCASB without REP left to handlers in the compiled side's blocks (none: the read's slow path is the accessor). */
+const readLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => i.a32 && i.rep === 0 && (i.opcode === 0xac || i.opcode === 0xae));
+
+describe('block compiler: LODSB and SCASB inline', () => {
+  it('LODSB and SCASB on edge and random bytes, DF clear and set, the flags of CMP AL, m8 read by every Jcc', () => {
+    const als = [0, 1, 0x7f, 0x80, 0x81, 0xff, 0xfe, ...randoms(9, 41).map((v) => v & 0xff)];
+    const lines: string[] = [];
+    let n = 0;
+    for (const al of als) {
+      for (const off of [0x100, 0x101, 0xfff, 0x1000, 0x2ffe, 0x5003]) {
+        for (const insn of ['lodsb', 'scasb', 'std\n        lodsb\n        cld', 'std\n        scasb\n        cld', 'lodsb\n        scasb', 'std\n        scasb\n        lodsb\n        cld']) {
+          // AL's upper bits random (LODSB keeps them), and the byte compared sometimes AL itself (ZF set).
+          if (n % 5 === 0) lines.push(`        mov byte [${hex(DATA + off + 0x100)}], ${hex(al)}`);
+          lines.push(...stringCase(n + 3, insn, DATA + off, DATA + off + 0x100, n, ((0x9e3779b9 * (n + 1)) & ~0xff) | al));
+          lines.push('        adc ebp, eax', '        sbb ebx, ebp');
+          n++;
+        }
+      }
+    }
+    const r = diffProgram(`        cld\n${lines.join('\n')}`, { maxSteps: 40000 });
+    expect(readLeftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+  });
+
+  it('a strcmp loop (LODSB, SCASB, JNE, TEST AL, AL, JNZ) on equal and differing strings, upward and downward', () => {
+    const strings = ['popek\0', 'popel\0', 'pope\0', '\0', 'a longer string that matches\0'];
+    const lines: string[] = [];
+    let n = 0;
+    for (const a of strings) {
+      for (const b of strings) {
+        for (const down of [false, true]) {
+          const [src, dst] = [DATA + 0x1000 + 0x40 * n, DATA + 0x3000 + 0x40 * n];
+          const bytes = (t: string) => (down ? [...t].reverse() : [...t]).map((c) => c.charCodeAt(0));
+          bytes(a).forEach((v, k) => lines.push(`        mov byte [${hex(src + k)}], ${v}`));
+          bytes(b).forEach((v, k) => lines.push(`        mov byte [${hex(dst + k)}], ${v}`));
+          lines.push(
+            `        mov esi, ${hex(src + (down ? a.length - 1 : 0))}`,
+            `        mov edi, ${hex(dst + (down ? b.length - 1 : 0))}`,
+            down ? '        std' : '        cld',
+            `.s${n}:    lodsb`,
+            '        scasb',
+            `        jne .e${n}`,
+            '        test al, al',
+            `        jnz .s${n}`,
+            `.e${n}:    setne cl`,
+            '        add ebp, ecx',
+            '        cld',
+          );
+          n++;
+        }
+      }
+    }
+    const r = diffProgram(lines.join('\n'), { maxSteps: 40000 });
+    expect(readLeftToHandlers(r)).toEqual([]);
+    expect(r.compiledInstructions).toBeGreaterThan(n * 10);
+  });
+
+  it('a #PF on the read in the middle of a block, a device that asks to stop, and the segments: DS or the prefix\'s for LODSB, ES for SCASB (#GP at its limit)', () => {
+    const lines = [
+      ...stringCase(0, 'lodsb', DATA + 0x3010, DATA + 0x100, 0, 0x11), // the source page is absent
+      ...stringCase(1, 'scasb', DATA + 0x100, DATA + 0x7ffe, 0, 0x22), // the compared page is absent
+      ...stringCase(2, 'std\n        lodsb\n        cld', DATA + 0x8000, DATA + 0x100, 0, 0x33),
+      ...stringCase(3, 'lodsb', MMIO + 0x10, DATA + 0x100, 0, 0x44), // from the device
+      ...stringCase(4, 'lodsb', MMIO + STOP_MMIO_HALF + 0x11, DATA + 0x100, 0, 0x55), // it asks to stop
+      ...stringCase(5, 'scasb', DATA + 0x100, MMIO + STOP_MMIO_HALF + 0x13, 0, 0x66),
+      ...stringCase(6, 'std\n        scasb\n        cld', DATA + 0x100, MMIO + 0x20, 0, 0x14),
+      // ES with a limit of 0x27fff: LODSB (DS) past it reads, SCASB and ES LODSB raise #GP (the handler makes ES flat again).
+      '        mov edx, 0x18',
+      '        mov es, edx',
+      ...stringCase(7, 'lodsb', 0x28010, DATA + 0x100, 0, 0x77),
+      ...stringCase(8, 'ds scasb', DATA + 0x100, 0x28020, 0, 0x88),
+      '        mov es, edx',
+      ...stringCase(9, 'es lodsb', 0x28030, DATA + 0x100, 0, 0x99),
+      '        mov es, edx',
+      ...stringCase(10, 'scasb', DATA + 0x100, 0x27fff, 0, 0xaa), // the last byte inside the limit
+      ...stringCase(11, 'ss lodsb', 0x28040, 0x28040, 0, 0xbb),
+      '        mov edx, 0x10',
+      '        mov es, edx',
+    ];
+    const r = diffProgram(`        cld\n${lines.join('\n')}`, { notPresent: [DATA + 0x3000, DATA + 0x7000, DATA + 0x8000] });
+    expect(r.exceptions).toBe(5); // three #PF, two #GP
+    expect(readLeftToHandlers(r)).toEqual([]);
+  });
+
+  it('LODSB with 16-bit addressing and REP SCASB stay handler calls', () => {
+    const r = diffProgram(['        mov esi, 0x1234', `        mov edi, ${hex(DATA)}`, '        mov ecx, 5', '        a16 lodsb', '        repne scasb', '        inc ebp'].join('\n'), { maxHandlerCalls: 8 });
+    expect(leftToHandlers(r, (i) => i.opcode === 0xac || i.opcode === 0xae)).toEqual(['ac', 'ae']);
   });
 });
