@@ -27,7 +27,7 @@
 import { GuestConsole } from '../../../../scripts/guestConsole.ts';
 import type { Cpu } from '../../../../core/cpu/cpu.ts';
 import type { Insn } from '../../../../core/cpu/insn.ts';
-import { oneByteMap, twoByteMap } from '../../../../core/cpu/opcodeTable.ts';
+import { formOf } from './formOf.ts';
 import { initramfsWithSyscallProgram, SYSCALL_PROGRAM } from '../../../../bench/syscallProgram.ts';
 
 const workload = process.argv[2] ?? 'shell';
@@ -38,19 +38,6 @@ const LINES: Record<string, string> = {
   fork: `i=0; while [ $i -lt ${ITERATIONS.fork} ]; do /bin/true; i=$((i+1)); done; echo $i`,
   getppid: `${SYSCALL_PROGRAM} ${ITERATIONS.getppid} | cut -d' ' -f1-2`,
 };
-
-/** A form: opcode, ModRM reg for the groups, register or memory operand, operand size, prefixes. */
-function formOf(i: Insn): string {
-  const def = i.opcode < 0x100 ? oneByteMap[i.opcode] : twoByteMap[i.opcode & 0xff];
-  const group = [0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3, 0xf6, 0xf7, 0xfe, 0xff, 0x100, 0x101, 0x1ba].includes(i.opcode);
-  const parts = [`${i.opcode.toString(16).padStart(2, '0')}${group ? `/${i.reg}` : ''} ${def?.name ?? '?'}`];
-  if (def?.modrm) parts.push(i.mod === 3 ? 'reg' : 'mem');
-  parts.push(i.o32 ? 'o32' : 'o16');
-  if (!i.a32) parts.push('a16');
-  if (i.rep) parts.push('rep');
-  if (i.lock) parts.push('lock');
-  return parts.join(' ');
-}
 
 async function main(): Promise<void> {
   const boot = workload === 'boot';

@@ -20,9 +20,8 @@
 import { GuestConsole } from '../../../../scripts/guestConsole.ts';
 import type { Cpu } from '../../../../core/cpu/cpu.ts';
 import type { Block } from '../../../../core/cpu/decoder.ts';
-import type { Insn } from '../../../../core/cpu/insn.ts';
 import type { CompiledBlock, JitOptions } from '../../../../core/cpu/jit/jit.ts';
-import { oneByteMap, twoByteMap } from '../../../../core/cpu/opcodeTable.ts';
+import { formOf } from './formOf.ts';
 import { untranslated } from '../../../../core/cpu/jit/translate.ts';
 import { initramfsWithSyscallProgram, SYSCALL_PROGRAM } from '../../../../bench/syscallProgram.ts';
 
@@ -31,18 +30,6 @@ const rounds = Number(process.argv[3] ?? 3);
 const options = JSON.parse(process.argv[4] ?? '{}') as Partial<JitOptions>;
 const getppid = process.env.WL === 'getppid';
 const loop = getppid ? `${SYSCALL_PROGRAM} ${iterations} | cut -d' ' -f1-2` : `i=0; while [ $i -lt ${iterations} ]; do i=$((i+1)); done; echo $i`;
-
-function formOf(i: Insn): string {
-  const def = i.opcode < 0x100 ? oneByteMap[i.opcode] : twoByteMap[i.opcode & 0xff];
-  const group = [0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3, 0xf6, 0xf7, 0xfe, 0xff, 0x100, 0x101, 0x1ba].includes(i.opcode);
-  const parts = [`${i.opcode.toString(16).padStart(2, '0')}${group ? `/${i.reg}` : ''} ${def?.name ?? '?'}`];
-  if (def?.modrm) parts.push(i.mod === 3 ? 'reg' : 'mem');
-  parts.push(i.o32 ? 'o32' : 'o16');
-  if (!i.a32) parts.push('a16');
-  if (i.rep) parts.push('rep');
-  if (i.lock) parts.push('lock');
-  return parts.join(' ');
-}
 
 interface Counters { entries: number; compiledInsns: number; exitNoLink: number; exitOtherCompiled: number; exitSameRegion: number; exitInterp: number; compiles: number; compileMs: number }
 const c: Counters = { entries: 0, compiledInsns: 0, exitNoLink: 0, exitOtherCompiled: 0, exitSameRegion: 0, exitInterp: 0, compiles: 0, compileMs: 0 };
