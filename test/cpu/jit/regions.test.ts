@@ -41,6 +41,21 @@ function irqLog(cpu: DiffResult['interpreted']): number[] {
   return Array.from({ length: view.getUint32(IRQ_COUNT, true) }, (_, k) => view.getUint32(IRQ_LOG + 4 * k, true));
 }
 
+/** A loop of several blocks whose OUT to port 0x80 raises the interrupt line every 16th pass (the test device). */
+const INTERRUPT_LOOP = `
+        sti
+        mov ecx, 200
+        xor edx, edx
+.loop:  add edx, ecx
+        test ecx, 15
+        setz al
+        out 0x80, al
+        add edx, 1
+        dec ecx
+        jnz .loop
+        cli
+`;
+
 describe('block compiler: regions of linked blocks in one function', () => {
   it.each([7, 64, 1000, 1_000_000])('a region steps between its blocks and stops exactly at the run budget (%i instructions per run)', (budget) => {
     const r = diffProgram(`${LOOPS}        jmp .end\n${ADD}.end:`, { budget, regions: true, hotThreshold: 4 });
@@ -55,19 +70,7 @@ describe('block compiler: regions of linked blocks in one function', () => {
     // nonzero byte, which raises the interrupt line: the region that went on from that block in
     // the other passes must stop there, and the interrupt arrive before the next block, as in the
     // run loop.
-    const r = diffProgram(`
-        sti
-        mov ecx, 200
-        xor edx, edx
-.loop:  add edx, ecx
-        test ecx, 15
-        setz al
-        out 0x80, al
-        add edx, 1
-        dec ecx
-        jnz .loop
-        cli
-`, { budget: 100_000, regions: true, hotThreshold: 4, maxHandlerCalls: 2 });
+    const r = diffProgram(INTERRUPT_LOOP, { budget: 100_000, regions: true, hotThreshold: 4, maxHandlerCalls: 2 });
     // 12 passes (ECX = 192, 176, ..., 16) raise the line; the handler logs ECX as it was at the
     // delivery: right after the OUT (which ends its block), before the DEC.
     const expected = Array.from({ length: 12 }, (_, k) => 192 - 16 * k);
@@ -194,19 +197,7 @@ describe('block compiler: regions of linked blocks in one function', () => {
 });
 
 /** Interrupts, a single step, page faults and self-modifying stores, in loops of several blocks. */
-const MIXED = `
-        sti
-        mov ecx, 200
-        xor edx, edx
-.loop:  add edx, ecx
-        test ecx, 15
-        setz al
-        out 0x80, al
-        add edx, 1
-        dec ecx
-        jnz .loop
-        cli
-        mov ecx, 120
+const MIXED = `${INTERRUPT_LOOP}        mov ecx, 120
         mov edi, 0x${DATA.toString(16)}
 .st:    mov [edi], ecx
         add edi, 256
