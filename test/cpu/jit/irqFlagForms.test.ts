@@ -8,25 +8,23 @@
  * (after the pop), onto an absent page (#PF: ESP as before) and onto a device
  * that asks to stop; CLI with IF set and clear.
  */
-import { describe, expect, it } from 'vitest';
-import { DATA, diffProgram, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF } from './diffRig.ts';
+import { describe, it } from 'vitest';
+import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF } from './diffRig.ts';
+import { CONDITIONS, diffForms, hex, pairs, times } from './formCases.ts';
 
-const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
-const CONDITIONS = ['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
 const SETUPS = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', 'std', 'cld', 'sti', 'cli', 'cmp eax, esi', ''];
 
 describe('block compiler: PUSHFD, POP m32 and CLI inline', () => {
   it('PUSHFD after every flag state, POP m32 (aligned, unaligned, across a page, addressed through ESP after the pop), CLI', () => {
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, ...randoms(6, 5)]) {
-      for (let k = 0; k < SETUPS.length; k++) {
+    diffForms({
+      before: ['        xor edi, edi'],
+      cases: pairs([0, 1, 0x7fffffff, 0x80000000, 0xffffffff, ...randoms(6, 5)], SETUPS).map(([a, setup], n) => {
         const at = DATA + [0x100, 0x201, 0xffe, 0x1ffc][n % 4] + 8 * (n & 0x3f);
-        lines.push(
+        return [
           `        mov eax, ${hex(a)}`,
           `        mov esi, ${hex(a ^ 0x5bd1e995 ^ n)}`,
           `        jmp .s${n}`,
-          `.s${n}:  ${SETUPS[k]}`,
+          `.s${n}:  ${setup}`,
           '        pushfd',
           `        pop dword [${hex(at)}]`,
           '        pushfd',
@@ -48,19 +46,17 @@ describe('block compiler: PUSHFD, POP m32 and CLI inline', () => {
           '        cli',
           `        jmp .b${n}`,
           `.b${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(`        xor edi, edi\n${lines.join('\n')}`);
-    expect(leftToHandlers(r, (i) => i.opcode === 0x9c || i.opcode === 0xfa || i.opcode === 0x8f)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 12);
+        ];
+      }),
+      leftToHandlers: (r) => leftToHandlers(r, (i) => i.opcode === 0x9c || i.opcode === 0xfa || i.opcode === 0x8f),
+      compiledPerCase: 12,
+    });
   });
 
   it('POP m32 onto an absent page (#PF, ESP as before) and onto a device that asks to stop', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 40; n++) {
-      lines.push(
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: times(40, (n) => [
         '        add ecx, 4',
         `        push ${hex(n * 0x01010101)}`,
         '        add esi, ecx',
@@ -70,10 +66,10 @@ describe('block compiler: PUSHFD, POP m32 and CLI inline', () => {
         '        adc edi, esi',
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(r.compiledInstructions).toBeGreaterThan(150);
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      compiledMoreThan: 150,
+    });
   });
 });

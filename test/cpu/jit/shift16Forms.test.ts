@@ -11,10 +11,10 @@
  * block ends, so the rig compares every flag, as materialized, and the
  * registers. Then a device that asks the CPU to stop between shifts.
  */
-import { describe, expect, it } from 'vitest';
-import { diffProgram, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { describe, it } from 'vitest';
+import { leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { diffForms, hex, pairs } from './formCases.ts';
 
-const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 const EDGES16 = [0, 1, 2, 0x7fff, 0x8000, 0x8001, 0xffff, 0xfffe, 0x4000, 0xc000, 0x00ff, 0x0100, 0x5555, 0xaaaa];
 const CC = ['o', 'no', 'b', 'nb', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 /** The shift's operand registers (ModRM rm), and their 32-bit names. */
@@ -41,10 +41,9 @@ describe('block compiler: SHL/SHR/SAR r16 by imm8 and 1 inline', () => {
       const values = [...EDGES16, ...randoms(4, 3 + kind).map((v) => v & 0xffff)];
       const highs = randoms(values.length * 36, 17 + kind);
       const counts = [...Array.from({ length: 32 }, (_, c) => c), 32, 33, 255, -1]; // -1: D1
-      const lines: string[] = [];
-      let n = 0;
-      for (const v of values) {
-        for (const c of counts) {
+      diffForms({
+        before: ['        xor ebp, ebp'],
+        cases: pairs(values, counts).map(([v, c], n) => {
           const [rm, name] = TARGETS[n % TARGETS.length];
           const modrm = hex(0xc0 | (kind << 3) | rm);
           const setup = SETUPS[n % SETUPS.length].replace('FLAGS', hex(((n * 0x2b5) & 0x8d5) | 2));
@@ -52,7 +51,7 @@ describe('block compiler: SHL/SHR/SAR r16 by imm8 and 1 inline', () => {
           const after = n % 4 === 3
             ? ['adc ebp, eax                   ; the carry from the locals']
             : [`set${CC[n % 16]} al`, `set${CC[(n * 7 + 3) % 16]} ah`];
-          lines.push(
+          return [
             `        jmp .s${n}`,
             `.s${n}:  ${setup}`,
             `        mov ${name}, ${hex((highs[n] & 0xffff0000) | v)}`,
@@ -61,18 +60,17 @@ describe('block compiler: SHL/SHR/SAR r16 by imm8 and 1 inline', () => {
             `        j${CC[(n * 5 + 1) % 16]} .t${n}`,
             '        inc ebp',
             `.t${n}:`,
-          );
-          n++;
-        }
-      }
-      const r = diffProgram(`        xor ebp, ebp\n${lines.join('\n')}`);
-      expect(shift16LeftToHandlers(r)).toEqual([]);
-      expect(r.compiledInstructions).toBeGreaterThan(n * 4);
+          ];
+        }),
+        leftToHandlers: shift16LeftToHandlers,
+        compiledPerCase: 4,
+      });
     });
   }
 
   it('a device asking the CPU to stop between 16-bit shifts: the block leaves after the access with the shift\'s flags and results', () => {
-    const r = diffProgram(`
+    diffForms({
+      cases: [[`
         mov ecx, 6
         mov eax, 0x1234c3a5
         mov ebx, 0xfedc8001
@@ -88,8 +86,9 @@ describe('block compiler: SHL/SHR/SAR r16 by imm8 and 1 inline', () => {
         mov edx, [edi + ${hex(STOP_MMIO_HALF + 0x30)}]
         dec ecx
         jnz .loop
-`);
-    expect(shift16LeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(20);
+`]],
+      leftToHandlers: shift16LeftToHandlers,
+      compiledMoreThan: 20,
+    });
   });
 });

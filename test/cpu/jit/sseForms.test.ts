@@ -8,29 +8,23 @@
  * faults (#UD without CR4.OSFXSR, #NM with CR0.TS) raised in the middle of
  * a compiled block with the state the interpreter has there.
  */
-import { describe, expect, it } from 'vitest';
-import { untranslated } from '../../../core/cpu/jit/translate.ts';
-import { DATA, diffProgram, leftToHandlers, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { describe, it } from 'vitest';
+import { DATA, leftToHandlers, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { diffForms, hex, pairs } from './formCases.ts';
 
-const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 const PATTERNS = [0, 0xffffffff, 0x80008000, 0x00ff00ff, 0x12345678, 0x7f80017f, 0x80808080, 0x01000100, 0x01010101];
 const ENABLE_SSE = ['        mov eax, cr4', '        or eax, 0x200', '        mov cr4, eax'];
 
 /** The SSE opcodes (hex) left to handlers in the compiled side's blocks. */
-function handlerOpcodes(r: DiffResult): string[] {
-  const set = new Set<string>();
-  for (const b of r.jitted.blocks.values()) for (const i of untranslated(b)) if (i.opcode >= 0x100) set.add(i.opcode.toString(16));
-  return [...set].sort();
-}
+const handlerOpcodes = (r: DiffResult) => leftToHandlers(r, (i) => i.opcode >= 0x100);
 
 describe('block compiler: SSE2 integer register forms', () => {
   it('MOVD, PXOR, PUNPCKLBW, PSHUFD, PCMPEQB and PMOVMSKB match the interpreter', () => {
-    const lines = [...ENABLE_SSE, `        mov edi, ${hex(DATA)}`];
-    let n = 0;
-    for (const a of PATTERNS) {
-      for (const b of PATTERNS) {
+    diffForms({
+      before: [...ENABLE_SSE, `        mov edi, ${hex(DATA)}`],
+      cases: pairs(PATTERNS, PATTERNS).map(([a, b], n) => {
         const x = n % 4, y = (n * 3 + 1) % 4; // xmm registers; x === y now and then
-        lines.push(
+        return [
           `        mov eax, ${hex(a)}`,
           `        mov ebx, ${hex(b)}`,
           `        movd xmm${x}, eax`,
@@ -54,31 +48,30 @@ describe('block compiler: SSE2 integer register forms', () => {
           '        pmovmskb esi, xmm5',
           '        mov [edi + 72], esi',
           '        add edi, 76',
-        );
-        n++;
-      }
-    }
-    // MOVDQU stays a handler call: blocks hold up to 4 per case.
-    const r = diffProgram(lines.join('\n'), { maxHandlerCalls: 64 });
-    expect(handlerOpcodes(r)).toEqual(['120', '122', '17f']); // MOV r32, CR4 and CR4, r32; MOVDQU m128, xmm
-    expect(r.compiledInstructions).toBeGreaterThan(n * 16);
+        ];
+      }),
+      // MOVDQU stays a handler call: blocks hold up to 4 per case.
+      rig: { maxHandlerCalls: 64 },
+      leftToHandlers: handlerOpcodes,
+      handlerCalls: ['120', '122', '17f'], // MOV r32, CR4 and CR4, r32; MOVDQU m128, xmm
+      compiledPerCase: 16,
+    });
   });
 
-  it('without CR4.OSFXSR: #UD at the instruction, registers and flags as the interpreter leaves them', () => {
-    const r = diffProgram([
-      ...ENABLE_SSE, '        mov ebx, 1', '        movd xmm1, ebx', '        and eax, ~0x200', '        mov cr4, eax',
-      '        jmp .b', '.b:     add ebx, 5', '        cmp ebx, 3', '        pxor xmm0, xmm1', '        inc ebx',
-    ].join('\n'), { maxHandlerCalls: 8 });
-    expect(r.exceptions).toBe(1);
-  });
-
-  it('with CR0.TS: #NM at the instruction', () => {
-    const r = diffProgram([
-      ...ENABLE_SSE, '        mov ebx, 1', '        mov eax, cr0', '        or eax, 8', '        mov cr0, eax',
-      '        jmp .b', '.b:     add ebx, 5', '        cmp ebx, 3', '        pmovmskb ecx, xmm1', '        inc ebx',
-    ].join('\n'), { maxHandlerCalls: 8 });
-    expect(r.exceptions).toBe(1);
-  });
+  // sseGate's faults: the gate closed before a block that reaches an SSE instruction after lazy flags.
+  for (const [what, close, insn] of [
+    ['without CR4.OSFXSR: #UD at the instruction, registers and flags as the interpreter leaves them',
+      ['        movd xmm1, ebx', '        and eax, ~0x200', '        mov cr4, eax'], 'pxor xmm0, xmm1'],
+    ['with CR0.TS: #NM at the instruction', ['        mov eax, cr0', '        or eax, 8', '        mov cr0, eax'], 'pmovmskb ecx, xmm1'],
+  ] as const) {
+    it(what, () => {
+      diffForms({
+        cases: [[...ENABLE_SSE, '        mov ebx, 1', ...close, '        jmp .b', '.b:     add ebx, 5', '        cmp ebx, 3', `        ${insn}`, '        inc ebx']],
+        rig: { maxHandlerCalls: 8 },
+        exceptions: 1,
+      });
+    });
+  }
 });
 
 /** The loads of sseLoadForm left to handlers (none: their slow paths are not handler calls of untranslated forms). */
@@ -87,68 +80,70 @@ const loadsLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => (i.opcod
 describe('block compiler: SSE2 loads from memory (MOVDQA, MOVDQU, MOVD xmm, m32)', () => {
   it('aligned, unaligned, across a page boundary, every destination register; stored back and compared', () => {
     // Linear DATA + 0x1000 maps another frame, so reading across into it from host memory would read the wrong bytes.
-    const lines = [...ENABLE_SSE, `        mov edi, ${hex(DATA + 0x8000)}`, `        mov dword [${hex(0x4000 + ((DATA + 0x1000) >> 12) * 4)}], ${hex(0x31003)}`, `        invlpg [${hex(DATA + 0x1000)}]`];
-    let n = 0;
-    for (const off of [0x100, 0x110, 0x104, 0x101, 0xff0, 0xff8, 0xffc, 0xffd, 0x1ff4]) {
-      const x = n % 8;
-      lines.push(
-        `        mov esi, ${hex(DATA + off)}`,
-        `        add ebp, esi`,
-        `        mov eax, [esi]                    ; the page in the TLB`,
-        (off & 15) === 0 ? `        movdqa xmm${x}, [esi]` : `        movdqu xmm${x}, [esi]`,
-        `        movdqu xmm${(x + 1) % 8}, [esi + 3]`,
-        `        movdqu xmm${(x + 2) % 8}, [esi + 5]`,
-        `        movdqu xmm${(x + 3) % 8}, [esi + 7]`,
-        `        movd xmm${(x + 2) % 8}, [esi]        ; over a full register: the upper dwords cleared`,
-        `        movd xmm${(x + 3) % 8}, [esi + 1]`,
-        `        ${['jc', 'jz', 'jo', 'js', 'jl'][n % 5]} .l${n}`,
-        `.l${n}:  movdqu [edi], xmm${x}`,
-        `        movdqu [edi + 16], xmm${(x + 1) % 8}`,
-        `        movdqu [edi + 32], xmm${(x + 2) % 8}`,
-        `        movdqu [edi + 48], xmm${(x + 3) % 8}`,
-        '        add edi, 64',
-        `        jmp .m${n}`,
-        `.m${n}:`,
-      );
-      n++;
-    }
-    const r = diffProgram(lines.join('\n'), { maxHandlerCalls: 16 });
-    expect(loadsLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+    diffForms({
+      before: [...ENABLE_SSE, `        mov edi, ${hex(DATA + 0x8000)}`, `        mov dword [${hex(0x4000 + ((DATA + 0x1000) >> 12) * 4)}], ${hex(0x31003)}`, `        invlpg [${hex(DATA + 0x1000)}]`],
+      cases: [0x100, 0x110, 0x104, 0x101, 0xff0, 0xff8, 0xffc, 0xffd, 0x1ff4].map((off, n) => {
+        const x = n % 8;
+        return [
+          `        mov esi, ${hex(DATA + off)}`,
+          `        add ebp, esi`,
+          `        mov eax, [esi]                    ; the page in the TLB`,
+          (off & 15) === 0 ? `        movdqa xmm${x}, [esi]` : `        movdqu xmm${x}, [esi]`,
+          `        movdqu xmm${(x + 1) % 8}, [esi + 3]`,
+          `        movdqu xmm${(x + 2) % 8}, [esi + 5]`,
+          `        movdqu xmm${(x + 3) % 8}, [esi + 7]`,
+          `        movd xmm${(x + 2) % 8}, [esi]        ; over a full register: the upper dwords cleared`,
+          `        movd xmm${(x + 3) % 8}, [esi + 1]`,
+          `        ${['jc', 'jz', 'jo', 'js', 'jl'][n % 5]} .l${n}`,
+          `.l${n}:  movdqu [edi], xmm${x}`,
+          `        movdqu [edi + 16], xmm${(x + 1) % 8}`,
+          `        movdqu [edi + 32], xmm${(x + 2) % 8}`,
+          `        movdqu [edi + 48], xmm${(x + 3) % 8}`,
+          '        add edi, 64',
+          `        jmp .m${n}`,
+          `.m${n}:`,
+        ];
+      }),
+      rig: { maxHandlerCalls: 16 },
+      leftToHandlers: loadsLeftToHandlers,
+      compiledPerCase: 8,
+    });
   });
 
   it('a #PF on a load in the middle of a block (the register unchanged), from a device that asks to stop, and #NM with CR0.TS', () => {
-    const lines = [
-      ...ENABLE_SSE,
-      `        mov esi, ${hex(DATA + 0x4000)}`,
-      `        mov edi, ${hex(DATA + 0x8000)}`,
-      '        jmp .a',
-      '.a:     add ebp, esi',
-      '        movd xmm1, [esi - 4]',
-      '        movdqa xmm1, [esi]                ; the page is absent: #PF, then again',
-      '        mov eax, [esi + 0x1ff0]           ; its page in the TLB',
-      '        movdqu xmm2, [esi + 0x1ff8]       ; across into the absent page 0x26000',
-      '        movd xmm3, [esi + 0x3000]         ; the absent page 0x27000',
-      '        jc .b',
-      `.b:     movd xmm4, [${hex(MMIO + 0x20)}]`,
-      `        movd xmm5, [${hex(MMIO + STOP_MMIO_HALF + 0x20)}]`,
-      `        movdqu xmm6, [${hex(MMIO + STOP_MMIO_HALF + 0x40)}]`,
-      '        movdqu [edi], xmm1',
-      '        movdqu [edi + 16], xmm2',
-      '        movdqu [edi + 32], xmm3',
-      '        movdqu [edi + 48], xmm4',
-      '        movdqu [edi + 64], xmm5',
-      '        movdqu [edi + 80], xmm6',
-      '        mov eax, cr0',
-      '        or eax, 8',
-      '        mov cr0, eax',
-      '        jmp .c',
-      '.c:     add ebp, 5',
-      '        movdqa xmm7, [esi]',
-      '        inc ebp',
-    ];
-    const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x4000, DATA + 0x6000, DATA + 0x7000], maxHandlerCalls: 16 });
-    expect(r.exceptions).toBe(4); // three #PF, then #NM
-    expect(loadsLeftToHandlers(r)).toEqual([]);
+    diffForms({
+      cases: [[
+        ...ENABLE_SSE,
+        `        mov esi, ${hex(DATA + 0x4000)}`,
+        `        mov edi, ${hex(DATA + 0x8000)}`,
+        '        jmp .a',
+        '.a:     add ebp, esi',
+        '        movd xmm1, [esi - 4]',
+        '        movdqa xmm1, [esi]                ; the page is absent: #PF, then again',
+        '        mov eax, [esi + 0x1ff0]           ; its page in the TLB',
+        '        movdqu xmm2, [esi + 0x1ff8]       ; across into the absent page 0x26000',
+        '        movd xmm3, [esi + 0x3000]         ; the absent page 0x27000',
+        '        jc .b',
+        `.b:     movd xmm4, [${hex(MMIO + 0x20)}]`,
+        `        movd xmm5, [${hex(MMIO + STOP_MMIO_HALF + 0x20)}]`,
+        `        movdqu xmm6, [${hex(MMIO + STOP_MMIO_HALF + 0x40)}]`,
+        '        movdqu [edi], xmm1',
+        '        movdqu [edi + 16], xmm2',
+        '        movdqu [edi + 32], xmm3',
+        '        movdqu [edi + 48], xmm4',
+        '        movdqu [edi + 64], xmm5',
+        '        movdqu [edi + 80], xmm6',
+        '        mov eax, cr0',
+        '        or eax, 8',
+        '        mov cr0, eax',
+        '        jmp .c',
+        '.c:     add ebp, 5',
+        '        movdqa xmm7, [esi]',
+        '        inc ebp',
+      ]],
+      rig: { notPresent: [DATA + 0x4000, DATA + 0x6000, DATA + 0x7000], maxHandlerCalls: 16 },
+      exceptions: 4, // three #PF, then #NM
+      leftToHandlers: loadsLeftToHandlers,
+    });
   });
 });
