@@ -10,10 +10,12 @@
  * middle of a block, and from a device that asks the CPU to stop.
  */
 import { describe, expect, it } from 'vitest';
-import { DATA, diffProgram, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { CONDITIONS, diffForms, FLAG_SETUPS, hex, pairs, times } from './formCases.ts';
 
-const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 const EDGES = [0, 1, 2, 0xffffffff, 0xfffffffe, 0x7fffffff, 0x80000000, 0x80000001, 0x0000ffff, 0x00010000, 0x0000b505, 0x0000b504, 0xffff4afb, 0x12345678, 0xdeadbeef];
+/** The eight conditional jumps of CONDITIONS with JO before JC (the order these cases were written in). */
+const JCC = ['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
 
 /** This file's forms left to handlers in the compiled side's blocks (opcode hex). */
 const arithLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => {
@@ -25,13 +27,11 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
   it('IMUL r32, r32 and r32, r32, imm32/imm8 on the int32 edges and random operands: results and all six flags', () => {
     const values = [...EDGES, ...randoms(12, 7)];
     const imms = [0, 1, -1, 0x7fffffff, -0x80000000, 0x10001, -3, 127, -128];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of values) {
-      for (const b of values) {
+    diffForms({
+      cases: pairs(values, values).map(([a, b], n) => {
         const imm = imms[n % imms.length];
         const imm8 = ((n * 29) & 0xff) - 128;
-        lines.push(
+        return [
           `        mov eax, ${hex(a)}`,
           `        mov ebx, ${hex(b)}`,
           `        sub esi, eax                      ; lazy flags in locals before the IMUL (n ${n})`,
@@ -45,19 +45,17 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           '        add esi, ebx',
           `        jmp .d${n}`,
           `.d${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(lines.join('\n'));
-    expect(arithLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+        ];
+      }),
+      leftToHandlers: arithLeftToHandlers,
+      compiledPerCase: 8,
+    });
   });
 
   it('IMUL r32, m32 and r32, m32, imm from RAM, with a #PF on the operand in the middle of a block', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 48; n++) {
-      lines.push(
+    diffForms({
+      before: ['        xor ecx, ecx', '        xor esi, esi'],
+      cases: times(48, (n) => [
         `        mov eax, ${hex(EDGES[n % EDGES.length])}`,
         '        add ecx, 4',
         `        imul eax, [ecx + ${hex(DATA + 0x1f80)}]   ; the 33rd reads the absent page`,
@@ -66,16 +64,17 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
         '        inc esi',
         `        jc .m${n}`,
         `.m${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n        xor esi, esi\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(arithLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(200);
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: arithLeftToHandlers,
+      compiledMoreThan: 200,
+    });
   });
 
   it('IMUL r32, m32 from a device that asks the CPU to stop: the block leaves after the IMUL with its flags', () => {
-    const r = diffProgram(`
+    diffForms({
+      cases: [[`
         mov ecx, 3
 .loop:  mov eax, 0x7fff1234
         sub edx, ecx
@@ -85,19 +84,19 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
         imul edi, [${hex(MMIO + STOP_MMIO_HALF + 0x80)}], 0x10001
         dec ecx
         jnz .loop
-`);
-    expect(arithLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(10);
+`]],
+      leftToHandlers: arithLeftToHandlers,
+      compiledMoreThan: 10,
+    });
   });
 
   it('MUL and IMUL r/m32 (EDX:EAX) on the int32 edges and random operands, EAX and EDX as the source too, and from memory across a #PF', () => {
     const values = [...EDGES, ...randoms(10, 5)];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of values) {
-      for (const b of values) {
+    diffForms({
+      before: [`        mov edi, ${hex(DATA)}`, '        xor ecx, ecx'],
+      cases: pairs(values, values).map(([a, b], n) => {
         const kind = n % 2 === 0 ? 'mul' : 'imul';
-        lines.push(
+        return [
           `        mov eax, ${hex(a)}`,
           `        mov ebx, ${hex(b)}`,
           '        add esi, eax                      ; lazy flags in locals before',
@@ -111,46 +110,37 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        ${n % 2 === 0 ? 'imul' : 'mul'} dword [ecx + ${hex(DATA + 0x2000 - 4 * 300)}]   ; the 300th reads the absent page`,
           `        jmp .c${n}`,
           `.c${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(`        mov edi, ${hex(DATA)}
-        xor ecx, ecx
-${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(arithLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+        ];
+      }),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: arithLeftToHandlers,
+      compiledPerCase: 8,
+    });
   });
 
   it('ROL/ROR r32 by imm8 (counts 0-33, masked) and by 1, after lazy, CPU and INC-kept-CF flag states: CF, OF and the four flags they keep', () => {
     const values = [...EDGES, ...randoms(6, 11)];
     const counts = [0, 1, 2, 7, 16, 30, 31, 32, 33];
-    const lines: string[] = [];
-    let n = 0;
-    for (const v of values) {
-      for (const c of counts) {
-        for (const kind of [0, 1]) {
-          const rm = n % 4; // EAX..EBX: the ModRM byte's register
-          const name = ['eax', 'ecx', 'edx', 'ebx'][rm];
-          const before = [`        add esi, ${hex(v)}                ; lazy flags in locals`, '        inc edi                       ; INC: CF kept', ''][n % 3];
-          lines.push(
-            `        mov ${name}, ${hex(v)}`,
-            before,
-            `        db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}        ; ${kind === 0 ? 'rol' : 'ror'} ${name}, ${c}`,
-            `        ${kind === 0 ? 'rol' : 'ror'} ${name}, 1`,
-            `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .r${n}`,
-            `.r${n}:  db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}`,
-            `        jmp .s${n}`,
-            `.s${n}:`,
-          );
-          n++;
-        }
-      }
-    }
-    const r = diffProgram(lines.join('\n'));
-    expect(arithLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 5);
+    diffForms({
+      cases: pairs(pairs(values, counts), [0, 1]).map(([[v, c], kind], n) => {
+        const rm = n % 4; // EAX..EBX: the ModRM byte's register
+        const name = ['eax', 'ecx', 'edx', 'ebx'][rm];
+        const before = [`        add esi, ${hex(v)}                ; lazy flags in locals`, '        inc edi                       ; INC: CF kept', ''][n % 3];
+        return [
+          `        mov ${name}, ${hex(v)}`,
+          before,
+          `        db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}        ; ${kind === 0 ? 'rol' : 'ror'} ${name}, ${c}`,
+          `        ${kind === 0 ? 'rol' : 'ror'} ${name}, 1`,
+          `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .r${n}`,
+          `.r${n}:  db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}`,
+          `        jmp .s${n}`,
+          `.s${n}:`,
+        ];
+      }),
+      leftToHandlers: arithLeftToHandlers,
+      compiledPerCase: 5,
+    });
   });
 
   it('ADC and SBB (registers, immediates, byte registers, m32 read and read-modify-write) with the carry in from every flag state', () => {
@@ -158,12 +148,11 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
     // Flag states before the carry chain: lazy ADD, SUB and logic results in locals, INC's kept CF
     // (from locals and from the CPU at a block's start), IMUL's and a handler's flags in the CPU, STC/CLC.
     const setups = ['add eax, ebx', 'sub eax, ebx', 'cmp ebx, eax', 'and eax, ebx', 'shr eax, 3', 'add eax, ebx\n        inc ebp', 'inc ebp', 'imul eax, ebx', 'stc', 'clc'];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of values) {
-      for (const b of values) {
+    diffForms({
+      before: ['        xor ebp, ebp'],
+      cases: pairs(values, values).map(([a, b], n) => {
         const kind = ['adc', 'sbb'][n % 2], other = ['sbb', 'adc'][n % 2];
-        lines.push(
+        return [
           `        mov eax, ${hex(a)}`,
           `        mov ebx, ${hex(b)}`,
           `        jmp .s${n}`,
@@ -176,23 +165,21 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
           `        ${other} edi, [${hex(DATA + ((n * 4) & 0xfff))}]`,
           `        ${kind} [${hex(DATA + ((n * 8) & 0xfff))}], eax`,
           `        ${other} dword [${hex(DATA + ((n * 12) & 0xfff))}], byte 7`,
-          `        ${['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][n % 8]} .t${n}`,
+          `        ${CONDITIONS[n % CONDITIONS.length]} .t${n}`,
           `.t${n}:  ${kind} ebx, eax`,
           `        jmp .u${n}`,
           `.u${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(`        xor ebp, ebp\n${lines.join('\n')}`);
-    expect(arithLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 12);
+        ];
+      }),
+      leftToHandlers: arithLeftToHandlers,
+      compiledPerCase: 12,
+    });
   });
 
   it('ADC m32, r32 and SBB r32, m32 across a #PF in the middle of a block, the carry from the previous ADD', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 40; n++) {
-      lines.push(
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: times(40, (n) => [
         '        add ecx, 4',
         `        add eax, ${hex(0x9e3779b9 * (n + 1))}`,
         `        adc [ecx + ${hex(DATA + 0x3000 - 4 * 30)}], edx   ; the 30th writes into the absent page`,
@@ -200,47 +187,45 @@ ${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
         '        adc esi, 0',
         `        jnc .p${n}`,
         `.p${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x3000] });
-    expect(r.exceptions).toBe(1);
-    expect(r.compiledInstructions).toBeGreaterThan(150);
+      ]),
+      rig: { notPresent: [DATA + 0x3000] },
+      exceptions: 1,
+      compiledMoreThan: 150,
+    });
   });
 
   it('ROL/ROR m32 by imm8 and by 1 after every flag state, across a #PF in the middle of a block and on a device that asks to stop', () => {
     const counts = [1, 2, 7, 16, 31, 33];
-    const lines: string[] = [];
-    for (let n = 0; n < 60; n++) {
-      const c = counts[n % counts.length], kind = n % 2 === 0 ? 'rol' : 'ror';
-      lines.push(
-        '        add ecx, 4',
-        `        ${['add eax, ecx', 'sub eax, 0x7fffffff', 'inc ebp', 'and eax, ecx', ''][n % 5]}`,
-        `        ${kind} dword [ecx + ${hex(DATA + 0x4000 - 4 * 40)}], ${c}   ; the 40th reaches the absent page`,
-        `        ${kind === 'rol' ? 'ror' : 'rol'} dword [ecx + ${hex(DATA + 0x100)}], 1`,
-        `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .q${n}`,
-        `.q${n}:  ${kind} dword [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${c}`,
-        `        jmp .v${n}`,
-        `.v${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x4000] });
-    expect(r.exceptions).toBe(1);
-    expect(arithLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(300);
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: times(60, (n) => {
+        const c = counts[n % counts.length], kind = n % 2 === 0 ? 'rol' : 'ror';
+        return [
+          '        add ecx, 4',
+          `        ${['add eax, ecx', 'sub eax, 0x7fffffff', 'inc ebp', 'and eax, ecx', ''][n % 5]}`,
+          `        ${kind} dword [ecx + ${hex(DATA + 0x4000 - 4 * 40)}], ${c}   ; the 40th reaches the absent page`,
+          `        ${kind === 'rol' ? 'ror' : 'rol'} dword [ecx + ${hex(DATA + 0x100)}], 1`,
+          `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .q${n}`,
+          `.q${n}:  ${kind} dword [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${c}`,
+          `        jmp .v${n}`,
+          `.v${n}:`,
+        ];
+      }),
+      rig: { notPresent: [DATA + 0x4000] },
+      exceptions: 1,
+      leftToHandlers: arithLeftToHandlers,
+      compiledMoreThan: 300,
+    });
   });
 
   it('BSWAP of every register but ESP', () => {
-    const lines: string[] = [];
-    let n = 0;
-    for (const v of [...EDGES, ...randoms(8, 3)]) {
-      for (const name of ['eax', 'ecx', 'edx', 'ebx', 'ebp', 'esi', 'edi']) {
-        lines.push(`        mov ${name}, ${hex(v)}`, `        bswap ${name}`, `        xor ${name}, ${hex(v ^ n)}`, `        bswap ${name}`, `        jmp .w${n}`, `.w${n}:`);
-        n++;
-      }
-    }
-    const r = diffProgram(lines.join('\n'));
-    expect(arithLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 4);
+    diffForms({
+      cases: pairs([...EDGES, ...randoms(8, 3)], ['eax', 'ecx', 'edx', 'ebx', 'ebp', 'esi', 'edi']).map(([v, name], n) => [
+        `        mov ${name}, ${hex(v)}`, `        bswap ${name}`, `        xor ${name}, ${hex(v ^ n)}`, `        bswap ${name}`, `        jmp .w${n}`, `.w${n}:`,
+      ]),
+      leftToHandlers: arithLeftToHandlers,
+      compiledPerCase: 4,
+    });
   });
 });
 
@@ -254,40 +239,52 @@ function divideFaults(signed: boolean, edx: number, eax: number, d: number): boo
   return q > 0x7fffffffn || q < -0x80000000n;
 }
 
+/** The n-th dividend's high half (EDX) for EAX `a` and divisor `d`: unsigned, below the divisor; signed, EAX sign-extended (CDQ) or a wide EDX that still fits. */
+function dividendHigh(n: number, signed: boolean, a: number, d: number): number {
+  return signed ? (n % 3 === 0 ? (a >> 31) ^ (n % 2) : a >> 31) : (d >>> 0) === 0 ? 0 : ((a >>> 0) % (d >>> 0)) ^ (n % 2);
+}
+
+/** DIV and IDIV r/m32 left to handlers in the compiled side's blocks. */
+const divLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => i.opcode === 0xf7 && i.reg >= 6);
+
+/** A #DE raised by `insn` in the middle of a compiled block, after lazy flags: the only exception, and the instruction after it never ran (the #DE handler halts). */
+function divideErrorMidBlock(setup: string, insn: string, before: string[] = []): void {
+  const r = diffForms({
+    cases: [[
+      ...before, '        mov eax, 0x80000000', '        jmp .b', '.b:     add esi, 5', `        ${setup}`, '        cmp esi, 3', '        mov edi, 9',
+      `        ${insn}`, '        inc edi',
+    ]],
+    exceptions: 1,
+  });
+  expect(r.interpreted.regs[7]).toBe(9);
+}
+
 describe('block compiler: DIV and IDIV r32 inline (the handler for #DE and wide signed dividends)', () => {
   it('DIV and IDIV r32 on the edges and random operands, every divisor register (EAX and EDX too), flags kept', () => {
     const values = [...EDGES, ...randoms(10, 23)];
     const regs = ['ebx', 'ecx', 'esi', 'edi', 'eax', 'edx'];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of values) {
-      for (const d of values) {
-        for (const signed of [false, true]) {
-          // Unsigned: EDX below the divisor; signed: EAX sign-extended (CDQ) or a wide EDX that still fits.
-          const name = regs[n % regs.length];
-          const edx = signed ? (n % 3 === 0 ? (a >> 31) ^ (n % 2) : a >> 31) : (d >>> 0) === 0 ? 0 : ((a >>> 0) % (d >>> 0)) ^ (n % 2);
-          const dv = name === 'eax' ? a : name === 'edx' ? edx : d;
-          if (divideFaults(signed, edx, a, dv)) continue;
-          lines.push(
-            `        mov eax, ${hex(a)}`,
-            `        mov edx, ${hex(edx)}`,
-            name === 'eax' || name === 'edx' ? '' : `        mov ${name}, ${hex(d)}`,
-            `        ${['add ebp, eax', 'sub ebp, 0x7fffffff', 'inc ebp', 'cmp eax, edx', 'and ebp, eax', 'stc'][n % 6]}`,
-            `        ${signed ? 'idiv' : 'div'} ${name}`,
-            `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][n % 8]} .a${n}`,
-            `.a${n}:  add ebp, eax`,
-            '        xor ebp, edx',
-            `        jmp .b${n}`,
-            `.b${n}:`,
-          );
-          n++;
-        }
-      }
+    const cases: string[][] = [];
+    for (const [[a, d], signed] of pairs(pairs(values, values), [false, true])) {
+      const n = cases.length;
+      const name = regs[n % regs.length];
+      const edx = dividendHigh(n, signed, a, d);
+      const dv = name === 'eax' ? a : name === 'edx' ? edx : d;
+      if (divideFaults(signed, edx, a, dv)) continue;
+      cases.push([
+        `        mov eax, ${hex(a)}`,
+        `        mov edx, ${hex(edx)}`,
+        name === 'eax' || name === 'edx' ? '' : `        mov ${name}, ${hex(d)}`,
+        `        ${['add ebp, eax', 'sub ebp, 0x7fffffff', 'inc ebp', 'cmp eax, edx', 'and ebp, eax', 'stc'][n % 6]}`,
+        `        ${signed ? 'idiv' : 'div'} ${name}`,
+        `        ${JCC[n % 8]} .a${n}`,
+        `.a${n}:  add ebp, eax`,
+        '        xor ebp, edx',
+        `        jmp .b${n}`,
+        `.b${n}:`,
+      ]);
     }
-    const r = diffProgram(lines.join('\n'), { maxSteps: 40000 });
-    expect(n).toBeGreaterThan(400);
-    expect(leftToHandlers(r, (i) => i.opcode === 0xf7 && i.reg >= 6)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 6);
+    expect(cases.length).toBeGreaterThan(400);
+    diffForms({ cases, rig: { maxSteps: 40000 }, leftToHandlers: divLeftToHandlers, compiledPerCase: 6 });
   });
 
   for (const [what, setup, insn] of [
@@ -297,59 +294,48 @@ describe('block compiler: DIV and IDIV r32 inline (the handler for #DE and wide 
     ['IDIV with a wide dividend whose quotient does not fit', 'mov edx, 0x40000000\n        mov ebx, 3', 'idiv ebx'],
     ['IDIV by 0', 'cdq\n        xor ecx, ecx', 'idiv ecx'],
   ] as const) {
-    it(`#DE in the middle of a compiled block: ${what}`, () => {
-      const r = diffProgram([
-        '        mov eax, 0x80000000', '        jmp .b', '.b:     add esi, 5', `        ${setup}`, '        cmp esi, 3', '        mov edi, 9',
-        `        ${insn}`, '        inc edi',
-      ].join('\n'));
-      expect(r.exceptions).toBe(1);
-      expect(r.interpreted.regs[7]).toBe(9); // the instruction after it never ran (the #DE handler halts)
-    });
+    it(`#DE in the middle of a compiled block: ${what}`, () => divideErrorMidBlock(setup, insn));
   }
 });
 
 describe('block compiler: DIV and IDIV m32 inline (the handler for #DE, wide signed dividends and operands the inline read cannot reach)', () => {
   it('DIV and IDIV m32 on the edges and random operands, through several addressing forms, aligned and not, flags kept', () => {
     const values = [...EDGES, ...randoms(10, 29)];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of values) {
-      for (const d of values) {
-        for (const signed of [false, true]) {
-          const edx = signed ? (n % 3 === 0 ? (a >> 31) ^ (n % 2) : a >> 31) : (d >>> 0) === 0 ? 0 : ((a >>> 0) % (d >>> 0)) ^ (n % 2);
-          if (divideFaults(signed, edx, a, d)) continue;
-          // The divisor's dword: aligned through a base, a base and scaled index, EBP (SS), or unaligned (the handler's).
-          const off = 0x100 + 4 * (n % 200) + (n % 7 === 6 ? 1 : 0);
-          const operand = [`[ebx + ${hex(off)}]`, `[ebx + esi * 4 + ${hex(off - 8)}]`, `[ebp + ${hex(off)}]`][n % 3];
-          lines.push(
-            `        mov dword [ebx + ${hex(off)}], ${hex(d)}`,
-            `        mov eax, ${hex(a)}`,
-            `        mov edx, ${hex(edx)}`,
-            `        ${['add edi, eax', 'sub edi, 0x7fffffff', 'inc edi', 'cmp eax, edx', 'and edi, eax', 'stc'][n % 6]}`,
-            `        ${signed ? 'idiv' : 'div'} dword ${operand}`,
-            `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][n % 8]} .a${n}`,
-            `.a${n}:  add edi, eax`,
-            '        xor edi, edx',
-            `        jmp .b${n}`,
-            `.b${n}:`,
-          );
-          n++;
-        }
-      }
+    const cases: string[][] = [];
+    for (const [[a, d], signed] of pairs(pairs(values, values), [false, true])) {
+      const n = cases.length;
+      const edx = dividendHigh(n, signed, a, d);
+      if (divideFaults(signed, edx, a, d)) continue;
+      // The divisor's dword: aligned through a base, a base and scaled index, EBP (SS), or unaligned (the handler's).
+      const off = 0x100 + 4 * (n % 200) + (n % 7 === 6 ? 1 : 0);
+      const operand = [`[ebx + ${hex(off)}]`, `[ebx + esi * 4 + ${hex(off - 8)}]`, `[ebp + ${hex(off)}]`][n % 3];
+      cases.push([
+        `        mov dword [ebx + ${hex(off)}], ${hex(d)}`,
+        `        mov eax, ${hex(a)}`,
+        `        mov edx, ${hex(edx)}`,
+        `        ${['add edi, eax', 'sub edi, 0x7fffffff', 'inc edi', 'cmp eax, edx', 'and edi, eax', 'stc'][n % 6]}`,
+        `        ${signed ? 'idiv' : 'div'} dword ${operand}`,
+        `        ${JCC[n % 8]} .a${n}`,
+        `.a${n}:  add edi, eax`,
+        '        xor edi, edx',
+        `        jmp .b${n}`,
+        `.b${n}:`,
+      ]);
     }
-    const r = diffProgram(`        mov ebx, ${hex(DATA)}
-        mov ebp, ebx
-        mov esi, 2
-${lines.join('\n')}`, { maxSteps: 40000 });
-    expect(n).toBeGreaterThan(400);
-    expect(leftToHandlers(r, (i) => i.opcode === 0xf7 && i.reg >= 6)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 6);
+    expect(cases.length).toBeGreaterThan(400);
+    diffForms({
+      before: [`        mov ebx, ${hex(DATA)}`, '        mov ebp, ebx', '        mov esi, 2'],
+      cases,
+      rig: { maxSteps: 40000 },
+      leftToHandlers: divLeftToHandlers,
+      compiledPerCase: 6,
+    });
   });
 
   it('DIV and IDIV m32 across a #PF on the operand in the middle of a block and from a device that asks to stop', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 48; n++) {
-      lines.push(
+    diffForms({
+      before: ['        xor ecx, ecx', '        xor esi, esi'],
+      cases: times(48, (n) => [
         `        mov eax, ${hex(EDGES[n % EDGES.length])}`,
         '        add ecx, 4',
         '        xor edx, edx',
@@ -365,12 +351,12 @@ ${lines.join('\n')}`, { maxSteps: 40000 });
         '        add esi, eax',
         `        jmp .v${n}`,
         `.v${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n        xor esi, esi\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r, (i) => i.opcode === 0xf7 && i.reg >= 6)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(400);
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: divLeftToHandlers,
+      compiledMoreThan: 400,
+    });
   });
 
   for (const [what, setup, insn] of [
@@ -379,14 +365,7 @@ ${lines.join('\n')}`, { maxSteps: 40000 });
     ['IDIV m32 -2^31 by -1', 'cdq\n        mov dword [ebx], -1', 'idiv dword [ebx]'],
     ['IDIV m32 with a wide dividend whose quotient does not fit', 'mov edx, 0x40000000\n        mov dword [ebx], 3', 'idiv dword [ebx]'],
   ] as const) {
-    it(`#DE in the middle of a compiled block: ${what}`, () => {
-      const r = diffProgram([
-        `        mov ebx, ${hex(DATA + 0x40)}`, '        mov eax, 0x80000000', '        jmp .b', '.b:     add esi, 5', `        ${setup}`, '        cmp esi, 3', '        mov edi, 9',
-        `        ${insn}`, '        inc edi',
-      ].join('\n'));
-      expect(r.exceptions).toBe(1);
-      expect(r.interpreted.regs[7]).toBe(9); // the instruction after it never ran (the #DE handler halts)
-    });
+    it(`#DE in the middle of a compiled block: ${what}`, () => divideErrorMidBlock(setup, insn, [`        mov ebx, ${hex(DATA + 0x40)}`]));
   }
 });
 
@@ -394,33 +373,29 @@ describe('block compiler: SHLD and SHRD r32, r32 inline', () => {
   it('SHLD/SHRD r32, r32 by imm8 and by CL (counts 0-33, masked) after lazy, CPU and INC-kept-CF flag states: result and every flag', () => {
     const values = [...EDGES, ...randoms(4, 31)];
     const counts = [0, 1, 2, 7, 15, 16, 17, 30, 31, 32, 33];
-    const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', ''];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of values) {
-      for (const c of counts) {
+    diffForms({
+      before: ['        xor esi, esi', '        xor edi, edi'],
+      cases: pairs(values, counts).map(([a, c], n) => {
         const [dst, src] = [['eax', 'ebx'], ['edx', 'edx'], ['ebx', 'ecx'], ['ebp', 'eax']][n % 4];
         const kind = n % 2 === 0 ? 'shld' : 'shrd';
-        lines.push(
+        return [
           `        mov ${dst}, ${hex(a)}`,
           src === dst ? '' : `        mov ${src}, ${hex(a ^ 0x9e3779b9 ^ n)}`,
           `        jmp .s${n}`,
-          `.s${n}:  ${setups[n % setups.length]}`,
+          `.s${n}:  ${FLAG_SETUPS[n % FLAG_SETUPS.length]}`,
           `        ${kind} ${dst}, ${src}, ${c}`,
-          `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][n % 8]} .a${n}`,
-          `.a${n}:  ${setups[(n + 2) % setups.length]}`,
+          `        ${JCC[n % 8]} .a${n}`,
+          `.a${n}:  ${FLAG_SETUPS[(n + 2) % FLAG_SETUPS.length]}`,
           `        mov ecx, ${hex(c + (n & 0x20))}`,
           `        ${kind === 'shld' ? 'shrd' : 'shld'} ${dst === 'ecx' ? 'eax' : dst}, ${src === 'ecx' ? 'ebx' : src}, cl`,
-          `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'][(n + 3) % 8]} .b${n}`,
+          `        ${JCC[(n + 3) % 8]} .b${n}`,
           `.b${n}:  adc esi, ${dst}`,
           `        jmp .c${n}`,
           `.c${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
-    expect(leftToHandlers(r, (i) => [0x1a4, 0x1a5, 0x1ac, 0x1ad].includes(i.opcode))).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+        ];
+      }),
+      leftToHandlers: (r) => leftToHandlers(r, (i) => [0x1a4, 0x1a5, 0x1ac, 0x1ad].includes(i.opcode)),
+      compiledPerCase: 8,
+    });
   });
 });

@@ -12,10 +12,10 @@
  * across a #PF in the middle of a block, and on a device that asks the CPU
  * to stop.
  */
-import { describe, expect, it } from 'vitest';
-import { DATA, diffProgram, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { describe, it } from 'vitest';
+import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
+import { CONDITIONS, diffForms, FLAG_SETUPS, hex, pairs, times } from './formCases.ts';
 
-const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 const EDGES = [0, 1, 0x7f, 0x80, 0xff, 0xffffffff, 0x7fffffff, 0x80000000, 0x80000001, 0x12345678, 0xdeadbeef];
 
 /** The forms of this change left to handlers in the compiled side's blocks (opcode hex, /reg, mem or reg). */
@@ -27,17 +27,13 @@ const xchgBitLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => {
     || o === 0x1bc || o === 0x1bd || (o === 0x99 && i.o32);
 }, (i) => `${i.opcode.toString(16)}/${i.reg} ${i.mod !== 3 ? 'mem' : 'reg'}`);
 
-const CONDITIONS = ['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
-
 describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 inline', () => {
   it('XCHG m32, r32 and LOCK CMPXCHG m32, r32 (equal and different, EAX as the source too): registers, memory and CMP\'s flags', () => {
     const values = [...EDGES, ...randoms(6, 3)];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of values) {
-      for (const b of values) {
+    diffForms({
+      cases: pairs(values, values).map(([a, b], n) => {
         const at = hex(DATA + ((n * 8) & 0xfff));
-        lines.push(
+        return [
           `        mov dword [${at}], ${hex(n % 3 === 0 ? a : b)}`,
           `        mov eax, ${hex(a)}`,
           `        mov ebx, ${hex(b ^ n)}`,
@@ -49,29 +45,14 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
           `        cmpxchg [${at}], edx`,
           `        jmp .b${n}`,
           `.b${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(lines.join('\n'));
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 9);
+        ];
+      }),
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledPerCase: 9,
+    });
   });
 
   it('XCHG and CMPXCHG m32 unaligned across a page boundary, across a #PF in the middle of a block, and on a device that asks to stop', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 40; n++) {
-      lines.push(
-        '        add ecx, 4',
-        `        xchg [ecx + ${hex(DATA + 0x2000 - 4 * 30)}], ebx   ; the 30th writes into the absent page`,
-        `        mov eax, [${hex(DATA + 0xffe)}]`,
-        `        cmpxchg [${hex(DATA + 0xffe)}], ${n % 2 === 0 ? 'ecx' : 'esi'}   ; across the page boundary, equal every other time`,
-        `        cmpxchg [ecx + ${hex(DATA + 0x2000 - 4 * 35)}], edi   ; the 35th reads it (mapped again by then)`,
-        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
-        `.p${n}:  xchg [${hex(DATA + 0x1ffd)}], esi`,
-        '        inc edi',
-      );
-    }
     const device = `
         mov ecx, 3
 .dev:   mov eax, 0x40404
@@ -80,28 +61,40 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         xchg [${hex(MMIO + STOP_MMIO_HALF + 0x80)}], esi
         dec ecx
         jnz .dev`;
-    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}\n${device}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(250);
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: times(40, (n) => [
+        '        add ecx, 4',
+        `        xchg [ecx + ${hex(DATA + 0x2000 - 4 * 30)}], ebx   ; the 30th writes into the absent page`,
+        `        mov eax, [${hex(DATA + 0xffe)}]`,
+        `        cmpxchg [${hex(DATA + 0xffe)}], ${n % 2 === 0 ? 'ecx' : 'esi'}   ; across the page boundary, equal every other time`,
+        `        cmpxchg [ecx + ${hex(DATA + 0x2000 - 4 * 35)}], edi   ; the 35th reads it (mapped again by then)`,
+        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
+        `.p${n}:  xchg [${hex(DATA + 0x1ffd)}], esi`,
+        '        inc edi',
+      ]),
+      after: [device],
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledMoreThan: 250,
+    });
   });
 
   it('BT r32, imm8 and m32, imm8 (every bit, counts above 31 masked) and BT r32, r32 (offsets above 31 and negative), after lazy, CPU and INC-kept-CF flag states', () => {
     const values = [...EDGES, ...randoms(4, 17)];
     const counts = [0, 1, 7, 8, 15, 16, 31, 32, 33, 63, 255];
-    const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', ''];
-    const lines: string[] = [];
-    let n = 0;
-    for (const v of values) {
-      for (const c of counts) {
+    diffForms({
+      before: ['        xor esi, esi', '        xor edi, edi'],
+      cases: pairs(values, counts).map(([v, c], n) => {
         const name = ['eax', 'ecx', 'edx', 'ebx'][n % 4];
         const at = hex(DATA + ((n * 4) & 0xfff));
-        lines.push(
+        return [
           `        mov ${name}, ${hex(v)}`,
           `        mov dword [${at}], ${hex(v ^ 0x5a5a5a5a)}`,
           `        mov ebp, ${hex(n % 3 === 0 ? -c : c * 3)}`,
           `        jmp .s${n}`,
-          `.s${n}:  ${setups[n % setups.length]}`,
+          `.s${n}:  ${FLAG_SETUPS[n % FLAG_SETUPS.length]}`,
           `        bt ${name}, ${c}`,
           `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
           `.a${n}:  bt dword [${at}], ${c}`,
@@ -111,19 +104,17 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
           `.c${n}:  adc esi, 0`,
           `        jmp .d${n}`,
           `.d${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+        ];
+      }),
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledPerCase: 8,
+    });
   });
 
   it('BT m32, imm8 across a #PF in the middle of a block and from a device that asks to stop', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 40; n++) {
-      lines.push(
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: times(40, (n) => [
         '        add ecx, 4',
         '        add esi, ecx',
         `        bt dword [ecx + ${hex(DATA + 0x2000 - 4 * 33)}], ${n}   ; the 33rd reads the absent page`,
@@ -132,26 +123,25 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         '        adc edi, edi',
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(150);
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledMoreThan: 150,
+    });
   });
 
   it('ADD/OR/ADC/SBB/AND/SUB/XOR m8, r8 and m8, imm8 read-modify-write, CMP m8, r8, after every flag state: memory and all six flags', () => {
     const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
     const bytes = [0, 1, 0x7f, 0x80, 0xff, 0x5a, ...randoms(4, 23).map((v) => v & 0xff)];
     const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'stc', 'clc', 'imul esi, eax'];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of bytes) {
-      for (const b of bytes) {
+    diffForms({
+      before: ['        xor esi, esi', '        xor edi, edi'],
+      cases: pairs(bytes, bytes).map(([a, b], n) => {
         const op = ops[n % ops.length], other = ops[(n + 3) % ops.length];
         const at = hex(DATA + ((n * 3) & 0xfff));
         const reg = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'][n % 8];
-        lines.push(
+        return [
           `        mov byte [${at}], ${hex(a)}`,
           `        mov eax, ${hex((b * 0x01010101) >>> 0)}`,
           `        mov ecx, eax`,
@@ -167,20 +157,18 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
           `        ${other} [${at} + 2], ${reg}`,
           `        jmp .c${n}`,
           `.c${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 9);
+        ];
+      }),
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledPerCase: 9,
+    });
   });
 
   it('8-bit ALU m8 read-modify-write across a #PF in the middle of a block and on a device that asks to stop', () => {
-    const lines: string[] = [];
     const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor'];
-    for (let n = 0; n < 40; n++) {
-      lines.push(
+    diffForms({
+      before: ['        xor ecx, ecx', '        mov ebx, 0x1234'],
+      cases: times(40, (n) => [
         '        add ecx, 1',
         `        ${ops[n % 7]} [ecx + ${hex(DATA + 0x2000 - 30)}], dl   ; the 30th writes into the absent page`,
         `        ${ops[(n + 2) % 7]} byte [ecx + ${hex(DATA + 0x2000 - 35)}], ${hex(n * 7)}`,
@@ -189,157 +177,134 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         '        inc edx',
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n        mov ebx, 0x1234\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(150);
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledMoreThan: 150,
+    });
   });
 
   it('LEAVE: EBP and ESP from frames on a 32-bit stack across a #PF in the middle of a block, and on a 16-bit stack (BP wrapping at 64 KiB)', () => {
-    const lines: string[] = ['        mov edi, esp'];
-    for (let n = 0; n < 40; n++) {
-      lines.push(
-        // The 31st LEAVE reads the absent page (nothing stored there before it).
-        n === 30 ? '' : `        mov dword [${hex(DATA + 0x2000 - 8 * 30 + 8 * n)}], ${hex(0x9e3779b9 * (n + 1))}`,
-        `        lea ebp, [ecx * 8 + ${hex(DATA + 0x2000 - 8 * 30)}]`,
-        '        add esi, ebp',
-        '        leave',
-        '        add esi, ebp',
-        '        add esi, esp',
-        '        mov esp, edi',
-        '        inc ecx',
-        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
-        `.p${n}:`,
-      );
-    }
-    // A 16-bit stack segment (GDT entry 0x18 rewritten: base 0, limit 0xffff, data read/write, B clear): LEAVE uses BP and writes SP only.
-    lines.push('        mov dword [0x1018], 0x0000ffff', '        mov dword [0x101c], 0x00009200');
-    for (const [n, bp] of [0xe000, 0xe004, 0xfffc, 0xeffe].entries()) {
-      lines.push(
-        `        mov dword [${hex(bp)}], ${hex(0x5a5a0000 + n)}`,
-        '        mov eax, 0x18',
-        '        mov ss, eax',
-        `        mov ebp, ${hex(0x7fff0000 + bp)}`,
-        `        mov esp, ${hex(0x12340000 + n)}`,
-        '        leave',
-        '        add esi, ebp',
-        '        add esi, esp',
-        '        mov eax, 0x10',
-        '        mov ss, eax',
-        '        mov esp, edi',
-        `        jmp .q${n}`,
-        `.q${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(300);
+    diffForms({
+      before: ['        xor ecx, ecx', '        mov edi, esp'],
+      cases: [
+        ...times(40, (n) => [
+          // The 31st LEAVE reads the absent page (nothing stored there before it).
+          n === 30 ? '' : `        mov dword [${hex(DATA + 0x2000 - 8 * 30 + 8 * n)}], ${hex(0x9e3779b9 * (n + 1))}`,
+          `        lea ebp, [ecx * 8 + ${hex(DATA + 0x2000 - 8 * 30)}]`,
+          '        add esi, ebp',
+          '        leave',
+          '        add esi, ebp',
+          '        add esi, esp',
+          '        mov esp, edi',
+          '        inc ecx',
+          `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
+          `.p${n}:`,
+        ]),
+        // A 16-bit stack segment (GDT entry 0x18 rewritten: base 0, limit 0xffff, data read/write, B clear): LEAVE uses BP and writes SP only.
+        ['        mov dword [0x1018], 0x0000ffff', '        mov dword [0x101c], 0x00009200'],
+        ...[0xe000, 0xe004, 0xfffc, 0xeffe].map((bp, n) => [
+          `        mov dword [${hex(bp)}], ${hex(0x5a5a0000 + n)}`,
+          '        mov eax, 0x18',
+          '        mov ss, eax',
+          `        mov ebp, ${hex(0x7fff0000 + bp)}`,
+          `        mov esp, ${hex(0x12340000 + n)}`,
+          '        leave',
+          '        add esi, ebp',
+          '        add esi, esp',
+          '        mov eax, 0x10',
+          '        mov ss, eax',
+          '        mov esp, edi',
+          `        jmp .q${n}`,
+          `.q${n}:`,
+        ]),
+      ],
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledMoreThan: 300,
+    });
   });
 
   it('SETcc m8 (all 16 conditions after lazy, CPU and INC-kept-CF flag states, across a #PF mid-block and on a device that asks to stop) and TEST r16, r16', () => {
     const values = [...EDGES, ...randoms(4, 29)];
     const setups = ['sub eax, ebx', 'add eax, ebx', 'and eax, ebx', 'inc edi', 'sub eax, ebx\n        inc edi', 'imul eax, ebx', 'stc', 'test bx, ax'];
-    const lines: string[] = ['        xor ecx, ecx'];
-    let n = 0;
-    for (const a of values) {
-      for (const b of values.slice(0, 6)) {
-        lines.push(
-          `        mov eax, ${hex(a)}`,
-          `        mov ebx, ${hex(b)}`,
-          `        jmp .s${n}`,
-          `.s${n}:  ${setups[n % setups.length]}`,
-          '        add ecx, 1',
-          `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][n % 16]} [ecx + ${hex(DATA + 0x2000 - 40)}]   ; the 40th writes into the absent page`,
-          `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][(n + 5) % 16]} [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + n)}]`,
-          `        test ${['ax, bx', 'bx, ax', 'ax, ax', 'si, bx'][n % 4]}`,
-          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
-          `.a${n}:  setg [ecx + ${hex(DATA)}]`,
-          `        jmp .b${n}`,
-          `.b${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 7);
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: pairs(values, values.slice(0, 6)).map(([a, b], n) => [
+        `        mov eax, ${hex(a)}`,
+        `        mov ebx, ${hex(b)}`,
+        `        jmp .s${n}`,
+        `.s${n}:  ${setups[n % setups.length]}`,
+        '        add ecx, 1',
+        `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][n % 16]} [ecx + ${hex(DATA + 0x2000 - 40)}]   ; the 40th writes into the absent page`,
+        `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][(n + 5) % 16]} [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + n)}]`,
+        `        test ${['ax, bx', 'bx, ax', 'ax, ax', 'si, bx'][n % 4]}`,
+        `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+        `.a${n}:  setg [ecx + ${hex(DATA)}]`,
+        `        jmp .b${n}`,
+        `.b${n}:`,
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledPerCase: 7,
+    });
   });
 
   it('TEST m8, r8 and TEST m32, r32 on edge and random values, across a #PF mid-block and on a device that asks to stop', () => {
     const values = [...EDGES, ...randoms(6, 31)];
-    const lines: string[] = ['        xor ecx, ecx'];
-    let n = 0;
-    for (const a of values) {
-      for (const b of values.slice(0, 8)) {
-        lines.push(
-          `        mov dword [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}], ${hex(a)}`,
-          `        mov ebx, ${hex(b)}`,
-          '        add ecx, 4',
-          `        test [ecx + ${hex(DATA + 0x2000 - 4 * 50)}], ${['bl', 'bh', 'ebx', 'ebx'][n % 4]}   ; the 50th reads the absent page`,
-          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
-          `.a${n}:  test [${hex(DATA + 0x1000 + ((n * 4) & 0xfff) + (n % 3))}], ${['ebx', 'bl', 'bh'][n % 3]}`,
-          `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
-          `.b${n}:  test [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * (n & 31))}], ${n % 2 === 0 ? 'ebx' : 'bl'}`,
-          `        ${CONDITIONS[(n + 5) % CONDITIONS.length]} .c${n}`,
-          `.c${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 6);
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: pairs(values, values.slice(0, 8)).map(([a, b], n) => [
+        `        mov dword [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}], ${hex(a)}`,
+        `        mov ebx, ${hex(b)}`,
+        '        add ecx, 4',
+        `        test [ecx + ${hex(DATA + 0x2000 - 4 * 50)}], ${['bl', 'bh', 'ebx', 'ebx'][n % 4]}   ; the 50th reads the absent page`,
+        `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+        `.a${n}:  test [${hex(DATA + 0x1000 + ((n * 4) & 0xfff) + (n % 3))}], ${['ebx', 'bl', 'bh'][n % 3]}`,
+        `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
+        `.b${n}:  test [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * (n & 31))}], ${n % 2 === 0 ? 'ebx' : 'bl'}`,
+        `        ${CONDITIONS[(n + 5) % CONDITIONS.length]} .c${n}`,
+        `.c${n}:`,
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledPerCase: 6,
+    });
   });
 
   it('BSF and BSR r32, r32 and r32, m32 (zero sources keep the destination) and CDQ, after lazy, CPU and INC-kept-CF flag states, across a #PF mid-block', () => {
     const values = [...EDGES, 0x100, 0x8000, 0x00010000, 0x40000000, ...randoms(8, 37)];
     const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'stc', 'imul esi, eax'];
-    const lines: string[] = ['        xor ecx, ecx'];
-    let n = 0;
-    for (const v of values) {
-      for (const kind of ['bsf', 'bsr']) {
-        lines.push(
-          `        mov eax, ${hex(v)}`,
-          `        mov ebx, ${hex(0x11111111 * (n & 7))}`,
-          `        mov dword [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}], ${hex(v ^ (n & 1 ? 0 : 0x80000000))}`,
-          `        jmp .s${n}`,
-          `.s${n}:  ${setups[n % setups.length]}`,
-          `        ${kind} ebx, eax`,
-          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
-          `.a${n}:  ${kind} edx, [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}]`,
-          `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
-          '.b' + n + ':  add ecx, 4',
-          `        ${kind === 'bsf' ? 'bsr' : 'bsf'} ebp, [ecx + ${hex(DATA + 0x2000 - 4 * 40)}]   ; the 40th reads the absent page`,
-          '        cdq',
-          `        jmp .c${n}`,
-          `.c${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(lines.join('\n'), { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 8);
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: pairs(values, ['bsf', 'bsr']).map(([v, kind], n) => [
+        `        mov eax, ${hex(v)}`,
+        `        mov ebx, ${hex(0x11111111 * (n & 7))}`,
+        `        mov dword [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}], ${hex(v ^ (n & 1 ? 0 : 0x80000000))}`,
+        `        jmp .s${n}`,
+        `.s${n}:  ${setups[n % setups.length]}`,
+        `        ${kind} ebx, eax`,
+        `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
+        `.a${n}:  ${kind} edx, [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}]`,
+        `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
+        '.b' + n + ':  add ecx, 4',
+        `        ${kind === 'bsf' ? 'bsr' : 'bsf'} ebp, [ecx + ${hex(DATA + 0x2000 - 4 * 40)}]   ; the 40th reads the absent page`,
+        '        cdq',
+        `        jmp .c${n}`,
+        `.c${n}:`,
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledPerCase: 8,
+    });
   });
 
   it('JMP r32 and CALL r32 (a jump table, calls through registers, CALL ESP\'s target taken before its push)', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 24; n++) {
-      lines.push(
-        `        mov ebx, .f${n % 4}`,
-        `        mov ecx, .j${n}`,
-        '        add esi, ebx',
-        `        call ${['ebx', 'ebx', 'ebx', 'ebx'][n % 4]}`,
-        '        jmp ecx',
-        `.j${n}:  inc edi`,
-      );
-    }
     const fns = [0, 1, 2, 3].map((k) => `.f${k}:  add esi, ${k + 1}\n        ${CONDITIONS[k]} .g${k}\n.g${k}:  ret`).join('\n');
     const callEsp = `
         mov eax, esp
@@ -351,32 +316,44 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         mov esp, eax             ; back on the real stack
         jmp .done
 .done:`;
-    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}\n${callEsp}\n        jmp .end\n${fns}\n.end:`);
-    expect(xchgBitLeftToHandlers(r)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(24 * 5);
+    diffForms({
+      before: ['        xor esi, esi', '        xor edi, edi'],
+      cases: times(24, (n) => [
+        `        mov ebx, .f${n % 4}`,
+        `        mov ecx, .j${n}`,
+        '        add esi, ebx',
+        `        call ${['ebx', 'ebx', 'ebx', 'ebx'][n % 4]}`,
+        '        jmp ecx',
+        `.j${n}:  inc edi`,
+      ]),
+      after: [callEsp, '        jmp .end', fns, '.end:'],
+      leftToHandlers: xchgBitLeftToHandlers,
+      compiledPerCase: 5,
+    });
   });
 });
+
+/** XADD and BTS/BTR/BTC left to handlers in the compiled side's blocks. */
+const xaddBtLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => i.opcode === 0x1c1 || (i.opcode === 0x1ba && i.reg > 4));
 
 describe('block compiler: XADD m32, BTS/BTR/BTC r/m32, imm8 and the ALU group on r16, imm inline', () => {
   it('(LOCK) XADD m32, r32 and (LOCK) BTS/BTR/BTC m32, imm8 and r32, imm8 on edge and random values, after every flag state', () => {
     const values = [...EDGES, ...randoms(5, 41)];
-    const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', ''];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of values) {
-      for (const b of values) {
+    diffForms({
+      before: ['        xor esi, esi', '        xor edi, edi'],
+      cases: pairs(values, values).map(([a, b], n) => {
         const at = hex(DATA + ((n * 8) & 0xfff));
         const bit = (a ^ b ^ n) & 0xff;
         const kind = ['bts', 'btr', 'btc'][n % 3];
-        lines.push(
+        return [
           `        mov dword [${at}], ${hex(a)}`,
           `        mov ebx, ${hex(b)}`,
           `        mov ecx, ${hex(a ^ n)}`,
           `        jmp .s${n}`,
-          `.s${n}:  ${setups[n % setups.length]}`,
+          `.s${n}:  ${FLAG_SETUPS[n % FLAG_SETUPS.length]}`,
           `        ${n % 2 === 0 ? 'lock ' : ''}xadd [${at}], ebx`,
           `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
-          `.a${n}:  ${setups[(n + 3) % setups.length]}`,
+          `.a${n}:  ${FLAG_SETUPS[(n + 3) % FLAG_SETUPS.length]}`,
           `        ${n % 4 === 1 ? 'lock ' : ''}${kind} dword [${at}], ${bit}`,
           `        ${CONDITIONS[(n + 2) % CONDITIONS.length]} .b${n}`,
           `.b${n}:  ${kind} ecx, ${bit}`,
@@ -385,19 +362,17 @@ describe('block compiler: XADD m32, BTS/BTR/BTC r/m32, imm8 and the ALU group on
           '        add edi, ebx',
           `        jmp .d${n}`,
           `.d${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(`        xor esi, esi\n        xor edi, edi\n${lines.join('\n')}`);
-    expect(leftToHandlers(r, (i) => i.opcode === 0x1c1 || (i.opcode === 0x1ba && i.reg > 4))).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 10);
+        ];
+      }),
+      leftToHandlers: xaddBtLeftToHandlers,
+      compiledPerCase: 10,
+    });
   });
 
   it('XADD and BTS/BTR/BTC m32 across a #PF in the middle of a block and on a device that asks to stop', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 40; n++) {
-      lines.push(
+    diffForms({
+      before: ['        xor ecx, ecx'],
+      cases: times(40, (n) => [
         '        add ecx, 4',
         '        add esi, ecx',
         `        lock xadd [ecx + ${hex(DATA + 0x2000 - 4 * 30)}], edi   ; the 30th reaches the absent page`,
@@ -408,24 +383,22 @@ describe('block compiler: XADD m32, BTS/BTR/BTC r/m32, imm8 and the ALU group on
         '        adc edi, edi',
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:`,
-      );
-    }
-    const r = diffProgram(`        xor ecx, ecx\n${lines.join('\n')}`, { notPresent: [DATA + 0x2000] });
-    expect(r.exceptions).toBe(1);
-    expect(leftToHandlers(r, (i) => i.opcode === 0x1c1 || (i.opcode === 0x1ba && i.reg > 4))).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(200);
+      ]),
+      rig: { notPresent: [DATA + 0x2000] },
+      exceptions: 1,
+      leftToHandlers: xaddBtLeftToHandlers,
+      compiledMoreThan: 200,
+    });
   });
 
   it('ADD/OR/ADC/SBB/AND/SUB/XOR/CMP r16, imm16 and imm8 (81, 83 with 66): the register\'s upper half kept, every flag', () => {
     const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of [...EDGES, ...randoms(4, 9)]) {
-      for (const imm of [0, 1, 0x7f, -0x80, -1, 0x7fff, 0x8000, 0xffff, 0x1234]) {
+    diffForms({
+      cases: pairs([...EDGES, ...randoms(4, 9)], [0, 1, 0x7f, -0x80, -1, 0x7fff, 0x8000, 0xffff, 0x1234]).map(([a, imm], n) => {
         const name = ['ax', 'cx', 'dx', 'bx', 'bp', 'si', 'di'][n % 7];
         const op = ops[n % ops.length];
         const small = imm >= -0x80 && imm <= 0x7f;
-        lines.push(
+        return [
           `        mov e${name}, ${hex(a)}`,
           `        ${['add esp, 0', 'stc', 'clc', 'inc esp\n        dec esp', 'cmp eax, ecx'][n % 5]}`,
           `        ${op} ${name}, ${small && n % 2 === 0 ? `byte ${imm}` : `word ${hex(imm & 0xffff)}`}`,
@@ -434,12 +407,10 @@ describe('block compiler: XADD m32, BTS/BTR/BTC r/m32, imm8 and the ALU group on
           '        adc edi, 0',
           `        jmp .t${n}`,
           `.t${n}:`,
-        );
-        n++;
-      }
-    }
-    const r = diffProgram(lines.join('\n'));
-    expect(leftToHandlers(r, (i) => (i.opcode === 0x81 || i.opcode === 0x83) && !i.o32 && i.mod === 3)).toEqual([]);
-    expect(r.compiledInstructions).toBeGreaterThan(n * 5);
+        ];
+      }),
+      leftToHandlers: (r) => leftToHandlers(r, (i) => (i.opcode === 0x81 || i.opcode === 0x83) && !i.o32 && i.mod === 3),
+      compiledPerCase: 5,
+    });
   });
 });
