@@ -43,7 +43,7 @@ import {
   EXC_UD, FLAG_RESERVED1, FS, GS, IF, LDTR, SEG_DB, SS, TF, TR, VM, RF, CR4_DE,
 } from './regs.ts';
 import { bareMetal, type SensitiveOps } from './seam.ts';
-import { setSegmentCache, refreshSegmentRanges } from './segments.ts';
+import { setSegmentCache, refreshFlatBits, refreshSegmentRanges } from './segments.ts';
 import { INT_EXCEPTION } from './interrupts.ts';
 import { Fpu } from './fpu/fpu.ts';
 import { SseState } from './sse/state.ts';
@@ -116,6 +116,8 @@ export class Cpu implements PageTableMemory {
   /** CS default size is 32 bit; SS B bit (32-bit stack pointer). */
   cs32 = false;
   ss32 = false;
+  /** Which segments are flat (segments.ts FLAT_*), for the block compiler; kept by refreshSegment. */
+  flatMask = 0;
   cpl = 0;
   cr0 = CR0_ET;
   cr2 = 0;
@@ -689,6 +691,7 @@ export class Cpu implements PageTableMemory {
       }
     }
     else if (seg === SS) this.ss32 = (this.segAttr[SS] & SEG_DB) !== 0;
+    refreshFlatBits(this, seg);
   }
 
   // =====================================================================

@@ -66,6 +66,34 @@ export function refreshSegmentRanges(cpu: Cpu, seg: number): void {
   cpu.segWHi[seg] = writable ? hi : 0;
 }
 
+/**
+ * Bits of Cpu.flatMask, which the block compiler (jit/translate.ts) reads to
+ * leave out checks that cannot fail: a flat segment (base 0, every offset
+ * valid) needs no limit check and no base added, so a memory access is the
+ * TLB lookup alone, as on a processor whose segments are all flat (Linux's
+ * user and kernel code and data segments; FS and GS have bases).
+ */
+/** `FLAT_READ << seg`: base 0 and every offset 0..4 GiB-1 readable through `seg`. */
+export const FLAT_READ = 1;
+/** `FLAT_WRITE << seg`: base 0 and every offset writable through `seg`. */
+export const FLAT_WRITE = 1 << 8;
+/** CS's limit is 4 GiB-1: no near branch's target can exceed it. */
+export const FLAT_CS_LIMIT = 1 << 16;
+/** SS's B bit is set: the stack pointer is ESP (ss32). */
+export const FLAT_STACK32 = 1 << 17;
+
+/** Recomputes `seg`'s bits of cpu.flatMask from its cache and access ranges (after refreshSegmentRanges). */
+export function refreshFlatBits(cpu: Cpu, seg: number): void {
+  const base0 = cpu.segBase[seg] === 0;
+  let bits = 0;
+  if (base0 && cpu.segRLo[seg] === 0 && cpu.segRHi[seg] === 0xffff_ffff) bits |= FLAT_READ << seg;
+  if (base0 && cpu.segWLo[seg] === 0 && cpu.segWHi[seg] === 0xffff_ffff) bits |= FLAT_WRITE << seg;
+  let mask = cpu.flatMask & ~((FLAT_READ | FLAT_WRITE) << seg);
+  if (seg === CS) mask = (mask & ~FLAT_CS_LIMIT) | (cpu.segLimit[CS] === 0xffff_ffff ? FLAT_CS_LIMIT : 0);
+  if (seg === SS) mask = (mask & ~FLAT_STACK32) | (cpu.ss32 ? FLAT_STACK32 : 0);
+  cpu.flatMask = mask | bits;
+}
+
 /** Recomputes all six segments' ranges (after a mode change: CR0.PE, EFLAGS.VM). */
 export function refreshAllSegments(cpu: Cpu): void {
   for (let s = 0; s < 6; s++) cpu.refreshSegment(s);

@@ -387,6 +387,13 @@ export interface JitOptions {
   regions: boolean;
   /** Blocks in one region at most. */
   regionMax: number;
+  /**
+   * Compile accesses through flat segments (base 0, no limit: Linux's code,
+   * data and stack segments) as the TLB lookup alone, with a guard at entry
+   * (translate.ts flatGuard). Off: every access checks its segment's limits
+   * and adds its base (POPEK_JIT_FLAT=off).
+   */
+  flatSegments: boolean;
 }
 
 /** Blocks in one region at most. */
@@ -414,6 +421,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   maxHandlerCalls: 8,
   regions: env.POPEK_JIT_REGIONS !== 'off',
   regionMax: JIT_REGION_MAX,
+  flatSegments: env.POPEK_JIT_FLAT !== 'off',
 };
 
 export class Jit {
@@ -453,7 +461,8 @@ export class Jit {
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
     if (!Number.isInteger(next.regionMax) || next.regionMax < 1) throw new Error(`jit regionMax must be a positive integer, got ${next.regionMax}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
-    const recompile = next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls;
+    const recompile = next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls
+      || next.flatSegments !== this.options.flatSegments;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -465,17 +474,17 @@ export class Jit {
   compile(block: Block): void {
     if (!block.valid) return;
     if (this.options.regions && this.compileRegion(block)) return;
-    const body = translateBlock(block, this.options.maxHandlerCalls);
+    const body = translateBlock(block, this.options.maxHandlerCalls, this.flatFor([block]));
     if (body === null) {
       this.blocksRejected++;
       return;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'I',
+      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'I', 'BS',
       `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
     ) as (...bindings: unknown[]) => CompiledBlock;
-    block.jit = factory(...this.bindings, block.insns);
+    block.jit = factory(...this.bindings, block.insns, [block]);
     block.jitBytes = body.length;
     this.compiledBlocks.push(block);
     this.sourceBytes += body.length;
@@ -524,14 +533,14 @@ export class Jit {
    * the first has none).
    */
   private install(members: Block[]): boolean {
-    let body = translateRegion(members, this.options.maxHandlerCalls);
+    let body = translateRegion(members, this.options.maxHandlerCalls, this.flatFor(members));
     // A member without a translation: keep those that have one (the others stay interpreted).
     if (body === null) {
       if (translateBlock(members[0], this.options.maxHandlerCalls) === null) return false;
       const ok = members.filter((b, i) => i === 0 || translateBlock(b, this.options.maxHandlerCalls) !== null);
       members.length = 0;
       members.push(...ok);
-      body = translateRegion(members, this.options.maxHandlerCalls);
+      body = translateRegion(members, this.options.maxHandlerCalls, this.flatFor(members));
       if (body === null) return false;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
@@ -554,6 +563,35 @@ export class Jit {
     this.sourceBytes += share * members.length;
     this.regionsCompiled++;
     return true;
+  }
+
+  /**
+   * The flat segments (segments.ts FLAT_*) code for `blocks` may assume: those
+   * flat now, none if one of the blocks had code that found them not flat.
+   */
+  private flatFor(blocks: Block[]): number {
+    return !this.options.flatSegments || blocks.some((b) => this.notFlat.has(b)) ? 0 : this.cpu.flatMask;
+  }
+  /** Blocks whose code was dropped by its flat-segment guard (translate.ts flatGuard): compiled again without the assumption. */
+  private readonly notFlat = new WeakSet<Block>();
+  flatDrops = 0;
+
+  /**
+   * Called by compiled code whose flat segments are no longer flat: drops
+   * the code of `blocks` (a region's members, or one block), which then run
+   * interpreted until hot again and compile without assuming flat segments.
+   */
+  dropFlat(blocks: Block[]): void {
+    const code = blocks[0].jit;
+    for (const b of blocks) {
+      if (b.jit !== code) continue;
+      b.jit = null;
+      b.heat = 0;
+      this.notFlat.add(b);
+      this.sourceBytes -= b.jitBytes;
+    }
+    this.compiledBlocks = this.compiledBlocks.filter((b) => b.jit !== null);
+    this.flatDrops++;
   }
 
   /** Drops every compiled function (the decoded blocks stay and are interpreted, heating up again). */

@@ -55,6 +55,7 @@ import {
 import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../ops/alu.ts';
 import { CS, DF, RF, SS, TF } from '../regs.ts';
+import { FLAT_CS_LIMIT, FLAT_READ, FLAT_STACK32, FLAT_WRITE } from '../segments.ts';
 import { conditionExpr, FLAGS_IN_CPU, flagWriteback, incDecFlags, lazyFlags, type FlagState } from './flagCode.ts';
 import { sseLoadForm, sseRegisterForm } from './sseForms.ts';
 import { stringForm } from './stringForms.ts';
@@ -98,7 +99,26 @@ class BlockWriter {
     private readonly block: Block, private readonly maxHandlerCalls: number,
     /** In a region (translateRegion): this block's index among the members (its exits break to the region's exit tail). */
     private readonly regionSelf: number | null = null,
+    /** Flat segments the code may assume (segments.ts FLAT_*, from cpu.flatMask when compiled). */
+    private readonly flat = 0,
   ) {}
+
+  /** The flat bits the code assumed: the function's prologue checks them (flatGuard). */
+  need = 0;
+  /** A handler call came before in this block (after it, no segment is assumed flat). */
+  private afterHandler = false;
+  /** Whether the code may assume all of `bits` (cpu.flatMask); records them as needed if so. */
+  private flatOk(bits: number): boolean {
+    if (this.afterHandler || (this.flat & bits) !== bits) return false;
+    this.need |= bits;
+    return true;
+  }
+  /** The variable holding the offset whose low 12 bits the last fastAccess's host address takes: `lin`, or `o` for a flat segment. */
+  private addr = 'lin';
+  /** Host byte address of the last fastAccess's operand, from its TLB entry `e`. */
+  private host(): string {
+    return `((e & ~0xfff) | (${this.addr} & 0xfff))`;
+  }
 
   translate(): string | null {
     const insns = this.block.insns;
@@ -155,9 +175,13 @@ class BlockWriter {
     const pushes = insns[k].fast !== FAST_POP_R;
     const [lo, hi, tlb] = pushes ? ['sWL', 'sWH', 'tlbW'] : ['sRL', 'sRH', 'tlbR'];
     const first = pushes ? `(${esp} - ${bytes}) >>> 0` : `${esp} >>> 0`;
-    const fast = `ss32 && (o = ${first}) >= ${lo}[${SS}] && o + ${bytes - 1} <= ${hi}[${SS}]`
-      + ` && ((e = ${tlb}[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0 && (lin & 0xfff) <= ${0x1000 - bytes}`;
-    const body: string[] = ['p = ((e & ~0xfff) | (lin & 0xfff)) >> 2;'];
+    const flat = this.flatOk((pushes ? FLAT_WRITE : FLAT_READ) << SS | FLAT_STACK32);
+    const a = flat ? 'o' : 'lin';
+    const fast = flat
+      ? `((e = ${tlb}[(o = ${first}) >>> 12]) & tb) !== 0 && (o & 3) === 0 && (o & 0xfff) <= ${0x1000 - bytes}`
+      : `ss32 && (o = ${first}) >= ${lo}[${SS}] && o + ${bytes - 1} <= ${hi}[${SS}]`
+        + ` && ((e = ${tlb}[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0 && (lin & 0xfff) <= ${0x1000 - bytes}`;
+    const body: string[] = [`p = ((e & ~0xfff) | (${a} & 0xfff)) >> 2;`];
     for (let j = 0; j < n; j++) {
       const ins = insns[k + j];
       if (pushes) body.push(`i32[p + ${n - 1 - j}] = ${ins.fast === FAST_PUSH_IMM ? lit(ins.imm | 0) : this.r(ins.opcode & 7)};`);
@@ -190,15 +214,23 @@ class BlockWriter {
     const loads = run.some((i) => i.fast === FAST_LOAD32), stores = run.some((i) => i.fast === FAST_STORE32);
     const seg = first.seg;
     const base = this.ea({ ...first, disp: dmin } as Insn);
-    let fast = `(o = (${base}) >>> 0) >= ${loads ? `sRL[${seg}]` : `sWL[${seg}]`} && o + ${span - 1} <= ${loads ? `sRH[${seg}]` : `sWH[${seg}]`}`;
-    if (loads && stores) fast += ` && o >= sWL[${seg}] && o + ${span - 1} <= sWH[${seg}]`;
-    fast += ` && ((lin = (sB[${seg}] + o) | 0) & 3) === 0 && (lin & 0xfff) <= ${0x1000 - span}`;
+    let fast: string;
+    const flat = this.flatOk(((loads ? FLAT_READ : 0) | (stores ? FLAT_WRITE : 0)) << seg);
+    const a = flat ? 'o' : 'lin';
+    if (flat) {
+      // Flat: the offset is the linear address; aligned and inside one page, it cannot wrap past 4 GiB.
+      fast = `((o = (${base}) >>> 0) & 3) === 0 && (o & 0xfff) <= ${0x1000 - span}`;
+    } else {
+      fast = `(o = (${base}) >>> 0) >= ${loads ? `sRL[${seg}]` : `sWL[${seg}]`} && o + ${span - 1} <= ${loads ? `sRH[${seg}]` : `sWH[${seg}]`}`;
+      if (loads && stores) fast += ` && o >= sWL[${seg}] && o + ${span - 1} <= sWH[${seg}]`;
+      fast += ` && ((lin = (sB[${seg}] + o) | 0) & 3) === 0 && (lin & 0xfff) <= ${0x1000 - span}`;
+    }
     // Loads go through the read entry's frame, stores through the write entry's (`x`).
-    if (loads) fast += ' && ((e = tlbR[lin >>> 12]) & tb) !== 0';
-    if (stores) fast += ' && ((x = tlbW[lin >>> 12]) & tb) !== 0';
+    if (loads) fast += ` && ((e = tlbR[${a} >>> 12]) & tb) !== 0`;
+    if (stores) fast += ` && ((x = tlbW[${a} >>> 12]) & tb) !== 0`;
     const body: string[] = [];
-    if (loads) body.push('p = ((e & ~0xfff) | (lin & 0xfff)) >> 2;');
-    if (stores) body.push('t = ((x & ~0xfff) | (lin & 0xfff)) >> 2;');
+    if (loads) body.push(`p = ((e & ~0xfff) | (${a} & 0xfff)) >> 2;`);
+    if (stores) body.push(`t = ((x & ~0xfff) | (${a} & 0xfff)) >> 2;`);
     for (const i of run) {
       const at = ((i.disp | 0) - dmin) >> 2;
       body.push(i.fast === FAST_LOAD32 ? this.setR(i.reg, `i32[p + ${at}]`) : `i32[t + ${at}] = ${this.r(i.reg)};`);
@@ -229,6 +261,8 @@ class BlockWriter {
     this.emit('/*RELOAD*/ tb = cpu.tlbBit; ss32 = cpu.ss32;');
     this.dirty.clear();
     this.flags = FLAGS_IN_CPU;
+    // A handler may load a segment register: the rest of the block assumes no flat segment (see blockExit).
+    this.afterHandler = true;
     if (last) {
       this.emit(this.blockExit(this.k + 1, 'cpu.eip'));
       this.closed = true;
@@ -270,12 +304,13 @@ class BlockWriter {
   private source(): string {
     const loads = [...this.used].sort().map((r) => `r${r} = regs[${r}]`);
     const head = [
+      flatGuard(this.need),
       'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, tb = 0, ss32 = false, sl = false;',
       loads.length > 0 ? `let ${loads.join(', ')};` : '',
       'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     ];
     const reload = loads.map((l) => `${l}; `).join('');
-    return `${head.join('\n')}\n${this.out.join('\n').replaceAll('/*RELOAD*/', reload)}\n`;
+    return `${head.join('\n')}\n${withNeed(this.out.join('\n').replaceAll('/*RELOAD*/', reload), this.need)}\n`;
   }
 
   private emit(s: string): void {
@@ -321,7 +356,9 @@ class BlockWriter {
    */
   private blockExit(done: number, eip: string): string {
     if (this.regionSelf === null) return this.exit(done, eip);
-    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}t = ${eip}; d = ${done}; f = ${this.regionSelf}; break sw; }`;
+    // After a handler call the next member's flat segments may be gone: the run loop enters it then, through its guard.
+    const flatLost = this.afterHandler ? `if ((cpu.flatMask & /*NEED*/0) !== /*NEED*/0) { cpu.eip = ${eip}; return ${done}; } ` : '';
+    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}${flatLost}t = ${eip}; d = ${done}; f = ${this.regionSelf}; break sw; }`;
   }
   /**
    * After an instruction that went to memory: stop where the interpreter
@@ -380,6 +417,12 @@ class BlockWriter {
    */
   private fastAccess(size: 1 | 2 | 4, seg: number, off: string, write: boolean): string {
     const [lo, hi, tlb] = write ? ['sWL', 'sWH', 'tlbW'] : ['sRL', 'sRH', 'tlbR'];
+    if (this.flatOk((write ? FLAT_WRITE : FLAT_READ) << seg)) {
+      // Flat: the offset is the linear address, and aligned it cannot wrap past 4 GiB.
+      this.addr = 'o';
+      return `((e = ${tlb}[(o = (${off}) >>> 0) >>> 12]) & tb) !== 0${size === 1 ? '' : ` && (o & ${size - 1}) === 0`}`;
+    }
+    this.addr = 'lin';
     const end = size === 1 ? 'o' : `o + ${size - 1}`;
     const align = size === 1 ? '' : ` && (lin & ${size - 1}) === 0`;
     return `(o = (${off}) >>> 0) >= ${lo}[${seg}] && ${end} <= ${hi}[${seg}] && ((e = ${tlb}[(lin = (sB[${seg}] + o) | 0) >>> 12]) & tb) !== 0${align}`;
@@ -387,16 +430,16 @@ class BlockWriter {
   /** `m` = the size-byte value at seg:off (off a JS expression). */
   private read(size: 1 | 2 | 4, seg: number, off: string): void {
     const fast = this.fastAccess(size, seg, off, false);
-    const load = size === 4 ? 'm = i32[((e & ~0xfff) | (lin & 0xfff)) >> 2];'
-      : size === 2 ? 'p = (e & ~0xfff) | (lin & 0xfff); m = u8[p] | (u8[p + 1] << 8);' : 'm = u8[(e & ~0xfff) | (lin & 0xfff)];';
+    const at = this.host();
+    const load = size === 4 ? `m = i32[${at} >> 2];` : size === 2 ? `p = ${at}; m = u8[p] | (u8[p + 1] << 8);` : `m = u8[${at}];`;
     const sync = this.sync();
     this.emit(`if (${fast}) { ${load} } else { ${sync}m = cpu.read${size * 8}(${seg}, o);${this.readSlowTail()} }`);
   }
   /** Stores `v` (a JS expression without side effects, evaluated once or twice) at seg:off. */
   private write(size: 1 | 2 | 4, seg: number, off: string, v: string): void {
     const fast = this.fastAccess(size, seg, off, true);
-    const store = size === 4 ? `i32[((e & ~0xfff) | (lin & 0xfff)) >> 2] = ${v};`
-      : size === 2 ? `p = (e & ~0xfff) | (lin & 0xfff); u8[p] = ${v}; u8[p + 1] = (${v}) >> 8;` : `u8[(e & ~0xfff) | (lin & 0xfff)] = ${v};`;
+    const at = this.host();
+    const store = size === 4 ? `i32[${at} >> 2] = ${v};` : size === 2 ? `p = ${at}; u8[p] = ${v}; u8[p + 1] = (${v}) >> 8;` : `u8[${at}] = ${v};`;
     const sync = this.sync();
     this.emit(`if (${fast}) { ${store} } else { ${sync}cpu.write${size * 8}(${seg}, o, ${v});${this.writeExit()} }`);
   }
@@ -422,7 +465,7 @@ class BlockWriter {
     const fast = this.fastAccess(size, seg, this.ea(i), true);
     const sync = this.sync();
     const cell = size === 4 ? 'i32[p >> 2]' : 'u8[p]';
-    this.emit(`if (${fast}) { p = (e & ~0xfff) | (lin & 0xfff); m = ${cell}; } else { ${sync}p = -1; lin = cpu.rmwAddress(${seg}, o, ${size}); m = cpu.readLin${size * 8}(lin); }`);
+    this.emit(`if (${fast}) { p = ${this.host()}; m = ${cell}; } else { ${sync}p = -1; lin = cpu.rmwAddress(${seg}, o, ${size}); m = cpu.readLin${size * 8}(lin); }`);
     const v = op();
     const store = `if (p >= 0) ${cell} = ${v}; else { ${this.regWriteback()}${flagWriteback(this.flags)}cpu.writeLin${size * 8}(lin, ${v}); }`;
     this.emit(writeIf === '' ? store : `if (${writeIf}) { ${store} }`);
@@ -436,8 +479,10 @@ class BlockWriter {
   private push(v: string): void {
     const esp = this.r(4);
     this.emit(`x = (${esp} - 4) | 0;`);
-    const fast = `ss32 && (o = x >>> 0) >= sWL[${SS}] && o + 3 <= sWH[${SS}] && ((e = tlbW[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`;
-    const store = `i32[((e & ~0xfff) | (lin & 0xfff)) >> 2] = ${v};`;
+    const flat = this.flatOk(FLAT_WRITE << SS | FLAT_STACK32);
+    const fast = flat ? '((e = tlbW[(o = x >>> 0) >>> 12]) & tb) !== 0 && (o & 3) === 0'
+      : `ss32 && (o = x >>> 0) >= sWL[${SS}] && o + 3 <= sWH[${SS}] && ((e = tlbW[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`;
+    const store = `i32[((e & ~0xfff) | (${flat ? 'o' : 'lin'} & 0xfff)) >> 2] = ${v};`;
     const sync = this.sync();
     this.dirty.add(4);
     this.emit(`if (${fast}) { ${store} r4 = x; } else { ${sync}cpu.push32(${v}); r4 = regs[4];${this.writeExit()} }`);
@@ -445,18 +490,21 @@ class BlockWriter {
   /** `m` = the dword at the top of the stack (the interpreter's peek32(0)). */
   private peek(): void {
     const esp = this.r(4);
-    const fast = `ss32 && (o = ${esp} >>> 0) >= sRL[${SS}] && o + 3 <= sRH[${SS}] && ((e = tlbR[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`;
-    const load = 'm = i32[((e & ~0xfff) | (lin & 0xfff)) >> 2];';
+    const flat = this.flatOk(FLAT_READ << SS | FLAT_STACK32);
+    const fast = flat ? `((e = tlbR[(o = ${esp} >>> 0) >>> 12]) & tb) !== 0 && (o & 3) === 0`
+      : `ss32 && (o = ${esp} >>> 0) >= sRL[${SS}] && o + 3 <= sRH[${SS}] && ((e = tlbR[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`;
+    const load = `m = i32[((e & ~0xfff) | (${flat ? 'o' : 'lin'} & 0xfff)) >> 2];`;
     const sync = this.sync();
     this.emit(`if (${fast}) { ${load} } else { ${sync}m = cpu.peek32(0);${this.readSlowTail()} }`);
   }
   /** The interpreter's adjustSp(delta). */
   private adjustSp(delta: number): void {
     this.r(4);
-    this.emit(this.setR(4, `ss32 ? (r4 + ${delta}) | 0 : (r4 & ~0xffff) | ((r4 + ${delta}) & 0xffff)`));
+    this.emit(this.setR(4, this.flatOk(FLAT_STACK32) ? `(r4 + ${delta}) | 0` : `ss32 ? (r4 + ${delta}) | 0 : (r4 & ~0xffff) | ((r4 + ${delta}) & 0xffff)`));
   }
   /** branchNear's limit check for a constant target. */
   private checkTarget(target: number): void {
+    if (this.flatOk(FLAT_CS_LIMIT)) return;
     this.emit(`if (${target >>> 0} > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
   }
 
@@ -561,7 +609,7 @@ class BlockWriter {
       readOperand32: (x) => this.read(4, x.seg, this.ea(x)), exitCheck: (eip) => this.exitCheck(eip),
       flagsToCpu: () => this.flagsToCpu(), flagsWritten: () => { this.flags = FLAGS_IN_CPU; }, rmw32: (x, f) => this.rmw32(x, f),
       fastOrHandler, flagsResult32: () => { this.flags = lazyFlags(LAZY_RES, 32); },
-      fastRead32: (x) => [this.fastAccess(4, x.seg, this.ea(x), false), 'i32[((e & ~0xfff) | (lin & 0xfff)) >> 2]'],
+      fastRead32: (x) => [this.fastAccess(4, x.seg, this.ea(x), false), `i32[${this.host()} >> 2]`],
     })) return true;
     if (shift16Form(i, { r: (n) => this.r(n), setR: (n, v) => this.setR(n, v), emit: (s) => this.emit(s), flagsResult32: () => { this.flags = lazyFlags(LAZY_RES, 32); } })) return true; // SHL/SHR/SAR r16 by imm8 and 1 (shift16Forms.ts)
     if (op < 0x40 && (op & 7) < 6) {
@@ -848,7 +896,7 @@ class BlockWriter {
         if ((i.reg !== 4 && i.reg !== 2) || this.k !== this.block.insns.length - 1) return false;
         if (!reg) this.read(4, i.seg, this.ea(i));
         // The target is taken before CALL's push (CALL ESP jumps to ESP's value before it).
-        this.emit(`t = ${reg ? this.r(i.rm) : 'm'}; if ((t >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
+        this.emit(`t = ${reg ? this.r(i.rm) : 'm'};${this.flatOk(FLAT_CS_LIMIT) ? '' : ` if ((t >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`}`);
         if (i.reg === 2) {
           this.eipDuring = i.nextEip;
           // Not the push's own exit test (writeExit), which leaves EIP at the next instruction, not at the target.
@@ -1012,7 +1060,7 @@ class BlockWriter {
       case FAST_RET:
         if (!last) return false;
         this.peek();
-        this.emit(`if ((m >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
+        if (!this.flatOk(FLAT_CS_LIMIT)) this.emit(`if ((m >>> 0) > sLim[${CS}]) { ${this.sync()}cpu.raiseGP(0); }`);
         this.adjustSp(4 + i.imm);
         this.emit(this.blockExit(this.k + 1, 'm'));
         return true;
@@ -1085,9 +1133,26 @@ export function untranslated(block: Block): Insn[] {
  * `maxHandlerCalls` of its instructions have no inline translation. The
  * function sees the block's instructions as `I`.
  */
-export function translateBlock(block: Block, maxHandlerCalls = 0): string | null {
+export function translateBlock(block: Block, maxHandlerCalls = 0, flat = 0): string | null {
   if (block.insns.length === 0) return null;
-  return new BlockWriter(block, maxHandlerCalls).translate();
+  return new BlockWriter(block, maxHandlerCalls, null, flat).translate();
+}
+
+/**
+ * The prologue's check of the flat segments the code assumes (`need`,
+ * segments.ts FLAT_*): if one is no longer flat (a segment register loaded
+ * since, the software monitor's truncated limits), the function drops its
+ * code (Jit.dropFlat: its blocks are interpreted and compile again later
+ * without assuming flat segments) and returns having run nothing, with
+ * `exitBlock` set so the run loop does not link the block to itself.
+ */
+function flatGuard(need: number): string {
+  return need === 0 ? '' : `if ((cpu.flatMask & ${need}) !== ${need}) { cpu.jit.dropFlat(BS); cpu.exitBlock = true; return 0; }`;
+}
+
+/** `body` with the flat bits it assumes filled in where a handler call tests them. */
+function withNeed(body: string, need: number): string {
+  return body.replaceAll('/*NEED*/0', String(need));
 }
 
 /**
@@ -1101,13 +1166,15 @@ export function translateBlock(block: Block, maxHandlerCalls = 0): string | null
  * to the run loop otherwise. The function sees the members as `BS` (and
  * `IS[i]` their instructions). Null if a member has no translation.
  */
-export function translateRegion(blocks: Block[], maxHandlerCalls: number): string | null {
+export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat = 0): string | null {
   const used = new Set<number>();
   const cases: string[] = [];
+  let need = 0;
   for (let i = 0; i < blocks.length; i++) {
     if (blocks[i].insns.length === 0) return null;
-    const w = new BlockWriter(blocks[i], maxHandlerCalls, i);
+    const w = new BlockWriter(blocks[i], maxHandlerCalls, i, flat);
     if (w.translate() === null) return null;
+    need |= w.need;
     const piece = w.regionPiece();
     for (const r of piece.used) used.add(r);
     // Each member's handler calls name its own instructions.
@@ -1116,13 +1183,14 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number): strin
   const loads = [...used].sort().map((r) => `r${r} = regs[${r}]`);
   const reload = loads.map((l) => `${l}; `).join('');
   return [
+    flatGuard(need),
     'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, d = 0, f = 0, q = null;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
     // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     'for (;;) {',
     'sw: switch (pc) {',
-    cases.join('\n').replaceAll('/*RELOAD*/', reload),
+    withNeed(cases.join('\n').replaceAll('/*RELOAD*/', reload), need),
     '}',
     regionTail(),
     '}',
