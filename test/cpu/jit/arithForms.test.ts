@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
-import { CONDITIONS, diffForms, FLAG_SETUPS, hex, pairs, times } from './formCases.ts';
+import { ABSENT_PAGE, CONDITIONS, diffForms, FLAG_SETUPS, hex, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
 
 const EDGES = [0, 1, 2, 0xffffffff, 0xfffffffe, 0x7fffffff, 0x80000000, 0x80000001, 0x0000ffff, 0x00010000, 0x0000b505, 0x0000b504, 0xffff4afb, 0x12345678, 0xdeadbeef];
 /** The eight conditional jumps of CONDITIONS with JO before JC (the order these cases were written in). */
@@ -58,15 +58,14 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
       cases: times(48, (n) => [
         `        mov eax, ${hex(EDGES[n % EDGES.length])}`,
         '        add ecx, 4',
-        `        imul eax, [ecx + ${hex(DATA + 0x1f80)}]   ; the 33rd reads the absent page`,
-        `        imul edx, [ecx + ${hex(DATA + 0x1f80 - 2)}], ${hex(0x9e3779b9)}`,
+        `        imul eax, [ecx + ${hex(ABSENT_PAGE - 0x80)}]   ; the 33rd reads the absent page`,
+        `        imul edx, [ecx + ${hex(ABSENT_PAGE - 0x80 - 2)}], ${hex(0x9e3779b9)}`,
         `        imul ebx, [ecx * 2 + ${hex(DATA)}], byte -7`,
         '        inc esi',
         `        jc .m${n}`,
         `.m${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: arithLeftToHandlers,
       compiledMoreThan: 200,
     });
@@ -107,13 +106,12 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        ${kind} ${n % 3 === 0 ? 'eax' : 'edx'}`,
           `        jmp .b${n}`,
           `.b${n}:  add ecx, 4`,
-          `        ${n % 2 === 0 ? 'imul' : 'mul'} dword [ecx + ${hex(DATA + 0x2000 - 4 * 300)}]   ; the 300th reads the absent page`,
+          `        ${n % 2 === 0 ? 'imul' : 'mul'} dword [ecx + ${hex(ABSENT_PAGE - 4 * 300)}]   ; the 300th reads the absent page`,
           `        jmp .c${n}`,
           `.c${n}:`,
         ];
       }),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: arithLeftToHandlers,
       compiledPerCase: 8,
     });
@@ -339,7 +337,7 @@ describe('block compiler: DIV and IDIV m32 inline (the handler for #DE, wide sig
         `        mov eax, ${hex(EDGES[n % EDGES.length])}`,
         '        add ecx, 4',
         '        xor edx, edx',
-        `        div dword [ecx + ${hex(DATA + 0x1f80)}]   ; the 33rd reads the absent page (its random bytes: never 0 here)`,
+        `        div dword [ecx + ${hex(ABSENT_PAGE - 0x80)}]   ; the 33rd reads the absent page (its random bytes: never 0 here)`,
         '        cdq',
         `        idiv dword [ecx + ${hex(DATA + 0x100)}]`,
         '        inc esi',
@@ -352,8 +350,7 @@ describe('block compiler: DIV and IDIV m32 inline (the handler for #DE, wide sig
         `        jmp .v${n}`,
         `.v${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: divLeftToHandlers,
       compiledMoreThan: 400,
     });

@@ -8,7 +8,7 @@
  * how many instructions ran compiled (so a test cannot pass by interpreting).
  */
 import { expect } from 'vitest';
-import { diffProgram, type DiffResult, type RigOptions } from './diffRig.ts';
+import { DATA, diffProgram, type DiffResult, type RigOptions } from './diffRig.ts';
 
 export const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 
@@ -20,6 +20,11 @@ export const CONDITIONS = ['jc', 'jo', 'jz', 'js', 'jp', 'jl', 'jbe', 'jle'];
  * locals, INC's kept CF (alone, at a block's start: the CPU's), IMUL's flags, STC and CLC, none.
  */
 export const FLAG_SETUPS = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', ''];
+
+/** The data page the fault cases run into: absent at the start; the case that first reaches it takes a #PF (the rig's handler maps it). */
+export const ABSENT_PAGE = DATA + 0x2000;
+/** A FormTest's rig and exceptions for ABSENT_PAGE: absent, and its #PF the program's one exception. */
+export const ONE_PAGE_FAULT = { rig: { notPresent: [ABSENT_PAGE] }, exceptions: 1 };
 
 /** Every combination of `a`'s and `b`'s items, `a` outermost (the order of two nested loops). */
 export function pairs<A, B>(a: readonly A[], b: readonly B[]): [A, B][] {

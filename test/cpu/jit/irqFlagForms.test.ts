@@ -10,7 +10,7 @@
  */
 import { describe, it } from 'vitest';
 import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF } from './diffRig.ts';
-import { CONDITIONS, diffForms, hex, pairs, times } from './formCases.ts';
+import { ABSENT_PAGE, CONDITIONS, diffForms, hex, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
 
 const SETUPS = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', 'std', 'cld', 'sti', 'cli', 'cmp eax, esi', ''];
 
@@ -60,15 +60,14 @@ describe('block compiler: PUSHFD, POP m32 and CLI inline', () => {
         '        add ecx, 4',
         `        push ${hex(n * 0x01010101)}`,
         '        add esi, ecx',
-        `        pop dword [ecx + ${hex(DATA + 0x2000 - 4 * 30)}]   ; the 30th writes into the absent page`,
+        `        pop dword [ecx + ${hex(ABSENT_PAGE - 4 * 30)}]   ; the 30th writes into the absent page`,
         '        pushfd',
         `        pop dword [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}]`,
         '        adc edi, esi',
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       compiledMoreThan: 150,
     });
   });

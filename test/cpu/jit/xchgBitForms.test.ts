@@ -14,7 +14,7 @@
  */
 import { describe, it } from 'vitest';
 import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
-import { CONDITIONS, diffForms, FLAG_SETUPS, hex, pairs, times } from './formCases.ts';
+import { ABSENT_PAGE, CONDITIONS, diffForms, FLAG_SETUPS, hex, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
 
 const EDGES = [0, 1, 0x7f, 0x80, 0xff, 0xffffffff, 0x7fffffff, 0x80000000, 0x80000001, 0x12345678, 0xdeadbeef];
 
@@ -65,17 +65,16 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
       before: ['        xor ecx, ecx'],
       cases: times(40, (n) => [
         '        add ecx, 4',
-        `        xchg [ecx + ${hex(DATA + 0x2000 - 4 * 30)}], ebx   ; the 30th writes into the absent page`,
+        `        xchg [ecx + ${hex(ABSENT_PAGE - 4 * 30)}], ebx   ; the 30th writes into the absent page`,
         `        mov eax, [${hex(DATA + 0xffe)}]`,
         `        cmpxchg [${hex(DATA + 0xffe)}], ${n % 2 === 0 ? 'ecx' : 'esi'}   ; across the page boundary, equal every other time`,
-        `        cmpxchg [ecx + ${hex(DATA + 0x2000 - 4 * 35)}], edi   ; the 35th reads it (mapped again by then)`,
+        `        cmpxchg [ecx + ${hex(ABSENT_PAGE - 4 * 35)}], edi   ; the 35th reads it (mapped again by then)`,
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:  xchg [${hex(DATA + 0x1ffd)}], esi`,
         '        inc edi',
       ]),
       after: [device],
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: xchgBitLeftToHandlers,
       compiledMoreThan: 250,
     });
@@ -117,15 +116,14 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
       cases: times(40, (n) => [
         '        add ecx, 4',
         '        add esi, ecx',
-        `        bt dword [ecx + ${hex(DATA + 0x2000 - 4 * 33)}], ${n}   ; the 33rd reads the absent page`,
+        `        bt dword [ecx + ${hex(ABSENT_PAGE - 4 * 33)}], ${n}   ; the 33rd reads the absent page`,
         '        adc edi, 0',
         `        bt dword [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${n & 31}`,
         '        adc edi, edi',
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: xchgBitLeftToHandlers,
       compiledMoreThan: 150,
     });
@@ -170,16 +168,15 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
       before: ['        xor ecx, ecx', '        mov ebx, 0x1234'],
       cases: times(40, (n) => [
         '        add ecx, 1',
-        `        ${ops[n % 7]} [ecx + ${hex(DATA + 0x2000 - 30)}], dl   ; the 30th writes into the absent page`,
-        `        ${ops[(n + 2) % 7]} byte [ecx + ${hex(DATA + 0x2000 - 35)}], ${hex(n * 7)}`,
+        `        ${ops[n % 7]} [ecx + ${hex(ABSENT_PAGE - 30)}], dl   ; the 30th writes into the absent page`,
+        `        ${ops[(n + 2) % 7]} byte [ecx + ${hex(ABSENT_PAGE - 35)}], ${hex(n * 7)}`,
         `        ${ops[(n + 4) % 7]} byte [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + n)}], ${hex(n)}`,
         `        ${ops[(n + 5) % 7]} [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + n)}], bh`,
         '        inc edx',
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: xchgBitLeftToHandlers,
       compiledMoreThan: 150,
     });
@@ -191,8 +188,8 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
       cases: [
         ...times(40, (n) => [
           // The 31st LEAVE reads the absent page (nothing stored there before it).
-          n === 30 ? '' : `        mov dword [${hex(DATA + 0x2000 - 8 * 30 + 8 * n)}], ${hex(0x9e3779b9 * (n + 1))}`,
-          `        lea ebp, [ecx * 8 + ${hex(DATA + 0x2000 - 8 * 30)}]`,
+          n === 30 ? '' : `        mov dword [${hex(ABSENT_PAGE - 8 * 30 + 8 * n)}], ${hex(0x9e3779b9 * (n + 1))}`,
+          `        lea ebp, [ecx * 8 + ${hex(ABSENT_PAGE - 8 * 30)}]`,
           '        add esi, ebp',
           '        leave',
           '        add esi, ebp',
@@ -220,8 +217,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
           `.q${n}:`,
         ]),
       ],
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: xchgBitLeftToHandlers,
       compiledMoreThan: 300,
     });
@@ -238,7 +234,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         `        jmp .s${n}`,
         `.s${n}:  ${setups[n % setups.length]}`,
         '        add ecx, 1',
-        `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][n % 16]} [ecx + ${hex(DATA + 0x2000 - 40)}]   ; the 40th writes into the absent page`,
+        `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][n % 16]} [ecx + ${hex(ABSENT_PAGE - 40)}]   ; the 40th writes into the absent page`,
         `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][(n + 5) % 16]} [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + n)}]`,
         `        test ${['ax, bx', 'bx, ax', 'ax, ax', 'si, bx'][n % 4]}`,
         `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
@@ -246,8 +242,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         `        jmp .b${n}`,
         `.b${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: xchgBitLeftToHandlers,
       compiledPerCase: 7,
     });
@@ -261,7 +256,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         `        mov dword [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}], ${hex(a)}`,
         `        mov ebx, ${hex(b)}`,
         '        add ecx, 4',
-        `        test [ecx + ${hex(DATA + 0x2000 - 4 * 50)}], ${['bl', 'bh', 'ebx', 'ebx'][n % 4]}   ; the 50th reads the absent page`,
+        `        test [ecx + ${hex(ABSENT_PAGE - 4 * 50)}], ${['bl', 'bh', 'ebx', 'ebx'][n % 4]}   ; the 50th reads the absent page`,
         `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
         `.a${n}:  test [${hex(DATA + 0x1000 + ((n * 4) & 0xfff) + (n % 3))}], ${['ebx', 'bl', 'bh'][n % 3]}`,
         `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
@@ -269,8 +264,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         `        ${CONDITIONS[(n + 5) % CONDITIONS.length]} .c${n}`,
         `.c${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: xchgBitLeftToHandlers,
       compiledPerCase: 6,
     });
@@ -292,13 +286,12 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         `.a${n}:  ${kind} edx, [${hex(DATA + 0x1000 + ((n * 4) & 0xfff))}]`,
         `        ${CONDITIONS[(n + 3) % CONDITIONS.length]} .b${n}`,
         '.b' + n + ':  add ecx, 4',
-        `        ${kind === 'bsf' ? 'bsr' : 'bsf'} ebp, [ecx + ${hex(DATA + 0x2000 - 4 * 40)}]   ; the 40th reads the absent page`,
+        `        ${kind === 'bsf' ? 'bsr' : 'bsf'} ebp, [ecx + ${hex(ABSENT_PAGE - 4 * 40)}]   ; the 40th reads the absent page`,
         '        cdq',
         `        jmp .c${n}`,
         `.c${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: xchgBitLeftToHandlers,
       compiledPerCase: 8,
     });
@@ -375,8 +368,8 @@ describe('block compiler: XADD m32, BTS/BTR/BTC r/m32, imm8 and the ALU group on
       cases: times(40, (n) => [
         '        add ecx, 4',
         '        add esi, ecx',
-        `        lock xadd [ecx + ${hex(DATA + 0x2000 - 4 * 30)}], edi   ; the 30th reaches the absent page`,
-        `        ${['bts', 'btr', 'btc'][n % 3]} dword [ecx + ${hex(DATA + 0x2000 - 4 * 36)}], ${n}   ; the 36th too (mapped again by then)`,
+        `        lock xadd [ecx + ${hex(ABSENT_PAGE - 4 * 30)}], edi   ; the 30th reaches the absent page`,
+        `        ${['bts', 'btr', 'btc'][n % 3]} dword [ecx + ${hex(ABSENT_PAGE - 4 * 36)}], ${n}   ; the 36th too (mapped again by then)`,
         '        adc edi, 0',
         `        lock bts dword [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${n & 31}`,
         `        xadd [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + 8 * n)}], esi`,
@@ -384,8 +377,7 @@ describe('block compiler: XADD m32, BTS/BTR/BTC r/m32, imm8 and the ALU group on
         `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
         `.p${n}:`,
       ]),
-      rig: { notPresent: [DATA + 0x2000] },
-      exceptions: 1,
+      ...ONE_PAGE_FAULT,
       leftToHandlers: xaddBtLeftToHandlers,
       compiledMoreThan: 200,
     });
