@@ -41,6 +41,11 @@ function stringCase(n: number, insn: string, src: number, dst: number, count: nu
   ];
 }
 
+/** The data pages the fault cases' strings run into (absent at the start). */
+const FAULT_PAGES = [DATA + 0x3000, DATA + 0x7000, DATA + 0x8000];
+/** ES loaded with a limit of 0x27fff (the rig's selector 0x18, kept in EDX to load it again after the #GP handler made ES flat). */
+const LIMITED_ES = ['        mov edx, 0x18', '        mov es, edx'];
+
 describe('block compiler: MOVS and STOS inline', () => {
   it('REP MOVSB/MOVSD and REP STOSB/STOSD: counts 0 to past a page, overlaps, page crossings, DF set', () => {
     const counts = [0, 1, 2, 3, 7, 16, 63, 64, 65, 200, 1024, 0x1200];
@@ -74,8 +79,7 @@ describe('block compiler: MOVS and STOS inline', () => {
   });
 
   it('a #PF in the middle of a string (source or destination absent) resumes at the element; a #GP at ES\'s limit; a device that asks to stop', () => {
-    // ES with a limit of 0x27fff (selector 0x18 in EDX) before the last two: the #GP handler makes it flat again and the string resumes at the element.
-    const limitedEs = ['        mov edx, 0x18', '        mov es, edx'];
+    // LIMITED_ES before the last two: the #GP handler makes ES flat again and the string resumes at the element.
     diffForms({
       before: ['        cld'],
       cases: [
@@ -86,10 +90,10 @@ describe('block compiler: MOVS and STOS inline', () => {
         stringCase(4, 'rep movsb', MMIO + STOP_MMIO_HALF + 0x10, DATA + 0x5200, 9, 4), // it asks to stop after the first byte
         stringCase(5, 'movsb', MMIO + STOP_MMIO_HALF, DATA + 0x5300, 1, 5),
         stringCase(6, 'rep stosb', DATA + 0, MMIO + STOP_MMIO_HALF + 0x40, 5, 6),
-        [...limitedEs, ...stringCase(7, 'rep stosb', DATA + 0, 0x27ff0, 0x20, 7)],
+        [...LIMITED_ES, ...stringCase(7, 'rep stosb', DATA + 0, 0x27ff0, 0x20, 7)],
         ['        mov es, edx', ...stringCase(8, 'rep movsd', DATA + 0x100, 0x27ff8, 4, 8)],
       ],
-      rig: { notPresent: [DATA + 0x3000, DATA + 0x7000, DATA + 0x8000] },
+      rig: { notPresent: FAULT_PAGES },
       exceptions: 5,
       leftToHandlers: stringLeftToHandlers,
     });
@@ -181,8 +185,7 @@ describe('block compiler: LODSB and SCASB inline', () => {
   });
 
   it('a #PF on the read in the middle of a block, a device that asks to stop, and the segments: DS or the prefix\'s for LODSB, ES for SCASB (#GP at its limit)', () => {
-    // ES with a limit of 0x27fff (selector 0x18 in EDX) from the eighth: LODSB (DS) past it reads, SCASB and ES LODSB raise #GP (the handler makes ES flat again).
-    const limitedEs = ['        mov edx, 0x18', '        mov es, edx'];
+    // LIMITED_ES from the eighth: LODSB (DS) past the limit reads, SCASB and ES LODSB raise #GP (the handler makes ES flat again).
     diffForms({
       before: ['        cld'],
       cases: [
@@ -193,14 +196,14 @@ describe('block compiler: LODSB and SCASB inline', () => {
         stringCase(4, 'lodsb', MMIO + STOP_MMIO_HALF + 0x11, DATA + 0x100, 0, 0x55), // it asks to stop
         stringCase(5, 'scasb', DATA + 0x100, MMIO + STOP_MMIO_HALF + 0x13, 0, 0x66),
         stringCase(6, 'std\n        scasb\n        cld', DATA + 0x100, MMIO + 0x20, 0, 0x14),
-        [...limitedEs, ...stringCase(7, 'lodsb', 0x28010, DATA + 0x100, 0, 0x77)],
+        [...LIMITED_ES, ...stringCase(7, 'lodsb', 0x28010, DATA + 0x100, 0, 0x77)],
         stringCase(8, 'ds scasb', DATA + 0x100, 0x28020, 0, 0x88),
         ['        mov es, edx', ...stringCase(9, 'es lodsb', 0x28030, DATA + 0x100, 0, 0x99)],
         ['        mov es, edx', ...stringCase(10, 'scasb', DATA + 0x100, 0x27fff, 0, 0xaa)], // the last byte inside the limit
         stringCase(11, 'ss lodsb', 0x28040, 0x28040, 0, 0xbb),
       ],
       after: ['        mov edx, 0x10', '        mov es, edx'],
-      rig: { notPresent: [DATA + 0x3000, DATA + 0x7000, DATA + 0x8000] },
+      rig: { notPresent: FAULT_PAGES },
       exceptions: 5, // three #PF, two #GP
       leftToHandlers: readLeftToHandlers,
     });

@@ -17,6 +17,8 @@ import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } 
 import { ABSENT_PAGE, CONDITIONS, diffForms, FLAG_SETUPS, hex, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
 
 const EDGES = [0, 1, 0x7f, 0x80, 0xff, 0xffffffff, 0x7fffffff, 0x80000000, 0x80000001, 0x12345678, 0xdeadbeef];
+/** The ALU group in its opcodes' order (ModRM /reg of 80-83). */
+const ALU_OPS = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 
 /** The forms of this change left to handlers in the compiled side's blocks (opcode hex, /reg, mem or reg). */
 const xchgBitLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => {
@@ -130,13 +132,12 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
   });
 
   it('ADD/OR/ADC/SBB/AND/SUB/XOR m8, r8 and m8, imm8 read-modify-write, CMP m8, r8, after every flag state: memory and all six flags', () => {
-    const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
     const bytes = [0, 1, 0x7f, 0x80, 0xff, 0x5a, ...randoms(4, 23).map((v) => v & 0xff)];
     const setups = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'stc', 'clc', 'imul esi, eax'];
     diffForms({
       before: ['        xor esi, esi', '        xor edi, edi'],
       cases: pairs(bytes, bytes).map(([a, b], n) => {
-        const op = ops[n % ops.length], other = ops[(n + 3) % ops.length];
+        const op = ALU_OPS[n % ALU_OPS.length], other = ALU_OPS[(n + 3) % ALU_OPS.length];
         const at = hex(DATA + ((n * 3) & 0xfff));
         const reg = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'][n % 8];
         return [
@@ -163,7 +164,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
   });
 
   it('8-bit ALU m8 read-modify-write across a #PF in the middle of a block and on a device that asks to stop', () => {
-    const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor'];
+    const ops = ALU_OPS.slice(0, 7); // the read-modify-write ones (CMP only reads)
     diffForms({
       before: ['        xor ecx, ecx', '        mov ebx, 0x1234'],
       cases: times(40, (n) => [
@@ -226,6 +227,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
   it('SETcc m8 (all 16 conditions after lazy, CPU and INC-kept-CF flag states, across a #PF mid-block and on a device that asks to stop) and TEST r16, r16', () => {
     const values = [...EDGES, ...randoms(4, 29)];
     const setups = ['sub eax, ebx', 'add eax, ebx', 'and eax, ebx', 'inc edi', 'sub eax, ebx\n        inc edi', 'imul eax, ebx', 'stc', 'test bx, ax'];
+    const cc = ['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
     diffForms({
       before: ['        xor ecx, ecx'],
       cases: pairs(values, values.slice(0, 6)).map(([a, b], n) => [
@@ -234,8 +236,8 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
         `        jmp .s${n}`,
         `.s${n}:  ${setups[n % setups.length]}`,
         '        add ecx, 1',
-        `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][n % 16]} [ecx + ${hex(ABSENT_PAGE - 40)}]   ; the 40th writes into the absent page`,
-        `        set${['o', 'no', 'c', 'nc', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][(n + 5) % 16]} [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + n)}]`,
+        `        set${cc[n % 16]} [ecx + ${hex(ABSENT_PAGE - 40)}]   ; the 40th writes into the absent page`,
+        `        set${cc[(n + 5) % 16]} [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + n)}]`,
         `        test ${['ax, bx', 'bx, ax', 'ax, ax', 'si, bx'][n % 4]}`,
         `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
         `.a${n}:  setg [ecx + ${hex(DATA)}]`,
@@ -384,11 +386,10 @@ describe('block compiler: XADD m32, BTS/BTR/BTC r/m32, imm8 and the ALU group on
   });
 
   it('ADD/OR/ADC/SBB/AND/SUB/XOR/CMP r16, imm16 and imm8 (81, 83 with 66): the register\'s upper half kept, every flag', () => {
-    const ops = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
     diffForms({
       cases: pairs([...EDGES, ...randoms(4, 9)], [0, 1, 0x7f, -0x80, -1, 0x7fff, 0x8000, 0xffff, 0x1234]).map(([a, imm], n) => {
         const name = ['ax', 'cx', 'dx', 'bx', 'bp', 'si', 'di'][n % 7];
-        const op = ops[n % ops.length];
+        const op = ALU_OPS[n % ALU_OPS.length];
         const small = imm >= -0x80 && imm <= 0x7f;
         return [
           `        mov e${name}, ${hex(a)}`,
