@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
-import { ABSENT_PAGE, CONDITIONS, diffForms, FLAG_SETUPS, hex, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
+import { ABSENT_PAGE, CONDITIONS, diffForms, FLAG_SETUPS, hex, newBlock, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
 
 const EDGES = [0, 1, 2, 0xffffffff, 0xfffffffe, 0x7fffffff, 0x80000000, 0x80000001, 0x0000ffff, 0x00010000, 0x0000b505, 0x0000b504, 0xffff4afb, 0x12345678, 0xdeadbeef];
 /** The eight conditional jumps of CONDITIONS with JO before JC (the order these cases were written in). */
@@ -40,11 +40,10 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `.a${n}:  imul ecx, ebx, ${imm}`,
           `        ${n % 3 === 0 ? 'js' : 'jnp'} .b${n}`,
           `.b${n}:  imul edx, eax, byte ${imm8}`,
-          `        jmp .c${n}`,
-          `.c${n}:  imul ebx, ebx                  ; destination and source one register`,
+          ...newBlock(`c${n}`),
+          `        imul ebx, ebx                  ; destination and source one register`,
           '        add esi, ebx',
-          `        jmp .d${n}`,
-          `.d${n}:`,
+          ...newBlock(`d${n}`),
         ];
       }),
       leftToHandlers: arithLeftToHandlers,
@@ -104,11 +103,10 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `.a${n}:  mov [edi], eax`,
           `        mov [edi + 4], edx`,
           `        ${kind} ${n % 3 === 0 ? 'eax' : 'edx'}`,
-          `        jmp .b${n}`,
-          `.b${n}:  add ecx, 4`,
+          ...newBlock(`b${n}`),
+          `        add ecx, 4`,
           `        ${n % 2 === 0 ? 'imul' : 'mul'} dword [ecx + ${hex(ABSENT_PAGE - 4 * 300)}]   ; the 300th reads the absent page`,
-          `        jmp .c${n}`,
-          `.c${n}:`,
+          ...newBlock(`c${n}`),
         ];
       }),
       ...ONE_PAGE_FAULT,
@@ -132,8 +130,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        ${kind === 0 ? 'rol' : 'ror'} ${name}, 1`,
           `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .r${n}`,
           `.r${n}:  db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}`,
-          `        jmp .s${n}`,
-          `.s${n}:`,
+          ...newBlock(`s${n}`),
         ];
       }),
       leftToHandlers: arithLeftToHandlers,
@@ -153,8 +150,8 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
         return [
           `        mov eax, ${hex(a)}`,
           `        mov ebx, ${hex(b)}`,
-          `        jmp .s${n}`,
-          `.s${n}:  ${setups[n % setups.length]}`,
+          ...newBlock(`s${n}`),
+          `        ${setups[n % setups.length]}`,
           `        ${kind} edx, ebx`,
           `        ${other} esi, ${hex(b ^ 0x5a5a5a5a)}`,
           `        ${kind} ecx, byte -1`,
@@ -165,8 +162,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        ${other} dword [${hex(DATA + ((n * 12) & 0xfff))}], byte 7`,
           `        ${CONDITIONS[n % CONDITIONS.length]} .t${n}`,
           `.t${n}:  ${kind} ebx, eax`,
-          `        jmp .u${n}`,
-          `.u${n}:`,
+          ...newBlock(`u${n}`),
         ];
       }),
       leftToHandlers: arithLeftToHandlers,
@@ -205,8 +201,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        ${kind === 'rol' ? 'ror' : 'rol'} dword [ecx + ${hex(DATA + 0x100)}], 1`,
           `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .q${n}`,
           `.q${n}:  ${kind} dword [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${c}`,
-          `        jmp .v${n}`,
-          `.v${n}:`,
+          ...newBlock(`v${n}`),
         ];
       }),
       rig: { notPresent: [DATA + 0x4000] },
@@ -219,7 +214,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
   it('BSWAP of every register but ESP', () => {
     diffForms({
       cases: pairs([...EDGES, ...randoms(8, 3)], ['eax', 'ecx', 'edx', 'ebx', 'ebp', 'esi', 'edi']).map(([v, name], n) => [
-        `        mov ${name}, ${hex(v)}`, `        bswap ${name}`, `        xor ${name}, ${hex(v ^ n)}`, `        bswap ${name}`, `        jmp .w${n}`, `.w${n}:`,
+        `        mov ${name}, ${hex(v)}`, `        bswap ${name}`, `        xor ${name}, ${hex(v ^ n)}`, `        bswap ${name}`, ...newBlock(`w${n}`),
       ]),
       leftToHandlers: arithLeftToHandlers,
       compiledPerCase: 4,
@@ -249,7 +244,7 @@ const divLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => i.opcode =
 function divideErrorMidBlock(setup: string, insn: string, before: string[] = []): void {
   const r = diffForms({
     cases: [[
-      ...before, '        mov eax, 0x80000000', '        jmp .b', '.b:     add esi, 5', `        ${setup}`, '        cmp esi, 3', '        mov edi, 9',
+      ...before, '        mov eax, 0x80000000', ...newBlock('b'), '        add esi, 5', `        ${setup}`, '        cmp esi, 3', '        mov edi, 9',
       `        ${insn}`, '        inc edi',
     ]],
     exceptions: 1,
@@ -277,8 +272,7 @@ describe('block compiler: DIV and IDIV r32 inline (the handler for #DE and wide 
         `        ${JCC[n % 8]} .a${n}`,
         `.a${n}:  add ebp, eax`,
         '        xor ebp, edx',
-        `        jmp .b${n}`,
-        `.b${n}:`,
+        ...newBlock(`b${n}`),
       ]);
     }
     expect(cases.length).toBeGreaterThan(400);
@@ -316,8 +310,7 @@ describe('block compiler: DIV and IDIV m32 inline (the handler for #DE, wide sig
         `        ${JCC[n % 8]} .a${n}`,
         `.a${n}:  add edi, eax`,
         '        xor edi, edx',
-        `        jmp .b${n}`,
-        `.b${n}:`,
+        ...newBlock(`b${n}`),
       ]);
     }
     expect(cases.length).toBeGreaterThan(400);
@@ -347,8 +340,7 @@ describe('block compiler: DIV and IDIV m32 inline (the handler for #DE, wide sig
         '        cdq',
         `        idiv dword [${hex(MMIO + (n % 3 === 1 ? STOP_MMIO_HALF : 0) + 4 * n + 0x100)}]`,
         '        add esi, eax',
-        `        jmp .v${n}`,
-        `.v${n}:`,
+        ...newBlock(`v${n}`),
       ]),
       ...ONE_PAGE_FAULT,
       leftToHandlers: divLeftToHandlers,
@@ -378,8 +370,8 @@ describe('block compiler: SHLD and SHRD r32, r32 inline', () => {
         return [
           `        mov ${dst}, ${hex(a)}`,
           src === dst ? '' : `        mov ${src}, ${hex(a ^ 0x9e3779b9 ^ n)}`,
-          `        jmp .s${n}`,
-          `.s${n}:  ${FLAG_SETUPS[n % FLAG_SETUPS.length]}`,
+          ...newBlock(`s${n}`),
+          `        ${FLAG_SETUPS[n % FLAG_SETUPS.length]}`,
           `        ${kind} ${dst}, ${src}, ${c}`,
           `        ${JCC[n % 8]} .a${n}`,
           `.a${n}:  ${FLAG_SETUPS[(n + 2) % FLAG_SETUPS.length]}`,
@@ -387,8 +379,7 @@ describe('block compiler: SHLD and SHRD r32, r32 inline', () => {
           `        ${kind === 'shld' ? 'shrd' : 'shld'} ${dst === 'ecx' ? 'eax' : dst}, ${src === 'ecx' ? 'ebx' : src}, cl`,
           `        ${JCC[(n + 3) % 8]} .b${n}`,
           `.b${n}:  adc esi, ${dst}`,
-          `        jmp .c${n}`,
-          `.c${n}:`,
+          ...newBlock(`c${n}`),
         ];
       }),
       leftToHandlers: (r) => leftToHandlers(r, (i) => [0x1a4, 0x1a5, 0x1ac, 0x1ad].includes(i.opcode)),

@@ -26,6 +26,11 @@ export const ABSENT_PAGE = DATA + 0x2000;
 /** A FormTest's rig and exceptions for ABSENT_PAGE: absent, and its #PF the program's one exception. */
 export const ONE_PAGE_FAULT = { rig: { notPresent: [ABSENT_PAGE] }, exceptions: 1 };
 
+/** A JMP to the next line, `.label`: it ends the block there, so the rig compares after it, and a block starts at the label (its flags the CPU's). */
+export function newBlock(label: string): string[] {
+  return [`        jmp .${label}`, `.${label}:`];
+}
+
 /** Every combination of `a`'s and `b`'s items, `a` outermost (the order of two nested loops). */
 export function pairs<A, B>(a: readonly A[], b: readonly B[]): [A, B][] {
   return a.flatMap((x) => b.map((y): [A, B] => [x, y]));

@@ -10,7 +10,7 @@
  */
 import { describe, it } from 'vitest';
 import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF } from './diffRig.ts';
-import { ABSENT_PAGE, CONDITIONS, diffForms, hex, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
+import { ABSENT_PAGE, CONDITIONS, diffForms, hex, newBlock, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
 
 const SETUPS = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', 'std', 'cld', 'sti', 'cli', 'cmp eax, esi', ''];
 
@@ -23,8 +23,8 @@ describe('block compiler: PUSHFD, POP m32 and CLI inline', () => {
         return [
           `        mov eax, ${hex(a)}`,
           `        mov esi, ${hex(a ^ 0x5bd1e995 ^ n)}`,
-          `        jmp .s${n}`,
-          `.s${n}:  ${setup}`,
+          ...newBlock(`s${n}`),
+          `        ${setup}`,
           '        pushfd',
           `        pop dword [${hex(at)}]`,
           '        pushfd',
@@ -44,8 +44,7 @@ describe('block compiler: PUSHFD, POP m32 and CLI inline', () => {
           `.a${n}:  add edi, ebx`,
           '        cld',
           '        cli',
-          `        jmp .b${n}`,
-          `.b${n}:`,
+          ...newBlock(`b${n}`),
         ];
       }),
       leftToHandlers: (r) => leftToHandlers(r, (i) => i.opcode === 0x9c || i.opcode === 0xfa || i.opcode === 0x8f),

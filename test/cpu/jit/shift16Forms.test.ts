@@ -13,7 +13,7 @@
  */
 import { describe, it } from 'vitest';
 import { leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
-import { diffForms, hex, pairs } from './formCases.ts';
+import { diffForms, hex, newBlock, pairs } from './formCases.ts';
 
 const EDGES16 = [0, 1, 2, 0x7fff, 0x8000, 0x8001, 0xffff, 0xfffe, 0x4000, 0xc000, 0x00ff, 0x0100, 0x5555, 0xaaaa];
 const CC = ['o', 'no', 'b', 'nb', 'z', 'nz', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
@@ -52,8 +52,8 @@ describe('block compiler: SHL/SHR/SAR r16 by imm8 and 1 inline', () => {
             ? ['adc ebp, eax                   ; the carry from the locals']
             : [`set${CC[n % 16]} al`, `set${CC[(n * 7 + 3) % 16]} ah`];
           return [
-            `        jmp .s${n}`,
-            `.s${n}:  ${setup}`,
+            ...newBlock(`s${n}`),
+            `        ${setup}`,
             `        mov ${name}, ${hex((highs[n] & 0xffff0000) | v)}`,
             `        ${shift}        ; ${NAMES[kind]} ${name.slice(1)}, ${c < 0 ? '1 (D1)' : c}`,
             ...after.map((s) => `        ${s}`),

@@ -10,7 +10,7 @@
  */
 import { describe, it } from 'vitest';
 import { DATA, leftToHandlers, MMIO, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
-import { diffForms, hex, pairs } from './formCases.ts';
+import { diffForms, hex, newBlock, pairs } from './formCases.ts';
 
 const PATTERNS = [0, 0xffffffff, 0x80008000, 0x00ff00ff, 0x12345678, 0x7f80017f, 0x80808080, 0x01000100, 0x01010101];
 const ENABLE_SSE = ['        mov eax, cr4', '        or eax, 0x200', '        mov cr4, eax'];
@@ -66,7 +66,7 @@ describe('block compiler: SSE2 integer register forms', () => {
   ] as const) {
     it(what, () => {
       diffForms({
-        cases: [[...ENABLE_SSE, '        mov ebx, 1', ...close, '        jmp .b', '.b:     add ebx, 5', '        cmp ebx, 3', `        ${insn}`, '        inc ebx']],
+        cases: [[...ENABLE_SSE, '        mov ebx, 1', ...close, ...newBlock('b'), '        add ebx, 5', '        cmp ebx, 3', `        ${insn}`, '        inc ebx']],
         rig: { maxHandlerCalls: 8 },
         exceptions: 1,
       });
@@ -100,8 +100,7 @@ describe('block compiler: SSE2 loads from memory (MOVDQA, MOVDQU, MOVD xmm, m32)
           `        movdqu [edi + 32], xmm${(x + 2) % 8}`,
           `        movdqu [edi + 48], xmm${(x + 3) % 8}`,
           '        add edi, 64',
-          `        jmp .m${n}`,
-          `.m${n}:`,
+          ...newBlock(`m${n}`),
         ];
       }),
       rig: { maxHandlerCalls: 16 },
@@ -116,8 +115,8 @@ describe('block compiler: SSE2 loads from memory (MOVDQA, MOVDQU, MOVD xmm, m32)
         ...ENABLE_SSE,
         `        mov esi, ${hex(DATA + 0x4000)}`,
         `        mov edi, ${hex(DATA + 0x8000)}`,
-        '        jmp .a',
-        '.a:     add ebp, esi',
+        ...newBlock('a'),
+        '        add ebp, esi',
         '        movd xmm1, [esi - 4]',
         '        movdqa xmm1, [esi]                ; the page is absent: #PF, then again',
         '        mov eax, [esi + 0x1ff0]           ; its page in the TLB',
@@ -136,8 +135,8 @@ describe('block compiler: SSE2 loads from memory (MOVDQA, MOVDQU, MOVD xmm, m32)
         '        mov eax, cr0',
         '        or eax, 8',
         '        mov cr0, eax',
-        '        jmp .c',
-        '.c:     add ebp, 5',
+        ...newBlock('c'),
+        '        add ebp, 5',
         '        movdqa xmm7, [esi]',
         '        inc ebp',
       ]],
