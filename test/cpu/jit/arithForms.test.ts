@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
-import { ABSENT_PAGE, CONDITIONS, diffForms, FLAG_SETUPS, hex, newBlock, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
+import { ABSENT_PAGE, condition, diffForms, FLAG_SETUPS, hex, newBlock, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
 
 const EDGES = [0, 1, 2, 0xffffffff, 0xfffffffe, 0x7fffffff, 0x80000000, 0x80000001, 0x0000ffff, 0x00010000, 0x0000b505, 0x0000b504, 0xffff4afb, 0x12345678, 0xdeadbeef];
 /** The eight conditional jumps of CONDITIONS with JO before JC (the order these cases were written in). */
@@ -36,10 +36,10 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        mov ebx, ${hex(b)}`,
           `        sub esi, eax                      ; lazy flags in locals before the IMUL (n ${n})`,
           '        imul eax, ebx',
-          `        ${n % 2 === 0 ? 'jo' : 'jno'} .a${n}`,
-          `.a${n}:  imul ecx, ebx, ${imm}`,
-          `        ${n % 3 === 0 ? 'js' : 'jnp'} .b${n}`,
-          `.b${n}:  imul edx, eax, byte ${imm8}`,
+          ...newBlock(`a${n}`, n % 2 === 0 ? 'jo' : 'jno'),
+          `        imul ecx, ebx, ${imm}`,
+          ...newBlock(`b${n}`, n % 3 === 0 ? 'js' : 'jnp'),
+          `        imul edx, eax, byte ${imm8}`,
           ...newBlock(`c${n}`),
           `        imul ebx, ebx                  ; destination and source one register`,
           '        add esi, ebx',
@@ -99,8 +99,8 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        mov ebx, ${hex(b)}`,
           '        add esi, eax                      ; lazy flags in locals before',
           `        ${kind} ebx`,
-          `        ${['jo', 'jc', 'js', 'jp', 'jz', 'jl'][n % 6]} .a${n}`,
-          `.a${n}:  mov [edi], eax`,
+          ...newBlock(`a${n}`, ['jo', 'jc', 'js', 'jp', 'jz', 'jl'][n % 6]),
+          `        mov [edi], eax`,
           `        mov [edi + 4], edx`,
           `        ${kind} ${n % 3 === 0 ? 'eax' : 'edx'}`,
           ...newBlock(`b${n}`),
@@ -128,8 +128,8 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           before,
           `        db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}        ; ${kind === 0 ? 'rol' : 'ror'} ${name}, ${c}`,
           `        ${kind === 0 ? 'rol' : 'ror'} ${name}, 1`,
-          `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .r${n}`,
-          `.r${n}:  db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}`,
+          ...newBlock(`r${n}`, ['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]),
+          `        db 0xc1, ${hex(0xc0 | (kind << 3) | rm)}, ${c}`,
           ...newBlock(`s${n}`),
         ];
       }),
@@ -160,8 +160,8 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        ${other} edi, [${hex(DATA + ((n * 4) & 0xfff))}]`,
           `        ${kind} [${hex(DATA + ((n * 8) & 0xfff))}], eax`,
           `        ${other} dword [${hex(DATA + ((n * 12) & 0xfff))}], byte 7`,
-          `        ${CONDITIONS[n % CONDITIONS.length]} .t${n}`,
-          `.t${n}:  ${kind} ebx, eax`,
+          ...newBlock(`t${n}`, condition(n)),
+          `        ${kind} ebx, eax`,
           ...newBlock(`u${n}`),
         ];
       }),
@@ -199,8 +199,8 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
           `        ${['add eax, ecx', 'sub eax, 0x7fffffff', 'inc ebp', 'and eax, ecx', ''][n % 5]}`,
           `        ${kind} dword [ecx + ${hex(DATA + 0x4000 - 4 * 40)}], ${c}   ; the 40th reaches the absent page`,
           `        ${kind === 'rol' ? 'ror' : 'rol'} dword [ecx + ${hex(DATA + 0x100)}], 1`,
-          `        ${['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]} .q${n}`,
-          `.q${n}:  ${kind} dword [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${c}`,
+          ...newBlock(`q${n}`, ['jo', 'jc', 'jz', 'js', 'jp', 'jl'][n % 6]),
+          `        ${kind} dword [${hex(MMIO + (n % 3 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}], ${c}`,
           ...newBlock(`v${n}`),
         ];
       }),
@@ -269,8 +269,8 @@ describe('block compiler: DIV and IDIV r32 inline (the handler for #DE and wide 
         name === 'eax' || name === 'edx' ? '' : `        mov ${name}, ${hex(d)}`,
         `        ${['add ebp, eax', 'sub ebp, 0x7fffffff', 'inc ebp', 'cmp eax, edx', 'and ebp, eax', 'stc'][n % 6]}`,
         `        ${signed ? 'idiv' : 'div'} ${name}`,
-        `        ${JCC[n % 8]} .a${n}`,
-        `.a${n}:  add ebp, eax`,
+        ...newBlock(`a${n}`, JCC[n % 8]),
+        `        add ebp, eax`,
         '        xor ebp, edx',
         ...newBlock(`b${n}`),
       ]);
@@ -307,8 +307,8 @@ describe('block compiler: DIV and IDIV m32 inline (the handler for #DE, wide sig
         `        mov edx, ${hex(edx)}`,
         `        ${['add edi, eax', 'sub edi, 0x7fffffff', 'inc edi', 'cmp eax, edx', 'and edi, eax', 'stc'][n % 6]}`,
         `        ${signed ? 'idiv' : 'div'} dword ${operand}`,
-        `        ${JCC[n % 8]} .a${n}`,
-        `.a${n}:  add edi, eax`,
+        ...newBlock(`a${n}`, JCC[n % 8]),
+        `        add edi, eax`,
         '        xor edi, edx',
         ...newBlock(`b${n}`),
       ]);
@@ -373,12 +373,12 @@ describe('block compiler: SHLD and SHRD r32, r32 inline', () => {
           ...newBlock(`s${n}`),
           `        ${FLAG_SETUPS[n % FLAG_SETUPS.length]}`,
           `        ${kind} ${dst}, ${src}, ${c}`,
-          `        ${JCC[n % 8]} .a${n}`,
-          `.a${n}:  ${FLAG_SETUPS[(n + 2) % FLAG_SETUPS.length]}`,
+          ...newBlock(`a${n}`, JCC[n % 8]),
+          `        ${FLAG_SETUPS[(n + 2) % FLAG_SETUPS.length]}`,
           `        mov ecx, ${hex(c + (n & 0x20))}`,
           `        ${kind === 'shld' ? 'shrd' : 'shld'} ${dst === 'ecx' ? 'eax' : dst}, ${src === 'ecx' ? 'ebx' : src}, cl`,
-          `        ${JCC[(n + 3) % 8]} .b${n}`,
-          `.b${n}:  adc esi, ${dst}`,
+          ...newBlock(`b${n}`, JCC[(n + 3) % 8]),
+          `        adc esi, ${dst}`,
           ...newBlock(`c${n}`),
         ];
       }),

@@ -26,10 +26,16 @@ export const ABSENT_PAGE = DATA + 0x2000;
 /** A FormTest's rig and exceptions for ABSENT_PAGE: absent, and its #PF the program's one exception. */
 export const ONE_PAGE_FAULT = { rig: { notPresent: [ABSENT_PAGE] }, exceptions: 1 };
 
-/** A JMP to the next line, `.label`: it ends the block there, so the rig compares after it, and a block starts at the label (its flags the CPU's). */
-export function newBlock(label: string): string[] {
-  return [`        jmp .${label}`, `.${label}:`];
+/**
+ * A jump to the next line, `.label`: JMP, or a Jcc (which reads its flags, and goes to the same place
+ * either way). It ends the block there, so the rig compares after it, and a block starts at the label.
+ */
+export function newBlock(label: string, jump = 'jmp'): string[] {
+  return [`        ${jump} .${label}`, `.${label}:`];
 }
+
+/** The k-th of CONDITIONS, round and round. */
+export const condition = (k: number) => CONDITIONS[k % CONDITIONS.length];
 
 /** Every combination of `a`'s and `b`'s items, `a` outermost (the order of two nested loops). */
 export function pairs<A, B>(a: readonly A[], b: readonly B[]): [A, B][] {

@@ -10,7 +10,7 @@
  */
 import { describe, it } from 'vitest';
 import { DATA, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF } from './diffRig.ts';
-import { ABSENT_PAGE, CONDITIONS, diffForms, hex, newBlock, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
+import { ABSENT_PAGE, condition, diffForms, hex, newBlock, ONE_PAGE_FAULT, pairs, times } from './formCases.ts';
 
 const SETUPS = ['add esi, eax', 'inc edi', 'sub esi, 1\n        inc edi', 'imul esi, eax', 'stc', 'clc', 'std', 'cld', 'sti', 'cli', 'cmp eax, esi', ''];
 
@@ -40,8 +40,8 @@ describe('block compiler: PUSHFD, POP m32 and CLI inline', () => {
           `        pop dword [esp + esi * 0 + 8]`,
           `        push ${hex(n)}`,
           `        pop dword [edi * 2 + ${hex(DATA + 0x3000 + 4 * (n & 0xff))}]`,
-          `        ${CONDITIONS[n % CONDITIONS.length]} .a${n}`,
-          `.a${n}:  add edi, ebx`,
+          ...newBlock(`a${n}`, condition(n)),
+          `        add edi, ebx`,
           '        cld',
           '        cli',
           ...newBlock(`b${n}`),
@@ -63,8 +63,7 @@ describe('block compiler: PUSHFD, POP m32 and CLI inline', () => {
         '        pushfd',
         `        pop dword [${hex(MMIO + (n % 2 === 0 ? STOP_MMIO_HALF : 0) + 4 * n)}]`,
         '        adc edi, esi',
-        `        ${CONDITIONS[n % CONDITIONS.length]} .p${n}`,
-        `.p${n}:`,
+        ...newBlock(`p${n}`, condition(n)),
       ]),
       ...ONE_PAGE_FAULT,
       compiledMoreThan: 150,

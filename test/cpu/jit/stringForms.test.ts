@@ -18,7 +18,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DATA, IRQ_COUNT, leftToHandlers, MMIO, randoms, STOP_MMIO_HALF, type DiffResult } from './diffRig.ts';
-import { CONDITIONS, diffForms, hex, newBlock, pairs } from './formCases.ts';
+import { condition, diffForms, hex, newBlock, pairs } from './formCases.ts';
 
 /** This file's forms left to handlers in the compiled side's blocks (none: the slow paths are not handler calls of untranslated forms). */
 const stringLeftToHandlers = (r: DiffResult) => leftToHandlers(r, (i) => i.a32 && [0xa4, 0xaa].includes(i.opcode) || (i.a32 && (i.o32 || i.rep === 0) && [0xa5, 0xab].includes(i.opcode)));
@@ -32,8 +32,8 @@ function stringCase(n: number, insn: string, src: number, dst: number, count: nu
     `        mov eax, ${hex(value)}`,
     `        ${['add ebp, ecx', 'sub ebp, 0x7fffffff', 'inc ebp', 'cmp ecx, 3', 'and ebp, eax'][n % 5]}`,
     `        ${insn}`,
-    `        ${CONDITIONS[n % CONDITIONS.length]} .c${n}`,
-    `.c${n}:  add ebx, esi`,
+    ...newBlock(`c${n}`, condition(n)),
+    `        add ebx, esi`,
     '        add ebx, edi',
     '        add ebx, ecx',
     ...newBlock(`d${n}`),
