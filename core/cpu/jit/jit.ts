@@ -337,6 +337,36 @@
  * (chaining x1.10-1.15 slower on the decompressor phase, 0.97 against 0.90 on
  * the warm shell loop); regions and their exit tail are what remains.
  *
+ * Flat segments and the size of the code (3 Dec, evening). Every access
+ * checked its segment's two limits and added its base (three typed-array
+ * loads and two compares before the TLB lookup), and every near branch its
+ * target against CS's limit, though Linux's code, data and stack segments
+ * are flat. With `flatSegments` (translate.ts flatGuard, segments.ts
+ * FLAT_*) the code for a segment flat when it compiles is the TLB lookup
+ * alone, guarded once at entry. Generated source for the shell loop 1.95 ->
+ * 1.58 MB; the Debian 686 boot to the ready line, CPU time, off / on, two
+ * pairs side by side (load 4-6): 61.25 / 54.54 and 58.09 / 48.93 s (x0.89,
+ * x0.84); the warm shell loop x0.87-0.94 (one run, beside other work).
+ * Two further cuts were measured and not kept:
+ * - Direct transitions to region members (an exit whose target is a
+ *   member's EIP, known when compiling, checks the budget and the CPU's
+ *   state and goes on there, without reading the exiting and the next
+ *   Block objects; an upper bound, the members' validity and the link epoch
+ *   left unchecked): the warm shell loop got slower, 2.1 -> 2.7 s per
+ *   10000-iteration round (two processes side by side): the checks at every
+ *   exit made the functions bigger.
+ * - Handing over to the interpreter from every slow path at the start of an
+ *   instruction (the block stores the state before it and returns ~k; the
+ *   run loop interprets the block from instruction k) instead of syncing and
+ *   calling the accessor, with no exit test after the access: source 1.58 ->
+ *   1.06 MB, but the warm shell loop did not move (it takes no slow path at
+ *   all once warm: 0 hand-overs in its rounds, 180 k during the boot), the
+ *   Debian boot x0.91 and x0.97 (two pairs), and a hot block with an
+ *   unaligned or MMIO access would run its rest interpreted on every run.
+ *   So the slow paths' size costs nothing once V8 has optimized a function
+ *   (they become deopt points); what the warm loop pays is its fast paths,
+ *   the region prologue and exit tail, and the run loop.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
