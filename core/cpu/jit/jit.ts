@@ -611,6 +611,7 @@ export class Jit {
   }
   /** Blocks whose code was dropped by its flat-segment guard (translate.ts flatGuard): compiled again without the assumption. */
   private readonly notFlat = new WeakSet<Block>();
+  /** Compiled functions dropped by their flat-segment guard. */
   flatDrops = 0;
 
   /**
@@ -658,7 +659,7 @@ export class Jit {
   }
 
   /** Compiled blocks alive and their generated source size. */
-  stats(): { blocks: number; liveBlocks: number; sourceBytes: number; compiled: number; rejected: number; flushes: number; regions: number } {
+  stats(): { blocks: number; liveBlocks: number; sourceBytes: number; compiled: number; rejected: number; flushes: number; regions: number; flatDrops: number } {
     return {
       blocks: this.compiledBlocks.length,
       liveBlocks: this.compiledBlocks.filter((b) => b.valid).length,
@@ -667,6 +668,7 @@ export class Jit {
       rejected: this.blocksRejected,
       flushes: this.flushes,
       regions: this.regionsCompiled,
+      flatDrops: this.flatDrops,
     };
   }
 }
