@@ -28,10 +28,20 @@ export async function bringUpEth0(guest: NetworkGuest, seconds: number): Promise
   expect(await guest.shell.command(`ip addr add ${guest.ip}/24 dev eth0 && ip link set eth0 up && echo ok`, seconds)).toBe('ok\n');
 }
 
-/** `a` pings `b` `there` times, then `b` pings `a` `back` times; every echo request is answered. */
+/**
+ * `a` pings `b` `there` times, then `b` pings `a` `back` times; every echo
+ * request is answered. One `ping -c 1 -W 10` per request: busybox's `ping -c
+ * N` waits only about twice the slowest round trip (at least a second of
+ * the pinger's time) for the replies after its last request, which a peer
+ * sharing the host thread can miss when the guests run slowly (compiler
+ * off), while with one request it waits the -W seconds for the reply.
+ */
 export async function pingEachOther(a: NetworkGuest, b: NetworkGuest, counts: { there: number; back: number }, seconds: number): Promise<void> {
+  const answered = '1 packets transmitted, 1 packets received, 0% packet loss';
   for (const [from, to, count] of [[a, b, counts.there], [b, a, counts.back]] as const) {
-    expect(await from.shell.command(`ping -c ${count} ${to.ip}`, seconds)).toContain(`${count} packets transmitted, ${count} packets received, 0% packet loss`);
+    const requests = Array.from({ length: count }, (_, k) => k + 1).join(' ');
+    const out = await from.shell.command(`for i in ${requests}; do ping -c 1 -W 10 ${to.ip}; done`, seconds);
+    expect(out.split(answered).length - 1, out).toBe(count);
   }
 }
 
