@@ -479,21 +479,27 @@ class BlockWriter {
   private push(v: string): void {
     const esp = this.r(4);
     this.emit(`x = (${esp} - 4) | 0;`);
-    const flat = this.flatOk(FLAT_WRITE << SS | FLAT_STACK32);
-    const fast = flat ? '((e = tlbW[(o = x >>> 0) >>> 12]) & tb) !== 0 && (o & 3) === 0'
-      : `ss32 && (o = x >>> 0) >= sWL[${SS}] && o + 3 <= sWH[${SS}] && ((e = tlbW[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`;
-    const store = `i32[((e & ~0xfff) | (${flat ? 'o' : 'lin'} & 0xfff)) >> 2] = ${v};`;
+    const fast = this.stackAccess('x', true);
+    const store = `i32[${this.host()} >> 2] = ${v};`;
     const sync = this.sync();
     this.dirty.add(4);
     this.emit(`if (${fast}) { ${store} r4 = x; } else { ${sync}cpu.push32(${v}); r4 = regs[4];${this.writeExit()} }`);
   }
+  /**
+   * fastAccess for the dword at SS:`off` of a PUSH or POP: also a 32-bit
+   * stack (ss32: push32 and peek32 take the slow path on a 16-bit one),
+   * which code assuming FLAT_STACK32 need not test.
+   */
+  private stackAccess(off: string, write: boolean): string {
+    const stack32 = this.flatOk(FLAT_STACK32);
+    const access = this.fastAccess(4, SS, off, write);
+    return stack32 ? access : `ss32 && ${access}`;
+  }
   /** `m` = the dword at the top of the stack (the interpreter's peek32(0)). */
   private peek(): void {
     const esp = this.r(4);
-    const flat = this.flatOk(FLAT_READ << SS | FLAT_STACK32);
-    const fast = flat ? `((e = tlbR[(o = ${esp} >>> 0) >>> 12]) & tb) !== 0 && (o & 3) === 0`
-      : `ss32 && (o = ${esp} >>> 0) >= sRL[${SS}] && o + 3 <= sRH[${SS}] && ((e = tlbR[(lin = (sB[${SS}] + o) | 0) >>> 12]) & tb) !== 0 && (lin & 3) === 0`;
-    const load = `m = i32[((e & ~0xfff) | (${flat ? 'o' : 'lin'} & 0xfff)) >> 2];`;
+    const fast = this.stackAccess(esp, false);
+    const load = `m = i32[${this.host()} >> 2];`;
     const sync = this.sync();
     this.emit(`if (${fast}) { ${load} } else { ${sync}m = cpu.peek32(0);${this.readSlowTail()} }`);
   }
