@@ -4,9 +4,14 @@
  * fields, Next/Create refused while invalid, and the exact config sent to
  * the host on a valid submission.
  */
-import { flushPromises, type VueWrapper } from '@vue/test-utils';
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { createPinia } from 'pinia';
+import { createApp } from 'vue';
+import NewVmWizard from '../../renderer/src/components/NewVmWizard.vue';
+import { HOST_KEY } from '../../renderer/src/host/hostContext.ts';
+import { useVmStore } from '../../renderer/src/stores/vmStore.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeHost, makeConfig, makeVm, settle } from './fakeHost.ts';
+import { FakeHost, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
 import { mountNewVmWizard, submitStep, unmountAndClear } from './mountComponents.ts';
 
 let host: FakeHost;
@@ -54,6 +59,22 @@ describe('NewVmWizard', () => {
     expect(stepTitle(w)).toBe('Hardware');
     expect(w.find<HTMLInputElement>('#wizard-memory').element.value).toBe('128');
     expect(w.find<HTMLInputElement>('#wizard-cpus').element.value).toBe('1');
+  });
+
+  it('takes the Tiny Linux preset when the presets arrive after it opened, keeping the typed name', async () => {
+    const pinia = createPinia();
+    wrapper = mount(NewVmWizard, mountOptions(host, pinia));
+    await settle();
+    expect(wrapper.find('input[name="wizard-guest-type"]').exists()).toBe(false);
+    await wrapper.find('#wizard-name').setValue('Early');
+    await createApp({}).provide(HOST_KEY, host.rendererHost).use(pinia).runWithContext(() => useVmStore().init());
+    await settle();
+    const checked = wrapper.find<HTMLInputElement>('input[name="wizard-guest-type"]:checked');
+    expect(checked.element.value).toBe('tiny-linux');
+    expect(wrapper.find<HTMLInputElement>('#wizard-name').element.value).toBe('Early');
+    await next(wrapper);
+    expect(stepTitle(wrapper)).toBe('Boot');
+    expect(wrapper.find('.readonly').text()).toContain('@guests/tiny-linux/bzImage');
   });
 
   it('applies the custom-kernel preset defaults and keeps the typed name', async () => {
