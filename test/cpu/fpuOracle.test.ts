@@ -8,6 +8,7 @@
  * pseudo-NaNs), and must give the host's 80-bit results and status words
  * bit for bit.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildOracle, type Case, type Ext, Gen, type Outcome, runEmulated, runOracle, show } from './fpuOracleUtil.ts';
 
@@ -16,7 +17,7 @@ const oracle = buildOracle();
 const COMPARES = new Set(['com', 'ucom', 'tst', 'comm32', 'icom32', 'comi', 'ucomi']);
 
 /**
- * The one documented divergence from the host: after an unmasked IE a
+ * A documented divergence from the host: after an unmasked IE a
  * compare sets no condition codes (FCOM/FUCOM) or EFLAGS (FCOMI/FUCOMI) on
  * Intel parts (SDM Vol. 2, FCOM: "If the invalid-arithmetic-operand
  * exception is unmasked, the condition code flags are not set"); the AMD
@@ -27,10 +28,42 @@ function comparable(c: Case, o: Outcome): Outcome {
   return { sw: o.sw & ~0x4700, r: o.r, r2: c.op.endsWith('comi') ? { se: 0, hi: 0, lo: 0 } : o.r2 };
 }
 
+const HOST_IS_INTEL = (() => {
+  try {
+    return /^vendor_id\s*:\s*GenuineIntel$/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+})();
+
+/** A denormal proper (integer bit clear; pseudo-denormals are normalized on both vendors). */
+const isDenormal = (x: Ext): boolean => (x.se & 0x7fff) === 0 && (x.hi >>> 31) === 0 && (x.hi !== 0 || x.lo !== 0);
+const isInfinity = (x: Ext): boolean => (x.se & 0x7fff) === 0x7fff && x.hi === 0x8000_0000 && x.lo === 0;
+const isZero = (x: Ext): boolean => (x.se & 0x7fff) === 0 && x.hi === 0 && x.lo === 0;
+
+/**
+ * The second host divergence, seen on Intel hosts only (the AMD hosts agree
+ * with Popek): when the result is a denormal operand passed through
+ * unchanged (FSCALE by a zero, FPREM/FPREM1 by an
+ * infinity) and underflow is unmasked, Intel parts return the denormal as
+ * it is with DE alone, while AMD parts, and Popek, normalize it, which
+ * underflows (UE, the exponent biased by 24576). Such cases are not
+ * compared on an Intel host; on AMD hosts they are.
+ */
+function intelPassThrough(c: Case): boolean {
+  if (!HOST_IS_INTEL || (c.cw & 0x10) !== 0 || !isDenormal(c.a)) return false;
+  if (c.op === 'scale') return isZero(c.b); // by a nonzero scale below 1, Intel underflows too
+  return (c.op === 'prem' || c.op === 'prem1') && isInfinity(c.b);
+}
+
 function mismatches(cases: Case[], want: Outcome[], got: Outcome[]): string[] {
   const bad: string[] = [];
   for (let k = 0; k < cases.length; k++) {
     const c = cases[k], w = comparable(c, want[k]), g = comparable(c, got[k]);
+    if (intelPassThrough(c)) {
+      if (show(w.r) !== show(c.a)) bad.push(`${c.op} cw=${c.cw.toString(16)} a=${show(c.a)} b=${show(c.b)}: the Intel host did not pass a through (${show(w.r)})`);
+      continue;
+    }
     const same = w.sw === g.sw && show(w.r) === show(g.r) && show(w.r2) === show(g.r2);
     if (!same) {
       bad.push(`${c.op} cw=${c.cw.toString(16)} a=${show(c.a)} b=${show(c.b)}: host ${show(w.r)} ${show(w.r2)} sw=${w.sw.toString(16)}` +
