@@ -451,6 +451,17 @@ const env = (globalThis as { process?: { env?: Record<string, string | undefined
 /** POPEK_JIT_HOT=n overrides the hot threshold likewise (a low one makes small tests run compiled code). */
 const envHot = Number(env.POPEK_JIT_HOT);
 
+/** Names the generated code uses for Jit.bindings, in order. */
+const BINDING_NAMES = ['regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry'];
+
+/**
+ * The factory of a generated function: takes Jit.bindings and then `extra`,
+ * returns the function `fn`.
+ */
+function makeFactory(extra: string[], fn: string): (...bindings: unknown[]) => CompiledBlock {
+  return new Function(...BINDING_NAMES, ...extra, `return ${fn};`) as (...bindings: unknown[]) => CompiledBlock;
+}
+
 export const JIT_DEFAULTS: Readonly<JitOptions> = {
   enabled: env.POPEK_JIT !== 'off',
   hotThreshold: Number.isInteger(envHot) && envHot >= 1 ? envHot : 20000,
@@ -517,10 +528,7 @@ export class Jit {
       return;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
-    const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'I', 'BS',
-      `return function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}};`,
-    ) as (...bindings: unknown[]) => CompiledBlock;
+    const factory = makeFactory(['I', 'BS'], `function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}}`);
     block.jit = factory(...this.bindings, block.insns, [block]);
     block.jitBytes = body.length;
     this.compiledBlocks.push(block);
@@ -582,12 +590,9 @@ export class Jit {
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const head = members[0];
-    const factory = new Function(
-      'regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry', 'BS', 'IS',
-      // One function for every member: the run loop enters it with the member as cpu.jitBlock (no
-      // wrapper per entry, which V8 would inline the whole region into).
-      `return function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}};`,
-    ) as (...bindings: unknown[]) => CompiledBlock;
+    // One function for every member: the run loop enters it with the member as cpu.jitBlock (no
+    // wrapper per entry, which V8 would inline the whole region into).
+    const factory = makeFactory(['BS', 'IS'], `function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}}`);
     const region = factory(...this.bindings, members, members.map((b) => b.insns));
     const share = Math.ceil(body.length / members.length);
     members.forEach((b, i) => {
