@@ -374,6 +374,21 @@
  *   side by side). With the direct transitions above, this says the Block
  *   objects the tail reads are not what the warm loop waits for.
  *
+ * Three more (3 Dec, late; quiet machine unless said). The hot threshold on the
+ * bench's own cold loop (boot, then 200000 iterations, one process, CPU s):
+ * 20000 26.65, 5000 28.04, 2000 28.45: a lower one compiles 1.6-2.3x the
+ * code (V8's cost) for the ~0.7% of the warm loop's instructions still
+ * interpreted (blocks run less than once per iteration, such as the timer
+ * tick's), so 20000 stays. The generated functions binding Jit.bindings
+ * to const names inside their factory (for V8's context specialization):
+ * warm rounds x0.96 and x1.04 (two side-by-side pairs). A conditional
+ * branch ending a member as one exit with its EIP chosen by the condition
+ * (one register and flag write-back instead of two; source -4%): warm
+ * x0.97 and x0.99, cold x0.88 and x1.01. None kept. Sampled warm (perf,
+ * rounds 3-5 of 10000): region functions ~60%, run 15.8%, the call into
+ * a region (Builtins_CallFunction_ReceiverIsNullOrUndefined) 6.1% + 1.0%,
+ * fetchBlock 5.2%, computeLazy and testCondition under 0.5% each.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
