@@ -39,12 +39,22 @@ export const TSC_HZ = 1_000_000_000;
  */
 export const MAX_LAG_NS = 100_000_000;
 
+/** A value outside V8's small-integer range, stored first into a counter that will outgrow it. */
+const DOUBLE_FIELD_SEED = 0.5;
+
 /** The host's monotonic time in nanoseconds (injectable for tests). */
 export type HostClock = () => number;
 
 export class GuestClock {
   readonly mode: ClockMode;
-  /** Instructions retired by the CPU; the CPU adds to this as it runs. */
+  /**
+   * Instructions retired by the CPU; the CPU adds to this as it runs. A
+   * double from the start (the constructor): the count passes 2^31, out of
+   * V8's small-integer range, within minutes of running, and a field that
+   * turns from small integer to double deoptimizes every optimized function
+   * that touches the clock (counted on the shell loop: ~130 compiled region
+   * functions and the run loop at once, then V8 compiles them all again).
+   */
   retired = 0;
   /** Deterministic mode: guest nanoseconds skipped while halted. */
   private skippedNs = 0;
@@ -62,6 +72,8 @@ export class GuestClock {
   ) {
     this.mode = mode;
     this.originNs = hostNow();
+    this.retired = DOUBLE_FIELD_SEED; // the field's representation becomes double for good
+    this.retired = 0;
   }
 
   /** Current guest time in nanoseconds. */

@@ -100,6 +100,13 @@ export class Cpu implements PageTableMemory {
   lazyMask = 0;
   lazyOp = 0;
   lazySize = 32;
+  /**
+   * The lazy operands and result, stored as int32 (`| 0`, flags.ts setLazy):
+   * every reader truncates them anyway, and a result such as `a - b` out of
+   * int32 range stored as it is turns the field into a boxed double for
+   * good (V8 never narrows a field's representation), which every later
+   * store pays for.
+   */
   lazyA = 0;
   lazyB = 0;
   lazyRes = 0;

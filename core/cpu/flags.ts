@@ -103,9 +103,9 @@ export function getFlag(cpu: Cpu, flag: number): number {
 export function setLazy(cpu: Cpu, op: number, bits: number, a: number, b: number, res: number): void {
   cpu.lazyOp = op;
   cpu.lazySize = bits;
-  cpu.lazyA = a;
-  cpu.lazyB = b;
-  cpu.lazyRes = res;
+  cpu.lazyA = a | 0;
+  cpu.lazyB = b | 0;
+  cpu.lazyRes = res | 0;
   cpu.lazyMask = ARITH_FLAGS;
 }
 
@@ -118,9 +118,9 @@ export function setLazyKeepCF(cpu: Cpu, op: number, bits: number, a: number, b: 
   cpu.flags = (cpu.flags & ~CF) | cf;
   cpu.lazyOp = op;
   cpu.lazySize = bits;
-  cpu.lazyA = a;
-  cpu.lazyB = b;
-  cpu.lazyRes = res;
+  cpu.lazyA = a | 0;
+  cpu.lazyB = b | 0;
+  cpu.lazyRes = res | 0;
   cpu.lazyMask = ARITH_FLAGS & ~CF;
 }
 
@@ -131,9 +131,9 @@ export function setLazyKeepCF(cpu: Cpu, op: number, bits: number, a: number, b: 
 export function setResultFlags(cpu: Cpu, bits: number, res: number, cfAfOf: number): void {
   cpu.lazyOp = LAZY_RES;
   cpu.lazySize = bits;
-  cpu.lazyA = cfAfOf;
+  cpu.lazyA = cfAfOf | 0;
   cpu.lazyB = 0;
-  cpu.lazyRes = res;
+  cpu.lazyRes = res | 0;
   cpu.lazyMask = ARITH_FLAGS;
 }
 

@@ -72,9 +72,9 @@ export function flagWriteback(s: FlagState): string {
 export function setLazyCarry(cpu: Cpu, op: number, size: number, a: number, b: number, res: number, cf: number): void {
   cpu.lazyOp = op;
   cpu.lazySize = size;
-  cpu.lazyA = a;
-  cpu.lazyB = b;
-  cpu.lazyRes = res;
+  cpu.lazyA = a | 0;
+  cpu.lazyB = b | 0;
+  cpu.lazyRes = res | 0;
   cpu.lazyMask = ARITH_FLAGS & ~CF;
   cpu.flags = (cpu.flags & ~CF) | cf;
 }
