@@ -396,6 +396,20 @@
  * a region (Builtins_CallFunction_ReceiverIsNullOrUndefined) 6.1% + 1.0%,
  * fetchBlock 5.2%, computeLazy and testCondition under 0.5% each.
  *
+ * Field representations (3 Dec, late). `node --trace-deopt` on a cold
+ * 150000-iteration loop showed 134 region functions deoptimized for "wrong
+ * map", against 16 on a 100000-iteration one: GuestClock.retired passes
+ * 2^31 in between, V8 changes the field from small integer to double, and
+ * every optimized function that touches the clock (each region's exit
+ * tail, the run loop, the machine's loop) is thrown away and compiled
+ * again. The field is a double from its constructor now (clock.ts), and the
+ * lazy flags' operands and result are stored int32 (a CMP's out-of-range
+ * difference had made lazyRes a boxed double): 6 such deopts left, and the
+ * bench's boot + 200000-iteration loop x0.89 and x0.94 (two pairs side by
+ * side). `npm run bench -- v86 tiny-linux` after it (quiet): shell loop
+ * 27.09 s CPU against v86's 12.72 s guest time (x2.01 guest, x1.93 host;
+ * the stop before, 37.96 / 17.11 s, x2.14 / x2.06).
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
