@@ -114,14 +114,18 @@ export function setLazy(cpu: Cpu, op: number, bits: number, a: number, b: number
  * materialized first because the new lazy state cannot reproduce it.
  */
 export function setLazyKeepCF(cpu: Cpu, op: number, bits: number, a: number, b: number, res: number): void {
-  const cf = getFlag(cpu, CF);
-  cpu.flags = (cpu.flags & ~CF) | cf;
+  setLazyCarry(cpu, op, bits, a, b, res, getFlag(cpu, CF));
+}
+
+/** INC/DEC's lazy state: CF is `cf` (0 or 1), the other five flags lazy. */
+export function setLazyCarry(cpu: Cpu, op: number, bits: number, a: number, b: number, res: number, cf: number): void {
   cpu.lazyOp = op;
   cpu.lazySize = bits;
   cpu.lazyA = a | 0;
   cpu.lazyB = b | 0;
   cpu.lazyRes = res | 0;
   cpu.lazyMask = ARITH_FLAGS & ~CF;
+  cpu.flags = (cpu.flags & ~CF) | cf;
 }
 
 /**

@@ -15,8 +15,6 @@
  * them through ToInt32 masks).
  */
 import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
-import type { Cpu } from '../cpu.ts';
-import { ARITH_FLAGS, CF } from '../regs.ts';
 
 /** Where the flags are at a point of a compiled block. */
 export interface FlagState {
@@ -58,8 +56,7 @@ export function incDecFlags(prev: FlagState, op: number, size: 8 | 32 = 32): { f
 
 /**
  * Statements that store a state held in locals into the CPU's lazy fields
- * ('' if already there): a call to flags.ts's setLazy or to setLazyCarry
- * below, shared by every block rather than repeated at each exit (generated
+ * ('' if already there): a call to flags.ts's setLazy or setLazyCarry, shared by every block rather than repeated at each exit (generated
  * code size is what V8's compile time and the instruction cache pay for).
  */
 export function flagWriteback(s: FlagState): string {
@@ -68,16 +65,6 @@ export function flagWriteback(s: FlagState): string {
   return `setLazyCarry(cpu, ${s.op}, ${s.size}, fa, fb, fr, ${s.cfInCpu ? 'getFlag(cpu, 1)' : 'fcf'}); `;
 }
 
-/** INC/DEC's lazy state: CF is `cf` (0 or 1), the other five flags lazy. */
-export function setLazyCarry(cpu: Cpu, op: number, size: number, a: number, b: number, res: number, cf: number): void {
-  cpu.lazyOp = op;
-  cpu.lazySize = size;
-  cpu.lazyA = a | 0;
-  cpu.lazyB = b | 0;
-  cpu.lazyRes = res | 0;
-  cpu.lazyMask = ARITH_FLAGS & ~CF;
-  cpu.flags = (cpu.flags & ~CF) | cf;
-}
 
 /** Mask of the operand size, as a literal. */
 function mask(size: number): string {

@@ -419,8 +419,7 @@
  */
 import type { Cpu } from '../cpu.ts';
 import type { Block } from '../decoder.ts';
-import { getFlag, PARITY, setLazy, testCondition } from '../flags.ts';
-import { setLazyCarry } from './flagCode.ts';
+import { getFlag, PARITY, setLazy, setLazyCarry, testCondition } from '../flags.ts';
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock, translateRegion } from './translate.ts';
 
