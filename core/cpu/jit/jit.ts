@@ -486,15 +486,13 @@ const env = (globalThis as { process?: { env?: Record<string, string | undefined
 /** POPEK_JIT_HOT=n overrides the hot threshold likewise (a low one makes small tests run compiled code). */
 const envHot = Number(env.POPEK_JIT_HOT);
 
-/** Names the generated code uses for Jit.bindings, in order. */
-const BINDING_NAMES = ['regs', 'u8', 'i32', 'tlbR', 'tlbW', 'sB', 'sRL', 'sRH', 'sWL', 'sWH', 'sLim', 'PARITY', 'testCondition', 'getFlag', 'aluCompute', 'setLazy', 'setLazyCarry'];
-
-/**
- * The factory of a generated function: takes Jit.bindings and then `extra`,
- * returns the function `fn`.
- */
-function makeFactory(extra: string[], fn: string): (...bindings: unknown[]) => CompiledBlock {
-  return new Function(...BINDING_NAMES, ...extra, `return ${fn};`) as (...bindings: unknown[]) => CompiledBlock;
+/** What generated code reaches by name: the CPU's fixed arrays and the interpreter's helpers. */
+function bindingsOf(cpu: Cpu): Record<string, unknown> {
+  return {
+    regs: cpu.regs, u8: cpu.u8, i32: cpu.i32, tlbR: cpu.tlbRead, tlbW: cpu.tlbWrite, sB: cpu.segBase, sRL: cpu.segRLo,
+    sRH: cpu.segRHi, sWL: cpu.segWLo, sWH: cpu.segWHi, sLim: cpu.segLimit, PARITY, testCondition, getFlag, aluCompute,
+    setLazy, setLazyCarry,
+  };
 }
 
 export const JIT_DEFAULTS: Readonly<JitOptions> = {
@@ -510,7 +508,8 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
 export class Jit {
   private readonly cpu: Cpu;
   private options: JitOptions = { ...JIT_DEFAULTS };
-  /** Names the generated code uses for the CPU's fixed arrays and the interpreter's helpers. */
+  /** bindingsOf(cpu)'s names and values, in the same order. */
+  private readonly bindingNames: readonly string[];
   private readonly bindings: readonly unknown[];
   /** Blocks holding compiled code, for the budget (some may since have been invalidated). */
   private compiledBlocks: Block[] = [];
@@ -523,10 +522,9 @@ export class Jit {
 
   constructor(cpu: Cpu) {
     this.cpu = cpu;
-    this.bindings = [
-      cpu.regs, cpu.u8, cpu.i32, cpu.tlbRead, cpu.tlbWrite, cpu.segBase, cpu.segRLo, cpu.segRHi, cpu.segWLo, cpu.segWHi,
-      cpu.segLimit, PARITY, testCondition, getFlag, aluCompute, setLazy, setLazyCarry,
-    ];
+    const named = bindingsOf(cpu);
+    this.bindingNames = Object.keys(named);
+    this.bindings = Object.values(named);
     cpu.jitHot = this.options.enabled ? this.options.hotThreshold : -1;
   }
 
@@ -553,6 +551,12 @@ export class Jit {
     this.cpu.jitHot = next.enabled ? next.hotThreshold : -1;
   }
 
+  /** The generated function `fn`, seeing the bindings and `extra` by name. */
+  private instantiate(extra: Record<string, unknown>, fn: string): CompiledBlock {
+    const factory = new Function(...this.bindingNames, ...Object.keys(extra), `return ${fn};`) as (...values: unknown[]) => CompiledBlock;
+    return factory(...this.bindings, ...Object.values(extra));
+  }
+
   /** Called by the run loop when a block turns hot: compiles it if every instruction has a translation. */
   compile(block: Block): void {
     if (!block.valid) return;
@@ -563,8 +567,7 @@ export class Jit {
       return;
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
-    const factory = makeFactory(['I', 'BS'], `function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}}`);
-    block.jit = factory(...this.bindings, block.insns, [block]);
+    block.jit = this.instantiate({ I: block.insns, BS: [block] }, `function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}}`);
     block.jitBytes = body.length;
     this.compiledBlocks.push(block);
     this.sourceBytes += body.length;
@@ -627,8 +630,10 @@ export class Jit {
     const head = members[0];
     // One function for every member: the run loop enters it with the member as cpu.jitBlock (no
     // wrapper per entry, which V8 would inline the whole region into).
-    const factory = makeFactory(['BS', 'IS'], `function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}}`);
-    const region = factory(...this.bindings, members, members.map((b) => b.insns));
+    const region = this.instantiate(
+      { BS: members, IS: members.map((b) => b.insns) },
+      `function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}}`,
+    );
     const share = Math.ceil(body.length / members.length);
     members.forEach((b, i) => {
       b.jit = region;
