@@ -171,13 +171,18 @@ export class FakeHost {
  */
 export async function loadedPinia(host: FakeHost): Promise<Pinia> {
   const pinia = createPinia();
+  await loadStore(host, pinia);
+  return pinia;
+}
+
+/** Loads the VM store on `pinia` from `host` (what the app does at start). */
+export async function loadStore(host: FakeHost, pinia: Pinia): Promise<void> {
   const app = createApp({});
   app.provide(HOST_KEY, host.rendererHost);
   app.use(pinia);
   await app.runWithContext(async () => {
     await useVmStore().init();
   });
-  return pinia;
 }
 
 export function mountOptions(host: FakeHost, pinia: Pinia) {

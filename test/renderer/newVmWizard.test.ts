@@ -6,12 +6,9 @@
  */
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { createPinia } from 'pinia';
-import { createApp } from 'vue';
 import NewVmWizard from '../../renderer/src/components/NewVmWizard.vue';
-import { HOST_KEY } from '../../renderer/src/host/hostContext.ts';
-import { useVmStore } from '../../renderer/src/stores/vmStore.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeHost, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
+import { FakeHost, loadStore, makeConfig, makeVm, mountOptions, settle } from './fakeHost.ts';
 import { mountNewVmWizard, submitStep, unmountAndClear } from './mountComponents.ts';
 
 let host: FakeHost;
@@ -67,7 +64,7 @@ describe('NewVmWizard', () => {
     await settle();
     expect(wrapper.find('input[name="wizard-guest-type"]').exists()).toBe(false);
     await wrapper.find('#wizard-name').setValue('Early');
-    await createApp({}).provide(HOST_KEY, host.rendererHost).use(pinia).runWithContext(() => useVmStore().init());
+    await loadStore(host, pinia);
     await settle();
     const checked = wrapper.find<HTMLInputElement>('input[name="wizard-guest-type"]:checked');
     expect(checked.element.value).toBe('tiny-linux');
