@@ -44,11 +44,11 @@ const isZero = (x: Ext): boolean => (x.se & 0x7fff) === 0 && x.hi === 0 && x.lo 
 /**
  * The second host divergence, seen on Intel hosts only (the AMD hosts agree
  * with Popek): when the result is a denormal operand passed through
- * unchanged (FSCALE by a zero, FPREM/FPREM1 by an
- * infinity) and underflow is unmasked, Intel parts return the denormal as
- * it is with DE alone, while AMD parts, and Popek, normalize it, which
- * underflows (UE, the exponent biased by 24576). Such cases are not
- * compared on an Intel host; on AMD hosts they are.
+ * unchanged (FSCALE by a zero, FPREM/FPREM1 by an infinity) and underflow
+ * is unmasked, Intel parts return the denormal as it is with DE alone,
+ * while AMD parts, and Popek, normalize it, which underflows (UE, the
+ * exponent biased by 24576). On an Intel host such cases check only that
+ * the host passed the operand through; on AMD hosts they are compared.
  */
 function intelPassThrough(c: Case): boolean {
   if (!HOST_IS_INTEL || (c.cw & 0x10) !== 0 || !isDenormal(c.a)) return false;
