@@ -96,8 +96,6 @@ export const execLoop = {
         this.raiseFromFault();
         continue;
       }
-      const insns = block.insns;
-      const n = insns.length;
       let k = 0;
       this.exitBlock = false;
       if (block.jit === null && ++block.heat === this.jitHot) this.jit.compile(block);
@@ -111,7 +109,7 @@ export const execLoop = {
           k = compiled(this);
           done = budget - this.jitLeft;
           block = this.jitBlock;
-        } else for (; k < n; ) {
+        } else for (const insns = block.insns, n = insns.length; k < n; ) { // (not loaded for compiled code: cold in the cache then)
           const ins = insns[k];
           this.eip = ins.nextEip;
           const f = ins.fast;
