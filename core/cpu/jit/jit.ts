@@ -410,6 +410,28 @@
  * 27.09 s CPU against v86's 12.72 s guest time (x2.01 guest, x1.93 host;
  * the stop before, 37.96 / 17.11 s, x2.14 / x2.06).
  *
+ * Two builds in one process (3 Dec, stop 26; measure/codeAB.ts). Pairs of
+ * processes side by side favoured one of the two by up to ~10% whatever
+ * the code, so the pairs above could not see a change of a few percent;
+ * codeAB.ts boots machines of both builds in one process (A B B A) and
+ * rotates them every round. With it, two cuts that read less cold memory:
+ * the run loop no longer loads a compiled block's instruction array (perf:
+ * a cache miss on it was 11% of `run`'s samples), and a member's exit to a
+ * member decoded from its own page goes there on the member's validity
+ * alone, without the link lookup (translate.ts memberOnPage). Both against
+ * the stop's start, warm rounds of 10000 iterations: x0.91 (median per
+ * round x0.92), swapped x1.11 (x1.12), i.e. ~x0.90; warm-up rounds x0.97
+ * and x1.08. Not kept: generated functions in strict mode (the call builtin
+ * then skips the receiver's conversion): x1.00; the members' validity in a
+ * per-region Uint8Array (the tail then reads no Block object): x1.03 and,
+ * swapped, x1.055, i.e. ~x0.99; V8 flags on cold 100000- and
+ * 30000-iteration runs, pairs of processes (--maglev,
+ * --interrupt-budget=30000, --max-inlined-bytecode-size(-cumulative)
+ * raised, --always-sparkplug, --no-lazy-feedback-allocation): within the
+ * noise. Sampled warm after the two (perf): region functions 65%, `run`
+ * 12.5%, the call into a region 6.2% + 1.6%, fetchBlock 5.3% (half of it
+ * on the block map's buckets: RET and indirect exits the links miss).
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
