@@ -424,7 +424,13 @@
  * and x1.08. Not kept: generated functions in strict mode (the call builtin
  * then skips the receiver's conversion): x1.00; the members' validity in a
  * per-region Uint8Array (the tail then reads no Block object): x1.03 and,
- * swapped, x1.055, i.e. ~x0.99; V8 flags on cold 100000- and
+ * swapped, x1.055, i.e. ~x0.99; a jump cache in fetchBlock (4096 blocks by
+ * a hash of EIP, trusted under the link stamp they were fetched with,
+ * filled on its misses only, unlike the one above): x1.10 (every round
+ * slower); registers left in the locals from member to member (a region
+ * storing every register it writes wherever it returns or syncs, instead
+ * of each member storing its own at its exit): x0.985 and, swapped, x0.987,
+ * i.e. ~x1.00; V8 flags on cold 100000- and
  * 30000-iteration runs, pairs of processes (--maglev,
  * --interrupt-budget=30000, --max-inlined-bytecode-size(-cumulative)
  * raised, --always-sparkplug, --no-lazy-feedback-allocation): within the
