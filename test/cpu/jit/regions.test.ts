@@ -122,6 +122,35 @@ describe('block compiler: regions of linked blocks in one function', () => {
     expect(r.compiledInstructions).toBeGreaterThan(r.retired / 2);
   });
 
+  it('an exit to a member on its own page goes there only while that member is valid (its first instruction, straddling into the next page, rewritten there)', () => {
+    // .j's MOV starts on the page of .i and ends on the next one; the store at pass 30 rewrites its
+    // immediate's high byte on that next page, which invalidates .j but not .i. .i's region then
+    // still holds .j's old code: its exit to .j (a member on its own page, translate.ts memberOnPage)
+    // must see that .j is gone and leave the region, as the run loop would find the new block.
+    const r = diffProgram(`
+        mov ecx, 60
+        xor edx, edx
+        jmp .i
+        times 0xf00 - ($ - $$) db 0x90
+.i:     add edx, 1
+        dec ecx
+        jz .done
+        cmp ecx, 30
+        jne .j
+        mov byte [.j + 3], 2         ; ebx becomes 0x20001 from now on
+        jmp .j
+        times 0xffe - ($ - $$) db 0x90
+.j:     mov ebx, 1                   ; B8 01 00 00 00 from 0x10ffe: the immediate's bytes 1-3 on the next page
+        add edx, ebx
+        jmp .i
+.done:
+`, { budget: 100_000, regions: true, hotThreshold: 4 });
+    // .i adds 1 in each of its 60 passes; .j runs in 59 of them, the last 30 with 0x20001.
+    expect(r.interpreted.regs[2]).toBe(60 + 29 + 30 * 0x20001);
+    expect(r.jitted.regs[2]).toBe(r.interpreted.regs[2]);
+    expect(r.jitted.jit.stats().regions).toBeGreaterThan(0);
+  });
+
   it('a compiled loop whose stores fault on absent pages leaves everything as the interpreter does', () => {
     // Each pass stores 256 bytes further on; every 16th pass reaches a page that is not present
     // (the #PF handler maps it and the store is retried).
