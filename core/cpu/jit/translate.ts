@@ -371,8 +371,9 @@ class BlockWriter {
    * block. This block was fetched (or reached through links) under the
    * current translation, so the run loop's link or block-cache lookup of
    * `target` ends at that physical address, i.e. at that member while it is
-   * still valid and compiled (the tail checks both; a region's members are
-   * compiled and dropped together, so its code is the code here). Only
+   * still valid and compiled (the tail checks both: its first instruction
+   * may reach into the next page, whose rewrite drops it alone; a region's
+   * members are compiled and dropped together, so its code is here). Only
    * exits taken with nothing before them that can change the translation,
    * CPL or code segment (no handler call in the block). Cheaper than the
    * link lookup: no loads from the leaving block and the successor's EIP
