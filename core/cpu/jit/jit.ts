@@ -430,7 +430,11 @@
  * slower); registers left in the locals from member to member (a region
  * storing every register it writes wherever it returns or syncs, instead
  * of each member storing its own at its exit): x0.985 and, swapped, x0.987,
- * i.e. ~x1.00; V8 flags on cold 100000- and
+ * i.e. ~x1.00; the tail skipping its checks of attention, exitBlock, single
+ * step and a pending interrupt on a transition to a member on its page when
+ * no accessor or handler ran since they last passed (a local set by every
+ * sync): x1.02, x0.89, x0.96, x1.06 in four runs (both ways round twice),
+ * i.e. within the noise; V8 flags on cold 100000- and
  * 30000-iteration runs, pairs of processes (--maglev,
  * --interrupt-budget=30000, --max-inlined-bytecode-size(-cumulative)
  * raised, --always-sparkplug, --no-lazy-feedback-allocation): within the
