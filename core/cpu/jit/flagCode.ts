@@ -56,15 +56,15 @@ export function incDecFlags(prev: FlagState, op: number, size: 8 | 32 = 32): { f
 
 /**
  * Statements that store a state held in locals into the CPU's lazy fields
- * ('' if already there): a call to flags.ts's setLazy or setLazyCarry, shared by every block rather than repeated at each exit (generated
- * code size is what V8's compile time and the instruction cache pay for).
+ * ('' if already there): a call to flags.ts's setLazy or setLazyCarry,
+ * shared by every block rather than repeated at each exit (generated code
+ * size is what V8's compile time and the instruction cache pay for).
  */
 export function flagWriteback(s: FlagState): string {
   if (s.inCpu) return '';
   if (!s.keepCF) return `setLazy(cpu, ${s.op}, ${s.size}, fa, fb, fr); `;
   return `setLazyCarry(cpu, ${s.op}, ${s.size}, fa, fb, fr, ${s.cfInCpu ? 'getFlag(cpu, 1)' : 'fcf'}); `;
 }
-
 
 /** Mask of the operand size, as a literal. */
 function mask(size: number): string {

@@ -144,7 +144,7 @@ class BlockWriter {
       }
     }
     const lastIns = insns[insns.length - 1];
-    if (!this.closed && !endsItself(lastIns)) this.emit(this.blockExit(insns.length, lit(lastIns.nextEip), lastIns.nextEip));
+    if (!this.closed && !endsItself(lastIns)) this.emit(this.blockExit(insns.length, lastIns.nextEip));
     return this.source();
   }
 
@@ -352,16 +352,17 @@ class BlockWriter {
   }
   /**
    * Leaves the block at its end with `done` instructions retired and EIP =
-   * `eip` (a JS expression; `target`, its value when known here): a single
-   * block returns to the run loop; a region member breaks to the region's
-   * exit tail (regionTail), which goes on in the function where the run loop
+   * `to` (its value when known here, else a JS expression): a single block
+   * returns to the run loop; a region member breaks to the region's exit
+   * tail (regionTail), which goes on in the function where the run loop
    * would run a member next.
    */
-  private blockExit(done: number, eip: string, target: number | null = null): string {
+  private blockExit(done: number, to: number | string): string {
+    const eip = typeof to === 'number' ? lit(to) : to;
     if (this.regionSelf === null) return this.exit(done, eip);
     // After a handler call the next member's flat segments may be gone: the run loop enters it then, through its guard.
     const flatLost = this.afterHandler ? `if ((cpu.flatMask & /*NEED*/0) !== /*NEED*/0) { cpu.eip = ${eip}; return ${done}; } ` : '';
-    const g = this.afterHandler ? -1 : this.memberOnPage(target);
+    const g = this.afterHandler || typeof to === 'string' ? -1 : this.memberOnPage(to);
     return `{ ${this.regWriteback()}${flagWriteback(this.flags)}${flatLost}t = ${eip}; d = ${done}; f = ${this.regionSelf}; g = ${g}; break sw; }`;
   }
   /**
@@ -379,8 +380,7 @@ class BlockWriter {
    * link lookup: no loads from the leaving block and the successor's EIP
    * (measured, in-process A/B on the warm shell loop: ~x0.95).
    */
-  private memberOnPage(target: number | null): number {
-    if (target === null) return -1;
+  private memberOnPage(target: number): number {
     const b = this.block;
     const page = (b.csBase + b.eip) >>> 12;
     return this.members.findIndex((m) => m.eip === target && m.csBase === b.csBase && m.cs32 === b.cs32
@@ -1025,14 +1025,14 @@ class BlockWriter {
         if (!last) return false;
         this.emit(`if (${conditionExpr(this.flags, i.opcode & 15)}) {`);
         this.checkTarget(i.imm);
-        this.emit(this.blockExit(this.k + 1, lit(i.imm), i.imm));
+        this.emit(this.blockExit(this.k + 1, i.imm));
         this.emit('}');
-        this.emit(this.blockExit(this.k + 1, lit(i.nextEip), i.nextEip));
+        this.emit(this.blockExit(this.k + 1, i.nextEip));
         return true;
       }
       case FAST_JMP:
         this.checkTarget(i.imm);
-        if (last) this.emit(this.blockExit(this.k + 1, lit(i.imm), i.imm));
+        if (last) this.emit(this.blockExit(this.k + 1, i.imm));
         return true;
       case FAST_LOAD32:
         this.read(4, i.seg, this.ea(i));
@@ -1082,7 +1082,7 @@ class BlockWriter {
         this.checkTarget(i.imm);
         this.push(lit(i.nextEip));
         this.exitCheck(i.imm);
-        if (last) this.emit(this.blockExit(this.k + 1, lit(i.imm), i.imm));
+        if (last) this.emit(this.blockExit(this.k + 1, i.imm));
         return true;
       case FAST_POP_R:
         this.peek();
