@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuestConsole } from '../../scripts/guestConsole.ts';
+import { bringUpEth0, pingEachOther } from './guestNetwork.ts';
 
 const NETWORK = 'virtio-net-test';
 /**
@@ -45,14 +46,14 @@ describe('two VMs on one internal network', () => {
   });
 
   it('pings from one guest to the other and back through the switch', async () => {
-    expect(await a.command('ip addr add 192.0.2.10/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
-    expect(await b.command('ip addr add 192.0.2.11/24 dev eth0 && ip link set eth0 up && echo ok')).toBe('ok\n');
+    const ga = { shell: a, ip: '192.0.2.10' };
+    const gb = { shell: b, ip: '192.0.2.11' };
+    await bringUpEth0(ga, 120);
+    await bringUpEth0(gb, 120);
     a.companions = [b];
     b.companions = [a];
-    const there = await a.command('ping -c 3 192.0.2.11', 300);
-    expect(there).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
-    const back = await b.command('ping -c 2 192.0.2.10', 300);
-    expect(back).toContain('2 packets transmitted, 2 packets received, 0% packet loss');
+    // Three requests there and two back, each answered (pingEachOther says why one `ping -c 1` per request).
+    await pingEachOther(ga, gb, { there: 3, back: 2 }, 300);
   }, 900_000);
 
   it('counts the frames each adapter moved', () => {
