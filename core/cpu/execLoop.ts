@@ -54,7 +54,7 @@ export const execLoop = {
     const regs = this.regs;
     let prev: Block | null = null;
     while (done < budget) {
-      if (this.attention || (this.flags & (TF | RF)) !== 0) {
+      if (this.attention === true || (this.flags & (TF | RF)) !== 0) {
         prev = null;
         const r = this.attend();
         if (r >= 0) {
@@ -72,10 +72,10 @@ export const execLoop = {
         if (prev !== null && prev.linkStamp === this.linkStamp) {
           const eip = this.eip;
           let s = prev.succ0;
-          if (s !== null && s.eip === eip && s.valid) block = s;
+          if (s !== null && s.eip === eip && s.valid === true) block = s;
           else {
             s = prev.succ1;
-            if (s !== null && s.eip === eip && s.valid) block = s;
+            if (s !== null && s.eip === eip && s.valid === true) block = s;
             else {
               block = this.fetchBlock();
               prev.succ1 = prev.succ0;
@@ -208,7 +208,7 @@ export const execLoop = {
       }
       clock.retired += k;
       done += k;
-      prev = this.exitBlock ? null : block;
+      prev = this.exitBlock === true ? null : block;
     }
     return STOP_BUDGET;
   },

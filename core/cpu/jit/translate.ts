@@ -1251,13 +1251,13 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
  */
 function regionTail(): string {
   const lookup = [
-    '((s = q.succ0) !== null && s.eip === t && s.valid)',
-    '((s = q.succ1) !== null && s.eip === t && s.valid)',
+    '((s = q.succ0) !== null && s.eip === t && s.valid === true)',
+    '((s = q.succ1) !== null && s.eip === t && s.valid === true)',
   ].join(' || ');
   return [
-    `if ((x = cpu.jitLeft - d) > 0 && !cpu.attention && !cpu.exitBlock && ((p = cpu.flags) & ${TF | RF}) === 0`
-      + ' && ((p & cpu.intrMask) === 0 || !(cpu.intrLine || cpu.pollIntr))) {',
-    `if (g >= 0) { if ((s = BS[g]).valid && s.jit !== null) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s; pc = g; continue; } }`,
+    `if ((x = cpu.jitLeft - d) > 0 && cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & ${TF | RF}) === 0`
+      + ' && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))) {',
+    `if (g >= 0) { if ((s = BS[g]).valid === true && s.jit !== null) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s; pc = g; continue; } }`,
     `else if ((q = BS[f]).linkStamp === cpu.linkStamp && (${lookup}) && s.jit !== null && BS[s.jitEntry] === s) {`,
     'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s;',
     'pc = s.jitEntry; continue;',
