@@ -208,7 +208,7 @@ export const execLoop = {
       }
       clock.retired += k;
       done += k;
-      prev = this.exitBlock === true ? null : block;
+      prev = this.exitBlock ? null : block;
     }
     return STOP_BUDGET;
   },
