@@ -442,6 +442,24 @@
  * 12.5%, the call into a region 6.2% + 1.6%, fetchBlock 5.3% (half of it
  * on the block map's buckets: RET and indirect exits the links miss).
  *
+ * Boolean fields (3 Dec, stop 27). perf's hottest spot in the top regions
+ * was the exit tail's test of the next member's `valid`: V8 does not type a
+ * field holding true and false as boolean, so `if (s.valid)` compiled to a
+ * generic ToBoolean (compare with false and undefined, load the value's map,
+ * test its undetectable bit, compare with the number maps), a chain of
+ * dependent loads at every member transition. The tail and the run loop
+ * now compare their boolean fields (valid, attention, exitBlock, intrLine,
+ * pollIntr) with true or false, one compare each: warm x0.87 (median per
+ * round x0.93), swapped x1.13 (x1.14); the tail's share of the top region's
+ * samples 62% -> 51%. Not kept: the tail not adding to the clock (the run
+ * loop adding the members stepped through when the region returns, every
+ * reading of the clock including those pending): x1.09 and, swapped,
+ * x1.02, slower both ways; the tail not testing `s.jit !== null` (a valid
+ * member of the running region always has its code): x1.02 and, swapped,
+ * x0.92, within the noise, so the check stays. Sampled warm after it
+ * (perf): region functions 63%, `run` 10.3%, the call into a region
+ * (CallFunction and Call builtins) 10.5%, fetchBlock 6.1%.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
