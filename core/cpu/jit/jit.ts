@@ -445,8 +445,8 @@
  * Boolean fields (3 Dec, stop 27). perf's hottest spot in the top regions
  * was the exit tail's test of the next member's `valid`: V8 does not type a
  * field holding true and false as boolean, so `if (s.valid)` compiled to a
- * generic ToBoolean (compare with false and undefined, load the value's map,
- * test its undetectable bit, compare with the number maps), a chain of
+ * generic ToBoolean (compare with two root values, load the value's map,
+ * test its undetectable bit, compare the map with two more), a chain of
  * dependent loads at every member transition. The tail and the run loop
  * now compare their boolean fields (valid, attention, exitBlock, intrLine,
  * pollIntr) with true or false, one compare each: warm x0.87 (median per
