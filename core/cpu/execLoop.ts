@@ -54,6 +54,7 @@ export const execLoop = {
     const regs = this.regs;
     let prev: Block | null = null;
     while (done < budget) {
+      // Boolean fields compared with true: their truthiness would be V8's generic ToBoolean (jit/jit.ts history).
       if (this.attention === true || (this.flags & (TF | RF)) !== 0) {
         prev = null;
         const r = this.attend();

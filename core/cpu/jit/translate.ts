@@ -1247,7 +1247,9 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
  * (`BS[s.jitEntry] === s`).
  * The block's instructions are then counted on the clock and in
  * `cpu.jitLeft` as the run loop counts them, and the successor becomes
- * `cpu.jitBlock` (for a fault's accounting).
+ * `cpu.jitBlock` (for a fault's accounting). Boolean fields are compared
+ * with true or false: V8 compiles a field's truthiness as a generic
+ * ToBoolean, a chain of loads (jit.ts history, stop 27).
  */
 function regionTail(): string {
   const lookup = [
