@@ -64,7 +64,7 @@ export const execLoop = {
         }
         if (r !== ATTEND_RUN) return -2 - r; // a STOP_* code
       }
-      if ((this.flags & this.intrMask) !== 0 && (this.intrLine || this.pollIntr) && this.pollInterrupt()) {
+      if ((this.flags & this.intrMask) !== 0 && (this.intrLine === true || this.pollIntr === true) && this.pollInterrupt()) {
         prev = null;
         continue;
       }
