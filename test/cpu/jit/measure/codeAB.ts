@@ -10,7 +10,12 @@
  * time per loop; rounds 0-2 are the warm-up (blocks turn hot and compile),
  * the others the warm loop. The ratios printed are B / A: the warm sum, and
  * the median of the per-round ratios with all of them (their spread is the
- * noise; swap A and B to check a small difference).
+ * noise; swap A and B to check a small difference). A build against a copy
+ * of itself (no difference in the code) gave B/A 1.096 while the machines
+ * shared generated functions through V8's eval cache (core/cpu/jit/jit.ts
+ * `generated` says why), 1.027 since (warm rounds: machines in boot order
+ * 0.85, 0.90, 0.96, 0.95 s per round, so a small bias against later ones
+ * remains, which swapping A and B cancels).
  *
  *   git stash && npx esbuild test/cpu/jit/measure/codeAB.ts --bundle --platform=node --format=esm \
  *     --outfile=bench/.abA.mjs; git stash pop
