@@ -11,7 +11,8 @@ import type { ShadowCounters } from '../core/hypervisor/shadow/shadowCounters.ts
 import { SYSCALL_CALLS, SYSCALL_PROGRAM } from './syscallProgram.ts';
 import { TRAP_KINDS, totalReflected, totalTraps, type MonitorCounters } from '../core/hypervisor/software/monitorCounters.ts';
 
-export const SHELL_LOOP = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
+export const SHELL_LOOP_ITERATIONS = 200000;
+export const SHELL_LOOP = `i=0; while [ $i -lt ${SHELL_LOOP_ITERATIONS} ]; do i=$((i+1)); done`;
 /** Process creation: every run forks, execs and tears down an address space (where shadow paging pays most). */
 export const FORK_LOOP = 'i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done';
 
@@ -26,6 +27,8 @@ export interface LinuxBenchResult {
    * mode on a loaded machine, and wall time counts the other processes' share of the cores.
    */
   loopCpuSeconds: number;
+  /** Guest instructions retired over the shell loop (the v86 line compares them: the same work in both). */
+  loopInstructions: number;
   /** VM exits during the loop (undefined without a hypervisor). */
   loopExits?: number;
   forkGuestSeconds: number;
@@ -95,11 +98,13 @@ async function measure(guest: GuestConsole, syscallInitrd: Uint8Array | undefine
   await guest.waitFor(/\n# (\x1b\[6n)?$/, 300);
   const exits0 = totalExits(guest);
   const mon0 = monitorCounters(guest);
+  const i1 = guest.machine.stats().instructions;
   const t1 = performance.now();
   const c1 = cpuSeconds();
   const loop = await timedInGuest(guest, SHELL_LOOP);
   const loopHostSeconds = (performance.now() - t1) / 1000;
   const c2 = cpuSeconds();
+  const loopInstructions = guest.machine.stats().instructions - i1;
   const exits1 = totalExits(guest);
   const mon1 = monitorCounters(guest);
   const shadow0 = guest.machine.stats().hypervisor?.shadowPaging;
@@ -121,6 +126,7 @@ async function measure(guest: GuestConsole, syscallInitrd: Uint8Array | undefine
     loopGuestSeconds: loop,
     loopHostSeconds,
     loopCpuSeconds: c2 - c1,
+    loopInstructions,
     loopExits: exits0 === undefined || exits1 === undefined ? undefined : exits1 - exits0,
     forkGuestSeconds: fork,
     forkCpuSeconds: c3 - c2,

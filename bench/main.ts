@@ -39,7 +39,7 @@ import { existsSync } from 'node:fs';
 import { getHeapCodeStatistics } from 'node:v8';
 import { runCpuBench } from './cpuBench.ts';
 import { printJitBench } from './jitBench.ts';
-import { FORK_LOOP, runLinuxBench, SHELL_LOOP, type LinuxBenchResult, type MonitorSummary } from './linuxBench.ts';
+import { FORK_LOOP, runLinuxBench, SHELL_LOOP, SHELL_LOOP_ITERATIONS, type LinuxBenchResult, type MonitorSummary } from './linuxBench.ts';
 import { runVirtioBench, VIRTIO_BENCH_MIB } from './virtioBench.ts';
 import { NETWORK_BENCH_MIB, runNetworkBench } from './networkBench.ts';
 import { GuestConsole, TINY_LINUX } from '../scripts/guestConsole.ts';
@@ -162,18 +162,27 @@ async function v86Line(v86: V86Package, [name, path, memoryMiB]: Kernel, popek: 
   }
   const label = `v86 ${v86.version}, wasm JIT`;
   console.log(`${name} [${label}]: ${fmt(r.bootSeconds)} s to the ready line (SeaBIOS, bzImage, ${memoryMiB} MiB)`);
-  console.log(`${name} [${label}]: shell loop ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time`);
+  console.log(`${name} [${label}]: shell loop ${fmt(r.loopGuestSeconds, 2)} s guest time (/proc/uptime), ${fmt(r.loopHostSeconds, 2)} s host time, ${loopWork(r.loopInstructions, r.loopHostSeconds)}`);
   if (r.syscallGuestSeconds !== undefined) console.log(`${name} [${label}]: syscall loop ${fmt(r.syscallGuestSeconds, 3)} s guest time, ${fmt((r.syscallGuestSeconds * 1e9) / SYSCALL_CALLS, 0)} ns per getppid`);
   const target = BOOT_TARGETS[name];
   for (const [variant, p] of popek) {
     // Both guest and host time: v86's guest clock falls behind the host's when the machine is busy.
     const parts = [
       `boot x${fmt(p.bootSeconds / r.bootSeconds, 2)}${target === undefined ? '' : ` (target: <= ${target}x v86)`}`,
-      `shell loop x${fmt(p.loopGuestSeconds / r.loopGuestSeconds, 2)} in guest time, x${fmt(p.loopHostSeconds / r.loopHostSeconds, 2)} in host time (target: <= ${SHELL_LOOP_TARGET}x v86)`,
+      `shell loop x${fmt(p.loopGuestSeconds / r.loopGuestSeconds, 2)} in guest time, x${fmt(p.loopHostSeconds / r.loopHostSeconds, 2)} in host time (target: <= ${SHELL_LOOP_TARGET}x v86; Popek ${loopWork(p.loopInstructions, p.loopHostSeconds)})`,
     ];
     if (p.syscallGuestSeconds !== undefined && r.syscallGuestSeconds !== undefined) parts.push(`syscall loop x${fmt(p.syscallGuestSeconds / r.syscallGuestSeconds, 2)}`);
     console.log(`${name} Popek [${variant}] / v86: ${parts.join(', ')}`);
   }
+}
+
+/**
+ * The shell loop's guest instructions per iteration and their rate in host
+ * time: both machines run the same kernel and busybox, so the counts agree
+ * (within the timer interrupts' share) and the ratios compare speed alone.
+ */
+function loopWork(instructions: number, hostSeconds: number): string {
+  return `${fmt(instructions / SHELL_LOOP_ITERATIONS, 0)} guest instructions per iteration, ${fmt(instructions / hostSeconds / 1e6, 1)} MIPS`;
 }
 
 /** Host seconds from Popek's power-on to the ready line (the v86 section's boot-only mode). */

@@ -26,6 +26,8 @@ export interface V86BenchResult {
   bootSeconds: number;
   loopGuestSeconds: number;
   loopHostSeconds: number;
+  /** Guest instructions v86 counted over the shell loop (its instruction counter). */
+  loopInstructions: number;
   /** Only when the initramfs with the system-call program was given. */
   syscallGuestSeconds?: number;
 }
@@ -34,6 +36,8 @@ export interface V86BenchResult {
 interface V86Emulator {
   add_listener(event: 'serial0-output-byte', listener: (byte: number) => void): void;
   serial0_send(data: string): void;
+  /** Instructions executed since power-on, modulo 2^32. */
+  get_instruction_counter(): number;
   destroy(): Promise<void>;
 }
 type V86Constructor = new (options: Record<string, unknown>) => V86Emulator;
@@ -140,11 +144,14 @@ export async function runV86Bench(
     await guest.waitFor('POPEK-READY', 1800);
     const bootSeconds = (performance.now() - t0) / 1000;
     await guest.waitFor(PROMPT, 120);
+    const i1 = emulator.get_instruction_counter();
     const t1 = performance.now();
     const loopGuestSeconds = await timedInGuest(guest, SHELL_LOOP);
     const loopHostSeconds = (performance.now() - t1) / 1000;
+    // The counter is 32 bits: the loop (~3.5 G instructions) wraps it at most once.
+    const loopInstructions = (emulator.get_instruction_counter() - i1 + 2 ** 32) % 2 ** 32;
     const syscallGuestSeconds = syscallInitrd ? await syscallLoop(guest) : undefined;
-    return { version: v86.version, bootSeconds, loopGuestSeconds, loopHostSeconds, syscallGuestSeconds };
+    return { version: v86.version, bootSeconds, loopGuestSeconds, loopHostSeconds, loopInstructions, syscallGuestSeconds };
   } finally {
     await emulator.destroy();
   }
