@@ -465,6 +465,29 @@
  * (perf): region functions 63%, `run` 10.3%, the call into a region
  * (CallFunction and Call builtins) 10.5%, fetchBlock 6.1%.
  *
+ * The same work as v86, and the eval cache (4 Dec, stop 28). v86's
+ * instruction counter against the CPU's over the bench's shell loop: 17,681
+ * and 17,692 guest instructions per iteration (the same kernel and busybox;
+ * the bench prints both now), so the ratio is speed alone: 248-276 against
+ * 159-163 MIPS over the cold 200000 iterations. Warm (one machine, 10000-
+ * iteration rounds after three) Popek takes ~90 us per iteration, v86 ~62
+ * (x1.45); the cold loop adds the warm-up, ~3 s over the first 30000
+ * iterations. codeAB.ts with a build against a copy of itself showed B/A
+ * 1.096: the four machines ran 0.90, 1.10, 1.26, 1.26 s per round in boot
+ * order, because V8 caches `new Function` by its source and machines
+ * generating the same region source shared one function (see `generated`
+ * below); numbered sources, 0.85, 0.90, 0.96, 0.95 s and B/A 1.027. The
+ * bench (one compiling machine per process) did not move with it: shell
+ * loop 21.68 against 22.21 s, boot 2.6 against 2.7 s (one run each, quiet).
+ * The direct-mapped front before the block map (see above), measured again
+ * with the numbered sources: x1.014 and, swapped, x1.045 (the later
+ * machines' residual bias falls on B both times), i.e. ~x0.985: within
+ * that bias, not kept. Sampled warm (perf): `run` 11.1%, the call into a
+ * region 6.4% + 2.0%, fetchBlock 5.8%, region functions ~65% spread over
+ * ~250 functions (the top one 4.8%: a byte-scanning loop whose samples lie
+ * on the tail's loads of the next member and its map check, the clock's
+ * double and the write barrier of the jitBlock store, none above 5%).
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
