@@ -588,12 +588,10 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
  * number, so that no two are the same text. V8 caches what `new Function`
  * compiles by its source text (the eval cache: the function's shared info
  * and its feedback cell), so machines in one process (tests,
- * measure/codeAB.ts) ran region functions sharing the first machine's, and
- * a region compiled again after its page was written shared the dropped
- * one's. Measured on four machines of one build in one process (codeAB.ts
- * with a build against a copy of itself, 10000-iteration rounds, warm): the
- * first machine 0.90 s per round, the three others 1.10, 1.26 and 1.26 s;
- * with the numbered sources 0.85, 0.90, 0.96 and 0.95 s.
+ * measure/codeAB.ts) ran region functions sharing the first machine's, the
+ * later machines up to x1.4 slower (the history above, stop 28), and a
+ * region compiled again after its page was written would share the
+ * dropped one's.
  */
 let generated = 0;
 
