@@ -488,6 +488,27 @@
  * on the tail's loads of the next member and its map check, the clock's
  * double and the write barrier of the jitBlock store, none above 5%).
  *
+ * State in objects against state in linear memory (4 Dec, stop 29;
+ * measure/stateLayoutProbe.ts). The warm loop's hottest region is busybox's
+ * strlen (a 3-instruction member looping to itself, 11% of the compiled
+ * instructions; strcmp next, 8%). The same loop, warm MIPS on a quiet
+ * machine: the compiler's region ~465; a hand-made JS function of the same
+ * shape doing the same tail work with the CPU state in typed arrays over one
+ * linear memory ~750 (x1.6); that function as WebAssembly ~870 (x1.9). So on
+ * this loop most of the gap is the state in objects, not JS against
+ * WebAssembly. Cutting one part of the real tail at a time: the member test
+ * `BS[g].valid === true && s.jit !== null` with the jitBlock store of that
+ * Block x1.28 (an upper bound: not correct code), the jitBlock store alone
+ * x1.10, setLazy's call x1.13 (its stores written inline x1.05), the
+ * attention / exitBlock / flags / interrupt tests x1.10; a per-region
+ * Uint8Array of live members instead of the Block reads x1.00, with the
+ * current member stored as an index instead of the Block x1.05-1.10 (noisy),
+ * and with setLazy inline x1.18. Not yet tried on the whole loop. What this
+ * points to: a layout where the compiled code's per-transition state (budget,
+ * attention, member liveness, clock, current member, lazy flags) is plain
+ * numbers in typed arrays, which is also the first step of a WebAssembly
+ * code generator sharing that memory.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
