@@ -503,7 +503,9 @@
  * attention / exitBlock / flags / interrupt tests x1.10; a per-region
  * Uint8Array of live members instead of the Block reads x1.00, with the
  * current member stored as an index instead of the Block x1.05-1.10 (noisy),
- * and with setLazy inline x1.18. Not yet tried on the whole loop. What this
+ * and with setLazy inline x1.18. setLazy written inline by flagWriteback
+ * (flagCode.ts), on the whole warm shell loop (codeAB.ts): x0.965 and,
+ * swapped, x1.033, i.e. no gain there, so not kept. What this
  * points to: a layout where the compiled code's per-transition state (budget,
  * attention, member liveness, clock, current member, lazy flags) is plain
  * numbers in typed arrays, which is also the first step of a WebAssembly
