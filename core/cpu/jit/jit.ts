@@ -493,8 +493,8 @@
  * strlen (a 3-instruction member looping to itself, 11% of the compiled
  * instructions; strcmp next, 8%). The same loop, warm MIPS on a quiet
  * machine: the compiler's region ~465; a hand-made JS function of the same
- * shape doing the same tail work with the CPU state in typed arrays over one
- * linear memory ~750 (x1.6); that function as WebAssembly ~870 (x1.9). So on
+ * shape doing the same tail work (but the flat-segment guard and the `s.jit`
+ * test) with the CPU state in typed arrays over one linear memory ~750 (x1.6); that function as WebAssembly ~870 (x1.9). So on
  * this loop most of the gap is the state in objects, not JS against
  * WebAssembly. Cutting one part of the real tail at a time: the member test
  * `BS[g].valid === true && s.jit !== null` with the jitBlock store of that

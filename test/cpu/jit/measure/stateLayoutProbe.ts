@@ -21,6 +21,7 @@
  */
 import { makeCpu, programSource } from '../diffRig.ts';
 import { assemble } from '../../../../scripts/nasm.ts';
+import type { Cpu } from '../../../../core/cpu/cpu.ts';
 
 const S = 60000, REPS = 4000;
 const body = `
@@ -39,19 +40,24 @@ const body = `
 
 function now(): number { return performance.now(); }
 
-function realJit(): void {
-  const cpu = makeCpu(assemble(programSource(body)), { hotThreshold: 50 }, true);
-  const rounds: number[] = [];
-  for (let r = 0; r < 12; r++) {
+/** Runs `rounds` rounds of 20 M instructions on `cpu`; prints MIPS per round. */
+function cpuRounds(name: string, cpu: Cpu, rounds: number): void {
+  const mips: number[] = [];
+  for (let r = 0; r < rounds; r++) {
     const i0 = cpu.clock.retired, t0 = now();
     cpu.run(20_000_000);
-    rounds.push((cpu.clock.retired - i0) / (now() - t0) / 1000);
+    mips.push((cpu.clock.retired - i0) / (now() - t0) / 1000);
   }
-  console.log('real jit MIPS per round', rounds.map((x) => x.toFixed(0)).join(' '));
+  console.log(`${name} MIPS per round`, mips.map((x) => x.toFixed(0)).join(' '));
+}
+
+function realJit(): void {
+  cpuRounds('real jit', makeCpu(assemble(programSource(body)), { hotThreshold: 50 }, true), 12);
 }
 
 // ---- linear memory layout (bytes) ----
-const RAM = 0, TLB = 4 << 20, ST = 8 << 20;
+// Guest RAM from 0, the read TLB (one i32 per page, as Cpu.tlbRead) from 4 MiB, the state slots from 8 MiB.
+const TLB = 4 << 20, ST = 8 << 20;
 const REGS = ST, LOP = ST + 32, LSIZE = ST + 36, LA = ST + 40, LB = ST + 44, LRES = ST + 48, LEFT = ST + 52, ATT = ST + 56,
   EXITB = ST + 60, FLAGS = ST + 64, IMASK = ST + 68, ILINE = ST + 72, POLL = ST + 76, EIP = ST + 80, JB = ST + 84, TB = ST + 88,
   VALID = ST + 96, RETIRED = ST + 128;
@@ -120,11 +126,11 @@ const uleb = (n: number): number[] => { const o: number[] = []; do { let b = n &
 const sleb = (n: number): number[] => { const o: number[] = []; for (;;) { const b = n & 0x7f; n >>= 7; if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { o.push(b); return o; } o.push(b | 0x80); } };
 const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
 const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const I32 = 0x7f, F64 = 0x7c;
+const I32 = 0x7f;
 const op = {
-  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, ret: 0x0f, get: 0x20, set: 0x21, tee: 0x22,
-  load: 0x28, load8u: 0x2d, f64load: 0x2b, store: 0x36, f64store: 0x39, const: 0x41, eqz: 0x45, eq: 0x46, ne: 0x47,
-  gtS: 0x4a, geS: 0x4e, add: 0x6a, sub: 0x6b, and: 0x71, or: 0x72, shrU: 0x76, f64add: 0xa0, f64fromI32: 0xb7, select: 0x1b,
+  block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, brTable: 0x0e, ret: 0x0f, get: 0x20, set: 0x21,
+  load: 0x28, load8u: 0x2d, f64load: 0x2b, store: 0x36, f64store: 0x39, const: 0x41, eqz: 0x45, eq: 0x46,
+  gtS: 0x4a, geS: 0x4e, add: 0x6a, sub: 0x6b, and: 0x71, or: 0x72, shl: 0x74, shrU: 0x76, f64add: 0xa0, f64fromI32: 0xb7,
 };
 const c = (n: number) => [op.const, ...sleb(n | 0)];
 const ld = (addr: number) => [...c(0), op.load, 2, ...uleb(addr)];          // i32 at a fixed address
@@ -138,7 +144,7 @@ function wasmModule(): Uint8Array<ArrayBuffer> {
     ...set(FA, get(R0)), ...set(FB, c(1)), ...set(FR, [...get(FA), ...c(1), op.add]), ...set(R0, get(FR)),
     // e = tlb[(o = r0) >>> 12]
     ...set(O, get(R0)),
-    ...set(E, [...get(O), ...c(12), op.shrU, ...c(2), 0x74 /* shl */, op.load, 2, ...uleb(TLB)]),
+    ...set(E, [...get(O), ...c(12), op.shrU, ...c(2), op.shl, op.load, 2, ...uleb(TLB)]),
     ...get(E), ...get(TBL), op.and, op.eqz, op.if, 0x40, ...st(REGS, get(R0)), ...c(-1), op.ret, op.end,
     ...set(M, [...get(E), ...c(~0xfff), op.and, ...get(O), ...c(0xfff), op.and, op.or, op.load8u, 0, 0]),
     ...set(FA, get(M)), ...set(FB, c(0)), ...set(FR, [...get(FA), ...get(FB), op.sub]),
@@ -168,7 +174,7 @@ function wasmModule(): Uint8Array<ArrayBuffer> {
     op.loop, 0x40,
     op.block, 0x40, // $tail target (members break here)
     op.block, 0x40, // $sw
-    ...get(PC), 0x0e, ...uleb(0), ...uleb(0), // br_table [] default 0 -> end of $sw (one member)
+    ...get(PC), op.brTable, ...uleb(0), ...uleb(0), // br_table [] default 0 -> end of $sw (one member)
     op.end,
     ...member0,
     op.end,
@@ -187,8 +193,7 @@ function wasmModule(): Uint8Array<ArrayBuffer> {
     ...section(7, [...uleb(1), ...str('region'), 0x00, ...uleb(0)]),
     ...section(10, [...uleb(1), ...uleb(fnBody.length), ...fnBody]),
   ];
-  void F64;
-  return new Uint8Array(new ArrayBuffer(bytes.length)).map((_, i) => bytes[i]);
+  return Uint8Array.from(bytes);
 }
 
 function wasm(): void {
@@ -200,11 +205,6 @@ function wasm(): void {
   measure('wasm', region, new Int32Array(memory.buffer), new Float64Array(memory.buffer));
 }
 
-const which = process.argv[2] ?? 'all';
-if (which === 'all' || which === 'real') realJit();
-if (which === 'all' || which === 'js') jsLinear();
-if (which === 'all' || which === 'wasm') wasm();
-
 function variants(): void {
   const cpu = makeCpu(assemble(programSource(body)), { hotThreshold: 50 }, true);
   cpu.run(5_000_000);
@@ -215,7 +215,6 @@ function variants(): void {
   const jitAny = cpu.jit as unknown as { instantiate(extra: Record<string, unknown>, fn: string): unknown };
   const edits: Record<string, (s: string) => string> = {
     real: (s) => s,
-    noClock: (s) => s.replaceAll('cpu.clock.retired += d;', ''),
     noJitBlock: (s) => s.replaceAll('cpu.jitBlock = s;', ''),
     noSetLazy: (s) => s.replaceAll(/setLazy\(cpu, 2, 8, fa, fb, fr\);/g, ''),
     inlineLazy: (s) => s.replaceAll(/setLazy\(cpu, 2, 8, fa, fb, fr\);/g, 'cpu.lazyOp = 2; cpu.lazySize = 8; cpu.lazyA = fa; cpu.lazyB = fb; cpu.lazyRes = fr;'),
@@ -226,18 +225,17 @@ function variants(): void {
     liveSmi: (s) => s.replace('if ((s = BS[g]).valid === true && s.jit !== null)', 'if (LV[g] === 1)').replace('cpu.jitBlock = s; pc = g;', 'cpu.jitK = g; pc = g;'),
     combo: (s) => edits.liveSmi(edits.inlineLazy(s)),
   };
-  const which = (process.env.V ?? Object.keys(edits).join(',')).split(',');
-  for (const name of which) {
+  const names = (process.env.V ?? Object.keys(edits).join(',')).split(',');
+  for (const name of names) {
     const fn = edits[name](src);
     const f = jitAny.instantiate({ BS: [b], IS: [b.insns], LV: new Uint8Array([1]) }, fn) as typeof b.jit;
     b.jit = f;
-    const rounds: number[] = [];
-    for (let r = 0; r < 8; r++) {
-      const i0 = cpu.clock.retired, t0 = now();
-      cpu.run(20_000_000);
-      rounds.push((cpu.clock.retired - i0) / (now() - t0) / 1000);
-    }
-    console.log(name.padEnd(12), rounds.map((x) => x.toFixed(0)).join(' '));
+    cpuRounds(name.padEnd(12), cpu, 8);
   }
 }
+
+const which = process.argv[2] ?? 'all';
+if (which === 'all' || which === 'real') realJit();
+if (which === 'all' || which === 'js') jsLinear();
+if (which === 'all' || which === 'wasm') wasm();
 if (which === 'variants') variants();
