@@ -296,11 +296,13 @@ export class Cpu implements PageTableMemory {
   jitHot = -1;
   jitK = 0;
   /**
-   * A compiled region stepping between its members: the block running (the
-   * last member stepped into) and the instructions the run loop's budget
-   * still allows (members stepped through subtract theirs).
+   * A compiled region stepping between its members: the member running (the
+   * last one stepped into, as its index in Block.jitMembers) and the
+   * instructions the run loop's budget still allows (members stepped through
+   * subtract theirs). An index, not the Block: a small integer is stored
+   * without V8's write barrier at every member transition.
    */
-  jitBlock!: Block;
+  jitMember = 0;
   jitLeft = 0;
   private shutdownText: string | null = null;
   /** Set once the processor has shut down (triple fault). */

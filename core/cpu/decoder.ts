@@ -43,6 +43,13 @@ export class Block {
   jitBytes = 0;
   /** In a compiled region (cpu/jit regions), this block's index: where the region's function starts when the run loop enters it here. */
   jitEntry = 0;
+  /** The region's members (this block alone when compiled by itself), indexed by jitEntry. */
+  jitMembers: Block[] | null = null;
+  /**
+   * The region's member liveness, indexed by jitEntry (1: valid and still this region's code), which its
+   * exit tail reads instead of the member's Block (null when compiled by itself: no tail); see dropCode.
+   */
+  jitLive: Uint8Array | null = null;
 
   constructor(insns: Insn[], eip: number, csBase: number, cs32: boolean) {
     this.insns = insns;

@@ -105,11 +105,11 @@ export const execLoop = {
         if (compiled !== null) {
           // A compiled region may step on into its other members (jit/translate.ts regionTail): it takes
           // the budget left and counts the members it stepped through itself; `block` becomes the last one run.
-          this.jitBlock = block;
+          this.jitMember = block.jitEntry;
           this.jitLeft = budget - done;
           k = compiled(this);
           done = budget - this.jitLeft;
-          block = this.jitBlock;
+          block = block.jitMembers![this.jitMember];
         } else for (const insns = block.insns, n = insns.length; k < n; ) { // (not loaded for compiled code: cold in the cache then)
           const ins = insns[k];
           this.eip = ins.nextEip;
@@ -198,7 +198,7 @@ export const execLoop = {
         if (compiled !== null) {
           k = this.jitK;
           done = budget - this.jitLeft;
-          block = this.jitBlock;
+          block = block.jitMembers![this.jitMember];
         }
         this.eip = block.insns[k].eip;
         clock.retired += k;

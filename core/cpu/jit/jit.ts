@@ -523,6 +523,7 @@ import type { Block } from '../decoder.ts';
 import { getFlag, PARITY, setLazy, setLazyCarry, testCondition } from '../flags.ts';
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock, translateRegion } from './translate.ts';
+import { pinnedUint8 } from '../pinnedArrays.ts';
 
 /**
  * A compiled block: runs it on `cpu` and returns the instructions retired
@@ -571,6 +572,12 @@ export interface JitOptions {
 
 /** Blocks in one region at most. */
 export const JIT_REGION_MAX = 32;
+
+/** Forgets `block`'s compiled code; its region's exit tail no longer steps into it (Block.jitLive). */
+function dropCode(block: Block): void {
+  block.jit = null;
+  if (block.jitLive !== null) block.jitLive[block.jitEntry] = 0;
+}
 
 /**
  * On by default since 3 Dec: `npm run bench` (2 Dec, beside the suite) had
@@ -681,6 +688,9 @@ export class Jit {
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     block.jit = this.instantiate({ I: block.insns, BS: [block] }, `function block_${(block.eip >>> 0).toString(16)}(cpu) {\n${body}}`);
+    block.jitEntry = 0;
+    block.jitMembers = [block];
+    block.jitLive = null;
     block.jitBytes = body.length;
     this.compiledBlocks.push(block);
     this.sourceBytes += body.length;
@@ -741,16 +751,19 @@ export class Jit {
     }
     if (this.sourceBytes + body.length > this.options.budgetBytes) this.reclaim(body.length);
     const head = members[0];
-    // One function for every member: the run loop enters it with the member as cpu.jitBlock (no
+    // One function for every member: the run loop enters it with the member's index as cpu.jitMember (no
     // wrapper per entry, which V8 would inline the whole region into).
+    const live = pinnedUint8(members.length).fill(1);
     const region = this.instantiate(
-      { BS: members, IS: members.map((b) => b.insns) },
-      `function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitBlock.jitEntry;\n${body}}`,
+      { BS: members, IS: members.map((b) => b.insns), LV: live },
+      `function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitMember;\n${body}}`,
     );
     const share = Math.ceil(body.length / members.length);
     members.forEach((b, i) => {
       b.jit = region;
       b.jitEntry = i;
+      b.jitMembers = members;
+      b.jitLive = live;
       b.jitBytes = share;
       this.compiledBlocks.push(b);
     });
@@ -781,7 +794,7 @@ export class Jit {
     const code = blocks[0].jit;
     for (const b of blocks) {
       if (b.jit !== code) continue;
-      b.jit = null;
+      dropCode(b);
       b.heat = 0;
       this.notFlat.add(b);
       this.sourceBytes -= b.jitBytes;
@@ -793,7 +806,7 @@ export class Jit {
   /** Drops every compiled function (the decoded blocks stay and are interpreted, heating up again). */
   flush(): void {
     for (const b of this.compiledBlocks) {
-      b.jit = null;
+      dropCode(b);
       b.heat = 0;
     }
     this.compiledBlocks = [];
@@ -809,7 +822,7 @@ export class Jit {
       if (b.valid) {
         live.push(b);
         bytes += b.jitBytes;
-      } else b.jit = null;
+      } else dropCode(b);
     }
     this.compiledBlocks = live;
     this.sourceBytes = bytes;

@@ -1189,14 +1189,15 @@ function withNeed(body: string, need: number): string {
 
 /**
  * Function body source for a region: several blocks in one function
- * `(cpu)` that starts at member `cpu.jitBlock.jitEntry` (the index in
+ * `(cpu)` that starts at member `cpu.jitMember` (the index in
  * `blocks` of the block the run loop enters). Each block is translated as by
  * translateBlock, except that every exit breaks to the region's exit tail
  * (regionTail) with its registers and flags written back, so each member
  * starts from the CPU's state exactly as when the run loop calls it; the
  * tail goes on to a member where the run loop would run it next and returns
  * to the run loop otherwise. The function sees the members as `BS` (and
- * `IS[i]` their instructions). Null if a member has no translation.
+ * `IS[i]` their instructions, `LV` their liveness: Block.jitLive). Null if a
+ * member has no translation.
  */
 export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat = 0): string | null {
   const used = new Set<number>();
@@ -1244,10 +1245,11 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
  * same boundaries); and the successor is the one the run loop's link lookup
  * finds, still valid and compiled: member `g`, or else by `f`'s links
  * under the current link stamp, same EIP, and a member of this region
- * (`BS[s.jitEntry] === s`).
+ * (`s.jitLive === LV`); a member is live in `LV` while it is valid and
+ * this region is its code (jit.ts dropCode), so `g` needs no Block read.
  * The block's instructions are then counted on the clock and in
  * `cpu.jitLeft` as the run loop counts them, and the successor becomes
- * `cpu.jitBlock` (for a fault's accounting). Boolean fields are compared
+ * `cpu.jitMember` (for a fault's accounting). Boolean fields are compared
  * with true or false: V8 compiles a field's truthiness as a generic
  * ToBoolean, a chain of loads (jit.ts history, stop 27).
  */
@@ -1259,10 +1261,10 @@ function regionTail(): string {
   return [
     `if ((x = cpu.jitLeft - d) > 0 && cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & ${TF | RF}) === 0`
       + ' && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))) {',
-    `if (g >= 0) { if ((s = BS[g]).valid === true && s.jit !== null) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s; pc = g; continue; } }`,
-    `else if ((q = BS[f]).linkStamp === cpu.linkStamp && (${lookup}) && s.jit !== null && BS[s.jitEntry] === s) {`,
-    'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitBlock = s;',
-    'pc = s.jitEntry; continue;',
+    `if (g >= 0) { if (LV[g] === 1) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; pc = g; continue; } }`,
+    `else if ((q = BS[f]).linkStamp === cpu.linkStamp && (${lookup}) && s.jitLive === LV && LV[g = s.jitEntry] === 1) {`,
+    'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g;',
+    'pc = g; continue;',
     '}',
     '}',
     'cpu.eip = t; return d;',

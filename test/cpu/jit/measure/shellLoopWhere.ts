@@ -59,7 +59,7 @@ async function main(): Promise<void> {
           const k = f(cpu2);
           c.entries++;
           c.compiledInsns += left - cpu2.jitLeft + k;
-          const last = cpu2.jitBlock;
+          const last = x.jitMembers![cpu2.jitMember];
           if (cpu2.exitBlock || last.linkStamp !== cpu2.linkStamp) { c.exitNoLink++; return k; }
           const eip = cpu2.eip;
           const s = last.succ0 !== null && last.succ0.eip === eip && last.succ0.valid ? last.succ0 : last.succ1 !== null && last.succ1.eip === eip && last.succ1.valid ? last.succ1 : null;
