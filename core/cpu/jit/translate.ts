@@ -307,7 +307,7 @@ class BlockWriter {
     const loads = [...this.used].sort().map((r) => `r${r} = regs[${r}]`);
     const head = [
       flatGuard(this.need),
-      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, tb = 0, ss32 = false, sl = false;',
+      'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, tb = 0, ss32 = false, sl = false, ck = 0;',
       loads.length > 0 ? `let ${loads.join(', ')};` : '',
       'tb = cpu.tlbBit; ss32 = cpu.ss32;',
     ];
@@ -342,9 +342,14 @@ class BlockWriter {
   private regWriteback(): string {
     return [...this.dirty].sort().map((n) => `regs[${n}] = r${n}; `).join('');
   }
-  /** Makes the CPU's state what the interpreter's is during the current instruction (see the file comment). */
+  /**
+   * Makes the CPU's state what the interpreter's is during the current
+   * instruction (see the file comment). Every call out of generated code that
+   * may change the CPU's state follows a sync, so `ck = 1` tells a region's
+   * exit tail (regionTail) to test that state again.
+   */
   private sync(): string {
-    return `cpu.jitK = ${this.k}; cpu.eip = ${lit(this.eipDuring)}; ${this.regWriteback()}${flagWriteback(this.flags)}`;
+    return `cpu.jitK = ${this.k}; cpu.eip = ${lit(this.eipDuring)}; ck = 1; ${this.regWriteback()}${flagWriteback(this.flags)}`;
   }
   /** Leaves the block with `done` instructions retired and EIP = `eip`. */
   private exit(done: number, eip: string): string {
@@ -1217,7 +1222,7 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
   const reload = loads.map((l) => `${l}; `).join('');
   return [
     flatGuard(need),
-    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, d = 0, f = 0, g = 0, q = null;',
+    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, d = 0, f = 0, g = 0, q = null, ck = 0;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
     // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
@@ -1237,7 +1242,10 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
  * -1), its registers and flags already stored. It goes on in this function only
  * where the run loop would run the successor next with nothing in between,
  * so every check the run loop makes between blocks still decides at every
- * block boundary, inline: budget left (`cpu.jitLeft`); nothing needing
+ * block boundary, inline: budget left (`cpu.jitLeft`); and, when a call out
+ * of generated code ran since the last boundary (`ck`, set by every sync:
+ * only a handler or an accessor changes what follows, and the run loop
+ * has just tested it when it enters the region), nothing needing
  * attention (stop request, halt, interrupt shadow, NMI, debug); no single
  * step (TF, RF); the block did not end itself (exitBlock: code written, mode
  * changed, a VM exit); no interrupt to take by the run loop's own test (so
@@ -1259,11 +1267,11 @@ function regionTail(): string {
     '((s = q.succ1) !== null && s.eip === t && s.valid === true)',
   ].join(' || ');
   return [
-    `if ((x = cpu.jitLeft - d) > 0 && cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & ${TF | RF}) === 0`
-      + ' && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))) {',
-    `if (g >= 0) { if (LV[g] === 1) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; pc = g; continue; } }`,
+    `if ((x = cpu.jitLeft - d) > 0 && (ck === 0 || (cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & ${TF | RF}) === 0`
+      + ' && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))))) {',
+    `if (g >= 0) { if (LV[g] === 1) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; ck = 0; pc = g; continue; } }`,
     `else if ((q = BS[f]).linkStamp === cpu.linkStamp && (${lookup}) && s.jitLive === LV && LV[g = s.jitEntry] === 1) {`,
-    'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g;',
+    'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; ck = 0;',
     'pc = g; continue;',
     '}',
     '}',
