@@ -511,6 +511,30 @@
  * numbers in typed arrays, which is also the first step of a WebAssembly
  * code generator sharing that memory.
  *
+ * Pinned arrays and a tail without objects (4 Dec, stop 30). TurboFan's
+ * code for the strlen region (node --print-opt-code) showed `regs[0] = r0`
+ * as three loads and a bounds check before the store, where the TLB's and
+ * the memory's loads use a constant address: V8 keeps a typed array made by
+ * length with 64 bytes or less inside its heap, where its data may move
+ * (pinnedArrays.ts). The CPU's registers, segment caches and hot scratch
+ * arrays are over ArrayBuffers now: strlen 465 -> 500 MIPS, the warm shell
+ * loop x0.929 and, swapped, x1.019 (codeAB.ts), i.e. ~x0.955. The
+ * per-region liveness array measured before (x0.99 above, x1.00 in the
+ * probe) had been such an on-heap array too. Pinned, with the running member
+ * kept as an index (cpu.jitMember) instead of the Block (an object store
+ * pays V8's write barrier), the tail reads and writes no object on a
+ * transition to a member on its page (Block.jitLive, dropCode): strlen
+ * 500 -> 610, warm loop x0.957 and, swapped, x1.128, i.e. ~x0.92. The tail's
+ * tests of attention, exitBlock, single step and a pending interrupt were
+ * then 15% of strlen (the probe's noChecks): only a call out of generated
+ * code changes them, and every such call follows a sync, which now sets a
+ * local `ck` the tail tests first: warm loop x0.923 and, swapped, x1.018,
+ * i.e. ~x0.95 (the same cut was within the noise on stop 26's slower
+ * tail). With these the probe's hand-made JS over typed arrays is x1.26
+ * ahead of the compiler's region (was x1.6), and moving the remaining tail
+ * state (budget, clock, lazy flags, member) into pinned typed arrays x1.13
+ * (inline setLazy no longer gains: V8 inlines the call).
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is

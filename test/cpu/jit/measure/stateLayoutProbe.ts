@@ -13,8 +13,14 @@
  *             emitter below), i.e. what a WebAssembly code generator with
  *             v86's state layout would run;
  *   variants  the real region's source with one part of the tail cut or
- *             changed at a time (V=name,name to choose; not all are correct
- *             code: they bound what each part costs).
+ *             moved into typed arrays at a time (V=name,name to choose; not
+ *             all are correct code: they bound what each part costs);
+ *   js JSV=   the js function with variations: sab (the memory a
+ *             SharedArrayBuffer, as the guest's), sep (registers, TLB and
+ *             state through views of their own, as the Cpu's arrays),
+ *             slowcall (the TLB miss calls a function, seen by V8 first).
+ * Stop 30 found what the js model had that the compiler's code lacked: its
+ * arrays are pinned (pinnedArrays.ts says why), and its tail reads no object.
  * MIPS per round of 20 M instructions (the first round includes V8's warm-up):
  *   npx esbuild test/cpu/jit/measure/stateLayoutProbe.ts --bundle --platform=node --format=esm \
  *     --outfile=bench/.probe.mjs && for w in real js wasm variants; do node bench/.probe.mjs $w; done
@@ -75,12 +81,13 @@ function setup(mem: ArrayBuffer): void {
 }
 
 function jsLinear(): void {
-  const mem = new ArrayBuffer(PAGES << 16);
-  setup(mem);
+  const jsv = (process.env.JSV ?? '').split(',');
+  const mem = jsv.includes('sab') ? new SharedArrayBuffer(PAGES << 16) : new ArrayBuffer(PAGES << 16);
+  setup(mem as ArrayBuffer);
   const u8 = new Uint8Array(mem), i32 = new Int32Array(mem), f64 = new Float64Array(mem);
   const tlb0 = TLB >> 2;
   // region(pc): the same shape as translate.ts's, state in i32[] slots.
-  const region = new Function('u8', 'i32', 'f64', `return function region(pc) {
+  let src = `return function region(pc) {
     let r0 = i32[${REGS >> 2}], o = 0, e = 0, m = 0, fa = 0, fb = 0, fr = 0, t = 0, d = 0, g = 0, x = 0, p = 0;
     const tb = i32[${TB >> 2}];
     for (;;) {
@@ -100,7 +107,18 @@ function jsLinear(): void {
       }
       i32[${EIP >> 2}] = t; return d;
     }
-  }`)(u8, i32, f64) as (pc: number) => number;
+  }`;
+  // slowcall: the TLB miss calls a slow-path function (which fills the entry) and goes on, as translate.ts's accessor
+  // call; the first access misses, so V8 has seen the call when it optimizes.
+  if (jsv.includes('slowcall')) {
+    src = src.replace(`{ i32[${REGS >> 2}] = r0; return -1; }`, `{ i32[${REGS >> 2}] = r0; m = slow(o); }`);
+    i32[tlb0 + (0x100000 >> 12)] = 0;
+  }
+  // sep: registers, TLB and state slots through views of their own (as the Cpu's arrays), not one i32.
+  if (jsv.includes('sep')) src = src.replaceAll(`i32[${REGS >> 2}]`, 'R[0]').replace(`i32[${tlb0} + `, 'T[').replaceAll(/i32\[(\d+)\]/g, (_m, n: string) => `S[${Number(n) - (ST >> 2)}]`);
+  const slow = (o: number): number => { i32[tlb0 + (o >>> 12)] = (o & ~0xfff) | 2; return u8[o]; };
+  const region = new Function('u8', 'i32', 'f64', 'slow', 'R', 'T', 'S', src)(u8, i32, f64, slow, i32.subarray(REGS >> 2, (REGS >> 2) + 8), i32.subarray(tlb0, tlb0 + (1 << 20)), i32.subarray(ST >> 2, (ST >> 2) + 1024)) as (pc: number) => number;
+  if (process.env.DUMP) console.log(src);
   measure('js linear', region, i32, f64);
 }
 
@@ -213,22 +231,34 @@ function variants(): void {
   const src = b.jit!.toString();
   if (process.env.DUMP) console.log(src, blocks.length, blocks.map((x) => x.eip.toString(16)));
   const jitAny = cpu.jit as unknown as { instantiate(extra: Record<string, unknown>, fn: string): unknown };
+  const checks = 'cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & 65792) === 0 && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))';
+  const lazyCall = /setLazy\(cpu, 2, 8, fa, fb, fr\);/g;
+  const lazyInline = 'cpu.lazyOp = 2; cpu.lazySize = 8; cpu.lazyA = fa; cpu.lazyB = fb; cpu.lazyRes = fr; cpu.lazyMask = 2261;';
+  const toMember = 'cpu.jitMember = g; pc = g; continue; } }';
+  // ST: budget 0, attention 1, exitBlock 2, flags 3, intrMask 4, intrLine 5, pollIntr 6, lazy 8-13, member 14; CK: clock.
   const edits: Record<string, (s: string) => string> = {
     real: (s) => s,
-    noJitBlock: (s) => s.replaceAll('cpu.jitBlock = s;', ''),
-    noSetLazy: (s) => s.replaceAll(/setLazy\(cpu, 2, 8, fa, fb, fr\);/g, ''),
-    inlineLazy: (s) => s.replaceAll(/setLazy\(cpu, 2, 8, fa, fb, fr\);/g, 'cpu.lazyOp = 2; cpu.lazySize = 8; cpu.lazyA = fa; cpu.lazyB = fb; cpu.lazyRes = fr;'),
-    noChecks: (s) => s.replace('cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & 65792) === 0 && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))', 'true'),
-    noBS: (s) => s.replace('if ((s = BS[g]).valid === true && s.jit !== null)', 'if (true)'),
-    validOnly: (s) => s.replace('if ((s = BS[g]).valid === true && s.jit !== null)', 'if ((s = BS[g]).valid === true)'),
-    liveArray: (s) => s.replace('if ((s = BS[g]).valid === true && s.jit !== null)', 'if (LV[g] === 1)').replace('cpu.jitBlock = s; pc = g;', 'cpu.jitBlock = BS[g]; pc = g;'),
-    liveSmi: (s) => s.replace('if ((s = BS[g]).valid === true && s.jit !== null)', 'if (LV[g] === 1)').replace('cpu.jitBlock = s; pc = g;', 'cpu.jitK = g; pc = g;'),
-    combo: (s) => edits.liveSmi(edits.inlineLazy(s)),
+    noSetLazy: (s) => s.replaceAll(lazyCall, ''),
+    inlineLazy: (s) => s.replaceAll(lazyCall, lazyInline),
+    noChecks: (s) => s.replace(checks, 'true'),
+    noLive: (s) => s.replace('if (LV[g] === 1)', 'if (true)'),
+    noMember: (s) => s.replace(toMember, 'pc = g; continue; } }'),
+    // State in typed arrays, handed to and from the Cpu where the region is entered and returns (or not at all:
+    // attention and the rest keep their values here, the measurement needs no more).
+    clockArr: (s) => s.replaceAll('cpu.clock.retired += d;', 'CK[0] += d;').replace('cpu.eip = t; return d;', 'cpu.clock.retired += CK[0]; CK[0] = 0; cpu.eip = t; return d;'),
+    leftArr: (s) => s.replace('(x = cpu.jitLeft - d)', '(x = ST[0] - d)').replaceAll('cpu.jitLeft = x;', 'ST[0] = x;')
+      .replace('let pc = cpu.jitMember;', 'let pc = cpu.jitMember; ST[0] = cpu.jitLeft;').replace('cpu.eip = t; return d;', 'cpu.jitLeft = ST[0]; cpu.eip = t; return d;'),
+    checksArr: (s) => s.replace(checks, 'ST[1] === 0 && ST[2] === 0 && ((p = ST[3]) & 65792) === 0 && ((p & ST[4]) === 0 || (ST[5] === 0 && ST[6] === 0))'),
+    lazyArr: (s) => s.replaceAll(lazyCall, 'ST[8] = 2; ST[9] = 8; ST[10] = fa; ST[11] = fb; ST[12] = fr; ST[13] = 2261;'),
+    memberArr: (s) => s.replace(toMember, 'ST[14] = g; pc = g; continue; } }'),
+    tailArr: (s) => edits.checksArr(edits.leftArr(edits.clockArr(s))),
+    allArr: (s) => edits.memberArr(edits.lazyArr(edits.tailArr(s))),
   };
   const names = (process.env.V ?? Object.keys(edits).join(',')).split(',');
   for (const name of names) {
     const fn = edits[name](src);
-    const f = jitAny.instantiate({ BS: [b], IS: [b.insns], LV: new Uint8Array([1]) }, fn) as typeof b.jit;
+    if (process.env.DUMP) console.log(fn);
+    const f = jitAny.instantiate({ BS: [b], IS: [b.insns], LV: b.jitLive, CK: new Float64Array(new ArrayBuffer(8)), ST: new Int32Array(new ArrayBuffer(64)).fill(0x202, 3, 4) }, fn) as typeof b.jit;
     b.jit = f;
     cpuRounds(name.padEnd(12), cpu, 8);
   }
