@@ -541,6 +541,12 @@
  * x1.002. The hot threshold on the cold loop (shellLoopVariants.ts, ten
  * 20000-iteration rounds, one process): 20000, 10000, 5000 summed 20.1,
  * 19.6, 19.3 s, within the noise of three machines on two cores; 20000 kept.
+ * Generated functions in strict mode again (the call builtin's receiver
+ * conversion is a fifth of its samples): x0.989 and, swapped, x1.032, the
+ * medians of both x0.999: not kept. The checks' skip must not reach a CPU
+ * that asks for interrupts between blocks (pollIntr: the VMX preemption
+ * timer's deadline moves with the clock alone, and a compiled loop ran past
+ * it; test/cpu/jit/vmxNonRoot.test.ts), hence `cb` in the region prologue.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation

@@ -1222,10 +1222,13 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
   const reload = loads.map((l) => `${l}; `).join('');
   return [
     flatGuard(need),
-    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, d = 0, f = 0, g = 0, q = null, ck = 0;',
+    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, d = 0, f = 0, g = 0, q = null, ck = 0, cb = 0;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
     // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
+    // The tail's checks at every boundary while the CPU must ask for interrupts between blocks (the VMX
+    // preemption timer and interrupt-window exits, a board that cannot push its INTR line: regionTail).
+    'ck = cb = cpu.pollIntr === true || cpu.intrLine === true ? 1 : 0;',
     'for (;;) {',
     'sw: switch (pc) {',
     withNeed(cases.join('\n').replaceAll('/*RELOAD*/', reload), need),
@@ -1245,7 +1248,9 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
  * block boundary, inline: budget left (`cpu.jitLeft`); and, when a call out
  * of generated code ran since the last boundary (`ck`, set by every sync:
  * only a handler or an accessor changes what follows, and the run loop
- * has just tested it when it enters the region), nothing needing
+ * has just tested it when it enters the region) or at every boundary while
+ * the CPU polls for interrupts or its INTR line is up (`cb`: the VMX
+ * preemption timer's deadline moves with the clock alone), nothing needing
  * attention (stop request, halt, interrupt shadow, NMI, debug); no single
  * step (TF, RF); the block did not end itself (exitBlock: code written, mode
  * changed, a VM exit); no interrupt to take by the run loop's own test (so
@@ -1269,9 +1274,9 @@ function regionTail(): string {
   return [
     `if ((x = cpu.jitLeft - d) > 0 && (ck === 0 || (cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & ${TF | RF}) === 0`
       + ' && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))))) {',
-    `if (g >= 0) { if (LV[g] === 1) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; ck = 0; pc = g; continue; } }`,
+    `if (g >= 0) { if (LV[g] === 1) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; ck = cb; pc = g; continue; } }`,
     `else if ((q = BS[f]).linkStamp === cpu.linkStamp && (${lookup}) && s.jitLive === LV && LV[g = s.jitEntry] === 1) {`,
-    'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; ck = 0;',
+    'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; ck = cb;',
     'pc = g; continue;',
     '}',
     '}',

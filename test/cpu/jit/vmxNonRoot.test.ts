@@ -176,3 +176,62 @@ describe('block compiler in VMX non-root operation', () => {
     }
   });
 });
+
+/**
+ * The VMX-preemption timer counts down with the clock alone, so the run
+ * loop asks for it between every two blocks (cpu.pollIntr): a compiled
+ * region looping on itself must stop at the boundary where the interpreter
+ * takes the exit, though no call out of its code happened since it was
+ * entered (translate.ts regionTail's `cb`). The guest adds 3 to EDX in a
+ * one-block loop; each exit reports the guest's EDX, then resumes with the
+ * timer armed again.
+ */
+const TIMER_ROM = `
+vmx_main:
+        SET_CONTROLS PIN_BASED_VM_EXEC_CONTROL, 0x48d, PIN_BASED_VMX_PREEMPTION_TIMER
+        VMW VMX_PREEMPTION_TIMER_VALUE, 400
+        VMW GUEST_RIP, guest
+        mov esi, 12                     ; exits to take (the guest leaves ESI alone)
+        VMLAUNCH_TO timer_exit
+        REPORT_VMRESULT
+        PM_DONE
+timer_exit:
+        pushad
+        REPORT_FIELD VM_EXIT_REASON
+        mov eax, [esp + 20]             ; the guest's EDX, as PUSHAD stored it
+        out 0xF0, eax
+        dec dword [esp + 4]             ; ESI
+        jz .done
+        VMW VMX_PREEMPTION_TIMER_VALUE, 400
+        popad
+        VMRESUME_TO timer_exit
+        REPORT_VMRESULT
+        PM_DONE
+.done:  popad
+        PM_DONE
+guest:  xor edx, edx
+.l:     add edx, 3
+        jmp .l
+`;
+
+function runTimer(jit: { hotThreshold: number } | null): number[] {
+  const r = runVmx(TIMER_ROM, {
+    maxInstructions: 5_000_000,
+    setup(_bus, cpu: Cpu) {
+      cpu.jit.configure(jit === null ? { enabled: false } : { enabled: true, hotThreshold: jit.hotThreshold });
+    },
+  });
+  expect(r.stop).toBe('halt');
+  return r.values;
+}
+
+describe('block compiler and the VMX-preemption timer', () => {
+  it('a compiled loop exits at the same guest instruction as the interpreter', () => {
+    const v = runTimer(null);
+    expect(v.length).toBe(24);
+    for (let k = 0; k < v.length; k += 2) expect(v[k]).toBe(F.EXIT_REASON_PREEMPTION_TIMER);
+    // The loop ran many times between exits (EDX grows by 3 per iteration).
+    expect(v[3] - v[1]).toBeGreaterThan(300);
+    for (const hotThreshold of [1, 3]) expect(runTimer({ hotThreshold })).toEqual(v);
+  });
+});
