@@ -57,7 +57,7 @@ import { INTEL_VMX_MODEL, type ProcessorModel } from './processorModel.ts';
 import { CPU_FAULT, causesDoubleFault, excName } from './faults.ts';
 import { FETCH_SUPERVISOR, FETCH_USER, TLB_LIST_MAX, TLB_SUPERVISOR, tlbMethods } from './tlb.ts';
 import { memoryAccess } from './memoryAccess.ts';
-import { pinnedInt32, pinnedUint16, pinnedUint32 } from './pinnedArrays.ts';
+import { pinned } from './pinnedArrays.ts';
 
 // The fault object's home is faults.ts; the machine and the hypervisor import it from here too.
 export { CPU_FAULT } from './faults.ts';
@@ -94,7 +94,7 @@ export class Cpu implements PageTableMemory {
   readonly i32: Int32Array;
 
   // ---- architectural state (plain data, see saveState) ----
-  readonly regs = pinnedInt32(8);
+  readonly regs = pinned(Int32Array, 8);
   eip = 0;
   /** EFLAGS; the arithmetic bits named in lazyMask are stale (flags.ts). */
   flags = FLAG_RESERVED1;
@@ -112,15 +112,15 @@ export class Cpu implements PageTableMemory {
   lazyB = 0;
   lazyRes = 0;
   /** Segment registers ES..GS, LDTR, TR: selector and descriptor cache. */
-  readonly segSel = pinnedUint16(8);
-  readonly segBase = pinnedInt32(8);
-  readonly segLimit = pinnedUint32(8);
-  readonly segAttr = pinnedUint16(8);
+  readonly segSel = pinned(Uint16Array, 8);
+  readonly segBase = pinned(Int32Array, 8);
+  readonly segLimit = pinned(Uint32Array, 8);
+  readonly segAttr = pinned(Uint16Array, 8);
   /** Derived from the caches: valid offset ranges for reads and writes (lo > hi = unusable). */
-  readonly segRLo = pinnedUint32(6);
-  readonly segRHi = pinnedUint32(6);
-  readonly segWLo = pinnedUint32(6);
-  readonly segWHi = pinnedUint32(6);
+  readonly segRLo = pinned(Uint32Array, 6);
+  readonly segRHi = pinned(Uint32Array, 6);
+  readonly segWLo = pinned(Uint32Array, 6);
+  readonly segWHi = pinned(Uint32Array, 6);
   /** CS default size is 32 bit; SS B bit (32-bit stack pointer). */
   cs32 = false;
   ss32 = false;
@@ -134,8 +134,8 @@ export class Cpu implements PageTableMemory {
   /** IA32_EFER of the Intel part: NXE (bit 11) only (the AMD part keeps its EFER in svm.efer). */
   efer = 0;
   /** The four PAE PDPTE registers (low, high dword pairs), loaded as paePaging.ts describes. */
-  readonly pdptes = pinnedInt32(8);
-  readonly dr = pinnedInt32(8);
+  readonly pdptes = pinned(Int32Array, 8);
+  readonly dr = pinned(Int32Array, 8);
   gdtBase = 0;
   gdtLimit = 0xffff;
   idtBase = 0;

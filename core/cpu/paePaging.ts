@@ -21,7 +21,7 @@
  */
 import { CR0_WP, PF_P, PF_RSVD, PF_U, PF_W } from './regs.ts';
 import { PTE_A, PTE_D, PTE_G, PTE_P, PTE_PS, PTE_RW, PTE_US, type PageTableMemory, type WalkResult } from './paging.ts';
-import { pinnedInt32 } from './pinnedArrays.ts';
+import { pinned } from './pinnedArrays.ts';
 
 /** #PF error code bit 4: the access was an instruction fetch (reported with PAE and EFER.NXE). */
 export const PF_ID = 0x10;
@@ -37,7 +37,7 @@ const XD_HI = 0x8000_0000 | 0;
 const PDE2M_RESERVED_LO = 0x001f_e000;
 
 /** Scratch for a PDPTE load, so a failed load leaves the registers untouched. */
-const scratch = pinnedInt32(8);
+const scratch = pinned(Int32Array, 8);
 
 /**
  * Reads the four PDPTEs at CR3[31:5] into `out` (low/high dword pairs).

@@ -10,7 +10,6 @@
  * address as a constant, as it does for the TLB's big arrays. The CPU's
  * registers, segment caches and the scratch arrays of hot paths are made here.
  */
-export const pinnedInt32 = (length: number): Int32Array => new Int32Array(new ArrayBuffer(length * 4));
-export const pinnedUint32 = (length: number): Uint32Array => new Uint32Array(new ArrayBuffer(length * 4));
-export const pinnedUint16 = (length: number): Uint16Array => new Uint16Array(new ArrayBuffer(length * 2));
-export const pinnedUint8 = (length: number): Uint8Array => new Uint8Array(new ArrayBuffer(length));
+export function pinned<T>(Type: { new (buffer: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number }, length: number): T {
+  return new Type(new ArrayBuffer(length * Type.BYTES_PER_ELEMENT));
+}

@@ -8,7 +8,7 @@ import { SW_DE, SW_IE, SW_PE } from './fpu.ts';
 import type { X80 } from './ext80.ts';
 import { bitLength, classOf, FINITE, INF, isNaNClass, isNegative, numOf, packExact, SNAN, UNSUPPORTED, ZERO } from './ext80.ts';
 import { acc, rnd, roundAt, roundForStore, STORE_INFINITY, STORE_LARGEST } from './numeric.ts';
-import { pinnedUint8 } from '../pinnedArrays.ts';
+import { pinned } from '../pinnedArrays.ts';
 
 // ---- real formats ----
 
@@ -181,7 +181,7 @@ export function toInteger(x: X80, min: bigint, max: bigint): bigint | null {
 // ---- packed BCD (18 digits, sign in bit 79) ----
 
 /** BCD bytes in/out (10 bytes, little-endian). */
-export const bcd = pinnedUint8(10);
+export const bcd = pinned(Uint8Array, 10);
 
 /** `bcd` → register value (exact). Invalid digits give an undefined result on hardware; they are read as their binary value here. */
 export function loadBcd(): X80 {

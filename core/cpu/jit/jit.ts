@@ -560,7 +560,7 @@ import type { Block } from '../decoder.ts';
 import { getFlag, PARITY, setLazy, setLazyCarry, testCondition } from '../flags.ts';
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock, translateRegion } from './translate.ts';
-import { pinnedUint8 } from '../pinnedArrays.ts';
+import { pinned } from '../pinnedArrays.ts';
 
 /**
  * A compiled block: runs it on `cpu` and returns the instructions retired
@@ -790,7 +790,7 @@ export class Jit {
     const head = members[0];
     // One function for every member: the run loop enters it with the member's index as cpu.jitMember (no
     // wrapper per entry, which V8 would inline the whole region into).
-    const live = pinnedUint8(members.length).fill(1);
+    const live = pinned(Uint8Array, members.length).fill(1);
     const region = this.instantiate(
       { BS: members, IS: members.map((b) => b.insns), LV: live },
       `function region_${(head.eip >>> 0).toString(16)}(cpu) {\nlet pc = cpu.jitMember;\n${body}}`,

@@ -7,7 +7,7 @@ import type { Exec } from '../insn.ts';
 import { defineOp, IMM_IBS, IMM_IV, IMM_NONE, op } from '../opcodeTable.ts';
 import { CS, DS, ES, ESP, FS, GS, SS } from '../regs.ts';
 import { loadSegment } from '../segments.ts';
-import { pinnedInt32 } from '../pinnedArrays.ts';
+import { pinned } from '../pinnedArrays.ts';
 
 for (let r = 0; r < 8; r++) {
   const push16: Exec = (cpu) => cpu.push16(cpu.regs[r]);
@@ -111,7 +111,7 @@ const pusha32: Exec = (cpu) => {
   cpu.adjustSp(-32);
 };
 /** POPA reads all eight slots before writing any register (a fault leaves them untouched). */
-const popaScratch = pinnedInt32(8);
+const popaScratch = pinned(Int32Array, 8);
 const popa16: Exec = (cpu) => {
   const v = popaScratch;
   for (let k = 0; k < 8; k++) v[k] = cpu.peek16(2 * (7 - k));

@@ -24,7 +24,7 @@ import {
 import { beginOnCurrentStack, beginOnNewStack, pending, pushPending } from './stackFrame.ts';
 import { innerStack, loadInnerStack } from './tss.ts';
 import { switchTask, TASK_CALL, TASK_IRET, TASK_JMP } from './taskSwitch.ts';
-import { pinnedInt32 } from '../pinnedArrays.ts';
+import { pinned } from '../pinnedArrays.ts';
 
 // Scratch descriptors (one per role that can be alive at once).
 const target = new Descriptor();
@@ -245,7 +245,7 @@ function iretReal(cpu: Cpu, o32: boolean): void {
 }
 
 /** IRETD's frame (EIP, CS, EFLAGS, ESP, SS) as readIretFrame32 found it. */
-const iretFrame = pinnedInt32(5);
+const iretFrame = pinned(Int32Array, 5);
 
 /**
  * Reads IRETD's five-dword frame at SS:ESP at once, when each of its dwords

@@ -12,7 +12,7 @@ import { EXC_SS, SEG_CE, SEG_CODE, SEG_DB, SEG_P, SEG_S, SS } from '../regs.ts';
 import { descAttr, descBase, descLimit } from '../segments.ts';
 import type { Descriptor } from './descriptors.ts';
 import { TLB_SUPERVISOR } from '../tlb.ts';
-import { pinnedInt32 } from '../pinnedArrays.ts';
+import { pinned } from '../pinnedArrays.ts';
 
 class PendingStack {
   base = 0;
@@ -84,7 +84,7 @@ export function pushPending(cpu: Cpu, value: number, size: 2 | 4): void {
 }
 
 /** A frame's values in push order, for pushFrame. */
-export const frameValues = pinnedInt32(10);
+export const frameValues = pinned(Int32Array, 10);
 
 /**
  * Pushes frameValues[0..count) as `count` pushPending calls would. When the

@@ -25,7 +25,7 @@ import { integerOp64, result64, shift64 } from './integer.ts';
 import { beginFloat, endFloat } from './arith.ts';
 import { qword, readRm, sseGate } from './operands.ts';
 import { F32, F64, fromInt32, toInt32 } from './softFloat.ts';
-import { pinnedUint32 } from '../pinnedArrays.ts';
+import { pinned } from '../pinnedArrays.ts';
 
 /** The MMX gate; false when the instruction must wait for FERR# (fpu/gate.ts). */
 function mmxGate(cpu: Cpu, i: Insn, needOsfxsr = false): boolean {
@@ -53,7 +53,7 @@ function writeMm(cpu: Cpu, r: number, lo: number, hi: number): void {
 }
 
 /** The r/m operand of an MMX instruction: MM(rm), or 8 bytes of memory (no alignment rule). */
-const rm64 = pinnedUint32(2);
+const rm64 = pinned(Uint32Array, 2);
 function readRm64(cpu: Cpu, i: Insn): Uint32Array {
   if (i.mod === 3) {
     rm64[0] = mmLo(cpu, i.rm);
