@@ -101,7 +101,7 @@ export const blockCache = {
     if (list !== undefined) {
       for (const b of list) {
         b.valid = false;
-        if (b.jitLive !== null) b.jitLive[b.jitEntry] = 0;
+        b.leaveRegion();
         if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
       }
       this.pageBlocks.delete(pfn);

@@ -47,7 +47,7 @@ export class Block {
   jitMembers: Block[] | null = null;
   /**
    * The region's member liveness, indexed by jitEntry (1: valid and still this region's code), which its
-   * exit tail reads instead of the member's Block (null when compiled by itself: no tail); see dropCode.
+   * exit tail reads instead of the member's Block (null when compiled by itself: no tail); see leaveRegion.
    */
   jitLive: Uint8Array | null = null;
 
@@ -56,6 +56,11 @@ export class Block {
     this.eip = eip;
     this.csBase = csBase;
     this.cs32 = cs32;
+  }
+
+  /** Its region's exit tail no longer steps into it (invalidated, or its code dropped). */
+  leaveRegion(): void {
+    if (this.jitLive !== null) this.jitLive[this.jitEntry] = 0;
   }
 }
 

@@ -610,10 +610,10 @@ export interface JitOptions {
 /** Blocks in one region at most. */
 export const JIT_REGION_MAX = 32;
 
-/** Forgets `block`'s compiled code; its region's exit tail no longer steps into it (Block.jitLive). */
+/** Forgets `block`'s compiled code; its region's exit tail no longer steps into it. */
 function dropCode(block: Block): void {
   block.jit = null;
-  if (block.jitLive !== null) block.jitLive[block.jitEntry] = 0;
+  block.leaveRegion();
 }
 
 /**

@@ -1259,7 +1259,7 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
  * finds, still valid and compiled: member `g`, or else by `f`'s links
  * under the current link stamp, same EIP, and a member of this region
  * (`s.jitLive === LV`); a member is live in `LV` while it is valid and
- * this region is its code (jit.ts dropCode), so `g` needs no Block read.
+ * this region is its code (Block.leaveRegion), so `g` needs no Block read.
  * The block's instructions are then counted on the clock and in
  * `cpu.jitLeft` as the run loop counts them, and the successor becomes
  * `cpu.jitMember` (for a fault's accounting). Boolean fields are compared
