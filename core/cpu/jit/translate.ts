@@ -349,7 +349,9 @@ class BlockWriter {
    * exit tail (regionTail) to test that state again.
    */
   private sync(): string {
-    return `cpu.jitK = ${this.k}; cpu.eip = ${lit(this.eipDuring)}; ck = 1; ${this.regWriteback()}${flagWriteback(this.flags)}`;
+    // A region also hands over what its tail keeps in locals (regionTail): the member, the budget, the clock.
+    const tail = this.regionSelf === null ? '' : `cpu.jitMember = ${this.regionSelf}; cpu.jitLeft = left; cpu.clock.retired += dd; dd = 0; `;
+    return `cpu.jitK = ${this.k}; cpu.eip = ${lit(this.eipDuring)}; ck = 1; ${tail}${this.regWriteback()}${flagWriteback(this.flags)}`;
   }
   /** Leaves the block with `done` instructions retired and EIP = `eip`. */
   private exit(done: number, eip: string): string {
@@ -1222,7 +1224,7 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
   const reload = loads.map((l) => `${l}; `).join('');
   return [
     flatGuard(need),
-    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, d = 0, f = 0, g = 0, q = null, ck = 0, cb = 0;',
+    'let o = 0, lin = 0, e = 0, p = 0, m = 0, x = 0, t = 0, fa = 0, fb = 0, fr = 0, fcf = 0, s = null, tb = 0, ss32 = false, sl = false, I = null, d = 0, f = 0, g = 0, q = null, ck = 0, cb = 0, left = cpu.jitLeft, dd = 0;',
     loads.length > 0 ? `let ${loads.join(', ')};` : '',
     // Read once: only a handler call can change them, and each reloads them after itself.
     'tb = cpu.tlbBit; ss32 = cpu.ss32;',
@@ -1260,9 +1262,14 @@ export function translateRegion(blocks: Block[], maxHandlerCalls: number, flat =
  * under the current link stamp, same EIP, and a member of this region
  * (`s.jitLive === LV`); a member is live in `LV` while it is valid and
  * this region is its code (Block.leaveRegion), so `g` needs no Block read.
- * The block's instructions are then counted on the clock and in
- * `cpu.jitLeft` as the run loop counts them, and the successor becomes
- * `cpu.jitMember` (for a fault's accounting). Boolean fields are compared
+ * The block's instructions are then counted as the run loop counts them, in
+ * locals the region hands over wherever it returns or syncs (BlockWriter
+ * sync: a call out of generated code may read the clock or fault): the
+ * budget left (`left`, `cpu.jitLeft`), the instructions retired since the
+ * last hand-over (`dd`, added to the clock), and the member (`pc`,
+ * `cpu.jitMember`, for a fault's accounting): a double added on the clock
+ * object at every transition was the hottest spot of the top region (jit.ts
+ * history, stop 31). Boolean fields are compared
  * with true or false: V8 compiles a field's truthiness as a generic
  * ToBoolean, a chain of loads (jit.ts history, stop 27).
  */
@@ -1272,14 +1279,14 @@ function regionTail(): string {
     '((s = q.succ1) !== null && s.eip === t && s.valid === true)',
   ].join(' || ');
   return [
-    `if ((x = cpu.jitLeft - d) > 0 && (ck === 0 || (cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & ${TF | RF}) === 0`
+    `if ((x = left - d) > 0 && (ck === 0 || (cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & ${TF | RF}) === 0`
       + ' && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))))) {',
-    `if (g >= 0) { if (LV[g] === 1) { cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; ck = cb; pc = g; continue; } }`,
+    `if (g >= 0) { if (LV[g] === 1) { left = x; dd += d; ck = cb; pc = g; continue; } }`,
     `else if ((q = BS[f]).linkStamp === cpu.linkStamp && (${lookup}) && s.jitLive === LV && LV[g = s.jitEntry] === 1) {`,
-    'cpu.jitLeft = x; cpu.clock.retired += d; cpu.jitMember = g; ck = cb;',
+    'left = x; dd += d; ck = cb;',
     'pc = g; continue;',
     '}',
     '}',
-    'cpu.eip = t; return d;',
+    'cpu.jitMember = f; cpu.jitLeft = left; cpu.clock.retired += dd; cpu.eip = t; return d;',
   ].join('\n');
 }
