@@ -557,7 +557,12 @@
  * Cpu where the region returns and in every sync, since only a call out of
  * generated code can read the clock or fault (regionTail): codeAB.ts x1.025
  * (median per round x0.941) and, swapped, x0.910 (x0.890), i.e. ~x0.97
- * (medians ~x0.92), both on a busy machine.
+ * (medians ~x0.92), both on a busy machine. A conditional branch ending a
+ * member now chooses the successor (`t`, `g`) and leaves through one
+ * write-back of registers and flags instead of one per way (translate.ts
+ * branchExit; measured on stop 26 with process pairs at x0.97 and x0.99,
+ * too close for that method): codeAB.ts x0.869 (median x0.928) and,
+ * swapped, x0.954 (x0.972), i.e. ~x0.91 (medians ~x0.95).
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation

@@ -373,6 +373,26 @@ class BlockWriter {
     return `{ ${this.regWriteback()}${flagWriteback(this.flags)}${flatLost}t = ${eip}; d = ${done}; f = ${this.regionSelf}; g = ${g}; break sw; }`;
   }
   /**
+   * A conditional branch ending the block: `cond` chooses the EIP after it.
+   * A region member with no handler call before it chooses the successor
+   * (`t`, `g`) in the branch and leaves through one write-back of its
+   * registers and flags (the same state either way), not one per way.
+   */
+  private branchExit(done: number, cond: string, taken: number, notTaken: number): void {
+    if (this.regionSelf === null || this.afterHandler) {
+      this.emit(`if (${cond}) {`);
+      this.checkTarget(taken);
+      this.emit(this.blockExit(done, taken));
+      this.emit('}');
+      this.emit(this.blockExit(done, notTaken));
+      return;
+    }
+    this.emit(`if (${cond}) {`);
+    this.checkTarget(taken);
+    this.emit(`t = ${lit(taken)}; g = ${this.memberOnPage(taken)}; } else { t = ${lit(notTaken)}; g = ${this.memberOnPage(notTaken)}; }`);
+    this.emit(`{ ${this.regWriteback()}${flagWriteback(this.flags)}d = ${done}; f = ${this.regionSelf}; break sw; }`);
+  }
+  /**
    * The member the run loop would find at `target` without a lookup (its
    * index; -1 if none): one decoded at that EIP, with this block's code
    * segment, from the same linear page and the same physical page as this
@@ -1030,11 +1050,7 @@ class BlockWriter {
         return true;
       case FAST_JCC: {
         if (!last) return false;
-        this.emit(`if (${conditionExpr(this.flags, i.opcode & 15)}) {`);
-        this.checkTarget(i.imm);
-        this.emit(this.blockExit(this.k + 1, i.imm));
-        this.emit('}');
-        this.emit(this.blockExit(this.k + 1, i.nextEip));
+        this.branchExit(this.k + 1, conditionExpr(this.flags, i.opcode & 15), i.imm, i.nextEip);
         return true;
       }
       case FAST_JMP:
