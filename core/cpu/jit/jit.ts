@@ -563,6 +563,24 @@
  * branchExit; measured on stop 26 with process pairs at x0.97 and x0.99,
  * too close for that method): codeAB.ts x0.869 (median x0.928) and,
  * swapped, x0.954 (x0.972), i.e. ~x0.91 (medians ~x0.95).
+ * Not kept: heat counted per four instructions (a block's run adding
+ * (length + 3) >> 2), so that the kernel's timer-tick blocks (18-48
+ * instructions, ~0.12 runs per iteration, never hot in the bench: 2,848
+ * blocks, 1.5% of the warm loop's instructions interpreted) compile too:
+ * warm x1.28, every round slower (long blocks turning hot early form
+ * smaller regions; the same happens with a lower threshold:
+ * shellLoopVariants.ts, ten 20000-iteration rounds, hot threshold 20000,
+ * 5000, 2000: warm medians x1.00, x1.09, x1.11, 161, 240 and 328 regions;
+ * 40000 and 80000 x1.07 and x1.35, regionMax 64 x1.22, warm successors
+ * from a sixteenth or a half of the threshold instead of a quarter x0.98
+ * and x1.07, all on a busy machine). Sampled warm after the two cuts
+ * (perf): region functions 57%, `run` 13.8% (a sixth of it on the cold
+ * instruction objects of the 1.5% still interpreted, a tenth on the map
+ * of the successor Block), the call into a region 12.7% (over half of
+ * Builtins_CallFunction's samples on one load: the callee's
+ * SharedFunctionInfo flags, a cache miss per entry; strict mode would
+ * skip only the receiver's loads after it), fetchBlock 7.7% (over half on
+ * the block map's bucket and entry loads).
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
