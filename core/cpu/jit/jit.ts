@@ -562,7 +562,11 @@
  * write-back of registers and flags instead of one per way (translate.ts
  * branchExit; measured on stop 26 with process pairs at x0.97 and x0.99,
  * too close for that method): codeAB.ts x0.869 (median x0.928) and,
- * swapped, x0.954 (x0.972), i.e. ~x0.91 (medians ~x0.95).
+ * swapped, x0.954 (x0.972), i.e. ~x0.91 (medians ~x0.95). Both against
+ * the stop's start as codeAB.ts builds, ten 20000-iteration rounds (the
+ * bench's cold loop): warm-up x0.976 and swapped x1.004, warm x1.007 and
+ * swapped x1.025: no gain measurable on a machine whose rounds varied by
+ * up to x1.9 that afternoon; the perf profile shows the clock's spot gone.
  * Not kept: heat counted per four instructions (a block's run adding
  * (length + 3) >> 2), so that the kernel's timer-tick blocks (18-48
  * instructions, ~0.12 runs per iteration, never hot in the bench: 2,848
