@@ -299,8 +299,9 @@ export class Cpu implements PageTableMemory {
    * A compiled region stepping between its members: the member running (the
    * last one stepped into, as its index in Block.jitMembers) and the
    * instructions the run loop's budget still allows (members stepped through
-   * subtract theirs). An index, not the Block: a small integer is stored
-   * without V8's write barrier at every member transition.
+   * subtract theirs). The region keeps both in locals and stores them here
+   * where it returns and before every call out of its code (jit/translate.ts
+   * regionTail), with the instructions it has stepped through added to the clock.
    */
   jitMember = 0;
   jitLeft = 0;
