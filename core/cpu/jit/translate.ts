@@ -370,7 +370,11 @@ class BlockWriter {
     // After a handler call the next member's flat segments may be gone: the run loop enters it then, through its guard.
     const flatLost = this.afterHandler ? `if ((cpu.flatMask & /*NEED*/0) !== /*NEED*/0) { cpu.eip = ${eip}; return ${done}; } ` : '';
     const g = this.afterHandler || typeof to === 'string' ? -1 : this.memberOnPage(to);
-    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}${flatLost}t = ${eip}; d = ${done}; f = ${this.regionSelf}; g = ${g}; break sw; }`;
+    return this.leaveMember(done, `${flatLost}t = ${eip}; g = ${g}; `);
+  }
+  /** A region member's exit to its tail: registers and flags stored, then `successor` (which sets `t` and `g`, or ''). */
+  private leaveMember(done: number, successor: string): string {
+    return `{ ${this.regWriteback()}${flagWriteback(this.flags)}${successor}d = ${done}; f = ${this.regionSelf}; break sw; }`;
   }
   /**
    * A conditional branch ending the block: `cond` chooses the EIP after it.
@@ -390,7 +394,7 @@ class BlockWriter {
     this.emit(`if (${cond}) {`);
     this.checkTarget(taken);
     this.emit(`t = ${lit(taken)}; g = ${this.memberOnPage(taken)}; } else { t = ${lit(notTaken)}; g = ${this.memberOnPage(notTaken)}; }`);
-    this.emit(`{ ${this.regWriteback()}${flagWriteback(this.flags)}d = ${done}; f = ${this.regionSelf}; break sw; }`);
+    this.emit(this.leaveMember(done, ''));
   }
   /**
    * The member the run loop would find at `target` without a lookup (its
