@@ -29,7 +29,7 @@ import { makeCpu, programSource } from '../diffRig.ts';
 import { assemble } from '../../../../scripts/nasm.ts';
 import type { Cpu } from '../../../../core/cpu/cpu.ts';
 
-const S = 60000, REPS = 16000; // 2.9 G instructions: every variant in one run (13 x 8 rounds of 20 M)
+const S = 60000, REPS = 16000; // 2.9 G instructions: every variant in one run (8 x 8 rounds of 20 M)
 const body = `
         mov edi, 0x100000
         mov ecx, ${S}
@@ -234,32 +234,25 @@ function variants(): void {
   const checks = 'cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & 65792) === 0 && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))';
   const lazyCall = /setLazy\(cpu, 2, 8, fa, fb, fr\);/g;
   const lazyInline = 'cpu.lazyOp = 2; cpu.lazySize = 8; cpu.lazyA = fa; cpu.lazyB = fb; cpu.lazyRes = fr; cpu.lazyMask = 2261;';
-  const toMember = 'cpu.jitMember = g; ck = cb; pc = g; continue; } }';
-  // ST: budget 0, attention 1, exitBlock 2, flags 3, intrMask 4, intrLine 5, pollIntr 6, lazy 8-13, member 14; CK: clock.
+  // ST: attention 1, exitBlock 2, flags 3, intrMask 4, intrLine 5, pollIntr 6, lazy 8-13. The budget, the clock's
+  // count and the member are the tail's locals since stop 31 (translate.ts regionTail): nothing left to move.
   const edits: Record<string, (s: string) => string> = {
     real: (s) => s,
     noSetLazy: (s) => s.replaceAll(lazyCall, ''),
     inlineLazy: (s) => s.replaceAll(lazyCall, lazyInline),
     noChecks: (s) => s.replace(checks, 'true'),
     noLive: (s) => s.replace('if (LV[g] === 1)', 'if (true)'),
-    noMember: (s) => s.replace(toMember, 'ck = cb; pc = g; continue; } }'),
-    // State in typed arrays, handed to and from the Cpu where the region is entered and returns (or not at all:
-    // attention and the rest keep their values here, the measurement needs no more).
-    clockArr: (s) => s.replaceAll('cpu.clock.retired += d;', 'CK[0] += d;').replace('cpu.eip = t; return d;', 'cpu.clock.retired += CK[0]; CK[0] = 0; cpu.eip = t; return d;'),
-    leftArr: (s) => s.replace('(x = cpu.jitLeft - d)', '(x = ST[0] - d)').replaceAll('cpu.jitLeft = x;', 'ST[0] = x;')
-      .replace('let pc = cpu.jitMember;', 'let pc = cpu.jitMember; ST[0] = cpu.jitLeft;').replace('cpu.eip = t; return d;', 'cpu.jitLeft = ST[0]; cpu.eip = t; return d;'),
+    // State in typed arrays (attention and the rest keep their values here, the measurement needs no more).
     checksArr: (s) => s.replace(checks, 'ST[1] === 0 && ST[2] === 0 && ((p = ST[3]) & 65792) === 0 && ((p & ST[4]) === 0 || (ST[5] === 0 && ST[6] === 0))'),
     lazyArr: (s) => s.replaceAll(lazyCall, 'ST[8] = 2; ST[9] = 8; ST[10] = fa; ST[11] = fb; ST[12] = fr; ST[13] = 2261;'),
-    memberArr: (s) => s.replace(toMember, 'ST[14] = g; ck = cb; pc = g; continue; } }'),
-    tailArr: (s) => edits.checksArr(edits.leftArr(edits.clockArr(s))),
-    allArr: (s) => edits.memberArr(edits.lazyArr(edits.tailArr(s))),
+    allArr: (s) => edits.lazyArr(edits.checksArr(s)),
   };
   const names = (process.env.V ?? Object.keys(edits).join(',')).split(',');
   for (const name of names) {
     const fn = edits[name](src);
     if (name !== 'real' && fn === src) throw new Error(`variant ${name} changed nothing: the generated tail no longer reads as it expects`);
     if (process.env.DUMP) console.log(fn);
-    const f = jitAny.instantiate({ BS: [b], IS: [b.insns], LV: b.jitLive, CK: new Float64Array(new ArrayBuffer(8)), ST: new Int32Array(new ArrayBuffer(64)).fill(0x202, 3, 4) }, fn) as typeof b.jit;
+    const f = jitAny.instantiate({ BS: [b], IS: [b.insns], LV: b.jitLive, ST: new Int32Array(new ArrayBuffer(64)).fill(0x202, 3, 4) }, fn) as typeof b.jit;
     b.jit = f;
     cpuRounds(name.padEnd(12), cpu, 8);
   }
