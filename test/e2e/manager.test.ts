@@ -133,12 +133,21 @@ describe('manager in the browser', () => {
     await page.keyboard.press('Alt+n');
     const wizard = page.getByRole('dialog', { name: 'New virtual machine' });
     await wizard.waitFor();
+    // The wizard can open before the host has listed its presets (a busy machine): a Tab pressed then would
+    // skip the not-yet-rendered radio group. Wait for the list and for the dialog's autofocus, as a user sees them.
+    const tiny = wizard.getByRole('radio', { name: /Tiny Linux demo/ });
+    await expect.poll(() => tiny.isChecked()).toBe(true);
+    const focused = () => page.evaluate(() => document.activeElement?.id ?? '');
+    await expect.poll(focused).toBe('wizard-name');
     await page.keyboard.type('Keyboard VM'); // the name field has the focus
     await page.keyboard.press('Tab'); // to the guest type radio group
+    await expect.poll(() => tiny.evaluate((radio) => radio === document.activeElement)).toBe(true);
     await page.keyboard.press('ArrowDown'); // Tiny Linux -> Linux (custom kernel)
-    expect(await wizard.getByRole('radio', { name: /Linux \(custom kernel\)/ }).isChecked()).toBe(true);
+    await expect.poll(() => wizard.getByRole('radio', { name: /Linux \(custom kernel\)/ }).isChecked()).toBe(true);
     await page.keyboard.press('Enter');
     await wizard.getByRole('heading', { name: 'Boot' }).waitFor();
+    const kernelField = wizard.getByLabel('Kernel image');
+    await expect.poll(() => kernelField.evaluate((field) => field === document.activeElement)).toBe(true);
     await page.keyboard.type(kernel); // focus moved to the kernel field
     await page.keyboard.press('Enter');
     await wizard.getByRole('heading', { name: 'Hardware' }).waitFor();
