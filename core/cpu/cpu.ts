@@ -28,7 +28,7 @@
  */
 import type { MemoryBus } from '../memory/bus.ts';
 import type { GuestClock } from './clock.ts';
-import { readFlags } from './flags.ts';
+import { LZ_MASK, LZ_SIZE, readFlags } from './flags.ts';
 // The block cache first: it loads the decoder and with it every instruction handler (ops/index.ts) before
 // execLoop.ts loads interrupts.ts, the order cpu.ts has always loaded the import cycle interrupts.ts ->
 // protected/ -> vmx/nonRoot.ts -> decoder.ts -> ops/ -> vmx/entry.ts -> interrupts.ts in (interruptKinds.ts
@@ -96,21 +96,10 @@ export class Cpu implements PageTableMemory {
   // ---- architectural state (plain data, see saveState) ----
   readonly regs = pinned(Int32Array, 8);
   eip = 0;
-  /** EFLAGS; the arithmetic bits named in lazyMask are stale (flags.ts). */
+  /** EFLAGS; the arithmetic bits named in lazy[LZ_MASK] are stale (flags.ts). */
   flags = FLAG_RESERVED1;
-  lazyMask = 0;
-  lazyOp = 0;
-  lazySize = 32;
-  /**
-   * The lazy operands and result, stored as int32 (`| 0`, flags.ts setLazy):
-   * every reader truncates them anyway, and a result such as `a - b` out of
-   * int32 range stored as it is turns the field into a boxed double for
-   * good (V8 never narrows a field's representation), which every later
-   * store pays for.
-   */
-  lazyA = 0;
-  lazyB = 0;
-  lazyRes = 0;
+  /** The lazy arithmetic flags' operation, size, operands, result and mask, at flags.ts's LZ_* slots. */
+  readonly lazy = pinned(Int32Array, 6);
   /** Segment registers ES..GS, LDTR, TR: selector and descriptor cache. */
   readonly segSel = pinned(Uint16Array, 8);
   readonly segBase = pinned(Int32Array, 8);
@@ -317,6 +306,7 @@ export class Cpu implements PageTableMemory {
     this.model = model;
     this.bus = bus;
     this.clock = clock;
+    this.lazy[LZ_SIZE] = 32;
     this.u8 = bus.memory.u8;
     this.i32 = bus.memory.i32;
     this.jit = new Jit(this);
@@ -338,7 +328,7 @@ export class Cpu implements PageTableMemory {
     this.regs[2] = this.model.signature; // EDX after reset holds the processor signature
     this.eip = 0xfff0;
     this.flags = FLAG_RESERVED1;
-    this.lazyMask = 0;
+    this.lazy[LZ_MASK] = 0;
     this.cr0 = CR0_ET | (1 << 29) | (1 << 30); // CD, NW, ET
     this.cr2 = this.cr3 = this.cr4 = 0;
     this.efer = 0;
@@ -592,7 +582,7 @@ export class Cpu implements PageTableMemory {
   /** Replaces EFLAGS wholesale (no privilege filtering; callers apply POPF/IRET rules). */
   setFlags(v: number): void {
     const old = this.flags;
-    this.lazyMask = 0;
+    this.lazy[LZ_MASK] = 0;
     this.flags = (v & EFLAGS_IMPLEMENTED) | FLAG_RESERVED1;
     if (((old ^ this.flags) & (IF | TF | VM)) !== 0) this.exitBlock = true;
     if (((old ^ this.flags) & AC) !== 0) this.refreshAccessMode();

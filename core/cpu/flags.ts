@@ -1,7 +1,7 @@
 /**
  * Lazy arithmetic flags. Most instructions only record their operands and
  * result; CF/PF/AF/ZF/SF/OF are computed when something reads them (Jcc,
- * PUSHF, ADC, ...). `cpu.lazyMask` says which of the six flags are currently
+ * PUSHF, ADC, ...). `cpu.lazy[LZ_MASK]` says which of the six flags are currently
  * lazy; the others are valid in `cpu.flags`.
  *
  * Flag definitions follow the SDM: CF is the unsigned carry/borrow, AF the
@@ -10,6 +10,20 @@
  */
 import type { Cpu } from './cpu.ts';
 import { AF, ARITH_FLAGS, CF, OF, PF, SF, ZF } from './regs.ts';
+
+/**
+ * The lazy state's slots in `cpu.lazy` (an Int32Array over its own
+ * ArrayBuffer, pinnedArrays.ts): generated code writes them as plain stores
+ * at fixed addresses (jit/flagCode.ts), and the Int32Array's own conversion
+ * keeps the operands int32 (as object fields, an out-of-range `a - b`
+ * stored as it was turned the field into a boxed double for good).
+ */
+export const LZ_OP = 0; // the lazy operation kind (LAZY_*)
+export const LZ_SIZE = 1; // its operand size in bits: 8, 16 or 32
+export const LZ_A = 2; // first operand
+export const LZ_B = 3; // second operand
+export const LZ_RES = 4; // result
+export const LZ_MASK = 5; // which of the six arithmetic flags are lazy; the others are valid in cpu.flags
 
 /** Lazy operation kinds. */
 export const LAZY_ADD = 0; // a + b
@@ -32,12 +46,13 @@ export function sizeMask(bits: number): number {
 
 /** Computes the lazy flags selected by `which` (a subset of ARITH_FLAGS). */
 export function computeLazy(cpu: Cpu, which: number): number {
-  const op = cpu.lazyOp;
-  const bits = cpu.lazySize;
+  const lz = cpu.lazy;
+  const op = lz[LZ_OP];
+  const bits = lz[LZ_SIZE];
   const mask = bits === 32 ? 0xffff_ffff : (1 << bits) - 1;
-  const a = cpu.lazyA;
-  const b = cpu.lazyB;
-  const res = cpu.lazyRes;
+  const a = lz[LZ_A];
+  const b = lz[LZ_B];
+  const res = lz[LZ_RES];
   const top = bits - 1;
   let f = 0;
   if (which & ZF && (res & mask) === 0) f |= ZF;
@@ -74,17 +89,17 @@ export function computeLazy(cpu: Cpu, which: number): number {
 
 /** Full EFLAGS value with every lazy flag materialized. */
 export function readFlags(cpu: Cpu): number {
-  const lazy = cpu.lazyMask;
+  const lazy = cpu.lazy[LZ_MASK];
   if (lazy === 0) return cpu.flags;
   return (cpu.flags & ~lazy) | computeLazy(cpu, lazy);
 }
 
 /** Materializes the lazy flags into cpu.flags. */
 export function settleFlags(cpu: Cpu): void {
-  const lazy = cpu.lazyMask;
+  const lazy = cpu.lazy[LZ_MASK];
   if (lazy !== 0) {
     cpu.flags = (cpu.flags & ~lazy) | computeLazy(cpu, lazy);
-    cpu.lazyMask = 0;
+    cpu.lazy[LZ_MASK] = 0;
   }
 }
 
@@ -94,19 +109,20 @@ export function settleFlags(cpu: Cpu): void {
  * is valid in `cpu.flags` while the others are lazy.
  */
 export function getFlag(cpu: Cpu, flag: number): number {
-  const lazy = cpu.lazyMask & flag;
+  const lazy = cpu.lazy[LZ_MASK] & flag;
   if (lazy === 0) return cpu.flags & flag;
   return (cpu.flags & flag & ~lazy) | computeLazy(cpu, lazy);
 }
 
 /** Records a lazy result; all six arithmetic flags become lazy. */
 export function setLazy(cpu: Cpu, op: number, bits: number, a: number, b: number, res: number): void {
-  cpu.lazyOp = op;
-  cpu.lazySize = bits;
-  cpu.lazyA = a | 0;
-  cpu.lazyB = b | 0;
-  cpu.lazyRes = res | 0;
-  cpu.lazyMask = ARITH_FLAGS;
+  const lz = cpu.lazy;
+  lz[LZ_OP] = op;
+  lz[LZ_SIZE] = bits;
+  lz[LZ_A] = a;
+  lz[LZ_B] = b;
+  lz[LZ_RES] = res;
+  lz[LZ_MASK] = ARITH_FLAGS;
 }
 
 /**
@@ -119,12 +135,13 @@ export function setLazyKeepCF(cpu: Cpu, op: number, bits: number, a: number, b: 
 
 /** INC/DEC's lazy state: CF is `cf` (0 or 1), the other five flags lazy. */
 export function setLazyCarry(cpu: Cpu, op: number, bits: number, a: number, b: number, res: number, cf: number): void {
-  cpu.lazyOp = op;
-  cpu.lazySize = bits;
-  cpu.lazyA = a | 0;
-  cpu.lazyB = b | 0;
-  cpu.lazyRes = res | 0;
-  cpu.lazyMask = ARITH_FLAGS & ~CF;
+  const lz = cpu.lazy;
+  lz[LZ_OP] = op;
+  lz[LZ_SIZE] = bits;
+  lz[LZ_A] = a;
+  lz[LZ_B] = b;
+  lz[LZ_RES] = res;
+  lz[LZ_MASK] = ARITH_FLAGS & ~CF;
   cpu.flags = (cpu.flags & ~CF) | cf;
 }
 
@@ -133,12 +150,13 @@ export function setLazyCarry(cpu: Cpu, op: number, bits: number, a: number, b: n
  * CF/AF/OF given explicitly in `cfAfOf`.
  */
 export function setResultFlags(cpu: Cpu, bits: number, res: number, cfAfOf: number): void {
-  cpu.lazyOp = LAZY_RES;
-  cpu.lazySize = bits;
-  cpu.lazyA = cfAfOf | 0;
-  cpu.lazyB = 0;
-  cpu.lazyRes = res | 0;
-  cpu.lazyMask = ARITH_FLAGS;
+  const lz = cpu.lazy;
+  lz[LZ_OP] = LAZY_RES;
+  lz[LZ_SIZE] = bits;
+  lz[LZ_A] = cfAfOf;
+  lz[LZ_B] = 0;
+  lz[LZ_RES] = res;
+  lz[LZ_MASK] = ARITH_FLAGS;
 }
 
 /**
@@ -147,7 +165,7 @@ export function setResultFlags(cpu: Cpu, bits: number, res: number, cfAfOf: numb
  */
 export function setArithFlags(cpu: Cpu, value: number): void {
   cpu.flags = (cpu.flags & ~ARITH_FLAGS) | (value & ARITH_FLAGS);
-  cpu.lazyMask = 0;
+  cpu.lazy[LZ_MASK] = 0;
 }
 
 /** Writes arithmetic flags directly (SAHF, POPF, ...): `value`'s bits under `mask` replace the current ones. */
@@ -158,17 +176,18 @@ export function writeArithFlags(cpu: Cpu, value: number, mask: number): void {
 
 /** Condition codes 0-15 of Jcc/SETcc/CMOVcc (the low nibble of the opcode). */
 export function testCondition(cpu: Cpu, cc: number): boolean {
+  const lz = cpu.lazy;
   // Fast path: a compare/subtract left every flag lazy; decide from its operands directly.
-  if (cpu.lazyMask === ARITH_FLAGS && cpu.lazyOp === LAZY_SUB) {
-    const sh = 32 - cpu.lazySize;
+  if (lz[LZ_MASK] === ARITH_FLAGS && lz[LZ_OP] === LAZY_SUB) {
+    const sh = 32 - lz[LZ_SIZE];
     let r: boolean;
     switch (cc >> 1) {
-      case 1: r = (cpu.lazyA << sh) >>> sh < (cpu.lazyB << sh) >>> sh; break; // B
-      case 2: r = cpu.lazyRes << sh === 0; break; // Z
-      case 3: r = (cpu.lazyA << sh) >>> sh <= (cpu.lazyB << sh) >>> sh; break; // BE
-      case 4: r = cpu.lazyRes << sh < 0; break; // S
-      case 6: r = (cpu.lazyA << sh) >> sh < (cpu.lazyB << sh) >> sh; break; // L
-      case 7: r = (cpu.lazyA << sh) >> sh <= (cpu.lazyB << sh) >> sh; break; // LE
+      case 1: r = (lz[LZ_A] << sh) >>> sh < (lz[LZ_B] << sh) >>> sh; break; // B
+      case 2: r = lz[LZ_RES] << sh === 0; break; // Z
+      case 3: r = (lz[LZ_A] << sh) >>> sh <= (lz[LZ_B] << sh) >>> sh; break; // BE
+      case 4: r = lz[LZ_RES] << sh < 0; break; // S
+      case 6: r = (lz[LZ_A] << sh) >> sh < (lz[LZ_B] << sh) >> sh; break; // L
+      case 7: r = (lz[LZ_A] << sh) >> sh <= (lz[LZ_B] << sh) >> sh; break; // LE
       default: return testConditionSlow(cpu, cc);
     }
     return (cc & 1) !== 0 ? !r : r;

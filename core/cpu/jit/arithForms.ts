@@ -41,7 +41,7 @@
  * take their carry in from here (carryOp).
  */
 import type { Insn } from '../insn.ts';
-import { LAZY_ADC, LAZY_ADD, LAZY_RES, LAZY_SBB, LAZY_SUB } from '../flags.ts';
+import { LAZY_ADC, LAZY_ADD, LAZY_RES, LAZY_SBB, LAZY_SUB, LZ_MASK } from '../flags.ts';
 import { ALU_ADC } from '../ops/alu.ts';
 import { AF, ARITH_FLAGS, CF, OF, PF, SF, ZF } from '../regs.ts';
 import { carryExpr, type FlagState } from './flagCode.ts';
@@ -59,7 +59,7 @@ export interface ArithWriter {
   exitCheck(eipAfter: number): void;
   /** Stores the block's flag state into the CPU's fields; the flags are then the CPU's. */
   flagsToCpu(): void;
-  /** The code just wrote all six arithmetic flags into `cpu.flags` (lazyMask 0): the flags are the CPU's. */
+  /** The code just wrote all six arithmetic flags into `cpu.flags` (lazy mask 0): the flags are the CPU's. */
   flagsWritten(): void;
   /** The current instruction's read-modify-write m32 operand: `op` emits the operation on `m` and returns the result's expression. */
   rmw32(i: Insn, op: () => string): void;
@@ -124,7 +124,7 @@ export function arithForm(i: Insn, w: ArithWriter): boolean {
       w.flagsToCpu();
       const rotate = (v: string) => {
         w.emit(`x = ${v}; t = ${result};`);
-        w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | getFlag(cpu, ${PF | AF | ZF | SF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = 0;`);
+        w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | getFlag(cpu, ${PF | AF | ZF | SF}) | (${cf}) | ((${of}) << 11); lz[${LZ_MASK}] = 0;`);
         w.flagsWritten();
         return 't';
       };
@@ -221,14 +221,14 @@ function mul64(w: ArithWriter, a: string, b: string, signed: boolean): void {
   w.emit(`x = ${a} >>> 0; t = ${b} >>> 0; o = Math.floor((x * (t >>> 16) + Math.floor((x * (t & 0xffff)) / 0x10000)) / 0x10000) | 0;`);
   if (signed) w.emit('o = (o - ((x | 0) < 0 ? t : 0) - ((t | 0) < 0 ? x : 0)) | 0;');
   w.emit(`x = Math.imul(x, t); t = o !== ${signed ? '(x >> 31)' : '0'} ? ${CF | OF} : 0;`);
-  w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t | PARITY[x & 0xff] | ((x >>> 24) & ${SF}); cpu.lazyMask = 0;`);
+  w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t | PARITY[x & 0xff] | ((x >>> 24) & ${SF}); lz[${LZ_MASK}] = 0;`);
   w.flagsWritten();
 }
 
 /** `x` = the low half of the signed product of `a` and `b` (int32 expressions), the flags as imulTrunc32 sets them. */
 function imul(w: ArithWriter, a: string, b: string): void {
   w.emit(`x = Math.imul(${a}, ${b}); t = (${a} | 0) * (${b} | 0) !== x ? ${CF | OF} : 0;`);
-  w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t | PARITY[x & 0xff] | ((x >>> 24) & ${SF}); cpu.lazyMask = 0;`);
+  w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t | PARITY[x & 0xff] | ((x >>> 24) & ${SF}); lz[${LZ_MASK}] = 0;`);
   w.flagsWritten();
 }
 

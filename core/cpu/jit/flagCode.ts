@@ -14,7 +14,8 @@
  * int32; every flag computed from them is the same (flags.ts only reads
  * them through ToInt32 masks).
  */
-import { LAZY_ADD, LAZY_RES, LAZY_SUB } from '../flags.ts';
+import { LAZY_ADD, LAZY_RES, LAZY_SUB, LZ_A, LZ_B, LZ_MASK, LZ_OP, LZ_RES, LZ_SIZE } from '../flags.ts';
+import { ARITH_FLAGS } from '../regs.ts';
 
 /** Where the flags are at a point of a compiled block. */
 export interface FlagState {
@@ -55,14 +56,14 @@ export function incDecFlags(prev: FlagState, op: number, size: 8 | 32 = 32): { f
 }
 
 /**
- * Statements that store a state held in locals into the CPU's lazy fields
- * ('' if already there): a call to flags.ts's setLazy or setLazyCarry,
- * shared by every block rather than repeated at each exit (generated code
- * size is what V8's compile time and the instruction cache pay for).
+ * Statements that store a state held in locals into the CPU's lazy state
+ * ('' if already there): six stores into `lz` (cpu.lazy, whose address
+ * TurboFan embeds as a constant: flags.ts LZ_*), or for INC/DEC a call to
+ * flags.ts's setLazyCarry (it also writes CF into cpu.flags).
  */
 export function flagWriteback(s: FlagState): string {
   if (s.inCpu) return '';
-  if (!s.keepCF) return `setLazy(cpu, ${s.op}, ${s.size}, fa, fb, fr); `;
+  if (!s.keepCF) return `lz[${LZ_OP}] = ${s.op}; lz[${LZ_SIZE}] = ${s.size}; lz[${LZ_A}] = fa; lz[${LZ_B}] = fb; lz[${LZ_RES}] = fr; lz[${LZ_MASK}] = ${ARITH_FLAGS}; `;
   return `setLazyCarry(cpu, ${s.op}, ${s.size}, fa, fb, fr, ${s.cfInCpu ? 'getFlag(cpu, 1)' : 'fcf'}); `;
 }
 

@@ -672,7 +672,7 @@ const envHot = Number(env.POPEK_JIT_HOT);
 /** What generated code reaches by name: the CPU's fixed arrays and the interpreter's helpers. */
 function bindingsOf(cpu: Cpu): Record<string, unknown> {
   return {
-    regs: cpu.regs, u8: cpu.u8, i32: cpu.i32, tlbR: cpu.tlbRead, tlbW: cpu.tlbWrite, sB: cpu.segBase, sRL: cpu.segRLo,
+    regs: cpu.regs, lz: cpu.lazy, u8: cpu.u8, i32: cpu.i32, tlbR: cpu.tlbRead, tlbW: cpu.tlbWrite, sB: cpu.segBase, sRL: cpu.segRLo,
     sRH: cpu.segRHi, sWL: cpu.segWLo, sWH: cpu.segWHi, sLim: cpu.segLimit, PARITY, testCondition, getFlag, aluCompute,
     setLazy, setLazyCarry,
   };

@@ -39,6 +39,7 @@
  */
 import type { Insn } from '../insn.ts';
 import { ARITH_FLAGS, CF, PF, ZF } from '../regs.ts';
+import { LZ_MASK } from '../flags.ts';
 
 /** What these translations need of the block writer (translate.ts BlockWriter). */
 export interface XchgBitWriter {
@@ -58,7 +59,7 @@ export interface XchgBitWriter {
   exitCheck(eipAfter: number): void;
   /** Stores the block's flag state into the CPU's fields; the flags are then the CPU's. */
   flagsToCpu(): void;
-  /** The code just wrote all six arithmetic flags into `cpu.flags` (lazyMask 0): the flags are the CPU's. */
+  /** The code just wrote all six arithmetic flags into `cpu.flags` (lazy mask 0): the flags are the CPU's. */
   flagsWritten(): void;
   /** The flags are now the 32-bit LAZY_SUB of the locals fa, fb, fr (as CMP). */
   flagsSub32(): void;
@@ -136,7 +137,7 @@ export function xchgBitForm(i: Insn, w: XchgBitWriter): boolean {
       const index = i.opcode === 0x1bc ? '31 - Math.clz32(x & -x)' : '31 - Math.clz32(x)';
       // Every arithmetic flag is written, so the previous state is dead (as for IMUL).
       w.emit(`x = ${reg ? w.r(i.rm) : 'm'}; if (x === 0) { t = ${ZF | PF}; } else { o = ${index}; ${w.setR(i.reg, 'o')} t = PARITY[o]; }`);
-      w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t; cpu.lazyMask = 0;`);
+      w.emit(`cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | t; lz[${LZ_MASK}] = 0;`);
       w.flagsWritten();
       if (!reg) w.exitCheck(i.nextEip);
       return true;
@@ -149,6 +150,6 @@ export function xchgBitForm(i: Insn, w: XchgBitWriter): boolean {
 /** CF = `bit` (an expression of 0 or 1), the other arithmetic flags settled from the previous state (writeArithFlags). */
 function bitToCarry(w: XchgBitWriter, bit: string): void {
   w.flagsToCpu();
-  w.emit(`x = ${bit}; cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | getFlag(cpu, ${ARITH_FLAGS & ~CF}) | x; cpu.lazyMask = 0;`);
+  w.emit(`x = ${bit}; cpu.flags = (cpu.flags & ${~ARITH_FLAGS}) | getFlag(cpu, ${ARITH_FLAGS & ~CF}) | x; lz[${LZ_MASK}] = 0;`);
   w.flagsWritten();
 }

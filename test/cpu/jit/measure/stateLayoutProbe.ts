@@ -232,20 +232,19 @@ function variants(): void {
   if (process.env.DUMP) console.log(src, blocks.length, blocks.map((x) => x.eip.toString(16)));
   const jitAny = cpu.jit as unknown as { instantiate(extra: Record<string, unknown>, fn: string): unknown };
   const checks = 'cpu.attention === false && cpu.exitBlock === false && ((p = cpu.flags) & 65792) === 0 && ((p & cpu.intrMask) === 0 || (cpu.intrLine === false && cpu.pollIntr === false))';
-  const lazyCall = /setLazy\(cpu, 2, 8, fa, fb, fr\);/g;
-  const lazyInline = 'cpu.lazyOp = 2; cpu.lazySize = 8; cpu.lazyA = fa; cpu.lazyB = fb; cpu.lazyRes = fr; cpu.lazyMask = 2261;';
-  // ST: attention 1, exitBlock 2, flags 3, intrMask 4, intrLine 5, pollIntr 6, lazy 8-13. The budget, the clock's
-  // count and the member are the tail's locals since stop 31 (translate.ts regionTail): nothing left to move.
+  // The lazy flags' six stores into cpu.lazy (flagCode.ts flagWriteback; they were a setLazy call on the Cpu's
+  // fields until stop 32, when this probe's lazyArr variant found the typed array x1.08 ahead on strlen).
+  const lazyStores = 'lz[0] = 2; lz[1] = 8; lz[2] = fa; lz[3] = fb; lz[4] = fr; lz[5] = 2261; ';
+  // ST: attention 1, exitBlock 2, flags 3, intrMask 4, intrLine 5, pollIntr 6. The budget, the clock's count and
+  // the member are the tail's locals since stop 31 (translate.ts regionTail), the lazy flags a typed array since
+  // stop 32: the checks are what is left to move.
   const edits: Record<string, (s: string) => string> = {
     real: (s) => s,
-    noSetLazy: (s) => s.replaceAll(lazyCall, ''),
-    inlineLazy: (s) => s.replaceAll(lazyCall, lazyInline),
+    noLazy: (s) => s.replaceAll(lazyStores, ''),
     noChecks: (s) => s.replace(checks, 'true'),
     noLive: (s) => s.replace('if (LV[g] === 1)', 'if (true)'),
     // State in typed arrays (attention and the rest keep their values here, the measurement needs no more).
     checksArr: (s) => s.replace(checks, 'ST[1] === 0 && ST[2] === 0 && ((p = ST[3]) & 65792) === 0 && ((p & ST[4]) === 0 || (ST[5] === 0 && ST[6] === 0))'),
-    lazyArr: (s) => s.replaceAll(lazyCall, 'ST[8] = 2; ST[9] = 8; ST[10] = fa; ST[11] = fb; ST[12] = fr; ST[13] = 2261;'),
-    allArr: (s) => edits.lazyArr(edits.checksArr(s)),
   };
   const names = (process.env.V ?? Object.keys(edits).join(',')).split(',');
   for (const name of names) {
