@@ -38,6 +38,9 @@ interface V86Emulator {
   serial0_send(data: string): void;
   /** Instructions executed since power-on, modulo 2^32. */
   get_instruction_counter(): number;
+  /** Pauses and resumes the emulation (test/cpu/jit/measure/warmRounds.ts takes turns with a Popek machine). */
+  stop(): Promise<void>;
+  run(): Promise<void>;
   destroy(): Promise<void>;
 }
 type V86Constructor = new (options: Record<string, unknown>) => V86Emulator;
@@ -70,9 +73,9 @@ function arrayBuffer(path: string): { buffer: ArrayBuffer } {
 }
 
 /** A serial console on a v86 machine, with the command() that timedInGuest drives. */
-class V86Console {
+export class V86Console {
   output = '';
-  constructor(private readonly emulator: V86Emulator) {
+  constructor(readonly emulator: V86Emulator) {
     emulator.add_listener('serial0-output-byte', (byte) => (this.output += String.fromCharCode(byte)));
   }
 
@@ -124,6 +127,14 @@ export async function bootV86(v86: V86Package, kernelPath: string, memoryMiB: nu
   } finally {
     await emulator.destroy();
   }
+}
+
+/** A v86 machine booted from `kernelPath` with Tiny Linux's initramfs, at its shell prompt. */
+export async function startV86Console(v86: V86Package, kernelPath: string, memoryMiB: number): Promise<V86Console> {
+  const guest = new V86Console(startV86(v86, kernelPath, memoryMiB, undefined));
+  await guest.waitFor('POPEK-READY', 1800);
+  await guest.waitFor(PROMPT, 120);
+  return guest;
 }
 
 /**

@@ -586,6 +586,28 @@
  * skip only the receiver's loads after it), fetchBlock 7.7% (over half on
  * the block map's bucket and entry loads).
  *
+ * The lazy flags in a typed array, and where the gap to v86 lies (4 Dec,
+ * stop 32). The lazy state moved from six Cpu fields into a pinned
+ * Int32Array (cpu.lazy, flags.ts LZ_*), which generated code writes as six
+ * stores at fixed addresses (flagCode.ts flagWriteback) instead of a setLazy
+ * call on the object: strlen's region (stateLayoutProbe.ts) 840 -> 910 MIPS,
+ * the probe's bound with no lazy stores at all 995; the whole warm loop
+ * (codeAB.ts) x0.994 and, swapped, x1.009, i.e. unchanged. Kept: the same
+ * speed where it is not faster, and the lazy state is plain data at fixed
+ * addresses, as a WebAssembly code generator sharing the CPU's state would
+ * need it. measure/warmRounds.ts runs Popek and v86 in one process, taking
+ * turns on rounds of 10000 iterations: the first three rounds (both JITs'
+ * warm-up) x2.16 and x1.77, the nine and five after x1.70 and x1.58 (two
+ * runs, v86 0.6-1.1 s per round as the machine's load changed). So the
+ * steady state, not only the warm-up, is ~x1.6 behind: of the bench's cold
+ * 200000 iterations the warm-up is ~3 rounds of 20. Sampled warm (perf):
+ * region functions 54%, `run` 14.2% (a fifth of it on the cold Insn objects
+ * of the blocks still interpreted, a tenth on the map check of the
+ * successor Block the links give), the call into a region 13.0% (CallFunction
+ * 8.7%, Call 3.6%, 0.7%), fetchBlock 6.8%: a third of the time goes to
+ * entering compiled code, in cache misses on objects (Block, Insn, the
+ * callee's function data) that a dispatch over plain memory would not have.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
