@@ -57,7 +57,7 @@ export interface ArithWriter {
   readOperand32(i: Insn): void;
   /** After an instruction that went to memory: leaves where the interpreter would stop. */
   exitCheck(eipAfter: number): void;
-  /** Stores the block's flag state into the CPU's fields; the flags are then the CPU's. */
+  /** Stores the block's flag state into the CPU (cpu.lazy, cpu.flags); the flags are then the CPU's. */
   flagsToCpu(): void;
   /** The code just wrote all six arithmetic flags into `cpu.flags` (lazy mask 0): the flags are the CPU's. */
   flagsWritten(): void;
@@ -240,7 +240,7 @@ function imul(w: ArithWriter, a: string, b: string): void {
  * when the carry in is set, else LAZY_ADD/SUB, the unmasked a, b and
  * result, of which every flag reads only the low `size` bits). The carry in
  * is computed from the block's locals (carryExpr) instead of storing the
- * previous state and computing it from the CPU's lazy fields (the
+ * previous state and computing it from the CPU's lazy state (the
  * multi-precision loops' ADD; ADC pairs).
  */
 export function carryOp(flags: FlagState, op: number, size: number, a: string, b: string): string {

@@ -2,10 +2,10 @@
  * Lazy flags inside a compiled block, decided at translation time.
  *
  * The interpreter records every flag-setting instruction in the CPU's lazy
- * fields (flags.ts). A compiled block knows statically which instruction
+ * state (cpu.lazy, flags.ts). A compiled block knows statically which instruction
  * last set the flags at every point, so it keeps only that instruction's
  * operands and result in JS locals (`fa`, `fb`, `fr`, and `fcf` for the
- * carry INC/DEC preserve) and writes them to the CPU's lazy fields only
+ * carry INC/DEC preserve) and writes them to the CPU's lazy state (cpu.lazy) only
  * where the state can be observed: at block exits and before a slow-path
  * call (which may fault and push EFLAGS). Conditions (Jcc) and the carry
  * (INC/DEC) are computed from the locals inline.
@@ -19,7 +19,7 @@ import { ARITH_FLAGS } from '../regs.ts';
 
 /** Where the flags are at a point of a compiled block. */
 export interface FlagState {
-  /** In the CPU's fields (unknown at translation time), or in the compiled block's locals. */
+  /** In the CPU (cpu.lazy and cpu.flags) (unknown at translation time), or in the compiled block's locals. */
   inCpu: boolean;
   /** The lazy operation (LAZY_ADD, LAZY_SUB or LAZY_RES with CF/AF/OF clear) and its size. */
   op: number;

@@ -37,7 +37,7 @@ export interface IrqFlagWriter {
   ea(i: Insn): string;
   /** The statements that make the CPU's state the interpreter's during the instruction (before a fault). */
   sync(): string;
-  /** Stores the block's flag state into the CPU's fields; the flags are then the CPU's. */
+  /** Stores the block's flag state into the CPU (cpu.lazy, cpu.flags); the flags are then the CPU's. */
   flagsToCpu(): void;
   /** PUSH of a dword (the expression must not name x). */
   push(v: string): void;

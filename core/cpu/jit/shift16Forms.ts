@@ -19,8 +19,8 @@
  * The flags stay in the block's locals as a 32-bit LAZY_RES (CF and OF in
  * `fa`) of the 16-bit result sign-extended: its ZF (zero), SF (negative)
  * and PF (low byte) are exactly the 16-bit result's, and a following Jcc or
- * ADC reads them inline (flagCode.ts). The lazy fields written back at an
- * exit (size 32, the sign-extended result) differ from the interpreter's
+ * ADC reads them inline (flagCode.ts). The lazy state written back at an
+ * exit (size 32, the sign-extended result) differs from the interpreter's
  * (size 16, the result) but every flag computed from them is the same, as
  * for the other int32-reduced values the block writes back.
  */

@@ -57,7 +57,7 @@ export interface XchgBitWriter {
   rmw32(i: Insn, op: () => string): void;
   /** After an instruction that went to memory: leaves where the interpreter would stop. */
   exitCheck(eipAfter: number): void;
-  /** Stores the block's flag state into the CPU's fields; the flags are then the CPU's. */
+  /** Stores the block's flag state into the CPU (cpu.lazy, cpu.flags); the flags are then the CPU's. */
   flagsToCpu(): void;
   /** The code just wrote all six arithmetic flags into `cpu.flags` (lazy mask 0): the flags are the CPU's. */
   flagsWritten(): void;
