@@ -135,13 +135,8 @@ export function setLazyKeepCF(cpu: Cpu, op: number, bits: number, a: number, b: 
 
 /** INC/DEC's lazy state: CF is `cf` (0 or 1), the other five flags lazy. */
 export function setLazyCarry(cpu: Cpu, op: number, bits: number, a: number, b: number, res: number, cf: number): void {
-  const lz = cpu.lazy;
-  lz[LZ_OP] = op;
-  lz[LZ_SIZE] = bits;
-  lz[LZ_A] = a;
-  lz[LZ_B] = b;
-  lz[LZ_RES] = res;
-  lz[LZ_MASK] = ARITH_FLAGS & ~CF;
+  setLazy(cpu, op, bits, a, b, res);
+  cpu.lazy[LZ_MASK] = ARITH_FLAGS & ~CF;
   cpu.flags = (cpu.flags & ~CF) | cf;
 }
 
@@ -150,13 +145,7 @@ export function setLazyCarry(cpu: Cpu, op: number, bits: number, a: number, b: n
  * CF/AF/OF given explicitly in `cfAfOf`.
  */
 export function setResultFlags(cpu: Cpu, bits: number, res: number, cfAfOf: number): void {
-  const lz = cpu.lazy;
-  lz[LZ_OP] = LAZY_RES;
-  lz[LZ_SIZE] = bits;
-  lz[LZ_A] = cfAfOf;
-  lz[LZ_B] = 0;
-  lz[LZ_RES] = res;
-  lz[LZ_MASK] = ARITH_FLAGS;
+  setLazy(cpu, LAZY_RES, bits, cfAfOf, 0, res);
 }
 
 /**
