@@ -607,6 +607,10 @@
  * 8.7%, Call 3.6%, 0.7%), fetchBlock 6.8%: a third of the time goes to
  * entering compiled code, in cache misses on objects (Block, Insn, the
  * callee's function data) that a dispatch over plain memory would not have.
+ * The hot threshold again, on the bench's length (warmRounds.ts, twenty
+ * rounds, ratio to v86 over all of them): 20000 x1.77, 10000 x1.79, 5000
+ * x1.71, within what v86's own rounds varied (its first three took 3.6 to
+ * 5.2 s from one run to the next); 20000 stays.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
