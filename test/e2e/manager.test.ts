@@ -64,6 +64,8 @@ async function openManager(server: PopekServer): Promise<Page> {
   (page as Page & { problems?: string[] }).problems = problems;
   await page.goto(server.url);
   await page.getByRole('toolbar', { name: 'Machine actions' }).waitFor();
+  // The library (and with it the host's presets) has loaded: a user sees the list, or that it is empty.
+  await page.locator('.vm-list-wrap[aria-busy="false"]').waitFor();
   return page;
 }
 

@@ -49,6 +49,21 @@ describe('ManagerWindow', () => {
     expect(rows[0]!.attributes('aria-selected')).toBe('true');
   });
 
+  it('says the list is loading until the host has answered, and only then that it is empty', async () => {
+    host.vms = [];
+    let answer: (vms: typeof host.vms) => void = () => {};
+    host.api.listVms.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+    const w = await mountManager();
+    expect(w.find('.vm-list-wrap').attributes('aria-busy')).toBe('true');
+    expect(w.find('.vm-empty[role="status"]').text()).toBe('Loading virtual machines…');
+    expect(w.text()).not.toContain('No virtual machines yet.');
+    answer([]);
+    await settle();
+    expect(w.find('.vm-list-wrap').attributes('aria-busy')).toBe('false');
+    expect(w.find('.vm-empty').text()).toContain('No virtual machines yet.');
+    expect(w.find('[role="status"]').exists()).toBe(false);
+  });
+
   it('follows state events in the list and the toolbar', async () => {
     const w = await mountManager();
     expect(toolbarButton(w, 'Start').attributes('disabled')).toBeUndefined();
