@@ -135,8 +135,8 @@ describe('manager in the browser', () => {
     await page.keyboard.press('Alt+n');
     const wizard = page.getByRole('dialog', { name: 'New virtual machine' });
     await wizard.waitFor();
-    // The wizard can open before the host has listed its presets (a busy machine): a Tab pressed then would
-    // skip the not-yet-rendered radio group. Wait for the list and for the dialog's autofocus, as a user sees them.
+    // Keys go where the focus is when they are pressed: wait for the preset chosen by default and for the
+    // dialog's autofocus (it moves after the dialog's first render), as a user sees them, before typing.
     const tiny = wizard.getByRole('radio', { name: /Tiny Linux demo/ });
     await expect.poll(() => tiny.isChecked()).toBe(true);
     const focused = () => page.evaluate(() => document.activeElement?.id ?? '');

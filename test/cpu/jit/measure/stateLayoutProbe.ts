@@ -29,7 +29,7 @@ import { makeCpu, programSource } from '../diffRig.ts';
 import { assemble } from '../../../../scripts/nasm.ts';
 import type { Cpu } from '../../../../core/cpu/cpu.ts';
 
-const S = 60000, REPS = 16000; // 2.9 G instructions: every variant in one run (8 x 8 rounds of 20 M)
+const S = 60000, REPS = 16000; // 2.9 G instructions: every variant in one run (5 x 8 rounds of 20 M)
 const body = `
         mov edi, 0x100000
         mov ecx, ${S}
