@@ -612,6 +612,31 @@
  * x1.71, within what v86's own rounds varied (its first three took 3.6 to
  * 5.2 s from one run to the next); 20000 stays.
  *
+ * What entering compiled code costs, JavaScript against WebAssembly (4 Dec,
+ * stop 33; measure/dispatchProbe.ts). A model of the warm loop's traffic:
+ * 256 regions of one shape (four registers loaded from and stored to a
+ * state area, ALU work, guest reads through the TLB, the six lazy stores),
+ * entered 2 M times per round in a fixed pseudo-random order of 780
+ * entries, all state in one shared linear memory; ns per entry once warm,
+ * three runs on a quiet machine. At 21 guest instructions per entry (the
+ * shell loop's 22): a JS run loop calling JS functions 40-44 ns (~500
+ * MIPS), the same loop calling the regions compiled to WebAssembly 46 ns,
+ * a dispatch loop in WebAssembly entering them by call_indirect 25 ns
+ * (~830 MIPS, x1.6: the gap to v86). At 6 instructions per entry 31 / 34
+ * / 17 ns, at 63 instructions 103 / 92 / 62 ns: WebAssembly saves ~15 ns
+ * per entry in the dispatch and runs the regions' own work ~x1.5 faster
+ * (guest reads without bounds checks). A JS-to-WebAssembly call costs what
+ * a JS call costs, so WebAssembly regions pay only with the dispatch
+ * between them in WebAssembly too. And the warm-up: the first round of 2 M
+ * entries took 300 ns per entry in JS (V8 tiering up 256 functions), 26 in
+ * WebAssembly (compiled before it runs); with 1024 regions the JS rounds
+ * were still falling after five (220 ns), WebAssembly 40 ns from the first.
+ * So the design the numbers ask for: guest memory, registers, lazy flags,
+ * TLB and the tail's state in one WebAssembly.Memory, regions compiled to
+ * WebAssembly functions in a table, and a dispatch loop in WebAssembly that
+ * goes from region to region and returns to the run loop only for an
+ * interpreted block, an event or a slow path.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
