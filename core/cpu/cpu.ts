@@ -58,6 +58,7 @@ import { CPU_FAULT, causesDoubleFault, excName } from './faults.ts';
 import { FETCH_SUPERVISOR, FETCH_USER, TLB_LIST_MAX, TLB_SUPERVISOR, tlbMethods } from './tlb.ts';
 import { memoryAccess } from './memoryAccess.ts';
 import { pinned } from './pinnedArrays.ts';
+import { processorState } from '../memory/processorMemory.ts';
 
 // The fault object's home is faults.ts; the machine and the hypervisor import it from here too.
 export { CPU_FAULT } from './faults.ts';
@@ -93,23 +94,28 @@ export class Cpu implements PageTableMemory {
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
 
+  /** Buffer offset of this processor's state area in the memory it runs in, -1 if it has none (processorMemory.ts). */
+  readonly stateArea: number;
+  /** What WebAssembly-compiled code hands back when it returns (jit/wasm/wasmRegion.ts JIT_*); in the state area. */
+  readonly jitState: Int32Array;
+
   // ---- architectural state (plain data, see saveState) ----
-  readonly regs = pinned(Int32Array, 8);
+  readonly regs: Int32Array;
   eip = 0;
   /** EFLAGS; the arithmetic bits named in lazy[LZ_MASK] are stale (flags.ts). */
   flags = FLAG_RESERVED1;
   /** The lazy arithmetic flags' operation, size, operands, result and mask, at flags.ts's LZ_* slots. */
-  readonly lazy = pinned(Int32Array, 6);
+  readonly lazy: Int32Array;
   /** Segment registers ES..GS, LDTR, TR: selector and descriptor cache. */
-  readonly segSel = pinned(Uint16Array, 8);
-  readonly segBase = pinned(Int32Array, 8);
-  readonly segLimit = pinned(Uint32Array, 8);
-  readonly segAttr = pinned(Uint16Array, 8);
+  readonly segSel: Uint16Array;
+  readonly segBase: Int32Array;
+  readonly segLimit: Uint32Array;
+  readonly segAttr: Uint16Array;
   /** Derived from the caches: valid offset ranges for reads and writes (lo > hi = unusable). */
-  readonly segRLo = pinned(Uint32Array, 6);
-  readonly segRHi = pinned(Uint32Array, 6);
-  readonly segWLo = pinned(Uint32Array, 6);
-  readonly segWHi = pinned(Uint32Array, 6);
+  readonly segRLo: Uint32Array;
+  readonly segRHi: Uint32Array;
+  readonly segWLo: Uint32Array;
+  readonly segWHi: Uint32Array;
   /** CS default size is 32 bit; SS B bit (32-bit stack pointer). */
   cs32 = false;
   ss32 = false;
@@ -224,8 +230,8 @@ export class Cpu implements PageTableMemory {
 
   // ---- run-time caches (not state) ----
   /** Direct-mapped TLB over all linear pages: buffer offset | TLB_SUPERVISOR | TLB_USER. */
-  readonly tlbRead = new Int32Array(1 << 20);
-  readonly tlbWrite = new Int32Array(1 << 20);
+  readonly tlbRead: Int32Array;
+  readonly tlbWrite: Int32Array;
   /** The pages filled since the last flush, non-global and global: a flush clears only these (tlb.ts). */
   readonly tlbPages = new Int32Array(TLB_LIST_MAX);
   tlbCount = 0;
@@ -306,6 +312,24 @@ export class Cpu implements PageTableMemory {
     this.model = model;
     this.bus = bus;
     this.clock = clock;
+    // The state compiled code reads and writes at every instruction, in this processor's area of the memory it
+    // runs in (core/memory/processorMemory.ts), or in arrays of its own when that memory has none free.
+    const memory = bus.memory;
+    const state = processorState(memory.areas === null ? null : memory.buffer, memory.areas?.claim(memory.areaHolder) ?? -1);
+    this.stateArea = state.area;
+    this.tlbRead = state.tlbRead;
+    this.tlbWrite = state.tlbWrite;
+    this.regs = state.regs;
+    this.lazy = state.lazy;
+    this.segSel = state.segSel;
+    this.segBase = state.segBase;
+    this.segLimit = state.segLimit;
+    this.segAttr = state.segAttr;
+    this.segRLo = state.segRLo;
+    this.segRHi = state.segRHi;
+    this.segWLo = state.segWLo;
+    this.segWHi = state.segWHi;
+    this.jitState = state.jit;
     this.lazy[LZ_SIZE] = 32;
     this.u8 = bus.memory.u8;
     this.i32 = bus.memory.i32;

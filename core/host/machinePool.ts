@@ -44,7 +44,7 @@ export class MachinePool {
   /** The domain's worker is gone: its frames go back to the pool. Returns how many. */
   release(owner: number): number {
     if (!this.owners.delete(owner) || !this.memory) return 0;
-    return this.memory.allocator.freeOwnedBy(owner);
+    return this.memory.freeOwnedBy(owner);
   }
 
   /** Frames of the pool no domain holds now (what another VM, or a deflating balloon, can take); the whole limit before the first lease. */

@@ -116,7 +116,7 @@ export class HypervisorProcessor implements ProcessorSide {
     // ---- machine memory, the processor, VMX root or SVM host mode ----
     this.machineMemory = options.machineMemory ? adoptPool(options.machineMemory, poolBytes) : MachineMemory.create(poolBytes, poolBytes);
     this.memory = this.machineMemory.buffer;
-    const processorBus = new MemoryBus(new PhysicalMemory(this.machineMemory.byteLength, 0, this.machineMemory.buffer));
+    const processorBus = new MemoryBus(new PhysicalMemory(this.machineMemory.byteLength, 0, this.machineMemory.adoptable()));
     this.clock = new GuestClock(options.clock);
     this.cpu = this.svm ? new Cpu(processorBus, this.clock, AMD_SVM_MODEL) : new Cpu(processorBus, this.clock);
     if (options.jit !== undefined) this.cpu.jit.configure({ enabled: options.jit });

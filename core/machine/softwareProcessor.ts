@@ -65,7 +65,7 @@ export class SoftwareProcessor implements ProcessorSide {
     const poolBytes = this.ramBytes + (options.rom?.length ?? 0) + MONITOR_FRAMES * FRAME_SIZE;
     const machine = MachineMemory.create(poolBytes, poolBytes);
     this.memory = machine.buffer;
-    const processorBus = new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer));
+    const processorBus = new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.adoptable()));
     this.clock = new GuestClock(options.clock);
     this.cpu = new Cpu(processorBus, this.clock);
     if (options.jit !== undefined) this.cpu.jit.configure({ enabled: options.jit });

@@ -17,7 +17,7 @@ const PAGES = 1 << (32 - PAGE_SHIFT);
 
 export function guestPhysicalBus(memory: DomainMemory, devices: MemoryBus): MemoryBus {
   const machine = memory.machine;
-  const bus = new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.buffer));
+  const bus = new MemoryBus(new PhysicalMemory(machine.byteLength, 0, machine.adoptable()));
   mapP2m(bus, memory, devices);
   return bus;
 }
