@@ -637,6 +637,39 @@
  * goes from region to region and returns to the run loop only for an
  * interpreted block, an event or a slow path.
  *
+ * A WebAssembly back end, first cut (4 Dec, stop 33; wasm/, off by default,
+ * POPEK_JIT_WASM=on). The processor's memory became one shared
+ * WebAssembly.Memory with a state area per processor after the physical
+ * memory (core/memory/processorMemory.ts: the TLB, registers, lazy flags,
+ * segment caches, member liveness, a jump cache); the JS side uses views of
+ * the same bytes (warm shell loop x1.025 and, swapped, x0.97: unchanged).
+ * wasm/wasmRegion.ts compiles a region whose members all have a translation
+ * there (the fast forms with the stack, the common further forms; 77% of
+ * the shell loop's instructions lie in blocks it translates,
+ * measure/wasmForms.ts), wasm/wasmDispatch.ts goes from region to region
+ * through a function table and a jump cache without JavaScript, and one
+ * function (wasmRuntime.ts) is every WebAssembly member's code for the run
+ * loop. Differential tests pass with it on (test/cpu/jit with
+ * POPEK_JIT_WASM=on, test/cpu/jit/wasm). Measured on the warm shell loop
+ * (codeAB.ts, the build with it on as B): 50 of 159 regions compiled to
+ * WebAssembly (a region with one untranslated member stays JavaScript), 35%
+ * of the instructions ran there, in ~25 per region run, half of the runs
+ * entered from the dispatch loop; the whole loop x1.19, then x1.10 once
+ * INC/DEC's flags were written inline instead of through a setLazyCarry
+ * import (the hottest call out, once per region run). Sampled (perf):
+ * WebAssembly regions 15% of the samples for 35% of the instructions,
+ * JavaScript regions 29% for ~63%, i.e. about the same per instruction; the
+ * dispatch loop 4.4%, the run loop's entry function 2.6%, the conversion of
+ * a heap number argument (the CS limit 0xffffffff, passed as int32 since)
+ * 1.9%. strlen's region (stateLayoutProbe.ts real) 905 -> 980 MIPS, its
+ * first round 527 -> 709. So the code V8 makes of these regions is not
+ * faster as WebAssembly; what the dispatch probe's x1.6 promised needs the
+ * regions' state kept in locals across members and regions instead of
+ * written back at every member exit, all the hot forms (a region with one
+ * JavaScript member keeps the crossings), and EFLAGS in the state area (the
+ * conditions on flags from before a member call out for them). Off by
+ * default until it pays.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
@@ -650,6 +683,7 @@ import { getFlag, PARITY, setLazy, setLazyCarry, testCondition } from '../flags.
 import { aluCompute } from '../ops/alu.ts';
 import { translateBlock, translateRegion } from './translate.ts';
 import { pinned } from '../pinnedArrays.ts';
+import { WasmBackend } from './wasm/wasmRuntime.ts';
 
 /**
  * A compiled block: runs it on `cpu` and returns the instructions retired
@@ -694,6 +728,13 @@ export interface JitOptions {
    * and adds its base (POPEK_JIT_FLAT=off).
    */
   flatSegments: boolean;
+  /**
+   * Compile regions into WebAssembly where every member has a translation
+   * there (wasm/; the others stay JavaScript). Off by default: the back end
+   * is being built and so far runs the shell loop x1.10 slower (the history
+   * above, stop 33); POPEK_JIT_WASM=on turns it on.
+   */
+  wasm: boolean;
 }
 
 /** Blocks in one region at most. */
@@ -737,6 +778,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   regions: env.POPEK_JIT_REGIONS !== 'off',
   regionMax: JIT_REGION_MAX,
   flatSegments: env.POPEK_JIT_FLAT !== 'off',
+  wasm: env.POPEK_JIT_WASM === 'on',
 };
 
 /**
@@ -763,8 +805,13 @@ export class Jit {
   blocksCompiled = 0;
   blocksRejected = 0;
   regionsCompiled = 0;
+  /** Regions compiled to WebAssembly (of regionsCompiled). */
+  wasmRegions = 0;
   sourceBytes = 0;
   flushes = 0;
+
+  /** The WebAssembly back end, made when first used (null: the processor's memory has none). */
+  private wasmBackend: WasmBackend | null | undefined = undefined;
 
   constructor(cpu: Cpu) {
     this.cpu = cpu;
@@ -789,7 +836,7 @@ export class Jit {
     if (!Number.isInteger(next.regionMax) || next.regionMax < 1) throw new Error(`jit regionMax must be a positive integer, got ${next.regionMax}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
     const recompile = next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls
-      || next.flatSegments !== this.options.flatSegments;
+      || next.flatSegments !== this.options.flatSegments || next.wasm !== this.options.wasm;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -865,6 +912,7 @@ export class Jit {
    * the first has none).
    */
   private install(members: Block[]): boolean {
+    if (this.options.wasm && this.installWasm(members)) return true;
     let body = translateRegion(members, this.options.maxHandlerCalls, this.flatFor(members));
     // A member without a translation: keep those that have one (the others stay interpreted).
     if (body === null) {
@@ -896,6 +944,26 @@ export class Jit {
     this.blocksCompiled += members.length;
     this.sourceBytes += share * members.length;
     this.regionsCompiled++;
+    return true;
+  }
+
+  /** Compiles `members` into one WebAssembly region (wasm/wasmRuntime.ts); false if one has no translation there. */
+  private installWasm(members: Block[]): boolean {
+    this.wasmBackend ??= WasmBackend.for(this.cpu);
+    if (this.wasmBackend === null) return false;
+    const bytes = this.wasmBackend.install(members, this.flatFor(members));
+    if (bytes === 0) return false;
+    const share = Math.ceil(bytes / members.length);
+    for (const b of members) {
+      b.jitBytes = share;
+      this.compiledBlocks.push(b);
+    }
+    this.blocksCompiled += members.length;
+    this.sourceBytes += share * members.length;
+    this.regionsCompiled++;
+    this.wasmRegions++;
+    // Over the budget: what reclaim drops goes now, the region just made stays (a flush would drop it too).
+    if (this.sourceBytes > this.options.budgetBytes) this.reclaim(0);
     return true;
   }
 
@@ -937,6 +1005,7 @@ export class Jit {
     }
     this.compiledBlocks = [];
     this.sourceBytes = 0;
+    this.wasmBackend?.reset();
     this.flushes++;
   }
 

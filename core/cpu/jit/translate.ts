@@ -412,10 +412,7 @@ class BlockWriter {
    * (measured, in-process A/B on the warm shell loop: ~x0.95).
    */
   private memberOnPage(target: number): number {
-    const b = this.block;
-    const page = (b.csBase + b.eip) >>> 12;
-    return this.members.findIndex((m) => m.eip === target && m.csBase === b.csBase && m.cs32 === b.cs32
-      && (m.key >>> 12) === (b.key >>> 12) && ((m.csBase + m.eip) >>> 12) === page);
+    return memberOnPage(this.block, this.members, target);
   }
   /**
    * After an instruction that went to memory: stop where the interpreter
@@ -1169,6 +1166,13 @@ function dwordRun(insns: Insn[], k: number): number {
     n++;
   }
   return n >= 2 ? n : 0;
+}
+
+/** BlockWriter.memberOnPage: the member of `members` at `target` that `block`'s exit reaches without a lookup, or -1. */
+export function memberOnPage(block: Block, members: readonly Block[], target: number): number {
+  const page = (block.csBase + block.eip) >>> 12;
+  return members.findIndex((m) => m.eip === target && m.csBase === block.csBase && m.cs32 === block.cs32
+    && (m.key >>> 12) === (block.key >>> 12) && ((m.csBase + m.eip) >>> 12) === page);
 }
 
 /** The instructions whose translation leaves the block itself (the others fall through to the next instruction). */

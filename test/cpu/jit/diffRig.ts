@@ -106,6 +106,8 @@ export interface RigOptions {
   /** Blocks in one region at most (JitOptions.regionMax; default: the compiler's). */
   regionMax?: number;
   budgetBytes?: number;
+  /** Compile regions to WebAssembly where they have a translation there (JitOptions.wasm; default: the compiler's). */
+  wasm?: boolean;
   /** run(1) calls at most. */
   maxSteps?: number;
   /** Instructions per run() call, after which both sides are compared (default 1: one block per step). */
@@ -117,7 +119,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const bus = new MemoryBus(memory);
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
   cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.regionMax !== undefined ? { regionMax: opts.regionMax } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
-    ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}),
+    ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}), ...(opts.wasm !== undefined ? { wasm: opts.wasm } : {}),
   });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);

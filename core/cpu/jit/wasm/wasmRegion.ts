@@ -1,0 +1,761 @@
+/**
+ * Compiles a region (translate.ts translateRegion: hot blocks that run
+ * together, stepping from member to member without the run loop) into one
+ * WebAssembly function over the memory the processor runs in, whose state
+ * area holds the registers, the lazy flags and the TLB (core/memory/
+ * processorMemory.ts). The design follows translate.ts's, statement by
+ * statement, so the two back ends keep one contract with the run loop
+ * (translate.ts's file comment): registers in locals, written back at member
+ * exits and before every call out; the lazy flags in locals, decided at
+ * translation time (flagCode.ts); the TLB fast path inline for flat
+ * segments, the interpreter's accessor otherwise, called with the state
+ * synced (EIP, `jitK`, the member, the budget, the clock) so that a fault
+ * unwinds to the run loop exactly as from the interpreter; an exit after an
+ * accessor that set `cpu.exitBlock`.
+ *
+ * What it covers so far (a region with anything else stays JavaScript): the
+ * run loop's fast forms (fastForms.ts), the stack ones on a flat 32-bit
+ * stack; of translate.ts's further forms the ALU's byte, accumulator and
+ * r32, m32 forms, TEST with an immediate or memory, MOV with an immediate,
+ * the moffs MOVs, MOV r8, r8 and MOVZX r32, r8 (not ADC and SBB); memory
+ * operands through flat segments only, near jumps within a flat code
+ * segment. INC and DEC hand their flags over as a result-based lazy state
+ * with CF, AF and OF computed (setLazyCarry's would write cpu.flags, a
+ * field of the Cpu object). The function's tail steps to a member only
+ * where JavaScript's would with nothing to check: its budget left, no call
+ * out since entry (after one it returns, and the run loop makes its
+ * checks), not entered while the CPU polls for interrupts (`once`: one
+ * member per entry then), the member one that translate.ts memberOnPage
+ * gives for the target (for a RET, compared at run time with the members
+ * on the block's page) and still live (its liveness byte, Block.jitLive, in
+ * the state area). Other exits return to the dispatch loop with what it
+ * needs in `cpu.jitState`.
+ *
+ * Signature: region(member, left, tb, once) -> instructions retired by the
+ * last member; JIT_EIP, JIT_MEMBER, JIT_LEFT, JIT_RETIRED and JIT_CALLED in
+ * the state area say the EIP after it, its index, the budget left before it,
+ * the instructions retired by the members before it (not yet on the clock)
+ * and whether it called out. Members are numbered among all the
+ * processor's WebAssembly members (from `base`), so that the dispatch loop
+ * (wasmDispatch.ts) and the run loop find any member by its number.
+ */
+import type { Block } from '../../decoder.ts';
+import type { Insn } from '../../insn.ts';
+import {
+  FAST_ALU_R_RM, FAST_ALU_RM_IMM, FAST_ALU_RM_R, FAST_CMP_M32_IMM, FAST_CMP_M32_R, FAST_CMP_M8_IMM, FAST_CMP_R8_M8,
+  FAST_CMP_R_M32, FAST_DEC_R, FAST_INC_R, FAST_JCC, FAST_JMP, FAST_LEA, FAST_LOAD32, FAST_LOAD8, FAST_MOV_R_IMM,
+  FAST_MOV_R_RM, FAST_MOV_RM_R, FAST_MOVZX8, FAST_STORE32, FAST_STORE8, FAST_TEST_RR, FAST_TEST_RR8, FAST_NONE,
+  FAST_PUSH_R, FAST_PUSH_IMM, FAST_CALL, FAST_POP_R, FAST_RET,
+} from '../../fastForms.ts';
+import { LAZY_ADD, LAZY_RES, LAZY_SUB, LZ_A, LZ_B, LZ_MASK, LZ_OP, LZ_RES, LZ_SIZE } from '../../flags.ts';
+import { ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR } from '../../ops/alu.ts';
+import { ARITH_FLAGS, CF, SS } from '../../regs.ts';
+import { FLAT_CS_LIMIT, FLAT_READ, FLAT_STACK32, FLAT_WRITE } from '../../segments.ts';
+import { FLAGS_IN_CPU, incDecFlags, lazyFlags, type FlagState } from '../flagCode.ts';
+import { memberOnPage } from '../translate.ts';
+import { Code, FunctionBody, I32, ModuleBuilder, Op } from './encoder.ts';
+
+/** Slots of cpu.jitState (Int32Array) the function leaves for the run loop. */
+export const JIT_EIP = 0;
+export const JIT_MEMBER = 1;
+export const JIT_LEFT = 2;
+export const JIT_RETIRED = 3;
+/** cpu.exitBlock after an accessor call (1 or 0), written by the call's import. */
+export const JIT_EXIT = 4;
+/** 1 when the region called out of its code (an accessor): the dispatch loop then returns to the run loop, which checks the CPU. */
+export const JIT_CALLED = 5;
+
+/** Byte addresses in the memory of what the code reads and writes, and the memory's size. */
+export interface WasmLayout {
+  regs: number;
+  lazy: number;
+  tlbRead: number;
+  tlbWrite: number;
+  jitState: number;
+  /** The liveness byte of member `base` (Block.jitLive; the members' bytes follow it). */
+  live: number;
+  /** The members' indices among all WebAssembly members of the processor start here (wasmDispatch.ts). */
+  base: number;
+  pages: number;
+}
+
+/** The module's imports (jit/wasm/wasmRuntime.ts binds them to a Cpu). */
+export interface WasmImports {
+  read8(seg: number, off: number, k: number, eip: number, member: number, left: number, retired: number): number;
+  read32(seg: number, off: number, k: number, eip: number, member: number, left: number, retired: number): number;
+  write8(seg: number, off: number, v: number, k: number, eip: number, member: number, left: number, retired: number): void;
+  write32(seg: number, off: number, v: number, k: number, eip: number, member: number, left: number, retired: number): void;
+  /** flags.ts testCondition, 1 or 0. */
+  condition(cc: number): number;
+  /** The CPU's CF, 1 or 0. */
+  carry(): number;
+  /** The interpreter's push32 and peek32(0) (their slow paths: a 16-bit or non-flat stack never gets here). */
+  push32(v: number, k: number, eip: number, member: number, left: number, retired: number): void;
+  peek32(k: number, eip: number, member: number, left: number, retired: number): number;
+}
+
+/** The compiled region: its module's bytes and the flat segments it assumes (checked at entry as translate.ts's flatGuard). */
+export interface WasmRegionCode {
+  bytes: Uint8Array<ArrayBuffer>;
+  need: number;
+}
+
+// Import function indices (in ModuleBuilder order below).
+const F_READ8 = 0, F_READ32 = 1, F_WRITE8 = 2, F_WRITE32 = 3, F_CONDITION = 4, F_CARRY = 5, F_PUSH32 = 6, F_PEEK32 = 7;
+
+/** Parameters and locals of the region function. */
+const P_PC = 0, P_LEFT = 1, P_TB = 2, P_ONCE = 3;
+
+class RegionWriter {
+  readonly m = new ModuleBuilder();
+  readonly fn: FunctionBody;
+  // Locals.
+  readonly r: number[] = [];
+  readonly o: number; readonly e: number; readonly v: number; readonly fa: number; readonly fb: number; readonly fr: number;
+  readonly fcf: number; readonly t: number; readonly g: number; readonly d: number; readonly f: number; readonly dd: number;
+  readonly ck: number; readonly sl: number; readonly x: number;
+  /** Scratch locals of MemberWriter.cpuCarry. */
+  readonly carryLocals: number[];
+  /** Flat bits assumed (flatGuard). */
+  need = 0;
+  /** Registers any member uses (loaded at entry). */
+  readonly used = new Set<number>();
+
+  constructor(readonly blocks: readonly Block[], readonly flat: number, readonly at: WasmLayout) {
+    const m = this.m;
+    const i7 = m.type([I32, I32, I32, I32, I32, I32, I32], [I32]);
+    const v8 = m.type([I32, I32, I32, I32, I32, I32, I32, I32], []);
+    const u1 = m.type([I32], [I32]);
+    const n0 = m.type([], [I32]);
+    m.importFunction('cpu', 'read8', i7);
+    m.importFunction('cpu', 'read32', i7);
+    m.importFunction('cpu', 'write8', v8);
+    m.importFunction('cpu', 'write32', v8);
+    m.importFunction('cpu', 'condition', u1);
+    m.importFunction('cpu', 'carry', n0);
+    m.importFunction('cpu', 'push32', m.type([I32, I32, I32, I32, I32, I32], []));
+    m.importFunction('cpu', 'peek32', m.type([I32, I32, I32, I32, I32], [I32]));
+    m.importMemory('cpu', 'memory', at.pages, true);
+    this.fn = m.addFunction(m.type([I32, I32, I32, I32], [I32]));
+    for (let n = 0; n < 8; n++) this.r.push(this.fn.local());
+    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.sl, this.x] =
+      Array.from({ length: 15 }, () => this.fn.local());
+    this.carryLocals = Array.from({ length: 4 }, () => this.fn.local());
+    m.export('region', m.indexOf(this.fn));
+  }
+
+  /** The module, or null if a member has an instruction without a WebAssembly translation. */
+  compile(): WasmRegionCode | null {
+    const members: number[][] = [];
+    for (let i = 0; i < this.blocks.length; i++) {
+      const w = new MemberWriter(this, i);
+      if (!w.translate()) return null;
+      members.push(w.code);
+    }
+    const fn = this.fn;
+    const n = members.length;
+    for (const reg of [...this.used].sort()) fn.i32(0).load(Op.i32Load, this.at.regs + 4 * reg).set(this.r[reg]);
+    fn.begin(Op.loop); // $top
+    fn.begin(Op.block); // $tail
+    for (let i = n - 1; i >= 0; i--) fn.begin(Op.block); // $m(n-1) .. $m0, innermost last
+    fn.get(P_PC).i32(this.at.base).op(Op.i32Sub).brTable(members.map((_, i) => i), 0);
+    for (let i = 0; i < n; i++) {
+      fn.end(); // $mi: member i's code follows, its exits break to $tail at depth n - 1 - i
+      fn.op(...members[i]);
+    }
+    fn.end(); // $tail
+    // Go on to member g where the run loop would run it next with nothing to check in between (file comment).
+    fn.get(P_LEFT).get(this.d).op(Op.i32Sub).tee(this.x).i32(0).op(Op.i32GtS)
+      .get(P_ONCE).op(Op.i32Eqz).op(Op.i32And)
+      .get(this.ck).op(Op.i32Eqz).op(Op.i32And)
+      .get(this.g).i32(0).op(Op.i32GeS).op(Op.i32And)
+      .begin(Op.if)
+      .get(this.g).load(Op.i32Load8U, this.at.live).i32(1).op(Op.i32Eq)
+      .begin(Op.if)
+      .get(this.x).set(P_LEFT).get(this.dd).get(this.d).op(Op.i32Add).set(this.dd).get(this.g).i32(this.at.base).op(Op.i32Add).set(P_PC)
+      .br(2) // $top
+      .end().end();
+    this.leave(fn, () => fn.get(this.t), () => fn.get(this.f), () => fn.get(this.ck));
+    fn.get(this.d).op(Op.return);
+    fn.end(); // $top
+    fn.op(Op.unreachable).end();
+    return { bytes: this.m.encode(), need: this.need };
+  }
+
+  /** Stores what the run loop reads when the function returns: EIP, member, budget, retired count. */
+  leave(fn: Code, eip: () => void, member: () => void, called: () => void): void {
+    const s = this.at.jitState;
+    fn.i32(0); eip(); fn.store(Op.i32Store, s + 4 * JIT_EIP);
+    fn.i32(0); member(); fn.i32(this.at.base).op(Op.i32Add).store(Op.i32Store, s + 4 * JIT_MEMBER);
+    fn.i32(0); called(); fn.store(Op.i32Store, s + 4 * JIT_CALLED);
+    fn.i32(0).get(P_LEFT).store(Op.i32Store, s + 4 * JIT_LEFT);
+    fn.i32(0).get(this.dd).store(Op.i32Store, s + 4 * JIT_RETIRED);
+  }
+}
+
+/** One member's code, written into the region function (its own instruction stream, spliced in by RegionWriter). */
+class MemberWriter {
+  private readonly w: RegionWriter;
+  private readonly self: number;
+  private readonly block: Block;
+  /** This member's instruction stream, spliced into the region function's body (its locals are the function's). */
+  private readonly fn = new Code();
+  private readonly dirty = new Set<number>();
+  private flags: FlagState = FLAGS_IN_CPU;
+  private k = 0;
+  private eipDuring = 0;
+  /** An accessor was called for the current instruction (its exit test follows the instruction). */
+  private called = false;
+  /** The instruction without a translation here, when translate() failed. */
+  rejected: Insn | null = null;
+  /** Nesting of structured blocks opened inside this member (the depth of $tail from here is depth + members after this one). */
+  private depth = 0;
+
+  constructor(w: RegionWriter, self: number) {
+    this.w = w;
+    this.self = self;
+    this.block = w.blocks[self];
+  }
+
+  get code(): number[] {
+    return this.fn.code;
+  }
+
+  translate(): boolean {
+    const insns = this.block.insns;
+    if (insns.length === 0) return false;
+    for (let k = 0; k < insns.length; k++) {
+      const i = insns[k];
+      this.k = k;
+      this.eipDuring = i.fast === FAST_CALL ? i.imm : i.nextEip;
+      this.called = false;
+      if (!this.insn(i, k === insns.length - 1)) {
+        this.rejected = i;
+        return false;
+      }
+    }
+    const last = insns[insns.length - 1];
+    if (last.fast !== FAST_JCC && last.fast !== FAST_JMP && last.fast !== FAST_CALL && last.fast !== FAST_RET) this.toTail(insns.length, last.nextEip);
+    return true;
+  }
+
+  // ---- registers ----
+  private get(n: number): void {
+    this.w.used.add(n);
+    this.fn.get(this.w.r[n]);
+  }
+  /** Sets register n from the value on the stack. */
+  private set(n: number): void {
+    this.w.used.add(n);
+    this.dirty.add(n);
+    this.fn.set(this.w.r[n]);
+  }
+  private get8(n: number): void {
+    const fn = this.fn;
+    if (n < 4) { this.get(n); fn.i32(0xff).op(Op.i32And); return; }
+    this.get(n - 4); fn.i32(8).op(Op.i32ShrU).i32(0xff).op(Op.i32And);
+  }
+  /** Sets 8-bit register n from the local `src`. */
+  private set8(n: number, src: number): void {
+    const fn = this.fn;
+    if (n < 4) {
+      this.get(n); fn.i32(~0xff).op(Op.i32And).get(src).i32(0xff).op(Op.i32And).op(Op.i32Or); this.set(n);
+      return;
+    }
+    this.get(n - 4); fn.i32(~0xff00).op(Op.i32And).get(src).i32(0xff).op(Op.i32And).i32(8).op(Op.i32Shl).op(Op.i32Or); this.set(n - 4);
+  }
+  private regWriteback(): void {
+    for (const n of [...this.dirty].sort()) this.fn.i32(0).get(this.w.r[n]).store(Op.i32Store, this.w.at.regs + 4 * n);
+  }
+
+  // ---- flags (flagCode.ts's states) ----
+  private flagWriteback(): void {
+    const s = this.flags, fn = this.fn, w = this.w, lz = w.at.lazy;
+    if (s.inCpu) return;
+    if (!s.keepCF) {
+      fn.i32(0).i32(s.op).store(Op.i32Store, lz + 4 * LZ_OP);
+      fn.i32(0).i32(s.size).store(Op.i32Store, lz + 4 * LZ_SIZE);
+      fn.i32(0).get(w.fa).store(Op.i32Store, lz + 4 * LZ_A);
+      fn.i32(0).get(w.fb).store(Op.i32Store, lz + 4 * LZ_B);
+      fn.i32(0).get(w.fr).store(Op.i32Store, lz + 4 * LZ_RES);
+      fn.i32(0).i32(ARITH_FLAGS).store(Op.i32Store, lz + 4 * LZ_MASK);
+      return;
+    }
+    // INC/DEC: their flags as a result-based state (LAZY_RES: CF, AF and OF are the bits stored in the first
+    // operand), which computes every flag as setLazyCarry's state does, without writing cpu.flags.
+    fn.i32(0);
+    if (s.cfInCpu) this.cpuCarry(); else fn.get(w.fcf);
+    fn.get(w.fa).get(w.fb).op(Op.i32Xor).get(w.fr).op(Op.i32Xor).i32(0x10).op(Op.i32And).op(Op.i32Or);
+    this.overflow({ ...s, keepCF: false });
+    fn.i32(11).op(Op.i32Shl).op(Op.i32Or).store(Op.i32Store, lz + 4 * LZ_A);
+    fn.i32(0).i32(LAZY_RES).store(Op.i32Store, lz + 4 * LZ_OP);
+    fn.i32(0).i32(s.size).store(Op.i32Store, lz + 4 * LZ_SIZE);
+    fn.i32(0).i32(0).store(Op.i32Store, lz + 4 * LZ_B);
+    fn.i32(0).get(w.fr).store(Op.i32Store, lz + 4 * LZ_RES);
+    fn.i32(0).i32(ARITH_FLAGS).store(Op.i32Store, lz + 4 * LZ_MASK);
+  }
+  /**
+   * The CPU's CF (0 or 1) on the stack, from the lazy state in memory when CF
+   * is lazy there (flags.ts computeLazy's carry), else from cpu.flags (an
+   * import: EFLAGS is the Cpu's field).
+   */
+  private cpuCarry(): void {
+    const fn = this.fn, w = this.w, lz = w.at.lazy;
+    const ld = (slot: number) => { fn.i32(0).load(Op.i32Load, lz + 4 * slot); };
+    const [mask, op, x, y] = w.carryLocals;
+    ld(LZ_MASK); fn.i32(CF).op(Op.i32And).begin(Op.if, I32);
+    // mask = size 32 ? -1 : (1 << size) - 1
+    fn.i32(-1).i32(1); ld(LZ_SIZE); fn.op(Op.i32Shl).i32(1).op(Op.i32Sub); ld(LZ_SIZE); fn.i32(32).op(Op.i32Eq).op(Op.select).set(mask);
+    ld(LZ_OP); fn.set(op);
+    // SUB, SBB: a < b, a <= b; ADD, ADC: res < a, res <= a (masked, unsigned); RES: a & 1.
+    ld(LZ_A); ld(LZ_RES); fn.get(op).i32(LAZY_SUB).op(Op.i32GeU).op(Op.select).get(mask).op(Op.i32And).set(x);
+    ld(LZ_B); ld(LZ_A); fn.get(op).i32(LAZY_SUB).op(Op.i32GeU).op(Op.select).get(mask).op(Op.i32And).set(y);
+    ld(LZ_A); fn.i32(1).op(Op.i32And);
+    fn.get(x).get(y).op(Op.i32LtU).get(x).get(y).op(Op.i32LeU)
+      .get(op).i32(LAZY_ADD).op(Op.i32Eq).get(op).i32(LAZY_SUB).op(Op.i32Eq).op(Op.i32Or).op(Op.select);
+    fn.get(op).i32(LAZY_RES).op(Op.i32Eq).op(Op.select);
+    fn.op(Op.else).call(F_CARRY).end();
+  }
+  /** CF (0 or 1) of state `s` on the stack (flagCode.ts carryExpr). */
+  private carry(s: FlagState): void {
+    const fn = this.fn, w = this.w;
+    if (s.inCpu || (s.keepCF && s.cfInCpu)) { this.cpuCarry(); return; }
+    if (s.keepCF) { fn.get(w.fcf); return; }
+    const m = s.size === 32 ? -1 : 0xff;
+    switch (s.op) {
+      case LAZY_ADD: fn.get(w.fr).i32(m).op(Op.i32And).get(w.fa).i32(m).op(Op.i32And).op(Op.i32LtU); return;
+      case LAZY_SUB: fn.get(w.fa).i32(m).op(Op.i32And).get(w.fb).i32(m).op(Op.i32And).op(Op.i32LtU); return;
+      default: fn.get(w.fa).i32(1).op(Op.i32And);
+    }
+  }
+  private zero(s: FlagState): void {
+    const fn = this.fn;
+    fn.get(this.w.fr);
+    if (s.size !== 32) fn.i32(0xff).op(Op.i32And);
+    fn.op(Op.i32Eqz);
+  }
+  private sign(s: FlagState): void {
+    const fn = this.fn;
+    fn.get(this.w.fr);
+    if (s.size === 32) fn.i32(31).op(Op.i32ShrU); else fn.i32(7).op(Op.i32ShrU).i32(1).op(Op.i32And);
+  }
+  private overflow(s: FlagState): void {
+    const fn = this.fn, w = this.w, top = s.size - 1;
+    switch (s.op) {
+      case LAZY_ADD: fn.get(w.fa).get(w.fr).op(Op.i32Xor).get(w.fb).get(w.fr).op(Op.i32Xor).op(Op.i32And); break;
+      case LAZY_SUB: fn.get(w.fa).get(w.fb).op(Op.i32Xor).get(w.fa).get(w.fr).op(Op.i32Xor).op(Op.i32And); break;
+      default: fn.get(w.fa).i32(0x800).op(Op.i32And).i32(11).op(Op.i32ShrU); return;
+    }
+    fn.i32(top).op(Op.i32ShrU).i32(1).op(Op.i32And);
+  }
+  /** Condition `cc` of the current flag state, 1 or 0 on the stack (flagCode.ts conditionExpr). */
+  private condition(cc: number): void {
+    const s = this.flags, fn = this.fn, w = this.w;
+    if (s.inCpu) { fn.i32(cc).call(F_CONDITION); return; }
+    const sub = s.op === LAZY_SUB && !s.keepCF;
+    const u = (l: number) => { fn.get(l); if (s.size !== 32) fn.i32(0xff).op(Op.i32And); };
+    const sg = (l: number) => { fn.get(l); if (s.size !== 32) fn.i32(24).op(Op.i32Shl).i32(24).op(Op.i32ShrS); };
+    const lessSigned = () => { this.sign(s); this.overflow(s); fn.op(Op.i32Ne); };
+    switch (cc >> 1) {
+      case 0: this.overflow(s); break;
+      case 1: if (sub) { u(w.fa); u(w.fb); fn.op(Op.i32LtU); } else this.carry(s); break;
+      case 2: this.zero(s); break;
+      case 3: if (sub) { u(w.fa); u(w.fb); fn.op(Op.i32LeU); } else { this.carry(s); this.zero(s); fn.op(Op.i32Or); } break;
+      case 4: this.sign(s); break;
+      case 5: fn.get(w.fr).i32(0xff).op(Op.i32And).op(Op.i32Popcnt).i32(1).op(Op.i32And).op(Op.i32Eqz); break;
+      case 6: if (sub) { sg(w.fa); sg(w.fb); fn.op(Op.i32LtS); } else lessSigned(); break;
+      default: if (sub) { sg(w.fa); sg(w.fb); fn.op(Op.i32LeS); } else { this.zero(s); lessSigned(); fn.op(Op.i32Or); }
+    }
+    if ((cc & 1) !== 0) fn.op(Op.i32Eqz);
+  }
+
+  // ---- exits ----
+  /**
+   * Breaks to the region's tail with `done` instructions retired, EIP
+   * `target` (null: `t` and `g` already set; 'dynamic': in `t`, and `g` found
+   * among the members memberOnPage would take at that EIP).
+   */
+  private toTail(done: number, target: number | null | 'dynamic'): void {
+    const fn = this.fn, w = this.w;
+    this.regWriteback();
+    this.flagWriteback();
+    if (target === 'dynamic') {
+      fn.i32(-1).set(w.g);
+      for (const m of w.blocks) {
+        const g = memberOnPage(this.block, w.blocks, m.eip);
+        if (g < 0) continue;
+        fn.get(w.t).i32(w.blocks[g].eip).op(Op.i32Eq).begin(Op.if).i32(g).set(w.g).end();
+      }
+    } else if (target !== null) fn.i32(target).set(w.t).i32(memberOnPage(this.block, w.blocks, target)).set(w.g);
+    fn.i32(done).set(w.d).i32(this.self).set(w.f);
+    fn.br(this.depth + (w.blocks.length - 1 - this.self));
+  }
+  /** Returns to the run loop after instruction k (an accessor set exitBlock): registers and flags stored. */
+  private exitAfter(eipAfter: number): void {
+    const fn = this.fn, w = this.w;
+    for (const n of [...w.used].sort()) fn.i32(0).get(w.r[n]).store(Op.i32Store, w.at.regs + 4 * n);
+    this.flagWriteback();
+    w.leave(fn, () => fn.i32(eipAfter), () => fn.i32(this.self), () => fn.i32(1));
+    fn.i32(this.k + 1).op(Op.return);
+  }
+  /** The state an accessor call needs (translate.ts sync), then the call's own arguments follow. */
+  private syncArgs(): void {
+    const fn = this.fn, w = this.w;
+    fn.i32(this.k).i32(this.eipDuring).i32(w.at.base + this.self).get(P_LEFT).get(w.dd);
+  }
+  private afterCall(): void {
+    const fn = this.fn, w = this.w;
+    fn.i32(0).set(w.dd).i32(1).set(w.ck);
+    this.called = true;
+  }
+
+  // ---- memory (flat segments only) ----
+  private flatOk(bits: number): boolean {
+    if ((this.w.flat & bits) !== bits) return false;
+    this.w.need |= bits;
+    return true;
+  }
+  /** The effective address of `i` into local o. */
+  private ea(i: Insn): void {
+    const fn = this.fn;
+    fn.i32(i.disp | 0);
+    if (i.base >= 0) { this.get(i.base); fn.op(Op.i32Add); }
+    if (i.index >= 0) { this.get(i.index); fn.i32(i.scale).op(Op.i32Shl).op(Op.i32Add); }
+  }
+  /** Local v = the size-byte value at flat offset ea(i). */
+  private read(i: Insn, size: 1 | 4): boolean {
+    if (!this.flatOk(FLAT_READ << i.seg)) return false;
+    const fn = this.fn, w = this.w;
+    this.ea(i);
+    fn.set(w.o);
+    this.tlbHit(w.at.tlbRead, size);
+    fn.begin(Op.if); this.depth++;
+    this.host();
+    fn.load(size === 4 ? Op.i32Load : Op.i32Load8U).set(w.v);
+    fn.op(Op.else);
+    this.regWriteback();
+    this.flagWriteback();
+    fn.i32(i.seg).get(w.o);
+    this.syncArgs();
+    fn.call(size === 4 ? F_READ32 : F_READ8).set(w.v);
+    this.afterCall();
+    fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).set(w.sl);
+    fn.end(); this.depth--;
+    return true;
+  }
+  /** Stores local-or-stack value `value()` at flat offset ea(i). */
+  private write(i: Insn, size: 1 | 4, value: () => void): boolean {
+    if (!this.flatOk(FLAT_WRITE << i.seg)) return false;
+    const fn = this.fn, w = this.w;
+    this.ea(i);
+    fn.set(w.o);
+    value();
+    fn.set(w.v);
+    this.tlbHit(w.at.tlbWrite, size);
+    fn.begin(Op.if); this.depth++;
+    this.host();
+    fn.get(w.v).store(size === 4 ? Op.i32Store : Op.i32Store8);
+    fn.op(Op.else);
+    this.regWriteback();
+    this.flagWriteback();
+    fn.i32(i.seg).get(w.o).get(w.v);
+    this.syncArgs();
+    fn.call(size === 4 ? F_WRITE32 : F_WRITE8);
+    this.afterCall();
+    // The sync left registers, flags and EIP (the next instruction's: a store is the last effect) in the CPU.
+    fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).begin(Op.if);
+    w.leave(fn, () => fn.i32(this.eipDuring), () => fn.i32(this.self), () => fn.i32(1));
+    fn.i32(this.k + 1).op(Op.return).end();
+    fn.end(); this.depth--;
+    return true;
+  }
+  /** 1 on the stack when the TLB entry of offset o allows the access (and a dword is aligned); the entry in e. */
+  private tlbHit(tlb: number, size: 1 | 4): void {
+    const fn = this.fn, w = this.w;
+    fn.get(w.o).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).load(Op.i32Load, tlb).tee(w.e).get(P_TB).op(Op.i32And).i32(0).op(Op.i32Ne);
+    if (size === 4) fn.get(w.o).i32(3).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
+  }
+  /** The host address of offset o through TLB entry e. */
+  private host(): void {
+    const fn = this.fn, w = this.w;
+    fn.get(w.e).i32(~0xfff).op(Op.i32And).get(w.o).i32(0xfff).op(Op.i32And).op(Op.i32Or);
+  }
+  /** After an instruction that read memory: stop where the interpreter would if the accessor set exitBlock. */
+  private readExit(eipAfter: number): void {
+    if (!this.called) return;
+    const fn = this.fn;
+    fn.get(this.w.sl).begin(Op.if);
+    this.exitAfter(eipAfter);
+    fn.end();
+  }
+
+  // ---- stack (a flat 32-bit stack only) ----
+  private flatStack(): boolean {
+    return this.flatOk(FLAT_STACK32 | (FLAT_READ << SS) | (FLAT_WRITE << SS));
+  }
+  /** PUSH of the value `value()` pushes (translate.ts push). */
+  private push(value: () => void): void {
+    const fn = this.fn, w = this.w;
+    value();
+    fn.set(w.v);
+    this.get(4); fn.i32(4).op(Op.i32Sub).set(w.o);
+    this.tlbHit(w.at.tlbWrite, 4);
+    fn.begin(Op.if); this.depth++;
+    this.host();
+    fn.get(w.v).store(Op.i32Store);
+    fn.get(w.o); this.set(4);
+    fn.op(Op.else);
+    this.regWriteback();
+    this.flagWriteback();
+    fn.get(w.v);
+    this.syncArgs();
+    fn.call(F_PUSH32);
+    this.afterCall();
+    fn.i32(0).load(Op.i32Load, w.at.regs + 16); this.set(4);
+    fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).begin(Op.if);
+    w.leave(fn, () => fn.i32(this.eipDuring), () => fn.i32(this.self), () => fn.i32(1));
+    fn.i32(this.k + 1).op(Op.return).end();
+    fn.end(); this.depth--;
+  }
+  /** Local v = the dword at the top of the stack (translate.ts peek). */
+  private peek(): void {
+    const fn = this.fn, w = this.w;
+    this.get(4); fn.set(w.o);
+    this.tlbHit(w.at.tlbRead, 4);
+    fn.begin(Op.if); this.depth++;
+    this.host();
+    fn.load(Op.i32Load).set(w.v);
+    fn.op(Op.else);
+    this.regWriteback();
+    this.flagWriteback();
+    this.syncArgs();
+    fn.call(F_PEEK32).set(w.v);
+    this.afterCall();
+    fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).set(w.sl);
+    fn.end(); this.depth--;
+  }
+  private adjustSp(delta: number): void {
+    this.get(4); this.fn.i32(delta).op(Op.i32Add); this.set(4);
+  }
+
+  // ---- instructions ----
+  /** fa, fb = the two values pushed by `a` and `b`; fr = fa op fb; flags lazy. */
+  private arith(op: number, size: 8 | 32, a: () => void, b: () => void): void {
+    const fn = this.fn, w = this.w;
+    if (op === ALU_ADD || op === ALU_SUB || op === ALU_CMP) {
+      a(); fn.set(w.fa); b(); fn.set(w.fb);
+      fn.get(w.fa).get(w.fb).op(op === ALU_ADD ? Op.i32Add : Op.i32Sub).set(w.fr);
+      this.flags = lazyFlags(op === ALU_ADD ? LAZY_ADD : LAZY_SUB, size);
+    } else {
+      fn.i32(0).set(w.fa).i32(0).set(w.fb);
+      a(); b(); fn.op(op === ALU_OR ? Op.i32Or : op === ALU_AND ? Op.i32And : Op.i32Xor).set(w.fr);
+      this.flags = lazyFlags(LAZY_RES, size);
+    }
+  }
+  private alu(op: number, dst: number, b: () => void): boolean {
+    if (op !== ALU_ADD && op !== ALU_SUB && op !== ALU_CMP && op !== ALU_OR && op !== ALU_AND && op !== ALU_XOR) return false;
+    this.arith(op, 32, () => this.get(dst), b);
+    if (op !== ALU_CMP) { this.fn.get(this.w.fr); this.set(dst); }
+    return true;
+  }
+  private incDec(reg: number, inc: boolean): void {
+    const fn = this.fn, w = this.w;
+    const prev = this.flags;
+    const next = incDecFlags(prev, inc ? LAZY_ADD : LAZY_SUB);
+    if (next.keep !== '') { this.carry(prev); fn.set(w.fcf); }
+    this.get(reg); fn.set(w.fa).i32(1).set(w.fb).get(w.fa).i32(1).op(inc ? Op.i32Add : Op.i32Sub).set(w.fr);
+    fn.get(w.fr); this.set(reg);
+    this.flags = next.flags;
+  }
+  /** A near jump's target within a flat code segment (no limit check needed). */
+  private target(): boolean {
+    return this.flatOk(FLAT_CS_LIMIT);
+  }
+
+  /** ALU operation `op` of `size` on `a` and `b`, the result stored by `store` (not for CMP and TEST); false for ADC and SBB. */
+  private aluSized(op: number, size: 8 | 32, a: () => void, b: () => void, store: (() => void) | null): boolean {
+    if (op !== ALU_ADD && op !== ALU_SUB && op !== ALU_CMP && op !== ALU_OR && op !== ALU_AND && op !== ALU_XOR) return false;
+    this.arith(op, size, a, b);
+    if (op !== ALU_CMP && store !== null) store();
+    return true;
+  }
+
+  /**
+   * Forms the run loop runs through their handlers but translate.ts inlines
+   * (its `extended`), those of them this back end has: the ALU's byte,
+   * accumulator and r32, m32 forms, TEST with an immediate or a memory
+   * operand, MOV with an immediate (C6, C7), the moffs MOVs, MOV r8, r8 and
+   * MOVZX r32, r8.
+   */
+  private extended(i: Insn): boolean {
+    if (i.lock || (i.mod !== 3 && !i.a32)) return false;
+    const fn = this.fn, w = this.w;
+    const op = i.opcode, reg = i.mod === 3;
+    const c = (n: number) => () => { fn.i32(n); };
+    const v = () => { fn.get(w.v); };
+    const to8 = (n: number) => () => this.set8(n, w.fr);
+    const to32 = (n: number) => () => { fn.get(w.fr); this.set(n); };
+    if (op < 0x40 && (op & 7) < 6) {
+      const alu = (op >> 3) & 7;
+      switch (op & 7) {
+        case 0: // op r/m8, r8: registers, or CMP m8, r8
+          if (reg) return this.aluSized(alu, 8, () => this.get8(i.rm), () => this.get8(i.reg), to8(i.rm));
+          if (alu !== ALU_CMP || !this.read(i, 1)) return false;
+          return this.aluSized(alu, 8, v, () => this.get8(i.reg), null);
+        case 2: // op r8, r/m8
+          if (!reg && (alu === 2 || alu === 3 || !this.read(i, 1))) return false;
+          return this.aluSized(alu, 8, () => this.get8(i.reg), reg ? () => this.get8(i.rm) : v, to8(i.reg));
+        case 3: // op r32, m32 (the register form is a fast form)
+          if (!i.o32 || reg || alu === 2 || alu === 3 || !this.read(i, 4)) return false;
+          return this.aluSized(alu, 32, () => this.get(i.reg), v, to32(i.reg));
+        case 4: // op AL, imm8
+          return this.aluSized(alu, 8, () => this.get8(0), c(i.imm & 0xff), to8(0));
+        case 5: // op eAX, imm32
+          return i.o32 && this.aluSized(alu, 32, () => this.get(0), c(i.imm | 0), to32(0));
+        default: // op m32, r32: read-modify-write, not here
+          return false;
+      }
+    }
+    switch (op) {
+      case 0x80: // op r8, imm8 (CMP m8, imm8 is a fast form; the others on memory read-modify-write)
+        return reg && this.aluSized(i.reg, 8, () => this.get8(i.rm), c(i.imm & 0xff), to8(i.rm));
+      case 0x84: // TEST m8, r8
+        return !reg && this.read(i, 1) && this.aluSized(ALU_AND, 8, v, () => this.get8(i.reg), null);
+      case 0x85: // TEST m32, r32
+        return !reg && i.o32 && this.read(i, 4) && this.aluSized(ALU_AND, 32, v, () => this.get(i.reg), null);
+      case 0xa8: // TEST AL, imm8
+        return this.aluSized(ALU_AND, 8, () => this.get8(0), c(i.imm & 0xff), null);
+      case 0xa9: // TEST eAX, imm32
+        return i.o32 && this.aluSized(ALU_AND, 32, () => this.get(0), c(i.imm | 0), null);
+      case 0xf6: // TEST r/m8, imm8
+        if (i.reg !== 0 || (!reg && !this.read(i, 1))) return false;
+        return this.aluSized(ALU_AND, 8, reg ? () => this.get8(i.rm) : v, c(i.imm & 0xff), null);
+      case 0xf7: // TEST r/m32, imm32
+        if (i.reg !== 0 || !i.o32 || (!reg && !this.read(i, 4))) return false;
+        return this.aluSized(ALU_AND, 32, reg ? () => this.get(i.rm) : v, c(i.imm | 0), null);
+      case 0xc6: // MOV r/m8, imm8
+        if (i.reg !== 0) return false;
+        if (!reg) return this.write(i, 1, c(i.imm & 0xff));
+        fn.i32(i.imm & 0xff).set(w.v);
+        this.set8(i.rm, w.v);
+        return true;
+      case 0xc7: // MOV r/m32, imm32
+        if (i.reg !== 0 || !i.o32) return false;
+        if (!reg) return this.write(i, 4, c(i.imm | 0));
+        fn.i32(i.imm | 0); this.set(i.rm);
+        return true;
+      case 0x88: // MOV r8, r8 (the memory form is a fast form)
+        if (!reg) return false;
+        this.get8(i.reg); fn.set(w.v); this.set8(i.rm, w.v);
+        return true;
+      case 0x8a:
+        if (!reg) return false;
+        this.get8(i.rm); fn.set(w.v); this.set8(i.reg, w.v);
+        return true;
+      case 0x1b6: // MOVZX r32, r8 (the memory form is a fast form)
+        if (!reg || !i.o32) return false;
+        this.get8(i.rm); this.set(i.reg);
+        return true;
+      case 0xa0: // MOV AL, moffs8
+        if (!this.read(i, 1)) return false;
+        this.set8(0, w.v);
+        return true;
+      case 0xa1: // MOV EAX, moffs32
+        if (!i.o32 || !this.read(i, 4)) return false;
+        fn.get(w.v); this.set(0);
+        return true;
+      case 0xa2: // MOV moffs8, AL
+        return this.write(i, 1, () => this.get8(0));
+      case 0xa3: // MOV moffs32, EAX
+        return i.o32 && this.write(i, 4, () => this.get(0));
+      default:
+        return false;
+    }
+  }
+
+  private insn(i: Insn, last: boolean): boolean {
+    const fn = this.fn, w = this.w;
+    const c = (n: number) => () => { fn.i32(n); };
+    switch (i.fast) {
+      case FAST_MOV_RM_R: this.get(i.reg); this.set(i.rm); return true;
+      case FAST_MOV_R_RM: this.get(i.rm); this.set(i.reg); return true;
+      case FAST_MOV_R_IMM: fn.i32(i.imm | 0); this.set(i.opcode & 7); return true;
+      case FAST_LEA: this.ea(i); this.set(i.reg); return true;
+      case FAST_INC_R: this.incDec(i.opcode & 7, true); return true;
+      case FAST_DEC_R: this.incDec(i.opcode & 7, false); return true;
+      case FAST_ALU_RM_R: return this.alu((i.opcode >> 3) & 7, i.rm, () => this.get(i.reg));
+      case FAST_ALU_R_RM: return this.alu((i.opcode >> 3) & 7, i.reg, () => this.get(i.rm));
+      case FAST_ALU_RM_IMM: return this.alu(i.reg, i.rm, c(i.imm | 0));
+      case FAST_TEST_RR: this.arith(ALU_AND, 32, () => this.get(i.rm), () => this.get(i.reg)); return true;
+      case FAST_TEST_RR8: this.arith(ALU_AND, 8, () => this.get8(i.rm), () => this.get8(i.reg)); return true;
+      case FAST_JCC: {
+        if (!last || !this.target()) return false;
+        const taken = i.imm, notTaken = i.nextEip;
+        this.condition(i.opcode & 15);
+        fn.begin(Op.if).i32(taken).set(w.t).i32(memberOnPage(this.block, w.blocks, taken)).set(w.g)
+          .op(Op.else).i32(notTaken).set(w.t).i32(memberOnPage(this.block, w.blocks, notTaken)).set(w.g).end();
+        this.toTail(this.k + 1, null);
+        return true;
+      }
+      case FAST_JMP:
+        if (!this.target()) return false;
+        if (last) this.toTail(this.k + 1, i.imm);
+        return true;
+      case FAST_LOAD32: if (!this.read(i, 4)) return false; fn.get(w.v); this.set(i.reg); break;
+      case FAST_CMP_M32_IMM: if (!this.read(i, 4)) return false; this.arith(ALU_CMP, 32, () => fn.get(w.v), c(i.imm | 0)); break;
+      case FAST_CMP_R_M32: if (!this.read(i, 4)) return false; this.arith(ALU_CMP, 32, () => this.get(i.reg), () => fn.get(w.v)); break;
+      case FAST_CMP_M32_R: if (!this.read(i, 4)) return false; this.arith(ALU_CMP, 32, () => fn.get(w.v), () => this.get(i.reg)); break;
+      case FAST_LOAD8: if (!this.read(i, 1)) return false; this.set8(i.reg, w.v); break;
+      case FAST_MOVZX8: if (!this.read(i, 1)) return false; fn.get(w.v); this.set(i.reg); break;
+      case FAST_CMP_M8_IMM: if (!this.read(i, 1)) return false; this.arith(ALU_CMP, 8, () => fn.get(w.v), c(i.imm & 0xff)); break;
+      case FAST_CMP_R8_M8: if (!this.read(i, 1)) return false; this.arith(ALU_CMP, 8, () => this.get8(i.reg), () => fn.get(w.v)); break;
+      case FAST_STORE32: return this.write(i, 4, () => this.get(i.reg));
+      case FAST_STORE8: return this.write(i, 1, () => this.get8(i.reg));
+      case FAST_PUSH_R:
+        if (!this.flatStack()) return false;
+        this.push(() => this.get(i.opcode & 7));
+        return true;
+      case FAST_PUSH_IMM:
+        if (!this.flatStack()) return false;
+        this.push(c(i.imm | 0));
+        return true;
+      case FAST_CALL:
+        if (!this.flatStack() || !this.target()) return false;
+        this.push(c(i.nextEip));
+        if (last) this.toTail(this.k + 1, i.imm);
+        return true;
+      case FAST_POP_R:
+        if (!this.flatStack()) return false;
+        this.peek();
+        this.adjustSp(4);
+        fn.get(w.v); this.set(i.opcode & 7);
+        break;
+      case FAST_RET:
+        if (!last || !this.flatStack() || !this.target()) return false;
+        this.peek();
+        this.adjustSp(4 + i.imm);
+        fn.get(w.v).set(w.t);
+        this.toTail(this.k + 1, 'dynamic');
+        return true;
+      case FAST_NONE:
+        if (!this.extended(i)) return false;
+        break;
+      default: return false;
+    }
+    this.readExit(i.nextEip);
+    return true;
+  }
+}
+
+/** The WebAssembly module of a region over `layout`, or null when it has an instruction this back end does not translate. */
+export function wasmRegion(blocks: readonly Block[], flat: number, layout: WasmLayout): WasmRegionCode | null {
+  if (blocks.length === 0) return null;
+  return new RegionWriter(blocks, flat, layout).compile();
+}
+
+/** The first instruction of `block` this back end has no translation for (flat segments `flat` assumed), or null: for the measuring tools. */
+export function wasmUntranslated(block: Block, flat: number): Insn | null {
+  const layout = { regs: 0, lazy: 0, tlbRead: 0, tlbWrite: 0, jitState: 0, live: 0, base: 0, pages: 1 };
+  const w = new MemberWriter(new RegionWriter([block], flat, layout), 0);
+  return w.translate() ? null : w.rejected;
+}

@@ -1,0 +1,252 @@
+/**
+ * Regions compiled to WebAssembly (jit/wasm/wasmRegion.ts, JitOptions.wasm):
+ * each program runs interpreted and compiled in lockstep (diffRig.ts),
+ * compared after every run(budget), and checks that WebAssembly regions ran
+ * it: the fast forms it covers, flags handed between members and to the
+ * CPU, faults in the middle of a member, a device that asks to stop, code
+ * that writes itself, and the run budget.
+ */
+import { describe, expect, it } from 'vitest';
+import { DATA, diffProgram, MMIO, STOP_MMIO_HALF, type DiffResult } from '../diffRig.ts';
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** A strlen (busybox's hottest loop in the shell benchmark) over a 300-byte string, 40 times. */
+const STRLEN = `
+        mov edi, ${hex(DATA)}
+        mov ecx, 300
+.fill:  mov byte [edi], 0x41
+        inc edi
+        dec ecx
+        jnz .fill
+        mov byte [edi], 0
+        mov ebp, 40
+.outer: mov eax, ${hex(DATA - 1)}
+.s:     inc eax
+        cmp byte [eax], 0
+        jne .s
+        sub eax, ${hex(DATA)}
+        add esi, eax
+        dec ebp
+        jnz .outer
+`;
+
+/** Every condition after every kind of flag producer these forms have, each read in a member of its own. */
+function conditions(): string {
+  const lines: string[] = ['        mov ecx, 60', '        mov ebx, 0x7ffffff0', '.loop:'];
+  const producers = ['cmp ebx, ecx', 'sub ebx, ecx', 'add ebx, ecx', 'and ebx, ecx', 'xor ebx, 0x55aa', 'test ebx, ebx', 'cmp byte [${D}], 0x80', 'inc ebx', 'dec ebx'];
+  let n = 0;
+  for (const p of producers) {
+    for (let cc = 0; cc < 16; cc++) {
+      const cond = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'][cc];
+      lines.push(`        ${p.replace('${D}', hex(DATA + (n % 64)))}`, `        j${cond} .t${n}`, '        add edx, 1', `.t${n}:  add edx, ${n}`);
+      n++;
+    }
+  }
+  lines.push('        add ebx, 0x1234567', '        mov [ecx*4 + ' + hex(DATA + 0x100) + '], ebx', '        dec ecx', '        jnz .loop');
+  return lines.join('\n');
+}
+
+function wasmRan(r: DiffResult): void {
+  expect(r.jitted.jit.wasmRegions).toBeGreaterThan(0);
+  expect(r.compiledInstructions).toBeGreaterThan(r.retired / 2);
+}
+
+describe('block compiler: regions compiled to WebAssembly', () => {
+  it.each([7, 64, 1_000_000])('runs a strlen loop (%i instructions per run)', (budget) => {
+    const r = diffProgram(STRLEN, { budget, wasm: true, regions: true, hotThreshold: 4 });
+    expect(r.interpreted.regs[6]).toBe(40 * 300);
+    expect(r.jitted.regs[6]).toBe(40 * 300);
+    wasmRan(r);
+    // The loop of one member ran in its function: many instructions per entry once the budget allows.
+    if (budget > 1000) expect(r.compiledInstructions / r.entries).toBeGreaterThan(50);
+  });
+
+  it('computes every condition from every flag producer it translates, within a member and across members', () => {
+    wasmRan(diffProgram(conditions(), { budget: 100_000, wasm: true, regions: true, hotThreshold: 4 }));
+    wasmRan(diffProgram(conditions(), { budget: 50, wasm: true, regions: true, hotThreshold: 2 }));
+  });
+
+  it('moves, loads, stores and byte registers through every addressing form', () => {
+    const r = diffProgram(`
+        mov ecx, 200
+        mov esi, ${hex(DATA)}
+.loop:  mov eax, [esi + ecx*4]
+        mov ebx, ecx
+        lea edi, [esi + ebx*2 + 0x40]
+        mov dl, [edi]
+        mov dh, [edi + 1]
+        movzx ebp, byte [esi + ecx]
+        mov [esi + ecx*4 + 0x800], eax
+        mov [edi + 0x900], dh
+        mov [esi + ecx + 0xc00], dl
+        cmp eax, [esi + 4]
+        jb .skip
+        cmp [esi + ecx*2], ebx
+        jl .skip
+        cmp dl, [esi + 8]
+        ja .skip
+        or ebp, eax
+.skip:  mov ah, [esi + ecx + 0x10]
+        mov edx, [esi + 0x10]
+        add ebp, edx
+        mov [esi + 0xf00], ebp
+        test ah, ah
+        jz .z
+        mov [esi + 0xe00], ah
+.z:     dec ecx
+        jnz .loop
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
+    wasmRan(r);
+  });
+
+  it('stops at a page fault in the middle of a member exactly where the interpreter does, and goes on after it', () => {
+    const r = diffProgram(`
+        mov ecx, 300
+        xor edx, edx
+.loop:  mov eax, ecx
+        and eax, 7
+        shl eax, 12
+        inc edx
+        mov ebx, [eax + ${hex(0x21000)}]
+        add edx, ebx
+        mov [eax + ${hex(0x21800)}], edx
+        dec ecx
+        jnz .loop
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, notPresent: [0x21000, 0x22000, 0x23000, 0x24000, 0x25000, 0x26000, 0x27000], maxHandlerCalls: 0 });
+    expect(r.exceptions).toBe(7);
+  });
+
+  it('stops after a read or write of a device that asks to stop', () => {
+    const r = diffProgram(`
+        mov ecx, 100
+        mov esi, ${hex(MMIO)}
+.loop:  mov eax, [esi + 0x40]
+        add edx, eax
+        mov ebx, ecx
+        and ebx, 3
+        jnz .quiet
+        mov eax, [esi + ${hex(STOP_MMIO_HALF + 0x40)}]
+        mov [esi + ${hex(STOP_MMIO_HALF + 0x80)}], al
+.quiet: add edx, eax
+        dec ecx
+        jnz .loop
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
+    wasmRan(r);
+  });
+
+  it('calls, returns, pushes and pops on a flat 32-bit stack, a return going on to the member at its target', () => {
+    const r = diffProgram(`
+        mov ecx, 300
+        xor edx, edx
+.outer: push ecx
+        push 7
+        call .add
+        pop eax
+        pop ecx
+        test ecx, 1
+        jz .even
+        inc edx
+.even:  dec ecx
+        jnz .outer
+        jmp .end
+.add:   mov eax, [esp + 4]
+        add edx, eax
+        ret
+.end:
+`, { budget: 100_000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
+    expect(r.jitted.regs[2]).toBe(300 * 7 + 150);
+    wasmRan(r);
+    expect(r.compiledInstructions / r.entries).toBeGreaterThan(20);
+  });
+
+  it('takes the accessors on a misaligned stack and goes on with the ESP they leave', () => {
+    // A fault on a push would be delivered on the same (absent) stack here: the misaligned pushes and pops
+    // take the slow path instead, every fourth pass.
+    const r = diffProgram(`
+        mov ecx, 200
+        mov esi, esp
+.loop:  mov eax, ecx
+        and eax, 3
+        lea esp, [eax + 0x70800]
+        push ecx
+        push 5
+        pop ebx
+        pop edi
+        add edx, edi
+        add edx, ebx
+        mov esp, esi
+        dec ecx
+        jnz .loop
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
+    expect(r.jitted.regs[2]).toBe((200 * 201) / 2 + 5 * 200);
+    wasmRan(r);
+  });
+
+  it('byte, accumulator and memory-source ALU forms, TEST and MOV with immediates, moffs and byte register moves', () => {
+    const r = diffProgram(`
+        mov ecx, 120
+        mov esi, ${hex(DATA)}
+.loop:  mov eax, ecx
+        add al, 0x7f
+        sub eax, 0x1234
+        xor eax, 0x55aa55aa
+        cmp al, 0x40
+        jb .a
+        or al, cl
+.a:     and ah, bl
+        mov bl, [esi + ecx]
+        add bl, [esi + 1]
+        cmp [esi + ecx + 2], bl
+        jae .b
+        sub ebx, [esi + ecx*2]
+        xor edx, [esi + 8]
+.b:     test byte [esi + ecx], 0x81
+        jnz .c
+        test dword [esi + 0x20], 0x800000
+        jz .c
+        test eax, 0x40000000
+        js .c
+        test al, 3
+        jp .c
+        test cl, 1
+.c:     mov byte [esi + ecx + 0x400], 0x5a
+        mov dword [esi + ecx*4 + 0x800], 0x12345678
+        mov edi, 0x9abcdef0
+        mov dh, cl
+        mov bh, dh
+        movzx ebp, bh
+        cmp ebp, ecx
+        jne .fail
+        mov [${hex(DATA + 0xf00)}], eax
+        mov eax, [${hex(DATA + 0x10)}]
+        mov [${hex(DATA + 0xf10)}], al
+        mov al, [${hex(DATA + 0x18)}]
+        cmp bl, 0x10
+        ja .d
+        add edx, ebx
+.d:     add edx, eax
+        dec ecx
+        jnz .loop
+.fail:
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
+    expect(r.jitted.regs[1]).toBe(0);
+    wasmRan(r);
+  });
+
+  it('drops a region whose member writes its own code, and runs the new code', () => {
+    const r = diffProgram(`
+        mov ecx, 40
+        xor edx, edx
+.loop:  mov edi, .patch + 1
+        mov eax, ecx
+        mov [edi], al
+.patch: mov ebx, 0x11
+        add edx, ebx
+        dec ecx
+        jnz .loop
+`, { budget: 100_000, wasm: true, regions: true, hotThreshold: 2 });
+    expect(r.interpreted.regs[2]).toBe((40 * 41) / 2);
+    expect(r.jitted.regs[2]).toBe(r.interpreted.regs[2]);
+  });
+});
