@@ -10,9 +10,7 @@
  *
  *   npx tsx test/cpu/jit/measure/shellLoopForms.ts [iterations=2000] [top=40]
  */
-import { GuestConsole } from '../../../../scripts/guestConsole.ts';
-import type { Cpu } from '../../../../core/cpu/cpu.ts';
-import type { Block } from '../../../../core/cpu/decoder.ts';
+import { loopBlockRuns } from './loopBlockRuns.ts';
 import { formOf } from './formOf.ts';
 import { untranslated } from '../../../../core/cpu/jit/translate.ts';
 import { JIT_DEFAULTS } from '../../../../core/cpu/jit/jit.ts';
@@ -21,21 +19,12 @@ const iterations = Number(process.argv[2] ?? 2000);
 const top = Number(process.argv[3] ?? 40);
 
 async function main(): Promise<void> {
-  const guest = GuestConsole.tinyLinux({ jit: false });
-  await guest.waitFor('POPEK-READY', 900);
-  await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
-  const cpu = (guest.machine as unknown as { side: { cpu: Cpu } }).side.cpu;
-  const before = new Map<Block, number>();
-  for (const b of cpu.blocks.values()) before.set(b, b.heat);
-  const out = await guest.command(`i=0; while [ $i -lt ${iterations} ]; do i=$((i+1)); done; echo $i`, 1800);
-  if (out.trim() !== String(iterations)) throw new Error(`the loop printed ${JSON.stringify(out)}`);
+  const { guest, runs: blockRuns } = await loopBlockRuns(iterations);
   const max = JIT_DEFAULTS.maxHandlerCalls;
   let total = 0, compilable = 0, blocksRun = 0, runs = 0;
   const cost = new Map<string, number>();
   const costRejected = new Map<string, number>();
-  for (const b of cpu.blocks.values()) {
-    const n = b.heat - (before.get(b) ?? 0);
-    if (n <= 0) continue;
+  for (const [b, n] of blockRuns) {
     blocksRun++;
     runs += n;
     const insns = n * b.insns.length;
