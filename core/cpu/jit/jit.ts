@@ -962,7 +962,7 @@ export class Jit {
     this.sourceBytes += share * members.length;
     this.regionsCompiled++;
     this.wasmRegions++;
-    // Over the budget: what reclaim drops goes now, the region just made stays (a flush would drop it too).
+    // Over the budget (module bytes count as source does): the code of invalidated blocks goes, all of it (this region's too) if that is not enough.
     if (this.sourceBytes > this.options.budgetBytes) this.reclaim(0);
     return true;
   }

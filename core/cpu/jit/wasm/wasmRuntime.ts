@@ -90,7 +90,6 @@ export class WasmBackend {
   private readonly memory: WebAssembly.Memory;
   private readonly pages: number;
   private readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: 64 });
-  private readonly dispatch: DispatchFunction;
   /** Every member, by number (Block.jitMembers of them all). */
   private readonly members: Block[] = [];
   /** Each region's members, by table index. */
@@ -101,7 +100,6 @@ export class WasmBackend {
   private readonly jumpCache: Int32Array;
   /** The function the run loop calls for every WebAssembly member (Block.jit). */
   readonly compiled: CompiledBlock;
-
 
   /** The back end of `cpu`, or null if its memory has no WebAssembly.Memory or it has no state area. */
   static for(cpu: Cpu): WasmBackend | null {
@@ -124,13 +122,11 @@ export class WasmBackend {
     });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { cpu: { memory, regions: this.table } });
     const dispatch = instance.exports.dispatch as DispatchFunction;
-    this.dispatch = dispatch;
     const out = cpu.jitState, regionOf = this.regionOf, needOf = this.needOf, segBase = cpu.segBase, segLimit = cpu.segLimit;
-    const regions = () => this.regions;
     this.compiled = (c: Cpu): number => {
       const need = needOf[regionOf[c.jitMember]];
       if ((c.flatMask & need) !== need) {
-        c.jit.dropFlat(regions()[regionOf[c.jitMember]]);
+        c.jit.dropFlat(this.regions[regionOf[c.jitMember]]);
         c.exitBlock = true;
         return 0;
       }
