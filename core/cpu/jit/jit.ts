@@ -668,7 +668,19 @@
  * written back at every member exit, all the hot forms (a region with one
  * JavaScript member keeps the crossings), and EFLAGS in the state area (the
  * conditions on flags from before a member call out for them). Off by
- * default until it pays.
+ * default until it pays. With more forms (memory through segments with a
+ * base or limit, SETcc, shifts by immediates, PUSH m32, JMP and CALL
+ * r/m32), 88% of the loop's instructions lie in blocks it translates, and
+ * the loop ran slower still: x1.36 (codeAB.ts). Sampled: WebAssembly regions
+ * 32%, JavaScript regions 17.5%, the dispatch loop 8.5%, `run` 11.8%, the
+ * entry function 3.3%, fetchBlock 5.4%, the JS call builtins 8%: the regions
+ * take about what all regions took before, and the dispatch loop comes on
+ * top while the run loop's share hardly falls. Presumably (not measured
+ * yet) because a WebAssembly region leaves for the dispatch loop at every
+ * RET or indirect jump to another page, which a JavaScript region follows
+ * to its member through the exiting block's links: the next step is such
+ * links for WebAssembly members (an inline cache of targets per member, in
+ * the state area) and counting the dispatch loop's transitions and exits.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
@@ -731,8 +743,8 @@ export interface JitOptions {
   /**
    * Compile regions into WebAssembly where every member has a translation
    * there (wasm/; the others stay JavaScript). Off by default: the back end
-   * is being built and so far runs the shell loop x1.10 slower (the history
-   * above, stop 33); POPEK_JIT_WASM=on turns it on.
+   * is being built and so far runs the shell loop slower (x1.10 to x1.36,
+   * the history above, stop 33); POPEK_JIT_WASM=on turns it on.
    */
   wasm: boolean;
 }

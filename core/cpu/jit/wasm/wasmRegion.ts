@@ -18,7 +18,8 @@
  * stack; of translate.ts's further forms the ALU's byte, accumulator and
  * r32, m32 forms, TEST with an immediate or memory, MOV with an immediate,
  * the moffs MOVs, MOV r8, r8 and MOVZX r32, r8 (not ADC and SBB); memory
- * operands through flat segments only, near jumps within a flat code
+ * operands through any data segment (limits and base inline where it is
+ * not flat, as translate.ts's fastAccess), near jumps within a flat code
  * segment. INC and DEC hand their flags over as a result-based lazy state
  * with CF, AF and OF computed (setLazyCarry's would write cpu.flags, a
  * field of the Cpu object). The function's tail steps to a member only
@@ -71,6 +72,12 @@ export interface WasmLayout {
   lazy: number;
   tlbRead: number;
   tlbWrite: number;
+  /** The segment caches: bases, and the offsets valid for reads and for writes (Cpu.segBase, segRLo .. segWHi). */
+  segBase: number;
+  segRLo: number;
+  segRHi: number;
+  segWLo: number;
+  segWHi: number;
   jitState: number;
   /** The liveness byte of member `base` (Block.jitLive; the members' bytes follow it). */
   live: number;
@@ -113,7 +120,7 @@ class RegionWriter {
   readonly r: number[] = [];
   readonly o: number; readonly e: number; readonly v: number; readonly fa: number; readonly fb: number; readonly fr: number;
   readonly fcf: number; readonly t: number; readonly g: number; readonly d: number; readonly f: number; readonly dd: number;
-  readonly ck: number; readonly sl: number; readonly x: number;
+  readonly ck: number; readonly sl: number; readonly x: number; readonly lin: number;
   /** Scratch locals of MemberWriter.cpuCarry. */
   readonly carryLocals: number[];
   /** Flat bits assumed (flatGuard). */
@@ -138,8 +145,8 @@ class RegionWriter {
     m.importMemory('cpu', 'memory', at.pages, true);
     this.fn = m.addFunction(m.type([I32, I32, I32, I32], [I32]));
     for (let n = 0; n < 8; n++) this.r.push(this.fn.local());
-    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.sl, this.x] =
-      Array.from({ length: 15 }, () => this.fn.local());
+    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.sl, this.x, this.lin] =
+      Array.from({ length: 16 }, () => this.fn.local());
     this.carryLocals = Array.from({ length: 4 }, () => this.fn.local());
     m.export('region', m.indexOf(this.fn));
   }
@@ -398,6 +405,14 @@ class MemberWriter {
     w.leave(fn, () => fn.i32(eipAfter), () => fn.i32(this.self), () => fn.i32(1));
     fn.i32(this.k + 1).op(Op.return);
   }
+  /** exitAfter with the EIP in local t (an indirect transfer's target). */
+  private exitAfterTo(): void {
+    const fn = this.fn, w = this.w;
+    for (const n of [...w.used].sort()) fn.i32(0).get(w.r[n]).store(Op.i32Store, w.at.regs + 4 * n);
+    this.flagWriteback();
+    w.leave(fn, () => fn.get(w.t), () => fn.i32(this.self), () => fn.i32(1));
+    fn.i32(this.k + 1).op(Op.return);
+  }
   /** The state an accessor call needs (translate.ts sync), then the call's own arguments follow. */
   private syncArgs(): void {
     const fn = this.fn, w = this.w;
@@ -422,13 +437,40 @@ class MemberWriter {
     if (i.base >= 0) { this.get(i.base); fn.op(Op.i32Add); }
     if (i.index >= 0) { this.get(i.index); fn.i32(i.scale).op(Op.i32Shl).op(Op.i32Add); }
   }
-  /** Local v = the size-byte value at flat offset ea(i). */
-  private read(i: Insn, size: 1 | 4): boolean {
-    if (!this.flatOk(FLAT_READ << i.seg)) return false;
-    const fn = this.fn, w = this.w;
+  /**
+   * 1 on the stack when the inline path may make the size-byte access at
+   * seg:o (o = ea(i), in local o): through a flat segment the TLB entry and
+   * the alignment; otherwise also the segment's limits (translate.ts
+   * fastAccess), the linear address in local lin. The entry is left in e;
+   * `addr` is the local whose low 12 bits the host address takes.
+   */
+  private fastAccess(i: Insn, size: 1 | 4, write: boolean): void {
+    const fn = this.fn, w = this.w, at = w.at;
     this.ea(i);
     fn.set(w.o);
-    this.tlbHit(w.at.tlbRead, size);
+    const tlb = write ? at.tlbWrite : at.tlbRead;
+    if (this.flatOk((write ? FLAT_WRITE : FLAT_READ) << i.seg)) {
+      this.addr = w.o;
+      this.tlbHit(tlb, size);
+      return;
+    }
+    this.addr = w.lin;
+    const lo = (write ? at.segWLo : at.segRLo) + 4 * i.seg, hi = (write ? at.segWHi : at.segRHi) + 4 * i.seg;
+    // lo <= o and o + size - 1 <= hi, without the sum wrapping past 4 GiB.
+    fn.get(w.o).i32(0).load(Op.i32Load, lo).op(Op.i32GeU);
+    fn.get(w.o).i32(0).load(Op.i32Load, hi).op(Op.i32LeU).op(Op.i32And);
+    if (size === 4) fn.i32(0).load(Op.i32Load, hi).get(w.o).op(Op.i32Sub).i32(3).op(Op.i32GeU).op(Op.i32And);
+    fn.i32(0).load(Op.i32Load, at.segBase + 4 * i.seg).get(w.o).op(Op.i32Add).set(w.lin);
+    this.tlbHit(tlb, size);
+    fn.op(Op.i32And);
+  }
+  /** The local the last fastAccess's host address takes its low 12 bits from. */
+  private addr = 0;
+
+  /** Local v = the size-byte value at seg:ea(i). */
+  private read(i: Insn, size: 1 | 4): boolean {
+    const fn = this.fn, w = this.w;
+    this.fastAccess(i, size, false);
     fn.begin(Op.if); this.depth++;
     this.host();
     fn.load(size === 4 ? Op.i32Load : Op.i32Load8U).set(w.v);
@@ -443,15 +485,12 @@ class MemberWriter {
     fn.end(); this.depth--;
     return true;
   }
-  /** Stores local-or-stack value `value()` at flat offset ea(i). */
+  /** Stores the value `value()` pushes at seg:ea(i). */
   private write(i: Insn, size: 1 | 4, value: () => void): boolean {
-    if (!this.flatOk(FLAT_WRITE << i.seg)) return false;
     const fn = this.fn, w = this.w;
-    this.ea(i);
-    fn.set(w.o);
     value();
     fn.set(w.v);
-    this.tlbHit(w.at.tlbWrite, size);
+    this.fastAccess(i, size, true);
     fn.begin(Op.if); this.depth++;
     this.host();
     fn.get(w.v).store(size === 4 ? Op.i32Store : Op.i32Store8);
@@ -469,16 +508,16 @@ class MemberWriter {
     fn.end(); this.depth--;
     return true;
   }
-  /** 1 on the stack when the TLB entry of offset o allows the access (and a dword is aligned); the entry in e. */
+  /** 1 on the stack when the TLB entry of local `addr`'s page allows the access (and a dword is aligned); the entry in e. */
   private tlbHit(tlb: number, size: 1 | 4): void {
     const fn = this.fn, w = this.w;
-    fn.get(w.o).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).load(Op.i32Load, tlb).tee(w.e).get(P_TB).op(Op.i32And).i32(0).op(Op.i32Ne);
-    if (size === 4) fn.get(w.o).i32(3).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
+    fn.get(this.addr).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).load(Op.i32Load, tlb).tee(w.e).get(P_TB).op(Op.i32And).i32(0).op(Op.i32Ne);
+    if (size === 4) fn.get(this.addr).i32(3).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
   }
-  /** The host address of offset o through TLB entry e. */
+  /** The host address of local `addr` through TLB entry e. */
   private host(): void {
     const fn = this.fn, w = this.w;
-    fn.get(w.e).i32(~0xfff).op(Op.i32And).get(w.o).i32(0xfff).op(Op.i32And).op(Op.i32Or);
+    fn.get(w.e).i32(~0xfff).op(Op.i32And).get(this.addr).i32(0xfff).op(Op.i32And).op(Op.i32Or);
   }
   /** After an instruction that read memory: stop where the interpreter would if the accessor set exitBlock. */
   private readExit(eipAfter: number): void {
@@ -493,12 +532,17 @@ class MemberWriter {
   private flatStack(): boolean {
     return this.flatOk(FLAT_STACK32 | (FLAT_READ << SS) | (FLAT_WRITE << SS));
   }
-  /** PUSH of the value `value()` pushes (translate.ts push). */
-  private push(value: () => void): void {
+  /**
+   * PUSH of the value `value()` pushes (translate.ts push); if its accessor
+   * asks to stop, the instruction is done and EIP is the one `eipAfter`
+   * pushes (the next instruction's, or a CALL's target).
+   */
+  private push(value: () => void, eipAfter: () => void = () => { this.fn.i32(this.eipDuring); }): void {
     const fn = this.fn, w = this.w;
     value();
     fn.set(w.v);
     this.get(4); fn.i32(4).op(Op.i32Sub).set(w.o);
+    this.addr = w.o;
     this.tlbHit(w.at.tlbWrite, 4);
     fn.begin(Op.if); this.depth++;
     this.host();
@@ -513,7 +557,7 @@ class MemberWriter {
     this.afterCall();
     fn.i32(0).load(Op.i32Load, w.at.regs + 16); this.set(4);
     fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).begin(Op.if);
-    w.leave(fn, () => fn.i32(this.eipDuring), () => fn.i32(this.self), () => fn.i32(1));
+    w.leave(fn, eipAfter, () => fn.i32(this.self), () => fn.i32(1));
     fn.i32(this.k + 1).op(Op.return).end();
     fn.end(); this.depth--;
   }
@@ -521,6 +565,7 @@ class MemberWriter {
   private peek(): void {
     const fn = this.fn, w = this.w;
     this.get(4); fn.set(w.o);
+    this.addr = w.o;
     this.tlbHit(w.at.tlbRead, 4);
     fn.begin(Op.if); this.depth++;
     this.host();
@@ -587,7 +632,7 @@ class MemberWriter {
    * operand, MOV with an immediate (C6, C7), the moffs MOVs, MOV r8, r8 and
    * MOVZX r32, r8.
    */
-  private extended(i: Insn): boolean {
+  private extended(i: Insn, last: boolean): boolean {
     if (i.lock || (i.mod !== 3 && !i.a32)) return false;
     const fn = this.fn, w = this.w;
     const op = i.opcode, reg = i.mod === 3;
@@ -668,7 +713,55 @@ class MemberWriter {
         return this.write(i, 1, () => this.get8(0));
       case 0xa3: // MOV moffs32, EAX
         return i.o32 && this.write(i, 4, () => this.get(0));
+      case 0xc1: // SHL/SAL/SHR/SAR r32 by imm8 and by 1 (translate.ts: CF and OF in the LAZY_RES operand; a count of 0 changes nothing)
+      case 0xd1: {
+        if (!i.o32 || i.reg < 4 || !reg) return false;
+        const n = (op === 0xc1 ? i.imm : 1) & 0x1f;
+        if (n === 0) return true;
+        this.get(i.rm); fn.set(w.x).i32(0).set(w.fb);
+        switch (i.reg) {
+          case 4: case 6: // SHL, SAL: CF the last bit out, OF from the first step
+            fn.get(w.x).i32(n).op(Op.i32Shl).set(w.fr);
+            fn.get(w.x).i32(32 - n).op(Op.i32ShrU).i32(1).op(Op.i32And)
+              .get(w.x).get(w.x).i32(1).op(Op.i32Shl).op(Op.i32Xor).i32(31).op(Op.i32ShrU).i32(11).op(Op.i32Shl).op(Op.i32Or).set(w.fa);
+            break;
+          case 5: // SHR
+            fn.get(w.x).i32(n).op(Op.i32ShrU).set(w.fr);
+            fn.get(w.x).i32(n - 1).op(Op.i32ShrU).i32(1).op(Op.i32And).get(w.x).i32(31).op(Op.i32ShrU).i32(11).op(Op.i32Shl).op(Op.i32Or).set(w.fa);
+            break;
+          default: // SAR
+            fn.get(w.x).i32(n).op(Op.i32ShrS).set(w.fr);
+            fn.get(w.x).i32(n - 1).op(Op.i32ShrS).i32(1).op(Op.i32And).set(w.fa);
+        }
+        this.flags = lazyFlags(LAZY_RES, 32);
+        fn.get(w.fr); this.set(i.rm);
+        return true;
+      }
+      case 0xff: // PUSH m32 (/6); JMP r/m32 (/4) and CALL r/m32 (/2), which end their block
+        if (!i.o32) return false;
+        if (i.reg === 6 && !reg) {
+          if (!this.flatStack() || !this.read(i, 4)) return false;
+          this.push(v);
+          return true;
+        }
+        if ((i.reg !== 4 && i.reg !== 2) || !last || !this.target() || (i.reg === 2 && !this.flatStack())) return false;
+        if (!reg && !this.read(i, 4)) return false;
+        // The target is taken before CALL's push (CALL ESP jumps to ESP's value before it).
+        if (reg) this.get(i.rm); else fn.get(w.v);
+        fn.set(w.t);
+        if (i.reg === 2) this.push(c(i.nextEip), () => { fn.get(w.t); });
+        // A read's accessor may have asked to stop: the instruction is done, EIP is its target.
+        if (!reg) { fn.get(w.sl).begin(Op.if); this.depth++; this.exitAfterTo(); fn.end(); this.depth--; }
+        this.toTail(this.k + 1, 'dynamic');
+        return true;
       default:
+        if (op >= 0x190 && op <= 0x19f) { // SETcc r/m8
+          this.condition(op & 15);
+          fn.set(w.x);
+          if (!reg) return this.write(i, 1, () => { fn.get(w.x); });
+          this.set8(i.rm, w.x);
+          return true;
+        }
         return false;
     }
   }
@@ -738,7 +831,7 @@ class MemberWriter {
         this.toTail(this.k + 1, 'dynamic');
         return true;
       case FAST_NONE:
-        if (!this.extended(i)) return false;
+        if (!this.extended(i, last)) return false;
         break;
       default: return false;
     }
@@ -755,7 +848,7 @@ export function wasmRegion(blocks: readonly Block[], flat: number, layout: WasmL
 
 /** The first instruction of `block` this back end has no translation for (flat segments `flat` assumed), or null: for the measuring tools. */
 export function wasmUntranslated(block: Block, flat: number): Insn | null {
-  const layout = { regs: 0, lazy: 0, tlbRead: 0, tlbWrite: 0, jitState: 0, live: 0, base: 0, pages: 1 };
+  const layout = { regs: 0, lazy: 0, tlbRead: 0, tlbWrite: 0, segBase: 0, segRLo: 0, segRHi: 0, segWLo: 0, segWHi: 0, jitState: 0, live: 0, base: 0, pages: 1 };
   const w = new MemberWriter(new RegionWriter([block], flat, layout), 0);
   return w.translate() ? null : w.rejected;
 }

@@ -152,7 +152,8 @@ export class WasmBackend {
     const cpu = this.cpu;
     const code = wasmRegion(members, flat, {
       regs: cpu.regs.byteOffset, lazy: cpu.lazy.byteOffset, tlbRead: cpu.tlbRead.byteOffset, tlbWrite: cpu.tlbWrite.byteOffset,
-      jitState: cpu.jitState.byteOffset, live: this.live.byteOffset + base, base, pages: this.pages,
+      segBase: cpu.segBase.byteOffset, segRLo: cpu.segRLo.byteOffset, segRHi: cpu.segRHi.byteOffset, segWLo: cpu.segWLo.byteOffset,
+      segWHi: cpu.segWHi.byteOffset, jitState: cpu.jitState.byteOffset, live: this.live.byteOffset + base, base, pages: this.pages,
     });
     if (code === null) return 0;
     const instance = new WebAssembly.Instance(new WebAssembly.Module(code.bytes), { cpu: { memory: this.memory, ...importsFor(cpu) } });

@@ -234,6 +234,98 @@ describe('block compiler: regions compiled to WebAssembly', () => {
     wasmRan(r);
   });
 
+  it('reads and writes through segments with a base and a limit, and stops at the #GP past the limit', () => {
+    const r = diffProgram(`
+        mov dword [0x1020], 0x0000ffff   ; selector 0x20: data, base 0x20000, limit 4 GiB
+        mov dword [0x1024], 0x00cf9202
+        lgdt [.gdtr]
+        mov ax, 0x20
+        mov fs, ax
+        mov ax, 0x18                     ; ES: data with limit 0x27fff
+        mov es, ax
+        xor ecx, ecx
+.loop:  mov eax, [fs:ecx*4]
+        add edx, eax
+        mov [fs:ecx*4 + 0x1000], edx
+        mov byte [fs:ecx + 0x2000], cl
+        lea ebx, [ecx*4 + 0x27e00]       ; past ES's limit at ECX = 128: #GP, and the handler makes ES flat
+        mov esi, [es:ebx]
+        add edx, esi
+        mov [es:ebx - 0x100], dl
+        inc ecx
+        cmp ecx, 200
+        jne .loop
+        jmp .end
+.gdtr:  dw 39
+        dd 0x1000
+.end:
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
+    expect(r.exceptions).toBe(1);
+    wasmRan(r);
+  });
+
+  it('shifts by immediates, SETcc, PUSH m32, and indirect jumps and calls through registers and memory', () => {
+    const r = diffProgram(`
+        mov ecx, 150
+        mov esi, ${hex(DATA)}
+        mov dword [esi + 0x100], .fn
+        mov dword [esi + 0x104], .skip
+.loop:  mov eax, [esi + ecx*4]
+        mov ebx, eax
+        shl ebx, 3
+        shr eax, 1
+        add edx, ebx
+        sar ebx, 31
+        setc bl
+        sub edx, eax
+        shl eax, 31
+        setnz bh
+        cmp eax, ecx
+        setg [esi + ecx + 0x400]
+        setbe bl
+        push dword [esi + 0x100]
+        pop edi
+        call edi
+        call [esi + 0x100]
+        jmp [esi + 0x104]
+        add edx, 7
+.skip:  mov edi, .next
+        jmp edi
+        add edx, 9
+.next:  add edx, ebx
+        dec ecx
+        jnz .loop
+        jmp .end
+.fn:    add edx, 3
+        ret
+.end:
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
+    wasmRan(r);
+  });
+
+  it('an indirect call whose push hits its own code page goes to its target', () => {
+    // The stack lies on the page of the loop's code: each push invalidates it and asks to stop, after which the
+    // CALL has still jumped to its target (the push's own exit would leave EIP at the next instruction).
+    const r = diffProgram(`
+        mov ecx, 100
+        mov esi, esp
+        mov edi, .fn
+.loop:  mov esp, .stacktop
+        call edi
+        add edx, eax
+        dec ecx
+        jnz .loop
+        mov esp, esi
+        jmp .end
+.fn:    mov eax, 3
+        ret
+        times 64 db 0x90
+.stacktop:
+.end:
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4 });
+    expect(r.jitted.regs[2]).toBe(300);
+  });
+
   it('drops a region whose member writes its own code, and runs the new code', () => {
     const r = diffProgram(`
         mov ecx, 40
