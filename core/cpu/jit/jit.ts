@@ -961,7 +961,7 @@ export class Jit {
 
   /** Compiles `members` into one WebAssembly region (wasm/wasmRuntime.ts); false if one has no translation there. */
   private installWasm(members: Block[]): boolean {
-    this.wasmBackend ??= WasmBackend.for(this.cpu);
+    if (this.wasmBackend === undefined) this.wasmBackend = WasmBackend.for(this.cpu);
     if (this.wasmBackend === null) return false;
     const bytes = this.wasmBackend.install(members, this.flatFor(members));
     if (bytes === 0) return false;

@@ -388,30 +388,38 @@ class MemberWriter {
     this.flagWriteback();
     if (target === 'dynamic') {
       fn.i32(-1).set(w.g);
-      for (const m of w.blocks) {
-        const g = memberOnPage(this.block, w.blocks, m.eip);
-        if (g < 0) continue;
-        fn.get(w.t).i32(w.blocks[g].eip).op(Op.i32Eq).begin(Op.if).i32(g).set(w.g).end();
-      }
+      const candidates = new Set(w.blocks.map((m) => memberOnPage(this.block, w.blocks, m.eip)));
+      for (const g of candidates) if (g >= 0) fn.get(w.t).i32(w.blocks[g].eip).op(Op.i32Eq).begin(Op.if).i32(g).set(w.g).end();
     } else if (target !== null) fn.i32(target).set(w.t).i32(memberOnPage(this.block, w.blocks, target)).set(w.g);
     fn.i32(done).set(w.d).i32(this.self).set(w.f);
     fn.br(this.depth + (w.blocks.length - 1 - this.self));
   }
-  /** Returns to the run loop after instruction k (an accessor set exitBlock): registers and flags stored. */
-  private exitAfter(eipAfter: number): void {
+  /**
+   * Returns to the run loop after instruction k (an accessor set exitBlock),
+   * registers and flags stored, with EIP the value `eipAfter` pushes.
+   */
+  private exitAfter(eipAfter: () => void): void {
     const fn = this.fn, w = this.w;
     for (const n of [...w.used].sort()) fn.i32(0).get(w.r[n]).store(Op.i32Store, w.at.regs + 4 * n);
     this.flagWriteback();
-    w.leave(fn, () => fn.i32(eipAfter), () => fn.i32(this.self), () => fn.i32(1));
+    w.leave(fn, eipAfter, () => fn.i32(this.self), () => fn.i32(1));
     fn.i32(this.k + 1).op(Op.return);
   }
-  /** exitAfter with the EIP in local t (an indirect transfer's target). */
-  private exitAfterTo(): void {
+  /**
+   * After a write's accessor (the write the instruction's last effect): if it
+   * asked to stop, returns with EIP the value `eipAfter` pushes; its sync left
+   * registers and flags in the CPU.
+   */
+  private stopAfterWrite(eipAfter: () => void): void {
     const fn = this.fn, w = this.w;
-    for (const n of [...w.used].sort()) fn.i32(0).get(w.r[n]).store(Op.i32Store, w.at.regs + 4 * n);
-    this.flagWriteback();
-    w.leave(fn, () => fn.get(w.t), () => fn.i32(this.self), () => fn.i32(1));
-    fn.i32(this.k + 1).op(Op.return);
+    this.accessorStopped();
+    fn.begin(Op.if);
+    w.leave(fn, eipAfter, () => fn.i32(this.self), () => fn.i32(1));
+    fn.i32(this.k + 1).op(Op.return).end();
+  }
+  /** 1 on the stack if the last accessor set cpu.exitBlock (its import copied it to JIT_EXIT). */
+  private accessorStopped(): void {
+    this.fn.i32(0).load(Op.i32Load, this.w.at.jitState + 4 * JIT_EXIT);
   }
   /** The state an accessor call needs (translate.ts sync), then the call's own arguments follow. */
   private syncArgs(): void {
@@ -481,7 +489,7 @@ class MemberWriter {
     this.syncArgs();
     fn.call(size === 4 ? F_READ32 : F_READ8).set(w.v);
     this.afterCall();
-    fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).set(w.sl);
+    this.accessorStopped(); fn.set(w.sl);
     fn.end(); this.depth--;
     return true;
   }
@@ -501,10 +509,7 @@ class MemberWriter {
     this.syncArgs();
     fn.call(size === 4 ? F_WRITE32 : F_WRITE8);
     this.afterCall();
-    // The sync left registers, flags and EIP (the next instruction's: a store is the last effect) in the CPU.
-    fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).begin(Op.if);
-    w.leave(fn, () => fn.i32(this.eipDuring), () => fn.i32(this.self), () => fn.i32(1));
-    fn.i32(this.k + 1).op(Op.return).end();
+    this.stopAfterWrite(() => { fn.i32(this.eipDuring); });
     fn.end(); this.depth--;
     return true;
   }
@@ -524,7 +529,7 @@ class MemberWriter {
     if (!this.called) return;
     const fn = this.fn;
     fn.get(this.w.sl).begin(Op.if);
-    this.exitAfter(eipAfter);
+    this.exitAfter(() => { fn.i32(eipAfter); });
     fn.end();
   }
 
@@ -556,9 +561,7 @@ class MemberWriter {
     fn.call(F_PUSH32);
     this.afterCall();
     fn.i32(0).load(Op.i32Load, w.at.regs + 16); this.set(4);
-    fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).begin(Op.if);
-    w.leave(fn, eipAfter, () => fn.i32(this.self), () => fn.i32(1));
-    fn.i32(this.k + 1).op(Op.return).end();
+    this.stopAfterWrite(eipAfter);
     fn.end(); this.depth--;
   }
   /** Local v = the dword at the top of the stack (translate.ts peek). */
@@ -576,7 +579,7 @@ class MemberWriter {
     this.syncArgs();
     fn.call(F_PEEK32).set(w.v);
     this.afterCall();
-    fn.i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EXIT).set(w.sl);
+    this.accessorStopped(); fn.set(w.sl);
     fn.end(); this.depth--;
   }
   private adjustSp(delta: number): void {
@@ -751,7 +754,7 @@ class MemberWriter {
         fn.set(w.t);
         if (i.reg === 2) this.push(c(i.nextEip), () => { fn.get(w.t); });
         // A read's accessor may have asked to stop: the instruction is done, EIP is its target.
-        if (!reg) { fn.get(w.sl).begin(Op.if); this.depth++; this.exitAfterTo(); fn.end(); this.depth--; }
+        if (!reg) { fn.get(w.sl).begin(Op.if); this.depth++; this.exitAfter(() => { fn.get(w.t); }); fn.end(); this.depth--; }
         this.toTail(this.k + 1, 'dynamic');
         return true;
       default:

@@ -46,39 +46,35 @@ function importsFor(cpu: Cpu): WasmImports {
     cpu.jitLeft = left;
     cpu.clock.retired += retired;
   };
+  // After each accessor: whether it asked the block to end (exitBlock), for the code to test.
+  const stopped = <T>(v: T): T => {
+    out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
+    return v;
+  };
   return {
     read8(seg, off, k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
-      const v = cpu.read8(seg, off >>> 0);
-      out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
-      return v;
+      return stopped(cpu.read8(seg, off >>> 0));
     },
     read32(seg, off, k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
-      const v = cpu.read32(seg, off >>> 0);
-      out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
-      return v;
+      return stopped(cpu.read32(seg, off >>> 0));
     },
     write8(seg, off, v, k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
-      cpu.write8(seg, off >>> 0, v);
-      out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
+      stopped(cpu.write8(seg, off >>> 0, v));
     },
     write32(seg, off, v, k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
-      cpu.write32(seg, off >>> 0, v);
-      out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
+      stopped(cpu.write32(seg, off >>> 0, v));
     },
     push32(v, k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
-      cpu.push32(v);
-      out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
+      stopped(cpu.push32(v));
     },
     peek32(k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
-      const v = cpu.peek32(0);
-      out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
-      return v;
+      return stopped(cpu.peek32(0));
     },
     condition: (cc) => (testCondition(cpu, cc) ? 1 : 0),
     carry: () => getFlag(cpu, 1),
