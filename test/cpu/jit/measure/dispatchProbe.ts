@@ -20,6 +20,8 @@
  *   npx esbuild test/cpu/jit/measure/dispatchProbe.ts --bundle --platform=node --format=esm \
  *     --outfile=bench/.dispatch.mjs && node bench/.dispatch.mjs [N] [L] [rounds]
  */
+import { FunctionBody, I32, ModuleBuilder, Op } from '../../../../core/cpu/jit/wasm/encoder.ts';
+
 const N = Number(process.argv[2] ?? 256), L = Number(process.argv[3] ?? 780), ROUNDS = Number(process.argv[4] ?? 8);
 const ENTRIES = 2_000_000; // per round
 const OPS = Number(process.env.OPS ?? 6); // triples of (ALU, memory read, ALU) per region: ~20 guest instructions with the exit
@@ -76,83 +78,61 @@ function jsRegion(i: number): string {
   return `return function region_${i}(cpu) {\n${lines.join('\n')}\n};`;
 }
 
-// ---- WebAssembly regions and dispatch ----
-const uleb = (n: number): number[] => { const o: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n !== 0) b |= 0x80; o.push(b); } while (n !== 0); return o; };
-const sleb = (n: number): number[] => { const o: number[] = []; for (;;) { const b = n & 0x7f; n >>= 7; if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { o.push(b); return o; } o.push(b | 0x80); } };
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
-const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
-const I32 = 0x7f;
-const W = {
-  block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, brIf: 0x0d, ret: 0x0f, callIndirect: 0x11, get: 0x20, set: 0x21, tee: 0x22,
-  load: 0x28, store: 0x36, const: 0x41, eqz: 0x45, ne: 0x47, geU: 0x4f, gtS: 0x4a, add: 0x6a, sub: 0x6b, and: 0x71, or: 0x72,
-  xor: 0x73, shl: 0x74, shrU: 0x76,
-};
-const c = (n: number): number[] => [W.const, ...sleb(n | 0)];
-const get = (l: number): number[] => [W.get, l];
-const set = (l: number, v: number[]): number[] => [...v, W.set, l];
-const ld = (addr: number): number[] => [...c(0), W.load, 2, ...uleb(addr)];
-const st = (addr: number, v: number[]): number[] => [...c(0), ...v, W.store, 2, ...uleb(addr)];
-
-function wasmRegion(i: number): number[] {
-  // locals: 0-3 r0-r3, 4 o, 5 e, 6 m, 7 fa, 8 fr, 9 tb
-  const O = 4, E = 5, M = 6, FA = 7, FR = 8, TB = 9;
-  const code: number[] = [];
-  for (let r = 0; r < 4; r++) code.push(...set(r, ld(REGS + 4 * r)));
-  code.push(...set(TB, ld(TBIT)));
+// ---- WebAssembly regions and dispatch (the code generator's encoder) ----
+/** Region `i`: as jsRegion, its function body written into `fn` (locals: r0-r3, o, e, m, fa, fr, tb). */
+function wasmRegion(fn: FunctionBody, i: number): void {
+  const r = [fn.local(), fn.local(), fn.local(), fn.local()];
+  const [o, e, m, fa, fr, tb] = [fn.local(), fn.local(), fn.local(), fn.local(), fn.local(), fn.local()];
+  const ld = (addr: number) => fn.i32(0).load(Op.i32Load, addr);
+  for (let n = 0; n < 4; n++) ld(REGS + 4 * n).set(r[n]);
+  ld(TBIT).set(tb);
   for (const op of regionOps(i)) {
     if (op.mem) {
-      code.push(...set(O, [...get(op.a), ...c(MASK), W.and]),
-        ...set(E, [...get(O), ...c(12), W.shrU, ...c(2), W.shl, W.load, 2, ...uleb(TLB)]),
-        ...get(E), ...get(TB), W.and, W.eqz, W.if, 0x40, ...c(-1), W.ret, W.end,
-        ...set(M, [...get(E), ...c(~0xfff), W.and, ...get(O), ...c(0xfff), W.and, W.or, W.load, 2, 0]),
-        ...set(op.b, [...get(op.b), ...get(M), W.add]));
+      fn.get(r[op.a]).i32(MASK).op(Op.i32And).set(o);
+      fn.get(o).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).load(Op.i32Load, TLB).set(e);
+      fn.get(e).get(tb).op(Op.i32And).op(Op.i32Eqz).begin(Op.if).i32(-1).op(Op.return).end();
+      fn.get(e).i32(~0xfff).op(Op.i32And).get(o).i32(0xfff).op(Op.i32And).op(Op.i32Or).load(Op.i32Load).set(m);
+      fn.get(r[op.b]).get(m).op(Op.i32Add).set(r[op.b]);
     } else {
-      code.push(...set(FA, get(op.a)), ...get(op.a), ...c(op.k), W.xor, ...get(op.b), W.add, W.tee, FR, W.set, op.a);
+      fn.get(r[op.a]).set(fa).get(r[op.a]).i32(op.k).op(Op.i32Xor).get(r[op.b]).op(Op.i32Add).tee(fr).set(r[op.a]);
     }
   }
-  for (let r = 0; r < 4; r++) code.push(...st(REGS + 4 * r, get(r)));
-  code.push(...st(LAZY, c(1)), ...st(LAZY + 4, c(32)), ...st(LAZY + 8, get(FA)), ...st(LAZY + 12, get(0)), ...st(LAZY + 16, get(FR)), ...st(LAZY + 20, c(2261)));
-  code.push(...c(GUEST_INSNS), W.end);
-  return [...uleb(1), ...uleb(10), I32, ...code];
+  for (let n = 0; n < 4; n++) fn.i32(0).get(r[n]).store(Op.i32Store, REGS + 4 * n);
+  fn.i32(0).i32(1).store(Op.i32Store, LAZY).i32(0).i32(32).store(Op.i32Store, LAZY + 4).i32(0).get(fa).store(Op.i32Store, LAZY + 8)
+    .i32(0).get(r[0]).store(Op.i32Store, LAZY + 12).i32(0).get(fr).store(Op.i32Store, LAZY + 16).i32(0).i32(2261).store(Op.i32Store, LAZY + 20);
+  fn.i32(GUEST_INSNS).end();
 }
 
 /** dispatch(): enters regions in trace order from POS until LEFT is used or ATT is set; returns entries made. */
-function wasmDispatch(): number[] {
-  // locals: 0 pos, 1 left, 2 d, 3 n
-  const POSL = 0, LEFTL = 1, D = 2, NL = 3;
-  const code = [
-    ...set(POSL, ld(POS)), ...set(LEFTL, ld(LEFT)),
-    W.block, 0x40, W.loop, 0x40,
-    ...ld(ATT), W.brIf, 1,
-    ...get(POSL), ...c(2), W.shl, W.load, 2, ...uleb(TRACE), W.callIndirect, ...uleb(0), 0x00, W.set, D,
-    ...set(NL, [...get(NL), ...c(1), W.add]),
-    ...set(POSL, [...get(POSL), ...c(1), W.add]),
-    ...get(POSL), ...c(L), W.geU, W.if, 0x40, ...set(POSL, c(0)), W.end,
-    ...get(LEFTL), ...get(D), W.sub, W.tee, LEFTL, ...c(0), W.gtS, W.brIf, 0,
-    W.end, W.end,
-    ...st(POS, get(POSL)), ...st(LEFT, get(LEFTL)), ...get(NL), W.end,
-  ];
-  return [...uleb(1), ...uleb(4), I32, ...code];
+function wasmDispatch(fn: FunctionBody, regionType: number): void {
+  const [pos, left, d, n] = [fn.local(), fn.local(), fn.local(), fn.local()];
+  fn.i32(0).load(Op.i32Load, POS).set(pos).i32(0).load(Op.i32Load, LEFT).set(left);
+  fn.begin(Op.block).begin(Op.loop);
+  fn.i32(0).load(Op.i32Load, ATT).brIf(1);
+  fn.get(pos).i32(2).op(Op.i32Shl).load(Op.i32Load, TRACE).callIndirect(regionType).set(d);
+  fn.get(n).i32(1).op(Op.i32Add).set(n);
+  fn.get(pos).i32(1).op(Op.i32Add).set(pos);
+  fn.get(pos).i32(L).op(Op.i32GeU).begin(Op.if).i32(0).set(pos).end();
+  fn.get(left).get(d).op(Op.i32Sub).tee(left).i32(0).op(Op.i32GtS).brIf(0);
+  fn.end().end();
+  fn.i32(0).get(pos).store(Op.i32Store, POS).i32(0).get(left).store(Op.i32Store, LEFT).get(n).end();
 }
 
 function wasmModule(): Uint8Array<ArrayBuffer> {
-  const funcs = Array.from({ length: N }, (_, i) => wasmRegion(i));
-  funcs.push(wasmDispatch());
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, 0, 1, I32]])), // type 0: () -> i32
-    ...section(2, vec([[...str('m'), ...str('mem'), 0x02, 0x03, ...uleb(PAGES), ...uleb(PAGES)]])), // shared memory
-    ...section(3, vec(funcs.map(() => [0]))),
-    ...section(4, vec([[0x70, 0x00, ...uleb(N)]])), // table of N funcrefs
-    ...section(7, vec([
-      [...str('dispatch'), 0x00, ...uleb(N)],
-      ...Array.from({ length: N }, (_, i) => [...str(`r${i}`), 0x00, ...uleb(i)]),
-    ])),
-    ...section(9, vec([[0x00, ...c(0), W.end, ...vec(Array.from({ length: N }, (_, i) => uleb(i)))]])),
-    ...section(10, vec(funcs.map((f) => [...uleb(f.length), ...f]))),
-  ];
-  return Uint8Array.from(bytes);
+  const m = new ModuleBuilder();
+  const regionType = m.type([], [I32]);
+  m.importMemory('m', 'mem', PAGES, true);
+  const regions = Array.from({ length: N }, (_, i) => {
+    const fn = m.addFunction(regionType);
+    wasmRegion(fn, i);
+    m.export(`r${i}`, m.indexOf(fn));
+    return m.indexOf(fn);
+  });
+  const dispatch = m.addFunction(regionType);
+  wasmDispatch(dispatch, regionType);
+  m.export('dispatch', m.indexOf(dispatch));
+  m.setTable(regions);
+  return m.encode();
 }
 
 // ---- runs ----
