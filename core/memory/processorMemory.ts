@@ -41,7 +41,7 @@ export const AREA_MEMBERS = 65536;
 export const AREA_REGION_OF = AREA_LIVE + AREA_MEMBERS;
 export const AREA_JUMP_CACHE = AREA_REGION_OF + 4 * AREA_MEMBERS;
 /** Jump cache entries, and the bytes of one (wasmDispatch.ts). */
-export const JUMP_CACHE_ENTRIES = 4096;
+export const JUMP_CACHE_ENTRIES = 16384;
 export const JUMP_CACHE_ENTRY_BYTES = 32;
 /** Bytes of one processor's area, a whole number of WebAssembly pages. */
 export const AREA_BYTES = AREA_JUMP_CACHE + JUMP_CACHE_ENTRIES * JUMP_CACHE_ENTRY_BYTES;

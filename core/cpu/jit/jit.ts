@@ -682,6 +682,66 @@
  * links for WebAssembly members (an inline cache of targets per member, in
  * the state area) and counting the dispatch loop's transitions and exits.
  *
+ * Four ideas for the JavaScript back end's entries, measured and dropped (4
+ * Dec, stop 34; codeAB.ts, warm rounds B/A): generated functions in strict
+ * mode (no receiver conversion in the call builtin) 0.98-1.00; a region's
+ * tail entering another region's code itself instead of returning to the
+ * run loop (up to 8 regions deep) 1.00 warm but 1.19 in the warm-up (V8
+ * inlines the polymorphic calls into the tails); regions that also take in
+ * already compiled successors as copies (the run loop's entries 755 -> 362
+ * per iteration) x5.4, their functions past V8's limit for optimizing
+ * (60 KB of bytecode: they stay in its baseline tier), and still x1.25
+ * with that limit raised (--max-optimized-bytecode-size): TurboFan's code
+ * gets slower per instruction as the function grows; and a direct-mapped
+ * array of the last block fetched per slot of code addresses before
+ * fetchBlock's Map 0.99-1.01. Sampled (perf, warm): regions 44%, `run` 14%
+ * (its hot spots are loads that miss the cache: a successor Block's map,
+ * the Insn objects of the 1% still interpreted), the call builtins 10%,
+ * fetchBlock 6.6%.
+ *
+ * The WebAssembly back end takes the whole loop (4 Dec, stop 34).
+ * measure/wasmExits.ts counts why its dispatch loop returns to the run
+ * loop and what its regions call out for (wasmRuntime.ts wasmHooks). With
+ * stop 33's back end, per loop iteration: 61% of the instructions in
+ * WebAssembly, 203 entries from the run loop, 178 of them returning
+ * because the next block was JavaScript code. So: instructions without a
+ * WebAssembly form call their interpreter handler through a `handler`
+ * import (up to wasmHandlerCalls per member, as translate.ts's handlerCall;
+ * the import tells the code whether to stop, as the interpreter does when
+ * a handler ends the block, or to return to the run loop at the end of the
+ * member, when what the run loop checks between blocks or what the code
+ * and the dispatch loop assume changed), and a hot block without a region
+ * becomes a WebAssembly region of one member: every compiled block is
+ * WebAssembly, and 120 returns per iteration were left, each for a member
+ * whose jump cache slot another had taken (the cache was filled only when
+ * members compiled: ~1,100 members in 4096 slots collide); the run loop now
+ * gives a member its slot back when it enters it, and the cache has 16384
+ * slots: 11 entries from the run loop per iteration (1,550 instructions
+ * each) against the JavaScript back end's 755 (23 each), 98.9% of the
+ * instructions in WebAssembly, 334 handler calls and 61 condition calls per
+ * iteration (SSE2 string code, SUB m32, shifts by CL, IMUL, REP MOVSB/STOSB,
+ * CMPXCHG, XCHG m32, INC/DEC m32 lead). The differential suite with it on
+ * then found that a fault in a region lost the instructions of the regions
+ * the dispatch loop had run before it in the same entry (they were added to
+ * the clock only when the loop returned): each region now gets them as a
+ * parameter and puts them on the clock at its first call out. Speed: the
+ * warm shell loop (codeAB.ts with the same build on both sides, one back
+ * end per process, in turns) 1.7-1.9 s per round against 0.77 for the
+ * JavaScript back end, x2.3; sampled, WebAssembly regions 54%, the dispatch
+ * loop 13%, the handler import 10% with the handlers, spread over hundreds
+ * of functions with their entries hot (4 machines' 253 modules each). An
+ * interpreter handler called from WebAssembly costs far more than the
+ * JavaScript back end's inline form of the same instruction (the CPU
+ * benchmark's regions: 89 MIPS against 372). So the handler calls are
+ * there (wasmHandlerCalls, tests, POPEK_JIT_WASM_HANDLERS=8) but 0 by
+ * default, which leaves the back end where stop 33 had it, measured the
+ * same way: 1.18 s per round against 0.77, x1.52. (codeAB.ts with the two
+ * back ends in one process gave x1.42 and x2.40 for these builds, and one
+ * round of runs read 0.74-0.76 s for the WebAssembly builds that later
+ * runs did not reproduce; stop 33's x1.10-x1.36 came from mixed runs.)
+ * It stays off; what it needs next is the forms (so that no hot code
+ * calls a handler), then the state across regions in locals.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
@@ -742,11 +802,20 @@ export interface JitOptions {
   flatSegments: boolean;
   /**
    * Compile regions into WebAssembly where every member has a translation
-   * there (wasm/; the others stay JavaScript). Off by default: the back end
-   * is being built and so far runs the shell loop slower (x1.10 to x1.36,
-   * the history above, stop 33); POPEK_JIT_WASM=on turns it on.
+   * there or at most wasmHandlerCalls instructions without one (wasm/; the
+   * others stay JavaScript). Off by default: the back end is being built
+   * and so far runs the shell loop slower (the history above, stops 33 and
+   * 34); POPEK_JIT_WASM=on turns it on.
    */
   wasm: boolean;
+  /**
+   * Instructions of a member that may call their interpreter handler from
+   * WebAssembly code (wasm/wasmRegion.ts handlerCall); a region with a
+   * member over that stays JavaScript. 0 by default: with few WebAssembly
+   * forms the calls cost more than JavaScript code for the same regions
+   * (the history above, stop 34); POPEK_JIT_WASM_HANDLERS=n sets it.
+   */
+  wasmHandlerCalls: number;
 }
 
 /** Blocks in one region at most. */
@@ -772,6 +841,7 @@ function dropCode(block: Block): void {
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 /** POPEK_JIT_HOT=n overrides the hot threshold likewise (a low one makes small tests run compiled code). */
 const envHot = Number(env.POPEK_JIT_HOT);
+const envWasmHandlers = Number(env.POPEK_JIT_WASM_HANDLERS ?? NaN);
 
 /** What generated code reaches by name: the CPU's fixed arrays and the interpreter's helpers. */
 function bindingsOf(cpu: Cpu): Record<string, unknown> {
@@ -791,6 +861,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   regionMax: JIT_REGION_MAX,
   flatSegments: env.POPEK_JIT_FLAT !== 'off',
   wasm: env.POPEK_JIT_WASM === 'on',
+  wasmHandlerCalls: Number.isInteger(envWasmHandlers) && envWasmHandlers >= 0 ? envWasmHandlers : 0,
 };
 
 /**
@@ -847,8 +918,9 @@ export class Jit {
     if (!Number.isInteger(next.hotThreshold) || next.hotThreshold < 1) throw new Error(`jit hotThreshold must be a positive integer, got ${next.hotThreshold}`);
     if (!Number.isInteger(next.regionMax) || next.regionMax < 1) throw new Error(`jit regionMax must be a positive integer, got ${next.regionMax}`);
     if (!(next.budgetBytes > 0)) throw new Error(`jit budgetBytes must be positive, got ${next.budgetBytes}`);
+    if (!Number.isInteger(next.wasmHandlerCalls) || next.wasmHandlerCalls < 0) throw new Error(`jit wasmHandlerCalls must be a whole number, got ${next.wasmHandlerCalls}`);
     const recompile = next.regions !== this.options.regions || next.regionMax !== this.options.regionMax || next.maxHandlerCalls !== this.options.maxHandlerCalls
-      || next.flatSegments !== this.options.flatSegments || next.wasm !== this.options.wasm;
+      || next.flatSegments !== this.options.flatSegments || next.wasm !== this.options.wasm || next.wasmHandlerCalls !== this.options.wasmHandlerCalls;
     this.options = next;
     if (!next.enabled || recompile) this.flush();
     // Heat counted under an earlier threshold (or while off) starts over.
@@ -866,6 +938,8 @@ export class Jit {
   compile(block: Block): void {
     if (!block.valid) return;
     if (this.options.regions && this.compileRegion(block)) return;
+    // A WebAssembly block is a region of one member (the dispatch loop enters it as any other).
+    if (this.options.wasm && this.installWasm([block])) return;
     const body = translateBlock(block, this.options.maxHandlerCalls, this.flatFor([block]));
     if (body === null) {
       this.blocksRejected++;
@@ -963,7 +1037,7 @@ export class Jit {
   private installWasm(members: Block[]): boolean {
     if (this.wasmBackend === undefined) this.wasmBackend = WasmBackend.for(this.cpu);
     if (this.wasmBackend === null) return false;
-    const bytes = this.wasmBackend.install(members, this.flatFor(members));
+    const bytes = this.wasmBackend.install(members, this.flatFor(members), this.options.wasmHandlerCalls);
     if (bytes === 0) return false;
     const share = Math.ceil(bytes / members.length);
     for (const b of members) {

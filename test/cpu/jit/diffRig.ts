@@ -108,6 +108,8 @@ export interface RigOptions {
   budgetBytes?: number;
   /** Compile regions to WebAssembly where they have a translation there (JitOptions.wasm; default: the compiler's). */
   wasm?: boolean;
+  /** Interpreter handler calls per member in WebAssembly code (JitOptions.wasmHandlerCalls; default: the compiler's). */
+  wasmHandlerCalls?: number;
   /** run(1) calls at most. */
   maxSteps?: number;
   /** Instructions per run() call, after which both sides are compared (default 1: one block per step). */
@@ -120,6 +122,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   const cpu = new Cpu(bus, new GuestClock('deterministic'));
   cpu.jit.configure({ enabled: jit, hotThreshold: opts.hotThreshold ?? 1, ...(opts.regions !== undefined ? { regions: opts.regions } : {}), ...(opts.regionMax !== undefined ? { regionMax: opts.regionMax } : {}), ...(opts.maxHandlerCalls !== undefined ? { maxHandlerCalls: opts.maxHandlerCalls } : {}),
     ...(opts.budgetBytes !== undefined ? { budgetBytes: opts.budgetBytes } : {}), ...(opts.wasm !== undefined ? { wasm: opts.wasm } : {}),
+    ...(opts.wasmHandlerCalls !== undefined ? { wasmHandlerCalls: opts.wasmHandlerCalls } : {}),
   });
   const m = memory.u8;
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
@@ -248,9 +251,15 @@ export function runDifferential(image: Uint8Array, opts: RigOptions = {}): DiffR
       w = (cpu) => {
         entries++;
         const before = cpu.clock.retired;
-        const k = fn(cpu);
-        compiledInstructions += cpu.clock.retired - before + k;
-        return k;
+        // A fault ends the call with the instructions retired before it on the clock (WebAssembly's dispatch
+        // loop may have run many regions before): counted too.
+        try {
+          const k = fn(cpu);
+          compiledInstructions += k;
+          return k;
+        } finally {
+          compiledInstructions += cpu.clock.retired - before;
+        }
       };
       wrappers.set(fn, w);
       wrapped.add(w);

@@ -16,8 +16,10 @@
  *
  * Signature: dispatch(member, left, tb, fetchBit, once, cs32, csBase,
  * csLimit, flatMask) -> the last member's instructions retired, with the
- * state slots as a region leaves them (wasmRegion.ts) and JIT_RETIRED the
- * instructions of all the members before the last one.
+ * state slots as the last region leaves them (wasmRegion.ts): JIT_RETIRED
+ * the instructions before its last member not on the clock yet, those of
+ * earlier regions included (each region gets them and puts them on the
+ * clock at its first call out).
  */
 import { TLB_NOEXEC } from '../../tlb.ts';
 import { I32, ModuleBuilder, Op } from './encoder.ts';
@@ -46,20 +48,20 @@ export function jumpCacheSlot(key: number): number {
 /** The dispatch module's bytes. */
 export function dispatchModule(at: DispatchLayout): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder();
-  const regionType = m.type([I32, I32, I32, I32], [I32]);
+  const regionType = m.type([I32, I32, I32, I32, I32], [I32]);
   m.importTable('cpu', 'regions', 1);
   m.importMemory('cpu', 'memory', at.pages, true);
   const fn = m.addFunction(m.type([I32, I32, I32, I32, I32, I32, I32, I32, I32], [I32]));
   const [MEMBER, LEFT, TB, FB, ONCE, CS32, CS_BASE, CS_LIMIT, FLAT] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [d, total, x, eip, lin, e, key, ent, next, need] = Array.from({ length: 10 }, () => fn.local());
+  const [d, carry, x, eip, lin, e, key, ent, next, need] = Array.from({ length: 10 }, () => fn.local());
   const s = at.jitState;
   const slot = (n: number) => s + 4 * n;
   fn.begin(Op.block).begin(Op.loop);
-  // The member's region, then back here with its exit in the state slots.
-  fn.get(MEMBER).get(LEFT).get(TB).get(ONCE)
+  // The member's region, with the instructions of the regions before it that are not on the clock yet (its
+  // syncs put them there: a fault in it must find them counted), then back here with its exit in the state slots.
+  fn.get(MEMBER).get(LEFT).get(TB).get(ONCE).get(carry)
     .get(MEMBER).i32(2).op(Op.i32Shl).load(Op.i32Load, at.regionOf)
     .callIndirect(regionType).set(d);
-  fn.get(total).i32(0).load(Op.i32Load, slot(JIT_RETIRED)).op(Op.i32Add).set(total);
   // The run loop decides: a call out, interrupts polled, the budget.
   fn.get(ONCE).i32(0).load(Op.i32Load, slot(JIT_CALLED)).op(Op.i32Or).brIf(1);
   fn.i32(0).load(Op.i32Load, slot(JIT_LEFT)).get(d).op(Op.i32Sub).tee(x).i32(0).op(Op.i32LeS).brIf(1);
@@ -79,10 +81,10 @@ export function dispatchModule(at: DispatchLayout): Uint8Array<ArrayBuffer> {
   // The next region's flat segments (its guard, translate.ts flatGuard, is the run loop's business).
   fn.get(next).i32(2).op(Op.i32Shl).load(Op.i32Load, at.regionOf).i32(2).op(Op.i32Shl).load(Op.i32Load, at.needOf).tee(need)
     .get(FLAT).get(need).op(Op.i32And).op(Op.i32Ne).brIf(1);
-  // Counted as the run loop counts a block it leaves: its instructions on the clock, off the budget.
-  fn.get(total).get(d).op(Op.i32Add).set(total).get(x).set(LEFT).get(next).set(MEMBER);
+  // Counted as the run loop counts a block it leaves: its instructions off the budget, and on to the clock with
+  // what the region left uncounted.
+  fn.i32(0).load(Op.i32Load, slot(JIT_RETIRED)).get(d).op(Op.i32Add).set(carry).get(x).set(LEFT).get(next).set(MEMBER);
   fn.br(0).end().end();
-  fn.i32(0).get(total).store(Op.i32Store, slot(JIT_RETIRED));
   fn.get(d).end();
   m.export('dispatch', m.indexOf(fn));
   return m.encode();

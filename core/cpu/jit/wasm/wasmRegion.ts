@@ -13,14 +13,17 @@
  * unwinds to the run loop exactly as from the interpreter; an exit after an
  * accessor that set `cpu.exitBlock`.
  *
- * What it covers so far (a region with anything else stays JavaScript): the
- * run loop's fast forms (fastForms.ts), the stack ones on a flat 32-bit
- * stack; of translate.ts's further forms the ALU's byte, accumulator and
- * r32, m32 forms, TEST with an immediate or memory, MOV with an immediate,
- * the moffs MOVs, MOV r8, r8 and MOVZX r32, r8 (not ADC and SBB); memory
- * operands through any data segment (limits and base inline where it is
- * not flat, as translate.ts's fastAccess), near jumps within a flat code
- * segment. INC and DEC hand their flags over as a result-based lazy state
+ * What it translates so far: the run loop's fast forms (fastForms.ts), the
+ * stack ones on a flat 32-bit stack; of translate.ts's further forms the
+ * ALU's byte, accumulator and r32, m32 forms, TEST with an immediate or
+ * memory, MOV with an immediate, the moffs MOVs, MOV r8, r8 and MOVZX r32,
+ * r8 (not ADC and SBB), SETcc, shifts by immediates, PUSH m32, JMP and CALL
+ * r/m32; memory operands through any data segment (limits and base inline
+ * where it is not flat, as translate.ts's fastAccess), near jumps within a
+ * flat code segment. Any other instruction calls its interpreter handler
+ * through the region's `handler` import (as translate.ts's handlerCall),
+ * up to JitOptions.wasmHandlerCalls per member (a region with a member over
+ * that stays JavaScript). INC and DEC hand their flags over as a result-based lazy state
  * with CF, AF and OF computed (setLazyCarry's would write cpu.flags, a
  * field of the Cpu object). The function's tail steps to a member only
  * where JavaScript's would with nothing to check: its budget left, no call
@@ -32,13 +35,16 @@
  * the state area). Other exits return to the dispatch loop with what it
  * needs in `cpu.jitState`.
  *
- * Signature: region(member, left, tb, once) -> instructions retired by the
- * last member; JIT_EIP, JIT_MEMBER, JIT_LEFT, JIT_RETIRED and JIT_CALLED in
- * the state area say the EIP after it, its index, the budget left before it,
- * the instructions retired by the members before it (not yet on the clock)
- * and whether it called out. Members are numbered among all the
- * processor's WebAssembly members (from `base`), so that the dispatch loop
- * (wasmDispatch.ts) and the run loop find any member by its number.
+ * Signature: region(member, left, tb, once, retired) -> instructions retired
+ * by the last member; `retired` counts instructions run before the region
+ * and not on the clock yet (the dispatch loop's earlier regions), which the
+ * region adds to the clock with its own at its first call out; JIT_EIP,
+ * JIT_MEMBER, JIT_LEFT, JIT_RETIRED and JIT_CALLED in the state area say the
+ * EIP after it, its index, the budget left before it, the instructions
+ * retired before it and not yet on the clock, and whether it called out.
+ * Members are numbered among all the processor's WebAssembly members (from
+ * `base`), so that the dispatch loop (wasmDispatch.ts) and the run loop
+ * find any member by its number.
  */
 import type { Block } from '../../decoder.ts';
 import type { Insn } from '../../insn.ts';
@@ -65,6 +71,11 @@ export const JIT_RETIRED = 3;
 export const JIT_EXIT = 4;
 /** 1 when the region called out of its code (an accessor): the dispatch loop then returns to the run loop, which checks the CPU. */
 export const JIT_CALLED = 5;
+/** cpu.tlbBit after a handler call (HandlerImport), which the code goes on with. */
+export const JIT_TLB_BIT = 6;
+
+/** What HandlerImport returns: go on; go on to the end of the member, then back to the run loop; stop after the instruction. */
+export const HANDLER_GO_ON = 0, HANDLER_END_MEMBER = 1, HANDLER_STOP = 2;
 
 /** Byte addresses in the memory of what the code reads and writes, and the memory's size. */
 export interface WasmLayout {
@@ -101,17 +112,41 @@ export interface WasmImports {
   peek32(k: number, eip: number, member: number, left: number, retired: number): number;
 }
 
+/**
+ * The region's own import (wasmRuntime.ts binds it to the region's
+ * WasmRegionCode.handlers): runs handler `n`'s instruction through its
+ * interpreter handler with the state synced, leaves cpu.eip after it in
+ * JIT_EIP and cpu.tlbBit in JIT_TLB_BIT, and returns HANDLER_STOP when the
+ * handler asked to end the block (cpu.exitBlock: the interpreter stops
+ * there too), HANDLER_END_MEMBER when the run loop must look at the CPU at
+ * the next block boundary (what it checks between blocks, or what the
+ * dispatch loop and the next member assume: wasmRuntime.ts handlerImport),
+ * else HANDLER_GO_ON.
+ */
+export type HandlerImport = (n: number, k: number, eip: number, member: number, left: number, retired: number) => number;
+
 /** The compiled region: its module's bytes and the flat segments it assumes (checked at entry as translate.ts's flatGuard). */
 export interface WasmRegionCode {
   bytes: Uint8Array<ArrayBuffer>;
   need: number;
+  /** The instructions called through their interpreter handler (HandlerImport's `n`). */
+  handlers: Insn[];
 }
 
 // Import function indices (in ModuleBuilder order below).
-const F_READ8 = 0, F_READ32 = 1, F_WRITE8 = 2, F_WRITE32 = 3, F_CONDITION = 4, F_CARRY = 5, F_PUSH32 = 6, F_PEEK32 = 7;
+const F_READ8 = 0, F_READ32 = 1, F_WRITE8 = 2, F_WRITE32 = 3, F_CONDITION = 4, F_CARRY = 5, F_PUSH32 = 6, F_PEEK32 = 7, F_HANDLER = 8;
+
+/**
+ * The instructions that load a data or stack segment register and may go
+ * on in their block (Insn.opcode, 0x100 | the second byte after 0F): MOV
+ * Sreg, POP ES/SS/DS/FS/GS, LES, LDS, LSS, LFS, LGS. Whatever else loads
+ * one (far transfers, interrupts, task switches, mode changes) ends the
+ * block or sets cpu.exitBlock.
+ */
+const LOADS_SEGMENT = new Set([0x8e, 0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0xc4, 0xc5, 0x1b2, 0x1b4, 0x1b5]);
 
 /** Parameters and locals of the region function. */
-const P_PC = 0, P_LEFT = 1, P_TB = 2, P_ONCE = 3;
+const P_PC = 0, P_LEFT = 1, P_TB = 2, P_ONCE = 3, P_RETIRED = 4;
 
 class RegionWriter {
   readonly m = new ModuleBuilder();
@@ -127,8 +162,10 @@ class RegionWriter {
   need = 0;
   /** Registers any member uses (loaded at entry). */
   readonly used = new Set<number>();
+  /** Instructions called through their handler (HandlerImport). */
+  readonly handlers: Insn[] = [];
 
-  constructor(readonly blocks: readonly Block[], readonly flat: number, readonly at: WasmLayout) {
+  constructor(readonly blocks: readonly Block[], readonly flat: number, readonly at: WasmLayout, readonly maxHandlerCalls: number) {
     const m = this.m;
     const i7 = m.type([I32, I32, I32, I32, I32, I32, I32], [I32]);
     const v8 = m.type([I32, I32, I32, I32, I32, I32, I32, I32], []);
@@ -142,8 +179,9 @@ class RegionWriter {
     m.importFunction('cpu', 'carry', n0);
     m.importFunction('cpu', 'push32', m.type([I32, I32, I32, I32, I32, I32], []));
     m.importFunction('cpu', 'peek32', m.type([I32, I32, I32, I32, I32], [I32]));
+    m.importFunction('cpu', 'handler', m.type([I32, I32, I32, I32, I32, I32], [I32]));
     m.importMemory('cpu', 'memory', at.pages, true);
-    this.fn = m.addFunction(m.type([I32, I32, I32, I32], [I32]));
+    this.fn = m.addFunction(m.type([I32, I32, I32, I32, I32], [I32]));
     for (let n = 0; n < 8; n++) this.r.push(this.fn.local());
     [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.sl, this.x, this.lin] =
       Array.from({ length: 16 }, () => this.fn.local());
@@ -158,9 +196,12 @@ class RegionWriter {
       const w = new MemberWriter(this, i);
       if (!w.translate()) return null;
       members.push(w.code);
+      this.handlers.push(...w.handled);
     }
     const fn = this.fn;
     const n = members.length;
+    // The instructions of the regions the dispatch loop ran before this one, not on the clock yet: a sync puts them there.
+    fn.get(P_RETIRED).set(this.dd);
     for (const reg of [...this.used].sort()) fn.i32(0).load(Op.i32Load, this.at.regs + 4 * reg).set(this.r[reg]);
     fn.begin(Op.loop); // $top
     fn.begin(Op.block); // $tail
@@ -186,7 +227,7 @@ class RegionWriter {
     fn.get(this.d).op(Op.return);
     fn.end(); // $top
     fn.op(Op.unreachable).end();
-    return { bytes: this.m.encode(), need: this.need };
+    return { bytes: this.m.encode(), need: this.need, handlers: this.handlers };
   }
 
   /** Stores what the run loop reads when the function returns: EIP, member, budget, retired count. */
@@ -215,6 +256,10 @@ class MemberWriter {
   private called = false;
   /** The instruction without a translation here, when translate() failed. */
   rejected: Insn | null = null;
+  /** This member's instructions called through their handler (handlerCall). */
+  readonly handled: Insn[] = [];
+  /** A handler that may load a data or stack segment register ran earlier in the member: none is assumed flat since. */
+  private afterHandler = false;
   /** Nesting of structured blocks opened inside this member (the depth of $tail from here is depth + members after this one). */
   private depth = 0;
 
@@ -236,14 +281,60 @@ class MemberWriter {
       this.k = k;
       this.eipDuring = i.fast === FAST_CALL ? i.imm : i.nextEip;
       this.called = false;
-      if (!this.insn(i, k === insns.length - 1)) {
+      // What a form that gives up after writing code leaves behind is taken back before its handler call.
+      const at = this.fn.code.length, dirty = [...this.dirty], flags = this.flags;
+      if (this.insn(i, k === insns.length - 1)) continue;
+      if (this.handled.length >= this.w.maxHandlerCalls) {
         this.rejected = i;
         return false;
       }
+      this.fn.code.length = at;
+      this.dirty.clear();
+      for (const n of dirty) this.dirty.add(n);
+      this.flags = flags;
+      this.handlerCall(i, k === insns.length - 1);
+      if (k === insns.length - 1) return true;
     }
     const last = insns[insns.length - 1];
     if (last.fast !== FAST_JCC && last.fast !== FAST_JMP && last.fast !== FAST_CALL && last.fast !== FAST_RET) this.toTail(insns.length, last.nextEip);
     return true;
+  }
+
+  /**
+   * An instruction without a translation here, run by its interpreter
+   * handler as translate.ts's handlerCall does: registers and flags stored,
+   * the state synced (EIP the next instruction's, a CALL's too, as the run
+   * loop sets it), the handler, then every register and the TLB bit loaded
+   * again, the flags the CPU's, and after an instruction that may load a
+   * data or stack segment register (LOADS_SEGMENT) none assumed flat in the
+   * rest of the member. What the import returns (HandlerImport): stop,
+   * returning with EIP what the handler left; or go on, with `ck` set when
+   * the run loop must look at the CPU at the end of the member (the tail
+   * then returns to it); a last instruction leaves for the handler's EIP
+   * through the tail.
+   */
+  private handlerCall(i: Insn, last: boolean): void {
+    const fn = this.fn, w = this.w, s = w.at.jitState;
+    this.handled.push(i);
+    this.eipDuring = i.nextEip;
+    this.regWriteback();
+    this.flagWriteback();
+    fn.i32(w.handlers.length + this.handled.length - 1);
+    this.syncArgs();
+    fn.call(F_HANDLER).tee(w.x);
+    fn.i32(0).op(Op.i32Ne).get(w.ck).op(Op.i32Or).set(w.ck);
+    fn.i32(0).set(w.dd);
+    for (let n = 0; n < 8; n++) { fn.i32(0).load(Op.i32Load, w.at.regs + 4 * n); this.set(n); }
+    fn.i32(0).load(Op.i32Load, s + 4 * JIT_TLB_BIT).set(P_TB);
+    this.dirty.clear();
+    this.flags = FLAGS_IN_CPU;
+    if (LOADS_SEGMENT.has(i.opcode)) this.afterHandler = true;
+    fn.get(w.x).i32(HANDLER_STOP).op(Op.i32Eq).begin(Op.if);
+    w.leave(fn, () => { fn.i32(0).load(Op.i32Load, s + 4 * JIT_EIP); }, () => fn.i32(this.self), () => fn.i32(1));
+    fn.i32(this.k + 1).op(Op.return).end();
+    if (!last) return;
+    fn.i32(0).load(Op.i32Load, s + 4 * JIT_EIP).set(w.t);
+    this.toTail(this.k + 1, 'dynamic');
   }
 
   // ---- registers ----
@@ -434,6 +525,7 @@ class MemberWriter {
 
   // ---- memory (flat segments only) ----
   private flatOk(bits: number): boolean {
+    if (this.afterHandler && bits !== FLAT_CS_LIMIT) return false;
     if ((this.w.flat & bits) !== bits) return false;
     this.w.need |= bits;
     return true;
@@ -843,15 +935,19 @@ class MemberWriter {
   }
 }
 
-/** The WebAssembly module of a region over `layout`, or null when it has an instruction this back end does not translate. */
-export function wasmRegion(blocks: readonly Block[], flat: number, layout: WasmLayout): WasmRegionCode | null {
+/**
+ * The WebAssembly module of a region over `layout`, or null when a member
+ * has more than `maxHandlerCalls` instructions without a translation here
+ * (JitOptions.wasmHandlerCalls).
+ */
+export function wasmRegion(blocks: readonly Block[], flat: number, layout: WasmLayout, maxHandlerCalls: number): WasmRegionCode | null {
   if (blocks.length === 0) return null;
-  return new RegionWriter(blocks, flat, layout).compile();
+  return new RegionWriter(blocks, flat, layout, maxHandlerCalls).compile();
 }
 
 /** The first instruction of `block` this back end has no translation for (flat segments `flat` assumed), or null: for the measuring tools. */
 export function wasmUntranslated(block: Block, flat: number): Insn | null {
   const layout = { regs: 0, lazy: 0, tlbRead: 0, tlbWrite: 0, segBase: 0, segRLo: 0, segRHi: 0, segWLo: 0, segWHi: 0, jitState: 0, live: 0, base: 0, pages: 1 };
-  const w = new MemberWriter(new RegionWriter([block], flat, layout), 0);
+  const w = new MemberWriter(new RegionWriter([block], flat, layout, 0), 0);
   return w.translate() ? null : w.rejected;
 }

@@ -22,7 +22,12 @@ import { getFlag, testCondition } from '../../flags.ts';
 import { CS } from '../../regs.ts';
 import { TLB_SUPERVISOR, TLB_USER } from '../../tlb.ts';
 import type { CompiledBlock } from '../jit.ts';
-import { JIT_EIP, JIT_EXIT, JIT_LEFT, JIT_MEMBER, JIT_RETIRED, wasmRegion, type WasmImports } from './wasmRegion.ts';
+import {
+  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_EXIT, JIT_LEFT, JIT_MEMBER, JIT_RETIRED, JIT_TLB_BIT, wasmRegion,
+  type HandlerImport, type WasmImports,
+} from './wasmRegion.ts';
+import type { Insn } from '../../insn.ts';
+import { RF, TF } from '../../regs.ts';
 import { dispatchModule, JC_CS32, JC_CS_BASE, JC_EIP, JC_KEY, JC_MEMBER, jumpCacheSlot } from './wasmDispatch.ts';
 import {
   AREA_JUMP_CACHE, AREA_LIVE, AREA_MEMBERS, AREA_REGION_OF, AREA_STATE, JUMP_CACHE_ENTRIES, JUMP_CACHE_ENTRY_BYTES, WASM_PAGE_BYTES,
@@ -35,8 +40,38 @@ const NEED_OF = AREA_STATE + 1024;
 /** Regions at once (their needs fill the rest of the state page). */
 const MAX_REGIONS = (WASM_PAGE_BYTES - 1024) / 4;
 
-/** The imports of a region module, for `cpu`. */
+/**
+ * Hooks for the measurement tools (test/cpu/jit/measure/wasmExits.ts), null
+ * by default: read when a back end is made (and its imports bound), so that
+ * a processor made without them pays nothing. `onImport` sees every call
+ * out of a region's code by the import's name (and a handler call's
+ * instruction); `onReturn` every return of
+ * the dispatch loop to the run loop, with the instructions of its last
+ * member, of the whole entry, and whether the CPU polled for interrupts,
+ * the state as left.
+ */
+export const wasmHooks: {
+  onImport: ((name: keyof WasmImports | 'handler', handled?: Insn) => void) | null;
+  onReturn: ((cpu: Cpu, d: number, instructions: number, once: boolean) => void) | null;
+} = { onImport: null, onReturn: null };
+
+/** The imports of a region module, for `cpu`, counted by wasmHooks.onImport when set. */
 function importsFor(cpu: Cpu): WasmImports {
+  const imports = boundImports(cpu);
+  const count = wasmHooks.onImport;
+  if (count === null) return imports;
+  const counted = { ...imports };
+  for (const name of Object.keys(imports) as (keyof WasmImports)[]) {
+    const f = imports[name] as (...a: number[]) => number;
+    (counted as Record<string, unknown>)[name] = (...a: number[]) => {
+      count(name);
+      return f(...a);
+    };
+  }
+  return counted;
+}
+
+function boundImports(cpu: Cpu): WasmImports {
   const out = cpu.jitState;
   // translate.ts's sync: what a fault or the clock reads during the call.
   const sync = (k: number, eip: number, member: number, left: number, retired: number) => {
@@ -81,6 +116,40 @@ function importsFor(cpu: Cpu): WasmImports {
   };
 }
 
+/**
+ * A region's `handler` import over its instructions `handlers`: the
+ * instruction run as the run loop runs it (translate.ts's sync first);
+ * HANDLER_STOP if it set cpu.exitBlock (the interpreter ends the block
+ * there); HANDLER_END_MEMBER if the run loop must look at the CPU at the
+ * next block boundary: what it checks between blocks (attention, single
+ * step, an interrupt to take), or what the dispatch loop and the next
+ * member were entered with changed (the TLB permission bit, the CPL, the
+ * flat segments, the code segment's base, limit and size); else
+ * HANDLER_GO_ON.
+ */
+function handlerImport(cpu: Cpu, handlers: Insn[]): HandlerImport {
+  const out = cpu.jitState, segBase = cpu.segBase, segLimit = cpu.segLimit;
+  const count = wasmHooks.onImport;
+  return (n, k, eip, member, left, retired) => {
+    if (count !== null) count('handler', handlers[n]);
+    cpu.jitK = k;
+    cpu.eip = eip;
+    cpu.jitMember = member;
+    cpu.jitLeft = left;
+    cpu.clock.retired += retired;
+    const tb = cpu.tlbBit, cpl = cpu.cpl, flat = cpu.flatMask, csBase = segBase[CS], csLimit = segLimit[CS], cs32 = cpu.cs32;
+    const ins = handlers[n];
+    ins.fn(cpu, ins);
+    out[JIT_EIP] = cpu.eip;
+    out[JIT_TLB_BIT] = cpu.tlbBit;
+    if (cpu.exitBlock === true) return HANDLER_STOP;
+    const f = cpu.flags;
+    return cpu.attention === true || (f & (TF | RF)) !== 0 || ((f & cpu.intrMask) !== 0 && (cpu.intrLine === true || cpu.pollIntr === true))
+      || cpu.tlbBit !== tb || cpu.cpl !== cpl || cpu.flatMask !== flat || segBase[CS] !== csBase || segLimit[CS] !== csLimit || cpu.cs32 !== cs32
+      ? HANDLER_END_MEMBER : HANDLER_GO_ON;
+  };
+}
+
 export class WasmBackend {
   private readonly cpu: Cpu;
   private readonly memory: WebAssembly.Memory;
@@ -94,8 +163,12 @@ export class WasmBackend {
   private readonly regionOf: Int32Array;
   private readonly needOf: Int32Array;
   private readonly jumpCache: Int32Array;
+  /** Each member's jump cache entry (its index in jumpCache). */
+  private readonly slotOf = new Int32Array(AREA_MEMBERS);
   /** The function the run loop calls for every WebAssembly member (Block.jit). */
   readonly compiled: CompiledBlock;
+  /** The imports every region module shares (importsFor). */
+  private readonly imports: WasmImports;
 
   /** The back end of `cpu`, or null if its memory has no WebAssembly.Memory or it has no state area. */
   static for(cpu: Cpu): WasmBackend | null {
@@ -106,6 +179,7 @@ export class WasmBackend {
   private constructor(cpu: Cpu, memory: WebAssembly.Memory) {
     this.cpu = cpu;
     this.memory = memory;
+    this.imports = importsFor(cpu);
     this.pages = memory.buffer.byteLength / WASM_PAGE_BYTES;
     const buffer = cpu.u8.buffer, area = cpu.stateArea;
     this.live = new Uint8Array(buffer, area + AREA_LIVE, AREA_MEMBERS);
@@ -119,19 +193,30 @@ export class WasmBackend {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { cpu: { memory, regions: this.table } });
     const dispatch = instance.exports.dispatch as DispatchFunction;
     const out = cpu.jitState, regionOf = this.regionOf, needOf = this.needOf, segBase = cpu.segBase, segLimit = cpu.segLimit;
-    this.compiled = (c: Cpu): number => {
+    const compiled = (c: Cpu): number => {
       const need = needOf[regionOf[c.jitMember]];
       if ((c.flatMask & need) !== need) {
         c.jit.dropFlat(this.regions[regionOf[c.jitMember]]);
         c.exitBlock = true;
         return 0;
       }
+      // The member entered takes its jump cache slot back from another that shares it (the cache keeps the last used).
+      const slot = this.slotOf[c.jitMember];
+      if (this.jumpCache[slot + JC_MEMBER] !== c.jitMember) this.fill(this.members[c.jitMember], c.jitMember);
       const d = dispatch(c.jitMember, c.jitLeft, c.tlbBit, c.cpl === 3 ? TLB_USER : TLB_SUPERVISOR,
         c.pollIntr === true || c.intrLine === true ? 1 : 0, c.cs32 ? 1 : 0, segBase[CS], segLimit[CS] | 0, c.flatMask);
       c.jitMember = out[JIT_MEMBER];
       c.jitLeft = out[JIT_LEFT];
       c.clock.retired += out[JIT_RETIRED];
       c.eip = out[JIT_EIP];
+      return d;
+    };
+    const onReturn = wasmHooks.onReturn;
+    this.compiled = onReturn === null ? compiled : (c: Cpu): number => {
+      const once = c.pollIntr === true || c.intrLine === true;
+      const before = c.clock.retired;
+      const d = compiled(c);
+      onReturn(c, d, c.clock.retired - before + d, once);
       return d;
     };
   }
@@ -141,7 +226,7 @@ export class WasmBackend {
    * them WebAssembly members; returns the module's size in bytes, or 0 if a
    * member has no translation there or the back end is full.
    */
-  install(members: Block[], flat: number): number {
+  install(members: Block[], flat: number, maxHandlerCalls: number): number {
     const base = this.members.length;
     const index = this.regions.length;
     if (base + members.length > AREA_MEMBERS || index >= MAX_REGIONS) return 0;
@@ -150,9 +235,10 @@ export class WasmBackend {
       regs: cpu.regs.byteOffset, lazy: cpu.lazy.byteOffset, tlbRead: cpu.tlbRead.byteOffset, tlbWrite: cpu.tlbWrite.byteOffset,
       segBase: cpu.segBase.byteOffset, segRLo: cpu.segRLo.byteOffset, segRHi: cpu.segRHi.byteOffset, segWLo: cpu.segWLo.byteOffset,
       segWHi: cpu.segWHi.byteOffset, jitState: cpu.jitState.byteOffset, live: this.live.byteOffset + base, base, pages: this.pages,
-    });
+    }, maxHandlerCalls);
     if (code === null) return 0;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(code.bytes), { cpu: { memory: this.memory, ...importsFor(cpu) } });
+    const imports = { memory: this.memory, ...this.imports, handler: handlerImport(cpu, code.handlers) };
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(code.bytes), { cpu: imports });
     if (index >= this.table.length) this.table.grow(Math.max(64, this.table.length));
     this.table.set(index, instance.exports.region as (...args: number[]) => number);
     this.needOf[index] = code.need;
@@ -166,14 +252,20 @@ export class WasmBackend {
       b.jitEntry = n;
       b.jitMembers = this.members;
       b.jitLive = this.live;
-      const e = jumpCacheSlot(b.key) * (JUMP_CACHE_ENTRY_BYTES >> 2);
-      this.jumpCache[e + JC_KEY] = b.key;
-      this.jumpCache[e + JC_EIP] = b.eip;
-      this.jumpCache[e + JC_CS_BASE] = b.csBase;
-      this.jumpCache[e + JC_CS32] = b.cs32 ? 3 : 2;
-      this.jumpCache[e + JC_MEMBER] = n;
+      this.slotOf[n] = jumpCacheSlot(b.key) * (JUMP_CACHE_ENTRY_BYTES >> 2);
+      this.fill(b, n);
     });
     return code.bytes.length;
+  }
+
+  /** Makes member `n` (block `b`) its jump cache slot's entry. */
+  private fill(b: Block, n: number): void {
+    const e = this.slotOf[n];
+    this.jumpCache[e + JC_KEY] = b.key;
+    this.jumpCache[e + JC_EIP] = b.eip;
+    this.jumpCache[e + JC_CS_BASE] = b.csBase;
+    this.jumpCache[e + JC_CS32] = b.cs32 ? 3 : 2;
+    this.jumpCache[e + JC_MEMBER] = n;
   }
 
   /** Every region was dropped (Jit.flush): numbers, table indices and the jump cache start over. */

@@ -15,7 +15,12 @@
  * shared generated functions through V8's eval cache (core/cpu/jit/jit.ts
  * `generated` says why), 1.027 since (warm rounds: machines in boot order
  * 0.85, 0.90, 0.96, 0.95 s per round, so a small bias against later ones
- * remains, which swapping A and B cancels).
+ * remains, which swapping A and B cancels). Builds that run different back
+ * ends (JitOptions.wasm) are not compared this way: with the JavaScript
+ * one in the process the WebAssembly one's figures moved a lot (jit.ts
+ * history, stop 34); run each build against itself
+ * (`node bench/.abB.mjs ./.abA.mjs ./.abA.mjs`, then `./.abB.mjs ./.abB.mjs`),
+ * in turns.
  *
  *   git stash && npx esbuild test/cpu/jit/measure/codeAB.ts --bundle --platform=node --format=esm \
  *     --outfile=bench/.abA.mjs; git stash pop

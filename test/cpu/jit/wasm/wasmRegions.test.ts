@@ -7,7 +7,7 @@
  * that writes itself, and the run budget.
  */
 import { describe, expect, it } from 'vitest';
-import { DATA, diffProgram, MMIO, STOP_MMIO_HALF, type DiffResult } from '../diffRig.ts';
+import { DATA, diffProgram, IRQ_COUNT, MMIO, STOP_MMIO_HALF, type DiffResult } from '../diffRig.ts';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -324,6 +324,102 @@ describe('block compiler: regions compiled to WebAssembly', () => {
 .end:
 `, { budget: 1000, wasm: true, regions: true, hotThreshold: 4 });
     expect(r.jitted.regs[2]).toBe(300);
+  });
+
+  it('runs instructions without a WebAssembly form through their interpreter handlers, in the region', () => {
+    const r = diffProgram(`
+        mov ecx, 200
+        mov esi, ${hex(DATA)}
+.loop:  mov eax, [esi + ecx*4]
+        neg eax
+        imul eax, ecx
+        rol eax, 5
+        mov ebx, ecx
+        not ebx
+        adc edx, ebx
+        xchg eax, ebx
+        test ecx, ecx                    ; (a branch: the handler calls fall in two blocks, at most 8 in each)
+        jz .fail
+        movsx edi, byte [esi + ecx]
+        add edx, edi
+        mov [esi + ecx*2 + 0x800], bx
+        mul ecx
+        cdq
+        add edx, eax
+        mov edi, ${hex(DATA + 0x1000)}
+        mov eax, ecx
+        push ecx
+        mov ecx, 9
+        cld
+        rep stosb
+        pop ecx
+        dec ecx
+        jnz .loop
+.fail:
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8 });
+    wasmRan(r);
+    // Every compiled region and block is WebAssembly, and the loop ran in the dispatch loop, not entered from the run loop each time.
+    expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
+    expect(r.compiledInstructions / r.entries).toBeGreaterThan(100);
+  });
+
+  it('assumes no flat data segment after a handler that may load one, in the member and the next', () => {
+    // ES is flat when the members are entered (and when they compile); in the middle of the first member it is
+    // loaded with a selector from a table: flat while the code turns hot, every other pass based at 0x20000 later
+    // (the handler's import then makes the tail go back to the run loop).
+    const r = diffProgram(`
+        mov dword [0x1020], 0x0000ffff   ; selector 0x20: data, base 0x20000, limit 4 GiB
+        mov dword [0x1024], 0x00cf9202
+        lgdt [.gdtr]
+        mov dword [${hex(DATA + 0x3000)}], 0x10
+        mov dword [${hex(DATA + 0x3004)}], 0x20
+        mov ecx, 200
+.loop:  cmp ecx, 101
+        setb al
+        and eax, ecx
+        and eax, 1
+        mov eax, [eax*4 + ${hex(DATA + 0x3000)}]
+        mov es, ax
+        mov ebx, [es:ecx*4]
+        add edx, ebx
+        mov [es:ecx*4 + 0x1000], edx
+        test edx, 3
+        jz .next
+        mov ebx, [es:ecx*4 + 0x2000]
+        add edx, ebx
+.next:  mov ax, 0x10
+        mov es, ax
+        dec ecx
+        jnz .loop
+        jmp .end
+.gdtr:  dw 39
+        dd 0x1000
+.end:
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8 });
+    wasmRan(r);
+    // The next member assumed ES flat: the run loop entered it through the region's guard, which dropped the region.
+    expect(r.jitted.jit.stats().flatDrops).toBe(1);
+  });
+
+  it('takes an interrupt that a handler raised at the block boundary where the interpreter takes it', () => {
+    // A write to port 0x80 raises the rig's interrupt line; the IRQ handler logs ECX at each delivery.
+    const r = diffProgram(`
+        sti
+        mov ecx, 300
+.loop:  mov eax, ecx
+        and eax, 15
+        jnz .quiet
+        mov al, 1
+        out 0x80, al
+        add edx, ecx
+        inc edx
+.quiet: add edx, eax
+        dec ecx
+        jnz .loop
+        cli
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8 });
+    expect(r.interpreted.u8[IRQ_COUNT]).toBe(18);
+    wasmRan(r);
   });
 
   it('drops a region whose member writes its own code, and runs the new code', () => {
