@@ -18,16 +18,15 @@
  */
 import type { Cpu } from '../../cpu.ts';
 import type { Block } from '../../decoder.ts';
+import type { Insn } from '../../insn.ts';
 import { getFlag, testCondition } from '../../flags.ts';
-import { CS } from '../../regs.ts';
+import { CS, RF, TF } from '../../regs.ts';
 import { TLB_SUPERVISOR, TLB_USER } from '../../tlb.ts';
 import type { CompiledBlock } from '../jit.ts';
 import {
   HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_EXIT, JIT_LEFT, JIT_MEMBER, JIT_RETIRED, JIT_TLB_BIT, wasmRegion,
   type HandlerImport, type WasmImports,
 } from './wasmRegion.ts';
-import type { Insn } from '../../insn.ts';
-import { RF, TF } from '../../regs.ts';
 import { dispatchModule, JC_CS32, JC_CS_BASE, JC_EIP, JC_KEY, JC_MEMBER, jumpCacheSlot } from './wasmDispatch.ts';
 import {
   AREA_JUMP_CACHE, AREA_LIVE, AREA_MEMBERS, AREA_REGION_OF, AREA_STATE, JUMP_CACHE_ENTRIES, JUMP_CACHE_ENTRY_BYTES, WASM_PAGE_BYTES,
@@ -45,10 +44,9 @@ const MAX_REGIONS = (WASM_PAGE_BYTES - 1024) / 4;
  * by default: read when a back end is made (and its imports bound), so that
  * a processor made without them pays nothing. `onImport` sees every call
  * out of a region's code by the import's name (and a handler call's
- * instruction); `onReturn` every return of
- * the dispatch loop to the run loop, with the instructions of its last
- * member, of the whole entry, and whether the CPU polled for interrupts,
- * the state as left.
+ * instruction); `onReturn` every return of the dispatch loop to the run
+ * loop, with the instructions of its last member, of the whole entry, and
+ * whether the CPU polled for interrupts, the state as left.
  */
 export const wasmHooks: {
   onImport: ((name: keyof WasmImports | 'handler', handled?: Insn) => void) | null;
