@@ -191,6 +191,7 @@ export class WasmBackend {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { cpu: { memory, regions: this.table } });
     const dispatch = instance.exports.dispatch as DispatchFunction;
     const out = cpu.jitState, regionOf = this.regionOf, needOf = this.needOf, segBase = cpu.segBase, segLimit = cpu.segLimit;
+    const jumpCache = this.jumpCache, slotOf = this.slotOf;
     const compiled = (c: Cpu): number => {
       const need = needOf[regionOf[c.jitMember]];
       if ((c.flatMask & need) !== need) {
@@ -199,8 +200,7 @@ export class WasmBackend {
         return 0;
       }
       // The member entered takes its jump cache slot back from another that shares it (the cache keeps the last used).
-      const slot = this.slotOf[c.jitMember];
-      if (this.jumpCache[slot + JC_MEMBER] !== c.jitMember) this.fill(this.members[c.jitMember], c.jitMember);
+      if (jumpCache[slotOf[c.jitMember] + JC_MEMBER] !== c.jitMember) this.fill(this.members[c.jitMember], c.jitMember);
       const d = dispatch(c.jitMember, c.jitLeft, c.tlbBit, c.cpl === 3 ? TLB_USER : TLB_SUPERVISOR,
         c.pollIntr === true || c.intrLine === true ? 1 : 0, c.cs32 ? 1 : 0, segBase[CS], segLimit[CS] | 0, c.flatMask);
       c.jitMember = out[JIT_MEMBER];
