@@ -110,6 +110,8 @@ export interface RigOptions {
   wasm?: boolean;
   /** Interpreter handler calls per member in WebAssembly code (JitOptions.wasmHandlerCalls; default: the compiler's). */
   wasmHandlerCalls?: number;
+  /** The CPU asks for interrupts between blocks (Cpu.pollIntr, a board that cannot push its INTR line) instead of the line telling it. */
+  pollIntr?: boolean;
   /** run(1) calls at most. */
   maxSteps?: number;
   /** Instructions per run() call, after which both sides are compared (default 1: one block per step). */
@@ -155,7 +157,7 @@ export function makeCpu(image: Uint8Array, opts: RigOptions, jit: boolean): Cpu 
   cpu.idtLimit = 33 * 8 - 1;
   // The rig's interrupt: a nonzero write to port 0x80 raises the line, acknowledging lowers it.
   let requested = false;
-  cpu.pollIntr = false;
+  cpu.pollIntr = opts.pollIntr ?? false;
   cpu.interruptController = {
     hasInterrupt: () => requested,
     acknowledge: () => {

@@ -203,6 +203,7 @@ export class ModuleBuilder {
   private importedTable: { module: string; field: string; min: number } | null = null;
   private readonly bodies: FunctionBody[] = [];
   private readonly exports: { field: string; func: number }[] = [];
+  private readonly functionNames: { func: number; s: string }[] = [];
   private table: number[] | null = null;
 
   /** The index of a function type, added if new. */
@@ -247,6 +248,11 @@ export class ModuleBuilder {
     this.exports.push({ field, func });
   }
 
+  /** Names function `func` in the module's name section (what profilers and stack traces show for it). */
+  nameFunction(func: number, s: string): void {
+    this.functionNames.push({ func, s });
+  }
+
   /** A table holding these functions at indices 0.. (for call_indirect). */
   setTable(funcs: readonly number[]): void {
     this.table = [...funcs];
@@ -272,6 +278,9 @@ export class ModuleBuilder {
       ...section(7, vec(this.exports.map((e) => [...name(e.field), 0x00, ...uleb(e.func)]))),
       ...(this.table === null ? [] : section(9, vec([[0x00, Op.i32Const, 0x00, Op.end, ...vec(this.table.map((f) => uleb(f)))]]))),
       ...section(10, vec(this.bodies.map((b) => b.encode()))),
+      ...(this.functionNames.length === 0 ? [] : section(0, [
+        ...name('name'), ...section(1, vec(this.functionNames.map((f) => [...uleb(f.func), ...name(f.s)]))),
+      ])),
     ];
     return Uint8Array.from(bytes);
   }

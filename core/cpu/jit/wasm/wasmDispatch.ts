@@ -8,7 +8,7 @@
  * (call_indirect), without going back to JavaScript. It goes back when the
  * run loop has to decide: the budget is used up, the region called out of
  * its code (an accessor: the CPU's state may have changed, which the run
- * loop checks), the CPU polls for interrupts (`once`), the member is not in
+ * loop checks), an interrupt may be taken at a boundary (`once`), the member is not in
  * the cache or no longer live, or the next region assumes flat segments
  * that are not (its guard is the run loop's, through wasmRuntime.ts).
  * jit.ts's history (stop 33) measured why the loop must be in WebAssembly:
@@ -87,5 +87,6 @@ export function dispatchModule(at: DispatchLayout): Uint8Array<ArrayBuffer> {
   fn.br(0).end().end();
   fn.get(d).end();
   m.export('dispatch', m.indexOf(fn));
+  m.nameFunction(m.indexOf(fn), 'dispatch');
   return m.encode();
 }

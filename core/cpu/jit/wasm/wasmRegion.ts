@@ -28,7 +28,7 @@
  * field of the Cpu object). The function's tail steps to a member only
  * where JavaScript's would with nothing to check: its budget left, no call
  * out since entry (after one it returns, and the run loop makes its
- * checks), not entered while the CPU polls for interrupts (`once`: one
+ * checks), not entered while an interrupt may be taken at a boundary (`once`: one
  * member per entry then), the member one that translate.ts memberOnPage
  * gives for the target (for a RET, compared at run time with the members
  * on the block's page) and still live (its liveness byte, Block.jitLive, in
@@ -187,6 +187,7 @@ class RegionWriter {
       Array.from({ length: 16 }, () => this.fn.local());
     this.carryLocals = Array.from({ length: 4 }, () => this.fn.local());
     m.export('region', m.indexOf(this.fn));
+    m.nameFunction(m.indexOf(this.fn), `region_${blocks[0].eip.toString(16)}`);
   }
 
   /** The module, or null if a member has an instruction without a WebAssembly translation. */

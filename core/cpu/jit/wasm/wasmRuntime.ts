@@ -201,8 +201,11 @@ export class WasmBackend {
       }
       // The member entered takes its jump cache slot back from another that shares it (the cache keeps the last used).
       if (jumpCache[slotOf[c.jitMember] + JC_MEMBER] !== c.jitMember) this.fill(this.members[c.jitMember], c.jitMember);
+      // `once` (one member, then back to the run loop) only while an interrupt could be taken at the next boundary:
+      // the CPU asks for interrupts between blocks, or its line is up, and EFLAGS lets them in (the run loop's test;
+      // only a handler changes EFLAGS.IF, and its import then ends the member). A bare CPU polls with IF clear.
       const d = dispatch(c.jitMember, c.jitLeft, c.tlbBit, c.cpl === 3 ? TLB_USER : TLB_SUPERVISOR,
-        c.pollIntr === true || c.intrLine === true ? 1 : 0, c.cs32 ? 1 : 0, segBase[CS], segLimit[CS] | 0, c.flatMask);
+        (c.flags & c.intrMask) !== 0 && (c.pollIntr === true || c.intrLine === true) ? 1 : 0, c.cs32 ? 1 : 0, segBase[CS], segLimit[CS] | 0, c.flatMask);
       c.jitMember = out[JIT_MEMBER];
       c.jitLeft = out[JIT_LEFT];
       c.clock.retired += out[JIT_RETIRED];

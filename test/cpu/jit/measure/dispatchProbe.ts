@@ -15,7 +15,10 @@
  *             WebAssembly (exported functions, one JS-to-WebAssembly call
  *             per entry);
  *   wasm      a dispatch loop in WebAssembly entering the regions by
- *             call_indirect, returning to JS only when the budget is used.
+ *             call_indirect, returning to JS only when the budget is used;
+ *   wasmsep   the same with each region a module of its own (as the back
+ *             end compiles them: V8 gives each module's code its own
+ *             reservation at a random address).
  * Prints ns per region entry and the guest-instruction rate per round:
  *   npx esbuild test/cpu/jit/measure/dispatchProbe.ts --bundle --platform=node --format=esm \
  *     --outfile=bench/.dispatch.mjs && node bench/.dispatch.mjs [N] [L] [rounds]
@@ -135,6 +138,30 @@ function wasmModule(): Uint8Array<ArrayBuffer> {
   return m.encode();
 }
 
+/** The same regions one module each (as the back end compiles them), and a dispatch module over a table of them. */
+function separateModules(memory: WebAssembly.Memory): () => number {
+  const table = new WebAssembly.Table({ element: 'anyfunc', initial: N });
+  for (let i = 0; i < N; i++) {
+    const m = new ModuleBuilder();
+    const regionType = m.type([], [I32]);
+    m.importMemory('m', 'mem', PAGES, true);
+    const fn = m.addFunction(regionType);
+    wasmRegion(fn, i);
+    m.export('r', m.indexOf(fn));
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { m: { mem: memory } });
+    table.set(i, inst.exports.r as () => number);
+  }
+  const m = new ModuleBuilder();
+  const regionType = m.type([], [I32]);
+  m.importTable('m', 'regions', N);
+  m.importMemory('m', 'mem', PAGES, true);
+  const dispatch = m.addFunction(regionType);
+  wasmDispatch(dispatch, regionType);
+  m.export('dispatch', m.indexOf(dispatch));
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { m: { mem: memory, regions: table } });
+  return inst.exports.dispatch as () => number;
+}
+
 // ---- runs ----
 interface Block { eip: number; valid: boolean; fn: (cpu: unknown) => number }
 
@@ -166,7 +193,7 @@ function main(): void {
   const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
   setup(memory.buffer);
   const i32 = new Int32Array(memory.buffer);
-  const which = (process.env.V ?? 'js,jswasm,wasm').split(',');
+  const which = (process.env.V ?? 'js,jswasm,wasm,wasmsep').split(',');
   const inst = new WebAssembly.Instance(new WebAssembly.Module(wasmModule()), { m: { mem: memory } });
   for (const w of which) {
     if (w === 'js') {
@@ -176,7 +203,7 @@ function main(): void {
       const blocks = Array.from({ length: N }, (_, i) => ({ eip: i, valid: true, fn: inst.exports[`r${i}`] as Block['fn'] }));
       jsLoop('jswasm', blocks, i32);
     } else {
-      const dispatch = inst.exports.dispatch as () => number;
+      const dispatch = w === 'wasmsep' ? separateModules(memory) : inst.exports.dispatch as () => number;
       const times: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
         const t0 = performance.now();
@@ -185,7 +212,7 @@ function main(): void {
         if (dispatch() !== ENTRIES) throw new Error('dispatch stopped early');
         times.push(performance.now() - t0);
       }
-      report('wasm', times);
+      report(w, times);
     }
   }
 }

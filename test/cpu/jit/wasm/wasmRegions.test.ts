@@ -422,6 +422,32 @@ describe('block compiler: regions compiled to WebAssembly', () => {
     wasmRan(r);
   });
 
+  it('on a CPU that asks for interrupts between blocks, steps from member to member while IF is clear, and takes the interrupt where the interpreter does once set', () => {
+    // The strlen loop with IF clear: the dispatch loop and the tail go on as without polling (Cpu.pollIntr alone
+    // does not make every member return to the run loop); then with IF set, a port write raising the line.
+    const quiet = diffProgram(STRLEN, { budget: 1_000_000, wasm: true, regions: true, hotThreshold: 4, pollIntr: true });
+    expect(quiet.jitted.regs[6]).toBe(40 * 300);
+    wasmRan(quiet);
+    expect(quiet.compiledInstructions / quiet.entries).toBeGreaterThan(50);
+    const r = diffProgram(`
+        sti
+        mov ecx, 300
+.loop:  mov eax, ecx
+        and eax, 15
+        jnz .quiet
+        mov al, 1
+        out 0x80, al
+        add edx, ecx
+        inc edx
+.quiet: add edx, eax
+        dec ecx
+        jnz .loop
+        cli
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8, pollIntr: true });
+    expect(r.interpreted.u8[IRQ_COUNT]).toBe(18);
+    wasmRan(r);
+  });
+
   it('drops a region whose member writes its own code, and runs the new code', () => {
     const r = diffProgram(`
         mov ecx, 40
