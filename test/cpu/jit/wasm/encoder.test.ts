@@ -21,6 +21,20 @@ describe('WebAssembly encoder', () => {
     expect(sleb(-0x8000_0000)).toEqual([0x80, 0x80, 0x80, 0x80, 0x78]);
   });
 
+  it('names functions in a name section that the engine reads (stack traces show the name)', () => {
+    const m = new ModuleBuilder();
+    const nullary = m.type([], [I32]);
+    const f = m.addFunction(nullary);
+    f.op(Op.unreachable).end();
+    m.export('f', m.indexOf(f));
+    m.nameFunction(m.indexOf(f), 'region_8049038');
+    const module = new WebAssembly.Module(m.encode());
+    expect(WebAssembly.Module.customSections(module, 'name')).toHaveLength(1);
+    const run = new WebAssembly.Instance(module).exports.f as () => number;
+    expect(() => run()).toThrow(WebAssembly.RuntimeError);
+    try { run(); } catch (e) { expect(String((e as Error).stack)).toContain('region_8049038'); }
+  });
+
   it('builds a module over a shared memory whose functions call the host and each other through the table', () => {
     const memory = sharedWasmMemory(65536);
     const i32 = new Int32Array(sharedBufferOf(memory));
