@@ -895,6 +895,10 @@ export class Jit {
 
   /** The WebAssembly back end, made when first used (null: the processor's memory has none). */
   private wasmBackend: WasmBackend | null | undefined = undefined;
+  /** Regions the WebAssembly back end compiled again into modules shared with others (wasmRuntime.ts consolidate). */
+  get wasmConsolidated(): number {
+    return this.wasmBackend?.consolidated ?? 0;
+  }
 
   constructor(cpu: Cpu) {
     this.cpu = cpu;

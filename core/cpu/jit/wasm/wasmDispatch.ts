@@ -32,13 +32,16 @@ export interface DispatchLayout {
   jitState: number;
   live: number;
   regionOf: number;
-  needOf: number;
   jumpCache: number;
   pages: number;
 }
 
-/** A jump cache entry: physical address of the code, EIP, CS base, CS default size | 2 (0: empty), member. */
-export const JC_KEY = 0, JC_EIP = 1, JC_CS_BASE = 2, JC_CS32 = 3, JC_MEMBER = 4;
+/**
+ * A jump cache entry: physical address of the code, EIP, CS base, CS default size | 2 (0: empty), member, and
+ * the member's region (table index) and the flat segments that region assumes, so that one cache line holds
+ * all the loop reads for the next region but the member's liveness.
+ */
+export const JC_KEY = 0, JC_EIP = 1, JC_CS_BASE = 2, JC_CS32 = 3, JC_MEMBER = 4, JC_REGION = 5, JC_NEED = 6;
 
 /** The slot of physical code address `key` in the jump cache. */
 export function jumpCacheSlot(key: number): number {
@@ -53,15 +56,15 @@ export function dispatchModule(at: DispatchLayout): Uint8Array<ArrayBuffer> {
   m.importMemory('cpu', 'memory', at.pages, true);
   const fn = m.addFunction(m.type([I32, I32, I32, I32, I32, I32, I32, I32, I32], [I32]));
   const [MEMBER, LEFT, TB, FB, ONCE, CS32, CS_BASE, CS_LIMIT, FLAT] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [d, carry, x, eip, lin, e, key, ent, next, need] = Array.from({ length: 10 }, () => fn.local());
+  const [d, carry, x, eip, lin, e, key, ent, next, need, region] = Array.from({ length: 11 }, () => fn.local());
   const s = at.jitState;
   const slot = (n: number) => s + 4 * n;
+  fn.get(MEMBER).i32(2).op(Op.i32Shl).load(Op.i32Load, at.regionOf).set(region);
   fn.begin(Op.block).begin(Op.loop);
   // The member's region, with the instructions of the regions before it that are not on the clock yet (its
   // syncs put them there: a fault in it must find them counted), then back here with its exit in the state slots.
   fn.get(MEMBER).get(LEFT).get(TB).get(ONCE).get(carry)
-    .get(MEMBER).i32(2).op(Op.i32Shl).load(Op.i32Load, at.regionOf)
-    .callIndirect(regionType).set(d);
+    .get(region).callIndirect(regionType).set(d);
   // The run loop decides: a call out, interrupts polled, the budget.
   fn.get(ONCE).i32(0).load(Op.i32Load, slot(JIT_CALLED)).op(Op.i32Or).brIf(1);
   fn.i32(0).load(Op.i32Load, slot(JIT_LEFT)).get(d).op(Op.i32Sub).tee(x).i32(0).op(Op.i32LeS).brIf(1);
@@ -79,8 +82,8 @@ export function dispatchModule(at: DispatchLayout): Uint8Array<ArrayBuffer> {
   fn.get(ent).load(Op.i32Load, at.jumpCache + 4 * JC_CS32).get(CS32).i32(2).op(Op.i32Or).op(Op.i32Ne).brIf(1);
   fn.get(ent).load(Op.i32Load, at.jumpCache + 4 * JC_MEMBER).tee(next).load(Op.i32Load8U, at.live).i32(1).op(Op.i32Ne).brIf(1);
   // The next region's flat segments (its guard, translate.ts flatGuard, is the run loop's business).
-  fn.get(next).i32(2).op(Op.i32Shl).load(Op.i32Load, at.regionOf).i32(2).op(Op.i32Shl).load(Op.i32Load, at.needOf).tee(need)
-    .get(FLAT).get(need).op(Op.i32And).op(Op.i32Ne).brIf(1);
+  fn.get(ent).load(Op.i32Load, at.jumpCache + 4 * JC_NEED).tee(need).get(FLAT).get(need).op(Op.i32And).op(Op.i32Ne).brIf(1);
+  fn.get(ent).load(Op.i32Load, at.jumpCache + 4 * JC_REGION).set(region);
   // Counted as the run loop counts a block it leaves: its instructions off the budget, and on to the clock with
   // what the region left uncounted.
   fn.i32(0).load(Op.i32Load, slot(JIT_RETIRED)).get(d).op(Op.i32Add).set(carry).get(x).set(LEFT).get(next).set(MEMBER);

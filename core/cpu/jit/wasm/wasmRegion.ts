@@ -125,11 +125,11 @@ export interface WasmImports {
  */
 export type HandlerImport = (n: number, k: number, eip: number, member: number, left: number, retired: number) => number;
 
-/** The compiled region: its module's bytes and the flat segments it assumes (checked at entry as translate.ts's flatGuard). */
-export interface WasmRegionCode {
+/** Compiled regions: their module's bytes, the flat segments each assumes (checked at entry as translate.ts's flatGuard). */
+export interface WasmModuleCode {
   bytes: Uint8Array<ArrayBuffer>;
-  need: number;
-  /** The instructions called through their interpreter handler (HandlerImport's `n`). */
+  needs: number[];
+  /** The instructions called through their interpreter handler (HandlerImport's `n`), the module's regions' in order. */
   handlers: Insn[];
 }
 
@@ -149,7 +149,6 @@ const LOADS_SEGMENT = new Set([0x8e, 0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0xc4, 0xc5,
 const P_PC = 0, P_LEFT = 1, P_TB = 2, P_ONCE = 3, P_RETIRED = 4;
 
 class RegionWriter {
-  readonly m = new ModuleBuilder();
   readonly fn: FunctionBody;
   // Locals.
   readonly r: number[] = [];
@@ -165,37 +164,27 @@ class RegionWriter {
   /** Instructions called through their handler (HandlerImport). */
   readonly handlers: Insn[] = [];
 
-  constructor(readonly blocks: readonly Block[], readonly flat: number, readonly at: WasmLayout, readonly maxHandlerCalls: number) {
-    const m = this.m;
-    const i7 = m.type([I32, I32, I32, I32, I32, I32, I32], [I32]);
-    const v8 = m.type([I32, I32, I32, I32, I32, I32, I32, I32], []);
-    const u1 = m.type([I32], [I32]);
-    const n0 = m.type([], [I32]);
-    m.importFunction('cpu', 'read8', i7);
-    m.importFunction('cpu', 'read32', i7);
-    m.importFunction('cpu', 'write8', v8);
-    m.importFunction('cpu', 'write32', v8);
-    m.importFunction('cpu', 'condition', u1);
-    m.importFunction('cpu', 'carry', n0);
-    m.importFunction('cpu', 'push32', m.type([I32, I32, I32, I32, I32, I32], []));
-    m.importFunction('cpu', 'peek32', m.type([I32, I32, I32, I32, I32], [I32]));
-    m.importFunction('cpu', 'handler', m.type([I32, I32, I32, I32, I32, I32], [I32]));
-    m.importMemory('cpu', 'memory', at.pages, true);
+  /**
+   * Region `index` of module `m` (whose imports regionImports declared), its handler calls numbered from
+   * `handlerBase` among the module's.
+   */
+  constructor(readonly blocks: readonly Block[], readonly flat: number, readonly at: WasmLayout, readonly maxHandlerCalls: number,
+    readonly m: ModuleBuilder, index: number, readonly handlerBase: number) {
     this.fn = m.addFunction(m.type([I32, I32, I32, I32, I32], [I32]));
     for (let n = 0; n < 8; n++) this.r.push(this.fn.local());
     [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.sl, this.x, this.lin] =
       Array.from({ length: 16 }, () => this.fn.local());
     this.carryLocals = Array.from({ length: 4 }, () => this.fn.local());
-    m.export('region', m.indexOf(this.fn));
+    m.export(`region${index}`, m.indexOf(this.fn));
     m.nameFunction(m.indexOf(this.fn), `region_${blocks[0].eip.toString(16)}`);
   }
 
-  /** The module, or null if a member has an instruction without a WebAssembly translation. */
-  compile(): WasmRegionCode | null {
+  /** Writes the region's function; false if a member has an instruction without a WebAssembly translation. */
+  compile(): boolean {
     const members: number[][] = [];
     for (let i = 0; i < this.blocks.length; i++) {
       const w = new MemberWriter(this, i);
-      if (!w.translate()) return null;
+      if (!w.translate()) return false;
       members.push(w.code);
       this.handlers.push(...w.handled);
     }
@@ -228,7 +217,7 @@ class RegionWriter {
     fn.get(this.d).op(Op.return);
     fn.end(); // $top
     fn.op(Op.unreachable).end();
-    return { bytes: this.m.encode(), need: this.need, handlers: this.handlers };
+    return true;
   }
 
   /** Stores what the run loop reads when the function returns: EIP, member, budget, retired count. */
@@ -320,7 +309,7 @@ class MemberWriter {
     this.eipDuring = i.nextEip;
     this.regWriteback();
     this.flagWriteback();
-    fn.i32(w.handlers.length + this.handled.length - 1);
+    fn.i32(w.handlerBase + w.handlers.length + this.handled.length - 1);
     this.syncArgs();
     fn.call(F_HANDLER).tee(w.x);
     fn.i32(0).op(Op.i32Ne).get(w.ck).op(Op.i32Or).set(w.ck);
@@ -941,14 +930,57 @@ class MemberWriter {
  * has more than `maxHandlerCalls` instructions without a translation here
  * (JitOptions.wasmHandlerCalls).
  */
-export function wasmRegion(blocks: readonly Block[], flat: number, layout: WasmLayout, maxHandlerCalls: number): WasmRegionCode | null {
-  if (blocks.length === 0) return null;
-  return new RegionWriter(blocks, flat, layout, maxHandlerCalls).compile();
+/** Declares a region module's imports, in the order of the F_* indices. */
+function regionImports(m: ModuleBuilder, pages: number): void {
+  const i7 = m.type([I32, I32, I32, I32, I32, I32, I32], [I32]);
+  const v8 = m.type([I32, I32, I32, I32, I32, I32, I32, I32], []);
+  m.importFunction('cpu', 'read8', i7);
+  m.importFunction('cpu', 'read32', i7);
+  m.importFunction('cpu', 'write8', v8);
+  m.importFunction('cpu', 'write32', v8);
+  m.importFunction('cpu', 'condition', m.type([I32], [I32]));
+  m.importFunction('cpu', 'carry', m.type([], [I32]));
+  m.importFunction('cpu', 'push32', m.type([I32, I32, I32, I32, I32, I32], []));
+  m.importFunction('cpu', 'peek32', m.type([I32, I32, I32, I32, I32], [I32]));
+  m.importFunction('cpu', 'handler', m.type([I32, I32, I32, I32, I32, I32], [I32]));
+  m.importMemory('cpu', 'memory', pages, true);
+}
+
+/** A region to compile: its members, the flat segments it may assume, and where its members' liveness and numbers start. */
+export interface RegionSource {
+  blocks: readonly Block[];
+  flat: number;
+  live: number;
+  base: number;
+  maxHandlerCalls: number;
+}
+
+/**
+ * One module of regions (exports region0, region1, ...), or null if a
+ * member of one has an instruction without a WebAssembly translation.
+ * Several regions share a module so that their code shares V8's code
+ * space for it (each module gets a reservation of its own, at a random
+ * address: jit.ts history, stop 35).
+ */
+export function wasmRegions(regions: readonly RegionSource[], layout: Omit<WasmLayout, 'live' | 'base'>): WasmModuleCode | null {
+  const m = new ModuleBuilder();
+  regionImports(m, layout.pages);
+  const needs: number[] = [];
+  const handlers: Insn[] = [];
+  for (let i = 0; i < regions.length; i++) {
+    const r = regions[i];
+    if (r.blocks.length === 0) return null;
+    const w = new RegionWriter(r.blocks, r.flat, { ...layout, live: r.live, base: r.base }, r.maxHandlerCalls, m, i, handlers.length);
+    if (!w.compile()) return null;
+    needs.push(w.need);
+    handlers.push(...w.handlers);
+  }
+  return { bytes: m.encode(), needs, handlers };
 }
 
 /** The first instruction of `block` this back end has no translation for (flat segments `flat` assumed), or null: for the measuring tools. */
 export function wasmUntranslated(block: Block, flat: number): Insn | null {
   const layout = { regs: 0, lazy: 0, tlbRead: 0, tlbWrite: 0, segBase: 0, segRLo: 0, segRHi: 0, segWLo: 0, segWHi: 0, jitState: 0, live: 0, base: 0, pages: 1 };
-  const w = new MemberWriter(new RegionWriter([block], flat, layout, 0), 0);
+  const w = new MemberWriter(new RegionWriter([block], flat, layout, 0, new ModuleBuilder(), 0, 0), 0);
   return w.translate() ? null : w.rejected;
 }

@@ -24,10 +24,10 @@ import { CS, RF, TF } from '../../regs.ts';
 import { TLB_SUPERVISOR, TLB_USER } from '../../tlb.ts';
 import type { CompiledBlock } from '../jit.ts';
 import {
-  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_EXIT, JIT_LEFT, JIT_MEMBER, JIT_RETIRED, JIT_TLB_BIT, wasmRegion,
-  type HandlerImport, type WasmImports,
+  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_EXIT, JIT_LEFT, JIT_MEMBER, JIT_RETIRED, JIT_TLB_BIT, wasmRegions,
+  type HandlerImport, type RegionSource, type WasmImports, type WasmLayout, type WasmModuleCode,
 } from './wasmRegion.ts';
-import { dispatchModule, JC_CS32, JC_CS_BASE, JC_EIP, JC_KEY, JC_MEMBER, jumpCacheSlot } from './wasmDispatch.ts';
+import { dispatchModule, JC_CS32, JC_CS_BASE, JC_EIP, JC_KEY, JC_MEMBER, JC_NEED, JC_REGION, jumpCacheSlot } from './wasmDispatch.ts';
 import {
   AREA_JUMP_CACHE, AREA_LIVE, AREA_MEMBERS, AREA_REGION_OF, AREA_STATE, JUMP_CACHE_ENTRIES, JUMP_CACHE_ENTRY_BYTES, WASM_PAGE_BYTES,
 } from '../../../memory/processorMemory.ts';
@@ -36,6 +36,13 @@ type DispatchFunction = (member: number, left: number, tb: number, fetchBit: num
 
 /** Where the regions' flat-segment needs are kept: after the state slots, one int32 per table index. */
 const NEED_OF = AREA_STATE + 1024;
+/**
+ * Regions compiled one module each before they are compiled again as one
+ * (WasmBackend.consolidate): the warm shell loop per round 1.76 s with none,
+ * 1.36 with 8, 1.31 with 32 and 64, 1.41 with 128 (more of its ~250 regions
+ * left in modules of their own).
+ */
+const CONSOLIDATE = 32;
 /** Regions at once (their needs fill the rest of the state page). */
 const MAX_REGIONS = (WASM_PAGE_BYTES - 1024) / 4;
 
@@ -157,6 +164,14 @@ export class WasmBackend {
   private readonly members: Block[] = [];
   /** Each region's members, by table index. */
   private regions: Block[][] = [];
+  /** What each region was compiled from, by table index (consolidate compiles it again). */
+  private sources: RegionSource[] = [];
+  /** The table indices of regions compiled in a module of their own since the last consolidation. */
+  private loose: number[] = [];
+  /** Regions compiled again into shared modules (consolidate), for the tests and tools. */
+  consolidated = 0;
+  /** The state area's layout, for wasmRegions. */
+  private readonly layout: Omit<WasmLayout, 'live' | 'base'>;
   private readonly live: Uint8Array;
   private readonly regionOf: Int32Array;
   private readonly needOf: Int32Array;
@@ -184,9 +199,14 @@ export class WasmBackend {
     this.regionOf = new Int32Array(buffer, area + AREA_REGION_OF, AREA_MEMBERS);
     this.needOf = new Int32Array(buffer, area + NEED_OF, MAX_REGIONS);
     this.jumpCache = new Int32Array(buffer, area + AREA_JUMP_CACHE, (JUMP_CACHE_ENTRIES * JUMP_CACHE_ENTRY_BYTES) >> 2);
+    this.layout = {
+      regs: cpu.regs.byteOffset, lazy: cpu.lazy.byteOffset, tlbRead: cpu.tlbRead.byteOffset, tlbWrite: cpu.tlbWrite.byteOffset,
+      segBase: cpu.segBase.byteOffset, segRLo: cpu.segRLo.byteOffset, segRHi: cpu.segRHi.byteOffset, segWLo: cpu.segWLo.byteOffset,
+      segWHi: cpu.segWHi.byteOffset, jitState: cpu.jitState.byteOffset, pages: this.pages,
+    };
     const bytes = dispatchModule({
       tlbRead: cpu.tlbRead.byteOffset, jitState: cpu.jitState.byteOffset, live: area + AREA_LIVE, regionOf: area + AREA_REGION_OF,
-      needOf: area + NEED_OF, jumpCache: area + AREA_JUMP_CACHE, pages: this.pages,
+      jumpCache: area + AREA_JUMP_CACHE, pages: this.pages,
     });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { cpu: { memory, regions: this.table } });
     const dispatch = instance.exports.dispatch as DispatchFunction;
@@ -225,25 +245,22 @@ export class WasmBackend {
   /**
    * Compiles `members` into a WebAssembly region (wasmRegion.ts) and makes
    * them WebAssembly members; returns the module's size in bytes, or 0 if a
-   * member has no translation there or the back end is full.
+   * member has no translation there or the back end is full. The region
+   * gets a module of its own at once; every CONSOLIDATE regions compiled so,
+   * they are compiled again as one module (consolidate).
    */
   install(members: Block[], flat: number, maxHandlerCalls: number): number {
     const base = this.members.length;
     const index = this.regions.length;
     if (base + members.length > AREA_MEMBERS || index >= MAX_REGIONS) return 0;
-    const cpu = this.cpu;
-    const code = wasmRegion(members, flat, {
-      regs: cpu.regs.byteOffset, lazy: cpu.lazy.byteOffset, tlbRead: cpu.tlbRead.byteOffset, tlbWrite: cpu.tlbWrite.byteOffset,
-      segBase: cpu.segBase.byteOffset, segRLo: cpu.segRLo.byteOffset, segRHi: cpu.segRHi.byteOffset, segWLo: cpu.segWLo.byteOffset,
-      segWHi: cpu.segWHi.byteOffset, jitState: cpu.jitState.byteOffset, live: this.live.byteOffset + base, base, pages: this.pages,
-    }, maxHandlerCalls);
+    const source: RegionSource = { blocks: members, flat, live: this.live.byteOffset + base, base, maxHandlerCalls };
+    const code = wasmRegions([source], this.layout);
     if (code === null) return 0;
-    const imports = { memory: this.memory, ...this.imports, handler: handlerImport(cpu, code.handlers) };
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(code.bytes), { cpu: imports });
     if (index >= this.table.length) this.table.grow(Math.max(64, this.table.length));
-    this.table.set(index, instance.exports.region as (...args: number[]) => number);
-    this.needOf[index] = code.need;
+    this.instantiate(code, [index]);
+    this.needOf[index] = code.needs[0];
     this.regions.push(members);
+    this.sources.push(source);
     members.forEach((b, i) => {
       const n = base + i;
       this.members.push(b);
@@ -256,7 +273,32 @@ export class WasmBackend {
       this.slotOf[n] = jumpCacheSlot(b.key) * (JUMP_CACHE_ENTRY_BYTES >> 2);
       this.fill(b, n);
     });
+    this.loose.push(index);
+    if (this.loose.length >= CONSOLIDATE) this.consolidate();
     return code.bytes.length;
+  }
+
+  /** Instantiates `code` and puts its regions' functions at table indices `indices`. */
+  private instantiate(code: WasmModuleCode, indices: readonly number[]): void {
+    const imports = { memory: this.memory, ...this.imports, handler: handlerImport(this.cpu, code.handlers) };
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(code.bytes), { cpu: imports }).exports;
+    indices.forEach((index, i) => this.table.set(index, exports[`region${i}`] as (...args: number[]) => number));
+  }
+
+  /**
+   * Compiles the regions that have a module of their own again, as one
+   * module: V8 gives each module's code a reservation of its own at a random
+   * address, so code spread over hundreds of modules costs every region
+   * entry misses in the processor's instruction TLB and caches (jit.ts
+   * history, stop 35). The same code, table indices and members.
+   */
+  private consolidate(): void {
+    const indices = this.loose;
+    this.loose = [];
+    const code = wasmRegions(indices.map((i) => this.sources[i]), this.layout);
+    if (code === null) return;
+    this.instantiate(code, indices);
+    this.consolidated += indices.length;
   }
 
   /** Makes member `n` (block `b`) its jump cache slot's entry. */
@@ -267,12 +309,16 @@ export class WasmBackend {
     this.jumpCache[e + JC_CS_BASE] = b.csBase;
     this.jumpCache[e + JC_CS32] = b.cs32 ? 3 : 2;
     this.jumpCache[e + JC_MEMBER] = n;
+    this.jumpCache[e + JC_REGION] = this.regionOf[n];
+    this.jumpCache[e + JC_NEED] = this.needOf[this.regionOf[n]];
   }
 
   /** Every region was dropped (Jit.flush): numbers, table indices and the jump cache start over. */
   reset(): void {
     this.members.length = 0;
     this.regions = [];
+    this.sources = [];
+    this.loose = [];
     this.live.fill(0);
     this.jumpCache.fill(0);
   }

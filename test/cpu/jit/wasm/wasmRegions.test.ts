@@ -448,6 +448,30 @@ describe('block compiler: regions compiled to WebAssembly', () => {
     wasmRan(r);
   });
 
+  it('compiles regions again into shared modules once 32 have modules of their own, and runs on through them', () => {
+    // 48 functions called in turn, each a region of one block (regionMax 1); some call a handler (IMUL) in the region.
+    const fns = Array.from({ length: 48 }, (_, n) => `
+.f${n}:  add edx, ${n + 1}
+        ${n % 3 === 0 ? `imul eax, edx, ${n + 3}` : `xor eax, ${n * 77}`}
+        add ebx, eax
+        ret`).join('');
+    const calls = Array.from({ length: 48 }, (_, n) => `        call .f${n}`).join('\n');
+    const r = diffProgram(`
+        mov ecx, 60
+.loop:
+${calls}
+        dec ecx
+        jnz .loop
+        jmp .end
+${fns}
+.end:
+`, { budget: 1000, wasm: true, regions: true, regionMax: 1, hotThreshold: 4, wasmHandlerCalls: 8 });
+    wasmRan(r);
+    expect(r.jitted.jit.wasmRegions).toBeGreaterThan(32);
+    expect(r.jitted.jit.wasmConsolidated).toBe(32 * Math.floor(r.jitted.jit.wasmRegions / 32));
+    expect(r.compiledInstructions / r.entries).toBeGreaterThan(100);
+  });
+
   it('drops a region whose member writes its own code, and runs the new code', () => {
     const r = diffProgram(`
         mov ecx, 40
