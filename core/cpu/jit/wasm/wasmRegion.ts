@@ -925,11 +925,6 @@ class MemberWriter {
   }
 }
 
-/**
- * The WebAssembly module of a region over `layout`, or null when a member
- * has more than `maxHandlerCalls` instructions without a translation here
- * (JitOptions.wasmHandlerCalls).
- */
 /** Declares a region module's imports, in the order of the F_* indices. */
 function regionImports(m: ModuleBuilder, pages: number): void {
   const i7 = m.type([I32, I32, I32, I32, I32, I32, I32], [I32]);
@@ -957,7 +952,9 @@ export interface RegionSource {
 
 /**
  * One module of regions (exports region0, region1, ...), or null if a
- * member of one has an instruction without a WebAssembly translation.
+ * member of one has an instruction without a WebAssembly translation, or
+ * more than its `maxHandlerCalls` calling their handler
+ * (JitOptions.wasmHandlerCalls).
  * Several regions share a module so that their code shares V8's code
  * space for it (each module gets a reservation of its own, at a random
  * address: jit.ts history, stop 35).
