@@ -107,6 +107,16 @@ export interface WasmImports {
   condition(cc: number): number;
   /** The CPU's CF, 1 or 0. */
   carry(): number;
+  /**
+   * A read-modify-write operand's first half (translate.ts rmw32's slow path): the CPU's rmwAddress (the
+   * segment checked and the page probed for writing, so a fault comes before anything changed), then the
+   * size-byte value there; the linear address is kept for rmwWrite.
+   */
+  rmwRead(seg: number, off: number, size: number, k: number, eip: number, member: number, left: number, retired: number): number;
+  /** Its second half: the value written at that linear address (writeLin8/32); JIT_EXIT as for any accessor. */
+  rmwWrite(size: number, v: number): void;
+  read16(seg: number, off: number, k: number, eip: number, member: number, left: number, retired: number): number;
+  write16(seg: number, off: number, v: number, k: number, eip: number, member: number, left: number, retired: number): void;
   /** The interpreter's push32 and peek32(0) (their slow paths: a 16-bit or non-flat stack never gets here). */
   push32(v: number, k: number, eip: number, member: number, left: number, retired: number): void;
   peek32(k: number, eip: number, member: number, left: number, retired: number): number;
@@ -135,6 +145,7 @@ export interface WasmModuleCode {
 
 // Import function indices (in ModuleBuilder order below).
 const F_READ8 = 0, F_READ32 = 1, F_WRITE8 = 2, F_WRITE32 = 3, F_CONDITION = 4, F_CARRY = 5, F_PUSH32 = 6, F_PEEK32 = 7, F_HANDLER = 8;
+const F_RMW_READ = 9, F_RMW_WRITE = 10, F_READ16 = 11, F_WRITE16 = 12;
 
 /**
  * The instructions that load a data or stack segment register and may go
@@ -154,7 +165,7 @@ class RegionWriter {
   readonly r: number[] = [];
   readonly o: number; readonly e: number; readonly v: number; readonly fa: number; readonly fb: number; readonly fr: number;
   readonly fcf: number; readonly t: number; readonly g: number; readonly d: number; readonly f: number; readonly dd: number;
-  readonly ck: number; readonly sl: number; readonly x: number; readonly lin: number;
+  readonly ck: number; readonly sl: number; readonly x: number; readonly lin: number; readonly p: number; readonly mv: number;
   /** Scratch locals of MemberWriter.cpuCarry. */
   readonly carryLocals: number[];
   /** Flat bits assumed (flatGuard). */
@@ -172,8 +183,8 @@ class RegionWriter {
     readonly m: ModuleBuilder, index: number, readonly handlerBase: number) {
     this.fn = m.addFunction(m.type([I32, I32, I32, I32, I32], [I32]));
     for (let n = 0; n < 8; n++) this.r.push(this.fn.local());
-    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.sl, this.x, this.lin] =
-      Array.from({ length: 16 }, () => this.fn.local());
+    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.sl, this.x, this.lin, this.p, this.mv] =
+      Array.from({ length: 18 }, () => this.fn.local());
     this.carryLocals = Array.from({ length: 4 }, () => this.fn.local());
     m.export(`region${index}`, m.indexOf(this.fn));
     m.nameFunction(m.indexOf(this.fn), `region_${blocks[0].eip.toString(16)}`);
@@ -534,7 +545,7 @@ class MemberWriter {
    * fastAccess), the linear address in local lin. The entry is left in e;
    * `addr` is the local whose low 12 bits the host address takes.
    */
-  private fastAccess(i: Insn, size: 1 | 4, write: boolean): void {
+  private fastAccess(i: Insn, size: 1 | 2 | 4, write: boolean): void {
     const fn = this.fn, w = this.w, at = w.at;
     this.ea(i);
     fn.set(w.o);
@@ -549,7 +560,7 @@ class MemberWriter {
     // lo <= o and o + size - 1 <= hi, without the sum wrapping past 4 GiB.
     fn.get(w.o).i32(0).load(Op.i32Load, lo).op(Op.i32GeU);
     fn.get(w.o).i32(0).load(Op.i32Load, hi).op(Op.i32LeU).op(Op.i32And);
-    if (size === 4) fn.i32(0).load(Op.i32Load, hi).get(w.o).op(Op.i32Sub).i32(3).op(Op.i32GeU).op(Op.i32And);
+    if (size > 1) fn.i32(0).load(Op.i32Load, hi).get(w.o).op(Op.i32Sub).i32(size - 1).op(Op.i32GeU).op(Op.i32And);
     fn.i32(0).load(Op.i32Load, at.segBase + 4 * i.seg).get(w.o).op(Op.i32Add).set(w.lin);
     this.tlbHit(tlb, size);
     fn.op(Op.i32And);
@@ -558,48 +569,85 @@ class MemberWriter {
   private addr = 0;
 
   /** Local v = the size-byte value at seg:ea(i). */
-  private read(i: Insn, size: 1 | 4): boolean {
+  private read(i: Insn, size: 1 | 2 | 4): boolean {
     const fn = this.fn, w = this.w;
     this.fastAccess(i, size, false);
     fn.begin(Op.if); this.depth++;
     this.host();
-    fn.load(size === 4 ? Op.i32Load : Op.i32Load8U).set(w.v);
+    fn.load(size === 4 ? Op.i32Load : size === 2 ? Op.i32Load16U : Op.i32Load8U).set(w.v);
     fn.op(Op.else);
     this.regWriteback();
     this.flagWriteback();
     fn.i32(i.seg).get(w.o);
     this.syncArgs();
-    fn.call(size === 4 ? F_READ32 : F_READ8).set(w.v);
+    fn.call(size === 4 ? F_READ32 : size === 2 ? F_READ16 : F_READ8).set(w.v);
     this.afterCall();
     this.accessorStopped(); fn.set(w.sl);
     fn.end(); this.depth--;
     return true;
   }
   /** Stores the value `value()` pushes at seg:ea(i). */
-  private write(i: Insn, size: 1 | 4, value: () => void): boolean {
+  private write(i: Insn, size: 1 | 2 | 4, value: () => void): boolean {
     const fn = this.fn, w = this.w;
     value();
     fn.set(w.v);
     this.fastAccess(i, size, true);
     fn.begin(Op.if); this.depth++;
     this.host();
-    fn.get(w.v).store(size === 4 ? Op.i32Store : Op.i32Store8);
+    fn.get(w.v).store(size === 4 ? Op.i32Store : size === 2 ? Op.i32Store16 : Op.i32Store8);
     fn.op(Op.else);
     this.regWriteback();
     this.flagWriteback();
     fn.i32(i.seg).get(w.o).get(w.v);
     this.syncArgs();
-    fn.call(size === 4 ? F_WRITE32 : F_WRITE8);
+    fn.call(size === 4 ? F_WRITE32 : size === 2 ? F_WRITE16 : F_WRITE8);
     this.afterCall();
     this.stopAfterWrite(() => { fn.i32(this.eipDuring); });
     fn.end(); this.depth--;
     return true;
   }
+  /**
+   * A read-modify-write operand (translate.ts rmw32): the value at
+   * seg:ea(i) in local mv, `compute` (which leaves the flags' state as the
+   * operation sets it) gives the local holding the result, written back
+   * there. Inline when the page is writable through the TLB (RAM) and a
+   * dword aligned; otherwise the rmwRead and rmwWrite imports, as the
+   * interpreter's handlers do it (a fault before anything changed, the new
+   * flags and registers stored before the write, an exit after it if the
+   * write asked for one).
+   */
+  private rmw(i: Insn, size: 1 | 4, compute: () => number): void {
+    const fn = this.fn, w = this.w;
+    this.fastAccess(i, size, true);
+    fn.begin(Op.if); this.depth++;
+    this.host(); fn.tee(w.p).load(size === 4 ? Op.i32Load : Op.i32Load8U).set(w.mv);
+    fn.op(Op.else);
+    this.regWriteback();
+    this.flagWriteback();
+    fn.i32(i.seg).get(w.o).i32(size);
+    this.syncArgs();
+    fn.call(F_RMW_READ).set(w.mv).i32(-1).set(w.p);
+    this.afterCall();
+    fn.end(); this.depth--;
+    const result = compute();
+    fn.get(w.p).i32(0).op(Op.i32GeS).begin(Op.if); this.depth++;
+    fn.get(w.p).get(result).store(size === 4 ? Op.i32Store : Op.i32Store8);
+    fn.op(Op.else);
+    this.regWriteback();
+    this.flagWriteback();
+    fn.i32(size).get(result);
+    if (size === 1) fn.i32(0xff).op(Op.i32And);
+    fn.call(F_RMW_WRITE);
+    this.stopAfterWrite(() => { fn.i32(this.eipDuring); });
+    fn.end(); this.depth--;
+    // The exit test after the write covers a stop the read asked for too (cpu.exitBlock stays set).
+    this.called = false;
+  }
   /** 1 on the stack when the TLB entry of local `addr`'s page allows the access (and a dword is aligned); the entry in e. */
-  private tlbHit(tlb: number, size: 1 | 4): void {
+  private tlbHit(tlb: number, size: 1 | 2 | 4): void {
     const fn = this.fn, w = this.w;
     fn.get(this.addr).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).load(Op.i32Load, tlb).tee(w.e).get(P_TB).op(Op.i32And).i32(0).op(Op.i32Ne);
-    if (size === 4) fn.get(this.addr).i32(3).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
+    if (size > 1) fn.get(this.addr).i32(size - 1).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
   }
   /** The host address of local `addr` through TLB entry e. */
   private host(): void {
@@ -689,13 +737,38 @@ class MemberWriter {
     return true;
   }
   private incDec(reg: number, inc: boolean): void {
+    this.fn.get(this.incDecOf(() => this.get(reg), inc));
+    this.set(reg);
+  }
+  /** INC or DEC of the value `value` pushes (CF kept: flagCode.ts incDecFlags); the local holding the result. */
+  private incDecOf(value: () => void, inc: boolean): number {
     const fn = this.fn, w = this.w;
     const prev = this.flags;
     const next = incDecFlags(prev, inc ? LAZY_ADD : LAZY_SUB);
     if (next.keep !== '') { this.carry(prev); fn.set(w.fcf); }
-    this.get(reg); fn.set(w.fa).i32(1).set(w.fb).get(w.fa).i32(1).op(inc ? Op.i32Add : Op.i32Sub).set(w.fr);
-    fn.get(w.fr); this.set(reg);
+    value(); fn.set(w.fa).i32(1).set(w.fb).get(w.fa).i32(1).op(inc ? Op.i32Add : Op.i32Sub).set(w.fr);
     this.flags = next.flags;
+    return w.fr;
+  }
+  /**
+   * XCHG m32, r32 and CMPXCHG m32, r32 (xchgBitForms.ts), read-modify-write:
+   * the register set before the write, as the handlers set it; CMPXCHG's
+   * flags are CMP EAX, m32, it always writes (the old value when they
+   * differ) and then loads EAX with the old value when they differ.
+   */
+  private exchange(i: Insn): boolean {
+    const fn = this.fn, w = this.w;
+    if (i.opcode === 0x87) {
+      this.rmw(i, 4, () => { this.get(i.reg); fn.set(w.x).get(w.mv); this.set(i.reg); return w.x; });
+      return true;
+    }
+    this.rmw(i, 4, () => {
+      this.arith(ALU_SUB, 32, () => this.get(0), () => fn.get(w.mv));
+      this.get(i.reg); fn.get(w.mv).get(w.fr).op(Op.i32Eqz).op(Op.select).set(w.x);
+      this.get(0); fn.get(w.mv).get(w.fr).op(Op.i32Eqz).op(Op.select); this.set(0);
+      return w.x;
+    });
+    return true;
   }
   /** A near jump's target within a flat code segment (no limit check needed). */
   private target(): boolean {
@@ -718,20 +791,32 @@ class MemberWriter {
    * MOVZX r32, r8.
    */
   private extended(i: Insn, last: boolean): boolean {
-    if (i.lock || (i.mod !== 3 && !i.a32)) return false;
+    if (i.mod !== 3 && !i.a32) return false;
     const fn = this.fn, w = this.w;
     const op = i.opcode, reg = i.mod === 3;
     const c = (n: number) => () => { fn.i32(n); };
     const v = () => { fn.get(w.v); };
+    const mv = () => { fn.get(w.mv); };
+    // (LOCK) XCHG and CMPXCHG m32, r32: LOCK changes nothing for the interpreter's handlers either (xchgBitForms.ts).
+    if (i.lock) return !reg && i.o32 && (op === 0x1b1 || op === 0x87) && this.exchange(i);
+    const aluRmw = (alu: number, size: 1 | 4, b: () => void) => {
+      this.rmw(i, size, () => { this.arith(alu, size === 1 ? 8 : 32, mv, b); return w.fr; });
+      return true;
+    };
     const to8 = (n: number) => () => this.set8(n, w.fr);
     const to32 = (n: number) => () => { fn.get(w.fr); this.set(n); };
     if (op < 0x40 && (op & 7) < 6) {
       const alu = (op >> 3) & 7;
       switch (op & 7) {
-        case 0: // op r/m8, r8: registers, or CMP m8, r8
+        case 0: // op r/m8, r8: registers, or CMP m8, r8, or read-modify-write
           if (reg) return this.aluSized(alu, 8, () => this.get8(i.rm), () => this.get8(i.reg), to8(i.rm));
-          if (alu !== ALU_CMP || !this.read(i, 1)) return false;
-          return this.aluSized(alu, 8, v, () => this.get8(i.reg), null);
+          if (alu === 2 || alu === 3) return false;
+          if (alu !== ALU_CMP) return aluRmw(alu, 1, () => this.get8(i.reg));
+          return this.read(i, 1) && this.aluSized(alu, 8, v, () => this.get8(i.reg), null);
+        case 1: // op m32, r32, read-modify-write (the register form and CMP are fast forms)
+          if (!i.o32 || reg || alu === 2 || alu === 3) return false;
+          if (alu !== ALU_CMP) return aluRmw(alu, 4, () => this.get(i.reg));
+          return this.read(i, 4) && this.aluSized(alu, 32, v, () => this.get(i.reg), null);
         case 2: // op r8, r/m8
           if (!reg && (alu === 2 || alu === 3 || !this.read(i, 1))) return false;
           return this.aluSized(alu, 8, () => this.get8(i.reg), reg ? () => this.get8(i.rm) : v, to8(i.reg));
@@ -742,13 +827,46 @@ class MemberWriter {
           return this.aluSized(alu, 8, () => this.get8(0), c(i.imm & 0xff), to8(0));
         case 5: // op eAX, imm32
           return i.o32 && this.aluSized(alu, 32, () => this.get(0), c(i.imm | 0), to32(0));
-        default: // op m32, r32: read-modify-write, not here
+        default:
           return false;
       }
     }
     switch (op) {
-      case 0x80: // op r8, imm8 (CMP m8, imm8 is a fast form; the others on memory read-modify-write)
-        return reg && this.aluSized(i.reg, 8, () => this.get8(i.rm), c(i.imm & 0xff), to8(i.rm));
+      case 0x80: // op r/m8, imm8 (on memory read-modify-write; CMP m8, imm8 is a fast form)
+        if (reg) return this.aluSized(i.reg, 8, () => this.get8(i.rm), c(i.imm & 0xff), to8(i.rm));
+        if (i.reg === 2 || i.reg === 3) return false;
+        if (i.reg !== ALU_CMP) return aluRmw(i.reg, 1, c(i.imm & 0xff));
+        return this.read(i, 1) && this.aluSized(ALU_CMP, 8, v, c(i.imm & 0xff), null);
+      case 0x81: // op m32, imm32 / sign-extended imm8, read-modify-write (the register forms and CMP are fast forms)
+      case 0x83:
+        if (reg || !i.o32 || i.reg === 2 || i.reg === 3) return false;
+        if (i.reg !== ALU_CMP) return aluRmw(i.reg, 4, c(i.imm | 0));
+        return this.read(i, 4) && this.aluSized(ALU_CMP, 32, v, c(i.imm | 0), null);
+      case 0x87: // XCHG m32, r32
+      case 0x1b1: // CMPXCHG m32, r32
+        return !reg && i.o32 && this.exchange(i);
+      case 0x89: // MOV r/m16, r16 (the 32-bit forms are fast forms)
+        if (i.o32) return false;
+        if (!reg) return this.write(i, 2, () => { this.get(i.reg); fn.i32(0xffff).op(Op.i32And); });
+        this.get(i.rm); fn.i32(~0xffff).op(Op.i32And); this.get(i.reg); fn.i32(0xffff).op(Op.i32And).op(Op.i32Or); this.set(i.rm);
+        return true;
+      case 0x8b: // MOV r16, r/m16
+        if (i.o32 || (!reg && !this.read(i, 2))) return false;
+        this.get(i.reg); fn.i32(~0xffff).op(Op.i32And);
+        if (reg) { this.get(i.rm); fn.i32(0xffff).op(Op.i32And); } else fn.get(w.v);
+        fn.op(Op.i32Or); this.set(i.reg);
+        return true;
+      case 0x1b7: // MOVZX r32, r/m16
+        if (!i.o32 || (!reg && !this.read(i, 2))) return false;
+        if (reg) { this.get(i.rm); fn.i32(0xffff).op(Op.i32And); } else fn.get(w.v);
+        this.set(i.reg);
+        return true;
+      case 0x1be: // MOVSX r32, r/m8
+      case 0x1bf: // MOVSX r32, r/m16
+        if (!i.o32 || (!reg && !this.read(i, op === 0x1be ? 1 : 2))) return false;
+        if (!reg) fn.get(w.v); else if (op === 0x1be) this.get8(i.rm); else this.get(i.rm);
+        fn.op(op === 0x1be ? Op.i32Extend8S : Op.i32Extend16S); this.set(i.reg);
+        return true;
       case 0x84: // TEST m8, r8
         return !reg && this.read(i, 1) && this.aluSized(ALU_AND, 8, v, () => this.get8(i.reg), null);
       case 0x85: // TEST m32, r32
@@ -760,9 +878,18 @@ class MemberWriter {
       case 0xf6: // TEST r/m8, imm8
         if (i.reg !== 0 || (!reg && !this.read(i, 1))) return false;
         return this.aluSized(ALU_AND, 8, reg ? () => this.get8(i.rm) : v, c(i.imm & 0xff), null);
-      case 0xf7: // TEST r/m32, imm32
-        if (i.reg !== 0 || !i.o32 || (!reg && !this.read(i, 4))) return false;
-        return this.aluSized(ALU_AND, 32, reg ? () => this.get(i.rm) : v, c(i.imm | 0), null);
+      case 0xf7: // TEST r/m32, imm32 (/0), NOT (/2) and NEG (/3) r/m32
+        if (!i.o32) return false;
+        if (i.reg === 0) return (reg || this.read(i, 4)) && this.aluSized(ALU_AND, 32, reg ? () => this.get(i.rm) : v, c(i.imm | 0), null);
+        if (i.reg === 2) { // NOT: no flag
+          if (reg) { this.get(i.rm); fn.i32(-1).op(Op.i32Xor); this.set(i.rm); } else this.rmw(i, 4, () => { fn.get(w.mv).i32(-1).op(Op.i32Xor).set(w.x); return w.x; });
+          return true;
+        }
+        if (i.reg === 3) { // NEG: muldiv.ts negOp, LAZY_SUB of 0 - v
+          if (reg) { this.arith(ALU_SUB, 32, c(0), () => this.get(i.rm)); fn.get(w.fr); this.set(i.rm); } else this.rmw(i, 4, () => { this.arith(ALU_SUB, 32, c(0), mv); return w.fr; });
+          return true;
+        }
+        return false;
       case 0xc6: // MOV r/m8, imm8
         if (i.reg !== 0) return false;
         if (!reg) return this.write(i, 1, c(i.imm & 0xff));
@@ -822,8 +949,12 @@ class MemberWriter {
         fn.get(w.fr); this.set(i.rm);
         return true;
       }
-      case 0xff: // PUSH m32 (/6); JMP r/m32 (/4) and CALL r/m32 (/2), which end their block
+      case 0xff: // INC and DEC r/m32 (/0 /1); PUSH m32 (/6); JMP r/m32 (/4) and CALL r/m32 (/2), which end their block
         if (!i.o32) return false;
+        if (i.reg < 2) {
+          if (reg) this.incDec(i.rm, i.reg === 0); else this.rmw(i, 4, () => this.incDecOf(mv, i.reg === 0));
+          return true;
+        }
         if (i.reg === 6 && !reg) {
           if (!this.flatStack() || !this.read(i, 4)) return false;
           this.push(v);
@@ -938,6 +1069,10 @@ function regionImports(m: ModuleBuilder, pages: number): void {
   m.importFunction('cpu', 'push32', m.type([I32, I32, I32, I32, I32, I32], []));
   m.importFunction('cpu', 'peek32', m.type([I32, I32, I32, I32, I32], [I32]));
   m.importFunction('cpu', 'handler', m.type([I32, I32, I32, I32, I32, I32], [I32]));
+  m.importFunction('cpu', 'rmwRead', m.type([I32, I32, I32, I32, I32, I32, I32, I32], [I32]));
+  m.importFunction('cpu', 'rmwWrite', m.type([I32, I32], []));
+  m.importFunction('cpu', 'read16', i7);
+  m.importFunction('cpu', 'write16', v8);
   m.importMemory('cpu', 'memory', pages, true);
 }
 

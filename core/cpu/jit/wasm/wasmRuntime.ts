@@ -87,6 +87,8 @@ function boundImports(cpu: Cpu): WasmImports {
     cpu.clock.retired += retired;
   };
   // After each accessor: whether it asked the block to end (exitBlock), for the code to test.
+  // The linear address of the read-modify-write operand rmwRead checked, for rmwWrite.
+  let rmwLin = 0;
   const stopped = <T>(v: T): T => {
     out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
     return v;
@@ -99,6 +101,14 @@ function boundImports(cpu: Cpu): WasmImports {
     read32(seg, off, k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
       return stopped(cpu.read32(seg, off >>> 0));
+    },
+    read16(seg, off, k, eip, member, left, retired) {
+      sync(k, eip, member, left, retired);
+      return stopped(cpu.read16(seg, off >>> 0));
+    },
+    write16(seg, off, v, k, eip, member, left, retired) {
+      sync(k, eip, member, left, retired);
+      stopped(cpu.write16(seg, off >>> 0, v));
     },
     write8(seg, off, v, k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
@@ -115,6 +125,15 @@ function boundImports(cpu: Cpu): WasmImports {
     peek32(k, eip, member, left, retired) {
       sync(k, eip, member, left, retired);
       return stopped(cpu.peek32(0));
+    },
+    rmwRead(seg, off, size, k, eip, member, left, retired) {
+      sync(k, eip, member, left, retired);
+      rmwLin = cpu.rmwAddress(seg, off >>> 0, size);
+      return stopped(size === 4 ? cpu.readLin32(rmwLin) : cpu.readLin8(rmwLin));
+    },
+    rmwWrite(size, v) {
+      if (size === 4) cpu.writeLin32(rmwLin, v); else cpu.writeLin8(rmwLin, v);
+      stopped(0);
     },
     condition: (cc) => (testCondition(cpu, cc) ? 1 : 0),
     carry: () => getFlag(cpu, 1),

@@ -472,6 +472,112 @@ ${fns}
     expect(r.compiledInstructions / r.entries).toBeGreaterThan(100);
   });
 
+  it('read-modify-write ALU, INC/DEC, NOT/NEG, XCHG and CMPXCHG on memory, and 16-bit moves and extensions, all in WebAssembly', () => {
+    const r = diffProgram(`
+        mov ecx, 200
+        mov esi, ${hex(DATA)}
+.loop:  mov eax, [esi + ecx*4]
+        add [esi + ecx*4 + 0x1000], eax
+        sub [esi + ecx*4 + 0x1004], ecx
+        and [esi + ecx*4 + 0x1008], eax
+        or [esi + ecx*4 + 0x100c], edx
+        xor [esi + ecx*4 + 0x1010], ebx
+        add byte [esi + ecx + 0x3000], al
+        sub [esi + ecx + 0x3001], dl
+        xor [esi + ecx + 0x3002], bh
+        add dword [esi + ecx*4 + 0x1014], 0x12345
+        sub dword [esi + ecx*4 + 0x1018], -7
+        and dword [esi + ecx*4 + 0x101c], 0xff00ff
+        or byte [esi + ecx + 0x3003], 0x81
+        sub byte [esi + ecx + 0x3004], 3
+        cmp [esi + ecx*4 + 0x1000], eax
+        setb bl
+        add edx, ebx
+        cmp byte [esi + ecx + 0x3000], 0x40
+        setc bl
+        add edx, ebx
+        inc dword [esi + ecx*4 + 0x1020]
+        jo .o1
+        dec dword [esi + ecx*4 + 0x1024]
+.o1:    setz bl
+        add edx, ebx
+        not dword [esi + ecx*4 + 0x1028]
+        neg dword [esi + ecx*4 + 0x102c]
+        setc bl
+        sub edx, ebx
+        mov edi, ecx
+        neg edi
+        not edi
+        add edx, edi
+        xchg [esi + ecx*4 + 0x1030], edx
+        mov eax, [esi + ecx*4 + 0x1034]
+        test ecx, 1
+        jz .ne
+        lock cmpxchg [esi + ecx*4 + 0x1034], ebx
+        jmp .cx
+.ne:    inc eax
+        cmpxchg [esi + ecx*4 + 0x1034], edx
+.cx:    setz bl
+        add edx, eax
+        mov [esi + ecx*2 + 0x4000], dx
+        mov ax, [esi + ecx*2 + 0x4002]
+        mov bx, cx
+        mov di, bx
+        movzx edi, word [esi + ecx*2 + 0x4000]
+        add edx, edi
+        movzx edi, dx
+        add edx, edi
+        movsx edi, word [esi + ecx*2 + 0x4004]
+        add edx, edi
+        movsx edi, byte [esi + ecx + 0x3005]
+        add edx, edi
+        movsx edi, al
+        add edx, edi
+        movsx edi, bx
+        add edx, edi
+        dec ecx
+        jnz .loop
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 0 });
+    wasmRan(r);
+    // With no handler calls allowed, every compiled region being WebAssembly means every form above has one.
+    expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
+  });
+
+  it('read-modify-write on memory takes the accessors at a page fault, on a device that asks to stop, and through a based segment', () => {
+    const r = diffProgram(`
+        mov dword [0x1020], 0x0000ffff   ; selector 0x20: data, base 0x2000, limit 4 GiB
+        mov dword [0x1024], 0x00cf9200
+        mov byte [0x1024], 0x00
+        mov word [0x1022], 0x2000
+        lgdt [.gdtr]
+        mov ax, 0x20
+        mov fs, ax
+        mov ecx, 300
+        mov esi, ${hex(MMIO)}
+.loop:  mov eax, ecx
+        and eax, 7
+        shl eax, 12
+        add [eax + ${hex(0x21000)}], ecx
+        inc dword [eax + ${hex(0x21800)}]
+        add [fs:ecx*4 + ${hex(DATA)}], edx
+        mov ebx, ecx
+        and ebx, 3
+        jnz .quiet
+        add [esi + ${hex(STOP_MMIO_HALF + 0x40)}], ecx
+        xchg [esi + 0x80], edx
+        or byte [esi + ${hex(STOP_MMIO_HALF + 0x41)}], 1
+.quiet: add edx, eax
+        dec ecx
+        jnz .loop
+        jmp .end
+.gdtr:  dw 39
+        dd 0x1000
+.end:
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, notPresent: [0x21000, 0x22000, 0x23000, 0x24000, 0x25000, 0x26000, 0x27000], wasmHandlerCalls: 0 });
+    expect(r.exceptions).toBe(7);
+    wasmRan(r);
+  });
+
   it('drops a region whose member writes its own code, and runs the new code', () => {
     const r = diffProgram(`
         mov ecx, 40
