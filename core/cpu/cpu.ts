@@ -198,7 +198,7 @@ export class Cpu implements PageTableMemory {
   tscOffset = 0;
   readonly fpu = new Fpu();
   /** XMM registers and MXCSR (sse/). */
-  readonly sse = new SseState();
+  readonly sse: SseState;
   /** The VMX extension's state (vmx/vmx.ts). */
   readonly vmx = new Vmx();
   /** The SVM extension's state (svm/svm.ts; usable on the AMD model only). */
@@ -330,6 +330,7 @@ export class Cpu implements PageTableMemory {
     this.segWLo = state.segWLo;
     this.segWHi = state.segWHi;
     this.jitState = state.jit;
+    this.sse = new SseState(state.xmm);
     this.lazy[LZ_SIZE] = 32;
     this.u8 = bus.memory.u8;
     this.i32 = bus.memory.i32;

@@ -29,6 +29,8 @@ const STATE_SLOT = 32;
 /** The processor's state arrays, in slot order; each fits in STATE_SLOT bytes. */
 export const STATE_ARRAYS = ['regs', 'lazy', 'segSel', 'segBase', 'segLimit', 'segAttr', 'segRLo', 'segRHi', 'segWLo', 'segWHi', 'jit'] as const;
 export type StateArrayName = (typeof STATE_ARRAYS)[number];
+/** The XMM registers (sse/state.ts: eight of four dwords), after the slots. */
+export const AREA_XMM = AREA_STATE + 512;
 /**
  * What WebAssembly-compiled code keeps per member block (jit/wasm): one
  * liveness byte per member (Block.jitLive), the table index of the region
@@ -143,6 +145,8 @@ export interface ProcessorState {
   readonly segWHi: Uint32Array;
   /** What WebAssembly code hands to the run loop when it returns (jit/wasm/wasmRegion.ts JIT_*). */
   readonly jit: Int32Array;
+  /** XMM0..XMM7 (sse/state.ts), which WebAssembly code reads and writes as v128 values. */
+  readonly xmm: Uint32Array;
 }
 
 /**
@@ -173,5 +177,6 @@ export function processorState(buffer: SharedArrayBuffer | null, area: number): 
     segWLo: new Uint32Array(mem, slot(i('segWLo')), 6),
     segWHi: new Uint32Array(mem, slot(i('segWHi')), 6),
     jit: new Int32Array(mem, slot(i('jit')), 8),
+    xmm: new Uint32Array(mem, at + AREA_XMM, 32),
   };
 }

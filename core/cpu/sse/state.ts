@@ -39,11 +39,19 @@ export interface SseStateImage {
 
 export class SseState {
   /** XMM0..XMM7, four dwords each, least significant first. */
-  readonly xmm = new Uint32Array(32);
+  readonly xmm: Uint32Array;
   /** The same registers as binary32 / binary64 lanes, for the fast paths (sse/fastPath.ts), which only hold non-NaN values in them. */
-  readonly xmm32 = new Float32Array(this.xmm.buffer);
-  readonly xmm64 = new Float64Array(this.xmm.buffer);
+  readonly xmm32: Float32Array;
+  readonly xmm64: Float64Array;
   mxcsr = MXCSR_RESET;
+
+  /** Over `xmm` (32 dwords, 8-byte aligned: the processor's state area, core/memory/processorMemory.ts), or arrays of its own. */
+  constructor(xmm: Uint32Array = new Uint32Array(32)) {
+    if (xmm.length !== 32 || xmm.byteOffset % 8 !== 0) throw new RangeError('XMM registers need 32 dwords at an 8-byte boundary');
+    this.xmm = xmm;
+    this.xmm32 = new Float32Array(xmm.buffer, xmm.byteOffset, 32);
+    this.xmm64 = new Float64Array(xmm.buffer, xmm.byteOffset, 16);
+  }
 
   /** RESET (SDM Vol. 3 Table 9-1): XMM registers +0, MXCSR 1F80H. */
   reset(): void {

@@ -11,9 +11,10 @@
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 export const F64 = 0x7c;
+export const V128 = 0x7b;
 /** The empty block type. */
 export const VOID = 0x40;
-export type ValueType = typeof I32 | typeof I64 | typeof F64;
+export type ValueType = typeof I32 | typeof I64 | typeof F64 | typeof V128;
 
 /** Opcodes (WebAssembly core specification, 5.4 Instructions). */
 export const Op = {
@@ -31,6 +32,12 @@ export const Op = {
   i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76, i32Rotl: 0x77, i32Rotr: 0x78,
   f64Add: 0xa0, f64ConvertI32S: 0xb7, f64ConvertI32U: 0xb8,
   i32Extend8S: 0xc0, i32Extend16S: 0xc1,
+} as const;
+
+/** SIMD instructions (the 0xFD prefix, then the opcode as an unsigned LEB128: specification 5.4.8). */
+export const Simd = {
+  v128Load: 0x00, v128Store: 0x0b, i8x16Shuffle: 0x0d,
+  i8x16Eq: 0x23, v128Xor: 0x51, i8x16Bitmask: 0x64,
 } as const;
 
 /** Unsigned LEB128. */
@@ -146,6 +153,22 @@ export class Code {
 
   callIndirect(type: number, table = 0): this {
     return this.op(Op.callIndirect, ...uleb(type), ...uleb(table));
+  }
+
+  /** A SIMD instruction without immediates (Simd). */
+  simd(opcode: number): this {
+    return this.op(0xfd, ...uleb(opcode));
+  }
+
+  /** v128.load / v128.store at the address on the stack plus `offset` (alignment hint 1 byte: any address). */
+  v128(opcode: typeof Simd.v128Load | typeof Simd.v128Store, offset = 0): this {
+    return this.op(0xfd, ...uleb(opcode), 0, ...uleb(offset));
+  }
+
+  /** i8x16.shuffle of the two vectors on the stack: result byte k is byte lanes[k] of their 32 bytes, the first's first. */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) throw new RangeError('i8x16.shuffle takes 16 lanes of 0-31');
+    return this.op(0xfd, ...uleb(Simd.i8x16Shuffle), ...lanes);
   }
 }
 

@@ -47,7 +47,7 @@
  * find any member by its number.
  */
 import type { Block } from '../../decoder.ts';
-import type { Insn } from '../../insn.ts';
+import { REP_E, REP_NONE, type Insn } from '../../insn.ts';
 import {
   FAST_ALU_R_RM, FAST_ALU_RM_IMM, FAST_ALU_RM_R, FAST_CMP_M32_IMM, FAST_CMP_M32_R, FAST_CMP_M8_IMM, FAST_CMP_R8_M8,
   FAST_CMP_R_M32, FAST_DEC_R, FAST_INC_R, FAST_JCC, FAST_JMP, FAST_LEA, FAST_LOAD32, FAST_LOAD8, FAST_MOV_R_IMM,
@@ -60,7 +60,7 @@ import { ARITH_FLAGS, CF, SS } from '../../regs.ts';
 import { FLAT_CS_LIMIT, FLAT_READ, FLAT_STACK32, FLAT_WRITE } from '../../segments.ts';
 import { FLAGS_IN_CPU, incDecFlags, lazyFlags, type FlagState } from '../flagCode.ts';
 import { memberOnPage } from '../translate.ts';
-import { Code, FunctionBody, I32, ModuleBuilder, Op } from './encoder.ts';
+import { Code, FunctionBody, I32, ModuleBuilder, Op, Simd } from './encoder.ts';
 
 /** Slots of cpu.jitState (Int32Array) the function leaves for the run loop. */
 export const JIT_EIP = 0;
@@ -73,6 +73,13 @@ export const JIT_EXIT = 4;
 export const JIT_CALLED = 5;
 /** cpu.tlbBit after a handler call (HandlerImport), which the code goes on with. */
 export const JIT_TLB_BIT = 6;
+/**
+ * 1 while SSE instructions run (sse/operands.ts sseGate would pass: CR0.EM
+ * and CR0.TS clear, CR4.OSFXSR set), else 0: written by the run loop at
+ * every entry and after every handler call (only a handler changes CR0 or
+ * CR4 while WebAssembly code runs), read by the SSE forms.
+ */
+export const JIT_SSE_GATE = 7;
 
 /** What HandlerImport returns: go on; go on to the end of the member, then back to the run loop; stop after the instruction. */
 export const HANDLER_GO_ON = 0, HANDLER_END_MEMBER = 1, HANDLER_STOP = 2;
@@ -90,6 +97,8 @@ export interface WasmLayout {
   segWLo: number;
   segWHi: number;
   jitState: number;
+  /** XMM0..XMM7, 16 bytes each (core/memory/processorMemory.ts AREA_XMM). */
+  xmm: number;
   /** The liveness byte of member `base` (Block.jitLive; the members' bytes follow it). */
   live: number;
   /** The members' indices among all WebAssembly members of the processor start here (wasmDispatch.ts). */
@@ -257,8 +266,10 @@ class MemberWriter {
   private called = false;
   /** The instruction without a translation here, when translate() failed. */
   rejected: Insn | null = null;
-  /** This member's instructions called through their handler (handlerCall). */
+  /** This member's instructions called through their handler (handlerCall), those on a fast form's slow path too. */
   readonly handled: Insn[] = [];
+  /** Handler calls of instructions without a form (JitOptions.wasmHandlerCalls counts them). */
+  private handlerCalls = 0;
   /** A handler that may load a data or stack segment register ran earlier in the member: none is assumed flat since. */
   private afterHandler = false;
   /** Nesting of structured blocks opened inside this member (the depth of $tail from here is depth + members after this one). */
@@ -285,7 +296,7 @@ class MemberWriter {
       // What a form that gives up after writing code leaves behind is taken back before its handler call.
       const at = this.fn.code.length, dirty = [...this.dirty], flags = this.flags;
       if (this.insn(i, k === insns.length - 1)) continue;
-      if (this.handled.length >= this.w.maxHandlerCalls) {
+      if (this.handlerCalls >= this.w.maxHandlerCalls) {
         this.rejected = i;
         return false;
       }
@@ -314,9 +325,10 @@ class MemberWriter {
    * then returns to it); a last instruction leaves for the handler's EIP
    * through the tail.
    */
-  private handlerCall(i: Insn, last: boolean): void {
+  private handlerCall(i: Insn, last: boolean, slowPath = false): void {
     const fn = this.fn, w = this.w, s = w.at.jitState;
     this.handled.push(i);
+    if (!slowPath) this.handlerCalls++;
     this.eipDuring = i.nextEip;
     this.regWriteback();
     this.flagWriteback();
@@ -336,6 +348,29 @@ class MemberWriter {
     if (!last) return;
     fn.i32(0).load(Op.i32Load, s + 4 * JIT_EIP).set(w.t);
     this.toTail(this.k + 1, 'dynamic');
+  }
+
+  /**
+   * An instruction whose inline code (`body`) covers only the case `cond`
+   * pushes (1 or 0) and that otherwise calls its handler (translate.ts
+   * fastOrHandler): for instructions that change no arithmetic flag and no
+   * general register but through `body`, so that after either path the
+   * member goes on with its registers and flags where they were.
+   */
+  private fastOrHandler(i: Insn, cond: () => void, body: () => void): void {
+    const fn = this.fn;
+    cond();
+    fn.begin(Op.if); this.depth++;
+    body();
+    fn.op(Op.else);
+    const dirty = [...this.dirty], flags = this.flags, afterHandler = this.afterHandler;
+    this.handlerCall(i, false, true);
+    // The handler's path stored every register and loaded them again: dirty as the inline path leaves them.
+    this.dirty.clear();
+    for (const n of dirty) this.dirty.add(n);
+    this.flags = flags;
+    this.afterHandler = afterHandler;
+    fn.end(); this.depth--;
   }
 
   // ---- registers ----
@@ -750,6 +785,93 @@ class MemberWriter {
     this.flags = next.flags;
     return w.fr;
   }
+  /** 1 on the stack while SSE instructions run (JIT_SSE_GATE). */
+  private sseGate(): void {
+    this.fn.i32(0).load(Op.i32Load, this.w.at.jitState + 4 * JIT_SSE_GATE);
+  }
+  /** The address of XMM register n's bytes. */
+  private xmm(n: number): void {
+    this.fn.i32(this.w.at.xmm + 16 * n);
+  }
+  /**
+   * The SSE2 integer register forms sseForms.ts translates (libc's string
+   * code: MOVD xmm, r32; PXOR; PCMPEQB; PMOVMSKB; PUNPCKLBW; PSHUFD), as
+   * WebAssembly SIMD over the XMM registers in the state area; the
+   * handler when the gate is closed (its #UD or #NM).
+   */
+  private sseRegister(i: Insn): boolean {
+    if (!i.p66 || i.rep !== REP_NONE) return false;
+    const fn = this.fn, d = i.reg, s = i.rm;
+    const load = (n: number) => { this.xmm(n); fn.v128(Simd.v128Load); };
+    const binary = (body: () => void) => () => { this.xmm(d); load(d); load(s); body(); fn.v128(Simd.v128Store); };
+    let body: () => void;
+    switch (i.opcode) {
+      case 0x16e: // MOVD xmm, r32: zero-extended to 128 bits
+        body = () => {
+          this.xmm(d); this.get(s); fn.store(Op.i32Store);
+          for (let k = 1; k < 4; k++) { this.xmm(d); fn.i32(0).store(Op.i32Store, 4 * k); }
+        };
+        break;
+      case 0x1ef: body = binary(() => fn.simd(Simd.v128Xor)); break; // PXOR
+      case 0x174: body = binary(() => fn.simd(Simd.i8x16Eq)); break; // PCMPEQB
+      case 0x160: // PUNPCKLBW: bytes of the low qwords interleaved, destination's first
+        body = binary(() => fn.shuffle(Array.from({ length: 16 }, (_, k) => (k >> 1) + (k & 1 ? 16 : 0))));
+        break;
+      case 0x170: // PSHUFD xmm, xmm, imm8
+        body = () => {
+          this.xmm(d); load(s); load(s);
+          fn.shuffle(Array.from({ length: 16 }, (_, k) => 4 * ((i.imm >> (2 * (k >> 2))) & 3) + (k & 3)));
+          fn.v128(Simd.v128Store);
+        };
+        break;
+      case 0x1d7: // PMOVMSKB r32, xmm: the 16 byte top bits
+        body = () => { load(s); fn.simd(Simd.i8x16Bitmask); this.set(d); };
+        break;
+      default:
+        return false;
+    }
+    this.fastOrHandler(i, () => this.sseGate(), body);
+    return true;
+  }
+  /**
+   * MOVDQA, MOVDQU and MOVD xmm from memory (sseForms.ts sseLoadForm): inline
+   * when the gate is open and the operand is inside the segment's read
+   * limits, aligned (16 bytes for MOVDQA, a dword otherwise) in one page
+   * and readable through the TLB; all bytes are read before the register is
+   * written. Otherwise the handler (gate faults, #GP, #PF, a device).
+   */
+  private sseLoad(i: Insn): boolean {
+    if (!i.a32) return false;
+    const movdqa = i.opcode === 0x16f && i.p66 && i.rep === REP_NONE;
+    const movdqu = i.opcode === 0x16f && !i.p66 && i.rep === REP_E;
+    const movd = i.opcode === 0x16e && i.p66 && i.rep === REP_NONE;
+    if (!movdqa && !movdqu && !movd) return false;
+    const fn = this.fn, w = this.w, at = w.at, bytes = movd ? 4 : 16;
+    const cond = () => {
+      this.sseGate();
+      this.ea(i); fn.set(w.o);
+      fn.get(w.o).i32(0).load(Op.i32Load, at.segRLo + 4 * i.seg).op(Op.i32GeU).op(Op.i32And);
+      fn.i32(0).load(Op.i32Load, at.segRHi + 4 * i.seg).get(w.o).op(Op.i32Sub).i32(bytes - 1).op(Op.i32GeU).op(Op.i32And);
+      fn.get(w.o).i32(0).load(Op.i32Load, at.segRHi + 4 * i.seg).op(Op.i32LeU).op(Op.i32And);
+      fn.i32(0).load(Op.i32Load, at.segBase + 4 * i.seg).get(w.o).op(Op.i32Add).tee(w.lin).i32(movdqa ? 15 : 3).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
+      fn.get(w.lin).i32(0xfff).op(Op.i32And).i32(0x1000 - bytes).op(Op.i32LeU).op(Op.i32And);
+      this.addr = w.lin;
+      this.tlbHit(at.tlbRead, 1);
+      fn.op(Op.i32And);
+    };
+    const body = () => {
+      if (movd) {
+        this.host(); fn.load(Op.i32Load).set(w.v);
+        this.xmm(i.reg); fn.get(w.v).store(Op.i32Store);
+        for (let k = 1; k < 4; k++) { this.xmm(i.reg); fn.i32(0).store(Op.i32Store, 4 * k); }
+      } else {
+        this.xmm(i.reg); this.host(); fn.v128(Simd.v128Load).v128(Simd.v128Store);
+      }
+    };
+    this.fastOrHandler(i, cond, body);
+    return true;
+  }
+
   /**
    * XCHG m32, r32 and CMPXCHG m32, r32 (xchgBitForms.ts), read-modify-write:
    * the register set before the write, as the handlers set it; CMPXCHG's
@@ -799,6 +921,7 @@ class MemberWriter {
     const mv = () => { fn.get(w.mv); };
     // (LOCK) XCHG and CMPXCHG m32, r32: LOCK changes nothing for the interpreter's handlers either (xchgBitForms.ts).
     if (i.lock) return !reg && i.o32 && (op === 0x1b1 || op === 0x87) && this.exchange(i);
+    if (op >= 0x100 && (reg ? this.sseRegister(i) : this.sseLoad(i))) return true;
     const aluRmw = (alu: number, size: 1 | 4, b: () => void) => {
       this.rmw(i, size, () => { this.arith(alu, size === 1 ? 8 : 32, mv, b); return w.fr; });
       return true;
@@ -1112,7 +1235,7 @@ export function wasmRegions(regions: readonly RegionSource[], layout: Omit<WasmL
 
 /** The first instruction of `block` this back end has no translation for (flat segments `flat` assumed), or null: for the measuring tools. */
 export function wasmUntranslated(block: Block, flat: number): Insn | null {
-  const layout = { regs: 0, lazy: 0, tlbRead: 0, tlbWrite: 0, segBase: 0, segRLo: 0, segRHi: 0, segWLo: 0, segWHi: 0, jitState: 0, live: 0, base: 0, pages: 1 };
+  const layout = { regs: 0, lazy: 0, tlbRead: 0, tlbWrite: 0, segBase: 0, segRLo: 0, segRHi: 0, segWLo: 0, segWHi: 0, jitState: 0, xmm: 0, live: 0, base: 0, pages: 1 };
   const w = new MemberWriter(new RegionWriter([block], flat, layout, 0, new ModuleBuilder(), 0, 0), 0);
   return w.translate() ? null : w.rejected;
 }

@@ -20,11 +20,11 @@ import type { Cpu } from '../../cpu.ts';
 import type { Block } from '../../decoder.ts';
 import type { Insn } from '../../insn.ts';
 import { getFlag, testCondition } from '../../flags.ts';
-import { CS, RF, TF } from '../../regs.ts';
+import { CR0_EM, CR0_TS, CR4_OSFXSR, CS, RF, TF } from '../../regs.ts';
 import { TLB_SUPERVISOR, TLB_USER } from '../../tlb.ts';
 import type { CompiledBlock } from '../jit.ts';
 import {
-  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_EXIT, JIT_LEFT, JIT_MEMBER, JIT_RETIRED, JIT_TLB_BIT, wasmRegions,
+  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_EXIT, JIT_LEFT, JIT_MEMBER, JIT_RETIRED, JIT_SSE_GATE, JIT_TLB_BIT, wasmRegions,
   type HandlerImport, type RegionSource, type WasmImports, type WasmLayout, type WasmModuleCode,
 } from './wasmRegion.ts';
 import { dispatchModule, JC_CS32, JC_CS_BASE, JC_EIP, JC_KEY, JC_MEMBER, JC_NEED, JC_REGION, jumpCacheSlot } from './wasmDispatch.ts';
@@ -140,6 +140,11 @@ function boundImports(cpu: Cpu): WasmImports {
   };
 }
 
+/** 1 when SSE instructions run (sse/operands.ts sseGate passes), else 0: JIT_SSE_GATE. */
+function sseGateOpen(cpu: Cpu): number {
+  return (cpu.cr0 & (CR0_EM | CR0_TS)) === 0 && (cpu.cr4 & CR4_OSFXSR) !== 0 ? 1 : 0;
+}
+
 /**
  * A region's `handler` import over its instructions `handlers`: the
  * instruction run as the run loop runs it (translate.ts's sync first);
@@ -166,6 +171,7 @@ function handlerImport(cpu: Cpu, handlers: Insn[]): HandlerImport {
     ins.fn(cpu, ins);
     out[JIT_EIP] = cpu.eip;
     out[JIT_TLB_BIT] = cpu.tlbBit;
+    out[JIT_SSE_GATE] = sseGateOpen(cpu);
     if (cpu.exitBlock === true) return HANDLER_STOP;
     const f = cpu.flags;
     return cpu.attention === true || (f & (TF | RF)) !== 0 || ((f & cpu.intrMask) !== 0 && (cpu.intrLine === true || cpu.pollIntr === true))
@@ -221,7 +227,7 @@ export class WasmBackend {
     this.layout = {
       regs: cpu.regs.byteOffset, lazy: cpu.lazy.byteOffset, tlbRead: cpu.tlbRead.byteOffset, tlbWrite: cpu.tlbWrite.byteOffset,
       segBase: cpu.segBase.byteOffset, segRLo: cpu.segRLo.byteOffset, segRHi: cpu.segRHi.byteOffset, segWLo: cpu.segWLo.byteOffset,
-      segWHi: cpu.segWHi.byteOffset, jitState: cpu.jitState.byteOffset, pages: this.pages,
+      segWHi: cpu.segWHi.byteOffset, jitState: cpu.jitState.byteOffset, xmm: cpu.sse.xmm.byteOffset, pages: this.pages,
     };
     const bytes = dispatchModule({
       tlbRead: cpu.tlbRead.byteOffset, jitState: cpu.jitState.byteOffset, live: area + AREA_LIVE, regionOf: area + AREA_REGION_OF,
@@ -240,6 +246,7 @@ export class WasmBackend {
       }
       // The member entered takes its jump cache slot back from another that shares it (the cache keeps the last used).
       if (jumpCache[slotOf[c.jitMember] + JC_MEMBER] !== c.jitMember) this.fill(this.members[c.jitMember], c.jitMember);
+      out[JIT_SSE_GATE] = sseGateOpen(c);
       // `once` (one member, then back to the run loop) only while an interrupt could be taken at the next boundary:
       // the CPU asks for interrupts between blocks, or its line is up, and EFLAGS lets them in (the run loop's test;
       // only a handler changes EFLAGS.IF, and its import then ends the member). A bare CPU polls with IF clear.

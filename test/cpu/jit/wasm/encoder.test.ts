@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { I32, ModuleBuilder, Op, sleb, uleb } from '../../../../core/cpu/jit/wasm/encoder.ts';
+import { I32, ModuleBuilder, Op, Simd, sleb, uleb } from '../../../../core/cpu/jit/wasm/encoder.ts';
 import { sharedBufferOf, sharedWasmMemory } from '../../../../core/memory/processorMemory.ts';
 
 describe('WebAssembly encoder', () => {
@@ -19,6 +19,28 @@ describe('WebAssembly encoder', () => {
     expect(sleb(-123456)).toEqual([0xc0, 0xbb, 0x78]);
     expect(sleb(0x7fff_ffff)).toEqual([0xff, 0xff, 0xff, 0xff, 0x07]);
     expect(sleb(-0x8000_0000)).toEqual([0x80, 0x80, 0x80, 0x80, 0x78]);
+  });
+
+  it('encodes the SIMD instructions the SSE forms use: v128 loads and stores, shuffle, byte compare, xor, bitmask', () => {
+    const memory = sharedWasmMemory(65536);
+    const u8 = new Uint8Array(sharedBufferOf(memory));
+    const m = new ModuleBuilder();
+    m.importMemory('env', 'memory', 1, true);
+    // f(): bytes 32.. = shuffle(bytes 0..15, bytes 16..31) with lanes 31, 30, .. 16; bytes 48.. = eq(that, bytes 0..) ^ bytes 0..;
+    // returns the bitmask of bytes 32..
+    const f = m.addFunction(m.type([], [I32]));
+    f.i32(32).i32(0).v128(Simd.v128Load).i32(0).v128(Simd.v128Load, 16).shuffle(Array.from({ length: 16 }, (_, k) => 31 - k)).v128(Simd.v128Store);
+    f.i32(48).i32(32).v128(Simd.v128Load).i32(0).v128(Simd.v128Load).simd(Simd.i8x16Eq).i32(0).v128(Simd.v128Load).simd(Simd.v128Xor).v128(Simd.v128Store);
+    f.i32(32).v128(Simd.v128Load).simd(Simd.i8x16Bitmask).end();
+    m.export('f', m.indexOf(f));
+    for (let k = 0; k < 32; k++) u8[k] = k < 16 ? k * 17 : 255 - (k - 16) * 16;
+    u8[16 + 15] = 0; // byte 0 of the result, equal to byte 0 of the first vector
+    const run = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { env: { memory } }).exports.f as () => number;
+    const top = Array.from({ length: 16 }, (_, k) => u8[31 - k]);
+    expect(run()).toBe(top.reduce((a, b, k) => a | ((b >> 7) << k), 0));
+    expect([...u8.subarray(32, 48)]).toEqual(top);
+    expect([...u8.subarray(48, 64)]).toEqual(Array.from({ length: 16 }, (_, k) => ((top[k] === u8[k] ? 0xff : 0) ^ u8[k])));
+    expect(() => m.addFunction(m.type([], [])).shuffle([1, 2])).toThrow(RangeError);
   });
 
   it('names functions in a name section that the engine reads (stack traces show the name)', () => {

@@ -8,6 +8,27 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DATA, diffProgram, IRQ_COUNT, MMIO, STOP_MMIO_HALF, type DiffResult } from '../diffRig.ts';
+import { wasmHooks } from '../../../../core/cpu/jit/wasm/wasmRuntime.ts';
+
+/** Runs `program` (diffProgram) counting the handler calls WebAssembly code makes, by opcode (hex) and r or m. */
+function withHandlerCalls(program: () => DiffResult): [DiffResult, Map<string, number>] {
+  const calls = new Map<string, number>();
+  wasmHooks.onImport = (name, insn) => {
+    if (name !== 'handler' || insn === undefined) return;
+    const form = `${insn.opcode.toString(16)}${insn.mod === 3 ? 'r' : 'm'}`;
+    calls.set(form, (calls.get(form) ?? 0) + 1);
+  };
+  try {
+    return [program(), calls];
+  } finally {
+    wasmHooks.onImport = null;
+  }
+}
+
+const ENABLE_SSE = `
+        mov eax, cr4
+        or eax, 0x200
+        mov cr4, eax`;
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -576,6 +597,65 @@ ${fns}
 `, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, notPresent: [0x21000, 0x22000, 0x23000, 0x24000, 0x25000, 0x26000, 0x27000], wasmHandlerCalls: 0 });
     expect(r.exceptions).toBe(7);
     wasmRan(r);
+  });
+
+  it('runs the SSE2 forms of libc\'s string code as WebAssembly SIMD: MOVD, PXOR, PUNPCKLBW, PSHUFD, PCMPEQB, PMOVMSKB, MOVDQA/MOVDQU/MOVD loads', () => {
+    const [r, calls] = withHandlerCalls(() => diffProgram(`${ENABLE_SSE}
+        mov ecx, 200
+        mov esi, ${hex(DATA)}
+.loop:  mov eax, ecx
+        and eax, 0x7f0
+        lea ebx, [esi + eax]
+        movdqa xmm1, [ebx]
+        movdqu xmm2, [ebx + 4]
+        movd xmm3, [ebx + 8]
+        movd xmm0, ecx
+        punpcklbw xmm0, xmm0
+        pshufd xmm0, xmm0, 0x1b
+        pcmpeqb xmm1, xmm0
+        pcmpeqb xmm2, xmm2
+        pxor xmm3, xmm1
+        pxor xmm2, xmm0
+        pmovmskb edx, xmm1
+        add edi, edx
+        pmovmskb edx, xmm2
+        add edi, edx
+        pmovmskb edx, xmm3
+        add edi, edx
+        movd xmm4, [ebx + 0xffd]          ; across into the next page: the handler
+        movd xmm5, edi
+        pcmpeqb xmm5, xmm4
+        pmovmskb edx, xmm5
+        add edi, edx
+        dec ecx
+        jnz .loop
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 0 }));
+    wasmRan(r);
+    expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
+    // Only the load across a page boundary takes the handler.
+    expect([...calls.keys()]).toEqual(['16em']);
+  });
+
+  it('raises #NM at an SSE form once CR0.TS is set, after the region ran with it clear', () => {
+    const r = diffProgram(`${ENABLE_SSE}
+        mov ecx, 100
+.loop:  movd xmm0, ecx
+        pxor xmm1, xmm1
+        pcmpeqb xmm1, xmm0
+        pmovmskb edx, xmm1
+        add edi, edx
+        cmp ecx, 10
+        jne .next
+        mov eax, cr0
+        or eax, 8
+        mov cr0, eax
+        pxor xmm2, xmm2
+.next:  dec ecx
+        jnz .loop
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8 });
+    wasmRan(r);
+    expect(r.exceptions).toBe(1);
+    expect(r.jitted.regs[1]).toBe(10);
   });
 
   it('drops a region whose member writes its own code, and runs the new code', () => {
