@@ -296,7 +296,7 @@ export class WasmBackend {
       b.jitEntry = n;
       b.jitMembers = this.members;
       b.jitLive = this.live;
-      this.slotOf[n] = jumpCacheSlot(b.key) * (JUMP_CACHE_ENTRY_BYTES >> 2);
+      this.slotOf[n] = jumpCacheSlot((b.csBase + b.eip) | 0) * (JUMP_CACHE_ENTRY_BYTES >> 2);
       this.fill(b, n);
     });
     this.loose.push(index);

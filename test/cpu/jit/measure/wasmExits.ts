@@ -45,7 +45,7 @@ function nextBlock(cpu: Cpu, wasmCompiled: unknown): string {
   if (b.jit !== wasmCompiled) return 'next: JavaScript code';
   if (b.jitLive![b.jitEntry] !== 1) return 'next: WebAssembly member not live';
   const backend = (cpu.jit as unknown as { wasmBackend: { jumpCache: Int32Array; needOf: Int32Array; regionOf: Int32Array } }).wasmBackend;
-  const slot = jumpCacheSlot(b.key) * (JUMP_CACHE_ENTRY_BYTES >> 2);
+  const slot = jumpCacheSlot((b.csBase + b.eip) | 0) * (JUMP_CACHE_ENTRY_BYTES >> 2);
   if (backend.jumpCache[slot + JC_MEMBER] !== b.jitEntry || backend.jumpCache[slot + JC_KEY] !== b.key) return 'next: WebAssembly member, its jump cache slot taken by another';
   const need = backend.needOf[backend.regionOf[b.jitEntry]];
   if ((cpu.flatMask & need) !== need) return 'next: WebAssembly member whose flat segments are not';
