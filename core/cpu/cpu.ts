@@ -300,6 +300,13 @@ export class Cpu implements PageTableMemory {
    */
   jitMember = 0;
   jitLeft = 0;
+  /**
+   * Set by compiled code that returns before an instruction of the member
+   * it ends in (its fast path could not do it: a TLB miss, a device, a page
+   * crossing): the run loop interprets the rest of that block from there, as
+   * if it had run it all interpreted (no look at interrupts in between).
+   */
+  jitResume = false;
   private shutdownText: string | null = null;
   /** Set once the processor has shut down (triple fault). */
   get shutdownDetail(): string | null { return this.shutdownText; }

@@ -100,7 +100,7 @@ export const execLoop = {
       let k = 0;
       this.exitBlock = false;
       if (block.jit === null && ++block.heat === this.jitHot) this.jit.compile(block);
-      const compiled = block.jit;
+      let compiled = block.jit;
       try {
         if (compiled !== null) {
           // A compiled region may step on into its other members (jit/translate.ts regionTail): it takes
@@ -110,7 +110,13 @@ export const execLoop = {
           k = compiled(this);
           done = budget - this.jitLeft;
           block = block.jitMembers![this.jitMember];
-        } else for (const insns = block.insns, n = insns.length; k < n; ) { // (not loaded for compiled code: cold in the cache then)
+          // It returned before its k-th instruction (Cpu.jitResume): the rest of the block runs interpreted.
+          if (this.jitResume === true) {
+            this.jitResume = false;
+            compiled = null;
+          }
+        }
+        if (compiled === null) for (const insns = block.insns, n = insns.length; k < n; ) { // (not loaded for compiled code: cold in the cache then)
           const ins = insns[k];
           this.eip = ins.nextEip;
           const f = ins.fast;

@@ -899,6 +899,10 @@ export class Jit {
   get wasmConsolidated(): number {
     return this.wasmBackend?.consolidated ?? 0;
   }
+  /** Returns of WebAssembly code before an instruction whose inline form could not run it, for the run loop to (Cpu.jitResume). */
+  get wasmHandOvers(): number {
+    return this.wasmBackend?.handOvers ?? 0;
+  }
 
   constructor(cpu: Cpu) {
     this.cpu = cpu;

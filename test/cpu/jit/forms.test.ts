@@ -122,7 +122,7 @@ describe('block compiler: further inline forms', () => {
         add esp, 4
         ret
 .end:
-`, { notPresent: [DATA + 0x1000] });
+`, { notPresent: [DATA + 0x1000], wasm: false }); // translate.ts's slow paths (the WebAssembly back end hands these accesses over: wasmRegions.test.ts)
     expect(r.exceptions).toBe(1);
     expect(r.compiledInstructions).toBeGreaterThan(200);
   });
@@ -203,13 +203,13 @@ describe('block compiler: further inline forms', () => {
         '        add esi, edx',
       );
       for (let d = -8; d <= 8; d += 4) lines.push(...roundTrip(n++, 0x5e000 + d));
-      const r = diffProgram(`        mov ebp, 0x${DATA.toString(16)}\n        xor esi, esi\n${lines.join('\n')}\n        mov esp, 0x80000`, { notPresent: [0x5e000] });
+      const r = diffProgram(`        mov ebp, 0x${DATA.toString(16)}\n        xor esi, esi\n${lines.join('\n')}\n        mov esp, 0x80000`, { notPresent: [0x5e000], wasm: false }); // translate.ts's slow paths (WebAssembly hands these over: wasmRegions.test.ts)
       expect(r.exceptions).toBe(1);
       expect(r.compiledInstructions).toBeGreaterThan(n * 20);
     });
 
     it("POPs running past the stack segment's limit (#SS in the middle of the run), as the interpreter", () => {
-      const r = diffProgram(`${roundTrip(0, 0x61000).join('\n')}\n        mov eax, 0x18\n        mov ss, eax\n        mov esp, 0x27ff8\n        pop eax\n        pop ebx\n        pop ecx\n        pop edx`, { maxHandlerCalls: 2 });
+      const r = diffProgram(`${roundTrip(0, 0x61000).join('\n')}\n        mov eax, 0x18\n        mov ss, eax\n        mov esp, 0x27ff8\n        pop eax\n        pop ebx\n        pop ecx\n        pop edx`, { maxHandlerCalls: 2, wasm: false }); // translate.ts's slow paths
       expect(r.compiledInstructions).toBeGreaterThan(20);
     });
   });
@@ -245,7 +245,7 @@ describe('block compiler: further inline forms', () => {
       // DS limited to 0x27fff: the run crosses the limit (the #GP handler makes DS flat again and retries).
       lines.push('        mov eax, 0x18', '        mov ds, eax', ...run(n++, 0x27ffc));
       for (let d = -8; d <= 8; d += 4) lines.push(...run(n++, 0x25000 + d));
-      const r = diffProgram(`        mov ebp, 0x${(DATA + 0x8000).toString(16)}\n${lines.join('\n')}`, { notPresent: [0x25000], maxHandlerCalls: 2 });
+      const r = diffProgram(`        mov ebp, 0x${(DATA + 0x8000).toString(16)}\n${lines.join('\n')}`, { notPresent: [0x25000], maxHandlerCalls: 2, wasm: false }); // translate.ts's slow paths
       expect(r.exceptions).toBe(2);
       expect(r.compiledInstructions).toBeGreaterThan(n * 12);
     });

@@ -186,7 +186,7 @@ describe('block compiler: memory forms', () => {
         n++;
       }
     }
-    const r = diffProgram(`        mov edi, ${hex(DATA)}\n        xor ebp, ebp\n${lines.join('\n')}`, { maxHandlerCalls: 2 });
+    const r = diffProgram(`        mov edi, ${hex(DATA)}\n        xor ebp, ebp\n${lines.join('\n')}`, { maxHandlerCalls: 2, wasm: false }); // translate.ts's forms and slow paths
     expect(r.compiledInstructions).toBeGreaterThan(n * 14);
     expect(handlerOpcodes(r)).toEqual(['9d', 'f4']); // POPFD, HLT (PUSHFD and CLI: irqFlagForms.ts)
   });

@@ -120,7 +120,7 @@ describe('block compiler, structured cases (interpreted vs compiled, compared af
       '        mov edx, 0x55aa1234',
       '        mov eax, 0x87654321',
       ...lines,
-    ].join('\n'));
+    ].join('\n'), { wasm: false }); // translate.ts's slow paths (WebAssembly hands these over: wasmRegions.test.ts)
     expect(r.compiledInstructions).toBeGreaterThan(mems.length * 20);
   });
 
@@ -156,7 +156,7 @@ describe('block compiler, structured cases (interpreted vs compiled, compared af
         add eax, edx
         ret 4
 .done:  mov [0x20000], edi
-`);
+`, { wasm: false }); // translate.ts's slow paths
     expect(r.compiledInstructions).toBeGreaterThan(50);
     expect(r.interpreted.regs[4]).toBe(0x71006); // balanced
   });

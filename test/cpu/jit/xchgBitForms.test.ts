@@ -76,6 +76,7 @@ describe('block compiler: XCHG, CMPXCHG, BT, 8-bit ALU on memory, JMP/CALL r32 i
       ]),
       after: [device],
       ...ONE_PAGE_FAULT,
+      rig: { ...ONE_PAGE_FAULT.rig, wasm: false }, // translate.ts's slow paths (WebAssembly hands these over: wasmRegions.test.ts)
       leftToHandlers: xchgBitLeftToHandlers,
       compiledMoreThan: 250,
     });

@@ -67,9 +67,9 @@ export const JIT_EIP = 0;
 export const JIT_MEMBER = 1;
 export const JIT_LEFT = 2;
 export const JIT_RETIRED = 3;
-/** cpu.exitBlock after an accessor call (1 or 0), written by the call's import. */
-export const JIT_EXIT = 4;
-/** 1 when the region called out of its code (an accessor): the dispatch loop then returns to the run loop, which checks the CPU. */
+/** 1 when the region returned before an instruction for the run loop to run it and the rest of the block (handOver, Cpu.jitResume). */
+export const JIT_RESUME = 4;
+/** 1 when the region called a handler that asks the run loop to look at the CPU, or handed over: the dispatch loop then returns. */
 export const JIT_CALLED = 5;
 /** cpu.tlbBit after a handler call (HandlerImport), which the code goes on with. */
 export const JIT_TLB_BIT = 6;
@@ -108,27 +108,10 @@ export interface WasmLayout {
 
 /** The module's imports (jit/wasm/wasmRuntime.ts binds them to a Cpu). */
 export interface WasmImports {
-  read8(seg: number, off: number, k: number, eip: number, member: number, left: number, retired: number): number;
-  read32(seg: number, off: number, k: number, eip: number, member: number, left: number, retired: number): number;
-  write8(seg: number, off: number, v: number, k: number, eip: number, member: number, left: number, retired: number): void;
-  write32(seg: number, off: number, v: number, k: number, eip: number, member: number, left: number, retired: number): void;
   /** flags.ts testCondition, 1 or 0. */
   condition(cc: number): number;
   /** The CPU's CF, 1 or 0. */
   carry(): number;
-  /**
-   * A read-modify-write operand's first half (translate.ts rmw32's slow path): the CPU's rmwAddress (the
-   * segment checked and the page probed for writing, so a fault comes before anything changed), then the
-   * size-byte value there; the linear address is kept for rmwWrite.
-   */
-  rmwRead(seg: number, off: number, size: number, k: number, eip: number, member: number, left: number, retired: number): number;
-  /** Its second half: the value written at that linear address (writeLin8/32); JIT_EXIT as for any accessor. */
-  rmwWrite(size: number, v: number): void;
-  read16(seg: number, off: number, k: number, eip: number, member: number, left: number, retired: number): number;
-  write16(seg: number, off: number, v: number, k: number, eip: number, member: number, left: number, retired: number): void;
-  /** The interpreter's push32 and peek32(0) (their slow paths: a 16-bit or non-flat stack never gets here). */
-  push32(v: number, k: number, eip: number, member: number, left: number, retired: number): void;
-  peek32(k: number, eip: number, member: number, left: number, retired: number): number;
 }
 
 /**
@@ -153,8 +136,7 @@ export interface WasmModuleCode {
 }
 
 // Import function indices (in ModuleBuilder order below).
-const F_READ8 = 0, F_READ32 = 1, F_WRITE8 = 2, F_WRITE32 = 3, F_CONDITION = 4, F_CARRY = 5, F_PUSH32 = 6, F_PEEK32 = 7, F_HANDLER = 8;
-const F_RMW_READ = 9, F_RMW_WRITE = 10, F_READ16 = 11, F_WRITE16 = 12;
+const F_CONDITION = 0, F_CARRY = 1, F_HANDLER = 2;
 
 /**
  * The instructions that load a data or stack segment register and may go
@@ -174,7 +156,7 @@ class RegionWriter {
   readonly r: number[] = [];
   readonly o: number; readonly e: number; readonly v: number; readonly fa: number; readonly fb: number; readonly fr: number;
   readonly fcf: number; readonly t: number; readonly g: number; readonly d: number; readonly f: number; readonly dd: number;
-  readonly ck: number; readonly sl: number; readonly x: number; readonly lin: number; readonly p: number; readonly mv: number;
+  readonly ck: number; readonly x: number; readonly lin: number; readonly p: number; readonly mv: number;
   /** Scratch locals of MemberWriter.cpuCarry. */
   readonly carryLocals: number[];
   /** Flat bits assumed (flatGuard). */
@@ -192,8 +174,8 @@ class RegionWriter {
     readonly m: ModuleBuilder, index: number, readonly handlerBase: number) {
     this.fn = m.addFunction(m.type([I32, I32, I32, I32, I32], [I32]));
     for (let n = 0; n < 8; n++) this.r.push(this.fn.local());
-    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.sl, this.x, this.lin, this.p, this.mv] =
-      Array.from({ length: 18 }, () => this.fn.local());
+    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.x, this.lin, this.p, this.mv] =
+      Array.from({ length: 17 }, () => this.fn.local());
     this.carryLocals = Array.from({ length: 4 }, () => this.fn.local());
     m.export(`region${index}`, m.indexOf(this.fn));
     m.nameFunction(m.indexOf(this.fn), `region_${blocks[0].eip.toString(16)}`);
@@ -262,8 +244,6 @@ class MemberWriter {
   private flags: FlagState = FLAGS_IN_CPU;
   private k = 0;
   private eipDuring = 0;
-  /** An accessor was called for the current instruction (its exit test follows the instruction). */
-  private called = false;
   /** The instruction without a translation here, when translate() failed. */
   rejected: Insn | null = null;
   /** This member's instructions called through their handler (handlerCall), those on a fast form's slow path too. */
@@ -292,7 +272,6 @@ class MemberWriter {
       const i = insns[k];
       this.k = k;
       this.eipDuring = i.fast === FAST_CALL ? i.imm : i.nextEip;
-      this.called = false;
       // What a form that gives up after writing code leaves behind is taken back before its handler call.
       const at = this.fn.code.length, dirty = [...this.dirty], flags = this.flags;
       if (this.insn(i, k === insns.length - 1)) continue;
@@ -522,43 +501,29 @@ class MemberWriter {
     fn.br(this.depth + (w.blocks.length - 1 - this.self));
   }
   /**
-   * Returns to the run loop after instruction k (an accessor set exitBlock),
-   * registers and flags stored, with EIP the value `eipAfter` pushes.
+   * Returns before the current instruction, which the run loop then runs
+   * with the rest of the block, interpreted (Cpu.jitResume): the slow path of
+   * every inline memory access (a TLB miss, a device, a page crossing, a
+   * fault to raise). Nothing of the instruction has changed the CPU yet.
+   * Slow paths that called the interpreter's accessors and went on made
+   * TurboFan's code for the fast paths around them slower (registers
+   * spilled around every call: jit.ts history, stop 35); this way they are
+   * branches out of the function.
    */
-  private exitAfter(eipAfter: () => void): void {
+  private handOver(): void {
     const fn = this.fn, w = this.w;
-    for (const n of [...w.used].sort()) fn.i32(0).get(w.r[n]).store(Op.i32Store, w.at.regs + 4 * n);
+    this.regWriteback();
     this.flagWriteback();
-    w.leave(fn, eipAfter, () => fn.i32(this.self), () => fn.i32(1));
-    fn.i32(this.k + 1).op(Op.return);
-  }
-  /**
-   * After a write's accessor (the write the instruction's last effect): if it
-   * asked to stop, returns with EIP the value `eipAfter` pushes; its sync left
-   * registers and flags in the CPU.
-   */
-  private stopAfterWrite(eipAfter: () => void): void {
-    const fn = this.fn, w = this.w;
-    this.accessorStopped();
-    fn.begin(Op.if);
-    w.leave(fn, eipAfter, () => fn.i32(this.self), () => fn.i32(1));
-    fn.i32(this.k + 1).op(Op.return).end();
-  }
-  /** 1 on the stack if the last accessor set cpu.exitBlock (its import copied it to JIT_EXIT). */
-  private accessorStopped(): void {
-    this.fn.i32(0).load(Op.i32Load, this.w.at.jitState + 4 * JIT_EXIT);
+    const eip = this.block.insns[this.k].eip;
+    fn.i32(0).i32(1).store(Op.i32Store, w.at.jitState + 4 * JIT_RESUME);
+    w.leave(fn, () => { fn.i32(eip); }, () => fn.i32(this.self), () => fn.i32(1));
+    fn.i32(this.k).op(Op.return);
   }
   /** The state an accessor call needs (translate.ts sync), then the call's own arguments follow. */
   private syncArgs(): void {
     const fn = this.fn, w = this.w;
     fn.i32(this.k).i32(this.eipDuring).i32(w.at.base + this.self).get(P_LEFT).get(w.dd);
   }
-  private afterCall(): void {
-    const fn = this.fn, w = this.w;
-    fn.i32(0).set(w.dd).i32(1).set(w.ck);
-    this.called = true;
-  }
-
   // ---- memory (flat segments only) ----
   private flatOk(bits: number): boolean {
     if (this.afterHandler && bits !== FLAT_CS_LIMIT) return false;
@@ -603,80 +568,49 @@ class MemberWriter {
   /** The local the last fastAccess's host address takes its low 12 bits from. */
   private addr = 0;
 
-  /** Local v = the size-byte value at seg:ea(i). */
+  /** Local v = the size-byte value at seg:ea(i); else the hand-over (handOver). */
   private read(i: Insn, size: 1 | 2 | 4): boolean {
     const fn = this.fn, w = this.w;
     this.fastAccess(i, size, false);
-    fn.begin(Op.if); this.depth++;
+    this.orHandOver();
     this.host();
     fn.load(size === 4 ? Op.i32Load : size === 2 ? Op.i32Load16U : Op.i32Load8U).set(w.v);
-    fn.op(Op.else);
-    this.regWriteback();
-    this.flagWriteback();
-    fn.i32(i.seg).get(w.o);
-    this.syncArgs();
-    fn.call(size === 4 ? F_READ32 : size === 2 ? F_READ16 : F_READ8).set(w.v);
-    this.afterCall();
-    this.accessorStopped(); fn.set(w.sl);
-    fn.end(); this.depth--;
     return true;
   }
-  /** Stores the value `value()` pushes at seg:ea(i). */
+  /** Stores the value `value()` pushes at seg:ea(i); else the hand-over (handOver). */
   private write(i: Insn, size: 1 | 2 | 4, value: () => void): boolean {
     const fn = this.fn, w = this.w;
     value();
     fn.set(w.v);
     this.fastAccess(i, size, true);
-    fn.begin(Op.if); this.depth++;
+    this.orHandOver();
     this.host();
     fn.get(w.v).store(size === 4 ? Op.i32Store : size === 2 ? Op.i32Store16 : Op.i32Store8);
-    fn.op(Op.else);
-    this.regWriteback();
-    this.flagWriteback();
-    fn.i32(i.seg).get(w.o).get(w.v);
-    this.syncArgs();
-    fn.call(size === 4 ? F_WRITE32 : size === 2 ? F_WRITE16 : F_WRITE8);
-    this.afterCall();
-    this.stopAfterWrite(() => { fn.i32(this.eipDuring); });
-    fn.end(); this.depth--;
     return true;
+  }
+  /** The hand-over (handOver) unless the condition on the stack holds. */
+  private orHandOver(): void {
+    const fn = this.fn;
+    fn.op(Op.i32Eqz).begin(Op.if); this.depth++;
+    this.handOver();
+    fn.end(); this.depth--;
   }
   /**
    * A read-modify-write operand (translate.ts rmw32): the value at
    * seg:ea(i) in local mv, `compute` (which leaves the flags' state as the
    * operation sets it) gives the local holding the result, written back
    * there. Inline when the page is writable through the TLB (RAM) and a
-   * dword aligned; otherwise the rmwRead and rmwWrite imports, as the
-   * interpreter's handlers do it (a fault before anything changed, the new
-   * flags and registers stored before the write, an exit after it if the
-   * write asked for one).
+   * dword aligned; otherwise the hand-over (handOver), before anything
+   * changed, as the interpreter's handlers probe the operand for writing
+   * first.
    */
   private rmw(i: Insn, size: 1 | 4, compute: () => number): void {
     const fn = this.fn, w = this.w;
     this.fastAccess(i, size, true);
-    fn.begin(Op.if); this.depth++;
+    this.orHandOver();
     this.host(); fn.tee(w.p).load(size === 4 ? Op.i32Load : Op.i32Load8U).set(w.mv);
-    fn.op(Op.else);
-    this.regWriteback();
-    this.flagWriteback();
-    fn.i32(i.seg).get(w.o).i32(size);
-    this.syncArgs();
-    fn.call(F_RMW_READ).set(w.mv).i32(-1).set(w.p);
-    this.afterCall();
-    fn.end(); this.depth--;
     const result = compute();
-    fn.get(w.p).i32(0).op(Op.i32GeS).begin(Op.if); this.depth++;
     fn.get(w.p).get(result).store(size === 4 ? Op.i32Store : Op.i32Store8);
-    fn.op(Op.else);
-    this.regWriteback();
-    this.flagWriteback();
-    fn.i32(size).get(result);
-    if (size === 1) fn.i32(0xff).op(Op.i32And);
-    fn.call(F_RMW_WRITE);
-    this.stopAfterWrite(() => { fn.i32(this.eipDuring); });
-    fn.end(); this.depth--;
-    // The exit test after the write covers a stop the read asked for too (cpu.exitBlock stays set).
-    this.called = false;
   }
   /** 1 on the stack when the TLB entry of local `addr`'s page allows the access (and a dword is aligned); the entry in e. */
   private tlbHit(tlb: number, size: 1 | 2 | 4): void {
@@ -689,63 +623,32 @@ class MemberWriter {
     const fn = this.fn, w = this.w;
     fn.get(w.e).i32(~0xfff).op(Op.i32And).get(this.addr).i32(0xfff).op(Op.i32And).op(Op.i32Or);
   }
-  /** After an instruction that read memory: stop where the interpreter would if the accessor set exitBlock. */
-  private readExit(eipAfter: number): void {
-    if (!this.called) return;
-    const fn = this.fn;
-    fn.get(this.w.sl).begin(Op.if);
-    this.exitAfter(() => { fn.i32(eipAfter); });
-    fn.end();
-  }
-
   // ---- stack (a flat 32-bit stack only) ----
   private flatStack(): boolean {
     return this.flatOk(FLAT_STACK32 | (FLAT_READ << SS) | (FLAT_WRITE << SS));
   }
-  /**
-   * PUSH of the value `value()` pushes (translate.ts push); if its accessor
-   * asks to stop, the instruction is done and EIP is the one `eipAfter`
-   * pushes (the next instruction's, or a CALL's target).
-   */
-  private push(value: () => void, eipAfter: () => void = () => { this.fn.i32(this.eipDuring); }): void {
+  /** PUSH of the value `value()` pushes (translate.ts push); else the hand-over (handOver). */
+  private push(value: () => void): void {
     const fn = this.fn, w = this.w;
     value();
     fn.set(w.v);
     this.get(4); fn.i32(4).op(Op.i32Sub).set(w.o);
     this.addr = w.o;
     this.tlbHit(w.at.tlbWrite, 4);
-    fn.begin(Op.if); this.depth++;
+    this.orHandOver();
     this.host();
     fn.get(w.v).store(Op.i32Store);
     fn.get(w.o); this.set(4);
-    fn.op(Op.else);
-    this.regWriteback();
-    this.flagWriteback();
-    fn.get(w.v);
-    this.syncArgs();
-    fn.call(F_PUSH32);
-    this.afterCall();
-    fn.i32(0).load(Op.i32Load, w.at.regs + 16); this.set(4);
-    this.stopAfterWrite(eipAfter);
-    fn.end(); this.depth--;
   }
-  /** Local v = the dword at the top of the stack (translate.ts peek). */
+  /** Local v = the dword at the top of the stack (translate.ts peek); else the hand-over (handOver). */
   private peek(): void {
     const fn = this.fn, w = this.w;
     this.get(4); fn.set(w.o);
     this.addr = w.o;
     this.tlbHit(w.at.tlbRead, 4);
-    fn.begin(Op.if); this.depth++;
+    this.orHandOver();
     this.host();
     fn.load(Op.i32Load).set(w.v);
-    fn.op(Op.else);
-    this.regWriteback();
-    this.flagWriteback();
-    this.syncArgs();
-    fn.call(F_PEEK32).set(w.v);
-    this.afterCall();
-    this.accessorStopped(); fn.set(w.sl);
-    fn.end(); this.depth--;
   }
   private adjustSp(delta: number): void {
     this.get(4); this.fn.i32(delta).op(Op.i32Add); this.set(4);
@@ -1088,9 +991,8 @@ class MemberWriter {
         // The target is taken before CALL's push (CALL ESP jumps to ESP's value before it).
         if (reg) this.get(i.rm); else fn.get(w.v);
         fn.set(w.t);
-        if (i.reg === 2) this.push(c(i.nextEip), () => { fn.get(w.t); });
+        if (i.reg === 2) this.push(c(i.nextEip));
         // A read's accessor may have asked to stop: the instruction is done, EIP is its target.
-        if (!reg) { fn.get(w.sl).begin(Op.if); this.depth++; this.exitAfter(() => { fn.get(w.t); }); fn.end(); this.depth--; }
         this.toTail(this.k + 1, 'dynamic');
         return true;
       default:
@@ -1174,28 +1076,15 @@ class MemberWriter {
         break;
       default: return false;
     }
-    this.readExit(i.nextEip);
     return true;
   }
 }
 
 /** Declares a region module's imports, in the order of the F_* indices. */
 function regionImports(m: ModuleBuilder, pages: number): void {
-  const i7 = m.type([I32, I32, I32, I32, I32, I32, I32], [I32]);
-  const v8 = m.type([I32, I32, I32, I32, I32, I32, I32, I32], []);
-  m.importFunction('cpu', 'read8', i7);
-  m.importFunction('cpu', 'read32', i7);
-  m.importFunction('cpu', 'write8', v8);
-  m.importFunction('cpu', 'write32', v8);
   m.importFunction('cpu', 'condition', m.type([I32], [I32]));
   m.importFunction('cpu', 'carry', m.type([], [I32]));
-  m.importFunction('cpu', 'push32', m.type([I32, I32, I32, I32, I32, I32], []));
-  m.importFunction('cpu', 'peek32', m.type([I32, I32, I32, I32, I32], [I32]));
   m.importFunction('cpu', 'handler', m.type([I32, I32, I32, I32, I32, I32], [I32]));
-  m.importFunction('cpu', 'rmwRead', m.type([I32, I32, I32, I32, I32, I32, I32, I32], [I32]));
-  m.importFunction('cpu', 'rmwWrite', m.type([I32, I32], []));
-  m.importFunction('cpu', 'read16', i7);
-  m.importFunction('cpu', 'write16', v8);
   m.importMemory('cpu', 'memory', pages, true);
 }
 

@@ -24,7 +24,7 @@ import { CR0_EM, CR0_TS, CR4_OSFXSR, CS, RF, TF } from '../../regs.ts';
 import { TLB_SUPERVISOR, TLB_USER } from '../../tlb.ts';
 import type { CompiledBlock } from '../jit.ts';
 import {
-  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_EXIT, JIT_LEFT, JIT_MEMBER, JIT_RETIRED, JIT_SSE_GATE, JIT_TLB_BIT, wasmRegions,
+  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_LEFT, JIT_MEMBER, JIT_RESUME, JIT_RETIRED, JIT_SSE_GATE, JIT_TLB_BIT, wasmRegions,
   type HandlerImport, type RegionSource, type WasmImports, type WasmLayout, type WasmModuleCode,
 } from './wasmRegion.ts';
 import { dispatchModule, JC_CS32, JC_CS_BASE, JC_EIP, JC_KEY, JC_MEMBER, JC_NEED, JC_REGION, jumpCacheSlot } from './wasmDispatch.ts';
@@ -77,64 +77,7 @@ function importsFor(cpu: Cpu): WasmImports {
 }
 
 function boundImports(cpu: Cpu): WasmImports {
-  const out = cpu.jitState;
-  // translate.ts's sync: what a fault or the clock reads during the call.
-  const sync = (k: number, eip: number, member: number, left: number, retired: number) => {
-    cpu.jitK = k;
-    cpu.eip = eip;
-    cpu.jitMember = member;
-    cpu.jitLeft = left;
-    cpu.clock.retired += retired;
-  };
-  // After each accessor: whether it asked the block to end (exitBlock), for the code to test.
-  // The linear address of the read-modify-write operand rmwRead checked, for rmwWrite.
-  let rmwLin = 0;
-  const stopped = <T>(v: T): T => {
-    out[JIT_EXIT] = cpu.exitBlock ? 1 : 0;
-    return v;
-  };
   return {
-    read8(seg, off, k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      return stopped(cpu.read8(seg, off >>> 0));
-    },
-    read32(seg, off, k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      return stopped(cpu.read32(seg, off >>> 0));
-    },
-    read16(seg, off, k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      return stopped(cpu.read16(seg, off >>> 0));
-    },
-    write16(seg, off, v, k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      stopped(cpu.write16(seg, off >>> 0, v));
-    },
-    write8(seg, off, v, k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      stopped(cpu.write8(seg, off >>> 0, v));
-    },
-    write32(seg, off, v, k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      stopped(cpu.write32(seg, off >>> 0, v));
-    },
-    push32(v, k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      stopped(cpu.push32(v));
-    },
-    peek32(k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      return stopped(cpu.peek32(0));
-    },
-    rmwRead(seg, off, size, k, eip, member, left, retired) {
-      sync(k, eip, member, left, retired);
-      rmwLin = cpu.rmwAddress(seg, off >>> 0, size);
-      return stopped(size === 4 ? cpu.readLin32(rmwLin) : cpu.readLin8(rmwLin));
-    },
-    rmwWrite(size, v) {
-      if (size === 4) cpu.writeLin32(rmwLin, v); else cpu.writeLin8(rmwLin, v);
-      stopped(0);
-    },
     condition: (cc) => (testCondition(cpu, cc) ? 1 : 0),
     carry: () => getFlag(cpu, 1),
   };
@@ -193,8 +136,9 @@ export class WasmBackend {
   private sources: RegionSource[] = [];
   /** The table indices of regions compiled in a module of their own since the last consolidation. */
   private loose: number[] = [];
-  /** Regions compiled again into shared modules (consolidate), for the tests and tools. */
+  /** Regions compiled again into shared modules (consolidate), and returns before an instruction for the run loop to run (Cpu.jitResume), for the tests and tools. */
   consolidated = 0;
+  handOvers = 0;
   /** The state area's layout, for wasmRegions. */
   private readonly layout: Omit<WasmLayout, 'live' | 'base'>;
   private readonly live: Uint8Array;
@@ -256,6 +200,11 @@ export class WasmBackend {
       c.jitLeft = out[JIT_LEFT];
       c.clock.retired += out[JIT_RETIRED];
       c.eip = out[JIT_EIP];
+      if (out[JIT_RESUME] !== 0) {
+        out[JIT_RESUME] = 0;
+        c.jitResume = true;
+        this.handOvers++;
+      }
       return d;
     };
     const onReturn = wasmHooks.onReturn;
