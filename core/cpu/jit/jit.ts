@@ -742,6 +742,50 @@
  * It stays off; what it needs next is the forms (so that no hot code
  * calls a handler), then the state across regions in locals.
  *
+ * The WebAssembly back end overtakes the JavaScript one (5 Dec, stop 35;
+ * codeAB.ts, each build against itself, one per process, seconds per warm
+ * 10000-iteration round of the shell loop; JavaScript 0.77-0.80 throughout).
+ * Six changes, in order, each measured (with handler calls on, 8 per
+ * member, the figures of the stop before: 1.76):
+ * - The CPU benchmark ran at 85 MIPS with the back end on: a bare CPU polls
+ *   for interrupts (Cpu.pollIntr), and the dispatch loop returned after
+ *   every member while it did, though the run loop only polls with IF set.
+ *   `once` now takes the run loop's test: 690 MIPS, against 372 for
+ *   JavaScript. So WebAssembly's code was not slow per instruction; the
+ *   shell loop's time went elsewhere.
+ * - Region functions are named (encoder.ts nameFunction), so profiles tell
+ *   them apart. Their code lay at random addresses all over the address
+ *   space: V8 reserves code space per module at a random address, and each
+ *   region was a module, so every region entry missed the instruction TLB
+ *   and caches (measure/dispatchProbe.ts `wasmsep`: 25 -> 35 ns per entry
+ *   for 256 regions). Regions are now compiled again as one module per 32
+ *   (wasmRuntime.ts consolidate): 1.76 -> 1.31 (8 per module 1.36, 64
+ *   1.31, 128 1.41). The jump cache entry holds the region and its flat
+ *   needs (one cache line for the lookup): 1.25.
+ * - Forms for what the shell loop called handlers for most: the ALU, INC/
+ *   DEC, NOT/NEG, XCHG and CMPXCHG on memory (read-modify-write), 16-bit
+ *   moves: 1.11; libc's SSE2 string code as WebAssembly SIMD over the XMM
+ *   registers, now in the state area (processorMemory.ts AREA_XMM), the SSE
+ *   gate in a state slot: 0.95; the jump cache indexed by the linear
+ *   address, so its entry and the TLB entry load at once: 0.90.
+ * - Not kept: the tail looking up a member on another page in the jump
+ *   cache itself instead of returning to the dispatch loop to be entered
+ *   again (dispatch steps 1051 -> 723 per iteration, re-entries of the
+ *   same region 327 -> 0): unchanged, 0.96 against 0.96 in turns.
+ * - The regions took 70% of the samples, the busybox ones with long runs
+ *   of PUSH three times what JavaScript took for them. Every inline access
+ *   had a slow path that synced the state, called the interpreter's
+ *   accessor through an import and went on: TurboFan's code for WebAssembly
+ *   keeps such calls (JavaScript's turns a path never taken into a
+ *   deoptimization exit), and spills around them. Now a slow path hands
+ *   the instruction over: the region stores its state and returns before
+ *   the instruction, and the run loop interprets the rest of the block from
+ *   there (Cpu.jitResume, without a look at interrupts in between, as when
+ *   the whole block runs interpreted): 0.90 -> 0.60, and 0.55 without
+ *   handler calls (the default). A device access or a page crossing then
+ *   runs the rest of its block interpreted; the warm loop takes none.
+ * With that the back end is on by default (JitOptions.wasm).
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
@@ -803,17 +847,17 @@ export interface JitOptions {
   /**
    * Compile regions into WebAssembly where every member has a translation
    * there or at most wasmHandlerCalls instructions without one (wasm/; the
-   * others stay JavaScript). Off by default: the back end is being built
-   * and so far runs the shell loop slower (the history above, stops 33 and
-   * 34); POPEK_JIT_WASM=on turns it on.
+   * others stay JavaScript). On by default since stop 35 (the history
+   * above: the warm shell loop x0.69 of the JavaScript back end);
+   * POPEK_JIT_WASM=off compiles every region to JavaScript.
    */
   wasm: boolean;
   /**
    * Instructions of a member that may call their interpreter handler from
    * WebAssembly code (wasm/wasmRegion.ts handlerCall); a region with a
-   * member over that stays JavaScript. 0 by default: with few WebAssembly
-   * forms the calls cost more than JavaScript code for the same regions
-   * (the history above, stop 34); POPEK_JIT_WASM_HANDLERS=n sets it.
+   * member over that stays JavaScript. 0 by default: a call costs more than
+   * JavaScript code for the same member (the history above, stops 34 and
+   * 35); POPEK_JIT_WASM_HANDLERS=n sets it.
    */
   wasmHandlerCalls: number;
 }
@@ -860,7 +904,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   regions: env.POPEK_JIT_REGIONS !== 'off',
   regionMax: JIT_REGION_MAX,
   flatSegments: env.POPEK_JIT_FLAT !== 'off',
-  wasm: env.POPEK_JIT_WASM === 'on',
+  wasm: env.POPEK_JIT_WASM !== 'off',
   wasmHandlerCalls: Number.isInteger(envWasmHandlers) && envWasmHandlers >= 0 ? envWasmHandlers : 0,
 };
 

@@ -6,9 +6,10 @@
  * default size), in a jump cache the compiler fills with every member it
  * compiles, and enters that member's region through the function table
  * (call_indirect), without going back to JavaScript. It goes back when the
- * run loop has to decide: the budget is used up, the region called out of
- * its code (an accessor: the CPU's state may have changed, which the run
- * loop checks), an interrupt may be taken at a boundary (`once`), the member is not in
+ * run loop has to decide: the budget is used up, the region asked for it
+ * (JIT_CALLED: a handler changed what the run loop checks, or the region
+ * handed an instruction over to it), an interrupt may be taken at a
+ * boundary (`once`), the member is not in
  * the cache or no longer live, or the next region assumes flat segments
  * that are not (its guard is the run loop's, through wasmRuntime.ts).
  * jit.ts's history (stop 33) measured why the loop must be in WebAssembly:

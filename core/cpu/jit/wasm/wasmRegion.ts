@@ -2,49 +2,53 @@
  * Compiles a region (translate.ts translateRegion: hot blocks that run
  * together, stepping from member to member without the run loop) into one
  * WebAssembly function over the memory the processor runs in, whose state
- * area holds the registers, the lazy flags and the TLB (core/memory/
- * processorMemory.ts). The design follows translate.ts's, statement by
- * statement, so the two back ends keep one contract with the run loop
- * (translate.ts's file comment): registers in locals, written back at member
- * exits and before every call out; the lazy flags in locals, decided at
- * translation time (flagCode.ts); the TLB fast path inline for flat
- * segments, the interpreter's accessor otherwise, called with the state
- * synced (EIP, `jitK`, the member, the budget, the clock) so that a fault
- * unwinds to the run loop exactly as from the interpreter; an exit after an
- * accessor that set `cpu.exitBlock`.
+ * area holds the registers, the lazy flags, the XMM registers and the TLB
+ * (core/memory/processorMemory.ts). The design follows translate.ts's, so
+ * the two back ends keep one contract with the run loop (translate.ts's
+ * file comment): registers in locals, written back at member exits and
+ * before every call out; the lazy flags in locals, decided at translation
+ * time (flagCode.ts); the TLB fast path inline (segment limits and base
+ * inline where a segment is not flat). Unlike translate.ts, an access the
+ * fast path cannot make (a TLB miss, a device, a page crossing, a fault to
+ * raise) is not made here through the interpreter's accessors: the region
+ * returns before the instruction and the run loop interprets the rest of
+ * the block (handOver, Cpu.jitResume), since calls on slow paths made
+ * TurboFan's code for the fast paths slower (jit.ts history, stop 35).
  *
- * What it translates so far: the run loop's fast forms (fastForms.ts), the
- * stack ones on a flat 32-bit stack; of translate.ts's further forms the
- * ALU's byte, accumulator and r32, m32 forms, TEST with an immediate or
- * memory, MOV with an immediate, the moffs MOVs, MOV r8, r8 and MOVZX r32,
- * r8 (not ADC and SBB), SETcc, shifts by immediates, PUSH m32, JMP and CALL
- * r/m32; memory operands through any data segment (limits and base inline
- * where it is not flat, as translate.ts's fastAccess), near jumps within a
- * flat code segment. Any other instruction calls its interpreter handler
- * through the region's `handler` import (as translate.ts's handlerCall),
- * up to JitOptions.wasmHandlerCalls per member (a region with a member over
- * that stays JavaScript). INC and DEC hand their flags over as a result-based lazy state
- * with CF, AF and OF computed (setLazyCarry's would write cpu.flags, a
- * field of the Cpu object). The function's tail steps to a member only
- * where JavaScript's would with nothing to check: its budget left, no call
- * out since entry (after one it returns, and the run loop makes its
- * checks), not entered while an interrupt may be taken at a boundary (`once`: one
- * member per entry then), the member one that translate.ts memberOnPage
- * gives for the target (for a RET, compared at run time with the members
- * on the block's page) and still live (its liveness byte, Block.jitLive, in
- * the state area). Other exits return to the dispatch loop with what it
- * needs in `cpu.jitState`.
+ * What it translates: the run loop's fast forms (fastForms.ts), the stack
+ * ones on a flat 32-bit stack; of translate.ts's further forms the ALU's
+ * byte, accumulator, r32, m32 and read-modify-write forms (not ADC and
+ * SBB), INC/DEC/NOT/NEG r/m32, XCHG and (LOCK) CMPXCHG m32, TEST with an
+ * immediate or memory, MOV with an immediate, the moffs MOVs, MOV r8, r8,
+ * 16-bit MOVs, MOVZX and MOVSX, SETcc, shifts by immediates, PUSH m32, JMP
+ * and CALL r/m32, the SSE2 forms of libc's string code (as WebAssembly
+ * SIMD); near jumps within a flat code segment. Any other instruction
+ * calls its interpreter handler through the region's `handler` import (as
+ * translate.ts's handlerCall), up to JitOptions.wasmHandlerCalls per member
+ * (a region with a member over that stays JavaScript). INC and DEC hand
+ * their flags over as a result-based lazy state with CF, AF and OF
+ * computed (setLazyCarry's would write cpu.flags, a field of the Cpu
+ * object). The function's tail steps to a member only where JavaScript's
+ * would with nothing to check: its budget left, no handler since entry
+ * that asked the run loop to look at the CPU, not entered while an
+ * interrupt may be taken at a boundary (`once`: one member per entry
+ * then), the member one that translate.ts memberOnPage gives for the
+ * target (for a RET, compared at run time with the members on the block's
+ * page) and still live (its liveness byte, Block.jitLive, in the state
+ * area). Other exits return to the dispatch loop with what it needs in
+ * `cpu.jitState`.
  *
  * Signature: region(member, left, tb, once, retired) -> instructions retired
  * by the last member; `retired` counts instructions run before the region
  * and not on the clock yet (the dispatch loop's earlier regions), which the
- * region adds to the clock with its own at its first call out; JIT_EIP,
- * JIT_MEMBER, JIT_LEFT, JIT_RETIRED and JIT_CALLED in the state area say the
- * EIP after it, its index, the budget left before it, the instructions
- * retired before it and not yet on the clock, and whether it called out.
- * Members are numbered among all the processor's WebAssembly members (from
- * `base`), so that the dispatch loop (wasmDispatch.ts) and the run loop
- * find any member by its number.
+ * region adds to the clock with its own at its first handler call; JIT_EIP,
+ * JIT_MEMBER, JIT_LEFT, JIT_RETIRED, JIT_CALLED and JIT_RESUME in the state
+ * area say the EIP after it, its index, the budget left before it, the
+ * instructions retired before it and not yet on the clock, whether the run
+ * loop must look at the CPU, and whether it returned before an instruction
+ * for the run loop to run. Members are numbered among all the processor's
+ * WebAssembly members (from `base`), so that the dispatch loop
+ * (wasmDispatch.ts) and the run loop find any member by its number.
  */
 import type { Block } from '../../decoder.ts';
 import { REP_E, REP_NONE, type Insn } from '../../insn.ts';
@@ -992,7 +996,6 @@ class MemberWriter {
         if (reg) this.get(i.rm); else fn.get(w.v);
         fn.set(w.t);
         if (i.reg === 2) this.push(c(i.nextEip));
-        // A read's accessor may have asked to stop: the instruction is done, EIP is its target.
         this.toTail(this.k + 1, 'dynamic');
         return true;
       default:

@@ -1,8 +1,9 @@
 /**
  * A processor's WebAssembly back end at run time: the regions' modules
- * instantiated with their imports bound to the processor (its accessors and
- * flag helpers, each taking the state the code synced, as translate.ts's
- * sync stores it), their functions in one table, the dispatch loop
+ * instantiated with their imports bound to the processor (its flag helpers,
+ * and the interpreter handlers of instructions without a WebAssembly form,
+ * called with the state synced as translate.ts's sync stores it), their
+ * functions in one table, the dispatch loop
  * (wasmDispatch.ts) over it, and the one function the run loop calls for
  * every WebAssembly member: it checks the entered region's flat segments
  * (translate.ts flatGuard), hands the loop the CPU's state it needs, and
