@@ -5,7 +5,7 @@
  * end on (deterministic clock), runs `warm` rounds of the loop, then counts
  * over one more round, per loop iteration: the run loop's entries into
  * WebAssembly code and the instructions each ran there; each return by
- * reason (a call out of the code, interrupts polled, budget, and for the
+ * reason (an instruction handed over, a handler's request, interrupts polled, budget, and for the
  * others what the next block is: a JavaScript region, an interpreted
  * block, a WebAssembly member the loop did not enter); and the calls out
  * by import, the interpreter handler calls by instruction form. Counting goes through wasmRuntime.ts's hooks, which cost time:
@@ -65,7 +65,8 @@ wasmHooks.onReturn = (cpu, d, ran, once) => {
   const out = cpu.jitState;
   instructions += ran;
   const wasmCompiled = (cpu.jit as unknown as { wasmBackend: { compiled: unknown } }).wasmBackend.compiled;
-  if (out[JIT_CALLED] !== 0) bump(exits, 'called out');
+  if (cpu.jitResume) bump(exits, 'handed an instruction over (Cpu.jitResume)');
+  else if (out[JIT_CALLED] !== 0) bump(exits, 'a handler asked the run loop to look');
   else if (once) bump(exits, 'interrupts polled');
   else if (out[JIT_LEFT] - d <= 0) bump(exits, 'budget');
   else bump(exits, nextBlock(cpu, wasmCompiled));
