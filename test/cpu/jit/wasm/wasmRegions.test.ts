@@ -52,6 +52,23 @@ const STRLEN = `
         jnz .outer
 `;
 
+/** A loop whose port write raises the rig's interrupt line every 16th pass (the IRQ handler logs ECX at each delivery: 18 in all). */
+const PORT_IRQ = `
+        sti
+        mov ecx, 300
+.loop:  mov eax, ecx
+        and eax, 15
+        jnz .quiet
+        mov al, 1
+        out 0x80, al
+        add edx, ecx
+        inc edx
+.quiet: add edx, eax
+        dec ecx
+        jnz .loop
+        cli
+`;
+
 /** Every condition after every kind of flag producer these forms have, each read in a member of its own. */
 function conditions(): string {
   const lines: string[] = ['        mov ecx, 60', '        mov ebx, 0x7ffffff0', '.loop:'];
@@ -426,22 +443,7 @@ describe('block compiler: regions compiled to WebAssembly', () => {
   });
 
   it('takes an interrupt that a handler raised at the block boundary where the interpreter takes it', () => {
-    // A write to port 0x80 raises the rig's interrupt line; the IRQ handler logs ECX at each delivery.
-    const r = diffProgram(`
-        sti
-        mov ecx, 300
-.loop:  mov eax, ecx
-        and eax, 15
-        jnz .quiet
-        mov al, 1
-        out 0x80, al
-        add edx, ecx
-        inc edx
-.quiet: add edx, eax
-        dec ecx
-        jnz .loop
-        cli
-`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8 });
+    const r = diffProgram(PORT_IRQ, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8 });
     expect(r.interpreted.u8[IRQ_COUNT]).toBe(18);
     wasmRan(r);
   });
@@ -453,21 +455,7 @@ describe('block compiler: regions compiled to WebAssembly', () => {
     expect(quiet.jitted.regs[6]).toBe(40 * 300);
     wasmRan(quiet);
     expect(quiet.compiledInstructions / quiet.entries).toBeGreaterThan(50);
-    const r = diffProgram(`
-        sti
-        mov ecx, 300
-.loop:  mov eax, ecx
-        and eax, 15
-        jnz .quiet
-        mov al, 1
-        out 0x80, al
-        add edx, ecx
-        inc edx
-.quiet: add edx, eax
-        dec ecx
-        jnz .loop
-        cli
-`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8, pollIntr: true });
+    const r = diffProgram(PORT_IRQ, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8, pollIntr: true });
     expect(r.interpreted.u8[IRQ_COUNT]).toBe(18);
     wasmRan(r);
   });
