@@ -247,7 +247,6 @@ class MemberWriter {
   private readonly dirty = new Set<number>();
   private flags: FlagState = FLAGS_IN_CPU;
   private k = 0;
-  private eipDuring = 0;
   /** The instruction without a translation here, when translate() failed. */
   rejected: Insn | null = null;
   /** This member's instructions called through their handler (handlerCall), those on a fast form's slow path too. */
@@ -275,7 +274,6 @@ class MemberWriter {
     for (let k = 0; k < insns.length; k++) {
       const i = insns[k];
       this.k = k;
-      this.eipDuring = i.fast === FAST_CALL ? i.imm : i.nextEip;
       // What a form that gives up after writing code leaves behind is taken back before its handler call.
       const at = this.fn.code.length, dirty = [...this.dirty], flags = this.flags;
       if (this.insn(i, k === insns.length - 1)) continue;
@@ -312,11 +310,10 @@ class MemberWriter {
     const fn = this.fn, w = this.w, s = w.at.jitState;
     this.handled.push(i);
     if (!slowPath) this.handlerCalls++;
-    this.eipDuring = i.nextEip;
     this.regWriteback();
     this.flagWriteback();
     fn.i32(w.handlerBase + w.handlers.length + this.handled.length - 1);
-    this.syncArgs();
+    this.syncArgs(i.nextEip);
     fn.call(F_HANDLER).tee(w.x);
     fn.i32(0).op(Op.i32Ne).get(w.ck).op(Op.i32Or).set(w.ck);
     fn.i32(0).set(w.dd);
@@ -523,10 +520,10 @@ class MemberWriter {
     w.leave(fn, () => { fn.i32(eip); }, () => fn.i32(this.self), () => fn.i32(1));
     fn.i32(this.k).op(Op.return);
   }
-  /** The state an accessor call needs (translate.ts sync), then the call's own arguments follow. */
-  private syncArgs(): void {
+  /** The state a handler call needs (translate.ts sync: what a fault or the clock reads during it), EIP `eip`. */
+  private syncArgs(eip: number): void {
     const fn = this.fn, w = this.w;
-    fn.i32(this.k).i32(this.eipDuring).i32(w.at.base + this.self).get(P_LEFT).get(w.dd);
+    fn.i32(this.k).i32(eip).i32(w.at.base + this.self).get(P_LEFT).get(w.dd);
   }
   // ---- memory (flat segments only) ----
   private flatOk(bits: number): boolean {
