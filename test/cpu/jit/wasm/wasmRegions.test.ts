@@ -52,6 +52,18 @@ const STRLEN = `
         jnz .outer
 `;
 
+/** Code that adds selector 0x20 to the rig's GDT (at 0x1000): a writable data segment based at `base`, limit 4 GiB. */
+function selector20(base: number): string {
+  const low = ((base & 0xffff) << 16) | 0xffff, high = (base & 0xff000000) | 0x00cf9200 | ((base >>> 16) & 0xff);
+  return `        mov dword [0x1020], ${hex(low >>> 0)}
+        mov dword [0x1024], ${hex(high >>> 0)}
+        lgdt [.gdtr20]
+        jmp .gdt20
+.gdtr20: dw 39
+        dd 0x1000
+.gdt20:`;
+}
+
 /** A loop whose port write raises the rig's interrupt line every 16th pass (the IRQ handler logs ECX at each delivery: 18 in all). */
 const PORT_IRQ = `
         sti
@@ -277,9 +289,7 @@ describe('block compiler: regions compiled to WebAssembly', () => {
 
   it('reads and writes through segments with a base and a limit, and stops at the #GP past the limit', () => {
     const r = diffProgram(`
-        mov dword [0x1020], 0x0000ffff   ; selector 0x20: data, base 0x20000, limit 4 GiB
-        mov dword [0x1024], 0x00cf9202
-        lgdt [.gdtr]
+${selector20(0x20000)}
         mov ax, 0x20
         mov fs, ax
         mov ax, 0x18                     ; ES: data with limit 0x27fff
@@ -296,10 +306,6 @@ describe('block compiler: regions compiled to WebAssembly', () => {
         inc ecx
         cmp ecx, 200
         jne .loop
-        jmp .end
-.gdtr:  dw 39
-        dd 0x1000
-.end:
 `, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
     expect(r.exceptions).toBe(1);
     wasmRan(r);
@@ -409,9 +415,7 @@ describe('block compiler: regions compiled to WebAssembly', () => {
     // loaded with a selector from a table: flat while the code turns hot, every other pass based at 0x20000 later
     // (the handler's import then makes the tail go back to the run loop).
     const r = diffProgram(`
-        mov dword [0x1020], 0x0000ffff   ; selector 0x20: data, base 0x20000, limit 4 GiB
-        mov dword [0x1024], 0x00cf9202
-        lgdt [.gdtr]
+${selector20(0x20000)}
         mov dword [${hex(DATA + 0x3000)}], 0x10
         mov dword [${hex(DATA + 0x3004)}], 0x20
         mov ecx, 200
@@ -432,10 +436,6 @@ describe('block compiler: regions compiled to WebAssembly', () => {
         mov es, ax
         dec ecx
         jnz .loop
-        jmp .end
-.gdtr:  dw 39
-        dd 0x1000
-.end:
 `, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 8 });
     wasmRan(r);
     // The next member assumed ES flat: the run loop entered it through the region's guard, which dropped the region.
@@ -555,13 +555,9 @@ ${fns}
     expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
   });
 
-  it('read-modify-write on memory takes the accessors at a page fault, on a device that asks to stop, and through a based segment', () => {
+  it('read-modify-write on memory hands over at a page fault and on a device that asks to stop, and runs through a based segment', () => {
     const r = diffProgram(`
-        mov dword [0x1020], 0x0000ffff   ; selector 0x20: data, base 0x2000, limit 4 GiB
-        mov dword [0x1024], 0x00cf9200
-        mov byte [0x1024], 0x00
-        mov word [0x1022], 0x2000
-        lgdt [.gdtr]
+${selector20(0x2000)}
         mov ax, 0x20
         mov fs, ax
         mov ecx, 300
@@ -581,10 +577,6 @@ ${fns}
 .quiet: add edx, eax
         dec ecx
         jnz .loop
-        jmp .end
-.gdtr:  dw 39
-        dd 0x1000
-.end:
 `, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, notPresent: [0x21000, 0x22000, 0x23000, 0x24000, 0x25000, 0x26000, 0x27000], wasmHandlerCalls: 0 });
     expect(r.exceptions).toBe(7);
     wasmRan(r);
