@@ -542,18 +542,19 @@ class MemberWriter {
   /**
    * 1 on the stack when the inline path may make the size-byte access at
    * seg:o (o = ea(i), in local o): through a flat segment the TLB entry and
-   * the alignment; otherwise also the segment's limits (translate.ts
-   * fastAccess), the linear address in local lin. The entry is left in e;
+   * the alignment (`align`, the size's by default; a smaller one needs the
+   * access inside one page); otherwise also the segment's limits
+   * (translate.ts fastAccess), the linear address in local lin. The entry is left in e;
    * `addr` is the local whose low 12 bits the host address takes.
    */
-  private fastAccess(i: Insn, size: 1 | 2 | 4, write: boolean): void {
+  private fastAccess(i: Insn, size: 1 | 2 | 4 | 16, write: boolean, align = size - 1): void {
     const fn = this.fn, w = this.w, at = w.at;
     this.ea(i);
     fn.set(w.o);
     const tlb = write ? at.tlbWrite : at.tlbRead;
     if (this.flatOk((write ? FLAT_WRITE : FLAT_READ) << i.seg)) {
       this.addr = w.o;
-      this.tlbHit(tlb, size);
+      this.tlbHit(tlb, size, align);
       return;
     }
     this.addr = w.lin;
@@ -563,7 +564,7 @@ class MemberWriter {
     fn.get(w.o).i32(0).load(Op.i32Load, hi).op(Op.i32LeU).op(Op.i32And);
     if (size > 1) fn.i32(0).load(Op.i32Load, hi).get(w.o).op(Op.i32Sub).i32(size - 1).op(Op.i32GeU).op(Op.i32And);
     fn.i32(0).load(Op.i32Load, at.segBase + 4 * i.seg).get(w.o).op(Op.i32Add).set(w.lin);
-    this.tlbHit(tlb, size);
+    this.tlbHit(tlb, size, align);
     fn.op(Op.i32And);
   }
   /** The local the last fastAccess's host address takes its low 12 bits from. */
@@ -614,10 +615,12 @@ class MemberWriter {
     fn.get(w.p).get(result).store(size === 4 ? Op.i32Store : Op.i32Store8);
   }
   /** 1 on the stack when the TLB entry of local `addr`'s page allows the access (and a dword is aligned); the entry in e. */
-  private tlbHit(tlb: number, size: 1 | 2 | 4): void {
+  private tlbHit(tlb: number, size: 1 | 2 | 4 | 16, align = size - 1): void {
     const fn = this.fn, w = this.w;
     fn.get(this.addr).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).load(Op.i32Load, tlb).tee(w.e).get(P_TB).op(Op.i32And).i32(0).op(Op.i32Ne);
-    if (size > 1) fn.get(this.addr).i32(size - 1).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
+    if (align > 0) fn.get(this.addr).i32(align).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
+    // Less aligned than its size: it must still lie in one page.
+    if (align < size - 1) fn.get(this.addr).i32(0xfff).op(Op.i32And).i32(0x1000 - size).op(Op.i32LeU).op(Op.i32And);
   }
   /** The host address of local `addr` through TLB entry e. */
   private host(): void {
@@ -750,17 +753,10 @@ class MemberWriter {
     const movdqu = i.opcode === 0x16f && !i.p66 && i.rep === REP_E;
     const movd = i.opcode === 0x16e && i.p66 && i.rep === REP_NONE;
     if (!movdqa && !movdqu && !movd) return false;
-    const fn = this.fn, w = this.w, at = w.at, bytes = movd ? 4 : 16;
+    const fn = this.fn, w = this.w;
     const cond = () => {
       this.sseGate();
-      this.ea(i); fn.set(w.o);
-      fn.get(w.o).i32(0).load(Op.i32Load, at.segRLo + 4 * i.seg).op(Op.i32GeU).op(Op.i32And);
-      fn.i32(0).load(Op.i32Load, at.segRHi + 4 * i.seg).get(w.o).op(Op.i32Sub).i32(bytes - 1).op(Op.i32GeU).op(Op.i32And);
-      fn.get(w.o).i32(0).load(Op.i32Load, at.segRHi + 4 * i.seg).op(Op.i32LeU).op(Op.i32And);
-      fn.i32(0).load(Op.i32Load, at.segBase + 4 * i.seg).get(w.o).op(Op.i32Add).tee(w.lin).i32(movdqa ? 15 : 3).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
-      fn.get(w.lin).i32(0xfff).op(Op.i32And).i32(0x1000 - bytes).op(Op.i32LeU).op(Op.i32And);
-      this.addr = w.lin;
-      this.tlbHit(at.tlbRead, 1);
+      this.fastAccess(i, movd ? 4 : 16, false, movdqa ? 15 : 3);
       fn.op(Op.i32And);
     };
     const body = () => {
