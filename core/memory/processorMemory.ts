@@ -26,7 +26,7 @@ export const AREA_TLB_WRITE = TLB_BYTES;
 /** The state words after the TLB: 32-byte slots, one per array below. */
 export const AREA_STATE = 2 * TLB_BYTES;
 const STATE_SLOT = 32;
-/** The processor's state arrays, in slot order; each fits in STATE_SLOT bytes. */
+/** The processor's state arrays, in slot order; each fits in STATE_SLOT bytes but the last, `jit`, which takes two slots. */
 export const STATE_ARRAYS = ['regs', 'lazy', 'segSel', 'segBase', 'segLimit', 'segAttr', 'segRLo', 'segRHi', 'segWLo', 'segWHi', 'jit'] as const;
 export type StateArrayName = (typeof STATE_ARRAYS)[number];
 /** The XMM registers (sse/state.ts: eight of four dwords), after the slots. */
@@ -176,7 +176,7 @@ export function processorState(buffer: SharedArrayBuffer | null, area: number): 
     segRHi: new Uint32Array(mem, slot(i('segRHi')), 6),
     segWLo: new Uint32Array(mem, slot(i('segWLo')), 6),
     segWHi: new Uint32Array(mem, slot(i('segWHi')), 6),
-    jit: new Int32Array(mem, slot(i('jit')), 8),
+    jit: new Int32Array(mem, slot(i('jit')), 16),
     xmm: new Uint32Array(mem, at + AREA_XMM, 32),
   };
 }

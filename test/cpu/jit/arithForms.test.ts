@@ -65,6 +65,7 @@ describe('block compiler: IMUL, ROL/ROR and BSWAP inline', () => {
         `.m${n}:`,
       ]),
       ...ONE_PAGE_FAULT,
+      rig: { ...ONE_PAGE_FAULT.rig, wasm: false }, // translate.ts's slow paths (WebAssembly hands the unaligned reads over: wasmRegions.test.ts)
       leftToHandlers: arithLeftToHandlers,
       compiledMoreThan: 200,
     });

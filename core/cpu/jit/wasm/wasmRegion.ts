@@ -17,12 +17,16 @@
  *
  * What it translates: the run loop's fast forms (fastForms.ts), the stack
  * ones on a flat 32-bit stack; of translate.ts's further forms the ALU's
- * byte, accumulator, r32, m32 and read-modify-write forms (not ADC and
- * SBB), INC/DEC/NOT/NEG r/m32, XCHG and (LOCK) CMPXCHG m32, TEST with an
- * immediate or memory, MOV with an immediate, the moffs MOVs, MOV r8, r8,
- * 16-bit MOVs, MOVZX and MOVSX, SETcc, shifts by immediates, PUSH m32, JMP
- * and CALL r/m32, the SSE2 forms of libc's string code (as WebAssembly
- * SIMD); near jumps within a flat code segment. Any other instruction
+ * byte, accumulator, r32, m32 and read-modify-write forms (ADC and SBB on
+ * registers and from memory), INC/DEC/NOT/NEG r/m32, INC/DEC r8, XCHG and
+ * (LOCK) CMPXCHG m32, TEST with an immediate or memory and TEST r16, MOV
+ * with an immediate (MOV r8, imm8 too), the moffs MOVs, MOV r8, r8, 16-bit
+ * MOVs, MOVZX and MOVSX, SETcc, CMOVcc, shifts and rotates by immediates,
+ * IMUL r32, r/m32 (and with an immediate), DIV r/m32, BT/BTS/BTR/BTC with
+ * an immediate (BT r32, r32), BSF/BSR, NOP, CLD/STD, PUSH m32, JMP and
+ * CALL r/m32, the SSE2 forms of libc's string code (as WebAssembly SIMD);
+ * near jumps within a flat code segment. The flags that forms write
+ * directly go to EFLAGS in the state area (JIT_EFLAGS). Any other instruction
  * calls its interpreter handler through the region's `handler` import (as
  * translate.ts's handlerCall), up to JitOptions.wasmHandlerCalls per member
  * (a region with a member over that stays JavaScript). INC and DEC hand
@@ -58,13 +62,13 @@ import {
   FAST_MOV_R_RM, FAST_MOV_RM_R, FAST_MOVZX8, FAST_STORE32, FAST_STORE8, FAST_TEST_RR, FAST_TEST_RR8, FAST_NONE,
   FAST_PUSH_R, FAST_PUSH_IMM, FAST_CALL, FAST_POP_R, FAST_RET,
 } from '../../fastForms.ts';
-import { LAZY_ADD, LAZY_RES, LAZY_SUB, LZ_A, LZ_B, LZ_MASK, LZ_OP, LZ_RES, LZ_SIZE } from '../../flags.ts';
-import { ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SUB, ALU_XOR } from '../../ops/alu.ts';
-import { ARITH_FLAGS, CF, SS } from '../../regs.ts';
+import { LAZY_ADC, LAZY_ADD, LAZY_RES, LAZY_SBB, LAZY_SUB, LZ_A, LZ_B, LZ_MASK, LZ_OP, LZ_RES, LZ_SIZE } from '../../flags.ts';
+import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../../ops/alu.ts';
+import { ARITH_FLAGS, CF, DF, OF, PF, SS, ZF } from '../../regs.ts';
 import { FLAT_CS_LIMIT, FLAT_READ, FLAT_STACK32, FLAT_WRITE } from '../../segments.ts';
 import { FLAGS_IN_CPU, incDecFlags, lazyFlags, type FlagState } from '../flagCode.ts';
 import { memberOnPage } from '../translate.ts';
-import { Code, FunctionBody, I32, ModuleBuilder, Op, Simd } from './encoder.ts';
+import { Code, FunctionBody, I32, I64, ModuleBuilder, Op, Simd } from './encoder.ts';
 
 /** Slots of cpu.jitState (Int32Array) the function leaves for the run loop. */
 export const JIT_EIP = 0;
@@ -84,6 +88,15 @@ export const JIT_TLB_BIT = 6;
  * CR4 while WebAssembly code runs), read by the SSE forms.
  */
 export const JIT_SSE_GATE = 7;
+/**
+ * EFLAGS while WebAssembly code runs: the run loop stores cpu.flags here at
+ * every entry and takes it back at every return, and the handler and
+ * condition imports do the same around what they run, so that the code
+ * reads and writes the flags that are not lazy (CF under a lazy INC/DEC,
+ * DF, and those that IMUL, BT, ROL and the like write directly) without a
+ * call out (cpu.flags is a field of the Cpu object).
+ */
+export const JIT_EFLAGS = 8;
 
 /** What HandlerImport returns: go on; go on to the end of the member, then back to the run loop; stop after the instruction. */
 export const HANDLER_GO_ON = 0, HANDLER_END_MEMBER = 1, HANDLER_STOP = 2;
@@ -112,10 +125,8 @@ export interface WasmLayout {
 
 /** The module's imports (jit/wasm/wasmRuntime.ts binds them to a Cpu). */
 export interface WasmImports {
-  /** flags.ts testCondition, 1 or 0. */
+  /** flags.ts testCondition, 1 or 0 (EFLAGS from JIT_EFLAGS). */
   condition(cc: number): number;
-  /** The CPU's CF, 1 or 0. */
-  carry(): number;
 }
 
 /**
@@ -140,7 +151,7 @@ export interface WasmModuleCode {
 }
 
 // Import function indices (in ModuleBuilder order below).
-const F_CONDITION = 0, F_CARRY = 1, F_HANDLER = 2;
+const F_CONDITION = 0, F_HANDLER = 1;
 
 /**
  * The instructions that load a data or stack segment register and may go
@@ -163,6 +174,8 @@ class RegionWriter {
   readonly ck: number; readonly x: number; readonly lin: number; readonly p: number; readonly mv: number;
   /** Scratch locals of MemberWriter.cpuCarry. */
   readonly carryLocals: number[];
+  /** A 64-bit scratch local (DIV's dividend). */
+  readonly n64: number;
   /** Flat bits assumed (flatGuard). */
   need = 0;
   /** Registers any member uses (loaded at entry). */
@@ -181,6 +194,7 @@ class RegionWriter {
     [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.x, this.lin, this.p, this.mv] =
       Array.from({ length: 17 }, () => this.fn.local());
     this.carryLocals = Array.from({ length: 4 }, () => this.fn.local());
+    this.n64 = this.fn.local(I64);
     m.export(`region${index}`, m.indexOf(this.fn));
     m.nameFunction(m.indexOf(this.fn), `region_${blocks[0].eip.toString(16)}`);
   }
@@ -409,9 +423,50 @@ class MemberWriter {
     fn.i32(0).i32(ARITH_FLAGS).store(Op.i32Store, lz + 4 * LZ_MASK);
   }
   /**
+   * Flags under `mask` written directly, `value()` pushing their bits (as
+   * flags.ts writeArithFlags and the handlers that write cpu.flags: IMUL,
+   * BT, ROL/ROR, BSF/BSR, CLD/STD): arithmetic flags among them leave the
+   * lazy state (stored first, its mask cleared of them; all of them: it is
+   * dropped) for EFLAGS (JIT_EFLAGS), where the others already are.
+   * `value()` must not read the flag state's locals.
+   */
+  private writeFlags(mask: number, value: () => void): void {
+    const fn = this.fn, lz = this.w.at.lazy, ef = this.w.at.jitState + 4 * JIT_EFLAGS;
+    const arith = mask & ARITH_FLAGS;
+    if (arith === ARITH_FLAGS) fn.i32(0).i32(0).store(Op.i32Store, lz + 4 * LZ_MASK);
+    else if (arith !== 0) {
+      this.flagWriteback();
+      fn.i32(0).i32(0).load(Op.i32Load, lz + 4 * LZ_MASK).i32(~arith).op(Op.i32And).store(Op.i32Store, lz + 4 * LZ_MASK);
+    }
+    if (arith !== 0) this.flags = FLAGS_IN_CPU;
+    fn.i32(0).i32(0).load(Op.i32Load, ef).i32(~mask).op(Op.i32And);
+    value();
+    fn.op(Op.i32Or).store(Op.i32Store, ef);
+  }
+  /**
+   * A lazy state of a kind or size the flag states in locals do not have
+   * (ADC and SBB, whose kind depends on the carry in; 16-bit results), stored
+   * as the interpreter's setLazy stores it: op (pushed by `op`), size, the
+   * operands and result in locals fa, fb, fr. The flags are then the CPU's.
+   */
+  private storeLazy(op: () => void, size: number): void {
+    const fn = this.fn, w = this.w, lz = w.at.lazy;
+    fn.i32(0); op(); fn.store(Op.i32Store, lz + 4 * LZ_OP);
+    fn.i32(0).i32(size).store(Op.i32Store, lz + 4 * LZ_SIZE);
+    fn.i32(0).get(w.fa).store(Op.i32Store, lz + 4 * LZ_A);
+    fn.i32(0).get(w.fb).store(Op.i32Store, lz + 4 * LZ_B);
+    fn.i32(0).get(w.fr).store(Op.i32Store, lz + 4 * LZ_RES);
+    fn.i32(0).i32(ARITH_FLAGS).store(Op.i32Store, lz + 4 * LZ_MASK);
+    this.flags = FLAGS_IN_CPU;
+  }
+  /** PF of the low byte of local `l` (flags.ts PARITY) on the stack. */
+  private parity(l: number): void {
+    this.fn.get(l).i32(0xff).op(Op.i32And).op(Op.i32Popcnt).i32(1).op(Op.i32And).i32(1).op(Op.i32Xor).i32(2).op(Op.i32Shl);
+  }
+  /**
    * The CPU's CF (0 or 1) on the stack, from the lazy state in memory when CF
-   * is lazy there (flags.ts computeLazy's carry), else from cpu.flags (an
-   * import: EFLAGS is the Cpu's field).
+   * is lazy there (flags.ts computeLazy's carry), else from EFLAGS
+   * (JIT_EFLAGS).
    */
   private cpuCarry(): void {
     const fn = this.fn, w = this.w, lz = w.at.lazy;
@@ -428,7 +483,7 @@ class MemberWriter {
     fn.get(x).get(y).op(Op.i32LtU).get(x).get(y).op(Op.i32LeU)
       .get(op).i32(LAZY_ADD).op(Op.i32Eq).get(op).i32(LAZY_SUB).op(Op.i32Eq).op(Op.i32Or).op(Op.select);
     fn.get(op).i32(LAZY_RES).op(Op.i32Eq).op(Op.select);
-    fn.op(Op.else).call(F_CARRY).end();
+    fn.op(Op.else).i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EFLAGS).i32(CF).op(Op.i32And).end();
   }
   /** CF (0 or 1) of state `s` on the stack (flagCode.ts carryExpr). */
   private carry(s: FlagState): void {
@@ -673,6 +728,7 @@ class MemberWriter {
     }
   }
   private alu(op: number, dst: number, b: () => void): boolean {
+    if (op === ALU_ADC || op === ALU_SBB) return this.carryOp(op, dst, b);
     if (op !== ALU_ADD && op !== ALU_SUB && op !== ALU_CMP && op !== ALU_OR && op !== ALU_AND && op !== ALU_XOR) return false;
     this.arith(op, 32, () => this.get(dst), b);
     if (op !== ALU_CMP) { this.fn.get(this.w.fr); this.set(dst); }
@@ -682,11 +738,11 @@ class MemberWriter {
     this.fn.get(this.incDecOf(() => this.get(reg), inc));
     this.set(reg);
   }
-  /** INC or DEC of the value `value` pushes (CF kept: flagCode.ts incDecFlags); the local holding the result. */
-  private incDecOf(value: () => void, inc: boolean): number {
+  /** INC or DEC of the `size`-bit value `value` pushes (CF kept: flagCode.ts incDecFlags); the local holding the result. */
+  private incDecOf(value: () => void, inc: boolean, size: 8 | 32 = 32): number {
     const fn = this.fn, w = this.w;
     const prev = this.flags;
-    const next = incDecFlags(prev, inc ? LAZY_ADD : LAZY_SUB);
+    const next = incDecFlags(prev, inc ? LAZY_ADD : LAZY_SUB, size);
     if (next.keep !== '') { this.carry(prev); fn.set(w.fcf); }
     value(); fn.set(w.fa).i32(1).set(w.fb).get(w.fa).i32(1).op(inc ? Op.i32Add : Op.i32Sub).set(w.fr);
     this.flags = next.flags;
@@ -792,6 +848,123 @@ class MemberWriter {
     });
     return true;
   }
+  /**
+   * IMUL r32 = a * b (muldiv.ts imulTrunc32): the low half; CF = OF = the
+   * product does not fit in 32 bits, SF and PF from the low half, ZF = AF =
+   * 0, all written directly (setMulFlags).
+   */
+  private imul(dst: number, a: () => void, b: () => void): boolean {
+    const fn = this.fn, w = this.w;
+    a(); fn.set(w.x); b(); fn.set(w.mv);
+    fn.get(w.x).get(w.mv).op(Op.i32Mul).set(w.p);
+    this.writeFlags(ARITH_FLAGS, () => {
+      fn.get(w.x).op(Op.i64ExtendI32S).get(w.mv).op(Op.i64ExtendI32S).op(Op.i64Mul).get(w.p).op(Op.i64ExtendI32S).op(Op.i64Ne).i32(CF | OF).op(Op.i32Mul);
+      fn.get(w.p).i32(31).op(Op.i32ShrU).i32(7).op(Op.i32Shl).op(Op.i32Or);
+      this.parity(w.p); fn.op(Op.i32Or);
+    });
+    fn.get(w.p); this.set(dst);
+    return true;
+  }
+  /**
+   * DIV r/m32 (muldiv.ts div32): EDX:EAX by the divisor `d()` pushes; a
+   * divisor of 0 or a quotient over 32 bits (EDX >= divisor) is the
+   * handler's #DE (the hand-over). No flag changes.
+   */
+  private divide(d: () => void): boolean {
+    const fn = this.fn, w = this.w;
+    d(); fn.set(w.x);
+    this.get(2); fn.get(w.x).op(Op.i32LtU);
+    this.orHandOver();
+    this.get(2); fn.op(Op.i64ExtendI32U).i32(32).op(Op.i64ExtendI32U).op(Op.i64Shl);
+    this.get(0); fn.op(Op.i64ExtendI32U).op(Op.i64Or).set(w.n64);
+    fn.get(w.n64).get(w.x).op(Op.i64ExtendI32U).op(Op.i64RemU).op(Op.i32WrapI64).set(w.p);
+    fn.get(w.n64).get(w.x).op(Op.i64ExtendI32U).op(Op.i64DivU).op(Op.i32WrapI64); this.set(0);
+    fn.get(w.p); this.set(2);
+    return true;
+  }
+  /** ROL or ROR r32 by `n` (1..31; shift.ts shiftCompute): only CF and OF change, written directly. */
+  private rotate(r: number, right: boolean, n: number): boolean {
+    const fn = this.fn, w = this.w;
+    this.get(r); fn.set(w.x);
+    fn.get(w.x).i32(n).op(right ? Op.i32Rotr : Op.i32Rotl).set(w.p);
+    this.writeFlags(CF | OF, () => {
+      if (right) { // CF = the result's top bit, OF = the operand's top bit ^ its bottom bit
+        fn.get(w.p).i32(31).op(Op.i32ShrU);
+        fn.get(w.x).i32(31).op(Op.i32ShrU).get(w.x).op(Op.i32Xor).i32(1).op(Op.i32And).i32(11).op(Op.i32Shl).op(Op.i32Or);
+      } else { // CF = the result's bottom bit, OF = the operand's two top bits differ
+        fn.get(w.p).i32(1).op(Op.i32And);
+        fn.get(w.x).get(w.x).i32(1).op(Op.i32Shl).op(Op.i32Xor).i32(31).op(Op.i32ShrU).i32(11).op(Op.i32Shl).op(Op.i32Or);
+      }
+    });
+    fn.get(w.p); this.set(r);
+    return true;
+  }
+  /**
+   * BT, BTS, BTR, BTC (`kind` 0-3) on r/m32 with the bit `bit()` pushes
+   * (0-31; bits.ts): CF = the bit before, written directly; BTS/BTR/BTC
+   * on memory read-modify-write.
+   */
+  private bitTest(i: Insn, kind: number, bit: () => void): boolean {
+    const fn = this.fn, w = this.w, reg = i.mod === 3;
+    const apply = (value: number) => {
+      // x = the value with the bit applied (BTS sets, BTR clears, BTC flips it)
+      fn.get(value).i32(1); fn.get(w.lin).op(Op.i32Shl);
+      if (kind === 2) fn.i32(-1).op(Op.i32Xor).op(Op.i32And); else fn.op(kind === 1 ? Op.i32Or : Op.i32Xor);
+      fn.set(w.x);
+    };
+    const carry = (value: number) => this.writeFlags(CF, () => { fn.get(value).get(w.lin).op(Op.i32ShrU).i32(1).op(Op.i32And); });
+    if (kind === 0) {
+      if (!reg && !this.read(i, 4)) return false;
+      bit(); fn.set(w.lin);
+      if (reg) { this.get(i.rm); fn.set(w.v); }
+      carry(w.v);
+      return true;
+    }
+    if (reg) {
+      bit(); fn.set(w.lin);
+      this.get(i.rm); fn.set(w.v);
+      apply(w.v); fn.get(w.x); this.set(i.rm);
+      carry(w.v);
+      return true;
+    }
+    this.rmw(i, 4, () => {
+      // rmw left the old value in mv: keep the bit number in lin, which fastAccess used for the address
+      fn.get(w.mv).set(w.v);
+      bit(); fn.set(w.lin);
+      apply(w.v);
+      carry(w.v);
+      return w.x;
+    });
+    return true;
+  }
+  /**
+   * BSF or BSR r32, r/m32 (bits.ts bitScan): a zero source leaves the
+   * destination alone with ZF and PF set; otherwise the bit's index, PF of
+   * it; the other arithmetic flags clear, all written directly.
+   */
+  private bitScan(dst: number, reverse: boolean, src: () => void): boolean {
+    const fn = this.fn, w = this.w;
+    src(); fn.set(w.v);
+    if (reverse) fn.i32(31).get(w.v).op(Op.i32Clz).op(Op.i32Sub); else fn.get(w.v).op(Op.i32Ctz);
+    fn.set(w.p);
+    this.writeFlags(ARITH_FLAGS, () => { fn.i32(ZF | PF); this.parity(w.p); fn.get(w.v).op(Op.i32Eqz).op(Op.select); });
+    this.get(dst); fn.get(w.p).get(w.v).op(Op.i32Eqz).op(Op.select); this.set(dst);
+    return true;
+  }
+  /**
+   * ADC or SBB (`alu` 2 or 3) of register `dst` and `b()` (alu.ts): the
+   * carry in from the flag state, the lazy state LAZY_ADC/LAZY_SBB when it
+   * was set, else LAZY_ADD/LAZY_SUB (stored: storeLazy).
+   */
+  private carryOp(alu: number, dst: number, b: () => void): boolean {
+    const fn = this.fn, w = this.w, add = alu === ALU_ADC;
+    this.carry(this.flags); fn.set(w.fcf);
+    this.get(dst); fn.set(w.fa); b(); fn.set(w.fb);
+    fn.get(w.fa).get(w.fb).op(add ? Op.i32Add : Op.i32Sub).get(w.fcf).op(add ? Op.i32Add : Op.i32Sub).set(w.fr);
+    this.storeLazy(() => { fn.i32(add ? LAZY_ADC : LAZY_SBB).i32(add ? LAZY_ADD : LAZY_SUB).get(w.fcf).op(Op.select); }, 32);
+    fn.get(w.fr); this.set(dst);
+    return true;
+  }
   /** A near jump's target within a flat code segment (no limit check needed). */
   private target(): boolean {
     return this.flatOk(FLAT_CS_LIMIT);
@@ -836,14 +1009,16 @@ class MemberWriter {
           if (alu === 2 || alu === 3) return false;
           if (alu !== ALU_CMP) return aluRmw(alu, 1, () => this.get8(i.reg));
           return this.read(i, 1) && this.aluSized(alu, 8, v, () => this.get8(i.reg), null);
-        case 1: // op m32, r32, read-modify-write (the register form and CMP are fast forms)
+        case 1: // op m32, r32, read-modify-write (the register form and CMP are fast forms; ADC and SBB r32, r32 here)
+          if (i.o32 && reg && (alu === 2 || alu === 3)) return this.carryOp(alu, i.rm, () => this.get(i.reg));
           if (!i.o32 || reg || alu === 2 || alu === 3) return false;
           if (alu !== ALU_CMP) return aluRmw(alu, 4, () => this.get(i.reg));
           return this.read(i, 4) && this.aluSized(alu, 32, v, () => this.get(i.reg), null);
         case 2: // op r8, r/m8
           if (!reg && (alu === 2 || alu === 3 || !this.read(i, 1))) return false;
           return this.aluSized(alu, 8, () => this.get8(i.reg), reg ? () => this.get8(i.rm) : v, to8(i.reg));
-        case 3: // op r32, m32 (the register form is a fast form)
+        case 3: // op r32, r/m32 (the register form is a fast form but for ADC and SBB)
+          if (i.o32 && (alu === 2 || alu === 3)) return (reg || this.read(i, 4)) && this.carryOp(alu, i.reg, reg ? () => this.get(i.rm) : v);
           if (!i.o32 || reg || alu === 2 || alu === 3 || !this.read(i, 4)) return false;
           return this.aluSized(alu, 32, () => this.get(i.reg), v, to32(i.reg));
         case 4: // op AL, imm8
@@ -860,8 +1035,9 @@ class MemberWriter {
         if (i.reg === 2 || i.reg === 3) return false;
         if (i.reg !== ALU_CMP) return aluRmw(i.reg, 1, c(i.imm & 0xff));
         return this.read(i, 1) && this.aluSized(ALU_CMP, 8, v, c(i.imm & 0xff), null);
-      case 0x81: // op m32, imm32 / sign-extended imm8, read-modify-write (the register forms and CMP are fast forms)
+      case 0x81: // op m32, imm32 / sign-extended imm8, read-modify-write (the register forms and CMP are fast forms but ADC and SBB)
       case 0x83:
+        if (reg && i.o32 && (i.reg === 2 || i.reg === 3)) return this.carryOp(i.reg, i.rm, c(i.imm | 0));
         if (reg || !i.o32 || i.reg === 2 || i.reg === 3) return false;
         if (i.reg !== ALU_CMP) return aluRmw(i.reg, 4, c(i.imm | 0));
         return this.read(i, 4) && this.aluSized(ALU_CMP, 32, v, c(i.imm | 0), null);
@@ -892,15 +1068,18 @@ class MemberWriter {
         return true;
       case 0x84: // TEST m8, r8
         return !reg && this.read(i, 1) && this.aluSized(ALU_AND, 8, v, () => this.get8(i.reg), null);
-      case 0x85: // TEST m32, r32
+      case 0x85: // TEST m32, r32; TEST r16, r16 (a 16-bit result: stored as the interpreter's lazy state)
+        if (reg && !i.o32) {
+          fn.i32(0).set(w.fa).i32(0).set(w.fb);
+          this.get(i.rm); this.get(i.reg); fn.op(Op.i32And).set(w.fr); // the flags look at the low 16 bits only
+          this.storeLazy(c(LAZY_RES), 16);
+          return true;
+        }
         return !reg && i.o32 && this.read(i, 4) && this.aluSized(ALU_AND, 32, v, () => this.get(i.reg), null);
       case 0xa8: // TEST AL, imm8
         return this.aluSized(ALU_AND, 8, () => this.get8(0), c(i.imm & 0xff), null);
       case 0xa9: // TEST eAX, imm32
         return i.o32 && this.aluSized(ALU_AND, 32, () => this.get(0), c(i.imm | 0), null);
-      case 0xf6: // TEST r/m8, imm8
-        if (i.reg !== 0 || (!reg && !this.read(i, 1))) return false;
-        return this.aluSized(ALU_AND, 8, reg ? () => this.get8(i.rm) : v, c(i.imm & 0xff), null);
       case 0xf7: // TEST r/m32, imm32 (/0), NOT (/2) and NEG (/3) r/m32
         if (!i.o32) return false;
         if (i.reg === 0) return (reg || this.read(i, 4)) && this.aluSized(ALU_AND, 32, reg ? () => this.get(i.rm) : v, c(i.imm | 0), null);
@@ -912,7 +1091,33 @@ class MemberWriter {
           if (reg) { this.arith(ALU_SUB, 32, c(0), () => this.get(i.rm)); fn.get(w.fr); this.set(i.rm); } else this.rmw(i, 4, () => { this.arith(ALU_SUB, 32, c(0), mv); return w.fr; });
           return true;
         }
-        return false;
+        return i.reg === 6 && (reg || this.read(i, 4)) && this.divide(reg ? () => this.get(i.rm) : v);
+      case 0x90: // NOP (and PAUSE)
+        return true;
+      case 0xfc: // CLD, STD
+      case 0xfd:
+        this.writeFlags(DF, c(op === 0xfd ? DF : 0));
+        return true;
+      case 0x1af: // IMUL r32, r/m32; r32, r/m32, imm
+      case 0x69:
+      case 0x6b:
+        return i.o32 && (reg || this.read(i, 4)) && this.imul(i.reg, op === 0x1af ? () => this.get(i.reg) : c(i.imm | 0), reg ? () => this.get(i.rm) : v);
+      case 0x1ba: // BT, BTS, BTR, BTC r/m32, imm8
+        return i.o32 && i.reg >= 4 && this.bitTest(i, i.reg - 4, c(i.imm & 31));
+      case 0x1a3: // BT r32, r32 (the memory form addresses by the offset's high bits)
+        return i.o32 && reg && this.bitTest(i, 0, () => { this.get(i.reg); fn.i32(31).op(Op.i32And); });
+      case 0x1bc: // BSF, BSR r32, r/m32
+      case 0x1bd:
+        return i.o32 && (reg || this.read(i, 4)) && this.bitScan(i.reg, op === 0x1bd, reg ? () => this.get(i.rm) : v);
+      case 0xf6: // INC, DEC r8 (and TEST r/m8, imm8 below)
+      case 0xfe:
+        if (op === 0xfe) {
+          if (!reg || i.reg > 1) return false;
+          this.set8(i.rm, this.incDecOf(() => this.get8(i.rm), i.reg === 0, 8));
+          return true;
+        }
+        if (i.reg !== 0 || (!reg && !this.read(i, 1))) return false;
+        return this.aluSized(ALU_AND, 8, reg ? () => this.get8(i.rm) : v, c(i.imm & 0xff), null);
       case 0xc6: // MOV r/m8, imm8
         if (i.reg !== 0) return false;
         if (!reg) return this.write(i, 1, c(i.imm & 0xff));
@@ -950,9 +1155,10 @@ class MemberWriter {
         return i.o32 && this.write(i, 4, () => this.get(0));
       case 0xc1: // SHL/SAL/SHR/SAR r32 by imm8 and by 1 (translate.ts: CF and OF in the LAZY_RES operand; a count of 0 changes nothing)
       case 0xd1: {
-        if (!i.o32 || i.reg < 4 || !reg) return false;
+        if (!i.o32 || (i.reg > 1 && i.reg < 4) || !reg) return false;
         const n = (op === 0xc1 ? i.imm : 1) & 0x1f;
         if (n === 0) return true;
+        if (i.reg < 2) return this.rotate(i.rm, i.reg === 1, n);
         this.get(i.rm); fn.set(w.x).i32(0).set(w.fb);
         switch (i.reg) {
           case 4: case 6: // SHL, SAL: CF the last bit out, OF from the first step
@@ -992,6 +1198,19 @@ class MemberWriter {
         this.toTail(this.k + 1, 'dynamic');
         return true;
       default:
+        if (op >= 0xb0 && op <= 0xb7) { // MOV r8, imm8
+          fn.i32(i.imm & 0xff).set(w.v);
+          this.set8(op & 7, w.v);
+          return true;
+        }
+        if (op >= 0x140 && op <= 0x14f) { // CMOVcc r32, r/m32: the source read whatever the condition (bits.ts)
+          if (!i.o32 || (!reg && !this.read(i, 4))) return false;
+          if (reg) this.get(i.rm); else fn.get(w.v);
+          this.get(i.reg);
+          this.condition(op & 15);
+          fn.op(Op.select); this.set(i.reg);
+          return true;
+        }
         if (op >= 0x190 && op <= 0x19f) { // SETcc r/m8
           this.condition(op & 15);
           fn.set(w.x);
@@ -1079,7 +1298,6 @@ class MemberWriter {
 /** Declares a region module's imports, in the order of the F_* indices. */
 function regionImports(m: ModuleBuilder, pages: number): void {
   m.importFunction('cpu', 'condition', m.type([I32], [I32]));
-  m.importFunction('cpu', 'carry', m.type([], [I32]));
   m.importFunction('cpu', 'handler', m.type([I32, I32, I32, I32, I32, I32], [I32]));
   m.importMemory('cpu', 'memory', pages, true);
 }

@@ -20,12 +20,12 @@
 import type { Cpu } from '../../cpu.ts';
 import type { Block } from '../../decoder.ts';
 import type { Insn } from '../../insn.ts';
-import { getFlag, testCondition } from '../../flags.ts';
+import { testCondition } from '../../flags.ts';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, CS, RF, TF } from '../../regs.ts';
 import { TLB_SUPERVISOR, TLB_USER } from '../../tlb.ts';
 import type { CompiledBlock } from '../jit.ts';
 import {
-  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EIP, JIT_LEFT, JIT_MEMBER, JIT_RESUME, JIT_RETIRED, JIT_SSE_GATE, JIT_TLB_BIT, wasmRegions,
+  HANDLER_END_MEMBER, HANDLER_GO_ON, HANDLER_STOP, JIT_EFLAGS, JIT_EIP, JIT_LEFT, JIT_MEMBER, JIT_RESUME, JIT_RETIRED, JIT_SSE_GATE, JIT_TLB_BIT, wasmRegions,
   type HandlerImport, type RegionSource, type WasmImports, type WasmLayout, type WasmModuleCode,
 } from './wasmRegion.ts';
 import { dispatchModule, JC_CS32, JC_CS_BASE, JC_EIP, JC_KEY, JC_MEMBER, JC_NEED, JC_REGION, jumpCacheSlot } from './wasmDispatch.ts';
@@ -78,9 +78,12 @@ function importsFor(cpu: Cpu): WasmImports {
 }
 
 function boundImports(cpu: Cpu): WasmImports {
+  const out = cpu.jitState;
   return {
-    condition: (cc) => (testCondition(cpu, cc) ? 1 : 0),
-    carry: () => getFlag(cpu, 1),
+    condition: (cc) => {
+      cpu.flags = out[JIT_EFLAGS];
+      return testCondition(cpu, cc) ? 1 : 0;
+    },
   };
 }
 
@@ -112,7 +115,9 @@ function handlerImport(cpu: Cpu, handlers: Insn[]): HandlerImport {
     cpu.clock.retired += retired;
     const tb = cpu.tlbBit, cpl = cpu.cpl, flat = cpu.flatMask, csBase = segBase[CS], csLimit = segLimit[CS], cs32 = cpu.cs32;
     const ins = handlers[n];
+    cpu.flags = out[JIT_EFLAGS];
     ins.fn(cpu, ins);
+    out[JIT_EFLAGS] = cpu.flags;
     out[JIT_EIP] = cpu.eip;
     out[JIT_TLB_BIT] = cpu.tlbBit;
     out[JIT_SSE_GATE] = sseGateOpen(cpu);
@@ -192,6 +197,7 @@ export class WasmBackend {
       // The member entered takes its jump cache slot back from another that shares it (the cache keeps the last used).
       if (jumpCache[slotOf[c.jitMember] + JC_MEMBER] !== c.jitMember) this.fill(this.members[c.jitMember], c.jitMember);
       out[JIT_SSE_GATE] = sseGateOpen(c);
+      out[JIT_EFLAGS] = c.flags;
       // `once` (one member, then back to the run loop) only while an interrupt could be taken at the next boundary:
       // the CPU asks for interrupts between blocks, or its line is up, and EFLAGS lets them in (the run loop's test;
       // only a handler changes EFLAGS.IF, and its import then ends the member). A bare CPU polls with IF clear.
@@ -201,6 +207,7 @@ export class WasmBackend {
       c.jitLeft = out[JIT_LEFT];
       c.clock.retired += out[JIT_RETIRED];
       c.eip = out[JIT_EIP];
+      c.flags = out[JIT_EFLAGS];
       if (out[JIT_RESUME] !== 0) {
         out[JIT_RESUME] = 0;
         c.jitResume = true;

@@ -555,6 +555,113 @@ ${fns}
     expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
   });
 
+  it('IMUL, DIV, ROL/ROR, BT/BTS/BTR/BTC, BSF/BSR, ADC/SBB, CMOVcc, TEST r16, MOV r8, imm, INC/DEC r8, NOP and CLD/STD, all in WebAssembly, each flag read after', () => {
+    const r = diffProgram(`
+        mov ecx, 300
+        mov esi, ${hex(DATA)}
+        mov ebx, 0x9e3779b9
+        mov dword [esi + 0x3000], 0x12345
+.loop:  std
+        mov eax, ebx
+        imul eax, ecx
+        setc dl
+        imul edi, [esi + ecx*4], 0x7fffffff
+        seto dh
+        imul ebp, eax, byte -7
+        js .s1
+        add ebp, ecx
+.s1:    sets dl
+        jp .p1
+        inc dl
+.p1:    add ebx, eax
+        rol ebx, 5
+        setc al
+        seto ah
+        add edi, eax
+        ror ebx, 1
+        jo .o1
+        ror ebx, 13
+.o1:    setz al
+        adc edi, ebx
+        adc ebp, 0x1234
+        sbb edi, ecx
+        sbb eax, [esi + ecx*4 + 4]
+        adc eax, [esi + ecx*4 + 8]
+        adc edx, edi
+        setbe al
+        bt ebx, 3
+        setc al
+        bt ebx, ecx
+        adc edi, 0
+        bts ebx, 7
+        btr ebx, 12
+        btc ebx, 30
+        sbb edi, 0
+        bt dword [esi + ecx*4], 5
+        bts dword [esi + ecx*4 + 0x1000], 9
+        btr dword [esi + ecx*4 + 0x1000], 2
+        btc dword [esi + ecx*4 + 0x1000], 31
+        adc eax, edi
+        bsf edi, ebx
+        setz al
+        jp .p2
+        bsr ebp, [esi + ecx*4 + 0x2000]
+.p2:    setz ah
+        bsf edx, [esi + ecx*4 + 0x2000]
+        cmovz edi, ecx
+        cmovnz ebp, [esi + ecx*4]
+        cmp ecx, 150
+        cmovl eax, ebx
+        cmovge edx, [esi + ecx*4 + 0x1000]
+        test cx, bx
+        jz .z1
+        test dx, si
+.z1:    setnz al
+        mov bl, 0x80
+        mov ch, 1
+        mov ch, 0
+        inc bl
+        seto al
+        dec bh
+        setz ah
+        inc al
+        jnz .z2
+        dec al
+.z2:    nop
+        cmp ecx, 1000
+        mov eax, 5
+        adc eax, -1
+        setc bl
+        mov eax, 0
+        sbb eax, 0
+        setc bh
+        add ebp, eax
+        add ebp, ebx
+        mov eax, ebx
+        xor edx, edx
+        div ecx
+        add edi, edx
+        mov edx, ecx
+        shr edx, 4
+        mov eax, ebx
+        div dword [esi + 0x3000]
+        add ebp, eax
+        cld
+        dec ecx
+        jnz .loop
+        std
+        mov eax, 1
+        xor edx, edx
+        xor ecx, ecx
+        div ecx
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 0 });
+    wasmRan(r);
+    // The last DIV divides by zero: handed over, it raises #DE in the interpreter (whose handler halts).
+    expect(r.exceptions).toBe(1);
+    // With no handler calls allowed, every compiled region being WebAssembly means every form above has one.
+    expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
+  });
+
   it('read-modify-write on memory hands over at a page fault and on a device that asks to stop, and runs through a based segment', () => {
     const r = diffProgram(`
 ${selector20(0x2000)}
