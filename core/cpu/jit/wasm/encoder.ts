@@ -156,6 +156,16 @@ export class Code {
     return this.op(Op.callIndirect, ...uleb(type), ...uleb(table));
   }
 
+  /** memory.copy (bulk memory, 0xFC 10): destination, source and length on the stack; overlapping ranges as memmove. */
+  memoryCopy(): this {
+    return this.op(0xfc, 10, 0, 0);
+  }
+
+  /** memory.fill (0xFC 11): destination, byte value and length on the stack. */
+  memoryFill(): this {
+    return this.op(0xfc, 11, 0);
+  }
+
   /** A SIMD instruction without immediates (Simd). */
   simd(opcode: number): this {
     return this.op(0xfd, ...uleb(opcode));

@@ -64,7 +64,7 @@ import {
 } from '../../fastForms.ts';
 import { LAZY_ADC, LAZY_ADD, LAZY_RES, LAZY_SBB, LAZY_SUB, LZ_A, LZ_B, LZ_MASK, LZ_OP, LZ_RES, LZ_SIZE } from '../../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../../ops/alu.ts';
-import { ARITH_FLAGS, CF, DF, OF, PF, SS, ZF } from '../../regs.ts';
+import { ARITH_FLAGS, CF, DF, ES, OF, PF, SS, TF, ZF } from '../../regs.ts';
 import { FLAT_CS_LIMIT, FLAT_READ, FLAT_STACK32, FLAT_WRITE } from '../../segments.ts';
 import { FLAGS_IN_CPU, incDecFlags, lazyFlags, type FlagState } from '../flagCode.ts';
 import { memberOnPage } from '../translate.ts';
@@ -161,6 +161,9 @@ const F_CONDITION = 0, F_HANDLER = 1;
  * block or sets cpu.exitBlock.
  */
 const LOADS_SEGMENT = new Set([0x8e, 0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0xc4, 0xc5, 0x1b2, 0x1b4, 0x1b5]);
+
+/** The shift opcodes shiftByCl takes a bit out with. */
+type Op32Shift = typeof Op.i32ShrU | typeof Op.i32ShrS;
 
 /** Parameters and locals of the region function. */
 const P_PC = 0, P_LEFT = 1, P_TB = 2, P_ONCE = 3, P_RETIRED = 4;
@@ -965,6 +968,110 @@ class MemberWriter {
     fn.get(w.fr); this.set(dst);
     return true;
   }
+  /**
+   * MOVS and STOS, bytes and dwords, with and without REP (stringForms.ts;
+   * ops/string.ts, stringFast.ts): through flat segments only. With REP,
+   * the whole count in one step where the handler would do it in one
+   * page-chunk: a count from 1 up to what fits, DF and TF clear, the
+   * destination (and the source) inside one page each and in the TLB, and
+   * the destination not inside the copy above the source (the element loop
+   * would repeat what it wrote): memory.copy or memory.fill (a dword STOS
+   * as a loop). One element steps by DF's sign. Otherwise the hand-over,
+   * before anything changed.
+   */
+  private stringOp(i: Insn): boolean {
+    const op = i.opcode;
+    if ((op !== 0xa4 && op !== 0xa5 && op !== 0xaa && op !== 0xab) || !i.a32 || i.lock || ((op & 1) !== 0 && !i.o32)) return false;
+    const movs = op < 0xaa, size = (op & 1) === 0 ? 1 : 4;
+    if (!this.flatOk((FLAT_WRITE << ES) | (movs ? FLAT_READ << i.seg : 0))) return false;
+    const fn = this.fn, w = this.w, at = w.at, ef = at.jitState + 4 * JIT_EFLAGS;
+    // Destination: its address in t, its host address in p; source: lin, mv.
+    const place = (reg: number, addr: number, tlb: number, host: number, bytes: () => void) => {
+      this.get(reg); fn.set(addr);
+      this.addr = addr;
+      if (i.rep === REP_NONE) this.tlbHit(tlb, size, 0);
+      else {
+        // The bytes (at most a page: the count was checked) inside the page, and the page in the TLB.
+        fn.get(addr).i32(0xfff).op(Op.i32And); bytes(); fn.op(Op.i32Add).i32(0x1000).op(Op.i32LeU);
+        this.tlbHit(tlb, 1, 0); fn.op(Op.i32And);
+      }
+      this.orHandOver();
+      this.host(); fn.set(host);
+    };
+    if (i.rep === REP_NONE) {
+      place(7, w.t, at.tlbWrite, w.p, () => {});
+      if (movs) {
+        place(6, w.lin, at.tlbRead, w.mv, () => {});
+        fn.get(w.p).get(w.mv).load(size === 1 ? Op.i32Load8U : Op.i32Load).store(size === 1 ? Op.i32Store8 : Op.i32Store);
+      } else {
+        fn.get(w.p); this.get(0); fn.store(size === 1 ? Op.i32Store8 : Op.i32Store);
+      }
+      // x = the step: -size with DF set, else size
+      fn.i32(-size).i32(size).i32(0).load(Op.i32Load, ef).i32(DF).op(Op.i32And).op(Op.select).set(w.x);
+      this.get(7); fn.get(w.x).op(Op.i32Add); this.set(7);
+      if (movs) { this.get(6); fn.get(w.x).op(Op.i32Add); this.set(6); }
+      return true;
+    }
+    // x = the count, v = the bytes: 1 .. 4096 / size elements with DF and TF clear.
+    this.get(1); fn.tee(w.x).i32(1).op(Op.i32Sub).i32(0x1000 / size).op(Op.i32LtU);
+    fn.i32(0).load(Op.i32Load, ef).i32(DF | TF).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
+    this.orHandOver();
+    fn.get(w.x).i32(size === 4 ? 2 : 0).op(Op.i32Shl).set(w.v);
+    const bytes = () => { fn.get(w.v); };
+    place(7, w.t, at.tlbWrite, w.p, bytes);
+    if (movs) {
+      place(6, w.lin, at.tlbRead, w.mv, bytes);
+      // The destination below the source, or not inside the bytes above it.
+      fn.get(w.p).get(w.mv).op(Op.i32LeU).get(w.p).get(w.mv).op(Op.i32Sub).get(w.v).op(Op.i32GeU).op(Op.i32Or);
+      this.orHandOver();
+      fn.get(w.p).get(w.mv).get(w.v).memoryCopy();
+      this.get(6); fn.get(w.v).op(Op.i32Add); this.set(6);
+    } else if (size === 1) {
+      fn.get(w.p); this.get(0); fn.get(w.v).memoryFill();
+    } else {
+      // EAX into each dword: p steps by 4 up to p + v (in o).
+      fn.get(w.p).get(w.v).op(Op.i32Add).set(w.o);
+      fn.begin(Op.loop);
+      fn.get(w.p); this.get(0); fn.store(Op.i32Store);
+      fn.get(w.p).i32(4).op(Op.i32Add).tee(w.p).get(w.o).op(Op.i32LtU).brIf(0);
+      fn.end();
+    }
+    this.get(7); fn.get(w.v).op(Op.i32Add); this.set(7);
+    fn.i32(0); this.set(1);
+    return true;
+  }
+  /**
+   * SHL/SAL/SHR/SAR (`kind` 4-7) of register r by CL (shift.ts
+   * shiftCompute): a count of 0 (CL & 31) changes nothing, flags included,
+   * so the flag state goes to the CPU first and a shift by 1-31 stores its
+   * own there (storeLazy: LAZY_RES, CF and OF in the first operand as for
+   * the immediate forms).
+   */
+  private shiftByCl(r: number, kind: number): boolean {
+    const fn = this.fn, w = this.w;
+    this.flagWriteback();
+    this.flags = FLAGS_IN_CPU;
+    this.get(1); fn.i32(31).op(Op.i32And).tee(w.lin);
+    fn.begin(Op.if); this.depth++;
+    this.get(r); fn.set(w.x).i32(0).set(w.fb);
+    const bit = (shift: Op32Shift, by: () => void) => { fn.get(w.x); by(); fn.op(shift).i32(1).op(Op.i32And); };
+    const n = () => { fn.get(w.lin); }, less1 = () => { fn.get(w.lin).i32(1).op(Op.i32Sub); };
+    if (kind === 5) { // SHR: CF the last bit out, OF the operand's top bit
+      fn.get(w.x).get(w.lin).op(Op.i32ShrU).set(w.fr);
+      bit(Op.i32ShrU, less1); fn.get(w.x).i32(31).op(Op.i32ShrU).i32(11).op(Op.i32Shl).op(Op.i32Or).set(w.fa);
+    } else if (kind === 7) { // SAR: CF the last bit out, OF clear
+      fn.get(w.x).get(w.lin).op(Op.i32ShrS).set(w.fr);
+      bit(Op.i32ShrS, less1); fn.set(w.fa);
+    } else { // SHL, SAL: CF the last bit out, OF from the first step
+      fn.get(w.x).get(w.lin).op(Op.i32Shl).set(w.fr);
+      bit(Op.i32ShrU, () => { fn.i32(32); n(); fn.op(Op.i32Sub); });
+      fn.get(w.x).get(w.x).i32(1).op(Op.i32Shl).op(Op.i32Xor).i32(31).op(Op.i32ShrU).i32(11).op(Op.i32Shl).op(Op.i32Or).set(w.fa);
+    }
+    this.storeLazy(() => { fn.i32(LAZY_RES); }, 32);
+    fn.get(w.fr); this.set(r);
+    fn.end(); this.depth--;
+    return true;
+  }
   /** A near jump's target within a flat code segment (no limit check needed). */
   private target(): boolean {
     return this.flatOk(FLAT_CS_LIMIT);
@@ -1094,6 +1201,11 @@ class MemberWriter {
         return i.reg === 6 && (reg || this.read(i, 4)) && this.divide(reg ? () => this.get(i.rm) : v);
       case 0x90: // NOP (and PAUSE)
         return true;
+      case 0xa4: // MOVS, STOS
+      case 0xa5:
+      case 0xaa:
+      case 0xab:
+        return this.stringOp(i);
       case 0xfc: // CLD, STD
       case 0xfd:
         this.writeFlags(DF, c(op === 0xfd ? DF : 0));
@@ -1178,6 +1290,8 @@ class MemberWriter {
         fn.get(w.fr); this.set(i.rm);
         return true;
       }
+      case 0xd3: // SHL/SAL/SHR/SAR r32 by CL: as by an immediate, the count only known at run time
+        return i.o32 && reg && i.reg >= 4 && this.shiftByCl(i.rm, i.reg);
       case 0xff: // INC and DEC r/m32 (/0 /1); PUSH m32 (/6); JMP r/m32 (/4) and CALL r/m32 (/2), which end their block
         if (!i.o32) return false;
         if (i.reg < 2) {

@@ -662,6 +662,86 @@ ${fns}
     expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
   });
 
+  it('MOVS and STOS (bytes, dwords, with and without REP) and shifts by CL in WebAssembly; overlapping, page-crossing, downward and empty ones handed over', () => {
+    const r = diffProgram(`
+        mov ebp, 400
+        mov ebx, 0x1234567
+.loop:  mov ecx, ebp
+        and ecx, 63
+        mov esi, ${hex(DATA)}
+        lea edi, [esi + 0x1000 + ebp]
+        rep movsb
+        mov eax, ebp
+        imul eax, eax, 0x01010101
+        mov ecx, ebp
+        and ecx, 15
+        rep stosb
+        add edx, ecx
+        mov ecx, 5
+        rep stosd
+        add edx, ecx
+        mov esi, ${hex(DATA + 0x1000)}
+        lea edi, [esi + 3]
+        mov ecx, ebp
+        and ecx, 7
+        or ecx, 1
+        rep movsb
+        jc .b1
+.b1:    mov esi, ${hex(DATA + 0x1ffc)}
+        mov edi, ${hex(DATA + 0x3000)}
+        mov ecx, 3
+        rep movsd
+        jc .b2
+.b2:    xor ecx, ecx
+        rep stosb
+        jc .b3
+.b3:    mov esi, ${hex(DATA + 0x1000)}
+        mov edi, ${hex(DATA + 0x4000)}
+        movsb
+        movsd
+        stosb
+        stosd
+        test ebp, 1
+        jz .up
+        std
+        movsb
+        stosd
+        cld
+.up:    mov ecx, ebp
+        shl ebx, cl
+        setc al
+        seto ah
+        add edx, eax
+        shr ebx, cl
+        setc al
+        seto ah
+        add edx, eax
+        rol ebx, 5
+        sar ebx, cl
+        setc al
+        seto ah
+        js .c2
+        add edx, ebx
+.c2:    add edx, eax
+        mov ecx, 32
+        add eax, 1
+        shl ebx, cl
+        seto al
+        add edx, eax
+        imul ebx, ebx, 0x9e3779b1
+        add ebx, ebp
+        dec ebp
+        jnz .loop
+`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 0 });
+    wasmRan(r);
+    // With no handler calls allowed, every compiled region being WebAssembly means every form above has one.
+    expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
+    // Handed over, and the rest of their blocks run interpreted: the copy to 3 bytes above its source when its count
+    // is 5 or 7 (the element loop repeats what it wrote; half the passes), the dwords across a page and the empty
+    // count on every pass.
+    expect(r.jitted.jit.wasmHandOvers).toBeGreaterThan(2.5 * 390);
+  });
+
   it('read-modify-write on memory hands over at a page fault and on a device that asks to stop, and runs through a based segment', () => {
     const r = diffProgram(`
 ${selector20(0x2000)}
