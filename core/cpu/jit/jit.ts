@@ -788,6 +788,33 @@
  * after it: forms for NOP, MOV r8, imm8, INC/DEC r8 and CMOVcc (regions
  * with them stay JavaScript): 0.56 against 0.555 s per round, in turns.
  *
+ * Whole regions JavaScript, and the warm-up (5 Dec, stop 36). A region is
+ * WebAssembly only if every member is (wasmRegion.ts), so the forms above
+ * made few regions WebAssembly: measure/wasmRegionForms.ts (which forms
+ * keep whole regions out, weighted by the instructions the regions run)
+ * put the warm loop at 81% in WebAssembly regions, 17.5% in JavaScript
+ * ones, kept there by some 25 forms, none alone more than 1.9%. EFLAGS
+ * now lives in the state area while WebAssembly code runs (JIT_EFLAGS:
+ * stored at entry, taken back at every return and around every import
+ * call), so forms write the flags that are not lazy without a call out;
+ * with forms for IMUL, DIV, ROL/ROR, BT/BTS/BTR/BTC, BSF/BSR, ADC/SBB,
+ * CMOVcc, TEST r16, MOV r8, imm8, INC/DEC r8, NOP and CLD/STD: 91%; with
+ * MOVS and STOS (REP as memory.copy and memory.fill where the handler does
+ * the count in one page-chunk) and shifts by CL: 99%, no JavaScript region
+ * left in the warm loop. codeAB.ts (each build against itself, three
+ * turns): 0.580 -> 0.476 s per warm round. The bench's loop is cold,
+ * though (200000 iterations right after the boot, realtime clock: bench/
+ * linuxBench.ts), and its first 20000 iterations cost ~3 s more than warm
+ * ones: blocks that run once per iteration were interpreted until their
+ * 20000th run. With every region WebAssembly a lower threshold pays (the
+ * JavaScript back end's V8 tiers made it cost more than it gained, above):
+ * boot and cold 200000 iterations, one process each, in turns, guest
+ * seconds: threshold 20000 12.38, 12.16, 12.10, 12.31 (10000: 12.31,
+ * 11.66); 5000 10.39, 10.45, 10.72, 10.81, 11.21; 3000 10.98, 11.28;
+ * 2000 10.50, 10.75, 10.91; Tiny Linux's boot unchanged at 5000 (2.6-2.9 s)
+ * and 10% longer at 2000, Debian 686's boot 17.5 -> 18.7-19.5 s at 5000
+ * (more code compiled). Hence 5000.
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is
@@ -900,7 +927,7 @@ function bindingsOf(cpu: Cpu): Record<string, unknown> {
 
 export const JIT_DEFAULTS: Readonly<JitOptions> = {
   enabled: env.POPEK_JIT !== 'off',
-  hotThreshold: Number.isInteger(envHot) && envHot >= 1 ? envHot : 20000,
+  hotThreshold: Number.isInteger(envHot) && envHot >= 1 ? envHot : 5000,
   budgetBytes: 16 << 20,
   maxHandlerCalls: 8,
   regions: env.POPEK_JIT_REGIONS !== 'off',
