@@ -25,8 +25,10 @@
  * IMUL r32, r/m32 (and with an immediate), DIV r/m32, BT/BTS/BTR/BTC with
  * an immediate (BT r32, r32), BSF/BSR, NOP, CLD/STD, PUSH m32, JMP and
  * CALL r/m32, the SSE2 forms of libc's string code (as WebAssembly SIMD);
- * near jumps within a flat code segment. The flags that forms write
- * directly go to EFLAGS in the state area (JIT_EFLAGS). Any other instruction
+ * near jumps within a flat code segment (the arithmetic, string and SSE
+ * forms in files of their own: wasmArithForms.ts, wasmStringForms.ts,
+ * wasmSseForms.ts). The flags that forms write directly go to EFLAGS in
+ * the state area (JIT_EFLAGS). Any other instruction
  * calls its interpreter handler through the region's `handler` import (as
  * translate.ts's handlerCall), up to JitOptions.wasmHandlerCalls per member
  * (a region with a member over that stays JavaScript). INC and DEC hand
@@ -55,20 +57,23 @@
  * (wasmDispatch.ts) and the run loop find any member by its number.
  */
 import type { Block } from '../../decoder.ts';
-import { REP_E, REP_NONE, type Insn } from '../../insn.ts';
+import type { Insn } from '../../insn.ts';
 import {
   FAST_ALU_R_RM, FAST_ALU_RM_IMM, FAST_ALU_RM_R, FAST_CMP_M32_IMM, FAST_CMP_M32_R, FAST_CMP_M8_IMM, FAST_CMP_R8_M8,
   FAST_CMP_R_M32, FAST_DEC_R, FAST_INC_R, FAST_JCC, FAST_JMP, FAST_LEA, FAST_LOAD32, FAST_LOAD8, FAST_MOV_R_IMM,
   FAST_MOV_R_RM, FAST_MOV_RM_R, FAST_MOVZX8, FAST_STORE32, FAST_STORE8, FAST_TEST_RR, FAST_TEST_RR8, FAST_NONE,
   FAST_PUSH_R, FAST_PUSH_IMM, FAST_CALL, FAST_POP_R, FAST_RET,
 } from '../../fastForms.ts';
-import { LAZY_ADC, LAZY_ADD, LAZY_RES, LAZY_SBB, LAZY_SUB, LZ_A, LZ_B, LZ_MASK, LZ_OP, LZ_RES, LZ_SIZE } from '../../flags.ts';
+import { LAZY_ADD, LAZY_RES, LAZY_SUB, LZ_A, LZ_B, LZ_MASK, LZ_OP, LZ_RES, LZ_SIZE } from '../../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../../ops/alu.ts';
-import { ARITH_FLAGS, CF, DF, ES, OF, PF, SS, TF, ZF } from '../../regs.ts';
+import { ARITH_FLAGS, CF, DF, SS } from '../../regs.ts';
 import { FLAT_CS_LIMIT, FLAT_READ, FLAT_STACK32, FLAT_WRITE } from '../../segments.ts';
 import { FLAGS_IN_CPU, incDecFlags, lazyFlags, type FlagState } from '../flagCode.ts';
 import { memberOnPage } from '../translate.ts';
-import { Code, FunctionBody, I32, I64, ModuleBuilder, Op, Simd } from './encoder.ts';
+import { Code, FunctionBody, I32, I64, ModuleBuilder, Op } from './encoder.ts';
+import { bitScan, bitTest, carryOp, divide, imul, rotate, shiftByCl } from './wasmArithForms.ts';
+import { sseLoad, sseRegister } from './wasmSseForms.ts';
+import { stringOp } from './wasmStringForms.ts';
 
 /** Slots of cpu.jitState (Int32Array) the function leaves for the run loop. */
 export const JIT_EIP = 0;
@@ -162,13 +167,10 @@ const F_CONDITION = 0, F_HANDLER = 1;
  */
 const LOADS_SEGMENT = new Set([0x8e, 0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0xc4, 0xc5, 0x1b2, 0x1b4, 0x1b5]);
 
-/** The shift opcodes shiftByCl takes a bit out with. */
-type Op32Shift = typeof Op.i32ShrU | typeof Op.i32ShrS;
-
 /** Parameters and locals of the region function. */
 const P_PC = 0, P_LEFT = 1, P_TB = 2, P_ONCE = 3, P_RETIRED = 4;
 
-class RegionWriter {
+export class RegionWriter {
   readonly fn: FunctionBody;
   // Locals.
   readonly r: number[] = [];
@@ -254,26 +256,31 @@ class RegionWriter {
   }
 }
 
-/** One member's code, written into the region function (its own instruction stream, spliced in by RegionWriter). */
-class MemberWriter {
-  private readonly w: RegionWriter;
-  private readonly self: number;
-  private readonly block: Block;
+/**
+ * One member's code, written into the region function (its own instruction
+ * stream, spliced in by RegionWriter). The form files (wasmArithForms.ts,
+ * wasmStringForms.ts, wasmSseForms.ts) write through its members: the
+ * function's locals (`w`), registers, flags, memory accesses and exits.
+ */
+export class MemberWriter {
+  readonly w: RegionWriter;
+  readonly self: number;
+  readonly block: Block;
   /** This member's instruction stream, spliced into the region function's body (its locals are the function's). */
-  private readonly fn = new Code();
-  private readonly dirty = new Set<number>();
-  private flags: FlagState = FLAGS_IN_CPU;
-  private k = 0;
+  readonly fn = new Code();
+  readonly dirty = new Set<number>();
+  flags: FlagState = FLAGS_IN_CPU;
+  k = 0;
   /** The instruction without a translation here, when translate() failed. */
   rejected: Insn | null = null;
   /** This member's instructions called through their handler (handlerCall), those on a fast form's slow path too. */
   readonly handled: Insn[] = [];
   /** Handler calls of instructions without a form (JitOptions.wasmHandlerCalls counts them). */
-  private handlerCalls = 0;
+  handlerCalls = 0;
   /** A handler that may load a data or stack segment register ran earlier in the member: none is assumed flat since. */
-  private afterHandler = false;
+  afterHandler = false;
   /** Nesting of structured blocks opened inside this member (the depth of $tail from here is depth + members after this one). */
-  private depth = 0;
+  depth = 0;
 
   constructor(w: RegionWriter, self: number) {
     this.w = w;
@@ -323,7 +330,7 @@ class MemberWriter {
    * then returns to it); a last instruction leaves for the handler's EIP
    * through the tail.
    */
-  private handlerCall(i: Insn, last: boolean, slowPath = false): void {
+  handlerCall(i: Insn, last: boolean, slowPath = false): void {
     const fn = this.fn, w = this.w, s = w.at.jitState;
     this.handled.push(i);
     if (!slowPath) this.handlerCalls++;
@@ -354,7 +361,7 @@ class MemberWriter {
    * general register but through `body`, so that after either path the
    * member goes on with its registers and flags where they were.
    */
-  private fastOrHandler(i: Insn, cond: () => void, body: () => void): void {
+  fastOrHandler(i: Insn, cond: () => void, body: () => void): void {
     const fn = this.fn;
     cond();
     fn.begin(Op.if); this.depth++;
@@ -371,23 +378,23 @@ class MemberWriter {
   }
 
   // ---- registers ----
-  private get(n: number): void {
+  get(n: number): void {
     this.w.used.add(n);
     this.fn.get(this.w.r[n]);
   }
   /** Sets register n from the value on the stack. */
-  private set(n: number): void {
+  set(n: number): void {
     this.w.used.add(n);
     this.dirty.add(n);
     this.fn.set(this.w.r[n]);
   }
-  private get8(n: number): void {
+  get8(n: number): void {
     const fn = this.fn;
     if (n < 4) { this.get(n); fn.i32(0xff).op(Op.i32And); return; }
     this.get(n - 4); fn.i32(8).op(Op.i32ShrU).i32(0xff).op(Op.i32And);
   }
   /** Sets 8-bit register n from the local `src`. */
-  private set8(n: number, src: number): void {
+  set8(n: number, src: number): void {
     const fn = this.fn;
     if (n < 4) {
       this.get(n); fn.i32(~0xff).op(Op.i32And).get(src).i32(0xff).op(Op.i32And).op(Op.i32Or); this.set(n);
@@ -395,12 +402,12 @@ class MemberWriter {
     }
     this.get(n - 4); fn.i32(~0xff00).op(Op.i32And).get(src).i32(0xff).op(Op.i32And).i32(8).op(Op.i32Shl).op(Op.i32Or); this.set(n - 4);
   }
-  private regWriteback(): void {
+  regWriteback(): void {
     for (const n of [...this.dirty].sort()) this.fn.i32(0).get(this.w.r[n]).store(Op.i32Store, this.w.at.regs + 4 * n);
   }
 
   // ---- flags (flagCode.ts's states) ----
-  private flagWriteback(): void {
+  flagWriteback(): void {
     const s = this.flags, fn = this.fn, w = this.w, lz = w.at.lazy;
     if (s.inCpu) return;
     if (!s.keepCF) {
@@ -433,7 +440,7 @@ class MemberWriter {
    * dropped) for EFLAGS (JIT_EFLAGS), where the others already are.
    * `value()` must not read the flag state's locals.
    */
-  private writeFlags(mask: number, value: () => void): void {
+  writeFlags(mask: number, value: () => void): void {
     const fn = this.fn, lz = this.w.at.lazy, ef = this.w.at.jitState + 4 * JIT_EFLAGS;
     const arith = mask & ARITH_FLAGS;
     if (arith === ARITH_FLAGS) fn.i32(0).i32(0).store(Op.i32Store, lz + 4 * LZ_MASK);
@@ -452,7 +459,7 @@ class MemberWriter {
    * as the interpreter's setLazy stores it: op (pushed by `op`), size, the
    * operands and result in locals fa, fb, fr. The flags are then the CPU's.
    */
-  private storeLazy(op: () => void, size: number): void {
+  storeLazy(op: () => void, size: number): void {
     const fn = this.fn, w = this.w, lz = w.at.lazy;
     fn.i32(0); op(); fn.store(Op.i32Store, lz + 4 * LZ_OP);
     fn.i32(0).i32(size).store(Op.i32Store, lz + 4 * LZ_SIZE);
@@ -463,7 +470,7 @@ class MemberWriter {
     this.flags = FLAGS_IN_CPU;
   }
   /** PF of the low byte of local `l` (flags.ts PARITY) on the stack. */
-  private parity(l: number): void {
+  parity(l: number): void {
     this.fn.get(l).i32(0xff).op(Op.i32And).op(Op.i32Popcnt).i32(1).op(Op.i32And).i32(1).op(Op.i32Xor).i32(2).op(Op.i32Shl);
   }
   /**
@@ -471,7 +478,7 @@ class MemberWriter {
    * is lazy there (flags.ts computeLazy's carry), else from EFLAGS
    * (JIT_EFLAGS).
    */
-  private cpuCarry(): void {
+  cpuCarry(): void {
     const fn = this.fn, w = this.w, lz = w.at.lazy;
     const ld = (slot: number) => { fn.i32(0).load(Op.i32Load, lz + 4 * slot); };
     const [mask, op, x, y] = w.carryLocals;
@@ -489,7 +496,7 @@ class MemberWriter {
     fn.op(Op.else).i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EFLAGS).i32(CF).op(Op.i32And).end();
   }
   /** CF (0 or 1) of state `s` on the stack (flagCode.ts carryExpr). */
-  private carry(s: FlagState): void {
+  carry(s: FlagState): void {
     const fn = this.fn, w = this.w;
     if (s.inCpu || (s.keepCF && s.cfInCpu)) { this.cpuCarry(); return; }
     if (s.keepCF) { fn.get(w.fcf); return; }
@@ -500,18 +507,18 @@ class MemberWriter {
       default: fn.get(w.fa).i32(1).op(Op.i32And);
     }
   }
-  private zero(s: FlagState): void {
+  zero(s: FlagState): void {
     const fn = this.fn;
     fn.get(this.w.fr);
     if (s.size !== 32) fn.i32(0xff).op(Op.i32And);
     fn.op(Op.i32Eqz);
   }
-  private sign(s: FlagState): void {
+  sign(s: FlagState): void {
     const fn = this.fn;
     fn.get(this.w.fr);
     if (s.size === 32) fn.i32(31).op(Op.i32ShrU); else fn.i32(7).op(Op.i32ShrU).i32(1).op(Op.i32And);
   }
-  private overflow(s: FlagState): void {
+  overflow(s: FlagState): void {
     const fn = this.fn, w = this.w, top = s.size - 1;
     switch (s.op) {
       case LAZY_ADD: fn.get(w.fa).get(w.fr).op(Op.i32Xor).get(w.fb).get(w.fr).op(Op.i32Xor).op(Op.i32And); break;
@@ -521,7 +528,7 @@ class MemberWriter {
     fn.i32(top).op(Op.i32ShrU).i32(1).op(Op.i32And);
   }
   /** Condition `cc` of the current flag state, 1 or 0 on the stack (flagCode.ts conditionExpr). */
-  private condition(cc: number): void {
+  condition(cc: number): void {
     const s = this.flags, fn = this.fn, w = this.w;
     if (s.inCpu) { fn.i32(cc).call(F_CONDITION); return; }
     const sub = s.op === LAZY_SUB && !s.keepCF;
@@ -547,7 +554,7 @@ class MemberWriter {
    * `target` (null: `t` and `g` already set; 'dynamic': in `t`, and `g` found
    * among the members memberOnPage would take at that EIP).
    */
-  private toTail(done: number, target: number | null | 'dynamic'): void {
+  toTail(done: number, target: number | null | 'dynamic'): void {
     const fn = this.fn, w = this.w;
     this.regWriteback();
     this.flagWriteback();
@@ -569,7 +576,7 @@ class MemberWriter {
    * spilled around every call: jit.ts history, stop 35); this way they are
    * branches out of the function.
    */
-  private handOver(): void {
+  handOver(): void {
     const fn = this.fn, w = this.w;
     this.regWriteback();
     this.flagWriteback();
@@ -579,19 +586,19 @@ class MemberWriter {
     fn.i32(this.k).op(Op.return);
   }
   /** The state a handler call needs (translate.ts sync: what a fault or the clock reads during it), EIP `eip`. */
-  private syncArgs(eip: number): void {
+  syncArgs(eip: number): void {
     const fn = this.fn, w = this.w;
     fn.i32(this.k).i32(eip).i32(w.at.base + this.self).get(P_LEFT).get(w.dd);
   }
   // ---- memory (flat segments only) ----
-  private flatOk(bits: number): boolean {
+  flatOk(bits: number): boolean {
     if (this.afterHandler && bits !== FLAT_CS_LIMIT) return false;
     if ((this.w.flat & bits) !== bits) return false;
     this.w.need |= bits;
     return true;
   }
   /** The effective address of `i` into local o. */
-  private ea(i: Insn): void {
+  ea(i: Insn): void {
     const fn = this.fn;
     fn.i32(i.disp | 0);
     if (i.base >= 0) { this.get(i.base); fn.op(Op.i32Add); }
@@ -605,7 +612,7 @@ class MemberWriter {
    * (translate.ts fastAccess), the linear address in local lin. The entry is left in e;
    * `addr` is the local whose low 12 bits the host address takes.
    */
-  private fastAccess(i: Insn, size: 1 | 2 | 4 | 16, write: boolean, align = size - 1): void {
+  fastAccess(i: Insn, size: 1 | 2 | 4 | 16, write: boolean, align = size - 1): void {
     const fn = this.fn, w = this.w, at = w.at;
     this.ea(i);
     fn.set(w.o);
@@ -626,10 +633,10 @@ class MemberWriter {
     fn.op(Op.i32And);
   }
   /** The local the last fastAccess's host address takes its low 12 bits from. */
-  private addr = 0;
+  addr = 0;
 
   /** Local v = the size-byte value at seg:ea(i); else the hand-over (handOver). */
-  private read(i: Insn, size: 1 | 2 | 4): boolean {
+  read(i: Insn, size: 1 | 2 | 4): boolean {
     const fn = this.fn, w = this.w;
     this.fastAccess(i, size, false);
     this.orHandOver();
@@ -638,7 +645,7 @@ class MemberWriter {
     return true;
   }
   /** Stores the value `value()` pushes at seg:ea(i); else the hand-over (handOver). */
-  private write(i: Insn, size: 1 | 2 | 4, value: () => void): boolean {
+  write(i: Insn, size: 1 | 2 | 4, value: () => void): boolean {
     const fn = this.fn, w = this.w;
     value();
     fn.set(w.v);
@@ -649,7 +656,7 @@ class MemberWriter {
     return true;
   }
   /** The hand-over (handOver) unless the condition on the stack holds. */
-  private orHandOver(): void {
+  orHandOver(): void {
     const fn = this.fn;
     fn.op(Op.i32Eqz).begin(Op.if); this.depth++;
     this.handOver();
@@ -664,7 +671,7 @@ class MemberWriter {
    * changed, as the interpreter's handlers probe the operand for writing
    * first.
    */
-  private rmw(i: Insn, size: 1 | 4, compute: () => number): void {
+  rmw(i: Insn, size: 1 | 4, compute: () => number): void {
     const fn = this.fn, w = this.w;
     this.fastAccess(i, size, true);
     this.orHandOver();
@@ -673,7 +680,7 @@ class MemberWriter {
     fn.get(w.p).get(result).store(size === 4 ? Op.i32Store : Op.i32Store8);
   }
   /** 1 on the stack when the TLB entry of local `addr`'s page allows the access (and a dword is aligned); the entry in e. */
-  private tlbHit(tlb: number, size: 1 | 2 | 4 | 16, align = size - 1): void {
+  tlbHit(tlb: number, size: 1 | 2 | 4 | 16, align = size - 1): void {
     const fn = this.fn, w = this.w;
     fn.get(this.addr).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).load(Op.i32Load, tlb).tee(w.e).get(P_TB).op(Op.i32And).i32(0).op(Op.i32Ne);
     if (align > 0) fn.get(this.addr).i32(align).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
@@ -681,16 +688,16 @@ class MemberWriter {
     if (align < size - 1) fn.get(this.addr).i32(0xfff).op(Op.i32And).i32(0x1000 - size).op(Op.i32LeU).op(Op.i32And);
   }
   /** The host address of local `addr` through TLB entry e. */
-  private host(): void {
+  host(): void {
     const fn = this.fn, w = this.w;
     fn.get(w.e).i32(~0xfff).op(Op.i32And).get(this.addr).i32(0xfff).op(Op.i32And).op(Op.i32Or);
   }
   // ---- stack (a flat 32-bit stack only) ----
-  private flatStack(): boolean {
+  flatStack(): boolean {
     return this.flatOk(FLAT_STACK32 | (FLAT_READ << SS) | (FLAT_WRITE << SS));
   }
   /** PUSH of the value `value()` pushes (translate.ts push); else the hand-over (handOver). */
-  private push(value: () => void): void {
+  push(value: () => void): void {
     const fn = this.fn, w = this.w;
     value();
     fn.set(w.v);
@@ -703,7 +710,7 @@ class MemberWriter {
     fn.get(w.o); this.set(4);
   }
   /** Local v = the dword at the top of the stack (translate.ts peek); else the hand-over (handOver). */
-  private peek(): void {
+  peek(): void {
     const fn = this.fn, w = this.w;
     this.get(4); fn.set(w.o);
     this.addr = w.o;
@@ -712,13 +719,13 @@ class MemberWriter {
     this.host();
     fn.load(Op.i32Load).set(w.v);
   }
-  private adjustSp(delta: number): void {
+  adjustSp(delta: number): void {
     this.get(4); this.fn.i32(delta).op(Op.i32Add); this.set(4);
   }
 
   // ---- instructions ----
   /** fa, fb = the two values pushed by `a` and `b`; fr = fa op fb; flags lazy. */
-  private arith(op: number, size: 8 | 32, a: () => void, b: () => void): void {
+  arith(op: number, size: 8 | 32, a: () => void, b: () => void): void {
     const fn = this.fn, w = this.w;
     if (op === ALU_ADD || op === ALU_SUB || op === ALU_CMP) {
       a(); fn.set(w.fa); b(); fn.set(w.fb);
@@ -730,19 +737,19 @@ class MemberWriter {
       this.flags = lazyFlags(LAZY_RES, size);
     }
   }
-  private alu(op: number, dst: number, b: () => void): boolean {
-    if (op === ALU_ADC || op === ALU_SBB) return this.carryOp(op, dst, b);
+  alu(op: number, dst: number, b: () => void): boolean {
+    if (op === ALU_ADC || op === ALU_SBB) return carryOp(this, op, dst, b);
     if (op !== ALU_ADD && op !== ALU_SUB && op !== ALU_CMP && op !== ALU_OR && op !== ALU_AND && op !== ALU_XOR) return false;
     this.arith(op, 32, () => this.get(dst), b);
     if (op !== ALU_CMP) { this.fn.get(this.w.fr); this.set(dst); }
     return true;
   }
-  private incDec(reg: number, inc: boolean): void {
+  incDec(reg: number, inc: boolean): void {
     this.fn.get(this.incDecOf(() => this.get(reg), inc));
     this.set(reg);
   }
   /** INC or DEC of the `size`-bit value `value` pushes (CF kept: flagCode.ts incDecFlags); the local holding the result. */
-  private incDecOf(value: () => void, inc: boolean, size: 8 | 32 = 32): number {
+  incDecOf(value: () => void, inc: boolean, size: 8 | 32 = 32): number {
     const fn = this.fn, w = this.w;
     const prev = this.flags;
     const next = incDecFlags(prev, inc ? LAZY_ADD : LAZY_SUB, size);
@@ -751,84 +758,13 @@ class MemberWriter {
     this.flags = next.flags;
     return w.fr;
   }
+  /** EFLAGS (JIT_EFLAGS) on the stack. */
+  eflags(): void {
+    this.fn.i32(0).load(Op.i32Load, this.w.at.jitState + 4 * JIT_EFLAGS);
+  }
   /** 1 on the stack while SSE instructions run (JIT_SSE_GATE). */
-  private sseGate(): void {
+  sseGate(): void {
     this.fn.i32(0).load(Op.i32Load, this.w.at.jitState + 4 * JIT_SSE_GATE);
-  }
-  /** The address of XMM register n's bytes. */
-  private xmm(n: number): void {
-    this.fn.i32(this.w.at.xmm + 16 * n);
-  }
-  /**
-   * The SSE2 integer register forms sseForms.ts translates (libc's string
-   * code: MOVD xmm, r32; PXOR; PCMPEQB; PMOVMSKB; PUNPCKLBW; PSHUFD), as
-   * WebAssembly SIMD over the XMM registers in the state area; the
-   * handler when the gate is closed (its #UD or #NM).
-   */
-  private sseRegister(i: Insn): boolean {
-    if (!i.p66 || i.rep !== REP_NONE) return false;
-    const fn = this.fn, d = i.reg, s = i.rm;
-    const load = (n: number) => { this.xmm(n); fn.v128(Simd.v128Load); };
-    const binary = (body: () => void) => () => { this.xmm(d); load(d); load(s); body(); fn.v128(Simd.v128Store); };
-    let body: () => void;
-    switch (i.opcode) {
-      case 0x16e: // MOVD xmm, r32: zero-extended to 128 bits
-        body = () => {
-          this.xmm(d); this.get(s); fn.store(Op.i32Store);
-          for (let k = 1; k < 4; k++) { this.xmm(d); fn.i32(0).store(Op.i32Store, 4 * k); }
-        };
-        break;
-      case 0x1ef: body = binary(() => fn.simd(Simd.v128Xor)); break; // PXOR
-      case 0x174: body = binary(() => fn.simd(Simd.i8x16Eq)); break; // PCMPEQB
-      case 0x160: // PUNPCKLBW: bytes of the low qwords interleaved, destination's first
-        body = binary(() => fn.shuffle(Array.from({ length: 16 }, (_, k) => (k >> 1) + (k & 1 ? 16 : 0))));
-        break;
-      case 0x170: // PSHUFD xmm, xmm, imm8
-        body = () => {
-          this.xmm(d); load(s); load(s);
-          fn.shuffle(Array.from({ length: 16 }, (_, k) => 4 * ((i.imm >> (2 * (k >> 2))) & 3) + (k & 3)));
-          fn.v128(Simd.v128Store);
-        };
-        break;
-      case 0x1d7: // PMOVMSKB r32, xmm: the 16 byte top bits
-        body = () => { load(s); fn.simd(Simd.i8x16Bitmask); this.set(d); };
-        break;
-      default:
-        return false;
-    }
-    this.fastOrHandler(i, () => this.sseGate(), body);
-    return true;
-  }
-  /**
-   * MOVDQA, MOVDQU and MOVD xmm from memory (sseForms.ts sseLoadForm): inline
-   * when the gate is open and the operand is inside the segment's read
-   * limits, aligned (16 bytes for MOVDQA, a dword otherwise) in one page
-   * and readable through the TLB; all bytes are read before the register is
-   * written. Otherwise the handler (gate faults, #GP, #PF, a device).
-   */
-  private sseLoad(i: Insn): boolean {
-    if (!i.a32) return false;
-    const movdqa = i.opcode === 0x16f && i.p66 && i.rep === REP_NONE;
-    const movdqu = i.opcode === 0x16f && !i.p66 && i.rep === REP_E;
-    const movd = i.opcode === 0x16e && i.p66 && i.rep === REP_NONE;
-    if (!movdqa && !movdqu && !movd) return false;
-    const fn = this.fn, w = this.w;
-    const cond = () => {
-      this.sseGate();
-      this.fastAccess(i, movd ? 4 : 16, false, movdqa ? 15 : 3);
-      fn.op(Op.i32And);
-    };
-    const body = () => {
-      if (movd) {
-        this.host(); fn.load(Op.i32Load).set(w.v);
-        this.xmm(i.reg); fn.get(w.v).store(Op.i32Store);
-        for (let k = 1; k < 4; k++) { this.xmm(i.reg); fn.i32(0).store(Op.i32Store, 4 * k); }
-      } else {
-        this.xmm(i.reg); this.host(); fn.v128(Simd.v128Load).v128(Simd.v128Store);
-      }
-    };
-    this.fastOrHandler(i, cond, body);
-    return true;
   }
 
   /**
@@ -837,7 +773,7 @@ class MemberWriter {
    * flags are CMP EAX, m32, it always writes (the old value when they
    * differ) and then loads EAX with the old value when they differ.
    */
-  private exchange(i: Insn): boolean {
+  exchange(i: Insn): boolean {
     const fn = this.fn, w = this.w;
     if (i.opcode === 0x87) {
       this.rmw(i, 4, () => { this.get(i.reg); fn.set(w.x).get(w.mv); this.set(i.reg); return w.x; });
@@ -851,234 +787,13 @@ class MemberWriter {
     });
     return true;
   }
-  /**
-   * IMUL r32 = a * b (muldiv.ts imulTrunc32): the low half; CF = OF = the
-   * product does not fit in 32 bits, SF and PF from the low half, ZF = AF =
-   * 0, all written directly (setMulFlags).
-   */
-  private imul(dst: number, a: () => void, b: () => void): boolean {
-    const fn = this.fn, w = this.w;
-    a(); fn.set(w.x); b(); fn.set(w.mv);
-    fn.get(w.x).get(w.mv).op(Op.i32Mul).set(w.p);
-    this.writeFlags(ARITH_FLAGS, () => {
-      fn.get(w.x).op(Op.i64ExtendI32S).get(w.mv).op(Op.i64ExtendI32S).op(Op.i64Mul).get(w.p).op(Op.i64ExtendI32S).op(Op.i64Ne).i32(CF | OF).op(Op.i32Mul);
-      fn.get(w.p).i32(31).op(Op.i32ShrU).i32(7).op(Op.i32Shl).op(Op.i32Or);
-      this.parity(w.p); fn.op(Op.i32Or);
-    });
-    fn.get(w.p); this.set(dst);
-    return true;
-  }
-  /**
-   * DIV r/m32 (muldiv.ts div32): EDX:EAX by the divisor `d()` pushes; a
-   * divisor of 0 or a quotient over 32 bits (EDX >= divisor) is the
-   * handler's #DE (the hand-over). No flag changes.
-   */
-  private divide(d: () => void): boolean {
-    const fn = this.fn, w = this.w;
-    d(); fn.set(w.x);
-    this.get(2); fn.get(w.x).op(Op.i32LtU);
-    this.orHandOver();
-    this.get(2); fn.op(Op.i64ExtendI32U).i32(32).op(Op.i64ExtendI32U).op(Op.i64Shl);
-    this.get(0); fn.op(Op.i64ExtendI32U).op(Op.i64Or).set(w.n64);
-    fn.get(w.n64).get(w.x).op(Op.i64ExtendI32U).op(Op.i64RemU).op(Op.i32WrapI64).set(w.p);
-    fn.get(w.n64).get(w.x).op(Op.i64ExtendI32U).op(Op.i64DivU).op(Op.i32WrapI64); this.set(0);
-    fn.get(w.p); this.set(2);
-    return true;
-  }
-  /** ROL or ROR r32 by `n` (1..31; shift.ts shiftCompute): only CF and OF change, written directly. */
-  private rotate(r: number, right: boolean, n: number): boolean {
-    const fn = this.fn, w = this.w;
-    this.get(r); fn.set(w.x);
-    fn.get(w.x).i32(n).op(right ? Op.i32Rotr : Op.i32Rotl).set(w.p);
-    this.writeFlags(CF | OF, () => {
-      if (right) { // CF = the result's top bit, OF = the operand's top bit ^ its bottom bit
-        fn.get(w.p).i32(31).op(Op.i32ShrU);
-        fn.get(w.x).i32(31).op(Op.i32ShrU).get(w.x).op(Op.i32Xor).i32(1).op(Op.i32And).i32(11).op(Op.i32Shl).op(Op.i32Or);
-      } else { // CF = the result's bottom bit, OF = the operand's two top bits differ
-        fn.get(w.p).i32(1).op(Op.i32And);
-        fn.get(w.x).get(w.x).i32(1).op(Op.i32Shl).op(Op.i32Xor).i32(31).op(Op.i32ShrU).i32(11).op(Op.i32Shl).op(Op.i32Or);
-      }
-    });
-    fn.get(w.p); this.set(r);
-    return true;
-  }
-  /**
-   * BT, BTS, BTR, BTC (`kind` 0-3) on r/m32 with the bit `bit()` pushes
-   * (0-31; bits.ts): CF = the bit before, written directly; BTS/BTR/BTC
-   * on memory read-modify-write.
-   */
-  private bitTest(i: Insn, kind: number, bit: () => void): boolean {
-    const fn = this.fn, w = this.w, reg = i.mod === 3;
-    const apply = (value: number) => {
-      // x = the value with the bit applied (BTS sets, BTR clears, BTC flips it)
-      fn.get(value).i32(1); fn.get(w.lin).op(Op.i32Shl);
-      if (kind === 2) fn.i32(-1).op(Op.i32Xor).op(Op.i32And); else fn.op(kind === 1 ? Op.i32Or : Op.i32Xor);
-      fn.set(w.x);
-    };
-    const carry = (value: number) => this.writeFlags(CF, () => { fn.get(value).get(w.lin).op(Op.i32ShrU).i32(1).op(Op.i32And); });
-    if (kind === 0) {
-      if (!reg && !this.read(i, 4)) return false;
-      bit(); fn.set(w.lin);
-      if (reg) { this.get(i.rm); fn.set(w.v); }
-      carry(w.v);
-      return true;
-    }
-    if (reg) {
-      bit(); fn.set(w.lin);
-      this.get(i.rm); fn.set(w.v);
-      apply(w.v); fn.get(w.x); this.set(i.rm);
-      carry(w.v);
-      return true;
-    }
-    this.rmw(i, 4, () => {
-      // rmw left the old value in mv: keep the bit number in lin, which fastAccess used for the address
-      fn.get(w.mv).set(w.v);
-      bit(); fn.set(w.lin);
-      apply(w.v);
-      carry(w.v);
-      return w.x;
-    });
-    return true;
-  }
-  /**
-   * BSF or BSR r32, r/m32 (bits.ts bitScan): a zero source leaves the
-   * destination alone with ZF and PF set; otherwise the bit's index, PF of
-   * it; the other arithmetic flags clear, all written directly.
-   */
-  private bitScan(dst: number, reverse: boolean, src: () => void): boolean {
-    const fn = this.fn, w = this.w;
-    src(); fn.set(w.v);
-    if (reverse) fn.i32(31).get(w.v).op(Op.i32Clz).op(Op.i32Sub); else fn.get(w.v).op(Op.i32Ctz);
-    fn.set(w.p);
-    this.writeFlags(ARITH_FLAGS, () => { fn.i32(ZF | PF); this.parity(w.p); fn.get(w.v).op(Op.i32Eqz).op(Op.select); });
-    this.get(dst); fn.get(w.p).get(w.v).op(Op.i32Eqz).op(Op.select); this.set(dst);
-    return true;
-  }
-  /**
-   * ADC or SBB (`alu` 2 or 3) of register `dst` and `b()` (alu.ts): the
-   * carry in from the flag state, the lazy state LAZY_ADC/LAZY_SBB when it
-   * was set, else LAZY_ADD/LAZY_SUB (stored: storeLazy).
-   */
-  private carryOp(alu: number, dst: number, b: () => void): boolean {
-    const fn = this.fn, w = this.w, add = alu === ALU_ADC;
-    this.carry(this.flags); fn.set(w.fcf);
-    this.get(dst); fn.set(w.fa); b(); fn.set(w.fb);
-    fn.get(w.fa).get(w.fb).op(add ? Op.i32Add : Op.i32Sub).get(w.fcf).op(add ? Op.i32Add : Op.i32Sub).set(w.fr);
-    this.storeLazy(() => { fn.i32(add ? LAZY_ADC : LAZY_SBB).i32(add ? LAZY_ADD : LAZY_SUB).get(w.fcf).op(Op.select); }, 32);
-    fn.get(w.fr); this.set(dst);
-    return true;
-  }
-  /**
-   * MOVS and STOS, bytes and dwords, with and without REP (stringForms.ts;
-   * ops/string.ts, stringFast.ts): through flat segments only. With REP,
-   * the whole count in one step where the handler would do it in one
-   * page-chunk: a count from 1 up to what fits, DF and TF clear, the
-   * destination (and the source) inside one page each and in the TLB, and
-   * the destination not inside the copy above the source (the element loop
-   * would repeat what it wrote): memory.copy or memory.fill (a dword STOS
-   * as a loop). One element steps by DF's sign. Otherwise the hand-over,
-   * before anything changed.
-   */
-  private stringOp(i: Insn): boolean {
-    const op = i.opcode;
-    if ((op !== 0xa4 && op !== 0xa5 && op !== 0xaa && op !== 0xab) || !i.a32 || i.lock || ((op & 1) !== 0 && !i.o32)) return false;
-    const movs = op < 0xaa, size = (op & 1) === 0 ? 1 : 4;
-    if (!this.flatOk((FLAT_WRITE << ES) | (movs ? FLAT_READ << i.seg : 0))) return false;
-    const fn = this.fn, w = this.w, at = w.at, ef = at.jitState + 4 * JIT_EFLAGS;
-    // Destination: its address in t, its host address in p; source: lin, mv.
-    const place = (reg: number, addr: number, tlb: number, host: number, bytes: () => void) => {
-      this.get(reg); fn.set(addr);
-      this.addr = addr;
-      if (i.rep === REP_NONE) this.tlbHit(tlb, size, 0);
-      else {
-        // The bytes (at most a page: the count was checked) inside the page, and the page in the TLB.
-        fn.get(addr).i32(0xfff).op(Op.i32And); bytes(); fn.op(Op.i32Add).i32(0x1000).op(Op.i32LeU);
-        this.tlbHit(tlb, 1, 0); fn.op(Op.i32And);
-      }
-      this.orHandOver();
-      this.host(); fn.set(host);
-    };
-    if (i.rep === REP_NONE) {
-      place(7, w.t, at.tlbWrite, w.p, () => {});
-      if (movs) {
-        place(6, w.lin, at.tlbRead, w.mv, () => {});
-        fn.get(w.p).get(w.mv).load(size === 1 ? Op.i32Load8U : Op.i32Load).store(size === 1 ? Op.i32Store8 : Op.i32Store);
-      } else {
-        fn.get(w.p); this.get(0); fn.store(size === 1 ? Op.i32Store8 : Op.i32Store);
-      }
-      // x = the step: -size with DF set, else size
-      fn.i32(-size).i32(size).i32(0).load(Op.i32Load, ef).i32(DF).op(Op.i32And).op(Op.select).set(w.x);
-      this.get(7); fn.get(w.x).op(Op.i32Add); this.set(7);
-      if (movs) { this.get(6); fn.get(w.x).op(Op.i32Add); this.set(6); }
-      return true;
-    }
-    // x = the count, v = the bytes: 1 .. 4096 / size elements with DF and TF clear.
-    this.get(1); fn.tee(w.x).i32(1).op(Op.i32Sub).i32(0x1000 / size).op(Op.i32LtU);
-    fn.i32(0).load(Op.i32Load, ef).i32(DF | TF).op(Op.i32And).op(Op.i32Eqz).op(Op.i32And);
-    this.orHandOver();
-    fn.get(w.x).i32(size === 4 ? 2 : 0).op(Op.i32Shl).set(w.v);
-    const bytes = () => { fn.get(w.v); };
-    place(7, w.t, at.tlbWrite, w.p, bytes);
-    if (movs) {
-      place(6, w.lin, at.tlbRead, w.mv, bytes);
-      // The destination below the source, or not inside the bytes above it.
-      fn.get(w.p).get(w.mv).op(Op.i32LeU).get(w.p).get(w.mv).op(Op.i32Sub).get(w.v).op(Op.i32GeU).op(Op.i32Or);
-      this.orHandOver();
-      fn.get(w.p).get(w.mv).get(w.v).memoryCopy();
-      this.get(6); fn.get(w.v).op(Op.i32Add); this.set(6);
-    } else if (size === 1) {
-      fn.get(w.p); this.get(0); fn.get(w.v).memoryFill();
-    } else {
-      // EAX into each dword: p steps by 4 up to p + v (in o).
-      fn.get(w.p).get(w.v).op(Op.i32Add).set(w.o);
-      fn.begin(Op.loop);
-      fn.get(w.p); this.get(0); fn.store(Op.i32Store);
-      fn.get(w.p).i32(4).op(Op.i32Add).tee(w.p).get(w.o).op(Op.i32LtU).brIf(0);
-      fn.end();
-    }
-    this.get(7); fn.get(w.v).op(Op.i32Add); this.set(7);
-    fn.i32(0); this.set(1);
-    return true;
-  }
-  /**
-   * SHL/SAL/SHR/SAR (`kind` 4-7) of register r by CL (shift.ts
-   * shiftCompute): a count of 0 (CL & 31) changes nothing, flags included,
-   * so the flag state goes to the CPU first and a shift by 1-31 stores its
-   * own there (storeLazy: LAZY_RES, CF and OF in the first operand as for
-   * the immediate forms).
-   */
-  private shiftByCl(r: number, kind: number): boolean {
-    const fn = this.fn, w = this.w;
-    this.flagWriteback();
-    this.flags = FLAGS_IN_CPU;
-    this.get(1); fn.i32(31).op(Op.i32And).tee(w.lin);
-    fn.begin(Op.if); this.depth++;
-    this.get(r); fn.set(w.x).i32(0).set(w.fb);
-    const bit = (shift: Op32Shift, by: () => void) => { fn.get(w.x); by(); fn.op(shift).i32(1).op(Op.i32And); };
-    const n = () => { fn.get(w.lin); }, less1 = () => { fn.get(w.lin).i32(1).op(Op.i32Sub); };
-    if (kind === 5) { // SHR: CF the last bit out, OF the operand's top bit
-      fn.get(w.x).get(w.lin).op(Op.i32ShrU).set(w.fr);
-      bit(Op.i32ShrU, less1); fn.get(w.x).i32(31).op(Op.i32ShrU).i32(11).op(Op.i32Shl).op(Op.i32Or).set(w.fa);
-    } else if (kind === 7) { // SAR: CF the last bit out, OF clear
-      fn.get(w.x).get(w.lin).op(Op.i32ShrS).set(w.fr);
-      bit(Op.i32ShrS, less1); fn.set(w.fa);
-    } else { // SHL, SAL: CF the last bit out, OF from the first step
-      fn.get(w.x).get(w.lin).op(Op.i32Shl).set(w.fr);
-      bit(Op.i32ShrU, () => { fn.i32(32); n(); fn.op(Op.i32Sub); });
-      fn.get(w.x).get(w.x).i32(1).op(Op.i32Shl).op(Op.i32Xor).i32(31).op(Op.i32ShrU).i32(11).op(Op.i32Shl).op(Op.i32Or).set(w.fa);
-    }
-    this.storeLazy(() => { fn.i32(LAZY_RES); }, 32);
-    fn.get(w.fr); this.set(r);
-    fn.end(); this.depth--;
-    return true;
-  }
   /** A near jump's target within a flat code segment (no limit check needed). */
-  private target(): boolean {
+  target(): boolean {
     return this.flatOk(FLAT_CS_LIMIT);
   }
 
   /** ALU operation `op` of `size` on `a` and `b`, the result stored by `store` (not for CMP and TEST); false for ADC and SBB. */
-  private aluSized(op: number, size: 8 | 32, a: () => void, b: () => void, store: (() => void) | null): boolean {
+  aluSized(op: number, size: 8 | 32, a: () => void, b: () => void, store: (() => void) | null): boolean {
     if (op !== ALU_ADD && op !== ALU_SUB && op !== ALU_CMP && op !== ALU_OR && op !== ALU_AND && op !== ALU_XOR) return false;
     this.arith(op, size, a, b);
     if (op !== ALU_CMP && store !== null) store();
@@ -1092,7 +807,7 @@ class MemberWriter {
    * operand, MOV with an immediate (C6, C7), the moffs MOVs, MOV r8, r8 and
    * MOVZX r32, r8.
    */
-  private extended(i: Insn, last: boolean): boolean {
+  extended(i: Insn, last: boolean): boolean {
     if (i.mod !== 3 && !i.a32) return false;
     const fn = this.fn, w = this.w;
     const op = i.opcode, reg = i.mod === 3;
@@ -1101,7 +816,7 @@ class MemberWriter {
     const mv = () => { fn.get(w.mv); };
     // (LOCK) XCHG and CMPXCHG m32, r32: LOCK changes nothing for the interpreter's handlers either (xchgBitForms.ts).
     if (i.lock) return !reg && i.o32 && (op === 0x1b1 || op === 0x87) && this.exchange(i);
-    if (op >= 0x100 && (reg ? this.sseRegister(i) : this.sseLoad(i))) return true;
+    if (op >= 0x100 && (reg ? sseRegister(this, i) : sseLoad(this, i))) return true;
     const aluRmw = (alu: number, size: 1 | 4, b: () => void) => {
       this.rmw(i, size, () => { this.arith(alu, size === 1 ? 8 : 32, mv, b); return w.fr; });
       return true;
@@ -1117,7 +832,7 @@ class MemberWriter {
           if (alu !== ALU_CMP) return aluRmw(alu, 1, () => this.get8(i.reg));
           return this.read(i, 1) && this.aluSized(alu, 8, v, () => this.get8(i.reg), null);
         case 1: // op m32, r32, read-modify-write (the register form and CMP are fast forms; ADC and SBB r32, r32 here)
-          if (i.o32 && reg && (alu === 2 || alu === 3)) return this.carryOp(alu, i.rm, () => this.get(i.reg));
+          if (i.o32 && reg && (alu === 2 || alu === 3)) return carryOp(this, alu, i.rm, () => this.get(i.reg));
           if (!i.o32 || reg || alu === 2 || alu === 3) return false;
           if (alu !== ALU_CMP) return aluRmw(alu, 4, () => this.get(i.reg));
           return this.read(i, 4) && this.aluSized(alu, 32, v, () => this.get(i.reg), null);
@@ -1125,7 +840,7 @@ class MemberWriter {
           if (!reg && (alu === 2 || alu === 3 || !this.read(i, 1))) return false;
           return this.aluSized(alu, 8, () => this.get8(i.reg), reg ? () => this.get8(i.rm) : v, to8(i.reg));
         case 3: // op r32, r/m32 (the register form is a fast form but for ADC and SBB)
-          if (i.o32 && (alu === 2 || alu === 3)) return (reg || this.read(i, 4)) && this.carryOp(alu, i.reg, reg ? () => this.get(i.rm) : v);
+          if (i.o32 && (alu === 2 || alu === 3)) return (reg || this.read(i, 4)) && carryOp(this, alu, i.reg, reg ? () => this.get(i.rm) : v);
           if (!i.o32 || reg || alu === 2 || alu === 3 || !this.read(i, 4)) return false;
           return this.aluSized(alu, 32, () => this.get(i.reg), v, to32(i.reg));
         case 4: // op AL, imm8
@@ -1144,7 +859,7 @@ class MemberWriter {
         return this.read(i, 1) && this.aluSized(ALU_CMP, 8, v, c(i.imm & 0xff), null);
       case 0x81: // op m32, imm32 / sign-extended imm8, read-modify-write (the register forms and CMP are fast forms but ADC and SBB)
       case 0x83:
-        if (reg && i.o32 && (i.reg === 2 || i.reg === 3)) return this.carryOp(i.reg, i.rm, c(i.imm | 0));
+        if (reg && i.o32 && (i.reg === 2 || i.reg === 3)) return carryOp(this, i.reg, i.rm, c(i.imm | 0));
         if (reg || !i.o32 || i.reg === 2 || i.reg === 3) return false;
         if (i.reg !== ALU_CMP) return aluRmw(i.reg, 4, c(i.imm | 0));
         return this.read(i, 4) && this.aluSized(ALU_CMP, 32, v, c(i.imm | 0), null);
@@ -1198,14 +913,14 @@ class MemberWriter {
           if (reg) { this.arith(ALU_SUB, 32, c(0), () => this.get(i.rm)); fn.get(w.fr); this.set(i.rm); } else this.rmw(i, 4, () => { this.arith(ALU_SUB, 32, c(0), mv); return w.fr; });
           return true;
         }
-        return i.reg === 6 && (reg || this.read(i, 4)) && this.divide(reg ? () => this.get(i.rm) : v);
+        return i.reg === 6 && (reg || this.read(i, 4)) && divide(this, reg ? () => this.get(i.rm) : v);
       case 0x90: // NOP (and PAUSE)
         return true;
       case 0xa4: // MOVS, STOS
       case 0xa5:
       case 0xaa:
       case 0xab:
-        return this.stringOp(i);
+        return stringOp(this, i);
       case 0xfc: // CLD, STD
       case 0xfd:
         this.writeFlags(DF, c(op === 0xfd ? DF : 0));
@@ -1213,14 +928,14 @@ class MemberWriter {
       case 0x1af: // IMUL r32, r/m32; r32, r/m32, imm
       case 0x69:
       case 0x6b:
-        return i.o32 && (reg || this.read(i, 4)) && this.imul(i.reg, op === 0x1af ? () => this.get(i.reg) : c(i.imm | 0), reg ? () => this.get(i.rm) : v);
+        return i.o32 && (reg || this.read(i, 4)) && imul(this, i.reg, op === 0x1af ? () => this.get(i.reg) : c(i.imm | 0), reg ? () => this.get(i.rm) : v);
       case 0x1ba: // BT, BTS, BTR, BTC r/m32, imm8
-        return i.o32 && i.reg >= 4 && this.bitTest(i, i.reg - 4, c(i.imm & 31));
+        return i.o32 && i.reg >= 4 && bitTest(this, i, i.reg - 4, c(i.imm & 31));
       case 0x1a3: // BT r32, r32 (the memory form addresses by the offset's high bits)
-        return i.o32 && reg && this.bitTest(i, 0, () => { this.get(i.reg); fn.i32(31).op(Op.i32And); });
+        return i.o32 && reg && bitTest(this, i, 0, () => { this.get(i.reg); fn.i32(31).op(Op.i32And); });
       case 0x1bc: // BSF, BSR r32, r/m32
       case 0x1bd:
-        return i.o32 && (reg || this.read(i, 4)) && this.bitScan(i.reg, op === 0x1bd, reg ? () => this.get(i.rm) : v);
+        return i.o32 && (reg || this.read(i, 4)) && bitScan(this, i.reg, op === 0x1bd, reg ? () => this.get(i.rm) : v);
       case 0xf6: // INC, DEC r8 (and TEST r/m8, imm8 below)
       case 0xfe:
         if (op === 0xfe) {
@@ -1270,7 +985,7 @@ class MemberWriter {
         if (!i.o32 || (i.reg > 1 && i.reg < 4) || !reg) return false;
         const n = (op === 0xc1 ? i.imm : 1) & 0x1f;
         if (n === 0) return true;
-        if (i.reg < 2) return this.rotate(i.rm, i.reg === 1, n);
+        if (i.reg < 2) return rotate(this, i.rm, i.reg === 1, n);
         this.get(i.rm); fn.set(w.x).i32(0).set(w.fb);
         switch (i.reg) {
           case 4: case 6: // SHL, SAL: CF the last bit out, OF from the first step
@@ -1291,7 +1006,7 @@ class MemberWriter {
         return true;
       }
       case 0xd3: // SHL/SAL/SHR/SAR r32 by CL: as by an immediate, the count only known at run time
-        return i.o32 && reg && i.reg >= 4 && this.shiftByCl(i.rm, i.reg);
+        return i.o32 && reg && i.reg >= 4 && shiftByCl(this, i.rm, i.reg);
       case 0xff: // INC and DEC r/m32 (/0 /1); PUSH m32 (/6); JMP r/m32 (/4) and CALL r/m32 (/2), which end their block
         if (!i.o32) return false;
         if (i.reg < 2) {
@@ -1336,7 +1051,7 @@ class MemberWriter {
     }
   }
 
-  private insn(i: Insn, last: boolean): boolean {
+  insn(i: Insn, last: boolean): boolean {
     const fn = this.fn, w = this.w;
     const c = (n: number) => () => { fn.i32(n); };
     switch (i.fast) {
