@@ -102,6 +102,17 @@ function wasmRan(r: DiffResult): void {
   expect(r.compiledInstructions).toBeGreaterThan(r.retired / 2);
 }
 
+/**
+ * Runs `program` (diffProgram) with no handler calls allowed from WebAssembly, and checks that every region
+ * compiled is WebAssembly: every form in the program has one.
+ */
+function diffAllWasm(program: string): DiffResult {
+  const r = diffProgram(program, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 0 });
+  wasmRan(r);
+  expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
+  return r;
+}
+
 describe('block compiler: regions compiled to WebAssembly', () => {
   it.each([7, 64, 1_000_000])('runs a strlen loop (%i instructions per run)', (budget) => {
     const r = diffProgram(STRLEN, { budget, wasm: true, regions: true, hotThreshold: 4 });
@@ -485,7 +496,7 @@ ${fns}
   });
 
   it('read-modify-write ALU, INC/DEC, NOT/NEG, XCHG and CMPXCHG on memory, and 16-bit moves and extensions, all in WebAssembly', () => {
-    const r = diffProgram(`
+    const r = diffAllWasm(`
         mov ecx, 200
         mov esi, ${hex(DATA)}
 .loop:  mov eax, [esi + ecx*4]
@@ -549,14 +560,11 @@ ${fns}
         add edx, edi
         dec ecx
         jnz .loop
-`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 0 });
-    wasmRan(r);
-    // With no handler calls allowed, every compiled region being WebAssembly means every form above has one.
-    expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
+`);
   });
 
   it('IMUL, DIV, ROL/ROR, BT/BTS/BTR/BTC, BSF/BSR, ADC/SBB, CMOVcc, TEST r16, MOV r8, imm, INC/DEC r8, NOP and CLD/STD, all in WebAssembly, each flag read after', () => {
-    const r = diffProgram(`
+    const r = diffAllWasm(`
         mov ecx, 300
         mov esi, ${hex(DATA)}
         mov ebx, 0x9e3779b9
@@ -654,16 +662,13 @@ ${fns}
         xor edx, edx
         xor ecx, ecx
         div ecx
-`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 0 });
-    wasmRan(r);
+`);
     // The last DIV divides by zero: handed over, it raises #DE in the interpreter (whose handler halts).
     expect(r.exceptions).toBe(1);
-    // With no handler calls allowed, every compiled region being WebAssembly means every form above has one.
-    expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
   });
 
   it('MOVS and STOS (bytes, dwords, with and without REP) and shifts by CL in WebAssembly; overlapping, page-crossing, downward and empty ones handed over', () => {
-    const r = diffProgram(`
+    const r = diffAllWasm(`
         mov ebp, 400
         mov ebx, 0x1234567
 .loop:  mov ecx, ebp
@@ -732,10 +737,7 @@ ${fns}
         add ebx, ebp
         dec ebp
         jnz .loop
-`, { budget: 1000, wasm: true, regions: true, hotThreshold: 4, wasmHandlerCalls: 0 });
-    wasmRan(r);
-    // With no handler calls allowed, every compiled region being WebAssembly means every form above has one.
-    expect(r.jitted.jit.wasmRegions).toBe(r.jitted.jit.regionsCompiled);
+`);
     // Handed over, and the rest of their blocks run interpreted: the copy to 3 bytes above its source when its count
     // is 5 or 7 (the element loop repeats what it wrote; half the passes), the dwords across a page and the empty
     // count on every pass.
