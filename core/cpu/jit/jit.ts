@@ -813,7 +813,16 @@
  * 11.66); 5000 10.39, 10.45, 10.72, 10.81, 11.21; 3000 10.98, 11.28;
  * 2000 10.50, 10.75, 10.91; Tiny Linux's boot unchanged at 5000 (2.6-2.9 s)
  * and 10% longer at 2000, Debian 686's boot 17.5 -> 18.7-19.5 s at 5000
- * (more code compiled). Hence 5000.
+ * (more code compiled). Hence 5000. `npm run bench -- v86 tiny-linux`
+ * (quiet): shell loop 12.57 s guest against v86's 12.01 (x1.05 guest, x1.00
+ * host; stop 35 x1.19), CPU benchmark 880.9 MIPS; `npm run bench -- v86
+ * debian-686 boot`: 16.4 s against 11.9 (x1.38). The bench's own loop
+ * varied 10.4-12.6 s over the day in the same configuration, v86's 11.7-
+ * 13.0. Sampled warm (perf, rounds 2-4 of codeAB.ts): region functions
+ * 31.5%, the dispatch loop 16.5% (now the largest single function: the
+ * call_indirect and the jump cache loads), the run loop 5.5%, V8's
+ * compiler threads 9.5% (regions of blocks turning hot late, and the
+ * consolidation compiling every 32 regions again), JavaScript regions 1.9%.
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
