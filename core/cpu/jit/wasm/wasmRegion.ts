@@ -411,12 +411,7 @@ export class MemberWriter {
     const s = this.flags, fn = this.fn, w = this.w, lz = w.at.lazy;
     if (s.inCpu) return;
     if (!s.keepCF) {
-      fn.i32(0).i32(s.op).store(Op.i32Store, lz + 4 * LZ_OP);
-      fn.i32(0).i32(s.size).store(Op.i32Store, lz + 4 * LZ_SIZE);
-      fn.i32(0).get(w.fa).store(Op.i32Store, lz + 4 * LZ_A);
-      fn.i32(0).get(w.fb).store(Op.i32Store, lz + 4 * LZ_B);
-      fn.i32(0).get(w.fr).store(Op.i32Store, lz + 4 * LZ_RES);
-      fn.i32(0).i32(ARITH_FLAGS).store(Op.i32Store, lz + 4 * LZ_MASK);
+      this.lazyToMemory(() => { fn.i32(s.op); }, s.size);
       return;
     }
     // INC/DEC: their flags as a result-based state (LAZY_RES: CF, AF and OF are the bits stored in the first
@@ -449,7 +444,7 @@ export class MemberWriter {
       fn.i32(0).i32(0).load(Op.i32Load, lz + 4 * LZ_MASK).i32(~arith).op(Op.i32And).store(Op.i32Store, lz + 4 * LZ_MASK);
     }
     if (arith !== 0) this.flags = FLAGS_IN_CPU;
-    fn.i32(0).i32(0).load(Op.i32Load, ef).i32(~mask).op(Op.i32And);
+    fn.i32(0); this.eflags(); fn.i32(~mask).op(Op.i32And);
     value();
     fn.op(Op.i32Or).store(Op.i32Store, ef);
   }
@@ -460,6 +455,11 @@ export class MemberWriter {
    * operands and result in locals fa, fb, fr. The flags are then the CPU's.
    */
   storeLazy(op: () => void, size: number): void {
+    this.lazyToMemory(op, size);
+    this.flags = FLAGS_IN_CPU;
+  }
+  /** The lazy state of op (pushed by `op`), size and locals fa, fb, fr into memory, all six arithmetic flags lazy (flags.ts setLazy). */
+  private lazyToMemory(op: () => void, size: number): void {
     const fn = this.fn, w = this.w, lz = w.at.lazy;
     fn.i32(0); op(); fn.store(Op.i32Store, lz + 4 * LZ_OP);
     fn.i32(0).i32(size).store(Op.i32Store, lz + 4 * LZ_SIZE);
@@ -467,7 +467,6 @@ export class MemberWriter {
     fn.i32(0).get(w.fb).store(Op.i32Store, lz + 4 * LZ_B);
     fn.i32(0).get(w.fr).store(Op.i32Store, lz + 4 * LZ_RES);
     fn.i32(0).i32(ARITH_FLAGS).store(Op.i32Store, lz + 4 * LZ_MASK);
-    this.flags = FLAGS_IN_CPU;
   }
   /** PF of the low byte of local `l` (flags.ts PARITY) on the stack. */
   parity(l: number): void {
@@ -493,7 +492,7 @@ export class MemberWriter {
     fn.get(x).get(y).op(Op.i32LtU).get(x).get(y).op(Op.i32LeU)
       .get(op).i32(LAZY_ADD).op(Op.i32Eq).get(op).i32(LAZY_SUB).op(Op.i32Eq).op(Op.i32Or).op(Op.select);
     fn.get(op).i32(LAZY_RES).op(Op.i32Eq).op(Op.select);
-    fn.op(Op.else).i32(0).load(Op.i32Load, w.at.jitState + 4 * JIT_EFLAGS).i32(CF).op(Op.i32And).end();
+    fn.op(Op.else); this.eflags(); fn.i32(CF).op(Op.i32And).end();
   }
   /** CF (0 or 1) of state `s` on the stack (flagCode.ts carryExpr). */
   carry(s: FlagState): void {
@@ -737,6 +736,7 @@ export class MemberWriter {
       this.flags = lazyFlags(LAZY_RES, size);
     }
   }
+  /** The fast ALU forms of register `dst` (FAST_ALU_*), ADC and SBB included (carryOp). */
   alu(op: number, dst: number, b: () => void): boolean {
     if (op === ALU_ADC || op === ALU_SBB) return carryOp(this, op, dst, b);
     if (op !== ALU_ADD && op !== ALU_SUB && op !== ALU_CMP && op !== ALU_OR && op !== ALU_AND && op !== ALU_XOR) return false;
@@ -801,11 +801,9 @@ export class MemberWriter {
   }
 
   /**
-   * Forms the run loop runs through their handlers but translate.ts inlines
-   * (its `extended`), those of them this back end has: the ALU's byte,
-   * accumulator and r32, m32 forms, TEST with an immediate or a memory
-   * operand, MOV with an immediate (C6, C7), the moffs MOVs, MOV r8, r8 and
-   * MOVZX r32, r8.
+   * The forms the run loop runs through their handlers (no fast form) that
+   * this back end translates: those of the file comment's list that are not
+   * fast forms.
    */
   extended(i: Insn, last: boolean): boolean {
     if (i.mod !== 3 && !i.a32) return false;
@@ -831,16 +829,15 @@ export class MemberWriter {
           if (alu === 2 || alu === 3) return false;
           if (alu !== ALU_CMP) return aluRmw(alu, 1, () => this.get8(i.reg));
           return this.read(i, 1) && this.aluSized(alu, 8, v, () => this.get8(i.reg), null);
-        case 1: // op m32, r32, read-modify-write (the register form and CMP are fast forms; ADC and SBB r32, r32 here)
-          if (i.o32 && reg && (alu === 2 || alu === 3)) return carryOp(this, alu, i.rm, () => this.get(i.reg));
+        case 1: // op m32, r32, read-modify-write (the register form and CMP are fast forms)
           if (!i.o32 || reg || alu === 2 || alu === 3) return false;
           if (alu !== ALU_CMP) return aluRmw(alu, 4, () => this.get(i.reg));
           return this.read(i, 4) && this.aluSized(alu, 32, v, () => this.get(i.reg), null);
         case 2: // op r8, r/m8
           if (!reg && (alu === 2 || alu === 3 || !this.read(i, 1))) return false;
           return this.aluSized(alu, 8, () => this.get8(i.reg), reg ? () => this.get8(i.rm) : v, to8(i.reg));
-        case 3: // op r32, r/m32 (the register form is a fast form but for ADC and SBB)
-          if (i.o32 && (alu === 2 || alu === 3)) return (reg || this.read(i, 4)) && carryOp(this, alu, i.reg, reg ? () => this.get(i.rm) : v);
+        case 3: // op r32, m32 (the register form is a fast form)
+          if (i.o32 && !reg && (alu === 2 || alu === 3)) return this.read(i, 4) && carryOp(this, alu, i.reg, v);
           if (!i.o32 || reg || alu === 2 || alu === 3 || !this.read(i, 4)) return false;
           return this.aluSized(alu, 32, () => this.get(i.reg), v, to32(i.reg));
         case 4: // op AL, imm8
@@ -857,9 +854,8 @@ export class MemberWriter {
         if (i.reg === 2 || i.reg === 3) return false;
         if (i.reg !== ALU_CMP) return aluRmw(i.reg, 1, c(i.imm & 0xff));
         return this.read(i, 1) && this.aluSized(ALU_CMP, 8, v, c(i.imm & 0xff), null);
-      case 0x81: // op m32, imm32 / sign-extended imm8, read-modify-write (the register forms and CMP are fast forms but ADC and SBB)
+      case 0x81: // op m32, imm32 / sign-extended imm8, read-modify-write (the register forms and CMP are fast forms)
       case 0x83:
-        if (reg && i.o32 && (i.reg === 2 || i.reg === 3)) return carryOp(this, i.reg, i.rm, c(i.imm | 0));
         if (reg || !i.o32 || i.reg === 2 || i.reg === 3) return false;
         if (i.reg !== ALU_CMP) return aluRmw(i.reg, 4, c(i.imm | 0));
         return this.read(i, 4) && this.aluSized(ALU_CMP, 32, v, c(i.imm | 0), null);
@@ -902,7 +898,10 @@ export class MemberWriter {
         return this.aluSized(ALU_AND, 8, () => this.get8(0), c(i.imm & 0xff), null);
       case 0xa9: // TEST eAX, imm32
         return i.o32 && this.aluSized(ALU_AND, 32, () => this.get(0), c(i.imm | 0), null);
-      case 0xf7: // TEST r/m32, imm32 (/0), NOT (/2) and NEG (/3) r/m32
+      case 0xf6: // TEST r/m8, imm8
+        if (i.reg !== 0 || (!reg && !this.read(i, 1))) return false;
+        return this.aluSized(ALU_AND, 8, reg ? () => this.get8(i.rm) : v, c(i.imm & 0xff), null);
+      case 0xf7: // TEST r/m32, imm32 (/0), NOT (/2), NEG (/3) and DIV (/6) r/m32
         if (!i.o32) return false;
         if (i.reg === 0) return (reg || this.read(i, 4)) && this.aluSized(ALU_AND, 32, reg ? () => this.get(i.rm) : v, c(i.imm | 0), null);
         if (i.reg === 2) { // NOT: no flag
@@ -936,15 +935,10 @@ export class MemberWriter {
       case 0x1bc: // BSF, BSR r32, r/m32
       case 0x1bd:
         return i.o32 && (reg || this.read(i, 4)) && bitScan(this, i.reg, op === 0x1bd, reg ? () => this.get(i.rm) : v);
-      case 0xf6: // INC, DEC r8 (and TEST r/m8, imm8 below)
-      case 0xfe:
-        if (op === 0xfe) {
-          if (!reg || i.reg > 1) return false;
-          this.set8(i.rm, this.incDecOf(() => this.get8(i.rm), i.reg === 0, 8));
-          return true;
-        }
-        if (i.reg !== 0 || (!reg && !this.read(i, 1))) return false;
-        return this.aluSized(ALU_AND, 8, reg ? () => this.get8(i.rm) : v, c(i.imm & 0xff), null);
+      case 0xfe: // INC, DEC r8
+        if (!reg || i.reg > 1) return false;
+        this.set8(i.rm, this.incDecOf(() => this.get8(i.rm), i.reg === 0, 8));
+        return true;
       case 0xc6: // MOV r/m8, imm8
         if (i.reg !== 0) return false;
         if (!reg) return this.write(i, 1, c(i.imm & 0xff));
