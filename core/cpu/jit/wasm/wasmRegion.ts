@@ -38,10 +38,12 @@
  * would with nothing to check: its budget left, no handler since entry
  * that asked the run loop to look at the CPU, not entered while an
  * interrupt may be taken at a boundary (`once`: one member per entry
- * then), the member one that translate.ts memberOnPage gives for the
- * target (for a RET, compared at run time with the members on the block's
- * page) and still live (its liveness byte, Block.jitLive, in the state
- * area). Other exits return to the dispatch loop with what it needs in
+ * then), the member one at the target EIP (for a RET or an indirect
+ * jump, compared at run time with the members' EIPs) and still live (its
+ * liveness byte, Block.jitLive, in the state area); a member on another
+ * page than the exit's only while the TLB maps that page where the member
+ * was fetched from (memberAt, MemberWriter.pageMapped: the dispatch loop's
+ * check, inline; a third of the warm shell loop's steps between members). Other exits return to the dispatch loop with what it needs in
  * `cpu.jitState`.
  *
  * Signature: region(member, left, tb, once, retired) -> instructions retired
@@ -67,6 +69,7 @@ import {
 import { LAZY_ADD, LAZY_RES, LAZY_SUB, LZ_A, LZ_B, LZ_MASK, LZ_OP, LZ_RES, LZ_SIZE } from '../../flags.ts';
 import { ALU_ADC, ALU_ADD, ALU_AND, ALU_CMP, ALU_OR, ALU_SBB, ALU_SUB, ALU_XOR } from '../../ops/alu.ts';
 import { ARITH_FLAGS, CF, DF, SS } from '../../regs.ts';
+import { TLB_NOEXEC } from '../../tlb.ts';
 import { FLAT_CS_LIMIT, FLAT_READ, FLAT_STACK32, FLAT_WRITE } from '../../segments.ts';
 import { FLAGS_IN_CPU, incDecFlags, lazyFlags, type FlagState } from '../flagCode.ts';
 import { memberOnPage } from '../translate.ts';
@@ -167,6 +170,23 @@ const F_CONDITION = 0, F_HANDLER = 1;
  */
 const LOADS_SEGMENT = new Set([0x8e, 0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0xc4, 0xc5, 0x1b2, 0x1b4, 0x1b5]);
 
+/**
+ * The member of `members` that a step from `block` to EIP `target` may
+ * enter, or -1: one at that EIP with the block's code segment base and size,
+ * on the block's page (memberOnPage: the same linear and physical page, which
+ * the block's own fetch vouches for), else on another page, which the step
+ * checks at run time (MemberWriter.pageMapped).
+ */
+function memberAt(block: Block, members: readonly Block[], target: number): number {
+  const same = memberOnPage(block, members, target);
+  return same >= 0 ? same : members.findIndex((m) => m.eip === target && m.csBase === block.csBase && m.cs32 === block.cs32);
+}
+
+/** Whether member `m` lies on `block`'s linear and physical page. */
+function onPage(block: Block, m: Block): boolean {
+  return (m.key >>> 12) === (block.key >>> 12) && ((m.csBase + m.eip) >>> 12) === ((block.csBase + block.eip) >>> 12);
+}
+
 /** Parameters and locals of the region function. */
 const P_PC = 0, P_LEFT = 1, P_TB = 2, P_ONCE = 3, P_RETIRED = 4;
 
@@ -177,6 +197,8 @@ export class RegionWriter {
   readonly o: number; readonly e: number; readonly v: number; readonly fa: number; readonly fb: number; readonly fr: number;
   readonly fcf: number; readonly t: number; readonly g: number; readonly d: number; readonly f: number; readonly dd: number;
   readonly ck: number; readonly x: number; readonly lin: number; readonly p: number; readonly mv: number;
+  /** The TLB entry of a member's page checked before stepping to it from another page (MemberWriter.pageMapped). */
+  readonly pe: number;
   /** Scratch locals of MemberWriter.cpuCarry. */
   readonly carryLocals: number[];
   /** A 64-bit scratch local (DIV's dividend). */
@@ -196,8 +218,8 @@ export class RegionWriter {
     readonly m: ModuleBuilder, index: number, readonly handlerBase: number) {
     this.fn = m.addFunction(m.type([I32, I32, I32, I32, I32], [I32]));
     for (let n = 0; n < 8; n++) this.r.push(this.fn.local());
-    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.x, this.lin, this.p, this.mv] =
-      Array.from({ length: 17 }, () => this.fn.local());
+    [this.o, this.e, this.v, this.fa, this.fb, this.fr, this.fcf, this.t, this.g, this.d, this.f, this.dd, this.ck, this.x, this.lin, this.p, this.mv, this.pe] =
+      Array.from({ length: 18 }, () => this.fn.local());
     this.carryLocals = Array.from({ length: 4 }, () => this.fn.local());
     this.n64 = this.fn.local(I64);
     m.export(`region${index}`, m.indexOf(this.fn));
@@ -559,11 +581,46 @@ export class MemberWriter {
     this.flagWriteback();
     if (target === 'dynamic') {
       fn.i32(-1).set(w.g);
-      const candidates = new Set(w.blocks.map((m) => memberOnPage(this.block, w.blocks, m.eip)));
-      for (const g of candidates) if (g >= 0) fn.get(w.t).i32(w.blocks[g].eip).op(Op.i32Eq).begin(Op.if).i32(g).set(w.g).end();
-    } else if (target !== null) fn.i32(target).set(w.t).i32(memberOnPage(this.block, w.blocks, target)).set(w.g);
+      for (const g of new Set(w.blocks.map((m) => memberAt(this.block, w.blocks, m.eip)))) {
+        if (g < 0) continue;
+        fn.get(w.t).i32(w.blocks[g].eip).op(Op.i32Eq).begin(Op.if);
+        this.memberFor(g);
+        fn.end();
+      }
+    } else if (target !== null) {
+      fn.i32(target).set(w.t);
+      this.memberFor(memberAt(this.block, w.blocks, target));
+    }
     fn.i32(done).set(w.d).i32(this.self).set(w.f);
     fn.br(this.depth + (w.blocks.length - 1 - this.self));
+  }
+
+  /** Sets `g` to member `g` (memberAt's), or -1: -1 if none, and for one on another page, unless pageMapped. */
+  memberFor(g: number): void {
+    const fn = this.fn, w = this.w;
+    if (g < 0 || onPage(this.block, w.blocks[g])) {
+      fn.i32(g).set(w.g);
+      return;
+    }
+    fn.i32(g).i32(-1);
+    this.pageMapped(w.blocks[g]);
+    fn.op(Op.select).set(w.g);
+  }
+
+  /**
+   * Pushes 1 if the TLB maps the page of member `m` (a member on another
+   * page than this block's) to the page it was fetched from, executable at
+   * the current privilege: the dispatch loop's check of a jump cache entry
+   * (wasmDispatch.ts), by the member's constant linear address. The bit
+   * checked is the data accesses' (P_TB): the fetch bit of the CPL, or
+   * TLB_SLOW_PATH, which no entry has (the step then goes through the
+   * dispatch loop, whose check takes the fetch bit).
+   */
+  pageMapped(m: Block): void {
+    const fn = this.fn, w = this.w;
+    const page = ((m.csBase + m.eip) >>> 12) >>> 0;
+    fn.i32(0).load(Op.i32Load, w.at.tlbRead + 4 * page).tee(w.pe).get(P_TB).i32(TLB_NOEXEC).op(Op.i32Or).op(Op.i32And).get(P_TB).op(Op.i32Eq)
+      .get(w.pe).i32(~0xfff).op(Op.i32And).i32(m.key & ~0xfff).op(Op.i32Eq).op(Op.i32And);
   }
   /**
    * Returns before the current instruction, which the run loop then runs
@@ -1064,8 +1121,11 @@ export class MemberWriter {
         if (!last || !this.target()) return false;
         const taken = i.imm, notTaken = i.nextEip;
         this.condition(i.opcode & 15);
-        fn.begin(Op.if).i32(taken).set(w.t).i32(memberOnPage(this.block, w.blocks, taken)).set(w.g)
-          .op(Op.else).i32(notTaken).set(w.t).i32(memberOnPage(this.block, w.blocks, notTaken)).set(w.g).end();
+        fn.begin(Op.if).i32(taken).set(w.t);
+        this.memberFor(memberAt(this.block, w.blocks, taken));
+        fn.op(Op.else).i32(notTaken).set(w.t);
+        this.memberFor(memberAt(this.block, w.blocks, notTaken));
+        fn.end();
         this.toTail(this.k + 1, null);
         return true;
       }

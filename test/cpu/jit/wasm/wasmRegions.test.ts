@@ -223,6 +223,32 @@ describe('block compiler: regions compiled to WebAssembly', () => {
     expect(r.compiledInstructions / r.entries).toBeGreaterThan(20);
   });
 
+  it('steps to a member on another page while the TLB maps it where it was fetched from, and not once the page is mapped elsewhere', () => {
+    // farfn (linear 0x12000) is a member of the loop's region, called and returned from across pages. Halfway, the
+    // loop maps linear 0x12000 to physical 0x13000, which holds other code: the step must take that code.
+    const r = diffProgram(`
+        mov ecx, 200
+        xor edx, edx
+.loop:  call farfn
+        cmp ecx, 100
+        jne .same
+        mov dword [0x4000 + 0x12 * 4], 0x13003
+        invlpg [0x12000]
+.same:  dec ecx
+        jnz .loop
+        jmp done
+        times 0x2000 - ($ - $$) nop
+farfn:  add edx, 1
+        ret
+        times 0x3000 - ($ - $$) nop
+        add edx, 1000
+        ret
+done:
+`, { budget: 100_000, wasm: true, regions: true, hotThreshold: 4, maxHandlerCalls: 0 });
+    expect(r.jitted.regs[2]).toBe(101 + 99 * 1000);
+    wasmRan(r);
+  });
+
   it('hands pushes and pops on a misaligned stack over to the run loop', () => {
     // A fault on a push would be delivered on the same (absent) stack here: the misaligned pushes and pops
     // are handed over instead, three passes in four.
