@@ -572,8 +572,8 @@ export class MemberWriter {
   // ---- exits ----
   /**
    * Breaks to the region's tail with `done` instructions retired, EIP
-   * `target` (null: `t` and `g` already set; 'dynamic': in `t`, and `g` found
-   * among the members memberOnPage would take at that EIP).
+   * `target` (null: `t` and `g` already set; 'dynamic': in `t`, and `g` the
+   * member memberAt takes there if it is one of dynamicTargets).
    */
   toTail(done: number, target: number | null | 'dynamic'): void {
     const fn = this.fn, w = this.w;
@@ -581,7 +581,8 @@ export class MemberWriter {
     this.flagWriteback();
     if (target === 'dynamic') {
       fn.i32(-1).set(w.g);
-      for (const g of new Set(w.blocks.map((m) => memberAt(this.block, w.blocks, m.eip)))) {
+      for (const eip of this.dynamicTargets()) {
+        const g = memberAt(this.block, w.blocks, eip);
         if (g < 0) continue;
         fn.get(w.t).i32(w.blocks[g].eip).op(Op.i32Eq).begin(Op.if);
         this.memberFor(g);
@@ -593,6 +594,27 @@ export class MemberWriter {
     }
     fn.i32(done).set(w.d).i32(this.self).set(w.f);
     fn.br(this.depth + (w.blocks.length - 1 - this.self));
+  }
+
+  /**
+   * The EIPs a dynamic exit (RET, JMP or CALL r/m32, a handler's last
+   * instruction) of this member is compared with at run time, each a
+   * compare and branch at every exit: where the block went before (its
+   * successor links), the next instruction, and for a RET the return sites
+   * of the region's calls. Comparing with every member's EIP cost more than
+   * what it saved on regions of up to 32 members.
+   */
+  dynamicTargets(): Set<number> {
+    const b = this.block, last = b.insns[b.insns.length - 1];
+    const eips = new Set<number>([last.nextEip]);
+    for (const s of [b.succ0, b.succ1]) if (s !== null) eips.add(s.eip);
+    if (last.fast === FAST_RET) {
+      for (const m of this.w.blocks) {
+        const call = m.insns[m.insns.length - 1];
+        if (call.fast === FAST_CALL || (call.opcode === 0xff && call.reg === 2)) eips.add(call.nextEip);
+      }
+    }
+    return eips;
   }
 
   /** Sets `g` to member `g` (memberAt's), or -1: -1 if none, and for one on another page, unless pageMapped. */
