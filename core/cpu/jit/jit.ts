@@ -903,9 +903,12 @@ export interface JitOptions {
   /**
    * Instructions of a member that may call their interpreter handler from
    * WebAssembly code (wasm/wasmRegion.ts handlerCall); a region with a
-   * member over that stays JavaScript. 0 by default: a call costs more than
-   * JavaScript code for the same member (the history above, stops 34 and
-   * 35); POPEK_JIT_WASM_HANDLERS=n sets it.
+   * member over that stays JavaScript. 8 by default since stop 37: a call
+   * costs more than JavaScript code for the same member (the history above,
+   * stops 34 and 35), but no hot code of the shell loop calls one any more,
+   * and the JavaScript regions left (kernel code that runs now and then)
+   * cost V8's optimizing compiler more than the calls cost (the history,
+   * stop 37); POPEK_JIT_WASM_HANDLERS=n sets it.
    */
   wasmHandlerCalls: number;
 }
@@ -953,7 +956,7 @@ export const JIT_DEFAULTS: Readonly<JitOptions> = {
   regionMax: JIT_REGION_MAX,
   flatSegments: env.POPEK_JIT_FLAT !== 'off',
   wasm: env.POPEK_JIT_WASM !== 'off',
-  wasmHandlerCalls: Number.isInteger(envWasmHandlers) && envWasmHandlers >= 0 ? envWasmHandlers : 0,
+  wasmHandlerCalls: Number.isInteger(envWasmHandlers) && envWasmHandlers >= 0 ? envWasmHandlers : 8,
 };
 
 /**
