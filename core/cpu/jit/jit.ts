@@ -834,6 +834,51 @@
  * entries cut before (stops 31 and 35), fewer trips through the run loop
  * do not buy time while the dispatch loop's own lookup gets longer.
  *
+ * Steps between regions (5 Dec, stop 37). The dispatch loop made 1070
+ * region calls per warm iteration (measure/wasmExits.ts, which now counts
+ * them: wasmRuntime.ts wasmHooks.countSteps), 16 instructions each; a
+ * one-off trace of every block transition over one round (the run loop
+ * patched to report each block, the compiler off after the warm-up, each
+ * block labelled with its region) put 3595 transitions per iteration in
+ * three kinds: 2500 inside a region on one page (the tail's steps), 750
+ * between regions (320 calls, 273 returns, 148 conditional jumps) and 320
+ * between members of one region on different pages (162 returns, 99
+ * calls, 36 indirect jumps), which the tail left to the dispatch loop
+ * because translate.ts memberOnPage vouches only for the block's own page.
+ * The tail now steps to a member on another page too, after the dispatch
+ * loop's check inline (wasmRegion.ts memberAt, pageMapped: the TLB entry of
+ * the member's constant linear page, executable at the CPL and mapping the
+ * physical page it was fetched from): 1070 -> 750 calls, warm loop x0.94
+ * and x0.96 (codeAB.ts with both orders of the two builds, ten rounds).
+ * A dynamic exit (RET, JMP/CALL r/m32) compared its target with every
+ * member's EIP, up to 32 compares and branches per RET; it now compares
+ * with the block's successor links, the next instruction and, for a RET,
+ * the region's return sites (dynamicTargets): 763 calls (13 more missed),
+ * warm loop x0.92 and x0.90 (both orders). Measured and not kept: copies
+ * of earlier regions' members in later regions (grow taking WebAssembly
+ * members too, not past a RET, whose links lead to other callers' return
+ * sites; a copy's liveness cleared with its block's): region calls 750 ->
+ * 355 per iteration, members 1223 -> 1815, and the warm loop x1.55 and
+ * x1.37 slower with the every-member compares, x1.02 and x1.00 after
+ * them: what the dispatch loop saves, the larger region functions lose.
+ * Sampled, the dispatch loop's time is its loads' misses: the jump cache
+ * entry (30% of its samples on the instruction after that load), the TLB
+ * entry and the liveness byte (12% each).
+ * Compilation cost: the fork loop's first 300 runs (what the bench times)
+ * cost as much CPU compiled as interpreted (x0.98-1.09 over the last two
+ * stops), V8's compiler threads 1.3-1.6 s of its ~7 s. --trace-opt showed
+ * them busy with JavaScript regions (kernel code with an instruction
+ * without a WebAssembly form, ~30 regions; run now and then, they
+ * deoptimize on the type feedback of paths first taken after optimization,
+ * and compile again: 36 optimizations in six warm rounds of the shell
+ * loop, 11 once they were WebAssembly). With wasmHandlerCalls 8 instead of
+ * 0 every region of the shell and fork loops is WebAssembly: fork loop CPU
+ * (bench/linuxBench.ts's loop after the shell loop, one process per run,
+ * in turns) 6.20 -> 5.58 s (medians of seven runs; interpreted 6.8-7.2),
+ * Debian 686's boot 16.2-20.2 s wall / 20.0-24.9 s CPU -> 16.7-16.8 /
+ * 19.4, the cold shell loop 10.10 -> 10.36 s (medians of seven, each run's
+ * spread 9.6-13.1), the CPU benchmark unchanged (816 and 873 MIPS).
+ *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
  * (translate.ts). The compiled function belongs to its decoded block: it is

@@ -24,7 +24,7 @@
  */
 import { TLB_NOEXEC } from '../../tlb.ts';
 import { I32, ModuleBuilder, Op } from './encoder.ts';
-import { JIT_CALLED, JIT_EIP, JIT_LEFT, JIT_RETIRED } from './wasmRegion.ts';
+import { JIT_CALLED, JIT_EIP, JIT_LEFT, JIT_RETIRED, JIT_STEPS } from './wasmRegion.ts';
 import { JUMP_CACHE_ENTRIES, JUMP_CACHE_ENTRY_BYTES } from '../../../memory/processorMemory.ts';
 
 /** Byte addresses of what the loop reads, and the memory's size. */
@@ -35,6 +35,8 @@ export interface DispatchLayout {
   regionOf: number;
   jumpCache: number;
   pages: number;
+  /** Count every region call in JIT_STEPS (the measurement tools'). */
+  countSteps: boolean;
 }
 
 /**
@@ -71,6 +73,7 @@ export function dispatchModule(at: DispatchLayout): Uint8Array<ArrayBuffer> {
   // syncs put them there: a fault in it must find them counted), then back here with its exit in the state slots.
   fn.get(MEMBER).get(LEFT).get(TB).get(ONCE).get(carry)
     .get(region).callIndirect(regionType).set(d);
+  if (at.countSteps) fn.i32(0).i32(0).load(Op.i32Load, slot(JIT_STEPS)).i32(1).op(Op.i32Add).store(Op.i32Store, slot(JIT_STEPS));
   // The run loop decides: a call out, interrupts polled, the budget.
   fn.get(ONCE).i32(0).load(Op.i32Load, slot(JIT_CALLED)).op(Op.i32Or).brIf(1);
   fn.i32(0).load(Op.i32Load, slot(JIT_LEFT)).get(d).op(Op.i32Sub).tee(x).i32(0).op(Op.i32LeS).brIf(1);

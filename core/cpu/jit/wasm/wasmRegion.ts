@@ -105,6 +105,8 @@ export const JIT_SSE_GATE = 7;
  * call out (cpu.flags is a field of the Cpu object).
  */
 export const JIT_EFLAGS = 8;
+/** Region calls made by the dispatch loop, counted only for the measurement tools (wasmRuntime.ts wasmHooks.countSteps). */
+export const JIT_STEPS = 9;
 
 /** What HandlerImport returns: go on; go on to the end of the member, then back to the run loop; stop after the instruction. */
 export const HANDLER_GO_ON = 0, HANDLER_END_MEMBER = 1, HANDLER_STOP = 2;

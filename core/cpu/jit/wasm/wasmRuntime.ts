@@ -54,12 +54,15 @@ const MAX_REGIONS = (WASM_PAGE_BYTES - 1024) / 4;
  * out of a region's code by the import's name (and a handler call's
  * instruction); `onReturn` every return of the dispatch loop to the run
  * loop, with the instructions of its last member, of the whole entry, and
- * whether the CPU polled for interrupts, the state as left.
+ * whether the CPU polled for interrupts, the state as left; `countSteps`
+ * has the dispatch loop count its region calls.
  */
 export const wasmHooks: {
   onImport: ((name: keyof WasmImports | 'handler', handled?: Insn) => void) | null;
   onReturn: ((cpu: Cpu, d: number, instructions: number, once: boolean) => void) | null;
-} = { onImport: null, onReturn: null };
+  /** The dispatch loop counts its region calls in cpu.jitState[JIT_STEPS]. */
+  countSteps: boolean;
+} = { onImport: null, onReturn: null, countSteps: false };
 
 /** The imports of a region module, for `cpu`, counted by wasmHooks.onImport when set. */
 function importsFor(cpu: Cpu): WasmImports {
@@ -181,7 +184,7 @@ export class WasmBackend {
     };
     const bytes = dispatchModule({
       tlbRead: cpu.tlbRead.byteOffset, jitState: cpu.jitState.byteOffset, live: area + AREA_LIVE, regionOf: area + AREA_REGION_OF,
-      jumpCache: area + AREA_JUMP_CACHE, pages: this.pages,
+      jumpCache: area + AREA_JUMP_CACHE, pages: this.pages, countSteps: wasmHooks.countSteps,
     });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { cpu: { memory, regions: this.table } });
     const dispatch = instance.exports.dispatch as DispatchFunction;

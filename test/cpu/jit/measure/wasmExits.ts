@@ -4,7 +4,9 @@
  * Tiny Linux shell loop: boots with the compiler and the WebAssembly back
  * end on (deterministic clock), runs `warm` rounds of the loop, then counts
  * over one more round, per loop iteration: the run loop's entries into
- * WebAssembly code and the instructions each ran there; each return by
+ * WebAssembly code and the instructions each ran there, the dispatch
+ * loop's region calls (a step from a member to one in another region, or
+ * one the region's tail does not take); each return by
  * reason (an instruction handed over, a handler's request, interrupts polled, budget, and for the
  * others what the next block is: a JavaScript region, an interpreted
  * block, a WebAssembly member the loop did not enter); and the calls out
@@ -18,7 +20,7 @@ import { formOf } from './formOf.ts';
 import type { Cpu } from '../../../../core/cpu/cpu.ts';
 import { CS } from '../../../../core/cpu/regs.ts';
 import { wasmHooks } from '../../../../core/cpu/jit/wasm/wasmRuntime.ts';
-import { JIT_CALLED, JIT_LEFT } from '../../../../core/cpu/jit/wasm/wasmRegion.ts';
+import { JIT_CALLED, JIT_LEFT, JIT_STEPS } from '../../../../core/cpu/jit/wasm/wasmRegion.ts';
 import { JC_KEY, JC_MEMBER, jumpCacheSlot } from '../../../../core/cpu/jit/wasm/wasmDispatch.ts';
 import { JUMP_CACHE_ENTRY_BYTES } from '../../../../core/memory/processorMemory.ts';
 import { TLB_NOEXEC, TLB_SUPERVISOR, TLB_USER } from '../../../../core/cpu/tlb.ts';
@@ -54,6 +56,7 @@ function nextBlock(cpu: Cpu, wasmCompiled: unknown): string {
   return 'next: WebAssembly member (other)';
 }
 
+wasmHooks.countSteps = true;
 wasmHooks.onImport = (name, handled) => {
   if (!counting) return;
   bump(imports, name);
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
   await guest.waitFor(/\n# (\x1b\[6n)?$/, 120);
   for (let r = 0; r < warm; r++) await guest.command(loop, 3600);
   const retired = cpu.clock.retired;
+  cpu.jitState[JIT_STEPS] = 0;
   counting = true;
   const out = await guest.command(loop, 3600);
   counting = false;
@@ -87,7 +91,7 @@ async function main(): Promise<void> {
   const per = (n: number) => (n / iterations).toFixed(1);
   const all = cpu.clock.retired - retired;
   console.log(`per iteration: ${per(all)} instructions, ${per(instructions)} in WebAssembly (${((100 * instructions) / all).toFixed(1)}%), `
-    + `${per(entries)} entries from the run loop (${(instructions / entries).toFixed(1)} instructions each); compiler ${JSON.stringify(cpu.jit.stats())}, WebAssembly regions ${cpu.jit.wasmRegions}`);
+    + `${per(entries)} entries from the run loop (${(instructions / entries).toFixed(1)} instructions each), ${per(cpu.jitState[JIT_STEPS])} region calls by the dispatch loop; compiler ${JSON.stringify(cpu.jit.stats())}, WebAssembly regions ${cpu.jit.wasmRegions}`);
   console.log('returns to the run loop:');
   for (const [k, n] of [...exits].sort((a, b) => b[1] - a[1])) console.log(`  ${per(n).padStart(8)}  ${k}`);
   console.log('calls out:');
