@@ -39,12 +39,12 @@
  * that asked the run loop to look at the CPU, not entered while an
  * interrupt may be taken at a boundary (`once`: one member per entry
  * then), the member one at the target EIP (for a RET or an indirect
- * jump, compared at run time with the members' EIPs) and still live (its
- * liveness byte, Block.jitLive, in the state area); a member on another
- * page than the exit's only while the TLB maps that page where the member
- * was fetched from (memberAt, MemberWriter.pageMapped: the dispatch loop's
- * check, inline; a third of the warm shell loop's steps between members). Other exits return to the dispatch loop with what it needs in
- * `cpu.jitState`.
+ * jump, compared at run time with a few likely EIPs: dynamicTargets) and
+ * still live (its liveness byte, Block.jitLive, in the state area); a
+ * member on another page than the exit's only while the TLB maps that page
+ * where the member was fetched from (memberAt, MemberWriter.pageMapped: the
+ * dispatch loop's check, inline). Other exits return to the dispatch loop
+ * with what it needs in `cpu.jitState`.
  *
  * Signature: region(member, left, tb, once, retired) -> instructions retired
  * by the last member; `retired` counts instructions run before the region
@@ -646,6 +646,7 @@ export class MemberWriter {
     fn.i32(0).load(Op.i32Load, w.at.tlbRead + 4 * page).tee(w.pe).get(P_TB).i32(TLB_NOEXEC).op(Op.i32Or).op(Op.i32And).get(P_TB).op(Op.i32Eq)
       .get(w.pe).i32(~0xfff).op(Op.i32And).i32(m.key & ~0xfff).op(Op.i32Eq).op(Op.i32And);
   }
+
   /**
    * Returns before the current instruction, which the run loop then runs
    * with the rest of the block, interpreted (Cpu.jitResume): the slow path of
