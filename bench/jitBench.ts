@@ -7,7 +7,8 @@
  * on' lines without running the other modes), and the compiled code's memory.
  *
  * Compiled-code memory, how measured: the compiler's own counters (compiled
- * blocks alive, the size of their generated JavaScript source), and the
+ * blocks alive, the size of the JavaScript source and WebAssembly modules
+ * generated for them), and the
  * growth of V8's code and metadata space (v8.getHeapCodeStatistics) from
  * before the boot to after the loop. The 'off' run's growth is V8's code
  * for the interpreter and devices; the 'on' run comes second, after that
@@ -80,7 +81,7 @@ export async function printJitBench(loop = SHELL_LOOP): Promise<void> {
     console.log(`${label}: shell loop ${r.loopGuestSeconds.toFixed(2)} s guest time, ${r.loopHostSeconds.toFixed(2)} s host time${ratio(r.loopGuestSeconds, off?.loopGuestSeconds)}`);
     console.log(`${label}: fork loop ${r.forkGuestSeconds.toFixed(2)} s guest time${ratio(r.forkGuestSeconds, off?.forkGuestSeconds)}`);
     if (r.syscallGuestSeconds !== undefined) console.log(`${label}: syscall loop ${r.syscallGuestSeconds.toFixed(3)} s guest time${ratio(r.syscallGuestSeconds, off?.syscallGuestSeconds)}`);
-    console.log(`${label}: compiled code: ${r.blocks} blocks, ${mib(r.sourceBytes)} MiB of generated source; V8 code and metadata grew ${mib(r.v8CodeBytes)} MiB over the run`);
+    console.log(`${label}: compiled code: ${r.blocks} blocks, ${mib(r.sourceBytes)} MiB generated (JavaScript source and WebAssembly module bytes); V8's JavaScript code and metadata grew ${mib(r.v8CodeBytes)} MiB over the run (WebAssembly's machine code lies outside that space)`);
     off ??= r;
   }
 }

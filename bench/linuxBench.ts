@@ -7,6 +7,7 @@
  */
 import { GuestConsole } from '../scripts/guestConsole.ts';
 import type { MachineOptions } from '../core/machine/types.ts';
+import type { Cpu } from '../core/cpu/cpu.ts';
 import type { ShadowCounters } from '../core/hypervisor/shadow/shadowCounters.ts';
 import { SYSCALL_CALLS, SYSCALL_PROGRAM } from './syscallProgram.ts';
 import { TRAP_KINDS, totalReflected, totalTraps, type MonitorCounters } from '../core/hypervisor/software/monitorCounters.ts';
@@ -43,6 +44,25 @@ export interface LinuxBenchResult {
   syscallExits?: number;
   /** Under the software monitor ('bt', 'trap'): what it did during each workload (shell, fork, syscall loop). */
   monitor?: { loop: MonitorSummary; fork: MonitorSummary; syscall?: MonitorSummary };
+  /** The block compiler's code at the end (bare machine with the compiler on only). */
+  compiled?: CompiledCode;
+}
+
+/** The block compiler's code alive: blocks, regions, and what it generated for them (core/cpu/jit/jit.ts stats). */
+export interface CompiledCode {
+  liveBlocks: number;
+  regions: number;
+  wasmRegions: number;
+  /** JavaScript source and WebAssembly module bytes of the code alive (what JitOptions.budgetBytes bounds). */
+  generatedBytes: number;
+}
+
+/** The compiled code of the bare machine's processor (core/machine/bareProcessor.ts keeps it in `side`), if it compiles. */
+function compiledCode(guest: GuestConsole): CompiledCode | undefined {
+  const cpu = (guest.machine as unknown as { side?: { cpu?: Cpu } }).side?.cpu;
+  if (cpu === undefined || !cpu.jit.enabled) return undefined;
+  const s = cpu.jit.stats();
+  return { liveBlocks: s.liveBlocks, regions: s.regions, wasmRegions: cpu.jit.wasmRegions, generatedBytes: s.sourceBytes };
 }
 
 /** The software monitor's counters over one workload: traps (the three most frequent kinds), reflections, hidden shadow faults. */
@@ -136,6 +156,7 @@ async function measure(guest: GuestConsole, syscallInitrd: Uint8Array | undefine
     syscallCpuSeconds: syscall === undefined ? undefined : c4 - c3,
     syscallExits: syscall === undefined || exits2 === undefined || exits3 === undefined ? undefined : exits3 - exits2,
     monitor: loopMonitor && forkMonitor ? { loop: loopMonitor, fork: forkMonitor, syscall: syscall === undefined ? undefined : monitorSummary(mon2, mon3) } : undefined,
+    compiled: compiledCode(guest),
   };
 }
 

@@ -12,9 +12,12 @@
  *   - a system-call loop (bench/guest/getppid.c, built at bench time with
  *     gcc -m32 -static, added to the initramfs) beside the shell and fork loops
  *   - the bare PC ('none') with the block compiler on too, for both kernels,
- *     with the growth of V8's code space over its run (the compiled code's
- *     memory, an estimate: the run after the interpreter's, so V8's code for
- *     the interpreter and devices already exists)
+ *     with its compiled code: the compiler's counters (blocks and regions
+ *     alive, the JavaScript source and WebAssembly module bytes it generated)
+ *     and the growth of V8's JavaScript code space over its run (an
+ *     estimate: the run after the interpreter's, so V8's code for the
+ *     interpreter and devices already exists; WebAssembly's machine code is
+ *     not in that space)
  *   - v86 (a devDependency, optional) booting the same Tiny Linux and Debian
  *     kernels, with the ratios Popek/v86 of the same run (bench/v86Bench.ts)
  *     and issue 13's targets (shell loop <= v86, Debian's boot <= 2x v86)
@@ -120,8 +123,9 @@ const V86_POPEK_VARIANTS = ['none', 'none, jit on'];
 
 /**
  * runLinuxBench, and for a variant with the block compiler on, a line with
- * the growth of V8's code and metadata space over the run: the compiled
- * code's memory, an estimate (V8 also compiles and drops code of its own).
+ * its compiled code: the compiler's counters, and the growth of V8's
+ * JavaScript code and metadata space over the run (an estimate: V8 also
+ * compiles and drops code of its own).
  */
 async function runVariant(name: string, path: string, memoryMiB: number, variant: Variant, syscallInitrd: Uint8Array | undefined, ref: LinuxBenchResult | undefined): Promise<LinuxBenchResult | undefined> {
   const code0 = getHeapCodeStatistics().code_and_metadata_size;
@@ -133,7 +137,12 @@ async function runVariant(name: string, path: string, memoryMiB: number, variant
     return undefined;
   }
   describe(name, variant.label, r, ref);
-  if (variant.options.jit) console.log(`${name} [${variant.label}]: compiled code: V8 code and metadata grew ${fmt((getHeapCodeStatistics().code_and_metadata_size - code0) / 2 ** 20)} MiB over the run`);
+  if (variant.options.jit) {
+    const v8Growth = `V8's JavaScript code and metadata grew ${fmt((getHeapCodeStatistics().code_and_metadata_size - code0) / 2 ** 20)} MiB over the run`;
+    const c = r.compiled;
+    const own = c === undefined ? '' : `${c.liveBlocks} blocks alive in ${c.regions} regions (${c.wasmRegions} WebAssembly), ${fmt(c.generatedBytes / 2 ** 20)} MiB generated (JavaScript source and WebAssembly module bytes); `;
+    console.log(`${name} [${variant.label}]: compiled code: ${own}${v8Growth} (WebAssembly's machine code lies outside that space)`);
+  }
   return r;
 }
 
