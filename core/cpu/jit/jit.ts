@@ -882,6 +882,11 @@
  * Debian 686's boot 16.2-20.2 s wall / 20.0-24.9 s CPU -> 16.7-16.8 /
  * 19.4, the cold shell loop 10.10 -> 10.36 s (medians of seven, each run's
  * spread 9.6-13.1), the CPU benchmark unchanged (816 and 873 MIPS).
+ * `npm run bench -- v86 tiny-linux`, three quiet runs with all of it: the
+ * shell loop x0.92, x0.84 and x0.82 of v86's in guest time (x0.85, x0.80,
+ * x0.79 in host time; stop 36: x1.05, x0.83, x0.90), the fork loop x0.84,
+ * x0.74 and x0.77 of the interpreter's CPU time (stop 36: x0.99-1.09);
+ * `npm run bench -- v86 debian-686 boot`: x1.27 of v86 (16.5 s / 13.0).
  *
  * A block is compiled when the run loop has interpreted it `hotThreshold`
  * times (Block.heat) and every instruction in it has a translation
