@@ -1170,9 +1170,12 @@ function dwordRun(insns: Insn[], k: number): number {
 
 /** BlockWriter.memberOnPage: the member of `members` at `target` that `block`'s exit reaches without a lookup, or -1. */
 export function memberOnPage(block: Block, members: readonly Block[], target: number): number {
-  const page = (block.csBase + block.eip) >>> 12;
-  return members.findIndex((m) => m.eip === target && m.csBase === block.csBase && m.cs32 === block.cs32
-    && (m.key >>> 12) === (block.key >>> 12) && ((m.csBase + m.eip) >>> 12) === page);
+  return members.findIndex((m) => m.eip === target && m.csBase === block.csBase && m.cs32 === block.cs32 && onPage(block, m));
+}
+
+/** Whether `m` lies on `block`'s linear and physical page (the block's own fetch vouches for that page's translation). */
+export function onPage(block: Block, m: Block): boolean {
+  return (m.key >>> 12) === (block.key >>> 12) && ((m.csBase + m.eip) >>> 12) === ((block.csBase + block.eip) >>> 12);
 }
 
 /** The instructions whose translation leaves the block itself (the others fall through to the next instruction). */

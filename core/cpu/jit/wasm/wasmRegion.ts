@@ -72,7 +72,7 @@ import { ARITH_FLAGS, CF, DF, SS } from '../../regs.ts';
 import { TLB_NOEXEC } from '../../tlb.ts';
 import { FLAT_CS_LIMIT, FLAT_READ, FLAT_STACK32, FLAT_WRITE } from '../../segments.ts';
 import { FLAGS_IN_CPU, incDecFlags, lazyFlags, type FlagState } from '../flagCode.ts';
-import { memberOnPage } from '../translate.ts';
+import { memberOnPage, onPage } from '../translate.ts';
 import { Code, FunctionBody, I32, I64, ModuleBuilder, Op } from './encoder.ts';
 import { bitScan, bitTest, carryOp, divide, imul, rotate, shiftByCl } from './wasmArithForms.ts';
 import { sseLoad, sseRegister } from './wasmSseForms.ts';
@@ -182,11 +182,6 @@ const LOADS_SEGMENT = new Set([0x8e, 0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0xc4, 0xc5,
 function memberAt(block: Block, members: readonly Block[], target: number): number {
   const same = memberOnPage(block, members, target);
   return same >= 0 ? same : members.findIndex((m) => m.eip === target && m.csBase === block.csBase && m.cs32 === block.cs32);
-}
-
-/** Whether member `m` lies on `block`'s linear and physical page. */
-function onPage(block: Block, m: Block): boolean {
-  return (m.key >>> 12) === (block.key >>> 12) && ((m.csBase + m.eip) >>> 12) === ((block.csBase + block.eip) >>> 12);
 }
 
 /** Parameters and locals of the region function. */
